@@ -1,0 +1,49 @@
+# phylum-box — build, test, benchmark.
+GO        ?= go
+TAGS      ?= seccomp
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GOFLAGS_B := -tags '$(TAGS)' -trimpath -ldflags '-X main.version=$(VERSION)'
+# Packages whose unit tests run with the race detector.
+UNIT_PKGS := ./cmd/... ./container/... ./rootfs/... ./precheck/... ./managers/... ./internal/...
+
+export CGO_ENABLED=1
+
+.PHONY: all build deps test unit integration bench bench-npm fuzz lint demo clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS_B) -o bin/phylum-box ./cmd/phylum-box
+
+# Install what the tests need (Debian packages, package managers). Idempotent.
+deps:
+	bash hack/install-deps.sh
+
+# The whole test suite: lint, unit tests with -race, fuzz seed corpora, and the
+# integration tests that drive bin/phylum-box as root and as an unprivileged user.
+test: deps lint build unit integration
+
+unit:
+	$(GO) test -tags '$(TAGS)' -race -count=1 $(UNIT_PKGS)
+
+integration: build
+	PHYLUM_BOX_BIN=$(CURDIR)/bin/phylum-box $(GO) test -tags '$(TAGS)' -count=1 -timeout 30m ./integration/...
+
+bench: build
+	PHYLUM_BOX_BIN=$(CURDIR)/bin/phylum-box $(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchmem -count=1 $(UNIT_PKGS) ./integration/...
+
+FUZZTIME ?= 30s
+fuzz:
+	bash hack/fuzz.sh $(FUZZTIME)
+
+lint:
+	@out=$$(gofmt -l cmd container rootfs precheck managers integration internal); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags '$(TAGS)' ./...
+
+# The main job: a protected `npm install lodash` in a scratch project.
+demo: deps build
+	bash hack/demo.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,95 @@
+package precheck
+
+// Ecosystem names as OSV spells them.
+const (
+	NPM      = "npm"
+	PyPI     = "PyPI"
+	RubyGems = "RubyGems"
+	CratesIO = "crates.io"
+)
+
+// Package is one resolved package that would be installed.
+type Package struct {
+	Ecosystem string `json:"ecosystem"`
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	// Source is where the package was found: a lockfile path, optionally with ":line".
+	Source string `json:"source,omitempty"`
+	// Uncheckable is set for entries that cannot be looked up by name and version
+	// (git, file, path, URL dependencies); Reason says why. They are reported, never dropped.
+	Uncheckable bool   `json:"uncheckable,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	// Dev marks development-only dependencies where the lockfile says so.
+	Dev bool `json:"dev,omitempty"`
+}
+
+// FindingKind classifies a finding.
+type FindingKind string
+
+const (
+	Malicious     FindingKind = "malicious"
+	Vulnerability FindingKind = "vulnerability"
+)
+
+// Severity of a vulnerability, ordered.
+type Severity int
+
+const (
+	SeverityUnknown Severity = iota
+	SeverityNone
+	SeverityLow
+	SeverityMedium
+	SeverityHigh
+	SeverityCritical
+)
+
+var severityNames = [...]string{"unknown", "none", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if int(s) < len(severityNames) {
+		return severityNames[s]
+	}
+	return "unknown"
+}
+
+// ParseSeverity reads a severity name (case-insensitive; "moderate" is medium).
+func ParseSeverity(s string) (Severity, bool) {
+	switch lower(s) {
+	case "critical":
+		return SeverityCritical, true
+	case "high":
+		return SeverityHigh, true
+	case "medium", "moderate":
+		return SeverityMedium, true
+	case "low":
+		return SeverityLow, true
+	case "none":
+		return SeverityNone, true
+	case "unknown", "":
+		return SeverityUnknown, true
+	}
+	return SeverityUnknown, false
+}
+
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// Finding is one advisory that affects one package version.
+type Finding struct {
+	ID       string      `json:"id"`
+	Kind     FindingKind `json:"kind"`
+	Severity Severity    `json:"severity"`
+	Summary  string      `json:"summary,omitempty"`
+	Aliases  []string    `json:"aliases,omitempty"`
+	// Score is the CVSS base score when one was computed, else 0.
+	Score float64 `json:"score,omitempty"`
+}
