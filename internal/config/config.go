@@ -1,0 +1,257 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultDBSource is the public OSV export: <base>/<Ecosystem>/all.zip.
+const DefaultDBSource = "https://osv-vulnerabilities.storage.googleapis.com"
+
+// Config is the merged user configuration. Its YAML form is the config file.
+type Config struct {
+	Database Database  `yaml:"database"`
+	Policy   string    `yaml:"policy"` // default policy file; empty means the built-in policy
+	Limits   Limits    `yaml:"limits"`
+	Color    ColorMode `yaml:"color"`
+	CacheDir string    `yaml:"cache_dir"`
+
+	// File is the config file that was read, or "" when none exists.
+	File string `yaml:"-"`
+
+	origins map[string]string
+}
+
+// Database says where the local OSV database lives and where `db update` fetches it.
+type Database struct {
+	Path   string `yaml:"path"`
+	Source string `yaml:"source"` // OSV base URL, or a local directory holding <Ecosystem>/all.zip
+}
+
+// Limits are the sandbox's resource limits. Zero means no limit.
+type Limits struct {
+	Memory  ByteSize      `yaml:"memory"`
+	Pids    int64         `yaml:"pids"`
+	CPUs    float64       `yaml:"cpus"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Env is how Load reads the environment; os.Getenv in production, a map in tests.
+type Env func(string) string
+
+// Defaults returns the built-in configuration. Paths follow the XDG base directory
+// spec, read through env.
+func Defaults(env Env) *Config {
+	c := &Config{
+		Database: Database{
+			Path:   filepath.Join(xdgDir(env, "XDG_DATA_HOME", ".local/share"), "phylum-box", "osv.db"),
+			Source: DefaultDBSource,
+		},
+		Limits: Limits{
+			Memory:  4 << 30,
+			Pids:    1024,
+			CPUs:    2,
+			Timeout: 30 * time.Minute,
+		},
+		Color:    ColorAuto,
+		CacheDir: filepath.Join(xdgDir(env, "XDG_CACHE_HOME", ".cache"), "phylum-box"),
+		origins:  map[string]string{},
+	}
+	for _, s := range settings {
+		c.origins[s.key] = "default"
+	}
+	return c
+}
+
+// DefaultPath is the config file used when no --config is given:
+// $XDG_CONFIG_HOME/phylum-box/config.yaml, falling back to ~/.config.
+func DefaultPath(env Env) string {
+	return filepath.Join(xdgDir(env, "XDG_CONFIG_HOME", ".config"), "phylum-box", "config.yaml")
+}
+
+// Load merges the built-in defaults, the config file and the PHYLUM_BOX_* variables.
+// path is an explicit --config (it must exist); "" means DefaultPath, which may be
+// absent. Flags are applied afterwards by binding them with the Add*Flags helpers.
+func Load(path string, env Env) (*Config, error) {
+	if env == nil {
+		env = os.Getenv
+	}
+	c := Defaults(env)
+	explicit := path != ""
+	if !explicit {
+		path = DefaultPath(env)
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := c.decodeFile(path, data); err != nil {
+			return nil, err
+		}
+		c.File = path
+	case errors.Is(err, os.ErrNotExist) && !explicit:
+		// No file is the normal first-run state.
+	default:
+		return nil, fmt.Errorf("reading config: %w (create it, or drop --config to use %s)", err, DefaultPath(env))
+	}
+	for _, s := range settings {
+		v := env(s.env)
+		if v == "" {
+			continue
+		}
+		if err := s.bind(c).Set(v); err != nil {
+			return nil, fmt.Errorf("environment variable %s=%q: %w", s.env, v, err)
+		}
+		c.origins[s.key] = "environment " + s.env
+	}
+	c.expandPaths(env)
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decodeFile reads the YAML file over the defaults: keys that are present replace the
+// default, keys that are absent keep it, unknown keys are an error with a line number.
+func (c *Config) decodeFile(path string, data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // empty file
+		}
+		return fmt.Errorf("config %s: %s", path, describeYAMLError(err))
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	recordLines(&doc, "", func(key string, line int) {
+		if _, ok := c.origins[key]; ok {
+			c.origins[key] = fmt.Sprintf("%s:%d", path, line)
+		}
+	})
+	return nil
+}
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// describeYAMLError flattens yaml's multi-line TypeError into one line and says
+// "unknown key" with the valid keys, instead of naming Go types.
+func describeYAMLError(err error) string {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	unknown := false
+	for i, m := range msgs {
+		if unknownField.MatchString(m) {
+			unknown = true
+			msgs[i] = unknownField.ReplaceAllString(m, "unknown key \"$1\"")
+		}
+		if strings.HasSuffix(m, "into time.Duration") {
+			msgs[i] += " (use a number with a unit, e.g. 30m or 90s)"
+		}
+	}
+	s := strings.Join(msgs, "; ")
+	if unknown {
+		s += " (valid keys: " + strings.Join(Keys(), ", ") + ")"
+	}
+	return s
+}
+
+// recordLines calls fn with the dotted key path and line of every mapping value.
+func recordLines(n *yaml.Node, prefix string, fn func(key string, line int)) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			recordLines(c, prefix, fn)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			if prefix != "" {
+				key = prefix + "." + key
+			}
+			fn(key, n.Content[i].Line)
+			recordLines(n.Content[i+1], key, fn)
+		}
+	}
+}
+
+// Origin says where the value of key (a dotted YAML key such as "limits.memory")
+// came from: "default", "FILE:LINE", "environment PHYLUM_BOX_…" or "flag --…".
+func (c *Config) Origin(key string) string { return c.origins[key] }
+
+// Keys lists every dotted key the config file accepts.
+func Keys() []string {
+	out := make([]string, len(settings))
+	for i, s := range settings {
+		out[i] = s.key
+	}
+	return out
+}
+
+func (c *Config) validate() error {
+	bad := func(key, msg string) error {
+		return fmt.Errorf("config value %s (from %s) %s", key, c.Origin(key), msg)
+	}
+	switch {
+	case c.Limits.Memory < 0:
+		return bad("limits.memory", "must not be negative (0 means no limit)")
+	case c.Limits.Pids < 0:
+		return bad("limits.pids", "must not be negative (0 means no limit)")
+	case c.Limits.CPUs < 0:
+		return bad("limits.cpus", "must not be negative (0 means no limit)")
+	case c.Limits.Timeout < 0:
+		return bad("limits.timeout", "must not be negative (0 means no limit)")
+	case c.Database.Path == "":
+		return bad("database.path", "must not be empty")
+	case c.Database.Source == "":
+		return bad("database.source", "must not be empty (an OSV base URL or a directory)")
+	case c.CacheDir == "":
+		return bad("cache_dir", "must not be empty")
+	}
+	return c.Color.check()
+}
+
+// expandPaths turns a leading "~/" into the home directory, so the file can say
+// "~/osv.db" portably. Relative paths are left as written (relative to the working
+// directory), as a shell would.
+func (c *Config) expandPaths(env Env) {
+	home := homeDir(env)
+	for _, p := range []*string{&c.Database.Path, &c.Policy, &c.CacheDir, &c.Database.Source} {
+		if home != "" && (*p == "~" || strings.HasPrefix(*p, "~/")) {
+			*p = filepath.Join(home, strings.TrimPrefix(*p, "~"))
+		}
+	}
+}
+
+// xdgDir returns $name when it is an absolute path (the spec says relative values
+// must be ignored), else ~/fallback.
+func xdgDir(env Env, name, fallback string) string {
+	if d := env(name); filepath.IsAbs(d) {
+		return d
+	}
+	return filepath.Join(homeDir(env), fallback)
+}
+
+func homeDir(env Env) string {
+	if h := env("HOME"); h != "" {
+		return h
+	}
+	if u, err := user.Current(); err == nil {
+		return u.HomeDir
+	}
+	return "/"
+}

@@ -1,0 +1,69 @@
+package config
+
+import (
+	"github.com/spf13/pflag"
+)
+
+// Flag groups. A command adds the groups it uses; the flag's default shown in
+// --help and in the reference is the merged file+environment value, and a flag that
+// is given overrides it (the last step of the precedence chain).
+
+// AddDatabaseFlags adds --db and --db-source.
+func (c *Config) AddDatabaseFlags(fs *pflag.FlagSet) {
+	c.addFlags(fs, "database.path", "database.source")
+}
+
+// AddPolicyFlag adds --policy.
+func (c *Config) AddPolicyFlag(fs *pflag.FlagSet) { c.addFlags(fs, "policy") }
+
+// AddLimitFlags adds --memory, --pids, --cpus and --timeout.
+func (c *Config) AddLimitFlags(fs *pflag.FlagSet) {
+	c.addFlags(fs, "limits.memory", "limits.pids", "limits.cpus", "limits.timeout")
+}
+
+// AddColorFlag adds --color.
+func (c *Config) AddColorFlag(fs *pflag.FlagSet) { c.addFlags(fs, "color") }
+
+// AddCacheDirFlag adds --cache-dir.
+func (c *Config) AddCacheDirFlag(fs *pflag.FlagSet) { c.addFlags(fs, "cache_dir") }
+
+// FlagName returns the flag that sets key (e.g. "memory" for "limits.memory").
+func FlagName(key string) string {
+	for _, s := range settings {
+		if s.key == key {
+			return s.flag
+		}
+	}
+	return ""
+}
+
+func (c *Config) addFlags(fs *pflag.FlagSet, keys ...string) {
+	for _, k := range keys {
+		for _, s := range settings {
+			if s.key != k || fs.Lookup(s.flag) != nil {
+				continue
+			}
+			fs.Var(&originValue{Value: s.bind(c), c: c, key: s.key, flag: s.flag}, s.flag, s.usage)
+		}
+	}
+}
+
+// originValue records that a value was set by a flag; pflag calls Set only for
+// flags that appear on the command line, so defaults keep their origin.
+type originValue struct {
+	pflag.Value
+	c    *Config
+	key  string
+	flag string
+}
+
+func (v *originValue) Set(s string) error {
+	if err := v.Value.Set(s); err != nil {
+		return err
+	}
+	if v.c.origins == nil {
+		v.c.origins = map[string]string{}
+	}
+	v.c.origins[v.key] = "flag --" + v.flag
+	return nil
+}
