@@ -1,0 +1,244 @@
+package policy
+
+import (
+	"strings"
+	"time"
+
+	"github.com/phylum-box/phylum-box/precheck"
+)
+
+// Action says what to do when the precheck cannot decide.
+type Action string
+
+const (
+	// Fail makes the verdict incomplete (exit 5): nothing is installed.
+	Fail Action = "fail"
+	// Warn reports the problem and lets the rest of the policy decide.
+	Warn Action = "warn"
+)
+
+// ScriptsMode says which install scripts may run (always inside the sandbox).
+type ScriptsMode string
+
+const (
+	// ScriptsSandbox runs every package's install scripts, shut in the sandbox.
+	ScriptsSandbox ScriptsMode = "sandbox"
+	// ScriptsAllowlist runs only the scripts of packages listed in allow_scripts.
+	ScriptsAllowlist ScriptsMode = "allowlist"
+	// ScriptsNone runs no install scripts at all.
+	ScriptsNone ScriptsMode = "none"
+)
+
+// Policy is the merged result of every policy layer.
+type Policy struct {
+	Block Block
+	// MinReleaseAge blocks versions published more recently than this (0 = off). It
+	// needs registry metadata, which only the package-manager wrappers have; an
+	// offline `phylum-box check` reports it as not enforced.
+	MinReleaseAge time.Duration
+	Scripts       ScriptsMode
+	// AllowScripts lists "name" or "name@version" entries whose scripts may run
+	// under ScriptsAllowlist.
+	AllowScripts []string
+	Ignore       []Ignore
+	Limits       Limits
+	Database     Database
+	// Uncheckable is what happens to git, file, path and URL dependencies, which
+	// cannot be looked up by name and version.
+	Uncheckable Action
+
+	// Files lists the policy files that were merged, lowest precedence first.
+	Files []string
+	// Weakened describes each way a project file loosened the settings below it.
+	Weakened []string
+}
+
+// Block holds the rules that block an install outright.
+type Block struct {
+	// Malicious blocks any finding classified as malicious (MAL- records).
+	Malicious bool
+	// Vulnerability is the lowest severity that blocks. SeverityNone means
+	// vulnerabilities never block.
+	Vulnerability precheck.Severity
+}
+
+// Ignore silences one advisory for one package until a date.
+type Ignore struct {
+	// ID is the advisory id or any of its aliases (GHSA-..., CVE-..., MAL-...).
+	ID string
+	// Package is "name" or "name@version"; empty matches every package.
+	Package string
+	// Until is the first instant the ignore no longer applies (00:00 UTC of the
+	// date written); zero means it never expires.
+	Until  time.Time
+	Reason string
+	// Source is "file:line" of the entry, for reports.
+	Source string
+}
+
+// Limits bound the sandboxed build. Zero means "not set": the runner's own default.
+type Limits struct {
+	Memory  uint64 // bytes
+	PIDs    int
+	CPUs    float64
+	Timeout time.Duration
+}
+
+// Database says how old the OSV database may be and what happens when it is older.
+type Database struct {
+	MaxAge    time.Duration
+	WhenStale Action
+}
+
+// Default returns the built-in policy: fail closed on malware, a stale or missing
+// database; block high and critical vulnerabilities; warn on uncheckable entries.
+func Default() *Policy {
+	return &Policy{
+		Block:       Block{Malicious: true, Vulnerability: precheck.SeverityHigh},
+		Scripts:     ScriptsSandbox,
+		Limits:      Limits{Memory: 4 << 30, PIDs: 1024, CPUs: 2, Timeout: 30 * time.Minute},
+		Database:    Database{MaxAge: 72 * time.Hour, WhenStale: Fail},
+		Uncheckable: Warn,
+	}
+}
+
+// UnknownSeverityAs is the severity assumed for a vulnerability whose record gives
+// none (no severity field, no CVSS vector). Medium is the middle of the scale: such
+// a record blocks under a "medium" or "low" threshold but not under the default
+// "high", where blocking on missing data would stop installs for no known reason.
+const UnknownSeverityAs = precheck.SeverityMedium
+
+// VulnerabilityBlocks reports whether a vulnerability of severity s blocks, and the
+// severity that was compared (s, or UnknownSeverityAs when s is unknown).
+func (b Block) VulnerabilityBlocks(s precheck.Severity) (bool, precheck.Severity) {
+	eff := s
+	if eff == precheck.SeverityUnknown {
+		eff = UnknownSeverityAs
+	}
+	if b.Vulnerability == precheck.SeverityNone {
+		return false, eff
+	}
+	return eff >= b.Vulnerability, eff
+}
+
+// IgnoreMatch is the result of looking a finding up in the ignore list.
+type IgnoreMatch struct {
+	Ignore  Ignore
+	Expired bool
+}
+
+// MatchIgnore returns the ignore entry that covers finding f on pkg, if any. An entry
+// whose Until has passed is returned with Expired set (it no longer applies, but the
+// report should say it was there). A live entry wins over an expired one.
+func (p *Policy) MatchIgnore(f precheck.Finding, pkg precheck.Package, now time.Time) (IgnoreMatch, bool) {
+	var expired *Ignore
+	for i := range p.Ignore {
+		ig := &p.Ignore[i]
+		if !ig.matchesID(f) || !ig.matchesPackage(pkg) {
+			continue
+		}
+		if !ig.Until.IsZero() && !now.Before(ig.Until) {
+			if expired == nil {
+				expired = ig
+			}
+			continue
+		}
+		return IgnoreMatch{Ignore: *ig}, true
+	}
+	if expired != nil {
+		return IgnoreMatch{Ignore: *expired, Expired: true}, true
+	}
+	return IgnoreMatch{}, false
+}
+
+// ExpiredIgnores lists the entries whose date has passed at now.
+func (p *Policy) ExpiredIgnores(now time.Time) []Ignore {
+	var out []Ignore
+	for _, ig := range p.Ignore {
+		if !ig.Until.IsZero() && !now.Before(ig.Until) {
+			out = append(out, ig)
+		}
+	}
+	return out
+}
+
+func (ig *Ignore) matchesID(f precheck.Finding) bool {
+	if strings.EqualFold(ig.ID, f.ID) {
+		return true
+	}
+	for _, a := range f.Aliases {
+		if strings.EqualFold(ig.ID, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (ig *Ignore) matchesPackage(pkg precheck.Package) bool {
+	if ig.Package == "" {
+		return true
+	}
+	name, version := SplitNameVersion(ig.Package)
+	if !SameName(pkg.Ecosystem, name, pkg.Name) {
+		return false
+	}
+	return version == "" || version == pkg.Version
+}
+
+// ScriptsAllowed reports whether pkg may run its install scripts under this policy.
+func (p *Policy) ScriptsAllowed(pkg precheck.Package) bool {
+	switch p.Scripts {
+	case ScriptsSandbox:
+		return true
+	case ScriptsNone:
+		return false
+	}
+	for _, entry := range p.AllowScripts {
+		name, version := SplitNameVersion(entry)
+		if SameName(pkg.Ecosystem, name, pkg.Name) && (version == "" || version == pkg.Version) {
+			return true
+		}
+	}
+	return false
+}
+
+// SplitNameVersion splits "name@version" at the last "@" that is not the first
+// character, so scoped npm names ("@babel/core@7.0.0", "@babel/core") work.
+func SplitNameVersion(s string) (name, version string) {
+	if i := strings.LastIndexByte(s, '@'); i > 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// SameName compares package names the way the ecosystem does: PyPI names are
+// normalised per PEP 503 (case, runs of "-", "_", "." are equal), npm and crates.io
+// names are compared exactly (crates.io treats - and _ as distinct crates), RubyGems
+// exactly. An ignore written for one spelling must not silently miss another.
+func SameName(ecosystem, a, b string) bool {
+	if ecosystem == precheck.PyPI {
+		return normalizePyPI(a) == normalizePyPI(b)
+	}
+	return a == b
+}
+
+func normalizePyPI(s string) string {
+	// re.sub(r"[-_.]+", "-", name).lower(), exactly.
+	var b strings.Builder
+	sep := false
+	for _, r := range strings.ToLower(s) {
+		if r == '-' || r == '_' || r == '.' {
+			sep = true
+			continue
+		}
+		if sep {
+			b.WriteByte('-')
+			sep = false
+		}
+		b.WriteRune(r)
+	}
+	if sep {
+		b.WriteByte('-')
+	}
+	return b.String()
+}
