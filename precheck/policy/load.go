@@ -10,8 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/phylum-box/phylum-box/precheck"
 )
 
 // ProjectFile is the policy file looked for in the project directory.
@@ -194,12 +192,7 @@ func (p *Policy) apply(l *layer, project bool) {
 	}
 }
 
-func loosensThreshold(old, new precheck.Severity) bool {
-	if old == precheck.SeverityNone {
-		return false
-	}
-	return new == precheck.SeverityNone || new > old
-}
+func loosensThreshold(old, new Threshold) bool { return new.rank() > old.rank() }
 
 func scriptsRank(m ScriptsMode) int {
 	switch m {

@@ -13,8 +13,6 @@ import (
 	"github.com/dustin/go-humanize"
 	str2duration "github.com/xhit/go-str2duration/v2"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/phylum-box/phylum-box/precheck"
 )
 
 // Error is a malformed policy: it names the file, and the line and column when known.
@@ -44,7 +42,7 @@ type layer struct {
 	file string
 
 	malicious     *bool
-	vulnerability *precheck.Severity
+	vulnerability *Threshold
 	minReleaseAge *time.Duration
 	scripts       *ScriptsMode
 	allowScripts  []string
@@ -310,17 +308,21 @@ func (p *parser) action(n *yaml.Node, out **Action) error {
 	return err
 }
 
-func (p *parser) threshold(n *yaml.Node, out **precheck.Severity) error {
+func (p *parser) threshold(n *yaml.Node, out **Threshold) error {
 	s, err := p.str(n)
 	if err != nil {
 		return err
 	}
-	sev, ok := precheck.ParseSeverity(s)
-	if !ok || sev == precheck.SeverityUnknown {
-		return p.errorf(n, "want one of critical, high, medium, low, none (none: vulnerabilities never block), got %q", s)
+	t := Threshold(strings.ToLower(s))
+	if t == "moderate" { // GitHub's name for medium
+		t = ThresholdMedium
 	}
-	*out = &sev
-	return nil
+	switch t {
+	case ThresholdCritical, ThresholdHigh, ThresholdMedium, ThresholdLow, ThresholdNone:
+		*out = &t
+		return nil
+	}
+	return p.errorf(n, "want one of critical, high, medium, low, none (none: vulnerabilities never block), got %q", s)
 }
 
 func (p *parser) duration(n *yaml.Node, out **time.Duration) error {

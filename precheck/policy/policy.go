@@ -3,8 +3,6 @@ package policy
 import (
 	"strings"
 	"time"
-
-	"github.com/phylum-box/phylum-box/precheck"
 )
 
 // Action says what to do when the precheck cannot decide.
@@ -57,9 +55,36 @@ type Policy struct {
 type Block struct {
 	// Malicious blocks any finding classified as malicious (MAL- records).
 	Malicious bool
-	// Vulnerability is the lowest severity that blocks. SeverityNone means
+	// Vulnerability is the lowest severity that blocks; ThresholdNone means
 	// vulnerabilities never block.
-	Vulnerability precheck.Severity
+	Vulnerability Threshold
+}
+
+// Threshold is a vulnerability severity name used as a blocking threshold. It is a
+// plain string so that this package stays a leaf that the precheck engine can import.
+type Threshold string
+
+const (
+	ThresholdCritical Threshold = "critical"
+	ThresholdHigh     Threshold = "high"
+	ThresholdMedium   Threshold = "medium"
+	ThresholdLow      Threshold = "low"
+	ThresholdNone     Threshold = "none"
+)
+
+// rank orders thresholds from the strictest (low) to never blocking (none).
+func (t Threshold) rank() int {
+	switch t {
+	case ThresholdLow:
+		return 1
+	case ThresholdMedium:
+		return 2
+	case ThresholdHigh:
+		return 3
+	case ThresholdCritical:
+		return 4
+	}
+	return 5
 }
 
 // Ignore silences one advisory for one package until a date.
@@ -94,31 +119,12 @@ type Database struct {
 // database; block high and critical vulnerabilities; warn on uncheckable entries.
 func Default() *Policy {
 	return &Policy{
-		Block:       Block{Malicious: true, Vulnerability: precheck.SeverityHigh},
+		Block:       Block{Malicious: true, Vulnerability: ThresholdHigh},
 		Scripts:     ScriptsSandbox,
 		Limits:      Limits{Memory: 4 << 30, PIDs: 1024, CPUs: 2, Timeout: 30 * time.Minute},
 		Database:    Database{MaxAge: 72 * time.Hour, WhenStale: Fail},
 		Uncheckable: Warn,
 	}
-}
-
-// UnknownSeverityAs is the severity assumed for a vulnerability whose record gives
-// none (no severity field, no CVSS vector). Medium is the middle of the scale: such
-// a record blocks under a "medium" or "low" threshold but not under the default
-// "high", where blocking on missing data would stop installs for no known reason.
-const UnknownSeverityAs = precheck.SeverityMedium
-
-// VulnerabilityBlocks reports whether a vulnerability of severity s blocks, and the
-// severity that was compared (s, or UnknownSeverityAs when s is unknown).
-func (b Block) VulnerabilityBlocks(s precheck.Severity) (bool, precheck.Severity) {
-	eff := s
-	if eff == precheck.SeverityUnknown {
-		eff = UnknownSeverityAs
-	}
-	if b.Vulnerability == precheck.SeverityNone {
-		return false, eff
-	}
-	return eff >= b.Vulnerability, eff
 }
 
 // IgnoreMatch is the result of looking a finding up in the ignore list.
@@ -127,14 +133,15 @@ type IgnoreMatch struct {
 	Expired bool
 }
 
-// MatchIgnore returns the ignore entry that covers finding f on pkg, if any. An entry
+// MatchIgnore returns the ignore entry that covers a finding on a package, if any.
+// ids are the finding's id and aliases; an entry matches any of them. An entry
 // whose Until has passed is returned with Expired set (it no longer applies, but the
 // report should say it was there). A live entry wins over an expired one.
-func (p *Policy) MatchIgnore(f precheck.Finding, pkg precheck.Package, now time.Time) (IgnoreMatch, bool) {
+func (p *Policy) MatchIgnore(ids []string, ecosystem, name, version string, now time.Time) (IgnoreMatch, bool) {
 	var expired *Ignore
 	for i := range p.Ignore {
 		ig := &p.Ignore[i]
-		if !ig.matchesID(f) || !ig.matchesPackage(pkg) {
+		if !ig.matchesID(ids) || !ig.matchesPackage(ecosystem, name, version) {
 			continue
 		}
 		if !ig.Until.IsZero() && !now.Before(ig.Until) {
@@ -162,11 +169,8 @@ func (p *Policy) ExpiredIgnores(now time.Time) []Ignore {
 	return out
 }
 
-func (ig *Ignore) matchesID(f precheck.Finding) bool {
-	if strings.EqualFold(ig.ID, f.ID) {
-		return true
-	}
-	for _, a := range f.Aliases {
+func (ig *Ignore) matchesID(ids []string) bool {
+	for _, a := range ids {
 		if strings.EqualFold(ig.ID, a) {
 			return true
 		}
@@ -174,19 +178,16 @@ func (ig *Ignore) matchesID(f precheck.Finding) bool {
 	return false
 }
 
-func (ig *Ignore) matchesPackage(pkg precheck.Package) bool {
+func (ig *Ignore) matchesPackage(ecosystem, name, version string) bool {
 	if ig.Package == "" {
 		return true
 	}
-	name, version := SplitNameVersion(ig.Package)
-	if !SameName(pkg.Ecosystem, name, pkg.Name) {
-		return false
-	}
-	return version == "" || version == pkg.Version
+	n, v := SplitNameVersion(ig.Package)
+	return SameName(ecosystem, n, name) && (v == "" || v == version)
 }
 
-// ScriptsAllowed reports whether pkg may run its install scripts under this policy.
-func (p *Policy) ScriptsAllowed(pkg precheck.Package) bool {
+// ScriptsAllowed reports whether a package may run its install scripts.
+func (p *Policy) ScriptsAllowed(ecosystem, name, version string) bool {
 	switch p.Scripts {
 	case ScriptsSandbox:
 		return true
@@ -194,8 +195,8 @@ func (p *Policy) ScriptsAllowed(pkg precheck.Package) bool {
 		return false
 	}
 	for _, entry := range p.AllowScripts {
-		name, version := SplitNameVersion(entry)
-		if SameName(pkg.Ecosystem, name, pkg.Name) && (version == "" || version == pkg.Version) {
+		n, v := SplitNameVersion(entry)
+		if SameName(ecosystem, n, name) && (v == "" || v == version) {
 			return true
 		}
 	}
@@ -216,7 +217,7 @@ func SplitNameVersion(s string) (name, version string) {
 // names are compared exactly (crates.io treats - and _ as distinct crates), RubyGems
 // exactly. An ignore written for one spelling must not silently miss another.
 func SameName(ecosystem, a, b string) bool {
-	if ecosystem == precheck.PyPI {
+	if ecosystem == "PyPI" {
 		return normalizePyPI(a) == normalizePyPI(b)
 	}
 	return a == b

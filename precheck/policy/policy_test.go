@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/phylum-box/phylum-box/precheck"
 )
 
 const designExample = `
@@ -37,7 +35,7 @@ func TestParseDesignExample(t *testing.T) {
 	if len(p.Ignore) != 1 || p.Ignore[0] != want {
 		t.Errorf("ignore = %+v, want %+v", p.Ignore, want)
 	}
-	if !p.Block.Malicious || p.Block.Vulnerability != precheck.SeverityHigh {
+	if !p.Block.Malicious || p.Block.Vulnerability != ThresholdHigh {
 		t.Errorf("block = %+v", p.Block)
 	}
 	if p.MinReleaseAge != 48*time.Hour || p.Scripts != ScriptsSandbox {
@@ -66,9 +64,9 @@ func TestParseValues(t *testing.T) {
 		}},
 		{"null document", "~\n", func(p *Policy) bool { return p.Block.Malicious }},
 		{"comment only", "# nothing\n", func(p *Policy) bool { return p.Block.Malicious }},
-		{"threshold none", "block: {vulnerability: none}", func(p *Policy) bool { return p.Block.Vulnerability == precheck.SeverityNone }},
-		{"threshold moderate is medium", "block: {vulnerability: moderate}", func(p *Policy) bool { return p.Block.Vulnerability == precheck.SeverityMedium }},
-		{"threshold critical", "block: {vulnerability: CRITICAL}", func(p *Policy) bool { return p.Block.Vulnerability == precheck.SeverityCritical }},
+		{"threshold none", "block: {vulnerability: none}", func(p *Policy) bool { return p.Block.Vulnerability == ThresholdNone }},
+		{"threshold moderate is medium", "block: {vulnerability: moderate}", func(p *Policy) bool { return p.Block.Vulnerability == ThresholdMedium }},
+		{"threshold is case-insensitive", "block: {vulnerability: CRITICAL}", func(p *Policy) bool { return p.Block.Vulnerability == ThresholdCritical }},
 		{"days", "min_release_age: 7d", func(p *Policy) bool { return p.MinReleaseAge == 7*24*time.Hour }},
 		{"weeks and hours", "min_release_age: 1w12h", func(p *Policy) bool { return p.MinReleaseAge == 180*time.Hour }},
 		{"zero age", "min_release_age: 0", func(p *Policy) bool { return p.MinReleaseAge == 0 }},
@@ -210,7 +208,7 @@ limits: {pids: 200}
 		what      string
 		got, want any
 	}{
-		{"vulnerability (project over user)", p.Block.Vulnerability, precheck.SeverityLow},
+		{"vulnerability (project over user)", p.Block.Vulnerability, ThresholdLow},
 		{"min_release_age (user over default)", p.MinReleaseAge, 7 * 24 * time.Hour},
 		{"scripts (explicit over project)", p.Scripts, ScriptsNone},
 		{"allow_scripts concatenated", strings.Join(p.AllowScripts, ","), "esbuild,sharp@0.33.0"},
@@ -352,31 +350,32 @@ ignore:
 	if err != nil {
 		t.Fatal(err)
 	}
-	lodash := precheck.Package{Ecosystem: precheck.NPM, Name: "lodash", Version: "4.17.11"}
+	lodash := pkg{Ecosystem: "npm", Name: "lodash", Version: "4.17.11"}
 	tests := []struct {
 		name       string
-		f          precheck.Finding
-		pkg        precheck.Package
+		f          finding
+		pkg        pkg
 		match      bool
 		expired    bool
 		wantReason string
 	}{
-		{"live by id", precheck.Finding{ID: "GHSA-live"}, lodash, true, false, "live"},
-		{"id is case-insensitive", precheck.Finding{ID: "ghsa-LIVE"}, lodash, true, false, "live"},
-		{"other package", precheck.Finding{ID: "GHSA-live"}, precheck.Package{Ecosystem: precheck.NPM, Name: "lodash-es"}, false, false, ""},
-		{"expired", precheck.Finding{ID: "GHSA-old"}, lodash, true, true, "old"},
-		{"until is exclusive", precheck.Finding{ID: "GHSA-today"}, lodash, true, true, "expires at midnight UTC"},
-		{"by alias", precheck.Finding{ID: "GHSA-jf85-cpcp-j695", Aliases: []string{"CVE-2019-10744"}}, lodash, true, false, "by alias and version"},
-		{"version pinned elsewhere", precheck.Finding{ID: "X", Aliases: []string{"CVE-2019-10744"}}, precheck.Package{Ecosystem: precheck.NPM, Name: "lodash", Version: "4.17.12"}, false, false, ""},
-		{"pypi normalisation", precheck.Finding{ID: "GHSA-py"}, precheck.Package{Ecosystem: precheck.PyPI, Name: "jinja2"}, true, false, "pypi normalised"},
-		{"npm names are exact", precheck.Finding{ID: "GHSA-py"}, precheck.Package{Ecosystem: precheck.NPM, Name: "jinja2"}, false, false, ""},
-		{"scoped name with version", precheck.Finding{ID: "GHSA-scoped"}, precheck.Package{Ecosystem: precheck.NPM, Name: "@babel/traverse", Version: "7.0.0"}, true, false, "scoped"},
-		{"live wins over expired", precheck.Finding{ID: "GHSA-both"}, lodash, true, false, "live one"},
-		{"unrelated", precheck.Finding{ID: "GHSA-none"}, lodash, false, false, ""},
+		{"live by id", finding{ID: "GHSA-live"}, lodash, true, false, "live"},
+		{"id is case-insensitive", finding{ID: "ghsa-LIVE"}, lodash, true, false, "live"},
+		{"other package", finding{ID: "GHSA-live"}, pkg{Ecosystem: "npm", Name: "lodash-es"}, false, false, ""},
+		{"expired", finding{ID: "GHSA-old"}, lodash, true, true, "old"},
+		{"until is exclusive", finding{ID: "GHSA-today"}, lodash, true, true, "expires at midnight UTC"},
+		{"by alias", finding{ID: "GHSA-jf85-cpcp-j695", Aliases: []string{"CVE-2019-10744"}}, lodash, true, false, "by alias and version"},
+		{"version pinned elsewhere", finding{ID: "X", Aliases: []string{"CVE-2019-10744"}}, pkg{Ecosystem: "npm", Name: "lodash", Version: "4.17.12"}, false, false, ""},
+		{"pypi normalisation", finding{ID: "GHSA-py"}, pkg{Ecosystem: "PyPI", Name: "jinja2"}, true, false, "pypi normalised"},
+		{"npm names are exact", finding{ID: "GHSA-py"}, pkg{Ecosystem: "npm", Name: "jinja2"}, false, false, ""},
+		{"scoped name with version", finding{ID: "GHSA-scoped"}, pkg{Ecosystem: "npm", Name: "@babel/traverse", Version: "7.0.0"}, true, false, "scoped"},
+		{"live wins over expired", finding{ID: "GHSA-both"}, lodash, true, false, "live one"},
+		{"unrelated", finding{ID: "GHSA-none"}, lodash, false, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, ok := p.MatchIgnore(tt.f, tt.pkg, now)
+			ids := append([]string{tt.f.ID}, tt.f.Aliases...)
+			m, ok := p.MatchIgnore(ids, tt.pkg.Ecosystem, tt.pkg.Name, tt.pkg.Version, now)
 			if ok != tt.match || m.Expired != tt.expired || m.Ignore.Reason != tt.wantReason {
 				t.Errorf("got ok=%v %+v, want ok=%v expired=%v reason %q", ok, m, tt.match, tt.expired, tt.wantReason)
 			}
@@ -388,60 +387,44 @@ ignore:
 	}
 }
 
-func TestVulnerabilityBlocks(t *testing.T) {
-	S := func(s string) precheck.Severity { v, _ := precheck.ParseSeverity(s); return v }
-	tests := []struct {
-		threshold, sev string
-		blocks         bool
-	}{
-		{"high", "critical", true},
-		{"high", "high", true},
-		{"high", "medium", false},
-		{"high", "unknown", false}, // unknown counts as medium
-		{"medium", "unknown", true},
-		{"low", "low", true},
-		{"low", "none", false},
-		{"critical", "high", false},
-		{"none", "critical", false},
-	}
-	for _, tt := range tests {
-		b := Block{Vulnerability: S(tt.threshold)}
-		if got, _ := b.VulnerabilityBlocks(S(tt.sev)); got != tt.blocks {
-			t.Errorf("threshold %s, severity %s: blocks = %v", tt.threshold, tt.sev, got)
-		}
-	}
-}
-
 func TestScriptsAllowed(t *testing.T) {
 	p := Default()
-	esbuild := precheck.Package{Ecosystem: precheck.NPM, Name: "esbuild", Version: "0.21.5"}
-	if !p.ScriptsAllowed(esbuild) {
+	esbuild := pkg{Ecosystem: "npm", Name: "esbuild", Version: "0.21.5"}
+	if !p.ScriptsAllowed(esbuild.Ecosystem, esbuild.Name, esbuild.Version) {
 		t.Error("sandbox mode must allow scripts")
 	}
 	p.Scripts = ScriptsAllowlist
 	p.AllowScripts = []string{"esbuild@0.21.5", "@swc/core"}
-	if !p.ScriptsAllowed(esbuild) {
+	if !p.ScriptsAllowed(esbuild.Ecosystem, esbuild.Name, esbuild.Version) {
 		t.Error("pinned entry must allow")
 	}
-	if p.ScriptsAllowed(precheck.Package{Ecosystem: precheck.NPM, Name: "esbuild", Version: "0.21.6"}) {
+	if p.ScriptsAllowed("npm", "esbuild", "0.21.6") {
 		t.Error("another version must not be allowed")
 	}
-	if !p.ScriptsAllowed(precheck.Package{Ecosystem: precheck.NPM, Name: "@swc/core", Version: "1.0.0"}) {
+	if !p.ScriptsAllowed("npm", "@swc/core", "1.0.0") {
 		t.Error("a scoped name without version must allow any version")
 	}
 	p.Scripts = ScriptsNone
-	if p.ScriptsAllowed(esbuild) {
+	if p.ScriptsAllowed(esbuild.Ecosystem, esbuild.Name, esbuild.Version) {
 		t.Error("none must allow nothing")
 	}
 }
 
 func TestSameNamePyPI(t *testing.T) {
 	for _, pair := range [][2]string{{"Foo.Bar", "foo-bar"}, {"foo__bar", "FOO-bar"}, {"a-_.b", "a.b"}} {
-		if !SameName(precheck.PyPI, pair[0], pair[1]) {
+		if !SameName("PyPI", pair[0], pair[1]) {
 			t.Errorf("%q and %q should be the same PyPI name", pair[0], pair[1])
 		}
 	}
-	if SameName(precheck.PyPI, "foo-bar", "foobar") || SameName(precheck.PyPI, "-foo", "foo") {
+	if SameName("PyPI", "foo-bar", "foobar") || SameName("PyPI", "-foo", "foo") {
 		t.Error("different PyPI names compared equal")
 	}
+}
+
+// Local stand-ins: this package must not import precheck (precheck imports it).
+type pkg struct{ Ecosystem, Name, Version string }
+
+type finding struct {
+	ID      string
+	Aliases []string
 }
