@@ -1,0 +1,512 @@
+package osvdb
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxRecordSize bounds one OSV document. The largest real records (kernel CVEs with
+// thousands of commits) are a few MB; anything bigger is corrupt or hostile, and
+// reading it would let a crafted zip exhaust memory.
+const maxRecordSize = 64 << 20
+
+// batchBytes is how much encoded data is buffered before it is sorted and written.
+// Sorted inserts keep bbolt's page splits local; the buffer, not the export, bounds
+// memory: the whole real npm export encodes to less than one batch.
+const batchBytes = 96 << 20
+
+// source is one input: a zip, a directory or a single JSON file. label names it in
+// errors and in the status (the URL for downloads).
+type source struct {
+	label string
+	path  string
+}
+
+// Import builds a new database from sources — OSV all.zip exports, directories of
+// OSV JSON records (searched recursively) or single .json files — merged over the
+// current database at dbPath: an advisory in the sources replaces the same advisory
+// for the same package, a withdrawn one removes it, everything else is kept. The
+// new database is written next to dbPath and renamed over it only when complete, so
+// a failed, interrupted or corrupt import leaves the old database as it was.
+func Import(ctx context.Context, dbPath string, sources []string, progress *Progress) error {
+	if len(sources) == 0 {
+		return errors.New("nothing to import: give one or more OSV zips, directories or .json files")
+	}
+	srcs := make([]source, len(sources))
+	for i, s := range sources {
+		srcs[i] = source{label: s, path: s}
+	}
+	return build(ctx, buildOptions{
+		dbPath:   dbPath,
+		sources:  srcs,
+		progress: progress,
+	})
+}
+
+type buildOptions struct {
+	dbPath  string
+	sources []source
+	// replace lists the ecosystems whose data comes only from the sources (Update:
+	// an export is complete for its ecosystem). When it is empty (Import), the
+	// sources are merged over the current data of every ecosystem.
+	replace  []string
+	progress *Progress
+	now      func() time.Time
+}
+
+// build writes a complete new database and swaps it in.
+func build(ctx context.Context, o buildOptions) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%w (the database at %s is unchanged)", err, o.dbPath)
+		}
+	}()
+	if o.now == nil {
+		o.now = time.Now
+	}
+	// Records of other ecosystems inside a replaced export (an advisory affecting
+	// npm and PyPI is in both zips) are left to their own export.
+	write := func(eco string) bool { return len(o.replace) == 0 || slices.Contains(o.replace, eco) }
+	dir := filepath.Dir(o.dbPath)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create the database directory: %w", err)
+	}
+	unlock, err := lockUpdates(ctx, o.dbPath, o.progress)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(o.dbPath)+".new-*")
+	if err != nil {
+		return fmt.Errorf("create the new database next to %s: %w", o.dbPath, err)
+	}
+	tmpPath := tmp.Name()
+	tmp.Close()
+	committed := false
+	defer func() {
+		if !committed {
+			os.Remove(tmpPath)
+		}
+	}()
+
+	// NoSync: nothing is visible until the rename, and one fsync at the end replaces
+	// one per batch. NoFreelistSync: the finished file is only ever opened read-only,
+	// which never needs the freelist.
+	nb, err := bolt.Open(tmpPath, 0o644, &bolt.Options{
+		NoSync: true, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
+		InitialMmapSize: 256 << 20,
+	})
+	if err != nil {
+		return fmt.Errorf("create the new database %s: %w", tmpPath, err)
+	}
+	defer func() {
+		if nb != nil {
+			nb.Close()
+		}
+	}()
+
+	w := &writer{db: nb}
+	old := copyOld(ctx, o, nb)
+	st := Status{Format: formatVersion}
+
+	ecoSources := map[string][]string{}
+	withdrawn := map[string]int{}
+	for _, src := range o.sources {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		err := eachRecord(ctx, src, o.progress, func(name string, data []byte) error {
+			rec, err := decodeRecord(data)
+			if err != nil {
+				return fmt.Errorf("%s: %s: not a valid OSV record: %w", src.label, name, err)
+			}
+			entries := entriesFor(rec, write)
+			del := rec.Withdrawn != ""
+			for k, e := range entries {
+				seen[k.Ecosystem] = true
+				if del {
+					withdrawn[k.Ecosystem]++
+				}
+				if err := w.add(k, rec.ID, e, del); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for eco := range seen {
+			ecoSources[eco] = append(ecoSources[eco], src.label)
+		}
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	now := o.now().UTC()
+	st.Updated = now
+	err = nb.Update(func(tx *bolt.Tx) error {
+		for _, eco := range Ecosystems {
+			_, fresh := ecoSources[eco]
+			if slices.Contains(o.replace, eco) {
+				fresh = true
+				if _, err := tx.CreateBucketIfNotExists([]byte(eco)); err != nil {
+					return err
+				}
+			}
+			b := tx.Bucket([]byte(eco))
+			if b == nil {
+				continue
+			}
+			es, carried := old[eco]
+			if fresh || !carried {
+				es = EcosystemStatus{Name: eco, Updated: now, Source: ecoSources[eco], Withdrawn: withdrawn[eco]}
+			}
+			es.Records, es.Packages = countBucket(b)
+			st.Ecosystems = append(st.Ecosystems, es)
+		}
+		m, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		js, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		if err := m.Put(keyFormat, []byte(fmt.Sprint(formatVersion))); err != nil {
+			return err
+		}
+		return m.Put(keyStatus, js)
+	})
+	if err != nil {
+		return fmt.Errorf("write the new database: %w", err)
+	}
+	if err := nb.Sync(); err != nil {
+		return fmt.Errorf("sync the new database: %w", err)
+	}
+	cerr := nb.Close()
+	nb = nil
+	if cerr != nil {
+		return fmt.Errorf("close the new database: %w", cerr)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmpPath, o.dbPath); err != nil {
+		return fmt.Errorf("replace %s: %w", o.dbPath, err)
+	}
+	committed = true
+	// The rename is durable only once the directory entry is on disk.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	for _, es := range st.Ecosystems {
+		o.progress.logf("%s: %d advisories for %d packages", es.Name, es.Records, es.Packages)
+	}
+	return nil
+}
+
+// lockUpdates serialises builders on dbPath+".lock" so two concurrent updates do
+// not both do the work; readers never take it.
+func lockUpdates(ctx context.Context, dbPath string, p *Progress) (func(), error) {
+	f, err := os.OpenFile(dbPath+".lock", os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dbPath, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		p.logf("waiting for another database update to finish (%s.lock)", dbPath)
+		done := make(chan error, 1)
+		go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			f.Close() // releases the pending flock attempt's fd
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", dbPath, err)
+		}
+	}
+	return func() { f.Close() }, nil
+}
+
+// copyOld carries the chosen ecosystems of the current database into nb and returns
+// their status. An unreadable current database is not fatal — rebuilding it is how
+// the user repairs it — but it is reported.
+func copyOld(ctx context.Context, o buildOptions, nb *bolt.DB) map[string]EcosystemStatus {
+	res := map[string]EcosystemStatus{}
+	if _, err := os.Stat(o.dbPath); err != nil {
+		return res
+	}
+	old, err := Open(o.dbPath)
+	if err != nil {
+		o.progress.logf("warning: not keeping data from the current database: %v", err)
+		return res
+	}
+	defer old.Close()
+	st, _ := old.Status()
+	err = old.bolt.View(func(otx *bolt.Tx) error {
+		return nb.Update(func(ntx *bolt.Tx) error {
+			for _, eco := range Ecosystems {
+				ob := otx.Bucket([]byte(eco))
+				if ob == nil || slices.Contains(o.replace, eco) {
+					continue
+				}
+				nbk, err := ntx.CreateBucketIfNotExists([]byte(eco))
+				if err != nil {
+					return err
+				}
+				// Keys arrive sorted, so pages can be filled completely.
+				nbk.FillPercent = 1.0
+				c := ob.Cursor()
+				for k, v := c.First(); k != nil; k, v = c.Next() {
+					// Put keeps references until commit; the old mmap stays valid
+					// for the life of the read transaction that encloses this one.
+					if err := nbk.Put(k, v); err != nil {
+						return err
+					}
+				}
+				if es, ok := st.Ecosystem(eco); ok {
+					res[eco] = es
+				} else {
+					res[eco] = EcosystemStatus{Name: eco}
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		o.progress.logf("warning: not keeping data from the current database: %v", err)
+		return map[string]EcosystemStatus{}
+	}
+	return res
+}
+
+// countBucket counts distinct advisory ids and package names. Keys are
+// name 0x00 id, sorted by name.
+func countBucket(b *bolt.Bucket) (records, packages int) {
+	ids := map[string]struct{}{}
+	var last []byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		i := bytes.IndexByte(k, 0)
+		if i < 0 {
+			continue
+		}
+		if last == nil || !bytes.Equal(last, k[:i]) {
+			packages++
+			last = k[:i]
+		}
+		ids[string(k[i+1:])] = struct{}{}
+	}
+	return len(ids), packages
+}
+
+// op is one pending write: put (val != nil) or delete.
+type op struct {
+	eco string
+	key []byte
+	val []byte
+}
+
+type writer struct {
+	db    *bolt.DB
+	ops   []op
+	bytes int
+}
+
+func (w *writer) add(k pkgKey, id string, e *entry, del bool) error {
+	if strings.IndexByte(k.Name, 0) >= 0 || strings.IndexByte(id, 0) >= 0 {
+		return nil // cannot be a real package or id; would corrupt the key layout
+	}
+	key := make([]byte, 0, len(k.Name)+1+len(id))
+	key = append(append(append(key, k.Name...), 0), id...)
+	o := op{eco: k.Ecosystem, key: key}
+	if !del {
+		o.val = appendEntry(nil, e)
+	}
+	w.ops = append(w.ops, o)
+	w.bytes += len(o.key) + len(o.val) + 64
+	if w.bytes >= batchBytes {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *writer) flush() error {
+	if len(w.ops) == 0 {
+		return nil
+	}
+	// Stable: a later source overrides an earlier one for the same key.
+	slices.SortStableFunc(w.ops, func(a, b op) int {
+		if c := strings.Compare(a.eco, b.eco); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.key, b.key)
+	})
+	err := w.db.Update(func(tx *bolt.Tx) error {
+		var b *bolt.Bucket
+		var cur string
+		for _, o := range w.ops {
+			if b == nil || o.eco != cur {
+				var err error
+				if b, err = tx.CreateBucketIfNotExists([]byte(o.eco)); err != nil {
+					return err
+				}
+				b.FillPercent = 0.9
+				cur = o.eco
+			}
+			var err error
+			if o.val == nil {
+				err = b.Delete(o.key)
+			} else {
+				err = b.Put(o.key, o.val)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	w.ops, w.bytes = w.ops[:0], 0
+	if err != nil {
+		return fmt.Errorf("write the new database: %w", err)
+	}
+	return nil
+}
+
+// eachRecord calls fn with every OSV JSON document in src.
+func eachRecord(ctx context.Context, src source, p *Progress, fn func(name string, data []byte) error) error {
+	fi, err := os.Stat(src.path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src.label, err)
+	}
+	switch {
+	case fi.IsDir():
+		return eachDirRecord(ctx, src, p, fn)
+	case strings.HasSuffix(strings.ToLower(src.path), ".json"):
+		data, err := readLimited(src.path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", src.label, err)
+		}
+		return fn(filepath.Base(src.path), data)
+	default:
+		return eachZipRecord(ctx, src, fi.Size(), p, fn)
+	}
+}
+
+// eachZipRecord streams a zip's .json entries: archive/zip reads the central
+// directory up front (a truncated download fails here) and checks each entry's
+// CRC-32 when it is read to the end (a corrupt one fails there).
+func eachZipRecord(ctx context.Context, src source, size int64, p *Progress, fn func(string, []byte) error) error {
+	f, err := os.Open(src.path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src.label, err)
+	}
+	defer f.Close()
+	zr, err := zip.NewReader(f, size)
+	if err != nil {
+		return fmt.Errorf("%s: not a readable zip (truncated or corrupt download?): %w", src.label, err)
+	}
+	b := p.newBar(int64(len(zr.File)), false, "importing "+filepath.Base(src.label))
+	defer b.finish()
+	var buf bytes.Buffer
+	for i, zf := range zr.File {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		b.add(1)
+		if zf.FileInfo().IsDir() || !strings.HasSuffix(strings.ToLower(zf.Name), ".json") {
+			continue
+		}
+		if zf.UncompressedSize64 > maxRecordSize {
+			return fmt.Errorf("%s: %s: entry of %d bytes is larger than any OSV record (corrupt zip?)", src.label, zf.Name, zf.UncompressedSize64)
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", src.label, zf.Name, err)
+		}
+		buf.Reset()
+		_, err = buf.ReadFrom(io.LimitReader(rc, maxRecordSize+1))
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %s: corrupt zip entry: %w", src.label, zf.Name, err)
+		}
+		if buf.Len() > maxRecordSize {
+			return fmt.Errorf("%s: %s: entry larger than its header says (corrupt zip)", src.label, zf.Name)
+		}
+		if err := fn(zf.Name, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func eachDirRecord(ctx context.Context, src source, p *Progress, fn func(string, []byte) error) error {
+	b := p.newBar(-1, false, "importing "+filepath.Base(src.label))
+	defer b.finish()
+	n := 0
+	return filepath.WalkDir(src.path, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s: %w", src.label, err)
+		}
+		if d.IsDir() || !strings.HasSuffix(strings.ToLower(d.Name()), ".json") {
+			return nil
+		}
+		if n++; n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		b.add(1)
+		data, err := readLimited(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src.path, path)
+		return fn(rel, data)
+	})
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxRecordSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > maxRecordSize {
+		return nil, fmt.Errorf("%s: larger than any OSV record (%d bytes)", path, maxRecordSize)
+	}
+	return data, nil
+}
