@@ -178,7 +178,7 @@ func writeFishInit(b *strings.Builder, exe string, managers []string) {
 }
 
 // shQuote single-quotes s for POSIX shells: inside '…' nothing is special, and a
-// quote is written as '\''.
+// quote is written as '\”.
 func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
