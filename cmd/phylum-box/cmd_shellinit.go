@@ -177,8 +177,8 @@ func writeFishInit(b *strings.Builder, exe string, managers []string) {
 	}
 }
 
-// shQuote single-quotes s for POSIX shells: inside '…' nothing is special, and a
-// quote is written as '\”.
+// shQuote single-quotes s for POSIX shells: inside single quotes nothing is
+// special, and an embedded quote closes the string, adds an escaped quote and reopens.
 func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
