@@ -1,0 +1,117 @@
+package lockfile
+
+import (
+	"bytes"
+	"sort"
+	"strings"
+
+	"github.com/google/osv-scalibr/extractor/filesystem"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/ruby/gemfilelock"
+
+	"github.com/phylum-box/phylum-box/precheck"
+)
+
+// Gemfile.lock wraps scalibr's gemfilelock extractor (its spec-line grammar splits
+// "nokogiri (1.16.0-x86_64-linux)" into name, version and platform). scalibr reports GEM,
+// GIT and PATH specs alike; a second pass over the section headers tells them apart by the
+// line each spec is on: GIT and non-root PATH gems are Uncheckable, a PATH with `remote: .`
+// is the project's own gemspec and is left out. Platform variants of one version are the
+// same (name, version) and collapse in the dedupe.
+func parseGemfileLock(in *input) ([]precheck.Package, error) {
+	ext, err := gemfilelock.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := ext.Extract(in.ctx, &filesystem.ScanInput{Path: in.base, Reader: bytes.NewReader(in.data)})
+	if err != nil {
+		return nil, err
+	}
+	sections := gemSections(in.data)
+	out := make([]precheck.Package, 0, len(inv.Packages))
+	for _, p := range inv.Packages {
+		line := 0
+		if d := p.Location.Descriptor; d != nil && d.File != nil {
+			line = d.File.LineNumber
+		}
+		pkg := precheck.Package{Ecosystem: precheck.RubyGems, Name: p.Name, Version: p.Version, Source: in.at(line)}
+		i := sort.Search(len(sections), func(i int) bool { return sections[i].line > line }) - 1
+		if i >= 0 {
+			s := sections[i]
+			switch s.name {
+			case "GEM":
+			case "GIT":
+				pkg.Uncheckable, pkg.Reason = true, "git gem ("+s.remote+"@"+s.revision+")"
+			case "PATH":
+				if s.remote == "." || s.remote == "./" {
+					continue // the project's own gemspec
+				}
+				pkg.Uncheckable, pkg.Reason = true, "local path gem ("+s.remote+")"
+			default:
+				pkg.Uncheckable, pkg.Reason = true, "gem from "+s.name+" ("+s.remote+")"
+			}
+		}
+		out = append(out, pkg)
+	}
+	return out, nil
+}
+
+type gemSection struct {
+	name, remote, revision string
+	line                   int
+}
+
+func gemSections(data []byte) []gemSection {
+	var out []gemSection
+	n := 0
+	for len(data) > 0 {
+		n++
+		var l []byte
+		l, data, _ = bytes.Cut(data, []byte{'\n'})
+		s := strings.TrimRight(string(l), "\r")
+		switch {
+		case s != "" && s[0] != ' ':
+			out = append(out, gemSection{name: s, line: n})
+		case len(out) > 0 && strings.HasPrefix(s, "  remote: ") && out[len(out)-1].remote == "":
+			out[len(out)-1].remote = strings.TrimPrefix(s, "  remote: ")
+		case len(out) > 0 && strings.HasPrefix(s, "  revision: "):
+			out[len(out)-1].revision = strings.TrimPrefix(s, "  revision: ")
+		}
+	}
+	return out
+}
+
+// Cargo.lock is decoded here rather than through scalibr's cargolock, which keeps only name
+// and version: without `source` a git crate looks like a crates.io crate. A crate without a
+// source is a workspace member or a path crate — source code in the user's tree that Cargo
+// never fetches — and is left out (Cargo.lock does not say which of the two it is).
+type cargoLock struct {
+	Package []struct {
+		Name    string `toml:"name"`
+		Version string `toml:"version"`
+		Source  string `toml:"source"`
+	} `toml:"package"`
+}
+
+func parseCargo(in *input) ([]precheck.Package, error) {
+	var lock cargoLock
+	if err := tomlDecode(in, &lock, "Cargo.lock", "cargo generate-lockfile"); err != nil {
+		return nil, err
+	}
+	lines := tomlPackageLines(in.data)
+	out := make([]precheck.Package, 0, len(lock.Package))
+	for i, p := range lock.Package {
+		if p.Source == "" {
+			continue
+		}
+		pkg := precheck.Package{Ecosystem: precheck.CratesIO, Name: p.Name, Version: p.Version, Source: in.at(lineAt(lines, i))}
+		switch {
+		case strings.HasPrefix(p.Source, "registry+"), strings.HasPrefix(p.Source, "sparse+"):
+		case strings.HasPrefix(p.Source, "git+"):
+			pkg.Uncheckable, pkg.Reason = true, "git dependency ("+strings.TrimPrefix(p.Source, "git+")+")"
+		default:
+			pkg.Uncheckable, pkg.Reason = true, "unknown source ("+p.Source+")"
+		}
+		out = append(out, pkg)
+	}
+	return out, nil
+}
