@@ -1,0 +1,601 @@
+package rootfs
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Mode says how the project is presented to the container.
+type Mode int
+
+const (
+	// ModeAuto picks ModeOverlay when this kernel and file system can do it, else ModeCopy.
+	ModeAuto Mode = iota
+	// ModeOverlay mounts an overlay: lower = the host project (never written), upper = a
+	// scratch dir whose content is the run's change set.
+	ModeOverlay
+	// ModeCopy bind-mounts a staging copy of the project; changes are found by comparing
+	// the staging tree with a snapshot taken right after the copy.
+	ModeCopy
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeAuto:
+		return "auto"
+	case ModeOverlay:
+		return "overlay"
+	case ModeCopy:
+		return "copy"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// OverlayOptions are the overlay mount options besides lowerdir/upperdir/workdir. The
+// mount is made by libcontainer inside the container's user namespace, which (measured on
+// 6.18, see scratch_test.go) requires:
+//   - userxattr: overlay keeps its metadata in user.overlay.* xattrs; trusted.* cannot be
+//     set from a user namespace (without it the kernel falls back and cannot mark opaque dirs);
+//   - redirect_dir=nofollow: "on"/"follow" (and "off", which still follows) conflict with
+//     userxattr; nofollow also means a renamed lower dir is copied up whole (EXDEV to the
+//     renamer), so the upper never depends on redirects;
+//   - metacopy=off: every copied-up file carries its data in the upper;
+//   - index=off: no hard-link index in the workdir (needs file handles anyway).
+var OverlayOptions = []string{"userxattr", "index=off", "metacopy=off", "redirect_dir=nofollow"}
+
+// ScratchOptions configure NewScratch.
+type ScratchOptions struct {
+	Project  string // absolute path, symlinks resolved
+	StateDir string // "" = default under the user's cache dir ($XDG_CACHE_HOME/phylum-box/scratch; root: /var/cache/phylum-box/scratch)
+	// RootUID and RootGID are the host ids of the container's root; upper, work and
+	// staging dirs are chowned to them.
+	RootUID, RootGID int
+	// UIDMappings and GIDMappings are the container's id maps. nil means only
+	// RootUID/RootGID are mapped (to 0). ModeAuto uses them to see whether overlay copy-up
+	// can work: it fails (EOVERFLOW) for files whose owner is not mapped.
+	UIDMappings, GIDMappings []specs.LinuxIDMapping
+	Mode                     Mode
+	OnWait                   func(holderPID int) // called once if another run holds this project's lock
+}
+
+// Scratch is the per-run scratch state of one project: the overlay upper/work dirs or a
+// staging copy, held under the project's lock until Close.
+type Scratch struct {
+	project  string
+	stateDir string
+	dir      string // this run's scratch dir: <root>/<key>-<pid>-<rand>
+	mode     Mode
+	rootUID  int
+	rootGID  int
+	lock     *projectLock
+	snap     map[string]snapEntry // ModeCopy: staging state right after the copy
+	why      string               // why ModeAuto chose copy mode ("" for overlay)
+}
+
+func (s *Scratch) upperDir() string   { return filepath.Join(s.dir, "upper") }
+func (s *Scratch) workDir() string    { return filepath.Join(s.dir, "work") }
+func (s *Scratch) stagingDir() string { return filepath.Join(s.dir, "staging") }
+
+// sourceDir is the tree holding the run's results: the upper dir or the staging copy.
+func (s *Scratch) sourceDir() string {
+	if s.mode == ModeOverlay {
+		return s.upperDir()
+	}
+	return s.stagingDir()
+}
+
+// Mode reports the mode in use (never ModeAuto).
+func (s *Scratch) Mode() Mode { return s.mode }
+
+// ModeReason says why ModeAuto fell back to ModeCopy ("" when it did not).
+func (s *Scratch) ModeReason() string { return s.why }
+
+// Dir is this run's scratch dir (for logs).
+func (s *Scratch) Dir() string { return s.dir }
+
+// NewScratch takes the project's lock (waiting while another run holds it, until ctx is
+// done), removes scratch left by killed runs and prepares this run's scratch dirs.
+func NewScratch(ctx context.Context, o ScratchOptions) (*Scratch, error) {
+	if !filepath.IsAbs(o.Project) || filepath.Clean(o.Project) != o.Project {
+		return nil, fmt.Errorf("project path %q must be absolute and clean", o.Project)
+	}
+	if real, err := filepath.EvalSymlinks(o.Project); err != nil {
+		return nil, fmt.Errorf("project dir: %w", err)
+	} else if real != o.Project {
+		return nil, fmt.Errorf("project path %s goes through a symlink (it is %s): pass the resolved path", o.Project, real)
+	}
+	pfi, err := os.Lstat(o.Project)
+	if err != nil {
+		return nil, fmt.Errorf("project dir: %w", err)
+	}
+	if !pfi.IsDir() {
+		return nil, fmt.Errorf("project %s is not a directory", o.Project)
+	}
+	stateDir := o.StateDir
+	if stateDir == "" {
+		if stateDir, err = defaultStateDir(); err != nil {
+			return nil, err
+		}
+	}
+	stateDir = filepath.Clean(stateDir)
+	if within(o.Project, stateDir) {
+		return nil, fmt.Errorf("scratch state dir %s is inside the project %s, where the container would see it: choose another", stateDir, o.Project)
+	}
+	if err := ensureStateDir(stateDir); err != nil {
+		return nil, err
+	}
+	lock, prev, err := acquireProjectLock(ctx, stateDir, o.Project, o.OnWait)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scratch{project: o.Project, stateDir: stateDir, rootUID: o.RootUID, rootGID: o.RootGID, lock: lock}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = removeScratchDir(s.dir)
+			_ = lock.release()
+		}
+	}()
+	root, _ := scratchRoot(stateDir, o.Project)
+	if err := cleanStale(stateDir, lock.key, prev, uniq(stateDir, root)); err != nil {
+		return nil, fmt.Errorf("remove scratch left by an earlier run: %w", err)
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	s.dir = filepath.Join(root, fmt.Sprintf("%s-%d-%s", lock.key, os.Getpid(), hex.EncodeToString(rnd[:])))
+	if err := os.Mkdir(s.dir, 0o711); err != nil {
+		return nil, fmt.Errorf("create scratch dir: %w", err)
+	}
+	if err := os.Chmod(s.dir, 0o711); err != nil { // umask
+		return nil, err
+	}
+	if err := lock.record(s.dir); err != nil {
+		return nil, err
+	}
+
+	s.mode = o.Mode
+	switch o.Mode {
+	case ModeAuto:
+		if why := overlayObstacle(o, s.dir); why != "" {
+			s.mode, s.why = ModeCopy, why
+		} else {
+			s.mode = ModeOverlay
+		}
+	case ModeOverlay:
+		if why := overlayObstacle(o, s.dir); why != "" {
+			return nil, fmt.Errorf("cannot use an overlay for %s: %s (use the copy mode)", o.Project, why)
+		}
+	case ModeCopy:
+	default:
+		return nil, fmt.Errorf("unknown scratch mode %d", o.Mode)
+	}
+	if s.mode == ModeOverlay {
+		for _, d := range []string{s.upperDir(), s.workDir()} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				return nil, fmt.Errorf("create overlay dir: %w", err)
+			}
+			if err := os.Lchown(d, o.RootUID, o.RootGID); err != nil {
+				return nil, fmt.Errorf("give overlay dir %s to the container's root (%d:%d): %w", d, o.RootUID, o.RootGID, err)
+			}
+		}
+	} else {
+		snap, err := stageCopy(o.Project, s.stagingDir(), o.RootUID, o.RootGID)
+		if err != nil {
+			return nil, fmt.Errorf("make the staging copy of %s: %w", o.Project, err)
+		}
+		s.snap = snap
+	}
+	ok = true
+	return s, nil
+}
+
+// scratchRoot picks the dir that holds per-run scratch dirs: the state dir when it is on
+// the project's file system (so SyncBack moves instead of copying), else a private
+// ".phylum-box-scratch" dir beside the project (never inside it: the container must not
+// see it), else the state dir anyway.
+func scratchRoot(stateDir, project string) (string, bool) {
+	if sameDevice(stateDir, project) {
+		return stateDir, true
+	}
+	parent := filepath.Dir(project)
+	if parent == project {
+		return stateDir, false
+	}
+	sib := filepath.Join(parent, ".phylum-box-scratch")
+	if err := os.Mkdir(sib, 0o711); err != nil && !errors.Is(err, fs.ErrExist) {
+		return stateDir, false
+	}
+	fi, err := os.Lstat(sib)
+	if err != nil || !fi.IsDir() || int(fi.Sys().(*unix.Stat_t).Uid) != os.Geteuid() || fi.Mode().Perm()&0o022 != 0 {
+		return stateDir, false
+	}
+	if !sameDevice(sib, project) {
+		return stateDir, false
+	}
+	return sib, true
+}
+
+func sameDevice(a, b string) bool {
+	var sa, sb unix.Stat_t
+	if unix.Stat(a, &sa) != nil || unix.Stat(b, &sb) != nil {
+		return false
+	}
+	return sa.Dev == sb.Dev
+}
+
+func uniq(a, b string) []string {
+	if a == b {
+		return []string{a}
+	}
+	return []string{a, b}
+}
+
+// within reports whether p is root or below it.
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// overlayUpperFS are file systems known to work as an overlay upper from a user
+// namespace (whiteouts, user xattrs, O_TMPFILE/RENAME_WHITEOUT). overlayfs itself, NFS,
+// FUSE and others are not.
+var overlayUpperFS = map[int64]string{
+	unix.EXT4_SUPER_MAGIC:  "ext4",
+	unix.XFS_SUPER_MAGIC:   "xfs",
+	unix.BTRFS_SUPER_MAGIC: "btrfs",
+	unix.TMPFS_MAGIC:       "tmpfs",
+	unix.F2FS_SUPER_MAGIC:  "f2fs",
+}
+
+// overlayObstacle returns why an overlay cannot be used, or "".
+func overlayObstacle(o ScratchOptions, scratchDir string) string {
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		var maj, min int
+		if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &maj, &min); err == nil && (maj < 5 || maj == 5 && min < 11) {
+			return "kernel " + unix.ByteSliceToString(u.Release[:]) + " cannot mount overlayfs in a user namespace (needs 5.11)"
+		}
+	}
+	// libcontainer splits mount options on ","; overlay itself splits lowerdir on ":".
+	for _, p := range []string{o.Project, scratchDir} {
+		if strings.ContainsAny(p, ",:\\\n") {
+			return fmt.Sprintf("path %q contains a character (, : \\ or newline) that overlay mount options cannot carry", p)
+		}
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(scratchDir, &st); err != nil {
+		return "statfs scratch dir: " + err.Error()
+	}
+	if _, ok := overlayUpperFS[int64(st.Type)]; !ok {
+		return fmt.Sprintf("the scratch dir %s is on a file system (magic %#x) that cannot be an overlay upper", scratchDir, st.Type)
+	}
+	if err := unix.Setxattr(scratchDir, "user.phylum-box.probe", []byte("1"), 0); err != nil {
+		return "the scratch file system has no user xattrs (overlay's userxattr needs them): " + err.Error()
+	}
+	_ = unix.Removexattr(scratchDir, "user.phylum-box.probe")
+	// Copy-up chowns the upper copy to the lower file's owner; an owner not mapped into
+	// the container's user namespace makes every write to that file fail with EOVERFLOW.
+	fi, err := os.Lstat(o.Project)
+	if err != nil {
+		return err.Error()
+	}
+	st2 := fi.Sys().(*unix.Stat_t)
+	if !idMapped(o.UIDMappings, o.RootUID, int(st2.Uid)) || !idMapped(o.GIDMappings, o.RootGID, int(st2.Gid)) {
+		return fmt.Sprintf("the project's owner %d:%d is not mapped into the container's user namespace, so overlay copy-up would fail", st2.Uid, st2.Gid)
+	}
+	return ""
+}
+
+func idMapped(m []specs.LinuxIDMapping, root, id int) bool {
+	if m == nil {
+		return id == root
+	}
+	for _, e := range m {
+		if id >= int(e.HostID) && id < int(e.HostID)+int(e.Size) {
+			return true
+		}
+	}
+	return false
+}
+
+// ProjectMount is the runtime-spec mount that puts the project at its own path inside the
+// container: the overlay, or a bind of the staging copy.
+func (s *Scratch) ProjectMount() specs.Mount {
+	if s.mode == ModeOverlay {
+		opts := append([]string{
+			"lowerdir=" + s.project,
+			"upperdir=" + s.upperDir(),
+			"workdir=" + s.workDir(),
+		}, OverlayOptions...)
+		return specs.Mount{Destination: s.project, Type: "overlay", Source: "overlay", Options: opts}
+	}
+	return specs.Mount{Destination: s.project, Type: "bind", Source: s.stagingDir(),
+		Options: []string{"rbind", "rw", "nosuid", "nodev"}}
+}
+
+// Close removes this run's scratch dir and releases the project lock.
+func (s *Scratch) Close() error {
+	if s == nil || s.lock == nil {
+		return nil
+	}
+	err := removeScratchDir(s.dir)
+	if rerr := s.lock.release(); err == nil {
+		err = rerr
+	}
+	s.lock = nil
+	return err
+}
+
+// FileType is the kind of a file system entry.
+type FileType int
+
+const (
+	TypeNone    FileType = iota // absent
+	TypeRegular                 // regular file
+	TypeDir                     // directory
+	TypeSymlink                 // symbolic link
+	TypeDevice                  // character or block device
+	TypeFifo                    // named pipe
+	TypeSocket                  // unix socket
+)
+
+func (t FileType) String() string {
+	return [...]string{"none", "file", "dir", "symlink", "device", "fifo", "socket"}[t]
+}
+
+func fileTypeOf(m uint32) FileType {
+	switch m & unix.S_IFMT {
+	case unix.S_IFREG:
+		return TypeRegular
+	case unix.S_IFDIR:
+		return TypeDir
+	case unix.S_IFLNK:
+		return TypeSymlink
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return TypeDevice
+	case unix.S_IFIFO:
+		return TypeFifo
+	case unix.S_IFSOCK:
+		return TypeSocket
+	}
+	return TypeNone
+}
+
+// ChangeKind says what happened to a path.
+type ChangeKind int
+
+const (
+	Added    ChangeKind = iota // did not exist on the host
+	Modified                   // existed: new content, mode, type, or (Opaque) replaced dir
+	Deleted                    // removed by the run
+)
+
+func (k ChangeKind) String() string { return [...]string{"added", "modified", "deleted"}[k] }
+
+// Change is one entry of a run's change set.
+type Change struct {
+	Path     string     // slash-separated, relative to the project, clean
+	Kind     ChangeKind //
+	Type     FileType   // the entry's type after the run (for Deleted: TypeNone)
+	Prev     FileType   // the host entry's type when the change set was read (TypeNone: absent)
+	Perm     uint32     // permission and setuid/setgid/sticky bits (07777) after the run
+	Size     int64      // regular files
+	Linkname string     // symlinks: the target, never dereferenced
+	Opaque   bool       // dir replaces the host dir: host entries not in the run's dir go
+	Rdev     uint64     // devices
+
+	source string // absolute path of the entry in the upper/staging tree
+	nlink  uint64
+	ino    uint64
+	refuse string // a problem found while reading (overlay metadata we do not follow)
+}
+
+func (c Change) String() string {
+	s := c.Kind.String() + " " + c.Type.String() + " " + c.Path
+	if c.Kind == Deleted {
+		s = "deleted " + c.Prev.String() + " " + c.Path
+	}
+	if c.Type == TypeSymlink {
+		s += " -> " + c.Linkname
+	}
+	if c.Opaque {
+		s += " (replaces dir)"
+	}
+	return s
+}
+
+// ChangeSet is what a run changed, sorted by path (parents before children).
+type ChangeSet struct {
+	Changes []Change
+	names   map[uint64]int // ModeOverlay/ModeCopy: names per inode seen in the source tree
+}
+
+// Changes reads what the run changed. Call it after every process of the container has
+// exited; the source tree is then static.
+func (s *Scratch) Changes() (*ChangeSet, error) {
+	cs := &ChangeSet{names: map[uint64]int{}}
+	var err error
+	if s.mode == ModeOverlay {
+		err = s.overlayChanges(cs, "", false)
+	} else {
+		err = s.copyChanges(cs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(cs.Changes, func(i, j int) bool { return pathLess(cs.Changes[i].Path, cs.Changes[j].Path) })
+	return cs, nil
+}
+
+// pathLess orders paths component-wise, so a dir sorts right before its children
+// ("a/b" < "a/b/c" < "a/b-c").
+func pathLess(a, b string) bool {
+	ac, bc := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(ac) && i < len(bc); i++ {
+		if ac[i] != bc[i] {
+			return ac[i] < bc[i]
+		}
+	}
+	return len(ac) < len(bc)
+}
+
+// Overlay xattrs: user.* with userxattr (our mounts), trusted.* for uppers made by a
+// privileged mount. Both are honoured so the change set matches what the merged view showed.
+var (
+	xattrOpaque   = []string{"user.overlay.opaque", "trusted.overlay.opaque"}
+	xattrWhiteout = []string{"user.overlay.whiteout", "trusted.overlay.whiteout"}
+	xattrRedirect = []string{"user.overlay.redirect", "trusted.overlay.redirect"}
+	xattrMetacopy = []string{"user.overlay.metacopy", "trusted.overlay.metacopy"}
+)
+
+func getXattr(p string, names []string) (string, bool) {
+	buf := make([]byte, 256)
+	for _, n := range names {
+		sz, err := unix.Lgetxattr(p, n, buf)
+		if err == nil {
+			return string(buf[:sz]), true
+		}
+		if errors.Is(err, unix.ERANGE) {
+			return "", true
+		}
+	}
+	return "", false
+}
+
+// overlayChanges walks the upper dir. rel is the dir being walked ("" = root); fresh
+// means the host's dir at rel is hidden (opaque, new or replacing a non-dir), so host
+// entries below it are not consulted.
+func (s *Scratch) overlayChanges(cs *ChangeSet, rel string, fresh bool) error {
+	upper := filepath.Join(s.upperDir(), filepath.FromSlash(rel))
+	ents, err := os.ReadDir(upper)
+	if err != nil {
+		return fmt.Errorf("read the overlay upper dir: %w", err)
+	}
+	for _, e := range ents {
+		p := path.Join(rel, e.Name())
+		src := filepath.Join(upper, e.Name())
+		var st unix.Stat_t
+		if err := unix.Lstat(src, &st); err != nil {
+			return fmt.Errorf("read the overlay upper dir: %w", err)
+		}
+		typ := fileTypeOf(st.Mode)
+		prev, hst := TypeNone, unix.Stat_t{}
+		if !fresh {
+			if err := unix.Lstat(filepath.Join(s.project, filepath.FromSlash(p)), &hst); err == nil {
+				prev = fileTypeOf(hst.Mode)
+			}
+		}
+		c := Change{Path: p, Type: typ, Prev: prev, Perm: st.Mode & 0o7777, Size: st.Size,
+			source: src, nlink: uint64(st.Nlink), ino: st.Ino, Rdev: st.Rdev}
+
+		whiteout := typ == TypeDevice && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
+		if !whiteout && typ == TypeRegular && st.Size == 0 {
+			_, whiteout = getXattr(src, xattrWhiteout)
+		}
+		if whiteout {
+			if prev != TypeNone {
+				cs.Changes = append(cs.Changes, Change{Path: p, Kind: Deleted, Prev: prev, source: src})
+			}
+			continue
+		}
+		if typ == TypeRegular {
+			cs.names[st.Ino]++
+		}
+		if _, ok := getXattr(src, xattrMetacopy); ok {
+			c.refuse = "overlay metacopy file (data lives elsewhere)"
+		}
+		if _, ok := getXattr(src, xattrRedirect); ok {
+			c.refuse = "overlay redirect (renamed dir) is not followed"
+		}
+		switch {
+		case prev == TypeNone:
+			c.Kind = Added
+		default:
+			c.Kind = Modified
+		}
+		switch typ {
+		case TypeDir:
+			v, opaque := getXattr(src, xattrOpaque)
+			opaque = opaque && v == "y"
+			childFresh := fresh || prev != TypeDir || opaque
+			if prev == TypeDir && opaque {
+				c.Opaque = true
+				cs.Changes = append(cs.Changes, c)
+			} else if prev != TypeDir || hst.Mode&0o7777 != c.Perm || c.refuse != "" {
+				cs.Changes = append(cs.Changes, c)
+			}
+			if err := s.overlayChanges(cs, p, childFresh); err != nil {
+				return err
+			}
+		case TypeSymlink:
+			target, err := os.Readlink(src)
+			if err != nil {
+				return fmt.Errorf("read the overlay upper dir: %w", err)
+			}
+			c.Linkname = target
+			if prev == TypeSymlink {
+				if old, err := os.Readlink(filepath.Join(s.project, filepath.FromSlash(p))); err == nil && old == target {
+					continue
+				}
+			}
+			cs.Changes = append(cs.Changes, c)
+		case TypeRegular:
+			// A copy-up happens on open for writing and on chmod/chown, so an upper file
+			// may equal the host file; such no-op copies are not changes.
+			if prev == TypeRegular && c.refuse == "" && hst.Mode&0o7777 == c.Perm && hst.Size == c.Size {
+				if same, err := sameContent(src, filepath.Join(s.project, filepath.FromSlash(p))); err == nil && same {
+					continue
+				}
+			}
+			cs.Changes = append(cs.Changes, c)
+		default:
+			cs.Changes = append(cs.Changes, c)
+		}
+	}
+	return nil
+}
+
+// sameContent compares two regular files byte by byte (never following a final symlink).
+func sameContent(a, b string) (bool, error) {
+	fa, err := os.OpenFile(a, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return false, err
+	}
+	defer fa.Close()
+	fb, err := os.OpenFile(b, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return false, err
+	}
+	defer fb.Close()
+	ba, bb := make([]byte, 64<<10), make([]byte, 64<<10)
+	for {
+		na, ea := io.ReadFull(fa, ba)
+		nb, eb := io.ReadFull(fb, bb)
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		if ea == io.EOF || ea == io.ErrUnexpectedEOF {
+			return eb == io.EOF || eb == io.ErrUnexpectedEOF, nil
+		}
+		if ea != nil {
+			return false, ea
+		}
+		if eb != nil {
+			return false, eb
+		}
+	}
+}

@@ -1,0 +1,637 @@
+package rootfs
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// SyncOptions say what a SyncBack may write.
+type SyncOptions struct {
+	// Only limits the sync to these project-relative paths and everything below them
+	// ("node_modules", "package.json"). Empty = everything. Changes elsewhere are refused
+	// and listed, but do not stop the allowed ones.
+	Only []string
+	// AllowGit lets changes under a ".git" dir through. Naming a .git path in Only does too.
+	AllowGit bool
+	// OwnerUID and OwnerGID own every synced entry; -1 = the project dir's owner.
+	OwnerUID, OwnerGID int
+}
+
+// Refusal is a change that was not synced, and why.
+type Refusal struct {
+	Path   string
+	Reason string
+	// OutsideOnly: refused only because SyncOptions.Only does not cover it. Such
+	// refusals do not stop the sync.
+	OutsideOnly bool
+}
+
+func (r Refusal) String() string { return r.Path + ": " + r.Reason }
+
+// SyncReport says what SyncBack did.
+type SyncReport struct {
+	Applied []Change
+	Refused []Refusal
+	// Stopped: a refusal other than "outside Only" (or a conflict found while applying)
+	// stopped the sync; nothing was applied and the host tree is as it was.
+	Stopped bool
+}
+
+// ErrRefused is returned (wrapped) when SyncBack stopped because of a refused change; the
+// report lists them. The CLI maps it to exit code 4.
+var ErrRefused = errors.New("the run made changes that may not be synced back")
+
+// SyncBack applies the run's change set to the host project, as one transaction:
+//
+//  1. Every change is validated first. If any is refused for a reason other than lying
+//     outside Only, nothing is applied (Stopped, ErrRefused). Refusals outside Only are
+//     listed and the rest is applied.
+//  2. Changes are applied in path order through file descriptors: every parent dir is
+//     opened below the project root with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), so
+//     no symlink — planted on the host or made by the run — is ever followed, and every
+//     write is a *at call on the final name (rename, mkdir, symlink, unlink), which never
+//     follows a final symlink either. Host entries that are replaced or deleted are first
+//     renamed to a backup name in the same dir; files are moved (renamed) from the
+//     upper/staging dir when it shares the project's file system, else copied to a
+//     temporary name beside the target and renamed.
+//  3. On any error, everything applied so far is undone in reverse order (backups renamed
+//     back); on success the backups are removed.
+//
+// Refused for good: device nodes, fifos, sockets, setuid/setgid/sticky bits (refused, not
+// stripped: a build has no business making them), symlinks whose target is absolute or
+// climbs out of the project, ".git" paths unless allowed, hard links to inodes outside the
+// run's tree, overlay redirects/metacopy, host entries that changed type during the run.
+func (s *Scratch) SyncBack(o SyncOptions) (*SyncReport, error) {
+	cs, err := s.Changes()
+	if err != nil {
+		return nil, err
+	}
+	return s.apply(cs, o)
+}
+
+func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
+	only, err := cleanOnly(o.Only)
+	if err != nil {
+		return nil, err
+	}
+	rep := &SyncReport{}
+	allowed, refused := validate(cs, only, o.AllowGit)
+	rep.Refused = refused
+	for _, r := range refused {
+		if !r.OutsideOnly {
+			rep.Stopped = true
+			return rep, fmt.Errorf("%w: %d refused (first: %s)", ErrRefused, countStop(refused), firstStop(refused))
+		}
+	}
+	if len(allowed) == 0 {
+		return rep, nil
+	}
+	a, err := newApplier(s.project, s.sourceDir(), o)
+	if err != nil {
+		return nil, err
+	}
+	defer a.close()
+	for _, c := range allowed {
+		if err := a.applyOne(c); err != nil {
+			rbErr := a.rollback()
+			var conflict *conflictError
+			if errors.As(err, &conflict) {
+				rep.Refused = append(rep.Refused, Refusal{Path: c.Path, Reason: conflict.reason})
+				rep.Stopped = true
+				return rep, errors.Join(fmt.Errorf("%w: %s: %s; nothing was synced", ErrRefused, c.Path, conflict.reason), rbErr)
+			}
+			rep.Stopped = true
+			return rep, errors.Join(fmt.Errorf("sync back %s: %w; nothing was synced", c.Path, err), rbErr)
+		}
+		rep.Applied = append(rep.Applied, c)
+	}
+	a.commit()
+	return rep, nil
+}
+
+func countStop(rs []Refusal) int {
+	n := 0
+	for _, r := range rs {
+		if !r.OutsideOnly {
+			n++
+		}
+	}
+	return n
+}
+
+func firstStop(rs []Refusal) string {
+	for _, r := range rs {
+		if !r.OutsideOnly {
+			return r.String()
+		}
+	}
+	return ""
+}
+
+// cleanOnly validates and normalises Only entries.
+func cleanOnly(in []string) ([]string, error) {
+	var out []string
+	for _, o := range in {
+		p := path.Clean(filepath.ToSlash(o))
+		if p == "." {
+			return nil, nil // the whole project
+		}
+		if path.IsAbs(p) || p == ".." || strings.HasPrefix(p, "../") {
+			return nil, fmt.Errorf("--only %q: give a path relative to the project, inside it", o)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// badName returns why a change path is not a plain project-relative path, or "".
+func badName(p string) string {
+	if p == "" || strings.HasPrefix(p, "/") || strings.ContainsRune(p, 0) {
+		return "not a relative path"
+	}
+	for _, c := range strings.Split(p, "/") {
+		if c == "" || c == "." || c == ".." {
+			return "path has an empty, '.' or '..' component"
+		}
+	}
+	return ""
+}
+
+func hasGit(p string) bool {
+	for _, c := range strings.Split(p, "/") {
+		if strings.EqualFold(c, ".git") {
+			return true
+		}
+	}
+	return false
+}
+
+// symlinkProblem returns why a symlink at linkPath with this target may not be synced.
+// The check is lexical and strict: ".." is only allowed as a leading run of components,
+// where it climbs through dirs that SyncBack itself made sure are real dirs; a ".." after
+// a name would be resolved by the kernel through whatever that name is (maybe a symlink).
+func symlinkProblem(linkPath, target string) string {
+	if target == "" {
+		return "symlink with an empty target"
+	}
+	if strings.HasPrefix(target, "/") {
+		return "symlink target " + target + " is absolute (outside the project)"
+	}
+	depth := strings.Count(linkPath, "/")
+	named := false
+	for _, c := range strings.Split(target, "/") {
+		switch c {
+		case "", ".":
+		case "..":
+			if named {
+				return "symlink target " + target + " has '..' after a name"
+			}
+			depth--
+			if depth < 0 {
+				return "symlink target " + target + " leaves the project"
+			}
+		default:
+			named = true
+		}
+	}
+	return ""
+}
+
+// validate splits the change set into what may be applied and what is refused.
+func validate(cs *ChangeSet, only []string, allowGit bool) ([]Change, []Refusal) {
+	var allowed []Change
+	var refused []Refusal
+	blocked := map[string]bool{} // refused dirs whose children cannot be placed either
+	blockedOnly := map[string]bool{}
+	for _, c := range cs.Changes {
+		reason, outside := refusal(c, cs, only, allowGit)
+		if reason == "" {
+			for d := path.Dir(c.Path); d != "."; d = path.Dir(d) {
+				if blocked[d] {
+					reason, outside = "its parent dir "+d+" is refused", blockedOnly[d]
+					break
+				}
+			}
+		}
+		if reason == "" {
+			allowed = append(allowed, c)
+			continue
+		}
+		refused = append(refused, Refusal{Path: c.Path, Reason: reason, OutsideOnly: outside})
+		if c.Type == TypeDir && !(c.Kind == Modified && c.Prev == TypeDir && !c.Opaque) {
+			blocked[c.Path] = true
+			blockedOnly[c.Path] = outside
+		}
+	}
+	return allowed, refused
+}
+
+func refusal(c Change, cs *ChangeSet, only []string, allowGit bool) (string, bool) {
+	if why := badName(c.Path); why != "" {
+		return why, false
+	}
+	gitNamed := false
+	if len(only) > 0 {
+		in, ancestor := false, false
+		for _, o := range only {
+			if c.Path == o || strings.HasPrefix(c.Path, o+"/") {
+				in = true
+				gitNamed = gitNamed || hasGit(o)
+			} else if strings.HasPrefix(o, c.Path+"/") {
+				ancestor = true
+			}
+		}
+		if !in {
+			// A new dir on the way to an allowed path must be made.
+			if ancestor && c.Kind == Added && c.Type == TypeDir && c.Perm&0o7000 == 0 {
+				return "", false
+			}
+			return "outside the allowed paths (--only)", true
+		}
+	}
+	if hasGit(c.Path) && !allowGit && !gitNamed {
+		return "changes under .git are never synced unless .git is named (git hooks run code)", false
+	}
+	if c.refuse != "" {
+		return c.refuse, false
+	}
+	if c.Kind == Deleted {
+		return "", false
+	}
+	switch c.Type {
+	case TypeDevice:
+		return "device node", false
+	case TypeFifo:
+		return "named pipe", false
+	case TypeSocket:
+		return "socket", false
+	case TypeNone:
+		return "unknown file type", false
+	}
+	if c.Perm&0o7000 != 0 && c.Type != TypeSymlink {
+		return fmt.Sprintf("setuid/setgid/sticky bit (mode %04o)", c.Perm), false
+	}
+	if c.Type == TypeSymlink {
+		if why := symlinkProblem(c.Path, c.Linkname); why != "" {
+			return why, false
+		}
+	}
+	if c.Type == TypeRegular && c.nlink > 1 && uint64(cs.names[c.ino]) < c.nlink {
+		return fmt.Sprintf("hard link to a file outside the run's tree (%d links, %d seen)", c.nlink, cs.names[c.ino]), false
+	}
+	return "", false
+}
+
+// conflictError: the host tree is not as the change set expects (it changed during the run).
+type conflictError struct{ reason string }
+
+func (e *conflictError) Error() string { return e.reason }
+
+const resolveFlags = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
+
+// openBeneath opens a dir below root without following any symlink.
+func openBeneath(root int, rel string, flags uint64) (int, error) {
+	if rel == "" {
+		rel = "."
+	}
+	for {
+		fd, err := unix.Openat2(root, rel, &unix.OpenHow{Flags: flags | unix.O_CLOEXEC | unix.O_NOFOLLOW, Resolve: resolveFlags})
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+			continue // openat2 asks for a retry when a rename raced with the lookup
+		}
+		return fd, err
+	}
+}
+
+type applier struct {
+	root, srcRoot int
+	dirs, srcDirs map[string]int
+	retired       []int
+	undo          []func() error
+	backups       []backup
+	uid, gid      int
+	runID         string
+	seq           int
+}
+
+type backup struct {
+	dirfd int
+	name  string
+}
+
+func newApplier(project, source string, o SyncOptions) (*applier, error) {
+	root, err := unix.Open(project, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open the project %s: %w", project, err)
+	}
+	src, err := unix.Open(source, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		unix.Close(root)
+		return nil, fmt.Errorf("open the run's results %s: %w", source, err)
+	}
+	a := &applier{root: root, srcRoot: src, dirs: map[string]int{}, srcDirs: map[string]int{}, uid: o.OwnerUID, gid: o.OwnerGID}
+	if a.uid < 0 || a.gid < 0 {
+		var st unix.Stat_t
+		if err := unix.Fstat(root, &st); err != nil {
+			a.close()
+			return nil, err
+		}
+		if a.uid < 0 {
+			a.uid = int(st.Uid)
+		}
+		if a.gid < 0 {
+			a.gid = int(st.Gid)
+		}
+	}
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	a.runID = hex.EncodeToString(rnd[:])
+	return a, nil
+}
+
+func (a *applier) close() {
+	for _, fd := range a.dirs {
+		unix.Close(fd)
+	}
+	for _, fd := range a.srcDirs {
+		unix.Close(fd)
+	}
+	for _, fd := range a.retired {
+		unix.Close(fd)
+	}
+	unix.Close(a.root)
+	unix.Close(a.srcRoot)
+	a.dirs, a.srcDirs, a.retired = nil, nil, nil
+}
+
+// dir returns an fd (O_PATH) of the host dir rel, opened without following symlinks.
+func (a *applier) dir(rel string) (int, error) {
+	if fd, ok := a.dirs[rel]; ok {
+		return fd, nil
+	}
+	fd, err := openBeneath(a.root, rel, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EXDEV) {
+			return -1, &conflictError{"a parent of it on the host is a symlink or not a directory"}
+		}
+		return -1, err
+	}
+	a.dirs[rel] = fd
+	return fd, nil
+}
+
+func (a *applier) srcDir(rel string) (int, error) {
+	if fd, ok := a.srcDirs[rel]; ok {
+		return fd, nil
+	}
+	fd, err := openBeneath(a.srcRoot, rel, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return -1, fmt.Errorf("open the run's dir %s: %w", rel, err)
+	}
+	a.srcDirs[rel] = fd
+	return fd, nil
+}
+
+// forget drops cached fds for rel and below: the name now refers to another dir. The fds
+// stay open until close, because undo steps refer to them.
+func (a *applier) forget(rel string) {
+	for k, fd := range a.dirs {
+		if k == rel || strings.HasPrefix(k, rel+"/") {
+			a.retired = append(a.retired, fd)
+			delete(a.dirs, k)
+		}
+	}
+}
+
+func typeAt(dirfd int, name string) (FileType, unix.Stat_t, error) {
+	var st unix.Stat_t
+	err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		return TypeNone, st, nil
+	}
+	if err != nil {
+		return TypeNone, st, err
+	}
+	return fileTypeOf(st.Mode), st, nil
+}
+
+func splitRel(p string) (string, string) {
+	d, n := path.Split(p)
+	return strings.TrimSuffix(d, "/"), n
+}
+
+// moveAside renames a host entry to a backup name in the same dir (same file system,
+// no copying), to be deleted on commit or renamed back on rollback.
+func (a *applier) moveAside(pfd int, rel, name string) error {
+	a.seq++
+	bak := fmt.Sprintf(".phylum-box-bak-%s-%d", a.runID, a.seq)
+	if err := unix.Renameat2(pfd, name, pfd, bak, unix.RENAME_NOREPLACE); err != nil {
+		return fmt.Errorf("move the host's %s aside: %w", rel, err)
+	}
+	a.forget(rel)
+	a.backups = append(a.backups, backup{pfd, bak})
+	a.undo = append(a.undo, func() error {
+		return unix.Renameat2(pfd, bak, pfd, name, unix.RENAME_NOREPLACE)
+	})
+	return nil
+}
+
+func (a *applier) applyOne(c Change) error {
+	dirRel, name := splitRel(c.Path)
+	pfd, err := a.dir(dirRel)
+	if err != nil {
+		return err
+	}
+	cur, hst, err := typeAt(pfd, name)
+	if err != nil {
+		return err
+	}
+	if cur != c.Prev {
+		return &conflictError{fmt.Sprintf("the host entry is a %s now but was a %s when the run ended: it changed meanwhile", cur, c.Prev)}
+	}
+	if c.Kind == Deleted {
+		return a.moveAside(pfd, c.Path, name)
+	}
+	if c.Type == TypeDir && c.Prev == TypeDir && !c.Opaque {
+		return a.chmodDir(pfd, c.Path, name, c.Perm, hst.Mode&0o7777)
+	}
+	if cur != TypeNone {
+		if err := a.moveAside(pfd, c.Path, name); err != nil {
+			return err
+		}
+	}
+	switch c.Type {
+	case TypeDir:
+		if err := unix.Mkdirat(pfd, name, 0o700); err != nil {
+			return fmt.Errorf("mkdir: %w", err)
+		}
+		a.undo = append(a.undo, func() error { return unix.Unlinkat(pfd, name, unix.AT_REMOVEDIR) })
+		if err := unix.Fchownat(pfd, name, a.uid, a.gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("chown: %w", err)
+		}
+		fd, err := openBeneath(pfd, name, unix.O_RDONLY|unix.O_DIRECTORY)
+		if err != nil {
+			return err
+		}
+		err = unix.Fchmod(fd, c.Perm)
+		unix.Close(fd)
+		return err
+	case TypeSymlink:
+		if err := unix.Symlinkat(c.Linkname, pfd, name); err != nil {
+			return fmt.Errorf("symlink: %w", err)
+		}
+		a.undo = append(a.undo, func() error { return unix.Unlinkat(pfd, name, 0) })
+		return unix.Fchownat(pfd, name, a.uid, a.gid, unix.AT_SYMLINK_NOFOLLOW)
+	case TypeRegular:
+		return a.placeFile(pfd, dirRel, name, c)
+	}
+	return fmt.Errorf("cannot sync a %s", c.Type)
+}
+
+func (a *applier) chmodDir(pfd int, rel, name string, perm, old uint32) error {
+	fd, err := openBeneath(pfd, name, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return &conflictError{"the host dir is no longer a plain directory"}
+	}
+	if err := unix.Fchmod(fd, perm); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	a.retired = append(a.retired, fd)
+	a.undo = append(a.undo, func() error { return unix.Fchmod(fd, old) })
+	return nil
+}
+
+// placeFile moves the run's file into place (rename on the same file system), or copies
+// it to a temporary name beside the target and renames that.
+func (a *applier) placeFile(pfd int, dirRel, name string, c Change) error {
+	sfd, err := a.srcDir(dirRel)
+	if err != nil {
+		return err
+	}
+	// Verify the source is still the entry the change set describes.
+	var st unix.Stat_t
+	if err := unix.Fstatat(sfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || fileTypeOf(st.Mode) != TypeRegular || st.Ino != c.ino {
+		return fmt.Errorf("the run's file %s changed after the change set was read", c.Path)
+	}
+	if err := unix.Fchownat(sfd, name, a.uid, a.gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("chown: %w", err)
+	}
+	if err := unix.Fchmodat(sfd, name, c.Perm, 0); err != nil { // a regular file (checked above)
+		return fmt.Errorf("chmod: %w", err)
+	}
+	err = unix.Renameat2(sfd, name, pfd, name, unix.RENAME_NOREPLACE)
+	if err == nil {
+		a.undo = append(a.undo, func() error { return unix.Renameat2(pfd, name, sfd, name, unix.RENAME_NOREPLACE) })
+		return nil
+	}
+	if !errors.Is(err, unix.EXDEV) {
+		return fmt.Errorf("move into place: %w", err)
+	}
+	return a.copyFile(sfd, pfd, name, c)
+}
+
+func (a *applier) copyFile(sfd, pfd int, name string, c Change) error {
+	in, err := unix.Openat(sfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	inF := os.NewFile(uintptr(in), c.source)
+	defer inF.Close()
+	a.seq++
+	tmp := fmt.Sprintf(".phylum-box-new-%s-%d", a.runID, a.seq)
+	out, err := unix.Openat(pfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("create a temporary file beside %s: %w", c.Path, err)
+	}
+	outF := os.NewFile(uintptr(out), tmp)
+	fail := func(err error) error {
+		outF.Close()
+		_ = unix.Unlinkat(pfd, tmp, 0)
+		return err
+	}
+	if err := copyData(outF, inF); err != nil {
+		return fail(err)
+	}
+	if err := unix.Fchown(out, a.uid, a.gid); err != nil {
+		return fail(fmt.Errorf("chown: %w", err))
+	}
+	if err := unix.Fchmod(out, c.Perm); err != nil {
+		return fail(fmt.Errorf("chmod: %w", err))
+	}
+	var st unix.Stat_t
+	if unix.Fstat(in, &st) == nil {
+		_ = unix.UtimesNanoAt(pfd, tmp, []unix.Timespec{st.Atim, st.Mtim}, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if err := outF.Close(); err != nil {
+		_ = unix.Unlinkat(pfd, tmp, 0)
+		return err
+	}
+	if err := unix.Renameat2(pfd, tmp, pfd, name, unix.RENAME_NOREPLACE); err != nil {
+		_ = unix.Unlinkat(pfd, tmp, 0)
+		return fmt.Errorf("move into place: %w", err)
+	}
+	a.undo = append(a.undo, func() error { return unix.Unlinkat(pfd, name, 0) })
+	return nil
+}
+
+// rollback undoes every applied step, newest first.
+func (a *applier) rollback() error {
+	var errs []error
+	for i := len(a.undo) - 1; i >= 0; i-- {
+		if err := a.undo[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.undo = nil
+	if len(errs) > 0 {
+		return fmt.Errorf("roll back the partial sync (the project may need a look; backups are named .phylum-box-bak-%s-*): %w", a.runID, errors.Join(errs...))
+	}
+	return nil
+}
+
+// commit removes the backups of replaced and deleted host entries.
+func (a *applier) commit() {
+	for _, b := range a.backups {
+		_ = removeAllAt(b.dirfd, b.name)
+	}
+	a.undo, a.backups = nil, nil
+}
+
+// removeAllAt removes name below dirfd recursively without following symlinks.
+func removeAllAt(dirfd int, name string) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return err
+	}
+	if fileTypeOf(st.Mode) != TypeDir {
+		return unix.Unlinkat(dirfd, name, 0)
+	}
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	if st.Mode&0o300 != 0o300 {
+		_ = unix.Fchmod(fd, st.Mode&0o7777|0o700)
+	}
+	names, err := f.Readdirnames(-1) // all first: unlinking while reading can skip entries
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := removeAllAt(fd, n); err != nil {
+			return err
+		}
+	}
+	return unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
+}
