@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func completionScript(t *testing.T, shell string) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := writeCompletion(&b, shell); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "phylum-box."+shell)
+	if err := os.WriteFile(f, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// withRawCommand registers a package-manager-style command for one test, so the
+// hand-over to the manager's completion is covered before real managers exist.
+func withRawCommand(t *testing.T, name string) {
+	t.Helper()
+	if _, ok := commands[name]; ok {
+		return
+	}
+	commands[name] = &Command{Name: name, Short: "test manager", RawArgs: true,
+		RunRaw: func(context.Context, *App, []string) error { return nil }}
+	t.Cleanup(func() { delete(commands, name) })
+}
+
+func requireShell(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Skipf("%s is not installed (hack/install-deps.d/shells.sh installs it)", name)
+	}
+}
+
+func TestCompletionScriptsParse(t *testing.T) {
+	withRawCommand(t, "npm")
+	for _, sc := range []struct{ shell, bin string }{{"bash", "bash"}, {"zsh", "zsh"}, {"fish", "fish"}} {
+		t.Run(sc.shell, func(t *testing.T) {
+			requireShell(t, sc.bin)
+			f := completionScript(t, sc.shell)
+			args := []string{"-n", f}
+			if sc.shell == "fish" {
+				args = []string{"--no-execute", f}
+			}
+			if out, err := exec.Command(sc.bin, args...).CombinedOutput(); err != nil {
+				b, _ := os.ReadFile(f)
+				t.Fatalf("%s rejects its completion script: %v\n%s\n%s", sc.bin, err, out, b)
+			}
+		})
+	}
+}
+
+// bashComplete runs the completion function in real bash for a command line whose
+// last word is being completed, and returns COMPREPLY.
+func bashComplete(t *testing.T, script string, words ...string) []string {
+	t.Helper()
+	var q []string
+	for _, w := range words {
+		q = append(q, shQuote(w))
+	}
+	prog := "source " + shQuote(script) + "\nCOMP_WORDS=(" + strings.Join(q, " ") + ")\nCOMP_CWORD=" +
+		strconv.Itoa(len(words)-1) + "\n_phylum_box\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n"
+	out, err := exec.Command("bash", "--norc", "--noprofile", "-c", prog).CombinedOutput()
+	if err != nil {
+		t.Fatalf("bash completion for %q: %v\n%s", words, err, out)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestBashCompletion(t *testing.T) {
+	requireShell(t, "bash")
+	withRawCommand(t, "npm")
+	script := completionScript(t, "bash")
+	for _, tc := range []struct {
+		words []string
+		want  []string // must all be offered
+		not   []string // must not be offered
+	}{
+		{[]string{"phylum-box", "sh"}, []string{"shell-init"}, []string{"completion"}},
+		{[]string{"phylum-box", ""}, []string{"completion", "shell-init", "npm"}, nil},
+		{[]string{"phylum-box", "--"}, []string{"--ci", "--config", "--verbose", "--version"}, []string{"--all"}},
+		{[]string{"phylum-box", "shell-init", ""}, supportedShells, nil},
+		{[]string{"phylum-box", "shell-init", "--a"}, []string{"--all"}, nil},
+		{[]string{"phylum-box", "shell-init", "--"}, []string{"--all", "--help", "--ci"}, nil},
+		{[]string{"phylum-box", "--config", "x.yaml", "-v", "completion", "f"}, []string{"fish"}, []string{"bash"}},
+		// A global flag's value is not the command.
+		{[]string{"phylum-box", "--config", "sh"}, nil, []string{"shell-init"}},
+	} {
+		got := bashComplete(t, script, tc.words...)
+		for _, w := range tc.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%q: completions %q lack %q", tc.words, got, w)
+			}
+		}
+		for _, w := range tc.not {
+			if slices.Contains(got, w) {
+				t.Errorf("%q: completions %q must not offer %q", tc.words, got, w)
+			}
+		}
+	}
+}
+
+// TestBashCompletionCoversRegistry: every visible command and every one of its
+// flags completes, whatever commands other files register.
+func TestBashCompletionCoversRegistry(t *testing.T) {
+	requireShell(t, "bash")
+	script := completionScript(t, "bash")
+	for _, c := range commandInfos(false) {
+		if got := bashComplete(t, script, "phylum-box", c.Name); !slices.Contains(got, c.Name) {
+			t.Errorf("command %s does not complete: %q", c.Name, got)
+		}
+		for _, f := range c.Flags {
+			if got := bashComplete(t, script, "phylum-box", c.Name, "--"+f.Name); !slices.Contains(got, "--"+f.Name) {
+				t.Errorf("%s --%s does not complete: %q", c.Name, f.Name, got)
+			}
+			if len(f.Values) > 0 {
+				got := bashComplete(t, script, "phylum-box", c.Name, "--"+f.Name, "")
+				if !slices.Equal(got, f.Values) {
+					t.Errorf("%s --%s values: %q, want %q", c.Name, f.Name, got, f.Values)
+				}
+			}
+		}
+	}
+}
+
+// fishComplete asks real fish for the completions of line; with raw set, line is a
+// fish program run after loading the script instead.
+func fishComplete(t *testing.T, script, line string, raw ...bool) []string {
+	t.Helper()
+	prog := "source " + fishQuote(script) + "; complete -C " + fishQuote(line)
+	if len(raw) > 0 && raw[0] {
+		prog = "source " + fishQuote(script) + "; " + line
+	}
+	out, err := exec.Command("fish", "--no-config", "-c", prog).CombinedOutput()
+	if err != nil {
+		t.Fatalf("fish completion for %q: %v\n%s", line, err, out)
+	}
+	var words []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		words = append(words, strings.SplitN(l, "\t", 2)[0])
+	}
+	return words
+}
+
+func TestFishCompletion(t *testing.T) {
+	requireShell(t, "fish")
+	withRawCommand(t, "npm")
+	script := completionScript(t, "fish")
+	for _, tc := range []struct {
+		line string
+		want []string
+		not  []string
+	}{
+		{"phylum-box sh", []string{"shell-init"}, nil},
+		{"phylum-box ", []string{"completion", "shell-init", "npm"}, nil},
+		{"phylum-box --c", []string{"--ci", "--config"}, nil},
+		{"phylum-box shell-init ", supportedShells, []string{"completion"}},
+		{"phylum-box shell-init --a", []string{"--all"}, nil},
+		{"phylum-box completion z", []string{"zsh"}, nil},
+	} {
+		got := fishComplete(t, script, tc.line)
+		for _, w := range tc.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%q: completions %q lack %q", tc.line, got, w)
+			}
+		}
+		for _, w := range tc.not {
+			if slices.Contains(got, w) {
+				t.Errorf("%q: completions %q must not offer %q", tc.line, got, w)
+			}
+		}
+	}
+	// After a package manager, the manager's own completion answers.
+	got := fishComplete(t, script, "complete -c npm -x -a from-npm-completion; complete -C 'phylum-box npm '", true)
+	if !slices.Contains(got, "from-npm-completion") || slices.Contains(got, "--ci") {
+		t.Errorf("phylum-box npm <TAB>: %q, want npm's own completion and no phylum-box flags", got)
+	}
+}
+
+// TestBashCompletionHandsOverToManager needs bash-completion's _command_offset.
+func TestBashCompletionHandsOverToManager(t *testing.T) {
+	requireShell(t, "bash")
+	const lib = "/usr/share/bash-completion/bash_completion"
+	if _, err := os.Stat(lib); err != nil {
+		t.Skip("bash-completion is not installed (hack/install-deps.d/shells.sh installs it)")
+	}
+	withRawCommand(t, "npm")
+	script := completionScript(t, "bash")
+	prog := "source " + lib + "\nsource " + shQuote(script) + "\ncomplete -W 'from-npm-completion other' npm\n" +
+		"COMP_WORDS=(phylum-box npm fr)\nCOMP_CWORD=2\nCOMP_LINE='phylum-box npm fr'\nCOMP_POINT=${#COMP_LINE}\n" +
+		"_phylum_box\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n"
+	out, err := exec.Command("bash", "--norc", "--noprofile", "-c", prog).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "from-npm-completion" {
+		t.Fatalf("phylum-box npm fr<TAB>: %v\n%s", err, out)
+	}
+}
+
+func TestZshCompletionLoads(t *testing.T) {
+	requireShell(t, "zsh")
+	withRawCommand(t, "npm")
+	script := completionScript(t, "zsh")
+	home := t.TempDir()
+	prog := "autoload -U compinit && compinit -u -d " + shQuote(filepath.Join(home, "zcompdump")) +
+		" && source " + shQuote(script) + " && print -r -- ${_comps[phylum-box]}"
+	cmd := exec.Command("zsh", "-f", "-c", prog)
+	cmd.Env = append(os.Environ(), "HOME="+home, "ZDOTDIR="+home)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "_phylum-box" {
+		t.Fatalf("zsh did not register the completion: %v\n%s", err, out)
+	}
+}
+
+func TestCompletionUsage(t *testing.T) {
+	app, _, _ := testApp()
+	for _, args := range [][]string{{"completion"}, {"completion", "tcsh"}} {
+		if code := Main(context.Background(), app, args); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
