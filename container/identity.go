@@ -1,0 +1,149 @@
+package container
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// RootFallbackBase is the first host uid/gid of the range container ids map to
+// when phylum-box runs as real root and root has no /etc/subuid range. It is far
+// above any ordinary account (useradd stops at 60000, systemd's dynamic users at
+// 61183, nobody is 65534) and below the 32-bit overflow ids. RootFallbackSize
+// ids are mapped, so container uids 0..65535 exist.
+const (
+	RootFallbackBase = 2_000_000_000
+	RootFallbackSize = 65536
+)
+
+// Identity is the user-namespace mapping of a container: which host ids the
+// container's ids stand for. Container root is never host root.
+type Identity struct {
+	// RootUID/RootGID are the host ids of the container's root. Scratch dirs and
+	// the skeleton must be owned by them.
+	RootUID, RootGID int
+	UIDMap, GIDMap   []specs.LinuxIDMapping
+	// Rootless is true when phylum-box itself runs as an ordinary user.
+	Rootless bool
+	// Subordinate is true when the map uses /etc/subuid ranges (needs
+	// newuidmap/newgidmap when rootless).
+	Subordinate bool
+	// User is the invoking user's name ("" if unknown).
+	User string
+}
+
+// Describe is a one-line account of the mapping, for -v output and doctor.
+func (id Identity) Describe() string {
+	var parts []string
+	for _, m := range id.UIDMap {
+		parts = append(parts, fmt.Sprintf("%d->%d(x%d)", m.ContainerID, m.HostID, m.Size))
+	}
+	return "uid map " + strings.Join(parts, ",")
+}
+
+// MapsGID reports whether container gid g is mapped.
+func (id Identity) MapsGID(g uint32) bool {
+	for _, m := range id.GIDMap {
+		if g >= m.ContainerID && g < m.ContainerID+m.Size {
+			return true
+		}
+	}
+	return false
+}
+
+// CurrentIdentity works out the mapping for the calling process:
+//
+//   - an ordinary user: container root = the user; with newuidmap/newgidmap
+//     and a /etc/subuid+/etc/subgid range for the user, container ids 1..65535
+//     map to that range as well;
+//   - real root: container root = the first id of root's /etc/subuid range, or
+//     RootFallbackBase when there is none, 65536 ids in all.
+func CurrentIdentity() (Identity, error) {
+	uid, gid := os.Geteuid(), os.Getegid()
+	name := ""
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		name = u.Username
+	}
+	if uid == 0 {
+		id := Identity{User: name}
+		ub, us, uok := subordinateRange("/etc/subuid", name, uid)
+		gb, gs, gok := subordinateRange("/etc/subgid", name, uid)
+		if !uok || !gok || ub == 0 || gb == 0 {
+			ub, us, gb, gs = RootFallbackBase, RootFallbackSize, RootFallbackBase, RootFallbackSize
+		} else {
+			id.Subordinate = true
+		}
+		us, gs = min(us, 65536), min(gs, 65536)
+		id.RootUID, id.RootGID = int(ub), int(gb)
+		id.UIDMap = []specs.LinuxIDMapping{{ContainerID: 0, HostID: ub, Size: us}}
+		id.GIDMap = []specs.LinuxIDMapping{{ContainerID: 0, HostID: gb, Size: gs}}
+		return id, nil
+	}
+	id := Identity{
+		RootUID: uid, RootGID: gid, Rootless: true, User: name,
+		UIDMap: []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(uid), Size: 1}},
+		GIDMap: []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(gid), Size: 1}},
+	}
+	if !haveMappingTools() {
+		return id, nil
+	}
+	ub, us, uok := subordinateRange("/etc/subuid", name, uid)
+	gb, gs, gok := subordinateRange("/etc/subgid", name, uid)
+	if !uok || !gok || us < 1 || gs < 1 {
+		return id, nil
+	}
+	id.Subordinate = true
+	id.UIDMap = append(id.UIDMap, specs.LinuxIDMapping{ContainerID: 1, HostID: ub, Size: min(us, 65535)})
+	id.GIDMap = append(id.GIDMap, specs.LinuxIDMapping{ContainerID: 1, HostID: gb, Size: min(gs, 65535)})
+	return id, nil
+}
+
+func haveMappingTools() bool {
+	_, e1 := exec.LookPath("newuidmap")
+	_, e2 := exec.LookPath("newgidmap")
+	return e1 == nil && e2 == nil
+}
+
+// subordinateRange returns the first range of /etc/subuid-style file f that
+// belongs to the user (by name or by numeric id).
+func subordinateRange(f, name string, uid int) (start, size uint32, ok bool) {
+	fh, err := os.Open(f)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Split(line, ":")
+		if len(fields) != 3 {
+			continue
+		}
+		if fields[0] != name && fields[0] != strconv.Itoa(uid) {
+			continue
+		}
+		s, err1 := strconv.ParseUint(fields[1], 10, 32)
+		n, err2 := strconv.ParseUint(fields[2], 10, 32)
+		if err1 != nil || err2 != nil || n == 0 {
+			continue
+		}
+		return uint32(s), uint32(n), true
+	}
+	return 0, 0, false
+}
+
+func lookupUserName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.Username
+	}
+	return ""
+}

@@ -1,0 +1,408 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+type logger = logrus.FieldLogger
+
+// pidsPollInterval is how often pids.events is read for limit hits.
+const pidsPollInterval = 50 * time.Millisecond
+
+// Run starts spec's command in a new container, waits for it and tears the
+// container down. It returns an error only when the container could not be run;
+// the command's own failure is in Result.
+//
+// The container always gets a user namespace whose root is not host root, new
+// mount, pid, ipc, uts and cgroup namespaces, and a new network namespace with
+// only loopback unless spec.Network. The command has no capabilities,
+// no_new_privs and (with the seccomp build tag) the SeccompProfile filter.
+//
+// Cancelling ctx kills the container (Stopped = "interrupted"); so does the
+// timeout ("timeout"), an OOM kill ("memory") and a fork refused by the pids
+// limit ("pids"): a build that hit a limit is stopped, not left to limp on.
+func Run(ctx context.Context, spec *Spec) (*Result, error) {
+	res, err := Reserve(spec.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Release()
+	return RunReserved(ctx, spec, res)
+}
+
+// RunReserved is Run with an id and state claim made earlier by Reserve (so the
+// caller could build the skeleton in res.Dir). The caller releases res; it can
+// run several containers one after another.
+func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, error) {
+	log := spec.Log
+	if log == nil {
+		l := logrus.New()
+		l.Out = io.Discard
+		log = l
+	}
+	if len(spec.Args) == 0 {
+		return nil, errors.New("container: no command to run")
+	}
+	if spec.Rootfs == "" || !filepath.IsAbs(spec.Rootfs) {
+		return nil, fmt.Errorf("container: rootfs %q must be an absolute directory", spec.Rootfs)
+	}
+
+	id := spec.Identity
+	if id == nil {
+		cur, err := CurrentIdentity()
+		if err != nil {
+			return nil, err
+		}
+		id = &cur
+	}
+	plan, err := planLimits(spec.Limits, id, res.ID)
+	if err != nil {
+		return nil, err
+	}
+	useSeccomp := seccompForSpec(log)
+	cfg, err := buildConfig(spec, id, plan, useSeccomp)
+	if err != nil {
+		return nil, err
+	}
+
+	c, err := libcontainer.Create(res.StateDir, res.ID, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create container: %w", err)
+	}
+	defer func() {
+		if err := c.Destroy(); err != nil {
+			log.Warnf("removing container %s: %v", res.ID, err)
+		}
+	}()
+
+	nnp := true
+	proc := &libcontainer.Process{
+		Args:            spec.Args,
+		Env:             spec.Env,
+		Cwd:             spec.Cwd,
+		UID:             0,
+		GID:             0,
+		Stdin:           spec.Stdin,
+		Stdout:          spec.Stdout,
+		Stderr:          spec.Stderr,
+		Init:            true,
+		NoNewPrivileges: &nnp,
+		Capabilities:    &configs.Capabilities{},
+		Rlimits:         plan.rlimits,
+	}
+	if proc.Cwd == "" {
+		proc.Cwd = "/"
+	}
+	start := time.Now()
+	if err := c.Run(proc); err != nil {
+		return nil, fmt.Errorf("start %s in the container: %w", spec.Args[0], err)
+	}
+
+	result := &Result{Limits: plan.enforcement, Seccomp: useSeccomp}
+	stop := newStopper(c)
+
+	var oomCh <-chan struct{}
+	if plan.cgroup {
+		if ch, err := c.NotifyOOM(); err == nil {
+			oomCh = ch
+		} else {
+			log.Debugf("OOM notification unavailable: %v", err)
+		}
+	}
+	waitDone := make(chan struct{})
+	var (
+		ps      *os.ProcessState
+		waitErr error
+	)
+	go func() {
+		ps, waitErr = proc.Wait()
+		close(waitDone)
+	}()
+
+	var timeout <-chan time.Time
+	if spec.Limits.Timeout > 0 {
+		t := time.NewTimer(spec.Limits.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var pidsTick <-chan time.Time
+	pidsEvents := ""
+	if plan.cgroup && spec.Limits.Pids > 0 {
+		pidsEvents = pidsEventsFile(c)
+		if pidsEvents != "" {
+			tk := time.NewTicker(pidsPollInterval)
+			defer tk.Stop()
+			pidsTick = tk.C
+		}
+	}
+
+loop:
+	for {
+		select {
+		case <-waitDone:
+			break loop
+		case <-ctx.Done():
+			stop.kill(StopInterrupted)
+		case <-timeout:
+			stop.kill(StopTimeout)
+		case _, ok := <-oomCh:
+			if !ok {
+				oomCh = nil
+				continue
+			}
+			result.OOMKilled = true
+			stop.kill(StopMemory)
+		case <-pidsTick:
+			if pidsMaxEvents(pidsEvents) > 0 {
+				result.PidsLimitHit = true
+				stop.kill(StopPids)
+			}
+		}
+	}
+	result.Duration = time.Since(start)
+	result.Stopped = stop.reason()
+
+	// The init is gone, so the pid namespace is too; stats survive until Destroy.
+	if plan.cgroup {
+		collectStats(c, pidsEvents, result)
+		if result.OOMKilled && result.Stopped == StopNone {
+			result.Stopped = StopMemory
+		}
+	}
+	if ps == nil {
+		return nil, fmt.Errorf("waiting for the container: %w", waitErr)
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		result.Signal = ws.Signal()
+		result.ExitCode = 128 + int(ws.Signal())
+	} else {
+		result.ExitCode = ps.ExitCode()
+	}
+	// A SIGKILL with the memory cgroup's failure counter up is the OOM killer's
+	// work even when the event was missed.
+	if result.Stopped == StopNone && result.Signal == unix.SIGKILL && plan.cgroup && memoryFailed(c) {
+		result.OOMKilled, result.Stopped = true, StopMemory
+	}
+	if result.Stopped == StopNone && result.ExitCode != 0 && result.PidsLimitHit {
+		result.Stopped = StopPids
+	}
+	return result, nil
+}
+
+// stopper kills the container once and remembers the first reason.
+type stopper struct {
+	c    *libcontainer.Container
+	mu   sync.Mutex
+	why  StopReason
+	done bool
+}
+
+func newStopper(c *libcontainer.Container) *stopper { return &stopper{c: c} }
+
+func (s *stopper) kill(why StopReason) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return
+	}
+	s.done, s.why = true, why
+	// SIGKILL to the pid namespace's init takes every process in the namespace
+	// with it, cgroup or not.
+	_ = s.c.Signal(unix.SIGKILL)
+}
+
+func (s *stopper) reason() StopReason {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.why
+}
+
+func pidsEventsFile(c *libcontainer.Container) string {
+	st, err := c.State()
+	if err != nil {
+		return ""
+	}
+	for _, key := range []string{"pids", ""} {
+		if p := st.CgroupPaths[key]; p != "" {
+			f := filepath.Join(p, "pids.events")
+			if _, err := os.Stat(f); err == nil {
+				return f
+			}
+		}
+	}
+	return ""
+}
+
+// pidsMaxEvents reads the "max N" counter of pids.events: forks refused by the
+// limit.
+func pidsMaxEvents(file string) int64 {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "max "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func memoryFailed(c *libcontainer.Container) bool {
+	st, err := c.State()
+	if err != nil {
+		return false
+	}
+	if p := st.CgroupPaths["memory"]; p != "" {
+		b, _ := os.ReadFile(filepath.Join(p, "memory.memsw.failcnt"))
+		if n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); n > 0 {
+			return true
+		}
+		b, _ = os.ReadFile(filepath.Join(p, "memory.failcnt"))
+		n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		return n > 0
+	}
+	if p := st.CgroupPaths[""]; p != "" {
+		b, _ := os.ReadFile(filepath.Join(p, "memory.events"))
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "oom_kill "); ok && strings.TrimSpace(v) != "0" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func collectStats(c *libcontainer.Container, pidsEvents string, r *Result) {
+	if pidsEvents != "" && pidsMaxEvents(pidsEvents) > 0 {
+		r.PidsLimitHit = true
+	}
+	st, err := c.Stats()
+	if err != nil || st.CgroupStats == nil {
+		return
+	}
+	m := st.CgroupStats.MemoryStats
+	peak := m.Usage.MaxUsage
+	if m.SwapUsage.MaxUsage > peak { // v1 memsw includes memory
+		peak = m.SwapUsage.MaxUsage
+	}
+	if peak > 0 && peak < math.MaxInt64 {
+		r.PeakMemory = int64(peak)
+	}
+	if m.Stats["oom_kill"] > 0 {
+		r.OOMKilled = true
+	}
+}
+
+// limitPlan is how the requested limits will be enforced for this run.
+type limitPlan struct {
+	cgroup      bool   // a cgroup with limits is used
+	cgroupsPath string // libcontainer cgroupsPath ("" = none)
+	resources   *specs.LinuxResources
+	rlimits     []configs.Rlimit
+	enforcement []Enforcement
+}
+
+func planLimits(l Limits, id *Identity, runID string) (*limitPlan, error) {
+	p := &limitPlan{}
+	// No core dumps: a crashing build must not write its memory (tokens from the
+	// environment) into the project.
+	p.rlimits = append(p.rlimits, configs.Rlimit{Type: unix.RLIMIT_CORE, Hard: 0, Soft: 0})
+	if l.Timeout > 0 {
+		p.enforcement = append(p.enforcement, Enforcement{Limit: "timeout", Enforced: true, How: "wall clock; SIGKILL to the pid namespace's init"})
+	}
+	// Every run gets its own cgroup when one can be made, limits or not: it is
+	// what libcontainer kills and removes as a unit, and where stats come from.
+	mode := HostCgroupMode()
+	var how string
+	switch {
+	case mode == CgroupNone:
+		how = "no cgroup file system is mounted"
+	case !id.Rootless:
+		p.cgroup = true
+		p.cgroupsPath = "/phylum-box/" + runID
+		how = "cgroup " + string(mode)
+	default:
+		d, err := DelegatedCgroup(os.Geteuid())
+		if err == nil {
+			p.cgroup = true
+			p.cgroupsPath = d.Path + "/" + runID
+			how = "delegated cgroup " + d.Path
+		} else {
+			how = err.Error()
+		}
+	}
+	res := &specs.LinuxResources{}
+	if l.Memory > 0 {
+		if p.cgroup {
+			lim := l.Memory
+			res.Memory = &specs.LinuxMemory{Limit: &lim}
+			// Swap limited to the same total, so memory cannot spill into swap.
+			if swapAccounting(mode) {
+				sw := l.Memory
+				res.Memory.Swap = &sw
+			}
+			p.enforcement = append(p.enforcement, Enforcement{Limit: "memory", Enforced: true, How: how})
+		} else {
+			// RLIMIT_AS would count address space, not memory: Node, Go and JVM
+			// reserve many GiB they never touch and would fail to start.
+			p.enforcement = append(p.enforcement, Enforcement{Limit: "memory", How: "not enforced: " + how})
+		}
+	}
+	if l.Pids > 0 {
+		if p.cgroup {
+			res.Pids = &specs.LinuxPids{Limit: &l.Pids}
+			p.enforcement = append(p.enforcement, Enforcement{Limit: "pids", Enforced: true, How: how})
+		} else if kernelAtLeast(5, 14) {
+			// Since 5.14 RLIMIT_NPROC is charged per (user namespace, uid), and
+			// every container has its own user namespace, so this counts the
+			// container's processes only. Without CAP_SYS_RESOURCE (dropped)
+			// it cannot be raised back.
+			n := uint64(l.Pids)
+			p.rlimits = append(p.rlimits, configs.Rlimit{Type: unix.RLIMIT_NPROC, Hard: n, Soft: n})
+			p.enforcement = append(p.enforcement, Enforcement{Limit: "pids", Enforced: true, How: "RLIMIT_NPROC in the container's user namespace (hits are not reported)"})
+		} else {
+			p.enforcement = append(p.enforcement, Enforcement{Limit: "pids", How: "not enforced: " + how})
+		}
+	}
+	if l.CPUs > 0 {
+		if p.cgroup {
+			period := uint64(100000)
+			quota := int64(l.CPUs * float64(period))
+			res.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
+			p.enforcement = append(p.enforcement, Enforcement{Limit: "cpu", Enforced: true, How: how})
+		} else {
+			p.enforcement = append(p.enforcement, Enforcement{Limit: "cpu", How: "not enforced: " + how})
+		}
+	}
+	if p.cgroup {
+		p.resources = res
+	}
+	return p, nil
+}
+
+func swapAccounting(mode CgroupMode) bool {
+	if mode == CgroupV2 {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(cgroupRoot, "memory", "memory.memsw.limit_in_bytes"))
+	return err == nil
+}

@@ -1,0 +1,96 @@
+package container
+
+import (
+	"runtime"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// namespaceFlags are the clone/unshare flags that create namespaces. A nested
+// user namespace is the classic way back to a full capability set (and to the
+// kernel attack surface behind it), so every one of them is refused.
+var namespaceFlags = []uint64{
+	unix.CLONE_NEWNS, unix.CLONE_NEWCGROUP, unix.CLONE_NEWUTS, unix.CLONE_NEWIPC,
+	unix.CLONE_NEWUSER, unix.CLONE_NEWPID, unix.CLONE_NEWNET,
+}
+
+// deniedSyscalls return EPERM whatever their arguments. Most already fail for a
+// process without capabilities; refusing them in the filter as well keeps the
+// kernel code behind them out of reach (keyctl, bpf, perf_event_open and
+// userfaultfd are reachable unprivileged and have a long CVE history).
+var deniedSyscalls = []string{
+	"setns",
+	"mount", "umount", "umount2", "pivot_root", "chroot",
+	"move_mount", "open_tree", "fsopen", "fsmount", "fsconfig", "fspick", "mount_setattr",
+	"keyctl", "add_key", "request_key",
+	"bpf", "perf_event_open", "userfaultfd",
+	"ptrace", "process_vm_writev",
+	"kexec_load", "kexec_file_load",
+	"init_module", "finit_module", "delete_module",
+	"swapon", "swapoff", "reboot", "acct", "quotactl", "quotactl_fd",
+	"open_by_handle_at", "lookup_dcookie",
+	"iopl", "ioperm", "syslog",
+	"settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+}
+
+// SeccompProfile is the filter every container gets: allow by default, refuse
+// the calls above, namespace creation, and the terminal-injection ioctls.
+func SeccompProfile() *specs.LinuxSeccomp {
+	eperm := uint(unix.EPERM)
+	// clone3 passes its flags in a struct seccomp cannot read; ENOSYS makes glibc
+	// fall back to clone(2), whose flags the filter can check.
+	enosys := uint(unix.ENOSYS)
+	p := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Architectures: seccompArchs(),
+		Syscalls: []specs.LinuxSyscall{
+			{Names: deniedSyscalls, Action: specs.ActErrno, ErrnoRet: &eperm},
+			{Names: []string{"clone3"}, Action: specs.ActErrno, ErrnoRet: &enosys},
+		},
+	}
+	// One rule per flag: seccomp's conditions within a rule are ANDed, rules are
+	// ORed, and "any of these bits set" is an OR.
+	unshareFlags := append(append([]uint64{}, namespaceFlags...), unix.CLONE_NEWTIME)
+	for _, f := range unshareFlags {
+		p.Syscalls = append(p.Syscalls, specs.LinuxSyscall{
+			Names: []string{"unshare"}, Action: specs.ActErrno, ErrnoRet: &eperm,
+			Args: []specs.LinuxSeccompArg{{Index: 0, Value: f, ValueTwo: f, Op: specs.OpMaskedEqual}},
+		})
+	}
+	// clone's low byte is the exit signal, which overlaps CLONE_NEWTIME (0x80);
+	// clone cannot create a time namespace anyway.
+	cloneArg := 0
+	if runtime.GOARCH == "s390x" {
+		cloneArg = 1 // s390x swaps clone's first two arguments
+	}
+	for _, f := range namespaceFlags {
+		p.Syscalls = append(p.Syscalls, specs.LinuxSyscall{
+			Names: []string{"clone"}, Action: specs.ActErrno, ErrnoRet: &eperm,
+			Args: []specs.LinuxSeccompArg{{Index: uint(cloneArg), Value: f, ValueTwo: f, Op: specs.OpMaskedEqual}},
+		})
+	}
+	// The kernel truncates ioctl's request to 32 bits, so compare only the low
+	// 32 bits: a request with junk in the high bits must not slip through.
+	for _, req := range []uint64{unix.TIOCSTI, unix.TIOCLINUX} {
+		p.Syscalls = append(p.Syscalls, specs.LinuxSyscall{
+			Names: []string{"ioctl"}, Action: specs.ActErrno, ErrnoRet: &eperm,
+			Args: []specs.LinuxSeccompArg{{Index: 1, Value: 0xffffffff, ValueTwo: req, Op: specs.OpMaskedEqual}},
+		})
+	}
+	return p
+}
+
+// seccompArchs lists the native ABI and the compat ABIs a binary could switch
+// to (an i386 or x32 binary would otherwise bypass a native-only filter).
+func seccompArchs() []specs.Arch {
+	switch runtime.GOARCH {
+	case "amd64":
+		return []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}
+	case "arm64":
+		return []specs.Arch{specs.ArchAARCH64, specs.ArchARM}
+	case "386":
+		return []specs.Arch{specs.ArchX86}
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package container
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+)
+
+// Spec describes one containerised command. Mounts come from rootfs; Run adds
+// nothing to the file system but the masked /proc paths.
+type Spec struct {
+	Args []string
+	Env  []string
+	// Cwd is the working directory inside the container (absolute).
+	Cwd string
+	// Rootfs is the skeleton root directory on the host (see rootfs.Skeleton).
+	// It is mounted read-only; every mount point must already exist in it.
+	Rootfs string
+	Mounts []specs.Mount
+	// MaskPaths are extra paths made unreadable inside (files: /dev/null bound
+	// over them; directories: an empty read-only tmpfs), on top of libcontainer's
+	// masked /proc and /sys paths.
+	MaskPaths []string
+	// Network shares the host's network namespace. When false the container gets
+	// a fresh network namespace with only a loopback interface (brought up).
+	Network  bool
+	Hostname string
+	Limits   Limits
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+
+	// Identity is the user-namespace mapping; nil means CurrentIdentity().
+	Identity *Identity
+	// StateDir holds libcontainer's state; "" means DefaultStateDir().
+	StateDir string
+	// Log receives status and warnings (nil: discarded).
+	Log logrus.FieldLogger
+}
+
+// Limits are the resource limits of one run. Zero means "no limit".
+type Limits struct {
+	Memory  int64 // bytes (swap is limited to the same total)
+	Pids    int64
+	CPUs    float64
+	Timeout time.Duration
+}
+
+// StopReason says why phylum-box ended the container early.
+type StopReason string
+
+const (
+	StopNone        StopReason = ""
+	StopTimeout     StopReason = "timeout"
+	StopMemory      StopReason = "memory"
+	StopPids        StopReason = "pids"
+	StopInterrupted StopReason = "interrupted"
+)
+
+// Enforcement records how one limit was (or was not) enforced.
+type Enforcement struct {
+	Limit    string // "memory", "pids", "cpu", "timeout"
+	Enforced bool
+	// How is the mechanism ("cgroup v1 memory", "RLIMIT_NPROC in the container's user
+	// namespace") or, when not enforced, why and what the user can do about it.
+	How string
+}
+
+// Result is the outcome of Run.
+type Result struct {
+	ExitCode int
+	// Signal is the signal that killed the command (0 if it exited).
+	Signal   syscall.Signal
+	Stopped  StopReason
+	Duration time.Duration
+	// PeakMemory is the cgroup's peak usage in bytes, 0 when unknown.
+	PeakMemory int64
+	// PidsLimitHit is set when a fork failed because of the pids limit.
+	PidsLimitHit bool
+	// OOMKilled is set when the kernel's OOM killer ran in the container's cgroup.
+	OOMKilled bool
+	Limits    []Enforcement
+	// Seccomp reports whether the seccomp filter was installed.
+	Seccomp bool
+}
+
+// Unenforced lists the limits that were requested but could not be enforced.
+func (r *Result) Unenforced() []Enforcement {
+	var out []Enforcement
+	for _, e := range r.Limits {
+		if !e.Enforced {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// StopMessage is a one-line human explanation of Stopped, e.g.
+// "memory limit 2GiB hit".
+func (r *Result) StopMessage(l Limits) string {
+	switch r.Stopped {
+	case StopTimeout:
+		return fmt.Sprintf("timeout %s reached", l.Timeout)
+	case StopMemory:
+		return fmt.Sprintf("memory limit %s hit", FormatBytes(l.Memory))
+	case StopPids:
+		return fmt.Sprintf("pids limit %d hit", l.Pids)
+	case StopInterrupted:
+		return "interrupted"
+	}
+	return ""
+}
+
+// FormatBytes prints n in binary units (2GiB, 512MiB, 100B).
+func FormatBytes(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	f := float64(n)
+	for i < len(units)-1 && f >= 1024 && (int64(f)%1024 == 0 || f >= 1024*1024) {
+		f /= 1024
+		i++
+	}
+	s := fmt.Sprintf("%.1f", f)
+	s = strings.TrimSuffix(s, ".0")
+	return s + units[i]
+}
