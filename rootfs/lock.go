@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -62,7 +63,7 @@ func ensureStateDir(dir string) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("scratch state dir %s is not a directory (remove it or pass another state dir)", dir)
 	}
-	st := fi.Sys().(*unix.Stat_t)
+	st := fi.Sys().(*syscall.Stat_t)
 	if int(st.Uid) != os.Geteuid() {
 		return fmt.Errorf("scratch state dir %s belongs to uid %d, not to you (uid %d): remove it or pass another state dir", dir, st.Uid, os.Geteuid())
 	}

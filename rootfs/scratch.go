@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -220,7 +221,7 @@ func scratchRoot(stateDir, project string) (string, bool) {
 		return stateDir, false
 	}
 	fi, err := os.Lstat(sib)
-	if err != nil || !fi.IsDir() || int(fi.Sys().(*unix.Stat_t).Uid) != os.Geteuid() || fi.Mode().Perm()&0o022 != 0 {
+	if err != nil || !fi.IsDir() || int(fi.Sys().(*syscall.Stat_t).Uid) != os.Geteuid() || fi.Mode().Perm()&0o022 != 0 {
 		return stateDir, false
 	}
 	if !sameDevice(sib, project) {
@@ -293,7 +294,7 @@ func overlayObstacle(o ScratchOptions, scratchDir string) string {
 	if err != nil {
 		return err.Error()
 	}
-	st2 := fi.Sys().(*unix.Stat_t)
+	st2 := fi.Sys().(*syscall.Stat_t)
 	if !idMapped(o.UIDMappings, o.RootUID, int(st2.Uid)) || !idMapped(o.GIDMappings, o.RootGID, int(st2.Gid)) {
 		return fmt.Sprintf("the project's owner %d:%d is not mapped into the container's user namespace, so overlay copy-up would fail", st2.Uid, st2.Gid)
 	}

@@ -1,0 +1,303 @@
+package rootfs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// The tests run the "container" side for real: a shell in a new user + mount namespace
+// mounts ProjectMount() over the project path (like libcontainer does) and changes files
+// there. As root, the namespace's root is the unprivileged host uid testRootUID (as
+// phylum-box does when run by root); as an ordinary user, it is that user (rootless).
+//
+// Run as root and as a throwaway user:
+//
+//	go test -c -race -o /tmp/rt/rootfs.test ./rootfs/ && chmod 755 /tmp/rt /tmp/rt/rootfs.test
+//	/tmp/rt/rootfs.test -test.v
+//	setpriv --reuid=U --regid=U --init-groups /tmp/rt/rootfs.test -test.v
+
+const testRootUID = 100000
+
+type env struct {
+	rootUID, rootGID int
+	uidMap, gidMap   []specs.LinuxIDMapping
+}
+
+func testEnv() env {
+	if os.Geteuid() == 0 {
+		m := []specs.LinuxIDMapping{{ContainerID: 0, HostID: testRootUID, Size: 65536}}
+		return env{testRootUID, testRootUID, m, m}
+	}
+	u, g := os.Getuid(), os.Getgid()
+	return env{u, g, []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(u), Size: 1}},
+		[]specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(g), Size: 1}}}
+}
+
+// canUserns reports why new user namespaces cannot be made here, or "".
+func canUserns() string {
+	out, err := exec.Command("unshare", "-Urm", "true").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("cannot create a user+mount namespace here (unshare -Urm: %v %s)", err, bytes.TrimSpace(out))
+	}
+	return ""
+}
+
+// searchableTempDir is a temp dir the container's root (an unprivileged uid when the
+// tests run as root) can traverse.
+func searchableTempDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	for _, p := range []string{filepath.Dir(d), d} {
+		if err := os.Chmod(p, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+// runInSandbox runs script with cwd = the project, inside a new user+mount namespace in
+// which s.ProjectMount() is mounted over the project path. It returns the combined output.
+func runInSandbox(t *testing.T, s *Scratch, script string) (string, error) {
+	t.Helper()
+	m := s.ProjectMount()
+	var mount string
+	switch m.Type {
+	case "overlay":
+		mount = fmt.Sprintf("mount -t overlay overlay -o '%s' '%s'", strings.Join(m.Options, ","), m.Destination)
+	case "bind":
+		mount = fmt.Sprintf("mount --rbind '%s' '%s'", m.Source, m.Destination)
+	default:
+		t.Fatalf("unexpected mount type %q", m.Type)
+	}
+	full := "set -e; mount --make-rprivate /; " + mount + "; cd '" + m.Destination + "'; set +e; " + script
+	cmd := exec.Command("/bin/sh", "-c", full)
+	cmd.Dir = "/"
+	e := testEnv()
+	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		Credential: &syscall.Credential{Uid: 0, Gid: 0}}
+	for _, x := range e.uidMap {
+		attr.UidMappings = append(attr.UidMappings, syscall.SysProcIDMap{ContainerID: int(x.ContainerID), HostID: int(x.HostID), Size: int(x.Size)})
+	}
+	for _, x := range e.gidMap {
+		attr.GidMappings = append(attr.GidMappings, syscall.SysProcIDMap{ContainerID: int(x.ContainerID), HostID: int(x.HostID), Size: int(x.Size)})
+	}
+	if os.Geteuid() != 0 {
+		attr.GidMappingsEnableSetgroups = false
+	}
+	cmd.SysProcAttr = attr
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// hashTree hashes names, types, permissions, owners, symlink targets and contents of a
+// tree, so "byte-identical" can be asserted.
+func hashTree(t *testing.T, root string) string {
+	t.Helper()
+	h := sha256.New()
+	var lines []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		line := fmt.Sprintf("%s %o %d:%d", rel, st.Mode, st.Uid, st.Gid)
+		switch fileTypeOf(st.Mode) {
+		case TypeRegular:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(b)
+			line += " " + hex.EncodeToString(sum[:]) + fmt.Sprintf(" %d", st.Mtim.Nano())
+		case TypeSymlink:
+			l, _ := os.Readlink(p)
+			line += " -> " + l
+		}
+		lines = append(lines, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		h.Write([]byte(l + "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestOverlayInUserns proves which overlay options work for an unprivileged mount in a
+// user namespace on this kernel and how the upper dir then records deletions and
+// replaced dirs, by mounting one for real and reading the upper with Changes.
+func TestOverlayInUserns(t *testing.T) {
+	if why := canUserns(); why != "" {
+		t.Skip(why)
+	}
+	base := searchableTempDir(t)
+	project := filepath.Join(base, "project")
+	writeTree(t, project, map[string]string{
+		"keep.txt": "keep", "gone.txt": "gone", "edit.txt": "old",
+		"dir/a": "a", "dir/b": "b", "rmdir/x": "x", "same.txt": "same",
+	})
+	e := testEnv()
+	chownTree(t, project, e.rootUID, e.rootGID)
+	s, err := NewScratch(context.Background(), ScratchOptions{Project: project, StateDir: filepath.Join(base, "state"),
+		RootUID: e.rootUID, RootGID: e.rootGID, UIDMappings: e.uidMap, GIDMappings: e.gidMap, Mode: ModeOverlay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := runInSandbox(t, s, `
+		grep " `+project+` " /proc/self/mounts
+		rm gone.txt && echo new > edit.txt && rm -r rmdir && rm -r dir && mkdir dir && echo c > dir/c &&
+		mkdir -p fresh/sub && echo n > fresh/sub/n && ln -s keep.txt link && touch same.txt && cat keep.txt >/dev/null`)
+	t.Logf("inside:\n%s", out)
+	if err != nil {
+		t.Fatalf("sandboxed script failed: %v", err)
+	}
+	if !strings.Contains(out, "userxattr") {
+		t.Errorf("mount options in /proc/self/mounts lack userxattr: %s", out)
+	}
+	// Raw upper: whiteouts are 0/0 char devices, the replaced dir carries
+	// user.overlay.opaque=y (not trusted.*).
+	up := s.upperDir()
+	for _, w := range []string{"gone.txt", "rmdir"} {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(up, w), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != 0 {
+			t.Errorf("upper %s: want a 0/0 char device whiteout, got mode %o rdev %d err %v", w, st.Mode, st.Rdev, err)
+		}
+	}
+	buf := make([]byte, 16)
+	n, err := unix.Lgetxattr(filepath.Join(up, "dir"), "user.overlay.opaque", buf)
+	if err != nil || string(buf[:n]) != "y" {
+		t.Errorf("upper dir: want user.overlay.opaque=y, got %q %v", buf[:n], err)
+	}
+	if _, err := unix.Lgetxattr(filepath.Join(up, "dir"), "trusted.overlay.opaque", buf); err == nil {
+		t.Errorf("upper dir has trusted.overlay.opaque: the mount did not use userxattr")
+	}
+	cs, err := s.Changes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := describe(cs)
+	want := []string{
+		"added dir fresh", "added dir fresh/sub", "added file fresh/sub/n",
+		"added symlink link -> keep.txt",
+		"deleted dir rmdir", "deleted file gone.txt",
+		"modified dir dir (replaces dir)", "added file dir/c",
+		"modified file edit.txt",
+	}
+	sort.Strings(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("change set:\n got %q\nwant %q", got, want)
+	}
+}
+
+func describe(cs *ChangeSet) []string {
+	var out []string
+	for _, c := range cs.Changes {
+		out = append(out, c.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
+func writeTree(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func chownTree(t *testing.T, root string, uid, gid int) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return
+	}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAutoMode(t *testing.T) {
+	base := searchableTempDir(t)
+	project := filepath.Join(base, "project")
+	writeTree(t, project, map[string]string{"a": "a"})
+	e := testEnv()
+	s, err := NewScratch(context.Background(), ScratchOptions{Project: project, StateDir: filepath.Join(base, "state"),
+		RootUID: e.rootUID, RootGID: e.rootGID, UIDMappings: e.uidMap, GIDMappings: e.gidMap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// As root the project is root's, which is not mapped into the namespace: overlay
+	// copy-up would fail with EOVERFLOW, so Auto must pick the copy.
+	want := ModeOverlay
+	if os.Geteuid() == 0 {
+		want = ModeCopy
+	}
+	if s.Mode() != want {
+		t.Errorf("auto mode = %v (%s), want %v", s.Mode(), s.ModeReason(), want)
+	}
+	if within(project, s.Dir()) {
+		t.Errorf("scratch dir %s is inside the project", s.Dir())
+	}
+}
+
+func TestNewScratchRejects(t *testing.T) {
+	base := t.TempDir()
+	project := filepath.Join(base, "project")
+	writeTree(t, project, map[string]string{"a": "a"})
+	if err := os.Symlink(project, filepath.Join(base, "link")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, project, state string }{
+		{"relative", "project", ""},
+		{"through symlink", filepath.Join(base, "link"), filepath.Join(base, "st")},
+		{"state inside project", project, filepath.Join(project, "state")},
+		{"not a dir", filepath.Join(project, "a"), filepath.Join(base, "st")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewScratch(context.Background(), ScratchOptions{Project: tc.project, StateDir: tc.state, Mode: ModeCopy,
+				RootUID: os.Getuid(), RootGID: os.Getgid()})
+			if err == nil {
+				s.Close()
+				t.Fatal("NewScratch accepted it")
+			}
+			t.Log(err)
+		})
+	}
+}
