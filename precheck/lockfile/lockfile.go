@@ -33,10 +33,11 @@ type input struct {
 	ctx    context.Context
 	source string // the lockfile path as given, used for Package.Source
 	data   []byte
-	// fsys is the lockfile's directory, for formats that include other files
-	// (requirements.txt -r). Nil when parsing a reader.
-	fsys fs.FS
-	base string // base name of the lockfile within fsys
+	base   string // base name, for format detection
+	// fsys holds the files a lockfile may include (requirements.txt -r), and fsPath is the
+	// lockfile's own path in it. fsys is nil when parsing a reader.
+	fsys   fs.FS
+	fsPath string
 }
 
 // formats in the order Find reports them when several are present.
@@ -112,13 +113,14 @@ func Parse(path string) ([]precheck.Package, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parse(&input{
-		ctx:    context.Background(),
-		source: path,
-		data:   data,
-		fsys:   os.DirFS(filepath.Dir(path)),
-		base:   filepath.Base(path),
-	})
+	in := &input{ctx: context.Background(), source: path, data: data, base: filepath.Base(path)}
+	// Includes are resolved like pip does, relative to the including file and free to climb
+	// out of its directory (-r ../base.txt is common), so the file system is rooted at "/".
+	// They are only read and parsed as lockfiles, with the user's own rights.
+	if abs, err := filepath.Abs(path); err == nil {
+		in.fsys, in.fsPath = os.DirFS("/"), strings.TrimPrefix(filepath.ToSlash(abs), "/")
+	}
+	return parse(in)
 }
 
 // ParseReader parses a lockfile read from r. name is the base name used to choose the
@@ -159,6 +161,15 @@ func parse(in *input) (pkgs []precheck.Package, err error) {
 	pkgs, err = f.parse(in)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in.source, err)
+	}
+	for i := range pkgs {
+		if pkgs[i].Name == "" {
+			// A malformed entry is still something the package manager may install.
+			pkgs[i].Name = "(unnamed entry)"
+			if !pkgs[i].Uncheckable {
+				pkgs[i].Uncheckable, pkgs[i].Reason = true, "the lockfile entry has no package name"
+			}
+		}
 	}
 	return dedupe(pkgs), nil
 }

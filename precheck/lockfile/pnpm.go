@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"strings"
 
@@ -36,10 +37,13 @@ type pnpmPackage struct {
 
 func parsePNPM(in *input) ([]precheck.Package, error) {
 	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(in.data)).Decode(&doc); err != nil {
+	if err := yaml.NewDecoder(bytes.NewReader(in.data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("not a valid pnpm-lock.yaml: %w", err)
 	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+	if len(doc.Content) == 0 {
+		return nil, nil // nothing but comments: no packages
+	}
+	if doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errors.New("not a pnpm-lock.yaml: expected a YAML mapping with lockfileVersion; regenerate it with `pnpm install --lockfile-only`")
 	}
 	root := doc.Content[0]

@@ -27,15 +27,19 @@ import (
 //     cheap pass over the top file and reported as Uncheckable;
 //   - an -r include that cannot be read is reported as Uncheckable instead of a log line.
 func parseRequirements(in *input) ([]precheck.Package, error) {
-	fsys := &includeFS{top: in.base, data: in.data, fsys: in.fsys}
+	top := in.fsPath
+	if top == "" {
+		top = in.base
+	}
+	fsys := &includeFS{top: top, data: in.data, fsys: in.fsys}
 	ext, err := requirements.New(nil)
 	if err != nil {
 		return nil, err
 	}
 	inv, err := ext.Extract(in.ctx, &filesystem.ScanInput{
 		FS:     fsys,
-		Path:   in.base,
-		Root:   ".",
+		Path:   top,
+		Root:   "/",
 		Reader: bytes.NewReader(in.data),
 	})
 	if err != nil {
@@ -44,14 +48,14 @@ func parseRequirements(in *input) ([]precheck.Package, error) {
 	out := make([]precheck.Package, 0, len(inv.Packages))
 	for _, p := range inv.Packages {
 		pkg := precheck.Package{Ecosystem: precheck.PyPI, Name: p.Name, Version: p.Version}
-		file, line := in.base, 0
+		file, line := top, 0
 		loc := p.Location
 		if len(loc.Related) > 0 && loc.Related[0].File != nil {
 			file, line = loc.Related[0].File.Path, loc.Related[0].File.LineNumber // from an -r include
 		} else if loc.Descriptor != nil && loc.Descriptor.File != nil {
 			file, line = loc.Descriptor.File.Path, loc.Descriptor.File.LineNumber
 		}
-		pkg.Source = in.related(file, line)
+		pkg.Source = in.related(top, file, line)
 		comp := ""
 		if md, ok := p.Metadata.(*requirements.Metadata); ok {
 			comp = md.VersionComparator
@@ -67,18 +71,23 @@ func parseRequirements(in *input) ([]precheck.Package, error) {
 	}
 	out = append(out, requirementsSkipped(in)...)
 	for _, name := range fsys.missing {
-		out = append(out, precheck.Package{Ecosystem: precheck.PyPI, Name: name, Source: in.source,
-			Uncheckable: true, Reason: "included requirements file could not be read (" + name + ")"})
+		shown := in.related(top, name, 0)
+		out = append(out, precheck.Package{Ecosystem: precheck.PyPI, Name: shown, Source: in.source,
+			Uncheckable: true, Reason: "included requirements file could not be read (" + shown + ")"})
 	}
 	return out, nil
 }
 
-// related is the Source for a line of a file named relative to the lockfile's directory.
-func (in *input) related(file string, line int) string {
-	if file == in.base {
+// related is the Source for a line of file, a path in the same file system as top (the
+// lockfile): the lockfile's own Source, or the included file's path relative to it.
+func (in *input) related(top, file string, line int) string {
+	if file == top {
 		return in.at(line)
 	}
-	p := filepath.Join(filepath.Dir(in.source), filepath.FromSlash(file))
+	p := file
+	if rel, err := filepath.Rel(filepath.Dir(filepath.FromSlash(top)), filepath.FromSlash(file)); err == nil {
+		p = filepath.Join(filepath.Dir(in.source), rel)
+	}
 	return (&input{source: p}).at(line)
 }
 
