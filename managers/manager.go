@@ -1,0 +1,251 @@
+package managers
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Manager is one package manager's knowledge: which of its command lines install or
+// run package code, and how to do that in the five steps. Plan only reads files (the
+// manifest, .npmrc, …); it never runs the tool and never touches the network.
+type Manager interface {
+	// Name is the command the user types ("npm", "npx", "pnpm", "yarn").
+	Name() string
+	// Ecosystem is the OSV ecosystem of the packages it installs (precheck.NPM, …).
+	Ecosystem() string
+	// Plan classifies argv (without the tool name) run from env.Dir. It returns a
+	// *Refusal for command lines phylum-box will not run (global installs, …).
+	Plan(args []string, env Env) (*Plan, error)
+}
+
+// Env is what a Plan may look at: the working directory, the home directory and the
+// process environment. Tests build it by hand; FromProcess builds the real one.
+type Env struct {
+	Dir     string   // absolute working directory of the command
+	Home    string   // the user's home directory
+	Environ []string // KEY=VALUE, like os.Environ()
+}
+
+// FromProcess returns the Env of the running process.
+func FromProcess() (Env, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return Env{}, fmt.Errorf("reading the working directory: %w", err)
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return Env{}, fmt.Errorf("finding the home directory (set HOME): %w", err)
+	}
+	return Env{Dir: dir, Home: home, Environ: os.Environ()}, nil
+}
+
+// Getenv returns the last value of key in e.Environ, like os.Getenv.
+func (e Env) Getenv(key string) string {
+	v, _ := e.LookupEnv(key)
+	return v
+}
+
+// LookupEnv is os.LookupEnv over e.Environ; the last assignment wins, as in execve.
+func (e Env) LookupEnv(key string) (string, bool) {
+	val, found := "", false
+	for _, kv := range e.Environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			val, found = v, true
+		}
+	}
+	return val, found
+}
+
+// LookPath finds an executable in e's PATH (not the process's).
+func (e Env) LookPath(name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(e.Getenv("PATH")) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found in PATH", name)
+}
+
+// Phase names one of the sandboxed steps, for caches and credentials.
+type Phase string
+
+const (
+	PhaseResolve  Phase = "resolve"
+	PhaseDownload Phase = "download"
+	PhaseBuild    Phase = "build"
+	PhaseRun      Phase = "run"
+)
+
+// Plan is what one command line needs. A Passthrough plan only has Manager, Args and
+// Subcommand set: the orchestration runs the real tool with Args untouched.
+type Plan struct {
+	Manager    string   // "npm"
+	Ecosystem  string   // precheck.NPM
+	Subcommand string   // canonical subcommand ("install" for "npm isntall")
+	Args       []string // the user's argv after the tool name, unchanged
+
+	// Passthrough: the command installs nothing and runs no registry code.
+	Passthrough bool
+
+	// Root is the project root (absolute): the tree that gets overlaid during the steps
+	// and synced back after. Cwd is where the steps run, relative to Root (npm finds
+	// the project by walking up, so a user in a subdirectory installs at the root).
+	Root string
+	Cwd  string
+
+	// Scratch plans (npx, dlx) install into a fresh empty project the orchestration
+	// creates (an empty directory with ScratchManifest as package.json and, for yarn
+	// berry, an empty yarn.lock); nothing from it is synced back. Run then executes
+	// with the project as working directory.
+	Scratch         bool
+	ScratchManifest string
+
+	// Resolve runs on a throwaway copy of the project with the network on and no
+	// package code; afterwards the orchestration parses Lockfiles from that copy. A nil
+	// Resolve means the committed lockfile is the resolution (npm ci, rebuild).
+	Resolve *Step
+	// Lockfiles are the files (relative to Root) to precheck, in order of preference;
+	// every one that exists is read. After Download the orchestration re-reads them
+	// and refuses the install if they name a package that was not prechecked.
+	Lockfiles []string
+	// CarryOver are the files (relative to Root) copied from Resolve's copy into the
+	// install tree after a passing precheck: the manifest(s) and lockfile.
+	CarryOver []string
+	// Download fetches and unpacks with the network on and scripts off.
+	Download *Step
+	// Build runs lifecycle scripts with the network off. Nil when there is nothing
+	// to build (uninstall-only plans still rebuild: bin links may change).
+	Build *Step
+	// Run is registry code executed after Build (npx, dlx): network off, project
+	// read-only unless the orchestration decides otherwise. RunBinOf, when set, names
+	// the package whose bin the orchestration resolves (BinFromManifest) and puts in
+	// front of Run.Args.
+	Run      *Step
+	RunBinOf string
+	// Then runs on the host after a successful sync back, like a passthrough
+	// ("npm install-test" = install, then "npm test").
+	Then []string
+
+	// Outputs are the paths (relative to Root; a trailing "/" means a directory tree)
+	// that may be synced back. Every other write is refused and reported.
+	Outputs []string
+	// Caches are host directories mounted into the steps.
+	Caches []Cache
+	// Credentials are secrets for Resolve and Download only; nil if none.
+	Credentials *Credentials
+	// Registry is the effective default registry URL (with trailing "/") for metadata;
+	// ScopeRegistries maps "@scope" to its registry.
+	Registry        string
+	ScopeRegistries map[string]string
+	// Notes are one-line explanations worth printing with -v (why copy instead of
+	// hard links, which yarn flavour was detected, …).
+	Notes []string
+}
+
+// Step is one command run in the sandbox, with Plan.Root/Plan.Cwd as working
+// directory (the scratch project for Scratch plans).
+type Step struct {
+	Args    []string // argv; Args[0] is looked up in the sandbox's PATH
+	Env     []string // KEY=VALUE added to the sandbox environment
+	Network bool     // the network is reachable
+	Scripts bool     // package code may run (informational: the flags above enforce it)
+	// Credentials: Plan.Credentials are mounted for this step.
+	Credentials bool
+	// AppendChanged: the orchestration may append the names of the packages the
+	// Download step added or changed, to limit the step to them. Without names the
+	// step covers the whole tree, which is always correct but slower.
+	AppendChanged bool
+}
+
+// Cache is a host directory shared between runs to keep installs fast.
+type Cache struct {
+	Path string // absolute host path, mounted at the same path in the sandbox
+	// Env points the tool at Path in every step (the sandbox's $HOME is empty).
+	Env []string
+	// Mount lists the phases that see the cache; Writable those that may change it.
+	// Package code (Build, Run) never gets a writable cache: a script could poison
+	// what the next install trusts.
+	Mount    []Phase
+	Writable []Phase
+}
+
+// MountedIn reports whether the cache is visible in phase p, and writable.
+func (c Cache) MountedIn(p Phase) (mounted, writable bool) {
+	for _, q := range c.Mount {
+		if q == p {
+			mounted = true
+		}
+	}
+	for _, q := range c.Writable {
+		if q == p {
+			writable = true
+		}
+	}
+	return mounted, writable && mounted
+}
+
+// Refusal is a command line phylum-box will not run, with what to do instead. The
+// CLI maps it to the usage exit code.
+type Refusal struct {
+	Manager string
+	Reason  string
+	Advice  string
+}
+
+func (r *Refusal) Error() string {
+	msg := fmt.Sprintf("phylum-box %s: %s", r.Manager, r.Reason)
+	if r.Advice != "" {
+		msg += "; " + r.Advice
+	}
+	return msg
+}
+
+var (
+	regMu    sync.RWMutex
+	registry = map[string]Manager{}
+)
+
+// Register makes m available under m.Name(). Each manager file calls it from init.
+func Register(m Manager) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := registry[m.Name()]; dup {
+		panic("managers: duplicate manager " + m.Name())
+	}
+	registry[m.Name()] = m
+}
+
+// Lookup returns the manager for a command name ("npm", "npx", …).
+func Lookup(name string) (Manager, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	m, ok := registry[name]
+	return m, ok
+}
+
+// Names lists the registered command names, sorted.
+func Names() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func passthrough(m Manager, sub string, args []string) *Plan {
+	return &Plan{Manager: m.Name(), Ecosystem: m.Ecosystem(), Subcommand: sub, Args: args, Passthrough: true}
+}

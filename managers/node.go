@@ -1,0 +1,294 @@
+package managers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Shared knowledge of the Node.js family (npm, yarn, pnpm): finding the project root,
+// reading package.json, workspaces, node headers for offline native builds.
+
+// nodeManifest is the part of package.json the planners read.
+type nodeManifest struct {
+	Name           string          `json:"name"`
+	PackageManager string          `json:"packageManager"`
+	Workspaces     json.RawMessage `json:"workspaces"`
+	Bin            json.RawMessage `json:"bin"`
+}
+
+func readNodeManifest(dir string) (*nodeManifest, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err != nil {
+		return nil, err
+	}
+	var m nodeManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w (fix the JSON, then retry)", filepath.Join(dir, "package.json"), err)
+	}
+	return &m, nil
+}
+
+// workspacePatterns returns package.json's workspaces globs, in either the array form
+// or yarn's {"packages": [...]} form.
+func (m *nodeManifest) workspacePatterns() []string {
+	if m == nil || len(m.Workspaces) == 0 {
+		return nil
+	}
+	var list []string
+	if json.Unmarshal(m.Workspaces, &list) == nil {
+		return list
+	}
+	var obj struct {
+		Packages []string `json:"packages"`
+	}
+	if json.Unmarshal(m.Workspaces, &obj) == nil {
+		return obj.Packages
+	}
+	return nil
+}
+
+// findNodeRoot walks up from dir to the nearest directory holding package.json or
+// node_modules, the way npm finds its local prefix; dir itself when there is none.
+func findNodeRoot(dir string) string {
+	for d := dir; ; {
+		for _, marker := range []string{"package.json", "node_modules"} {
+			if _, err := os.Stat(filepath.Join(d, marker)); err == nil {
+				return d
+			}
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return dir
+		}
+		d = parent
+	}
+}
+
+// findUp returns the nearest directory at or above dir that holds name, or "".
+func findUp(dir, name string) string {
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, name)); err == nil {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return ""
+		}
+		d = parent
+	}
+}
+
+// workspaceDirs expands workspace globs relative to root to the directories that hold
+// a package.json, slash-separated and sorted. Negated patterns ("!x") remove matches.
+// Globs use path.Match syntax plus "**" as "any depth" (what npm's and pnpm's globs
+// mean for the common "packages/**" shape); a bad pattern is an error naming it.
+func workspaceDirs(root string, patterns []string) ([]string, error) {
+	var include, exclude []string
+	for _, p := range patterns {
+		p = strings.TrimPrefix(strings.TrimSpace(p), "./")
+		if neg, ok := strings.CutPrefix(p, "!"); ok {
+			exclude = append(exclude, strings.TrimPrefix(neg, "./"))
+		} else if p != "" {
+			include = append(include, p)
+		}
+	}
+	if len(include) == 0 {
+		return nil, nil
+	}
+	seen := map[string]bool{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // unreadable corners are not workspaces
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if p != root && (name == "node_modules" || strings.HasPrefix(name, ".")) {
+			return filepath.SkipDir
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			return nil
+		}
+		if strings.Count(rel, "/") > 8 {
+			return filepath.SkipDir
+		}
+		for _, pat := range include {
+			ok, err := globMatch(pat, rel)
+			if err != nil {
+				return fmt.Errorf("workspace pattern %q in %s: %w", pat, root, err)
+			}
+			if ok {
+				seen[rel] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for rel := range seen {
+		excluded := false
+		for _, pat := range exclude {
+			if ok, _ := globMatch(pat, rel); ok {
+				excluded = true
+			}
+		}
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel), "package.json")); err != nil || excluded {
+			continue
+		}
+		out = append(out, rel)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// globMatch matches a slash path against a pattern where "**" spans any number of
+// path segments (including none) and other segments use path.Match.
+func globMatch(pattern, name string) (bool, error) {
+	pattern = strings.TrimSuffix(pattern, "/")
+	ps, ns := strings.Split(pattern, "/"), strings.Split(name, "/")
+	var match func(i, j int) (bool, error)
+	match = func(i, j int) (bool, error) {
+		if i == len(ps) {
+			return j == len(ns), nil
+		}
+		if ps[i] == "**" {
+			for k := j; k <= len(ns); k++ {
+				if ok, err := match(i+1, k); ok || err != nil {
+					return ok, err
+				}
+			}
+			return false, nil
+		}
+		if j == len(ns) {
+			return false, nil
+		}
+		ok, err := path.Match(ps[i], ns[j])
+		if !ok || err != nil {
+			return false, err
+		}
+		return match(i+1, j+1)
+	}
+	return match(0, 0)
+}
+
+// nodeOutputs is the sync-back list of a node project: node_modules and the manifest
+// at the root and in every workspace, plus the lockfiles and extra paths.
+func nodeOutputs(workspaces []string, extra ...string) []string {
+	out := []string{"node_modules/", "package.json"}
+	for _, ws := range workspaces {
+		out = append(out, ws+"/node_modules/", ws+"/package.json")
+	}
+	return append(out, extra...)
+}
+
+// nodeManifests is the list of package.json files Resolve may change.
+func nodeManifests(workspaces []string) []string {
+	out := []string{"package.json"}
+	for _, ws := range workspaces {
+		out = append(out, ws+"/package.json")
+	}
+	return out
+}
+
+// ErrNoNodeHeaders means native addons cannot be built offline.
+var ErrNoNodeHeaders = errors.New("node headers not found")
+
+// NodeHeadersDir returns the node install prefix whose include/node holds the headers
+// of the node in env's PATH, for npm_config_nodedir: node-gyp otherwise downloads the
+// headers, which the offline build step cannot do. An explicit npm_config_nodedir in
+// the environment wins, but must hold the headers too.
+func NodeHeadersDir(env Env) (string, error) {
+	if dir := env.Getenv("npm_config_nodedir"); dir != "" {
+		if hasNodeHeaders(dir) {
+			return dir, nil
+		}
+		return "", fmt.Errorf("%w: npm_config_nodedir=%s has no include/node/common.gypi; point it at a node install prefix with headers or unset it", ErrNoNodeHeaders, dir)
+	}
+	node, err := env.LookPath("node")
+	if err != nil {
+		return "", fmt.Errorf("%w: node is not in PATH; install Node.js", ErrNoNodeHeaders)
+	}
+	real, err := filepath.EvalSymlinks(node)
+	if err != nil {
+		return "", fmt.Errorf("%w: resolving %s: %v", ErrNoNodeHeaders, node, err)
+	}
+	// <prefix>/bin/node → <prefix>/include/node (official tarballs, Debian, nvm, …).
+	for _, n := range []string{real, node} {
+		prefix := filepath.Dir(filepath.Dir(n))
+		if hasNodeHeaders(prefix) {
+			return prefix, nil
+		}
+	}
+	return "", fmt.Errorf("%w for %s (looked for %s): native addons cannot be built offline; install the headers (Debian: apt-get install libnode-dev or nodejs-dev) or set npm_config_nodedir to a node install prefix with include/node",
+		ErrNoNodeHeaders, real, filepath.Join(filepath.Dir(filepath.Dir(real)), "include", "node"))
+}
+
+func hasNodeHeaders(prefix string) bool {
+	_, err := os.Stat(filepath.Join(prefix, "include", "node", "common.gypi"))
+	return err == nil
+}
+
+// BinFromManifest returns the executable that running package pkgDir means, the way
+// npx picks it: the only bin, else the bin named like the package without its scope.
+func BinFromManifest(pkgDir string) (string, error) {
+	m, err := readNodeManifest(pkgDir)
+	if err != nil {
+		return "", err
+	}
+	bins := map[string]string{}
+	var single string
+	if len(m.Bin) > 0 && json.Unmarshal(m.Bin, &single) == nil {
+		_, base, _ := strings.Cut(m.Name, "/")
+		if base == "" {
+			base = m.Name
+		}
+		return base, nil
+	}
+	if len(m.Bin) > 0 {
+		if err := json.Unmarshal(m.Bin, &bins); err != nil {
+			return "", fmt.Errorf("%s: bad \"bin\" field: %w", pkgDir, err)
+		}
+	}
+	if len(bins) == 1 {
+		for name := range bins {
+			return name, nil
+		}
+	}
+	base := m.Name
+	if i := strings.LastIndex(base, "/"); i >= 0 {
+		base = base[i+1:]
+	}
+	if _, ok := bins[base]; ok {
+		return base, nil
+	}
+	return "", fmt.Errorf("package %s has no single executable (bins: %s); name one: npx --package=%s -- COMMAND", m.Name, strings.Join(sortedKeys(bins), ", "), m.Name)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// exists reports whether root/rel exists (without following a final symlink).
+func exists(root, rel string) bool {
+	_, err := os.Lstat(filepath.Join(root, filepath.FromSlash(rel)))
+	return err == nil
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -1,0 +1,398 @@
+package managers
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/phylum-box/phylum-box/precheck"
+)
+
+func init() {
+	Register(npmManager{name: "npm"})
+	Register(npmManager{name: "npx"})
+}
+
+// npmManager plans npm command lines; as "npx" it plans `npm exec` ones.
+type npmManager struct{ name string }
+
+func (m npmManager) Name() string      { return m.name }
+func (m npmManager) Ecosystem() string { return precheck.NPM }
+
+// How each npm command is handled. Anything not listed passes through.
+var npmIntercepted = map[string]bool{
+	"install": true, "ci": true, "update": true, "uninstall": true, "rebuild": true,
+	"dedupe": true, "prune": true, "install-test": true, "install-ci-test": true,
+	"exec": true, "link": true, "init": true, "audit": true,
+}
+
+// npmFlagsForResolve are appended (last wins in npm) to every resolve step: write the
+// lockfile only, run nothing, and skip the audit/fund requests the report replaces.
+var npmResolveFlags = []string{"--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"}
+
+func (m npmManager) Plan(args []string, env Env) (*Plan, error) {
+	if m.name == "npx" {
+		// npx is npm exec with npx's own short flags (npm/bin/npx-cli.js).
+		return m.planExec(npxToExec(args), args, env)
+	}
+	a := parseNpmArgv(args)
+	cmd, cmdIdx := npmCommand(a)
+	if !npmIntercepted[cmd] {
+		return passthrough(m, cmd, args), nil
+	}
+	if a.isTrue("usage") || a.isTrue("version") && cmdIdx < 0 {
+		return passthrough(m, cmd, args), nil
+	}
+	rest := a.positionals[cmdIdx+1:]
+	switch cmd {
+	case "exec":
+		return m.planExec(args, args, env)
+	case "init":
+		// "npm init <initializer>" is "npm exec create-<initializer>"; bare init
+		// only writes package.json.
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			return passthrough(m, cmd, args), nil
+		}
+		return m.planExec(append([]string{"exec", "--package=" + npmInitializer(rest[0]), "--", npmInitializerBin(rest[0])}, rest[1:]...), args, env)
+	case "audit":
+		if len(rest) == 0 || rest[0] != "fix" {
+			return passthrough(m, cmd, args), nil
+		}
+	}
+	if a.isTrue("dry-run") || (a.isTrue("package-lock-only") && cmd != "exec") {
+		return passthrough(m, cmd, args), nil // resolves, writes and runs nothing
+	}
+	if a.isTrue("global") || lastOr(a, "location", "") == "global" || cmd == "link" {
+		return nil, &Refusal{Manager: "npm", Reason: fmt.Sprintf("`npm %s` would change the global install (%s), outside any project, where phylum-box cannot check it, contain it or roll it back", cmd, npmGlobalWhat(cmd)),
+			Advice: "install the tool into the project instead (`phylum-box npm install --save-dev PKG`, then `npx PKG`), or run it once with `phylum-box npx PKG`; for `npm link`, depend on the local path instead (`phylum-box npm install ../dir`)"}
+	}
+	if a.isFalse("package-lock") && cmd != "rebuild" && cmd != "prune" {
+		return nil, &Refusal{Manager: "npm", Reason: "package-lock=false leaves no lockfile to check before installing", Advice: "drop --no-package-lock (and package-lock=false in .npmrc) for this install"}
+	}
+	if a.isFalse("save") && len(rest) > 0 && (cmd == "install" || cmd == "update" || cmd == "uninstall") {
+		return nil, &Refusal{Manager: "npm", Reason: "--no-save changes node_modules without recording it in the lockfile phylum-box checks", Advice: "run it without --no-save"}
+	}
+
+	root := env.Dir
+	if prefix, ok := a.last("prefix"); ok && prefix != "" {
+		root = prefix
+		if !filepath.IsAbs(root) {
+			root = filepath.Join(env.Dir, root)
+		}
+	} else {
+		root = findNodeRoot(env.Dir)
+	}
+	cwd, err := filepath.Rel(root, env.Dir)
+	if err != nil || strings.HasPrefix(cwd, "..") {
+		cwd = "." // --prefix elsewhere: npm runs there
+	}
+	man, err := readNodeManifest(root)
+	if err != nil && !isNotExist(err) {
+		return nil, err
+	}
+	workspaces, err := workspaceDirs(root, man.workspacePatterns())
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadNpmConfig(env, root, npmCLIConfig(a))
+	if err != nil {
+		return nil, err
+	}
+	lockfile := "package-lock.json"
+	if exists(root, "npm-shrinkwrap.json") {
+		lockfile = "npm-shrinkwrap.json"
+	}
+
+	p := &Plan{
+		Manager: "npm", Ecosystem: precheck.NPM, Subcommand: cmd, Args: args,
+		Root: root, Cwd: cwd,
+		Lockfiles:       []string{lockfile},
+		CarryOver:       append(nodeManifests(workspaces), lockfile),
+		Outputs:         nodeOutputs(workspaces, lockfile),
+		Caches:          []Cache{npmCache(env, cfg)},
+		Credentials:     cfg.Credentials(),
+		Registry:        cfg.Registry,
+		ScopeRegistries: cfg.Scopes,
+	}
+	flags := a.optTokens // the user's options go to every step: --omit, -w, --registry, …
+	download := &Step{Args: concat([]string{"npm", "install"}, flags, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true}
+	resolve := &Step{Args: concat([]string{"npm", cmd}, flags, rest, npmResolveFlags), Network: true, Credentials: true}
+
+	switch cmd {
+	case "install", "update", "uninstall", "dedupe":
+		p.Resolve, p.Download = resolve, download
+	case "audit":
+		p.Resolve = &Step{Args: concat([]string{"npm", "audit", "fix"}, flags, rest[1:], []string{"--package-lock-only", "--ignore-scripts", "--no-fund"}), Network: true, Credentials: true}
+		p.Download = download
+	case "install-test":
+		p.Resolve, p.Download = resolve, download
+		p.Resolve.Args[1] = "install"
+		p.Then = []string{"npm", "test"}
+	case "ci", "install-ci-test":
+		// The committed lockfile is the resolution; npm ci refuses a stale one itself.
+		p.Download = &Step{Args: concat([]string{"npm", "ci"}, flags, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true}
+		p.CarryOver = nil
+		if cmd == "install-ci-test" {
+			p.Then = []string{"npm", "test"}
+		}
+	case "prune":
+		// Only removes packages: no network, nothing new to check or build.
+		p.Download = &Step{Args: concat([]string{"npm", "prune"}, flags, rest, []string{"--ignore-scripts", "--no-audit", "--no-fund"})}
+		p.CarryOver = nil
+		p.Lockfiles = []string{lockfile, "node_modules/.package-lock.json"}
+		return p, nil
+	case "rebuild":
+		// Runs the scripts of what is installed: check what node_modules holds.
+		p.CarryOver = nil
+		p.Lockfiles = []string{"node_modules/.package-lock.json", lockfile}
+		p.Outputs = nodeOutputs(workspaces)
+	}
+	nodedir, err := NodeHeadersDir(env)
+	if err != nil {
+		return nil, err
+	}
+	p.Build = &Step{
+		Args: concat([]string{"npm", "rebuild"}, flags, restIf(cmd == "rebuild", rest), []string{"--foreground-scripts", "--no-audit", "--no-fund"}),
+		// No network: node-gyp must use this machine's headers, and npm must not try.
+		Env:           []string{"npm_config_nodedir=" + nodedir, "npm_config_offline=true", "npm_config_update_notifier=false"},
+		Scripts:       true,
+		AppendChanged: cmd != "rebuild",
+	}
+	return p, nil
+}
+
+// npmCommand finds the command the way npm does (the first positional), with one
+// safety net: if that word is not an npm command (an option this table does not
+// know took a value, say), the first later word that is one is used. Unknown
+// commands fail in npm, so erring towards interception costs nothing.
+func npmCommand(a *npmArgv) (string, int) {
+	if len(a.positionals) == 0 {
+		return "", -1
+	}
+	if c := npmDeref(a.positionals[0]); c != "" {
+		return c, 0
+	}
+	for i := 1; i < len(a.positionals) && (a.afterDashes < 0 || i < a.afterDashes); i++ {
+		if c := npmDeref(a.positionals[i]); npmIntercepted[c] {
+			return c, i
+		}
+	}
+	return a.positionals[0], 0
+}
+
+func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error) {
+	a := parseNpmArgv(execArgs)
+	_, cmdIdx := npmCommand(a)
+	rest := a.positionals[cmdIdx+1:]
+	pkgs := a.opts["package"]
+	callFlag, hasCall := a.last("call")
+	if len(pkgs) == 0 {
+		if len(rest) == 0 {
+			// Interactive shell or --call with no package: runs local code only.
+			return passthrough(m, "exec", userArgs), nil
+		}
+		// npm runs an existing local bin without installing anything (libnpmexec
+		// walks up from the working directory through node_modules/.bin).
+		if !strings.ContainsAny(rest[0], "@/:") && localBinExists(env.Dir, rest[0]) {
+			return passthrough(m, "exec", userArgs), nil
+		}
+	}
+	if a.isTrue("global") {
+		return nil, &Refusal{Manager: m.name, Reason: "exec with --global would install into the global prefix", Advice: "drop --global"}
+	}
+	cfg, err := LoadNpmConfig(env, findNodeRoot(env.Dir), npmCLIConfig(a))
+	if err != nil {
+		return nil, err
+	}
+	nodedir, err := NodeHeadersDir(env)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{
+		Manager: m.name, Ecosystem: precheck.NPM, Subcommand: "exec", Args: userArgs,
+		Root: findNodeRoot(env.Dir), Cwd: ".",
+		Scratch: true, ScratchManifest: `{"name":"phylum-box-exec","private":true}`,
+		Lockfiles:       []string{"package-lock.json"},
+		Caches:          []Cache{npmCache(env, cfg)},
+		Credentials:     cfg.Credentials(),
+		Registry:        cfg.Registry,
+		ScopeRegistries: cfg.Scopes,
+	}
+	if rel, err := filepath.Rel(p.Root, env.Dir); err == nil && !strings.HasPrefix(rel, "..") {
+		p.Cwd = rel
+	}
+	var bin []string
+	if len(pkgs) == 0 {
+		pkgs = []string{rest[0]}
+		p.RunBinOf = npmSpecName(rest[0])
+		rest = rest[1:]
+	} else if len(rest) > 0 {
+		bin, rest = rest[:1], rest[1:]
+	} else if !hasCall {
+		p.RunBinOf = npmSpecName(pkgs[0])
+	}
+	p.Resolve = &Step{Args: concat([]string{"npm", "install"}, pkgs, npmResolveFlags), Network: true, Credentials: true}
+	p.Download = &Step{Args: []string{"npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"}, Network: true, Credentials: true}
+	p.Build = &Step{Args: []string{"npm", "rebuild", "--foreground-scripts"}, Scripts: true,
+		Env: []string{"npm_config_nodedir=" + nodedir, "npm_config_offline=true"}}
+	if hasCall {
+		p.Run = &Step{Args: []string{"sh", "-c", callFlag}, Scripts: true}
+	} else {
+		p.Run = &Step{Args: concat(bin, rest), Scripts: true}
+	}
+	p.Notes = append(p.Notes, "exec: the package is installed into a scratch project and run with the network off; the project is read-only to it")
+	return p, nil
+}
+
+// npxToExec rewrites npx's argv to npm exec's (npm/bin/npx-cli.js): npx's own
+// -p/--package, -c/--call and -y/--yes, up to the first positional, which starts the
+// command; everything from there on belongs to the command.
+func npxToExec(args []string) []string {
+	out := []string{"exec"}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return append(append(out, "--"), args[i+1:]...)
+		case a == "-p" || a == "--package":
+			if i+1 < len(args) {
+				out = append(out, "--package="+args[i+1])
+				i++
+			}
+		case strings.HasPrefix(a, "--package="):
+			out = append(out, a)
+		case a == "-c" || a == "--call":
+			if i+1 < len(args) {
+				out = append(out, "--call="+args[i+1])
+				i++
+			}
+		case strings.HasPrefix(a, "--call="):
+			out = append(out, a)
+		case a == "-y":
+			out = append(out, "--yes")
+		case strings.HasPrefix(a, "-"):
+			out = append(out, a)
+		default:
+			return append(append(out, "--"), args[i:]...)
+		}
+	}
+	return out
+}
+
+// npmInitializer maps "npm init foo" to create-foo, "@scope" to @scope/create,
+// "@scope/foo" to @scope/create-foo (npm's init docs).
+func npmInitializer(s string) string {
+	name, version := s, ""
+	if i := strings.LastIndex(s, "@"); i > 0 {
+		name, version = s[:i], s[i:]
+	}
+	switch {
+	case strings.HasPrefix(name, "@") && !strings.Contains(name, "/"):
+		name += "/create"
+	case strings.HasPrefix(name, "@"):
+		scope, base, _ := strings.Cut(name, "/")
+		name = scope + "/create-" + base
+	default:
+		name = "create-" + name
+	}
+	return name + version
+}
+
+func npmInitializerBin(s string) string {
+	name := npmSpecName(npmInitializer(s))
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+// npmSpecName is the package name of a registry spec ("@s/x@1" → "@s/x").
+func npmSpecName(spec string) string {
+	if strings.HasPrefix(spec, "@") {
+		if i := strings.Index(spec[1:], "@"); i >= 0 {
+			return spec[:i+1]
+		}
+		return spec
+	}
+	name, _, _ := strings.Cut(spec, "@")
+	return name
+}
+
+func localBinExists(dir, bin string) bool {
+	for d := dir; ; {
+		if exists(d, filepath.Join("node_modules", ".bin", bin)) {
+			return true
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return false
+		}
+		d = parent
+	}
+}
+
+func npmGlobalWhat(cmd string) string {
+	if cmd == "link" {
+		return "npm link symlinks into and installs from the global prefix"
+	}
+	return "-g/--global or --location=global"
+}
+
+// npmCLIConfig extracts the settings that change where metadata comes from.
+func npmCLIConfig(a *npmArgv) map[string]string {
+	cli := map[string]string{}
+	for _, k := range []string{"registry", "userconfig", "globalconfig", "cache"} {
+		if v, ok := a.last(k); ok && v != "" {
+			cli[k] = v
+		}
+	}
+	// "--@scope:registry=URL" is an unknown option to nopt; it arrives as a boolean
+	// named "@scope:registry" with the value split off by "=".
+	for _, tok := range a.optTokens {
+		if k, v, ok := strings.Cut(strings.TrimLeft(tok, "-"), "="); ok && strings.HasPrefix(k, "@") && strings.HasSuffix(k, ":registry") {
+			cli[k] = v
+		}
+	}
+	return cli
+}
+
+// npmCache is npm's cache directory: written by npm itself in Resolve and Download
+// (content-addressed tarballs and metadata), absent from Build and Run, where package
+// code could plant entries the next install would trust.
+func npmCache(env Env, cfg *NpmConfig) Cache {
+	dir := cfg.Cache
+	if dir == "" {
+		dir = filepath.Join(env.Home, ".npm")
+	}
+	if strings.HasPrefix(dir, "~/") {
+		dir = filepath.Join(env.Home, dir[2:])
+	}
+	return Cache{
+		Path:     dir,
+		Env:      []string{"npm_config_cache=" + dir},
+		Mount:    []Phase{PhaseResolve, PhaseDownload},
+		Writable: []Phase{PhaseResolve, PhaseDownload},
+	}
+}
+
+func lastOr(a *npmArgv, name, def string) string {
+	if v, ok := a.last(name); ok {
+		return v
+	}
+	return def
+}
+
+func restIf(cond bool, rest []string) []string {
+	if cond {
+		return rest
+	}
+	return nil
+}
+
+func concat(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}

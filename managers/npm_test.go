@@ -1,0 +1,422 @@
+package managers
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// testEnv is a project directory with a package.json, a home without .npmrc, and the
+// machine's PATH (for node and its headers).
+func testEnv(t *testing.T, files map[string]string) Env {
+	t.Helper()
+	dir := t.TempDir()
+	home := t.TempDir()
+	if files == nil {
+		files = map[string]string{"package.json": `{"name":"p","version":"1.0.0"}`}
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return Env{Dir: dir, Home: home, Environ: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}}
+}
+
+func needNodeHeaders(t *testing.T, env Env) {
+	t.Helper()
+	if _, err := NodeHeadersDir(env); err != nil {
+		t.Skipf("no node with headers here: %v", err)
+	}
+}
+
+func TestNpmClassify(t *testing.T) {
+	env := testEnv(t, nil)
+	needNodeHeaders(t, env)
+	npm, _ := Lookup("npm")
+	tests := []struct {
+		args   []string
+		sub    string // "" = passthrough
+		refuse bool
+	}{
+		// install and every spelling npm accepts
+		{[]string{"install", "lodash"}, "install", false},
+		{[]string{"i", "lodash"}, "install", false},
+		{[]string{"in", "x"}, "install", false},
+		{[]string{"ins", "x"}, "install", false},
+		{[]string{"inst", "x"}, "install", false},
+		{[]string{"insta", "x"}, "install", false},
+		{[]string{"instal", "x"}, "install", false},
+		{[]string{"isnt", "x"}, "install", false},
+		{[]string{"isnta", "x"}, "install", false},
+		{[]string{"isntal", "x"}, "install", false},
+		{[]string{"isntall", "x"}, "install", false},
+		{[]string{"add", "x"}, "install", false},
+		{[]string{"install"}, "install", false},
+		{[]string{"ci"}, "ci", false},
+		{[]string{"clean-install"}, "ci", false},
+		{[]string{"ic"}, "ci", false},
+		{[]string{"install-clean"}, "ci", false},
+		{[]string{"isntall-clean"}, "ci", false},
+		{[]string{"update"}, "update", false},
+		{[]string{"up"}, "update", false},
+		{[]string{"u"}, "update", false},
+		{[]string{"upgrade", "x"}, "update", false},
+		{[]string{"udpate"}, "update", false},
+		{[]string{"upd"}, "update", false}, // unique prefix
+		{[]string{"uninstall", "x"}, "uninstall", false},
+		{[]string{"un", "x"}, "uninstall", false},
+		{[]string{"unlink", "x"}, "uninstall", false},
+		{[]string{"remove", "x"}, "uninstall", false},
+		{[]string{"rm", "x"}, "uninstall", false},
+		{[]string{"r", "x"}, "uninstall", false},
+		{[]string{"rebuild"}, "rebuild", false},
+		{[]string{"rb"}, "rebuild", false},
+		{[]string{"install-test"}, "install-test", false},
+		{[]string{"it"}, "install-test", false},
+		{[]string{"install-ci-test"}, "install-ci-test", false},
+		{[]string{"cit"}, "install-ci-test", false},
+		{[]string{"sit"}, "install-ci-test", false},
+		{[]string{"clean-install-test"}, "install-ci-test", false},
+		{[]string{"dedupe"}, "dedupe", false},
+		{[]string{"ddp"}, "dedupe", false},
+		{[]string{"prune"}, "prune", false},
+		{[]string{"installTest"}, "install-test", false}, // camelCase
+		{[]string{"audit", "fix"}, "audit", false},
+		// flags before the subcommand do not hide it
+		{[]string{"--save", "install", "x"}, "install", false},
+		{[]string{"--save-dev", "true", "install", "x"}, "install", false},
+		{[]string{"--prefix", "sub", "install", "x"}, "install", false},
+		{[]string{"-C", "sub", "i", "x"}, "install", false},
+		{[]string{"--registry=https://r.example/", "install"}, "install", false},
+		{[]string{"--registry", "https://r.example/", "install"}, "install", false},
+		{[]string{"--reg", "https://r.example/", "install"}, "install", false}, // shorthand
+		{[]string{"--regis", "https://r.example/", "install"}, "install", false}, // abbreviation
+		{[]string{"--loglevel", "silly", "ci"}, "ci", false},
+		{[]string{"-dd", "ci"}, "ci", false},
+		{[]string{"--workspace", "a", "install", "x"}, "install", false},
+		{[]string{"--some-new-option", "value", "install"}, "install", false}, // safety net
+		{[]string{"--color", "always", "install"}, "install", false},
+		{[]string{"--browser", "firefox", "install"}, "install", false},
+		// global installs are refused
+		{[]string{"-g", "install", "x"}, "", true},
+		{[]string{"install", "-g", "x"}, "", true},
+		{[]string{"--global", "i", "x"}, "", true},
+		{[]string{"--glob", "i", "x"}, "install", false}, // ambiguous (global, global-style): npm ignores it
+		{[]string{"-gD", "i", "x"}, "", true},
+		{[]string{"--location=global", "i", "x"}, "", true},
+		{[]string{"-L", "global", "i", "x"}, "", true},
+		{[]string{"link", "x"}, "", true},
+		{[]string{"update", "-g"}, "", true},
+		{[]string{"install", "--no-save", "x"}, "", true},
+		{[]string{"install", "--no-package-lock", "x"}, "", true},
+		// everything else passes through
+		{[]string{"run", "build"}, "", false},
+		{[]string{"run", "install"}, "", false},
+		{[]string{"test"}, "", false},
+		{[]string{"t"}, "", false},
+		{[]string{"ls"}, "", false},
+		{[]string{"view", "lodash"}, "", false},
+		{[]string{"--version"}, "", false},
+		{[]string{"-v"}, "", false},
+		{[]string{"config", "get", "registry"}, "", false},
+		{[]string{"audit"}, "", false},
+		{[]string{"init", "-y"}, "", false},
+		{[]string{"install-scripts", "ls"}, "", false},
+		{[]string{"find-dupes"}, "", false},
+		{[]string{"install", "--dry-run", "x"}, "", false},
+		{[]string{"install", "--package-lock-only"}, "", false},
+		{[]string{"help", "install"}, "", false},
+		{[]string{"install", "--help"}, "", false},
+		{[]string{}, "", false},
+		{[]string{"--", "install"}, "install", false}, // npm still takes the command after "--"
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			p, err := npm.Plan(tt.args, env)
+			var ref *Refusal
+			if tt.refuse {
+				if !errors.As(err, &ref) {
+					t.Fatalf("want a refusal, got plan %+v err %v", p, err)
+				}
+				if ref.Advice == "" {
+					t.Errorf("refusal without advice: %v", ref)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.sub == "" {
+				if !p.Passthrough {
+					t.Fatalf("want passthrough, got %s plan", p.Subcommand)
+				}
+				return
+			}
+			if p.Passthrough || p.Subcommand != tt.sub {
+				t.Fatalf("got passthrough=%v sub=%q, want %q", p.Passthrough, p.Subcommand, tt.sub)
+			}
+		})
+	}
+}
+
+// TestNpmArgvMatchesRealNpm asks the npm on this machine (its own nopt, option
+// definitions and cmd-list) how it reads each command line, and compares.
+func TestNpmArgvMatchesRealNpm(t *testing.T) {
+	npmBin, err := exec.LookPath("npm")
+	if err != nil {
+		t.Skip("npm not installed")
+	}
+	rootOut, err := exec.Command(npmBin, "root", "-g").Output()
+	if err != nil {
+		t.Skipf("npm root -g: %v", err)
+	}
+	npmDir := filepath.Join(strings.TrimSpace(string(rootOut)), "npm")
+	if _, err := os.Stat(filepath.Join(npmDir, "lib", "utils", "cmd-list.js")); err != nil {
+		t.Skipf("npm sources not at %s", npmDir)
+	}
+	cases := [][]string{
+		{"install", "x"}, {"--save", "install", "x"}, {"--prefix", "d", "install"},
+		{"-C", "d", "i"}, {"--reg", "https://r/", "i"}, {"--regis", "https://r/", "i"},
+		{"-gD", "i", "x"}, {"--glob", "i"}, {"--no-global", "i"}, {"--global", "false", "i"},
+		{"--no-global", "false", "i"}, {"-dd", "ci"}, {"--loglevel=silly", "ci"},
+		{"--color", "always", "ci"}, {"--browser", "ff", "ci"}, {"--browser", "-g", "ci"},
+		{"-L", "global", "i"}, {"--location", "global", "i"}, {"--tag", "--", "i"},
+		{"--", "install"}, {"isnta"}, {"upd"}, {"reb"}, {"dedu"}, {"unin"}, {"installTest"},
+		{"clean-install-t"}, {"cl"}, {"x", "foo"}, {"--unknown-flag", "install"},
+		{"--unknown=v", "install"}, {"-w", "a", "i"}, {"--ws", "i"}, {"-y", "exec", "foo"},
+		{"--package", "foo", "exec"}, {"-c", "echo hi", "exec"}, {"--prefer-off", "ci"},
+		{"-s", "i"}, {"--silent", "i"}, {"--verbose", "i"}, {"-h", "i"}, {"--cache", "/c", "ci"},
+	}
+	script := `
+const dir = process.argv[1];
+const nopt = require(dir + '/node_modules/nopt');
+const { definitions, shorthands } = require(dir + '/node_modules/@npmcli/config/lib/definitions');
+const { deref } = require(dir + '/lib/utils/cmd-list.js');
+const types = {}; for (const [k, d] of Object.entries(definitions)) types[k] = d.type;
+const out = JSON.parse(require('fs').readFileSync(0, 'utf8')).map(argv => {
+  const p = nopt(types, shorthands, argv, 0);
+  return { cmd: deref(p.argv.remain[0]) || p.argv.remain[0] || '', global: p.global === true || p.location === 'global',
+           prefix: typeof p.prefix === 'string' ? p.prefix : '', registry: typeof p.registry === 'string' ? p.registry : '' };
+});
+console.log(JSON.stringify(out));`
+	in, _ := json.Marshal(cases)
+	cmd := exec.Command("node", "-e", script, npmDir)
+	cmd.Stdin = strings.NewReader(string(in))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node oracle: %v", err)
+	}
+	var want []struct {
+		Cmd, Prefix, Registry string
+		Global                bool
+	}
+	if err := json.Unmarshal(out, &want); err != nil {
+		t.Fatal(err)
+	}
+	for i, argv := range cases {
+		a := parseNpmArgv(argv)
+		cmd := ""
+		if len(a.positionals) > 0 {
+			cmd = npmDeref(a.positionals[0])
+			if cmd == "" {
+				cmd = a.positionals[0]
+			}
+		}
+		global := a.isTrue("global") || lastOr(a, "location", "") == "global"
+		prefix, _ := a.last("prefix")
+		if prefix != "" && !filepath.IsAbs(prefix) {
+			wd, _ := os.Getwd()
+			prefix = filepath.Join(wd, prefix)
+		}
+		registry, _ := a.last("registry")
+		got := []any{cmd, global, prefix, registry}
+		exp := []any{want[i].Cmd, want[i].Global, want[i].Prefix, want[i].Registry}
+		if !slices.Equal(toStrings(got), toStrings(exp)) {
+			t.Errorf("npm %q: we read %v, npm reads %v", argv, got, exp)
+		}
+	}
+}
+
+func toStrings(v []any) []string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		b, _ := json.Marshal(x)
+		out[i] = string(b)
+	}
+	return out
+}
+
+func TestNpmInstallPlan(t *testing.T) {
+	env := testEnv(t, map[string]string{
+		"package.json":            `{"name":"p","version":"1.0.0","workspaces":["packages/*"]}`,
+		"packages/a/package.json": `{"name":"a"}`,
+		"packages/b/README":       `not a workspace: no package.json`,
+		"src/index.js":            ``,
+	})
+	needNodeHeaders(t, env)
+	env.Dir = filepath.Join(env.Dir, "src") // npm walks up to the project root
+	root := filepath.Dir(env.Dir)
+	npm, _ := Lookup("npm")
+	p, err := npm.Plan([]string{"--save-dev", "i", "lodash@4.17.21", "-w", "a"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Root != root || p.Cwd != "src" {
+		t.Errorf("root %q cwd %q, want %q and src", p.Root, p.Cwd, root)
+	}
+	wantResolve := []string{"npm", "install", "--save-dev", "-w", "a", "lodash@4.17.21", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"}
+	if !slices.Equal(p.Resolve.Args, wantResolve) || !p.Resolve.Network || p.Resolve.Scripts {
+		t.Errorf("resolve %q", p.Resolve.Args)
+	}
+	wantDownload := []string{"npm", "install", "--save-dev", "-w", "a", "--ignore-scripts", "--no-audit", "--no-fund"}
+	if !slices.Equal(p.Download.Args, wantDownload) || !p.Download.Network || !p.Download.Credentials {
+		t.Errorf("download %q", p.Download.Args)
+	}
+	if p.Build.Network || !p.Build.Scripts || p.Build.Credentials || p.Build.Args[1] != "rebuild" {
+		t.Errorf("build %+v", p.Build)
+	}
+	if !slices.ContainsFunc(p.Build.Env, func(s string) bool { return strings.HasPrefix(s, "npm_config_nodedir=/") }) {
+		t.Errorf("build env lacks npm_config_nodedir: %q", p.Build.Env)
+	}
+	wantOut := []string{"node_modules/", "package.json", "packages/a/node_modules/", "packages/a/package.json", "package-lock.json"}
+	if !slices.Equal(p.Outputs, wantOut) {
+		t.Errorf("outputs %q, want %q", p.Outputs, wantOut)
+	}
+	if !slices.Equal(p.Lockfiles, []string{"package-lock.json"}) || !slices.Contains(p.CarryOver, "packages/a/package.json") {
+		t.Errorf("lockfiles %q carry %q", p.Lockfiles, p.CarryOver)
+	}
+	if p.Registry != DefaultNpmRegistry {
+		t.Errorf("registry %q", p.Registry)
+	}
+	c := p.Caches[0]
+	if c.Path != filepath.Join(env.Home, ".npm") {
+		t.Errorf("cache %q", c.Path)
+	}
+	if m, _ := c.MountedIn(PhaseBuild); m {
+		t.Error("npm cache must not be visible to build scripts")
+	}
+	if _, w := c.MountedIn(PhaseDownload); !w {
+		t.Error("npm cache must be writable while downloading")
+	}
+}
+
+func TestNpmCIAndRebuildPlans(t *testing.T) {
+	env := testEnv(t, map[string]string{"package.json": `{"name":"p"}`, "npm-shrinkwrap.json": `{}`})
+	needNodeHeaders(t, env)
+	npm, _ := Lookup("npm")
+	p, err := npm.Plan([]string{"ci", "--omit=dev"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Resolve != nil || !slices.Equal(p.Download.Args, []string{"npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"}) {
+		t.Errorf("ci resolve %v download %q", p.Resolve, p.Download.Args)
+	}
+	if !slices.Equal(p.Lockfiles, []string{"npm-shrinkwrap.json"}) {
+		t.Errorf("ci lockfiles %q", p.Lockfiles)
+	}
+	p, err = npm.Plan([]string{"rb", "esbuild"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Resolve != nil || p.Download != nil || !slices.Equal(p.Build.Args[:3], []string{"npm", "rebuild", "esbuild"}) || p.Build.AppendChanged {
+		t.Errorf("rebuild plan %+v build %q", p, p.Build.Args)
+	}
+	p, err = npm.Plan([]string{"it"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Resolve.Args[1] != "install" || !slices.Equal(p.Then, []string{"npm", "test"}) {
+		t.Errorf("install-test %q then %q", p.Resolve.Args, p.Then)
+	}
+}
+
+func TestNpmExecPlans(t *testing.T) {
+	env := testEnv(t, map[string]string{
+		"package.json":               `{"name":"p"}`,
+		"node_modules/.bin/prettier": "#!/bin/sh\n",
+	})
+	needNodeHeaders(t, env)
+	npm, _ := Lookup("npm")
+	npx, _ := Lookup("npx")
+	tests := []struct {
+		tool    string
+		args    []string
+		pass    bool
+		pkgs    []string // what Resolve installs
+		binOf   string
+		runArgs []string
+	}{
+		{"npx", []string{"prettier", "--check", "."}, true, nil, "", nil}, // local bin: already installed code
+		{"npx", []string{"cowsay", "hi"}, false, []string{"cowsay"}, "cowsay", []string{"hi"}},
+		{"npx", []string{"-y", "cowsay@1.6.0", "hi"}, false, []string{"cowsay@1.6.0"}, "cowsay", []string{"hi"}},
+		{"npx", []string{"-p", "@angular/cli", "ng", "new"}, false, []string{"@angular/cli"}, "", []string{"ng", "new"}},
+		{"npx", []string{"--package=typescript", "-p", "ts-node", "ts-node", "x.ts"}, false, []string{"typescript", "ts-node"}, "", []string{"ts-node", "x.ts"}},
+		{"npm", []string{"exec", "--", "cowsay", "--help"}, false, []string{"cowsay"}, "cowsay", []string{"--help"}},
+		{"npm", []string{"x", "cowsay"}, false, []string{"cowsay"}, "cowsay", nil},
+		{"npm", []string{"--yes", "exec", "--package", "cowsay", "--", "cowsay", "moo"}, false, []string{"cowsay"}, "", []string{"cowsay", "moo"}},
+		{"npm", []string{"init", "vite@latest", "app"}, false, []string{"create-vite@latest"}, "", []string{"create-vite", "app"}},
+		{"npm", []string{"create", "@scope"}, false, []string{"@scope/create"}, "", []string{"create"}},
+		{"npm", []string{"exec", "prettier"}, true, nil, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tool+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			m := npx
+			if tt.tool == "npm" {
+				m = npm
+			}
+			p, err := m.Plan(tt.args, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Passthrough != tt.pass {
+				t.Fatalf("passthrough %v", p.Passthrough)
+			}
+			if tt.pass {
+				return
+			}
+			if !p.Scratch || p.Run == nil || p.Run.Network || p.Build.Network {
+				t.Fatalf("exec plan must be scratch with an offline run: %+v", p)
+			}
+			wantResolve := concat([]string{"npm", "install"}, tt.pkgs, npmResolveFlags)
+			if !slices.Equal(p.Resolve.Args, wantResolve) {
+				t.Errorf("resolve %q, want %q", p.Resolve.Args, wantResolve)
+			}
+			if p.RunBinOf != tt.binOf || !slices.Equal(p.Run.Args, tt.runArgs) {
+				t.Errorf("run binOf=%q args=%q, want %q %q", p.RunBinOf, p.Run.Args, tt.binOf, tt.runArgs)
+			}
+		})
+	}
+}
+
+func TestNodeHeadersDir(t *testing.T) {
+	env := testEnv(t, nil)
+	dir, err := NodeHeadersDir(env)
+	if err != nil {
+		t.Skipf("this machine's node has no headers: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "include", "node", "node.h")); err != nil {
+		t.Errorf("%s has no include/node/node.h", dir)
+	}
+	// A node without headers next to it: a clear error naming the fix.
+	fake := t.TempDir()
+	os.MkdirAll(filepath.Join(fake, "bin"), 0o755)
+	os.WriteFile(filepath.Join(fake, "bin", "node"), []byte("#!/bin/sh\n"), 0o755)
+	_, err = NodeHeadersDir(Env{Environ: []string{"PATH=" + filepath.Join(fake, "bin")}})
+	if !errors.Is(err, ErrNoNodeHeaders) || !strings.Contains(err.Error(), "npm_config_nodedir") {
+		t.Errorf("want ErrNoNodeHeaders with advice, got %v", err)
+	}
+	_, err = NodeHeadersDir(Env{Environ: []string{"npm_config_nodedir=" + fake}})
+	if !errors.Is(err, ErrNoNodeHeaders) {
+		t.Errorf("a nodedir without headers must be rejected, got %v", err)
+	}
+}
