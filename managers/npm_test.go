@@ -99,7 +99,7 @@ func TestNpmClassify(t *testing.T) {
 		{[]string{"-C", "sub", "i", "x"}, "install", false},
 		{[]string{"--registry=https://r.example/", "install"}, "install", false},
 		{[]string{"--registry", "https://r.example/", "install"}, "install", false},
-		{[]string{"--reg", "https://r.example/", "install"}, "install", false}, // shorthand
+		{[]string{"--reg", "https://r.example/", "install"}, "install", false},   // shorthand
 		{[]string{"--regis", "https://r.example/", "install"}, "install", false}, // abbreviation
 		{[]string{"--loglevel", "silly", "ci"}, "ci", false},
 		{[]string{"-dd", "ci"}, "ci", false},
