@@ -11,8 +11,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -96,7 +98,13 @@ func build(ctx context.Context, o buildOptions) (err error) {
 		return fmt.Errorf("create the new database next to %s: %w", o.dbPath, err)
 	}
 	tmpPath := tmp.Name()
+	// The data is public advisories; other local users' checks may read it.
+	err = tmp.Chmod(0o644)
 	tmp.Close()
+	if err != nil {
+		os.Remove(tmpPath)
+		return fmt.Errorf("create the new database next to %s: %w", o.dbPath, err)
+	}
 	committed := false
 	defer func() {
 		if !committed {
@@ -114,6 +122,9 @@ func build(ctx context.Context, o buildOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("create the new database %s: %w", tmpPath, err)
 	}
+	// Grow the file in small steps (bbolt's default is 16 MB), so the finished
+	// database carries little slack.
+	nb.AllocSize = 1 << 20
 	defer func() {
 		if nb != nil {
 			nb.Close()
@@ -131,19 +142,20 @@ func build(ctx context.Context, o buildOptions) (err error) {
 			return err
 		}
 		seen := map[string]bool{}
-		err := eachRecord(ctx, src, o.progress, func(name string, data []byte) error {
+		convert := func(name string, data []byte) (converted, error) {
 			rec, err := decodeRecord(data)
 			if err != nil {
-				return fmt.Errorf("%s: %s: not a valid OSV record: %w", src.label, name, err)
+				return converted{}, fmt.Errorf("%s: %s: not a valid OSV record: %w", src.label, name, err)
 			}
-			entries := entriesFor(rec, write)
-			del := rec.Withdrawn != ""
-			for k, e := range entries {
-				seen[k.Ecosystem] = true
-				if del {
-					withdrawn[k.Ecosystem]++
+			return convert(rec, write), nil
+		}
+		err := eachRecord(ctx, src, o.progress, convert, func(c converted) error {
+			for _, op := range c.ops {
+				seen[op.eco] = true
+				if c.withdrawn {
+					withdrawn[op.eco]++
 				}
-				if err := w.add(k, rec.ID, e, del); err != nil {
+				if err := w.push(op); err != nil {
 					return err
 				}
 			}
@@ -340,16 +352,35 @@ type writer struct {
 	bytes int
 }
 
-func (w *writer) add(k pkgKey, id string, e *entry, del bool) error {
-	if strings.IndexByte(k.Name, 0) >= 0 || strings.IndexByte(id, 0) >= 0 {
-		return nil // cannot be a real package or id; would corrupt the key layout
+// converted is one record turned into database writes.
+type converted struct {
+	ops       []op
+	withdrawn bool
+}
+
+// convert runs in the decode workers: everything per-record that costs CPU
+// (classification, CVSS scoring, encoding) happens here, off the writer.
+func convert(rec *osvRecord, write func(string) bool) converted {
+	c := converted{withdrawn: rec.Withdrawn != ""}
+	if strings.IndexByte(rec.ID, 0) >= 0 {
+		return c // cannot be a real id; would corrupt the key layout
 	}
-	key := make([]byte, 0, len(k.Name)+1+len(id))
-	key = append(append(append(key, k.Name...), 0), id...)
-	o := op{eco: k.Ecosystem, key: key}
-	if !del {
-		o.val = appendEntry(nil, e)
+	for k, e := range entriesFor(rec, write) {
+		if strings.IndexByte(k.Name, 0) >= 0 {
+			continue
+		}
+		key := make([]byte, 0, len(k.Name)+1+len(rec.ID))
+		key = append(append(append(key, k.Name...), 0), rec.ID...)
+		o := op{eco: k.Ecosystem, key: key}
+		if !c.withdrawn {
+			o.val = appendEntry(nil, e)
+		}
+		c.ops = append(c.ops, o)
 	}
+	return c
+}
+
+func (w *writer) push(o op) error {
 	w.ops = append(w.ops, o)
 	w.bytes += len(o.key) + len(o.val) + 64
 	if w.bytes >= batchBytes {
@@ -400,30 +431,55 @@ func (w *writer) flush() error {
 	return nil
 }
 
-// eachRecord calls fn with every OSV JSON document in src.
-func eachRecord(ctx context.Context, src source, p *Progress, fn func(name string, data []byte) error) error {
+// convertFunc decodes one document (called concurrently); consumeFunc receives the
+// results one at a time, in the order of the documents in the source.
+type (
+	convertFunc func(name string, data []byte) (converted, error)
+	consumeFunc func(converted) error
+)
+
+// eachRecord feeds every OSV JSON document in src through convert and consume.
+func eachRecord(ctx context.Context, src source, p *Progress, conv convertFunc, consume consumeFunc) error {
 	fi, err := os.Stat(src.path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", src.label, err)
 	}
 	switch {
 	case fi.IsDir():
-		return eachDirRecord(ctx, src, p, fn)
+		return eachDirRecord(ctx, src, p, func(name string, data []byte) error {
+			c, err := conv(name, data)
+			if err != nil {
+				return err
+			}
+			return consume(c)
+		})
 	case strings.HasSuffix(strings.ToLower(src.path), ".json"):
 		data, err := readLimited(src.path)
 		if err != nil {
 			return fmt.Errorf("%s: %w", src.label, err)
 		}
-		return fn(filepath.Base(src.path), data)
+		c, err := conv(filepath.Base(src.path), data)
+		if err != nil {
+			return err
+		}
+		return consume(c)
 	default:
-		return eachZipRecord(ctx, src, fi.Size(), p, fn)
+		return eachZipRecord(ctx, src, fi.Size(), p, conv, consume)
 	}
 }
+
+// zipChunk is a run of consecutive zip entries handled by one worker.
+const zipChunk = 256
 
 // eachZipRecord streams a zip's .json entries: archive/zip reads the central
 // directory up front (a truncated download fails here) and checks each entry's
 // CRC-32 when it is read to the end (a corrupt one fails there).
-func eachZipRecord(ctx context.Context, src source, size int64, p *Progress, fn func(string, []byte) error) error {
+//
+// Inflating and decoding are most of an import's CPU time, so workers (one per CPU)
+// each take chunks of consecutive entries through their own decompressor; results
+// are consumed in chunk order, so the outcome does not depend on scheduling. At most
+// two chunks per worker are in flight, which bounds memory.
+func eachZipRecord(ctx context.Context, src source, size int64, p *Progress, conv convertFunc, consume consumeFunc) error {
 	f, err := os.Open(src.path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", src.label, err)
@@ -435,38 +491,115 @@ func eachZipRecord(ctx context.Context, src source, size int64, p *Progress, fn 
 	}
 	b := p.newBar(int64(len(zr.File)), false, "importing "+filepath.Base(src.label))
 	defer b.finish()
-	var buf bytes.Buffer
-	for i, zf := range zr.File {
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		items []converted
+		err   error
+	}
+	nchunks := (len(zr.File) + zipChunk - 1) / zipChunk
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	results := make([]chan result, nchunks)
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf bytes.Buffer
+			for c := range jobs {
+				var r result
+				end := min((c+1)*zipChunk, len(zr.File))
+				for _, zf := range zr.File[c*zipChunk : end] {
+					if ctx.Err() != nil {
+						r.err = ctx.Err()
+						break
+					}
+					data, err := readZipEntry(zf, &buf)
+					if err != nil {
+						r.err = fmt.Errorf("%s: %w", src.label, err)
+						break
+					}
+					if data == nil {
+						continue
+					}
+					cv, err := conv(zf.Name, data)
+					if err != nil {
+						r.err = err
+						break
+					}
+					r.items = append(r.items, cv)
+				}
+				results[c] <- r
+			}
+		}()
+	}
+	// Feed chunk numbers, staying at most 2×workers chunks ahead of the consumer.
+	window := make(chan struct{}, 2*workers)
+	go func() {
+		defer close(jobs)
+		for c := 0; c < nchunks; c++ {
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer wg.Wait()
+	defer cancel()
+	for c := 0; c < nchunks; c++ {
+		var r result
+		select {
+		case r = <-results[c]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-window
+		if r.err != nil {
+			return r.err
+		}
+		for _, it := range r.items {
+			if err := consume(it); err != nil {
 				return err
 			}
 		}
-		b.add(1)
-		if zf.FileInfo().IsDir() || !strings.HasSuffix(strings.ToLower(zf.Name), ".json") {
-			continue
-		}
-		if zf.UncompressedSize64 > maxRecordSize {
-			return fmt.Errorf("%s: %s: entry of %d bytes is larger than any OSV record (corrupt zip?)", src.label, zf.Name, zf.UncompressedSize64)
-		}
-		rc, err := zf.Open()
-		if err != nil {
-			return fmt.Errorf("%s: %s: %w", src.label, zf.Name, err)
-		}
-		buf.Reset()
-		_, err = buf.ReadFrom(io.LimitReader(rc, maxRecordSize+1))
-		rc.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %s: corrupt zip entry: %w", src.label, zf.Name, err)
-		}
-		if buf.Len() > maxRecordSize {
-			return fmt.Errorf("%s: %s: entry larger than its header says (corrupt zip)", src.label, zf.Name)
-		}
-		if err := fn(zf.Name, buf.Bytes()); err != nil {
-			return err
-		}
+		b.add(int64(min((c+1)*zipChunk, len(zr.File)) - c*zipChunk))
 	}
 	return nil
+}
+
+// readZipEntry returns the entry's bytes (valid until the next call with buf), or
+// nil for entries that are not OSV JSON documents.
+func readZipEntry(zf *zip.File, buf *bytes.Buffer) ([]byte, error) {
+	if zf.FileInfo().IsDir() || !strings.HasSuffix(strings.ToLower(zf.Name), ".json") {
+		return nil, nil
+	}
+	if zf.UncompressedSize64 > maxRecordSize {
+		return nil, fmt.Errorf("%s: entry of %d bytes is larger than any OSV record (corrupt zip?)", zf.Name, zf.UncompressedSize64)
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", zf.Name, err)
+	}
+	defer rc.Close()
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(rc, maxRecordSize+1)); err != nil {
+		return nil, fmt.Errorf("%s: corrupt zip entry: %w", zf.Name, err)
+	}
+	if buf.Len() > maxRecordSize {
+		return nil, fmt.Errorf("%s: entry larger than its header says (corrupt zip)", zf.Name)
+	}
+	return buf.Bytes(), nil
 }
 
 func eachDirRecord(ctx context.Context, src source, p *Progress, fn func(string, []byte) error) error {

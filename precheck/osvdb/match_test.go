@@ -7,10 +7,10 @@ import (
 )
 
 func rng(t rangeType, evs ...event) vrange { return vrange{Type: t, Events: evs} }
-func intro(v string) event                { return event{evIntroduced, v} }
-func fixed(v string) event                { return event{evFixed, v} }
-func lastAff(v string) event              { return event{evLastAffected, v} }
-func limit(v string) event                { return event{evLimit, v} }
+func intro(v string) event                 { return event{evIntroduced, v} }
+func fixed(v string) event                 { return event{evFixed, v} }
+func lastAff(v string) event               { return event{evLastAffected, v} }
+func limit(v string) event                 { return event{evLimit, v} }
 
 // TestAffectsSpec covers the OSV schema's evaluation rules one by one.
 func TestAffectsSpec(t *testing.T) {
