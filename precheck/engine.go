@@ -14,10 +14,18 @@ import (
 // Database is what the engine needs of the advisory database. osvdb.DB satisfies it
 // through a small adapter; tests use an in-memory one.
 type Database interface {
-	// LookupAll returns the findings for each package, keyed by its index in pkgs.
-	// Packages without findings may be absent from the map.
-	LookupAll(ctx context.Context, pkgs []Package) (map[int][]Finding, error)
+	// LookupAll returns one Lookup per package, in the order of pkgs. The error is
+	// for failures of the database as a whole.
+	LookupAll(ctx context.Context, pkgs []Package) ([]Lookup, error)
 	Status() (DatabaseStatus, error)
+}
+
+// Lookup is the database's answer for one package. Err is set when the package could
+// not be checked (an unparsable version against a range, an unsupported ecosystem);
+// such a package counts as unchecked, never as clean.
+type Lookup struct {
+	Findings []Finding
+	Err      error
 }
 
 // DatabaseStatus describes the database's contents and freshness.
@@ -176,14 +184,7 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 			if why == "" {
 				why = "not a registry package"
 			}
-			msg := fmt.Sprintf("%s cannot be checked: %s", label(p), why)
-			if pol.Uncheckable == policy.Fail {
-				results[i].Reasons = append(results[i].Reasons, "uncheckable: "+why+" (uncheckable: fail)")
-				v.Problems = append(v.Problems, msg+" (uncheckable: fail)")
-			} else {
-				results[i].Reasons = append(results[i].Reasons, "uncheckable: "+why+" (uncheckable: warn)")
-				v.Warnings = append(v.Warnings, msg)
-			}
+			uncheckable(v, &results[i], pol, why)
 		case !usable[strings.ToLower(p.Ecosystem)]:
 			results[i].Unchecked = true
 		default:
@@ -196,12 +197,18 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 		if err != nil {
 			return nil, fmt.Errorf("look up %d packages in the OSV database: %w", len(lookup), err)
 		}
-		for j, fs := range found {
-			if j < 0 || j >= len(index) {
-				return nil, fmt.Errorf("OSV database returned findings for package #%d of %d", j, len(index))
-			}
+		if len(found) != len(lookup) {
+			return nil, fmt.Errorf("OSV database answered %d lookups for %d packages", len(found), len(lookup))
+		}
+		for j, l := range found {
 			r := &results[index[j]]
-			for _, f := range dedupeFindings(fs) {
+			if l.Err != nil {
+				// Same knob as git/file deps: the package cannot be judged.
+				r.Unchecked = true
+				uncheckable(v, r, pol, fmt.Sprintf("lookup failed: %v", l.Err))
+				continue
+			}
+			for _, f := range dedupeFindings(l.Findings) {
 				r.Findings = append(r.Findings, e.judge(pol, r.Package, f, now))
 			}
 		}
@@ -244,6 +251,18 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 		v.Result = Pass
 	}
 	return v, nil
+}
+
+// uncheckable records a package that cannot be judged, per the uncheckable policy.
+func uncheckable(v *Verdict, r *PackageResult, pol *policy.Policy, why string) {
+	msg := fmt.Sprintf("%s cannot be checked: %s", label(r.Package), why)
+	if pol.Uncheckable == policy.Fail {
+		r.Reasons = append(r.Reasons, "uncheckable: "+why+" (uncheckable: fail)")
+		v.Problems = append(v.Problems, msg+" (uncheckable: fail)")
+	} else {
+		r.Reasons = append(r.Reasons, "uncheckable: "+why+" (uncheckable: warn)")
+		v.Warnings = append(v.Warnings, msg)
+	}
 }
 
 // checkDatabase fills v.Database and reports, per ecosystem the packages need,

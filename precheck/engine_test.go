@@ -15,20 +15,20 @@ import (
 type memDB struct {
 	status   DatabaseStatus
 	findings map[string][]Finding // "ecosystem/name@version"
+	errs     map[string]error     // per-package lookup errors, same keys
 	err      error
 	looked   []Package
 }
 
-func (m *memDB) LookupAll(_ context.Context, pkgs []Package) (map[int][]Finding, error) {
+func (m *memDB) LookupAll(_ context.Context, pkgs []Package) ([]Lookup, error) {
 	if m.err != nil {
 		return nil, m.err
 	}
 	m.looked = append(m.looked, pkgs...)
-	out := map[int][]Finding{}
+	out := make([]Lookup, len(pkgs))
 	for i, p := range pkgs {
-		if fs := m.findings[p.Ecosystem+"/"+p.Name+"@"+p.Version]; fs != nil {
-			out[i] = fs
-		}
+		k := p.Ecosystem + "/" + p.Name + "@" + p.Version
+		out[i] = Lookup{Findings: m.findings[k], Err: m.errs[k]}
 	}
 	return out, nil
 }
@@ -156,6 +156,22 @@ func TestEvaluate(t *testing.T) {
 		{name: "blocked wins over incomplete", pkgs: []Package{chalk, gitDep}, policy: "uncheckable: fail", want: Blocked,
 			blocked: []string{"chalk"}, problems: []string{"cannot be checked"}},
 		{name: "no packages pass", pkgs: nil, want: Pass},
+		{name: "a failed lookup is unchecked, not clean", pkgs: []Package{{Ecosystem: PyPI, Name: "odd", Version: "2004d"}}, want: Pass,
+			db: func() *memDB {
+				d := freshDB(nil)
+				d.errs = map[string]error{"PyPI/odd@2004d": errors.New("invalid PEP 440 version")}
+				return d
+			}(),
+			warnings: []string{"odd@2004d (PyPI) cannot be checked: lookup failed: invalid PEP 440 version"},
+			reasons:  map[string]string{"odd": "uncheckable: lookup failed"}},
+		{name: "a failed lookup under uncheckable: fail is incomplete", pkgs: []Package{{Ecosystem: PyPI, Name: "odd", Version: "2004d"}},
+			policy: "uncheckable: fail", want: Incomplete,
+			db: func() *memDB {
+				d := freshDB(nil)
+				d.errs = map[string]error{"PyPI/odd@2004d": errors.New("invalid PEP 440 version")}
+				return d
+			}(),
+			problems: []string{"odd@2004d (PyPI) cannot be checked: lookup failed: invalid PEP 440 version (uncheckable: fail)"}},
 		{name: "release age without metadata is a warning", pkgs: []Package{clean}, policy: "min_release_age: 2d", want: Pass,
 			warnings: []string{"min_release_age 2d is not enforced here"}},
 		{name: "weakening project policy is a warning", pkgs: []Package{clean}, want: Pass, warnings: []string{"project policy loosens"}},

@@ -17,12 +17,10 @@ import (
 // real engine produces.
 type tableDB map[string][]precheck.Finding
 
-func (t tableDB) LookupAll(_ context.Context, pkgs []precheck.Package) (map[int][]precheck.Finding, error) {
-	out := map[int][]precheck.Finding{}
+func (t tableDB) LookupAll(_ context.Context, pkgs []precheck.Package) ([]precheck.Lookup, error) {
+	out := make([]precheck.Lookup, len(pkgs))
 	for i, p := range pkgs {
-		if fs, ok := t[p.Name+"@"+p.Version]; ok {
-			out[i] = fs
-		}
+		out[i].Findings = t[p.Name+"@"+p.Version]
 	}
 	return out, nil
 }
