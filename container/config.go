@@ -84,10 +84,14 @@ func mountsFor(in []specs.Mount, id *Identity) []specs.Mount {
 	return out
 }
 
-func buildConfig(s *Spec, id *Identity, plan *limitPlan, useSeccomp bool) (*configs.Config, error) {
+func buildConfig(s *Spec, runID string, id *Identity, plan *limitPlan, useSeccomp bool) (*configs.Config, error) {
 	sp := buildSpec(s, id, plan, useSeccomp)
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
-		Spec:            sp,
+		Spec: sp,
+		// Without a cgroup path (rootless, nothing delegated) libcontainer tries
+		// <own cgroup>/<name>, fails quietly for lack of permission and runs
+		// without one; an empty name would make it adopt our own, busy cgroup.
+		CgroupName:      runID,
 		RootlessEUID:    id.Rootless,
 		RootlessCgroups: id.Rootless,
 	})

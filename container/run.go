@@ -77,7 +77,7 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 		return nil, err
 	}
 	useSeccomp := seccompForSpec(log)
-	cfg, err := buildConfig(spec, id, plan, useSeccomp)
+	cfg, err := buildConfig(spec, res.ID, id, plan, useSeccomp)
 	if err != nil {
 		return nil, err
 	}
@@ -310,6 +310,16 @@ func collectStats(c *libcontainer.Container, pidsEvents string, r *Result) {
 	if m.Stats["oom_kill"] > 0 {
 		r.OOMKilled = true
 	}
+}
+
+// PlanLimits says, before a run, how each requested limit will be enforced for
+// identity id on this host (the same decision Run makes).
+func PlanLimits(l Limits, id *Identity) []Enforcement {
+	p, err := planLimits(l, id, "preview")
+	if err != nil {
+		return nil
+	}
+	return p.enforcement
 }
 
 // limitPlan is how the requested limits will be enforced for this run.
