@@ -209,8 +209,8 @@ func NewScratch(ctx context.Context, o ScratchOptions) (*Scratch, error) {
 // ".phylum-box-scratch" dir beside the project (never inside it: the container must not
 // see it), else the state dir anyway.
 func scratchRoot(stateDir, project string) (string, bool) {
-	if sameDevice(stateDir, project) {
-		return stateDir, true
+	if sameDevice(stateDir, project) || !siblingScratch {
+		return stateDir, sameDevice(stateDir, project)
 	}
 	parent := filepath.Dir(project)
 	if parent == project {
@@ -250,6 +250,10 @@ func within(root, p string) bool {
 	rel, err := filepath.Rel(root, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
+
+// siblingScratch enables the scratch dir beside the project (tests turn it off to
+// exercise the cross-file-system copy).
+var siblingScratch = true
 
 // overlayUpperFS are file systems known to work as an overlay upper from a user
 // namespace (whiteouts, user xattrs, O_TMPFILE/RENAME_WHITEOUT). overlayfs itself, NFS,
