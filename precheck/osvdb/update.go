@@ -64,7 +64,7 @@ func Update(ctx context.Context, dbPath, base string, ecosystems []string, progr
 			temps = append(temps, tmp)
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (the database at %s is unchanged)", err, dbPath)
 		}
 		srcs = append(srcs, source{label: u, path: tmp})
 	}
