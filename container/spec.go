@@ -122,7 +122,7 @@ func FormatBytes(n int64) string {
 	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
 	i := 0
 	f := float64(n)
-	for i < len(units)-1 && f >= 1024 && (int64(f)%1024 == 0 || f >= 1024*1024) {
+	for i < len(units)-1 && f >= 1024 {
 		f /= 1024
 		i++
 	}
