@@ -145,11 +145,16 @@ func readLimited(r io.Reader, name string) ([]byte, error) {
 	return data, nil
 }
 
-func parse(in *input) (pkgs []precheck.Package, err error) {
+func parse(in *input) ([]precheck.Package, error) {
 	f, err := detect(in.base, in.data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in.source, err)
 	}
+	return parseWith(f, in)
+}
+
+// parseWith runs one format's parser and normalises its result.
+func parseWith(f *format, in *input) (pkgs []precheck.Package, err error) {
 	// The decoders below include third-party code; a panic on hostile input must become
 	// an error about this file, not take the whole check down.
 	defer func() {

@@ -48,7 +48,7 @@ func parsePNPM(in *input) ([]precheck.Package, error) {
 	}
 	root := doc.Content[0]
 	var version string
-	var packages, importers *yaml.Node
+	var packages, importers, snapshots *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		switch root.Content[i].Value {
 		case "lockfileVersion":
@@ -57,6 +57,8 @@ func parsePNPM(in *input) ([]precheck.Package, error) {
 			packages = root.Content[i+1]
 		case "importers":
 			importers = root.Content[i+1]
+		case "snapshots":
+			snapshots = root.Content[i+1]
 		}
 	}
 	if version == "" {
@@ -81,8 +83,96 @@ func parsePNPM(in *input) ([]precheck.Package, error) {
 			out = append(out, pnpmEntry(in, k.Value, k.Line, atStyle, &p))
 		}
 	}
+	if snapshots != nil {
+		pnpmDevFromSnapshots(out, importers, snapshots)
+	}
 	out = append(out, pnpmLinks(in, root, importers)...)
 	return out, nil
+}
+
+// pnpmDevFromSnapshots sets Dev for lockfile v9, which no longer writes `dev:` on packages:
+// a package is development-only if it is reachable from some importer's devDependencies
+// and from no importer's dependencies or optionalDependencies, following "snapshots".
+func pnpmDevFromSnapshots(pkgs []precheck.Package, importers, snapshots *yaml.Node) {
+	if importers == nil || importers.Kind != yaml.MappingNode || snapshots.Kind != yaml.MappingNode {
+		return
+	}
+	// snapshot key → its dependency snapshot keys
+	graph := make(map[string][]string, len(snapshots.Content)/2)
+	for i := 0; i+1 < len(snapshots.Content); i += 2 {
+		var deps []string
+		v := snapshots.Content[i+1]
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			if g := v.Content[j].Value; g == "dependencies" || g == "optionalDependencies" {
+				deps = appendDepKeys(deps, v.Content[j+1])
+			}
+		}
+		graph[snapshots.Content[i].Value] = deps
+	}
+	walk := func(roots []string) map[string]bool {
+		seen := map[string]bool{}
+		for len(roots) > 0 {
+			k := roots[len(roots)-1]
+			roots = roots[:len(roots)-1]
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			roots = append(roots, graph[k]...)
+		}
+		reached := make(map[string]bool, len(seen))
+		for k := range seen {
+			if i := strings.IndexByte(k, '('); i > 0 {
+				k = k[:i]
+			}
+			reached[k] = true
+		}
+		return reached
+	}
+	var prodRoots, devRoots []string
+	for i := 0; i+1 < len(importers.Content); i += 2 {
+		imp := importers.Content[i+1]
+		for j := 0; j+1 < len(imp.Content); j += 2 {
+			switch imp.Content[j].Value {
+			case "dependencies", "optionalDependencies":
+				prodRoots = appendDepKeys(prodRoots, imp.Content[j+1])
+			case "devDependencies":
+				devRoots = appendDepKeys(devRoots, imp.Content[j+1])
+			}
+		}
+	}
+	prod, dev := walk(prodRoots), walk(devRoots)
+	for i := range pkgs {
+		k := pkgs[i].Name + "@" + pkgs[i].Version
+		pkgs[i].Dev = dev[k] && !prod[k]
+	}
+}
+
+// appendDepKeys turns a dependency map (name: version, or name: {specifier, version}) into
+// snapshot keys: "name@1.0.0(peer@2)", or the alias target "real@1.0.0" as written.
+func appendDepKeys(keys []string, deps *yaml.Node) []string {
+	if deps.Kind != yaml.MappingNode {
+		return keys
+	}
+	for i := 0; i+1 < len(deps.Content); i += 2 {
+		name, v := deps.Content[i].Value, deps.Content[i+1]
+		ver := v.Value
+		if v.Kind == yaml.MappingNode {
+			for m := 0; m+1 < len(v.Content); m += 2 {
+				if v.Content[m].Value == "version" {
+					ver = v.Content[m+1].Value
+				}
+			}
+		}
+		switch {
+		case strings.HasPrefix(ver, "link:"):
+		case startsWithDigit(ver):
+			keys = append(keys, name+"@"+ver)
+		default:
+			keys = append(keys, ver) // alias or URL: the value is the key
+		}
+	}
+	return keys
 }
 
 func pnpmEntry(in *input, key string, line int, atStyle bool, p *pnpmPackage) precheck.Package {
@@ -107,8 +197,8 @@ func pnpmEntry(in *input, key string, line int, atStyle bool, p *pnpmPackage) pr
 	}
 	if pkg.Reason != "" {
 		pkg.Uncheckable = true
-		if pkg.Name == "" {
-			pkg.Name = key
+		if pkg.Name == "" || (p.Name == "" && !startsWithDigit(version)) {
+			pkg.Name = key // the key could not be read as name and version
 		}
 		if !startsWithDigit(pkg.Version) {
 			pkg.Version = "" // a URL or path out of the key, not a version

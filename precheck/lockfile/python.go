@@ -70,24 +70,32 @@ func parsePipfileLock(in *input) ([]precheck.Package, error) {
 	return out, nil
 }
 
-// pipfileLines finds "name": { lines under "default"/"develop" (pipenv writes 4 spaces
-// for the group and 8 for a package).
+// pipfileLines finds the `"name": {` line of each package under "default"/"develop". The
+// indentation is whatever the writer used: the first object key below a group header
+// sets the package level for that group.
 func pipfileLines(data []byte) map[string]int {
 	lines := map[string]int{}
-	group := ""
+	group, pkgIndent := "", -1
 	n := 0
 	for len(data) > 0 {
 		n++
 		var l []byte
 		l, data, _ = bytes.Cut(data, []byte{'\n'})
-		s := string(bytes.TrimRight(l, "\r"))
+		s := strings.TrimRight(string(l), "\r")
+		t := strings.TrimLeft(s, " \t")
+		indent := len(s) - len(t)
+		if !strings.HasPrefix(t, `"`) || !strings.HasSuffix(t, "{") {
+			continue
+		}
+		key, _, _ := strings.Cut(t[1:], `"`)
 		switch {
-		case strings.HasPrefix(s, `    "`) && !strings.HasPrefix(s, `     `):
-			group, _, _ = strings.Cut(s[5:], `"`)
-		case strings.HasPrefix(s, `        "`) && !strings.HasPrefix(s, `         `) && strings.HasSuffix(s, "{"):
-			name, _, _ := strings.Cut(s[9:], `"`)
-			if _, ok := lines[group+"/"+name]; !ok {
-				lines[group+"/"+name] = n
+		case key == "default" || key == "develop":
+			group, pkgIndent = key, -1
+		case group == "":
+		case pkgIndent < 0 || indent == pkgIndent:
+			pkgIndent = indent
+			if _, ok := lines[group+"/"+key]; !ok {
+				lines[group+"/"+key] = n
 			}
 		}
 	}
