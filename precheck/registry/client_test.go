@@ -158,7 +158,7 @@ func TestFactsFromPackument(t *testing.T) {
 		{"1.0.0", "2020-01-02T03:04:05.678Z", nil},
 		{"1.1.0", "2024-02-23T22:24:08.672Z", []string{"preinstall"}},
 		{"2.0.0", "2025-01-01T00:00:00Z", []string{"gypfile"}}, // an empty install script is no script
-		{"3.0.0", "", []string{"hasInstallScript"}},           // no time entry: unknown age
+		{"3.0.0", "", []string{"hasInstallScript"}},            // no time entry: unknown age
 	}
 	for _, tt := range tests {
 		v := p.Versions[tt.version]
