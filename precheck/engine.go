@@ -139,6 +139,8 @@ type Engine struct {
 	// Metadata is optional; see RegistryMetadata.
 	Metadata RegistryMetadata
 	Now      time.Time
+	// DBPath names the database in messages when DB is nil.
+	DBPath string
 }
 
 // Evaluate checks pkgs against db under pol at time now. A nil db means there is no
@@ -288,13 +290,17 @@ func (e *Engine) checkDatabase(v *Verdict, pol *policy.Policy, pkgs []Package, n
 	usable := map[string]bool{}
 	if e.DB == nil {
 		if len(needed) > 0 {
-			report("no OSV database; run `phylum-box db update` (or `phylum-box db import` on an air-gapped machine)")
+			where := ""
+			if e.DBPath != "" {
+				where = " at " + e.DBPath
+			}
+			report("no OSV database" + where + "; run `phylum-box db update` (or `phylum-box db import` on an air-gapped machine)")
 		}
 		return usable
 	}
 	st, err := e.DB.Status()
 	if err != nil {
-		report(fmt.Sprintf("cannot read the OSV database status: %v; run `phylum-box db update` to rebuild it", err))
+		report(fmt.Sprintf("the OSV database cannot be used: %v", err))
 		return usable
 	}
 	v.Database.DatabaseStatus = st

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/phylum-box/phylum-box/internal/config"
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/lockfile"
+	"github.com/phylum-box/phylum-box/precheck/osvdb"
+	"github.com/phylum-box/phylum-box/precheck/policy"
+	"github.com/phylum-box/phylum-box/precheck/report"
+)
+
+func init() {
+	register(&Command{
+		Name:  "check",
+		Usage: "check [--format text|json|sarif] [--policy FILE] [--db PATH] [--output FILE] [LOCKFILE|DIR ...]",
+		Short: "precheck lockfiles against the offline OSV database and the policy",
+		Long: `Reads the given lockfiles (or every lockfile phylum-box understands in the given
+directories; the current directory when none is given), looks every package up in
+the local OSV database and applies the policy. Nothing is installed or run.
+
+The policy is the built-in defaults, then $XDG_CONFIG_HOME/phylum-box/policy.yaml,
+then .phylum-box.yaml in the project directory (the first argument's directory, or
+the current one), then --policy FILE.
+
+Exit status: 0 pass, 3 blocked by the policy, 5 incomplete (no or stale database,
+uncheckable packages under a fail-closed policy), 2 usage error (bad flag, unknown
+format, no lockfile, unreadable lockfile or policy), 1 internal error.`,
+		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
+			o := &checkOptions{}
+			cfg, cfgErr := config.Load(app.ConfigPath, nil)
+			if cfgErr != nil {
+				cfg = config.Defaults(os.Getenv)
+			}
+			fs.StringVar(&o.Format, "format", report.Text, "output format: "+strings.Join(report.Formats(), ", "))
+			fs.StringVarP(&o.Output, "output", "o", "", "write the report to FILE instead of standard output")
+			fs.StringVar(&o.DBPath, "db", cfg.Database.Path, "local OSV database file (also PHYLUM_BOX_DB)")
+			cfg.AddPolicyFlag(fs)
+			return func(ctx context.Context, args []string) error {
+				if cfgErr != nil {
+					return exitcode.With(exitcode.Usage, cfgErr)
+				}
+				o.PolicyFile = cfg.Policy
+				o.Args = args
+				o.Color = app.Color()
+				o.Version = version
+				return checkRun(ctx, app, o)
+			}
+		},
+	})
+}
+
+// checkOptions is everything `check` needs; tests build it directly.
+type checkOptions struct {
+	Format     string
+	PolicyFile string // explicit policy, the top layer; "" for none
+	DBPath     string
+	Output     string
+	Args       []string
+	// Dir is the working directory relative arguments are resolved against; "" is
+	// the process's.
+	Dir string
+	// UserPolicy overrides the user policy file (tests); "" is policy.UserPath().
+	UserPolicy string
+	Now        time.Time
+	Color      bool
+	Version    string
+}
+
+func checkRun(ctx context.Context, app *App, o *checkOptions) error {
+	if !slices.Contains(report.Formats(), o.Format) {
+		return exitcode.With(exitcode.Usage, fmt.Errorf("unknown format %q (supported: %s)", o.Format, strings.Join(report.Formats(), ", ")))
+	}
+	dir := o.Dir
+	if dir == "" {
+		var err error
+		if dir, err = os.Getwd(); err != nil {
+			return fmt.Errorf("find the current directory: %w", err)
+		}
+	}
+	files, projectDir, err := checkTargets(dir, o.Args)
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
+
+	var pkgs []precheck.Package
+	for _, f := range files {
+		ps, err := lockfile.Parse(f)
+		if err != nil {
+			return exitcode.With(exitcode.Usage, fmt.Errorf("%s: %w", displayPath(projectDir, f), err))
+		}
+		pkgs = append(pkgs, ps...)
+	}
+	app.Log.Debugf("check: %d packages from %s", len(pkgs), strings.Join(files, ", "))
+
+	pol, err := policy.Load(policy.Sources{UserFile: o.UserPolicy, ProjectDir: projectDir, File: o.PolicyFile})
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
+
+	eng := precheck.Engine{Policy: pol, Now: o.Now, DBPath: o.DBPath}
+	db, err := osvdb.Open(o.DBPath)
+	switch {
+	case err == nil:
+		defer db.Close()
+		eng.DB = osvDatabase{db}
+	case errors.Is(err, osvdb.ErrNoDatabase):
+		// The engine decides: incomplete under when_stale: fail, a warning otherwise.
+	default:
+		eng.DB = unusableDatabase{err}
+	}
+	v, err := eng.Evaluate(ctx, pkgs)
+	if err != nil {
+		return err
+	}
+
+	w, color, closeOut := app.Stdout, o.Color, func() error { return nil }
+	if o.Output != "" {
+		path := o.Output
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return exitcode.With(exitcode.Usage, fmt.Errorf("--output: %w", err))
+		}
+		w, color, closeOut = f, false, f.Close
+	}
+	werr := report.Write(w, o.Format, v, report.Options{Color: color, BaseDir: projectDir, ToolVersion: o.Version})
+	if cerr := closeOut(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("write the %s report: %w", o.Format, werr)
+	}
+	return verdictExit(v, o.Format == report.Text && o.Output == "")
+}
+
+// verdictExit maps the verdict to the exit-code contract. When the text report went
+// to the terminal its summary line already said why; otherwise one line on stderr
+// does.
+func verdictExit(v *precheck.Verdict, reported bool) error {
+	code := exitcode.OK
+	switch v.Result {
+	case precheck.Blocked:
+		code = exitcode.Blocked
+	case precheck.Incomplete:
+		code = exitcode.Incomplete
+	default:
+		return nil
+	}
+	if reported {
+		return ExitSilently(code)
+	}
+	var blocked int
+	for _, p := range v.Packages {
+		if p.Blocked {
+			blocked++
+		}
+	}
+	if v.Result == precheck.Blocked {
+		return exitcode.With(code, fmt.Errorf("precheck blocked %d of %d packages", blocked, len(v.Packages)))
+	}
+	return exitcode.With(code, fmt.Errorf("precheck incomplete: %s", strings.Join(v.Problems, "; ")))
+}
+
+// checkTargets turns the arguments into lockfile paths (absolute) and the project
+// directory: the first argument's directory (or the argument itself when it is a
+// directory), or dir when there are no arguments.
+func checkTargets(dir string, args []string) (files []string, projectDir string, err error) {
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	for i, a := range args {
+		path := a
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", a, unwrapPathError(err))
+		}
+		if st.IsDir() {
+			found, err := lockfile.Find(path)
+			if err != nil {
+				return nil, "", err
+			}
+			if len(found) == 0 {
+				return nil, "", fmt.Errorf("no lockfile in %s (looked for %s); give a lockfile path or run the package manager's lock command first",
+					a, strings.Join(lockfile.Formats(), ", "))
+			}
+			files = append(files, found...)
+			if i == 0 {
+				projectDir = path
+			}
+			continue
+		}
+		files = append(files, path)
+		if i == 0 {
+			projectDir = filepath.Dir(path)
+		}
+	}
+	return files, projectDir, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func displayPath(base, path string) string {
+	if rel, err := filepath.Rel(base, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}
+
+// osvDatabase adapts osvdb.DB to precheck.Database. It lives here, not in precheck,
+// because osvdb imports precheck.
+type osvDatabase struct{ db *osvdb.DB }
+
+func (d osvDatabase) LookupAll(ctx context.Context, pkgs []precheck.Package) ([]precheck.Lookup, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res, err := d.db.LookupBatch(pkgs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]precheck.Lookup, len(res))
+	for i, r := range res {
+		out[i] = precheck.Lookup{Findings: r.Findings, Err: r.Err}
+	}
+	return out, nil
+}
+
+func (d osvDatabase) Status() (precheck.DatabaseStatus, error) {
+	st, err := d.db.Status()
+	if err != nil {
+		return precheck.DatabaseStatus{}, err
+	}
+	out := precheck.DatabaseStatus{Path: st.Path, Updated: st.Updated}
+	for _, e := range st.Ecosystems {
+		out.Ecosystems = append(out.Ecosystems, precheck.EcosystemStatus{Name: e.Name, Records: e.Records, Updated: e.Updated})
+	}
+	return out, nil
+}
+
+// unusableDatabase stands for a database file that exists but cannot be opened
+// (corrupt, wrong format, locked): the engine reports it like a missing one, with
+// the reason, under database.when_stale.
+type unusableDatabase struct{ err error }
+
+func (u unusableDatabase) LookupAll(context.Context, []precheck.Package) ([]precheck.Lookup, error) {
+	return nil, u.err
+}
+
+func (u unusableDatabase) Status() (precheck.DatabaseStatus, error) {
+	return precheck.DatabaseStatus{}, u.err
+}

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/precheck/osvdb"
+)
+
+// These tests run the real pipeline: lockfile parser, an osvdb database imported
+// from the real OSV records in ../shared/corpus/osv, the policy loader, the engine
+// and the report writers.
+
+func corpusDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("repository root (go.mod) not found")
+		}
+		dir = parent
+	}
+	c := filepath.Join(dir, "..", "shared", "corpus")
+	if _, err := os.Stat(c); err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	return c
+}
+
+var (
+	corpusDBOnce sync.Once
+	corpusDBPath string
+	corpusDBErr  error
+	corpusDBTime time.Time
+)
+
+// corpusDB imports the real OSV corpus once per test binary; tests open it
+// read-only, which osvdb allows concurrently.
+func corpusDB(t *testing.T) string {
+	t.Helper()
+	osvDir := filepath.Join(corpusDir(t), "osv")
+	corpusDBOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "phylum-box-check-test-")
+		if err != nil {
+			corpusDBErr = err
+			return
+		}
+		corpusDBPath = filepath.Join(dir, "osv.db")
+		corpusDBTime = time.Now()
+		corpusDBErr = osvdb.Import(context.Background(), corpusDBPath, []string{osvDir}, nil)
+	})
+	if corpusDBErr != nil {
+		t.Fatalf("import the OSV corpus: %v", corpusDBErr)
+	}
+	return corpusDBPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if corpusDBPath != "" {
+		os.RemoveAll(filepath.Dir(corpusDBPath))
+	}
+	os.Exit(code)
+}
+
+// packageLock writes a package-lock.json v3 with the given name → version entries.
+func packageLock(t *testing.T, dir string, pkgs map[string]string) string {
+	t.Helper()
+	packages := map[string]any{"": map[string]any{"name": "proj", "version": "1.0.0"}}
+	for name, v := range pkgs {
+		packages["node_modules/"+name] = map[string]any{
+			"version":  v,
+			"resolved": "https://registry.npmjs.org/" + name + "/-/" + filepath.Base(name) + "-" + v + ".tgz",
+		}
+	}
+	data, err := json.MarshalIndent(map[string]any{"name": "proj", "version": "1.0.0", "lockfileVersion": 3,
+		"requires": true, "packages": packages}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "package-lock.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func checkTestApp() (*App, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &App{Stdout: &out, Stderr: &errb, Log: newLogger(&errb)}, &out, &errb
+}
+
+func exitOf(err error) int {
+	if err == nil {
+		return exitcode.OK
+	}
+	var ee *exitcode.Error
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return exitcode.Internal
+}
+
+var mixed = map[string]string{
+	"chalk":    "5.6.1",   // MAL-2025-46969
+	"lodash":   "4.17.11", // GHSA-jf85-cpcp-j695, critical
+	"semver":   "7.5.1",   // GHSA-c2qf-rxjj-qqgw, moderate
+	"left-pad": "1.3.0",   // clean
+}
+
+func TestCheckRealDatabase(t *testing.T) {
+	db := corpusDB(t)
+	nowish := corpusDBTime.Add(time.Hour)
+	tests := []struct {
+		name     string
+		pkgs     map[string]string
+		project  string // .phylum-box.yaml
+		opts     checkOptions
+		noDB     bool
+		wantExit int
+		wantOut  []string
+		wantErr  string
+		notInOut []string
+	}{
+		{name: "malware and a critical vulnerability block", pkgs: mixed, wantExit: exitcode.Blocked, wantOut: []string{
+			"chalk@5.6.1 (npm) BLOCKED  package-lock.json",
+			"✗ MAL-2025-46969 (GHSA-2v46-p5h4-248w)  malicious  Malicious code in chalk (npm)",
+			"lodash@4.17.11 (npm) BLOCKED",
+			"✗ GHSA-jf85-cpcp-j695 (CVE-2019-10744)  critical  Prototype Pollution in lodash",
+			"· GHSA-c2qf-rxjj-qqgw", "medium", "not blocking",
+			"blocked: 2 of 4 packages blocked; 3 findings in 3 packages; database updated",
+		}, notInOut: []string{"left-pad"}},
+		{name: "clean lockfile passes", pkgs: map[string]string{"left-pad": "1.3.0", "lodash": "4.17.21"}, wantExit: exitcode.OK,
+			wantOut: []string{"pass: 2 packages checked, nothing blocks"}},
+		{name: "fixed version of a vulnerable package passes", pkgs: map[string]string{"semver": "7.5.2", "chalk": "5.6.2"}, wantExit: exitcode.OK},
+		{name: "project policy ignores and lowers the threshold", pkgs: map[string]string{"lodash": "4.17.11", "semver": "7.5.1"},
+			project:  "block: {vulnerability: medium}\nignore:\n  - {id: CVE-2019-10744, package: lodash, until: 2999-01-01, reason: not reachable}\n",
+			wantExit: exitcode.Blocked, wantOut: []string{"~ GHSA-jf85-cpcp-j695", "ignored CVE-2019-10744 until 2999-01-01: not reachable",
+				"semver@7.5.1 (npm) BLOCKED", "vulnerability medium ≥ medium (block.vulnerability)"}},
+		{name: "weakening project policy is announced", pkgs: map[string]string{"chalk": "5.6.1"}, project: "block: {malicious: false}\n",
+			wantExit: exitcode.OK, wantOut: []string{"project policy loosens your settings", "block.malicious: false"}},
+		{name: "stale database is incomplete", pkgs: mixed, opts: checkOptions{Now: corpusDBTime.Add(80 * time.Hour)},
+			wantExit: exitcode.Blocked, // blocked wins over incomplete
+			wantOut:  []string{"The precheck could not decide:", "the npm advisories were updated 3d ago, more than database.max_age 3d"}},
+		{name: "stale database with clean packages", pkgs: map[string]string{"left-pad": "1.3.0"}, opts: checkOptions{Now: corpusDBTime.Add(80 * time.Hour)},
+			wantExit: exitcode.Incomplete, wantOut: []string{"incomplete: 1 package"}},
+		{name: "missing database is incomplete", pkgs: mixed, noDB: true, wantExit: exitcode.Incomplete,
+			wantOut: []string{"no OSV database at ", "run `phylum-box db update`"}},
+		{name: "missing database under when_stale: warn", pkgs: mixed, noDB: true, project: "database: {when_stale: warn}\n",
+			wantExit: exitcode.OK, wantOut: []string{"Warnings:", "no OSV database"}},
+		{name: "json to a file", pkgs: mixed, opts: checkOptions{Format: "json", Output: "out.json"}, wantExit: exitcode.Blocked,
+			wantErr: "precheck blocked 2 of 4 packages"},
+		{name: "unknown format", pkgs: mixed, opts: checkOptions{Format: "xml"}, wantExit: exitcode.Usage,
+			wantErr: `unknown format "xml" (supported: text, json, sarif)`},
+		{name: "bad project policy", pkgs: mixed, project: "block:\n  malicius: true\n", wantExit: exitcode.Usage,
+			wantErr: ".phylum-box.yaml:2:3: unknown key \"block.malicius\""},
+		{name: "missing --policy file", pkgs: mixed, opts: checkOptions{PolicyFile: "/nonexistent/policy.yaml"}, wantExit: exitcode.Usage,
+			wantErr: "/nonexistent/policy.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			packageLock(t, dir, tt.pkgs)
+			if tt.project != "" {
+				if err := os.WriteFile(filepath.Join(dir, ".phylum-box.yaml"), []byte(tt.project), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := tt.opts
+			o.Dir = dir
+			o.UserPolicy = filepath.Join(dir, "no-user-policy.yaml")
+			if o.Format == "" {
+				o.Format = "text"
+			}
+			if o.Now.IsZero() {
+				o.Now = nowish
+			}
+			o.DBPath = db
+			if tt.noDB {
+				o.DBPath = filepath.Join(dir, "missing.db")
+			}
+			app, out, _ := checkTestApp()
+			err := checkRun(context.Background(), app, &o)
+			if got := exitOf(err); got != tt.wantExit {
+				t.Errorf("exit = %d (err %v), want %d\n%s", got, err, tt.wantExit, out)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.wantErr)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.notInOut {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+			if o.Output != "" {
+				data, err := os.ReadFile(filepath.Join(dir, o.Output))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var doc struct {
+					Verdict  string
+					Packages []struct {
+						Name     string
+						Findings []struct{ ID, Kind, Severity string }
+					}
+				}
+				if err := json.Unmarshal(data, &doc); err != nil {
+					t.Fatalf("output file: %v\n%s", err, data)
+				}
+				if doc.Verdict != "blocked" || len(doc.Packages) != 4 {
+					t.Errorf("json verdict %q with %d packages", doc.Verdict, len(doc.Packages))
+				}
+				if out.Len() != 0 {
+					t.Errorf("stdout not empty with --output: %q", out)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckSARIFRealDatabase(t *testing.T) {
+	db := corpusDB(t)
+	dir := t.TempDir()
+	packageLock(t, dir, mixed)
+	app, out, _ := checkTestApp()
+	err := checkRun(context.Background(), app, &checkOptions{Format: "sarif", Dir: dir, DBPath: db,
+		UserPolicy: filepath.Join(dir, "none.yaml"), Now: corpusDBTime, Version: "test"})
+	if exitOf(err) != exitcode.Blocked {
+		t.Fatalf("exit %d: %v", exitOf(err), err)
+	}
+	var log struct {
+		Version string
+		Runs    []struct {
+			Tool struct {
+				Driver struct{ Rules []struct{ ID string } }
+			}
+			Results []struct {
+				RuleID    string
+				Level     string
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine int }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	if log.Version != "2.1.0" || len(log.Runs) != 1 || len(log.Runs[0].Tool.Driver.Rules) != 3 || len(log.Runs[0].Results) != 3 {
+		t.Fatalf("sarif = %+v", log)
+	}
+	for _, r := range log.Runs[0].Results {
+		loc := r.Locations[0].PhysicalLocation
+		if loc.ArtifactLocation.URI != "package-lock.json" {
+			t.Errorf("%s: uri %q, want the lockfile relative to the project", r.RuleID, loc.ArtifactLocation.URI)
+		}
+		want := map[string]string{"MAL-2025-46969": "error", "GHSA-jf85-cpcp-j695": "error", "GHSA-c2qf-rxjj-qqgw": "warning"}[r.RuleID]
+		if r.Level != want {
+			t.Errorf("%s: level %q, want %q", r.RuleID, r.Level, want)
+		}
+	}
+}
+
+func TestCheckTargets(t *testing.T) {
+	db := corpusDB(t)
+	corpus := corpusDir(t)
+	empty := t.TempDir()
+	tests := []struct {
+		name     string
+		args     []string
+		dir      string
+		wantExit int
+		wantErr  string
+	}{
+		{"no lockfile in the directory", nil, empty, exitcode.Usage, "no lockfile in . (looked for package-lock.json, npm-shrinkwrap.json"},
+		{"missing argument", []string{"nope.lock"}, empty, exitcode.Usage, "nope.lock: no such file or directory"},
+		{"broken lockfile", []string{filepath.Join(corpus, "lockfiles", "fixtures", "npm", "not-json.txt")}, empty, exitcode.Usage, "not-json.txt"},
+		{"real pnpm lockfile", []string{filepath.Join(corpus, "lockfiles", "real", "vite.pnpm-lock.yaml")}, empty, -1, ""},
+		{"several lockfiles", []string{filepath.Join(corpus, "lockfiles", "real", "ripgrep.Cargo.lock"), filepath.Join(corpus, "lockfiles", "real", "poetry.poetry.lock")}, empty, -1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app, out, _ := checkTestApp()
+			err := checkRun(context.Background(), app, &checkOptions{Format: "json", Args: tt.args, Dir: tt.dir, DBPath: db,
+				UserPolicy: filepath.Join(empty, "none.yaml"), Now: corpusDBTime})
+			if tt.wantExit >= 0 && exitOf(err) != tt.wantExit {
+				t.Errorf("exit %d (%v), want %d", exitOf(err), err, tt.wantExit)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("err = %v, want %q", err, tt.wantErr)
+			}
+			if tt.wantExit < 0 {
+				// Real lockfiles: the verdict is whatever the data says, but it must be
+				// a verdict (0, 3 or 5) with every package in the JSON.
+				if c := exitOf(err); c != 0 && c != 3 && c != 5 {
+					t.Fatalf("exit %d: %v", c, err)
+				}
+				var doc struct {
+					Verdict  string
+					Packages []json.RawMessage
+				}
+				if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+					t.Fatal(err)
+				}
+				if len(doc.Packages) == 0 {
+					t.Error("no packages in the report")
+				}
+				t.Logf("%s: %s, %d packages", tt.name, doc.Verdict, len(doc.Packages))
+			}
+		})
+	}
+}
+
+func TestCheckCorruptDatabase(t *testing.T) {
+	dir := t.TempDir()
+	packageLock(t, dir, map[string]string{"left-pad": "1.3.0"})
+	bad := filepath.Join(dir, "osv.db")
+	if err := os.WriteFile(bad, bytes.Repeat([]byte("garbage!"), 1024), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app, out, _ := checkTestApp()
+	err := checkRun(context.Background(), app, &checkOptions{Format: "text", Dir: dir, DBPath: bad,
+		UserPolicy: filepath.Join(dir, "none.yaml"), Now: time.Now()})
+	if exitOf(err) != exitcode.Incomplete || !strings.Contains(out.String(), "the OSV database cannot be used") {
+		t.Errorf("exit %d (%v)\n%s", exitOf(err), err, out)
+	}
+}
+
+// The command is wired into the dispatcher with its flags.
+func TestCheckDispatch(t *testing.T) {
+	db := corpusDB(t)
+	dir := t.TempDir()
+	lock := packageLock(t, dir, map[string]string{"chalk": "5.6.1"})
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "cfg"))
+	t.Setenv("PHYLUM_BOX_DB", db)
+	app, out, errb := checkTestApp()
+	if code := Main(context.Background(), app, []string{"check", "--format", "json", lock}); code != exitcode.Blocked {
+		t.Errorf("exit %d, stderr %s", code, errb)
+	}
+	if !strings.Contains(out.String(), `"verdict": "blocked"`) || !strings.Contains(errb.String(), "precheck blocked 1 of 1 packages") {
+		t.Errorf("stdout %s\nstderr %s", out, errb)
+	}
+	app, _, errb = checkTestApp()
+	if code := Main(context.Background(), app, []string{"check", "--format", "yaml", lock}); code != exitcode.Usage ||
+		!strings.Contains(errb.String(), "supported: text, json, sarif") {
+		t.Errorf("exit %d, stderr %s", code, errb)
+	}
+}
