@@ -38,7 +38,7 @@ func (p *Progress) newBar(max int64, bytes bool, desc string) *bar {
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionShowCount(),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.Bars) }),
-		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true),
 	}
 	if bytes {
 		opts = append(opts, progressbar.OptionShowBytes(true))
