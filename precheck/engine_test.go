@@ -13,11 +13,12 @@ import (
 // memDB is an in-memory Database for engine tests; the real osvdb is exercised
 // end to end in engine_osvdb_test.go.
 type memDB struct {
-	status   DatabaseStatus
-	findings map[string][]Finding // "ecosystem/name@version"
-	errs     map[string]error     // per-package lookup errors, same keys
-	err      error
-	looked   []Package
+	status    DatabaseStatus
+	findings  map[string][]Finding // "ecosystem/name@version"
+	errs      map[string]error     // per-package lookup errors, same keys
+	err       error
+	statusErr error
+	looked    []Package
 }
 
 func (m *memDB) LookupAll(_ context.Context, pkgs []Package) ([]Lookup, error) {
@@ -33,7 +34,7 @@ func (m *memDB) LookupAll(_ context.Context, pkgs []Package) ([]Lookup, error) {
 	return out, nil
 }
 
-func (m *memDB) Status() (DatabaseStatus, error) { return m.status, nil }
+func (m *memDB) Status() (DatabaseStatus, error) { return m.status, m.statusErr }
 
 var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
@@ -156,6 +157,9 @@ func TestEvaluate(t *testing.T) {
 		{name: "blocked wins over incomplete", pkgs: []Package{chalk, gitDep}, policy: "uncheckable: fail", want: Blocked,
 			blocked: []string{"chalk"}, problems: []string{"cannot be checked"}},
 		{name: "no packages pass", pkgs: nil, want: Pass},
+		{name: "unreadable database is like a missing one", pkgs: []Package{chalk},
+			db:   &memDB{statusErr: errors.New("format 7, this phylum-box reads format 1: run `phylum-box db update`"), err: errors.New("must not be called")},
+			want: Incomplete, problems: []string{"the OSV database cannot be used: format 7"}},
 		{name: "a failed lookup is unchecked, not clean", pkgs: []Package{{Ecosystem: PyPI, Name: "odd", Version: "2004d"}}, want: Pass,
 			db: func() *memDB {
 				d := freshDB(nil)

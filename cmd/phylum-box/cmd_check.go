@@ -104,23 +104,10 @@ func checkRun(ctx context.Context, app *App, o *checkOptions) error {
 	}
 	app.Log.Debugf("check: %d packages from %s", len(pkgs), strings.Join(files, ", "))
 
-	pol, err := policy.Load(policy.Sources{UserFile: o.UserPolicy, ProjectDir: projectDir, File: o.PolicyFile})
-	if err != nil {
-		return exitcode.With(exitcode.Usage, err)
-	}
-
-	eng := precheck.Engine{Policy: pol, Now: o.Now, DBPath: o.DBPath}
-	db, err := osvdb.Open(o.DBPath)
-	switch {
-	case err == nil:
-		defer db.Close()
-		eng.DB = osvDatabase{db}
-	case errors.Is(err, osvdb.ErrNoDatabase):
-		// The engine decides: incomplete under when_stale: fail, a warning otherwise.
-	default:
-		eng.DB = unusableDatabase{err}
-	}
-	v, err := eng.Evaluate(ctx, pkgs)
+	v, err := runPrecheck(ctx, precheckInput{
+		Packages: pkgs, ProjectDir: projectDir, PolicyFile: o.PolicyFile, UserPolicy: o.UserPolicy,
+		DBPath: o.DBPath, Now: o.Now,
+	})
 	if err != nil {
 		return err
 	}
@@ -145,6 +132,41 @@ func checkRun(ctx context.Context, app *App, o *checkOptions) error {
 		return fmt.Errorf("write the %s report: %w", o.Format, werr)
 	}
 	return verdictExit(v, o.Format == report.Text && o.Output == "")
+}
+
+// precheckInput is what runPrecheck needs. The package-manager wrappers call
+// runPrecheck with the packages their resolve step produced and their registry
+// metadata; `check` calls it with lockfile packages and no metadata.
+type precheckInput struct {
+	Packages   []precheck.Package
+	ProjectDir string // where .phylum-box.yaml is read; "" skips the project layer
+	PolicyFile string // explicit policy file (top layer); "" for none
+	UserPolicy string // "" is policy.UserPath()
+	DBPath     string
+	Metadata   precheck.RegistryMetadata // optional
+	Now        time.Time                 // zero is time.Now()
+}
+
+// runPrecheck loads the policy, opens the database and evaluates. Policy errors are
+// usage errors (exit 2); a missing or unusable database is the engine's to judge
+// under database.when_stale; only engine failures are internal errors.
+func runPrecheck(ctx context.Context, in precheckInput) (*precheck.Verdict, error) {
+	pol, err := policy.Load(policy.Sources{UserFile: in.UserPolicy, ProjectDir: in.ProjectDir, File: in.PolicyFile})
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, err)
+	}
+	eng := precheck.Engine{Policy: pol, Now: in.Now, DBPath: in.DBPath, Metadata: in.Metadata}
+	db, err := osvdb.Open(in.DBPath)
+	switch {
+	case err == nil:
+		defer db.Close()
+		eng.DB = osvDatabase{db}
+	case errors.Is(err, osvdb.ErrNoDatabase):
+		// The engine decides: incomplete under when_stale: fail, a warning otherwise.
+	default:
+		eng.DB = unusableDatabase{err}
+	}
+	return eng.Evaluate(ctx, in.Packages)
 }
 
 // verdictExit maps the verdict to the exit-code contract. When the text report went

@@ -163,9 +163,9 @@ func WriteSARIF(w io.Writer, v *precheck.Verdict, o Options) error {
 			if findingReason(p, reason) {
 				continue
 			}
-			id, desc := rulePolicy, "Blocked by a phylum-box policy rule"
-			if p.Uncheckable {
-				id, desc = ruleUncheckable, "A dependency that cannot be checked against advisories (git, file, path or URL)"
+			id, desc := rulePolicy, "A phylum-box policy rule that is not an advisory (min_release_age)"
+			if strings.HasPrefix(reason, "uncheckable:") {
+				id, desc = ruleUncheckable, "A dependency that could not be checked against advisories (git, file, path or URL source, or a failed lookup)"
 			}
 			idx := rule(id, func() sarifRule {
 				return sarifRule{ID: id, ShortDescription: sarifText{desc}, DefaultConfiguration: sarifConfig{Level: "warning"},
