@@ -82,7 +82,9 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 		return nil, err
 	}
 
+	tr := &phaseTimer{last: time.Now()}
 	c, err := libcontainer.Create(res.StateDir, res.ID, cfg)
+	tr.mark("create")
 	if err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	}
@@ -90,6 +92,8 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 		if err := c.Destroy(); err != nil {
 			log.Warnf("removing container %s: %v", res.ID, err)
 		}
+		tr.mark("destroy")
+		log.Debugf("container %s phases: %s", res.ID, tr)
 	}()
 
 	nnp := true
@@ -115,6 +119,7 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 		return nil, fmt.Errorf("start %s in the container: %w", spec.Args[0], err)
 	}
 
+	tr.mark("start")
 	result := &Result{Limits: plan.enforcement, Seccomp: useSeccomp}
 	stop := newStopper(c)
 
@@ -177,6 +182,7 @@ loop:
 		}
 	}
 	result.Duration = time.Since(start)
+	tr.mark("wait")
 	result.Stopped = stop.reason()
 
 	// The init is gone, so the pid namespace is too; stats survive until Destroy.
@@ -186,6 +192,7 @@ loop:
 			result.Stopped = StopMemory
 		}
 	}
+	tr.mark("stats")
 	if ps == nil {
 		return nil, fmt.Errorf("waiting for the container: %w", waitErr)
 	}
@@ -416,3 +423,18 @@ func swapAccounting(mode CgroupMode) bool {
 	_, err := os.Stat(filepath.Join(cgroupRoot, "memory", "memory.memsw.limit_in_bytes"))
 	return err == nil
 }
+
+// phaseTimer records how long each phase of a run took, for -v output and for
+// finding where start-up time goes.
+type phaseTimer struct {
+	last  time.Time
+	marks []string
+}
+
+func (t *phaseTimer) mark(phase string) {
+	now := time.Now()
+	t.marks = append(t.marks, fmt.Sprintf("%s=%.1fms", phase, float64(now.Sub(t.last).Microseconds())/1000))
+	t.last = now
+}
+
+func (t *phaseTimer) String() string { return strings.Join(t.marks, " ") }

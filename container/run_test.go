@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,20 +17,22 @@ import (
 // box is a container ready to run commands: a real skeleton from rootfs with a
 // writable work dir bound at /work.
 type box struct {
-	t    *testing.T
+	t    testing.TB
 	res  *container.Reservation
 	root *rootfs.Skeleton
 	id   container.Identity
 	work string
 }
 
-func newBox(t *testing.T) *box {
+func newBox(t *testing.T) *box { return newBoxB(t) }
+
+func newBoxB(t testing.TB) *box {
 	t.Helper()
 	id, err := container.CurrentIdentity()
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := filepath.Join(os.TempDir(), "pb-test-state-"+strings.TrimPrefix(filepath.Base(t.TempDir()), "0"))
+	state := filepath.Join(t.TempDir(), "state")
 	if os.Geteuid() == 0 {
 		state = "" // /run/phylum-box
 	}
