@@ -241,17 +241,18 @@ func byName(n string) *format {
 	panic("lockfile: no format " + n)
 }
 
-// dedupe merges identical (ecosystem, name, version, uncheckable) entries and sorts the
-// result so that output is stable whatever order maps were walked in.
+// dedupe merges identical (ecosystem, name, version) entries and sorts the result so that
+// output is stable whatever order maps were walked in. Uncheckable entries also keep apart
+// by Reason: two directories that both call themselves "test-dep" are two things to see.
 func dedupe(pkgs []precheck.Package) []precheck.Package {
 	type key struct {
-		eco, name, version string
-		unc                bool
+		eco, name, version, reason string
+		unc                        bool
 	}
 	idx := make(map[key]int, len(pkgs))
 	out := make([]precheck.Package, 0, len(pkgs))
 	for _, p := range pkgs {
-		k := key{p.Ecosystem, p.Name, p.Version, p.Uncheckable}
+		k := key{p.Ecosystem, p.Name, p.Version, p.Reason, p.Uncheckable}
 		if i, ok := idx[k]; ok {
 			// A package is development-only if every occurrence is.
 			out[i].Dev = out[i].Dev && p.Dev
@@ -269,6 +270,7 @@ func dedupe(pkgs []precheck.Package) []precheck.Package {
 			cmp.Compare(a.Name, b.Name),
 			cmp.Compare(a.Version, b.Version),
 			boolCmp(a.Uncheckable, b.Uncheckable),
+			cmp.Compare(a.Reason, b.Reason),
 		)
 	})
 	return out

@@ -194,11 +194,14 @@ func pnpmEntry(in *input, key string, line int, atStyle bool, p *pnpmPackage) pr
 		pkg.Reason = npmOrigin(r.Tarball)
 	case !startsWithDigit(version):
 		pkg.Reason = "not a registry version (" + key + ")"
+		if p.Name == "" {
+			pkg.Name = key // the key could not be read as name and version
+		}
 	}
 	if pkg.Reason != "" {
 		pkg.Uncheckable = true
-		if pkg.Name == "" || (p.Name == "" && !startsWithDigit(version)) {
-			pkg.Name = key // the key could not be read as name and version
+		if pkg.Name == "" {
+			pkg.Name = key
 		}
 		if !startsWithDigit(pkg.Version) {
 			pkg.Version = "" // a URL or path out of the key, not a version

@@ -166,7 +166,7 @@ func (f *includeFS) Open(name string) (fs.File, error) {
 		}
 	}
 	f.missing = append(f.missing, name)
-	return fstest.MapFS{name: {}}.Open(name)
+	return fstest.MapFS{"missing": {}}.Open("missing") // name may not be a valid fs path
 }
 
 func (f *includeFS) ReadDir(name string) ([]fs.DirEntry, error) {
