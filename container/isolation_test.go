@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/phylum-box/phylum-box/container"
@@ -113,3 +114,57 @@ func TestFileSystemView(t *testing.T) {
 		t.Fatal("write leaked")
 	}
 }
+
+func TestNoFdLeak(t *testing.T) {
+	// A descriptor without O_CLOEXEC in phylum-box (dup clears the flag) is
+	// inherited by the container's init across fork+exec; init must close it.
+	f, err := os.Open("/etc/hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	leaky, err := syscall.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(leaky)
+	b := newBox(t)
+	// The command itself (pid 1) lists its open descriptors above stdio.
+	o := b.run(context.Background(), nil, "python3", "-c",
+		"import fcntl\nopen_fds=[]\nfor fd in range(3,4096):\n  try: fcntl.fcntl(fd,fcntl.F_GETFD); open_fds.append(fd)\n  except OSError: pass\nprint(open_fds)")
+	if strings.TrimSpace(o.stdout) != "[]" {
+		t.Fatalf("the container's command has fds %q open besides stdio (leaky fd was %d); stderr %q", o.stdout, leaky, o.stderr)
+	}
+}
+
+func TestStaleStateCleaned(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	res, err := container.Reserve(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Simulate a phylum-box killed with SIGKILL: its lock is dropped without
+	// cleanup (closing the fd releases the flock, the files stay).
+	if err := os.WriteFile(filepath.Join(res.Dir, "leftover"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	abandon(res)
+	live, err := container.Reserve(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Release()
+	if _, err := os.Stat(res.Dir); !os.IsNotExist(err) {
+		t.Fatalf("stale run dir %s survived the next Reserve", res.Dir)
+	}
+	// A live run is never cleaned.
+	cleaned, err := container.CleanStale(state)
+	if err != nil || len(cleaned) != 0 {
+		t.Fatalf("CleanStale removed %v (err %v) while the run is live", cleaned, err)
+	}
+	if _, err := os.Stat(live.Dir); err != nil {
+		t.Fatal("live run dir removed")
+	}
+}
+
+var abandon = container.Abandon
