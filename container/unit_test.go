@@ -1,0 +1,155 @@
+package container
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestSubordinateRange(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "subuid")
+	content := "# comment\nalice:100000:65536\n1001:300000:1000\nbad line\nbob:x:5\ncarol:400000:0\n"
+	if err := os.WriteFile(f, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		uid         int
+		start, size uint32
+		ok          bool
+	}{
+		{"alice", 1000, 100000, 65536, true},
+		{"dave", 1001, 300000, 1000, true}, // by numeric id
+		{"bob", 1002, 0, 0, false},         // malformed
+		{"carol", 1003, 0, 0, false},       // empty range
+		{"erin", 1004, 0, 0, false},
+	} {
+		s, n, ok := subordinateRange(f, tc.name, tc.uid)
+		if s != tc.start || n != tc.size || ok != tc.ok {
+			t.Errorf("%s: %d,%d,%v want %d,%d,%v", tc.name, s, n, ok, tc.start, tc.size, tc.ok)
+		}
+	}
+}
+
+func TestCurrentIdentityNeverHostRoot(t *testing.T) {
+	id, err := CurrentIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range id.UIDMap {
+		if m.HostID == 0 {
+			t.Fatalf("container uid %d maps to host root: %+v", m.ContainerID, id.UIDMap)
+		}
+	}
+	for _, m := range id.GIDMap {
+		if m.HostID == 0 {
+			t.Fatalf("container gid %d maps to host root: %+v", m.ContainerID, id.GIDMap)
+		}
+	}
+	if os.Geteuid() != 0 && id.RootUID != os.Geteuid() {
+		t.Fatalf("rootless container root is host uid %d, want %d", id.RootUID, os.Geteuid())
+	}
+	if os.Geteuid() == 0 && id.RootUID == 0 {
+		t.Fatal("container root is host root")
+	}
+}
+
+func TestMountsForDropsUnmappedDevptsGid(t *testing.T) {
+	in := []specs.Mount{{Destination: "/dev/pts", Type: "devpts", Options: []string{"newinstance", "gid=5", "mode=0620"}}}
+	single := &Identity{GIDMap: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}}
+	full := &Identity{GIDMap: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65535}}}
+	if got := mountsFor(in, single)[0].Options; slices.Contains(got, "gid=5") {
+		t.Errorf("single map kept gid=5: %v", got)
+	}
+	if got := mountsFor(in, full)[0].Options; !slices.Contains(got, "gid=5") {
+		t.Errorf("full map dropped gid=5: %v", got)
+	}
+	if !slices.Contains(in[0].Options, "gid=5") {
+		t.Error("caller's mount list modified")
+	}
+}
+
+func TestSeccompProfileCoversTheList(t *testing.T) {
+	p := SeccompProfile()
+	if p.DefaultAction != specs.ActAllow {
+		t.Fatalf("default action %s", p.DefaultAction)
+	}
+	unconditional := map[string]bool{}
+	conditional := map[string]int{}
+	for _, r := range p.Syscalls {
+		for _, n := range r.Names {
+			if len(r.Args) == 0 {
+				unconditional[n] = true
+			} else {
+				conditional[n]++
+			}
+		}
+	}
+	for _, n := range []string{"setns", "mount", "umount2", "pivot_root", "move_mount", "open_tree", "fsopen", "fsmount",
+		"fsconfig", "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd", "ptrace",
+		"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "clone3"} {
+		if !unconditional[n] {
+			t.Errorf("%s not refused", n)
+		}
+	}
+	if conditional["unshare"] != 8 || conditional["clone"] != 7 || conditional["ioctl"] != 2 {
+		t.Errorf("conditional rules: %v", conditional)
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0B", 100: "100B", 64 << 20: "64MiB", 2 << 30: "2GiB", 4628480: "4.4MiB"} {
+		if got := FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %s, want %s", n, got, want)
+		}
+	}
+}
+
+func TestDelegate(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("Delegate needs root (it creates cgroups and chowns them)")
+	}
+	if m := HostCgroupMode(); m != CgroupV1 && m != CgroupHybrid {
+		t.Skipf("cgroup %s: the v2 path writes a systemd drop-in; not exercised here", m)
+	}
+	const uid, gid = 65534, 65534 // nobody: an account that never runs phylum-box here
+	dirs, err := v1HierarchyDirs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, d := range dirs {
+			_ = os.Remove(filepath.Join(d, DelegationName(uid)))
+		}
+	})
+	rep, err := Delegate(uid, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Created) != len(dirs) {
+		t.Errorf("created %d of %d hierarchies: %v", len(rep.Created), len(dirs), rep.Created)
+	}
+	for _, d := range dirs {
+		for _, f := range []string{"", "cgroup.procs"} {
+			st, err := os.Stat(filepath.Join(d, DelegationName(uid), f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := st.Sys().(*syscall.Stat_t); s.Uid != uid || s.Gid != gid {
+				t.Errorf("%s/%s owned by %d:%d", d, f, s.Uid, s.Gid)
+			}
+		}
+	}
+	if cpus, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/cpuset", DelegationName(uid), "cpuset.cpus")); err == nil && len(cpus) < 2 {
+		t.Errorf("cpuset.cpus not initialised: %q", cpus)
+	}
+	// Idempotent: a second run creates nothing.
+	rep, err = Delegate(uid, gid)
+	if err != nil || len(rep.Created) != 0 {
+		t.Fatalf("second Delegate: created %v, err %v", rep.Created, err)
+	}
+}
