@@ -176,6 +176,7 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 	usable := e.checkDatabase(v, pol, pkgs, now)
 
 	// Only packages that can be looked up go to the database.
+	var unchecked []string
 	var lookup []Package
 	var index []int
 	for i, p := range pkgs {
@@ -186,7 +187,7 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 			if why == "" {
 				why = "not a registry package"
 			}
-			uncheckable(v, &results[i], pol, why)
+			unchecked = append(unchecked, uncheckable(&results[i], pol, why))
 		case !usable[strings.ToLower(p.Ecosystem)]:
 			results[i].Unchecked = true
 		default:
@@ -207,7 +208,7 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 			if l.Err != nil {
 				// Same knob as git/file deps: the package cannot be judged.
 				r.Unchecked = true
-				uncheckable(v, r, pol, fmt.Sprintf("lookup failed: %v", l.Err))
+				unchecked = append(unchecked, uncheckable(r, pol, fmt.Sprintf("lookup failed: %v", l.Err)))
 				continue
 			}
 			for _, f := range dedupeFindings(l.Findings) {
@@ -215,6 +216,8 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 			}
 		}
 	}
+
+	reportUnchecked(v, pol, unchecked)
 
 	if err := e.checkReleaseAge(ctx, v, pol, pkgs, results, now); err != nil {
 		return nil, err
@@ -255,14 +258,37 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 	return v, nil
 }
 
-// uncheckable records a package that cannot be judged, per the uncheckable policy.
-func uncheckable(v *Verdict, r *PackageResult, pol *policy.Policy, why string) {
-	msg := fmt.Sprintf("%s cannot be checked: %s", label(r.Package), why)
+// uncheckable records on r that it cannot be judged and returns the line for the
+// verdict's problems or warnings.
+func uncheckable(r *PackageResult, pol *policy.Policy, why string) string {
+	r.Unchecked = true
+	r.Reasons = append(r.Reasons, fmt.Sprintf("uncheckable: %s (uncheckable: %s)", why, pol.Uncheckable))
+	return label(r.Package) + " cannot be checked: " + why
+}
+
+// reportUnchecked adds one problem or warning for all unchecked packages: a large
+// workspace can have a hundred local packages, and each package's own reasons
+// already say why.
+func reportUnchecked(v *Verdict, pol *policy.Policy, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	msg := lines[0]
+	if len(lines) > 1 {
+		const show = 5
+		var names []string
+		for _, l := range lines[:min(show, len(lines))] {
+			names = append(names, l[:strings.Index(l, " cannot be checked: ")])
+		}
+		msg = fmt.Sprintf("%d packages cannot be checked (git, file, path or URL sources, or failed lookups): %s",
+			len(lines), strings.Join(names, ", "))
+		if len(lines) > show {
+			msg += fmt.Sprintf(" and %d more", len(lines)-show)
+		}
+	}
 	if pol.Uncheckable == policy.Fail {
-		r.Reasons = append(r.Reasons, "uncheckable: "+why+" (uncheckable: fail)")
 		v.Problems = append(v.Problems, msg+" (uncheckable: fail)")
 	} else {
-		r.Reasons = append(r.Reasons, "uncheckable: "+why+" (uncheckable: warn)")
 		v.Warnings = append(v.Warnings, msg)
 	}
 }

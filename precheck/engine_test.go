@@ -153,6 +153,13 @@ func TestEvaluate(t *testing.T) {
 			warnings: []string{"mylib (npm) cannot be checked: git dependency"}, reasons: map[string]string{"mylib": "uncheckable: git dependency"}},
 		{name: "uncheckable fails when strict", pkgs: []Package{gitDep}, policy: "uncheckable: fail", want: Incomplete,
 			problems: []string{"mylib (npm) cannot be checked: git dependency git+https://example.com/mylib.git (uncheckable: fail)"}},
+		{name: "many uncheckable packages make one line", pkgs: []Package{
+			{Ecosystem: NPM, Name: "a", Uncheckable: true, Reason: "file"}, {Ecosystem: NPM, Name: "b", Uncheckable: true, Reason: "file"},
+			{Ecosystem: NPM, Name: "c", Uncheckable: true, Reason: "file"}, {Ecosystem: NPM, Name: "d", Uncheckable: true, Reason: "file"},
+			{Ecosystem: NPM, Name: "e", Uncheckable: true, Reason: "file"}, {Ecosystem: NPM, Name: "f", Uncheckable: true, Reason: "file"},
+			{Ecosystem: NPM, Name: "g", Uncheckable: true, Reason: "file"}}, policy: "uncheckable: fail", want: Incomplete,
+			problems: []string{"7 packages cannot be checked (git, file, path or URL sources, or failed lookups): a (npm), b (npm), c (npm), d (npm), e (npm) and 2 more (uncheckable: fail)"},
+			reasons:  map[string]string{"g": "uncheckable: file (uncheckable: fail)"}},
 		{name: "only uncheckable packages need no database", pkgs: []Package{gitDep}, noDB: true, want: Pass},
 		{name: "blocked wins over incomplete", pkgs: []Package{chalk, gitDep}, policy: "uncheckable: fail", want: Blocked,
 			blocked: []string{"chalk"}, problems: []string{"cannot be checked"}},

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"encoding/json"
 	"path/filepath"
@@ -327,8 +328,7 @@ func TestText(t *testing.T) {
 		"lodash@4.17.11 (npm) allowed",
 		"  ~ GHSA-jf85-cpcp-j695 (CVE-2019-10744)  critical  Prototype Pollution in lodash\n      ignored CVE-2019-10744 until 2027-01-01: not reachable\n",
 		"  · GHSA-c2qf-rxjj-qqgw  medium  semver vulnerable to Regular Expression Denial of Service\n      vulnerability medium < high, not blocking",
-		"mylib (npm) UNCHECKED",
-		"  · uncheckable: git dependency (uncheckable: warn)",
+		"Not checked (1):\n  ? mylib (npm)  package-lock.json:12 — uncheckable: git dependency (uncheckable: warn)\n",
 		"evil [2Jname@1.0.0",
 		"Warnings:\n  ! mylib (npm) cannot be checked: git dependency\n",
 		"blocked: 1 of 6 packages blocked; 4 findings in 4 packages; 1 ignored by policy; 1 unchecked; database updated 3h ago\n",
@@ -366,5 +366,26 @@ func TestUnknownFormat(t *testing.T) {
 	err := Write(&bytes.Buffer{}, "xml", &precheck.Verdict{}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "text, json, sarif") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestTextNotCheckedIsBounded(t *testing.T) {
+	var pkgs []precheck.Package
+	for i := range 25 {
+		pkgs = append(pkgs, precheck.Package{Ecosystem: "npm", Name: fmt.Sprintf("local-%02d", i), Uncheckable: true, Reason: "local file dependency"})
+	}
+	v, err := precheck.Evaluate(context.Background(), pkgs, tableDB{}, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_ = WriteText(&buf, v, Options{})
+	out := buf.String()
+	if !strings.Contains(out, "Not checked (25):\n") || !strings.Contains(out, "? local-19 (npm) — uncheckable") ||
+		strings.Contains(out, "local-20 (npm) —") || !strings.Contains(out, "  … and 5 more (--format json lists every package)\n") {
+		t.Errorf("output:\n%s", out)
+	}
+	if !strings.Contains(out, "25 packages cannot be checked") || strings.Count(out, "\n") > 30 {
+		t.Errorf("warnings not summarised:\n%s", out)
 	}
 }

@@ -19,6 +19,10 @@ const (
 	reset  = "\x1b[0m"
 )
 
+// maxNotChecked bounds the "Not checked" list in text output; a workspace can
+// have hundreds of local packages. JSON always lists every package.
+const maxNotChecked = 20
+
 type painter bool
 
 func (c painter) paint(code, s string) string {
@@ -36,6 +40,7 @@ func WriteText(w io.Writer, v *precheck.Verdict, o Options) error {
 	bw := bufio.NewWriter(w)
 	c := painter(o.Color)
 	var blocked, withFindings, unchecked, findings, ignored int
+	var notChecked []precheck.PackageResult
 	for _, p := range v.Packages {
 		if p.Blocked {
 			blocked++
@@ -52,10 +57,28 @@ func WriteText(w io.Writer, v *precheck.Verdict, o Options) error {
 				ignored++
 			}
 		}
-		if len(p.Findings) == 0 && !p.Blocked && !p.Uncheckable {
-			continue
+		switch {
+		case len(p.Findings) > 0 || p.Blocked:
+			writePackage(bw, c, p, o)
+		case p.Unchecked && len(p.Reasons) > 0:
+			notChecked = append(notChecked, p)
 		}
-		writePackage(bw, c, p, o)
+	}
+	if len(notChecked) > 0 {
+		fmt.Fprintln(bw, c.paint(bold, fmt.Sprintf("Not checked (%d):", len(notChecked))))
+		for i, p := range notChecked {
+			if i == maxNotChecked && len(notChecked) > maxNotChecked+1 {
+				fmt.Fprintf(bw, "  … and %d more (--format json lists every package)\n", len(notChecked)-i)
+				break
+			}
+			line := "  " + c.paint(yellow, "?") + " " + oneLine(pkgLabel(p.Package), 200)
+			if p.Source != "" {
+				src, _ := relPath(o.BaseDir, p.Source)
+				line += "  " + c.paint(dim, oneLine(src, 200))
+			}
+			fmt.Fprintf(bw, "%s — %s\n", line, oneLine(strings.Join(p.Reasons, "; "), 300))
+		}
+		fmt.Fprintln(bw)
 	}
 	if len(v.Problems) > 0 {
 		fmt.Fprintln(bw, c.paint(bold, "The precheck could not decide:"))
@@ -112,7 +135,7 @@ func writePackage(w io.Writer, c painter, p precheck.PackageResult, o Options) {
 	switch {
 	case p.Blocked:
 		status = c.paint(red+bold, "BLOCKED")
-	case p.Uncheckable:
+	case p.Unchecked:
 		status = c.paint(yellow, "UNCHECKED")
 	default:
 		status = c.paint(dim, "allowed")
