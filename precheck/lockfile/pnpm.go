@@ -19,9 +19,14 @@ import (
 // Hand-written rather than wrapping scalibr's pnpmlock: scalibr silently drops "file:" keys
 // and any entry whose version does not start with a digit (git and tarball entries of
 // lockfile v5 without a name field), keeps git/tarball entries as registry packages, and
-// ignores importers, so `link:` dependencies vanish. It also decodes the document twice
-// (node tree, then struct); here the node tree is walked once and only each package's small
-// value is decoded, which matters for the 50 ms budget of a 1,400-package check.
+// ignores importers, so `link:` dependencies vanish.
+//
+// Speed: yaml.v3 needs ~35 ms for vite's 500 kB lockfile on these machines, most of the
+// 50 ms budget of a whole check. pnpm writes its lockfile in a small, regular subset of YAML,
+// so pnpmFast reads that subset line by line (~2 ms) and gives up at the first thing outside
+// it (anchors, block scalars, multi-line values, odd indentation, duplicate keys …); then the
+// document is read with yaml.v3. FuzzParsePNPM checks that both readers agree whenever the
+// fast one accepts an input.
 type pnpmPackage struct {
 	Resolution struct {
 		Tarball   string `yaml:"tarball"`
@@ -35,80 +40,167 @@ type pnpmPackage struct {
 	Dev     bool   `yaml:"dev"`
 }
 
+// pnpmDoc is what the parser needs from a pnpm-lock.yaml.
+type pnpmDoc struct {
+	empty     bool // nothing but comments
+	version   string
+	packages  []pnpmRaw
+	importers []pnpmImporter // for v5 single-project lockfiles, "." from the top level
+	// snapshots maps a snapshot key to its dependencies' snapshot keys; nil when the
+	// lockfile has no snapshots section (before v9).
+	snapshots map[string][]string
+}
+
+type pnpmRaw struct {
+	key  string
+	line int
+	pkg  pnpmPackage
+}
+
+type pnpmImporter struct {
+	dir  string
+	deps []pnpmDep
+}
+
+type pnpmDep struct {
+	group, name, version string
+	line                 int
+}
+
+var errNotPNPM = errors.New("not a pnpm-lock.yaml: expected a YAML mapping with lockfileVersion; regenerate it with `pnpm install --lockfile-only`")
+
 func parsePNPM(in *input) ([]precheck.Package, error) {
-	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(in.data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("not a valid pnpm-lock.yaml: %w", err)
-	}
-	if len(doc.Content) == 0 {
-		return nil, nil // nothing but comments: no packages
-	}
-	if doc.Content[0].Kind != yaml.MappingNode {
-		return nil, errors.New("not a pnpm-lock.yaml: expected a YAML mapping with lockfileVersion; regenerate it with `pnpm install --lockfile-only`")
-	}
-	root := doc.Content[0]
-	var version string
-	var packages, importers, snapshots *yaml.Node
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		switch root.Content[i].Value {
-		case "lockfileVersion":
-			version = root.Content[i+1].Value
-		case "packages":
-			packages = root.Content[i+1]
-		case "importers":
-			importers = root.Content[i+1]
-		case "snapshots":
-			snapshots = root.Content[i+1]
+	doc, ok := pnpmFast(in.data)
+	if !ok {
+		var err error
+		if doc, err = pnpmYAML(in.data); err != nil {
+			return nil, err
 		}
 	}
-	if version == "" {
+	if err := in.ctx.Err(); err != nil {
+		return nil, err
+	}
+	return pnpmPackages(in, doc)
+}
+
+func pnpmPackages(in *input, doc *pnpmDoc) ([]precheck.Package, error) {
+	if doc.empty {
+		return nil, nil
+	}
+	if doc.version == "" {
 		return nil, errors.New("not a pnpm-lock.yaml: no lockfileVersion; regenerate it with `pnpm install --lockfile-only`")
 	}
-	atStyle := !strings.HasPrefix(version, "5") && !strings.HasPrefix(version, "4") && !strings.HasPrefix(version, "3")
+	v := doc.version
+	atStyle := !strings.HasPrefix(v, "5") && !strings.HasPrefix(v, "4") && !strings.HasPrefix(v, "3")
+	out := make([]precheck.Package, 0, len(doc.packages))
+	for i := range doc.packages {
+		r := &doc.packages[i]
+		out = append(out, pnpmEntry(in, r.key, r.line, atStyle, &r.pkg))
+	}
+	if doc.snapshots != nil {
+		pnpmDevFromSnapshots(out, doc)
+	}
+	return append(out, pnpmLinks(in, doc)...), nil
+}
 
-	var out []precheck.Package
-	if packages != nil && packages.Kind == yaml.MappingNode {
-		out = make([]precheck.Package, 0, len(packages.Content)/2)
-		for i := 0; i+1 < len(packages.Content); i += 2 {
-			if i%512 == 0 {
-				if err := in.ctx.Err(); err != nil {
-					return nil, err
+// pnpmYAML reads the document with yaml.v3.
+func pnpmYAML(data []byte) (*pnpmDoc, error) {
+	var root yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return &pnpmDoc{empty: true}, nil
+		}
+		return nil, fmt.Errorf("not a valid pnpm-lock.yaml: %w", err)
+	}
+	if len(root.Content) == 0 {
+		return &pnpmDoc{empty: true}, nil
+	}
+	top := root.Content[0]
+	if top.Kind != yaml.MappingNode {
+		return nil, errNotPNPM
+	}
+	doc := &pnpmDoc{}
+	haveImporters := false
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		k, v := top.Content[i], top.Content[i+1]
+		switch k.Value {
+		case "lockfileVersion":
+			doc.version = v.Value
+		case "packages":
+			if v.Kind != yaml.MappingNode {
+				continue
+			}
+			doc.packages = make([]pnpmRaw, 0, len(v.Content)/2)
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				r := pnpmRaw{key: v.Content[j].Value, line: v.Content[j].Line}
+				if err := v.Content[j+1].Decode(&r.pkg); err != nil {
+					return nil, fmt.Errorf("line %d: package %q: %w", r.line, r.key, err)
 				}
+				doc.packages = append(doc.packages, r)
 			}
-			k := packages.Content[i]
-			var p pnpmPackage
-			if err := packages.Content[i+1].Decode(&p); err != nil {
-				return nil, fmt.Errorf("line %d: package %q: %w", k.Line, k.Value, err)
+		case "importers":
+			haveImporters = true
+			if v.Kind != yaml.MappingNode {
+				continue
 			}
-			out = append(out, pnpmEntry(in, k.Value, k.Line, atStyle, &p))
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				doc.importers = append(doc.importers, pnpmImporter{dir: v.Content[j].Value, deps: yamlDeps(v.Content[j+1])})
+			}
+		case "snapshots":
+			doc.snapshots = map[string][]string{}
+			if v.Kind != yaml.MappingNode {
+				continue
+			}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				var keys []string
+				for _, d := range yamlDeps(v.Content[j+1]) {
+					if d.group != "devDependencies" {
+						keys = appendDepKey(keys, d.name, d.version)
+					}
+				}
+				doc.snapshots[v.Content[j].Value] = keys
+			}
 		}
 	}
-	if snapshots != nil {
-		pnpmDevFromSnapshots(out, importers, snapshots)
+	if !haveImporters {
+		doc.importers = []pnpmImporter{{dir: ".", deps: yamlDeps(top)}}
 	}
-	out = append(out, pnpmLinks(in, root, importers)...)
-	return out, nil
+	return doc, nil
+}
+
+// yamlDeps reads the dependency groups of an importer or snapshot: name: version, or
+// name: {specifier, version}.
+func yamlDeps(n *yaml.Node) []pnpmDep {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []pnpmDep
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		group, deps := n.Content[i].Value, n.Content[i+1]
+		if (group != "dependencies" && group != "devDependencies" && group != "optionalDependencies") || deps.Kind != yaml.MappingNode {
+			continue
+		}
+		for j := 0; j+1 < len(deps.Content); j += 2 {
+			v := deps.Content[j+1]
+			ver := v.Value
+			if v.Kind == yaml.MappingNode {
+				ver = ""
+				for m := 0; m+1 < len(v.Content); m += 2 {
+					if v.Content[m].Value == "version" {
+						ver = v.Content[m+1].Value
+					}
+				}
+			}
+			out = append(out, pnpmDep{group: group, name: deps.Content[j].Value, version: ver, line: deps.Content[j].Line})
+		}
+	}
+	return out
 }
 
 // pnpmDevFromSnapshots sets Dev for lockfile v9, which no longer writes `dev:` on packages:
 // a package is development-only if it is reachable from some importer's devDependencies
 // and from no importer's dependencies or optionalDependencies, following "snapshots".
-func pnpmDevFromSnapshots(pkgs []precheck.Package, importers, snapshots *yaml.Node) {
-	if importers == nil || importers.Kind != yaml.MappingNode || snapshots.Kind != yaml.MappingNode {
-		return
-	}
-	// snapshot key → its dependency snapshot keys
-	graph := make(map[string][]string, len(snapshots.Content)/2)
-	for i := 0; i+1 < len(snapshots.Content); i += 2 {
-		var deps []string
-		v := snapshots.Content[i+1]
-		for j := 0; j+1 < len(v.Content); j += 2 {
-			if g := v.Content[j].Value; g == "dependencies" || g == "optionalDependencies" {
-				deps = appendDepKeys(deps, v.Content[j+1])
-			}
-		}
-		graph[snapshots.Content[i].Value] = deps
-	}
+func pnpmDevFromSnapshots(pkgs []precheck.Package, doc *pnpmDoc) {
 	walk := func(roots []string) map[string]bool {
 		seen := map[string]bool{}
 		for len(roots) > 0 {
@@ -118,7 +210,7 @@ func pnpmDevFromSnapshots(pkgs []precheck.Package, importers, snapshots *yaml.No
 				continue
 			}
 			seen[k] = true
-			roots = append(roots, graph[k]...)
+			roots = append(roots, doc.snapshots[k]...)
 		}
 		reached := make(map[string]bool, len(seen))
 		for k := range seen {
@@ -130,14 +222,12 @@ func pnpmDevFromSnapshots(pkgs []precheck.Package, importers, snapshots *yaml.No
 		return reached
 	}
 	var prodRoots, devRoots []string
-	for i := 0; i+1 < len(importers.Content); i += 2 {
-		imp := importers.Content[i+1]
-		for j := 0; j+1 < len(imp.Content); j += 2 {
-			switch imp.Content[j].Value {
-			case "dependencies", "optionalDependencies":
-				prodRoots = appendDepKeys(prodRoots, imp.Content[j+1])
-			case "devDependencies":
-				devRoots = appendDepKeys(devRoots, imp.Content[j+1])
+	for _, imp := range doc.importers {
+		for _, d := range imp.deps {
+			if d.group == "devDependencies" {
+				devRoots = appendDepKey(devRoots, d.name, d.version)
+			} else {
+				prodRoots = appendDepKey(prodRoots, d.name, d.version)
 			}
 		}
 	}
@@ -148,31 +238,16 @@ func pnpmDevFromSnapshots(pkgs []precheck.Package, importers, snapshots *yaml.No
 	}
 }
 
-// appendDepKeys turns a dependency map (name: version, or name: {specifier, version}) into
-// snapshot keys: "name@1.0.0(peer@2)", or the alias target "real@1.0.0" as written.
-func appendDepKeys(keys []string, deps *yaml.Node) []string {
-	if deps.Kind != yaml.MappingNode {
+// appendDepKey turns a dependency (name, version) into a snapshot key: "name@1.0.0(peer@2)",
+// or the alias/URL target as written ("real@1.0.0"). Links have no snapshot.
+func appendDepKey(keys []string, name, ver string) []string {
+	switch {
+	case strings.HasPrefix(ver, "link:"):
 		return keys
+	case startsWithDigit(ver):
+		return append(keys, name+"@"+ver)
 	}
-	for i := 0; i+1 < len(deps.Content); i += 2 {
-		name, v := deps.Content[i].Value, deps.Content[i+1]
-		ver := v.Value
-		if v.Kind == yaml.MappingNode {
-			for m := 0; m+1 < len(v.Content); m += 2 {
-				if v.Content[m].Value == "version" {
-					ver = v.Content[m+1].Value
-				}
-			}
-		}
-		switch {
-		case strings.HasPrefix(ver, "link:"):
-		case startsWithDigit(ver):
-			keys = append(keys, name+"@"+ver)
-		default:
-			keys = append(keys, ver) // alias or URL: the value is the key
-		}
-	}
-	return keys
+	return append(keys, ver)
 }
 
 func pnpmEntry(in *input, key string, line int, atStyle bool, p *pnpmPackage) precheck.Package {
@@ -243,56 +318,26 @@ func pnpmKey(key string, atStyle bool) (name, version string) {
 // pnpmLinks reports `link:` dependencies of the importers (and, in v5 single-project
 // lockfiles, of the top level). A link to another importer is a workspace package of the
 // project and not a dependency; any other link points at a directory pnpm never fetched.
-func pnpmLinks(in *input, root, importers *yaml.Node) []precheck.Package {
+func pnpmLinks(in *input, doc *pnpmDoc) []precheck.Package {
 	isImporter := map[string]bool{".": true}
-	type imp struct {
-		dir  string
-		node *yaml.Node
-	}
-	var imps []imp
-	if importers != nil && importers.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(importers.Content); i += 2 {
-			isImporter[importers.Content[i].Value] = true
-			imps = append(imps, imp{importers.Content[i].Value, importers.Content[i+1]})
-		}
-	} else {
-		imps = append(imps, imp{".", root})
+	for _, imp := range doc.importers {
+		isImporter[imp.dir] = true
 	}
 	var out []precheck.Package
-	for _, im := range imps {
-		if im.node.Kind != yaml.MappingNode {
-			continue
-		}
-		for i := 0; i+1 < len(im.node.Content); i += 2 {
-			group := im.node.Content[i].Value
-			deps := im.node.Content[i+1]
-			if (group != "dependencies" && group != "devDependencies" && group != "optionalDependencies") || deps.Kind != yaml.MappingNode {
+	for _, imp := range doc.importers {
+		for _, d := range imp.deps {
+			rel, ok := strings.CutPrefix(d.version, "link:")
+			if !ok {
 				continue
 			}
-			for j := 0; j+1 < len(deps.Content); j += 2 {
-				v := deps.Content[j+1]
-				ver := v.Value
-				if v.Kind == yaml.MappingNode {
-					for m := 0; m+1 < len(v.Content); m += 2 {
-						if v.Content[m].Value == "version" {
-							ver = v.Content[m+1].Value
-						}
-					}
-				}
-				rel, ok := strings.CutPrefix(ver, "link:")
-				if !ok {
-					continue
-				}
-				target := path.Clean(path.Join(im.dir, rel))
-				if isImporter[target] {
-					continue
-				}
-				out = append(out, precheck.Package{
-					Ecosystem: precheck.NPM, Name: deps.Content[j].Value, Source: in.at(deps.Content[j].Line),
-					Uncheckable: true, Reason: "linked local directory (" + ver + " from " + im.dir + ")",
-					Dev: group == "devDependencies",
-				})
+			if isImporter[path.Clean(path.Join(imp.dir, rel))] {
+				continue
 			}
+			out = append(out, precheck.Package{
+				Ecosystem: precheck.NPM, Name: d.name, Source: in.at(d.line),
+				Uncheckable: true, Reason: "linked local directory (" + d.version + " from " + imp.dir + ")",
+				Dev: d.group == "devDependencies",
+			})
 		}
 	}
 	return out
