@@ -145,7 +145,6 @@ var npmOptions = func() map[string]int {
 	return m
 }()
 
-var npmOptionNames = sortedKeys(npmOptions)
 
 // npmShorthands is @npmcli/config's shorthand table.
 var npmShorthands = map[string][]string{
@@ -163,7 +162,6 @@ var npmShorthands = map[string][]string{
 	"h": {"--usage"}, "v": {"--version"}, "w": {"--workspace"}, "y": {"--yes"},
 }
 
-var npmShorthandNames = sortedKeys(npmShorthands)
 
 // npmArgv is a parsed npm command line.
 type npmArgv struct {
@@ -171,6 +169,33 @@ type npmArgv struct {
 	afterDashes int                 // index in positionals where "--" started (-1: none)
 	opts        map[string][]string // canonical long name → values in order ("true"/"false" for booleans)
 	optTokens   []string            // the option tokens as written, without positionals
+	occurrences []optOccurrence     // each option as parsed, with the argv indices it came from
+	args        []string
+}
+
+type optOccurrence struct {
+	name string
+	idx  []int // indices into args
+}
+
+// tokensFor returns the user's own option tokens (in argv order) for the options
+// keep accepts: how a step passes on only the flags that mean the same to it.
+func (a *npmArgv) tokensFor(keep func(name string) bool) []string {
+	use := map[int]bool{}
+	for _, o := range a.occurrences {
+		if keep(o.name) {
+			for _, i := range o.idx {
+				use[i] = true
+			}
+		}
+	}
+	var out []string
+	for i, t := range a.args {
+		if use[i] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func (a *npmArgv) last(name string) (string, bool) {
@@ -194,8 +219,32 @@ func (a *npmArgv) isFalse(name string) bool {
 // parseNpmArgv follows nopt's parse loop: "--" ends options; "--k=v"; shorthands,
 // glued single-letter shorthands and abbreviated shorthands; "no-" prefixes;
 // unique-prefix abbreviations of long options; unknown options are boolean.
-func parseNpmArgv(args []string) *npmArgv {
-	out := &npmArgv{opts: map[string][]string{}, afterDashes: -1}
+// noptSpec is one tool's option table for the nopt-style parse below (npm and pnpm
+// both parse with nopt).
+type noptSpec struct {
+	options    map[string]int
+	names      []string // sorted option names, for abbreviations
+	shorthands map[string][]string
+	shortNames []string
+	// escape words end option parsing when met as a positional (pnpm's escapeArgs:
+	// everything after "pnpm exec" belongs to the command).
+	escape map[string]bool
+}
+
+func newNoptSpec(options map[string]int, shorthands map[string][]string, escape ...string) *noptSpec {
+	s := &noptSpec{options: options, names: sortedKeys(options), shorthands: shorthands, shortNames: sortedKeys(shorthands), escape: map[string]bool{}}
+	for _, e := range escape {
+		s.escape[e] = true
+	}
+	return s
+}
+
+var npmSpec = newNoptSpec(npmOptions, npmShorthands)
+
+func parseNpmArgv(args []string) *npmArgv { return npmSpec.parse(args) }
+
+func (s *noptSpec) parse(args []string) *npmArgv {
+	out := &npmArgv{opts: map[string][]string{}, afterDashes: -1, args: args}
 	toks := append([]string(nil), args...)
 	// origin maps each token to its index in args (-1: made by a shorthand), so that
 	// optTokens can be the user's own spelling of the options.
@@ -209,6 +258,16 @@ func parseNpmArgv(args []string) *npmArgv {
 		if len(arg) >= 2 && strings.Trim(arg, "-") == "" {
 			out.afterDashes = len(out.positionals)
 			out.positionals = append(out.positionals, toks[i+1:]...)
+			for j := i; j < len(toks); j++ {
+				if origin[j] >= 0 {
+					positional[origin[j]] = true
+				}
+			}
+			break
+		}
+		if s.escape[arg] {
+			out.afterDashes = len(out.positionals) + 1
+			out.positionals = append(out.positionals, toks[i:]...)
 			for j := i; j < len(toks); j++ {
 				if origin[j] >= 0 {
 					positional[origin[j]] = true
@@ -230,7 +289,7 @@ func parseNpmArgv(args []string) *npmArgv {
 			toks = splice(toks, i, 1, k, v)
 			origin = spliceInts(origin, i, 1, origin[i], origin[i])
 		}
-		if exp := npmResolveShort(arg); exp != nil {
+		if exp := s.resolveShort(arg); exp != nil {
 			toks = splice(toks, i, 1, exp...)
 			orig := make([]int, len(exp))
 			for j := range orig {
@@ -249,10 +308,20 @@ func parseNpmArgv(args []string) *npmArgv {
 			no++
 			name = name[3:]
 		}
-		if full, ok := uniquePrefix(name, npmOptionNames); ok {
+		if full, ok := uniquePrefix(name, s.names); ok {
 			name = full
 		}
-		kind, known := npmOptions[name]
+		kind, known := s.options[name]
+		occ := optOccurrence{name: name}
+		if origin[i] >= 0 {
+			occ.idx = append(occ.idx, origin[i])
+		}
+		consume := func() {
+			if origin[i+1] >= 0 {
+				occ.idx = append(occ.idx, origin[i+1])
+			}
+			i++
+		}
 		var la string
 		hasLa := i+1 < len(toks)
 		if hasLa {
@@ -270,15 +339,16 @@ func parseNpmArgv(args []string) *npmArgv {
 				if no%2 == 1 {
 					val = map[string]string{"true": "false", "false": "true"}[la]
 				}
-				i++
+				consume()
 			case hasLa && known && kind == optColor && la == "always":
 				val = la
-				i++
+				consume()
 			case hasLa && known && kind == optBoolOrString && no == 0 && !(len(la) > 1 && la[0] == '-' && la[1] != '-'):
 				val = la
-				i++
+				consume()
 			}
 			out.opts[name] = append(out.opts[name], val)
+			out.occurrences = append(out.occurrences, occ)
 			continue
 		}
 		// A value option takes the next argument. "--" is never a value: it stays to
@@ -286,9 +356,10 @@ func parseNpmArgv(args []string) *npmArgv {
 		val := ""
 		if hasLa && !(len(la) >= 2 && strings.Trim(la, "-") == "") && !(len(la) > 1 && la[0] == '-') {
 			val = la
-			i++
+			consume()
 		}
 		out.opts[name] = append(out.opts[name], val)
+		out.occurrences = append(out.occurrences, occ)
 	}
 	for i, a := range args {
 		if !positional[i] {
@@ -305,23 +376,23 @@ func spliceInts(s []int, i, n int, repl ...int) []int {
 	return append(out, s[i+n:]...)
 }
 
-// npmResolveShort mirrors nopt's resolveShort: the expansion of a shorthand, or nil.
-func npmResolveShort(arg string) []string {
+// resolveShort mirrors nopt's resolveShort: the expansion of a shorthand, or nil.
+func (s *noptSpec) resolveShort(arg string) []string {
 	a := strings.TrimLeft(arg, "-")
 	if a == "" {
 		return nil
 	}
-	if full, ok := uniquePrefix(a, npmOptionNames); ok && full == a {
+	if full, ok := uniquePrefix(a, s.names); ok && full == a {
 		return nil
 	}
-	if exp, ok := npmShorthands[a]; ok {
+	if exp, ok := s.shorthands[a]; ok {
 		return exp
 	}
 	// Glued single-letter shorthands ("-gD"), only when every letter is one.
 	var glued []string
 	all := true
 	for _, r := range a {
-		exp, ok := npmShorthands[string(r)]
+		exp, ok := s.shorthands[string(r)]
 		if !ok {
 			all = false
 			break
@@ -331,11 +402,11 @@ func npmResolveShort(arg string) []string {
 	if all {
 		return glued
 	}
-	if _, ok := uniquePrefix(a, npmOptionNames); ok {
+	if _, ok := uniquePrefix(a, s.names); ok {
 		return nil
 	}
-	if full, ok := uniquePrefix(a, npmShorthandNames); ok {
-		return npmShorthands[full]
+	if full, ok := uniquePrefix(a, s.shortNames); ok {
+		return s.shorthands[full]
 	}
 	return nil
 }

@@ -1,0 +1,169 @@
+package managers
+
+import (
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestPnpmClassify(t *testing.T) {
+	env := testEnv(t, nil)
+	needNodeHeaders(t, env)
+	pnpm, _ := Lookup("pnpm")
+	tests := []struct {
+		args   []string
+		sub    string // "" = passthrough
+		refuse bool
+	}{
+		{[]string{"install"}, "install", false},
+		{[]string{"i"}, "install", false},
+		{[]string{"install", "lodash"}, "add", false}, // pnpm treats install with packages as add
+		{[]string{"add", "lodash"}, "add", false},
+		{[]string{"add", "-D", "typescript"}, "add", false},
+		{[]string{"update"}, "update", false},
+		{[]string{"up", "lodash"}, "update", false},
+		{[]string{"upgrade"}, "update", false},
+		{[]string{"remove", "x"}, "remove", false},
+		{[]string{"rm", "x"}, "remove", false},
+		{[]string{"uninstall", "x"}, "remove", false},
+		{[]string{"un", "x"}, "remove", false},
+		{[]string{"uni", "x"}, "remove", false},
+		{[]string{"rebuild"}, "rebuild", false},
+		{[]string{"rb", "esbuild"}, "rebuild", false},
+		{[]string{"install-test"}, "install-test", false},
+		{[]string{"it"}, "install-test", false},
+		{[]string{"import"}, "import", false},
+		{[]string{"fetch"}, "fetch", false},
+		{[]string{"dedupe"}, "dedupe", false},
+		{[]string{"unlink", "x"}, "unlink", false},
+		{[]string{"approve-builds"}, "approve-builds", false},
+		{[]string{"dlx", "cowsay", "hi"}, "dlx", false},
+		{[]string{"create", "vite", "app"}, "dlx", false},
+		{[]string{"-r", "install"}, "install", false},
+		{[]string{"recursive", "add", "x"}, "add", false},
+		{[]string{"m", "update"}, "update", false},
+		{[]string{"--filter", "web", "add", "x"}, "add", false},
+		{[]string{"-F", "web", "i"}, "install", false},
+		{[]string{"-C", "sub", "install"}, "install", false},
+		{[]string{"--dir", "sub", "add", "x"}, "add", false},
+		{[]string{"--registry", "https://r.example/", "i"}, "install", false},
+		{[]string{"--reporter", "append-only", "i"}, "install", false},
+		{[]string{"--store-dir", "/s", "install"}, "install", false},
+		{[]string{"--new-option", "value", "install"}, "install", false}, // safety net
+		{[]string{"add", "-g", "x"}, "", true},
+		{[]string{"-g", "add", "x"}, "", true},
+		{[]string{"link", "../x"}, "", true},
+		{[]string{"deploy", "out"}, "", true},
+		{[]string{"self-update"}, "", true},
+		{[]string{"patch-commit", "/tmp/x"}, "", true},
+		{[]string{"update", "-i"}, "", true},
+		{[]string{"exec", "tsc"}, "", false}, // local bins only: nothing fetched
+		{[]string{"exec", "pnpm", "install"}, "", false},
+		{[]string{"run", "install"}, "", false},
+		{[]string{"test"}, "", false},
+		{[]string{"build"}, "", false}, // falls back to `pnpm run build`
+		{[]string{"ls"}, "", false},
+		{[]string{"why", "x"}, "", false},
+		{[]string{"store", "path"}, "", false},
+		{[]string{"--version"}, "", false},
+		{[]string{"install", "--help"}, "", false},
+		{[]string{"install", "--lockfile-only"}, "", false},
+		{[]string{"ci"}, "", false}, // not implemented by pnpm: let it say so
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			p, err := pnpm.Plan(tt.args, env)
+			var ref *Refusal
+			if tt.refuse {
+				if !errors.As(err, &ref) || ref.Advice == "" {
+					t.Fatalf("want a refusal with advice, got %v %v", p, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.sub == "" {
+				if !p.Passthrough {
+					t.Fatalf("want passthrough, got %q", p.Subcommand)
+				}
+				return
+			}
+			if p.Passthrough || p.Subcommand != tt.sub {
+				t.Fatalf("got passthrough=%v %q, want %q", p.Passthrough, p.Subcommand, tt.sub)
+			}
+		})
+	}
+}
+
+func TestPnpmPlans(t *testing.T) {
+	env := testEnv(t, map[string]string{
+		"package.json":           `{"name":"mono","private":true}`,
+		"pnpm-workspace.yaml":    "packages:\n  - 'apps/*'\n  - '!apps/skip'\n",
+		"apps/web/package.json":  `{"name":"web"}`,
+		"apps/skip/package.json": `{"name":"skip"}`,
+	})
+	needNodeHeaders(t, env)
+	root := env.Dir
+	env.Dir = filepath.Join(root, "apps", "web")
+	env.Environ = append(env.Environ, "XDG_DATA_HOME="+filepath.Join(env.Home, "data"))
+	pnpm, _ := Lookup("pnpm")
+	p, err := pnpm.Plan([]string{"add", "-D", "typescript", "--filter", "web"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Root != root || p.Cwd != "apps/web" {
+		t.Errorf("root %q cwd %q: want the workspace root", p.Root, p.Cwd)
+	}
+	store := filepath.Join(env.Home, "data", "pnpm", "store")
+	wantResolve := []string{"pnpm", "add", "-D", "--filter", "web", "typescript", "--lockfile-only", "--config.ignore-scripts=true", "--config.store-dir=" + store}
+	if !slices.Equal(p.Resolve.Args, wantResolve) {
+		t.Errorf("resolve %q\nwant    %q", p.Resolve.Args, wantResolve)
+	}
+	// add's -D must not reach `pnpm install`, where it means "devDependencies only".
+	wantDownload := []string{"pnpm", "install", "--filter", "web", "--frozen-lockfile", "--ignore-scripts", "--package-import-method=copy", "--config.side-effects-cache=false", "--config.store-dir=" + store}
+	if !slices.Equal(p.Download.Args, wantDownload) {
+		t.Errorf("download %q\nwant     %q", p.Download.Args, wantDownload)
+	}
+	if p.Build.Network || !p.Build.Scripts || p.Build.Args[1] != "rebuild" || !slices.Contains(p.Build.Args, "--config.side-effects-cache=false") {
+		t.Errorf("build %+v", p.Build)
+	}
+	wantOut := []string{"node_modules/", "package.json", "apps/web/node_modules/", "apps/web/package.json", "pnpm-lock.yaml"}
+	if !slices.Equal(p.Outputs, wantOut) {
+		t.Errorf("outputs %q, want %q", p.Outputs, wantOut)
+	}
+	if p.Caches[0].Path != store {
+		t.Errorf("store %q", p.Caches[0].Path)
+	}
+	for _, c := range p.Caches {
+		if m, _ := c.MountedIn(PhaseBuild); m {
+			t.Errorf("cache %s visible to build scripts", c.Path)
+		}
+	}
+
+	p, err = pnpm.Plan([]string{"recursive", "install", "--frozen-lockfile"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(p.Download.Args, "--recursive") || !slices.Contains(p.Resolve.Args, "--recursive") {
+		t.Errorf("recursive prefix lost: %q / %q", p.Resolve.Args, p.Download.Args)
+	}
+
+	p, err = pnpm.Plan([]string{"create", "vite", "my-app", "--template", "react"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Scratch || p.RunBinOf != "create-vite" || !slices.Equal(p.Run.Args, []string{"my-app", "--template", "react"}) || p.Resolve.Args[2] != "create-vite" {
+		t.Errorf("create plan: binOf %q run %q resolve %q", p.RunBinOf, p.Run.Args, p.Resolve.Args)
+	}
+	pnpx, _ := Lookup("pnpx")
+	p, err = pnpx.Plan([]string{"cowsay@1.6.0", "moo"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.RunBinOf != "cowsay" || !slices.Equal(p.Run.Args, []string{"moo"}) || p.Run.Network {
+		t.Errorf("pnpx plan: %q %q", p.RunBinOf, p.Run.Args)
+	}
+}
