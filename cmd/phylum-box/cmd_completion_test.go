@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func completionScript(t *testing.T, shell string) string {
@@ -207,18 +208,103 @@ func TestBashCompletionHandsOverToManager(t *testing.T) {
 	}
 }
 
-func TestZshCompletionLoads(t *testing.T) {
+// zshCapture drives an interactive zsh on a pseudo-terminal (zsh/zpty), presses
+// Tab after a command line, and prints every candidate the completion system adds,
+// so the test sees exactly what a user would be offered.
+const zshCapture = `zmodload zsh/zpty
+script=$1 line=$2
+zpty z zsh -f -i
+zpty -w z 'PS1= PROMPT= RPROMPT='
+zpty -w z "autoload -U compinit && compinit -u -d $TMPDIR/zcompdump && source ${(q)script}"
+zpty -w z 'bindkey "^I" complete-word'
+zpty -w z 'zstyle ":completion:*" list-grouped false; zstyle ":completion:*" insert-tab false'
+# Report each candidate as it is added; the quotes split the markers so the echo of
+# the typed command does not match them.
+zpty -w z 'compadd() { if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi; local -a __h; builtin compadd -A __h "$@"; local w; for w in $__h; do print -r -- "CA""ND:$w"; done; builtin compadd "$@" }'
+zpty -w z 'comppostfuncs=(__pb_done); __pb_done() { print -r -- "CAND""-END"; exit }'
+zpty -w -n z "$line"$'\t'
+local out
+zpty -r -m z out '*CAND-END*'
+print -r -- $out | tr -d '\r' | grep -ao 'CAND:.*' | sed 's/^CAND://'
+zpty -d z
+`
+
+func zshComplete(t *testing.T, script, line string) []string {
+	t.Helper()
+	tmp := t.TempDir()
+	capture := filepath.Join(tmp, "capture.zsh")
+	if err := os.WriteFile(capture, []byte(zshCapture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "zsh", "-f", capture, script, line)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "HOME="+tmp, "ZDOTDIR="+tmp)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("zsh completion for %q: %v\n%s", line, err, out)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestZshCompletion(t *testing.T) {
 	requireShell(t, "zsh")
-	withRawCommand(t, "npm")
 	script := completionScript(t, "zsh")
+	// Registered by compdef when sourced.
 	home := t.TempDir()
 	prog := "autoload -U compinit && compinit -u -d " + shQuote(filepath.Join(home, "zcompdump")) +
 		" && source " + shQuote(script) + " && print -r -- ${_comps[phylum-box]}"
 	cmd := exec.Command("zsh", "-f", "-c", prog)
 	cmd.Env = append(os.Environ(), "HOME="+home, "ZDOTDIR="+home)
-	out, err := cmd.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "_phylum-box" {
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "_phylum-box" {
 		t.Fatalf("zsh did not register the completion: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		line string
+		want []string
+		not  []string
+	}{
+		{"phylum-box sh", []string{"shell-init"}, []string{"completion"}},
+		{"phylum-box ", []string{"completion", "shell-init"}, nil},
+		{"phylum-box --c", []string{"--ci", "--config"}, nil},
+		{"phylum-box shell-init ", supportedShells, nil},
+		{"phylum-box shell-init --a", []string{"--all"}, nil},
+		{"phylum-box --config x.yaml completion ", []string{"bash", "zsh", "fish"}, []string{"sh"}},
+	} {
+		got := zshComplete(t, script, tc.line)
+		for _, w := range tc.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%q: completions %q lack %q", tc.line, got, w)
+			}
+		}
+		for _, w := range tc.not {
+			if slices.Contains(got, w) {
+				t.Errorf("%q: completions %q must not offer %q", tc.line, got, w)
+			}
+		}
+	}
+	// After a package manager, the manager's own completion answers.
+	withRawCommand(t, "npm")
+	withNpm := completionScript(t, "zsh")
+	b, _ := os.ReadFile(withNpm)
+	b = append(b, "_pb_test_npm() { compadd from-npm-completion }; compdef _pb_test_npm npm\n"...)
+	if err := os.WriteFile(withNpm, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := zshComplete(t, withNpm, "phylum-box npm "); !slices.Contains(got, "from-npm-completion") || slices.Contains(got, "--ci") {
+		t.Errorf("phylum-box npm <TAB>: %q, want npm's own completion only", got)
+	}
+	// Every command's flags, from the registry.
+	for _, c := range commandInfos(false) {
+		if c.RawArgs || len(c.Flags) == 0 {
+			continue
+		}
+		got := zshComplete(t, script, "phylum-box "+c.Name+" --")
+		for _, f := range c.Flags {
+			if !slices.Contains(got, "--"+f.Name) {
+				t.Errorf("zsh: %s --%s is not offered: %q", c.Name, f.Name, got)
+			}
+		}
 	}
 }
 
