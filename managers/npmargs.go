@@ -145,7 +145,6 @@ var npmOptions = func() map[string]int {
 	return m
 }()
 
-
 // npmShorthands is @npmcli/config's shorthand table.
 var npmShorthands = map[string][]string{
 	"enjoy-by": {"--before"}, "d": {"--loglevel", "info"}, "dd": {"--loglevel", "verbose"},
@@ -161,7 +160,6 @@ var npmShorthands = map[string][]string{
 	"O": {"--save-optional"}, "P": {"--save-prod"}, "?": {"--usage"}, "H": {"--usage"},
 	"h": {"--usage"}, "v": {"--version"}, "w": {"--workspace"}, "y": {"--yes"},
 }
-
 
 // npmArgv is a parsed npm command line.
 type npmArgv struct {

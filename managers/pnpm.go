@@ -150,7 +150,9 @@ func pnpmCommand(a *npmArgv) (cmd string, idx int, recursive bool) {
 }
 
 // isPnpmScript: words pnpm runs rather than parses ("pnpm run x install").
-func isPnpmScript(w string) bool { return w == "run" || w == "run-script" || w == "exec" || w == "test" }
+func isPnpmScript(w string) bool {
+	return w == "run" || w == "run-script" || w == "exec" || w == "test"
+}
 
 // pnpmPortableOption reports whether an option means the same to `pnpm install` as to
 // the subcommand the user ran (add's -D means --save-dev, install's means --dev).
