@@ -235,10 +235,25 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 			}
 		}
 	}
-	slices.SortStableFunc(results, func(a, b PackageResult) int {
+	// Sort an index, not the results: moving these pointer-heavy structs around in
+	// a sort was most of the engine's time (write barriers). The order is total
+	// (packages are distinct after dedupe), so it is deterministic.
+	order := make([]int, len(results))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := &results[i].Package, &results[j].Package
 		return cmp.Or(cmp.Compare(a.Ecosystem, b.Ecosystem), cmp.Compare(a.Name, b.Name),
-			cmp.Compare(a.Version, b.Version), cmp.Compare(a.Source, b.Source))
+			cmp.Compare(a.Version, b.Version), cmp.Compare(a.Source, b.Source),
+			cmp.Compare(btoi(a.Uncheckable), btoi(b.Uncheckable)), cmp.Compare(a.Reason, b.Reason),
+			cmp.Compare(btoi(a.Dev), btoi(b.Dev)))
 	})
+	sorted := make([]PackageResult, len(results))
+	for k, i := range order {
+		sorted[k] = results[i]
+	}
+	results = sorted
 	v.Packages = results
 
 	v.ExpiredIgnores = pol.ExpiredIgnores(now)
