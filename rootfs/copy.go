@@ -169,7 +169,8 @@ func (s *Scratch) copyChanges(cs *ChangeSet) error {
 			}
 			seen[p] = true
 			c := Change{Path: p, Type: typ, Perm: st.Mode & 0o7777, Size: st.Size, source: src,
-				nlink: uint64(st.Nlink), ino: st.Ino, Rdev: st.Rdev}
+				nlink: uint64(st.Nlink), ino: st.Ino, Rdev: st.Rdev, uid: st.Uid, gid: st.Gid}
+			xattrMeta(src, listXattrs(src), &c)
 			if inSnap {
 				c.Kind, c.Prev = Modified, sn.typ
 			}
@@ -187,19 +188,25 @@ func (s *Scratch) copyChanges(cs *ChangeSet) error {
 				c.Opaque = true
 				cs.Changes = append(cs.Changes, c)
 			case untouched:
+				cs.skip(p)
 			case sn.typ != typ:
 				cs.Changes = append(cs.Changes, c)
 			case typ == TypeDir:
 				if c.Perm != sn.perm {
 					cs.Changes = append(cs.Changes, c)
+				} else {
+					cs.skip(p)
 				}
 			case typ == TypeSymlink:
 				if c.Linkname != sn.linkname {
 					cs.Changes = append(cs.Changes, c)
+				} else {
+					cs.skip(p)
 				}
 			case typ == TypeRegular:
 				if c.Perm == sn.perm && c.Size == sn.size {
 					if same, err := sameContent(src, filepath.Join(s.project, filepath.FromSlash(p))); err == nil && same {
+						cs.skip(p)
 						continue
 					}
 				}

@@ -403,10 +403,12 @@ type Change struct {
 	Opaque   bool       // dir replaces the host dir: host entries not in the run's dir go
 	Rdev     uint64     // devices
 
-	source string // absolute path of the entry in the upper/staging tree
-	nlink  uint64
-	ino    uint64
-	refuse string // a problem found while reading (overlay metadata we do not follow)
+	source   string // absolute path of the entry in the upper/staging tree
+	nlink    uint64
+	ino      uint64
+	uid, gid uint32   // owner in the upper/staging tree
+	strip    []string // overlay xattrs to remove before the entry goes into the project
+	refuse   string   // a problem found while reading (overlay metadata we do not follow)
 }
 
 func (c Change) String() string {
@@ -426,13 +428,25 @@ func (c Change) String() string {
 // ChangeSet is what a run changed, sorted by path (parents before children).
 type ChangeSet struct {
 	Changes []Change
-	names   map[uint64]int // ModeOverlay/ModeCopy: names per inode seen in the source tree
+	names   map[uint64]int  // names per regular-file inode seen in the source tree
+	skipped map[string]bool // dirs holding a source entry that is not in Changes
+}
+
+// skip records that the source entry p is not a change (a no-op copy-up, a whiteout), so
+// its dirs cannot be moved into the project whole.
+func (cs *ChangeSet) skip(p string) {
+	for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		if cs.skipped[d] {
+			return
+		}
+		cs.skipped[d] = true
+	}
 }
 
 // Changes reads what the run changed. Call it after every process of the container has
 // exited; the source tree is then static.
 func (s *Scratch) Changes() (*ChangeSet, error) {
-	cs := &ChangeSet{names: map[uint64]int{}}
+	cs := &ChangeSet{names: map[uint64]int{}, skipped: map[string]bool{}}
 	var err error
 	if s.mode == ModeOverlay {
 		err = s.overlayChanges(cs, "", false)
@@ -458,27 +472,58 @@ func pathLess(a, b string) bool {
 	return len(ac) < len(bc)
 }
 
-// Overlay xattrs: user.* with userxattr (our mounts), trusted.* for uppers made by a
-// privileged mount. Both are honoured so the change set matches what the merged view showed.
-var (
-	xattrOpaque   = []string{"user.overlay.opaque", "trusted.overlay.opaque"}
-	xattrWhiteout = []string{"user.overlay.whiteout", "trusted.overlay.whiteout"}
-	xattrRedirect = []string{"user.overlay.redirect", "trusted.overlay.redirect"}
-	xattrMetacopy = []string{"user.overlay.metacopy", "trusted.overlay.metacopy"}
-)
-
-func getXattr(p string, names []string) (string, bool) {
-	buf := make([]byte, 256)
-	for _, n := range names {
-		sz, err := unix.Lgetxattr(p, n, buf)
-		if err == nil {
-			return string(buf[:sz]), true
-		}
+// listXattrs returns the names of an entry's extended attributes (never following a
+// symlink). One llistxattr per entry instead of one getxattr per attribute we care about.
+func listXattrs(p string) []string {
+	buf := make([]byte, 512)
+	for {
+		n, err := unix.Llistxattr(p, buf)
 		if errors.Is(err, unix.ERANGE) {
-			return "", true
+			sz, err := unix.Llistxattr(p, nil)
+			if err != nil {
+				return nil
+			}
+			buf = make([]byte, sz+64)
+			continue
+		}
+		if err != nil || n == 0 {
+			return nil
+		}
+		return strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00")
+	}
+}
+
+// overlayXattr finds overlay's attribute named key: user.overlay.* with userxattr (our
+// mounts), trusted.overlay.* for uppers made by a privileged mount. Both are honoured, so
+// the change set matches what the merged view showed.
+func overlayXattr(names []string, key string) (string, bool) {
+	for _, n := range names {
+		if n == "user.overlay."+key || n == "trusted.overlay."+key {
+			return n, true
 		}
 	}
 	return "", false
+}
+
+// xattrMeta reads what the change set needs from an entry's xattrs: overlay attributes,
+// which must not travel into the project (a project dir with user.overlay.opaque, or a
+// file marked as a whiteout, would change how the next run's overlay shows it), and file
+// capabilities, which are refused like setuid bits.
+func xattrMeta(p string, names []string, c *Change) {
+	for _, n := range names {
+		if strings.HasPrefix(n, "user.overlay.") || strings.HasPrefix(n, "trusted.overlay.") {
+			c.strip = append(c.strip, n)
+		}
+		if n == "security.capability" && c.refuse == "" {
+			c.refuse = "file capabilities (security.capability)"
+		}
+	}
+	if _, ok := overlayXattr(names, "metacopy"); ok {
+		c.refuse = "overlay metacopy file (its data lives elsewhere)"
+	}
+	if _, ok := overlayXattr(names, "redirect"); ok {
+		c.refuse = "overlay redirect (renamed dir) is not followed"
+	}
 }
 
 // overlayChanges walks the upper dir. rel is the dir being walked ("" = root); fresh
@@ -505,27 +550,23 @@ func (s *Scratch) overlayChanges(cs *ChangeSet, rel string, fresh bool) error {
 			}
 		}
 		c := Change{Path: p, Type: typ, Prev: prev, Perm: st.Mode & 0o7777, Size: st.Size,
-			source: src, nlink: uint64(st.Nlink), ino: st.Ino, Rdev: st.Rdev}
-
+			source: src, nlink: uint64(st.Nlink), ino: st.Ino, Rdev: st.Rdev, uid: st.Uid, gid: st.Gid}
+		xnames := listXattrs(src)
 		whiteout := typ == TypeDevice && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
 		if !whiteout && typ == TypeRegular && st.Size == 0 {
-			_, whiteout = getXattr(src, xattrWhiteout)
+			_, whiteout = overlayXattr(xnames, "whiteout")
 		}
 		if whiteout {
 			if prev != TypeNone {
 				cs.Changes = append(cs.Changes, Change{Path: p, Kind: Deleted, Prev: prev, source: src})
 			}
+			cs.skip(p)
 			continue
 		}
 		if typ == TypeRegular {
 			cs.names[st.Ino]++
 		}
-		if _, ok := getXattr(src, xattrMetacopy); ok {
-			c.refuse = "overlay metacopy file (data lives elsewhere)"
-		}
-		if _, ok := getXattr(src, xattrRedirect); ok {
-			c.refuse = "overlay redirect (renamed dir) is not followed"
-		}
+		xattrMeta(src, xnames, &c)
 		switch {
 		case prev == TypeNone:
 			c.Kind = Added
@@ -534,8 +575,12 @@ func (s *Scratch) overlayChanges(cs *ChangeSet, rel string, fresh bool) error {
 		}
 		switch typ {
 		case TypeDir:
-			v, opaque := getXattr(src, xattrOpaque)
-			opaque = opaque && v == "y"
+			opaque := false
+			if n, ok := overlayXattr(xnames, "opaque"); ok {
+				buf := make([]byte, 8)
+				sz, err := unix.Lgetxattr(src, n, buf)
+				opaque = err == nil && string(buf[:sz]) == "y"
+			}
 			childFresh := fresh || prev != TypeDir || opaque
 			if prev == TypeDir && opaque {
 				c.Opaque = true
@@ -554,6 +599,7 @@ func (s *Scratch) overlayChanges(cs *ChangeSet, rel string, fresh bool) error {
 			c.Linkname = target
 			if prev == TypeSymlink {
 				if old, err := os.Readlink(filepath.Join(s.project, filepath.FromSlash(p))); err == nil && old == target {
+					cs.skip(p)
 					continue
 				}
 			}
@@ -563,6 +609,7 @@ func (s *Scratch) overlayChanges(cs *ChangeSet, rel string, fresh bool) error {
 			// may equal the host file; such no-op copies are not changes.
 			if prev == TypeRegular && c.refuse == "" && hst.Mode&0o7777 == c.Perm && hst.Size == c.Size {
 				if same, err := sameContent(src, filepath.Join(s.project, filepath.FromSlash(p))); err == nil && same {
+					cs.skip(p)
 					continue
 				}
 			}
