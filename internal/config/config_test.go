@@ -289,3 +289,33 @@ func between(s, start, end string) (string, bool) {
 	}
 	return s[:j], true
 }
+
+func TestSetAndSettings(t *testing.T) {
+	env := map[string]string{"HOME": "/home/u", "XDG_CONFIG_HOME": writeConfig(t, "color: never\n"), "PHYLUM_BOX_PIDS": "9"}
+	c, err := Load("", mapEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set("color", "always"); err != nil || c.Color != ColorAlways || c.Origin("color") != "flag --color" {
+		t.Fatalf("Set(color, always): %v, color=%q origin=%q", err, c.Color, c.Origin("color"))
+	}
+	if err := c.Set("color", "sometimes"); err == nil {
+		t.Error("Set accepted an invalid colour")
+	}
+	if err := c.Set("nope", "x"); err == nil || !strings.Contains(err.Error(), "limits.memory") {
+		t.Errorf("Set(unknown key): %v", err)
+	}
+	got := map[string]Setting{}
+	for _, s := range c.Settings() {
+		got[s.Key] = s
+	}
+	if len(got) != len(Keys()) {
+		t.Fatalf("Settings has %d entries, want %d", len(got), len(Keys()))
+	}
+	if s := got["limits.pids"]; s.Value != "9" || s.Origin != "environment PHYLUM_BOX_PIDS" || s.Flag != "--pids" {
+		t.Errorf("limits.pids setting = %+v", s)
+	}
+	if s := got["limits.memory"]; s.Value != "4GiB" || s.Origin != "default" {
+		t.Errorf("limits.memory setting = %+v", s)
+	}
+}

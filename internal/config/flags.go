@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/spf13/pflag"
 )
 
@@ -66,4 +69,31 @@ func (v *originValue) Set(s string) error {
 	}
 	v.c.origins[v.key] = "flag --" + v.flag
 	return nil
+}
+
+// Set assigns key (a dotted key such as "color") from a flag parsed before the
+// config was loaded — the global --color, for instance — and records the flag as
+// its origin. The value is checked like any other.
+func (c *Config) Set(key, value string) error {
+	for _, s := range settings {
+		if s.key == key {
+			return (&originValue{Value: s.bind(c), c: c, key: s.key, flag: s.flag}).Set(value)
+		}
+	}
+	return fmt.Errorf("unknown config key %q (valid keys: %s)", key, strings.Join(Keys(), ", "))
+}
+
+// Setting is one effective value with its names and origin, for `doctor`-style
+// listings.
+type Setting struct {
+	Key, Env, Flag, Value, Origin string
+}
+
+// Settings lists every value in file order with where it came from.
+func (c *Config) Settings() []Setting {
+	out := make([]Setting, 0, len(settings))
+	for _, s := range settings {
+		out = append(out, Setting{Key: s.key, Env: s.env, Flag: "--" + s.flag, Value: s.bind(c).String(), Origin: c.Origin(s.key)})
+	}
+	return out
 }
