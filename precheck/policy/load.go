@@ -73,7 +73,7 @@ func Load(src Sources) (*Policy, error) {
 }
 
 func (p *Policy) mergeFile(path string, required, project bool) error {
-	data, err := readFile(path)
+	data, err := readFile(path, project)
 	if errors.Is(err, fs.ErrNotExist) && !required {
 		return nil
 	}
@@ -89,12 +89,22 @@ func (p *Policy) mergeFile(path string, required, project bool) error {
 }
 
 // readFile reads a policy file without following it into a FIFO or device: the
-// open is non-blocking and anything but a regular file is refused.
-func readFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+// open is non-blocking and anything but a regular file is refused. A project file
+// must not be a symbolic link at all: the project is untrusted, and a link to
+// ~/.aws/credentials would have its first line echoed in a parse error, into a CI
+// log. The user's own files may be links (dotfile managers use them).
+func readFile(path string, project bool) ([]byte, error) {
+	flags := os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_CLOEXEC
+	if project {
+		flags |= syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flags, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
+		}
+		if project && errors.Is(err, syscall.ELOOP) {
+			return nil, &Error{File: path, Msg: "is a symbolic link; a project policy must be a regular file in the project (replace the link with the file, or pass it with --policy)"}
 		}
 		return nil, fmt.Errorf("read policy %s: %w", path, err)
 	}

@@ -276,14 +276,41 @@ func TestLoadRefusesNonRegularFiles(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Load blocked on a FIFO named .phylum-box.yaml")
 	}
-	// A symlink to a regular file is followed (users symlink their dotfiles); one
-	// into /dev is refused as not regular.
+	// The user's file may be a symlink to a regular file (dotfile managers); one into
+	// /dev is refused as not regular.
 	dir2 := t.TempDir()
-	if err := os.Symlink("/dev/zero", filepath.Join(dir2, ProjectFile)); err != nil {
+	real := write(t, filepath.Join(dir2, "dotfiles", "policy.yaml"), "uncheckable: fail\n")
+	link := filepath.Join(dir2, "policy.yaml")
+	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(Sources{NoUser: true, ProjectDir: dir2}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if p, err := Load(Sources{UserFile: link}); err != nil || p.Uncheckable != Fail {
+		t.Errorf("user policy through a symlink: %v", err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir2, "zero.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Sources{UserFile: filepath.Join(dir2, "zero.yaml")}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("symlink to /dev/zero: err = %v", err)
+	}
+}
+
+// A project's .phylum-box.yaml that is a symlink is refused without reading the
+// target: otherwise a repository could make phylum-box print a line of any file the
+// user can read (the error echoes the offending value).
+func TestProjectPolicySymlinkRefused(t *testing.T) {
+	dir := t.TempDir()
+	secret := write(t, filepath.Join(dir, "secret"), "aws_secret_access_key = SECRET123\n")
+	proj := filepath.Join(dir, "proj")
+	if err := os.MkdirAll(proj, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(proj, ProjectFile)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(Sources{NoUser: true, ProjectDir: proj})
+	if err == nil || !strings.Contains(err.Error(), "is a symbolic link") || strings.Contains(err.Error(), "SECRET123") {
+		t.Errorf("err = %v", err)
 	}
 }
 
