@@ -1,5 +1,3 @@
-// Package report renders a precheck.Verdict for people (text), for programs (JSON,
-// documented in docs/check-json.md) and for code-scanning tools (SARIF 2.1.0).
 package report
 
 import (
