@@ -84,9 +84,10 @@ a change was refused by the sync back.`,
 			fs.StringVar(&o.scratch, "scratch", "auto", "how the project is presented: auto, overlay or copy")
 			return func(ctx context.Context, args []string) error {
 				o.explicit = map[string]bool{}
-				for _, f := range []string{"memory", "pids", "cpus"} {
-					o.explicit[f] = fs.Changed(f)
-				}
+				// Keyed by container.Enforcement.Limit.
+				o.explicit["memory"] = fs.Changed("memory")
+				o.explicit["pids"] = fs.Changed("pids")
+				o.explicit["cpu"] = fs.Changed("cpus")
 				if err := o.fillFromProcess(); err != nil {
 					return err
 				}
