@@ -119,8 +119,7 @@ func parseLayer(name string, data []byte) (*layer, error) {
 				if err != nil {
 					return err
 				}
-				name, version := SplitNameVersion(s)
-				if name == "" || (version == "" && strings.Contains(s[1:], "@")) || strings.TrimSpace(s) != s {
+				if !validNameVersion(s) || strings.TrimSpace(s) != s {
 					return p.errorf(item, `allow_scripts entry %q: want "name" or "name@version"`, s)
 				}
 				l.allowScripts = append(l.allowScripts, s)
@@ -192,6 +191,10 @@ func kindName(n *yaml.Node) string {
 
 func (p *parser) mapping(n *yaml.Node, prefix string, fields map[string]func(*yaml.Node) error) error {
 	n = p.deref(n)
+	// "block:" with every child commented out is null: no keys, not an error.
+	if n != nil && prefix != "" && n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
 	if n == nil || n.Kind != yaml.MappingNode {
 		where := strings.TrimSuffix(prefix, ".")
 		if where == "" {
@@ -397,8 +400,14 @@ func (p *parser) ignore(n *yaml.Node) (Ignore, error) {
 		},
 		"package": func(n *yaml.Node) error {
 			s, err := p.str(n)
+			if err != nil {
+				return err
+			}
 			ig.Package = strings.TrimSpace(s)
-			return err
+			if !validNameVersion(ig.Package) {
+				return p.errorf(n, `ignore package %q: want "name" or "name@version"`, s)
+			}
+			return nil
 		},
 		"reason": func(n *yaml.Node) error {
 			s, err := p.str(n)
@@ -431,6 +440,13 @@ func (p *parser) ignore(n *yaml.Node) (Ignore, error) {
 		ig.Until = *until
 	}
 	return ig, nil
+}
+
+// validNameVersion accepts "name" and "name@version" (scoped npm names included),
+// not an empty name or a dangling "name@".
+func validNameVersion(s string) bool {
+	name, version := SplitNameVersion(s)
+	return name != "" && !(version == "" && strings.Contains(s[1:], "@"))
 }
 
 // parseDate accepts a date (2027-01-01, meaning 00:00 UTC that day, as osv-scanner's

@@ -83,6 +83,7 @@ func TestParseValues(t *testing.T) {
 		}},
 		{"anchors and aliases", "x: &r\n", nil},
 		{"aliased ignore entry", "ignore:\n- &e {id: A-1, reason: r}\n- *e\n", func(p *Policy) bool { return len(p.Ignore) == 2 }},
+		{"null section", "block:\n  # malicious: false\nlimits:\n", func(p *Policy) bool { return p.Block.Malicious && p.Limits.PIDs == 1024 }},
 		{"empty lists", "ignore: []\nallow_scripts:\n", func(p *Policy) bool { return len(p.Ignore) == 0 && len(p.AllowScripts) == 0 }},
 	}
 	for _, tt := range tests {
@@ -135,6 +136,7 @@ func TestParseErrors(t *testing.T) {
 		{"zero pids", "limits: {pids: 0}\n", 1, 16, "above 0"},
 		{"nan cpus", "limits: {cpus: .nan}\n", 1, 16, "above 0"},
 		{"allow_scripts not strings", "allow_scripts: [{a: b}]\n", 1, 17, "want a single value"},
+		{"ignore package dangling @", "ignore: [{id: A, reason: r, package: 'lodash@'}]\n", 1, 38, "ignore package"},
 		{"allow_scripts empty name", "allow_scripts: ['esbuild@']\n", 1, 17, "allow_scripts entry"},
 	}
 	for _, tt := range tests {
