@@ -330,6 +330,7 @@ func (e *Engine) checkDatabase(v *Verdict, pol *policy.Policy, pkgs []Package, n
 	slices.Sort(needed)
 	usable := map[string]bool{}
 	if e.DB == nil {
+		v.Database.Path = e.DBPath
 		if len(needed) > 0 {
 			where := ""
 			if e.DBPath != "" {

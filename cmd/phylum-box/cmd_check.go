@@ -111,6 +111,11 @@ func checkRun(ctx context.Context, app *App, o *checkOptions) error {
 	if err != nil {
 		return err
 	}
+	if len(v.PolicyFiles) > 0 {
+		app.Log.Debugf("check: policy from %s", strings.Join(v.PolicyFiles, " < "))
+	} else {
+		app.Log.Debugf("check: built-in policy (no policy files)")
+	}
 
 	w, color, closeOut := app.Stdout, o.Color, func() error { return nil }
 	if o.Output != "" {
