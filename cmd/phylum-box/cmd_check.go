@@ -98,7 +98,10 @@ func checkRun(ctx context.Context, app *App, o *checkOptions) error {
 	for _, f := range files {
 		ps, err := lockfile.Parse(f)
 		if err != nil {
-			return exitcode.With(exitcode.Usage, fmt.Errorf("%s: %w", displayPath(projectDir, f), err))
+			if !strings.Contains(err.Error(), f) { // most lockfile errors name the file already
+				err = fmt.Errorf("%s: %w", displayPath(projectDir, f), err)
+			}
+			return exitcode.With(exitcode.Usage, err)
 		}
 		pkgs = append(pkgs, ps...)
 	}
