@@ -101,7 +101,10 @@ type Ignore struct {
 	Source string
 }
 
-// Limits bound the sandboxed build. Zero means "not set": the runner's own default.
+// Limits bound the sandboxed steps. Zero means "not set by any policy": the
+// configuration's value (config.yaml, PHYLUM_BOX_*, its built-in 4GiB/1024/2/30m)
+// applies. A value set here overrides the configuration; a command-line flag
+// overrides both. The defaults are zero so the two sources do not fight.
 type Limits struct {
 	Memory  uint64 // bytes
 	PIDs    int
@@ -121,7 +124,6 @@ func Default() *Policy {
 	return &Policy{
 		Block:       Block{Malicious: true, Vulnerability: ThresholdHigh},
 		Scripts:     ScriptsSandbox,
-		Limits:      Limits{Memory: 4 << 30, PIDs: 1024, CPUs: 2, Timeout: 30 * time.Minute},
 		Database:    Database{MaxAge: 72 * time.Hour, WhenStale: Fail},
 		Uncheckable: Warn,
 	}

@@ -60,7 +60,8 @@ func TestParseValues(t *testing.T) {
 	}{
 		{"empty file keeps defaults", "", func(p *Policy) bool {
 			d := Default()
-			return p.Block == d.Block && p.Database == d.Database && p.Uncheckable == Warn && p.MinReleaseAge == 0
+			return p.Block == d.Block && p.Database == d.Database && p.Uncheckable == Warn && p.MinReleaseAge == 0 &&
+				p.Limits == (Limits{}) && p.Scripts == ScriptsSandbox
 		}},
 		{"null document", "~\n", func(p *Policy) bool { return p.Block.Malicious }},
 		{"comment only", "# nothing\n", func(p *Policy) bool { return p.Block.Malicious }},
@@ -83,7 +84,7 @@ func TestParseValues(t *testing.T) {
 		}},
 		{"anchors and aliases", "x: &r\n", nil},
 		{"aliased ignore entry", "ignore:\n- &e {id: A-1, reason: r}\n- *e\n", func(p *Policy) bool { return len(p.Ignore) == 2 }},
-		{"null section", "block:\n  # malicious: false\nlimits:\n", func(p *Policy) bool { return p.Block.Malicious && p.Limits.PIDs == 1024 }},
+		{"null section", "block:\n  # malicious: false\nlimits:\n", func(p *Policy) bool { return p.Block.Malicious && p.Limits == (Limits{}) }},
 		{"empty lists", "ignore: []\nallow_scripts:\n", func(p *Policy) bool { return len(p.Ignore) == 0 && len(p.AllowScripts) == 0 }},
 	}
 	for _, tt := range tests {
@@ -217,7 +218,7 @@ limits: {pids: 200}
 		{"ignores concatenated", len(p.Ignore), 2},
 		{"memory from user", p.Limits.Memory, uint64(2 << 30)},
 		{"pids from project", p.Limits.PIDs, 200},
-		{"cpus from default", p.Limits.CPUs, 2.0},
+		{"cpus unset", p.Limits.CPUs, 0.0},
 		{"max_age from explicit", p.Database.MaxAge, 24 * time.Hour},
 		{"when_stale default", p.Database.WhenStale, Fail},
 		{"uncheckable from user", p.Uncheckable, Fail},
