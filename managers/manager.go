@@ -105,11 +105,11 @@ type Plan struct {
 	Cwd  string
 
 	// Scratch plans (npx, dlx) install into a fresh empty project the orchestration
-	// creates (an empty directory with ScratchManifest as package.json and, for yarn
-	// berry, an empty yarn.lock); nothing from it is synced back. Run then executes
-	// with the project as working directory.
-	Scratch         bool
-	ScratchManifest string
+	// creates from ScratchFiles (relative path → content); nothing from it is synced
+	// back. Run then executes with Root/Cwd as working directory, the scratch
+	// project's node_modules/.bin first in PATH.
+	Scratch      bool
+	ScratchFiles map[string]string
 
 	// Resolve runs on a throwaway copy of the project with the network on and no
 	// package code; afterwards the orchestration parses Lockfiles from that copy. A nil
@@ -140,6 +140,11 @@ type Plan struct {
 	// Outputs are the paths (relative to Root; a trailing "/" means a directory tree)
 	// that may be synced back. Every other write is refused and reported.
 	Outputs []string
+	// Sealed are outputs (relative to Root) that Build must leave exactly as Download
+	// left them (manifests, lockfiles): lifecycle scripts have no business there, and
+	// a change would smuggle an unchecked dependency past the precheck. The
+	// orchestration compares them after Build and treats a change as a forbidden write.
+	Sealed []string
 	// Caches are host directories mounted into the steps.
 	Caches []Cache
 	// Credentials are secrets for Resolve and Download only; nil if none.

@@ -109,6 +109,7 @@ func (m npmManager) Plan(args []string, env Env) (*Plan, error) {
 		Lockfiles:       []string{lockfile},
 		CarryOver:       append(nodeManifests(workspaces), lockfile),
 		Outputs:         nodeOutputs(workspaces, lockfile),
+		Sealed:          append(nodeManifests(workspaces), lockfile),
 		Caches:          []Cache{npmCache(env, cfg)},
 		Credentials:     cfg.Credentials(),
 		Registry:        cfg.Registry,
@@ -211,7 +212,7 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 	p := &Plan{
 		Manager: m.name, Ecosystem: precheck.NPM, Subcommand: "exec", Args: userArgs,
 		Root: findNodeRoot(env.Dir), Cwd: ".",
-		Scratch: true, ScratchManifest: `{"name":"phylum-box-exec","private":true}`,
+		Scratch: true, ScratchFiles: map[string]string{"package.json": `{"name":"phylum-box-exec","private":true}`},
 		Lockfiles:       []string{"package-lock.json"},
 		Caches:          []Cache{npmCache(env, cfg)},
 		Credentials:     cfg.Credentials(),

@@ -214,6 +214,7 @@ func (m pnpmManager) Plan(args []string, env Env) (*Plan, error) {
 		Lockfiles:       []string{"pnpm-lock.yaml"},
 		CarryOver:       append(nodeManifests(workspaces), "pnpm-lock.yaml"),
 		Outputs:         nodeOutputs(workspaces, "pnpm-lock.yaml"),
+		Sealed:          append(nodeManifests(workspaces), "pnpm-lock.yaml"),
 		Caches:          pnpmCaches(env, store),
 		Credentials:     cfg.Credentials(),
 		Registry:        cfg.Registry,
@@ -271,6 +272,7 @@ func (m pnpmManager) Plan(args []string, env Env) (*Plan, error) {
 		if cmd == "approve-builds" {
 			// It edits the manifest's allowlist, then builds: the manifest is an output.
 			p.Outputs = nodeOutputs(workspaces, "pnpm-workspace.yaml")
+			p.Sealed = []string{"pnpm-lock.yaml"}
 		}
 		build.Args = concat([]string{"pnpm", cmd}, userFlags, rest, []string{"--config.side-effects-cache=false"}, storeFlags)
 		build.AppendChanged = false
@@ -312,7 +314,7 @@ func (m pnpmManager) planDlx(args, userArgs []string, env Env) (*Plan, error) {
 	}
 	p := &Plan{
 		Manager: m.name, Ecosystem: precheck.NPM, Subcommand: "dlx", Args: userArgs,
-		Scratch: true, ScratchManifest: `{"name":"phylum-box-dlx","private":true}`,
+		Scratch: true, ScratchFiles: map[string]string{"package.json": `{"name":"phylum-box-dlx","private":true}`},
 		Lockfiles: []string{"pnpm-lock.yaml"},
 	}
 	p.Root = findNodeRoot(env.Dir)

@@ -1,0 +1,771 @@
+package managers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/phylum-box/phylum-box/precheck"
+)
+
+func init() { Register(yarnManager{}) }
+
+// yarnManager plans yarn command lines, classic (1.x) and berry (2+) alike: the
+// flavour is read from the project (detectYarn), then each has its own steps.
+type yarnManager struct{}
+
+func (yarnManager) Name() string      { return "yarn" }
+func (yarnManager) Ecosystem() string { return precheck.NPM }
+
+// YarnFlavor is which yarn a project uses.
+type YarnFlavor string
+
+const (
+	YarnClassic YarnFlavor = "classic" // 1.x: yarn.lock v1, node_modules, .yarnrc + .npmrc
+	YarnBerry   YarnFlavor = "berry"   // 2+: __metadata lockfile, PnP or node_modules, .yarnrc.yml
+)
+
+// yarnValueOptions take the next argument (yarn classic's commander options written
+// "<x>" or "[x]"; berry accepts only --cwd before the command).
+var yarnValueOptions = map[string]bool{
+	"--link-folder": true, "--global-folder": true, "--modules-folder": true,
+	"--preferred-cache-folder": true, "--cache-folder": true, "--mutex": true,
+	"--emoji": true, "--cwd": true, "--proxy": true, "--https-proxy": true,
+	"--registry": true, "--network-concurrency": true, "--network-timeout": true,
+	"--scripts-prepend-node-path": true, "--otp": true, "--prod": true, "--production": true,
+}
+
+// yarnArgv splits a yarn command line the way yarn classic finds its command: the
+// first word that is neither an option nor bound to the option before it.
+type yarnArgv struct {
+	lead []string // options before the command, as written
+	cmd  string
+	rest []string // everything after the command, as written
+}
+
+func parseYarnArgv(args []string) yarnArgv {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return yarnArgv{lead: args[:i], rest: args[i+1:]}
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			if !strings.Contains(a, "=") && yarnValueOptions[a] && i+1 < len(args) {
+				// "[x]" options only bind a value that is not itself an option.
+				if !strings.HasPrefix(args[i+1], "-") {
+					i++
+				}
+			}
+			continue
+		}
+		return yarnArgv{lead: args[:i], cmd: a, rest: args[i+1:]}
+	}
+	return yarnArgv{lead: args}
+}
+
+func (y yarnArgv) cwd() string {
+	for i, a := range y.lead {
+		if v, ok := strings.CutPrefix(a, "--cwd="); ok {
+			return v
+		}
+		if a == "--cwd" && i+1 < len(y.lead) {
+			return y.lead[i+1]
+		}
+	}
+	return ""
+}
+
+func hasFlag(args []string, names ...string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		for _, n := range names {
+			if a == n || strings.HasPrefix(a, n+"=") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// positionals are the words of args that are not options (values of yarn's known
+// value options excluded).
+func positionals(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i+1:]...)
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			if yarnValueOptions[a] && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				i++
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func options(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return out
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			out = append(out, a)
+			if yarnValueOptions[a] && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				out = append(out, args[i+1])
+				i++
+			}
+		}
+	}
+	return out
+}
+
+func (m yarnManager) Plan(args []string, env Env) (*Plan, error) {
+	y := parseYarnArgv(args)
+	if hasFlag(y.lead, "--help", "-h", "--version", "-v") && y.cmd == "" {
+		return passthrough(m, "", args), nil
+	}
+	dir := env.Dir
+	if c := y.cwd(); c != "" {
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(env.Dir, c)
+		}
+		dir = c
+	}
+	root, flavor, why, err := detectYarn(env, dir)
+	if err != nil {
+		return nil, err
+	}
+	// "yarn workspace NAME CMD …" runs CMD in one workspace: classify CMD, keep the
+	// prefix in every step.
+	var prefix []string
+	cmd, rest := y.cmd, y.rest
+	if cmd == "workspace" && len(rest) >= 2 {
+		prefix, cmd, rest = []string{"workspace", rest[0]}, rest[1], rest[2:]
+	}
+	if hasFlag(rest, "--help", "-h") {
+		return passthrough(m, cmd, args), nil
+	}
+	if flavor == YarnClassic {
+		return m.planClassic(args, y, prefix, cmd, rest, root, dir, why, env)
+	}
+	return m.planBerry(args, y, prefix, cmd, rest, root, dir, why, env)
+}
+
+// detectYarn finds the project root and its yarn: the packageManager field, a
+// .yarnrc.yml (berry's config), the lockfile's format; last, `yarn --version` of
+// the yarn in PATH, as yarn itself would run it there.
+func detectYarn(env Env, dir string) (root string, flavor YarnFlavor, why string, err error) {
+	root = findNodeRoot(dir)
+	// A workspace member: the project root is the nearest parent with a yarn.lock.
+	if lockRoot := findUp(dir, "yarn.lock"); lockRoot != "" && strings.HasPrefix(root, lockRoot) {
+		root = lockRoot
+	}
+	if man, err := readNodeManifest(root); err == nil && man.PackageManager != "" {
+		if v, ok := strings.CutPrefix(man.PackageManager, "yarn@"); ok {
+			if strings.HasPrefix(v, "1.") {
+				return root, YarnClassic, "packageManager " + man.PackageManager, nil
+			}
+			return root, YarnBerry, "packageManager " + man.PackageManager, nil
+		}
+	}
+	if rc := findUp(root, ".yarnrc.yml"); rc != "" && rc != env.Home {
+		return root, YarnBerry, filepath.Join(rc, ".yarnrc.yml"), nil
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "yarn.lock")); err == nil {
+		if bytes.Contains(b, []byte("\n__metadata:")) || bytes.HasPrefix(b, []byte("__metadata:")) {
+			return root, YarnBerry, "yarn.lock format", nil
+		}
+		if bytes.Contains(b, []byte("# yarn lockfile v1")) {
+			return root, YarnClassic, "yarn.lock format", nil
+		}
+	}
+	bin, err := env.LookPath("yarn")
+	if err != nil {
+		return "", "", "", fmt.Errorf("yarn is not in PATH; install it (corepack enable, or npm install -g yarn)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := exec.CommandContext(ctx, bin, "--version")
+	c.Dir = root
+	// corepack must not download a yarn (or ask to) just to answer this.
+	c.Env = append(append([]string(nil), env.Environ...), "COREPACK_ENABLE_DOWNLOAD_PROMPT=0", "COREPACK_ENABLE_NETWORK=0")
+	out, err := c.Output()
+	if err != nil {
+		return "", "", "", fmt.Errorf("`yarn --version` failed (%v): set \"packageManager\": \"yarn@VERSION\" in package.json so phylum-box knows which yarn this project uses", err)
+	}
+	v := strings.TrimSpace(string(out))
+	if strings.HasPrefix(v, "1.") {
+		return root, YarnClassic, "yarn --version " + v, nil
+	}
+	return root, YarnBerry, "yarn --version " + v, nil
+}
+
+// Yarn classic.
+//
+// It cannot resolve without installing, so Resolve is a full install with scripts
+// off, on the throwaway copy. Download repeats it on the install tree against the
+// resolved lockfile (everything comes from the cache Resolve filled). Build is
+// `yarn install --frozen-lockfile --offline --force`: yarn 1 has no rebuild command,
+// and a plain second install finds node_modules up to date and builds nothing (it
+// only builds packages it linked in the same run); --force relinks from the cache
+// and runs every lifecycle script, --offline keeps it from reaching for the network,
+// and the cache can stay read-only (measured: yarn 1.22.22, read-only cache, no
+// network namespace: "Rebuilding all packages", postinstall ran). `npm rebuild`
+// would work on the tree too, but applies npm's settings (npm 11 skips scripts not
+// in allowScripts) instead of yarn's.
+var yarnClassicIntercepted = map[string]bool{
+	"": true, "install": true, "add": true, "upgrade": true, "remove": true,
+	"upgrade-interactive": true, "create": true, "global": true, "link": true,
+}
+
+func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd string, rest []string, root, dir, why string, env Env) (*Plan, error) {
+	if !yarnClassicIntercepted[cmd] {
+		return passthrough(m, cmd, args), nil
+	}
+	switch cmd {
+	case "global", "link":
+		return nil, &Refusal{Manager: "yarn", Reason: fmt.Sprintf("`yarn %s` installs outside the project, where phylum-box cannot check it, contain it or roll it back", cmd),
+			Advice: "add the tool to the project (`phylum-box yarn add --dev PKG`), or depend on a local path with `file:../dir`"}
+	case "upgrade-interactive":
+		return nil, &Refusal{Manager: "yarn", Reason: "interactive upgrades cannot be checked before they are chosen", Advice: "name the packages: `phylum-box yarn upgrade PKG@VERSION`"}
+	}
+	if hasFlag(rest, "--no-lockfile", "--pure-lockfile") || hasFlag(y.lead, "--no-lockfile", "--pure-lockfile") {
+		return nil, &Refusal{Manager: "yarn", Reason: "--no-lockfile/--pure-lockfile leave no lockfile to check", Advice: "run it without that flag"}
+	}
+	man, _ := readNodeManifest(root)
+	workspaces, err := workspaceDirs(root, man.workspacePatterns())
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadNpmConfig(env, root, nil)
+	if err != nil {
+		return nil, err
+	}
+	cache := yarnClassicCache(env, root)
+	cwd := relOrDot(root, dir)
+	lead := y.lead
+	p := &Plan{
+		Manager: "yarn", Ecosystem: precheck.NPM, Subcommand: cmd, Args: args,
+		Root: root, Cwd: cwd,
+		Lockfiles:       []string{"yarn.lock"},
+		CarryOver:       append(nodeManifests(workspaces), "yarn.lock"),
+		Outputs:         nodeOutputs(workspaces, "yarn.lock"),
+		Sealed:          append(nodeManifests(workspaces), "yarn.lock"),
+		Caches:          []Cache{cache},
+		Credentials:     yarnClassicCredentials(env, cfg),
+		Registry:        yarnClassicRegistry(env, root, cfg),
+		ScopeRegistries: cfg.Scopes,
+		Notes:           []string{"yarn classic (" + why + "): resolving needs a full install with scripts off; the build step relinks from the read-only cache with --offline --force to run lifecycle scripts"},
+	}
+	if p.Subcommand == "" {
+		p.Subcommand = "install"
+	}
+	nodedir, err := NodeHeadersDir(env)
+	if err != nil {
+		return nil, err
+	}
+	quiet := []string{"--non-interactive"}
+	resolveCmd := concat([]string{"yarn"}, lead, prefix, []string{p.Subcommand}, rest, []string{"--ignore-scripts"}, quiet)
+	if cmd == "create" {
+		return m.planClassicCreate(p, rest, cache, nodedir)
+	}
+	portable := options(rest) // yarn 1 shares its options between install/add/upgrade/remove
+	p.Resolve = &Step{Args: resolveCmd, Network: true, Credentials: true}
+	p.Download = &Step{Args: concat([]string{"yarn"}, lead, prefix, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--ignore-scripts"}, quiet), Network: true, Credentials: true}
+	p.Build = &Step{Args: concat([]string{"yarn"}, lead, prefix, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--offline", "--force"}, quiet),
+		Env: []string{"npm_config_nodedir=" + nodedir}, Scripts: true}
+	return p, nil
+}
+
+// installOnly drops add/upgrade's options that mean nothing (or something else) to
+// install: --dev, --peer, --optional, --exact, --tilde, --latest, ….
+func installOnly(opts []string) []string {
+	var out []string
+	for i := 0; i < len(opts); i++ {
+		switch opts[i] {
+		case "-D", "--dev", "-P", "--peer", "-O", "--optional", "-E", "--exact", "-T", "--tilde", "--latest", "-L", "--caret", "-C", "-W", "--ignore-workspace-root-check", "--audit":
+			continue
+		}
+		out = append(out, opts[i])
+	}
+	return out
+}
+
+func (m yarnManager) planClassicCreate(p *Plan, rest []string, cache Cache, nodedir string) (*Plan, error) {
+	if len(rest) == 0 {
+		return nil, &Refusal{Manager: "yarn", Reason: "`yarn create` needs a starter kit name", Advice: "name it: `phylum-box yarn create vite`"}
+	}
+	pkg := npmInitializer(rest[0])
+	*p = Plan{
+		Manager: "yarn", Ecosystem: precheck.NPM, Subcommand: "create", Args: p.Args, Root: p.Root, Cwd: p.Cwd,
+		Scratch: true, ScratchFiles: map[string]string{"package.json": `{"name":"phylum-box-create","private":true}`},
+		Lockfiles: []string{"yarn.lock"}, Caches: []Cache{cache}, Credentials: p.Credentials,
+		Registry: p.Registry, ScopeRegistries: p.ScopeRegistries, RunBinOf: npmSpecName(pkg),
+		Resolve:  &Step{Args: []string{"yarn", "add", pkg, "--ignore-scripts", "--non-interactive"}, Network: true, Credentials: true},
+		Download: &Step{Args: []string{"yarn", "install", "--frozen-lockfile", "--ignore-scripts", "--non-interactive"}, Network: true, Credentials: true},
+		Build:    &Step{Args: []string{"yarn", "install", "--frozen-lockfile", "--offline", "--force", "--non-interactive"}, Env: []string{"npm_config_nodedir=" + nodedir}, Scripts: true},
+		Run:      &Step{Args: rest[1:], Scripts: true},
+		Notes:    []string{"create: the starter kit is installed into a scratch project and run with the network off"},
+	}
+	return p, nil
+}
+
+// yarnClassicCache is yarn 1's cache: YARN_CACHE_FOLDER, cache-folder in .yarnrc,
+// else $XDG_CACHE_HOME/yarn or ~/.cache/yarn. Written by yarn in Resolve and
+// Download; read-only in Build, which relinks from it.
+func yarnClassicCache(env Env, root string) Cache {
+	dir := env.Getenv("YARN_CACHE_FOLDER")
+	if dir == "" {
+		dir = yarnrcValue(filepath.Join(root, ".yarnrc"), "cache-folder")
+	}
+	if dir == "" {
+		dir = yarnrcValue(filepath.Join(env.Home, ".yarnrc"), "cache-folder")
+	}
+	if dir == "" {
+		base := env.Getenv("XDG_CACHE_HOME")
+		if base == "" {
+			base = filepath.Join(env.Home, ".cache")
+		}
+		dir = filepath.Join(base, "yarn")
+	}
+	return Cache{
+		Path:     dir,
+		Env:      []string{"YARN_CACHE_FOLDER=" + dir},
+		Mount:    []Phase{PhaseResolve, PhaseDownload, PhaseBuild},
+		Writable: []Phase{PhaseResolve, PhaseDownload},
+	}
+}
+
+// yarnrcValue reads `key value` / `key "value"` from a yarn 1 .yarnrc.
+func yarnrcValue(path, key string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	val := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		k, v, ok := strings.Cut(line, " ")
+		if !ok || k != key && k != `"`+key+`"` {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if uq, err := jsonUnquote(v); err == nil {
+			v = uq
+		}
+		val = v
+	}
+	return val
+}
+
+func jsonUnquote(s string) (string, error) {
+	var out string
+	err := json.Unmarshal([]byte(s), &out)
+	return out, err
+}
+
+// yarnClassicRegistry: .yarnrc's registry wins over .npmrc's; yarn 1's default is
+// registry.yarnpkg.com, which serves npm's registry.
+func yarnClassicRegistry(env Env, root string, cfg *NpmConfig) string {
+	for _, p := range []string{filepath.Join(root, ".yarnrc"), filepath.Join(env.Home, ".yarnrc")} {
+		if r := yarnrcValue(p, "registry"); r != "" {
+			return normalizeRegistry(r)
+		}
+	}
+	if cfg.Registry == DefaultNpmRegistry && cfg.get("registry") == "" {
+		return "https://registry.yarnpkg.com/"
+	}
+	return cfg.Registry
+}
+
+// yarnClassicCredentials carries the npm config (yarn 1 reads .npmrc) and the user's
+// ~/.yarnrc, minus lines that look like secrets in the public copy.
+func yarnClassicCredentials(env Env, cfg *NpmConfig) *Credentials {
+	cr := cfg.Credentials()
+	b, err := os.ReadFile(filepath.Join(env.Home, ".yarnrc"))
+	if err != nil {
+		return cr
+	}
+	if cr == nil {
+		cr = &Credentials{}
+	}
+	var public bytes.Buffer
+	for _, line := range strings.Split(string(b), "\n") {
+		l := strings.ToLower(line)
+		if strings.Contains(l, "_auth") || strings.Contains(l, "token") || strings.Contains(l, "password") {
+			public.WriteString("# (credential removed by phylum-box)\n")
+			continue
+		}
+		public.WriteString(line + "\n")
+	}
+	cr.Files = append(cr.Files, ConfigFile{Home: ".yarnrc", Secret: b, Public: public.Bytes()})
+	return cr
+}
+
+// Yarn berry.
+//
+// Resolve: `--mode=update-lockfile` writes yarn.lock (and fetches only what it needs
+// for checksums) without linking or building. Download: `install --immutable
+// --mode=skip-build` fetches and links against that lockfile, builds nothing.
+// Build: `yarn rebuild` runs the build scripts (it also unplugs the packages it
+// builds and rewrites .pnp.cjs, so .pnp.cjs is an output, not sealed).
+var yarnBerryIntercepted = map[string]string{
+	"": "install", "install": "install", "add": "install", "up": "install",
+	"remove": "install", "dedupe": "install", "rebuild": "build", "dlx": "exec",
+	"create": "exec", "unplug": "refuse", "patch-commit": "refuse", "link": "refuse",
+	"unlink": "refuse", "workspaces": "workspaces",
+}
+
+func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd string, rest []string, root, dir, why string, env Env) (*Plan, error) {
+	kind := yarnBerryIntercepted[cmd]
+	switch kind {
+	case "":
+		return passthrough(m, cmd, args), nil
+	case "workspaces":
+		pos := positionals(rest)
+		installs := len(pos) > 0 && pos[0] == "focus"
+		for i := 1; len(pos) > 0 && pos[0] == "foreach" && i < len(pos); i++ {
+			if k := yarnBerryIntercepted[pos[i]]; k != "" && k != "workspaces" {
+				installs = true
+			}
+		}
+		if installs {
+			return nil, &Refusal{Manager: "yarn", Reason: "`yarn workspaces " + pos[0] + "` installs across workspaces in one go, which phylum-box does not plan yet",
+				Advice: "run it per workspace (`phylum-box yarn workspace NAME add PKG`) or at the root (`phylum-box yarn install`)"}
+		}
+		return passthrough(m, cmd, args), nil
+	case "refuse":
+		return nil, &Refusal{Manager: "yarn", Reason: fmt.Sprintf("`yarn %s` re-installs with build scripts as part of the command", cmd),
+			Advice: "make the change in package.json (dependenciesMeta, resolutions, a link:/portal: dependency), then run `phylum-box yarn install`"}
+	}
+	if hasFlag(rest, "--interactive", "-i") {
+		return nil, &Refusal{Manager: "yarn", Reason: "interactive choices cannot be checked before they are made", Advice: "name the versions: `phylum-box yarn up PKG@VERSION`"}
+	}
+	rc, err := loadBerryConfig(env, root)
+	if err != nil {
+		return nil, err
+	}
+	man, _ := readNodeManifest(root)
+	workspaces, err := workspaceDirs(root, man.workspacePatterns())
+	if err != nil {
+		return nil, err
+	}
+	nodedir, err := NodeHeadersDir(env)
+	if err != nil {
+		return nil, err
+	}
+	sub := cmd
+	if sub == "" {
+		sub = "install"
+	}
+	p := &Plan{
+		Manager: "yarn", Ecosystem: precheck.NPM, Subcommand: sub, Args: args,
+		Root: root, Cwd: relOrDot(root, dir),
+		Lockfiles:       []string{"yarn.lock"},
+		CarryOver:       append(nodeManifests(workspaces), "yarn.lock"),
+		Sealed:          append(nodeManifests(workspaces), "yarn.lock"),
+		Caches:          rc.caches(),
+		Credentials:     rc.credentials(),
+		Registry:        rc.registry,
+		ScopeRegistries: rc.scopes,
+		Notes:           []string{"yarn berry (" + why + ")"},
+	}
+	outputs := nodeOutputs(workspaces, "yarn.lock", ".pnp.cjs", ".pnp.loader.mjs", ".pnp.data.json",
+		".yarn/install-state.gz", ".yarn/unplugged/", ".yarn/build-state.yml")
+	if !rc.globalCache {
+		// The project keeps its own cache (zero-installs); never .yarn/releases or
+		// .yarn/plugins: those are code yarn itself runs.
+		outputs = append(outputs, ".yarn/cache/")
+	}
+	p.Outputs = outputs
+	env2 := rc.env()
+	buildEnv := append(append([]string(nil), env2...), "npm_config_nodedir="+nodedir, "YARN_ENABLE_NETWORK=0")
+	if kind == "exec" {
+		return m.planBerryDlx(p, cmd, rest, env2, buildEnv, man)
+	}
+	lead := y.lead
+	switch sub {
+	case "rebuild":
+		p.CarryOver = nil
+		p.Build = &Step{Args: concat([]string{"yarn"}, lead, prefix, []string{"rebuild"}, rest), Env: buildEnv, Scripts: true}
+		return p, nil
+	}
+	p.Resolve = &Step{Args: concat([]string{"yarn"}, lead, prefix, []string{sub}, rest, []string{"--mode=update-lockfile"}), Env: env2, Network: true, Credentials: true}
+	p.Download = &Step{Args: concat([]string{"yarn"}, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: env2, Network: true, Credentials: true}
+	p.Build = &Step{Args: concat([]string{"yarn"}, lead, []string{"rebuild"}), Env: buildEnv, Scripts: true, AppendChanged: true}
+	return p, nil
+}
+
+func (m yarnManager) planBerryDlx(p *Plan, cmd string, rest, env, buildEnv []string, man *nodeManifest) (*Plan, error) {
+	pkgs := []string{}
+	var run []string
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case (a == "-p" || a == "--package") && i+1 < len(rest):
+			pkgs = append(pkgs, rest[i+1])
+			i++
+		case strings.HasPrefix(a, "--package="):
+			pkgs = append(pkgs, strings.TrimPrefix(a, "--package="))
+		case a == "-q" || a == "--quiet":
+		default:
+			run = rest[i:]
+			i = len(rest)
+		}
+	}
+	if len(run) == 0 && len(pkgs) == 0 {
+		return nil, &Refusal{Manager: "yarn", Reason: "`yarn " + cmd + "` needs a package to run", Advice: "name it: `phylum-box yarn dlx PKG`"}
+	}
+	switch {
+	case cmd == "create":
+		pkgs = []string{npmInitializer(run[0])}
+		p.RunBinOf, run = npmSpecName(pkgs[0]), run[1:]
+	case len(pkgs) == 0:
+		pkgs = []string{run[0]}
+		p.RunBinOf, run = npmSpecName(run[0]), run[1:]
+	}
+	manifest := map[string]string{"name": "phylum-box-dlx"}
+	if man != nil && man.PackageManager != "" {
+		manifest["packageManager"] = man.PackageManager // the same yarn as the project
+	}
+	mj, _ := json.Marshal(manifest)
+	// node_modules linker so that the bin is a file the orchestration can run.
+	scratchEnv := append(append([]string(nil), env...), "YARN_NODE_LINKER=node-modules", "YARN_ENABLE_SCRIPTS=true")
+	p.Subcommand, p.Scratch = "dlx", true
+	p.ScratchFiles = map[string]string{"package.json": string(mj), "yarn.lock": ""}
+	p.CarryOver, p.Outputs, p.Sealed = nil, nil, nil
+	p.Resolve = &Step{Args: concat([]string{"yarn", "add"}, pkgs, []string{"--mode=update-lockfile"}), Env: scratchEnv, Network: true, Credentials: true}
+	p.Download = &Step{Args: []string{"yarn", "install", "--immutable", "--mode=skip-build"}, Env: scratchEnv, Network: true, Credentials: true}
+	p.Build = &Step{Args: []string{"yarn", "rebuild"}, Env: append(append([]string(nil), buildEnv...), "YARN_NODE_LINKER=node-modules", "YARN_ENABLE_SCRIPTS=true"), Scripts: true}
+	p.Run = &Step{Args: run, Scripts: true}
+	p.Notes = append(p.Notes, "dlx: the package is installed into a scratch project and run with the network off; the project is read-only to it")
+	return p, nil
+}
+
+// berryConfig is what phylum-box reads from .yarnrc.yml files (the user's and the
+// project's, the project's winning) and YARN_* variables.
+type berryConfig struct {
+	registry    string
+	scopes      map[string]string
+	globalCache bool
+	globalDir   string
+	cacheDir    string // only when !globalCache; may be inside the project
+	home        *berryRC
+	project     *berryRC
+	envRefs     []string
+	environ     Env
+}
+
+type berryRC struct {
+	raw  []byte
+	node yaml.Node
+}
+
+func readBerryRC(path string) (*berryRC, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if isNotExist(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	rc := &berryRC{raw: b}
+	if err := yaml.Unmarshal(b, &rc.node); err != nil {
+		return nil, fmt.Errorf("%s: %w (fix the YAML, then retry)", path, err)
+	}
+	return rc, nil
+}
+
+// get returns a top-level scalar or a nested one ("npmScopes", "corp", "npmRegistryServer").
+func (rc *berryRC) get(keys ...string) string {
+	if rc == nil || len(rc.node.Content) == 0 {
+		return ""
+	}
+	n := rc.node.Content[0]
+	for _, k := range keys {
+		if n.Kind != yaml.MappingNode {
+			return ""
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return ""
+		}
+		n = next
+	}
+	if n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+func (rc *berryRC) scopeNames() []string {
+	if rc == nil || len(rc.node.Content) == 0 {
+		return nil
+	}
+	root := rc.node.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "npmScopes" && root.Content[i+1].Kind == yaml.MappingNode {
+			var out []string
+			m := root.Content[i+1]
+			for j := 0; j+1 < len(m.Content); j += 2 {
+				out = append(out, m.Content[j].Value)
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+var berrySecretKeys = map[string]bool{"npmAuthToken": true, "npmAuthIdent": true, "npmPassword": true}
+
+// public returns the file with every secret value removed (at any depth: npmScopes
+// and npmRegistries carry their own), and the ${VARS} the secrets referenced.
+func (rc *berryRC) public() ([]byte, []string) {
+	var refs []string
+	var strip func(n *yaml.Node)
+	strip = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			kept := n.Content[:0:0]
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if berrySecretKeys[n.Content[i].Value] {
+					for _, m := range envRef.FindAllStringSubmatch(n.Content[i+1].Value, -1) {
+						refs = append(refs, m[2])
+					}
+					continue
+				}
+				strip(n.Content[i+1])
+				kept = append(kept, n.Content[i], n.Content[i+1])
+			}
+			n.Content = kept
+			return
+		}
+		for _, c := range n.Content {
+			strip(c)
+		}
+	}
+	var copyNode yaml.Node
+	if err := yaml.Unmarshal(rc.raw, &copyNode); err != nil {
+		return nil, nil
+	}
+	strip(&copyNode)
+	out, err := yaml.Marshal(&copyNode)
+	if err != nil {
+		return nil, refs
+	}
+	return out, refs
+}
+
+func loadBerryConfig(env Env, root string) (*berryConfig, error) {
+	home, err := readBerryRC(filepath.Join(env.Home, ".yarnrc.yml"))
+	if err != nil {
+		return nil, err
+	}
+	project, err := readBerryRC(filepath.Join(root, ".yarnrc.yml"))
+	if err != nil {
+		return nil, err
+	}
+	c := &berryConfig{home: home, project: project, scopes: map[string]string{}, environ: env}
+	get := func(envName string, keys ...string) string {
+		if v := env.Getenv(envName); v != "" && envName != "" {
+			return v
+		}
+		if v := project.get(keys...); v != "" {
+			return v
+		}
+		return home.get(keys...)
+	}
+	expand := func(s string) string { v, _ := expandNpmrcEnv(s, env); return v }
+	c.registry = normalizeRegistry(firstNonEmpty(expand(get("YARN_NPM_REGISTRY_SERVER", "npmRegistryServer")), "https://registry.yarnpkg.com"))
+	for _, rc := range []*berryRC{home, project} {
+		for _, s := range rc.scopeNames() {
+			if r := rc.get("npmScopes", s, "npmRegistryServer"); r != "" {
+				c.scopes["@"+strings.TrimPrefix(s, "@")] = normalizeRegistry(expand(r))
+			}
+		}
+	}
+	c.globalCache = get("YARN_ENABLE_GLOBAL_CACHE", "enableGlobalCache") != "false"
+	c.globalDir = expand(get("YARN_GLOBAL_FOLDER", "globalFolder"))
+	if c.globalDir == "" {
+		c.globalDir = filepath.Join(env.Home, ".yarn", "berry")
+	}
+	if !c.globalCache {
+		c.cacheDir = expand(get("YARN_CACHE_FOLDER", "cacheFolder"))
+		if c.cacheDir == "" {
+			c.cacheDir = filepath.Join(root, ".yarn", "cache")
+		} else if !filepath.IsAbs(c.cacheDir) {
+			c.cacheDir = filepath.Join(root, c.cacheDir)
+		}
+	}
+	return c, nil
+}
+
+// env points yarn at the global folder in every step (the sandbox's $HOME is empty)
+// and keeps telemetry from writing into it.
+func (c *berryConfig) env() []string {
+	return []string{"YARN_GLOBAL_FOLDER=" + c.globalDir, "YARN_ENABLE_TELEMETRY=0", "YARN_ENABLE_GLOBAL_CACHE=" + fmt.Sprint(c.globalCache)}
+}
+
+// caches: the global folder (with the global cache) is written by yarn in Resolve
+// and Download, and read-only later: PnP loads packages from the zip archives in it,
+// at build time and when the project runs. A project-local cache is part of the
+// project (an output) and needs no mount.
+func (c *berryConfig) caches() []Cache {
+	return []Cache{{
+		Path:     c.globalDir,
+		Env:      []string{"YARN_GLOBAL_FOLDER=" + c.globalDir},
+		Mount:    []Phase{PhaseResolve, PhaseDownload, PhaseBuild, PhaseRun},
+		Writable: []Phase{PhaseResolve, PhaseDownload},
+	}}
+}
+
+func (c *berryConfig) credentials() *Credentials {
+	cr := &Credentials{}
+	for _, f := range []struct {
+		rc      *berryRC
+		home    string
+		project string
+	}{{c.home, ".yarnrc.yml", ""}, {c.project, "", ".yarnrc.yml"}} {
+		if f.rc == nil {
+			continue
+		}
+		public, refs := f.rc.public()
+		if f.project != "" && bytes.Equal(bytes.TrimSpace(public), bytes.TrimSpace(f.rc.raw)) {
+			continue // nothing secret in the project's file: it stays as it is
+		}
+		cr.Files = append(cr.Files, ConfigFile{Home: f.home, Project: f.project, Secret: f.rc.raw, Public: public})
+		cr.addEnv(c.environ, refs)
+	}
+	if len(cr.Files) == 0 {
+		return nil
+	}
+	return cr
+}
+
+func relOrDot(root, dir string) string {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "."
+	}
+	return rel
+}
