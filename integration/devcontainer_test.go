@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"archive/zip"
 	"bufio"
 	"context"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/phylum-box/phylum-box/precheck/osvdb"
 )
 
 // The Dev Container Feature lives in docs/ so it ships with the documentation that
@@ -132,6 +135,63 @@ func TestDevcontainerFeatureJSON(t *testing.T) {
 	}
 }
 
+// osvSourceFromCorpus writes <dst>/<Ecosystem>/all.zip, the layout of OSV's
+// exports, from the corpus's real records.
+func osvSourceFromCorpus(t *testing.T, corpus, dst string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(corpus, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no OSV records in %s: %v", corpus, err)
+	}
+	byEco := map[string]map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec struct {
+			Affected []struct {
+				Package struct{ Ecosystem string } `json:"package"`
+			} `json:"affected"`
+		}
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, a := range rec.Affected {
+			if byEco[a.Package.Ecosystem] == nil {
+				byEco[a.Package.Ecosystem] = map[string][]byte{}
+			}
+			byEco[a.Package.Ecosystem][filepath.Base(f)] = b
+		}
+	}
+	for _, eco := range osvdb.Ecosystems {
+		dir := filepath.Join(dst, eco)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		fh, err := os.Create(filepath.Join(dir, "all.zip"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw := zip.NewWriter(fh)
+		for name, b := range byEco[eco] {
+			w, err := zw.Create(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Write(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := fh.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -171,20 +231,23 @@ func TestDevcontainerFeatureInstall(t *testing.T) {
 	bindMount(t, suite.bin, bound, true)
 	mount(t, "proc", filepath.Join(target, "proc"), "proc", 0)
 	mount(t, "/dev", filepath.Join(target, "dev"), "", syscall.MS_BIND|syscall.MS_REC) // with /dev/pts for apt
-	if err := os.MkdirAll(filepath.Join(target, "srv/osv-empty"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	// A local OSV source made from the corpus's real records stands in for the
+	// network; the first install points at a missing one, as if offline.
+	osvSourceFromCorpus(t, filepath.Join(root, "..", "shared", "corpus", "osv"), filepath.Join(target, "srv/osv"))
 	chrootRun(t, ctx, target, nil, "useradd", "-m", "-s", "/bin/bash", "vscode")
 
 	env := []string{
 		"_REMOTE_USER=vscode", "_CONTAINER_USER=vscode",
 		"_REMOTE_USER_HOME=/home/vscode", "_CONTAINER_USER_HOME=/home/vscode",
 		"BINARYPATH=/opt/build/phylum-box",
-		"ALIASES=true", "DBUPDATE=true", "DBSOURCE=/srv/osv-empty",
+		"ALIASES=true", "DBUPDATE=true", "DBSOURCE=/srv/osv-offline",
 	}
 	start := time.Now()
 	out := chrootRun(t, ctx, target, env, "/tmp/feature/install.sh")
 	t.Logf("install.sh took %v:\n%s", time.Since(start).Round(time.Millisecond), out)
+	if !strings.Contains(out, "did not complete for vscode") {
+		t.Errorf("an unreachable database source must be reported, not fatal:\n%s", out)
+	}
 
 	// The installed binary answers inside the Debian root.
 	ver := chrootRun(t, ctx, target, nil, "/usr/local/bin/phylum-box", "--version")
@@ -218,8 +281,23 @@ func TestDevcontainerFeatureInstall(t *testing.T) {
 		}
 	}
 
-	// Idempotent: a rebuilt layer runs install.sh again.
-	chrootRun(t, ctx, target, env, "/tmp/feature/install.sh")
+	// Idempotent: a rebuilt layer runs install.sh again. This time the binary is the
+	// file shipped next to install.sh (a feature packaged with its binary), and the
+	// database source is reachable: the user gets a database.
+	copyTree(t, suite.bin, filepath.Join(target, "tmp/feature/phylum-box"))
+	again := chrootRun(t, ctx, target, []string{"_REMOTE_USER=vscode", "_CONTAINER_USER=vscode", "DBSOURCE=/srv/osv"},
+		"/tmp/feature/install.sh")
+	if !strings.Contains(again, "installed phylum-box") || strings.Contains(again, "did not complete") {
+		t.Errorf("second install (binary next to install.sh, local OSV source):\n%s", again)
+	}
+	db := filepath.Join(target, "home/vscode/.local/share/phylum-box/osv.db")
+	if fi, err := os.Stat(db); err != nil {
+		t.Errorf("db update did not create the user's database: %v", err)
+	} else if st := fi.Sys().(*syscall.Stat_t); st.Uid == 0 {
+		t.Errorf("%s belongs to root; the container user could not update it", db)
+	}
+	status := chrootRun(t, ctx, target, nil, "su", "vscode", "-c", "phylum-box db status")
+	t.Logf("db status as vscode:\n%s", status)
 	rc, _ := os.ReadFile(filepath.Join(target, "etc/bash.bashrc"))
 	if n := strings.Count(string(rc), "# phylum-box shell integration"); n != 1 {
 		t.Errorf("/etc/bash.bashrc has the integration %d times after two installs", n)
