@@ -88,7 +88,9 @@ type Verdict struct {
 	ExpiredIgnores []policy.Ignore
 	// PolicyFiles are the policy files that were merged, lowest precedence first.
 	PolicyFiles []string
-	CheckedAt   time.Time
+	// Policy is the merged policy the verdict was reached under.
+	Policy    *policy.Policy
+	CheckedAt time.Time
 }
 
 // PackageResult is the verdict for one package.
@@ -162,7 +164,7 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 	if now.IsZero() {
 		now = time.Now()
 	}
-	v := &Verdict{CheckedAt: now, PolicyFiles: pol.Files}
+	v := &Verdict{CheckedAt: now, PolicyFiles: pol.Files, Policy: pol}
 	for _, w := range pol.Weakened {
 		v.Warnings = append(v.Warnings, "project policy loosens your settings: "+w)
 	}

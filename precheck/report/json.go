@@ -26,6 +26,19 @@ type jsonDoc struct {
 	Warnings       []string      `json:"warnings"`
 	ExpiredIgnores []jsonIgnore  `json:"expired_ignores"`
 	PolicyFiles    []string      `json:"policy_files"`
+	Policy         *jsonPolicy   `json:"policy,omitempty"`
+}
+
+// jsonPolicy is the effective policy, so a CI log shows what the verdict was
+// reached under without reading every layer.
+type jsonPolicy struct {
+	BlockMalicious     bool   `json:"block_malicious"`
+	BlockVulnerability string `json:"block_vulnerability"`
+	MinReleaseAge      string `json:"min_release_age"`
+	MaxAge             string `json:"database_max_age"`
+	WhenStale          string `json:"database_when_stale"`
+	Uncheckable        string `json:"uncheckable"`
+	Ignores            int    `json:"ignores"`
 }
 
 type jsonSummary struct {
@@ -107,6 +120,13 @@ func WriteJSON(w io.Writer, v *precheck.Verdict, o Options) error {
 			Stale:      v.Database.Stale,
 			Ecosystems: []jsonEcosystem{},
 		},
+	}
+	if p := v.Policy; p != nil {
+		doc.Policy = &jsonPolicy{
+			BlockMalicious: p.Block.Malicious, BlockVulnerability: string(p.Block.Vulnerability),
+			MinReleaseAge: policy.FormatDuration(p.MinReleaseAge), MaxAge: policy.FormatDuration(p.Database.MaxAge),
+			WhenStale: string(p.Database.WhenStale), Uncheckable: string(p.Uncheckable), Ignores: len(p.Ignore),
+		}
 	}
 	for _, e := range v.Database.Ecosystems {
 		doc.Database.Ecosystems = append(doc.Database.Ecosystems, jsonEcosystem{Name: e.Name, Records: e.Records, Updated: timePtr(e.Updated)})

@@ -78,6 +78,7 @@ func TestJSON(t *testing.T) {
 		Summary       map[string]int
 		Packages      []map[string]any
 		Database      map[string]any
+		Policy        map[string]any
 		Problems      []string
 		Warnings      []string
 	}
@@ -137,6 +138,10 @@ func TestJSON(t *testing.T) {
 	}
 	if eco := db["ecosystems"].([]any)[0].(map[string]any); eco["name"] != "npm" || eco["records"] != 42.0 {
 		t.Errorf("ecosystems = %v", db["ecosystems"])
+	}
+	if doc.Policy["block_vulnerability"] != "high" || doc.Policy["block_malicious"] != true || doc.Policy["ignores"] != 1.0 ||
+		doc.Policy["database_when_stale"] != "fail" || doc.Policy["min_release_age"] != "0s" {
+		t.Errorf("policy = %v", doc.Policy)
 	}
 	if doc.Problems == nil || doc.Warnings == nil {
 		t.Error("problems and warnings must be lists, never null")
