@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
@@ -25,11 +26,6 @@ import (
 // thousands of commits) are a few MB; anything bigger is corrupt or hostile, and
 // reading it would let a crafted zip exhaust memory.
 const maxRecordSize = 64 << 20
-
-// batchBytes is how much encoded data is buffered before it is sorted and written.
-// Sorted inserts keep bbolt's page splits local; the buffer, not the export, bounds
-// memory: the whole real npm export encodes to less than one batch.
-const batchBytes = 96 << 20
 
 // source is one input: a zip, a directory or a single JSON file. label names it in
 // errors and in the status (the URL for downloads).
@@ -131,7 +127,8 @@ func build(ctx context.Context, o buildOptions) (err error) {
 		}
 	}()
 
-	w := &writer{db: nb}
+	w := newWriter(nb, dir)
+	defer w.cleanup()
 	old := copyOld(ctx, o, nb)
 	st := Status{Format: formatVersion}
 
@@ -168,7 +165,7 @@ func build(ctx context.Context, o buildOptions) (err error) {
 			ecoSources[eco] = append(ecoSources[eco], src.label)
 		}
 	}
-	if err := w.flush(); err != nil {
+	if err := w.finish(ctx); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -279,38 +276,47 @@ func copyOld(ctx context.Context, o buildOptions, nb *bolt.DB) map[string]Ecosys
 	}
 	defer old.Close()
 	st, _ := old.Status()
+	// Copied in key order and in bounded transactions, like the writer does, so
+	// carrying a 250,000-advisory ecosystem over costs little memory.
 	err = old.bolt.View(func(otx *bolt.Tx) error {
-		return nb.Update(func(ntx *bolt.Tx) error {
-			for _, eco := range Ecosystems {
-				ob := otx.Bucket([]byte(eco))
-				if ob == nil || slices.Contains(o.replace, eco) {
-					continue
-				}
-				nbk, err := ntx.CreateBucketIfNotExists([]byte(eco))
-				if err != nil {
-					return err
-				}
-				// Keys arrive sorted, so pages can be filled completely.
-				nbk.FillPercent = 1.0
-				c := ob.Cursor()
-				for k, v := c.First(); k != nil; k, v = c.Next() {
-					// Put keeps references until commit; the old mmap stays valid
-					// for the life of the read transaction that encloses this one.
-					if err := nbk.Put(k, v); err != nil {
-						return err
-					}
-				}
-				if es, ok := st.Ecosystem(eco); ok {
-					res[eco] = es
-				} else {
-					res[eco] = EcosystemStatus{Name: eco}
-				}
+		for _, eco := range Ecosystems {
+			ob := otx.Bucket([]byte(eco))
+			if ob == nil || slices.Contains(o.replace, eco) {
+				continue
+			}
+			c := ob.Cursor()
+			k, v := c.First()
+			for first := true; first || k != nil; first = false {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				err := nb.Update(func(ntx *bolt.Tx) error {
+					nbk, err := ntx.CreateBucketIfNotExists([]byte(eco))
+					if err != nil {
+						return err
+					}
+					nbk.FillPercent = 1.0
+					// The old mmap stays valid for the whole read transaction, which
+					// outlives each of these commits.
+					for n := 0; k != nil && n < txOps; n++ {
+						if err := nbk.Put(k, v); err != nil {
+							return err
+						}
+						k, v = c.Next()
+					}
+					return nil
+				})
+				if err != nil {
+					return err
+				}
 			}
-			return nil
-		})
+			if es, ok := st.Ecosystem(eco); ok {
+				res[eco] = es
+			} else {
+				res[eco] = EcosystemStatus{Name: eco}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		o.progress.logf("warning: not keeping data from the current database: %v", err)
@@ -321,8 +327,11 @@ func copyOld(ctx context.Context, o buildOptions, nb *bolt.DB) map[string]Ecosys
 
 // countBucket counts distinct advisory ids and package names. Keys are
 // name 0x00 id, sorted by name.
+//
+// Ids are counted by 64-bit FNV hash: a set of 250,000 hashes is a few MB where a
+// set of strings would be tens; a collision would only miscount by one.
 func countBucket(b *bolt.Bucket) (records, packages int) {
-	ids := map[string]struct{}{}
+	ids := map[uint64]struct{}{}
 	var last []byte
 	c := b.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -334,22 +343,11 @@ func countBucket(b *bolt.Bucket) (records, packages int) {
 			packages++
 			last = k[:i]
 		}
-		ids[string(k[i+1:])] = struct{}{}
+		h := fnv.New64a()
+		h.Write(k[i+1:])
+		ids[h.Sum64()] = struct{}{}
 	}
 	return len(ids), packages
-}
-
-// op is one pending write: put (val != nil) or delete.
-type op struct {
-	eco string
-	key []byte
-	val []byte
-}
-
-type writer struct {
-	db    *bolt.DB
-	ops   []op
-	bytes int
 }
 
 // converted is one record turned into database writes.
@@ -378,57 +376,6 @@ func convert(rec *osvRecord, write func(string) bool) converted {
 		c.ops = append(c.ops, o)
 	}
 	return c
-}
-
-func (w *writer) push(o op) error {
-	w.ops = append(w.ops, o)
-	w.bytes += len(o.key) + len(o.val) + 64
-	if w.bytes >= batchBytes {
-		return w.flush()
-	}
-	return nil
-}
-
-func (w *writer) flush() error {
-	if len(w.ops) == 0 {
-		return nil
-	}
-	// Stable: a later source overrides an earlier one for the same key.
-	slices.SortStableFunc(w.ops, func(a, b op) int {
-		if c := strings.Compare(a.eco, b.eco); c != 0 {
-			return c
-		}
-		return bytes.Compare(a.key, b.key)
-	})
-	err := w.db.Update(func(tx *bolt.Tx) error {
-		var b *bolt.Bucket
-		var cur string
-		for _, o := range w.ops {
-			if b == nil || o.eco != cur {
-				var err error
-				if b, err = tx.CreateBucketIfNotExists([]byte(o.eco)); err != nil {
-					return err
-				}
-				b.FillPercent = 0.9
-				cur = o.eco
-			}
-			var err error
-			if o.val == nil {
-				err = b.Delete(o.key)
-			} else {
-				err = b.Put(o.key, o.val)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	w.ops, w.bytes = w.ops[:0], 0
-	if err != nil {
-		return fmt.Errorf("write the new database: %w", err)
-	}
-	return nil
 }
 
 // convertFunc decodes one document (called concurrently); consumeFunc receives the
@@ -514,7 +461,11 @@ func eachZipRecord(ctx context.Context, src source, size int64, p *Progress, con
 			for c := range jobs {
 				var r result
 				end := min((c+1)*zipChunk, len(zr.File))
-				for _, zf := range zr.File[c*zipChunk : end] {
+				for i := c * zipChunk; i < end; i++ {
+					zf := zr.File[i]
+					// The central directory of a 250,000-entry zip is ~60 MB of
+					// *zip.File; let each entry go once it has been read.
+					zr.File[i] = nil
 					if ctx.Err() != nil {
 						r.err = ctx.Err()
 						break
