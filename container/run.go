@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,7 +99,7 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 
 	nnp := true
 	proc := &libcontainer.Process{
-		Args:            spec.Args,
+		Args:            withParentDeathGuard(spec.Args, spec.Mounts),
 		Env:             spec.Env,
 		Cwd:             spec.Cwd,
 		UID:             0,
@@ -114,6 +115,13 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 	if proc.Cwd == "" {
 		proc.Cwd = "/"
 	}
+	// The container's init is forked from this OS thread, and the kernel sends
+	// the parent-death signal when the forking *thread* exits. Keep this
+	// goroutine on its thread for the whole run so that no goroutine that ends
+	// locked (libcontainer's mount-source thread does) can take the thread down
+	// with it and kill the container.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	start := time.Now()
 	if err := c.Run(proc); err != nil {
 		return nil, fmt.Errorf("start %s in the container: %w", spec.Args[0], err)
@@ -211,6 +219,25 @@ loop:
 		result.Stopped = StopPids
 	}
 	return result, nil
+}
+
+// withParentDeathGuard prefixes args with util-linux's setpriv --pdeathsig KILL
+// when the container has it (the host /usr is bound). libcontainer's own
+// ParentDeathSignal does not reach the process it runs: that is a clone of the
+// process it sets it on, and clones start without one. With the guard, a
+// phylum-box killed by SIGKILL takes the container (the whole pid namespace)
+// with it instead of leaving it running without its timeout; setpriv then
+// execs the command, which stays pid 1.
+func withParentDeathGuard(args []string, mounts []specs.Mount) []string {
+	for _, m := range mounts {
+		if m.Destination != "/usr" || m.Type != "bind" {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(m.Source, "bin", "setpriv")); err == nil && st.Mode().IsRegular() {
+			return append([]string{"/usr/bin/setpriv", "--pdeathsig", "KILL", "--"}, args...)
+		}
+	}
+	return args
 }
 
 // stopper kills the container once and remembers the first reason.

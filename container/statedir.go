@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
@@ -91,12 +92,21 @@ func Reserve(stateDir string) (*Reservation, error) {
 		return nil, err
 	}
 	id := "pb-" + hex.EncodeToString(b[:])
-	f, err := os.OpenFile(filepath.Join(stateDir, id+".lock"), os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	// Lock under a name CleanStale ignores, then rename into place: a cleaner
+	// must never find <id>.lock unlocked while this run is alive.
+	tmp := filepath.Join(stateDir, ".new-"+id)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("reserve container id: %w", err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("reserve container id: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(stateDir, id+".lock")); err != nil {
+		f.Close()
+		os.Remove(tmp)
 		return nil, fmt.Errorf("reserve container id: %w", err)
 	}
 	r := &Reservation{ID: id, Dir: filepath.Join(stateDir, id+".d"), StateDir: stateDir, f: f}
@@ -115,7 +125,7 @@ func (r *Reservation) Release() {
 		return
 	}
 	removeTree(r.Dir)
-	os.Remove(r.f.Name())
+	os.Remove(filepath.Join(r.StateDir, r.ID+".lock"))
 	r.f.Close()
 	r.f = nil
 }
@@ -137,7 +147,8 @@ func removeTree(dir string) {
 
 // CleanStale removes containers in stateDir whose phylum-box is gone (killed
 // with SIGKILL, machine crashed): their processes are killed, their cgroups and
-// state removed. It returns the ids cleaned.
+// state removed. It returns the ids cleaned. A run is stale when its lock file
+// can be locked, or when libcontainer state exists with no lock file at all.
 func CleanStale(stateDir string) ([]string, error) {
 	ents, err := os.ReadDir(stateDir)
 	if err != nil {
@@ -146,15 +157,19 @@ func CleanStale(stateDir string) ([]string, error) {
 		}
 		return nil, err
 	}
-	var cleaned []string
+	ids := map[string]bool{}
 	for _, e := range ents {
-		name := e.Name()
-		id, isLock := strings.CutSuffix(name, ".lock")
-		if !isLock {
-			continue
+		id := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".lock"), ".d")
+		if strings.HasPrefix(id, "pb-") {
+			ids[id] = true
 		}
-		lockPath := filepath.Join(stateDir, name)
-		f, err := os.OpenFile(lockPath, os.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	}
+	var cleaned []string
+	for id := range ids {
+		lockPath := filepath.Join(stateDir, id+".lock")
+		// O_CREAT: a state dir whose lock is gone is claimed the same way, so two
+		// cleaners never work on one container.
+		f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 		if err != nil {
 			continue
 		}
@@ -162,16 +177,32 @@ func CleanStale(stateDir string) ([]string, error) {
 			f.Close() // a live run holds it
 			continue
 		}
-		if c, err := libcontainer.Load(stateDir, id); err == nil {
-			_ = c.Signal(unix.SIGKILL)
-			_ = c.Destroy()
-		} else {
-			_ = os.RemoveAll(filepath.Join(stateDir, id))
-		}
+		destroyStale(stateDir, id)
 		removeTree(filepath.Join(stateDir, id+".d"))
 		os.Remove(lockPath)
 		f.Close()
 		cleaned = append(cleaned, id)
 	}
 	return cleaned, nil
+}
+
+// destroyStale kills a leftover container and removes its cgroup and state.
+// libcontainer refuses to destroy a container that still runs, and SIGKILL is
+// asynchronous, so wait (briefly) for the init to go.
+func destroyStale(stateDir, id string) {
+	c, err := libcontainer.Load(stateDir, id)
+	if err != nil {
+		_ = os.RemoveAll(filepath.Join(stateDir, id))
+		return
+	}
+	_ = c.Signal(unix.SIGKILL)
+	for i := 0; i < 100; i++ {
+		if st, err := c.Status(); err != nil || st == libcontainer.Stopped {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c.Destroy() != nil {
+		_ = os.RemoveAll(filepath.Join(stateDir, id))
+	}
 }
