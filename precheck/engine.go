@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/precheck/policy"
 )
 
@@ -91,6 +92,17 @@ type Verdict struct {
 	// Policy is the merged policy the verdict was reached under.
 	Policy    *policy.Policy
 	CheckedAt time.Time
+}
+
+// ExitCode maps the result to the exit-code contract: 0 pass, 3 blocked, 5 incomplete.
+func (v *Verdict) ExitCode() int {
+	switch v.Result {
+	case Blocked:
+		return exitcode.Blocked
+	case Incomplete:
+		return exitcode.Incomplete
+	}
+	return exitcode.OK
 }
 
 // PackageResult is the verdict for one package.

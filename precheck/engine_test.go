@@ -205,6 +205,9 @@ func TestEvaluate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if code := map[Result]int{Pass: 0, Blocked: 3, Incomplete: 5}[tt.want]; v.ExitCode() != code {
+				t.Errorf("exit code = %d, want %d", v.ExitCode(), code)
+			}
 			if v.Result != tt.want {
 				t.Errorf("result = %s, want %s (problems %q, warnings %q)", v.Result, tt.want, v.Problems, v.Warnings)
 			}

@@ -181,13 +181,8 @@ func runPrecheck(ctx context.Context, in precheckInput) (*precheck.Verdict, erro
 // to the terminal its summary line already said why; otherwise one line on stderr
 // does.
 func verdictExit(v *precheck.Verdict, reported bool) error {
-	code := exitcode.OK
-	switch v.Result {
-	case precheck.Blocked:
-		code = exitcode.Blocked
-	case precheck.Incomplete:
-		code = exitcode.Incomplete
-	default:
+	code := v.ExitCode()
+	if code == exitcode.OK {
 		return nil
 	}
 	if reported {
