@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -368,5 +369,58 @@ func TestCheckDispatch(t *testing.T) {
 	if code := Main(context.Background(), app, []string{"check", "--format", "yaml", lock}); code != exitcode.Usage ||
 		!strings.Contains(errb.String(), "supported: text, json, sarif") {
 		t.Errorf("exit %d, stderr %s", code, errb)
+	}
+}
+
+// BenchmarkCheckVite is `phylum-box check --format json` of vite's pnpm-lock.yaml
+// (1,405 packages) against the corpus database, in process (warm): parse, policy,
+// database lookups, engine and report.
+func BenchmarkCheckVite(b *testing.B) {
+	lock := filepath.Join(corpusDir(b), "lockfiles", "real", "vite.pnpm-lock.yaml")
+	dir := b.TempDir()
+	db := filepath.Join(dir, "osv.db")
+	if err := osvdb.Import(context.Background(), db, []string{filepath.Join(corpusDir(b), "osv")}, nil); err != nil {
+		b.Fatal(err)
+	}
+	o := &checkOptions{Format: "json", Args: []string{lock}, Dir: dir, DBPath: db, UserPolicy: filepath.Join(dir, "none.yaml")}
+	b.ReportAllocs()
+	for b.Loop() {
+		app := &App{Stdout: io.Discard, Stderr: io.Discard, Log: newLogger(io.Discard)}
+		if err := checkRun(context.Background(), app, o); exitOf(err) != exitcode.OK {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The project policy comes from the first argument's directory, not the working
+// directory; and an --output that cannot be written is a usage error.
+func TestCheckProjectDirAndOutput(t *testing.T) {
+	db := corpusDB(t)
+	cwd := t.TempDir()
+	proj := filepath.Join(cwd, "proj")
+	if err := os.MkdirAll(proj, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	packageLock(t, proj, map[string]string{"semver": "7.5.1"})
+	// Medium blocks only if proj/.phylum-box.yaml is read; the one in cwd must not be.
+	if err := os.WriteFile(filepath.Join(proj, ".phylum-box.yaml"), []byte("block: {vulnerability: medium}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cwd, ".phylum-box.yaml"), []byte("block: {vulnerability: none}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, arg := range []string{"proj", "proj/package-lock.json"} {
+		app, out, _ := checkTestApp()
+		err := checkRun(context.Background(), app, &checkOptions{Format: "text", Args: []string{arg}, Dir: cwd, DBPath: db,
+			UserPolicy: filepath.Join(cwd, "none.yaml"), Now: corpusDBTime})
+		if exitOf(err) != exitcode.Blocked || !strings.Contains(out.String(), "semver@7.5.1 (npm) BLOCKED  package-lock.json:") {
+			t.Errorf("check %s: exit %d (%v)\n%s", arg, exitOf(err), err, out)
+		}
+	}
+	app, _, _ := checkTestApp()
+	err := checkRun(context.Background(), app, &checkOptions{Format: "json", Args: []string{"proj"}, Dir: cwd, DBPath: db,
+		Output: filepath.Join(cwd, "no", "such", "dir", "out.json"), UserPolicy: filepath.Join(cwd, "none.yaml"), Now: corpusDBTime})
+	if exitOf(err) != exitcode.Usage || !strings.Contains(err.Error(), "--output") {
+		t.Errorf("unwritable --output: exit %d (%v)", exitOf(err), err)
 	}
 }
