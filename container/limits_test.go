@@ -2,6 +2,7 @@ package container_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -88,4 +89,33 @@ func enforcement(r *container.Result, limit string) container.Enforcement {
 		}
 	}
 	return container.Enforcement{Limit: limit, How: "not requested"}
+}
+
+func TestCPULimit(t *testing.T) {
+	if !container.Probe().CgroupLimits {
+		t.Skip("CPU limits need root or a delegated cgroup")
+	}
+	b := newBox(t)
+	// Two spinning threads for 1.5 s of wall time under a 0.5-CPU quota may use
+	// at most ~0.75 s of CPU (a little more for the period rounding).
+	spin := `import threading,time
+def spin():
+  end=time.time()+1.5
+  while time.time()<end: pass
+ts=[threading.Thread(target=spin) for _ in range(2)]
+[t.start() for t in ts]; [t.join() for t in ts]
+import resource; r=resource.getrusage(resource.RUSAGE_SELF); print(r.ru_utime+r.ru_stime)`
+	o := b.run(context.Background(), func(s *container.Spec) {
+		s.Limits = container.Limits{CPUs: 0.5, Timeout: 30 * time.Second}
+	}, "python3", "-c", spin)
+	var used float64
+	if _, err := fmt.Sscan(o.stdout, &used); err != nil || o.ExitCode != 0 {
+		t.Fatalf("probe failed: %q %q", o.stdout, o.stderr)
+	}
+	if used > 1.0 {
+		t.Fatalf("used %.2fs of CPU in 1.5s under a 0.5 CPU quota", used)
+	}
+	if e := enforcement(o.Result, "cpu"); !e.Enforced {
+		t.Fatalf("cpu not enforced: %s", e.How)
+	}
 }
