@@ -45,7 +45,7 @@ var benchZipOnce sync.Once
 func benchZip(tb testing.TB) string {
 	tb.Helper()
 	dir := filepath.Join(os.TempDir(), "phylum-box-bench")
-	path := filepath.Join(dir, fmt.Sprintf("npm-all-%d-seed1-v1.zip", benchRecords))
+	path := filepath.Join(dir, fmt.Sprintf("npm-all-%d-seed1-v2.zip", benchRecords))
 	var err error
 	benchZipOnce.Do(func() {
 		if _, e := os.Stat(path); e == nil {

@@ -151,6 +151,20 @@ func (d *decoder) string() string {
 	return s
 }
 
+func (d *decoder) skipString() {
+	n := d.count()
+	if d.err == nil {
+		d.b = d.b[n:]
+	}
+}
+
+func (d *decoder) skipStrings() {
+	n := d.count()
+	for i := 0; i < n && d.err == nil; i++ {
+		d.skipString()
+	}
+}
+
 func (d *decoder) strings() []string {
 	n := d.count()
 	if n == 0 || d.err != nil {
@@ -163,7 +177,12 @@ func (d *decoder) strings() []string {
 	return out
 }
 
-func decodeEntry(b []byte) (*entry, error) {
+// decodeEntry decodes a stored value. With full false, the reporting fields (id,
+// summary, aliases) are skipped: a lookup decodes every advisory of a package but
+// needs those only for the ones that match.
+func decodeEntry(b []byte) (*entry, error) { return decodeEntryPart(b, true) }
+
+func decodeEntryPart(b []byte, full bool) (*entry, error) {
 	d := decoder{b: b}
 	if f := d.byte(); d.err == nil && f != entryFormat {
 		return nil, fmt.Errorf("database entry format %d, want %d", f, entryFormat)
@@ -174,9 +193,15 @@ func decodeEntry(b []byte) (*entry, error) {
 	}
 	e.Severity = precheck.Severity(d.byte())
 	e.Score = float64(d.uvarint()) / 10
-	e.ID = d.string()
-	e.Summary = d.string()
-	e.Aliases = d.strings()
+	if full {
+		e.ID = d.string()
+		e.Summary = d.string()
+		e.Aliases = d.strings()
+	} else {
+		d.skipString()
+		d.skipString()
+		d.skipStrings()
+	}
 	e.Versions = d.strings()
 	nr := d.count()
 	if nr > 0 && d.err == nil {

@@ -22,17 +22,45 @@ func parseVersion(t rangeType, ecosystem, v string) (semantic.Version, error) {
 	return pv, nil
 }
 
+// versionCache memoises parseVersion within one batch. Parsed versions are
+// immutable, so sharing them is safe.
+type versionCache map[cacheKey]cached
+
+type cacheKey struct {
+	t        rangeType
+	eco, ver string
+}
+
+type cached struct {
+	v   semantic.Version
+	err error
+}
+
+func (c versionCache) parse(t rangeType, eco, v string) (semantic.Version, error) {
+	if c == nil {
+		return parseVersion(t, eco, v)
+	}
+	k := cacheKey{t, eco, v}
+	if r, ok := c[k]; ok {
+		return r.v, r.err
+	}
+	pv, err := parseVersion(t, eco, v)
+	c[k] = cached{pv, err}
+	return pv, err
+}
+
 // target is the package version being checked, parsed lazily once per range type.
 type target struct {
 	ecosystem string
 	raw       string
+	cache     versionCache
 	parsed    [3]semantic.Version // indexed by rangeType
 	errs      [3]error
 }
 
 func (t *target) get(rt rangeType) (semantic.Version, error) {
 	if t.parsed[rt] == nil && t.errs[rt] == nil {
-		t.parsed[rt], t.errs[rt] = parseVersion(rt, t.ecosystem, t.raw)
+		t.parsed[rt], t.errs[rt] = t.cache.parse(rt, t.ecosystem, t.raw)
 	}
 	return t.parsed[rt], t.errs[rt]
 }
@@ -69,7 +97,11 @@ func inVersions(t *target, versions []string) (bool, error) {
 		return false, nil
 	}
 	for _, s := range versions {
-		if c, err := v.CompareStr(s); err == nil && c == 0 {
+		w, err := t.cache.parse(rangeEcosystem, t.ecosystem, s)
+		if err != nil {
+			continue
+		}
+		if c, err := v.Compare(w); err == nil && c == 0 {
 			return true, nil
 		}
 	}
@@ -107,7 +139,7 @@ func inRange(t *target, r *vrange) (bool, error) {
 			continue
 		}
 		if !p.zero {
-			if p.ver, err = parseVersion(r.Type, t.ecosystem, ev.Version); err != nil {
+			if p.ver, err = t.cache.parse(r.Type, t.ecosystem, ev.Version); err != nil {
 				return false, fmt.Errorf("advisory range: %w", err)
 			}
 		}
