@@ -27,7 +27,8 @@ type op struct {
 // instead ops are packed into an arena, sorted, spilled to run files next to the
 // database when the arena is full, and finally merged and applied in key order in
 // small transactions. Sorted application also packs leaf pages full.
-const (
+// Variables so tests can force spills and many transactions.
+var (
 	// runBytes is the capacity of the in-memory arena of encoded ops; it is
 	// allocated once and never grows (unless a single op is larger).
 	runBytes = 16 << 20
