@@ -2,8 +2,11 @@ package container_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/opencontainers/runc/libcontainer/exeseal"
 )
 
 // BenchmarkRunTrue measures one container start and teardown running
@@ -39,5 +42,27 @@ func BenchmarkUnshareTrue(b *testing.B) {
 		if out, err := exec.Command("unshare", "-Urmpf", "--mount-proc", "/bin/true").CombinedOutput(); err != nil {
 			b.Fatalf("%v: %s", err, out)
 		}
+	}
+}
+
+// BenchmarkCloneSelfExe is what libcontainer pays per container to make the
+// sealed copy of this binary it starts the init from (overlayfs as root, a memfd
+// copy rootless — which ReexecSealed pays once per process instead).
+func BenchmarkCloneSelfExe(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		f, err := exeseal.CloneSelfExe(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}
+
+func TestReexecSealed(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("as root libcontainer seals through overlayfs; ReexecSealed does nothing")
+	}
+	if !exeseal.IsSelfExeCloned() {
+		t.Fatal("TestMain's ReexecSealed did not leave the process running from a sealed memfd")
 	}
 }
