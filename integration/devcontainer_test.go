@@ -229,8 +229,9 @@ func TestDevcontainerFeatureInstall(t *testing.T) {
 	copyTree(t, filepath.Join(root, featureDir), filepath.Join(target, "tmp/feature"))
 	bound := filepath.Join(target, "opt/build/phylum-box")
 	bindMount(t, suite.bin, bound, true)
-	mount(t, "proc", filepath.Join(target, "proc"), "proc", 0)
-	mount(t, "/dev", filepath.Join(target, "dev"), "", syscall.MS_BIND|syscall.MS_REC) // with /dev/pts for apt
+	mount(t, "proc", filepath.Join(target, "proc"), "proc", 0, "")
+	minimalDev(t, filepath.Join(target, "dev"))
+	mount(t, "/sys", filepath.Join(target, "sys"), "", syscall.MS_BIND|syscall.MS_REC, "") // cgroups, for the sandbox
 	// A local OSV source made from the corpus's real records stands in for the
 	// network; the first install points at a missing one, as if offline.
 	osvSourceFromCorpus(t, filepath.Join(root, "..", "shared", "corpus", "osv"), filepath.Join(target, "srv/osv"))
@@ -298,6 +299,19 @@ func TestDevcontainerFeatureInstall(t *testing.T) {
 	}
 	status := chrootRun(t, ctx, target, nil, "su", "vscode", "-c", "phylum-box db status")
 	t.Logf("db status as vscode:\n%s", status)
+
+	// What the runtime packages and the subordinate range are for: the container
+	// user gets a rootless sandbox with a full uid map (through newuidmap).
+	if !strings.Contains(chrootRun(t, ctx, target, nil, "phylum-box", "--help"), "\n  run ") {
+		t.Log("TODO: no run command in this binary; the rootless sandbox in the Debian root is not checked")
+		return
+	}
+	sandbox := enterAsUser(t, ctx, target, "vscode",
+		`mkdir -p ~/project && cd ~/project && phylum-box run -- cat /proc/self/uid_map`)
+	t.Logf("uid map of a sandbox started by vscode in the Debian root:\n%s", sandbox)
+	if !regexp.MustCompile(`(?m)^\s*1\s+\d+\s+65535\s*$`).MatchString(sandbox) {
+		t.Errorf("the sandbox in the Debian root has no full uid map (newuidmap + /etc/subuid):\n%s", sandbox)
+	}
 	rc, _ := os.ReadFile(filepath.Join(target, "etc/bash.bashrc"))
 	if n := strings.Count(string(rc), "# phylum-box shell integration"); n != 1 {
 		t.Errorf("/etc/bash.bashrc has the integration %d times after two installs", n)
@@ -306,6 +320,23 @@ func TestDevcontainerFeatureInstall(t *testing.T) {
 	if n := strings.Count(string(sub), "vscode:"); n != 1 {
 		t.Errorf("/etc/subuid has %d ranges for vscode after two installs", n)
 	}
+}
+
+// enterAsUser runs script as user in root the way a container does — a new mount
+// namespace whose root is pivoted to root — because the kernel refuses to create
+// user namespaces (the sandbox) from a chrooted process.
+func enterAsUser(t *testing.T, ctx context.Context, root, user, script string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(root, ".oldroot"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	enter := `cd "$1" && pivot_root . .oldroot && cd / && umount -l /.oldroot && exec su - "$2" -c "$3"`
+	cmd := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "sh", "-c", enter, "enter", root, user, script)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("as %s in the Debian root: %q: %v\n%s", user, script, err, out)
+	}
+	return string(out)
 }
 
 // testCacheDir keeps the debootstrapped root between runs: building it takes about
@@ -418,7 +449,7 @@ func tail(b []byte, n int) []byte {
 // pristine root; it falls back to a copy where overlayfs is unavailable.
 func overlayRoot(t *testing.T, base string) string {
 	t.Helper()
-	work := t.TempDir()
+	work := mountScratch(t)
 	upper, wdir, merged := filepath.Join(work, "upper"), filepath.Join(work, "work"), filepath.Join(work, "root")
 	for _, d := range []string{upper, wdir, merged} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -437,12 +468,60 @@ func overlayRoot(t *testing.T, base string) string {
 	return merged
 }
 
-func mount(t *testing.T, src, dst, fstype string, flags uintptr) {
+// mountScratch is a temporary directory for mount points. Unlike t.TempDir it is
+// removed only when nothing is mounted below it any more: a recursive delete that
+// walked into a leftover bind mount would delete the host's files.
+func mountScratch(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pbox-devcontainer-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if m := mountsBelow(dir); len(m) > 0 {
+			t.Errorf("not removing %s: still mounted: %q", dir, m)
+			return
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("removing %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+func mountsBelow(dir string) []string {
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
+
+// minimalDev gives the root a /dev of its own: a tmpfs with the few device nodes
+// apt and the shells use bound in one by one, and a private devpts. Binding the
+// host's whole /dev would expose every device to the install script.
+func minimalDev(t *testing.T, dev string) {
+	t.Helper()
+	mount(t, "tmpfs", dev, "tmpfs", syscall.MS_NOSUID|syscall.MS_NOEXEC, "mode=755")
+	for _, n := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		bindMount(t, "/dev/"+n, filepath.Join(dev, n), false)
+	}
+	mount(t, "devpts", filepath.Join(dev, "pts"), "devpts", syscall.MS_NOSUID|syscall.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+	if err := os.Symlink("pts/ptmx", filepath.Join(dev, "ptmx")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mount(t *testing.T, src, dst, fstype string, flags uintptr, data string) {
 	t.Helper()
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mount(src, dst, fstype, flags, ""); err != nil {
+	if err := syscall.Mount(src, dst, fstype, flags, data); err != nil {
 		t.Fatalf("mount %s on %s: %v", src, dst, err)
 	}
 	t.Cleanup(func() { unmount(t, dst) })
@@ -462,7 +541,7 @@ func bindMount(t *testing.T, src, dst string, readOnly bool) {
 		}
 		t.Cleanup(func() { unmount(t, dst) })
 	} else {
-		mount(t, src, dst, "", syscall.MS_BIND)
+		mount(t, src, dst, "", syscall.MS_BIND, "")
 	}
 	if readOnly {
 		if err := syscall.Mount("", dst, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
