@@ -57,6 +57,7 @@ func TestSeccompRefusals(t *testing.T) {
 		{"perf_event_open", sysPy, []string{"298", "0", "0", "0", "0", "0"}, eperm},
 		{"userfaultfd", sysPy, []string{"323", "0"}, eperm},
 		{"ptrace(PTRACE_TRACEME)", sysPy, []string{"101", "0", "0", "0", "0"}, eperm},
+		{"io_uring_setup", sysPy, []string{"425", "1", "0"}, eperm},
 		{"twin: getpid", sysPy, []string{"39"}, ""},
 		{"ioctl TIOCSTI", ttyPy, []string{"0x5412"}, eperm},
 		{"ioctl TIOCSTI with high bits set", ttyPy, []string{"0x100005412"}, eperm},
