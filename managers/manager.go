@@ -77,6 +77,19 @@ func (e Env) LookPath(name string) (string, error) {
 	return "", fmt.Errorf("%s not found in PATH", name)
 }
 
+// PassEnv names the variables the orchestration carries from the user's environment
+// into every step: without the TLS trust settings a machine behind an intercepting
+// proxy cannot reach its registry (measured: yarn 4 fails with "self-signed
+// certificate in certificate chain" when NODE_EXTRA_CA_CERTS is dropped).
+var PassEnv = []string{
+	"PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "COLORTERM", "NO_COLOR",
+	"FORCE_COLOR", "CI", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR",
+}
+
+// NetworkEnv names the variables carried into network steps only: proxy URLs may
+// hold credentials ("http://user:pass@proxy:3128").
+var NetworkEnv = []string{"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"}
+
 // Phase names one of the sandboxed steps, for caches and credentials.
 type Phase string
 

@@ -237,9 +237,8 @@ func (m pnpmManager) Plan(args []string, env Env) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The store is absent from Build: with copied packages nothing there is needed,
-	// and the side-effects cache (built packages written back to the store) is off
-	// so that build output never becomes shared state.
+	// The store is read-only in Build, and the side-effects cache (built packages
+	// written back to the store) is off, so build output never becomes shared state.
 	build := &Step{
 		Args:          concat([]string{"pnpm", "rebuild"}, portable, []string{"--config.side-effects-cache=false"}, storeFlags),
 		Env:           []string{"npm_config_nodedir=" + nodedir, "npm_config_offline=true"},
@@ -410,7 +409,9 @@ func pnpmStoreDir(env Env, cfg *NpmConfig) string {
 }
 
 // pnpmCaches: the store and pnpm's metadata cache, written by pnpm itself in Resolve
-// and Download only.
+// and Download only. The store is also mounted read-only in Build: `pnpm rebuild`
+// opens it even with copied packages (measured with pnpm 10.34: an empty read-only
+// store fails with "ENOENT: mkdir <store>/v10"; the real store read-only works).
 func pnpmCaches(env Env, store string) []Cache {
 	meta := filepath.Join(env.Home, ".cache", "pnpm")
 	if x := env.Getenv("XDG_CACHE_HOME"); x != "" {
@@ -418,7 +419,7 @@ func pnpmCaches(env Env, store string) []Cache {
 	}
 	rw := []Phase{PhaseResolve, PhaseDownload}
 	return []Cache{
-		{Path: store, Env: []string{"npm_config_store_dir=" + store}, Mount: rw, Writable: rw},
+		{Path: store, Env: []string{"npm_config_store_dir=" + store}, Mount: []Phase{PhaseResolve, PhaseDownload, PhaseBuild}, Writable: rw},
 		{Path: meta, Env: []string{"npm_config_cache_dir=" + meta}, Mount: rw, Writable: rw},
 	}
 }

@@ -138,8 +138,8 @@ func TestPnpmPlans(t *testing.T) {
 		t.Errorf("store %q", p.Caches[0].Path)
 	}
 	for _, c := range p.Caches {
-		if m, _ := c.MountedIn(PhaseBuild); m {
-			t.Errorf("cache %s visible to build scripts", c.Path)
+		if _, w := c.MountedIn(PhaseBuild); w {
+			t.Errorf("cache %s writable by build scripts", c.Path)
 		}
 	}
 

@@ -327,7 +327,7 @@ func (m yarnManager) planClassicCreate(p *Plan, rest []string, cache Cache, node
 }
 
 // yarnClassicCache is yarn 1's cache: YARN_CACHE_FOLDER, cache-folder in .yarnrc,
-// else $XDG_CACHE_HOME/yarn or ~/.cache/yarn. Written by yarn in Resolve and
+// /usr/local/share/.cache/yarn for root, else $XDG_CACHE_HOME/yarn or ~/.cache/yarn. Written by yarn in Resolve and
 // Download; read-only in Build, which relinks from it.
 func yarnClassicCache(env Env, root string) Cache {
 	dir := env.Getenv("YARN_CACHE_FOLDER")
@@ -336,6 +336,9 @@ func yarnClassicCache(env Env, root string) Cache {
 	}
 	if dir == "" {
 		dir = yarnrcValue(filepath.Join(env.Home, ".yarnrc"), "cache-folder")
+	}
+	if dir == "" && os.Geteuid() == 0 {
+		dir = "/usr/local/share/.cache/yarn" // yarn 1's choice for root
 	}
 	if dir == "" {
 		base := env.Getenv("XDG_CACHE_HOME")

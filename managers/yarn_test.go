@@ -146,7 +146,7 @@ func TestYarnClassicPlan(t *testing.T) {
 		t.Errorf("build %q, want %q offline", p.Build.Args, want)
 	}
 	c := p.Caches[0]
-	if c.Path != filepath.Join(env.Home, ".cache", "yarn") {
+	if want := filepath.Join(env.Home, ".cache", "yarn"); c.Path != want && !(os.Geteuid() == 0 && c.Path == "/usr/local/share/.cache/yarn") {
 		t.Errorf("cache %q", c.Path)
 	}
 	if m, w := c.MountedIn(PhaseBuild); !m || w {
