@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,17 @@ func FuzzParseNPM(f *testing.F) {
 	fuzzFormat(f, "package-lock.json", "fixtures/npm/*", "real/npm-osv-scanner-fix-example.package-lock.json")
 }
 func FuzzParseYarn(f *testing.F) { fuzzFormat(f, "yarn.lock", "fixtures/yarn/*") }
-func FuzzParsePNPM(f *testing.F) { fuzzFormat(f, "pnpm-lock.yaml", "fixtures/pnpm/*") }
+func FuzzParsePNPM(f *testing.F) {
+	// Also differential: whenever the line reader accepts an input that yaml.v3 can read,
+	// both must have read the same document.
+	fuzzFormat(f, "pnpm-lock.yaml", "fixtures/pnpm/*", func(t *testing.T, data []byte) {
+		fast, ok := pnpmFast(data)
+		slow, err := pnpmYAML(data)
+		if ok && err == nil && !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("fast and yaml.v3 readers disagree:\nfast %+v\nyaml %+v", fast, slow)
+		}
+	})
+}
 func FuzzParseRequirements(f *testing.F) {
 	fuzzFormat(f, "requirements.txt", "fixtures/pip/*")
 }
@@ -57,7 +68,19 @@ func FuzzParsePipReport(f *testing.F) {
 func FuzzParseGemfileLock(f *testing.F) { fuzzFormat(f, "Gemfile.lock", "fixtures/bundler/*") }
 func FuzzParseCargo(f *testing.F)       { fuzzFormat(f, "Cargo.lock", "fixtures/cargo/*") }
 
-func fuzzFormat(f *testing.F, format string, globs ...string) {
+// fuzzFormat seeds f from the lockfiles matching globs (under corpus/lockfiles) and checks
+// the parser of format, plus any extra checks, on every input.
+func fuzzFormat(f *testing.F, format string, args ...any) {
+	var globs []string
+	var extra []func(*testing.T, []byte)
+	for _, a := range args {
+		switch a := a.(type) {
+		case string:
+			globs = append(globs, a)
+		case func(*testing.T, []byte):
+			extra = append(extra, a)
+		}
+	}
 	for _, g := range globs {
 		files, err := filepath.Glob(filepath.Join(corpus(f), "lockfiles", g))
 		if err != nil || len(files) == 0 {
@@ -73,6 +96,9 @@ func fuzzFormat(f *testing.F, format string, globs ...string) {
 	}
 	fm := byName(format)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, check := range extra {
+			check(t, data)
+		}
 		in := &input{ctx: context.Background(), source: "fuzz/" + format, data: data, base: format}
 		if _, err := fm.parse(in); err != nil {
 			return

@@ -30,24 +30,27 @@ func pnpmFastAt(data []byte) (*pnpmDoc, int) {
 	if bytes.IndexByte(data, '\t') >= 0 || bytes.IndexByte(data, '\r') >= 0 {
 		return nil, -1
 	}
-	r := fastReader{doc: &pnpmDoc{}, topSeen: map[string]bool{}, pkgSeen: map[string]bool{}}
+	r := fastReader{doc: &pnpmDoc{}, topSeen: map[string]bool{}, pkgSeen: make(map[string]bool, bytes.Count(data, []byte("\n  "))/2)}
 	lineNo := 0
-	prevIndent, prevScalar := -1, false
+	prevIndent, prevScalar := -2, false
 	content := false
-	for len(data) > 0 {
+	rest := string(data) // one copy; lines are substrings of it
+	for len(rest) > 0 {
 		lineNo++
-		var raw []byte
-		raw, data, _ = bytes.Cut(data, []byte{'\n'})
-		line := string(raw)
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
 		t := strings.TrimLeft(line, " ")
 		if t == "" || t[0] == '#' {
 			continue
 		}
 		indent := len(line) - len(t)
+		if indent > 0 && len(r.topSeen) == 0 {
+			return nil, lineNo // the document must start at column 0
+		}
 		// A key with an inline scalar has no children: a deeper line after it is a
 		// multi-line scalar or an error, both for yaml.v3 to judge.
-		if indent > prevIndent && prevScalar {
-			return nil, lineNo
+		if indent > prevIndent && (prevScalar || indent != prevIndent+2) {
+			return nil, lineNo // nesting is always by exactly two spaces in pnpm's output
 		}
 		if strings.HasPrefix(t, "- ") || t == "-" {
 			// Block sequence items only occur in sections skipped here.
