@@ -62,6 +62,8 @@ type App struct {
 	NoColor bool
 	// ConfigPath is an explicit --config; empty means the default location.
 	ConfigPath string
+	// ReportFile receives a JSON report of a wrapped install (--report).
+	ReportFile string
 
 	stderrTTY bool
 	stdoutTTY bool
@@ -127,6 +129,7 @@ func (a *App) globalFlags() *pflag.FlagSet {
 	fs.BoolVar(&a.CI, "ci", os.Getenv("CI") == "true", "CI mode: no prompts, no colour, no progress bars (default when CI=true)")
 	fs.BoolVar(&a.NoColor, "no-color", false, "never use colour (also NO_COLOR)")
 	fs.StringVar(&a.ConfigPath, "config", "", "config file (default $XDG_CONFIG_HOME/phylum-box/config.yaml)")
+	fs.StringVar(&a.ReportFile, "report", "", "write a JSON report of a wrapped install to FILE (e.g. phylum-box --report r.json npm ci)")
 	return fs
 }
 

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/config"
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/internal/install"
+	"github.com/phylum-box/phylum-box/managers"
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/osvdb"
+	"github.com/phylum-box/phylum-box/precheck/policy"
+	"github.com/phylum-box/phylum-box/precheck/registry"
+	"github.com/phylum-box/phylum-box/precheck/report"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+// Every registered package manager is a command: `phylum-box npm install lodash`.
+func init() {
+	for _, name := range managers.Names() {
+		register(&Command{
+			Name:    name,
+			Usage:   name + " ARGS...",
+			Short:   "run " + name + " with the precheck and the sandbox (commands that install nothing pass through)",
+			RawArgs: true,
+			RunRaw: func(ctx context.Context, app *App, args []string) error {
+				return managerRun(ctx, app, name, args)
+			},
+		})
+	}
+}
+
+func managerRun(ctx context.Context, app *App, name string, args []string) error {
+	m, _ := managers.Lookup(name)
+	env, err := managers.FromProcess()
+	if err != nil {
+		return err
+	}
+	plan, err := m.Plan(args, env)
+	if err != nil {
+		var ref *managers.Refusal
+		if errors.As(err, &ref) {
+			return exitcode.With(exitcode.Usage, err)
+		}
+		return exitcode.With(exitcode.Usage, fmt.Errorf("%s: %w", name, err))
+	}
+	if plan.Passthrough || os.Getenv("PHYLUM_BOX_DISABLE") == "1" {
+		app.Log.Debugf("%s %s installs nothing: passing through", name, plan.Subcommand)
+		return execTool(name, args)
+	}
+	cfg, err := config.Load(app.ConfigPath, os.Getenv)
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
+	pol, err := policy.Load(policy.Sources{ProjectDir: plan.Root, File: cfg.Policy})
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
+	eng := &precheck.Engine{Policy: pol, DBPath: cfg.Database.Path}
+	db, err := osvdb.Open(cfg.Database.Path)
+	switch {
+	case err == nil:
+		defer db.Close()
+		eng.DB = osvDatabase{db}
+	case errors.Is(err, osvdb.ErrNoDatabase):
+	default:
+		eng.DB = unusableDatabase{err}
+	}
+	if pol.MinReleaseAge > 0 && plan.Ecosystem == precheck.NPM {
+		eng.Metadata = newNpmMetadata(plan, cfg)
+	}
+	home, _ := os.UserHomeDir()
+	userName := ""
+	if u, err := user.Current(); err == nil {
+		userName = u.Username
+	}
+	lim := limitsFrom(cfg, pol)
+	id, err := container.CurrentIdentity()
+	if err != nil {
+		return err
+	}
+	for _, e := range container.PlanLimits(lim, &id) {
+		if !e.Enforced {
+			app.Log.Debugf("%s limit not enforced: %s", e.Limit, e.How)
+		}
+	}
+	quietLibcontainer(app)
+	out, err := install.Install(ctx, install.Options{
+		Plan: plan, Engine: eng, Limits: lim,
+		Home: home, User: userName, Environ: os.Environ(), Mode: rootfs.ModeAuto,
+		OwnerUID: os.Getuid(), OwnerGID: os.Getgid(),
+		Log: app.Log, Stdin: app.Stdin, Stdout: app.Stdout, Stderr: app.Stderr,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			app.Log.Warn("interrupted; the project is as it was")
+			return ExitSilently(exitcode.Sandbox)
+		}
+		return err
+	}
+	if out.Verdict != nil && (out.Verdict.Result != precheck.Pass || app.Verbose) {
+		_ = report.Write(app.Stderr, report.Text, out.Verdict, report.Options{Color: app.Color()})
+	}
+	if app.ReportFile != "" {
+		if err := writeInstallReport(app.ReportFile, out); err != nil {
+			app.Log.Warnf("writing the report: %v", err)
+		}
+	}
+	printOutcome(app, out)
+	if out.Code != 0 {
+		return ExitSilently(out.Code)
+	}
+	if len(plan.Then) > 0 {
+		return execTool(plan.Then[0], plan.Then[1:])
+	}
+	return nil
+}
+
+func printOutcome(app *App, out *install.Outcome) {
+	for _, r := range out.Refused {
+		app.Log.Warnf("refused: %s", r)
+	}
+	if out.Code == 0 {
+		checked := 0
+		if out.Verdict != nil {
+			checked = len(out.Verdict.Packages)
+		}
+		app.Log.Infof("done: %d package(s) checked, %d change(s) synced to %s in %s",
+			checked, out.Synced, out.Project, out.Duration.Round(100*time.Millisecond))
+		return
+	}
+	if out.FailedPackage != "" {
+		app.Log.Errorf("the install script of %s failed in the sandbox (no network, no access to your home directory)", out.FailedPackage)
+		if out.OutputTail != "" {
+			app.Log.Errorf("last output:\n%s", out.OutputTail)
+		}
+		app.Log.Errorf("if you trust %s, allow it in .phylum-box.yaml (scripts: allowlist, allow_scripts: [%q]) or fix what it needs offline", out.FailedPackage, out.FailedPackage)
+	}
+	app.Log.Error(out.Reason)
+}
+
+// installReport is the --report JSON of a wrapped install: the outcome plus the
+// precheck verdict in check's JSON form.
+type installReport struct {
+	*install.Outcome
+	Precheck json.RawMessage `json:"precheck,omitempty"`
+}
+
+func writeInstallReport(path string, out *install.Outcome) error {
+	rep := installReport{Outcome: out}
+	if out.Verdict != nil {
+		var b strings.Builder
+		if err := report.WriteJSON(&b, out.Verdict, report.Options{}); err != nil {
+			return err
+		}
+		rep.Precheck = json.RawMessage(b.String())
+	}
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// limitsFrom merges the configuration's limits with the policy's (the policy wins
+// where it sets one).
+func limitsFrom(cfg *config.Config, pol *policy.Policy) container.Limits {
+	l := container.Limits{Memory: int64(cfg.Limits.Memory), Pids: cfg.Limits.Pids, CPUs: cfg.Limits.CPUs, Timeout: cfg.Limits.Timeout}
+	if pol.Limits.Memory > 0 {
+		l.Memory = int64(pol.Limits.Memory)
+	}
+	if pol.Limits.PIDs > 0 {
+		l.Pids = int64(pol.Limits.PIDs)
+	}
+	if pol.Limits.CPUs > 0 {
+		l.CPUs = pol.Limits.CPUs
+	}
+	if pol.Limits.Timeout > 0 {
+		l.Timeout = pol.Limits.Timeout
+	}
+	return l
+}
+
+// execTool replaces phylum-box with the real tool (commands that install nothing).
+func execTool(name string, args []string) error {
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return exitcode.With(127, fmt.Errorf("%s: not found in PATH", name))
+	}
+	err = syscall.Exec(path, append([]string{name}, args...), os.Environ())
+	return fmt.Errorf("exec %s: %w", path, err)
+}
+
+// npmMetadata answers the engine's per-package metadata questions from one batched
+// registry lookup made on first use.
+type npmMetadata struct {
+	client *registry.Client
+	done   bool
+	facts  map[string]registry.Result
+}
+
+func newNpmMetadata(plan *managers.Plan, cfg *config.Config) *npmMetadata {
+	c := &registry.Client{Registry: plan.Registry, Scopes: map[string]registry.Endpoint{}}
+	for scope, u := range plan.ScopeRegistries {
+		c.Scopes[scope] = registry.Endpoint{URL: u}
+	}
+	if dir, err := registry.DefaultCacheDir(); err == nil {
+		c.CacheDir = dir
+	}
+	return &npmMetadata{client: c}
+}
+
+func (m *npmMetadata) Metadata(ctx context.Context, pkg precheck.Package) (precheck.Metadata, error) {
+	if !m.done {
+		return precheck.Metadata{}, errors.New("registry metadata was not prefetched")
+	}
+	r, ok := m.facts[pkg.Name+"@"+pkg.Version]
+	if !ok {
+		return precheck.Metadata{}, fmt.Errorf("no registry metadata for %s@%s", pkg.Name, pkg.Version)
+	}
+	if r.Err != nil {
+		return precheck.Metadata{}, r.Err
+	}
+	return precheck.Metadata{Published: r.Info.Published, InstallScripts: r.Info.InstallScripts}, nil
+}
+
+// Prefetch looks every package up at once (bounded concurrency) before the engine
+// asks one by one.
+func (m *npmMetadata) Prefetch(ctx context.Context, pkgs []precheck.Package) {
+	var specs []registry.Spec
+	for _, p := range pkgs {
+		if !p.Uncheckable {
+			specs = append(specs, registry.Spec{Name: p.Name, Version: p.Version})
+		}
+	}
+	m.facts = map[string]registry.Result{}
+	for _, r := range m.client.Lookup(ctx, specs) {
+		m.facts[r.Name+"@"+r.Version] = r
+	}
+	m.done = true
+}

@@ -1,0 +1,438 @@
+// Package install is the one orchestration of a protected install that every
+// package manager shares: resolve in the sandbox with the network on and no package
+// code, precheck the resolved lockfile, download with scripts off, build with the
+// network off, then sync the manager's outputs back to the project — or leave the
+// project exactly as it was. Managers only describe (managers.Plan); this package runs.
+package install
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/internal/sandbox"
+	"github.com/phylum-box/phylum-box/managers"
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/lockfile"
+	"github.com/phylum-box/phylum-box/precheck/policy"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+// Options configure Install.
+type Options struct {
+	Plan *managers.Plan
+	// Engine prechecks the resolved packages (its DB, Policy and optional Metadata).
+	Engine *precheck.Engine
+	// Limits bound the build step (and, with the timeout, every step).
+	Limits container.Limits
+	// Home and User are the caller's; Environ is the caller's environment.
+	Home, User string
+	Environ    []string
+	Mode       rootfs.Mode
+	// OwnerUID/OwnerGID own the synced files.
+	OwnerUID, OwnerGID int
+	Log                logrus.FieldLogger
+	Stdin              io.Reader
+	// Stdout and Stderr receive the package manager's own output.
+	Stdout, Stderr io.Writer
+}
+
+// StepOutcome records one sandboxed step.
+type StepOutcome struct {
+	Phase    managers.Phase `json:"phase"`
+	Args     []string       `json:"args"`
+	ExitCode int            `json:"exit_code"`
+	Stopped  string         `json:"stopped,omitempty"`
+	Duration time.Duration  `json:"duration_ns"`
+	Network  bool           `json:"network"`
+}
+
+// Outcome is what happened.
+type Outcome struct {
+	Manager    string             `json:"manager"`
+	Subcommand string             `json:"subcommand"`
+	Project    string             `json:"project"`
+	Verdict    *precheck.Verdict  `json:"-"`
+	Steps      []StepOutcome      `json:"steps"`
+	Sync       *rootfs.SyncReport `json:"-"`
+	Synced     int                `json:"synced"`
+	Refused    []string           `json:"refused,omitempty"`
+	// Code is the exit code per the contract; Reason says in one line why it is not 0.
+	Code   int    `json:"exit_code"`
+	Reason string `json:"reason,omitempty"`
+	// FailedPackage names the package whose build script failed, when known.
+	FailedPackage string `json:"failed_package,omitempty"`
+	// OutputTail is the end of the failing step's output.
+	OutputTail string        `json:"output_tail,omitempty"`
+	Duration   time.Duration `json:"duration_ns"`
+}
+
+// Install runs the plan. The returned error is for failures of phylum-box itself;
+// a blocked, failed or refused install is an Outcome with a non-zero Code.
+func Install(ctx context.Context, o Options) (*Outcome, error) {
+	start := time.Now()
+	p := o.Plan
+	out := &Outcome{Manager: p.Manager, Subcommand: p.Subcommand, Project: p.Root}
+	defer func() { out.Duration = time.Since(start) }()
+	if p.Scratch || p.Run != nil {
+		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("%s %s runs a package from the registry directly; this is not supported yet — add it to the project (phylum-box %s install PKG) and run it from there", p.Manager, p.Subcommand, p.Manager))
+	}
+	log := o.Log
+	root, err := filepath.EvalSymlinks(p.Root)
+	if err != nil {
+		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("project dir: %w", err))
+	}
+	sess, err := sandbox.Open(ctx, sandbox.Options{
+		Project: root, Home: o.Home, User: o.User, Mode: o.Mode, Log: log,
+		OnWait: func(pid int) { log.Infof("waiting for another phylum-box run on %s (pid %d)", root, pid) },
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			out.Code, out.Reason = exitcode.Sandbox, "interrupted while waiting for the project lock"
+			return out, nil
+		}
+		return nil, err
+	}
+	defer func() {
+		if err := sess.Close(); err != nil {
+			log.Warnf("removing the scratch dir: %v", err)
+		}
+	}()
+	r := &runner{o: o, sess: sess, root: root, out: out}
+	cred, err := r.prepareCredentials()
+	if err != nil {
+		return nil, err
+	}
+	defer cred.cleanup()
+	r.cred = cred
+
+	// 1. Resolve.
+	if p.Resolve != nil {
+		log.Infof("resolving: %s", strings.Join(p.Resolve.Args, " "))
+		if done, err := r.step(ctx, managers.PhaseResolve, p.Resolve); err != nil || done {
+			return out, err
+		}
+	}
+	// 2. Precheck.
+	pkgs, err := r.readLockfiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(pkgs) == 0 && p.Download != nil {
+		log.Info("no packages to check")
+	}
+	log.Infof("checking %d package(s)", len(pkgs))
+	if pf, ok := o.Engine.Metadata.(interface {
+		Prefetch(context.Context, []precheck.Package)
+	}); ok {
+		pf.Prefetch(ctx, pkgs)
+	}
+	v, err := o.Engine.Evaluate(ctx, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	out.Verdict = v
+	if v.Result != precheck.Pass {
+		out.Code = v.ExitCode()
+		out.Reason = verdictReason(v)
+		return out, nil
+	}
+	checked := packageSet(pkgs)
+
+	// 3. Download.
+	if p.Download != nil {
+		log.Infof("downloading: %s", strings.Join(p.Download.Args, " "))
+		if done, err := r.step(ctx, managers.PhaseDownload, p.Download); err != nil || done {
+			return out, err
+		}
+		// The download must install exactly what was checked.
+		after, err := r.readLockfiles(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if extra := unchecked(after, checked); len(extra) > 0 {
+			out.Code = exitcode.Sandbox
+			out.Reason = fmt.Sprintf("the download changed the resolution: %s was not prechecked", strings.Join(extra, ", "))
+			return out, nil
+		}
+	}
+	// 4. Build.
+	if p.Build != nil {
+		build, why := r.buildStep(p.Build, pkgs)
+		if build == nil {
+			log.Infof("not running install scripts: %s", why)
+		} else {
+			sealed, err := r.hashSealed()
+			if err != nil {
+				return nil, err
+			}
+			log.Infof("building in the sandbox (no network): %s", strings.Join(build.Args, " "))
+			if done, err := r.step(ctx, managers.PhaseBuild, build); err != nil || done {
+				return out, err
+			}
+			changed, err := r.sealedChanged(sealed)
+			if err != nil {
+				return nil, err
+			}
+			if len(changed) > 0 {
+				out.Code = exitcode.Sandbox
+				out.Reason = "the build step changed " + strings.Join(changed, ", ") + ", which only the resolve and download steps may write"
+				return out, nil
+			}
+		}
+	}
+	// 5. Sync back.
+	only := make([]string, 0, len(p.Outputs))
+	for _, op := range p.Outputs {
+		only = append(only, strings.TrimSuffix(op, "/"))
+	}
+	rep, err := sess.SyncBack(rootfs.SyncOptions{Only: only, OwnerUID: o.OwnerUID, OwnerGID: o.OwnerGID})
+	out.Sync = rep
+	if rep != nil {
+		out.Synced = len(rep.Applied)
+		for _, rf := range rep.Refused {
+			out.Refused = append(out.Refused, rf.String())
+		}
+	}
+	if err != nil {
+		if errors.Is(err, rootfs.ErrRefused) {
+			out.Code, out.Reason = exitcode.Sandbox, err.Error()+"; nothing was synced back"
+			return out, nil
+		}
+		return nil, fmt.Errorf("sync back: %w", err)
+	}
+	if len(out.Refused) > 0 {
+		out.Code = exitcode.Sandbox
+		out.Reason = fmt.Sprintf("%d write(s) outside %s's outputs were refused", len(out.Refused), p.Manager)
+	}
+	return out, nil
+}
+
+type runner struct {
+	o    Options
+	sess *sandbox.Session
+	root string
+	out  *Outcome
+	cred *credentials
+}
+
+// step runs one sandboxed step. done is true when the install must stop (the
+// outcome says why).
+func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Step) (done bool, err error) {
+	p := r.o.Plan
+	env := sandbox.ScrubEnv(r.o.Environ, nil, r.o.Home, r.o.User)
+	var caches []rootfs.Cache
+	for i, c := range p.Caches {
+		mounted, writable := c.MountedIn(phase)
+		if !mounted {
+			continue
+		}
+		if err := os.MkdirAll(c.Path, 0o700); err != nil {
+			return false, fmt.Errorf("cache %s: %w", c.Path, err)
+		}
+		if err := r.shareCache(c.Path); err != nil {
+			return false, err
+		}
+		caches = append(caches, rootfs.Cache{Name: fmt.Sprintf("cache%d", i), HostPath: c.Path, Target: c.Path, ReadOnly: !writable})
+		env = append(env, c.Env...)
+	}
+	files := r.cred.binds(s.Credentials)
+	if s.Credentials {
+		env = append(env, r.cred.env...)
+	}
+	env = append(env, s.Env...)
+	lim := container.Limits{Timeout: r.o.Limits.Timeout}
+	if phase == managers.PhaseBuild || phase == managers.PhaseRun {
+		lim = r.o.Limits
+	} else {
+		// Resolve and download run only the package manager itself, but it can
+		// still be made to eat memory by a hostile manifest.
+		lim.Memory, lim.Pids = r.o.Limits.Memory, r.o.Limits.Pids
+	}
+	tail := newTail(64 << 10)
+	stdout, stderr := io.MultiWriter(r.o.Stdout, tail), io.MultiWriter(r.o.Stderr, tail)
+	res, err := r.sess.Run(ctx, sandbox.Exec{
+		Args: s.Args, Env: env, Cwd: filepath.Join(r.root, p.Cwd), Network: s.Network,
+		Limits: lim, Caches: caches, Files: files,
+		Stdin: r.o.Stdin, Stdout: stdout, Stderr: stderr,
+	})
+	if err != nil {
+		return true, fmt.Errorf("%s step: %w", phase, err)
+	}
+	so := StepOutcome{Phase: phase, Args: s.Args, ExitCode: res.ExitCode, Stopped: string(res.Stopped), Duration: res.Duration, Network: s.Network}
+	r.out.Steps = append(r.out.Steps, so)
+	switch {
+	case res.Stopped != container.StopNone:
+		r.out.Code = exitcode.Sandbox
+		r.out.Reason = fmt.Sprintf("%s step stopped: %s; nothing was synced back", phase, res.StopMessage(lim))
+	case res.ExitCode != 0:
+		r.out.Code = res.ExitCode
+		r.out.Reason = fmt.Sprintf("%s step failed (%s exited with status %d); nothing was synced back", phase, s.Args[0], res.ExitCode)
+		r.out.OutputTail = tail.lastLines(20)
+		if phase == managers.PhaseBuild {
+			r.out.FailedPackage = failedPackage(tail.String())
+		}
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// shareCache makes a cache dir usable by the container's root when phylum-box runs as
+// real root (the container's root is then an unprivileged mapped uid).
+func (r *runner) shareCache(dir string) error {
+	id := r.sess.Identity()
+	if id.Rootless {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, id.RootUID, id.RootGID)
+	})
+}
+
+// buildStep applies the policy's scripts mode to the plan's build step: nil when
+// no script may run (why says so).
+func (r *runner) buildStep(b *managers.Step, pkgs []precheck.Package) (*managers.Step, string) {
+	pol := r.o.Engine.Policy
+	if pol == nil {
+		return b, ""
+	}
+	switch pol.Scripts {
+	case policy.ScriptsNone:
+		return nil, "the policy says scripts: none"
+	case policy.ScriptsAllowlist:
+		var names []string
+		seen := map[string]bool{}
+		for _, pk := range pkgs {
+			if !pk.Uncheckable && pol.ScriptsAllowed(pk.Ecosystem, pk.Name, pk.Version) && !seen[pk.Name] {
+				seen[pk.Name] = true
+				names = append(names, pk.Name)
+			}
+		}
+		if len(names) == 0 {
+			return nil, "no installed package is in the policy's allow_scripts"
+		}
+		s := *b
+		s.Args = append(slices.Clone(b.Args), names...)
+		return &s, ""
+	}
+	return b, ""
+}
+
+func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) {
+	var all []precheck.Package
+	found := false
+	for _, rel := range r.o.Plan.Lockfiles {
+		data, err := r.sess.Scratch().ReadFile(rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		found = true
+		pkgs, err := lockfile.ParseReader(ctx, path.Base(rel), bytes.NewReader(data))
+		if err != nil {
+			return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("reading the resolved %s: %w", rel, err))
+		}
+		for i := range pkgs {
+			if pkgs[i].Source == "" || pkgs[i].Source == path.Base(rel) {
+				pkgs[i].Source = rel
+			}
+		}
+		all = append(all, pkgs...)
+		break // Lockfiles are in order of preference
+	}
+	if !found && r.o.Plan.Download != nil {
+		return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("no lockfile (%s) to check after resolving", strings.Join(r.o.Plan.Lockfiles, ", ")))
+	}
+	return all, nil
+}
+
+func pkgKey(p precheck.Package) string { return p.Ecosystem + "/" + p.Name + "@" + p.Version }
+
+func packageSet(pkgs []precheck.Package) map[string]bool {
+	m := make(map[string]bool, len(pkgs))
+	for _, p := range pkgs {
+		m[pkgKey(p)] = true
+	}
+	return m
+}
+
+func unchecked(pkgs []precheck.Package, checked map[string]bool) []string {
+	var out []string
+	for _, p := range pkgs {
+		if !checked[pkgKey(p)] {
+			out = append(out, p.Name+"@"+p.Version)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (r *runner) hashSealed() (map[string][32]byte, error) {
+	m := map[string][32]byte{}
+	for _, rel := range r.o.Plan.Sealed {
+		data, err := r.sess.Scratch().ReadFile(rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		m[rel] = sha256.Sum256(data)
+	}
+	return m, nil
+}
+
+func (r *runner) sealedChanged(before map[string][32]byte) ([]string, error) {
+	var changed []string
+	for _, rel := range r.o.Plan.Sealed {
+		data, err := r.sess.Scratch().ReadFile(rel)
+		h, had := before[rel]
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if had {
+				changed = append(changed, rel)
+			}
+		case err != nil:
+			changed = append(changed, rel)
+		case !had || sha256.Sum256(data) != h:
+			changed = append(changed, rel)
+		}
+	}
+	return changed, nil
+}
+
+func verdictReason(v *precheck.Verdict) string {
+	switch v.Result {
+	case precheck.Blocked:
+		n := 0
+		for _, p := range v.Packages {
+			if p.Blocked {
+				n++
+			}
+		}
+		return fmt.Sprintf("blocked by the policy: %d package(s); nothing was installed", n)
+	case precheck.Incomplete:
+		return "precheck incomplete: " + strings.Join(v.Problems, "; ") + "; nothing was installed"
+	}
+	return ""
+}

@@ -1,0 +1,225 @@
+// Package sandbox ties rootfs and container together into a session: one project,
+// held under its lock with one scratch view (overlay or staging copy), in which any
+// number of containers run one after another — the resolve, download and build
+// steps of an install, or the single command of `phylum-box run` — before the
+// session's changes are synced back once, or thrown away.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+
+	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+// Options configure Open.
+type Options struct {
+	// Project is the project dir, absolute with symlinks resolved.
+	Project string
+	// Home is the caller's home path; inside it is an empty tmpfs.
+	Home string
+	// User names the caller for USER/LOGNAME inside ("" to leave them unset).
+	User string
+	Mode rootfs.Mode
+	// OnWait is called once when another run holds the project's lock.
+	OnWait func(holderPID int)
+	Log    logrus.FieldLogger
+}
+
+// Session is one project's scratch view and container reservation.
+type Session struct {
+	o       Options
+	id      container.Identity
+	res     *container.Reservation
+	scratch *rootfs.Scratch
+	runs    int
+}
+
+// Open takes the project's lock (waiting until ctx is done while another run has it)
+// and prepares the scratch view. Close it.
+func Open(ctx context.Context, o Options) (*Session, error) {
+	if o.Log == nil {
+		l := logrus.New()
+		l.Out = io.Discard
+		o.Log = l
+	}
+	if o.Home == "" || o.Home == "/" || !filepath.IsAbs(o.Home) {
+		return nil, errors.New("cannot tell your home directory (set HOME)")
+	}
+	if o.Project == "/" || o.Project == o.Home || strings.HasPrefix(o.Home, o.Project+"/") {
+		return nil, fmt.Errorf("refusing to use %s as the project: it contains your home directory", o.Project)
+	}
+	id, err := container.CurrentIdentity()
+	if err != nil {
+		return nil, err
+	}
+	res, err := container.Reserve("")
+	if err != nil {
+		return nil, err
+	}
+	sc, err := rootfs.NewScratch(ctx, rootfs.ScratchOptions{
+		Project: o.Project, RootUID: id.RootUID, RootGID: id.RootGID,
+		UIDMappings: id.UIDMap, GIDMappings: id.GIDMap, Mode: o.Mode, OnWait: o.OnWait,
+	})
+	if err != nil {
+		res.Release()
+		return nil, err
+	}
+	return &Session{o: o, id: id, res: res, scratch: sc}, nil
+}
+
+// Identity is the user-namespace mapping the session's containers use.
+func (s *Session) Identity() container.Identity { return s.id }
+
+// Scratch is the session's scratch view of the project.
+func (s *Session) Scratch() *rootfs.Scratch { return s.scratch }
+
+// Exec is one command run in the session.
+type Exec struct {
+	Args []string
+	// Env is the complete environment (see ScrubEnv).
+	Env []string
+	// Cwd is the working directory inside (absolute; default: the project).
+	Cwd     string
+	Network bool
+	Limits  container.Limits
+	Caches  []rootfs.Cache
+	// ReadOnly are extra host directories bound read-only at their own path.
+	ReadOnly []string
+	// Files are extra single-file binds (credentials), read-only, added last.
+	Files []FileBind
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// FileBind puts host file Source at Target inside, read-only.
+type FileBind struct{ Source, Target string }
+
+// Run runs one container over the session's project view and waits for it.
+func (s *Session) Run(ctx context.Context, e Exec) (*container.Result, error) {
+	s.runs++
+	dir := filepath.Join(s.res.Dir, "root"+strconv.Itoa(s.runs))
+	extra := []specs.Mount{s.scratch.ProjectMount()}
+	for _, f := range e.Files {
+		extra = append(extra, specs.Mount{Destination: f.Target, Type: "bind", Source: f.Source,
+			Options: []string{"bind", "ro", "nosuid", "nodev", "noexec"}})
+	}
+	sk, err := rootfs.BuildSkeleton(rootfs.SkeletonOptions{
+		Dir: dir, RootUID: s.id.RootUID, RootGID: s.id.RootGID, Home: s.o.Home,
+		ReadOnly: e.ReadOnly, Caches: e.Caches, Extra: extra,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("building the container root: %w", err)
+	}
+	cwd := e.Cwd
+	if cwd == "" {
+		cwd = s.o.Project
+	}
+	return container.RunReserved(ctx, &container.Spec{
+		Args: e.Args, Env: e.Env, Cwd: cwd,
+		Rootfs: sk.Root, Mounts: sk.Mounts, MaskPaths: sk.Hidden,
+		Network: e.Network, Limits: e.Limits,
+		Stdin: stdinOrNull(e.Stdin), Stdout: e.Stdout, Stderr: e.Stderr,
+		Identity: &s.id, Log: s.o.Log,
+	}, s.res)
+}
+
+// SyncBack applies the session's changes to the host project.
+func (s *Session) SyncBack(o rootfs.SyncOptions) (*rootfs.SyncReport, error) {
+	return s.scratch.SyncBack(o)
+}
+
+// Close throws the scratch view away and releases the lock and reservation.
+func (s *Session) Close() error {
+	err := s.scratch.Close()
+	s.res.Release()
+	return err
+}
+
+func stdinOrNull(r io.Reader) io.Reader {
+	if r == nil {
+		if f, err := os.Open(os.DevNull); err == nil {
+			return f
+		}
+	}
+	return r
+}
+
+// EnvAllowlist are the variables passed into the sandbox unasked. LC_* is matched by
+// prefix.
+var EnvAllowlist = []string{"PATH", "LANG", "TERM", "TZ", "COLORTERM", "NO_COLOR"}
+
+// ScrubEnv builds a container environment from environ: the allowlist, the keep
+// names, then HOME, USER, LOGNAME and TMPDIR=/tmp fixed by the sandbox, then extra
+// (KEY=VALUE, last wins).
+func ScrubEnv(environ, keep []string, home, userName string, extra ...string) []string {
+	src := map[string]string{}
+	var order []string
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		if _, dup := src[k]; !dup {
+			order = append(order, k)
+		}
+		src[k] = v
+	}
+	keepSet := map[string]bool{}
+	for _, k := range EnvAllowlist {
+		keepSet[k] = true
+	}
+	for _, k := range keep {
+		keepSet[k] = true
+	}
+	fixed := map[string]string{"HOME": home, "TMPDIR": "/tmp"}
+	if userName != "" {
+		fixed["USER"], fixed["LOGNAME"] = userName, userName
+	}
+	var out []string
+	for _, k := range order {
+		if _, isFixed := fixed[k]; isFixed {
+			continue
+		}
+		if keepSet[k] || strings.HasPrefix(k, "LC_") {
+			out = append(out, k+"="+src[k])
+		}
+	}
+	if _, ok := src["PATH"]; !ok {
+		out = append(out, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	}
+	for _, k := range []string{"HOME", "USER", "LOGNAME", "TMPDIR"} {
+		if v, ok := fixed[k]; ok {
+			out = append(out, k+"="+v)
+		}
+	}
+	return setEnv(out, extra...)
+}
+
+// setEnv sets each KEY=VALUE of kvs in env, replacing an earlier value.
+func setEnv(env []string, kvs ...string) []string {
+	for _, kv := range kvs {
+		k, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for i, e := range env {
+			if strings.HasPrefix(e, k+"=") {
+				env[i], replaced = kv, true
+				break
+			}
+		}
+		if !replaced {
+			env = append(env, kv)
+		}
+	}
+	return env
+}

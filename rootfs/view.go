@@ -1,0 +1,117 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxViewFile caps ReadFile: a lockfile larger than this is not a lockfile.
+const maxViewFile = 256 << 20
+
+// ReadFile reads a file as the run's containers see it: the project seen through
+// the overlay (upper over lower, whiteouts and opaque dirs honoured) or the staging
+// copy. rel is project-relative. No symlink is followed on either side, so a file
+// the run replaced with a symlink reads as an error, never as the link's target.
+func (s *Scratch) ReadFile(rel string) ([]byte, error) {
+	rel = path.Clean(filepath.ToSlash(rel))
+	if rel == "." || path.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+		return nil, fmt.Errorf("read %q: not a path inside the project", rel)
+	}
+	if s.mode != ModeOverlay {
+		return readBeneath(s.stagingDir(), rel)
+	}
+	// Walk the path in the upper dir: an entry there decides; a whiteout hides the
+	// lower file; an opaque or new dir hides everything below it in the lower dir.
+	upper := s.upperDir()
+	parts := strings.Split(rel, "/")
+	lowerVisible := true
+	for i := range parts {
+		p := filepath.Join(upper, filepath.FromSlash(strings.Join(parts[:i+1], "/")))
+		var st unix.Stat_t
+		err := unix.Lstat(p, &st)
+		if errors.Is(err, unix.ENOENT) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if isWhiteoutAt(p, &st) {
+			return nil, fmt.Errorf("read %s: %w", rel, fs.ErrNotExist)
+		}
+		last := i == len(parts)-1
+		if last {
+			return readBeneath(upper, rel)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return nil, fmt.Errorf("read %s: %s is not a directory in the run's view", rel, strings.Join(parts[:i+1], "/"))
+		}
+		if isOpaqueDir(p) {
+			lowerVisible = false
+		}
+	}
+	if !lowerVisible {
+		return nil, fmt.Errorf("read %s: %w", rel, fs.ErrNotExist)
+	}
+	return readBeneath(s.project, rel)
+}
+
+func isWhiteoutAt(p string, st *unix.Stat_t) bool {
+	if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
+		return true
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == 0 {
+		for _, n := range []string{"user.overlay.whiteout", "trusted.overlay.whiteout"} {
+			if _, err := unix.Lgetxattr(p, n, nil); err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isOpaqueDir(p string) bool {
+	buf := make([]byte, 4)
+	for _, n := range []string{"user.overlay.opaque", "trusted.overlay.opaque"} {
+		if sz, err := unix.Lgetxattr(p, n, buf); err == nil && sz > 0 && buf[0] == 'y' {
+			return true
+		}
+	}
+	return false
+}
+
+// readBeneath reads root/rel without following any symlink.
+func readBeneath(root, rel string) ([]byte, error) {
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(rfd)
+	fd, err := unix.Openat2(rfd, filepath.FromSlash(rel), &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("read %s: %w", rel, fs.ErrNotExist)
+		}
+		return nil, fmt.Errorf("read %s: %w", rel, err)
+	}
+	f := os.NewFile(uintptr(fd), rel)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("read %s: not a regular file", rel)
+	}
+	return io.ReadAll(io.LimitReader(f, maxViewFile))
+}
