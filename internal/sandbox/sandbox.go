@@ -97,7 +97,7 @@ type Exec struct {
 	// ReadOnly are extra host directories bound read-only at their own path.
 	ReadOnly []string
 	// Files are extra single-file binds (credentials), read-only, added last.
-	Files []FileBind
+	Files          []FileBind
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
