@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,7 +36,7 @@ func (e Endpoint) String() string {
 }
 
 // Client reads package metadata from an npm registry. The zero value reads the public
-// registry with http.DefaultClient and no cache.
+// registry with defaultHTTP and no cache.
 type Client struct {
 	Registry string // default registry URL ("" = DefaultRegistry)
 	Token    string // Bearer token for Registry
@@ -54,6 +55,23 @@ type Client struct {
 	UserAgent string
 
 	cacheMu sync.Mutex // serialises cache writes of one client
+}
+
+// defaultHTTP bounds a request and refuses redirects from https to http, where a
+// credential for the same host would travel in clear (net/http already drops the
+// Authorization header on redirects to other hosts).
+var defaultHTTP = &http.Client{Timeout: 2 * time.Minute, CheckRedirect: RefuseDowngrade}
+
+// RefuseDowngrade is an http.Client CheckRedirect policy: at most 10 redirects, never
+// from https to http. Use it in a custom Client.HTTP too.
+func RefuseDowngrade(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("refusing the redirect from %s to %s: it would drop TLS", via[0].URL.Host, req.URL.Redacted())
+	}
+	return nil
 }
 
 // Version is what the precheck needs to know about one published version.
@@ -299,7 +317,7 @@ func (c *Client) fetch(ctx context.Context, ep Endpoint, name string, cached *ca
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = defaultHTTP
 	}
 	var resp *http.Response
 	for attempt := 0; ; attempt++ {

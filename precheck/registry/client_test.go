@@ -301,3 +301,26 @@ func BenchmarkLivePackument(b *testing.B) {
 		})
 	}
 }
+
+func TestRedirectDowngradeRefused(t *testing.T) {
+	var leaked atomic.Value
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store(r.Header.Get("Authorization"))
+		fmt.Fprintf(w, packumentJSON, "pkg")
+	}))
+	defer plain.Close()
+	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, plain.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer tls.Close()
+	hc := tls.Client()
+	hc.CheckRedirect = RefuseDowngrade
+	c := &Client{Registry: tls.URL, Token: "s3cret", HTTP: hc}
+	_, err := c.Versions(context.Background(), "pkg")
+	if err == nil || !strings.Contains(err.Error(), "drop TLS") {
+		t.Errorf("want the downgrade refused, got %v", err)
+	}
+	if v, _ := leaked.Load().(string); v != "" {
+		t.Errorf("token reached the plain-http server: %q", v)
+	}
+}
