@@ -66,13 +66,15 @@ var defaultHTTP = &http.Client{Timeout: 2 * time.Minute, CheckRedirect: RefuseDo
 // from https to http. Use it in a custom Client.HTTP too.
 func RefuseDowngrade(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
+		return fmt.Errorf("%w: stopped after 10 redirects", errRedirect)
 	}
 	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("refusing the redirect from %s to %s: it would drop TLS", via[0].URL.Host, req.URL.Redacted())
+		return fmt.Errorf("%w: refusing the redirect from %s to %s: it would drop TLS", errRedirect, via[0].URL.Host, req.URL.Redacted())
 	}
 	return nil
 }
+
+var errRedirect = errors.New("redirect policy")
 
 // Version is what the precheck needs to know about one published version.
 type Version struct {
@@ -339,7 +341,7 @@ func (c *Client) fetch(ctx context.Context, ep Endpoint, name string, cached *ca
 			req.Header.Set("If-Modified-Since", cached.LastModified)
 		}
 		resp, err = hc.Do(req)
-		retry := err != nil && ctx.Err() == nil
+		retry := err != nil && ctx.Err() == nil && !errors.Is(err, errRedirect)
 		if err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) {
 			retry = true
 			resp.Body.Close()
