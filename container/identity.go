@@ -75,7 +75,13 @@ func CurrentIdentity() (Identity, error) {
 		ub, us, uok := subordinateRange("/etc/subuid", name, uid)
 		gb, gs, gok := subordinateRange("/etc/subgid", name, uid)
 		if !uok || !gok || ub == 0 || gb == 0 {
-			ub, us, gb, gs = RootFallbackBase, RootFallbackSize, RootFallbackBase, RootFallbackSize
+			var err error
+			if ub, us, err = rootFallbackRange("/proc/self/uid_map"); err != nil {
+				return Identity{}, err
+			}
+			if gb, gs, err = rootFallbackRange("/proc/self/gid_map"); err != nil {
+				return Identity{}, err
+			}
 		} else {
 			id.Subordinate = true
 		}
@@ -146,4 +152,50 @@ func lookupUserName(uid int) string {
 		return u.Username
 	}
 	return ""
+}
+
+// idExtent is one line of /proc/self/uid_map: ids Inside..Inside+Size-1 of this
+// namespace.
+type idExtent struct{ Inside, Outside, Size uint64 }
+
+func readIDMap(f string) ([]idExtent, error) {
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return nil, err
+	}
+	var out []idExtent
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e idExtent
+		if _, err := fmt.Sscan(line, &e.Inside, &e.Outside, &e.Size); err == nil {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// rootFallbackRange picks the ids container ids map to when root has no
+// subordinate range: RootFallbackBase when this namespace has those ids (the
+// host, a rootful container), else — root inside a rootless container, where
+// only a few thousand ids exist — the largest run of mapped ids above 0.
+func rootFallbackRange(mapFile string) (start, size uint32, err error) {
+	exts, err := readIDMap(mapFile)
+	if err != nil {
+		return 0, 0, err
+	}
+	var best idExtent
+	for _, e := range exts {
+		if e.Inside <= RootFallbackBase && e.Inside+e.Size >= RootFallbackBase+RootFallbackSize {
+			return RootFallbackBase, RootFallbackSize, nil
+		}
+		if e.Inside == 0 { // never hand out this namespace's root
+			e.Inside, e.Size = 1, e.Size-1
+		}
+		if e.Size > best.Size {
+			best = e
+		}
+	}
+	if best.Size == 0 {
+		return 0, 0, fmt.Errorf("running as root in a user namespace that maps no id but root (%s); run phylum-box as an ordinary user, or give this namespace more ids", mapFile)
+	}
+	return uint32(best.Inside), uint32(min(best.Size, RootFallbackSize)), nil
 }

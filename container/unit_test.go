@@ -153,3 +153,27 @@ func TestDelegate(t *testing.T) {
 		t.Fatalf("second Delegate: created %v, err %v", rep.Created, err)
 	}
 }
+
+func TestRootFallbackRange(t *testing.T) {
+	for _, tc := range []struct {
+		name, idMap string
+		start, size uint32
+		wantErr     bool
+	}{
+		{"host", "0 0 4294967295", RootFallbackBase, RootFallbackSize, false},
+		{"rootless podman", "0 1000 1\n1 100000 65536", 1, 65536, false},
+		{"small range", "0 1000 1\n1 100000 1000", 1, 1000, false},
+		{"root only", "0 1000 1", 0, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "uid_map")
+			if err := os.WriteFile(f, []byte(tc.idMap+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s, n, err := rootFallbackRange(f)
+			if (err != nil) != tc.wantErr || s != tc.start || n != tc.size {
+				t.Fatalf("got %d,%d,%v want %d,%d, error %v", s, n, err, tc.start, tc.size, tc.wantErr)
+			}
+		})
+	}
+}
