@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/phylum-box/phylum-box/precheck"
 )
@@ -97,7 +98,9 @@ func Find(dir string) ([]string, error) {
 // otherwise the content decides (see detect). Source in the result is path plus ":line"
 // where the format makes the line cheap to know.
 func Parse(path string) ([]precheck.Package, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO planted under a lockfile's name must not hang the check;
+	// it is refused below as not a regular file. It has no effect on regular files.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading lockfile: %w", err)
 	}
@@ -319,21 +322,3 @@ func (in *input) at(line int) string {
 // errEmpty is returned for lockfiles that are not even a document of their format; an
 // empty file of a format that allows it parses to no packages.
 var errEmpty = errors.New("empty lockfile")
-
-// lineIndex maps byte offsets to 1-based line numbers.
-type lineIndex []int
-
-func newLineIndex(data []byte) lineIndex {
-	idx := lineIndex{0}
-	for i, c := range data {
-		if c == '\n' {
-			idx = append(idx, i+1)
-		}
-	}
-	return idx
-}
-
-func (l lineIndex) line(off int) int {
-	i, _ := slices.BinarySearch(l, off+1)
-	return i
-}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/phylum-box/phylum-box/precheck"
@@ -498,6 +499,14 @@ func TestParseErrors(t *testing.T) {
 	}
 	if _, err := Parse(filepath.Join(dir, "yarn.lock")); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("directory: %v", err)
+	}
+	// A FIFO under a lockfile's name is refused, not waited on.
+	fifo := filepath.Join(dir, "Cargo.lock")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(fifo); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("fifo: %v", err)
 	}
 	_, err := ParseReader(context.Background(), "notes.md", strings.NewReader("hello"))
 	if err == nil || !strings.Contains(err.Error(), "notes.md: unknown lockfile format; supported names are package-lock.json") {
