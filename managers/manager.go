@@ -167,6 +167,10 @@ type Plan struct {
 	// ScopeRegistries maps "@scope" to its registry.
 	Registry        string
 	ScopeRegistries map[string]string
+	// HostPaths are host files and directories the steps need read-only to find the
+	// tools (node's prefix, the package manager's own package), for the rootfs to
+	// bind when they are outside its default read-only binds.
+	HostPaths []string
 	// Notes are one-line explanations worth printing with -v (why copy instead of
 	// hard links, which yarn flavour was detected, …).
 	Notes []string

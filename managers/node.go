@@ -292,3 +292,118 @@ func exists(root, rel string) bool {
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// toolEnvPrefixes are the environment variables that configure the npm family; the
+// user's settings there must reach the sandboxed tool as they reach the real one.
+var toolEnvPrefixes = []string{"npm_config_", "pnpm_config_", "yarn_"}
+
+// toolEnvControlled are set by the plan itself (caches, the user config the sandbox
+// gets in its $HOME), so the user's values for them are not carried.
+var toolEnvControlled = map[string]bool{
+	"npm_config_userconfig": true, "npm_config_cache": true, "npm_config_store_dir": true,
+	"npm_config_cache_dir": true, "npm_config_nodedir": true, "yarn_cache_folder": true,
+	"yarn_global_folder": true, "npm_config_offline": true, "yarn_enable_network": true,
+}
+
+func isSecretEnv(key string) bool {
+	k := strings.ToLower(key)
+	for _, s := range []string{"auth", "token", "password", "_ident", "otp"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// finishPlan gives every planned (not passthrough) step the user's tool settings from
+// the environment — secrets only through Credentials.Env, for the credential steps —
+// and lists the host paths the steps need to see the tools.
+func finishPlan(p *Plan, err error, env Env, tools ...string) (*Plan, error) {
+	if err != nil || p == nil || p.Passthrough {
+		return p, err
+	}
+	var public []string
+	for _, kv := range env.Environ {
+		k, _, _ := strings.Cut(kv, "=")
+		lk := strings.ToLower(k)
+		matched := false
+		for _, pre := range toolEnvPrefixes {
+			matched = matched || strings.HasPrefix(lk, pre)
+		}
+		if !matched || toolEnvControlled[lk] {
+			continue
+		}
+		if isSecretEnv(k) {
+			if p.Credentials == nil {
+				p.Credentials = &Credentials{}
+			}
+			p.Credentials.Env = append(p.Credentials.Env, kv)
+			continue
+		}
+		public = append(public, kv)
+	}
+	for _, s := range []*Step{p.Resolve, p.Download, p.Build, p.Run} {
+		if s != nil {
+			s.Env = mergeEnv(public, s.Env)
+		}
+	}
+	p.HostPaths = toolPaths(env, tools...)
+	return p, nil
+}
+
+// mergeEnv returns base with the keys that override sets removed, then override:
+// no variable appears twice (which one a program sees would depend on its libc).
+func mergeEnv(base, override []string) []string {
+	set := map[string]bool{}
+	for _, kv := range override {
+		k, _, _ := strings.Cut(kv, "=")
+		set[k] = true
+	}
+	var out []string
+	for _, kv := range base {
+		if k, _, _ := strings.Cut(kv, "="); !set[k] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, override...)
+}
+
+// toolPaths finds where each tool really lives: node's install prefix (its headers
+// and global modules are there) and, for the others, the package directory of the
+// script the command resolves to (/usr/lib/node_modules/npm for /usr/bin/npm). The
+// rootfs must make them visible read-only when they are outside its default binds
+// (nvm, volta and corepack keep them under $HOME, which the sandbox replaces).
+func toolPaths(env Env, tools ...string) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, t := range tools {
+		bin, err := env.LookPath(t)
+		if err != nil {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(bin)
+		if err != nil {
+			continue
+		}
+		if t == "node" {
+			add(filepath.Dir(filepath.Dir(real)))
+			continue
+		}
+		dir := filepath.Dir(real)
+		for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+			if _, err := os.Stat(filepath.Join(d, "package.json")); err == nil {
+				dir = d
+				break
+			}
+		}
+		add(bin)
+		add(dir)
+	}
+	return out
+}

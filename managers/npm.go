@@ -31,6 +31,11 @@ var npmIntercepted = map[string]bool{
 var npmResolveFlags = []string{"--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"}
 
 func (m npmManager) Plan(args []string, env Env) (*Plan, error) {
+	p, err := m.plan(args, env)
+	return finishPlan(p, err, env, "node", "npm")
+}
+
+func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	if m.name == "npx" {
 		// npx is npm exec with npx's own short flags (npm/bin/npx-cli.js).
 		return m.planExec(npxToExec(args), args, env)

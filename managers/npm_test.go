@@ -420,3 +420,45 @@ func TestNodeHeadersDir(t *testing.T) {
 		t.Errorf("a nodedir without headers must be rejected, got %v", err)
 	}
 }
+
+func TestToolEnvReachesSteps(t *testing.T) {
+	env := testEnv(t, nil)
+	needNodeHeaders(t, env)
+	env.Environ = append(env.Environ,
+		"npm_config_registry=https://mirror.example/",
+		"NPM_CONFIG_LEGACY_PEER_DEPS=true",
+		"npm_config_//mirror.example/:_authToken=tok-123",
+		"npm_config_cache=/host/only/cache",
+		"UNRELATED_SECRET=nope",
+	)
+	npm, _ := Lookup("npm")
+	p, err := npm.Plan([]string{"install"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+		joined := strings.Join(s.Env, "\n")
+		if !strings.Contains(joined, "npm_config_registry=https://mirror.example/") || !strings.Contains(joined, "NPM_CONFIG_LEGACY_PEER_DEPS=true") {
+			t.Errorf("%q: user npm settings missing from %q", s.Args[:2], s.Env)
+		}
+		for _, bad := range []string{"tok-123", "/host/only/cache", "UNRELATED"} {
+			if strings.Contains(joined, bad) {
+				t.Errorf("%q: step env carries %q", s.Args[:2], bad)
+			}
+		}
+	}
+	if p.Credentials == nil || !slices.Contains(p.Credentials.Env, "npm_config_//mirror.example/:_authToken=tok-123") {
+		t.Errorf("the token must travel as a credential, got %v", p.Credentials)
+	}
+	if p.Registry != "https://mirror.example/" {
+		t.Errorf("registry %q", p.Registry)
+	}
+	if len(p.HostPaths) == 0 {
+		t.Error("no host paths for node and npm")
+	}
+	for _, hp := range p.HostPaths {
+		if !filepath.IsAbs(hp) {
+			t.Errorf("host path %q not absolute", hp)
+		}
+	}
+}

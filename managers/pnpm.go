@@ -172,6 +172,11 @@ func pnpmPortableOption(name string) bool {
 }
 
 func (m pnpmManager) Plan(args []string, env Env) (*Plan, error) {
+	p, err := m.plan(args, env)
+	return finishPlan(p, err, env, "node", "pnpm")
+}
+
+func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	if m.name == "pnpx" {
 		return m.planDlx(append([]string{"dlx"}, args...), args, env)
 	}

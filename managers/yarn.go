@@ -136,6 +136,11 @@ func options(args []string) []string {
 }
 
 func (m yarnManager) Plan(args []string, env Env) (*Plan, error) {
+	p, err := m.plan(args, env)
+	return finishPlan(p, err, env, "node", "yarn")
+}
+
+func (m yarnManager) plan(args []string, env Env) (*Plan, error) {
 	y := parseYarnArgv(args)
 	if hasFlag(y.lead, "--help", "-h", "--version", "-v") && y.cmd == "" {
 		return passthrough(m, "", args), nil
