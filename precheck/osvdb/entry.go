@@ -191,7 +191,9 @@ func decodeEntryPart(b []byte, full bool) (*entry, error) {
 	if d.byte()&flagMalicious != 0 {
 		e.Kind = precheck.Malicious
 	}
-	e.Severity = precheck.Severity(d.byte())
+	if e.Severity = precheck.Severity(d.byte()); e.Severity > precheck.SeverityCritical {
+		d.err = errCorruptEntry
+	}
 	e.Score = float64(d.uvarint()) / 10
 	if full {
 		e.ID = d.string()
@@ -208,13 +210,20 @@ func decodeEntryPart(b []byte, full bool) (*entry, error) {
 		e.Ranges = make([]vrange, nr)
 		for i := range e.Ranges {
 			e.Ranges[i].Type = rangeType(d.byte())
+			if t := e.Ranges[i].Type; t != rangeSemver && t != rangeEcosystem {
+				d.err = errCorruptEntry
+			}
 			ne := d.count()
 			if d.err != nil {
 				break
 			}
 			e.Ranges[i].Events = make([]event, ne)
 			for j := range e.Ranges[i].Events {
-				e.Ranges[i].Events[j] = event{Kind: eventKind(d.byte()), Version: d.string()}
+				k := eventKind(d.byte())
+				if k < evIntroduced || k > evLimit {
+					d.err = errCorruptEntry
+				}
+				e.Ranges[i].Events[j] = event{Kind: k, Version: d.string()}
 			}
 		}
 	}
