@@ -642,3 +642,79 @@ func TestDedupe(t *testing.T) {
 		}
 	}
 }
+
+// TestUVSources covers uv source kinds the real pydantic lockfile does not have.
+func TestUVSources(t *testing.T) {
+	const lock = `version = 1
+requires-python = ">=3.9"
+
+[manifest]
+members = ["app", "Lib_B"]
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+
+[[package]]
+name = "lib-b"
+version = "0.1.0"
+source = { editable = "libs/b" }
+
+[[package]]
+name = "c"
+version = "2.0"
+source = { git = "https://example.com/c?rev=v2#0123abc" }
+
+[[package]]
+name = "d"
+version = "3.0"
+source = { url = "https://example.com/d-3.0.tar.gz" }
+
+[[package]]
+name = "e"
+version = "4.0"
+source = { path = "../e-4.0.whl" }
+
+[[package]]
+name = "f"
+version = "5.0"
+source = { directory = "../f" }
+
+[[package]]
+name = "g"
+version = "6.0"
+
+[[package]]
+name = "h"
+version = "7.0"
+source = { teleport = "x" }
+
+[[package]]
+name = "requests"
+version = "2.32.3"
+source = { registry = "https://pypi.org/simple" }
+`
+	pkgs, err := ParseReader(context.Background(), "uv.lock", strings.NewReader(lock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{ // name → reason ("" = checkable)
+		"c":        "git dependency (https://example.com/c?rev=v2#0123abc)",
+		"d":        "direct URL dependency (https://example.com/d-3.0.tar.gz)",
+		"e":        "local path dependency (../e-4.0.whl)",
+		"f":        "local directory dependency (../f)",
+		"g":        "",
+		"h":        "source of a kind phylum-box does not know",
+		"requests": "",
+	}
+	if len(pkgs) != len(want) {
+		t.Fatalf("got %+v", pkgs)
+	}
+	for _, p := range pkgs {
+		r, ok := want[p.Name]
+		if !ok || p.Reason != r || p.Uncheckable != (r != "") {
+			t.Errorf("%+v: want reason %q", p, r)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -153,7 +152,7 @@ type uvLock struct {
 	Package []struct {
 		Name    string         `toml:"name"`
 		Version string         `toml:"version"`
-		Source  map[string]any `toml:"source"`
+		Source  *uvSourceTable `toml:"source"`
 	} `toml:"package"`
 }
 
@@ -183,31 +182,46 @@ func parseUV(in *input) ([]precheck.Package, error) {
 		case "url":
 			pkg.Uncheckable, pkg.Reason = true, "direct URL dependency ("+ref+")"
 		default:
-			pkg.Uncheckable, pkg.Reason = true, "unknown source ("+kind+")"
+			pkg.Uncheckable, pkg.Reason = true, "source of a kind phylum-box does not know"
 		}
 		out = append(out, pkg)
 	}
 	return out, nil
 }
 
-// uvSource returns the single key of a uv source table ({ registry = "..." }).
-func uvSource(src map[string]any) (kind, ref string) {
-	keys := make([]string, 0, len(src))
-	for k := range src {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		switch k {
-		case "registry", "virtual", "editable", "directory", "path", "git", "url":
-			s, _ := src[k].(string)
-			return k, s
-		}
-	}
-	if len(keys) == 0 {
+// uvSourceTable is uv's `source = { registry = "…" }`; exactly one key is set.
+type uvSourceTable struct {
+	Registry  string `toml:"registry"`
+	Virtual   string `toml:"virtual"`
+	Editable  string `toml:"editable"`
+	Directory string `toml:"directory"`
+	Path      string `toml:"path"`
+	Git       string `toml:"git"`
+	URL       string `toml:"url"`
+}
+
+// uvSource returns the kind of a uv source and its value.
+func uvSource(src *uvSourceTable) (kind, ref string) {
+	if src == nil {
 		return "registry", "" // older lockfiles omit it for the default index
 	}
-	return keys[0], ""
+	switch {
+	case src.Registry != "":
+		return "registry", src.Registry
+	case src.Virtual != "":
+		return "virtual", src.Virtual
+	case src.Editable != "":
+		return "editable", src.Editable
+	case src.Directory != "":
+		return "directory", src.Directory
+	case src.Path != "":
+		return "path", src.Path
+	case src.Git != "":
+		return "git", src.Git
+	case src.URL != "":
+		return "url", src.URL
+	}
+	return "unknown", "" // a source kind this version does not know: not assumed to be an index
 }
 
 // ---- pdm.lock ----
