@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/phylum-box/phylum-box/precheck/registry"
 )
 
 // Manager is one package manager's knowledge: which of its command lines install or
@@ -167,6 +169,10 @@ type Plan struct {
 	// ScopeRegistries maps "@scope" to its registry.
 	Registry        string
 	ScopeRegistries map[string]string
+	// Metadata reads publish times and install-script facts from the registries the
+	// plan's packages come from, with their credentials; the orchestration sets its
+	// CacheDir (registry.DefaultCacheDir) and HTTP. It prints itself redacted.
+	Metadata *registry.Client `json:"-"`
 	// HostPaths are host files and directories the steps need read-only to find the
 	// tools (node's prefix, the package manager's own package), for the rootfs to
 	// bind when they are outside its default read-only binds.
@@ -236,24 +242,24 @@ func (r *Refusal) Error() string {
 
 var (
 	regMu    sync.RWMutex
-	registry = map[string]Manager{}
+	managers = map[string]Manager{}
 )
 
 // Register makes m available under m.Name(). Each manager file calls it from init.
 func Register(m Manager) {
 	regMu.Lock()
 	defer regMu.Unlock()
-	if _, dup := registry[m.Name()]; dup {
+	if _, dup := managers[m.Name()]; dup {
 		panic("managers: duplicate manager " + m.Name())
 	}
-	registry[m.Name()] = m
+	managers[m.Name()] = m
 }
 
 // Lookup returns the manager for a command name ("npm", "npx", …).
 func Lookup(name string) (Manager, bool) {
 	regMu.RLock()
 	defer regMu.RUnlock()
-	m, ok := registry[name]
+	m, ok := managers[name]
 	return m, ok
 }
 
@@ -261,8 +267,8 @@ func Lookup(name string) (Manager, bool) {
 func Names() []string {
 	regMu.RLock()
 	defer regMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
+	names := make([]string, 0, len(managers))
+	for n := range managers {
 		names = append(names, n)
 	}
 	sort.Strings(names)

@@ -119,6 +119,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		Credentials:     cfg.Credentials(),
 		Registry:        cfg.Registry,
 		ScopeRegistries: cfg.Scopes,
+		Metadata:        cfg.MetadataClient(cfg.Registry),
 	}
 	flags := a.optTokens // the user's options go to every step: --omit, -w, --registry, …
 	download := &Step{Args: concat([]string{"npm", "install"}, flags, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true}
@@ -223,6 +224,7 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 		Credentials:     cfg.Credentials(),
 		Registry:        cfg.Registry,
 		ScopeRegistries: cfg.Scopes,
+		Metadata:        cfg.MetadataClient(cfg.Registry),
 	}
 	if rel, err := filepath.Rel(p.Root, env.Dir); err == nil && !strings.HasPrefix(rel, "..") {
 		p.Cwd = rel

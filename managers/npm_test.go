@@ -3,6 +3,7 @@ package managers
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -452,6 +453,12 @@ func TestToolEnvReachesSteps(t *testing.T) {
 	}
 	if p.Registry != "https://mirror.example/" {
 		t.Errorf("registry %q", p.Registry)
+	}
+	if p.Metadata == nil || p.Metadata.Registry != "https://mirror.example/" || p.Metadata.Token != "tok-123" {
+		t.Errorf("metadata client %v: want the mirror with its token", p.Metadata)
+	}
+	if s := fmt.Sprintf("%v %+v", p, p.Metadata); strings.Contains(s, "tok-123") {
+		t.Errorf("printing the plan shows the token: %s", s)
 	}
 	if len(p.HostPaths) == 0 {
 		t.Error("no host paths for node and npm")

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/precheck/registry"
 )
 
 // DefaultNpmRegistry is npm's built-in registry.
@@ -202,6 +204,23 @@ func (c *NpmConfig) RegistryFor(name string) string {
 	return c.Registry
 }
 
+// MetadataClient returns a registry client for the default and scoped registries,
+// each with the credentials npm would send to it.
+func (c *NpmConfig) MetadataClient(defaultRegistry string) *registry.Client {
+	cl := &registry.Client{Registry: defaultRegistry, Scopes: map[string]registry.Endpoint{}}
+	if a, ok := c.AuthFor(defaultRegistry); ok {
+		cl.Token, cl.Basic = a.Token, a.Basic
+	}
+	for scope, url := range c.Scopes {
+		ep := registry.Endpoint{URL: url}
+		if a, ok := c.AuthFor(url); ok {
+			ep.Token, ep.Basic = a.Token, a.Basic
+		}
+		cl.Scopes[scope] = ep
+	}
+	return cl
+}
+
 // Auth is how to authenticate to one registry. Never print it.
 type Auth struct {
 	Token string // Bearer token (_authToken)
@@ -328,7 +347,11 @@ func (c *Credentials) String() string {
 	}
 	var parts []string
 	for _, f := range c.Files {
-		parts = append(parts, firstNonEmpty("~/"+strings.TrimPrefix(f.Home, "~/"), f.Project)+" (secrets redacted)")
+		name := f.Project
+		if f.Home != "" {
+			name = "~/" + f.Home
+		}
+		parts = append(parts, name+" (secrets redacted)")
 	}
 	for _, kv := range c.Env {
 		k, _, _ := strings.Cut(kv, "=")

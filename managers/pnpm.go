@@ -224,6 +224,7 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		Credentials:     cfg.Credentials(),
 		Registry:        cfg.Registry,
 		ScopeRegistries: cfg.Scopes,
+		Metadata:        cfg.MetadataClient(cfg.Registry),
 		Notes: []string{"pnpm: packages are copied out of the store (--package-import-method=copy), not hard-linked: " +
 			"a hard link would let a build script edit the shared store through node_modules, and the sync back would carry store inodes into the project"},
 	}
@@ -331,6 +332,7 @@ func (m pnpmManager) planDlx(args, userArgs []string, env Env) (*Plan, error) {
 		return nil, err
 	}
 	p.Registry, p.ScopeRegistries, p.Credentials = cfg.Registry, cfg.Scopes, cfg.Credentials()
+	p.Metadata = cfg.MetadataClient(cfg.Registry)
 	store := pnpmStoreDir(env, cfg)
 	p.Caches = pnpmCaches(env, store)
 	switch {

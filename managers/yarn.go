@@ -3,6 +3,7 @@ package managers
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/registry"
 )
 
 func init() { Register(yarnManager{}) }
@@ -276,6 +278,7 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 		Credentials:     yarnClassicCredentials(env, cfg),
 		Registry:        yarnClassicRegistry(env, root, cfg),
 		ScopeRegistries: cfg.Scopes,
+		Metadata:        cfg.MetadataClient(yarnClassicRegistry(env, root, cfg)),
 		Notes:           []string{"yarn classic (" + why + "): resolving needs a full install with scripts off; the build step relinks from the read-only cache with --offline --force to run lifecycle scripts"},
 	}
 	if p.Subcommand == "" {
@@ -492,6 +495,7 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 		Credentials:     rc.credentials(),
 		Registry:        rc.registry,
 		ScopeRegistries: rc.scopes,
+		Metadata:        rc.metadataClient(),
 		Notes:           []string{"yarn berry (" + why + ")"},
 	}
 	outputs := nodeOutputs(workspaces, "yarn.lock", ".pnp.cjs", ".pnp.loader.mjs", ".pnp.data.json",
@@ -768,6 +772,49 @@ func (c *berryConfig) credentials() *Credentials {
 		return nil
 	}
 	return cr
+}
+
+// metadataClient: the registries of .yarnrc.yml with their tokens — npmAuthToken or
+// npmAuthIdent at the top level (the default registry), under npmScopes.<scope>, or
+// under npmRegistries."//host/path" — project file first, then the user's.
+func (c *berryConfig) metadataClient() *registry.Client {
+	expand := func(s string) string { v, _ := expandNpmrcEnv(s, c.environ); return v }
+	auth := func(scope, url string) (token, basic string) {
+		for _, rc := range []*berryRC{c.project, c.home} {
+			var t, b string
+			if scope != "" {
+				t, b = rc.get("npmScopes", strings.TrimPrefix(scope, "@"), "npmAuthToken"), rc.get("npmScopes", strings.TrimPrefix(scope, "@"), "npmAuthIdent")
+			} else {
+				t, b = rc.get("npmAuthToken"), rc.get("npmAuthIdent")
+			}
+			if t == "" && b == "" {
+				nerf := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(url, "https:"), "http:"), "/")
+				for _, key := range []string{nerf, nerf + "/", url, strings.TrimSuffix(url, "/")} {
+					if t, b = rc.get("npmRegistries", key, "npmAuthToken"), rc.get("npmRegistries", key, "npmAuthIdent"); t != "" || b != "" {
+						break
+					}
+				}
+			}
+			if t != "" || b != "" {
+				if b != "" && !strings.Contains(b, ":") {
+					return expand(t), expand(b) // already base64
+				}
+				if b != "" {
+					b = base64.StdEncoding.EncodeToString([]byte(expand(b)))
+				}
+				return expand(t), b
+			}
+		}
+		return "", ""
+	}
+	cl := &registry.Client{Registry: c.registry, Scopes: map[string]registry.Endpoint{}}
+	cl.Token, cl.Basic = auth("", c.registry)
+	for scope, url := range c.scopes {
+		ep := registry.Endpoint{URL: url}
+		ep.Token, ep.Basic = auth(scope, url)
+		cl.Scopes[scope] = ep
+	}
+	return cl
 }
 
 func relOrDot(root, dir string) string {

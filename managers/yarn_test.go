@@ -2,6 +2,7 @@ package managers
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -217,6 +218,17 @@ func TestYarnBerryPlan(t *testing.T) {
 	}
 	if !slices.Equal(cr.Env, []string{"CORP_TOKEN=env-secret-789"}) {
 		t.Errorf("env %q", cr.Env)
+	}
+
+	md := p.Metadata
+	if md == nil || md.Registry != "https://mirror.example/npm/" || md.Token != "home-secret-456" ||
+		md.Scopes["@corp"].Token != "env-secret-789" || md.Scopes["@corp"].URL != "https://npm.corp.example/" {
+		t.Errorf("metadata client %v: wrong registries or tokens", md)
+	}
+	for _, secret := range []string{"home-secret-456", "env-secret-789", "literal-secret-123"} {
+		if s := fmt.Sprintf("%v %+v %#v", p, md, p.Credentials); strings.Contains(s, secret) {
+			t.Errorf("printing the plan shows %q: %s", secret, s)
+		}
 	}
 
 	p, err = yarn.Plan([]string{"dlx", "-p", "typescript", "tsc", "--version"}, env)

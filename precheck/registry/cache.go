@@ -65,8 +65,8 @@ func (c *Client) loadCache(reg, name string) (*cacheEntry, error) {
 	return &e, nil
 }
 
-// storeCache writes the entry atomically (temp file + rename), so concurrent runs
-// never read half a file. Failures are ignored: the cache is an optimisation.
+// storeCache writes the entry atomically (temp file + rename), so concurrent writers
+// (goroutines or runs) never leave half a file. Failures are ignored: the cache is an optimisation.
 func (c *Client) storeCache(reg, name string, p *Packument, etag, lastModified string) {
 	path := c.cachePath(reg, name)
 	if path == "" {
@@ -81,8 +81,6 @@ func (c *Client) storeCache(reg, name string, p *Packument, etag, lastModified s
 	if err != nil {
 		return
 	}
-	c.cacheMu.Lock()
-	defer c.cacheMu.Unlock()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return
 	}

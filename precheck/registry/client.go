@@ -53,8 +53,6 @@ type Client struct {
 	MaxBytes int64
 	// UserAgent is sent with each request ("" = "phylum-box").
 	UserAgent string
-
-	cacheMu sync.Mutex // serialises cache writes of one client
 }
 
 // defaultHTTP bounds a request and refuses redirects from https to http, where a
@@ -75,6 +73,27 @@ func RefuseDowngrade(req *http.Request, via []*http.Request) error {
 }
 
 var errRedirect = errors.New("redirect policy")
+
+// String describes the client without its credentials.
+func (c Client) String() string {
+	s := "registry.Client{" + c.endpoint("x").String()
+	for _, scope := range sortedScopes(c.Scopes) {
+		s += ", " + scope + ": " + c.Scopes[scope].String()
+	}
+	return s + "}"
+}
+
+// GoString keeps %#v from printing secrets.
+func (c Client) GoString() string { return c.String() }
+
+func sortedScopes(m map[string]Endpoint) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Version is what the precheck needs to know about one published version.
 type Version struct {

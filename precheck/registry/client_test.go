@@ -224,7 +224,7 @@ func TestScopesAuthAndErrors(t *testing.T) {
 	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "_authToken") || strings.Contains(err.Error(), "wrong-token") {
 		t.Errorf("want AuthError with advice and no token, got %v", err)
 	}
-	if s := fmt.Sprintf("%v %+v", bad.endpoint("x"), c.Scopes); strings.Contains(s, "s3cret") || strings.Contains(s, "wrong-token") {
+	if s := fmt.Sprintf("%v %+v %v %#v %+v %v", bad.endpoint("x"), c.Scopes, c, c, bad, *bad); strings.Contains(s, "s3cret") || strings.Contains(s, "wrong-token") || strings.Contains(s, "public-token") {
 		t.Errorf("endpoint printed a token: %s", s)
 	}
 
