@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
 )
 
 // keepEnvironment restores the whole process environment after a test that runs
@@ -248,4 +249,26 @@ func TestDocInvocations(t *testing.T) {
 			t.Errorf("invocation %d = %q, want %q", i, got[i], want[i])
 		}
 	}
+}
+
+// TestDocsYAMLBlocksParse: a workflow or config file shown in the docs must at
+// least be valid YAML (copying it is how people use it).
+func TestDocsYAMLBlocksParse(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	yamlBlock := regexp.MustCompile("(?s)```yaml\n(.*?)```")
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range yamlBlock.FindAllStringSubmatch(string(b), -1) {
+			var v any
+			if err := yaml.Unmarshal([]byte(m[1]), &v); err != nil {
+				t.Errorf("%s: a yaml block does not parse: %v", f, err)
+			}
+			n++
+		}
+	}
+	t.Logf("parsed %d yaml blocks", n)
 }
