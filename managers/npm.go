@@ -121,7 +121,13 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		ScopeRegistries: cfg.Scopes,
 		Metadata:        cfg.MetadataClient(cfg.Registry),
 	}
-	flags := a.optTokens // the user's options go to every step: --omit, -w, --registry, …
+	// The user's options go to every step (--omit, -w, --registry, …); a --prefix is
+	// made absolute, and the steps then run at that root.
+	flags := a.tokensFor(func(name string) bool { return name != "prefix" })
+	if _, ok := a.last("prefix"); ok {
+		flags = append(flags, "--prefix", root)
+		p.Cwd = "."
+	}
 	download := &Step{Args: concat([]string{"npm", "install"}, flags, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true}
 	resolve := &Step{Args: concat([]string{"npm", cmd}, flags, rest, npmResolveFlags), Network: true, Credentials: true}
 

@@ -311,6 +311,24 @@ func TestNpmInstallPlan(t *testing.T) {
 	}
 }
 
+func TestNpmPrefixPlan(t *testing.T) {
+	env := testEnv(t, map[string]string{"app/package.json": `{"name":"app"}`, "package.json": `{"name":"outer"}`})
+	needNodeHeaders(t, env)
+	npm, _ := Lookup("npm")
+	p, err := npm.Plan([]string{"-C", "app", "install", "lodash"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(env.Dir, "app")
+	if p.Root != app || p.Cwd != "." {
+		t.Errorf("root %q cwd %q, want %q", p.Root, p.Cwd, app)
+	}
+	want := []string{"npm", "install", "--prefix", app, "lodash", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"}
+	if !slices.Equal(p.Resolve.Args, want) {
+		t.Errorf("resolve %q, want %q", p.Resolve.Args, want)
+	}
+}
+
 func TestNpmCIAndRebuildPlans(t *testing.T) {
 	env := testEnv(t, map[string]string{"package.json": `{"name":"p"}`, "npm-shrinkwrap.json": `{}`})
 	needNodeHeaders(t, env)

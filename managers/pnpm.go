@@ -228,8 +228,9 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		Notes: []string{"pnpm: packages are copied out of the store (--package-import-method=copy), not hard-linked: " +
 			"a hard link would let a build script edit the shared store through node_modules, and the sync back would carry store inodes into the project"},
 	}
-	portable := a.tokensFor(pnpmPortableOption)
-	userFlags := a.optTokens
+	// --dir is left out: the steps already run in the directory it named.
+	portable := a.tokensFor(func(name string) bool { return name != "dir" && name != "prefix" && pnpmPortableOption(name) })
+	userFlags := a.tokensFor(func(name string) bool { return name != "dir" && name != "prefix" })
 	if recursive && !a.isTrue("recursive") && len(a.opts["filter"]) == 0 && len(a.opts["filter-prod"]) == 0 {
 		// "pnpm recursive add": the prefix word is gone from the steps' argv, the
 		// flag says the same.

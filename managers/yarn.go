@@ -85,6 +85,20 @@ func (y yarnArgv) cwd() string {
 	return ""
 }
 
+func (y yarnArgv) leadWithoutCwd() []string {
+	var out []string
+	for i := 0; i < len(y.lead); i++ {
+		switch {
+		case y.lead[i] == "--cwd":
+			i++
+		case strings.HasPrefix(y.lead[i], "--cwd="):
+		default:
+			out = append(out, y.lead[i])
+		}
+	}
+	return out
+}
+
 func hasFlag(args []string, names ...string) bool {
 	for _, a := range args {
 		if a == "--" {
@@ -266,7 +280,7 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	}
 	cache := yarnClassicCache(env, root)
 	cwd := relOrDot(root, dir)
-	lead := y.lead
+	lead := y.leadWithoutCwd() // the steps already run in the --cwd directory
 	p := &Plan{
 		Manager: "yarn", Ecosystem: precheck.NPM, Subcommand: cmd, Args: args,
 		Root: root, Cwd: cwd,
@@ -511,7 +525,7 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	if kind == "exec" {
 		return m.planBerryDlx(p, cmd, rest, env2, buildEnv, man)
 	}
-	lead := y.lead
+	lead := y.leadWithoutCwd() // the steps already run in the --cwd directory
 	switch sub {
 	case "rebuild":
 		p.CarryOver = nil
