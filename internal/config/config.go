@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -91,7 +92,7 @@ func Load(path string, env Env) (*Config, error) {
 	if !explicit {
 		path = DefaultPath(env)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readTrusted(path)
 	switch {
 	case err == nil:
 		if err := c.decodeFile(path, data); err != nil {
@@ -100,8 +101,10 @@ func Load(path string, env Env) (*Config, error) {
 		c.File = path
 	case errors.Is(err, os.ErrNotExist) && !explicit:
 		// No file is the normal first-run state.
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("config file %s does not exist (create it, or drop --config to use %s)", path, DefaultPath(env))
 	default:
-		return nil, fmt.Errorf("reading config: %w (create it, or drop --config to use %s)", err, DefaultPath(env))
+		return nil, fmt.Errorf("reading config: %w", err)
 	}
 	for _, s := range settings {
 		v := env(s.env)
@@ -118,6 +121,64 @@ func Load(path string, env Env) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// readTrusted reads the config file only if no one but its reader (or root) can
+// have written it: the file names the policy, so a file another user can change
+// is a way to turn the checks off.
+func readTrusted(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat() // the opened file itself, not whatever the path names later
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if err := checkOwner(path, fi); err != nil {
+		return nil, err
+	}
+	if di, err := os.Stat(filepath.Dir(path)); err == nil {
+		if err := checkOwner(filepath.Dir(path), di); err != nil {
+			return nil, err
+		}
+	}
+	return io.ReadAll(f)
+}
+
+func checkOwner(path string, fi os.FileInfo) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	me := uint32(os.Geteuid())
+	if st.Uid != me && st.Uid != 0 {
+		return fmt.Errorf("%s belongs to uid %d, not to you (uid %d) or root; refusing to read settings another user controls (chown it, or use --config)", path, st.Uid, me)
+	}
+	perm := fi.Mode().Perm()
+	if perm&0o020 != 0 && st.Gid == uint32(os.Getegid()) && privateGroup(st.Gid) {
+		perm &^= 0o020 // umask 002 with a user-private group (Fedora's default) is safe
+	}
+	// A sticky world-writable directory (like /tmp) still protects its entries.
+	if perm&0o022 != 0 && !(fi.IsDir() && fi.Mode()&os.ModeSticky != 0) {
+		return fmt.Errorf("%s is writable by group or others (mode %#o); refusing to read settings others can change (chmod go-w %s)", path, fi.Mode().Perm(), path)
+	}
+	return nil
+}
+
+// privateGroup reports whether gid is a user-private group: named like the
+// current user, as useradd makes them.
+func privateGroup(gid uint32) bool {
+	u, err := user.Current()
+	if err != nil {
+		return false
+	}
+	g, err := user.LookupGroupId(fmt.Sprint(gid))
+	return err == nil && g.Name == u.Username
 }
 
 // decodeFile reads the YAML file over the defaults: keys that are present replace the

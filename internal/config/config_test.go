@@ -319,3 +319,63 @@ func TestSetAndSettings(t *testing.T) {
 		t.Errorf("limits.memory setting = %+v", s)
 	}
 }
+
+func TestRefusesFilesOthersCanWrite(t *testing.T) {
+	cases := []struct {
+		name    string
+		fileMod os.FileMode
+		dirMod  os.FileMode
+		want    string
+	}{
+		{"private", 0o600, 0o700, ""},
+		{"readable", 0o644, 0o755, ""},
+		{"group writable file", 0o664, 0o755, "writable by group or others"},
+		{"world writable file", 0o646, 0o755, "chmod go-w"},
+		{"world writable dir", 0o644, 0o777, "writable by group or others"},
+		{"sticky world writable dir", 0o644, os.ModeSticky | 0o777, ""},
+	}
+	// New files get the creator's primary group: if that is a user-private group
+	// (root's is), group-writable is allowed.
+	upg := privateGroup(uint32(os.Getegid()))
+	for _, tc := range cases {
+		if upg && tc.name == "group writable file" {
+			tc.want = ""
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			xdg := writeConfig(t, "color: never\n")
+			dir := filepath.Join(xdg, "phylum-box")
+			file := filepath.Join(dir, "config.yaml")
+			if err := os.Chmod(file, tc.fileMod); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, tc.dirMod); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+			c, err := Load("", mapEnv(map[string]string{"HOME": "/home/u", "XDG_CONFIG_HOME": xdg}))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Load: %v", err)
+			case tc.want == "" && c.Color != ColorNever:
+				t.Fatalf("the file was not read: color %q", c.Color)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Load: %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRefusesFilesOfOtherUsers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the file to another user")
+	}
+	xdg := writeConfig(t, "color: never\n")
+	file := filepath.Join(xdg, "phylum-box", "config.yaml")
+	if err := os.Chown(file, 12345, 12345); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load("", mapEnv(map[string]string{"HOME": "/home/u", "XDG_CONFIG_HOME": xdg}))
+	if err == nil || !strings.Contains(err.Error(), "uid 12345") {
+		t.Fatalf("Load of a file owned by uid 12345: %v", err)
+	}
+}
