@@ -236,6 +236,12 @@ func TestDevcontainerFeatureInstall(t *testing.T) {
 	// network; the first install points at a missing one, as if offline.
 	osvSourceFromCorpus(t, filepath.Join(root, "..", "shared", "corpus", "osv"), filepath.Join(target, "srv/osv"))
 	chrootRun(t, ctx, target, nil, "useradd", "-m", "-s", "/bin/bash", "vscode")
+	// An image may already hand out subordinate ids; the new range must not overlap.
+	for _, f := range []string{"etc/subuid", "etc/subgid"} {
+		if err := os.WriteFile(filepath.Join(target, f), []byte("alice:100000:65536\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	env := []string{
 		"_REMOTE_USER=vscode", "_CONTAINER_USER=vscode",
@@ -259,7 +265,7 @@ func TestDevcontainerFeatureInstall(t *testing.T) {
 	chrootRun(t, ctx, target, nil, "sh", "-c", "command -v newuidmap && command -v newgidmap")
 	for _, f := range []string{"etc/subuid", "etc/subgid"} {
 		b, err := os.ReadFile(filepath.Join(target, f))
-		if err != nil || !regexp.MustCompile(`(?m)^vscode:\d+:65536$`).Match(b) {
+		if err != nil || !regexp.MustCompile(`(?m)^vscode:165536:65536$`).Match(b) {
 			t.Errorf("/%s has no range for vscode: %v\n%s", f, err, b)
 		}
 	}
