@@ -69,6 +69,8 @@ func Formats() []string {
 // Formats. Only exact base names count (requirements.txt, not dev-requirements.txt): Find
 // answers "what does this project lock", and a guess there would check the wrong file.
 // Symlinks to regular files are followed; anything that is not a regular file is skipped.
+// Where both npm-shrinkwrap.json and package-lock.json exist, only the shrinkwrap is
+// returned: it is the one npm installs from.
 func Find(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -83,6 +85,9 @@ func Find(dir string) ([]string, error) {
 		for _, n := range f.names {
 			if !present[n] {
 				continue
+			}
+			if n == "package-lock.json" && present["npm-shrinkwrap.json"] {
+				continue // npm ignores package-lock.json when a shrinkwrap is present
 			}
 			p := filepath.Join(dir, n)
 			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {

@@ -604,6 +604,13 @@ func TestFind(t *testing.T) {
 			t.Errorf("got[%d] = %s, want %s", i, got[i], want[i])
 		}
 	}
+	if err := os.WriteFile(filepath.Join(dir, "npm-shrinkwrap.json"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err = Find(dir)
+	if err != nil || len(got) != 5 || got[0] != filepath.Join(dir, "npm-shrinkwrap.json") {
+		t.Errorf("with a shrinkwrap: %v %v", got, err)
+	}
 	if _, err := Find(filepath.Join(dir, "nope")); err == nil {
 		t.Error("missing dir: no error")
 	}
