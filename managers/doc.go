@@ -41,7 +41,12 @@
 //
 // Every step gets the variables in PassEnv, network steps also NetworkEnv (proxy
 // URLs can hold credentials), plus Step.Env and the Env of each Cache mounted in
-// that phase. Caches are mounted at their own path, writable only in the phases
+// that phase. Step.Env already carries the user's npm_config_*/YARN_* settings
+// (secret-looking ones travel in Credentials.Env instead) and, in Resolve and
+// Download, scripts-off variables for the child processes the tools start: npm
+// packs a git dependency by running `npm install --force` in the clone without
+// --ignore-scripts, so such a dependency is installed unprepared rather than
+// running its prepare script with the network on. Caches are mounted at their own path, writable only in the phases
 // Cache.Writable lists: package code never gets a writable cache. Credentials:
 // each ConfigFile's Secret content is visible only in steps with Credentials=true
 // (Resolve, Download), its Public content elsewhere; Credentials.Env likewise.

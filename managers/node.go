@@ -315,6 +315,13 @@ func isSecretEnv(key string) bool {
 	return false
 }
 
+// noScriptsEnv turns scripts off through the environment too, for the tools the
+// package manager starts itself: to pack a git dependency npm's pacote runs
+// `npm install --force` in the clone with its own flags — not --ignore-scripts —
+// but with the parent's environment (pacote lib/git.js, lib/fetcher.js). Such a
+// dependency is installed without its prepare script having run.
+var noScriptsEnv = []string{"npm_config_ignore_scripts=true", "YARN_IGNORE_SCRIPTS=true", "YARN_ENABLE_SCRIPTS=false"}
+
 // finishPlan gives every planned (not passthrough) step the user's tool settings from
 // the environment — secrets only through Credentials.Env, for the credential steps —
 // and lists the host paths the steps need to see the tools.
@@ -345,6 +352,11 @@ func finishPlan(p *Plan, err error, env Env, tools ...string) (*Plan, error) {
 	for _, s := range []*Step{p.Resolve, p.Download, p.Build, p.Run} {
 		if s != nil {
 			s.Env = mergeEnv(public, s.Env)
+		}
+	}
+	for _, s := range []*Step{p.Resolve, p.Download} {
+		if s != nil {
+			s.Env = mergeEnv(s.Env, noScriptsEnv)
 		}
 	}
 	p.HostPaths = toolPaths(env, tools...)

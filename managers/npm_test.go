@@ -466,6 +466,14 @@ func TestToolEnvReachesSteps(t *testing.T) {
 			}
 		}
 	}
+	for _, s := range []*Step{p.Resolve, p.Download} {
+		if !slices.Contains(s.Env, "npm_config_ignore_scripts=true") {
+			t.Errorf("%q: child npm processes (git dependency packing) could run scripts: env %q", s.Args[:2], s.Env)
+		}
+	}
+	if slices.Contains(p.Build.Env, "npm_config_ignore_scripts=true") {
+		t.Error("build must run scripts")
+	}
 	if p.Credentials == nil || !slices.Contains(p.Credentials.Env, "npm_config_//mirror.example/:_authToken=tok-123") {
 		t.Errorf("the token must travel as a credential, got %v", p.Credentials)
 	}
