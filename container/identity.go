@@ -47,6 +47,14 @@ func (id Identity) Describe() string {
 	return "uid map " + strings.Join(parts, ",")
 }
 
+// SingleMap is id reduced to its root mapping (container 0 = RootUID/RootGID).
+func (id Identity) SingleMap() Identity {
+	id.UIDMap = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(id.RootUID), Size: 1}}
+	id.GIDMap = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(id.RootGID), Size: 1}}
+	id.Subordinate = false
+	return id
+}
+
 // MapsGID reports whether container gid g is mapped.
 func (id Identity) MapsGID(g uint32) bool {
 	for _, m := range id.GIDMap {

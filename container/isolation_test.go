@@ -168,3 +168,39 @@ func TestStaleStateCleaned(t *testing.T) {
 }
 
 var abandon = container.Abandon
+
+func TestAbstractUnixSockets(t *testing.T) {
+	name := fmt.Sprintf("@phylum-box-test-%d", os.Getpid())
+	ln, err := net.Listen("unix", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	probe := "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n  s.connect('\\0'+sys.argv[1]); print('connected')\nexcept OSError as e: print('refused', e.errno)"
+	twin := "import socket\na=socket.socket(socket.AF_UNIX); a.bind('\\0pb-inner'); a.listen()\nb=socket.socket(socket.AF_UNIX); b.connect('\\0pb-inner'); print('connected')"
+	b := newBox(t)
+	for _, network := range []bool{false, true} {
+		t.Run(fmt.Sprintf("network=%v", network), func(t *testing.T) {
+			o := b.run(context.Background(), func(s *container.Spec) { s.Network = network }, "python3", "-c", probe, name[1:])
+			if network && !o.AbstractSocketsScoped {
+				t.Skipf("no Landlock scoping for this identity/kernel; the run warned instead")
+			}
+			if strings.Contains(o.stdout, "connected") {
+				t.Fatalf("reached the host's abstract socket %s: %q", name, o.stdout)
+			}
+			o = b.run(context.Background(), func(s *container.Spec) { s.Network = network }, "python3", "-c", twin)
+			if !strings.Contains(o.stdout, "connected") {
+				t.Fatalf("twin: an abstract socket made inside is unusable: %q %q", o.stdout, o.stderr)
+			}
+		})
+	}
+}

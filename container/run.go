@@ -73,6 +73,15 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 		}
 		id = &cur
 	}
+	if spec.Network && id.Rootless && id.Subordinate && LandlockScopeAvailable() {
+		// Landlock needs no_new_privs on the thread that forks the init, and
+		// no_new_privs disables the setuid newuidmap a subordinate map needs.
+		// Container root has no capabilities, so it could never switch to the
+		// extra ids anyway: the single-id map loses little and keeps the host's
+		// abstract unix sockets out of reach.
+		single := id.SingleMap()
+		id = &single
+	}
 	plan, err := planLimits(spec.Limits, id, res.ID)
 	if err != nil {
 		return nil, err
@@ -115,20 +124,40 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 	if proc.Cwd == "" {
 		proc.Cwd = "/"
 	}
-	// The container's init is forked from this OS thread, and the kernel sends
-	// the parent-death signal when the forking *thread* exits. Keep this
-	// goroutine on its thread for the whole run so that no goroutine that ends
-	// locked (libcontainer's mount-source thread does) can take the thread down
-	// with it and kill the container.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	// The container is started from a thread of its own: the kernel sends the
+	// parent-death signal when the forking *thread* exits, so that thread must
+	// outlive the container (release is closed after Destroy), and with
+	// Network it is put in a Landlock domain it can never leave, so it is
+	// discarded afterwards (the goroutine ends still locked to it).
+	landlock := spec.Network && (!id.Rootless || !id.Subordinate)
+	landlockErr := error(nil)
+	started := make(chan error, 1)
+	release := make(chan struct{})
+	defer close(release)
 	start := time.Now()
-	if err := c.Run(proc); err != nil {
+	go func() {
+		runtime.LockOSThread()
+		if landlock {
+			if landlockErr = scopeAbstractUnixSockets(!id.Rootless); landlockErr != nil {
+				landlock = false
+			}
+		}
+		started <- c.Run(proc)
+		<-release
+	}()
+	if err := <-started; err != nil {
 		return nil, fmt.Errorf("start %s in the container: %w", spec.Args[0], err)
+	}
+	if spec.Network && !landlock {
+		why := "the user-namespace map uses newuidmap, which no_new_privs would break"
+		if landlockErr != nil {
+			why = landlockErr.Error()
+		}
+		log.Warnf("with --network the host's abstract unix sockets (X11, D-Bus) are reachable from the sandbox: %s", why)
 	}
 
 	tr.mark("start")
-	result := &Result{Limits: plan.enforcement, Seccomp: useSeccomp}
+	result := &Result{Limits: plan.enforcement, Seccomp: useSeccomp, AbstractSocketsScoped: !spec.Network || landlock}
 	stop := newStopper(c)
 
 	var oomCh <-chan struct{}

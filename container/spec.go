@@ -88,6 +88,10 @@ type Result struct {
 	Limits    []Enforcement
 	// Seccomp reports whether the seccomp filter was installed.
 	Seccomp bool
+	// AbstractSocketsScoped is false when the container shared the host's
+	// network namespace without Landlock scoping, so it could reach the host's
+	// abstract unix sockets.
+	AbstractSocketsScoped bool
 }
 
 // Unenforced lists the limits that were requested but could not be enforced.
