@@ -61,6 +61,19 @@ type commandInfo struct {
 
 var choiceWord = regexp.MustCompile(`^[A-Za-z0-9._+-]+$`)
 
+// choicesAnnotation lists a flag's fixed values (pflag annotation), for completion
+// and the reference. Commands set it with flagChoices.
+const choicesAnnotation = "phylum-box/choices"
+
+// flagChoices declares the values a flag accepts, e.g.
+// flagChoices(fs, "format", "text", "json", "sarif"), so completion offers them and
+// the reference lists them. The command still validates the value itself.
+func flagChoices(fs *pflag.FlagSet, name string, values ...string) {
+	if err := fs.SetAnnotation(name, choicesAnnotation, values); err != nil {
+		panic(err) // a programming error: the flag is defined by the same command
+	}
+}
+
 func flagInfos(fs *pflag.FlagSet) []flagInfo {
 	var out []flagInfo
 	fs.VisitAll(func(f *pflag.Flag) {
@@ -71,7 +84,13 @@ func flagInfos(fs *pflag.FlagSet) []flagInfo {
 			Name: f.Name, Short: f.Shorthand, Usage: f.Usage, Type: f.Value.Type(),
 			Default: f.DefValue, TakesValue: f.NoOptDefVal == "",
 		}
-		if strings.Contains(fi.Type, "|") {
+		if vals, ok := f.Annotations[choicesAnnotation]; ok {
+			for _, v := range vals {
+				if choiceWord.MatchString(v) {
+					fi.Values = append(fi.Values, v)
+				}
+			}
+		} else if strings.Contains(fi.Type, "|") {
 			for _, v := range strings.Split(fi.Type, "|") {
 				if choiceWord.MatchString(v) {
 					fi.Values = append(fi.Values, v)

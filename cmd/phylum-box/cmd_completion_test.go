@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 func completionScript(t *testing.T, shell string) string {
@@ -36,6 +38,51 @@ func withRawCommand(t *testing.T, name string) {
 	commands[name] = &Command{Name: name, Short: "test manager", RawArgs: true,
 		RunRaw: func(context.Context, *App, []string) error { return nil }}
 	t.Cleanup(func() { delete(commands, name) })
+}
+
+// withFlagCommand registers a command with a --format flag whose choices are
+// declared with flagChoices, for one test.
+func withFlagCommand(t *testing.T) {
+	t.Helper()
+	commands["choicetest"] = &Command{Name: "choicetest", Usage: "choicetest", Short: "test command",
+		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
+			fs.String("format", "text", "output format")
+			flagChoices(fs, "format", "text", "json", "sarif")
+			return func(context.Context, []string) error { return nil }
+		}}
+	t.Cleanup(func() { delete(commands, "choicetest") })
+}
+
+func TestFlagChoices(t *testing.T) {
+	withFlagCommand(t)
+	for _, c := range commandInfos(false) {
+		if c.Name != "choicetest" {
+			continue
+		}
+		for _, f := range c.Flags {
+			if f.Name == "format" && !slices.Equal(f.Values, []string{"text", "json", "sarif"}) {
+				t.Errorf("--format values %q", f.Values)
+			}
+		}
+	}
+	if _, err := exec.LookPath("bash"); err == nil {
+		got := bashComplete(t, completionScript(t, "bash"), "phylum-box", "choicetest", "--format", "")
+		if !slices.Equal(got, []string{"text", "json", "sarif"}) {
+			t.Errorf("bash: --format values %q", got)
+		}
+	}
+	if _, err := exec.LookPath("fish"); err == nil {
+		got := fishComplete(t, completionScript(t, "fish"), "phylum-box choicetest --format ")
+		if !slices.Contains(got, "sarif") {
+			t.Errorf("fish: --format values %q", got)
+		}
+	}
+	if _, err := exec.LookPath("zsh"); err == nil {
+		got := zshComplete(t, completionScript(t, "zsh"), "phylum-box choicetest --format ")
+		if !slices.Contains(got, "sarif") || !slices.Contains(got, "json") {
+			t.Errorf("zsh: --format values %q", got)
+		}
+	}
 }
 
 func requireShell(t *testing.T, name string) {
