@@ -2,10 +2,13 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -323,4 +326,77 @@ func TestRedirectDowngradeRefused(t *testing.T) {
 	if v, _ := leaked.Load().(string); v != "" {
 		t.Errorf("token reached the plain-http server: %q", v)
 	}
+}
+
+// BenchmarkLiveLookupLockfile looks up every package of a real 106-package
+// package-lock.json (the corpus), cold (empty cache: one packument per name, 16 at a
+// time) and warm (everything cached: no request).
+func BenchmarkLiveLookupLockfile(b *testing.B) {
+	specs := corpusSpecs(b, "lockfiles/real/npm-osv-scanner-fix-example.package-lock.json")
+	for _, mode := range []string{"cold", "warm"} {
+		b.Run(mode, func(b *testing.B) {
+			dir := b.TempDir()
+			if mode == "warm" {
+				(&Client{CacheDir: dir}).Lookup(context.Background(), specs)
+			}
+			for b.Loop() {
+				cache := dir
+				if mode == "cold" {
+					cache = b.TempDir()
+				}
+				missing := 0
+				for _, r := range (&Client{CacheDir: cache}).Lookup(context.Background(), specs) {
+					var nf *NotFoundError
+					if errors.As(r.Err, &nf) {
+						missing++ // a partial mirror lacks old versions; that is an answer too
+					} else if r.Err != nil {
+						b.Fatalf("%s@%s: %v", r.Name, r.Version, r.Err)
+					}
+				}
+				b.ReportMetric(float64(missing), "unpublished")
+			}
+			b.ReportMetric(float64(len(specs)), "packages")
+		})
+	}
+}
+
+// corpusSpecs reads name@version pairs from a package-lock v2/v3 in ../shared/corpus
+// (found from the module root).
+func corpusSpecs(tb testing.TB, rel string) []Spec {
+	tb.Helper()
+	dir, _ := os.Getwd()
+	for ; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		if dir == filepath.Dir(dir) {
+			tb.Skip("module root not found")
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "..", "shared", "corpus", rel))
+	if err != nil {
+		tb.Skipf("corpus not here: %v", err)
+	}
+	var lock struct {
+		Packages map[string]struct {
+			Version string `json:"version"`
+			Name    string `json:"name"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(b, &lock); err != nil {
+		tb.Fatal(err)
+	}
+	var specs []Spec
+	for path, p := range lock.Packages {
+		i := strings.LastIndex(path, "node_modules/")
+		if i < 0 || p.Version == "" {
+			continue
+		}
+		name := path[i+len("node_modules/"):]
+		if p.Name != "" {
+			name = p.Name
+		}
+		specs = append(specs, Spec{name, p.Version})
+	}
+	return specs
 }
