@@ -283,6 +283,8 @@ type Capabilities struct {
 	UserNamespaces bool
 	UserNSProblem  string
 	Seccomp        bool
+	// LandlockScope is true when abstract unix sockets can be scoped (--network).
+	LandlockScope bool
 	// NPROCPerUserNS is true on kernels (>= 5.14) that count RLIMIT_NPROC per
 	// user namespace, which makes it a per-container pids limit.
 	NPROCPerUserNS bool
@@ -311,6 +313,7 @@ func Probe() Capabilities {
 		}
 	}
 	c.NPROCPerUserNS = kernelAtLeast(5, 14)
+	c.LandlockScope = LandlockScopeAvailable()
 	return c
 }
 
