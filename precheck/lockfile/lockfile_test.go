@@ -725,3 +725,17 @@ source = { registry = "https://pypi.org/simple" }
 		}
 	}
 }
+
+// TestParserPanicBecomesError: a panic inside a decoder is reported as an error about the
+// file, not a crash of the check.
+func TestParserPanicBecomesError(t *testing.T) {
+	boom := &format{names: []string{"boom.lock"}, parse: func(*input) ([]precheck.Package, error) {
+		var m map[string]int
+		m["x"]++ // nil map write: a runtime panic like a decoder bug would raise
+		return nil, nil
+	}}
+	_, err := parseWith(boom, &input{ctx: context.Background(), source: "dir/boom.lock"})
+	if err == nil || !strings.Contains(err.Error(), "dir/boom.lock: malformed lockfile (parser failed") {
+		t.Errorf("got %v", err)
+	}
+}
