@@ -221,6 +221,11 @@ loop:
 	result.Duration = time.Since(start)
 	tr.mark("wait")
 	result.Stopped = stop.reason()
+	if result.Stopped == StopNone && ctx.Err() != nil {
+		// Ctrl-C reaches the terminal's whole foreground group: the command may
+		// die of the SIGINT itself before the cancelled context is seen.
+		result.Stopped = StopInterrupted
+	}
 
 	// The init is gone, so the pid namespace is too; stats survive until Destroy.
 	if plan.cgroup {
