@@ -72,6 +72,8 @@ Exit status: CMD's own; 4 when a limit, the timeout or an interrupt stopped it, 
 a change was refused by the sync back.`,
 		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
 			o := &runOptions{}
+			// Flags end at CMD: `phylum-box run ls -la` must not parse -la.
+			fs.SetInterspersed(false)
 			fs.StringVar(&o.project, "project", "", "project dir (default: the current dir)")
 			fs.BoolVar(&o.network, "network", false, "share the host's network (default: loopback only)")
 			fs.StringVar(&o.memory, "memory", defaultRunMemory, "memory limit (e.g. 2GiB, 512MiB; 0 = none)")
