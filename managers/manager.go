@@ -224,8 +224,8 @@ func (c Cache) MountedIn(p Phase) (mounted, writable bool) {
 	return mounted, writable && mounted
 }
 
-// Refusal is a command line phylum-box will not run, with what to do instead. The
-// CLI maps it to the usage exit code.
+// Refusal is a command line phylum-box will not run, with what to do instead. Plan
+// returns it wrapped in exitcode.With(exitcode.Usage, …); errors.As finds it.
 type Refusal struct {
 	Manager string
 	Reason  string

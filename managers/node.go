@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/exitcode"
 )
 
 // Shared knowledge of the Node.js family (npm, yarn, pnpm): finding the project root,
@@ -326,6 +328,10 @@ var noScriptsEnv = []string{"npm_config_ignore_scripts=true", "YARN_IGNORE_SCRIP
 // the environment — secrets only through Credentials.Env, for the credential steps —
 // and lists the host paths the steps need to see the tools.
 func finishPlan(p *Plan, err error, env Env, tools ...string) (*Plan, error) {
+	var ref *Refusal
+	if errors.As(err, &ref) {
+		return nil, exitcode.With(exitcode.Usage, err) // errors.As still finds the *Refusal
+	}
 	if err != nil || p == nil || p.Passthrough {
 		return p, err
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/phylum-box/phylum-box/internal/exitcode"
 )
 
 // testEnv is a project directory with a package.json, a home without .npmrc, and the
@@ -151,6 +153,10 @@ func TestNpmClassify(t *testing.T) {
 				}
 				if ref.Advice == "" {
 					t.Errorf("refusal without advice: %v", ref)
+				}
+				var code *exitcode.Error
+				if !errors.As(err, &code) || code.Code != exitcode.Usage {
+					t.Errorf("a refusal must exit with the usage code, got %v", err)
 				}
 				return
 			}
@@ -493,5 +499,26 @@ func TestToolEnvReachesSteps(t *testing.T) {
 		if !filepath.IsAbs(hp) {
 			t.Errorf("host path %q not absolute", hp)
 		}
+	}
+}
+
+func TestPlanJSONHasNoSecrets(t *testing.T) {
+	env, _ := npmrcEnv(t, "//registry.npmjs.org/:_authToken=proj-secret-1\n", "//registry.npmjs.org/:_authToken=user-secret-2\n", "PATH="+os.Getenv("PATH"))
+	writeFile(t, filepath.Join(env.Dir, "package.json"), `{"name":"p"}`)
+	needNodeHeaders(t, env)
+	npm, _ := Lookup("npm")
+	p, err := npm.Plan([]string{"install", "lodash"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatalf("a plan must marshal for --format json: %v", err)
+	}
+	if strings.Contains(string(b), "secret-1") || strings.Contains(string(b), "secret-2") || !strings.Contains(string(b), `"Subcommand":"install"`) {
+		t.Errorf("plan JSON: %s", b)
+	}
+	if p.Metadata.Token != "proj-secret-1" {
+		t.Error("the project's token should win for metadata")
 	}
 }
