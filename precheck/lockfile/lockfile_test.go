@@ -739,3 +739,46 @@ func TestParserPanicBecomesError(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestRequirementsIncludes: -r includes are followed like pip does (also out of the
+// directory), and what scalibr skips in them is reported too.
+func TestRequirementsIncludes(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "app")
+	write := func(p, s string) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(dir, "requirements.txt"), "-r ../shared/base.txt\nflask==3.0.0\n-r missing.txt\n")
+	write(filepath.Join(root, "shared", "base.txt"), "# base\n-e git+https://example.com/y.git#egg=y\npkg @ https://example.com/pkg-1.0.whl\nrequests==2.32.3\nurllib3>=2\n")
+	pkgs, err := Parse(filepath.Join(dir, "requirements.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, "..", "shared", "base.txt")
+	want := []precheck.Package{
+		{Ecosystem: "PyPI", Name: filepath.Join(dir, "missing.txt"), Source: filepath.Join(dir, "requirements.txt"), Uncheckable: true, Reason: "included requirements file could not be read (" + filepath.Join(dir, "missing.txt") + ")"},
+		{Ecosystem: "PyPI", Name: "flask", Version: "3.0.0", Source: filepath.Join(dir, "requirements.txt") + ":2"},
+		{Ecosystem: "PyPI", Name: "pkg", Source: base + ":3", Uncheckable: true, Reason: "direct reference, not from an index (https://example.com/pkg-1.0.whl)"},
+		{Ecosystem: "PyPI", Name: "requests", Version: "2.32.3", Source: base + ":4"},
+		{Ecosystem: "PyPI", Name: "urllib3", Source: base + ":5", Uncheckable: true, Reason: "not pinned with == (urllib3>=2); pip would choose the version at install time"},
+		{Ecosystem: "PyPI", Name: "y", Source: base + ":2", Uncheckable: true, Reason: "editable install (git+https://example.com/y.git#egg=y)"},
+	}
+	if len(pkgs) != len(want) {
+		t.Fatalf("got %d packages: %+v", len(pkgs), pkgs)
+	}
+	for i := range want {
+		if pkgs[i] != want[i] {
+			t.Errorf("got  %+v\nwant %+v", pkgs[i], want[i])
+		}
+	}
+	// Through a reader there is nothing to include from: reported, not read.
+	got, err := ParseReader(context.Background(), "requirements.txt", strings.NewReader("-r base.txt\n"))
+	if err != nil || len(got) != 1 || !got[0].Uncheckable || !strings.Contains(got[0].Reason, "could not be read") {
+		t.Errorf("reader include: %+v %v", got, err)
+	}
+}

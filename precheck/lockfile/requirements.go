@@ -70,6 +70,10 @@ func parseRequirements(in *input) ([]precheck.Package, error) {
 		out = append(out, pkg)
 	}
 	out = append(out, requirementsSkipped(in)...)
+	for _, inc := range fsys.included {
+		// The same second pass over every included file scalibr read.
+		out = append(out, requirementsSkipped(&input{source: in.related(top, inc.name, 0), data: inc.data})...)
+	}
 	for _, name := range fsys.missing {
 		shown := in.related(top, name, 0)
 		out = append(out, precheck.Package{Ecosystem: precheck.PyPI, Name: shown, Source: in.source,
@@ -134,6 +138,9 @@ func requirementsSkipped(in *input) []precheck.Package {
 		default:
 			continue
 		}
+		if _, egg, ok := strings.Cut(name, "#egg="); ok {
+			name, _, _ = strings.Cut(egg, "&") // pip's legacy project name fragment
+		}
 		if j := strings.IndexByte(name, '['); j > 0 {
 			name = name[:j]
 		}
@@ -146,10 +153,16 @@ func requirementsSkipped(in *input) []precheck.Package {
 // (os.DirFS refuses paths that climb out of it). An include that cannot be opened is served
 // as an empty file and remembered, so it is reported rather than logged by scalibr.
 type includeFS struct {
-	top     string
-	data    []byte
-	fsys    fs.FS
-	missing []string
+	top      string
+	data     []byte
+	fsys     fs.FS
+	missing  []string
+	included []includedFile
+}
+
+type includedFile struct {
+	name string
+	data []byte
 }
 
 var _ scalibrfs.FS = (*includeFS)(nil)
@@ -160,8 +173,9 @@ func (f *includeFS) Open(name string) (fs.File, error) {
 	}
 	if f.fsys != nil {
 		if st, err := fs.Stat(f.fsys, name); err == nil && st.Mode().IsRegular() && st.Size() <= MaxSize {
-			if file, err := f.fsys.Open(name); err == nil {
-				return file, nil
+			if data, err := fs.ReadFile(f.fsys, name); err == nil && len(data) <= MaxSize {
+				f.included = append(f.included, includedFile{name, data})
+				return fstest.MapFS{"included": {Data: data}}.Open("included")
 			}
 		}
 	}
