@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/opencontainers/runc/libcontainer/exeseal"
+
+	"github.com/phylum-box/phylum-box/container"
 )
 
 // BenchmarkRunTrue measures one container start and teardown running
@@ -64,5 +66,19 @@ func TestReexecSealed(t *testing.T) {
 	}
 	if !exeseal.IsSelfExeCloned() {
 		t.Fatal("TestMain's ReexecSealed did not leave the process running from a sealed memfd")
+	}
+}
+
+// BenchmarkRunTrueHostNetwork is BenchmarkRunTrue sharing the host's network
+// namespace: the difference is the cost of making (and tearing down) a network
+// namespace with its loopback.
+func BenchmarkRunTrueHostNetwork(b *testing.B) {
+	bx := newBoxB(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		o := bx.run(context.Background(), func(s *container.Spec) { s.Network = true }, "/bin/true")
+		if o.ExitCode != 0 {
+			b.Fatalf("exit %d: %s", o.ExitCode, o.stderr)
+		}
 	}
 }
