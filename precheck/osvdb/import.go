@@ -48,6 +48,11 @@ func Import(ctx context.Context, dbPath string, sources []string, progress *Prog
 	for i, s := range sources {
 		srcs[i] = source{label: s, path: s}
 	}
+	unlock, err := lockUpdates(ctx, dbPath, progress)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return build(ctx, buildOptions{
 		dbPath:   dbPath,
 		sources:  srcs,
@@ -66,7 +71,8 @@ type buildOptions struct {
 	now      func() time.Time
 }
 
-// build writes a complete new database and swaps it in.
+// build writes a complete new database and swaps it in. The caller holds the
+// update lock.
 func build(ctx context.Context, o buildOptions) (err error) {
 	defer func() {
 		if err != nil {
@@ -80,16 +86,7 @@ func build(ctx context.Context, o buildOptions) (err error) {
 	// npm and PyPI is in both zips) are left to their own export.
 	write := func(eco string) bool { return len(o.replace) == 0 || slices.Contains(o.replace, eco) }
 	dir := filepath.Dir(o.dbPath)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create the database directory: %w", err)
-	}
-	unlock, err := lockUpdates(ctx, o.dbPath, o.progress)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(o.dbPath)+".new-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(o.dbPath)+"new-*")
 	if err != nil {
 		return fmt.Errorf("create the new database next to %s: %w", o.dbPath, err)
 	}
@@ -127,7 +124,7 @@ func build(ctx context.Context, o buildOptions) (err error) {
 		}
 	}()
 
-	w := newWriter(nb, dir)
+	w := newWriter(nb, dir, tempPrefix(o.dbPath))
 	defer w.cleanup()
 	old := copyOld(ctx, o, nb)
 	st := Status{Format: formatVersion}
@@ -236,9 +233,18 @@ func build(ctx context.Context, o buildOptions) (err error) {
 	return nil
 }
 
-// lockUpdates serialises builders on dbPath+".lock" so two concurrent updates do
-// not both do the work; readers never take it.
+// tempPrefix starts the name of every temporary file an update or import makes
+// next to the database (".osv.db.new-*", ".osv.db.run-*", ".osv.db.download-*"),
+// so the next one can remove what a killed process left behind.
+func tempPrefix(dbPath string) string { return "." + filepath.Base(dbPath) + "." }
+
+// lockUpdates serialises updates and imports of dbPath on dbPath+".lock" (readers
+// never take it) and, once it holds the lock, removes temporary files that a killed
+// update left behind.
 func lockUpdates(ctx context.Context, dbPath string, p *Progress) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(dbPath), 0o755); err != nil {
+		return nil, fmt.Errorf("create the database directory: %w", err)
+	}
 	f, err := os.OpenFile(dbPath+".lock", os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", dbPath, err)
@@ -250,13 +256,21 @@ func lockUpdates(ctx context.Context, dbPath string, p *Progress) (func(), error
 		select {
 		case err = <-done:
 		case <-ctx.Done():
-			f.Close() // releases the pending flock attempt's fd
+			// The waiting goroutine ends when the other update finishes; the
+			// process is normally exiting by then.
+			f.Close()
 			return nil, ctx.Err()
 		}
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", dbPath, err)
 		}
+	}
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(dbPath), tempPrefix(dbPath)+"*")); len(stale) > 0 {
+		for _, s := range stale {
+			os.Remove(s)
+		}
+		p.logf("removed %d temporary files left by an interrupted update", len(stale))
 	}
 	return func() { f.Close() }, nil
 }

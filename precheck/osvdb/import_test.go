@@ -332,3 +332,29 @@ func TestDefaultPath(t *testing.T) {
 		t.Errorf("%s: %s", EnvDB, p)
 	}
 }
+
+// TestStaleTemporaryFilesRemoved: files a killed update left next to the database
+// are removed by the next one (under the update lock); unrelated files are not.
+func TestStaleTemporaryFilesRemoved(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "osv.db")
+	for _, n := range []string{".osv.db.new-123", ".osv.db.run-9", ".osv.db.download-npm-1.zip", "keep.txt"} {
+		os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644)
+	}
+	var logs []string
+	p := &Progress{Logf: func(f string, a ...any) { logs = append(logs, f) }}
+	if err := Import(context.Background(), path, []string{filepath.Join(corpusDir(t), "osv")}, p); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"keep.txt", "osv.db", "osv.db.lock"}) {
+		t.Errorf("directory after import: %v", names)
+	}
+	if !slices.ContainsFunc(logs, func(s string) bool { return strings.Contains(s, "left by an interrupted update") }) {
+		t.Errorf("no log line about the removed files: %v", logs)
+	}
+}

@@ -40,9 +40,13 @@ func Update(ctx context.Context, dbPath, base string, ecosystems []string, progr
 			ecos = append(ecos, c)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(dbPath), 0o755); err != nil {
-		return fmt.Errorf("create the database directory: %w", err)
+	// Locked before downloading: one update at a time, and stale temporary files
+	// are only removed while no update can be writing them.
+	unlock, err := lockUpdates(ctx, dbPath, progress)
+	if err != nil {
+		return err
 	}
+	defer unlock()
 
 	var srcs []source
 	var temps []string
@@ -59,7 +63,7 @@ func Update(ctx context.Context, dbPath, base string, ecosystems []string, progr
 			continue
 		}
 		u := strings.TrimRight(base, "/") + "/" + url.PathEscape(eco) + "/all.zip"
-		tmp, err := download(ctx, u, filepath.Dir(dbPath), eco, progress)
+		tmp, err := download(ctx, u, dbPath, eco, progress)
 		if tmp != "" {
 			temps = append(temps, tmp)
 		}
@@ -105,9 +109,9 @@ var httpClient = &http.Client{
 	// No overall timeout: the npm export is hundreds of MB; the context cancels.
 }
 
-// download fetches u into a temporary file in dir and returns its path (also on
-// error, so the caller removes it).
-func download(ctx context.Context, u, dir, eco string, p *Progress) (string, error) {
+// download fetches u into a temporary file next to dbPath and returns its path
+// (also on error, so the caller removes it).
+func download(ctx context.Context, u, dbPath, eco string, p *Progress) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", fmt.Errorf("download %s: %w", u, err)
@@ -122,7 +126,7 @@ func download(ctx context.Context, u, dir, eco string, p *Progress) (string, err
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("download %s: %s", u, resp.Status)
 	}
-	f, err := os.CreateTemp(dir, ".osv-"+strings.ReplaceAll(eco, "/", "_")+"-*.zip.part")
+	f, err := os.CreateTemp(filepath.Dir(dbPath), tempPrefix(dbPath)+"download-"+strings.ReplaceAll(eco, "/", "_")+"-*.zip")
 	if err != nil {
 		return "", fmt.Errorf("download %s: %w", u, err)
 	}

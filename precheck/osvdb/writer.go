@@ -40,13 +40,16 @@ var (
 type writer struct {
 	db    *bolt.DB
 	dir   string
+	name  string // prefix of run files
 	arena []byte
 	idx   []uint32 // offsets of records in arena
 	seq   uint64   // order of arrival: a later op for the same key wins
 	runs  []string
 }
 
-func newWriter(db *bolt.DB, dir string) *writer { return &writer{db: db, dir: dir} }
+func newWriter(db *bolt.DB, dir, prefix string) *writer {
+	return &writer{db: db, dir: dir, name: prefix + "run-*"}
+}
 
 // Record layout in the arena and in run files:
 // uvarint seq | eco index | del flag | uvarint len(key) | key | uvarint len(val) | val
@@ -141,7 +144,7 @@ func (w *writer) sortArena() {
 // spill writes the sorted arena to a run file and empties it.
 func (w *writer) spill() error {
 	w.sortArena()
-	f, err := os.CreateTemp(w.dir, ".osv-import-run-*")
+	f, err := os.CreateTemp(w.dir, w.name)
 	if err != nil {
 		return fmt.Errorf("write import run: %w", err)
 	}
