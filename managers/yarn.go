@@ -309,8 +309,9 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	}
 	portable := options(rest) // yarn 1 shares its options between install/add/upgrade/remove
 	p.Resolve = &Step{Args: resolveCmd, Network: true, Credentials: true}
-	p.Download = &Step{Args: concat([]string{"yarn"}, lead, prefix, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--ignore-scripts"}, quiet), Network: true, Credentials: true}
-	p.Build = &Step{Args: concat([]string{"yarn"}, lead, prefix, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--offline", "--force"}, quiet),
+	// Install is project-wide, also after "yarn workspace NAME add": no prefix.
+	p.Download = &Step{Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--ignore-scripts"}, quiet), Network: true, Credentials: true}
+	p.Build = &Step{Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--offline", "--force"}, quiet),
 		Env: []string{"npm_config_nodedir=" + nodedir}, Scripts: true}
 	return p, nil
 }
