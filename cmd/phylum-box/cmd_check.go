@@ -44,6 +44,7 @@ format, no lockfile, unreadable lockfile or policy), 1 internal error.`,
 				cfg = config.Defaults(os.Getenv)
 			}
 			fs.StringVar(&o.Format, "format", report.Text, "output format: "+strings.Join(report.Formats(), ", "))
+			flagChoices(fs, "format", report.Formats()...)
 			fs.StringVarP(&o.Output, "output", "o", "", "write the report to FILE instead of standard output")
 			fs.StringVar(&o.DBPath, "db", cfg.Database.Path, "local OSV database file (also PHYLUM_BOX_DB)")
 			cfg.AddPolicyFlag(fs)
