@@ -131,9 +131,11 @@ type Plan struct {
 	// package code; afterwards the orchestration parses Lockfiles from that copy. A nil
 	// Resolve means the committed lockfile is the resolution (npm ci, rebuild).
 	Resolve *Step
-	// Lockfiles are the files (relative to Root) to precheck, in order of preference;
-	// every one that exists is read. After Download the orchestration re-reads them
-	// and refuses the install if they name a package that was not prechecked.
+	// Lockfiles are the files (relative to Root) to precheck, in order of preference:
+	// the first one that exists is read (rebuild prefers npm's hidden lockfile,
+	// node_modules/.package-lock.json, which describes what is installed). After
+	// Download the orchestration re-reads it and refuses the install if it names a
+	// package that was not prechecked.
 	Lockfiles []string
 	// CarryOver are the files (relative to Root) copied from Resolve's copy into the
 	// install tree after a passing precheck: the manifest(s) and lockfile.
