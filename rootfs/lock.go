@@ -181,14 +181,14 @@ func removeScratchDir(dir string) error {
 // cleanStale removes scratch dirs of earlier runs of this project. It is only called
 // while holding the project lock, so none of them can belong to a live run. A recorded
 // path is only trusted if it has the shape this package creates.
-func cleanStale(stateDir, key, recorded string, roots []string) error {
+func cleanStale(stateDir, key, recorded, project string, roots []string) error {
 	var errs []error
 	seen := map[string]bool{}
 	if recorded != "" && filepath.IsAbs(recorded) && strings.HasPrefix(filepath.Base(recorded), key+"-") {
 		for _, r := range roots {
 			if filepath.Dir(recorded) == r {
 				seen[recorded] = true
-				if err := removeScratchDir(recorded); err != nil {
+				if err := recoverAndRemove(recorded, project); err != nil {
 					errs = append(errs, err)
 				}
 			}
@@ -202,11 +202,31 @@ func cleanStale(stateDir, key, recorded string, roots []string) error {
 			}
 			seen[m] = true
 			if fi, err := os.Lstat(m); err == nil && fi.IsDir() {
-				if err := removeScratchDir(m); err != nil {
+				if err := recoverAndRemove(m, project); err != nil {
 					errs = append(errs, err)
 				}
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// recoverAndRemove undoes (or finishes) a sync back that a killed run left half done, then
+// removes its scratch dir. If the recovery fails the dir is kept: it holds the files the
+// project may still need.
+func recoverAndRemove(dir, project string) error {
+	j := filepath.Join(dir, "journal")
+	if _, err := os.Lstat(j); err == nil {
+		_, source, _, err := readJournal(j)
+		if err == nil && filepath.Dir(source) != dir {
+			err = fmt.Errorf("journal %s names a source outside its scratch dir", j)
+		}
+		if err == nil {
+			err = recoverJournal(j, project, source)
+		}
+		if err != nil {
+			return fmt.Errorf("a killed run left a half-done sync back in %s; recovering it failed (check the project for .phylum-box-bak-* entries, then remove %s): %w", project, dir, err)
+		}
+	}
+	return removeScratchDir(dir)
 }

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,6 +23,10 @@ const holdEnv = "PHYLUM_ROOTFS_TEST_HOLD"
 func TestMain(m *testing.M) {
 	if v := os.Getenv(holdEnv); v != "" {
 		holdScratch(v)
+		return
+	}
+	if v := os.Getenv(syncKillEnv); v != "" {
+		syncAndDie(v)
 		return
 	}
 	os.Exit(m.Run())
@@ -136,4 +142,150 @@ func TestKilledRunLeavesHostIntactAndIsCleanedUp(t *testing.T) {
 	if _, err := os.Lstat(stale); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("stale scratch %s not removed: %v", stale, err)
 	}
+}
+
+// syncKillEnv makes the test binary a helper that starts a sync back and SIGKILLs itself
+// right after the journal step given (its n-th occurrence), like a run killed mid-sync.
+const syncKillEnv = "PHYLUM_ROOTFS_TEST_SYNCKILL"
+
+// runChanges are the run's changes for the kill-mid-sync test, made in the staging copy.
+func runChanges(staging string) error {
+	for _, err := range []error{
+		os.WriteFile(filepath.Join(staging, "a"), []byte("new a"), 0o644),
+		os.Remove(filepath.Join(staging, "b")),
+		os.RemoveAll(filepath.Join(staging, "d")),
+		os.MkdirAll(filepath.Join(staging, "d", "e"), 0o755),
+		os.WriteFile(filepath.Join(staging, "d", "e", "f"), []byte("f"), 0o644),
+		os.MkdirAll(filepath.Join(staging, "node_modules", "x"), 0o755),
+		os.WriteFile(filepath.Join(staging, "node_modules", "x", "i.js"), []byte("x"), 0o644),
+		os.Symlink("x/i.js", filepath.Join(staging, "node_modules", "main.js")),
+		os.Chmod(filepath.Join(staging, "m"), 0o700),
+		os.Symlink("keep", filepath.Join(staging, "lnk")),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func syncAndDie(v string) {
+	f := strings.Split(v, "\n")
+	project, state, op := f[0], f[1], f[2]
+	n, _ := strconv.Atoi(f[3])
+	s, err := NewScratch(context.Background(), ScratchOptions{Project: project, StateDir: state, Mode: ModeCopy,
+		RootUID: os.Getuid(), RootGID: os.Getgid()})
+	if err == nil {
+		err = runChanges(s.stagingDir())
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	seen := 0
+	afterJournalStep = func(got string) {
+		if got == op {
+			if seen++; seen == n {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {}
+			}
+		}
+	}
+	_, err = s.SyncBack(SyncOptions{OwnerUID: -1, OwnerGID: -1})
+	fmt.Println("sync finished without being killed:", err)
+	os.Exit(3)
+}
+
+// TestKilledMidSyncIsRecovered kills a run at several points of its sync back; the next
+// NewScratch must leave the project exactly as before (or, after the commit point,
+// exactly as synced), with no backup or temporary entries left.
+func TestKilledMidSyncIsRecovered(t *testing.T) {
+	files := map[string]string{"a": "a", "b": "b", "d/x": "x", "m/y": "y", "keep": "k"}
+	// The tree a complete sync produces, from a reference run.
+	ref := t.TempDir()
+	writeTree(t, filepath.Join(ref, "project"), files)
+	s, err := NewScratch(context.Background(), ScratchOptions{Project: filepath.Join(ref, "project"), StateDir: filepath.Join(ref, "state"),
+		Mode: ModeCopy, RootUID: os.Getuid(), RootGID: os.Getgid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runChanges(s.stagingDir()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SyncBack(SyncOptions{OwnerUID: -1, OwnerGID: -1}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	synced := hashTreeNoTimes(t, filepath.Join(ref, "project"))
+
+	for _, kill := range []struct {
+		op     string
+		n      int
+		synced bool
+	}{
+		{"aside", 1, false}, {"move", 1, false}, {"aside", 2, false}, {"move", 2, false}, {"move", 3, false},
+		{"chmod", 1, false}, {"create", 1, false}, {"commit", 1, true},
+	} {
+		t.Run(fmt.Sprintf("%s-%d", kill.op, kill.n), func(t *testing.T) {
+			base := t.TempDir()
+			project, state := filepath.Join(base, "project"), filepath.Join(base, "state")
+			writeTree(t, project, files)
+			before := hashTree(t, project)
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s\n%s\n%s\n%d", syncKillEnv, project, state, kill.op, kill.n))
+			out, err := cmd.CombinedOutput()
+			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+				t.Fatalf("helper was not killed: %v\n%s", err, out)
+			}
+			s, err := NewScratch(context.Background(), ScratchOptions{Project: project, StateDir: state, Mode: ModeCopy,
+				RootUID: os.Getuid(), RootGID: os.Getgid()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			if kill.synced {
+				if got := hashTreeNoTimes(t, project); got != synced {
+					t.Error("after a kill past the commit point, the project should be fully synced")
+				}
+			} else if hashTree(t, project) != before {
+				t.Error("the project was not restored after the killed sync")
+			}
+			left, _ := filepath.Glob(filepath.Join(project, "*", ".phylum-box-*"))
+			more, _ := filepath.Glob(filepath.Join(project, ".phylum-box-*"))
+			if len(left)+len(more) > 0 {
+				t.Errorf("leftovers: %v %v", left, more)
+			}
+		})
+	}
+}
+
+// hashTreeNoTimes is hashTree without mtimes (a reference run and a recovered run differ
+// in them).
+func hashTreeNoTimes(t *testing.T, root string) string {
+	t.Helper()
+	var lines []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		line := fmt.Sprintf("%s %v", rel, fi.Mode())
+		if fi.Mode().IsRegular() {
+			b, _ := os.ReadFile(p)
+			line += " " + string(b)
+		} else if fi.Mode()&fs.ModeSymlink != 0 {
+			l, _ := os.Readlink(p)
+			line += " -> " + l
+		}
+		lines = append(lines, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
 }

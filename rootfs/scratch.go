@@ -152,7 +152,7 @@ func NewScratch(ctx context.Context, o ScratchOptions) (*Scratch, error) {
 		}
 	}()
 	root, _ := scratchRoot(stateDir, o.Project)
-	if err := cleanStale(stateDir, lock.key, prev, uniq(stateDir, root)); err != nil {
+	if err := cleanStale(stateDir, lock.key, prev, o.Project, uniq(stateDir, root)); err != nil {
 		return nil, fmt.Errorf("remove scratch left by an earlier run: %w", err)
 	}
 	var rnd [6]byte

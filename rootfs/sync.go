@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -94,7 +95,7 @@ func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
 	if len(allowed) == 0 {
 		return rep, nil
 	}
-	a, err := newApplier(s.project, s.sourceDir(), o)
+	a, err := newApplier(s.project, s.sourceDir(), filepath.Join(s.dir, "journal"), o)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +134,9 @@ func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
 		rep.Applied = append(rep.Applied, allowed[i:i+n+1]...)
 		i += n
 	}
-	a.commit()
+	if err := a.commit(); err != nil {
+		return rep, fmt.Errorf("sync back: %w", err)
+	}
 	return rep, nil
 }
 
@@ -340,6 +343,7 @@ type applier struct {
 	uid, gid      int
 	runID         string
 	seq           int
+	journal       *os.File // write-ahead log of every step, for recovery after a kill
 }
 
 type backup struct {
@@ -347,7 +351,7 @@ type backup struct {
 	name  string
 }
 
-func newApplier(project, source string, o SyncOptions) (*applier, error) {
+func newApplier(project, source, journal string, o SyncOptions) (*applier, error) {
 	root, err := unix.Open(project, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open the project %s: %w", project, err)
@@ -374,8 +378,42 @@ func newApplier(project, source string, o SyncOptions) (*applier, error) {
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	a.runID = hex.EncodeToString(rnd[:])
+	j, err := os.OpenFile(journal, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("start the sync journal (was SyncBack called twice?): %w", err)
+	}
+	a.journal = j
+	if err := a.log(journalMagic, project, source); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
 }
+
+// The journal is a line per step, written before the step is taken (one write(2) each,
+// so a SIGKILL cannot lose it; a power cut can: there is no fsync per step). A run that
+// is killed while syncing leaves it in its scratch dir; the next NewScratch for the
+// project undoes the steps in reverse (ignoring steps that never happened), or, if the
+// "commit" line made it, just removes the leftover backups.
+const journalMagic = "phylum-box-sync-journal-v1"
+
+func (a *applier) log(op, rel, arg string) error {
+	if a.journal == nil {
+		return nil
+	}
+	line := strconv.Quote(op) + "\t" + strconv.Quote(rel) + "\t" + strconv.Quote(arg) + "\n"
+	if _, err := a.journal.WriteString(line); err != nil {
+		return fmt.Errorf("write the sync journal: %w", err)
+	}
+	if afterJournalStep != nil {
+		afterJournalStep(op)
+	}
+	return nil
+}
+
+// afterJournalStep lets tests kill the process between two steps of a sync.
+var afterJournalStep func(op string)
 
 func (a *applier) close() {
 	for _, fd := range a.dirs {
@@ -389,6 +427,9 @@ func (a *applier) close() {
 	}
 	unix.Close(a.root)
 	unix.Close(a.srcRoot)
+	if a.journal != nil {
+		a.journal.Close()
+	}
 	a.dirs, a.srcDirs, a.retired = nil, nil, nil
 }
 
@@ -453,6 +494,9 @@ func splitRel(p string) (string, string) {
 func (a *applier) moveAside(pfd int, rel, name string) error {
 	a.seq++
 	bak := fmt.Sprintf(".phylum-box-bak-%s-%d", a.runID, a.seq)
+	if err := a.log("aside", rel, bak); err != nil {
+		return err
+	}
 	if err := unix.Renameat2(pfd, name, pfd, bak, unix.RENAME_NOREPLACE); err != nil {
 		return fmt.Errorf("move the host's %s aside: %w", rel, err)
 	}
@@ -490,6 +534,9 @@ func (a *applier) applyOne(c Change) error {
 	}
 	switch c.Type {
 	case TypeDir:
+		if err := a.log("mkdir", c.Path, ""); err != nil {
+			return err
+		}
 		if err := unix.Mkdirat(pfd, name, 0o700); err != nil {
 			return fmt.Errorf("mkdir: %w", err)
 		}
@@ -505,6 +552,9 @@ func (a *applier) applyOne(c Change) error {
 		unix.Close(fd)
 		return err
 	case TypeSymlink:
+		if err := a.log("create", c.Path, ""); err != nil {
+			return err
+		}
 		if err := unix.Symlinkat(c.Linkname, pfd, name); err != nil {
 			return fmt.Errorf("symlink: %w", err)
 		}
@@ -520,6 +570,10 @@ func (a *applier) chmodDir(pfd int, rel, name string, perm, old uint32) error {
 	fd, err := openBeneath(pfd, name, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return &conflictError{"the host dir is no longer a plain directory"}
+	}
+	if err := a.log("chmod", rel, strconv.FormatUint(uint64(old), 8)); err != nil {
+		unix.Close(fd)
+		return err
 	}
 	if err := unix.Fchmod(fd, perm); err != nil {
 		unix.Close(fd)
@@ -543,6 +597,9 @@ func (a *applier) placeFile(pfd int, dirRel, name string, c Change) error {
 		return fmt.Errorf("the run's file %s changed after the change set was read", c.Path)
 	}
 	if err := a.prepare(sfd, name, c); err != nil {
+		return err
+	}
+	if err := a.log("move", c.Path, ""); err != nil {
 		return err
 	}
 	err = unix.Renameat2(sfd, name, pfd, name, unix.RENAME_NOREPLACE)
@@ -616,6 +673,9 @@ func (a *applier) moveTree(tree []Change) error {
 			return err
 		}
 	}
+	if err := a.log("move", c.Path, ""); err != nil {
+		return err
+	}
 	if err := unix.Renameat2(sfd, name, pfd, name, unix.RENAME_NOREPLACE); err != nil {
 		if errors.Is(err, unix.EXDEV) { // a mount point between: undo the move aside, go entry by entry
 			if cur != TypeNone {
@@ -643,6 +703,9 @@ func (a *applier) copyFile(sfd, pfd int, name string, c Change) error {
 	defer inF.Close()
 	a.seq++
 	tmp := fmt.Sprintf(".phylum-box-new-%s-%d", a.runID, a.seq)
+	if err := a.log("create", c.Path, tmp); err != nil {
+		return err
+	}
 	out, err := unix.Openat(pfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("create a temporary file beside %s: %w", c.Path, err)
@@ -694,11 +757,134 @@ func (a *applier) rollback() error {
 }
 
 // commit removes the backups of replaced and deleted host entries.
-func (a *applier) commit() {
+func (a *applier) commit() error {
+	if err := a.log("commit", "", ""); err != nil {
+		return err
+	}
 	for _, b := range a.backups {
 		_ = removeAllAt(b.dirfd, b.name)
 	}
 	a.undo, a.backups = nil, nil
+	return a.log("done", "", "")
+}
+
+type journalStep struct{ op, rel, arg string }
+
+// readJournal parses a journal; it returns the project and source it was written for.
+func readJournal(p string) (project, source string, steps []journalStep, err error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return "", "", nil, err
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 {
+			continue // a torn last line: its step never started
+		}
+		var st journalStep
+		var e1, e2, e3 error
+		st.op, e1 = strconv.Unquote(f[0])
+		st.rel, e2 = strconv.Unquote(f[1])
+		st.arg, e3 = strconv.Unquote(f[2])
+		if e1 != nil || e2 != nil || e3 != nil {
+			continue
+		}
+		if i == 0 {
+			if st.op != journalMagic {
+				return "", "", nil, fmt.Errorf("%s is not a sync journal", p)
+			}
+			project, source = st.rel, st.arg
+			continue
+		}
+		steps = append(steps, st)
+	}
+	return project, source, steps, nil
+}
+
+// recoverJournal finishes or undoes the sync of a killed run. Every step is resolved
+// below the project root without following symlinks, as in the sync itself.
+func recoverJournal(journal, project, source string) error {
+	jp, js, steps, err := readJournal(journal)
+	if err != nil {
+		return err
+	}
+	if jp != project || js != source {
+		return fmt.Errorf("sync journal %s is for %s, not %s", journal, jp, project)
+	}
+	root, err := unix.Open(project, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(root)
+	src, err := unix.Open(source, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(src)
+	committed := false
+	for _, st := range steps {
+		if st.op == "done" {
+			return nil
+		}
+		committed = committed || st.op == "commit"
+	}
+	at := func(base int, rel string) (int, string, error) {
+		d, n := splitRel(rel)
+		fd, err := openBeneath(base, d, unix.O_PATH|unix.O_DIRECTORY)
+		return fd, n, err
+	}
+	var errs []error
+	ignore := func(err error) {
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, err)
+		}
+	}
+	if committed { // roll forward: only the backups are left to remove
+		for _, st := range steps {
+			if st.op == "aside" {
+				if fd, _, err := at(root, st.rel); err == nil {
+					ignore(removeAllAt(fd, st.arg))
+					unix.Close(fd)
+				}
+			}
+		}
+		return errors.Join(errs...)
+	}
+	for i := len(steps) - 1; i >= 0; i-- {
+		st := steps[i]
+		fd, name, err := at(root, st.rel)
+		if err != nil {
+			ignore(err)
+			continue
+		}
+		switch st.op {
+		case "aside":
+			ignore(unix.Renameat2(fd, st.arg, fd, name, unix.RENAME_NOREPLACE))
+		case "move":
+			if sfd, _, err := at(src, st.rel); err == nil {
+				ignore(unix.Renameat2(fd, name, sfd, name, unix.RENAME_NOREPLACE))
+				unix.Close(sfd)
+			} else {
+				ignore(removeAllAt(fd, name))
+			}
+		case "mkdir":
+			ignore(unix.Unlinkat(fd, name, unix.AT_REMOVEDIR))
+		case "create":
+			ignore(unix.Unlinkat(fd, name, 0))
+			if st.arg != "" {
+				ignore(unix.Unlinkat(fd, st.arg, 0))
+			}
+		case "chmod":
+			if perm, err := strconv.ParseUint(st.arg, 8, 32); err == nil {
+				if dfd, err := openBeneath(fd, name, unix.O_RDONLY|unix.O_DIRECTORY); err == nil {
+					ignore(unix.Fchmod(dfd, uint32(perm)))
+					unix.Close(dfd)
+				}
+			}
+		}
+		unix.Close(fd)
+	}
+	return errors.Join(errs...)
 }
 
 // removeAllAt removes name below dirfd recursively without following symlinks.
