@@ -161,26 +161,14 @@ func BenchmarkImport250k(b *testing.B) {
 	}
 }
 
-var benchDBOnce sync.Once
-var benchDBPath string
-
+// benchDB imports the generated export into a temporary database.
 func benchDB(b *testing.B) string {
 	b.Helper()
-	src := benchZip(b)
-	var err error
-	benchDBOnce.Do(func() {
-		dir, e := os.MkdirTemp("", "osvdb-bench-")
-		if e != nil {
-			err = e
-			return
-		}
-		benchDBPath = filepath.Join(dir, "osv.db")
-		err = Import(context.Background(), benchDBPath, []string{src}, nil)
-	})
-	if err != nil {
+	path := filepath.Join(b.TempDir(), "osv.db")
+	if err := Import(context.Background(), path, []string{benchZip(b)}, nil); err != nil {
 		b.Fatal(err)
 	}
-	return benchDBPath
+	return path
 }
 
 // BenchmarkLookup1405: all 1,405 packages of vite.pnpm-lock.yaml against the
