@@ -193,6 +193,14 @@ func NewScratch(ctx context.Context, o ScratchOptions) (*Scratch, error) {
 				return nil, fmt.Errorf("give overlay dir %s to the container's root (%d:%d): %w", d, o.RootUID, o.RootGID, err)
 			}
 		}
+		// The merged root takes its attributes from the upper root: give it the project's
+		// permissions so the project looks the same inside; work stays private.
+		if err := os.Chmod(s.upperDir(), pfi.Mode().Perm()); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(s.workDir(), 0o700); err != nil {
+			return nil, err
+		}
 	} else {
 		snap, err := stageCopy(o.Project, s.stagingDir(), o.RootUID, o.RootGID)
 		if err != nil {
@@ -329,7 +337,7 @@ func (s *Scratch) ProjectMount() specs.Mount {
 		return specs.Mount{Destination: s.project, Type: "overlay", Source: "overlay", Options: opts}
 	}
 	return specs.Mount{Destination: s.project, Type: "bind", Source: s.stagingDir(),
-		Options: []string{"rbind", "rw", "nosuid", "nodev"}}
+		Options: []string{"bind", "rw", "nosuid", "nodev"}}
 }
 
 // Close removes this run's scratch dir and releases the project lock.
