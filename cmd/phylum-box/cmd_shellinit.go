@@ -13,9 +13,22 @@ import (
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 )
 
-// wrappedManagers are the commands shell-init routes through phylum-box. npx is an
-// `npm exec` and is handled by the npm family.
-var wrappedManagers = []string{"npm", "npx", "yarn", "pnpm", "pip", "pip3", "poetry", "bundle", "cargo"}
+// wrappedManagers are the commands shell-init may route through phylum-box (npx
+// is an `npm exec`, handled by the npm family). A name is wrapped only once this
+// binary has a package-manager command of that name: a function for a manager
+// phylum-box does not handle yet would make the manager unusable.
+var wrappedManagers = []string{"npm", "npx", "yarn", "pnpm", "pnpx", "pip", "pip3", "poetry", "uv", "bundle", "cargo"}
+
+// supportedManagers are the wrapped managers this binary has a command for.
+func supportedManagers() []string {
+	var out []string
+	for _, m := range wrappedManagers {
+		if c, ok := commands[m]; ok && c.RawArgs {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // disableVar is the escape hatch: PHYLUM_BOX_DISABLE=1 npm install … runs npm itself.
 const disableVar = "PHYLUM_BOX_DISABLE"
@@ -34,9 +47,10 @@ func init() {
 		Name:  "shell-init",
 		Usage: "shell-init [--all] bash|zsh|fish|sh",
 		Short: "print shell functions that route package managers through phylum-box",
-		Long: `Prints shell functions named npm, npx, yarn, pnpm, pip, pip3, poetry, bundle and
-cargo — for those found on PATH when shell-init runs — that call this phylum-box binary
-by its absolute path. Add one line to your shell's startup file:
+		Long: `Prints shell functions named after the package managers (npm, npx, yarn, pnpm,
+pip, pip3, poetry, bundle, cargo, …) that call this phylum-box binary by its absolute
+path — for those this binary supports and that are on PATH when shell-init runs. Add
+one line to your shell's startup file:
 
   bash   ~/.bashrc                    eval "$(phylum-box shell-init bash)"
   zsh    ~/.zshrc                     eval "$(phylum-box shell-init zsh)"
@@ -47,7 +61,7 @@ To bypass phylum-box for one command: PHYLUM_BOX_DISABLE=1 npm install …
 (or 'command npm install …'). 'unset -f npm' (fish: 'functions -e npm') removes one.`,
 		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
 			o := &shellInitOptions{path: os.Getenv("PATH")}
-			fs.BoolVar(&o.all, "all", false, "define functions for every supported manager, installed or not (for startup files shared between machines)")
+			fs.BoolVar(&o.all, "all", false, "define functions for every manager phylum-box supports, installed or not (for startup files shared between machines)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) != 1 {
 					return exitcode.With(exitcode.Usage, fmt.Errorf("shell-init: name one shell: %s", strings.Join(supportedShells, ", ")))
@@ -80,10 +94,10 @@ func selfPath() (string, error) {
 // installedManagers returns the wrapped managers found on path, in a stable order.
 func installedManagers(path string, all bool) []string {
 	if all {
-		return wrappedManagers
+		return supportedManagers()
 	}
 	var out []string
-	for _, m := range wrappedManagers {
+	for _, m := range supportedManagers() {
 		if lookPathIn(m, path) {
 			out = append(out, m)
 		}
