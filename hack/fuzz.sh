@@ -11,10 +11,9 @@ cd "$(dirname "$0")/.."
 
 fuzztime=${1:-30s}
 shift || true
-pkgs=("$@")
-if [ ${#pkgs[@]} -eq 0 ]; then
-	mapfile -t pkgs < <(go list -tags "${TAGS:-seccomp}" ./...)
-fi
+# Expand patterns (./..., ./precheck/...) to single packages: -fuzz takes one at a time.
+[ $# -gt 0 ] || set -- ./...
+mapfile -t pkgs < <(go list -tags "${TAGS:-seccomp}" "$@")
 
 ran=0
 for pkg in "${pkgs[@]}"; do
