@@ -144,10 +144,14 @@ func build(ctx context.Context, o buildOptions) (err error) {
 			return convert(rec, write), nil
 		}
 		err := eachRecord(ctx, src, o.progress, convert, func(c converted) error {
+			counted := ""
 			for _, op := range c.ops {
 				seen[op.eco] = true
-				if c.withdrawn {
+				// A withdrawn advisory counts once per ecosystem, not per package
+				// (convert sorts ops by ecosystem).
+				if c.withdrawn && op.eco != counted {
 					withdrawn[op.eco]++
+					counted = op.eco
 				}
 				if err := w.push(op); err != nil {
 					return err
@@ -389,6 +393,13 @@ func convert(rec *osvRecord, write func(string) bool) converted {
 		}
 		c.ops = append(c.ops, o)
 	}
+	// Deterministic order, grouped by ecosystem.
+	slices.SortFunc(c.ops, func(a, b op) int {
+		if c := strings.Compare(a.eco, b.eco); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.key, b.key)
+	})
 	return c
 }
 
