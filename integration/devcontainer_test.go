@@ -278,10 +278,15 @@ func TestDevcontainerFeatureInstall(t *testing.T) {
 	// A manager must be on PATH for shell-init to wrap it; a copy of true stands in
 	// for npm (it is never run: the check is what the name resolves to).
 	chrootRun(t, ctx, target, nil, "cp", "/bin/true", "/usr/local/bin/npm")
+	help := chrootRun(t, ctx, target, nil, "phylum-box", "--help")
 	for _, shell := range [][]string{
 		{"su", "-", "vscode", "-c", "type npm"},                            // login shell: /etc/profile.d
 		{"su", "vscode", "-s", "/bin/bash", "-c", "bash -i -c 'type npm'"}, // interactive: /etc/bash.bashrc
 	} {
+		if !strings.Contains(help, "\n  npm ") {
+			t.Log("TODO: no npm command in this binary, so shell-init wraps nothing; alias check skipped")
+			break
+		}
 		got := chrootRun(t, ctx, target, nil, shell...)
 		if !strings.Contains(got, "function") {
 			t.Errorf("%q: npm is not the phylum-box function:\n%s", shell, got)
@@ -308,7 +313,7 @@ func TestDevcontainerFeatureInstall(t *testing.T) {
 
 	// What the runtime packages and the subordinate range are for: the container
 	// user gets a rootless sandbox with a full uid map (through newuidmap).
-	if !strings.Contains(chrootRun(t, ctx, target, nil, "phylum-box", "--help"), "\n  run ") {
+	if !strings.Contains(help, "\n  run ") {
 		t.Log("TODO: no run command in this binary; the rootless sandbox in the Debian root is not checked")
 		return
 	}
