@@ -58,8 +58,7 @@ func pnpmFastAt(data []byte) (*pnpmDoc, int) {
 			if !r.skipping(indent) || item == "" {
 				return nil, lineNo
 			}
-			if k, v, ok := splitKV(item); ok && (v == "" || !skippable(v)) || !ok && !skippable(item) {
-				_ = k
+			if _, v, ok := splitKV(item); ok && (v == "" || !skippable(v)) || !ok && !skippable(item) {
 				return nil, lineNo
 			}
 			prevIndent, prevScalar = indent, true
