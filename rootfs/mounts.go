@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +47,9 @@ type SkeletonOptions struct {
 	// Hide lists host files and directories under the bound trees that must
 	// look empty inside; nil means DefaultHidden.
 	Hide []string
+	// Sanitize lists host config files under the bound trees that are replaced
+	// inside by a copy without credentials; nil means DefaultSanitized.
+	Sanitize []string
 }
 
 // Default tmpfs sizes. A build's temporary files can be large (node-gyp, cargo),
@@ -63,18 +67,52 @@ var SystemDirs = []string{"/usr", "/etc", "/opt"}
 var mergedUsrLinks = []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
 
 // DefaultHidden are world-readable files under the bound trees that commonly
-// carry credentials (registry tokens, proxy passwords, index URLs with
-// passwords). They appear empty inside. Files that only root can read
-// (/etc/shadow, ssh host keys) are already unreadable to the unprivileged
+// carry credentials (registry API keys, netrc passwords, docker logins) and
+// nothing a build needs. They appear empty inside. Files that only root can
+// read (/etc/shadow, ssh host keys) are already unreadable to the unprivileged
 // container root and need no mask.
 var DefaultHidden = []string{
-	"/etc/npmrc", "/usr/etc/npmrc", "/usr/local/etc/npmrc",
-	"/etc/pip.conf", "/etc/xdg/pip/pip.conf",
 	"/etc/gemrc", "/etc/netrc", "/etc/.netrc",
 	"/etc/docker", "/etc/containers/auth.json",
 	"/etc/apt/auth.conf", "/etc/apt/auth.conf.d",
 	"/etc/ssh/ssh_config.d", // may name identity files and proxy commands
 	"/etc/machine-id", "/var/lib/dbus/machine-id",
+}
+
+// DefaultSanitized are global package-manager configs a build does need —
+// registry URL, cafile for a TLS-intercepting proxy, proxy settings — but that
+// may also hold tokens. Inside, each is replaced by a copy without its
+// credentials (see SanitizeConfig).
+var DefaultSanitized = []string{
+	"/etc/npmrc", "/usr/etc/npmrc", "/usr/local/etc/npmrc",
+	"/etc/pip.conf", "/etc/xdg/pip/pip.conf",
+}
+
+// credentialKey matches config keys that hold secrets: npm's _auth,
+// _authToken, _password, username, email (with any //registry/: scope), client
+// certificate keys, pip's client-cert, and anything named like a token or
+// password.
+var credentialKey = regexp.MustCompile(`(?i)(_auth|authtoken|_password|password|passwd|username|email|token|secret|keyfile|certfile|client-cert|api[_-]?key)\s*$`)
+
+// urlUserinfo matches the user:password@ part of a URL.
+var urlUserinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@`)
+
+// SanitizeConfig returns an ini-style config (npmrc, pip.conf) without its
+// credentials: lines whose key names a secret are dropped, and user:password@
+// is removed from URLs. Comments and everything else stay.
+func SanitizeConfig(content string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(content, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed != "" && !strings.HasPrefix(trimmed, "#") && !strings.HasPrefix(trimmed, ";") {
+			if key, _, ok := strings.Cut(trimmed, "="); ok && credentialKey.MatchString(strings.TrimSpace(key)) {
+				continue
+			}
+			line = urlUserinfo.ReplaceAllString(line, "$1")
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
 
 // Skeleton is a built container root.
@@ -174,6 +212,11 @@ func BuildSkeleton(o SkeletonOptions) (*Skeleton, error) {
 		}
 		sk.Mounts = append(sk.Mounts, specs.Mount{Destination: filepath.Clean(c.Target), Type: "bind", Source: c.HostPath, Options: opts})
 	}
+	sanitized, err := sanitizedMounts(o, append(append([]string{}, sys...), o.ReadOnly...))
+	if err != nil {
+		return nil, err
+	}
+	sk.Mounts = append(sk.Mounts, sanitized...)
 	sortMounts(sk.Mounts)
 	sk.Mounts = append(sk.Mounts, o.Extra...)
 
@@ -214,6 +257,49 @@ func BuildSkeleton(o SkeletonOptions) (*Skeleton, error) {
 		}
 	}
 	return sk, nil
+}
+
+// sanitizedMounts writes credential-free copies of the configs to sanitize into
+// o.Dir + ".files" (owned by the container root, read-only) and returns file
+// binds of them over the originals.
+func sanitizedMounts(o SkeletonOptions, sys []string) ([]specs.Mount, error) {
+	list := o.Sanitize
+	if list == nil {
+		list = DefaultSanitized
+	}
+	var out []specs.Mount
+	filesDir := o.Dir + ".files"
+	for i, p := range list {
+		if !underAny(p, sys) {
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			// Unreadable to us: the container cannot read it either.
+			continue
+		}
+		if len(out) == 0 {
+			if err := os.Mkdir(filesDir, 0o755); err != nil {
+				return nil, fmt.Errorf("sanitized configs: %w", err)
+			}
+			if err := os.Lchown(filesDir, o.RootUID, o.RootGID); err != nil {
+				return nil, fmt.Errorf("sanitized configs: %w", err)
+			}
+		}
+		dst := filepath.Join(filesDir, strconv.Itoa(i)+"-"+filepath.Base(p))
+		if err := os.WriteFile(dst, []byte(SanitizeConfig(string(data))), 0o444); err != nil {
+			return nil, fmt.Errorf("sanitized copy of %s: %w", p, err)
+		}
+		if err := os.Lchown(dst, o.RootUID, o.RootGID); err != nil {
+			return nil, fmt.Errorf("sanitized copy of %s: %w", p, err)
+		}
+		out = append(out, specs.Mount{Destination: p, Type: "bind", Source: dst, Options: []string{"bind", "ro", "nosuid", "nodev", "noexec"}})
+	}
+	return out, nil
 }
 
 func underAny(p string, dirs []string) bool {

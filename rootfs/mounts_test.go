@@ -166,3 +166,57 @@ func TestSortMounts(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
+
+func TestSanitizeConfig(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"npm tokens dropped, registry and cafile kept",
+			"registry=https://npm.example.com/\n//npm.example.com/:_authToken=npm_SECRET\n_auth = dXNlcjpwYXNz\ncafile=/etc/ssl/certs/ca.crt\nalways-auth=true\n",
+			"registry=https://npm.example.com/\ncafile=/etc/ssl/certs/ca.crt\nalways-auth=true\n"},
+		{"npm password, username, email, client key",
+			"//r/:username=bob\n//r/:_password=cGFzcw==\nemail=bob@example.com\nkeyfile=/home/bob/key.pem\nproxy=http://proxy:3128\n",
+			"proxy=http://proxy:3128\n"},
+		{"pip index with userinfo",
+			"[global]\nindex-url = https://bob:s3cret@pypi.example.com/simple\nclient-cert = /etc/pip/client.pem\ntimeout = 60\n",
+			"[global]\nindex-url = https://pypi.example.com/simple\ntimeout = 60\n"},
+		{"comments kept verbatim", "# token=abc is how you would do it\n", "# token=abc is how you would do it\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := SanitizeConfig(tc.in); got != tc.want {
+				t.Fatalf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSkeletonSanitizesConfigs(t *testing.T) {
+	tool := t.TempDir() // stands in for a read-only tree holding a global npmrc
+	npmrc := filepath.Join(tool, "npmrc")
+	if err := os.WriteFile(npmrc, []byte("cafile=/x.crt\n//r/:_authToken=SECRET\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "root")
+	sk, err := BuildSkeleton(SkeletonOptions{Dir: dir, RootUID: os.Getuid(), RootGID: os.Getgid(), Home: "/home/a",
+		ReadOnly: []string{tool}, Sanitize: []string{npmrc, "/nonexistent/npmrc"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found *specs.Mount
+	for i, m := range sk.Mounts {
+		if m.Destination == npmrc {
+			found = &sk.Mounts[i]
+		}
+	}
+	if found == nil {
+		t.Fatalf("no mount over %s: %+v", npmrc, sk.Mounts)
+	}
+	b, err := os.ReadFile(found.Source)
+	if err != nil || string(b) != "cafile=/x.crt\n" {
+		t.Fatalf("sanitized copy %q (%v)", b, err)
+	}
+	if !slices.Contains(found.Options, "ro") {
+		t.Errorf("sanitized bind not read-only: %v", found.Options)
+	}
+	if !strings.HasPrefix(found.Source, dir+".files/") {
+		t.Errorf("sanitized copy outside the run's dir: %s", found.Source)
+	}
+}
