@@ -109,7 +109,11 @@ func systemdUserCgroup(uid int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
+	return systemdUserCgroupFrom(string(b), uid)
+}
+
+func systemdUserCgroupFrom(procSelfCgroup string, uid int) (string, error) {
+	for _, line := range strings.Split(procSelfCgroup, "\n") {
 		p, ok := strings.CutPrefix(line, "0::")
 		if !ok {
 			continue
@@ -118,7 +122,7 @@ func systemdUserCgroup(uid int) (string, error) {
 		if i := strings.Index(p, "/"+svc); i >= 0 {
 			return p[:i+1+len(svc)], nil
 		}
-		return "", fmt.Errorf("this process's cgroup %s is not below %s (not started from a systemd user session)", p, svc)
+		return "", fmt.Errorf("this process's cgroup %s is not below %s, so it cannot move a container into the cgroups systemd delegates to you; start phylum-box inside it: systemd-run --user --scope phylum-box ...", p, svc)
 	}
 	return "", errors.New("no cgroup v2 entry in /proc/self/cgroup")
 }

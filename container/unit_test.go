@@ -177,3 +177,22 @@ func TestRootFallbackRange(t *testing.T) {
 		})
 	}
 }
+
+func TestSystemdUserCgroup(t *testing.T) {
+	for _, tc := range []struct {
+		name, content, want string
+		wantErr            bool
+	}{
+		{"user session", "0::/user.slice/user-1000.slice/user@1000.service/app.slice/vte-spawn-1.scope\n", "/user.slice/user-1000.slice/user@1000.service", false},
+		{"ssh login scope", "0::/user.slice/user-1000.slice/session-3.scope\n", "", true},
+		{"other user's service", "0::/user.slice/user-1001.slice/user@1001.service/init.scope\n", "", true},
+		{"v1 only", "4:memory:/x\n", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := systemdUserCgroupFrom(tc.content, 1000)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Fatalf("got %q, %v; want %q (error %v)", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
