@@ -181,7 +181,7 @@ func TestRootFallbackRange(t *testing.T) {
 func TestSystemdUserCgroup(t *testing.T) {
 	for _, tc := range []struct {
 		name, content, want string
-		wantErr            bool
+		wantErr             bool
 	}{
 		{"user session", "0::/user.slice/user-1000.slice/user@1000.service/app.slice/vte-spawn-1.scope\n", "/user.slice/user-1000.slice/user@1000.service", false},
 		{"ssh login scope", "0::/user.slice/user-1000.slice/session-3.scope\n", "", true},
