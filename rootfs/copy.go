@@ -33,6 +33,10 @@ func stageCopy(project, staging string, uid, gid int) (map[string]snapEntry, err
 		ts   [2]unix.Timespec
 	}
 	var dirs []dirTimes
+	var rootSt unix.Stat_t
+	if err := unix.Stat(project, &rootSt); err != nil {
+		return nil, err
+	}
 	err := filepath.WalkDir(project, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -54,6 +58,14 @@ func stageCopy(project, staging string, uid, gid int) (map[string]snapEntry, err
 				return err
 			}
 			dirs = append(dirs, dirTimes{dst, ts})
+			if st.Dev != rootSt.Dev {
+				// A mount point: like the overlay, do not show what is mounted there (and
+				// SyncBack never writes below it).
+				if err := os.Lchown(dst, uid, gid); err != nil {
+					return err
+				}
+				return filepath.SkipDir
+			}
 		case TypeRegular:
 			if err := copyFilePath(p, dst, perm); err != nil {
 				return err

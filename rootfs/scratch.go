@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -300,6 +301,16 @@ func overlayObstacle(o ScratchOptions, scratchDir string) string {
 		return "the scratch file system has no user xattrs (overlay's userxattr needs them): " + err.Error()
 	}
 	_ = unix.Removexattr(scratchDir, "user.phylum-box.probe")
+	// overlayfs clones the lower path privately; from a user namespace that fails
+	// ("failed to clone lowerpath", EINVAL) when mounts below it are locked, i.e. when the
+	// project has anything mounted inside it.
+	if mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(o.Project)); err == nil {
+		for _, m := range mounts {
+			if m.Mountpoint != o.Project {
+				return fmt.Sprintf("%s is mounted inside the project; an overlay cannot be mounted over it from a user namespace", m.Mountpoint)
+			}
+		}
+	}
 	// Copy-up chowns the upper copy to the lower file's owner; an owner not mapped into
 	// the container's user namespace makes every write to that file fail with EOVERFLOW.
 	fi, err := os.Lstat(o.Project)

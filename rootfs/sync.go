@@ -318,7 +318,10 @@ type conflictError struct{ reason string }
 
 func (e *conflictError) Error() string { return e.reason }
 
-const resolveFlags = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
+// resolveFlags: stay below the root, follow no symlink of any kind, and cross no mount
+// point (the overlay never showed what is mounted inside the project, so a change there
+// must not land on the mounted file system).
+const resolveFlags = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
 
 // openBeneath opens a dir below root without following any symlink.
 func openBeneath(root int, rel string, flags uint64) (int, error) {
@@ -441,7 +444,7 @@ func (a *applier) dir(rel string) (int, error) {
 	fd, err := openBeneath(a.root, rel, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EXDEV) {
-			return -1, &conflictError{"a parent of it on the host is a symlink or not a directory"}
+			return -1, &conflictError{"a parent of it on the host is a symlink, not a directory, or a mount point"}
 		}
 		return -1, err
 	}

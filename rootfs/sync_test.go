@@ -404,3 +404,67 @@ func TestBadNames(t *testing.T) {
 		t.Error("--only /etc accepted")
 	}
 }
+
+// TestSyncBackRefusesMountPoints: an overlay cannot be mounted from a user namespace over
+// a project with mounts inside (the kernel cannot clone the lower path), so Auto picks the
+// copy; and a change below the mount point is never written onto the mounted file system.
+func TestSyncBackRefusesMountPoints(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs inside the project")
+	}
+	if why := canUserns(); why != "" {
+		t.Skip(why)
+	}
+	base := searchableTempDir(t)
+	project := filepath.Join(base, "project")
+	writeTree(t, project, map[string]string{"mnt/.keep": ""})
+	e := testEnv()
+	chownTree(t, project, e.rootUID, e.rootGID)
+	mnt := filepath.Join(project, "mnt")
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m,mode=0777"); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v", err)
+	}
+	defer unix.Unmount(mnt, unix.MNT_DETACH)
+	o := ScratchOptions{Project: project, StateDir: filepath.Join(base, "state"),
+		RootUID: e.rootUID, RootGID: e.rootGID, UIDMappings: e.uidMap, GIDMappings: e.gidMap, Mode: ModeOverlay}
+	if s, err := NewScratch(context.Background(), o); err == nil {
+		s.Close()
+		t.Fatal("ModeOverlay accepted a project with a mount inside")
+	}
+	o.Mode = ModeAuto
+	s, err := NewScratch(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Mode() != ModeCopy {
+		t.Fatalf("auto mode = %v, want copy", s.Mode())
+	}
+	t.Log("auto chose copy: ", s.ModeReason())
+	if out, err := runInSandbox(t, s, "set -e; echo x > mnt/x; echo y > y"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	uid, gid := testOwner()
+	rep, err := s.SyncBack(SyncOptions{OwnerUID: uid, OwnerGID: gid})
+	if !errors.Is(err, ErrRefused) || !rep.Stopped {
+		t.Fatalf("want a stopped sync, got %v", err)
+	}
+	t.Log(err)
+	wantAbsent(t, mnt, "x")
+	wantAbsent(t, project, "y")
+}
+
+func TestDefaultStateDir(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", "/somewhere/cache")
+	got, err := defaultStateDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "/somewhere/cache/phylum-box/scratch"
+	if os.Geteuid() == 0 {
+		want = "/var/cache/phylum-box/scratch"
+	}
+	if got != want {
+		t.Errorf("defaultStateDir() = %s, want %s", got, want)
+	}
+}
