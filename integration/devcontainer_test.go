@@ -133,6 +133,13 @@ func TestDevcontainerFeatureJSON(t *testing.T) {
 	if f.Privileged != nil && *f.Privileged {
 		t.Error("the feature must not ask for a privileged container: user namespaces suffice")
 	}
+	// install.sh must be POSIX sh: base images may have no bash.
+	if _, err := exec.LookPath("shellcheck"); err != nil {
+		skipf(t, "shellcheck is not installed (hack/install-deps.d/devcontainer.sh installs it); install.sh not linted")
+	}
+	if out, err := exec.Command("shellcheck", "-s", "sh", filepath.Join(dir, "install.sh")).CombinedOutput(); err != nil {
+		t.Errorf("shellcheck -s sh install.sh: %v\n%s", err, out)
+	}
 }
 
 // osvSourceFromCorpus writes <dst>/<Ecosystem>/all.zip, the layout of OSV's

@@ -208,11 +208,11 @@ db_update() {
 	cmd="$to $BIN db update"
 	for u in $users; do
 		if [ "$u" = root ]; then
-			ok=$(sh -c "$cmd" >&2 && echo yes || true)
+			set -- sh -c "$cmd"
 		else
-			ok=$(su "$u" -s /bin/sh -c "$cmd" >&2 && echo yes || true)
+			set -- su "$u" -s /bin/sh -c "$cmd"
 		fi
-		if [ -z "$ok" ]; then
+		if ! "$@" >&2; then
 			log "note: 'phylum-box db update' did not complete for $u (see above; often no network at build time); run it later in the container"
 		fi
 	done
