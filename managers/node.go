@@ -204,6 +204,14 @@ func nodeManifests(workspaces []string) []string {
 	return out
 }
 
+// NodeGypNodedirEnv is how npm's build step tells node-gyp where the headers are.
+// node-gyp reads npm_package_config_node_gyp_<key> as well as npm_config_<key>
+// (preferring the former), and npm 11 passes the environment through to scripts;
+// npm_config_nodedir would make npm 11 print `Unknown env config "nodedir"` on every
+// run. yarn and pnpm keep npm_config_nodedir: pnpm's lifecycle drops every npm_*
+// variable it does not set itself except npm_config_*.
+const NodeGypNodedirEnv = "npm_package_config_node_gyp_nodedir="
+
 // ErrNoNodeHeaders means native addons cannot be built offline.
 var ErrNoNodeHeaders = errors.New("node headers not found")
 

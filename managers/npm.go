@@ -161,13 +161,17 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		p.Outputs = nodeOutputs(workspaces)
 	}
 	nodedir, err := NodeHeadersDir(env)
+	if d := cfg.get("nodedir"); d != "" && hasNodeHeaders(d) {
+		// The user's .npmrc choice (dropped from the sandbox's copy, see renderNpmrc).
+		nodedir, err = d, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	p.Build = &Step{
 		Args: concat([]string{"npm", "rebuild"}, flags, restIf(cmd == "rebuild", rest), []string{"--foreground-scripts", "--no-audit", "--no-fund"}),
 		// No network: node-gyp must use this machine's headers, and npm must not try.
-		Env:           []string{"npm_config_nodedir=" + nodedir, "npm_config_offline=true", "npm_config_update_notifier=false"},
+		Env:           []string{NodeGypNodedirEnv + nodedir, "npm_config_offline=true", "npm_config_update_notifier=false"},
 		Scripts:       true,
 		AppendChanged: cmd != "rebuild",
 	}
@@ -248,7 +252,7 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 	p.Resolve = &Step{Args: concat([]string{"npm", "install"}, pkgs, npmResolveFlags), Network: true, Credentials: true}
 	p.Download = &Step{Args: []string{"npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"}, Network: true, Credentials: true}
 	p.Build = &Step{Args: []string{"npm", "rebuild", "--foreground-scripts"}, Scripts: true,
-		Env: []string{"npm_config_nodedir=" + nodedir, "npm_config_offline=true"}}
+		Env: []string{NodeGypNodedirEnv + nodedir, "npm_config_offline=true"}}
 	if hasCall {
 		p.Run = &Step{Args: []string{"sh", "-c", callFlag}, Scripts: true}
 	} else {

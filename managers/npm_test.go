@@ -292,8 +292,8 @@ func TestNpmInstallPlan(t *testing.T) {
 	if p.Build.Network || !p.Build.Scripts || p.Build.Credentials || p.Build.Args[1] != "rebuild" {
 		t.Errorf("build %+v", p.Build)
 	}
-	if !slices.ContainsFunc(p.Build.Env, func(s string) bool { return strings.HasPrefix(s, "npm_config_nodedir=/") }) {
-		t.Errorf("build env lacks npm_config_nodedir: %q", p.Build.Env)
+	if !slices.ContainsFunc(p.Build.Env, func(s string) bool { return strings.HasPrefix(s, NodeGypNodedirEnv+"/") }) {
+		t.Errorf("build env lacks %s: %q", NodeGypNodedirEnv, p.Build.Env)
 	}
 	wantOut := []string{"node_modules/", "package.json", "packages/a/node_modules/", "packages/a/package.json", "package-lock.json"}
 	if !slices.Equal(p.Outputs, wantOut) {

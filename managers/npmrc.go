@@ -383,6 +383,13 @@ func renderNpmrc(f *npmrcFile, expand bool) (secret, public []byte, refs []strin
 			p.WriteString("; (credential removed by phylum-box)\n")
 			continue
 		}
+		if expand && strings.EqualFold(l.key, "nodedir") {
+			// npm 11 warns about this node-gyp setting on every command; the build
+			// step hands node-gyp the headers itself (NodeGypNodedirEnv).
+			s.WriteString("; (nodedir: set for node-gyp by phylum-box's build step)\n")
+			p.WriteString("; (nodedir: set for node-gyp by phylum-box's build step)\n")
+			continue
+		}
 		if l.key != "" && strings.Contains(l.value, "@") && strings.HasSuffix(l.key, "proxy") {
 			refs = append(refs, l.refs...)
 			s.WriteString(l.raw + "\n")

@@ -175,3 +175,30 @@ func TestNpmConfigNoCredentials(t *testing.T) {
 		t.Errorf("a project .npmrc without secrets needs no credentials, got %s", cr)
 	}
 }
+
+// npm 11 warns about "nodedir" in a user config on every command: the sandbox's copy
+// drops it (the build step passes the headers dir to node-gyp itself).
+func TestNpmConfigDropsNodedir(t *testing.T) {
+	env, root := npmrcEnv(t, "", "nodedir=/usr\n//registry.npmjs.org/:_authToken=tok-1\nfund=false\n")
+	c, err := LoadNpmConfig(env, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.get("nodedir"); got != "/usr" {
+		t.Errorf("nodedir = %q, want it still read (/usr)", got)
+	}
+	cr := c.Credentials()
+	if cr == nil || len(cr.Files) != 1 {
+		t.Fatalf("want one user-level file, got %v", cr)
+	}
+	for _, data := range [][]byte{cr.Files[0].Secret, cr.Files[0].Public} {
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "nodedir") {
+				t.Errorf("sandbox copy keeps %q:\n%s", line, data)
+			}
+		}
+		if !strings.Contains(string(data), "fund=false") {
+			t.Errorf("other settings lost:\n%s", data)
+		}
+	}
+}
