@@ -178,6 +178,10 @@ func syncAndDie(v string) {
 	if err == nil {
 		err = runChanges(s.stagingDir())
 	}
+	if err == nil && len(f) > 4 && f[4] == "conflict" {
+		// The host grows a node_modules file meanwhile: the sync stops there and rolls back.
+		err = os.WriteFile(filepath.Join(project, "node_modules"), []byte("host"), 0o644)
+	}
 	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
@@ -219,20 +223,35 @@ func TestKilledMidSyncIsRecovered(t *testing.T) {
 	synced := hashTreeNoTimes(t, filepath.Join(ref, "project"))
 
 	for _, kill := range []struct {
-		op     string
-		n      int
-		synced bool
+		op       string
+		n        int
+		synced   bool
+		conflict bool
 	}{
-		{"aside", 1, false}, {"move", 1, false}, {"aside", 2, false}, {"move", 2, false}, {"move", 3, false},
-		{"chmod", 1, false}, {"create", 1, false}, {"commit", 1, true},
+		{"undone", 2, false, true}, {"done", 1, false, true},
+		{"aside", 1, false, false}, {"move", 1, false, false}, {"aside", 2, false, false}, {"move", 2, false, false},
+		{"move", 3, false, false}, {"chmod", 1, false, false}, {"create", 1, false, false}, {"commit", 1, true, false},
 	} {
-		t.Run(fmt.Sprintf("%s-%d", kill.op, kill.n), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s-%d-conflict=%v", kill.op, kill.n, kill.conflict), func(t *testing.T) {
 			base := t.TempDir()
 			project, state := filepath.Join(base, "project"), filepath.Join(base, "state")
 			writeTree(t, project, files)
 			before := hashTree(t, project)
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s\n%s\n%s\n%d", syncKillEnv, project, state, kill.op, kill.n))
+			env := fmt.Sprintf("%s=%s\n%s\n%s\n%d", syncKillEnv, project, state, kill.op, kill.n)
+			if kill.conflict {
+				env += "\nconflict"
+				// Expected afterwards: the project as it was, plus the host's own new file.
+				ref := filepath.Join(base, "ref")
+				writeTree(t, ref, files)
+				writeTree(t, ref, map[string]string{"node_modules": "host"})
+				defer func(want string) {
+					if got := hashTreeNoTimes(t, project); got != want {
+						t.Errorf("after a rollback that was killed, the project is not as it was:\n%s\nwant\n%s", got, want)
+					}
+				}(hashTreeNoTimes(t, ref))
+			}
+			cmd.Env = append(os.Environ(), env)
 			out, err := cmd.CombinedOutput()
 			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
 				t.Fatalf("helper was not killed: %v\n%s", err, out)
@@ -247,7 +266,7 @@ func TestKilledMidSyncIsRecovered(t *testing.T) {
 				if got := hashTreeNoTimes(t, project); got != synced {
 					t.Error("after a kill past the commit point, the project should be fully synced")
 				}
-			} else if hashTree(t, project) != before {
+			} else if !kill.conflict && hashTree(t, project) != before {
 				t.Error("the project was not restored after the killed sync")
 			}
 			left, _ := filepath.Glob(filepath.Join(project, "*", ".phylum-box-*"))

@@ -121,6 +121,7 @@ func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
 			err = a.applyOne(c)
 		}
 		if err != nil {
+			rep.Applied = nil
 			rbErr := a.rollback()
 			var conflict *conflictError
 			if errors.As(err, &conflict) {
@@ -341,12 +342,18 @@ type applier struct {
 	root, srcRoot int
 	dirs, srcDirs map[string]int
 	retired       []int
-	undo          []func() error
+	undo          []undoStep
+	steps         int // journal steps written (not counting the header)
 	backups       []backup
 	uid, gid      int
 	runID         string
 	seq           int
 	journal       *os.File // write-ahead log of every step, for recovery after a kill
+}
+
+type undoStep struct {
+	step int
+	fn   func() error
 }
 
 type backup struct {
@@ -408,6 +415,9 @@ func (a *applier) log(op, rel, arg string) error {
 	line := strconv.Quote(op) + "\t" + strconv.Quote(rel) + "\t" + strconv.Quote(arg) + "\n"
 	if _, err := a.journal.WriteString(line); err != nil {
 		return fmt.Errorf("write the sync journal: %w", err)
+	}
+	if op != journalMagic {
+		a.steps++
 	}
 	if afterJournalStep != nil {
 		afterJournalStep(op)
@@ -505,7 +515,7 @@ func (a *applier) moveAside(pfd int, rel, name string) error {
 	}
 	a.forget(rel)
 	a.backups = append(a.backups, backup{pfd, bak})
-	a.undo = append(a.undo, func() error {
+	a.pushUndo(func() error {
 		return unix.Renameat2(pfd, bak, pfd, name, unix.RENAME_NOREPLACE)
 	})
 	return nil
@@ -543,7 +553,7 @@ func (a *applier) applyOne(c Change) error {
 		if err := unix.Mkdirat(pfd, name, 0o700); err != nil {
 			return fmt.Errorf("mkdir: %w", err)
 		}
-		a.undo = append(a.undo, func() error { return unix.Unlinkat(pfd, name, unix.AT_REMOVEDIR) })
+		a.pushUndo(func() error { return unix.Unlinkat(pfd, name, unix.AT_REMOVEDIR) })
 		if err := unix.Fchownat(pfd, name, a.uid, a.gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("chown: %w", err)
 		}
@@ -561,7 +571,7 @@ func (a *applier) applyOne(c Change) error {
 		if err := unix.Symlinkat(c.Linkname, pfd, name); err != nil {
 			return fmt.Errorf("symlink: %w", err)
 		}
-		a.undo = append(a.undo, func() error { return unix.Unlinkat(pfd, name, 0) })
+		a.pushUndo(func() error { return unix.Unlinkat(pfd, name, 0) })
 		return unix.Fchownat(pfd, name, a.uid, a.gid, unix.AT_SYMLINK_NOFOLLOW)
 	case TypeRegular:
 		return a.placeFile(pfd, dirRel, name, c)
@@ -583,7 +593,7 @@ func (a *applier) chmodDir(pfd int, rel, name string, perm, old uint32) error {
 		return err
 	}
 	a.retired = append(a.retired, fd)
-	a.undo = append(a.undo, func() error { return unix.Fchmod(fd, old) })
+	a.pushUndo(func() error { return unix.Fchmod(fd, old) })
 	return nil
 }
 
@@ -607,7 +617,7 @@ func (a *applier) placeFile(pfd int, dirRel, name string, c Change) error {
 	}
 	err = unix.Renameat2(sfd, name, pfd, name, unix.RENAME_NOREPLACE)
 	if err == nil {
-		a.undo = append(a.undo, func() error { return unix.Renameat2(pfd, name, sfd, name, unix.RENAME_NOREPLACE) })
+		a.pushUndo(func() error { return unix.Renameat2(pfd, name, sfd, name, unix.RENAME_NOREPLACE) })
 		return nil
 	}
 	if !errors.Is(err, unix.EXDEV) {
@@ -682,18 +692,17 @@ func (a *applier) moveTree(tree []Change) error {
 	if err := unix.Renameat2(sfd, name, pfd, name, unix.RENAME_NOREPLACE); err != nil {
 		if errors.Is(err, unix.EXDEV) { // a mount point between: undo the move aside, go entry by entry
 			if cur != TypeNone {
-				n := len(a.undo) - 1
-				if uerr := a.undo[n](); uerr != nil {
+				if uerr := a.undoLast(); uerr != nil {
 					return uerr
 				}
-				a.undo, a.backups = a.undo[:n], a.backups[:len(a.backups)-1]
+				a.backups = a.backups[:len(a.backups)-1]
 			}
 			return errNoMove
 		}
 		return fmt.Errorf("move into place: %w", err)
 	}
 	a.forget(c.Path)
-	a.undo = append(a.undo, func() error { return unix.Renameat2(pfd, name, sfd, name, unix.RENAME_NOREPLACE) })
+	a.pushUndo(func() error { return unix.Renameat2(pfd, name, sfd, name, unix.RENAME_NOREPLACE) })
 	return nil
 }
 
@@ -740,19 +749,39 @@ func (a *applier) copyFile(sfd, pfd int, name string, c Change) error {
 		_ = unix.Unlinkat(pfd, tmp, 0)
 		return fmt.Errorf("move into place: %w", err)
 	}
-	a.undo = append(a.undo, func() error { return unix.Unlinkat(pfd, name, 0) })
+	a.pushUndo(func() error { return unix.Unlinkat(pfd, name, 0) })
 	return nil
+}
+
+// pushUndo registers how to undo the step just logged. The journal step's number goes
+// with it, so a completed undo can be journaled too: recovery after a kill must not undo
+// a step twice (undoing a move that was already undone would move the restored host
+// entry out of the project).
+func (a *applier) pushUndo(fn func() error) {
+	a.undo = append(a.undo, undoStep{a.steps - 1, fn})
+}
+
+func (a *applier) undoLast() error {
+	u := a.undo[len(a.undo)-1]
+	if err := u.fn(); err != nil {
+		return err
+	}
+	a.undo = a.undo[:len(a.undo)-1]
+	return a.log("undone", "", strconv.Itoa(u.step))
 }
 
 // rollback undoes every applied step, newest first.
 func (a *applier) rollback() error {
 	var errs []error
-	for i := len(a.undo) - 1; i >= 0; i-- {
-		if err := a.undo[i](); err != nil {
+	for len(a.undo) > 0 {
+		if err := a.undoLast(); err != nil {
 			errs = append(errs, err)
+			a.undo = a.undo[:len(a.undo)-1]
 		}
 	}
-	a.undo = nil
+	if len(errs) == 0 {
+		errs = append(errs, a.log("done", "", "rolled back"))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("roll back the partial sync (the project may need a look; backups are named .phylum-box-bak-%s-*): %w", a.runID, errors.Join(errs...))
 	}
@@ -780,9 +809,13 @@ func readJournal(p string) (project, source string, steps []journalStep, err err
 		return "", "", nil, err
 	}
 	for i, line := range strings.Split(string(data), "\n") {
+		if i > 0 && line == "" {
+			continue // after the last newline
+		}
 		f := strings.Split(line, "\t")
 		if len(f) != 3 {
-			continue // a torn last line: its step never started
+			steps = append(steps, journalStep{}) // a torn last line: its step never started
+			continue
 		}
 		var st journalStep
 		var e1, e2, e3 error
@@ -790,6 +823,7 @@ func readJournal(p string) (project, source string, steps []journalStep, err err
 		st.rel, e2 = strconv.Unquote(f[1])
 		st.arg, e3 = strconv.Unquote(f[2])
 		if e1 != nil || e2 != nil || e3 != nil {
+			steps = append(steps, journalStep{}) // keeps step numbers aligned
 			continue
 		}
 		if i == 0 {
@@ -825,11 +859,18 @@ func recoverJournal(journal, project, source string) error {
 	}
 	defer unix.Close(src)
 	committed := false
+	undone := map[int]bool{}
 	for _, st := range steps {
-		if st.op == "done" {
+		switch st.op {
+		case "done":
 			return nil
+		case "commit":
+			committed = true
+		case "undone":
+			if k, err := strconv.Atoi(st.arg); err == nil {
+				undone[k] = true
+			}
 		}
-		committed = committed || st.op == "commit"
 	}
 	at := func(base int, rel string) (int, string, error) {
 		d, n := splitRel(rel)
@@ -855,6 +896,9 @@ func recoverJournal(journal, project, source string) error {
 	}
 	for i := len(steps) - 1; i >= 0; i-- {
 		st := steps[i]
+		if undone[i] || st.op == "undone" {
+			continue
+		}
 		fd, name, err := at(root, st.rel)
 		if err != nil {
 			ignore(err)
