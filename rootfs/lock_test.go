@@ -228,7 +228,7 @@ func TestKilledMidSyncIsRecovered(t *testing.T) {
 		synced   bool
 		conflict bool
 	}{
-		{"undone", 2, false, true}, {"done", 1, false, true},
+		{"undone", 2, false, true}, {"undone", 4, false, true}, {"done", 1, false, true},
 		{"aside", 1, false, false}, {"move", 1, false, false}, {"aside", 2, false, false}, {"move", 2, false, false},
 		{"move", 3, false, false}, {"chmod", 1, false, false}, {"create", 1, false, false}, {"commit", 1, true, false},
 	} {
