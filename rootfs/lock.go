@@ -184,7 +184,14 @@ func removeScratchDir(dir string) error {
 func cleanStale(stateDir, key, recorded, project string, roots []string) error {
 	var errs []error
 	seen := map[string]bool{}
-	if recorded != "" && filepath.IsAbs(recorded) && strings.HasPrefix(filepath.Base(recorded), key+"-") {
+	var trusted []string
+	for _, r := range roots {
+		if ownedPrivate(r) {
+			trusted = append(trusted, r)
+		}
+	}
+	roots = trusted
+	if recorded != "" && filepath.IsAbs(recorded) && strings.HasPrefix(filepath.Base(recorded), key+"-") && ownedPrivate(recorded) {
 		for _, r := range roots {
 			if filepath.Dir(recorded) == r {
 				seen[recorded] = true
@@ -194,14 +201,14 @@ func cleanStale(stateDir, key, recorded, project string, roots []string) error {
 			}
 		}
 	}
-	for _, r := range append([]string{stateDir}, roots...) {
+	for _, r := range roots {
 		matches, _ := filepath.Glob(filepath.Join(r, key+"-*"))
 		for _, m := range matches {
 			if seen[m] {
 				continue
 			}
 			seen[m] = true
-			if fi, err := os.Lstat(m); err == nil && fi.IsDir() {
+			if ownedPrivate(m) {
 				if err := recoverAndRemove(m, project); err != nil {
 					errs = append(errs, err)
 				}
@@ -209,6 +216,18 @@ func cleanStale(stateDir, key, recorded, project string, roots []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ownedPrivate: p is a real dir of ours that nobody else can write to. Scratch found
+// anywhere else is not touched: a journal planted by another user would otherwise make
+// the recovery move project files around.
+func ownedPrivate(p string) bool {
+	fi, err := os.Lstat(p)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return int(st.Uid) == os.Geteuid() && fi.Mode().Perm()&0o022 == 0
 }
 
 // recoverAndRemove undoes (or finishes) a sync back that a killed run left half done, then

@@ -153,7 +153,8 @@ func NewScratch(ctx context.Context, o ScratchOptions) (*Scratch, error) {
 		}
 	}()
 	root, _ := scratchRoot(stateDir, o.Project)
-	if err := cleanStale(stateDir, lock.key, prev, o.Project, uniq(stateDir, root)); err != nil {
+	// Both possible roots: an earlier run may have used the other one.
+	if err := cleanStale(stateDir, lock.key, prev, o.Project, uniq(stateDir, siblingRoot(o.Project))); err != nil {
 		return nil, fmt.Errorf("remove scratch left by an earlier run: %w", err)
 	}
 	var rnd [6]byte
@@ -225,7 +226,7 @@ func scratchRoot(stateDir, project string) (string, bool) {
 	if parent == project {
 		return stateDir, false
 	}
-	sib := filepath.Join(parent, ".phylum-box-scratch")
+	sib := siblingRoot(project)
 	if err := os.Mkdir(sib, 0o711); err != nil && !errors.Is(err, fs.ErrExist) {
 		return stateDir, false
 	}
@@ -237,6 +238,10 @@ func scratchRoot(stateDir, project string) (string, bool) {
 		return stateDir, false
 	}
 	return sib, true
+}
+
+func siblingRoot(project string) string {
+	return filepath.Join(filepath.Dir(project), ".phylum-box-scratch")
 }
 
 func sameDevice(a, b string) bool {
