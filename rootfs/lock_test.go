@@ -308,3 +308,31 @@ func hashTreeNoTimes(t *testing.T, root string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestPlantedScratchIsIgnored: a scratch dir with a journal that another user planted
+// beside the project must not be "recovered" (it would move project files out).
+func TestPlantedScratchIsIgnored(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to plant a dir owned by another user")
+	}
+	base := t.TempDir()
+	project := filepath.Join(base, "project")
+	writeTree(t, project, map[string]string{"a": "secret"})
+	planted := filepath.Join(siblingRoot(project), projectKey(project)+"-1-aaaa")
+	writeTree(t, filepath.Join(planted, "upper"), nil)
+	journal := fmt.Sprintf("%q\t%q\t%q\n%q\t%q\t%q\n", journalMagic, project, filepath.Join(planted, "upper"), "move", "a", "")
+	if err := os.WriteFile(filepath.Join(planted, "journal"), []byte(journal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	chownTree(t, siblingRoot(project), 4242, 4242)
+	s, err := NewScratch(context.Background(), ScratchOptions{Project: project, StateDir: filepath.Join(base, "state"),
+		Mode: ModeCopy, RootUID: 0, RootGID: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	wantFile(t, project, "a", "secret")
+	if _, err := os.Lstat(planted); err != nil {
+		t.Errorf("the planted dir was touched: %v", err)
+	}
+}
