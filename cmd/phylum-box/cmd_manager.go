@@ -210,10 +210,18 @@ type npmMetadata struct {
 }
 
 func newNpmMetadata(plan *managers.Plan, cfg *config.Config) *npmMetadata {
-	c := &registry.Client{Registry: plan.Registry, Scopes: map[string]registry.Endpoint{}}
-	for scope, u := range plan.ScopeRegistries {
-		c.Scopes[scope] = registry.Endpoint{URL: u}
+	// The plan's client carries the .npmrc credentials of each registry (a private
+	// registry answers nothing without them); the plain one is the fallback for
+	// managers that do not build one.
+	c := plan.Metadata
+	if c == nil {
+		c = &registry.Client{Registry: plan.Registry, Scopes: map[string]registry.Endpoint{}}
+		for scope, u := range plan.ScopeRegistries {
+			c.Scopes[scope] = registry.Endpoint{URL: u}
+		}
 	}
+	// HTTP stays nil: the registry package's default client (proxy from the
+	// environment, no https→http redirects, a timeout).
 	if dir, err := registry.DefaultCacheDir(); err == nil {
 		c.CacheDir = dir
 	}

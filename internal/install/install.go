@@ -234,7 +234,13 @@ type runner struct {
 // outcome says why).
 func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Step) (done bool, err error) {
 	p := r.o.Plan
-	env := sandbox.ScrubEnv(r.o.Environ, nil, r.o.Home, r.o.User)
+	// Trust settings reach every step (a TLS-intercepting proxy's CA); proxy URLs,
+	// which may hold credentials, only the steps that have the network.
+	keep := managers.PassEnv
+	if s.Network {
+		keep = append(slices.Clone(keep), managers.NetworkEnv...)
+	}
+	env := sandbox.ScrubEnv(r.o.Environ, keep, r.o.Home, r.o.User)
 	var caches []rootfs.Cache
 	for i, c := range p.Caches {
 		mounted, writable := c.MountedIn(phase)
@@ -267,7 +273,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	stdout, stderr := io.MultiWriter(r.o.Stdout, tail), io.MultiWriter(r.o.Stderr, tail)
 	res, err := r.sess.Run(ctx, sandbox.Exec{
 		Args: s.Args, Env: env, Cwd: filepath.Join(r.root, p.Cwd), Network: s.Network,
-		Limits: lim, Caches: caches, Files: files,
+		Limits: lim, Caches: caches, Files: files, ReadOnly: r.hostPaths(),
 		Stdin: r.o.Stdin, Stdout: stdout, Stderr: stderr,
 	})
 	if err != nil {
@@ -290,6 +296,40 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		return false, nil
 	}
 	return true, nil
+}
+
+// hostPaths are the plan's tool directories (nvm, volta, corepack keep node and the
+// managers under $HOME, which the container replaces with an empty tmpfs), bound
+// read-only. Left out: files (the tool's directory is listed too), paths that are
+// already visible (the rootfs binds /usr, /etc, /opt), and any directory that is or
+// contains $HOME or the project — binding those would undo the sandbox.
+func (r *runner) hostPaths() []string {
+	var out []string
+	for _, p := range r.o.Plan.HostPaths {
+		if !filepath.IsAbs(p) {
+			continue
+		}
+		p = filepath.Clean(p)
+		if within(p, rootfs.SystemDirs...) || within(p, "/bin", "/sbin", "/lib", "/lib64") ||
+			within(r.o.Home, p) || within(r.root, p) || within(p, r.root) {
+			continue
+		}
+		if st, err := os.Stat(p); err != nil || !st.IsDir() {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// within reports whether p is one of dirs or below one.
+func within(p string, dirs ...string) bool {
+	for _, d := range dirs {
+		if p == d || d == "/" || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // shareCache makes a cache dir usable by the container's root when phylum-box runs as
