@@ -93,7 +93,7 @@ func TestNetworkIsOffByDefault(t *testing.T) {
 		})
 		t.Run("twin: the container's own loopback works", func(t *testing.T) {
 			port := 20000 + rand.IntN(20000)
-			r := b.sh(nil, `./attacks serve 127.0.0.1:$1 inner-token >/dev/null & sleep 0.5; ./attacks connect 127.0.0.1:$1`, fmt.Sprint(port))
+			r := b.sh(nil, `./attacks serve 127.0.0.1:$1 inner-token >/dev/null 2>&1 & srv=$!; sleep 0.5; ./attacks connect 127.0.0.1:$1; rc=$?; kill $srv; exit $rc`, fmt.Sprint(port))
 			wantCode(t, r, 0, "a server and a client on the container's loopback")
 			if strings.TrimSpace(r.Stdout) != "inner-token" {
 				t.Errorf("got %q from the container's own server", r.Stdout)
