@@ -1,0 +1,5 @@
+{
+  "targets": [
+    {"target_name": "pbox_addon", "sources": ["addon.c"]}
+  ]
+}
