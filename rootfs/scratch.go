@@ -316,6 +316,14 @@ func overlayObstacle(o ScratchOptions, scratchDir string) string {
 			}
 		}
 	}
+	// The kernel resolves lowerdir/upperdir/workdir with the credentials of the
+	// container's root, whose capabilities only count for inodes it owns in its namespace:
+	// every dir on the way must be searchable by it.
+	for _, p := range []string{o.Project, scratchDir} {
+		if dir := unreachable(o, p); dir != "" {
+			return fmt.Sprintf("the container's root (host uid %d) cannot search %s, so it cannot mount the overlay", o.RootUID, dir)
+		}
+	}
 	// Copy-up chowns the upper copy to the lower file's owner; an owner not mapped into
 	// the container's user namespace makes every write to that file fail with EOVERFLOW.
 	fi, err := os.Lstat(o.Project)
@@ -327,6 +335,29 @@ func overlayObstacle(o ScratchOptions, scratchDir string) string {
 		return fmt.Sprintf("the project's owner %d:%d is not mapped into the container's user namespace, so overlay copy-up would fail", st2.Uid, st2.Gid)
 	}
 	return ""
+}
+
+// unreachable returns the first dir from / down to p that the container's root cannot
+// search, or "".
+func unreachable(o ScratchOptions, p string) string {
+	for d := p; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return d
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		perm := st.Mode
+		ok := perm&0o001 != 0 ||
+			(idMapped(o.UIDMappings, o.RootUID, int(st.Uid)) && idMapped(o.GIDMappings, o.RootGID, int(st.Gid))) ||
+			(int(st.Uid) == o.RootUID && perm&0o100 != 0) ||
+			(int(st.Gid) == o.RootGID && perm&0o010 != 0)
+		if !ok {
+			return d
+		}
+		if d == "/" {
+			return ""
+		}
+	}
 }
 
 func idMapped(m []specs.LinuxIDMapping, root, id int) bool {

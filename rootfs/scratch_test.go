@@ -301,3 +301,41 @@ func TestNewScratchRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoModeUnreachableProject: as root, the container's root is an unprivileged uid
+// that must be able to search every dir down to the project to mount the overlay.
+func TestAutoModeUnreachableProject(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the container's root is then another uid than the caller")
+	}
+	base := searchableTempDir(t)
+	private := filepath.Join(base, "private")
+	project := filepath.Join(private, "project")
+	writeTree(t, project, map[string]string{"a": "a"})
+	e := testEnv()
+	chownTree(t, project, e.rootUID, e.rootGID)
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o := ScratchOptions{Project: project, StateDir: filepath.Join(base, "state"),
+		RootUID: e.rootUID, RootGID: e.rootGID, UIDMappings: e.uidMap, GIDMappings: e.gidMap}
+	s, err := NewScratch(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Mode() != ModeCopy || !strings.Contains(s.ModeReason(), "cannot search "+private) {
+		t.Errorf("mode %v (%s), want copy because %s is private", s.Mode(), s.ModeReason(), private)
+	}
+	s.Close()
+	if err := os.Chmod(private, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	s, err = NewScratch(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Mode() != ModeOverlay {
+		t.Errorf("mode %v (%s), want overlay once %s is searchable", s.Mode(), s.ModeReason(), private)
+	}
+}
