@@ -304,16 +304,12 @@ func reportUnchecked(v *Verdict, pol *policy.Policy, lines []string) {
 	}
 	msg := lines[0]
 	if len(lines) > 1 {
-		const show = 5
 		var names []string
-		for _, l := range lines[:min(show, len(lines))] {
+		for _, l := range lines {
 			names = append(names, l[:strings.Index(l, " cannot be checked: ")])
 		}
 		msg = fmt.Sprintf("%d packages cannot be checked (git, file, path or URL sources, or failed lookups): %s",
-			len(lines), strings.Join(names, ", "))
-		if len(lines) > show {
-			msg += fmt.Sprintf(" and %d more", len(lines)-show)
-		}
+			len(lines), someOf(names))
 	}
 	if pol.Uncheckable == policy.Fail {
 		v.Problems = append(v.Problems, msg+" (uncheckable: fail)")
@@ -447,6 +443,11 @@ func (e *Engine) checkReleaseAge(ctx context.Context, v *Verdict, pol *policy.Po
 			policy.FormatDuration(pol.MinReleaseAge)))
 		return nil
 	}
+	// One line each for failures and unknown publish times, however many packages:
+	// a registry outage must not print a thousand problems. Each package's own
+	// reasons carry its detail.
+	var failed, unknown []string
+	var firstErr error
 	for i := range results {
 		r := &results[i]
 		if r.Uncheckable {
@@ -457,12 +458,17 @@ func (e *Engine) checkReleaseAge(ctx context.Context, v *Verdict, pol *policy.Po
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			v.Problems = append(v.Problems, fmt.Sprintf("%s: cannot read registry metadata for min_release_age: %v", label(r.Package), err))
+			if firstErr == nil {
+				firstErr = err
+			}
+			failed = append(failed, label(r.Package))
+			r.Reasons = append(r.Reasons, fmt.Sprintf("no registry metadata for min_release_age: %v", err))
 			continue
 		}
 		r.Metadata = &md
 		if md.Published.IsZero() {
-			v.Warnings = append(v.Warnings, fmt.Sprintf("%s: the registry gives no publish time; min_release_age not applied", label(r.Package)))
+			unknown = append(unknown, label(r.Package))
+			r.Reasons = append(r.Reasons, "the registry gives no publish time; min_release_age not applied")
 			continue
 		}
 		if age := now.Sub(md.Published); age < pol.MinReleaseAge {
@@ -470,7 +476,33 @@ func (e *Engine) checkReleaseAge(ctx context.Context, v *Verdict, pol *policy.Po
 			r.Reasons = append(r.Reasons, fmt.Sprintf("published %s ago, younger than min_release_age %s", humanAge(age), policy.FormatDuration(pol.MinReleaseAge)))
 		}
 	}
+	switch len(failed) {
+	case 0:
+	case 1:
+		v.Problems = append(v.Problems, fmt.Sprintf("%s: cannot read registry metadata for min_release_age: %v", failed[0], firstErr))
+	default:
+		v.Problems = append(v.Problems, fmt.Sprintf("cannot read registry metadata for min_release_age for %d packages: %s (first error: %v)",
+			len(failed), someOf(failed), firstErr))
+	}
+	switch len(unknown) {
+	case 0:
+	case 1:
+		v.Warnings = append(v.Warnings, unknown[0]+": the registry gives no publish time; min_release_age not applied")
+	default:
+		v.Warnings = append(v.Warnings, fmt.Sprintf("the registry gives no publish time for %d packages: %s; min_release_age not applied to them",
+			len(unknown), someOf(unknown)))
+	}
 	return nil
+}
+
+// someOf lists the first few names and counts the rest.
+func someOf(names []string) string {
+	const show = 5
+	s := strings.Join(names[:min(show, len(names))], ", ")
+	if len(names) > show {
+		s += fmt.Sprintf(" and %d more", len(names)-show)
+	}
+	return s
 }
 
 func dedupe(pkgs []Package) []Package {

@@ -370,6 +370,26 @@ func TestReleaseAge(t *testing.T) {
 	if find(v, "mylib").Metadata != nil {
 		t.Error("metadata was fetched for an uncheckable package")
 	}
+	if m := find(v, "minimist"); m.Blocked || !containsAny(m.Reasons, "no registry metadata for min_release_age: registry returned 404") {
+		t.Errorf("minimist = %+v", m)
+	}
+}
+
+// A registry outage gives one problem line, not one per package.
+func TestReleaseAgeOutageIsOneLine(t *testing.T) {
+	var pkgs []Package
+	for i := range 30 {
+		pkgs = append(pkgs, Package{Ecosystem: NPM, Name: fmt.Sprintf("p%02d", i), Version: "1.0.0"})
+	}
+	e := Engine{DB: freshDB(nil), Policy: mustPolicy(t, "min_release_age: 2d"), Metadata: memMetadata{}, Now: now}
+	v, err := e.Evaluate(context.Background(), pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Result != Incomplete || len(v.Problems) != 1 ||
+		v.Problems[0] != "cannot read registry metadata for min_release_age for 30 packages: p00@1.0.0 (npm), p01@1.0.0 (npm), p02@1.0.0 (npm), p03@1.0.0 (npm), p04@1.0.0 (npm) and 25 more (first error: registry returned 404)" {
+		t.Errorf("result %s, problems %q", v.Result, v.Problems)
+	}
 }
 
 // BenchmarkEvaluate measures the engine alone (policy and bookkeeping, no database
