@@ -1,0 +1,198 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pyNeed skips unless Debian's python3 with venv and pip is there (the sandbox sees
+// /usr, not a pyenv under /root).
+func pyNeed(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("/usr/bin/python3", "-c", "import venv, ensurepip").CombinedOutput(); err != nil {
+		skipf(t, "/usr/bin/python3 with venv and ensurepip is missing (hack/install-deps.d/python.sh installs python3-venv python3-pip): %v %s", err, out)
+	}
+}
+
+// pyProject is a box whose project has a .venv made by the host's python3.
+func pyProject(t *testing.T, m mode) *box {
+	t.Helper()
+	b := regNewBox(t, m)
+	hostSh(t, m, b.Project, "/usr/bin/python3 -m venv .venv")
+	return b
+}
+
+func (b *box) pip(ix *pyIndex, db string, args ...string) result {
+	b.t.Helper()
+	return invocation{Mode: b.Mode, Args: append([]string{"pip"}, args...), Dir: b.Project, Home: b.Home,
+		Env:     []string{"PIP_INDEX_URL=" + ix.URL + "/simple/", "PHYLUM_BOX_DB=" + db, "PIP_DISABLE_PIP_VERSION_CHECK=1"},
+		Timeout: 4 * time.Minute}.exec(b.t)
+}
+
+func sitePackages(t testing.TB, venv string) string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(venv, "lib", "python3*", "site-packages"))
+	if len(m) != 1 {
+		t.Fatalf("no site-packages in %s: %v", venv, m)
+	}
+	return m[0]
+}
+
+func pyGreetIndex(t *testing.T) *pyIndex {
+	ix := regStartPyIndex(t)
+	ix.AddSystemWheel("setuptools")
+	ix.AddSystemWheel("wheel")
+	ix.AddWheel("pbox-dep", "1.0", nil, map[string]string{"pbox_dep/__init__.py": "VALUE = 'dep'\n"})
+	ix.AddWheel("pbox-greet", "1.0", []string{"pbox-dep>=1.0"}, map[string]string{"pbox_greet/__init__.py": "from pbox_dep import VALUE\nGREETING = 'hello ' + VALUE\n"})
+	return ix
+}
+
+func TestPipInstallFromLocalIndex(t *testing.T) {
+	pyNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		db := regMalDB(t, m, "PyPI")
+		b := pyProject(t, m)
+		r := b.pip(ix, db, "install", "pbox-greet")
+		wantCode(t, r, 0, "pip install pbox-greet")
+		site := sitePackages(t, filepath.Join(b.Project, ".venv"))
+		for _, f := range []string{"pbox_greet/__init__.py", "pbox_dep/__init__.py"} {
+			if !pathExists(filepath.Join(site, f)) {
+				t.Errorf("%s was not installed into the project's venv\n%s", f, r)
+			}
+		}
+		if pathExists(filepath.Join(b.Project, ".phylum-box-pip")) {
+			t.Error("the download dir was synced back into the project")
+		}
+		out, err := exec.Command(filepath.Join(b.Project, ".venv", "bin", "python"), "-c", "import pbox_greet; print(pbox_greet.GREETING)").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "hello dep" {
+			t.Errorf("the installed package does not import: %v %s", err, out)
+		}
+	})
+}
+
+func TestPipMaliciousDependencyBlocked(t *testing.T) {
+	pyNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		db := regMalDB(t, m, "PyPI", "pbox-dep")
+		b := pyProject(t, m)
+		before := treeHash(t, b.Project, true)
+		r := b.pip(ix, db, "install", "pbox-greet")
+		wantCode(t, r, 3, "a malicious dependency must block the install")
+		wantStderr(t, r, "pbox-dep")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+	})
+}
+
+func TestPipHostileSetupPyContained(t *testing.T) {
+	pyNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		canary := regStartCanary(t)
+		db := regMalDB(t, m, "PyPI")
+		b := pyProject(t, m)
+		outside := filepath.Join(filepath.Dir(b.Project), "pbox-evil-escaped.txt")
+		tmpl, err := os.ReadFile(filepath.Join("testdata", "python", "evil_setup.py"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		setupPy := strings.NewReplacer("@OUTSIDE@", outside, "@REGISTRY_PORT@", strconv.Itoa(ix.Port), "@CANARY_PORT@", strconv.Itoa(canary.Port)).Replace(string(tmpl))
+		ix.AddSdist("pbox-evil", "1.0", map[string]string{"setup.py": setupPy})
+		homeBefore := regHomeHash(b)
+		before := treeHash(t, b.Project, true)
+		r := b.pip(ix, db, "install", "pbox-evil")
+		if r.Code == 0 {
+			t.Fatalf("the hostile build must fail (it exits when it cannot steal anything)\n%s", r)
+		}
+		if strings.Contains(r.Stdout+r.Stderr, b.Mark) {
+			t.Errorf("the SSH key reached the build\n%s", r)
+		}
+		if !strings.Contains(r.Stdout+r.Stderr, "PBOX-EVIL phase=bdist_wheel") {
+			t.Fatalf("the build step did not run the hostile setup.py\n%s", r)
+		}
+		wantStderr(t, r, "pbox-evil")
+		for _, line := range strings.Split(r.Stdout+r.Stderr, "\n") {
+			if strings.Contains(line, "PBOX-EVIL phase=bdist_wheel") {
+				// write=OK is expected: the home path inside is a tmpfs; the host file is
+				// checked below.
+				for _, bad := range []string{"ssh=OK", "registry=OK", "canary=OK"} {
+					if strings.Contains(line, bad) {
+						t.Errorf("the offline build step could do %s: %s", bad, line)
+					}
+				}
+			}
+		}
+		for _, got := range canary.Got() {
+			if strings.Contains(got, "bdist_wheel") {
+				t.Errorf("the build step reached a loopback listener: %q", got)
+			}
+			if strings.Contains(got, b.Mark) {
+				t.Errorf("the SSH key was sent out: %q", got)
+			}
+		}
+		if pathExists(outside) {
+			t.Errorf("setup.py wrote outside the project: %s", outside)
+		}
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a failed build")
+		assertSameTree(t, homeBefore, regHomeHash(b), "the caller's home")
+	})
+}
+
+// TestPipResolveRunsSdistMetadataHook documents the gap pip leaves: resolving a
+// source distribution runs its metadata hook (setup.py egg_info / dist_info), and
+// the resolve step has the network. The home directory is still empty there.
+func TestPipResolveRunsSdistMetadataHook(t *testing.T) {
+	skipf(t, "known gap: pip runs an sdist's setup.py (egg_info/dist_info) while resolving, in the resolve step, which has the network (the home is empty there; credentials for the index are present); closing it needs an offline metadata step in the orchestration")
+}
+
+func TestPipNativeExtensionBuildsOffline(t *testing.T) {
+	pyNeed(t)
+	if _, err := os.Stat("/usr/include/python3.11/Python.h"); err != nil {
+		if m, _ := filepath.Glob("/usr/include/python3*/Python.h"); len(m) == 0 {
+			skipf(t, "no Python.h (install python3-dev: hack/install-deps.d/python.sh)")
+		}
+	}
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		db := regMalDB(t, m, "PyPI")
+		setupPy, err := os.ReadFile(filepath.Join("testdata", "python", "cext_setup.py"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := os.ReadFile(filepath.Join("testdata", "python", "pbox_cext.c"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix.AddSdist("pbox-cext", "1.0", map[string]string{"setup.py": string(setupPy), "pbox_cext.c": string(src)})
+		b := pyProject(t, m)
+		r := b.pip(ix, db, "install", "pbox-cext")
+		wantCode(t, r, 0, "pip install pbox-cext (a C extension built offline)")
+		out, err := exec.Command(filepath.Join(b.Project, ".venv", "bin", "python"), "-c", "import pbox_cext; print(pbox_cext.hello())").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "built offline" {
+			t.Errorf("the compiled extension does not import: %v %s\n%s", err, out, r)
+		}
+	})
+}
+
+func TestPipRefusesSystemAndUserInstalls(t *testing.T) {
+	pyNeed(t)
+	m := requireMode(t, "root")
+	b := regNewBox(t, m)
+	ix := regStartPyIndex(t)
+	db := regMalDB(t, m, "PyPI")
+	r := b.pip(ix, db, "install", "pbox-greet")
+	wantCode(t, r, 2, "no venv: system site-packages")
+	wantStderr(t, r, "python3 -m venv .venv")
+	hostSh(t, m, b.Project, "/usr/bin/python3 -m venv .venv")
+	r = b.pip(ix, db, "install", "--user", "pbox-greet")
+	wantCode(t, r, 2, "--user")
+	wantStderr(t, r, "--user")
+	r = b.pip(ix, db, "install", "--target", "/tmp/elsewhere", "pbox-greet")
+	wantCode(t, r, 2, "--target outside the project")
+}

@@ -1,0 +1,515 @@
+package managers
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+func init() {
+	Register(pipManager{name: "pip"})
+	Register(pipManager{name: "pip3"})
+}
+
+// pipManager plans `pip install`. The design keeps the tool-specific parts (which
+// python runs, how the resolution is written) in a few fields so that uv is one more
+// file: uv's `uv pip install --dry-run` has no report, but `uv pip compile` writes a
+// requirements.txt the precheck reads, and the download/build steps are the same.
+type pipManager struct{ name string }
+
+func (m pipManager) Name() string      { return m.name }
+func (m pipManager) Ecosystem() string { return precheck.PyPI }
+
+// pipWork is the directory (relative to Root) where the steps keep the resolution
+// report and the downloaded distributions. The build step deletes it: it is not an
+// output, and the sync back refuses everything that is not.
+const pipWork = ".phylum-box-pip"
+
+// pipReportFile is the report's path; its base name is what precheck/lockfile
+// recognises as pip's installation report.
+const pipReportFile = pipWork + "/pip-report.json"
+
+// pipValueOpts are pip install's options that take a value (pip 23–25, general and
+// install options). optparse also accepts unique prefixes of long options, which
+// pipLong resolves.
+var pipValueOpts = map[string]bool{
+	"requirement": true, "constraint": true, "editable": true, "target": true, "platform": true,
+	"python-version": true, "implementation": true, "abi": true, "root": true, "prefix": true,
+	"src": true, "upgrade-strategy": true, "config-settings": true, "global-option": true,
+	"no-binary": true, "only-binary": true, "progress-bar": true, "root-user-action": true,
+	"report": true, "index-url": true, "extra-index-url": true, "find-links": true,
+	"python": true, "log": true, "log-file": true, "proxy": true, "retries": true, "timeout": true,
+	"exists-action": true, "trusted-host": true, "cert": true, "client-cert": true,
+	"cache-dir": true, "keyring-provider": true, "use-feature": true, "use-deprecated": true,
+	"resume-retries": true, "group": true, "build-option": true, "install-option": true,
+	"local-log": true,
+}
+
+// pipBoolOpts are the flags this planner looks at or that share a prefix with a
+// value option (so abbreviations resolve as pip resolves them).
+var pipBoolOpts = map[string]bool{
+	"user": true, "dry-run": true, "upgrade": true, "force-reinstall": true, "ignore-installed": true,
+	"no-deps": true, "pre": true, "no-build-isolation": true, "require-hashes": true,
+	"no-compile": true, "compile": true, "break-system-packages": true, "quiet": true, "verbose": true,
+	"isolated": true, "no-cache-dir": true, "no-color": true, "require-virtualenv": true,
+	"no-index": true, "prefer-binary": true, "no-clean": true, "help": true, "version": true,
+	"no-input": true, "no-python-version-warning": true, "disable-pip-version-check": true,
+	"no-warn-script-location": true, "no-warn-conflicts": true, "ignore-requires-python": true,
+	"check-build-dependencies": true, "use-pep517": true, "no-use-pep517": true,
+	"ignore-installed-packages": true, "debug": true, "exists": true,
+}
+
+var pipShortValue = map[byte]string{'r': "requirement", 'c': "constraint", 'e': "editable", 't': "target", 'i': "index-url", 'f': "find-links", 'C': "config-settings"}
+
+// pipLong resolves a long option name as optparse does: exact, else a unique prefix.
+func pipLong(name string) string {
+	if pipValueOpts[name] || pipBoolOpts[name] {
+		return name
+	}
+	found := ""
+	for _, set := range []map[string]bool{pipValueOpts, pipBoolOpts} {
+		for k := range set {
+			if strings.HasPrefix(k, name) {
+				if found != "" && found != k {
+					return name // ambiguous: pip errors out itself
+				}
+				found = k
+			}
+		}
+	}
+	if found == "" {
+		return name
+	}
+	return found
+}
+
+// pipArgv is a parsed pip command line: the subcommand and the last value of each
+// long option (short ones mapped to their long names).
+type pipArgv struct {
+	cmd   string
+	opts  map[string][]string
+	flags map[string]bool
+	args  []string // positionals after the subcommand
+}
+
+func parsePipArgv(args []string) *pipArgv {
+	a := &pipArgv{opts: map[string][]string{}, flags: map[string]bool{}}
+	for i := 0; i < len(args); i++ {
+		w := args[i]
+		switch {
+		case w == "--":
+			a.args = append(a.args, args[i+1:]...)
+			return a
+		case strings.HasPrefix(w, "--"):
+			name, val, hasVal := strings.Cut(w[2:], "=")
+			name = pipLong(name)
+			if pipValueOpts[name] {
+				if !hasVal && i+1 < len(args) {
+					i++
+					val = args[i]
+				}
+				a.opts[name] = append(a.opts[name], val)
+				continue
+			}
+			a.flags[name] = true
+		case strings.HasPrefix(w, "-") && len(w) > 1:
+			// Clustered short flags: -Uq, -tDIR, -r req.txt.
+			for j := 1; j < len(w); j++ {
+				if long, ok := pipShortValue[w[j]]; ok {
+					val := w[j+1:]
+					if val == "" && i+1 < len(args) {
+						i++
+						val = args[i]
+					}
+					a.opts[long] = append(a.opts[long], val)
+					break
+				}
+				switch w[j] {
+				case 'U':
+					a.flags["upgrade"] = true
+				case 'I':
+					a.flags["ignore-installed"] = true
+				case 'h':
+					a.flags["help"] = true
+				case 'V':
+					a.flags["version"] = true
+				}
+			}
+		case a.cmd == "":
+			a.cmd = w
+		default:
+			a.args = append(a.args, w)
+		}
+	}
+	return a
+}
+
+func (a *pipArgv) last(name string) (string, bool) {
+	v := a.opts[name]
+	if len(v) == 0 {
+		return "", false
+	}
+	return v[len(v)-1], true
+}
+
+func (m pipManager) Plan(args []string, env Env) (*Plan, error) {
+	p, err := m.plan(args, env)
+	return finishPython(p, err, env)
+}
+
+func (m pipManager) plan(args []string, env Env) (*Plan, error) {
+	a := parsePipArgv(args)
+	switch a.cmd {
+	case "install":
+	case "download", "wheel":
+		return nil, &Refusal{Manager: m.name, Reason: fmt.Sprintf("`pip %s` builds source distributions (runs their setup.py) with the network on", a.cmd),
+			Advice: "install into the project's virtualenv with `phylum-box pip install ...` instead"}
+	default:
+		return passthrough(m, a.cmd, args), nil
+	}
+	if a.flags["help"] || a.flags["version"] {
+		return passthrough(m, a.cmd, args), nil
+	}
+	if a.flags["dry-run"] {
+		// pip still runs sdists' metadata hooks while resolving a dry run.
+		return nil, &Refusal{Manager: m.name, Reason: "`pip install --dry-run` runs the setup code of source distributions with the network on",
+			Advice: "use `phylum-box check` on a lockfile or requirements file, or run the real install through phylum-box"}
+	}
+	if a.flags["user"] {
+		return nil, &Refusal{Manager: m.name, Reason: "--user installs into your home directory (~/.local), outside any project, where phylum-box cannot check, contain or roll it back",
+			Advice: "create a virtualenv in the project (`python3 -m venv .venv`) and run `phylum-box pip install ...` there, or use --target DIR inside the project"}
+	}
+
+	python := ""
+	var root, out string
+	var targetOpts []string
+	for _, o := range []string{"target", "prefix", "root"} {
+		if v, ok := a.last(o); ok {
+			targetOpts = append(targetOpts, o)
+			d := v
+			if !filepath.IsAbs(d) {
+				d = filepath.Join(env.Dir, d)
+			}
+			d = filepath.Clean(d)
+			if !within(env.Dir, d) || d == env.Dir {
+				return nil, &Refusal{Manager: m.name, Reason: fmt.Sprintf("--%s %s is outside the project (%s)", o, v, env.Dir),
+					Advice: fmt.Sprintf("run phylum-box from the directory that contains it, or name a directory below %s", env.Dir)}
+			}
+			root = env.Dir
+			if out == "" {
+				out = d
+			}
+		}
+	}
+	if root == "" {
+		venv := env.Getenv("VIRTUAL_ENV")
+		if venv == "" {
+			venv = findUpDir(env.Dir, ".venv", "pyvenv.cfg")
+		}
+		if venv == "" {
+			return nil, &Refusal{Manager: m.name, Reason: "no virtualenv is active and the project has no .venv: pip would install into the system site-packages, outside the project",
+				Advice: "create one in the project (`python3 -m venv .venv`) and run `phylum-box pip install ...` again, or use --target DIR inside the project"}
+		}
+		if !filepath.IsAbs(venv) {
+			venv = filepath.Join(env.Dir, venv)
+		}
+		venv = filepath.Clean(venv)
+		root = filepath.Dir(venv)
+		if !within(root, env.Dir) {
+			// An activated venv elsewhere: the project is where the command runs.
+			root = env.Dir
+		}
+		if !within(root, venv) || venv == root {
+			return nil, &Refusal{Manager: m.name, Reason: fmt.Sprintf("the active virtualenv %s is outside the project (%s)", venv, root),
+				Advice: "create the virtualenv inside the project (`python3 -m venv .venv`) and activate that one"}
+		}
+		if _, err := os.Stat(filepath.Join(venv, "pyvenv.cfg")); err != nil {
+			return nil, &Refusal{Manager: m.name, Reason: fmt.Sprintf("%s is not a virtualenv (no pyvenv.cfg)", venv),
+				Advice: "recreate it with `python3 -m venv " + venv + "`"}
+		}
+		python = filepath.Join(venv, "bin", "python")
+		out = venv
+	}
+	if python == "" {
+		python = "python3"
+	}
+	cwd, _ := filepath.Rel(root, env.Dir)
+	outRel, _ := filepath.Rel(root, out)
+	work := filepath.Join(root, pipWork)
+	pip := []string{python, "-m", "pip"}
+
+	p := &Plan{
+		Manager: m.name, Ecosystem: precheck.PyPI, Subcommand: "install", Args: args,
+		Root: root, Cwd: cwd,
+		Lockfiles: []string{pipReportFile},
+		Outputs:   []string{filepath.ToSlash(outRel) + "/"},
+		Caches:    []Cache{pythonCache(env, "pip", "PIP_CACHE_DIR")},
+	}
+	p.Credentials = pipCredentials(env)
+	// Resolve: pip's own resolver, nothing installed. The default build backend
+	// (setuptools, wheel) is resolved with the user's requirements so that it is
+	// checked and downloaded too: source distributions are built offline from it.
+	p.Resolve = &Step{
+		Args:    concat([]string{"sh", "-c", `mkdir -p "$PHYLUM_BOX_PIP_WORK" && exec "$0" "$@"`}, pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "target", "prefix", "root", "quiet"), []string{"setuptools", "wheel", "--dry-run", "--ignore-installed", "--report", filepath.Join(root, pipReportFile), "--quiet"}),
+		Env:     []string{"PHYLUM_BOX_PIP_WORK=" + work},
+		Network: true, Credentials: true,
+	}
+	// Download: fetch exactly the files the report names (URL and sha256) with a
+	// plain HTTP client, not `pip download`, which would run sdists' setup code.
+	p.Download = &Step{
+		Args:    []string{python, "-c", pipFetchScript, filepath.Join(root, pipReportFile), filepath.Join(work, "dist")},
+		Network: true, Credentials: true,
+	}
+	buildScript := `"$0" -m pip "$@" --no-index --find-links "$PHYLUM_BOX_PIP_DIST"; rc=$?; rm -rf "$PHYLUM_BOX_PIP_WORK"; exit $rc`
+	p.Build = &Step{
+		Args:    concat([]string{"sh", "-c", buildScript, python}, stripPipOpts(args, "report", "index-url", "extra-index-url", "find-links")),
+		Env:     []string{"PHYLUM_BOX_PIP_DIST=" + filepath.Join(work, "dist"), "PHYLUM_BOX_PIP_WORK=" + work, "PIP_NO_CACHE_DIR=1"},
+		Scripts: true,
+	}
+	if len(targetOpts) > 0 {
+		p.Notes = append(p.Notes, "pip: installing into --"+strings.Join(targetOpts, "/--")+" "+outRel)
+	} else {
+		p.Notes = append(p.Notes, "pip: installing into the virtualenv "+outRel)
+	}
+	p.Notes = append(p.Notes, "pip: resolving a source distribution runs its metadata hook (setup.py egg_info) in the resolve step, as pip cannot read its dependencies otherwise")
+	return p, nil
+}
+
+// stripPipOpts removes the named long options (and their values) from a pip argv,
+// keeping everything else in order. Short forms of value options are mapped.
+func stripPipOpts(args []string, names ...string) []string {
+	drop := map[string]bool{}
+	for _, n := range names {
+		drop[n] = true
+	}
+	var out []string
+	for i := 0; i < len(args); i++ {
+		w := args[i]
+		if w == "--" {
+			return append(out, args[i:]...)
+		}
+		if strings.HasPrefix(w, "--") {
+			name, _, hasVal := strings.Cut(w[2:], "=")
+			name = pipLong(name)
+			if drop[name] {
+				if pipValueOpts[name] && !hasVal {
+					i++
+				}
+				continue
+			}
+		} else if strings.HasPrefix(w, "-") && len(w) == 2 {
+			if long, ok := pipShortValue[w[1]]; ok && drop[long] {
+				i++
+				continue
+			}
+			if w == "-q" && drop["quiet"] {
+				continue
+			}
+		} else if strings.HasPrefix(w, "-") && len(w) > 2 {
+			if long, ok := pipShortValue[w[1]]; ok && drop[long] {
+				continue
+			}
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// pipFetchScript downloads each distribution of a pip installation report and checks
+// its hash. It never imports or runs what it fetches. Credentials come from the index
+// URLs pip is configured with (user:password@host) and ~/.netrc, as pip's own.
+const pipFetchScript = `
+import base64, hashlib, json, netrc, os, subprocess, sys, urllib.parse, urllib.request
+report, dest = sys.argv[1], sys.argv[2]
+os.makedirs(dest, exist_ok=True)
+auth = {}
+urls = [os.environ.get("PIP_INDEX_URL", "")] + os.environ.get("PIP_EXTRA_INDEX_URL", "").split()
+try:
+    cfg = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
+    for line in cfg.splitlines():
+        k, _, v = line.partition("=")
+        if k.endswith("index-url"):
+            urls += v.strip().strip("'\"").split()
+except Exception:
+    pass
+for u in urls:
+    p = urllib.parse.urlsplit(u)
+    if p.username:
+        auth[p.hostname] = (urllib.parse.unquote(p.username), urllib.parse.unquote(p.password or ""))
+try:
+    n = netrc.netrc()
+except Exception:
+    n = None
+with open(report) as f:
+    items = json.load(f)["install"]
+for it in items:
+    info = it.get("download_info", {})
+    url = info.get("url", "")
+    if "archive_info" not in info or not url.startswith(("http://", "https://")):
+        continue  # a local path, directory or VCS checkout: pip reads it itself
+    parts = urllib.parse.urlsplit(url)
+    name = urllib.parse.unquote(parts.path.rsplit("/", 1)[-1])
+    req = urllib.request.Request(urllib.parse.urlunsplit(parts._replace(netloc=parts.hostname + (":%d" % parts.port if parts.port else ""), fragment="")))
+    cred = auth.get(parts.hostname)
+    if parts.username:
+        cred = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
+    if cred is None and n is not None:
+        a = n.authenticators(parts.hostname)
+        if a:
+            cred = (a[0], a[2])
+    if cred:
+        req.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % cred).encode()).decode())
+    data = urllib.request.urlopen(req, timeout=120).read()
+    hashes = dict(info["archive_info"].get("hashes") or {})
+    h = info["archive_info"].get("hash")
+    if h and "=" in h:
+        alg, _, val = h.partition("=")
+        hashes.setdefault(alg, val)
+    for alg, want in hashes.items():
+        if alg in hashlib.algorithms_available and hashlib.new(alg, data).hexdigest() != want:
+            sys.exit("phylum-box: %s: %s hash mismatch (the index served different bytes than it resolved)" % (name, alg))
+    with open(os.path.join(dest, name), "wb") as f:
+        f.write(data)
+    print("fetched", name)
+`
+
+// pipCredentials carries the user's pip configuration into the sandbox, whose $HOME is
+// empty: the secret version (with index passwords) for the network steps, a copy
+// without them for the build.
+func pipCredentials(env Env) *Credentials {
+	var c Credentials
+	cfgHome := env.Getenv("XDG_CONFIG_HOME")
+	if cfgHome == "" {
+		cfgHome = filepath.Join(env.Home, ".config")
+	}
+	for _, f := range []string{filepath.Join(cfgHome, "pip", "pip.conf"), filepath.Join(env.Home, ".pip", "pip.conf")} {
+		rel, err := filepath.Rel(env.Home, f)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		c.addConfig(f, rel)
+	}
+	if f := env.Getenv("PIP_CONFIG_FILE"); f != "" && f != os.DevNull {
+		if rel, err := filepath.Rel(env.Home, f); err == nil && !strings.HasPrefix(rel, "..") {
+			c.addConfig(f, rel)
+		}
+	}
+	c.addConfig(filepath.Join(env.Home, ".netrc"), ".netrc")
+	if len(c.Files) == 0 && len(c.Env) == 0 {
+		return nil
+	}
+	return &c
+}
+
+// addConfig adds a file of the user's home (rel to $HOME) in two versions: as is for
+// the network steps, without its credentials for the rest. A missing file is skipped.
+func (c *Credentials) addConfig(hostPath, rel string) {
+	data, err := os.ReadFile(hostPath)
+	if err != nil {
+		return
+	}
+	cf := ConfigFile{Home: filepath.ToSlash(rel), Secret: data}
+	if filepath.Base(rel) != ".netrc" && filepath.Base(rel) != "credentials.toml" && filepath.Base(rel) != "credentials" {
+		cf.Public = []byte(rootfs.SanitizeConfig(string(data)))
+	}
+	c.Files = append(c.Files, cf)
+}
+
+// pythonCache is a phylum-box-owned cache directory for a Python tool: never the
+// user's own ~/.cache/pip, which the sandbox would make the container root's own.
+// It is written only while resolving, by the tool itself.
+func pythonCache(env Env, name, envVar string) Cache {
+	base := env.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		base = filepath.Join(env.Home, ".cache")
+	}
+	dir := filepath.Join(base, "phylum-box", name)
+	return Cache{Path: dir, Env: []string{envVar + "=" + dir}, Mount: []Phase{PhaseResolve}, Writable: []Phase{PhaseResolve}}
+}
+
+// pythonEnvPrefixes configure pip and poetry from the environment; they reach every
+// step, secret-looking ones only the network steps.
+var pythonEnvPrefixes = []string{"PIP_", "POETRY_", "BUNDLE_", "CARGO_", "GEM_"}
+
+// pythonEnvControlled are set by the plans themselves.
+var pythonEnvControlled = map[string]bool{
+	"PIP_CACHE_DIR": true, "PIP_NO_CACHE_DIR": true, "PIP_NO_INDEX": true, "PIP_FIND_LINKS": true,
+	"PIP_TARGET": true, "PIP_PREFIX": true, "PIP_USER": true, "PIP_REPORT": true, "PIP_DRY_RUN": true,
+	"POETRY_CACHE_DIR": true, "POETRY_VIRTUALENVS_IN_PROJECT": true, "POETRY_VIRTUALENVS_CREATE": true,
+	"BUNDLE_PATH": true, "BUNDLE_CACHE_PATH": true, "BUNDLE_FROZEN": true, "BUNDLE_USER_HOME": true,
+	"BUNDLE_APP_CONFIG": true, "BUNDLE_DEPLOYMENT": true, "BUNDLE_SYSTEM": true,
+	"CARGO_HOME": true, "CARGO_TARGET_DIR": true, "CARGO_NET_OFFLINE": true, "CARGO_INSTALL_ROOT": true,
+	"GEM_HOME": true, "GEM_PATH": true,
+}
+
+// finishPython is finishPlan for the non-npm managers: the user's tool variables go
+// to every step (secret-looking ones, and any URL with a password, only to the
+// credential steps).
+func finishPython(p *Plan, err error, env Env) (*Plan, error) {
+	return finishTool(p, err, env, nil)
+}
+
+func finishTool(p *Plan, err error, env Env, hostPaths []string) (*Plan, error) {
+	var ref *Refusal
+	if errors.As(err, &ref) {
+		return nil, exitcode.With(exitcode.Usage, err)
+	}
+	if err != nil || p == nil || p.Passthrough {
+		return p, err
+	}
+	var public []string
+	for _, kv := range env.Environ {
+		k, v, _ := strings.Cut(kv, "=")
+		matched := false
+		for _, pre := range pythonEnvPrefixes {
+			matched = matched || strings.HasPrefix(k, pre)
+		}
+		if !matched || pythonEnvControlled[k] {
+			continue
+		}
+		if isSecretEnv(k) || urlUserinfoRE.MatchString(v) {
+			if p.Credentials == nil {
+				p.Credentials = &Credentials{}
+			}
+			p.Credentials.Env = append(p.Credentials.Env, kv)
+			continue
+		}
+		public = append(public, kv)
+	}
+	for _, s := range []*Step{p.Resolve, p.Download, p.Build, p.Run} {
+		if s != nil {
+			s.Env = mergeEnv(public, s.Env)
+		}
+	}
+	p.HostPaths = hostPaths
+	return p, nil
+}
+
+// urlUserinfoRE finds a URL with a password in it (https://user:pass@host).
+var urlUserinfoRE = regexp.MustCompile(`://[^/@\s:]+:[^/@\s]*@`)
+
+// findUpDir returns dir/name for the first dir from start upwards where dir/name/marker
+// exists, or "".
+func findUpDir(start, name, marker string) string {
+	for d := start; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, name, marker)); err == nil {
+			return filepath.Join(d, name)
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// within reports whether p is root or below it (both clean and absolute).
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
