@@ -220,10 +220,10 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 		for j, l := range found {
 			r := &results[index[j]]
 			if l.Err != nil {
-				// Same knob as git/file deps: the package cannot be judged.
+				// Same knob as git/file deps: the package cannot be fully judged. Any
+				// findings that did match still count (a blocking one still blocks).
 				r.Unchecked = true
 				unchecked = append(unchecked, uncheckable(r, pol, fmt.Sprintf("lookup failed: %v", l.Err)))
-				continue
 			}
 			for _, f := range dedupeFindings(l.Findings) {
 				r.Findings = append(r.Findings, e.judge(pol, r.Package, f, now))

@@ -176,6 +176,13 @@ func TestEvaluate(t *testing.T) {
 			}(),
 			warnings: []string{"odd@2004d (PyPI) cannot be checked: lookup failed: invalid PEP 440 version"},
 			reasons:  map[string]string{"odd": "uncheckable: lookup failed"}},
+		{name: "findings that matched before a lookup error still block", pkgs: []Package{chalk},
+			db: func() *memDB {
+				d := freshDB(corpusFindings())
+				d.errs = map[string]error{"npm/chalk@5.6.1": errors.New("range GHSA-x: bad version")}
+				return d
+			}(),
+			want: Blocked, blocked: []string{"chalk"}, warnings: []string{"lookup failed: range GHSA-x"}},
 		{name: "a failed lookup under uncheckable: fail is incomplete", pkgs: []Package{{Ecosystem: PyPI, Name: "odd", Version: "2004d"}},
 			policy: "uncheckable: fail", want: Incomplete,
 			db: func() *memDB {
