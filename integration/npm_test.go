@@ -401,6 +401,19 @@ func loopbackListener(t testing.TB) (port int, accepted func() int) {
 	return l.Addr().(*net.TCPAddr).Port, func() int { mu.Lock(); defer mu.Unlock(); return n }
 }
 
+// pmHomeHash is homeHash without the caches phylum-box itself writes (the npm cache
+// is writable in the resolve and download steps, never to package code; the
+// scratch lock) — the planted secrets, ~/.bashrc and the rest stay covered.
+func pmHomeHash(b *pmBox) tree {
+	h := b.homeHash()
+	for p := range h {
+		if p == ".npm" || strings.HasPrefix(p, ".npm/") || p == ".cache" || strings.HasPrefix(p, ".cache/") {
+			delete(h, p)
+		}
+	}
+	return h
+}
+
 var evilOutcomesRE = regexp.MustCompile(`pbox-evil-pkg outcomes: (\{.*\})`)
 
 // checkEvilOutcomes proves each attack ran and failed where it matters: reading the
@@ -432,7 +445,7 @@ func checkEvilOutcomes(t testing.TB, b *pmBox, output string, homeBefore tree, h
 	if n := accepted(); n != 0 {
 		t.Errorf("the 127.0.0.1 listener accepted %d connection(s)", n)
 	}
-	assertSameTree(t, homeBefore, b.homeHash(), "the caller's home after the install script")
+	assertSameTree(t, homeBefore, pmHomeHash(b), "the caller's home after the install script")
 	assertSameTree(t, hooksBefore, treeHash(t, filepath.Join(b.Project, ".git"), true), "the project's .git")
 }
 
@@ -447,7 +460,7 @@ func TestNpmInstallScriptAttacks(t *testing.T) {
 		b := newPMBox(t, m)
 		port, accepted := loopbackListener(t)
 		tgz := evilTarball(t, b, port, false)
-		homeBefore, gitBefore := b.homeHash(), treeHash(t, filepath.Join(b.Project, ".git"), true)
+		homeBefore, gitBefore := pmHomeHash(b), treeHash(t, filepath.Join(b.Project, ".git"), true)
 
 		rep := b.reportPath("evil.json")
 		r := b.tool(rep, "npm", "install", tgz)
@@ -464,10 +477,12 @@ func TestNpmInstallScriptAttacks(t *testing.T) {
 		// The outputs were synced: the script's own record is in its package dir.
 		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-evil-pkg", "outcomes.json"), "outcomes.json synced with node_modules")
 
-		// Now the script fails: nothing is synced, the package is named.
+		// Now the script fails (a fresh project: npm would keep the installed copy
+		// of the same name and version): nothing is synced, the package is named.
+		b = newPMBox(t, m)
 		tgz = evilTarball(t, b, port, true)
 		before := projectState(t, b.Project)
-		homeBefore = b.homeHash()
+		homeBefore, gitBefore = pmHomeHash(b), treeHash(t, filepath.Join(b.Project, ".git"), true)
 		rep = b.reportPath("evil-fail.json")
 		r = b.tool(rep, "npm", "install", tgz)
 		if r.Code == 0 || r.Code == 3 {

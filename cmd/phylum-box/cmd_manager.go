@@ -110,6 +110,12 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 	}
 	if out.Verdict != nil && (out.Verdict.Result != precheck.Pass || app.Verbose) {
 		_ = report.Write(app.Stderr, report.Text, out.Verdict, report.Options{Color: app.Color()})
+	} else if out.Verdict != nil {
+		// A passing install still says what the policy only warns about
+		// (uncheckable local packages, expired ignores, …).
+		for _, w := range out.Verdict.Warnings {
+			app.Log.Warn(w)
+		}
 	}
 	if app.ReportFile != "" {
 		if err := writeInstallReport(app.ReportFile, out); err != nil {
