@@ -181,7 +181,7 @@ func dbCheck(path string, st *osvdb.Status, openErr error, now time.Time, maxAge
 		ch.Fix = []string{"phylum-box db update"}
 	case age > maxAge:
 		ch.Level = container.LevelDegraded
-		ch.Detail += fmt.Sprintf("; older than the default policy's max_age %s, so installs stop until it is updated", humanAge(maxAge))
+		ch.Detail += fmt.Sprintf("; older than the default policy's max_age %gh, so installs stop until it is updated", maxAge.Hours())
 		ch.Fix = []string{"phylum-box db update"}
 	default:
 		ch.Level = container.LevelOK
