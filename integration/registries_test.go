@@ -12,10 +12,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cgi"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -333,4 +336,100 @@ func regHomeHash(b *box) tree {
 		}
 	}
 	return h
+}
+
+// ---- crates.io: a git index served by git-http-backend, .crate downloads ----
+
+// cargoRegistry is a cargo registry whose index is a git repository (served with
+// git's smart HTTP, which every cargo reads; Debian's cargo 1.65 predates stable
+// sparse indexes) and whose crates are plain files.
+type cargoRegistry struct {
+	*regServer
+	t     testing.TB
+	index string // the index repository's work tree
+	Index string // its URL for cargo
+}
+
+func regStartCargo(t testing.TB) *cargoRegistry {
+	t.Helper()
+	backend := "/usr/lib/git-core/git-http-backend"
+	if _, err := os.Stat(backend); err != nil {
+		skipf(t, "git-http-backend is missing (apt-get install git): %v", err)
+	}
+	dir := filepath.Join(newScratch(t), "crates")
+	gitRoot := filepath.Join(dir, "git")
+	index := filepath.Join(gitRoot, "index")
+	for _, d := range []string{index, filepath.Join(dir, "dl")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cgiHandler := &cgi.Handler{Path: backend, Root: "/git",
+		Env: []string{"GIT_PROJECT_ROOT=" + gitRoot, "GIT_HTTP_EXPORT_ALL=1"}}
+	reg := &cargoRegistry{t: t, index: index}
+	reg.regServer = regServe(t, dir, func(s *regServer, w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasPrefix(r.URL.Path, "/git/") {
+			cgiHandler.ServeHTTP(w, r)
+			return true
+		}
+		return false
+	})
+	reg.Index = reg.URL + "/git/index"
+	writeFile(t, filepath.Join(index, "config.json"), fmt.Sprintf(`{"dl":"%s/dl/{crate}/{crate}-{version}.crate"}`, reg.URL), 0o644)
+	regGit(t, index, "init", "-q", "-b", "master")
+	return reg
+}
+
+func regGit(t testing.TB, dir string, args ...string) {
+	t.Helper()
+	c := exec.Command("git", append([]string{"-c", "user.name=pbox", "-c", "user.email=pbox@example.invalid", "-c", "safe.directory=*"}, args...)...)
+	c.Dir = dir
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+// AddCrate packs a crate (Cargo.toml generated; files are the rest) and adds it to
+// the index; deps are names of crates in this registry ("^1" each).
+func (reg *cargoRegistry) AddCrate(name, version string, deps []string, files map[string]string) {
+	t := reg.t
+	t.Helper()
+	manifest := fmt.Sprintf("[package]\nname = %q\nversion = %q\nedition = \"2021\"\n", name, version)
+	if _, ok := files["build.rs"]; ok {
+		manifest += "build = \"build.rs\"\n"
+	}
+	manifest += "\n[dependencies]\n"
+	var depJSON []string
+	for _, d := range deps {
+		manifest += fmt.Sprintf("%s = \"1\"\n", d)
+		depJSON = append(depJSON, fmt.Sprintf(`{"name":%q,"req":"^1","features":[],"optional":false,"default_features":true,"target":null,"kind":"normal"}`, d))
+	}
+	all := map[string]string{"Cargo.toml": manifest}
+	for k, v := range files {
+		all[k] = v
+	}
+	data := regTarGz(t, name+"-"+version+"/", all)
+	writeFile(t, filepath.Join(reg.Dir, "dl", name, name+"-"+version+".crate"), string(data), 0o644)
+	sum := sha256.Sum256(data)
+	line := fmt.Sprintf(`{"name":%q,"vers":%q,"deps":[%s],"cksum":%q,"features":{},"yanked":false}`, name, version, strings.Join(depJSON, ","), hex.EncodeToString(sum[:]))
+	var rel string
+	switch len(name) {
+	case 1, 2:
+		rel = filepath.Join(strconv.Itoa(len(name)), name)
+	case 3:
+		rel = filepath.Join("3", name[:1], name)
+	default:
+		rel = filepath.Join(name[:2], name[2:4], name)
+	}
+	p := filepath.Join(reg.index, rel)
+	prev, _ := os.ReadFile(p)
+	writeFile(t, p, string(prev)+line+"\n", 0o644)
+	regGit(t, reg.index, "add", "-A")
+	regGit(t, reg.index, "commit", "-q", "-m", "add "+name+" "+version)
+	regGit(t, reg.index, "update-server-info")
+}
+
+// ConfigToml replaces crates.io with this registry (cargo's source replacement).
+func (reg *cargoRegistry) ConfigToml() string {
+	return fmt.Sprintf("[source.crates-io]\nreplace-with = \"pbox\"\n\n[source.pbox]\nregistry = %q\n\n[net]\nretry = 0\n", reg.Index)
 }

@@ -1,0 +1,1 @@
+int pbox_hello(void) { return 42; }

@@ -1,0 +1,266 @@
+package managers
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+func init() { Register(cargoManager{}) }
+
+// cargoManager plans cargo command lines: resolve the lockfile, precheck it, fetch
+// with the network on, then build (build scripts and proc-macros run there) with
+// --frozen and no network.
+type cargoManager struct{}
+
+func (cargoManager) Name() string      { return "cargo" }
+func (cargoManager) Ecosystem() string { return precheck.CratesIO }
+
+// cargoAliases are cargo's built-in short commands.
+var cargoAliases = map[string]string{"b": "build", "c": "check", "t": "test", "r": "run", "d": "doc", "rm": "remove"}
+
+// cargoBuilds are the commands that compile (and so run build scripts).
+var cargoBuilds = map[string]bool{"build": true, "check": true, "test": true, "run": true, "bench": true, "doc": true}
+
+// cargoValueOpts are cargo's options that take a value and may precede the command.
+var cargoValueOpts = map[string]bool{"--config": true, "-Z": true, "--color": true, "--manifest-path": true, "-C": true}
+
+func (m cargoManager) Plan(args []string, env Env) (*Plan, error) {
+	p, err := m.plan(args, env)
+	return finishTool(p, err, env, cargoToolPaths(env))
+}
+
+func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
+	cmd, idx := "", -1
+	for i := 0; i < len(args); i++ {
+		w := args[i]
+		if cargoValueOpts[w] {
+			i++
+			continue
+		}
+		if strings.HasPrefix(w, "-") {
+			continue
+		}
+		cmd, idx = w, i
+		break
+	}
+	if a, ok := cargoAliases[cmd]; ok {
+		cmd = a
+	}
+	rest := []string{}
+	if idx >= 0 {
+		rest = args[idx+1:]
+	}
+	for _, w := range rest {
+		if w == "--help" || w == "-h" {
+			return passthrough(m, cmd, args), nil
+		}
+	}
+	switch {
+	case cargoBuilds[cmd], cmd == "add", cmd == "update", cmd == "fetch", cmd == "remove", cmd == "generate-lockfile":
+	case cmd == "install":
+		return nil, cargoInstallRefusal(rest, env)
+	default:
+		return passthrough(m, cmd, args), nil
+	}
+	for _, w := range args {
+		if w == "-Z" || strings.HasPrefix(w, "--manifest-path") || w == "-C" {
+			// These move the project or change cargo's behaviour in ways the plan
+			// would have to follow; refuse rather than check the wrong lockfile.
+			return nil, &Refusal{Manager: "cargo", Reason: w + " is not supported by phylum-box yet", Advice: "run cargo from the package's directory, without " + w}
+		}
+	}
+	root := cargoWorkspaceRoot(env.Dir)
+	if root == "" {
+		return nil, &Refusal{Manager: "cargo", Reason: "no Cargo.toml in " + env.Dir + " or above", Advice: "run it in a cargo project"}
+	}
+	cwd, _ := filepath.Rel(root, env.Dir)
+	home := cargoCache(env)
+	p := &Plan{
+		Manager: "cargo", Ecosystem: precheck.CratesIO, Subcommand: cmd, Args: args,
+		Root: root, Cwd: cwd,
+		Lockfiles: []string{"Cargo.lock"},
+		CarryOver: []string{"Cargo.toml", "Cargo.lock"},
+		Outputs:   []string{"Cargo.lock", "target/"},
+		Sealed:    []string{"Cargo.lock"},
+		Caches:    []Cache{home},
+	}
+	pre := []string{"cargo"}
+	creds, cfgPath := cargoCredentials(env)
+	p.Credentials = creds
+	if cfgPath != "" {
+		// The sandbox's CARGO_HOME is phylum-box's cache: name the user's config.
+		pre = append(pre, "--config", cfgPath)
+	}
+	// Global options (--color, -v, --config …) before the command apply to every step.
+	pre = append(pre, args[:max(idx, 0)]...)
+	switch {
+	case cmd == "add" || cmd == "remove":
+		p.Resolve = &Step{Args: concat(pre, []string{cmd}, rest), Network: true, Credentials: true}
+		p.Outputs = append(p.Outputs, "Cargo.toml")
+		p.Sealed = append(p.Sealed, "Cargo.toml")
+		cargoMemberManifests(p, root)
+	case cmd == "update" || cmd == "generate-lockfile":
+		p.Resolve = &Step{Args: concat(pre, []string{cmd}, rest), Network: true, Credentials: true}
+	default:
+		// An existing lockfile is kept as it is, only completed for manifest changes
+		// (what `cargo build` itself would do); a missing one is generated.
+		p.Resolve = &Step{Args: concat([]string{"sh", "-c", `if [ -e Cargo.lock ]; then exec "$@" update --workspace; else exec "$@" generate-lockfile; fi`, "sh"}, pre), Network: true, Credentials: true}
+	}
+	if cwd != "." {
+		// The lockfile lives at the workspace root; the resolve runs there.
+		p.Resolve.Args = concat([]string{"sh", "-c", `cd "$0" && exec "$@"`, root}, p.Resolve.Args)
+	}
+	p.Download = &Step{Args: concat(pre, []string{"fetch", "--locked"}), Network: true, Credentials: true}
+	if cargoBuilds[cmd] {
+		p.Build = &Step{Args: concat(pre, []string{cmd, "--frozen"}, rest), Scripts: true, Env: []string{"CARGO_NET_OFFLINE=true"}}
+	}
+	p.Notes = append(p.Notes, "cargo: CARGO_HOME is phylum-box's cache "+home.Path+" (read-only while building); the user's ~/.cargo/config.toml is named with --config")
+	return p, nil
+}
+
+func cargoInstallRefusal(rest []string, env Env) error {
+	for i, w := range rest {
+		v, ok := "", false
+		switch {
+		case w == "--root" && i+1 < len(rest):
+			v, ok = rest[i+1], true
+		case strings.HasPrefix(w, "--root="):
+			v, ok = strings.TrimPrefix(w, "--root="), true
+		}
+		if ok {
+			if !filepath.IsAbs(v) {
+				v = filepath.Join(env.Dir, v)
+			}
+			if within(env.Dir, filepath.Clean(v)) {
+				return &Refusal{Manager: "cargo", Reason: "cargo install resolves the installed crate's own dependencies, which phylum-box cannot precheck yet",
+					Advice: "add the crate as a dependency of a project (`phylum-box cargo add CRATE`) and build it with `phylum-box cargo build`"}
+			}
+		}
+	}
+	return &Refusal{Manager: "cargo", Reason: "cargo install writes into ~/.cargo/bin (or --root elsewhere), outside the project, where phylum-box cannot check, contain or roll it back",
+		Advice: "name a directory inside the project with --root DIR"}
+}
+
+// cargoWorkspaceRoot is the directory of the nearest Cargo.toml, or of an enclosing
+// one that declares a [workspace] (where Cargo.lock lives).
+func cargoWorkspaceRoot(dir string) string {
+	root := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if data, err := os.ReadFile(filepath.Join(d, "Cargo.toml")); err == nil {
+			if root == "" {
+				root = d
+			} else if strings.Contains(string(data), "[workspace]") {
+				root = d
+			}
+		}
+		if filepath.Dir(d) == d {
+			return root
+		}
+	}
+}
+
+// cargoMemberManifests adds the workspace members' manifests (cargo add in a member
+// changes that one) to the outputs and sealed files.
+func cargoMemberManifests(p *Plan, root string) {
+	if p.Cwd == "." {
+		return
+	}
+	rel := filepath.ToSlash(filepath.Join(p.Cwd, "Cargo.toml"))
+	p.Outputs = append(p.Outputs, rel)
+	p.Sealed = append(p.Sealed, rel)
+	p.CarryOver = append(p.CarryOver, rel)
+}
+
+// cargoCache is phylum-box's own CARGO_HOME: registry index, .crate files and their
+// unpacked sources, written by cargo in Resolve and Download and read-only in Build.
+// It is not the user's ~/.cargo, which holds the toolchain and credentials and which
+// the sandbox would have to hand to the container's root.
+func cargoCache(env Env) Cache {
+	base := env.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		base = filepath.Join(env.Home, ".cache")
+	}
+	dir := filepath.Join(base, "phylum-box", "cargo")
+	return Cache{
+		Path: dir, Env: []string{"CARGO_HOME=" + dir},
+		Mount:    []Phase{PhaseResolve, PhaseDownload, PhaseBuild},
+		Writable: []Phase{PhaseResolve, PhaseDownload},
+	}
+}
+
+// cargoCredentials carries the user's cargo config (registries, source replacement,
+// net settings) into every step, without tokens outside the network steps, and the
+// tokens of credentials.toml as CARGO_REGISTRIES_<NAME>_TOKEN for the network steps.
+// It returns the path the config has inside the sandbox ("" if there is none).
+func cargoCredentials(env Env) (*Credentials, string) {
+	cargoHome := env.Getenv("CARGO_HOME")
+	if cargoHome == "" {
+		cargoHome = filepath.Join(env.Home, ".cargo")
+	}
+	var c Credentials
+	cfgPath := ""
+	for _, name := range []string{"config.toml", "config"} {
+		data, err := os.ReadFile(filepath.Join(cargoHome, name))
+		if err != nil {
+			continue
+		}
+		// Bound at a fixed place in the sandbox's empty $HOME.
+		rel := ".config/phylum-box/cargo-config.toml"
+		c.Files = append(c.Files, ConfigFile{Home: rel, Secret: data, Public: []byte(rootfs.SanitizeConfig(string(data)))})
+		cfgPath = filepath.Join(env.Home, rel)
+		break
+	}
+	for _, name := range []string{"credentials.toml", "credentials"} {
+		data, err := os.ReadFile(filepath.Join(cargoHome, name))
+		if err != nil {
+			continue
+		}
+		var cred struct {
+			Registry   struct{ Token string } `toml:"registry"`
+			Registries map[string]struct {
+				Token string `toml:"token"`
+			} `toml:"registries"`
+		}
+		if _, err := toml.Decode(string(data), &cred); err != nil {
+			continue
+		}
+		if cred.Registry.Token != "" {
+			c.Env = append(c.Env, "CARGO_REGISTRY_TOKEN="+cred.Registry.Token)
+		}
+		for n, r := range cred.Registries {
+			if r.Token != "" {
+				c.Env = append(c.Env, fmt.Sprintf("CARGO_REGISTRIES_%s_TOKEN=%s", strings.ToUpper(strings.ReplaceAll(n, "-", "_")), r.Token))
+			}
+		}
+		break
+	}
+	if len(c.Files) == 0 && len(c.Env) == 0 {
+		return nil, ""
+	}
+	return &c, cfgPath
+}
+
+// cargoToolPaths are the toolchain directories (rustup's ~/.cargo/bin and ~/.rustup)
+// the steps need read-only when cargo is not the system's /usr/bin/cargo.
+func cargoToolPaths(env Env) []string {
+	bin, err := env.LookPath("cargo")
+	if err != nil || strings.HasPrefix(bin, "/usr/") {
+		return nil
+	}
+	out := []string{filepath.Dir(bin)}
+	rustup := env.Getenv("RUSTUP_HOME")
+	if rustup == "" {
+		rustup = filepath.Join(env.Home, ".rustup")
+	}
+	if st, err := os.Stat(rustup); err == nil && st.IsDir() {
+		out = append(out, rustup)
+	}
+	return out
+}
