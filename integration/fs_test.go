@@ -313,3 +313,35 @@ func TestFailedRunLeavesTheProjectByteIdentical(t *testing.T) {
 		assertSameTree(t, before, treeHash(t, b.Project, true), "a failed run")
 	})
 }
+
+// Projects do not only live under /home: a checkout in /tmp or /var/tmp (CI jobs,
+// scratch clones) must be shown at its own path too, even though the container puts
+// its own tmpfs on /tmp.
+func TestProjectLocations(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		for _, parent := range []string{"/tmp", "/var/tmp"} {
+			t.Run(parent, func(t *testing.T) {
+				b := newBox(t, m)
+				dir, err := os.MkdirTemp(parent, "pbox-it-proj-")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { os.RemoveAll(dir) })
+				if err := os.Chmod(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				proj := filepath.Join(dir, "proj")
+				copyTree(t, b.Project, proj)
+				b.Project = proj
+				r := b.sh(nil, `cat README.md && echo built > out.txt`)
+				wantCode(t, r, 0, "a run in a project under "+parent)
+				if r.Stdout != projectFiles["README.md"] {
+					t.Errorf("README.md inside reads %q", r.Stdout)
+				}
+				if got, err := os.ReadFile(filepath.Join(proj, "out.txt")); err != nil || string(got) != "built\n" {
+					t.Errorf("out.txt not synced: %q %v", got, err)
+				}
+			})
+		}
+	})
+}

@@ -81,9 +81,13 @@ func setupSuite() error {
 	suite.isRoot = os.Geteuid() == 0
 	parent := os.TempDir()
 	if suite.isRoot {
-		// /tmp may be hidden or replaced inside the container and t.TempDir() is not
-		// traversable by the test users; /var/tmp is neither.
-		parent = "/var/tmp"
+		// Callers' homes and projects usually live under /home; t.TempDir() is not
+		// traversable by the test users. (Projects under /tmp and /var/tmp are
+		// tested on their own in TestProjectLocations.)
+		parent = "/home"
+		if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+			parent = "/var/tmp"
+		}
 	}
 	base, err := os.MkdirTemp(parent, "pbox-it-")
 	if err != nil {
