@@ -17,6 +17,10 @@ import (
 // DefaultBase is where OSV publishes its exports: <base>/<Ecosystem>/all.zip.
 const DefaultBase = "https://osv-vulnerabilities.storage.googleapis.com"
 
+// maxDownload bounds one export (the npm one is ~220 MB in 2026), so a broken or
+// hostile mirror cannot fill the disk.
+var maxDownload int64 = 4 << 30
+
 // Update downloads <base>/<Ecosystem>/all.zip for each ecosystem (default: all of
 // Ecosystems) and rebuilds those ecosystems from them, keeping the others from the
 // current database. base is an http(s) URL (OSV or a team mirror), a file:// URL or
@@ -132,8 +136,14 @@ func download(ctx context.Context, u, dbPath, eco string, p *Progress) (string, 
 	}
 	defer f.Close()
 	b := p.newBar(resp.ContentLength, true, "downloading "+eco)
-	n, err := io.Copy(io.MultiWriter(f, b), resp.Body)
+	if resp.ContentLength > maxDownload {
+		return f.Name(), fmt.Errorf("download %s: %d bytes is more than any OSV export (limit %d)", u, resp.ContentLength, maxDownload)
+	}
+	n, err := io.Copy(io.MultiWriter(f, b), io.LimitReader(resp.Body, maxDownload+1))
 	b.finish()
+	if err == nil && n > maxDownload {
+		return f.Name(), fmt.Errorf("download %s: more than %d bytes, more than any OSV export", u, maxDownload)
+	}
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("connection closed after %d of %d bytes", n, resp.ContentLength)

@@ -199,8 +199,15 @@ func TestUpdateBrokenDownloads(t *testing.T) {
 			w.Write(good[:1000])
 		}, []string{url, "1000000"}},
 		{"not found", http.NotFound, []string{url, "404"}},
+		{"larger than any export", func(w http.ResponseWriter, r *http.Request) {
+			w.Write(make([]byte, 2<<20)) // streamed without Content-Length
+			w.(http.Flusher).Flush()
+			w.Write(make([]byte, 2<<20))
+		}, []string{url, "more than any OSV export"}},
 		{"empty body", serve(nil), []string{url, "not a readable zip"}},
 	}
+	defer func(old int64) { maxDownload = old }(maxDownload)
+	maxDownload = 3 << 20
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv.hook("/npm/all.zip", tt.h)
