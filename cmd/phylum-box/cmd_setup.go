@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -209,10 +210,11 @@ func planSetup(name string, uid, gid int) ([]setupStep, error) {
 		args = append(args, name)
 		ids.Todo = fmt.Sprintf("add %s %s (usermod %s)", strings.Join(what, " and "), r, strings.Join(args, " "))
 		ids.do = func() (string, error) {
-			if _, err := exec.LookPath("usermod"); err != nil {
+			usermod := adminTool("usermod")
+			if usermod == "" {
 				return "", fmt.Errorf("usermod not found: add the line %s:%d:%d to /etc/subuid and /etc/subgid by hand", name, start, count)
 			}
-			if out, err := exec.Command("usermod", args...).CombinedOutput(); err != nil {
+			if out, err := exec.Command(usermod, args...).CombinedOutput(); err != nil {
 				return "", fmt.Errorf("usermod %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 			}
 			return "", nil
@@ -258,7 +260,7 @@ func planSetup(name string, uid, gid int) ([]setupStep, error) {
 			if mode == container.CgroupV2 && len(rep.Created) > 0 {
 				// The drop-in takes effect for user@.service at its next start.
 				if _, err := os.Stat("/run/systemd/system"); err == nil {
-					if out, err := exec.Command("systemctl", "daemon-reload").CombinedOutput(); err != nil {
+					if out, err := exec.Command(adminTool("systemctl"), "daemon-reload").CombinedOutput(); err != nil {
 						return "", fmt.Errorf("systemctl daemon-reload: %v: %s", err, strings.TrimSpace(string(out)))
 					}
 				}
@@ -274,4 +276,20 @@ func planSetup(name string, uid, gid int) ([]setupStep, error) {
 	}
 	steps = append(steps, cg)
 	return steps, nil
+}
+
+// adminTool finds an administration command such as usermod: on PATH, else in
+// the sbin directories a plain user's PATH (kept by `sudo -E` or a minimal
+// environment) often lacks.
+func adminTool(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
 }
