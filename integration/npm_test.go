@@ -625,6 +625,10 @@ func TestNpmKilledInstallLeavesProjectIntact(t *testing.T) {
 					time.Sleep(500 * time.Millisecond)
 				}
 				assertSameTree(t, before, projectState(t, b.Project), "a killed install")
+				if kc.build {
+					// The build script must not outlive the wrapper.
+					waitNoProcs(t, "PBOX-SLOW-BUILD-STARTED", 10*time.Second)
+				}
 				r := b.tool("", "npm", "install", "lodash")
 				wantCode(t, r, 0, "the next install after a killed one")
 				wantFile(t, filepath.Join(b.Project, "node_modules", "lodash", "package.json"), "lodash installed by the next run")

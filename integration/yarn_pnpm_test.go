@@ -1,0 +1,187 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The npm flows of npm_test.go with yarn classic, yarn berry and pnpm: add from the
+// registry, blocked by a MAL record, an attacking install script from a local
+// tarball, and a node-gyp addon built offline.
+
+// berryRelease is where hack/install-deps.d/node.sh puts yarn berry.
+const berryRelease = "/usr/local/lib/yarn-berry/node_modules/@yarnpkg/cli-dist"
+
+type pmFlavour struct {
+	name string
+	tool string
+	// setup prepares a fresh project for the flavour (manifest fields, yarnPath).
+	setup func(t testing.TB, b *pmBox)
+	// addLocal is the argv that adds a local tarball (relative "./vendor/x.tgz").
+	addLocal func(tgz string) []string
+	lockfile string
+	// installed returns the directory of an installed package, or "".
+	installed func(b *pmBox, name string) string
+}
+
+func pmFlavours() []pmFlavour {
+	nodeModules := func(b *pmBox, name string) string {
+		d := filepath.Join(b.Project, "node_modules", name)
+		if _, err := os.Stat(filepath.Join(d, "package.json")); err != nil {
+			return ""
+		}
+		return d
+	}
+	return []pmFlavour{
+		{
+			name: "yarn-classic", tool: "yarn", lockfile: "yarn.lock",
+			setup: func(t testing.TB, b *pmBox) {
+				requireTool(t, "yarn")
+				if out, err := exec.Command("yarn", "--version").Output(); err != nil || !strings.HasPrefix(string(out), "1.") {
+					skipf(t, "the yarn in PATH is not yarn classic (1.x): %s %v", out, err)
+				}
+				setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "license": "MIT"})
+			},
+			addLocal:  func(tgz string) []string { return []string{"add", "file:" + tgz} },
+			installed: nodeModules,
+		},
+		{
+			name: "yarn-berry", tool: "yarn", lockfile: "yarn.lock",
+			setup: func(t testing.TB, b *pmBox) {
+				requireTool(t, "yarn")
+				rel := filepath.Join(berryRelease, "bin", "yarn.js")
+				data, err := os.ReadFile(rel)
+				if err != nil {
+					skipf(t, "yarn berry is not installed (%v); run hack/install-deps.d/node.sh as root", err)
+				}
+				var pkg struct{ Version string }
+				if pj, err := os.ReadFile(filepath.Join(berryRelease, "package.json")); err == nil {
+					_ = json.Unmarshal(pj, &pkg)
+				}
+				// A berry project commits its release and points yarnPath at it; the
+				// global yarn 1 hands over to it.
+				writeFile(t, filepath.Join(b.Project, ".yarn", "releases", "yarn-berry.cjs"), string(data), 0o755)
+				writeFile(t, filepath.Join(b.Project, ".yarnrc.yml"), "yarnPath: .yarn/releases/yarn-berry.cjs\nenableTelemetry: false\n", 0o644)
+				setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "packageManager": "yarn@" + pkg.Version})
+			},
+			addLocal: func(tgz string) []string {
+				name := strings.TrimSuffix(filepath.Base(tgz), "-1.0.0.tgz")
+				return []string{"add", name + "@file:" + tgz}
+			},
+			installed: func(b *pmBox, name string) string {
+				// PnP: packages with build scripts are unplugged; the rest stay zipped
+				// (then the lockfile and .pnp.cjs are the evidence).
+				m, _ := filepath.Glob(filepath.Join(b.Project, ".yarn", "unplugged", name+"-*", "node_modules", name))
+				if len(m) == 1 {
+					return m[0]
+				}
+				if pnp, err := os.ReadFile(filepath.Join(b.Project, ".pnp.cjs")); err == nil && strings.Contains(string(pnp), `"`+name+`"`) {
+					return filepath.Join(b.Project, ".pnp.cjs")
+				}
+				return ""
+			},
+		},
+		{
+			name: "pnpm", tool: "pnpm", lockfile: "pnpm-lock.yaml",
+			setup: func(t testing.TB, b *pmBox) {
+				requireTool(t, "pnpm")
+				// pnpm 10 runs no dependency's build script unless allowed.
+				setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0",
+					"pnpm": map[string]any{"onlyBuiltDependencies": []string{"pbox-evil-pkg", "pbox-native-addon"}}})
+			},
+			addLocal:  func(tgz string) []string { return []string{"add", tgz} },
+			installed: nodeModules,
+		},
+	}
+}
+
+func setManifest(t testing.TB, b *pmBox, m map[string]any) {
+	t.Helper()
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(b.Project, "package.json"), string(data)+"\n", 0o644)
+	chownTree(t, b.Mode, b.Project)
+}
+
+func forEachFlavour(t *testing.T, f func(t *testing.T, m mode, fl pmFlavour, b *pmBox)) {
+	t.Helper()
+	for _, fl := range pmFlavours() {
+		t.Run(fl.name, func(t *testing.T) {
+			forEachMode(t, func(t *testing.T, m mode) {
+				b := newPMBox(t, m)
+				fl.setup(t, b)
+				f(t, m, fl, b)
+			})
+		})
+	}
+}
+
+func TestYarnPnpmAddThenBlockedAdd(t *testing.T) {
+	forEachFlavour(t, func(t *testing.T, m mode, fl pmFlavour, b *pmBox) {
+		rep := b.reportPath("add.json")
+		r := b.tool(rep, fl.tool, "add", "lodash")
+		wantCode(t, r, 0, fl.name+" add lodash")
+		if fl.installed(b, "lodash") == "" {
+			t.Errorf("lodash is not installed\n%s", r)
+		}
+		lock, err := os.ReadFile(filepath.Join(b.Project, fl.lockfile))
+		if err != nil || !strings.Contains(string(lock), "lodash") {
+			t.Errorf("%s does not list lodash: %v", fl.lockfile, err)
+		}
+		if pr := readPMReport(t, rep); pr.Precheck == nil || pr.Precheck.Verdict != "pass" {
+			t.Errorf("report: %+v", pr)
+		}
+
+		before := projectState(t, b.Project)
+		rep = b.reportPath("blocked.json")
+		r = b.tool(rep, fl.tool, "add", "is-number@7.0.0")
+		wantCode(t, r, 3, fl.name+" add of a package with a MAL record")
+		assertSameTree(t, before, projectState(t, b.Project), "a blocked add")
+		wantStderr(t, r, "is-number", "MAL-0000-PBOXIT1")
+		if pr := readPMReport(t, rep); pr.Precheck == nil || pr.Precheck.Verdict != "blocked" {
+			t.Errorf("report: %+v", pr)
+		}
+	})
+}
+
+func TestYarnPnpmInstallScriptAttacks(t *testing.T) {
+	forEachFlavour(t, func(t *testing.T, m mode, fl pmFlavour, b *pmBox) {
+		port, accepted := loopbackListener(t)
+		tgz := evilTarball(t, b, port, false)
+		homeBefore, gitBefore := pmHomeHash(b), treeHash(t, filepath.Join(b.Project, ".git"), true)
+		rep := b.reportPath("evil.json")
+		r := b.tool(rep, fl.tool, fl.addLocal(tgz)...)
+		// The script's .git/hooks write is refused at the sync: exit 4.
+		wantCode(t, r, 4, fl.name+": an install script that writes .git/hooks")
+		checkEvilOutcomes(t, b, r.Stdout+r.Stderr, homeBefore, gitBefore, accepted)
+		pr := readPMReport(t, rep)
+		if !strings.Contains(strings.Join(pr.Refused, "\n"), ".git/hooks/post-checkout") {
+			t.Errorf("the report does not list the refused .git/hooks write: %v", pr.Refused)
+		}
+		if pr.Precheck == nil || len(pr.Precheck.Warnings) == 0 {
+			t.Errorf("the local tarball is not reported uncheckable: %+v", pr.Precheck)
+		}
+	})
+}
+
+func TestYarnPnpmNativeAddonBuildsOffline(t *testing.T) {
+	requireTool(t, "g++")
+	requireTool(t, "python3")
+	requireNodeHeaders(t)
+	forEachFlavour(t, func(t *testing.T, m mode, fl pmFlavour, b *pmBox) {
+		tgz := packFixture(t, b, "native-addon", nil)
+		r := b.tool("", fl.tool, fl.addLocal(tgz)...)
+		wantCode(t, r, 0, fl.name+": adding a native addon")
+		dir := fl.installed(b, "pbox-native-addon")
+		if dir == "" || strings.HasSuffix(dir, ".pnp.cjs") {
+			t.Fatalf("the addon's package dir is not on disk\n%s", r)
+		}
+		wantAddonLoads(t, b, dir)
+	})
+}
