@@ -433,3 +433,67 @@ func (reg *cargoRegistry) AddCrate(name, version string, deps []string, files ma
 func (reg *cargoRegistry) ConfigToml() string {
 	return fmt.Sprintf("[source.crates-io]\nreplace-with = \"pbox\"\n\n[source.pbox]\nregistry = %q\n\n[net]\nretry = 0\n", reg.Index)
 }
+
+// ---- RubyGems: `gem build` + `gem generate_index`, served as static files ----
+
+type gemSource struct {
+	*regServer
+	t   testing.TB
+	src string
+}
+
+func regStartGems(t testing.TB) *gemSource {
+	t.Helper()
+	if _, err := exec.LookPath("gem"); err != nil {
+		skipf(t, "gem is missing (hack/install-deps.d/ruby.sh installs ruby ruby-bundler ruby-dev)")
+	}
+	dir := filepath.Join(newScratch(t), "gems")
+	for _, d := range []string{filepath.Join(dir, "srv", "gems"), filepath.Join(dir, "src")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gs := &gemSource{t: t, src: filepath.Join(dir, "src")}
+	gs.regServer = regServe(t, filepath.Join(dir, "srv"), nil)
+	return gs
+}
+
+// AddGem builds a gem from files (path → content) with `gem build`; deps are gem
+// names ("~> 1.0"); ext names an extconf.rb among files.
+func (gs *gemSource) AddGem(name, version string, deps []string, files map[string]string, ext string) {
+	t := gs.t
+	t.Helper()
+	dir := filepath.Join(gs.src, name+"-"+version)
+	var list []string
+	for k, v := range files {
+		writeFile(t, filepath.Join(dir, k), v, 0o644)
+		list = append(list, k)
+	}
+	sort.Strings(list)
+	spec := fmt.Sprintf("Gem::Specification.new do |s|\n  s.name = %q\n  s.version = %q\n  s.summary = \"phylum-box test gem\"\n  s.authors = [\"pbox\"]\n  s.license = \"MIT\"\n  s.files = %s\n",
+		name, version, rubyList(list))
+	for _, d := range deps {
+		spec += fmt.Sprintf("  s.add_dependency %q, \"~> 1.0\"\n", d)
+	}
+	if ext != "" {
+		spec += fmt.Sprintf("  s.extensions = [%q]\n", ext)
+	}
+	spec += "end\n"
+	writeFile(t, filepath.Join(dir, name+".gemspec"), spec, 0o644)
+	c := exec.Command("gem", "build", name+".gemspec", "--output", filepath.Join(gs.Dir, "gems", name+"-"+version+".gem"))
+	c.Dir = dir
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("gem build %s: %v\n%s", name, err, out)
+	}
+	if out, err := exec.Command("gem", "generate_index", "-d", gs.Dir).CombinedOutput(); err != nil {
+		t.Fatalf("gem generate_index: %v\n%s", err, out)
+	}
+}
+
+func rubyList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}

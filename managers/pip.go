@@ -471,8 +471,8 @@ func finishTool(p *Plan, err error, env Env, hostPaths []string) (*Plan, error) 
 		for _, pre := range pythonEnvPrefixes {
 			matched = matched || strings.HasPrefix(k, pre)
 		}
-		if !matched || pythonEnvControlled[k] {
-			continue
+		if !matched || pythonEnvControlled[k] || bundleIsCredentialKey(k) {
+			continue // bundleCredentials carries host credentials to the network steps
 		}
 		if isSecretEnv(k) || urlUserinfoRE.MatchString(v) {
 			if p.Credentials == nil {
