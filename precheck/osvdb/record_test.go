@@ -82,6 +82,15 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		}
 	})
+	b.Run("gjson-minimal", func(b *testing.B) {
+		for b.Loop() {
+			for _, d := range docs {
+				if _, err := decodeRecordFast(d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 	b.Run("encoding-json-minimal", func(b *testing.B) {
 		for b.Loop() {
 			for _, d := range docs {
