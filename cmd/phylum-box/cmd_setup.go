@@ -106,8 +106,10 @@ func runSetup(app *App, o *setupOptions) error {
 		}
 	}
 	if u == nil || u.Uid == "0" {
-		fmt.Fprintf(app.Stdout, "No --user given: rootless use needs one setup per user, e.g.\n  sudo phylum-box setup --user alice\n"+
-			"Root's own use needs nothing: root gives each run its own cgroup and maps container ids to its /etc/subuid range (or %d+).\n\n", container.RootFallbackBase)
+		if u == nil {
+			fmt.Fprintf(app.Stdout, "No --user given: rootless use needs one setup per user, e.g.\n  sudo phylum-box setup --user alice\n")
+		}
+		fmt.Fprintf(app.Stdout, "Root's own use needs nothing: root gives each run its own cgroup and maps container ids to its /etc/subuid range (or %d+).\n\n", container.RootFallbackBase)
 		f := container.GatherHostFacts(0, limits)
 		checks := container.Diagnose(f)
 		return setupSummary(app.Stdout, "root", checks)
