@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -158,6 +159,9 @@ type HostFacts struct {
 	// directory) and ProjectFS its file system's name.
 	ProjectDir string
 	ProjectFS  string
+	// ProjectMounts are mount points strictly below ProjectDir: from a user
+	// namespace overlayfs cannot clone a lower tree with mounts inside.
+	ProjectMounts []string
 	// Limits are the limits runs request (the configured defaults).
 	Limits Limits
 }
@@ -227,6 +231,13 @@ func GatherHostFacts(uid int, limits Limits) HostFacts {
 		var st unix.Statfs_t
 		if unix.Statfs(wd, &st) == nil {
 			f.ProjectFS = fsName(int64(st.Type))
+		}
+		if ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(wd)); err == nil {
+			for _, m := range ms {
+				if m.Mountpoint != wd {
+					f.ProjectMounts = append(f.ProjectMounts, m.Mountpoint)
+				}
+			}
 		}
 	}
 	return f
@@ -795,6 +806,8 @@ func diagnoseOverlay(f HostFacts) Check {
 	case f.ProjectFS == "":
 		ch.Level = LevelOK
 		ch.Detail = "kernel " + f.Kernel + " can mount overlayfs in a user namespace"
+	case len(f.ProjectMounts) > 0:
+		ch.Detail = fmt.Sprintf("kernel %s can mount overlayfs in a user namespace, but %s has mounts inside (%s), which an overlay from a user namespace cannot cover: installs here work on a scratch copy (as safe, slower for big trees)", f.Kernel, f.ProjectDir, CompactPaths(f.ProjectMounts))
 	case overlayUpperOK[f.ProjectFS]:
 		ch.Level = LevelOK
 		ch.Detail = fmt.Sprintf("kernel %s can mount overlayfs in a user namespace, and %s is on %s: installs here use an overlay", f.Kernel, f.ProjectDir, f.ProjectFS)

@@ -226,6 +226,7 @@ func TestDiagnoseSeccompLandlockOverlay(t *testing.T) {
 		{"no landlock scope", func(f *HostFacts) { f.Caps.LandlockScope = false }, "landlock", LevelInfo, "Linux 6.12+"},
 		{"old kernel: no overlay", func(f *HostFacts) { f.Kernel = "5.10.0-28-amd64" }, "overlay", LevelInfo, "needs 5.11"},
 		{"overlay on ext4", func(f *HostFacts) {}, "overlay", LevelOK, "/home/alice/proj is on ext4"},
+		{"mounts inside the project", func(f *HostFacts) { f.ProjectMounts = []string{"/home/alice/proj/cache"} }, "overlay", LevelInfo, "has mounts inside (/home/alice/proj/cache)"},
 		{"project on nfs", func(f *HostFacts) { f.ProjectFS = "nfs" }, "overlay", LevelInfo, "scratch copy"},
 		{"unparsable kernel", func(f *HostFacts) { f.Kernel = "" }, "overlay", LevelInfo, "unknown kernel version"},
 	}
