@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,5 +211,46 @@ func TestSetupUsage(t *testing.T) {
 	errb.Reset()
 	if code := Main(context.Background(), app, []string{"setup", "alice"}); code != exitcode.Usage {
 		t.Errorf("positional argument: exit %d", code)
+	}
+}
+
+// TestDoctorTextForRestrictedUbuntu renders the diagnosis of fabricated facts:
+// an Ubuntu 24.04 workstation with AppArmor's user-namespace restriction, cgroup
+// v2 without delegation and no subordinate ids.
+func TestDoctorTextForRestrictedUbuntu(t *testing.T) {
+	f := container.HostFacts{
+		Caps: container.Capabilities{
+			CgroupMode: container.CgroupV2, Seccomp: true, NPROCPerUserNS: true,
+			DelegationErr: errors.New("the memory controller is not delegated to /sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service; run `sudo phylum-box setup --user alice` (a systemd drop-in with Delegate=)"),
+		},
+		User: "alice", UID: 1000, Kernel: "6.8.0-31-generic",
+		Sysctls:      map[string]string{"user.max_user_namespaces": "63000", "kernel.apparmor_restrict_unprivileged_userns": "1"},
+		UsernsProbed: true, UsernsProbeErr: "fork/exec /proc/self/exe: operation not permitted",
+		NewUIDMap:  container.IDMapHelper{Path: "/usr/bin/newuidmap", Privileged: true, How: "setuid root"},
+		NewGIDMap:  container.IDMapHelper{Path: "/usr/bin/newgidmap", Privileged: true, How: "setuid root"},
+		Binary:     "/home/alice/.local/bin/phylum-box",
+		Libseccomp: "/usr/lib/x86_64-linux-gnu/libseccomp.so.2.5.5",
+		ProjectDir: "/home/alice/proj", ProjectFS: "ext4",
+		Limits: container.Limits{Memory: 4 << 30, Pids: 1024, CPUs: 2, Timeout: 30 * time.Minute},
+	}
+	var b bytes.Buffer
+	if err := writeDoctorReport(&b, newDoctorReport(f, container.Diagnose(f)), "text"); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"[not protected] user namespaces: the kernel refuses user namespaces to alice: kernel.apparmor_restrict_unprivileged_userns is 1",
+		"                → sudo tee /etc/apparmor.d/phylum-box <<'EOF'\n                  abi <abi/4.0>,\n",
+		"                  profile phylum-box /home/alice/.local/bin/phylum-box flags=(unconfined) {\n                    userns,\n",
+		"                → sudo apparmor_parser -r /etc/apparmor.d/phylum-box\n",
+		"[degraded]      subordinate ids: alice has no range in /etc/subuid or /etc/subgid",
+		"[degraded]      cgroup delegation: the memory controller is not delegated to /sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service; without it",
+		"                → then log out and back in",
+		"[ok]            pids limit: 1024 processes, enforced by RLIMIT_NPROC",
+		"\nnot protected: user namespaces (also degraded: subordinate ids, cgroup delegation, memory limit, CPU limit)\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks\n%s\n--- output:\n%s", want, out)
+		}
 	}
 }
