@@ -66,8 +66,11 @@ func TestWritesOutsideTheProject(t *testing.T) {
 		b := newBox(t, m)
 		homeBefore := b.homeHash()
 		tag := filepath.Base(b.Mark)
-		for _, p := range []string{"/usr/pbox-it-" + tag, "/usr/bin/pbox-it-" + tag, "/etc/pbox-it-" + tag, "/etc/hosts", "/opt/pbox-it-" + tag} {
+		for _, p := range []string{"/usr/pbox-it-" + tag, "/usr/bin/pbox-it-" + tag, "/etc/pbox-it-" + tag, suite.canary, "/opt/pbox-it-" + tag} {
 			t.Run("refused "+p, func(t *testing.T) {
+				if p != suite.canary {
+					removeAfter(t, p)
+				}
 				before, _ := os.ReadFile(p)
 				wantRefused(t, b.attack(nil, "write", p, "pwned\n"), "writing "+p)
 				after, _ := os.ReadFile(p)
@@ -87,6 +90,7 @@ func TestWritesOutsideTheProject(t *testing.T) {
 		}
 		for _, p := range vanish {
 			t.Run("vanishes "+p, func(t *testing.T) {
+				removeAfter(t, p)
 				r := b.sh(nil, `mkdir -p "$(dirname "$1")" 2>/dev/null; echo pwned > "$1" || exit 10`, p)
 				// /var/tmp may not exist inside; then the write is refused, which is fine.
 				if r.Code != 0 && r.Code != exitRefused {
@@ -119,11 +123,11 @@ func TestPlantedSymlinksAreNotWrittenThrough(t *testing.T) {
 		b := newBox(t, m)
 		writeFile(t, filepath.Join(b.Home, ".bashrc"), "# the user's rc\n", 0o644)
 		links := map[string]string{
-			"home-link":  b.Home,
-			"rc-link":    filepath.Join(b.Home, ".bashrc"),
-			"etc-link":   "/etc",
-			"hosts-link": "/etc/hosts",
-			"up":         "../..", // ~/src/proj/up → ~
+			"home-link":   b.Home,
+			"rc-link":     filepath.Join(b.Home, ".bashrc"),
+			"etc-link":    "/etc",
+			"canary-link": suite.canary,
+			"up":          "../..", // ~/src/proj/up → ~
 		}
 		for name, target := range links {
 			if err := os.Symlink(target, filepath.Join(b.Project, name)); err != nil {
@@ -131,14 +135,14 @@ func TestPlantedSymlinksAreNotWrittenThrough(t *testing.T) {
 			}
 		}
 		chownTree(t, m, b.Project)
-		hostsBefore, _ := os.ReadFile("/etc/hosts")
+		removeAfter(t, "/etc/pbox-it-pwned")
 		homeBefore := b.homeHash()
 
 		t.Run("write through", func(t *testing.T) {
 			r := b.sh(nil, `
 echo pwned > home-link/pwned
 echo pwned > rc-link
-echo pwned >> hosts-link
+echo pwned >> canary-link
 echo pwned > etc-link/pbox-it-pwned
 echo pwned > up/pwned2
 mkdir -p home-link/.ssh && echo pwned > home-link/.ssh/authorized_keys
@@ -149,8 +153,8 @@ exit 0`)
 				os.Remove("/etc/pbox-it-pwned")
 				t.Error("/etc/pbox-it-pwned was created on the host")
 			}
-			if after, _ := os.ReadFile("/etc/hosts"); string(after) != string(hostsBefore) {
-				t.Error("/etc/hosts changed on the host")
+			if after, _ := os.ReadFile(suite.canary); string(after) != canaryContent {
+				t.Errorf("the canary %s changed on the host", suite.canary)
 			}
 		})
 		t.Run("replace the link by a directory", func(t *testing.T) {
@@ -188,14 +192,30 @@ func TestEscapingSymlinksAreRefused(t *testing.T) {
 		assertSameTree(t, before, treeHash(t, b.Project, true), "refused sync")
 		assertSameTree(t, homeBefore, b.homeHash(), "refused sync")
 
-		t.Run("twin: links inside the project are synced", func(t *testing.T) {
-			r := b.sh(nil, `ln -s lib/a.txt ok-rel && mkdir -p node_modules/.bin && ln -s ../../src/index.js node_modules/.bin/ok && ln -s "$PWD/README.md" ok-abs`)
-			wantCode(t, r, 0, "symlinks inside the project")
-			for name, want := range map[string]string{"ok-rel": "lib/a.txt", "node_modules/.bin/ok": "../../src/index.js", "ok-abs": filepath.Join(b.Project, "README.md")} {
+		t.Run("twin: relative links inside the project are synced", func(t *testing.T) {
+			r := b.sh(nil, `ln -s lib/a.txt ok-rel && mkdir -p node_modules/.bin && ln -s ../../src/index.js node_modules/.bin/ok`)
+			wantCode(t, r, 0, "relative symlinks inside the project")
+			for name, want := range map[string]string{"ok-rel": "lib/a.txt", "node_modules/.bin/ok": "../../src/index.js"} {
 				got, err := os.Readlink(filepath.Join(b.Project, name))
 				if err != nil || got != want {
 					t.Errorf("%s on the host: %q %v, want -> %q", name, got, err, want)
 				}
+			}
+		})
+		t.Run("absolute link into the project", func(t *testing.T) {
+			// Either policy is safe: sync it, or refuse every absolute target (exit 4,
+			// listed). The contract does not choose; record which.
+			r := b.sh(nil, `ln -s "$PWD/README.md" ok-abs`)
+			switch {
+			case r.Code == 0:
+				if got, _ := os.Readlink(filepath.Join(b.Project, "ok-abs")); got != filepath.Join(b.Project, "README.md") {
+					t.Errorf("ok-abs synced as -> %q", got)
+				}
+				t.Log("an absolute symlink into the project is synced")
+			case r.Code == 4 && strings.Contains(r.Stderr, "ok-abs"):
+				t.Log("an absolute symlink into the project is refused (every absolute target is)")
+			default:
+				t.Errorf("want 0 (synced) or 4 (refused and listed), got\n%s", r)
 			}
 		})
 	})

@@ -191,13 +191,19 @@ func newNetns(t testing.TB) string {
 	return name
 }
 
+// netnsPrefix enters only the network namespace: `ip netns exec` would also mount
+// a fresh /sys, hiding the cgroup file systems phylum-box needs for its limits.
+func netnsPrefix(ns string) []string {
+	return []string{"nsenter", "--net=/run/netns/" + ns, "--"}
+}
+
 // startInNetns runs the attacks binary (a server) inside ns (the host's namespace
 // when ns is empty), waiting for "ready".
 func startInNetns(t testing.TB, ns string, args ...string) {
 	t.Helper()
 	argv := append([]string{suite.attack}, args...)
 	if ns != "" {
-		argv = append([]string{"ip", "netns", "exec", ns}, argv...)
+		argv = append(netnsPrefix(ns), argv...)
 	}
 	c := exec.Command(argv[0], argv[1:]...)
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

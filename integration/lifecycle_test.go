@@ -75,7 +75,7 @@ func TestConcurrentRunsSerialize(t *testing.T) {
 // temporary and state directories.
 func scratchCandidates(b *box) map[string]bool {
 	out := map[string]bool{}
-	for p := range b.homeHash() {
+	for p := range b.homeHashAll() {
 		out[filepath.Join(b.Home, p)] = true
 	}
 	for _, dir := range []string{"/tmp", "/var/tmp", "/run", "/run/user", "/var/run", "/var/lib", "/var/cache", "/dev/shm", fmt.Sprintf("/run/user/%d", b.Mode.uid())} {

@@ -46,6 +46,13 @@ var (
 		attackErr error
 		users     map[string]*testUser
 		isRoot    bool
+		// canary is a root-owned host file outside any project that attacks try to
+		// overwrite (instead of a real system file such as /etc/hosts).
+		canary string
+		// rootGuard is set when a preflight run as root showed the container's
+		// root to be host root with capabilities: then no attack runs as root,
+		// because a failing attack would damage this machine.
+		rootGuard string
 	}
 	keepScratch = flag.Bool("keep", os.Getenv("PBOX_IT_KEEP") != "", "keep the scratch directory for inspection")
 )
@@ -71,6 +78,7 @@ func TestMain(m *testing.M) {
 			}
 			_ = os.RemoveAll(suite.base)
 		}()
+		defer os.Remove(suite.canary)
 		return m.Run()
 	}()
 	printSkipSummary(os.Stderr)
@@ -111,6 +119,17 @@ func setupSuite() error {
 		suite.attackErr = fmt.Errorf("building testdata/attacks: %v\n%s", err, out)
 	}
 	suite.users = map[string]*testUser{}
+	if suite.isRoot {
+		suite.canary = fmt.Sprintf("/etc/pbox-it-canary-%d", os.Getpid())
+	} else {
+		suite.canary = filepath.Join(base, "canary")
+	}
+	if err := os.WriteFile(suite.canary, []byte(canaryContent), 0o644); err != nil {
+		return err
+	}
+	if suite.isRoot && suite.binErr == nil && suite.attackErr == nil {
+		suite.rootGuard = preflightRoot()
+	}
 	if !suite.isRoot {
 		u, err := user.Current()
 		if err != nil {
@@ -130,6 +149,43 @@ func setupSuite() error {
 		suite.users[name] = tu
 	}
 	return nil
+}
+
+const canaryContent = "pbox-it canary: attacks try to overwrite this file\n"
+
+// preflightRoot runs the status probe once as root and returns why attacks must not
+// run as root (container root is host root, or it kept capabilities), or "".
+func preflightRoot() string {
+	dir := filepath.Join(suite.base, "preflight")
+	proj := filepath.Join(dir, "proj")
+	home := filepath.Join(dir, "home")
+	for _, d := range []string{proj, home} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err.Error()
+		}
+	}
+	attack, err := os.ReadFile(suite.attack)
+	if err != nil {
+		return err.Error()
+	}
+	if err := os.WriteFile(filepath.Join(proj, "attacks"), attack, 0o755); err != nil {
+		return err.Error()
+	}
+	defer os.RemoveAll(dir)
+	r, err := invocation{Mode: mode{Name: "root"}, Args: []string{"run", "--", "./attacks", "status"}, Dir: proj, Home: home, Timeout: 60 * time.Second}.execE()
+	if err != nil || r.Code != 0 {
+		// Nothing ran; the tests will show why.
+		return ""
+	}
+	for _, l := range strings.Split(r.Stdout, "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "0" && f[1] == "0" {
+			return "preflight: the container's root is host root (uid_map " + l + ")"
+		}
+		if k, v, ok := strings.Cut(l, ":"); ok && k == "CapEff" && strings.TrimSpace(v) != "0000000000000000" {
+			return "preflight: CMD runs with capabilities (CapEff " + strings.TrimSpace(v) + ")"
+		}
+	}
+	return ""
 }
 
 func repoRoot() (string, error) {
@@ -305,6 +361,9 @@ func requireMode(t testing.TB, name string) mode {
 	case "root":
 		if !suite.isRoot {
 			skipf(t, "root half not run: the test process is not root (uid %d); run `make integration` as root", os.Geteuid())
+		}
+		if suite.rootGuard != "" {
+			t.Fatalf("refusing to run attacks as root against a binary that does not sandbox: %s", suite.rootGuard)
 		}
 		return mode{Name: name}
 	case "rootless", "rootless-subuid", "rootless-delegated":
@@ -618,8 +677,34 @@ func (b *box) sh(flags []string, script string, args ...string) result {
 	return b.run(flags, append([]string{"/bin/sh", "-c", script, "sh"}, args...)...)
 }
 
-// homeHash describes the caller's $HOME without the project inside it.
+// phylum-box's own state in the caller's $HOME (locks, caches): written by
+// phylum-box itself, not by CMD, so not a leak. Their parents are ignored as
+// directories only; any other file under them still counts.
+var (
+	ownStateDirs    = []string{".cache/phylum-box", ".local/state/phylum-box", ".local/share/phylum-box", ".config/phylum-box"}
+	ownStateParents = map[string]bool{".cache": true, ".local": true, ".local/state": true, ".local/share": true, ".config": true}
+)
+
+// homeHash describes the caller's $HOME without the project inside it and without
+// phylum-box's own state directories.
 func (b *box) homeHash() tree {
+	b.t.Helper()
+	h := b.homeHashAll()
+	for p, desc := range h {
+		if ownStateParents[p] && strings.HasPrefix(desc, "dir ") {
+			delete(h, p)
+		}
+		for _, d := range ownStateDirs {
+			if p == d || strings.HasPrefix(p, d+"/") {
+				delete(h, p)
+			}
+		}
+	}
+	return h
+}
+
+// homeHashAll is homeHash with phylum-box's own state.
+func (b *box) homeHashAll() tree {
 	b.t.Helper()
 	h := treeHash(b.t, b.Home, true)
 	rel, _ := filepath.Rel(b.Home, b.Project)
@@ -629,6 +714,18 @@ func (b *box) homeHash() tree {
 		}
 	}
 	return h
+}
+
+// removeAfter removes host paths an attack may have created outside the project,
+// whatever the test's outcome (a failing sandbox must not leave debris).
+func removeAfter(t testing.TB, paths ...string) {
+	t.Cleanup(func() {
+		for _, p := range paths {
+			if p != "" && p != "/" {
+				_ = os.Remove(p)
+			}
+		}
+	})
 }
 
 // hostSh runs a shell script directly on the host (no sandbox) as the mode's user.

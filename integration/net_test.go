@@ -120,7 +120,7 @@ func TestNetworkFlagReachesLoopbackServer(t *testing.T) {
 		startInNetns(t, ns, "dnsserve", dnsAddr, "pkg.pbox-it.test", "10.11.12.13")
 		run := func(flags []string, args ...string) result {
 			inv := b.invoke(flags, append([]string{"./attacks"}, args...))
-			inv.Prefix = []string{"ip", "netns", "exec", ns}
+			inv.Prefix = netnsPrefix(ns)
 			return inv.exec(t)
 		}
 		t.Run("with --network", func(t *testing.T) {

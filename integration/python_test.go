@@ -196,3 +196,145 @@ func TestPipRefusesSystemAndUserInstalls(t *testing.T) {
 	r = b.pip(ix, db, "install", "--target", "/tmp/elsewhere", "pbox-greet")
 	wantCode(t, r, 2, "--target outside the project")
 }
+
+// ---- poetry ----
+
+func poetryNeed(t *testing.T) {
+	t.Helper()
+	pyNeed(t)
+	if _, err := os.Stat("/usr/bin/poetry"); err != nil {
+		skipf(t, "/usr/bin/poetry is missing (hack/install-deps.d/python.sh installs python3-poetry)")
+	}
+}
+
+// poetryProject is a box with a Poetry project whose only source is ix.
+func poetryProject(t *testing.T, m mode, ix *pyIndex, deps ...string) *box {
+	t.Helper()
+	b := regNewBox(t, m)
+	py := "[tool.poetry]\nname = \"proj\"\nversion = \"0.1.0\"\ndescription = \"\"\nauthors = [\"pbox <pbox@example.invalid>\"]\npackages = []\n\n" +
+		"[tool.poetry.dependencies]\npython = \"^3.9\"\n"
+	for _, d := range deps {
+		py += d + " = \"*\"\n"
+	}
+	py += "\n[[tool.poetry.source]]\nname = \"pbox\"\nurl = \"" + ix.URL + "/simple/\"\ndefault = true\n\n" +
+		"[build-system]\nrequires = [\"poetry-core\"]\nbuild-backend = \"poetry.core.masonry.api\"\n"
+	writeFile(t, filepath.Join(b.Project, "pyproject.toml"), py, 0o644)
+	chownTree(t, m, b.Home)
+	return b
+}
+
+func (b *box) poetry(db string, args ...string) result {
+	b.t.Helper()
+	return invocation{Mode: b.Mode, Args: append([]string{"poetry"}, args...), Dir: b.Project, Home: b.Home,
+		Env: []string{"PHYLUM_BOX_DB=" + db}, Timeout: 5 * time.Minute}.exec(b.t)
+}
+
+func TestPoetryInstallFromLocalIndex(t *testing.T) {
+	poetryNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		db := regMalDB(t, m, "PyPI")
+		b := poetryProject(t, m, ix, "pbox-greet")
+		r := b.poetry(db, "install", "--no-root")
+		wantCode(t, r, 0, "poetry install")
+		lock, err := os.ReadFile(filepath.Join(b.Project, "poetry.lock"))
+		if err != nil || !strings.Contains(string(lock), "pbox-dep") {
+			t.Fatalf("poetry.lock was not synced back with pbox-dep: %v\n%s", err, r)
+		}
+		out, err := exec.Command(filepath.Join(b.Project, ".venv", "bin", "python"), "-c", "import pbox_greet; print(pbox_greet.GREETING)").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "hello dep" {
+			t.Errorf("the installed package does not import: %v %s\n%s", err, out, r)
+		}
+		if pathExists(filepath.Join(b.Project, ".phylum-box-poetry")) {
+			t.Error("the download dir was synced back")
+		}
+	})
+}
+
+func TestPoetryAddMaliciousBlocked(t *testing.T) {
+	poetryNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		db := regMalDB(t, m, "PyPI", "pbox-dep")
+		b := poetryProject(t, m, ix)
+		before := treeHash(t, b.Project, true)
+		r := b.poetry(db, "add", "pbox-greet")
+		wantCode(t, r, 3, "a malicious dependency must block poetry add")
+		wantStderr(t, r, "pbox-dep", "MAL-2099")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked add")
+	})
+}
+
+func TestPoetryHostileSetupPyContained(t *testing.T) {
+	poetryNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		canary := regStartCanary(t)
+		db := regMalDB(t, m, "PyPI")
+		b := poetryProject(t, m, ix, "pbox-evil")
+		outside := filepath.Join(filepath.Dir(b.Project), "pbox-evil-escaped.txt")
+		tmpl, err := os.ReadFile(filepath.Join("testdata", "python", "evil_setup.py"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		setupPy := strings.NewReplacer("@OUTSIDE@", outside, "@REGISTRY_PORT@", strconv.Itoa(ix.Port), "@CANARY_PORT@", strconv.Itoa(canary.Port)).Replace(string(tmpl))
+		ix.AddSdist("pbox-evil", "1.0", map[string]string{"setup.py": setupPy})
+		homeBefore := regHomeHash(b)
+		before := treeHash(t, b.Project, true)
+		r := b.poetry(db, "install", "--no-root")
+		if r.Code == 0 {
+			t.Fatalf("the hostile build must fail\n%s", r)
+		}
+		all := r.Stdout + r.Stderr
+		if !strings.Contains(all, "PBOX-EVIL phase=bdist_wheel") {
+			t.Fatalf("the build step did not run the hostile setup.py\n%s", r)
+		}
+		wantStderr(t, r, "pbox-evil")
+		if strings.Contains(all, b.Mark) {
+			t.Errorf("the SSH key reached the build\n%s", r)
+		}
+		for _, line := range strings.Split(all, "\n") {
+			if strings.Contains(line, "PBOX-EVIL phase=bdist_wheel") {
+				for _, bad := range []string{"ssh=OK", "registry=OK", "canary=OK"} {
+					if strings.Contains(line, bad) {
+						t.Errorf("the offline build step could do %s: %s", bad, line)
+					}
+				}
+			}
+		}
+		for _, got := range canary.Got() {
+			if strings.Contains(got, "bdist_wheel") || strings.Contains(got, b.Mark) {
+				t.Errorf("the build step reached a loopback listener: %q", got)
+			}
+		}
+		if pathExists(outside) {
+			t.Errorf("setup.py wrote outside the project: %s", outside)
+		}
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a failed build")
+		assertSameTree(t, homeBefore, regHomeHash(b), "the caller's home")
+	})
+}
+
+func TestPoetryNativeExtensionBuildsOffline(t *testing.T) {
+	poetryNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		db := regMalDB(t, m, "PyPI")
+		setupPy, err := os.ReadFile(filepath.Join("testdata", "python", "cext_setup.py"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := os.ReadFile(filepath.Join("testdata", "python", "pbox_cext.c"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix.AddSdist("pbox-cext", "1.0", map[string]string{"setup.py": string(setupPy), "pbox_cext.c": string(src)})
+		b := poetryProject(t, m, ix, "pbox-cext")
+		r := b.poetry(db, "install", "--no-root")
+		wantCode(t, r, 0, "poetry install of a C extension")
+		out, err := exec.Command(filepath.Join(b.Project, ".venv", "bin", "python"), "-c", "import pbox_cext; print(pbox_cext.hello())").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "built offline" {
+			t.Errorf("the compiled extension does not import: %v %s\n%s", err, out, r)
+		}
+	})
+}

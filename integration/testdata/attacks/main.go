@@ -343,8 +343,26 @@ func cmdSyscalls([]string) error {
 		runtime.LockOSThread()
 		return unix.Unshare(unix.CLONE_NEWNS)
 	})
-	try("mount", func() error { return unix.Mount("none", "/tmp", "tmpfs", 0, "") })
-	try("pivot_root", func() error { return unix.PivotRoot("/tmp", "/tmp") })
+	// Fresh directories as targets, so that even an unconfined run hides nothing.
+	mnt, err := os.MkdirTemp("", "pbox-it-mnt-")
+	if err != nil {
+		return err
+	}
+	try("mount", func() error { return unix.Mount("none", mnt, "tmpfs", 0, "") })
+	try("pivot_root", func() error {
+		// On a directory that is not a mount point a permitted pivot_root fails
+		// with EINVAL (so this probe can never pivot anything); EPERM means the
+		// call itself was refused.
+		dir, err := os.MkdirTemp("", "pbox-it-pivot-")
+		if err != nil {
+			return err
+		}
+		err = unix.PivotRoot(dir, dir)
+		if err == unix.EINVAL {
+			return nil
+		}
+		return err
+	})
 	try("setns", func() error {
 		fd, err := unix.Open("/proc/self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
