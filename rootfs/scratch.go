@@ -12,8 +12,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/moby/sys/mountinfo"
@@ -28,7 +30,9 @@ const (
 	// ModeAuto picks ModeOverlay when this kernel and file system can do it, else ModeCopy.
 	ModeAuto Mode = iota
 	// ModeOverlay mounts an overlay: lower = the host project (never written), upper = a
-	// scratch dir whose content is the run's change set.
+	// scratch dir whose content is the run's change set. When phylum-box runs as real root
+	// and the project's owner is not mapped into the container, the lower is an idmapped
+	// read-only bind of the project (see Idmapped and ProjectMounts).
 	ModeOverlay
 	// ModeCopy bind-mounts a staging copy of the project; changes are found by comparing
 	// the staging tree with a snapshot taken right after the copy.
@@ -86,6 +90,13 @@ type Scratch struct {
 	lock     *projectLock
 	snap     map[string]snapEntry // ModeCopy: staging state right after the copy
 	why      string               // why ModeAuto chose copy mode ("" for overlay)
+	// idmap: ModeOverlay whose lower is an idmapped bind of the project (ProjectMounts).
+	idmap bool
+	// handedOut: a project mount was returned, so a container may have written to the
+	// upper; the mode must not change any more.
+	handedOut bool
+	// broken: the late switch to ModeCopy failed; Changes and SyncBack refuse.
+	broken error
 }
 
 func (s *Scratch) upperDir() string   { return filepath.Join(s.dir, "upper") }
@@ -105,6 +116,10 @@ func (s *Scratch) Mode() Mode { return s.mode }
 
 // ModeReason says why ModeAuto fell back to ModeCopy ("" when it did not).
 func (s *Scratch) ModeReason() string { return s.why }
+
+// Idmapped reports whether the overlay's lower is an idmapped bind of the project (only
+// ProjectMounts can express it).
+func (s *Scratch) Idmapped() bool { return s.mode == ModeOverlay && s.idmap }
 
 // Dir is this run's scratch dir (for logs).
 func (s *Scratch) Dir() string { return s.dir }
@@ -172,14 +187,22 @@ func NewScratch(ctx context.Context, o ScratchOptions) (*Scratch, error) {
 
 	s.mode = o.Mode
 	switch o.Mode {
-	case ModeAuto:
-		if why := overlayObstacle(o, s.dir); why != "" {
-			s.mode, s.why = ModeCopy, why
-		} else {
-			s.mode = ModeOverlay
+	case ModeAuto, ModeOverlay:
+		why, lowerOnly := overlayObstacle(o, s.dir)
+		if why != "" && lowerOnly {
+			// The project as it is cannot be the lower, but an idmapped view of it can.
+			if iwhy := idmapObstacle(o); iwhy == "" {
+				why, s.idmap = "", true
+			} else {
+				why += "; " + iwhy
+			}
 		}
-	case ModeOverlay:
-		if why := overlayObstacle(o, s.dir); why != "" {
+		switch {
+		case why == "":
+			s.mode = ModeOverlay
+		case o.Mode == ModeAuto:
+			s.mode, s.why = ModeCopy, why
+		default:
 			return nil, fmt.Errorf("cannot use an overlay for %s: %s (use the copy mode)", o.Project, why)
 		}
 	case ModeCopy:
@@ -280,61 +303,217 @@ var overlayUpperFS = map[int64]string{
 	unix.F2FS_SUPER_MAGIC:  "f2fs",
 }
 
-// overlayObstacle returns why an overlay cannot be used, or "".
-func overlayObstacle(o ScratchOptions, scratchDir string) string {
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		var maj, min int
-		if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &maj, &min); err == nil && (maj < 5 || maj == 5 && min < 11) {
-			return "kernel " + unix.ByteSliceToString(u.Release[:]) + " cannot mount overlayfs in a user namespace (needs 5.11)"
-		}
+// overlayObstacle returns why an overlay with the host project as its lower cannot be
+// used, or "". lowerOnly is true when every problem is the project's (its owner is not
+// mapped, the container's root cannot reach it): an idmapped lower avoids those.
+func overlayObstacle(o ScratchOptions, scratchDir string) (why string, lowerOnly bool) {
+	if rel, ok := kernelBefore(5, 11); ok {
+		return "kernel " + rel + " cannot mount overlayfs in a user namespace (needs 5.11)", false
 	}
 	// libcontainer splits mount options on ","; overlay itself splits lowerdir on ":".
 	for _, p := range []string{o.Project, scratchDir} {
-		if strings.ContainsAny(p, ",:\\\n") {
-			return fmt.Sprintf("path %q contains a character (, : \\ or newline) that overlay mount options cannot carry", p)
+		if why := optionUnsafe(p); why != "" {
+			return why, false
 		}
 	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(scratchDir, &st); err != nil {
-		return "statfs scratch dir: " + err.Error()
+		return "statfs scratch dir: " + err.Error(), false
 	}
 	if _, ok := overlayUpperFS[int64(st.Type)]; !ok {
-		return fmt.Sprintf("the scratch dir %s is on a file system (magic %#x) that cannot be an overlay upper", scratchDir, st.Type)
+		return fmt.Sprintf("the scratch dir %s is on a file system (magic %#x) that cannot be an overlay upper", scratchDir, st.Type), false
 	}
 	if err := unix.Setxattr(scratchDir, "user.phylum-box.probe", []byte("1"), 0); err != nil {
-		return "the scratch file system has no user xattrs (overlay's userxattr needs them): " + err.Error()
+		return "the scratch file system has no user xattrs (overlay's userxattr needs them): " + err.Error(), false
 	}
 	_ = unix.Removexattr(scratchDir, "user.phylum-box.probe")
 	// overlayfs clones the lower path privately; from a user namespace that fails
 	// ("failed to clone lowerpath", EINVAL) when mounts below it are locked, i.e. when the
-	// project has anything mounted inside it.
+	// project has anything mounted inside it. (An idmapped lower, a non-recursive bind,
+	// would silently hide them instead: also refused.)
 	if mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(o.Project)); err == nil {
 		for _, m := range mounts {
 			if m.Mountpoint != o.Project {
-				return fmt.Sprintf("%s is mounted inside the project; an overlay cannot be mounted over it from a user namespace", m.Mountpoint)
+				return fmt.Sprintf("%s is mounted inside the project; an overlay cannot be mounted over it from a user namespace", m.Mountpoint), false
 			}
 		}
 	}
 	// The kernel resolves lowerdir/upperdir/workdir with the credentials of the
 	// container's root, whose capabilities only count for inodes it owns in its namespace:
 	// every dir on the way must be searchable by it.
-	for _, p := range []string{o.Project, scratchDir} {
-		if dir := unreachable(o, p); dir != "" {
-			return fmt.Sprintf("the container's root (host uid %d) cannot search %s, so it cannot mount the overlay", o.RootUID, dir)
-		}
+	if dir := unreachable(o, scratchDir); dir != "" {
+		return fmt.Sprintf("the container's root (host uid %d) cannot search %s, so it cannot mount the overlay", o.RootUID, dir), false
+	}
+	if dir := unreachable(o, o.Project); dir != "" {
+		return fmt.Sprintf("the container's root (host uid %d) cannot search %s, so it cannot mount the overlay", o.RootUID, dir), true
 	}
 	// Copy-up chowns the upper copy to the lower file's owner; an owner not mapped into
 	// the container's user namespace makes every write to that file fail with EOVERFLOW.
 	fi, err := os.Lstat(o.Project)
 	if err != nil {
-		return err.Error()
+		return err.Error(), false
 	}
 	st2 := fi.Sys().(*syscall.Stat_t)
 	if !idMapped(o.UIDMappings, o.RootUID, int(st2.Uid)) || !idMapped(o.GIDMappings, o.RootGID, int(st2.Gid)) {
-		return fmt.Sprintf("the project's owner %d:%d is not mapped into the container's user namespace, so overlay copy-up would fail", st2.Uid, st2.Gid)
+		return fmt.Sprintf("the project's owner %d:%d is not mapped into the container's user namespace, so overlay copy-up would fail", st2.Uid, st2.Gid), true
+	}
+	return "", false
+}
+
+// optionUnsafe says why path p cannot be carried in overlay mount options, or "".
+func optionUnsafe(p string) string {
+	if strings.ContainsAny(p, ",:\\\n") {
+		return fmt.Sprintf("path %q contains a character (, : \\ or newline) that overlay mount options cannot carry", p)
 	}
 	return ""
+}
+
+// kernelBefore reports the running kernel's release when it is older than maj.min.
+func kernelBefore(maj, min int) (string, bool) {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return "", false
+	}
+	rel := unix.ByteSliceToString(u.Release[:])
+	var a, b int
+	if _, err := fmt.Sscanf(rel, "%d.%d", &a, &b); err != nil {
+		return "", false
+	}
+	return rel, a < maj || a == maj && b < min
+}
+
+// idmapObstacle returns why the project cannot be the overlay's lower through an
+// idmapped bind (as ProjectMounts mounts it), or "". The idmapped bind shows a file owned
+// by host id N as container id N, so owners must lie in the container's id range (root,
+// the devcontainer's 1000: yes; the container root's own host range: no).
+func idmapObstacle(o ScratchOptions) string {
+	if os.Geteuid() != 0 {
+		return "an idmapped lower needs phylum-box to run as real root"
+	}
+	// Overlay accepts idmapped layers since 5.19.
+	if rel, old := kernelBefore(5, 19); old {
+		return "kernel " + rel + " cannot use an idmapped overlay lower (needs 5.19)"
+	}
+	fi, err := os.Lstat(o.Project)
+	if err != nil {
+		return err.Error()
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	uids, gids := mapsOrRoot(o.UIDMappings, o.RootUID), mapsOrRoot(o.GIDMappings, o.RootGID)
+	if !containerIDMapped(uids, st.Uid) || !containerIDMapped(gids, st.Gid) {
+		return fmt.Sprintf("the project's owner %d:%d is outside the container's id range, so an idmapped lower cannot map it", st.Uid, st.Gid)
+	}
+	if err := probeIdmap(o.Project, uint64(st.Dev), uids, gids); err != nil {
+		return "cannot make an idmapped mount of the project here (kernel or file system): " + err.Error()
+	}
+	return ""
+}
+
+func mapsOrRoot(m []specs.LinuxIDMapping, root int) []specs.LinuxIDMapping {
+	if m == nil {
+		return []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(root), Size: 1}}
+	}
+	return m
+}
+
+// containerIDMapped reports whether id is a container-side id of map m.
+func containerIDMapped(m []specs.LinuxIDMapping, id uint32) bool {
+	for _, e := range m {
+		if id >= e.ContainerID && uint64(id) < uint64(e.ContainerID)+uint64(e.Size) {
+			return true
+		}
+	}
+	return false
+}
+
+// idmapProbes caches probeIdmap's answer per file system and id map: the probe costs a
+// process.
+var idmapProbes sync.Map // string -> error (nil stored as errNone)
+
+var errNone = errors.New("")
+
+// probeIdmap checks that an idmapped mount of project with the container's id map can be
+// made, the way libcontainer makes it: a detached clone of the project's mount
+// (open_tree), then mount_setattr(MOUNT_ATTR_IDMAP) with a user namespace holding the
+// map. The clone is never attached anywhere and goes away with its fd.
+func probeIdmap(project string, dev uint64, uids, gids []specs.LinuxIDMapping) error {
+	key := fmt.Sprint(dev, uids, gids)
+	if v, ok := idmapProbes.Load(key); ok {
+		if v.(error) == errNone {
+			return nil
+		}
+		return v.(error)
+	}
+	err := func() error {
+		ns, err := usernsWithMap(uids, gids)
+		if err != nil {
+			return err
+		}
+		defer ns.Close()
+		fd, err := unix.OpenTree(unix.AT_FDCWD, project, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_SYMLINK_NOFOLLOW)
+		if err != nil {
+			return &os.PathError{Op: "open_tree", Path: project, Err: err}
+		}
+		defer unix.Close(fd)
+		return idmapDetached(fd, ns)
+	}()
+	if err == nil {
+		idmapProbes.Store(key, errNone)
+	} else {
+		idmapProbes.Store(key, err)
+	}
+	return err
+}
+
+// idmapDetached makes the detached mount fd read-only, nosuid, nodev and idmapped with
+// the map of user namespace ns.
+func idmapDetached(fd int, ns *os.File) error {
+	err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{
+		Attr_set:  unix.MOUNT_ATTR_IDMAP | unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV,
+		Userns_fd: uint64(ns.Fd()),
+	})
+	if err != nil {
+		return os.NewSyscallError("mount_setattr(MOUNT_ATTR_IDMAP)", err)
+	}
+	return nil
+}
+
+// usernsWithMap returns a user namespace (an nsfs file) with the given maps. A process
+// must create it: one is started in a new user namespace and stopped before it runs
+// anything (PTRACE_TRACEME stops it at its exec), its namespace opened, and the process
+// killed. The thread stays locked so the tracer (this thread) outlives the stopped child:
+// a tracer's exit would let the child run.
+func usernsWithMap(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	attr := &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: sysIDMap(uids),
+		GidMappings: sysIDMap(gids),
+		Ptrace:      true,
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	p, err := os.StartProcess("/proc/self/exe", []string{"phylum-box-userns-probe"}, &os.ProcAttr{Sys: attr})
+	if err != nil {
+		return nil, fmt.Errorf("start a process in a new user namespace: %w", err)
+	}
+	defer func() {
+		_ = p.Kill()
+		_, _ = p.Wait()
+	}()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/user", p.Pid))
+	if err != nil {
+		return nil, fmt.Errorf("open the probe's user namespace: %w", err)
+	}
+	return f, nil
+}
+
+func sysIDMap(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, 0, len(m))
+	for _, e := range m {
+		out = append(out, syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)})
+	}
+	return out
 }
 
 // unreachable returns the first dir from / down to p that the container's root cannot
@@ -372,19 +551,94 @@ func idMapped(m []specs.LinuxIDMapping, root, id int) bool {
 	return false
 }
 
+// IdmappedLower is where ProjectMounts puts the idmapped read-only bind of the project in
+// the container's root, for the overlay to use as its lower. The container sees it: it is
+// the unchanged project, read-only, nosuid and nodev, which the container could read
+// through the overlay anyway. It must stay read-only: through the idmap, the container's
+// root owns the host project's root-owned files.
+const IdmappedLower = "/.pb-lower"
+
+// ProjectMounts are the runtime-spec mounts that put the project at its own path inside
+// the container, in mount order, for a container whose root dir (the skeleton dir, see
+// SkeletonOptions.Dir) is rootfsDir: add them to SkeletonOptions.Extra. For an idmapped
+// overlay (Idmapped) they are the idmapped read-only bind of the project at IdmappedLower
+// and the overlay over it; libcontainer makes its mounts before pivot_root, so the
+// overlay names its lower by the host path rootfsDir+IdmappedLower. Otherwise the one
+// mount of ProjectMount.
+//
+// A rootfsDir that overlay options cannot carry (not absolute and clean, or with ",", ":"
+// or a backslash) turns an idmapped overlay not yet handed out into ModeCopy, as
+// ProjectMount does.
+func (s *Scratch) ProjectMounts(rootfsDir string) []specs.Mount {
+	if s.Idmapped() {
+		why := optionUnsafe(rootfsDir)
+		if !filepath.IsAbs(rootfsDir) || filepath.Clean(rootfsDir) != rootfsDir {
+			why = fmt.Sprintf("container root dir %q is not absolute and clean", rootfsDir)
+		}
+		if why == "" {
+			s.handedOut = true
+			lower := rootfsDir + IdmappedLower
+			// nosuid, nodev: nothing on the lower is honoured as setuid or a device even
+			// where the overlay would look through to it.
+			return []specs.Mount{
+				{Destination: IdmappedLower, Type: "bind", Source: s.project, Options: []string{"bind", "ro", "nosuid", "nodev", "idmap"}},
+				s.overlayMount(lower),
+			}
+		}
+		s.dropIdmap(why)
+	}
+	return []specs.Mount{s.ProjectMount()}
+}
+
 // ProjectMount is the runtime-spec mount that puts the project at its own path inside the
-// container: the overlay, or a bind of the staging copy.
+// container: the overlay, or a bind of the staging copy. Callers should move to
+// ProjectMounts: one mount cannot carry an idmapped overlay, so for one (Idmapped) that
+// has not been handed out by ProjectMounts, ProjectMount makes the staging copy then and
+// switches to ModeCopy (slow but correct; a failed copy makes the mount's source absent
+// and Changes fail). After ProjectMounts has handed out the idmapped overlay, the
+// container may have written to the upper, so the mode stays: ProjectMount then returns
+// the overlay with the plain project as its lower (copy-up of files whose owner is
+// unmapped fails with EOVERFLOW).
 func (s *Scratch) ProjectMount() specs.Mount {
+	if s.Idmapped() {
+		s.dropIdmap("ProjectMount cannot express the idmapped overlay lower (use ProjectMounts)")
+	}
+	s.handedOut = true
 	if s.mode == ModeOverlay {
-		opts := append([]string{
-			"lowerdir=" + s.project,
-			"upperdir=" + s.upperDir(),
-			"workdir=" + s.workDir(),
-		}, OverlayOptions...)
-		return specs.Mount{Destination: s.project, Type: "overlay", Source: "overlay", Options: opts}
+		return s.overlayMount(s.project)
 	}
 	return specs.Mount{Destination: s.project, Type: "bind", Source: s.stagingDir(),
 		Options: []string{"bind", "rw", "nosuid", "nodev"}}
+}
+
+// overlayMount is the overlay at the project's path with the given lower dir.
+func (s *Scratch) overlayMount(lower string) specs.Mount {
+	opts := append([]string{
+		"lowerdir=" + lower,
+		"upperdir=" + s.upperDir(),
+		"workdir=" + s.workDir(),
+	}, OverlayOptions...)
+	return specs.Mount{Destination: s.project, Type: "overlay", Source: "overlay", Options: append(opts, "nosuid", "nodev")}
+}
+
+// dropIdmap turns an idmapped overlay into ModeCopy, unless the overlay was handed out
+// already (the container may have written to the upper).
+func (s *Scratch) dropIdmap(why string) {
+	if s.handedOut || !s.Idmapped() {
+		return
+	}
+	s.idmap = false
+	s.mode, s.why = ModeCopy, why
+	for _, d := range []string{s.upperDir(), s.workDir()} {
+		_ = os.Remove(d) // empty: nothing ran
+	}
+	snap, err := stageCopy(s.project, s.stagingDir(), s.rootUID, s.rootGID)
+	if err != nil {
+		s.broken = fmt.Errorf("make the staging copy of %s: %w", s.project, err)
+		_ = os.RemoveAll(s.stagingDir()) // the bind then fails: no run on a partial copy
+		return
+	}
+	s.snap = snap
 }
 
 // Close removes this run's scratch dir and releases the project lock.
@@ -501,6 +755,9 @@ func (cs *ChangeSet) skip(p string) {
 // Changes reads what the run changed. Call it after every process of the container has
 // exited; the source tree is then static.
 func (s *Scratch) Changes() (*ChangeSet, error) {
+	if s.broken != nil {
+		return nil, s.broken
+	}
 	cs := &ChangeSet{names: map[uint64]int{}, skipped: map[string]bool{}}
 	var err error
 	if s.mode == ModeOverlay {

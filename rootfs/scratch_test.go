@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -70,22 +72,37 @@ func searchableTempDir(t *testing.T) string {
 }
 
 // runInSandbox runs script with cwd = the project, inside a new user+mount namespace in
-// which s.ProjectMount() is mounted over the project path. It returns the combined output.
+// which s.ProjectMounts() are mounted over the project path (like libcontainer does:
+// an idmapped lower is made as real root, outside the namespace, then the overlay is
+// mounted inside it). $PB_LOWER names the idmapped lower, if any. It returns the combined
+// output.
 func runInSandbox(t *testing.T, s *Scratch, script string) (string, error) {
 	t.Helper()
-	m := s.ProjectMount()
-	var mount string
-	switch m.Type {
-	case "overlay":
-		mount = fmt.Sprintf("mount -t overlay overlay -o '%s' '%s'", strings.Join(m.Options, ","), m.Destination)
-	case "bind":
-		mount = fmt.Sprintf("mount --rbind '%s' '%s'", m.Source, m.Destination)
-	default:
-		t.Fatalf("unexpected mount type %q", m.Type)
+	rootfsDir := filepath.Join(searchableTempDir(t), "root")
+	if err := os.Mkdir(rootfsDir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	full := "set -e; mount --make-rprivate /; " + mount + "; cd '" + m.Destination + "'; set +e; " + script
+	ms := s.ProjectMounts(rootfsDir)
+	var mounts []string
+	lower := ""
+	for _, m := range ms {
+		switch {
+		case m.Type == "bind" && slices.Contains(m.Options, "idmap"):
+			lower = rootfsDir + m.Destination
+			mountIdmapped(t, m.Source, lower)
+		case m.Type == "overlay":
+			mounts = append(mounts, fmt.Sprintf("mount -t overlay overlay -o '%s' '%s'", strings.Join(m.Options, ","), m.Destination))
+		case m.Type == "bind":
+			mounts = append(mounts, fmt.Sprintf("mount --rbind '%s' '%s'", m.Source, m.Destination))
+		default:
+			t.Fatalf("unexpected mount type %q", m.Type)
+		}
+	}
+	dest := ms[len(ms)-1].Destination
+	full := "set -e; mount --make-rprivate /; " + strings.Join(mounts, "; ") + "; cd '" + dest + "'; set +e; " + script
 	cmd := exec.Command("/bin/sh", "-c", full)
 	cmd.Dir = "/"
+	cmd.Env = append(os.Environ(), "PB_LOWER="+lower)
 	e := testEnv()
 	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
 		Credential: &syscall.Credential{Uid: 0, Gid: 0}}
@@ -101,6 +118,38 @@ func runInSandbox(t *testing.T, s *Scratch, script string) (string, error) {
 	cmd.SysProcAttr = attr
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// mountIdmapped mounts src at dst (in this mount namespace, until the test ends) as an
+// idmapped read-only, nosuid, nodev bind with the test container's id map, as
+// libcontainer does for a bind with the "idmap" option.
+func mountIdmapped(t *testing.T, src, dst string) {
+	t.Helper()
+	e := testEnv()
+	ns, err := usernsWithMap(e.uidMap, e.gidMap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := idmapDetached(fd, ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, dst, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		t.Fatalf("move_mount %s: %v", dst, err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(dst, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", dst, err)
+		}
+	})
 }
 
 // hashTree hashes names, types, permissions, owners, symlink targets and contents of a
@@ -264,13 +313,10 @@ func TestAutoMode(t *testing.T) {
 	}
 	defer s.Close()
 	// As root the project is root's, which is not mapped into the namespace: overlay
-	// copy-up would fail with EOVERFLOW, so Auto must pick the copy.
-	want := ModeOverlay
-	if os.Geteuid() == 0 {
-		want = ModeCopy
-	}
-	if s.Mode() != want {
-		t.Errorf("auto mode = %v (%s), want %v", s.Mode(), s.ModeReason(), want)
+	// copy-up would fail with EOVERFLOW with the project itself as the lower, so Auto
+	// must pick an idmapped lower.
+	if s.Mode() != ModeOverlay || s.Idmapped() != (os.Geteuid() == 0) {
+		t.Errorf("auto mode = %v idmapped=%v (%s), want overlay, idmapped when root", s.Mode(), s.Idmapped(), s.ModeReason())
 	}
 	if within(project, s.Dir()) {
 		t.Errorf("scratch dir %s is inside the project", s.Dir())
@@ -337,5 +383,170 @@ func TestAutoModeUnreachableProject(t *testing.T) {
 	defer s.Close()
 	if s.Mode() != ModeOverlay {
 		t.Errorf("mode %v (%s), want overlay once %s is searchable", s.Mode(), s.ModeReason(), private)
+	}
+}
+
+// TestIdmappedOverlay: as real root, a root-owned project (its owner is not mapped into
+// the container) is the overlay's lower through an idmapped read-only bind. The run
+// reads it with the right owners, writes land in the upper (owned by the mapped ids),
+// deletions become whiteouts, the lower cannot be written, the host project is untouched
+// until SyncBack, which applies the changes with the owner's ids.
+func TestIdmappedOverlay(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("idmapped mounts need real root")
+	}
+	if why := canUserns(); why != "" {
+		t.Skip(why)
+	}
+	base := searchableTempDir(t)
+	project := filepath.Join(base, "project")
+	writeTree(t, project, map[string]string{
+		"keep.txt": "keep", "gone.txt": "gone", "edit.txt": "old", "secret": "s",
+		"dir/a": "a", "rmdir/x": "x", "dev/b": "b",
+	})
+	// The project is root's (as written); one file of a devcontainer user; one private.
+	if err := os.Lchown(filepath.Join(project, "dev", "b"), 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(project, "secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := testEnv()
+	s, err := NewScratch(context.Background(), ScratchOptions{Project: project, StateDir: filepath.Join(base, "state"),
+		RootUID: e.rootUID, RootGID: e.rootGID, UIDMappings: e.uidMap, GIDMappings: e.gidMap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Mode() != ModeOverlay || !s.Idmapped() {
+		t.Fatalf("mode %v idmapped=%v (%s), want the idmapped overlay", s.Mode(), s.Idmapped(), s.ModeReason())
+	}
+	before := hashTree(t, project)
+	out, err := runInSandbox(t, s, `set -e
+		grep -F "$PB_LOWER" /proc/self/mountinfo
+		test "$(cat keep.txt)" = keep
+		test "$(cat secret)" = s
+		test "$(stat -c %u:%g keep.txt)" = 0:0
+		test "$(stat -c %u:%g dev/b)" = 1000:1000
+		echo new > edit.txt
+		echo b2 > dev/b
+		rm gone.txt
+		rm -r rmdir
+		echo n > fresh.txt
+		mkdir newdir
+		for f in "$PB_LOWER/keep.txt" "$PB_LOWER/new"; do
+			if echo x 2>/dev/null > "$f"; then echo "wrote $f"; exit 1; fi
+		done
+		if mkdir "$PB_LOWER/d" 2>/dev/null; then echo "made a dir in the lower"; exit 1; fi
+		echo done`)
+	t.Logf("inside:\n%s", out)
+	if err != nil || !strings.Contains(out, "done") {
+		t.Fatalf("sandboxed script failed: %v", err)
+	}
+	if !strings.Contains(out, " ro,") || !strings.Contains(out, "nosuid") || !strings.Contains(out, "nodev") || !strings.Contains(out, "idmapped") {
+		t.Errorf("lower mount is not ro,nosuid,nodev,idmapped: %s", out)
+	}
+	if after := hashTree(t, project); after != before {
+		t.Fatal("the host project changed during the run")
+	}
+	up := s.upperDir()
+	for name, want := range map[string]int{"edit.txt": e.rootUID, "dev/b": e.rootUID + 1000, "fresh.txt": e.rootUID} {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(up, name), &st); err != nil || int(st.Uid) != want || int(st.Gid) != want {
+			t.Errorf("upper %s: owner %d:%d %v, want %d:%d", name, st.Uid, st.Gid, err, want, want)
+		}
+	}
+	for _, w := range []string{"gone.txt", "rmdir"} {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(up, w), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != 0 {
+			t.Errorf("upper %s: want a whiteout, got mode %o rdev %d err %v", w, st.Mode, st.Rdev, err)
+		}
+	}
+	rep, err := s.SyncBack(SyncOptions{OwnerUID: 0, OwnerGID: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := describe(&ChangeSet{Changes: rep.Applied})
+	want := []string{"added dir newdir", "added file fresh.txt", "deleted dir rmdir", "deleted file gone.txt",
+		"modified file dev/b", "modified file edit.txt"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("applied:\n got %q\nwant %q", got, want)
+	}
+	wantAbsent(t, project, "gone.txt")
+	wantAbsent(t, project, "rmdir")
+	for name, content := range map[string]string{"edit.txt": "new\n", "dev/b": "b2\n", "fresh.txt": "n\n", "keep.txt": "keep"} {
+		p := filepath.Join(project, name)
+		b, err := os.ReadFile(p)
+		var st unix.Stat_t
+		if err == nil {
+			err = unix.Lstat(p, &st)
+		}
+		if err != nil || string(b) != content || st.Uid != 0 || st.Gid != 0 {
+			t.Errorf("%s: %q owner %d:%d %v, want %q owned by 0:0", name, b, st.Uid, st.Gid, err, content)
+		}
+	}
+}
+
+// TestIdmappedFallbacks: one mount cannot express the idmapped overlay, so ProjectMount
+// (and ProjectMounts given an unusable root dir) switch to the copy before anything ran;
+// once the overlay was handed out the mode stays.
+func TestIdmappedFallbacks(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("idmapped mounts need real root")
+	}
+	base := searchableTempDir(t)
+	project := filepath.Join(base, "project")
+	writeTree(t, project, map[string]string{"a": "a", "d/b": "b"})
+	e := testEnv()
+	o := ScratchOptions{Project: project, StateDir: filepath.Join(base, "state"),
+		RootUID: e.rootUID, RootGID: e.rootGID, UIDMappings: e.uidMap, GIDMappings: e.gidMap}
+	for _, tc := range []struct {
+		name  string
+		mount func(s *Scratch) []specs.Mount
+		copy  bool
+	}{
+		{"ProjectMount", func(s *Scratch) []specs.Mount { return []specs.Mount{s.ProjectMount()} }, true},
+		{"relative root", func(s *Scratch) []specs.Mount { return s.ProjectMounts("root") }, true},
+		{"colon in root", func(s *Scratch) []specs.Mount { return s.ProjectMounts("/tmp/a:b/root") }, true},
+		{"handed out", func(s *Scratch) []specs.Mount {
+			s.ProjectMounts("/run/x/root")
+			return []specs.Mount{s.ProjectMount()}
+		}, false},
+		{"ProjectMounts", func(s *Scratch) []specs.Mount { return s.ProjectMounts("/run/x/root") }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewScratch(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if !s.Idmapped() {
+				t.Fatalf("want an idmapped overlay, got %v (%s)", s.Mode(), s.ModeReason())
+			}
+			ms := tc.mount(s)
+			if tc.copy {
+				if s.Mode() != ModeCopy || len(ms) != 1 || ms[0].Type != "bind" || ms[0].Source != s.stagingDir() {
+					t.Fatalf("want the staging copy, got %v %+v", s.Mode(), ms)
+				}
+				t.Log(s.ModeReason())
+				if b, err := os.ReadFile(filepath.Join(s.stagingDir(), "d", "b")); err != nil || string(b) != "b" {
+					t.Errorf("staging copy: %q %v", b, err)
+				}
+				if cs, err := s.Changes(); err != nil || len(cs.Changes) != 0 {
+					t.Errorf("changes of an untouched copy: %v %v", cs, err)
+				}
+				return
+			}
+			if s.Mode() != ModeOverlay || ms[len(ms)-1].Type != "overlay" {
+				t.Fatalf("want the overlay kept, got %v %+v", s.Mode(), ms)
+			}
+			if tc.name == "ProjectMounts" {
+				wantLower := specs.Mount{Destination: IdmappedLower, Type: "bind", Source: project,
+					Options: []string{"bind", "ro", "nosuid", "nodev", "idmap"}}
+				if len(ms) != 2 || !reflect.DeepEqual(ms[0], wantLower) || !slices.Contains(ms[1].Options, "lowerdir=/run/x/root"+IdmappedLower) {
+					t.Errorf("mounts %+v", ms)
+				}
+			}
+		})
 	}
 }
