@@ -26,7 +26,7 @@
 // work, and every entry's CRC-32 is checked); records become compact stored
 // entries at once; those are sorted in a bounded arena, spilled to run files when
 // it fills, merged and written in key order in small transactions. Memory therefore
-// does not grow with the export (a 250,000-record npm export peaks at ~140 MB RSS,
+// does not grow with the export (a 250,000-record npm export peaks at ~150 MB RSS,
 // most of it archive/zip's directory), and leaf pages are packed full.
 //
 // Import merges the sources over the current database (air-gapped updates, adding
