@@ -90,8 +90,10 @@ type Scratch struct {
 	lock     *projectLock
 	snap     map[string]snapEntry // ModeCopy: staging state right after the copy
 	why      string               // why ModeAuto chose copy mode ("" for overlay)
-	// idmap: ModeOverlay whose lower is an idmapped bind of the project (ProjectMounts).
-	idmap bool
+	// idmap: ModeOverlay whose lower is an idmapped bind of the project (ProjectMounts),
+	// with these maps (on-disk id -> host id).
+	idmap                bool
+	lowerUIDs, lowerGIDs []specs.LinuxIDMapping
 	// handedOut: a project mount was returned, so a container may have written to the
 	// upper; the mode must not change any more.
 	handedOut bool
@@ -191,8 +193,8 @@ func NewScratch(ctx context.Context, o ScratchOptions) (*Scratch, error) {
 		why, lowerOnly := overlayObstacle(o, s.dir)
 		if why != "" && lowerOnly {
 			// The project as it is cannot be the lower, but an idmapped view of it can.
-			if iwhy := idmapObstacle(o); iwhy == "" {
-				why, s.idmap = "", true
+			if uids, gids, iwhy := idmapObstacle(o); iwhy == "" {
+				why, s.idmap, s.lowerUIDs, s.lowerGIDs = "", true, uids, gids
 			} else {
 				why += "; " + iwhy
 			}
@@ -383,30 +385,106 @@ func kernelBefore(maj, min int) (string, bool) {
 }
 
 // idmapObstacle returns why the project cannot be the overlay's lower through an
-// idmapped bind (as ProjectMounts mounts it), or "". The idmapped bind shows a file owned
-// by host id N as container id N, so owners must lie in the container's id range (root,
-// the devcontainer's 1000: yes; the container root's own host range: no).
-func idmapObstacle(o ScratchOptions) string {
+// idmapped bind (as ProjectMounts mounts it), or "" and the bind's id maps. The maps show
+// the project's owner as the container's root, so the run can write the project as in
+// the copy mode, where the container's root owns everything. Every entry must have that
+// owner: a file of another owner would show as that owner and be read-only to the
+// container's root (no capabilities), where the copy let it write; such projects get the
+// copy. A walk with lstat costs a fraction of the copy.
+func idmapObstacle(o ScratchOptions) (uids, gids []specs.LinuxIDMapping, why string) {
 	if os.Geteuid() != 0 {
-		return "an idmapped lower needs phylum-box to run as real root"
+		return nil, nil, "an idmapped lower needs phylum-box to run as real root"
 	}
 	// Overlay accepts idmapped layers since 5.19.
 	if rel, old := kernelBefore(5, 19); old {
-		return "kernel " + rel + " cannot use an idmapped overlay lower (needs 5.19)"
+		return nil, nil, "kernel " + rel + " cannot use an idmapped overlay lower (needs 5.19)"
 	}
 	fi, err := os.Lstat(o.Project)
 	if err != nil {
-		return err.Error()
+		return nil, nil, err.Error()
 	}
 	st := fi.Sys().(*syscall.Stat_t)
-	uids, gids := mapsOrRoot(o.UIDMappings, o.RootUID), mapsOrRoot(o.GIDMappings, o.RootGID)
-	if !containerIDMapped(uids, st.Uid) || !containerIDMapped(gids, st.Gid) {
-		return fmt.Sprintf("the project's owner %d:%d is outside the container's id range, so an idmapped lower cannot map it", st.Uid, st.Gid)
+	uids, uok := ownerAsRoot(mapsOrRoot(o.UIDMappings, o.RootUID), st.Uid)
+	gids, gok := ownerAsRoot(mapsOrRoot(o.GIDMappings, o.RootGID), st.Gid)
+	if !uok || !gok {
+		return nil, nil, fmt.Sprintf("the project's owner %d:%d is outside the container's id range, so an idmapped lower cannot map it", st.Uid, st.Gid)
+	}
+	if p, u, g := foreignEntry(o.Project, st.Uid, st.Gid); p != "" {
+		return nil, nil, fmt.Sprintf("%s is owned by %d:%d, not by the project's owner %d:%d, so through an idmapped lower the container could not write it", p, u, g, st.Uid, st.Gid)
 	}
 	if err := probeIdmap(o.Project, uint64(st.Dev), uids, gids); err != nil {
-		return "cannot make an idmapped mount of the project here (kernel or file system): " + err.Error()
+		return nil, nil, "cannot make an idmapped mount of the project here (kernel or file system): " + err.Error()
 	}
-	return ""
+	return uids, gids, ""
+}
+
+// foreignEntry returns the first entry below root (not following symlinks) whose owner is
+// not uid:gid, or "" (also when the walk fails: the copy would then fail the same way
+// and report it).
+func foreignEntry(root string, uid, gid uint32) (string, uint32, uint32) {
+	var found string
+	var fu, fg uint32
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		var st unix.Stat_t
+		if unix.Lstat(p, &st) != nil {
+			return nil
+		}
+		if st.Uid != uid || st.Gid != gid {
+			found, fu, fg = p, st.Uid, st.Gid
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return found, fu, fg
+}
+
+// ownerAsRoot turns the container's id map m (container id -> host id) into the map of
+// an idmapped mount (on-disk id -> host id) that shows on-disk id owner as the
+// container's root: on-disk ids are taken as container ids, except that owner and 0 trade
+// places. ok is false when owner is not a container id of m.
+func ownerAsRoot(m []specs.LinuxIDMapping, owner uint32) (out []specs.LinuxIDMapping, ok bool) {
+	if !containerIDMapped(m, owner) || !containerIDMapped(m, 0) {
+		return nil, false
+	}
+	hostOf := func(c uint32) uint32 {
+		for _, e := range m {
+			if c >= e.ContainerID && uint64(c) < uint64(e.ContainerID)+uint64(e.Size) {
+				return e.HostID + (c - e.ContainerID)
+			}
+		}
+		return 0
+	}
+	if owner == 0 {
+		return append([]specs.LinuxIDMapping(nil), m...), true
+	}
+	// Cut 0 and owner out of their extents, then add them back swapped.
+	for _, e := range m {
+		pieces := []specs.LinuxIDMapping{e}
+		for _, cut := range []uint32{0, owner} {
+			var next []specs.LinuxIDMapping
+			for _, p := range pieces {
+				if cut < p.ContainerID || uint64(cut) >= uint64(p.ContainerID)+uint64(p.Size) {
+					next = append(next, p)
+					continue
+				}
+				if n := cut - p.ContainerID; n > 0 {
+					next = append(next, specs.LinuxIDMapping{ContainerID: p.ContainerID, HostID: p.HostID, Size: n})
+				}
+				if n := p.ContainerID + p.Size - cut - 1; n > 0 {
+					next = append(next, specs.LinuxIDMapping{ContainerID: cut + 1, HostID: p.HostID + (cut + 1 - p.ContainerID), Size: n})
+				}
+			}
+			pieces = next
+		}
+		out = append(out, pieces...)
+	}
+	out = append(out,
+		specs.LinuxIDMapping{ContainerID: owner, HostID: hostOf(0), Size: 1},
+		specs.LinuxIDMapping{ContainerID: 0, HostID: hostOf(owner), Size: 1})
+	return out, true
 }
 
 func mapsOrRoot(m []specs.LinuxIDMapping, root int) []specs.LinuxIDMapping {
@@ -581,7 +659,8 @@ func (s *Scratch) ProjectMounts(rootfsDir string) []specs.Mount {
 			// nosuid, nodev: nothing on the lower is honoured as setuid or a device even
 			// where the overlay would look through to it.
 			return []specs.Mount{
-				{Destination: IdmappedLower, Type: "bind", Source: s.project, Options: []string{"bind", "ro", "nosuid", "nodev", "idmap"}},
+				{Destination: IdmappedLower, Type: "bind", Source: s.project, Options: []string{"bind", "ro", "nosuid", "nodev", "idmap"},
+					UIDMappings: s.lowerUIDs, GIDMappings: s.lowerGIDs},
 				s.overlayMount(lower),
 			}
 		}

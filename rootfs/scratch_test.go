@@ -89,7 +89,7 @@ func runInSandbox(t *testing.T, s *Scratch, script string) (string, error) {
 		switch {
 		case m.Type == "bind" && slices.Contains(m.Options, "idmap"):
 			lower = rootfsDir + m.Destination
-			mountIdmapped(t, m.Source, lower)
+			mountIdmapped(t, m, lower)
 		case m.Type == "overlay":
 			mounts = append(mounts, fmt.Sprintf("mount -t overlay overlay -o '%s' '%s'", strings.Join(m.Options, ","), m.Destination))
 		case m.Type == "bind":
@@ -120,13 +120,13 @@ func runInSandbox(t *testing.T, s *Scratch, script string) (string, error) {
 	return string(out), err
 }
 
-// mountIdmapped mounts src at dst (in this mount namespace, until the test ends) as an
-// idmapped read-only, nosuid, nodev bind with the test container's id map, as
-// libcontainer does for a bind with the "idmap" option.
-func mountIdmapped(t *testing.T, src, dst string) {
+// mountIdmapped mounts m.Source at dst (in this mount namespace, until the test ends) as
+// an idmapped read-only, nosuid, nodev bind with m's id maps, as libcontainer does for a
+// bind with the "idmap" option.
+func mountIdmapped(t *testing.T, m specs.Mount, dst string) {
 	t.Helper()
-	e := testEnv()
-	ns, err := usernsWithMap(e.uidMap, e.gidMap)
+	src := m.Source
+	ns, err := usernsWithMap(m.UIDMappings, m.GIDMappings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,11 +386,12 @@ func TestAutoModeUnreachableProject(t *testing.T) {
 	}
 }
 
-// TestIdmappedOverlay: as real root, a root-owned project (its owner is not mapped into
-// the container) is the overlay's lower through an idmapped read-only bind. The run
-// reads it with the right owners, writes land in the upper (owned by the mapped ids),
-// deletions become whiteouts, the lower cannot be written, the host project is untouched
-// until SyncBack, which applies the changes with the owner's ids.
+// TestIdmappedOverlay: as real root, a project whose owner (root, a devcontainer's 1000)
+// is not mapped into the container is the overlay's lower through an idmapped read-only
+// bind that shows its owner as the container's root. The run reads it, writes land in the
+// upper (owned by the container's root), deletions become whiteouts, the lower cannot be
+// written, the host project is untouched until SyncBack, which applies the changes with
+// the owner's ids.
 func TestIdmappedOverlay(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("idmapped mounts need real root")
@@ -398,19 +399,22 @@ func TestIdmappedOverlay(t *testing.T) {
 	if why := canUserns(); why != "" {
 		t.Skip(why)
 	}
+	for _, owner := range []int{0, 1000} {
+		t.Run(fmt.Sprint("owner ", owner), func(t *testing.T) { testIdmappedOverlay(t, owner) })
+	}
+}
+
+func testIdmappedOverlay(t *testing.T, owner int) {
 	base := searchableTempDir(t)
 	project := filepath.Join(base, "project")
 	writeTree(t, project, map[string]string{
 		"keep.txt": "keep", "gone.txt": "gone", "edit.txt": "old", "secret": "s",
-		"dir/a": "a", "rmdir/x": "x", "dev/b": "b",
+		"dir/a": "a", "rmdir/x": "x", "ro/b": "b",
 	})
-	// The project is root's (as written); one file of a devcontainer user; one private.
-	if err := os.Lchown(filepath.Join(project, "dev", "b"), 1000, 1000); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.Chmod(filepath.Join(project, "secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	chownTree(t, project, owner, owner)
 	e := testEnv()
 	s, err := NewScratch(context.Background(), ScratchOptions{Project: project, StateDir: filepath.Join(base, "state"),
 		RootUID: e.rootUID, RootGID: e.rootGID, UIDMappings: e.uidMap, GIDMappings: e.gidMap})
@@ -427,9 +431,8 @@ func TestIdmappedOverlay(t *testing.T) {
 		test "$(cat keep.txt)" = keep
 		test "$(cat secret)" = s
 		test "$(stat -c %u:%g keep.txt)" = 0:0
-		test "$(stat -c %u:%g dev/b)" = 1000:1000
 		echo new > edit.txt
-		echo b2 > dev/b
+		echo b2 > ro/b
 		rm gone.txt
 		rm -r rmdir
 		echo n > fresh.txt
@@ -438,6 +441,7 @@ func TestIdmappedOverlay(t *testing.T) {
 			if echo x 2>/dev/null > "$f"; then echo "wrote $f"; exit 1; fi
 		done
 		if mkdir "$PB_LOWER/d" 2>/dev/null; then echo "made a dir in the lower"; exit 1; fi
+		if chmod 777 "$PB_LOWER/keep.txt" 2>/dev/null; then echo "chmod in the lower"; exit 1; fi
 		echo done`)
 	t.Logf("inside:\n%s", out)
 	if err != nil || !strings.Contains(out, "done") {
@@ -450,10 +454,10 @@ func TestIdmappedOverlay(t *testing.T) {
 		t.Fatal("the host project changed during the run")
 	}
 	up := s.upperDir()
-	for name, want := range map[string]int{"edit.txt": e.rootUID, "dev/b": e.rootUID + 1000, "fresh.txt": e.rootUID} {
+	for _, name := range []string{"edit.txt", "ro/b", "fresh.txt", "newdir"} {
 		var st unix.Stat_t
-		if err := unix.Lstat(filepath.Join(up, name), &st); err != nil || int(st.Uid) != want || int(st.Gid) != want {
-			t.Errorf("upper %s: owner %d:%d %v, want %d:%d", name, st.Uid, st.Gid, err, want, want)
+		if err := unix.Lstat(filepath.Join(up, name), &st); err != nil || int(st.Uid) != e.rootUID || int(st.Gid) != e.rootGID {
+			t.Errorf("upper %s: owner %d:%d %v, want the container's root %d:%d", name, st.Uid, st.Gid, err, e.rootUID, e.rootGID)
 		}
 	}
 	for _, w := range []string{"gone.txt", "rmdir"} {
@@ -462,28 +466,93 @@ func TestIdmappedOverlay(t *testing.T) {
 			t.Errorf("upper %s: want a whiteout, got mode %o rdev %d err %v", w, st.Mode, st.Rdev, err)
 		}
 	}
-	rep, err := s.SyncBack(SyncOptions{OwnerUID: 0, OwnerGID: 0})
+	rep, err := s.SyncBack(SyncOptions{OwnerUID: -1, OwnerGID: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := describe(&ChangeSet{Changes: rep.Applied})
 	want := []string{"added dir newdir", "added file fresh.txt", "deleted dir rmdir", "deleted file gone.txt",
-		"modified file dev/b", "modified file edit.txt"}
+		"modified file edit.txt", "modified file ro/b"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("applied:\n got %q\nwant %q", got, want)
 	}
 	wantAbsent(t, project, "gone.txt")
 	wantAbsent(t, project, "rmdir")
-	for name, content := range map[string]string{"edit.txt": "new\n", "dev/b": "b2\n", "fresh.txt": "n\n", "keep.txt": "keep"} {
+	for name, content := range map[string]string{"edit.txt": "new\n", "ro/b": "b2\n", "fresh.txt": "n\n", "keep.txt": "keep", "newdir": ""} {
 		p := filepath.Join(project, name)
-		b, err := os.ReadFile(p)
 		var st unix.Stat_t
-		if err == nil {
-			err = unix.Lstat(p, &st)
+		err := unix.Lstat(p, &st)
+		var b []byte
+		if err == nil && content != "" {
+			b, err = os.ReadFile(p)
 		}
-		if err != nil || string(b) != content || st.Uid != 0 || st.Gid != 0 {
-			t.Errorf("%s: %q owner %d:%d %v, want %q owned by 0:0", name, b, st.Uid, st.Gid, err, content)
+		if err != nil || string(b) != content || int(st.Uid) != owner || int(st.Gid) != owner {
+			t.Errorf("%s: %q owner %d:%d %v, want %q owned by %d:%d", name, b, st.Uid, st.Gid, err, content, owner, owner)
 		}
+	}
+}
+
+// TestIdmappedMixedOwners: an entry of another owner would be read-only to the
+// container's root through the idmapped lower (it could write it in the copy): Auto
+// takes the copy.
+func TestIdmappedMixedOwners(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("idmapped mounts need real root")
+	}
+	base := searchableTempDir(t)
+	project := filepath.Join(base, "project")
+	writeTree(t, project, map[string]string{"a": "a", "node_modules/x/index.js": "x"})
+	if err := os.Lchown(filepath.Join(project, "node_modules", "x"), 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	e := testEnv()
+	s, err := NewScratch(context.Background(), ScratchOptions{Project: project, StateDir: filepath.Join(base, "state"),
+		RootUID: e.rootUID, RootGID: e.rootGID, UIDMappings: e.uidMap, GIDMappings: e.gidMap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Mode() != ModeCopy || !strings.Contains(s.ModeReason(), "node_modules/x is owned by 1000:1000") {
+		t.Errorf("mode %v (%s), want copy because node_modules/x is 1000's", s.Mode(), s.ModeReason())
+	}
+}
+
+func TestOwnerAsRoot(t *testing.T) {
+	m := func(c, h, n uint32) specs.LinuxIDMapping {
+		return specs.LinuxIDMapping{ContainerID: c, HostID: h, Size: n}
+	}
+	for _, tc := range []struct {
+		name  string
+		in    []specs.LinuxIDMapping
+		owner uint32
+		ok    bool
+		want  []specs.LinuxIDMapping
+	}{
+		{"root owner keeps the map", []specs.LinuxIDMapping{m(0, 2e9, 65536)}, 0, true, []specs.LinuxIDMapping{m(0, 2e9, 65536)}},
+		{"1000 trades with 0", []specs.LinuxIDMapping{m(0, 2e9, 65536)}, 1000, true,
+			[]specs.LinuxIDMapping{m(1, 2e9+1, 999), m(1001, 2e9+1001, 64535), m(1000, 2e9, 1), m(0, 2e9+1000, 1)}},
+		{"last id", []specs.LinuxIDMapping{m(0, 2e9, 3)}, 2, true, []specs.LinuxIDMapping{m(1, 2e9+1, 1), m(2, 2e9, 1), m(0, 2e9+2, 1)}},
+		{"two extents", []specs.LinuxIDMapping{m(0, 500, 1), m(1, 7000, 10)}, 5, true,
+			[]specs.LinuxIDMapping{m(1, 7000, 4), m(6, 7005, 5), m(5, 500, 1), m(0, 7004, 1)}},
+		{"owner outside", []specs.LinuxIDMapping{m(0, 2e9, 65536)}, 70000, false, nil},
+		{"root only", []specs.LinuxIDMapping{m(0, 100, 1)}, 1000, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := ownerAsRoot(tc.in, tc.owner)
+			if ok != tc.ok || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v %v, want %v %v", got, ok, tc.want, tc.ok)
+			}
+			// A bijection: every host id of the input exactly once.
+			seen := map[uint32]bool{}
+			for _, e := range got {
+				for i := uint32(0); i < e.Size; i++ {
+					if seen[e.HostID+i] {
+						t.Fatalf("host id %d twice", e.HostID+i)
+					}
+					seen[e.HostID+i] = true
+				}
+			}
+		})
 	}
 }
 
@@ -542,7 +611,7 @@ func TestIdmappedFallbacks(t *testing.T) {
 			}
 			if tc.name == "ProjectMounts" {
 				wantLower := specs.Mount{Destination: IdmappedLower, Type: "bind", Source: project,
-					Options: []string{"bind", "ro", "nosuid", "nodev", "idmap"}}
+					Options: []string{"bind", "ro", "nosuid", "nodev", "idmap"}, UIDMappings: e.uidMap, GIDMappings: e.gidMap}
 				if len(ms) != 2 || !reflect.DeepEqual(ms[0], wantLower) || !slices.Contains(ms[1].Options, "lowerdir=/run/x/root"+IdmappedLower) {
 					t.Errorf("mounts %+v", ms)
 				}

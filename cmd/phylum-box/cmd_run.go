@@ -12,7 +12,6 @@ import (
 	"time"
 
 	units "github.com/docker/go-units"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 
@@ -275,12 +274,22 @@ func runRun(ctx context.Context, app *App, o *runOptions, args []string) error {
 			app.Log.Warnf("removing the scratch dir: %v", err)
 		}
 	}()
-	app.Log.Debugf("project %s via %s", project, scratch.Mode())
+	skDir := filepath.Join(res.Dir, "root")
+	// ProjectMounts before the log line: it may still fall back to the copy.
+	projectMounts := scratch.ProjectMounts(skDir)
+	switch {
+	case scratch.Idmapped():
+		app.Log.Debugf("project %s via %s (idmapped read-only lower at %s)", project, scratch.Mode(), rootfs.IdmappedLower)
+	case scratch.ModeReason() != "":
+		app.Log.Debugf("project %s via %s: %s", project, scratch.Mode(), scratch.ModeReason())
+	default:
+		app.Log.Debugf("project %s via %s", project, scratch.Mode())
+	}
 
 	sk, err := rootfs.BuildSkeleton(rootfs.SkeletonOptions{
-		Dir: filepath.Join(res.Dir, "root"), RootUID: id.RootUID, RootGID: id.RootGID,
+		Dir: skDir, RootUID: id.RootUID, RootGID: id.RootGID,
 		Home:  o.home,
-		Extra: []specs.Mount{scratch.ProjectMount()},
+		Extra: projectMounts,
 	})
 	if err != nil {
 		return fmt.Errorf("run: building the container root: %w", err)
