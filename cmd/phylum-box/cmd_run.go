@@ -333,6 +333,12 @@ func runRun(ctx context.Context, app *App, o *runOptions, args []string) error {
 	}
 
 	owner, group := o.uid, o.gid
+	if o.uid == 0 {
+		// Root running on someone's project (a devcontainer user's workspace): what the run
+		// adds or changes belongs to the project's owner, not to root. Otherwise the next
+		// run finds a project of mixed owners, which the idmapped overlay cannot serve.
+		owner, group = -1, -1
+	}
 	rep, err := scratch.SyncBack(rootfs.SyncOptions{Only: o.only, AllowGit: o.allowGit, OwnerUID: owner, OwnerGID: group})
 	if rep != nil {
 		printSyncReport(app, rep)
