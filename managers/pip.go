@@ -264,7 +264,8 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	// Download: fetch exactly the files the report names (URL and sha256) with a
 	// plain HTTP client, not `pip download`, which would run sdists' setup code.
 	p.Download = &Step{
-		Args:    []string{python, "-c", pipFetchScript, filepath.Join(root, pipReportFile), filepath.Join(work, "dist")},
+		Args:    []string{python, "-c", runScriptFromEnv, filepath.Join(root, pipReportFile), filepath.Join(work, "dist")},
+		Env:     []string{"PHYLUM_BOX_SCRIPT=" + pipFetchScript},
 		Network: true, Credentials: true,
 	}
 	buildScript := `"$0" -m pip "$@" --no-index --find-links "$PHYLUM_BOX_PIP_DIST"; rc=$?; rm -rf "$PHYLUM_BOX_PIP_WORK"; exit $rc`
@@ -321,6 +322,10 @@ func stripPipOpts(args []string, names ...string) []string {
 	}
 	return out
 }
+
+// runScriptFromEnv runs the Python program in $PHYLUM_BOX_SCRIPT (the step's argv
+// stays short enough to log).
+const runScriptFromEnv = `import os, sys; sys.argv[0] = "phylum-box-fetch"; exec(compile(os.environ.pop("PHYLUM_BOX_SCRIPT"), "phylum-box-fetch", "exec"))`
 
 // pipFetchScript downloads each distribution of a pip installation report and checks
 // its hash. It never imports or runs what it fetches. Credentials come from the index
