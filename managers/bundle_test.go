@@ -1,0 +1,86 @@
+package managers
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestBundlePlan(t *testing.T) {
+	gemfile := map[string]string{"Gemfile": "source \"https://rubygems.org\"\ngem \"rack\"\n"}
+	tests := []struct {
+		name    string
+		files   map[string]string
+		environ []string
+		args    []string
+		want    string
+		outputs []string
+	}{
+		{"bare bundle installs", gemfile, nil, nil, "plan", []string{"Gemfile.lock", "vendor/bundle/", ".bundle/config"}},
+		{"install", gemfile, nil, []string{"install"}, "plan", []string{"Gemfile.lock", "vendor/bundle/", ".bundle/config"}},
+		{"configured path", map[string]string{"Gemfile": "", ".bundle/config": "---\nBUNDLE_PATH: \"gems\"\n"}, nil, []string{"install"}, "plan", []string{"Gemfile.lock", "gems/"}},
+		{"path outside", map[string]string{"Gemfile": "", ".bundle/config": "---\nBUNDLE_PATH: \"/var/lib/gems\"\n"}, nil, []string{"install"}, "refused: BUNDLE_PATH", nil},
+		{"env path outside", gemfile, []string{"BUNDLE_PATH=/usr/local/bundle"}, []string{"install"}, "refused: BUNDLE_PATH", nil},
+		{"--system", gemfile, nil, []string{"install", "--system"}, "refused: --system", nil},
+		{"add", gemfile, nil, []string{"add", "rake"}, "plan", []string{"Gemfile.lock", "vendor/bundle/", "Gemfile", ".bundle/config"}},
+		{"lock only", gemfile, nil, []string{"lock"}, "plan", []string{"Gemfile.lock"}},
+		{"exec passes through", gemfile, nil, []string{"exec", "rake"}, "passthrough", nil},
+		{"no Gemfile", map[string]string{"x": ""}, nil, []string{"install"}, "refused: no Gemfile", nil},
+	}
+	bundle, _ := Lookup("bundle")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testEnv(t, tc.files)
+			env.Environ = append(env.Environ, tc.environ...)
+			p, err := bundle.Plan(tc.args, env)
+			got := planOutcome(p, err)
+			if !strings.HasPrefix(got, tc.want) {
+				t.Fatalf("Plan(%q) = %s, want %s…", tc.args, got, tc.want)
+			}
+			if tc.want != "plan" {
+				return
+			}
+			if !slices.Equal(p.Outputs, tc.outputs) {
+				t.Errorf("Outputs = %q, want %q", p.Outputs, tc.outputs)
+			}
+			if p.Build == nil {
+				return
+			}
+			if p.Build.Network || p.Build.Credentials || !p.Download.Network {
+				t.Error("network/credentials: download only")
+			}
+			if !slices.Equal(p.Download.Args, []string{"bundle", "cache", "--no-install"}) {
+				t.Errorf("Download = %q", p.Download.Args)
+			}
+			if !strings.Contains(strings.Join(p.Build.Args, " "), "bundle install --local") {
+				t.Errorf("Build = %q", p.Build.Args)
+			}
+		})
+	}
+}
+
+func TestBundleCredentials(t *testing.T) {
+	env := testEnv(t, map[string]string{"Gemfile": ""})
+	writeFile(t, env.Home+"/.bundle/config", "---\nBUNDLE_GEMS__CORP__EXAMPLE: \"u:s3cret\"\nBUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/: \"https://mirror.example\"\n")
+	env.Environ = append(env.Environ, "BUNDLE_GEMS__OTHER__EXAMPLE=u:env-s3cret", "BUNDLE_JOBS=4")
+	bundle, _ := Lookup("bundle")
+	p, err := bundle.Plan([]string{"install"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := p.Credentials.Files[0]
+	if cf.Home != ".bundle/config" || strings.Contains(string(cf.Public), "s3cret") || !strings.Contains(string(cf.Public), "mirror.example") {
+		t.Errorf("user config: home %q public %q", cf.Home, cf.Public)
+	}
+	if !slices.Contains(p.Credentials.Env, "BUNDLE_GEMS__OTHER__EXAMPLE=u:env-s3cret") {
+		t.Errorf("host credentials must be credentials: %q", p.Credentials.Env)
+	}
+	for _, kv := range p.Build.Env {
+		if strings.Contains(kv, "s3cret") {
+			t.Errorf("a secret reaches the build: %s", kv)
+		}
+	}
+	if !slices.Contains(p.Build.Env, "BUNDLE_JOBS=4") {
+		t.Errorf("plain settings reach every step: %q", p.Build.Env)
+	}
+}
