@@ -8,7 +8,11 @@ import (
 func TestEnvironmentIsScrubbed(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
-		r := b.attack(nil, "env")
+		// Injection vectors the caller may have set: none is on the allowlist.
+		inject := []string{"NODE_OPTIONS=--require=/pbox-it-inject.js", "BASH_ENV=/pbox-it-inject.sh", "PYTHONSTARTUP=/pbox-it-inject.py", "GIT_CONFIG_PARAMETERS='core.hooksPath=/pbox-it'"}
+		inv := b.invoke(nil, []string{"./attacks", "env"})
+		inv.Env = inject
+		r := inv.exec(t)
 		wantCode(t, r, 0, "printing the environment")
 		env := map[string]string{}
 		for _, kv := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
@@ -23,6 +27,11 @@ func TestEnvironmentIsScrubbed(t *testing.T) {
 			// By value too: a renamed copy is still a leak.
 			if strings.Contains(r.Stdout, v) {
 				t.Errorf("the value of %s reached CMD", k)
+			}
+		}
+		for _, kv := range inject {
+			if k, _, _ := strings.Cut(kv, "="); env[k] != "" {
+				t.Errorf("%s reached CMD", k)
 			}
 		}
 		if _, ok := env["SSH_AUTH_SOCK"]; ok {

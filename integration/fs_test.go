@@ -229,7 +229,11 @@ func TestSetuidFilesAreRefused(t *testing.T) {
 		if r.Code != 4 {
 			t.Errorf("want exit 4 (setuid/setgid files refused), got\n%s", r)
 		}
-		for _, name := range []string{"suid", "sgid"} {
+		r = b.sh(nil, `chmod 4755 attacks`)
+		if r.Code != 4 {
+			t.Errorf("want exit 4 (setuid bit added to an existing file refused), got\n%s", r)
+		}
+		for _, name := range []string{"suid", "sgid", "attacks"} {
 			if fi, err := os.Lstat(filepath.Join(b.Project, name)); err == nil && fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 {
 				t.Errorf("%s reached the host with mode %v", name, fi.Mode())
 			}
@@ -248,6 +252,25 @@ func TestGitDirIsNotSynced(t *testing.T) {
 		wantStderr(t, r, ".git")
 		assertSameTree(t, gitBefore, treeHash(t, filepath.Join(b.Project, ".git"), true), ".git without --allow-git")
 
+		t.Run("a .git reached through a link CMD creates", func(t *testing.T) {
+			r := b.sh(nil, `ln -s .git g && printf '#!/bin/sh\nevil\n' > g/hooks/post-checkout && chmod +x g/hooks/post-checkout`)
+			if r.Code != 4 {
+				t.Errorf("want exit 4, got\n%s", r)
+			}
+			assertSameTree(t, gitBefore, treeHash(t, filepath.Join(b.Project, ".git"), true), ".git through a symlink")
+		})
+		t.Run("a nested repository's hooks", func(t *testing.T) {
+			// A vendored checkout with its own .git runs its own hooks when the user
+			// commits there: the same persistence as the top-level one.
+			writeFile(t, filepath.Join(b.Project, "vendor/lib/.git/HEAD"), "ref: refs/heads/main\n", 0o644)
+			chownTree(t, m, b.Project)
+			nested := treeHash(t, filepath.Join(b.Project, "vendor/lib/.git"), true)
+			r := b.sh(nil, `mkdir -p vendor/lib/.git/hooks && printf '#!/bin/sh\nevil\n' > vendor/lib/.git/hooks/pre-commit && chmod +x vendor/lib/.git/hooks/pre-commit`)
+			if r.Code != 4 {
+				t.Errorf("want exit 4 (nested .git/ refused too), got\n%s", r)
+			}
+			assertSameTree(t, nested, treeHash(t, filepath.Join(b.Project, "vendor/lib/.git"), true), "a nested .git/")
+		})
 		t.Run("twin: --allow-git syncs it", func(t *testing.T) {
 			r := b.sh([]string{"--allow-git"}, script)
 			wantCode(t, r, 0, "writes under .git/ with --allow-git")
@@ -274,6 +297,18 @@ func TestOnlyLimitsTheSync(t *testing.T) {
 		}
 		t.Logf("with a refused change, node_modules/x/index.js synced=%v (either is acceptable)", pathExists(filepath.Join(b.Project, "node_modules/x/index.js")))
 
+		t.Run("--only is a path, not a string prefix", func(t *testing.T) {
+			before := treeHash(t, b.Project, true)
+			r := b.sh([]string{"--only", "node_modules"}, `mkdir -p node_modules_evil && echo 1 > node_modules_evil/x.js && echo 2 > node_modules.bak`)
+			wantCode(t, r, 4, "changes to node_modules_evil/ and node_modules.bak under --only node_modules")
+			after := treeHash(t, b.Project, true)
+			for _, p := range []string{"node_modules_evil", "node_modules_evil/x.js", "node_modules.bak"} {
+				if _, ok := after[p]; ok {
+					t.Errorf("%s was synced under --only node_modules", p)
+				}
+			}
+			_ = before
+		})
 		t.Run("twin: changes inside --only are synced", func(t *testing.T) {
 			r := b.sh([]string{"--only", "node_modules", "--only", "package-lock.json"},
 				`mkdir -p node_modules/y && echo 2 > node_modules/y/index.js && echo '{"v":2}' > package-lock.json`)
@@ -362,6 +397,35 @@ func TestProjectLocations(t *testing.T) {
 					t.Errorf("out.txt not synced: %q %v", got, err)
 				}
 			})
+		}
+	})
+}
+
+// A project can carry a hard link to a file outside it (an archive extracted by the
+// user, a malicious repository on the same file system). When CMD rewrites the
+// link, the sync must replace the project entry, not write into the shared inode.
+func TestHardLinkOutOfTheProjectIsNotWrittenThrough(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newBox(t, m)
+		rc := filepath.Join(b.Home, ".bashrc")
+		writeFile(t, rc, "# the user's rc\n", 0o644)
+		chownTree(t, m, b.Home)
+		if err := os.Link(rc, filepath.Join(b.Project, "hl")); err != nil {
+			skipf(t, "cannot hard-link across %s and its project here: %v", b.Home, err)
+		}
+		homeBefore := b.homeHash()
+		r := b.sh(nil, `echo pwned > hl && echo pwned2 >> hl`)
+		if r.Code != 0 && r.Code != 4 {
+			t.Fatalf("want exit 0 or 4, got\n%s", r)
+		}
+		assertSameTree(t, homeBefore, b.homeHash(), "rewriting a hard link to ~/.bashrc")
+		if got, _ := os.ReadFile(rc); string(got) != "# the user's rc\n" {
+			t.Errorf("~/.bashrc on the host now reads %q", got)
+		}
+		if r.Code == 0 {
+			if got, _ := os.ReadFile(filepath.Join(b.Project, "hl")); string(got) != "pwned\npwned2\n" {
+				t.Errorf("after exit 0, project/hl reads %q", got)
+			}
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -119,6 +120,8 @@ func pmScratch(t testing.TB) string {
 type pmBox struct {
 	*box
 	DB string
+	// Env is added to every invocation's environment.
+	Env []string
 }
 
 func newPMBox(t testing.TB, m mode) *pmBox {
@@ -166,7 +169,7 @@ func (b *pmBox) toolInv(report string, tool string, args ...string) invocation {
 		argv = append(argv, "--report", report)
 	}
 	argv = append(append(argv, tool), args...)
-	env := []string{"PHYLUM_BOX_DB=" + b.DB}
+	env := append([]string{"PHYLUM_BOX_DB=" + b.DB}, b.Env...)
 	for _, k := range pmPassEnv {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
@@ -348,7 +351,7 @@ func evilTarball(t testing.TB, b *pmBox, port int, fail bool) string {
 // targets is set) into the project's vendor/ dir and returns the tarball's path
 // relative to the project ("./vendor/x-1.0.0.tgz"): a local dependency must be
 // inside the project, the only host tree the sandbox shows.
-func packFixture(t testing.TB, b *pmBox, name string, targets map[string]any) string {
+func packFixture(t testing.TB, b *pmBox, name string, targets map[string]any, edits ...func(dir string)) string {
 	t.Helper()
 	src := filepath.Join(pmFixtures.repo, "integration", "testdata", "npm", name)
 	work := filepath.Join(filepath.Dir(b.DB), "pack-"+name)
@@ -356,6 +359,9 @@ func packFixture(t testing.TB, b *pmBox, name string, targets map[string]any) st
 	if targets != nil {
 		data, _ := json.Marshal(targets)
 		writeFile(t, filepath.Join(work, "targets.json"), string(data), 0o644)
+	}
+	for _, edit := range edits {
+		edit(work)
 	}
 	vendor := filepath.Join(b.Project, "vendor")
 	if err := os.MkdirAll(vendor, 0o755); err != nil {
@@ -401,13 +407,16 @@ func loopbackListener(t testing.TB) (port int, accepted func() int) {
 	return l.Addr().(*net.TCPAddr).Port, func() int { mu.Lock(); defer mu.Unlock(); return n }
 }
 
-// pmHomeHash is homeHash without the caches phylum-box itself writes (the npm cache
-// is writable in the resolve and download steps, never to package code; the
-// scratch lock) — the planted secrets, ~/.bashrc and the rest stay covered.
+// pmHomeHash is homeHash without the caches phylum-box itself writes (the npm and
+// yarn caches and the pnpm store are writable in the resolve and download steps,
+// never to package code; the scratch lock) — the planted secrets, ~/.bashrc and
+// the rest stay covered.
 func pmHomeHash(b *pmBox) tree {
 	h := b.homeHash()
 	for p := range h {
-		if p == ".npm" || strings.HasPrefix(p, ".npm/") || p == ".cache" || strings.HasPrefix(p, ".cache/") {
+		if slices.ContainsFunc([]string{".npm", ".cache", ".yarn", ".local/share/pnpm", ".local/share", ".local"}, func(c string) bool {
+			return p == c || strings.HasPrefix(p, c+"/") && c != ".local/share" && c != ".local"
+		}) {
 			delete(h, p)
 		}
 	}
@@ -419,14 +428,21 @@ var evilOutcomesRE = regexp.MustCompile(`pbox-evil-pkg outcomes: (\{.*\})`)
 // checkEvilOutcomes proves each attack ran and failed where it matters: reading the
 // key and both connections failed inside; the writes to ~/.bashrc and .git/hooks
 // may land in the sandbox's throwaway views but never on the host.
-func checkEvilOutcomes(t testing.TB, b *pmBox, output string, homeBefore tree, hooksBefore tree, accepted func() int) {
+// The outcomes come from the script's output line or, for managers that hide a
+// succeeding script's output (yarn 1), from the outcomes.json it left in pkgDir.
+func checkEvilOutcomes(t testing.TB, b *pmBox, output, pkgDir string, homeBefore tree, hooksBefore tree, accepted func() int) {
 	t.Helper()
-	m := evilOutcomesRE.FindStringSubmatch(output)
-	if m == nil {
-		t.Fatalf("the install script did not run (no outcomes line):\n%s", output)
+	var raw []byte
+	if m := evilOutcomesRE.FindStringSubmatch(output); m != nil {
+		raw = []byte(m[1])
+	} else if pkgDir != "" {
+		raw, _ = os.ReadFile(filepath.Join(pkgDir, "outcomes.json"))
+	}
+	if raw == nil {
+		t.Fatalf("the install script did not run (no outcomes line, no outcomes.json in %q):\n%s", pkgDir, output)
 	}
 	var outcomes map[string]string
-	if err := json.Unmarshal([]byte(m[1]), &outcomes); err != nil {
+	if err := json.Unmarshal(raw, &outcomes); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"read_ssh_key", "connect_registry", "connect_listener"} {
@@ -465,7 +481,7 @@ func TestNpmInstallScriptAttacks(t *testing.T) {
 		rep := b.reportPath("evil.json")
 		r := b.tool(rep, "npm", "install", tgz)
 		wantCode(t, r, 4, "an install script that writes .git/hooks (refused at the sync)")
-		checkEvilOutcomes(t, b, r.Stdout+r.Stderr, homeBefore, gitBefore, accepted)
+		checkEvilOutcomes(t, b, r.Stdout+r.Stderr, "", homeBefore, gitBefore, accepted)
 		wantStderr(t, r, "pbox-evil-pkg", "cannot be checked", ".git/hooks/post-checkout")
 		pr := readPMReport(t, rep)
 		if len(pr.Precheck.Packages) != 1 || !pr.Precheck.Packages[0].Uncheckable || len(pr.Precheck.Warnings) == 0 {
@@ -488,7 +504,7 @@ func TestNpmInstallScriptAttacks(t *testing.T) {
 		if r.Code == 0 || r.Code == 3 {
 			t.Fatalf("a failing install script: want the build's failure, got\n%s", r)
 		}
-		checkEvilOutcomes(t, b, r.Stdout+r.Stderr, homeBefore, gitBefore, accepted)
+		checkEvilOutcomes(t, b, r.Stdout+r.Stderr, "", homeBefore, gitBefore, accepted)
 		assertSameTree(t, before, projectState(t, b.Project), "a failed build")
 		pr = readPMReport(t, rep)
 		if pr.FailedPackage != "pbox-evil-pkg" || !strings.Contains(pr.OutputTail, "giving up") {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // startHostSleeper starts a host process owned by the mode's user (so that only the
@@ -238,9 +239,63 @@ func TestRunBasics(t *testing.T) {
 				t.Errorf("synced file owned by %d:%d, want the caller %d:%d", st.Uid, st.Gid, m.uid(), m.gid())
 			}
 		}
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { pw.WriteString("hello-stdin\n"); pw.Close() }()
+		inv = b.invoke(nil, []string{"/bin/cat"})
+		inv.Stdin = pr
+		r = inv.exec(t)
+		pr.Close()
+		wantCode(t, r, 0, "cat reading stdin")
+		if r.Stdout != "hello-stdin\n" {
+			t.Errorf("stdin did not reach CMD: %q", r.Stdout)
+		}
 		r = b.run(nil, "/nonexistent/cmd")
 		if r.Code == 0 {
 			t.Errorf("a missing CMD exited 0:\n%s", r)
 		}
+	})
+}
+
+// Processes CMD leaves in the background must not outlive the run: a daemon kept
+// alive after a "successful" install would run outside any timeout.
+func TestBackgroundProcessesDieWithTheRun(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newBox(t, m)
+		marker := uniqueSleep(120)
+		r := b.sh(nil, `(setsid sleep $1 >/dev/null 2>&1 &); nohup sleep $1 >/dev/null 2>&1 & echo done > bg.txt; exit 0`, marker)
+		wantCode(t, r, 0, "a run that leaves daemons behind")
+		if r.Elapsed > 20*time.Second {
+			t.Errorf("the run took %v: it waited for its daemons", r.Elapsed)
+		}
+		waitNoProcs(t, marker, 3*time.Second)
+		if !pathExists(filepath.Join(b.Project, "bg.txt")) {
+			t.Errorf("twin: the run's own change was not synced")
+		}
+	})
+}
+
+// Kernel interfaces stay read-only or masked: a write that only echoes a value back
+// is harmless even if it got through, and still proves the refusal.
+func TestKernelInterfacesAreReadOnly(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newBox(t, m)
+		r := b.sh(nil, `v=$(cat /proc/sys/kernel/domainname) && printf '%s\n' "$v" > /proc/sys/kernel/domainname`)
+		if r.Code == 0 {
+			t.Errorf("/proc/sys is writable inside:\n%s", r)
+		}
+		r = b.sh(nil, `head -c 16 /proc/kcore | wc -c`)
+		if r.Code == 0 && strings.TrimSpace(r.Stdout) != "0" {
+			t.Errorf("/proc/kcore is readable inside:\n%s", r)
+		}
+		t.Run("twin: /proc/sys is readable", func(t *testing.T) {
+			r := b.sh(nil, `cat /proc/sys/kernel/ostype`)
+			wantCode(t, r, 0, "reading /proc/sys/kernel/ostype")
+			if strings.TrimSpace(r.Stdout) != "Linux" {
+				t.Errorf("ostype = %q", r.Stdout)
+			}
+		})
 	})
 }

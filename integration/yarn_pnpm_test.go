@@ -24,6 +24,12 @@ type pmFlavour struct {
 	// addLocal is the argv that adds a local tarball (relative "./vendor/x.tgz").
 	addLocal func(tgz string) []string
 	lockfile string
+	// nativeAdd adds the native addon tarball: berry needs node-gyp as a project
+	// dependency (its own rule: a package built with node-gyp that does not depend
+	// on it fails with "Couldn't find a script name node-gyp"); pnpm rebuild skips
+	// a package whose only build is an implicit binding.gyp, so its copy declares
+	// the install script.
+	nativeAdd func(t testing.TB, b *pmBox) []string
 	// installed returns the directory of an installed package, or "".
 	installed func(b *pmBox, name string) string
 }
@@ -45,8 +51,18 @@ func pmFlavours() []pmFlavour {
 					skipf(t, "the yarn in PATH is not yarn classic (1.x): %s %v", out, err)
 				}
 				setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "license": "MIT"})
+				// root's yarn 1 cache is /usr/local/share/.cache/yarn, shared by every
+				// test; yarn 1 keys a local tarball by name and version, so another
+				// test's tarball would be used. One cache per box.
+				cache := filepath.Join(b.Home, ".cache", "yarn")
+				mkdirOwned(t, b.Mode, cache, 0o755)
+				chownTree(t, b.Mode, b.Home)
+				b.Env = append(b.Env, "YARN_CACHE_FOLDER="+cache)
 			},
-			addLocal:  func(tgz string) []string { return []string{"add", "file:" + tgz} },
+			addLocal: func(tgz string) []string { return []string{"add", "file:" + tgz} },
+			nativeAdd: func(t testing.TB, b *pmBox) []string {
+				return []string{"add", "file:" + packFixture(t, b, "native-addon", nil)}
+			},
 			installed: nodeModules,
 		},
 		{
@@ -63,14 +79,18 @@ func pmFlavours() []pmFlavour {
 					_ = json.Unmarshal(pj, &pkg)
 				}
 				// A berry project commits its release and points yarnPath at it; the
-				// global yarn 1 hands over to it.
+				// global yarn 1 hands over to it. Yarn 4.18 runs no build script unless
+				// enableScripts is on.
 				writeFile(t, filepath.Join(b.Project, ".yarn", "releases", "yarn-berry.cjs"), string(data), 0o755)
-				writeFile(t, filepath.Join(b.Project, ".yarnrc.yml"), "yarnPath: .yarn/releases/yarn-berry.cjs\nenableTelemetry: false\n", 0o644)
+				writeFile(t, filepath.Join(b.Project, ".yarnrc.yml"), "yarnPath: .yarn/releases/yarn-berry.cjs\nenableTelemetry: false\nenableScripts: true\n", 0o644)
 				setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "packageManager": "yarn@" + pkg.Version})
 			},
 			addLocal: func(tgz string) []string {
 				name := strings.TrimSuffix(filepath.Base(tgz), "-1.0.0.tgz")
 				return []string{"add", name + "@file:" + tgz}
+			},
+			nativeAdd: func(t testing.TB, b *pmBox) []string {
+				return []string{"add", "pbox-native-addon@file:" + packFixture(t, b, "native-addon", nil), "node-gyp@11"}
 			},
 			installed: func(b *pmBox, name string) string {
 				// PnP: packages with build scripts are unplugged; the rest stay zipped
@@ -89,11 +109,31 @@ func pmFlavours() []pmFlavour {
 			name: "pnpm", tool: "pnpm", lockfile: "pnpm-lock.yaml",
 			setup: func(t testing.TB, b *pmBox) {
 				requireTool(t, "pnpm")
-				// pnpm 10 runs no dependency's build script unless allowed.
+				// pnpm 10 runs no dependency's build script unless allowed; a tarball
+				// dependency (no semver version) is allowed by its full dep path only.
 				setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0",
-					"pnpm": map[string]any{"onlyBuiltDependencies": []string{"pbox-evil-pkg", "pbox-native-addon"}}})
+					"pnpm": map[string]any{"onlyBuiltDependencies": []string{
+						"pbox-evil-pkg@file:vendor/pbox-evil-pkg-1.0.0.tgz",
+						"pbox-native-addon@file:vendor/pbox-native-addon-1.0.0.tgz",
+					}}})
 			},
-			addLocal:  func(tgz string) []string { return []string{"add", tgz} },
+			addLocal: func(tgz string) []string { return []string{"add", tgz} },
+			nativeAdd: func(t testing.TB, b *pmBox) []string {
+				return []string{"add", packFixture(t, b, "native-addon", nil, func(dir string) {
+					pj := filepath.Join(dir, "package.json")
+					data, err := os.ReadFile(pj)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var m map[string]any
+					if err := json.Unmarshal(data, &m); err != nil {
+						t.Fatal(err)
+					}
+					m["scripts"] = map[string]string{"install": "node-gyp rebuild"}
+					out, _ := json.Marshal(m)
+					writeFile(t, pj, string(out), 0o644)
+				})}
+			},
 			installed: nodeModules,
 		},
 	}
@@ -159,7 +199,7 @@ func TestYarnPnpmInstallScriptAttacks(t *testing.T) {
 		r := b.tool(rep, fl.tool, fl.addLocal(tgz)...)
 		// The script's .git/hooks write is refused at the sync: exit 4.
 		wantCode(t, r, 4, fl.name+": an install script that writes .git/hooks")
-		checkEvilOutcomes(t, b, r.Stdout+r.Stderr, homeBefore, gitBefore, accepted)
+		checkEvilOutcomes(t, b, r.Stdout+r.Stderr, fl.installed(b, "pbox-evil-pkg"), homeBefore, gitBefore, accepted)
 		pr := readPMReport(t, rep)
 		if !strings.Contains(strings.Join(pr.Refused, "\n"), ".git/hooks/post-checkout") {
 			t.Errorf("the report does not list the refused .git/hooks write: %v", pr.Refused)
@@ -175,8 +215,7 @@ func TestYarnPnpmNativeAddonBuildsOffline(t *testing.T) {
 	requireTool(t, "python3")
 	requireNodeHeaders(t)
 	forEachFlavour(t, func(t *testing.T, m mode, fl pmFlavour, b *pmBox) {
-		tgz := packFixture(t, b, "native-addon", nil)
-		r := b.tool("", fl.tool, fl.addLocal(tgz)...)
+		r := b.tool("", fl.tool, fl.nativeAdd(t, b)...)
 		wantCode(t, r, 0, fl.name+": adding a native addon")
 		dir := fl.installed(b, "pbox-native-addon")
 		if dir == "" || strings.HasSuffix(dir, ".pnp.cjs") {
