@@ -329,21 +329,27 @@ const runScriptFromEnv = `import os, sys; sys.argv[0] = "phylum-box-fetch"; exec
 
 // pipFetchScript downloads each distribution of a pip installation report and checks
 // its hash. It never imports or runs what it fetches. Credentials come from the index
-// URLs pip is configured with (user:password@host) and ~/.netrc, as pip's own.
+// URLs pip is configured with (user:password@host) and ~/.netrc, the CA bundle from
+// pip's cert setting, proxies from the environment, as for pip itself.
 const pipFetchScript = `
-import base64, hashlib, json, netrc, os, subprocess, sys, urllib.parse, urllib.request
+import base64, hashlib, json, netrc, os, ssl, subprocess, sys, urllib.parse, urllib.request
 report, dest = sys.argv[1], sys.argv[2]
 os.makedirs(dest, exist_ok=True)
 auth = {}
 urls = [os.environ.get("PIP_INDEX_URL", "")] + os.environ.get("PIP_EXTRA_INDEX_URL", "").split()
+cafile = os.environ.get("PIP_CERT") or None
 try:
     cfg = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
     for line in cfg.splitlines():
         k, _, v = line.partition("=")
+        v = v.strip().strip("'\"")
         if k.endswith("index-url"):
-            urls += v.strip().strip("'\"").split()
+            urls += v.split()
+        elif k.endswith(".cert") and cafile is None:
+            cafile = v
 except Exception:
     pass
+ctx = ssl.create_default_context(cafile=cafile) if cafile else None
 for u in urls:
     p = urllib.parse.urlsplit(u)
     if p.username:
@@ -371,7 +377,7 @@ for it in items:
             cred = (a[0], a[2])
     if cred:
         req.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % cred).encode()).decode())
-    data = urllib.request.urlopen(req, timeout=120).read()
+    data = urllib.request.urlopen(req, timeout=120, context=ctx).read()
     hashes = dict(info["archive_info"].get("hashes") or {})
     h = info["archive_info"].get("hash")
     if h and "=" in h:
