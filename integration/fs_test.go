@@ -119,7 +119,7 @@ func TestWritesOutsideTheProject(t *testing.T) {
 // A hostile project (a cloned repository) ships symlinks that point at the caller's
 // secrets or system files; CMD writing through them must not reach the host.
 func TestPlantedSymlinksAreNotWrittenThrough(t *testing.T) {
-	forEachMode(t, func(t *testing.T, m mode) {
+	forEachModeScratch(t, func(t *testing.T, m mode, scratch []string) {
 		b := newBox(t, m)
 		writeFile(t, filepath.Join(b.Home, ".bashrc"), "# the user's rc\n", 0o644)
 		links := map[string]string{
@@ -139,7 +139,7 @@ func TestPlantedSymlinksAreNotWrittenThrough(t *testing.T) {
 		homeBefore := b.homeHash()
 
 		t.Run("write through", func(t *testing.T) {
-			r := b.sh(nil, `
+			r := b.sh(scratch, `
 echo pwned > home-link/pwned
 echo pwned > rc-link
 echo pwned >> canary-link
@@ -160,7 +160,7 @@ exit 0`)
 		t.Run("replace the link by a directory", func(t *testing.T) {
 			// In the overlay the link becomes an opaque directory; a sync that writes
 			// home-link/.bashrc by path would follow the host's link into $HOME.
-			r := b.sh(nil, `rm home-link && mkdir home-link && echo pwned > home-link/.bashrc
+			r := b.sh(scratch, `rm home-link && mkdir home-link && echo pwned > home-link/.bashrc
 rm rc-link && echo pwned > rc-link
 rm up && mkdir up && echo pwned > up/pwned3`)
 			if r.Code != 0 && r.Code != 4 {
@@ -182,11 +182,11 @@ rm up && mkdir up && echo pwned > up/pwned3`)
 // CMD creates symlinks that lead out of the project: the sync must refuse them (a
 // later tool following them would write outside), list them, and exit 4.
 func TestEscapingSymlinksAreRefused(t *testing.T) {
-	forEachMode(t, func(t *testing.T, m mode) {
+	forEachModeScratch(t, func(t *testing.T, m mode, scratch []string) {
 		b := newBox(t, m)
 		before := treeHash(t, b.Project, true)
 		homeBefore := b.homeHash()
-		r := b.sh(nil, `ln -s "$HOME/.ssh" esc-abs && ln -s ../../.. esc-rel && ln -s /etc/passwd esc-etc && mkdir -p node_modules/.bin && ln -s ../../../../.bashrc node_modules/.bin/esc-deep`)
+		r := b.sh(scratch, `ln -s "$HOME/.ssh" esc-abs && ln -s ../../.. esc-rel && ln -s /etc/passwd esc-etc && mkdir -p node_modules/.bin && ln -s ../../../../.bashrc node_modules/.bin/esc-deep`)
 		wantCode(t, r, 4, "symlinks escaping the project")
 		wantStderr(t, r, "esc-abs", "esc-rel", "esc-etc", "esc-deep")
 		assertSameTree(t, before, treeHash(t, b.Project, true), "refused sync")
@@ -346,24 +346,24 @@ head -c 3000000 /dev/zero | tr '\0' a > big.bin
 `
 
 func TestSuccessfulRunSyncsExactlyItsChanges(t *testing.T) {
-	forEachMode(t, func(t *testing.T, m mode) {
+	forEachModeScratch(t, func(t *testing.T, m mode, scratch []string) {
 		b := newBox(t, m)
 		// The expected result: the same script run directly on a copy, as the same user.
 		want := filepath.Join(newScratch(t), "proj")
 		copyTree(t, b.Project, want)
 		hostSh(t, m, want, changeScript)
 
-		r := b.sh(nil, changeScript)
+		r := b.sh(scratch, changeScript)
 		wantCode(t, r, 0, "a successful run")
 		assertSameTree(t, treeHash(t, want, false), treeHash(t, b.Project, false), "sync of a successful run (compared with the script run on a host copy)")
 	})
 }
 
 func TestFailedRunLeavesTheProjectByteIdentical(t *testing.T) {
-	forEachMode(t, func(t *testing.T, m mode) {
+	forEachModeScratch(t, func(t *testing.T, m mode, scratch []string) {
 		b := newBox(t, m)
 		before := treeHash(t, b.Project, true)
-		r := b.sh(nil, changeScript+"\nexit 3\n")
+		r := b.sh(scratch, changeScript+"\nexit 3\n")
 		wantCode(t, r, 3, "CMD's own exit code propagates")
 		assertSameTree(t, before, treeHash(t, b.Project, true), "a failed run")
 	})
@@ -405,7 +405,7 @@ func TestProjectLocations(t *testing.T) {
 // user, a malicious repository on the same file system). When CMD rewrites the
 // link, the sync must replace the project entry, not write into the shared inode.
 func TestHardLinkOutOfTheProjectIsNotWrittenThrough(t *testing.T) {
-	forEachMode(t, func(t *testing.T, m mode) {
+	forEachModeScratch(t, func(t *testing.T, m mode, scratch []string) {
 		b := newBox(t, m)
 		rc := filepath.Join(b.Home, ".bashrc")
 		writeFile(t, rc, "# the user's rc\n", 0o644)
@@ -414,7 +414,7 @@ func TestHardLinkOutOfTheProjectIsNotWrittenThrough(t *testing.T) {
 			skipf(t, "cannot hard-link across %s and its project here: %v", b.Home, err)
 		}
 		homeBefore := b.homeHash()
-		r := b.sh(nil, `echo pwned > hl && echo pwned2 >> hl`)
+		r := b.sh(scratch, `echo pwned > hl && echo pwned2 >> hl`)
 		if r.Code != 0 && r.Code != 4 {
 			t.Fatalf("want exit 0 or 4, got\n%s", r)
 		}

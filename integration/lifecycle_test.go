@@ -43,30 +43,9 @@ func TestInterruptLeavesProjectByteIdentical(t *testing.T) {
 func TestConcurrentRunsSerialize(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
-		script := `echo "$1-start" >> log.txt; sleep 2; echo "$1-end" >> log.txt`
-		results := make(chan result, 2)
-		for _, name := range []string{"A", "B"} {
-			inv := b.invoke(nil, []string{"/bin/sh", "-c", script, "sh", name})
-			go func() {
-				r, err := inv.execE()
-				if err != nil {
-					r = result{Code: -1, Stderr: err.Error()}
-				}
-				results <- r
-			}()
-			time.Sleep(300 * time.Millisecond)
-		}
-		for i := 0; i < 2; i++ {
-			r := <-results
-			wantCode(t, r, 0, "each of two concurrent runs")
-		}
-		got, _ := os.ReadFile(filepath.Join(b.Project, "log.txt"))
-		lines := strings.Fields(string(got))
-		ok := len(lines) == 4 && lines[0][:1] == lines[1][:1] && lines[2][:1] == lines[3][:1] && lines[0][:1] != lines[2][:1] &&
-			strings.HasSuffix(lines[0], "-start") && strings.HasSuffix(lines[1], "-end")
-		if !ok {
-			t.Errorf("log.txt after two concurrent runs = %q; want one run's start/end then the other's (a lost or interleaved update means no lock)", lines)
-		}
+		a := b.invoke(nil, []string{"/bin/sh", "-c", logScript, "sh", "A"})
+		c := b.invoke(nil, []string{"/bin/sh", "-c", logScript, "sh", "B"})
+		serialized(t, b, a, c)
 	})
 }
 

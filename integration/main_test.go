@@ -351,6 +351,47 @@ func forEachMode(t *testing.T, f func(t *testing.T, m mode)) {
 	}
 }
 
+// forEachModeScratch runs f for root and rootless, each with the project shown
+// through an overlay and through a scratch copy: two sync-back code paths.
+func forEachModeScratch(t *testing.T, f func(t *testing.T, m mode, scratch []string)) {
+	t.Helper()
+	forEachMode(t, func(t *testing.T, m mode) {
+		for _, s := range []string{"overlay", "copy"} {
+			t.Run(s, func(t *testing.T) {
+				flags := []string{"--scratch", s}
+				requireScratch(t, m, s)
+				f(t, m, flags)
+			})
+		}
+	})
+}
+
+var scratchProbe sync.Map // mode name + scratch → "" or why it cannot be used
+
+// requireScratch skips when this machine cannot present the project that way (an
+// overlay needs kernel support for overlayfs in a user namespace).
+func requireScratch(t *testing.T, m mode, s string) {
+	t.Helper()
+	key := m.Name + "/" + s
+	why, ok := scratchProbe.Load(key)
+	if !ok {
+		b := newBox(t, m)
+		r := b.run([]string{"--scratch", s}, "/bin/true")
+		w := ""
+		if r.Code != 0 {
+			w = strings.TrimSpace(r.Stderr)
+		}
+		scratchProbe.Store(key, w)
+		why = w
+	}
+	if why.(string) != "" {
+		if s == "overlay" && strings.Contains(strings.ToLower(why.(string)), "overlay") {
+			skipf(t, "--scratch overlay is not available here as %s: %s", m.Name, why)
+		}
+		t.Fatalf("--scratch %s -- /bin/true fails as %s: %s", s, m.Name, why)
+	}
+}
+
 // requireMode returns the mode named, or skips (with the reason) when this machine
 // or this test process cannot provide it. "rootless-subuid" and "rootless-delegated"
 // are the other two test users.

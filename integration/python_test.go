@@ -251,6 +251,28 @@ func TestPoetryInstallFromLocalIndex(t *testing.T) {
 	})
 }
 
+// TestPoetryInstallsTheRootPackageOffline: `poetry install` without --no-root also
+// installs the project itself (poetry install --only-root, in the offline step).
+func TestPoetryInstallsTheRootPackageOffline(t *testing.T) {
+	poetryNeed(t)
+	m := requireMode(t, "root")
+	ix := pyGreetIndex(t)
+	db := regMalDB(t, m, "PyPI")
+	b := poetryProject(t, m, ix, "pbox-greet")
+	py, err := os.ReadFile(filepath.Join(b.Project, "pyproject.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(b.Project, "pyproject.toml"), strings.Replace(string(py), "packages = []", "packages = [{ include = \"proj\" }]", 1), 0o644)
+	writeFile(t, filepath.Join(b.Project, "proj", "__init__.py"), "from pbox_greet import GREETING\n", 0o644)
+	r := b.poetry(db, "install")
+	wantCode(t, r, 0, "poetry install with the root package")
+	out, err := exec.Command(filepath.Join(b.Project, ".venv", "bin", "python"), "-c", "import proj; print(proj.GREETING)").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "hello dep" {
+		t.Errorf("the root package is not installed: %v %s\n%s", err, out, r)
+	}
+}
+
 func TestPoetryAddMaliciousBlocked(t *testing.T) {
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {

@@ -63,6 +63,7 @@ var commands = map[string]command{
 	"cpuburn":       {2, cmdCPUBurn},
 	"mkfiles":       {3, cmdMkfiles},
 	"findsecret":    {1, cmdFindSecret},
+	"deep":          {1, cmdDeep},
 	"sleep-forever": {0, func([]string) error { select {} }},
 }
 
@@ -596,4 +597,37 @@ func cmdFindSecret(a []string) error {
 		return nil
 	}
 	return fmt.Errorf("no readable file contains the mark")
+}
+
+// cmdDeep makes N nested directories "d" below the working directory with *at
+// calls (so no path is ever longer than one name) and writes "f" at the bottom: a
+// tree deeper than PATH_MAX.
+func cmdDeep(a []string) error {
+	n, err := strconv.Atoi(a[0])
+	if err != nil {
+		return err
+	}
+	fd, err := unix.Open(".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		if err := unix.Mkdirat(fd, "d", 0o755); err != nil {
+			return fmt.Errorf("mkdir at depth %d: %w", i, err)
+		}
+		next, err := unix.Openat(fd, "d", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		unix.Close(fd)
+		fd = next
+	}
+	f, err := unix.Openat(fd, "f", unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = unix.Write(f, []byte("deep\n"))
+	unix.Close(f)
+	fmt.Printf("made %d levels\n", n)
+	return err
 }
