@@ -450,6 +450,12 @@ func testIdmappedOverlay(t *testing.T, owner int) {
 	if !strings.Contains(out, " ro,") || !strings.Contains(out, "nosuid") || !strings.Contains(out, "nodev") || !strings.Contains(out, "idmapped") {
 		t.Errorf("lower mount is not ro,nosuid,nodev,idmapped: %s", out)
 	}
+	// A session runs several containers over one scratch, each with its own root dir:
+	// the next one sees the changes so far.
+	out, err = runInSandbox(t, s, `set -e; test "$(cat edit.txt)" = new; test ! -e gone.txt; test -d newdir; echo again`)
+	if err != nil || !strings.Contains(out, "again") {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
 	if after := hashTree(t, project); after != before {
 		t.Fatal("the host project changed during the run")
 	}
