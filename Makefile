@@ -32,6 +32,10 @@ integration: build
 bench: build
 	PHYLUM_BOX_BIN=$(CURDIR)/bin/phylum-box $(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchmem -count=1 $(UNIT_PKGS) ./integration/...
 
+# Bare `npm ci` against `phylum-box npm ci` on integration/testdata/bench-npm.
+bench-npm: build
+	PHYLUM_BOX=$(CURDIR)/bin/phylum-box bash hack/bench-npm.sh
+
 FUZZTIME ?= 30s
 fuzz:
 	bash hack/fuzz.sh $(FUZZTIME)

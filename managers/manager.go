@@ -151,6 +151,11 @@ type Plan struct {
 	// front of Run.Args.
 	Run      *Step
 	RunBinOf string
+	// BuildNeeded, when set, tells from the tree Download left (read returns a file
+	// of the scratch project, relative to Root) whether Build has anything to run;
+	// why says what was found. Nil means always run Build. A manager answers false
+	// only when it is sure: an unreadable or unfamiliar file means true.
+	BuildNeeded func(read func(rel string) ([]byte, error)) (needed bool, why string) `json:"-"`
 	// Then runs on the host after a successful sync back, like a passthrough
 	// ("npm install-test" = install, then "npm test").
 	Then []string

@@ -1,7 +1,10 @@
 package managers
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
@@ -175,7 +178,88 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		Scripts:       true,
 		AppendChanged: cmd != "rebuild",
 	}
+	if cmd != "rebuild" {
+		p.BuildNeeded = NpmBuildNeeded
+	}
 	return p, nil
+}
+
+// npmPackageScripts says why the installed package at path would build: an install
+// lifecycle script in its package.json, or a binding.gyp (npm runs `node-gyp
+// rebuild` for it unless gypfile is false). "" when neither; unreadable means build.
+func npmPackageScripts(read func(rel string) ([]byte, error), path string) string {
+	data, err := read(path + "/package.json")
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "" // an optional dependency for another platform, not installed
+		}
+		return path + "/package.json unreadable"
+	}
+	var pj struct {
+		Scripts map[string]any `json:"scripts"`
+		Gypfile *bool          `json:"gypfile"`
+	}
+	if err := json.Unmarshal(data, &pj); err != nil {
+		return path + "/package.json not understood"
+	}
+	for _, k := range []string{"preinstall", "install", "postinstall"} {
+		if _, ok := pj.Scripts[k]; ok {
+			return path + " has a " + k + " script"
+		}
+	}
+	if pj.Gypfile == nil || *pj.Gypfile {
+		if _, err := read(path + "/binding.gyp"); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return path + " has a binding.gyp"
+		}
+	}
+	return ""
+}
+
+// NpmBuildNeeded reads the hidden lockfile npm writes after installing
+// (node_modules/.package-lock.json) and says whether `npm rebuild` has any script to
+// run. npm records hasInstallScript for every package whose install, preinstall or
+// postinstall script (or an implied `node-gyp rebuild` for a binding.gyp) would run,
+// from the registry's packument. Anything not from a registry — a link (workspace,
+// file: directory), a local tarball, a git dependency, an entry with neither
+// integrity nor resolved — may have scripts the lockfile does not announce, so it
+// means a build. Bin links are made by the download step itself.
+func NpmBuildNeeded(read func(rel string) ([]byte, error)) (bool, string) {
+	data, err := read("node_modules/.package-lock.json")
+	if err != nil {
+		return true, "no hidden lockfile to tell"
+	}
+	var lock struct {
+		LockfileVersion int `json:"lockfileVersion"`
+		Packages        map[string]struct {
+			HasInstallScript bool   `json:"hasInstallScript"`
+			Link             bool   `json:"link"`
+			Resolved         string `json:"resolved"`
+			Integrity        string `json:"integrity"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(data, &lock); err != nil || lock.LockfileVersion < 2 || lock.Packages == nil {
+		return true, "hidden lockfile not understood"
+	}
+	for path, e := range lock.Packages {
+		switch {
+		case path == "":
+			continue
+		case e.HasInstallScript:
+			return true, path + " has install scripts"
+		case e.Link:
+			return true, path + " is a link (its scripts are not in the lockfile)"
+		case e.Resolved != "" && !strings.HasPrefix(e.Resolved, "https://") && !strings.HasPrefix(e.Resolved, "http://"):
+			return true, path + " is not from a registry (" + e.Resolved + ")"
+		case e.Resolved == "" && e.Integrity == "":
+			return true, path + " has neither resolved nor integrity"
+		}
+		// The lockfile's word is not the last: what is on disk is what npm
+		// rebuild would run.
+		if why := npmPackageScripts(read, path); why != "" {
+			return true, why
+		}
+	}
+	return false, fmt.Sprintf("none of the %d installed packages has install scripts", len(lock.Packages)-1)
 }
 
 // npmCommand finds the command the way npm does (the first positional), with one

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -520,5 +521,72 @@ func TestPlanJSONHasNoSecrets(t *testing.T) {
 	}
 	if p.Metadata.Token != "proj-secret-1" {
 		t.Error("the project's token should win for metadata")
+	}
+}
+
+func TestNpmBuildNeeded(t *testing.T) {
+	const reg = `"resolved":"https://registry.npmjs.org/a/-/a-1.0.0.tgz","integrity":"sha512-x"`
+	lock := func(entries string) string {
+		return `{"lockfileVersion":3,"packages":{"":{"name":"root"},` + entries + `}}`
+	}
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  bool
+	}{
+		{"registry packages without scripts", map[string]string{
+			"node_modules/.package-lock.json": lock(`"node_modules/a":{` + reg + `},"node_modules/b":{"integrity":"sha512-y"}`),
+			"node_modules/a/package.json":     `{"name":"a","scripts":{"test":"x","prepare":"y"}}`,
+		}, false},
+		{"hasInstallScript", map[string]string{
+			"node_modules/.package-lock.json": lock(`"node_modules/a":{` + reg + `,"hasInstallScript":true}`),
+		}, true},
+		{"postinstall on disk", map[string]string{
+			"node_modules/.package-lock.json": lock(`"node_modules/a":{` + reg + `}`),
+			"node_modules/a/package.json":     `{"scripts":{"postinstall":"node x"}}`,
+		}, true},
+		{"binding.gyp on disk", map[string]string{
+			"node_modules/.package-lock.json": lock(`"node_modules/a":{` + reg + `}`),
+			"node_modules/a/package.json":     `{}`,
+			"node_modules/a/binding.gyp":      `{}`,
+		}, true},
+		{"binding.gyp with gypfile false", map[string]string{
+			"node_modules/.package-lock.json": lock(`"node_modules/a":{` + reg + `}`),
+			"node_modules/a/package.json":     `{"gypfile":false}`,
+			"node_modules/a/binding.gyp":      `{}`,
+		}, false},
+		{"local tarball", map[string]string{
+			"node_modules/.package-lock.json": lock(`"node_modules/a":{"resolved":"file:vendor/a.tgz","integrity":"sha512-x"}`),
+		}, true},
+		{"git dependency", map[string]string{
+			"node_modules/.package-lock.json": lock(`"node_modules/a":{"resolved":"git+ssh://git@github.com/a/a.git#abc"}`),
+		}, true},
+		{"workspace link", map[string]string{
+			"node_modules/.package-lock.json": lock(`"node_modules/w":{"resolved":"packages/w","link":true},"packages/w":{"name":"w"}`),
+		}, true},
+		{"no integrity, no resolved", map[string]string{
+			"node_modules/.package-lock.json": lock(`"node_modules/a":{"version":"1.0.0"}`),
+		}, true},
+		{"no hidden lockfile", map[string]string{}, true},
+		{"lockfile v1", map[string]string{"node_modules/.package-lock.json": `{"lockfileVersion":1,"dependencies":{}}`}, true},
+		{"garbage", map[string]string{"node_modules/.package-lock.json": `{`}, true},
+		{"unparsable package.json", map[string]string{
+			"node_modules/.package-lock.json": lock(`"node_modules/a":{` + reg + `}`),
+			"node_modules/a/package.json":     `{`,
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			read := func(rel string) ([]byte, error) {
+				if d, ok := tt.files[rel]; ok {
+					return []byte(d), nil
+				}
+				return nil, fmt.Errorf("read %s: %w", rel, fs.ErrNotExist)
+			}
+			got, why := NpmBuildNeeded(read)
+			if got != tt.want || why == "" {
+				t.Errorf("NpmBuildNeeded = %v (%s), want %v", got, why, tt.want)
+			}
+		})
 	}
 }

@@ -171,8 +171,19 @@ func Install(ctx context.Context, o Options) (*Outcome, error) {
 		}
 	}
 	// 4. Build.
-	if p.Build != nil {
-		build, why := r.buildStep(p.Build, pkgs)
+	build := p.Build
+	if build != nil && p.BuildNeeded != nil {
+		// Most trees have nothing to build; not starting a container for them is
+		// the biggest single saving of a warm install.
+		if need, why := p.BuildNeeded(r.sess.Scratch().ReadFile); !need {
+			log.Infof("nothing to build: %s", why)
+			build = nil
+		} else {
+			log.Debugf("building: %s", why)
+		}
+	}
+	if build != nil {
+		build, why := r.buildStep(build, pkgs)
 		if build == nil {
 			log.Infof("not running install scripts: %s", why)
 		} else {
