@@ -116,7 +116,8 @@ func (s *Scratch) sourceDir() string {
 // Mode reports the mode in use (never ModeAuto).
 func (s *Scratch) Mode() Mode { return s.mode }
 
-// ModeReason says why ModeAuto fell back to ModeCopy ("" when it did not).
+// ModeReason says why ModeAuto, or ProjectMount(s) later (see ProjectMount), fell back to
+// ModeCopy ("" when neither did).
 func (s *Scratch) ModeReason() string { return s.why }
 
 // Idmapped reports whether the overlay's lower is an idmapped bind of the project (only
