@@ -60,7 +60,9 @@ func scratchCandidates(b *box) map[string]bool {
 	for _, dir := range []string{"/tmp", "/var/tmp", "/run", "/run/user", "/var/run", "/var/lib", "/var/cache", "/dev/shm", fmt.Sprintf("/run/user/%d", b.Mode.uid())} {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			if !strings.Contains(strings.ToLower(e.Name()), "phylum") && !strings.Contains(e.Name(), "pbox") || strings.HasPrefix(filepath.Join(dir, e.Name()), suite.base) {
+			// Only phylum-box's own names: other tools (and other test suites) use
+			// these shared directories at the same time.
+			if !strings.Contains(strings.ToLower(e.Name()), "phylum") || strings.HasPrefix(filepath.Join(dir, e.Name()), suite.base) {
 				continue
 			}
 			n := 0
