@@ -109,7 +109,7 @@ type FileBind struct{ Source, Target string }
 func (s *Session) Run(ctx context.Context, e Exec) (*container.Result, error) {
 	s.runs++
 	dir := filepath.Join(s.res.Dir, "root"+strconv.Itoa(s.runs))
-	extra := []specs.Mount{s.scratch.ProjectMount()}
+	extra := s.scratch.ProjectMounts(dir)
 	for _, f := range e.Files {
 		extra = append(extra, specs.Mount{Destination: f.Target, Type: "bind", Source: f.Source,
 			Options: []string{"bind", "ro", "nosuid", "nodev", "noexec"}})
