@@ -155,3 +155,33 @@ func TestCargoNativeBuildScriptOffline(t *testing.T) {
 		}
 	})
 }
+
+// TestCargoSparseRegistryWithRustup builds against a sparse index with a rustup
+// toolchain kept under $HOME (root's /root/.cargo here): the plan's HostPaths make
+// it visible, read-only, inside the sandbox, whose $HOME is otherwise empty.
+func TestCargoSparseRegistryWithRustup(t *testing.T) {
+	m := requireMode(t, "root")
+	const rustupCargo = "/root/.cargo/bin/cargo"
+	if _, err := os.Stat(rustupCargo); err != nil {
+		skipf(t, "no rustup toolchain in /root/.cargo (Debian's cargo 1.65 has no stable sparse protocol)")
+	}
+	reg := cargoGreetRegistry(t)
+	db := regMalDB(t, m, "crates.io")
+	b := cargoProject(t, m, reg, "fn main() { println!(\"{}\", pbox_greet::greet()); }\n", "pbox_greet")
+	writeFile(t, filepath.Join(b.Project, ".cargo", "config.toml"), reg.SparseConfigToml(), 0o644)
+	r := invocation{Mode: m, Args: []string{"cargo", "build"}, Dir: b.Project, Home: b.Home,
+		Env:     []string{"PHYLUM_BOX_DB=" + db, "PATH=/root/.cargo/bin:/usr/local/bin:/usr/bin:/bin", "RUSTUP_HOME=/root/.rustup"},
+		Timeout: 5 * time.Minute}.exec(t)
+	wantCode(t, r, 0, "cargo build against a sparse index")
+	sparse := false
+	for _, h := range reg.Hits() {
+		sparse = sparse || strings.HasPrefix(h, "GET /sparse/pb/ox/pbox_greet")
+	}
+	if !sparse {
+		t.Errorf("the sparse index was not read: %q", reg.Hits())
+	}
+	out, err := exec.Command(filepath.Join(b.Project, "target", "debug", "proj")).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "hello dep" {
+		t.Errorf("the built binary: %v %s\n%s", err, out, r)
+	}
+}

@@ -372,6 +372,11 @@ func regStartCargo(t testing.TB) *cargoRegistry {
 			cgiHandler.ServeHTTP(w, r)
 			return true
 		}
+		if strings.HasPrefix(r.URL.Path, "/sparse/") {
+			// The same index files, read one by one (cargo's sparse protocol).
+			http.StripPrefix("/sparse", http.FileServer(http.Dir(index))).ServeHTTP(w, r)
+			return true
+		}
 		return false
 	})
 	reg.Index = reg.URL + "/git/index"
@@ -496,4 +501,9 @@ func rubyList(items []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// SparseConfigToml is ConfigToml for cargo's sparse protocol (cargo 1.68 and later).
+func (reg *cargoRegistry) SparseConfigToml() string {
+	return fmt.Sprintf("[source.crates-io]\nreplace-with = \"pbox\"\n\n[source.pbox]\nregistry = \"sparse+%s/sparse/\"\n\n[net]\nretry = 0\n", reg.URL)
 }

@@ -445,9 +445,10 @@ func pythonCache(env Env, name, envVar string) Cache {
 	return Cache{Path: dir, Env: []string{envVar + "=" + dir}, Mount: []Phase{PhaseResolve}, Writable: []Phase{PhaseResolve}}
 }
 
-// pythonEnvPrefixes configure pip and poetry from the environment; they reach every
+// pythonEnvPrefixes configure pip, poetry, bundler, cargo and rustup from the
+// environment; they reach every
 // step, secret-looking ones only the network steps.
-var pythonEnvPrefixes = []string{"PIP_", "POETRY_", "BUNDLE_", "CARGO_", "GEM_"}
+var pythonEnvPrefixes = []string{"PIP_", "POETRY_", "BUNDLE_", "CARGO_", "GEM_", "RUSTUP_"}
 
 // pythonEnvControlled are set by the plans themselves.
 var pythonEnvControlled = map[string]bool{
