@@ -250,7 +250,8 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 		Root: root, Cwd: cwd,
 		Lockfiles: []string{pipReportFile},
 		Outputs:   []string{filepath.ToSlash(outRel) + "/"},
-		Caches:    []Cache{pythonCache(env, "pip", "PIP_CACHE_DIR")},
+		// No persistent cache: resolving an sdist runs its setup code (see Notes), and
+		// a cache written there could feed the next resolve poisoned index pages.
 	}
 	p.Credentials = pipCredentials(env)
 	// Resolve: pip's own resolver, nothing installed. The default build backend
@@ -433,21 +434,8 @@ func (c *Credentials) addConfig(hostPath, rel string) {
 	c.Files = append(c.Files, cf)
 }
 
-// pythonCache is a phylum-box-owned cache directory for a Python tool: never the
-// user's own ~/.cache/pip, which the sandbox would make the container root's own.
-// It is written only while resolving, by the tool itself.
-func pythonCache(env Env, name, envVar string) Cache {
-	base := env.Getenv("XDG_CACHE_HOME")
-	if base == "" {
-		base = filepath.Join(env.Home, ".cache")
-	}
-	dir := filepath.Join(base, "phylum-box", name)
-	return Cache{Path: dir, Env: []string{envVar + "=" + dir}, Mount: []Phase{PhaseResolve}, Writable: []Phase{PhaseResolve}}
-}
-
 // pythonEnvPrefixes configure pip, poetry, bundler, cargo and rustup from the
-// environment; they reach every
-// step, secret-looking ones only the network steps.
+// environment; they reach every step, secret-looking ones only the network steps.
 var pythonEnvPrefixes = []string{"PIP_", "POETRY_", "BUNDLE_", "CARGO_", "GEM_", "RUSTUP_"}
 
 // pythonEnvControlled are set by the plans themselves.

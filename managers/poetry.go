@@ -75,9 +75,6 @@ func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	cwd, _ := filepath.Rel(root, env.Dir)
 	work := filepath.Join(root, poetryWork)
-	cache := pythonCache(env, "poetry", "POETRY_CACHE_DIR")
-	cache.Mount = []Phase{PhaseResolve, PhaseDownload}
-	cache.Writable = cache.Mount
 	// Copies, not symlinks to /usr/bin/python3: the sync back refuses symlinks that
 	// point out of the project. Resolve and Download make no venv at all.
 	stepEnv := []string{
@@ -94,7 +91,8 @@ func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
 		CarryOver: []string{"pyproject.toml", "poetry.lock"},
 		Outputs:   []string{"poetry.lock", ".venv/"},
 		Sealed:    []string{"pyproject.toml", "poetry.lock"},
-		Caches:    []Cache{cache},
+		// No persistent cache: `poetry lock` may build an sdist to read its metadata
+		// (its setup code runs), and must not leave anything the next run trusts.
 	}
 	p.Credentials = poetryCredentials(env)
 	switch cmd {
