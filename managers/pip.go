@@ -254,11 +254,17 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 		// a cache written there could feed the next resolve poisoned index pages.
 	}
 	p.Credentials = pipCredentials(env)
-	// Resolve: pip's own resolver, nothing installed. The default build backend
-	// (setuptools, wheel) is resolved with the user's requirements so that it is
-	// checked and downloaded too: source distributions are built offline from it.
+	// Resolve: pip's own resolver, nothing installed.
+	// The default build backend is resolved with the requirements, so that it is
+	// checked and fetched too — except in hash-checking mode, where pip would
+	// demand hashes for it (an sdist then needs its backend among the hashed
+	// requirements, as pip itself requires there).
+	backend := []string{"setuptools", "wheel"}
+	if pipHashMode(a, env.Dir) {
+		backend = nil
+	}
 	p.Resolve = &Step{
-		Args:    concat([]string{"sh", "-c", `mkdir -p "$PHYLUM_BOX_PIP_WORK" && exec "$0" "$@"`}, pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "target", "prefix", "root", "quiet"), []string{"setuptools", "wheel", "--dry-run", "--ignore-installed", "--report", filepath.Join(root, pipReportFile), "--quiet"}),
+		Args:    concat([]string{"sh", "-c", `mkdir -p "$PHYLUM_BOX_PIP_WORK" && exec "$0" "$@"`}, pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "target", "prefix", "root", "quiet"), backend, []string{"--dry-run", "--ignore-installed", "--report", filepath.Join(root, pipReportFile), "--quiet"}),
 		Env:     []string{"PHYLUM_BOX_PIP_WORK=" + work},
 		Network: true, Credentials: true,
 	}
@@ -282,6 +288,23 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	p.Notes = append(p.Notes, "pip: resolving a source distribution runs its metadata hook (setup.py egg_info) in the resolve step, as pip cannot read its dependencies otherwise")
 	return p, nil
+}
+
+// pipHashMode reports whether pip will check hashes: --require-hashes, or a
+// requirements file with --hash options.
+func pipHashMode(a *pipArgv, dir string) bool {
+	if a.flags["require-hashes"] {
+		return true
+	}
+	for _, f := range append(a.opts["requirement"], a.opts["constraint"]...) {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(dir, f)
+		}
+		if data, err := os.ReadFile(f); err == nil && strings.Contains(string(data), "--hash") {
+			return true
+		}
+	}
+	return false
 }
 
 // stripPipOpts removes the named long options (and their values) from a pip argv,

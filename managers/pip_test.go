@@ -183,3 +183,25 @@ func TestPipFetchScriptChecksHashes(t *testing.T) {
 		})
 	}
 }
+
+func TestPipHashModeResolvesNoExtraBackend(t *testing.T) {
+	pip, _ := Lookup("pip")
+	for _, tc := range []struct {
+		req     string
+		args    []string
+		backend bool
+	}{
+		{"x==1\n", []string{"install", "-r", "requirements.txt"}, true},
+		{"x==1 --hash=sha256:00\n", []string{"install", "-r", "requirements.txt"}, false},
+		{"x==1\n", []string{"install", "--require-hashes", "-r", "requirements.txt"}, false},
+	} {
+		env := testEnv(t, map[string]string{".venv/pyvenv.cfg": "", "requirements.txt": tc.req})
+		p, err := pip.Plan(tc.args, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(p.Resolve.Args, "setuptools"); got != tc.backend {
+			t.Errorf("%q with %q: setuptools resolved = %v, want %v", tc.args, tc.req, got, tc.backend)
+		}
+	}
+}
