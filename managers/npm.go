@@ -337,6 +337,7 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 	p.Download = &Step{Args: []string{"npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"}, Network: true, Credentials: true}
 	p.Build = &Step{Args: []string{"npm", "rebuild", "--foreground-scripts"}, Scripts: true,
 		Env: []string{NodeGypNodedirEnv + nodedir, "npm_config_offline=true"}}
+	p.BuildNeeded = NpmBuildNeeded
 	if hasCall {
 		p.Run = &Step{Args: []string{"sh", "-c", callFlag}, Scripts: true}
 	} else {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -576,6 +577,9 @@ func (m yarnManager) planBerryDlx(p *Plan, cmd string, rest, env, buildEnv []str
 	scratchEnv := append(append([]string(nil), env...), "YARN_NODE_LINKER=node-modules", "YARN_ENABLE_SCRIPTS=true")
 	p.Subcommand, p.Scratch = "dlx", true
 	p.ScratchFiles = map[string]string{"package.json": string(mj), "yarn.lock": ""}
+	if err := berryScratchRelease(p); err != nil {
+		return nil, err
+	}
 	p.CarryOver, p.Outputs, p.Sealed = nil, nil, nil
 	p.Resolve = &Step{Args: concat([]string{"yarn", "add"}, pkgs, []string{"--mode=update-lockfile"}), Env: scratchEnv, Network: true, Credentials: true}
 	p.Download = &Step{Args: []string{"yarn", "install", "--immutable", "--mode=skip-build"}, Env: scratchEnv, Network: true, Credentials: true}
@@ -583,6 +587,48 @@ func (m yarnManager) planBerryDlx(p *Plan, cmd string, rest, env, buildEnv []str
 	p.Run = &Step{Args: run, Scripts: true}
 	p.Notes = append(p.Notes, "dlx: the package is installed into a scratch project and run with the network off; the project is read-only to it")
 	return p, nil
+}
+
+// maxYarnRelease bounds the yarnPath file copied into a dlx scratch project.
+const maxYarnRelease = 64 << 20
+
+// berryScratchRelease gives a dlx scratch project the project's yarn: with a
+// packageManager field but no yarnPath, the global yarn (often 1.x, or corepack
+// with no network in the build step) refuses to run. The release named by the
+// project's yarnPath is copied to the same relative path in the scratch project
+// (so a project .yarnrc.yml bound over the scratch one still points at it).
+func berryScratchRelease(p *Plan) error {
+	rc, err := readBerryRC(filepath.Join(p.Root, ".yarnrc.yml"))
+	if err != nil || rc == nil {
+		return err
+	}
+	yp := rc.get("yarnPath")
+	if yp == "" {
+		return nil
+	}
+	src := yp
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(p.Root, src)
+	}
+	rel, err := filepath.Rel(p.Root, src)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
+		rel = filepath.Join(".yarn", "releases", filepath.Base(src))
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("yarnPath %s: %w", yp, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxYarnRelease+1))
+	if err != nil {
+		return fmt.Errorf("yarnPath %s: %w", yp, err)
+	}
+	if len(data) > maxYarnRelease {
+		return fmt.Errorf("yarnPath %s: larger than %d MiB; is it a yarn release?", yp, maxYarnRelease>>20)
+	}
+	p.ScratchFiles[filepath.ToSlash(rel)] = string(data)
+	p.ScratchFiles[".yarnrc.yml"] = "yarnPath: " + filepath.ToSlash(rel) + "\n"
+	return nil
 }
 
 // berryConfig is what phylum-box reads from .yarnrc.yml files (the user's and the

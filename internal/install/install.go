@@ -88,11 +88,21 @@ func Install(ctx context.Context, o Options) (*Outcome, error) {
 	p := o.Plan
 	out := &Outcome{Manager: p.Manager, Subcommand: p.Subcommand, Project: p.Root}
 	defer func() { out.Duration = time.Since(start) }()
-	if p.Scratch || p.Run != nil {
-		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("%s %s runs a package from the registry directly; this is not supported yet — add it to the project (phylum-box %s install PKG) and run it from there", p.Manager, p.Subcommand, p.Manager))
+	if p.Scratch {
+		return installScratch(ctx, o, out)
 	}
+	if p.Run != nil {
+		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("%s %s: a run step outside a scratch plan is not supported", p.Manager, p.Subcommand))
+	}
+	return installIn(ctx, o, out, p.Root, nil)
+}
+
+// installIn runs the five steps of o.Plan over the project at dir (the plan's Root,
+// or a scratch project). only limits the sync back (nil: the plan's Outputs).
+func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []string) (*Outcome, error) {
+	p := o.Plan
 	log := o.Log
-	root, err := filepath.EvalSymlinks(p.Root)
+	root, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("project dir: %w", err))
 	}
@@ -207,9 +217,11 @@ func Install(ctx context.Context, o Options) (*Outcome, error) {
 		}
 	}
 	// 5. Sync back.
-	only := make([]string, 0, len(p.Outputs))
-	for _, op := range p.Outputs {
-		only = append(only, strings.TrimSuffix(op, "/"))
+	if only == nil {
+		only = make([]string, 0, len(p.Outputs))
+		for _, op := range p.Outputs {
+			only = append(only, strings.TrimSuffix(op, "/"))
+		}
 	}
 	rep, err := sess.SyncBack(rootfs.SyncOptions{Only: only, OwnerUID: o.OwnerUID, OwnerGID: o.OwnerGID})
 	out.Sync = rep

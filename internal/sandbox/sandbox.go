@@ -97,7 +97,10 @@ type Exec struct {
 	// ReadOnly are extra host directories bound read-only at their own path.
 	ReadOnly []string
 	// Files are extra single-file binds (credentials), read-only, added last.
-	Files          []FileBind
+	Files []FileBind
+	// Dirs are extra directory binds, read-only but executable (the scratch
+	// project of npx/dlx, whose bins run), added last.
+	Dirs           []DirBind
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
@@ -105,11 +108,18 @@ type Exec struct {
 // FileBind puts host file Source at Target inside, read-only.
 type FileBind struct{ Source, Target string }
 
+// DirBind puts host directory Source at Target inside, read-only (nosuid, nodev).
+type DirBind struct{ Source, Target string }
+
 // Run runs one container over the session's project view and waits for it.
 func (s *Session) Run(ctx context.Context, e Exec) (*container.Result, error) {
 	s.runs++
 	dir := filepath.Join(s.res.Dir, "root"+strconv.Itoa(s.runs))
 	extra := s.scratch.ProjectMounts(dir)
+	for _, d := range e.Dirs {
+		extra = append(extra, specs.Mount{Destination: d.Target, Type: "bind", Source: d.Source,
+			Options: []string{"bind", "ro", "nosuid", "nodev"}})
+	}
 	for _, f := range e.Files {
 		extra = append(extra, specs.Mount{Destination: f.Target, Type: "bind", Source: f.Source,
 			Options: []string{"bind", "ro", "nosuid", "nodev", "noexec"}})
