@@ -695,3 +695,39 @@ func startPMRun(t *testing.T, inv invocation, ready string) (*exec.Cmd, *strings
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// npx and npm exec: the package is installed into a scratch project (checked like
+// any install), then run with the network off over a view of the project that is
+// thrown away; a blocked package never runs.
+func TestNpxRunsOfflineOverADiscardedView(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		before := projectState(t, b.Project)
+		rep := b.reportPath("npx.json")
+		r := b.tool(rep, "npx", "cowsay", "hi from npx")
+		wantCode(t, r, 0, "npx cowsay")
+		if !strings.Contains(r.Stdout, "hi from npx") {
+			t.Errorf("cowsay did not run:\n%s", r)
+		}
+		pr := readPMReport(t, rep)
+		if n := len(pr.Steps); n == 0 || pr.Steps[n-1].Phase != "run" || pr.Steps[n-1].Network {
+			t.Errorf("want a last step run without network: %+v", pr.Steps)
+		}
+
+		// Writes into the project succeed inside and are discarded; the secret stays
+		// out of reach.
+		r = b.tool("", "npm", "exec", "--package=cowsay", "-c",
+			`cowsay inside > pwned.txt && echo more >> README.md && ls pwned.txt && (cat ~/.ssh/id_rsa || echo NO-KEY)`)
+		wantCode(t, r, 0, "npm exec -c with writes into the project")
+		if !strings.Contains(r.Stdout, "pwned.txt") || !strings.Contains(r.Stdout, "NO-KEY") || strings.Contains(r.Stdout, b.Mark) {
+			t.Errorf("the command did not run as expected:\n%s", r)
+		}
+		assertSameTree(t, before, projectState(t, b.Project), "npx/npm exec")
+
+		r = b.tool("", "npx", "--yes", "--package=is-number@7.0.0", "--", "true")
+		wantCode(t, r, 3, "npx of a package with a MAL record")
+		wantStderr(t, r, "MAL-0000-PBOXIT1")
+		assertSameTree(t, before, projectState(t, b.Project), "a blocked npx")
+	})
+}
