@@ -185,3 +185,35 @@ func TestCargoSparseRegistryWithRustup(t *testing.T) {
 		t.Errorf("the built binary: %v %s\n%s", err, out, r)
 	}
 }
+
+// TestCargoInstallIntoTheProject: `cargo install CRATE --root DIR` inside the
+// project is resolved, prechecked (the crate itself too), fetched, and built
+// offline; without --root it is refused.
+func TestCargoInstallIntoTheProject(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := cargoGreetRegistry(t)
+		reg.AddCrate("pbox_tool", "1.0.0", []string{"pbox_dep"}, map[string]string{"src/main.rs": "fn main() { println!(\"tool {}\", pbox_dep::value()); }\n"})
+		db := regMalDB(t, m, "crates.io")
+		b := cargoProject(t, m, reg, "fn main() {}\n")
+		r := b.cargo(db, "install", "pbox_tool")
+		wantCode(t, r, 2, "cargo install without --root")
+		r = b.cargo(db, "install", "pbox_tool", "--root", "tools")
+		wantCode(t, r, 0, "cargo install --root tools")
+		out, err := exec.Command(filepath.Join(b.Project, "tools", "bin", "pbox_tool")).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "tool dep" {
+			t.Errorf("the installed binary: %v %s\n%s", err, out, r)
+		}
+		if pathExists(filepath.Join(b.Project, ".phylum-box-cargo-install")) {
+			t.Error("the work dir was synced back")
+		}
+
+		// The crate itself is checked, not only its dependencies.
+		bad := regMalDB(t, m, "crates.io", "pbox_tool")
+		before := treeHash(t, b.Project, true)
+		r = b.cargo(bad, "install", "pbox_tool", "--root", "tools2")
+		wantCode(t, r, 3, "a malicious crate must not be installed")
+		wantStderr(t, r, "pbox_tool", "MAL-2099")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+	})
+}

@@ -65,7 +65,7 @@ func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
 	switch {
 	case cargoBuilds[cmd], cmd == "add", cmd == "update", cmd == "fetch", cmd == "remove", cmd == "generate-lockfile":
 	case cmd == "install":
-		return nil, cargoInstallRefusal(rest, env)
+		return m.planInstall(args, idx, rest, env)
 	default:
 		return passthrough(m, cmd, args), nil
 	}
@@ -125,27 +125,152 @@ func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
 	return p, nil
 }
 
-func cargoInstallRefusal(rest []string, env Env) error {
-	for i, w := range rest {
-		v, ok := "", false
-		switch {
-		case w == "--root" && i+1 < len(rest):
-			v, ok = rest[i+1], true
-		case strings.HasPrefix(w, "--root="):
-			v, ok = strings.TrimPrefix(w, "--root="), true
+// cargoInstallWork is where `cargo install` is prepared inside the project: a probe
+// package that depends on the crate (its lockfile names the crate with its registry
+// source, so the crate itself is prechecked), the crate's unpacked source with its
+// own lockfile, and check/Cargo.lock, both combined for the precheck. The build
+// deletes it.
+const cargoInstallWork = ".phylum-box-cargo-install"
+
+// cargoInstallResolve runs in the resolve step (network on, no package code): it
+// resolves and fetches through the probe, unpacks the crate, and locks it.
+const cargoInstallResolve = `set -e
+w="$PHYLUM_BOX_WORK"
+rm -rf "$w"
+mkdir -p "$w/probe/src" "$w/src" "$w/check"
+printf '[package]\nname = "phylum-box-probe"\nversion = "0.0.0"\nedition = "2018"\n\n[dependencies]\n%s = { version = "%s"%s }\n\n[workspace]\n' \
+	"$PHYLUM_BOX_CRATE" "$PHYLUM_BOX_REQ" "$PHYLUM_BOX_REGISTRY" >"$w/probe/Cargo.toml"
+: >"$w/probe/src/lib.rs"
+(cd "$w/probe" && "$@" generate-lockfile && "$@" fetch --locked)
+ver=$(awk -v n="$PHYLUM_BOX_CRATE" '$1=="name"{name=$3} $1=="version"&&name=="\""n"\""{gsub(/"/,"",$3); print $3; exit}' "$w/probe/Cargo.lock")
+crate=$(ls "$CARGO_HOME"/registry/cache/*/"$PHYLUM_BOX_CRATE-$ver.crate" | head -n 1)
+tar -xzf "$crate" -C "$w/src" --strip-components=1
+# Its own workspace, not a member of the project's.
+grep -q '^\[workspace\]' "$w/src/Cargo.toml" || printf '\n[workspace]\n' >>"$w/src/Cargo.toml"
+if [ -z "$PHYLUM_BOX_LOCKED" ] || [ ! -e "$w/src/Cargo.lock" ]; then
+	rm -f "$w/src/Cargo.lock"
+	(cd "$w/src" && "$@" generate-lockfile)
+fi
+# The crate's lockfile skips the crate itself (a path package there): add the
+# probe's entry for it, with its registry source.
+{ cat "$w/src/Cargo.lock"; printf '\n'; awk -v n="$PHYLUM_BOX_CRATE" '
+	/^\[\[package\]\]/{if (keep) printf "%s", buf; buf=""; keep=0}
+	{buf=buf $0 "\n"}
+	$1=="name"&&$3=="\""n"\""{keep=1}
+	END{if (keep) printf "%s", buf}' "$w/probe/Cargo.lock"; } >"$w/check/Cargo.lock"
+`
+
+// planInstall plans `cargo install CRATE --root DIR` with DIR inside the project:
+// anything else would write outside it.
+func (m cargoManager) planInstall(args []string, idx int, rest []string, env Env) (*Plan, error) {
+	var crate, req, root, registry string
+	locked := false
+	var pass []string
+	for i := 0; i < len(rest); i++ {
+		w := rest[i]
+		val := func() string {
+			if _, v, ok := strings.Cut(w, "="); ok && strings.HasPrefix(w, "--") {
+				return v
+			}
+			if i+1 < len(rest) {
+				i++
+				return rest[i]
+			}
+			return ""
 		}
-		if ok {
-			if !filepath.IsAbs(v) {
-				v = filepath.Join(env.Dir, v)
+		name, _, _ := strings.Cut(w, "=")
+		switch {
+		case name == "--root":
+			root = val()
+		case name == "--version" || name == "--vers":
+			req = val()
+		case name == "--registry":
+			registry = val()
+		case name == "--git" || name == "--path" || name == "--index" || name == "--branch" || name == "--tag" || name == "--rev":
+			return nil, &Refusal{Manager: "cargo", Reason: "cargo install " + name + " is not supported by phylum-box yet (only crates from a registry)",
+				Advice: "add it as a dependency of a project and build it with `phylum-box cargo build`"}
+		case name == "--locked":
+			locked = true
+			pass = append(pass, w)
+		case name == "--list":
+			return passthrough(m, "install", args), nil
+		case name == "--features" || name == "-F" || name == "--bin" || name == "--example" || name == "--profile" || name == "--target" || name == "-j" || name == "--jobs" || name == "--color" || name == "--config" || name == "--target-dir":
+			if !strings.Contains(w, "=") && i+1 < len(rest) {
+				pass = append(pass, w, rest[i+1])
+				i++
+			} else {
+				pass = append(pass, w)
 			}
-			if within(env.Dir, filepath.Clean(v)) {
-				return &Refusal{Manager: "cargo", Reason: "cargo install resolves the installed crate's own dependencies, which phylum-box cannot precheck yet",
-					Advice: "add the crate as a dependency of a project (`phylum-box cargo add CRATE`) and build it with `phylum-box cargo build`"}
+		case strings.HasPrefix(w, "-"):
+			pass = append(pass, w)
+		case crate == "":
+			crate = w
+			if c, v, ok := strings.Cut(w, "@"); ok {
+				crate, req = c, v
 			}
+		default:
+			return nil, &Refusal{Manager: "cargo", Reason: "phylum-box installs one crate per `cargo install`", Advice: "run it once per crate"}
 		}
 	}
-	return &Refusal{Manager: "cargo", Reason: "cargo install writes into ~/.cargo/bin (or --root elsewhere), outside the project, where phylum-box cannot check, contain or roll it back",
-		Advice: "name a directory inside the project with --root DIR"}
+	if root == "" {
+		return nil, &Refusal{Manager: "cargo", Reason: "cargo install writes into ~/.cargo/bin (or $CARGO_INSTALL_ROOT), outside the project, where phylum-box cannot check, contain or roll it back",
+			Advice: "name a directory inside the project with --root DIR (then run DIR/bin/NAME)"}
+	}
+	absRoot := root
+	if !filepath.IsAbs(absRoot) {
+		absRoot = filepath.Join(env.Dir, absRoot)
+	}
+	absRoot = filepath.Clean(absRoot)
+	if !within(env.Dir, absRoot) || absRoot == env.Dir {
+		return nil, &Refusal{Manager: "cargo", Reason: "--root " + root + " is outside the project (" + env.Dir + ")",
+			Advice: "name a directory below " + env.Dir}
+	}
+	if crate == "" || strings.ContainsAny(crate, "\"'\\ /") {
+		return nil, &Refusal{Manager: "cargo", Reason: "name the crate to install", Advice: "cargo install CRATE --root DIR"}
+	}
+	if req == "" {
+		req = "*"
+	}
+	if strings.ContainsAny(req, "\"\\") || strings.ContainsAny(registry, "\"\\") {
+		return nil, &Refusal{Manager: "cargo", Reason: "unusual characters in --version or --registry"}
+	}
+	rel, _ := filepath.Rel(env.Dir, absRoot)
+	work := filepath.Join(env.Dir, cargoInstallWork)
+	home := cargoCache(env)
+	pre := []string{"cargo"}
+	creds, cfgPath := cargoCredentials(env)
+	if cfgPath != "" {
+		pre = append(pre, "--config", cfgPath)
+	}
+	pre = append(pre, args[:max(idx, 0)]...)
+	reg := ""
+	if registry != "" {
+		reg = `, registry = "` + registry + `"`
+	}
+	env0 := []string{"PHYLUM_BOX_WORK=" + work, "PHYLUM_BOX_CRATE=" + crate, "PHYLUM_BOX_REQ=" + req, "PHYLUM_BOX_REGISTRY=" + reg}
+	if locked {
+		env0 = append(env0, "PHYLUM_BOX_LOCKED=1")
+	}
+	p := &Plan{
+		Manager: "cargo", Ecosystem: precheck.CratesIO, Subcommand: "install", Args: args,
+		Root: env.Dir, Cwd: ".",
+		Lockfiles: []string{cargoInstallWork + "/check/Cargo.lock"},
+		Outputs:   []string{filepath.ToSlash(rel) + "/"},
+		// Nothing is sealed: the build deletes the work dir, lockfiles included.
+		Caches:      []Cache{home},
+		Credentials: creds,
+	}
+	p.Resolve = &Step{Args: concat([]string{"sh", "-c", `eval "$PHYLUM_BOX_SCRIPT"`, "sh"}, pre),
+		Env: append(env0, "PHYLUM_BOX_SCRIPT="+cargoInstallResolve), Network: true, Credentials: true}
+	p.Download = &Step{Args: concat([]string{"sh", "-c", `cd "$0" && exec "$@"`, filepath.Join(work, "src")}, pre, []string{"fetch", "--locked"}), Network: true, Credentials: true}
+	p.Build = &Step{
+		Args: concat([]string{"sh", "-c", `"$@"; rc=$?; rm -rf "$PHYLUM_BOX_WORK"; exit $rc`, "sh"}, pre,
+			[]string{"install", "--path", filepath.Join(work, "src"), "--root", absRoot, "--frozen"}, pass),
+		Env:     []string{"CARGO_NET_OFFLINE=true", "PHYLUM_BOX_WORK=" + work, "CARGO_TARGET_DIR=" + filepath.Join(work, "target")},
+		Scripts: true,
+	}
+	p.Notes = append(p.Notes, "cargo install: the crate is resolved through a probe package, unpacked and locked in "+cargoInstallWork+", built offline into "+rel)
+	return p, nil
 }
 
 // cargoWorkspaceRoot is the directory of the nearest Cargo.toml, or of an enclosing

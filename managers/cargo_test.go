@@ -25,7 +25,8 @@ func TestCargoPlan(t *testing.T) {
 		{"tree passes through", []string{"tree"}, "passthrough", nil},
 		{"help", []string{"build", "--help"}, "passthrough", nil},
 		{"install into ~/.cargo", []string{"install", "ripgrep"}, "refused: cargo install writes", nil},
-		{"install --root inside: not yet", []string{"install", "--root", "tools", "ripgrep"}, "refused: cargo install resolves", nil},
+		{"install --root outside", []string{"install", "--root", "/usr/local", "ripgrep"}, "refused: --root", nil},
+		{"install --git", []string{"install", "--root", "t", "--git", "https://x/y"}, "refused: cargo install --git", nil},
 		{"--manifest-path", []string{"build", "--manifest-path", "/x/Cargo.toml"}, "refused: --manifest-path", nil},
 	}
 	cargo, _ := Lookup("cargo")
@@ -93,5 +94,31 @@ func TestCargoWorkspaceRootAndConfig(t *testing.T) {
 	}
 	if !slices.Contains(p.Download.Args, "--config") {
 		t.Errorf("the user's config must be named: %q", p.Download.Args)
+	}
+}
+
+func TestCargoInstallPlan(t *testing.T) {
+	env := testEnv(t, map[string]string{"README": ""})
+	cargo, _ := Lookup("cargo")
+	p, err := cargo.Plan([]string{"install", "ripgrep@14.1.0", "--root", "tools", "--locked", "--features", "pcre2"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.Outputs, []string{"tools/"}) || !slices.Equal(p.Lockfiles, []string{".phylum-box-cargo-install/check/Cargo.lock"}) {
+		t.Errorf("Outputs %q Lockfiles %q", p.Outputs, p.Lockfiles)
+	}
+	for _, want := range []string{"PHYLUM_BOX_CRATE=ripgrep", "PHYLUM_BOX_REQ=14.1.0", "PHYLUM_BOX_LOCKED=1"} {
+		if !slices.Contains(p.Resolve.Env, want) {
+			t.Errorf("resolve env lacks %s: %q", want, p.Resolve.Env)
+		}
+	}
+	build := strings.Join(p.Build.Args, " ")
+	for _, want := range []string{"install --path " + filepath.Join(env.Dir, ".phylum-box-cargo-install", "src"), "--root " + filepath.Join(env.Dir, "tools"), "--frozen", "--locked", "--features pcre2"} {
+		if !strings.Contains(build, want) {
+			t.Errorf("build %q lacks %q", build, want)
+		}
+	}
+	if p.Build.Network || p.Build.Credentials {
+		t.Error("the build has the network or credentials")
 	}
 }
