@@ -144,12 +144,15 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		// Record the path so that `bundle exec` finds the gems later.
 		pre = "bundle config set --local path " + bundleDefaultPath + " && "
 		p.Outputs = append(p.Outputs, ".bundle/config")
+		// A native extension's build must not change what the next bundler run on
+		// the host reads (paths, build flags, plugin settings).
+		p.Sealed = append(p.Sealed, ".bundle/config")
 	}
 	p.Resolve = &Step{Args: concat([]string{"sh", "-c", pre + `exec "$@"`, "sh"}, resolveCmd), Env: stepEnv, Network: true, Credentials: true}
 	if cmd == "lock" {
 		// Resolves only: nothing to fetch or build.
 		p.Download, p.Build = nil, nil
-		p.Outputs = []string{lock}
+		p.Outputs, p.Sealed = []string{lock}, nil
 		p.Resolve.Args = concat([]string{"bundle", "lock"}, rest)
 		return p, nil
 	}

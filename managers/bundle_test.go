@@ -43,6 +43,9 @@ func TestBundlePlan(t *testing.T) {
 			if !slices.Equal(p.Outputs, tc.outputs) {
 				t.Errorf("Outputs = %q, want %q", p.Outputs, tc.outputs)
 			}
+			if slices.Contains(p.Outputs, ".bundle/config") != slices.Contains(p.Sealed, ".bundle/config") {
+				t.Errorf("a .bundle/config the plan writes must be sealed against the build: Sealed %q", p.Sealed)
+			}
 			if p.Build == nil {
 				return
 			}
