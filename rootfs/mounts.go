@@ -240,7 +240,9 @@ func BuildSkeleton(o SkeletonOptions) (*Skeleton, error) {
 	if err := b.mountpoint("/var", false); err != nil {
 		return nil, err
 	}
-	if err := os.Symlink("/tmp", filepath.Join(o.Dir, "var", "tmp")); err != nil {
+	// A project (or cache) below /var/tmp already made var/tmp a directory of
+	// mount points; then /var/tmp stays that directory.
+	if err := os.Symlink("/tmp", filepath.Join(o.Dir, "var", "tmp")); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, err
 	}
 	if err := b.chownAll(); err != nil {

@@ -220,3 +220,28 @@ func TestSkeletonSanitizesConfigs(t *testing.T) {
 		t.Errorf("sanitized copy outside the run's dir: %s", found.Source)
 	}
 }
+
+// A project below /var/tmp needs var/tmp as a directory of mount points, not the
+// usual symlink to /tmp.
+func TestBuildSkeletonProjectBelowVarTmp(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "root")
+	proj := specs.Mount{Destination: "/var/tmp/work/proj", Type: "bind", Source: t.TempDir(), Options: []string{"rbind"}}
+	sk, err := BuildSkeleton(SkeletonOptions{Dir: dir, RootUID: os.Getuid(), RootGID: os.Getgid(), Home: "/home/a",
+		Extra: []specs.Mount{proj}})
+	if err != nil {
+		t.Fatalf("BuildSkeleton with a project below /var/tmp: %v", err)
+	}
+	st, err := os.Lstat(filepath.Join(sk.Root, "var", "tmp"))
+	if err != nil || !st.IsDir() {
+		t.Fatalf("var/tmp should be a directory holding the project's mount point: %v %v", st, err)
+	}
+	// Without a project there, var/tmp is the symlink to /tmp.
+	dir2 := filepath.Join(t.TempDir(), "root")
+	sk2, err := BuildSkeleton(SkeletonOptions{Dir: dir2, RootUID: os.Getuid(), RootGID: os.Getgid(), Home: "/home/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target, err := os.Readlink(filepath.Join(sk2.Root, "var", "tmp")); err != nil || target != "/tmp" {
+		t.Fatalf("var/tmp = %q, %v; want a symlink to /tmp", target, err)
+	}
+}
