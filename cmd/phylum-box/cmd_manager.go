@@ -58,6 +58,14 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 		app.Log.Debugf("%s %s installs nothing: passing through", name, plan.Subcommand)
 		return execTool(name, args)
 	}
+	if os.Geteuid() != 0 {
+		// An install starts two or three containers; rootless, libcontainer would copy
+		// this binary into a sealed memfd for each. Re-executing once from a sealed
+		// copy pays that once (the new process plans again from the same argv).
+		if err := container.ReexecSealed(); err != nil {
+			app.Log.Debugf("not re-executing from a sealed copy: %v", err)
+		}
+	}
 	cfg, err := config.Load(app.ConfigPath, os.Getenv)
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
@@ -95,10 +103,16 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 		}
 	}
 	quietLibcontainer(app)
+	owner, group := os.Getuid(), os.Getgid()
+	if owner == 0 {
+		// Root installing into someone's project (a devcontainer user's workspace):
+		// what the install adds belongs to the project's owner, as with `run`.
+		owner, group = -1, -1
+	}
 	out, err := install.Install(ctx, install.Options{
 		Plan: plan, Engine: eng, Limits: lim,
 		Home: home, User: userName, Environ: os.Environ(), Mode: rootfs.ModeAuto,
-		OwnerUID: os.Getuid(), OwnerGID: os.Getgid(),
+		OwnerUID: owner, OwnerGID: group,
 		Log: app.Log, Stdin: app.Stdin, Stdout: app.Stdout, Stderr: app.Stderr,
 	})
 	if err != nil {
@@ -122,7 +136,7 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 			app.Log.Warnf("writing the report: %v", err)
 		}
 	}
-	printOutcome(app, out)
+	printOutcome(app, plan, out)
 	if out.Code != 0 {
 		return ExitSilently(out.Code)
 	}
@@ -132,7 +146,7 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 	return nil
 }
 
-func printOutcome(app *App, out *install.Outcome) {
+func printOutcome(app *App, plan *managers.Plan, out *install.Outcome) {
 	for _, r := range out.Refused {
 		app.Log.Warnf("refused: %s", r)
 	}
@@ -150,7 +164,11 @@ func printOutcome(app *App, out *install.Outcome) {
 		if out.OutputTail != "" {
 			app.Log.Errorf("last output:\n%s", out.OutputTail)
 		}
-		app.Log.Errorf("if you trust %s, allow it in .phylum-box.yaml (scripts: allowlist, allow_scripts: [%q]) or fix what it needs offline", out.FailedPackage, out.FailedPackage)
+		if plan.Build != nil && plan.Build.AppendChanged {
+			app.Log.Errorf("to install without its script, use scripts: allowlist in .phylum-box.yaml and leave %s out of allow_scripts; the script itself cannot be given the network or your files", out.FailedPackage)
+		} else {
+			app.Log.Errorf("%s's build needs something the sandbox does not give (the network, files outside the project); vendor what it needs into the project, or build it outside phylum-box only if you trust it", out.FailedPackage)
+		}
 	}
 	app.Log.Error(out.Reason)
 }

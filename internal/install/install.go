@@ -123,6 +123,10 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 	}()
 	r := &runner{o: o, sess: sess, root: root, out: out}
+	if why := r.scriptsUnenforceable(); why != "" {
+		out.Code, out.Reason = exitcode.Blocked, why+"; nothing was installed"
+		return out, nil
+	}
 	cred, err := r.prepareCredentials()
 	if err != nil {
 		return nil, err
@@ -370,6 +374,21 @@ func (r *runner) shareCache(dir string) error {
 	})
 }
 
+// scriptsUnenforceable says why the policy's scripts mode cannot be honoured by
+// this plan, before anything runs: a build step that is the install itself (pip's
+// offline install, cargo build, bundle install) cannot be limited to some packages
+// or left out, so "none" or "allowlist" would either run every package's code or
+// install nothing.
+func (r *runner) scriptsUnenforceable() string {
+	pol, b := r.o.Engine.Policy, r.o.Plan.Build
+	if pol == nil || b == nil || b.AppendChanged || pol.Scripts == policy.ScriptsSandbox || pol.Scripts == "" {
+		return ""
+	}
+	return fmt.Sprintf("the policy says scripts: %s, but %s %s cannot install without running the packages' build code (%s); "+
+		"set scripts: sandbox in this project's .phylum-box.yaml if you trust its dependencies (their build still runs without network, secrets or write access outside the project)",
+		pol.Scripts, r.o.Plan.Manager, r.o.Plan.Subcommand, strings.Join(b.Args, " "))
+}
+
 // buildStep applies the policy's scripts mode to the plan's build step: nil when
 // no script may run (why says so).
 func (r *runner) buildStep(b *managers.Step, pkgs []precheck.Package) (*managers.Step, string) {
@@ -415,9 +434,11 @@ func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) 
 		if err != nil {
 			return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("reading the resolved %s: %w", rel, err))
 		}
+		// The parser names the file by its base name ("package-lock.json:12");
+		// the report names it from the project root.
 		for i := range pkgs {
-			if pkgs[i].Source == "" || pkgs[i].Source == path.Base(rel) {
-				pkgs[i].Source = rel
+			if rest, ok := strings.CutPrefix(pkgs[i].Source, path.Base(rel)); pkgs[i].Source == "" || ok && (rest == "" || rest[0] == ':') {
+				pkgs[i].Source = rel + rest
 			}
 		}
 		all = append(all, pkgs...)

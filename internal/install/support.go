@@ -127,17 +127,31 @@ func (t *tail) lastLines(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// npm (and pnpm/yarn, similarly) name the package whose script failed:
+// failedPatterns find the package whose build failed in a build step's output, one
+// per manager family; the last match in the output wins (the first failure may have
+// been retried or be a dependency's):
 //
 //	npm error path /proj/node_modules/evil-pkg
-//	npm error command failed ... (in the package "evil-pkg")
-var failedPathRE = regexp.MustCompile(`(?m)(?:error path|ERR! path)\s+\S*node_modules/((?:@[^/\s]+/)?[^/\s]+)\s*$`)
+//	Failed building wheel for evil-pkg                         (pip)
+//	error: failed to run custom build command for `evil v0.1.0 (…)`   (cargo)
+//	An error occurred while installing evil (0.1.0), and Bundler cannot continue.
+var failedPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`(?m)(?:error path|ERR! path)\s+\S*node_modules/((?:@[^/\s]+/)?[^/\s]+)\s*$`),
+	regexp.MustCompile(`(?m)Failed building wheel for ([A-Za-z0-9._-]+)`),
+	regexp.MustCompile(`(?m)Failed to build ([A-Za-z0-9._-]+)\s*$`),
+	regexp.MustCompile("(?m)failed to run custom build command for `([A-Za-z0-9_-]+) v"),
+	regexp.MustCompile(`(?m)An error occurred while installing ([A-Za-z0-9._-]+) \(`),
+}
 
 // failedPackage names the package whose build script failed, from the step's output.
 func failedPackage(output string) string {
-	m := failedPathRE.FindAllStringSubmatch(output, -1)
-	if len(m) == 0 {
-		return ""
+	best, at := "", -1
+	for _, re := range failedPatterns {
+		for _, m := range re.FindAllStringSubmatchIndex(output, -1) {
+			if m[0] > at {
+				best, at = output[m[2]:m[3]], m[0]
+			}
+		}
 	}
-	return m[len(m)-1][1]
+	return best
 }
