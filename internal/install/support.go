@@ -136,7 +136,7 @@ func (t *tail) lastLines(n int) string {
 //	error: failed to run custom build command for `evil v0.1.0 (…)`   (cargo)
 //	An error occurred while installing evil (0.1.0), and Bundler cannot continue.
 var failedPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`(?m)(?:error path|ERR! path)\s+\S*node_modules/((?:@[^/\s]+/)?[^/\s]+)\s*$`),
+	regexp.MustCompile(`(?m)(?:error path|ERR! path)\s+.*node_modules/((?:@[^/\s]+/)?[^/\s]+)\s*$`),
 	regexp.MustCompile(`(?m)Failed building wheel for ([A-Za-z0-9._-]+)`),
 	regexp.MustCompile(`(?m)Failed to build ([A-Za-z0-9._-]+)\s*$`),
 	regexp.MustCompile("(?m)failed to run custom build command for `([A-Za-z0-9_-]+) v"),

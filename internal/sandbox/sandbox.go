@@ -56,8 +56,17 @@ func Open(ctx context.Context, o Options) (*Session, error) {
 	if o.Home == "" || o.Home == "/" || !filepath.IsAbs(o.Home) {
 		return nil, errors.New("cannot tell your home directory (set HOME)")
 	}
-	if o.Project == "/" || o.Project == o.Home || strings.HasPrefix(o.Home, o.Project+"/") {
-		return nil, fmt.Errorf("refusing to use %s as the project: it contains your home directory", o.Project)
+	// Project comes with symlinks resolved, $HOME often not (/home -> /var/home on
+	// Fedora Atomic): compare both spellings of the home, or the whole home — keys,
+	// tokens — would be the project the build sees.
+	homes := []string{filepath.Clean(o.Home)}
+	if h, err := filepath.EvalSymlinks(o.Home); err == nil && h != homes[0] {
+		homes = append(homes, h)
+	}
+	for _, h := range homes {
+		if o.Project == "/" || o.Project == h || strings.HasPrefix(h, o.Project+"/") {
+			return nil, fmt.Errorf("refusing to use %s as the project: it contains your home directory", o.Project)
+		}
 	}
 	id, err := container.CurrentIdentity()
 	if err != nil {
