@@ -144,11 +144,20 @@ func (s *Session) Run(ctx context.Context, e Exec) (*container.Result, error) {
 	if cwd == "" {
 		cwd = s.o.Project
 	}
+	stdin := e.Stdin
+	if stdin == nil {
+		null, err := os.Open(os.DevNull)
+		if err != nil {
+			return nil, err
+		}
+		defer null.Close()
+		stdin = null
+	}
 	return container.RunReserved(ctx, &container.Spec{
 		Args: e.Args, Env: e.Env, Cwd: cwd,
 		Rootfs: sk.Root, Mounts: sk.Mounts, MaskPaths: sk.Hidden,
 		Network: e.Network, Limits: e.Limits,
-		Stdin: stdinOrNull(e.Stdin), Stdout: e.Stdout, Stderr: e.Stderr,
+		Stdin: stdin, Stdout: e.Stdout, Stderr: e.Stderr,
 		Identity: &s.id, Log: s.o.Log,
 	}, s.res)
 }
@@ -163,15 +172,6 @@ func (s *Session) Close() error {
 	err := s.scratch.Close()
 	s.res.Release()
 	return err
-}
-
-func stdinOrNull(r io.Reader) io.Reader {
-	if r == nil {
-		if f, err := os.Open(os.DevNull); err == nil {
-			return f
-		}
-	}
-	return r
 }
 
 // EnvAllowlist are the variables passed into the sandbox unasked. LC_* is matched by
