@@ -176,7 +176,11 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		// The download must install exactly what was checked.
 		after, err := r.readLockfiles(ctx)
 		if err != nil {
-			return nil, err
+			// The resolved lockfile was there before the download: a step that
+			// removes or mangles it is not something to precheck again.
+			out.Code = exitcode.Sandbox
+			out.Reason = fmt.Sprintf("the download step left no readable lockfile (%v); nothing was synced back", err)
+			return out, nil
 		}
 		if extra := unchecked(after, checked); len(extra) > 0 {
 			out.Code = exitcode.Sandbox

@@ -623,6 +623,26 @@ func TestInstallRefusesUncheckedDownload(t *testing.T) {
 	assertUnchanged(t, proj, before)
 }
 
+func TestInstallDownloadRemovesLockfile(t *testing.T) {
+	needContainers(t)
+	for _, script := range []string{"rm package-lock.json", "echo '{not json' > package-lock.json"} {
+		t.Run(script, func(t *testing.T) {
+			proj := newProject(t, map[string]string{"package.json": packageJSON})
+			before := treeHash(t, proj)
+			plan := npmLikePlan(proj)
+			plan.Download.Args = sh(script)
+			res := install(t, plan, openDB(t), defaultPolicy(t), nil)
+			if res.Code != exitcode.Sandbox || !strings.Contains(res.Reason, "left no readable lockfile") {
+				t.Fatalf("Code = %d (%s), want %d and the lockfile named", res.Code, res.Reason, exitcode.Sandbox)
+			}
+			if got := phases(res); fmt.Sprint(got) != "[resolve download]" {
+				t.Errorf("steps = %v, want the build not to run", got)
+			}
+			assertUnchanged(t, proj, before)
+		})
+	}
+}
+
 func TestInstallRefusesSealedChange(t *testing.T) {
 	needContainers(t)
 	for _, tc := range []struct{ name, script, want string }{
