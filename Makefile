@@ -7,6 +7,11 @@ GOFLAGS_B := -tags '$(TAGS)' -trimpath -ldflags '-X main.version=$(VERSION)'
 UNIT_PKGS := ./cmd/... ./container/... ./rootfs/... ./precheck/... ./managers/... ./internal/...
 
 export CGO_ENABLED=1
+# Test output goes through hack/testsummary (one line a package, failures in full,
+# every skipped test with its reason); pipefail keeps go test's status.
+SHELL        := /bin/bash
+.SHELLFLAGS  := -o pipefail -c
+SUMMARY      := bin/testsummary
 
 .PHONY: all build deps test unit integration bench bench-npm fuzz lint demo clean
 
@@ -23,11 +28,14 @@ deps:
 # integration tests that drive bin/phylum-box as root and as an unprivileged user.
 test: deps lint build unit integration
 
-unit:
-	$(GO) test -tags '$(TAGS)' -race -count=1 $(UNIT_PKGS)
+unit: $(SUMMARY)
+	$(GO) test -tags '$(TAGS)' -race -count=1 -json $(UNIT_PKGS) 2>&1 | $(SUMMARY)
 
-integration: build
-	PHYLUM_BOX_BIN=$(CURDIR)/bin/phylum-box $(GO) test -tags '$(TAGS)' -count=1 -timeout 30m ./integration/...
+integration: build $(SUMMARY)
+	PHYLUM_BOX_BIN=$(CURDIR)/bin/phylum-box $(GO) test -tags '$(TAGS)' -count=1 -timeout 30m -json ./integration/... 2>&1 | $(SUMMARY)
+
+$(SUMMARY): hack/testsummary/main.go
+	$(GO) build -o $@ ./hack/testsummary
 
 bench: build
 	PHYLUM_BOX_BIN=$(CURDIR)/bin/phylum-box $(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchmem -count=1 $(UNIT_PKGS) ./integration/...
@@ -41,7 +49,7 @@ fuzz:
 	bash hack/fuzz.sh $(FUZZTIME)
 
 lint:
-	@out=$$(gofmt -l cmd container rootfs precheck managers integration internal); \
+	@out=$$(gofmt -l cmd container rootfs precheck managers integration internal hack); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet -tags '$(TAGS)' ./...
 
