@@ -258,6 +258,15 @@ func BuildSkeleton(o SkeletonOptions) (*Skeleton, error) {
 			sk.Hidden = append(sk.Hidden, h)
 		}
 	}
+	// The idmapped lower of the project's overlay is only needed while the overlay is
+	// mounted; masked after that, the container cannot reach the host project's
+	// files through it (read-only as it is, its files are the container root's).
+	for _, m := range o.Extra {
+		if m.Destination == IdmappedLower {
+			sk.Hidden = append(sk.Hidden, IdmappedLower)
+			break
+		}
+	}
 	return sk, nil
 }
 

@@ -398,3 +398,33 @@ func TestOpenWaitsForLock(t *testing.T) {
 		t.Fatal("the second Open did not get the lock after the first session closed")
 	}
 }
+
+// TestIdmappedLowerMasked: as root, a root-owned project is served through an
+// idmapped overlay whose lower (the host project, owned by the container's root
+// through the idmap) is bound at rootfs.IdmappedLower for the overlay's sake. Once
+// the overlay is up the container must not see it: the project is reachable only
+// through the overlay, which writes nothing to the host.
+func TestIdmappedLowerMasked(t *testing.T) {
+	needRoot(t)
+	proj := newProject(t, map[string]string{"secret-ish.txt": "original\n"})
+	s, err := Open(context.Background(), Options{Project: proj, Home: home(t), Mode: rootfs.ModeAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out syncBuffer
+	res := run(t, s, `cat secret-ish.txt; echo entries=$(ls -A `+rootfs.IdmappedLower+` 2>/dev/null | wc -l); `+
+		`(echo changed > `+rootfs.IdmappedLower+`/secret-ish.txt) 2>/dev/null && echo wrote-lower; echo changed > secret-ish.txt`, &out)
+	if !s.Scratch().Idmapped() {
+		t.Skipf("no idmapped overlay here (%v: %s): nothing to mask", s.Scratch().Mode(), s.Scratch().ModeReason())
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", res.ExitCode, out.String())
+	}
+	if got := out.String(); got != "original\nentries=0\n" {
+		t.Errorf("output %q: want the project readable through the overlay and %s empty and unwritable", got, rootfs.IdmappedLower)
+	}
+	if b, _ := os.ReadFile(filepath.Join(proj, "secret-ish.txt")); string(b) != "original\n" {
+		t.Errorf("host file = %q before any sync back", b)
+	}
+}
