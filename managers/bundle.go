@@ -31,6 +31,45 @@ const bundleWork = ".phylum-box-bundle"
 // project, never the system gem dir.
 const bundleDefaultPath = "vendor/bundle"
 
+// bundleIntercepted maps the commands that resolve or install (and their aliases)
+// to the canonical name; the rest pass through.
+var bundleIntercepted = map[string]string{"install": "install", "i": "install", "add": "add", "update": "update", "lock": "lock"}
+
+func bundlePathRefusal(w string) *Refusal {
+	return &Refusal{Manager: "bundle", Reason: w + " chooses where gems go on the command line",
+		Advice: "set it once in the project (`bundle config set --local path vendor/bundle`) and run `phylum-box bundle install`"}
+}
+
+// bundleDocHow says what phylum-box does with each command of bundleIntercepted.
+var bundleDocHow = map[string]string{
+	"install": "resolved (bundle lock), prechecked; the .gem files are fetched, then installed in the sandbox with the network off",
+	"add":     "resolved (bundle add --skip-install), prechecked, then installed as install",
+	"update":  "resolved (bundle lock --update), prechecked, then installed as install",
+	"lock":    "resolved and prechecked; nothing is installed",
+}
+
+// Doc describes Bundler from bundleIntercepted.
+func (m bundleManager) Doc() ManagerDoc {
+	var d ManagerDoc
+	for _, cmd := range sortedKeys(bundleIntercepted) {
+		if bundleIntercepted[cmd] != cmd {
+			continue // an alias
+		}
+		d.Intercepted = append(d.Intercepted, DocCommand{Name: cmd, Aliases: aliasesOf(bundleIntercepted, cmd), How: bundleDocHow[cmd]})
+	}
+	d.Refused = []DocRefusal{
+		{Form: "--system, with any command", Example: []string{"install", "--system"}, Advice: bundlePathRefusal("--system").Advice},
+		{Form: "--path DIR, with any command", Example: []string{"install", "--path", "DIR"}, Advice: bundlePathRefusal("--path").Advice},
+	}
+	d.PassThrough = []string{"exec rake", "list", "outdated", "install --help"}
+	d.Notes = []string{
+		"Bare `" + m.name + "` is `" + m.name + " install`.",
+		"Gems go to BUNDLE_PATH (the environment or .bundle/config), which must be inside the project; without one, to vendor/bundle, recorded in .bundle/config.",
+		"Intercepted commands need a Gemfile in the working directory or above (or BUNDLE_GEMFILE).",
+	}
+	return d
+}
+
 func (m bundleManager) Plan(args []string, env Env) (*Plan, error) {
 	p, err := m.plan(args, env)
 	if p != nil && !p.Passthrough {
@@ -56,17 +95,14 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		case w == "--help" || w == "-h":
 			return passthrough(m, cmd, args), nil
 		case w == "--system" || strings.HasPrefix(w, "--path"):
-			return nil, &Refusal{Manager: "bundle", Reason: w + " chooses where gems go on the command line",
-				Advice: "set it once in the project (`bundle config set --local path vendor/bundle`) and run `phylum-box bundle install`"}
+			return nil, bundlePathRefusal(w)
 		}
 	}
-	switch cmd {
-	case "install", "add", "update", "lock":
-	case "i":
-		cmd = "install"
-	default:
+	canon, ok := bundleIntercepted[cmd]
+	if !ok {
 		return passthrough(m, cmd, args), nil
 	}
+	cmd = canon
 	root := findUp(env.Dir, "Gemfile")
 	if env.Getenv("BUNDLE_GEMFILE") != "" {
 		g := env.Getenv("BUNDLE_GEMFILE")

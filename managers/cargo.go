@@ -28,6 +28,9 @@ var cargoAliases = map[string]string{"b": "build", "c": "check", "t": "test", "r
 // cargoBuilds are the commands that compile (and so run build scripts).
 var cargoBuilds = map[string]bool{"build": true, "check": true, "test": true, "run": true, "bench": true, "doc": true}
 
+// cargoResolves are the commands that resolve or fetch without compiling.
+var cargoResolves = map[string]bool{"add": true, "remove": true, "update": true, "generate-lockfile": true, "fetch": true}
+
 // cargoValueOpts are cargo's options that take a value and may precede the command.
 var cargoValueOpts = map[string]bool{"--config": true, "-Z": true, "--color": true, "--manifest-path": true, "-C": true}
 
@@ -63,7 +66,7 @@ func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
 		}
 	}
 	switch {
-	case cargoBuilds[cmd], cmd == "add", cmd == "update", cmd == "fetch", cmd == "remove", cmd == "generate-lockfile":
+	case cargoBuilds[cmd], cargoResolves[cmd]:
 	case cmd == "install":
 		return m.planInstall(args, idx, rest, env)
 	default:
@@ -73,7 +76,7 @@ func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
 		if w == "-Z" || strings.HasPrefix(w, "--manifest-path") || w == "-C" {
 			// These move the project or change cargo's behaviour in ways the plan
 			// would have to follow; refuse rather than check the wrong lockfile.
-			return nil, &Refusal{Manager: "cargo", Reason: w + " is not supported by phylum-box yet", Advice: "run cargo from the package's directory, without " + w}
+			return nil, cargoUnsupportedRefusal(w)
 		}
 	}
 	root := cargoWorkspaceRoot(env.Dir)
@@ -187,8 +190,7 @@ func (m cargoManager) planInstall(args []string, idx int, rest []string, env Env
 		case name == "--registry":
 			registry = val()
 		case name == "--git" || name == "--path" || name == "--index" || name == "--branch" || name == "--tag" || name == "--rev":
-			return nil, &Refusal{Manager: "cargo", Reason: "cargo install " + name + " is not supported by phylum-box yet (only crates from a registry)",
-				Advice: "add it as a dependency of a project and build it with `phylum-box cargo build`"}
+			return nil, cargoInstallSourceRefusal(name)
 		case name == "--locked":
 			locked = true
 			pass = append(pass, w)
@@ -209,12 +211,11 @@ func (m cargoManager) planInstall(args []string, idx int, rest []string, env Env
 				crate, req = c, v
 			}
 		default:
-			return nil, &Refusal{Manager: "cargo", Reason: "phylum-box installs one crate per `cargo install`", Advice: "run it once per crate"}
+			return nil, cargoInstallManyRefusal()
 		}
 	}
 	if root == "" {
-		return nil, &Refusal{Manager: "cargo", Reason: "cargo install writes into ~/.cargo/bin (or $CARGO_INSTALL_ROOT), outside the project, where phylum-box cannot check, contain or roll it back",
-			Advice: "name a directory inside the project with --root DIR (then run DIR/bin/NAME)"}
+		return nil, cargoInstallNoRootRefusal()
 	}
 	absRoot := root
 	if !filepath.IsAbs(absRoot) {
@@ -222,8 +223,7 @@ func (m cargoManager) planInstall(args []string, idx int, rest []string, env Env
 	}
 	absRoot = filepath.Clean(absRoot)
 	if !within(env.Dir, absRoot) || absRoot == env.Dir {
-		return nil, &Refusal{Manager: "cargo", Reason: "--root " + root + " is outside the project (" + env.Dir + ")",
-			Advice: "name a directory below " + env.Dir}
+		return nil, cargoInstallOutsideRefusal(root, env.Dir)
 	}
 	if crate == "" || strings.ContainsAny(crate, "\"'\\ /") {
 		return nil, &Refusal{Manager: "cargo", Reason: "name the crate to install", Advice: "cargo install CRATE --root DIR"}
@@ -271,6 +271,68 @@ func (m cargoManager) planInstall(args []string, idx int, rest []string, env Env
 	}
 	p.Notes = append(p.Notes, "cargo install: the crate is resolved through a probe package, unpacked and locked in "+cargoInstallWork+", built offline into "+rel)
 	return p, nil
+}
+
+func cargoUnsupportedRefusal(w string) *Refusal {
+	return &Refusal{Manager: "cargo", Reason: w + " is not supported by phylum-box yet", Advice: "run cargo from the package's directory, without " + w}
+}
+
+func cargoInstallSourceRefusal(name string) *Refusal {
+	return &Refusal{Manager: "cargo", Reason: "cargo install " + name + " is not supported by phylum-box yet (only crates from a registry)",
+		Advice: "add it as a dependency of a project and build it with `phylum-box cargo build`"}
+}
+
+func cargoInstallManyRefusal() *Refusal {
+	return &Refusal{Manager: "cargo", Reason: "phylum-box installs one crate per `cargo install`", Advice: "run it once per crate"}
+}
+
+func cargoInstallNoRootRefusal() *Refusal {
+	return &Refusal{Manager: "cargo", Reason: "cargo install writes into ~/.cargo/bin (or $CARGO_INSTALL_ROOT), outside the project, where phylum-box cannot check, contain or roll it back",
+		Advice: "name a directory inside the project with --root DIR (then run DIR/bin/NAME)"}
+}
+
+func cargoInstallOutsideRefusal(root, dir string) *Refusal {
+	return &Refusal{Manager: "cargo", Reason: "--root " + root + " is outside the project (" + dir + ")",
+		Advice: "name a directory below " + dir}
+}
+
+// cargoDocHow says what phylum-box does with the commands of cargoBuilds and
+// cargoResolves.
+var cargoDocHow = map[string]string{
+	"build":             "the lockfile is completed as cargo would, prechecked, the crates fetched, then compiled in the sandbox (--frozen, network off)",
+	"add":               "resolved, prechecked and fetched; nothing is compiled",
+	"remove":            "resolved, prechecked and fetched; nothing is compiled",
+	"update":            "resolved, prechecked and fetched; nothing is compiled",
+	"generate-lockfile": "resolved, prechecked and fetched; nothing is compiled",
+	"fetch":             "the lockfile is completed as cargo would, prechecked, the crates fetched",
+}
+
+// Doc describes cargo from cargoBuilds, cargoResolves and cargoAliases.
+func (cargoManager) Doc() ManagerDoc {
+	var d ManagerDoc
+	for _, cmd := range sortedKeys(cargoBuilds) {
+		d.Intercepted = append(d.Intercepted, DocCommand{Name: cmd, Aliases: aliasesOf(cargoAliases, cmd), How: cargoDocHow["build"]})
+	}
+	for _, cmd := range sortedKeys(cargoResolves) {
+		d.Intercepted = append(d.Intercepted, DocCommand{Name: cmd, Aliases: aliasesOf(cargoAliases, cmd), How: cargoDocHow[cmd]})
+	}
+	d.Intercepted = append(d.Intercepted, DocCommand{Name: "install", Args: []string{"--root", "DIR", "CRATE"},
+		How: "with DIR inside the working directory: the crate and its dependencies are prechecked, then built into DIR in the sandbox with the network off"})
+	d.Refused = []DocRefusal{
+		{Form: "cargo install without --root", Example: []string{"install", "CRATE"}, Advice: cargoInstallNoRootRefusal().Advice},
+		{Form: "cargo install --root DIR with DIR outside the working directory", Example: []string{"install", "--root", "/usr/local", "CRATE"},
+			Advice: cargoInstallOutsideRefusal("DIR", "the working directory").Advice},
+		{Form: "cargo install --git, --path, --index, --branch, --tag or --rev", Example: []string{"install", "--root", "DIR", "--git", "URL"}, Advice: cargoInstallSourceRefusal("--git").Advice},
+		{Form: "cargo install of several crates", Example: []string{"install", "--root", "DIR", "A", "B"}, Advice: cargoInstallManyRefusal().Advice},
+		{Form: "-C DIR, -Z FLAG or --manifest-path PATH with an intercepted command", Example: []string{"build", "--manifest-path", "PATH"},
+			Advice: cargoUnsupportedRefusal("-C, -Z or --manifest-path").Advice},
+	}
+	d.PassThrough = []string{"tree", "fmt", "clippy", "publish", "install --list", "build --help"}
+	d.Notes = []string{
+		"Commands other than install need a Cargo.toml in the working directory or above; the lockfile is the workspace's.",
+		"In the sandbox CARGO_HOME is phylum-box's own cache, read-only while compiling; the user's ~/.cargo/config.toml is passed with --config.",
+	}
+	return d
 }
 
 // cargoWorkspaceRoot is the directory of the nearest Cargo.toml, or of an enclosing

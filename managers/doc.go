@@ -17,8 +17,10 @@
 //     Lockfiles to precheck, the files to CarryOver, the Outputs that may be synced
 //     back, the Sealed files the build must not touch, the Caches and Credentials.
 //
-// Adding a manager (uv, pip, …) is one file with a type implementing Manager, its
-// Register call, and its table-driven test; nothing else changes.
+// Adding a manager (uv, pip, …) is one file with a type implementing Manager and
+// Documented (Doc, built from the tables Plan reads, becomes its reference page), its
+// Register call, and its table-driven test; TestManagerDocsMatchPlan runs what Doc
+// lists through Plan.
 //
 // # What the orchestration must do with a Plan
 //

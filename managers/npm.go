@@ -29,6 +29,10 @@ var npmIntercepted = map[string]bool{
 	"exec": true, "link": true, "init": true, "audit": true,
 }
 
+// npmRefused are the commands of npmIntercepted that are always refused: `npm link`
+// symlinks into and installs from the global prefix.
+var npmRefused = map[string]bool{"link": true}
+
 // npmFlagsForResolve are appended (last wins in npm) to every resolve step: write the
 // lockfile only, run nothing, and skip the audit/fund requests the report replaces.
 var npmResolveFlags = []string{"--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"}
@@ -70,15 +74,14 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	if a.isTrue("dry-run") || (a.isTrue("package-lock-only") && cmd != "exec") {
 		return passthrough(m, cmd, args), nil // resolves, writes and runs nothing
 	}
-	if a.isTrue("global") || lastOr(a, "location", "") == "global" || cmd == "link" {
-		return nil, &Refusal{Manager: "npm", Reason: fmt.Sprintf("`npm %s` would change the global install (%s), outside any project, where phylum-box cannot check it, contain it or roll it back", cmd, npmGlobalWhat(cmd)),
-			Advice: "install the tool into the project instead (`phylum-box npm install --save-dev PKG`, then `npx PKG`), or run it once with `phylum-box npx PKG`; for `npm link`, depend on the local path instead (`phylum-box npm install ../dir`)"}
+	if a.isTrue("global") || lastOr(a, "location", "") == "global" || npmRefused[cmd] {
+		return nil, npmGlobalRefusal(cmd)
 	}
 	if a.isFalse("package-lock") && cmd != "rebuild" && cmd != "prune" {
-		return nil, &Refusal{Manager: "npm", Reason: "package-lock=false leaves no lockfile to check before installing", Advice: "drop --no-package-lock (and package-lock=false in .npmrc) for this install"}
+		return nil, npmNoLockRefusal()
 	}
 	if a.isFalse("save") && len(rest) > 0 && (cmd == "install" || cmd == "update" || cmd == "uninstall") {
-		return nil, &Refusal{Manager: "npm", Reason: "--no-save changes node_modules without recording it in the lockfile phylum-box checks", Advice: "run it without --no-save"}
+		return nil, npmNoSaveRefusal()
 	}
 
 	root := env.Dir
@@ -299,7 +302,7 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 		}
 	}
 	if a.isTrue("global") {
-		return nil, &Refusal{Manager: m.name, Reason: "exec with --global would install into the global prefix", Advice: "drop --global"}
+		return nil, npmExecGlobalRefusal(m.name)
 	}
 	cfg, err := LoadNpmConfig(env, findNodeRoot(env.Dir), npmCLIConfig(a))
 	if err != nil {
@@ -432,6 +435,73 @@ func localBinExists(dir, bin string) bool {
 		}
 		d = parent
 	}
+}
+
+func npmGlobalRefusal(cmd string) *Refusal {
+	return &Refusal{Manager: "npm", Reason: fmt.Sprintf("`npm %s` would change the global install (%s), outside any project, where phylum-box cannot check it, contain it or roll it back", cmd, npmGlobalWhat(cmd)),
+		Advice: "install the tool into the project instead (`phylum-box npm install --save-dev PKG`, then `npx PKG`), or run it once with `phylum-box npx PKG`; for `npm link`, depend on the local path instead (`phylum-box npm install ../dir`)"}
+}
+
+func npmNoLockRefusal() *Refusal {
+	return &Refusal{Manager: "npm", Reason: "package-lock=false leaves no lockfile to check before installing", Advice: "drop --no-package-lock (and package-lock=false in .npmrc) for this install"}
+}
+
+func npmNoSaveRefusal() *Refusal {
+	return &Refusal{Manager: "npm", Reason: "--no-save changes node_modules without recording it in the lockfile phylum-box checks", Advice: "run it without --no-save"}
+}
+
+func npmExecGlobalRefusal(name string) *Refusal {
+	return &Refusal{Manager: name, Reason: "exec with --global would install into the global prefix", Advice: "drop --global"}
+}
+
+// npmDocHow says, for each command of npmIntercepted that is not refused, the
+// arguments it needs to be intercepted and what phylum-box does with it.
+var npmDocHow = map[string]struct {
+	args []string
+	how  string
+}{
+	"install":         {nil, docInstall},
+	"update":          {nil, docInstall},
+	"uninstall":       {nil, docInstall},
+	"dedupe":          {nil, docInstall},
+	"install-test":    {nil, docInstall + "; then `npm test` runs on the host"},
+	"ci":              {nil, "the committed lockfile is prechecked, then installed in the sandbox (npm ci)"},
+	"install-ci-test": {nil, "as ci; then `npm test` runs on the host"},
+	"prune":           {nil, "prechecked, then pruned in the sandbox without the network"},
+	"rebuild":         {nil, "what node_modules holds is prechecked, then rebuilt in the sandbox with the network off"},
+	"audit":           {[]string{"fix"}, "resolved with `audit fix --package-lock-only`, prechecked, then downloaded and built in the sandbox; other audit commands pass through"},
+	"exec":            {[]string{"PKG"}, docScratch + "; a bin already in node_modules/.bin passes through"},
+	"init":            {[]string{"INITIALIZER"}, docCreate("INITIALIZER") + "; bare `npm init` passes through"},
+}
+
+// Doc describes npm (or npx) from npmIntercepted, npmRefused and npmAliases.
+func (m npmManager) Doc() ManagerDoc {
+	if m.name == "npx" {
+		return ManagerDoc{
+			Intercepted: []DocCommand{{Args: []string{"PKG"}, How: docScratch + " (as `npm exec`; -p/--package and -c/--call work as there)"}},
+			Refused: []DocRefusal{{Form: "npx --global PKG (-g)", Example: []string{"--global", "PKG"},
+				Advice: npmExecGlobalRefusal(m.name).Advice}},
+			Notes: []string{"A bin already in node_modules/.bin (looking up from the working directory) runs without installing anything, as npx does; so does npx without a package."},
+		}
+	}
+	var d ManagerDoc
+	for _, cmd := range sortedKeys(npmIntercepted) {
+		if npmRefused[cmd] {
+			d.Refused = append(d.Refused, DocRefusal{Form: docAlso("npm "+cmd, aliasesOf(npmAliases, cmd)),
+				Example: []string{cmd}, Advice: npmGlobalRefusal(cmd).Advice})
+			continue
+		}
+		h := npmDocHow[cmd]
+		d.Intercepted = append(d.Intercepted, DocCommand{Name: cmd, Aliases: aliasesOf(npmAliases, cmd), Args: h.args, How: h.how})
+	}
+	d.Refused = append([]DocRefusal{
+		{Form: "-g, --global or --location=global with any intercepted command", Example: []string{"install", "-g", "PKG"}, Advice: npmGlobalRefusal("install").Advice},
+		{Form: "--no-package-lock (or package-lock=false in .npmrc)", Example: []string{"install", "--no-package-lock"}, Advice: npmNoLockRefusal().Advice},
+		{Form: "install, update or uninstall with --no-save and package names", Example: []string{"install", "--no-save", "PKG"}, Advice: npmNoSaveRefusal().Advice},
+	}, d.Refused...)
+	d.PassThrough = []string{"run build", "test", "ls", "publish", "install --dry-run", "install --package-lock-only", "install --help"}
+	d.Notes = []string{"The command is found as npm finds it: options anywhere, unique prefixes (upd) and camelCase spellings; if the first word is not an npm command, a later intercepted word counts."}
+	return d
 }
 
 func npmGlobalWhat(cmd string) string {

@@ -166,11 +166,10 @@ func (m pipManager) Plan(args []string, env Env) (*Plan, error) {
 
 func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	a := parsePipArgv(args)
-	switch a.cmd {
+	switch pipCommands[a.cmd] {
 	case "install":
-	case "download", "wheel":
-		return nil, &Refusal{Manager: m.name, Reason: fmt.Sprintf("`pip %s` builds source distributions (runs their setup.py) with the network on", a.cmd),
-			Advice: "install into the project's virtualenv with `phylum-box pip install ...` instead"}
+	case "refuse":
+		return nil, pipBuildRefusal(m.name, a.cmd)
 	default:
 		return passthrough(m, a.cmd, args), nil
 	}
@@ -179,12 +178,10 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	if a.flags["dry-run"] {
 		// pip still runs sdists' metadata hooks while resolving a dry run.
-		return nil, &Refusal{Manager: m.name, Reason: "`pip install --dry-run` runs the setup code of source distributions with the network on",
-			Advice: "use `phylum-box check` on a lockfile or requirements file, or run the real install through phylum-box"}
+		return nil, pipDryRunRefusal(m.name)
 	}
 	if a.flags["user"] {
-		return nil, &Refusal{Manager: m.name, Reason: "--user installs into your home directory (~/.local), outside any project, where phylum-box cannot check, contain or roll it back",
-			Advice: "create a virtualenv in the project (`python3 -m venv .venv`) and run `phylum-box pip install ...` there, or use --target DIR inside the project"}
+		return nil, pipUserRefusal(m.name)
 	}
 
 	python := ""
@@ -199,8 +196,7 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 			}
 			d = filepath.Clean(d)
 			if !within(env.Dir, d) || d == env.Dir {
-				return nil, &Refusal{Manager: m.name, Reason: fmt.Sprintf("--%s %s is outside the project (%s)", o, v, env.Dir),
-					Advice: fmt.Sprintf("run phylum-box from the directory that contains it, or name a directory below %s", env.Dir)}
+				return nil, pipOutsideRefusal(m.name, o, v, env.Dir)
 			}
 			root = env.Dir
 			if out == "" {
@@ -286,8 +282,59 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	} else {
 		p.Notes = append(p.Notes, "pip: installing into the virtualenv "+outRel)
 	}
-	p.Notes = append(p.Notes, "pip: resolving a source distribution runs its metadata hook (setup.py egg_info) in the resolve step, as pip cannot read its dependencies otherwise")
+	p.Notes = append(p.Notes, "pip: "+pipSdistNote)
 	return p, nil
+}
+
+// pipCommands are the pip commands phylum-box does not pass through: "install" is
+// planned, "refuse" refused.
+var pipCommands = map[string]string{"install": "install", "download": "refuse", "wheel": "refuse"}
+
+// pipSdistNote is the caveat of every pip plan.
+const pipSdistNote = "resolving a source distribution runs its metadata hook (setup.py egg_info) in the resolve step, as pip cannot read its dependencies otherwise"
+
+func pipBuildRefusal(name, cmd string) *Refusal {
+	return &Refusal{Manager: name, Reason: fmt.Sprintf("`pip %s` builds source distributions (runs their setup.py) with the network on", cmd),
+		Advice: "install into the project's virtualenv with `phylum-box pip install ...` instead"}
+}
+
+func pipDryRunRefusal(name string) *Refusal {
+	return &Refusal{Manager: name, Reason: "`pip install --dry-run` runs the setup code of source distributions with the network on",
+		Advice: "use `phylum-box check` on a lockfile or requirements file, or run the real install through phylum-box"}
+}
+
+func pipUserRefusal(name string) *Refusal {
+	return &Refusal{Manager: name, Reason: "--user installs into your home directory (~/.local), outside any project, where phylum-box cannot check, contain or roll it back",
+		Advice: "create a virtualenv in the project (`python3 -m venv .venv`) and run `phylum-box pip install ...` there, or use --target DIR inside the project"}
+}
+
+func pipOutsideRefusal(name, opt, val, dir string) *Refusal {
+	return &Refusal{Manager: name, Reason: fmt.Sprintf("--%s %s is outside the project (%s)", opt, val, dir),
+		Advice: fmt.Sprintf("run phylum-box from the directory that contains it, or name a directory below %s", dir)}
+}
+
+// Doc describes pip from pipCommands.
+func (m pipManager) Doc() ManagerDoc {
+	var d ManagerDoc
+	for _, cmd := range sortedKeys(pipCommands) {
+		if pipCommands[cmd] == "refuse" {
+			d.Refused = append(d.Refused, DocRefusal{Form: m.name + " " + cmd, Example: []string{cmd, "PKG"}, Advice: pipBuildRefusal(m.name, cmd).Advice})
+			continue
+		}
+		d.Intercepted = append(d.Intercepted, DocCommand{Name: cmd,
+			How: "resolved by pip (--dry-run --report), prechecked; the files it names are fetched by hash, then installed in the sandbox with the network off"})
+	}
+	d.Refused = append(d.Refused,
+		DocRefusal{Form: m.name + " install --dry-run", Example: []string{"install", "--dry-run", "PKG"}, Advice: pipDryRunRefusal(m.name).Advice},
+		DocRefusal{Form: m.name + " install --user", Example: []string{"install", "--user", "PKG"}, Advice: pipUserRefusal(m.name).Advice},
+		DocRefusal{Form: "--target, --prefix or --root outside the working directory", Example: []string{"install", "--target", "/usr/lib/python3/dist-packages", "PKG"},
+			Advice: pipOutsideRefusal(m.name, "target", "DIR", "the working directory").Advice})
+	d.PassThrough = []string{"list", "show PKG", "freeze", "uninstall PKG", "install --help"}
+	d.Notes = []string{
+		"install goes into the virtualenv ($VIRTUAL_ENV, else .venv found upwards), which must be inside the project, or into --target, --prefix or --root below the working directory; with neither it is refused.",
+		"Caveat: " + pipSdistNote + ".",
+	}
+	return d
 }
 
 // pipHashMode reports whether pip will check hashes: --require-hashes, or a

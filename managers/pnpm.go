@@ -194,11 +194,10 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		return nil, pnpmRefusal(cmd)
 	}
 	if a.isTrue("global") {
-		return nil, &Refusal{Manager: "pnpm", Reason: fmt.Sprintf("`pnpm %s --global` changes the global install, outside any project, where phylum-box cannot check it, contain it or roll it back", cmd),
-			Advice: "add the tool to the project (`phylum-box pnpm add -D PKG`) or run it once with `phylum-box pnpm dlx PKG`"}
+		return nil, pnpmGlobalRefusal(cmd)
 	}
 	if a.isTrue("interactive") {
-		return nil, &Refusal{Manager: "pnpm", Reason: "interactive updates cannot be checked before they are chosen", Advice: "name the packages instead: `phylum-box pnpm update PKG@latest`"}
+		return nil, pnpmInteractiveRefusal()
 	}
 	if a.isTrue("lockfile-only") && cmd != "fetch" {
 		return passthrough(m, cmd, args), nil // writes the lockfile, installs and runs nothing
@@ -287,6 +286,61 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	p.Download, p.Build = download, build
 	return p, nil
+}
+
+func pnpmGlobalRefusal(cmd string) *Refusal {
+	return &Refusal{Manager: "pnpm", Reason: fmt.Sprintf("`pnpm %s --global` changes the global install, outside any project, where phylum-box cannot check it, contain it or roll it back", cmd),
+		Advice: "add the tool to the project (`phylum-box pnpm add -D PKG`) or run it once with `phylum-box pnpm dlx PKG`"}
+}
+
+func pnpmInteractiveRefusal() *Refusal {
+	return &Refusal{Manager: "pnpm", Reason: "interactive updates cannot be checked before they are chosen", Advice: "name the packages instead: `phylum-box pnpm update PKG@latest`"}
+}
+
+// pnpmDocHow says what phylum-box does with each kind of pnpmIntercepted, or with
+// one command where it differs from its kind.
+var pnpmDocHow = map[string]string{
+	"install":        docInstall,
+	"resolve":        "the lockfile it writes is prechecked; nothing is installed",
+	"download":       "the lockfile is prechecked, then fetched into the store in the sandbox",
+	"build":          "the lockfile is prechecked, then built in the sandbox with the network off",
+	"exec":           docScratch,
+	"install-test":   docInstall + "; then `pnpm test` runs on the host",
+	"approve-builds": "the lockfile is prechecked; approves, then builds in the sandbox with the network off",
+	"create":         docCreate("NAME"),
+}
+
+// pnpmDocArgs are the arguments a command needs to be intercepted.
+var pnpmDocArgs = map[string][]string{"dlx": {"PKG"}, "create": {"NAME"}}
+
+// Doc describes pnpm (or pnpx) from pnpmIntercepted and pnpmAliases.
+func (m pnpmManager) Doc() ManagerDoc {
+	if m.name == "pnpx" {
+		return ManagerDoc{Intercepted: []DocCommand{{Args: []string{"PKG"}, How: docScratch + " (as `pnpm dlx`)"}}}
+	}
+	var d ManagerDoc
+	for _, cmd := range sortedKeys(pnpmIntercepted) {
+		kind := pnpmIntercepted[cmd]
+		if kind == "refuse" {
+			d.Refused = append(d.Refused, DocRefusal{Form: docAlso("pnpm "+cmd, aliasesOf(pnpmAliases, cmd)), Example: []string{cmd}, Advice: pnpmRefusal(cmd).Advice})
+			continue
+		}
+		how, ok := pnpmDocHow[cmd]
+		if !ok {
+			how = pnpmDocHow[kind]
+		}
+		d.Intercepted = append(d.Intercepted, DocCommand{Name: cmd, Aliases: aliasesOf(pnpmAliases, cmd), Args: pnpmDocArgs[cmd], How: how})
+	}
+	d.Refused = append([]DocRefusal{
+		{Form: "-g or --global with any intercepted command", Example: []string{"add", "-g", "PKG"}, Advice: pnpmGlobalRefusal("add").Advice},
+		{Form: "update -i (--interactive)", Example: []string{"update", "-i"}, Advice: pnpmInteractiveRefusal().Advice},
+	}, d.Refused...)
+	d.PassThrough = []string{"exec tsc", "run build", "test", "build", "ls", "ci", "install --lockfile-only"}
+	d.Notes = []string{
+		"install with package names is add, as in pnpm; recursive, multi or m before a command, -r and --filter keep it intercepted.",
+		"pnpm exec runs only bins already installed, and unknown words run as scripts: both pass through.",
+	}
+	return d
 }
 
 func pnpmRefusal(cmd string) *Refusal {

@@ -30,6 +30,39 @@ var poetryValueOpts = map[string]bool{
 	"--with": true, "--extras": true, "-E": true, "--source": true, "--python": true,
 }
 
+// poetryIntercepted are the commands that resolve or install; the rest pass through.
+var poetryIntercepted = map[string]bool{"add": true, "install": true, "update": true, "lock": true, "remove": true, "sync": true}
+
+func poetryDirectoryRefusal(w string) *Refusal {
+	return &Refusal{Manager: "poetry", Reason: w + " is not supported by phylum-box yet", Advice: "run poetry from the project's directory"}
+}
+
+// poetryDocHow says what phylum-box does with each command of poetryIntercepted.
+var poetryDocHow = map[string]string{
+	"add":     "resolved (poetry add --lock), prechecked, then installed into the project's .venv in the sandbox with the network off",
+	"remove":  "resolved (poetry remove --lock), prechecked, then installed into the project's .venv in the sandbox with the network off",
+	"update":  "resolved (poetry update --lock), prechecked, then installed into the project's .venv in the sandbox with the network off",
+	"lock":    "resolved and prechecked; nothing is installed",
+	"install": "a missing or stale poetry.lock is locked (--no-update), prechecked, then installed into the project's .venv in the sandbox with the network off",
+	"sync":    "a missing or stale poetry.lock is locked (--no-update), prechecked, then installed into the project's .venv in the sandbox with the network off",
+}
+
+// Doc describes Poetry from poetryIntercepted.
+func (poetryManager) Doc() ManagerDoc {
+	var d ManagerDoc
+	for _, cmd := range sortedKeys(poetryIntercepted) {
+		d.Intercepted = append(d.Intercepted, DocCommand{Name: cmd, How: poetryDocHow[cmd]})
+	}
+	d.Refused = []DocRefusal{{Form: "-C or --directory, with any command", Example: []string{"-C", "DIR", "install"}, Advice: poetryDirectoryRefusal("-C").Advice}}
+	d.PassThrough = []string{"show", "run pytest", "build", "install --dry-run", "install --help"}
+	d.Notes = []string{
+		"Intercepted commands need a pyproject.toml in the working directory or above, and no active virtualenv outside the project.",
+		"The locked files are installed with pip, offline; the project itself with `poetry install --only-root`.",
+		"Caveat: `poetry lock` may build a source distribution to read its metadata, which runs its setup code in the resolve step.",
+	}
+	return d
+}
+
 func (m poetryManager) Plan(args []string, env Env) (*Plan, error) {
 	p, err := m.plan(args, env)
 	return finishTool(p, err, env, nil)
@@ -57,12 +90,10 @@ func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
 			return passthrough(m, cmd, args), nil
 		}
 		if w == "--directory" || w == "-C" || strings.HasPrefix(w, "--directory=") {
-			return nil, &Refusal{Manager: "poetry", Reason: w + " is not supported by phylum-box yet", Advice: "run poetry from the project's directory"}
+			return nil, poetryDirectoryRefusal(w)
 		}
 	}
-	switch cmd {
-	case "add", "install", "update", "lock", "remove", "sync":
-	default:
+	if !poetryIntercepted[cmd] {
 		return passthrough(m, cmd, args), nil
 	}
 	root := findUp(env.Dir, "pyproject.toml")

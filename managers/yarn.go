@@ -260,15 +260,11 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	if !yarnClassicIntercepted[cmd] {
 		return passthrough(m, cmd, args), nil
 	}
-	switch cmd {
-	case "global", "link":
-		return nil, &Refusal{Manager: "yarn", Reason: fmt.Sprintf("`yarn %s` installs outside the project, where phylum-box cannot check it, contain it or roll it back", cmd),
-			Advice: "add the tool to the project (`phylum-box yarn add --dev PKG`), or depend on a local path with `file:../dir`"}
-	case "upgrade-interactive":
-		return nil, &Refusal{Manager: "yarn", Reason: "interactive upgrades cannot be checked before they are chosen", Advice: "name the packages: `phylum-box yarn upgrade PKG@VERSION`"}
+	if r := yarnClassicRefusal(cmd); r != nil {
+		return nil, r
 	}
 	if hasFlag(rest, "--no-lockfile", "--pure-lockfile") || hasFlag(y.lead, "--no-lockfile", "--pure-lockfile") {
-		return nil, &Refusal{Manager: "yarn", Reason: "--no-lockfile/--pure-lockfile leave no lockfile to check", Advice: "run it without that flag"}
+		return nil, yarnNoLockfileRefusal()
 	}
 	man, _ := readNodeManifest(root)
 	workspaces, err := workspaceDirs(root, man.workspacePatterns())
@@ -315,6 +311,23 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	p.Build = &Step{Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--offline", "--force"}, quiet),
 		Env: []string{"npm_config_nodedir=" + nodedir}, Scripts: true}
 	return p, nil
+}
+
+// yarnClassicRefusal is the refusal of a yarnClassicIntercepted command that is
+// never run, nil for the others.
+func yarnClassicRefusal(cmd string) *Refusal {
+	switch cmd {
+	case "global", "link":
+		return &Refusal{Manager: "yarn", Reason: fmt.Sprintf("`yarn %s` installs outside the project, where phylum-box cannot check it, contain it or roll it back", cmd),
+			Advice: "add the tool to the project (`phylum-box yarn add --dev PKG`), or depend on a local path with `file:../dir`"}
+	case "upgrade-interactive":
+		return &Refusal{Manager: "yarn", Reason: "interactive upgrades cannot be checked before they are chosen", Advice: "name the packages: `phylum-box yarn upgrade PKG@VERSION`"}
+	}
+	return nil
+}
+
+func yarnNoLockfileRefusal() *Refusal {
+	return &Refusal{Manager: "yarn", Reason: "--no-lockfile/--pure-lockfile leave no lockfile to check", Advice: "run it without that flag"}
 }
 
 // installOnly drops add/upgrade's options that mean nothing (or something else) to
@@ -473,16 +486,14 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 			}
 		}
 		if installs {
-			return nil, &Refusal{Manager: "yarn", Reason: "`yarn workspaces " + pos[0] + "` installs across workspaces in one go, which phylum-box does not plan yet",
-				Advice: "run it per workspace (`phylum-box yarn workspace NAME add PKG`) or at the root (`phylum-box yarn install`)"}
+			return nil, yarnWorkspacesRefusal(pos[0])
 		}
 		return passthrough(m, cmd, args), nil
 	case "refuse":
-		return nil, &Refusal{Manager: "yarn", Reason: fmt.Sprintf("`yarn %s` re-installs with build scripts as part of the command", cmd),
-			Advice: "make the change in package.json (dependenciesMeta, resolutions, a link:/portal: dependency), then run `phylum-box yarn install`"}
+		return nil, yarnBerryRefusal(cmd)
 	}
 	if hasFlag(rest, "--interactive", "-i") {
-		return nil, &Refusal{Manager: "yarn", Reason: "interactive choices cannot be checked before they are made", Advice: "name the versions: `phylum-box yarn up PKG@VERSION`"}
+		return nil, yarnInteractiveRefusal()
 	}
 	rc, err := loadBerryConfig(env, root)
 	if err != nil {
@@ -538,6 +549,83 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	p.Download = &Step{Args: concat([]string{"yarn"}, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: env2, Network: true, Credentials: true}
 	p.Build = &Step{Args: concat([]string{"yarn"}, lead, []string{"rebuild"}), Env: buildEnv, Scripts: true, AppendChanged: true}
 	return p, nil
+}
+
+func yarnWorkspacesRefusal(sub string) *Refusal {
+	return &Refusal{Manager: "yarn", Reason: "`yarn workspaces " + sub + "` installs across workspaces in one go, which phylum-box does not plan yet",
+		Advice: "run it per workspace (`phylum-box yarn workspace NAME add PKG`) or at the root (`phylum-box yarn install`)"}
+}
+
+func yarnBerryRefusal(cmd string) *Refusal {
+	return &Refusal{Manager: "yarn", Reason: fmt.Sprintf("`yarn %s` re-installs with build scripts as part of the command", cmd),
+		Advice: "make the change in package.json (dependenciesMeta, resolutions, a link:/portal: dependency), then run `phylum-box yarn install`"}
+}
+
+func yarnInteractiveRefusal() *Refusal {
+	return &Refusal{Manager: "yarn", Reason: "interactive choices cannot be checked before they are made", Advice: "name the versions: `phylum-box yarn up PKG@VERSION`"}
+}
+
+// yarnDocHow says what phylum-box does with each intercepted command of a flavour
+// (by command, else by its kind in yarnBerryIntercepted).
+var yarnDocHow = map[YarnFlavor]map[string]string{
+	YarnClassic: {
+		"install": "resolved by a full install with scripts off, prechecked, then downloaded and built in the sandbox",
+		"create":  docCreate("NAME"),
+	},
+	YarnBerry: {
+		"install": "resolved (--mode=update-lockfile), prechecked, then downloaded and built in the sandbox",
+		"build":   "yarn.lock is prechecked, then rebuilt in the sandbox with the network off",
+		"exec":    docScratch,
+		"create":  docCreate("NAME"),
+	},
+}
+
+// yarnDocArgs are the arguments a command needs to be intercepted.
+var yarnDocArgs = map[string][]string{"dlx": {"PKG"}, "create": {"NAME"}}
+
+// Doc describes both yarns from yarnClassicIntercepted and yarnBerryIntercepted.
+func (yarnManager) Doc() ManagerDoc {
+	var d ManagerDoc
+	classic, berry := string(YarnClassic), string(YarnBerry)
+	for _, cmd := range sortedKeys(yarnClassicIntercepted) {
+		if r := yarnClassicRefusal(cmd); r != nil {
+			ex := []string{cmd}
+			if cmd == "global" {
+				ex = append(ex, "add", "PKG")
+			}
+			d.Refused = append(d.Refused, DocRefusal{Form: "yarn " + cmd, Example: ex, Advice: r.Advice, Variant: classic})
+			continue
+		}
+		how, ok := yarnDocHow[YarnClassic][cmd]
+		if !ok {
+			how = yarnDocHow[YarnClassic]["install"] // bare yarn, add, upgrade, remove
+		}
+		d.Intercepted = append(d.Intercepted, DocCommand{Name: cmd, Args: yarnDocArgs[cmd], How: how, Variant: classic})
+	}
+	d.Refused = append(d.Refused, DocRefusal{Form: "--no-lockfile or --pure-lockfile", Example: []string{"install", "--pure-lockfile"}, Advice: yarnNoLockfileRefusal().Advice, Variant: classic})
+	for _, cmd := range sortedKeys(yarnBerryIntercepted) {
+		switch kind := yarnBerryIntercepted[cmd]; kind {
+		case "refuse":
+			d.Refused = append(d.Refused, DocRefusal{Form: "yarn " + cmd, Example: []string{cmd}, Advice: yarnBerryRefusal(cmd).Advice, Variant: berry})
+		case "workspaces":
+			d.Refused = append(d.Refused,
+				DocRefusal{Form: "yarn workspaces focus", Example: []string{"workspaces", "focus"}, Advice: yarnWorkspacesRefusal("focus").Advice, Variant: berry},
+				DocRefusal{Form: "yarn workspaces foreach with an intercepted command", Example: []string{"workspaces", "foreach", "-A", "add", "PKG"}, Advice: yarnWorkspacesRefusal("foreach").Advice, Variant: berry})
+		default:
+			how, ok := yarnDocHow[YarnBerry][cmd]
+			if !ok {
+				how = yarnDocHow[YarnBerry][kind]
+			}
+			d.Intercepted = append(d.Intercepted, DocCommand{Name: cmd, Args: yarnDocArgs[cmd], How: how, Variant: berry})
+		}
+	}
+	d.Refused = append(d.Refused, DocRefusal{Form: "-i or --interactive (yarn up -i)", Example: []string{"up", "-i", "PKG"}, Advice: yarnInteractiveRefusal().Advice, Variant: berry})
+	d.PassThrough = []string{"run build", "test", "why PKG", "exec tsc", "workspaces list", "add --help"}
+	d.Notes = []string{
+		"classic is yarn 1, berry yarn 2 and later; which one is read from packageManager in package.json, .yarnrc.yml, the yarn.lock format, else `yarn --version`.",
+		"`yarn workspace NAME CMD` is handled as CMD.",
+	}
+	return d
 }
 
 func (m yarnManager) planBerryDlx(p *Plan, cmd string, rest, env, buildEnv []string, man *nodeManifest) (*Plan, error) {

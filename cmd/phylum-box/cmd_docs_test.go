@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/phylum-box/phylum-box/managers"
 )
 
 // keepEnvironment restores the whole process environment after a test that runs
@@ -271,4 +273,38 @@ func TestDocsYAMLBlocksParse(t *testing.T) {
 		}
 	}
 	t.Logf("parsed %d yaml blocks", n)
+}
+
+// TestManagerPagesListCommands: each manager's description (its reference page)
+// lists what its managers.Doc says is intercepted and refused.
+func TestManagerPagesListCommands(t *testing.T) {
+	for _, name := range managers.Names() {
+		m, _ := managers.Lookup(name)
+		d, ok := m.(managers.Documented)
+		if !ok {
+			t.Errorf("%s: no managers.Documented", name)
+			continue
+		}
+		doc := d.Doc()
+		long := commands[name].Long
+		flat := strings.Join(strings.Fields(long), " ")
+		for _, c := range doc.Intercepted {
+			if !strings.Contains(flat, strings.Join(strings.Fields(c.How), " ")) {
+				t.Errorf("%s: the description lacks %q", name, c.How)
+			}
+		}
+		for _, r := range doc.Refused {
+			if !strings.Contains(flat, strings.Join(strings.Fields(r.Form), " ")) || !strings.Contains(flat, strings.Join(strings.Fields(r.Advice), " ")) {
+				t.Errorf("%s: the description lacks the refusal %q", name, r.Form)
+			}
+		}
+		for _, l := range strings.Split(long, "\n") {
+			if len(l) > docWidth && !strings.Contains(strings.TrimSpace(l), " ") {
+				continue // one long word
+			}
+			if len(l) > docWidth {
+				t.Errorf("%s: line longer than %d: %q", name, docWidth, l)
+			}
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -32,12 +33,120 @@ func init() {
 			Name:    name,
 			Usage:   name + " ARGS...",
 			Short:   "run " + name + " with the precheck and the sandbox (commands that install nothing pass through)",
+			Long:    managerLong(name),
 			RawArgs: true,
 			RunRaw: func(ctx context.Context, app *App, args []string) error {
 				return managerRun(ctx, app, name, args)
 			},
 		})
 	}
+}
+
+// managerLong describes a manager command from its managers.Documented: what is
+// intercepted, refused and passed through. The reference pages show it.
+func managerLong(name string) string {
+	m, _ := managers.Lookup(name)
+	d, ok := m.(managers.Documented)
+	if !ok {
+		return ""
+	}
+	doc := d.Doc()
+	var b strings.Builder
+	b.WriteString(wrapText(fmt.Sprintf("Intercepted commands are resolved in the sandbox (network on, install "+
+		"scripts off), what they would install is prechecked, then it is downloaded and built in the sandbox (the "+
+		"build with the network off). Only the files the command is expected to change are synced back. Refused "+
+		"command lines exit with status %d and say what to do instead.", exitcode.Usage), "", docWidth))
+
+	// Entries that share their explanation are listed together, in table order.
+	type group struct {
+		variant, text string
+		lines         []string
+	}
+	add := func(groups []*group, variant, text, line string) []*group {
+		for _, g := range groups {
+			if g.variant == variant && g.text == text {
+				g.lines = append(g.lines, line)
+				return groups
+			}
+		}
+		return append(groups, &group{variant: variant, text: text, lines: []string{line}})
+	}
+	section := func(title string, groups []*group) {
+		var variants []string
+		for _, g := range groups {
+			if !slices.Contains(variants, g.variant) {
+				variants = append(variants, g.variant)
+			}
+		}
+		for _, v := range variants {
+			b.WriteString("\n\n" + title)
+			if v != "" {
+				b.WriteString(" (" + v + ")")
+			}
+			b.WriteString(":")
+			for _, g := range groups {
+				if g.variant != v {
+					continue
+				}
+				for _, l := range g.lines {
+					b.WriteString("\n" + wrapText(l, "  ", docWidth))
+				}
+				b.WriteString("\n" + wrapText(g.text, "      ", docWidth))
+			}
+		}
+	}
+	var intercepted, refused []*group
+	for _, c := range doc.Intercepted {
+		words := []string{name}
+		if c.Name != "" {
+			words = append(words, c.Name)
+		}
+		line := strings.Join(append(words, c.Args...), " ")
+		if len(c.Aliases) > 0 {
+			line += " (also " + strings.Join(c.Aliases, ", ") + ")"
+		}
+		intercepted = add(intercepted, c.Variant, c.How, line)
+	}
+	for _, r := range doc.Refused {
+		refused = add(refused, r.Variant, r.Advice, r.Form)
+	}
+	section("Intercepted", intercepted)
+	section("Refused", refused)
+	if len(doc.PassThrough) > 0 {
+		var ex []string
+		for _, p := range doc.PassThrough {
+			ex = append(ex, name+" "+p)
+		}
+		b.WriteString("\n\n" + wrapText("Everything else runs the real "+name+" unchanged, for example: "+strings.Join(ex, ", ")+".", "", docWidth))
+	}
+	if len(doc.Notes) > 0 {
+		b.WriteString("\n\nNotes:")
+		for _, n := range doc.Notes {
+			b.WriteString("\n  - " + strings.TrimPrefix(wrapText(n, "    ", docWidth), "    "))
+		}
+	}
+	return b.String()
+}
+
+// docWidth is the width of the generated descriptions.
+const docWidth = 80
+
+// wrapText fills text into lines of at most width columns (a longer word stays
+// whole), each starting with indent.
+func wrapText(text, indent string, width int) string {
+	var lines []string
+	line := indent
+	for _, w := range strings.Fields(text) {
+		if line != indent && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = indent
+		}
+		if line != indent {
+			line += " "
+		}
+		line += w
+	}
+	return strings.Join(append(lines, line), "\n")
 }
 
 func managerRun(ctx context.Context, app *App, name string, args []string) error {
