@@ -99,6 +99,9 @@ type Scratch struct {
 	handedOut bool
 	// broken: the late switch to ModeCopy failed; Changes and SyncBack refuse.
 	broken error
+	// started is the ctime of the scratch dir, taken before the project is looked
+	// at: SyncBack refuses to replace or delete a host file changed since then.
+	started unix.Timespec
 }
 
 func (s *Scratch) upperDir() string   { return filepath.Join(s.dir, "upper") }
@@ -184,6 +187,13 @@ func NewScratch(ctx context.Context, o ScratchOptions) (*Scratch, error) {
 	if err := os.Chmod(s.dir, 0o711); err != nil { // umask
 		return nil, err
 	}
+	// The kernel's own timestamp of that chmod marks the start of the run: a host
+	// entry whose ctime is not before it was changed while the run went on.
+	var st unix.Stat_t
+	if err := unix.Stat(s.dir, &st); err != nil {
+		return nil, err
+	}
+	s.started = st.Ctim
 	if err := lock.record(s.dir); err != nil {
 		return nil, err
 	}
@@ -811,7 +821,7 @@ func (c Change) String() string {
 	if c.Opaque {
 		s += " (replaces dir)"
 	}
-	return s
+	return Printable(s)
 }
 
 // ChangeSet is what a run changed, sorted by path (parents before children).

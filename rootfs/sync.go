@@ -35,7 +35,9 @@ type Refusal struct {
 	OutsideOnly bool
 }
 
-func (r Refusal) String() string { return r.Path + ": " + r.Reason }
+// String is the refusal for printing, with control characters in names escaped
+// (Printable).
+func (r Refusal) String() string { return Printable(r.Path + ": " + r.Reason) }
 
 // SyncReport says what SyncBack did.
 type SyncReport struct {
@@ -99,6 +101,7 @@ func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.started = s.started
 	defer a.close()
 	refusedUnder := map[string]bool{} // dirs with a refused entry below them
 	for _, r := range refused {
@@ -127,10 +130,10 @@ func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
 			if errors.As(err, &conflict) {
 				rep.Refused = append(rep.Refused, Refusal{Path: c.Path, Reason: conflict.reason})
 				rep.Stopped = true
-				return rep, errors.Join(fmt.Errorf("%w: %s: %s; nothing was synced", ErrRefused, c.Path, conflict.reason), rbErr)
+				return rep, errors.Join(fmt.Errorf("%w: %s: %s; nothing was synced", ErrRefused, Printable(c.Path), conflict.reason), rbErr)
 			}
 			rep.Stopped = true
-			return rep, errors.Join(fmt.Errorf("sync back %s: %w; nothing was synced", c.Path, err), rbErr)
+			return rep, errors.Join(fmt.Errorf("sync back %s: %w; nothing was synced", Printable(c.Path), err), rbErr)
 		}
 		rep.Applied = append(rep.Applied, allowed[i:i+n+1]...)
 		i += n
@@ -339,6 +342,7 @@ func openBeneath(root int, rel string, flags uint64) (int, error) {
 }
 
 type applier struct {
+	started       unix.Timespec // the scratch's start (Scratch.started)
 	root, srcRoot int
 	dirs, srcDirs map[string]int
 	retired       []int
@@ -497,6 +501,20 @@ func typeAt(dirfd int, name string) (FileType, unix.Stat_t, error) {
 	return fileTypeOf(st.Mode), st, nil
 }
 
+// editedMeanwhile refuses to replace or delete a host file or symlink that was changed
+// after the run started (the user kept working, or another tool wrote it): the sync
+// would silently lose that edit. Directories are left out: adding a file to one changes
+// its ctime too, and what happens inside is checked entry by entry.
+func (a *applier) editedMeanwhile(cur FileType, hst unix.Stat_t) error {
+	if cur == TypeNone || cur == TypeDir || a.started == (unix.Timespec{}) {
+		return nil
+	}
+	if hst.Ctim.Sec > a.started.Sec || hst.Ctim.Sec == a.started.Sec && hst.Ctim.Nsec >= a.started.Nsec {
+		return &conflictError{"changed on the host while the run went on; syncing would lose that edit"}
+	}
+	return nil
+}
+
 func splitRel(p string) (string, string) {
 	d, n := path.Split(p)
 	return strings.TrimSuffix(d, "/"), n
@@ -533,6 +551,9 @@ func (a *applier) applyOne(c Change) error {
 	}
 	if cur != c.Prev {
 		return &conflictError{fmt.Sprintf("the host entry is a %s now but was a %s when the run ended: it changed meanwhile", cur, c.Prev)}
+	}
+	if err := a.editedMeanwhile(cur, hst); err != nil {
+		return err
 	}
 	if c.Kind == Deleted {
 		return a.moveAside(pfd, c.Path, name)
@@ -656,12 +677,15 @@ func (a *applier) moveTree(tree []Change) error {
 	if err != nil {
 		return err
 	}
-	cur, _, err := typeAt(pfd, name)
+	cur, hst, err := typeAt(pfd, name)
 	if err != nil {
 		return err
 	}
 	if cur != c.Prev {
 		return &conflictError{fmt.Sprintf("the host entry is a %s now but was a %s when the run ended: it changed meanwhile", cur, c.Prev)}
+	}
+	if err := a.editedMeanwhile(cur, hst); err != nil {
+		return err
 	}
 	sfd, err := a.srcDir(dirRel)
 	if err != nil {
@@ -780,7 +804,9 @@ func (a *applier) rollback() error {
 		}
 	}
 	if len(errs) == 0 {
-		errs = append(errs, a.log("done", "", "rolled back"))
+		if err := a.log("done", "", "rolled back"); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("roll back the partial sync (the project may need a look; backups are named .phylum-box-bak-%s-*): %w", a.runID, errors.Join(errs...))

@@ -38,6 +38,25 @@ type syncCase struct {
 
 var syncCases = []syncCase{
 	{
+		name:   "a host edit made during the run is not overwritten",
+		files:  map[string]string{"edit": "old", "gone": "gone", "other": "o"},
+		script: `echo sandbox > edit; rm gone; echo new > added`,
+		between: func(t *testing.T, p, _ string) {
+			for _, f := range []string{"edit", "gone"} {
+				if err := os.WriteFile(filepath.Join(p, f), []byte("the user's edit"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+		stop:    true,
+		refused: []string{"edit"},
+		check: func(t *testing.T, p, _ string) {
+			wantFile(t, p, "edit", "the user's edit")
+			wantFile(t, p, "gone", "the user's edit")
+			wantAbsent(t, p, "added")
+		},
+	},
+	{
 		name:  "new modified and deleted files",
 		files: map[string]string{"keep": "keep", "edit": "old", "gone": "gone", "d/x": "x"},
 		script: `echo new > edit; rm gone; rm -r d; mkdir -p node_modules/a/lib;
@@ -295,6 +314,9 @@ func runSyncCase(t *testing.T, tc syncCase, mode Mode) {
 			t.Fatalf("want the sync stopped with ErrRefused, got %v (report %+v)", err, rep)
 		}
 		t.Logf("stopped: %v", err)
+		if strings.Contains(err.Error(), "roll back") {
+			t.Errorf("a rollback that undid everything reported a failure: %v", err)
+		}
 		if after := hashTree(t, project); after != before {
 			t.Errorf("host project changed although the sync was stopped")
 		}

@@ -321,7 +321,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		r.out.Reason = fmt.Sprintf("%s step failed (%s exited with status %d); nothing was synced back", phase, s.Args[0], res.ExitCode)
 		r.out.OutputTail = tail.lastLines(20)
 		if phase == managers.PhaseBuild {
-			r.out.FailedPackage = failedPackage(tail.String())
+			r.out.FailedPackage = rootfs.Printable(failedPackage(tail.String()))
 		}
 	default:
 		return false, nil
