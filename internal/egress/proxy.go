@@ -1,0 +1,555 @@
+// Package egress gives a sandboxed step that may run package code a way out to a
+// fixed list of servers and nowhere else. The step runs in a network namespace of
+// its own (loopback only); Bridge, inside it, hands every TCP connection made to
+// its loopback port to Proxy's unix socket, bound into the container; Proxy, on
+// the host, serves the HTTP proxy protocol on that socket and connects only to
+// the allowed host:port pairs: CONNECT tunnels (TLS passes through untouched)
+// and plain-HTTP GET/HEAD forwarding. Everything else is answered 403 and
+// recorded, so the orchestration can say what was refused.
+//
+// pip and poetry need this: resolving a source distribution runs its setup.py
+// (or PEP 517 metadata hook) while the resolver still needs the package index.
+package egress
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxConns    = 64
+	DefaultIdleTimeout = 2 * time.Minute
+	DefaultDialTimeout = 20 * time.Second
+	// maxRefused bounds the recorded refusals (a hostile script can try many).
+	maxRefused = 50
+)
+
+// SocketName is the proxy socket's name in Proxy.Dir.
+const SocketName = "proxy.sock"
+
+// Options configure Start.
+type Options struct {
+	// Allow are the reachable "host:port" pairs (host a name or an IP literal).
+	Allow []string
+	// Dir is where the private socket dir is created ("": os.TempDir()).
+	Dir string
+	// Chown, when set, owns the socket dir and socket to UID:GID (the container's
+	// mapped root when phylum-box runs as real root).
+	Chown    bool
+	UID, GID int
+	// MaxConns bounds the client connections open at once; IdleTimeout closes a
+	// connection (or tunnel) on which nothing moved for that long.
+	MaxConns    int
+	IdleTimeout time.Duration
+	DialTimeout time.Duration
+	// LookupIP resolves a name on the host (default net.DefaultResolver).
+	LookupIP func(ctx context.Context, host string) ([]net.IP, error)
+}
+
+// Proxy is a running filtering proxy. Close it.
+type Proxy struct {
+	o     Options
+	allow map[string]bool
+	dir   string
+	ln    net.Listener
+	srv   *http.Server
+	tr    *http.Transport
+	sem   chan struct{}
+
+	mu      sync.Mutex
+	refused []string
+	conns   map[net.Conn]struct{}
+	closed  bool
+	done    chan struct{}
+}
+
+// Start creates a private directory with the proxy's socket in it and serves.
+func Start(o Options) (*Proxy, error) {
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.LookupIP == nil {
+		o.LookupIP = func(ctx context.Context, host string) ([]net.IP, error) {
+			return net.DefaultResolver.LookupIP(ctx, "ip", host)
+		}
+	}
+	if len(o.Allow) == 0 {
+		return nil, errors.New("egress: nothing to allow")
+	}
+	p := &Proxy{o: o, allow: map[string]bool{}, sem: make(chan struct{}, o.MaxConns), conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	for _, a := range o.Allow {
+		c, err := Canonical(a)
+		if err != nil {
+			return nil, fmt.Errorf("egress: allowed destination %q: %w", a, err)
+		}
+		p.allow[c] = true
+	}
+	dir, err := os.MkdirTemp(o.Dir, "phylum-box-egress-")
+	if err != nil {
+		return nil, err
+	}
+	p.dir = dir
+	sock := filepath.Join(dir, SocketName)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if o.Chown {
+		for _, f := range []string{dir, sock} {
+			if err := os.Lchown(f, o.UID, o.GID); err != nil {
+				ln.Close()
+				os.RemoveAll(dir)
+				return nil, err
+			}
+		}
+	}
+	p.ln = ln
+	p.tr = &http.Transport{
+		DialContext:           p.dialTarget,
+		DisableCompression:    true,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       o.IdleTimeout,
+		ResponseHeaderTimeout: o.IdleTimeout,
+		TLSHandshakeTimeout:   o.DialTimeout,
+		// Plain HTTP only: no proxy of our own, no HTTP/2.
+		Proxy: nil,
+	}
+	p.srv = &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       o.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	go func() {
+		defer close(p.done)
+		_ = p.srv.Serve(&limitListener{Listener: ln, p: p})
+	}()
+	return p, nil
+}
+
+// Dir is the private directory holding the socket (bind it into the container).
+func (p *Proxy) Dir() string { return p.dir }
+
+// Socket is the proxy's unix socket.
+func (p *Proxy) Socket() string { return filepath.Join(p.dir, SocketName) }
+
+// Refused lists the destinations refused so far, each once, in order.
+func (p *Proxy) Refused() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.refused)
+}
+
+// Close stops serving, closes every connection and tunnel, and removes the
+// socket dir. Nothing of a step outlives it.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	conns := make([]net.Conn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	err := p.srv.Close()
+	for _, c := range conns {
+		c.Close()
+	}
+	<-p.done
+	p.tr.CloseIdleConnections()
+	if rerr := os.RemoveAll(p.dir); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+func (p *Proxy) refuse(dest, why string) {
+	entry := dest
+	if why != "" {
+		entry += " (" + why + ")"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.refused) < maxRefused && !slices.Contains(p.refused, entry) {
+		p.refused = append(p.refused, entry)
+	}
+}
+
+// track registers c so Close can close it; untrack on its own close.
+func (p *Proxy) track(c net.Conn) (net.Conn, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		c.Close()
+		return nil, false
+	}
+	p.conns[c] = struct{}{}
+	return &trackedConn{Conn: c, p: p}, true
+}
+
+type trackedConn struct {
+	net.Conn
+	p    *Proxy
+	once sync.Once
+	rel  func()
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.p.mu.Lock()
+		delete(c.p.conns, c.Conn)
+		c.p.mu.Unlock()
+		if c.rel != nil {
+			c.rel()
+		}
+	})
+	return err
+}
+
+// limitListener admits at most MaxConns client connections at once; the others
+// wait in the kernel's backlog.
+type limitListener struct {
+	net.Listener
+	p *Proxy
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.p.sem <- struct{}{}:
+	case <-l.p.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.p.sem
+		return nil, err
+	}
+	tc, ok := l.p.track(c)
+	if !ok {
+		<-l.p.sem
+		return nil, net.ErrClosed
+	}
+	tc.(*trackedConn).rel = func() { <-l.p.sem }
+	return tc, nil
+}
+
+// Canonical returns host:port in the form the allowlist is kept in: a lower-case
+// name without a trailing dot, or an IP literal in its standard form; a decimal
+// port in 1–65535.
+func Canonical(hostport string) (string, error) {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return "", err
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 || strings.HasPrefix(port, "+") {
+		return "", fmt.Errorf("bad port %q", port)
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "" {
+		return "", errors.New("empty host")
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		host = ip.String()
+	} else if strings.ContainsAny(host, "%/\\@ \t\r\n[]") {
+		return "", fmt.Errorf("bad host %q", host)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n)), nil
+}
+
+// allowed canonicalises dest and checks it against the allowlist.
+func (p *Proxy) allowed(dest string) (string, bool) {
+	c, err := Canonical(dest)
+	if err != nil {
+		return dest, false
+	}
+	return c, p.allow[c]
+}
+
+// errAddress is a name that resolved only to addresses a name may not lead to.
+type errAddress struct{ host, addrs string }
+
+func (e *errAddress) Error() string {
+	return fmt.Sprintf("%s resolves to %s", e.host, e.addrs)
+}
+
+// localName reports whether a name may resolve to loopback: only localhost.
+func localName(host string) bool {
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
+
+// special addresses are reached only when the allowlist names them literally: a
+// name of an index that resolves there (DNS rebinding) is refused.
+func special(ip net.IP) bool {
+	return ip.IsLoopback() || ip.IsUnspecified() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsMulticast() || ip.IsInterfaceLocalMulticast()
+}
+
+// dialTarget connects to an allowed canonical host:port. A name is resolved here,
+// on the host, and the connection made to the address that was checked.
+func (p *Proxy) dialTarget(ctx context.Context, _, dest string) (net.Conn, error) {
+	c, ok := p.allowed(dest)
+	if !ok {
+		return nil, fmt.Errorf("%s is not allowed", dest)
+	}
+	host, port, _ := net.SplitHostPort(c)
+	var ips []net.IP
+	if ip := net.ParseIP(host); ip != nil {
+		ips = []net.IP{ip}
+	} else {
+		lctx, cancel := context.WithTimeout(ctx, p.o.DialTimeout)
+		all, err := p.o.LookupIP(lctx, host)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		var bad []string
+		for _, ip := range all {
+			if special(ip) && !(localName(host) && ip.IsLoopback()) {
+				bad = append(bad, ip.String())
+				continue
+			}
+			ips = append(ips, ip)
+		}
+		if len(ips) == 0 {
+			if len(bad) == 0 {
+				return nil, fmt.Errorf("%s has no address", host)
+			}
+			return nil, &errAddress{host: host, addrs: strings.Join(bad, ", ")}
+		}
+	}
+	d := net.Dialer{Timeout: p.o.DialTimeout}
+	var firstErr error
+	for _, ip := range ips {
+		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip.String(), port))
+		if err == nil {
+			tc, ok := p.track(conn)
+			if !ok {
+				return nil, net.ErrClosed
+			}
+			return tc, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return nil, firstErr
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodConnect:
+		p.connect(w, r)
+	case r.URL.IsAbs():
+		p.forward(w, r)
+	default:
+		http.Error(w, "phylum-box egress: only proxy requests (CONNECT host:port or an absolute http:// URL)", http.StatusBadRequest)
+	}
+}
+
+func (p *Proxy) deny(w http.ResponseWriter, dest, why string) {
+	p.refuse(dest, why)
+	msg := "phylum-box egress: " + dest + " is not reachable from this sandboxed step"
+	if why != "" {
+		msg += " (" + why + ")"
+	}
+	http.Error(w, msg, http.StatusForbidden)
+}
+
+func (p *Proxy) dialFailed(w http.ResponseWriter, dest string, err error) {
+	var ea *errAddress
+	if errors.As(err, &ea) {
+		p.deny(w, dest, ea.Error())
+		return
+	}
+	http.Error(w, "phylum-box egress: "+dest+": "+err.Error(), http.StatusBadGateway)
+}
+
+func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
+	dest := r.RequestURI
+	if dest == "" || strings.Contains(dest, "/") {
+		http.Error(w, "phylum-box egress: CONNECT needs host:port", http.StatusBadRequest)
+		return
+	}
+	c, ok := p.allowed(dest)
+	if !ok {
+		p.deny(w, c, "")
+		return
+	}
+	up, err := p.dialTarget(r.Context(), "tcp", c)
+	if err != nil {
+		p.dialFailed(w, c, err)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		up.Close()
+		http.Error(w, "phylum-box egress: cannot tunnel", http.StatusInternalServerError)
+		return
+	}
+	client, buf, err := hj.Hijack()
+	if err != nil {
+		up.Close()
+		return
+	}
+	if _, err := client.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n")); err != nil {
+		client.Close()
+		up.Close()
+		return
+	}
+	p.pipe(client, buf.Reader, up)
+}
+
+// pipe copies both ways until either side is done or nothing moved for
+// IdleTimeout, then closes both.
+func (p *Proxy) pipe(client net.Conn, pending *bufio.Reader, up net.Conn) {
+	defer client.Close()
+	defer up.Close()
+	var last sync.Mutex
+	lastMove := time.Now()
+	moved := func() { last.Lock(); lastMove = time.Now(); last.Unlock() }
+	done := make(chan struct{}, 2)
+	cp := func(dst net.Conn, src io.Reader) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				moved()
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		} else if tc, ok := dst.(*trackedConn); ok {
+			if cw, ok := tc.Conn.(interface{ CloseWrite() error }); ok {
+				_ = cw.CloseWrite()
+			}
+		}
+		done <- struct{}{}
+	}
+	var src io.Reader = client
+	if pending != nil && pending.Buffered() > 0 {
+		src = io.MultiReader(io.LimitReader(pending, int64(pending.Buffered())), client)
+	}
+	go cp(up, src)
+	go cp(client, up)
+	tick := time.NewTicker(min(p.o.IdleTimeout/4, time.Second))
+	defer tick.Stop()
+	finished := 0
+	for finished < 2 {
+		select {
+		case <-done:
+			finished++
+		case <-p.done:
+			return
+		case <-tick.C:
+			last.Lock()
+			idle := time.Since(lastMove)
+			last.Unlock()
+			if idle > p.o.IdleTimeout {
+				return
+			}
+		}
+	}
+}
+
+// hopHeaders are not forwarded (RFC 9110 7.6.1), nor is the client's proxy
+// authorization.
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func copyHeaders(dst, src http.Header) {
+	drop := map[string]bool{}
+	for _, h := range hopHeaders {
+		drop[h] = true
+	}
+	for _, v := range src.Values("Connection") {
+		for _, f := range strings.Split(v, ",") {
+			drop[http.CanonicalHeaderKey(strings.TrimSpace(f))] = true
+		}
+	}
+	for k, vs := range src {
+		if drop[http.CanonicalHeaderKey(k)] {
+			continue
+		}
+		dst[k] = append(dst[k], vs...)
+	}
+}
+
+// forward relays a plain-HTTP GET or HEAD to an allowed server. The request goes
+// to the URL's host (the Host header follows it); redirects go back to the client,
+// whose next request is checked again.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Scheme != "http" {
+		http.Error(w, "phylum-box egress: only http:// URLs are forwarded; use CONNECT for https", http.StatusBadRequest)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.Error(w, "phylum-box egress: only GET and HEAD are forwarded", http.StatusMethodNotAllowed)
+		return
+	}
+	host := r.URL.Host
+	if r.URL.Port() == "" {
+		host = net.JoinHostPort(strings.Trim(r.URL.Hostname(), "[]"), "80")
+	}
+	c, ok := p.allowed(host)
+	if !ok {
+		p.deny(w, c, "")
+		return
+	}
+	u := *r.URL
+	u.Host = c
+	if _, port, _ := net.SplitHostPort(c); port == "80" {
+		u.Host = strings.TrimSuffix(c, ":80")
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), nil)
+	if err != nil {
+		http.Error(w, "phylum-box egress: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	copyHeaders(out.Header, r.Header)
+	out.Header.Del("Host")
+	resp, err := p.tr.RoundTrip(out)
+	if err != nil {
+		p.dialFailed(w, c, err)
+		return
+	}
+	defer resp.Body.Close()
+	copyHeaders(w.Header(), resp.Header)
+	w.WriteHeader(resp.StatusCode)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = io.Copy(w, resp.Body)
+}
