@@ -26,7 +26,8 @@ func (cargoManager) Ecosystem() string { return precheck.CratesIO }
 var cargoAliases = map[string]string{"b": "build", "c": "check", "t": "test", "r": "run", "d": "doc", "rm": "remove"}
 
 // cargoBuilds are the commands that compile (and so run build scripts).
-var cargoBuilds = map[string]bool{"build": true, "check": true, "test": true, "run": true, "bench": true, "doc": true}
+var cargoBuilds = map[string]bool{"build": true, "check": true, "test": true, "run": true, "bench": true, "doc": true,
+	"clippy": true, "rustc": true, "rustdoc": true}
 
 // cargoResolves are the commands that resolve or fetch without compiling.
 var cargoResolves = map[string]bool{"add": true, "remove": true, "update": true, "generate-lockfile": true, "fetch": true}
@@ -327,10 +328,11 @@ func (cargoManager) Doc() ManagerDoc {
 		{Form: "-C DIR, -Z FLAG or --manifest-path PATH with an intercepted command", Example: []string{"build", "--manifest-path", "PATH"},
 			Advice: cargoUnsupportedRefusal("-C, -Z or --manifest-path").Advice},
 	}
-	d.PassThrough = []string{"tree", "fmt", "clippy", "publish", "install --list", "build --help"}
+	d.PassThrough = []string{"tree", "fmt", "publish", "install --list", "build --help"}
 	d.Notes = []string{
 		"Commands other than install need a Cargo.toml in the working directory or above; the lockfile is the workspace's.",
 		"In the sandbox CARGO_HOME is phylum-box's own cache, read-only while compiling; the user's ~/.cargo/config.toml is passed with --config.",
+		"cargo fix, cargo publish and third-party cargo-* subcommands pass through unprotected although they compile the project: run phylum-box cargo check first, and only on code you trust.",
 	}
 	return d
 }
