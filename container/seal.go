@@ -3,6 +3,7 @@ package container
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/opencontainers/runc/libcontainer/exeseal"
 	"golang.org/x/sys/unix"
@@ -11,6 +12,27 @@ import (
 // sealedEnv marks a process already re-executed by ReexecSealed, so a failure
 // to recognise the seal can never loop.
 const sealedEnv = "_PHYLUM_BOX_SEALED"
+
+// exeEnv carries the binary's real path across the sealed re-exec, after which
+// /proc/self/exe is an anonymous memfd (see Executable).
+const exeEnv = "_PHYLUM_BOX_EXE"
+
+// Executable is the path of this binary on the host, usable after ReexecSealed
+// (which os.Executable is not: it names the sealed memfd). Steps that run
+// phylum-box itself inside a container bind it from here.
+func Executable() (string, error) {
+	if p := os.Getenv(exeEnv); p != "" && exeseal.IsSelfExeCloned() {
+		return p, nil
+	}
+	p, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if strings.HasSuffix(p, " (deleted)") || strings.HasPrefix(p, "/memfd:") {
+		return "", fmt.Errorf("this binary has no path on disk (%s)", p)
+	}
+	return p, nil
+}
 
 // ReexecSealed re-executes this binary from a sealed in-memory copy, once, when
 // running rootless. libcontainer must start every container's init from a copy
@@ -39,6 +61,15 @@ func ReexecSealed() error {
 		return fmt.Errorf("sealed copy of this binary: %w", err)
 	}
 	defer sealed.Close()
-	env := append(os.Environ(), sealedEnv+"=1")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, exeEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, sealedEnv+"=1")
+	if p, err := os.Executable(); err == nil {
+		env = append(env, exeEnv+"="+p)
+	}
 	return unix.Exec(fmt.Sprintf("/proc/self/fd/%d", sealed.Fd()), os.Args, env)
 }
