@@ -202,6 +202,12 @@ type Step struct {
 	// Download step added or changed, to limit the step to them. Without names the
 	// step covers the whole tree, which is always correct but slower.
 	AppendChanged bool
+	// Egress, when not empty, replaces Network for a step that may run package code
+	// but still needs its package index (pip's and poetry's resolve build an sdist's
+	// metadata): the step gets a network namespace of its own, and an HTTP proxy
+	// (the proxy variables are set for it) that reaches exactly these "host:port"
+	// pairs and nothing else — not the internet, not the host's loopback services.
+	Egress []string
 }
 
 // Cache is a host directory shared between runs to keep installs fast.

@@ -59,6 +59,10 @@ type StepOutcome struct {
 	Stopped  string         `json:"stopped,omitempty"`
 	Duration time.Duration  `json:"duration_ns"`
 	Network  bool           `json:"network"`
+	// Egress are the only destinations the step could reach (through phylum-box's
+	// filtering proxy), EgressRefused what it tried to reach beyond them.
+	Egress        []string `json:"egress,omitempty"`
+	EgressRefused []string `json:"egress_refused,omitempty"`
 }
 
 // Outcome is what happened.
@@ -265,10 +269,23 @@ type runner struct {
 // outcome says why).
 func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Step) (done bool, err error) {
 	p := r.o.Plan
+	network, args := s.Network, s.Args
+	var eg *egressRun
+	if len(s.Egress) > 0 {
+		// Package code may run in this step: no network of its own, only the
+		// filtering proxy to the step's allowed servers.
+		network = false
+		var err error
+		if eg, err = r.startEgress(s); err != nil {
+			return true, fmt.Errorf("%s step: egress proxy: %w", phase, err)
+		}
+		defer eg.proxy.Close()
+		args = eg.args
+	}
 	// Trust settings reach every step (a TLS-intercepting proxy's CA); proxy URLs,
 	// which may hold credentials, only the steps that have the network.
 	keep := managers.PassEnv
-	if s.Network {
+	if network {
 		keep = append(slices.Clone(keep), managers.NetworkEnv...)
 	}
 	env := sandbox.ScrubEnv(r.o.Environ, keep, r.o.Home, r.o.User)
@@ -302,15 +319,28 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	}
 	tail := newTail(64 << 10)
 	stdout, stderr := io.MultiWriter(r.o.Stdout, tail), io.MultiWriter(r.o.Stderr, tail)
-	res, err := r.sess.Run(ctx, sandbox.Exec{
-		Args: s.Args, Env: env, Cwd: filepath.Join(r.root, p.Cwd), Network: s.Network,
+	ex := sandbox.Exec{
+		Args: args, Env: env, Cwd: filepath.Join(r.root, p.Cwd), Network: network,
 		Limits: lim, Caches: caches, Files: files, ReadOnly: r.hostPaths(),
 		Stdin: r.o.Stdin, Stdout: stdout, Stderr: stderr,
-	})
+	}
+	if eg != nil {
+		ex.Dirs, ex.Programs = eg.dirs, eg.programs
+	}
+	res, err := r.sess.Run(ctx, ex)
 	if err != nil {
 		return true, fmt.Errorf("%s step: %w", phase, err)
 	}
-	so := StepOutcome{Phase: phase, Args: s.Args, ExitCode: res.ExitCode, Stopped: string(res.Stopped), Duration: res.Duration, Network: s.Network}
+	so := StepOutcome{Phase: phase, Args: s.Args, ExitCode: res.ExitCode, Stopped: string(res.Stopped), Duration: res.Duration, Network: network}
+	var refusedNet string
+	if eg != nil {
+		so.Egress = slices.Clone(s.Egress)
+		so.EgressRefused = eg.proxy.Refused()
+		if len(so.EgressRefused) > 0 {
+			refusedNet = "the sandbox refused network access to " + rootfs.Printable(strings.Join(so.EgressRefused, ", "))
+			r.o.Log.Warnf("%s step: %s (only %s are reachable while package code may run)", phase, refusedNet, strings.Join(s.Egress, ", "))
+		}
+	}
 	r.out.Steps = append(r.out.Steps, so)
 	switch {
 	case res.Stopped != container.StopNone:
@@ -319,6 +349,9 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	case res.ExitCode != 0:
 		r.out.Code = res.ExitCode
 		r.out.Reason = fmt.Sprintf("%s step failed (%s exited with status %d); nothing was synced back", phase, s.Args[0], res.ExitCode)
+		if refusedNet != "" {
+			r.out.Reason += "; " + refusedNet
+		}
 		r.out.OutputTail = tail.lastLines(20)
 		if phase == managers.PhaseBuild {
 			r.out.FailedPackage = rootfs.Printable(failedPackage(tail.String()))

@@ -109,7 +109,10 @@ type Exec struct {
 	Files []FileBind
 	// Dirs are extra directory binds, read-only but executable (the scratch
 	// project of npx/dlx, whose bins run), added last.
-	Dirs           []DirBind
+	Dirs []DirBind
+	// Programs are single executable files bound read-only (nosuid, nodev): the
+	// phylum-box binary, for a step that runs behind its egress bridge.
+	Programs       []FileBind
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
@@ -127,6 +130,10 @@ func (s *Session) Run(ctx context.Context, e Exec) (*container.Result, error) {
 	extra := s.scratch.ProjectMounts(dir)
 	for _, d := range e.Dirs {
 		extra = append(extra, specs.Mount{Destination: d.Target, Type: "bind", Source: d.Source,
+			Options: []string{"bind", "ro", "nosuid", "nodev"}})
+	}
+	for _, f := range e.Programs {
+		extra = append(extra, specs.Mount{Destination: f.Target, Type: "bind", Source: f.Source,
 			Options: []string{"bind", "ro", "nosuid", "nodev"}})
 	}
 	for _, f := range e.Files {
