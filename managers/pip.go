@@ -259,13 +259,21 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	if pipHashMode(a, env.Dir) {
 		backend = nil
 	}
+	// Resolving an sdist runs its metadata hook (setup.py egg_info, PEP 517
+	// prepare_metadata): the step reaches only the configured indexes, through
+	// phylum-box's proxy (--proxy is dropped: the proxy variables point there).
+	venv := ""
+	if len(targetOpts) == 0 {
+		venv = out
+	}
 	p.Resolve = &Step{
-		Args:    concat([]string{"sh", "-c", `mkdir -p "$PHYLUM_BOX_PIP_WORK" && exec "$0" "$@"`}, pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "target", "prefix", "root", "quiet"), backend, []string{"--dry-run", "--ignore-installed", "--report", filepath.Join(root, pipReportFile), "--quiet"}),
-		Env:     []string{"PHYLUM_BOX_PIP_WORK=" + work},
-		Network: true, Credentials: true,
+		Args:   concat([]string{"sh", "-c", `mkdir -p "$PHYLUM_BOX_PIP_WORK" && exec "$0" "$@"`}, pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "target", "prefix", "root", "quiet", "proxy"), backend, []string{"--dry-run", "--ignore-installed", "--report", filepath.Join(root, pipReportFile), "--quiet"}),
+		Env:    []string{"PHYLUM_BOX_PIP_WORK=" + work},
+		Egress: pipEgress(a, env, venv), Credentials: true,
 	}
 	// Download: fetch exactly the files the report names (URL and sha256) with a
-	// plain HTTP client, not `pip download`, which would run sdists' setup code.
+	// plain HTTP client, not `pip download`, which would run sdists' setup code;
+	// so this step, which runs no package code, keeps the network.
 	p.Download = &Step{
 		Args:    []string{python, "-c", runScriptFromEnv, filepath.Join(root, pipReportFile), filepath.Join(work, "dist")},
 		Env:     []string{"PHYLUM_BOX_SCRIPT=" + pipFetchScript},
@@ -291,7 +299,8 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 var pipCommands = map[string]string{"install": "install", "download": "refuse", "wheel": "refuse"}
 
 // pipSdistNote is the caveat of every pip plan.
-const pipSdistNote = "resolving a source distribution runs its metadata hook (setup.py egg_info) in the resolve step, as pip cannot read its dependencies otherwise"
+const pipSdistNote = "resolving a source distribution runs its metadata hook (setup.py egg_info) in the resolve step, as pip cannot read its dependencies otherwise; " +
+	"that step has no network of its own, only a proxy to the configured package indexes"
 
 func pipBuildRefusal(name, cmd string) *Refusal {
 	return &Refusal{Manager: name, Reason: fmt.Sprintf("`pip %s` builds source distributions (runs their setup.py) with the network on", cmd),

@@ -74,8 +74,11 @@ func TestPipPlan(t *testing.T) {
 			if !slices.Equal(p.Outputs, tc.outputs) {
 				t.Errorf("Outputs = %q, want %q", p.Outputs, tc.outputs)
 			}
-			if !p.Resolve.Network || !p.Download.Network || p.Build.Network {
-				t.Error("network: resolve and download on, build off")
+			if p.Resolve.Network || !p.Download.Network || p.Build.Network {
+				t.Error("network: download on, resolve (sdist metadata hooks) and build off")
+			}
+			if !slices.Equal(p.Resolve.Egress, []string{"pypi.org:443", "files.pythonhosted.org:443"}) {
+				t.Errorf("resolve egress = %q, want PyPI only", p.Resolve.Egress)
 			}
 			if !p.Download.Credentials || p.Build.Credentials {
 				t.Error("credentials: download only")

@@ -58,7 +58,8 @@ func (poetryManager) Doc() ManagerDoc {
 	d.Notes = []string{
 		"Intercepted commands need a pyproject.toml in the working directory or above, and no active virtualenv outside the project.",
 		"The locked files are installed with pip, offline; the project itself with `poetry install --only-root`.",
-		"Caveat: `poetry lock` may build a source distribution to read its metadata, which runs its setup code in the resolve step.",
+		"Caveat: `poetry lock` may build a source distribution to read its metadata, which runs its setup code in the resolve step; " +
+			"that step has no network of its own, only a proxy to the configured sources (and PyPI unless a source is the default one).",
 	}
 	return d
 }
@@ -126,21 +127,25 @@ func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
 		// (its setup code runs), and must not leave anything the next run trusts.
 	}
 	p.Credentials = poetryCredentials(env)
+	// `poetry lock` builds an sdist's metadata when it cannot read it statically
+	// (setup.py egg_info in a throwaway venv): the resolve step reaches only the
+	// project's and Poetry's configured sources, through phylum-box's proxy.
+	egress := poetryEgress(filepath.Join(root, "pyproject.toml"), env, rest)
 	switch cmd {
 	case "add", "remove", "update":
-		p.Resolve = &Step{Args: concat([]string{"poetry", cmd}, rest, []string{"--lock"}), Env: noVenv, Network: true, Credentials: true}
+		p.Resolve = &Step{Args: concat([]string{"poetry", cmd}, rest, []string{"--lock"}), Env: noVenv, Egress: egress, Credentials: true}
 		if cmd != "update" {
 			p.Outputs = append(p.Outputs, "pyproject.toml")
 		}
 	case "lock":
-		p.Resolve = &Step{Args: concat([]string{"poetry", "lock"}, rest), Env: noVenv, Network: true, Credentials: true}
+		p.Resolve = &Step{Args: concat([]string{"poetry", "lock"}, rest), Env: noVenv, Egress: egress, Credentials: true}
 		p.Outputs = []string{"poetry.lock"}
 		return p, nil
 	default: // install, sync
 		// A current lockfile is the resolution; a missing or stale one is locked
 		// without upgrading what it pins (what `poetry install` would do).
 		p.Resolve = &Step{Args: []string{"sh", "-c", `if [ -e poetry.lock ] && poetry lock --check >/dev/null 2>&1; then exit 0; fi; exec poetry lock --no-update`},
-			Env: noVenv, Network: true, Credentials: true}
+			Env: noVenv, Egress: egress, Credentials: true}
 	}
 	if cwd != "." {
 		p.Resolve.Args = concat([]string{"sh", "-c", `cd "$0" && exec "$@"`, root}, p.Resolve.Args)
