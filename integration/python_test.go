@@ -144,11 +144,62 @@ func TestPipHostileSetupPyContained(t *testing.T) {
 	})
 }
 
-// TestPipResolveRunsSdistMetadataHook documents the gap pip leaves: resolving a
-// source distribution runs its metadata hook (setup.py egg_info / dist_info), and
-// the resolve step has the network. The home directory is still empty there.
-func TestPipResolveRunsSdistMetadataHook(t *testing.T) {
-	skipf(t, "known gap: pip runs an sdist's setup.py (egg_info/dist_info) while resolving, in the resolve step, which has the network (the home is empty there; credentials for the index are present); closing it needs an offline metadata step in the orchestration")
+// egressSdist adds pbox-egress, whose setup.py tries to get out while its metadata
+// is built (see testdata/python/egress_setup.py), to ix.
+func egressSdist(t *testing.T, ix *pyIndex, canary *regCanary) {
+	t.Helper()
+	tmpl, err := os.ReadFile(filepath.Join("testdata", "python", "egress_setup.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	setupPy := strings.NewReplacer("@REGISTRY_PORT@", strconv.Itoa(ix.Port), "@CANARY_PORT@", strconv.Itoa(canary.Port)).Replace(string(tmpl))
+	ix.AddSdist("pbox-egress", "1.0", map[string]string{"setup.py": setupPy})
+}
+
+// checkEgressContained asserts that the metadata hook of pbox-egress ran while
+// resolving, behind the egress proxy, and got nowhere: the proxy refused the
+// canary (so the hook did run, and tried), the canary heard nothing, the key stayed home.
+func checkEgressContained(t *testing.T, r result, b *box, canary *regCanary) {
+	t.Helper()
+	all := r.Stdout + r.Stderr
+	if strings.Contains(all, "the setup code got out") {
+		t.Errorf("the metadata hook got out\n%s", r)
+	}
+	wantStderr(t, r, "refused network access to", "127.0.0.1:"+strconv.Itoa(canary.Port))
+	for _, got := range canary.Got() {
+		t.Errorf("the host's loopback listener was reached: %q", got)
+	}
+	if strings.Contains(all, b.Mark) {
+		t.Errorf("the SSH key reached the output\n%s", r)
+	}
+}
+
+// TestPipResolveSdistMetadataHookHasNoNetwork: resolving a source distribution runs
+// its metadata hook (PEP 517 prepare_metadata / setup.py egg_info). The resolve step
+// has no network of its own, only phylum-box's proxy to the index: the hook can
+// reach neither a host loopback service nor any other server, and the install of
+// what it declares still works.
+func TestPipResolveSdistMetadataHookHasNoNetwork(t *testing.T) {
+	pyNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		canary := regStartCanary(t)
+		db := regMalDB(t, m, "PyPI")
+		egressSdist(t, ix, canary)
+		b := pyProject(t, m)
+		r := b.pip(ix, db, "install", "pbox-egress", "pbox-greet")
+		wantCode(t, r, 0, "pip install of an sdist whose metadata hook tries to get out")
+		checkEgressContained(t, r, b, canary)
+		site := sitePackages(t, filepath.Join(b.Project, ".venv"))
+		if m, _ := filepath.Glob(filepath.Join(site, "pbox_egress-1.0*-info")); len(m) == 0 {
+			t.Errorf("pbox-egress was not installed\n%s", r)
+		}
+		for _, f := range []string{"pbox_dep/__init__.py", "pbox_greet/__init__.py"} {
+			if !pathExists(filepath.Join(site, f)) {
+				t.Errorf("%s (a dependency read from the hook's metadata, or a wheel) was not installed\n%s", f, r)
+			}
+		}
+	})
 }
 
 func TestPipNativeExtensionBuildsOffline(t *testing.T) {
@@ -334,6 +385,27 @@ func TestPoetryHostileSetupPyContained(t *testing.T) {
 		}
 		assertSameTree(t, before, treeHash(t, b.Project, true), "a failed build")
 		assertSameTree(t, homeBefore, regHomeHash(b), "the caller's home")
+	})
+}
+
+// TestPoetryLockSdistMetadataHookHasNoNetwork: `poetry lock` builds the metadata of
+// an sdist it cannot read statically (setup.py egg_info); the resolve step reaches
+// only the project's source.
+func TestPoetryLockSdistMetadataHookHasNoNetwork(t *testing.T) {
+	poetryNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		canary := regStartCanary(t)
+		db := regMalDB(t, m, "PyPI")
+		egressSdist(t, ix, canary)
+		b := poetryProject(t, m, ix, "pbox-egress")
+		r := b.poetry(db, "install", "--no-root")
+		wantCode(t, r, 0, "poetry install of an sdist whose metadata hook tries to get out")
+		checkEgressContained(t, r, b, canary)
+		lock, err := os.ReadFile(filepath.Join(b.Project, "poetry.lock"))
+		if err != nil || !strings.Contains(string(lock), "pbox-dep") {
+			t.Errorf("poetry.lock lacks pbox-dep, which only the hook's metadata declares: %v\n%s", err, r)
+		}
 	})
 }
 
