@@ -243,6 +243,7 @@ func NpmBuildNeeded(read func(rel string) ([]byte, error)) (bool, string) {
 	if err := json.Unmarshal(data, &lock); err != nil || lock.LockfileVersion < 2 || lock.Packages == nil {
 		return true, "hidden lockfile not understood"
 	}
+	n := 0
 	for path, e := range lock.Packages {
 		switch {
 		case path == "":
@@ -261,8 +262,9 @@ func NpmBuildNeeded(read func(rel string) ([]byte, error)) (bool, string) {
 		if why := npmPackageScripts(read, path); why != "" {
 			return true, why
 		}
+		n++
 	}
-	return false, fmt.Sprintf("none of the %d installed packages has install scripts", len(lock.Packages)-1)
+	return false, fmt.Sprintf("none of the %d installed package(s) has install scripts", n)
 }
 
 // npmCommand finds the command the way npm does (the first positional), with one
