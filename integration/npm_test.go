@@ -731,3 +731,34 @@ func TestNpxRunsOfflineOverADiscardedView(t *testing.T) {
 		assertSameTree(t, before, projectState(t, b.Project), "a blocked npx")
 	})
 }
+
+// min_release_age reads each resolved version's publish time from the configured
+// registry (the live one here) before anything is downloaded: a policy that wants
+// versions older than any can be blocks lodash, naming the rule; one that lodash
+// 4.17.21 (published 2021 or, on this registry's mirror, 2024) satisfies lets the
+// same install through.
+func TestNpmMinReleaseAge(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		policyFile := filepath.Join(b.Project, ".phylum-box.yaml")
+		writeFile(t, policyFile, "min_release_age: 5000w\n", 0o644)
+		chownTree(t, m, policyFile)
+		before := projectState(t, b.Project)
+		rep := b.reportPath("young.json")
+		r := b.tool(rep, "npm", "install", "lodash@4.17.21")
+		wantCode(t, r, 3, "a policy no published version can meet")
+		assertSameTree(t, before, projectState(t, b.Project), "an install blocked by min_release_age")
+		wantStderr(t, r, "lodash", "min_release_age")
+		pr := readPMReport(t, rep)
+		if pr.Precheck == nil || pr.Precheck.Verdict != "blocked" {
+			t.Fatalf("report: %+v", pr)
+		}
+
+		writeFile(t, policyFile, "min_release_age: 30d\n", 0o644)
+		chownTree(t, m, policyFile)
+		r = b.tool("", "npm", "install", "lodash@4.17.21")
+		wantCode(t, r, 0, "lodash 4.17.21 is older than 30 days")
+		wantFile(t, filepath.Join(b.Project, "node_modules", "lodash", "package.json"), "lodash installed")
+	})
+}
