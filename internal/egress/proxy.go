@@ -5,7 +5,9 @@
 // the host, serves the HTTP proxy protocol on that socket and connects only to
 // the allowed host:port pairs: CONNECT tunnels (TLS passes through untouched)
 // and plain-HTTP GET/HEAD forwarding. Everything else is answered 403 and
-// recorded, so the orchestration can say what was refused.
+// recorded, so the orchestration can say what was refused. Where the caller's
+// environment names a proxy of its own (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), the
+// allowed destinations are reached through it (see upstream.go).
 //
 // pip and poetry need this: resolving a source distribution runs its setup.py
 // (or PEP 517 metadata hook) while the resolver still needs the package index.
@@ -14,12 +16,14 @@ package egress
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,6 +62,14 @@ type Options struct {
 	DialTimeout time.Duration
 	// LookupIP resolves a name on the host (default net.DefaultResolver).
 	LookupIP func(ctx context.Context, host string) ([]net.IP, error)
+	// Environ is the caller's environment: its HTTPS_PROXY, HTTP_PROXY (or
+	// lower-case) and NO_PROXY pick, per allowed destination, an upstream proxy
+	// to reach it through, as net/http.ProxyFromEnvironment would; http:// and
+	// https:// upstreams are supported. The process's own environment is never
+	// read: nil dials every destination directly.
+	Environ []string
+	// UpstreamRootCAs verify an https:// upstream proxy (nil: the system's).
+	UpstreamRootCAs *x509.CertPool
 }
 
 // Proxy is a running filtering proxy. Close it.
@@ -69,6 +81,9 @@ type Proxy struct {
 	srv   *http.Server
 	tr    *http.Transport
 	sem   chan struct{}
+	// proxyFor picks the upstream proxy for a destination (nil: none set).
+	proxyFor func(*url.URL) (*url.URL, error)
+	upTr     *http.Transport
 
 	mu      sync.Mutex
 	refused []string
@@ -135,6 +150,10 @@ func Start(o Options) (*Proxy, error) {
 		// Plain HTTP only: no proxy of our own, no HTTP/2.
 		Proxy: nil,
 	}
+	if len(o.Environ) > 0 {
+		p.proxyFor = proxyConfig(o.Environ).ProxyFunc()
+	}
+	p.upTr = p.newUpstreamTransport()
 	p.srv = &http.Server{
 		Handler:           p,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -182,6 +201,7 @@ func (p *Proxy) Close() error {
 	}
 	<-p.done
 	p.tr.CloseIdleConnections()
+	p.upTr.CloseIdleConnections()
 	if rerr := os.RemoveAll(p.dir); err == nil {
 		err = rerr
 	}
@@ -388,6 +408,11 @@ func (p *Proxy) dialFailed(w http.ResponseWriter, dest string, err error) {
 		p.deny(w, dest, ea.Error())
 		return
 	}
+	var ec *errUpstreamConfig
+	if errors.As(err, &ec) {
+		p.deny(w, dest, ec.Error())
+		return
+	}
 	http.Error(w, "phylum-box egress: "+dest+": "+err.Error(), http.StatusBadGateway)
 }
 
@@ -402,7 +427,18 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		p.deny(w, c, "")
 		return
 	}
-	up, err := p.dialTarget(r.Context(), "tcp", c)
+	via, err := p.route(r.Context(), "https", c)
+	if err != nil {
+		p.dialFailed(w, c, err)
+		return
+	}
+	var up net.Conn
+	var upPending *bufio.Reader
+	if via == nil {
+		up, err = p.dialTarget(r.Context(), "tcp", c)
+	} else {
+		up, upPending, err = p.tunnelUpstream(r.Context(), via, c)
+	}
 	if err != nil {
 		p.dialFailed(w, c, err)
 		return
@@ -423,12 +459,13 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		up.Close()
 		return
 	}
-	p.pipe(client, buf.Reader, up)
+	p.pipe(client, buf.Reader, up, upPending)
 }
 
 // pipe copies both ways until either side is done or nothing moved for
-// IdleTimeout, then closes both.
-func (p *Proxy) pipe(client net.Conn, pending *bufio.Reader, up net.Conn) {
+// IdleTimeout, then closes both. pending and upPending hold what was already
+// read from either side.
+func (p *Proxy) pipe(client net.Conn, pending *bufio.Reader, up net.Conn, upPending *bufio.Reader) {
 	defer client.Close()
 	defer up.Close()
 	var last sync.Mutex
@@ -462,8 +499,12 @@ func (p *Proxy) pipe(client net.Conn, pending *bufio.Reader, up net.Conn) {
 	if pending != nil && pending.Buffered() > 0 {
 		src = io.MultiReader(io.LimitReader(pending, int64(pending.Buffered())), client)
 	}
+	var upSrc io.Reader = up
+	if upPending != nil && upPending.Buffered() > 0 {
+		upSrc = io.MultiReader(io.LimitReader(upPending, int64(upPending.Buffered())), up)
+	}
 	go cp(up, src)
-	go cp(client, up)
+	go cp(client, upSrc)
 	tick := time.NewTicker(min(p.o.IdleTimeout/4, time.Second))
 	defer tick.Stop()
 	finished := 0
@@ -507,9 +548,10 @@ func copyHeaders(dst, src http.Header) {
 	}
 }
 
-// forward relays a plain-HTTP GET or HEAD to an allowed server. The request goes
-// to the URL's host (the Host header follows it); redirects go back to the client,
-// whose next request is checked again.
+// forward relays a plain-HTTP GET or HEAD to an allowed server, or to the
+// upstream proxy in absolute form. The request goes to the URL's host (the Host
+// header follows it); redirects go back to the client, whose next request is
+// checked again.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Scheme != "http" {
 		http.Error(w, "phylum-box egress: only http:// URLs are forwarded; use CONNECT for https", http.StatusBadRequest)
@@ -540,7 +582,17 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	copyHeaders(out.Header, r.Header)
 	out.Header.Del("Host")
-	resp, err := p.tr.RoundTrip(out)
+	via, err := p.route(r.Context(), "http", c)
+	if err != nil {
+		p.dialFailed(w, c, err)
+		return
+	}
+	tr := p.tr
+	if via != nil {
+		out = out.WithContext(context.WithValue(out.Context(), upstreamKey{}, via))
+		tr = p.upTr
+	}
+	resp, err := tr.RoundTrip(out)
 	if err != nil {
 		p.dialFailed(w, c, err)
 		return
