@@ -30,14 +30,19 @@ type egressRun struct {
 // startEgress starts the proxy for s.Egress. The container gets no network of its
 // own (a fresh namespace, loopback only); its first process is this binary's
 // egress bridge, which relays a loopback port to the proxy's socket and runs
-// s.Args with the proxy variables pointing there. Close the proxy after the step.
+// s.Args with the proxy variables pointing there. The proxy reaches the allowed
+// destinations through the caller's own proxy where its environment sets one.
+// Close the proxy after the step.
 func (r *runner) startEgress(s *managers.Step) (*egressRun, error) {
 	exe, err := container.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("finding phylum-box's own binary for the egress bridge: %w", err)
 	}
 	id := r.sess.Identity()
-	p, err := egress.Start(egress.Options{Allow: s.Egress, Chown: !id.Rootless, UID: id.RootUID, GID: id.RootGID})
+	// The caller's HTTPS_PROXY / HTTP_PROXY / NO_PROXY choose an upstream proxy
+	// for the allowed destinations; it and its credentials stay on the host side.
+	p, err := egress.Start(egress.Options{Allow: s.Egress, Chown: !id.Rootless, UID: id.RootUID, GID: id.RootGID,
+		Environ: r.o.Environ})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package install
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -122,6 +124,62 @@ func TestInstallEgress(t *testing.T) {
 	}
 	if strings.Join(s.Args, " ") != strings.Join(plan.Resolve.Args, " ") {
 		t.Errorf("the outcome shows the bridge's argv: %q", s.Args)
+	}
+}
+
+// Behind a corporate proxy the egress step's index is reached through the
+// caller's HTTP_PROXY, with its credentials, which stay on the host: the step
+// sees only the bridge's proxy.
+func TestInstallEgressThroughUpstreamProxy(t *testing.T) {
+	needContainers(t)
+	const py = "/usr/bin/python3"
+	if _, err := exec.LookPath(py); err != nil {
+		t.Skip("needs /usr/bin/python3 (visible inside the sandbox)")
+	}
+	lockSh := lockScript("package-lock.json", nil)
+	lock := lockSh[strings.Index(lockSh, "\n")+1 : strings.LastIndex(lockSh, "EOF\n")]
+	const index = "http://index.invalid:8080" // resolvable by the upstream only
+	var mu sync.Mutex
+	var seen []string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.RequestURI+" "+r.Header.Get("Proxy-Authorization"))
+		mu.Unlock()
+		if r.RequestURI == index+"/package-lock.json" {
+			fmt.Fprint(w, lock)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer upstream.Close()
+	const script = `
+import os, sys, urllib.request
+with open("package-lock.json", "wb") as f:
+    f.write(urllib.request.urlopen(sys.argv[1] + "/package-lock.json", timeout=20).read())
+env = "\n".join("%s=%s" % kv for kv in os.environ.items())
+print("EGRESS credentials-inside=%s" % ("s3cret" in env or "corpuser" in env), flush=True)
+`
+	proj := newProject(t, map[string]string{"package.json": packageJSON})
+	plan := npmLikePlan(proj)
+	plan.Resolve.Egress = []string{"index.invalid:8080"}
+	plan.Resolve.Args = []string{py, "-c", script, index}
+	var out syncBuffer
+	res := installEnv(t, plan, openDB(t), defaultPolicy(t), &out, "HTTP_PROXY=http://corpuser:s3cret@"+mustHost(t, upstream.URL))
+	t.Logf("output:\n%s", out.String())
+	if res.Code != exitcode.OK {
+		t.Fatalf("Code = %d (%s), want 0", res.Code, res.Reason)
+	}
+	if _, err := os.Stat(filepath.Join(proj, "package-lock.json")); err != nil {
+		t.Errorf("the lockfile fetched through the upstream proxy was not synced back: %v", err)
+	}
+	if !strings.Contains(out.String(), "EGRESS credentials-inside=False") {
+		t.Error("the step saw the upstream proxy's credentials (or did not run)")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "GET " + index + "/package-lock.json Basic " + base64.StdEncoding.EncodeToString([]byte("corpuser:s3cret"))
+	if !slices.Equal(seen, []string{want}) {
+		t.Errorf("the upstream proxy saw %q, want %q", seen, want)
 	}
 }
 

@@ -408,6 +408,12 @@ func (w testWriter) Write(p []byte) (int, error) {
 // install runs plan over its project with db and pol; out collects the steps' output.
 func install(t *testing.T, plan *managers.Plan, db precheck.Database, pol *policy.Policy, out io.Writer) *Outcome {
 	t.Helper()
+	return installEnv(t, plan, db, pol, out)
+}
+
+// installEnv is install with extra caller environment, set last.
+func installEnv(t *testing.T, plan *managers.Plan, db precheck.Database, pol *policy.Policy, out io.Writer, extraEnv ...string) *Outcome {
+	t.Helper()
 	log := logrus.New()
 	log.Out = testWriter{t}
 	log.Level = logrus.DebugLevel
@@ -425,8 +431,8 @@ func install(t *testing.T, plan *managers.Plan, db precheck.Database, pol *polic
 		Engine: &precheck.Engine{DB: db, Policy: pol},
 		Limits: container.Limits{Timeout: time.Minute, Memory: 512 << 20, Pids: 256},
 		Home:   home, User: "tester",
-		Environ: append(os.Environ(),
-			"AWS_SECRET_ACCESS_KEY=leaked-aws", "NPM_TOKEN=leaked-npm", "HTTPS_PROXY=http://user:pass@proxy.invalid:3128"),
+		Environ: append(append(os.Environ(),
+			"AWS_SECRET_ACCESS_KEY=leaked-aws", "NPM_TOKEN=leaked-npm", "HTTPS_PROXY=http://user:pass@proxy.invalid:3128"), extraEnv...),
 		Mode:     rootfs.ModeAuto,
 		OwnerUID: -1, OwnerGID: -1,
 		Log:    log,
