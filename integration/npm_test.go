@@ -762,3 +762,30 @@ func TestNpmMinReleaseAge(t *testing.T) {
 		wantFile(t, filepath.Join(b.Project, "node_modules", "lodash", "package.json"), "lodash installed")
 	})
 }
+
+// --format json: stdout is the install's JSON report and nothing else (npm's own
+// output moves to stderr), for CI scripts that pipe it.
+func TestNpmFormatJSON(t *testing.T) {
+	requireTool(t, "npm")
+	m := requireMode(t, "root")
+	b := newPMBox(t, m)
+	r := b.toolInv("", "--format", "json", "npm", "install", "lodash@4.17.21").exec(t)
+	wantCode(t, r, 0, "--format json npm install")
+	var rep struct {
+		Manager  string `json:"manager"`
+		Code     int    `json:"exit_code"`
+		Precheck struct {
+			Verdict  string `json:"verdict"`
+			Packages []struct {
+				Name string `json:"name"`
+			} `json:"packages"`
+		} `json:"precheck"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%q", err, r.Stdout)
+	}
+	if rep.Manager != "npm" || rep.Code != 0 || rep.Precheck.Verdict != "pass" || len(rep.Precheck.Packages) != 1 || rep.Precheck.Packages[0].Name != "lodash" {
+		t.Errorf("report: %+v", rep)
+	}
+	wantStderr(t, r, "added 1 package")
+}

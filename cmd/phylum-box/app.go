@@ -64,6 +64,10 @@ type App struct {
 	ConfigPath string
 	// ReportFile receives a JSON report of a wrapped install (--report).
 	ReportFile string
+	// Format is the global --format: "json" makes a wrapped install print its report
+	// on stdout (the manager's own output goes to stderr); check and db status take it
+	// as their default. Empty: text.
+	Format string
 
 	stderrTTY bool
 	stdoutTTY bool
@@ -130,6 +134,8 @@ func (a *App) globalFlags() *pflag.FlagSet {
 	fs.BoolVar(&a.NoColor, "no-color", false, "never use colour (also NO_COLOR)")
 	fs.StringVar(&a.ConfigPath, "config", "", "config file (default $XDG_CONFIG_HOME/phylum-box/config.yaml)")
 	fs.StringVar(&a.ReportFile, "report", "", "write a JSON report of a wrapped install to FILE (e.g. phylum-box --report r.json npm ci)")
+	fs.StringVar(&a.Format, "format", "", "text or json: with json a wrapped install prints its JSON report on stdout and the package manager's output on stderr (phylum-box --format json npm ci > report.json)")
+	flagChoices(fs, "format", "text", "json")
 	return fs
 }
 
@@ -144,6 +150,9 @@ func (a *App) Dispatch(ctx context.Context, args []string) error {
 		return exitcode.With(exitcode.Usage, fmt.Errorf("%w (see phylum-box --help)", err))
 	}
 	a.applyVerbosity()
+	if a.Format != "" && a.Format != "text" && a.Format != "json" {
+		return exitcode.With(exitcode.Usage, fmt.Errorf("--format %q: use text or json", a.Format))
+	}
 	if showVersion {
 		fmt.Fprintf(a.Stdout, "phylum-box %s\n", version)
 		return nil
@@ -179,9 +188,15 @@ func (a *App) runCommand(ctx context.Context, cmd *Command, args []string) error
 	}
 	fs := pflag.NewFlagSet("phylum-box "+cmd.Name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	// Global flags are also accepted after the command name.
-	fs.AddFlagSet(a.globalFlags())
 	run := cmd.Flags(a, fs)
+	// Global flags are also accepted after the command name, except where the
+	// command has a flag of the same name (check --format). Defining them again
+	// resets the fields they bind to their defaults: keep what Dispatch parsed.
+	saved := *a
+	global := a.globalFlags()
+	a.Verbose, a.Quiet, a.CI, a.NoColor = saved.Verbose, saved.Quiet, saved.CI, saved.NoColor
+	a.ConfigPath, a.ReportFile, a.Format = saved.ConfigPath, saved.ReportFile, saved.Format
+	fs.AddFlagSet(global)
 	var help bool
 	fs.BoolVarP(&help, "help", "h", false, "show help for "+cmd.Name)
 	if err := fs.Parse(args); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +44,7 @@ format, no lockfile, unreadable lockfile or policy), 1 internal error.`,
 			if cfgErr != nil {
 				cfg = config.Defaults(os.Getenv)
 			}
-			fs.StringVar(&o.Format, "format", report.Text, "output format: "+strings.Join(report.Formats(), ", "))
+			fs.StringVar(&o.Format, "format", cmp.Or(app.Format, report.Text), "output format: "+strings.Join(report.Formats(), ", "))
 			flagChoices(fs, "format", report.Formats()...)
 			fs.StringVarP(&o.Output, "output", "o", "", "write the report to FILE instead of standard output")
 			fs.StringVar(&o.DBPath, "db", cfg.Database.Path, "local OSV database file (also PHYLUM_BOX_DB)")

@@ -370,6 +370,18 @@ func TestCheckDispatch(t *testing.T) {
 		!strings.Contains(errb.String(), "supported: text, json, sarif") {
 		t.Errorf("exit %d, stderr %s", code, errb)
 	}
+	// The global --format (and every global flag) given before the command survives
+	// the command's own flag parsing; check takes it as its default format.
+	app, out, errb = checkTestApp()
+	if code := Main(context.Background(), app, []string{"--format", "json", "--no-color", "check", lock}); code != exitcode.Blocked ||
+		!strings.Contains(out.String(), `"verdict": "blocked"`) || !app.NoColor || app.Format != "json" {
+		t.Errorf("global flags before check: exit %d, NoColor %v, Format %q\nstdout %s\nstderr %s", code, app.NoColor, app.Format, out, errb)
+	}
+	app, _, errb = checkTestApp()
+	if code := Main(context.Background(), app, []string{"--format", "xml", "check", lock}); code != exitcode.Usage ||
+		!strings.Contains(errb.String(), "use text or json") {
+		t.Errorf("--format xml: exit %d, stderr %s", code, errb)
+	}
 }
 
 // BenchmarkCheckVite is `phylum-box check --format json` of vite's pnpm-lock.yaml

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -331,7 +332,7 @@ func writeZshCompletion(b *strings.Builder) {
 	b.WriteString("_phylum-box() {\n")
 	b.WriteString("  local curcontext=\"$curcontext\" state line ret=1\n")
 	b.WriteString("  typeset -A opt_args\n")
-	b.WriteString("  _arguments -C \\\n")
+	b.WriteString("  _arguments -C -A '-*' \\\n")
 	for _, s := range zshFlagSpecs(global) {
 		fmt.Fprintf(b, "    %s \\\n", s)
 	}
@@ -360,7 +361,7 @@ func writeZshCompletion(b *strings.Builder) {
 			continue
 		}
 		b.WriteString("          _arguments \\\n")
-		for _, s := range zshFlagSpecs(append(append([]flagInfo{}, c.Flags...), withoutHelp(global)...)) {
+		for _, s := range zshFlagSpecs(append(append([]flagInfo{}, c.Flags...), notShadowed(withoutHelp(global), c.Flags)...)) {
 			fmt.Fprintf(b, "            %s \\\n", s)
 		}
 		if v := positionalValues[c.Name]; len(v) > 0 {
@@ -390,6 +391,18 @@ func withoutHelp(flags []flagInfo) []flagInfo {
 	for _, f := range flags {
 		if f.Name != "help" && f.Name != "version" {
 			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// notShadowed drops the global flags a command defines itself (check --format):
+// the command's own flag is the one that parses.
+func notShadowed(global, own []flagInfo) []flagInfo {
+	var out []flagInfo
+	for _, g := range global {
+		if !slices.ContainsFunc(own, func(f flagInfo) bool { return f.Name == g.Name }) {
+			out = append(out, g)
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,7 +54,7 @@ other failure (download, corrupt export).`,
 			cfg.AddDatabaseFlags(fs)
 			fs.StringVar(&o.Source, "source", "", "update: base URL or directory of the OSV exports (overrides --db-source)")
 			fs.StringSliceVar(&o.Ecosystems, "ecosystem", nil, "update: ecosystems to download (comma-separated; default all: "+strings.Join(osvdb.Ecosystems, ",")+")")
-			fs.StringVar(&o.Format, "format", "text", "status: output format: text, json")
+			fs.StringVar(&o.Format, "format", cmp.Or(app.Format, "text"), "status: output format: text, json")
 			return func(ctx context.Context, args []string) error {
 				if cfgErr != nil {
 					return exitcode.With(exitcode.Usage, cfgErr)

@@ -220,8 +220,8 @@ func TestDocsExamplesUseRealFlags(t *testing.T) {
 			}
 			fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 			fs.SetOutput(io.Discard)
-			fs.AddFlagSet(quietApp().globalFlags())
 			c.Flags(quietApp(), fs)
+			fs.AddFlagSet(quietApp().globalFlags()) // as runCommand: the command's own flags win
 			fs.BoolP("help", "h", false, "")
 			if err := fs.Parse(rest[1:]); err != nil {
 				t.Errorf("%s: phylum-box %s: %v", f, strings.Join(args, " "), err)

@@ -24,6 +24,7 @@ import (
 	"github.com/phylum-box/phylum-box/precheck/registry"
 	"github.com/phylum-box/phylum-box/precheck/report"
 	"github.com/phylum-box/phylum-box/rootfs"
+	"golang.org/x/sys/unix"
 )
 
 // Every registered package manager is a command: `phylum-box npm install lodash`.
@@ -218,11 +219,16 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 		// what the install adds belongs to the project's owner, as with `run`.
 		owner, group = -1, -1
 	}
+	stdout := app.Stdout
+	if app.Format == "json" {
+		// stdout carries only the report; the manager's own output goes to stderr.
+		stdout = app.Stderr
+	}
 	out, err := install.Install(ctx, install.Options{
 		Plan: plan, Engine: eng, Limits: lim,
 		Home: home, User: userName, Environ: os.Environ(), Mode: rootfs.ModeAuto,
 		OwnerUID: owner, OwnerGID: group,
-		Log: app.Log, Stdin: app.Stdin, Stdout: app.Stdout, Stderr: app.Stderr,
+		Log: app.Log, Stdin: app.Stdin, Stdout: stdout, Stderr: app.Stderr,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -245,11 +251,26 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 			app.Log.Warnf("writing the report: %v", err)
 		}
 	}
+	if app.Format == "json" {
+		data, err := installReportJSON(out)
+		if err != nil {
+			return err
+		}
+		if _, err := app.Stdout.Write(data); err != nil {
+			return err
+		}
+	}
 	printOutcome(app, plan, out)
 	if out.Code != 0 {
 		return ExitSilently(out.Code)
 	}
 	if len(plan.Then) > 0 {
+		if app.Format == "json" {
+			// The report is out; what follows (npm test) is the manager's output.
+			if err := unix.Dup3(int(os.Stderr.Fd()), int(os.Stdout.Fd()), 0); err != nil {
+				return err
+			}
+		}
 		return execTool(plan.Then[0], plan.Then[1:])
 	}
 	return nil
@@ -290,19 +311,27 @@ type installReport struct {
 }
 
 func writeInstallReport(path string, out *install.Outcome) error {
+	data, err := installReportJSON(out)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+func installReportJSON(out *install.Outcome) ([]byte, error) {
 	rep := installReport{Outcome: out}
 	if out.Verdict != nil {
 		var b strings.Builder
 		if err := report.WriteJSON(&b, out.Verdict, report.Options{}); err != nil {
-			return err
+			return nil, err
 		}
 		rep.Precheck = json.RawMessage(b.String())
 	}
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	return append(data, '\n'), nil
 }
 
 // limitsFrom merges the configuration's limits with the policy's (the policy wins
