@@ -170,7 +170,7 @@ func runPrecheck(ctx context.Context, in precheckInput) (*precheck.Verdict, erro
 	switch {
 	case err == nil:
 		defer db.Close()
-		eng.DB = osvDatabase{db}
+		eng.DB = osvdb.Engine(db)
 	case errors.Is(err, osvdb.ErrNoDatabase):
 		// The engine decides: incomplete under when_stale: fail, a warning otherwise.
 	default:
@@ -254,37 +254,6 @@ func displayPath(base, path string) string {
 		return rel
 	}
 	return path
-}
-
-// osvDatabase adapts osvdb.DB to precheck.Database. It lives here, not in precheck,
-// because osvdb imports precheck.
-type osvDatabase struct{ db *osvdb.DB }
-
-func (d osvDatabase) LookupAll(ctx context.Context, pkgs []precheck.Package) ([]precheck.Lookup, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	res, err := d.db.LookupBatch(pkgs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]precheck.Lookup, len(res))
-	for i, r := range res {
-		out[i] = precheck.Lookup{Findings: r.Findings, Err: r.Err}
-	}
-	return out, nil
-}
-
-func (d osvDatabase) Status() (precheck.DatabaseStatus, error) {
-	st, err := d.db.Status()
-	if err != nil {
-		return precheck.DatabaseStatus{}, err
-	}
-	out := precheck.DatabaseStatus{Path: st.Path, Updated: st.Updated}
-	for _, e := range st.Ecosystems {
-		out.Ecosystems = append(out.Ecosystems, precheck.EcosystemStatus{Name: e.Name, Records: e.Records, Updated: e.Updated})
-	}
-	return out, nil
 }
 
 // unusableDatabase stands for a database file that exists but cannot be opened

@@ -189,7 +189,7 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 	switch {
 	case err == nil:
 		defer db.Close()
-		eng.DB = osvDatabase{db}
+		eng.DB = osvdb.Engine(db)
 	case errors.Is(err, osvdb.ErrNoDatabase):
 	default:
 		eng.DB = unusableDatabase{err}

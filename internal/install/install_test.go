@@ -144,33 +144,6 @@ func TestWithin(t *testing.T) {
 
 // ---- end to end -------------------------------------------------------------
 
-// osvDatabase adapts *osvdb.DB to precheck.Database, like cmd/phylum-box does.
-type osvDatabase struct{ db *osvdb.DB }
-
-func (d osvDatabase) LookupAll(ctx context.Context, pkgs []precheck.Package) ([]precheck.Lookup, error) {
-	res, err := d.db.LookupBatch(pkgs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]precheck.Lookup, len(res))
-	for i, r := range res {
-		out[i] = precheck.Lookup{Findings: r.Findings, Err: r.Err}
-	}
-	return out, nil
-}
-
-func (d osvDatabase) Status() (precheck.DatabaseStatus, error) {
-	st, err := d.db.Status()
-	if err != nil {
-		return precheck.DatabaseStatus{}, err
-	}
-	out := precheck.DatabaseStatus{Path: st.Path, Updated: st.Updated}
-	for _, e := range st.Ecosystems {
-		out.Ecosystems = append(out.Ecosystems, precheck.EcosystemStatus{Name: e.Name, Records: e.Records, Updated: e.Updated})
-	}
-	return out, nil
-}
-
 // unrelatedRecord keeps the npm ecosystem present (and fresh) in every test database.
 const unrelatedRecord = `{"id":"MAL-2099-0001","modified":"2024-01-01T00:00:00Z","summary":"Malicious code in not-left-pad",
 "affected":[{"package":{"ecosystem":"npm","name":"not-left-pad"},"versions":["1.3.0"]}]}`
@@ -200,7 +173,7 @@ func openDB(t *testing.T, records ...string) precheck.Database {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return osvDatabase{db}
+	return osvdb.Engine(db)
 }
 
 // defaultPolicy is the built-in policy, loaded the way the CLI does, without the
