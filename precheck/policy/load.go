@@ -164,6 +164,10 @@ func (p *Policy) apply(l *layer, project bool) {
 		weak("allow_scripts adds %s", strings.Join(l.allowScripts, ", "))
 	}
 	p.AllowScripts = append(p.AllowScripts, l.allowScripts...)
+	for _, e := range l.scriptNetwork {
+		weak("script_network gives the install script of %s network access to %s", e.Package, strings.Join(e.Hosts, ", "))
+	}
+	p.ScriptNetwork = append(p.ScriptNetwork, l.scriptNetwork...)
 	for _, ig := range l.ignore {
 		if strings.HasPrefix(strings.ToUpper(ig.ID), "MAL-") {
 			weak("ignores the malware advisory %s (%s)", ig.ID, ig.Reason)

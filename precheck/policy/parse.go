@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/dustin/go-humanize"
 	str2duration "github.com/xhit/go-str2duration/v2"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/phylum-box/phylum-box/internal/egress"
 )
 
 // Error is a malformed policy: it names the file, and the line and column when known.
@@ -46,6 +49,7 @@ type layer struct {
 	minReleaseAge *time.Duration
 	scripts       *ScriptsMode
 	allowScripts  []string
+	scriptNetwork []ScriptNetwork
 	ignore        []Ignore
 	memory        *uint64
 	pids          *int
@@ -124,6 +128,15 @@ func parseLayer(name string, data []byte) (*layer, error) {
 				}
 				l.allowScripts = append(l.allowScripts, s)
 				return nil
+			})
+		},
+		"script_network": func(n *yaml.Node) error {
+			return p.sequence(n, func(item *yaml.Node) error {
+				e, err := p.scriptNetwork(item)
+				if err == nil {
+					l.scriptNetwork = append(l.scriptNetwork, e)
+				}
+				return err
 			})
 		},
 		"ignore": func(n *yaml.Node) error {
@@ -440,6 +453,55 @@ func (p *parser) ignore(n *yaml.Node) (Ignore, error) {
 		ig.Until = *until
 	}
 	return ig, nil
+}
+
+func (p *parser) scriptNetwork(n *yaml.Node) (ScriptNetwork, error) {
+	e := ScriptNetwork{Source: fmt.Sprintf("%s:%d", p.file, n.Line)}
+	hostsSet := false
+	err := p.mapping(n, "script_network[].", map[string]func(*yaml.Node) error{
+		"package": func(n *yaml.Node) error {
+			s, err := p.str(n)
+			if err != nil {
+				return err
+			}
+			if !validNameVersion(s) || strings.TrimSpace(s) != s {
+				return p.errorf(n, `script_network package %q: want "name" or "name@version"`, s)
+			}
+			e.Package = s
+			return nil
+		},
+		"hosts": func(n *yaml.Node) error {
+			hostsSet = true
+			return p.sequence(n, func(item *yaml.Node) error {
+				s, err := p.str(item)
+				if err != nil {
+					return err
+				}
+				c, err := egress.Canonical(s)
+				if err != nil || strings.Contains(s, "://") {
+					why := "want host:port, such as storage.googleapis.com:443"
+					if err != nil {
+						why = err.Error() + "; " + why
+					}
+					return p.errorf(item, "script_network host %q: %s", s, why)
+				}
+				e.Hosts = append(e.Hosts, c)
+				return nil
+			})
+		},
+	})
+	if err != nil {
+		return e, err
+	}
+	if e.Package == "" {
+		return e, p.errorf(n, "script_network entry needs a package (\"name\" or \"name@version\")")
+	}
+	if !hostsSet || len(e.Hosts) == 0 {
+		return e, p.errorf(n, "script_network entry for %s needs hosts (the host:port pairs its install script downloads from)", e.Package)
+	}
+	slices.Sort(e.Hosts)
+	e.Hosts = slices.Compact(e.Hosts)
+	return e, nil
 }
 
 // validNameVersion accepts "name" and "name@version" (scoped npm names included),

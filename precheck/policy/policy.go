@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -38,9 +39,15 @@ type Policy struct {
 	// AllowScripts lists "name" or "name@version" entries whose scripts may run
 	// under ScriptsAllowlist.
 	AllowScripts []string
-	Ignore       []Ignore
-	Limits       Limits
-	Database     Database
+	// ScriptNetwork gives the install scripts of the packages it names a way out
+	// to the listed "host:port" destinations (through phylum-box's filtering
+	// proxy), for trusted packages that download at install time. It only widens
+	// what a script that runs may reach: scripts: none or allowlist still decide
+	// whether it runs.
+	ScriptNetwork []ScriptNetwork
+	Ignore        []Ignore
+	Limits        Limits
+	Database      Database
 	// Uncheckable is what happens to git, file, path and URL dependencies, which
 	// cannot be looked up by name and version.
 	Uncheckable Action
@@ -49,6 +56,35 @@ type Policy struct {
 	Files []string
 	// Weakened describes each way a project file loosened the settings below it.
 	Weakened []string
+}
+
+// ScriptNetwork is one script_network entry.
+type ScriptNetwork struct {
+	// Package is "name" or "name@version", matched like allow_scripts.
+	Package string
+	// Hosts are canonical "host:port" pairs (lower-case host, numeric port).
+	Hosts []string
+	// Source is "file:line" of the entry, for reports.
+	Source string
+}
+
+// Matches reports whether the entry names the package.
+func (s ScriptNetwork) Matches(ecosystem, name, version string) bool {
+	n, v := SplitNameVersion(s.Package)
+	return SameName(ecosystem, n, name) && (v == "" || v == version)
+}
+
+// ScriptHosts returns the destinations script_network gives a package's install
+// script (the union of every matching entry, sorted), nil when none matches.
+func (p *Policy) ScriptHosts(ecosystem, name, version string) []string {
+	var hosts []string
+	for _, e := range p.ScriptNetwork {
+		if e.Matches(ecosystem, name, version) {
+			hosts = append(hosts, e.Hosts...)
+		}
+	}
+	slices.Sort(hosts)
+	return slices.Compact(hosts)
 }
 
 // Block holds the rules that block an install outright.

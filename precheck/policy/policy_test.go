@@ -139,6 +139,15 @@ func TestParseErrors(t *testing.T) {
 		{"allow_scripts not strings", "allow_scripts: [{a: b}]\n", 1, 17, "want a single value"},
 		{"ignore package dangling @", "ignore: [{id: A, reason: r, package: 'lodash@'}]\n", 1, 38, "ignore package"},
 		{"allow_scripts empty name", "allow_scripts: ['esbuild@']\n", 1, 17, "allow_scripts entry"},
+		{"script_network without hosts", "script_network:\n  - package: puppeteer\n", 2, 5, "needs hosts"},
+		{"script_network empty hosts", "script_network:\n  - {package: puppeteer, hosts: []}\n", 2, 5, "needs hosts"},
+		{"script_network without package", "script_network:\n  - hosts: [a.example:443]\n", 2, 5, "needs a package"},
+		{"script_network empty package", "script_network: [{package: '', hosts: [a.example:443]}]\n", 1, 28, "script_network package"},
+		{"script_network host without port", "script_network:\n  - package: p\n    hosts: [cdn.example.com]\n", 3, 13, `script_network host "cdn.example.com"`},
+		{"script_network bad port", "script_network: [{package: p, hosts: ['a.example:99999']}]\n", 1, 39, "bad port"},
+		{"script_network URL", "script_network: [{package: p, hosts: ['https://a.example:443']}]\n", 1, 39, "want host:port"},
+		{"script_network unknown key", "script_network: [{package: p, host: [a:1]}]\n", 1, 31, `unknown key "script_network[].host"`},
+		{"script_network not a list", "script_network: {package: p}\n", 1, 17, "want a list"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -334,6 +343,8 @@ func TestProjectWeakeningIsReported(t *testing.T) {
 		{"release age lowered", "min_release_age: 7d", "min_release_age: 1h", []string{"min_release_age: 1h0m0s lowers it from 7d"}},
 		{"scripts loosened", "scripts: none", "scripts: sandbox", []string{"scripts: sandbox lets more"}},
 		{"allowlist extended", "scripts: allowlist", "allow_scripts: [evil]", []string{"allow_scripts adds evil"}},
+		{"script network added", "", "script_network: [{package: evil, hosts: ['Evil.example:443']}]",
+			[]string{"script_network gives the install script of evil network access to evil.example:443"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -457,4 +468,44 @@ type pkg struct{ Ecosystem, Name, Version string }
 type finding struct {
 	ID      string
 	Aliases []string
+}
+
+func TestScriptNetwork(t *testing.T) {
+	dir := t.TempDir()
+	user := write(t, filepath.Join(dir, "user.yaml"), `
+script_network:
+  - package: puppeteer
+    hosts: ["storage.googleapis.com:443", "CDN.example.com.:0443"]
+`)
+	write(t, filepath.Join(dir, "proj", ProjectFile), `
+script_network:
+  - {package: puppeteer@22.0.0, hosts: ["[::1]:8080", "storage.googleapis.com:443"]}
+  - {package: "@scope/dl", hosts: ["10.0.0.1:80"]}
+`)
+	p, err := Load(Sources{UserFile: user, ProjectDir: filepath.Join(dir, "proj")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.ScriptNetwork) != 3 {
+		t.Fatalf("entries = %+v", p.ScriptNetwork)
+	}
+	if e := p.ScriptNetwork[0]; e.Package != "puppeteer" || strings.Join(e.Hosts, " ") != "cdn.example.com:443 storage.googleapis.com:443" || e.Source != user+":3" {
+		t.Errorf("first entry = %+v", e)
+	}
+	for _, tt := range []struct {
+		name, version, want string
+	}{
+		{"puppeteer", "21.0.0", "cdn.example.com:443 storage.googleapis.com:443"},
+		{"puppeteer", "22.0.0", "[::1]:8080 cdn.example.com:443 storage.googleapis.com:443"},
+		{"@scope/dl", "1.0.0", "10.0.0.1:80"},
+		{"puppeteer-core", "22.0.0", ""},
+		{"@scope/dl2", "1.0.0", ""},
+	} {
+		if got := strings.Join(p.ScriptHosts("npm", tt.name, tt.version), " "); got != tt.want {
+			t.Errorf("ScriptHosts(%s@%s) = %q, want %q", tt.name, tt.version, got, tt.want)
+		}
+	}
+	if len(p.Weakened) != 2 || !strings.Contains(p.Weakened[1], "@scope/dl network access to 10.0.0.1:80") {
+		t.Errorf("weakened = %q, want both project entries", p.Weakened)
+	}
 }
