@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -788,4 +791,85 @@ func TestNpmFormatJSON(t *testing.T) {
 		t.Errorf("report: %+v", rep)
 	}
 	wantStderr(t, r, "added 1 package")
+}
+
+// netPkgServers are two HTTP servers on 127.0.0.1 for testdata/npm/net-pkg: the
+// one a policy allows (its "prebuilt binary") and another, which counts hits.
+func netPkgServers(t testing.TB) (allowed, other *httptest.Server, otherHits func() int32) {
+	t.Helper()
+	allowed = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "pbox-prebuilt-binary "+r.URL.Path)
+	}))
+	t.Cleanup(allowed.Close)
+	var hits atomic.Int32
+	other = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, "loot")
+	}))
+	t.Cleanup(other.Close)
+	return allowed, other, hits.Load
+}
+
+// An install script that downloads (a local tarball, like prebuild-install or
+// puppeteer) fails without network, named, with the script_network advice; a
+// policy entry for it lets it reach exactly its listed host through the egress
+// proxy, so the download lands in node_modules; a URL on another host still fails.
+func TestNpmScriptNetwork(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		allowed, other, otherHits := netPkgServers(t)
+		allowedHP := strings.TrimPrefix(allowed.URL, "http://")
+		otherHP := strings.TrimPrefix(other.URL, "http://")
+
+		b := newPMBox(t, m)
+		tgz := packFixture(t, b, "net-pkg", map[string]any{"urls": []string{allowed.URL + "/chrome.zip"}})
+		before := projectState(t, b.Project)
+		rep := b.reportPath("nonet.json")
+		r := b.tool(rep, "npm", "install", tgz)
+		if r.Code == 0 || r.Code == 3 {
+			t.Fatalf("a downloading install script without script_network: want the build's failure, got\n%s", r)
+		}
+		assertSameTree(t, before, projectState(t, b.Project), "a failed build")
+		if pr := readPMReport(t, rep); pr.FailedPackage != "pbox-net-pkg" {
+			t.Errorf("failed_package = %q, want pbox-net-pkg", pr.FailedPackage)
+		}
+		wantStderr(t, r, "the install script of pbox-net-pkg failed", `script_network: [{package: "pbox-net-pkg", hosts: ["HOST:443"]}]`, "allow_scripts")
+
+		policyFile := filepath.Join(b.Project, ".phylum-box.yaml")
+		writeFile(t, policyFile, fmt.Sprintf("script_network:\n  - package: pbox-net-pkg\n    hosts: [%q]\n", allowedHP), 0o644)
+		chownTree(t, m, policyFile)
+		rep = b.reportPath("net.json")
+		r = b.tool(rep, "npm", "install", tgz)
+		wantCode(t, r, 0, "the install script reaches the host script_network lists")
+		wantStderr(t, r, "script_network gives the install script of pbox-net-pkg network access to "+allowedHP)
+		got, err := os.ReadFile(filepath.Join(b.Project, "node_modules", "pbox-net-pkg", "fetched-0.txt"))
+		if err != nil || string(got) != "pbox-prebuilt-binary /chrome.zip" {
+			t.Errorf("the download did not land in node_modules: %q, %v", got, err)
+		}
+		pr := readPMReport(t, rep)
+		var phases []string
+		for _, s := range pr.Steps {
+			phases = append(phases, fmt.Sprintf("%s network=%v", s.Phase, s.Network))
+		}
+		if fmt.Sprint(phases) != "[resolve network=true download network=true build network=false]" {
+			t.Errorf("steps = %v, want one build step (the package's own, behind the proxy)", phases)
+		}
+
+		// A second URL, on a host the policy does not list: refused, named.
+		b = newPMBox(t, m)
+		tgz = packFixture(t, b, "net-pkg", map[string]any{"urls": []string{allowed.URL + "/chrome.zip", other.URL + "/loot"}})
+		policyFile = filepath.Join(b.Project, ".phylum-box.yaml")
+		writeFile(t, policyFile, fmt.Sprintf("script_network: [{package: pbox-net-pkg, hosts: [%q]}]\n", allowedHP), 0o644)
+		chownTree(t, m, policyFile)
+		before = projectState(t, b.Project)
+		r = b.tool("", "npm", "install", tgz)
+		if r.Code == 0 || r.Code == 3 {
+			t.Fatalf("a download from a host script_network does not list: want the build's failure, got\n%s", r)
+		}
+		assertSameTree(t, before, projectState(t, b.Project), "a failed build")
+		wantStderr(t, r, "network only to "+allowedHP, "tried to reach "+otherHP, "pbox-net-pkg: downloading "+other.URL+"/loot failed")
+		if n := otherHits(); n != 0 {
+			t.Errorf("the host script_network does not list was reached %d time(s)", n)
+		}
+	})
 }

@@ -204,7 +204,8 @@ type Step struct {
 	AppendChanged bool
 	// Egress, when not empty, replaces Network for a step that may run package code
 	// but still needs its package index (pip's and poetry's resolve build an sdist's
-	// metadata): the step gets a network namespace of its own, and an HTTP proxy
+	// metadata), or, set by the orchestration, for the build of the packages the
+	// policy's script_network names: the step gets a network namespace of its own, and an HTTP proxy
 	// (the proxy variables are set for it) that reaches exactly these "host:port"
 	// pairs and nothing else — not the internet, not the host's loopback services.
 	Egress []string

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -290,17 +291,58 @@ func printOutcome(app *App, plan *managers.Plan, out *install.Outcome) {
 		return
 	}
 	if out.FailedPackage != "" {
-		app.Log.Errorf("the install script of %s failed in the sandbox (no network, no access to your home directory)", out.FailedPackage)
-		if out.OutputTail != "" {
-			app.Log.Errorf("last output:\n%s", out.OutputTail)
-		}
-		if plan.Build != nil && plan.Build.AppendChanged {
-			app.Log.Errorf("to install without its script, use scripts: allowlist in .phylum-box.yaml and leave %s out of allow_scripts; the script itself cannot be given the network or your files", out.FailedPackage)
-		} else {
-			app.Log.Errorf("%s's build needs something the sandbox does not give (the network, files outside the project); vendor what it needs into the project, or build it outside phylum-box only if you trust it", out.FailedPackage)
+		for _, line := range buildAdvice(plan, out) {
+			app.Log.Error(line)
 		}
 	}
 	app.Log.Error(out.Reason)
+}
+
+// buildAdvice explains a failed install script and how to let it through if the
+// user trusts the package: script_network for a script that needs to download,
+// or scripts: allowlist to install the package without its script.
+func buildAdvice(plan *managers.Plan, out *install.Outcome) []string {
+	name := out.FailedPackage
+	var last install.StepOutcome
+	if len(out.Steps) > 0 {
+		last = out.Steps[len(out.Steps)-1]
+	}
+	var lines []string
+	if len(last.Egress) > 0 {
+		lines = append(lines, fmt.Sprintf("the install script of %s failed in the sandbox (no access to your home directory; network only to %s, from the policy's script_network)",
+			name, strings.Join(last.Egress, ", ")))
+	} else {
+		lines = append(lines, fmt.Sprintf("the install script of %s failed in the sandbox (no network, no access to your home directory)", name))
+	}
+	if out.OutputTail != "" {
+		lines = append(lines, "last output:\n"+out.OutputTail)
+	}
+	if plan.Build == nil || !plan.Build.AppendChanged {
+		return append(lines, fmt.Sprintf("%s's build needs something the sandbox does not give (the network, files outside the project); vendor what it needs into the project, or build it outside phylum-box only if you trust it", name))
+	}
+	leaveOut := fmt.Sprintf("to install %s without its script instead, use scripts: allowlist in .phylum-box.yaml and leave %s out of allow_scripts", name, name)
+	if len(last.Egress) > 0 {
+		if len(last.EgressRefused) > 0 {
+			hosts := slices.Concat(last.Egress, last.EgressRefused)
+			slices.Sort(hosts)
+			lines = append(lines, fmt.Sprintf("it tried to reach %s, which script_network does not list; if you trust %s and those servers, add them to its hosts in the policy:\n  %s",
+				rootfs.Printable(strings.Join(last.EgressRefused, ", ")), name, scriptNetworkSnippet(name, slices.Compact(hosts))))
+		}
+		return append(lines, leaveOut)
+	}
+	return append(lines,
+		fmt.Sprintf("if it failed because it downloads something and you trust %s, let its script reach those servers (only them, through phylum-box's proxy: the script must honour HTTPS_PROXY/HTTP_PROXY or npm_config_proxy) with this in the policy:\n  %s",
+			name, scriptNetworkSnippet(name, []string{"HOST:443"})),
+		leaveOut)
+}
+
+// scriptNetworkSnippet is a script_network entry in the policy's YAML.
+func scriptNetworkSnippet(name string, hosts []string) string {
+	q := make([]string, len(hosts))
+	for i, h := range hosts {
+		q[i] = strconv.Quote(h)
+	}
+	return fmt.Sprintf("script_network: [{package: %s, hosts: [%s]}]", strconv.Quote(name), strings.Join(q, ", "))
 }
 
 // installReport is the --report JSON of a wrapped install: the outcome plus the

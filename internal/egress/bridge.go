@@ -25,12 +25,15 @@ func BridgeArgs(socket string, argv []string) []string {
 
 // ProxyEnv are the variables the bridge sets for its command, with the proxy's
 // URL: the usual proxy variables, none bypassed (pip and curl would otherwise go
-// direct for some hosts and fail), and pip's own setting, which a pip.conf
-// `proxy =` would override otherwise.
+// direct for some hosts and fail), pip's own setting, which a pip.conf `proxy =`
+// would override otherwise, and npm's (npm_config_proxy and
+// npm_config_https_proxy, which npm passes on to install scripts: downloaders
+// such as node-pre-gyp and prebuild-install read them, not HTTP_PROXY).
 func ProxyEnv(proxyURL string) []string {
 	return []string{
 		"HTTP_PROXY=" + proxyURL, "HTTPS_PROXY=" + proxyURL, "http_proxy=" + proxyURL, "https_proxy=" + proxyURL,
 		"ALL_PROXY=" + proxyURL, "all_proxy=" + proxyURL, "PIP_PROXY=" + proxyURL,
+		"npm_config_proxy=" + proxyURL, "npm_config_https_proxy=" + proxyURL,
 		"NO_PROXY=", "no_proxy=",
 	}
 }

@@ -170,6 +170,10 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		return out, nil
 	}
 	checked := packageSet(pkgs)
+	if why := r.scriptNetworkUnenforceable(pkgs); why != "" {
+		out.Code, out.Reason = exitcode.Blocked, why+"; nothing was installed"
+		return out, nil
+	}
 
 	// 3. Download.
 	if p.Download != nil {
@@ -205,17 +209,24 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 	}
 	if build != nil {
-		build, why := r.buildStep(build, pkgs)
-		if build == nil {
-			log.Infof("not running install scripts: %s", why)
-		} else {
+		steps, notes := r.buildSteps(build, pkgs)
+		for _, n := range notes {
+			log.Info(n)
+		}
+		if len(steps) > 0 {
 			sealed, err := r.hashSealed()
 			if err != nil {
 				return nil, err
 			}
-			log.Infof("building in the sandbox (no network): %s", strings.Join(build.Args, " "))
-			if done, err := r.step(ctx, managers.PhaseBuild, build); err != nil || done {
-				return out, err
+			for _, s := range steps {
+				if len(s.Egress) > 0 {
+					log.Infof("building in the sandbox, reaching only %s (the policy's script_network): %s", strings.Join(s.Egress, ", "), strings.Join(s.Args, " "))
+				} else {
+					log.Infof("building in the sandbox (no network): %s", strings.Join(s.Args, " "))
+				}
+				if done, err := r.step(ctx, managers.PhaseBuild, s); err != nil || done {
+					return out, err
+				}
 			}
 			changed, err := r.sealedChanged(sealed)
 			if err != nil {
@@ -426,33 +437,138 @@ func (r *runner) scriptsUnenforceable() string {
 		pol.Scripts, r.o.Plan.Manager, r.o.Plan.Subcommand, strings.Join(b.Args, " "))
 }
 
-// buildStep applies the policy's scripts mode to the plan's build step: nil when
-// no script may run (why says so).
-func (r *runner) buildStep(b *managers.Step, pkgs []precheck.Package) (*managers.Step, string) {
+// scriptNetworkUnenforceable says why the policy's script_network cannot be
+// honoured by this plan: only a build step that takes package names can run the
+// listed packages' scripts in a step of their own, behind the egress proxy. A
+// build that is the install itself would have to give every package the hosts,
+// or none of them; neither is what the policy says.
+func (r *runner) scriptNetworkUnenforceable(pkgs []precheck.Package) string {
+	pol, b := r.o.Engine.Policy, r.o.Plan.Build
+	if pol == nil || b == nil || b.AppendChanged || len(pol.ScriptNetwork) == 0 || pol.Scripts == policy.ScriptsNone {
+		return ""
+	}
+	var matched []string
+	for _, pk := range pkgs {
+		if pol.ScriptHosts(pk.Ecosystem, pk.Name, pk.Version) != nil {
+			matched = append(matched, pk.Name+"@"+pk.Version)
+		}
+	}
+	if len(matched) == 0 {
+		return ""
+	}
+	slices.Sort(matched)
+	return fmt.Sprintf("the policy's script_network names %s, but %s %s cannot run one package's install script apart from the others (%s), "+
+		"so it cannot give that script the network without giving it to all; remove the entry to build with no network, or install without phylum-box only if you trust every dependency",
+		strings.Join(slices.Compact(matched), ", "), r.o.Plan.Manager, r.o.Plan.Subcommand, strings.Join(b.Args, " "))
+}
+
+// buildSteps applies the policy's scripts mode and script_network to the plan's
+// build step: the steps to run, in order, and notes on what was left out.
+//
+// Without script_network entries for an installed package this is the plan's
+// step (scripts: sandbox) or the step limited to allow_scripts (allowlist). With
+// them, and a step that takes package names (AppendChanged), the build is split:
+// first every other package whose scripts may run, with no network; then the
+// listed ones, behind the egress proxy that reaches exactly the union of their
+// hosts. scripts: allowlist still decides which scripts run at all, and
+// scripts: none runs none.
+func (r *runner) buildSteps(b *managers.Step, pkgs []precheck.Package) ([]*managers.Step, []string) {
 	pol := r.o.Engine.Policy
 	if pol == nil {
-		return b, ""
+		return []*managers.Step{b}, nil
+	}
+	type byName struct {
+		allowed    bool
+		hosts      []string
+		net, plain []string // versions with and without script_network entries
+	}
+	var order []string
+	names := map[string]*byName{}
+	for _, pk := range pkgs {
+		n := names[pk.Name]
+		if n == nil {
+			n = &byName{}
+			names[pk.Name] = n
+			order = append(order, pk.Name)
+		}
+		switch pol.Scripts {
+		case policy.ScriptsAllowlist:
+			n.allowed = n.allowed || !pk.Uncheckable && pol.ScriptsAllowed(pk.Ecosystem, pk.Name, pk.Version)
+		case policy.ScriptsNone:
+		default:
+			n.allowed = true
+		}
+		if h := pol.ScriptHosts(pk.Ecosystem, pk.Name, pk.Version); h != nil {
+			n.hosts = append(n.hosts, h...)
+			n.net = append(n.net, pk.Version)
+		} else {
+			n.plain = append(n.plain, pk.Version)
+		}
+	}
+	var notes, mainNames, netNames, hosts, unused []string
+	for _, name := range order {
+		n := names[name]
+		switch {
+		case !n.allowed:
+			if len(n.hosts) > 0 {
+				unused = append(unused, name)
+			}
+		case len(n.hosts) == 0:
+			mainNames = append(mainNames, name)
+		case len(n.plain) > 0:
+			notes = append(notes, fmt.Sprintf("script_network lists %s@%s but not %s@%s, also installed: the scripts of %s run without network",
+				name, strings.Join(n.net, ","), name, strings.Join(n.plain, ","), name))
+			mainNames = append(mainNames, name)
+		default:
+			netNames = append(netNames, name)
+			hosts = append(hosts, n.hosts...)
+		}
 	}
 	switch pol.Scripts {
 	case policy.ScriptsNone:
-		return nil, "the policy says scripts: none"
+		notes = append(notes, "the policy says scripts: none")
+		if len(unused) > 0 {
+			notes = append(notes, "script_network for "+strings.Join(unused, ", ")+" is not used: scripts: none runs no install script")
+		}
+		return nil, notes
 	case policy.ScriptsAllowlist:
-		var names []string
-		seen := map[string]bool{}
-		for _, pk := range pkgs {
-			if !pk.Uncheckable && pol.ScriptsAllowed(pk.Ecosystem, pk.Name, pk.Version) && !seen[pk.Name] {
-				seen[pk.Name] = true
-				names = append(names, pk.Name)
-			}
+		if len(unused) > 0 {
+			notes = append(notes, "script_network for "+strings.Join(unused, ", ")+" is not used: not in the policy's allow_scripts (scripts: allowlist)")
 		}
-		if len(names) == 0 {
-			return nil, "no installed package is in the policy's allow_scripts"
-		}
+	}
+	withNames := func(names []string) *managers.Step {
 		s := *b
 		s.Args = append(slices.Clone(b.Args), names...)
-		return &s, ""
+		return &s
 	}
-	return b, ""
+	if len(netNames) == 0 {
+		if pol.Scripts != policy.ScriptsAllowlist {
+			return []*managers.Step{b}, notes
+		}
+		if len(mainNames) == 0 {
+			return nil, append(notes, "no installed package is in the policy's allow_scripts")
+		}
+		return []*managers.Step{withNames(mainNames)}, notes
+	}
+	if !b.AppendChanged {
+		// scriptNetworkUnenforceable stopped the install before the download.
+		return nil, append(notes, "this build cannot leave packages out")
+	}
+	var steps []*managers.Step
+	if len(mainNames) > 0 {
+		steps = append(steps, withNames(mainNames))
+	}
+	net := withNames(netNames)
+	slices.Sort(hosts)
+	net.Egress = slices.Compact(hosts)
+	net.Network = false
+	// The plan keeps its package manager offline in the build; the listed
+	// packages' downloaders may read that setting too (npm passes its config on
+	// to scripts), and their only way out is the proxy anyway.
+	net.Env = slices.DeleteFunc(slices.Clone(b.Env), func(kv string) bool {
+		return strings.HasPrefix(kv, "npm_config_offline=")
+	})
+	return append(steps, net), notes
 }
 
 func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) {
