@@ -23,6 +23,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("ignore:\n- &e {id: A, reason: r}\n- *e\n"))
 	f.Add([]byte("\t- :"))
+	f.Add([]byte("script_network:\n  - package: puppeteer\n    hosts: [\"storage.googleapis.com:443\", \"[::1]:8080\"]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("fuzz.yaml", data)
 		if err != nil {
@@ -35,6 +36,11 @@ func FuzzParse(f *testing.F) {
 		for _, ig := range p.Ignore {
 			if ig.ID == "" || ig.Reason == "" {
 				t.Fatalf("accepted an ignore without id or reason: %+v", ig)
+			}
+		}
+		for _, sn := range p.ScriptNetwork {
+			if len(sn.Hosts) == 0 || sn.Package == "" {
+				t.Fatalf("accepted a script_network entry without package or hosts: %+v", sn)
 			}
 		}
 	})
