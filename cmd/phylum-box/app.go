@@ -27,7 +27,11 @@ type Command struct {
 	Usage   string // e.g. "run [flags] -- CMD [ARGS...]"
 	Short   string
 	Long    string
-	Hidden  bool
+	// LongFunc builds Long on demand instead: text that is costly to build (the
+	// manager pages) should not be made in every process — every container's init
+	// is this binary too.
+	LongFunc func() string
+	Hidden   bool
 	// Flags builds the command's flag set, binding into a fresh options value, and
 	// returns the function that runs the command with the remaining arguments.
 	Flags func(app *App, fs *pflag.FlagSet) func(ctx context.Context, args []string) error
@@ -38,6 +42,14 @@ type Command struct {
 }
 
 var commands = map[string]*Command{}
+
+// long is the command's description (Long, or LongFunc's).
+func (c *Command) long() string {
+	if c.LongFunc != nil {
+		return c.LongFunc()
+	}
+	return c.Long
+}
 
 func register(c *Command) {
 	for _, n := range append([]string{c.Name}, c.Aliases...) {
@@ -221,8 +233,8 @@ func (a *App) usage(w io.Writer, global *pflag.FlagSet) {
 
 func (a *App) commandUsage(w io.Writer, c *Command, fs *pflag.FlagSet) {
 	fmt.Fprintf(w, "Usage:\n  phylum-box %s\n\n%s\n", c.Usage, c.Short)
-	if c.Long != "" {
-		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.Long))
+	if long := strings.TrimSpace(c.long()); long != "" {
+		fmt.Fprintf(w, "\n%s\n", long)
 	}
 	fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 }

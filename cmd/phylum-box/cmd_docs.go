@@ -92,7 +92,7 @@ func referencePages() map[string]string {
 		if len(c.Aliases) > 0 {
 			fmt.Fprintf(&b, "\nAliases: %s\n", "`"+strings.Join(c.Aliases, "`, `")+"`")
 		}
-		if long := strings.TrimSpace(c.Long); long != "" {
+		if long := strings.TrimSpace(c.long()); long != "" {
 			fmt.Fprintf(&b, "\n## Description\n\n```text\n%s\n```\n", long)
 		}
 		if c.RawArgs {

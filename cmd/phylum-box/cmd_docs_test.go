@@ -286,7 +286,7 @@ func TestManagerPagesListCommands(t *testing.T) {
 			continue
 		}
 		doc := d.Doc()
-		long := commands[name].Long
+		long := commands[name].long()
 		flat := strings.Join(strings.Fields(long), " ")
 		for _, c := range doc.Intercepted {
 			if !strings.Contains(flat, strings.Join(strings.Fields(c.How), " ")) {

@@ -32,11 +32,11 @@ import (
 func init() {
 	for _, name := range managers.Names() {
 		register(&Command{
-			Name:    name,
-			Usage:   name + " ARGS...",
-			Short:   "run " + name + " with the precheck and the sandbox (commands that install nothing pass through)",
-			Long:    managerLong(name),
-			RawArgs: true,
+			Name:     name,
+			Usage:    name + " ARGS...",
+			Short:    "run " + name + " with the precheck and the sandbox (commands that install nothing pass through)",
+			LongFunc: func() string { return managerLong(name) },
+			RawArgs:  true,
 			RunRaw: func(ctx context.Context, app *App, args []string) error {
 				return managerRun(ctx, app, name, args)
 			},
