@@ -67,6 +67,18 @@ func TestReexecSealed(t *testing.T) {
 	if !exeseal.IsSelfExeCloned() {
 		t.Fatal("TestMain's ReexecSealed did not leave the process running from a sealed memfd")
 	}
+	for _, k := range []string{"_PHYLUM_BOX_SEALED", "_PHYLUM_BOX_EXE"} {
+		if v, ok := os.LookupEnv(k); ok {
+			t.Errorf("%s=%s is still in the environment the process's children inherit", k, v)
+		}
+	}
+	exe, err := container.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(exe); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("Executable() = %q (%v), want the binary on disk", exe, err)
+	}
 }
 
 // BenchmarkRunTrueHostNetwork is BenchmarkRunTrue sharing the host's network

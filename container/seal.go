@@ -17,12 +17,15 @@ const sealedEnv = "_PHYLUM_BOX_SEALED"
 // /proc/self/exe is an anonymous memfd (see Executable).
 const exeEnv = "_PHYLUM_BOX_EXE"
 
+// sealedExe is exeEnv's value, taken by ReexecSealed in the re-executed process.
+var sealedExe string
+
 // Executable is the path of this binary on the host, usable after ReexecSealed
 // (which os.Executable is not: it names the sealed memfd). Steps that run
 // phylum-box itself inside a container bind it from here.
 func Executable() (string, error) {
-	if p := os.Getenv(exeEnv); p != "" && exeseal.IsSelfExeCloned() {
-		return p, nil
+	if sealedExe != "" && exeseal.IsSelfExeCloned() {
+		return sealedExe, nil
 	}
 	p, err := os.Executable()
 	if err != nil {
@@ -42,9 +45,17 @@ func Executable() (string, error) {
 // re-exec, /proc/self/exe is already a sealed memfd and libcontainer skips the
 // copy. Worth it for a process that starts more than one container (resolve,
 // download and build of one install); call it first thing in main. It returns
-// only if no re-exec was needed or it failed.
+// only if no re-exec was needed or it failed. In the re-executed process it takes
+// its two variables out of the environment, so the package managers and scripts
+// that process starts do not inherit them.
 func ReexecSealed() error {
-	if os.Geteuid() == 0 || os.Getenv(sealedEnv) != "" || exeseal.IsSelfExeCloned() {
+	if os.Getenv(sealedEnv) != "" {
+		sealedExe = os.Getenv(exeEnv)
+		os.Unsetenv(sealedEnv)
+		os.Unsetenv(exeEnv)
+		return nil
+	}
+	if os.Geteuid() == 0 || exeseal.IsSelfExeCloned() {
 		return nil
 	}
 	self, err := os.Open("/proc/self/exe")

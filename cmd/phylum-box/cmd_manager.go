@@ -169,13 +169,11 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 		app.Log.Debugf("%s %s installs nothing: passing through", name, plan.Subcommand)
 		return execTool(name, args)
 	}
-	if os.Geteuid() != 0 {
-		// An install starts two or three containers; rootless, libcontainer would copy
-		// this binary into a sealed memfd for each. Re-executing once from a sealed
-		// copy pays that once (the new process plans again from the same argv).
-		if err := container.ReexecSealed(); err != nil {
-			app.Log.Debugf("not re-executing from a sealed copy: %v", err)
-		}
+	// An install starts two or three containers; rootless, libcontainer would copy
+	// this binary into a sealed memfd for each. Re-executing once from a sealed copy
+	// pays that once (the new process plans again from the same argv).
+	if err := container.ReexecSealed(); err != nil {
+		app.Log.Debugf("not re-executing from a sealed copy: %v", err)
 	}
 	cfg, err := config.Load(app.ConfigPath, os.Getenv)
 	if err != nil {
