@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -100,13 +99,9 @@ func Bridge(socket, listen string, argv []string, stdin io.Reader, stdout, stder
 			go relay(c, socket)
 		}
 	}()
-	port := ln.Addr().(*net.TCPAddr).Port
-	proxyURL := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil {
-		proxyURL = "http://" + net.JoinHostPort(host, strconv.Itoa(port))
-	}
-	env := setEnv(os.Environ(), ProxyEnv(proxyURL)...)
-	path, err := lookPath(argv[0], env)
+	env := setEnv(os.Environ(), ProxyEnv("http://"+ln.Addr().String())...)
+	// The proxy variables leave PATH alone: this process's PATH is the command's.
+	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		return 127, fmt.Errorf("%s: %w", argv[0], err)
 	}
@@ -177,29 +172,6 @@ func relay(c net.Conn, socket string) {
 	}()
 	<-done
 	<-done
-}
-
-// lookPath finds name in env's PATH.
-func lookPath(name string, env []string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
-		}
-	}
-	for _, dir := range strings.Split(path, ":") {
-		if dir == "" {
-			dir = "."
-		}
-		p := dir + "/" + name
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", exec.ErrNotFound
 }
 
 // setEnv sets each KEY=VALUE of kvs in env (dropping earlier values of KEY).

@@ -252,6 +252,15 @@ func (c *trackedConn) Close() error {
 	return err
 }
 
+// CloseWrite half-closes the connection when the one it wraps can (TCP, unix,
+// TLS), so a tunnel passes an end of stream on.
+func (c *trackedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // limitListener admits at most MaxConns client connections at once; the others
 // wait in the kernel's backlog.
 type limitListener struct {
@@ -488,10 +497,6 @@ func (p *Proxy) pipe(client net.Conn, pending *bufio.Reader, up net.Conn, upPend
 		}
 		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
 			_ = cw.CloseWrite()
-		} else if tc, ok := dst.(*trackedConn); ok {
-			if cw, ok := tc.Conn.(interface{ CloseWrite() error }); ok {
-				_ = cw.CloseWrite()
-			}
 		}
 		done <- struct{}{}
 	}
