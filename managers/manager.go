@@ -63,6 +63,14 @@ func (e Env) LookupEnv(key string) (string, bool) {
 	return val, found
 }
 
+// ConfigHome is $XDG_CONFIG_HOME, or ~/.config when it is unset.
+func (e Env) ConfigHome() string {
+	if d := e.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return d
+	}
+	return filepath.Join(e.Home, ".config")
+}
+
 // LookPath finds an executable in e's PATH (not the process's).
 func (e Env) LookPath(name string) (string, error) {
 	if strings.Contains(name, "/") {

@@ -471,23 +471,27 @@ for it in items:
     print("fetched", name)
 `
 
+// pipUserConfigFiles are the user's pip config files: the XDG one and the legacy
+// ~/.pip/pip.conf.
+func pipUserConfigFiles(env Env) []string {
+	return []string{filepath.Join(env.ConfigHome(), "pip", "pip.conf"), filepath.Join(env.Home, ".pip", "pip.conf")}
+}
+
+// pipConfigFileEnv is the file PIP_CONFIG_FILE names, if any (os.DevNull turns the
+// config files off; nothing to read).
+func pipConfigFileEnv(env Env) []string {
+	if f := env.Getenv("PIP_CONFIG_FILE"); f != "" && f != os.DevNull {
+		return []string{f}
+	}
+	return nil
+}
+
 // pipCredentials carries the user's pip configuration into the sandbox, whose $HOME is
 // empty: the secret version (with index passwords) for the network steps, a copy
 // without them for the build.
 func pipCredentials(env Env) *Credentials {
 	var c Credentials
-	cfgHome := env.Getenv("XDG_CONFIG_HOME")
-	if cfgHome == "" {
-		cfgHome = filepath.Join(env.Home, ".config")
-	}
-	for _, f := range []string{filepath.Join(cfgHome, "pip", "pip.conf"), filepath.Join(env.Home, ".pip", "pip.conf")} {
-		rel, err := filepath.Rel(env.Home, f)
-		if err != nil || strings.HasPrefix(rel, "..") {
-			continue
-		}
-		c.addConfig(f, rel)
-	}
-	if f := env.Getenv("PIP_CONFIG_FILE"); f != "" && f != os.DevNull {
+	for _, f := range append(pipUserConfigFiles(env), pipConfigFileEnv(env)...) {
 		if rel, err := filepath.Rel(env.Home, f); err == nil && !strings.HasPrefix(rel, "..") {
 			c.addConfig(f, rel)
 		}

@@ -309,17 +309,18 @@ if "--no-root" not in opts and tp.get("packages", True) and tp.get("package-mode
     open(os.path.join(work, "install-root"), "w").close()
 `
 
+// poetryConfigDir is where Poetry keeps config.toml and auth.toml.
+func poetryConfigDir(env Env) string {
+	if d := env.Getenv("POETRY_CONFIG_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(env.ConfigHome(), "pypoetry")
+}
+
 // poetryCredentials carries Poetry's user config (sources, settings) and auth.toml
 // (http-basic passwords) for the network steps; the build sees the config only.
 func poetryCredentials(env Env) *Credentials {
-	cfgHome := env.Getenv("XDG_CONFIG_HOME")
-	if cfgHome == "" {
-		cfgHome = filepath.Join(env.Home, ".config")
-	}
-	dir := env.Getenv("POETRY_CONFIG_DIR")
-	if dir == "" {
-		dir = filepath.Join(cfgHome, "pypoetry")
-	}
+	dir := poetryConfigDir(env)
 	var c Credentials
 	for _, name := range []string{"config.toml", "auth.toml"} {
 		f := filepath.Join(dir, name)

@@ -163,18 +163,11 @@ func pipConfigFiles(env Env, venv string) []string {
 		files = append(files, filepath.Join(d, "pip", "pip.conf"))
 	}
 	files = append(files, pipSiteConfig)
-	cfgHome := env.Getenv("XDG_CONFIG_HOME")
-	if cfgHome == "" {
-		cfgHome = filepath.Join(env.Home, ".config")
-	}
-	files = append(files, filepath.Join(cfgHome, "pip", "pip.conf"), filepath.Join(env.Home, ".pip", "pip.conf"))
+	files = append(files, pipUserConfigFiles(env)...)
 	if venv != "" {
 		files = append(files, filepath.Join(venv, "pip.conf"))
 	}
-	if f := env.Getenv("PIP_CONFIG_FILE"); f != "" && f != os.DevNull {
-		files = append(files, f)
-	}
-	return files
+	return append(files, pipConfigFileEnv(env)...)
 }
 
 // pipConfigEgress reads index-url, extra-index-url, find-links and no-index from a
@@ -370,14 +363,7 @@ func poetryEgress(pyproject string, env Env, args []string) []string {
 		}
 	}
 	// Poetry's config: repositories.NAME.url in config.toml, POETRY_REPOSITORIES_*_URL.
-	cfgHome := env.Getenv("XDG_CONFIG_HOME")
-	if cfgHome == "" {
-		cfgHome = filepath.Join(env.Home, ".config")
-	}
-	dir := env.Getenv("POETRY_CONFIG_DIR")
-	if dir == "" {
-		dir = filepath.Join(cfgHome, "pypoetry")
-	}
+	dir := poetryConfigDir(env)
 	var cfg struct {
 		Repositories map[string]struct {
 			URL string `toml:"url"`
