@@ -457,7 +457,6 @@ func (p *parser) ignore(n *yaml.Node) (Ignore, error) {
 
 func (p *parser) scriptNetwork(n *yaml.Node) (ScriptNetwork, error) {
 	e := ScriptNetwork{Source: fmt.Sprintf("%s:%d", p.file, n.Line)}
-	hostsSet := false
 	err := p.mapping(n, "script_network[].", map[string]func(*yaml.Node) error{
 		"package": func(n *yaml.Node) error {
 			s, err := p.str(n)
@@ -471,7 +470,6 @@ func (p *parser) scriptNetwork(n *yaml.Node) (ScriptNetwork, error) {
 			return nil
 		},
 		"hosts": func(n *yaml.Node) error {
-			hostsSet = true
 			return p.sequence(n, func(item *yaml.Node) error {
 				s, err := p.str(item)
 				if err != nil {
@@ -496,7 +494,7 @@ func (p *parser) scriptNetwork(n *yaml.Node) (ScriptNetwork, error) {
 	if e.Package == "" {
 		return e, p.errorf(n, "script_network entry needs a package (\"name\" or \"name@version\")")
 	}
-	if !hostsSet || len(e.Hosts) == 0 {
+	if len(e.Hosts) == 0 {
 		return e, p.errorf(n, "script_network entry for %s needs hosts (the host:port pairs its install script downloads from)", e.Package)
 	}
 	slices.Sort(e.Hosts)

@@ -70,8 +70,7 @@ type ScriptNetwork struct {
 
 // Matches reports whether the entry names the package.
 func (s ScriptNetwork) Matches(ecosystem, name, version string) bool {
-	n, v := SplitNameVersion(s.Package)
-	return SameName(ecosystem, n, name) && (v == "" || v == version)
+	return entryMatches(s.Package, ecosystem, name, version)
 }
 
 // ScriptHosts returns the destinations script_network gives a package's install
@@ -220,8 +219,7 @@ func (ig *Ignore) matchesPackage(ecosystem, name, version string) bool {
 	if ig.Package == "" {
 		return true
 	}
-	n, v := SplitNameVersion(ig.Package)
-	return SameName(ecosystem, n, name) && (v == "" || v == version)
+	return entryMatches(ig.Package, ecosystem, name, version)
 }
 
 // ScriptsAllowed reports whether a package may run its install scripts.
@@ -233,12 +231,18 @@ func (p *Policy) ScriptsAllowed(ecosystem, name, version string) bool {
 		return false
 	}
 	for _, entry := range p.AllowScripts {
-		n, v := SplitNameVersion(entry)
-		if SameName(ecosystem, n, name) && (v == "" || v == version) {
+		if entryMatches(entry, ecosystem, name, version) {
 			return true
 		}
 	}
 	return false
+}
+
+// entryMatches reports whether a policy entry ("name" or "name@version", as in
+// allow_scripts, ignore's package and script_network's package) names the package.
+func entryMatches(entry, ecosystem, name, version string) bool {
+	n, v := SplitNameVersion(entry)
+	return SameName(ecosystem, n, name) && (v == "" || v == version)
 }
 
 // SplitNameVersion splits "name@version" at the last "@" that is not the first
