@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/internal/testutil"
 )
 
 // egressScript is a resolve step that behaves like pip resolving an sdist: it
@@ -50,7 +51,7 @@ print("EGRESS proxy=" + os.environ.get("HTTPS_PROXY", ""), flush=True)
 // through the proxy and nothing else — not a host loopback listener directly, not
 // another server through the proxy — and the refusals are in the outcome.
 func TestInstallEgress(t *testing.T) {
-	needContainers(t)
+	testutil.NeedRootContainers(t)
 	const py = "/usr/bin/python3"
 	if _, err := exec.LookPath(py); err != nil {
 		t.Skip("needs /usr/bin/python3 (visible inside the sandbox)")
@@ -88,7 +89,7 @@ func TestInstallEgress(t *testing.T) {
 	indexHP, otherHP := mustHost(t, index.URL), mustHost(t, other.URL)
 	canaryPort := canary.Addr().(*net.TCPAddr).Port
 
-	proj := newProject(t, map[string]string{"package.json": packageJSON})
+	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 	plan := npmLikePlan(proj)
 	plan.Resolve.Network = true // Egress wins
 	plan.Resolve.Egress = []string{indexHP}
@@ -131,7 +132,7 @@ func TestInstallEgress(t *testing.T) {
 // caller's HTTP_PROXY, with its credentials, which stay on the host: the step
 // sees only the bridge's proxy.
 func TestInstallEgressThroughUpstreamProxy(t *testing.T) {
-	needContainers(t)
+	testutil.NeedRootContainers(t)
 	const py = "/usr/bin/python3"
 	if _, err := exec.LookPath(py); err != nil {
 		t.Skip("needs /usr/bin/python3 (visible inside the sandbox)")
@@ -159,7 +160,7 @@ with open("package-lock.json", "wb") as f:
 env = "\n".join("%s=%s" % kv for kv in os.environ.items())
 print("EGRESS credentials-inside=%s" % ("s3cret" in env or "corpuser" in env), flush=True)
 `
-	proj := newProject(t, map[string]string{"package.json": packageJSON})
+	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 	plan := npmLikePlan(proj)
 	plan.Resolve.Egress = []string{"index.invalid:8080"}
 	plan.Resolve.Args = []string{py, "-c", script, index}

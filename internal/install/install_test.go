@@ -3,11 +3,9 @@ package install
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +18,7 @@ import (
 	"github.com/phylum-box/phylum-box/container"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/internal/sandbox"
+	"github.com/phylum-box/phylum-box/internal/testutil"
 	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/precheck/osvdb"
@@ -201,84 +200,9 @@ func policyFile(t *testing.T, yaml string) *policy.Policy {
 	return pol
 }
 
-// needContainers skips tests that start containers where they cannot run.
-func needContainers(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("starts containers; skipped with -short")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("these end-to-end tests run as root (the CI case); rootless installs are covered by integration/")
-	}
-}
-
-// newProject makes a project dir the container's (unprivileged, mapped) root can
-// reach: t.TempDir and its parent are 0700.
-func newProject(t *testing.T, files map[string]string) string {
-	t.Helper()
-	base := t.TempDir()
-	for _, p := range []string{filepath.Dir(base), base} {
-		if err := os.Chmod(p, 0o711); err != nil {
-			t.Fatal(err)
-		}
-	}
-	proj := filepath.Join(base, "app")
-	if err := os.Mkdir(proj, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for rel, content := range files {
-		p := filepath.Join(proj, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return proj
-}
-
-// treeHash describes every entry below dir: type, permissions and content (or
-// symlink target).
-func treeHash(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		desc := fi.Mode().String()
-		switch {
-		case fi.Mode().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			desc += fmt.Sprintf(" %x", sha256.Sum256(data))
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			desc += " -> " + target
-		}
-		m[rel] = desc
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func assertUnchanged(t *testing.T, dir string, before map[string]string) {
 	t.Helper()
-	after := treeHash(t, dir)
+	after := testutil.TreeHash(t, dir)
 	for p, d := range after {
 		if before[p] != d {
 			if before[p] == "" {
@@ -436,8 +360,8 @@ func phases(o *Outcome) []managers.Phase {
 }
 
 func TestInstallPasses(t *testing.T) {
-	needContainers(t)
-	proj := newProject(t, map[string]string{"package.json": packageJSON, "src/index.js": "require('left-pad')\n"})
+	testutil.NeedRootContainers(t)
+	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON, "src/index.js": "require('left-pad')\n"})
 	plan := npmLikePlan(proj)
 	// The build records what a package script would see: its environment and network.
 	plan.Download.Args = sh(`mkdir -p node_modules/left-pad && echo 'module.exports = 1' > node_modules/left-pad/index.js && env > node_modules/left-pad/env-download`)
@@ -501,8 +425,8 @@ func TestInstallPasses(t *testing.T) {
 // outputs themselves are still synced (rootfs.SyncOptions.Only: refusals outside
 // Only do not stop the allowed changes).
 func TestInstallRefusesWritesOutsideOutputs(t *testing.T) {
-	needContainers(t)
-	proj := newProject(t, map[string]string{"package.json": packageJSON, "src/index.js": "require('left-pad')\n"})
+	testutil.NeedRootContainers(t)
+	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON, "src/index.js": "require('left-pad')\n"})
 	plan := npmLikePlan(proj)
 	plan.Build.Args = sh(`echo built > node_modules/left-pad/built && echo pwned > evil.txt && echo pwned >> src/index.js`)
 	res := install(t, plan, openDB(t), defaultPolicy(t), nil)
@@ -532,9 +456,9 @@ func TestInstallRefusesWritesOutsideOutputs(t *testing.T) {
 // A write inside the outputs that may never be synced (a symlink out of the
 // project) stops the whole sync: nothing reaches the project.
 func TestInstallRefusalStopsSync(t *testing.T) {
-	needContainers(t)
-	proj := newProject(t, map[string]string{"package.json": packageJSON})
-	before := treeHash(t, proj)
+	testutil.NeedRootContainers(t)
+	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
+	before := testutil.TreeHash(t, proj)
 	plan := npmLikePlan(proj)
 	plan.Build.Args = sh(`echo built > node_modules/left-pad/built && ln -s /etc/shadow node_modules/left-pad/secret`)
 	res := install(t, plan, openDB(t), defaultPolicy(t), nil)
@@ -551,9 +475,9 @@ func TestInstallRefusalStopsSync(t *testing.T) {
 }
 
 func TestInstallBlockedByMalware(t *testing.T) {
-	needContainers(t)
-	proj := newProject(t, map[string]string{"package.json": packageJSON})
-	before := treeHash(t, proj)
+	testutil.NeedRootContainers(t)
+	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
+	before := testutil.TreeHash(t, proj)
 	plan := npmLikePlan(proj)
 	res := install(t, plan, openDB(t, leftPadMalware), defaultPolicy(t), nil)
 	if res.Code != exitcode.Blocked {
@@ -583,9 +507,9 @@ func TestInstallBlockedByMalware(t *testing.T) {
 }
 
 func TestInstallRefusesUncheckedDownload(t *testing.T) {
-	needContainers(t)
-	proj := newProject(t, map[string]string{"package.json": packageJSON})
-	before := treeHash(t, proj)
+	testutil.NeedRootContainers(t)
+	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
+	before := testutil.TreeHash(t, proj)
 	plan := npmLikePlan(proj)
 	plan.Download.Args = sh(lockScript("package-lock.json", map[string]string{"evil": "6.6.6"}) +
 		"mkdir -p node_modules/evil node_modules/left-pad && echo x > node_modules/evil/index.js")
@@ -603,11 +527,11 @@ func TestInstallRefusesUncheckedDownload(t *testing.T) {
 }
 
 func TestInstallDownloadRemovesLockfile(t *testing.T) {
-	needContainers(t)
+	testutil.NeedRootContainers(t)
 	for _, script := range []string{"rm package-lock.json", "echo '{not json' > package-lock.json"} {
 		t.Run(script, func(t *testing.T) {
-			proj := newProject(t, map[string]string{"package.json": packageJSON})
-			before := treeHash(t, proj)
+			proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
+			before := testutil.TreeHash(t, proj)
 			plan := npmLikePlan(proj)
 			plan.Download.Args = sh(script)
 			res := install(t, plan, openDB(t), defaultPolicy(t), nil)
@@ -623,15 +547,15 @@ func TestInstallDownloadRemovesLockfile(t *testing.T) {
 }
 
 func TestInstallRefusesSealedChange(t *testing.T) {
-	needContainers(t)
+	testutil.NeedRootContainers(t)
 	for _, tc := range []struct{ name, script, want string }{
 		{"lockfile edited", `echo ' ' >> package-lock.json`, "package-lock.json"},
 		{"lockfile removed", `rm package-lock.json`, "package-lock.json"},
 		{"manifest replaced", `echo '{"name":"app","dependencies":{"evil":"*"}}' > package.json.new && mv package.json.new package.json`, "package.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			proj := newProject(t, map[string]string{"package.json": packageJSON})
-			before := treeHash(t, proj)
+			proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
+			before := testutil.TreeHash(t, proj)
 			plan := npmLikePlan(proj)
 			plan.Build.Args = sh(`echo built > node_modules/left-pad/built && ` + tc.script)
 			res := install(t, plan, openDB(t), defaultPolicy(t), nil)
@@ -647,9 +571,9 @@ func TestInstallRefusesSealedChange(t *testing.T) {
 }
 
 func TestInstallBuildFails(t *testing.T) {
-	needContainers(t)
-	proj := newProject(t, map[string]string{"package.json": packageJSON})
-	before := treeHash(t, proj)
+	testutil.NeedRootContainers(t)
+	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
+	before := testutil.TreeHash(t, proj)
 	plan := npmLikePlan(proj)
 	// One stream: the order of lines across stdout and stderr pipes is not defined.
 	plan.Build.Args = sh(`exec 1>&2
@@ -683,7 +607,7 @@ exit 1`)
 }
 
 func TestInstallScriptsPolicy(t *testing.T) {
-	needContainers(t)
+	testutil.NeedRootContainers(t)
 	pol := policyFile(t, "scripts: none\n")
 	if pol.Scripts != policy.ScriptsNone {
 		t.Fatalf("policy scripts = %q", pol.Scripts)
@@ -691,8 +615,8 @@ func TestInstallScriptsPolicy(t *testing.T) {
 
 	t.Run("build is the install", func(t *testing.T) {
 		// pip/cargo/bundler-like: the build step cannot be limited or left out.
-		proj := newProject(t, map[string]string{"package.json": packageJSON})
-		before := treeHash(t, proj)
+		proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
+		before := testutil.TreeHash(t, proj)
 		plan := npmLikePlan(proj)
 		plan.Build.AppendChanged = false
 		res := install(t, plan, openDB(t), pol, nil)
@@ -708,7 +632,7 @@ func TestInstallScriptsPolicy(t *testing.T) {
 		assertUnchanged(t, proj, before)
 	})
 	t.Run("scripts can be left out", func(t *testing.T) {
-		proj := newProject(t, map[string]string{"package.json": packageJSON})
+		proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 		plan := npmLikePlan(proj)
 		plan.Build.AppendChanged = true
 		res := install(t, plan, openDB(t), pol, nil)
@@ -729,7 +653,7 @@ func TestInstallScriptsPolicy(t *testing.T) {
 
 // Download steps have the host's network, build steps only a loopback.
 func TestInstallNetwork(t *testing.T) {
-	needContainers(t)
+	testutil.NeedRootContainers(t)
 	host, err := os.ReadDir("/sys/class/net")
 	if err != nil {
 		t.Skipf("cannot list the host's network interfaces: %v", err)
@@ -743,7 +667,7 @@ func TestInstallNetwork(t *testing.T) {
 	if len(hostIfs) == 0 {
 		t.Skip("the host has no interface besides lo: a shared and a private network namespace look the same")
 	}
-	proj := newProject(t, map[string]string{"package.json": packageJSON})
+	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 	plan := npmLikePlan(proj)
 	plan.Download.Args = sh(ifaces + `mkdir -p node_modules/left-pad && listIfaces > node_modules/left-pad/net-download`)
 	plan.Build.Args = sh(ifaces + `listIfaces > node_modules/left-pad/net-build`)
@@ -768,7 +692,7 @@ func TestReadLockfilesSource(t *testing.T) {
 	}
 	lock := lockScript("x", map[string]string{"lodash": "4.17.21"})
 	lock = lock[strings.Index(lock, "<<'EOF'\n")+len("<<'EOF'\n") : strings.LastIndex(lock, "EOF\n")]
-	proj := newProject(t, map[string]string{"package.json": packageJSON, "sub/package-lock.json": lock})
+	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON, "sub/package-lock.json": lock})
 	home, _ := os.UserHomeDir()
 	sess, err := sandbox.Open(context.Background(), sandbox.Options{Project: proj, Home: home})
 	if err != nil {

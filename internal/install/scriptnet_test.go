@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/internal/testutil"
 	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
 )
@@ -53,7 +54,7 @@ func scriptNetPlan(proj, py, allowedURL, otherURL string) *managers.Plan {
 // main build, reaching its allowed host:port through the proxy and nothing else;
 // the main build leaves it out and has no network at all.
 func TestInstallScriptNetwork(t *testing.T) {
-	needContainers(t)
+	testutil.NeedRootContainers(t)
 	const py = "/usr/bin/python3"
 	if _, err := exec.LookPath(py); err != nil {
 		t.Skip("needs /usr/bin/python3 (visible inside the sandbox)")
@@ -65,7 +66,7 @@ func TestInstallScriptNetwork(t *testing.T) {
 	defer other.Close()
 	allowedHP, otherHP := mustHost(t, allowed.URL), mustHost(t, other.URL)
 
-	proj := newProject(t, map[string]string{"package.json": packageJSON})
+	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 	plan := scriptNetPlan(proj, py, allowed.URL+"/bin", other.URL+"/loot")
 	pol := policyFile(t, fmt.Sprintf("script_network:\n  - package: netpkg\n    hosts: [%q]\n", allowedHP))
 	res := install(t, plan, openDB(t), pol, nil)
@@ -113,8 +114,8 @@ func TestInstallScriptNetwork(t *testing.T) {
 
 	t.Run("build is the install", func(t *testing.T) {
 		// pip/cargo/bundler-like: the listed package cannot be built apart.
-		proj := newProject(t, map[string]string{"package.json": packageJSON})
-		before := treeHash(t, proj)
+		proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
+		before := testutil.TreeHash(t, proj)
 		plan := scriptNetPlan(proj, py, allowed.URL, other.URL)
 		plan.Build.AppendChanged = false
 		res := install(t, plan, openDB(t), pol, nil)

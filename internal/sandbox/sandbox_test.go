@@ -3,9 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/testutil"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
 
@@ -119,71 +118,6 @@ func TestOpenRefusesProject(t *testing.T) {
 
 // ---- sessions with containers -------------------------------------------------
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("starts containers; skipped with -short")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("these tests run sessions as root (the CI case); rootless sessions are covered by integration/")
-	}
-}
-
-// newProject makes a project the container's (unprivileged, mapped) root can reach:
-// t.TempDir and its parent are 0700.
-func newProject(t *testing.T, files map[string]string) string {
-	t.Helper()
-	base := t.TempDir()
-	for _, p := range []string{filepath.Dir(base), base} {
-		if err := os.Chmod(p, 0o711); err != nil {
-			t.Fatal(err)
-		}
-	}
-	proj := filepath.Join(base, "proj")
-	for rel, content := range files {
-		p := filepath.Join(proj, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(proj, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return proj
-}
-
-func treeHash(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		desc := fi.Mode().String()
-		if fi.Mode().IsRegular() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			desc += fmt.Sprintf(" %x", sha256.Sum256(data))
-		}
-		m[rel] = desc
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func home(t *testing.T) string {
 	t.Helper()
 	h, err := os.UserHomeDir()
@@ -244,10 +178,10 @@ func closed(t *testing.T, s *Session) {
 var modes = []rootfs.Mode{rootfs.ModeAuto, rootfs.ModeCopy}
 
 func TestRunSyncBackClose(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRootContainers(t)
 	for _, mode := range modes {
 		t.Run(mode.String(), func(t *testing.T) {
-			proj := newProject(t, map[string]string{"keep.txt": "keep\n", "edit.txt": "old\n"})
+			proj := testutil.NewProject(t, map[string]string{"keep.txt": "keep\n", "edit.txt": "old\n"})
 			s, err := Open(context.Background(), Options{Project: proj, Home: home(t), Mode: mode})
 			if err != nil {
 				t.Fatal(err)
@@ -299,11 +233,11 @@ func TestRunSyncBackClose(t *testing.T) {
 }
 
 func TestFailedRunLeavesProjectUnchanged(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRootContainers(t)
 	for _, mode := range modes {
 		t.Run(mode.String(), func(t *testing.T) {
-			proj := newProject(t, map[string]string{"a.txt": "a\n", "dir/b.txt": "b\n", ".git/HEAD": "ref: refs/heads/main\n"})
-			before := treeHash(t, proj)
+			proj := testutil.NewProject(t, map[string]string{"a.txt": "a\n", "dir/b.txt": "b\n", ".git/HEAD": "ref: refs/heads/main\n"})
+			before := testutil.TreeHash(t, proj)
 			s, err := Open(context.Background(), Options{Project: proj, Home: home(t), Mode: mode})
 			if err != nil {
 				t.Fatal(err)
@@ -314,7 +248,7 @@ func TestFailedRunLeavesProjectUnchanged(t *testing.T) {
 				t.Errorf("exit code %d, want 3 (%s)", res.ExitCode, out.String())
 			}
 			closed(t, s)
-			after := treeHash(t, proj)
+			after := testutil.TreeHash(t, proj)
 			if fmt.Sprint(after) != fmt.Sprint(before) {
 				t.Errorf("the project changed:\nbefore %v\nafter  %v", before, after)
 			}
@@ -323,8 +257,8 @@ func TestFailedRunLeavesProjectUnchanged(t *testing.T) {
 }
 
 func TestOpenWaitsForLock(t *testing.T) {
-	needRoot(t)
-	proj := newProject(t, map[string]string{"a": "a"})
+	testutil.NeedRootContainers(t)
+	proj := testutil.NewProject(t, map[string]string{"a": "a"})
 	h := home(t)
 	first, err := Open(context.Background(), Options{Project: proj, Home: h})
 	if err != nil {
@@ -405,8 +339,8 @@ func TestOpenWaitsForLock(t *testing.T) {
 // the overlay is up the container must not see it: the project is reachable only
 // through the overlay, which writes nothing to the host.
 func TestIdmappedLowerMasked(t *testing.T) {
-	needRoot(t)
-	proj := newProject(t, map[string]string{"secret-ish.txt": "original\n"})
+	testutil.NeedRootContainers(t)
+	proj := testutil.NewProject(t, map[string]string{"secret-ish.txt": "original\n"})
 	s, err := Open(context.Background(), Options{Project: proj, Home: home(t), Mode: rootfs.ModeAuto})
 	if err != nil {
 		t.Fatal(err)
