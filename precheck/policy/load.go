@@ -168,6 +168,10 @@ func (p *Policy) apply(l *layer, project bool) {
 		weak("script_network gives the install script of %s network access to %s", e.Package, strings.Join(e.Hosts, ", "))
 	}
 	p.ScriptNetwork = append(p.ScriptNetwork, l.scriptNetwork...)
+	if len(l.allowBins) > 0 {
+		weak("allow_bins lets %s put commands such as node or git in node_modules/.bin", strings.Join(l.allowBins, ", "))
+	}
+	p.AllowBins = append(p.AllowBins, l.allowBins...)
 	for _, ig := range l.ignore {
 		if strings.HasPrefix(strings.ToUpper(ig.ID), "MAL-") {
 			weak("ignores the malware advisory %s (%s)", ig.ID, ig.Reason)

@@ -50,6 +50,7 @@ type layer struct {
 	scripts       *ScriptsMode
 	allowScripts  []string
 	scriptNetwork []ScriptNetwork
+	allowBins     []string
 	ignore        []Ignore
 	memory        *uint64
 	pids          *int
@@ -137,6 +138,19 @@ func parseLayer(name string, data []byte) (*layer, error) {
 					l.scriptNetwork = append(l.scriptNetwork, e)
 				}
 				return err
+			})
+		},
+		"allow_bins": func(n *yaml.Node) error {
+			return p.sequence(n, func(item *yaml.Node) error {
+				s, err := p.str(item)
+				if err != nil {
+					return err
+				}
+				if !validNameVersion(s) || strings.TrimSpace(s) != s {
+					return p.errorf(item, `allow_bins entry %q: want "name" or "name@version" of the package whose bins may shadow a system command`, s)
+				}
+				l.allowBins = append(l.allowBins, s)
+				return nil
 			})
 		},
 		"ignore": func(n *yaml.Node) error {

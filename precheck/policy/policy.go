@@ -45,9 +45,13 @@ type Policy struct {
 	// what a script that runs may reach: scripts: none or allowlist still decide
 	// whether it runs.
 	ScriptNetwork []ScriptNetwork
-	Ignore        []Ignore
-	Limits        Limits
-	Database      Database
+	// AllowBins lists "name" or "name@version" entries whose bins may shadow a
+	// common system command (node, npm, git, sh, …) in node_modules/.bin, where
+	// npm scripts and npx find them before the real one.
+	AllowBins []string
+	Ignore    []Ignore
+	Limits    Limits
+	Database  Database
 	// Uncheckable is what happens to git, file, path and URL dependencies, which
 	// cannot be looked up by name and version.
 	Uncheckable Action
@@ -231,6 +235,16 @@ func (p *Policy) ScriptsAllowed(ecosystem, name, version string) bool {
 		return false
 	}
 	for _, entry := range p.AllowScripts {
+		if entryMatches(entry, ecosystem, name, version) {
+			return true
+		}
+	}
+	return false
+}
+
+// BinsAllowed reports whether a package's bins may shadow a system command.
+func (p *Policy) BinsAllowed(ecosystem, name, version string) bool {
+	for _, entry := range p.AllowBins {
 		if entryMatches(entry, ecosystem, name, version) {
 			return true
 		}
