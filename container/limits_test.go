@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,5 +118,40 @@ import resource; r=resource.getrusage(resource.RUSAGE_SELF); print(r.ru_utime+r.
 	}
 	if e := enforcement(o.Result, "cpu"); !e.Enforced {
 		t.Fatalf("cpu not enforced: %s", e.How)
+	}
+}
+
+func TestDiskLimit(t *testing.T) {
+	b := newBox(t)
+	lim := container.Limits{Disk: 64 << 20, Timeout: 60 * time.Second}
+	for _, tc := range []struct{ name, script string }{
+		{"many files", "for i in $(seq 100); do head -c 2M /dev/urandom > /work/f$i || exit 9; done; echo done"},
+		{"one file", "head -c 200M /dev/zero > /work/big; echo done"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := b.run(context.Background(), func(s *container.Spec) { s.Limits = lim }, "/bin/sh", "-c", tc.script)
+			if o.Stopped != container.StopDisk {
+				t.Fatalf("stopped %q exit %d stdout %q stderr %q, want disk", o.Stopped, o.ExitCode, o.stdout, o.stderr)
+			}
+			if msg := o.StopMessage(lim); !strings.Contains(msg, "disk limit 64MiB hit") || !strings.Contains(msg, "--disk") {
+				t.Errorf("message %q", msg)
+			}
+			t.Logf("%s (exit %d)", o.StopMessage(lim), o.ExitCode)
+			if err := os.RemoveAll(b.work); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(b.work, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(b.work, b.id.RootUID, b.id.RootGID); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// The twin: 32 MiB in files under the same limit.
+	o := b.run(context.Background(), func(s *container.Spec) { s.Limits = lim },
+		"/bin/sh", "-c", "for i in $(seq 16); do head -c 2M /dev/urandom > /work/g$i; done; echo done")
+	if o.ExitCode != 0 || o.Stopped != container.StopNone || !strings.Contains(o.stdout, "done") {
+		t.Fatalf("32 MiB under 64 MiB: exit %d stopped %q: %s", o.ExitCode, o.Stopped, o.stderr)
 	}
 }

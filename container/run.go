@@ -86,6 +86,17 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 	if err != nil {
 		return nil, err
 	}
+	var disk *diskWatch
+	if spec.Limits.Disk > 0 {
+		m := spec.Disk
+		if m == nil {
+			m = NewDiskMeter(time.Now())
+		}
+		if err := m.WatchMounts(spec.Mounts); err != nil {
+			return nil, fmt.Errorf("disk limit: %w", err)
+		}
+		disk = &diskWatch{m: m, limit: spec.Limits.Disk}
+	}
 	useSeccomp := seccompForSpec(log)
 	cfg, err := buildConfig(spec, res.ID, id, plan, useSeccomp)
 	if err != nil {
@@ -194,6 +205,12 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 			pidsTick = tk.C
 		}
 	}
+	var diskTick <-chan time.Time
+	if disk != nil {
+		tk := time.NewTicker(diskPollInterval)
+		defer tk.Stop()
+		diskTick = tk.C
+	}
 
 loop:
 	for {
@@ -215,6 +232,10 @@ loop:
 			if pidsMaxEvents(pidsEvents) > 0 {
 				result.PidsLimitHit = true
 				stop.kill(StopPids)
+			}
+		case now := <-diskTick:
+			if disk.over(now) {
+				stop.kill(StopDisk)
 			}
 		}
 	}
@@ -251,6 +272,17 @@ loop:
 	}
 	if result.Stopped == StopNone && result.ExitCode != 0 && result.PidsLimitHit {
 		result.Stopped = StopPids
+	}
+	if disk != nil {
+		// A short run can write past the limit between two polls and exit 0:
+		// check once more (a walk only if statfs grew by more than the limit).
+		// A command killed by SIGXFSZ hit the per-file size limit.
+		disk.nextWalk = time.Time{}
+		if result.Stopped == StopNone && (disk.over(time.Now()) || result.Signal == unix.SIGXFSZ) {
+			result.Stopped = StopDisk
+		}
+		result.DiskUsed = disk.used
+		log.Debugf("disk: %d exact walk(s), %s written at the last", disk.walks, FormatBytes(disk.used))
 	}
 	return result, nil
 }
@@ -460,6 +492,13 @@ func planLimits(l Limits, id *Identity, runID string) (*limitPlan, error) {
 		} else {
 			p.enforcement = append(p.enforcement, Enforcement{Limit: "pids", How: "not enforced: " + how})
 		}
+	}
+	if l.Disk > 0 {
+		// One file can be no larger than the limit, which stops it at the write;
+		// the sum is watched while the run goes on (see DiskMeter).
+		n := uint64(l.Disk) + 1
+		p.rlimits = append(p.rlimits, configs.Rlimit{Type: unix.RLIMIT_FSIZE, Hard: n, Soft: n})
+		p.enforcement = append(p.enforcement, Enforcement{Limit: "disk", Enforced: true, How: "writes to the scratch and writable caches, watched (statfs, confirmed by a walk); RLIMIT_FSIZE per file"})
 	}
 	if l.CPUs > 0 {
 		if p.cgroup {

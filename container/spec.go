@@ -31,6 +31,11 @@ type Spec struct {
 	Network  bool
 	Hostname string
 	Limits   Limits
+	// Disk is the meter Limits.Disk is checked against; nil means a meter of
+	// this run alone. A sandbox session passes one meter to all its containers,
+	// so the limit bounds the session's writes together. Run adds the host dirs
+	// of spec's writable mounts to it.
+	Disk *DiskMeter
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -50,6 +55,9 @@ type Limits struct {
 	Pids    int64
 	CPUs    float64
 	Timeout time.Duration
+	// Disk bounds the bytes written to the host's disk through the writable
+	// mounts (see DiskMeter); it is also each file's size limit (RLIMIT_FSIZE).
+	Disk int64
 }
 
 // StopReason says why phylum-box ended the container early.
@@ -61,11 +69,12 @@ const (
 	StopMemory      StopReason = "memory"
 	StopPids        StopReason = "pids"
 	StopInterrupted StopReason = "interrupted"
+	StopDisk        StopReason = "disk"
 )
 
 // Enforcement records how one limit was (or was not) enforced.
 type Enforcement struct {
-	Limit    string // "memory", "pids", "cpu", "timeout"
+	Limit    string // "memory", "pids", "cpu", "timeout", "disk"
 	Enforced bool
 	// How is the mechanism ("cgroup v1 memory", "RLIMIT_NPROC in the container's user
 	// namespace") or, when not enforced, why and what the user can do about it.
@@ -81,6 +90,9 @@ type Result struct {
 	Duration time.Duration
 	// PeakMemory is the cgroup's peak usage in bytes, 0 when unknown.
 	PeakMemory int64
+	// DiskUsed is what the run's writable mounts held when the disk limit was
+	// checked exactly (0 when it never was).
+	DiskUsed int64
 	// PidsLimitHit is set when a fork failed because of the pids limit.
 	PidsLimitHit bool
 	// OOMKilled is set when the kernel's OOM killer ran in the container's cgroup.
@@ -117,6 +129,12 @@ func (r *Result) StopMessage(l Limits) string {
 		return fmt.Sprintf("pids limit %d hit", l.Pids)
 	case StopInterrupted:
 		return "interrupted"
+	case StopDisk:
+		used := ""
+		if r.DiskUsed > 0 {
+			used = fmt.Sprintf(" (%s written)", FormatBytes(r.DiskUsed))
+		}
+		return fmt.Sprintf("disk limit %s hit%s; raise it with --disk, PHYLUM_BOX_DISK or limits.disk in the config file", FormatBytes(l.Disk), used)
 	}
 	return ""
 }

@@ -45,7 +45,16 @@ type Limits struct {
 	Pids    int64         `yaml:"pids"`
 	CPUs    float64       `yaml:"cpus"`
 	Timeout time.Duration `yaml:"timeout"`
+	// Disk bounds what one sandbox session may write to the host's disk: the
+	// project's scratch (overlay upper or staging copy) and the caches mounted
+	// writable.
+	Disk ByteSize `yaml:"disk"`
 }
+
+// DefaultDisk is the default disk limit. A large node_modules is about 1 GiB and a
+// Rust target/ of a big workspace several; 8 GiB leaves room for both while still
+// stopping a build from filling the host's disk. Raise it for bigger builds.
+const DefaultDisk = 8 << 30
 
 // Env is how Load reads the environment; os.Getenv in production, a map in tests.
 type Env func(string) string
@@ -63,6 +72,7 @@ func Defaults(env Env) *Config {
 			Pids:    1024,
 			CPUs:    2,
 			Timeout: 30 * time.Minute,
+			Disk:    DefaultDisk,
 		},
 		Color:    ColorAuto,
 		CacheDir: filepath.Join(xdgDir(env, "XDG_CACHE_HOME", ".cache"), "phylum-box"),
@@ -276,6 +286,8 @@ func (c *Config) validate() error {
 		return bad("limits.cpus", "must not be negative (0 means no limit)")
 	case c.Limits.Timeout < 0:
 		return bad("limits.timeout", "must not be negative (0 means no limit)")
+	case c.Limits.Disk < 0:
+		return bad("limits.disk", "must not be negative (0 means no limit)")
 	case c.Database.Path == "":
 		return bad("database.path", "must not be empty")
 	case c.Database.Source == "":

@@ -67,6 +67,7 @@ func TestPrecedence(t *testing.T) {
 		{"limits.pids", "limits:\n  pids: 200\n", "300", "400", "1024", "200"},
 		{"limits.cpus", "limits:\n  cpus: 1.5\n", "3", "0.5", "2", "1.5"},
 		{"limits.timeout", "limits:\n  timeout: 10m\n", "20m0s", "1h0m0s", "30m0s", "10m0s"},
+		{"limits.disk", "limits:\n  disk: 20GiB\n", "64MiB", "1GiB", "8GiB", "20GiB"},
 		{"color", "color: never\n", "always", "auto", "auto", "never"},
 		{"cache_dir", "cache_dir: /f/cache\n", "/e/cache", "/x/cache", "/home/u/.cache/phylum-box", "/f/cache"},
 	}
@@ -151,6 +152,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad env pids", "", map[string]string{"PHYLUM_BOX_PIDS": "many"}, []string{"PHYLUM_BOX_PIDS", "whole number"}},
 		{"bad env color", "", map[string]string{"PHYLUM_BOX_COLOR": "yes"}, []string{"PHYLUM_BOX_COLOR", "auto, always or never"}},
 		{"bad env timeout", "", map[string]string{"PHYLUM_BOX_TIMEOUT": "5"}, []string{"PHYLUM_BOX_TIMEOUT", "30m"}},
+		{"bad disk", "limits:\n  disk: plenty\n", nil, []string{"line 2", "invalid size"}},
+		{"negative disk", "limits: {disk: -1GiB}\n", nil, []string{"line 1", "invalid size"}},
+		{"bad env disk", "", map[string]string{"PHYLUM_BOX_DISK": "huge"}, []string{"PHYLUM_BOX_DISK", "invalid size"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,9 +19,9 @@ func (c *Config) AddDatabaseFlags(fs *pflag.FlagSet) {
 // AddPolicyFlag adds --policy.
 func (c *Config) AddPolicyFlag(fs *pflag.FlagSet) { c.addFlags(fs, "policy") }
 
-// AddLimitFlags adds --memory, --pids, --cpus and --timeout.
+// AddLimitFlags adds --memory, --pids, --cpus, --timeout and --disk.
 func (c *Config) AddLimitFlags(fs *pflag.FlagSet) {
-	c.addFlags(fs, "limits.memory", "limits.pids", "limits.cpus", "limits.timeout")
+	c.addFlags(fs, "limits.memory", "limits.pids", "limits.cpus", "limits.timeout", "limits.disk")
 }
 
 // AddColorFlag adds --color.

@@ -10,7 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// ByteSize is an amount of memory in bytes. The config file, the environment and
+// ByteSize is an amount of memory or disk in bytes. The config file, the environment and
 // flags all accept "4GiB", "512m", "1.5g" or a plain number of bytes.
 type ByteSize int64
 
@@ -98,6 +98,8 @@ var settings = []setting{
 		func(c *Config) pflag.Value { return floatValue{&c.Limits.CPUs} }},
 	{"limits.timeout", "PHYLUM_BOX_TIMEOUT", "timeout", "wall-clock limit for each sandboxed step, e.g. 30m (0: none)",
 		func(c *Config) pflag.Value { return durationValue{&c.Limits.Timeout} }},
+	{"limits.disk", "PHYLUM_BOX_DISK", "disk", "what a sandboxed run may write to the host disk (scratch and caches), e.g. 8GiB (0: none)",
+		func(c *Config) pflag.Value { return (*byteSizeValue)(&c.Limits.Disk) }},
 	{"color", "PHYLUM_BOX_COLOR", "color", "colour output: auto, always or never",
 		func(c *Config) pflag.Value { return (*colorValue)(&c.Color) }},
 	{"cache_dir", "PHYLUM_BOX_CACHE_DIR", "cache-dir", "directory for package-manager caches and downloads",
