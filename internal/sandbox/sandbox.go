@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
@@ -42,8 +43,15 @@ type Session struct {
 	id      container.Identity
 	res     *container.Reservation
 	scratch *rootfs.Scratch
-	runs    int
+	// disk measures what the session's containers write to the host disk; each
+	// run's Limits.Disk bounds the session's total so far.
+	disk *container.DiskMeter
+	runs int
 }
+
+// ErrProjectHoldsHome is returned by Open for a project that is, or contains,
+// the caller's home directory (under any spelling of it).
+var ErrProjectHoldsHome = errors.New("it contains your home directory")
 
 // Open takes the project's lock (waiting until ctx is done while another run has it)
 // and prepares the scratch view. Close it.
@@ -65,7 +73,7 @@ func Open(ctx context.Context, o Options) (*Session, error) {
 	}
 	for _, h := range homes {
 		if o.Project == "/" || o.Project == h || strings.HasPrefix(h, o.Project+"/") {
-			return nil, fmt.Errorf("refusing to use %s as the project: it contains your home directory", o.Project)
+			return nil, fmt.Errorf("refusing to use %s as the project: %w", o.Project, ErrProjectHoldsHome)
 		}
 	}
 	id, err := container.CurrentIdentity()
@@ -84,7 +92,9 @@ func Open(ctx context.Context, o Options) (*Session, error) {
 		res.Release()
 		return nil, err
 	}
-	return &Session{o: o, id: id, res: res, scratch: sc}, nil
+	// Taken after the scratch is made: a staging copy is not the session's writing.
+	disk := container.NewDiskMeter(time.Now())
+	return &Session{o: o, id: id, res: res, scratch: sc, disk: disk}, nil
 }
 
 // Identity is the user-namespace mapping the session's containers use.
@@ -163,7 +173,7 @@ func (s *Session) Run(ctx context.Context, e Exec) (*container.Result, error) {
 	return container.RunReserved(ctx, &container.Spec{
 		Args: e.Args, Env: e.Env, Cwd: cwd,
 		Rootfs: sk.Root, Mounts: sk.Mounts, MaskPaths: sk.Hidden,
-		Network: e.Network, Limits: e.Limits,
+		Network: e.Network, Limits: e.Limits, Disk: s.disk,
 		Stdin: stdin, Stdout: e.Stdout, Stderr: e.Stderr,
 		Identity: &s.id, Log: s.o.Log,
 	}, s.res)

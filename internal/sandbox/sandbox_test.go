@@ -362,3 +362,78 @@ func TestIdmappedLowerMasked(t *testing.T) {
 		t.Errorf("host file = %q before any sync back", b)
 	}
 }
+
+func runLimited(t *testing.T, s *Session, lim container.Limits, script string) (*container.Result, string) {
+	t.Helper()
+	var out syncBuffer
+	res, err := s.Run(context.Background(), Exec{
+		Args: []string{"sh", "-c", script}, Env: ScrubEnv(os.Environ(), nil, s.o.Home, "tester"),
+		Limits: lim, Stdout: &out, Stderr: &out,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return res, out.String()
+}
+
+// TestDiskLimit: a session that writes more than limits.disk into the scratch is
+// stopped with the disk reason and leaves the project as it was; the twin that
+// stays under it is synced. The limit bounds the session's steps together.
+func TestDiskLimit(t *testing.T) {
+	testutil.NeedRootContainers(t)
+	lim := container.Limits{Disk: 64 << 20, Timeout: time.Minute}
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			for _, tc := range []struct{ name, script string }{
+				{"many files", "mkdir -p out && for i in $(seq 100); do head -c 2M /dev/urandom > out/f$i || exit 9; done"},
+				{"one file", "head -c 200M /dev/zero > big"},
+				{"two steps", "head -c 40M /dev/urandom > first"}, // run twice below
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					proj := testutil.NewProject(t, map[string]string{"a.txt": "a\n"})
+					before := testutil.TreeHash(t, proj)
+					s, err := Open(context.Background(), Options{Project: proj, Home: home(t), Mode: mode})
+					if err != nil {
+						t.Fatal(err)
+					}
+					res, out := runLimited(t, s, lim, tc.script)
+					if tc.name == "two steps" {
+						if res.Stopped != container.StopNone || res.ExitCode != 0 {
+							t.Fatalf("first step of 40 MiB: stopped %q exit %d: %s", res.Stopped, res.ExitCode, out)
+						}
+						res, out = runLimited(t, s, lim, "head -c 40M /dev/urandom > second")
+					}
+					if res.Stopped != container.StopDisk {
+						t.Fatalf("stopped %q exit %d, want disk: %s", res.Stopped, res.ExitCode, out)
+					}
+					t.Log(res.StopMessage(lim))
+					closed(t, s)
+					if after := testutil.TreeHash(t, proj); fmt.Sprint(after) != fmt.Sprint(before) {
+						t.Errorf("the project changed:\nbefore %v\nafter  %v", before, after)
+					}
+				})
+			}
+			t.Run("under the limit is synced", func(t *testing.T) {
+				proj := testutil.NewProject(t, map[string]string{"a.txt": "a\n"})
+				s, err := Open(context.Background(), Options{Project: proj, Home: home(t), Mode: mode})
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, out := runLimited(t, s, lim, "mkdir -p out && for i in $(seq 16); do head -c 2M /dev/urandom > out/f$i; done")
+				if res.Stopped != container.StopNone || res.ExitCode != 0 {
+					t.Fatalf("32 MiB under 64 MiB: stopped %q exit %d: %s", res.Stopped, res.ExitCode, out)
+				}
+				if rep, err := s.SyncBack(rootfs.SyncOptions{OwnerUID: -1, OwnerGID: -1}); err != nil || len(rep.Refused) > 0 {
+					t.Fatalf("SyncBack: %v %+v", err, rep)
+				}
+				closed(t, s)
+				for i := 1; i <= 16; i++ {
+					fi, err := os.Stat(filepath.Join(proj, "out", fmt.Sprintf("f%d", i)))
+					if err != nil || fi.Size() != 2<<20 {
+						t.Fatalf("out/f%d not synced: %v", i, err)
+					}
+				}
+			})
+		})
+	}
+}
