@@ -105,7 +105,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := LoadNpmConfig(env, root, npmCLIConfig(a))
+	cfg, err := loadNpmConfigFor("npm", env, root, npmCLIConfig(a))
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +126,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		Registry:        cfg.Registry,
 		ScopeRegistries: cfg.Scopes,
 		Metadata:        cfg.MetadataClient(cfg.Registry),
+		Notes:           cfg.Notes,
 	}
 	// The user's options go to every step (--omit, -w, --registry, …); a --prefix is
 	// made absolute, and the steps then run at that root.
@@ -306,7 +307,7 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 	if a.isTrue("global") {
 		return nil, npmExecGlobalRefusal(m.name)
 	}
-	cfg, err := LoadNpmConfig(env, findNodeRoot(env.Dir), npmCLIConfig(a))
+	cfg, err := loadNpmConfigFor(m.name, env, findNodeRoot(env.Dir), npmCLIConfig(a))
 	if err != nil {
 		return nil, err
 	}
@@ -324,6 +325,7 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 		Registry:        cfg.Registry,
 		ScopeRegistries: cfg.Scopes,
 		Metadata:        cfg.MetadataClient(cfg.Registry),
+		Notes:           cfg.Notes,
 	}
 	if rel, err := filepath.Rel(p.Root, env.Dir); err == nil && !strings.HasPrefix(rel, "..") {
 		p.Cwd = rel
@@ -511,6 +513,17 @@ func npmGlobalWhat(cmd string) string {
 		return "npm link symlinks into and installs from the global prefix"
 	}
 	return "-g/--global or --location=global"
+}
+
+// loadNpmConfigFor is LoadNpmConfig with the refusal of a project .npmrc naming the
+// command the user ran.
+func loadNpmConfigFor(manager string, env Env, root string, cli map[string]string) (*NpmConfig, error) {
+	cfg, err := LoadNpmConfig(env, root, cli)
+	var ref *Refusal
+	if errors.As(err, &ref) {
+		ref.Manager = manager
+	}
+	return cfg, err
 }
 
 // npmCLIConfig extracts the settings that change where metadata comes from.

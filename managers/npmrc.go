@@ -25,10 +25,14 @@ const DefaultNpmRegistry = "https://registry.npmjs.org/"
 // set (left as written when not, as npm does), "${VAR?}" expanded to "" when unset.
 
 type npmrcLine struct {
-	raw   string // the line as written
-	key   string // "" for comments, blanks and sections
-	value string // env-expanded, unquoted
-	refs  []string
+	raw     string // the line as written
+	key     string // "" for comments, blanks and sections
+	value   string // env-expanded, unquoted (a project path: absolute)
+	refs    []string
+	no      int  // line number, from 1
+	section bool // a "[section]" header or a line under one: npm and pnpm ignore them
+	// rewritten: value differs from raw's and is written back as key="value".
+	rewritten bool
 }
 
 type npmrcFile struct {
@@ -65,10 +69,15 @@ func parseNpmrc(data []byte, path string, env Env) *npmrcFile {
 	f := &npmrcFile{path: path}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	inSection := false
 	for sc.Scan() {
 		raw := sc.Text()
 		line := strings.TrimSpace(raw)
-		l := npmrcLine{raw: raw}
+		l := npmrcLine{raw: raw, no: len(f.lines) + 1}
+		if line != "" && line[0] == '[' {
+			inSection = true
+		}
+		l.section = inSection
 		if line != "" && line[0] != ';' && line[0] != '#' && line[0] != '[' {
 			k, v, _ := strings.Cut(line, "=")
 			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
@@ -102,6 +111,9 @@ type NpmConfig struct {
 	// Cache is the "cache" setting when one was given ("" = the tool's default).
 	Cache string
 
+	// Notes say which project settings the networked steps do not see (for -v).
+	Notes []string
+
 	files []*npmrcFile // highest precedence first: project, user, global
 	env   Env
 	cli   map[string]string
@@ -134,6 +146,11 @@ func LoadNpmConfig(env Env, root string, cli map[string]string) (*NpmConfig, err
 		if cand.path == "" {
 			continue
 		}
+		if cand.project {
+			if err := checkProjectFile(root, cand.path); err != nil {
+				return nil, err
+			}
+		}
 		data, err := os.ReadFile(cand.path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -143,6 +160,11 @@ func LoadNpmConfig(env Env, root string, cli map[string]string) (*NpmConfig, err
 		}
 		f := parseNpmrc(data, cand.path, env)
 		f.project = cand.project
+		if f.project {
+			if err := c.checkProject(f, root); err != nil {
+				return nil, err
+			}
+		}
 		c.files = append(c.files, f)
 	}
 
@@ -154,7 +176,7 @@ func LoadNpmConfig(env Env, root string, cli map[string]string) (*NpmConfig, err
 	// Scoped registries from every level; the highest level wins per scope.
 	for i := len(c.files) - 1; i >= 0; i-- {
 		for _, l := range c.files[i].lines {
-			if scope, ok := strings.CutSuffix(l.key, ":registry"); ok && strings.HasPrefix(scope, "@") {
+			if scope, ok := strings.CutSuffix(l.key, ":registry"); ok && strings.HasPrefix(scope, "@") && !l.section {
 				c.Scopes[scope] = normalizeRegistry(l.value)
 			}
 		}
@@ -186,7 +208,7 @@ func (c *NpmConfig) get(key string) string {
 	}
 	for _, f := range c.files {
 		for i := len(f.lines) - 1; i >= 0; i-- { // the last assignment in a file wins
-			if f.lines[i].key == key {
+			if f.lines[i].key == key && !f.lines[i].section {
 				return f.lines[i].value
 			}
 		}
@@ -287,11 +309,10 @@ func (c *NpmConfig) Credentials() *Credentials {
 	for i := len(c.files) - 1; i >= 0; i-- {
 		f := c.files[i]
 		if f.project {
-			secret, public, refs := renderNpmrc(f, false)
-			if !bytes.Equal(secret, public) {
-				cr.Files = append(cr.Files, ConfigFile{Project: ".npmrc", Secret: secret, Public: public})
-			}
-			cr.addEnv(c.env, refs)
+			// Always replaced, in every step: the networked copy holds only the
+			// allowlisted settings, the build copy no credentials.
+			networked, build := renderProjectNpmrc(f)
+			cr.Files = append(cr.Files, ConfigFile{Project: ".npmrc", Secret: networked, Public: build})
 			continue
 		}
 		secret, public, refs := renderNpmrc(f, true)
@@ -317,8 +338,9 @@ type Credentials struct {
 // ConfigFile is one configuration file in two versions.
 type ConfigFile struct {
 	// Exactly one of Home (path relative to the sandbox's $HOME) and Project (path
-	// relative to Plan.Root, replaced in the overlay for the steps without
-	// credentials and restored before the sync back) is set.
+	// relative to Plan.Root, replaced in the overlay for every step that has a
+	// version of it — Secret for the steps with credentials, Public for the others —
+	// and restored before the sync back) is set.
 	Home    string
 	Project string
 	Secret  []byte
@@ -390,15 +412,24 @@ func renderNpmrc(f *npmrcFile, expand bool) (secret, public []byte, refs []strin
 			p.WriteString("; (nodedir: set for node-gyp by phylum-box's build step)\n")
 			continue
 		}
-		if l.key != "" && strings.Contains(l.value, "@") && strings.HasSuffix(l.key, "proxy") {
-			refs = append(refs, l.refs...)
-			s.WriteString(l.raw + "\n")
-			p.WriteString("; (proxy with credentials removed by phylum-box)\n")
-			continue
-		}
 		line := l.raw
 		if expand && l.key != "" {
 			line = l.key + "=" + l.value
+		}
+		if l.key != "" {
+			// A URL's user:password@ is a credential wherever it appears.
+			if bare, ok := stripUserinfo(l.value); ok {
+				refs = append(refs, l.refs...)
+				s.WriteString(line + "\n")
+				p.WriteString("; (user:password@ removed by phylum-box)\n" + l.key + "=" + quoteNpmrc(bare) + "\n")
+				continue
+			}
+			if strings.Contains(l.value, "@") && strings.HasSuffix(l.key, "proxy") {
+				refs = append(refs, l.refs...)
+				s.WriteString(line + "\n")
+				p.WriteString("; (proxy with credentials removed by phylum-box)\n")
+				continue
+			}
 		}
 		s.WriteString(line + "\n")
 		p.WriteString(line + "\n")

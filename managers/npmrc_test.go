@@ -82,15 +82,16 @@ func TestNpmConfigRegistries(t *testing.T) {
 }
 
 func TestNpmConfigAuth(t *testing.T) {
+	// ${VAR} is expanded in the user's file only (a project's is refused, see
+	// TestProjectNpmrcRefusals).
 	project := strings.Join([]string{
 		"@corp:registry=https://npm.corp.example/api/npm/",
-		"//npm.corp.example/api/:_authToken=${CORP_TOKEN}",
-		"//unset.example/:_authToken=${NOT_SET}",
 		"//basic.example/:username=bob",
 		"//basic.example/:_password=" + base64.StdEncoding.EncodeToString([]byte("hunter2")),
 		`//escaped.example/:_authToken=\${LITERAL}`,
 	}, "\n")
-	user := "//registry.npmjs.org/:_authToken=npm_USERTOKEN\nsave-exact=true\n//auth.example/:_auth=dXNlcjpwdw==\n"
+	user := "//registry.npmjs.org/:_authToken=npm_USERTOKEN\nsave-exact=true\n//auth.example/:_auth=dXNlcjpwdw==\n" +
+		"//npm.corp.example/api/:_authToken=${CORP_TOKEN}\n//unset.example/:_authToken=${NOT_SET}\n"
 	env, root := npmrcEnv(t, project, user, "CORP_TOKEN=corp_SECRET")
 	c, err := LoadNpmConfig(env, root, nil)
 	if err != nil {
@@ -144,9 +145,10 @@ func TestNpmConfigAuth(t *testing.T) {
 			t.Errorf("public config carries secret %q", s)
 		}
 	}
-	// The project file keeps ${CORP_TOKEN} as written (npm expands it from Env in the
-	// sandbox); the home file moves, so its secrets are expanded in the secret copy.
-	if !strings.Contains(string(proj.Secret), "${CORP_TOKEN}") || !strings.Contains(string(home.Secret), "npm_USERTOKEN") {
+	// The home file moves into the sandbox's $HOME, so its secrets are expanded in
+	// the secret copy; the project's literal credentials stay in its secret copy.
+	if !strings.Contains(string(home.Secret), "corp_SECRET") || !strings.Contains(string(home.Secret), "npm_USERTOKEN") ||
+		!strings.Contains(string(proj.Secret), "//basic.example/:username=bob") {
 		t.Errorf("secret copies:\n%s\n%s", proj.Secret, home.Secret)
 	}
 	if !strings.Contains(string(home.Public), "save-exact=true") || !strings.Contains(string(proj.Public), "@corp:registry=") {
@@ -165,14 +167,26 @@ func TestNpmConfigAuth(t *testing.T) {
 	}
 }
 
+// A project .npmrc is replaced in every step even without secrets: the steps never
+// read it as committed.
 func TestNpmConfigNoCredentials(t *testing.T) {
 	env, root := npmrcEnv(t, "save-exact=true\n", "")
 	c, err := LoadNpmConfig(env, root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cr := c.Credentials(); cr != nil {
-		t.Errorf("a project .npmrc without secrets needs no credentials, got %s", cr)
+	cr := c.Credentials()
+	if cr == nil || len(cr.Files) != 1 || cr.Files[0].Project != ".npmrc" || len(cr.Env) != 0 {
+		t.Fatalf("want the project file only, got %s", cr)
+	}
+	for _, v := range [][]byte{cr.Files[0].Secret, cr.Files[0].Public} {
+		if !strings.Contains(string(v), "save-exact=true") {
+			t.Errorf("rendering lost save-exact:\n%s", v)
+		}
+	}
+	env, root = npmrcEnv(t, "", "")
+	if c, _ := LoadNpmConfig(env, root, nil); c.Credentials() != nil {
+		t.Errorf("no .npmrc anywhere needs no credentials")
 	}
 }
 

@@ -56,12 +56,9 @@ var pnpmIntercepted = map[string]string{
 	"patch-remove":   "refuse",
 }
 
-var pnpmSpec = func() *noptSpec {
-	opts := map[string]int{}
-	for k, v := range npmOptions { // pnpm reads npm's config keys too (@pnpm/npm-conf)
-		opts[k] = v
-	}
-	for _, k := range strings.Fields(`auto-install-peers bail ci merge-git-branch-lockfiles
+// pnpmBoolKeys and pnpmValueKeys are pnpm 10's own settings (beyond npm's), as
+// flags and .npmrc keys; npmsettings.go classifies each of them.
+var pnpmBoolKeys = strings.Fields(`auto-install-peers bail ci merge-git-branch-lockfiles
 		dangerously-allow-all-builds deploy-all-files dedupe-peer-dependents dedupe-peers
 		dedupe-direct-deps dedupe-injected-deps disallow-workspace-cycles enable-modules-dir
 		enable-pre-post-scripts enable-global-virtual-store exclude-links-from-lockfile
@@ -81,10 +78,9 @@ var pnpmSpec = func() *noptSpec {
 		use-running-store-server use-store-server use-stderr verify-deps-before-run
 		verify-store-integrity workspace-root embed-readme update-notifier
 		registry-supports-time-field fail-if-no-match recursive help latest interactive
-		dev production fix-lockfile resolution-only global long parseable force`) {
-		opts[k] = optBool
-	}
-	for _, k := range strings.Fields(`cache-dir catalog-mode child-concurrency
+		dev production fix-lockfile resolution-only global long parseable force`)
+
+var pnpmValueKeys = strings.Fields(`cache-dir catalog-mode child-concurrency
 		merge-git-branch-lockfiles-branch-pattern color config-dir dir fetch-timeout
 		fetch-warn-timeout-ms fetch-min-speed-ki-bps fetching-concurrency filter filter-prod
 		git-shallow-hosts global-bin-dir global-dir global-path global-pnpmfile hoist-pattern
@@ -98,7 +94,17 @@ var pnpmSpec = func() *noptSpec {
 		global-virtual-store-dir virtual-store-dir virtual-store-dir-max-length
 		peers-suffix-max-length workspace-concurrency workspace-packages test-pattern
 		changed-files-ignore-pattern sync-injected-deps-after-scripts cpu libc os
-		audit-level package shell-mode`) {
+		audit-level package shell-mode`)
+
+var pnpmSpec = func() *noptSpec {
+	opts := map[string]int{}
+	for k, v := range npmOptions { // pnpm reads npm's config keys too (@pnpm/npm-conf)
+		opts[k] = v
+	}
+	for _, k := range pnpmBoolKeys {
+		opts[k] = optBool
+	}
+	for _, k := range pnpmValueKeys {
 		opts[k] = optValue
 	}
 	delete(opts, "color")
@@ -207,9 +213,14 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := LoadNpmConfig(env, root, npmCLIConfig(a))
+	cfg, err := loadNpmConfigFor("pnpm", env, root, npmCLIConfig(a))
 	if err != nil {
 		return nil, err
+	}
+	if kind != "build" && !a.isTrue("ignore-pnpmfile") {
+		if hook := pnpmfileOf(root, cfg); hook != "" {
+			return nil, pnpmfileRefusal(hook)
+		}
 	}
 	store := pnpmStoreDir(env, cfg)
 	p := &Plan{
@@ -227,6 +238,7 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		Notes: []string{"pnpm: packages are copied out of the store (--package-import-method=copy), not hard-linked: " +
 			"a hard link would let a build script edit the shared store through node_modules, and the sync back would carry store inodes into the project"},
 	}
+	p.Notes = append(p.Notes, cfg.Notes...)
 	// --dir is left out: the steps already run in the directory it named.
 	portable := a.tokensFor(func(name string) bool { return name != "dir" && name != "prefix" && pnpmPortableOption(name) })
 	userFlags := a.tokensFor(func(name string) bool { return name != "dir" && name != "prefix" })
@@ -237,7 +249,7 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		userFlags = append(userFlags, "--recursive")
 	}
 	storeFlags := []string{"--config.store-dir=" + store}
-	downloadFlags := concat([]string{"--frozen-lockfile", "--ignore-scripts", "--package-import-method=copy", "--config.side-effects-cache=false"}, storeFlags)
+	downloadFlags := concat([]string{"--frozen-lockfile", "--ignore-scripts", "--package-import-method=copy", "--config.side-effects-cache=false"}, storeFlags, pnpmNetworkedFlags)
 	download := &Step{Args: concat([]string{"pnpm", "install"}, portable, downloadFlags), Network: true, Credentials: true}
 	nodedir, err := NodeHeadersDir(env)
 	if err != nil {
@@ -251,7 +263,7 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		Scripts:       true,
 		AppendChanged: true,
 	}
-	resolveTail := []string{"--lockfile-only", "--config.ignore-scripts=true"}
+	resolveTail := concat([]string{"--lockfile-only", "--config.ignore-scripts=true"}, pnpmNetworkedFlags)
 
 	switch cmd {
 	case "install", "install-test":
@@ -263,13 +275,13 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	case "add", "update", "remove", "unlink", "dedupe":
 		p.Resolve = &Step{Args: concat([]string{"pnpm", cmd}, userFlags, rest, resolveTail, storeFlags), Network: true, Credentials: true}
 	case "import":
-		p.Resolve = &Step{Args: concat([]string{"pnpm", "import"}, userFlags, rest, storeFlags), Network: true, Credentials: true}
+		p.Resolve = &Step{Args: concat([]string{"pnpm", "import"}, userFlags, rest, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
 		p.Outputs = []string{"pnpm-lock.yaml"}
 		p.CarryOver = []string{"pnpm-lock.yaml"}
 		return p, nil
 	case "fetch":
 		p.CarryOver = nil
-		p.Download = &Step{Args: concat([]string{"pnpm", "fetch"}, userFlags, []string{"--config.ignore-scripts=true", "--package-import-method=copy"}, storeFlags), Network: true, Credentials: true}
+		p.Download = &Step{Args: concat([]string{"pnpm", "fetch"}, userFlags, []string{"--config.ignore-scripts=true", "--package-import-method=copy"}, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
 		return p, nil
 	case "rebuild", "approve-builds":
 		p.CarryOver = nil
@@ -286,6 +298,49 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	p.Download, p.Build = download, build
 	return p, nil
+}
+
+// pnpmNetworkedFlags go to every step that has the network and the user's
+// credentials: no pnpmfile hook runs there (a project's is refused before, see
+// pnpmfileOf; this also covers a pnpmfile named where phylum-box does not look).
+var pnpmNetworkedFlags = []string{"--ignore-pnpmfile"}
+
+// pnpmfileOf names the project's pnpmfile: the pnpmfile setting of its .npmrc or
+// pnpm-workspace.yaml, else the default .pnpmfile.cjs (or .mjs) at the root, when
+// it exists. "" when there is none.
+func pnpmfileOf(root string, cfg *NpmConfig) string {
+	for _, f := range cfg.files {
+		if !f.project {
+			continue
+		}
+		for _, l := range f.lines {
+			if !l.section && normalizeNpmKey(l.key) == "pnpmfile" && l.value != "" {
+				return fmt.Sprintf("%s:%d (pnpmfile=%s)", f.path, l.no, l.value)
+			}
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "pnpm-workspace.yaml")); err == nil {
+		var ws map[string]any
+		if yaml.Unmarshal(b, &ws) == nil {
+			if v, ok := ws["pnpmfile"]; ok {
+				return fmt.Sprintf("%s (pnpmfile: %v)", filepath.Join(root, "pnpm-workspace.yaml"), v)
+			}
+		}
+	}
+	for _, name := range []string{".pnpmfile.cjs", ".pnpmfile.mjs"} {
+		if _, err := os.Lstat(filepath.Join(root, name)); err == nil {
+			return filepath.Join(root, name)
+		}
+	}
+	return ""
+}
+
+func pnpmfileRefusal(hook string) *Refusal {
+	return &Refusal{Manager: "pnpm",
+		Reason: "the project has a pnpmfile, " + hook + ": its hooks are the project's code, and pnpm runs them while it resolves and downloads, " +
+			"with the network and your registry credentials; phylum-box cannot yet run them in an offline step",
+		Advice: "if the project installs correctly without its hooks, run `phylum-box pnpm install --ignore-pnpmfile`; " +
+			"otherwise express what the hook changes as pnpm.overrides or pnpm.packageExtensions in package.json, which pnpm reads as data"}
 }
 
 func pnpmGlobalRefusal(cmd string) *Refusal {
@@ -382,10 +437,11 @@ func (m pnpmManager) planDlx(args, userArgs []string, env Env) (*Plan, error) {
 	if rel, err := filepath.Rel(p.Root, env.Dir); err == nil && !strings.HasPrefix(rel, "..") {
 		p.Cwd = rel
 	}
-	cfg, err := LoadNpmConfig(env, p.Root, npmCLIConfig(a))
+	cfg, err := loadNpmConfigFor(m.name, env, p.Root, npmCLIConfig(a))
 	if err != nil {
 		return nil, err
 	}
+	p.Notes = append(p.Notes, cfg.Notes...)
 	p.Registry, p.ScopeRegistries, p.Credentials = cfg.Registry, cfg.Scopes, cfg.Credentials()
 	p.Metadata = cfg.MetadataClient(cfg.Registry)
 	store := pnpmStoreDir(env, cfg)
@@ -406,8 +462,8 @@ func (m pnpmManager) planDlx(args, userArgs []string, env Env) (*Plan, error) {
 		return nil, err
 	}
 	storeFlags := []string{"--config.store-dir=" + store}
-	p.Resolve = &Step{Args: concat([]string{"pnpm", "add"}, pkgs, []string{"--lockfile-only", "--config.ignore-scripts=true"}, storeFlags), Network: true, Credentials: true}
-	p.Download = &Step{Args: concat([]string{"pnpm", "install", "--frozen-lockfile", "--ignore-scripts", "--package-import-method=copy", "--config.side-effects-cache=false"}, storeFlags), Network: true, Credentials: true}
+	p.Resolve = &Step{Args: concat([]string{"pnpm", "add"}, pkgs, []string{"--lockfile-only", "--config.ignore-scripts=true"}, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
+	p.Download = &Step{Args: concat([]string{"pnpm", "install", "--frozen-lockfile", "--ignore-scripts", "--package-import-method=copy", "--config.side-effects-cache=false"}, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
 	// dlx builds whatever the package needs, like npx: scripts of the packages being
 	// run are allowed in the scratch project.
 	p.Build = &Step{Args: concat([]string{"pnpm", "rebuild", "--config.dangerously-allow-all-builds=true", "--config.side-effects-cache=false"}, storeFlags),

@@ -118,12 +118,12 @@ func TestPnpmPlans(t *testing.T) {
 		t.Errorf("root %q cwd %q: want the workspace root", p.Root, p.Cwd)
 	}
 	store := filepath.Join(env.Home, "data", "pnpm", "store")
-	wantResolve := []string{"pnpm", "add", "-D", "--filter", "web", "typescript", "--lockfile-only", "--config.ignore-scripts=true", "--config.store-dir=" + store}
+	wantResolve := []string{"pnpm", "add", "-D", "--filter", "web", "typescript", "--lockfile-only", "--config.ignore-scripts=true", "--ignore-pnpmfile", "--config.store-dir=" + store}
 	if !slices.Equal(p.Resolve.Args, wantResolve) {
 		t.Errorf("resolve %q\nwant    %q", p.Resolve.Args, wantResolve)
 	}
 	// add's -D must not reach `pnpm install`, where it means "devDependencies only".
-	wantDownload := []string{"pnpm", "install", "--filter", "web", "--frozen-lockfile", "--ignore-scripts", "--package-import-method=copy", "--config.side-effects-cache=false", "--config.store-dir=" + store}
+	wantDownload := []string{"pnpm", "install", "--filter", "web", "--frozen-lockfile", "--ignore-scripts", "--package-import-method=copy", "--config.side-effects-cache=false", "--config.store-dir=" + store, "--ignore-pnpmfile"}
 	if !slices.Equal(p.Download.Args, wantDownload) {
 		t.Errorf("download %q\nwant     %q", p.Download.Args, wantDownload)
 	}

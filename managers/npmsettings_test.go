@@ -1,0 +1,256 @@
+package managers
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Every setting of npm 11 (npmOptions, from @npmcli/config's definitions.js) and of
+// pnpm 10 (pnpmBoolKeys, pnpmValueKeys) has a class, and the overrides name only keys
+// the lists know.
+func TestNpmSettingsAllClassified(t *testing.T) {
+	var all []string
+	for k := range npmOptions {
+		all = append(all, k)
+	}
+	all = append(append(append(all, pnpmBoolKeys...), pnpmValueKeys...), npmrcOnlyKeys...)
+	for _, k := range all {
+		if c := classifyNpmKey(k); c == SettingUnknown || settingClassWhy[c] == "" {
+			t.Errorf("%s: class %q", k, c)
+		}
+	}
+	for k := range npmSettingOverrides {
+		if _, ok := knownNpmSettings[k]; !ok {
+			t.Errorf("override %s names no known setting (add it to npmrcOnlyKeys or drop it)", k)
+		}
+	}
+}
+
+func TestClassifyNpmKey(t *testing.T) {
+	for key, want := range map[string]SettingClass{
+		"save-exact": SettingData, "ignore-scripts": SettingData, "node-linker": SettingData,
+		"git": SettingExec, "script-shell": SettingExec, "node-options": SettingExec,
+		"onload-script": SettingExec, "pnpmfile": SettingExec, "use-node-version": SettingExec,
+		"cache": SettingPath, "store-dir": SettingPath, "storeDir": SettingPath, "store_dir": SettingPath,
+		"virtualStoreDir": SettingPath, "cafile": SettingPath,
+		"userconfig": SettingUserOnly, "prefix": SettingUserOnly, "globalPnpmfile": SettingUserOnly,
+		"registry": SettingNetwork, "@corp:registry": SettingNetwork, "https-proxy": SettingNetwork,
+		"_authToken": SettingCredential, "//npm.example/:_authToken": SettingCredential,
+		"//npm.example/path/:username": SettingCredential, "//npm.example/:certfile": SettingCredential,
+		"//npm.example/:tokenHelper": SettingExec, "//npm.example/:always-auth": SettingData,
+		"some-future-thing": SettingUnknown, "@corp:other": SettingUnknown,
+	} {
+		if got := classifyNpmKey(key); got != want {
+			t.Errorf("%s: %s, want %s", key, got, want)
+		}
+	}
+}
+
+func TestProjectNpmrcRefusals(t *testing.T) {
+	tests := []struct {
+		name, project string
+		want          []string // in the refusal
+	}{
+		{"env token", "registry=http://127.0.0.1:9/\n//127.0.0.1:9/:_authToken=${AWS_SECRET_ACCESS_KEY}\n",
+			[]string{".npmrc:2:", "AWS_SECRET_ACCESS_KEY", "~/.npmrc"}},
+		{"env in key", "//${HOST}/:_authToken=x\n", []string{".npmrc:1:", "HOST"}},
+		{"cache in home", "cache=~/.ssh\n", []string{".npmrc:1:", "cache", "outside the project"}},
+		{"absolute store", "; c\nstore-dir=/etc\n", []string{".npmrc:2:", "store-dir", "/etc, outside"}},
+		{"camel store", "storeDir=../elsewhere\n", []string{"storeDir", "outside the project"}},
+		{"dotdot", "cache=./a/../../x\n", []string{"outside the project"}},
+		{"root", "cache=.\n", []string{"project root itself"}},
+		{"git dir", "cache=.git/hooks\n", []string{"under .git"}},
+		{"userconfig", "userconfig=/tmp/x\n", []string{"userconfig only makes sense in your own config"}},
+		{"global pnpmfile", "global-pnpmfile=/tmp/x.cjs\n", []string{"global-pnpmfile"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, root := npmrcEnv(t, tt.project, "", "AWS_SECRET_ACCESS_KEY=aws-secret-1", "HOST=h")
+			_, err := LoadNpmConfig(env, root, nil)
+			var ref *Refusal
+			if !errors.As(err, &ref) {
+				t.Fatalf("want a *Refusal, got %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("refusal lacks %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "aws-secret-1") {
+				t.Errorf("refusal prints the variable's value: %v", err)
+			}
+		})
+	}
+}
+
+// The legitimate twins: in-project paths are honoured (made absolute), a symlinked
+// component is refused, and ${VAR} in the user's file still expands.
+func TestProjectNpmrcPaths(t *testing.T) {
+	env, root := npmrcEnv(t, "cache=./.npm-cache\nstore-dir=sub/store\n", "//r.example/:_authToken=${NPM_TOKEN}\n", "NPM_TOKEN=tok-9")
+	c, err := LoadNpmConfig(env, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cache != filepath.Join(root, ".npm-cache") || c.get("store-dir") != filepath.Join(root, "sub", "store") {
+		t.Errorf("cache %q store %q", c.Cache, c.get("store-dir"))
+	}
+	if a, ok := c.AuthFor("https://r.example/"); !ok || a.Token != "tok-9" {
+		t.Errorf("the user's ${NPM_TOKEN} no longer expands")
+	}
+	if cache := npmCache(env, c); cache.Path != filepath.Join(root, ".npm-cache") {
+		t.Errorf("npm cache %s", cache.Path)
+	}
+	cr := c.Credentials()
+	proj := cr.Files[0]
+	if proj.Project != ".npmrc" || !strings.Contains(string(proj.Secret), `cache="`+filepath.Join(root, ".npm-cache")+`"`) {
+		t.Errorf("networked copy:\n%s", proj.Secret)
+	}
+
+	env, root = npmrcEnv(t, "cache=./link/cache\n", "")
+	if err := os.Symlink(env.Home, filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadNpmConfig(env, root, nil); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("a cache through a symlink out of the project: %v", err)
+	}
+}
+
+func TestProjectNpmrcSymlinkedFile(t *testing.T) {
+	env, root := npmrcEnv(t, "", "//registry.npmjs.org/:_authToken=user-tok\n")
+	if err := os.Symlink(filepath.Join(env.Home, ".npmrc"), filepath.Join(root, ".npmrc")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadNpmConfig(env, root, nil); err == nil || !strings.Contains(err.Error(), "symbolic link out of the project") {
+		t.Errorf("a project .npmrc linking to ~/.npmrc: %v", err)
+	}
+	// A link inside the project is fine.
+	os.Remove(filepath.Join(root, ".npmrc"))
+	writeFile(t, filepath.Join(root, "config", "npmrc"), "save-exact=true\n")
+	if err := os.Symlink("config/npmrc", filepath.Join(root, ".npmrc")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadNpmConfig(env, root, nil); err != nil {
+		t.Errorf("a link inside the project: %v", err)
+	}
+}
+
+// The networked copy holds only allowlisted settings; the build copy everything
+// but credentials and URL userinfo.
+func TestProjectNpmrcRendering(t *testing.T) {
+	project := strings.Join([]string{
+		"save-exact=true",
+		"registry=https://bob:s3cret-pw@npm.corp.example/",
+		"//npm.corp.example/:_authToken=proj-tok",
+		"git=/tmp/evil-git",
+		"node-options=--require ./evil.js",
+		"script-shell=/bin/bash",
+		"tokenHelper=/tmp/x",
+		"//npm.corp.example/:tokenHelper=/tmp/helper",
+		"frobnicate=yes",
+		"[section]",
+		"cache=/etc",
+	}, "\n")
+	env, root := npmrcEnv(t, project, "https-proxy=http://u:proxy-pw@proxy:3128/\n")
+	c, err := LoadNpmConfig(env, root, nil)
+	if err != nil {
+		t.Fatal(err) // cache=/etc is under a section: npm ignores it, so does phylum-box
+	}
+	cr := c.Credentials()
+	var proj, home ConfigFile
+	for _, f := range cr.Files {
+		if f.Project != "" {
+			proj = f
+		} else {
+			home = f
+		}
+	}
+	net, build := string(proj.Secret), string(proj.Public)
+	for _, want := range []string{"save-exact=true", "registry=https://bob:s3cret-pw@npm.corp.example/", "//npm.corp.example/:_authToken=proj-tok"} {
+		if !strings.Contains(net, want+"\n") {
+			t.Errorf("networked copy lacks %q:\n%s", want, net)
+		}
+	}
+	for _, bad := range []string{"evil-git", "evil.js", "/bin/bash", "/tmp/helper", "frobnicate=yes", "cache=/etc", "[section]"} {
+		if strings.Contains(net, bad) {
+			t.Errorf("networked copy has %q:\n%s", bad, net)
+		}
+	}
+	for _, want := range []string{"save-exact=true", `registry="https://npm.corp.example/"`, "git=/tmp/evil-git", "node-options=--require ./evil.js", "script-shell=/bin/bash", "frobnicate=yes"} {
+		if !strings.Contains(build, want+"\n") {
+			t.Errorf("build copy lacks %q:\n%s", want, build)
+		}
+	}
+	for _, bad := range []string{"s3cret-pw", "proj-tok", "cache=/etc"} {
+		if strings.Contains(build, bad) {
+			t.Errorf("build copy has %q:\n%s", bad, build)
+		}
+	}
+	if !strings.Contains(string(home.Secret), "proxy-pw") || strings.Contains(string(home.Public), "proxy-pw") {
+		t.Errorf("user proxy userinfo: secret\n%s\npublic\n%s", home.Secret, home.Public)
+	}
+	notes := strings.Join(c.Notes, "\n")
+	for _, want := range []string{":4: git=/tmp/evil-git: git runs a program", ":9: frobnicate=yes: frobnicate is not a setting", "[ini section]"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+}
+
+func TestPnpmfileRefused(t *testing.T) {
+	for name, files := range map[string]map[string]string{
+		"default file": {".pnpmfile.cjs": "module.exports = {}"},
+		"npmrc":        {".npmrc": "pnpmfile=hooks/x.cjs\n"},
+		"workspace":    {"pnpm-workspace.yaml": "packages: []\npnpmfile: hooks/x.cjs\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			files["package.json"] = `{"name":"p"}`
+			env := testEnv(t, files)
+			needNodeHeaders(t, env)
+			pnpm, _ := Lookup("pnpm")
+			_, err := pnpm.Plan([]string{"install"}, env)
+			var ref *Refusal
+			if !errors.As(err, &ref) || !strings.Contains(ref.Reason, "pnpmfile") || !strings.Contains(ref.Advice, "--ignore-pnpmfile") {
+				t.Fatalf("want a pnpmfile refusal, got %v", err)
+			}
+			p, err := pnpm.Plan([]string{"install", "--ignore-pnpmfile"}, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []*Step{p.Resolve, p.Download} {
+				if !strings.Contains(strings.Join(s.Args, " "), "--ignore-pnpmfile") {
+					t.Errorf("networked step without --ignore-pnpmfile: %q", s.Args)
+				}
+			}
+			// rebuild runs offline only: the hook may run there.
+			if _, err := pnpm.Plan([]string{"rebuild"}, env); err != nil {
+				t.Errorf("rebuild: %v", err)
+			}
+		})
+	}
+}
+
+// Every npm and pnpm step that has the network has the credentials copy (the
+// allowlisted rendering), so no networked step reads the build copy.
+func TestNpmNetworkedStepsGetNetworkedCopy(t *testing.T) {
+	env := testEnv(t, map[string]string{"package.json": `{"name":"p"}`, ".npmrc": "save-exact=true\n"})
+	needNodeHeaders(t, env)
+	for _, c := range []struct {
+		tool string
+		args []string
+	}{{"npm", []string{"install"}}, {"npm", []string{"ci"}}, {"npx", []string{"cowsay"}}, {"pnpm", []string{"install"}},
+		{"pnpm", []string{"add", "x"}}, {"pnpm", []string{"fetch"}}, {"pnpm", []string{"import"}}, {"pnpm", []string{"dlx", "x"}}} {
+		m, _ := Lookup(c.tool)
+		p, err := m.Plan(c.args, env)
+		if err != nil {
+			t.Fatalf("%s %v: %v", c.tool, c.args, err)
+		}
+		for _, s := range []*Step{p.Resolve, p.Download, p.Build, p.Run} {
+			if s != nil && s.Network != s.Credentials {
+				t.Errorf("%s %v: step %q network=%v credentials=%v", c.tool, c.args, s.Args, s.Network, s.Credentials)
+			}
+		}
+	}
+}
