@@ -106,6 +106,7 @@ func configLimits(cfg *config.Config) container.Limits {
 		Pids:    cfg.Limits.Pids,
 		CPUs:    cfg.Limits.CPUs,
 		Timeout: cfg.Limits.Timeout,
+		Disk:    int64(cfg.Limits.Disk),
 	}
 }
 

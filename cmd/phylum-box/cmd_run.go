@@ -11,12 +11,13 @@ import (
 	"strings"
 	"time"
 
-	units "github.com/docker/go-units"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 
 	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/config"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/internal/sandbox"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
 
@@ -24,15 +25,14 @@ import (
 type runOptions struct {
 	project  string
 	network  bool
-	memory   string
-	pids     int64
-	cpus     float64
-	timeout  time.Duration
 	keepEnv  []string
 	only     []string
 	allowGit bool
 	scratch  string // auto, overlay, copy
 
+	// limits are the configured limits (file, environment, then the --memory,
+	// --pids, --cpus, --timeout and --disk flags).
+	limits container.Limits
 	// explicit records which limit flags the user gave: an unenforceable limit
 	// they asked for is a warning, an unenforceable default only a note.
 	explicit map[string]bool
@@ -46,12 +46,6 @@ type runOptions struct {
 	user    string
 }
 
-// Default limits of `phylum-box run` (the policy file's defaults will override).
-const (
-	defaultRunMemory = "4GiB"
-	defaultRunPids   = 1024
-)
-
 func init() {
 	register(&Command{
 		Name:  "run",
@@ -64,6 +58,10 @@ host's /usr, /etc and /opt read-only, an empty tmpfs $HOME and /tmp, and the pro
 project is not written while CMD runs; when CMD exits 0, its changes are synced back
 (--only limits which paths may change; .git/ only with --allow-git) and listed.
 
+The limits are the configured ones (limits.* in the config file, PHYLUM_BOX_* variables),
+overridden by the flags below. --disk bounds what CMD may write to the host's disk
+through the project's scratch; one file may not be larger either.
+
 The environment is reduced to PATH, LANG, LC_*, TERM, TZ, HOME, USER, LOGNAME and
 TMPDIR=/tmp, plus each --keep-env NAME taken from your environment.
 
@@ -75,20 +73,20 @@ a change was refused by the sync back.`,
 			fs.SetInterspersed(false)
 			fs.StringVar(&o.project, "project", "", "project dir (default: the current dir)")
 			fs.BoolVar(&o.network, "network", false, "share the host's network (default: loopback only)")
-			fs.StringVar(&o.memory, "memory", defaultRunMemory, "memory limit (e.g. 2GiB, 512MiB; 0 = none)")
-			fs.Int64Var(&o.pids, "pids", defaultRunPids, "process limit (0 = none)")
-			fs.Float64Var(&o.cpus, "cpus", 0, "CPU limit in cores (e.g. 2, 0.5; 0 = none)")
-			fs.DurationVar(&o.timeout, "timeout", 0, "wall-clock limit (e.g. 30m; 0 = none)")
 			fs.StringArrayVar(&o.keepEnv, "keep-env", nil, "pass this environment variable through (repeatable)")
 			fs.StringArrayVar(&o.only, "only", nil, "sync back only this project-relative path and below (repeatable)")
 			fs.BoolVar(&o.allowGit, "allow-git", false, "allow changes under .git/ to be synced back")
 			fs.StringVar(&o.scratch, "scratch", "auto", "how the project is presented: auto, overlay or copy")
+			cfg, cfgErr := config.Load(app.ConfigPath, nil)
+			if cfgErr != nil {
+				cfg = config.Defaults(os.Getenv)
+			}
+			cfg.AddLimitFlags(fs)
 			return func(ctx context.Context, args []string) error {
-				o.explicit = map[string]bool{}
-				// Keyed by container.Enforcement.Limit.
-				o.explicit["memory"] = fs.Changed("memory")
-				o.explicit["pids"] = fs.Changed("pids")
-				o.explicit["cpu"] = fs.Changed("cpus")
+				if cfgErr != nil {
+					return exitcode.With(exitcode.Usage, cfgErr)
+				}
+				o.takeLimits(cfg, fs)
 				if err := o.fillFromProcess(); err != nil {
 					return err
 				}
@@ -96,6 +94,18 @@ a change was refused by the sync back.`,
 			}
 		},
 	})
+}
+
+// takeLimits sets the limits from cfg, whose flags fs has parsed.
+func (o *runOptions) takeLimits(cfg *config.Config, fs *pflag.FlagSet) {
+	o.limits = configLimits(cfg)
+	// Keyed by container.Enforcement.Limit.
+	o.explicit = map[string]bool{
+		"memory": fs.Changed("memory"),
+		"pids":   fs.Changed("pids"),
+		"cpu":    fs.Changed("cpus"),
+		"disk":   fs.Changed("disk"),
+	}
 }
 
 func (o *runOptions) fillFromProcess() error {
@@ -113,55 +123,6 @@ func (o *runOptions) fillFromProcess() error {
 		}
 	}
 	return nil
-}
-
-// envAllowlist are the variables passed through unasked. LC_* is matched by prefix.
-var envAllowlist = []string{"PATH", "LANG", "TERM", "TZ", "COLORTERM", "NO_COLOR"}
-
-// scrubEnv builds the container's environment: the allowlist, --keep-env names,
-// and the sandbox's own HOME/USER/LOGNAME/TMPDIR.
-func scrubEnv(environ, keep []string, home, userName string) []string {
-	src := map[string]string{}
-	var order []string
-	for _, kv := range environ {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			continue
-		}
-		if _, dup := src[k]; !dup {
-			order = append(order, k)
-		}
-		src[k] = v
-	}
-	keepSet := map[string]bool{}
-	for _, k := range envAllowlist {
-		keepSet[k] = true
-	}
-	for _, k := range keep {
-		keepSet[k] = true
-	}
-	fixed := map[string]string{"HOME": home, "TMPDIR": "/tmp"}
-	if userName != "" {
-		fixed["USER"], fixed["LOGNAME"] = userName, userName
-	}
-	var out []string
-	for _, k := range order {
-		if _, isFixed := fixed[k]; isFixed {
-			continue
-		}
-		if keepSet[k] || strings.HasPrefix(k, "LC_") {
-			out = append(out, k+"="+src[k])
-		}
-	}
-	if _, ok := src["PATH"]; !ok {
-		out = append(out, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-	}
-	for _, k := range []string{"HOME", "USER", "LOGNAME", "TMPDIR"} {
-		if v, ok := fixed[k]; ok {
-			out = append(out, k+"="+v)
-		}
-	}
-	return out
 }
 
 // containerCwd keeps the caller's place inside the project: cwd when it lies in
@@ -185,28 +146,13 @@ func parseScratchMode(s string) (rootfs.Mode, error) {
 	return 0, fmt.Errorf("--scratch %q: want auto, overlay or copy", s)
 }
 
-func (o *runOptions) limits() (container.Limits, error) {
-	l := container.Limits{Pids: o.pids, CPUs: o.cpus, Timeout: o.timeout}
-	if o.memory != "" && o.memory != "0" {
-		n, err := units.RAMInBytes(o.memory)
-		if err != nil || n <= 0 {
-			return l, fmt.Errorf("--memory %q: want a size such as 2GiB or 512MiB", o.memory)
-		}
-		l.Memory = n
-	}
-	if o.pids < 0 || o.cpus < 0 || o.timeout < 0 {
-		return l, errors.New("--pids, --cpus and --timeout must not be negative")
-	}
-	return l, nil
-}
-
 func runRun(ctx context.Context, app *App, o *runOptions, args []string) error {
 	if len(args) == 0 {
 		return exitcode.With(exitcode.Usage, errors.New("run: name the command: phylum-box run [flags] -- CMD [ARGS...]"))
 	}
-	lim, err := o.limits()
-	if err != nil {
-		return exitcode.With(exitcode.Usage, fmt.Errorf("run: %w", err))
+	lim := o.limits
+	if lim.Memory < 0 || lim.Pids < 0 || lim.CPUs < 0 || lim.Timeout < 0 || lim.Disk < 0 {
+		return exitcode.With(exitcode.Usage, errors.New("run: --memory, --pids, --cpus, --timeout and --disk must not be negative"))
 	}
 	mode, err := parseScratchMode(o.scratch)
 	if err != nil {
@@ -226,12 +172,6 @@ func runRun(ctx context.Context, app *App, o *runOptions, args []string) error {
 	if real, err := filepath.EvalSymlinks(cwd); err == nil {
 		cwd = real
 	}
-	if o.home == "" || o.home == "/" {
-		return fmt.Errorf("run: cannot tell your home directory (set HOME)")
-	}
-	if project == "/" || project == o.home || strings.HasPrefix(o.home, project+"/") {
-		return exitcode.With(exitcode.Usage, fmt.Errorf("run: refusing to use %s as the project: it contains your home directory; cd into the project or pass --project", project))
-	}
 
 	id, err := container.CurrentIdentity()
 	if err != nil {
@@ -249,69 +189,49 @@ func runRun(ctx context.Context, app *App, o *runOptions, args []string) error {
 		}
 	}
 
-	res, err := container.Reserve("")
-	if err != nil {
-		return err
-	}
-	defer res.Release()
-
-	scratch, err := rootfs.NewScratch(ctx, rootfs.ScratchOptions{
-		Project: project, RootUID: id.RootUID, RootGID: id.RootGID,
-		UIDMappings: id.UIDMap, GIDMappings: id.GIDMap, Mode: mode,
+	sess, err := sandbox.Open(ctx, sandbox.Options{
+		Project: project, Home: o.home, User: o.user, Mode: mode, Log: app.Log,
 		OnWait: func(pid int) {
 			app.Log.Infof("waiting for another phylum-box run on %s (pid %d)", project, pid)
 		},
 	})
 	if err != nil {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			app.Log.Warn("stopped: interrupted while waiting for the project lock")
 			return ExitSilently(exitcode.Sandbox)
+		case errors.Is(err, sandbox.ErrProjectHoldsHome):
+			return exitcode.With(exitcode.Usage, fmt.Errorf("run: %w; cd into the project or pass --project", err))
 		}
 		return fmt.Errorf("run: %w", err)
 	}
 	defer func() {
-		if err := scratch.Close(); err != nil {
+		if err := sess.Close(); err != nil {
 			app.Log.Warnf("removing the scratch dir: %v", err)
 		}
 	}()
-	skDir := filepath.Join(res.Dir, "root")
-	// ProjectMounts before the log line: it may still fall back to the copy.
-	projectMounts := scratch.ProjectMounts(skDir)
-	switch {
-	case scratch.Idmapped():
-		app.Log.Debugf("project %s via %s (idmapped read-only lower at %s)", project, scratch.Mode(), rootfs.IdmappedLower)
-	case scratch.ModeReason() != "":
-		app.Log.Debugf("project %s via %s: %s", project, scratch.Mode(), scratch.ModeReason())
-	default:
-		app.Log.Debugf("project %s via %s", project, scratch.Mode())
-	}
 
-	sk, err := rootfs.BuildSkeleton(rootfs.SkeletonOptions{
-		Dir: skDir, RootUID: id.RootUID, RootGID: id.RootGID,
-		Home:  o.home,
-		Extra: projectMounts,
-	})
-	if err != nil {
-		return fmt.Errorf("run: building the container root: %w", err)
-	}
-
-	spec := &container.Spec{
-		Args:      args,
-		Env:       scrubEnv(o.environ, o.keepEnv, o.home, o.user),
-		Cwd:       containerCwd(project, cwd),
-		Rootfs:    sk.Root,
-		Mounts:    sk.Mounts,
-		MaskPaths: sk.Hidden,
-		Network:   o.network,
-		Limits:    lim,
-		Stdin:     stdinOrNull(app.Stdin),
-		Stdout:    app.Stdout,
-		Stderr:    app.Stderr,
-		Identity:  &id,
-		Log:       app.Log,
-	}
 	quietLibcontainer(app)
-	r, err := container.RunReserved(ctx, spec, res)
+	r, err := sess.Run(ctx, sandbox.Exec{
+		Args:    args,
+		Env:     sandbox.ScrubEnv(o.environ, o.keepEnv, o.home, o.user),
+		Cwd:     containerCwd(project, cwd),
+		Network: o.network,
+		Limits:  lim,
+		Stdin:   stdinOrNull(app.Stdin),
+		Stdout:  app.Stdout,
+		Stderr:  app.Stderr,
+	})
+	// The mode is final once the container's mounts are made (an idmapped overlay
+	// may still have fallen back to the copy).
+	switch sc := sess.Scratch(); {
+	case sc.Idmapped():
+		app.Log.Debugf("project %s via %s (idmapped read-only lower at %s)", project, sc.Mode(), rootfs.IdmappedLower)
+	case sc.ModeReason() != "":
+		app.Log.Debugf("project %s via %s: %s", project, sc.Mode(), sc.ModeReason())
+	default:
+		app.Log.Debugf("project %s via %s", project, sc.Mode())
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "executable file not found") {
 			app.Log.Errorf("%s: command not found in the sandbox (only /usr, /etc, /opt and the project are visible)", args[0])
@@ -339,7 +259,7 @@ func runRun(ctx context.Context, app *App, o *runOptions, args []string) error {
 		// run finds a project of mixed owners, which the idmapped overlay cannot serve.
 		owner, group = -1, -1
 	}
-	rep, err := scratch.SyncBack(rootfs.SyncOptions{Only: o.only, AllowGit: o.allowGit, OwnerUID: owner, OwnerGID: group})
+	rep, err := sess.SyncBack(rootfs.SyncOptions{Only: o.only, AllowGit: o.allowGit, OwnerUID: owner, OwnerGID: group})
 	if rep != nil {
 		printSyncReport(app, rep)
 	}

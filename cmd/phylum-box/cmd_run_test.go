@@ -3,43 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/config"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 )
-
-func TestScrubEnv(t *testing.T) {
-	environ := []string{
-		"PATH=/usr/bin:/bin", "HOME=/home/alice", "USER=alice", "LANG=C.UTF-8", "LC_ALL=C",
-		"TERM=xterm", "AWS_SECRET_ACCESS_KEY=s3cr3t", "NPM_TOKEN=tok", "GITHUB_TOKEN=gh",
-		"SSH_AUTH_SOCK=/run/agent", "TMPDIR=/var/folders/x", "CI=true",
-	}
-	for _, tc := range []struct {
-		name string
-		keep []string
-		want []string
-	}{
-		{"allowlist only", nil, []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "LC_ALL=C", "TERM=xterm",
-			"HOME=/home/alice", "USER=alice", "LOGNAME=alice", "TMPDIR=/tmp"}},
-		{"keep-env passes named vars", []string{"CI", "NPM_TOKEN", "UNSET_VAR"}, []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8",
-			"LC_ALL=C", "TERM=xterm", "NPM_TOKEN=tok", "CI=true", "HOME=/home/alice", "USER=alice", "LOGNAME=alice", "TMPDIR=/tmp"}},
-		{"keep-env cannot override HOME or TMPDIR", []string{"HOME", "TMPDIR"}, []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8",
-			"LC_ALL=C", "TERM=xterm", "HOME=/home/alice", "USER=alice", "LOGNAME=alice", "TMPDIR=/tmp"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := scrubEnv(environ, tc.keep, "/home/alice", "alice")
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("got  %q\nwant %q", got, tc.want)
-			}
-		})
-	}
-}
 
 func TestContainerCwd(t *testing.T) {
 	for _, tc := range []struct{ project, cwd, want string }{
@@ -54,24 +30,35 @@ func TestContainerCwd(t *testing.T) {
 	}
 }
 
-func TestRunLimitsFlags(t *testing.T) {
-	for _, tc := range []struct {
-		memory  string
-		want    int64
-		wantErr bool
-	}{
-		{"2GiB", 2 << 30, false},
-		{"512MiB", 512 << 20, false},
-		{"1g", 1 << 30, false},
-		{"0", 0, false},
-		{"lots", 0, true},
-		{"-1GiB", 0, true},
-	} {
-		o := &runOptions{memory: tc.memory}
-		l, err := o.limits()
-		if (err != nil) != tc.wantErr || (err == nil && l.Memory != tc.want) {
-			t.Errorf("--memory %s: %d, %v; want %d (error %v)", tc.memory, l.Memory, err, tc.want, tc.wantErr)
-		}
+// TestRunTakesConfiguredLimits: run's limits are the configuration's (file,
+// environment), overridden by its flags; --disk is one of them.
+func TestRunTakesConfiguredLimits(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgFile, []byte("limits: {memory: 1GiB, pids: 77, disk: 2GiB, timeout: 5m}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PHYLUM_BOX_CPUS", "0.5")
+	cfg, err := config.Load(cfgFile, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	cfg.AddLimitFlags(fs)
+	if err := fs.Parse([]string{"--disk", "64M", "--memory=512MiB"}); err != nil {
+		t.Fatal(err)
+	}
+	got := &runOptions{}
+	got.takeLimits(cfg, fs)
+	want := container.Limits{Memory: 512 << 20, Pids: 77, CPUs: 0.5, Timeout: 5 * time.Minute, Disk: 64 << 20}
+	if got.limits != want {
+		t.Errorf("limits = %+v, want %+v", got.limits, want)
+	}
+	if want := map[string]bool{"disk": true, "memory": true, "pids": false, "cpu": false}; fmt.Sprint(got.explicit) != fmt.Sprint(want) {
+		t.Errorf("explicit = %v, want %v", got.explicit, want)
+	}
+	if err := fs.Parse([]string{"--disk", "lots"}); err == nil || !strings.Contains(err.Error(), "invalid size") {
+		t.Errorf("--disk lots: %v", err)
 	}
 }
 
@@ -81,11 +68,18 @@ func runIn(t *testing.T, project string, o runOptions, args ...string) (int, str
 	t.Helper()
 	var out bytes.Buffer
 	app := &App{Stdout: &out, Stderr: &out, Log: newLogger(&out)}
+	home := o.home
 	if err := o.fillFromProcess(); err != nil {
 		t.Fatal(err)
 	}
 	o.project = project
-	o.home = filepath.Join(t.TempDir(), "home")
+	o.home = home
+	if o.home == "" {
+		o.home = filepath.Join(t.TempDir(), "home")
+	}
+	if o.limits == (container.Limits{}) {
+		o.limits = configLimits(config.Defaults(os.Getenv))
+	}
 	if o.scratch == "" {
 		o.scratch = "auto"
 	}
@@ -138,7 +132,7 @@ func TestRunSyncsOnSuccessOnly(t *testing.T) {
 		}
 	})
 	t.Run("timeout stops with 4 and syncs nothing", func(t *testing.T) {
-		code, log := runIn(t, project, runOptions{timeout: 300 * time.Millisecond}, "/bin/sh", "-c", "echo d > d.txt; sleep 30")
+		code, log := runIn(t, project, runOptions{limits: container.Limits{Timeout: 300 * time.Millisecond}}, "/bin/sh", "-c", "echo d > d.txt; sleep 30")
 		if code != exitcode.Sandbox || !strings.Contains(log, "stopped: timeout") {
 			t.Fatalf("exit %d, want 4 with a timeout message: %s", code, log)
 		}
@@ -164,10 +158,65 @@ func TestRunSyncsOnSuccessOnly(t *testing.T) {
 			t.Fatalf("allowed path not synced: %s", log)
 		}
 	})
+	t.Run("over the disk limit stops with 4 and syncs nothing", func(t *testing.T) {
+		code, log := runIn(t, project, runOptions{limits: container.Limits{Disk: 16 << 20, Timeout: time.Minute}},
+			"/bin/sh", "-c", "for i in $(seq 40); do head -c 1M /dev/urandom > big$i; done")
+		if code != exitcode.Sandbox || !strings.Contains(log, "stopped: disk limit 16MiB hit") || !strings.Contains(log, "--disk") {
+			t.Fatalf("exit %d, want 4 with a disk message: %s", code, log)
+		}
+		if _, err := os.Stat(filepath.Join(project, "big1")); err == nil {
+			t.Fatal("big1 synced after the disk limit")
+		}
+	})
+	t.Run("under the disk limit is synced", func(t *testing.T) {
+		code, log := runIn(t, project, runOptions{limits: container.Limits{Disk: 16 << 20, Timeout: time.Minute}},
+			"/bin/sh", "-c", "head -c 4M /dev/urandom > four")
+		if fi, err := os.Stat(filepath.Join(project, "four")); code != 0 || err != nil || fi.Size() != 4<<20 {
+			t.Fatalf("exit %d, four: %v: %s", code, err, log)
+		}
+	})
 	t.Run("command not found is 127", func(t *testing.T) {
 		code, log := runIn(t, project, runOptions{}, "no-such-command-pb")
 		if code != 127 {
 			t.Fatalf("exit %d, want 127: %s", code, log)
 		}
 	})
+}
+
+// TestRunRefusesHome: the project may not be $HOME or contain it, also when $HOME
+// is reached through a symlink (the session's check).
+func TestRunRefusesHome(t *testing.T) {
+	sandboxAvailable(t)
+	base := t.TempDir()
+	home := filepath.Join(base, "real", "u")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "homelink")
+	if err := os.Symlink(home, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, project, home string }{
+		{"home", home, home},
+		{"home through a symlink", home, link},
+		{"a parent of home through a symlink", filepath.Dir(home), link},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, log := runIn(t, tc.project, runOptions{home: tc.home}, "/bin/true")
+			if code != exitcode.Usage || !strings.Contains(log, "contains your home directory") || !strings.Contains(log, "--project") {
+				t.Fatalf("exit %d, want 2 refusing the home: %s", code, log)
+			}
+		})
+	}
+	// The twin: a project inside the symlinked home is fine.
+	proj := filepath.Join(home, "proj")
+	if err := os.Mkdir(proj, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, log := runIn(t, proj, runOptions{home: link}, "/bin/sh", "-c", "echo ok > ok.txt"); code != 0 {
+		t.Fatalf("a project inside the home: exit %d: %s", code, log)
+	}
+	if _, err := os.Stat(filepath.Join(proj, "ok.txt")); err != nil {
+		t.Fatal(err)
+	}
 }
