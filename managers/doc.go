@@ -7,8 +7,7 @@
 //
 // Every manager implements Manager (Name, Ecosystem, Plan) and registers itself in
 // an init function; Lookup("npm") finds it. Plan(argv, env) reads the project (never
-// the network, and runs no tool except `yarn --version` when nothing in the project
-// says which yarn it uses) and returns one of:
+// the network, and runs no tool: a project file is attacker input) and returns one of:
 //
 //   - a passthrough Plan: run the real tool with argv untouched (npm run, pnpm ls, …);
 //   - a *Refusal: a command line phylum-box will not run, with what to do instead
@@ -127,7 +126,10 @@
 // # yarn (yarn.go)
 //
 // Classic or berry is read from packageManager, .yarnrc.yml, the lockfile format,
-// then `yarn --version`. The command is the first word not bound to a value option
+// then the package.json of the yarn installation in PATH (nothing is run). Project
+// .yarnrc/.yarnrc.yml settings are classified in yarnsettings.go and checked in
+// yarnrc.go: no ${VAR}, paths inside the project, and the networked steps get a
+// copy without yarn-path/yarnPath/plugins and YARN_IGNORE_PATH=1. The command is the first word not bound to a value option
 // (--cwd, --cache-folder, --registry, …); "workspace NAME CMD" classifies CMD.
 //
 // Classic: bare yarn, install, add, upgrade, remove, create (scratch); refused:
@@ -142,7 +144,7 @@
 // linked in the same run); --force relinks from the cache and runs every lifecycle
 // script; --offline keeps it off the network; the cache is mounted read-only. `npm
 // rebuild` on the tree would apply npm's settings instead of yarn's. Cache
-// YARN_CACHE_FOLDER / .yarnrc cache-folder / ~/.cache/yarn (/usr/local/share/.cache/
+// YARN_CACHE_FOLDER / ~/.yarnrc cache-folder / ~/.cache/yarn (/usr/local/share/.cache/
 // yarn for root).
 //
 // Berry: bare yarn, install, add, up, remove, dedupe, rebuild (Build only), dlx and

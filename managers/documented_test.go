@@ -26,6 +26,7 @@ func docTestEnv(t *testing.T, manager, variant string) Env {
 		}
 		env = testEnv(t, map[string]string{"package.json": `{"name":"p","packageManager":"` + pm + `"}`, "yarn.lock": lock})
 		needNodeHeaders(t, env)
+		env = withTrustedBerry(t, env) // berry's networked steps need a yarn berry of the user's
 	case "pip", "pip3":
 		env = testEnv(t, map[string]string{".venv/pyvenv.cfg": "home = /usr/bin\n", "requirements.txt": "x\n"})
 	case "poetry":

@@ -230,6 +230,8 @@ func TestYarnBerryPlanStepsWithRealYarn(t *testing.T) {
 		needTool(t, "yarn", "4.")
 	}
 	env := testEnv(t, files)
+	// The networked steps never run the project's release: the user's trusted one.
+	env.Environ = append(env.Environ, trustedBerryEnv+"="+berryRelease)
 	tarballPackage(t, filepath.Join(env.Dir, "vendor"), "pb-built")
 	needNodeHeaders(t, env)
 	yarn, _ := Lookup("yarn")

@@ -2,16 +2,13 @@ package managers
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -154,7 +151,15 @@ func options(args []string) []string {
 
 func (m yarnManager) Plan(args []string, env Env) (*Plan, error) {
 	p, err := m.plan(args, env)
-	return finishPlan(p, err, env, "node", "yarn")
+	var extra []string // a trusted yarn release outside PATH (berryRunner)
+	if p != nil {
+		extra = p.HostPaths
+	}
+	p, err = finishPlan(p, err, env, "node", "yarn")
+	if p != nil && len(extra) > 0 {
+		p.HostPaths = append(p.HostPaths, extra...)
+	}
+	return p, err
 }
 
 func (m yarnManager) plan(args []string, env Env) (*Plan, error) {
@@ -190,8 +195,10 @@ func (m yarnManager) plan(args []string, env Env) (*Plan, error) {
 }
 
 // detectYarn finds the project root and its yarn: the packageManager field, a
-// .yarnrc.yml (berry's config), the lockfile's format; last, `yarn --version` of
-// the yarn in PATH, as yarn itself would run it there.
+// .yarnrc.yml (berry's config), the lockfile's format; last, the version of the yarn
+// in PATH, read from its installation's package.json. Nothing is run: `yarn
+// --version` in the project would follow the project's yarn-path/yarnPath (its own
+// JavaScript, on the host, with the user's environment).
 func detectYarn(env Env, dir string) (root string, flavor YarnFlavor, why string, err error) {
 	root = findNodeRoot(dir)
 	// A workspace member: the project root is the nearest parent with a yarn.lock.
@@ -217,25 +224,21 @@ func detectYarn(env Env, dir string) (root string, flavor YarnFlavor, why string
 			return root, YarnClassic, "yarn.lock format", nil
 		}
 	}
-	bin, err := env.LookPath("yarn")
+	inst, err := findYarnInstall(env)
 	if err != nil {
 		return "", "", "", fmt.Errorf("yarn is not in PATH; install it (corepack enable, or npm install -g yarn)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c := exec.CommandContext(ctx, bin, "--version")
-	c.Dir = root
-	// corepack must not download a yarn (or ask to) just to answer this.
-	c.Env = append(append([]string(nil), env.Environ...), "COREPACK_ENABLE_DOWNLOAD_PROMPT=0", "COREPACK_ENABLE_NETWORK=0")
-	out, err := c.Output()
-	if err != nil {
-		return "", "", "", fmt.Errorf("`yarn --version` failed (%v): set \"packageManager\": \"yarn@VERSION\" in package.json so phylum-box knows which yarn this project uses", err)
+	switch {
+	case inst.corepack:
+		// Without packageManager, corepack runs its default yarn, a 1.x.
+		return root, YarnClassic, "corepack's default yarn", nil
+	case inst.version == "":
+		return "", "", "", &Refusal{Manager: "yarn", Reason: "nothing in the project says which yarn it uses, and the version of " + inst.bin + " cannot be read from its installation (phylum-box does not run it to ask)",
+			Advice: "set \"packageManager\": \"yarn@VERSION\" in package.json"}
+	case inst.berry():
+		return root, YarnBerry, "yarn " + inst.version + " in PATH", nil
 	}
-	v := strings.TrimSpace(string(out))
-	if strings.HasPrefix(v, "1.") {
-		return root, YarnClassic, "yarn --version " + v, nil
-	}
-	return root, YarnBerry, "yarn --version " + v, nil
+	return root, YarnClassic, "yarn " + inst.version + " in PATH", nil
 }
 
 // Yarn classic.
@@ -275,7 +278,11 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	if err != nil {
 		return nil, err
 	}
-	cache := yarnClassicCache(env, root)
+	rcs, rcFiles, err := yarnProjectConfig(root, dir, YarnClassic)
+	if err != nil {
+		return nil, err
+	}
+	cache := yarnClassicCache(env)
 	cwd := relOrDot(root, dir)
 	lead := y.leadWithoutCwd() // the steps already run in the --cwd directory
 	p := &Plan{
@@ -292,6 +299,17 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 		Metadata:        cfg.MetadataClient(yarnClassicRegistry(env, root, cfg)),
 		Notes:           []string{"yarn classic (" + why + "): resolving needs a full install with scripts off; the build step relinks from the read-only cache with --offline --force to run lifecycle scripts"},
 	}
+	for _, rc := range rcs {
+		if _, ok := rc.inside["cache-folder"]; ok {
+			p.Notes = append(p.Notes, rc.rel+": cache-folder is replaced by your own yarn cache ("+cache.Path+")")
+		}
+		if dir, ok := rc.inside["yarn-offline-mirror"]; ok && dir != root {
+			p.Outputs = append(p.Outputs, filepath.ToSlash(relOrDot(root, dir))+"/")
+		}
+		if rc.yarnPath != "" {
+			p.Notes = append(p.Notes, fmt.Sprintf("%s:%d yarn-path %s runs only in the build step (no network); the resolve and download steps run your yarn", rc.rel, rc.yarnPathLine, rc.yarnPath))
+		}
+	}
 	if p.Subcommand == "" {
 		p.Subcommand = "install"
 	}
@@ -304,10 +322,16 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	if cmd == "create" {
 		return m.planClassicCreate(p, rest, cache, nodedir)
 	}
+	if len(rcFiles) > 0 {
+		if p.Credentials == nil {
+			p.Credentials = &Credentials{}
+		}
+		p.Credentials.Files = append(p.Credentials.Files, rcFiles...)
+	}
 	portable := options(rest) // yarn 1 shares its options between install/add/upgrade/remove
-	p.Resolve = &Step{Args: resolveCmd, Network: true, Credentials: true}
+	p.Resolve = &Step{Args: resolveCmd, Env: yarnNetworkEnv, Network: true, Credentials: true}
 	// Install is project-wide, also after "yarn workspace NAME add": no prefix.
-	p.Download = &Step{Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--ignore-scripts"}, quiet), Network: true, Credentials: true}
+	p.Download = &Step{Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--ignore-scripts"}, quiet), Env: yarnNetworkEnv, Network: true, Credentials: true}
 	p.Build = &Step{Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--offline", "--force"}, quiet),
 		Env: []string{"npm_config_nodedir=" + nodedir}, Scripts: true}
 	return p, nil
@@ -354,8 +378,8 @@ func (m yarnManager) planClassicCreate(p *Plan, rest []string, cache Cache, node
 		Scratch: true, ScratchFiles: map[string]string{"package.json": `{"name":"phylum-box-create","private":true}`},
 		Lockfiles: []string{"yarn.lock"}, Caches: []Cache{cache}, Credentials: p.Credentials,
 		Registry: p.Registry, ScopeRegistries: p.ScopeRegistries, RunBinOf: npmSpecName(pkg),
-		Resolve:  &Step{Args: []string{"yarn", "add", pkg, "--ignore-scripts", "--non-interactive"}, Network: true, Credentials: true},
-		Download: &Step{Args: []string{"yarn", "install", "--frozen-lockfile", "--ignore-scripts", "--non-interactive"}, Network: true, Credentials: true},
+		Resolve:  &Step{Args: []string{"yarn", "add", pkg, "--ignore-scripts", "--non-interactive"}, Env: yarnNetworkEnv, Network: true, Credentials: true},
+		Download: &Step{Args: []string{"yarn", "install", "--frozen-lockfile", "--ignore-scripts", "--non-interactive"}, Env: yarnNetworkEnv, Network: true, Credentials: true},
 		Build:    &Step{Args: []string{"yarn", "install", "--frozen-lockfile", "--offline", "--force", "--non-interactive"}, Env: []string{"npm_config_nodedir=" + nodedir}, Scripts: true},
 		Run:      &Step{Args: rest[1:], Scripts: true},
 		Notes:    []string{"create: the starter kit is installed into a scratch project and run with the network off"},
@@ -363,14 +387,17 @@ func (m yarnManager) planClassicCreate(p *Plan, rest []string, cache Cache, node
 	return p, nil
 }
 
-// yarnClassicCache is yarn 1's cache: YARN_CACHE_FOLDER, cache-folder in .yarnrc,
-// /usr/local/share/.cache/yarn for root, else $XDG_CACHE_HOME/yarn or ~/.cache/yarn. Written by yarn in Resolve and
-// Download; read-only in Build, which relinks from it.
-func yarnClassicCache(env Env, root string) Cache {
+// yarnNetworkEnv is set in every step with the network: yarn (classic and berry)
+// ignores yarn-path/yarnPath and runs itself, never the project's committed release.
+var yarnNetworkEnv = []string{"YARN_IGNORE_PATH=1"}
+
+// yarnClassicCache is yarn 1's cache: YARN_CACHE_FOLDER, cache-folder in the user's
+// ~/.yarnrc, /usr/local/share/.cache/yarn for root, else $XDG_CACHE_HOME/yarn or
+// ~/.cache/yarn. Written by yarn in Resolve and Download; read-only in Build, which
+// relinks from it. A project's cache-folder is never used: the cache is a host
+// directory phylum-box mounts (and, as root, chowns).
+func yarnClassicCache(env Env) Cache {
 	dir := env.Getenv("YARN_CACHE_FOLDER")
-	if dir == "" {
-		dir = yarnrcValue(filepath.Join(root, ".yarnrc"), "cache-folder")
-	}
 	if dir == "" {
 		dir = yarnrcValue(filepath.Join(env.Home, ".yarnrc"), "cache-folder")
 	}
@@ -495,10 +522,25 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	if hasFlag(rest, "--interactive", "-i") {
 		return nil, yarnInteractiveRefusal()
 	}
-	rc, err := loadBerryConfig(env, root)
+	rcs, rcFiles, err := yarnProjectConfig(root, dir, YarnBerry)
 	if err != nil {
 		return nil, err
 	}
+	prc := rootRC(root, rcs)
+	rc, err := loadBerryConfig(env, root, prc)
+	if err != nil {
+		return nil, err
+	}
+	if err := rc.checkCredentialTargets(prc); err != nil {
+		return nil, err
+	}
+	var released *yarnProjectRC // the rc file whose yarnPath yarn would follow
+	for _, r := range rcs {
+		if r.yarnPath != "" && released == nil {
+			released = r
+		}
+	}
+	run, runErr := newBerryRunner(env, released)
 	man, _ := readNodeManifest(root)
 	workspaces, err := workspaceDirs(root, man.workspacePatterns())
 	if err != nil {
@@ -525,29 +567,56 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 		Metadata:        rc.metadataClient(),
 		Notes:           []string{"yarn berry (" + why + ")"},
 	}
+	if len(rcFiles) > 0 {
+		if p.Credentials == nil {
+			p.Credentials = &Credentials{}
+		}
+		p.Credentials.Files = append(p.Credentials.Files, rcFiles...)
+	}
+	for _, r := range rcs {
+		if _, ok := r.inside["globalFolder"]; ok {
+			p.Notes = append(p.Notes, r.rel+": globalFolder is replaced by your own ("+rc.globalDir+")")
+		}
+	}
 	outputs := nodeOutputs(workspaces, "yarn.lock", ".pnp.cjs", ".pnp.loader.mjs", ".pnp.data.json",
 		".yarn/install-state.gz", ".yarn/unplugged/", ".yarn/build-state.yml")
 	if !rc.globalCache {
 		// The project keeps its own cache (zero-installs); never .yarn/releases or
 		// .yarn/plugins: those are code yarn itself runs.
 		outputs = append(outputs, ".yarn/cache/")
+		if rel := relOrDot(root, rc.cacheDir); within(root, rc.cacheDir) && rel != "." && rel != ".yarn/cache" {
+			outputs = append(outputs, filepath.ToSlash(rel)+"/")
+		}
 	}
 	p.Outputs = outputs
 	env2 := rc.env()
+	netEnv := append(append([]string(nil), env2...), yarnNetworkEnv...)
 	buildEnv := append(append([]string(nil), env2...), "npm_config_nodedir="+nodedir, "YARN_ENABLE_NETWORK=0")
-	if kind == "exec" {
-		return m.planBerryDlx(p, cmd, rest, env2, buildEnv, man)
-	}
 	lead := y.leadWithoutCwd() // the steps already run in the --cwd directory
-	switch sub {
-	case "rebuild":
+	if sub == "rebuild" {
+		// No network: the project's own yarn may run.
+		yarnCmd := []string{"yarn"}
+		if runErr == nil {
+			yarnCmd = run.build
+			p.HostPaths = append(p.HostPaths, run.hostPaths...)
+		}
 		p.CarryOver = nil
-		p.Build = &Step{Args: concat([]string{"yarn"}, lead, prefix, []string{"rebuild"}, rest), Env: buildEnv, Scripts: true}
+		p.Build = &Step{Args: concat(yarnCmd, lead, prefix, []string{"rebuild"}, rest), Env: buildEnv, Scripts: true}
 		return p, nil
 	}
-	p.Resolve = &Step{Args: concat([]string{"yarn"}, lead, prefix, []string{sub}, rest, []string{"--mode=update-lockfile"}), Env: env2, Network: true, Credentials: true}
-	p.Download = &Step{Args: concat([]string{"yarn"}, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: env2, Network: true, Credentials: true}
-	p.Build = &Step{Args: concat([]string{"yarn"}, lead, []string{"rebuild"}), Env: buildEnv, Scripts: true, AppendChanged: true}
+	if runErr != nil {
+		return nil, runErr
+	}
+	if run.note != "" {
+		p.Notes = append(p.Notes, run.note)
+	}
+	p.HostPaths = append(p.HostPaths, run.hostPaths...)
+	if kind == "exec" {
+		return m.planBerryDlx(p, run, cmd, rest, netEnv, buildEnv, man)
+	}
+	p.Resolve = &Step{Args: concat(run.net, lead, prefix, []string{sub}, rest, []string{"--mode=update-lockfile"}), Env: netEnv, Network: true, Credentials: true}
+	p.Download = &Step{Args: concat(run.net, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: netEnv, Network: true, Credentials: true}
+	p.Build = &Step{Args: concat(run.build, lead, []string{"rebuild"}), Env: buildEnv, Scripts: true, AppendChanged: true}
 	return p, nil
 }
 
@@ -622,13 +691,14 @@ func (yarnManager) Doc() ManagerDoc {
 	d.Refused = append(d.Refused, DocRefusal{Form: "-i or --interactive (yarn up -i)", Example: []string{"up", "-i", "PKG"}, Advice: yarnInteractiveRefusal().Advice, Variant: berry})
 	d.PassThrough = []string{"run build", "test", "why PKG", "exec tsc", "workspaces list", "add --help"}
 	d.Notes = []string{
-		"classic is yarn 1, berry yarn 2 and later; which one is read from packageManager in package.json, .yarnrc.yml, the yarn.lock format, else `yarn --version`.",
+		"classic is yarn 1, berry yarn 2 and later; which one is read from packageManager in package.json, .yarnrc.yml, the yarn.lock format, else the package.json of the yarn installed in PATH (phylum-box runs nothing on the host to find out).",
+		"the networked steps (resolve, download) never run a project's yarn-path/yarnPath release or plugins: they run your yarn with YARN_IGNORE_PATH=1; for a berry project that needs yarn berry while your PATH has yarn classic, set PHYLUM_BOX_YARN_BERRY to a yarn berry release you trust. See yarnrc-settings.md for how each project setting is treated.",
 		"`yarn workspace NAME CMD` is handled as CMD.",
 	}
 	return d
 }
 
-func (m yarnManager) planBerryDlx(p *Plan, cmd string, rest, env, buildEnv []string, man *nodeManifest) (*Plan, error) {
+func (m yarnManager) planBerryDlx(p *Plan, yr *berryRunner, cmd string, rest, env, buildEnv []string, man *nodeManifest) (*Plan, error) {
 	pkgs := []string{}
 	var run []string
 	for i := 0; i < len(rest); i++ {
@@ -669,9 +739,9 @@ func (m yarnManager) planBerryDlx(p *Plan, cmd string, rest, env, buildEnv []str
 		return nil, err
 	}
 	p.CarryOver, p.Outputs, p.Sealed = nil, nil, nil
-	p.Resolve = &Step{Args: concat([]string{"yarn", "add"}, pkgs, []string{"--mode=update-lockfile"}), Env: scratchEnv, Network: true, Credentials: true}
-	p.Download = &Step{Args: []string{"yarn", "install", "--immutable", "--mode=skip-build"}, Env: scratchEnv, Network: true, Credentials: true}
-	p.Build = &Step{Args: []string{"yarn", "rebuild"}, Env: append(append([]string(nil), buildEnv...), "YARN_NODE_LINKER=node-modules", "YARN_ENABLE_SCRIPTS=true"), Scripts: true}
+	p.Resolve = &Step{Args: concat(yr.net, []string{"add"}, pkgs, []string{"--mode=update-lockfile"}), Env: scratchEnv, Network: true, Credentials: true}
+	p.Download = &Step{Args: concat(yr.net, []string{"install", "--immutable", "--mode=skip-build"}), Env: scratchEnv, Network: true, Credentials: true}
+	p.Build = &Step{Args: concat(yr.build, []string{"rebuild"}), Env: append(append([]string(nil), buildEnv...), "YARN_NODE_LINKER=node-modules", "YARN_ENABLE_SCRIPTS=true"), Scripts: true}
 	p.Run = &Step{Args: run, Scripts: true}
 	p.Notes = append(p.Notes, "dlx: the package is installed into a scratch project and run with the network off; the project is read-only to it")
 	return p, nil
@@ -729,7 +799,6 @@ type berryConfig struct {
 	cacheDir    string // only when !globalCache; may be inside the project
 	home        *berryRC
 	project     *berryRC
-	envRefs     []string
 	environ     Env
 }
 
@@ -837,7 +906,11 @@ func (rc *berryRC) public() ([]byte, []string) {
 	return out, refs
 }
 
-func loadBerryConfig(env Env, root string) (*berryConfig, error) {
+// loadBerryConfig reads the user's ~/.yarnrc.yml, the project's root .yarnrc.yml
+// (checked by checkBerryProjectRC: no ${VAR}, paths inside the project) and YARN_*
+// variables. ${VAR} is expanded in the user's file only. The global folder is
+// always the user's: a project's globalFolder is never created, mounted or chowned.
+func loadBerryConfig(env Env, root string, prc *yarnProjectRC) (*berryConfig, error) {
 	home, err := readBerryRC(filepath.Join(env.Home, ".yarnrc.yml"))
 	if err != nil {
 		return nil, err
@@ -847,6 +920,8 @@ func loadBerryConfig(env Env, root string) (*berryConfig, error) {
 		return nil, err
 	}
 	c := &berryConfig{home: home, project: project, scopes: map[string]string{}, environ: env}
+	expand := func(s string) string { v, _ := expandNpmrcEnv(s, env); return v }
+	// get: the environment, then the project's value as written, then the user's expanded.
 	get := func(envName string, keys ...string) string {
 		if v := env.Getenv(envName); v != "" && envName != "" {
 			return v
@@ -854,24 +929,29 @@ func loadBerryConfig(env Env, root string) (*berryConfig, error) {
 		if v := project.get(keys...); v != "" {
 			return v
 		}
-		return home.get(keys...)
+		return expand(home.get(keys...))
 	}
-	expand := func(s string) string { v, _ := expandNpmrcEnv(s, env); return v }
-	c.registry = normalizeRegistry(firstNonEmpty(expand(get("YARN_NPM_REGISTRY_SERVER", "npmRegistryServer")), "https://registry.yarnpkg.com"))
-	for _, rc := range []*berryRC{home, project} {
-		for _, s := range rc.scopeNames() {
-			if r := rc.get("npmScopes", s, "npmRegistryServer"); r != "" {
-				c.scopes["@"+strings.TrimPrefix(s, "@")] = normalizeRegistry(expand(r))
+	c.registry = normalizeRegistry(firstNonEmpty(get("YARN_NPM_REGISTRY_SERVER", "npmRegistryServer"), "https://registry.yarnpkg.com"))
+	for _, f := range []struct {
+		rc     *berryRC
+		expand func(string) string
+	}{{home, expand}, {project, func(s string) string { return s }}} {
+		for _, s := range f.rc.scopeNames() {
+			if r := f.rc.get("npmScopes", s, "npmRegistryServer"); r != "" {
+				c.scopes["@"+strings.TrimPrefix(s, "@")] = normalizeRegistry(f.expand(r))
 			}
 		}
 	}
 	c.globalCache = get("YARN_ENABLE_GLOBAL_CACHE", "enableGlobalCache") != "false"
-	c.globalDir = expand(get("YARN_GLOBAL_FOLDER", "globalFolder"))
-	if c.globalDir == "" {
-		c.globalDir = filepath.Join(env.Home, ".yarn", "berry")
-	}
+	c.globalDir = firstNonEmpty(env.Getenv("YARN_GLOBAL_FOLDER"), expand(home.get("globalFolder")), filepath.Join(env.Home, ".yarn", "berry"))
 	if !c.globalCache {
-		c.cacheDir = expand(get("YARN_CACHE_FOLDER", "cacheFolder"))
+		c.cacheDir = env.Getenv("YARN_CACHE_FOLDER")
+		if c.cacheDir == "" && prc != nil {
+			c.cacheDir = prc.inside["cacheFolder"] // resolved, inside the project
+		}
+		if c.cacheDir == "" {
+			c.cacheDir = expand(home.get("cacheFolder"))
+		}
 		if c.cacheDir == "" {
 			c.cacheDir = filepath.Join(root, ".yarn", "cache")
 		} else if !filepath.IsAbs(c.cacheDir) {
@@ -879,6 +959,69 @@ func loadBerryConfig(env Env, root string) (*berryConfig, error) {
 		}
 	}
 	return c, nil
+}
+
+// checkCredentialTargets refuses a project .yarnrc.yml that would send the user's
+// registry credentials somewhere the user did not choose. Yarn berry sends a
+// top-level npmAuthToken/npmAuthIdent to every registry that has no npmRegistries
+// entry of its own, and a scope's token to the scope's registry: a project naming
+// another registry, proxy or certificate authority would receive or intercept them.
+func (c *berryConfig) checkCredentialTargets(prc *yarnProjectRC) error {
+	if c.project == nil || prc == nil {
+		return nil
+	}
+	env := c.environ
+	topToken := env.Getenv("YARN_NPM_AUTH_TOKEN") != "" || env.Getenv("YARN_NPM_AUTH_IDENT") != "" ||
+		c.home.get("npmAuthToken") != "" || c.home.get("npmAuthIdent") != ""
+	anyToken := topToken
+	for _, s := range c.home.scopeNames() {
+		anyToken = anyToken || c.home.get("npmScopes", s, "npmAuthToken") != "" || c.home.get("npmScopes", s, "npmAuthIdent") != ""
+	}
+	anyToken = anyToken || c.home != nil && bytes.Contains(c.home.raw, []byte("npmRegistries"))
+	if !anyToken {
+		return nil
+	}
+	userRegistry := normalizeRegistry(firstNonEmpty(env.Getenv("YARN_NPM_REGISTRY_SERVER"), c.home.get("npmRegistryServer"), "https://registry.yarnpkg.com"))
+	advice := "set it in your own ~/.yarnrc.yml instead, and bind each token to its registry there (npmRegistries: {\"//host/\": {npmAuthToken: …}})"
+	refuse := func(line int, setting, why string) error {
+		return yarnConfigRefusal(prc.path, line, setting, why, advice)
+	}
+	doc := c.project.node.Content[0]
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		switch k.Value {
+		case "npmRegistryServer":
+			if topToken && normalizeRegistry(v.Value) != userRegistry {
+				return refuse(v.Line, "npmRegistryServer "+v.Value, "would receive the registry token of your ~/.yarnrc.yml or YARN_NPM_AUTH_TOKEN")
+			}
+		case "npmScopes":
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				scope := v.Content[j].Value
+				srv := ""
+				line := v.Content[j].Line
+				for x := 0; x+1 < len(v.Content[j+1].Content); x += 2 {
+					if v.Content[j+1].Content[x].Value == "npmRegistryServer" {
+						srv, line = v.Content[j+1].Content[x+1].Value, v.Content[j+1].Content[x+1].Line
+					}
+				}
+				if srv == "" {
+					continue
+				}
+				scopeToken := c.home.get("npmScopes", scope, "npmAuthToken") != "" || c.home.get("npmScopes", scope, "npmAuthIdent") != ""
+				userSrv := normalizeRegistry(firstNonEmpty(c.home.get("npmScopes", scope, "npmRegistryServer"), userRegistry))
+				if (topToken || scopeToken) && normalizeRegistry(srv) != userSrv {
+					return refuse(line, "npmScopes."+scope+".npmRegistryServer "+srv, "would receive a registry token of your ~/.yarnrc.yml")
+				}
+			}
+		case "httpProxy", "httpsProxy", "httpsCaFilePath", "networkSettings":
+			return refuse(k.Line, k.Value, "would route or intercept the connections that carry your registry credentials")
+		case "enableStrictSsl":
+			if v.Value == "false" {
+				return refuse(k.Line, "enableStrictSsl false", "would let anyone on the way read your registry credentials")
+			}
+		}
+	}
+	return nil
 }
 
 // env points yarn at the global folder in every step (the sandbox's $HOME is empty)
@@ -901,25 +1044,14 @@ func (c *berryConfig) caches() []Cache {
 }
 
 func (c *berryConfig) credentials() *Credentials {
-	cr := &Credentials{}
-	for _, f := range []struct {
-		rc      *berryRC
-		home    string
-		project string
-	}{{c.home, ".yarnrc.yml", ""}, {c.project, "", ".yarnrc.yml"}} {
-		if f.rc == nil {
-			continue
-		}
-		public, refs := f.rc.public()
-		if f.project != "" && bytes.Equal(bytes.TrimSpace(public), bytes.TrimSpace(f.rc.raw)) {
-			continue // nothing secret in the project's file: it stays as it is
-		}
-		cr.Files = append(cr.Files, ConfigFile{Home: f.home, Project: f.project, Secret: f.rc.raw, Public: public})
-		cr.addEnv(c.environ, refs)
-	}
-	if len(cr.Files) == 0 {
+	// The project's files are carried by yarnProjectConfig (a networked and a
+	// build copy); the user's file moves into the sandbox's $HOME.
+	if c.home == nil {
 		return nil
 	}
+	public, refs := c.home.public()
+	cr := &Credentials{Files: []ConfigFile{{Home: ".yarnrc.yml", Secret: c.home.raw, Public: public}}}
+	cr.addEnv(c.environ, refs)
 	return cr
 }
 
@@ -928,30 +1060,42 @@ func (c *berryConfig) credentials() *Credentials {
 // under npmRegistries."//host/path" — project file first, then the user's.
 func (c *berryConfig) metadataClient() *registry.Client {
 	expand := func(s string) string { v, _ := expandNpmrcEnv(s, c.environ); return v }
+	// found turns a token or an ident (user:password, or already base64) into what
+	// the client sends.
+	found := func(t, b string) (string, string) {
+		if b != "" && strings.Contains(b, ":") {
+			b = base64.StdEncoding.EncodeToString([]byte(expand(b)))
+		} else {
+			b = expand(b)
+		}
+		return expand(t), b
+	}
+	// auth follows berry's order: the scope's own token, then the registry's
+	// npmRegistries entry, then (for the default registry) the top-level token;
+	// within each, the project's file before the user's.
 	auth := func(scope, url string) (token, basic string) {
-		for _, rc := range []*berryRC{c.project, c.home} {
-			var t, b string
-			if scope != "" {
-				t, b = rc.get("npmScopes", strings.TrimPrefix(scope, "@"), "npmAuthToken"), rc.get("npmScopes", strings.TrimPrefix(scope, "@"), "npmAuthIdent")
-			} else {
-				t, b = rc.get("npmAuthToken"), rc.get("npmAuthIdent")
-			}
-			if t == "" && b == "" {
-				nerf := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(url, "https:"), "http:"), "/")
-				for _, key := range []string{nerf, nerf + "/", url, strings.TrimSuffix(url, "/")} {
-					if t, b = rc.get("npmRegistries", key, "npmAuthToken"), rc.get("npmRegistries", key, "npmAuthIdent"); t != "" || b != "" {
-						break
-					}
+		rcs := []*berryRC{c.project, c.home}
+		if scope != "" {
+			s := strings.TrimPrefix(scope, "@")
+			for _, rc := range rcs {
+				if t, b := rc.get("npmScopes", s, "npmAuthToken"), rc.get("npmScopes", s, "npmAuthIdent"); t != "" || b != "" {
+					return found(t, b)
 				}
 			}
-			if t != "" || b != "" {
-				if b != "" && !strings.Contains(b, ":") {
-					return expand(t), expand(b) // already base64
+		}
+		nerf := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(url, "https:"), "http:"), "/")
+		for _, rc := range rcs {
+			for _, key := range []string{nerf, nerf + "/", url, strings.TrimSuffix(url, "/")} {
+				if t, b := rc.get("npmRegistries", key, "npmAuthToken"), rc.get("npmRegistries", key, "npmAuthIdent"); t != "" || b != "" {
+					return found(t, b)
 				}
-				if b != "" {
-					b = base64.StdEncoding.EncodeToString([]byte(expand(b)))
+			}
+		}
+		if scope == "" {
+			for _, rc := range rcs {
+				if t, b := rc.get("npmAuthToken"), rc.get("npmAuthIdent"); t != "" || b != "" {
+					return found(t, b)
 				}
-				return expand(t), b
 			}
 		}
 		return "", ""

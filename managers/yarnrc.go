@@ -1,0 +1,408 @@
+package managers
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// A project's .yarnrc / .yarnrc.yml is attacker input (it came with the checkout).
+// This file reads them as data against the tables of yarnsettings.go: ${VAR} is
+// refused (never expanded from the user's environment), paths must stay inside the
+// project, and the copy the networked steps see has no setting that makes yarn run
+// code (yarnPath, plugins, …). It also finds which yarn the user has without running
+// it: detection must not start a process with project input on the host.
+
+// yarnInstall is the yarn the user's PATH resolves to, described from its files.
+type yarnInstall struct {
+	bin      string // as found in PATH
+	version  string // from the package.json of its installation; "" when unknown
+	corepack bool   // corepack's shim: the version comes from packageManager
+}
+
+// berry reports whether the installed yarn is yarn 2 or later.
+func (y yarnInstall) berry() bool {
+	return y.version != "" && !strings.HasPrefix(y.version, "0.") && !strings.HasPrefix(y.version, "1.")
+}
+
+// findYarnInstall reads the version of the yarn in env's PATH from the package.json
+// of the package its binary belongs to (/usr/lib/node_modules/yarn/package.json for
+// /usr/bin/yarn → ../lib/node_modules/yarn/bin/yarn.js). Nothing is executed: running
+// `yarn --version` would follow the project's yarn-path (yarn classic) or yarnPath,
+// and corepack's packageManager download — project input, on the host.
+func findYarnInstall(env Env) (yarnInstall, error) {
+	bin, err := env.LookPath("yarn")
+	if err != nil {
+		return yarnInstall{}, err
+	}
+	real, err := filepath.EvalSymlinks(bin)
+	if err != nil {
+		real = bin
+	}
+	dir := filepath.Dir(real)
+	for range 4 {
+		if b, err := os.ReadFile(filepath.Join(dir, "package.json")); err == nil {
+			var pj struct{ Name, Version string }
+			if json.Unmarshal(b, &pj) == nil {
+				switch pj.Name {
+				case "yarn", "@yarnpkg/cli-dist", "@yarnpkg/cli":
+					return yarnInstall{bin: bin, version: pj.Version}, nil
+				case "corepack":
+					return yarnInstall{bin: bin, corepack: true}, nil
+				}
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return yarnInstall{bin: bin}, nil
+}
+
+// trustedBerryEnv names a yarn berry release (a yarn.js / .cjs file) the user trusts,
+// for the networked steps of berry projects when the yarn in PATH is yarn classic.
+const trustedBerryEnv = "PHYLUM_BOX_YARN_BERRY"
+
+// berryRunner is how each step of a berry plan starts yarn.
+type berryRunner struct {
+	net       []string // resolve, download: the user's yarn, never the project's release
+	build     []string // build, run: may be the project's release (no network)
+	hostPaths []string
+	note      string
+}
+
+// newBerryRunner picks the yarn the networked steps run: the user's yarn when it is
+// berry (or corepack, which runs an official release of the packageManager version),
+// else the release PHYLUM_BOX_YARN_BERRY names. A berry project with only yarn
+// classic in PATH would run the project's committed release with the network and
+// the user's registry credentials (classic follows yarnPath): refused.
+func newBerryRunner(env Env, rc *yarnProjectRC) (*berryRunner, error) {
+	inst, err := findYarnInstall(env)
+	if err == nil && (inst.berry() || inst.corepack) {
+		return &berryRunner{net: []string{"yarn"}, build: []string{"yarn"}}, nil
+	}
+	if rel := env.Getenv(trustedBerryEnv); rel != "" {
+		p, err := filepath.Abs(rel)
+		if err != nil {
+			return nil, err
+		}
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+			return nil, &Refusal{Manager: "yarn", Reason: fmt.Sprintf("%s=%s is not a yarn release file", trustedBerryEnv, rel),
+				Advice: "point it at a yarn berry release (the bin/yarn.js of @yarnpkg/cli-dist)"}
+		}
+		r := &berryRunner{net: []string{"node", p}, build: []string{"node", p}, hostPaths: []string{filepath.Dir(p)},
+			note: "the networked steps run the yarn berry release " + p + " (" + trustedBerryEnv + ")"}
+		if rc != nil && rc.yarnPath != "" {
+			// The global yarn (classic) follows yarnPath to the project's release in
+			// the build step, which has no network.
+			r.build = []string{"yarn"}
+		}
+		return r, nil
+	}
+	have := "no yarn"
+	if err == nil {
+		have = "yarn " + firstNonEmpty(inst.version, "of unknown version") + " (" + inst.bin + ")"
+	}
+	reason := "this is a yarn berry project and the yarn in your PATH is " + have
+	if rc != nil && rc.yarnPath != "" {
+		reason += fmt.Sprintf("; running the project's committed release (%s:%d yarnPath %s) would give project code the network and your registry credentials",
+			rc.path, rc.yarnPathLine, rc.yarnPath)
+	}
+	return nil, &Refusal{Manager: "yarn", Reason: reason,
+		Advice: "install yarn berry for yourself (`corepack enable`, or `npm install -g @yarnpkg/cli-dist`), or set " + trustedBerryEnv + " to a yarn berry release you trust (bin/yarn.js of @yarnpkg/cli-dist); the project's release then runs only in the build step, with the network off"}
+}
+
+// yarnProjectRC is a project's .yarnrc.yml (berry) or .yarnrc (classic), checked.
+type yarnProjectRC struct {
+	path         string // absolute
+	rel          string // relative to the project root, slash-separated
+	yarnPath     string // as written ("" when not set)
+	yarnPathLine int
+	networked    []byte            // the copy for the resolve and download steps
+	public       []byte            // the copy for the build step: no credential
+	inside       map[string]string // path settings → absolute path inside the project
+}
+
+// yarnConfigRefusal is a project config line phylum-box will not honour.
+func yarnConfigRefusal(path string, line int, setting, why, advice string) *Refusal {
+	return &Refusal{Manager: "yarn", Reason: fmt.Sprintf("%s:%d: %s %s", path, line, setting, why), Advice: advice}
+}
+
+const yarnEnvAdvice = "a project file must not pull values from your environment: move the line to your ~/.yarnrc.yml (berry) or ~/.yarnrc (classic), or write the value itself"
+
+// insideProject resolves value (relative to base, the directory of the file that
+// sets it) and reports whether it stays inside root, symlinks included: the longest
+// existing prefix is resolved on the host and must not leave the project.
+func insideProject(root, base, value string) (string, bool) {
+	p := value
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(base, p)
+	}
+	p = filepath.Clean(p)
+	if !within(root, p) {
+		return p, false
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return p, false
+	}
+	for q := p; ; q = filepath.Dir(q) {
+		if real, err := filepath.EvalSymlinks(q); err == nil {
+			return p, within(realRoot, real)
+		}
+		if q == root || q == filepath.Dir(q) {
+			return p, false
+		}
+	}
+}
+
+// checkBerryProjectRC reads a project .yarnrc.yml; nil when there is none.
+func checkBerryProjectRC(root, path string) (*yarnProjectRC, error) {
+	rc, err := readBerryRC(path)
+	if err != nil || rc == nil {
+		return nil, err
+	}
+	rel, _ := filepath.Rel(root, path)
+	out := &yarnProjectRC{path: path, rel: filepath.ToSlash(rel), inside: map[string]string{}}
+	if len(rc.node.Content) == 0 {
+		out.networked, out.public = rc.raw, rc.raw
+		return out, nil
+	}
+	doc := rc.node.Content[0]
+	// ${VAR} anywhere: berry expands it from the environment of the process that
+	// reads the file, which for the networked steps carries the user's secrets.
+	var envErr error
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if envErr != nil {
+			return
+		}
+		if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+			envErr = yarnConfigRefusal(path, n.Line, fmt.Sprintf("%q", n.Value), "refers to an environment variable", yarnEnvAdvice)
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if envErr != nil {
+		return nil, envErr
+	}
+	if doc.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: not a mapping of settings (fix the YAML, then retry)", path)
+	}
+	base := filepath.Dir(path)
+	checkPath := func(key string, v *yaml.Node) error {
+		if v.Kind != yaml.ScalarNode || v.Value == "" {
+			return nil
+		}
+		abs, ok := insideProject(root, base, v.Value)
+		if !ok {
+			return yarnConfigRefusal(path, v.Line, key+" "+v.Value, "is outside the project; phylum-box creates, mounts and writes nothing outside it",
+				"use a path inside the project, or set it in your ~/.yarnrc.yml")
+		}
+		out.inside[key] = abs
+		return nil
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		s, known := berrySettings[k.Value]
+		if !known || !s.Path && k.Value != "networkSettings" {
+			continue
+		}
+		switch k.Value {
+		case "plugins", "injectEnvironmentFiles":
+			for _, item := range v.Content {
+				if item.Kind == yaml.MappingNode {
+					for j := 0; j+1 < len(item.Content); j += 2 {
+						if item.Content[j].Value == "path" {
+							if err := checkPath(k.Value, item.Content[j+1]); err != nil {
+								return nil, err
+							}
+						}
+					}
+					continue
+				}
+				if err := checkPath(k.Value, item); err != nil {
+					return nil, err
+				}
+			}
+		case "networkSettings":
+			for _, host := range v.Content {
+				for j := 0; j+1 < len(host.Content); j += 2 {
+					if sub, ok := berrySettings[host.Content[j].Value]; ok && sub.Path {
+						if err := checkPath("networkSettings "+host.Content[j].Value, host.Content[j+1]); err != nil {
+							return nil, err
+						}
+					}
+				}
+			}
+		default:
+			if err := checkPath(k.Value, v); err != nil {
+				return nil, err
+			}
+			if k.Value == "yarnPath" {
+				out.yarnPath, out.yarnPathLine = v.Value, v.Line
+			}
+		}
+	}
+	// The networked copy: no setting that runs code, none that is the user's.
+	var net yaml.Node
+	if err := yaml.Unmarshal(rc.raw, &net); err != nil {
+		return nil, err
+	}
+	m := net.Content[0]
+	kept := m.Content[:0:0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if s, ok := berrySettings[m.Content[i].Value]; ok && (s.Class == YarnExec || s.Class == YarnUserOnly) {
+			continue
+		}
+		kept = append(kept, m.Content[i], m.Content[i+1])
+	}
+	m.Content = kept
+	if out.networked, err = yaml.Marshal(&net); err != nil {
+		return nil, err
+	}
+	out.public, _ = rc.public()
+	return out, nil
+}
+
+// checkClassicProjectRC reads a project .yarnrc (yarn 1's lockfile-like syntax: `key
+// value`, a nested block indented under a key); nil when there is none.
+func checkClassicProjectRC(root, path string) (*yarnProjectRC, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if isNotExist(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	rel, _ := filepath.Rel(root, path)
+	out := &yarnProjectRC{path: path, rel: filepath.ToSlash(rel), inside: map[string]string{}}
+	var net, public bytes.Buffer
+	dropBlock := false // the indented lines under a dropped key
+	for i, raw := range strings.Split(string(b), "\n") {
+		line := strings.TrimSpace(raw)
+		if strings.Contains(line, "${") && !strings.HasPrefix(line, "#") {
+			return nil, yarnConfigRefusal(path, i+1, line, "refers to an environment variable", yarnEnvAdvice)
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			net.WriteString(raw + "\n")
+			public.WriteString(raw + "\n")
+			continue
+		}
+		indented := raw[0] == ' ' || raw[0] == '\t'
+		if indented {
+			if !dropBlock {
+				net.WriteString(raw + "\n")
+			}
+			public.WriteString(raw + "\n")
+			continue
+		}
+		key, val := splitYarnrcLine(line)
+		s, _ := classicSettingFor(key)
+		dropBlock = false
+		if s.Path && val != "" {
+			abs, ok := insideProject(root, filepath.Dir(path), val)
+			if !ok {
+				return nil, yarnConfigRefusal(path, i+1, key+" "+val, "is outside the project; phylum-box creates, mounts and writes nothing outside it",
+					"use a path inside the project, or set it in your ~/.yarnrc")
+			}
+			out.inside[classicSettingName(key)] = abs
+		}
+		if classicSettingName(key) == "yarn-path" {
+			out.yarnPath, out.yarnPathLine = val, i+1
+		}
+		switch s.Class {
+		case YarnExec, YarnUserOnly:
+			net.WriteString("# (" + classicSettingName(key) + ": not in the networked steps; phylum-box)\n")
+			public.WriteString(raw + "\n")
+			dropBlock = true
+		case YarnCredential:
+			net.WriteString(raw + "\n")
+			public.WriteString("# (credential removed by phylum-box)\n")
+		default:
+			net.WriteString(raw + "\n")
+			public.WriteString(raw + "\n")
+		}
+	}
+	out.networked, out.public = net.Bytes(), public.Bytes()
+	return out, nil
+}
+
+// splitYarnrcLine splits `key value` / `"key" "value"`.
+func splitYarnrcLine(line string) (key, val string) {
+	if strings.HasPrefix(line, `"`) {
+		if end := strings.Index(line[1:], `"`); end >= 0 {
+			key, val = line[1:end+1], strings.TrimSpace(line[end+2:])
+		}
+	} else {
+		key, val, _ = strings.Cut(line, " ")
+		val = strings.TrimSpace(val)
+	}
+	key = strings.TrimSuffix(key, ":") // "env:" opens a nested block
+	if uq, err := jsonUnquote(val); err == nil {
+		val = uq
+	}
+	return key, val
+}
+
+// projectRCFiles lists the rc files named name that yarn reads for a command run
+// in dir: those in dir and its parents up to root (yarn walks up from its cwd).
+func projectRCFiles(root, dir, name string) []string {
+	var out []string
+	for d := dir; within(root, d); d = filepath.Dir(d) {
+		p := filepath.Join(d, name)
+		if st, err := os.Lstat(p); err == nil && !st.IsDir() {
+			out = append(out, p)
+		}
+		if d == root {
+			break
+		}
+	}
+	return out
+}
+
+// yarnProjectConfig checks every project rc file of one flavour and returns them
+// (the root's first when there is one) and their credential-file entries: the
+// networked copy as Secret, the build copy as Public.
+func yarnProjectConfig(root, dir string, flavor YarnFlavor) ([]*yarnProjectRC, []ConfigFile, error) {
+	name, check := ".yarnrc", checkClassicProjectRC
+	if flavor == YarnBerry {
+		name, check = ".yarnrc.yml", checkBerryProjectRC
+	}
+	var rcs []*yarnProjectRC
+	var files []ConfigFile
+	for _, p := range projectRCFiles(root, dir, name) {
+		rc, err := check(root, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if rc == nil {
+			continue
+		}
+		if filepath.Dir(p) == root {
+			rcs = append([]*yarnProjectRC{rc}, rcs...)
+		} else {
+			rcs = append(rcs, rc)
+		}
+		files = append(files, ConfigFile{Project: rc.rel, Secret: rc.networked, Public: rc.public})
+	}
+	return rcs, files, nil
+}
+
+// rootRC is the project root's rc file among rcs, or nil.
+func rootRC(root string, rcs []*yarnProjectRC) *yarnProjectRC {
+	if len(rcs) > 0 && filepath.Dir(rcs[0].path) == root {
+		return rcs[0]
+	}
+	return nil
+}
