@@ -377,7 +377,7 @@ func installReportJSON(out *install.Outcome) ([]byte, error) {
 // limitsFrom merges the configuration's limits with the policy's (the policy wins
 // where it sets one).
 func limitsFrom(cfg *config.Config, pol *policy.Policy) container.Limits {
-	l := container.Limits{Memory: int64(cfg.Limits.Memory), Pids: cfg.Limits.Pids, CPUs: cfg.Limits.CPUs, Timeout: cfg.Limits.Timeout}
+	l := configLimits(cfg)
 	if pol.Limits.Memory > 0 {
 		l.Memory = int64(pol.Limits.Memory)
 	}

@@ -326,7 +326,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	} else {
 		// Resolve and download run only the package manager itself, but it can
 		// still be made to eat memory by a hostile manifest.
-		lim.Memory, lim.Pids = r.o.Limits.Memory, r.o.Limits.Pids
+		lim.Memory, lim.Pids, lim.Disk = r.o.Limits.Memory, r.o.Limits.Pids, r.o.Limits.Disk
 	}
 	tail := newTail(64 << 10)
 	stdout, stderr := io.MultiWriter(r.o.Stdout, tail), io.MultiWriter(r.o.Stderr, tail)
