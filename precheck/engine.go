@@ -58,6 +58,9 @@ type Metadata struct {
 	Published time.Time `json:"published,omitzero"`
 	// InstallScripts is set when the version declares install-time scripts.
 	InstallScripts bool `json:"install_scripts,omitempty"`
+	// Integrity is the registry's hash of the version's tarball (SRI; npm's
+	// dist.integrity and dist.shasum), "" when it gives none.
+	Integrity string `json:"integrity,omitempty"`
 }
 
 // Result is the overall outcome of a precheck.
@@ -234,6 +237,9 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 	reportUnchecked(v, pol, unchecked)
 
 	if err := e.checkReleaseAge(ctx, v, pol, pkgs, results, now); err != nil {
+		return nil, err
+	}
+	if err := e.checkLockfileIntegrity(ctx, v, pol, results); err != nil {
 		return nil, err
 	}
 

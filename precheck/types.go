@@ -21,6 +21,15 @@ type Package struct {
 	Reason      string `json:"reason,omitempty"`
 	// Dev marks development-only dependencies where the lockfile says so.
 	Dev bool `json:"dev,omitempty"`
+	// Resolved is the URL the lockfile says the package is fetched from, Integrity the
+	// hash it pins (SRI, "sha512-…"; space-separated when several): what will really be
+	// fetched, which the precheck compares with what the registry serves under Name and
+	// Version. Empty when the lockfile does not record them.
+	Resolved  string `json:"-"`
+	Integrity string `json:"-"`
+	// Mismatch says why the lockfile entry is not the registry's Name@Version (another
+	// package's tarball, a hash the registry does not have); the engine blocks it.
+	Mismatch string `json:"mismatch,omitempty"`
 }
 
 // FindingKind classifies a finding.

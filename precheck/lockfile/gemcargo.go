@@ -2,6 +2,10 @@ package lockfile
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"slices"
 	"sort"
 	"strings"
 
@@ -86,11 +90,19 @@ func gemSections(data []byte) []gemSection {
 // never fetches — and is left out (Cargo.lock does not say which of the two it is).
 type cargoLock struct {
 	Package []struct {
-		Name    string `toml:"name"`
-		Version string `toml:"version"`
-		Source  string `toml:"source"`
+		Name     string `toml:"name"`
+		Version  string `toml:"version"`
+		Source   string `toml:"source"`
+		Checksum string `toml:"checksum"`
 	} `toml:"package"`
+	// Metadata holds the checksums of lockfile format 1:
+	// "checksum <name> <version> (<source>)" = "<sha256>".
+	Metadata map[string]string `toml:"metadata"`
 }
+
+// crates.io's index, as git and as sparse index: the namespace OSV's crates.io
+// records name.
+var cratesIOSources = []string{"registry+https://github.com/rust-lang/crates.io-index", "sparse+https://index.crates.io/"}
 
 func parseCargo(in *input) ([]precheck.Package, error) {
 	var lock cargoLock
@@ -106,6 +118,24 @@ func parseCargo(in *input) ([]precheck.Package, error) {
 		pkg := precheck.Package{Ecosystem: precheck.CratesIO, Name: p.Name, Version: p.Version, Source: in.at(lineAt(lines, i))}
 		switch {
 		case strings.HasPrefix(p.Source, "registry+"), strings.HasPrefix(p.Source, "sparse+"):
+			if p.Checksum == "" {
+				p.Checksum = lock.Metadata["checksum "+p.Name+" "+p.Version+" ("+p.Source+")"]
+			}
+			if !slices.Contains(cratesIOSources, p.Source) {
+				// Another registry's crate of the same name is other code: advisories
+				// about the crates.io crate neither apply nor clear it.
+				pkg.Uncheckable, pkg.Reason = true, "crate from a registry other than crates.io ("+p.Source+")"
+			}
+			// Cargo writes the registry index's sha256 of every registry crate and
+			// verifies the download against it; an entry without one is not a lockfile
+			// Cargo wrote, and would take whatever the source serves.
+			if p.Checksum == "" {
+				pkg.Mismatch = "the Cargo.lock entry of a registry crate has no checksum; regenerate the lockfile with `cargo generate-lockfile`"
+			} else if b, err := hex.DecodeString(p.Checksum); err != nil || len(b) != sha256.Size {
+				pkg.Mismatch = "the Cargo.lock checksum " + clip(p.Checksum) + " is not a sha256"
+			} else {
+				pkg.Resolved, pkg.Integrity = p.Source, "sha256-"+base64.StdEncoding.EncodeToString(b)
+			}
 		case strings.HasPrefix(p.Source, "git+"):
 			pkg.Uncheckable, pkg.Reason = true, "git dependency ("+strings.TrimPrefix(p.Source, "git+")+")"
 		default:

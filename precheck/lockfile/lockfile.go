@@ -39,6 +39,7 @@ type input struct {
 	// lockfile's own path in it. fsys is nil when parsing a reader.
 	fsys   fs.FS
 	fsPath string
+	opts   Options
 }
 
 // formats in the order Find reports them when several are present.
@@ -103,6 +104,11 @@ func Find(dir string) ([]string, error) {
 // otherwise the content decides (see detect). Source in the result is path plus ":line"
 // where the format makes the line cheap to know.
 func Parse(path string) ([]precheck.Package, error) {
+	return ParseWith(path, Options{})
+}
+
+// ParseWith is Parse with options (the registries the install fetches from).
+func ParseWith(path string, opts Options) ([]precheck.Package, error) {
 	// O_NONBLOCK: opening a FIFO planted under a lockfile's name must not hang the check;
 	// it is refused below as not a regular file. It has no effect on regular files.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
@@ -121,7 +127,7 @@ func Parse(path string) ([]precheck.Package, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &input{ctx: context.Background(), source: path, data: data, base: filepath.Base(path)}
+	in := &input{ctx: context.Background(), source: path, data: data, base: filepath.Base(path), opts: opts}
 	// Includes are resolved like pip does, relative to the including file and free to climb
 	// out of its directory (-r ../base.txt is common), so the file system is rooted at "/".
 	// They are only read and parsed as lockfiles, with the user's own rights.
@@ -135,11 +141,16 @@ func Parse(path string) ([]precheck.Package, error) {
 // format (as for Parse) and, as given, the Source of every package. Files a lockfile
 // includes (requirements.txt -r) cannot be read and are reported as uncheckable.
 func ParseReader(ctx context.Context, name string, r io.Reader) ([]precheck.Package, error) {
+	return ParseReaderWith(ctx, name, r, Options{})
+}
+
+// ParseReaderWith is ParseReader with options.
+func ParseReaderWith(ctx context.Context, name string, r io.Reader, opts Options) ([]precheck.Package, error) {
 	data, err := readLimited(r, name)
 	if err != nil {
 		return nil, err
 	}
-	return parse(&input{ctx: ctx, source: name, data: data, base: filepath.Base(name)})
+	return parse(&input{ctx: ctx, source: name, data: data, base: filepath.Base(name), opts: opts})
 }
 
 func readLimited(r io.Reader, name string) ([]byte, error) {
@@ -183,6 +194,9 @@ func parseWith(f *format, in *input) (pkgs []precheck.Package, err error) {
 				pkgs[i].Uncheckable, pkgs[i].Reason = true, "the lockfile entry has no package name"
 			}
 		}
+		// Before the dedupe: every entry is checked as it will be fetched, not only
+		// the first of a name and version.
+		verifyNPMOrigin(&pkgs[i], in.opts.NPM)
 	}
 	return dedupe(pkgs), nil
 }
@@ -253,14 +267,16 @@ func byName(n string) *format {
 // output is stable whatever order maps were walked in. Uncheckable entries also keep apart
 // by Reason: two directories that both call themselves "test-dep" are two things to see.
 func dedupe(pkgs []precheck.Package) []precheck.Package {
+	// Entries of one name and version that pin different hashes, or of which one is
+	// not the registry's, stay apart: each is its own claim to check.
 	type key struct {
-		eco, name, version, reason string
-		unc                        bool
+		eco, name, version, reason, integrity, mismatch string
+		unc                                             bool
 	}
 	idx := make(map[key]int, len(pkgs))
 	out := make([]precheck.Package, 0, len(pkgs))
 	for _, p := range pkgs {
-		k := key{p.Ecosystem, p.Name, p.Version, p.Reason, p.Uncheckable}
+		k := key{p.Ecosystem, p.Name, p.Version, p.Reason, p.Integrity, p.Mismatch, p.Uncheckable}
 		if i, ok := idx[k]; ok {
 			// A package is development-only if every occurrence is.
 			out[i].Dev = out[i].Dev && p.Dev
@@ -279,6 +295,8 @@ func dedupe(pkgs []precheck.Package) []precheck.Package {
 			cmp.Compare(a.Version, b.Version),
 			boolCmp(a.Uncheckable, b.Uncheckable),
 			cmp.Compare(a.Reason, b.Reason),
+			cmp.Compare(a.Mismatch, b.Mismatch),
+			cmp.Compare(a.Integrity, b.Integrity),
 		)
 	})
 	return out

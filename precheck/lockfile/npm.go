@@ -30,6 +30,7 @@ type npmPackage struct {
 	Name       string          `json:"name"`
 	Version    string          `json:"version"`
 	Resolved   string          `json:"resolved"`
+	Integrity  string          `json:"integrity"`
 	Link       bool            `json:"link"`
 	Dev        bool            `json:"dev"`
 	Workspaces json.RawMessage `json:"workspaces"`
@@ -38,6 +39,7 @@ type npmPackage struct {
 type npmV1Entry struct {
 	Version      string                `json:"version"`
 	Resolved     string                `json:"resolved"`
+	Integrity    string                `json:"integrity"`
 	Dev          bool                  `json:"dev"`
 	Dependencies map[string]npmV1Entry `json:"dependencies"`
 }
@@ -98,7 +100,8 @@ func npmPackages(in *input, pkgs map[string]npmPackage, lines map[string]int) ([
 		if name == "" {
 			name = key[i+len("node_modules/"):]
 		}
-		pkg := precheck.Package{Ecosystem: precheck.NPM, Name: name, Version: p.Version, Source: src, Dev: p.Dev}
+		pkg := precheck.Package{Ecosystem: precheck.NPM, Name: name, Version: p.Version, Source: src, Dev: p.Dev,
+			Resolved: p.Resolved, Integrity: p.Integrity}
 		if r := npmOrigin(p.Resolved); r != "" {
 			pkg.Uncheckable, pkg.Reason = true, r
 		} else if r := npmVersionOrigin(p.Version); r != "" {
@@ -116,7 +119,8 @@ func npmV1(in *input, deps map[string]npmV1Entry, lines map[string]int, depth in
 		if depth == 0 {
 			line = lines[name]
 		}
-		pkg := precheck.Package{Ecosystem: precheck.NPM, Name: name, Version: d.Version, Source: in.at(line), Dev: d.Dev}
+		pkg := precheck.Package{Ecosystem: precheck.NPM, Name: name, Version: d.Version, Source: in.at(line), Dev: d.Dev,
+			Resolved: d.Resolved, Integrity: d.Integrity}
 		if real, ok := strings.CutPrefix(d.Version, "npm:"); ok {
 			// Alias: "string-width-cjs": {"version": "npm:string-width@4.2.0"}.
 			if at := strings.LastIndexByte(real, '@'); at > 0 {

@@ -30,6 +30,7 @@ import (
 type pnpmPackage struct {
 	Resolution struct {
 		Tarball   string `yaml:"tarball"`
+		Integrity string `yaml:"integrity"`
 		Commit    string `yaml:"commit"`
 		Repo      string `yaml:"repo"`
 		Type      string `yaml:"type"`
@@ -267,13 +268,17 @@ func pnpmEntry(in *input, key string, line int, atStyle bool, p *pnpmPackage) pr
 		pkg.Reason = "git dependency (" + cmpOr(r.Repo, key) + "#" + r.Commit + ")"
 	case r.Tarball != "":
 		pkg.Reason = npmOrigin(r.Tarball)
+		pkg.Resolved = r.Tarball
 	case !startsWithDigit(version):
 		pkg.Reason = "not a registry version (" + key + ")"
 		if p.Name == "" {
 			pkg.Name = key // the key could not be read as name and version
 		}
 	}
-	if pkg.Reason != "" {
+	if pkg.Reason == "" {
+		pkg.Integrity = r.Integrity
+	} else {
+		pkg.Resolved = ""
 		pkg.Uncheckable = true
 		if pkg.Name == "" {
 			pkg.Name = key

@@ -525,6 +525,8 @@ func flowResolution(v string, p *pnpmPackage) bool {
 		switch k {
 		case "tarball":
 			p.Resolution.Tarball = val
+		case "integrity":
+			p.Resolution.Integrity = val
 		case "commit":
 			p.Resolution.Commit = val
 		case "repo":

@@ -72,6 +72,8 @@ func parseYarn(in *input) ([]precheck.Package, error) {
 			cur.version = v
 		case "resolved", "resolution":
 			cur.resolution = v
+		case "integrity":
+			cur.integrity = v
 		}
 	}
 	flush()
@@ -79,8 +81,8 @@ func parseYarn(in *input) ([]precheck.Package, error) {
 }
 
 type yarnBlock struct {
-	header, version, resolution string
-	line                        int
+	header, version, resolution, integrity string
+	line                                   int
 }
 
 func (b *yarnBlock) pkg(in *input, berry bool) (precheck.Package, bool) {
@@ -129,6 +131,14 @@ func (b *yarnBlock) pkg(in *input, berry bool) (precheck.Package, bool) {
 	}
 	if r := npmOrigin(b.resolution); r != "" {
 		p.Uncheckable, p.Reason = true, r
+	}
+	// yarn classic verifies a download against `integrity`, or else the sha1 in the
+	// URL's fragment (resolved "…/x-1.0.0.tgz#<sha1 hex>").
+	if !p.Uncheckable {
+		p.Resolved, p.Integrity = b.resolution, b.integrity
+		if _, frag, ok := strings.Cut(b.resolution, "#"); ok && p.Integrity == "" {
+			p.Integrity = sha1Hex(frag)
+		}
 	}
 	return p, true
 }

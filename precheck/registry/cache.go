@@ -19,9 +19,16 @@ func DefaultCacheDir() (string, error) {
 	return filepath.Join(base, "phylum-box", "npm-metadata"), nil
 }
 
+// cacheSchema 2: versions carry Integrity.
+const cacheSchema = 2
+
 // cacheEntry is one package's cached facts. Versions only grow: a published
 // version's facts never change.
 type cacheEntry struct {
+	// Schema is cacheSchema when the entry was written; older entries lack facts
+	// (hashes) and are refetched in full, without a conditional request that would
+	// answer 304 and keep them.
+	Schema       int                `json:"schema,omitempty"`
 	ETag         string             `json:"etag,omitempty"`
 	LastModified string             `json:"last_modified,omitempty"`
 	Fetched      time.Time          `json:"fetched"`
@@ -43,7 +50,11 @@ func (c *Client) cachePath(reg, name string) string {
 	if c.CacheDir == "" {
 		return ""
 	}
-	sum := sha256.Sum256([]byte(reg))
+	key := reg
+	if c.Abbreviated {
+		key += "\x00install-v1" // another document: another cache
+	}
+	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(c.CacheDir, hex.EncodeToString(sum[:8]), url.PathEscape(name)+".json")
 }
 
@@ -59,7 +70,7 @@ func (c *Client) loadCache(reg, name string) (*cacheEntry, error) {
 		return nil, err
 	}
 	var e cacheEntry
-	if err := json.Unmarshal(b, &e); err != nil || e.Versions == nil {
+	if err := json.Unmarshal(b, &e); err != nil || e.Versions == nil || e.Schema < cacheSchema {
 		return nil, err
 	}
 	return &e, nil
@@ -72,7 +83,7 @@ func (c *Client) storeCache(reg, name string, p *Packument, etag, lastModified s
 	if path == "" {
 		return
 	}
-	e := cacheEntry{ETag: etag, LastModified: lastModified, Fetched: time.Now().UTC(), Versions: map[string]Version{}}
+	e := cacheEntry{Schema: cacheSchema, ETag: etag, LastModified: lastModified, Fetched: time.Now().UTC(), Versions: map[string]Version{}}
 	for v, info := range p.Versions {
 		info.Version = ""
 		e.Versions[v] = info

@@ -2,6 +2,9 @@ package registry
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +56,11 @@ type Client struct {
 	MaxBytes int64
 	// UserAgent is sent with each request ("" = "phylum-box").
 	UserAgent string
+	// Abbreviated reads the registry's install document (Accept:
+	// application/vnd.npm.install-v1+json) instead of the full packument: a fraction
+	// of the size, with the hashes and install-script flags but no publish times. For
+	// callers that need no min_release_age. It has a cache of its own.
+	Abbreviated bool
 }
 
 // defaultHTTP bounds a request and refuses redirects from https to http, where a
@@ -106,6 +114,9 @@ type Version struct {
 	InstallScripts bool `json:"s,omitempty"`
 	// Scripts names the reasons for InstallScripts ("postinstall", "gypfile", …).
 	Scripts []string `json:"r,omitempty"`
+	// Integrity is the tarball's hash as the registry publishes it, in SRI form:
+	// dist.integrity, and dist.shasum as "sha1-…"; "" when it gives neither.
+	Integrity string `json:"i,omitempty"`
 }
 
 // Packument is the metadata of one package: all its published versions.
@@ -190,9 +201,25 @@ type packumentDoc struct {
 }
 
 type versionDoc struct {
+	Dist struct {
+		Integrity string `json:"integrity"`
+		Shasum    string `json:"shasum"`
+	} `json:"dist"`
 	Scripts          map[string]json.RawMessage `json:"scripts"`
 	Gypfile          bool                       `json:"gypfile"`
 	HasInstallScript bool                       `json:"hasInstallScript"` // abbreviated documents
+}
+
+// integrity is the version's tarball hashes in SRI form.
+func (d versionDoc) integrity() string {
+	var out []string
+	if d.Dist.Integrity != "" {
+		out = append(out, d.Dist.Integrity)
+	}
+	if b, err := hex.DecodeString(d.Dist.Shasum); err == nil && len(b) == sha1.Size {
+		out = append(out, "sha1-"+base64.StdEncoding.EncodeToString(b))
+	}
+	return strings.Join(out, " ")
 }
 
 var installScripts = []string{"preinstall", "install", "postinstall"}
@@ -346,7 +373,11 @@ func (c *Client) fetch(ctx context.Context, ep Endpoint, name string, cached *ca
 		if err != nil {
 			return nil, err
 		}
-		req.Header.Set("Accept", "application/json")
+		if c.Abbreviated {
+			req.Header.Set("Accept", "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8")
+		} else {
+			req.Header.Set("Accept", "application/json")
+		}
 		req.Header.Set("User-Agent", firstNonEmpty(c.UserAgent, "phylum-box"))
 		switch {
 		case ep.Token != "":
@@ -409,7 +440,7 @@ func (c *Client) fetch(ctx context.Context, ep Endpoint, name string, cached *ca
 	p := &Packument{Name: name, Registry: ep.URL, Versions: make(map[string]Version, len(doc.Versions))}
 	for v, vd := range doc.Versions {
 		has, why := vd.facts()
-		info := Version{Version: v, InstallScripts: has, Scripts: why}
+		info := Version{Version: v, InstallScripts: has, Scripts: why, Integrity: vd.integrity()}
 		if ts, ok := doc.Time[v]; ok {
 			if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
 				info.Published = t.UTC()
