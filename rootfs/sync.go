@@ -24,6 +24,11 @@ type SyncOptions struct {
 	AllowGit bool
 	// OwnerUID and OwnerGID own every synced entry; -1 = the project dir's owner.
 	OwnerUID, OwnerGID int
+	// Validate, when set, is a further check of the changes that passed the generic
+	// rules above, made before anything is applied: every refusal it returns stops the
+	// sync (nothing is applied). The caller knows what the outputs mean (a package
+	// manager's bin links); SyncBack does not.
+	Validate func(allowed []Change) []Refusal
 }
 
 // Refusal is a change that was not synced, and why.
@@ -87,6 +92,12 @@ func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
 	}
 	rep := &SyncReport{}
 	allowed, refused := validate(cs, only, o.AllowGit)
+	if o.Validate != nil {
+		for _, r := range o.Validate(allowed) {
+			r.OutsideOnly = false
+			refused = append(refused, r)
+		}
+	}
 	rep.Refused = refused
 	for _, r := range refused {
 		if !r.OutsideOnly {

@@ -21,12 +21,33 @@ const maxViewFile = 256 << 20
 // copy. rel is project-relative. No symlink is followed on either side, so a file
 // the run replaced with a symlink reads as an error, never as the link's target.
 func (s *Scratch) ReadFile(rel string) ([]byte, error) {
+	base, rel, err := s.locate(rel)
+	if err != nil {
+		return nil, err
+	}
+	return readBeneath(base, rel)
+}
+
+// Readlink returns the target of a symlink as the run's containers see it (see
+// ReadFile), without following it or any symlink on the way; an entry that is not a
+// symlink is an error.
+func (s *Scratch) Readlink(rel string) (string, error) {
+	base, rel, err := s.locate(rel)
+	if err != nil {
+		return "", err
+	}
+	return readlinkBeneath(base, rel)
+}
+
+// locate finds which tree holds rel in the run's view: the upper dir, the project
+// (the overlay's lower dir) or the staging copy.
+func (s *Scratch) locate(rel string) (base, clean string, err error) {
 	rel = path.Clean(filepath.ToSlash(rel))
 	if rel == "." || path.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
-		return nil, fmt.Errorf("read %q: not a path inside the project", rel)
+		return "", "", fmt.Errorf("read %q: not a path inside the project", rel)
 	}
 	if s.mode != ModeOverlay {
-		return readBeneath(s.stagingDir(), rel)
+		return s.stagingDir(), rel, nil
 	}
 	// Walk the path in the upper dir: an entry there decides; a whiteout hides the
 	// lower file; an opaque or new dir hides everything below it in the lower dir.
@@ -41,26 +62,26 @@ func (s *Scratch) ReadFile(rel string) ([]byte, error) {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return "", "", err
 		}
 		if isWhiteoutAt(p, &st) {
-			return nil, fmt.Errorf("read %s: %w", rel, fs.ErrNotExist)
+			return "", "", fmt.Errorf("read %s: %w", rel, fs.ErrNotExist)
 		}
 		last := i == len(parts)-1
 		if last {
-			return readBeneath(upper, rel)
+			return upper, rel, nil
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return nil, fmt.Errorf("read %s: %s is not a directory in the run's view", rel, strings.Join(parts[:i+1], "/"))
+			return "", "", fmt.Errorf("read %s: %s is not a directory in the run's view", rel, strings.Join(parts[:i+1], "/"))
 		}
 		if isOpaqueDir(p) {
 			lowerVisible = false
 		}
 	}
 	if !lowerVisible {
-		return nil, fmt.Errorf("read %s: %w", rel, fs.ErrNotExist)
+		return "", "", fmt.Errorf("read %s: %w", rel, fs.ErrNotExist)
 	}
-	return readBeneath(s.project, rel)
+	return s.project, rel, nil
 }
 
 func isWhiteoutAt(p string, st *unix.Stat_t) bool {
@@ -114,4 +135,31 @@ func readBeneath(root, rel string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: not a regular file", rel)
 	}
 	return io.ReadAll(io.LimitReader(f, maxViewFile))
+}
+
+// readlinkBeneath reads the symlink root/rel without following any symlink on the way.
+func readlinkBeneath(root, rel string) (string, error) {
+	dir, name := path.Split(rel)
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(rfd)
+	dfd, err := openBeneath(rfd, filepath.FromSlash(strings.TrimSuffix(dir, "/")), unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return "", fmt.Errorf("readlink %s: %w", rel, fs.ErrNotExist)
+		}
+		return "", fmt.Errorf("readlink %s: %w", rel, err)
+	}
+	defer unix.Close(dfd)
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(dfd, name, buf)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return "", fmt.Errorf("readlink %s: %w", rel, fs.ErrNotExist)
+		}
+		return "", fmt.Errorf("readlink %s: %w", rel, err)
+	}
+	return string(buf[:n]), nil
 }

@@ -240,13 +240,15 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 	}
 	// 5. Sync back.
-	if only == nil {
+	var validate func([]rootfs.Change) []rootfs.Refusal
+	if only == nil { // the user's project; a scratch plan's temporary project is ours
+		validate = r.linkValidator()
 		only = make([]string, 0, len(p.Outputs))
 		for _, op := range p.Outputs {
 			only = append(only, strings.TrimSuffix(op, "/"))
 		}
 	}
-	rep, err := sess.SyncBack(rootfs.SyncOptions{Only: only, OwnerUID: o.OwnerUID, OwnerGID: o.OwnerGID})
+	rep, err := sess.SyncBack(rootfs.SyncOptions{Only: only, OwnerUID: o.OwnerUID, OwnerGID: o.OwnerGID, Validate: validate})
 	out.Sync = rep
 	if rep != nil {
 		out.Synced = len(rep.Applied)
