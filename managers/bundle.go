@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/phylum-box/phylum-box/precheck"
@@ -40,10 +41,14 @@ func bundlePathRefusal(w string) *Refusal {
 		Advice: "set it once in the project (`bundle config set --local path vendor/bundle`) and run `phylum-box bundle install`"}
 }
 
+// bundleAddRefusal: `bundle add` resolves with the Gemfile it edits, which is Ruby
+// the networked step would run.
+var bundleAddRefusal = &Refusal{Manager: "bundle", Reason: "`bundle add` edits the Gemfile and evaluates it (Ruby) while it resolves with the network",
+	Advice: "add the `gem \"NAME\", \"~> VERSION\"` line to the Gemfile yourself and run `phylum-box bundle install`"}
+
 // bundleDocHow says what phylum-box does with each command of bundleIntercepted.
 var bundleDocHow = map[string]string{
 	"install": "resolved (bundle lock), prechecked; the .gem files are fetched, then installed in the sandbox with the network off",
-	"add":     "resolved (bundle add --skip-install), prechecked, then installed as install",
 	"update":  "resolved (bundle lock --update), prechecked, then installed as install",
 	"lock":    "resolved and prechecked; nothing is installed",
 }
@@ -52,20 +57,24 @@ var bundleDocHow = map[string]string{
 func (m bundleManager) Doc() ManagerDoc {
 	var d ManagerDoc
 	for _, cmd := range sortedKeys(bundleIntercepted) {
-		if bundleIntercepted[cmd] != cmd {
-			continue // an alias
+		if bundleIntercepted[cmd] != cmd || cmd == "add" {
+			continue // an alias, or refused
 		}
 		d.Intercepted = append(d.Intercepted, DocCommand{Name: cmd, Aliases: aliasesOf(bundleIntercepted, cmd), How: bundleDocHow[cmd]})
 	}
 	d.Refused = []DocRefusal{
 		{Form: "--system, with any command", Example: []string{"install", "--system"}, Advice: bundlePathRefusal("--system").Advice},
 		{Form: "--path DIR, with any command", Example: []string{"install", "--path", "DIR"}, Advice: bundlePathRefusal("--path").Advice},
+		{Form: "add", Example: []string{"add", "rack"}, Advice: bundleAddRefusal.Advice},
+		{Form: "--gemfile or --lockfile, with any command", Example: []string{"install", "--gemfile=other.rb"}, Advice: "set BUNDLE_GEMFILE=FILE for the command instead"},
 	}
 	d.PassThrough = []string{"exec rake", "list", "outdated", "install --help"}
 	d.Notes = []string{
 		"Bare `" + m.name + "` is `" + m.name + " install`.",
 		"Gems go to BUNDLE_PATH (the environment or .bundle/config), which must be inside the project; without one, to vendor/bundle, recorded in .bundle/config.",
 		"Intercepted commands need a Gemfile in the working directory or above (or BUNDLE_GEMFILE).",
+		"The Gemfile is Ruby: it is evaluated in a step of its own with no network, no credentials and the project read-only; the resolve and download steps read a plain Gemfile phylum-box writes from what it declares (rubygems sources, gems, requirements, groups, platforms, ruby version). Git and path gems and `gemspec` are refused (Bundler would run their gemspec, Ruby, with the network); the build checks the lockfile against the project's own Gemfile (frozen).",
+		"The project's .bundle/config is checked first: settings that run programs, carry credentials, choose mirrors or TLS, or name paths outside the project are refused with file:line (see bundle-config-settings.md).",
 	}
 	return d
 }
@@ -103,13 +112,23 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		return passthrough(m, cmd, args), nil
 	}
 	cmd = canon
+	if cmd == "add" {
+		return nil, bundleAddRefusal
+	}
+	for _, w := range rest {
+		if o, _, _ := strings.Cut(w, "="); o == "--gemfile" || o == "--lockfile" {
+			return nil, &Refusal{Manager: "bundle", Reason: o + " names another Gemfile or lockfile on the command line",
+				Advice: "set BUNDLE_GEMFILE=FILE for the command instead"}
+		}
+	}
 	root := findUp(env.Dir, "Gemfile")
+	gemfile := ""
 	if env.Getenv("BUNDLE_GEMFILE") != "" {
 		g := env.Getenv("BUNDLE_GEMFILE")
 		if !filepath.IsAbs(g) {
 			g = filepath.Join(env.Dir, g)
 		}
-		root = filepath.Dir(g)
+		root, gemfile = filepath.Dir(g), filepath.Base(g)
 	}
 	if root == "" {
 		return nil, &Refusal{Manager: "bundle", Reason: "no Gemfile in " + env.Dir + " or above", Advice: "run it in a Ruby project (bundle init)"}
@@ -118,19 +137,38 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 	if !within(root, env.Dir) {
 		cwd = "."
 	}
-	lock := "Gemfile.lock"
-	if exists(root, "gems.rb") && !exists(root, "Gemfile") {
+	if gemfile == "" {
+		gemfile = "Gemfile"
+		if exists(root, "gems.rb") && !exists(root, "Gemfile") {
+			gemfile = "gems.rb"
+		}
+	}
+	lock := gemfile + ".lock"
+	if gemfile == "gems.rb" {
 		lock = "gems.locked"
 	}
-	gemfile := "Gemfile"
-	if lock == "gems.locked" {
-		gemfile = "gems.rb"
+
+	// The project's .bundle/config wins over the environment in Bundler: a
+	// setting a cloned project may not choose is refused, not overridden.
+	appConfig := filepath.Join(root, ".bundle")
+	if d := env.Getenv("BUNDLE_APP_CONFIG"); d != "" {
+		appConfig = d
+		if !filepath.IsAbs(d) {
+			appConfig = filepath.Join(root, d)
+		}
+	}
+	cfgRel, _ := filepath.Rel(root, filepath.Join(appConfig, "config"))
+	cfgLines, err := checkBundleProjectConfig(root, filepath.Join(appConfig, "config"), filepath.ToSlash(cfgRel))
+	if err != nil {
+		return nil, err
 	}
 
-	// Where the gems go: the project's .bundle/config or BUNDLE_PATH, else vendor/bundle.
+	// Where the gems go: BUNDLE_PATH or the project's .bundle/config, else vendor/bundle.
 	path := env.Getenv("BUNDLE_PATH")
-	if path == "" {
-		path = bundleConfigValue(filepath.Join(root, ".bundle", "config"), "BUNDLE_PATH")
+	for _, l := range cfgLines {
+		if l.Key == "BUNDLE_PATH" {
+			path = l.Value // the app config wins
+		}
 	}
 	setPath := false
 	if path == "" {
@@ -152,6 +190,12 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		"BUNDLE_CACHE_PATH=" + filepath.Join(bundleWork, "cache"),
 		"BUNDLE_GEMFILE=" + filepath.Join(root, gemfile),
 		"BUNDLE_SILENCE_ROOT_WARNING=1", "BUNDLE_DISABLE_VERSION_CHECK=1",
+		// Plugins are Ruby Bundler loads from .bundle/plugin; a project cannot set
+		// this back (BundleExec).
+		"BUNDLE_PLUGINS=false",
+		// `bundle cache --no-install` would otherwise record its options in the
+		// project's .bundle/config, which is not an output when the project has one.
+		"BUNDLE_FORGET_CLI_OPTIONS=true",
 	}
 	p := &Plan{
 		Manager: m.name, Ecosystem: precheck.RubyGems, Subcommand: cmd, Args: args,
@@ -163,10 +207,6 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	resolveCmd := concat([]string{"bundle", "lock"}, rest)
 	switch cmd {
-	case "add":
-		// Writes the Gemfile and resolves; installing is the later steps' job.
-		resolveCmd = concat([]string{"bundle", "add"}, rest, []string{"--skip-install"})
-		p.Outputs = append(p.Outputs, gemfile)
 	case "update":
 		resolveCmd = concat([]string{"bundle", "lock", "--update"}, rest)
 	case "install":
@@ -185,6 +225,12 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		p.Sealed = append(p.Sealed, ".bundle/config")
 	}
 	p.Resolve = &Step{Args: concat([]string{"sh", "-c", pre + `exec "$@"`, "sh"}, resolveCmd), Env: stepEnv, Network: true, Credentials: true}
+	// The Gemfile is Ruby: it is evaluated offline, without credentials, and the
+	// networked steps read the declarative Gemfile phylum-box writes from it.
+	p.Evaluate = &Step{Args: []string{"ruby", "-e", bundleEvaluator}, Env: stepEnv}
+	p.Evaluated = func(out []byte, read func(string) ([]byte, error)) error {
+		return bundleEvaluated(p, gemfile, out, read)
+	}
 	if cmd == "lock" {
 		// Resolves only: nothing to fetch or build.
 		p.Download, p.Build = nil, nil
@@ -194,8 +240,10 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	p.Download = &Step{Args: []string{"bundle", "cache", "--no-install"}, Env: stepEnv, Network: true, Credentials: true}
 	p.Build = &Step{
-		Args:    []string{"sh", "-c", `bundle install --local; rc=$?; rm -rf "$0"; exit $rc`, work},
-		Env:     stepEnv,
+		Args: []string{"sh", "-c", `bundle install --local; rc=$?; rm -rf "$0"; exit $rc`, work},
+		// Frozen: the project's own Gemfile must accept the lockfile resolved from
+		// the generated one as it is.
+		Env:     append(slices.Clone(stepEnv), "BUNDLE_FROZEN=true"),
 		Scripts: true,
 	}
 	p.Notes = append(p.Notes, "bundle: gems go to "+relPath+"; .gem files are fetched into "+bundleWork+" and installed from there with the network off")
@@ -211,21 +259,6 @@ func bundleLockOpts(rest []string) []string {
 		}
 	}
 	return out
-}
-
-// bundleConfigValue reads one key from a Bundler config file (flat YAML).
-func bundleConfigValue(file, key string) string {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.Trim(strings.TrimSpace(v), `"'`)
-		}
-	}
-	return ""
 }
 
 // bundleCredentials carries ~/.bundle/config (mirrors, settings; host credentials

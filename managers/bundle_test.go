@@ -19,10 +19,18 @@ func TestBundlePlan(t *testing.T) {
 		{"bare bundle installs", gemfile, nil, nil, "plan", []string{"Gemfile.lock", "vendor/bundle/", ".bundle/config"}},
 		{"install", gemfile, nil, []string{"install"}, "plan", []string{"Gemfile.lock", "vendor/bundle/", ".bundle/config"}},
 		{"configured path", map[string]string{"Gemfile": "", ".bundle/config": "---\nBUNDLE_PATH: \"gems\"\n"}, nil, []string{"install"}, "plan", []string{"Gemfile.lock", "gems/"}},
-		{"path outside", map[string]string{"Gemfile": "", ".bundle/config": "---\nBUNDLE_PATH: \"/var/lib/gems\"\n"}, nil, []string{"install"}, "refused: BUNDLE_PATH", nil},
+		{"path outside", map[string]string{"Gemfile": "", ".bundle/config": "---\nBUNDLE_PATH: \"/var/lib/gems\"\n"}, nil, []string{"install"}, "refused: .bundle/config:2: BUNDLE_PATH", nil},
 		{"env path outside", gemfile, []string{"BUNDLE_PATH=/usr/local/bundle"}, []string{"install"}, "refused: BUNDLE_PATH", nil},
 		{"--system", gemfile, nil, []string{"install", "--system"}, "refused: --system", nil},
-		{"add", gemfile, nil, []string{"add", "rake"}, "plan", []string{"Gemfile.lock", "vendor/bundle/", "Gemfile", ".bundle/config"}},
+		{"add is refused", gemfile, nil, []string{"add", "rake"}, "refused: `bundle add`", nil},
+		{"--gemfile", gemfile, nil, []string{"install", "--gemfile=other.rb"}, "refused: --gemfile", nil},
+		{"project mirror", map[string]string{"Gemfile": "", ".bundle/config": "---\nBUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/: \"https://evil.example\"\n"}, nil, []string{"install"}, "refused: .bundle/config:2: BUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/ (network-target", nil},
+		{"project credential", map[string]string{"Gemfile": "", ".bundle/config": "---\nBUNDLE_GEMS__EXAMPLE__COM: \"u:p\"\n"}, nil, []string{"install"}, "refused: .bundle/config:2: BUNDLE_GEMS__EXAMPLE__COM (credential", nil},
+		{"project plugins", map[string]string{"Gemfile": "", ".bundle/config": "BUNDLE_PLUGINS: \"true\"\n"}, nil, []string{"install"}, "refused: .bundle/config:1: BUNDLE_PLUGINS (exec", nil},
+		{"project cache_path outside", map[string]string{"Gemfile": "", ".bundle/config": "BUNDLE_CACHE_PATH: \"../../x\"\n"}, nil, []string{"install"}, "refused: .bundle/config:1: BUNDLE_CACHE_PATH ../../x is outside", nil},
+		{"project unknown key", map[string]string{"Gemfile": "", ".bundle/config": "BUNDLE_WHATEVER: \"1\"\n"}, nil, []string{"install"}, "refused: .bundle/config:1: BUNDLE_WHATEVER is not", nil},
+		{"project build flags and data", map[string]string{"Gemfile": "", ".bundle/config": "---\nBUNDLE_BUILD__NOKOGIRI: \"--use-system-libraries\"\nBUNDLE_WITHOUT: \"development:test\"\nBUNDLE_JOBS: \"4\"\n"}, nil, []string{"install"}, "plan", []string{"Gemfile.lock", "vendor/bundle/", ".bundle/config"}},
+		{"BUNDLE_GEMFILE names the Gemfile", map[string]string{"Gemfile.next": ""}, []string{"BUNDLE_GEMFILE=Gemfile.next"}, []string{"install"}, "plan", []string{"Gemfile.next.lock", "vendor/bundle/", ".bundle/config"}},
 		{"lock only", gemfile, nil, []string{"lock"}, "plan", []string{"Gemfile.lock"}},
 		{"exec passes through", gemfile, nil, []string{"exec", "rake"}, "passthrough", nil},
 		{"no Gemfile", map[string]string{"x": ""}, nil, []string{"install"}, "refused: no Gemfile", nil},
@@ -46,8 +54,14 @@ func TestBundlePlan(t *testing.T) {
 			if slices.Contains(p.Outputs, ".bundle/config") != slices.Contains(p.Sealed, ".bundle/config") {
 				t.Errorf("a .bundle/config the plan writes must be sealed against the build: Sealed %q", p.Sealed)
 			}
+			if p.Evaluate == nil || p.Evaluate.Network || p.Evaluate.Credentials || p.Evaluated == nil || p.Evaluate.Args[0] != "ruby" {
+				t.Errorf("the Gemfile must be evaluated offline: Evaluate = %+v", p.Evaluate)
+			}
 			if p.Build == nil {
 				return
+			}
+			if !slices.Contains(p.Build.Env, "BUNDLE_FROZEN=true") || !slices.Contains(p.Resolve.Env, "BUNDLE_PLUGINS=false") {
+				t.Errorf("build must be frozen, plugins off: build %q resolve %q", p.Build.Env, p.Resolve.Env)
 			}
 			if p.Build.Network || p.Build.Credentials || !p.Download.Network {
 				t.Error("network/credentials: download only")

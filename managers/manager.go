@@ -105,6 +105,7 @@ var NetworkEnv = []string{"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
 type Phase string
 
 const (
+	PhaseEvaluate Phase = "evaluate"
 	PhaseResolve  Phase = "resolve"
 	PhaseDownload Phase = "download"
 	PhaseBuild    Phase = "build"
@@ -135,6 +136,15 @@ type Plan struct {
 	Scratch      bool
 	ScratchFiles map[string]string
 
+	// Evaluate runs before Resolve with no network, no credentials and the project
+	// read-only: project code a manager must run to know what to resolve (Ruby in a
+	// Gemfile) runs there, never in a networked step. Its standard output (at most
+	// 4 MiB, not shown) goes to Evaluated on the host, which treats it as untrusted
+	// data (read returns a project file as the steps see it) and may change the plan
+	// for the later steps (Credentials.Files, Step.Env); an error stops the install,
+	// a *Refusal with exit 2.
+	Evaluate  *Step
+	Evaluated func(stdout []byte, read func(rel string) ([]byte, error)) error `json:"-"`
 	// Resolve runs on a throwaway copy of the project with the network on and no
 	// package code; afterwards the orchestration parses Lockfiles from that copy. A nil
 	// Resolve means the committed lockfile is the resolution (npm ci, rebuild).

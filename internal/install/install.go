@@ -135,9 +135,15 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	if err != nil {
 		return nil, err
 	}
-	defer cred.cleanup()
 	r.cred = cred
+	defer func() { r.cred.cleanup() }()
 
+	// 0. Evaluate: project code runs offline, without credentials, project read-only.
+	if p.Evaluate != nil {
+		if done, err := r.evaluate(ctx); err != nil || done {
+			return out, err
+		}
+	}
 	// 1. Resolve.
 	if p.Resolve != nil {
 		log.Infof("resolving: %s", strings.Join(p.Resolve.Args, " "))
@@ -276,6 +282,66 @@ type runner struct {
 	root string
 	out  *Outcome
 	cred *credentials
+	// stdout, when set, takes the step's standard output instead of Options.Stdout.
+	stdout io.Writer
+}
+
+// maxEvaluateOutput caps what the evaluate step may print for the plan.
+const maxEvaluateOutput = 4 << 20
+
+// evaluate runs the plan's Evaluate step (no network, no credentials, the project
+// bound read-only so nothing it writes reaches a later step) and hands its output
+// to the plan's Evaluated, which may add files for the later steps.
+func (r *runner) evaluate(ctx context.Context) (done bool, err error) {
+	p := r.o.Plan
+	s := *p.Evaluate
+	s.Network, s.Credentials, s.Egress = false, false, nil
+	r.o.Log.Infof("evaluating the project's %s manifest in the sandbox (no network, no credentials, project read-only)", p.Manager)
+	buf := &capped{max: maxEvaluateOutput}
+	r.stdout = buf
+	done, err = r.step(ctx, managers.PhaseEvaluate, &s)
+	r.stdout = nil
+	if err != nil || done {
+		return done, err
+	}
+	if buf.over {
+		r.out.Code, r.out.Reason = exitcode.Sandbox, fmt.Sprintf("the evaluate step printed more than %d bytes; nothing was installed", maxEvaluateOutput)
+		return true, nil
+	}
+	if p.Evaluated != nil {
+		if err := p.Evaluated(buf.Bytes(), r.sess.Scratch().ReadFile); err != nil {
+			var ref *managers.Refusal
+			if errors.As(err, &ref) {
+				r.out.Code, r.out.Reason = exitcode.Usage, ref.Error()+"; nothing was installed"
+				return true, nil
+			}
+			return true, err
+		}
+	}
+	cred, err := r.prepareCredentials()
+	if err != nil {
+		return true, err
+	}
+	r.cred.cleanup()
+	r.cred = cred
+	return false, nil
+}
+
+// capped keeps up to max bytes and notes whether more came.
+type capped struct {
+	bytes.Buffer
+	max  int
+	over bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	n := len(p)
+	if room := c.max - c.Len(); n > room {
+		c.over = true
+		p = p[:max(room, 0)]
+	}
+	c.Buffer.Write(p)
+	return n, nil
 }
 
 // step runs one sandboxed step. done is true when the install must stop (the
@@ -332,6 +398,9 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	}
 	tail := newTail(64 << 10)
 	stdout, stderr := io.MultiWriter(r.o.Stdout, tail), io.MultiWriter(r.o.Stderr, tail)
+	if r.stdout != nil {
+		stdout = r.stdout
+	}
 	ex := sandbox.Exec{
 		Args: args, Env: env, Cwd: filepath.Join(r.root, p.Cwd), Network: network,
 		Limits: lim, Caches: caches, Files: files, ReadOnly: r.hostPaths(),
@@ -339,6 +408,11 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	}
 	if eg != nil {
 		ex.Dirs, ex.Programs = eg.dirs, eg.programs
+	}
+	if phase == managers.PhaseEvaluate {
+		// The project itself, read-only over the scratch view: what project code
+		// writes while it is evaluated cannot reach a later step.
+		ex.Dirs = append(ex.Dirs, sandbox.DirBind{Source: r.root, Target: r.root})
 	}
 	res, err := r.sess.Run(ctx, ex)
 	if err != nil {

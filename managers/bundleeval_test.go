@@ -1,0 +1,128 @@
+package managers
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// evalGemfile runs bundleEvaluator on a Gemfile the way the evaluate step does.
+func evalGemfile(t *testing.T, dir, gemfile string) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("ruby"); err != nil {
+		t.Skip("no ruby here")
+	}
+	c := exec.Command("ruby", "-e", bundleEvaluator)
+	c.Dir = dir
+	c.Env = append(os.Environ(), "BUNDLE_GEMFILE="+filepath.Join(dir, gemfile), "HOME="+t.TempDir(), "BUNDLE_PLUGINS=false")
+	var stderr strings.Builder
+	c.Stderr = &stderr
+	out, err := c.Output()
+	if err != nil {
+		t.Fatalf("evaluating %s: %v\n%s", gemfile, err, stderr.String())
+	}
+	return out
+}
+
+// TestBundleGemfileRoundTrip: the Gemfile written from an evaluated Gemfile
+// declares the same thing when it is evaluated itself, and holds no Ruby from it.
+func TestBundleGemfileRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	orig := `source "https://rubygems.org"
+ruby ">= 2.7"
+puts "side effect"
+gem "rack", "~> 2.0", ">= 2.0.1"
+gem "rake", group: :development, platforms: [:ruby, :mri]
+group :test, :ci do
+  gem "minitest", require: false
+end
+%w[a b].each {|n| gem "pbox_#{n}" }
+source "https://gems.example.com" do
+  gem "private_gem", "1.2.3"
+end
+`
+	writeFile(t, filepath.Join(dir, "Gemfile"), orig)
+	out := evalGemfile(t, dir, "Gemfile")
+	var ev bundleEvalResult
+	if err := json.Unmarshal(out, &ev); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	gen, err := bundleGemfile(&ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"puts", "each", "#{"} {
+		if strings.Contains(gen, bad) {
+			t.Errorf("the generated Gemfile carries Ruby from the project (%s):\n%s", bad, gen)
+		}
+	}
+	writeFile(t, filepath.Join(dir, "Gemfile.gen"), gen)
+	var again bundleEvalResult
+	if err := json.Unmarshal(evalGemfile(t, dir, "Gemfile.gen"), &again); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ev, again) {
+		t.Errorf("the generated Gemfile declares something else:\n%s\nfirst  %+v\nsecond %+v", gen, ev, again)
+	}
+	for _, want := range []string{`gem "pbox_a"`, `source 'https://gems.example.com/' do`, `  gem "private_gem", "= 1.2.3", groups: [:default]`, `ruby ">= 2.7"`} {
+		if !strings.Contains(gen, want) {
+			t.Errorf("generated Gemfile lacks %q:\n%s", want, gen)
+		}
+	}
+}
+
+func TestBundleGemfileRefusals(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ gemfile, want string }{
+		{"source \"https://rubygems.org\"\ngem \"x\", git: \"https://example.com/x.git\"\n", "git source"},
+		{"source \"https://rubygems.org\"\ngem \"x\", path: \"vendor/x\"\n", "path source"},
+		{"source \"https://u:secret@gems.example.com\"\ngem \"x\"\n", "has credentials in it"},
+		{"source \"file:///etc\"\ngem \"x\"\n", "not an http(s) URL"},
+	}
+	for _, tc := range tests {
+		writeFile(t, filepath.Join(dir, "Gemfile"), tc.gemfile)
+		var ev bundleEvalResult
+		if err := json.Unmarshal(evalGemfile(t, dir, "Gemfile"), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bundleGemfile(&ev); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.gemfile, err, tc.want)
+		} else if strings.Contains(err.Error(), "secret") {
+			t.Errorf("the refusal prints the password: %v", err)
+		}
+	}
+	// Forged output: the JSON is as hostile as the Gemfile that printed it.
+	for _, forged := range []string{
+		`{"global_remotes":["https://x/'; system('id'); '"],"dependencies":[]}`,
+		`{"global_remotes":[],"dependencies":[{"name":"x\"; system(\"id\"); \"","requirements":[]}]}`,
+		`{"global_remotes":[],"dependencies":[{"name":"x","requirements":["~> 1.0\", require: \"evil"]}]}`,
+		`{"global_remotes":[],"dependencies":[{"name":"x","requirements":[],"groups":["a, b"]}]}`,
+		`{"global_remotes":[],"gemspecs":["x"],"dependencies":[]}`,
+		`{"global_remotes":[],"ruby":{"versions":["3\"; system(\"id"]},"dependencies":[]}`,
+	} {
+		var ev bundleEvalResult
+		if err := json.Unmarshal([]byte(forged), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if gen, err := bundleGemfile(&ev); err == nil {
+			t.Errorf("accepted %s:\n%s", forged, gen)
+		}
+	}
+	p := &Plan{}
+	if err := bundleEvaluated(p, "Gemfile", []byte("{} trailing"), nil); err == nil {
+		t.Error("trailing output must be refused")
+	}
+	err := bundleEvaluated(p, "Gemfile", []byte(`{"global_remotes":["https://rubygems.org/"],"dependencies":[{"name":"rack","requirements":[">= 0"]}]}`),
+		func(string) ([]byte, error) { return []byte("the original"), nil })
+	if err != nil || len(p.Credentials.Files) != 1 {
+		t.Fatalf("%v %+v", err, p.Credentials)
+	}
+	f := p.Credentials.Files[0]
+	if f.Project != "Gemfile" || string(f.Public) != "the original" || !strings.Contains(string(f.Secret), "gem \"rack\"\n") {
+		t.Errorf("the credential steps must see the generated Gemfile, the others the project's: %+v", f)
+	}
+}
