@@ -44,6 +44,9 @@ func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
 	cmd, idx := "", -1
 	for i := 0; i < len(args); i++ {
 		w := args[i]
+		if i == 0 && strings.HasPrefix(w, "+") {
+			continue // rustup's +TOOLCHAIN, only valid first
+		}
 		if cargoValueOpts[w] {
 			i++
 			continue
@@ -86,24 +89,21 @@ func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	cwd, _ := filepath.Rel(root, env.Dir)
 	home := cargoCache(env)
+	pre, stepEnv, creds, notes, err := cargoSetup(args, idx, root, env)
+	if err != nil {
+		return nil, err
+	}
 	p := &Plan{
 		Manager: "cargo", Ecosystem: precheck.CratesIO, Subcommand: cmd, Args: args,
 		Root: root, Cwd: cwd,
-		Lockfiles: []string{"Cargo.lock"},
-		CarryOver: []string{"Cargo.toml", "Cargo.lock"},
-		Outputs:   []string{"Cargo.lock", "target/"},
-		Sealed:    []string{"Cargo.lock"},
-		Caches:    []Cache{home},
+		Lockfiles:   []string{"Cargo.lock"},
+		CarryOver:   []string{"Cargo.toml", "Cargo.lock"},
+		Outputs:     []string{"Cargo.lock", "target/"},
+		Sealed:      []string{"Cargo.lock"},
+		Caches:      []Cache{home},
+		Credentials: creds,
+		Notes:       notes,
 	}
-	pre := []string{"cargo"}
-	creds, cfgPath := cargoCredentials(env)
-	p.Credentials = creds
-	if cfgPath != "" {
-		// The sandbox's CARGO_HOME is phylum-box's cache: name the user's config.
-		pre = append(pre, "--config", cfgPath)
-	}
-	// Global options (--color, -v, --config …) before the command apply to every step.
-	pre = append(pre, args[:max(idx, 0)]...)
 	switch {
 	case cmd == "add" || cmd == "remove":
 		p.Resolve = &Step{Args: concat(pre, []string{cmd}, rest), Network: true, Credentials: true}
@@ -125,7 +125,7 @@ func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
 	if cargoBuilds[cmd] {
 		p.Build = &Step{Args: concat(pre, []string{cmd, "--frozen"}, rest), Scripts: true, Env: []string{"CARGO_NET_OFFLINE=true"}}
 	}
-	p.Notes = append(p.Notes, "cargo: CARGO_HOME is phylum-box's cache "+home.Path+" (read-only while building); the user's ~/.cargo/config.toml is named with --config")
+	cargoAddEnv(p, stepEnv)
 	return p, nil
 }
 
@@ -149,6 +149,9 @@ printf '[package]\nname = "phylum-box-probe"\nversion = "0.0.0"\nedition = "2018
 ver=$(awk -v n="$PHYLUM_BOX_CRATE" '$1=="name"{name=$3} $1=="version"&&name=="\""n"\""{gsub(/"/,"",$3); print $3; exit}' "$w/probe/Cargo.lock")
 crate=$(ls "$CARGO_HOME"/registry/cache/*/"$PHYLUM_BOX_CRATE-$ver.crate" | head -n 1)
 tar -xzf "$crate" -C "$w/src" --strip-components=1
+# cargo install from a registry reads neither the crate's cargo config nor its
+# toolchain file (they are package input): nor does the rest of this step.
+rm -rf "$w/src/.cargo" "$w/src/rust-toolchain" "$w/src/rust-toolchain.toml"
 # Its own workspace, not a member of the project's.
 grep -q '^\[workspace\]' "$w/src/Cargo.toml" || printf '\n[workspace]\n' >>"$w/src/Cargo.toml"
 if [ -z "$PHYLUM_BOX_LOCKED" ] || [ ! -e "$w/src/Cargo.lock" ]; then
@@ -238,12 +241,10 @@ func (m cargoManager) planInstall(args []string, idx int, rest []string, env Env
 	rel, _ := filepath.Rel(env.Dir, absRoot)
 	work := filepath.Join(env.Dir, cargoInstallWork)
 	home := cargoCache(env)
-	pre := []string{"cargo"}
-	creds, cfgPath := cargoCredentials(env)
-	if cfgPath != "" {
-		pre = append(pre, "--config", cfgPath)
+	pre, stepEnv, creds, notes, err := cargoSetup(args, idx, env.Dir, env)
+	if err != nil {
+		return nil, err
 	}
-	pre = append(pre, args[:max(idx, 0)]...)
 	reg := ""
 	if registry != "" {
 		reg = `, registry = "` + registry + `"`
@@ -270,7 +271,8 @@ func (m cargoManager) planInstall(args []string, idx int, rest []string, env Env
 		Env:     []string{"CARGO_NET_OFFLINE=true", "PHYLUM_BOX_WORK=" + work, "CARGO_TARGET_DIR=" + filepath.Join(work, "target")},
 		Scripts: true,
 	}
-	p.Notes = append(p.Notes, "cargo install: the crate is resolved through a probe package, unpacked and locked in "+cargoInstallWork+", built offline into "+rel)
+	p.Notes = append(notes, "cargo install: the crate is resolved through a probe package, unpacked and locked in "+cargoInstallWork+", built offline into "+rel)
+	cargoAddEnv(p, stepEnv)
 	return p, nil
 }
 
@@ -384,17 +386,103 @@ func cargoCache(env Env) Cache {
 	}
 }
 
-// cargoCredentials carries the user's cargo config (registries, source replacement,
-// net settings) into every step, without tokens outside the network steps, and the
-// tokens of credentials.toml as CARGO_REGISTRIES_<NAME>_TOKEN for the network steps.
-// It returns the path the config has inside the sandbox ("" if there is none).
-func cargoCredentials(env Env) (*Credentials, string) {
+// cargoSetup is what every cargo plan needs before its steps: the cargo command
+// prefix (rustup's +TOOLCHAIN first, the user's config, the user's global options),
+// the environment of every step (the pinned toolchain, the user's RUSTC* choices),
+// the credentials and config copies, and notes. It refuses a project whose cargo
+// config or toolchain file phylum-box will not honour. root is the tree the steps
+// see of the project.
+func cargoSetup(args []string, idx int, root string, env Env) (pre, stepEnv []string, creds *Credentials, notes []string, err error) {
+	plusTC := ""
+	globals := args[:max(idx, 0)]
+	if len(globals) > 0 && strings.HasPrefix(globals[0], "+") {
+		plusTC, globals = globals[0], globals[1:]
+	}
+	user := cargoUser(env, globals)
+	files, fileNotes, err := cargoProjectFiles(env, root, user)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	pin, tcNote, err := cargoToolchain(env, plusTC)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	pre = []string{"cargo"}
+	if plusTC != "" {
+		pre = append(pre, plusTC)
+	}
+	if user.cfgPath != "" {
+		// The sandbox's CARGO_HOME is phylum-box's cache: name the user's config.
+		pre = append(pre, "--config", user.cfgPath)
+	}
+	// Global options (--color, -v, --config …) before the command apply to every step.
+	pre = append(pre, globals...)
+	creds = user.creds
+	if len(files) > 0 {
+		if creds == nil {
+			creds = &Credentials{}
+		}
+		creds.Files = append(creds.Files, files...)
+	}
+	if pin != "" {
+		stepEnv = append(stepEnv, "RUSTUP_TOOLCHAIN="+pin)
+	}
+	for _, k := range cargoUserToolEnv {
+		if v, ok := env.LookupEnv(k); ok {
+			stepEnv = append(stepEnv, k+"="+v)
+		}
+	}
+	notes = append(fileNotes, "cargo: CARGO_HOME is phylum-box's cache "+cargoCache(env).Path+" (read-only while building); the user's ~/.cargo/config.toml is named with --config")
+	if tcNote != "" {
+		notes = append(notes, tcNote)
+	}
+	return pre, stepEnv, creds, notes, nil
+}
+
+// cargoUserToolEnv are the user's own (trusted) choices of compiler, wrapper and
+// flags that cargo reads from the environment; CARGO_* variables are carried by
+// finishTool already.
+var cargoUserToolEnv = []string{"RUSTC", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTDOC", "RUSTFLAGS", "RUSTDOCFLAGS"}
+
+// cargoAddEnv adds env to every step of p.
+func cargoAddEnv(p *Plan, env []string) {
+	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+		if s != nil {
+			s.Env = mergeEnv(env, s.Env)
+		}
+	}
+}
+
+// cargoUser reads the user's cargo configuration: config.toml is carried into
+// every step (without tokens outside the network steps) and named with --config,
+// the tokens of credentials.toml become CARGO_REGISTRIES_<NAME>_TOKEN for the
+// network steps. It also records which registries the user holds a token for and
+// names the index of (config, environment, or --config among globals), so that a
+// project cannot point one of them elsewhere.
+func cargoUser(env Env, globals []string) cargoUserConfig {
+	u := cargoUserConfig{tokens: map[string]bool{}, indexes: map[string]bool{}}
 	cargoHome := env.Getenv("CARGO_HOME")
 	if cargoHome == "" {
 		cargoHome = filepath.Join(env.Home, ".cargo")
 	}
 	var c Credentials
-	cfgPath := ""
+	type registries struct {
+		Registry   struct{ Token string } `toml:"registry"`
+		Registries map[string]struct {
+			Token string `toml:"token"`
+			Index string `toml:"index"`
+		} `toml:"registries"`
+	}
+	note := func(r registries) {
+		for n, reg := range r.Registries {
+			if reg.Token != "" {
+				u.tokens[cargoRegistryKey(n)] = true
+			}
+			if reg.Index != "" {
+				u.indexes[cargoRegistryKey(n)] = true
+			}
+		}
+	}
 	for _, name := range []string{"config.toml", "config"} {
 		data, err := os.ReadFile(filepath.Join(cargoHome, name))
 		if err != nil {
@@ -403,7 +491,11 @@ func cargoCredentials(env Env) (*Credentials, string) {
 		// Bound at a fixed place in the sandbox's empty $HOME.
 		rel := ".config/phylum-box/cargo-config.toml"
 		c.Files = append(c.Files, ConfigFile{Home: rel, Secret: data, Public: []byte(rootfs.SanitizeConfig(string(data)))})
-		cfgPath = filepath.Join(env.Home, rel)
+		u.cfgPath = filepath.Join(env.Home, rel)
+		var r registries
+		if _, err := toml.Decode(string(data), &r); err == nil {
+			note(r)
+		}
 		break
 	}
 	for _, name := range []string{"credentials.toml", "credentials"} {
@@ -411,29 +503,45 @@ func cargoCredentials(env Env) (*Credentials, string) {
 		if err != nil {
 			continue
 		}
-		var cred struct {
-			Registry   struct{ Token string } `toml:"registry"`
-			Registries map[string]struct {
-				Token string `toml:"token"`
-			} `toml:"registries"`
-		}
+		var cred registries
 		if _, err := toml.Decode(string(data), &cred); err != nil {
 			continue
 		}
+		note(cred)
 		if cred.Registry.Token != "" {
 			c.Env = append(c.Env, "CARGO_REGISTRY_TOKEN="+cred.Registry.Token)
 		}
 		for n, r := range cred.Registries {
 			if r.Token != "" {
-				c.Env = append(c.Env, fmt.Sprintf("CARGO_REGISTRIES_%s_TOKEN=%s", strings.ToUpper(strings.ReplaceAll(n, "-", "_")), r.Token))
+				c.Env = append(c.Env, fmt.Sprintf("CARGO_REGISTRIES_%s_TOKEN=%s", cargoRegistryKey(n), r.Token))
 			}
 		}
 		break
 	}
-	if len(c.Files) == 0 && len(c.Env) == 0 {
-		return nil, ""
+	for _, kv := range env.Environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if rest, ok := strings.CutPrefix(k, "CARGO_REGISTRIES_"); ok {
+			if name, ok := strings.CutSuffix(rest, "_TOKEN"); ok {
+				u.tokens[name] = true
+			} else if name, ok := strings.CutSuffix(rest, "_INDEX"); ok {
+				u.indexes[name] = true
+			}
+		}
 	}
-	return &c, cfgPath
+	for i := 0; i+1 < len(globals); i++ {
+		if globals[i] != "--config" {
+			continue
+		}
+		key, _, _ := strings.Cut(globals[i+1], "=")
+		parts := strings.Split(strings.TrimSpace(key), ".")
+		if len(parts) == 3 && parts[0] == "registries" && parts[2] == "index" {
+			u.indexes[cargoRegistryKey(strings.Trim(parts[1], `"'`))] = true
+		}
+	}
+	if len(c.Files) > 0 || len(c.Env) > 0 {
+		u.creds = &c
+	}
+	return u
 }
 
 // cargoToolPaths are the toolchain directories (rustup's ~/.cargo/bin and ~/.rustup)
