@@ -173,6 +173,9 @@ func LoadNpmConfig(env Env, root string, cli map[string]string) (*NpmConfig, err
 		return nil, fmt.Errorf("npm registry %q is not a URL: %w (fix the registry setting)", c.Registry, err)
 	}
 	c.Cache = c.get("cache")
+	if c.fromProject("cache") {
+		c.Cache = "" // see projectCacheNote
+	}
 	// Scoped registries from every level; the highest level wins per scope.
 	for i := len(c.files) - 1; i >= 0; i-- {
 		for _, l := range c.files[i].lines {
@@ -214,6 +217,21 @@ func (c *NpmConfig) get(key string) string {
 		}
 	}
 	return ""
+}
+
+// fromProject reports whether the value get(key) returns is the project file's.
+func (c *NpmConfig) fromProject(key string) bool {
+	if _, ok := c.cli[key]; ok || envConfig(c.env, key) != "" {
+		return false
+	}
+	for _, f := range c.files {
+		for i := len(f.lines) - 1; i >= 0; i-- {
+			if f.lines[i].key == key && !f.lines[i].section {
+				return f.project
+			}
+		}
+	}
+	return false
 }
 
 // RegistryFor returns the registry that serves package name.

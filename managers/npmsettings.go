@@ -278,6 +278,15 @@ func NpmrcSettingsReference() string {
 	return b.String()
 }
 
+// projectCacheKeys are the path settings phylum-box replaces by its own: the
+// sandbox sees the project through an overlay, so a cache inside the project would
+// be written into the overlay and refused at the sync back, and bind-mounting it
+// writable would let the networked steps write the project tree directly. The cache
+// only makes installs faster; where it lives changes nothing else.
+var projectCacheKeys = map[string]bool{"cache": true, "store-dir": true, "cache-dir": true}
+
+const projectCacheNote = "inside the project, accepted; phylum-box uses its usual cache or store location instead (the project is an overlay in the sandbox)"
+
 // checkProjectFile refuses a project .npmrc that is not a regular file inside the
 // project: a symbolic link to ~/.npmrc or ~/.ssh/id_rsa would make phylum-box read
 // and render a host file as the project's settings.
@@ -336,6 +345,9 @@ func (c *NpmConfig) checkProject(f *npmrcFile, root string) error {
 				continue
 			}
 			l.value, l.rewritten = abs, true
+			if projectCacheKeys[normalizeNpmKey(l.key)] {
+				c.Notes = append(c.Notes, where(*l)+": "+projectCacheNote)
+			}
 		case SettingExec:
 			c.Notes = append(c.Notes, where(*l)+": "+l.key+" runs a program; left out of the networked steps, honoured in the offline build step")
 		case SettingUnknown:
@@ -374,6 +386,11 @@ func renderProjectNpmrc(f *npmrcFile) (networked, build []byte) {
 		line := l.raw
 		if l.rewritten {
 			line = l.key + "=" + quoteNpmrc(l.value)
+		}
+		if projectCacheKeys[normalizeNpmKey(l.key)] {
+			n.WriteString("; (" + l.key + ": phylum-box uses its own)\n")
+			b.WriteString("; (" + l.key + ": phylum-box uses its own)\n")
+			continue
 		}
 		class := classifyNpmKey(l.key)
 		switch class {

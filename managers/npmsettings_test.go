@@ -94,19 +94,32 @@ func TestProjectNpmrcPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Cache != filepath.Join(root, ".npm-cache") || c.get("store-dir") != filepath.Join(root, "sub", "store") {
+	if c.Cache != "" || c.get("store-dir") != filepath.Join(root, "sub", "store") {
 		t.Errorf("cache %q store %q", c.Cache, c.get("store-dir"))
 	}
 	if a, ok := c.AuthFor("https://r.example/"); !ok || a.Token != "tok-9" {
 		t.Errorf("the user's ${NPM_TOKEN} no longer expands")
 	}
-	if cache := npmCache(env, c); cache.Path != filepath.Join(root, ".npm-cache") {
+	// A cache or store inside the project is accepted, and replaced by phylum-box's
+	// own location (see projectCacheKeys).
+	if cache := npmCache(env, c); cache.Path != filepath.Join(env.Home, ".npm") {
 		t.Errorf("npm cache %s", cache.Path)
+	}
+	if store := pnpmStoreDir(env, c); strings.HasPrefix(store, root) {
+		t.Errorf("pnpm store %s", store)
 	}
 	cr := c.Credentials()
 	proj := cr.Files[0]
-	if proj.Project != ".npmrc" || !strings.Contains(string(proj.Secret), `cache="`+filepath.Join(root, ".npm-cache")+`"`) {
-		t.Errorf("networked copy:\n%s", proj.Secret)
+	if proj.Project != ".npmrc" || strings.Contains(string(proj.Secret), "cache=") || strings.Contains(string(proj.Public), "store-dir=") {
+		t.Errorf("rendered copies keep the project's cache:\n%s\n%s", proj.Secret, proj.Public)
+	}
+	if !strings.Contains(strings.Join(c.Notes, "\n"), ".npmrc:1: cache=./.npm-cache: inside the project") {
+		t.Errorf("notes: %q", c.Notes)
+	}
+	// A user's own cache setting is theirs.
+	env, root = npmrcEnv(t, "", "cache=/srv/npm-cache\n")
+	if c, err = LoadNpmConfig(env, root, nil); err != nil || npmCache(env, c).Path != "/srv/npm-cache" {
+		t.Errorf("the user's cache= is not honoured: %v", err)
 	}
 
 	env, root = npmrcEnv(t, "cache=./link/cache\n", "")

@@ -511,7 +511,7 @@ func pnpmProject(env Env, a *npmArgv) (root, cwd string, workspaces []string, er
 // ~/.local/share/pnpm/store (pnpm's defaults on Linux). Naming it explicitly in every
 // step keeps pnpm from creating a store at the root of the project's file system.
 func pnpmStoreDir(env Env, cfg *NpmConfig) string {
-	if d := cfg.get("store-dir"); d != "" {
+	if d := cfg.get("store-dir"); d != "" && !cfg.fromProject("store-dir") { // see projectCacheKeys
 		if strings.HasPrefix(d, "~/") {
 			d = filepath.Join(env.Home, d[2:])
 		}
