@@ -1,0 +1,126 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// node_modules/.bin shims (issue 9, class 7): npm, yarn and pnpm put
+// node_modules/.bin first in PATH for every script, so an install script that plants
+// node_modules/.bin/node, or a link from node_modules into .git, would take over the
+// next plain `npm test` on the host. Only the links the manager makes for the bins
+// installed packages declare are synced; a bin shadowing a system command needs the
+// policy's allow_bins.
+
+// hostOutput runs argv on the host (no sandbox) as the mode's user in dir and returns
+// its combined output; the test fails when it does not exit 0.
+func hostOutput(t testing.TB, m mode, dir string, argv ...string) string {
+	t.Helper()
+	if m.rootless() && suite.isRoot {
+		argv = append([]string{"setpriv"}, asUserArgs(m.User, argv...)...)
+	}
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Dir = dir
+	c.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("host: %s: %v\n%s", strings.Join(argv, " "), err, out)
+	}
+	return string(out)
+}
+
+// An install script plants node_modules/.bin/node and node_modules/evil -> ../.git:
+// the install stops at the sync (exit 4), both are named, nothing is synced.
+func TestBinShimPlantedByScriptRefused(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		tgz := packFixture(t, b, "bin-evil", nil)
+		before := projectState(t, b.Project)
+		rep := b.reportPath("bin-evil.json")
+		r := b.tool(rep, "npm", "install", tgz)
+		wantCode(t, r, 4, "an install script that plants node_modules/.bin/node and a link into .git")
+		if !strings.Contains(r.Stdout+r.Stderr, "pbox-bin-evil planted") {
+			t.Fatalf("the install script did not run:\n%s", r)
+		}
+		wantStderr(t, r, "node_modules/.bin/node", "shadow the system command node", "node_modules/evil", "symlink to ../.git", "nothing was synced")
+		refused := strings.Join(readPMReport(t, rep).Refused, "\n")
+		for _, p := range []string{"node_modules/.bin/node", "node_modules/evil"} {
+			if !strings.Contains(refused, p) {
+				t.Errorf("the report's refused list does not name %s: %s", p, refused)
+			}
+		}
+		assertSameTree(t, before, projectState(t, b.Project), "a refused sync")
+		if pathExists(filepath.Join(b.Project, "node_modules")) {
+			t.Errorf("node_modules reached the project")
+		}
+	})
+}
+
+// The legitimate twin: a registry package with a bin (semver) and a local package
+// declaring one install with npm, yarn classic and pnpm; their .bin entries (links,
+// or pnpm's shims) are synced and run on the host afterwards.
+func TestBinShimDeclaredBinsSynced(t *testing.T) {
+	type flavour struct {
+		name, tool string
+		setup      func(t testing.TB, b *pmBox)
+		add        func(tgz string) []string
+	}
+	flavours := []flavour{{
+		name: "npm", tool: "npm",
+		setup: func(t testing.TB, b *pmBox) { requireTool(t, "npm") },
+		add:   func(tgz string) []string { return []string{"install", "semver@7.6.0", tgz} },
+	}}
+	for _, fl := range pmFlavours() {
+		if fl.name == "yarn-berry" { // Plug'n'Play: no node_modules/.bin
+			continue
+		}
+		flavours = append(flavours, flavour{name: fl.name, tool: fl.tool, setup: fl.setup,
+			add: func(tgz string) []string { return append(fl.addLocal(tgz), "semver@7.6.0") }})
+	}
+	for _, fl := range flavours {
+		t.Run(fl.name, func(t *testing.T) {
+			forEachMode(t, func(t *testing.T, m mode) {
+				b := newPMBox(t, m)
+				fl.setup(t, b)
+				tgz := packFixture(t, b, "bin-hello", nil)
+				r := b.tool("", fl.tool, fl.add(tgz)...)
+				wantCode(t, r, 0, fl.name+": packages with declared bins")
+				if out := hostOutput(t, m, b.Project, "node_modules/.bin/semver", "-i", "minor", "7.6.0"); strings.TrimSpace(out) != "7.7.0" {
+					t.Errorf("node_modules/.bin/semver -i minor 7.6.0 on the host: %q, want 7.7.0", out)
+				}
+				if out := hostOutput(t, m, b.Project, "node_modules/.bin/pbox-hello"); !strings.Contains(out, "pbox-hello ran") {
+					t.Errorf("node_modules/.bin/pbox-hello on the host: %q", out)
+				}
+			})
+		})
+	}
+}
+
+// A package whose bin is named node (as the npm package node's is) is refused by
+// default, with the policy entry to add; with allow_bins it installs and its bin is
+// the project's node.
+func TestBinShimShadowingBinNeedsPolicy(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		tgz := packFixture(t, b, "bin-node", nil)
+		before := projectState(t, b.Project)
+		r := b.tool("", "npm", "install", tgz)
+		wantCode(t, r, 4, "a bin named node, by default")
+		wantStderr(t, r, "node_modules/.bin/node", `bin "node" of pbox-bin-node@1.0.0 shadows the system command node`, `allow_bins: ["pbox-bin-node@1.0.0"]`)
+		assertSameTree(t, before, projectState(t, b.Project), "a refused shadowing bin")
+
+		writeFile(t, filepath.Join(b.Project, ".phylum-box.yaml"), "allow_bins: [\"pbox-bin-node@1.0.0\"]\n", 0o644)
+		chownTree(t, m, b.Project)
+		r = b.tool("", "npm", "install", tgz)
+		wantCode(t, r, 0, "a bin named node, with allow_bins")
+		wantStderr(t, r, "allow_bins") // the project's loosening is reported
+		if out := hostOutput(t, m, b.Project, "node_modules/.bin/node"); !strings.Contains(out, "pbox-fake-node") {
+			t.Errorf("node_modules/.bin/node on the host: %q", out)
+		}
+	})
+}
