@@ -49,7 +49,7 @@ func (e *Engine) checkLockfileIntegrity(ctx context.Context, v *Verdict, pol *po
 		}
 		r.Blocked = true
 		r.Reasons = append(r.Reasons, fmt.Sprintf("lockfile mismatch: the lockfile pins %s for %s@%s, but the registry's tarball of that version is %s; "+
-			"the entry would install other content under this name — restore the entry from the registry (delete it and run the install again)",
+			"the entry would install other content under this name; remove it from the lockfile and install again",
 			clipHash(r.Integrity), r.Name, r.Version, clipHash(md.Integrity)))
 	}
 	if len(failed) == 0 {

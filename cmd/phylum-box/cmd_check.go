@@ -15,6 +15,7 @@ import (
 
 	"github.com/phylum-box/phylum-box/internal/config"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/precheck/lockfile"
 	"github.com/phylum-box/phylum-box/precheck/osvdb"
@@ -98,7 +99,7 @@ func checkRun(ctx context.Context, app *App, o *checkOptions) error {
 
 	var pkgs []precheck.Package
 	for _, f := range files {
-		ps, err := lockfile.Parse(f)
+		ps, err := lockfile.ParseWith(f, checkParseOptions(f))
 		if err != nil {
 			if !strings.Contains(err.Error(), f) { // most lockfile errors name the file already
 				err = fmt.Errorf("%s: %w", displayPath(projectDir, f), err)
@@ -142,6 +143,19 @@ func checkRun(ctx context.Context, app *App, o *checkOptions) error {
 		return fmt.Errorf("write the %s report: %w", o.Format, werr)
 	}
 	return verdictExit(v, o.Format == report.Text && o.Output == "")
+}
+
+// checkParseOptions gives the registries the npm configuration of the lockfile's
+// directory names (its .npmrc, the user's, the environment): registry tarball URLs in
+// the lockfile must be on them. Unreadable configuration leaves the public registry.
+func checkParseOptions(lockfilePath string) lockfile.Options {
+	regs := &lockfile.Registries{}
+	if env, err := managers.FromProcess(); err == nil {
+		if cfg, err := managers.LoadNpmConfig(env, filepath.Dir(lockfilePath), nil); err == nil {
+			regs.Default, regs.Scopes = cfg.Registry, cfg.Scopes
+		}
+	}
+	return lockfile.Options{NPM: regs}
 }
 
 // precheckInput is what runPrecheck needs. The package-manager wrappers call

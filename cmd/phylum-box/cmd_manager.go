@@ -193,8 +193,13 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 	default:
 		eng.DB = unusableDatabase{err}
 	}
-	if pol.MinReleaseAge > 0 && plan.Ecosystem == precheck.NPM {
-		eng.Metadata = newNpmMetadata(plan, cfg)
+	if plan.Ecosystem == precheck.NPM {
+		// Registry metadata for min_release_age and for comparing the lockfile's
+		// hashes with the registry's; without min_release_age the small install
+		// document is enough.
+		md := newNpmMetadata(plan, cfg)
+		md.client.Abbreviated = pol.MinReleaseAge <= 0
+		eng.Metadata = md
 	}
 	home, _ := os.UserHomeDir()
 	userName := ""
@@ -441,7 +446,7 @@ func (m *npmMetadata) Metadata(ctx context.Context, pkg precheck.Package) (prech
 	if r.Err != nil {
 		return precheck.Metadata{}, r.Err
 	}
-	return precheck.Metadata{Published: r.Info.Published, InstallScripts: r.Info.InstallScripts}, nil
+	return precheck.Metadata{Published: r.Info.Published, InstallScripts: r.Info.InstallScripts, Integrity: r.Info.Integrity}, nil
 }
 
 // Prefetch looks every package up at once (bounded concurrency) before the engine
@@ -449,7 +454,9 @@ func (m *npmMetadata) Metadata(ctx context.Context, pkg precheck.Package) (prech
 func (m *npmMetadata) Prefetch(ctx context.Context, pkgs []precheck.Package) {
 	var specs []registry.Spec
 	for _, p := range pkgs {
-		if !p.Uncheckable {
+		// Without min_release_age (the abbreviated documents) only the hashes a
+		// lockfile pins are compared: a lockfile that pins none needs no request.
+		if !p.Uncheckable && (!m.client.Abbreviated || p.Integrity != "") {
 			specs = append(specs, registry.Spec{Name: p.Name, Version: p.Version})
 		}
 	}

@@ -175,6 +175,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		out.Reason = verdictReason(v)
 		return out, nil
 	}
+	r.announceUncheckable(v)
 	checked := packageSet(pkgs)
 	if why := r.scriptNetworkUnenforceable(pkgs); why != "" {
 		out.Code, out.Reason = exitcode.Blocked, why+"; nothing was installed"
@@ -659,7 +660,9 @@ func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) 
 			return nil, err
 		}
 		found = true
-		pkgs, err := lockfile.ParseReader(ctx, path.Base(rel), bytes.NewReader(data))
+		// Registry tarball URLs must be on the registries this plan fetches from.
+		opts := lockfile.Options{NPM: &lockfile.Registries{Default: r.o.Plan.Registry, Scopes: r.o.Plan.ScopeRegistries}}
+		pkgs, err := lockfile.ParseReaderWith(ctx, path.Base(rel), bytes.NewReader(data), opts)
 		if err != nil {
 			return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("reading the resolved %s: %w", rel, err))
 		}

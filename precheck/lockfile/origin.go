@@ -71,7 +71,7 @@ func npmTarballMismatch(name, version, ref string, regs *Registries) string {
 	}
 	switch {
 	case !ok || version == "" || name == "":
-		return "its URL " + ref + " is not the registry tarball of " + name + "@" + version +
+		return "its URL " + ref + " is not the registry's tarball of " + name + "@" + version +
 			" (expected …" + want + ")"
 	case u.RawQuery != "" || u.User != nil:
 		return "its URL " + u.Redacted() + " carries a query or credentials; a registry tarball URL has neither"
@@ -89,7 +89,7 @@ func npmTarballMismatch(name, version, ref string, regs *Registries) string {
 		}
 	}
 	return "its URL " + ref + " is on " + got + ", not on the registry configured for " + name + " (" + reg +
-		"); regenerate the lockfile against your registry, or configure that registry in .npmrc"
+		"; if that registry is yours, configure it in .npmrc)"
 }
 
 // sameRegistry compares a tarball's registry prefix with a configured registry URL:
@@ -136,7 +136,7 @@ func verifyNPMOrigin(p *precheck.Package, regs *Registries) {
 		return
 	}
 	if m := npmTarballMismatch(p.Name, p.Version, p.Resolved, regs); m != "" {
-		p.Mismatch = "the lockfile entry is not what the registry serves as " + p.Name + "@" + p.Version + ": " + m
+		p.Mismatch = m + "; remove the entry from the lockfile and install again"
 	}
 }
 

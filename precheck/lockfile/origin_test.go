@@ -70,14 +70,14 @@ func TestLockfileOrigins(t *testing.T) {
 			name: "npm: is-number is minimist's tarball", file: "package-lock.json",
 			data: npmLockV3(npmEntry("node_modules/is-number", "7.0.0", minimistURL, minimistIntegrity)),
 			regs: &Registries{},
-			want: map[string]want{"is-number@7.0.0": {mismatch: "its URL " + minimistURL + " is not the registry tarball of is-number@7.0.0"}},
+			want: map[string]want{"is-number@7.0.0": {mismatch: "its URL " + minimistURL + " is not the registry's tarball of is-number@7.0.0"}},
 			line: map[string]int{"is-number@7.0.0": 11},
 		},
 		{
 			// Without registries the name and version in the URL are still compared.
 			name: "npm: another package's tarball, no registries known", file: "package-lock.json",
 			data: npmLockV3(npmEntry("node_modules/is-number", "7.0.0", minimistURL, minimistIntegrity)),
-			want: map[string]want{"is-number@7.0.0": {mismatch: "not the registry tarball of is-number@7.0.0"}},
+			want: map[string]want{"is-number@7.0.0": {mismatch: "not the registry's tarball of is-number@7.0.0"}},
 		},
 		{
 			name: "npm: another version's tarball", file: "package-lock.json",
@@ -92,13 +92,13 @@ func TestLockfileOrigins(t *testing.T) {
 			data: npmLockV3(npmEntry("node_modules/is-number", "7.0.0", isNumberURL, isNumberIntegrity),
 				npmEntry("node_modules/to-regex-range/node_modules/is-number", "7.0.0", minimistURL, minimistIntegrity)),
 			regs: &Registries{},
-			want: map[string]want{"is-number@7.0.0": {mismatch: "not the registry tarball"}},
+			want: map[string]want{"is-number@7.0.0": {mismatch: "not the registry's tarball"}},
 		},
 		{
 			name: "npm: the right path on another host", file: "package-lock.json",
 			data: npmLockV3(npmEntry("node_modules/is-number", "7.0.0", "https://evil.example/is-number/-/is-number-7.0.0.tgz", isNumberIntegrity)),
 			regs: &Registries{},
-			want: map[string]want{"is-number@7.0.0": {mismatch: "is on https://evil.example/, not on the registry configured for is-number (https://registry.npmjs.org/)"}},
+			want: map[string]want{"is-number@7.0.0": {mismatch: "is on https://evil.example/, not on the registry configured for is-number (https://registry.npmjs.org/;"}},
 		},
 		{
 			name: "npm: a registry URL with a query", file: "package-lock.json",
@@ -116,7 +116,7 @@ func TestLockfileOrigins(t *testing.T) {
 			want: map[string]want{
 				"is-number@7.0.0": {}, "@babel/core@7.24.0": {}, "@corp/ui@1.2.0": {},
 				// The scope has its own registry; the default one does not serve it.
-				"@corp/api@2.0.0": {mismatch: "not on the registry configured for @corp/api (https://npm.pkg.corp.example/)"},
+				"@corp/api@2.0.0": {mismatch: "not on the registry configured for @corp/api (https://npm.pkg.corp.example/;"},
 			},
 		},
 		{
@@ -149,7 +149,7 @@ func TestLockfileOrigins(t *testing.T) {
 }
 `,
 			regs: &Registries{},
-			want: map[string]want{"string-width@4.2.3": {}, "is-number@7.0.0": {mismatch: "not the registry tarball"}},
+			want: map[string]want{"string-width@4.2.3": {}, "is-number@7.0.0": {mismatch: "not the registry's tarball"}},
 			line: map[string]int{"is-number@7.0.0": 10},
 		},
 		{
@@ -176,7 +176,7 @@ is-number@^7.0.0:
   integrity ` + minimistIntegrity + `
 `,
 			regs: &Registries{},
-			want: map[string]want{"is-number@7.0.0": {mismatch: "is not the registry tarball of is-number@7.0.0"}},
+			want: map[string]want{"is-number@7.0.0": {mismatch: "is not the registry's tarball of is-number@7.0.0"}},
 			line: map[string]int{"is-number@7.0.0": 4},
 		},
 		{
@@ -215,7 +215,7 @@ snapshots:
 `,
 			regs: &Registries{},
 			want: map[string]want{
-				"is-number@7.0.0": {mismatch: "not the registry tarball of is-number@7.0.0"},
+				"is-number@7.0.0": {mismatch: "not the registry's tarball of is-number@7.0.0"},
 				"minimist@1.2.6":  {integrity: "sha512-Jsjnk4bw3YJqYzbdyBiNsPWHPfO++UGG749Cxs6peCu5Xg4nrena6OVxOYxrQTqww0Jmwt+Ref8rggumkTLz9Q=="},
 			},
 			line: map[string]int{"is-number@7.0.0": 20},
