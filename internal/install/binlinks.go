@@ -418,7 +418,7 @@ func cleanBinFile(f string) string {
 // shadowedCommands are bin names refused by default: a package that ships one
 // replaces that command for every npm script and npx run in the project, which is
 // where developers type secrets, push code and run builds. Names legitimate
-// packages commonly ship under their own name (which@1's `which`) are left out.
+// packages commonly ship under their own name (which@1's `which`, `node-gyp`) are left out.
 var shadowedCommands = func() map[string]string {
 	m := map[string]string{}
 	for reason, names := range map[string][]string{
@@ -438,7 +438,7 @@ var shadowedCommands = func() map[string]string {
 		"a toolchain that builds and scripts call": {
 			"python", "python3", "pip", "pip3", "ruby", "gem", "bundle", "bundler", "perl", "php",
 			"cargo", "rustc", "rustup", "go", "java", "javac", "make", "cmake", "cc", "gcc", "g++", "c++",
-			"clang", "clang++", "ld", "as", "ar", "pkg-config", "node-gyp",
+			"clang", "clang++", "ld", "as", "ar", "pkg-config",
 		},
 		"a core utility that scripts call": {
 			"ls", "cat", "cp", "mv", "rm", "ln", "mkdir", "rmdir", "chmod", "chown", "find", "grep",
