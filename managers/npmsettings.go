@@ -260,6 +260,9 @@ func NpmrcSettingsReference() string {
 		"`//host/:tokenHelper` is exec, `//host/:always-auth` is data; `@scope:registry` is network-target;\n" +
 		"- a URL with `user:password@` in any file (project or user) is a credential: the build step's copy has it removed;\n" +
 		"- keys spelled in camelCase or with `_` are classified as their kebab-case name (pnpm reads them so);\n" +
+		"- `cache`, `store-dir` and `cache-dir` inside the project are accepted, and phylum-box keeps its own cache and store location " +
+		"(the sandbox sees the project through an overlay; the cache only makes installs faster);\n" +
+		"- a project `.npmrc` that is a symbolic link out of the project is refused;\n" +
 		"- settings under an `[ini section]` are dropped (npm and pnpm ignore them);\n" +
 		"- pnpm's `.pnpmfile.cjs` (or a `pnpmfile` setting) is refused for the commands that resolve or download: " +
 		"its hooks would run with the network and your token; `--ignore-pnpmfile` runs without it.\n\n")
@@ -418,3 +421,5 @@ func quoteNpmrc(v string) string {
 	q, _ := json.Marshal(v)
 	return string(q)
 }
+
+func init() { RegisterSettingsPage("npmrc-settings.md", NpmrcSettingsReference) }
