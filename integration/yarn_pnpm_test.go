@@ -78,12 +78,15 @@ func pmFlavours() []pmFlavour {
 				if pj, err := os.ReadFile(filepath.Join(berryRelease, "package.json")); err == nil {
 					_ = json.Unmarshal(pj, &pkg)
 				}
-				// A berry project commits its release and points yarnPath at it; the
-				// global yarn 1 hands over to it. Yarn 4.18 runs no build script unless
+				// A berry project commits its release and points yarnPath at it; in
+				// the offline build step the global yarn 1 hands over to it. Yarn 4.18 runs no build script unless
 				// enableScripts is on.
 				writeFile(t, filepath.Join(b.Project, ".yarn", "releases", "yarn-berry.cjs"), string(data), 0o755)
 				writeFile(t, filepath.Join(b.Project, ".yarnrc.yml"), "yarnPath: .yarn/releases/yarn-berry.cjs\nenableTelemetry: false\nenableScripts: true\n", 0o644)
 				setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "packageManager": "yarn@" + pkg.Version})
+				// The resolve and download steps never run the project's release:
+				// the caller names the berry they trust (the PATH's yarn is classic).
+				b.Env = append(b.Env, "PHYLUM_BOX_YARN_BERRY="+rel)
 			},
 			addLocal: func(tgz string) []string {
 				name := strings.TrimSuffix(filepath.Base(tgz), "-1.0.0.tgz")
