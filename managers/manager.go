@@ -13,8 +13,8 @@ import (
 
 // Manager is one package manager's knowledge: which of its command lines install or
 // run package code, and how to do that in the five steps. Plan only reads files (the
-// manifest, .npmrc, …) and never touches the network; it runs no tool, except
-// `yarn --version` when nothing in a project says which yarn it uses.
+// manifest, .npmrc, …) and never touches the network; it runs no tool (a project
+// file is attacker input: nothing on the host may run with it).
 type Manager interface {
 	// Name is the command the user types ("npm", "npx", "pnpm", "yarn").
 	Name() string
