@@ -105,7 +105,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := loadNpmConfigFor("npm", env, root, npmCLIConfig(a))
+	cfg, err := loadNpmConfigFor("npm", env, root, "", npmCLIConfig(a))
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 	if a.isTrue("global") {
 		return nil, npmExecGlobalRefusal(m.name)
 	}
-	cfg, err := loadNpmConfigFor(m.name, env, findNodeRoot(env.Dir), npmCLIConfig(a))
+	cfg, err := loadNpmConfigFor(m.name, env, findNodeRoot(env.Dir), "", npmCLIConfig(a))
 	if err != nil {
 		return nil, err
 	}
@@ -515,10 +515,11 @@ func npmGlobalWhat(cmd string) string {
 	return "-g/--global or --location=global"
 }
 
-// loadNpmConfigFor is LoadNpmConfig with the refusal of a project .npmrc naming the
-// command the user ran.
-func loadNpmConfigFor(manager string, env Env, root string, cli map[string]string) (*NpmConfig, error) {
-	cfg, err := LoadNpmConfig(env, root, cli)
+// loadNpmConfigFor is loadNpmConfig with the refusal of a project .npmrc naming the
+// command the user ran. npm itself reads only the root's .npmrc (it ignores a
+// workspace's: "ignoring workspace config"), so npm passes no sub.
+func loadNpmConfigFor(manager string, env Env, root, sub string, cli map[string]string) (*NpmConfig, error) {
+	cfg, err := loadNpmConfig(env, root, sub, cli)
 	var ref *Refusal
 	if errors.As(err, &ref) {
 		ref.Manager = manager

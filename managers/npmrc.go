@@ -38,6 +38,7 @@ type npmrcLine struct {
 type npmrcFile struct {
 	path    string
 	project bool
+	rel     string // a project file's path relative to the project root
 	lines   []npmrcLine
 }
 
@@ -135,13 +136,25 @@ func isSecretKey(key string) bool {
 // LoadNpmConfig reads the npm configuration that applies to a project at root. cli
 // holds settings given on the command line ("registry", "@scope:registry", "userconfig").
 func LoadNpmConfig(env Env, root string, cli map[string]string) (*NpmConfig, error) {
+	return loadNpmConfig(env, root, "", cli)
+}
+
+// loadNpmConfig is LoadNpmConfig for a tool that also reads the .npmrc of the
+// directory it runs in (sub, relative to root; pnpm in a workspace package), with
+// precedence over the root's.
+func loadNpmConfig(env Env, root, sub string, cli map[string]string) (*NpmConfig, error) {
 	c := &NpmConfig{Scopes: map[string]string{}, env: env, cli: cli}
 	userconfig := firstNonEmpty(cli["userconfig"], envConfig(env, "userconfig"), filepath.Join(env.Home, ".npmrc"))
 	globalconfig := firstNonEmpty(cli["globalconfig"], envConfig(env, "globalconfig"), globalNpmrc(env))
-	candidates := []struct {
+	type candidate struct {
 		path    string
 		project bool
-	}{{filepath.Join(root, ".npmrc"), true}, {userconfig, false}, {globalconfig, false}}
+	}
+	var candidates []candidate
+	if sub = filepath.Clean(sub); sub != "." && sub != "" && !strings.HasPrefix(sub, "..") && !filepath.IsAbs(sub) {
+		candidates = append(candidates, candidate{filepath.Join(root, sub, ".npmrc"), true})
+	}
+	candidates = append(candidates, candidate{filepath.Join(root, ".npmrc"), true}, candidate{userconfig, false}, candidate{globalconfig, false})
 	for _, cand := range candidates {
 		if cand.path == "" {
 			continue
@@ -161,6 +174,7 @@ func LoadNpmConfig(env Env, root string, cli map[string]string) (*NpmConfig, err
 		f := parseNpmrc(data, cand.path, env)
 		f.project = cand.project
 		if f.project {
+			f.rel, _ = filepath.Rel(root, cand.path)
 			if err := c.checkProject(f, root); err != nil {
 				return nil, err
 			}
@@ -330,7 +344,7 @@ func (c *NpmConfig) Credentials() *Credentials {
 			// Always replaced, in every step: the networked copy holds only the
 			// allowlisted settings, the build copy no credentials.
 			networked, build := renderProjectNpmrc(f)
-			cr.Files = append(cr.Files, ConfigFile{Project: ".npmrc", Secret: networked, Public: build})
+			cr.Files = append(cr.Files, ConfigFile{Project: f.rel, Secret: networked, Public: build})
 			continue
 		}
 		secret, public, refs := renderNpmrc(f, true)

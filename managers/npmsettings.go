@@ -190,16 +190,17 @@ func classifyNpmKey(key string) SettingClass {
 	return SettingUnknown
 }
 
-// projectPath resolves a path setting from a project file: inside the project (not
-// the root itself, nothing under .git), through no symlink. It returns the absolute
+// projectPath resolves a path setting from a project file (relative to base, the
+// file's directory, where the tool runs): inside the project (not the root itself,
+// nothing under .git), through no symlink. It returns the absolute
 // path, or why it is refused.
-func projectPath(root, home, value string) (string, string) {
+func projectPath(root, base, home, value string) (string, string) {
 	p := value
 	switch {
 	case p == "~" || strings.HasPrefix(p, "~/"):
 		p = filepath.Join(home, strings.TrimPrefix(p, "~"))
 	case !filepath.IsAbs(p):
-		p = filepath.Join(root, p)
+		p = filepath.Join(base, p)
 	}
 	p = filepath.Clean(p)
 	rel, err := filepath.Rel(root, p)
@@ -263,6 +264,8 @@ func NpmrcSettingsReference() string {
 		"- `cache`, `store-dir` and `cache-dir` inside the project are accepted, and phylum-box keeps its own cache and store location " +
 		"(the sandbox sees the project through an overlay; the cache only makes installs faster);\n" +
 		"- a project `.npmrc` that is a symbolic link out of the project is refused;\n" +
+		"- pnpm run in a workspace package also reads that package's `.npmrc`: it is checked and rendered the same way " +
+		"(relative paths resolve against its directory);\n" +
 		"- settings under an `[ini section]` are dropped (npm and pnpm ignore them);\n" +
 		"- pnpm's `.pnpmfile.cjs` (or a `pnpmfile` setting) is refused for the commands that resolve or download: " +
 		"its hooks would run with the network and your token; `--ignore-pnpmfile` runs without it.\n\n")
@@ -341,7 +344,7 @@ func (c *NpmConfig) checkProject(f *npmrcFile, root string) error {
 		case SettingUserOnly:
 			problems = append(problems, where(*l)+": "+l.key+" only makes sense in your own config (set it in ~/.npmrc if you want it)")
 		case SettingPath:
-			abs, why := projectPath(root, c.env.Home, l.value)
+			abs, why := projectPath(root, filepath.Dir(f.path), c.env.Home, l.value)
 			if why != "" {
 				problems = append(problems, where(*l)+": "+l.key+" "+why+
 					"; a project file may only name paths inside the project (use a relative path such as ./.npm-cache, or set it in ~/.npmrc)")

@@ -267,3 +267,36 @@ func TestNpmNetworkedStepsGetNetworkedCopy(t *testing.T) {
 		}
 	}
 }
+
+// pnpm run in a workspace package reads that package's .npmrc too: it is checked
+// and rendered like the root's.
+func TestPnpmPackageNpmrc(t *testing.T) {
+	files := map[string]string{
+		"package.json":          `{"name":"mono","private":true}`,
+		"pnpm-workspace.yaml":   "packages:\n  - 'apps/*'\n",
+		"apps/web/package.json": `{"name":"web"}`,
+		"apps/web/.npmrc":       "//r.example/:_authToken=${NPM_TOKEN}\n",
+	}
+	env := testEnv(t, files)
+	needNodeHeaders(t, env)
+	root := env.Dir
+	env.Dir = filepath.Join(root, "apps", "web")
+	pnpm, _ := Lookup("pnpm")
+	if _, err := pnpm.Plan([]string{"add", "lodash"}, env); err == nil || !strings.Contains(err.Error(), filepath.Join("apps", "web", ".npmrc")+":1") {
+		t.Fatalf("the package's .npmrc reading ${NPM_TOKEN}: %v", err)
+	}
+	writeFile(t, filepath.Join(root, "apps", "web", ".npmrc"), "save-exact=true\ngit=/tmp/evil\n")
+	p, err := pnpm.Plan([]string{"add", "lodash"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *ConfigFile
+	for i, f := range p.Credentials.Files {
+		if f.Project == filepath.Join("apps", "web", ".npmrc") {
+			got = &p.Credentials.Files[i]
+		}
+	}
+	if got == nil || strings.Contains(string(got.Secret), "/tmp/evil") || !strings.Contains(string(got.Public), "git=/tmp/evil") {
+		t.Errorf("the package's .npmrc is not rendered: %v", p.Credentials)
+	}
+}

@@ -213,7 +213,7 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := loadNpmConfigFor("pnpm", env, root, npmCLIConfig(a))
+	cfg, err := loadNpmConfigFor("pnpm", env, root, cwd, npmCLIConfig(a)) // pnpm reads the package's .npmrc too
 	if err != nil {
 		return nil, err
 	}
@@ -437,7 +437,7 @@ func (m pnpmManager) planDlx(args, userArgs []string, env Env) (*Plan, error) {
 	if rel, err := filepath.Rel(p.Root, env.Dir); err == nil && !strings.HasPrefix(rel, "..") {
 		p.Cwd = rel
 	}
-	cfg, err := loadNpmConfigFor(m.name, env, p.Root, npmCLIConfig(a))
+	cfg, err := loadNpmConfigFor(m.name, env, p.Root, "", npmCLIConfig(a))
 	if err != nil {
 		return nil, err
 	}
