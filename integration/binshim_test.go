@@ -33,61 +33,74 @@ func hostOutput(t testing.TB, m mode, dir string, argv ...string) string {
 }
 
 // An install script plants node_modules/.bin/node and node_modules/evil -> ../.git:
-// the install stops at the sync (exit 4), both are named, nothing is synced.
+// the install stops at the sync (exit 4), both are named, nothing is synced. With
+// npm, yarn classic and pnpm.
 func TestBinShimPlantedByScriptRefused(t *testing.T) {
-	requireTool(t, "npm")
-	forEachMode(t, func(t *testing.T, m mode) {
-		b := newPMBox(t, m)
-		tgz := packFixture(t, b, "bin-evil", nil)
-		before := projectState(t, b.Project)
-		rep := b.reportPath("bin-evil.json")
-		r := b.tool(rep, "npm", "install", tgz)
-		wantCode(t, r, 4, "an install script that plants node_modules/.bin/node and a link into .git")
-		if !strings.Contains(r.Stdout+r.Stderr, "pbox-bin-evil planted") {
-			t.Fatalf("the install script did not run:\n%s", r)
+	for _, fl := range binFlavours() {
+		t.Run(fl.name, func(t *testing.T) {
+			forEachMode(t, func(t *testing.T, m mode) {
+				b := newPMBox(t, m)
+				fl.setup(t, b)
+				if fl.name == "pnpm" { // pnpm 10 runs only the build scripts it is told to
+					setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0",
+						"pnpm": map[string]any{"onlyBuiltDependencies": []string{"pbox-bin-evil@file:vendor/pbox-bin-evil-1.0.0.tgz"}}})
+				}
+				tgz := packFixture(t, b, "bin-evil", nil)
+				before := projectState(t, b.Project)
+				rep := b.reportPath("bin-evil.json")
+				r := b.tool(rep, fl.tool, fl.add(tgz)...)
+				wantCode(t, r, 4, fl.name+": an install script that plants node_modules/.bin/node and a link into .git")
+				wantStderr(t, r, "node_modules/.bin/node", "shadow the system command node", "node_modules/evil", "symlink to ../.git", "nothing was synced")
+				refused := strings.Join(readPMReport(t, rep).Refused, "\n")
+				for _, p := range []string{"node_modules/.bin/node", "node_modules/evil"} {
+					if !strings.Contains(refused, p) {
+						t.Errorf("the report's refused list does not name %s: %s", p, refused)
+					}
+				}
+				assertSameTree(t, before, projectState(t, b.Project), "a refused sync")
+				if pathExists(filepath.Join(b.Project, "node_modules")) {
+					t.Errorf("node_modules reached the project")
+				}
+			})
+		})
+	}
+}
+
+type binFlavour struct {
+	name, tool string
+	setup      func(t testing.TB, b *pmBox)
+	add        func(tgz string, more ...string) []string
+}
+
+// binFlavours are the managers that make node_modules/.bin: npm, yarn classic and
+// pnpm (berry's default is Plug'n'Play, without node_modules).
+func binFlavours() []binFlavour {
+	out := []binFlavour{{
+		name: "npm", tool: "npm",
+		setup: func(t testing.TB, b *pmBox) { requireTool(t, "npm") },
+		add:   func(tgz string, more ...string) []string { return append([]string{"install", tgz}, more...) },
+	}}
+	for _, fl := range pmFlavours() {
+		if fl.name == "yarn-berry" {
+			continue
 		}
-		wantStderr(t, r, "node_modules/.bin/node", "shadow the system command node", "node_modules/evil", "symlink to ../.git", "nothing was synced")
-		refused := strings.Join(readPMReport(t, rep).Refused, "\n")
-		for _, p := range []string{"node_modules/.bin/node", "node_modules/evil"} {
-			if !strings.Contains(refused, p) {
-				t.Errorf("the report's refused list does not name %s: %s", p, refused)
-			}
-		}
-		assertSameTree(t, before, projectState(t, b.Project), "a refused sync")
-		if pathExists(filepath.Join(b.Project, "node_modules")) {
-			t.Errorf("node_modules reached the project")
-		}
-	})
+		out = append(out, binFlavour{name: fl.name, tool: fl.tool, setup: fl.setup,
+			add: func(tgz string, more ...string) []string { return append(fl.addLocal(tgz), more...) }})
+	}
+	return out
 }
 
 // The legitimate twin: a registry package with a bin (semver) and a local package
 // declaring one install with npm, yarn classic and pnpm; their .bin entries (links,
 // or pnpm's shims) are synced and run on the host afterwards.
 func TestBinShimDeclaredBinsSynced(t *testing.T) {
-	type flavour struct {
-		name, tool string
-		setup      func(t testing.TB, b *pmBox)
-		add        func(tgz string) []string
-	}
-	flavours := []flavour{{
-		name: "npm", tool: "npm",
-		setup: func(t testing.TB, b *pmBox) { requireTool(t, "npm") },
-		add:   func(tgz string) []string { return []string{"install", "semver@7.6.0", tgz} },
-	}}
-	for _, fl := range pmFlavours() {
-		if fl.name == "yarn-berry" { // Plug'n'Play: no node_modules/.bin
-			continue
-		}
-		flavours = append(flavours, flavour{name: fl.name, tool: fl.tool, setup: fl.setup,
-			add: func(tgz string) []string { return append(fl.addLocal(tgz), "semver@7.6.0") }})
-	}
-	for _, fl := range flavours {
+	for _, fl := range binFlavours() {
 		t.Run(fl.name, func(t *testing.T) {
 			forEachMode(t, func(t *testing.T, m mode) {
 				b := newPMBox(t, m)
 				fl.setup(t, b)
 				tgz := packFixture(t, b, "bin-hello", nil)
-				r := b.tool("", fl.tool, fl.add(tgz)...)
+				r := b.tool("", fl.tool, fl.add(tgz, "semver@7.6.0")...)
 				wantCode(t, r, 0, fl.name+": packages with declared bins")
 				if out := hostOutput(t, m, b.Project, "node_modules/.bin/semver", "-i", "minor", "7.6.0"); strings.TrimSpace(out) != "7.7.0" {
 					t.Errorf("node_modules/.bin/semver -i minor 7.6.0 on the host: %q, want 7.7.0", out)
