@@ -282,6 +282,10 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	if err != nil {
 		return nil, err
 	}
+	// yarn 1.22 also follows a .yarnrc.yml yarnPath (in the build step only).
+	if err := checkClassicYarnPathYML(root, dir); err != nil {
+		return nil, err
+	}
 	cache := yarnClassicCache(env)
 	cwd := relOrDot(root, dir)
 	lead := y.leadWithoutCwd() // the steps already run in the --cwd directory
@@ -390,6 +394,13 @@ func (m yarnManager) planClassicCreate(p *Plan, rest []string, cache Cache, node
 // yarnNetworkEnv is set in every step with the network: yarn (classic and berry)
 // ignores yarn-path/yarnPath and runs itself, never the project's committed release.
 var yarnNetworkEnv = []string{"YARN_IGNORE_PATH=1"}
+
+// berryNetworkEnv: berry loads environment files (.env.yarn by default) into the
+// processes it starts — git for a git dependency, with a project's GIT_SSH_COMMAND —
+// and may run a project's yarn.config.cjs during installs; neither in a step with
+// the network. /dev/null is an empty environment file (an empty value would name
+// the project directory).
+var berryNetworkEnv = []string{"YARN_INJECT_ENVIRONMENT_FILES=/dev/null", "YARN_ENABLE_CONSTRAINTS_CHECKS=false"}
 
 // yarnClassicCache is yarn 1's cache: YARN_CACHE_FOLDER, cache-folder in the user's
 // ~/.yarnrc, /usr/local/share/.cache/yarn for root, else $XDG_CACHE_HOME/yarn or
@@ -531,8 +542,10 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	if err != nil {
 		return nil, err
 	}
-	if err := rc.checkCredentialTargets(prc); err != nil {
-		return nil, err
+	for _, r := range rcs {
+		if err := rc.checkCredentialTargets(r); err != nil {
+			return nil, err
+		}
 	}
 	var released *yarnProjectRC // the rc file whose yarnPath yarn would follow
 	for _, r := range rcs {
@@ -590,7 +603,7 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	}
 	p.Outputs = outputs
 	env2 := rc.env()
-	netEnv := append(append([]string(nil), env2...), yarnNetworkEnv...)
+	netEnv := append(append(append([]string(nil), env2...), yarnNetworkEnv...), berryNetworkEnv...)
 	buildEnv := append(append([]string(nil), env2...), "npm_config_nodedir="+nodedir, "YARN_ENABLE_NETWORK=0")
 	lead := y.leadWithoutCwd() // the steps already run in the --cwd directory
 	if sub == "rebuild" {
@@ -967,8 +980,12 @@ func loadBerryConfig(env Env, root string, prc *yarnProjectRC) (*berryConfig, er
 // entry of its own, and a scope's token to the scope's registry: a project naming
 // another registry, proxy or certificate authority would receive or intercept them.
 func (c *berryConfig) checkCredentialTargets(prc *yarnProjectRC) error {
-	if c.project == nil || prc == nil {
+	if prc == nil {
 		return nil
+	}
+	project, err := readBerryRC(prc.path)
+	if err != nil || project == nil || len(project.node.Content) == 0 {
+		return err
 	}
 	env := c.environ
 	topToken := env.Getenv("YARN_NPM_AUTH_TOKEN") != "" || env.Getenv("YARN_NPM_AUTH_IDENT") != "" ||
@@ -986,7 +1003,7 @@ func (c *berryConfig) checkCredentialTargets(prc *yarnProjectRC) error {
 	refuse := func(line int, setting, why string) error {
 		return yarnConfigRefusal(prc.path, line, setting, why, advice)
 	}
-	doc := c.project.node.Content[0]
+	doc := project.node.Content[0]
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k, v := doc.Content[i], doc.Content[i+1]
 		switch k.Value {

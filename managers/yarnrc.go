@@ -406,3 +406,25 @@ func rootRC(root string, rcs []*yarnProjectRC) *yarnProjectRC {
 	}
 	return nil
 }
+
+// checkClassicYarnPathYML refuses a .yarnrc.yml yarnPath outside the project in a
+// yarn classic project: yarn 1.22 follows it too (the networked steps ignore it,
+// YARN_IGNORE_PATH=1; the build step would run it).
+func checkClassicYarnPathYML(root, dir string) error {
+	for _, p := range projectRCFiles(root, dir, ".yarnrc.yml") {
+		rc, err := readBerryRC(p)
+		if err != nil || rc == nil || len(rc.node.Content) == 0 {
+			return err
+		}
+		doc := rc.node.Content[0]
+		for i := 0; i+1 < len(doc.Content); i += 2 {
+			if k, v := doc.Content[i], doc.Content[i+1]; k.Value == "yarnPath" && v.Kind == yaml.ScalarNode {
+				if _, ok := insideProject(root, filepath.Dir(p), v.Value); !ok || strings.Contains(v.Value, "${") {
+					return yarnConfigRefusal(p, v.Line, "yarnPath "+v.Value, "is not a path inside the project; phylum-box runs no yarn release from outside it",
+						"commit the release inside the project, or remove the line")
+				}
+			}
+		}
+	}
+	return nil
+}

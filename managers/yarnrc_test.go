@@ -233,12 +233,14 @@ func TestBerryProjectCodeNotNetworked(t *testing.T) {
 	}
 	release := env.Getenv(trustedBerryEnv)
 	for _, s := range []*Step{p.Resolve, p.Download} {
-		if !slices.Equal(s.Args[:2], []string{"node", release}) || !slices.Contains(s.Env, "YARN_IGNORE_PATH=1") {
+		if !slices.Equal(s.Args[:2], []string{"node", release}) || !slices.Contains(s.Env, "YARN_IGNORE_PATH=1") ||
+			!slices.Contains(s.Env, "YARN_INJECT_ENVIRONMENT_FILES=/dev/null") || !slices.Contains(s.Env, "YARN_ENABLE_CONSTRAINTS_CHECKS=false") {
 			t.Errorf("networked step %q env %q: want the trusted release and YARN_IGNORE_PATH=1", s.Args, s.Env)
 		}
 	}
 	// The global yarn (classic here) follows yarnPath in the offline build step.
-	if !slices.Equal(p.Build.Args, []string{"yarn", "rebuild"}) || slices.Contains(p.Build.Env, "YARN_IGNORE_PATH=1") || p.Build.Network {
+	if !slices.Equal(p.Build.Args, []string{"yarn", "rebuild"}) || slices.Contains(p.Build.Env, "YARN_IGNORE_PATH=1") ||
+		slices.Contains(p.Build.Env, "YARN_INJECT_ENVIRONMENT_FILES=/dev/null") || p.Build.Network {
 		t.Errorf("build %q %q", p.Build.Args, p.Build.Env)
 	}
 	if !slices.Contains(p.HostPaths, filepath.Dir(release)) {
@@ -330,11 +332,15 @@ func TestClassicProjectConfig(t *testing.T) {
 		{"offline mirror outside", "yarn-offline-mirror \"../../mirror\"\n", []string{"yarn-offline-mirror"}},
 		{"prefix outside", "prefix /usr/local\n", []string{"prefix"}},
 		{"env reference", "\"//r.example/:_authToken\" \"${NPM_TOKEN}\"\n", []string{".yarnrc:1", "NPM_TOKEN", "~/.yarnrc"}},
+		{".yarnrc.yml yarnPath outside", "", []string{".yarnrc.yml:1", "yarnPath /usr/lib/evil.cjs"}},
 		{"yarn-path inside", "yarn-path \".yarn/releases/yarn-1.22.22.cjs\"\nenv:\n  FOO bar\nnetwork-timeout 60000\n", nil},
 		{"cache-folder inside", "cache-folder \"./.yarn-cache\"\n", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := classic(tc.rc)
+			if tc.rc == "" {
+				writeFile(t, filepath.Join(env.Dir, ".yarnrc.yml"), "yarnPath: /usr/lib/evil.cjs\n")
+			}
 			p, err := planYarn(t, env, "install")
 			if tc.want != nil {
 				wantYarnRefusal(t, err, tc.want...)
@@ -370,5 +376,36 @@ func TestClassicProjectConfig(t *testing.T) {
 				t.Errorf("build copy:\n%s", f.Public)
 			}
 		})
+	}
+}
+
+// TestYarnRCBetweenCwdAndRoot: yarn reads the rc files from its working directory
+// up; one in a workspace counts when the command runs there.
+func TestYarnRCBetweenCwdAndRoot(t *testing.T) {
+	env := berryEnv(t, map[string]string{
+		"package.json":         `{"name":"b","packageManager":"yarn@4.18.1","workspaces":["pkgs/*"]}`,
+		"pkgs/a/package.json":  `{"name":"a"}`,
+		"pkgs/a/.yarnrc.yml":   "plugins:\n  - /opt/evil.cjs\n",
+		"pkgs/b/package.json":  `{"name":"b2"}`,
+		"pkgs/b/.yarnrc.yml":   "plugins:\n  - ../../.yarn/plugins/ok.cjs\n",
+		".yarn/plugins/ok.cjs": "module.exports = {name: 'ok', factory: () => ({})};\n",
+	})
+	_, err := planYarn(t, env, "--cwd", "pkgs/a", "add", "x")
+	wantYarnRefusal(t, err, filepath.Join("pkgs", "a", ".yarnrc.yml")+":2", "plugins /opt/evil.cjs")
+	if _, err := planYarn(t, env, "add", "x"); err != nil {
+		t.Errorf("from the root, pkgs/a/.yarnrc.yml is not read by yarn: %v", err)
+	}
+	p, err := planYarn(t, env, "--cwd", "pkgs/b", "add", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, f := range p.Credentials.Files {
+		if f.Project == "pkgs/b/.yarnrc.yml" {
+			found = !strings.Contains(string(f.Secret), "ok.cjs") && strings.Contains(string(f.Public), "ok.cjs")
+		}
+	}
+	if !found {
+		t.Errorf("pkgs/b/.yarnrc.yml: want a networked copy without the plugin, got %v", p.Credentials)
 	}
 }
