@@ -176,3 +176,68 @@ func TestBundleProjectConfigPathOutsideRefused(t *testing.T) {
 		}
 	})
 }
+
+// bundleHostileSpec is a gem specification (Ruby, loaded by RubyGems) committed in
+// the project's vendor/bundle: it reaches for the network when it is loaded.
+const bundleHostileSpec = `begin
+  require "socket"
+  s = TCPSocket.new("127.0.0.1", @CANARY@)
+  s.write("spec-connect")
+  s.close
+  $stderr.puts "PBOX-SPEC canary=OK"
+rescue Exception => e
+  $stderr.puts "PBOX-SPEC canary=FAIL #{e.class}"
+end
+Gem::Specification.new do |s|
+  s.name = @NAME@
+  s.version = @VERSION@
+  s.summary = "committed"
+  s.authors = ["x"]
+end
+`
+
+// TestBundleCommittedGemDirNotLoadedOnline: gem specifications committed in the
+// project's vendor/bundle are Ruby; no networked step loads them (nor runs a
+// committed Bundler that the lockfile's BUNDLED WITH asks for). The legitimate twin
+// is an install over a vendor/bundle the previous install filled.
+func TestBundleCommittedGemDirNotLoadedOnline(t *testing.T) {
+	bundleNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		gs := bundleGreetSource(t)
+		canary := regStartCanary(t)
+		db := regMalDB(t, m, "RubyGems")
+		b := bundleProject(t, m, gs, "pbox_greet")
+		// Legitimate: install twice; the second run finds the first one's gems.
+		r := b.bundle(db, "install")
+		wantCode(t, r, 0, "the first install")
+		r = b.bundle(db, "install")
+		wantCode(t, r, 0, "an install over the installed gems")
+
+		specs, _ := filepath.Glob(filepath.Join(b.Project, "vendor", "bundle", "ruby", "*", "specifications"))
+		if len(specs) != 1 {
+			t.Fatalf("no specifications dir after the install: %q", specs)
+		}
+		for _, nv := range [][2]string{{"bundler", "9.9.9"}, {"pbox_evil_local", "1.0.0"}} {
+			spec := strings.NewReplacer("@CANARY@", strconv.Itoa(canary.Port), "@NAME@", strconv.Quote(nv[0]), "@VERSION@", strconv.Quote(nv[1])).Replace(bundleHostileSpec)
+			writeFile(t, filepath.Join(specs[0], nv[0]+"-"+nv[1]+".gemspec"), spec, 0o644)
+		}
+		lock, err := os.ReadFile(filepath.Join(b.Project, "Gemfile.lock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.Index(string(lock), "BUNDLED WITH")
+		if i < 0 {
+			t.Fatalf("no BUNDLED WITH in\n%s", lock)
+		}
+		writeFile(t, filepath.Join(b.Project, "Gemfile.lock"), string(lock[:i])+"BUNDLED WITH\n   9.9.9\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, "Gemfile"), "source "+strconv.Quote(gs.URL)+"\ngem \"pbox_greet\"\ngem \"pbox_dep\"\n", 0o644)
+		chownTree(t, m, b.Home)
+		r = b.bundle(db, "install")
+		if strings.Contains(r.Stdout+r.Stderr, "PBOX-SPEC canary=OK") {
+			t.Errorf("a committed gem specification ran with the network\n%s", r)
+		}
+		if got := canary.Got(); len(got) > 0 {
+			t.Errorf("a committed gem specification reached a loopback listener: %q\n%s", got, r)
+		}
+	})
+}

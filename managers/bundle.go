@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/phylum-box/phylum-box/precheck"
@@ -27,6 +26,13 @@ func (m bundleManager) Ecosystem() string { return precheck.RubyGems }
 // bundleWork is where the .gem files wait between the download and the build; the
 // build deletes it (it is not an output).
 const bundleWork = ".phylum-box-bundle"
+
+// bundleNetGems and bundleNetConfig are BUNDLE_PATH and BUNDLE_APP_CONFIG of the
+// steps before the build: fresh directories of the container's /tmp.
+const (
+	bundleNetGems   = "/tmp/phylum-box-bundle/gems"
+	bundleNetConfig = "/tmp/phylum-box-bundle/app-config"
+)
 
 // bundleDefaultPath is where gems go when the project names no path: inside the
 // project, never the system gem dir.
@@ -186,7 +192,6 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 	relPath, _ := filepath.Rel(root, absPath)
 	work := filepath.Join(root, bundleWork)
 	stepEnv := []string{
-		"BUNDLE_PATH=" + absPath,
 		"BUNDLE_CACHE_PATH=" + filepath.Join(bundleWork, "cache"),
 		"BUNDLE_GEMFILE=" + filepath.Join(root, gemfile),
 		"BUNDLE_SILENCE_ROOT_WARNING=1", "BUNDLE_DISABLE_VERSION_CHECK=1",
@@ -197,6 +202,16 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		// project's .bundle/config, which is not an output when the project has one.
 		"BUNDLE_FORGET_CLI_OPTIONS=true",
 	}
+	// The steps before the build see neither the project's installed gems nor its
+	// app config: a gem specification in vendor/bundle is Ruby that RubyGems loads
+	// (and a Bundler there is run when the lockfile's BUNDLED WITH names its
+	// version), and the app config would win over this environment. Both are
+	// empty directories of the container's own /tmp.
+	netEnv := concat(stepEnv, []string{"BUNDLE_PATH=" + bundleNetGems, "BUNDLE_APP_CONFIG=" + bundleNetConfig})
+	// The build installs into the project's path, with its (checked) settings;
+	// frozen: the project's own Gemfile must accept the lockfile resolved from the
+	// generated one as it is.
+	buildEnv := concat(stepEnv, []string{"BUNDLE_PATH=" + absPath, "BUNDLE_FROZEN=true"})
 	p := &Plan{
 		Manager: m.name, Ecosystem: precheck.RubyGems, Subcommand: cmd, Args: args,
 		Root: root, Cwd: cwd,
@@ -215,19 +230,20 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 			resolveCmd = concat(resolveCmd, bundleLockOpts(rest))
 		}
 	}
-	pre := ""
-	if setPath {
-		// Record the path so that `bundle exec` finds the gems later.
-		pre = "bundle config set --local path " + bundleDefaultPath + " && "
-		p.Outputs = append(p.Outputs, ".bundle/config")
+	p.Resolve = &Step{Args: concat([]string{"sh", "-c", `exec "$@"`, "sh"}, resolveCmd), Env: netEnv, Network: true, Credentials: true}
+	if cfgRel := filepath.ToSlash(cfgRel); setPath && !strings.HasPrefix(cfgRel, "../") {
+		// Record the path so that `bundle exec` finds the gems later. Written by
+		// the shell: a Bundler command would read the project's gem dir.
+		script := `f="$1"; shift; mkdir -p "${f%/*}" && if [ -s "$f" ]; then printf '\nBUNDLE_PATH: "%s"\n' "$0" >>"$f"; else printf -- '---\nBUNDLE_PATH: "%s"\n' "$0" >"$f"; fi && exec "$@"`
+		p.Resolve.Args = concat([]string{"sh", "-c", script, bundleDefaultPath, filepath.Join(root, filepath.FromSlash(cfgRel))}, resolveCmd)
+		p.Outputs = append(p.Outputs, cfgRel)
 		// A native extension's build must not change what the next bundler run on
 		// the host reads (paths, build flags, plugin settings).
-		p.Sealed = append(p.Sealed, ".bundle/config")
+		p.Sealed = append(p.Sealed, cfgRel)
 	}
-	p.Resolve = &Step{Args: concat([]string{"sh", "-c", pre + `exec "$@"`, "sh"}, resolveCmd), Env: stepEnv, Network: true, Credentials: true}
 	// The Gemfile is Ruby: it is evaluated offline, without credentials, and the
 	// networked steps read the declarative Gemfile phylum-box writes from it.
-	p.Evaluate = &Step{Args: []string{"ruby", "-e", bundleEvaluator}, Env: stepEnv}
+	p.Evaluate = &Step{Args: []string{"ruby", "-e", bundleEvaluator}, Env: netEnv}
 	p.Evaluated = func(out []byte, read func(string) ([]byte, error)) error {
 		return bundleEvaluated(p, gemfile, out, read)
 	}
@@ -238,12 +254,10 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		p.Resolve.Args = concat([]string{"bundle", "lock"}, rest)
 		return p, nil
 	}
-	p.Download = &Step{Args: []string{"bundle", "cache", "--no-install"}, Env: stepEnv, Network: true, Credentials: true}
+	p.Download = &Step{Args: []string{"bundle", "cache", "--no-install"}, Env: netEnv, Network: true, Credentials: true}
 	p.Build = &Step{
-		Args: []string{"sh", "-c", `bundle install --local; rc=$?; rm -rf "$0"; exit $rc`, work},
-		// Frozen: the project's own Gemfile must accept the lockfile resolved from
-		// the generated one as it is.
-		Env:     append(slices.Clone(stepEnv), "BUNDLE_FROZEN=true"),
+		Args:    []string{"sh", "-c", `bundle install --local; rc=$?; rm -rf "$0"; exit $rc`, work},
+		Env:     buildEnv,
 		Scripts: true,
 	}
 	p.Notes = append(p.Notes, "bundle: gems go to "+relPath+"; .gem files are fetched into "+bundleWork+" and installed from there with the network off")

@@ -1,6 +1,7 @@
 package managers
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -62,6 +63,16 @@ func TestBundlePlan(t *testing.T) {
 			}
 			if !slices.Contains(p.Build.Env, "BUNDLE_FROZEN=true") || !slices.Contains(p.Resolve.Env, "BUNDLE_PLUGINS=false") {
 				t.Errorf("build must be frozen, plugins off: build %q resolve %q", p.Build.Env, p.Resolve.Env)
+			}
+			// The project's gem dir and app config are Ruby and settings the
+			// steps before the build must not read.
+			for _, s := range []*Step{p.Evaluate, p.Resolve, p.Download} {
+				if !slices.Contains(s.Env, "BUNDLE_PATH="+bundleNetGems) || !slices.Contains(s.Env, "BUNDLE_APP_CONFIG="+bundleNetConfig) {
+					t.Errorf("%q sees the project's gems or app config: %q", s.Args[0], s.Env)
+				}
+			}
+			if !slices.Contains(p.Build.Env, "BUNDLE_PATH="+filepath.Join(env.Dir, tc.outputs[1])) {
+				t.Errorf("the build installs into the project: %q", p.Build.Env)
 			}
 			if p.Build.Network || p.Build.Credentials || !p.Download.Network {
 				t.Error("network/credentials: download only")

@@ -55,7 +55,6 @@ var BundleSettings = []BundleSetting{
 	{"path", BundlePath, "where gems are installed"},
 	{"bin", BundlePath, "where binstubs are written"},
 	{"cache_path", BundlePath, "where `bundle cache` puts .gem files"},
-	{"gemfile", BundlePath, "the Gemfile to use"},
 	{"lockfile", BundlePath, "the lockfile to use (Bundler 2.5+)"},
 	{"app_config", BundlePath, "the app config directory (the environment variable only)"},
 	// Data.
@@ -67,6 +66,7 @@ var BundleSettings = []BundleSetting{
 	{"cache_all", BundleData, "cache git and path gems too"},
 	{"cache_all_platforms", BundleData, "cache gems of every platform"},
 	{"clean", BundleData, "remove unused gems after install"},
+	{"gemfile", BundleExec, "the Gemfile to use: Ruby Bundler evaluates (phylum-box evaluates the Gemfile offline itself; BUNDLE_GEMFILE in your environment chooses it)"},
 	{"console", BundleExec, "the REPL `bundle console` starts (a program)"},
 	{"default_install_uses_path", BundleData, "install to .bundle by default"},
 	{"deployment", BundleData, "deployment mode (frozen, vendor/bundle)"},
@@ -334,3 +334,5 @@ func BundleSettingsPage() string {
 	}
 	return b.String()
 }
+
+func init() { RegisterSettingsPage("bundle-config-settings.md", BundleSettingsPage) }

@@ -72,6 +72,19 @@ func TestBundleSettingsAllClassified(t *testing.T) {
 	}
 }
 
+func TestBundleSettingsPage(t *testing.T) {
+	page := BundleSettingsPage()
+	for _, s := range BundleSettings {
+		if !strings.Contains(page, "| `"+s.Name+"` |") {
+			t.Errorf("the page misses %s", s.Name)
+		}
+	}
+	committed, err := os.ReadFile(filepath.Join("..", "docs", "reference", "bundle-config-settings.md"))
+	if err != nil || !strings.HasPrefix(string(committed), page) {
+		t.Errorf("docs/reference/bundle-config-settings.md is not current (%v); regenerate: go run -tags seccomp ./cmd/phylum-box docs --dir docs/reference", err)
+	}
+}
+
 func TestBundleProjectConfig(t *testing.T) {
 	root := t.TempDir()
 	tests := []struct{ body, want string }{
@@ -82,6 +95,7 @@ func TestBundleProjectConfig(t *testing.T) {
 		{"BUNDLE_LOCAL__RACK: \"/home/x/rack\"\n", ".bundle/config:1: BUNDLE_LOCAL__RACK (user-only"},
 		{"BUNDLE_GEM__PUSH_KEY: \"k\"\n", "BUNDLE_GEM__PUSH_KEY (credential"},
 		{"BUNDLE_VERSION: \"2.9.9\"\n", "BUNDLE_VERSION (exec"},
+		{"BUNDLE_GEMFILE: \"Gemfile.other\"\n", "BUNDLE_GEMFILE (exec"},
 		{"BUNDLE_PATH:\n  nested: 1\n", ".bundle/config:2: not a `KEY: value` line"},
 	}
 	for _, tc := range tests {
