@@ -166,3 +166,32 @@ func TestCargoProjectToolchainFileWithRustup(t *testing.T) {
 		t.Errorf("the built binary: %v %s\n%s", err, out, r)
 	}
 }
+
+// TestCargoProjectConfigHostPassthrough: `cargo tree` passes through to the host,
+// where it would run the project's rustc-wrapper with the user's environment and
+// network: refused, and the wrapper never runs; with a data-only config it passes
+// through and works.
+func TestCargoProjectConfigHostPassthrough(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := cargoGreetRegistry(t)
+		canary := regStartCanary(t)
+		db := regMalDB(t, m, "crates.io")
+		b := cargoProject(t, m, reg, "fn main() { println!(\"{}\", pbox_greet::greet()); }\n", "pbox_greet")
+		r := b.cargo(db, "tree")
+		wantCode(t, r, 0, "cargo tree with a data-only project config")
+		if !strings.Contains(r.Stdout, "pbox_dep") {
+			t.Errorf("cargo tree did not list the dependencies\n%s", r)
+		}
+
+		writeFile(t, filepath.Join(b.Project, ".cargo", "config.toml"), reg.ConfigToml()+"\n[build]\nrustc-wrapper = \"./evil.sh\"\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, "evil.sh"), cargoEvilScript(canary, "WRAPPER"), 0o755)
+		chownTree(t, m, b.Home)
+		r = b.cargo(db, "tree")
+		wantCode(t, r, 2, "cargo tree would run the project's wrapper on the host")
+		wantStderr(t, r, "cargo tree runs outside the sandbox", "phylum-box run -- cargo tree")
+		if got := canary.Got(); len(got) > 0 {
+			t.Errorf("the project's wrapper ran on the host: %q", got)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package managers
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -66,7 +67,7 @@ func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	for _, w := range rest {
 		if w == "--help" || w == "-h" {
-			return passthrough(m, cmd, args), nil
+			return m.hostPassthrough(cmd, args, idx, env, false)
 		}
 	}
 	switch {
@@ -74,7 +75,7 @@ func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
 	case cmd == "install":
 		return m.planInstall(args, idx, rest, env)
 	default:
-		return passthrough(m, cmd, args), nil
+		return m.hostPassthrough(cmd, args, idx, env, true)
 	}
 	for _, w := range args {
 		if w == "-Z" || strings.HasPrefix(w, "--manifest-path") || w == "-C" {
@@ -127,6 +128,57 @@ func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	cargoAddEnv(p, stepEnv)
 	return p, nil
+}
+
+// cargoHostSafe are the commands that consult neither rustc nor a program the
+// project's config names; the rest (tree and metadata run `rustc -vV` through the
+// configured rustc and wrapper, measured with cargo 1.65 and 1.95; package and
+// publish compile; external cargo-* commands usually run cargo metadata) may not
+// pass through to the host when the project's config names programs.
+var cargoHostSafe = map[string]bool{
+	"": true, "help": true, "version": true, "new": true, "init": true, "locate-project": true, "pkgid": true,
+	"verify-project": true, "read-manifest": true, "fmt": true, "search": true, "login": true, "logout": true,
+	"owner": true, "yank": true, "info": true, "report": true, "config": true, "clean": true, "vendor": true,
+}
+
+// hostPassthrough lets a command through to the real cargo on the host, which
+// runs with the user's environment, home and network. A toolchain file naming a
+// path would make rustup's proxy run the project's own cargo there, whatever the
+// command; the project's config is checked as for a planned command (a proxy or
+// a registry index chosen by the project would see the user's tokens); and a
+// config naming programs refuses the commands that would run them. Help runs
+// nothing (help only skips the config check).
+func (m cargoManager) hostPassthrough(cmd string, args []string, idx int, env Env, checkConfig bool) (*Plan, error) {
+	plusTC := ""
+	globals := args[:max(idx, 0)]
+	if idx < 0 {
+		globals = args
+	}
+	if len(globals) > 0 && strings.HasPrefix(globals[0], "+") {
+		plusTC = globals[0]
+	}
+	if _, _, err := cargoToolchainChoice(env, plusTC, false); err != nil {
+		return nil, err
+	}
+	root := cargoWorkspaceRoot(env.Dir)
+	if !checkConfig || root == "" {
+		return passthrough(m, cmd, args), nil
+	}
+	files, _, err := cargoProjectFiles(env, root, cargoUser(env, globals))
+	if err != nil {
+		return nil, err
+	}
+	if cargoHostSafe[cmd] {
+		return passthrough(m, cmd, args), nil
+	}
+	for _, f := range files {
+		if !bytes.Equal(f.Secret, f.Public) {
+			return nil, &Refusal{Manager: "cargo",
+				Reason: fmt.Sprintf("cargo %s runs outside the sandbox, and %s names programs (rustc, a wrapper, flags or environment) that it would run on this machine", cmd, filepath.Join(root, f.Project)),
+				Advice: "run it in the sandbox (phylum-box run -- cargo " + cmd + "), or remove those settings from the project's config"}
+		}
+	}
+	return passthrough(m, cmd, args), nil
 }
 
 // cargoInstallWork is where `cargo install` is prepared inside the project: a probe
@@ -199,7 +251,7 @@ func (m cargoManager) planInstall(args []string, idx int, rest []string, env Env
 			locked = true
 			pass = append(pass, w)
 		case name == "--list":
-			return passthrough(m, "install", args), nil
+			return m.hostPassthrough("install", args, idx, env, false)
 		case name == "--features" || name == "-F" || name == "--bin" || name == "--example" || name == "--profile" || name == "--target" || name == "-j" || name == "--jobs" || name == "--color" || name == "--config" || name == "--target-dir":
 			if !strings.Contains(w, "=") && i+1 < len(rest) {
 				pass = append(pass, w, rest[i+1])
@@ -334,6 +386,9 @@ func (cargoManager) Doc() ManagerDoc {
 	d.Notes = []string{
 		"Commands other than install need a Cargo.toml in the working directory or above; the lockfile is the workspace's.",
 		"In the sandbox CARGO_HOME is phylum-box's own cache, read-only while compiling; the user's ~/.cargo/config.toml is passed with --config.",
+		"The project's .cargo/config.toml is read as data (see cargo-config-settings.md): settings that name programs, flags or environment reach only the offline build; paths outside the project, tokens, credential providers, proxies and [unstable] are refused with file:line.",
+		"A rust-toolchain.toml or rust-toolchain file may name an installed released channel, pinned with RUSTUP_TOOLCHAIN in every step; a path or any other name is refused. cargo +TOOLCHAIN and RUSTUP_TOOLCHAIN are yours and win.",
+		"Commands that pass through run on the host: they are refused when a toolchain file names a path, and tree, metadata, package, publish and external commands also when the project's config names programs (run them with phylum-box run -- cargo …).",
 		"cargo fix, cargo publish and third-party cargo-* subcommands pass through unprotected although they compile the project: run phylum-box cargo check first, and only on code you trust.",
 	}
 	return d

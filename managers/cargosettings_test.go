@@ -302,3 +302,48 @@ func TestParseToolchainFileChannels(t *testing.T) {
 		}
 	}
 }
+
+// TestCargoHostPassthrough: commands that pass through run on the host; a project
+// that would make them run its programs there is refused.
+func TestCargoHostPassthrough(t *testing.T) {
+	base := map[string]string{"Cargo.toml": "[package]\nname = \"p\"\nversion = \"0.1.0\"\n", "src/main.rs": ""}
+	with := func(extra map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	wrapper := map[string]string{".cargo/config.toml": "[build]\nrustc-wrapper = \"./evil.sh\"\n"}
+	pathTC := map[string]string{"rust-toolchain.toml": "[toolchain]\npath = \"./tc\"\n"}
+	tests := []struct {
+		name  string
+		files map[string]string
+		args  []string
+		want  string
+	}{
+		{"tree in a plain project", base, []string{"tree"}, "passthrough"},
+		{"tree runs the wrapper", wrapper, []string{"tree"}, "refused: cargo tree runs outside the sandbox"},
+		{"metadata runs the wrapper", wrapper, []string{"metadata", "--format-version", "1"}, "refused: cargo metadata"},
+		{"fmt does not", wrapper, []string{"fmt"}, "passthrough"},
+		{"help does not", wrapper, []string{"build", "--help"}, "passthrough"},
+		{"a proxy in the project", map[string]string{".cargo/config.toml": "[http]\nproxy = \"x:1\"\n"}, []string{"vendor"}, "refused: the project's cargo configuration"},
+		{"a path toolchain runs the project's cargo for anything", pathTC, []string{"fmt"}, "refused: "},
+		{"even --version", pathTC, []string{"--version"}, "refused: "},
+		{"unless the user chose", pathTC, []string{"+stable", "fmt"}, "passthrough"},
+	}
+	cargo, _ := Lookup("cargo")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testEnv(t, with(tc.files))
+			env.Environ = []string{"PATH=/usr/bin:/bin"}
+			got := planOutcome(cargo.Plan(tc.args, env))
+			if !strings.HasPrefix(got, tc.want) {
+				t.Errorf("Plan(%q) = %s, want %s…", tc.args, got, tc.want)
+			}
+		})
+	}
+}

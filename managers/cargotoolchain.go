@@ -65,6 +65,12 @@ func rustupProxies(env Env) bool {
 // use). It refuses a toolchain file that names anything but a released channel, and
 // a channel rustup would have to install. note says where the choice came from.
 func cargoToolchain(env Env, plusToolchain string) (pin, note string, err error) {
+	return cargoToolchainChoice(env, plusToolchain, true)
+}
+
+// cargoToolchainChoice is cargoToolchain; needInstalled false skips the check
+// that the channel is installed (a command on the host lets rustup install it).
+func cargoToolchainChoice(env Env, plusToolchain string, needInstalled bool) (pin, note string, err error) {
 	if plusToolchain != "" {
 		return "", "cargo: toolchain " + plusToolchain + " from the command line", nil
 	}
@@ -89,7 +95,7 @@ func cargoToolchain(env Env, plusToolchain string) (pin, note string, err error)
 		}
 		if ch != "" {
 			pin, from = ch, file
-			if proxied && !rustupInstalled(home, ch) {
+			if needInstalled && proxied && !rustupInstalled(home, ch) {
 				return "", "", &Refusal{Manager: "cargo",
 					Reason: fmt.Sprintf("%s asks for toolchain %s, which is not installed (rustup would download it inside the sandbox)", file, ch),
 					Advice: "install it first: rustup toolchain install " + ch}
