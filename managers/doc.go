@@ -123,7 +123,7 @@
 // at the workspace root (pnpm-workspace.yaml). The store is writable in Resolve and
 // Download and read-only in Build, which opens it.
 //
-// # yarn (yarn.go)
+// # yarn (yarn.go, yarn_berryrc.go, yarnrc.go, yarnsettings.go)
 //
 // Classic or berry is read from packageManager, .yarnrc.yml, the lockfile format,
 // then the package.json of the yarn installation in PATH (nothing is run). Project

@@ -57,6 +57,11 @@ func TestYarnDetectRunsNothing(t *testing.T) {
 		t.Fatal("detection ran the yarn in PATH")
 	}
 
+	// packageManager naming a yarn by URL (corepack would fetch and run it).
+	url := testEnv(t, map[string]string{"package.json": `{"packageManager":"yarn@https://evil.example/yarn.tgz#sha224.abc"}`})
+	_, _, _, err = detectYarn(url, url.Dir)
+	wantYarnRefusal(t, err, "packageManager", "URL")
+
 	// A yarn whose installation says nothing: ask for packageManager, do not run it.
 	odd := t.TempDir()
 	writeFile(t, filepath.Join(odd, "yarn"), "#!/bin/sh\ntouch "+filepath.Join(odd, "ran")+"\n")
