@@ -51,8 +51,12 @@ type fsBaseline struct {
 // written by the containers. Take since after preparing the writable dirs (a
 // staging copy made before it is not counted).
 func NewDiskMeter(since time.Time) *DiskMeter {
-	return &DiskMeter{since: since, fss: map[uint64]*fsBaseline{}}
+	// The kernel stamps ctime from a coarse clock, up to a tick behind.
+	return &DiskMeter{since: since.Add(-coarseClockSlack), fss: map[uint64]*fsBaseline{}}
 }
+
+// coarseClockSlack covers the coarse clock's lag (one tick: 10 ms at HZ=100).
+const coarseClockSlack = 10 * time.Millisecond
 
 // Watch adds a host directory the containers may write. The first time its file
 // system is seen, that file system's current usage becomes its baseline. Adding
@@ -213,6 +217,21 @@ type diskWatch struct {
 	nextWalk time.Time
 	used     int64 // the last exact measure
 	walks    int
+}
+
+// final is the check after the container has ended. A run that failed (it may
+// have been stopped by RLIMIT_FSIZE, its file left at the limit) is measured
+// exactly; a successful one when statfs saw growth of more than a quarter of the
+// limit, so that space other processes freed meanwhile would have to be most of
+// the limit to hide a run over it.
+func (w *diskWatch) final(failed bool) bool {
+	if !failed && w.m.Grown()-w.others <= w.limit/4 {
+		return false
+	}
+	used, err := w.m.Used()
+	w.walks++
+	w.used = used
+	return err == nil && used > w.limit
 }
 
 // over reports whether the containers' writes exceed the limit. Most calls cost

@@ -63,6 +63,7 @@ func TestDiskMeterCountsOnlyNewWrites(t *testing.T) {
 func TestDiskWatchOver(t *testing.T) {
 	dir := t.TempDir()
 	m := NewDiskMeter(time.Now())
+	time.Sleep(20 * time.Millisecond) // past the coarse clock's tick
 	if err := m.Watch(dir); err != nil {
 		t.Fatal(err)
 	}

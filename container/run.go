@@ -274,11 +274,10 @@ loop:
 		result.Stopped = StopPids
 	}
 	if disk != nil {
-		// A short run can write past the limit between two polls and exit 0:
-		// check once more (a walk only if statfs grew by more than the limit).
-		// A command killed by SIGXFSZ hit the per-file size limit.
-		disk.nextWalk = time.Time{}
-		if result.Stopped == StopNone && (disk.over(time.Now()) || result.Signal == unix.SIGXFSZ) {
+		// A short run can write past the limit between two polls and exit 0, and a
+		// file stopped by RLIMIT_FSIZE fails its writer: check once more. A
+		// command killed by SIGXFSZ hit the per-file size limit.
+		if result.Stopped == StopNone && (disk.final(result.ExitCode != 0) || result.Signal == unix.SIGXFSZ) {
 			result.Stopped = StopDisk
 		}
 		result.DiskUsed = disk.used

@@ -401,7 +401,7 @@ func TestDiskLimit(t *testing.T) {
 						if res.Stopped != container.StopNone || res.ExitCode != 0 {
 							t.Fatalf("first step of 40 MiB: stopped %q exit %d: %s", res.Stopped, res.ExitCode, out)
 						}
-						res, out = runLimited(t, s, lim, "head -c 40M /dev/urandom > second")
+						res, out = runLimited(t, s, lim, "mkdir -p second && for i in $(seq 50); do head -c 2M /dev/urandom > second/f$i || exit 9; done")
 					}
 					if res.Stopped != container.StopDisk {
 						t.Fatalf("stopped %q exit %d, want disk: %s", res.Stopped, res.ExitCode, out)
