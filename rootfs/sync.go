@@ -25,10 +25,12 @@ type SyncOptions struct {
 	// OwnerUID and OwnerGID own every synced entry; -1 = the project dir's owner.
 	OwnerUID, OwnerGID int
 	// Validate, when set, is a further check of the changes that passed the generic
-	// rules above, made before anything is applied: every refusal it returns stops the
-	// sync (nothing is applied). The caller knows what the outputs mean (a package
-	// manager's bin links); SyncBack does not.
-	Validate func(allowed []Change) []Refusal
+	// rules above (allowed), made before anything is applied: every refusal it returns
+	// stops the sync (nothing is applied). all is every change of the run, refused ones
+	// included, for context (a file the run wrote where it is not synced is still not
+	// on the host). The caller knows what the outputs mean (a package manager's bin
+	// links); SyncBack does not.
+	Validate func(allowed, all []Change) []Refusal
 }
 
 // Refusal is a change that was not synced, and why.
@@ -93,7 +95,7 @@ func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
 	rep := &SyncReport{}
 	allowed, refused := validate(cs, only, o.AllowGit)
 	if o.Validate != nil {
-		for _, r := range o.Validate(allowed) {
+		for _, r := range o.Validate(allowed, cs.Changes) {
 			r.OutsideOnly = false
 			refused = append(refused, r)
 		}

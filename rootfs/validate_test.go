@@ -12,7 +12,7 @@ func TestSyncBackValidate(t *testing.T) {
 	if usernsWhy != "" {
 		t.Skip(usernsWhy + ": the runs need one")
 	}
-	refuseLinks := func(cs []Change) []Refusal {
+	refuseLinks := func(cs, _ []Change) []Refusal {
 		var out []Refusal
 		for _, c := range cs {
 			if c.Type == TypeSymlink {

@@ -42,11 +42,13 @@ type linkRules struct {
 	ecosystem string
 	policy    *policy.Policy
 	view      linkView
-	changed   map[string]bool
+	// changed are the paths the run added, replaced or deleted (a dir that only got
+	// new entries is not among them).
+	changed map[string]bool
 }
 
 // linkValidator is the sync back's check for the plan (see linkRules).
-func (r *runner) linkValidator() func([]rootfs.Change) []rootfs.Refusal {
+func (r *runner) linkValidator() func(allowed, all []rootfs.Change) []rootfs.Refusal {
 	p := r.o.Plan
 	lr := &linkRules{root: r.root, node: p.Ecosystem == precheck.NPM, manager: p.Manager,
 		ecosystem: p.Ecosystem, policy: r.o.Engine.Policy, view: r.sess.Scratch()}
@@ -65,13 +67,17 @@ func outputDirs(outputs []string) []string {
 	return dirs
 }
 
-func (lr *linkRules) check(changes []rootfs.Change) []rootfs.Refusal {
-	lr.changed = make(map[string]bool, len(changes))
-	for _, c := range changes {
-		lr.changed[c.Path] = true
+// check returns a refusal for each of the changes to sync (allowed) that breaks the
+// rules; all (every change of the run) tells which project files the run wrote.
+func (lr *linkRules) check(allowed, all []rootfs.Change) []rootfs.Refusal {
+	lr.changed = make(map[string]bool, len(all))
+	for _, c := range all {
+		if c.Type != rootfs.TypeDir || c.Kind != rootfs.Modified || c.Prev != rootfs.TypeDir || c.Opaque {
+			lr.changed[c.Path] = true
+		}
 	}
 	var out []rootfs.Refusal
-	for _, c := range changes {
+	for _, c := range allowed {
 		if c.Kind == rootfs.Deleted {
 			continue
 		}

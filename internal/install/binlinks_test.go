@@ -210,11 +210,29 @@ func TestLinkRules(t *testing.T) {
 			want:    []string{"points outside"},
 		},
 		{name: "workspace link", changes: []rootfs.Change{link("node_modules/ws", "../packages/ws")}},
+		{
+			name: "workspace link, the workspace dir got a node_modules",
+			changes: []rootfs.Change{{Path: "packages/ws", Kind: rootfs.Modified, Type: rootfs.TypeDir, Prev: rootfs.TypeDir},
+				link("node_modules/ws", "../packages/ws")},
+		},
+		{
+			name: "link to a package dir the run replaced",
+			changes: []rootfs.Change{{Path: "packages/ws", Kind: rootfs.Modified, Type: rootfs.TypeDir, Prev: rootfs.TypeDir, Opaque: true},
+				link("node_modules/ws", "../packages/ws")},
+			want: []string{"points outside"},
+		},
 		{name: "link inside node_modules", changes: []rootfs.Change{link("node_modules/a/node_modules/b", "../../b")}},
 		{
 			name: "link to a package whose package.json the run wrote",
 			changes: []rootfs.Change{link("node_modules/ws", "../packages/ws"),
 				{Path: "packages/ws/package.json", Kind: rootfs.Modified, Type: rootfs.TypeRegular, Prev: rootfs.TypeRegular}},
+			want: []string{"points outside"},
+		},
+		{
+			name:  "link to a dir the run made a package of, outside the outputs (refused there, so not on the host)",
+			files: map[string]string{"src/package.json": `{"name":"src"}`},
+			changes: []rootfs.Change{{Path: "src/package.json", Kind: rootfs.Added, Type: rootfs.TypeRegular},
+				link("node_modules/src", "../src")},
 			want: []string{"points outside"},
 		},
 		{
@@ -348,7 +366,13 @@ func TestLinkRules(t *testing.T) {
 				pol = policy.Default()
 			}
 			lr := &linkRules{root: testRoot, outputDirs: outputDirs(outputs), node: eco == "npm", manager: manager, ecosystem: eco, policy: pol, view: v}
-			got := lr.check(tt.changes)
+			var allowed []rootfs.Change
+			for _, c := range tt.changes {
+				if within(c.Path, lr.outputDirs...) {
+					allowed = append(allowed, c)
+				}
+			}
+			got := lr.check(allowed, tt.changes)
 			if len(got) != len(tt.want) {
 				t.Fatalf("refusals = %v, want %d", got, len(tt.want))
 			}
