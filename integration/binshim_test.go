@@ -137,3 +137,36 @@ func TestBinShimShadowingBinNeedsPolicy(t *testing.T) {
 		}
 	})
 }
+
+// Links to the project's own packages are legitimate: a workspace is linked into
+// node_modules (npm, yarn classic, pnpm) and its bin into node_modules/.bin (yarn
+// classic links it straight into the workspace); both are synced and the bin runs
+// on the host.
+func TestBinShimWorkspaceLinksSynced(t *testing.T) {
+	for _, fl := range binFlavours() {
+		t.Run(fl.name, func(t *testing.T) {
+			forEachMode(t, func(t *testing.T, m mode) {
+				b := newPMBox(t, m)
+				fl.setup(t, b)
+				manifest := map[string]any{"name": "pbox-it", "version": "1.0.0", "private": true, "workspaces": []string{"packages/*"}}
+				if fl.name == "pnpm" {
+					manifest["dependencies"] = map[string]string{"pbox-ws-a": "workspace:*"}
+					writeFile(t, filepath.Join(b.Project, "pnpm-workspace.yaml"), "packages:\n  - packages/*\n", 0o644)
+				}
+				setManifest(t, b, manifest)
+				writeFile(t, filepath.Join(b.Project, "packages", "a", "package.json"),
+					`{"name":"pbox-ws-a","version":"1.0.0","bin":{"pbox-ws-tool":"cli.js"},"dependencies":{"semver":"7.6.0"}}`+"\n", 0o644)
+				writeFile(t, filepath.Join(b.Project, "packages", "a", "cli.js"), "#!/usr/bin/env node\nconsole.log(\"pbox-ws-tool ran\");\n", 0o755)
+				chownTree(t, m, b.Project)
+				r := b.tool("", fl.tool, "install")
+				wantCode(t, r, 0, fl.name+": a workspace with a bin")
+				if target, err := os.Readlink(filepath.Join(b.Project, "node_modules", "pbox-ws-a")); err != nil || target != "../packages/a" {
+					t.Errorf("node_modules/pbox-ws-a: link to %q (%v), want ../packages/a", target, err)
+				}
+				if out := hostOutput(t, m, b.Project, "node_modules/.bin/pbox-ws-tool"); !strings.Contains(out, "pbox-ws-tool ran") {
+					t.Errorf("node_modules/.bin/pbox-ws-tool on the host: %q", out)
+				}
+			})
+		})
+	}
+}
