@@ -195,3 +195,28 @@ func TestCargoProjectConfigHostPassthrough(t *testing.T) {
 		}
 	})
 }
+
+// TestCargoProjectAlias: `cargo bb` with the project's `bb = "build"` is an
+// unprotected build on the host if it passes through; it is planned: a malicious
+// dependency blocks it, and a clean one builds in the sandbox.
+func TestCargoProjectAlias(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := cargoGreetRegistry(t)
+		b := cargoProject(t, m, reg, "fn main() { println!(\"{}\", pbox_greet::greet()); }\n", "pbox_greet")
+		writeFile(t, filepath.Join(b.Project, ".cargo", "config.toml"), reg.ConfigToml()+"\n[alias]\nbb = \"build\"\n", 0o644)
+		chownTree(t, m, b.Home)
+		before := treeHash(t, b.Project, true)
+		r := b.cargo(regMalDB(t, m, "crates.io", "pbox_dep"), "bb")
+		wantCode(t, r, 3, "an alias of build with a malicious dependency")
+		wantStderr(t, r, "pbox_dep", "MAL-2099")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked aliased build")
+
+		r = b.cargo(regMalDB(t, m, "crates.io"), "bb")
+		wantCode(t, r, 0, "an alias of build")
+		out, err := exec.Command(filepath.Join(b.Project, "target", "debug", "proj")).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "hello dep" {
+			t.Errorf("the built binary: %v %s\n%s", err, out, r)
+		}
+	})
+}

@@ -37,11 +37,11 @@ var cargoResolves = map[string]bool{"add": true, "remove": true, "update": true,
 var cargoValueOpts = map[string]bool{"--config": true, "-Z": true, "--color": true, "--manifest-path": true, "-C": true}
 
 func (m cargoManager) Plan(args []string, env Env) (*Plan, error) {
-	p, err := m.plan(args, env)
+	p, err := m.plan(args, env, 0)
 	return finishTool(p, err, env, cargoToolPaths(env))
 }
 
-func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
+func (m cargoManager) plan(args []string, env Env, depth int) (*Plan, error) {
 	cmd, idx := "", -1
 	for i := 0; i < len(args); i++ {
 		w := args[i]
@@ -68,6 +68,20 @@ func (m cargoManager) plan(args []string, env Env) (*Plan, error) {
 	for _, w := range rest {
 		if w == "--help" || w == "-h" {
 			return m.hostPassthrough(cmd, args, idx, env, false)
+		}
+	}
+	if idx >= 0 && !cargoBuilds[cmd] && !cargoResolves[cmd] && cmd != "install" {
+		// A user or project alias (`bb = "build"`) would otherwise pass through
+		// and build on the host: expand it as cargo does and plan the result.
+		exp, from, err := cargoAlias(env, cmd)
+		if err != nil {
+			return nil, err
+		}
+		if exp != nil {
+			if depth >= 8 {
+				return nil, &Refusal{Manager: "cargo", Reason: "alias " + cmd + " expands too deeply (" + from + ")"}
+			}
+			return m.plan(concat(args[:idx], exp, rest), env, depth+1)
 		}
 	}
 	switch {
@@ -388,6 +402,7 @@ func (cargoManager) Doc() ManagerDoc {
 		"In the sandbox CARGO_HOME is phylum-box's own cache, read-only while compiling; the user's ~/.cargo/config.toml is passed with --config.",
 		"The project's .cargo/config.toml is read as data (see cargo-config-settings.md): settings that name programs, flags or environment reach only the offline build; paths outside the project, tokens, credential providers, proxies and [unstable] are refused with file:line.",
 		"A rust-toolchain.toml or rust-toolchain file may name an installed released channel, pinned with RUSTUP_TOOLCHAIN in every step; a path or any other name is refused. cargo +TOOLCHAIN and RUSTUP_TOOLCHAIN are yours and win.",
+		"Aliases (CARGO_ALIAS_NAME, [alias] in your config or the project's) are expanded as cargo does and planned like the command they name; a project alias that passes --config, -Z, +TOOLCHAIN, --manifest-path or -C is refused.",
 		"Commands that pass through run on the host: they are refused when a toolchain file names a path, and tree, metadata, package, publish and external commands also when the project's config names programs (run them with phylum-box run -- cargo …).",
 		"cargo fix, cargo publish and third-party cargo-* subcommands pass through unprotected although they compile the project: run phylum-box cargo check first, and only on code you trust.",
 	}

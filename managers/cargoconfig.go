@@ -392,3 +392,68 @@ func tomlKey(s string) (key []string, rest string, ok bool) {
 		s = s[1:]
 	}
 }
+
+// cargoAlias finds name among cargo's aliases as cargo does: CARGO_ALIAS_<NAME>,
+// then the config files from the working directory up, then $CARGO_HOME's. It
+// returns the expansion (nil if name is no alias) and where it was found. An
+// alias from a project file may not carry options that are settings
+// (--config, -Z, +TOOLCHAIN, --manifest-path, -C): on the command line they
+// would be trusted as the user's.
+func cargoAlias(env Env, name string) (exp []string, from string, err error) {
+	split := func(v any) []string {
+		if s, ok := v.(string); ok {
+			return strings.Fields(s)
+		}
+		return cargoStrings(v)
+	}
+	if v, ok := env.LookupEnv("CARGO_ALIAS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
+		return strings.Fields(v), "CARGO_ALIAS_" + name, nil
+	}
+	cargoHome := env.Getenv("CARGO_HOME")
+	if cargoHome == "" {
+		cargoHome = filepath.Join(env.Home, ".cargo")
+	}
+	var candidates []string
+	for d := env.Dir; ; d = filepath.Dir(d) {
+		if filepath.Join(d, ".cargo") != cargoHome {
+			candidates = append(candidates, filepath.Join(d, ".cargo", "config"), filepath.Join(d, ".cargo", "config.toml"))
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	candidates = append(candidates, filepath.Join(cargoHome, "config"), filepath.Join(cargoHome, "config.toml"))
+	for _, p := range candidates {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var f struct {
+			Alias map[string]any `toml:"alias"`
+		}
+		if _, err := toml.Decode(string(data), &f); err != nil {
+			continue // a planned command reports it
+		}
+		v, ok := f.Alias[name]
+		if !ok {
+			continue
+		}
+		exp = split(v)
+		if len(exp) == 0 {
+			return nil, "", &Refusal{Manager: "cargo", Reason: p + ": alias." + name + " is empty"}
+		}
+		if filepath.Dir(p) != cargoHome { // a project's
+			for _, w := range exp {
+				if w == "--config" || strings.HasPrefix(w, "--config=") || strings.HasPrefix(w, "-Z") || strings.HasPrefix(w, "+") ||
+					strings.HasPrefix(w, "--manifest-path") || w == "-C" {
+					line := cargoKeyLines(data)["alias\x00"+name]
+					return nil, "", &Refusal{Manager: "cargo",
+						Reason: fmt.Sprintf("%s:%d: alias.%s passes %s, a setting the project would choose as if you had typed it", p, line, name, w),
+						Advice: "type the command yourself, or define the alias in ~/.cargo/config.toml"}
+				}
+			}
+		}
+		return exp, p, nil
+	}
+	return nil, "", nil
+}

@@ -347,3 +347,47 @@ func TestCargoHostPassthrough(t *testing.T) {
 		})
 	}
 }
+
+// TestCargoAliases: an alias for an intercepted command is planned, not passed
+// through to a build on the host; a project alias may not smuggle settings.
+func TestCargoAliases(t *testing.T) {
+	tests := []struct {
+		name, project, user string
+		args                []string
+		want                string
+		build               []string
+	}{
+		{"project alias", "[alias]\nbb = \"build --release\"\n", "", []string{"bb"}, "plan", []string{"cargo", "build", "--frozen", "--release"}},
+		{"user alias, array", "", "[alias]\nbr = [\"b\", \"--release\"]\n", []string{"br", "-v"}, "plan", []string{"cargo", "build", "--frozen", "--release", "-v"}},
+		{"alias of an alias", "[alias]\nx = \"y\"\ny = \"check\"\n", "", []string{"x"}, "plan", []string{"cargo", "check", "--frozen"}},
+		{"alias to a passthrough", "[alias]\ntr = \"tree -e normal\"\n", "", []string{"tr"}, "passthrough", nil},
+		{"loop", "[alias]\nx = \"y\"\ny = \"x\"\n", "", []string{"x"}, "refused: alias", nil},
+		{"project alias with --config", "[alias]\nbb = \"build --config build.rustc-wrapper='./e.sh'\"\n", "", []string{"bb"}, "refused: ", nil},
+		{"user alias with --config is the user's", "", "[alias]\nbb = \"build --config net.retry=2\"\n", []string{"bb"}, "plan", nil},
+	}
+	cargo, _ := Lookup("cargo")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{"Cargo.toml": "[package]\nname = \"p\"\nversion = \"0.1.0\"\n", "src/main.rs": ""}
+			if tc.project != "" {
+				files[".cargo/config.toml"] = tc.project
+			}
+			env := testEnv(t, files)
+			env.Environ = []string{"PATH=/usr/bin:/bin"}
+			if tc.user != "" {
+				writeFile(t, filepath.Join(env.Home, ".cargo", "config.toml"), tc.user)
+			}
+			p, err := cargo.Plan(tc.args, env)
+			got := planOutcome(p, err)
+			if !strings.HasPrefix(got, tc.want) {
+				t.Fatalf("Plan(%q) = %s, want %s…", tc.args, got, tc.want)
+			}
+			if tc.build != nil {
+				args := slices.DeleteFunc(slices.Clone(p.Build.Args), func(s string) bool { return s == "--config" || strings.HasSuffix(s, "cargo-config.toml") })
+				if !slices.Equal(args, tc.build) {
+					t.Errorf("Build = %q, want %q", p.Build.Args, tc.build)
+				}
+			}
+		})
+	}
+}
