@@ -2,9 +2,7 @@ package managers
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"regexp"
 	"strings"
@@ -119,8 +117,10 @@ func bundleEvaluated(p *Plan, gemfile string, out []byte, read func(string) ([]b
 		return &Refusal{Manager: "bundle", Reason: gemfile + ": " + err.Error(),
 			Advice: "phylum-box installs gems from rubygems sources; install this project without phylum-box only if you trust it and its git/path gems"}
 	}
+	// The build step gets the project's own Gemfile, as the host reads it (a
+	// symlink is not followed: it is refused here).
 	orig, err := read(gemfile)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err != nil {
 		return refuse("reading it: %v", err)
 	}
 	if p.Credentials == nil {
