@@ -120,6 +120,12 @@ func TestBundleGemfileDeclarative(t *testing.T) {
 		if out, err := c.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "hello dep other" {
 			t.Errorf("bundle exec after the install: %v %s", err, out)
 		}
+		// lock and update go through the same evaluation.
+		for _, cmd := range []string{"lock", "update"} {
+			r := b.bundle(db, cmd)
+			wantCode(t, r, 0, "bundle "+cmd)
+			wantStderr(t, r, "evaluating the project's bundle manifest")
+		}
 	})
 }
 
