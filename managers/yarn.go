@@ -288,6 +288,9 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	if err := checkClassicYarnPathYML(root, dir); err != nil {
 		return nil, err
 	}
+	if err := checkClassicCredentialTargets(env, rcs); err != nil {
+		return nil, err
+	}
 	cache := yarnClassicCache(env)
 	cwd := relOrDot(root, dir)
 	lead := y.leadWithoutCwd() // the steps already run in the --cwd directory

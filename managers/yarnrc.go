@@ -428,3 +428,83 @@ func checkClassicYarnPathYML(root, dir string) error {
 	}
 	return nil
 }
+
+// checkClassicCredentialTargets refuses a project .yarnrc that would send the user's
+// registry credentials somewhere the user did not choose. yarn 1 sends an unbound
+// _authToken/_auth/_password (one without a "//host/:" prefix, in ~/.yarnrc or
+// ~/.npmrc) to whichever registry is configured; any token crosses a proxy, and
+// strict-ssl false or a project CA lets that proxy read it.
+func checkClassicCredentialTargets(env Env, rcs []*yarnProjectRC) error {
+	unbound, any := false, false
+	userRegistry := ""
+	for _, name := range []string{".yarnrc", ".npmrc"} {
+		b, err := os.ReadFile(filepath.Join(env.Home, name))
+		if err != nil {
+			continue
+		}
+		for _, raw := range strings.Split(string(b), "\n") {
+			line := strings.TrimSpace(raw)
+			if line == "" || line[0] == '#' || line[0] == ';' {
+				continue
+			}
+			var key, val string
+			if name == ".npmrc" {
+				key, val, _ = strings.Cut(line, "=")
+				key, val = strings.TrimSpace(key), strings.Trim(strings.TrimSpace(val), `"'`)
+			} else {
+				key, val = splitYarnrcLine(line)
+			}
+			if key == "registry" && userRegistry == "" {
+				userRegistry = normalizeRegistry(val)
+			}
+			if s, _ := classicSettingFor(key); s.Class == YarnCredential {
+				any = true
+				unbound = unbound || !strings.HasPrefix(strings.Trim(key, `"`), "//")
+			}
+		}
+	}
+	for _, kv := range env.Environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if lk := strings.ToLower(k); strings.HasPrefix(lk, "npm_config_") || strings.HasPrefix(lk, "yarn_") {
+			if isSecretEnv(k) {
+				any, unbound = true, true
+			}
+		}
+	}
+	if !any {
+		return nil
+	}
+	same := func(r string) bool {
+		r = normalizeRegistry(r)
+		switch {
+		case userRegistry != "":
+			return r == userRegistry
+		default: // yarn 1's default and npm's, which it treats as one
+			return r == "https://registry.yarnpkg.com/" || r == DefaultNpmRegistry
+		}
+	}
+	advice := "set it in your own ~/.yarnrc instead, and bind each token to its registry (\"//host/:_authToken\")"
+	for _, rc := range rcs {
+		b, err := os.ReadFile(rc.path)
+		if err != nil {
+			return err
+		}
+		for i, raw := range strings.Split(string(b), "\n") {
+			line := strings.TrimSpace(raw)
+			if line == "" || line[0] == '#' || raw[0] == ' ' || raw[0] == '\t' {
+				continue
+			}
+			key, val := splitYarnrcLine(line)
+			name := classicSettingName(key)
+			switch {
+			case name == "registry" && unbound && !same(val):
+				return yarnConfigRefusal(rc.path, i+1, key+" "+val, "would receive the registry token of your ~/.yarnrc or ~/.npmrc", advice)
+			case name == "proxy" || name == "https-proxy" || name == "ca" || name == "cafile":
+				return yarnConfigRefusal(rc.path, i+1, key, "would route or intercept the connections that carry your registry credentials", advice)
+			case name == "strict-ssl" && val == "false":
+				return yarnConfigRefusal(rc.path, i+1, key+" false", "would let anyone on the way read your registry credentials", advice)
+			}
+		}
+	}
+	return nil
+}

@@ -414,3 +414,34 @@ func TestYarnRCBetweenCwdAndRoot(t *testing.T) {
 		t.Errorf("pkgs/b/.yarnrc.yml: want a networked copy without the plugin, got %v", p.Credentials)
 	}
 }
+
+// TestClassicCredentialTargets: yarn 1 sends an unbound token to any registry.
+func TestClassicCredentialTargets(t *testing.T) {
+	for _, tc := range []struct {
+		name, home, project string
+		want                []string
+	}{
+		{"registry takes the unbound ~/.yarnrc token", ".yarnrc:_authToken secret\n", "registry \"http://127.0.0.1:9/\"\n", []string{".yarnrc:1", "registry http://127.0.0.1:9/"}},
+		{"registry takes the unbound ~/.npmrc token", ".npmrc:_authToken=secret\n", "--add.registry http://127.0.0.1:9/\n", []string{".yarnrc:1", "--add.registry"}},
+		{"proxy", ".npmrc://registry.npmjs.org/:_authToken=secret\n", "https-proxy \"http://127.0.0.1:9\"\n", []string{"https-proxy"}},
+		{"strict-ssl off", ".npmrc://registry.npmjs.org/:_authToken=secret\n", "strict-ssl false\n", []string{"strict-ssl false"}},
+		{"bound token, other registry", ".npmrc://registry.npmjs.org/:_authToken=secret\n", "registry \"https://mirror.example/\"\n", nil},
+		{"unbound token, default registry", ".yarnrc:_authToken secret\n", "registry \"https://registry.npmjs.org\"\n", nil},
+		{"no token", "", "registry \"http://127.0.0.1:9/\"\nhttps-proxy \"http://127.0.0.1:9\"\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testEnv(t, map[string]string{"package.json": `{"name":"c","packageManager":"yarn@1.22.22"}`, "yarn.lock": classicLock, ".yarnrc": tc.project})
+			needNodeHeaders(t, env)
+			if tc.home != "" {
+				name, body, _ := strings.Cut(tc.home, ":")
+				writeFile(t, filepath.Join(env.Home, name), body)
+			}
+			_, err := planYarn(t, env, "install")
+			if tc.want != nil {
+				wantYarnRefusal(t, err, tc.want...)
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

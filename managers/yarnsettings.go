@@ -273,7 +273,7 @@ func YarnSettingsReference() string {
 	b.WriteString("| path | honoured only when it names a path inside the project; otherwise refused (exit 2) with the file, line and setting |\n")
 	b.WriteString("| exec | code yarn runs itself: left out of the resolve and download steps (network, credentials), where your own yarn runs with `YARN_IGNORE_PATH=1`; honoured in the build step (no network, no credential); a path must be inside the project |\n")
 	b.WriteString("| credential | seen only by the resolve and download steps |\n")
-	b.WriteString("| network-target | a host or how it is trusted: used by the resolve and download steps, which run no code; when your own config holds a yarn berry token, a project registry, scope registry, proxy, CA or `enableStrictSsl: false` that would receive or expose it is refused |\n")
+	b.WriteString("| network-target | a host or how it is trusted: used by the resolve and download steps, which run no code; when your own config holds a registry token, a project registry that would receive it (berry: a top-level or scope token; classic: a token without `//host/:`), a proxy, a CA or turning TLS checks off is refused |\n")
 	b.WriteString("| user-only | yours or phylum-box's to decide: a project's value is ignored or overridden |\n\n")
 	b.WriteString("In a project file, `${VAR}` is never expanded from your environment: such a line is refused; move\n")
 	b.WriteString("it to your `~/.yarnrc.yml` (or `~/.yarnrc`). A setting not listed here is treated as data.\n\n")
