@@ -220,3 +220,68 @@ func TestCargoProjectAlias(t *testing.T) {
 		}
 	})
 }
+
+// TestCargoProjectRegistryIndexAndUserToken: the user holds a token for registry
+// "corp" (~/.cargo/credentials.toml); a project that names corp's index would get
+// it sent wherever it points: refused, nothing contacted. When the user's own
+// config names the index, the same project builds.
+func TestCargoProjectRegistryIndexAndUserToken(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := cargoGreetRegistry(t)
+		db := regMalDB(t, m, "crates.io")
+		b := regNewBox(t, m)
+		writeFile(t, filepath.Join(b.Project, "Cargo.toml"), "[package]\nname = \"proj\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\npbox_greet = { version = \"1\", registry = \"corp\" }\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, "src", "main.rs"), "fn main() { println!(\"{}\", pbox_greet::greet()); }\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, ".cargo", "config.toml"), fmt.Sprintf("[registries.corp]\nindex = %q\n\n[net]\nretry = 0\n", reg.Index), 0o644)
+		writeFile(t, filepath.Join(b.Home, ".cargo", "credentials.toml"), "[registries.corp]\ntoken = \""+b.Mark+"\"\n", 0o600)
+		chownTree(t, m, b.Home)
+		before := treeHash(t, b.Project, true)
+		r := b.cargo(db, "build")
+		wantCode(t, r, 2, "a project naming the index of the user's token")
+		wantStderr(t, r, "config.toml:2: registries.corp.index", "you hold a token for registry corp")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a refused build")
+		if hits := reg.Hits(); len(hits) > 0 {
+			t.Errorf("the registry was contacted: %q", hits)
+		}
+
+		writeFile(t, filepath.Join(b.Home, ".cargo", "config.toml"), fmt.Sprintf("[registries.corp]\nindex = %q\n", reg.Index), 0o644)
+		chownTree(t, m, b.Home)
+		r = b.cargo(db, "build")
+		wantCode(t, r, 0, "the user names corp's index")
+		out, err := exec.Command(filepath.Join(b.Project, "target", "debug", "proj")).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "hello dep" {
+			t.Errorf("the built binary: %v %s\n%s", err, out, r)
+		}
+	})
+}
+
+// TestCargoInstallIgnoresCrateConfig: a crate's own .cargo/config.toml (package
+// input) names a rustc-wrapper; `cargo install` from a registry never reads it, nor
+// does phylum-box's, whose fetch would otherwise run it with the network.
+func TestCargoInstallIgnoresCrateConfig(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := cargoGreetRegistry(t)
+		canary := regStartCanary(t)
+		reg.AddCrate("pbox_tool", "1.0.0", []string{"pbox_dep"}, map[string]string{
+			"src/main.rs":        "fn main() { println!(\"tool {}\", pbox_dep::value()); }\n",
+			".cargo/config.toml": "[build]\nrustc-wrapper = \"./evil.sh\"\n",
+			"evil.sh":            cargoEvilScript(canary, "CRATE"),
+		})
+		db := regMalDB(t, m, "crates.io")
+		b := cargoProject(t, m, reg, "fn main() {}\n")
+		r := b.cargo(db, "install", "pbox_tool", "--root", "tools")
+		wantCode(t, r, 0, "cargo install --root tools")
+		if got := canary.Got(); len(got) > 0 {
+			t.Errorf("the crate's rustc-wrapper ran: %q", got)
+		}
+		if strings.Contains(r.Stdout+r.Stderr, "PBOX-CRATE") {
+			t.Errorf("the crate's rustc-wrapper ran\n%s", r)
+		}
+		out, err := exec.Command(filepath.Join(b.Project, "tools", "bin", "pbox_tool")).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "tool dep" {
+			t.Errorf("the installed binary: %v %s\n%s", err, out, r)
+		}
+	})
+}
