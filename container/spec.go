@@ -134,7 +134,7 @@ func (r *Result) StopMessage(l Limits) string {
 		if r.DiskUsed > 0 {
 			used = fmt.Sprintf(" (%s written)", FormatBytes(r.DiskUsed))
 		}
-		return fmt.Sprintf("disk limit %s hit%s; raise it with --disk, PHYLUM_BOX_DISK or limits.disk in the config file", FormatBytes(l.Disk), used)
+		return fmt.Sprintf("disk limit %s hit%s; raise limits.disk in the config file, PHYLUM_BOX_DISK, or --disk of phylum-box run", FormatBytes(l.Disk), used)
 	}
 	return ""
 }

@@ -81,3 +81,29 @@ func TestDiskLimitFromEnvAndConfig(t *testing.T) {
 		})
 	})
 }
+
+// TestNpmInstallScriptHitsDiskLimit: an install script that writes 200 MiB into
+// node_modules under PHYLUM_BOX_DISK=64MiB stops the install (exit 4) and leaves
+// the project as it was; the twin writing 8 MiB installs.
+func TestNpmInstallScriptHitsDiskLimit(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		size := func(mib string) func(dir string) {
+			return func(dir string) { writeFile(t, filepath.Join(dir, "size.txt"), mib+"\n", 0o644) }
+		}
+		b := newPMBox(t, m)
+		b.Env = append(b.Env, "PHYLUM_BOX_DISK=64MiB")
+		tgz := packFixture(t, b, "disk-filler", nil, size("200"))
+		before := projectState(t, b.Project)
+		r := b.tool("", "npm", "install", tgz)
+		wantCode(t, r, 4, "an install script writing 200 MiB under PHYLUM_BOX_DISK=64MiB")
+		wantStderr(t, r, "disk limit 64mib hit", "limits.disk")
+		assertSameTree(t, before, projectState(t, b.Project), "an install stopped by the disk limit")
+
+		b = newPMBox(t, m)
+		b.Env = append(b.Env, "PHYLUM_BOX_DISK=64MiB")
+		tgz = packFixture(t, b, "disk-filler", nil, size("8"))
+		wantCode(t, b.tool("", "npm", "install", tgz), 0, "an install script writing 8 MiB under PHYLUM_BOX_DISK=64MiB")
+		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-disk-filler", "fill", "f7"), "the 8 MiB synced with node_modules")
+	})
+}
