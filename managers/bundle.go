@@ -80,7 +80,7 @@ func (m bundleManager) Doc() ManagerDoc {
 		"Gems go to BUNDLE_PATH (the environment or .bundle/config), which must be inside the project; without one, to vendor/bundle, recorded in .bundle/config.",
 		"Intercepted commands need a Gemfile in the working directory or above (or BUNDLE_GEMFILE).",
 		"The Gemfile is Ruby: it is evaluated in a step of its own with no network, no credentials and the project read-only; the resolve and download steps read a plain Gemfile phylum-box writes from what it declares (rubygems sources, gems, requirements, groups, platforms, ruby version). Git and path gems and `gemspec` are refused (Bundler would run their gemspec, Ruby, with the network); the build checks the lockfile against the project's own Gemfile (frozen).",
-		"The project's .bundle/config is checked first: settings that run programs, carry credentials, choose mirrors or TLS, or name paths outside the project are refused with file:line (see bundle-config-settings.md).",
+		"The project's .bundle/config is checked first: settings that run programs, carry credentials, choose mirrors or TLS, or name paths outside the project are refused with file:line (see bundle-config-settings.md). The steps before the build read neither the project's installed gems (their specifications are Ruby) nor its .bundle/config.",
 	}
 	return d
 }
