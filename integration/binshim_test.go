@@ -170,3 +170,34 @@ func TestBinShimWorkspaceLinksSynced(t *testing.T) {
 		})
 	}
 }
+
+// An install script rewrites the legitimate bin entries of semver (the project's
+// node_modules/.bin/semver and, with pnpm, the one in its own package's
+// node_modules/.bin): npm's and yarn's link now points at the script's payload,
+// pnpm's shims run one more command (pnpm rebuild rewrites the project's shims
+// itself afterwards; the package's own is left as the script made it). Refused,
+// nothing synced.
+func TestBinShimRewrittenBinRefused(t *testing.T) {
+	for _, fl := range binFlavours() {
+		t.Run(fl.name, func(t *testing.T) {
+			forEachMode(t, func(t *testing.T, m mode) {
+				b := newPMBox(t, m)
+				fl.setup(t, b)
+				if fl.name == "pnpm" {
+					setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0",
+						"pnpm": map[string]any{"onlyBuiltDependencies": []string{"pbox-bin-tamper@file:vendor/pbox-bin-tamper-1.0.0.tgz"}}})
+				}
+				tgz := packFixture(t, b, "bin-tamper", nil)
+				before := projectState(t, b.Project)
+				r := b.tool("", fl.tool, fl.add(tgz, "semver@7.6.0")...)
+				wantCode(t, r, 4, fl.name+": an install script that rewrites node_modules/.bin/semver")
+				want := "not a bin that pbox-bin-tamper@1.0.0 declares"
+				if fl.name == "pnpm" {
+					want = "not the shim pnpm writes for ../../../semver/bin/semver.js (it runs something else)"
+				}
+				wantStderr(t, r, "node_modules/.bin/semver", want, "nothing was synced")
+				assertSameTree(t, before, projectState(t, b.Project), "a refused sync")
+			})
+		})
+	}
+}
