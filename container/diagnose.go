@@ -52,7 +52,7 @@ func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
 // Check is one graded finding of the diagnosis.
 type Check struct {
 	// ID is a stable key for scripts: userns, uidmap-tools, subids, cgroup,
-	// delegation, limit.memory, limit.pids, limit.cpu, limit.timeout, seccomp,
+	// delegation, limit.memory, limit.pids, limit.cpu, limit.timeout, limit.disk, seccomp,
 	// landlock, overlay (cmd adds osv-db and managers).
 	ID    string `json:"id"`
 	Title string `json:"title"`
@@ -775,6 +775,11 @@ func diagnoseLimits(f HostFacts, setupCmd string) []Check {
 		out = append(out, Check{ID: "limit.timeout", Title: "timeout", Level: LevelOK, Detail: l.Timeout.String() + " per step, wall clock; on expiry every process in the sandbox is killed"})
 	} else {
 		out = append(out, Check{ID: "limit.timeout", Title: "timeout", Level: LevelInfo, Detail: "no timeout is configured"})
+	}
+	if l.Disk > 0 {
+		out = append(out, Check{ID: "limit.disk", Title: "disk limit", Level: LevelOK, Detail: byteSize(l.Disk) + " written to the host disk per run (scratch and writable caches), watched; one file no larger (RLIMIT_FSIZE)"})
+	} else {
+		out = append(out, Check{ID: "limit.disk", Title: "disk limit", Level: LevelInfo, Detail: "no disk limit is configured: a run can fill the disk holding the scratch"})
 	}
 	return out
 }

@@ -26,6 +26,9 @@
 // container — and memory and CPU are reported as not enforced (Result.Limits). The
 // wall-clock timeout, an interrupt (ctx), an OOM kill or a fork refused by the pids
 // limit SIGKILL the pid namespace's init, which ends every process in the container.
+// So does the disk limit (Limits.Disk), which no cgroup provides: a DiskMeter polls
+// statfs of the file systems behind the writable mounts and confirms a growth past
+// the limit with an exact walk of those dirs; RLIMIT_FSIZE caps any one file.
 //
 // # Life cycle
 //
