@@ -31,13 +31,15 @@ func parseGemfileLock(in *input) ([]precheck.Package, error) {
 		return nil, err
 	}
 	sections := gemSections(in.data)
+	sums := gemChecksums(in.data)
 	out := make([]precheck.Package, 0, len(inv.Packages))
 	for _, p := range inv.Packages {
 		line := 0
 		if d := p.Location.Descriptor; d != nil && d.File != nil {
 			line = d.File.LineNumber
 		}
-		pkg := precheck.Package{Ecosystem: precheck.RubyGems, Name: p.Name, Version: p.Version, Source: in.at(line)}
+		pkg := precheck.Package{Ecosystem: precheck.RubyGems, Name: p.Name, Version: p.Version, Source: in.at(line),
+			Integrity: sums[p.Name+" "+p.Version]}
 		i := sort.Search(len(sections), func(i int) bool { return sections[i].line > line }) - 1
 		if i >= 0 {
 			s := sections[i]
@@ -57,6 +59,47 @@ func parseGemfileLock(in *input) ([]precheck.Package, error) {
 		out = append(out, pkg)
 	}
 	return out, nil
+}
+
+// gemChecksums reads Bundler's CHECKSUMS section (Bundler 2.5+), whose hashes
+// Bundler verifies every downloaded .gem against: "  name (version[-platform])
+// sha256=<hex>[,…]". A version's platform variants are different files; their hashes
+// are kept together, sorted, as one SRI string per name and version, the unit the
+// precheck reports.
+func gemChecksums(data []byte) map[string]string {
+	i := bytes.Index(data, []byte("\nCHECKSUMS\n"))
+	if i < 0 {
+		return nil
+	}
+	byGem := map[string][]string{}
+	for _, l := range strings.Split(string(data[i+len("\nCHECKSUMS\n"):]), "\n") {
+		l = strings.TrimRight(l, "\r")
+		if l == "" || l[0] != ' ' {
+			break
+		}
+		name, rest, ok := strings.Cut(strings.TrimSpace(l), " (")
+		if !ok {
+			continue
+		}
+		ver, hashes, ok := strings.Cut(rest, ")")
+		if !ok {
+			continue
+		}
+		ver, _, _ = strings.Cut(ver, "-") // a gem version has no "-"; the rest is the platform
+		for _, h := range strings.Split(strings.TrimSpace(hashes), ",") {
+			algo, sum, ok := strings.Cut(h, "=")
+			b, err := hex.DecodeString(sum)
+			if ok && err == nil && len(b) > 0 {
+				byGem[name+" "+ver] = append(byGem[name+" "+ver], algo+"-"+base64.StdEncoding.EncodeToString(b))
+			}
+		}
+	}
+	out := make(map[string]string, len(byGem))
+	for k, v := range byGem {
+		slices.Sort(v)
+		out[k] = strings.Join(slices.Compact(v), " ")
+	}
+	return out
 }
 
 type gemSection struct {

@@ -3,6 +3,7 @@ package lockfile
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -361,5 +362,27 @@ func TestMismatchKeepsTheClaim(t *testing.T) {
 	}
 	if len(pkgs) != 1 || pkgs[0].Name != "is-number" || pkgs[0].Version != "7.0.0" || pkgs[0].Ecosystem != precheck.NPM || pkgs[0].Resolved != minimistURL {
 		t.Fatalf("got %+v", pkgs)
+	}
+}
+
+// Bundler's CHECKSUMS section is kept per name and version; platform variants are
+// one version with several files.
+func TestGemfileChecksums(t *testing.T) {
+	pkgs, err := Parse(filepath.Join(corpus(t), "lockfiles", "real", "rails.Gemfile.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range pkgs {
+		if _, dup := got[p.Name+"@"+p.Version]; dup {
+			t.Errorf("%s@%s reported twice", p.Name, p.Version)
+		}
+		got[p.Name+"@"+p.Version] = p.Integrity
+	}
+	if g := got["action_text-trix@2.1.16"]; g != "sha256-9kWiwhghuESf0dZ3Bwj0AxyRou7fnvR26b6Txk5wOoo=" {
+		t.Errorf("action_text-trix: %q", g)
+	}
+	if g := strings.Fields(got["nokogiri@1.19.1"]); len(g) != 5 {
+		t.Errorf("nokogiri 1.19.1 has five platform files, got %q", g)
 	}
 }
