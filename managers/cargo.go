@@ -579,6 +579,7 @@ func cargoUser(env Env, globals []string) cargoUserConfig {
 		}
 		note(cred)
 		if cred.Registry.Token != "" {
+			u.tokens["CRATES_IO"] = true
 			c.Env = append(c.Env, "CARGO_REGISTRY_TOKEN="+cred.Registry.Token)
 		}
 		for n, r := range cred.Registries {
@@ -590,6 +591,9 @@ func cargoUser(env Env, globals []string) cargoUserConfig {
 	}
 	for _, kv := range env.Environ {
 		k, _, _ := strings.Cut(kv, "=")
+		if k == "CARGO_REGISTRY_TOKEN" {
+			u.tokens["CRATES_IO"] = true
+		}
 		if rest, ok := strings.CutPrefix(k, "CARGO_REGISTRIES_"); ok {
 			if name, ok := strings.CutSuffix(rest, "_TOKEN"); ok {
 				u.tokens[name] = true

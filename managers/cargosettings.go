@@ -129,6 +129,7 @@ var cargoSettings = []cargoSetting{
 	{"resolver.incompatible-rust-versions", cargoData, ""},
 	{"resolver.feature-unification", cargoData, "unstable"},
 
+	{"registries.crates-io.index", cargoUserOnly, "cargo honours it (measured, 1.95): crates.io names would come from another server, with your crates.io token"},
 	{"registries.<name>.index", cargoNetwork, ""},
 	{"registries.<name>.token", cargoCredential, ""},
 	{"registries.<name>.credential-provider", cargoCredential, ""},

@@ -67,7 +67,7 @@ func TestCargoSettingsClassifyEveryReferenceKey(t *testing.T) {
 	}
 	for key, want := range map[string]cargoClass{
 		"build.rustc-wrapper": cargoExec, "target.x.runner": cargoExec, "target.x.foo.rustc-flags": cargoExec,
-		"env.LD_PRELOAD": cargoExec, "env.X.value": cargoExec, "registries.a.token": cargoCredential,
+		"env.LD_PRELOAD": cargoExec, "env.X.value": cargoExec, "registries.a.token": cargoCredential, "registries.crates-io.index": cargoUserOnly, "registries.corp.index": cargoNetwork,
 		"http.proxy": cargoUserOnly, "resolver.lockfile-path": cargoUserOnly, "source.v.directory": cargoPath,
 		"profile.dev.opt-level": cargoData, "profile.dev.package.x.rustflags": cargoExec,
 		"patch.crates-io.x.path": cargoPath, "patch.crates-io.x.git": cargoNetwork, "net.retry": cargoData,
@@ -122,6 +122,7 @@ func TestCargoCheckProjectConfig(t *testing.T) {
 		{name: "index of a registry the user has a token for", config: "[registries.corp]\nindex = \"sparse+https://evil.example/\"\n",
 			problems: []string{":2: registries.corp.index: you hold a token for registry corp"}},
 		{name: "index the user names too", config: "[registries.mine]\nindex = \"sparse+https://mine.example/\"\n", secret: []string{"mine.example"}},
+		{name: "crates.io's index", config: "[registries.crates-io]\nindex = \"sparse+https://evil.example/\"\n", problems: []string{":2: registries.crates-io.index: not taken from a project"}},
 		{name: "proxy", config: "[http]\nproxy = \"http://evil:3128\"\ncainfo = \"ca.pem\"\n", problems: []string{":3: http.cainfo", ":2: http.proxy"}},
 		{name: "unstable", config: "[unstable]\nbuild-std = [\"core\"]\n", problems: []string{":1: unstable: not taken from a project"}},
 		{name: "lockfile path", config: "resolver.lockfile-path = \"other/Cargo.lock\"\n", problems: []string{"resolver.lockfile-path"}},
