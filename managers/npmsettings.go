@@ -361,7 +361,7 @@ func (c *NpmConfig) checkProject(f *npmrcFile, root string) error {
 		}
 	}
 	if len(problems) > 0 {
-		return npmrcRefusal(problems, "phylum-box reads a project's .npmrc as untrusted input (see docs/reference/npmrc-settings.md); your own ~/.npmrc is trusted")
+		return npmrcRefusal(problems, "see docs/reference/npmrc-settings.md for what a project .npmrc may set (your own ~/.npmrc is trusted)")
 	}
 	return nil
 }
@@ -370,7 +370,7 @@ func (c *NpmConfig) checkProject(f *npmrcFile, root string) error {
 // configuration asks for something phylum-box will not do, and the fix is an edit.
 // LoadNpmConfig's callers set Manager.
 func npmrcRefusal(problems []string, advice string) *Refusal {
-	reason := "the project's .npmrc is refused:\n  " + strings.Join(problems, "\n  ") + "\n"
+	reason := "the project's .npmrc is refused (a checkout's files are untrusted input):\n  " + strings.Join(problems, "\n  ")
 	return &Refusal{Manager: "npm", Reason: reason, Advice: advice}
 }
 

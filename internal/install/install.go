@@ -137,6 +137,9 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	}
 	r.cred = cred
 	defer func() { r.cred.cleanup() }()
+	for _, n := range p.Notes { // Plan.Notes: worth printing with -v
+		log.Debugf("%s", n)
+	}
 
 	// 0. Evaluate: project code runs offline, without credentials, project read-only.
 	if p.Evaluate != nil {
