@@ -189,7 +189,7 @@ func (m cargoManager) hostPassthrough(cmd string, args []string, idx int, env En
 		if !bytes.Equal(f.Secret, f.Public) {
 			return nil, &Refusal{Manager: "cargo",
 				Reason: fmt.Sprintf("cargo %s runs outside the sandbox, and %s names programs (rustc, a wrapper, flags or environment) that it would run on this machine", cmd, filepath.Join(root, f.Project)),
-				Advice: "run it in the sandbox (phylum-box run -- cargo " + cmd + "), or remove those settings from the project's config"}
+				Advice: "run it in the sandbox (phylum-box run -- cargo " + cmd + "; phylum-box run --network … if it must reach the registry), or remove those settings from the project's config"}
 		}
 	}
 	return passthrough(m, cmd, args), nil
