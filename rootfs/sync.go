@@ -61,9 +61,9 @@ var ErrRefused = errors.New("the run made changes that may not be synced back")
 
 // SyncBack applies the run's change set to the host project, as one transaction:
 //
-//  1. Every change is validated first. If any is refused for a reason other than lying
-//     outside Only, nothing is applied (Stopped, ErrRefused). Refusals outside Only are
-//     listed and the rest is applied.
+//  1. Every change is validated first (by the rules below, then by o.Validate). If any
+//     is refused for a reason other than lying outside Only, nothing is applied
+//     (Stopped, ErrRefused). Refusals outside Only are listed and the rest is applied.
 //  2. Changes are applied in path order through file descriptors: every parent dir is
 //     opened below the project root with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), so
 //     no symlink — planted on the host or made by the run — is ever followed, and every
