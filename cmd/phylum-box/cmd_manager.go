@@ -449,6 +449,9 @@ func (m *npmMetadata) Metadata(ctx context.Context, pkg precheck.Package) (prech
 	return precheck.Metadata{Published: r.Info.Published, InstallScripts: r.Info.InstallScripts, Integrity: r.Info.Integrity}, nil
 }
 
+// hashLookupTimeout bounds the registry lookups made only to compare lockfile hashes.
+const hashLookupTimeout = 30 * time.Second
+
 // Prefetch looks every package up at once (bounded concurrency) before the engine
 // asks one by one.
 func (m *npmMetadata) Prefetch(ctx context.Context, pkgs []precheck.Package) {
@@ -459,6 +462,14 @@ func (m *npmMetadata) Prefetch(ctx context.Context, pkgs []precheck.Package) {
 		if !p.Uncheckable && (!m.client.Abbreviated || p.Integrity != "") {
 			specs = append(specs, registry.Spec{Name: p.Name, Version: p.Version})
 		}
+	}
+	if m.client.Abbreviated && len(specs) > 0 {
+		// Only the hash comparison waits on this, and it falls back to a warning:
+		// an unreachable registry must not hold an install (a cached `npm ci`) for
+		// minutes of retries.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, hashLookupTimeout)
+		defer cancel()
 	}
 	m.facts = map[string]registry.Result{}
 	for _, r := range m.client.Lookup(ctx, specs) {
