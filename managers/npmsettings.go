@@ -267,7 +267,8 @@ func NpmrcSettingsReference() string {
 		"- pnpm run in a workspace package also reads that package's `.npmrc`: it is checked and rendered the same way " +
 		"(relative paths resolve against its directory);\n" +
 		"- settings under an `[ini section]` are dropped (npm and pnpm ignore them);\n" +
-		"- pnpm's `.pnpmfile.cjs` (or a `pnpmfile` setting) is refused for the commands that resolve or download: " +
+		"- pnpm's `.pnpmfile.cjs` (or a `pnpmfile` setting in `.npmrc` or `pnpm-workspace.yaml`, or a plugin among its `configDependencies`) " +
+		"is refused for the commands that resolve or download: " +
 		"its hooks would run with the network and your token; `--ignore-pnpmfile` runs without it.\n\n")
 	b.WriteString("Refusals name the file, the line and the setting, and exit with code 2.\n\n")
 	b.WriteString("## Settings\n\n| setting | read by | class |\n| --- | --- | --- |\n")

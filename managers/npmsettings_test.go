@@ -217,6 +217,7 @@ func TestPnpmfileRefused(t *testing.T) {
 		"default file": {".pnpmfile.cjs": "module.exports = {}"},
 		"npmrc":        {".npmrc": "pnpmfile=hooks/x.cjs\n"},
 		"workspace":    {"pnpm-workspace.yaml": "packages: []\npnpmfile: hooks/x.cjs\n"},
+		"plugin":       {"pnpm-workspace.yaml": "configDependencies:\n  '@acme/pnpm-plugin-x': 1.0.0+sha512-AAAA\n"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			files["package.json"] = `{"name":"p"}`

@@ -306,8 +306,9 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 var pnpmNetworkedFlags = []string{"--ignore-pnpmfile"}
 
 // pnpmfileOf names the project's pnpmfile: the pnpmfile setting of its .npmrc or
-// pnpm-workspace.yaml, else the default .pnpmfile.cjs (or .mjs) at the root, when
-// it exists. "" when there is none.
+// pnpm-workspace.yaml, a plugin among its configDependencies, else the default
+// .pnpmfile.cjs (or .mjs) at the root, when it exists. "" when there is none.
+// --ignore-pnpmfile turns all of them off (and the user's global-pnpmfile).
 func pnpmfileOf(root string, cfg *NpmConfig) string {
 	for _, f := range cfg.files {
 		if !f.project {
@@ -324,6 +325,14 @@ func pnpmfileOf(root string, cfg *NpmConfig) string {
 		if yaml.Unmarshal(b, &ws) == nil {
 			if v, ok := ws["pnpmfile"]; ok {
 				return fmt.Sprintf("%s (pnpmfile: %v)", filepath.Join(root, "pnpm-workspace.yaml"), v)
+			}
+			// pnpm 10 loads the pnpmfile.cjs of every config dependency named like a
+			// plugin (pnpm-plugin-*, @pnpm/plugin-*, @scope/pnpm-plugin-*).
+			deps, _ := ws["configDependencies"].(map[string]any)
+			for name := range deps {
+				if strings.HasPrefix(name, "pnpm-plugin-") || strings.HasPrefix(name, "@pnpm/plugin-") || strings.HasPrefix(name, "@") && strings.Contains(name, "/pnpm-plugin-") {
+					return fmt.Sprintf("%s (configDependencies: %s, a plugin whose pnpmfile.cjs pnpm loads)", filepath.Join(root, "pnpm-workspace.yaml"), name)
+				}
 			}
 		}
 	}
