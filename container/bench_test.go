@@ -94,3 +94,27 @@ func BenchmarkRunTrueHostNetwork(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunWriteDisk runs a container that writes 64 MiB in 1 MiB files and
+// removes them, without and with a disk limit (watched, never reached): the
+// difference is the watcher's cost on a run that stays under its limit.
+func BenchmarkRunWriteDisk(b *testing.B) {
+	bx := newBoxB(b)
+	script := "for i in $(seq 64); do head -c 1M /dev/zero > /work/f$i; done; sync; rm -f /work/f*"
+	for _, bc := range []struct {
+		name string
+		lim  container.Limits
+	}{
+		{"no-limit", container.Limits{}},
+		{"disk-1GiB", container.Limits{Disk: 1 << 30}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				o := bx.run(context.Background(), func(s *container.Spec) { s.Limits = bc.lim }, "/bin/sh", "-c", script)
+				if o.ExitCode != 0 || o.Stopped != container.StopNone {
+					b.Fatalf("exit %d stopped %q: %s", o.ExitCode, o.Stopped, o.stderr)
+				}
+			}
+		})
+	}
+}

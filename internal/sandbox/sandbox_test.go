@@ -413,6 +413,27 @@ func TestDiskLimit(t *testing.T) {
 					}
 				})
 			}
+			t.Run("a project larger than the limit is not counted", func(t *testing.T) {
+				// The staging copy (copy mode) and the overlay's lower are not the
+				// run's writing: an 80 MiB project under a 64 MiB limit still runs.
+				proj := testutil.NewProject(t, map[string]string{"a.txt": "a\n"})
+				big := make([]byte, 80<<20)
+				for i := range big {
+					big[i] = byte(i * 7)
+				}
+				if err := os.WriteFile(filepath.Join(proj, "data.bin"), big, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				s, err := Open(context.Background(), Options{Project: proj, Home: home(t), Mode: mode})
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, out := runLimited(t, s, lim, "cmp -s data.bin data.bin && head -c 1M /dev/urandom > small")
+				if res.Stopped != container.StopNone || res.ExitCode != 0 {
+					t.Fatalf("1 MiB written over an 80 MiB project: stopped %q exit %d: %s", res.Stopped, res.ExitCode, out)
+				}
+				closed(t, s)
+			})
 			t.Run("under the limit is synced", func(t *testing.T) {
 				proj := testutil.NewProject(t, map[string]string{"a.txt": "a\n"})
 				s, err := Open(context.Background(), Options{Project: proj, Home: home(t), Mode: mode})
