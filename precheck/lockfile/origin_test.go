@@ -1,8 +1,10 @@
 package lockfile
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -384,5 +386,30 @@ func TestGemfileChecksums(t *testing.T) {
 	}
 	if g := strings.Fields(got["nokogiri@1.19.1"]); len(g) != 5 {
 		t.Errorf("nokogiri 1.19.1 has five platform files, got %q", g)
+	}
+}
+
+// BenchmarkOrigins measures what checking every registry URL adds to a parse, on the
+// corpus's real package-lock.json (106 packages with resolved URLs) and babel's
+// yarn.lock (no URLs: berry records resolutions).
+func BenchmarkOrigins(b *testing.B) {
+	for _, file := range []string{"npm-osv-scanner-fix-example.package-lock.json", "babel.yarn.lock"} {
+		data, err := os.ReadFile(filepath.Join(corpus(b), "lockfiles", "real", file))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name string
+			opts Options
+		}{{"name-version", Options{}}, {"registries", Options{NPM: mirror}}} {
+			b.Run(file+"/"+tc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := ParseReaderWith(context.Background(), file, bytes.NewReader(data), tc.opts); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
