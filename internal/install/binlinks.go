@@ -197,7 +197,7 @@ func (lr *linkRules) binProblem(c rootfs.Change) string {
 		return why + lr.shadowNote(name)
 	}
 	if shim != nil {
-		if why := lr.shimRuns(shim, c.Path, pkg.realFile); why != "" {
+		if why := lr.shimRuns(shim, pkg.realFile); why != "" {
 			return why
 		}
 	}
@@ -536,7 +536,7 @@ func (lr *linkRules) shimPaths(s *pnpmShim) string {
 // shimRuns checks that the shim runs the bin's file the way pnpm would write it for
 // that file: the program its #! line names (or its extension implies), with the
 // #! line's arguments, and nothing else.
-func (lr *linkRules) shimRuns(s *pnpmShim, binPath, realFile string) string {
+func (lr *linkRules) shimRuns(s *pnpmShim, realFile string) string {
 	data, err := lr.view.ReadFile(realFile)
 	if err != nil {
 		return "a pnpm shim for " + s.target + ", which cannot be read"
