@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/phylum-box/phylum-box/rootfs"
 )
 
 // cargoUserConfig is what the plan knows of the user's own cargo configuration
@@ -50,11 +52,24 @@ func cargoProjectFiles(env Env, root string, user cargoUserConfig) ([]ConfigFile
 				return nil, nil, fmt.Errorf("reading cargo config %s: %w", p, err)
 			}
 			if !within(root, d) {
-				if !within(env.Home, d) || d == env.Home {
-					// Above the project and outside the user's home: the system's.
+				if filepath.Join(d, ".cargo") == cargoUserHome(env) {
+					continue // the user's own, named with --config
+				}
+				if !underAnyDir(d, rootfs.SystemDirs) {
+					notes = append(notes, "cargo: "+p+" is above the workspace root; the sandbox does not show it to cargo (pass what you need from it with --config)")
 					continue
 				}
-				notes = append(notes, "cargo: "+p+" is above the workspace root; the sandbox does not show it to cargo (pass what you need from it with --config)")
+				// A system directory is in the sandbox as it is: phylum-box cannot
+				// give the networked steps another copy, so it must be data only.
+				data, err := os.ReadFile(p)
+				if err != nil {
+					continue // unreadable to the user: to the sandbox too
+				}
+				_, dropped, probs := cargoCheckProjectConfig(p, d, root, data, user)
+				problems = append(problems, probs...)
+				for _, k := range dropped {
+					problems = append(problems, p+": "+k+": names a program, flags or environment, and this file is above the workspace root, where the sandbox shows it as it is to the networked steps")
+				}
 				continue
 			}
 			if !st.Mode().IsRegular() {
@@ -73,7 +88,7 @@ func cargoProjectFiles(env Env, root string, user cargoUserConfig) ([]ConfigFile
 				notes = append(notes, "cargo: "+p+": left out of the resolve and download steps (honoured in the offline build): "+strings.Join(dropped, ", "))
 			}
 		}
-		if d == root || filepath.Dir(d) == d {
+		if filepath.Dir(d) == d {
 			break
 		}
 	}
@@ -409,10 +424,7 @@ func cargoAlias(env Env, name string) (exp []string, from string, err error) {
 	if v, ok := env.LookupEnv("CARGO_ALIAS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
 		return strings.Fields(v), "CARGO_ALIAS_" + name, nil
 	}
-	cargoHome := env.Getenv("CARGO_HOME")
-	if cargoHome == "" {
-		cargoHome = filepath.Join(env.Home, ".cargo")
-	}
+	cargoHome := cargoUserHome(env)
 	var candidates []string
 	for d := env.Dir; ; d = filepath.Dir(d) {
 		if filepath.Join(d, ".cargo") != cargoHome {
@@ -456,4 +468,22 @@ func cargoAlias(env Env, name string) (exp []string, from string, err error) {
 		return exp, p, nil
 	}
 	return nil, "", nil
+}
+
+// cargoUserHome is $CARGO_HOME, or ~/.cargo.
+func cargoUserHome(env Env) string {
+	if h := env.Getenv("CARGO_HOME"); h != "" {
+		return h
+	}
+	return filepath.Join(env.Home, ".cargo")
+}
+
+// underAnyDir reports whether p is one of dirs or below one.
+func underAnyDir(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if within(d, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -204,6 +204,13 @@ func TestCargoPlanProjectConfig(t *testing.T) {
 	if !slices.Equal(got, []string{"a/.cargo/config", ".cargo/config.toml"}) {
 		t.Errorf("project config files = %q", got)
 	}
+	// One above the workspace root is not in the sandbox: a note, not a copy.
+	above := filepath.Join(filepath.Dir(root), ".cargo", "config.toml")
+	writeFile(t, above, "[build]\nrustc-wrapper = \"x\"\n")
+	p, err = cargo.Plan([]string{"build"}, env)
+	if err != nil || len(p.Credentials.Files) != 2 || !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, above+" is above the workspace root") }) {
+		t.Errorf("a config above the root: %v %q", err, p.Notes)
+	}
 	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
 		if !slices.Contains(s.Env, "RUSTC_WRAPPER=sccache") {
 			t.Errorf("the user's RUSTC_WRAPPER is theirs to choose: %q", s.Env)
