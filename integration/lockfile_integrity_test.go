@@ -73,6 +73,15 @@ func liNoDownload(t *testing.T, rep string) {
 	}
 }
 
+// liNoStep fails when the report shows any step: the committed lockfile was judged
+// before the resolve step, which has the network and may fetch what it names.
+func liNoStep(t *testing.T, rep string) {
+	t.Helper()
+	for _, s := range readPMReport(t, rep).Steps {
+		t.Errorf("an install blocked on its committed lockfile ran the %s step", s.Phase)
+	}
+}
+
 // An is-number@6.0.0 entry whose resolved URL is minimist-1.2.5's tarball: npm would
 // install minimist under the clean name. Blocked for `npm ci` and `npm install` and by
 // `phylum-box check`, naming the entry; the untouched lockfile installs.
@@ -89,7 +98,7 @@ func TestLockfileSmuggledTarball(t *testing.T) {
 			wantStderr(t, r, "is-number@6.0.0 (npm) BLOCKED", "package-lock.json:14",
 				"lockfile mismatch: its URL "+liMinimistURL+" is not the registry's tarball of is-number@6.0.0")
 			assertSameTree(t, before, projectState(t, b.Project), "a blocked npm "+sub)
-			liNoDownload(t, rep)
+			liNoStep(t, rep)
 		}
 		r := b.tool("", "check")
 		wantCode(t, r, 3, "phylum-box check of the smuggled entry")
@@ -237,17 +246,19 @@ is-number@6.0.0:
 		name, tool, file, lock string
 		args                   []string
 		blocked                string // stderr of the block; "" for the legitimate twin
+		// early: blocked on the committed lockfile, before the resolve step
+		early bool
 	}{
 		{"pnpm tarball", "pnpm", "pnpm-lock.yaml", pnpmLock("integrity: " + liMinimistIntegrity + ", tarball: " + liMinimistURL),
-			[]string{"install", "--frozen-lockfile"}, "pnpm-lock.yaml:17"},
+			[]string{"install", "--frozen-lockfile"}, "pnpm-lock.yaml:17", true},
 		{"pnpm integrity", "pnpm", "pnpm-lock.yaml", pnpmLock("integrity: " + liMinimistIntegrity),
-			[]string{"install", "--frozen-lockfile"}, "the lockfile pins sha512-FM9nNUYrRBAELZQT3xeZQ7f…"},
+			[]string{"install", "--frozen-lockfile"}, "the lockfile pins sha512-FM9nNUYrRBAELZQT3xeZQ7f…", false},
 		{"pnpm untouched", "pnpm", "pnpm-lock.yaml", pnpmLock("integrity: " + liIsNumberIntegrity),
-			[]string{"install", "--frozen-lockfile"}, ""},
+			[]string{"install", "--frozen-lockfile"}, "", false},
 		{"yarn resolved", "yarn", "yarn.lock", yarnLock(strings.Replace(liMinimistURL, "npmjs.org", "yarnpkg.com", 1)+"#67d66014b66a6a8aaa0c083c5fd58df4e4e97602", liMinimistIntegrity),
-			[]string{"install", "--frozen-lockfile"}, "yarn.lock:5"},
+			[]string{"install", "--frozen-lockfile"}, "yarn.lock:5", true},
 		{"yarn untouched", "yarn", "yarn.lock", yarnLock("https://registry.yarnpkg.com/is-number/-/is-number-6.0.0.tgz#e6d15ad31fc262887cccf217ae5f9316f81b1995", liIsNumberIntegrity),
-			[]string{"install", "--frozen-lockfile"}, ""},
+			[]string{"install", "--frozen-lockfile"}, "", false},
 	}
 	forEachMode(t, func(t *testing.T, m mode) {
 		for _, tc := range cases {
@@ -272,7 +283,11 @@ is-number@6.0.0:
 				wantCode(t, r, 3, tc.tool+" with a smuggled lockfile entry")
 				wantStderr(t, r, "is-number@6.0.0 (npm) BLOCKED", "lockfile mismatch", tc.blocked)
 				assertSameTree(t, before, projectState(t, b.Project), "a blocked "+tc.tool+" install")
-				liNoDownload(t, rep)
+				if tc.early {
+					liNoStep(t, rep)
+				} else {
+					liNoDownload(t, rep)
+				}
 			})
 		}
 	})

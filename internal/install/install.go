@@ -14,7 +14,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,7 +26,6 @@ import (
 	"github.com/phylum-box/phylum-box/internal/sandbox"
 	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
-	"github.com/phylum-box/phylum-box/precheck/lockfile"
 	"github.com/phylum-box/phylum-box/precheck/policy"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
@@ -149,6 +147,9 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	}
 	// 1. Resolve.
 	if p.Resolve != nil {
+		if done, err := r.blockSmuggledBeforeResolve(ctx); err != nil || done {
+			return out, err
+		}
 		log.Infof("resolving: %s", strings.Join(p.Resolve.Args, " "))
 		if done, err := r.step(ctx, managers.PhaseResolve, p.Resolve); err != nil || done {
 			return out, err
@@ -663,18 +664,9 @@ func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) 
 			return nil, err
 		}
 		found = true
-		// Registry tarball URLs must be on the registries this plan fetches from.
-		opts := lockfile.Options{NPM: &lockfile.Registries{Default: r.o.Plan.Registry, Scopes: r.o.Plan.ScopeRegistries}}
-		pkgs, err := lockfile.ParseReaderWith(ctx, path.Base(rel), bytes.NewReader(data), opts)
+		pkgs, err := r.parseLockfile(ctx, rel, data)
 		if err != nil {
 			return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("reading the resolved %s: %w", rel, err))
-		}
-		// The parser names the file by its base name ("package-lock.json:12");
-		// the report names it from the project root.
-		for i := range pkgs {
-			if rest, ok := strings.CutPrefix(pkgs[i].Source, path.Base(rel)); pkgs[i].Source == "" || ok && (rest == "" || rest[0] == ':') {
-				pkgs[i].Source = rel + rest
-			}
 		}
 		all = append(all, pkgs...)
 		break // Lockfiles are in order of preference

@@ -1,0 +1,75 @@
+package install
+
+import (
+	"bytes"
+	"context"
+	"path"
+	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/lockfile"
+)
+
+// parseLockfile reads one of the plan's lockfiles (rel, from the project root) the way
+// the precheck judges it: registry tarball URLs must be on the registries this plan
+// fetches from, and each package's Source names the file from the project root.
+func (r *runner) parseLockfile(ctx context.Context, rel string, data []byte) ([]precheck.Package, error) {
+	opts := lockfile.Options{NPM: &lockfile.Registries{Default: r.o.Plan.Registry, Scopes: r.o.Plan.ScopeRegistries}}
+	pkgs, err := lockfile.ParseReaderWith(ctx, path.Base(rel), bytes.NewReader(data), opts)
+	if err != nil {
+		return nil, err
+	}
+	// The parser names the file by its base name ("package-lock.json:12").
+	for i := range pkgs {
+		if rest, ok := strings.CutPrefix(pkgs[i].Source, path.Base(rel)); pkgs[i].Source == "" || ok && (rest == "" || rest[0] == ':') {
+			pkgs[i].Source = rel + rest
+		}
+	}
+	return pkgs, nil
+}
+
+// blockSmuggledBeforeResolve judges the project's committed lockfile before the
+// resolve step, which has the network and fetches what the lockfile names (yarn
+// classic resolves by installing without scripts): an entry whose URL is not the
+// registry's for its name and version is blocked before anything is fetched. Only
+// such mismatches count here; everything else is judged after the resolve, on the
+// lockfile it leaves. A lockfile that does not parse is the resolve's to replace.
+func (r *runner) blockSmuggledBeforeResolve(ctx context.Context) (done bool, err error) {
+	for _, rel := range r.o.Plan.Lockfiles {
+		data, err := r.sess.Scratch().ReadFile(rel)
+		if err != nil {
+			continue
+		}
+		pkgs, err := r.parseLockfile(ctx, rel, data)
+		if err != nil {
+			return false, nil
+		}
+		var bad []precheck.Package
+		for _, p := range pkgs {
+			if p.Mismatch != "" {
+				bad = append(bad, p)
+			}
+		}
+		if len(bad) == 0 {
+			return false, nil
+		}
+		// The verdict on these entries alone, without registry metadata: a mismatch
+		// needs none, and none has been fetched yet.
+		eng := *r.o.Engine
+		eng.Metadata = nil
+		if eng.Policy != nil {
+			pol := *eng.Policy
+			pol.MinReleaseAge = 0
+			eng.Policy = &pol
+		}
+		v, err := eng.Evaluate(ctx, bad)
+		if err != nil {
+			return true, err
+		}
+		r.out.Verdict = v
+		r.out.Code, r.out.Reason = exitcode.Blocked, verdictReason(v)
+		return true, nil
+	}
+	return false, nil
+}
