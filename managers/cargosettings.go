@@ -212,7 +212,10 @@ func cargoSettingsPage() string {
 		"workspace root — as data before anything runs, and handles each setting by its class below. A\n" +
 		"refusal exits 2 and names the file, the line and the setting. Your own `~/.cargo/config.toml`,\n" +
 		"`--config` on the command line and `CARGO_*` variables are yours and are not restricted.\n\n" +
-		"Config files above the workspace root are not in the sandbox, so cargo does not read them there.\n\n")
+		"Config files above the workspace root are not in the sandbox, so cargo does not read them there\n" +
+		"(`-v` lists them); under `/usr`, `/etc` or `/opt` the sandbox shows them as they are, so there they\n" +
+		"must hold no exec setting. Commands that pass through to the host (`cargo tree`, `cargo metadata`,\n" +
+		"…) are checked the same way, and refused when the project's config names programs they would run.\n\n")
 	b.WriteString("| class | in a project file |\n| --- | --- |\n")
 	for c := cargoData; c <= cargoUserOnly; c++ {
 		fmt.Fprintf(&b, "| %s | %s |\n", c, cargoClassDoc[c])
