@@ -247,3 +247,63 @@ func TestBundleCommittedGemDirNotLoadedOnline(t *testing.T) {
 		}
 	})
 }
+
+// TestBundleGemspecEvaluatedOffline: a gem's own project (`gemspec` in the
+// Gemfile) installs its dependencies; the gemspec, Ruby, runs only where the
+// Gemfile does (offline, no credentials), never in the networked steps, which read
+// a declarative gemspec written from it.
+func TestBundleGemspecEvaluatedOffline(t *testing.T) {
+	bundleNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		gs := bundleGreetSource(t)
+		canary := regStartCanary(t)
+		db := regMalDB(t, m, "RubyGems")
+		b := regNewBox(t, m)
+		writeFile(t, filepath.Join(b.Project, "Gemfile"), "source "+strconv.Quote(gs.URL)+"\ngemspec\n", 0o644)
+		spec := `begin
+  require "socket"
+  s = TCPSocket.new("127.0.0.1", ` + strconv.Itoa(canary.Port) + `)
+  s.write("gemspec-connect")
+  s.close
+  $stderr.puts "PBOX-GEMSPEC canary=OK"
+rescue Exception => e
+  $stderr.puts "PBOX-GEMSPEC canary=FAIL #{e.class}"
+end
+Gem::Specification.new do |s|
+  s.name = "pbox_mine"
+  s.version = "0.1.0"
+  s.summary = "the project's own gem"
+  s.authors = ["pbox"]
+  s.files = ["lib/pbox_mine.rb"]
+  s.add_dependency "pbox_greet", "~> 1.0"
+  s.add_development_dependency "pbox_dep", ">= 1.0"
+end
+`
+		writeFile(t, filepath.Join(b.Project, "pbox_mine.gemspec"), spec, 0o644)
+		writeFile(t, filepath.Join(b.Project, "lib", "pbox_mine.rb"), "require \"pbox_greet\"\n", 0o644)
+		chownTree(t, m, b.Home)
+		r := b.bundle(db, "install")
+		wantCode(t, r, 0, "a gem's own project")
+		all := r.Stdout + r.Stderr
+		if !strings.Contains(all, "PBOX-GEMSPEC canary=FAIL") || strings.Contains(all, "canary=OK") {
+			t.Errorf("the gemspec must run, offline only\n%s", r)
+		}
+		if got := canary.Got(); len(got) > 0 {
+			t.Errorf("the gemspec reached a loopback listener: %q", got)
+		}
+		for _, g := range []string{"pbox_greet-1.0.0", "pbox_dep-1.0.0"} {
+			if gemDir(t, b.Project, g) == "" {
+				t.Errorf("%s is not installed\n%s", g, r)
+			}
+		}
+		lock, _ := os.ReadFile(filepath.Join(b.Project, "Gemfile.lock"))
+		for _, want := range []string{"PATH\n  remote: .\n  specs:\n    pbox_mine (0.1.0)\n      pbox_greet (~> 1.0)", "pbox_dep (>= 1.0)", "pbox_mine!"} {
+			if !strings.Contains(string(lock), want) {
+				t.Errorf("Gemfile.lock lacks %q:\n%s", want, lock)
+			}
+		}
+		if got, _ := os.ReadFile(filepath.Join(b.Project, "pbox_mine.gemspec")); string(got) != spec {
+			t.Errorf("the project's gemspec changed:\n%s", got)
+		}
+	})
+}

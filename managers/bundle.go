@@ -79,7 +79,7 @@ func (m bundleManager) Doc() ManagerDoc {
 		"Bare `" + m.name + "` is `" + m.name + " install`.",
 		"Gems go to BUNDLE_PATH (the environment or .bundle/config), which must be inside the project; without one, to vendor/bundle, recorded in .bundle/config.",
 		"Intercepted commands need a Gemfile in the working directory or above (or BUNDLE_GEMFILE).",
-		"The Gemfile is Ruby: it is evaluated in a step of its own with no network, no credentials and the project read-only; the resolve and download steps read a plain Gemfile phylum-box writes from what it declares (rubygems sources, gems, requirements, groups, platforms, ruby version). Git and path gems and `gemspec` are refused (Bundler would run their gemspec, Ruby, with the network); the build checks the lockfile against the project's own Gemfile (frozen).",
+		"The Gemfile is Ruby: it is evaluated in a step of its own with no network, no credentials and the project read-only; the resolve and download steps read a plain Gemfile phylum-box writes from what it declares (rubygems sources, gems, requirements, groups, platforms, ruby version). Path gems inside the project (and `gemspec`) are read the same way: every gemspec file a path source loads is evaluated offline and replaced, for those steps, by a declarative one (name, version, platform, dependencies). Git gems are refused (Bundler would load their gemspec, Ruby from the repository, with the network), and so are path gems outside the project. The build checks the lockfile against the project's own Gemfile and gemspecs (frozen).",
 		"The project's .bundle/config is checked first: settings that run programs, carry credentials, choose mirrors or TLS, or name paths outside the project are refused with file:line (see bundle-config-settings.md). The steps before the build read neither the project's installed gems (their specifications are Ruby) nor its .bundle/config.",
 	}
 	return d
@@ -245,7 +245,7 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 	// networked steps read the declarative Gemfile phylum-box writes from it.
 	p.Evaluate = &Step{Args: []string{"ruby", "-e", bundleEvaluator}, Env: netEnv}
 	p.Evaluated = func(out []byte, read func(string) ([]byte, error)) error {
-		return bundleEvaluated(p, gemfile, out, read)
+		return bundleEvaluated(p, root, gemfile, out, read)
 	}
 	if cmd == "lock" {
 		// Resolves only: nothing to fetch or build.

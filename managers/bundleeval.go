@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -21,11 +22,24 @@ $stdout.reopen($stderr)
 require "bundler"
 dsl = Bundler::Dsl.new
 dsl.eval_gemfile(Pathname.new(ENV.fetch("BUNDLE_GEMFILE")).expand_path)
+deps = lambda do |list|
+  list.map {|d| {"name" => d.name.to_s, "type" => d.type.to_s, "requirements" => d.requirement.requirements.map {|op, v| "#{op} #{v}" }} }
+end
 src = lambda do |s|
   case s
   when nil then nil
   when Bundler::Source::Git then {"type" => "git", "uri" => s.uri.to_s}
-  when Bundler::Source::Path then {"type" => "path", "path" => s.path.to_s}
+  when Bundler::Source::Path
+    glob = s.instance_variable_get(:@glob).to_s
+    dir = s.send(:expanded_path).to_s
+    files = File.directory?(dir) ? Gem::Util.glob_files_in_dir(glob, dir) : []
+    {"type" => "path", "path" => s.path.to_s, "glob" => glob, "dir" => dir,
+     "files" => files.map {|f|
+       sp = (Bundler.load_gemspec(f) rescue nil)
+       sp = nil unless sp.is_a?(Gem::Specification)
+       {"file" => f.to_s, "spec" => sp && {"name" => sp.name.to_s, "version" => sp.version.to_s,
+                                          "platform" => sp.platform.to_s, "dependencies" => deps.(sp.dependencies)}}
+     }}
   when Bundler::Source::Rubygems then {"type" => "rubygems", "remotes" => s.remotes.map(&:to_s)}
   else {"type" => s.class.name.to_s}
   end
@@ -39,7 +53,7 @@ res = {
                    "engine_versions" => rv.engine_versions.map(&:to_s), "patchlevel" => rv.patchlevel.to_s},
   "gemspecs" => dsl.gemspecs.map {|g| g.name.to_s },
   "dependencies" => dsl.dependencies.map {|d|
-    {"name" => d.name.to_s, "requirements" => d.requirement.requirements.map {|op, v| "#{op} #{v}" },
+    {"name" => d.name.to_s, "type" => d.type.to_s, "requirements" => d.requirement.requirements.map {|op, v| "#{op} #{v}" },
      "groups" => d.groups.map(&:to_s), "platforms" => d.platforms.map(&:to_s), "source" => src.(d.source)}
   },
 }
@@ -51,7 +65,29 @@ type bundleEvalSource struct {
 	Type    string   `json:"type"`
 	Remotes []string `json:"remotes"`
 	URI     string   `json:"uri"`
-	Path    string   `json:"path"`
+	// A path source: Path as the Gemfile gave it, Dir expanded, the Glob Bundler
+	// loads gemspecs with and every file it matches, with the spec it declared
+	// (nil when it declared none).
+	Path  string `json:"path"`
+	Glob  string `json:"glob"`
+	Dir   string `json:"dir"`
+	Files []struct {
+		File string          `json:"file"`
+		Spec *bundleEvalSpec `json:"spec"`
+	} `json:"files"`
+}
+
+type bundleEvalDep struct {
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	Requirements []string `json:"requirements"`
+}
+
+type bundleEvalSpec struct {
+	Name         string          `json:"name"`
+	Version      string          `json:"version"`
+	Platform     string          `json:"platform"`
+	Dependencies []bundleEvalDep `json:"dependencies"`
 }
 
 type bundleEvalResult struct {
@@ -66,6 +102,7 @@ type bundleEvalResult struct {
 	Gemspecs     []string `json:"gemspecs"`
 	Dependencies []struct {
 		Name         string            `json:"name"`
+		Type         string            `json:"type"`
 		Requirements []string          `json:"requirements"`
 		Groups       []string          `json:"groups"`
 		Platforms    []string          `json:"platforms"`
@@ -101,9 +138,10 @@ func bundleRemote(raw string) (string, error) {
 
 // bundleEvaluated reads the evaluate step's JSON, checks every value as untrusted
 // input and gives the resolve and download steps a declarative Gemfile written
-// from it in place of the project's (whose Ruby they never run); the build step
-// keeps the project's own Gemfile.
-func bundleEvaluated(p *Plan, gemfile string, out []byte, read func(string) ([]byte, error)) error {
+// from it in place of the project's (whose Ruby they never run), and a declarative
+// gemspec in place of every gemspec file a path source would load; the build step
+// keeps the project's own files.
+func bundleEvaluated(p *Plan, root, gemfile string, out []byte, read func(string) ([]byte, error)) error {
 	refuse := func(format string, a ...any) error {
 		return &Refusal{Manager: "bundle", Reason: gemfile + ": " + fmt.Sprintf(format, a...)}
 	}
@@ -112,58 +150,168 @@ func bundleEvaluated(p *Plan, gemfile string, out []byte, read func(string) ([]b
 	if err := dec.Decode(&ev); err != nil || dec.More() {
 		return refuse("evaluating it did not produce the expected description (%v)", err)
 	}
-	gen, err := bundleGemfile(&ev)
+	gen, specs, err := bundleGemfile(&ev, root)
 	if err != nil {
 		return &Refusal{Manager: "bundle", Reason: gemfile + ": " + err.Error(),
-			Advice: "phylum-box installs gems from rubygems sources; install this project without phylum-box only if you trust it and its git/path gems"}
-	}
-	// The build step gets the project's own Gemfile, as the host reads it (a
-	// symlink is not followed: it is refused here).
-	orig, err := read(gemfile)
-	if err != nil {
-		return refuse("reading it: %v", err)
+			Advice: "phylum-box installs gems from rubygems sources and path gems inside the project; install this project without phylum-box only if you trust it and its git gems"}
 	}
 	if p.Credentials == nil {
 		p.Credentials = &Credentials{}
 	}
-	// Secret: what the credential steps (resolve, download) see; Public: every other.
-	p.Credentials.Files = append(p.Credentials.Files, ConfigFile{Project: gemfile, Secret: []byte(gen), Public: orig})
-	p.Notes = append(p.Notes, "bundle: the Gemfile was evaluated offline; resolve and download read the plain Gemfile written from it")
+	// The build step gets the project's own files, as the host reads them (a
+	// symlink is not followed: it is refused here). Secret: what the credential
+	// steps (resolve, download) see.
+	for _, rel := range append([]string{gemfile}, sortedKeys(specs)...) {
+		orig, err := read(rel)
+		if err != nil {
+			return refuse("reading %s: %v", rel, err)
+		}
+		secret := []byte(gen)
+		if rel != gemfile {
+			secret = []byte(specs[rel])
+		}
+		p.Credentials.Files = append(p.Credentials.Files, ConfigFile{Project: rel, Secret: secret, Public: orig})
+	}
+	p.Notes = append(p.Notes, "bundle: the Gemfile was evaluated offline; resolve and download read the plain Gemfile (and gemspecs) written from it")
 	return nil
 }
 
-// bundleGemfile writes the declarative Gemfile of ev, or says why it cannot.
-func bundleGemfile(ev *bundleEvalResult) (string, error) {
+var (
+	// gemVersionRE: a Gem::Version as RubyGems prints it.
+	gemVersionRE = regexp.MustCompile(`^[0-9]+(?:\.[0-9A-Za-z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)
+	// gemPlatformRE: a Gem::Platform as a string ("ruby", "x86_64-linux", "java").
+	gemPlatformRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	// bundlePathRE, bundleGlobRE: a path gem's directory and gemspec glob as Ruby
+	// single-quoted text may carry them.
+	bundlePathRE = regexp.MustCompile(`^[A-Za-z0-9._/+@-]{1,400}$`)
+	bundleGlobRE = regexp.MustCompile(`^[A-Za-z0-9._/*{},+@-]{1,200}$`)
+)
+
+// bundleDefaultGlob is Bundler's Source::Path::DEFAULT_GLOB.
+const bundleDefaultGlob = "{,*,*/*}.gemspec"
+
+// bundleRequirements checks requirement strings and returns them as Ruby
+// arguments (none for the bare ">= 0").
+func bundleRequirements(name string, reqs []string) ([]string, error) {
+	var out []string
+	for _, r := range reqs {
+		if !gemRequirementRE.MatchString(r) {
+			return nil, fmt.Errorf("gem %s: requirement %q is not a version requirement", name, r)
+		}
+		if r != ">= 0" || len(reqs) > 1 {
+			out = append(out, "\""+r+"\"")
+		}
+	}
+	return out, nil
+}
+
+// bundleGemspec writes the declarative gemspec of a path gem.
+func bundleGemspec(sp *bundleEvalSpec) (string, error) {
+	switch {
+	case !gemNameRE.MatchString(sp.Name):
+		return "", fmt.Errorf("path gem name %q is not a gem name", sp.Name)
+	case !gemVersionRE.MatchString(sp.Version):
+		return "", fmt.Errorf("path gem %s: version %q is not a version", sp.Name, sp.Version)
+	case sp.Platform != "" && !gemPlatformRE.MatchString(sp.Platform):
+		return "", fmt.Errorf("path gem %s: platform %q is not a platform", sp.Name, sp.Platform)
+	}
+	var b strings.Builder
+	b.WriteString("# Written by phylum-box from what the project's gemspec declared when it was\n# evaluated offline; no Ruby from the project is in this file.\n")
+	fmt.Fprintf(&b, "Gem::Specification.new do |s|\n  s.name = \"%s\"\n  s.version = \"%s\"\n", sp.Name, sp.Version)
+	if sp.Platform != "" && sp.Platform != "ruby" {
+		fmt.Fprintf(&b, "  s.platform = \"%s\"\n", sp.Platform)
+	}
+	b.WriteString("  s.summary = \"declared\"\n  s.authors = [\"declared\"]\n  s.files = []\n")
+	for _, d := range sp.Dependencies {
+		if !gemNameRE.MatchString(d.Name) {
+			return "", fmt.Errorf("path gem %s: dependency %q is not a gem name", sp.Name, d.Name)
+		}
+		reqs, err := bundleRequirements(d.Name, d.Requirements)
+		if err != nil {
+			return "", err
+		}
+		kind := "add_runtime_dependency"
+		if d.Type == "development" {
+			kind = "add_development_dependency"
+		}
+		fmt.Fprintf(&b, "  s.%s %s\n", kind, strings.Join(append([]string{"\"" + d.Name + "\""}, reqs...), ", "))
+	}
+	b.WriteString("end\n")
+	return b.String(), nil
+}
+
+// bundlePathSource checks a path source: its directory inside root, and every file
+// its glob matches a .gemspec inside it. It returns the Gemfile's path text and
+// glob option, and adds a declarative replacement for every gemspec file to specs
+// (project-relative path → content; empty for a file that declared no spec).
+func bundlePathSource(s *bundleEvalSource, root string, specs map[string]string) (pathOpt string, err error) {
+	dir := filepath.Clean(s.Dir)
+	if !filepath.IsAbs(dir) || !within(root, dir) {
+		return "", fmt.Errorf("path source %q is outside the project", s.Path)
+	}
+	if !bundlePathRE.MatchString(s.Path) || strings.Contains("/"+s.Path+"/", "/../") {
+		return "", fmt.Errorf("path source %q: phylum-box takes path gems by plain relative paths inside the project", s.Path)
+	}
+	pathOpt = "path: '" + s.Path + "'"
+	if s.Glob != "" && s.Glob != bundleDefaultGlob {
+		if !bundleGlobRE.MatchString(s.Glob) {
+			return "", fmt.Errorf("path source %q: glob %q", s.Path, s.Glob)
+		}
+		pathOpt += ", glob: '" + s.Glob + "'"
+	}
+	for _, f := range s.Files {
+		file := filepath.Clean(f.File)
+		rel, rerr := filepath.Rel(root, file)
+		if !filepath.IsAbs(file) || !within(dir, file) || rerr != nil || !strings.HasSuffix(file, ".gemspec") {
+			return "", fmt.Errorf("path source %q: gemspec %q is not a .gemspec inside it", s.Path, f.File)
+		}
+		content := ""
+		if f.Spec != nil {
+			if content, err = bundleGemspec(f.Spec); err != nil {
+				return "", err
+			}
+		}
+		specs[filepath.ToSlash(rel)] = content
+	}
+	return pathOpt, nil
+}
+
+// bundleGemfile writes the declarative Gemfile of ev and the gemspecs that stand
+// in for the project's, or says why it cannot.
+func bundleGemfile(ev *bundleEvalResult, root string) (string, map[string]string, error) {
 	var b strings.Builder
 	b.WriteString("# Written by phylum-box from what the project's Gemfile declared when it was\n# evaluated offline; no Ruby from the project is in this file.\n")
-	if len(ev.Gemspecs) > 0 {
-		return "", fmt.Errorf("`gemspec` (%s) makes Bundler load the project's .gemspec, Ruby, while it resolves with the network", strings.Join(quoteAll(ev.Gemspecs), ", "))
-	}
+	specs := map[string]string{}
+	paths := map[string]string{} // Dir → the Gemfile's path options
 	for _, s := range ev.Sources {
 		if s == nil {
 			continue
 		}
 		switch s.Type {
 		case "rubygems":
-		case "git":
-			return "", fmt.Errorf("git source %q: Bundler loads a git gem's gemspec, Ruby from that repository, while it resolves with the network", s.URI)
 		case "path":
-			return "", fmt.Errorf("path source %q: Bundler loads a path gem's gemspec, Ruby, while it resolves with the network", s.Path)
+			opt, err := bundlePathSource(s, root, specs)
+			if err != nil {
+				return "", nil, err
+			}
+			paths[filepath.Clean(s.Dir)] = opt
+		case "git":
+			return "", nil, fmt.Errorf("git source %q: Bundler loads a git gem's gemspec, Ruby from that repository, while it resolves with the network", s.URI)
 		default:
-			return "", fmt.Errorf("source of type %q is not supported (plugin sources run plugin code)", s.Type)
+			return "", nil, fmt.Errorf("source of type %q is not supported (plugin sources run plugin code)", s.Type)
 		}
 	}
 	for _, r := range ev.GlobalRemotes {
 		q, err := bundleRemote(r)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		b.WriteString("source " + q + "\n")
 	}
 	if rv := ev.Ruby; rv != nil {
 		line, err := bundleRubyLine(rv.Versions, rv.Engine, rv.EngineVersions, rv.Patchlevel)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		b.WriteString(line)
 	}
@@ -171,17 +319,13 @@ func bundleGemfile(ev *bundleEvalResult) (string, error) {
 	var order []string
 	for _, d := range ev.Dependencies {
 		if !gemNameRE.MatchString(d.Name) {
-			return "", fmt.Errorf("gem name %q is not a gem name", d.Name)
+			return "", nil, fmt.Errorf("gem name %q is not a gem name", d.Name)
 		}
-		args := []string{"\"" + d.Name + "\""}
-		for _, r := range d.Requirements {
-			if !gemRequirementRE.MatchString(r) {
-				return "", fmt.Errorf("gem %s: requirement %q is not a version requirement", d.Name, r)
-			}
-			if r != ">= 0" || len(d.Requirements) > 1 {
-				args = append(args, "\""+r+"\"")
-			}
+		reqs, err := bundleRequirements(d.Name, d.Requirements)
+		if err != nil {
+			return "", nil, err
 		}
+		args := append([]string{"\"" + d.Name + "\""}, reqs...)
 		for _, opt := range []struct {
 			key  string
 			vals []string
@@ -192,35 +336,43 @@ func bundleGemfile(ev *bundleEvalResult) (string, error) {
 			var syms []string
 			for _, v := range opt.vals {
 				if !bundleSymbolRE.MatchString(v) {
-					return "", fmt.Errorf("gem %s: %s %q is not a name", d.Name, opt.key, v)
+					return "", nil, fmt.Errorf("gem %s: %s %q is not a name", d.Name, opt.key, v)
 				}
 				syms = append(syms, ":"+v)
 			}
 			args = append(args, opt.key+": ["+strings.Join(syms, ", ")+"]")
 		}
-		line := "gem " + strings.Join(args, ", ") + "\n"
+		if d.Type == "development" {
+			args = append(args, "type: :development")
+		}
 		switch {
 		case d.Source == nil:
-			b.WriteString(line)
+			b.WriteString("gem " + strings.Join(args, ", ") + "\n")
+		case d.Source.Type == "path":
+			opt, ok := paths[filepath.Clean(d.Source.Dir)]
+			if !ok {
+				return "", nil, fmt.Errorf("gem %s: its path source %q is not among the Gemfile's sources", d.Name, d.Source.Path)
+			}
+			b.WriteString("gem " + strings.Join(append(args, opt), ", ") + "\n")
 		case d.Source.Type != "rubygems":
-			return "", fmt.Errorf("gem %s comes from a %s source; only rubygems sources are supported", d.Name, d.Source.Type)
+			return "", nil, fmt.Errorf("gem %s comes from a %s source; only rubygems and path sources are supported", d.Name, d.Source.Type)
 		case len(d.Source.Remotes) != 1:
-			return "", fmt.Errorf("gem %s: a source block with %d remotes", d.Name, len(d.Source.Remotes))
+			return "", nil, fmt.Errorf("gem %s: a source block with %d remotes", d.Name, len(d.Source.Remotes))
 		default:
 			q, err := bundleRemote(d.Source.Remotes[0])
 			if err != nil {
-				return "", err
+				return "", nil, err
 			}
 			if _, seen := scoped[q]; !seen {
 				order = append(order, q)
 			}
-			scoped[q] = append(scoped[q], "  "+line)
+			scoped[q] = append(scoped[q], "  gem "+strings.Join(args, ", ")+"\n")
 		}
 	}
 	for _, q := range order {
 		b.WriteString("source " + q + " do\n" + strings.Join(scoped[q], "") + "end\n")
 	}
-	return b.String(), nil
+	return b.String(), specs, nil
 }
 
 // bundleRubyLine is the Gemfile's `ruby` directive, checked.

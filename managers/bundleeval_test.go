@@ -51,9 +51,9 @@ end
 	if err := json.Unmarshal(out, &ev); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	gen, err := bundleGemfile(&ev)
-	if err != nil {
-		t.Fatal(err)
+	gen, specs, err := bundleGemfile(&ev, dir)
+	if err != nil || len(specs) != 0 {
+		t.Fatal(err, specs)
 	}
 	for _, bad := range []string{"puts", "each", "#{"} {
 		if strings.Contains(gen, bad) {
@@ -79,7 +79,8 @@ func TestBundleGemfileRefusals(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct{ gemfile, want string }{
 		{"source \"https://rubygems.org\"\ngem \"x\", git: \"https://example.com/x.git\"\n", "git source"},
-		{"source \"https://rubygems.org\"\ngem \"x\", path: \"vendor/x\"\n", "path source"},
+		{"source \"https://rubygems.org\"\ngem \"x\", path: \"/usr/lib\"\n", "path source \"/usr/lib\" is outside the project"},
+		{"source \"https://rubygems.org\"\ngem \"x\", path: \"..\"\n", "is outside the project"},
 		{"source \"https://u:secret@gems.example.com\"\ngem \"x\"\n", "has credentials in it"},
 		{"source \"file:///etc\"\ngem \"x\"\n", "not an http(s) URL"},
 	}
@@ -89,7 +90,7 @@ func TestBundleGemfileRefusals(t *testing.T) {
 		if err := json.Unmarshal(evalGemfile(t, dir, "Gemfile"), &ev); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := bundleGemfile(&ev); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := bundleGemfile(&ev, dir); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.gemfile, err, tc.want)
 		} else if strings.Contains(err.Error(), "secret") {
 			t.Errorf("the refusal prints the password: %v", err)
@@ -101,22 +102,26 @@ func TestBundleGemfileRefusals(t *testing.T) {
 		`{"global_remotes":[],"dependencies":[{"name":"x\"; system(\"id\"); \"","requirements":[]}]}`,
 		`{"global_remotes":[],"dependencies":[{"name":"x","requirements":["~> 1.0\", require: \"evil"]}]}`,
 		`{"global_remotes":[],"dependencies":[{"name":"x","requirements":[],"groups":["a, b"]}]}`,
-		`{"global_remotes":[],"gemspecs":["x"],"dependencies":[]}`,
+		`{"global_remotes":[],"sources":[{"type":"path","path":"x","dir":"/etc","files":[]}],"dependencies":[]}`,
+		`{"global_remotes":[],"sources":[{"type":"path","path":"x","dir":"@DIR@/x","files":[{"file":"@DIR@/x/../../evil.gemspec"}]}],"dependencies":[]}`,
+		`{"global_remotes":[],"sources":[{"type":"path","path":"x","dir":"@DIR@/x","files":[{"file":"@DIR@/x/a.gemspec","spec":{"name":"a","version":"1\"; system(\"id"}}]}],"dependencies":[]}`,
+		`{"global_remotes":[],"sources":[{"type":"path","path":"x","dir":"@DIR@/x","files":[{"file":"@DIR@/x/a.gemspec","spec":{"name":"a","version":"1","dependencies":[{"name":"b","requirements":["> 1\" ; x"]}]}}]}],"dependencies":[]}`,
+		`{"global_remotes":[],"sources":[{"type":"path","path":"x'; system('id'); '","dir":"@DIR@/x","files":[]}],"dependencies":[]}`,
 		`{"global_remotes":[],"ruby":{"versions":["3\"; system(\"id"]},"dependencies":[]}`,
 	} {
 		var ev bundleEvalResult
-		if err := json.Unmarshal([]byte(forged), &ev); err != nil {
+		if err := json.Unmarshal([]byte(strings.ReplaceAll(forged, "@DIR@", dir)), &ev); err != nil {
 			t.Fatal(err)
 		}
-		if gen, err := bundleGemfile(&ev); err == nil {
+		if gen, _, err := bundleGemfile(&ev, dir); err == nil {
 			t.Errorf("accepted %s:\n%s", forged, gen)
 		}
 	}
 	p := &Plan{}
-	if err := bundleEvaluated(p, "Gemfile", []byte("{} trailing"), nil); err == nil {
+	if err := bundleEvaluated(p, dir, "Gemfile", []byte("{} trailing"), nil); err == nil {
 		t.Error("trailing output must be refused")
 	}
-	err := bundleEvaluated(p, "Gemfile", []byte(`{"global_remotes":["https://rubygems.org/"],"dependencies":[{"name":"rack","requirements":[">= 0"]}]}`),
+	err := bundleEvaluated(p, dir, "Gemfile", []byte(`{"global_remotes":["https://rubygems.org/"],"dependencies":[{"name":"rack","requirements":[">= 0"]}]}`),
 		func(string) ([]byte, error) { return []byte("the original"), nil })
 	if err != nil || len(p.Credentials.Files) != 1 {
 		t.Fatalf("%v %+v", err, p.Credentials)
@@ -124,5 +129,49 @@ func TestBundleGemfileRefusals(t *testing.T) {
 	f := p.Credentials.Files[0]
 	if f.Project != "Gemfile" || string(f.Public) != "the original" || !strings.Contains(string(f.Secret), "gem \"rack\"\n") {
 		t.Errorf("the credential steps must see the generated Gemfile, the others the project's: %+v", f)
+	}
+}
+
+// TestBundleGemspecRoundTrip: a project with `gemspec` and a path gem; the
+// declarative Gemfile and gemspecs written for the networked steps declare the
+// same when evaluated in place of the project's.
+func TestBundleGemspecRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "Gemfile"), "source \"https://rubygems.org\"\ngemspec\ngem \"helper\", path: \"vendor/helper\", group: :test\n")
+	writeFile(t, filepath.Join(dir, "mygem.gemspec"), `$stderr.puts "gemspec code ran"
+Gem::Specification.new do |s|
+  s.name = "mygem"
+  s.version = ["1", "2", "3"].join(".")
+  s.summary = "x"
+  s.authors = ["x"]
+  s.files = Dir["lib/**/*.rb"]
+  s.add_dependency "rack", "~> 2.0", ">= 2.0.1"
+  s.add_development_dependency "rake", ">= 12"
+end
+`)
+	writeFile(t, filepath.Join(dir, "vendor/helper/helper.gemspec"), `Gem::Specification.new {|s| s.name = "helper"; s.version = "0.1.0"; s.summary = "x"; s.authors = ["x"]; s.add_dependency "json" }`)
+	writeFile(t, filepath.Join(dir, "vendor/helper/sub/not-a-spec.gemspec"), "nil\n")
+	var ev bundleEvalResult
+	if err := json.Unmarshal(evalGemfile(t, dir, "Gemfile"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	gen, specs, err := bundleGemfile(&ev, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(specs) != 3 || specs["vendor/helper/sub/not-a-spec.gemspec"] != "" || !strings.Contains(specs["mygem.gemspec"], `s.add_runtime_dependency "rack", "~> 2.0", ">= 2.0.1"`) {
+		t.Errorf("replacement gemspecs: %q", specs)
+	}
+	// Put the written files in place of the project's and evaluate again.
+	writeFile(t, filepath.Join(dir, "Gemfile"), gen)
+	for rel, content := range specs {
+		writeFile(t, filepath.Join(dir, rel), content)
+	}
+	var again bundleEvalResult
+	if err := json.Unmarshal(evalGemfile(t, dir, "Gemfile"), &again); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ev.Dependencies, again.Dependencies) || !reflect.DeepEqual(ev.Sources, again.Sources) {
+		t.Errorf("the written files declare something else:\n%s\n%q\nfirst  %+v\nsecond %+v", gen, specs, ev, again)
 	}
 }
