@@ -15,22 +15,6 @@ import (
 	"github.com/phylum-box/phylum-box/rootfs"
 )
 
-// cargoUserConfig is what the plan knows of the user's own cargo configuration
-// (trusted): the files carried into the sandbox, and which registries the user
-// holds a token for and names the index of.
-type cargoUserConfig struct {
-	creds   *Credentials
-	cfgPath string          // the user's config.toml inside the sandbox, "" if none
-	tokens  map[string]bool // normalised registry name (CORP_REG) → a token exists
-	indexes map[string]bool // normalised registry name → the user names its index
-}
-
-// cargoRegistryKey normalises a registry name the way cargo's environment
-// variables spell it (my-corp → MY_CORP).
-func cargoRegistryKey(name string) string {
-	return strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-}
-
 // cargoProjectFiles reads the project's cargo config files (.cargo/config and
 // .cargo/config.toml from the working directory up to the workspace root) as data.
 // It refuses the settings cargoSettings does not allow from a project and returns,
@@ -468,14 +452,6 @@ func cargoAlias(env Env, name string) (exp []string, from string, err error) {
 		return exp, p, nil
 	}
 	return nil, "", nil
-}
-
-// cargoUserHome is $CARGO_HOME, or ~/.cargo.
-func cargoUserHome(env Env) string {
-	if h := env.Getenv("CARGO_HOME"); h != "" {
-		return h
-	}
-	return filepath.Join(env.Home, ".cargo")
 }
 
 // underAnyDir reports whether p is one of dirs or below one.
