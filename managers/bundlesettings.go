@@ -302,7 +302,9 @@ func BundleSettingsPage() string {
 	b.WriteString("A cloned project is untrusted input. phylum-box reads the project's `.bundle/config` on the host " +
 		"before anything runs, and refuses the install (exit 2, naming `file:line` and the setting) when it " +
 		"holds a setting of a class a project may not choose. Bundler lets a project's config win over the " +
-		"environment, so such a setting cannot be overridden, only refused. Your own `~/.bundle/config` and " +
+		"environment, so such a setting cannot be overridden, only refused. Only the build step, which has no " +
+		"network and no credentials, reads the project's config; the steps before it (the offline Gemfile " +
+		"evaluation, resolve, download) run with an empty app config. Your own `~/.bundle/config` and " +
 		"`BUNDLE_*` variables are yours and honoured (credentials reach only the resolve and download steps).\n\n")
 	b.WriteString("| class | in a project |\n| --- | --- |\n")
 	for _, c := range []struct {
