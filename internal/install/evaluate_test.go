@@ -80,3 +80,15 @@ func TestInstallEvaluateStep(t *testing.T) {
 		t.Errorf("a refusal: code %d, reason %q, steps %v", res.Code, res.Reason, phases(res))
 	}
 }
+
+func TestCapped(t *testing.T) {
+	c := &capped{max: 5}
+	for _, s := range []string{"abc", "defg", "h"} {
+		if n, err := c.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v: a capped writer takes everything", s, n, err)
+		}
+	}
+	if c.String() != "abcde" || !c.over {
+		t.Errorf("kept %q, over %v; want the first 5 bytes and over", c.String(), c.over)
+	}
+}
