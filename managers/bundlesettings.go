@@ -259,6 +259,26 @@ func parseBundleConfig(data []byte, file string) ([]bundleConfigLine, error) {
 // a cloned project must not choose, naming file:line and the setting; paths must
 // stay inside root. rel is the file's name for messages.
 func checkBundleProjectConfig(root, file, rel string) ([]bundleConfigLine, error) {
+	// Read as data, never through a link: a project's .bundle/config that is a
+	// symlink (to the user's own config, say) is refused.
+	if r, err := filepath.Rel(root, file); err == nil && !strings.HasPrefix(r, "..") {
+		for d := root; ; {
+			part, rest, more := strings.Cut(r, string(filepath.Separator))
+			d = filepath.Join(d, part)
+			fi, err := os.Lstat(d)
+			if err != nil {
+				break // absent: nothing to check
+			}
+			if fi.Mode()&os.ModeSymlink != 0 || !more && !fi.Mode().IsRegular() {
+				return nil, &Refusal{Manager: "bundle", Reason: rel + ": " + d + " is a symlink or not a regular file",
+					Advice: "make .bundle/config a plain file in the project"}
+			}
+			if !more {
+				break
+			}
+			r = rest
+		}
+	}
 	data, err := os.ReadFile(file)
 	if err != nil {
 		if os.IsNotExist(err) {

@@ -98,6 +98,17 @@ func TestBundleProjectConfig(t *testing.T) {
 		{"BUNDLE_GEMFILE: \"Gemfile.other\"\n", "BUNDLE_GEMFILE (exec"},
 		{"BUNDLE_PATH:\n  nested: 1\n", ".bundle/config:2: not a `KEY: value` line"},
 	}
+	// A symlink is not followed.
+	if err := os.MkdirAll(filepath.Join(root, ".bundle"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/hostname", filepath.Join(root, ".bundle", "config")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checkBundleProjectConfig(root, filepath.Join(root, ".bundle", "config"), ".bundle/config"); err == nil || !strings.Contains(err.Error(), "is a symlink") {
+		t.Errorf("a symlinked .bundle/config: %v", err)
+	}
+	os.Remove(filepath.Join(root, ".bundle", "config"))
 	for _, tc := range tests {
 		f := filepath.Join(root, ".bundle", "config")
 		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
