@@ -1,10 +1,23 @@
 // Package lockfile turns package-manager lockfiles into the packages they would install.
 //
 // It owns one question: given a lockfile, which (ecosystem, name, version) triples does it
-// pin? The answer feeds the precheck; nothing here looks anything up.
+// pin, and is each one what will really be fetched? The answer feeds the precheck;
+// nothing here looks anything up.
 //
 //	pkgs, err := lockfile.Parse("pnpm-lock.yaml")        // format from the name (or content)
 //	paths, err := lockfile.Find(projectDir)               // the lockfiles a project has
+//	pkgs, err := lockfile.ParseWith(path, lockfile.Options{NPM: &lockfile.Registries{…}})
+//
+// # Checked as fetched
+//
+// A lockfile is project input. Every package carries the URL and hash its entry pins
+// (Resolved, Integrity: npm `resolved`/`integrity`, yarn `resolved`/`integrity` or the
+// URL's sha1 fragment, pnpm `resolution`, Cargo.lock `checksum`, Gemfile.lock
+// `CHECKSUMS`). An npm-family URL with the registry layout must be the tarball of exactly
+// its name and version, on a registry Options names (origin.go); one that is not, and a
+// Cargo.lock registry crate without a checksum, gets Mismatch, which the precheck blocks.
+// Entries of one name and version that differ in hash or mismatch are kept apart by the
+// dedupe, so a second, smuggled copy is not hidden behind a clean first one.
 //
 // # What counts as a package
 //
