@@ -272,30 +272,51 @@ func TestProjectNpmrcURLUserinfo(t *testing.T) {
 }
 
 // A project .pnpmfile.cjs would run in pnpm's resolve and download steps, with the
-// network and the user's token: the install is refused with the way out, and its
-// hook (which connects to a 127.0.0.1 listener) never reaches it; with
-// --ignore-pnpmfile the same project installs.
+// network and the user's token. phylum-box runs it only in an offline step after
+// resolving: a hook that adds a dependency works (is-odd is installed and in the
+// lockfile), and its attempt to reach a 127.0.0.1 listener fails every time it
+// runs. A hook that writes anything but the lockfile stops the install; a frozen
+// install, which cannot be driven so, is refused with the way out.
 func TestProjectPnpmfile(t *testing.T) {
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		canary := regStartCanary(t)
 		hook := fmt.Sprintf("require('net').connect(%d, '127.0.0.1', function () { this.end('PBOX-PNPMFILE') }).on('error', () => {})\n"+
-			"module.exports = { hooks: { readPackage (pkg) { return pkg } } }\n", canary.Port)
+			"module.exports = { hooks: { readPackage (pkg) {\n"+
+			"  if (pkg.name === 'pbox-it') pkg.dependencies = Object.assign({}, pkg.dependencies, { 'is-odd': '3.0.1' })\n"+
+			"  return pkg\n} } }\n", canary.Port)
 		writeProjectFile(t, b, ".pnpmfile.cjs", hook)
-		before := projectState(t, b.Project)
 		r := b.tool("", "pnpm", "add", "lodash@4.17.21")
-		wantCode(t, r, 2, "a project .pnpmfile.cjs")
+		wantCode(t, r, 0, "pnpm add with a project pnpmfile that adds a dependency")
+		wantStderr(t, r, "resolution hooks in the sandbox (no network, no credentials)")
+		for _, dep := range []string{"lodash", "is-odd"} {
+			wantFile(t, filepath.Join(b.Project, "node_modules", dep, "package.json"), dep+" installed")
+		}
+		lock, err := os.ReadFile(filepath.Join(b.Project, "pnpm-lock.yaml"))
+		if err != nil || !strings.Contains(string(lock), "is-odd@3.0.1") || !strings.Contains(string(lock), "pnpmfileChecksum:") {
+			t.Errorf("the lockfile lacks the hook's dependency or its checksum (%v):\n%s", err, lock)
+		}
+		for _, got := range canary.Got() {
+			if strings.Contains(got, "PBOX-PNPMFILE") {
+				t.Errorf("the pnpmfile reached the network: %q", got)
+			}
+		}
+
+		before := projectState(t, b.Project)
+		r = b.tool("", "pnpm", "install", "--frozen-lockfile")
+		wantCode(t, r, 2, "a frozen install with a pnpmfile")
 		wantStderr(t, r, ".pnpmfile.cjs", "--ignore-pnpmfile")
 		assertSameTree(t, before, projectState(t, b.Project), "a refused pnpmfile")
 
-		r = b.tool("", "pnpm", "add", "lodash@4.17.21", "--ignore-pnpmfile")
-		wantCode(t, r, 0, "pnpm add --ignore-pnpmfile")
-		wantFile(t, filepath.Join(b.Project, "node_modules", "lodash", "package.json"), "lodash installed")
-		for _, got := range canary.Got() {
-			if strings.Contains(got, "PBOX-PNPMFILE") {
-				t.Errorf("the pnpmfile ran with the network: %q", got)
-			}
-		}
+		// A hook that writes beside the lockfile while resolving.
+		b = newPMBox(t, m)
+		writeProjectFile(t, b, ".pnpmfile.cjs", "if (process.argv.includes('--lockfile-only')) require('fs').writeFileSync('pnpm-workspace.yaml', 'packages: []\\nregistry: http://127.0.0.1:9/\\n')\n"+
+			"module.exports = {}\n")
+		before = projectState(t, b.Project)
+		r = b.tool("", "pnpm", "add", "lodash@4.17.21")
+		wantCode(t, r, 4, "a pnpmfile writing pnpm-workspace.yaml")
+		wantStderr(t, r, "changed pnpm-workspace.yaml")
+		assertSameTree(t, before, projectState(t, b.Project), "a stopped install")
 	})
 }

@@ -110,6 +110,8 @@ const (
 	PhaseDownload Phase = "download"
 	PhaseBuild    Phase = "build"
 	PhaseRun      Phase = "run"
+	// PhaseHooks runs the project's own resolution hooks (a pnpmfile) offline.
+	PhaseHooks Phase = "hooks"
 )
 
 // Plan is what one command line needs. A Passthrough plan only has Manager, Args and
@@ -149,6 +151,15 @@ type Plan struct {
 	// package code; afterwards the orchestration parses Lockfiles from that copy. A nil
 	// Resolve means the committed lockfile is the resolution (npm ci, rebuild).
 	Resolve *Step
+	// Hooks, when set, runs after Resolve with no network and no credentials: the
+	// project's own resolution code (a pnpmfile), which may change only the lockfile
+	// (any other change stops the install). Its standard output goes to Hooked,
+	// which returns the package specs whose metadata the hooks needed and no
+	// networked step has fetched yet; HooksFetch(specs) is then run (network and
+	// credentials, no project code) and Hooks again, a bounded number of times.
+	Hooks      *Step
+	Hooked     func(stdout []byte) (missing []string, err error) `json:"-"`
+	HooksFetch func(missing []string) *Step                      `json:"-"`
 	// Lockfiles are the files (relative to Root) to precheck, in order of preference:
 	// the first one that exists is read (rebuild prefers npm's hidden lockfile,
 	// node_modules/.package-lock.json, which describes what is installed). After

@@ -268,8 +268,11 @@ func NpmrcSettingsReference() string {
 		"(relative paths resolve against its directory);\n" +
 		"- settings under an `[ini section]` are dropped (npm and pnpm ignore them);\n" +
 		"- pnpm's `.pnpmfile.cjs` (or a `pnpmfile` setting in `.npmrc` or `pnpm-workspace.yaml`, or a plugin among its `configDependencies`) " +
-		"is refused for the commands that resolve or download: " +
-		"its hooks would run with the network and your token; `--ignore-pnpmfile` runs without it.\n\n")
+		"never runs with the network or your token: the resolve and download steps run with `--ignore-pnpmfile`; " +
+		"the hooks run in a step of their own with neither, which writes the lockfile (fetching the metadata they ask for in between, " +
+		"from a step that runs no project code), and in the offline build step, which links node_modules from the store. " +
+		"A hook that changes anything but the lockfile while resolving stops the install (exit 4). " +
+		"`pnpm install --frozen-lockfile`, `fetch` and `import` cannot be driven so and are refused with a pnpmfile; `--ignore-pnpmfile` runs without it.\n\n")
 	b.WriteString("Refusals name the file, the line and the setting, and exit with code 2.\n\n")
 	b.WriteString("## Settings\n\n| setting | read by | class |\n| --- | --- | --- |\n")
 	keys := make([]string, 0, len(knownNpmSettings))

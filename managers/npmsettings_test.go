@@ -212,7 +212,10 @@ func TestProjectNpmrcRendering(t *testing.T) {
 	}
 }
 
-func TestPnpmfileRefused(t *testing.T) {
+// A project pnpmfile runs only in the offline hooks step (Plan.Hooks); the
+// networked steps run with --ignore-pnpmfile; commands that cannot be driven so
+// are refused.
+func TestPnpmfileOffline(t *testing.T) {
 	for name, files := range map[string]map[string]string{
 		"default file": {".pnpmfile.cjs": "module.exports = {}"},
 		"npmrc":        {".npmrc": "pnpmfile=hooks/x.cjs\n"},
@@ -224,25 +227,53 @@ func TestPnpmfileRefused(t *testing.T) {
 			env := testEnv(t, files)
 			needNodeHeaders(t, env)
 			pnpm, _ := Lookup("pnpm")
-			_, err := pnpm.Plan([]string{"install"}, env)
-			var ref *Refusal
-			if !errors.As(err, &ref) || !strings.Contains(ref.Reason, "pnpmfile") || !strings.Contains(ref.Advice, "--ignore-pnpmfile") {
-				t.Fatalf("want a pnpmfile refusal, got %v", err)
+			for _, args := range [][]string{{"install"}, {"add", "x"}, {"update"}, {"remove", "x"}} {
+				p, err := pnpm.Plan(args, env)
+				if err != nil {
+					t.Fatalf("%v: %v", args, err)
+				}
+				if p.Hooks == nil || p.Hooks.Network || p.Hooks.Credentials || !strings.Contains(strings.Join(p.Hooks.Args, " "), "pnpm install --lockfile-only --offline") {
+					t.Errorf("%v: hooks step %+v", args, p.Hooks)
+				}
+				for _, s := range []*Step{p.Resolve, p.Download, p.HooksFetch([]string{"is-odd@3.0.1"})} {
+					if !s.Network || !s.Credentials {
+						t.Errorf("%v: %q is not a networked step", args, s.Args)
+					}
+					if joined := strings.Join(s.Args, " "); !strings.Contains(joined, "--ignore-pnpmfile") && !strings.Contains(joined, "--config.ignore-pnpmfile=true") {
+						t.Errorf("%v: networked step without --ignore-pnpmfile: %q", args, s.Args)
+					}
+				}
+			}
+			for _, args := range [][]string{{"install", "--frozen-lockfile"}, {"fetch"}, {"import"}} {
+				_, err := pnpm.Plan(args, env)
+				var ref *Refusal
+				if !errors.As(err, &ref) || !strings.Contains(ref.Reason, "pnpmfile") || !strings.Contains(ref.Advice, "--ignore-pnpmfile") {
+					t.Errorf("%v: want a pnpmfile refusal, got %v", args, err)
+				}
 			}
 			p, err := pnpm.Plan([]string{"install", "--ignore-pnpmfile"}, env)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, s := range []*Step{p.Resolve, p.Download} {
-				if !strings.Contains(strings.Join(s.Args, " "), "--ignore-pnpmfile") {
-					t.Errorf("networked step without --ignore-pnpmfile: %q", s.Args)
-				}
+			if err != nil || p.Hooks != nil {
+				t.Errorf("--ignore-pnpmfile: hooks %v, %v", p.Hooks, err)
 			}
 			// rebuild runs offline only: the hook may run there.
 			if _, err := pnpm.Plan([]string{"rebuild"}, env); err != nil {
 				t.Errorf("rebuild: %v", err)
 			}
 		})
+	}
+}
+
+func TestPnpmHooked(t *testing.T) {
+	missing, err := pnpmHooked([]byte("noise\nPHYLUM-BOX-HOOKS missing is-odd@3.0.1\nPHYLUM-BOX-HOOKS missing @s/x@>=6.0.0 <7.0.0-0\n" +
+		"PHYLUM-BOX-HOOKS missing is-odd@3.0.1\nPHYLUM-BOX-HOOKS missing git+ssh://evil/x\nPHYLUM-BOX-HOOKS missing x@--registry=http://evil\nPHYLUM-BOX-HOOKS exit 1\n"))
+	if err != nil || strings.Join(missing, ",") != "is-odd@3.0.1,@s/x@>=6.0.0 <7.0.0-0" {
+		t.Errorf("missing %q, %v", missing, err)
+	}
+	if m, err := pnpmHooked([]byte("PHYLUM-BOX-HOOKS exit 1\n")); err == nil || m != nil {
+		t.Errorf("a failure without missing metadata: %v %v", m, err)
+	}
+	if m, err := pnpmHooked(nil); err != nil || m != nil {
+		t.Errorf("success: %v %v", m, err)
 	}
 }
 

@@ -217,8 +217,13 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	hook := ""
 	if kind != "build" && !a.isTrue("ignore-pnpmfile") {
-		if hook := pnpmfileOf(root, cfg); hook != "" {
+		hook = pnpmfileOf(root, cfg)
+		// The hooks run offline after the resolve step (pnpmhooks.go); commands
+		// that do not resolve, or a frozen lockfile (pnpm refuses it when run with
+		// --ignore-pnpmfile, as the networked steps are), cannot be driven so.
+		if hook != "" && (kind != "install" || a.isTrue("frozen-lockfile")) {
 			return nil, pnpmfileRefusal(hook)
 		}
 	}
@@ -297,6 +302,9 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		return p, nil
 	}
 	p.Download, p.Build = download, build
+	if hook != "" {
+		pnpmHooks(p, hook, portable, storeFlags)
+	}
 	return p, nil
 }
 
@@ -346,10 +354,10 @@ func pnpmfileOf(root string, cfg *NpmConfig) string {
 
 func pnpmfileRefusal(hook string) *Refusal {
 	return &Refusal{Manager: "pnpm",
-		Reason: "the project has a pnpmfile, " + hook + ": its hooks are the project's code, and pnpm runs them while it resolves and downloads, " +
-			"with the network and your registry credentials; phylum-box cannot yet run them in an offline step",
-		Advice: "if the project installs correctly without its hooks, run `phylum-box pnpm install --ignore-pnpmfile`; " +
-			"otherwise express what the hook changes as pnpm.overrides or pnpm.packageExtensions in package.json, which pnpm reads as data"}
+		Reason: "the project has a pnpmfile, " + hook + ": its hooks are the project's code; phylum-box runs them only in an offline step after resolving, " +
+			"which this command (or --frozen-lockfile) cannot be driven through",
+		Advice: "run `phylum-box pnpm install` (without --frozen-lockfile), which runs the hooks offline; " +
+			"or, if the project installs correctly without its hooks, add --ignore-pnpmfile"}
 }
 
 func pnpmGlobalRefusal(cmd string) *Refusal {
@@ -545,8 +553,10 @@ func pnpmCaches(env Env, store string) []Cache {
 		meta = filepath.Join(x, "pnpm")
 	}
 	rw := []Phase{PhaseResolve, PhaseDownload}
+	// The hooks step (a project pnpmfile, offline) reads the metadata the resolve
+	// step cached; it may not write either.
 	return []Cache{
-		{Path: store, Env: []string{"npm_config_store_dir=" + store}, Mount: []Phase{PhaseResolve, PhaseDownload, PhaseBuild}, Writable: rw},
-		{Path: meta, Env: []string{"npm_config_cache_dir=" + meta}, Mount: rw, Writable: rw},
+		{Path: store, Env: []string{"npm_config_store_dir=" + store}, Mount: []Phase{PhaseResolve, PhaseHooks, PhaseDownload, PhaseBuild}, Writable: rw},
+		{Path: meta, Env: []string{"npm_config_cache_dir=" + meta}, Mount: []Phase{PhaseResolve, PhaseHooks, PhaseDownload}, Writable: rw},
 	}
 }

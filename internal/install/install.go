@@ -155,6 +155,12 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 			return out, err
 		}
 	}
+	// 1b. The project's resolution hooks, offline (hooks.go).
+	if p.Hooks != nil {
+		if done, err := r.hooks(ctx); err != nil || done {
+			return out, err
+		}
+	}
 	// 2. Precheck.
 	pkgs, err := r.readLockfiles(ctx)
 	if err != nil {
