@@ -251,6 +251,14 @@ func TestPnpmfileOffline(t *testing.T) {
 					t.Errorf("%v: want a pnpmfile refusal, got %v", args, err)
 				}
 			}
+			ci := env
+			ci.Environ = append(append([]string(nil), env.Environ...), "CI=true")
+			if _, err := pnpm.Plan([]string{"install"}, ci); err == nil {
+				t.Errorf("install in CI (frozen by default) with a pnpmfile was planned")
+			}
+			if _, err := pnpm.Plan([]string{"install", "--no-frozen-lockfile"}, ci); err != nil {
+				t.Errorf("install --no-frozen-lockfile in CI: %v", err)
+			}
 			p, err := pnpm.Plan([]string{"install", "--ignore-pnpmfile"}, env)
 			if err != nil || p.Hooks != nil {
 				t.Errorf("--ignore-pnpmfile: hooks %v, %v", p.Hooks, err)

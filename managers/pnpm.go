@@ -223,7 +223,10 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		// The hooks run offline after the resolve step (pnpmhooks.go); commands
 		// that do not resolve, or a frozen lockfile (pnpm refuses it when run with
 		// --ignore-pnpmfile, as the networked steps are), cannot be driven so.
-		if hook != "" && (kind != "install" || a.isTrue("frozen-lockfile")) {
+		// pnpm freezes the lockfile by default in CI (the CI variable reaches the
+		// steps).
+		frozen := a.isTrue("frozen-lockfile") || env.Getenv("CI") != "" && env.Getenv("CI") != "false" && !a.isFalse("frozen-lockfile")
+		if hook != "" && (kind != "install" || frozen) {
 			return nil, pnpmfileRefusal(hook)
 		}
 	}
@@ -355,8 +358,8 @@ func pnpmfileOf(root string, cfg *NpmConfig) string {
 func pnpmfileRefusal(hook string) *Refusal {
 	return &Refusal{Manager: "pnpm",
 		Reason: "the project has a pnpmfile, " + hook + ": its hooks are the project's code; phylum-box runs them only in an offline step after resolving, " +
-			"which this command (or --frozen-lockfile) cannot be driven through",
-		Advice: "run `phylum-box pnpm install` (without --frozen-lockfile), which runs the hooks offline; " +
+			"which this command (or a frozen lockfile, pnpm's default in CI) cannot be driven through",
+		Advice: "run `phylum-box pnpm install --no-frozen-lockfile`, which runs the hooks offline; " +
 			"or, if the project installs correctly without its hooks, add --ignore-pnpmfile"}
 }
 
