@@ -292,3 +292,34 @@ is-number@6.0.0:
 		}
 	})
 }
+
+// Why the hash must be the registry's even when the URL is: npm takes a tarball out of
+// its cache by the lockfile's hash alone. Once left-pad@1.3.0 is in the cache (any
+// earlier install), an is-number@6.0.0 entry with the registry's URL and left-pad's hash
+// installs left-pad's files as node_modules/is-number (phylum-box before this check did
+// exactly that). Blocked; the entry with is-number's own hash installs is-number.
+func TestLockfileCacheSubstitution(t *testing.T) {
+	requireTool(t, "npm")
+	const leftPadIntegrity = "sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQGinBN9yTQT3bFlCBy/aVx2HrNcqQGsdot8ghrjyrvMCoEA=="
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		wantCode(t, b.tool("", "npm", "install", "left-pad@1.3.0"), 0, "npm install left-pad (fills the cache)")
+		if err := os.RemoveAll(filepath.Join(b.Project, "node_modules")); err != nil {
+			t.Fatal(err)
+		}
+		liProject(t, b, liIsNumberURL, leftPadIntegrity, nil)
+		before := projectState(t, b.Project)
+		rep := b.reportPath("ci.json")
+		r := b.tool(rep, "npm", "ci")
+		wantCode(t, r, 3, "npm ci with is-number's entry pinning left-pad's (cached) hash")
+		wantStderr(t, r, "is-number@6.0.0 (npm) BLOCKED", "package-lock.json:14", "the lockfile pins sha512-XI5MPzVNApjAyhQzphX8Bkm…")
+		assertSameTree(t, before, projectState(t, b.Project), "a blocked npm ci")
+		liNoDownload(t, rep)
+
+		liProject(t, b, liIsNumberURL, liIsNumberIntegrity, nil)
+		wantCode(t, b.tool("", "npm", "ci"), 0, "npm ci with is-number's own hash")
+		if manifest := readJSONFile(t, filepath.Join(b.Project, "node_modules", "is-number", "package.json")); manifest["name"] != "is-number" {
+			t.Errorf("node_modules/is-number holds %v", manifest["name"])
+		}
+	})
+}
