@@ -1,7 +1,6 @@
 package managers
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -66,13 +65,23 @@ func expandNpmrcEnv(s string, env Env) (string, []string) {
 	return out, refs
 }
 
+// npmrcLines splits a file into lines the way npm's and pnpm's ini parser does: a
+// lone "\r" ends a line too. Read as one line, "save-exact=true\rgit=/x" was a data
+// setting to phylum-box, written as it was into the networked steps' copy, where npm
+// read git=/x from it.
+func npmrcLines(data []byte) []string {
+	s := strings.ReplaceAll(string(data), "\r\n", "\n")
+	lines := strings.Split(strings.ReplaceAll(s, "\r", "\n"), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
 func parseNpmrc(data []byte, path string, env Env) *npmrcFile {
 	f := &npmrcFile{path: path}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	inSection := false
-	for sc.Scan() {
-		raw := sc.Text()
+	for _, raw := range npmrcLines(data) {
 		line := strings.TrimSpace(raw)
 		l := npmrcLine{raw: raw, no: len(f.lines) + 1}
 		if line != "" && line[0] == '[' {

@@ -340,3 +340,46 @@ func TestPnpmPackageNpmrc(t *testing.T) {
 		t.Errorf("the package's .npmrc is not rendered: %v", p.Credentials)
 	}
 }
+
+// npm's and pnpm's ini parser ends a line at a lone "\r" too: a setting hidden
+// after one is a line of its own, classified like any other. A CRLF file (the
+// legitimate twin) reads as its lines.
+func TestProjectNpmrcCarriageReturn(t *testing.T) {
+	for _, tc := range []struct{ name, project, bad string }{
+		{"after data", "save-exact=true\rgit=/tmp/evil-git\n", "evil-git"},
+		{"after a comment", "; notes\rgit=/tmp/evil-git\n", "evil-git"},
+		{"after a registry", "registry=https://registry.npmjs.org/\rnode-options=--require /tmp/evil.js\n", "evil.js"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, root := npmrcEnv(t, tc.project, "")
+			c, err := LoadNpmConfig(env, root, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range c.Credentials().Files {
+				if f.Project != "" && strings.Contains(string(f.Secret), tc.bad) {
+					t.Errorf("networked copy has %q:\n%q", tc.bad, f.Secret)
+				}
+				if f.Project != "" && !strings.Contains(string(f.Public), tc.bad) {
+					t.Errorf("build copy lacks %q:\n%q", tc.bad, f.Public)
+				}
+			}
+		})
+	}
+	t.Run("env reference after a carriage return", func(t *testing.T) {
+		env, root := npmrcEnv(t, "save-exact=true\r//127.0.0.1:9/:_authToken=${AWS_SECRET_ACCESS_KEY}\n", "")
+		if _, err := LoadNpmConfig(env, root, nil); err == nil || !strings.Contains(err.Error(), ":2: ") {
+			t.Errorf("want a refusal naming line 2, got %v", err)
+		}
+	})
+	t.Run("CRLF", func(t *testing.T) {
+		env, root := npmrcEnv(t, "save-exact=true\r\nregistry=https://r.example/\r\n", "")
+		c, err := LoadNpmConfig(env, root, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Registry != "https://r.example/" {
+			t.Errorf("registry %q", c.Registry)
+		}
+	})
+}
