@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -150,7 +151,7 @@ func bundleEvaluated(p *Plan, root, gemfile string, out []byte, read func(string
 	if err := dec.Decode(&ev); err != nil || dec.More() {
 		return refuse("evaluating it did not produce the expected description (%v)", err)
 	}
-	gen, specs, err := bundleGemfile(&ev, root)
+	gen, specs, err := bundleGemfile(&ev, root, filepath.Join(root, filepath.Dir(filepath.FromSlash(gemfile))))
 	if err != nil {
 		return &Refusal{Manager: "bundle", Reason: gemfile + ": " + err.Error(),
 			Advice: "phylum-box installs gems from rubygems sources and path gems inside the project; install this project without phylum-box only if you trust it and its git gems"}
@@ -240,17 +241,45 @@ func bundleGemspec(sp *bundleEvalSpec) (string, error) {
 	return b.String(), nil
 }
 
-// bundlePathSource checks a path source: its directory inside root, and every file
-// its glob matches a .gemspec inside it. It returns the Gemfile's path text and
-// glob option, and adds a declarative replacement for every gemspec file to specs
-// (project-relative path → content; empty for a file that declared no spec).
-func bundlePathSource(s *bundleEvalSource, root string, specs map[string]string) (pathOpt string, err error) {
+// bundlePathSource checks a path source: its directory inside root, the path the
+// Gemfile (in gemfileDir) names that very directory, and every file its glob
+// matches a .gemspec inside it. The JSON is the project's to write: the files the
+// glob matches are listed again here, on the host, and each must have been
+// evaluated (one left out would be loaded, as Ruby, by the networked steps). It
+// returns the Gemfile's path text and glob option, and adds a declarative
+// replacement for every gemspec file to specs (project-relative path → content;
+// empty for a file that declared no spec).
+func bundlePathSource(s *bundleEvalSource, root, gemfileDir string, specs map[string]string) (pathOpt string, err error) {
 	dir := filepath.Clean(s.Dir)
 	if !filepath.IsAbs(dir) || !within(root, dir) {
 		return "", fmt.Errorf("path source %q is outside the project", s.Path)
 	}
 	if !bundlePathRE.MatchString(s.Path) || strings.Contains("/"+s.Path+"/", "/../") {
 		return "", fmt.Errorf("path source %q: phylum-box takes path gems by plain relative paths inside the project", s.Path)
+	}
+	named := filepath.Clean(s.Path)
+	if !filepath.IsAbs(named) {
+		named = filepath.Join(gemfileDir, s.Path)
+	}
+	if named != dir {
+		return "", fmt.Errorf("path source %q is not the directory %q it was evaluated as", s.Path, s.Dir)
+	}
+	glob := s.Glob
+	if glob == "" {
+		glob = bundleDefaultGlob
+	}
+	matched, err := bundleGlobFiles(dir, glob)
+	if err != nil {
+		return "", fmt.Errorf("path source %q: %v", s.Path, err)
+	}
+	listed := map[string]bool{}
+	for _, f := range s.Files {
+		listed[filepath.Clean(f.File)] = true
+	}
+	for _, f := range matched {
+		if !listed[f] {
+			return "", fmt.Errorf("path source %q: %s matches its glob but was not evaluated", s.Path, f)
+		}
 	}
 	pathOpt = "path: '" + s.Path + "'"
 	if s.Glob != "" && s.Glob != bundleDefaultGlob {
@@ -276,9 +305,91 @@ func bundlePathSource(s *bundleEvalSource, root string, specs map[string]string)
 	return pathOpt, nil
 }
 
+// bundleGlobFiles lists, on the host, every file under dir that Bundler's
+// Dir.glob(glob, base: dir) could match, or more: braces are expanded and each
+// alternative is matched with filepath.Glob, whose * also matches a leading dot.
+// A recursive ** is refused.
+func bundleGlobFiles(dir, glob string) ([]string, error) {
+	if strings.Contains(glob, "**") {
+		return nil, fmt.Errorf("glob %q: a recursive ** is not supported", glob)
+	}
+	alts, err := bundleBraces(glob, 0)
+	if err != nil {
+		return nil, fmt.Errorf("glob %q: %v", glob, err)
+	}
+	var out []string
+	for _, a := range alts {
+		m, err := filepath.Glob(filepath.Join(dir, a))
+		if err != nil {
+			return nil, fmt.Errorf("glob %q: %v", glob, err)
+		}
+		for _, f := range m {
+			if st, err := os.Stat(f); err == nil && st.IsDir() {
+				continue // Bundler skips what is not a file
+			}
+			out = append(out, filepath.Clean(f))
+		}
+	}
+	return out, nil
+}
+
+// bundleBraces expands Ruby glob braces ("{,*,*/*}.gemspec", nested too).
+func bundleBraces(s string, depth int) ([]string, error) {
+	if depth > 8 {
+		return nil, fmt.Errorf("braces nested too deeply")
+	}
+	open := strings.IndexByte(s, '{')
+	if open < 0 {
+		if strings.ContainsAny(s, "},") {
+			return nil, fmt.Errorf("unbalanced braces")
+		}
+		return []string{s}, nil
+	}
+	level, close := 0, -1
+	var cuts []int
+	for i := open; i < len(s) && close < 0; i++ {
+		switch s[i] {
+		case '{':
+			level++
+		case '}':
+			level--
+			if level == 0 {
+				close = i
+			}
+		case ',':
+			if level == 1 {
+				cuts = append(cuts, i)
+			}
+		}
+	}
+	if close < 0 || strings.ContainsAny(s[:open], "},") {
+		return nil, fmt.Errorf("unbalanced braces")
+	}
+	var parts []string
+	start := open + 1
+	for _, c := range cuts {
+		parts = append(parts, s[start:c])
+		start = c + 1
+	}
+	parts = append(parts, s[start:close])
+	var out []string
+	for _, p := range parts {
+		exp, err := bundleBraces(s[:open]+p+s[close+1:], depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, exp...)
+		if len(out) > 256 {
+			return nil, fmt.Errorf("too many alternatives")
+		}
+	}
+	return out, nil
+}
+
 // bundleGemfile writes the declarative Gemfile of ev and the gemspecs that stand
-// in for the project's, or says why it cannot.
-func bundleGemfile(ev *bundleEvalResult, root string) (string, map[string]string, error) {
+// in for the project's, or says why it cannot. gemfileDir is the Gemfile's
+// directory, against which Bundler resolves a relative path source.
+func bundleGemfile(ev *bundleEvalResult, root, gemfileDir string) (string, map[string]string, error) {
 	var b strings.Builder
 	b.WriteString("# Written by phylum-box from what the project's Gemfile declared when it was\n# evaluated offline; no Ruby from the project is in this file.\n")
 	specs := map[string]string{}
@@ -290,7 +401,7 @@ func bundleGemfile(ev *bundleEvalResult, root string) (string, map[string]string
 		switch s.Type {
 		case "rubygems":
 		case "path":
-			opt, err := bundlePathSource(s, root, specs)
+			opt, err := bundlePathSource(s, root, gemfileDir, specs)
 			if err != nil {
 				return "", nil, err
 			}

@@ -51,7 +51,7 @@ end
 	if err := json.Unmarshal(out, &ev); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	gen, specs, err := bundleGemfile(&ev, dir)
+	gen, specs, err := bundleGemfile(&ev, dir, dir)
 	if err != nil || len(specs) != 0 {
 		t.Fatal(err, specs)
 	}
@@ -90,7 +90,7 @@ func TestBundleGemfileRefusals(t *testing.T) {
 		if err := json.Unmarshal(evalGemfile(t, dir, "Gemfile"), &ev); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := bundleGemfile(&ev, dir); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := bundleGemfile(&ev, dir, dir); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.gemfile, err, tc.want)
 		} else if strings.Contains(err.Error(), "secret") {
 			t.Errorf("the refusal prints the password: %v", err)
@@ -113,7 +113,7 @@ func TestBundleGemfileRefusals(t *testing.T) {
 		if err := json.Unmarshal([]byte(strings.ReplaceAll(forged, "@DIR@", dir)), &ev); err != nil {
 			t.Fatal(err)
 		}
-		if gen, _, err := bundleGemfile(&ev, dir); err == nil {
+		if gen, _, err := bundleGemfile(&ev, dir, dir); err == nil {
 			t.Errorf("accepted %s:\n%s", forged, gen)
 		}
 	}
@@ -155,7 +155,7 @@ end
 	if err := json.Unmarshal(evalGemfile(t, dir, "Gemfile"), &ev); err != nil {
 		t.Fatal(err)
 	}
-	gen, specs, err := bundleGemfile(&ev, dir)
+	gen, specs, err := bundleGemfile(&ev, dir, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,5 +173,54 @@ end
 	}
 	if !reflect.DeepEqual(ev.Dependencies, again.Dependencies) || !reflect.DeepEqual(ev.Sources, again.Sources) {
 		t.Errorf("the written files declare something else:\n%s\n%q\nfirst  %+v\nsecond %+v", gen, specs, ev, again)
+	}
+}
+
+// TestBundlePathSourceTampered: the evaluate step's JSON is the project's to
+// write. A path source must name the directory it was evaluated as, and every
+// file its glob matches on the host must have been evaluated: one left out (or
+// one under another path) would be loaded, as Ruby, by the networked steps.
+func TestBundlePathSourceTampered(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "mine/mine.gemspec"), "raise 'ruby'\n")
+	writeFile(t, filepath.Join(dir, "mine/sub/other.gemspec"), "raise 'ruby'\n")
+	writeFile(t, filepath.Join(dir, "mine/lib/x.rb"), "raise 'ruby'\n")
+	spec := &bundleEvalSpec{Name: "mine", Version: "0.1.0"}
+	src := func(path, glob string, files ...string) *bundleEvalSource {
+		s := &bundleEvalSource{Type: "path", Path: path, Glob: glob, Dir: filepath.Join(dir, "mine")}
+		for _, f := range files {
+			s.Files = append(s.Files, struct {
+				File string          `json:"file"`
+				Spec *bundleEvalSpec `json:"spec"`
+			}{filepath.Join(dir, f), spec})
+		}
+		return s
+	}
+	all := []string{"mine/mine.gemspec", "mine/sub/other.gemspec"}
+	for _, tc := range []struct {
+		name string
+		s    *bundleEvalSource
+		want string // "" accepted
+	}{
+		{"every file", src("mine", "", all...), ""},
+		{"absolute, the same dir", src(filepath.Join(dir, "mine"), "", all...), ""},
+		{"custom glob", src("mine", "*.gemspec", "mine/mine.gemspec"), ""},
+		{"nested braces", src("mine", "{{,sub/}*}.gemspec", all...), ""},
+		{"a file left out", src("mine", "", "mine/mine.gemspec"), "sub/other.gemspec matches its glob but was not evaluated"},
+		{"no file listed", src("mine", ""), "mine.gemspec matches its glob but was not evaluated"},
+		{"glob naming Ruby", src("mine", "{*.gemspec,lib/*.rb}", "mine/mine.gemspec"), "x.rb matches its glob"},
+		{"another path", src("evil", "", all...), "is not the directory"},
+		{"recursive glob", src("mine", "**/*.gemspec", all...), "recursive"},
+		{"unbalanced", src("mine", "{*.gemspec", all...), "unbalanced"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := bundlePathSource(tc.s, dir, dir, map[string]string{})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
