@@ -442,17 +442,13 @@ func yarnrcValue(path, key string) string {
 		return ""
 	}
 	val := ""
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		k, v, ok := strings.Cut(line, " ")
-		if !ok || k != key && k != `"`+key+`"` {
-			continue
+	for _, line := range yarnrcLines(b) {
+		if line == "" || line[0] == ' ' || line[0] == '\t' {
+			continue // a nested block's line
 		}
-		v = strings.TrimSpace(v)
-		if uq, err := jsonUnquote(v); err == nil {
-			v = uq
+		if k, v := splitYarnrcLine(line); k == key && v != "" {
+			val = v
 		}
-		val = v
 	}
 	return val
 }

@@ -289,7 +289,7 @@ func checkClassicProjectRC(root, path string) (*yarnProjectRC, error) {
 	out := &yarnProjectRC{path: path, rel: filepath.ToSlash(rel), inside: map[string]string{}}
 	var net, public bytes.Buffer
 	dropBlock := false // the indented lines under a dropped key
-	for i, raw := range strings.Split(string(b), "\n") {
+	for i, raw := range yarnrcLines(b) {
 		line := strings.TrimSpace(raw)
 		if strings.Contains(line, "${") && !strings.HasPrefix(line, "#") {
 			return nil, yarnConfigRefusal(path, i+1, line, "refers to an environment variable", yarnEnvAdvice)
@@ -307,7 +307,11 @@ func checkClassicProjectRC(root, path string) (*yarnProjectRC, error) {
 			public.WriteString(raw + "\n")
 			continue
 		}
-		key, val := splitYarnrcLine(line)
+		key, val, ok := parseYarnrcLine(line)
+		if !ok {
+			return nil, yarnConfigRefusal(path, i+1, line, "is not one `key value` setting: yarn 1 reads several settings from such a line "+
+				"(`a, registry \"URL\"`, `a \"b\" registry \"URL\"`) or cannot parse it (an unquoted URL)", "write one setting per line, the value quoted: key \"value\"")
+		}
 		s, _ := classicSettingFor(key)
 		dropBlock = false
 		if s.Path && val != "" {
@@ -338,8 +342,20 @@ func checkClassicProjectRC(root, path string) (*yarnProjectRC, error) {
 	return out, nil
 }
 
-// splitYarnrcLine splits `key value` / `"key" "value"`.
+// splitYarnrcLine reads one line of a yarn 1 rc file as yarn's lockfile tokenizer
+// does (`key value`, `"key" "value"`, `key:value`, `key:` opening a nested block).
+// Everything yarn would read from the line must be seen here: `registry:"http://x/"`,
+// `"\u0072egistry" …`, `a, registry …` (one value for several keys) and
+// `a "b" registry …` (two settings on a line) all set registry in yarn 1.
+// A line yarn cannot parse (an unquoted _authToken: yarn then ignores the whole
+// file) is split at its first space, as written: the user's own files are read
+// for the credentials they may hold, and a project's such lines are refused first.
 func splitYarnrcLine(line string) (key, val string) {
+	key, val, ok := parseYarnrcLine(line)
+	if toks, valid := yarnrcTokens(strings.TrimSpace(line)); ok || valid && len(toks) > 0 && toks[0].kind == 's' {
+		return key, val
+	}
+	line = strings.TrimSpace(line)
 	if strings.HasPrefix(line, `"`) {
 		if end := strings.Index(line[1:], `"`); end >= 0 {
 			key, val = line[1:end+1], strings.TrimSpace(line[end+2:])
@@ -348,12 +364,91 @@ func splitYarnrcLine(line string) (key, val string) {
 		key, val, _ = strings.Cut(line, " ")
 		val = strings.TrimSpace(val)
 	}
-	key = strings.TrimSuffix(key, ":") // "env:" opens a nested block
+	key = strings.TrimSuffix(key, ":")
 	if uq, err := jsonUnquote(val); err == nil {
 		val = uq
 	}
 	return key, val
 }
+
+// parseYarnrcLine is splitYarnrcLine that also reports whether the line is a single
+// setting phylum-box can read as yarn does; yarn fails on the malformed ones, the
+// others (several keys, several settings) are refused by the callers.
+func parseYarnrcLine(line string) (key, val string, ok bool) {
+	toks, ok := yarnrcTokens(strings.TrimSpace(line))
+	if len(toks) == 0 || toks[0].kind != 's' {
+		return strings.TrimSpace(line), "", false
+	}
+	key = toks[0].val
+	toks = toks[1:]
+	if len(toks) > 0 && toks[0].kind == ':' {
+		toks = toks[1:]
+	}
+	if len(toks) > 0 && toks[0].kind != ',' && toks[0].kind != ':' {
+		val = toks[0].val
+		toks = toks[1:]
+	}
+	return key, val, ok && len(toks) == 0
+}
+
+type yarnrcToken struct {
+	kind byte // 's' string, 'v' number or boolean, ':' or ','
+	val  string
+}
+
+// yarnrcTokens splits a line into yarn 1's tokens (the rules of its lockfile
+// tokenizer); ok is false when yarn would find an invalid token.
+func yarnrcTokens(s string) (toks []yarnrcToken, ok bool) {
+	for s != "" {
+		switch c := s[0]; {
+		case c == '#':
+			return toks, true
+		case c == ' ':
+			s = s[1:]
+		case c == '"':
+			i := 1
+			for ; i < len(s); i++ {
+				if s[i] == '"' && !(s[i-1] == '\\' && (i < 2 || s[i-2] != '\\')) {
+					i++
+					break
+				}
+			}
+			if i > len(s) {
+				i = len(s)
+			}
+			uq, err := jsonUnquote(s[:i])
+			if err != nil {
+				return toks, false
+			}
+			toks, s = append(toks, yarnrcToken{'s', uq}), s[i:]
+		case c >= '0' && c <= '9':
+			i := 0
+			for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+				i++
+			}
+			toks, s = append(toks, yarnrcToken{'v', s[:i]}), s[i:]
+		case strings.HasPrefix(s, "true"):
+			toks, s = append(toks, yarnrcToken{'v', "true"}), s[4:]
+		case strings.HasPrefix(s, "false"):
+			toks, s = append(toks, yarnrcToken{'v', "false"}), s[5:]
+		case c == ':' || c == ',':
+			toks, s = append(toks, yarnrcToken{c, ""}), s[1:]
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '/' || c == '.' || c == '-':
+			i := strings.IndexAny(s, ": ,\r\n")
+			if i < 0 {
+				i = len(s)
+			}
+			toks, s = append(toks, yarnrcToken{'s', s[:i]}), s[i:]
+		default:
+			return toks, false
+		}
+	}
+	return toks, true
+}
+
+// yarnrcLines splits a yarn 1 rc file into lines as yarn's tokenizer does: a lone
+// "\r" ends a line too.
+func yarnrcLines(b []byte) []string { return npmrcLines(b) }
 
 // projectRCFiles lists the rc files named name that yarn reads for a command run
 // in dir: those in dir and its parents up to root (yarn walks up from its cwd).
@@ -442,7 +537,7 @@ func checkClassicCredentialTargets(env Env, rcs []*yarnProjectRC) error {
 		if err != nil {
 			continue
 		}
-		for _, raw := range strings.Split(string(b), "\n") {
+		for _, raw := range yarnrcLines(b) {
 			line := strings.TrimSpace(raw)
 			if line == "" || line[0] == '#' || line[0] == ';' {
 				continue
@@ -489,7 +584,7 @@ func checkClassicCredentialTargets(env Env, rcs []*yarnProjectRC) error {
 		if err != nil {
 			return err
 		}
-		for i, raw := range strings.Split(string(b), "\n") {
+		for i, raw := range yarnrcLines(b) {
 			line := strings.TrimSpace(raw)
 			if line == "" || line[0] == '#' || raw[0] == ' ' || raw[0] == '\t' {
 				continue

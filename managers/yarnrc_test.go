@@ -340,6 +340,7 @@ func TestClassicProjectConfig(t *testing.T) {
 		{".yarnrc.yml yarnPath outside", "", []string{".yarnrc.yml:1", "yarnPath /usr/lib/evil.cjs"}},
 		{"yarn-path inside", "yarn-path \".yarn/releases/yarn-1.22.22.cjs\"\nenv:\n  FOO bar\nnetwork-timeout 60000\n", nil},
 		{"cache-folder inside", "cache-folder \"./.yarn-cache\"\n", nil},
+		{"yarn-path:value outside", "yarn-path:\"" + outside + "/evil.js\"\n", []string{".yarnrc:1", "yarn-path", "outside the project"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := classic(tc.rc)
@@ -428,6 +429,15 @@ func TestClassicCredentialTargets(t *testing.T) {
 		{"bound token, other registry", ".npmrc://registry.npmjs.org/:_authToken=secret\n", "registry \"https://mirror.example/\"\n", nil},
 		{"unbound token, default registry", ".yarnrc:_authToken secret\n", "registry \"https://registry.npmjs.org\"\n", nil},
 		{"no token", "", "registry \"http://127.0.0.1:9/\"\nhttps-proxy \"http://127.0.0.1:9\"\n", nil},
+		// Spellings yarn 1's tokenizer reads as registry (measured with yarn config get).
+		{"key:value", ".npmrc:_authToken=secret\n", "registry:\"http://127.0.0.1:9/\"\n", []string{".yarnrc:1", "registry http://127.0.0.1:9/"}},
+		{"escaped key", ".npmrc:_authToken=secret\n", "\"\\u0072egistry\" \"http://127.0.0.1:9/\"\n", []string{".yarnrc:1", "registry http://127.0.0.1:9/"}},
+		{"after a carriage return", ".npmrc:_authToken=secret\n", "network-timeout 60000\rregistry \"http://127.0.0.1:9/\"\n", []string{".yarnrc:2", "registry http://127.0.0.1:9/"}},
+		{"two keys, one value", ".npmrc:_authToken=secret\n", "a, registry \"http://127.0.0.1:9/\"\n", []string{".yarnrc:1", "not one `key value` setting"}},
+		{"two settings on a line", ".npmrc:_authToken=secret\n", "a \"b\" registry \"http://127.0.0.1:9/\"\n", []string{".yarnrc:1", "not one `key value` setting"}},
+		{"proxy key:value", ".npmrc://registry.npmjs.org/:_authToken=secret\n", "https-proxy:\"http://127.0.0.1:9\"\n", []string{"https-proxy"}},
+		{"strict-ssl key:value", ".npmrc://registry.npmjs.org/:_authToken=secret\n", "strict-ssl:false\n", []string{"strict-ssl false"}},
+		{"key:value, default registry, CRLF", ".npmrc:_authToken=secret\n", "registry:\"https://registry.npmjs.org\"\r\nnetwork-timeout 60000\r\n", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testEnv(t, map[string]string{"package.json": `{"name":"c","packageManager":"yarn@1.22.22"}`, "yarn.lock": classicLock, ".yarnrc": tc.project})
