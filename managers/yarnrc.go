@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -163,11 +164,19 @@ func insideProject(root, base, value string) (string, bool) {
 	}
 }
 
+// berryLegacyRC is yarn berry's test for a file it parses as yarn 1's syntax
+// instead of YAML (leading comments, then "# yarn lockfile v1").
+var berryLegacyRC = regexp.MustCompile(`(?i)^(#.*(\r?\n))*?#\s+yarn\s+lockfile\s+v1\r?\n`)
+
 // checkBerryProjectRC reads a project .yarnrc.yml; nil when there is none.
 func checkBerryProjectRC(root, path string) (*yarnProjectRC, error) {
 	rc, err := readBerryRC(path)
 	if err != nil || rc == nil {
 		return nil, err
+	}
+	if berryLegacyRC.Match(rc.raw) {
+		return nil, yarnConfigRefusal(path, 1, "a \"# yarn lockfile v1\" header", "makes yarn berry read the file with its yarn 1 parser, not as YAML",
+			"remove the header line")
 	}
 	rel, _ := filepath.Rel(root, path)
 	out := &yarnProjectRC{path: path, rel: filepath.ToSlash(rel), inside: map[string]string{}}
@@ -178,6 +187,11 @@ func checkBerryProjectRC(root, path string) (*yarnProjectRC, error) {
 	doc := rc.node.Content[0]
 	// ${VAR} anywhere: berry expands it from the environment of the process that
 	// reads the file, which for the networked steps carries the user's secrets.
+	// Settings must be read as written: berry (js-yaml) follows an alias
+	// (`corp: *s` took a checked scope's registry, with the user's corp token) and
+	// turns a sequence key (`? [plugins]`) into the plain one, where the checks
+	// below see neither.
+	const plainAdvice = "write each setting plainly in the project file: no YAML anchors, aliases or complex keys"
 	var envErr error
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
@@ -187,6 +201,18 @@ func checkBerryProjectRC(root, path string) (*yarnProjectRC, error) {
 		if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
 			envErr = yarnConfigRefusal(path, n.Line, fmt.Sprintf("%q", n.Value), "refers to an environment variable", yarnEnvAdvice)
 			return
+		}
+		if n.Kind == yaml.AliasNode || n.Anchor != "" {
+			envErr = yarnConfigRefusal(path, n.Line, "a YAML anchor or alias", "makes one setting's value another's, which phylum-box does not follow", plainAdvice)
+			return
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Kind != yaml.ScalarNode {
+					envErr = yarnConfigRefusal(path, k.Line, "a complex mapping key", "is read by yarn as the setting its text spells", plainAdvice)
+					return
+				}
+			}
 		}
 		for _, c := range n.Content {
 			walk(c)
@@ -513,8 +539,8 @@ func checkClassicYarnPathYML(root, dir string) error {
 		}
 		doc := rc.node.Content[0]
 		for i := 0; i+1 < len(doc.Content); i += 2 {
-			if k, v := doc.Content[i], doc.Content[i+1]; k.Value == "yarnPath" && v.Kind == yaml.ScalarNode {
-				if _, ok := insideProject(root, filepath.Dir(p), v.Value); !ok || strings.Contains(v.Value, "${") {
+			if k, v := doc.Content[i], doc.Content[i+1]; k.Value == "yarnPath" || k.Kind != yaml.ScalarNode {
+				if _, ok := insideProject(root, filepath.Dir(p), v.Value); !ok || strings.Contains(v.Value, "${") || v.Kind != yaml.ScalarNode || k.Kind != yaml.ScalarNode {
 					return yarnConfigRefusal(p, v.Line, "yarnPath "+v.Value, "is not a path inside the project; phylum-box runs no yarn release from outside it",
 						"commit the release inside the project, or remove the line")
 				}

@@ -301,6 +301,17 @@ func TestBerryCredentialTargets(t *testing.T) {
 		{"strict ssl off", "npmAuthToken: secret\n", "enableStrictSsl: false\n", []string{"enableStrictSsl"}},
 		{"same registry", "npmRegistryServer: https://r.example\nnpmAuthToken: secret\n", "npmRegistryServer: https://r.example/\n", nil},
 		{"no token", "", "npmRegistryServer: http://127.0.0.1:9/\nhttpsProxy: http://127.0.0.1:9\n", nil},
+		// Spellings berry (js-yaml) reads as the checked settings (measured with
+		// yarn 4.18: the corp token reached a loopback listener through the alias).
+		{"scope by alias", "npmScopes:\n  corp:\n    npmRegistryServer: https://corp.example\n    npmAuthToken: s\n",
+			"npmScopes:\n  decoy: &s\n    npmRegistryServer: http://127.0.0.1:9/\n  corp: *s\n", []string{".yarnrc.yml:2", "anchor or alias"}},
+		{"registry as a complex key", "npmAuthToken: secret\n", "? [npmRegistryServer]\n: http://127.0.0.1:9/\n", []string{".yarnrc.yml:1", "complex mapping key"}},
+		{"scope as a complex key", "npmScopes:\n  corp:\n    npmRegistryServer: https://corp.example\n    npmAuthToken: s\n",
+			"npmScopes:\n  ? [corp]\n  : npmRegistryServer: http://127.0.0.1:9/\n", []string{".yarnrc.yml:2", "complex mapping key"}},
+		{"plugins as a complex key", "", "? [plugins]\n: [.yarn/plugins/evil.cjs]\n", []string{".yarnrc.yml:1", "complex mapping key"}},
+		{"yarn 1 syntax header", "npmAuthToken: secret\n", "# yarn lockfile v1\nenableTelemetry: false\n", []string{".yarnrc.yml:1", "yarn lockfile v1"}},
+		{"the scope, plainly, same registry", "npmScopes:\n  corp:\n    npmRegistryServer: https://corp.example\n    npmAuthToken: s\n",
+			"# settings\nnpmScopes:\n  corp:\n    npmRegistryServer: \"https://corp.example\"\n", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := berryEnv(t, map[string]string{".yarnrc.yml": tc.project})
