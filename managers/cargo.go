@@ -143,13 +143,14 @@ func (m cargoManager) plan(args []string, env Env, depth int) (*Plan, error) {
 
 // cargoHostSafe are the commands that consult neither rustc nor a program the
 // project's config names; the rest (tree and metadata run `rustc -vV` through the
-// configured rustc and wrapper, measured with cargo 1.65 and 1.95; package and
-// publish compile; external cargo-* commands usually run cargo metadata) may not
-// pass through to the host when the project's config names programs.
+// configured rustc and wrapper, measured with cargo 1.65 and 1.95; so do clean,
+// info and vendor when it resolves, measured with 1.95; package and publish
+// compile; external cargo-* commands usually run cargo metadata) may not pass
+// through to the host when the project's config names programs.
 var cargoHostSafe = map[string]bool{
 	"": true, "help": true, "version": true, "new": true, "init": true, "locate-project": true, "pkgid": true,
 	"verify-project": true, "read-manifest": true, "fmt": true, "search": true, "login": true, "logout": true,
-	"owner": true, "yank": true, "info": true, "report": true, "config": true, "clean": true, "vendor": true,
+	"owner": true, "yank": true, "report": true, "config": true,
 }
 
 // hostPassthrough lets a command through to the real cargo on the host, which
@@ -400,7 +401,7 @@ func (cargoManager) Doc() ManagerDoc {
 		"The project's .cargo/config.toml is read as data (see cargo-config-settings.md): settings that name programs, flags or environment reach only the offline build; paths outside the project, tokens, credential providers, proxies and [unstable] are refused with file:line.",
 		"A rust-toolchain.toml or rust-toolchain file may name an installed released channel, pinned with RUSTUP_TOOLCHAIN in every step; a path or any other name is refused. cargo +TOOLCHAIN and RUSTUP_TOOLCHAIN are yours and win.",
 		"Aliases (CARGO_ALIAS_NAME, [alias] in your config or the project's) are expanded as cargo does and planned like the command they name; a project alias that passes --config, -Z, +TOOLCHAIN, --manifest-path or -C is refused.",
-		"Commands that pass through run on the host: they are refused when a toolchain file names a path, and tree, metadata, package, publish and external commands also when the project's config names programs (run them with phylum-box run -- cargo …).",
+		"Commands that pass through run on the host: they are refused when a toolchain file names a path, and tree, metadata, clean, info, vendor, package, publish and external commands also when the project's config names programs (run them with phylum-box run -- cargo …).",
 		"cargo fix, cargo publish and third-party cargo-* subcommands pass through unprotected although they compile the project: run phylum-box cargo check first, and only on code you trust.",
 	}
 	return d

@@ -35,6 +35,14 @@ func cargoProjectFiles(env Env, root string, user cargoUserConfig) ([]ConfigFile
 			if err != nil {
 				return nil, nil, fmt.Errorf("reading cargo config %s: %w", p, err)
 			}
+			if within(root, d) {
+				// A .cargo that is a symlink could show the host's config (the
+				// user's own, unsanitized) as the project's.
+				if lst, err := os.Lstat(filepath.Join(d, ".cargo")); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+					problems = append(problems, filepath.Join(d, ".cargo")+": a symlink; the project's .cargo must be a plain directory")
+					break
+				}
+			}
 			if !within(root, d) {
 				if filepath.Join(d, ".cargo") == cargoUserHome(env) {
 					continue // the user's own, named with --config
@@ -256,8 +264,40 @@ func cargoPathProblem(key string, v any, dir, root string) string {
 		if !within(root, filepath.Clean(p)) {
 			return fmt.Sprintf("%q is outside the project (%s); only paths inside it are used", s, root)
 		}
+		// Commands that pass through (cargo clean deletes the target dir) use it
+		// on the host: a symlink in the project must not lead it outside.
+		if real, ok := cargoRealPath(filepath.Clean(p)); !ok || !within(cargoRealRoot(root), real) {
+			return fmt.Sprintf("%q leads outside the project (%s) through a symlink; only paths inside it are used", s, root)
+		}
 	}
 	return ""
+}
+
+// cargoRealRoot is root with its symlinks resolved (root when it cannot be).
+func cargoRealRoot(root string) string {
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		return r
+	}
+	return root
+}
+
+// cargoRealPath resolves the symlinks of the part of p that exists; the rest is
+// appended as it is. ok is false when a part cannot be resolved (a dangling
+// symlink, which cargo would follow when it creates the directory).
+func cargoRealPath(p string) (string, bool) {
+	rest := ""
+	for q := p; ; q = filepath.Dir(q) {
+		if r, err := filepath.EvalSymlinks(q); err == nil {
+			return filepath.Join(r, rest), true
+		}
+		if _, err := os.Lstat(q); err == nil {
+			return "", false // there, yet not resolvable: a dangling or looping link
+		}
+		if filepath.Dir(q) == q {
+			return p, true
+		}
+		rest = filepath.Join(filepath.Base(q), rest)
+	}
 }
 
 // cargoVisibleDirs are the host trees the sandbox shows besides the project, where

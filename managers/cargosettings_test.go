@@ -337,6 +337,10 @@ func TestCargoHostPassthrough(t *testing.T) {
 		{"tree runs the wrapper", wrapper, []string{"tree"}, "refused: cargo tree runs outside the sandbox"},
 		{"metadata runs the wrapper", wrapper, []string{"metadata", "--format-version", "1"}, "refused: cargo metadata"},
 		{"fmt does not", wrapper, []string{"fmt"}, "passthrough"},
+		{"clean runs the wrapper", wrapper, []string{"clean"}, "refused: cargo clean"},
+		{"info runs the wrapper", wrapper, []string{"info", "serde"}, "refused: cargo info"},
+		{"vendor runs the wrapper", wrapper, []string{"vendor"}, "refused: cargo vendor"},
+		{"clean in a plain project", base, []string{"clean"}, "passthrough"},
 		{"help does not", wrapper, []string{"build", "--help"}, "passthrough"},
 		{"a proxy in the project", map[string]string{".cargo/config.toml": "[http]\nproxy = \"x:1\"\n"}, []string{"vendor"}, "refused: the project's cargo configuration"},
 		{"a path toolchain runs the project's cargo for anything", pathTC, []string{"fmt"}, "refused: "},
@@ -394,6 +398,58 @@ func TestCargoAliases(t *testing.T) {
 				args := slices.DeleteFunc(slices.Clone(p.Build.Args), func(s string) bool { return s == "--config" || strings.HasSuffix(s, "cargo-config.toml") })
 				if !slices.Equal(args, tc.build) {
 					t.Errorf("Build = %q, want %q", p.Build.Args, tc.build)
+				}
+			}
+		})
+	}
+}
+
+// TestCargoProjectPathsThroughSymlinks: a path setting inside the project that a
+// symlink leads outside it is refused (cargo clean passes through and deleted the
+// directory it led to), and so is a .cargo that is a symlink (the host's config,
+// the user's own included, would be read as the project's); the same paths
+// through a symlink that stays inside, and plain ones, are accepted.
+func TestCargoProjectPathsThroughSymlinks(t *testing.T) {
+	outside := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(outside, "keep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cargo, _ := Lookup("cargo")
+	for _, tc := range []struct {
+		name   string
+		config string
+		links  map[string]string // project path → target ("@" is the outside dir)
+		want   string
+	}{
+		{"target-dir through a link outside", "[build]\ntarget-dir = \"tdir/keep\"\n", map[string]string{"tdir": "@"}, "refused: "},
+		{"the link itself", "[build]\ntarget-dir = \"tdir\"\n", map[string]string{"tdir": "@"}, "refused: "},
+		{"a dangling link", "[build]\ntarget-dir = \"tdir/new\"\n", map[string]string{"tdir": "@/nothing-yet"}, "refused: "},
+		{"vendored source through a link", "[source.v]\ndirectory = \"v/keep\"\n", map[string]string{"v": "@"}, "refused: "},
+		{"a link inside the project", "[build]\ntarget-dir = \"tdir/keep\"\n", map[string]string{"tdir": "src"}, "passthrough"},
+		{"a plain dir", "[build]\ntarget-dir = \"out/keep\"\n", nil, "passthrough"},
+		{".cargo a symlink", "", map[string]string{".cargo": "@"}, "refused: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{"Cargo.toml": "[package]\nname = \"p\"\nversion = \"0.1.0\"\n", "src/main.rs": ""}
+			if tc.config != "" {
+				files[".cargo/config.toml"] = tc.config
+			}
+			env := testEnv(t, files)
+			env.Environ = []string{"PATH=/usr/bin:/bin"}
+			writeFile(t, filepath.Join(outside, "config.toml"), "[build]\ntarget-dir = \"target\"\n")
+			for name, target := range tc.links {
+				if err := os.Symlink(strings.Replace(target, "@", outside, 1), filepath.Join(env.Dir, name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, args := range [][]string{{"clean"}, {"build"}} {
+				got := planOutcome(cargo.Plan(args, env))
+				want := tc.want
+				if args[0] == "build" && want == "passthrough" {
+					want = "plan"
+				}
+				if !strings.HasPrefix(got, want) {
+					t.Errorf("Plan(%q) = %s, want %s…", args, got, want)
 				}
 			}
 		})
