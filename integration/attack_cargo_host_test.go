@@ -3,6 +3,7 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,42 @@ func TestCargoCleanTargetDirThroughSymlink(t *testing.T) {
 		wantCode(t, r, 0, "a target-dir inside the project")
 		if _, err := os.Stat(filepath.Join(b.Project, "out", "t")); err == nil {
 			t.Errorf("cargo clean left out/t\n%s", r)
+		}
+	})
+}
+
+// TestCargoXtaskHelpSandboxed: with the common xtask alias (`xtask = "run --"`),
+// `cargo xtask --help` passed through as help, and cargo compiled and ran the
+// project on the host with the user's environment and network. It is planned like
+// `cargo run -- --help`: the program runs, in the offline build.
+func TestCargoXtaskHelpSandboxed(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := cargoGreetRegistry(t)
+		canary := regStartCanary(t)
+		db := regMalDB(t, m, "crates.io")
+		main := `use std::io::Write;
+fn main() {
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default();
+    let reached = std::net::TcpStream::connect("127.0.0.1:` + strconv.Itoa(canary.Port) + `").map(|mut s| s.write_all(b"xtask-connect")).is_ok();
+    let home = std::env::var("HOME").unwrap_or_default();
+    let _ = std::fs::write(format!("{}/pbox-xtask-marker", home), "ran");
+    println!("PBOX-XTASK args={:?} secret={} reached={}", std::env::args().skip(1).collect::<Vec<_>>(), secret, reached);
+}
+`
+		b := cargoProject(t, m, reg, main)
+		writeFile(t, filepath.Join(b.Project, ".cargo", "config.toml"), reg.ConfigToml()+"\n[alias]\nxtask = \"run --\"\n", 0o644)
+		chownTree(t, m, b.Home)
+		r := b.cargo(db, "xtask", "--help")
+		if got := canary.Got(); len(got) > 0 {
+			t.Errorf("the project's program reached a loopback listener: %q\n%s", got, r)
+		}
+		if _, err := os.Stat(filepath.Join(b.Home, "pbox-xtask-marker")); err == nil {
+			t.Errorf("the project's program wrote into the user's home\n%s", r)
+		}
+		wantCode(t, r, 0, "cargo xtask --help runs the xtask, in the sandbox")
+		if !strings.Contains(r.Stdout, `PBOX-XTASK args=["--help"] secret= reached=false`) {
+			t.Errorf("the xtask must run offline, without secrets\n%s", r)
 		}
 	})
 }

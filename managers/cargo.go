@@ -62,11 +62,6 @@ func (m cargoManager) plan(args []string, env Env, depth int) (*Plan, error) {
 	if idx >= 0 {
 		rest = args[idx+1:]
 	}
-	for _, w := range rest {
-		if w == "--help" || w == "-h" {
-			return m.hostPassthrough(cmd, args, idx, env, false)
-		}
-	}
 	if idx >= 0 && !cargoBuilds[cmd] && !cargoResolves[cmd] && cmd != "install" {
 		// A user or project alias (`bb = "build"`) would otherwise pass through
 		// and build on the host: expand it as cargo does and plan the result.
@@ -79,6 +74,17 @@ func (m cargoManager) plan(args []string, env Env, depth int) (*Plan, error) {
 				return nil, &Refusal{Manager: "cargo", Reason: "alias " + cmd + " expands too deeply (" + from + ")"}
 			}
 			return m.plan(concat(args[:idx], exp, rest), env, depth+1)
+		}
+	}
+	// Help runs nothing, but only before `--` (cargo run -- --help runs the
+	// program) and only once aliases are expanded (with xtask = "run --", cargo
+	// xtask --help compiled and ran the project on the host).
+	for _, w := range rest {
+		if w == "--" {
+			break
+		}
+		if w == "--help" || w == "-h" {
+			return m.hostPassthrough(cmd, args, idx, env, false)
 		}
 	}
 	switch {

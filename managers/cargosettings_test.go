@@ -376,6 +376,14 @@ func TestCargoAliases(t *testing.T) {
 		{"loop", "[alias]\nx = \"y\"\ny = \"x\"\n", "", []string{"x"}, "refused: alias", nil},
 		{"project alias with --config", "[alias]\nbb = \"build --config build.rustc-wrapper='./e.sh'\"\n", "", []string{"bb"}, "refused: ", nil},
 		{"user alias with --config is the user's", "", "[alias]\nbb = \"build --config net.retry=2\"\n", []string{"bb"}, "plan", nil},
+		// Help passes through, but not an alias's (xtask = "run --" with
+		// --help ran the project on the host) nor a program's after --.
+		{"xtask --help runs the program", "[alias]\nxtask = \"run --\"\n", "", []string{"xtask", "--help"}, "plan", []string{"cargo", "run", "--frozen", "--", "--help"}},
+		{"run -- --help runs the program", "", "", []string{"run", "--", "--help"}, "plan", []string{"cargo", "run", "--frozen", "--", "--help"}},
+		{"test -- -h runs the tests", "", "", []string{"test", "--", "-h"}, "plan", nil},
+		{"build --help", "", "", []string{"build", "--help"}, "passthrough", nil},
+		{"an alias to help", "[alias]\nbh = \"build --help\"\n", "", []string{"bh"}, "passthrough", nil},
+		{"help of a plain command", "[alias]\nxtask = \"run --\"\n", "", []string{"tree", "-h"}, "passthrough", nil},
 	}
 	cargo, _ := Lookup("cargo")
 	for _, tc := range tests {
