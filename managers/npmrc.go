@@ -191,6 +191,9 @@ func loadNpmConfig(env Env, root, sub string, cli map[string]string) (*NpmConfig
 		c.files = append(c.files, f)
 	}
 
+	if err := c.checkCredentialTargets(); err != nil {
+		return nil, err
+	}
 	c.Registry = normalizeRegistry(firstNonEmpty(c.get("registry"), DefaultNpmRegistry))
 	if _, err := url.Parse(c.Registry); err != nil {
 		return nil, fmt.Errorf("npm registry %q is not a URL: %w (fix the registry setting)", c.Registry, err)

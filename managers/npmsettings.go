@@ -370,6 +370,64 @@ func (c *NpmConfig) checkProject(f *npmrcFile, root string) error {
 	return nil
 }
 
+// holdsCredentials reports whether the user's side of the configuration (their
+// files, npm_config_* variables) carries a registry credential.
+func (c *NpmConfig) holdsCredentials() bool {
+	for _, f := range c.files {
+		if f.project {
+			continue
+		}
+		for _, l := range f.lines {
+			if l.key == "" || l.section {
+				continue
+			}
+			if _, userinfo := stripUserinfo(l.value); userinfo || classifyNpmKey(l.key) == SettingCredential {
+				return true
+			}
+		}
+	}
+	for _, kv := range c.env.Environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := cutPrefixFold(k, "npm_config_"); ok && isSecretEnv(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkCredentialTargets refuses project settings that decide which way the
+// requests carrying the user's credentials go and which certificate they trust,
+// when the user holds any: a project https-proxy with strict-ssl=false (or its own
+// ca/cafile) read the bearer token npm sent to registry.npmjs.org (measured with a
+// loopback proxy terminating TLS).
+func (c *NpmConfig) checkCredentialTargets() error {
+	if !c.holdsCredentials() {
+		return nil
+	}
+	var problems []string
+	for _, f := range c.files {
+		if !f.project {
+			continue
+		}
+		for _, l := range f.lines {
+			if l.key == "" || l.section {
+				continue
+			}
+			where := fmt.Sprintf("%s:%d: %s", f.path, l.no, strings.TrimSpace(l.raw))
+			switch n := normalizeNpmKey(l.key); {
+			case n == "proxy" || n == "https-proxy" || n == "http-proxy" || n == "ca" || n == "cafile":
+				problems = append(problems, where+": "+l.key+" would route or intercept the connections that carry your registry credentials")
+			case n == "strict-ssl" && l.value != "true":
+				problems = append(problems, where+": "+l.key+" would let anyone on the way read your registry credentials")
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return npmrcRefusal(problems, "set it in your own ~/.npmrc if you want it (your config holds registry credentials)")
+	}
+	return nil
+}
+
 // npmrcRefusal is a *Refusal (exit 2, like a refused command line): the project's
 // configuration asks for something phylum-box will not do, and the fix is an edit.
 // LoadNpmConfig's callers set Manager.

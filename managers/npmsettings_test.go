@@ -383,3 +383,42 @@ func TestProjectNpmrcCarriageReturn(t *testing.T) {
 		}
 	})
 }
+
+// A project may not route or intercept the connections that carry the user's
+// registry credentials: a project https-proxy with strict-ssl=false read the bearer
+// token npm sent to registry.npmjs.org. Without credentials (the twin) the same
+// settings are the project's to choose.
+func TestProjectNpmrcCredentialTargets(t *testing.T) {
+	const bound = "//registry.npmjs.org/:_authToken=npm_secret\n"
+	for _, tc := range []struct {
+		name, project, user string
+		environ             []string
+		want                string // "" = accepted
+	}{
+		{"proxy without TLS checks", "https-proxy=http://127.0.0.1:9/\nstrict-ssl=false\n", bound, nil, ":1: https-proxy=http://127.0.0.1:9/"},
+		{"strict-ssl off", "strict-ssl=false\n", bound, nil, ":1: strict-ssl=false"},
+		{"strict-ssl 0", "strict-ssl=0\n", bound, nil, "strict-ssl=0"},
+		{"camelCase proxy (pnpm)", "httpsProxy=http://127.0.0.1:9/\n", bound, nil, "httpsProxy"},
+		{"own CA", "cafile=./ca.pem\n", bound, nil, "cafile=./ca.pem"},
+		{"inline CA", "ca=\"-----BEGIN CERTIFICATE-----\"\n", bound, nil, ":1: ca="},
+		{"token in the environment", "proxy=http://127.0.0.1:9/\n", "", []string{"npm_config__authToken=npm_secret"}, "proxy=http://127.0.0.1:9/"},
+		{"userinfo in the user's registry", "https-proxy=http://127.0.0.1:9/\n", "registry=https://u:pw@npm.corp.example/\n", nil, "https-proxy"},
+		{"no credentials", "https-proxy=http://127.0.0.1:9/\nstrict-ssl=false\ncafile=./ca.pem\n", "save-exact=true\n", nil, ""},
+		{"strict-ssl on", "strict-ssl=true\nregistry=https://mirror.example/\n", bound, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, root := npmrcEnv(t, tc.project, tc.user, tc.environ...)
+			_, err := LoadNpmConfig(env, root, nil)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ref *Refusal
+			if !errors.As(err, &ref) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(ref.Advice, "~/.npmrc") {
+				t.Errorf("want a refusal naming %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
