@@ -264,6 +264,9 @@ func NpmrcSettingsReference() string {
 		"- `cache`, `store-dir` and `cache-dir` inside the project are accepted, and phylum-box keeps its own cache and store location " +
 		"(the sandbox sees the project through an overlay; the cache only makes installs faster);\n" +
 		"- a project `.npmrc` that is a symbolic link out of the project is refused;\n" +
+		"- a lone carriage return ends a line, as in npm's and pnpm's ini parser;\n" +
+		"- when your own config holds a registry credential, a project's `proxy`, `https-proxy`, `http-proxy`, `ca`, `cafile` " +
+		"or `strict-ssl` other than `true` is refused: it would route or intercept the connections that carry it;\n" +
 		"- pnpm run in a workspace package also reads that package's `.npmrc`: it is checked and rendered the same way " +
 		"(relative paths resolve against its directory);\n" +
 		"- settings under an `[ini section]` are dropped (npm and pnpm ignore them);\n" +

@@ -277,6 +277,10 @@ func YarnSettingsReference() string {
 	b.WriteString("| user-only | yours or phylum-box's to decide: a project's value is ignored or overridden |\n\n")
 	b.WriteString("In a project file, `${VAR}` is never expanded from your environment: such a line is refused; move\n")
 	b.WriteString("it to your `~/.yarnrc.yml` (or `~/.yarnrc`). A setting not listed here is treated as data.\n\n")
+	b.WriteString("A project `.yarnrc` is read the way yarn 1 tokenizes it (`key:value`, JSON escapes in quoted keys and a lone\n")
+	b.WriteString("carriage return count); a line yarn 1 reads several settings from (`a, registry \"URL\"`, `a \"b\" registry \"URL\"`)\n")
+	b.WriteString("or cannot parse (an unquoted URL) is refused. A project `.yarnrc.yml` with YAML anchors or aliases, complex\n")
+	b.WriteString("keys (`? [key]`) or a `# yarn lockfile v1` header (berry then parses it as yarn 1 syntax) is refused.\n\n")
 	section := func(title, source string, table map[string]yarnSetting) {
 		fmt.Fprintf(&b, "## %s\n\n%s\n\n| setting | class | path | note |\n| --- | --- | --- | --- |\n", title, source)
 		keys := make([]string, 0, len(table))
