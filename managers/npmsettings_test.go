@@ -422,3 +422,43 @@ func TestProjectNpmrcCredentialTargets(t *testing.T) {
 		})
 	}
 }
+
+// pnpm 10 takes every top-level key of pnpm-workspace.yaml as a setting and
+// expands ${VAR} in it from the networked steps' environment (userAgent:
+// "${NPM_TOKEN}" sent the token to the project's registry); proxies and CAs there
+// are refused like in .npmrc while the user holds credentials. The twin: plain
+// settings and the same trust settings without credentials plan.
+func TestPnpmWorkspaceSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name, ws, user, want string
+	}{
+		{"env in a value", "packages: ['.']\nuserAgent: \"ua-${NPM_TOKEN}\"\n", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n", "pnpm-workspace.yaml:2: userAgent: reads an environment variable"},
+		{"env in a key", "\"${NPM_TOKEN}\": x\n", "", "pnpm-workspace.yaml:1"},
+		{"alias value", "catalog:\n  a: &t \"${NPM_TOKEN}\"\nuserAgent: *t\n", "", "pnpm-workspace.yaml:3: a complex key or an alias"},
+		{"proxy", "httpsProxy: http://127.0.0.1:9\n", "//registry.npmjs.org/:_authToken=s\n", "httpsProxy would route"},
+		{"strictSsl off", "strictSsl: false\n", "//registry.npmjs.org/:_authToken=s\n", "strictSsl false"},
+		{"plain settings", "packages: ['.']\nsaveExact: true\nuserAgent: my-agent\nonlyBuiltDependencies: [esbuild]\n", "//registry.npmjs.org/:_authToken=s\n", ""},
+		{"proxy without credentials", "httpsProxy: http://127.0.0.1:9\nstrictSsl: false\n", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testEnv(t, map[string]string{"package.json": `{"name":"w","private":true}`, "pnpm-workspace.yaml": tc.ws})
+			needNodeHeaders(t, env)
+			if tc.user != "" {
+				writeFile(t, filepath.Join(env.Home, ".npmrc"), tc.user)
+			}
+			env.Environ = append(env.Environ, "NPM_TOKEN=npm_secret")
+			pnpm, _ := Lookup("pnpm")
+			_, err := pnpm.Plan([]string{"add", "lodash"}, env)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ref *Refusal
+			if !errors.As(err, &ref) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("want a refusal naming %q, got %v", tc.want, err)
+			}
+		})
+	}
+}

@@ -217,6 +217,9 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPnpmWorkspaceSettings(root, cfg); err != nil {
+		return nil, err
+	}
 	hook := ""
 	if kind != "build" && !a.isTrue("ignore-pnpmfile") {
 		hook = pnpmfileOf(root, cfg)
@@ -353,6 +356,53 @@ func pnpmfileOf(root string, cfg *NpmConfig) string {
 		}
 	}
 	return ""
+}
+
+// checkPnpmWorkspaceSettings reads the settings pnpm 10 takes from
+// pnpm-workspace.yaml (every top-level key, camelCase) in every step: it expands
+// ${VAR} in their keys and string values from its environment, which in the
+// networked steps holds the variables your ~/.npmrc credentials reference
+// (userAgent: "${NPM_TOKEN}" sent NPM_TOKEN to the project's registry as the
+// User-Agent); and, as in a project .npmrc, a proxy, CA or strictSsl false would
+// intercept the connections that carry your credentials.
+func checkPnpmWorkspaceSettings(root string, cfg *NpmConfig) error {
+	path := filepath.Join(root, "pnpm-workspace.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(b, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil // pnpmProject reports YAML errors
+	}
+	creds := cfg.holdsCredentials()
+	m := doc.Content[0]
+	var problems []string
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		where := fmt.Sprintf("%s:%d: %s", path, k.Line, k.Value)
+		if k.Kind != yaml.ScalarNode || v.Kind == yaml.AliasNode {
+			problems = append(problems, fmt.Sprintf("%s:%d: a complex key or an alias; write each setting plainly", path, k.Line))
+			continue
+		}
+		if strings.Contains(k.Value, "${") || v.Kind == yaml.ScalarNode && strings.Contains(v.Value, "${") {
+			problems = append(problems, where+": reads an environment variable, which pnpm expands from the environment of the steps that hold your credentials "+
+				"(move the setting to ~/.npmrc, which may use ${VAR})")
+			continue
+		}
+		switch n := normalizeNpmKey(k.Value); {
+		case !creds:
+		case n == "proxy" || n == "https-proxy" || n == "http-proxy" || n == "ca" || n == "cafile":
+			problems = append(problems, where+" would route or intercept the connections that carry your registry credentials (set it in ~/.npmrc)")
+		case n == "strict-ssl" && v.Value != "true":
+			problems = append(problems, where+" "+v.Value+" would let anyone on the way read your registry credentials (set it in ~/.npmrc)")
+		}
+	}
+	if len(problems) > 0 {
+		return &Refusal{Manager: "pnpm", Reason: "the project's pnpm-workspace.yaml is refused (a checkout's files are untrusted input):\n  " + strings.Join(problems, "\n  "),
+			Advice: "remove these settings from pnpm-workspace.yaml; your own ~/.npmrc is trusted"}
+	}
+	return nil
 }
 
 func pnpmfileRefusal(hook string) *Refusal {
