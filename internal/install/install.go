@@ -81,6 +81,10 @@ type Outcome struct {
 	// OutputTail is the end of the failing step's output.
 	OutputTail string        `json:"output_tail,omitempty"`
 	Duration   time.Duration `json:"duration_ns"`
+	// OnDiskOnly are the packages found installed that no lockfile entry names
+	// ("name@version (path of its package.json)"), checked after the step that
+	// installed them (installedtree.go).
+	OnDiskOnly []string `json:"on_disk_only,omitempty"`
 }
 
 // Install runs the plan. The returned error is for failures of phylum-box itself;
@@ -212,6 +216,9 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 			out.Reason = fmt.Sprintf("the download changed the resolution: %s was not prechecked", strings.Join(extra, ", "))
 			return out, nil
 		}
+		if done, err := r.checkInstalledTree(ctx, managers.PhaseDownload, checked); err != nil || done {
+			return out, err
+		}
 	}
 	// 4. Build.
 	build := p.Build
@@ -253,6 +260,9 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 				out.Code = exitcode.Sandbox
 				out.Reason = "the build step changed " + strings.Join(changed, ", ") + ", which only the resolve and download steps may write"
 				return out, nil
+			}
+			if done, err := r.checkInstalledTree(ctx, managers.PhaseBuild, checked); err != nil || done {
+				return out, err
 			}
 		}
 	}

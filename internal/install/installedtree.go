@@ -1,0 +1,208 @@
+package install
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/managers"
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+// The installed tree is what is checked, not only the lockfile. A registry tarball
+// may carry its own package/node_modules/<dep> without declaring it in
+// bundleDependencies; npm extracts it as is, the lockfile never names it, and
+// require() loads it. A build script can write a package into node_modules too.
+// So after the download step, and again after the build, every package root the
+// run wrote (node_modules/<name>/package.json and node_modules/@scope/<name>/package.json
+// at any depth, pnpm's node_modules/.pnpm/<key>/node_modules/<name> included) is
+// read for its name and version; whatever the precheck did not already see is
+// checked now, with the same engine and policy, and a block stops the install
+// before anything is synced back.
+
+// maxManifest bounds the package.json read for a name and version. Registry
+// manifests are a few KiB; the largest real ones are well under this.
+const maxManifest = 4 << 20
+
+// onDiskSuffix marks, in a package's Source, an entry found only in the installed tree.
+const onDiskSuffix = " (on disk only)"
+
+// treeView reads the run's view of the project without following symlinks
+// (rootfs.Scratch).
+type treeView interface {
+	ReadFile(rel string) ([]byte, error)
+}
+
+// isManifestPath: p is the package.json of a package root, node_modules/<name> or
+// node_modules/@scope/<name>, at any depth.
+func isManifestPath(p string) bool {
+	dir, file := path.Split(p)
+	if file != "package.json" || dir == "" {
+		return false
+	}
+	dir = strings.TrimSuffix(dir, "/")
+	return strings.Contains(dir, "node_modules") && isPackageEntry(dir)
+}
+
+// installedPackages lists the packages whose package.json the run added or rewrote
+// at a package root (changes is the run's change set). A manifest that names no
+// package or version, or does not parse, identifies nothing node would load as a
+// package of that name and version (test fixtures ship such dirs); skipped names
+// them. A manifest that is not a regular file, or is too large, is an error: node
+// would follow a symlinked package.json to content never looked at here.
+func installedPackages(changes []rootfs.Change, view treeView) (pkgs []precheck.Package, skipped []string, err error) {
+	for i := range changes {
+		c := &changes[i]
+		if c.Kind == rootfs.Deleted || !isManifestPath(c.Path) {
+			continue
+		}
+		if c.Type != rootfs.TypeRegular {
+			return nil, nil, fmt.Errorf("%s is a %s, not a file: a package's manifest must be the package's own file", rootfs.Printable(c.Path), c.Type)
+		}
+		if c.Size > maxManifest {
+			return nil, nil, fmt.Errorf("%s is %d bytes, more than a package manifest may be (%d)", rootfs.Printable(c.Path), c.Size, maxManifest)
+		}
+		data, err := view.ReadFile(c.Path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading %s: %w", rootfs.Printable(c.Path), err)
+		}
+		if len(data) > maxManifest {
+			return nil, nil, fmt.Errorf("%s is more than %d bytes", rootfs.Printable(c.Path), maxManifest)
+		}
+		var m struct {
+			Name    json.RawMessage `json:"name"`
+			Version json.RawMessage `json:"version"`
+		}
+		var name, version string
+		if json.Unmarshal(data, &m) != nil || json.Unmarshal(m.Name, &name) != nil || json.Unmarshal(m.Version, &version) != nil ||
+			name == "" || version == "" {
+			skipped = append(skipped, c.Path)
+			continue
+		}
+		pkgs = append(pkgs, precheck.Package{Ecosystem: precheck.NPM, Name: name, Version: version, Source: c.Path})
+	}
+	return pkgs, skipped, nil
+}
+
+// notChecked returns the packages of pkgs whose name@version is not in checked,
+// one per name@version (the first place it was found), each with a Source that
+// says it was found only on disk and how many other places hold it.
+func notChecked(pkgs []precheck.Package, checked map[string]bool) []precheck.Package {
+	var out []precheck.Package
+	at := map[string]int{}
+	more := map[string]int{}
+	for _, p := range pkgs {
+		k := pkgKey(p)
+		if checked[k] {
+			continue
+		}
+		if _, ok := at[k]; ok {
+			more[k]++
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, p)
+	}
+	for i := range out {
+		src := out[i].Source
+		if n := more[pkgKey(out[i])]; n > 0 {
+			src += fmt.Sprintf(" and %d more", n)
+		}
+		out[i].Source = src + onDiskSuffix
+	}
+	return out
+}
+
+// checkInstalledTree checks what the step before it (phase) left installed against
+// what was already checked (which it extends with what it checks). done is true
+// when the install must stop; the outcome says why.
+func (r *runner) checkInstalledTree(ctx context.Context, phase managers.Phase, checked map[string]bool) (done bool, err error) {
+	if r.o.Plan.Ecosystem != precheck.NPM {
+		return false, nil // pip, bundle, cargo: not yet
+	}
+	cs, err := r.sess.Scratch().Changes()
+	if err != nil {
+		return true, fmt.Errorf("reading what the %s step installed: %w", phase, err)
+	}
+	pkgs, skipped, err := installedPackages(cs.Changes, r.sess.Scratch())
+	if err != nil {
+		r.out.Code = exitcode.Sandbox
+		r.out.Reason = fmt.Sprintf("the installed tree cannot be checked after the %s step: %v; nothing was synced back", phase, err)
+		return true, nil
+	}
+	if len(skipped) > 0 {
+		r.o.Log.Debugf("%d package.json file(s) in node_modules name no package and version, not checked: %s", len(skipped), someNames(skipped))
+	}
+	extra := notChecked(pkgs, checked)
+	if len(extra) == 0 {
+		return false, nil
+	}
+	var names []string
+	for _, p := range extra {
+		names = append(names, p.Name+"@"+p.Version+" ("+strings.TrimSuffix(p.Source, onDiskSuffix)+")")
+		checked[pkgKey(p)] = true
+	}
+	r.out.OnDiskOnly = append(r.out.OnDiskOnly, names...)
+	r.o.Log.Warnf("the %s step installed %d package(s) that no lockfile entry names, checking them now: %s", phase, len(extra), someNames(names))
+	v, err := r.o.Engine.Evaluate(ctx, extra)
+	if err != nil {
+		return true, err
+	}
+	mergeVerdict(r.out, v)
+	if v.Result == precheck.Pass {
+		return false, nil
+	}
+	r.out.Code = v.ExitCode()
+	switch v.Result {
+	case precheck.Blocked:
+		var blocked []string
+		for _, p := range v.Packages {
+			if p.Blocked {
+				blocked = append(blocked, p.Name+"@"+p.Version+" at "+strings.TrimSuffix(p.Source, onDiskSuffix))
+			}
+		}
+		r.out.Reason = fmt.Sprintf("blocked by the policy: %s, installed by the %s step but in no lockfile entry (found on disk only); nothing was synced back",
+			strings.Join(blocked, "; "), phase)
+	default:
+		r.out.Reason = fmt.Sprintf("precheck of the packages the %s step installed beyond the lockfile incomplete: %s; nothing was synced back",
+			phase, strings.Join(v.Problems, "; "))
+	}
+	return true, nil
+}
+
+// mergeVerdict adds the verdict on packages found on disk to the install's verdict,
+// so the report shows them with everything else.
+func mergeVerdict(out *Outcome, v *precheck.Verdict) {
+	if out.Verdict == nil {
+		out.Verdict = v
+		return
+	}
+	w := out.Verdict
+	w.Packages = append(w.Packages, v.Packages...)
+	for _, s := range v.Problems {
+		if !slices.Contains(w.Problems, s) {
+			w.Problems = append(w.Problems, s)
+		}
+	}
+	for _, s := range v.Warnings {
+		if !slices.Contains(w.Warnings, s) {
+			w.Warnings = append(w.Warnings, s)
+		}
+	}
+	if v.Result == precheck.Blocked || v.Result == precheck.Incomplete && w.Result == precheck.Pass {
+		w.Result = v.Result
+	}
+}
+
+// someNames lists up to ten names.
+func someNames(names []string) string {
+	if len(names) <= 10 {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:10], ", ") + fmt.Sprintf(" and %d more", len(names)-10)
+}
