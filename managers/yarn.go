@@ -288,7 +288,7 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	if err := checkClassicYarnPathYML(root, dir); err != nil {
 		return nil, err
 	}
-	if err := checkClassicCredentialTargets(env, rcs); err != nil {
+	if err := checkClassicCredentialTargets(env, rcs, cfg); err != nil {
 		return nil, err
 	}
 	cache := yarnClassicCache(env)

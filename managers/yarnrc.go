@@ -555,7 +555,11 @@ func checkClassicYarnPathYML(root, dir string) error {
 // _authToken/_auth/_password (one without a "//host/:" prefix, in ~/.yarnrc or
 // ~/.npmrc) to whichever registry is configured; any token crosses a proxy, and
 // strict-ssl false or a project CA lets that proxy read it.
-func checkClassicCredentialTargets(env Env, rcs []*yarnProjectRC) error {
+//
+// yarn 1 reads the project's .npmrc too: its registry and @scope:registry lines
+// count the same (registry=http://127.0.0.1:PORT/ with always-auth=true there sent
+// the unbound ~/.npmrc token to that listener).
+func checkClassicCredentialTargets(env Env, rcs []*yarnProjectRC, npm *NpmConfig) error {
 	unbound, any := false, false
 	userRegistry := ""
 	for _, name := range []string{".yarnrc", ".npmrc"} {
@@ -605,6 +609,22 @@ func checkClassicCredentialTargets(env Env, rcs []*yarnProjectRC) error {
 		}
 	}
 	advice := "set it in your own ~/.yarnrc instead, and bind each token to its registry (\"//host/:_authToken\")"
+	if npm != nil && unbound {
+		for _, f := range npm.files {
+			if !f.project {
+				continue
+			}
+			for _, l := range f.lines {
+				if l.key == "" || l.section || classicSettingName(l.key) != "registry" {
+					continue
+				}
+				if !same(l.value) {
+					return yarnConfigRefusal(f.path, l.no, l.key+"="+l.value, "would receive the registry token of your ~/.yarnrc or ~/.npmrc (yarn 1 reads the project's .npmrc)",
+						"set it in your own ~/.npmrc instead, and bind each token to its registry (//host/:_authToken=…)")
+				}
+			}
+		}
+	}
 	for _, rc := range rcs {
 		b, err := os.ReadFile(rc.path)
 		if err != nil {

@@ -466,3 +466,31 @@ func TestClassicCredentialTargets(t *testing.T) {
 		})
 	}
 }
+
+// yarn 1 reads the project's .npmrc as well: its registry lines may not receive
+// an unbound token either (measured: registry= and always-auth=true there sent the
+// ~/.npmrc _authToken to a loopback listener). The twins: the default registry, or
+// no unbound token.
+func TestClassicCredentialTargetsNpmrc(t *testing.T) {
+	for _, tc := range []struct {
+		name, home, npmrc string
+		want              []string
+	}{
+		{"registry", "_authToken=secret\n", "registry=http://127.0.0.1:9/\nalways-auth=true\n", []string{".npmrc:1", "registry=http://127.0.0.1:9/"}},
+		{"scope registry", "_authToken=secret\n", "@corp:registry=http://127.0.0.1:9/\n", []string{".npmrc:1", "@corp:registry"}},
+		{"default registry", "_authToken=secret\n", "registry=https://registry.npmjs.org/\nalways-auth=true\n", nil},
+		{"bound token", "//registry.npmjs.org/:_authToken=secret\n", "registry=http://127.0.0.1:9/\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testEnv(t, map[string]string{"package.json": `{"name":"c","packageManager":"yarn@1.22.22"}`, "yarn.lock": classicLock, ".npmrc": tc.npmrc})
+			needNodeHeaders(t, env)
+			writeFile(t, filepath.Join(env.Home, ".npmrc"), tc.home)
+			_, err := planYarn(t, env, "install")
+			if tc.want != nil {
+				wantYarnRefusal(t, err, tc.want...)
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
