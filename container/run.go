@@ -168,6 +168,11 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 	}
 
 	tr.mark("start")
+	if disk != nil {
+		if pid, err := proc.Pid(); err == nil {
+			disk.pidns = pidNamespace(pid)
+		}
+	}
 	result := &Result{Limits: plan.enforcement, Seccomp: useSeccomp, AbstractSocketsScoped: !spec.Network || landlock}
 	stop := newStopper(c)
 
