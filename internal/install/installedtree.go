@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/managers"
@@ -125,11 +126,15 @@ func (r *runner) checkInstalledTree(ctx context.Context, phase managers.Phase, c
 	if r.o.Plan.Ecosystem != precheck.NPM {
 		return false, nil // pip, bundle, cargo: not yet
 	}
+	start := time.Now()
 	cs, err := r.sess.Scratch().Changes()
 	if err != nil {
 		return true, fmt.Errorf("reading what the %s step installed: %w", phase, err)
 	}
+	listed := time.Since(start)
 	pkgs, skipped, err := installedPackages(cs.Changes, r.sess.Scratch())
+	r.o.Log.Debugf("installed tree after the %s step: %d changes listed in %s, %d package manifests read in %s",
+		phase, len(cs.Changes), listed.Round(time.Millisecond), len(pkgs)+len(skipped), (time.Since(start) - listed).Round(time.Millisecond))
 	if err != nil {
 		r.out.Code = exitcode.Sandbox
 		r.out.Reason = fmt.Sprintf("the installed tree cannot be checked after the %s step: %v; nothing was synced back", phase, err)
