@@ -75,12 +75,11 @@ func installedPackages(changes []rootfs.Change, view treeView) (pkgs []precheck.
 		if len(data) > maxManifest {
 			return nil, nil, fmt.Errorf("%s is more than %d bytes", rootfs.Printable(c.Path), maxManifest)
 		}
-		var m struct {
-			Name    json.RawMessage `json:"name"`
-			Version json.RawMessage `json:"version"`
-		}
+		// Exact keys, the last of duplicates, as JSON.parse reads them (a struct
+		// would also take "Version" for "version").
+		var m map[string]json.RawMessage
 		var name, version string
-		if json.Unmarshal(data, &m) != nil || json.Unmarshal(m.Name, &name) != nil || json.Unmarshal(m.Version, &version) != nil ||
+		if json.Unmarshal(data, &m) != nil || json.Unmarshal(m["name"], &name) != nil || json.Unmarshal(m["version"], &version) != nil ||
 			name == "" || version == "" {
 			skipped = append(skipped, c.Path)
 			continue

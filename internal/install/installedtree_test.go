@@ -67,8 +67,10 @@ func TestInstalledPackages(t *testing.T) {
 			"node_modules/c/package.json":                       `{"name": "c", "version": 1}`,
 			"node_modules/d/package.json":                       `not json`,
 			"node_modules/e/package.json":                       manifest("e", "1.0.0"),
+			"node_modules/f/package.json":                       `{"name": "f", "version": "1.2.5", "Version": "1.2.8", "NAME": "g"}`,
+			"node_modules/h/package.json":                       `{"name": "h", "version": "1.2.8", "version": "1.2.5"}`,
 		},
-		want:    []string{"e@1.0.0 node_modules/e/package.json"},
+		want:    []string{"e@1.0.0 node_modules/e/package.json", "f@1.2.5 node_modules/f/package.json", "h@1.2.5 node_modules/h/package.json"},
 		skipped: []string{"node_modules/a/test/node_modules/fix/package.json", "node_modules/b/package.json", "node_modules/c/package.json", "node_modules/d/package.json"},
 	}, {
 		name:  "a deleted manifest is not installed",
