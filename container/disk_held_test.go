@@ -3,6 +3,7 @@ package container
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -51,5 +52,37 @@ func TestHeldDeletedCountsUnlinkedOpenFiles(t *testing.T) {
 	f.Close()
 	if got := heldDeleted(ns, since, map[[2]uint64]bool{}); held-got < 4<<20 {
 		t.Errorf("a closed file still counts: %d bytes, %d while it was open", got, held)
+	}
+}
+
+// TestDiskMeterChargesInodes: empty files take no block but an inode each; they
+// count as one block apiece.
+func TestDiskMeterChargesInodes(t *testing.T) {
+	dir := t.TempDir()
+	m := NewDiskMeter(time.Now())
+	time.Sleep(20 * time.Millisecond) // past the coarse clock's tick
+	if err := m.Watch(dir); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3000; i++ {
+		f, err := os.Create(filepath.Join(dir, "e"+strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	used, err := m.Used()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used < 3000*inodeCharge {
+		t.Errorf("3000 empty files count %d bytes, want at least %d", used, 3000*inodeCharge)
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(dir, &sfs); err != nil || sfs.Files == 0 {
+		return // no inode counts here (btrfs): only the walk charges them
+	}
+	if g := m.Grown(); g < 3000*inodeCharge/2 {
+		t.Errorf("the statfs trigger grew %d bytes for 3000 new inodes", g)
 	}
 }
