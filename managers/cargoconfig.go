@@ -36,10 +36,10 @@ func cargoProjectFiles(env Env, root string, user cargoUserConfig) ([]ConfigFile
 				return nil, nil, fmt.Errorf("reading cargo config %s: %w", p, err)
 			}
 			if within(root, d) {
-				// A .cargo that is a symlink could show the host's config (the
-				// user's own, unsanitized) as the project's.
-				if lst, err := os.Lstat(filepath.Join(d, ".cargo")); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
-					problems = append(problems, filepath.Join(d, ".cargo")+": a symlink; the project's .cargo must be a plain directory")
+				// A .cargo that is a symlink out of the project could show the
+				// host's config (the user's own, unsanitized) as the project's.
+				if real, ok := cargoRealPath(filepath.Join(d, ".cargo")); !ok || !within(cargoRealRoot(root), real) {
+					problems = append(problems, filepath.Join(d, ".cargo")+": a symlink out of the project; the project's .cargo must be inside it")
 					break
 				}
 			}

@@ -436,6 +436,7 @@ func TestCargoProjectPathsThroughSymlinks(t *testing.T) {
 		{"a link inside the project", "[build]\ntarget-dir = \"tdir/keep\"\n", map[string]string{"tdir": "src"}, "passthrough"},
 		{"a plain dir", "[build]\ntarget-dir = \"out/keep\"\n", nil, "passthrough"},
 		{".cargo a symlink", "", map[string]string{".cargo": "@"}, "refused: "},
+		{".cargo a symlink inside", "", map[string]string{"shared": "@", ".cargo": "src"}, "passthrough"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			files := map[string]string{"Cargo.toml": "[package]\nname = \"p\"\nversion = \"0.1.0\"\n", "src/main.rs": ""}
@@ -448,6 +449,9 @@ func TestCargoProjectPathsThroughSymlinks(t *testing.T) {
 			for name, target := range tc.links {
 				if err := os.Symlink(strings.Replace(target, "@", outside, 1), filepath.Join(env.Dir, name)); err != nil {
 					t.Fatal(err)
+				}
+				if name == ".cargo" && !strings.Contains(target, "@") {
+					writeFile(t, filepath.Join(env.Dir, target, "config.toml"), "[net]\nretry = 1\n")
 				}
 			}
 			for _, args := range [][]string{{"clean"}, {"build"}} {
