@@ -281,9 +281,7 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 }
 
 func printOutcome(app *App, plan *managers.Plan, out *install.Outcome) {
-	for _, r := range out.Refused {
-		app.Log.Warnf("refused: %s", r)
-	}
+	printRefused(app, out.Refused, "refused: ")
 	if out.Code == 0 {
 		checked := 0
 		if out.Verdict != nil {
@@ -476,4 +474,22 @@ func (m *npmMetadata) Prefetch(ctx context.Context, pkgs []precheck.Package) {
 		m.facts[r.Name+"@"+r.Version] = r
 	}
 	m.done = true
+}
+
+// maxRefusedLines bounds the refusals printed as warnings: a run that writes
+// 300,000 refused files must not print 300,000 lines. The rest are printed with -v
+// and are all in --report.
+const maxRefusedLines = 50
+
+func printRefused[T any](app *App, refused []T, prefix string) {
+	for i, r := range refused {
+		if i == maxRefusedLines {
+			app.Log.Warnf("%s… and %d more (all of them with -v, or in --report)", prefix, len(refused)-maxRefusedLines)
+		}
+		if i >= maxRefusedLines {
+			app.Log.Debugf("%s%v", prefix, r)
+			continue
+		}
+		app.Log.Warnf("%s%v", prefix, r)
+	}
 }

@@ -299,9 +299,7 @@ func printSyncReport(app *App, rep *rootfs.SyncReport) {
 	}
 	if len(rep.Refused) > 0 {
 		app.Log.Warnf("refused %d change(s):", len(rep.Refused))
-		for _, r := range rep.Refused {
-			app.Log.Warnf("  %s", r)
-		}
+		printRefused(app, rep.Refused, "  ")
 	}
 }
 
