@@ -304,24 +304,8 @@ const projectCacheNote = "inside the project, accepted; phylum-box uses its usua
 // project: a symbolic link to ~/.npmrc or ~/.ssh/id_rsa would make phylum-box read
 // and render a host file as the project's settings.
 func checkProjectFile(root, path string) error {
-	st, err := os.Lstat(path)
-	if err != nil {
-		return nil // absent; a read error is reported by the caller
-	}
-	if st.Mode()&os.ModeSymlink != 0 {
-		real, err := filepath.EvalSymlinks(path)
-		realRoot, rerr := filepath.EvalSymlinks(root)
-		if err != nil || rerr != nil || !strings.HasPrefix(real, realRoot+string(filepath.Separator)) {
-			return npmrcRefusal([]string{fmt.Sprintf("%s is a symbolic link out of the project", path)},
-				"replace the link with the settings the project needs")
-		}
-		st, err = os.Stat(path)
-		if err != nil {
-			return nil
-		}
-	}
-	if !st.Mode().IsRegular() {
-		return npmrcRefusal([]string{fmt.Sprintf("%s is not a regular file", path)}, "remove it")
+	if why := projectFileProblem(root, path); why != "" {
+		return npmrcRefusal([]string{why}, "replace it with a plain file holding the settings the project needs")
 	}
 	return nil
 }

@@ -503,6 +503,10 @@ func yarnProjectConfig(root, dir string, flavor YarnFlavor) ([]*yarnProjectRC, [
 	var rcs []*yarnProjectRC
 	var files []ConfigFile
 	for _, p := range projectRCFiles(root, dir, name) {
+		if why := projectFileProblem(root, p); why != "" {
+			return nil, nil, &Refusal{Manager: "yarn", Reason: "the project's " + name + " is refused (a checkout's files are untrusted input): " + why,
+				Advice: "replace it with a plain file holding the settings the project needs"}
+		}
 		rc, err := check(root, p)
 		if err != nil {
 			return nil, nil, err
