@@ -1,0 +1,113 @@
+package managers
+
+// The pnpm project's own code and settings: its pnpmfile (which runs only in the
+// offline hooks step, pnpmhooks.go) and the settings pnpm 10 reads from
+// pnpm-workspace.yaml.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// pnpmNetworkedFlags go to every step that has the network and the user's
+// credentials: no pnpmfile hook runs there (a project's is refused before, see
+// pnpmfileOf; this also covers a pnpmfile named where phylum-box does not look).
+var pnpmNetworkedFlags = []string{"--ignore-pnpmfile"}
+
+// pnpmfileOf names the project's pnpmfile: the pnpmfile setting of its .npmrc or
+// pnpm-workspace.yaml, a plugin among its configDependencies, else the default
+// .pnpmfile.cjs (or .mjs) at the root, when it exists. "" when there is none.
+// --ignore-pnpmfile turns all of them off (and the user's global-pnpmfile).
+func pnpmfileOf(root string, cfg *NpmConfig) string {
+	for _, f := range cfg.files {
+		if !f.project {
+			continue
+		}
+		for _, l := range f.lines {
+			if !l.section && normalizeNpmKey(l.key) == "pnpmfile" && l.value != "" {
+				return fmt.Sprintf("%s:%d (pnpmfile=%s)", f.path, l.no, l.value)
+			}
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "pnpm-workspace.yaml")); err == nil {
+		var ws map[string]any
+		if yaml.Unmarshal(b, &ws) == nil {
+			if v, ok := ws["pnpmfile"]; ok {
+				return fmt.Sprintf("%s (pnpmfile: %v)", filepath.Join(root, "pnpm-workspace.yaml"), v)
+			}
+			// pnpm 10 loads the pnpmfile.cjs of every config dependency named like a
+			// plugin (pnpm-plugin-*, @pnpm/plugin-*, @scope/pnpm-plugin-*).
+			deps, _ := ws["configDependencies"].(map[string]any)
+			for name := range deps {
+				if strings.HasPrefix(name, "pnpm-plugin-") || strings.HasPrefix(name, "@pnpm/plugin-") || strings.HasPrefix(name, "@") && strings.Contains(name, "/pnpm-plugin-") {
+					return fmt.Sprintf("%s (configDependencies: %s, a plugin whose pnpmfile.cjs pnpm loads)", filepath.Join(root, "pnpm-workspace.yaml"), name)
+				}
+			}
+		}
+	}
+	for _, name := range []string{".pnpmfile.cjs", ".pnpmfile.mjs"} {
+		if _, err := os.Lstat(filepath.Join(root, name)); err == nil {
+			return filepath.Join(root, name)
+		}
+	}
+	return ""
+}
+
+// checkPnpmWorkspaceSettings reads the settings pnpm 10 takes from
+// pnpm-workspace.yaml (every top-level key, camelCase) in every step: it expands
+// ${VAR} in their keys and string values from its environment, which in the
+// networked steps holds the variables your ~/.npmrc credentials reference
+// (userAgent: "${NPM_TOKEN}" sent NPM_TOKEN to the project's registry as the
+// User-Agent); and, as in a project .npmrc, a proxy, CA or strictSsl false would
+// intercept the connections that carry your credentials.
+func checkPnpmWorkspaceSettings(root string, cfg *NpmConfig) error {
+	path := filepath.Join(root, "pnpm-workspace.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(b, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil // pnpmProject reports YAML errors
+	}
+	creds := cfg.holdsCredentials()
+	m := doc.Content[0]
+	var problems []string
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		where := fmt.Sprintf("%s:%d: %s", path, k.Line, k.Value)
+		if k.Kind != yaml.ScalarNode || v.Kind == yaml.AliasNode {
+			problems = append(problems, fmt.Sprintf("%s:%d: a complex key or an alias; write each setting plainly", path, k.Line))
+			continue
+		}
+		if strings.Contains(k.Value, "${") || v.Kind == yaml.ScalarNode && strings.Contains(v.Value, "${") {
+			problems = append(problems, where+": reads an environment variable, which pnpm expands from the environment of the steps that hold your credentials "+
+				"(move the setting to ~/.npmrc, which may use ${VAR})")
+			continue
+		}
+		switch n := normalizeNpmKey(k.Value); {
+		case !creds:
+		case n == "proxy" || n == "https-proxy" || n == "http-proxy" || n == "ca" || n == "cafile":
+			problems = append(problems, where+" would route or intercept the connections that carry your registry credentials (set it in ~/.npmrc)")
+		case n == "strict-ssl" && v.Value != "true":
+			problems = append(problems, where+" "+v.Value+" would let anyone on the way read your registry credentials (set it in ~/.npmrc)")
+		}
+	}
+	if len(problems) > 0 {
+		return &Refusal{Manager: "pnpm", Reason: "the project's pnpm-workspace.yaml is refused (a checkout's files are untrusted input):\n  " + strings.Join(problems, "\n  "),
+			Advice: "remove these settings from pnpm-workspace.yaml; your own ~/.npmrc is trusted"}
+	}
+	return nil
+}
+
+func pnpmfileRefusal(hook string) *Refusal {
+	return &Refusal{Manager: "pnpm",
+		Reason: "the project has a pnpmfile, " + hook + ": its hooks are the project's code; phylum-box runs them only in an offline step after resolving, " +
+			"which this command (or a frozen lockfile, pnpm's default in CI) cannot be driven through",
+		Advice: "run `phylum-box pnpm install --no-frozen-lockfile`, which runs the hooks offline; " +
+			"or, if the project installs correctly without its hooks, add --ignore-pnpmfile"}
+}
