@@ -3,7 +3,11 @@ package install
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/phylum-box/phylum-box/internal/exitcode"
@@ -72,4 +76,50 @@ func (r *runner) blockSmuggledBeforeResolve(ctx context.Context) (done bool, err
 		return true, nil
 	}
 	return false, nil
+}
+
+func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) {
+	var all []precheck.Package
+	found := false
+	for _, rel := range r.o.Plan.Lockfiles {
+		data, err := r.sess.Scratch().ReadFile(rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		found = true
+		pkgs, err := r.parseLockfile(ctx, rel, data)
+		if err != nil {
+			return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("reading the resolved %s: %w", rel, err))
+		}
+		all = append(all, pkgs...)
+		break // Lockfiles are in order of preference
+	}
+	if !found && r.o.Plan.Download != nil {
+		return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("no lockfile (%s) to check after resolving", strings.Join(r.o.Plan.Lockfiles, ", ")))
+	}
+	return all, nil
+}
+
+func pkgKey(p precheck.Package) string { return p.Ecosystem + "/" + p.Name + "@" + p.Version }
+
+func packageSet(pkgs []precheck.Package) map[string]bool {
+	m := make(map[string]bool, len(pkgs))
+	for _, p := range pkgs {
+		m[pkgKey(p)] = true
+	}
+	return m
+}
+
+func unchecked(pkgs []precheck.Package, checked map[string]bool) []string {
+	var out []string
+	for _, p := range pkgs {
+		if !checked[pkgKey(p)] {
+			out = append(out, p.Name+"@"+p.Version)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
