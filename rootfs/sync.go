@@ -366,6 +366,11 @@ type applier struct {
 	runID         string
 	seq           int
 	journal       *os.File // write-ahead log of every step, for recovery after a kill
+	// touched: host inodes this sync moved aside, with the ctime that gave them;
+	// copied: run inodes with more than one name, by the copy made of the first
+	// (synclinks.go).
+	touched map[inodeKey]unix.Timespec
+	copied  map[uint64]copiedFile
 }
 
 type undoStep struct {
@@ -517,10 +522,18 @@ func typeAt(dirfd int, name string) (FileType, unix.Stat_t, error) {
 // editedMeanwhile refuses to replace or delete a host file or symlink that was changed
 // after the run started (the user kept working, or another tool wrote it): the sync
 // would silently lose that edit. Directories are left out: adding a file to one changes
-// its ctime too, and what happens inside is checked entry by entry.
+// its ctime too, and what happens inside is checked entry by entry. A name of an inode
+// this sync already moved aside under another name (a hard link) was checked then; the
+// move itself changed its ctime, so only a change after that move counts.
 func (a *applier) editedMeanwhile(cur FileType, hst unix.Stat_t) error {
 	if cur == TypeNone || cur == TypeDir || a.started == (unix.Timespec{}) {
 		return nil
+	}
+	if touched, unchanged := a.touchedBySync(hst); touched {
+		if unchanged {
+			return nil
+		}
+		return &conflictError{"changed on the host while the run went on; syncing would lose that edit"}
 	}
 	if hst.Ctim.Sec > a.started.Sec || hst.Ctim.Sec == a.started.Sec && hst.Ctim.Nsec >= a.started.Nsec {
 		return &conflictError{"changed on the host while the run went on; syncing would lose that edit"}
@@ -545,6 +558,7 @@ func (a *applier) moveAside(pfd int, rel, name string) error {
 		return fmt.Errorf("move the host's %s aside: %w", rel, err)
 	}
 	a.forget(rel)
+	a.touchedInode(pfd, bak)
 	a.backups = append(a.backups, backup{pfd, bak})
 	a.pushUndo(func() error {
 		return unix.Renameat2(pfd, bak, pfd, name, unix.RENAME_NOREPLACE)
@@ -755,6 +769,11 @@ func (a *applier) copyFile(sfd, pfd int, name string, c Change) error {
 	if err := a.log("create", c.Path, tmp); err != nil {
 		return err
 	}
+	if linked, err := a.linkCopied(pfd, tmp, c); err != nil {
+		return err
+	} else if linked {
+		return a.renameCopy(pfd, tmp, name, c)
+	}
 	out, err := unix.Openat(pfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("create a temporary file beside %s: %w", c.Path, err)
@@ -782,11 +801,17 @@ func (a *applier) copyFile(sfd, pfd int, name string, c Change) error {
 		_ = unix.Unlinkat(pfd, tmp, 0)
 		return err
 	}
+	return a.renameCopy(pfd, tmp, name, c)
+}
+
+// renameCopy moves a copy (or a link to one) from its temporary name into place.
+func (a *applier) renameCopy(pfd int, tmp, name string, c Change) error {
 	if err := unix.Renameat2(pfd, tmp, pfd, name, unix.RENAME_NOREPLACE); err != nil {
 		_ = unix.Unlinkat(pfd, tmp, 0)
 		return fmt.Errorf("move into place: %w", err)
 	}
 	a.pushUndo(func() error { return unix.Unlinkat(pfd, name, 0) })
+	a.rememberCopy(pfd, name, c)
 	return nil
 }
 

@@ -30,6 +30,7 @@ type syncCase struct {
 	tamper   func(t *testing.T, s *Scratch)              // hostile edits of the upper/staging after the run
 	between  func(t *testing.T, project, outside string) // host changes after Changes, before the apply
 	rootOnly string                                      // skip unless root, with this reason
+	stateDir func(t *testing.T) string                   // the scratch state dir; nil = beside the project
 	opts     SyncOptions
 	stop     bool     // the sync must be stopped (ErrRefused), host byte-identical
 	refused  []string // refused paths, sorted
@@ -286,7 +287,11 @@ func runSyncCase(t *testing.T, tc syncCase, mode Mode) {
 	if mode == ModeOverlay {
 		chownTree(t, project, e.rootUID, e.rootGID) // copy-up needs a mapped owner
 	}
-	s, err := NewScratch(context.Background(), ScratchOptions{Project: project, StateDir: filepath.Join(base, "state"),
+	stateDir := filepath.Join(base, "state")
+	if tc.stateDir != nil {
+		stateDir = tc.stateDir(t)
+	}
+	s, err := NewScratch(context.Background(), ScratchOptions{Project: project, StateDir: stateDir,
 		RootUID: e.rootUID, RootGID: e.rootGID, UIDMappings: e.uidMap, GIDMappings: e.gidMap, Mode: mode})
 	if err != nil {
 		t.Fatal(err)
