@@ -9,9 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/osv-scalibr/semantic"
+
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/osvdb"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
 
@@ -91,16 +94,20 @@ func installedPackages(changes []rootfs.Change, view treeView) (pkgs []precheck.
 
 // notChecked returns the packages of pkgs whose name@version is not in checked,
 // one per name@version (the first place it was found), each with a Source that
-// says it was found only on disk and how many other places hold it.
+// says it was found only on disk and how many other places hold it. Names compare
+// as the advisory database stores them (PEP 503 for PyPI) and versions by their
+// ecosystem's ordering ("1.0" is PyPI's "1.0.0"); npm's exactly.
 func notChecked(pkgs []precheck.Package, checked map[string]bool) []precheck.Package {
 	var out []precheck.Package
 	at := map[string]int{}
 	more := map[string]int{}
+	ix := newCheckedIndex(checked)
 	for _, p := range pkgs {
 		k := pkgKey(p)
-		if checked[k] {
+		if checked[k] || ix.has(p) {
 			continue
 		}
+		k = identityKey(p)
 		if _, ok := at[k]; ok {
 			more[k]++
 			continue
@@ -110,7 +117,7 @@ func notChecked(pkgs []precheck.Package, checked map[string]bool) []precheck.Pac
 	}
 	for i := range out {
 		src := out[i].Source
-		if n := more[pkgKey(out[i])]; n > 0 {
+		if n := more[identityKey(out[i])]; n > 0 {
 			src += fmt.Sprintf(" and %d more", n)
 		}
 		out[i].Source = src + onDiskSuffix
@@ -118,29 +125,133 @@ func notChecked(pkgs []precheck.Package, checked map[string]bool) []precheck.Pac
 	return out
 }
 
+// identityKey is pkgKey with the name normalised as the advisory database does.
+func identityKey(p precheck.Package) string {
+	return p.Ecosystem + "/" + osvdb.NormalizeName(p.Ecosystem, p.Name) + "@" + p.Version
+}
+
+// checkedIndex holds the checked packages by ecosystem and normalised name.
+type checkedIndex map[string][]string
+
+// newCheckedIndex indexes checked (keys of pkgKey: "ECOSYSTEM/NAME@VERSION").
+func newCheckedIndex(checked map[string]bool) checkedIndex {
+	ix := checkedIndex{}
+	for k := range checked {
+		eco, rest, ok := strings.Cut(k, "/")
+		i := strings.LastIndexByte(rest, '@')
+		if !ok || i <= 0 {
+			continue
+		}
+		n := eco + "/" + osvdb.NormalizeName(eco, rest[:i])
+		ix[n] = append(ix[n], rest[i+1:])
+	}
+	return ix
+}
+
+// has reports whether the precheck saw p: the same normalised name, an equal version.
+func (ix checkedIndex) has(p precheck.Package) bool {
+	for _, v := range ix[p.Ecosystem+"/"+osvdb.NormalizeName(p.Ecosystem, p.Name)] {
+		if sameVersion(p.Ecosystem, v, p.Version) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameVersion: a and b are one version of the ecosystem (PEP 440: "1.0" and
+// "1.0.0", "1.0a1" and "1.0.0-alpha.1"; RubyGems: "1.0" and "1.0.0"). npm
+// versions compare exactly, as the lockfile check does.
+func sameVersion(eco, a, b string) bool {
+	if a == b {
+		return true
+	}
+	if eco == precheck.NPM || a == "" || b == "" {
+		return false
+	}
+	va, err := semantic.Parse(a, eco)
+	if err != nil {
+		return false
+	}
+	c, err := va.CompareStr(b)
+	return err == nil && c == 0
+}
+
+// sameIdentity: a and b name the same package version.
+func sameIdentity(a, b precheck.Package) bool {
+	return a.Ecosystem == b.Ecosystem && osvdb.NormalizeName(a.Ecosystem, a.Name) == osvdb.NormalizeName(b.Ecosystem, b.Name) &&
+		sameVersion(a.Ecosystem, a.Version, b.Version)
+}
+
+// treeUnreadable records that the installed tree could not be checked; the
+// install stops.
+func (r *runner) treeUnreadable(phase managers.Phase, err error) bool {
+	r.out.Code = exitcode.Sandbox
+	r.out.Reason = fmt.Sprintf("the installed tree cannot be checked after the %s step: %v; nothing was synced back", phase, err)
+	return true
+}
+
+// downloadStarted is when the download step started, within a few seconds
+// earlier: the step's recorded duration back from now (the check runs right after
+// it), less a margin. Earlier only widens what counts as this run's.
+func (r *runner) downloadStarted() time.Time {
+	var d time.Duration
+	for _, s := range r.out.Steps {
+		if s.Phase == managers.PhaseDownload {
+			d = s.Duration
+		}
+	}
+	return time.Now().Add(-d - 5*time.Second)
+}
+
 // checkInstalledTree checks what the step before it (phase) left installed against
 // what was already checked (which it extends with what it checks). done is true
 // when the install must stop; the outcome says why.
 func (r *runner) checkInstalledTree(ctx context.Context, phase managers.Phase, checked map[string]bool) (done bool, err error) {
-	if r.o.Plan.Ecosystem != precheck.NPM {
-		return false, nil // pip, bundle, cargo: not yet
-	}
+	p := r.o.Plan
 	start := time.Now()
-	cs, err := r.sess.Scratch().Changes()
-	if err != nil {
-		return true, fmt.Errorf("reading what the %s step installed: %w", phase, err)
-	}
-	listed := time.Since(start)
-	pkgs, skipped, err := installedPackages(cs.Changes, r.sess.Scratch())
-	r.o.Log.Debugf("installed tree after the %s step: %d changes listed in %s, %d package manifests read in %s",
-		phase, len(cs.Changes), listed.Round(time.Millisecond), len(pkgs)+len(skipped), (time.Since(start) - listed).Round(time.Millisecond))
-	if err != nil {
-		r.out.Code = exitcode.Sandbox
-		r.out.Reason = fmt.Sprintf("the installed tree cannot be checked after the %s step: %v; nothing was synced back", phase, err)
-		return true, nil
+	var pkgs []precheck.Package
+	var skipped []string
+	var what string
+	switch p.Ecosystem {
+	case precheck.NPM, precheck.PyPI, precheck.RubyGems:
+		cs, err := r.sess.Scratch().Changes()
+		if err != nil {
+			return true, fmt.Errorf("reading what the %s step installed: %w", phase, err)
+		}
+		listed := time.Since(start)
+		switch p.Ecosystem {
+		case precheck.NPM:
+			what = "package.json file(s) in node_modules"
+			pkgs, skipped, err = installedPackages(cs.Changes, r.sess.Scratch())
+		case precheck.PyPI:
+			what = "distribution metadata file(s)"
+			pkgs, skipped, err = installedDists(cs.Changes, r.sess.Scratch(), p.Outputs, pyProjectSelf(r.sess.Scratch(), "pyproject.toml"))
+		case precheck.RubyGems:
+			what = "gem specification(s)"
+			pkgs, skipped, err = installedGems(cs.Changes, r.sess.Scratch(), p.Outputs)
+		}
+		r.o.Log.Debugf("installed tree after the %s step: %d changes listed in %s, %d %s read in %s",
+			phase, len(cs.Changes), listed.Round(time.Millisecond), len(pkgs)+len(skipped), what, (time.Since(start) - listed).Round(time.Millisecond))
+		if err != nil {
+			return r.treeUnreadable(phase, err), nil
+		}
+	case precheck.CratesIO:
+		home := cargoHome(p)
+		if home == "" || phase != managers.PhaseDownload {
+			return false, nil // the build cannot write the crate cache: it is read-only there
+		}
+		what = "crate manifest(s)"
+		pkgs, skipped, err = installedCrates(home, r.downloadStarted(), newCheckedIndex(checked).has)
+		r.o.Log.Debugf("installed tree after the %s step: %d crate(s) of this run in %s, read in %s",
+			phase, len(pkgs), home, time.Since(start).Round(time.Millisecond))
+		if err != nil {
+			return r.treeUnreadable(phase, err), nil
+		}
+	default:
+		return false, nil
 	}
 	if len(skipped) > 0 {
-		r.o.Log.Debugf("%d package.json file(s) in node_modules name no package and version, not checked: %s", len(skipped), someNames(skipped))
+		r.o.Log.Debugf("%d %s name no package and version (a crate is then checked by its directory's name): %s", len(skipped), what, someNames(skipped))
 	}
 	extra := notChecked(pkgs, checked)
 	if len(extra) == 0 {

@@ -1,0 +1,151 @@
+package install
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+// RubyGems' installed tree. RubyGems knows an installed gem by its specification,
+// <GEM_HOME>/specifications/NAME-VERSION[-PLATFORM].gemspec (default gems under
+// specifications/default/); Bundler's path is such a GEM_HOME
+// (vendor/bundle/ruby/3.1.0/). A native extension's extconf.rb runs in the build
+// with that directory writable, and can install a second gem there (a vendored
+// .gem, `gem install --local`) that no Gemfile.lock entry names. So every
+// .gemspec the run wrote below a specifications/ directory of the plan's outputs
+// is read, as data (a specification is Ruby; nothing here runs it), for the
+// identities RubyGems gives it:
+//
+//   - the stub line "# stub: NAME VERSION PLATFORM …", which is what `require`
+//     activation reads without loading the file;
+//   - the literal `s.name = "…"` and `s.version = "…"` RubyGems writes;
+//   - the file name, NAME-VERSION[-PLATFORM].gemspec.
+//
+// Each distinct identity that no lockfile entry names is checked. Git gems
+// (bundler/gems/) are refused by the bundle plan, so none are installed.
+
+// maxGemspec bounds a specification read; RubyGems writes a few KiB.
+const maxGemspec = 4 << 20
+
+var (
+	gemspecNameRE    = regexp.MustCompile(`(?m)^[ \t]*s\.name[ \t]*=[ \t]*["']([^"'\n]+)["']`)
+	gemspecVersionRE = regexp.MustCompile(`(?m)^[ \t]*s\.version[ \t]*=[ \t]*["']([^"'\n]+)["']`)
+	gemVersionRE     = regexp.MustCompile(`^[0-9]+(\.[0-9a-zA-Z]+)*$`)
+)
+
+// isGemspecPath: p is NAME-VERSION.gemspec directly in a specifications/ dir (or
+// its default/).
+func isGemspecPath(p string) bool {
+	dir, file := path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	if !strings.HasSuffix(file, ".gemspec") || len(file) == len(".gemspec") {
+		return false
+	}
+	if path.Base(dir) == "default" {
+		dir = path.Dir(dir)
+	}
+	return path.Base(dir) == "specifications"
+}
+
+// gemspecIdentities returns the (name, version) pairs a specification file shows:
+// its stub line, its literal name and version, and its file name (base, without
+// .gemspec). Pairs repeat nothing; a pair with no version is left out.
+func gemspecIdentities(base string, data []byte) [][2]string {
+	var ids [][2]string
+	add := func(name, version string) {
+		if name == "" || version == "" {
+			return
+		}
+		for _, id := range ids {
+			if id[0] == name && id[1] == version {
+				return
+			}
+		}
+		ids = append(ids, [2]string{name, version})
+	}
+	// RubyGems reads the stub from the first line, or the second after an
+	// encoding comment.
+	lines := bytes.SplitN(data, []byte("\n"), 3)
+	for i, l := range lines[:min(2, len(lines))] {
+		l = bytes.TrimSuffix(l, []byte("\r"))
+		if s, ok := bytes.CutPrefix(l, []byte("# stub: ")); ok {
+			f := strings.Split(string(s), " ")
+			if len(f) >= 2 {
+				add(f[0], f[1])
+			}
+			break
+		}
+		if i == 0 && !bytes.HasPrefix(l, []byte("# -*- encoding")) {
+			break
+		}
+	}
+	var litName, litVersion string
+	if m := gemspecNameRE.FindSubmatch(data); m != nil {
+		litName = string(m[1])
+	}
+	if m := gemspecVersionRE.FindSubmatch(data); m != nil {
+		litVersion = string(m[1])
+	}
+	add(litName, litVersion)
+	// The file name: NAME-VERSION[-PLATFORM]. A name may hold "-" and a platform
+	// several; the version is the first part after the name that looks like one.
+	known := ""
+	for _, id := range ids {
+		if strings.HasPrefix(base, id[0]+"-") {
+			known = id[0]
+			break
+		}
+	}
+	if known != "" {
+		v, _, _ := strings.Cut(base[len(known)+1:], "-")
+		add(known, v)
+	} else {
+		parts := strings.Split(base, "-")
+		for i := 1; i < len(parts); i++ {
+			if gemVersionRE.MatchString(parts[i]) {
+				add(strings.Join(parts[:i], "-"), parts[i])
+				break
+			}
+		}
+	}
+	return ids
+}
+
+// installedGems lists the gems whose specification the run added or rewrote below
+// outputs. A specification that shows no name and version is skipped; one that is
+// not a regular file, or is too large, is an error.
+func installedGems(changes []rootfs.Change, view treeView, outputs []string) (pkgs []precheck.Package, skipped []string, err error) {
+	for i := range changes {
+		c := &changes[i]
+		if c.Kind == rootfs.Deleted || !underOutputs(c.Path, outputs) || !isGemspecPath(c.Path) {
+			continue
+		}
+		if c.Type != rootfs.TypeRegular {
+			return nil, nil, fmt.Errorf("%s is a %s, not a file: a gem's specification must be its own file", rootfs.Printable(c.Path), c.Type)
+		}
+		if c.Size > maxGemspec {
+			return nil, nil, fmt.Errorf("%s is %d bytes, more than a gem specification may be (%d)", rootfs.Printable(c.Path), c.Size, maxGemspec)
+		}
+		data, err := view.ReadFile(c.Path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading %s: %w", rootfs.Printable(c.Path), err)
+		}
+		if len(data) > maxGemspec {
+			return nil, nil, fmt.Errorf("%s is more than %d bytes", rootfs.Printable(c.Path), maxGemspec)
+		}
+		ids := gemspecIdentities(strings.TrimSuffix(path.Base(c.Path), ".gemspec"), data)
+		if len(ids) == 0 {
+			skipped = append(skipped, c.Path)
+			continue
+		}
+		for _, id := range ids {
+			pkgs = append(pkgs, precheck.Package{Ecosystem: precheck.RubyGems, Name: id[0], Version: id[1], Source: c.Path})
+		}
+	}
+	return pkgs, skipped, nil
+}

@@ -1,0 +1,213 @@
+package install
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/osvdb"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+// Python's installed tree. A wheel is unpacked into site-packages as it is: one
+// that carries a second distribution's evil-1.0.dist-info next to its own
+// installs that distribution as far as importlib.metadata and pip are concerned,
+// and no resolution report names it; a setup.py or build backend can write one
+// too. So every distribution metadata file the run wrote below the plan's outputs
+// (the venv, --target, --prefix or --root), at any depth (a .pth file puts any
+// directory on sys.path; setuptools' own _vendor holds real dist-infos), is read:
+//
+//	NAME-VERSION.dist-info/METADATA       wheels (PEP 376/427)
+//	NAME[-VERSION…].egg-info/PKG-INFO     setuptools' egg-info directory
+//	NAME-VERSION….egg-info                a lone egg-info file (distutils)
+//	NAME-VERSION….egg/EGG-INFO/PKG-INFO   an unpacked egg
+//
+// Both identities a distribution shows are checked: the Name and Version of its
+// metadata (what importlib.metadata.version() reports) and the name and version
+// of its directory (what importlib.metadata.distribution() finds it by).
+//
+// Distributions already installed before the run are not in the change set and are
+// not checked again: this run neither installed nor can roll them back, they were
+// checked by the run that installed them (or are the user's own), and `phylum-box
+// check` covers an existing environment. A pre-existing distribution whose
+// metadata the run rewrote is in the change set and is checked.
+
+// maxDistMetadata bounds a METADATA or PKG-INFO read: it holds the long
+// description (the README), larger than a package.json.
+const maxDistMetadata = 16 << 20
+
+// distMetadataFile says whether p (a slash path) is a distribution's metadata file,
+// and returns the name of the directory (or file) that carries its identity.
+func distMetadataFile(p string) (holder string, ok bool) {
+	dir, file := path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	parent := path.Base(dir)
+	switch {
+	case file == "METADATA" && strings.HasSuffix(parent, ".dist-info") && dir != "":
+		return parent, true
+	case file == "PKG-INFO" && strings.HasSuffix(parent, ".egg-info") && dir != "":
+		return parent, true
+	case file == "PKG-INFO" && parent == "EGG-INFO" && strings.HasSuffix(path.Base(path.Dir(dir)), ".egg"):
+		return path.Base(path.Dir(dir)), true
+	case strings.HasSuffix(file, ".egg-info") && len(file) > len(".egg-info"):
+		return file, true
+	}
+	return "", false
+}
+
+// distHolderIdentity is the name and version a .dist-info, .egg-info or .egg name
+// carries ("NAME-VERSION.dist-info", "NAME-VERSION-py3.11.egg-info"; a name has
+// its "-" escaped to "_" there). version is empty when the name carries none.
+func distHolderIdentity(holder string) (name, version string) {
+	base := holder[:strings.LastIndexByte(holder, '.')]
+	name, rest, ok := strings.Cut(base, "-")
+	if !ok {
+		return name, ""
+	}
+	version, _, _ = strings.Cut(rest, "-") // -pyX.Y, -PLATFORM of eggs
+	return name, version
+}
+
+// distHeaders returns the first Name and Version header of core metadata (an RFC
+// 822 header block, ended by the first empty line), as Python's email parser and
+// so importlib.metadata read them: field names are case-insensitive, and the
+// first of duplicates wins.
+func distHeaders(data []byte) (name, version string) {
+	var haveName, haveVersion bool
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			continue // a continuation of the previous field
+		}
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(string(bytes.TrimSpace(k))) {
+		case "name":
+			if !haveName {
+				name, haveName = string(bytes.TrimSpace(v)), true
+			}
+		case "version":
+			if !haveVersion {
+				version, haveVersion = string(bytes.TrimSpace(v)), true
+			}
+		}
+	}
+	return name, version
+}
+
+// installedDists lists the Python distributions whose metadata the run added or
+// rewrote below outputs. self are the project's own distribution names (PEP 503
+// normalised) with the version the project declares ("" when it declares none): an
+// editable install of the project (poetry install --only-root) writes its
+// dist-info, and the project is not a registry package to look up. A metadata file
+// that names no version is skipped (skipped names it); one that is not a regular
+// file, or is too large, is an error, as for package.json.
+func installedDists(changes []rootfs.Change, view treeView, outputs []string, self map[string]string) (pkgs []precheck.Package, skipped []string, err error) {
+	for i := range changes {
+		c := &changes[i]
+		if c.Kind == rootfs.Deleted || !underOutputs(c.Path, outputs) {
+			continue
+		}
+		holder, ok := distMetadataFile(c.Path)
+		if !ok {
+			continue
+		}
+		if c.Type == rootfs.TypeDir && strings.HasSuffix(c.Path, ".egg-info") {
+			continue // the egg-info directory itself; its PKG-INFO is read
+		}
+		if c.Type != rootfs.TypeRegular {
+			return nil, nil, fmt.Errorf("%s is a %s, not a file: a distribution's metadata must be its own file", rootfs.Printable(c.Path), c.Type)
+		}
+		if c.Size > maxDistMetadata {
+			return nil, nil, fmt.Errorf("%s is %d bytes, more than a distribution's metadata may be (%d)", rootfs.Printable(c.Path), c.Size, maxDistMetadata)
+		}
+		data, err := view.ReadFile(c.Path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading %s: %w", rootfs.Printable(c.Path), err)
+		}
+		if len(data) > maxDistMetadata {
+			return nil, nil, fmt.Errorf("%s is more than %d bytes", rootfs.Printable(c.Path), maxDistMetadata)
+		}
+		name, version := distHeaders(data)
+		ids := []precheck.Package{{Ecosystem: precheck.PyPI, Name: name, Version: version, Source: c.Path}}
+		if dname, dversion := distHolderIdentity(holder); !sameIdentity(ids[0], precheck.Package{Ecosystem: precheck.PyPI, Name: dname, Version: dversion}) {
+			ids = append(ids, precheck.Package{Ecosystem: precheck.PyPI, Name: dname, Version: dversion, Source: c.Path})
+		}
+		found := false
+		for _, p := range ids {
+			if p.Name == "" || p.Version == "" {
+				continue
+			}
+			found = true
+			if v, ok := self[osvdb.NormalizeName(precheck.PyPI, p.Name)]; ok && (v == "" || sameVersion(precheck.PyPI, v, p.Version)) {
+				continue
+			}
+			pkgs = append(pkgs, p)
+		}
+		if !found {
+			skipped = append(skipped, c.Path)
+		}
+	}
+	return pkgs, skipped, nil
+}
+
+// pyProjectSelf reads the project's own distribution name(s) and version from its
+// pyproject.toml ([project] and [tool.poetry]), as data; nil when there is none.
+func pyProjectSelf(view treeView, rel string) map[string]string {
+	data, err := view.ReadFile(rel)
+	if err != nil || len(data) > maxManifest {
+		return nil
+	}
+	var pp struct {
+		Project struct {
+			Name    string `toml:"name"`
+			Version string `toml:"version"`
+		} `toml:"project"`
+		Tool struct {
+			Poetry struct {
+				Name    string `toml:"name"`
+				Version string `toml:"version"`
+			} `toml:"poetry"`
+		} `toml:"tool"`
+	}
+	if _, err := toml.Decode(string(data), &pp); err != nil {
+		return nil
+	}
+	self := map[string]string{}
+	for _, nv := range [][2]string{{pp.Project.Name, pp.Project.Version}, {pp.Tool.Poetry.Name, pp.Tool.Poetry.Version}} {
+		if nv[0] != "" {
+			self[osvdb.NormalizeName(precheck.PyPI, nv[0])] = nv[1]
+		}
+	}
+	return self
+}
+
+// underOutputs reports whether p (slash, relative to the project) is one of the
+// plan's outputs or below an output directory ("dir/").
+func underOutputs(p string, outputs []string) bool {
+	for _, o := range outputs {
+		if d, isDir := strings.CutSuffix(o, "/"); isDir {
+			if d == "." || d == "" || p == d || strings.HasPrefix(p, d+"/") {
+				return true
+			}
+		} else if p == o {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,171 @@
+package install
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+func coreMetadata(name, version string) string {
+	return fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: x\n\nName: not-a-header\n", name, version)
+}
+
+func TestInstalledDists(t *testing.T) {
+	site := ".venv/lib/python3.11/site-packages/"
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string
+		other   []rootfs.Change
+		self    map[string]string
+		want    []string // name@version source
+		skipped []string
+		err     string
+	}{{
+		name: "dist-info, egg-info dir and file, egg, nested vendored dist-info",
+		files: map[string]string{
+			site + "pbox_carrier-1.0.dist-info/METADATA":                  coreMetadata("pbox-carrier", "1.0"),
+			site + "pbox_carrier-1.0.dist-info/RECORD":                    "x",
+			site + "evil-1.0.dist-info/METADATA":                          coreMetadata("evil", "1.0"),
+			site + "Old_Pkg-2.0-py3.11.egg-info/PKG-INFO":                 coreMetadata("Old-Pkg", "2.0"),
+			site + "distutils_pkg-0.5-py3.11.egg-info":                    coreMetadata("distutils-pkg", "0.5"),
+			site + "eggy-3.0-py3.11.egg/EGG-INFO/PKG-INFO":                coreMetadata("eggy", "3.0"),
+			site + "setuptools/_vendor/packaging-24.2.dist-info/METADATA": coreMetadata("packaging", "24.2"),
+			site + "pbox_carrier/__init__.py":                             "",
+			site + "pbox_carrier/METADATA":                                coreMetadata("not-a-dist", "9"),
+			"src/pbox.egg-info/PKG-INFO":                                  coreMetadata("outside-outputs", "1.0"),
+		},
+		want: []string{
+			"pbox-carrier@1.0 " + site + "pbox_carrier-1.0.dist-info/METADATA",
+			"evil@1.0 " + site + "evil-1.0.dist-info/METADATA",
+			"Old-Pkg@2.0 " + site + "Old_Pkg-2.0-py3.11.egg-info/PKG-INFO",
+			"distutils-pkg@0.5 " + site + "distutils_pkg-0.5-py3.11.egg-info",
+			"eggy@3.0 " + site + "eggy-3.0-py3.11.egg/EGG-INFO/PKG-INFO",
+			"packaging@24.2 " + site + "setuptools/_vendor/packaging-24.2.dist-info/METADATA",
+		},
+	}, {
+		name: "a directory named for another distribution is checked under both names",
+		files: map[string]string{
+			site + "requests-2.31.0.dist-info/METADATA": coreMetadata("evil", "6.6.6"),
+			site + "Six-1.16.0.dist-info/METADATA":      "name: six\r\nVERSION: 1.16.0\r\n\r\n",
+		},
+		want: []string{
+			"evil@6.6.6 " + site + "requests-2.31.0.dist-info/METADATA",
+			"requests@2.31.0 " + site + "requests-2.31.0.dist-info/METADATA",
+			"six@1.16.0 " + site + "Six-1.16.0.dist-info/METADATA",
+		},
+	}, {
+		name: "the first Name and Version win, as in Python's email parser",
+		files: map[string]string{
+			site + "x-1.0.dist-info/METADATA": "Name: x\nVersion: 1.0\nVersion: 9.9\nName: y\n",
+		},
+		want: []string{"x@1.0 " + site + "x-1.0.dist-info/METADATA"},
+	}, {
+		name: "metadata without a version, and a holder without one, are skipped",
+		files: map[string]string{
+			site + "x.egg-info/PKG-INFO": "Name: x\n",
+		},
+		skipped: []string{site + "x.egg-info/PKG-INFO"},
+	}, {
+		name: "the project's own editable dist-info is not a registry package",
+		files: map[string]string{
+			site + "myproj-0.1.0.dist-info/METADATA": coreMetadata("MyProj", "0.1.0"),
+			site + "other-0.1.0.dist-info/METADATA":  coreMetadata("other", "0.1.0"),
+		},
+		self: map[string]string{"myproj": "0.1"},
+		want: []string{"other@0.1.0 " + site + "other-0.1.0.dist-info/METADATA"},
+	}, {
+		name:  "a deleted dist-info is not installed",
+		other: []rootfs.Change{{Path: site + "gone-1.0.dist-info/METADATA", Kind: rootfs.Deleted, Prev: rootfs.TypeRegular}},
+	}, {
+		name:  "a METADATA that is a symlink is refused",
+		other: []rootfs.Change{{Path: site + "evil-1.0.dist-info/METADATA", Kind: rootfs.Added, Type: rootfs.TypeSymlink, Linkname: "/etc/passwd"}},
+		err:   "evil-1.0.dist-info/METADATA is a symlink, not a file",
+	}, {
+		name:  "an oversized METADATA is refused",
+		other: []rootfs.Change{{Path: site + "big-1.0.dist-info/METADATA", Kind: rootfs.Added, Type: rootfs.TypeRegular, Size: maxDistMetadata + 1}},
+		err:   "more than a distribution's metadata may be",
+	}, {
+		name:  "an egg-info directory entry is not itself read",
+		other: []rootfs.Change{{Path: site + "x-1.0.egg-info", Kind: rootfs.Added, Type: rootfs.TypeDir}},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := memView{files: tc.files}
+			pkgs, skipped, err := installedDists(treeChanges(v, tc.other...), v, []string{".venv/"}, tc.self)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range pkgs {
+				if p.Ecosystem != precheck.PyPI {
+					t.Errorf("%s: ecosystem %q", p.Name, p.Ecosystem)
+				}
+				got = append(got, p.Name+"@"+p.Version+" "+p.Source)
+			}
+			slices.Sort(got)
+			if want := slices.Sorted(slices.Values(tc.want)); !slices.Equal(got, want) {
+				t.Errorf("dists:\n got %q\nwant %q", got, want)
+			}
+			if !slices.Equal(skipped, tc.skipped) {
+				t.Errorf("skipped:\n got %q\nwant %q", skipped, tc.skipped)
+			}
+		})
+	}
+}
+
+func TestPyProjectSelf(t *testing.T) {
+	v := memView{files: map[string]string{
+		"pyproject.toml":     "[project]\nname = \"My.Proj\"\nversion = \"1.0\"\n\n[tool.poetry]\nname = \"poetry_name\"\n",
+		"bad/pyproject.toml": "[project\n",
+	}}
+	got := pyProjectSelf(v, "pyproject.toml")
+	if want := map[string]string{"my-proj": "1.0", "poetry-name": ""}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("self = %v, want %v", got, want)
+	}
+	if got := pyProjectSelf(v, "bad/pyproject.toml"); got != nil {
+		t.Errorf("unparsable: %v", got)
+	}
+	if got := pyProjectSelf(v, "none/pyproject.toml"); got != nil {
+		t.Errorf("missing: %v", got)
+	}
+}
+
+// A report's name and version meet the installed dist-info's under PEP 503 and
+// PEP 440 normalisation: nothing is "on disk only" that pip was asked for.
+func TestNotCheckedNormalises(t *testing.T) {
+	checked := packageSet([]precheck.Package{
+		{Ecosystem: precheck.PyPI, Name: "Zope.Interface", Version: "6.0"},
+		{Ecosystem: precheck.PyPI, Name: "pbox-dep", Version: "1.0a1"},
+		{Ecosystem: precheck.RubyGems, Name: "rack", Version: "3.0"},
+		{Ecosystem: precheck.CratesIO, Name: "serde_json", Version: "1.0.0"},
+		{Ecosystem: precheck.NPM, Name: "minimist", Version: "1.2.8"},
+	})
+	pk := func(eco, name, version string) precheck.Package {
+		return precheck.Package{Ecosystem: eco, Name: name, Version: version, Source: "x"}
+	}
+	got := notChecked([]precheck.Package{
+		pk(precheck.PyPI, "zope_interface", "6.0.0"),
+		pk(precheck.PyPI, "PBOX_DEP", "1.0.0-alpha.1"),
+		pk(precheck.PyPI, "pbox-dep", "1.0"),
+		pk(precheck.RubyGems, "rack", "3.0.0"),
+		pk(precheck.RubyGems, "Rack", "3.0"),
+		pk(precheck.CratesIO, "serde-json", "1.0.0"),
+		pk(precheck.NPM, "minimist", "v1.2.8"),
+	}, checked)
+	var names []string
+	for _, p := range got {
+		names = append(names, p.Ecosystem+"/"+p.Name+"@"+p.Version)
+	}
+	if want := []string{"PyPI/pbox-dep@1.0", "RubyGems/Rack@3.0", "npm/minimist@v1.2.8"}; !slices.Equal(names, want) {
+		t.Errorf("not checked: %q, want %q", names, want)
+	}
+}
