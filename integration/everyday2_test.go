@@ -1,0 +1,157 @@
+package integration
+
+// Everyday workflows, part two (issue 16): the loops a developer runs many times a
+// day must work wrapped as they do bare — cargo's edit → build → run, a build script
+// edited the same way, pnpm telling which build scripts it skipped, Bundler leaving the
+// project's .bundle/config as the user had it.
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cargoNew makes a binary crate named app with `phylum-box cargo new` (a pass-through)
+// below the box's project and returns its dir.
+func cargoNew(t *testing.T, b *box) string {
+	t.Helper()
+	r := invocation{Mode: b.Mode, Args: []string{"cargo", "new", "--vcs", "none", "app"}, Dir: b.Project, Home: b.Home}.exec(t)
+	wantCode(t, r, 0, "cargo new")
+	dir := filepath.Join(b.Project, "app")
+	if !pathExists(filepath.Join(dir, "src", "main.rs")) {
+		t.Fatalf("cargo new made no src/main.rs\n%s", r)
+	}
+	return dir
+}
+
+func cargoIn(t *testing.T, b *box, dir string, args ...string) result {
+	t.Helper()
+	return invocation{Mode: b.Mode, Args: append([]string{"cargo"}, args...), Dir: dir, Home: b.Home,
+		Env: []string{"PHYLUM_BOX_DB=" + regMalDB(t, b.Mode, "crates.io")}, Timeout: 5 * time.Minute}.exec(t)
+}
+
+// editAsUser rewrites a project file the way the user's editor does (as the user).
+func editAsUser(t *testing.T, b *box, path, content string) {
+	t.Helper()
+	writeFile(t, path, content, 0o644)
+	chownTree(t, b.Mode, path)
+}
+
+// wantBinaryPrints runs the built program on the host.
+func wantBinaryPrints(t *testing.T, bin, want string, r result) {
+	t.Helper()
+	out, err := exec.Command(bin).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != want {
+		t.Errorf("%s printed %q (%v), want %q\n%s", bin, out, err, want, r)
+	}
+}
+
+// wantSameInode: cargo keeps these two names as one file; the sync must too.
+func wantSameInode(t *testing.T, a, b string) {
+	t.Helper()
+	var sa, sb syscall.Stat_t
+	if err := syscall.Lstat(a, &sa); err != nil {
+		t.Errorf("%s: %v", a, err)
+		return
+	}
+	if err := syscall.Lstat(b, &sb); err != nil {
+		t.Errorf("%s: %v", b, err)
+		return
+	}
+	if sa.Ino != sb.Ino {
+		t.Errorf("%s and %s are no longer one file (hard link lost)", a, b)
+	}
+}
+
+// depsBinary is target/debug/deps/app-HASH, the other name of target/debug/app.
+func depsBinary(t *testing.T, dir string) string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, "target", "debug", "deps", "app-*"))
+	for _, p := range m {
+		if !strings.HasSuffix(p, ".d") {
+			return p
+		}
+	}
+	t.Fatalf("no target/debug/deps/app-* in %v", m)
+	return ""
+}
+
+// TestEveryday2CargoEditBuildRun: cargo new, build, edit, build, edit, run — every
+// build after the first failed with exit 4 ("target/debug/app: changed on the host
+// while the run went on") although nothing touched the host.
+func TestEveryday2CargoEditBuildRun(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := regNewBox(t, m)
+		dir := cargoNew(t, b)
+		bin := filepath.Join(dir, "target", "debug", "app")
+
+		r := cargoIn(t, b, dir, "build")
+		wantCode(t, r, 0, "the first cargo build")
+		wantBinaryPrints(t, bin, "Hello, world!", r)
+
+		editAsUser(t, b, filepath.Join(dir, "src", "main.rs"), "fn main() {\n    println!(\"Hello, edited!\");\n}\n")
+		r = cargoIn(t, b, dir, "build")
+		wantCode(t, r, 0, "cargo build after an edit")
+		wantBinaryPrints(t, bin, "Hello, edited!", r)
+		wantSameInode(t, bin, depsBinary(t, dir))
+
+		editAsUser(t, b, filepath.Join(dir, "src", "main.rs"), "fn main() {\n    println!(\"Hello, run!\");\n}\n")
+		r = cargoIn(t, b, dir, "run")
+		wantCode(t, r, 0, "cargo run after an edit")
+		if !strings.Contains(r.Stdout, "Hello, run!") {
+			t.Errorf("cargo run did not print the edited program's output\n%s", r)
+		}
+		wantBinaryPrints(t, bin, "Hello, run!", r)
+		wantSameInode(t, bin, depsBinary(t, dir))
+	})
+}
+
+// TestEveryday2CargoBuildScriptEdited: a crate with a build script (build.rs sets an
+// environment variable the program prints); editing build.rs rebuilds and reruns the
+// script, whose two names (build-script-build, build_script_build-HASH) are one file.
+func TestEveryday2CargoBuildScriptEdited(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := regNewBox(t, m)
+		dir := cargoNew(t, b)
+		bin := filepath.Join(dir, "target", "debug", "app")
+		buildRs := func(greeting string) string {
+			return "fn main() {\n    println!(\"cargo:rerun-if-changed=build.rs\");\n    println!(\"cargo:rustc-env=PB_GREETING=" + greeting + "\");\n}\n"
+		}
+		editAsUser(t, b, filepath.Join(dir, "build.rs"), buildRs("from build.rs"))
+		editAsUser(t, b, filepath.Join(dir, "src", "main.rs"), "fn main() {\n    println!(\"{}\", env!(\"PB_GREETING\"));\n}\n")
+
+		r := cargoIn(t, b, dir, "build")
+		wantCode(t, r, 0, "the first cargo build with a build script")
+		wantBinaryPrints(t, bin, "from build.rs", r)
+
+		editAsUser(t, b, filepath.Join(dir, "build.rs"), buildRs("edited build.rs"))
+		r = cargoIn(t, b, dir, "build")
+		wantCode(t, r, 0, "cargo build after editing build.rs")
+		wantBinaryPrints(t, bin, "edited build.rs", r)
+		wantSameInode(t, bin, depsBinary(t, dir))
+		scripts, _ := filepath.Glob(filepath.Join(dir, "target", "debug", "build", "app-*", "build-script-build"))
+		if len(scripts) == 0 {
+			t.Fatalf("no build-script-build under target/debug/build\n%s", r)
+		}
+		for _, s := range scripts {
+			twins, _ := filepath.Glob(filepath.Join(filepath.Dir(s), "build_script_build-*"))
+			for _, tw := range twins {
+				if !strings.HasSuffix(tw, ".d") {
+					wantSameInode(t, s, tw)
+				}
+			}
+		}
+
+		editAsUser(t, b, filepath.Join(dir, "build.rs"), buildRs("run after an edit"))
+		r = cargoIn(t, b, dir, "run")
+		wantCode(t, r, 0, "cargo run after editing build.rs")
+		if !strings.Contains(r.Stdout, "run after an edit") {
+			t.Errorf("cargo run did not print the rebuilt program's output\n%s", r)
+		}
+	})
+}
