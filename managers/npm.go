@@ -38,6 +38,9 @@ var npmRefused = map[string]bool{"link": true}
 var npmResolveFlags = []string{"--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"}
 
 func (m npmManager) Plan(args []string, env Env) (*Plan, error) {
+	if p, err, ok := m.npmExecOfManager(args, env); ok {
+		return p, err // npx yarn …: planned as the manager (execmanager.go)
+	}
 	p, err := m.plan(args, env)
 	return finishPlan(p, err, env, "node", "npm")
 }

@@ -59,8 +59,8 @@ func TestPnpmClassify(t *testing.T) {
 		{[]string{"self-update"}, "", true},
 		{[]string{"patch-commit", "/tmp/x"}, "", true},
 		{[]string{"update", "-i"}, "", true},
-		{[]string{"exec", "tsc"}, "", false}, // local bins only: nothing fetched
-		{[]string{"exec", "pnpm", "install"}, "", false},
+		{[]string{"exec", "tsc"}, "", false},                    // local bins only: nothing fetched
+		{[]string{"exec", "pnpm", "install"}, "install", false}, // a manager run by exec is planned as itself (execmanager.go)
 		{[]string{"run", "install"}, "", false},
 		{[]string{"test"}, "", false},
 		{[]string{"build"}, "", false}, // falls back to `pnpm run build`

@@ -145,6 +145,9 @@ func options(args []string) []string {
 }
 
 func (m yarnManager) Plan(args []string, env Env) (*Plan, error) {
+	if p, err, ok := yarnExecOfManager(args, env); ok {
+		return p, err // yarn exec pnpm …: planned as the manager (execmanager.go)
+	}
 	p, err := m.plan(args, env)
 	var extra []string // a trusted yarn release outside PATH (berryRunner)
 	if p != nil {

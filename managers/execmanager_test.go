@@ -1,0 +1,154 @@
+package managers
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// execManagerEnv is a classic-yarn project with yarn and pnpm installed in its
+// node_modules/.bin, and this machine's PATH (node, npm, yarn, pnpm outside it).
+func execManagerEnv(t *testing.T) Env {
+	t.Helper()
+	env := testEnv(t, map[string]string{
+		"package.json":            `{"name":"p","packageManager":"yarn@1.22.22","scripts":{"pnpm":"echo script"}}`,
+		"yarn.lock":               classicLock,
+		"node_modules/.bin/yarn":  "#!/bin/sh\ntouch HOST-RAN\n",
+		"node_modules/.bin/pnpm":  "#!/bin/sh\ntouch HOST-RAN\n",
+		"node_modules/.bin/tsc":   "#!/bin/sh\n",
+		"node_modules/.bin/cargo": "#!/bin/sh\n",
+	})
+	needNodeHeaders(t, env)
+	for _, tool := range []string{"yarn", "pnpm"} {
+		if _, err := env.LookPath(tool); err != nil {
+			t.Skipf("no %s here", tool)
+		}
+	}
+	return env
+}
+
+func TestExecOfManagerPlansTheManager(t *testing.T) {
+	env := execManagerEnv(t)
+	tests := []struct {
+		tool string
+		args []string
+		mgr  string // the plan's manager; "" = passthrough as before
+		sub  string
+	}{
+		{"npx", []string{"yarn", "add", "lodash@4.17.11"}, "yarn", "add"},
+		{"npx", []string{"yarn"}, "yarn", ""},
+		{"npx", []string{"--yes", "yarnpkg", "add", "x"}, "yarn", "add"},
+		{"npx", []string{"-p", "yarn", "yarn", "add", "x"}, "yarn", "add"},
+		{"npx", []string{"-p", "yarn"}, "yarn", ""},
+		{"npx", []string{"-c", "yarn add x"}, "yarn", "add"},
+		{"npx", []string{"corepack", "yarn", "add", "x"}, "yarn", "add"},
+		{"npx", []string{"pnpm", "add", "x"}, "pnpm", "add"},
+		{"npm", []string{"exec", "yarn", "--", "add", "x"}, "yarn", "add"},
+		{"npm", []string{"x", "--", "yarn", "add", "x"}, "yarn", "add"},
+		{"pnpm", []string{"exec", "yarn", "add", "x"}, "yarn", "add"},
+		{"pnpm", []string{"dlx", "yarn", "add", "x"}, "yarn", "add"},
+		{"pnpx", []string{"yarn", "add", "x"}, "yarn", "add"},
+		{"pnpm", []string{"yarn", "add", "x"}, "yarn", "add"},
+		{"yarn", []string{"exec", "pnpm", "add", "x"}, "pnpm", "add"},
+		{"yarn", []string{"run", "npm", "install", "x"}, "npm", "install"},
+		{"yarn", []string{"npm", "install", "x"}, "npm", "install"},
+		{"yarn", []string{"dlx", "pnpm", "add", "x"}, "pnpm", "add"},
+		// Not managers, or a manager's command that installs nothing: as before.
+		{"npx", []string{"tsc", "--version"}, "", ""},
+		{"npx", []string{"yarn", "run", "build"}, "", ""},
+		{"pnpm", []string{"exec", "tsc"}, "", ""},
+		{"yarn", []string{"run", "pnpm"}, "", ""}, // the project's script named pnpm
+		{"yarn", []string{"pnpm"}, "", ""},
+		{"yarn", []string{"exec", "tsc"}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tool+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			m, _ := Lookup(tt.tool)
+			p, err := m.Plan(tt.args, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.mgr == "" {
+				if p.Manager == tt.tool && !p.Passthrough && !p.Scratch {
+					t.Fatalf("planned as %s %s, want as before", p.Manager, p.Subcommand)
+				}
+				return
+			}
+			if p.Passthrough || p.Scratch || p.Manager != tt.mgr {
+				t.Fatalf("planned as %s %q (passthrough %v, scratch %v), want the %s manager", p.Manager, p.Subcommand, p.Passthrough, p.Scratch, tt.mgr)
+			}
+			if tt.sub != "" && p.Subcommand != tt.sub {
+				t.Errorf("subcommand %q, want %q", p.Subcommand, tt.sub)
+			}
+			if p.Resolve == nil && p.Download == nil {
+				t.Errorf("no networked step: %+v", p)
+			}
+		})
+	}
+}
+
+func TestExecOfManagerRefusals(t *testing.T) {
+	env := execManagerEnv(t)
+	tests := []struct {
+		tool    string
+		args    []string
+		instead string
+	}{
+		{"npx", []string{"yarn@1.22.19", "add", "x"}, "phylum-box yarn add x"},
+		{"npx", []string{"-p", "pnpm@9", "pnpm", "add", "x"}, "phylum-box pnpm add x"},
+		{"npx", []string{"-c", "yarn add x && echo done"}, "phylum-box yarn add x"},
+		{"npx", []string{"corepack", "pnpm@9.0.0", "add", "x"}, "phylum-box pnpm add x"},
+		{"pnpm", []string{"dlx", "yarn@latest", "add", "x"}, "phylum-box yarn add x"},
+		{"yarn", []string{"dlx", "-p", "pnpm@9", "pnpm", "add", "x"}, "phylum-box pnpm add x"},
+		{"yarn", []string{"workspace", "web", "exec", "pnpm", "add", "x"}, "phylum-box pnpm add x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tool+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			m, _ := Lookup(tt.tool)
+			p, err := m.Plan(tt.args, env)
+			var ref *Refusal
+			if !errors.As(err, &ref) {
+				t.Fatalf("plan %+v, err %v; want a refusal", p, err)
+			}
+			if !strings.Contains(ref.Advice, tt.instead) {
+				t.Errorf("advice %q does not name %q", ref.Advice, tt.instead)
+			}
+		})
+	}
+}
+
+// The project's own yarn first in PATH, or no yarn outside the project: refused,
+// never run.
+func TestExecOfManagerNeedsAManagerOutsideTheProject(t *testing.T) {
+	env := execManagerEnv(t)
+	for _, tool := range []string{"yarn", "pnpm"} {
+		if err := os.Chmod(filepath.Join(env.Dir, "node_modules", ".bin", tool), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.Environ = []string{"PATH=" + filepath.Join(env.Dir, "node_modules", ".bin") + ":" + os.Getenv("PATH"), "HOME=" + env.Home}
+	npx, _ := Lookup("npx")
+	_, err := npx.Plan([]string{"yarn", "add", "x"}, env)
+	var ref *Refusal
+	if !errors.As(err, &ref) || !strings.Contains(ref.Reason, "project's own yarn") {
+		t.Fatalf("project yarn first in PATH: %v", err)
+	}
+	env.Environ = []string{"PATH=" + t.TempDir(), "HOME=" + env.Home}
+	_, err = npx.Plan([]string{"pnpm", "add", "x"}, env)
+	if !errors.As(err, &ref) || !strings.Contains(ref.Advice, "phylum-box pnpm add x") {
+		t.Fatalf("no pnpm outside the project: %v", err)
+	}
+}
+
+func TestShellJoin(t *testing.T) {
+	got := shellJoin([]string{"yarn", "add", "a b", "it's", "x@^1"})
+	if want := `yarn add 'a b' 'it'\''s' x@^1`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if !slices.Contains([]string{"yarn"}, "yarn") {
+		t.Fatal()
+	}
+}
