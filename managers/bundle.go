@@ -86,7 +86,7 @@ func (m bundleManager) Doc() ManagerDoc {
 }
 
 func (m bundleManager) Plan(args []string, env Env) (*Plan, error) {
-	p, err := m.plan(args, env)
+	p, err := env.checkedPlan(m.plan(args, env))
 	if p != nil && !p.Passthrough {
 		bundleCredentials(p, env)
 	}

@@ -34,7 +34,7 @@ var cargoResolves = map[string]bool{"add": true, "remove": true, "update": true,
 var cargoValueOpts = map[string]bool{"--config": true, "-Z": true, "--color": true, "--manifest-path": true, "-C": true}
 
 func (m cargoManager) Plan(args []string, env Env) (*Plan, error) {
-	p, err := m.plan(args, env, 0)
+	p, err := env.checkedPlan(m.plan(args, env, 0))
 	return finishTool(p, err, env, cargoToolPaths(env))
 }
 

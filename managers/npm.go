@@ -41,7 +41,7 @@ func (m npmManager) Plan(args []string, env Env) (*Plan, error) {
 	if p, err, ok := m.npmExecOfManager(args, env); ok {
 		return p, err // npx yarn …: planned as the manager (execmanager.go)
 	}
-	p, err := m.plan(args, env)
+	p, err := env.checkedPlan(m.plan(args, env))
 	return finishPlan(p, err, env, "node", "npm")
 }
 

@@ -181,7 +181,7 @@ func (m pnpmManager) Plan(args []string, env Env) (*Plan, error) {
 	if p, err, ok := m.pnpmExecOfManager(args, env); ok {
 		return p, err // pnpm exec yarn …: planned as the manager (execmanager.go)
 	}
-	p, err := m.plan(args, env)
+	p, err := env.checkedPlan(m.plan(args, env))
 	return finishPlan(p, err, env, "node", "pnpm")
 }
 

@@ -1,11 +1,18 @@
 package managers
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/phylum-box/phylum-box/rootfs"
 )
 
 // projectFileProblem says why the project config file at path may not be read as
@@ -16,6 +23,9 @@ import (
 // file under another name, wherever its other name is. A link that stays inside
 // the project is followed.
 func projectFileProblem(root, path string) string {
+	if why := projectDirProblem(root, path); why != "" {
+		return why
+	}
 	st, err := os.Lstat(path)
 	if err != nil {
 		return ""
@@ -38,4 +48,227 @@ func projectFileProblem(root, path string) string {
 		return fmt.Sprintf("%s has %d hard links (the same file under another name, maybe outside the project)", path, sys.Nlink)
 	}
 	return ""
+}
+
+// projectDirProblem says which directory between root and path is a symbolic link
+// out of the project ("" when none is): .cargo -> ~/.cargo makes
+// .cargo/config.toml the user's own file.
+func projectDirProblem(root, path string) string {
+	rel, err := filepath.Rel(root, filepath.Dir(path))
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return ""
+	}
+	d := root
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		d = filepath.Join(d, part)
+		st, err := os.Lstat(d)
+		if err != nil {
+			return ""
+		}
+		if st.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(d)
+		if err != nil || !strings.HasPrefix(real, realRoot+string(filepath.Separator)) {
+			target, _ := os.Readlink(d)
+			return fmt.Sprintf("%s: %s is a symbolic link out of the project (to %s)", path, d, target)
+		}
+	}
+	return ""
+}
+
+// ProjectFileError is a project file that phylum-box does not read because it is
+// not the project's own: a symbolic link out of the project, a hard link, not a
+// regular file.
+type ProjectFileError struct {
+	Path string
+	Why  string // names the file and where it points
+}
+
+func (e *ProjectFileError) Error() string {
+	return e.Why + " (a checkout's files are untrusted input; replace it with a plain file holding what the project needs)"
+}
+
+// maxProjectFile caps readProjectFile: a manifest, lockfile or config larger than
+// this is not one.
+const maxProjectFile = 256 << 20
+
+// readProjectFile reads the project file at path (inside root) as itself: the
+// path is resolved beneath root (openat2 RESOLVE_BENEATH), so a symbolic link —
+// the file's or a directory's on the way — may lead elsewhere in the project but
+// never out of it, and the file must be a regular file with one link. A refusal
+// is a *ProjectFileError naming the file and where it points; a missing file is
+// an error that matches fs.ErrNotExist. Every project manifest, lockfile and
+// config phylum-box reads on the host goes through here.
+func readProjectFile(root, path string) ([]byte, error) {
+	rel, err := filepath.Rel(root, path)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return nil, &ProjectFileError{Path: path, Why: fmt.Sprintf("%s is not inside the project (%s)", path, root)}
+	}
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer unix.Close(rfd)
+	// O_NONBLOCK: a FIFO planted under a lockfile's name must not hang the plan; it
+	// is refused below as not a regular file.
+	fd, err := unix.Openat2(rfd, rel, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if errors.Is(err, unix.ENOSYS) {
+		// A kernel before 5.6: the same rule, checked by walking the path.
+		if why := projectFileProblem(root, path); why != "" {
+			return nil, &ProjectFileError{Path: path, Why: why}
+		}
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	}
+	if err != nil {
+		switch {
+		case errors.Is(err, unix.ENOENT):
+			return nil, fmt.Errorf("reading %s: %w", path, fs.ErrNotExist)
+		case errors.Is(err, unix.EXDEV), errors.Is(err, unix.ELOOP):
+			why := projectFileProblem(root, path)
+			if why == "" {
+				why = path + " leads out of the project through a symbolic link"
+			}
+			return nil, &ProjectFileError{Path: path, Why: why}
+		}
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &ProjectFileError{Path: path, Why: path + " is not a regular file"}
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink > 1 {
+		return nil, &ProjectFileError{Path: path, Why: fmt.Sprintf("%s has %d hard links (the same file under another name, maybe outside the project)", path, sys.Nlink)}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxProjectFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(data) > maxProjectFile {
+		return nil, &ProjectFileError{Path: path, Why: fmt.Sprintf("%s is larger than %d MiB", path, maxProjectFile>>20)}
+	}
+	return data, nil
+}
+
+// planProjectFiles are the files of a project that each manager's plan reads or
+// binds, relative to the project root and to the working directory (workspace
+// members have their own manifests). Lockfiles come from Plan.Lockfiles.
+var planProjectFiles = map[string][]string{
+	"npm":    {"package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc"},
+	"npx":    {"package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc"},
+	"yarn":   {"package.json", "yarn.lock", ".yarnrc", ".yarnrc.yml", ".npmrc"},
+	"pnpm":   {"package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", ".pnpmfile.cjs", ".npmrc"},
+	"pnpx":   {"package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", ".pnpmfile.cjs", ".npmrc"},
+	"cargo":  {"Cargo.toml", "Cargo.lock", "rust-toolchain", "rust-toolchain.toml", ".cargo/config", ".cargo/config.toml"},
+	"bundle": {"Gemfile", "Gemfile.lock", "gems.rb", "gems.locked", ".bundle/config"},
+	"pip":    {"pyproject.toml", "setup.cfg", "requirements.txt", "pip.conf"},
+	"poetry": {"pyproject.toml", "poetry.lock", "poetry.toml"},
+}
+
+// checkedPlan refuses a planned (not passthrough) install whose project files are
+// not the project's own (see readProjectFile): the manifests, lockfiles and configs
+// the manager reads in the project root, in the working directory and, for cargo's
+// .cargo/config, in every directory between them. The read sites go through
+// readProjectFile too; this names the file even where a plan could do without it.
+// The user's own config files (a project at $HOME: ~/.npmrc, ~/.cargo/config.toml,
+// often links into a dotfiles checkout) are not the project's.
+func (env Env) checkedPlan(p *Plan, err error) (*Plan, error) {
+	if err != nil || p == nil || p.Passthrough || p.Root == "" {
+		return p, err
+	}
+	names := append([]string(nil), planProjectFiles[p.Manager]...)
+	for _, l := range p.Lockfiles {
+		if !strings.HasPrefix(l, "node_modules/") {
+			names = append(names, l) // node_modules is the install's output, not a project file
+		}
+	}
+	dirs := []string{p.Root}
+	if p.Cwd != "" && p.Cwd != "." {
+		for d := filepath.Join(p.Root, p.Cwd); within(p.Root, d) && d != p.Root; d = filepath.Dir(d) {
+			dirs = append(dirs, d)
+		}
+	}
+	for _, d := range dirs {
+		for _, name := range names {
+			path := filepath.Join(d, filepath.FromSlash(name))
+			if d == env.Home && strings.HasPrefix(name, ".") || strings.HasPrefix(name, ".cargo/") && filepath.Join(d, ".cargo") == cargoUserHome(env) {
+				continue
+			}
+			if _, err := os.Lstat(path); err != nil && projectDirProblem(p.Root, path) == "" {
+				continue
+			}
+			if why := projectFileProblem(p.Root, path); why != "" {
+				return nil, projectFileRefusal(p.Manager, p.Root, &ProjectFileError{Path: path, Why: why})
+			}
+		}
+	}
+	return p, nil
+}
+
+// projectFileRefusal is the plan's refusal for a project file that is not the
+// project's own (exit 2, the file and where it points named).
+func projectFileRefusal(manager, root string, e *ProjectFileError) *Refusal {
+	rel, err := filepath.Rel(root, e.Path)
+	if err != nil {
+		rel = e.Path
+	}
+	return &Refusal{Manager: manager, Reason: "the project's " + filepath.ToSlash(rel) + " is refused (a checkout's files are untrusted input): " + e.Why,
+		Advice: "replace it with a plain file holding what the project needs"}
+}
+
+// asProjectFileRefusal turns a *ProjectFileError from readProjectFile into the
+// manager's refusal; other errors are returned as they are.
+func asProjectFileRefusal(manager, root string, err error) error {
+	var pe *ProjectFileError
+	if errors.As(err, &pe) {
+		return projectFileRefusal(manager, root, pe)
+	}
+	return err
+}
+
+// buildConfigNames are files whose build copy is a config, scrubbed of anything
+// that looks like a credential whatever its format (rootfs.SanitizeConfig). A
+// Gemfile or gemspec build copy is Ruby the project wrote and stays as it is.
+var buildConfigNames = map[string]bool{
+	".npmrc": true, "npmrc": true, ".yarnrc": true, ".yarnrc.yml": true, "pip.conf": true,
+	"pip.ini": true, "config": true, "config.toml": true, "poetry.toml": true,
+	".gitconfig": true, "settings.toml": true,
+}
+
+// noBuildCopyNames are files that hold nothing but credentials: no step without
+// credentials sees them, whatever the manager put as their Public version.
+var noBuildCopyNames = map[string]bool{
+	".netrc": true, "_netrc": true, ".pypirc": true, "credentials": true, "credentials.toml": true,
+	"auth.toml": true, ".git-credentials": true,
+}
+
+// BuildCopy is the version of f given to the steps without credentials: Public,
+// with every line that looks like a credential in any common format removed when
+// f is a config (keys naming a password, token, secret or auth, URL userinfo,
+// Authorization and extraheader lines, private key blocks), and nothing for a
+// credentials-only file (.netrc, credentials.toml). nil stays nil.
+func (f ConfigFile) BuildCopy() []byte {
+	name := filepath.Base(filepath.FromSlash(f.Home + f.Project))
+	if noBuildCopyNames[name] {
+		if f.Project != "" {
+			return []byte{}
+		}
+		return nil
+	}
+	if f.Public == nil || !(f.Home != "" || buildConfigNames[name]) {
+		return f.Public
+	}
+	return []byte(rootfs.SanitizeConfig(string(f.Public)))
 }

@@ -148,7 +148,7 @@ func (m yarnManager) Plan(args []string, env Env) (*Plan, error) {
 	if p, err, ok := yarnExecOfManager(args, env); ok {
 		return p, err // yarn exec pnpm …: planned as the manager (execmanager.go)
 	}
-	p, err := m.plan(args, env)
+	p, err := env.checkedPlan(m.plan(args, env))
 	var extra []string // a trusted yarn release outside PATH (berryRunner)
 	if p != nil {
 		extra = p.HostPaths

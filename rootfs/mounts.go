@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,33 +85,6 @@ var DefaultHidden = []string{
 var DefaultSanitized = []string{
 	"/etc/npmrc", "/usr/etc/npmrc", "/usr/local/etc/npmrc",
 	"/etc/pip.conf", "/etc/xdg/pip/pip.conf",
-}
-
-// credentialKey matches config keys that hold secrets: npm's _auth,
-// _authToken, _password, username, email (with any //registry/: scope), client
-// certificate keys, pip's client-cert, and anything named like a token or
-// password.
-var credentialKey = regexp.MustCompile(`(?i)(_auth|authtoken|_password|password|passwd|username|email|token|secret|keyfile|certfile|client-cert|api[_-]?key)\s*$`)
-
-// urlUserinfo matches the user:password@ part of a URL.
-var urlUserinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@`)
-
-// SanitizeConfig returns an ini-style config (npmrc, pip.conf) without its
-// credentials: lines whose key names a secret are dropped, and user:password@
-// is removed from URLs. Comments and everything else stay.
-func SanitizeConfig(content string) string {
-	var b strings.Builder
-	for _, line := range strings.SplitAfter(content, "\n") {
-		trimmed := strings.TrimSpace(line)
-		if trimmed != "" && !strings.HasPrefix(trimmed, "#") && !strings.HasPrefix(trimmed, ";") {
-			if key, _, ok := strings.Cut(trimmed, "="); ok && credentialKey.MatchString(strings.TrimSpace(key)) {
-				continue
-			}
-			line = urlUserinfo.ReplaceAllString(line, "$1")
-		}
-		b.WriteString(line)
-	}
-	return b.String()
 }
 
 // Skeleton is a built container root.

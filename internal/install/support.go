@@ -60,7 +60,7 @@ func (r *runner) prepareCredentials() (*credentials, error) {
 			data []byte
 			list *[]sandbox.FileBind
 			kind string
-		}{{f.Secret, &c.secret, "secret"}, {f.Public, &c.public, "public"}} {
+		}{{f.Secret, &c.secret, "secret"}, {f.BuildCopy(), &c.public, "public"}} {
 			if v.data == nil && (v.kind == "secret" || f.Home != "") {
 				continue // nothing to show; a project file's public version is bound even when empty
 			}
