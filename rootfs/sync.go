@@ -31,6 +31,11 @@ type SyncOptions struct {
 	// on the host). The caller knows what the outputs mean (a package manager's bin
 	// links); SyncBack does not.
 	Validate func(allowed, all []Change) []Refusal
+	// Unchanged, keyed by project-relative path, says of a file the run rewrote
+	// whether its content (run) says nothing the host's (host) does not — a
+	// manager's state file that differs only in when it was written. Such a file
+	// is left as the host has it and not counted (syncunchanged.go).
+	Unchanged map[string]func(run, host []byte) bool
 }
 
 // Refusal is a change that was not synced, and why.
@@ -107,6 +112,7 @@ func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
 			return rep, fmt.Errorf("%w: %d refused (first: %s)", ErrRefused, countStop(refused), firstStop(refused))
 		}
 	}
+	allowed = s.dropUnchanged(allowed, o.Unchanged)
 	if len(allowed) == 0 {
 		return rep, nil
 	}
