@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,22 +10,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
-	"github.com/phylum-box/phylum-box/internal/config"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/precheck/lockfile"
-	"github.com/phylum-box/phylum-box/precheck/osvdb"
 	"github.com/phylum-box/phylum-box/precheck/policy"
 	"github.com/phylum-box/phylum-box/precheck/report"
 )
 
-func init() {
-	register(&Command{
-		Name:  "check",
-		Usage: "check [--format text|json|sarif] [--policy FILE] [--db PATH] [--output FILE] [LOCKFILE|DIR ...]",
+// NewCmdCheck is `phylum-box check`. runF replaces runCheck (tests).
+func NewCmdCheck(f *Factory, runF func(*CheckOptions) error) *cobra.Command {
+	o := &CheckOptions{App: f.App}
+	cmd := &cobra.Command{
+		Use:   "check [--format text|json|sarif] [--policy FILE] [--db PATH] [--output FILE] [LOCKFILE|DIR ...]",
 		Short: "precheck lockfiles against the offline OSV database and the policy",
 		Long: `Reads the given lockfiles (or every lockfile phylum-box understands in the given
 directories; the current directory when none is given), looks every package up in
@@ -39,33 +37,32 @@ the current one), then --policy FILE.
 Exit status: 0 pass, 3 blocked by the policy, 5 incomplete (no or stale database,
 uncheckable packages under a fail-closed policy), 2 usage error (bad flag, unknown
 format, no lockfile, unreadable lockfile or policy), 1 internal error.`,
-		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
-			o := &checkOptions{}
-			cfg, cfgErr := config.Load(app.ConfigPath, nil)
-			if cfgErr != nil {
-				cfg = config.Defaults(os.Getenv)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := f.Config()
+			if err != nil {
+				return err
 			}
-			fs.StringVar(&o.Format, "format", cmp.Or(app.Format, report.Text), "output format: "+strings.Join(report.Formats(), ", "))
-			flagChoices(fs, "format", report.Formats()...)
-			fs.StringVarP(&o.Output, "output", "o", "", "write the report to FILE instead of standard output")
-			fs.StringVar(&o.DBPath, "db", cfg.Database.Path, "local OSV database file (also PHYLUM_BOX_DB)")
-			cfg.AddPolicyFlag(fs)
-			return func(ctx context.Context, args []string) error {
-				if cfgErr != nil {
-					return exitcode.With(exitcode.Usage, cfgErr)
-				}
-				o.PolicyFile = cfg.Policy
-				o.Args = args
-				o.Color = app.Color()
-				o.Version = version
-				return checkRun(ctx, app, o)
+			o.DBPath, o.PolicyFile = cfg.Database.Path, cfg.Policy
+			o.Args = args
+			o.Color = f.App.Color()
+			o.Version = version
+			if runF != nil {
+				return runF(o)
 			}
+			return runCheck(cmd.Context(), o)
 		},
-	})
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.Format, "format", report.Text, "output format: "+strings.Join(report.Formats(), ", "))
+	flagChoices(fs, "format", report.Formats()...)
+	fs.StringVarP(&o.Output, "output", "o", "", "write the report to FILE instead of standard output")
+	addConfigFlags(fs, policyKeys...)
+	return cmd
 }
 
-// checkOptions is everything `check` needs; tests build it directly.
-type checkOptions struct {
+// CheckOptions is everything `check` needs; tests build it directly.
+type CheckOptions struct {
+	App        *App
 	Format     string
 	PolicyFile string // explicit policy, the top layer; "" for none
 	DBPath     string
@@ -81,7 +78,8 @@ type checkOptions struct {
 	Version    string
 }
 
-func checkRun(ctx context.Context, app *App, o *checkOptions) error {
+func runCheck(ctx context.Context, o *CheckOptions) error {
+	app := o.App
 	if !slices.Contains(report.Formats(), o.Format) {
 		return exitcode.With(exitcode.Usage, fmt.Errorf("unknown format %q (supported: %s)", o.Format, strings.Join(report.Formats(), ", ")))
 	}
@@ -179,17 +177,9 @@ func runPrecheck(ctx context.Context, in precheckInput) (*precheck.Verdict, erro
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, err)
 	}
-	eng := precheck.Engine{Policy: pol, Now: in.Now, DBPath: in.DBPath, Metadata: in.Metadata}
-	db, err := osvdb.Open(in.DBPath)
-	switch {
-	case err == nil:
-		defer db.Close()
-		eng.DB = osvdb.Engine(db)
-	case errors.Is(err, osvdb.ErrNoDatabase):
-		// The engine decides: incomplete under when_stale: fail, a warning otherwise.
-	default:
-		eng.DB = unusableDatabase{err}
-	}
+	db, closeDB := openDatabase(in.DBPath)
+	defer closeDB()
+	eng := precheck.Engine{DB: db, Policy: pol, Now: in.Now, DBPath: in.DBPath, Metadata: in.Metadata}
 	return eng.Evaluate(ctx, in.Packages)
 }
 

@@ -132,7 +132,7 @@ func TestCheckRealDatabase(t *testing.T) {
 		name     string
 		pkgs     map[string]string
 		project  string // .phylum-box.yaml
-		opts     checkOptions
+		opts     CheckOptions
 		noDB     bool
 		wantExit int
 		wantOut  []string
@@ -156,22 +156,22 @@ func TestCheckRealDatabase(t *testing.T) {
 				"semver@7.5.1 (npm) BLOCKED", "vulnerability medium ≥ medium (block.vulnerability)"}},
 		{name: "weakening project policy is announced", pkgs: map[string]string{"chalk": "5.6.1"}, project: "block: {malicious: false}\n",
 			wantExit: exitcode.OK, wantOut: []string{"project policy loosens your settings", "block.malicious: false"}},
-		{name: "stale database is incomplete", pkgs: mixed, opts: checkOptions{Now: corpusDBTime.Add(80 * time.Hour)},
+		{name: "stale database is incomplete", pkgs: mixed, opts: CheckOptions{Now: corpusDBTime.Add(80 * time.Hour)},
 			wantExit: exitcode.Blocked, // blocked wins over incomplete
 			wantOut:  []string{"The precheck could not decide:", "the npm advisories were updated 3d ago, more than database.max_age 3d"}},
-		{name: "stale database with clean packages", pkgs: map[string]string{"left-pad": "1.3.0"}, opts: checkOptions{Now: corpusDBTime.Add(80 * time.Hour)},
+		{name: "stale database with clean packages", pkgs: map[string]string{"left-pad": "1.3.0"}, opts: CheckOptions{Now: corpusDBTime.Add(80 * time.Hour)},
 			wantExit: exitcode.Incomplete, wantOut: []string{"incomplete: 1 package"}},
 		{name: "missing database is incomplete", pkgs: mixed, noDB: true, wantExit: exitcode.Incomplete,
 			wantOut: []string{"no OSV database at ", "run `phylum-box db update`"}},
 		{name: "missing database under when_stale: warn", pkgs: mixed, noDB: true, project: "database: {when_stale: warn}\n",
 			wantExit: exitcode.OK, wantOut: []string{"Warnings:", "no OSV database"}},
-		{name: "json to a file", pkgs: mixed, opts: checkOptions{Format: "json", Output: "out.json"}, wantExit: exitcode.Blocked,
+		{name: "json to a file", pkgs: mixed, opts: CheckOptions{Format: "json", Output: "out.json"}, wantExit: exitcode.Blocked,
 			wantErr: "precheck blocked 2 of 4 packages"},
-		{name: "unknown format", pkgs: mixed, opts: checkOptions{Format: "xml"}, wantExit: exitcode.Usage,
+		{name: "unknown format", pkgs: mixed, opts: CheckOptions{Format: "xml"}, wantExit: exitcode.Usage,
 			wantErr: `unknown format "xml" (supported: text, json, sarif)`},
 		{name: "bad project policy", pkgs: mixed, project: "block:\n  malicius: true\n", wantExit: exitcode.Usage,
 			wantErr: ".phylum-box.yaml:2:3: unknown key \"block.malicius\""},
-		{name: "missing --policy file", pkgs: mixed, opts: checkOptions{PolicyFile: "/nonexistent/policy.yaml"}, wantExit: exitcode.Usage,
+		{name: "missing --policy file", pkgs: mixed, opts: CheckOptions{PolicyFile: "/nonexistent/policy.yaml"}, wantExit: exitcode.Usage,
 			wantErr: "/nonexistent/policy.yaml"},
 	}
 	for _, tt := range tests {
@@ -197,7 +197,8 @@ func TestCheckRealDatabase(t *testing.T) {
 				o.DBPath = filepath.Join(dir, "missing.db")
 			}
 			app, out, _ := checkTestApp()
-			err := checkRun(context.Background(), app, &o)
+			o.App = app
+			err := runCheck(context.Background(), &o)
 			if got := exitOf(err); got != tt.wantExit {
 				t.Errorf("exit = %d (err %v), want %d\n%s", got, err, tt.wantExit, out)
 			}
@@ -245,7 +246,7 @@ func TestCheckSARIFRealDatabase(t *testing.T) {
 	dir := t.TempDir()
 	packageLock(t, dir, mixed)
 	app, out, _ := checkTestApp()
-	err := checkRun(context.Background(), app, &checkOptions{Format: "sarif", Dir: dir, DBPath: db,
+	err := runCheck(context.Background(), &CheckOptions{App: app, Format: "sarif", Dir: dir, DBPath: db,
 		UserPolicy: filepath.Join(dir, "none.yaml"), Now: corpusDBTime, Version: "test"})
 	if exitOf(err) != exitcode.Blocked {
 		t.Fatalf("exit %d: %v", exitOf(err), err)
@@ -306,7 +307,7 @@ func TestCheckTargets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app, out, _ := checkTestApp()
-			err := checkRun(context.Background(), app, &checkOptions{Format: "json", Args: tt.args, Dir: tt.dir, DBPath: db,
+			err := runCheck(context.Background(), &CheckOptions{App: app, Format: "json", Args: tt.args, Dir: tt.dir, DBPath: db,
 				UserPolicy: filepath.Join(empty, "none.yaml"), Now: corpusDBTime})
 			if tt.wantExit >= 0 && exitOf(err) != tt.wantExit {
 				t.Errorf("exit %d (%v), want %d", exitOf(err), err, tt.wantExit)
@@ -344,7 +345,7 @@ func TestCheckCorruptDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	app, out, _ := checkTestApp()
-	err := checkRun(context.Background(), app, &checkOptions{Format: "text", Dir: dir, DBPath: bad,
+	err := runCheck(context.Background(), &CheckOptions{App: app, Format: "text", Dir: dir, DBPath: bad,
 		UserPolicy: filepath.Join(dir, "none.yaml"), Now: time.Now()})
 	if exitOf(err) != exitcode.Incomplete || !strings.Contains(out.String(), "the OSV database cannot be used") {
 		t.Errorf("exit %d (%v)\n%s", exitOf(err), err, out)
@@ -370,16 +371,16 @@ func TestCheckDispatch(t *testing.T) {
 		!strings.Contains(errb.String(), "supported: text, json, sarif") {
 		t.Errorf("exit %d, stderr %s", code, errb)
 	}
-	// The global --format (and every global flag) given before the command survives
-	// the command's own flag parsing; check takes it as its default format.
+	// Global flags are accepted before the command too; --format, given anywhere,
+	// is check's own.
 	app, out, errb = checkTestApp()
 	if code := Main(context.Background(), app, []string{"--format", "json", "--no-color", "check", lock}); code != exitcode.Blocked ||
-		!strings.Contains(out.String(), `"verdict": "blocked"`) || !app.NoColor || app.Format != "json" {
-		t.Errorf("global flags before check: exit %d, NoColor %v, Format %q\nstdout %s\nstderr %s", code, app.NoColor, app.Format, out, errb)
+		!strings.Contains(out.String(), `"verdict": "blocked"`) || !app.NoColor {
+		t.Errorf("global flags before check: exit %d, NoColor %v\nstdout %s\nstderr %s", code, app.NoColor, out, errb)
 	}
 	app, _, errb = checkTestApp()
 	if code := Main(context.Background(), app, []string{"--format", "xml", "check", lock}); code != exitcode.Usage ||
-		!strings.Contains(errb.String(), "use text or json") {
+		!strings.Contains(errb.String(), "supported: text, json, sarif") {
 		t.Errorf("--format xml: exit %d, stderr %s", code, errb)
 	}
 }
@@ -394,11 +395,12 @@ func BenchmarkCheckVite(b *testing.B) {
 	if err := osvdb.Import(context.Background(), db, []string{filepath.Join(corpusDir(b), "osv")}, nil); err != nil {
 		b.Fatal(err)
 	}
-	o := &checkOptions{Format: "json", Args: []string{lock}, Dir: dir, DBPath: db, UserPolicy: filepath.Join(dir, "none.yaml")}
+	o := &CheckOptions{Format: "json", Args: []string{lock}, Dir: dir, DBPath: db, UserPolicy: filepath.Join(dir, "none.yaml")}
 	b.ReportAllocs()
 	for b.Loop() {
 		app := &App{Stdout: io.Discard, Stderr: io.Discard, Log: newLogger(io.Discard)}
-		if err := checkRun(context.Background(), app, o); exitOf(err) != exitcode.OK {
+		o.App = app
+		if err := runCheck(context.Background(), o); exitOf(err) != exitcode.OK {
 			b.Fatal(err)
 		}
 	}
@@ -423,14 +425,14 @@ func TestCheckProjectDirAndOutput(t *testing.T) {
 	}
 	for _, arg := range []string{"proj", "proj/package-lock.json"} {
 		app, out, _ := checkTestApp()
-		err := checkRun(context.Background(), app, &checkOptions{Format: "text", Args: []string{arg}, Dir: cwd, DBPath: db,
+		err := runCheck(context.Background(), &CheckOptions{App: app, Format: "text", Args: []string{arg}, Dir: cwd, DBPath: db,
 			UserPolicy: filepath.Join(cwd, "none.yaml"), Now: corpusDBTime})
 		if exitOf(err) != exitcode.Blocked || !strings.Contains(out.String(), "semver@7.5.1 (npm) BLOCKED  package-lock.json:") {
 			t.Errorf("check %s: exit %d (%v)\n%s", arg, exitOf(err), err, out)
 		}
 	}
 	app, _, _ := checkTestApp()
-	err := checkRun(context.Background(), app, &checkOptions{Format: "json", Args: []string{"proj"}, Dir: cwd, DBPath: db,
+	err := runCheck(context.Background(), &CheckOptions{App: app, Format: "json", Args: []string{"proj"}, Dir: cwd, DBPath: db,
 		Output: filepath.Join(cwd, "no", "such", "dir", "out.json"), UserPolicy: filepath.Join(cwd, "none.yaml"), Now: corpusDBTime})
 	if exitOf(err) != exitcode.Usage || !strings.Contains(err.Error(), "--output") {
 		t.Errorf("unwritable --output: exit %d (%v)", exitOf(err), err)

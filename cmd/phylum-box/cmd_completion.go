@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"regexp"
@@ -9,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/phylum-box/phylum-box/internal/exitcode"
@@ -18,11 +17,21 @@ import (
 // Completion scripts and the reference pages are generated from the command
 // registry and each command's Flags function, so neither can drift from the code.
 
-func init() {
-	register(&Command{
-		Name:  "completion",
-		Usage: "completion bash|zsh|fish",
-		Short: "print a shell completion script",
+// CompletionOptions are `completion`'s.
+type CompletionOptions struct {
+	App   *App
+	Shell string
+	// Root is the command tree the script completes.
+	Root *cobra.Command
+}
+
+// NewCmdCompletion is `phylum-box completion`.
+func NewCmdCompletion(f *Factory, runF func(*CompletionOptions) error) *cobra.Command {
+	o := &CompletionOptions{App: f.App}
+	return &cobra.Command{
+		Use:       "completion bash|zsh|fish",
+		Short:     "print a shell completion script",
+		ValidArgs: []string{"bash", "zsh", "fish"},
 		Long: `Prints a completion script for phylum-box's commands and flags. After a package
 manager (phylum-box npm …) completion hands over to that manager's own completion.
 
@@ -30,21 +39,17 @@ manager (phylum-box npm …) completion hands over to that manager's own complet
   zsh    ~/.zshrc (after compinit)    source <(phylum-box completion zsh)
          or save it as _phylum-box in a directory on $fpath
   fish                                phylum-box completion fish > ~/.config/fish/completions/phylum-box.fish`,
-		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
-			return func(ctx context.Context, args []string) error {
-				if len(args) != 1 {
-					return exitcode.With(exitcode.Usage, fmt.Errorf("completion: name one shell: bash, zsh, fish"))
-				}
-				return writeCompletion(app.Stdout, args[0])
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError("completion: name one shell: bash, zsh, fish")
 			}
+			o.Shell, o.Root = args[0], cmd.Root()
+			if runF != nil {
+				return runF(o)
+			}
+			return writeCompletion(o.App.Stdout, o.Root, o.Shell)
 		},
-	})
-}
-
-// positionalValues are the fixed words some commands take as arguments.
-var positionalValues = map[string][]string{
-	"shell-init": supportedShells,
-	"completion": {"bash", "zsh", "fish"},
+	}
 }
 
 // flagInfo is one flag as completion and the reference need it.
@@ -54,10 +59,16 @@ type flagInfo struct {
 	Values                            []string // fixed choices, from a Type such as "auto|always|never"
 }
 
-// commandInfo is one registered command with its own flags (global flags apart).
+// commandInfo is one command as completion and the reference need it: its own
+// flags (global flags apart) and the fixed words it takes (a group's subcommands).
 type commandInfo struct {
-	*Command
-	Flags []flagInfo
+	Name, Use, Short string
+	Aliases          []string
+	Raw              bool
+	Hidden           bool
+	Flags            []flagInfo
+	Values           []string
+	cmd              *cobra.Command
 }
 
 var choiceWord = regexp.MustCompile(`^[A-Za-z0-9._+-]+$`)
@@ -104,40 +115,31 @@ func flagInfos(fs *pflag.FlagSet) []flagInfo {
 	return out
 }
 
-// quietApp is a throwaway App for building flag sets: Flags functions may log or
-// read settings, but must not print.
-func quietApp() *App {
-	a := &App{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard}
-	a.Log = newLogger(io.Discard)
-	a.Log.SetLevel(logrus.PanicLevel)
-	return a
+// globalFlagInfos are the flags accepted before (and after) any command.
+func globalFlagInfos(root *cobra.Command) []flagInfo {
+	return flagInfos(globalFlagSet(root))
 }
 
-// globalFlagInfos are the flags Dispatch accepts before (and after) any command.
-func globalFlagInfos() []flagInfo {
-	fs := quietApp().globalFlags()
-	// Dispatch adds these two itself.
-	fs.Bool("version", false, "print the version and exit")
-	fs.BoolP("help", "h", false, "show help")
-	return flagInfos(fs)
-}
-
-// commandInfos lists registered commands once each (aliases folded in), sorted by
-// name. Hidden commands are included only when withHidden is set.
-func commandInfos(withHidden bool) []commandInfo {
-	seen := map[*Command]bool{}
+// commandInfos lists root's commands, sorted by name; hidden ones only when
+// withHidden is set. A group's flags are its subcommands' together.
+func commandInfos(root *cobra.Command, withHidden bool) []commandInfo {
 	var out []commandInfo
-	for _, c := range commands {
-		if seen[c] || (c.Hidden && !withHidden) {
+	for _, c := range root.Commands() {
+		if c.Name() == "help" || (c.Hidden && !withHidden) {
 			continue
 		}
-		seen[c] = true
-		ci := commandInfo{Command: c}
-		if !c.RawArgs && c.Flags != nil {
-			fs := pflag.NewFlagSet("phylum-box "+c.Name, pflag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			c.Flags(quietApp(), fs)
-			fs.BoolP("help", "h", false, "show help for "+c.Name)
+		ci := commandInfo{Name: c.Name(), Use: c.Use, Short: c.Short, Aliases: c.Aliases, Hidden: c.Hidden,
+			Raw: c.Annotations[rawAnnotation] != "", Values: c.ValidArgs, cmd: c}
+		if !ci.Raw {
+			fs := pflag.NewFlagSet(c.Name(), pflag.ContinueOnError)
+			fs.AddFlagSet(c.LocalNonPersistentFlags())
+			for _, sub := range c.Commands() {
+				if sub.Name() == "help" || sub.Hidden {
+					continue
+				}
+				ci.Values = append(ci.Values, sub.Name())
+				fs.AddFlagSet(sub.LocalNonPersistentFlags())
+			}
 			ci.Flags = flagInfos(fs)
 		}
 		out = append(out, ci)
@@ -148,15 +150,15 @@ func commandInfos(withHidden bool) []commandInfo {
 
 func (c commandInfo) names() []string { return append([]string{c.Name}, c.Aliases...) }
 
-func writeCompletion(w io.Writer, shell string) error {
+func writeCompletion(w io.Writer, root *cobra.Command, shell string) error {
 	var b strings.Builder
 	switch shell {
 	case "bash":
-		writeBashCompletion(&b)
+		writeBashCompletion(&b, root)
 	case "zsh":
-		writeZshCompletion(&b)
+		writeZshCompletion(&b, root)
 	case "fish":
-		writeFishCompletion(&b)
+		writeFishCompletion(&b, root)
 	default:
 		return exitcode.With(exitcode.Usage, fmt.Errorf("completion: unsupported shell %q: use bash, zsh or fish", shell))
 	}
@@ -194,9 +196,9 @@ func bashValueCases(b *strings.Builder, flags []flagInfo, indent string) {
 	}
 }
 
-func writeBashCompletion(b *strings.Builder) {
-	global := globalFlagInfos()
-	cmds := commandInfos(false)
+func writeBashCompletion(b *strings.Builder, root *cobra.Command) {
+	global := globalFlagInfos(root)
+	cmds := commandInfos(root, false)
 	var names []string
 	for _, c := range cmds {
 		names = append(names, c.names()...)
@@ -240,7 +242,7 @@ func writeBashCompletion(b *strings.Builder) {
 	b.WriteString("  case \"$cmd\" in\n")
 	for _, c := range cmds {
 		fmt.Fprintf(b, "    %s)\n", strings.Join(c.names(), "|"))
-		if c.RawArgs {
+		if c.Raw {
 			// Hand over to the package manager's own completion (bash-completion).
 			b.WriteString("      if declare -F _command_offset >/dev/null; then _command_offset \"$cmdi\"; fi\n")
 			b.WriteString("      return ;;\n")
@@ -252,7 +254,7 @@ func writeBashCompletion(b *strings.Builder) {
 			b.WriteString("      esac\n")
 		}
 		fmt.Fprintf(b, "      flags='%s'\n", strings.Join(flagWords(c.Flags), " "))
-		if v := positionalValues[c.Name]; len(v) > 0 {
+		if v := c.Values; len(v) > 0 {
 			fmt.Fprintf(b, "      words='%s'\n", strings.Join(v, " "))
 		}
 		b.WriteString("      ;;\n")
@@ -324,9 +326,9 @@ func zshFlagSpecs(flags []flagInfo) []string {
 	return out
 }
 
-func writeZshCompletion(b *strings.Builder) {
-	global := globalFlagInfos()
-	cmds := commandInfos(false)
+func writeZshCompletion(b *strings.Builder, root *cobra.Command) {
+	global := globalFlagInfos(root)
+	cmds := commandInfos(root, false)
 	b.WriteString("#compdef phylum-box\n")
 	b.WriteString("# zsh completion for phylum-box; generated by: phylum-box completion zsh\n")
 	b.WriteString("_phylum-box() {\n")
@@ -354,7 +356,7 @@ func writeZshCompletion(b *strings.Builder) {
 	b.WriteString("      case $words[1] in\n")
 	for _, c := range cmds {
 		fmt.Fprintf(b, "        %s)\n", strings.Join(c.names(), "|"))
-		if c.RawArgs {
+		if c.Raw {
 			// words[1] is the package manager: complete as if it had been typed alone.
 			b.WriteString("          _normal && ret=0\n")
 			b.WriteString("          ;;\n")
@@ -364,7 +366,7 @@ func writeZshCompletion(b *strings.Builder) {
 		for _, s := range zshFlagSpecs(append(append([]flagInfo{}, c.Flags...), notShadowed(withoutHelp(global), c.Flags)...)) {
 			fmt.Fprintf(b, "            %s \\\n", s)
 		}
-		if v := positionalValues[c.Name]; len(v) > 0 {
+		if v := c.Values; len(v) > 0 {
 			fmt.Fprintf(b, "            '1:%s:(%s)' \\\n", c.Name, strings.Join(v, " "))
 		} else {
 			b.WriteString("            '*:file:_files' \\\n")
@@ -426,9 +428,9 @@ func fishFlagLine(b *strings.Builder, cond string, f flagInfo) {
 	fmt.Fprintf(b, " -d %s\n", fishQuote(firstLine(f.Usage)))
 }
 
-func writeFishCompletion(b *strings.Builder) {
-	global := globalFlagInfos()
-	cmds := commandInfos(false)
+func writeFishCompletion(b *strings.Builder, root *cobra.Command) {
+	global := globalFlagInfos(root)
+	cmds := commandInfos(root, false)
 	var all []string
 	for _, c := range cmds {
 		all = append(all, c.names()...)
@@ -438,7 +440,7 @@ func writeFishCompletion(b *strings.Builder) {
 	// After a package manager, its own completion takes over: no phylum-box flags.
 	var raw []string
 	for _, c := range cmds {
-		if c.RawArgs {
+		if c.Raw {
 			raw = append(raw, c.names()...)
 		}
 	}
@@ -456,7 +458,7 @@ func writeFishCompletion(b *strings.Builder) {
 	}
 	for _, c := range cmds {
 		cond := "__fish_seen_subcommand_from " + strings.Join(c.names(), " ")
-		if c.RawArgs {
+		if c.Raw {
 			// Hand over to the package manager's completion: skip the one token
 			// "phylum-box" (and its flags); the manager's name starts the command line.
 			fmt.Fprintf(b, "complete -c phylum-box -n %s -x -a %s\n", fishQuote(cond), fishQuote("(__fish_complete_subcommand --fcs-skip=1)"))
@@ -468,7 +470,7 @@ func writeFishCompletion(b *strings.Builder) {
 			}
 			fishFlagLine(b, cond, f)
 		}
-		if v := positionalValues[c.Name]; len(v) > 0 {
+		if v := c.Values; len(v) > 0 {
 			fmt.Fprintf(b, "complete -c phylum-box -n %s -x -a %s\n", fishQuote(cond), fishQuote(strings.Join(v, " ")))
 		} else {
 			fmt.Fprintf(b, "complete -c phylum-box -n %s -F\n", fishQuote(cond))

@@ -12,13 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
+
+	"github.com/phylum-box/phylum-box/managers"
 )
 
 func completionScript(t *testing.T, shell string) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := writeCompletion(&b, shell); err != nil {
+	if err := writeCompletion(&b, newTestRoot(), shell); err != nil {
 		t.Fatal(err)
 	}
 	f := filepath.Join(t.TempDir(), "phylum-box."+shell)
@@ -28,34 +30,48 @@ func completionScript(t *testing.T, shell string) string {
 	return f
 }
 
-// withRawCommand registers a package-manager-style command for one test, so the
+// testExtras are commands added to the tree for one test.
+var testExtras []*cobra.Command
+
+// newTestRoot is the command tree with the test's extra commands.
+func newTestRoot() *cobra.Command {
+	app, _, _ := testApp()
+	root := NewCmdRoot(&Factory{App: app})
+	for _, c := range testExtras {
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// withRawCommand adds a package-manager-style command for one test, so the
 // hand-over to the manager's completion is covered before real managers exist.
 func withRawCommand(t *testing.T, name string) {
 	t.Helper()
-	if _, ok := commands[name]; ok {
+	if slices.Contains(managers.Names(), name) {
 		return
 	}
-	commands[name] = &Command{Name: name, Short: "test manager", RawArgs: true,
-		RunRaw: func(context.Context, *App, []string) error { return nil }}
-	t.Cleanup(func() { delete(commands, name) })
+	addTestCommand(t, &cobra.Command{Use: name + " ARGS...", Short: "test manager", DisableFlagParsing: true,
+		Annotations: map[string]string{rawAnnotation: "manager"}, RunE: func(*cobra.Command, []string) error { return nil }})
 }
 
-// withFlagCommand registers a command with a --format flag whose choices are
-// declared with flagChoices, for one test.
+func addTestCommand(t *testing.T, c *cobra.Command) {
+	testExtras = append(testExtras, c)
+	t.Cleanup(func() { testExtras = slices.DeleteFunc(testExtras, func(x *cobra.Command) bool { return x == c }) })
+}
+
+// withFlagCommand adds a command with a --format flag whose choices are declared
+// with flagChoices, for one test.
 func withFlagCommand(t *testing.T) {
 	t.Helper()
-	commands["choicetest"] = &Command{Name: "choicetest", Usage: "choicetest", Short: "test command",
-		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
-			fs.String("format", "text", "output format")
-			flagChoices(fs, "format", "text", "json", "sarif")
-			return func(context.Context, []string) error { return nil }
-		}}
-	t.Cleanup(func() { delete(commands, "choicetest") })
+	c := &cobra.Command{Use: "choicetest", Short: "test command", RunE: func(*cobra.Command, []string) error { return nil }}
+	c.Flags().String("format", "text", "output format")
+	flagChoices(c.Flags(), "format", "text", "json", "sarif")
+	addTestCommand(t, c)
 }
 
 func TestFlagChoices(t *testing.T) {
 	withFlagCommand(t)
-	for _, c := range commandInfos(false) {
+	for _, c := range commandInfos(newTestRoot(), false) {
 		if c.Name != "choicetest" {
 			continue
 		}
@@ -165,7 +181,7 @@ func TestBashCompletion(t *testing.T) {
 func TestBashCompletionCoversRegistry(t *testing.T) {
 	requireShell(t, "bash")
 	script := completionScript(t, "bash")
-	for _, c := range commandInfos(false) {
+	for _, c := range commandInfos(newTestRoot(), false) {
 		if got := bashComplete(t, script, "phylum-box", c.Name); !slices.Contains(got, c.Name) {
 			t.Errorf("command %s does not complete: %q", c.Name, got)
 		}
@@ -342,8 +358,8 @@ func TestZshCompletion(t *testing.T) {
 		t.Errorf("phylum-box npm <TAB>: %q, want npm's own completion only", got)
 	}
 	// Every command's flags, from the registry.
-	for _, c := range commandInfos(false) {
-		if c.RawArgs || len(c.Flags) == 0 {
+	for _, c := range commandInfos(newTestRoot(), false) {
+		if c.Raw || len(c.Flags) == 0 {
 			continue
 		}
 		got := zshComplete(t, script, "phylum-box "+c.Name+" --")

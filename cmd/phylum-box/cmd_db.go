@@ -4,26 +4,23 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
-	"github.com/phylum-box/phylum-box/internal/config"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/precheck/osvdb"
 )
 
-func init() {
-	register(&Command{
-		Name:  "db",
-		Usage: "db update [--ecosystem npm,PyPI,RubyGems,crates.io] [--source URL|DIR] [--db PATH] | db import [--db PATH] PATH... | db status [--db PATH] [--format text|json]",
+// NewCmdDB is `phylum-box db`, the group of update, import and status.
+func NewCmdDB(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "db update|import|status [flags]",
 		Short: "update, import or inspect the offline OSV database",
 		Long: `The offline OSV database answers the precheck without network access.
 
@@ -45,112 +42,175 @@ leaves the current database as it was. Checks running meanwhile keep working.
 
 Exit status: 0 success, 2 usage error, 5 (status) no usable database, 1 any
 other failure (download, corrupt export).`,
-		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
-			o := &dbOptions{}
-			cfg, cfgErr := config.Load(app.ConfigPath, nil)
-			if cfgErr != nil {
-				cfg = config.Defaults(os.Getenv)
+		// Without a known subcommand: a usage error, not help and exit 0.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError("db: missing subcommand: update, import or status (see phylum-box db --help)")
 			}
-			cfg.AddDatabaseFlags(fs)
-			fs.StringVar(&o.Source, "source", "", "update: base URL or directory of the OSV exports (overrides --db-source)")
-			fs.StringSliceVar(&o.Ecosystems, "ecosystem", nil, "update: ecosystems to download (comma-separated; default all: "+strings.Join(osvdb.Ecosystems, ",")+")")
-			fs.StringVar(&o.Format, "format", cmp.Or(app.Format, "text"), "status: output format: text, json")
-			return func(ctx context.Context, args []string) error {
-				if cfgErr != nil {
-					return exitcode.With(exitcode.Usage, cfgErr)
-				}
-				if len(args) == 0 {
-					return exitcode.With(exitcode.Usage, errors.New("db: missing subcommand: update, import or status (see phylum-box db --help)"))
-				}
-				o.DBPath = cfg.Database.Path
-				if o.Source == "" {
-					o.Source = cfg.Database.Source
-				}
-				o.changed = func(name string) bool { return fs.Changed(name) }
-				if app.Progress() {
-					o.Bars = app.Stderr
-				}
-				return dbRun(ctx, app, o, args[0], args[1:])
-			}
+			return usageError("db: unknown subcommand %q: use update, import or status", args[0])
 		},
-	})
+	}
+	cmd.AddCommand(NewCmdDBUpdate(f, nil), NewCmdDBImport(f, nil), NewCmdDBStatus(f, nil))
+	return cmd
 }
 
-// dbOptions is everything the db subcommands need; tests build it directly.
-type dbOptions struct {
+// dbPath is the configured database path (--db, PHYLUM_BOX_DB, the config file).
+func dbPath(f *Factory) (string, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return "", err
+	}
+	if cfg.Database.Path != "" {
+		return cfg.Database.Path, nil
+	}
+	return osvdb.DefaultPath()
+}
+
+// progressBars is where progress bars go: stderr on a terminal, outside CI and
+// --quiet; nil otherwise.
+func progressBars(app *App) io.Writer {
+	if app.Progress() {
+		return app.Stderr
+	}
+	return nil
+}
+
+// DBUpdateOptions are `db update`'s.
+type DBUpdateOptions struct {
+	App        *App
 	DBPath     string
 	Source     string
 	Ecosystems []string
-	Format     string
 	// Bars receives progress bars; nil when stderr is not a terminal, in CI or --quiet.
 	Bars io.Writer
-	Now  time.Time
-	// changed reports whether a flag was given (for per-subcommand validation).
-	changed func(string) bool
 }
 
-func dbRun(ctx context.Context, app *App, o *dbOptions, sub string, args []string) error {
-	if o.DBPath == "" {
-		p, err := osvdb.DefaultPath()
-		if err != nil {
-			return err
-		}
-		o.DBPath = p
-	}
-	// Reject flags that belong to another subcommand, rather than ignoring them.
-	only := map[string][]string{
-		"update": {"source", "db-source", "ecosystem"},
-		"import": {},
-		"status": {"format"},
-	}
-	allowed, ok := only[sub]
-	if !ok {
-		return exitcode.With(exitcode.Usage, fmt.Errorf("db: unknown subcommand %q: use update, import or status", sub))
-	}
-	for _, f := range []string{"source", "db-source", "ecosystem", "format"} {
-		if o.changed != nil && o.changed(f) && !slices.Contains(allowed, f) {
-			return exitcode.With(exitcode.Usage, fmt.Errorf("db %s: --%s does not apply (see phylum-box db --help)", sub, f))
-		}
-	}
-	progress := &osvdb.Progress{Bars: o.Bars, Logf: app.Log.Infof}
-	switch sub {
-	case "update":
-		if len(args) != 0 {
-			return exitcode.With(exitcode.Usage, fmt.Errorf("db update takes no arguments (got %q); use --source for a mirror or directory", args))
-		}
-		var ecos []string
-		for _, e := range o.Ecosystems {
-			c, ok := osvdb.CanonicalEcosystem(e)
-			if !ok {
-				return exitcode.With(exitcode.Usage, fmt.Errorf("db update: unknown ecosystem %q: choose from %s", e, strings.Join(osvdb.Ecosystems, ", ")))
+// NewCmdDBUpdate is `phylum-box db update`.
+func NewCmdDBUpdate(f *Factory, runF func(*DBUpdateOptions) error) *cobra.Command {
+	o := &DBUpdateOptions{App: f.App}
+	var source string
+	cmd := &cobra.Command{
+		Use:   "update [--ecosystem npm,PyPI,RubyGems,crates.io] [--source URL|DIR] [--db PATH]",
+		Short: "download OSV's exports and rebuild those ecosystems",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 0 {
+				return usageError("db update takes no arguments (got %q); use --source for a mirror or directory", args)
 			}
-			ecos = append(ecos, c)
-		}
-		if err := osvdb.Update(ctx, o.DBPath, o.Source, ecos, progress); err != nil {
-			return err
-		}
-		app.Log.Infof("OSV database updated: %s", o.DBPath)
-		return nil
-	case "import":
-		if len(args) == 0 {
-			return exitcode.With(exitcode.Usage, errors.New("db import: give one or more OSV zips, directories of OSV JSON or .json files"))
-		}
-		for _, a := range args {
-			if _, err := os.Stat(a); err != nil {
-				return exitcode.With(exitcode.Usage, fmt.Errorf("db import: %w", err))
+			cfg, err := f.Config()
+			if err != nil {
+				return err
 			}
-		}
-		if err := osvdb.Import(ctx, o.DBPath, args, progress); err != nil {
-			return err
-		}
-		app.Log.Infof("OSV database updated: %s", o.DBPath)
-		return nil
-	default: // status
-		if len(args) != 0 {
-			return exitcode.With(exitcode.Usage, fmt.Errorf("db status takes no arguments (got %q)", args))
-		}
-		return dbStatus(app, o)
+			if o.DBPath, err = dbPath(f); err != nil {
+				return err
+			}
+			o.Source = cmp.Or(source, cfg.Database.Source)
+			o.Bars = progressBars(f.App)
+			if runF != nil {
+				return runF(o)
+			}
+			return runDBUpdate(cmd.Context(), o)
+		},
 	}
+	fs := cmd.Flags()
+	addConfigFlags(fs, "database.source")
+	fs.StringVar(&source, "source", "", "base URL or directory of the OSV exports (overrides --db-source)")
+	fs.StringSliceVar(&o.Ecosystems, "ecosystem", nil, "ecosystems to download (comma-separated; default all: "+strings.Join(osvdb.Ecosystems, ",")+")")
+	return cmd
+}
+
+func runDBUpdate(ctx context.Context, o *DBUpdateOptions) error {
+	var ecos []string
+	for _, e := range o.Ecosystems {
+		c, ok := osvdb.CanonicalEcosystem(e)
+		if !ok {
+			return usageError("db update: unknown ecosystem %q: choose from %s", e, strings.Join(osvdb.Ecosystems, ", "))
+		}
+		ecos = append(ecos, c)
+	}
+	if err := osvdb.Update(ctx, o.DBPath, o.Source, ecos, &osvdb.Progress{Bars: o.Bars, Logf: o.App.Log.Infof}); err != nil {
+		return err
+	}
+	o.App.Log.Infof("OSV database updated: %s", o.DBPath)
+	return nil
+}
+
+// DBImportOptions are `db import`'s.
+type DBImportOptions struct {
+	App    *App
+	DBPath string
+	Paths  []string
+	Bars   io.Writer
+}
+
+// NewCmdDBImport is `phylum-box db import`.
+func NewCmdDBImport(f *Factory, runF func(*DBImportOptions) error) *cobra.Command {
+	o := &DBImportOptions{App: f.App}
+	return &cobra.Command{
+		Use:   "import [--db PATH] PATH...",
+		Short: "merge OSV zips, directories of OSV JSON or .json files into the database",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError("db import: give one or more OSV zips, directories of OSV JSON or .json files")
+			}
+			var err error
+			if o.DBPath, err = dbPath(f); err != nil {
+				return err
+			}
+			o.Paths = args
+			o.Bars = progressBars(f.App)
+			if runF != nil {
+				return runF(o)
+			}
+			return runDBImport(cmd.Context(), o)
+		},
+	}
+}
+
+func runDBImport(ctx context.Context, o *DBImportOptions) error {
+	for _, a := range o.Paths {
+		if _, err := os.Stat(a); err != nil {
+			return exitcode.With(exitcode.Usage, fmt.Errorf("db import: %w", err))
+		}
+	}
+	if err := osvdb.Import(ctx, o.DBPath, o.Paths, &osvdb.Progress{Bars: o.Bars, Logf: o.App.Log.Infof}); err != nil {
+		return err
+	}
+	o.App.Log.Infof("OSV database updated: %s", o.DBPath)
+	return nil
+}
+
+// DBStatusOptions are `db status`'s.
+type DBStatusOptions struct {
+	App    *App
+	DBPath string
+	Format string
+	Now    time.Time
+}
+
+// NewCmdDBStatus is `phylum-box db status`.
+func NewCmdDBStatus(f *Factory, runF func(*DBStatusOptions) error) *cobra.Command {
+	o := &DBStatusOptions{App: f.App}
+	cmd := &cobra.Command{
+		Use:   "status [--db PATH] [--format text|json]",
+		Short: "show the ecosystems, advisory and package counts and the age of the data",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 0 {
+				return usageError("db status takes no arguments (got %q)", args)
+			}
+			var err error
+			if o.DBPath, err = dbPath(f); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return runDBStatus(o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Format, "format", "text", "output format: text, json")
+	flagChoices(cmd.Flags(), "format", "text", "json")
+	return cmd
 }
 
 // dbStatusJSON is the documented `db status --format json` shape.
@@ -159,7 +219,8 @@ type dbStatusJSON struct {
 	AgeSeconds int64 `json:"age_seconds"`
 }
 
-func dbStatus(app *App, o *dbOptions) error {
+func runDBStatus(o *DBStatusOptions) error {
+	app := o.App
 	if o.Format != "text" && o.Format != "json" {
 		return exitcode.With(exitcode.Usage, fmt.Errorf("db status: unknown format %q: use text or json", o.Format))
 	}

@@ -165,8 +165,8 @@ func TestDBUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, exitcode.Usage, "unknown subcommand"},
 		{[]string{"import", "--db", dbPath}, exitcode.Usage, "give one or more"},
 		{[]string{"import", "--db", dbPath, "/nonexistent/osv"}, exitcode.Usage, "/nonexistent/osv"},
-		{[]string{"import", "--db", dbPath, "--ecosystem", "npm", "x"}, exitcode.Usage, "--ecosystem does not apply"},
-		{[]string{"status", "--db", dbPath, "--source", "x"}, exitcode.Usage, "--source does not apply"},
+		{[]string{"import", "--db", dbPath, "--ecosystem", "npm", "x"}, exitcode.Usage, "db import: unknown flag: --ecosystem"},
+		{[]string{"status", "--db", dbPath, "--source", "x"}, exitcode.Usage, "db status: unknown flag: --source"},
 		{[]string{"update", "--db", dbPath, "--ecosystem", "Go"}, exitcode.Usage, `unknown ecosystem "Go"`},
 		{[]string{"update", "--db", dbPath, "extra"}, exitcode.Usage, "takes no arguments"},
 		{[]string{"status", "--db", dbPath, "--format", "xml"}, exitcode.Usage, "unknown format"},
@@ -195,10 +195,10 @@ func TestDBProgressOnlyOnTerminal(t *testing.T) {
 	// With bars requested, they go to the given writer.
 	var bars bytes.Buffer
 	app, _, _ := testApp()
-	o := &dbOptions{DBPath: filepath.Join(t.TempDir(), "osv.db"), Bars: &bars}
 	zp := filepath.Join(t.TempDir(), "all.zip")
 	os.WriteFile(zp, dbZip(t, "npm"), 0o644)
-	if err := dbRun(context.Background(), app, o, "import", []string{zp}); err != nil {
+	o := &DBImportOptions{App: app, DBPath: filepath.Join(t.TempDir(), "osv.db"), Paths: []string{zp}, Bars: &bars}
+	if err := runDBImport(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(bars.String(), "importing all.zip") {

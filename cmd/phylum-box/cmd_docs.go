@@ -1,16 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/phylum-box/phylum-box/internal/config"
-	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/managers"
 )
 
@@ -18,29 +17,43 @@ import (
 // drift test prints it.
 const referenceRegenerate = "go run -tags seccomp ./cmd/phylum-box docs --dir docs/reference"
 
-func init() {
-	register(&Command{
-		Name:   "docs",
-		Usage:  "docs --dir DIR",
+// DocsOptions are `docs`'s.
+type DocsOptions struct {
+	App *App
+	Dir string
+}
+
+// NewCmdDocs is `phylum-box docs`, hidden: maintainers regenerate docs/reference.
+func NewCmdDocs(f *Factory, runF func(*DocsOptions) error) *cobra.Command {
+	o := &DocsOptions{App: f.App}
+	cmd := &cobra.Command{
+		Use:    "docs --dir DIR",
 		Short:  "write the markdown command reference (for maintainers)",
 		Hidden: true,
-		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
-			var dir string
-			fs.StringVar(&dir, "dir", "docs/reference", "directory to write the reference pages into")
-			return func(ctx context.Context, args []string) error {
-				if len(args) != 0 {
-					return exitcode.With(exitcode.Usage, fmt.Errorf("docs takes no arguments; use --dir"))
-				}
-				neutralEnvironment()
-				pages := referencePages()
-				if err := writeReference(dir, pages); err != nil {
-					return err
-				}
-				app.Log.Infof("wrote %d pages to %s", len(pages), dir)
-				return nil
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 0 {
+				return usageError("docs takes no arguments; use --dir")
 			}
+			if runF != nil {
+				return runF(o)
+			}
+			return runDocs(o)
 		},
-	})
+	}
+	cmd.Flags().StringVar(&o.Dir, "dir", "docs/reference", "directory to write the reference pages into")
+	return cmd
+}
+
+func runDocs(o *DocsOptions) error {
+	neutralEnvironment()
+	// Built after the environment is neutral: flag defaults are read from it.
+	quiet := &App{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Log: newLogger(io.Discard)}
+	pages := referencePages(NewCmdRoot(&Factory{App: quiet}))
+	if err := writeReference(o.Dir, pages); err != nil {
+		return err
+	}
+	o.App.Log.Infof("wrote %d pages to %s", len(pages), o.Dir)
+	return nil
 }
 
 // neutralEnvironment makes flag defaults independent of the machine generating the
@@ -61,9 +74,9 @@ func neutralEnvironment() {
 
 // referencePages renders one page per visible command plus the index, keyed by
 // file name.
-func referencePages() map[string]string {
+func referencePages(root *cobra.Command) map[string]string {
 	pages := map[string]string{}
-	cmds := commandInfos(false)
+	cmds := commandInfos(root, false)
 	var idx strings.Builder
 	idx.WriteString("# phylum-box command reference\n\n")
 	idx.WriteString("phylum-box — precheck and sandbox package installs.\n\n")
@@ -74,8 +87,8 @@ func referencePages() map[string]string {
 	for _, c := range cmds {
 		fmt.Fprintf(&idx, "| [%s](%s) | %s |\n", c.Name, pageName(c.Name), cell(c.Short))
 	}
-	idx.WriteString("\n## Global flags\n\nAccepted before the command and, for commands that parse flags, after it.\n\n")
-	writeFlagTable(&idx, globalFlagInfos())
+	idx.WriteString("\n## Global flags\n\nAccepted before the command or after it; for a package manager, before its name.\n\n")
+	writeFlagTable(&idx, globalFlagInfos(root))
 	idx.WriteString("\n## Configuration\n\nEvery setting can also come from the config file or a `PHYLUM_BOX_*` variable; " +
 		"see [configuration](../configuration.md). Variables: ")
 	var vars []string
@@ -89,19 +102,18 @@ func referencePages() map[string]string {
 	for _, c := range cmds {
 		var b strings.Builder
 		fmt.Fprintf(&b, "# phylum-box %s\n\n%s\n\n", c.Name, c.Short)
-		fmt.Fprintf(&b, "## Usage\n\n    phylum-box %s\n", c.Usage)
+		fmt.Fprintf(&b, "## Usage\n\n    phylum-box %s\n", c.Use)
 		if len(c.Aliases) > 0 {
 			fmt.Fprintf(&b, "\nAliases: %s\n", "`"+strings.Join(c.Aliases, "`, `")+"`")
 		}
-		if long := strings.TrimSpace(c.long()); long != "" {
+		if long := strings.TrimSpace(commandLong(c.cmd)); long != "" {
 			fmt.Fprintf(&b, "\n## Description\n\n```text\n%s\n```\n", long)
 		}
-		if c.RawArgs {
+		if c.Raw {
 			fmt.Fprintf(&b, "\nThe arguments are the package manager's own, passed on unchanged; "+
 				"phylum-box's global flags go before `%s`.\n", c.Name)
 		} else {
-			b.WriteString("\n## Flags\n\n")
-			writeFlagTable(&b, c.Flags)
+			writeCommandFlags(&b, c)
 			b.WriteString("\nThe [global flags](README.md#global-flags) are accepted too.\n")
 		}
 		b.WriteString(generatedFooter)
@@ -112,6 +124,26 @@ func referencePages() map[string]string {
 		pages[name] = body + settingsFooter
 	}
 	return pages
+}
+
+// writeCommandFlags writes a command's flags table, or for a group, each
+// subcommand's usage and flags.
+func writeCommandFlags(b *strings.Builder, c commandInfo) {
+	var subs []*cobra.Command
+	for _, s := range c.cmd.Commands() {
+		if !s.Hidden && s.Name() != "help" {
+			subs = append(subs, s)
+		}
+	}
+	if len(subs) == 0 {
+		b.WriteString("\n## Flags\n\n")
+		writeFlagTable(b, c.Flags)
+		return
+	}
+	for _, s := range subs {
+		fmt.Fprintf(b, "\n## %s %s\n\n%s\n\n    phylum-box %s %s\n\n", c.Name, s.Name(), s.Short, c.Name, s.Use)
+		writeFlagTable(b, flagInfos(s.LocalNonPersistentFlags()))
+	}
 }
 
 const settingsFooter = "\n<!-- Generated by `" + referenceRegenerate + "` from the managers' settings tables; do not edit. -->\n"

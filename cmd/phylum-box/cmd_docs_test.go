@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/phylum-box/phylum-box/managers"
@@ -102,7 +100,7 @@ func TestDocsCommand(t *testing.T) {
 	}
 	pages := readPages(t, dir)
 	index := pages["README.md"]
-	for _, c := range commandInfos(false) {
+	for _, c := range commandInfos(newTestRoot(), false) {
 		page, ok := pages[pageName(c.Name)]
 		if !ok {
 			t.Errorf("no page for %s", c.Name)
@@ -194,36 +192,32 @@ func TestDocsExamplesUseRealFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, args := range docInvocations(string(b)) {
-			app := quietApp()
-			global := app.globalFlags()
-			global.Bool("version", false, "")
-			global.BoolP("help", "h", false, "")
-			global.SetOutput(io.Discard)
-			if err := global.Parse(args); err != nil {
+			// As Main parses: a package manager's arguments are its own.
+			root := newTestRoot()
+			if i, raw := rawCommandAt(root, args); raw != nil {
+				if err := root.ParseFlags(args[:i]); err != nil {
+					t.Errorf("%s: phylum-box %s: %v", f, strings.Join(args, " "), err)
+				}
+				continue
+			}
+			c, rest, err := root.Find(args)
+			if err == nil && c == root {
+				if err := root.ParseFlags(args); err != nil {
+					t.Errorf("%s: phylum-box %s: %v", f, strings.Join(args, " "), err)
+					continue
+				}
+				// A bare invocation, a package manager or a command another change adds.
+				if words := root.Flags().Args(); len(words) > 0 &&
+					!slices.Contains(wrappedManagers, words[0]) && !plannedCommands[words[0]] {
+					t.Errorf("%s: phylum-box %s: no command %q", f, strings.Join(args, " "), words[0])
+				}
+				continue
+			}
+			if err != nil {
 				t.Errorf("%s: phylum-box %s: %v", f, strings.Join(args, " "), err)
 				continue
 			}
-			rest := global.Args()
-			if len(rest) == 0 {
-				continue
-			}
-			name := rest[0]
-			c, ok := commands[name]
-			switch {
-			case !ok && (slices.Contains(wrappedManagers, name) || plannedCommands[name]):
-				continue // a package manager or a command another change adds
-			case !ok:
-				t.Errorf("%s: phylum-box %s: no command %q", f, strings.Join(args, " "), name)
-				continue
-			case c.RawArgs:
-				continue // the manager's own arguments
-			}
-			fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			c.Flags(quietApp(), fs)
-			fs.AddFlagSet(quietApp().globalFlags()) // as runCommand: the command's own flags win
-			fs.BoolP("help", "h", false, "")
-			if err := fs.Parse(rest[1:]); err != nil {
+			if err := c.ParseFlags(rest); err != nil {
 				t.Errorf("%s: phylum-box %s: %v", f, strings.Join(args, " "), err)
 			}
 			checked++
@@ -286,7 +280,11 @@ func TestManagerPagesListCommands(t *testing.T) {
 			continue
 		}
 		doc := d.Doc()
-		long := commands[name].long()
+		c, _, err := newTestRoot().Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		long := commandLong(c)
 		flat := strings.Join(strings.Fields(long), " ")
 		for _, c := range doc.Intercepted {
 			if !strings.Contains(flat, strings.Join(strings.Fields(c.How), " ")) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/phylum-box/phylum-box/container"
 	"github.com/phylum-box/phylum-box/internal/config"
@@ -21,10 +20,19 @@ import (
 	"github.com/phylum-box/phylum-box/precheck/policy"
 )
 
-func init() {
-	register(&Command{
-		Name:  "doctor",
-		Usage: "doctor [--format text|json]",
+// DoctorOptions are `doctor`'s.
+type DoctorOptions struct {
+	App    *App
+	Format string
+	// Config is the configuration the diagnosis is for (database path, limits).
+	Config *config.Config
+}
+
+// NewCmdDoctor is `phylum-box doctor`.
+func NewCmdDoctor(f *Factory, runF func(*DoctorOptions) error) *cobra.Command {
+	o := &DoctorOptions{App: f.App}
+	cmd := &cobra.Command{
+		Use:   "doctor [--format text|json]",
 		Short: "diagnose what phylum-box can protect on this machine, for you (changes nothing)",
 		Long: `Checks, as the user who runs it, everything the sandbox and the precheck rely on,
 and says what to do about each gap:
@@ -55,39 +63,42 @@ one of ok, info, degraded, "not protected".
 
 Exit status: 0 protected (checks at ok or info only); 1 degraded or not
 protected (the verdict line and the JSON say which); 2 usage error.`,
-		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
-			var format string
-			fs.StringVar(&format, "format", "text", "output format: text, json")
-			cfg, cfgErr := config.Load(app.ConfigPath, nil)
-			if cfgErr != nil {
-				cfg = config.Defaults(os.Getenv)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 0 {
+				return usageError("doctor takes no arguments (got %q)", args)
 			}
-			cfg.AddDatabaseFlags(fs)
-			cfg.AddLimitFlags(fs)
-			return func(ctx context.Context, args []string) error {
-				if len(args) != 0 {
-					return exitcode.With(exitcode.Usage, fmt.Errorf("doctor takes no arguments (got %q)", args))
-				}
-				if format != "text" && format != "json" {
-					return exitcode.With(exitcode.Usage, fmt.Errorf("doctor: --format %q: want text or json", format))
-				}
-				if cfgErr != nil {
-					return exitcode.With(exitcode.Usage, cfgErr)
-				}
-				rep := doctor(cfg, time.Now(), exec.LookPath)
-				if err := writeDoctorReport(app.Stdout, rep, format); err != nil {
-					return err
-				}
-				if rep.Verdict.Level > container.LevelInfo {
-					return ExitSilently(exitcode.Internal)
-				}
-				return nil
+			if o.Format != "text" && o.Format != "json" {
+				return usageError("doctor: --format %q: want text or json", o.Format)
 			}
+			var err error
+			if o.Config, err = f.Config(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return runDoctor(o)
 		},
-	})
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.Format, "format", "text", "output format: text, json")
+	flagChoices(fs, "format", "text", "json")
+	addConfigFlags(fs, "database.source")
+	addConfigFlags(fs, limitKeys...)
+	return cmd
 }
 
-// doctorReport is what doctor prints; its JSON form is documented in --help.
+func runDoctor(o *DoctorOptions) error {
+	rep := doctor(o.Config, time.Now(), exec.LookPath)
+	if err := writeDoctorReport(o.App.Stdout, rep, o.Format); err != nil {
+		return err
+	}
+	if rep.Verdict.Level > container.LevelInfo {
+		return ExitSilently(exitcode.Internal)
+	}
+	return nil
+}
+
 type doctorReport struct {
 	Version    string              `json:"version"`
 	User       string              `json:"user"`
@@ -98,16 +109,6 @@ type doctorReport struct {
 	Checks     []container.Check   `json:"checks"`
 	Verdict    container.Verdict   `json:"verdict"`
 	facts      container.HostFacts // for the heading only
-}
-
-func configLimits(cfg *config.Config) container.Limits {
-	return container.Limits{
-		Memory:  int64(cfg.Limits.Memory),
-		Pids:    cfg.Limits.Pids,
-		CPUs:    cfg.Limits.CPUs,
-		Timeout: cfg.Limits.Timeout,
-		Disk:    int64(cfg.Limits.Disk),
-	}
 }
 
 // doctor diagnoses the host for the calling user and adds the parts that are

@@ -1,39 +1,40 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
+
+	"github.com/spf13/cobra"
 
 	"github.com/phylum-box/phylum-box/internal/egress"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 )
 
-// The egress bridge runs inside a sandboxed step whose package code may run while
-// it still needs the package index (pip's and poetry's resolve): the step has a
-// network namespace of its own, and this bridge, its first process, relays the
-// proxy variables' loopback port to the host-side filtering proxy (internal/egress).
-// It is not meant to be typed by anyone.
-func init() {
-	register(&Command{
-		Name:    egress.BridgeCommand,
-		Usage:   egress.BridgeCommand + " --socket PATH [--listen ADDR] -- CMD [ARGS...]",
-		Short:   "relay a sandboxed step's proxy traffic to phylum-box's egress filter (internal)",
-		Hidden:  true,
-		RawArgs: true,
-		RunRaw: func(ctx context.Context, app *App, args []string) error {
+// NewCmdEgressBridge is the egress bridge. It runs inside a sandboxed step whose
+// package code may run while it still needs the package index (pip's and poetry's
+// resolve): the step has a network namespace of its own, and this bridge, its first
+// process, relays the proxy variables' loopback port to the host-side filtering
+// proxy (internal/egress). It is not meant to be typed by anyone.
+func NewCmdEgressBridge(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:                egress.BridgeCommand + " --socket PATH [--listen ADDR] -- CMD [ARGS...]",
+		Short:              "relay a sandboxed step's proxy traffic to phylum-box's egress filter (internal)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		Annotations:        map[string]string{rawAnnotation: "internal"},
+		RunE: func(cmd *cobra.Command, args []string) error {
 			socket, listen, argv, err := egress.ParseBridgeArgs(args)
 			if err != nil {
-				return exitcode.With(exitcode.Usage, fmt.Errorf("%s: %w", egress.BridgeCommand, err))
+				return usageError("%s: %w", egress.BridgeCommand, err)
 			}
 			code, err := egress.Bridge(socket, listen, argv, os.Stdin, os.Stdout, os.Stderr)
 			if err != nil {
-				fmt.Fprintf(app.Stderr, "phylum-box %s: %v\n", egress.BridgeCommand, err)
+				fmt.Fprintf(f.App.Stderr, "phylum-box %s: %v\n", egress.BridgeCommand, err)
 				if code == 0 {
 					code = exitcode.Internal
 				}
 			}
 			return ExitSilently(code)
 		},
-	})
+	}
 }

@@ -14,13 +14,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/phylum-box/phylum-box/container"
 	"github.com/phylum-box/phylum-box/internal/config"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/internal/install"
 	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
-	"github.com/phylum-box/phylum-box/precheck/osvdb"
 	"github.com/phylum-box/phylum-box/precheck/policy"
 	"github.com/phylum-box/phylum-box/precheck/registry"
 	"github.com/phylum-box/phylum-box/precheck/report"
@@ -28,20 +29,34 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Every registered package manager is a command: `phylum-box npm install lodash`.
-func init() {
+// ManagerOptions are a package-manager command's: its name and its own argv.
+type ManagerOptions struct {
+	App  *App
+	Name string
+	Args []string
+}
+
+// newManagerCmds makes a command of every registered package manager:
+// `phylum-box npm install lodash`. Their arguments are the manager's own, untouched.
+func newManagerCmds(f *Factory, runF func(*ManagerOptions) error) []*cobra.Command {
+	var out []*cobra.Command
 	for _, name := range managers.Names() {
-		register(&Command{
-			Name:     name,
-			Usage:    name + " ARGS...",
-			Short:    "run " + name + " with the precheck and the sandbox (commands that install nothing pass through)",
-			LongFunc: func() string { return managerLong(name) },
-			RawArgs:  true,
-			RunRaw: func(ctx context.Context, app *App, args []string) error {
-				return managerRun(ctx, app, name, args)
+		out = append(out, &cobra.Command{
+			Use:                name + " ARGS...",
+			Short:              "run " + name + " with the precheck and the sandbox (commands that install nothing pass through)",
+			DisableFlagParsing: true,
+			// The description (commandLong) is built from the planner's table on demand.
+			Annotations: map[string]string{rawAnnotation: "manager"},
+			RunE: func(cmd *cobra.Command, args []string) error {
+				o := &ManagerOptions{App: f.App, Name: name, Args: args}
+				if runF != nil {
+					return runF(o)
+				}
+				return runManager(cmd.Context(), f, o)
 			},
 		})
 	}
+	return out
 }
 
 // managerLong describes a manager command from its managers.Documented: what is
@@ -151,7 +166,8 @@ func wrapText(text, indent string, width int) string {
 	return strings.Join(append(lines, line), "\n")
 }
 
-func managerRun(ctx context.Context, app *App, name string, args []string) error {
+func runManager(ctx context.Context, f *Factory, o *ManagerOptions) error {
+	app, name, args := o.App, o.Name, o.Args
 	m, _ := managers.Lookup(name)
 	env, err := managers.FromProcess()
 	if err != nil {
@@ -175,24 +191,20 @@ func managerRun(ctx context.Context, app *App, name string, args []string) error
 	if err := container.ReexecSealed(); err != nil {
 		app.Log.Debugf("not re-executing from a sealed copy: %v", err)
 	}
-	cfg, err := config.Load(app.ConfigPath, os.Getenv)
+	cfg, err := f.Config()
 	if err != nil {
-		return exitcode.With(exitcode.Usage, err)
+		return err
 	}
-	pol, err := policy.Load(policy.Sources{ProjectDir: plan.Root, File: cfg.Policy})
+	pol, err := f.Policy(plan.Root)
 	if err != nil {
-		return exitcode.With(exitcode.Usage, err)
+		return err
 	}
-	eng := &precheck.Engine{Policy: pol, DBPath: cfg.Database.Path}
-	db, err := osvdb.Open(cfg.Database.Path)
-	switch {
-	case err == nil:
-		defer db.Close()
-		eng.DB = osvdb.Engine(db)
-	case errors.Is(err, osvdb.ErrNoDatabase):
-	default:
-		eng.DB = unusableDatabase{err}
+	db, dbPath, closeDB, err := f.Database()
+	if err != nil {
+		return err
 	}
+	defer closeDB()
+	eng := &precheck.Engine{Policy: pol, DB: db, DBPath: dbPath}
 	if plan.Ecosystem == precheck.NPM {
 		// Registry metadata for min_release_age and for comparing the lockfile's
 		// hashes with the registry's; without min_release_age the small install

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/phylum-box/phylum-box/container"
@@ -21,8 +22,12 @@ import (
 	"github.com/phylum-box/phylum-box/rootfs"
 )
 
-// runOptions are the flags of `phylum-box run`.
-type runOptions struct {
+// RunOptions are `run`'s: its flags, CMD and what it takes from the process.
+type RunOptions struct {
+	App *App
+	// Args is CMD [ARGS...].
+	Args []string
+
 	project  string
 	network  bool
 	keepEnv  []string
@@ -46,10 +51,11 @@ type runOptions struct {
 	user    string
 }
 
-func init() {
-	register(&Command{
-		Name:  "run",
-		Usage: "run [flags] -- CMD [ARGS...]",
+// NewCmdRun is `phylum-box run`.
+func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
+	o := &RunOptions{App: f.App}
+	cmd := &cobra.Command{
+		Use:   "run [flags] -- CMD [ARGS...]",
 		Short: "run a command in the sandbox against a scratch view of the project",
 		Long: `Runs CMD in a rootless container: a user namespace whose root is not host root, no
 capabilities, a seccomp filter, no network (only its own loopback) unless --network, the
@@ -67,37 +73,39 @@ TMPDIR=/tmp, plus each --keep-env NAME taken from your environment.
 
 Exit status: CMD's own; 4 when a limit, the timeout or an interrupt stopped it, or when
 a change was refused by the sync back.`,
-		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
-			o := &runOptions{}
-			// Flags end at CMD: `phylum-box run ls -la` must not parse -la.
-			fs.SetInterspersed(false)
-			fs.StringVar(&o.project, "project", "", "project dir (default: the current dir)")
-			fs.BoolVar(&o.network, "network", false, "share the host's network (default: loopback only)")
-			fs.StringArrayVar(&o.keepEnv, "keep-env", nil, "pass this environment variable through (repeatable)")
-			fs.StringArrayVar(&o.only, "only", nil, "sync back only this project-relative path and below (repeatable)")
-			fs.BoolVar(&o.allowGit, "allow-git", false, "allow changes under .git/ to be synced back")
-			fs.StringVar(&o.scratch, "scratch", "auto", "how the project is presented: auto, overlay or copy")
-			cfg, cfgErr := config.Load(app.ConfigPath, nil)
-			if cfgErr != nil {
-				cfg = config.Defaults(os.Getenv)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := f.Config()
+			if err != nil {
+				return err
 			}
-			cfg.AddLimitFlags(fs)
-			return func(ctx context.Context, args []string) error {
-				if cfgErr != nil {
-					return exitcode.With(exitcode.Usage, cfgErr)
-				}
-				o.takeLimits(cfg, fs)
-				if err := o.fillFromProcess(); err != nil {
-					return err
-				}
-				return runRun(ctx, app, o, args)
+			o.Args = args
+			o.takeLimits(cfg, cmd.Flags())
+			if err := o.fillFromProcess(); err != nil {
+				return err
 			}
+			if runF != nil {
+				return runF(o)
+			}
+			return runRun(cmd.Context(), o)
 		},
-	})
+	}
+	fs := cmd.Flags()
+	// Flags end at CMD: `phylum-box run ls -la` must not parse -la.
+	fs.SetInterspersed(false)
+	fs.StringVar(&o.project, "project", "", "project dir (default: the current dir)")
+	fs.BoolVar(&o.network, "network", false, "share the host's network (default: loopback only)")
+	fs.StringArrayVar(&o.keepEnv, "keep-env", nil, "pass this environment variable through (repeatable)")
+	fs.StringArrayVar(&o.only, "only", nil, "sync back only this project-relative path and below (repeatable)")
+	fs.BoolVar(&o.allowGit, "allow-git", false, "allow changes under .git/ to be synced back")
+	fs.StringVar(&o.scratch, "scratch", "auto", "how the project is presented: auto, overlay or copy")
+	flagChoices(fs, "scratch", "auto", "overlay", "copy")
+	addConfigFlags(fs, limitKeys...)
+	return cmd
 }
 
-// takeLimits sets the limits from cfg, whose flags fs has parsed.
-func (o *runOptions) takeLimits(cfg *config.Config, fs *pflag.FlagSet) {
+// takeLimits sets the limits from cfg, over which the Factory applied the limit
+// flags fs parsed.
+func (o *RunOptions) takeLimits(cfg *config.Config, fs *pflag.FlagSet) {
 	o.limits = configLimits(cfg)
 	// Keyed by container.Enforcement.Limit.
 	o.explicit = map[string]bool{
@@ -108,7 +116,7 @@ func (o *runOptions) takeLimits(cfg *config.Config, fs *pflag.FlagSet) {
 	}
 }
 
-func (o *runOptions) fillFromProcess() error {
+func (o *RunOptions) fillFromProcess() error {
 	var err error
 	if o.cwd, err = os.Getwd(); err != nil {
 		return fmt.Errorf("current dir: %w", err)
@@ -146,7 +154,8 @@ func parseScratchMode(s string) (rootfs.Mode, error) {
 	return 0, fmt.Errorf("--scratch %q: want auto, overlay or copy", s)
 }
 
-func runRun(ctx context.Context, app *App, o *runOptions, args []string) error {
+func runRun(ctx context.Context, o *RunOptions) error {
+	app, args := o.App, o.Args
 	if len(args) == 0 {
 		return exitcode.With(exitcode.Usage, errors.New("run: name the command: phylum-box run [flags] -- CMD [ARGS...]"))
 	}

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/phylum-box/phylum-box/container"
 	"github.com/phylum-box/phylum-box/internal/config"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
@@ -31,7 +29,8 @@ func TestContainerCwd(t *testing.T) {
 }
 
 // TestRunTakesConfiguredLimits: run's limits are the configuration's (file,
-// environment), overridden by its flags; --disk is one of them.
+// environment), overridden by its flags; --disk is one of them. --config counts
+// before or after the command name.
 func TestRunTakesConfiguredLimits(t *testing.T) {
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "config.yaml")
@@ -39,32 +38,48 @@ func TestRunTakesConfiguredLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PHYLUM_BOX_CPUS", "0.5")
-	cfg, err := config.Load(cfgFile, os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	cfg.AddLimitFlags(fs)
-	if err := fs.Parse([]string{"--disk", "64M", "--memory=512MiB"}); err != nil {
-		t.Fatal(err)
-	}
-	got := &runOptions{}
-	got.takeLimits(cfg, fs)
 	want := container.Limits{Memory: 512 << 20, Pids: 77, CPUs: 0.5, Timeout: 5 * time.Minute, Disk: 64 << 20}
-	if got.limits != want {
-		t.Errorf("limits = %+v, want %+v", got.limits, want)
+	for _, argv := range [][]string{
+		{"run", "--config", cfgFile, "--disk", "64M", "--memory=512MiB", "--", "true"},
+		{"--config", cfgFile, "run", "--disk", "64M", "--memory=512MiB", "--", "true"},
+	} {
+		got := parseRun(t, argv...)
+		if got.limits != want {
+			t.Errorf("%q: limits = %+v, want %+v", argv, got.limits, want)
+		}
+		if want := map[string]bool{"disk": true, "memory": true, "pids": false, "cpu": false}; fmt.Sprint(got.explicit) != fmt.Sprint(want) {
+			t.Errorf("%q: explicit = %v, want %v", argv, got.explicit, want)
+		}
 	}
-	if want := map[string]bool{"disk": true, "memory": true, "pids": false, "cpu": false}; fmt.Sprint(got.explicit) != fmt.Sprint(want) {
-		t.Errorf("explicit = %v, want %v", got.explicit, want)
+	app, _, errb := testApp()
+	if code := Main(context.Background(), app, []string{"run", "--disk", "lots", "--", "true"}); code != exitcode.Usage ||
+		!strings.Contains(errb.String(), "invalid size") {
+		t.Errorf("--disk lots: exit %d\n%s", code, errb)
 	}
-	if err := fs.Parse([]string{"--disk", "lots"}); err == nil || !strings.Contains(err.Error(), "invalid size") {
-		t.Errorf("--disk lots: %v", err)
+}
+
+// parseRun parses argv as Main does and returns the options run would get.
+func parseRun(t *testing.T, argv ...string) *RunOptions {
+	t.Helper()
+	app, _, errb := testApp()
+	var got *RunOptions
+	f := &Factory{App: app}
+	root := NewCmdRoot(f)
+	for _, c := range root.Commands() {
+		if c.Name() == "run" {
+			root.RemoveCommand(c)
+		}
 	}
+	root.AddCommand(NewCmdRun(f, func(o *RunOptions) error { got = o; return nil }))
+	if err := execute(context.Background(), root, argv); err != nil || got == nil {
+		t.Fatalf("%q: %v\n%s", argv, err, errb)
+	}
+	return got
 }
 
 // runIn runs `phylum-box run` in-process against project with the given
 // command, returning the exit code and everything logged.
-func runIn(t *testing.T, project string, o runOptions, args ...string) (int, string) {
+func runIn(t *testing.T, project string, o RunOptions, args ...string) (int, string) {
 	t.Helper()
 	var out bytes.Buffer
 	app := &App{Stdout: &out, Stderr: &out, Log: newLogger(&out)}
@@ -84,7 +99,8 @@ func runIn(t *testing.T, project string, o runOptions, args ...string) (int, str
 		o.scratch = "auto"
 	}
 	o.explicit = map[string]bool{}
-	err := runRun(context.Background(), app, &o, args)
+	o.App, o.Args = app, args
+	err := runRun(context.Background(), &o)
 	code := 0
 	if err != nil {
 		code = exitcode.Internal
@@ -111,7 +127,7 @@ func TestRunSyncsOnSuccessOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("success syncs the change", func(t *testing.T) {
-		code, log := runIn(t, project, runOptions{}, "/bin/sh", "-c", "echo b > b.txt && cat a.txt")
+		code, log := runIn(t, project, RunOptions{}, "/bin/sh", "-c", "echo b > b.txt && cat a.txt")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, log)
 		}
@@ -120,7 +136,7 @@ func TestRunSyncsOnSuccessOnly(t *testing.T) {
 		}
 	})
 	t.Run("failure syncs nothing and passes the exit code", func(t *testing.T) {
-		code, log := runIn(t, project, runOptions{}, "/bin/sh", "-c", "echo c > c.txt; rm a.txt; exit 7")
+		code, log := runIn(t, project, RunOptions{}, "/bin/sh", "-c", "echo c > c.txt; rm a.txt; exit 7")
 		if code != 7 {
 			t.Fatalf("exit %d, want 7: %s", code, log)
 		}
@@ -132,7 +148,7 @@ func TestRunSyncsOnSuccessOnly(t *testing.T) {
 		}
 	})
 	t.Run("timeout stops with 4 and syncs nothing", func(t *testing.T) {
-		code, log := runIn(t, project, runOptions{limits: container.Limits{Timeout: 300 * time.Millisecond}}, "/bin/sh", "-c", "echo d > d.txt; sleep 30")
+		code, log := runIn(t, project, RunOptions{limits: container.Limits{Timeout: 300 * time.Millisecond}}, "/bin/sh", "-c", "echo d > d.txt; sleep 30")
 		if code != exitcode.Sandbox || !strings.Contains(log, "stopped: timeout") {
 			t.Fatalf("exit %d, want 4 with a timeout message: %s", code, log)
 		}
@@ -141,7 +157,7 @@ func TestRunSyncsOnSuccessOnly(t *testing.T) {
 		}
 	})
 	t.Run("a symlink out of the project is refused with 4", func(t *testing.T) {
-		code, log := runIn(t, project, runOptions{}, "/bin/sh", "-c", "ln -s /etc/passwd leak")
+		code, log := runIn(t, project, RunOptions{}, "/bin/sh", "-c", "ln -s /etc/passwd leak")
 		if code != exitcode.Sandbox {
 			t.Fatalf("exit %d, want 4: %s", code, log)
 		}
@@ -150,7 +166,7 @@ func TestRunSyncsOnSuccessOnly(t *testing.T) {
 		}
 	})
 	t.Run("--only refuses other paths with 4", func(t *testing.T) {
-		code, log := runIn(t, project, runOptions{only: []string{"out"}}, "/bin/sh", "-c", "mkdir out && echo o > out/o && echo x > x.txt")
+		code, log := runIn(t, project, RunOptions{only: []string{"out"}}, "/bin/sh", "-c", "mkdir out && echo o > out/o && echo x > x.txt")
 		if code != exitcode.Sandbox || !strings.Contains(log, "x.txt") {
 			t.Fatalf("exit %d, want 4 naming x.txt: %s", code, log)
 		}
@@ -159,7 +175,7 @@ func TestRunSyncsOnSuccessOnly(t *testing.T) {
 		}
 	})
 	t.Run("over the disk limit stops with 4 and syncs nothing", func(t *testing.T) {
-		code, log := runIn(t, project, runOptions{limits: container.Limits{Disk: 16 << 20, Timeout: time.Minute}},
+		code, log := runIn(t, project, RunOptions{limits: container.Limits{Disk: 16 << 20, Timeout: time.Minute}},
 			"/bin/sh", "-c", "for i in $(seq 40); do head -c 1M /dev/urandom > big$i; done")
 		if code != exitcode.Sandbox || !strings.Contains(log, "stopped: disk limit 16MiB hit") || !strings.Contains(log, "--disk") {
 			t.Fatalf("exit %d, want 4 with a disk message: %s", code, log)
@@ -169,14 +185,14 @@ func TestRunSyncsOnSuccessOnly(t *testing.T) {
 		}
 	})
 	t.Run("under the disk limit is synced", func(t *testing.T) {
-		code, log := runIn(t, project, runOptions{limits: container.Limits{Disk: 16 << 20, Timeout: time.Minute}},
+		code, log := runIn(t, project, RunOptions{limits: container.Limits{Disk: 16 << 20, Timeout: time.Minute}},
 			"/bin/sh", "-c", "head -c 4M /dev/urandom > four")
 		if fi, err := os.Stat(filepath.Join(project, "four")); code != 0 || err != nil || fi.Size() != 4<<20 {
 			t.Fatalf("exit %d, four: %v: %s", code, err, log)
 		}
 	})
 	t.Run("command not found is 127", func(t *testing.T) {
-		code, log := runIn(t, project, runOptions{}, "no-such-command-pb")
+		code, log := runIn(t, project, RunOptions{}, "no-such-command-pb")
 		if code != 127 {
 			t.Fatalf("exit %d, want 127: %s", code, log)
 		}
@@ -202,7 +218,7 @@ func TestRunRefusesHome(t *testing.T) {
 		{"a parent of home through a symlink", filepath.Dir(home), link},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, log := runIn(t, tc.project, runOptions{home: tc.home}, "/bin/true")
+			code, log := runIn(t, tc.project, RunOptions{home: tc.home}, "/bin/true")
 			if code != exitcode.Usage || !strings.Contains(log, "contains your home directory") || !strings.Contains(log, "--project") {
 				t.Fatalf("exit %d, want 2 refusing the home: %s", code, log)
 			}
@@ -213,7 +229,7 @@ func TestRunRefusesHome(t *testing.T) {
 	if err := os.Mkdir(proj, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if code, log := runIn(t, proj, runOptions{home: link}, "/bin/sh", "-c", "echo ok > ok.txt"); code != 0 {
+	if code, log := runIn(t, proj, RunOptions{home: link}, "/bin/sh", "-c", "echo ok > ok.txt"); code != 0 {
 		t.Fatalf("a project inside the home: exit %d: %s", code, log)
 	}
 	if _, err := os.Stat(filepath.Join(proj, "ok.txt")); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -11,17 +10,18 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/phylum-box/phylum-box/container"
 	"github.com/phylum-box/phylum-box/internal/config"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 )
 
-func init() {
-	register(&Command{
-		Name:  "setup",
-		Usage: "setup [--user NAME] [--dry-run]",
+// NewCmdSetup is `phylum-box setup`.
+func NewCmdSetup(f *Factory, runF func(*SetupOptions) error) *cobra.Command {
+	o := &SetupOptions{App: f.App}
+	cmd := &cobra.Command{
+		Use:   "setup [--user NAME] [--dry-run]",
 		Short: "as root, prepare this machine once for a user's rootless sandboxes (subordinate ids, a cgroup)",
 		Long: `An ordinary user cannot give themselves subordinate ids or create cgroups, so
 without this step a rootless 'phylum-box run' uses a single-id map and enforces
@@ -55,21 +55,24 @@ use (root needs no delegation and maps container ids to its own range).
 Exit status: 0 done (the summary may still say "degraded"); 1 a change failed,
 or the user's sandboxes cannot run at all ("not protected"); 2 usage error, or
 not run as root.`,
-		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
-			o := &setupOptions{}
-			fs.StringVar(&o.User, "user", "", "the user (name or uid) who will run phylum-box rootless")
-			fs.BoolVar(&o.DryRun, "dry-run", false, "print what would change; change nothing")
-			return func(ctx context.Context, args []string) error {
-				if len(args) != 0 {
-					return exitcode.With(exitcode.Usage, fmt.Errorf("setup takes no arguments (got %q); name the user with --user NAME", args))
-				}
-				return runSetup(app, o)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 0 {
+				return usageError("setup takes no arguments (got %q); name the user with --user NAME", args)
 			}
+			if runF != nil {
+				return runF(o)
+			}
+			return runSetup(o)
 		},
-	})
+	}
+	cmd.Flags().StringVar(&o.User, "user", "", "the user (name or uid) who will run phylum-box rootless")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print what would change; change nothing")
+	return cmd
 }
 
-type setupOptions struct {
+// SetupOptions are `setup`'s.
+type SetupOptions struct {
+	App    *App
 	User   string
 	DryRun bool
 }
@@ -83,7 +86,8 @@ type setupStep struct {
 	do func() (string, error)
 }
 
-func runSetup(app *App, o *setupOptions) error {
+func runSetup(o *SetupOptions) error {
+	app := o.App
 	if os.Geteuid() != 0 {
 		name := o.User
 		if name == "" {

@@ -1,16 +1,17 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/managers"
 )
 
 // wrappedManagers are the commands shell-init may route through phylum-box (npx
@@ -19,11 +20,12 @@ import (
 // phylum-box does not handle yet would make the manager unusable.
 var wrappedManagers = []string{"npm", "npx", "yarn", "pnpm", "pnpx", "pip", "pip3", "poetry", "uv", "bundle", "cargo"}
 
-// supportedManagers are the wrapped managers this binary has a command for.
-func supportedManagers() []string {
+// supportedManagers are the wrapped managers among names, the package managers
+// this binary has a command for.
+func supportedManagers(names []string) []string {
 	var out []string
 	for _, m := range wrappedManagers {
-		if c, ok := commands[m]; ok && c.RawArgs {
+		if slices.Contains(names, m) {
 			out = append(out, m)
 		}
 	}
@@ -36,17 +38,24 @@ const disableVar = "PHYLUM_BOX_DISABLE"
 // supportedShells are the shells shell-init and completion write for.
 var supportedShells = []string{"bash", "zsh", "fish", "sh"}
 
-type shellInitOptions struct {
-	all  bool
-	path string // PATH used to decide which managers are installed
-	exe  string // absolute path of this binary
+// ShellInitOptions are `shell-init`'s.
+type ShellInitOptions struct {
+	App   *App
+	Shell string
+	all   bool
+	path  string // PATH used to decide which managers are installed
+	exe   string // absolute path of this binary
+	// supported are the package managers this binary has a command for.
+	supported []string
 }
 
-func init() {
-	register(&Command{
-		Name:  "shell-init",
-		Usage: "shell-init [--all] bash|zsh|fish|sh",
-		Short: "print shell functions that route package managers through phylum-box",
+// NewCmdShellInit is `phylum-box shell-init`.
+func NewCmdShellInit(f *Factory, runF func(*ShellInitOptions) error) *cobra.Command {
+	o := &ShellInitOptions{App: f.App}
+	cmd := &cobra.Command{
+		Use:       "shell-init [--all] bash|zsh|fish|sh",
+		Short:     "print shell functions that route package managers through phylum-box",
+		ValidArgs: supportedShells,
 		Long: `Prints shell functions named after the package managers (npm, npx, yarn, pnpm,
 pip, pip3, poetry, bundle, cargo, …) that call this phylum-box binary by its absolute
 path — for those this binary supports and that are on PATH when shell-init runs. Add
@@ -59,22 +68,26 @@ one line to your shell's startup file:
 
 To bypass phylum-box for one command: PHYLUM_BOX_DISABLE=1 npm install …
 (or 'command npm install …'). 'unset -f npm' (fish: 'functions -e npm') removes one.`,
-		Flags: func(app *App, fs *pflag.FlagSet) func(context.Context, []string) error {
-			o := &shellInitOptions{path: os.Getenv("PATH")}
-			fs.BoolVar(&o.all, "all", false, "define functions for every manager phylum-box supports, installed or not (for startup files shared between machines)")
-			return func(ctx context.Context, args []string) error {
-				if len(args) != 1 {
-					return exitcode.With(exitcode.Usage, fmt.Errorf("shell-init: name one shell: %s", strings.Join(supportedShells, ", ")))
-				}
-				exe, err := selfPath()
-				if err != nil {
-					return err
-				}
-				o.exe = exe
-				return writeShellInit(app.Stdout, args[0], o)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError("shell-init: name one shell: %s", strings.Join(supportedShells, ", "))
 			}
+			o.Shell = args[0]
+			o.path = os.Getenv("PATH")
+			o.supported = managers.Names()
+			exe, err := selfPath()
+			if err != nil {
+				return err
+			}
+			o.exe = exe
+			if runF != nil {
+				return runF(o)
+			}
+			return writeShellInit(o.App.Stdout, o.Shell, o)
 		},
-	})
+	}
+	cmd.Flags().BoolVar(&o.all, "all", false, "define functions for every manager phylum-box supports, installed or not (for startup files shared between machines)")
+	return cmd
 }
 
 // selfPath is the absolute, symlink-resolved path of the running binary, so the
@@ -92,12 +105,12 @@ func selfPath() (string, error) {
 }
 
 // installedManagers returns the wrapped managers found on path, in a stable order.
-func installedManagers(path string, all bool) []string {
+func installedManagers(path string, all bool, names []string) []string {
 	if all {
-		return supportedManagers()
+		return supportedManagers(names)
 	}
 	var out []string
-	for _, m := range supportedManagers() {
+	for _, m := range supportedManagers(names) {
 		if lookPathIn(m, path) {
 			out = append(out, m)
 		}
@@ -120,8 +133,8 @@ func lookPathIn(name, path string) bool {
 	return false
 }
 
-func writeShellInit(w io.Writer, shell string, o *shellInitOptions) error {
-	managers := installedManagers(o.path, o.all)
+func writeShellInit(w io.Writer, shell string, o *ShellInitOptions) error {
+	managers := installedManagers(o.path, o.all, o.supported)
 	var b strings.Builder
 	switch shell {
 	case "bash", "zsh", "sh":

@@ -7,8 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/phylum-box/phylum-box/managers"
 )
 
 // buildPhylumBox returns a real phylum-box binary at dir/name: $PHYLUM_BOX_BIN copied
@@ -74,16 +77,8 @@ func definedFunctions(shell, script string) []string {
 func TestShellInitOnlyInstalledManagers(t *testing.T) {
 	// The registry decides what phylum-box supports: make these supported (whether
 	// or not their real commands exist yet) and leave cargo and pip out.
-	for _, m := range []string{"npm", "pip3", "bundle", "yarn"} {
-		withRawCommand(t, m)
-	}
-	for _, m := range []string{"cargo", "pip"} {
-		if c, ok := commands[m]; ok {
-			delete(commands, m)
-			t.Cleanup(func() { commands[m] = c })
-		}
-	}
-	supported := strings.Join(supportedManagers(), " ")
+	registered := []string{"npm", "pip3", "bundle", "yarn"}
+	supported := strings.Join(supportedManagers(registered), " ")
 	bin := fakeBinDir(t, "npm", "pip3", "bundle", "pip")
 	for _, tc := range []struct {
 		shell string
@@ -101,7 +96,7 @@ func TestShellInitOnlyInstalledManagers(t *testing.T) {
 		{"bash", "", true, supported},
 	} {
 		var out bytes.Buffer
-		if err := writeShellInit(&out, tc.shell, &shellInitOptions{path: tc.path, all: tc.all, exe: "/opt/pb/phylum-box"}); err != nil {
+		if err := writeShellInit(&out, tc.shell, &ShellInitOptions{path: tc.path, all: tc.all, exe: "/opt/pb/phylum-box", supported: registered}); err != nil {
 			t.Fatal(err)
 		}
 		if got := strings.Join(definedFunctions(tc.shell, out.String()), " "); got != tc.want {
@@ -175,7 +170,7 @@ func TestShellInitRealShells(t *testing.T) {
 	if _, err := exec.LookPath("npm"); err != nil {
 		t.Skip("npm is not installed (run `make deps`); the routing test needs a real npm on PATH")
 	}
-	if c, ok := commands["npm"]; !ok || !c.RawArgs {
+	if !slices.Contains(managers.Names(), "npm") {
 		t.Skip("TODO: this binary has no npm command yet, so shell-init wraps nothing to route")
 	}
 	// A directory name with a space and a quote proves the quoting end to end.
@@ -245,7 +240,7 @@ func TestShellInitMissingBinaryFailsClosed(t *testing.T) {
 	withRawCommand(t, "npm")
 	var out bytes.Buffer
 	gone := filepath.Join(t.TempDir(), "removed", "phylum-box")
-	if err := writeShellInit(&out, "bash", &shellInitOptions{all: true, exe: gone}); err != nil {
+	if err := writeShellInit(&out, "bash", &ShellInitOptions{all: true, exe: gone, supported: managers.Names()}); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("bash", "--norc", "-c", out.String()+"\nnpm install lodash")

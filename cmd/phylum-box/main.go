@@ -30,9 +30,12 @@ func main() {
 	os.Exit(code)
 }
 
-// Main parses argv, runs one command and returns the process exit code.
+// Main parses argv, runs one command and returns the process exit code. Errors
+// are printed here, once; only this maps them to exit codes (a command returns an
+// *exitcode.Error for anything but an internal error).
 func Main(ctx context.Context, app *App, args []string) int {
-	err := app.Dispatch(ctx, args)
+	f := &Factory{App: app}
+	err := execute(ctx, NewCmdRoot(f), args)
 	if err == nil {
 		return exitcode.OK
 	}
