@@ -1,6 +1,7 @@
 package managers
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/precheck/registry"
 )
 
@@ -160,6 +162,15 @@ type Plan struct {
 	Hooks      *Step
 	Hooked     func(stdout []byte) (missing []string, err error) `json:"-"`
 	HooksFetch func(missing []string) *Step                      `json:"-"`
+	// ResolveOutput, when set, replaces Lockfiles for a Resolve that may run package
+	// code (pip's builds sdist metadata): the step's standard output (capped, not
+	// shown) is handed to it on the host, and everything the step wrote is thrown
+	// away before the next step. It parses and validates that untrusted output and
+	// returns the packages to precheck (Mismatch set on an entry that is not what
+	// the configured index serves: blocked, exit 3); it may set what the later
+	// steps are given (Credentials.Files: the validated fetch list). An error stops
+	// the install (an exitcode error with its code).
+	ResolveOutput func(ctx context.Context, stdout []byte) ([]precheck.Package, error) `json:"-"`
 	// Lockfiles are the files (relative to Root) to precheck, in order of preference:
 	// the first one that exists is read (rebuild prefers npm's hidden lockfile,
 	// node_modules/.package-lock.json, which describes what is installed). After

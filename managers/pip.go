@@ -27,14 +27,10 @@ type pipManager struct{ name string }
 func (m pipManager) Name() string      { return m.name }
 func (m pipManager) Ecosystem() string { return precheck.PyPI }
 
-// pipWork is the directory (relative to Root) where the steps keep the resolution
-// report and the downloaded distributions. The build step deletes it: it is not an
+// pipWork is the directory (relative to Root) where the download step puts the
+// checked distributions for the build. The build step deletes it: it is not an
 // output, and the sync back refuses everything that is not.
 const pipWork = ".phylum-box-pip"
-
-// pipReportFile is the report's path; its base name is what precheck/lockfile
-// recognises as pip's installation report.
-const pipReportFile = pipWork + "/pip-report.json"
 
 // pipValueOpts are pip install's options that take a value (pip 23–25, general and
 // install options). optparse also accepts unique prefixes of long options, which
@@ -161,7 +157,17 @@ func (a *pipArgv) last(name string) (string, bool) {
 
 func (m pipManager) Plan(args []string, env Env) (*Plan, error) {
 	p, err := m.plan(args, env)
-	return finishPython(p, err, env)
+	p, err = finishPython(p, err, env)
+	if err != nil || p == nil || p.Passthrough || p.Resolve == nil || len(p.Resolve.Args) == 0 {
+		return p, err
+	}
+	// A venv made from a pyenv/conda/asdf python: that installation, read-only.
+	paths, err := pipInterpreterPaths(env, p.Resolve.Args[0])
+	if err != nil {
+		return finishPython(nil, err, env)
+	}
+	p.HostPaths = append(p.HostPaths, paths...)
+	return p, nil
 }
 
 func (m pipManager) plan(args []string, env Env) (*Plan, error) {
@@ -244,8 +250,7 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	p := &Plan{
 		Manager: m.name, Ecosystem: precheck.PyPI, Subcommand: "install", Args: args,
 		Root: root, Cwd: cwd,
-		Lockfiles: []string{pipReportFile},
-		Outputs:   []string{filepath.ToSlash(outRel) + "/"},
+		Outputs: []string{filepath.ToSlash(outRel) + "/"},
 		// No persistent cache: resolving an sdist runs its setup code (see Notes), and
 		// a cache written there could feed the next resolve poisoned index pages.
 	}
@@ -261,24 +266,33 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	// Resolving an sdist runs its metadata hook (setup.py egg_info, PEP 517
 	// prepare_metadata): the step reaches only the configured indexes, through
-	// phylum-box's proxy (--proxy is dropped: the proxy variables point there).
+	// phylum-box's proxy (--proxy is dropped: the proxy variables point there). Its
+	// report comes out on standard output and is checked on the host
+	// (pipResolver); whatever the step wrote is thrown away.
 	venv := ""
 	if len(targetOpts) == 0 {
 		venv = out
 	}
 	p.Resolve = &Step{
-		Args:   concat([]string{"sh", "-c", `mkdir -p "$PHYLUM_BOX_PIP_WORK" && exec "$0" "$@"`}, pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "target", "prefix", "root", "quiet", "proxy"), backend, []string{"--dry-run", "--ignore-installed", "--report", filepath.Join(root, pipReportFile), "--quiet"}),
-		Env:    []string{"PHYLUM_BOX_PIP_WORK=" + work},
+		Args:   concat(pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "target", "prefix", "root", "quiet", "verbose", "proxy", "log", "log-file", "local-log"), backend, []string{"--dry-run", "--ignore-installed", "--report", "-", "--quiet"}),
 		Egress: pipEgress(a, env, venv), Credentials: true,
 	}
-	// Download: fetch exactly the files the report names (URL and sha256) with a
-	// plain HTTP client, not `pip download`, which would run sdists' setup code;
-	// so this step, which runs no package code, keeps the network.
-	p.Download = &Step{
-		Args:    []string{python, "-c", runScriptFromEnv, filepath.Join(root, pipReportFile), filepath.Join(work, "dist")},
-		Env:     []string{"PHYLUM_BOX_SCRIPT=" + pipFetchScript},
-		Network: true, Credentials: true,
+	cert := pipUserCert(env)
+	pr := &pipResolver{src: pipGatherSources(a, env, venv), auth: pipUserAuth(env), home: env.Home, plan: p,
+		certPEM: cert, client: pipHTTPClient(cert), pages: map[string][]pipLink{}}
+	p.ResolveOutput = pr.resolve
+	// Download: phylum-box's fetch program under the system python, isolated,
+	// outside the project, fetching exactly the checked list by hash; it runs no
+	// package or project code, so this step keeps the network.
+	sysPython, err := pipSystemPython(env)
+	if err != nil {
+		return nil, err
 	}
+	fetchArgs := []string{sysPython, "-I", "-S", filepath.Join(env.Home, pipFetchScript), filepath.Join(env.Home, pipFetchList), filepath.Join(work, "dist")}
+	if cert != nil {
+		fetchArgs = append(fetchArgs, filepath.Join(env.Home, pipFetchCert))
+	}
+	p.Download = &Step{Args: fetchArgs, Network: true, Credentials: true}
 	buildScript := `"$0" -m pip "$@" --no-index --find-links "$PHYLUM_BOX_PIP_DIST"; rc=$?; rm -rf "$PHYLUM_BOX_PIP_WORK"; exit $rc`
 	p.Build = &Step{
 		Args:    concat([]string{"sh", "-c", buildScript, python}, stripPipOpts(args, "report", "index-url", "extra-index-url", "find-links")),
@@ -390,12 +404,15 @@ func stripPipOpts(args []string, names ...string) []string {
 				i++
 				continue
 			}
-			if w == "-q" && drop["quiet"] {
+			if w == "-q" && drop["quiet"] || w == "-v" && drop["verbose"] {
 				continue
 			}
 		} else if strings.HasPrefix(w, "-") && len(w) > 2 {
 			if long, ok := pipShortValue[w[1]]; ok && drop[long] {
 				continue
+			}
+			if strings.Trim(w[1:], "qv") == "" && (drop["quiet"] || drop["verbose"]) {
+				continue // -qq, -vv: the captured report must be all the resolve prints
 			}
 		}
 		out = append(out, w)
@@ -406,70 +423,6 @@ func stripPipOpts(args []string, names ...string) []string {
 // runScriptFromEnv runs the Python program in $PHYLUM_BOX_SCRIPT (the step's argv
 // stays short enough to log).
 const runScriptFromEnv = `import os, sys; sys.argv[0] = "phylum-box-fetch"; exec(compile(os.environ.pop("PHYLUM_BOX_SCRIPT"), "phylum-box-fetch", "exec"))`
-
-// pipFetchScript downloads each distribution of a pip installation report and checks
-// its hash. It never imports or runs what it fetches. Credentials come from the index
-// URLs pip is configured with (user:password@host) and ~/.netrc, the CA bundle from
-// pip's cert setting, proxies from the environment, as for pip itself.
-const pipFetchScript = `
-import base64, hashlib, json, netrc, os, ssl, subprocess, sys, urllib.parse, urllib.request
-report, dest = sys.argv[1], sys.argv[2]
-os.makedirs(dest, exist_ok=True)
-auth = {}
-urls = [os.environ.get("PIP_INDEX_URL", "")] + os.environ.get("PIP_EXTRA_INDEX_URL", "").split()
-cafile = os.environ.get("PIP_CERT") or None
-try:
-    cfg = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
-    for line in cfg.splitlines():
-        k, _, v = line.partition("=")
-        v = v.strip().strip("'\"")
-        if k.endswith("index-url"):
-            urls += v.split()
-        elif k.endswith(".cert") and cafile is None:
-            cafile = v
-except Exception:
-    pass
-ctx = ssl.create_default_context(cafile=cafile) if cafile else None
-for u in urls:
-    p = urllib.parse.urlsplit(u)
-    if p.username:
-        auth[p.hostname] = (urllib.parse.unquote(p.username), urllib.parse.unquote(p.password or ""))
-try:
-    n = netrc.netrc()
-except Exception:
-    n = None
-with open(report) as f:
-    items = json.load(f)["install"]
-for it in items:
-    info = it.get("download_info", {})
-    url = info.get("url", "")
-    if "archive_info" not in info or not url.startswith(("http://", "https://")):
-        continue  # a local path, directory or VCS checkout: pip reads it itself
-    parts = urllib.parse.urlsplit(url)
-    name = urllib.parse.unquote(parts.path.rsplit("/", 1)[-1])
-    req = urllib.request.Request(urllib.parse.urlunsplit(parts._replace(netloc=parts.hostname + (":%d" % parts.port if parts.port else ""), fragment="")))
-    cred = auth.get(parts.hostname)
-    if parts.username:
-        cred = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
-    if cred is None and n is not None:
-        a = n.authenticators(parts.hostname)
-        if a:
-            cred = (a[0], a[2])
-    if cred:
-        req.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % cred).encode()).decode())
-    data = urllib.request.urlopen(req, timeout=120, context=ctx).read()
-    hashes = dict(info["archive_info"].get("hashes") or {})
-    h = info["archive_info"].get("hash")
-    if h and "=" in h:
-        alg, _, val = h.partition("=")
-        hashes.setdefault(alg, val)
-    for alg, want in hashes.items():
-        if alg in hashlib.algorithms_available and hashlib.new(alg, data).hexdigest() != want:
-            sys.exit("phylum-box: %s: %s hash mismatch (the index served different bytes than it resolved)" % (name, alg))
-    with open(os.path.join(dest, name), "wb") as f:
-        f.write(data)
-    print("fetched", name)
-`
 
 // pipUserConfigFiles are the user's pip config files: the XDG one and the legacy
 // ~/.pip/pip.conf.

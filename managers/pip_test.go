@@ -1,14 +1,7 @@
 package managers
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -86,8 +79,11 @@ func TestPipPlan(t *testing.T) {
 			if !slices.Contains(p.Resolve.Args, "--dry-run") || !slices.Contains(p.Resolve.Args, "--report") {
 				t.Errorf("resolve is not a dry run with a report: %q", p.Resolve.Args)
 			}
-			if !slices.Equal(p.Lockfiles, []string{".phylum-box-pip/pip-report.json"}) {
-				t.Errorf("Lockfiles = %q", p.Lockfiles)
+			if p.ResolveOutput == nil || len(p.Lockfiles) != 0 || !slices.Contains(p.Resolve.Args, "-") {
+				t.Errorf("the resolve's report must come out on stdout, for the host to check: %q %q", p.Lockfiles, p.Resolve.Args)
+			}
+			if dl := p.Download.Args; dl[0] != "/usr/bin/python3" || dl[1] != "-I" || dl[2] != "-S" {
+				t.Errorf("download must run the system python isolated: %q", dl)
 			}
 			build := strings.Join(p.Build.Args, " ")
 			if !strings.Contains(build, "--no-index --find-links") || !strings.Contains(build, `rm -rf "$PHYLUM_BOX_PIP_WORK"`) {
@@ -144,46 +140,6 @@ func TestParsePipArgv(t *testing.T) {
 	}
 	if got := stripPipOpts([]string{"install", "-t", "d", "--report=r", "--index-url", "u", "-q", "x"}, "target", "report", "index-url", "quiet"); !slices.Equal(got, []string{"install", "x"}) {
 		t.Errorf("stripPipOpts = %q", got)
-	}
-}
-
-// TestPipFetchScriptChecksHashes runs the download step's script against a local
-// server: it fetches what the report names, and refuses bytes whose hash is not
-// the one pip resolved.
-func TestPipFetchScriptChecksHashes(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not installed")
-	}
-	body := []byte("wheel bytes")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
-	defer srv.Close()
-	sum := sha256.Sum256(body)
-	for _, tc := range []struct {
-		name, hash string
-		ok         bool
-	}{
-		{"matching hash", hex.EncodeToString(sum[:]), true},
-		{"other bytes", strings.Repeat("0", 64), false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			report := fmt.Sprintf(`{"version":"1","pip_version":"23.0","install":[{"metadata":{"name":"x","version":"1"},"download_info":{"url":"%s/files/x-1-py3-none-any.whl","archive_info":{"hashes":{"sha256":"%s"}}}},{"metadata":{"name":"local","version":"1"},"download_info":{"url":"file:///src/local","dir_info":{}}}]}`, srv.URL, tc.hash)
-			writeFile(t, filepath.Join(dir, "r.json"), report)
-			cmd := exec.Command(py, "-c", runScriptFromEnv, filepath.Join(dir, "r.json"), filepath.Join(dir, "dist"))
-			cmd.Env = []string{"PHYLUM_BOX_SCRIPT=" + pipFetchScript, "HOME=" + dir, "PATH=" + os.Getenv("PATH")}
-			out, err := cmd.CombinedOutput()
-			got, rerr := os.ReadFile(filepath.Join(dir, "dist", "x-1-py3-none-any.whl"))
-			if tc.ok {
-				if err != nil || rerr != nil || string(got) != string(body) {
-					t.Fatalf("fetch failed: %v %v\n%s", err, rerr, out)
-				}
-				return
-			}
-			if err == nil || rerr == nil || !strings.Contains(string(out), "hash mismatch") {
-				t.Fatalf("a wrong hash must fail the download and write nothing: %v\n%s", err, out)
-			}
-		})
 	}
 }
 

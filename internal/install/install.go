@@ -148,12 +148,18 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 	}
 	// 1. Resolve.
+	var resolvedOut []precheck.Package
 	if p.Resolve != nil {
 		if done, err := r.blockSmuggledBeforeResolve(ctx); err != nil || done {
 			return out, err
 		}
 		log.Infof("resolving: %s", strings.Join(p.Resolve.Args, " "))
-		if done, err := r.step(ctx, managers.PhaseResolve, p.Resolve); err != nil || done {
+		if p.ResolveOutput != nil { // the resolution is the step's output (resolveoutput.go)
+			var done bool
+			if resolvedOut, done, err = r.resolveCaptured(ctx); err != nil || done {
+				return out, err
+			}
+		} else if done, err := r.step(ctx, managers.PhaseResolve, p.Resolve); err != nil || done {
 			return out, err
 		}
 	}
@@ -164,7 +170,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 	}
 	// 2. Precheck.
-	pkgs, err := r.readLockfiles(ctx)
+	pkgs, err := r.resolution(ctx, resolvedOut)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +207,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 			return out, err
 		}
 		// The download must install exactly what was checked.
-		after, err := r.readLockfiles(ctx)
+		after, err := r.resolution(ctx, pkgs)
 		if err != nil {
 			// The resolved lockfile was there before the download: a step that
 			// removes or mangles it is not something to precheck again.

@@ -1,0 +1,60 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Discard throws away every change the session's containers have made to the
+// project view so far: the next container sees the project as it was. A step that
+// ran package code (pip's resolve builds sdist metadata, and setuptools writes
+// src/*.egg-info while doing so) may write freely, and none of it reaches a later
+// step. Call it only between containers.
+//
+// An overlay gets a fresh upper and work dir (the old ones are renamed aside and
+// removed with the scratch dir); a staging copy is made again.
+func (s *Scratch) Discard() error {
+	if s.broken != nil {
+		return s.broken
+	}
+	aside, err := os.MkdirTemp(s.dir, "discarded-")
+	if err != nil {
+		return fmt.Errorf("discarding the step's changes: %w", err)
+	}
+	if s.mode == ModeOverlay {
+		perm := os.FileMode(0o755)
+		if st, err := os.Stat(s.upperDir()); err == nil {
+			perm = st.Mode().Perm()
+		}
+		for _, d := range []struct {
+			path string
+			perm os.FileMode
+		}{{s.upperDir(), perm}, {s.workDir(), 0o700}} {
+			if err := os.Rename(d.path, filepath.Join(aside, filepath.Base(d.path))); err != nil {
+				return fmt.Errorf("discarding the step's changes: %w", err)
+			}
+			if err := os.Mkdir(d.path, 0o755); err != nil {
+				return fmt.Errorf("discarding the step's changes: %w", err)
+			}
+			if err := os.Lchown(d.path, s.rootUID, s.rootGID); err != nil {
+				return fmt.Errorf("discarding the step's changes: %w", err)
+			}
+			if err := os.Chmod(d.path, d.perm); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := os.Rename(s.stagingDir(), filepath.Join(aside, "staging")); err != nil {
+		return fmt.Errorf("discarding the step's changes: %w", err)
+	}
+	snap, err := stageCopy(s.project, s.stagingDir(), s.rootUID, s.rootGID)
+	if err != nil {
+		s.broken = fmt.Errorf("make the staging copy of %s again: %w", s.project, err)
+		_ = os.RemoveAll(s.stagingDir())
+		return s.broken
+	}
+	s.snap = snap
+	return nil
+}
