@@ -196,6 +196,16 @@ type Plan struct {
 	// why says what was found. Nil means always run Build. A manager answers false
 	// only when it is sure: an unreadable or unfamiliar file means true.
 	BuildNeeded func(read func(rel string) ([]byte, error)) (needed bool, why string) `json:"-"`
+	// BuildChanged, when set with Build.AppendChanged, limits Build to the packages
+	// this install added or changed: dirs are the package dirs (relative to Root)
+	// whose manifest Download wrote, read a file of the scratch project. It returns
+	// the names to append to Build (none: nothing to build); ok false means it
+	// cannot tell, and Build covers the whole tree (BuildNeeded still applies).
+	BuildChanged func(read func(rel string) ([]byte, error), dirs []string) (names []string, why string, ok bool) `json:"-"`
+	// UpToDate, when set, tells from the project as it is (read as data, before any
+	// step) that the command has nothing to do: the lockfile is prechecked and no
+	// step runs. A manager answers true only when it is sure.
+	UpToDate func() (upToDate bool, why string) `json:"-"`
 	// Then runs on the host after a successful sync back, like a passthrough
 	// ("npm install-test" = install, then "npm test").
 	Then []string

@@ -187,7 +187,9 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	if cmd != "rebuild" {
 		p.BuildNeeded = NpmBuildNeeded
+		p.BuildChanged = NpmBuildChanged // npmnoop.go
 	}
+	p.UpToDate = npmNoopCheck(cmd, rest, a, cfg, man, root)
 	return p, nil
 }
 

@@ -65,7 +65,7 @@ func (r *runner) scriptNetworkUnenforceable(pkgs []precheck.Package) string {
 func (r *runner) buildSteps(b *managers.Step, pkgs []precheck.Package) ([]*managers.Step, []string) {
 	pol := r.o.Engine.Policy
 	if pol == nil {
-		return []*managers.Step{b}, nil
+		return []*managers.Step{r.limited(b)}, nil
 	}
 	type byName struct {
 		allowed    bool
@@ -133,7 +133,7 @@ func (r *runner) buildSteps(b *managers.Step, pkgs []precheck.Package) ([]*manag
 	}
 	if len(netNames) == 0 {
 		if pol.Scripts != policy.ScriptsAllowlist {
-			return []*managers.Step{b}, notes
+			return []*managers.Step{r.limited(b)}, notes
 		}
 		if len(mainNames) == 0 {
 			return nil, append(notes, "no installed package is in the policy's allow_scripts")

@@ -83,6 +83,9 @@ type Outcome struct {
 	// ("name@version (path of its package.json)"), checked after the step that
 	// installed them (installedtree.go).
 	OnDiskOnly []string `json:"on_disk_only,omitempty"`
+	// UpToDate says why no step ran: the project already was what the command
+	// would make it (noop.go).
+	UpToDate string `json:"up_to_date,omitempty"`
 }
 
 // Install runs the plan. The returned error is for failures of phylum-box itself;
@@ -139,6 +142,10 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	defer func() { r.cred.cleanup() }()
 	for _, n := range p.Notes { // Plan.Notes: worth printing with -v
 		log.Debugf("%s", n)
+	}
+	// Nothing to do: precheck the lockfile, run no step (noop.go).
+	if why := r.upToDate(); why != "" {
+		return r.precheckOnly(ctx, why)
 	}
 
 	// 0. Evaluate: project code runs offline, without credentials, project read-only.
@@ -225,8 +232,8 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 	}
 	// 4. Build.
-	build := p.Build
-	if build != nil && p.BuildNeeded != nil {
+	build, buildPkgs, limited := r.changedBuild(p.Build, pkgs) // noop.go
+	if build != nil && p.BuildNeeded != nil && !limited {
 		// Most trees have nothing to build; not starting a container for them is
 		// the biggest single saving of a warm install.
 		if need, why := p.BuildNeeded(r.sess.Scratch().ReadFile); !need {
@@ -237,7 +244,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 	}
 	if build != nil {
-		steps, notes := r.buildSteps(build, pkgs)
+		steps, notes := r.buildSteps(build, buildPkgs)
 		for _, n := range notes {
 			log.Info(n)
 		}
@@ -309,6 +316,8 @@ type runner struct {
 	cred *credentials
 	// stdout, when set, takes the step's standard output instead of Options.Stdout.
 	stdout io.Writer
+	// only, when set, limits the build to these packages (noop.go).
+	only []string
 }
 
 // step runs one sandboxed step. done is true when the install must stop (the

@@ -1,0 +1,113 @@
+package install
+
+import (
+	"context"
+	"path"
+	"slices"
+
+	"github.com/phylum-box/phylum-box/managers"
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+// The two cheap paths of an everyday install. Nothing to do: the plan's UpToDate
+// says, from the project read as data, that the command would change nothing; the
+// lockfile is prechecked as always and no step runs, so nothing is synced back and
+// a project that only pretends to be up to date gets no code run and no file
+// written. Build only what changed: BuildChanged limits the build step to the
+// packages the download step added or changed, as the manager itself would.
+
+// upToDate asks the plan whether there is nothing to do; "" when there may be.
+func (r *runner) upToDate() string {
+	p := r.o.Plan
+	if p.UpToDate == nil {
+		return ""
+	}
+	ok, why := p.UpToDate()
+	if !ok {
+		r.o.Log.Debugf("not up to date, running every step: %s", why)
+		return ""
+	}
+	return why
+}
+
+// precheckOnly is the install of an up-to-date project: the precheck of its
+// lockfile, and nothing else.
+func (r *runner) precheckOnly(ctx context.Context, why string) (*Outcome, error) {
+	out := r.out
+	pkgs, err := r.readLockfiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.o.Log.Infof("checking %d package(s)", len(pkgs))
+	if pf, ok := r.o.Engine.Metadata.(interface {
+		Prefetch(context.Context, []precheck.Package)
+	}); ok {
+		pf.Prefetch(ctx, pkgs)
+	}
+	v, err := r.o.Engine.Evaluate(ctx, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	out.Verdict = v
+	if v.Result != precheck.Pass {
+		out.Code = v.ExitCode()
+		out.Reason = verdictReason(v)
+		return out, nil
+	}
+	r.announceUncheckable(v)
+	out.UpToDate = why
+	r.o.Log.Infof("up to date: %s; nothing to resolve, download or build", why)
+	return out, nil
+}
+
+// changedBuild limits build to the packages the download step added or changed
+// (Plan.BuildChanged): the step to run (nil: nothing to build), the packages the
+// policy's scripts mode is applied to, and whether the limit applies (false: the
+// whole tree, as without BuildChanged).
+func (r *runner) changedBuild(build *managers.Step, pkgs []precheck.Package) (*managers.Step, []precheck.Package, bool) {
+	p := r.o.Plan
+	if build == nil || !build.AppendChanged || p.BuildChanged == nil {
+		return build, pkgs, false
+	}
+	cs, err := r.sess.Scratch().Changes()
+	if err != nil {
+		r.o.Log.Debugf("building the whole tree: listing what the download changed: %v", err)
+		return build, pkgs, false
+	}
+	var dirs []string
+	for _, c := range cs.Changes {
+		if c.Kind != rootfs.Deleted && isManifestPath(c.Path) {
+			dirs = append(dirs, path.Dir(c.Path))
+		}
+	}
+	names, why, ok := p.BuildChanged(r.sess.Scratch().ReadFile, dirs)
+	if !ok {
+		r.o.Log.Debugf("building the whole tree: %s", why)
+		return build, pkgs, false
+	}
+	if len(names) == 0 {
+		r.o.Log.Infof("nothing to build: %s", why)
+		return nil, nil, true
+	}
+	r.o.Log.Debugf("building only what this install changed: %s", why)
+	r.only = names
+	var keep []precheck.Package
+	for _, pk := range pkgs {
+		if slices.Contains(names, pk.Name) {
+			keep = append(keep, pk)
+		}
+	}
+	return build, keep, true
+}
+
+// limited is the build step limited to r.only, the packages this install added or
+// changed (changedBuild); the step itself when the whole tree is built.
+func (r *runner) limited(b *managers.Step) *managers.Step {
+	if r.only == nil {
+		return b
+	}
+	s := *b
+	s.Args = append(slices.Clone(b.Args), r.only...)
+	return &s
+}

@@ -1,0 +1,547 @@
+package managers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The everyday npm commands made cheap: `npm install` in a project whose
+// node_modules already is what package-lock.json says (nothing to do), and, after
+// an install that adds or changes some packages, a build of only those.
+//
+// Deciding "nothing to do" reads project files as data and runs nothing. A hostile
+// project that fakes an up-to-date tree gains nothing from it: no step runs, nothing
+// is synced back, and the committed lockfile is still prechecked.
+
+// npmNoopOptions are the settings (command line, environment, .npmrc files) that
+// leave what `npm install` does to node_modules unchanged: where packages come
+// from and with which credentials (the tree is the lockfile's either way), and
+// how npm talks. Any other setting (omit, install-strategy, legacy-peer-deps,
+// overrides of platform, …) means the full steps.
+var npmNoopOptions = map[string]bool{
+	"audit": true, "fund": true, "loglevel": true, "silent": true, "quiet": true, "verbose": true,
+	"progress": true, "color": true, "update-notifier": true, "unicode": true, "timing": true,
+	"logs-dir": true, "logs-max": true, "heading": true, "registry": true, "cache": true,
+	"userconfig": true, "globalconfig": true, "strict-ssl": true, "ca": true, "cafile": true,
+	"proxy": true, "https-proxy": true, "noproxy": true, "no-proxy": true, "always-auth": true,
+	"maxsockets": true, "fetch-retries": true, "fetch-retry-factor": true, "fetch-retry-mintimeout": true,
+	"fetch-retry-maxtimeout": true, "fetch-timeout": true, "prefer-online": true, "prefer-offline": true,
+	"user-agent": true, "save-exact": true, "save-prefix": true, "init-author-name": true,
+	"init-author-email": true, "init-author-url": true, "init-license": true, "init-version": true,
+	"sign-git-commit": true, "sign-git-tag": true, "git-tag-version": true, "tag-version-prefix": true,
+	"message": true, "email": true, "auth-type": true, "otp": true, "yes": true,
+	// Build settings: nothing to do builds nothing, with npm too (the root's own
+	// install scripts, which npm runs every time, mean the full steps).
+	"nodedir": true, "foreground-scripts": true, "ignore-scripts": true,
+	// Checked against the lockfile (NpmUpToDate).
+	"omit-lockfile-registry-resolved": true,
+}
+
+// npmNoopSetting reports whether a setting (an .npmrc key, a flag's long name, an
+// npm_config_ variable's rest) leaves `npm install`'s tree alone.
+func npmNoopSetting(key string) bool {
+	key = strings.ToLower(strings.ReplaceAll(key, "_", "-"))
+	switch {
+	case strings.HasPrefix(key, "//"): // per-registry credentials
+		return true
+	case strings.HasPrefix(key, "@") && strings.HasSuffix(key, ":registry"):
+		return true
+	}
+	return npmNoopOptions[key]
+}
+
+// npmRootScripts are the root project's scripts a bare `npm install` runs every
+// time, even with nothing to install (npm's lib/commands/install.js).
+var npmRootScripts = []string{"preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare"}
+
+// npmNoopCheck returns Plan.UpToDate for an npm command line, or nil when the
+// command could change node_modules whatever the files say: anything but a bare
+// `npm install` (or its aliases), options beyond npmNoopOptions, a setting in an
+// .npmrc or npm_config_ variable beyond them, workspaces, a shrinkwrap.
+func npmNoopCheck(cmd string, rest []string, a *npmArgv, cfg *NpmConfig, man *nodeManifest, root string) func() (bool, string) {
+	if cmd != "install" || len(rest) > 0 || man == nil || len(man.workspacePatterns()) > 0 || exists(root, "npm-shrinkwrap.json") {
+		return nil
+	}
+	for _, o := range a.occurrences {
+		if !npmNoopSetting(o.name) {
+			return nil
+		}
+	}
+	if k := cfg.firstSetting(func(k string) bool { return !npmNoopSetting(k) }); k != "" {
+		return nil
+	}
+	omitResolved := cfg.get("omit-lockfile-registry-resolved") == "true"
+	return func() (bool, string) { return NpmUpToDate(root, omitResolved) }
+}
+
+// firstSetting returns the first setting key, of every file, the environment
+// (npm_config_*) and the command line, for which bad is true; "" when none is. A
+// line under an ini [section] counts as bad ("[section]").
+func (c *NpmConfig) firstSetting(bad func(key string) bool) string {
+	for k := range c.cli {
+		if bad(k) {
+			return k
+		}
+	}
+	for _, kv := range c.env.Environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if rest, ok := cutPrefixFold(k, "npm_config_"); ok && bad(rest) {
+			return k
+		}
+	}
+	for _, f := range c.files {
+		for _, l := range f.lines {
+			if l.section {
+				return "[section]"
+			}
+			if l.key != "" && bad(l.key) {
+				return l.key
+			}
+		}
+	}
+	return ""
+}
+
+// maxNoopTree bounds the directories NpmUpToDate looks at: a larger tree gets the
+// full steps.
+const maxNoopTree = 100000
+
+// npmLockEntry is one "packages" entry of package-lock.json or the hidden lockfile.
+type npmLockEntry struct {
+	Name      string          `json:"name"`
+	Version   string          `json:"version"`
+	Resolved  string          `json:"resolved"`
+	Integrity string          `json:"integrity"`
+	Link      bool            `json:"link"`
+	Optional  bool            `json:"optional"`
+	InBundle  bool            `json:"inBundle"`
+	OS        json.RawMessage `json:"os"`
+	CPU       json.RawMessage `json:"cpu"`
+	Libc      json.RawMessage `json:"libc"`
+}
+
+type npmLock struct {
+	Name            string                     `json:"name"`
+	Version         string                     `json:"version"`
+	LockfileVersion int                        `json:"lockfileVersion"`
+	Packages        map[string]json.RawMessage `json:"packages"`
+}
+
+// NpmUpToDate says whether `npm install` at root has nothing to do: package.json's
+// dependencies are the ones package-lock.json was made for, and node_modules holds
+// exactly the lockfile's packages, as npm's hidden lockfile records them and npm
+// itself would trust it (no directory in node_modules newer than it, every
+// package's package.json the recorded version). why says what was found. Every
+// file is read beneath root without following a symbolic link; a link anywhere in
+// node_modules (workspaces, file: dependencies) means not up to date. With
+// omitResolved (omit-lockfile-registry-resolved=true) npm rewrites a lockfile whose
+// entries have a resolved URL without it: not up to date either.
+func NpmUpToDate(root string, omitResolved bool) (ok bool, why string) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return false, err.Error()
+	}
+	defer r.Close()
+	pj, err := readNoLink(r, "package.json")
+	if err != nil {
+		return false, err.Error()
+	}
+	lockData, err := readNoLink(r, "package-lock.json")
+	if err != nil {
+		return false, err.Error()
+	}
+	hiddenData, err := readNoLink(r, "node_modules/.package-lock.json")
+	if err != nil {
+		return false, err.Error()
+	}
+	hiddenSt, err := r.Lstat("node_modules/.package-lock.json")
+	if err != nil {
+		return false, err.Error()
+	}
+	var man map[string]json.RawMessage
+	if err := json.Unmarshal(pj, &man); err != nil {
+		return false, "package.json: " + err.Error()
+	}
+	var lock, hidden npmLock
+	if err := json.Unmarshal(lockData, &lock); err != nil {
+		return false, "package-lock.json: " + err.Error()
+	}
+	if err := json.Unmarshal(hiddenData, &hidden); err != nil {
+		return false, "node_modules/.package-lock.json: " + err.Error()
+	}
+	if why := npmManifestMatchesLock(man, &lock); why != "" {
+		return false, why
+	}
+	if lock.LockfileVersion < 2 || hidden.LockfileVersion < 2 || hidden.Packages == nil {
+		return false, "an npm 6 lockfile (npm rewrites it)"
+	}
+	want := map[string]npmLockEntry{}
+	for loc, raw := range lock.Packages {
+		if loc == "" {
+			continue
+		}
+		var e npmLockEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return false, fmt.Sprintf("package-lock.json %q: %v", loc, err)
+		}
+		want[loc] = e
+	}
+	got := map[string]npmLockEntry{}
+	for loc, raw := range hidden.Packages {
+		if loc == "" {
+			continue
+		}
+		var e npmLockEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return false, fmt.Sprintf("node_modules/.package-lock.json %q: %v", loc, err)
+		}
+		got[loc] = e
+	}
+	for loc, w := range want {
+		switch {
+		case !strings.HasPrefix(loc, "node_modules/"):
+			return false, loc + " is not below node_modules (a workspace)"
+		case w.Link:
+			return false, loc + " is a link"
+		case w.InBundle:
+		case w.Version == "" || w.Integrity == "" || w.Resolved != "" && !strings.HasPrefix(w.Resolved, "https://") && !strings.HasPrefix(w.Resolved, "http://"):
+			return false, loc + " is not a registry package with a version and an integrity"
+		case w.Resolved != "" && omitResolved:
+			return false, "npm drops the lockfile's resolved URLs (omit-lockfile-registry-resolved)"
+		}
+		g, installed := got[loc]
+		if !installed {
+			if w.Optional && !npmPlatformFits(w) {
+				continue // an optional package for another platform: npm skips it
+			}
+			return false, loc + " is not installed"
+		}
+		if g.Version != w.Version || g.Resolved != w.Resolved || g.Integrity != w.Integrity || g.Name != w.Name || g.Link {
+			return false, loc + " is installed at another version or from elsewhere than the lockfile says"
+		}
+	}
+	for loc := range got {
+		if _, ok := want[loc]; !ok {
+			return false, loc + " is installed but not in package-lock.json"
+		}
+	}
+	// What npm checks before it trusts the hidden lockfile (arborist's
+	// assertNoNewer), with links refused, then the version on disk.
+	lockTime := hiddenSt.ModTime().Add(10 * time.Millisecond)
+	seen := map[string]bool{}
+	if why := npmWalkInstalled(r, "node_modules", npmModulesDir, lockTime, got, seen); why != "" {
+		return false, why
+	}
+	for loc := range got {
+		if !seen[loc] {
+			return false, loc + " is missing from node_modules"
+		}
+	}
+	return true, fmt.Sprintf("node_modules holds the %d package(s) of package-lock.json", len(got))
+}
+
+// npmManifestMatchesLock says how package.json differs from what the lockfile was
+// made from ("" when it does not): npm rewrites the lockfile's root entry, or
+// resolves again, when any of these differ.
+func npmManifestMatchesLock(man map[string]json.RawMessage, lock *npmLock) string {
+	for _, k := range []string{"workspaces", "overrides", "bundleDependencies", "bundledDependencies"} {
+		if _, ok := man[k]; ok {
+			return "package.json has " + k
+		}
+	}
+	var scripts map[string]any
+	_ = json.Unmarshal(man["scripts"], &scripts)
+	for _, s := range npmRootScripts {
+		if _, ok := scripts[s]; ok {
+			return "package.json has a " + s + " script, which npm install runs every time"
+		}
+	}
+	var rootEntry map[string]json.RawMessage
+	if err := json.Unmarshal(lock.Packages[""], &rootEntry); err != nil || rootEntry == nil {
+		return "package-lock.json has no root entry"
+	}
+	var name, version string
+	_ = json.Unmarshal(man["name"], &name)
+	_ = json.Unmarshal(man["version"], &version)
+	if lock.Name != name || lock.Version != version {
+		return "package.json's name or version is not the lockfile's"
+	}
+	for _, k := range []string{"name", "version", "dependencies", "devDependencies", "optionalDependencies",
+		"peerDependencies", "peerDependenciesMeta", "acceptDependencies", "engines", "os", "cpu", "libc", "bin", "funding", "license"} {
+		if !reflect.DeepEqual(npmMetaField(k, man[k]), npmMetaField(k, rootEntry[k])) {
+			return "package.json's " + k + " is not what package-lock.json was made from"
+		}
+	}
+	return ""
+}
+
+// npmMetaField is a package.json value as npm records it in the lockfile's root
+// entry: falsy values and empty objects are left out, a license object is its type.
+func npmMetaField(key string, raw json.RawMessage) any {
+	var v any
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	switch t := v.(type) {
+	case nil, bool:
+		if t == nil || t == false {
+			return nil
+		}
+	case string:
+		if t == "" {
+			return nil
+		}
+	case float64:
+		if t == 0 {
+			return nil
+		}
+	case map[string]any:
+		if len(t) == 0 {
+			return nil
+		}
+		if key == "license" {
+			if typ, ok := t["type"]; ok && typ != nil && typ != "" {
+				return typ
+			}
+		}
+	}
+	return v
+}
+
+// npmDirKind is what npmWalkInstalled is looking at.
+type npmDirKind int
+
+const (
+	npmModulesDir npmDirKind = iota // a node_modules dir
+	npmScopeDir                     // node_modules/@scope
+	npmPackageDir                   // a package root
+)
+
+// npmWalkInstalled walks dir the way npm checks its hidden lockfile (arborist's
+// assertNoNewer): no directory newer than the lockfile, every package dir recorded
+// in it; symbolic links are refused. A package dir's package.json must carry the
+// recorded version.
+func npmWalkInstalled(r *os.Root, dir string, kind npmDirKind, lockTime time.Time, got map[string]npmLockEntry, seen map[string]bool) string {
+	if len(seen) > maxNoopTree {
+		return "node_modules is too large to check"
+	}
+	st, err := r.Lstat(dir)
+	if err != nil {
+		return err.Error()
+	}
+	if !st.IsDir() {
+		return dir + " is not a directory"
+	}
+	if st.ModTime().After(lockTime) {
+		return dir + " changed after node_modules/.package-lock.json"
+	}
+	seen[dir] = true
+	list := dir
+	if kind == npmPackageDir {
+		e, ok := got[dir]
+		if !ok {
+			return dir + " is not in node_modules/.package-lock.json"
+		}
+		if why := npmInstalledVersion(r, dir, e); why != "" {
+			return why
+		}
+		list = dir + "/node_modules"
+		lst, err := r.Lstat(list)
+		if errors.Is(err, fs.ErrNotExist) {
+			return ""
+		}
+		if err != nil || !lst.IsDir() {
+			return list + " is not a directory"
+		}
+	}
+	f, err := r.Open(list)
+	if err != nil {
+		return err.Error()
+	}
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return list + ": " + err.Error()
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		child := list + "/" + n
+		st, err := r.Lstat(child)
+		if err != nil {
+			return err.Error()
+		}
+		switch {
+		case st.Mode()&fs.ModeSymlink != 0 && n != ".bin":
+			return child + " is a symbolic link"
+		case !st.IsDir() || strings.HasPrefix(n, "."):
+			continue // npm ignores files and dot entries here
+		}
+		next := npmPackageDir
+		if kind != npmScopeDir && strings.HasPrefix(n, "@") {
+			next = npmScopeDir
+		}
+		if why := npmWalkInstalled(r, child, next, lockTime, got, seen); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+// npmInstalledVersion compares a package dir's package.json with its entry.
+func npmInstalledVersion(r *os.Root, dir string, e npmLockEntry) string {
+	data, err := readNoLink(r, dir+"/package.json")
+	if err != nil {
+		return err.Error()
+	}
+	var m map[string]json.RawMessage
+	var version string
+	if json.Unmarshal(data, &m) != nil || json.Unmarshal(m["version"], &version) != nil || version != e.Version {
+		return dir + "/package.json is not version " + e.Version
+	}
+	return ""
+}
+
+// readNoLink reads a regular file beneath r, refusing a symbolic link as the file
+// itself (os.Root already refuses one that leads out of root on the way).
+func readNoLink(r *os.Root, rel string) ([]byte, error) {
+	st, err := r.Lstat(rel)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", rel)
+	}
+	if st.Size() > 256<<20 {
+		return nil, fmt.Errorf("%s is too large", rel)
+	}
+	return r.ReadFile(rel)
+}
+
+// npmPlatformFits is npm-install-checks' checkPlatform for this machine: false
+// when the entry's os, cpu or libc exclude it.
+func npmPlatformFits(e npmLockEntry) bool {
+	arch := map[string]string{"amd64": "x64", "386": "ia32"}[runtime.GOARCH]
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	libc := "glibc"
+	if m, _ := filepath.Glob("/lib/ld-musl-*"); len(m) > 0 {
+		libc = "musl"
+	}
+	return npmListFits(e.OS, runtime.GOOS) && npmListFits(e.CPU, arch) && npmListFits(e.Libc, libc)
+}
+
+// npmListFits: a list of allowed values, "!x" excluding x; an absent list fits all.
+func npmListFits(raw json.RawMessage, have string) bool {
+	var list []string
+	if len(raw) == 0 {
+		return true
+	}
+	if json.Unmarshal(raw, &list) != nil {
+		var one string
+		if json.Unmarshal(raw, &one) != nil {
+			return true
+		}
+		list = []string{one}
+	}
+	if len(list) == 0 {
+		return true
+	}
+	if slices.Contains(list, "!"+have) {
+		return false
+	}
+	positive := false
+	for _, v := range list {
+		if !strings.HasPrefix(v, "!") {
+			positive = true
+			if v == have {
+				return true
+			}
+		}
+	}
+	return !positive
+}
+
+// npmRebuildName is a valid package name (npm rebuild takes it as a spec; an
+// option-looking word must never get there).
+var npmRebuildName = regexp.MustCompile(`^(@[A-Za-z0-9~][A-Za-z0-9._~-]*/)?[A-Za-z0-9~][A-Za-z0-9._~-]*$`)
+
+// NpmBuildChanged is Plan.BuildChanged for npm: of the package dirs whose
+// package.json the download step wrote (dirs, relative to the root), the names of
+// those whose install scripts npm would run (npmPackageScripts reads the tree), to
+// pass to `npm rebuild`, as npm itself builds only the packages an install added
+// or changed. ok is false — build the whole tree, as before — when the root
+// project has install scripts of its own (a full rebuild runs them), when the
+// tree holds links (workspaces, file: dependencies: their scripts are not tied to
+// a written package.json), or when a dir is not in the hidden lockfile.
+func NpmBuildChanged(read func(rel string) ([]byte, error), dirs []string) (names []string, why string, ok bool) {
+	if data, err := read("package.json"); err == nil {
+		var m map[string]json.RawMessage
+		var scripts map[string]any
+		if json.Unmarshal(data, &m) != nil || (m["scripts"] != nil && json.Unmarshal(m["scripts"], &scripts) != nil) {
+			return nil, "package.json not understood", false
+		}
+		for _, s := range []string{"preinstall", "install", "postinstall"} {
+			if _, has := scripts[s]; has {
+				return nil, "the project has a " + s + " script", false
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, "package.json unreadable", false
+	}
+	data, err := read("node_modules/.package-lock.json")
+	if err != nil {
+		return nil, "no hidden lockfile to tell", false
+	}
+	var lock npmLock
+	if err := json.Unmarshal(data, &lock); err != nil || lock.LockfileVersion < 2 || lock.Packages == nil {
+		return nil, "hidden lockfile not understood", false
+	}
+	entries := map[string]npmLockEntry{}
+	for loc, raw := range lock.Packages {
+		var e npmLockEntry
+		if json.Unmarshal(raw, &e) != nil {
+			return nil, "hidden lockfile not understood", false
+		}
+		if e.Link || loc != "" && !strings.HasPrefix(loc, "node_modules/") {
+			return nil, loc + " is a link or a workspace", false
+		}
+		entries[loc] = e
+	}
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		e, found := entries[d]
+		if !found {
+			return nil, d + " is not in the hidden lockfile", false
+		}
+		if e.InBundle {
+			continue // npm never runs a bundled dependency's scripts
+		}
+		if why := npmPackageScripts(read, d); why != "" {
+			name := d[strings.LastIndex(d, "node_modules/")+len("node_modules/"):]
+			if !npmRebuildName.MatchString(name) {
+				return nil, d + " is not a package name npm rebuild takes", false
+			}
+			if !seen[name] {
+				seen[name] = true
+				names = append(names, name)
+			}
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return nil, fmt.Sprintf("none of the %d package(s) this install added or changed has install scripts", len(dirs)), true
+	}
+	return names, fmt.Sprintf("%d of the %d package(s) this install added or changed have install scripts: %s", len(names), len(dirs), strings.Join(names, ", ")), true
+}
