@@ -58,24 +58,29 @@ func (r *runner) blockSmuggledBeforeResolve(ctx context.Context) (done bool, err
 		if len(bad) == 0 {
 			return false, nil
 		}
-		// The verdict on these entries alone, without registry metadata: a mismatch
-		// needs none, and none has been fetched yet.
-		eng := *r.o.Engine
-		eng.Metadata = nil
-		if eng.Policy != nil {
-			pol := *eng.Policy
-			pol.MinReleaseAge = 0
-			eng.Policy = &pol
-		}
-		v, err := eng.Evaluate(ctx, bad)
-		if err != nil {
-			return true, err
-		}
-		r.out.Verdict = v
-		r.out.Code, r.out.Reason = exitcode.Blocked, verdictReason(v)
-		return true, nil
+		return true, r.blockMismatched(ctx, bad)
 	}
 	return false, nil
+}
+
+// blockMismatched makes the verdict on lockfile entries that are not what would be
+// fetched (Package.Mismatch), alone and without registry metadata: a mismatch needs
+// none, and none has been fetched yet.
+func (r *runner) blockMismatched(ctx context.Context, bad []precheck.Package) error {
+	eng := *r.o.Engine
+	eng.Metadata = nil
+	if eng.Policy != nil {
+		pol := *eng.Policy
+		pol.MinReleaseAge = 0
+		eng.Policy = &pol
+	}
+	v, err := eng.Evaluate(ctx, bad)
+	if err != nil {
+		return err
+	}
+	r.out.Verdict = v
+	r.out.Code, r.out.Reason = exitcode.Blocked, verdictReason(v)
+	return nil
 }
 
 func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) {
