@@ -66,7 +66,11 @@ func (poetryManager) Doc() ManagerDoc {
 
 func (m poetryManager) Plan(args []string, env Env) (*Plan, error) {
 	p, err := m.plan(args, env)
-	return finishTool(p, err, env, nil)
+	var hostDirs []string
+	if p != nil {
+		hostDirs = p.HostPaths
+	}
+	return finishTool(p, err, env, hostDirs)
 }
 
 func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
@@ -107,6 +111,26 @@ func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	cwd, _ := filepath.Rel(root, env.Dir)
 	work := filepath.Join(root, poetryWork)
+	pyprojectPath := filepath.Join(root, "pyproject.toml")
+	if why := projectFileProblem(root, pyprojectPath); why != "" {
+		return nil, &Refusal{Manager: "poetry", Reason: why, Advice: "make pyproject.toml the project's own file"}
+	}
+	if _, err := os.Lstat(work); err == nil {
+		// The build installs what is in it: only the download may fill it.
+		return nil, &Refusal{Manager: "poetry", Reason: work + " exists in the project (phylum-box's download dir)", Advice: "remove it"}
+	}
+	pyproject, err := os.ReadFile(pyprojectPath)
+	if err != nil {
+		return nil, &Refusal{Manager: "poetry", Reason: "reading pyproject.toml: " + err.Error(), Advice: "run it in a Poetry project"}
+	}
+	sources, err := poetrySources(pyproject, env)
+	if err != nil {
+		return nil, err
+	}
+	python, poetryBin, hostPATH, hostDirs, err := poetryHostTools(env, root)
+	if err != nil {
+		return nil, err
+	}
 	// Copies, not symlinks to /usr/bin/python3: the sync back refuses symlinks that
 	// point out of the project. Resolve and Download make no venv at all.
 	stepEnv := []string{
@@ -115,7 +139,9 @@ func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
 		// No keyring: there is no session bus in the sandbox, and a lookup can hang.
 		"PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring",
 	}
-	noVenv := append(stepEnv[:len(stepEnv):len(stepEnv)], "POETRY_VIRTUALENVS_CREATE=false")
+	// The networked steps find no program in the project (an activated .venv/bin
+	// first on PATH would hold a poetry, git or python of the project's choosing).
+	noVenv := append(stepEnv[:len(stepEnv):len(stepEnv)], "POETRY_VIRTUALENVS_CREATE=false", "PATH="+hostPATH)
 	p := &Plan{
 		Manager: "poetry", Ecosystem: precheck.PyPI, Subcommand: cmd, Args: args,
 		Root: root, Cwd: cwd,
@@ -130,183 +156,82 @@ func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
 	// `poetry lock` builds an sdist's metadata when it cannot read it statically
 	// (setup.py egg_info in a throwaway venv): the resolve step reaches only the
 	// project's and Poetry's configured sources, through phylum-box's proxy.
-	egress := poetryEgress(filepath.Join(root, "pyproject.toml"), env, rest)
+	egress := poetryEgress(pyprojectPath, env, rest)
+	fetch := &poetryFetch{sources: sources, mayChange: []string{"poetry.lock"}, plan: p}
+	p.Resolved = fetch.resolved
 	switch cmd {
 	case "add", "remove", "update":
-		p.Resolve = &Step{Args: concat([]string{"poetry", cmd}, rest, []string{"--lock"}), Env: noVenv, Egress: egress, Credentials: true}
+		p.Resolve = &Step{Args: concat([]string{poetryBin, cmd}, rest, []string{"--lock"}), Env: noVenv, Egress: egress, Credentials: true,
+			Name: "poetry " + cmd + " --lock"}
 		if cmd != "update" {
 			p.Outputs = append(p.Outputs, "pyproject.toml")
+			fetch.mayChange = append(fetch.mayChange, "pyproject.toml")
 		}
 	case "lock":
-		p.Resolve = &Step{Args: concat([]string{"poetry", "lock"}, rest), Env: noVenv, Egress: egress, Credentials: true}
+		p.Resolve = &Step{Args: concat([]string{poetryBin, "lock"}, rest), Env: noVenv, Egress: egress, Credentials: true, Name: "poetry lock"}
 		p.Outputs = []string{"poetry.lock"}
-		return p, nil
+		return p, finishHostDirs(p, hostDirs)
 	default: // install, sync
 		// A current lockfile is the resolution; a missing or stale one is locked
 		// without upgrading what it pins (what `poetry install` would do).
-		p.Resolve = &Step{Args: []string{"sh", "-c", `if [ -e poetry.lock ] && poetry lock --check >/dev/null 2>&1; then exit 0; fi; exec poetry lock --no-update`},
-			Env: noVenv, Egress: egress, Credentials: true}
+		p.Resolve = &Step{Args: []string{"/bin/sh", "-c", `if [ -e poetry.lock ] && "$0" lock --check >/dev/null 2>&1; then exit 0; fi; exec "$0" lock --no-update`, poetryBin},
+			Env: noVenv, Egress: egress, Credentials: true, Name: "poetry lock --no-update"}
 	}
 	if cwd != "." {
-		p.Resolve.Args = concat([]string{"sh", "-c", `cd "$0" && exec "$@"`, root}, p.Resolve.Args)
+		p.Resolve.Args = concat([]string{"/bin/sh", "-c", `cd "$0" && exec "$@"`, root}, p.Resolve.Args)
 	}
-	var groups []string
 	for i := 0; i < len(rest); i++ {
 		switch w := rest[i]; {
 		case (w == "--with" || w == "--only" || w == "--without") && i+1 < len(rest):
-			groups = append(groups, w+"="+rest[i+1])
+			fetch.opts = append(fetch.opts, w+"="+rest[i+1])
 			i++
 		case strings.HasPrefix(w, "--with=") || strings.HasPrefix(w, "--only=") || strings.HasPrefix(w, "--without="):
-			groups = append(groups, w)
+			fetch.opts = append(fetch.opts, w)
 		case w == "--no-dev" || w == "--only-root" || w == "--no-root" || w == "--sync":
-			groups = append(groups, w)
+			fetch.opts = append(fetch.opts, w)
 		}
 	}
-	if cmd == "sync" {
-		groups = append(groups, "--sync")
-	}
+	// The download is phylum-box's own fetch of the validated list (poetryfetch.go):
+	// the system interpreter, isolated, outside the project.
 	p.Download = &Step{
-		Args:    concat([]string{"python3", "-c", runScriptFromEnv, root, work}, groups),
-		Env:     append(noVenv[:len(noVenv):len(noVenv)], "PHYLUM_BOX_SCRIPT="+poetryFetchScript),
-		Network: true, Credentials: true,
+		Args:    []string{python, "-I", "-S", "-c", runScriptFromEnv, filepath.Join(env.Home, poetryFetchList), filepath.Join(work, "dist")},
+		Env:     []string{"PHYLUM_BOX_SCRIPT=" + poetryFetchScript, "PATH=" + hostPATH},
+		Network: true, Credentials: true, Dir: "/", Name: "poetry: fetching the locked files",
 	}
 	p.Build = &Step{
-		Args:    []string{"sh", "-c", `eval "$PHYLUM_BOX_SCRIPT"`, work},
+		Args:    []string{"sh", "-c", `eval "$PHYLUM_BOX_SCRIPT"`, work, filepath.Join(env.Home, poetryBuildFiles)},
 		Env:     append(stepEnv, "PIP_NO_CACHE_DIR=1", "PIP_NO_INDEX=1", "PHYLUM_BOX_SCRIPT="+poetryBuildScript),
-		Scripts: true,
+		Scripts: true, Name: "poetry install",
 	}
 	p.Notes = append(p.Notes, "poetry: installing into the project's .venv with pip from the locked, prechecked files (offline); the root package with `poetry install --only-root`")
-	return p, nil
+	return p, finishHostDirs(p, hostDirs)
+}
+
+// finishHostDirs records the directories the steps need shown (an interpreter
+// under $HOME) for Plan to pass to finishTool.
+func finishHostDirs(p *Plan, dirs []string) error {
+	p.HostPaths = append(p.HostPaths, dirs...)
+	return nil
 }
 
 // poetryBuildScript (a new .venv is made with --copies: the sync back refuses
-// symlinks to absolute paths such as /usr/bin/python3) installs what the download step fetched, offline: the locked
-// versions as constraints, the project's direct dependencies as requirements (pip
-// evaluates markers and extras below them), Debian's setuptools/wheel wheels for
-// building sdists, then the project itself.
+// symlinks to absolute paths such as /usr/bin/python3) installs what the download
+// step fetched, offline: the locked versions as constraints, the project's direct
+// dependencies as requirements (pip evaluates markers and extras below them) —
+// both written by phylum-box from the validated lockfile ($1) —, Debian's
+// setuptools/wheel wheels for building sdists, then the project itself.
 const poetryBuildScript = `set -e
-work="$0"
+work="$0" in="$1"
 [ -x .venv/bin/python ] || python3 -m venv --copies .venv
 links="--find-links $work/dist"
 [ -d /usr/share/python-wheels ] && links="$links --find-links /usr/share/python-wheels"
-if [ -s "$work/requirements.txt" ]; then
-	.venv/bin/python -m pip install --no-index $links -c "$work/constraints.txt" -r "$work/requirements.txt"
+if [ -s "$in/requirements.txt" ]; then
+	.venv/bin/python -m pip install --no-index $links -c "$in/constraints.txt" -r "$in/requirements.txt"
 fi
-if [ -e "$work/install-root" ]; then
+if [ -s "$in/install-root" ]; then
 	poetry install --only-root
 fi
 rm -rf "$work"
-`
-
-// poetryFetchScript reads poetry.lock and pyproject.toml, downloads the locked
-// files (those that fit this interpreter, else the sdist) from each package's
-// source with their hashes checked, and writes the constraints and the direct
-// requirements for the build. It runs nothing it fetches.
-const poetryFetchScript = `
-import base64, hashlib, html.parser, os, re, sys, urllib.parse, urllib.request
-try:
-    import tomllib
-except ImportError:
-    from pip._vendor import tomli as tomllib
-root, work = sys.argv[1], sys.argv[2]
-opts = sys.argv[3:]
-dist = os.path.join(work, "dist")
-os.makedirs(dist, exist_ok=True)
-with open(os.path.join(root, "poetry.lock"), "rb") as f:
-    lock = tomllib.load(f)
-with open(os.path.join(root, "pyproject.toml"), "rb") as f:
-    project = tomllib.load(f)
-tp = project.get("tool", {}).get("poetry", {})
-def norm(n): return re.sub(r"[-_.]+", "-", n).lower()
-sources = {s["name"]: s["url"] for s in tp.get("source", [])}
-default = next((s["url"] for s in tp.get("source", []) if s.get("default")), "https://pypi.org/simple/")
-def creds(name, url):
-    k = re.sub(r"[^A-Z0-9]", "_", name.upper())
-    u, p = os.environ.get("POETRY_HTTP_BASIC_%s_USERNAME" % k), os.environ.get("POETRY_HTTP_BASIC_%s_PASSWORD" % k)
-    if u is not None:
-        return (u, p or "")
-    parts = urllib.parse.urlsplit(url)
-    if parts.username:
-        return (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
-    return None
-def get(url, auth):
-    parts = urllib.parse.urlsplit(url)
-    req = urllib.request.Request(urllib.parse.urlunsplit(parts._replace(netloc=parts.hostname + (":%d" % parts.port if parts.port else ""))))
-    if auth:
-        req.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % auth).encode()).decode())
-    return urllib.request.urlopen(req, timeout=120).read()
-class Links(html.parser.HTMLParser):
-    def __init__(self):
-        super().__init__(); self.links = {}
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            href = dict(attrs).get("href", "")
-            name = urllib.parse.unquote(urllib.parse.urlsplit(href).path.rsplit("/", 1)[-1])
-            self.links[name] = href
-try:
-    from pip._vendor.packaging.tags import sys_tags
-    from pip._vendor.packaging.utils import parse_wheel_filename
-    supported = set(sys_tags())
-except Exception:
-    supported = None
-def fits(fn):
-    if not fn.endswith(".whl") or supported is None:
-        return False
-    try:
-        return bool(set(parse_wheel_filename(fn)[3]) & supported)
-    except Exception:
-        return False
-pins = []
-for pkg in lock.get("package", []):
-    src = pkg.get("source") or {}
-    if src.get("type") in ("directory", "file", "git", "url"):
-        continue  # not from an index: reported as not checkable, pip reads it itself
-    files = pkg.get("files") or lock.get("metadata", {}).get("files", {}).get(pkg["name"], [])
-    wheels = [f for f in files if fits(f["file"])]
-    chosen = wheels[:1] or [f for f in files if not f["file"].endswith(".whl")][:1]
-    if not chosen:
-        continue
-    pins.append("%s==%s" % (pkg["name"], pkg["version"]))
-    index = src.get("url") or default
-    auth = creds(src.get("reference", ""), index)
-    page = Links(); page.feed(get(index.rstrip("/") + "/" + norm(pkg["name"]) + "/", auth).decode("utf-8", "replace"))
-    for f in chosen:
-        href = page.links.get(f["file"])
-        if href is None:
-            sys.exit("phylum-box: %s is not on %s any more" % (f["file"], index))
-        data = get(urllib.parse.urljoin(index.rstrip("/") + "/" + norm(pkg["name"]) + "/", href), auth)
-        alg, _, want = f["hash"].partition(":")
-        if hashlib.new(alg, data).hexdigest() != want:
-            sys.exit("phylum-box: %s: %s hash mismatch (the index served other bytes than the lockfile pins)" % (f["file"], alg))
-        with open(os.path.join(dist, f["file"]), "wb") as out:
-            out.write(data)
-        print("fetched", f["file"])
-with open(os.path.join(work, "constraints.txt"), "w") as f:
-    f.write("\n".join(pins) + "\n")
-groups = {"main": tp.get("dependencies", {})}
-for g, spec in tp.get("group", {}).items():
-    if not spec.get("optional"):
-        groups[g] = spec.get("dependencies", {})
-if tp.get("dev-dependencies"):
-    groups["dev"] = tp["dev-dependencies"]
-only = [x for o in opts if o.startswith("--only=") for x in o[7:].split(",")]
-without = [x for o in opts if o.startswith("--without=") for x in o[10:].split(",")]
-if "--no-dev" in opts:
-    without.append("dev")
-reqs = []
-if "--only-root" not in opts:
-    for g, deps in groups.items():
-        if (only and g not in only) or g in without:
-            continue
-        for name, spec in deps.items():
-            if name.lower() == "python" or (isinstance(spec, dict) and (spec.get("optional") or "path" in spec or "git" in spec or "url" in spec)):
-                continue
-            extras = spec.get("extras", []) if isinstance(spec, dict) else []
-            reqs.append(name + ("[%s]" % ",".join(extras) if extras else ""))
-with open(os.path.join(work, "requirements.txt"), "w") as f:
-    f.write("\n".join(reqs) + ("\n" if reqs else ""))
-if "--no-root" not in opts and tp.get("packages", True) and tp.get("package-mode", True):
-    open(os.path.join(work, "install-root"), "w").close()
 `
 
 // poetryConfigDir is where Poetry keeps config.toml and auth.toml.

@@ -1,0 +1,722 @@
+package managers
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/precheck"
+)
+
+// Poetry's download step is phylum-box's own: `poetry lock` may have run an sdist's
+// metadata hook, so nothing it left is trusted by the step that holds the network
+// and the index credentials. On the host, after the resolve, poetryFetch:
+//
+//   - refuses any write of the resolve other than poetry.lock (and pyproject.toml
+//     for add and remove);
+//   - reads poetry.lock as data and blocks (exit 3, poetry.lock:line, nothing
+//     fetched) an entry whose source URL is not the configured one for its source
+//     name — the user's Poetry config (repositories.NAME.url), else the pyproject's
+//     [[tool.poetry.source]] — since the credentials go with that name; an entry
+//     without a file hash, or with a file that is not a distribution of its name and
+//     version;
+//   - writes the fetch list (index URL, file names and hashes, the credentials of
+//     each source) for the download step only, and the build's requirements and
+//     constraints for the build only.
+//
+// The download step runs the system python3 resolved here, isolated (-I -S: no
+// current directory, user site or .pth file on sys.path), with / as working
+// directory, and reads nothing of the project.
+
+// poetryFetchHome is where the steps find the files phylum-box wrote (relative to
+// $HOME): the fetch list for the download step, the requirements for the build.
+const (
+	poetryFetchList  = ".phylum-box/poetry/fetch.json"
+	poetryBuildFiles = ".phylum-box/poetry/build"
+)
+
+// pypiSimple is where a poetry.lock entry without a source comes from.
+const pypiSimple = "https://pypi.org/simple/"
+
+// poetrySource is one index a poetry.lock entry may come from, as configured.
+type poetrySource struct {
+	URL      string `json:"url"` // the simple index, ending in "/", without userinfo
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+	HasAuth  bool   `json:"auth"`
+	// where says where URL was configured, for messages.
+	where string
+}
+
+// poetrySourceKey is how Poetry matches a source name with its settings
+// (POETRY_HTTP_BASIC_<KEY>_USERNAME, repositories.<name>): case-insensitive.
+func poetrySourceKey(name string) string {
+	return strings.ToUpper(nonAlnum.ReplaceAllString(name, "_"))
+}
+
+var (
+	nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
+	hexHash  = regexp.MustCompile(`^[0-9a-f]{64,128}$`)
+)
+
+// poetryUserConfig is what phylum-box reads of the user's Poetry config.toml and
+// auth.toml: the repositories' URLs and the http-basic credentials.
+type poetryUserConfig struct {
+	Repositories map[string]struct {
+		URL string `toml:"url"`
+	} `toml:"repositories"`
+	HTTPBasic map[string]struct {
+		Username string `toml:"username"`
+		Password string `toml:"password"`
+	} `toml:"http-basic"`
+}
+
+// poetryPyproject is what the plan reads of pyproject.toml (as data).
+type poetryPyproject struct {
+	Tool struct {
+		Poetry struct {
+			Source []struct {
+				Name string `toml:"name"`
+				URL  string `toml:"url"`
+			} `toml:"source"`
+			Dependencies    map[string]any `toml:"dependencies"`
+			DevDependencies map[string]any `toml:"dev-dependencies"`
+			Group           map[string]struct {
+				Optional     bool           `toml:"optional"`
+				Dependencies map[string]any `toml:"dependencies"`
+			} `toml:"group"`
+			Packages    any   `toml:"packages"`
+			PackageMode *bool `toml:"package-mode"`
+		} `toml:"poetry"`
+	} `toml:"tool"`
+}
+
+// poetrySources are the configured sources by key: the user's Poetry config and
+// environment pin a source's URL; a source only the pyproject names has the URL the
+// pyproject gives (Poetry sends a name's credentials there too). A pyproject that
+// gives another URL to a source the user pinned and holds credentials for is
+// refused: Poetry itself would send those credentials to the project's URL.
+func poetrySources(pyproject []byte, env Env) (map[string]*poetrySource, error) {
+	var user poetryUserConfig
+	dir := poetryConfigDir(env)
+	for _, name := range []string{"config.toml", "auth.toml"} {
+		if data, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			_, _ = toml.Decode(string(data), &user)
+		}
+	}
+	out := map[string]*poetrySource{}
+	get := func(name string) *poetrySource {
+		k := poetrySourceKey(name)
+		if out[k] == nil {
+			out[k] = &poetrySource{}
+		}
+		return out[k]
+	}
+	for name, r := range user.Repositories {
+		if r.URL != "" {
+			s := get(name)
+			s.URL, s.where = r.URL, filepath.Join(dir, "config.toml")
+		}
+	}
+	for _, kv := range env.Environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if name, ok := strings.CutPrefix(k, "POETRY_REPOSITORIES_"); ok && strings.HasSuffix(name, "_URL") && v != "" {
+			s := get(strings.TrimSuffix(name, "_URL"))
+			s.URL, s.where = v, "$"+k
+		}
+	}
+	var doc poetryPyproject
+	if _, err := toml.Decode(string(pyproject), &doc); err != nil {
+		return nil, &Refusal{Manager: "poetry", Reason: "pyproject.toml does not parse: " + err.Error(), Advice: "fix it (poetry check)"}
+	}
+	for name, c := range user.HTTPBasic {
+		s := get(name)
+		s.Username, s.Password, s.HasAuth = c.Username, c.Password, true
+	}
+	for _, kv := range env.Environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if name, ok := strings.CutPrefix(k, "POETRY_HTTP_BASIC_"); ok {
+			switch {
+			case strings.HasSuffix(name, "_USERNAME"):
+				s := get(strings.TrimSuffix(name, "_USERNAME"))
+				s.Username, s.HasAuth = v, true
+			case strings.HasSuffix(name, "_PASSWORD"):
+				s := get(strings.TrimSuffix(name, "_PASSWORD"))
+				s.Password, s.HasAuth = v, true
+			}
+		}
+	}
+	for i, src := range doc.Tool.Poetry.Source {
+		if src.Name == "" || src.URL == "" {
+			continue
+		}
+		s := get(src.Name)
+		if s.URL == "" {
+			s.URL, s.where = src.URL, "pyproject.toml"
+			continue
+		}
+		if s.HasAuth && !sameIndexURL(s.URL, src.URL) {
+			return nil, &Refusal{Manager: "poetry",
+				Reason: fmt.Sprintf("pyproject.toml:%d: source %q is %s, but your Poetry config pins it to %s and holds its credentials; Poetry would send them to the project's URL",
+					tomlTableLine(pyproject, "[[tool.poetry.source]]", i), src.Name, redactURL(src.URL), redactURL(s.URL)),
+				Advice: "check the project's source; if it is right, change repositories." + src.Name + ".url in your Poetry config"}
+		}
+	}
+	for k, s := range out {
+		if s.URL == "" {
+			delete(out, k) // credentials for a source this project does not use
+			continue
+		}
+		u, err := url.Parse(s.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, &Refusal{Manager: "poetry", Reason: fmt.Sprintf("source %s (%s) is not an http(s) URL", k, s.where), Advice: "give it the URL of a simple index"}
+		}
+		if u.User != nil {
+			// Credentials in the URL go with that URL only.
+			if !s.HasAuth {
+				s.Username = u.User.Username()
+				s.Password, _ = u.User.Password()
+				s.HasAuth = true
+			}
+			u.User = nil
+		}
+		u.Fragment, u.RawQuery = "", ""
+		s.URL = strings.TrimSuffix(u.String(), "/") + "/"
+	}
+	return out, nil
+}
+
+// sameIndexURL compares two index URLs as servers do: scheme and host without case,
+// the default port implied, userinfo, query and fragment ignored, the path without
+// its trailing slashes.
+func sameIndexURL(a, b string) bool {
+	ca, oka := canonIndexURL(a)
+	cb, okb := canonIndexURL(b)
+	return oka && okb && ca == cb
+}
+
+func canonIndexURL(raw string) (string, bool) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host, port := strings.ToLower(strings.TrimSuffix(u.Hostname(), ".")), u.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/"), true
+}
+
+// redactURL drops a URL's userinfo for messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	u.User = nil
+	return u.String()
+}
+
+// tomlTableLine is the line of the n-th (0-based) header line of an array of
+// tables ("[[package]]"), or 0.
+func tomlTableLine(data []byte, header string, n int) int {
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		if string(bytes.TrimSpace(l)) == header {
+			if n == 0 {
+				return i + 1
+			}
+			n--
+		}
+	}
+	return 0
+}
+
+// poetryLockFile is what the download needs of poetry.lock, as data.
+type poetryLockFile struct {
+	Package []struct {
+		Name    string `toml:"name"`
+		Version string `toml:"version"`
+		Files   []struct {
+			File string `toml:"file"`
+			Hash string `toml:"hash"`
+		} `toml:"files"`
+		Source struct {
+			Type      string `toml:"type"`
+			URL       string `toml:"url"`
+			Reference string `toml:"reference"`
+		} `toml:"source"`
+	} `toml:"package"`
+	Metadata struct {
+		Files map[string][]struct {
+			File string `toml:"file"`
+			Hash string `toml:"hash"`
+		} `toml:"files"`
+	} `toml:"metadata"`
+}
+
+// poetryFetchEntry is one locked package in the fetch list: the download takes the
+// first of Files this interpreter can install (else the sdist).
+type poetryFetchEntry struct {
+	Name    string          `json:"name"`
+	Version string          `json:"version"`
+	Source  string          `json:"source"` // key in poetryFetchPlan.Sources
+	Files   []poetryFetched `json:"files"`
+}
+
+type poetryFetched struct {
+	File string `json:"file"`
+	Alg  string `json:"alg"`
+	Hash string `json:"hash"`
+}
+
+// poetryFetchPlan is the download step's whole input.
+type poetryFetchPlan struct {
+	Sources  map[string]*poetrySource `json:"sources"`
+	Packages []poetryFetchEntry       `json:"packages"`
+}
+
+// poetryHashAlgs are the file hashes poetry.lock carries that the download checks.
+var poetryHashAlgs = map[string]bool{"sha256": true, "sha384": true, "sha512": true}
+
+// poetryFetch judges what `poetry lock` left and writes the later steps' inputs.
+type poetryFetch struct {
+	sources map[string]*poetrySource
+	// mayChange are the files the resolve step may write.
+	mayChange []string
+	opts      []string // the build's group options (--with=…, --only-root, …)
+	plan      *Plan
+}
+
+// resolved is Plan.Resolved for Poetry.
+func (f *poetryFetch) resolved(changed []string, read func(string) ([]byte, error)) ([]precheck.Package, error) {
+	for _, c := range changed {
+		if !slices.Contains(f.mayChange, c) {
+			return nil, exitcode.With(exitcode.Sandbox, fmt.Errorf("poetry lock wrote %s, which nothing but poetry.lock may be while resolving (a source distribution's metadata hook runs there)", quoteRel(c)))
+		}
+	}
+	lockData, err := read("poetry.lock")
+	if err != nil {
+		return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("poetry lock left no readable poetry.lock: %w", err))
+	}
+	pyproject, err := read("pyproject.toml")
+	if err != nil {
+		return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("reading pyproject.toml after poetry lock: %w", err))
+	}
+	fp, bad, err := poetryLockedFiles(lockData, f.sources)
+	if err != nil || len(bad) > 0 {
+		return bad, err
+	}
+	reqs, constraints, root, err := poetryBuildInputs(pyproject, lockData, f.opts)
+	if err != nil {
+		return nil, err
+	}
+	list, err := json.Marshal(fp)
+	if err != nil {
+		return nil, err
+	}
+	if f.plan.Credentials == nil {
+		f.plan.Credentials = &Credentials{}
+	}
+	f.plan.Credentials.Files = append(f.plan.Credentials.Files,
+		ConfigFile{Home: poetryFetchList, Secret: list},
+		ConfigFile{Home: poetryBuildFiles + "/requirements.txt", Public: []byte(reqs)},
+		ConfigFile{Home: poetryBuildFiles + "/constraints.txt", Public: []byte(constraints)},
+		ConfigFile{Home: poetryBuildFiles + "/install-root", Public: []byte(root)})
+	return nil, nil
+}
+
+func quoteRel(p string) string { return fmt.Sprintf("%q", p) }
+
+// poetryLockedFiles reads poetry.lock: every entry from an index must come from the
+// configured URL of its source and pin a hash for each of its files, and each file
+// must be a distribution of the entry's name and version. bad are the entries that
+// do not (Mismatch and Source set).
+func poetryLockedFiles(lockData []byte, sources map[string]*poetrySource) (*poetryFetchPlan, []precheck.Package, error) {
+	var lock poetryLockFile
+	if _, err := toml.Decode(string(lockData), &lock); err != nil {
+		return nil, nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("poetry.lock does not parse: %w", err))
+	}
+	fp := &poetryFetchPlan{Sources: map[string]*poetrySource{}}
+	var bad []precheck.Package
+	for i, p := range lock.Package {
+		at := fmt.Sprintf("poetry.lock:%d", tomlTableLine(lockData, "[[package]]", i))
+		mismatch := func(format string, a ...any) {
+			bad = append(bad, precheck.Package{Ecosystem: precheck.PyPI, Name: p.Name, Version: p.Version, Source: at, Mismatch: fmt.Sprintf(format, a...)})
+		}
+		key := ""
+		switch p.Source.Type {
+		case "directory", "file", "git", "url":
+			continue // not from an index: reported as not checkable; the build reads it itself
+		case "":
+			key = "(pypi)"
+			if fp.Sources[key] == nil {
+				fp.Sources[key] = &poetrySource{URL: pypiSimple}
+			}
+		default:
+			key = poetrySourceKey(p.Source.Reference)
+			s := sources[key]
+			if s == nil {
+				mismatch("its source %q (%s) is not a source of this project or of your Poetry config", p.Source.Reference, redactURL(p.Source.URL))
+				continue
+			}
+			if !sameIndexURL(p.Source.URL, s.URL) {
+				mismatch("its source %q is %s in %s, but poetry.lock gives %s; the source's credentials go only to its configured URL",
+					p.Source.Reference, redactURL(s.URL), s.where, redactURL(p.Source.URL))
+				continue
+			}
+			fp.Sources[key] = s
+		}
+		files := p.Files
+		if len(files) == 0 {
+			files = lock.Metadata.Files[p.Name]
+		}
+		if len(files) == 0 {
+			mismatch("poetry.lock pins no file hash for it; lock again (poetry lock)")
+			continue
+		}
+		e := poetryFetchEntry{Name: p.Name, Version: p.Version, Source: key}
+		for _, fl := range files {
+			alg, sum, _ := strings.Cut(fl.Hash, ":")
+			switch {
+			case !poetryHashAlgs[alg] || !hexHash.MatchString(sum):
+				mismatch("%s has no sha256 hash in poetry.lock (%q)", fl.File, fl.Hash)
+			case !distOf(fl.File, p.Name, p.Version):
+				mismatch("%s is not a distribution of %s %s", fl.File, p.Name, p.Version)
+			default:
+				e.Files = append(e.Files, poetryFetched{File: fl.File, Alg: alg, Hash: sum})
+				continue
+			}
+			break
+		}
+		if len(e.Files) == len(files) {
+			fp.Packages = append(fp.Packages, e)
+		}
+	}
+	return fp, bad, nil
+}
+
+// distOf reports whether file is a wheel or sdist named for name and version
+// (PEP 503 names; versions compared without case, a leading "v" and separators).
+func distOf(file, name, version string) bool {
+	if strings.ContainsAny(file, "/\\") || file == "" {
+		return false
+	}
+	var n, v string
+	if base, ok := strings.CutSuffix(file, ".whl"); ok {
+		parts := strings.Split(base, "-")
+		if len(parts) < 5 {
+			return false
+		}
+		n, v = parts[0], parts[1]
+	} else {
+		base := ""
+		for _, ext := range []string{".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar"} {
+			if b, ok := strings.CutSuffix(file, ext); ok {
+				base = b
+				break
+			}
+		}
+		i := strings.LastIndex(base, "-")
+		if i <= 0 {
+			return false
+		}
+		n, v = base[:i], base[i+1:]
+	}
+	return normalizePyName(n) == normalizePyName(name) && normalizePyVersion(v) == normalizePyVersion(version)
+}
+
+var pySeparators = regexp.MustCompile(`[-_.]+`)
+
+func normalizePyName(n string) string { return pySeparators.ReplaceAllString(strings.ToLower(n), "-") }
+
+func normalizePyVersion(v string) string {
+	v = strings.TrimPrefix(strings.ToLower(v), "v")
+	return pySeparators.ReplaceAllString(v, ".")
+}
+
+// poetryBuildInputs are the offline build's inputs: the project's direct
+// requirements of the selected groups (pip evaluates markers and extras below
+// them), every locked index version as a constraint, and whether the project itself
+// is installed ("1" or "").
+func poetryBuildInputs(pyproject, lockData []byte, opts []string) (reqs, constraints, root string, err error) {
+	var doc poetryPyproject
+	if _, err := toml.Decode(string(pyproject), &doc); err != nil {
+		return "", "", "", exitcode.With(exitcode.Usage, fmt.Errorf("pyproject.toml does not parse: %w", err))
+	}
+	var lock poetryLockFile
+	if _, err := toml.Decode(string(lockData), &lock); err != nil {
+		return "", "", "", exitcode.With(exitcode.Incomplete, fmt.Errorf("poetry.lock does not parse: %w", err))
+	}
+	var pins []string
+	for _, p := range lock.Package {
+		switch p.Source.Type {
+		case "directory", "file", "git", "url":
+			continue
+		}
+		if poetryReqName.MatchString(p.Name) && poetryReqVersion.MatchString(p.Version) {
+			pins = append(pins, p.Name+"=="+p.Version)
+		}
+	}
+	tp := doc.Tool.Poetry
+	type group struct {
+		name string
+		deps map[string]any
+	}
+	groups := []group{{"main", tp.Dependencies}}
+	for _, g := range sortedKeys(tp.Group) {
+		if !tp.Group[g].Optional {
+			groups = append(groups, group{g, tp.Group[g].Dependencies})
+		}
+	}
+	if len(tp.DevDependencies) > 0 {
+		groups = append(groups, group{"dev", tp.DevDependencies})
+	}
+	var only, without, with []string
+	for _, o := range opts {
+		for _, k := range []struct {
+			prefix string
+			list   *[]string
+		}{{"--only=", &only}, {"--without=", &without}, {"--with=", &with}} {
+			if v, ok := strings.CutPrefix(o, k.prefix); ok {
+				*k.list = append(*k.list, strings.Split(v, ",")...)
+			}
+		}
+		if o == "--no-dev" {
+			without = append(without, "dev")
+		}
+	}
+	for _, g := range sortedKeys(tp.Group) {
+		if tp.Group[g].Optional && (slices.Contains(with, g) || slices.Contains(only, g)) {
+			groups = append(groups, group{g, tp.Group[g].Dependencies})
+		}
+	}
+	var lines []string
+	if !slices.Contains(opts, "--only-root") {
+		for _, g := range groups {
+			if (len(only) > 0 && !slices.Contains(only, g.name)) || slices.Contains(without, g.name) {
+				continue
+			}
+			for _, name := range sortedKeys(g.deps) {
+				spec := g.deps[name]
+				if strings.EqualFold(name, "python") || !poetryReqName.MatchString(name) {
+					continue
+				}
+				var extras []string
+				if m, ok := spec.(map[string]any); ok {
+					if opt, _ := m["optional"].(bool); opt {
+						continue
+					}
+					if m["path"] != nil || m["git"] != nil || m["url"] != nil {
+						continue
+					}
+					if list, ok := m["extras"].([]any); ok {
+						for _, x := range list {
+							if s, ok := x.(string); ok && poetryReqName.MatchString(s) {
+								extras = append(extras, s)
+							}
+						}
+					}
+				}
+				if len(extras) > 0 {
+					name += "[" + strings.Join(extras, ",") + "]"
+				}
+				lines = append(lines, name)
+			}
+		}
+	}
+	slices.Sort(lines)
+	lines = slices.Compact(lines)
+	pkgMode := tp.PackageMode == nil || *tp.PackageMode
+	if list, ok := tp.Packages.([]any); ok && len(list) == 0 {
+		pkgMode = false // packages = [] (the tests' projects): nothing of the root to install
+	}
+	if pkgMode && !slices.Contains(opts, "--no-root") {
+		root = "1"
+	}
+	return joinLines(lines), joinLines(pins), root, nil
+}
+
+// poetryReqName and poetryReqVersion keep what goes into a requirements line a
+// plain name and version (the file is pip's input: no options, no URLs).
+var (
+	poetryReqName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	poetryReqVersion = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.!+_-]*$`)
+)
+
+func joinLines(l []string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	return strings.Join(l, "\n") + "\n"
+}
+
+// poetryHostTools are the programs the networked steps run, found on the host: the
+// system python3 (else the first python3 on PATH) and poetry, never one inside the
+// project, in a virtualenv, or a shim script (pyenv's and asdf's read the project's
+// .python-version). path is the user's PATH without the project's or relative
+// directories, for the networked steps. hostDirs are directories the sandbox must
+// show for them (an interpreter under $HOME).
+func poetryHostTools(env Env, root string) (python, poetry, path string, hostDirs []string, err error) {
+	var dirs []string
+	for _, d := range filepath.SplitList(env.Getenv("PATH")) {
+		if d == "" || !filepath.IsAbs(d) || within(root, filepath.Clean(d)) {
+			continue
+		}
+		if real, err := filepath.EvalSymlinks(d); err == nil && within(root, real) {
+			continue
+		}
+		dirs = append(dirs, d)
+	}
+	path = strings.Join(dirs, ":")
+	if path == "" {
+		path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	find := func(name string, cands []string, elf bool) string {
+		for _, c := range cands {
+			real, err := filepath.EvalSymlinks(c)
+			if err != nil || within(root, real) {
+				continue
+			}
+			st, err := os.Stat(real)
+			if err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+				continue
+			}
+			if elf && (!isELF(real) || isVenvBin(filepath.Dir(c)) || isVenvBin(filepath.Dir(real))) {
+				continue
+			}
+			if elf {
+				return real // run as itself, not through a symlink in some venv
+			}
+			return c
+		}
+		return ""
+	}
+	var pyCands, poetryCands []string
+	pyCands = append(pyCands, "/usr/bin/python3")
+	for _, d := range dirs {
+		pyCands = append(pyCands, filepath.Join(d, "python3"))
+		poetryCands = append(poetryCands, filepath.Join(d, "poetry"))
+	}
+	python = find("python3", pyCands, true)
+	if python == "" {
+		return "", "", "", nil, &Refusal{Manager: "poetry", Reason: "no python3 interpreter outside the project and outside any virtualenv was found on PATH",
+			Advice: "install the system python3 (apt install python3)"}
+	}
+	poetry = find("poetry", poetryCands, false)
+	if poetry == "" {
+		poetry = "poetry" // the step fails like the bare command would
+	}
+	if !within(python, "/usr") && !within(python, "/bin") {
+		hostDirs = append(hostDirs, filepath.Dir(filepath.Dir(python)))
+	}
+	return python, poetry, path, hostDirs, nil
+}
+
+// isELF reports whether the file starts like an ELF executable.
+func isELF(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, 4)
+	n, _ := f.Read(b)
+	return n == 4 && string(b) == "\x7fELF"
+}
+
+// isVenvBin reports whether dir is a virtualenv's bin directory.
+func isVenvBin(dir string) bool {
+	_, err := os.Stat(filepath.Join(filepath.Dir(dir), "pyvenv.cfg"))
+	return err == nil
+}
+
+// poetryFetchScript downloads the files of the fetch list phylum-box wrote: for each
+// package the first wheel this interpreter can install, else the sdist, from the
+// configured index — the link must be on the package's index page, whose hash, if
+// it gives one, must be the lockfile's — and checks the lockfile's hash. The
+// source's credentials go to its own server only (never through a redirect). It
+// imports nothing but the standard library and, for wheel tags, pip's vendored
+// packaging from the system site directories (no .pth file is read).
+const poetryFetchScript = `
+import base64, hashlib, html.parser, json, os, site, sys, urllib.parse, urllib.request
+listfile, dist = sys.argv[1], sys.argv[2]
+with open(listfile) as f:
+    plan = json.load(f)
+os.makedirs(dist, exist_ok=True)
+supported = None
+try:
+    sys.path.extend(d for d in site.getsitepackages() if os.path.isdir(d))
+    from pip._vendor.packaging.tags import sys_tags
+    from pip._vendor.packaging.utils import parse_wheel_filename
+    supported = set(sys_tags())
+except Exception:
+    pass
+def fits(fn):
+    if not fn.endswith(".whl") or supported is None:
+        return False
+    try:
+        return bool(set(parse_wheel_filename(fn)[3]) & supported)
+    except Exception:
+        return False
+def norm(n):
+    import re
+    return re.sub(r"[-_.]+", "-", n).lower()
+def origin(u):
+    p = urllib.parse.urlsplit(u)
+    return (p.scheme, p.hostname, p.port or (443 if p.scheme == "https" else 80))
+def get(url, auth):
+    req = urllib.request.Request(url)
+    if auth:
+        req.add_unredirected_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % auth).encode()).decode())
+    return urllib.request.urlopen(req, timeout=120).read()
+class Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.links = {}
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            href = dict(attrs).get("href") or ""
+            name = urllib.parse.unquote(urllib.parse.urlsplit(href).path.rsplit("/", 1)[-1])
+            self.links.setdefault(name, href)
+for pkg in plan["packages"]:
+    src = plan["sources"][pkg["source"]]
+    auth = (src.get("username") or "", src.get("password") or "") if src.get("auth") else None
+    files = pkg["files"]
+    chosen = [f for f in files if fits(f["file"])][:1] or [f for f in files if not f["file"].endswith(".whl")][:1]
+    if not chosen:
+        continue
+    page_url = src["url"] + norm(pkg["name"]) + "/"
+    page = Links()
+    page.feed(get(page_url, auth).decode("utf-8", "replace"))
+    for f in chosen:
+        href = page.links.get(f["file"])
+        if href is None:
+            sys.exit("phylum-box: %s is not on %s any more" % (f["file"], page_url))
+        url, frag = urllib.parse.urldefrag(urllib.parse.urljoin(page_url, href))
+        if not url.startswith(("https://", "http://")):
+            sys.exit("phylum-box: %s: the index links to %s, not an http(s) URL" % (f["file"], url))
+        alg, _, sum_ = frag.partition("=")
+        if alg == f["alg"] and sum_.lower() != f["hash"]:
+            sys.exit("phylum-box: %s: the index gives another %s than poetry.lock pins" % (f["file"], alg))
+        data = get(url, auth if origin(url) == origin(page_url) else None)
+        if hashlib.new(f["alg"], data).hexdigest() != f["hash"]:
+            sys.exit("phylum-box: %s: %s hash mismatch (the index served other bytes than poetry.lock pins)" % (f["file"], f["alg"]))
+        with open(os.path.join(dist, f["file"]), "wb") as out:
+            out.write(data)
+        print("fetched", f["file"])
+`
