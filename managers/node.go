@@ -354,7 +354,7 @@ func finishPlan(p *Plan, err error, env Env, tools ...string) (*Plan, error) {
 		if !matched || toolEnvControlled[lk] {
 			continue
 		}
-		if isSecretEnv(k) {
+		if isSecretEnv(k) || npmEnvCredential(k) { // npm_config_key, _cert, … (npmsettings.go)
 			if p.Credentials == nil {
 				p.Credentials = &Credentials{}
 			}

@@ -26,6 +26,10 @@ type Config struct {
 	Limits   Limits    `yaml:"limits"`
 	Color    ColorMode `yaml:"color"`
 	CacheDir string    `yaml:"cache_dir"`
+	// KeepEnv names environment variables passed to every step of a wrapped install
+	// (as --keep-env does), besides the built-in non-secret list; a name that looks
+	// like a credential is left out with a warning.
+	KeepEnv []string `yaml:"keep_env"`
 
 	// File is the config file that was read, or "" when none exists.
 	File string `yaml:"-"`
@@ -214,6 +218,9 @@ func (c *Config) decodeFile(path string, data []byte) error {
 	return nil
 }
 
+// envNameRE is a portable environment variable name.
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
 // describeYAMLError flattens yaml's multi-line TypeError into one line and says
@@ -236,7 +243,7 @@ func describeYAMLError(err error) string {
 	}
 	s := strings.Join(msgs, "; ")
 	if unknown {
-		s += " (valid keys: " + strings.Join(Keys(), ", ") + ")"
+		s += " (valid keys: " + strings.Join(append(Keys(), "keep_env"), ", ") + ")"
 	}
 	return s
 }
@@ -294,6 +301,11 @@ func (c *Config) validate() error {
 		return bad("database.source", "must not be empty (an OSV base URL or a directory)")
 	case c.CacheDir == "":
 		return bad("cache_dir", "must not be empty")
+	}
+	for _, k := range c.KeepEnv {
+		if !envNameRE.MatchString(k) {
+			return fmt.Errorf("config %s: keep_env entry %q is not an environment variable name", c.File, k)
+		}
 	}
 	return c.Color.check()
 }

@@ -110,6 +110,7 @@ func runScratch(ctx context.Context, o Options, out *Outcome, tmp string) (*Outc
 	bin := filepath.Join(tmp, "node_modules", ".bin")
 	env := sandbox.ScrubEnv(o.Environ, managers.PassEnv, o.Home, o.User)
 	env = append(env, p.Run.Env...)
+	env = o.withKeptEnv(env)
 	path := bin
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {

@@ -172,6 +172,10 @@ func (p *Policy) apply(l *layer, project bool) {
 		weak("allow_bins lets %s put commands such as node or git in node_modules/.bin", strings.Join(l.allowBins, ", "))
 	}
 	p.AllowBins = append(p.AllowBins, l.allowBins...)
+	if len(l.keepEnv) > 0 {
+		weak("keep_env passes %s from your environment to install scripts", strings.Join(l.keepEnv, ", "))
+	}
+	p.KeepEnv = append(p.KeepEnv, l.keepEnv...)
 	for _, ig := range l.ignore {
 		if strings.HasPrefix(strings.ToUpper(ig.ID), "MAL-") {
 			weak("ignores the malware advisory %s (%s)", ig.ID, ig.Reason)

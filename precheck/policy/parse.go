@@ -51,6 +51,7 @@ type layer struct {
 	allowScripts  []string
 	scriptNetwork []ScriptNetwork
 	allowBins     []string
+	keepEnv       []string
 	ignore        []Ignore
 	memory        *uint64
 	pids          *int
@@ -72,6 +73,8 @@ func Parse(name string, data []byte) (*Policy, error) {
 	p.apply(l, false)
 	return p, nil
 }
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
@@ -150,6 +153,19 @@ func parseLayer(name string, data []byte) (*layer, error) {
 					return p.errorf(item, `allow_bins entry %q: want "name" or "name@version" of the package whose bins may shadow a system command`, s)
 				}
 				l.allowBins = append(l.allowBins, s)
+				return nil
+			})
+		},
+		"keep_env": func(n *yaml.Node) error {
+			return p.sequence(n, func(item *yaml.Node) error {
+				s, err := p.str(item)
+				if err != nil {
+					return err
+				}
+				if !envNameRE.MatchString(s) {
+					return p.errorf(item, `keep_env entry %q: want an environment variable name`, s)
+				}
+				l.keepEnv = append(l.keepEnv, s)
 				return nil
 			})
 		},

@@ -49,9 +49,13 @@ type Policy struct {
 	// common system command (node, npm, git, sh, …) in node_modules/.bin, where
 	// npm scripts and npx find them before the real one.
 	AllowBins []string
-	Ignore    []Ignore
-	Limits    Limits
-	Database  Database
+	// KeepEnv names environment variables passed to the install's steps, install
+	// scripts included (credentials never: the orchestration leaves out any name
+	// or value that looks like one). A project file adding names is a weakening.
+	KeepEnv  []string
+	Ignore   []Ignore
+	Limits   Limits
+	Database Database
 	// Uncheckable is what happens to git, file, path and URL dependencies, which
 	// cannot be looked up by name and version.
 	Uncheckable Action

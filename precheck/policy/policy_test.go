@@ -509,3 +509,27 @@ script_network:
 		t.Errorf("weakened = %q, want both project entries", p.Weakened)
 	}
 }
+
+func TestKeepEnvEntries(t *testing.T) {
+	p, err := Parse("p.yaml", []byte("keep_env: [PUPPETEER_SKIP_DOWNLOAD, MY_FLAG]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.KeepEnv) != 2 || p.KeepEnv[0] != "PUPPETEER_SKIP_DOWNLOAD" || p.KeepEnv[1] != "MY_FLAG" {
+		t.Errorf("KeepEnv = %q", p.KeepEnv)
+	}
+	if _, err := Parse("p.yaml", []byte("keep_env: [\"A B\"]\n")); err == nil || !strings.Contains(err.Error(), "p.yaml:1") {
+		t.Errorf("a bad name: %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ProjectFile), []byte("keep_env: [MY_FLAG]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err = Load(Sources{NoUser: true, ProjectDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.KeepEnv) != 1 || len(p.Weakened) != 1 || !strings.Contains(p.Weakened[0], "keep_env passes MY_FLAG") {
+		t.Errorf("project keep_env: %q, weakened %q", p.KeepEnv, p.Weakened)
+	}
+}
