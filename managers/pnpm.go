@@ -311,6 +311,8 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		return p, nil
 	}
 	p.Download, p.Build = download, build
+	p.Notices = pnpmIgnoredBuildsNotice // pnpmnotices.go
+	p.Bookkeeping = map[string]func(run, host []byte) bool{pnpmWorkspaceStateFile: pnpmWorkspaceStateSame}
 	if hook != "" {
 		pnpmHooks(p, hook, portable, storeFlags)
 	}

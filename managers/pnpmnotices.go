@@ -1,0 +1,90 @@
+package managers
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// What pnpm would tell the user bare, and the files it rewrites with nothing new.
+//
+// pnpm 10 runs only the build scripts of the packages the project allows
+// (onlyBuiltDependencies) and ends a bare install with "Ignored build scripts: … Run
+// "pnpm approve-builds" …". The download step runs with --ignore-scripts and the
+// build step is `pnpm rebuild`, neither of which prints it; rebuild records the
+// skipped packages in node_modules/.modules.yaml (ignoredBuilds), and phylum-box
+// prints pnpm's notice from there.
+//
+// Every install rewrites node_modules/.pnpm-workspace-state-v1.json with a new
+// lastValidatedTimestamp; when nothing else in it changed, the host's file is kept
+// and the install with nothing to do syncs nothing.
+
+const (
+	pnpmModulesFile        = "node_modules/.modules.yaml"
+	pnpmWorkspaceStateFile = "node_modules/.pnpm-workspace-state-v1.json"
+	pnpmNoticeMaxNames     = 20
+)
+
+// pnpmIgnoredBuildsNotice reads which build scripts pnpm skipped. The file is
+// written by a step that runs package code: only names that look like a package's
+// name@version are shown, a bounded number of them.
+func pnpmIgnoredBuildsNotice(read func(rel string) ([]byte, error)) []string {
+	data, err := read(pnpmModulesFile)
+	if err != nil {
+		return nil
+	}
+	var mods struct {
+		IgnoredBuilds []string `yaml:"ignoredBuilds"`
+	}
+	if yaml.Unmarshal(data, &mods) != nil {
+		return nil
+	}
+	var names []string
+	more := 0
+	for _, n := range mods.IgnoredBuilds {
+		if !pnpmLooksLikePackage(n) {
+			continue
+		}
+		if len(names) == pnpmNoticeMaxNames {
+			more++
+			continue
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	list := strings.Join(names, ", ")
+	if more > 0 {
+		list += fmt.Sprintf(" and %d more", more)
+	}
+	return []string{"pnpm: Ignored build scripts: " + list + `. Run "pnpm approve-builds" to pick which dependencies should be allowed to run scripts.`}
+}
+
+// pnpmLooksLikePackage: [@scope/]name@version in the characters npm allows.
+func pnpmLooksLikePackage(s string) bool {
+	if s == "" || len(s) > 300 {
+		return false
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@/._-+~()", r)
+		if !ok {
+			return false
+		}
+	}
+	return strings.LastIndex(s, "@") > 0
+}
+
+// pnpmWorkspaceStateSame: the two states differ at most in lastValidatedTimestamp.
+func pnpmWorkspaceStateSame(run, host []byte) bool {
+	var a, b map[string]any
+	if json.Unmarshal(run, &a) != nil || json.Unmarshal(host, &b) != nil {
+		return false
+	}
+	delete(a, "lastValidatedTimestamp")
+	delete(b, "lastValidatedTimestamp")
+	return reflect.DeepEqual(a, b)
+}
