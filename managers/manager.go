@@ -162,6 +162,15 @@ type Plan struct {
 	Hooks      *Step
 	Hooked     func(stdout []byte) (missing []string, err error) `json:"-"`
 	HooksFetch func(missing []string) *Step                      `json:"-"`
+	// Resolved, when set, runs on the host after Resolve (and Hooks), before the
+	// precheck. changed lists the paths (relative to Root) the steps so far wrote;
+	// read returns a file of the run's view. Both are untrusted data: a resolve may
+	// run package code (an sdist's metadata hook). It returns the lockfile entries
+	// that are not what would be fetched (Mismatch and Source set: blocked with
+	// exit 3 before anything is fetched) or an error (a *Refusal exits 2, an
+	// exitcode error with its code), and may set what the later steps are given
+	// (Credentials.Files: the validated fetch list, in place of the lockfile).
+	Resolved func(changed []string, read func(rel string) ([]byte, error)) ([]precheck.Package, error) `json:"-"`
 	// ResolveOutput, when set, replaces Lockfiles for a Resolve that may run package
 	// code (pip's builds sdist metadata): the step's standard output (capped, not
 	// shown) is handed to it on the host, and everything the step wrote is thrown
@@ -262,6 +271,13 @@ type Step struct {
 	// Download step added or changed, to limit the step to them. Without names the
 	// step covers the whole tree, which is always correct but slower.
 	AppendChanged bool
+	// Dir, when set, is the working directory (absolute) instead of
+	// Plan.Root/Plan.Cwd: a networked step that needs nothing of the project runs
+	// outside it.
+	Dir string
+	// Name is how messages name the step's command ("poetry lock"); its Args are
+	// then logged only with -v. Empty: Args.
+	Name string
 	// Egress, when not empty, replaces Network for a step that may run package code
 	// but still needs its package index (pip's and poetry's resolve build an sdist's
 	// metadata), or, set by the orchestration, for the build of the packages the

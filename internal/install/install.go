@@ -38,7 +38,10 @@ type Options struct {
 	// Home and User are the caller's; Environ is the caller's environment.
 	Home, User string
 	Environ    []string
-	Mode       rootfs.Mode
+	// KeepEnv names more variables of Environ for every step (--keep-env,
+	// keep_env), besides managers.BuiltinKeepEnv; credentials never pass (keepenv.go).
+	KeepEnv []string
+	Mode    rootfs.Mode
 	// OwnerUID/OwnerGID own the synced files.
 	OwnerUID, OwnerGID int
 	Log                logrus.FieldLogger
@@ -95,6 +98,7 @@ func Install(ctx context.Context, o Options) (*Outcome, error) {
 	p := o.Plan
 	out := &Outcome{Manager: p.Manager, Subcommand: p.Subcommand, Project: p.Root}
 	defer func() { out.Duration = time.Since(start) }()
+	o.warnDroppedKeepEnv()
 	if p.Scratch {
 		return installScratch(ctx, o, out)
 	}
@@ -160,7 +164,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		if done, err := r.blockSmuggledBeforeResolve(ctx); err != nil || done {
 			return out, err
 		}
-		log.Infof("resolving: %s", strings.Join(p.Resolve.Args, " "))
+		log.Infof("resolving: %s", stepLabel(p.Resolve))
 		if p.ResolveOutput != nil { // the resolution is the step's output (resolveoutput.go)
 			var done bool
 			if resolvedOut, done, err = r.resolveCaptured(ctx); err != nil || done {
@@ -173,6 +177,12 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	// 1b. The project's resolution hooks, offline (hooks.go).
 	if p.Hooks != nil {
 		if done, err := r.hooks(ctx); err != nil || done {
+			return out, err
+		}
+	}
+	// 1c. What the resolve left, judged on the host (resolved.go).
+	if p.Resolved != nil {
+		if done, err := r.resolved(ctx); err != nil || done {
 			return out, err
 		}
 	}
@@ -209,7 +219,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 
 	// 3. Download.
 	if p.Download != nil {
-		log.Infof("downloading: %s", strings.Join(p.Download.Args, " "))
+		log.Infof("downloading: %s", stepLabel(p.Download))
 		if done, err := r.step(ctx, managers.PhaseDownload, p.Download); err != nil || done {
 			return out, err
 		}
@@ -257,7 +267,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 				if len(s.Egress) > 0 {
 					log.Infof("building in the sandbox, reaching only %s (the policy's script_network): %s", strings.Join(s.Egress, ", "), strings.Join(s.Args, " "))
 				} else {
-					log.Infof("building in the sandbox (no network): %s", strings.Join(s.Args, " "))
+					log.Infof("building in the sandbox (no network): %s", stepLabel(s))
 				}
 				if done, err := r.step(ctx, managers.PhaseBuild, s); err != nil || done {
 					return out, err
@@ -369,6 +379,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		env = append(env, r.cred.env...)
 	}
 	env = append(env, s.Env...)
+	env = r.o.withKeptEnv(env)
 	lim := container.Limits{Timeout: r.o.Limits.Timeout}
 	if phase == managers.PhaseBuild || phase == managers.PhaseRun {
 		lim = r.o.Limits
@@ -383,7 +394,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		stdout = r.stdout
 	}
 	ex := sandbox.Exec{
-		Args: args, Env: env, Cwd: filepath.Join(r.root, p.Cwd), Network: network,
+		Args: args, Env: env, Cwd: stepDir(s, filepath.Join(r.root, p.Cwd)), Network: network,
 		Limits: lim, Caches: caches, Files: files, ReadOnly: r.hostPaths(),
 		Stdin: r.o.Stdin, Stdout: stdout, Stderr: stderr,
 	}
@@ -394,6 +405,9 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		// The project itself, read-only over the scratch view: what project code
 		// writes while it is evaluated cannot reach a later step.
 		ex.Dirs = append(ex.Dirs, sandbox.DirBind{Source: r.root, Target: r.root})
+	}
+	if s.Name != "" {
+		r.o.Log.Debugf("%s step runs: %s", phase, strings.Join(s.Args, " "))
 	}
 	res, err := r.sess.Run(ctx, ex)
 	if err != nil {
@@ -416,7 +430,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		r.out.Reason = fmt.Sprintf("%s step stopped: %s; nothing was synced back", phase, res.StopMessage(lim))
 	case res.ExitCode != 0:
 		r.out.Code = res.ExitCode
-		r.out.Reason = fmt.Sprintf("%s step failed (%s exited with status %d); nothing was synced back", phase, s.Args[0], res.ExitCode)
+		r.out.Reason = fmt.Sprintf("%s step failed (%s exited with status %d); nothing was synced back", phase, stepProgram(s), res.ExitCode)
 		if refusedNet != "" {
 			r.out.Reason += "; " + refusedNet
 		}
