@@ -1,7 +1,9 @@
 package managers
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -279,10 +281,14 @@ func checkBundleProjectConfig(root, file, rel string) ([]bundleConfigLine, error
 			r = rest
 		}
 	}
-	data, err := os.ReadFile(file)
+	data, err := readProjectFile(root, file)
 	if err != nil {
-		if os.IsNotExist(err) {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
+		}
+		var pe *ProjectFileError
+		if errors.As(err, &pe) {
+			return nil, projectFileRefusal("bundle", root, pe)
 		}
 		return nil, &Refusal{Manager: "bundle", Reason: fmt.Sprintf("cannot read %s: %v", rel, err)}
 	}

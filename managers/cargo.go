@@ -2,6 +2,7 @@ package managers
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -418,7 +419,9 @@ func (cargoManager) Doc() ManagerDoc {
 func cargoWorkspaceRoot(dir string) string {
 	root := ""
 	for d := dir; ; d = filepath.Dir(d) {
-		if data, err := os.ReadFile(filepath.Join(d, "Cargo.toml")); err == nil {
+		// Read as itself (a Cargo.toml that is a link out of d or a hard link is
+		// not read; the plan refuses it, naming it).
+		if data, err := readProjectFile(d, filepath.Join(d, "Cargo.toml")); err == nil || errors.As(err, new(*ProjectFileError)) {
 			if root == "" {
 				root = d
 			} else if strings.Contains(string(data), "[workspace]") {

@@ -28,7 +28,7 @@ func cargoProjectFiles(env Env, root string, user cargoUserConfig) ([]ConfigFile
 	for d := env.Dir; ; d = filepath.Dir(d) {
 		for _, name := range []string{"config", "config.toml"} {
 			p := filepath.Join(d, ".cargo", name)
-			st, err := os.Lstat(p)
+			_, err := os.Lstat(p)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
@@ -64,11 +64,14 @@ func cargoProjectFiles(env Env, root string, user cargoUserConfig) ([]ConfigFile
 				}
 				continue
 			}
-			if !st.Mode().IsRegular() {
-				problems = append(problems, p+": not a regular file (a symlink?); cargo config files in the project must be plain files")
+			// Read as itself: a link elsewhere in the project is followed, one out
+			// of it (to ~/.cargo/credentials.toml) or a hard link is refused.
+			data, err := readProjectFile(root, p)
+			var pe *ProjectFileError
+			if errors.As(err, &pe) {
+				problems = append(problems, pe.Why)
 				continue
 			}
-			data, err := os.ReadFile(p)
 			if err != nil {
 				return nil, nil, fmt.Errorf("reading cargo config %s: %w", p, err)
 			}

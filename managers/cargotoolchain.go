@@ -139,11 +139,15 @@ func rustupInstalled(home, channel string) bool {
 func cargoToolchainFile(dir string) (channel, file string, err error) {
 	for _, name := range []string{"rust-toolchain", "rust-toolchain.toml"} {
 		p := filepath.Join(dir, name)
-		data, err := os.ReadFile(p)
+		data, err := readProjectFile(dir, p) // as itself: no link out of the project, no hard link
 		if errors.Is(err, fs.ErrNotExist) || err != nil && isDirErr(p) {
 			continue
 		}
 		if err != nil {
+			var pe *ProjectFileError
+			if errors.As(err, &pe) {
+				return "", "", projectFileRefusal("cargo", dir, pe)
+			}
 			return "", "", fmt.Errorf("reading %s: %w (fix its permissions: rustup reads it)", p, err)
 		}
 		ch, line, why := parseToolchainFile(name, data)

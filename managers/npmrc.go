@@ -173,7 +173,13 @@ func loadNpmConfig(env Env, root, sub string, cli map[string]string) (*NpmConfig
 				return nil, err
 			}
 		}
-		data, err := os.ReadFile(cand.path)
+		var data []byte
+		var err error
+		if cand.project {
+			data, err = readProjectFile(root, cand.path) // as itself (checked above)
+		} else {
+			data, err = os.ReadFile(cand.path)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

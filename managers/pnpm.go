@@ -2,7 +2,6 @@ package managers
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -468,7 +467,7 @@ func pnpmProject(env Env, a *npmArgv) (root, cwd string, workspaces []string, er
 	if err != nil || strings.HasPrefix(cwd, "..") {
 		cwd = "."
 	}
-	b, err := os.ReadFile(filepath.Join(root, "pnpm-workspace.yaml"))
+	b, err := readProjectFile(root, filepath.Join(root, "pnpm-workspace.yaml"))
 	if err != nil {
 		return root, cwd, nil, nil
 	}

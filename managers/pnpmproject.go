@@ -33,7 +33,7 @@ func pnpmfileOf(root string, cfg *NpmConfig) string {
 			}
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(root, "pnpm-workspace.yaml")); err == nil {
+	if b, err := readProjectFile(root, filepath.Join(root, "pnpm-workspace.yaml")); err == nil {
 		var ws map[string]any
 		if yaml.Unmarshal(b, &ws) == nil {
 			if v, ok := ws["pnpmfile"]; ok {
@@ -66,7 +66,7 @@ func pnpmfileOf(root string, cfg *NpmConfig) string {
 // intercept the connections that carry your credentials.
 func checkPnpmWorkspaceSettings(root string, cfg *NpmConfig) error {
 	path := filepath.Join(root, "pnpm-workspace.yaml")
-	b, err := os.ReadFile(path)
+	b, err := readProjectFile(root, path)
 	if err != nil {
 		return nil
 	}

@@ -109,17 +109,18 @@ func readProjectFile(root, path string) ([]byte, error) {
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
 		return nil, &ProjectFileError{Path: path, Why: fmt.Sprintf("%s is not inside the project (%s)", path, root)}
 	}
-	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+	fd, err := openBeneath(root, rel, 0)
+	if errors.Is(err, unix.EXDEV) && projectFileProblem(root, path) == "" {
+		// An absolute link to a file inside the project (ln -s "$PWD/config/x"):
+		// resolved, it is opened beneath the real root with no link on the way.
+		real, rerr := filepath.EvalSymlinks(path)
+		realRoot, rrerr := filepath.EvalSymlinks(root)
+		if rerr == nil && rrerr == nil && within(realRoot, real) {
+			if r, err2 := filepath.Rel(realRoot, real); err2 == nil {
+				fd, err = openBeneath(realRoot, r, unix.RESOLVE_NO_SYMLINKS)
+			}
+		}
 	}
-	defer unix.Close(rfd)
-	// O_NONBLOCK: a FIFO planted under a lockfile's name must not hang the plan; it
-	// is refused below as not a regular file.
-	fd, err := unix.Openat2(rfd, rel, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
-	})
 	if errors.Is(err, unix.ENOSYS) {
 		// A kernel before 5.6: the same rule, checked by walking the path.
 		if why := projectFileProblem(root, path); why != "" {
@@ -160,6 +161,22 @@ func readProjectFile(root, path string) ([]byte, error) {
 		return nil, &ProjectFileError{Path: path, Why: fmt.Sprintf("%s is larger than %d MiB", path, maxProjectFile>>20)}
 	}
 	return data, nil
+}
+
+// openBeneath opens root/rel for reading, resolving rel beneath root (no ".." or
+// link out of it, no magic link) plus the extra resolve flags.
+func openBeneath(root, rel string, resolve uint64) (int, error) {
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(rfd)
+	// O_NONBLOCK: a FIFO planted under a lockfile's name must not hang the plan; it
+	// is refused as not a regular file.
+	return unix.Openat2(rfd, rel, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS | resolve,
+	})
 }
 
 // planProjectFiles are the files of a project that each manager's plan reads or

@@ -220,7 +220,7 @@ func detectYarn(env Env, dir string) (root string, flavor YarnFlavor, why string
 	if rc := findUp(root, ".yarnrc.yml"); rc != "" && rc != env.Home {
 		return root, YarnBerry, filepath.Join(rc, ".yarnrc.yml"), nil
 	}
-	if b, err := os.ReadFile(filepath.Join(root, "yarn.lock")); err == nil {
+	if b, err := readProjectFile(root, filepath.Join(root, "yarn.lock")); err == nil {
 		if bytes.Contains(b, []byte("\n__metadata:")) || bytes.HasPrefix(b, []byte("__metadata:")) {
 			return root, YarnBerry, "yarn.lock format", nil
 		}

@@ -202,7 +202,7 @@ func checkBerryProjectRC(root, path string) (*yarnProjectRC, error) {
 // checkClassicProjectRC reads a project .yarnrc (yarn 1's lockfile-like syntax: `key
 // value`, a nested block indented under a key); nil when there is none.
 func checkClassicProjectRC(root, path string) (*yarnProjectRC, error) {
-	b, err := os.ReadFile(path)
+	b, err := readProjectFile(root, path)
 	if err != nil {
 		if isNotExist(err) {
 			return nil, nil
