@@ -89,6 +89,9 @@ type Outcome struct {
 	// UpToDate says why no step ran: the project already was what the command
 	// would make it (noop.go).
 	UpToDate string `json:"up_to_date,omitempty"`
+	// NotBlocking are the findings of a successful install that the policy let
+	// through (findings.go), also printed at its end.
+	NotBlocking []precheck.NotBlocking `json:"findings_not_blocking,omitempty"`
 }
 
 // Install runs the plan. The returned error is for failures of phylum-box itself;
@@ -99,6 +102,7 @@ func Install(ctx context.Context, o Options) (*Outcome, error) {
 	out := &Outcome{Manager: p.Manager, Subcommand: p.Subcommand, Project: p.Root}
 	defer func() { out.Duration = time.Since(start) }()
 	o.warnDroppedKeepEnv()
+	defer o.summarizeFindings(out) // findings.go
 	if p.Scratch {
 		return installScratch(ctx, o, out)
 	}
