@@ -215,6 +215,11 @@ type Plan struct {
 	// step) that the command has nothing to do: the lockfile is prechecked and no
 	// step runs. A manager answers true only when it is sure.
 	UpToDate func() (upToDate bool, why string) `json:"-"`
+	// Freshen are files (relative to Root) the manager writes last to say the tree
+	// is as they describe (npm's hidden lockfile); after a sync back that wrote one,
+	// its modification time is set to the sync's end, as the manager's own run would
+	// have left it — the sync's new entries would otherwise make it look stale.
+	Freshen []string
 	// Then runs on the host after a successful sync back, like a passthrough
 	// ("npm install-test" = install, then "npm test").
 	Then []string

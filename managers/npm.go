@@ -190,6 +190,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		p.BuildChanged = NpmBuildChanged // npmnoop.go
 	}
 	p.UpToDate = npmNoopCheck(cmd, rest, a, cfg, man, root)
+	p.Freshen = []string{"node_modules/.package-lock.json"}
 	return p, nil
 }
 

@@ -324,6 +324,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		out.Code = exitcode.Sandbox
 		out.Reason = fmt.Sprintf("%d write(s) outside %s's outputs were refused", len(out.Refused), p.Manager)
 	}
+	r.freshen(rep) // noop.go
 	return out, nil
 }
 
@@ -337,6 +338,8 @@ type runner struct {
 	stdout io.Writer
 	// only, when set, limits the build to these packages (noop.go).
 	only []string
+	// fresh are the hashes of the plan's Freshen files after the download (noop.go).
+	fresh map[string][32]byte
 }
 
 // step runs one sandboxed step. done is true when the install must stop (the

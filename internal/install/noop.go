@@ -2,8 +2,11 @@ package install
 
 import (
 	"context"
+	"crypto/sha256"
+	"os"
 	"path"
 	"slices"
+	"time"
 
 	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
@@ -67,6 +70,7 @@ func (r *runner) precheckOnly(ctx context.Context, why string) (*Outcome, error)
 // whole tree, as without BuildChanged).
 func (r *runner) changedBuild(build *managers.Step, pkgs []precheck.Package) (*managers.Step, []precheck.Package, bool) {
 	p := r.o.Plan
+	r.recordFreshen()
 	if build == nil || !build.AppendChanged || p.BuildChanged == nil {
 		return build, pkgs, false
 	}
@@ -110,4 +114,55 @@ func (r *runner) limited(b *managers.Step) *managers.Step {
 	s := *b
 	s.Args = append(slices.Clone(b.Args), r.only...)
 	return &s
+}
+
+// recordFreshen notes the plan's Freshen files as the download step left them:
+// package code in the build may rewrite them, and such a file is not the
+// manager's word on the tree.
+func (r *runner) recordFreshen() {
+	r.fresh = map[string][32]byte{}
+	for _, f := range r.o.Plan.Freshen {
+		if data, err := r.sess.Scratch().ReadFile(f); err == nil {
+			r.fresh[f] = sha256.Sum256(data)
+		}
+	}
+}
+
+// freshen sets the modification time of the plan's Freshen files that the sync
+// back just wrote, as the download step wrote them, to now: npm trusts its hidden lockfile only while no directory of
+// node_modules is newer, and the sync's new entries make node_modules newer than
+// the file npm wrote last in the sandbox. The tree is exactly what that file
+// describes (synced as one transaction), so the manager's own invariant holds.
+func (r *runner) freshen(rep *rootfs.SyncReport) {
+	p := r.o.Plan
+	if len(p.Freshen) == 0 || rep == nil || r.out.Code != 0 {
+		return
+	}
+	written := map[string]bool{}
+	for _, c := range rep.Applied {
+		if c.Kind != rootfs.Deleted {
+			written[c.Path] = true
+		}
+	}
+	root, err := os.OpenRoot(r.root)
+	if err != nil {
+		return
+	}
+	defer root.Close()
+	now := time.Now()
+	for _, f := range p.Freshen {
+		if !written[f] {
+			continue
+		}
+		if st, err := root.Lstat(f); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if data, err := root.ReadFile(f); err != nil || sha256.Sum256(data) != r.fresh[f] {
+			r.o.Log.Debugf("%s is not what the download step wrote: left as synced", f)
+			continue
+		}
+		if err := root.Chtimes(f, now, now); err != nil {
+			r.o.Log.Debugf("%s: %v", f, err)
+		}
+	}
 }
