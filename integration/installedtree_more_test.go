@@ -175,3 +175,45 @@ func TestInstalledTreeGemExtconfInstallsGem(t *testing.T) {
 		}
 	})
 }
+
+// A .crate whose own Cargo.toml says it is another crate than the index and the
+// lockfile name: cargo itself refuses to use it (1.65: "failed to find pbox_dep
+// v1.0.0 … in path source"), so nothing is built or synced; the installed-tree
+// check reads the same unpacked manifests. The twin, an honest registry, builds,
+// the check reads the crates this run unpacked (-v says how many), and nothing is
+// found on disk only: the crates the lockfile locks are what cargo unpacked.
+func TestInstalledTreeCrateSources(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := regStartCargo(t)
+		reg.AddCrate("pbox_dep", "1.0.0", nil, map[string]string{
+			"Cargo.toml": "[package]\nname = \"pbox_stowaway\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[lib]\nname = \"pbox_dep\"\n",
+			"src/lib.rs": "pub fn value() -> &'static str { \"stowaway\" }\n",
+		})
+		db := regMalDB(t, m, "crates.io", "pbox_stowaway")
+		b := cargoProject(t, m, reg, "fn main() { println!(\"{}\", pbox_dep::value()); }\n", "pbox_dep")
+		before := treeHash(t, b.Project, true)
+		rep := filepath.Join(filepath.Dir(db), "crate-lying.json")
+		r := b.treeTool(rep, []string{"PHYLUM_BOX_DB=" + db}, "cargo", "build")
+		if r.Code == 0 {
+			t.Fatalf("a crate whose Cargo.toml names another crate was built\n%s", r)
+		}
+		wantStderr(t, r, "nothing was synced back")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a failed build")
+
+		// The twin: honest crates.
+		reg = cargoGreetRegistry(t)
+		db = regMalDB(t, m, "crates.io", "pbox_stowaway")
+		b = cargoProject(t, m, reg, "fn main() { println!(\"{}\", pbox_greet::greet()); }\n", "pbox_greet")
+		rep = filepath.Join(filepath.Dir(db), "crate-honest.json")
+		r = b.treeTool(rep, []string{"PHYLUM_BOX_DB=" + db}, "-v", "cargo", "build")
+		wantCode(t, r, 0, "cargo build of honest crates")
+		wantStderr(t, r, "installed tree after the download step: 2 crate(s) of this run")
+		if got := readTreeReport(t, rep); len(got.OnDiskOnly) > 0 {
+			t.Errorf("honest crates are listed as on disk only: %q", got.OnDiskOnly)
+		}
+		if out, err := exec.Command(filepath.Join(b.Project, "target", "debug", "proj")).CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "hello dep" {
+			t.Errorf("the built binary: %v %s\n%s", err, out, r)
+		}
+	})
+}
