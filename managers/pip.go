@@ -261,7 +261,9 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	// demand hashes for it (an sdist then needs its backend among the hashed
 	// requirements, as pip itself requires there).
 	backend := []string{"setuptools", "wheel"}
-	if pipHashMode(a, env.Dir) {
+	// Nor when the user builds without isolation (the backend is what is installed
+	// already) or without an index (bare pip could not fetch it either).
+	if pipHashMode(a, env.Dir) || a.flags["no-build-isolation"] || a.flags["no-index"] || truthy(env.Getenv("PIP_NO_INDEX")) {
 		backend = nil
 	}
 	// Resolving an sdist runs its metadata hook (setup.py egg_info, PEP 517
