@@ -6,6 +6,7 @@ package integration
 // project's .bundle/config as the user had it.
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -153,5 +154,87 @@ func TestEveryday2CargoBuildScriptEdited(t *testing.T) {
 		if !strings.Contains(r.Stdout, "run after an edit") {
 			t.Errorf("cargo run did not print the rebuilt program's output\n%s", r)
 		}
+	})
+}
+
+// bundleConfigKeys lists the keys of a .bundle/config.
+func bundleConfigKeys(t *testing.T, project string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(project, ".bundle", "config"))
+	if err != nil {
+		t.Fatalf(".bundle/config: %v", err)
+	}
+	var keys []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if k, _, ok := strings.Cut(l, ":"); ok && strings.HasPrefix(k, "BUNDLE_") {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// TestEveryday2BundleConfigAsTheUserHadIt: the settings the user made with `bundle
+// config set --local` (through phylum-box, a pass-through) are what .bundle/config
+// holds after installs — none of the steps' own settings (BUNDLE_NO_INSTALL,
+// BUNDLE_CACHE_ALL, BUNDLE_FROZEN, BUNDLE_CACHE_PATH, …) left behind. Its twin: with
+// no config, the install records only where the gems went (BUNDLE_PATH), which
+// `bundle exec` needs.
+func TestEveryday2BundleConfigAsTheUserHadIt(t *testing.T) {
+	bundleNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		gs := bundleGreetSource(t)
+		db := regMalDB(t, m, "RubyGems")
+
+		b := bundleProject(t, m, gs, "pbox_greet")
+		for _, set := range [][]string{{"path", "vendor/bundle"}, {"jobs", "2"}, {"without", "production"}} {
+			r := b.bundle(db, append([]string{"config", "set", "--local"}, set...)...)
+			wantCode(t, r, 0, "bundle config set --local "+strings.Join(set, " "))
+		}
+		cfg := filepath.Join(b.Project, ".bundle", "config")
+		before, err := os.ReadFile(cfg)
+		if err != nil || !strings.Contains(string(before), `BUNDLE_PATH: "vendor/bundle"`) {
+			t.Fatalf("bundle config set did not write the project's config: %q %v", before, err)
+		}
+		for _, cmd := range []string{"install", "update", "install"} {
+			r := b.bundle(db, cmd)
+			wantCode(t, r, 0, "bundle "+cmd)
+			if after, err := os.ReadFile(cfg); err != nil || string(after) != string(before) {
+				t.Errorf("after bundle %s, .bundle/config is %q (%v), the user had %q\n%s", cmd, after, err, before, r)
+			}
+		}
+		if gemDir(t, b.Project, "pbox_greet-1.0.0") == "" {
+			t.Error("pbox_greet is not in vendor/bundle")
+		}
+
+		fresh := bundleProject(t, m, gs, "pbox_greet")
+		for _, cmd := range []string{"install", "install"} {
+			r := fresh.bundle(db, cmd)
+			wantCode(t, r, 0, "bundle "+cmd+" without a .bundle/config")
+			if keys := bundleConfigKeys(t, fresh.Project); strings.Join(keys, ",") != "BUNDLE_PATH" {
+				t.Errorf("after bundle %s, .bundle/config holds %q, want only BUNDLE_PATH\n%s", cmd, keys, r)
+			}
+		}
+	})
+}
+
+// TestEveryday2BundleFailureNamesBundle: a failing step names Bundler, not the shell
+// phylum-box starts it with ("sh exited with status N").
+func TestEveryday2BundleFailureNamesBundle(t *testing.T) {
+	bundleNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		gs := bundleGreetSource(t)
+		db := regMalDB(t, m, "RubyGems")
+		b := bundleProject(t, m, gs, "pbox_not_there")
+		r := b.bundle(db, "install")
+		if r.Code == 0 {
+			t.Fatalf("a Gemfile naming a gem the source lacks must fail\n%s", r)
+		}
+		wantStderr(t, r, "bundle lock exited with status")
+		if strings.Contains(r.Stderr, "sh exited") {
+			t.Errorf("the failure names the shell\n%s", r)
+		}
+		// Its twin installs.
+		ok := bundleProject(t, m, gs, "pbox_greet")
+		wantCode(t, ok.bundle(db, "install"), 0, "bundle install of a gem the source has")
 	})
 }

@@ -230,7 +230,10 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 			resolveCmd = concat(resolveCmd, bundleLockOpts(rest))
 		}
 	}
-	p.Resolve = &Step{Args: concat([]string{"sh", "-c", `exec "$@"`, "sh"}, resolveCmd), Env: netEnv, Network: true, Credentials: true}
+	// Name: failures and the log name Bundler, not the shell that starts it (the
+	// shell lines are shown with -v).
+	p.Resolve = &Step{Args: concat([]string{"sh", "-c", `exec "$@"`, "sh"}, resolveCmd), Env: netEnv, Network: true, Credentials: true,
+		Name: strings.Join(resolveCmd, " ")}
 	if cfgRel := filepath.ToSlash(cfgRel); setPath && !strings.HasPrefix(cfgRel, "../") {
 		// Record the path so that `bundle exec` finds the gems later. Written by
 		// the shell: a Bundler command would read the project's gem dir.
@@ -252,11 +255,13 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		p.Download, p.Build = nil, nil
 		p.Outputs, p.Sealed = []string{lock}, nil
 		p.Resolve.Args = concat([]string{"bundle", "lock"}, rest)
+		p.Resolve.Name = ""
 		return p, nil
 	}
 	p.Download = &Step{Args: []string{"bundle", "cache", "--no-install"}, Env: netEnv, Network: true, Credentials: true}
 	p.Build = &Step{
 		Args:    []string{"sh", "-c", `bundle install --local; rc=$?; rm -rf "$0"; exit $rc`, work},
+		Name:    "bundle install --local",
 		Env:     buildEnv,
 		Scripts: true,
 	}

@@ -58,6 +58,12 @@ func TestBundlePlan(t *testing.T) {
 			if p.Evaluate == nil || p.Evaluate.Network || p.Evaluate.Credentials || p.Evaluated == nil || p.Evaluate.Args[0] != "ruby" {
 				t.Errorf("the Gemfile must be evaluated offline: Evaluate = %+v", p.Evaluate)
 			}
+			for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+				// A failure names the step's Name, else Args[0]: Bundler, never the shell.
+				if s != nil && s.Args[0] == "sh" && !strings.HasPrefix(s.Name, "bundle ") {
+					t.Errorf("step %q runs through sh but is named %q", s.Args, s.Name)
+				}
+			}
 			if p.Build == nil {
 				return
 			}
