@@ -223,7 +223,7 @@ func (db *DB) LookupBatch(pkgs []precheck.Package) ([]Result, error) {
 func lookupIn(b *bolt.Bucket, prefix []byte, eco string, p precheck.Package, cache versionCache) ([]precheck.Finding, error) {
 	c := b.Cursor()
 	var findings []precheck.Finding
-	t := &target{ecosystem: eco, raw: p.Version, cache: cache}
+	t := &target{ecosystem: eco, raw: targetVersion(eco, p.Version), cache: cache} // npmversion.go
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		e, err := decodeEntryPart(v, false)
 		if err != nil {
