@@ -272,7 +272,11 @@ func checkBundleProjectConfig(root, file, rel string) ([]bundleConfigLine, error
 				break // absent: nothing to check
 			}
 			if fi.Mode()&os.ModeSymlink != 0 || !more && !fi.Mode().IsRegular() {
-				return nil, &Refusal{Manager: "bundle", Reason: rel + ": " + d + " is a symlink or not a regular file",
+				what := "not a regular file"
+				if target, err := os.Readlink(d); err == nil {
+					what = "a symbolic link (to " + target + "; bundler writes this file, so it must be a plain one)"
+				}
+				return nil, &Refusal{Manager: "bundle", Reason: "the project's " + rel + " is refused (a checkout's files are untrusted input): " + d + " is " + what,
 					Advice: "make .bundle/config a plain file in the project"}
 			}
 			if !more {
