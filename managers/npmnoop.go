@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"deps.dev/util/semver"
 )
 
 // The everyday npm commands made cheap: `npm install` in a project whose
@@ -236,6 +238,9 @@ func NpmUpToDate(root string, omitResolved bool) (ok bool, why string) {
 			return false, loc + " is installed but not in package-lock.json"
 		}
 	}
+	if why := npmEdgesSatisfied(lock.Packages, want); why != "" {
+		return false, why
+	}
 	// What npm checks before it trusts the hidden lockfile (arborist's
 	// assertNoNewer), with links refused, then the version on disk.
 	lockTime := hiddenSt.ModTime().Add(10 * time.Millisecond)
@@ -249,6 +254,103 @@ func NpmUpToDate(root string, omitResolved bool) (ok bool, why string) {
 		}
 	}
 	return true, fmt.Sprintf("node_modules holds the %d package(s) of package-lock.json", len(got))
+}
+
+// npmEdgeKeys are the dependency kinds npm installs, in a lockfile entry.
+var npmEdgeKeys = []string{"dependencies", "optionalDependencies", "devDependencies", "peerDependencies"}
+
+// npmEdgesSatisfied says which dependency of a lockfile entry (the root's
+// included) the package node would load for it does not satisfy ("" when every
+// one does): npm resolves such an edge again, so the install is not a no-op. A
+// spec that is not a semver range or an npm: alias of one (a tag, a URL, a path)
+// counts as not satisfied.
+func npmEdgesSatisfied(packages map[string]json.RawMessage, want map[string]npmLockEntry) string {
+	for loc, raw := range packages {
+		var e map[string]json.RawMessage
+		if json.Unmarshal(raw, &e) != nil {
+			return "package-lock.json " + loc + " not understood"
+		}
+		var meta map[string]struct {
+			Optional bool `json:"optional"`
+		}
+		_ = json.Unmarshal(e["peerDependenciesMeta"], &meta)
+		for _, kind := range npmEdgeKeys {
+			if kind == "devDependencies" && loc != "" {
+				continue // only the root's are installed
+			}
+			var deps map[string]string
+			if len(e[kind]) > 0 && json.Unmarshal(e[kind], &deps) != nil {
+				return "package-lock.json " + loc + " " + kind + " not understood"
+			}
+			for name, spec := range deps {
+				target, found := npmResolveEdge(loc, name, want)
+				if !found {
+					if kind == "optionalDependencies" || kind == "peerDependencies" && meta[name].Optional {
+						continue
+					}
+					return fmt.Sprintf("%s's dependency %s is not in package-lock.json", npmLocName(loc), name)
+				}
+				if !npmSpecSatisfied(spec, name, want[target]) {
+					return fmt.Sprintf("%s's dependency %s@%s is not satisfied by %s", npmLocName(loc), name, spec, want[target].Version)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// npmResolveEdge finds the package node loads for name from the package at loc:
+// loc/node_modules/name, then each ancestor's, up to the root's.
+func npmResolveEdge(loc, name string, want map[string]npmLockEntry) (string, bool) {
+	for {
+		cand := "node_modules/" + name
+		if loc != "" {
+			cand = loc + "/" + cand
+		}
+		if _, ok := want[cand]; ok {
+			return cand, true
+		}
+		if loc == "" {
+			return "", false
+		}
+		i := strings.LastIndex(loc, "node_modules/")
+		if i < 0 {
+			return "", false
+		}
+		loc = strings.TrimSuffix(loc[:i], "/")
+	}
+}
+
+func npmLocName(loc string) string {
+	if loc == "" {
+		return "the project"
+	}
+	return loc
+}
+
+// npmSpecSatisfied: e's version is in spec's range ("npm:name@range" aliases
+// included); anything else is not known to be satisfied.
+func npmSpecSatisfied(spec, name string, e npmLockEntry) bool {
+	if rest, ok := strings.CutPrefix(spec, "npm:"); ok {
+		i := strings.LastIndex(rest, "@")
+		if i <= 0 {
+			return false
+		}
+		if e.Name != rest[:i] {
+			return false
+		}
+		spec = rest[i+1:]
+	} else if e.Name != "" && e.Name != name {
+		return false
+	}
+	if spec == "" || spec == "latest" {
+		return false
+	}
+	c, err := semver.NPM.ParseConstraint(spec)
+	if err != nil {
+		return false
+	}
+	return c.Match(e.Version)
 }
 
 // npmManifestMatchesLock says how package.json differs from what the lockfile was

@@ -78,6 +78,12 @@ func TestNpmUpToDate(t *testing.T) {
 		{name: "optional package for this platform missing", edit: func(f map[string]string) {
 			f["package-lock.json"] = strings.Replace(f["package-lock.json"], `"os":["darwin"]`, `"os":["linux"],"cpu":["!ia32"]`, 1)
 		}, why: "not installed"},
+		{name: "a locked version outside package.json's range", edit: func(f map[string]string) {
+			for _, k := range []string{"package-lock.json", "node_modules/.package-lock.json"} {
+				f[k] = strings.Replace(f[k], `"version":"1.0.0","resolved":"https://registry.npmjs.org/a/`, `"version":"2.0.0","resolved":"https://registry.npmjs.org/a/`, 1)
+			}
+			f["node_modules/a/package.json"] = `{"name":"a","version":"2.0.0"}`
+		}, why: "not satisfied by 2.0.0"},
 		{name: "lockfile entry without integrity", edit: func(f map[string]string) {
 			f["package-lock.json"] = strings.Replace(f["package-lock.json"], `"integrity":"sha512-a"`, `"integrity":""`, 1)
 		}, why: "integrity"},
