@@ -69,8 +69,10 @@ func Formats() []string {
 // Find returns the lockfiles phylum-box understands in dir, not recursively, in the order of
 // Formats. Only exact base names count (requirements.txt, not dev-requirements.txt): Find
 // answers "what does this project lock", and a guess there would check the wrong file.
-// Symlinks to regular files are followed; anything that is not a regular file is skipped.
-// Where both npm-shrinkwrap.json and package-lock.json exist, only the shrinkwrap is
+// A symlink to a regular file inside dir is followed; one leading out of dir, or a file
+// with more than one hard link, is an error naming it and where it points (a checkout's
+// files are untrusted input: a committed Cargo.lock linking to ~/.pypirc is not the
+// project's lockfile); anything else that is not a regular file is skipped. Where both npm-shrinkwrap.json and package-lock.json exist, only the shrinkwrap is
 // returned: it is the one npm installs from.
 func Find(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
@@ -92,11 +94,31 @@ func Find(dir string) ([]string, error) {
 			}
 			p := filepath.Join(dir, n)
 			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				if why := notDirsOwn(dir, p, st); why != "" {
+					return nil, fmt.Errorf("%s; a checkout's files are untrusted input: replace it with a plain file, or name it on the command line to check it anyway", why)
+				}
 				out = append(out, p)
 			}
 		}
 	}
 	return out, nil
+}
+
+// notDirsOwn says why the regular file p (st), found in dir, is not dir's own: a
+// symbolic link out of dir, or a hard link ("" when it is its own).
+func notDirsOwn(dir, p string, st os.FileInfo) string {
+	if lst, err := os.Lstat(p); err == nil && lst.Mode()&os.ModeSymlink != 0 {
+		real, err := filepath.EvalSymlinks(p)
+		realDir, derr := filepath.EvalSymlinks(dir)
+		if err != nil || derr != nil || !strings.HasPrefix(real, realDir+string(filepath.Separator)) {
+			target, _ := os.Readlink(p)
+			return fmt.Sprintf("%s is a symbolic link out of %s (to %s)", p, dir, target)
+		}
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink > 1 {
+		return fmt.Sprintf("%s has %d hard links (the same file under another name, maybe outside %s)", p, sys.Nlink, dir)
+	}
+	return ""
 }
 
 // Parse reads one lockfile. The format is chosen from the base name: an exact name from

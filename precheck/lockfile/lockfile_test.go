@@ -614,6 +614,26 @@ func TestFind(t *testing.T) {
 	if _, err := Find(filepath.Join(dir, "nope")); err == nil {
 		t.Error("missing dir: no error")
 	}
+
+	// A lockfile linking out of the directory, or hard-linked, is not the project's.
+	outside := filepath.Join(t.TempDir(), ".pypirc")
+	if err := os.WriteFile(outside, []byte("[pypi]\npassword = x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "Gemfile.lock"))
+	if err := os.Symlink(outside, filepath.Join(dir, "Gemfile.lock")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Find(dir); err == nil || !strings.Contains(err.Error(), "Gemfile.lock is a symbolic link out of") || !strings.Contains(err.Error(), "(to "+outside+")") {
+		t.Errorf("Gemfile.lock linked out: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "Gemfile.lock"))
+	if err := os.Link(outside, filepath.Join(dir, "Gemfile.lock")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Find(dir); err == nil || !strings.Contains(err.Error(), "2 hard links") {
+		t.Errorf("Gemfile.lock hard-linked: %v", err)
+	}
 }
 
 func TestFormats(t *testing.T) {
