@@ -6,6 +6,7 @@ package integration
 // project's .bundle/config as the user had it.
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -237,4 +238,56 @@ func TestEveryday2BundleFailureNamesBundle(t *testing.T) {
 		ok := bundleProject(t, m, gs, "pbox_greet")
 		wantCode(t, ok.bundle(db, "install"), 0, "bundle install of a gem the source has")
 	})
+}
+
+// TestEveryday2PnpmSkippedBuildNotice: pnpm 10 runs only the build scripts the
+// project allows and says which it skipped ("Ignored build scripts: … Run "pnpm
+// approve-builds" …"); wrapped, that notice was swallowed (the download runs with
+// --ignore-scripts, the build is pnpm rebuild). Its twin: an allowed package is
+// built and no notice is printed. Then an install with nothing to do syncs nothing
+// (pnpm's workspace state file, rewritten with a new time stamp every run, was
+// "1 change(s) synced").
+func TestEveryday2PnpmSkippedBuildNotice(t *testing.T) {
+	requireTool(t, "pnpm")
+	for _, allowed := range []bool{false, true} {
+		name := "not allowed"
+		if allowed {
+			name = "allowed"
+		}
+		t.Run(name, func(t *testing.T) {
+			forEachMode(t, func(t *testing.T, m mode) {
+				b := newPMBox(t, m)
+				manifest := map[string]any{"name": "pbox-it", "version": "1.0.0"}
+				if allowed {
+					manifest["pnpm"] = map[string]any{"onlyBuiltDependencies": []string{"pbox-build-marker@file:vendor/pbox-build-marker-1.0.0.tgz"}}
+				}
+				setManifest(t, b, manifest)
+				tgz := packFixture(t, b, "build-marker", nil)
+				r := b.tool("", "pnpm", "add", tgz)
+				wantCode(t, r, 0, "pnpm add of a package with an install script")
+				built := pathExists(filepath.Join(b.Project, "node_modules", "pbox-build-marker", "built.txt"))
+				notice := strings.Contains(r.Stderr, "Ignored build scripts: pbox-build-marker@file:vendor/pbox-build-marker-1.0.0.tgz") &&
+					strings.Contains(r.Stderr, `Run "pnpm approve-builds"`)
+				if allowed && (!built || notice) {
+					t.Errorf("an allowed build script must run without a notice (built %v, notice %v)\n%s", built, notice, r)
+				}
+				if !allowed && (built || !notice) {
+					t.Errorf("a build script the project does not allow must be skipped and said so (built %v, notice %v)\n%s", built, notice, r)
+				}
+
+				rep := b.reportPath("noop.json")
+				r = b.tool(rep, "pnpm", "install")
+				wantCode(t, r, 0, "pnpm install with nothing to do")
+				var pr struct {
+					Synced *int `json:"synced"`
+				}
+				if data, err := os.ReadFile(rep); err != nil || json.Unmarshal(data, &pr) != nil || pr.Synced == nil {
+					t.Fatalf("report %s: %v %s", rep, err, data)
+				}
+				if *pr.Synced != 0 {
+					t.Errorf("pnpm install with nothing to do synced %d change(s)\n%s", *pr.Synced, r)
+				}
+			})
+		})
+	}
 }

@@ -64,14 +64,15 @@ func pnpmIgnoredBuildsNotice(read func(rel string) ([]byte, error)) []string {
 	return []string{"pnpm: Ignored build scripts: " + list + `. Run "pnpm approve-builds" to pick which dependencies should be allowed to run scripts.`}
 }
 
-// pnpmLooksLikePackage: [@scope/]name@version in the characters npm allows.
+// pnpmLooksLikePackage: a dep path as pnpm records it — name@version, or
+// name@file:vendor/x.tgz and the like — in visible ASCII without quotes or
+// backslashes (nothing a terminal or a reader could take for another message).
 func pnpmLooksLikePackage(s string) bool {
 	if s == "" || len(s) > 300 {
 		return false
 	}
 	for _, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@/._-+~()", r)
-		if !ok {
+		if r <= ' ' || r > '~' || strings.ContainsRune("\"'`\\", r) {
 			return false
 		}
 	}

@@ -19,10 +19,11 @@ func TestPnpmIgnoredBuildsNotice(t *testing.T) {
 		{"pnpm 10 writes JSON", `{"layoutVersion":5,"ignoredBuilds":["esbuild@0.21.5","@swc/core@1.3.0"]}`,
 			`pnpm: Ignored build scripts: esbuild@0.21.5, @swc/core@1.3.0. Run "pnpm approve-builds"`},
 		{"YAML", "layoutVersion: 5\nignoredBuilds:\n  - esbuild@0.21.5\n", "Ignored build scripts: esbuild@0.21.5."},
+		{"a tarball dependency", `{"ignoredBuilds":["pbox-x@file:vendor/pbox-x-1.0.0.tgz"]}`, "Ignored build scripts: pbox-x@file:vendor/pbox-x-1.0.0.tgz. Run"},
 		{"nothing ignored", `{"ignoredBuilds":[]}`, ""},
 		{"no such key", `{"layoutVersion":5}`, ""},
 		{"not a modules file", `[[[`, ""},
-		{"names a package could forge are left out", `{"ignoredBuilds":["esbuild@0.21.5","x\u001b[2J@1","a\nWARNING: fake@1","noversion"]}`,
+		{"names a package could forge are left out", `{"ignoredBuilds":["esbuild@0.21.5","x\u001b[2J@1","a\nWARNING: fake@1","noversion","q\"uote@1","sp ace@1"]}`,
 			"Ignored build scripts: esbuild@0.21.5. Run"},
 		{"a long list is cut", `{"ignoredBuilds":[` + strings.Join(many, ",") + `]}`, "pkg19@1.0.0 and 5 more. Run"},
 	} {
