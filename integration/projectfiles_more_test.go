@@ -124,20 +124,25 @@ func TestProjectFileLinkedOutBundle(t *testing.T) {
 	})
 }
 
+// npmPeekRegistry serves pbox-peek, whose install script reports whether the
+// ~/.npmrc it can read holds the planted mark, and whether it is there at all.
+func npmPeekRegistry(t *testing.T) *npmLocalRegistry {
+	reg := startNpmLocalRegistry(t, "")
+	// The needle is spelt in two halves: the script is in the packument.
+	script := `node -e "const fs=require('fs');let d='';try{d=fs.readFileSync(process.env.HOME+'/.npmrc','utf8')}catch(e){}` +
+		`console.log('PBOX-HOME-NPMRC secret='+d.includes('PBOX'+'SECRET')+' kept='+d.includes('fund'))"`
+	reg.Add("pbox-peek", "1.0.0", map[string]any{"scripts": map[string]string{"postinstall": script}}, nil)
+	return reg
+}
+
 // npm: a package-lock.json linked to a home file is refused; an .npmrc linking
-// inside the project works. The caller's own ~/.npmrc lines that only look like
-// secrets (an unusual key, a password for a host npm is not asked about) are not
-// in the copy an install script can read, and the install still works.
-func TestProjectFileLinkedOutNpmAndUserNpmrcScrub(t *testing.T) {
+// inside the project works.
+func TestProjectFileLinkedOutNpm(t *testing.T) {
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		secret := plantHomeFile(t, b.box)
-		reg := startNpmLocalRegistry(t, "")
-		// The needle is spelt in two halves: the script is in the packument.
-		script := `node -e "const fs=require('fs');let d='';try{d=fs.readFileSync(process.env.HOME+'/.npmrc','utf8')}catch(e){}` +
-			`console.log('PBOX-HOME-NPMRC secret='+d.includes('PBOX'+'SECRET')+' kept='+d.includes('fund'))"`
-		reg.Add("pbox-peek", "1.0.0", map[string]any{"scripts": map[string]string{"postinstall": script}}, nil)
+		reg := npmPeekRegistry(t)
 		writeProjectFile(t, b, "config/npmrc", "registry="+reg.URL+"/\n")
 
 		linkProjectFile(t, b.box, "package-lock.json", secret)
@@ -146,12 +151,28 @@ func TestProjectFileLinkedOutNpmAndUserNpmrcScrub(t *testing.T) {
 		wantLinkRefused(t, b.box, r, before, "package-lock.json", secret)
 		os.Remove(filepath.Join(b.Project, "package-lock.json"))
 
-		// The twin, with the caller's unusual secrets in ~/.npmrc.
+		// The twin.
 		linkProjectFile(t, b.box, ".npmrc", "config/npmrc")
-		writeFile(t, filepath.Join(b.Home, ".npmrc"), "fund=false\n//npm.pbox-it.invalid/:_password="+b.Mark+"\nsome-api-key="+b.Mark+"\n# deploy_token="+b.Mark+"\n", 0o600)
-		chownTree(t, m, b.Home)
 		r = b.tool("", "npm", "install", "pbox-peek@1.0.0")
 		wantCode(t, r, 0, "npm install with .npmrc linking inside the project")
+		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-peek", "package.json"), "pbox-peek installed")
+	})
+}
+
+// The caller's own ~/.npmrc lines that only look like secrets to a reader (an
+// unusual key, a password for a host npm is not asked about, a commented-out
+// token) are not in the copy an install script can read; the install still works
+// and the copy keeps the settings (fund=false).
+func TestUserNpmrcUnusualSecretsScrubbed(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		reg := npmPeekRegistry(t)
+		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
+		writeFile(t, filepath.Join(b.Home, ".npmrc"), "fund=false\n//npm.pbox-it.invalid/:_password="+b.Mark+"\nsome-api-key="+b.Mark+"\n# deploy_token="+b.Mark+"\n", 0o600)
+		chownTree(t, m, b.Home)
+		r := b.tool("", "npm", "install", "pbox-peek@1.0.0")
+		wantCode(t, r, 0, "npm install with unusual secret lines in ~/.npmrc")
 		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-peek", "package.json"), "pbox-peek installed")
 		if !strings.Contains(r.Stdout+r.Stderr, "PBOX-HOME-NPMRC secret=false kept=true") {
 			t.Errorf("the install script saw a secret line of ~/.npmrc (or no copy of it):\n%s", r)
