@@ -32,6 +32,9 @@ type App struct {
 	// define a --format of their own, which takes the value wherever it is given.
 	// Empty: text.
 	Format string
+	// KeepEnv are the global --keep-env NAMEs: more variables for a wrapped
+	// install's steps (install.KeepEnvNames; `run` has its own --keep-env).
+	KeepEnv []string
 
 	stderrTTY bool
 	stdoutTTY bool

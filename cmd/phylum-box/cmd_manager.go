@@ -240,8 +240,12 @@ func runManager(ctx context.Context, f *Factory, o *ManagerOptions) error {
 		// stdout carries only the report; the manager's own output goes to stderr.
 		stdout = app.Stderr
 	}
+	keep, err := install.KeepEnvNames(app.KeepEnv, cfg.KeepEnv, pol.KeepEnv) // --keep-env, keep_env
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
 	out, err := install.Install(ctx, install.Options{
-		Plan: plan, Engine: eng, Limits: lim,
+		Plan: plan, Engine: eng, Limits: lim, KeepEnv: keep,
 		Home: home, User: userName, Environ: os.Environ(), Mode: rootfs.ModeAuto,
 		OwnerUID: owner, OwnerGID: group,
 		Log: app.Log, Stdin: app.Stdin, Stdout: stdout, Stderr: app.Stderr,
@@ -327,9 +331,8 @@ func buildAdvice(plan *managers.Plan, out *install.Outcome) []string {
 	} else {
 		lines = append(lines, fmt.Sprintf("the install script of %s failed in the sandbox (no network, no access to your home directory)", name))
 	}
-	if out.OutputTail != "" {
-		lines = append(lines, "last output:\n"+out.OutputTail)
-	}
+	// The step's output was shown as it ran (on stderr with --format json): not
+	// again here; it is in the report's output_tail.
 	if plan.Build == nil || !plan.Build.AppendChanged {
 		return append(lines, fmt.Sprintf("%s's build needs something the sandbox does not give (the network, files outside the project); vendor what it needs into the project, or build it outside phylum-box only if you trust it", name))
 	}
@@ -343,9 +346,14 @@ func buildAdvice(plan *managers.Plan, out *install.Outcome) []string {
 		}
 		return append(lines, leaveOut)
 	}
+	// The servers it tried, as the failing output names them (install.Outcome.TriedHosts).
+	hosts, tried := out.TriedHosts, "it tried to reach "+strings.Join(out.TriedHosts, ", ")+"; "
+	if len(hosts) == 0 {
+		hosts, tried = []string{"HOST:443"}, ""
+	}
 	return append(lines,
-		fmt.Sprintf("if it failed because it downloads something and you trust %s, let its script reach those servers (only them, through phylum-box's proxy: the script must honour HTTPS_PROXY/HTTP_PROXY or npm_config_proxy) with this in the policy:\n  %s",
-			name, scriptNetworkSnippet(name, []string{"HOST:443"})),
+		fmt.Sprintf("%sif it failed because it downloads something and you trust %s, let its script reach those servers (only them, through phylum-box's proxy: the script must honour HTTPS_PROXY/HTTP_PROXY or npm_config_proxy) with this in the policy:\n  %s",
+			tried, name, scriptNetworkSnippet(name, hosts)),
 		leaveOut)
 }
 

@@ -92,6 +92,9 @@ type Outcome struct {
 	// NotBlocking are the findings of a successful install that the policy let
 	// through (findings.go), also printed at its end.
 	NotBlocking []precheck.NotBlocking `json:"findings_not_blocking,omitempty"`
+	// TriedHosts are the servers a failed step's scripts tried to reach ("host:port",
+	// from what the proxy refused or the output named), for the advice (triedhosts.go).
+	TriedHosts []string `json:"tried_hosts,omitempty"`
 }
 
 // Install runs the plan. The returned error is for failures of phylum-box itself;
@@ -387,6 +390,8 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	}
 	env = append(env, s.Env...)
 	env = r.o.withKeptEnv(env)
+	logs := r.npmLogsFor(phase, s) // npmlog.go: npm's complete log, kept on the host after a failure
+	caches, env = logs.mount(caches, env)
 	lim := container.Limits{Timeout: r.o.Limits.Timeout}
 	if phase == managers.PhaseBuild || phase == managers.PhaseRun {
 		lim = r.o.Limits
@@ -417,6 +422,12 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		r.o.Log.Debugf("%s step runs: %s", phase, strings.Join(s.Args, " "))
 	}
 	res, err := r.sess.Run(ctx, ex)
+	keptLog := ""
+	if err == nil && res.Stopped == container.StopNone && res.ExitCode != 0 {
+		keptLog = logs.keep(tail.String())
+	} else {
+		logs.remove()
+	}
 	if err != nil {
 		return true, fmt.Errorf("%s step: %w", phase, err)
 	}
@@ -442,6 +453,10 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 			r.out.Reason += "; " + refusedNet
 		}
 		r.out.OutputTail = tail.lastLines(20)
+		r.out.TriedHosts = triedHosts(so.EgressRefused, tail.String()) // triedhosts.go
+		if keptLog != "" {
+			r.out.Reason += "; " + logNote(keptLog)
+		}
 		if phase == managers.PhaseBuild {
 			r.out.FailedPackage = rootfs.Printable(failedPackage(tail.String()))
 		}
