@@ -245,7 +245,10 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	cwd, _ := filepath.Rel(root, env.Dir)
 	outRel, _ := filepath.Rel(root, out)
 	work := filepath.Join(root, pipWork)
-	pip := []string{python, "-m", "pip"}
+	// -I: pip itself imports nothing from the project's directory (a committed
+	// json.py or base64.py would shadow the standard library) and ignores PYTHON*
+	// variables; the venv's site-packages is still its own.
+	pip := []string{python, "-I", "-m", "pip"}
 
 	p := &Plan{
 		Manager: m.name, Ecosystem: precheck.PyPI, Subcommand: "install", Args: args,
@@ -295,7 +298,7 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 		fetchArgs = append(fetchArgs, filepath.Join(env.Home, pipFetchCert))
 	}
 	p.Download = &Step{Args: fetchArgs, Network: true, Credentials: true}
-	buildScript := `"$0" -m pip "$@" --no-index --find-links "$PHYLUM_BOX_PIP_DIST"; rc=$?; rm -rf "$PHYLUM_BOX_PIP_WORK"; exit $rc`
+	buildScript := `"$0" -I -m pip "$@" --no-index --find-links "$PHYLUM_BOX_PIP_DIST"; rc=$?; rm -rf "$PHYLUM_BOX_PIP_WORK"; exit $rc`
 	p.Build = &Step{
 		Args:    concat([]string{"sh", "-c", buildScript, python}, stripPipOpts(args, "report", "index-url", "extra-index-url", "find-links")),
 		Env:     []string{"PHYLUM_BOX_PIP_DIST=" + filepath.Join(work, "dist"), "PHYLUM_BOX_PIP_WORK=" + work, "PIP_NO_CACHE_DIR=1"},
