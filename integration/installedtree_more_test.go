@@ -217,3 +217,44 @@ func TestInstalledTreeCrateSources(t *testing.T) {
 		}
 	})
 }
+
+// Poetry installs the locked wheels with pip into the project's .venv, which the
+// build creates: the same carrier wheel is blocked there, and its twin lists only
+// the stowaway as on disk only — not the project's own editable install, nor the
+// pip and setuptools the new venv got from the system Python's ensurepip wheels.
+func TestInstalledTreePoetryWheelCarriesDist(t *testing.T) {
+	poetryNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := carrierIndex(t)
+		db := regMalDB(t, m, "PyPI", "pbox-stowaway")
+		b := poetryProject(t, m, ix, "pbox-carrier")
+		py, err := os.ReadFile(filepath.Join(b.Project, "pyproject.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(b.Project, "pyproject.toml"), strings.Replace(string(py), "packages = []", "packages = [{ include = \"proj\" }]", 1), 0o644)
+		writeFile(t, filepath.Join(b.Project, "proj", "__init__.py"), "from pbox_carrier import VALUE\n", 0o644)
+		chownTree(t, m, b.Project)
+		before := treeHash(t, b.Project, true)
+		rep := filepath.Join(filepath.Dir(db), "poetry-blocked.json")
+		r := b.treeTool(rep, []string{"PHYLUM_BOX_DB=" + db}, "poetry", "install")
+		wantCode(t, r, 3, "poetry installing a wheel that carries an undeclared pbox-stowaway the database blocks")
+		wantStderr(t, r, "pbox-stowaway@1.0", "pbox_stowaway-1.0.dist-info/METADATA", "found on disk only", "nothing was synced back")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+		blockedOnDisk(t, readTreeReport(t, rep), "pbox-stowaway", "1.0")
+
+		db = regMalDB(t, m, "PyPI")
+		rep = filepath.Join(filepath.Dir(db), "poetry-clean.json")
+		r = b.treeTool(rep, []string{"PHYLUM_BOX_DB=" + db}, "poetry", "install")
+		wantCode(t, r, 0, "poetry installing a wheel that carries an undeclared pbox-stowaway the database knows nothing against")
+		got := readTreeReport(t, rep)
+		onDiskOnlyListed(t, got, "pbox-stowaway", "1.0", "pbox_stowaway-1.0.dist-info/METADATA")
+		if len(got.OnDiskOnly) != 1 {
+			t.Errorf("only the stowaway is on disk only (not the project, pip or setuptools): %q", got.OnDiskOnly)
+		}
+		out, err := exec.Command(filepath.Join(b.Project, ".venv", "bin", "python"), "-c", "import proj; print(proj.VALUE)").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "carried stowaway" {
+			t.Errorf("the installed project on the host: %v %s\n%s", err, out, r)
+		}
+	})
+}

@@ -225,7 +225,10 @@ func (r *runner) checkInstalledTree(ctx context.Context, phase managers.Phase, c
 			pkgs, skipped, err = installedPackages(cs.Changes, r.sess.Scratch())
 		case precheck.PyPI:
 			what = "distribution metadata file(s)"
-			pkgs, skipped, err = installedDists(cs.Changes, r.sess.Scratch(), p.Outputs, pyProjectSelf(r.sess.Scratch(), "pyproject.toml"))
+			own := pyOwn{}
+			pyProjectSelf(own, r.sess.Scratch(), "pyproject.toml")
+			pySeeds(own, pySeedWheels)
+			pkgs, skipped, err = installedDists(cs.Changes, r.sess.Scratch(), p.Outputs, own)
 		case precheck.RubyGems:
 			what = "gem specification(s)"
 			pkgs, skipped, err = installedGems(cs.Changes, r.sess.Scratch(), p.Outputs)

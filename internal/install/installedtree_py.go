@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -111,13 +112,10 @@ func distHeaders(data []byte) (name, version string) {
 }
 
 // installedDists lists the Python distributions whose metadata the run added or
-// rewrote below outputs. self are the project's own distribution names (PEP 503
-// normalised) with the version the project declares ("" when it declares none): an
-// editable install of the project (poetry install --only-root) writes its
-// dist-info, and the project is not a registry package to look up. A metadata file
+// rewrote below outputs, except own (pyOwn). A metadata file
 // that names no version is skipped (skipped names it); one that is not a regular
 // file, or is too large, is an error, as for package.json.
-func installedDists(changes []rootfs.Change, view treeView, outputs []string, self map[string]string) (pkgs []precheck.Package, skipped []string, err error) {
+func installedDists(changes []rootfs.Change, view treeView, outputs []string, own pyOwn) (pkgs []precheck.Package, skipped []string, err error) {
 	for i := range changes {
 		c := &changes[i]
 		if c.Kind == rootfs.Deleted || !underOutputs(c.Path, outputs) {
@@ -154,7 +152,7 @@ func installedDists(changes []rootfs.Change, view treeView, outputs []string, se
 				continue
 			}
 			found = true
-			if v, ok := self[osvdb.NormalizeName(precheck.PyPI, p.Name)]; ok && (v == "" || sameVersion(precheck.PyPI, v, p.Version)) {
+			if own.has(p) {
 				continue
 			}
 			pkgs = append(pkgs, p)
@@ -166,12 +164,32 @@ func installedDists(changes []rootfs.Change, view treeView, outputs []string, se
 	return pkgs, skipped, nil
 }
 
-// pyProjectSelf reads the project's own distribution name(s) and version from its
-// pyproject.toml ([project] and [tool.poetry]), as data; nil when there is none.
-func pyProjectSelf(view treeView, rel string) map[string]string {
+// pyOwn are distributions a run installs that are not registry packages to look
+// up, by PEP 503 name, each with its versions ("" is any version):
+//
+//   - the project itself: an editable install of the project (poetry install
+//     --only-root) writes its dist-info, under the name in its pyproject.toml;
+//   - the interpreter's own seeds: a venv the build creates (poetry's, when the
+//     project has none) gets pip, and before Python 3.12 setuptools, from the
+//     wheels the system Python bundles for ensurepip — part of the toolchain,
+//     like python itself, and installed whatever the project asks for.
+type pyOwn map[string][]string
+
+func (o pyOwn) has(p precheck.Package) bool {
+	for _, v := range o[osvdb.NormalizeName(precheck.PyPI, p.Name)] {
+		if v == "" || sameVersion(precheck.PyPI, v, p.Version) {
+			return true
+		}
+	}
+	return false
+}
+
+// pyProjectSelf adds the project's own distribution name(s) and version from its
+// pyproject.toml ([project] and [tool.poetry]), read as data, to own.
+func pyProjectSelf(own pyOwn, view treeView, rel string) {
 	data, err := view.ReadFile(rel)
 	if err != nil || len(data) > maxManifest {
-		return nil
+		return
 	}
 	var pp struct {
 		Project struct {
@@ -186,15 +204,35 @@ func pyProjectSelf(view treeView, rel string) map[string]string {
 		} `toml:"tool"`
 	}
 	if _, err := toml.Decode(string(data), &pp); err != nil {
-		return nil
+		return
 	}
-	self := map[string]string{}
 	for _, nv := range [][2]string{{pp.Project.Name, pp.Project.Version}, {pp.Tool.Poetry.Name, pp.Tool.Poetry.Version}} {
 		if nv[0] != "" {
-			self[osvdb.NormalizeName(precheck.PyPI, nv[0])] = nv[1]
+			n := osvdb.NormalizeName(precheck.PyPI, nv[0])
+			own[n] = append(own[n], nv[1])
 		}
 	}
-	return self
+}
+
+// pySeedWheels are where system Pythons keep the wheels ensurepip installs into a
+// new venv (Debian's python3-venv: /usr/share/python-wheels; a python built from
+// source: its ensurepip/_bundled). A Python under $HOME (pyenv) is not visible in
+// the sandbox, so its seeds never reach a venv the build creates.
+var pySeedWheels = []string{"/usr/share/python-wheels/*.whl", "/usr/lib/python3*/ensurepip/_bundled/*.whl", "/usr/local/lib/python3*/ensurepip/_bundled/*.whl"}
+
+// pySeeds adds the seed wheels' names and versions (NAME-VERSION-TAGS.whl) to own.
+func pySeeds(own pyOwn, globs []string) {
+	for _, g := range globs {
+		matches, _ := filepath.Glob(g)
+		for _, m := range matches {
+			name, rest, ok := strings.Cut(strings.TrimSuffix(filepath.Base(m), ".whl"), "-")
+			version, _, _ := strings.Cut(rest, "-")
+			if ok && version != "" {
+				n := osvdb.NormalizeName(precheck.PyPI, name)
+				own[n] = append(own[n], version)
+			}
+		}
+	}
 }
 
 // underOutputs reports whether p (slash, relative to the project) is one of the

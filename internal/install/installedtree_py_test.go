@@ -2,6 +2,8 @@ package install
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +22,7 @@ func TestInstalledDists(t *testing.T) {
 		name    string
 		files   map[string]string
 		other   []rootfs.Change
-		self    map[string]string
+		own     pyOwn
 		want    []string // name@version source
 		skipped []string
 		err     string
@@ -70,13 +72,15 @@ func TestInstalledDists(t *testing.T) {
 		},
 		skipped: []string{site + "x.egg-info/PKG-INFO"},
 	}, {
-		name: "the project's own editable dist-info is not a registry package",
+		name: "the project's own editable dist-info and the interpreter's seeds are not registry packages",
+		own:  pyOwn{"myproj": {"0.1"}, "pip": {"23.0.1"}},
 		files: map[string]string{
 			site + "myproj-0.1.0.dist-info/METADATA": coreMetadata("MyProj", "0.1.0"),
 			site + "other-0.1.0.dist-info/METADATA":  coreMetadata("other", "0.1.0"),
+			site + "pip-23.0.1.dist-info/METADATA":   coreMetadata("pip", "23.0.1"),
+			site + "pip-24.0.dist-info/METADATA":     coreMetadata("pip", "24.0"),
 		},
-		self: map[string]string{"myproj": "0.1"},
-		want: []string{"other@0.1.0 " + site + "other-0.1.0.dist-info/METADATA"},
+		want: []string{"other@0.1.0 " + site + "other-0.1.0.dist-info/METADATA", "pip@24.0 " + site + "pip-24.0.dist-info/METADATA"},
 	}, {
 		name:  "a deleted dist-info is not installed",
 		other: []rootfs.Change{{Path: site + "gone-1.0.dist-info/METADATA", Kind: rootfs.Deleted, Prev: rootfs.TypeRegular}},
@@ -94,7 +98,7 @@ func TestInstalledDists(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := memView{files: tc.files}
-			pkgs, skipped, err := installedDists(treeChanges(v, tc.other...), v, []string{".venv/"}, tc.self)
+			pkgs, skipped, err := installedDists(treeChanges(v, tc.other...), v, []string{".venv/"}, tc.own)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)
@@ -122,20 +126,37 @@ func TestInstalledDists(t *testing.T) {
 	}
 }
 
-func TestPyProjectSelf(t *testing.T) {
+func TestPyOwn(t *testing.T) {
 	v := memView{files: map[string]string{
 		"pyproject.toml":     "[project]\nname = \"My.Proj\"\nversion = \"1.0\"\n\n[tool.poetry]\nname = \"poetry_name\"\n",
 		"bad/pyproject.toml": "[project\n",
 	}}
-	got := pyProjectSelf(v, "pyproject.toml")
-	if want := map[string]string{"my-proj": "1.0", "poetry-name": ""}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("self = %v, want %v", got, want)
+	own := pyOwn{}
+	pyProjectSelf(own, v, "pyproject.toml")
+	pyProjectSelf(own, v, "bad/pyproject.toml")
+	pyProjectSelf(own, v, "none/pyproject.toml")
+	wheels := t.TempDir()
+	for _, f := range []string{"pip-23.0.1-py3-none-any.whl", "setuptools-66.1.1-py3-none-any.whl", "README"} {
+		if err := os.WriteFile(filepath.Join(wheels, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got := pyProjectSelf(v, "bad/pyproject.toml"); got != nil {
-		t.Errorf("unparsable: %v", got)
+	pySeeds(own, []string{filepath.Join(wheels, "*.whl"), filepath.Join(wheels, "none", "*.whl")})
+	want := pyOwn{"my-proj": {"1.0"}, "poetry-name": {""}, "pip": {"23.0.1"}, "setuptools": {"66.1.1"}}
+	if fmt.Sprint(own) != fmt.Sprint(want) {
+		t.Errorf("own = %v, want %v", own, want)
 	}
-	if got := pyProjectSelf(v, "none/pyproject.toml"); got != nil {
-		t.Errorf("missing: %v", got)
+	for p, is := range map[precheck.Package]bool{
+		{Name: "my_proj", Version: "1.0.0"}:        true,
+		{Name: "my-proj", Version: "2.0"}:          false,
+		{Name: "Poetry.Name", Version: "9"}:        true,
+		{Name: "setuptools", Version: "66.1.1"}:    true,
+		{Name: "setuptools", Version: "65.5.0"}:    false,
+		{Name: "pbox-stowaway", Version: "23.0.1"}: false,
+	} {
+		if own.has(p) != is {
+			t.Errorf("own.has(%s@%s) = %v", p.Name, p.Version, !is)
+		}
 	}
 }
 
