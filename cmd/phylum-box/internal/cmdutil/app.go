@@ -1,0 +1,107 @@
+// Package cmdutil is the command framework every command package shares (cli/cli's
+// cmdutil): the I/O streams and global settings (App), the Factory that resolves
+// the configuration, policy and database after all flags are parsed, the root
+// command with the global flags, help and flag errors, and the one place errors
+// become exit codes.
+package cmdutil
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/term"
+)
+
+// App carries the I/O streams and the global settings every command shares. Colour,
+// TTY and progress decisions are made here, once.
+type App struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Log    *logrus.Logger
+
+	Verbose bool
+	Quiet   bool
+	CI      bool
+	NoColor bool
+	// ConfigPath is an explicit --config; empty means the default location.
+	ConfigPath string
+	// ReportFile receives a JSON report of a wrapped install (--report).
+	ReportFile string
+	// Format is the global --format: "json" makes a wrapped install print its report
+	// on stdout (the manager's own output goes to stderr). check, db status and doctor
+	// define a --format of their own, which takes the value wherever it is given.
+	// Empty: text.
+	Format string
+	// KeepEnv are the global --keep-env NAMEs: more variables for a wrapped
+	// install's steps (install.KeepEnvNames; `run` has its own --keep-env).
+	KeepEnv []string
+
+	stderrTTY bool
+	stdoutTTY bool
+}
+
+// NewApp returns an App bound to the process's standard streams.
+func NewApp() *App {
+	a := &App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	a.stderrTTY = term.IsTerminal(int(os.Stderr.Fd()))
+	a.stdoutTTY = term.IsTerminal(int(os.Stdout.Fd()))
+	a.Log = NewLogger(a.Stderr)
+	return a
+}
+
+// Color reports whether output to a terminal may use colour.
+func (a *App) Color() bool {
+	if a.NoColor || a.CI || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return a.stdoutTTY
+}
+
+// Progress reports whether progress bars may be drawn on stderr.
+func (a *App) Progress() bool { return a.stderrTTY && !a.Quiet && !a.CI }
+
+type prefixFormatter struct{}
+
+func (prefixFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	var b strings.Builder
+	b.WriteString("[phylum-box] ")
+	switch e.Level {
+	case logrus.ErrorLevel, logrus.FatalLevel, logrus.PanicLevel:
+		b.WriteString("error: ")
+	case logrus.WarnLevel:
+		b.WriteString("warning: ")
+	}
+	b.WriteString(e.Message)
+	keys := make([]string, 0, len(e.Data))
+	for k := range e.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%v", k, e.Data[k])
+	}
+	b.WriteByte('\n')
+	return []byte(b.String()), nil
+}
+
+func NewLogger(w io.Writer) *logrus.Logger {
+	l := logrus.New()
+	l.Out = w
+	l.Formatter = prefixFormatter{}
+	l.Level = logrus.InfoLevel
+	return l
+}
+
+// TestApp is an App writing to buffers (stdout, stderr), not a terminal.
+func TestApp() (*App, *bytes.Buffer, *bytes.Buffer) {
+	var stdout, stderr bytes.Buffer
+	a := &App{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr}
+	a.Log = NewLogger(&stderr)
+	return a, &stdout, &stderr
+}
