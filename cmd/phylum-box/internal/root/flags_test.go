@@ -268,3 +268,23 @@ func TestRootUsage(t *testing.T) {
 		}
 	}
 }
+
+// Help shows the defaults the configuration gives, from the --config written
+// anywhere on the command line.
+func TestHelpShowsConfiguredDefaults(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("PHYLUM_BOX_MEMORY", "")
+	cfg := writeConfig(t, "/cfg/osv.db", "")
+	for _, argv := range [][]string{{"run", "--help", "--config", cfg}, {"--config", cfg, "run", "-h"}} {
+		app, out, errb := cmdutil.TestApp()
+		if code := Main(context.Background(), app, "test", argv); code != 0 ||
+			!strings.Contains(out.String(), `--memory size`) || !strings.Contains(out.String(), `(default 1GiB)`) ||
+			!strings.Contains(out.String(), `(default "/cfg/osv.db")`) {
+			t.Errorf("%q: exit %d\n%s%s", argv, code, out, errb)
+		}
+	}
+	app, out, _ := cmdutil.TestApp()
+	if Main(context.Background(), app, "test", []string{"run", "--help"}); !strings.Contains(out.String(), `(default 4GiB)`) {
+		t.Errorf("run --help without a config file: the built-in memory default is not shown\n%s", out)
+	}
+}
