@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -100,7 +101,7 @@ func npmPackages(in *input, pkgs map[string]npmPackage, lines map[string]int) ([
 		if name == "" {
 			name = key[i+len("node_modules/"):]
 		}
-		pkg := precheck.Package{Ecosystem: precheck.NPM, Name: name, Version: p.Version, Source: src, Dev: p.Dev,
+		pkg := precheck.Package{Ecosystem: precheck.NPM, Name: name, Version: npmLockVersion(p.Version), Source: src, Dev: p.Dev,
 			Resolved: p.Resolved, Integrity: p.Integrity}
 		if r := npmOrigin(p.Resolved); r != "" {
 			pkg.Uncheckable, pkg.Reason = true, r
@@ -119,7 +120,7 @@ func npmV1(in *input, deps map[string]npmV1Entry, lines map[string]int, depth in
 		if depth == 0 {
 			line = lines[name]
 		}
-		pkg := precheck.Package{Ecosystem: precheck.NPM, Name: name, Version: d.Version, Source: in.at(line), Dev: d.Dev,
+		pkg := precheck.Package{Ecosystem: precheck.NPM, Name: name, Version: npmLockVersion(d.Version), Source: in.at(line), Dev: d.Dev,
 			Resolved: d.Resolved, Integrity: d.Integrity}
 		if real, ok := strings.CutPrefix(d.Version, "npm:"); ok {
 			// Alias: "string-width-cjs": {"version": "npm:string-width@4.2.0"}.
@@ -140,11 +141,24 @@ func npmV1(in *input, deps map[string]npmV1Entry, lines map[string]int, depth in
 // npmVersionOrigin recognises a version field that is really a specifier
 // (lockfileVersion 1 writes "file:deps/x" or a git URL there).
 func npmVersionOrigin(v string) string {
-	if v == "" || strings.HasPrefix(v, "npm:") || (v[0] >= '0' && v[0] <= '9') {
+	if v == "" || strings.HasPrefix(v, "npm:") || (v[0] >= '0' && v[0] <= '9') || npmLooseVersion.MatchString(v) {
 		return ""
 	}
 	return npmOrigin(v)
 }
+
+// npmLooseVersion is a version as node-semver reads it loosely ("v1.2.3", "=1.2.3"):
+// found in real lockfiles, matched as that version (osvdb's npmCleanVersion).
+// npmLockVersion is v without the leading "v", "=" and white space npm ignores
+// ("v4.17.11" is 4.17.11: its advisories, its registry tarball lodash-4.17.11.tgz).
+func npmLockVersion(v string) string {
+	if v == "" || (v[0] >= '0' && v[0] <= '9') || !npmLooseVersion.MatchString(v) {
+		return v
+	}
+	return strings.TrimSpace(strings.TrimLeft(v, "v= \t\n"))
+}
+
+var npmLooseVersion = regexp.MustCompile(`^[v=\s]*\d+\.\d+\.\d+(?:-?[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?\s*$`)
 
 // npmWorkspaceGlobs reads the root's "workspaces": either a list of globs or
 // {"packages": [...]} (the yarn-compatible form).
