@@ -291,3 +291,25 @@ func TestEveryday2PnpmSkippedBuildNotice(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryday2CargoFailureNamesCargo: cargo's resolve runs through a shell line of
+// phylum-box's (update or generate-lockfile); its failure names cargo, not sh. The
+// twin resolves a crate the registry has.
+func TestEveryday2CargoFailureNamesCargo(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := cargoGreetRegistry(t)
+		db := regMalDB(t, m, "crates.io")
+		b := cargoProject(t, m, reg, "fn main() {}\n", "pbox_not_there")
+		r := b.cargo(db, "build")
+		if r.Code == 0 {
+			t.Fatalf("a dependency the registry lacks must fail\n%s", r)
+		}
+		wantStderr(t, r, "resolve step failed (cargo exited with status")
+		if strings.Contains(r.Stderr, "sh exited") {
+			t.Errorf("the failure names the shell\n%s", r)
+		}
+		ok := cargoProject(t, m, reg, "fn main() { println!(\"{}\", pbox_greet::greet()); }\n", "pbox_greet")
+		wantCode(t, ok.cargo(db, "build"), 0, "cargo build of a crate the registry has")
+	})
+}

@@ -448,7 +448,11 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		r.out.Reason = fmt.Sprintf("%s step stopped: %s; nothing was synced back", phase, res.StopMessage(lim))
 	case res.ExitCode != 0:
 		r.out.Code = res.ExitCode
-		r.out.Reason = fmt.Sprintf("%s step failed (%s exited with status %d); nothing was synced back", phase, stepProgram(s), res.ExitCode)
+		prog := stepProgram(s)
+		if prog == "sh" { // a manager started through phylum-box's shell line: name the manager
+			prog = p.Manager
+		}
+		r.out.Reason = fmt.Sprintf("%s step failed (%s exited with status %d); nothing was synced back", phase, prog, res.ExitCode)
 		if refusedNet != "" {
 			r.out.Reason += "; " + refusedNet
 		}
