@@ -27,7 +27,9 @@ import (
 // at any depth, pnpm's node_modules/.pnpm/<key>/node_modules/<name> included) is
 // read for its name and version; whatever the precheck did not already see is
 // checked now, with the same engine and policy, and a block stops the install
-// before anything is synced back.
+// before anything is synced back. pip and poetry (site-packages), bundle (the
+// bundle path's specifications) and cargo (the crate cache) are read the same way:
+// installedtree_py.go, installedtree_gem.go, installedtree_crate.go.
 
 // maxManifest bounds the package.json read for a name and version. Registry
 // manifests are a few KiB; the largest real ones are well under this.
@@ -182,14 +184,6 @@ func sameIdentity(a, b precheck.Package) bool {
 		sameVersion(a.Ecosystem, a.Version, b.Version)
 }
 
-// treeUnreadable records that the installed tree could not be checked; the
-// install stops.
-func (r *runner) treeUnreadable(phase managers.Phase, err error) bool {
-	r.out.Code = exitcode.Sandbox
-	r.out.Reason = fmt.Sprintf("the installed tree cannot be checked after the %s step: %v; nothing was synced back", phase, err)
-	return true
-}
-
 // downloadStarted is when the download step started, within a few seconds
 // earlier: the step's recorded duration back from now (the check runs right after
 // it), less a margin. Earlier only widens what counts as this run's.
@@ -207,54 +201,14 @@ func (r *runner) downloadStarted() time.Time {
 // what was already checked (which it extends with what it checks). done is true
 // when the install must stop; the outcome says why.
 func (r *runner) checkInstalledTree(ctx context.Context, phase managers.Phase, checked map[string]bool) (done bool, err error) {
-	p := r.o.Plan
-	start := time.Now()
-	var pkgs []precheck.Package
-	var skipped []string
-	var what string
-	switch p.Ecosystem {
-	case precheck.NPM, precheck.PyPI, precheck.RubyGems:
-		cs, err := r.sess.Scratch().Changes()
-		if err != nil {
-			return true, fmt.Errorf("reading what the %s step installed: %w", phase, err)
-		}
-		listed := time.Since(start)
-		switch p.Ecosystem {
-		case precheck.NPM:
-			what = "package.json file(s) in node_modules"
-			pkgs, skipped, err = installedPackages(cs.Changes, r.sess.Scratch())
-		case precheck.PyPI:
-			what = "distribution metadata file(s)"
-			own := pyOwn{}
-			pyProjectSelf(own, r.sess.Scratch(), "pyproject.toml")
-			pySeeds(own, pySeedWheels)
-			pkgs, skipped, err = installedDists(cs.Changes, r.sess.Scratch(), p.Outputs, own)
-		case precheck.RubyGems:
-			what = "gem specification(s)"
-			pkgs, skipped, err = installedGems(cs.Changes, r.sess.Scratch(), p.Outputs)
-		}
-		r.o.Log.Debugf("installed tree after the %s step: %d changes listed in %s, %d %s read in %s",
-			phase, len(cs.Changes), listed.Round(time.Millisecond), len(pkgs)+len(skipped), what, (time.Since(start) - listed).Round(time.Millisecond))
-		if err != nil {
-			return r.treeUnreadable(phase, err), nil
-		}
-	case precheck.CratesIO:
-		home := cargoHome(p)
-		if home == "" || phase != managers.PhaseDownload {
-			return false, nil // the build cannot write the crate cache: it is read-only there
-		}
-		what = "crate manifest(s)"
-		pkgs, skipped, err = installedCrates(home, r.downloadStarted(), newCheckedIndex(checked).has)
-		r.o.Log.Debugf("installed tree after the %s step: %d crate(s) of this run in %s, read in %s",
-			phase, len(pkgs), home, time.Since(start).Round(time.Millisecond))
-		if err != nil {
-			return r.treeUnreadable(phase, err), nil
-		}
-	default:
-		return false, nil
+	pkgs, unreadable, err := r.installedTree(phase, checked)
+	if err != nil {
+		return true, err
 	}
-	if len(skipped) > 0 {
-		r.o.Log.Debugf("%d %s name no package and version (a crate is then checked by its directory's name): %s", len(skipped), what, someNames(skipped))
+	if unreadable != nil {
+		r.out.Code = exitcode.Sandbox
+		r.out.Reason = fmt.Sprintf("the installed tree cannot be checked after the %s step: %v; nothing was synced back", phase, unreadable)
+		return true, nil
 	}
 	extra := notChecked(pkgs, checked)
 	if len(extra) == 0 {
@@ -291,6 +245,56 @@ func (r *runner) checkInstalledTree(ctx context.Context, phase managers.Phase, c
 			phase, strings.Join(v.Problems, "; "))
 	}
 	return true, nil
+}
+
+// installedTree lists the packages the step before it (phase) left installed, by
+// the plan's ecosystem: node_modules (above), site-packages (installedtree_py.go),
+// the bundle path (installedtree_gem.go), the crate cache (installedtree_crate.go).
+// unreadable says why the tree cannot be checked (the install stops with exit 4);
+// err is a failure of phylum-box itself.
+func (r *runner) installedTree(phase managers.Phase, checked map[string]bool) (pkgs []precheck.Package, unreadable, err error) {
+	p := r.o.Plan
+	start := time.Now()
+	var skipped []string
+	var what string
+	switch p.Ecosystem {
+	case precheck.NPM, precheck.PyPI, precheck.RubyGems:
+		cs, err := r.sess.Scratch().Changes()
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading what the %s step installed: %w", phase, err)
+		}
+		listed := time.Since(start)
+		view := r.sess.Scratch()
+		switch p.Ecosystem {
+		case precheck.NPM:
+			what = "package.json file(s) in node_modules name no package and version, not checked"
+			pkgs, skipped, unreadable = installedPackages(cs.Changes, view)
+		case precheck.PyPI:
+			what = "distribution metadata file(s) name no distribution and version, not checked"
+			own := pyOwn{}
+			pyProjectSelf(own, view, "pyproject.toml")
+			pySeeds(own, pySeedWheels)
+			pkgs, skipped, unreadable = installedDists(cs.Changes, view, p.Outputs, own)
+		case precheck.RubyGems:
+			what = "gem specification(s) show no name and version, not checked"
+			pkgs, skipped, unreadable = installedGems(cs.Changes, view, p.Outputs)
+		}
+		r.o.Log.Debugf("installed tree after the %s step: %d changes listed in %s, %d package(s) read in %s",
+			phase, len(cs.Changes), listed.Round(time.Millisecond), len(pkgs)+len(skipped), (time.Since(start) - listed).Round(time.Millisecond))
+	case precheck.CratesIO:
+		home := cargoHome(p)
+		if home == "" || phase != managers.PhaseDownload {
+			return nil, nil, nil // the build cannot write the crate cache: it is read-only there
+		}
+		what = "crate manifest(s) name no package and version (checked by their directory's name)"
+		pkgs, skipped, unreadable = installedCrates(home, r.downloadStarted(), newCheckedIndex(checked).has)
+		r.o.Log.Debugf("installed tree after the %s step: %d crate(s) of this run in %s, read in %s",
+			phase, len(pkgs), home, time.Since(start).Round(time.Millisecond))
+	}
+	if len(skipped) > 0 {
+		r.o.Log.Debugf("%d %s: %s", len(skipped), what, someNames(skipped))
+	}
+	return pkgs, unreadable, nil
 }
 
 // mergeVerdict adds the verdict on packages found on disk to the install's verdict,
