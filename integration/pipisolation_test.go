@@ -208,3 +208,93 @@ func TestPipIsolationProjectShadowsStdlib(t *testing.T) {
 		}
 	})
 }
+
+// pyenvInterpreter builds a pyenv-style installation under the box's $HOME (a
+// copy of the system python3 at ~/.pyenv/versions/3.11-pbox, its standard library
+// linked from /usr) and returns its python3.
+func pyenvInterpreter(t *testing.T, b *box, rel string) string {
+	t.Helper()
+	real, err := filepath.EvalSymlinks("/usr/bin/python3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ver := filepath.Base(real) // python3.11
+	inst := filepath.Join(b.Home, rel)
+	data, err := os.ReadFile(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(inst, "bin", ver), string(data), 0o755)
+	if err := os.Symlink(ver, filepath.Join(inst, "bin", "python3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(inst, "lib"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("/usr/lib", ver), filepath.Join(inst, "lib", ver)); err != nil {
+		t.Fatal(err)
+	}
+	chownTree(t, b.Mode, b.Home)
+	return filepath.Join(inst, "bin", "python3")
+}
+
+// TestPipVenvFromHomeInterpreter: a venv made by a pyenv python under $HOME works
+// (that installation is bound read-only, nothing else of $HOME); a venv whose
+// interpreter is elsewhere in $HOME is refused, naming it.
+func TestPipVenvFromHomeInterpreter(t *testing.T) {
+	pyNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		db := regMalDB(t, m, "PyPI")
+		b := regNewBox(t, m)
+		py := pyenvInterpreter(t, b, ".pyenv/versions/3.11-pbox")
+		hostSh(t, m, b.Project, py+" -m venv .venv")
+		writeFile(t, filepath.Join(b.Project, "requirements.txt"), "pbox-greet\n", 0o644)
+		chownTree(t, m, b.Project)
+		r := b.pip(ix, db, "install", "-r", "requirements.txt")
+		wantCode(t, r, 0, "pip install -r in a venv made by a pyenv python under $HOME")
+		if got := pipVenvImport(t, b, "import pbox_greet; print(pbox_greet.GREETING)"); got != "hello dep" {
+			t.Errorf("the installed package does not import: %q\n%s", got, r)
+		}
+		if strings.Contains(r.Stdout+r.Stderr, b.Mark) {
+			t.Errorf("a secret of $HOME reached the output\n%s", r)
+		}
+
+		odd := pyenvInterpreter(t, b, "tools/python")
+		hostSh(t, m, b.Project, "rm -rf .venv && "+odd+" -m venv .venv")
+		r = b.pip(ix, db, "install", "-r", "requirements.txt")
+		wantCode(t, r, 2, "a venv interpreter elsewhere under $HOME")
+		wantStderr(t, r, filepath.Join(b.Home, "tools", "python", "bin"), "pyenv")
+	})
+}
+
+// TestPipEditableSrcLayout: `pip install -e .` of a src-layout setuptools project
+// exits 0 and the project is importable from the venv.
+func TestPipEditableSrcLayout(t *testing.T) {
+	pyNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		db := regMalDB(t, m, "PyPI")
+		b := pyProject(t, m)
+		writeFile(t, filepath.Join(b.Project, "pyproject.toml"), "[build-system]\nrequires = [\"setuptools>=40.8.0\", \"wheel\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"pbox-srcpkg\"\nversion = \"0.1\"\ndependencies = [\"pbox-dep\"]\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, "src", "pbox_srcpkg", "__init__.py"), "from pbox_dep import VALUE\nHELLO = 'src ' + VALUE\n", 0o644)
+		chownTree(t, m, b.Project)
+		r := b.pip(ix, db, "install", "-e", ".")
+		wantCode(t, r, 0, "pip install -e . (src layout)")
+		if got := pipVenvImport(t, b, "import pbox_srcpkg; print(pbox_srcpkg.HELLO)"); got != "src dep" {
+			t.Errorf("the editable install does not import: %q\n%s", got, r)
+		}
+		if strings.Contains(r.Stderr, "refused") {
+			t.Errorf("a normal editable install had writes refused\n%s", r)
+		}
+		if !pathExists(filepath.Join(b.Project, "src", "pbox_srcpkg.egg-info", "PKG-INFO")) {
+			t.Errorf("setuptools' egg-info (a legacy editable install's metadata) was not synced\n%s", r)
+		}
+		// A regular install of the same project: its new build/ is left out.
+		r = b.pip(ix, db, "install", ".")
+		wantCode(t, r, 0, "pip install . (src layout)")
+		if pathExists(filepath.Join(b.Project, "build")) || strings.Contains(r.Stderr, "refused") {
+			t.Errorf("pip install . left build/ or had writes refused\n%s", r)
+		}
+	})
+}

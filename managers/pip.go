@@ -281,6 +281,7 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	p.Resolve = &Step{
 		Args:   concat(pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "target", "prefix", "root", "quiet", "verbose", "proxy", "log", "log-file", "local-log"), backend, []string{"--dry-run", "--ignore-installed", "--report", "-", "--quiet"}),
 		Egress: pipEgress(a, env, venv), Credentials: true,
+		Name: pipShown(m.name, args) + " (resolving, nothing installed)",
 	}
 	cert := pipUserCert(env)
 	pr := &pipResolver{src: pipGatherSources(a, env, venv), auth: pipUserAuth(env), home: env.Home, plan: p,
@@ -297,12 +298,20 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	if cert != nil {
 		fetchArgs = append(fetchArgs, filepath.Join(env.Home, pipFetchCert))
 	}
-	p.Download = &Step{Args: fetchArgs, Network: true, Credentials: true}
-	buildScript := `"$0" -I -m pip "$@" --no-index --find-links "$PHYLUM_BOX_PIP_DIST"; rc=$?; rm -rf "$PHYLUM_BOX_PIP_WORK"; exit $rc`
+	p.Download = &Step{Args: fetchArgs, Network: true, Credentials: true, Dir: "/",
+		Name: "phylum-box's fetch of the checked files (the system python3, isolated)"}
+	// A local project's by-products (pipByproducts): egg-info synced, a new build/
+	// removed with the download dir.
+	byOut, byRemove := pipByproducts(a, env, root)
+	p.Outputs = append(p.Outputs, byOut...)
+	buildScript := `"$0" -I -m pip "$@" --no-index --find-links "$PHYLUM_BOX_PIP_DIST"; rc=$?; rm -rf "$PHYLUM_BOX_PIP_WORK"; ` +
+		`printf '%s\n' "$PHYLUM_BOX_PIP_BYPRODUCTS" | while IFS= read -r d; do [ -z "$d" ] || rm -rf "$d"; done; exit $rc`
 	p.Build = &Step{
-		Args:    concat([]string{"sh", "-c", buildScript, python}, stripPipOpts(args, "report", "index-url", "extra-index-url", "find-links")),
-		Env:     []string{"PHYLUM_BOX_PIP_DIST=" + filepath.Join(work, "dist"), "PHYLUM_BOX_PIP_WORK=" + work, "PIP_NO_CACHE_DIR=1"},
+		Args: concat([]string{"sh", "-c", buildScript, python}, stripPipOpts(args, "report", "index-url", "extra-index-url", "find-links")),
+		Env: []string{"PHYLUM_BOX_PIP_DIST=" + filepath.Join(work, "dist"), "PHYLUM_BOX_PIP_WORK=" + work, "PIP_NO_CACHE_DIR=1",
+			"PHYLUM_BOX_PIP_BYPRODUCTS=" + strings.Join(byRemove, "\n")},
 		Scripts: true,
+		Name:    pipShown(m.name, args),
 	}
 	if len(targetOpts) > 0 {
 		p.Notes = append(p.Notes, "pip: installing into --"+strings.Join(targetOpts, "/--")+" "+outRel)
@@ -311,6 +320,22 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	p.Notes = append(p.Notes, "pip: "+pipSdistNote)
 	return p, nil
+}
+
+// pipShown is the user's pip command for messages, URLs without their user info.
+func pipShown(name string, args []string) string {
+	shown := []string{name}
+	for _, a := range args {
+		if strings.Contains(a, "://") {
+			if k, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(k, "-") {
+				a = k + "=" + pipRedactURL(v)
+			} else {
+				a = pipRedactURL(a)
+			}
+		}
+		shown = append(shown, a)
+	}
+	return strings.Join(shown, " ")
 }
 
 // pipCommands are the pip commands phylum-box does not pass through: "install" is

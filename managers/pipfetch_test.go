@@ -282,3 +282,23 @@ func TestPipGatherSources(t *testing.T) {
 		t.Errorf("direct = %q", s.direct)
 	}
 }
+
+func TestPipByproducts(t *testing.T) {
+	env := testEnv(t, map[string]string{
+		".venv/pyvenv.cfg":     "",
+		"pyproject.toml":       "[project]\nname = \"my-pkg\"\n",
+		"lib/setup.py":         "from setuptools import setup\nsetup(\n    name='other.pkg',\n)\n",
+		"lib/build/keep.txt":   "mine\n",
+		"requirements.txt":     "-e ./lib\nrequests\n",
+		"notaproject/file.txt": "",
+	})
+	a := parsePipArgv([]string{"install", "-e", ".", "-r", "requirements.txt", "./missing"})
+	out, rm := pipByproducts(a, env, env.Dir)
+	want := []string{"my_pkg.egg-info/", "src/my_pkg.egg-info/", "lib/other.pkg.egg-info/", "lib/src/other.pkg.egg-info/", "lib/build/"}
+	if strings.Join(out, " ") != strings.Join(want, " ") {
+		t.Errorf("outputs = %q, want %q", out, want)
+	}
+	if len(rm) != 1 || rm[0] != filepath.Join(env.Dir, "build") {
+		t.Errorf("removed = %q, want the new build/ of the project only", rm)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/BurntSushi/toml"
 )
 
 // pipSources is where a pip install may take distributions from, read on the host
@@ -320,4 +322,99 @@ func pipConfigValues(file string) [][2]string {
 		out = append(out, [2]string{strings.ReplaceAll(strings.ToLower(strings.TrimSpace(k)), "_", "-"), strings.TrimSpace(v)})
 	}
 	return out
+}
+
+// pipLocalDirs are the local project directories the command installs (`.`,
+// `-e .`, `./lib`, and the same lines of its requirements files), absolute.
+func pipLocalDirs(a *pipArgv, env Env) []string {
+	var out []string
+	add := func(base, v string) {
+		v = strings.TrimSpace(v)
+		if v == "" || strings.Contains(v, "://") || !(strings.HasPrefix(v, ".") || strings.HasPrefix(v, "/")) {
+			return
+		}
+		if f := strings.Fields(v); len(f) > 0 {
+			v = f[0]
+		}
+		v, _, _ = strings.Cut(v, "[") // .[extra]
+		if !filepath.IsAbs(v) {
+			v = filepath.Join(base, v)
+		}
+		if st, err := os.Stat(v); err == nil && st.IsDir() {
+			out = append(out, filepath.Clean(v))
+		}
+	}
+	for _, v := range append(append([]string{}, a.args...), a.opts["editable"]...) {
+		add(env.Dir, v)
+	}
+	for _, f := range a.opts["requirement"] {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(env.Dir, f)
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(data), "\n") {
+			l = strings.TrimSpace(l)
+			for _, pre := range []string{"-e ", "--editable ", "--editable="} {
+				l = strings.TrimPrefix(l, pre)
+			}
+			add(filepath.Dir(f), l)
+		}
+	}
+	return out
+}
+
+var pipEggRE = regexp.MustCompile(`[^A-Za-z0-9.]+`)
+
+var pipSetupNameRE = regexp.MustCompile(`(?m)^\s*name\s*=\s*["']([A-Za-z0-9._-]+)["']`)
+
+// pipProjectName is a local project's name from pyproject.toml, setup.cfg or a
+// literal name= in setup.py ("" when none says).
+func pipProjectName(dir string) string {
+	if data, err := os.ReadFile(filepath.Join(dir, "pyproject.toml")); err == nil {
+		var doc struct {
+			Project struct {
+				Name string `toml:"name"`
+			} `toml:"project"`
+		}
+		if _, err := toml.Decode(string(data), &doc); err == nil && doc.Project.Name != "" {
+			return doc.Project.Name
+		}
+	}
+	for _, f := range []string{"setup.cfg", "setup.py"} {
+		if data, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
+			if m := pipSetupNameRE.FindSubmatch(data); m != nil {
+				return string(m[1])
+			}
+		}
+	}
+	return ""
+}
+
+// pipByproducts are what setuptools writes into a local project it installs
+// (in-tree builds, pip ≥ 21.3): <name>.egg-info (beside setup.py or in src/),
+// synced as outputs because a legacy editable install (`setup.py develop`) uses it
+// as the installed metadata, as bare pip leaves it; and build/, which the build
+// step removes again when the project had none (a by-product nothing reads after
+// the install), or synced when the project already has one. All relative to root.
+func pipByproducts(a *pipArgv, env Env, root string) (outputs, remove []string) {
+	for _, d := range pipLocalDirs(a, env) {
+		rel, err := filepath.Rel(root, d)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			continue
+		}
+		if name := pipProjectName(d); name != "" {
+			egg := strings.ReplaceAll(pipEggRE.ReplaceAllString(name, "-"), "-", "_") + ".egg-info"
+			outputs = append(outputs, filepath.ToSlash(filepath.Join(rel, egg))+"/", filepath.ToSlash(filepath.Join(rel, "src", egg))+"/")
+		}
+		build := filepath.Join(rel, "build")
+		if _, err := os.Lstat(filepath.Join(d, "build")); err == nil {
+			outputs = append(outputs, filepath.ToSlash(build)+"/")
+		} else {
+			remove = append(remove, filepath.Join(root, build))
+		}
+	}
+	return outputs, remove
 }
