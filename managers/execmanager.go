@@ -15,6 +15,9 @@ import (
 // installed in the sandbox by the yarn of this machine), or refused with the exact
 // command to run instead when it asks for a particular release of the manager.
 
+// ExecManagerNote is the reference pages' word on it.
+const ExecManagerNote = "A package manager run this way (npx yarn add x, npm exec, pnpm exec, pnpm dlx, yarn exec, yarn run, yarn dlx of yarn, pnpm, npm, pip, poetry, bundle or cargo, or corepack launching one) is planned as that manager — `npx yarn add x` is `phylum-box yarn add x`, run by the manager outside the project, never the project's node_modules/.bin copy; a pinned release (npx yarn@1.22.19 …) or a shell line running one (npx -c '…') is refused with the command to run."
+
 // execManagerBins maps a command name to the manager phylum-box plans it as.
 var execManagerBins = map[string]string{
 	"npm": "npm", "npx": "npx", "yarn": "yarn", "yarnpkg": "yarn", "pnpm": "pnpm",

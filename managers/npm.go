@@ -491,7 +491,8 @@ func (m npmManager) Doc() ManagerDoc {
 			Intercepted: []DocCommand{{Args: []string{"PKG"}, How: docScratch + " (as `npm exec`; -p/--package and -c/--call work as there)"}},
 			Refused: []DocRefusal{{Form: "npx --global PKG (-g)", Example: []string{"--global", "PKG"},
 				Advice: npmExecGlobalRefusal(m.name).Advice}},
-			Notes: []string{"A bin already in node_modules/.bin (looking up from the working directory) runs without installing anything, as npx does; so does npx without a package."},
+			Notes: []string{"A bin already in node_modules/.bin (looking up from the working directory) runs without installing anything, as npx does; so does npx without a package.",
+				ExecManagerNote},
 		}
 	}
 	var d ManagerDoc

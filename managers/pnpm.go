@@ -369,6 +369,7 @@ func (m pnpmManager) Doc() ManagerDoc {
 	d.Notes = []string{
 		"install with package names is add, as in pnpm; recursive, multi or m before a command, -r and --filter keep it intercepted.",
 		"pnpm exec runs only bins already installed, and unknown words run as scripts: both pass through.",
+		ExecManagerNote,
 	}
 	return d
 }

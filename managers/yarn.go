@@ -559,6 +559,7 @@ func (yarnManager) Doc() ManagerDoc {
 		"classic is yarn 1, berry yarn 2 and later; which one is read from packageManager in package.json, .yarnrc.yml, the yarn.lock format, else the package.json of the yarn installed in PATH (phylum-box runs nothing on the host to find out).",
 		"the networked steps (resolve, download) never run a project's yarn-path/yarnPath release or plugins: they run your yarn with YARN_IGNORE_PATH=1; for a berry project that needs yarn berry while your PATH has yarn classic, set PHYLUM_BOX_YARN_BERRY to a yarn berry release you trust. See yarnrc-settings.md for how each project setting is treated.",
 		"`yarn workspace NAME CMD` is handled as CMD.",
+		ExecManagerNote,
 	}
 	return d
 }
