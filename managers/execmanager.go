@@ -71,12 +71,20 @@ func execOfManager(via string, argv []string, dir string, env Env) (p *Plan, err
 		return nil, execManagerRefusal(via, fmt.Sprintf("`%s %s` would install packages with %s, a package manager fetched from the registry, outside phylum-box's checks",
 			via, shellJoin(argv), spec), "run "+instead+" (phylum-box runs the "+mgr+" of this machine, or the release package.json's packageManager names)"), true
 	}
-	if bin, lerr := env.LookPath(mgr); lerr != nil {
-		return nil, execManagerRefusal(via, fmt.Sprintf("`%s %s` would run the %s installed in the project, on this machine, outside phylum-box's checks, and there is no %s outside the project to run in the sandbox instead",
-			via, shellJoin(argv), mgr, mgr), "install "+mgr+" on this machine (for yarn and pnpm: `corepack enable`), then run "+instead), true
-	} else if root := findNodeRoot(dir); root != "" && within(root, absPath(bin, env.Dir)) {
-		return nil, execManagerRefusal(via, fmt.Sprintf("`%s %s` would run %s, the project's own %s: project code with your network and credentials",
-			via, shellJoin(argv), bin, mgr), "put a "+mgr+" from outside the project first in PATH, then run "+instead), true
+	// The npm family's managers must be this machine's, not a node_modules/.bin copy;
+	// the Python, Ruby and Rust planners find their own tools (a project's virtualenv
+	// included) and refuse what they cannot run.
+	nodeFamily := mgr == "npm" || mgr == "npx" || mgr == "yarn" || mgr == "pnpm" || mgr == "pnpx"
+	if nodeFamily {
+		bin, lerr := env.LookPath(mgr)
+		if lerr != nil {
+			return nil, execManagerRefusal(via, fmt.Sprintf("`%s %s` would run the %s installed in the project, on this machine, outside phylum-box's checks, and there is no %s outside the project to run in the sandbox instead",
+				via, shellJoin(argv), mgr, mgr), "install "+mgr+" on this machine (for yarn and pnpm: `corepack enable`), then run "+instead), true
+		}
+		if root := findNodeRoot(dir); root != "" && within(root, absPath(bin, env.Dir)) {
+			return nil, execManagerRefusal(via, fmt.Sprintf("`%s %s` would run %s, the project's own %s: project code with your network and credentials",
+				via, shellJoin(argv), bin, mgr), "put a "+mgr+" from outside the project first in PATH, then run "+instead), true
+		}
 	}
 	m, ok := Lookup(mgr)
 	if !ok {
@@ -338,4 +346,33 @@ func shellJoin(words []string) string {
 		out[i] = w
 	}
 	return strings.Join(out, " ")
+}
+
+// poetryRunOfManager is execOfManager for `poetry run pip install x` (and any
+// other manager run through poetry run): the virtualenv's own pip would install on
+// the host, unchecked. pip is then planned as `phylum-box pip …`, which installs into
+// the project's .venv (or refuses, saying why).
+func poetryRunOfManager(args []string, env Env) (*Plan, error, bool) {
+	for i := 0; i < len(args); i++ {
+		w := args[i]
+		if poetryValueOpts[w] {
+			i++
+			continue
+		}
+		if strings.HasPrefix(w, "-") {
+			continue
+		}
+		if w != "run" {
+			return nil, nil, false
+		}
+		word, after, ok := firstWord(args[i+1:])
+		if !ok {
+			return nil, nil, false
+		}
+		if m, _ := managerOfSpec(word); m == "" {
+			return nil, nil, false
+		}
+		return execOfManager("poetry", append([]string{word}, after...), env.Dir, env)
+	}
+	return nil, nil, false
 }

@@ -152,3 +152,21 @@ func TestShellJoin(t *testing.T) {
 		t.Fatal()
 	}
 }
+
+// `poetry run pip install x` would run the virtualenv's pip on the host: it is
+// planned as `phylum-box pip install x` (into the project's .venv).
+func TestPoetryRunOfManager(t *testing.T) {
+	env := testEnv(t, map[string]string{"pyproject.toml": "[tool.poetry]\nname = \"p\"\n", ".venv/pyvenv.cfg": "", "requirements.txt": "x==1\n"})
+	poetry, _ := Lookup("poetry")
+	p, err := poetry.Plan([]string{"run", "pip", "install", "-r", "requirements.txt"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Passthrough || p.Manager != "pip" || p.Resolve == nil {
+		t.Fatalf("planned as %s %s (passthrough %v), want pip's protected install", p.Manager, p.Subcommand, p.Passthrough)
+	}
+	p, err = poetry.Plan([]string{"run", "pytest"}, env)
+	if err != nil || !p.Passthrough {
+		t.Fatalf("poetry run pytest: %+v %v, want a pass-through", p, err)
+	}
+}

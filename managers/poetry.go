@@ -65,6 +65,9 @@ func (poetryManager) Doc() ManagerDoc {
 }
 
 func (m poetryManager) Plan(args []string, env Env) (*Plan, error) {
+	if p, err, ok := poetryRunOfManager(args, env); ok {
+		return p, err // poetry run pip install …: planned as the manager (execmanager.go)
+	}
 	p, err := m.plan(args, env)
 	var hostDirs []string
 	if p != nil {
