@@ -344,7 +344,7 @@ var pipCommands = map[string]string{"install": "install", "download": "refuse", 
 
 // pipSdistNote is the caveat of every pip plan.
 const pipSdistNote = "resolving a source distribution runs its metadata hook (setup.py egg_info) in the resolve step, as pip cannot read its dependencies otherwise; " +
-	"that step has no network of its own, only a proxy to the configured package indexes"
+	"that step has no network of its own, only a proxy to the configured package indexes, and nothing it writes or reports reaches a later step unchecked"
 
 func pipBuildRefusal(name, cmd string) *Refusal {
 	return &Refusal{Manager: name, Reason: fmt.Sprintf("`pip %s` builds source distributions (runs their setup.py) with the network on", cmd),
@@ -375,7 +375,7 @@ func (m pipManager) Doc() ManagerDoc {
 			continue
 		}
 		d.Intercepted = append(d.Intercepted, DocCommand{Name: cmd,
-			How: "resolved by pip (--dry-run --report), prechecked; the files it names are fetched by hash, then installed in the sandbox with the network off"})
+			How: "resolved by pip (--dry-run --report; what that step wrote is thrown away); every file its report names is checked on the host against the configured index (listed there for that name and version, the index's hash) and prechecked, fetched by phylum-box under the system python, then installed in the sandbox with the network off"})
 	}
 	d.Refused = append(d.Refused,
 		DocRefusal{Form: m.name + " install --dry-run", Example: []string{"install", "--dry-run", "PKG"}, Advice: pipDryRunRefusal(m.name).Advice},
