@@ -380,3 +380,40 @@ func TestDistOf(t *testing.T) {
 		}
 	}
 }
+
+// TestPoetryBuildEnvIndex: with a default source, the pip Poetry runs for an
+// sdist's build requirements asks that source (and Debian's wheels), not PyPI,
+// which the resolve step cannot reach (issue 16: `poetry lock` retried it).
+func TestPoetryBuildEnvIndex(t *testing.T) {
+	src := "[tool.poetry]\nname = \"p\"\n\n[[tool.poetry.source]]\nname = \"Local\"\nurl = \"http://u:pw@127.0.0.1:9/simple\"\n"
+	poetry, _ := Lookup("poetry")
+	for _, tc := range []struct {
+		pyproject, env, want string
+	}{
+		{src + "default = true\n", "", "PIP_INDEX_URL=http://127.0.0.1:9/simple/"},
+		{src + "priority = \"default\"\n", "", "PIP_INDEX_URL=http://127.0.0.1:9/simple/"},
+		{src + "secondary = true\n", "", ""},
+		{src + "default = true\n", "PIP_INDEX_URL=https://mirror.example/simple/", ""},
+	} {
+		env := testEnv(t, map[string]string{"pyproject.toml": tc.pyproject})
+		if tc.env != "" {
+			env.Environ = append(env.Environ, tc.env)
+		}
+		p, err := poetry.Plan([]string{"lock"}, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, kv := range p.Resolve.Env {
+			if strings.HasPrefix(kv, "PIP_INDEX_URL=") {
+				got = kv
+			}
+		}
+		if tc.env != "" && got == tc.env {
+			got = "" // the user's own, passed through
+		}
+		if got != tc.want {
+			t.Errorf("%q: PIP_INDEX_URL = %q, want %q", tc.pyproject, got, tc.want)
+		}
+	}
+}

@@ -566,6 +566,48 @@ func joinLines(l []string) string {
 	return strings.Join(l, "\n") + "\n"
 }
 
+// poetryBuildEnvIndex points the pip Poetry runs to build an sdist's metadata at
+// the project's default source (its configured URL, without credentials) and at
+// Debian's wheels of setuptools and wheel, when PyPI is not a source; nothing
+// when the user set PIP_INDEX_URL.
+func poetryBuildEnvIndex(pyproject []byte, sources map[string]*poetrySource, env Env) []string {
+	if env.Getenv("PIP_INDEX_URL") != "" {
+		return nil
+	}
+	var doc struct {
+		Tool struct {
+			Poetry struct {
+				Source []struct {
+					Name     string `toml:"name"`
+					Default  bool   `toml:"default"`
+					Priority string `toml:"priority"`
+				} `toml:"source"`
+			} `toml:"poetry"`
+		} `toml:"tool"`
+	}
+	if _, err := toml.Decode(string(pyproject), &doc); err != nil {
+		return nil
+	}
+	for _, s := range doc.Tool.Poetry.Source {
+		if !s.Default && !strings.EqualFold(s.Priority, "default") {
+			continue
+		}
+		src := sources[poetrySourceKey(s.Name)]
+		if src == nil {
+			return nil
+		}
+		out := []string{"PIP_INDEX_URL=" + src.URL}
+		if st, err := os.Stat(debianWheels); err == nil && st.IsDir() {
+			out = append(out, "PIP_FIND_LINKS="+debianWheels)
+		}
+		return out
+	}
+	return nil
+}
+
+// debianWheels holds the wheels of setuptools, wheel and pip that Debian ships.
+const debianWheels = "/usr/share/python-wheels"
+
 // poetryHostTools are the programs the networked steps run, found on the host: the
 // system python3 (else the first python3 on PATH) and poetry, never one inside the
 // project, in a virtualenv, or a shim script (pyenv's and asdf's read the project's
