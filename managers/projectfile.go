@@ -245,16 +245,6 @@ func projectFileRefusal(manager, root string, e *ProjectFileError) *Refusal {
 		Advice: "replace it with a plain file holding what the project needs"}
 }
 
-// asProjectFileRefusal turns a *ProjectFileError from readProjectFile into the
-// manager's refusal; other errors are returned as they are.
-func asProjectFileRefusal(manager, root string, err error) error {
-	var pe *ProjectFileError
-	if errors.As(err, &pe) {
-		return projectFileRefusal(manager, root, pe)
-	}
-	return err
-}
-
 // buildConfigNames are files whose build copy is a config, scrubbed of anything
 // that looks like a credential whatever its format (rootfs.SanitizeConfig). A
 // Gemfile or gemspec build copy is Ruby the project wrote and stays as it is.
