@@ -313,3 +313,30 @@ func TestEveryday2CargoFailureNamesCargo(t *testing.T) {
 		wantCode(t, ok.cargo(db, "build"), 0, "cargo build of a crate the registry has")
 	})
 }
+
+// TestBundleCacheIsNotRunOnTheHost: `bundle cache` fetches and installs gems (a
+// native extension's extconf.rb runs as it installs); it used to pass straight
+// through to the host's bundler, with the network. It is refused (exit 2, nothing
+// fetched, the project unchanged); the twin, bundle install, installs the same gems.
+func TestBundleCacheIsNotRunOnTheHost(t *testing.T) {
+	bundleNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		gs := bundleGreetSource(t)
+		db := regMalDB(t, m, "RubyGems")
+		b := bundleProject(t, m, gs, "pbox_greet")
+		before := treeHash(t, b.Project, true)
+		for _, args := range [][]string{{"cache"}, {"cache", "--no-install"}, {"package"}} {
+			r := b.bundle(db, args...)
+			wantCode(t, r, 2, "bundle "+strings.Join(args, " "))
+			wantStderr(t, r, "phylum-box bundle install")
+		}
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a refused bundle cache")
+		if hits := gs.Hits(); len(hits) > 0 {
+			t.Errorf("a refused bundle cache reached the gem source: %q", hits)
+		}
+		wantCode(t, b.bundle(db, "install"), 0, "bundle install")
+		if gemDir(t, b.Project, "pbox_greet-1.0.0") == "" {
+			t.Error("bundle install did not install pbox_greet")
+		}
+	})
+}

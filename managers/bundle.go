@@ -52,6 +52,12 @@ func bundlePathRefusal(w string) *Refusal {
 var bundleAddRefusal = &Refusal{Manager: "bundle", Reason: "`bundle add` edits the Gemfile and evaluates it (Ruby) while it resolves with the network",
 	Advice: "add the `gem \"NAME\", \"~> VERSION\"` line to the Gemfile yourself and run `phylum-box bundle install`"}
 
+// bundleCacheRefusal: `bundle cache` (package, pack) fetches the gems and installs
+// them, native extensions built as they install; passed through, that would run on
+// this host with the network, unchecked.
+var bundleCacheRefusal = &Refusal{Manager: "bundle", Reason: "`bundle cache` fetches and installs gems (their native extensions build as they install); it would run on this host, with the network, unchecked",
+	Advice: "run `phylum-box bundle install`: the gems are fetched, checked and installed in the sandbox"}
+
 // bundleDocHow says what phylum-box does with each command of bundleIntercepted.
 var bundleDocHow = map[string]string{
 	"install": "resolved (bundle lock), prechecked; the .gem files are fetched, then installed in the sandbox with the network off",
@@ -72,6 +78,7 @@ func (m bundleManager) Doc() ManagerDoc {
 		{Form: "--system, with any command", Example: []string{"install", "--system"}, Advice: bundlePathRefusal("--system").Advice},
 		{Form: "--path DIR, with any command", Example: []string{"install", "--path", "DIR"}, Advice: bundlePathRefusal("--path").Advice},
 		{Form: "add", Example: []string{"add", "rack"}, Advice: bundleAddRefusal.Advice},
+		{Form: "cache (package, pack)", Example: []string{"cache"}, Advice: bundleCacheRefusal.Advice},
 		{Form: "--gemfile or --lockfile, with any command", Example: []string{"install", "--gemfile=other.rb"}, Advice: "set BUNDLE_GEMFILE=FILE for the command instead"},
 	}
 	d.PassThrough = []string{"exec rake", "list", "outdated", "install --help"}
@@ -112,6 +119,9 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		case w == "--system" || strings.HasPrefix(w, "--path"):
 			return nil, bundlePathRefusal(w)
 		}
+	}
+	if cmd == "cache" || cmd == "package" || cmd == "pack" {
+		return nil, bundleCacheRefusal
 	}
 	canon, ok := bundleIntercepted[cmd]
 	if !ok {
