@@ -26,6 +26,10 @@ const (
 	pnpmModulesFile        = "node_modules/.modules.yaml"
 	pnpmWorkspaceStateFile = "node_modules/.pnpm-workspace-state-v1.json"
 	pnpmNoticeMaxNames     = 20
+	// A build step (package code) writes .modules.yaml: read at most this much, and
+	// parse YAML (aliases, deep nesting) only when small; pnpm 10 writes JSON.
+	pnpmModulesMaxJSON = 16 << 20
+	pnpmModulesMaxYAML = 1 << 20
 )
 
 // pnpmIgnoredBuildsNotice reads which build scripts pnpm skipped. The file is
@@ -33,14 +37,17 @@ const (
 // name@version are shown, a bounded number of them.
 func pnpmIgnoredBuildsNotice(read func(rel string) ([]byte, error)) []string {
 	data, err := read(pnpmModulesFile)
-	if err != nil {
+	if err != nil || len(data) > pnpmModulesMaxJSON {
 		return nil
 	}
 	var mods struct {
-		IgnoredBuilds []string `yaml:"ignoredBuilds"`
+		IgnoredBuilds []string `json:"ignoredBuilds" yaml:"ignoredBuilds"`
 	}
-	if yaml.Unmarshal(data, &mods) != nil {
-		return nil
+	if json.Unmarshal(data, &mods) != nil {
+		mods.IgnoredBuilds = nil
+		if len(data) > pnpmModulesMaxYAML || yaml.Unmarshal(data, &mods) != nil {
+			return nil
+		}
 	}
 	var names []string
 	more := 0

@@ -25,6 +25,8 @@ func TestPnpmIgnoredBuildsNotice(t *testing.T) {
 		{"not a modules file", `[[[`, ""},
 		{"names a package could forge are left out", `{"ignoredBuilds":["esbuild@0.21.5","x\u001b[2J@1","a\nWARNING: fake@1","noversion","q\"uote@1","sp ace@1"]}`,
 			"Ignored build scripts: esbuild@0.21.5. Run"},
+		{"too big to be pnpm's", `{"ignoredBuilds":["esbuild@0.21.5"],"pad":"` + strings.Repeat("x", 17<<20) + `"}`, ""},
+		{"YAML too big to parse", "ignoredBuilds:\n  - esbuild@0.21.5\n#" + strings.Repeat("x", 2<<20) + "\n", ""},
 		{"a long list is cut", `{"ignoredBuilds":[` + strings.Join(many, ",") + `]}`, "pkg19@1.0.0 and 5 more. Run"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
