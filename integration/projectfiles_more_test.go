@@ -179,3 +179,45 @@ func TestUserNpmrcUnusualSecretsScrubbed(t *testing.T) {
 		}
 	})
 }
+
+// A project .npmrc or .yarnrc.yml linking to a home file with a password is
+// refused before anything runs, naming it and its target; a .yarnrc.yml linking to
+// config/yarnrc.yml inside the project is read, and yarn add works.
+func TestProjectFileLinkedOutNpmrcYarnrc(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		secret := plantHomeFile(t, b.box)
+		linkProjectFile(t, b.box, ".npmrc", secret)
+		before := treeHash(t, b.Project, true)
+		r := b.tool("", "npm", "install", "lodash@4.17.21")
+		wantLinkRefused(t, b.box, r, before, ".npmrc", secret)
+		os.Remove(filepath.Join(b.Project, ".npmrc"))
+
+		port, accepted := loopbackListener(t)
+		berryProject(t, b, "nodeLinker: node-modules\n", port)
+		rc, err := os.ReadFile(filepath.Join(b.Project, ".yarnrc.yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		linkProjectFile(t, b.box, ".yarnrc.yml", secret)
+		before = treeHash(t, b.Project, true)
+		r = b.tool("", "yarn", "add", "lodash")
+		wantLinkRefused(t, b.box, r, before, ".yarnrc.yml", secret)
+		if strings.Contains(r.Stderr, "pbox-yarnPath: ran") {
+			t.Errorf("the project's release ran for a refused install\n%s", r)
+		}
+
+		// The twin.
+		writeProjectFile(t, b, "config/yarnrc.yml", string(rc))
+		linkProjectFile(t, b.box, ".yarnrc.yml", "config/yarnrc.yml")
+		r = b.tool("", "yarn", "add", "lodash")
+		wantCode(t, r, 0, "yarn add with .yarnrc.yml linking inside the project")
+		if b.installedLodash() == "" {
+			t.Errorf("lodash is not installed\n%s", r)
+		}
+		if accepted() != 0 {
+			t.Error("project code reached the listener")
+		}
+	})
+}
