@@ -144,7 +144,10 @@ func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	// The networked steps find no program in the project (an activated .venv/bin
 	// first on PATH would hold a poetry, git or python of the project's choosing).
-	noVenv := append(stepEnv[:len(stepEnv):len(stepEnv)], "POETRY_VIRTUALENVS_CREATE=false", "PATH="+hostPATH)
+	// Nor do they use the project's .venv: with virtualenvs.in-project Poetry
+	// takes an existing .venv as the environment and runs its python (and so its
+	// .pth files) while locking, with the network and the credentials.
+	noVenv := append(stepEnv[:len(stepEnv):len(stepEnv)], "POETRY_VIRTUALENVS_CREATE=false", "POETRY_VIRTUALENVS_IN_PROJECT=false", "PATH="+hostPATH)
 	p := &Plan{
 		Manager: "poetry", Ecosystem: precheck.PyPI, Subcommand: cmd, Args: args,
 		Root: root, Cwd: cwd,
@@ -156,6 +159,9 @@ func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
 		// (its setup code runs), and must not leave anything the next run trusts.
 	}
 	p.Credentials = poetryCredentials(env)
+	if err := poetryHideLocalConfig(p, root); err != nil {
+		return nil, err
+	}
 	// `poetry lock` builds an sdist's metadata when it cannot read it statically
 	// (setup.py egg_info in a throwaway venv): the resolve step reaches only the
 	// project's and Poetry's configured sources, through phylum-box's proxy.

@@ -88,6 +88,7 @@ func TestPoetryNetworkStepsRunNoProjectProgram(t *testing.T) {
 		"base64.py":             "raise SystemExit('imported')\n",
 		"sub/.python-version":   "3.11\n",
 		"sub/pyproject.toml.no": "",
+		"poetry.toml":           "[virtualenvs]\nin-project = true\n[certificates.private]\ncert = false\n",
 	})
 	venvBin := filepath.Join(env.Dir, ".venv", "bin")
 	env.Environ = append(env.Environ, "VIRTUAL_ENV="+filepath.Join(env.Dir, ".venv"),
@@ -109,6 +110,18 @@ func TestPoetryNetworkStepsRunNoProjectProgram(t *testing.T) {
 	}
 	if p.Resolve.Args[0] != "/bin/sh" || within(env.Dir, p.Resolve.Args[3]) {
 		t.Errorf("resolve = %q: poetry must be found outside the project", p.Resolve.Args)
+	}
+	if !slices.Contains(p.Resolve.Env, "POETRY_VIRTUALENVS_IN_PROJECT=false") {
+		t.Error("poetry lock would take the project's .venv as its environment and run its python")
+	}
+	hidden := false
+	for _, f := range p.Credentials.Files {
+		if f.Project == "poetry.toml" {
+			hidden = !strings.Contains(string(f.Secret), "certificates") && strings.Contains(string(f.Public), "certificates")
+		}
+	}
+	if !hidden {
+		t.Error("the networked steps must not read the project's poetry.toml; the build does")
 	}
 	for _, s := range []*Step{p.Resolve, p.Download} {
 		for _, kv := range s.Env {

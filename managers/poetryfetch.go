@@ -605,6 +605,30 @@ func poetryBuildEnvIndex(pyproject []byte, sources map[string]*poetrySource, env
 	return nil
 }
 
+// poetryHideLocalConfig gives the steps with the network an empty poetry.toml in
+// place of the project's: Poetry reads that file as config (virtualenvs.*,
+// certificates.*.cert, cache-dir, system-git-client, …), and nothing a project sets
+// there is needed to lock or fetch. The build sees the project's own.
+func poetryHideLocalConfig(p *Plan, root string) error {
+	path := filepath.Join(root, "poetry.toml")
+	if _, err := os.Lstat(path); err != nil {
+		return nil
+	}
+	if why := projectFileProblem(root, path); why != "" {
+		return &Refusal{Manager: "poetry", Reason: why, Advice: "make poetry.toml the project's own file, or remove it"}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &Refusal{Manager: "poetry", Reason: "reading poetry.toml: " + err.Error(), Advice: "make it readable or remove it"}
+	}
+	if p.Credentials == nil {
+		p.Credentials = &Credentials{}
+	}
+	p.Credentials.Files = append(p.Credentials.Files, ConfigFile{Project: "poetry.toml",
+		Secret: []byte("# phylum-box: the project's poetry.toml is not read while locking and fetching\n"), Public: data})
+	return nil
+}
+
 // debianWheels holds the wheels of setuptools, wheel and pip that Debian ships.
 const debianWheels = "/usr/share/python-wheels"
 
