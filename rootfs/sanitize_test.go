@@ -95,3 +95,41 @@ func TestSanitizeConfig(t *testing.T) {
 		})
 	}
 }
+
+// Whatever the input, no line SanitizeConfig keeps looks like a credential (nor
+// holds a private key's BEGIN line or a user:password@), and it never panics.
+func FuzzSanitizeConfig(f *testing.F) {
+	for _, s := range []string{
+		"registry=https://r/\n//r/:_authToken=x\n",
+		"[a]\ntoken = [\n 1,\n]\nk = '''\n-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n'''\n",
+		"npmScopes:\n  a:\n    npmAuthToken: x\n",
+		"[url \"https://u:p@h/\"]\n\tinsteadOf = https://h/\n",
+		"a=1\r_password=2\rb=3",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := SanitizeConfig(in)
+		for _, line := range splitConfigLines(out) {
+			trimmed := strings.TrimSpace(line)
+			if trimmed == "" {
+				continue
+			}
+			if name, ok := sectionName(trimmed); ok {
+				if secretSection(name) {
+					t.Fatalf("secret section kept: %q\nin: %q", line, in)
+				}
+				continue
+			}
+			if secretLine(trimmed) {
+				t.Fatalf("secret line kept: %q\nin: %q", line, in)
+			}
+			if begin, secret := pemBegin(trimmed); begin && secret {
+				t.Fatalf("private key kept: %q\nin: %q", line, in)
+			}
+			if stripUserinfo(line) != line {
+				t.Fatalf("userinfo kept: %q\nin: %q", line, in)
+			}
+		}
+	})
+}
