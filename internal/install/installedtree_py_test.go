@@ -190,3 +190,24 @@ func TestNotCheckedNormalises(t *testing.T) {
 		t.Errorf("not checked: %q, want %q", names, want)
 	}
 }
+
+func TestUnderOutputs(t *testing.T) {
+	outs := []string{"Gemfile.lock", "vendor/bundle/", "target/"}
+	for p, want := range map[string]bool{
+		"Gemfile.lock":                         true,
+		"Gemfile.lock.bak":                     false,
+		"vendor/bundle":                        true,
+		"vendor/bundle/ruby/3.1.0/x":           true,
+		"vendor/bundler/x":                     false,
+		"target/lib/x-1.0.dist-info/METADATA":  true,
+		"src/x.egg-info/PKG-INFO":              false,
+		"targets/lib/x-1.0.dist-info/METADATA": false,
+	} {
+		if got := underOutputs(p, outs); got != want {
+			t.Errorf("underOutputs(%q) = %v", p, got)
+		}
+	}
+	if !underOutputs("anything", []string{"./"}) {
+		t.Error("an output of the whole project holds everything")
+	}
+}
