@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The everyday install made cheap (issue 12), asserted by what ran, never by time:
@@ -249,4 +250,73 @@ func packSpeedFixture(t testing.TB, b *pmBox, name string) string {
 	}
 	chownTree(t, b.Mode, vendor)
 	return "./vendor/" + f[len(f)-1]
+}
+
+// `cargo build` with nothing to resolve or fetch is the build alone (issue 12): the
+// committed Cargo.lock is prechecked and compiled offline, no resolve, no fetch —
+// after a source edit too. The twin, a manifest the lockfile does not cover,
+// throws that attempt away and runs every step. The precheck still runs: the same
+// up-to-date project is blocked, with no step run, once its dependency is known
+// to be malicious.
+func TestSpeedCargoBuildNothingToResolve(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := cargoGreetRegistry(t)
+		db := regMalDB(t, m, "crates.io")
+		b := cargoProject(t, m, reg, "fn main() { println!(\"{}\", pbox_greet::greet()); }\n", "pbox_greet")
+		rep := filepath.Join(b.Home, "report.json")
+		build := func(db string) (result, *speedReport) {
+			t.Helper()
+			_ = os.Remove(rep)
+			r := invocation{Mode: m, Args: []string{"--report", rep, "cargo", "build"}, Dir: b.Project, Home: b.Home,
+				Env: []string{"PHYLUM_BOX_DB=" + db}, Timeout: 5 * time.Minute}.exec(t)
+			return r, readSpeedReport(t, rep)
+		}
+		runBin := func() string {
+			out, err := exec.Command(filepath.Join(b.Project, "target", "debug", "proj")).CombinedOutput()
+			if err != nil {
+				t.Fatalf("the built binary: %v %s", err, out)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		r, pr := build(db)
+		wantCode(t, r, 0, "the first cargo build")
+		if !slices.Contains(pr.phases(), "resolve") || !slices.Contains(pr.phases(), "download") {
+			t.Errorf("the first build (no Cargo.lock) ran %v, want every step", pr.phases())
+		}
+
+		r, pr = build(db)
+		wantCode(t, r, 0, "cargo build with nothing changed")
+		if !slices.Equal(pr.phases(), []string{"build"}) {
+			t.Errorf("cargo build with nothing changed ran %v, want the build alone", pr.phases())
+		}
+		writeFile(t, filepath.Join(b.Project, "src", "main.rs"), "fn main() { println!(\"again {}\", pbox_greet::greet()); }\n", 0o644)
+		chownTree(t, m, b.Project)
+		r, pr = build(db)
+		wantCode(t, r, 0, "cargo build after a source edit")
+		if !slices.Equal(pr.phases(), []string{"build"}) || runBin() != "again hello dep" {
+			t.Errorf("cargo build after a source edit ran %v, binary %q", pr.phases(), runBin())
+		}
+
+		// The twin: a new direct dependency the lockfile does not record.
+		manifest, err := os.ReadFile(filepath.Join(b.Project, "Cargo.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(b.Project, "Cargo.toml"), string(manifest)+"pbox_dep = \"1\"\n", 0o644)
+		chownTree(t, m, b.Project)
+		r, pr = build(db)
+		wantCode(t, r, 0, "cargo build after adding a dependency")
+		if !slices.Contains(pr.phases(), "resolve") || !slices.Contains(pr.phases(), "download") || strings.Contains(r.Stderr, "--frozen was passed") {
+			t.Errorf("a manifest the lockfile does not cover ran %v, want every step (and no word of the attempt)\n%s", pr.phases(), r.Stderr)
+		}
+
+		before := projectState(t, b.Project)
+		r, pr = build(regMalDB(t, m, "crates.io", "pbox_dep"))
+		wantCode(t, r, 3, "cargo build of an up-to-date project whose dependency is malicious")
+		if len(pr.Steps) != 0 {
+			t.Errorf("a blocked build ran %v", pr.phases())
+		}
+		assertSameTree(t, before, projectState(t, b.Project), "a blocked build")
+	})
 }

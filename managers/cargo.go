@@ -143,9 +143,24 @@ func (m cargoManager) plan(args []string, env Env, depth int) (*Plan, error) {
 	p.Download = &Step{Args: concat(pre, []string{"fetch", "--locked"}), Network: true, Credentials: true}
 	if cargoBuilds[cmd] {
 		p.Build = &Step{Args: concat(pre, []string{cmd, "--frozen"}, rest), Scripts: true, Env: []string{"CARGO_NET_OFFLINE=true"}}
+		if st, err := os.Lstat(filepath.Join(root, "Cargo.lock")); err == nil && st.Mode().IsRegular() {
+			// Nothing to resolve or fetch is the everyday build: try it alone first.
+			p.BuildFirst = cargoNeedsResolve
+		}
 	}
 	cargoAddEnv(p, stepEnv)
 	return p, nil
+}
+
+// cargoNeedsResolve reads the output of a build tried on the committed lockfile
+// (Plan.BuildFirst): --frozen refused to complete the lockfile or to fetch a crate.
+func cargoNeedsResolve(output string) bool {
+	for _, s := range []string{"--locked was passed", "--frozen", "--offline", "offline mode"} {
+		if strings.Contains(output, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // cargoHostSafe are the commands that consult neither rustc nor a program the

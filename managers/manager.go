@@ -220,6 +220,13 @@ type Plan struct {
 	// its modification time is set to the sync's end, as the manager's own run would
 	// have left it — the sync's new entries would otherwise make it look stale.
 	Freshen []string
+	// BuildFirst, when set, lets the orchestration try Build alone over the
+	// committed lockfile first (prechecked as always, offline, in a session of its
+	// own): an everyday build with nothing to resolve or fetch needs no other step.
+	// If that build fails and BuildFirst says from its output that it needed the
+	// lockfile completed or packages fetched, the attempt is thrown away and every
+	// step runs.
+	BuildFirst func(output string) (resolve bool) `json:"-"`
 	// Then runs on the host after a successful sync back, like a passthrough
 	// ("npm install-test" = install, then "npm test").
 	Then []string

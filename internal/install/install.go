@@ -112,6 +112,9 @@ func Install(ctx context.Context, o Options) (*Outcome, error) {
 	if p.Run != nil {
 		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("%s %s: a run step outside a scratch plan is not supported", p.Manager, p.Subcommand))
 	}
+	if done, err := buildFirst(ctx, o, out); err != nil || done { // noop.go
+		return out, err
+	}
 	return installIn(ctx, o, out, p.Root, nil)
 }
 

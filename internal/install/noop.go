@@ -1,11 +1,15 @@
 package install
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"io"
 	"os"
 	"path"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/phylum-box/phylum-box/managers"
@@ -164,5 +168,94 @@ func (r *runner) freshen(rep *rootfs.SyncReport) {
 		if err := root.Chtimes(f, now, now); err != nil {
 			r.o.Log.Debugf("%s: %v", f, err)
 		}
+	}
+}
+
+// buildFirst is the everyday `cargo build` with nothing to resolve: when the plan
+// allows it (Plan.BuildFirst), the committed lockfile is prechecked and the build
+// step runs alone over it, offline and locked, in a session of its own. If the
+// build fails because the lockfile needed completing or a crate was not fetched
+// yet (BuildFirst reads its output), that session is thrown away — nothing synced,
+// its output not shown — and done is false: the full steps run in a fresh one, so
+// no networked step ever sees what the attempt wrote. Anything else (success, a
+// block, a compile error) is the install's outcome.
+func buildFirst(ctx context.Context, o Options, out *Outcome) (done bool, err error) {
+	p := o.Plan
+	if p.BuildFirst == nil || p.Build == nil || p.Evaluate != nil || p.Hooks != nil {
+		return false, nil
+	}
+	try := *p
+	try.Resolve, try.Download, try.Resolved, try.ResolveOutput, try.BuildFirst = nil, nil, nil, nil, nil
+	o2 := o
+	o2.Plan = &try
+	stdout, stderr := &heldOutput{w: o.Stdout}, &heldOutput{w: o.Stderr}
+	o2.Stdout, o2.Stderr = stdout, stderr
+	o.Log.Infof("building on the committed lockfile first: %s", strings.Join(p.Build.Args, " "))
+	res := &Outcome{Manager: out.Manager, Subcommand: out.Subcommand, Project: out.Project}
+	res, err = installIn(ctx, o2, res, p.Root, nil)
+	if err != nil {
+		stdout.flush()
+		stderr.flush()
+		return true, err
+	}
+	if res.Code != 0 && len(res.Steps) > 0 && res.Steps[len(res.Steps)-1].Phase == managers.PhaseBuild &&
+		res.Steps[len(res.Steps)-1].Stopped == "" && p.BuildFirst(stdout.held()+stderr.held()+res.OutputTail) {
+		o.Log.Infof("the lockfile needs resolving or crates fetching: running every step")
+		return false, nil
+	}
+	stdout.flush()
+	stderr.flush()
+	d := out.Duration
+	*out = *res
+	out.Duration = d
+	return true, nil
+}
+
+// heldOutput holds a step's output back until a line says the step got past the
+// point where buildFirst may still throw it away (cargo's "Compiling", …) or 4 KiB
+// have come; from then on it passes everything through.
+type heldOutput struct {
+	w      io.Writer
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	passed bool
+}
+
+// heldRelease are the words of cargo's status lines that come after resolution.
+var heldRelease = []string{"Compiling ", "Checking ", "Finished ", "Running ", "Documenting ", "Fresh ", "Blocking ", "Dirty "}
+
+func (h *heldOutput) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.passed {
+		return h.w.Write(p)
+	}
+	h.buf.Write(p)
+	release := h.buf.Len() > 4<<10
+	for _, w := range heldRelease {
+		release = release || bytes.Contains(h.buf.Bytes(), []byte(w))
+	}
+	if release {
+		h.passed = true
+		_, err := h.w.Write(h.buf.Bytes())
+		h.buf.Reset()
+		return len(p), err
+	}
+	return len(p), nil
+}
+
+func (h *heldOutput) held() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.buf.String()
+}
+
+func (h *heldOutput) flush() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.passed {
+		h.passed = true
+		_, _ = h.w.Write(h.buf.Bytes())
+		h.buf.Reset()
 	}
 }
