@@ -205,6 +205,7 @@ func TestPoetryLockSourceURL(t *testing.T) {
 		{name: "no files", lock: testPoetryLock("https://pkgs.example/simple", "private", ``), mismatch: "no file hash"},
 		{name: "another package's file", lock: testPoetryLock("https://pkgs.example/simple", "private", `{file = "evil-2.0.tar.gz", hash = "`+testHashB+`"}`), mismatch: "not a distribution of private-pkg 2.0"},
 		{name: "another version's file", lock: testPoetryLock("https://pkgs.example/simple", "private", `{file = "private_pkg-2.1-py3-none-any.whl", hash = "`+testHashB+`"}`), mismatch: "not a distribution"},
+		{name: "an old release's .egg is skipped", lock: testPoetryLock("https://pkgs.example/simple", "private", okFiles+`, {file = "private_pkg-2.0-py2.7.egg", hash = "md5:x"}`), wantAuth: true},
 		{name: "a path as file name", lock: testPoetryLock("https://pkgs.example/simple", "private", `{file = "../private_pkg-2.0.tar.gz", hash = "`+testHashB+`"}`), mismatch: "not a distribution"},
 	}
 	for _, tc := range tests {

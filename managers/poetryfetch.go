@@ -391,7 +391,11 @@ func poetryLockedFiles(lockData []byte, sources map[string]*poetrySource) (*poet
 			continue
 		}
 		e := poetryFetchEntry{Name: p.Name, Version: p.Version, Source: key}
+		ok := true
 		for _, fl := range files {
+			if !strings.HasSuffix(fl.File, ".whl") && sdistBase(fl.File) == "" {
+				continue // an .egg or .exe of an old release: never fetched
+			}
 			alg, sum, _ := strings.Cut(fl.Hash, ":")
 			switch {
 			case !poetryHashAlgs[alg] || !hexHash.MatchString(sum):
@@ -402,9 +406,10 @@ func poetryLockedFiles(lockData []byte, sources map[string]*poetrySource) (*poet
 				e.Files = append(e.Files, poetryFetched{File: fl.File, Alg: alg, Hash: sum})
 				continue
 			}
+			ok = false
 			break
 		}
-		if len(e.Files) == len(files) {
+		if ok {
 			fp.Packages = append(fp.Packages, e)
 		}
 	}
@@ -425,13 +430,7 @@ func distOf(file, name, version string) bool {
 		}
 		n, v = parts[0], parts[1]
 	} else {
-		base := ""
-		for _, ext := range []string{".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar"} {
-			if b, ok := strings.CutSuffix(file, ext); ok {
-				base = b
-				break
-			}
-		}
+		base := sdistBase(file)
 		i := strings.LastIndex(base, "-")
 		if i <= 0 {
 			return false
@@ -439,6 +438,16 @@ func distOf(file, name, version string) bool {
 		n, v = base[:i], base[i+1:]
 	}
 	return normalizePyName(n) == normalizePyName(name) && normalizePyVersion(v) == normalizePyVersion(version)
+}
+
+// sdistBase is an sdist's file name without its archive extension, or "".
+func sdistBase(file string) string {
+	for _, ext := range []string{".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar"} {
+		if b, ok := strings.CutSuffix(file, ext); ok {
+			return b
+		}
+	}
+	return ""
 }
 
 var pySeparators = regexp.MustCompile(`[-_.]+`)
