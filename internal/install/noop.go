@@ -17,12 +17,15 @@ import (
 	"github.com/phylum-box/phylum-box/rootfs"
 )
 
-// The two cheap paths of an everyday install. Nothing to do: the plan's UpToDate
-// says, from the project read as data, that the command would change nothing; the
-// lockfile is prechecked as always and no step runs, so nothing is synced back and
-// a project that only pretends to be up to date gets no code run and no file
-// written. Build only what changed: BuildChanged limits the build step to the
-// packages the download step added or changed, as the manager itself would.
+// The cheap paths of an everyday install (issue 12), each keeping the five steps'
+// guarantees. Nothing to do: the plan's UpToDate says, from the project read as
+// data, that the command would change nothing; the lockfile is prechecked as
+// always and no step runs, so nothing is synced back and a project that only
+// pretends to be up to date gets no code run and no file written. Build only what
+// changed: BuildChanged limits the build step to the packages the download step
+// added or changed, as the manager itself would. Freshen keeps npm's hidden
+// lockfile trusted after a sync back. Build first: a build whose lockfile is
+// complete runs alone over it, in a session thrown away if it was not.
 
 // upToDate asks the plan whether there is nothing to do; "" when there may be.
 func (r *runner) upToDate() string {
