@@ -281,7 +281,7 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	p.Resolve = &Step{
 		Args:   concat(pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "target", "prefix", "root", "quiet", "verbose", "proxy", "log", "log-file", "local-log"), backend, []string{"--dry-run", "--ignore-installed", "--report", "-", "--quiet"}),
 		Egress: pipEgress(a, env, venv), Credentials: true,
-		Name: pipShown(m.name, args) + " (resolving, nothing installed)",
+		Name: pipShown(m.name, args),
 	}
 	cert := pipUserCert(env)
 	pr := &pipResolver{src: pipGatherSources(a, env, venv), auth: pipUserAuth(env), home: env.Home, plan: p,

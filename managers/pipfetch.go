@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/phylum-box/phylum-box/internal/exitcode"
@@ -81,6 +82,7 @@ type pipResolver struct {
 	certPEM []byte // the user's pip cert (CA bundle), if any
 	client  *http.Client
 	pages   map[string][]pipLink
+	mu      sync.Mutex // guards pages while prefetch runs
 }
 
 // pipLink is one file a simple-API page lists.
@@ -113,6 +115,7 @@ func (pr *pipResolver) resolve(ctx context.Context, out []byte) ([]precheck.Pack
 	if err != nil {
 		return nil, exitcode.With(exitcode.Incomplete, err)
 	}
+	pr.prefetch(ctx, doc)
 	var pkgs []precheck.Package
 	var fetch []pipFetchItem
 	for i, it := range doc.Install {
@@ -166,6 +169,40 @@ func (pr *pipResolver) resolve(ctx context.Context, out []byte) ([]precheck.Pack
 	}
 	pr.plan.Credentials.Files = append(pr.plan.Credentials.Files, files...)
 	return pkgs, nil
+}
+
+// prefetch reads the index pages of the report's packages a few at a time (a
+// large environment names hundreds).
+func (pr *pipResolver) prefetch(ctx context.Context, doc *pipReportDoc) {
+	var pages []string
+	seen := map[string]bool{}
+	for _, it := range doc.Install {
+		if it.IsDirect || !pipNameRE.MatchString(it.Metadata.Name) {
+			continue
+		}
+		for _, pg := range pr.pages4(it.Metadata.Name) {
+			if !seen[pg] {
+				seen[pg] = true
+				pages = append(pages, pg)
+			}
+		}
+	}
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range min(8, len(pages)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for pg := range work {
+				_, _ = pr.page(ctx, pg)
+			}
+		}()
+	}
+	for _, pg := range pages {
+		work <- pg
+	}
+	close(work)
+	wg.Wait()
 }
 
 // source names where a project was asked for: the user's requirement line, or
@@ -256,7 +293,10 @@ const maxIndexPage = 64 << 20
 // page fetches and parses one simple-API page (PEP 503 HTML or PEP 691 JSON) on
 // the host, with the user's credentials for that host only.
 func (pr *pipResolver) page(ctx context.Context, raw string) ([]pipLink, error) {
-	if links, ok := pr.pages[raw]; ok {
+	pr.mu.Lock()
+	links, ok := pr.pages[raw]
+	pr.mu.Unlock()
+	if ok {
 		return links, nil
 	}
 	u, err := url.Parse(raw)
@@ -282,7 +322,9 @@ func (pr *pipResolver) page(ctx context.Context, raw string) ([]pipLink, error) 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		pr.mu.Lock()
 		pr.pages[raw] = nil
+		pr.mu.Unlock()
 		return nil, fmt.Errorf("%s: %s", pipRedactURL(raw), resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIndexPage+1))
@@ -293,13 +335,14 @@ func (pr *pipResolver) page(ctx context.Context, raw string) ([]pipLink, error) 
 		return nil, fmt.Errorf("%s: page larger than %d bytes", pipRedactURL(raw), maxIndexPage)
 	}
 	base := resp.Request.URL
-	var links []pipLink
 	if strings.Contains(resp.Header.Get("Content-Type"), "json") {
 		links = pipParseSimpleJSON(base, body)
 	} else {
 		links = pipParseSimpleHTML(base, body)
 	}
+	pr.mu.Lock()
 	pr.pages[raw] = links
+	pr.mu.Unlock()
 	return links, nil
 }
 

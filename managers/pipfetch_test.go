@@ -302,3 +302,39 @@ func TestPipByproducts(t *testing.T) {
 		t.Errorf("removed = %q, want the new build/ of the project only", rm)
 	}
 }
+
+func TestPipResolverDirectURLNamedByTheUser(t *testing.T) {
+	url := "https://files.example/pkgs/demo-1.0.tar.gz"
+	for _, tc := range []struct {
+		name   string
+		direct map[string][]string
+		want   string
+	}{
+		{"named with #sha256", map[string][]string{url: {"sha256:ab"}}, ""},
+		{"named without a hash", map[string][]string{url: nil}, "no hash for"},
+		{"not named", map[string][]string{}, "is not a URL your command line"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pr := &pipResolver{src: &pipSources{direct: tc.direct, hashes: map[string][]string{}, named: map[string]string{}}, plan: &Plan{}, pages: map[string][]pipLink{}}
+			pkgs, err := pr.resolve(context.Background(), pipTestReport(pipTestItem("demo", "1.0", "https://user:****@files.example/pkgs/demo-1.0.tar.gz", true)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pkgs) != 1 || !strings.Contains(pkgs[0].Mismatch, tc.want) || (tc.want == "") != (pkgs[0].Mismatch == "") {
+				t.Fatalf("packages = %+v, want mismatch %q", pkgs, tc.want)
+			}
+		})
+	}
+}
+
+func TestPipURLKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"HTTPS://u:p@Files.Example:443/a/x-1.0%2Blocal.whl#sha256=ab": "https://files.example/a/x-1.0+local.whl",
+		"http://h:80/x.whl":       "http://h/x.whl",
+		"http://h:8080/x.whl?q=1": "http://h:8080/x.whl?q=1",
+	} {
+		if got, _ := pipURLKey(in); got != want {
+			t.Errorf("pipURLKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

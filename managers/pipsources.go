@@ -274,7 +274,8 @@ func pipURLKey(raw string) (key, fragment string) {
 		return raw, ""
 	}
 	fragment = u.Fragment
-	u.Fragment, u.RawFragment, u.User = "", "", nil
+	// The path re-encoded one way: an index page's "+" and pip's "%2B" are one file.
+	u.Fragment, u.RawFragment, u.User, u.RawPath = "", "", nil, ""
 	u.Scheme = strings.ToLower(u.Scheme)
 	host := strings.ToLower(u.Hostname())
 	port := u.Port()
