@@ -235,3 +235,33 @@ func TestPoetryResolveWritesOnlyTheLockfile(t *testing.T) {
 		}
 	})
 }
+
+// TestPoetryProjectVenvNotRunWithNetwork: a project's .venv (made by the user, or
+// committed) is the build's target, never an interpreter of a step with the
+// network — Poetry with virtualenvs.in-project took it as the environment of
+// `poetry lock` and ran its python, whose .pth file then reached the index through
+// the resolve step's proxy. The index hears nothing from the .pth, and the
+// install into that .venv works.
+func TestPoetryProjectVenvNotRunWithNetwork(t *testing.T) {
+	poetryNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		db := regMalDB(t, m, "PyPI")
+		b := poetryProject(t, m, ix, "pbox-greet")
+		hostSh(t, m, b.Project, "/usr/bin/python3 -m venv .venv")
+		pth := `import urllib.request; exec("try:\n urllib.request.urlopen('` + ix.URL + `/pth-ran', timeout=3)\nexcept Exception:\n pass\n")` + "\n"
+		writeFile(t, filepath.Join(sitePackages(t, filepath.Join(b.Project, ".venv")), "pbox-evil.pth"), pth, 0o644)
+		chownTree(t, m, b.Home)
+		r := b.poetry(db, "install", "--no-root")
+		for _, h := range ix.Hits() {
+			if strings.Contains(h, "pth-ran") {
+				t.Errorf("the project's .venv ran with the network: %s", h)
+			}
+		}
+		wantCode(t, r, 0, "poetry install into the project's own .venv")
+		out, err := exec.Command(filepath.Join(b.Project, ".venv", "bin", "python"), "-c", "import pbox_greet; print(pbox_greet.GREETING)").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "hello dep") {
+			t.Errorf("the installed package does not import: %v %s\n%s", err, out, r)
+		}
+	})
+}
