@@ -1,9 +1,12 @@
 package install
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -61,37 +64,92 @@ func isManifestPath(p string) bool {
 // package of that name and version (test fixtures ship such dirs); skipped names
 // them. A manifest that is not a regular file, or is too large, is an error: node
 // would follow a symlinked package.json to content never looked at here.
+//
+// A package entry the run made a symlink (node_modules/<name> -> somewhere) is
+// the package at its target, which node loads and npm lists under the link's
+// name: a target inside a node_modules tree that is not itself a package root
+// (node_modules/.cache/x) is read here, whether or not the run wrote its
+// package.json, since nothing else would read it. A node_modules or @scope
+// directory the run made a symlink is refused: every package below it would be
+// loaded from a place no package root names.
 func installedPackages(changes []rootfs.Change, view treeView) (pkgs []precheck.Package, skipped []string, err error) {
-	for i := range changes {
-		c := &changes[i]
-		if c.Kind == rootfs.Deleted || !isManifestPath(c.Path) {
-			continue
+	read := func(rel string, size int64, mustExist bool) error {
+		if size > maxManifest {
+			return fmt.Errorf("%s is %d bytes, more than a package manifest may be (%d)", rootfs.Printable(rel), size, maxManifest)
 		}
-		if c.Type != rootfs.TypeRegular {
-			return nil, nil, fmt.Errorf("%s is a %s, not a file: a package's manifest must be the package's own file", rootfs.Printable(c.Path), c.Type)
+		data, err := view.ReadFile(rel)
+		if !mustExist && errors.Is(err, fs.ErrNotExist) {
+			return nil // a package without a manifest names no version
 		}
-		if c.Size > maxManifest {
-			return nil, nil, fmt.Errorf("%s is %d bytes, more than a package manifest may be (%d)", rootfs.Printable(c.Path), c.Size, maxManifest)
-		}
-		data, err := view.ReadFile(c.Path)
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading %s: %w", rootfs.Printable(c.Path), err)
+			return fmt.Errorf("reading %s: %w", rootfs.Printable(rel), err)
 		}
 		if len(data) > maxManifest {
-			return nil, nil, fmt.Errorf("%s is more than %d bytes", rootfs.Printable(c.Path), maxManifest)
+			return fmt.Errorf("%s is more than %d bytes", rootfs.Printable(rel), maxManifest)
 		}
+		// npm (json-parse-even-better-errors) and node strip a byte order mark
+		// before JSON.parse; Go's decoder would refuse the file.
+		data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 		// Exact keys, the last of duplicates, as JSON.parse reads them (a struct
 		// would also take "Version" for "version").
 		var m map[string]json.RawMessage
 		var name, version string
 		if json.Unmarshal(data, &m) != nil || json.Unmarshal(m["name"], &name) != nil || json.Unmarshal(m["version"], &version) != nil ||
 			name == "" || version == "" {
-			skipped = append(skipped, c.Path)
+			skipped = append(skipped, rel)
+			return nil
+		}
+		pkgs = append(pkgs, precheck.Package{Ecosystem: precheck.NPM, Name: name, Version: version, Source: rel})
+		return nil
+	}
+	for i := range changes {
+		c := &changes[i]
+		if c.Kind == rootfs.Deleted {
 			continue
 		}
-		pkgs = append(pkgs, precheck.Package{Ecosystem: precheck.NPM, Name: name, Version: version, Source: c.Path})
+		if c.Type == rootfs.TypeSymlink {
+			if isPackageDirs(c.Path) {
+				return nil, nil, fmt.Errorf("%s is a symlink to %s: a directory of packages must be a directory, so that each package in it is read", rootfs.Printable(c.Path), rootfs.Printable(c.Linkname))
+			}
+			if t, ok := linkedPackage(c.Path, c.Linkname); ok {
+				if err := read(t+"/package.json", 0, false); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		if !isManifestPath(c.Path) {
+			continue
+		}
+		if c.Type != rootfs.TypeRegular {
+			return nil, nil, fmt.Errorf("%s is a %s, not a file: a package's manifest must be the package's own file", rootfs.Printable(c.Path), c.Type)
+		}
+		if err := read(c.Path, c.Size, true); err != nil {
+			return nil, nil, err
+		}
 	}
 	return pkgs, skipped, nil
+}
+
+// linkedPackage: link (a symlink at target) is a package entry whose target lies
+// in a node_modules tree without being a package root there; t is that target,
+// project-relative. A target that is a package root is read as one when the run
+// writes it; one outside node_modules is the project's own package (a workspace, a
+// file: dependency), or refused by the sync's link rules (binlinks.go).
+func linkedPackage(link, target string) (t string, ok bool) {
+	if !isPackageEntry(link) || path.IsAbs(target) {
+		return "", false
+	}
+	t = path.Join(path.Dir(link), target)
+	if t == "." || t == ".." || strings.HasPrefix(t, "../") || !slices.Contains(strings.Split(t, "/"), "node_modules") {
+		return "", false
+	}
+	return t, !isPackageEntry(t)
+}
+
+// isPackageDirs: p is a node_modules directory, or an @scope directory in one.
+func isPackageDirs(p string) bool {
+	base := path.Base(p)
+	return base == "node_modules" || strings.HasPrefix(base, "@") && path.Base(path.Dir(p)) == "node_modules"
 }
 
 // notChecked returns the packages of pkgs whose name@version is not in checked,

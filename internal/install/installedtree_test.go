@@ -73,6 +73,38 @@ func TestInstalledPackages(t *testing.T) {
 		want:    []string{"e@1.0.0 node_modules/e/package.json", "f@1.2.5 node_modules/f/package.json", "h@1.2.5 node_modules/h/package.json"},
 		skipped: []string{"node_modules/a/test/node_modules/fix/package.json", "node_modules/b/package.json", "node_modules/c/package.json", "node_modules/d/package.json"},
 	}, {
+		name: "a byte order mark before the JSON is read past, as npm and node do",
+		files: map[string]string{
+			"node_modules/a/node_modules/minimist/package.json": "\uFEFF" + manifest("minimist", "1.2.5"),
+		},
+		want: []string{"minimist@1.2.5 node_modules/a/node_modules/minimist/package.json"},
+	}, {
+		name: "a package entry linked to a dir of node_modules that is no package root is read there",
+		files: map[string]string{
+			"node_modules/.cache/x/package.json":          manifest("minimist", "1.2.5"),
+			"node_modules/a/lib/m/package.json":           manifest("ms", "0.7.0"),
+			"node_modules/.pnpm/d@4.0.0/node_modules/d/x": "",
+		},
+		other: []rootfs.Change{
+			{Path: "node_modules/minimist", Kind: rootfs.Added, Type: rootfs.TypeSymlink, Linkname: ".cache/x"},
+			{Path: "node_modules/@s/ms", Kind: rootfs.Added, Type: rootfs.TypeSymlink, Linkname: "../a/lib/m"},
+			{Path: "node_modules/nomanifest", Kind: rootfs.Added, Type: rootfs.TypeSymlink, Linkname: ".cache/none"},
+			// pnpm's links to package roots, a workspace and a link out: not read here.
+			{Path: "node_modules/d", Kind: rootfs.Added, Type: rootfs.TypeSymlink, Linkname: ".pnpm/d@4.0.0/node_modules/d"},
+			{Path: "node_modules/ws", Kind: rootfs.Added, Type: rootfs.TypeSymlink, Linkname: "../packages/ws"},
+			{Path: "node_modules/abs", Kind: rootfs.Added, Type: rootfs.TypeSymlink, Linkname: "/usr/lib/node_modules/npm"},
+			{Path: "node_modules/.bin/x", Kind: rootfs.Added, Type: rootfs.TypeSymlink, Linkname: "../.cache/x/bin.js"},
+		},
+		want: []string{"minimist@1.2.5 node_modules/.cache/x/package.json", "ms@0.7.0 node_modules/a/lib/m/package.json"},
+	}, {
+		name:  "a node_modules directory that is a symlink is refused",
+		other: []rootfs.Change{{Path: "node_modules/a/node_modules", Kind: rootfs.Added, Type: rootfs.TypeSymlink, Linkname: "../.cache/nm"}},
+		err:   "node_modules/a/node_modules is a symlink to ../.cache/nm",
+	}, {
+		name:  "a scope directory that is a symlink is refused",
+		other: []rootfs.Change{{Path: "node_modules/@s", Kind: rootfs.Added, Type: rootfs.TypeSymlink, Linkname: ".cache/s"}},
+		err:   "node_modules/@s is a symlink",
+	}, {
 		name:  "a deleted manifest is not installed",
 		other: []rootfs.Change{{Path: "node_modules/gone/package.json", Kind: rootfs.Deleted, Prev: rootfs.TypeRegular}},
 	}, {
