@@ -167,6 +167,9 @@ func (m pipManager) Plan(args []string, env Env) (*Plan, error) {
 		return finishPython(nil, err, env)
 	}
 	p.HostPaths = append(p.HostPaths, paths...)
+	for _, d := range paths {
+		p.Notes = append(p.Notes, "pip: the virtualenv's interpreter is in "+d+", which the steps see read-only (nothing else of your home directory)")
+	}
 	return p, nil
 }
 
