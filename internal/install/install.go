@@ -393,6 +393,9 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	}
 	env = append(env, s.Env...)
 	env = r.o.withKeptEnv(env)
+	if network || eg != nil || s.Credentials {
+		env = trustedPATH(env, r.root, p.Root) // steppath.go: no project bin dir on PATH
+	}
 	logs := r.npmLogsFor(phase, s) // npmlog.go: npm's complete log, kept on the host after a failure
 	caches, env = logs.mount(caches, env)
 	lim := container.Limits{Timeout: r.o.Limits.Timeout}

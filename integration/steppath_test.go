@@ -1,0 +1,50 @@
+package integration
+
+// The user's PATH may hold the project's own bin directories (direnv's PATH_add
+// node_modules/.bin or bin, ./node_modules/.bin in a shell rc, phylum-box started
+// from an npm script). The steps name their tools by name, so a committed
+// node_modules/.bin/npm ran as the resolve and download steps' npm, with the
+// network and the registry token of ~/.npmrc.
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestStepPathProjectBinNeverRunsNetworked(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		marker := filepath.Join(b.Project, "PROJECT-TOOL-RAN")
+		bin := filepath.Join(b.Project, "node_modules", ".bin")
+		for _, tool := range []string{"npm", "git"} {
+			// Inside the sandbox the marker lands in the discarded scratch or is
+			// refused by the sync: the step's failure and output are the witness.
+			writeFile(t, filepath.Join(bin, tool), "#!/bin/sh\necho \"PROJECT-"+tool+"-RAN $*\" >&2\necho ran >> '"+marker+"'\nexit 97\n", 0o755)
+		}
+		writeFile(t, filepath.Join(b.Project, "package.json"), `{"name":"app","version":"1.0.0","private":true}`+"\n", 0o644)
+		chownTree(t, b.Mode, b.Project)
+		b.Env = append(b.Env, "PATH="+bin+":./node_modules/.bin::/usr/local/bin:/usr/bin:/bin")
+
+		r := b.tool("", "npm", "install", "lodash@4.17.11")
+		wantCode(t, r, 3, "npm install of a blocked lodash with the project's node_modules/.bin first in PATH")
+		if strings.Contains(r.Stderr, "PROJECT-") || pathExists(marker) {
+			t.Fatalf("the project's own tool ran in a networked step:\n%s", r)
+		}
+
+		// The same PATH installs the clean version with this machine's npm.
+		r = b.tool("", "npm", "install", "lodash@4.17.21")
+		wantCode(t, r, 0, "npm install lodash@4.17.21 with the project's node_modules/.bin first in PATH")
+		if strings.Contains(r.Stderr, "PROJECT-") || pathExists(marker) {
+			t.Fatalf("the project's own tool ran in a networked step:\n%s", r)
+		}
+		if v := installedVersion(t, b.Project, "lodash"); v != "4.17.21" {
+			t.Errorf("node_modules/lodash is %q, want 4.17.21\n%s", v, r)
+		}
+		if _, err := os.Stat(filepath.Join(bin, "npm")); err != nil {
+			t.Errorf("the project's node_modules/.bin/npm is gone: %v", err)
+		}
+	})
+}
