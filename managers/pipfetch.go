@@ -573,14 +573,21 @@ for it in items:
         req.add_unredirected_header("Authorization", it["auth"])
     hs = {alg: hashlib.new(alg) for alg in it["hashes"]}
     out = os.path.join(dest, it["file"])
-    with urllib.request.urlopen(req, timeout=300, context=ctx) as r, open(out, "xb") as f:
-        while True:
-            chunk = r.read(1 << 20)
-            if not chunk:
-                break
-            for h in hs.values():
-                h.update(chunk)
-            f.write(chunk)
+    try:
+        with urllib.request.urlopen(req, timeout=300, context=ctx) as r, open(out, "xb") as f:
+            while True:
+                chunk = r.read(1 << 20)
+                if not chunk:
+                    break
+                for h in hs.values():
+                    h.update(chunk)
+                f.write(chunk)
+    except OSError as e:
+        hint = ""
+        if getattr(e, "code", None) in (401, 403):
+            hint = " (credentials come only from your own pip config, PIP_INDEX_URL/PIP_EXTRA_INDEX_URL and ~/.netrc, and go only to the host they are set for)"
+        sys.stderr.write("phylum-box: %s: fetching %s failed: %s%s; nothing was installed\n" % (it["name"], it["url"], e, hint))
+        sys.exit(1)
     if not any(h.hexdigest() == it["hashes"][alg] for alg, h in hs.items()):
         os.unlink(out)
         sys.stderr.write("phylum-box: %s: %s does not have the hash the index lists for it; nothing was installed\n" % (it["name"], it["url"]))

@@ -338,3 +338,19 @@ func TestPipURLKey(t *testing.T) {
 		}
 	}
 }
+
+func TestPipFetchProgramNamesAFailedFetch(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusUnauthorized) }))
+	defer srv.Close()
+	dir := t.TempDir()
+	list, _ := json.Marshal([]pipFetchItem{{Name: "x", URL: srv.URL + "/x-1-py3-none-any.whl", File: "x-1-py3-none-any.whl", Hashes: map[string]string{"sha256": "00"}}})
+	writeFile(t, filepath.Join(dir, "fetch.json"), string(list))
+	writeFile(t, filepath.Join(dir, "fetch.py"), pipFetchProgram)
+	out, err := exec.Command("/usr/bin/python3", "-I", "-S", filepath.Join(dir, "fetch.py"), filepath.Join(dir, "fetch.json"), filepath.Join(dir, "dist")).CombinedOutput()
+	if exitCodeOf(err) != 1 || !strings.Contains(string(out), "x: fetching") || !strings.Contains(string(out), "your own pip config") || strings.Contains(string(out), "Traceback") {
+		t.Errorf("a 401 must be one line naming the package and where credentials come from: %v\n%s", err, out)
+	}
+}
