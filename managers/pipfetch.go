@@ -91,6 +91,10 @@ type pipLink struct {
 	hashes    map[string]string
 }
 
+// maxPipReportItems bounds the distributions one report may name: each costs an
+// index page read on the host.
+const maxPipReportItems = 5000
+
 // parsePipReportOutput finds the report in the resolve's standard output (pip
 // prints nothing else there with --quiet; anything before the JSON is skipped).
 func parsePipReportOutput(out []byte) (*pipReportDoc, error) {
@@ -105,6 +109,9 @@ func parsePipReportOutput(out []byte) (*pipReportDoc, error) {
 	}
 	if doc.Install == nil {
 		return nil, errors.New(`pip's installation report has no "install" list`)
+	}
+	if len(doc.Install) > maxPipReportItems {
+		return nil, fmt.Errorf("pip's installation report names %d distributions, more than phylum-box checks (%d)", len(doc.Install), maxPipReportItems)
 	}
 	return &doc, nil
 }
