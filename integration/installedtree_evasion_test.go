@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,6 +127,62 @@ func TestInstalledTreeLinkedPackage(t *testing.T) {
 		}
 		if out := hostOutput(t, m, b.Project, "node", "-e", "console.log(require('minimist'))"); !strings.Contains(out, "minimist 1.2.8 through a link") {
 			t.Errorf("require('minimist') on the host: %q", out)
+		}
+	})
+}
+
+// evasiveCarrierIndex serves pbox-carrier 1.0, a wheel whose .data/purelib installs
+// four distributions the way importlib.metadata (and so pip) finds them but a
+// reader of NAME-VERSION.dist-info/METADATA with \n line ends would not: lines
+// ended by \r, an upper-case .DIST-INFO, a dist-info holding PKG-INFO, an egg-info
+// holding METADATA.
+func evasiveCarrierIndex(t *testing.T) *pyIndex {
+	ix := regStartPyIndex(t)
+	ix.AddSystemWheel("setuptools")
+	ix.AddSystemWheel("wheel")
+	ix.AddWheel("pbox-carrier", "1.0", nil, map[string]string{
+		"pbox_carrier/__init__.py":                                     "VALUE = 'carrier'\n",
+		"pbox_carrier-1.0.data/purelib/pbox_s1.dist-info/METADATA":     "Metadata-Version: 2.1\rName: pbox-s1\rVersion: 1.0\r",
+		"pbox_carrier-1.0.data/purelib/pbox_s2-1.0.DIST-INFO/METADATA": "Metadata-Version: 2.1\nName: pbox-s2\nVersion: 1.0\n",
+		"pbox_carrier-1.0.data/purelib/pbox_s3-1.0.dist-info/PKG-INFO": "Metadata-Version: 2.1\nName: pbox-s3\nVersion: 1.0\n",
+		"pbox_carrier-1.0.data/purelib/pbox_s4-1.0.egg-info/METADATA":  "Metadata-Version: 2.1\nName: pbox-s4\nVersion: 1.0\n",
+	})
+	return ix
+}
+
+// Before, all four were skipped (exit 0; pip list in the venv showed pbox-s1..s4 1.0,
+// each blocked by the database). Now exit 3 naming them, nothing synced; the twin
+// with a database that blocks none installs and lists the four on disk.
+func TestInstalledTreePipEvasiveMetadata(t *testing.T) {
+	pyNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := evasiveCarrierIndex(t)
+		db := regMalDB(t, m, "PyPI", "pbox-s1", "pbox-s2", "pbox-s3", "pbox-s4")
+		b := pyProject(t, m)
+		env := []string{"PIP_INDEX_URL=" + ix.URL + "/simple/", "PHYLUM_BOX_DB=" + db, "PIP_DISABLE_PIP_VERSION_CHECK=1"}
+		before := treeHash(t, b.Project, true)
+		rep := filepath.Join(filepath.Dir(db), "evasive-blocked.json")
+		r := b.treeTool(rep, env, "pip", "install", "pbox-carrier")
+		wantCode(t, r, 3, "a wheel installing four blocked distributions in forms importlib.metadata reads")
+		wantStderr(t, r, "pbox_s1.dist-info/METADATA", "pbox_s2-1.0.DIST-INFO/METADATA", "pbox_s3-1.0.dist-info/PKG-INFO",
+			"pbox_s4-1.0.egg-info/METADATA", "found on disk only", "nothing was synced back")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+		blockedOnDisk(t, readTreeReport(t, rep), "pbox-s1", "1.0")
+
+		db = regMalDB(t, m, "PyPI")
+		env = []string{"PIP_INDEX_URL=" + ix.URL + "/simple/", "PHYLUM_BOX_DB=" + db, "PIP_DISABLE_PIP_VERSION_CHECK=1"}
+		rep = filepath.Join(filepath.Dir(db), "evasive-clean.json")
+		r = b.treeTool(rep, env, "pip", "install", "pbox-carrier")
+		wantCode(t, r, 0, "the same wheel with a database that blocks none of them")
+		got := readTreeReport(t, rep)
+		onDiskOnlyListed(t, got, "pbox-s1", "1.0", "pbox_s1.dist-info/METADATA")
+		onDiskOnlyListed(t, got, "pbox-s2", "1.0", "pbox_s2-1.0.DIST-INFO/METADATA")
+		onDiskOnlyListed(t, got, "pbox-s3", "1.0", "pbox_s3-1.0.dist-info/PKG-INFO")
+		onDiskOnlyListed(t, got, "pbox-s4", "1.0", "pbox_s4-1.0.egg-info/METADATA")
+		out, err := exec.Command(filepath.Join(b.Project, ".venv", "bin", "python"), "-c",
+			"import importlib.metadata as m; print(*[m.version('pbox-s%d' % i) for i in range(1, 5)])").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "1.0 1.0 1.0 1.0" {
+			t.Errorf("importlib.metadata in the venv on the host: %v %s", err, out)
 		}
 	})
 }

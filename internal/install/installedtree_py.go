@@ -43,21 +43,37 @@ const maxDistMetadata = 16 << 20
 
 // distMetadataFile says whether p (a slash path) is a distribution's metadata file,
 // and returns the name of the directory (or file) that carries its identity.
+// importlib.metadata (and so pip) finds a distribution by a child of a sys.path
+// entry whose name ends, in any case, in .dist-info or .egg-info (or EGG-INFO in a
+// .egg), and reads its METADATA, else its PKG-INFO, else the entry itself when it is
+// a file; so each of these is a metadata file here, in either kind of directory.
 func distMetadataFile(p string) (holder string, ok bool) {
 	dir, file := path.Split(p)
 	dir = strings.TrimSuffix(dir, "/")
 	parent := path.Base(dir)
-	switch {
-	case file == "METADATA" && strings.HasSuffix(parent, ".dist-info") && dir != "":
-		return parent, true
-	case file == "PKG-INFO" && strings.HasSuffix(parent, ".egg-info") && dir != "":
-		return parent, true
-	case file == "PKG-INFO" && parent == "EGG-INFO" && strings.HasSuffix(path.Base(path.Dir(dir)), ".egg"):
-		return path.Base(path.Dir(dir)), true
-	case strings.HasSuffix(file, ".egg-info") && len(file) > len(".egg-info"):
-		return file, true
+	if file == "METADATA" || file == "PKG-INFO" {
+		switch {
+		case dir != "" && isDistInfoName(parent):
+			return parent, true
+		case dir != "" && strings.EqualFold(parent, "EGG-INFO") && strings.HasSuffix(strings.ToLower(path.Base(path.Dir(dir))), ".egg"):
+			return path.Base(path.Dir(dir)), true
+		}
+	}
+	if isDistInfoName(file) {
+		return file, true // a lone metadata file (distutils' NAME-VERSION.egg-info)
 	}
 	return "", false
+}
+
+// isDistInfoName: name ends in .dist-info or .egg-info, in any case, after a name.
+func isDistInfoName(name string) bool {
+	low := strings.ToLower(name)
+	for _, suf := range []string{".dist-info", ".egg-info"} {
+		if strings.HasSuffix(low, suf) && len(low) > len(suf) {
+			return true
+		}
+	}
+	return false
 }
 
 // distHolderIdentity is the name and version a .dist-info, .egg-info or .egg name
@@ -80,13 +96,18 @@ func distHolderIdentity(holder string) (name, version string) {
 func distHeaders(data []byte) (name, version string) {
 	var haveName, haveVersion bool
 	for len(data) > 0 {
+		// Lines end in \r\n, \r or \n: Python reads the file with universal
+		// newlines, and its email parser splits on all three.
 		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
+		if i := bytes.IndexAny(data, "\r\n"); i < 0 {
 			data = nil
+		} else {
+			line = data[:i]
+			if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+				i++
+			}
+			data = data[i+1:]
 		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
 		if len(line) == 0 {
 			break
 		}
@@ -125,8 +146,8 @@ func installedDists(changes []rootfs.Change, view treeView, outputs []string, ow
 		if !ok {
 			continue
 		}
-		if c.Type == rootfs.TypeDir && strings.HasSuffix(c.Path, ".egg-info") {
-			continue // the egg-info directory itself; its PKG-INFO is read
+		if c.Type == rootfs.TypeDir && isDistInfoName(path.Base(c.Path)) {
+			continue // the metadata directory itself; its METADATA or PKG-INFO is read
 		}
 		if c.Type != rootfs.TypeRegular {
 			return nil, nil, fmt.Errorf("%s is a %s, not a file: a distribution's metadata must be its own file", rootfs.Printable(c.Path), c.Type)

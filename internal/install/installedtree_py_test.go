@@ -60,6 +60,28 @@ func TestInstalledDists(t *testing.T) {
 			"six@1.16.0 " + site + "Six-1.16.0.dist-info/METADATA",
 		},
 	}, {
+		name: "what importlib.metadata finds: any case of the suffix, METADATA or PKG-INFO in either kind of dir, a lone file, lines ended by \\r",
+		files: map[string]string{
+			site + "pbox_s1.dist-info/METADATA":               "Metadata-Version: 2.1\rName: pbox-s1\rVersion: 1.0\r",
+			site + "pbox_s2-1.0.DIST-INFO/METADATA":           coreMetadata("pbox-s2", "1.0"),
+			site + "pbox_s3-1.0.dist-info/PKG-INFO":           coreMetadata("pbox-s3", "1.0"),
+			site + "pbox_s4-1.0.egg-info/METADATA":            coreMetadata("pbox-s4", "1.0"),
+			site + "pbox_s5-1.0.Egg-Info":                     coreMetadata("pbox-s5", "1.0"),
+			site + "pbox_s6-1.0.dist-info":                    coreMetadata("pbox-s6", "1.0"),
+			site + "pbox_s7-1.0-py3.11.EGG/egg-info/METADATA": coreMetadata("pbox-s7", "1.0"),
+			site + "pbox_s8.dist-info/METADATA":               "Name: pbox-s8\r\nVersion: 1.0\r\n\r\nVersion: 9.9\n",
+		},
+		want: []string{
+			"pbox-s1@1.0 " + site + "pbox_s1.dist-info/METADATA",
+			"pbox-s2@1.0 " + site + "pbox_s2-1.0.DIST-INFO/METADATA",
+			"pbox-s3@1.0 " + site + "pbox_s3-1.0.dist-info/PKG-INFO",
+			"pbox-s4@1.0 " + site + "pbox_s4-1.0.egg-info/METADATA",
+			"pbox-s5@1.0 " + site + "pbox_s5-1.0.Egg-Info",
+			"pbox-s6@1.0 " + site + "pbox_s6-1.0.dist-info",
+			"pbox-s7@1.0 " + site + "pbox_s7-1.0-py3.11.EGG/egg-info/METADATA",
+			"pbox-s8@1.0 " + site + "pbox_s8.dist-info/METADATA",
+		},
+	}, {
 		name: "the first Name and Version win, as in Python's email parser",
 		files: map[string]string{
 			site + "x-1.0.dist-info/METADATA": "Name: x\nVersion: 1.0\nVersion: 9.9\nName: y\n",
