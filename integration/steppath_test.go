@@ -48,3 +48,31 @@ func TestStepPathProjectBinNeverRunsNetworked(t *testing.T) {
 		}
 	})
 }
+
+// keep_env (here from the project's own .phylum-box.yaml, a reported weakening)
+// passed the named variables to every step: a user's NODE_OPTIONS=--require FILE
+// (or LD_LIBRARY_PATH=:/usr/local/cuda/lib64, whose empty entry is the project)
+// loaded the project's file into npm's resolve and download, with the registry
+// token. The kept variables reach only the steps that run package code: the
+// install script still sees its switch.
+func TestStepPathKeepEnvNeverReachesNetworkedSteps(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		tgz := packFixture(t, b, "env-print", nil)
+		hook := filepath.Join(b.Project, "hook.js")
+		writeFile(t, hook, "if (process.env.npm_config_ignore_scripts === 'true') process.stderr.write('PBOX-HOOK-NETWORKED ' + process.argv.slice(2).join(' ') + '\\n');\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, ".phylum-box.yaml"), "keep_env: [NODE_OPTIONS, PBOX_IT_FLAG]\n", 0o644)
+		chownTree(t, b.Mode, b.Project)
+		b.Env = append(b.Env, "NODE_OPTIONS=--require "+hook, "PBOX_IT_FLAG=on")
+
+		r := b.tool("", "npm", "install", tgz)
+		wantCode(t, r, 0, "npm install with keep_env NODE_OPTIONS naming a project file")
+		if strings.Contains(r.Stderr, "PBOX-HOOK-NETWORKED") {
+			t.Fatalf("the project's hook ran in a networked step through keep_env NODE_OPTIONS:\n%s", r)
+		}
+		wantStderr(t, r, "keep_env passes NODE_OPTIONS, PBOX_IT_FLAG")
+		// The twin: the install script, in the build, still gets what keep_env names.
+		readEnvSeen(t, b).want(t, "keep_env from the project policy", map[string]string{"PBOX_IT_FLAG": "on"})
+	})
+}

@@ -392,7 +392,13 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		env = append(env, r.cred.env...)
 	}
 	env = append(env, s.Env...)
-	env = r.o.withKeptEnv(env)
+	if eg != nil || (!network && !s.Credentials) {
+		// keepenv.go: --keep-env, keep_env and the built-in switches are for the
+		// steps that run package code; never a step with the network or credentials
+		// that runs none (LD_LIBRARY_PATH=:/x, NODE_OPTIONS=--require … load project
+		// files into the manager there).
+		env = r.o.withKeptEnv(env)
+	}
 	if network || eg != nil || s.Credentials {
 		env = trustedPATH(env, r.root, p.Root) // steppath.go: no project bin dir on PATH
 	}
