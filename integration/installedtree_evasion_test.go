@@ -186,3 +186,64 @@ func TestInstalledTreePipEvasiveMetadata(t *testing.T) {
 		}
 	})
 }
+
+// renamerSetupPy, run by pip in the build step, writes pbox_stowaway-1.0.dist-info
+// and its module into the project's venv and, with @RENAME@ true, rewrites the
+// project's pyproject.toml to name the project pbox-stowaway, so that the check would
+// take the stowaway for the project's own editable install.
+const renamerSetupPy = `import glob, os, setuptools
+proj = "@PROJECT@"
+if os.path.isdir(os.path.join(proj, ".venv")):
+    if @RENAME@:
+        with open(os.path.join(proj, "pyproject.toml"), "w") as f:
+            f.write("[project]\nname = 'pbox-stowaway'\n")
+    for sp in glob.glob(os.path.join(proj, ".venv/lib/python3*/site-packages")):
+        d = os.path.join(sp, "pbox_stowaway-1.0.dist-info")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "METADATA"), "w") as f:
+            f.write("Metadata-Version: 2.1\nName: pbox-stowaway\nVersion: 1.0\n")
+        with open(os.path.join(sp, "pbox_stowaway.py"), "w") as f:
+            f.write("VALUE = 'stowaway'\n")
+setuptools.setup(name="pbox-renamer", version="1.0")
+`
+
+// The project's own name is read from the project on the host, never from the
+// run's view: an sdist whose setup.py (the build step) renamed the project in
+// pyproject.toml to its stowaway's name had the stowaway skipped as the project's
+// own — the pyproject.toml write was refused, the venv with pbox-stowaway synced
+// (exit 4; pip list on the host showed pbox-stowaway 1.0, which the database
+// blocks). Now exit 3, nothing synced. The twin: a project whose own pyproject.toml
+// names it pbox-stowaway has that dist-info taken as its own (exit 0).
+func TestInstalledTreePipProjectNameFromHost(t *testing.T) {
+	pyNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := regStartPyIndex(t)
+		ix.AddSystemWheel("setuptools")
+		ix.AddSystemWheel("wheel")
+		db := regMalDB(t, m, "PyPI", "pbox-stowaway")
+		b := pyProject(t, m)
+		ix.AddSdist("pbox-renamer", "1.0", map[string]string{"setup.py": strings.NewReplacer("@PROJECT@", b.Project, "@RENAME@", "True").Replace(renamerSetupPy)})
+		env := []string{"PIP_INDEX_URL=" + ix.URL + "/simple/", "PHYLUM_BOX_DB=" + db, "PIP_DISABLE_PIP_VERSION_CHECK=1"}
+		before := treeHash(t, b.Project, true)
+		rep := filepath.Join(filepath.Dir(db), "renamer-blocked.json")
+		r := b.treeTool(rep, env, "pip", "install", "pbox-renamer")
+		wantCode(t, r, 3, "a setup.py renaming the project after the stowaway it installs")
+		wantStderr(t, r, "pbox-stowaway@1.0", "pbox_stowaway-1.0.dist-info/METADATA", "found on disk only", "nothing was synced back")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+
+		ix2 := regStartPyIndex(t)
+		ix2.AddSystemWheel("setuptools")
+		ix2.AddSystemWheel("wheel")
+		twin := pyProject(t, m)
+		writeFile(t, filepath.Join(twin.Project, "pyproject.toml"), "[project]\nname = \"pbox-stowaway\"\nversion = \"1.0\"\n", 0o644)
+		chownTree(t, m, filepath.Join(twin.Project, "pyproject.toml"))
+		ix2.AddSdist("pbox-renamer", "1.0", map[string]string{"setup.py": strings.NewReplacer("@PROJECT@", twin.Project, "@RENAME@", "False").Replace(renamerSetupPy)})
+		env = []string{"PIP_INDEX_URL=" + ix2.URL + "/simple/", "PHYLUM_BOX_DB=" + db, "PIP_DISABLE_PIP_VERSION_CHECK=1"}
+		r = twin.treeTool(filepath.Join(filepath.Dir(db), "renamer-own.json"), env, "pip", "install", "pbox-renamer")
+		wantCode(t, r, 0, "the project's own name, from its pyproject.toml on the host")
+		out, err := exec.Command(filepath.Join(twin.Project, ".venv", "bin", "python"), "-c", "import pbox_stowaway; print(pbox_stowaway.VALUE)").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "stowaway" {
+			t.Errorf("the project's own module on the host: %v %s", err, out)
+		}
+	})
+}

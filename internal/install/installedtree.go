@@ -330,7 +330,7 @@ func (r *runner) installedTree(phase managers.Phase, checked map[string]bool) (p
 		case precheck.PyPI:
 			what = "distribution metadata file(s) name no distribution and version, not checked"
 			own := pyOwn{}
-			pyProjectSelf(own, view, "pyproject.toml")
+			pyProjectSelf(own, hostProject(p.Root), "pyproject.toml")
 			pySeeds(own, pySeedWheels)
 			pkgs, skipped, unreadable = installedDists(cs.Changes, view, p.Outputs, own)
 		case precheck.RubyGems:

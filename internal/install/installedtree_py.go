@@ -3,11 +3,14 @@ package install
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"golang.org/x/sys/unix"
 
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/precheck/osvdb"
@@ -205,8 +208,36 @@ func (o pyOwn) has(p precheck.Package) bool {
 	return false
 }
 
+// hostProject reads files of the project on the host, as it was before the run
+// (the steps write only to the scratch), without following a symlink, beneath root.
+type hostProject string
+
+func (root hostProject) ReadFile(rel string) ([]byte, error) {
+	rfd, err := unix.Open(string(root), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(rfd)
+	fd, err := unix.Openat2(rfd, filepath.FromSlash(rel), &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", rel, err)
+	}
+	f := os.NewFile(uintptr(fd), rel)
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("read %s: not a regular file", rel)
+	}
+	return io.ReadAll(io.LimitReader(f, maxManifest+1))
+}
+
 // pyProjectSelf adds the project's own distribution name(s) and version from its
-// pyproject.toml ([project] and [tool.poetry]), read as data, to own.
+// pyproject.toml ([project] and [tool.poetry]), read as data, to own. view must be
+// the project as it was before the run (hostProject): code that ran in a step could
+// rewrite the scratch's pyproject.toml to give its own stowaway the project's name
+// (the write itself is refused by the sync, the rest of the venv is not).
 func pyProjectSelf(own pyOwn, view treeView, rel string) {
 	data, err := view.ReadFile(rel)
 	if err != nil || len(data) > maxManifest {

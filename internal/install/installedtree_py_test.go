@@ -233,3 +233,38 @@ func TestUnderOutputs(t *testing.T) {
 		t.Error("an output of the whole project holds everything")
 	}
 }
+
+// hostProject reads the project on the host as itself: a regular file beneath the
+// root, never through a symlink.
+func TestHostProject(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "pyproject.toml"), []byte("[project]\nname = \"p\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "pyproject.toml")
+	if err := os.WriteFile(outside, []byte("[project]\nname = \"evil\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "linked"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "linked", "pyproject.toml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..", filepath.Join(root, "up")); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := hostProject(root).ReadFile("pyproject.toml"); err != nil || !strings.Contains(string(data), `"p"`) {
+		t.Errorf("pyproject.toml: %q, %v", data, err)
+	}
+	for _, rel := range []string{"linked/pyproject.toml", "up/pyproject.toml", "../pyproject.toml", "none/pyproject.toml"} {
+		if data, err := hostProject(root).ReadFile(rel); err == nil {
+			t.Errorf("%s read: %q", rel, data)
+		}
+	}
+	own := pyOwn{}
+	pyProjectSelf(own, hostProject(root), "linked/pyproject.toml")
+	if len(own) != 0 {
+		t.Errorf("a linked pyproject.toml named the project: %v", own)
+	}
+}
