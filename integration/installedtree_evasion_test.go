@@ -247,3 +247,73 @@ func TestInstalledTreePipProjectNameFromHost(t *testing.T) {
 		}
 	})
 }
+
+// decoyExtconf installs a gem from extconf.rb whose specification is named and
+// literally says pbox_decoy 1.0.0, while its stub line — the second line, which
+// RubyGems reads to know an installed gem, whatever the first line holds — says
+// pbox_stowaway. With @NOSTUB@ true the file has no stub: RubyGems runs it as Ruby,
+// and the Ruby computes the name.
+const decoyExtconf = `d = __dir__
+d = File.dirname(d) until File.directory?(File.join(d, "specifications")) || d == "/"
+spec = if @NOSTUB@
+  "# decoy\nGem::Specification.new do |s|\n  s.name = \"pbox_decoy\"\n  s.version = \"1.0.0\"\n  s.name = %w[pbox_ stowaway].join\n  s.summary = \"x\"\n  s.require_paths = [\"lib\"]\nend\n"
+else
+  "# decoy\n# stub: pbox_stowaway 1.0.0 ruby lib\n\nGem::Specification.new do |s|\n  s.name = \"pbox_decoy\"\n  s.version = \"1.0.0\"\n  s.summary = \"x\"\n  s.require_paths = [\"lib\"]\nend\n"
+end
+File.write(File.join(d, "specifications", "pbox_decoy-1.0.0.gemspec"), spec)
+lib = File.join(d, "gems", "pbox_stowaway-1.0.0", "lib")
+Dir.mkdir(File.dirname(lib)) rescue nil
+Dir.mkdir(lib) rescue nil
+File.write(File.join(lib, "pbox_stowaway.rb"), "module PboxStowaway; VALUE = 'stowaway'; end\n")
+File.write("Makefile", "all:\n\ninstall:\n\nclean:\n")
+`
+
+// A specification is known by the stub RubyGems reads: before, a first line that
+// was not RubyGems' encoding comment made the check skip the stub and take the
+// decoy's literal name and file name (exit 0, RubyGems on the host listed the
+// blocked pbox_stowaway). Now exit 3; a specification without a stub, which
+// RubyGems runs as Ruby to learn its name, is refused (exit 4); the twin with a
+// database that blocks nothing installs and lists pbox_stowaway on disk.
+func TestInstalledTreeGemStubLine(t *testing.T) {
+	bundleNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		for _, tc := range []struct {
+			name, nostub string
+			code         int
+			stderr       []string
+		}{
+			{"stub on the second line", "false", 3, []string{"pbox_stowaway@1.0.0", "specifications/pbox_decoy-1.0.0.gemspec", "found on disk only", "nothing was synced back"}},
+			{"no stub line", "true", 4, []string{"pbox_decoy-1.0.0.gemspec has no stub line", "nothing was synced back"}},
+		} {
+			gs := regStartGems(t)
+			gs.AddGem("pbox_carrier", "1.0.0", nil, map[string]string{"ext/pbox_carrier/extconf.rb": strings.ReplaceAll(decoyExtconf, "@NOSTUB@", tc.nostub),
+				"lib/pbox_carrier.rb": "module PboxCarrier; end\n"}, "ext/pbox_carrier/extconf.rb")
+			db := regMalDB(t, m, "RubyGems", "pbox_stowaway")
+			b := bundleProject(t, m, gs, "pbox_carrier")
+			before := treeHash(t, b.Project, true)
+			r := b.treeTool(filepath.Join(filepath.Dir(db), "decoy.json"), []string{"PHYLUM_BOX_DB=" + db}, "bundle", "install")
+			wantCode(t, r, tc.code, "an extconf.rb installing a decoy specification: "+tc.name)
+			wantStderr(t, r, tc.stderr...)
+			assertSameTree(t, before, treeHash(t, b.Project, true), "a refused install: "+tc.name)
+		}
+
+		gs := regStartGems(t)
+		gs.AddGem("pbox_carrier", "1.0.0", nil, map[string]string{"ext/pbox_carrier/extconf.rb": strings.ReplaceAll(decoyExtconf, "@NOSTUB@", "false"),
+			"lib/pbox_carrier.rb": "module PboxCarrier; end\n"}, "ext/pbox_carrier/extconf.rb")
+		db := regMalDB(t, m, "RubyGems")
+		b := bundleProject(t, m, gs, "pbox_carrier")
+		rep := filepath.Join(filepath.Dir(db), "decoy-clean.json")
+		r := b.treeTool(rep, []string{"PHYLUM_BOX_DB=" + db}, "bundle", "install")
+		wantCode(t, r, 0, "the decoy specification with a database that blocks nothing")
+		onDiskOnlyListed(t, readTreeReport(t, rep), "pbox_stowaway", "1.0.0", "specifications/pbox_decoy-1.0.0.gemspec")
+		homes, _ := filepath.Glob(filepath.Join(b.Project, "vendor", "bundle", "ruby", "*"))
+		if len(homes) != 1 {
+			t.Fatalf("vendor/bundle/ruby/*: %v", homes)
+		}
+		c := exec.Command("ruby", "-e", `puts Gem::Specification.stubs.map { |s| "#{s.name}-#{s.version}" }.grep(/pbox/).sort`)
+		c.Env = append(os.Environ(), "GEM_HOME="+homes[0], "GEM_PATH="+homes[0])
+		if out, err := c.CombinedOutput(); err != nil || !strings.Contains(string(out), "pbox_stowaway-1.0.0") {
+			t.Errorf("RubyGems on the host does not know the stub's gem: %v %s", err, out)
+		}
+	})
+}

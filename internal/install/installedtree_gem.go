@@ -21,8 +21,10 @@ import (
 // is read, as data (a specification is Ruby; nothing here runs it), for the
 // identities RubyGems gives it:
 //
-//   - the stub line "# stub: NAME VERSION PLATFORM …", which is what `require`
-//     activation reads without loading the file;
+//   - the stub line "# stub: NAME VERSION PLATFORM …" on the second line, which is
+//     what `require` activation and `gem list` read without loading the file; a
+//     specification without one is refused (RubyGems would run it as Ruby to know
+//     its name, and RubyGems writes one in every specification it installs);
 //   - the literal `s.name = "…"` and `s.version = "…"` RubyGems writes;
 //   - the file name, NAME-VERSION[-PLATFORM].gemspec.
 //
@@ -54,9 +56,11 @@ func isGemspecPath(p string) bool {
 
 // gemspecIdentities returns the (name, version) pairs a specification file shows:
 // its stub line, its literal name and version, and its file name (base, without
-// .gemspec). Pairs repeat nothing; a pair with no version is left out.
-func gemspecIdentities(base string, data []byte) [][2]string {
-	var ids [][2]string
+// .gemspec). Pairs repeat nothing; a pair with no version is left out. stub is
+// false when the file has no stub line where RubyGems reads it: RubyGems then
+// learns the gem's name and version by running the file as Ruby, which no reading
+// of it as data can follow.
+func gemspecIdentities(base string, data []byte) (ids [][2]string, stub bool) {
 	add := func(name, version string) {
 		if name == "" || version == "" {
 			return
@@ -68,21 +72,31 @@ func gemspecIdentities(base string, data []byte) [][2]string {
 		}
 		ids = append(ids, [2]string{name, version})
 	}
-	// RubyGems reads the stub from the first line, or the second after an
-	// encoding comment.
+	// RubyGems (Gem::StubSpecification#data) discards the first line, whatever it
+	// holds, and reads the stub from the second, split on runs of white space as
+	// Ruby's split(" ") does; a version Gem::Version does not take is version 0. A
+	// stub on the first line, which RubyGems ignores, is read too.
 	lines := bytes.SplitN(data, []byte("\n"), 3)
 	for i, l := range lines[:min(2, len(lines))] {
-		l = bytes.TrimSuffix(l, []byte("\r"))
-		if s, ok := bytes.CutPrefix(l, []byte("# stub: ")); ok {
-			f := strings.Split(string(s), " ")
-			if len(f) >= 2 {
-				add(f[0], f[1])
-			}
-			break
+		s, ok := strings.CutPrefix(strings.TrimSuffix(string(l), "\r"), "# stub: ")
+		if !ok {
+			continue
 		}
-		if i == 0 && !bytes.HasPrefix(l, []byte("# -*- encoding")) {
-			break
+		if i == 1 && len(lines) > 2 && len(lines[2]) > 0 {
+			stub = true // RubyGems keeps it only when a third line can be read
 		}
+		f := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(" \t\n\v\f\r", r) })
+		if len(f) == 0 {
+			continue
+		}
+		v := ""
+		if len(f) >= 2 {
+			v = f[1]
+		}
+		if !gemVersionRE.MatchString(v) {
+			add(f[0], "0")
+		}
+		add(f[0], v)
 	}
 	var litName, litVersion string
 	if m := gemspecNameRE.FindSubmatch(data); m != nil {
@@ -113,12 +127,12 @@ func gemspecIdentities(base string, data []byte) [][2]string {
 			}
 		}
 	}
-	return ids
+	return ids, stub
 }
 
 // installedGems lists the gems whose specification the run added or rewrote below
-// outputs. A specification that shows no name and version is skipped; one that is
-// not a regular file, or is too large, is an error.
+// outputs. A specification whose stub shows no name is skipped; one without a stub
+// line, not a regular file, or too large, is an error.
 func installedGems(changes []rootfs.Change, view treeView, outputs []string) (pkgs []precheck.Package, skipped []string, err error) {
 	for i := range changes {
 		c := &changes[i]
@@ -138,7 +152,10 @@ func installedGems(changes []rootfs.Change, view treeView, outputs []string) (pk
 		if len(data) > maxGemspec {
 			return nil, nil, fmt.Errorf("%s is more than %d bytes", rootfs.Printable(c.Path), maxGemspec)
 		}
-		ids := gemspecIdentities(strings.TrimSuffix(path.Base(c.Path), ".gemspec"), data)
+		ids, stub := gemspecIdentities(strings.TrimSuffix(path.Base(c.Path), ".gemspec"), data)
+		if !stub {
+			return nil, nil, fmt.Errorf("%s has no stub line (\"# stub: NAME VERSION …\" on its second line, as RubyGems writes every specification it installs): RubyGems would run it as Ruby to learn which gem it is", rootfs.Printable(c.Path))
+		}
 		if len(ids) == 0 {
 			skipped = append(skipped, c.Path)
 			continue

@@ -35,17 +35,13 @@ func TestInstalledGems(t *testing.T) {
 			"vendor/bundle/ruby/3.1.0/cache/rack-3.0.8.gem": "",
 			"vendor/bundle/ruby/3.1.0/gems/a-1/a.gemspec":   rubygemsSpec("inside-a-gem", "1.0", "ruby"),
 			"specifications/outside-outputs-1.0.gemspec":    rubygemsSpec("outside-outputs", "1.0", "ruby"),
-			specs + "written-by-hand-2.0.0.gemspec":         "Gem::Specification.new do |s|\n  s.name = 'written-by-hand'\n  s.version = '2.0.0'\nend\n",
-			specs + "computed-1.0.0.gemspec":                "Gem::Specification.new do |s|\n  s.name = %w[comp uted].join\n  s.version = VERSION\nend\n",
-			specs + "ruby-2captcha-1.0.0.gemspec":           "# nothing to read\n",
+			specs + "ruby-2captcha-1.0.0.gemspec":           rubygemsSpec("ruby-2captcha", "1.0.0", "ruby"),
 		},
 		want: []string{
 			"rack@3.0.8 " + specs + "rack-3.0.8.gemspec",
 			"nokogiri@1.16.0 " + specs + "nokogiri-1.16.0-x86_64-linux.gemspec",
 			"net-http@0.4.1 " + specs + "net-http-0.4.1.gemspec",
 			"json@2.6.1 " + specs + "default/json-2.6.1.gemspec",
-			"written-by-hand@2.0.0 " + specs + "written-by-hand-2.0.0.gemspec",
-			"computed@1.0.0 " + specs + "computed-1.0.0.gemspec",
 			"ruby-2captcha@1.0.0 " + specs + "ruby-2captcha-1.0.0.gemspec",
 		},
 	}, {
@@ -60,13 +56,37 @@ func TestInstalledGems(t *testing.T) {
 	}, {
 		name: "the stub line and the literal disagree",
 		files: map[string]string{
-			specs + "x-1.0.gemspec": "# stub: x 1.0 ruby lib\nGem::Specification.new do |s|\n  s.name = \"x\"\n  s.version = \"2.0\"\nend\n",
+			specs + "x-1.0.gemspec": "#\n# stub: x 1.0 ruby lib\nGem::Specification.new do |s|\n  s.name = \"x\"\n  s.version = \"2.0\"\nend\n",
 		},
 		want: []string{"x@1.0 " + specs + "x-1.0.gemspec", "x@2.0 " + specs + "x-1.0.gemspec"},
 	}, {
-		name:    "a specification that shows no identity is skipped",
-		files:   map[string]string{specs + "nothing.gemspec": "# nothing\n"},
+		name: "the stub is read on the second line whatever the first holds, split as Ruby's split(\" \")",
+		files: map[string]string{
+			// RubyGems ignores a stub on the first line and reads the second.
+			specs + "rack-3.0.8.gemspec": "# stub: rack 3.0.8 ruby lib\n# stub: evil 1.0.0 ruby lib\n" +
+				"Gem::Specification.new do |s|\n  s.name = \"rack\"\n  s.version = \"3.0.8\"\nend\n",
+			specs + "json-2.6.1.gemspec": "# json\n# stub:  bad\t2.0.0\truby lib\n\nGem::Specification.new do |s|\n  s.name = \"json\"\n  s.version = \"2.6.1\"\nend\n",
+			specs + "odd-1.0.gemspec":    "# -*- encoding: utf-8 -*-\n# stub: odd x.y ruby lib\n\n",
+		},
+		want: []string{
+			"rack@3.0.8 " + specs + "rack-3.0.8.gemspec", "evil@1.0.0 " + specs + "rack-3.0.8.gemspec",
+			"bad@2.0.0 " + specs + "json-2.6.1.gemspec", "json@2.6.1 " + specs + "json-2.6.1.gemspec",
+			"odd@0 " + specs + "odd-1.0.gemspec", "odd@x.y " + specs + "odd-1.0.gemspec", "odd@1.0 " + specs + "odd-1.0.gemspec",
+		},
+	}, {
+		name:    "a stub without a name is skipped",
+		files:   map[string]string{specs + "nothing.gemspec": "#\n# stub: \n\n"},
 		skipped: []string{specs + "nothing.gemspec"},
+	}, {
+		name: "a specification without a stub line is refused: RubyGems would run it to know its name",
+		files: map[string]string{
+			specs + "clean-1.0.0.gemspec": "# -*- encoding: utf-8 -*-\nGem::Specification.new do |s|\n  s.name = \"clean\"\n  s.version = \"1.0.0\"\n  s.name = %w[ev il].join\nend\n",
+		},
+		err: "clean-1.0.0.gemspec has no stub line",
+	}, {
+		name:  "a stub with no line after it is not kept by RubyGems either (EOFError: it runs the file)",
+		files: map[string]string{specs + "clean-1.0.0.gemspec": "#\n# stub: clean 1.0.0 ruby lib\n"},
+		err:   "has no stub line",
 	}, {
 		name:  "a specification that is a symlink is refused",
 		other: []rootfs.Change{{Path: specs + "evil-1.0.gemspec", Kind: rootfs.Added, Type: rootfs.TypeSymlink, Linkname: "/tmp/x"}},
