@@ -170,3 +170,49 @@ func TestPoetryRunOfManager(t *testing.T) {
 		t.Fatalf("poetry run pytest: %+v %v, want a pass-through", p, err)
 	}
 }
+
+// npx-cli.js reads its options with every leading dash dropped and the value after
+// "=": -p=yarn, --p yarn and -package yarn are --package, -c=CMD and --c CMD are
+// --call. Read as npm reads them (-p is --parseable), `npx -p=yarn yarn add x` in a
+// project with a script named yarn passed through, and the host ran the project's
+// yarn (or one fetched from the registry) with the network.
+func TestNpxOptionSpellings(t *testing.T) {
+	env := testEnv(t, map[string]string{
+		"package.json":           `{"name":"p","packageManager":"yarn@1.22.22","scripts":{"yarn":"echo script"}}`,
+		"yarn.lock":              classicLock,
+		"node_modules/.bin/yarn": "#!/bin/sh\ntouch HOST-RAN\n",
+		"node_modules/.bin/tsc":  "#!/bin/sh\n",
+	})
+	needNodeHeaders(t, env)
+	if _, err := env.LookPath("yarn"); err != nil {
+		t.Skip("no yarn here")
+	}
+	m, _ := Lookup("npx")
+	for _, args := range [][]string{
+		{"-p=yarn", "yarn", "add", "x"},
+		{"--p=yarn", "yarn", "add", "x"},
+		{"--p", "yarn", "yarn", "add", "x"},
+		{"-package", "yarn", "yarn", "add", "x"},
+		{"--package", "yarn", "yarn", "add", "x"},
+		{"-c=yarn add x"},
+		{"--c", "yarn add x"},
+	} {
+		p, err := m.Plan(args, env)
+		if err != nil {
+			t.Fatalf("npx %q: %v", args, err)
+		}
+		if p.Passthrough || p.Scratch || p.Manager != "yarn" || p.Subcommand != "add" {
+			t.Errorf("npx %q: planned as %s %s (passthrough %v), want yarn add", args, p.Manager, p.Subcommand, p.Passthrough)
+		}
+	}
+	// The twin: options that are not npx's own keep their meaning.
+	for _, args := range [][]string{{"tsc", "-p", "tsconfig.json"}, {"--yes", "tsc", "-c=x"}} {
+		p, err := m.Plan(args, env)
+		if err != nil {
+			t.Fatalf("npx %q: %v", args, err)
+		}
+		if !p.Passthrough {
+			t.Errorf("npx %q: planned as %s %s, want the local tsc passed through", args, p.Manager, p.Subcommand)
+		}
+	}
+}

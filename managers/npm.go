@@ -367,6 +367,20 @@ func npxToExec(args []string) []string {
 	out := []string{"exec"}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		// npx-cli.js reads an option by its name with every leading dash dropped and
+		// the value after "=": -p=yarn, --p yarn and -package yarn are --package,
+		// -c=CMD and --c CMD are --call (npm's -p would be --parseable).
+		if key, v, hasV := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && a != "--" {
+			switch key {
+			case "p", "package":
+				a = "--package"
+			case "c", "call":
+				a = "--call"
+			}
+			if hasV && (a == "--package" || a == "--call") {
+				a += "=" + v
+			}
+		}
 		switch {
 		case a == "--":
 			return append(append(out, "--"), args[i+1:]...)
