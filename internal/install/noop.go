@@ -202,7 +202,10 @@ func buildFirst(ctx context.Context, o Options, out *Outcome) (done bool, err er
 		return true, err
 	}
 	if res.Code != 0 && len(res.Steps) > 0 && res.Steps[len(res.Steps)-1].Phase == managers.PhaseBuild &&
-		res.Steps[len(res.Steps)-1].Stopped == "" && p.BuildFirst(stdout.held()+stderr.held()+res.OutputTail) {
+		res.Steps[len(res.Steps)-1].Stopped == "" && !stdout.released() && !stderr.released() &&
+		p.BuildFirst(stdout.held()+stderr.held()) {
+		// Only output still held back counts: once cargo compiles or runs, a word
+		// in a program's or a test's output must not make it run twice.
 		o.Log.Infof("the lockfile needs resolving or crates fetching: running every step")
 		return false, nil
 	}
@@ -225,7 +228,7 @@ type heldOutput struct {
 }
 
 // heldRelease are the words of cargo's status lines that come after resolution.
-var heldRelease = []string{"Compiling ", "Checking ", "Finished ", "Running ", "Documenting ", "Fresh ", "Blocking ", "Dirty "}
+var heldRelease = []string{"Compiling ", "Checking ", "Finished ", "Running ", "Documenting ", "Fresh ", "Dirty "}
 
 func (h *heldOutput) Write(p []byte) (int, error) {
 	h.mu.Lock()
@@ -245,6 +248,12 @@ func (h *heldOutput) Write(p []byte) (int, error) {
 		return len(p), err
 	}
 	return len(p), nil
+}
+
+func (h *heldOutput) released() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.passed
 }
 
 func (h *heldOutput) held() string {
