@@ -265,6 +265,17 @@ func yarnExecOfManager(args []string, env Env) (*Plan, error, bool) {
 		dir = absPath(c, env.Dir)
 	}
 	cmd, rest := y.cmd, y.rest
+	if cmd == "workspaces" && len(rest) >= 2 && rest[0] == "run" {
+		// Classic's `yarn workspaces run CMD …` is `yarn run CMD …` in every
+		// workspace: a script, else a node_modules/.bin program — the project's own
+		// yarn, say, on the host with the network.
+		if word, after, ok := firstWord(rest[1:]); ok {
+			if m, _ := managerOfSpec(word); m != "" {
+				return yarnManagerInWorkspaceRefusal("yarn workspaces run", "every workspace", "each workspace", append([]string{word}, after...))
+			}
+		}
+		return nil, nil, false
+	}
 	workspace := false
 	if cmd == "workspace" && len(rest) >= 2 {
 		workspace, cmd, rest = true, rest[1], rest[2:]
@@ -324,9 +335,13 @@ func yarnExecOfManager(args []string, env Env) (*Plan, error, bool) {
 }
 
 func yarnWorkspaceManagerRefusal(argv []string) (*Plan, error, bool) {
+	return yarnManagerInWorkspaceRefusal("yarn workspace …", "a workspace", "the workspace", argv)
+}
+
+func yarnManagerInWorkspaceRefusal(via, where, cd string, argv []string) (*Plan, error, bool) {
 	m, _ := managerOfSpec(argv[0])
-	return nil, execManagerRefusal("yarn", fmt.Sprintf("`yarn workspace … %s` would run %s, a package manager, in a workspace outside phylum-box's checks", shellJoin(argv), argv[0]),
-		"cd into the workspace and run phylum-box "+shellJoin(append([]string{m}, argv[1:]...))), true
+	return nil, execManagerRefusal("yarn", fmt.Sprintf("`%s %s` would run %s, a package manager, in %s outside phylum-box's checks", via, shellJoin(argv), argv[0], where),
+		"cd into "+cd+" and run phylum-box "+shellJoin(append([]string{m}, argv[1:]...))), true
 }
 
 func absPath(p, base string) string {

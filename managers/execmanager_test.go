@@ -216,3 +216,29 @@ func TestNpxOptionSpellings(t *testing.T) {
 		}
 	}
 }
+
+// Classic's `yarn workspaces run CMD` is `yarn run CMD` in every workspace: with
+// the project's own node_modules/.bin/yarn, `yarn workspaces run yarn add x` ran it
+// on the host, where `yarn run yarn add x` is planned. A manager there is refused
+// with the command to run; a script passes through as before.
+func TestYarnWorkspacesRunOfManager(t *testing.T) {
+	env := execManagerEnv(t)
+	m, _ := Lookup("yarn")
+	for _, args := range [][]string{
+		{"workspaces", "run", "yarn", "add", "x"},
+		{"workspaces", "run", "npm", "install", "x"},
+		{"workspaces", "run", "pnpm@9", "add", "x"},
+	} {
+		_, err := m.Plan(args, env)
+		var ref *Refusal
+		if !errors.As(err, &ref) || !strings.Contains(err.Error(), "every workspace") || !strings.Contains(err.Error(), "run phylum-box "+strings.TrimSuffix(args[2], "@9")) {
+			t.Errorf("yarn %q: %v, want a refusal naming the command to run", args, err)
+		}
+	}
+	for _, args := range [][]string{{"workspaces", "run", "build"}, {"workspaces", "info"}, {"workspaces", "run", "tsc"}} {
+		p, err := m.Plan(args, env)
+		if err != nil || !p.Passthrough {
+			t.Errorf("yarn %q: %v, %+v: want a passthrough as before", args, err, p)
+		}
+	}
+}
