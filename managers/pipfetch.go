@@ -124,7 +124,9 @@ func (pr *pipResolver) resolve(ctx context.Context, out []byte) ([]precheck.Pack
 	}
 	pr.prefetch(ctx, doc)
 	var pkgs []precheck.Package
-	var fetch []pipFetchItem
+	// Never nil: an install of local directories alone fetches nothing, and the
+	// fetch program needs a list ("null" made it fail on a TypeError).
+	fetch := []pipFetchItem{}
 	for i, it := range doc.Install {
 		name, version := it.Metadata.Name, it.Metadata.Version
 		if !pipNameRE.MatchString(name) || pipNameRE.FindString(name) != name || len(name) > 200 {

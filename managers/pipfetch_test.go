@@ -354,3 +354,33 @@ func TestPipFetchProgramNamesAFailedFetch(t *testing.T) {
 		t.Errorf("a 401 must be one line naming the package and where credentials come from: %v\n%s", err, out)
 	}
 }
+
+// TestPipFetchNothingToFetch: a report naming only a local directory (`pip install
+// --no-index ./pkg`) gives the download step an empty list, which the fetch program
+// takes as nothing to fetch (exit 0, an empty dist dir), not a TypeError on null.
+func TestPipFetchNothingToFetch(t *testing.T) {
+	p := &Plan{}
+	pr := &pipResolver{src: &pipSources{direct: map[string][]string{}, hashes: map[string][]string{}, named: map[string]string{}}, plan: p, pages: map[string][]pipLink{}}
+	local := `{"metadata":{"name":"localpkg","version":"0.1"},"is_direct":true,"download_info":{"url":"file:///work/p/pkg","dir_info":{}}}`
+	pkgs, err := pr.resolve(context.Background(), pipTestReport(local))
+	if err != nil || len(pkgs) != 1 || !pkgs[0].Uncheckable {
+		t.Fatalf("packages = %+v, %v", pkgs, err)
+	}
+	list := p.Credentials.Files[0].Secret
+	if string(list) != "[]" {
+		t.Fatalf("fetch list = %s, want []", list)
+	}
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "fetch.json"), string(list))
+	writeFile(t, filepath.Join(dir, "fetch.py"), pipFetchProgram)
+	out, err := exec.Command("/usr/bin/python3", "-I", "-S", filepath.Join(dir, "fetch.py"), filepath.Join(dir, "fetch.json"), filepath.Join(dir, "dist")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("an empty fetch list must do nothing: %v\n%s", err, out)
+	}
+	if ents, err := os.ReadDir(filepath.Join(dir, "dist")); err != nil || len(ents) != 0 {
+		t.Errorf("dist dir: %v %v, want it empty", ents, err)
+	}
+}
