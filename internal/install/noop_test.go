@@ -38,3 +38,26 @@ func TestHeldOutput(t *testing.T) {
 		t.Fatal("more than 4 KiB is held back")
 	}
 }
+
+// The two streams of a build tried first are released together: `cargo run`'s
+// program writes its prompt to stdout after cargo's "Running" on stderr, and must
+// not wait for 4 KiB or its exit; a stream with nothing to say yet stays held
+// until either speaks.
+func TestHeldOutputPeers(t *testing.T) {
+	var out, errw bytes.Buffer
+	stdout, stderr := &heldOutput{w: &out}, &heldOutput{w: &errw}
+	stdout.peer, stderr.peer = stderr, stdout
+	stdout.Write([]byte("early\n"))
+	stderr.Write([]byte("    Updating index\n"))
+	if out.Len() != 0 || errw.Len() != 0 {
+		t.Fatalf("released before cargo got past resolving: %q %q", out.String(), errw.String())
+	}
+	stderr.Write([]byte("     Running `target/debug/app`\n"))
+	stdout.Write([]byte("Name? "))
+	if out.String() != "early\nName? " || !strings.Contains(errw.String(), "Running") {
+		t.Fatalf("the program's stdout was held back after cargo ran it: stdout %q stderr %q", out.String(), errw.String())
+	}
+	if !stdout.released() || !stderr.released() {
+		t.Fatal("a released pair still says held")
+	}
+}
