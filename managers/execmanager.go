@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -384,10 +385,37 @@ func poetryRunOfManager(args []string, env Env) (*Plan, error, bool) {
 		if !ok {
 			return nil, nil, false
 		}
+		if rest, ok := pythonMPip(word, after); ok {
+			word, after = "pip", rest // poetry run python -m pip install x
+		}
 		if m, _ := managerOfSpec(word); m == "" {
 			return nil, nil, false
 		}
 		return execOfManager("poetry", append([]string{word}, after...), env.Dir, env)
 	}
 	return nil, nil, false
+}
+
+// pythonRE matches the names a Python interpreter goes by (python, python3,
+// python3.11, a path to one).
+var pythonRE = regexp.MustCompile(`^python(\d+(\.\d+)?)?$`)
+
+// pythonMPip recognises `python [flags] -m pip ARGS` (pip's own recommended
+// spelling, -mpip included) and returns ARGS: it is pip, which would install on the
+// host, unchecked. Flags that take a value or a command (-c, -X, -W) end the match.
+func pythonMPip(word string, after []string) (pipArgs []string, ok bool) {
+	if !pythonRE.MatchString(filepath.Base(word)) {
+		return nil, false
+	}
+	for i, a := range after {
+		switch {
+		case a == "-m" && i+1 < len(after) && (after[i+1] == "pip" || after[i+1] == "pip3"):
+			return after[i+2:], true
+		case a == "-mpip" || a == "-mpip3":
+			return after[i+1:], true
+		case !strings.HasPrefix(a, "-") || a == "-" || a == "--" || strings.ContainsAny(a[1:2], "cmXW"):
+			return nil, false
+		}
+	}
+	return nil, false
 }

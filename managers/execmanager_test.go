@@ -242,3 +242,35 @@ func TestYarnWorkspacesRunOfManager(t *testing.T) {
 		}
 	}
 }
+
+// `poetry run python -m pip install x` is pip's own recommended spelling of the
+// same install: it ran the virtualenv's pip on the host, unchecked. It is planned as
+// `phylum-box pip install x` too; python running anything else passes through.
+func TestPoetryRunPythonMPip(t *testing.T) {
+	env := testEnv(t, map[string]string{"pyproject.toml": "[tool.poetry]\nname = \"p\"\n", ".venv/pyvenv.cfg": "", "requirements.txt": "x==1\n"})
+	poetry, _ := Lookup("poetry")
+	for _, args := range [][]string{
+		{"run", "python", "-m", "pip", "install", "-r", "requirements.txt"},
+		{"run", "python3", "-I", "-m", "pip", "install", "-r", "requirements.txt"},
+		{"run", "python3.11", "-mpip", "install", "-r", "requirements.txt"},
+	} {
+		p, err := poetry.Plan(args, env)
+		if err != nil {
+			t.Fatalf("poetry %q: %v", args, err)
+		}
+		if p.Passthrough || p.Manager != "pip" || p.Resolve == nil {
+			t.Errorf("poetry %q: planned as %s %s (passthrough %v), want pip's protected install", args, p.Manager, p.Subcommand, p.Passthrough)
+		}
+	}
+	for _, args := range [][]string{
+		{"run", "python", "-m", "pytest"},
+		{"run", "python", "-c", "import pip"},
+		{"run", "python", "script.py", "-m", "pip", "install", "x"},
+		{"run", "pythonista", "-m", "pip"},
+	} {
+		p, err := poetry.Plan(args, env)
+		if err != nil || !p.Passthrough {
+			t.Errorf("poetry %q: %+v %v, want a pass-through", args, p, err)
+		}
+	}
+}
