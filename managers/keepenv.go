@@ -3,6 +3,7 @@ package managers
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -41,17 +42,27 @@ var BuiltinKeepEnv = []string{
 	"ADBLOCK", "DISABLE_OPENCOLLECTIVE", "OPENCOLLECTIVE_HIDE", // postinstall banners
 }
 
-// secretNameParts are name fragments that mark a credential, beyond isSecretEnv's.
-var secretNameParts = []string{"secret", "credential", "passwd", "passphrase", "private", "apikey", "api_key", "_key", "session", "cookie", "signature"}
+// secretNameParts are name fragments that mark a credential, beyond isSecretEnv's
+// ("pass" also for DB_PASS, MYSQL_PASS; "pwd" for MYSQL_PWD; a DSN or webhook URL
+// is its own secret).
+var secretNameParts = []string{"secret", "credential", "pass", "pwd", "private", "apikey", "api_key", "_key", "session", "cookie", "signature", "jwt", "dsn", "webhook", "bearer"}
+
+// secretValueRE matches a value that is a credential whatever the variable is
+// called: a URL with any userinfo (https://TOKEN@host, redis://:PASSWORD@host, not
+// only user:password), a private key, or a well-known token format.
+var secretValueRE = regexp.MustCompile(`://[^/?#@\s]+@|-----BEGIN [A-Z ]*PRIVATE KEY|\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|npm_[A-Za-z0-9]{36}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|pypi-AgE[A-Za-z0-9_-]{20,}|sk_live_[A-Za-z0-9]{20,})`)
 
 // looksSecretEnv reports whether a variable must not leave the credential steps: its
 // name looks like a secret's, its value is a URL with a password, or it is an npm
 // setting classified as a credential (npm_config_key, npm_config_cert, …).
 func looksSecretEnv(name, value string) bool {
-	if isSecretEnv(name) || urlUserinfoRE.MatchString(value) || npmEnvCredential(name) {
+	if isSecretEnv(name) || urlUserinfoRE.MatchString(value) || secretValueRE.MatchString(value) || npmEnvCredential(name) {
 		return true
 	}
 	k := strings.ToLower(name)
+	if k == "pat" || strings.HasSuffix(k, "_pat") { // GITHUB_PAT, a personal access token
+		return true
+	}
 	for _, s := range secretNameParts {
 		if strings.Contains(k, s) {
 			return true

@@ -2,6 +2,7 @@ package managers
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -52,5 +53,30 @@ func TestNpmEnvCredential(t *testing.T) {
 	}
 	if !looksSecretEnv("npm_config_proxy", "http://u:pw@proxy:3128") {
 		t.Error("a proxy URL with a password is a credential")
+	}
+}
+
+// A secret kept under a name none of the usual words mark (a project's
+// .phylum-box.yaml chooses the names, your environment has the values): the
+// value's shape or the name's other words keep it from the install scripts.
+func TestKeptEnvSecretsByShape(t *testing.T) {
+	environ := []string{
+		"REDIS_URL=redis://:hunter2@cache.internal:6379/0", // a password with no user
+		"GIT_REMOTE=https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/o/r.git",
+		"BUILD_NOTE=ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+		"DEPLOY_KEYFILE=-----BEGIN OPENSSH PRIVATE KEY-----",
+		"DB_PASS=x", "MYSQL_PWD=x", "GITHUB_PAT=x", "CI_JOB_JWT=x", "SENTRY_DSN=https://k.example/1", "SLACK_WEBHOOK_URL=https://hooks.example/T/B/x",
+		// The twins: plain switches and URLs without userinfo pass.
+		"MIRROR_URL=https://mirror.example/dist/", "NODE_PATH=/opt/lib", "BUILD_TARGET=linux-x64",
+	}
+	var names []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		names = append(names, k)
+	}
+	kept, _ := KeptEnv(environ, names)
+	want := []string{"MIRROR_URL=https://mirror.example/dist/", "NODE_PATH=/opt/lib", "BUILD_TARGET=linux-x64"}
+	if !slices.Equal(kept, want) {
+		t.Errorf("kept %q\nwant %q", kept, want)
 	}
 }
