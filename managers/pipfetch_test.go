@@ -384,3 +384,28 @@ func TestPipFetchNothingToFetch(t *testing.T) {
 		t.Errorf("dist dir: %v %v, want it empty", ents, err)
 	}
 }
+
+// TestPipProjectNameForms: the local project's name (its egg-info dir is an output)
+// as setuptools reads it from setup.cfg (unquoted) and from a one-line setup(...);
+// before, both were missed and the install exited 4 on the refused egg-info.
+func TestPipProjectNameForms(t *testing.T) {
+	for _, tc := range []struct {
+		files map[string]string
+		want  string
+	}{
+		{map[string]string{"setup.cfg": "[options]\nname = no\n[metadata]\nname = cfg-proj\nversion = 0.1\n", "setup.py": "from setuptools import setup\nsetup()\n"}, "cfg-proj"},
+		{map[string]string{"setup.py": "from setuptools import setup\nsetup(name=\"projx\", version=\"0.1\")\n"}, "projx"},
+		{map[string]string{"setup.py": "setup(\n    name='multi.line',\n)\n"}, "multi.line"},
+		{map[string]string{"setup.cfg": "[metadata]\nname = \"quoted\"\n", "setup.py": "x = 1\n"}, ""},
+		{map[string]string{"setup.py": "setup(author_name='nobody')\n"}, ""},
+		{map[string]string{"pyproject.toml": "[project]\nname = \"pyproj\"\n", "setup.cfg": "[metadata]\nname = other\n"}, "pyproj"},
+	} {
+		dir := t.TempDir()
+		for name, body := range tc.files {
+			writeFile(t, filepath.Join(dir, name), body)
+		}
+		if got := pipProjectName(dir); got != tc.want {
+			t.Errorf("%v: name %q, want %q", tc.files, got, tc.want)
+		}
+	}
+}

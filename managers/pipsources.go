@@ -369,7 +369,30 @@ func pipLocalDirs(a *pipArgv, env Env) []string {
 
 var pipEggRE = regexp.MustCompile(`[^A-Za-z0-9.]+`)
 
-var pipSetupNameRE = regexp.MustCompile(`(?m)^\s*name\s*=\s*["']([A-Za-z0-9._-]+)["']`)
+// pipSetupNameRE is a literal name= in setup.py, on a line of its own or among
+// setup(...)'s arguments on one line.
+var pipSetupNameRE = regexp.MustCompile(`(?m)(?:^|[(,])\s*name\s*=\s*["']([A-Za-z0-9._-]+)["']`)
+
+// pipSetupCfgName is the name of setup.cfg's [metadata] section, written as
+// setuptools reads it: unquoted (`name = my-pkg`).
+func pipSetupCfgName(data []byte) string {
+	section := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
+			section = strings.ToLower(strings.TrimSpace(t[1 : len(t)-1]))
+			continue
+		}
+		k, v, ok := strings.Cut(t, "=")
+		if !ok || section != "metadata" || strings.TrimSpace(k) != "name" {
+			continue
+		}
+		if m := pipNameRE.FindString(strings.TrimSpace(v)); m != "" && m == strings.TrimSpace(v) {
+			return m
+		}
+	}
+	return ""
+}
 
 // pipProjectName is a local project's name from pyproject.toml, setup.cfg or a
 // literal name= in setup.py ("" when none says).
@@ -384,11 +407,14 @@ func pipProjectName(dir string) string {
 			return doc.Project.Name
 		}
 	}
-	for _, f := range []string{"setup.cfg", "setup.py"} {
-		if data, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
-			if m := pipSetupNameRE.FindSubmatch(data); m != nil {
-				return string(m[1])
-			}
+	if data, err := os.ReadFile(filepath.Join(dir, "setup.cfg")); err == nil {
+		if name := pipSetupCfgName(data); name != "" {
+			return name
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "setup.py")); err == nil {
+		if m := pipSetupNameRE.FindSubmatch(data); m != nil {
+			return string(m[1])
 		}
 	}
 	return ""
