@@ -98,7 +98,13 @@ func execOfManager(via string, argv []string, dir string, env Env) (p *Plan, err
 		return nil, err, true
 	}
 	if p.Passthrough {
-		return nil, nil, false
+		if via == "poetry" {
+			return nil, nil, false // poetry run pip list: the virtualenv's pip, as before
+		}
+		// `npx yarn why x` installs nothing, but npx would run the project's
+		// node_modules/.bin/yarn: the plan passes it through to this machine's yarn
+		// (Manager and Args are the manager's, checked above for the npm family).
+		return p, nil, true
 	}
 	p.Notes = append(p.Notes, fmt.Sprintf("`%s %s` runs %s, a package manager: planned as `%s`", via, shellJoin(argv), mgr, instead))
 	return p, nil, true

@@ -274,3 +274,43 @@ func TestPoetryRunPythonMPip(t *testing.T) {
 		}
 	}
 }
+
+// A manager's command that installs nothing (npx yarn why x, pnpm exec yarn
+// --version, yarn run pnpm ls) ran the project's node_modules/.bin copy on the host:
+// the plan now passes it through to the manager itself, which the orchestration
+// runs from PATH (this machine's, checked to be outside the project). poetry run
+// keeps its virtualenv's tools, and a bin that is no manager runs as before.
+func TestExecOfManagerPassthroughIsTheManager(t *testing.T) {
+	env := execManagerEnv(t)
+	for _, tt := range []struct {
+		tool string
+		args []string
+		mgr  string
+		rest []string
+	}{
+		{"npx", []string{"yarn", "why", "lodash"}, "yarn", []string{"why", "lodash"}},
+		{"npx", []string{"yarn", "--version"}, "yarn", []string{"--version"}},
+		{"npm", []string{"exec", "--", "pnpm", "ls"}, "pnpm", []string{"ls"}},
+		{"pnpm", []string{"exec", "yarn", "run", "build"}, "yarn", []string{"run", "build"}},
+		{"yarn", []string{"run", "npm", "--version"}, "npm", []string{"--version"}},
+	} {
+		m, _ := Lookup(tt.tool)
+		p, err := m.Plan(tt.args, env)
+		if err != nil {
+			t.Fatalf("%s %q: %v", tt.tool, tt.args, err)
+		}
+		if !p.Passthrough || p.Manager != tt.mgr || !slices.Equal(p.Args, tt.rest) {
+			t.Errorf("%s %q: %s %q (passthrough %v), want %s %q passed through", tt.tool, tt.args, p.Manager, p.Args, p.Passthrough, tt.mgr, tt.rest)
+		}
+	}
+	for _, tt := range []struct {
+		tool string
+		args []string
+	}{{"npx", []string{"tsc", "--version"}}, {"pnpm", []string{"exec", "tsc"}}, {"yarn", []string{"run", "pnpm"}}} {
+		m, _ := Lookup(tt.tool)
+		p, err := m.Plan(tt.args, env)
+		if err != nil || !p.Passthrough || p.Manager != tt.tool || !slices.Equal(p.Args, tt.args) {
+			t.Errorf("%s %q: %+v %v, want the command passed through as written", tt.tool, tt.args, p, err)
+		}
+	}
+}

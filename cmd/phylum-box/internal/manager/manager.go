@@ -79,6 +79,11 @@ func runManager(ctx context.Context, f *cmdutil.Factory, o *ManagerOptions) erro
 	}
 	if plan.Passthrough || os.Getenv("PHYLUM_BOX_DISABLE") == "1" {
 		app.Log.Debugf("%s %s installs nothing: passing through", name, plan.Subcommand)
+		if plan.Passthrough && plan.Manager != "" && plan.Manager != name {
+			// npx yarn why x: this machine's yarn, not the project's
+			// node_modules/.bin copy (managers/execmanager.go).
+			return execTool(plan.Manager, plan.Args)
+		}
 		return execTool(name, args)
 	}
 	// An install starts two or three containers; rootless, libcontainer would copy
