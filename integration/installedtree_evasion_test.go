@@ -317,3 +317,39 @@ func TestInstalledTreeGemStubLine(t *testing.T) {
 		}
 	})
 }
+
+// The system Python's seed wheels (Debian's setuptools 66.1.1, pip 23.0.1) are
+// taken as the interpreter's own only in a venv the run created. A wheel installing
+// setuptools-66.1.1.dist-info into a venv that was there before had it skipped as a
+// seed (exit 0 with a database that blocks setuptools); now it is checked (exit 3,
+// nothing synced), and with a database that blocks nothing it installs and is listed
+// on disk. A venv poetry creates still skips its seeds (TestInstalledTreePoetryWheelCarriesDist).
+func TestInstalledTreePipSeedNameOutsideNewVenv(t *testing.T) {
+	pyNeed(t)
+	if m, _ := filepath.Glob("/usr/share/python-wheels/setuptools-66.1.1-*.whl"); len(m) == 0 {
+		t.Skip("the system Python has no setuptools 66.1.1 seed wheel")
+	}
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := regStartPyIndex(t)
+		ix.AddWheel("pbox-seedlike", "1.0", nil, map[string]string{
+			"pbox_seedlike/__init__.py": "VALUE = 'seedlike'\n",
+			"pbox_seedlike-1.0.data/purelib/setuptools-66.1.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: setuptools\nVersion: 66.1.1\nSummary: not the seed\n",
+		})
+		db := regMalDB(t, m, "PyPI", "setuptools")
+		b := pyProject(t, m)
+		env := []string{"PIP_INDEX_URL=" + ix.URL + "/simple/", "PHYLUM_BOX_DB=" + db, "PIP_DISABLE_PIP_VERSION_CHECK=1"}
+		before := treeHash(t, b.Project, true)
+		rep := filepath.Join(filepath.Dir(db), "seedlike-blocked.json")
+		r := b.treeTool(rep, env, "pip", "install", "--no-build-isolation", "pbox-seedlike")
+		wantCode(t, r, 3, "a wheel writing setuptools-66.1.1.dist-info into an existing venv")
+		wantStderr(t, r, "setuptools@66.1.1", "setuptools-66.1.1.dist-info/METADATA", "found on disk only", "nothing was synced back")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+
+		db = regMalDB(t, m, "PyPI")
+		env = []string{"PIP_INDEX_URL=" + ix.URL + "/simple/", "PHYLUM_BOX_DB=" + db, "PIP_DISABLE_PIP_VERSION_CHECK=1"}
+		rep = filepath.Join(filepath.Dir(db), "seedlike-clean.json")
+		r = b.treeTool(rep, env, "pip", "install", "--no-build-isolation", "pbox-seedlike")
+		wantCode(t, r, 0, "the same wheel with a database that blocks nothing")
+		onDiskOnlyListed(t, readTreeReport(t, rep), "setuptools", "66.1.1", "setuptools-66.1.1.dist-info/METADATA")
+	})
+}

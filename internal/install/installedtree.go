@@ -329,10 +329,10 @@ func (r *runner) installedTree(phase managers.Phase, checked map[string]bool) (p
 			pkgs, skipped, unreadable = installedPackages(cs.Changes, view)
 		case precheck.PyPI:
 			what = "distribution metadata file(s) name no distribution and version, not checked"
-			own := pyOwn{}
+			own, seeds := pyOwn{}, pyOwn{}
 			pyProjectSelf(own, hostProject(p.Root), "pyproject.toml")
-			pySeeds(own, pySeedWheels)
-			pkgs, skipped, unreadable = installedDists(cs.Changes, view, p.Outputs, own)
+			pySeeds(seeds, pySeedWheels)
+			pkgs, skipped, unreadable = installedDists(cs.Changes, view, p.Outputs, own, seeds)
 		case precheck.RubyGems:
 			what = "gem specification(s) show no name and version, not checked"
 			pkgs, skipped, unreadable = installedGems(cs.Changes, view, p.Outputs)

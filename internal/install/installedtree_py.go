@@ -139,7 +139,18 @@ func distHeaders(data []byte) (name, version string) {
 // rewrote below outputs, except own (pyOwn). A metadata file
 // that names no version is skipped (skipped names it); one that is not a regular
 // file, or is too large, is an error, as for package.json.
-func installedDists(changes []rootfs.Change, view treeView, outputs []string, own pyOwn) (pkgs []precheck.Package, skipped []string, err error) {
+//
+// seeds (pySeeds) are skipped only in the site-packages of a venv the run created
+// (its pyvenv.cfg added): elsewhere a wheel or a build script writing, say,
+// setuptools-66.1.1.dist-info over a newer setuptools installs a version the
+// database may block, which no new venv explains.
+func installedDists(changes []rootfs.Change, view treeView, outputs []string, own, seeds pyOwn) (pkgs []precheck.Package, skipped []string, err error) {
+	venvs := map[string]bool{}
+	for i := range changes {
+		if c := &changes[i]; c.Kind == rootfs.Added && c.Type == rootfs.TypeRegular && path.Base(c.Path) == "pyvenv.cfg" {
+			venvs[path.Dir(c.Path)] = true
+		}
+	}
 	for i := range changes {
 		c := &changes[i]
 		if c.Kind == rootfs.Deleted || !underOutputs(c.Path, outputs) {
@@ -176,7 +187,7 @@ func installedDists(changes []rootfs.Change, view treeView, outputs []string, ow
 				continue
 			}
 			found = true
-			if own.has(p) {
+			if own.has(p) || seeds.has(p) && inNewVenv(c.Path, venvs) {
 				continue
 			}
 			pkgs = append(pkgs, p)
@@ -231,6 +242,20 @@ func (root hostProject) ReadFile(rel string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: not a regular file", rel)
 	}
 	return io.ReadAll(io.LimitReader(f, maxManifest+1))
+}
+
+// inNewVenv: p is the METADATA of a dist-info directly in
+// VENV/lib/pythonX.Y/site-packages of a venv in venvs.
+func inNewVenv(p string, venvs map[string]bool) bool {
+	info, file := path.Split(p)
+	info = strings.TrimSuffix(info, "/")
+	sp := path.Dir(info)
+	lib := path.Dir(sp)
+	if file != "METADATA" || !strings.HasSuffix(info, ".dist-info") || path.Base(sp) != "site-packages" ||
+		!strings.HasPrefix(path.Base(lib), "python") || path.Base(path.Dir(lib)) != "lib" {
+		return false
+	}
+	return venvs[path.Dir(path.Dir(lib))]
 }
 
 // pyProjectSelf adds the project's own distribution name(s) and version from its

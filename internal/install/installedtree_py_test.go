@@ -23,6 +23,7 @@ func TestInstalledDists(t *testing.T) {
 		files   map[string]string
 		other   []rootfs.Change
 		own     pyOwn
+		seeds   pyOwn
 		want    []string // name@version source
 		skipped []string
 		err     string
@@ -94,15 +95,28 @@ func TestInstalledDists(t *testing.T) {
 		},
 		skipped: []string{site + "x.egg-info/PKG-INFO"},
 	}, {
-		name: "the project's own editable dist-info and the interpreter's seeds are not registry packages",
-		own:  pyOwn{"myproj": {"0.1"}, "pip": {"23.0.1"}},
+		name:  "the project's own editable dist-info and, in a venv the run created, the interpreter's seeds are not registry packages",
+		own:   pyOwn{"myproj": {"0.1"}},
+		seeds: pyOwn{"pip": {"23.0.1"}, "setuptools": {"66.1.1"}},
 		files: map[string]string{
+			".venv/pyvenv.cfg":                       "home = /usr/bin\n",
 			site + "myproj-0.1.0.dist-info/METADATA": coreMetadata("MyProj", "0.1.0"),
 			site + "other-0.1.0.dist-info/METADATA":  coreMetadata("other", "0.1.0"),
 			site + "pip-23.0.1.dist-info/METADATA":   coreMetadata("pip", "23.0.1"),
 			site + "pip-24.0.dist-info/METADATA":     coreMetadata("pip", "24.0"),
+			// A seed's name and version elsewhere in the new venv is checked.
+			site + "x/_vendor/setuptools-66.1.1.dist-info/METADATA": coreMetadata("setuptools", "66.1.1"),
 		},
-		want: []string{"other@0.1.0 " + site + "other-0.1.0.dist-info/METADATA", "pip@24.0 " + site + "pip-24.0.dist-info/METADATA"},
+		want: []string{"other@0.1.0 " + site + "other-0.1.0.dist-info/METADATA", "pip@24.0 " + site + "pip-24.0.dist-info/METADATA",
+			"setuptools@66.1.1 " + site + "x/_vendor/setuptools-66.1.1.dist-info/METADATA"},
+	}, {
+		name:  "a seed's name and version in a venv that was there before the run is checked",
+		seeds: pyOwn{"setuptools": {"66.1.1"}},
+		files: map[string]string{
+			site + "setuptools-66.1.1.dist-info/METADATA": coreMetadata("setuptools", "66.1.1"),
+		},
+		other: []rootfs.Change{{Path: ".venv/pyvenv.cfg", Kind: rootfs.Modified, Type: rootfs.TypeRegular, Size: 1}},
+		want:  []string{"setuptools@66.1.1 " + site + "setuptools-66.1.1.dist-info/METADATA"},
 	}, {
 		name:  "a deleted dist-info is not installed",
 		other: []rootfs.Change{{Path: site + "gone-1.0.dist-info/METADATA", Kind: rootfs.Deleted, Prev: rootfs.TypeRegular}},
@@ -120,7 +134,7 @@ func TestInstalledDists(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := memView{files: tc.files}
-			pkgs, skipped, err := installedDists(treeChanges(v, tc.other...), v, []string{".venv/"}, tc.own)
+			pkgs, skipped, err := installedDists(treeChanges(v, tc.other...), v, []string{".venv/"}, tc.own, tc.seeds)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)
