@@ -19,17 +19,17 @@ import (
 //   - what the user names with --keep-env NAME or keep_env in the config or the
 //     user's policy.
 //
-// The last two reach only the steps that run package code (the build, an egress
-// step), never a step with the network or credentials that runs the manager
-// alone (install.go): a user's LD_LIBRARY_PATH=:/usr/local/cuda/lib64 (its empty
-// entry is the working directory, the project) or NODE_OPTIONS=--require FILE
-// would load project files into npm there, with the registry token.
+// The last two reach only the build and its install scripts, never a step with
+// the network or credentials (install.go): a user's
+// LD_LIBRARY_PATH=:/usr/local/cuda/lib64 (its empty entry is the working
+// directory, the project) or NODE_OPTIONS=--require FILE would load project files
+// into npm there, with the registry token.
 //
 // A credential never passes that way: a name or value that looks like one is
 // refused (KeepEnvProblem) or left out (BuiltinKeepEnv).
 
 // BuiltinKeepEnv are the patterns (path.Match syntax over the variable's name) of
-// the variables the steps that run package code get from the user's environment,
+// the variables the build and its install scripts get from the user's environment,
 // unless the name or the value looks like a credential. Documented in docs/configuration.md.
 var BuiltinKeepEnv = []string{
 	"*_SKIP_DOWNLOAD",                                          // PUPPETEER_SKIP_DOWNLOAD, …

@@ -392,11 +392,11 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		env = append(env, r.cred.env...)
 	}
 	env = append(env, s.Env...)
-	if eg != nil || (!network && !s.Credentials) {
+	if !network && !s.Credentials {
 		// keepenv.go: --keep-env, keep_env and the built-in switches are for the
-		// steps that run package code; never a step with the network or credentials
-		// that runs none (LD_LIBRARY_PATH=:/x, NODE_OPTIONS=--require … load project
-		// files into the manager there).
+		// install scripts; never a step with the network (an egress proxy counts) or
+		// credentials, where LD_LIBRARY_PATH=:/x or NODE_OPTIONS=--require … would
+		// load project files into the manager or pip's python.
 		env = r.o.withKeptEnv(env)
 	}
 	if network || eg != nil || s.Credentials {
