@@ -1,9 +1,12 @@
 package managers
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/BurntSushi/toml"
 
 	"github.com/phylum-box/phylum-box/precheck"
 )
@@ -68,15 +71,20 @@ func (m poetryManager) Plan(args []string, env Env) (*Plan, error) {
 	if p, err, ok := poetryRunOfManager(args, env); ok {
 		return p, err // poetry run pip install …: planned as the manager (execmanager.go)
 	}
-	p, err := m.plan(args, env)
+	var used map[string]bool
+	p, err := m.plan(args, env, &used)
 	var hostDirs []string
 	if p != nil {
 		hostDirs = p.HostPaths
 	}
-	return finishTool(p, err, env, hostDirs)
+	p, err = finishTool(p, err, env, hostDirs)
+	if p != nil && p.Credentials != nil && used != nil {
+		p.Credentials.Env = poetryUsedEnv(p.Credentials.Env, used)
+	}
+	return p, err
 }
 
-func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
+func (m poetryManager) plan(args []string, env Env, usedOut *map[string]bool) (*Plan, error) {
 	cmd, idx := "", -1
 	for i := 0; i < len(args); i++ {
 		w := args[i]
@@ -158,7 +166,9 @@ func (m poetryManager) plan(args []string, env Env) (*Plan, error) {
 		// No persistent cache: `poetry lock` may build an sdist to read its metadata
 		// (its setup code runs), and must not leave anything the next run trusts.
 	}
-	p.Credentials = poetryCredentials(env)
+	used := poetryUsedSources(pyproject, sources)
+	*usedOut = used
+	p.Credentials = poetryCredentials(env, used)
 	if err := poetryHideLocalConfig(p, root); err != nil {
 		return nil, err
 	}
@@ -258,7 +268,13 @@ func poetryConfigDir(env Env) string {
 
 // poetryCredentials carries Poetry's user config (sources, settings) and auth.toml
 // (http-basic passwords) for the network steps; the build sees the config only.
-func poetryCredentials(env Env) *Credentials {
+// The networked steps get the http-basic credentials of the sources this project
+// uses only (used, by poetrySourceKey), and no pypi-token: `poetry lock` runs
+// sdists' metadata hooks, and a path dependency's setup.py, with a proxy to every
+// server the project names — the password of an index the project never uses, or
+// the PyPI upload token, reached a second source the project named (measured).
+// Poetry itself sends neither while locking.
+func poetryCredentials(env Env, used map[string]bool) *Credentials {
 	dir := poetryConfigDir(env)
 	var c Credentials
 	for _, name := range []string{"config.toml", "auth.toml"} {
@@ -271,9 +287,12 @@ func poetryCredentials(env Env) *Credentials {
 		if err != nil {
 			continue
 		}
-		cf := ConfigFile{Home: filepath.ToSlash(rel), Secret: data}
+		cf := ConfigFile{Home: filepath.ToSlash(rel), Secret: poetryUsedAuth(data, used)}
 		if name == "config.toml" {
 			cf.Public = data
+		}
+		if cf.Secret == nil && cf.Public == nil {
+			continue
 		}
 		c.Files = append(c.Files, cf)
 	}
@@ -281,4 +300,75 @@ func poetryCredentials(env Env) *Credentials {
 		return nil
 	}
 	return &c
+}
+
+// poetryUsedSources are the keys (poetrySourceKey) of the sources `poetry lock`
+// may read with credentials: those the pyproject names, a source of the user's
+// config whose URL is one of theirs (Poetry matches credentials by URL too), and
+// PyPI.
+func poetryUsedSources(pyproject []byte, sources map[string]*poetrySource) map[string]bool {
+	used := map[string]bool{"PYPI": true}
+	var doc poetryPyproject
+	if _, err := toml.Decode(string(pyproject), &doc); err != nil {
+		return used
+	}
+	for _, src := range doc.Tool.Poetry.Source {
+		if src.Name == "" {
+			continue
+		}
+		used[poetrySourceKey(src.Name)] = true
+		for k, s := range sources {
+			if src.URL != "" && sameIndexURL(s.URL, src.URL) {
+				used[k] = true
+			}
+		}
+	}
+	return used
+}
+
+// poetryUsedAuth is a Poetry config or auth.toml with only the http-basic
+// entries of used sources and no pypi-token; nil when nothing is left or it does
+// not parse (Poetry would refuse it too).
+func poetryUsedAuth(data []byte, used map[string]bool) []byte {
+	var doc map[string]any
+	if _, err := toml.Decode(string(data), &doc); err != nil {
+		return nil
+	}
+	delete(doc, "pypi-token")
+	if hb, ok := doc["http-basic"].(map[string]any); ok {
+		for name := range hb {
+			if !used[poetrySourceKey(name)] {
+				delete(hb, name)
+			}
+		}
+	}
+	if len(doc) == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := toml.NewEncoder(&b).Encode(doc); err != nil {
+		return nil
+	}
+	return b.Bytes()
+}
+
+// poetryUsedEnv drops from the networked steps' variables the credentials of
+// sources the project does not use and every POETRY_PYPI_TOKEN_* (see
+// poetryCredentials).
+func poetryUsedEnv(env []string, used map[string]bool) []string {
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "POETRY_PYPI_TOKEN_") {
+			continue
+		}
+		if name, ok := strings.CutPrefix(k, "POETRY_HTTP_BASIC_"); ok {
+			name = strings.TrimSuffix(strings.TrimSuffix(name, "_USERNAME"), "_PASSWORD")
+			if !used[poetrySourceKey(name)] {
+				continue
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
 }

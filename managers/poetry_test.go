@@ -431,3 +431,52 @@ func TestPoetryBuildEnvIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestPoetryCredentialsOfUsedSources: the networked steps get the http-basic
+// credentials of the sources the project uses only — by name, or a source of the
+// user's config at the same URL — and no PyPI upload token, from auth.toml,
+// config.toml and the environment alike (code `poetry lock` runs could send the
+// rest to a server the project names). The twin: the used source's credentials
+// are all there.
+func TestPoetryCredentialsOfUsedSources(t *testing.T) {
+	pyproject := "[tool.poetry]\nname = \"p\"\n\n[[tool.poetry.source]]\nname = \"private\"\nurl = \"https://pkgs.example/simple/\"\n\n" +
+		"[[tool.poetry.source]]\nname = \"mirror\"\nurl = \"https://mirror.example/simple\"\n"
+	env := testEnv(t, map[string]string{"pyproject.toml": pyproject})
+	cfg := filepath.Join(env.Home, ".config", "pypoetry")
+	if err := os.MkdirAll(cfg, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"auth.toml": "[http-basic.private]\nusername = \"u\"\npassword = \"priv-s3cret\"\n\n[http-basic.corp]\nusername = \"c\"\npassword = \"corp-s3cret\"\n\n" +
+			"[http-basic.byurl]\nusername = \"m\"\npassword = \"byurl-s3cret\"\n\n[pypi-token]\npypi = \"pypi-upload-s3cret\"\n",
+		"config.toml": "[repositories.byurl]\nurl = \"https://mirror.example/simple/\"\n\n[http-basic.other]\nusername = \"o\"\npassword = \"other-s3cret\"\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(cfg, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.Environ = append(env.Environ, "POETRY_HTTP_BASIC_CORP_PASSWORD=corp-env-s3cret", "POETRY_PYPI_TOKEN_PYPI=pypi-env-s3cret",
+		"POETRY_HTTP_BASIC_PRIVATE_PASSWORD=priv-env-s3cret")
+	poetry, _ := Lookup("poetry")
+	p, err := poetry.Plan([]string{"install"}, env)
+	if err != nil || p.Credentials == nil {
+		t.Fatalf("Plan: %v %+v", err, p)
+	}
+	var secret strings.Builder
+	for _, f := range p.Credentials.Files {
+		secret.Write(f.Secret)
+		secret.WriteString("\n")
+	}
+	secret.WriteString(strings.Join(p.Credentials.Env, "\n"))
+	for _, s := range []string{"corp-s3cret", "other-s3cret", "pypi-upload-s3cret", "corp-env-s3cret", "pypi-env-s3cret"} {
+		if strings.Contains(secret.String(), s) {
+			t.Errorf("the networked steps get %s, of a source the project does not use or a PyPI token:\n%s", s, secret.String())
+		}
+	}
+	for _, s := range []string{"priv-s3cret", "byurl-s3cret", "priv-env-s3cret", "https://mirror.example/simple/"} {
+		if !strings.Contains(secret.String(), s) {
+			t.Errorf("the networked steps lack %s, which the project's sources need:\n%s", s, secret.String())
+		}
+	}
+}
