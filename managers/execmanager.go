@@ -183,6 +183,9 @@ func (m npmManager) npmExecOfManager(args []string, env Env) (*Plan, error, bool
 	}
 	a := parseNpmArgv(execArgs)
 	cmd, idx := npmCommand(a)
+	if cmd == "explore" && m.name == "npm" {
+		return npmExploreOfManager(a.positionals[idx+1:])
+	}
 	if cmd != "exec" {
 		return nil, nil, false
 	}
@@ -203,6 +206,25 @@ func (m npmManager) npmExecOfManager(args []string, env Env) (*Plan, error, bool
 		return execOfManager(m.name, pkgs[:1], dir, env)
 	}
 	return execWithPackages(m.name, pkgs, rest, dir, env)
+}
+
+// npmExploreOfManager: `npm explore PKG -- CMD …` runs CMD through a shell in
+// node_modules/PKG on the host; `npm explore lodash -- npm install x` installed x
+// there, unchecked, install scripts included. A command line that runs a package
+// manager is refused with the command to run instead; anything else passes through.
+func npmExploreOfManager(words []string) (*Plan, error, bool) {
+	if len(words) < 2 {
+		return nil, nil, false
+	}
+	pkg, line := words[0], strings.Join(words[1:], " ")
+	parts := strings.FieldsFunc(line, func(r rune) bool { return strings.ContainsRune(" \t\n;&|()`", r) })
+	for i, w := range parts {
+		if m, _ := managerOfSpec(strings.Trim(w, `'"`)); m != "" {
+			return nil, execManagerRefusal("npm", fmt.Sprintf("`npm explore %s -- %s` runs %s, a package manager, in node_modules/%s on this machine, outside phylum-box's checks", pkg, line, w, pkg),
+				"cd node_modules/"+pkg+" and run phylum-box "+shellJoin(append([]string{m}, parts[i+1:]...))), true
+		}
+	}
+	return nil, nil, false
 }
 
 // execWithPackages: `npx -p SPEC… CMD ARGS`. CMD names the manager; the packages say

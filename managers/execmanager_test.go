@@ -314,3 +314,29 @@ func TestExecOfManagerPassthroughIsTheManager(t *testing.T) {
 		}
 	}
 }
+
+// `npm explore PKG -- npm install x` ran npm install in node_modules/PKG on the
+// host, unchecked (measured: x and PKG's whole devDependency tree installed there,
+// scripts run). A package manager in the explored command line is refused with the
+// command to run; any other command, or a bare explore, passes through.
+func TestNpmExploreOfManager(t *testing.T) {
+	env := execManagerEnv(t)
+	npm, _ := Lookup("npm")
+	for _, args := range [][]string{
+		{"explore", "lodash", "--", "npm", "install", "x"},
+		{"explore", "lodash", "--", "yarn", "add", "x"},
+		{"explore", "lodash", "--", "sh", "-c", "npm i x"},
+	} {
+		_, err := npm.Plan(args, env)
+		var ref *Refusal
+		if !errors.As(err, &ref) || !strings.Contains(err.Error(), "cd node_modules/lodash and run phylum-box "+args[3]) && !strings.Contains(err.Error(), "run phylum-box npm i x") {
+			t.Errorf("npm %q: %v, want a refusal naming the command to run", args, err)
+		}
+	}
+	for _, args := range [][]string{{"explore", "lodash"}, {"explore", "lodash", "--", "ls", "-la"}} {
+		p, err := npm.Plan(args, env)
+		if err != nil || !p.Passthrough {
+			t.Errorf("npm %q: %+v %v, want a pass-through", args, p, err)
+		}
+	}
+}
