@@ -63,9 +63,12 @@ func execOfManager(via string, argv []string, dir string, env Env) (p *Plan, err
 		}
 		return nil, nil, false
 	}
+	if pipArgs, ok := pythonMPip(spec, rest); ok {
+		return execOfManager(via, append([]string{"pip"}, pipArgs...), dir, env) // python -m pip install x
+	}
 	mgr, pinned := managerOfSpec(spec)
 	if mgr == "" {
-		return nil, nil, false
+		return shellOfManager(via, argv, dir, env)
 	}
 	instead := "phylum-box " + shellJoin(append([]string{mgr}, rest...))
 	if pinned {
@@ -108,6 +111,29 @@ func execOfManager(via string, argv []string, dir string, env Env) (p *Plan, err
 	}
 	p.Notes = append(p.Notes, fmt.Sprintf("`%s %s` runs %s, a package manager: planned as `%s`", via, shellJoin(argv), mgr, instead))
 	return p, nil, true
+}
+
+// shellOfManager: `npx sh -c 'yarn add x'` and `npx env yarn add x` are the
+// shell line of `npx -c` by another name — npm exec, pnpm exec and yarn run put
+// node_modules/.bin first in PATH, so the project's own yarn ran on the host.
+func shellOfManager(via string, argv []string, dir string, env Env) (*Plan, error, bool) {
+	switch filepath.Base(argv[0]) {
+	case "sh", "bash", "dash", "zsh", "ksh", "ash", "busybox":
+		for i, a := range argv[1:] {
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.Contains(a, "c") && i+2 < len(argv) {
+				return callOfManager(via, argv[i+2], dir, env)
+			}
+		}
+	case "env", "nohup", "time", "nice", "exec", "command":
+		rest := argv[1:]
+		for len(rest) > 0 && (strings.HasPrefix(rest[0], "-") || strings.Contains(rest[0], "=")) {
+			rest = rest[1:]
+		}
+		if len(rest) > 0 {
+			return execOfManager(via, rest, dir, env)
+		}
+	}
+	return nil, nil, false
 }
 
 func execManagerRefusal(via, reason, advice string) error {
@@ -355,7 +381,10 @@ func yarnExecOfManager(args []string, env Env) (*Plan, error, bool) {
 		argv = append([]string{cmd}, rest...)
 	}
 	if m, _ := managerOfSpec(argv[0]); m == "" {
-		return nil, nil, false
+		if workspace {
+			return nil, nil, false
+		}
+		return shellOfManager("yarn", argv, dir, env) // yarn exec sh -c 'npm i x'
 	}
 	if workspace {
 		return yarnWorkspaceManagerRefusal(argv)
@@ -417,7 +446,7 @@ func poetryRunOfManager(args []string, env Env) (*Plan, error, bool) {
 			word, after = "pip", rest // poetry run python -m pip install x
 		}
 		if m, _ := managerOfSpec(word); m == "" {
-			return nil, nil, false
+			return shellOfManager("poetry", append([]string{word}, after...), env.Dir, env) // poetry run sh -c 'pip install x'
 		}
 		return execOfManager("poetry", append([]string{word}, after...), env.Dir, env)
 	}

@@ -340,3 +340,41 @@ func TestNpmExploreOfManager(t *testing.T) {
 		}
 	}
 }
+
+// `npx sh -c 'yarn add x'`, `yarn exec sh -c 'npm i x'`, `npx env FOO=1 yarn add x`
+// and `poetry run sh -c 'pip install x'` are the manager by another name: npm exec,
+// pnpm exec and yarn run put node_modules/.bin first in PATH, so the shell ran the
+// project's own yarn on the host. They are planned (or refused) as npx -c is; a
+// shell line that runs no manager passes through as before.
+func TestShellOfManager(t *testing.T) {
+	env := execManagerEnv(t)
+	for _, tt := range []struct {
+		tool string
+		args []string
+		mgr  string
+	}{
+		{"npx", []string{"sh", "-c", "yarn add x"}, "yarn"},
+		{"npm", []string{"exec", "--", "bash", "-ec", "pnpm add x"}, "pnpm"},
+		{"pnpm", []string{"exec", "sh", "-c", "yarn add x"}, "yarn"},
+		{"yarn", []string{"exec", "sh", "-c", "npm i x"}, "npm"},
+		{"npx", []string{"env", "FOO=1", "yarn", "add", "x"}, "yarn"},
+	} {
+		m, _ := Lookup(tt.tool)
+		p, err := m.Plan(tt.args, env)
+		if err != nil {
+			t.Fatalf("%s %q: %v", tt.tool, tt.args, err)
+		}
+		if p.Passthrough || p.Manager != tt.mgr {
+			t.Errorf("%s %q: %s %s (passthrough %v), want %s planned", tt.tool, tt.args, p.Manager, p.Subcommand, p.Passthrough, tt.mgr)
+		}
+	}
+	npx, _ := Lookup("npx")
+	if _, err := npx.Plan([]string{"sh", "-c", "yarn add x && tsc"}, env); err == nil || !strings.Contains(err.Error(), "phylum-box yarn add x") {
+		t.Errorf("npx sh -c 'yarn add x && tsc': %v, want the refusal of npx -c", err)
+	}
+	// The twin: a shell line with no manager is the shell, as before.
+	yarn, _ := Lookup("yarn")
+	if p, err := yarn.Plan([]string{"exec", "sh", "-c", "tsc -p ."}, env); err != nil || !p.Passthrough || p.Manager != "yarn" {
+		t.Errorf("yarn exec sh -c 'tsc -p .': %+v %v, want a pass-through", p, err)
+	}
+}
