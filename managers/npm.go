@@ -138,7 +138,11 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		flags = append(flags, "--prefix", root)
 		p.Cwd = "."
 	}
-	download := &Step{Args: concat([]string{"npm", "install"}, flags, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true}
+	// --prefer-offline: the resolve step has just refreshed the metadata the download
+	// needs (a lockfile without resolved URLs names only versions), so npm need not
+	// revalidate it, one round trip per new package; tarballs stay pinned by the
+	// prechecked integrity, and the user's own --prefer-online, later, still wins.
+	download := &Step{Args: concat([]string{"npm", "install", "--prefer-offline"}, flags, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true}
 	resolve := &Step{Args: concat([]string{"npm", cmd}, flags, rest, npmResolveFlags), Network: true, Credentials: true}
 
 	switch cmd {

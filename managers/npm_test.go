@@ -286,7 +286,7 @@ func TestNpmInstallPlan(t *testing.T) {
 	if !slices.Equal(p.Resolve.Args, wantResolve) || !p.Resolve.Network || p.Resolve.Scripts {
 		t.Errorf("resolve %q", p.Resolve.Args)
 	}
-	wantDownload := []string{"npm", "install", "--save-dev", "-w", "a", "--ignore-scripts", "--no-audit", "--no-fund"}
+	wantDownload := []string{"npm", "install", "--prefer-offline", "--save-dev", "-w", "a", "--ignore-scripts", "--no-audit", "--no-fund"}
 	if !slices.Equal(p.Download.Args, wantDownload) || !p.Download.Network || !p.Download.Credentials {
 		t.Errorf("download %q", p.Download.Args)
 	}
