@@ -82,15 +82,21 @@ func (e *egressSet) result() []string {
 
 // pipEgress is where pip's resolve may connect: the indexes and find-links of the
 // command line, requirements files, PIP_* variables and pip's config files, the
-// servers of direct URL requirements, and PyPI unless another index replaces it or
-// --no-index is given. venv is the target virtualenv ("" for --target).
+// servers of direct URL requirements, and PyPI unless another index replaces it.
+// With --no-index (anywhere pip reads it) no index is reachable: pip asks none,
+// and an index a project file names (the venv's pip.conf) would only be a way out
+// for the code this step runs, with the user's credentials. venv is the target
+// virtualenv ("" for --target).
 func pipEgress(a *pipArgv, env Env, venv string) []string {
-	var e egressSet
+	var e, ix egressSet // ix: the indexes, added unless --no-index
 	index, noIndex := false, a.flags["no-index"]
 	for _, v := range a.opts["index-url"] {
-		index = e.addURL(v) || index
+		index = ix.addURL(v) || index
 	}
-	for _, name := range []string{"extra-index-url", "find-links", "editable"} {
+	for _, v := range a.opts["extra-index-url"] {
+		ix.addURL(v)
+	}
+	for _, name := range []string{"find-links", "editable"} {
 		for _, v := range a.opts[name] {
 			e.addURL(v)
 		}
@@ -103,28 +109,36 @@ func pipEgress(a *pipArgv, env Env, venv string) []string {
 		if !filepath.IsAbs(f) && !strings.Contains(f, "://") {
 			f = filepath.Join(env.Dir, f)
 		}
-		i, n := pipRequirementsEgress(&e, f, visited, 0)
+		i, n := pipRequirementsEgress(&e, &ix, f, visited, 0)
 		index, noIndex = index || i, noIndex || n
 	}
 	if v := env.Getenv("PIP_INDEX_URL"); v != "" {
-		index = e.addURL(v) || index
+		index = ix.addURL(v) || index
 	}
-	for _, k := range []string{"PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"} {
-		for _, v := range strings.Fields(env.Getenv(k)) {
-			e.addURL(v)
-		}
+	for _, v := range strings.Fields(env.Getenv("PIP_EXTRA_INDEX_URL")) {
+		ix.addURL(v)
+	}
+	for _, v := range strings.Fields(env.Getenv("PIP_FIND_LINKS")) {
+		e.addURL(v)
 	}
 	if truthy(env.Getenv("PIP_NO_INDEX")) {
 		noIndex = true
 	}
 	for _, f := range pipConfigFiles(env, venv) {
-		i, n := pipConfigEgress(&e, f)
+		i, n := pipConfigEgress(&e, &ix, f)
 		index, noIndex = index || i, noIndex || n
 	}
-	if !index && !noIndex {
-		e.add(pypiEgress)
+	if noIndex {
+		return e.result()
 	}
-	return e.result()
+	var out egressSet
+	for _, hp := range append(ix.list, e.list...) {
+		out.add(hp)
+	}
+	if !index {
+		out.add(pypiEgress)
+	}
+	return out.result()
 }
 
 func truthy(v string) bool {
@@ -170,10 +184,10 @@ func pipConfigFiles(env Env, venv string) []string {
 	return append(files, pipConfigFileEnv(env)...)
 }
 
-// pipConfigEgress reads index-url, extra-index-url, find-links and no-index from a
-// pip config file's [global] and [install] sections (values may continue on
-// indented lines).
-func pipConfigEgress(e *egressSet, file string) (index, noIndex bool) {
+// pipConfigEgress reads index-url, extra-index-url (into ix), find-links and
+// no-index from a pip config file's [global] and [install] sections (values may
+// continue on indented lines).
+func pipConfigEgress(e, ix *egressSet, file string) (index, noIndex bool) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return false, false
@@ -209,9 +223,13 @@ func pipConfigEgress(e *egressSet, file string) (index, noIndex bool) {
 		switch key {
 		case "index-url", "index", "i":
 			for _, u := range strings.Fields(val) {
-				index = e.addURL(u) || index
+				index = ix.addURL(u) || index
 			}
-		case "extra-index-url", "find-links", "f":
+		case "extra-index-url":
+			for _, u := range strings.Fields(val) {
+				ix.addURL(u)
+			}
+		case "find-links", "f":
 			for _, u := range strings.Fields(val) {
 				e.addURL(u)
 			}
@@ -222,9 +240,9 @@ func pipConfigEgress(e *egressSet, file string) (index, noIndex bool) {
 	return index, noIndex
 }
 
-// pipRequirementsEgress reads a requirements file's index options, nested
-// requirement and constraint files and URL requirements.
-func pipRequirementsEgress(e *egressSet, file string, visited map[string]bool, depth int) (index, noIndex bool) {
+// pipRequirementsEgress reads a requirements file's index options (into ix),
+// nested requirement and constraint files and URL requirements.
+func pipRequirementsEgress(e, ix *egressSet, file string, visited map[string]bool, depth int) (index, noIndex bool) {
 	if strings.Contains(file, "://") {
 		e.addURL(file) // pip fetches it; its content is not known here
 		return false, false
@@ -275,8 +293,10 @@ func pipRequirementsEgress(e *egressSet, file string, visited map[string]bool, d
 		}
 		switch pipLong(strings.TrimLeft(opt, "-")) {
 		case "index-url", "i":
-			index = e.addURL(val) || index
-		case "extra-index-url", "find-links", "f", "editable", "e":
+			index = ix.addURL(val) || index
+		case "extra-index-url":
+			ix.addURL(val)
+		case "find-links", "f", "editable", "e":
 			e.addURL(val)
 		case "no-index":
 			noIndex = true
@@ -284,7 +304,7 @@ func pipRequirementsEgress(e *egressSet, file string, visited map[string]bool, d
 			if !filepath.IsAbs(val) && !strings.Contains(val, "://") {
 				val = filepath.Join(filepath.Dir(file), val)
 			}
-			i, n := pipRequirementsEgress(e, val, visited, depth+1)
+			i, n := pipRequirementsEgress(e, ix, val, visited, depth+1)
 			index, noIndex = index || i, noIndex || n
 		}
 	}

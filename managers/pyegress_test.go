@@ -35,6 +35,16 @@ func TestPipEgress(t *testing.T) {
 		{"URL requirements on the command line", nil, nil, []string{"install", "https://files.example/p-1.tar.gz", "q@git+https://git.example:8443/q", "-e", "./local"},
 			append([]string{"files.example:443", "git.example:8443"}, pypi...)},
 		{"pypi.org as a mirror keeps its file host", nil, nil, []string{"install", "-i", "https://pypi.org/simple", "x"}, pypi},
+		// pip asks no index with --no-index: an index the venv's pip.conf (a project
+		// file) names must not be reachable either, from a step that runs the venv's
+		// code with the user's credentials.
+		{"--no-index: no index reachable, whoever names it", map[string]string{
+			".venv/pip.conf":         "[global]\nindex-url = http://127.0.0.1:9/simple/\nextra-index-url = https://venv-extra.example/s\nfind-links = https://venv-links.example/\n",
+			"~/.config/pip/pip.conf": "[global]\nindex-url = https://user.example/simple\n",
+			"requirements.txt":       "--extra-index-url https://req.example/s\nfoo @ https://direct.example/foo-1.0.tar.gz\n",
+		}, []string{"PIP_EXTRA_INDEX_URL=https://env.example/s"}, []string{"install", "--no-index", "-i", "https://cli.example/simple", "-r", "requirements.txt"},
+			[]string{"direct.example:443", "venv-links.example:443"}},
+		{"no-index in the venv's pip.conf", map[string]string{".venv/pip.conf": "[install]\nno-index = true\nextra-index-url = https://venv-extra.example/s\n"}, nil, []string{"install", "-f", "https://links.example/", "x"}, []string{"links.example:443"}},
 	}
 	pip, _ := Lookup("pip")
 	for _, tc := range tests {
