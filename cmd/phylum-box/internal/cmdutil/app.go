@@ -38,8 +38,8 @@ type App struct {
 	// define a --format of their own, which takes the value wherever it is given.
 	// Empty: text.
 	Format string
-	// KeepEnv are the global --keep-env NAMEs: more variables for a wrapped
-	// install's steps (install.KeepEnvNames; `run` has its own --keep-env).
+	// KeepEnv are the global --keep-env NAMEs: more variables for the steps of a
+	// wrapped install that run package code (install.KeepEnvNames; `run` has its own --keep-env).
 	KeepEnv []string
 
 	stderrTTY bool

@@ -96,7 +96,7 @@ func addGlobalFlags(fs *pflag.FlagSet, app *App) {
 	fs.StringVar(&app.ReportFile, "report", "", "write a JSON report of a wrapped install to FILE (e.g. phylum-box --report r.json npm ci)")
 	fs.StringVar(&app.Format, "format", "", "text or json: with json a wrapped install prints its JSON report on stdout and the package manager's output on stderr (phylum-box --format json npm ci > report.json)")
 	FlagChoices(fs, "format", "text", "json")
-	fs.StringArrayVar(&app.KeepEnv, "keep-env", nil, "pass this environment variable to a wrapped install's steps, install scripts included (repeatable; never a credential): phylum-box --keep-env MY_FLAG npm install")
+	fs.StringArrayVar(&app.KeepEnv, "keep-env", nil, "pass this environment variable to the steps of a wrapped install that run package code (the build: install scripts; never a step with the network or credentials; repeatable; never a credential): phylum-box --keep-env MY_FLAG npm install")
 	AddConfigFlags(fs, "database.path")
 }
 
