@@ -158,6 +158,9 @@ func (a *pipArgv) last(name string) (string, bool) {
 func (m pipManager) Plan(args []string, env Env) (*Plan, error) {
 	p, err := m.plan(args, env)
 	p, err = finishPython(p, err, env)
+	if p != nil && p.Credentials != nil {
+		p.Credentials.Env = pipOwnEnv(p.Credentials.Env)
+	}
 	if err != nil || p == nil || p.Passthrough || p.Resolve == nil || len(p.Resolve.Args) == 0 {
 		return p, err
 	}
@@ -285,6 +288,10 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 		Args:   concat(pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "target", "prefix", "root", "quiet", "verbose", "proxy", "log", "log-file", "local-log"), backend, []string{"--dry-run", "--ignore-installed", "--report", "-", "--quiet"}),
 		Egress: pipEgress(a, env, venv), Credentials: true,
 		Name: pipShown(m.name, args),
+	}
+	// A resolve holding your credentials reaches only servers you configured (credhosts.go).
+	if err := pipCheckCredentialHosts(m.name, a, env, venv, p); err != nil {
+		return nil, err
 	}
 	cert := pipUserCert(env)
 	pr := &pipResolver{src: pipGatherSources(a, env, venv), auth: pipUserAuth(env), home: env.Home, plan: p,

@@ -81,6 +81,12 @@ func (m poetryManager) Plan(args []string, env Env) (*Plan, error) {
 	if p != nil && p.Credentials != nil && used != nil {
 		p.Credentials.Env = poetryUsedEnv(p.Credentials.Env, used)
 	}
+	if err == nil && p != nil && !p.Passthrough {
+		// A resolve holding credentials reaches only servers you configured (credhosts.go).
+		if rerr := poetryCheckCredentialHosts(p, env, args); rerr != nil {
+			return finishTool(nil, rerr, env, nil)
+		}
+	}
 	return p, err
 }
 
@@ -340,6 +346,9 @@ func poetryUsedAuth(data []byte, used map[string]bool) []byte {
 			if !used[poetrySourceKey(name)] {
 				delete(hb, name)
 			}
+		}
+		if len(hb) == 0 {
+			delete(doc, "http-basic")
 		}
 	}
 	if len(doc) == 0 {

@@ -218,6 +218,9 @@ func TestPoetryLockSourceURL(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "auth.toml"), []byte("[http-basic.private]\nusername = \"u\"\npassword = \"s3cret\"\n"), 0o600)
 			if tc.userCfg != "" {
 				os.WriteFile(filepath.Join(dir, "config.toml"), []byte(tc.userCfg), 0o600)
+			} else {
+				// A step holding credentials reaches only servers the user names (credhosts.go).
+				env.Environ = append(env.Environ, "POETRY_REPOSITORIES_PRIVATE_URL=https://pkgs.example/simple/")
 			}
 			poetry, _ := Lookup("poetry")
 			p, err := poetry.Plan([]string{"install"}, env)
@@ -449,7 +452,7 @@ func TestPoetryCredentialsOfUsedSources(t *testing.T) {
 	files := map[string]string{
 		"auth.toml": "[http-basic.private]\nusername = \"u\"\npassword = \"priv-s3cret\"\n\n[http-basic.corp]\nusername = \"c\"\npassword = \"corp-s3cret\"\n\n" +
 			"[http-basic.byurl]\nusername = \"m\"\npassword = \"byurl-s3cret\"\n\n[pypi-token]\npypi = \"pypi-upload-s3cret\"\n",
-		"config.toml": "[repositories.byurl]\nurl = \"https://mirror.example/simple/\"\n\n[http-basic.other]\nusername = \"o\"\npassword = \"other-s3cret\"\n",
+		"config.toml": "[repositories.byurl]\nurl = \"https://mirror.example/simple/\"\n\n[repositories.private]\nurl = \"https://pkgs.example/simple/\"\n\n[http-basic.other]\nusername = \"o\"\npassword = \"other-s3cret\"\n",
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(cfg, name), []byte(body), 0o600); err != nil {
