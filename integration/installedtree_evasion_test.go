@@ -14,26 +14,26 @@ import (
 // way a plain JSON decoder or a package-root pattern does. The suite's database
 // blocks minimist@1.2.5 and knows nothing against minimist@1.2.8.
 
-// bomTarball writes vendor/pbox-bom-1.0.0.tgz: a package shipping an undeclared
-// node_modules/minimist whose package.json starts with a byte order mark, which
-// npm and node read past.
-func bomTarball(t testing.TB, b *pmBox, version string) string {
+// oddManifestTarball writes vendor/NAME-1.0.0.tgz: a package shipping an
+// undeclared node_modules/minimist whose package.json is manifest (for version),
+// written in a way npm and node read but a plain Go JSON decode would not.
+func oddManifestTarball(t testing.TB, b *pmBox, name, version string, manifest func(version string) string) string {
 	t.Helper()
 	vendor := filepath.Join(b.Project, "vendor")
 	if err := os.MkdirAll(vendor, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(filepath.Join(vendor, "pbox-bom-1.0.0.tgz"))
+	f, err := os.Create(filepath.Join(vendor, name+"-1.0.0.tgz"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	gz := gzip.NewWriter(f)
 	tw := tar.NewWriter(gz)
 	for _, e := range []struct{ name, body string }{
-		{"package/package.json", `{"name": "pbox-bom", "version": "1.0.0", "main": "index.js", "license": "MIT"}` + "\n"},
+		{"package/package.json", `{"name": "` + name + `", "version": "1.0.0", "main": "index.js", "license": "MIT"}` + "\n"},
 		{"package/index.js", "module.exports = require('minimist');\n"},
-		{"package/node_modules/minimist/package.json", "\uFEFF" + `{"name": "minimist", "version": "` + version + `", "main": "index.js"}` + "\n"},
-		{"package/node_modules/minimist/index.js", "module.exports = 'minimist " + version + " behind a BOM';\n"},
+		{"package/node_modules/minimist/package.json", manifest(version)},
+		{"package/node_modules/minimist/index.js", "module.exports = 'minimist " + version + " in " + name + "';\n"},
 	} {
 		if err := tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.body)), Typeflag: tar.TypeReg}); err != nil {
 			t.Fatal(err)
@@ -48,33 +48,54 @@ func bomTarball(t testing.TB, b *pmBox, version string) string {
 		}
 	}
 	chownTree(t, b.Mode, vendor)
-	return "./vendor/pbox-bom-1.0.0.tgz"
+	return "./vendor/" + name + "-1.0.0.tgz"
 }
 
-// A package.json with a byte order mark: before, the check could not decode it and
-// skipped it (exit 0, require() returned the blocked copy, npm ls listed it). Now
-// exit 3, nothing synced; the twin with 1.2.8 installs and is listed on disk.
-func TestInstalledTreeManifestBOM(t *testing.T) {
-	forEachMode(t, func(t *testing.T, m mode) {
-		b := newPMBox(t, m)
-		requireTool(t, "npm")
-		tgz := bomTarball(t, b, "1.2.5")
-		before := projectState(t, b.Project)
-		r := b.tool(b.reportPath("bom-blocked.json"), "npm", "install", tgz)
-		wantCode(t, r, 3, "a tarball shipping minimist@1.2.5 whose package.json starts with a BOM")
-		wantStderr(t, r, "minimist@1.2.5", "node_modules/minimist/package.json", "found on disk only", "nothing was synced back")
-		assertSameTree(t, before, projectState(t, b.Project), "a blocked install")
+// bomManifest starts with a byte order mark, which npm and node strip.
+func bomManifest(version string) string {
+	return "\uFEFF" + `{"name": "minimist", "version": "` + version + `", "main": "index.js"}` + "\n"
+}
 
-		b = newPMBox(t, m)
-		tgz = bomTarball(t, b, "1.2.8")
-		rep := b.reportPath("bom-clean.json")
-		r = b.tool(rep, "npm", "install", tgz)
-		wantCode(t, r, 0, "a tarball shipping minimist@1.2.8 whose package.json starts with a BOM")
-		onDiskListed(t, readTreeReport(t, rep), "minimist", "1.2.8")
-		if out := hostOutput(t, m, b.Project, "node", "-e", "console.log(require('pbox-bom'))"); !strings.Contains(out, "minimist 1.2.8 behind a BOM") {
-			t.Errorf("require('pbox-bom') on the host: %q", out)
+// deepManifest nests a field 20,000 levels deep: JSON.parse reads it, Go's
+// decoder stops at 10,000.
+func deepManifest(version string) string {
+	return `{"name": "minimist", "version": "` + version + `", "main": "index.js", "x": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "}\n"
+}
+
+// A package.json with a byte order mark, or nested deeper than Go's decoder goes:
+// before, the check could not decode it and skipped it (exit 0, require() returned
+// the blocked copy, npm ls listed it). Now exit 3, nothing synced; the twin with
+// 1.2.8 installs and is listed on disk.
+func TestInstalledTreeUnusualManifest(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		for _, tc := range []struct {
+			name     string
+			manifest func(string) string
+		}{{"pbox-bom", bomManifest}, {"pbox-deep", deepManifest}} {
+			t.Run(tc.name, func(t *testing.T) { oddManifestCase(t, m, tc.name, tc.manifest) })
 		}
 	})
+}
+
+func oddManifestCase(t *testing.T, m mode, name string, manifest func(string) string) {
+	b := newPMBox(t, m)
+	requireTool(t, "npm")
+	tgz := oddManifestTarball(t, b, name, "1.2.5", manifest)
+	before := projectState(t, b.Project)
+	r := b.tool(b.reportPath(name+"-blocked.json"), "npm", "install", tgz)
+	wantCode(t, r, 3, name+": a tarball shipping minimist@1.2.5 in an unusual package.json")
+	wantStderr(t, r, "minimist@1.2.5", "node_modules/minimist/package.json", "found on disk only", "nothing was synced back")
+	assertSameTree(t, before, projectState(t, b.Project), "a blocked install")
+
+	b = newPMBox(t, m)
+	tgz = oddManifestTarball(t, b, name, "1.2.8", manifest)
+	rep := b.reportPath(name + "-clean.json")
+	r = b.tool(rep, "npm", "install", tgz)
+	wantCode(t, r, 0, name+": a tarball shipping minimist@1.2.8 in an unusual package.json")
+	onDiskListed(t, readTreeReport(t, rep), "minimist", "1.2.8")
+	if out := hostOutput(t, m, b.Project, "node", "-e", "console.log(require('"+name+"'))"); !strings.Contains(out, "minimist 1.2.8 in "+name) {
+		t.Errorf("require('%s') on the host: %q", name, out)
+	}
 }
 
 // linkWriter packs the tree-writer fixture with a script that writes minimist at

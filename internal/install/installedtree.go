@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"slices"
@@ -90,12 +91,8 @@ func installedPackages(changes []rootfs.Change, view treeView) (pkgs []precheck.
 		// npm (json-parse-even-better-errors) and node strip a byte order mark
 		// before JSON.parse; Go's decoder would refuse the file.
 		data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-		// Exact keys, the last of duplicates, as JSON.parse reads them (a struct
-		// would also take "Version" for "version").
-		var m map[string]json.RawMessage
-		var name, version string
-		if json.Unmarshal(data, &m) != nil || json.Unmarshal(m["name"], &name) != nil || json.Unmarshal(m["version"], &version) != nil ||
-			name == "" || version == "" {
+		name, version := manifestIdentity(data)
+		if name == "" || version == "" {
 			skipped = append(skipped, rel)
 			return nil
 		}
@@ -128,6 +125,74 @@ func installedPackages(changes []rootfs.Change, view treeView) (pkgs []precheck.
 		}
 	}
 	return pkgs, skipped, nil
+}
+
+// manifestIdentity reads a package.json's name and version as JSON.parse does:
+// exact keys, the last of duplicates, both strings; "" when the file is not JSON
+// or they are not strings. Go's decoder refuses a document nested deeper than
+// 10,000 levels, which JSON.parse (and so npm and node) reads; such a document is
+// walked token by token instead.
+func manifestIdentity(data []byte) (name, version string) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err == nil {
+		if json.Unmarshal(m["name"], &name) != nil || json.Unmarshal(m["version"], &version) != nil {
+			return "", ""
+		}
+		return name, version
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", ""
+	}
+	raw := map[string]json.RawMessage{}
+	for dec.More() {
+		t, err := dec.Token()
+		key, ok := t.(string)
+		if err != nil || !ok {
+			return "", ""
+		}
+		if key != "name" && key != "version" {
+			if !skipJSONValue(dec) {
+				return "", ""
+			}
+			continue
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", ""
+		}
+		raw[key] = v
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return "", ""
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", "" // JSON.parse refuses anything after the document
+	}
+	if json.Unmarshal(raw["name"], &name) != nil || json.Unmarshal(raw["version"], &version) != nil {
+		return "", ""
+	}
+	return name, version
+}
+
+// skipJSONValue consumes one value from dec, however deeply nested.
+func skipJSONValue(dec *json.Decoder) bool {
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return true
+		}
+	}
 }
 
 // linkedPackage: link (a symlink at target) is a package entry whose target lies

@@ -79,6 +79,17 @@ func TestInstalledPackages(t *testing.T) {
 		},
 		want: []string{"minimist@1.2.5 node_modules/a/node_modules/minimist/package.json"},
 	}, {
+		name: "nesting deeper than Go's decoder takes is read, as JSON.parse reads it; what JSON.parse refuses is not",
+		files: map[string]string{
+			"node_modules/a/package.json": `{"name": "minimist", "version": "1.2.8", "x": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) +
+				`, "version": "1.2.5", "y": {"version": "9.9.9", "z": ` + strings.Repeat(`{"a":`, 12000) + `1` + strings.Repeat("}", 12000) + `}}`,
+			"node_modules/b/package.json": `{"name": "b", "x": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `, "version": 1}`,
+			"node_modules/c/package.json": `{"name": "c", "version": "1.0.0", "x": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `} trailing`,
+			"node_modules/d/package.json": `{"name": "d", "version": "1.0.0", "x": ` + strings.Repeat("[", 20000) + strings.Repeat("]", 19999) + `}`,
+		},
+		want:    []string{"minimist@1.2.5 node_modules/a/package.json"},
+		skipped: []string{"node_modules/b/package.json", "node_modules/c/package.json", "node_modules/d/package.json"},
+	}, {
 		name: "a package entry linked to a dir of node_modules that is no package root is read there",
 		files: map[string]string{
 			"node_modules/.cache/x/package.json":          manifest("minimist", "1.2.5"),
