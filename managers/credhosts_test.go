@@ -135,7 +135,8 @@ func TestPoetryCredentialHosts(t *testing.T) {
 		{"a source kept by name alone", head + private, "", auth, nil, []string{"lock"},
 			[]string{"pyproject.toml:10", "127.0.0.1:8081", "poetry config repositories.private http://127.0.0.1:8081/simple/"}},
 		{"twin: pinned by the environment", head + private, "", auth, []string{"POETRY_REPOSITORIES_PRIVATE_URL=http://127.0.0.1:8081/simple/"}, []string{"lock"}, nil},
-		{"a token for an unused source is no credential of this step", head + private + mirror, pin, "[http-basic.corp]\nusername = \"c\"\npassword = \"corp\"\n\n[pypi-token]\npypi = \"pypi-x\"\n", nil, []string{"lock"}, nil},
+		{"a token for an unused source is no credential of this step", head + private + mirror, pin, "[http-basic.corp]\nusername = \"c\"\npassword = \"corp\"\n\n[pypi-token]\npypi = \"pypi-x\"\n",
+			[]string{"POETRY_HTTP_BASIC_CORP_PASSWORD=corp", "CARGO_REGISTRIES_X_TOKEN=s3cret"}, []string{"lock"}, nil},
 	}
 	poetry, _ := Lookup("poetry")
 	for _, tc := range tests {

@@ -368,8 +368,8 @@ func poetryUsedEnv(env []string, used map[string]bool) []string {
 	var out []string
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "POETRY_PYPI_TOKEN_") {
-			continue
+		if strings.HasPrefix(k, "POETRY_PYPI_TOKEN_") || !(strings.HasPrefix(k, "POETRY_") || strings.HasPrefix(k, "PIP_")) {
+			continue // another tool's token (CARGO_*, BUNDLE_*) has nothing to do there
 		}
 		if name, ok := strings.CutPrefix(k, "POETRY_HTTP_BASIC_"); ok {
 			name = strings.TrimSuffix(strings.TrimSuffix(name, "_USERNAME"), "_PASSWORD")
