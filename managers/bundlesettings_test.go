@@ -105,7 +105,7 @@ func TestBundleProjectConfig(t *testing.T) {
 	if err := os.Symlink("/etc/hostname", filepath.Join(root, ".bundle", "config")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := checkBundleProjectConfig(root, filepath.Join(root, ".bundle", "config"), ".bundle/config"); err == nil || !strings.Contains(err.Error(), "is a symlink") {
+	if _, err := checkBundleProjectConfig(root, filepath.Join(root, ".bundle", "config"), ".bundle/config"); err == nil || !strings.Contains(err.Error(), "is a symbolic link (to /etc/hostname") {
 		t.Errorf("a symlinked .bundle/config: %v", err)
 	}
 	os.Remove(filepath.Join(root, ".bundle", "config"))
