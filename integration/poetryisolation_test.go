@@ -55,6 +55,8 @@ func TestPoetryProjectModuleNotImportedWithNetwork(t *testing.T) {
 		b := poetryProject(t, m, ix, "pbox-greet")
 		writeFile(t, filepath.Join(b.Project, "base64.py"), strings.ReplaceAll(poetryShadowBase64, "@CANARY_PORT@", strconv.Itoa(canary.Port)), 0o644)
 		writeFile(t, filepath.Join(b.Home, ".config", "pypoetry", "auth.toml"), "[http-basic.pbox]\nusername = \"pbox\"\npassword = \""+b.Mark+"\"\n", 0o600)
+		// Credentials held: the source must be the user's own (credhosts.go).
+		writeFile(t, filepath.Join(b.Home, ".config", "pypoetry", "config.toml"), "[repositories.pbox]\nurl = \""+ix.URL+"/simple/\"\n", 0o600)
 		chownTree(t, m, b.Home)
 		r := b.poetry(db, "install", "--no-root")
 		for _, got := range canary.Got() {
