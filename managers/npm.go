@@ -195,6 +195,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	p.UpToDate = npmNoopCheck(cmd, rest, a, cfg, man, root)
 	p.Freshen = []string{"node_modules/.package-lock.json"}
+	p.Resolve = npmKeepHidden(p.Resolve, root) // npmhidden.go
 	return p, nil
 }
 
