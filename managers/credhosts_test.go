@@ -137,6 +137,9 @@ func TestPoetryCredentialHosts(t *testing.T) {
 		{"twin: pinned by the environment", head + private, "", auth, []string{"POETRY_REPOSITORIES_PRIVATE_URL=http://127.0.0.1:8081/simple/"}, []string{"lock"}, nil},
 		{"a token for an unused source is no credential of this step", head + private + mirror, pin, "[http-basic.corp]\nusername = \"c\"\npassword = \"corp\"\n\n[pypi-token]\npypi = \"pypi-x\"\n",
 			[]string{"POETRY_HTTP_BASIC_CORP_PASSWORD=corp", "CARGO_REGISTRIES_X_TOKEN=s3cret"}, []string{"lock"}, nil},
+		{"nor a password in the URL of an unused source", head + private + mirror, pin + "[repositories.corp]\nurl = \"https://c:corp@corp.example/simple/\"\n", "", nil, []string{"lock"}, nil},
+		{"twin: a password in the URL of a used source is", head + private + mirror, "[repositories.private]\nurl = \"http://pbox:s3cret@127.0.0.1:8081/simple/\"\n", "", nil, []string{"lock"},
+			[]string{"pyproject.toml:15", "127.0.0.1:9999"}},
 	}
 	poetry, _ := Lookup("poetry")
 	for _, tc := range tests {

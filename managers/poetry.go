@@ -351,6 +351,16 @@ func poetryUsedAuth(data []byte, used map[string]bool) []byte {
 			delete(doc, "http-basic")
 		}
 	}
+	// A password in the URL of a source the project does not use goes too.
+	if repos, ok := doc["repositories"].(map[string]any); ok {
+		for name, r := range repos {
+			if rm, ok := r.(map[string]any); ok && !used[poetrySourceKey(name)] {
+				if u, ok := rm["url"].(string); ok {
+					rm["url"] = redactURL(u)
+				}
+			}
+		}
+	}
 	if len(doc) == 0 {
 		return nil
 	}
