@@ -642,6 +642,9 @@ func NpmBuildChanged(read func(rel string) ([]byte, error), dirs []string) (name
 		}
 	}
 	sort.Strings(names)
+	if len(dirs) == 0 {
+		return nil, "this install added or changed no package", true
+	}
 	if len(names) == 0 {
 		return nil, fmt.Sprintf("none of the %d package(s) this install added or changed has install scripts", len(dirs)), true
 	}

@@ -230,6 +230,9 @@ func TestNpmBuildChanged(t *testing.T) {
 			if ok != tt.ok || !slices.Equal(names, tt.names) || why == "" {
 				t.Errorf("NpmBuildChanged = %v, %q, %v; want %v, %v", names, why, ok, tt.names, tt.ok)
 			}
+			if strings.Contains(why, " 0 package") { // "none of the 0 package(s) …" after an uninstall
+				t.Errorf("NpmBuildChanged says %q", why)
+			}
 		})
 	}
 }

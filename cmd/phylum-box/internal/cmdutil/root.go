@@ -219,7 +219,11 @@ func GlobalFlagSet(root *cobra.Command) *pflag.FlagSet {
 }
 
 func writeCommandUsage(w io.Writer, c *cobra.Command) {
-	fmt.Fprintf(w, "Usage:\n  phylum-box %s\n\n%s\n", c.Use, c.Short)
+	path := "phylum-box" // a subcommand's usage line names its parents (phylum-box db import …)
+	if c.HasParent() {
+		path = c.Parent().CommandPath()
+	}
+	fmt.Fprintf(w, "Usage:\n  %s %s\n\n%s\n", path, c.Use, c.Short)
 	if long := strings.TrimSpace(CommandLong(c)); long != "" {
 		fmt.Fprintf(w, "\n%s\n", long)
 	}

@@ -120,3 +120,29 @@ func TestExecute(t *testing.T) {
 		}
 	}
 }
+
+// A subcommand's usage line names its parents: `phylum-box db import --help`
+// printed "phylum-box import [--db PATH] PATH...", a command that does not exist.
+func TestCommandUsageNamesParents(t *testing.T) {
+	app, _, _ := TestApp()
+	root, _, _, _ := testTree(app)
+	grp := &cobra.Command{Use: "grp", Short: "a group"}
+	grp.AddCommand(&cobra.Command{Use: "sub [--db PATH] PATH...", Short: "a sub", RunE: func(*cobra.Command, []string) error { return nil }})
+	root.AddCommand(grp)
+	for _, tt := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"grp", "sub", "--help"}, "Usage:\n  phylum-box grp sub [--db PATH] PATH...\n"},
+		{[]string{"cmd", "--help"}, "Usage:\n  phylum-box cmd\n"},
+	} {
+		var out strings.Builder
+		root.SetOut(&out)
+		if err := Execute(context.Background(), root, tt.argv); err != nil {
+			t.Fatalf("%q: %v", tt.argv, err)
+		}
+		if !strings.HasPrefix(out.String(), tt.want) {
+			t.Errorf("%q printed %q, want it to start %q", tt.argv, out.String(), tt.want)
+		}
+	}
+}
