@@ -156,7 +156,7 @@ func (a *pipArgv) last(name string) (string, bool) {
 }
 
 func (m pipManager) Plan(args []string, env Env) (*Plan, error) {
-	p, err := m.plan(args, env)
+	p, err := env.checkedPlan(m.plan(args, env))
 	p, err = finishPython(p, err, env)
 	if p != nil && p.Credentials != nil {
 		p.Credentials.Env = pipOwnEnv(p.Credentials.Env)

@@ -72,7 +72,7 @@ func (m poetryManager) Plan(args []string, env Env) (*Plan, error) {
 		return p, err // poetry run pip install …: planned as the manager (execmanager.go)
 	}
 	var used map[string]bool
-	p, err := m.plan(args, env, &used)
+	p, err := env.checkedPlan(m.plan(args, env, &used))
 	var hostDirs []string
 	if p != nil {
 		hostDirs = p.HostPaths

@@ -190,7 +190,7 @@ var planProjectFiles = map[string][]string{
 	"pnpx":   {"package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", ".pnpmfile.cjs", ".npmrc"},
 	"cargo":  {"Cargo.toml", "Cargo.lock", "rust-toolchain", "rust-toolchain.toml", ".cargo/config", ".cargo/config.toml"},
 	"bundle": {"Gemfile", "Gemfile.lock", "gems.rb", "gems.locked", ".bundle/config"},
-	"pip":    {"pyproject.toml", "setup.cfg", "requirements.txt", "pip.conf"},
+	"pip":    {"pyproject.toml", "setup.cfg", "requirements.txt", "pip.conf", ".venv/pip.conf"},
 	"poetry": {"pyproject.toml", "poetry.lock", "poetry.toml"},
 }
 

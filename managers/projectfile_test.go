@@ -137,6 +137,7 @@ func TestCheckedPlanProjectFiles(t *testing.T) {
 		{"yarn", "yarn.lock"}, {"pnpm", "pnpm-lock.yaml"}, {"pnpm", "pnpm-workspace.yaml"}, {"pnpm", ".pnpmfile.cjs"},
 		{"cargo", "Cargo.lock"}, {"cargo", "Cargo.toml"}, {"cargo", "rust-toolchain.toml"}, {"cargo", ".cargo/config.toml"},
 		{"bundle", "Gemfile.lock"}, {"bundle", ".bundle/config"}, {"poetry", "poetry.lock"},
+		{"poetry", "pyproject.toml"}, {"poetry", "poetry.toml"}, {"pip", "requirements.txt"}, {"pip", ".venv/pip.conf"}, {"pip", "pyproject.toml"},
 	} {
 		t.Run(tc.manager+" "+tc.file, func(t *testing.T) {
 			root := t.TempDir()
@@ -262,5 +263,35 @@ func TestConfigFileBuildCopy(t *testing.T) {
 		if string(got) != string(tc.want) || (got == nil) != (tc.want == nil) {
 			t.Errorf("%s%s: %q, want %q", tc.f.Home, tc.f.Project, got, tc.want)
 		}
+	}
+}
+
+// pip's and poetry's real plans refuse a project file linked out of the project
+// (a requirements.txt or pyproject.toml pointing at ~/.pypirc), naming it and
+// where it points; the same files as plain files plan.
+func TestPythonPlansRefuseLinkedProjectFiles(t *testing.T) {
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "pypirc")
+	writeFile(t, secret, "[pypi]\npassword = hunter2\n")
+	for _, tc := range []struct {
+		m    Manager
+		file string
+		args []string
+	}{
+		{pipManager{name: "pip"}, "requirements.txt", []string{"install", "-r", "requirements.txt"}},
+		{poetryManager{}, "pyproject.toml", []string{"lock"}},
+	} {
+		t.Run(tc.m.Name(), func(t *testing.T) {
+			root := t.TempDir()
+			writeFile(t, filepath.Join(root, ".venv", "pyvenv.cfg"), "home = /usr/bin\n")
+			env := Env{Dir: root, Home: t.TempDir(), Environ: []string{"PATH=/usr/bin:/bin"}}
+			if err := os.Symlink(secret, filepath.Join(root, tc.file)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := tc.m.Plan(tc.args, env)
+			if err == nil || !strings.Contains(err.Error(), tc.file) || !strings.Contains(err.Error(), "(to "+secret+")") {
+				t.Fatalf("%s linked out: %v, want a refusal naming it and %s", tc.file, err, secret)
+			}
+		})
 	}
 }
