@@ -23,10 +23,14 @@ func (s *Scratch) Discard() error {
 		return fmt.Errorf("discarding the step's changes: %w", err)
 	}
 	if s.mode == ModeOverlay {
-		perm := os.FileMode(0o755)
-		if st, err := os.Stat(s.upperDir()); err == nil {
-			perm = st.Mode().Perm()
+		// The new upper root takes the project's permissions, as NewScratch gave
+		// them: the old one has the step's (a chmod of the project root lands on
+		// it), which must not reach the next container either.
+		pst, err := os.Lstat(s.project)
+		if err != nil {
+			return fmt.Errorf("discarding the step's changes: %w", err)
 		}
+		perm := pst.Mode().Perm()
 		for _, d := range []struct {
 			path string
 			perm os.FileMode
