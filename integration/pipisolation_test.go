@@ -1,12 +1,15 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // pip's steps are isolated from each other's writes (issue 14): the resolve step,
@@ -251,8 +254,27 @@ func TestPipVenvFromHomeInterpreter(t *testing.T) {
 		hostSh(t, m, b.Project, py+" -m venv .venv")
 		writeFile(t, filepath.Join(b.Project, "requirements.txt"), "pbox-greet\n", 0o644)
 		chownTree(t, m, b.Project)
-		r := b.pip(ix, db, "install", "-r", "requirements.txt")
+		rep := filepath.Join(b.Home, "pyenv-report.json")
+		r := invocation{Mode: b.Mode, Args: []string{"--report", rep, "pip", "install", "-r", "requirements.txt"}, Dir: b.Project, Home: b.Home,
+			Env:     []string{"PIP_INDEX_URL=" + ix.URL + "/simple/", "PHYLUM_BOX_DB=" + db, "PIP_DISABLE_PIP_VERSION_CHECK=1"},
+			Timeout: 4 * time.Minute}.exec(t)
 		wantCode(t, r, 0, "pip install -r in a venv made by a pyenv python under $HOME")
+		// The report lists that installation, and nothing else of $HOME, as seen read-only.
+		var out struct {
+			HostPaths []string `json:"host_paths_read_only"`
+		}
+		if data, err := os.ReadFile(rep); err != nil || json.Unmarshal(data, &out) != nil {
+			t.Fatalf("reading the report %s: %v", rep, err)
+		}
+		want := filepath.Join(b.Home, ".pyenv", "versions", "3.11-pbox")
+		if !slices.Contains(out.HostPaths, want) {
+			t.Errorf("the report does not list the interpreter's installation %s as seen read-only: %q", want, out.HostPaths)
+		}
+		for _, p := range out.HostPaths {
+			if p == b.Home || (strings.HasPrefix(p, b.Home+"/") && p != want) {
+				t.Errorf("the report lists more of $HOME than the interpreter's installation: %q", out.HostPaths)
+			}
+		}
 		if got := pipVenvImport(t, b, "import pbox_greet; print(pbox_greet.GREETING)"); got != "hello dep" {
 			t.Errorf("the installed package does not import: %q\n%s", got, r)
 		}

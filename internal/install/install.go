@@ -86,6 +86,10 @@ type Outcome struct {
 	// ("name@version (path of its package.json)"), checked after the step that
 	// installed them (installedtree.go).
 	OnDiskOnly []string `json:"on_disk_only,omitempty"`
+	// HostPaths are the host directories outside the system ones that the steps
+	// saw read-only at their own path: the installation of a tool that lives under
+	// $HOME (nvm's node, a pyenv/conda interpreter, rustup), never more of $HOME.
+	HostPaths []string `json:"host_paths_read_only,omitempty"`
 	// UpToDate says why no step ran: the project already was what the command
 	// would make it (noop.go).
 	UpToDate string `json:"up_to_date,omitempty"`
@@ -144,6 +148,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 	}()
 	r := &runner{o: o, sess: sess, root: root, out: out}
+	out.HostPaths = r.hostPaths()
 	if why := r.scriptsUnenforceable(); why != "" {
 		out.Code, out.Reason = exitcode.Blocked, why+"; nothing was installed"
 		return out, nil
