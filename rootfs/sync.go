@@ -277,7 +277,52 @@ func validate(cs *ChangeSet, only []string, allowGit bool) ([]Change, []Refusal)
 			blockedOnly[c.Path] = outside
 		}
 	}
-	return allowed, refused
+	return linkedAcross(allowed, refused, only)
+}
+
+// linkedAcross refuses a run file whose names would be synced below two different
+// allowed paths (Only): a build's hard links stay within one output (cargo's target/),
+// but an install script's `ln package.json node_modules/x/pj` would make the host's
+// manifest one file with a package's file (and every later read of it refuse a
+// hard-linked project file). The later name in path order is refused; that stops the
+// sync. With no Only (the whole project is the run's) nothing is refused.
+func linkedAcross(allowed []Change, refused []Refusal, only []string) ([]Change, []Refusal) {
+	if len(only) == 0 {
+		return allowed, refused
+	}
+	type first struct{ path, under string }
+	seen := map[uint64]first{}
+	out := allowed[:0:0]
+	for _, c := range allowed {
+		if c.Kind == Deleted || c.Type != TypeRegular || c.nlink < 2 {
+			out = append(out, c)
+			continue
+		}
+		under := outermostOnly(c.Path, only)
+		f, ok := seen[c.ino]
+		if !ok {
+			seen[c.ino] = first{c.Path, under}
+			out = append(out, c)
+			continue
+		}
+		if f.under == under {
+			out = append(out, c)
+			continue
+		}
+		refused = append(refused, Refusal{Path: c.Path, Reason: fmt.Sprintf("hard link to %s, which is synced as another output (%s, not %s)", f.path, f.under, under)})
+	}
+	return out, refused
+}
+
+// outermostOnly is the shortest Only entry that p is, or lies below.
+func outermostOnly(p string, only []string) string {
+	best := ""
+	for _, o := range only {
+		if (p == o || strings.HasPrefix(p, o+"/")) && (best == "" || len(o) < len(best)) {
+			best = o
+		}
+	}
+	return best
 }
 
 func refusal(c Change, cs *ChangeSet, only []string, allowGit bool) (string, bool) {

@@ -181,6 +181,31 @@ var syncLinkCases = []syncCase{
 		},
 	},
 	{
+		// An install script linking the manifest (an output too) to a package's file: the
+		// host's manifest would be one file with node_modules/x/pj.
+		name:    "a hard link between two different outputs is refused",
+		files:   map[string]string{"manifest.json": "{}"},
+		script:  `echo '{"a":1}' > manifest.json && mkdir out && ln manifest.json out/h`,
+		opts:    SyncOptions{Only: []string{"out", "manifest.json"}},
+		stop:    true,
+		refused: []string{"out/h"},
+		check: func(t *testing.T, p, _ string) {
+			wantFile(t, p, "manifest.json", "{}")
+		},
+	},
+	{
+		name:   "a hard link within one output is kept beside another output (its twin)",
+		files:  map[string]string{"manifest.json": "{}"},
+		script: `echo '{"a":1}' > manifest.json && mkdir -p out/d && echo v > out/a && ln out/a out/d/b`,
+		opts:   SyncOptions{Only: []string{"out", "manifest.json"}},
+		check: func(t *testing.T, p, _ string) {
+			wantFile(t, p, "manifest.json", "{\"a\":1}\n")
+			wantFile(t, p, "out/d/b", "v\n")
+			wantOneInode(t, p, "out/a", "out/d/b")
+			wantOneInode(t, p, "manifest.json")
+		},
+	},
+	{
 		name:  "a project file hard-linked to an output on the host is not written through",
 		files: map[string]string{"src/keep": "orig"},
 		setup: func(t *testing.T, p, _ string) {
