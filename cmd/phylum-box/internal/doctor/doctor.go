@@ -143,6 +143,7 @@ func doctor(cfg *config.Config, version string, now time.Time, lookPath func(str
 		}
 	}
 	checks = append(checks, managersCheck(managers.Names(), found))
+	checks = append(checks, homePythonCheck(os.Getenv("HOME"), lookPath))
 	return newDoctorReport(f, version, checks)
 }
 
@@ -204,6 +205,30 @@ func orNone(s string) string {
 
 // managersCheck lists the supported package managers found on PATH, for which
 // shell-init would set up aliases. Finding none is information, not a fault.
+// homePythonCheck says what phylum-box does with a python3 that lives under $HOME
+// (pyenv, conda, …), which the sandbox hides: a virtualenv made from it works when
+// it is in a layout phylum-box knows (that installation is seen read-only, nothing
+// else of $HOME), else pip installs in such a venv are refused.
+func homePythonCheck(home string, lookPath func(string) (string, error)) container.Check {
+	ch := container.Check{ID: "python-home", Title: "python3 under your home directory", Level: container.LevelInfo}
+	py, err := lookPath("python3")
+	if err != nil {
+		ch.Detail = "no python3 on PATH"
+		return ch
+	}
+	dir, err := managers.HomeInterpreter(managers.Env{Home: home}, py)
+	switch {
+	case err != nil:
+		ch.Detail = py + ": " + err.Error() + "; pip installs in a virtualenv made from it are refused"
+		ch.Fix = []string{"make the project's virtualenv with the system python: /usr/bin/python3 -m venv --clear .venv"}
+	case dir == "":
+		ch.Detail = py + " is not under your home directory: nothing of $HOME is needed"
+	default:
+		ch.Detail = py + " is in " + dir + ": a virtualenv made from it works; the steps see that installation read-only and nothing else of $HOME"
+	}
+	return ch
+}
+
 func managersCheck(names []string, found map[string]string) container.Check {
 	ch := container.Check{ID: "managers", Title: "package managers", Level: container.LevelInfo}
 	var have, missing []string

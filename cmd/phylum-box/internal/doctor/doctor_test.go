@@ -263,3 +263,41 @@ var newDoctorAndSetup = []func(*cmdutil.Factory) *cobra.Command{
 	func(f *cmdutil.Factory) *cobra.Command { return NewCmdDoctor(f, nil) },
 	func(f *cmdutil.Factory) *cobra.Command { return NewCmdSetup(f, nil) },
 }
+
+// doctor says what a python3 under $HOME means: a pyenv installation is seen
+// read-only (named), one in a layout phylum-box does not know is refused for pip
+// installs (with the fix), and a system python3 needs nothing of $HOME.
+func TestHomePythonCheck(t *testing.T) {
+	home := t.TempDir()
+	mk := func(rel string) string {
+		p := filepath.Join(home, rel, "bin", "python3")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	at := func(p string) func(string) (string, error) {
+		return func(string) (string, error) { return p, nil }
+	}
+	pyenv := mk(".pyenv/versions/3.11.2")
+	ch := homePythonCheck(home, at(pyenv))
+	if want := filepath.Join(home, ".pyenv/versions/3.11.2"); !strings.Contains(ch.Detail, want+": a virtualenv made from it works") || ch.Level != container.LevelInfo {
+		t.Errorf("pyenv python: %+v, want the installation %s named as seen read-only", ch, want)
+	}
+	odd := mk("tools/python")
+	ch = homePythonCheck(home, at(odd))
+	if !strings.Contains(ch.Detail, "refused") || len(ch.Fix) == 0 || ch.Level != container.LevelInfo {
+		t.Errorf("python in an unknown layout under $HOME: %+v, want the refusal and a fix", ch)
+	}
+	ch = homePythonCheck(home, at("/usr/bin/python3"))
+	if !strings.Contains(ch.Detail, "not under your home directory") {
+		t.Errorf("system python3: %+v", ch)
+	}
+	ch = homePythonCheck(home, func(string) (string, error) { return "", os.ErrNotExist })
+	if ch.Detail != "no python3 on PATH" {
+		t.Errorf("no python3: %+v", ch)
+	}
+}
