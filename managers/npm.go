@@ -42,6 +42,15 @@ func (m npmManager) Plan(args []string, env Env) (*Plan, error) {
 		return p, err // npx yarn …: planned as the manager (execmanager.go)
 	}
 	p, err := env.checkedPlan(m.plan(args, env))
+	if err == nil && p != nil && !p.Passthrough && m.name == "npm" {
+		// The log says what the user ran; npm's own argv of each step (the
+		// resolve's --package-lock-only, the download's --prefer-offline) only with -v.
+		for _, s := range []*Step{p.Resolve, p.Download} {
+			if s != nil {
+				s.Name = strings.TrimSpace("npm " + strings.Join(args, " "))
+			}
+		}
+	}
 	return finishPlan(p, err, env, "node", "npm")
 }
 

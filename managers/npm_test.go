@@ -286,6 +286,10 @@ func TestNpmInstallPlan(t *testing.T) {
 	if !slices.Equal(npmResolveArgv(p.Resolve), wantResolve) || !p.Resolve.Network || p.Resolve.Scripts {
 		t.Errorf("resolve %q", p.Resolve.Args)
 	}
+	// The log names the user's command; npm's own argv is for -v.
+	if want := "npm --save-dev i lodash@4.17.21 -w a"; p.Resolve.Name != want || p.Download.Name != want {
+		t.Errorf("step names %q, %q, want the user's command %q", p.Resolve.Name, p.Download.Name, want)
+	}
 	wantDownload := []string{"npm", "install", "--prefer-offline", "--save-dev", "-w", "a", "--ignore-scripts", "--no-audit", "--no-fund"}
 	if !slices.Equal(p.Download.Args, wantDownload) || !p.Download.Network || !p.Download.Credentials {
 		t.Errorf("download %q", p.Download.Args)
