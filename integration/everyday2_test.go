@@ -305,7 +305,7 @@ func TestEveryday2CargoFailureNamesCargo(t *testing.T) {
 		if r.Code == 0 {
 			t.Fatalf("a dependency the registry lacks must fail\n%s", r)
 		}
-		wantStderr(t, r, "resolve step failed (cargo exited with status")
+		wantStderr(t, r, "resolve step failed (cargo build exited with status")
 		if strings.Contains(r.Stderr, "sh exited") {
 			t.Errorf("the failure names the shell\n%s", r)
 		}

@@ -36,6 +36,7 @@ var cargoValueOpts = map[string]bool{"--config": true, "-Z": true, "--color": tr
 
 func (m cargoManager) Plan(args []string, env Env) (*Plan, error) {
 	p, err := env.checkedPlan(m.plan(args, env, 0))
+	nameSteps(p, err, "cargo", args)
 	return finishTool(p, err, env, cargoToolPaths(env))
 }
 

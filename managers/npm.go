@@ -42,14 +42,8 @@ func (m npmManager) Plan(args []string, env Env) (*Plan, error) {
 		return p, err // npx yarn …: planned as the manager (execmanager.go)
 	}
 	p, err := env.checkedPlan(m.plan(args, env))
-	if err == nil && p != nil && !p.Passthrough && m.name == "npm" {
-		// The log says what the user ran; npm's own argv of each step (the
-		// resolve's --package-lock-only, the download's --prefer-offline) only with -v.
-		for _, s := range []*Step{p.Resolve, p.Download} {
-			if s != nil {
-				s.Name = strings.TrimSpace("npm " + strings.Join(args, " "))
-			}
-		}
+	if m.name == "npm" {
+		nameSteps(p, err, "npm", args)
 	}
 	return finishPlan(p, err, env, "node", "npm")
 }
@@ -561,4 +555,28 @@ func concat(parts ...[]string) []string {
 		out = append(out, p...)
 	}
 	return out
+}
+
+// nameSteps names a plan's resolve and download steps (and a build that is
+// phylum-box's own shell line) by the command the user ran: the log says
+// "resolving: npm i lodash"; each step's own argv (npm's --package-lock-only,
+// pnpm's store flags, cargo's shell wrapper) is shown only with -v. A step the
+// manager already named keeps its name, except npm's (npmKeepHidden names it by
+// npm's argv).
+func nameSteps(p *Plan, err error, tool string, args []string) {
+	if err != nil || p == nil || p.Passthrough {
+		return
+	}
+	name := strings.TrimSpace(tool + " " + strings.Join(args, " "))
+	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+		if s == nil || len(s.Args) == 0 {
+			continue
+		}
+		if s == p.Build && s.Args[0] != "sh" {
+			continue // "building: npm rebuild esbuild" says what runs
+		}
+		if s.Name == "" || tool == "npm" && s != p.Build {
+			s.Name = name
+		}
+	}
 }

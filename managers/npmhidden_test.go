@@ -99,3 +99,28 @@ func TestNpmKeepHidden(t *testing.T) {
 		t.Error("a step that is not npm's own is left alone")
 	}
 }
+
+// nameSteps names resolve and download (and a build that is phylum-box's shell
+// line) by the user's command; a manager's own name is kept except npm's, and a
+// passthrough or failed plan is left alone.
+func TestNameSteps(t *testing.T) {
+	p := &Plan{
+		Resolve:  &Step{Args: []string{"sh", "-c", "if [ -e Cargo.lock ]; then …"}},
+		Download: &Step{Args: []string{"cargo", "fetch", "--locked"}, Name: "kept"},
+		Build:    &Step{Args: []string{"sh", "-c", "exec cargo build --offline"}},
+	}
+	nameSteps(p, nil, "cargo", []string{"build", "--release"})
+	if p.Resolve.Name != "cargo build --release" || p.Download.Name != "kept" || p.Build.Name != "cargo build --release" {
+		t.Errorf("cargo: %q %q %q", p.Resolve.Name, p.Download.Name, p.Build.Name)
+	}
+	n := &Plan{Resolve: &Step{Args: []string{"npm", "install"}, Name: "npm install x --package-lock-only"}, Build: &Step{Args: []string{"npm", "rebuild", "esbuild"}}}
+	nameSteps(n, nil, "npm", []string{"i", "x"})
+	if n.Resolve.Name != "npm i x" || n.Build.Name != "" {
+		t.Errorf("npm: %q %q", n.Resolve.Name, n.Build.Name)
+	}
+	pt := &Plan{Passthrough: true, Resolve: &Step{Args: []string{"x"}}}
+	nameSteps(pt, nil, "npm", []string{"ls"})
+	if pt.Resolve.Name != "" {
+		t.Errorf("a passthrough plan was named")
+	}
+}

@@ -181,6 +181,9 @@ func (m pnpmManager) Plan(args []string, env Env) (*Plan, error) {
 		return p, err // pnpm exec yarn …: planned as the manager (execmanager.go)
 	}
 	p, err := env.checkedPlan(m.plan(args, env))
+	if m.name == "pnpm" {
+		nameSteps(p, err, "pnpm", args)
+	}
 	return finishPlan(p, err, env, "node", "pnpm")
 }
 
