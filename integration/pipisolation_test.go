@@ -281,6 +281,16 @@ func TestPipVenvFromHomeInterpreter(t *testing.T) {
 		if strings.Contains(r.Stdout+r.Stderr, b.Mark) {
 			t.Errorf("a secret of $HOME reached the output\n%s", r)
 		}
+		// The project itself, editable, in the same venv: pip install -e . of a
+		// src-layout setuptools project.
+		writeFile(t, filepath.Join(b.Project, "pyproject.toml"), "[build-system]\nrequires = [\"setuptools>=40.8.0\", \"wheel\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"pbox-homesrc\"\nversion = \"0.1\"\ndependencies = [\"pbox-dep\"]\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, "src", "pbox_homesrc", "__init__.py"), "from pbox_dep import VALUE\nHELLO = 'home ' + VALUE\n", 0o644)
+		chownTree(t, m, b.Project)
+		r = b.pip(ix, db, "install", "-e", ".")
+		wantCode(t, r, 0, "pip install -e . in a venv made by a pyenv python under $HOME")
+		if got := pipVenvImport(t, b, "import pbox_homesrc; print(pbox_homesrc.HELLO)"); got != "home dep" {
+			t.Errorf("the editable install does not import: %q\n%s", got, r)
+		}
 
 		odd := pyenvInterpreter(t, b, "tools/python")
 		hostSh(t, m, b.Project, "rm -rf .venv && "+odd+" -m venv .venv")
