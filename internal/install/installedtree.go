@@ -48,6 +48,23 @@ type treeView interface {
 	ReadFile(rel string) ([]byte, error)
 }
 
+// readChanged reads the run's file rel, whose size the change set records, for an
+// identity: one larger than limit (what names it in the error) is refused before
+// and after the read.
+func readChanged(view treeView, rel string, size int64, limit int, what string) ([]byte, error) {
+	if size > int64(limit) {
+		return nil, fmt.Errorf("%s is %d bytes, more than %s may be (%d)", rootfs.Printable(rel), size, what, limit)
+	}
+	data, err := view.ReadFile(rel)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", rootfs.Printable(rel), err)
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("%s is more than %d bytes", rootfs.Printable(rel), limit)
+	}
+	return data, nil
+}
+
 // isManifestPath: p is the package.json of a package root, node_modules/<name> or
 // node_modules/@scope/<name>, at any depth.
 func isManifestPath(p string) bool {
@@ -75,18 +92,12 @@ func isManifestPath(p string) bool {
 // loaded from a place no package root names.
 func installedPackages(changes []rootfs.Change, view treeView) (pkgs []precheck.Package, skipped []string, err error) {
 	read := func(rel string, size int64, mustExist bool) error {
-		if size > maxManifest {
-			return fmt.Errorf("%s is %d bytes, more than a package manifest may be (%d)", rootfs.Printable(rel), size, maxManifest)
-		}
-		data, err := view.ReadFile(rel)
+		data, err := readChanged(view, rel, size, maxManifest, "a package manifest")
 		if !mustExist && errors.Is(err, fs.ErrNotExist) {
 			return nil // a package without a manifest names no version
 		}
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", rootfs.Printable(rel), err)
-		}
-		if len(data) > maxManifest {
-			return fmt.Errorf("%s is more than %d bytes", rootfs.Printable(rel), maxManifest)
+			return err
 		}
 		// npm (json-parse-even-better-errors) and node strip a byte order mark
 		// before JSON.parse; Go's decoder would refuse the file.

@@ -142,15 +142,9 @@ func installedGems(changes []rootfs.Change, view treeView, outputs []string) (pk
 		if c.Type != rootfs.TypeRegular {
 			return nil, nil, fmt.Errorf("%s is a %s, not a file: a gem's specification must be its own file", rootfs.Printable(c.Path), c.Type)
 		}
-		if c.Size > maxGemspec {
-			return nil, nil, fmt.Errorf("%s is %d bytes, more than a gem specification may be (%d)", rootfs.Printable(c.Path), c.Size, maxGemspec)
-		}
-		data, err := view.ReadFile(c.Path)
+		data, err := readChanged(view, c.Path, c.Size, maxGemspec, "a gem specification")
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading %s: %w", rootfs.Printable(c.Path), err)
-		}
-		if len(data) > maxGemspec {
-			return nil, nil, fmt.Errorf("%s is more than %d bytes", rootfs.Printable(c.Path), maxGemspec)
+			return nil, nil, err
 		}
 		ids, stub := gemspecIdentities(strings.TrimSuffix(path.Base(c.Path), ".gemspec"), data)
 		if !stub {

@@ -166,15 +166,9 @@ func installedDists(changes []rootfs.Change, view treeView, outputs []string, ow
 		if c.Type != rootfs.TypeRegular {
 			return nil, nil, fmt.Errorf("%s is a %s, not a file: a distribution's metadata must be its own file", rootfs.Printable(c.Path), c.Type)
 		}
-		if c.Size > maxDistMetadata {
-			return nil, nil, fmt.Errorf("%s is %d bytes, more than a distribution's metadata may be (%d)", rootfs.Printable(c.Path), c.Size, maxDistMetadata)
-		}
-		data, err := view.ReadFile(c.Path)
+		data, err := readChanged(view, c.Path, c.Size, maxDistMetadata, "a distribution's metadata")
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading %s: %w", rootfs.Printable(c.Path), err)
-		}
-		if len(data) > maxDistMetadata {
-			return nil, nil, fmt.Errorf("%s is more than %d bytes", rootfs.Printable(c.Path), maxDistMetadata)
+			return nil, nil, err
 		}
 		name, version := distHeaders(data)
 		ids := []precheck.Package{{Ecosystem: precheck.PyPI, Name: name, Version: version, Source: c.Path}}
