@@ -235,7 +235,7 @@ func distOf(file, name, version string) bool {
 		}
 		n, v = base[:i], base[i+1:]
 	}
-	return normalizePyName(n) == normalizePyName(name) && normalizePyVersion(v) == normalizePyVersion(version)
+	return pipNormName(n) == pipNormName(name) && normalizePyVersion(v) == normalizePyVersion(version)
 }
 
 // sdistBase is an sdist's file name without its archive extension, or "".
@@ -248,13 +248,9 @@ func sdistBase(file string) string {
 	return ""
 }
 
-var pySeparators = regexp.MustCompile(`[-_.]+`)
-
-func normalizePyName(n string) string { return pySeparators.ReplaceAllString(strings.ToLower(n), "-") }
-
 func normalizePyVersion(v string) string {
 	v = strings.TrimPrefix(strings.ToLower(v), "v")
-	return pySeparators.ReplaceAllString(v, ".")
+	return pipSepRE.ReplaceAllString(v, ".")
 }
 
 // poetryBuildInputs are the offline build's inputs: the project's direct
