@@ -70,12 +70,12 @@ func credScanFile(sites map[string]credHostSite, file, shown string) {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		for _, u := range credURLRE.FindAllString(sc.Text(), -1) {
-			var e egressSet
-			if !e.addURL(u) {
+			hp, ok := urlServer(u)
+			if !ok {
 				continue
 			}
-			if _, ok := sites[e.list[0]]; !ok {
-				sites[e.list[0]] = credHostSite{where: fmt.Sprintf("%s:%d", shown, n), url: pipPrintable(pipRedactURL(u))}
+			if _, ok := sites[hp]; !ok {
+				sites[hp] = credHostSite{where: fmt.Sprintf("%s:%d", shown, n), url: pipPrintable(pipRedactURL(u))}
 			}
 		}
 	}
@@ -314,8 +314,7 @@ func poetryCheckCredentialHosts(p *Plan, env Env, args []string) error {
 	if data, err := os.ReadFile(pyproject); err == nil {
 		if _, err := toml.Decode(string(data), &doc); err == nil {
 			for _, src := range doc.Tool.Poetry.Source {
-				var e egressSet
-				if src.Name != "" && e.addURL(src.URL) && slices.Contains(foreign, e.list[0]) {
+				if hp, ok := urlServer(src.URL); src.Name != "" && ok && slices.Contains(foreign, hp) {
 					pins = append(pins, fmt.Sprintf("`poetry config repositories.%s %s`", src.Name, pipPrintable(redactURL(src.URL))))
 				}
 			}

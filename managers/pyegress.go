@@ -37,13 +37,24 @@ type egressSet struct {
 // addURL adds the server of an http(s) URL (a VCS URL's too: git+https://…);
 // local paths and other schemes are skipped. It reports whether one was added.
 func (e *egressSet) addURL(raw string) bool {
+	hp, ok := urlServer(raw)
+	if ok {
+		e.add(hp)
+	}
+	return ok
+}
+
+// urlServer is the host:port of an http(s) URL (a VCS URL's too: git+https://…),
+// the host in lower case without a trailing dot and the scheme's default port
+// made explicit; false for local paths and other schemes.
+func urlServer(raw string) (string, bool) {
 	raw = strings.TrimSpace(raw)
 	if i := strings.Index(raw, "+"); i > 0 && i < strings.Index(raw, "://") {
 		raw = raw[i+1:] // git+https://, hg+http://
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Hostname() == "" {
-		return false
+		return "", false
 	}
 	port := u.Port()
 	switch u.Scheme {
@@ -56,10 +67,9 @@ func (e *egressSet) addURL(raw string) bool {
 			port = "80"
 		}
 	default:
-		return false
+		return "", false
 	}
-	e.add(net.JoinHostPort(strings.ToLower(strings.TrimSuffix(u.Hostname(), ".")), port))
-	return true
+	return net.JoinHostPort(strings.ToLower(strings.TrimSuffix(u.Hostname(), ".")), port), true
 }
 
 func (e *egressSet) add(hp string) {
