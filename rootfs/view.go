@@ -115,8 +115,11 @@ func readBeneath(root, rel string) ([]byte, error) {
 		return nil, err
 	}
 	defer unix.Close(rfd)
+	// O_NONBLOCK: a FIFO the run planted under a file's name (a package.json the
+	// installed-tree check reads) must not hang the host; it is refused below as
+	// not a regular file.
 	fd, err := unix.Openat2(rfd, filepath.FromSlash(rel), &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})
 	if err != nil {
