@@ -23,30 +23,10 @@ func (s *Scratch) Discard() error {
 		return fmt.Errorf("discarding the step's changes: %w", err)
 	}
 	if s.mode == ModeOverlay {
-		// The new upper root takes the project's permissions, as NewScratch gave
-		// them: the old one has the step's (a chmod of the project root lands on
-		// it), which must not reach the next container either.
-		pst, err := os.Lstat(s.project)
-		if err != nil {
-			return fmt.Errorf("discarding the step's changes: %w", err)
-		}
-		perm := pst.Mode().Perm()
-		for _, d := range []struct {
-			path string
-			perm os.FileMode
-		}{{s.upperDir(), perm}, {s.workDir(), 0o700}} {
-			if err := os.Rename(d.path, filepath.Join(aside, filepath.Base(d.path))); err != nil {
-				return fmt.Errorf("discarding the step's changes: %w", err)
-			}
-			if err := os.Mkdir(d.path, 0o755); err != nil {
-				return fmt.Errorf("discarding the step's changes: %w", err)
-			}
-			if err := os.Lchown(d.path, s.rootUID, s.rootGID); err != nil {
-				return fmt.Errorf("discarding the step's changes: %w", err)
-			}
-			if err := os.Chmod(d.path, d.perm); err != nil {
-				return err
-			}
+		if err := s.freshUpper(aside); err != nil {
+			// Half-swapped: no later container or sync may use this view.
+			s.broken = fmt.Errorf("discarding the step's changes: %w", err)
+			return s.broken
 		}
 		return nil
 	}
@@ -60,5 +40,34 @@ func (s *Scratch) Discard() error {
 		return s.broken
 	}
 	s.snap = snap
+	return nil
+}
+
+// freshUpper renames the overlay's upper and work dirs into aside and makes new
+// empty ones. The new upper root takes the project's permissions, as NewScratch
+// gave them: the old one has the step's (a chmod of the project root lands on it),
+// which must not reach the next container either.
+func (s *Scratch) freshUpper(aside string) error {
+	pst, err := os.Lstat(s.project)
+	if err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		path string
+		perm os.FileMode
+	}{{s.upperDir(), pst.Mode().Perm()}, {s.workDir(), 0o700}} {
+		if err := os.Rename(d.path, filepath.Join(aside, filepath.Base(d.path))); err != nil {
+			return err
+		}
+		if err := os.Mkdir(d.path, 0o755); err != nil {
+			return err
+		}
+		if err := os.Lchown(d.path, s.rootUID, s.rootGID); err != nil {
+			return err
+		}
+		if err := os.Chmod(d.path, d.perm); err != nil {
+			return err
+		}
+	}
 	return nil
 }
