@@ -213,11 +213,17 @@ func fsUsed(path string) (int64, error) {
 	if err := unix.Statfs(path, &s); err != nil {
 		return 0, err
 	}
+	return statfsUsed(&s), nil
+}
+
+// statfsUsed is the space a statfs reports in use: blocks, and an inode charge
+// for every inode in use (empty files take no block).
+func statfsUsed(s *unix.Statfs_t) int64 {
 	used := int64(s.Blocks-s.Bfree) * s.Frsize
 	if s.Files >= s.Ffree {
 		used += int64(s.Files-s.Ffree) * inodeCharge
 	}
-	return used, nil
+	return used
 }
 
 // heldDeleted adds up the blocks of the files that processes of the pid
