@@ -38,6 +38,14 @@ type FindingKind string
 const (
 	Malicious     FindingKind = "malicious"
 	Vulnerability FindingKind = "vulnerability"
+	// Behaviour is something a package's code tried while it ran in the sandbox
+	// (the behaviour monitor's observation: a network attempt, a secret read, a
+	// persistence write, a download-and-execute). ID is the rule, "PB-BEHAVIOUR-…".
+	Behaviour FindingKind = "behaviour"
+	// Analysis is something the static analysis found in a package's files before
+	// any of its code ran (an eval chain, an encoded blob, a typosquatted name).
+	// ID is the rule, "PB-ANALYSIS-…".
+	Analysis FindingKind = "analysis"
 )
 
 // Severity of a vulnerability, ordered.
@@ -92,7 +100,9 @@ func lower(s string) string {
 	return string(b)
 }
 
-// Finding is one advisory that affects one package version.
+// Finding is one advisory that affects one package version, or one behaviour or
+// analysis rule that fired for it (Kind Behaviour or Analysis; ID is the rule id,
+// which is what an ignore entry names).
 type Finding struct {
 	ID       string      `json:"id"`
 	Kind     FindingKind `json:"kind"`
@@ -101,4 +111,13 @@ type Finding struct {
 	Aliases  []string    `json:"aliases,omitempty"`
 	// Score is the CVSS base score when one was computed, else 0.
 	Score float64 `json:"score,omitempty"`
+	// Evidence is what a behaviour or analysis finding rests on, most telling first:
+	// "path:line: excerpt" for analysis, "pid 42 sh -c …: connect 1.2.3.4:443" for
+	// behaviour. Reports show the first few lines; nil for advisories.
+	Evidence []string `json:"evidence,omitempty"`
+	// Candidates lists the packages ("name@version") a behaviour may belong to when
+	// the monitor could not tell which one ran it (a shared process, an ambiguous
+	// cwd). The finding is then filed under each candidate, and an ignore must
+	// cover the package it is filed under.
+	Candidates []string `json:"candidates,omitempty"`
 }
