@@ -39,6 +39,33 @@ func (s *Scratch) Readlink(rel string) (string, error) {
 	return readlinkBeneath(base, rel)
 }
 
+// HostDir returns the host path of directory rel as the run's view has it: in the
+// upper dir when the run created or changed it (for an overlay, only the entries
+// the run wrote are there; a directory the run made anew is opaque and whole), in
+// the project or in the staging copy otherwise. No symlink is followed on the way
+// and rel itself must be a directory. Read it only while no container runs, and
+// without following symlinks below it: what is there was written by the run.
+func (s *Scratch) HostDir(rel string) (string, error) {
+	base, clean, err := s.locate(rel)
+	if err != nil {
+		return "", err
+	}
+	// Every component is checked, whichever tree holds it: a project's own
+	// node_modules may be a symlink to anywhere.
+	parts := strings.Split(clean, "/")
+	for i := range parts {
+		var st unix.Stat_t
+		q := filepath.Join(base, filepath.FromSlash(strings.Join(parts[:i+1], "/")))
+		if err := unix.Lstat(q, &st); err != nil {
+			return "", err
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return "", fmt.Errorf("%s is not a directory in the run's view", strings.Join(parts[:i+1], "/"))
+		}
+	}
+	return filepath.Join(base, filepath.FromSlash(clean)), nil
+}
+
 // locate finds which tree holds rel in the run's view: the upper dir, the project
 // (the overlay's lower dir) or the staging copy.
 func (s *Scratch) locate(rel string) (base, clean string, err error) {
