@@ -240,6 +240,16 @@ type Plan struct {
 	// what the bare manager would have told the user but its steps do not show
 	// (pnpm's "Ignored build scripts"); they are printed as warnings.
 	Notices func(read func(rel string) ([]byte, error)) []string `json:"-"`
+	// ProjectScripts, when set, runs the project's own lifecycle scripts (the root
+	// package's preinstall … prepare, its workspace packages') after Build, as the
+	// manager runs them after installing: no network, no credentials, under the
+	// policy's scripts mode by ProjectName. What it writes in the project beyond
+	// Outputs is synced back too, except .git/ and Sealed files
+	// (internal/install/rootscripts.go).
+	ProjectScripts *Step
+	// ProjectName and ProjectVersion are the project's package.json name and
+	// version, for scripts: allowlist and allow_scripts.
+	ProjectName, ProjectVersion string
 
 	// Outputs are the paths (relative to Root; a trailing "/" means a directory tree)
 	// that may be synced back. Every other write is refused and reported.
