@@ -47,6 +47,9 @@ type Spec struct {
 	StateDir string
 	// Log receives status and warnings (nil: discarded).
 	Log logrus.FieldLogger
+	// Monitor, when set, watches the container's processes (see Monitor);
+	// nil runs without it.
+	Monitor *Monitor
 }
 
 // Limits are the resource limits of one run. Zero means "no limit".
@@ -104,6 +107,10 @@ type Result struct {
 	// network namespace without Landlock scoping, so it could reach the host's
 	// abstract unix sockets.
 	AbstractSocketsScoped bool
+	// Monitored reports whether Spec.Monitor watched the run; MonitorNote
+	// says why not when it was asked for and did not.
+	Monitored   bool
+	MonitorNote string
 }
 
 // Unenforced lists the limits that were requested but could not be enforced.

@@ -1,0 +1,48 @@
+package container
+
+import "time"
+
+// Monitor asks Run to watch the container's processes through seccomp user
+// notification: every attempt at the network (connect, sendto with an address,
+// sendmsg with an address), every program started (execve, execveat), every
+// process detaching from the script (setsid) and every call the filter refuses
+// is reported to OnEvent. The monitor only records: what a process may do is
+// still decided by the sandbox (network namespace, mounts, the filter), never
+// by the memory read here, which the process can change after it is read.
+//
+// OnEvent is called from the listener goroutine, in order; it must not block
+// long: while it runs, the next watched call of every process in the container
+// waits.
+type Monitor struct {
+	OnEvent func(SyscallEvent)
+	// EnvKeys are the environment variables read from /proc/PID/environ into
+	// SyscallEvent.Env (attribution: npm_package_name, CARGO_PKG_NAME, ...).
+	EnvKeys []string
+}
+
+// SyscallEvent is one watched system call made in the container.
+type SyscallEvent struct {
+	Time time.Time
+	// Pid is the host pid of the calling thread group.
+	Pid int
+	// Syscall is "connect", "sendto", "sendmsg", "execve", "execveat",
+	// "setsid", or a refused call's name ("unshare", "mount", ...).
+	Syscall string
+	// Refused: the filter refuses this call (answered EPERM); false: the call
+	// went on.
+	Refused bool
+	// Addr is the destination of connect/sendto/sendmsg: "203.0.113.5:443",
+	// "[2001:db8::1]:443", "unix:/path", "unix:@abstract", "netlink",
+	// "family N"; "" if unreadable.
+	Addr string
+	// Path is execve/execveat's program path as passed.
+	Path string
+	// Argv is execve/execveat's arguments: up to 64, each cut at 4 KiB.
+	Argv []string
+	// Env holds the Monitor.EnvKeys found in the process's environment.
+	Env map[string]string
+	// Cwd is the process's working directory as seen inside the container.
+	Cwd string
+	// Exe is the process's executable as seen inside the container.
+	Exe string
+}
