@@ -177,8 +177,12 @@ func (p *Policy) apply(l *layer, project bool) {
 	}
 	p.KeepEnv = append(p.KeepEnv, l.keepEnv...)
 	for _, ig := range l.ignore {
-		if strings.HasPrefix(strings.ToUpper(ig.ID), "MAL-") {
+		id := strings.ToUpper(ig.ID)
+		switch {
+		case strings.HasPrefix(id, "MAL-"):
 			weak("ignores the malware advisory %s (%s)", ig.ID, ig.Reason)
+		case strings.HasPrefix(id, BehaviourRulePrefix), strings.HasPrefix(id, AnalysisRulePrefix):
+			weak("ignores the detection rule %s for %s (%s)", ig.ID, orEvery(ig.Package), ig.Reason)
 		}
 	}
 	p.Ignore = append(p.Ignore, l.ignore...)
@@ -212,6 +216,14 @@ func (p *Policy) apply(l *layer, project bool) {
 		}
 		p.Uncheckable = *v
 	}
+	p.applyDetection(&l.detection, l.file, project)
+}
+
+func orEvery(pkg string) string {
+	if pkg == "" {
+		return "every package"
+	}
+	return pkg
 }
 
 func loosensThreshold(old, new Threshold) bool { return new.rank() > old.rank() }

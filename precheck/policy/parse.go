@@ -60,6 +60,7 @@ type layer struct {
 	maxAge        *time.Duration
 	whenStale     *Action
 	uncheckable   *Action
+	detection     detectionLayer
 }
 
 // Parse reads one policy document and returns it merged over the defaults. name is
@@ -193,6 +194,8 @@ func parseLayer(name string, data []byte) (*layer, error) {
 			})
 		},
 		"uncheckable": func(n *yaml.Node) error { return p.action(n, &l.uncheckable) },
+		"behaviour":   func(n *yaml.Node) error { return p.behaviourSection(n, &l.detection) },
+		"analysis":    func(n *yaml.Node) error { return p.analysisSection(n, &l.detection) },
 	})
 	if err != nil {
 		return nil, err

@@ -59,11 +59,19 @@ type Policy struct {
 	// Uncheckable is what happens to git, file, path and URL dependencies, which
 	// cannot be looked up by name and version.
 	Uncheckable Action
+	// Behaviour and Analysis decide what the behaviour monitor's and the static
+	// analysis's findings do (see detection.go).
+	Behaviour Behaviour
+	Analysis  Analysis
 
 	// Files lists the policy files that were merged, lowest precedence first.
 	Files []string
 	// Weakened describes each way a project file loosened the settings below it.
 	Weakened []string
+	// Refused describes each setting of a project file that was not applied because
+	// it would loosen the behaviour: or analysis: sections (a project file may only
+	// make those stricter).
+	Refused []string
 }
 
 // ScriptNetwork is one script_network entry.
@@ -169,6 +177,8 @@ func Default() *Policy {
 		Scripts:     ScriptsSandbox,
 		Database:    Database{MaxAge: 72 * time.Hour, WhenStale: Fail},
 		Uncheckable: Warn,
+		Behaviour:   defaultBehaviour(),
+		Analysis:    defaultAnalysis(),
 	}
 }
 
