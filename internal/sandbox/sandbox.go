@@ -122,7 +122,11 @@ type Exec struct {
 	Dirs []DirBind
 	// Programs are single executable files bound read-only (nosuid, nodev): the
 	// phylum-box binary, for a step that runs behind its egress bridge.
-	Programs       []FileBind
+	Programs []FileBind
+	// Writable are host files or directories bound read-write (nosuid, nodev,
+	// noexec), added last: the persistence decoys of internal/behaviour, whose
+	// writes must succeed to be seen. Their sources must be throwaway.
+	Writable       []FileBind
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
@@ -149,6 +153,10 @@ func (s *Session) Run(ctx context.Context, e Exec) (*container.Result, error) {
 	for _, f := range e.Files {
 		extra = append(extra, specs.Mount{Destination: f.Target, Type: "bind", Source: f.Source,
 			Options: []string{"bind", "ro", "nosuid", "nodev", "noexec"}})
+	}
+	for _, f := range e.Writable {
+		extra = append(extra, specs.Mount{Destination: f.Target, Type: "bind", Source: f.Source,
+			Options: []string{"bind", "nosuid", "nodev", "noexec"}})
 	}
 	sk, err := rootfs.BuildSkeleton(rootfs.SkeletonOptions{
 		Dir: dir, RootUID: s.id.RootUID, RootGID: s.id.RootGID, Home: s.o.Home,
