@@ -121,6 +121,9 @@ type PackageResult struct {
 	// Unchecked is set when the package could not be looked up (uncheckable
 	// entry, or no usable database for its ecosystem).
 	Unchecked bool
+	// Unattributed is set for a pseudo-package (StepPackage, UnattributedName) that
+	// holds behaviour findings no installed package could be tied to.
+	Unattributed bool
 }
 
 // FindingResult is one finding with what the policy made of it.
@@ -130,6 +133,9 @@ type FindingResult struct {
 	Ignored  bool
 	// Reason is the rule that decided this finding.
 	Reason string
+	// IgnoreEntry, for a behaviour or analysis finding, is the ignore entry that
+	// silences it for this package version if it is a false alarm (IgnoreEntry).
+	IgnoreEntry string
 }
 
 // DatabaseReport is the database's status as the verdict saw it.
@@ -182,6 +188,9 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 	v := &Verdict{CheckedAt: now, PolicyFiles: pol.Files, Policy: pol}
 	for _, w := range pol.Weakened {
 		v.Warnings = append(v.Warnings, "project policy loosens your settings: "+w)
+	}
+	for _, w := range pol.Refused {
+		v.Warnings = append(v.Warnings, "project policy setting not applied (a project file may only make behaviour: and analysis: stricter): "+w)
 	}
 
 	pkgs = dedupe(pkgs)
@@ -255,25 +264,7 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 			}
 		}
 	}
-	// Sort an index, not the results: moving these pointer-heavy structs around in
-	// a sort was most of the engine's time (write barriers). The order is total
-	// (packages are distinct after dedupe), so it is deterministic.
-	order := make([]int, len(results))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(i, j int) int {
-		a, b := &results[i].Package, &results[j].Package
-		return cmp.Or(cmp.Compare(a.Ecosystem, b.Ecosystem), cmp.Compare(a.Name, b.Name),
-			cmp.Compare(a.Version, b.Version), cmp.Compare(a.Source, b.Source),
-			cmp.Compare(btoi(a.Uncheckable), btoi(b.Uncheckable)), cmp.Compare(a.Reason, b.Reason),
-			cmp.Compare(btoi(a.Dev), btoi(b.Dev)))
-	})
-	sorted := make([]PackageResult, len(results))
-	for k, i := range order {
-		sorted[k] = results[i]
-	}
-	results = sorted
+	sortResults(results)
 	v.Packages = results
 
 	v.ExpiredIgnores = pol.ExpiredIgnores(now)
@@ -291,6 +282,23 @@ func (e *Engine) Evaluate(ctx context.Context, pkgs []Package) (*Verdict, error)
 		v.Result = Pass
 	}
 	return v, nil
+}
+
+// sortResults sorts by package. It sorts an index, not the results: moving these
+// pointer-heavy structs around in a sort was most of the engine's time (write
+// barriers). The order is total (packages are distinct after dedupe), so it is
+// deterministic.
+func sortResults(results []PackageResult) {
+	order := make([]int, len(results))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int { return comparePackages(results[i].Package, results[j].Package) })
+	sorted := make([]PackageResult, len(results))
+	for k, i := range order {
+		sorted[k] = results[i]
+	}
+	copy(results, sorted)
 }
 
 // uncheckable records on r that it cannot be judged and returns the line for the

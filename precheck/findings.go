@@ -16,6 +16,8 @@ type NotBlocking struct {
 	Severity Severity `json:"severity"`
 	Package  string   `json:"package"` // name@version
 	Summary  string   `json:"summary,omitempty"`
+	// Evidence is the first evidence line of a behaviour or analysis finding.
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // NotBlockingFindings lists the findings that did not block, most severe first
@@ -31,8 +33,12 @@ func NotBlockingFindings(v *Verdict) []NotBlocking {
 			if f.Blocking || f.Ignored {
 				continue
 			}
-			out = append(out, NotBlocking{ID: f.ID, Kind: string(f.Kind), Severity: f.Severity,
-				Package: p.Name + "@" + p.Version, Summary: f.Summary})
+			nb := NotBlocking{ID: f.ID, Kind: string(f.Kind), Severity: f.Severity,
+				Package: p.Name + "@" + p.Version, Summary: f.Summary}
+			if len(f.Evidence) > 0 {
+				nb.Evidence = f.Evidence[0]
+			}
+			out = append(out, nb)
 		}
 	}
 	rank := func(n NotBlocking) int {
@@ -55,28 +61,44 @@ func NotBlockingSummary(v *Verdict, max int) []string {
 	if len(fs) == 0 {
 		return nil
 	}
-	threshold := ""
-	if v.Policy != nil {
-		threshold = fmt.Sprintf(" (below block.vulnerability: %s)", v.Policy.Block.Vulnerability)
+	var head string
+	if slices.ContainsFunc(fs, func(f NotBlocking) bool { return isDetection(FindingKind(f.Kind)) }) {
+		// Behaviour and analysis warnings each have their reason (a threshold or a
+		// rule set to warn); -v and the report give it.
+		head = fmt.Sprintf("%d finding%s did not block; installed anyway:", len(fs), plural(len(fs), "", "s"))
+	} else {
+		threshold := ""
+		if v.Policy != nil {
+			threshold = fmt.Sprintf(" (below block.vulnerability: %s)", v.Policy.Block.Vulnerability)
+		}
+		head = fmt.Sprintf("%d advisor%s did not block%s; installed anyway:", len(fs), plural(len(fs), "y", "ies"), threshold)
 	}
-	lines := []string{fmt.Sprintf("%d advisor%s did not block%s; installed anyway:", len(fs), plural(len(fs), "y", "ies"), threshold)}
+	lines := []string{head}
 	for i, f := range fs {
 		if i == max {
 			lines = append(lines, fmt.Sprintf("  … and %d more (all of them with -v, or in --report FILE)", len(fs)-max))
 			break
 		}
 		sev := f.Severity.String()
-		if f.Kind == string(Malicious) {
+		switch {
+		case f.Kind == string(Malicious):
 			sev = "MALWARE"
+		case isDetection(FindingKind(f.Kind)):
+			sev = f.Kind + " " + sev
 		}
 		line := fmt.Sprintf("  %s  %s  %s", oneLine(f.ID, 80), sev, oneLine(f.Package, 120))
 		if s := oneLine(f.Summary, 80); s != "" {
 			line += "  " + s
 		}
+		if e := oneLine(f.Evidence, 100); e != "" {
+			line += " (" + e + ")"
+		}
 		lines = append(lines, line)
 	}
 	return lines
 }
+
+func isDetection(k FindingKind) bool { return k == Behaviour || k == Analysis }
 
 func plural(n int, one, many string) string {
 	if n == 1 {
