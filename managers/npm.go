@@ -196,6 +196,21 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		p.BuildNeeded = NpmBuildNeeded
 		p.BuildChanged = NpmBuildChanged // npmnoop.go
 	}
+	if npmRunsProjectScripts(cmd, rest) && !npmIgnoresScripts(a, cfg) {
+		// The project's own scripts, after the dependencies' (rootscripts.go).
+		pm, err := readProjectManifest(root, ".")
+		if err != nil {
+			return nil, err
+		}
+		ps, wsNames, err := npmProjectScripts(root, pm, workspaces, p.Build)
+		if err != nil {
+			return nil, err
+		}
+		if ps != nil {
+			p.ProjectScripts, p.ProjectName, p.ProjectVersion = ps, pm.Name, pm.Version
+			p.BuildChanged = npmRootBuildsChanged(wsNames)
+		}
+	}
 	p.UpToDate = npmNoopCheck(cmd, rest, a, cfg, man, root)
 	p.Freshen = []string{"node_modules/.package-lock.json"}
 	p.Resolve = npmKeepHidden(p.Resolve, root) // npmhidden.go

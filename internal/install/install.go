@@ -302,6 +302,10 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 			}
 		}
 	}
+	// 4b. The project's own lifecycle scripts (rootscripts.go).
+	if done, err := r.projectScripts(ctx, checked); err != nil || done {
+		return out, err
+	}
 	if p.Notices != nil {
 		for _, n := range p.Notices(r.sess.Scratch().ReadFile) {
 			log.Warn(rootfs.Printable(n))
@@ -310,14 +314,16 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	// 5. Sync back.
 	var validate func(allowed, all []rootfs.Change) []rootfs.Refusal
 	if only == nil { // the user's project; a scratch plan's temporary project is ours
-		validate = r.linkValidator()
+		validate = r.projectValidate(r.linkValidator())
 		only = make([]string, 0, len(p.Outputs))
 		for _, op := range p.Outputs {
 			only = append(only, strings.TrimSuffix(op, "/"))
 		}
+		only = r.projectOnly(only)
 	}
 	rep, err := sess.SyncBack(rootfs.SyncOptions{Only: only, OwnerUID: o.OwnerUID, OwnerGID: o.OwnerGID, Validate: validate, Unchanged: p.Bookkeeping})
 	out.Sync = rep
+	r.projectGitAdvice(rep)
 	if rep != nil {
 		out.Synced = len(rep.Applied)
 		for _, rf := range rep.Refused {
@@ -351,6 +357,8 @@ type runner struct {
 	only []string
 	// fresh are the hashes of the plan's Freshen files after the download (noop.go).
 	fresh map[string][32]byte
+	// project is what the project's own scripts wrote (rootscripts.go).
+	project *projectRun
 }
 
 // step runs one sandboxed step. done is true when the install must stop (the

@@ -1,0 +1,71 @@
+package managers
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestNpmRunEvents(t *testing.T) {
+	for _, tc := range []struct {
+		scripts []string
+		want    []string
+	}{
+		{nil, nil},
+		{[]string{"postinstall"}, []string{"postinstall"}},
+		{[]string{"preinstall", "install", "postinstall", "prepare"}, []string{"install", "prepare"}},
+		{[]string{"preinstall", "postinstall", "preprepare", "postprepare", "prepublish"}, []string{"preinstall", "postinstall", "prepublish", "preprepare", "postprepare"}},
+		{[]string{"prepare", "test", "build"}, []string{"prepare"}},
+	} {
+		m := &projectManifest{Scripts: map[string]any{}}
+		for _, s := range tc.scripts {
+			m.Scripts[s] = "echo " + s
+		}
+		if got := npmRunEvents(m); !slices.Equal(got, tc.want) {
+			t.Errorf("%v: npmRunEvents = %v, want %v", tc.scripts, got, tc.want)
+		}
+	}
+}
+
+func TestNpmPlanProjectScripts(t *testing.T) {
+	env := testEnv(t, map[string]string{
+		"package.json":            `{"name":"app","version":"1.2.3","workspaces":["packages/*"],"scripts":{"postinstall":"node gen.js","prepare":"husky"}}`,
+		"packages/a/package.json": `{"name":"a","version":"1.0.0","scripts":{"prepare":"tsc"}}`,
+		"packages/b/package.json": `{"name":"b","version":"1.0.0","scripts":{"test":"x"}}`,
+	})
+	needNodeHeaders(t, env)
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"install"}, true},
+		{[]string{"ci"}, true},
+		{[]string{"install", "lodash"}, false},
+		{[]string{"install", "--ignore-scripts"}, false},
+		{[]string{"rebuild"}, false},
+	} {
+		p, err := Lookup("npm")
+		if !err {
+			t.Fatal("npm not registered")
+		}
+		plan, perr := p.Plan(tc.args, env)
+		if perr != nil {
+			t.Fatalf("%v: %v", tc.args, perr)
+		}
+		if got := plan.ProjectScripts != nil; got != tc.want {
+			t.Errorf("%v: ProjectScripts set = %v, want %v", tc.args, got, tc.want)
+			continue
+		}
+		if tc.want && (plan.ProjectName != "app" || plan.ProjectVersion != "1.2.3") {
+			t.Errorf("%v: project %s@%s", tc.args, plan.ProjectName, plan.ProjectVersion)
+		}
+		if tc.want && plan.ProjectScripts.Network {
+			t.Errorf("%v: the project scripts step has the network", tc.args)
+		}
+		if tc.want {
+			want := "set -e; npm rebuild --foreground-scripts --no-audit --no-fund a; npm run-script postinstall; npm run-script prepare"
+			if got := plan.ProjectScripts.Args[len(plan.ProjectScripts.Args)-1]; got != want {
+				t.Errorf("%v: project scripts step %q, want %q", tc.args, got, want)
+			}
+		}
+	}
+}
