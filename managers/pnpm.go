@@ -315,6 +315,7 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	p.Download, p.Build = download, build
 	p.Notices = pnpmIgnoredBuildsNotice // pnpmnotices.go
 	p.Bookkeeping = map[string]func(run, host []byte) bool{pnpmWorkspaceStateFile: pnpmWorkspaceStateSame}
+	p.UpToDate = pnpmNoopCheck(cmd, rest, a, cfg, root, workspaces, hook, store) // pnpmnoop.go
 	if hook != "" {
 		pnpmHooks(p, hook, portable, storeFlags)
 	}

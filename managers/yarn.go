@@ -345,6 +345,7 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	p.Download = &Step{Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--ignore-scripts"}, quiet), Env: yarnNetworkEnv, Network: true, Credentials: true}
 	p.Build = &Step{Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--offline", "--force"}, quiet),
 		Env: []string{"npm_config_nodedir=" + nodedir}, Scripts: true}
+	p.UpToDate = yarnClassicNoopCheck(env, y, prefix, cmd, rest, root, dir, workspaces, cfg, nodedir) // yarnnoop.go
 	return p, nil
 }
 

@@ -1,0 +1,239 @@
+package managers
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeNoopTree writes files and symbolic links (path → target) under a new dir.
+func writeNoopTree(t *testing.T, files, links map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for rel, data := range files {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for rel, target := range links {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const pnpmNoopLock = `lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+importers:
+
+  .:
+    dependencies:
+      is-odd:
+        specifier: ^3.0.1
+        version: 3.0.1
+    devDependencies:
+      '@scope/dev':
+        specifier: 1.0.0
+        version: 1.0.0
+
+packages:
+
+  '@scope/dev@1.0.0':
+    resolution: {integrity: sha512-d}
+
+  is-number@6.0.0:
+    resolution: {integrity: sha512-n}
+
+  is-odd@3.0.1:
+    resolution: {integrity: sha512-o}
+
+snapshots:
+
+  '@scope/dev@1.0.0': {}
+
+  is-number@6.0.0: {}
+
+  is-odd@3.0.1:
+    dependencies:
+      is-number: 6.0.0
+`
+
+const pnpmNoopModules = `{
+  "hoistedDependencies": {"is-number@6.0.0": {"is-number": "private"}},
+  "hoistPattern": ["*"],
+  "included": {"dependencies": true, "devDependencies": true, "optionalDependencies": true},
+  "injectedDeps": {},
+  "layoutVersion": 5,
+  "nodeLinker": "isolated",
+  "packageManager": "pnpm@10.34.9",
+  "pendingBuilds": [],
+  "publicHoistPattern": [],
+  "registries": {"default": "https://registry.npmjs.org/"},
+  "skipped": [],
+  "storeDir": "/store/v10",
+  "virtualStoreDir": ".pnpm",
+  "virtualStoreDirMaxLength": 120
+}`
+
+func pnpmNoopProject(t *testing.T, edit func(files, links map[string]string)) string {
+	t.Helper()
+	files := map[string]string{
+		"package.json":                 `{"name":"p","version":"1.0.0","dependencies":{"is-odd":"^3.0.1"},"devDependencies":{"@scope/dev":"1.0.0"},"scripts":{"test":"x"}}`,
+		"pnpm-lock.yaml":               pnpmNoopLock,
+		"node_modules/.pnpm/lock.yaml": pnpmNoopLock,
+		"node_modules/.modules.yaml":   pnpmNoopModules,
+		"node_modules/.pnpm/is-odd@3.0.1/node_modules/is-odd/package.json":             `{"name":"is-odd","version":"3.0.1"}`,
+		"node_modules/.pnpm/is-number@6.0.0/node_modules/is-number/package.json":       `{"name":"is-number","version":"6.0.0"}`,
+		"node_modules/.pnpm/@scope+dev@1.0.0/node_modules/@scope/dev/package.json":     `{"name":"@scope/dev","version":"1.0.0"}`,
+		"node_modules/.pnpm/is-odd@3.0.1/node_modules/is-odd/index.js":                 ``,
+		"node_modules/.pnpm/@scope+dev@1.0.0/node_modules/@scope/dev/lib/whatever.txt": ``,
+	}
+	links := map[string]string{
+		"node_modules/is-odd":                                    ".pnpm/is-odd@3.0.1/node_modules/is-odd",
+		"node_modules/@scope/dev":                                "../.pnpm/@scope+dev@1.0.0/node_modules/@scope/dev",
+		"node_modules/.pnpm/is-odd@3.0.1/node_modules/is-number": "../../is-number@6.0.0/node_modules/is-number",
+	}
+	if edit != nil {
+		edit(files, links)
+	}
+	return writeNoopTree(t, files, links)
+}
+
+func TestPnpmUpToDate(t *testing.T) {
+	bothLocks := func(f map[string]string, old, new string) {
+		f["pnpm-lock.yaml"] = strings.Replace(f["pnpm-lock.yaml"], old, new, 1)
+		f["node_modules/.pnpm/lock.yaml"] = strings.Replace(f["node_modules/.pnpm/lock.yaml"], old, new, 1)
+	}
+	tests := []struct {
+		name string
+		edit func(files, links map[string]string)
+		want bool
+		why  string
+	}{
+		{name: "installed as locked", want: true},
+		{name: "a dependency added to package.json", edit: func(f, _ map[string]string) {
+			f["package.json"] = strings.Replace(f["package.json"], `"is-odd":"^3.0.1"`, `"is-odd":"^3.0.1","ms":"2"`, 1)
+		}, why: "dependencies are not the lockfile's"},
+		{name: "a specifier changed in package.json", edit: func(f, _ map[string]string) {
+			f["package.json"] = strings.Replace(f["package.json"], `"is-odd":"^3.0.1"`, `"is-odd":"^3.0.0"`, 1)
+		}, why: "is-odd@^3.0.0"},
+		{name: "root postinstall script", edit: func(f, _ map[string]string) {
+			f["package.json"] = strings.Replace(f["package.json"], `"test":"x"`, `"postinstall":"x"`, 1)
+		}, why: "postinstall"},
+		{name: "pnpm overrides in package.json", edit: func(f, _ map[string]string) {
+			f["package.json"] = strings.Replace(f["package.json"], `{"name"`, `{"pnpm":{"overrides":{"ms":"1"}},"name"`, 1)
+		}, why: "package.json has pnpm"},
+		{name: "lockfile changed (git pull), tree not", edit: func(f, _ map[string]string) {
+			f["pnpm-lock.yaml"] = strings.Replace(f["pnpm-lock.yaml"], "sha512-o", "sha512-X", 1)
+		}, why: "not pnpm-lock.yaml"},
+		{name: "no current lockfile", edit: func(f, _ map[string]string) {
+			delete(f, "node_modules/.pnpm/lock.yaml")
+		}, why: "no such file"},
+		{name: "no .modules.yaml", edit: func(f, _ map[string]string) {
+			delete(f, "node_modules/.modules.yaml")
+		}, why: "no such file"},
+		{name: "installed package at another version", edit: func(f, _ map[string]string) {
+			f["node_modules/.pnpm/is-number@6.0.0/node_modules/is-number/package.json"] = `{"name":"is-number","version":"5.0.0"}`
+		}, why: "not version 6.0.0"},
+		{name: "installed package missing", edit: func(f, _ map[string]string) {
+			delete(f, "node_modules/.pnpm/is-number@6.0.0/node_modules/is-number/package.json")
+		}, why: "is-number"},
+		{name: "direct link missing", edit: func(_, l map[string]string) {
+			delete(l, "node_modules/is-odd")
+		}, why: "not pnpm's link"},
+		{name: "direct link elsewhere", edit: func(_, l map[string]string) {
+			l["node_modules/is-odd"] = ".pnpm/is-number@6.0.0/node_modules/is-number"
+		}, why: "does not lead to"},
+		{name: "production-only install", edit: func(f, _ map[string]string) {
+			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"devDependencies": true`, `"devDependencies": false`, 1)
+		}, why: "dependency kinds"},
+		{name: "pending builds", edit: func(f, _ map[string]string) {
+			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"pendingBuilds": []`, `"pendingBuilds": ["x"]`, 1)
+		}, why: "pending"},
+		{name: "hoisted layout", edit: func(f, _ map[string]string) {
+			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"isolated"`, `"hoisted"`, 1)
+		}, why: "another layout"},
+		{name: "another store", edit: func(f, _ map[string]string) {
+			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `/store/v10`, `/elsewhere/v10`, 1)
+		}, why: "another store"},
+		{name: "lockfile overrides", edit: func(f, _ map[string]string) {
+			bothLocks(f, "importers:", "overrides:\n  ms: 1.0.0\n\nimporters:")
+		}, why: "pnpm-lock.yaml has overrides"},
+		{name: "a link: dependency", edit: func(f, _ map[string]string) {
+			bothLocks(f, "version: 3.0.1", "version: link:../x")
+		}, why: "not a registry package"},
+		{name: "workspace settings that change the layout", edit: func(f, _ map[string]string) {
+			f["pnpm-workspace.yaml"] = "nodeLinker: hoisted\n"
+		}, why: "sets nodeLinker"},
+		{name: "workspace build allowlist only", edit: func(f, _ map[string]string) {
+			f["pnpm-workspace.yaml"] = "onlyBuiltDependencies:\n  - esbuild\n"
+		}, want: true},
+		// A hostile checkout: a record claiming the lockfile's tree, the real
+		// package replaced by a link out of the project.
+		{name: "hostile: package dir is a link", edit: func(f, l map[string]string) {
+			delete(f, "node_modules/.pnpm/is-number@6.0.0/node_modules/is-number/package.json")
+			l["node_modules/.pnpm/is-number@6.0.0/node_modules/is-number"] = "/etc"
+		}, why: "not installed"},
+		{name: "hostile: package.json is a link", edit: func(f, l map[string]string) {
+			delete(f, "node_modules/.pnpm/is-number@6.0.0/node_modules/is-number/package.json")
+			l["node_modules/.pnpm/is-number@6.0.0/node_modules/is-number/package.json"] = "/etc/passwd"
+		}, why: "not a regular file"},
+		{name: "hostile: lockfile is a link out of the project", edit: func(f, l map[string]string) {
+			delete(f, "pnpm-lock.yaml")
+			l["pnpm-lock.yaml"] = "/etc/passwd"
+		}, why: "not a regular file"},
+		{name: "hostile: record of a tree not on disk", edit: func(f, _ map[string]string) {
+			delete(f, "node_modules/.pnpm/is-odd@3.0.1/node_modules/is-odd/package.json")
+			delete(f, "node_modules/.pnpm/is-odd@3.0.1/node_modules/is-odd/index.js")
+		}, why: "is-odd"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := pnpmNoopProject(t, tt.edit)
+			got, why := PnpmUpToDate(dir, "/store")
+			if got != tt.want || !strings.Contains(why, tt.why) {
+				t.Errorf("PnpmUpToDate = %v, %q; want %v, containing %q", got, why, tt.want, tt.why)
+			}
+		})
+	}
+}
+
+func TestPnpmNoopCheck(t *testing.T) {
+	env := testEnv(t, nil)
+	needNodeHeaders(t, env)
+	pnpm, _ := Lookup("pnpm")
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"install"}, true},
+		{[]string{"i", "--frozen-lockfile"}, true},
+		{[]string{"install", "--prod"}, false},
+		{[]string{"install", "--shamefully-hoist"}, false},
+		{[]string{"add", "ms"}, false},
+		{[]string{"update"}, false},
+		{[]string{"install-test"}, false},
+	} {
+		p, err := pnpm.Plan(tc.args, env)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if (p.UpToDate != nil) != tc.want {
+			t.Errorf("pnpm %v: UpToDate set = %v, want %v", tc.args, p.UpToDate != nil, tc.want)
+		}
+	}
+}
