@@ -17,7 +17,10 @@ import (
 // specconv.Example() for its masked and read-only /proc and /sys paths and its
 // device list, and replaces the parts phylum-box decides: mounts, namespaces,
 // id maps, capabilities (none), seccomp and resources.
-func buildSpec(s *Spec, id *Identity, plan *limitPlan, useSeccomp bool) *specs.Spec {
+//
+// A non-empty monitorPath selects SeccompProfileMonitored, whose notifications
+// libcontainer sends to the listener at that path.
+func buildSpec(s *Spec, id *Identity, plan *limitPlan, useSeccomp bool, monitorPath string) *specs.Spec {
 	sp := specconv.Example()
 	sp.Root = &specs.Root{Path: s.Rootfs, Readonly: true}
 	sp.Hostname = s.Hostname
@@ -53,7 +56,10 @@ func buildSpec(s *Spec, id *Identity, plan *limitPlan, useSeccomp bool) *specs.S
 		plan.resources.Devices = sp.Linux.Resources.Devices
 		sp.Linux.Resources = plan.resources
 	}
-	if useSeccomp {
+	if useSeccomp && monitorPath != "" {
+		sp.Linux.Seccomp = SeccompProfileMonitored()
+		sp.Linux.Seccomp.ListenerPath = monitorPath
+	} else if useSeccomp {
 		sp.Linux.Seccomp = SeccompProfile()
 	}
 	return sp
@@ -84,8 +90,8 @@ func mountsFor(in []specs.Mount, id *Identity) []specs.Mount {
 	return out
 }
 
-func buildConfig(s *Spec, runID string, id *Identity, plan *limitPlan, useSeccomp bool) (*configs.Config, error) {
-	sp := buildSpec(s, id, plan, useSeccomp)
+func buildConfig(s *Spec, runID string, id *Identity, plan *limitPlan, useSeccomp bool, monitorPath string) (*configs.Config, error) {
+	sp := buildSpec(s, id, plan, useSeccomp, monitorPath)
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		Spec: sp,
 		// Without a cgroup path (rootless, nothing delegated) libcontainer tries

@@ -98,7 +98,16 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 		disk = &diskWatch{m: m, limit: spec.Limits.Disk}
 	}
 	useSeccomp := seccompForSpec(log)
-	cfg, err := buildConfig(spec, res.ID, id, plan, useSeccomp)
+	var mon *monitorListener
+	monNote := ""
+	if spec.Monitor != nil {
+		mon, monNote = startMonitor(spec.Monitor, res.Dir, res.ID, useSeccomp, log)
+		// Registered before the container's Destroy, so it runs after it: a
+		// listener stopped while processes still run would fail their
+		// watched calls with ENOSYS.
+		defer mon.stop()
+	}
+	cfg, err := buildConfig(spec, res.ID, id, plan, useSeccomp, mon.listenerPath())
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +255,15 @@ loop:
 	}
 	result.Duration = time.Since(start)
 	tr.mark("wait")
+	if spec.Monitor != nil {
+		// The init is gone and with it every process of its pid namespace:
+		// nothing is left to watch, and every event has been reported.
+		result.Monitored = mon.stop()
+		result.MonitorNote = monNote
+		if !result.Monitored && monNote == "" {
+			result.MonitorNote = "the seccomp notification fd never reached the monitor"
+		}
+	}
 	result.Stopped = stop.reason()
 	if result.Stopped == StopNone && ctx.Err() != nil {
 		// Ctrl-C reaches the terminal's whole foreground group: the command may

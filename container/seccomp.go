@@ -2,6 +2,7 @@ package container
 
 import (
 	"runtime"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -82,6 +83,66 @@ func SeccompProfile() *specs.LinuxSeccomp {
 			Args: []specs.LinuxSeccompArg{{Index: 1, Value: 0xffffffff, ValueTwo: req, Op: specs.OpMaskedEqual}},
 		})
 	}
+	return p
+}
+
+// monitorObserved are the calls the behaviour monitor watches and lets go on
+// (SECCOMP_USER_NOTIF_FLAG_CONTINUE): network attempts, programs started, and
+// a process detaching from its session to outlive the script. sendto is
+// watched only with a destination address (its fifth argument): a send on a
+// connected socket was already seen at its connect.
+var monitorObserved = []string{"connect", "sendto", "sendmsg", "execve", "execveat", "setsid"}
+
+// monitorUnwatched are refused calls the monitor leaves to the filter alone:
+// libuv probes io_uring at every node start, and glibc tries clone3 for every
+// thread and fork, so watching them would be noise paid on every process.
+var monitorUnwatched = []string{"io_uring_setup", "io_uring_enter", "io_uring_register", "clone3"}
+
+// SeccompProfileMonitored is SeccompProfile for a run with a Monitor: every
+// call SeccompProfile refuses with EPERM is sent to the listener instead
+// (SCMP_ACT_NOTIFY), which records it and answers EPERM, and the calls in
+// monitorObserved are sent to the listener, which records them and lets them
+// go on. The caller sets ListenerPath.
+//
+// The refusals keep their argument conditions: libseccomp lets a rule without
+// conditions swallow every conditional rule of the same call whatever the
+// order they are added in (an unconditional NOTIFY on unshare would leave
+// unshare(CLONE_NEWUSER) to the listener's answer), so no watched call also
+// has a refusal, and the listener answers EPERM to anything it was not told
+// to let through. If the listener is gone, the kernel fails notified calls
+// with ENOSYS: a refusal stays a refusal (and execve fails, which stops the
+// build rather than letting it run unwatched).
+func SeccompProfileMonitored() *specs.LinuxSeccomp {
+	p := SeccompProfile()
+	var out []specs.LinuxSyscall
+	for _, r := range p.Syscalls {
+		if r.Action != specs.ActErrno || r.ErrnoRet == nil || *r.ErrnoRet != uint(unix.EPERM) {
+			out = append(out, r)
+			continue
+		}
+		var watched, plain []string
+		for _, n := range r.Names {
+			if slices.Contains(monitorUnwatched, n) {
+				plain = append(plain, n)
+			} else {
+				watched = append(watched, n)
+			}
+		}
+		if len(plain) > 0 {
+			out = append(out, specs.LinuxSyscall{Names: plain, Action: r.Action, ErrnoRet: r.ErrnoRet, Args: r.Args})
+		}
+		if len(watched) > 0 {
+			out = append(out, specs.LinuxSyscall{Names: watched, Action: specs.ActNotify, Args: r.Args})
+		}
+	}
+	for _, n := range monitorObserved {
+		rule := specs.LinuxSyscall{Names: []string{n}, Action: specs.ActNotify}
+		if n == "sendto" {
+			rule.Args = []specs.LinuxSeccompArg{{Index: 4, Value: 0, Op: specs.OpNotEqual}}
+		}
+		out = append(out, rule)
+	}
+	p.Syscalls = out
 	return p
 }
 

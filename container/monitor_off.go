@@ -1,0 +1,15 @@
+//go:build !seccomp
+
+package container
+
+// monitorListener is empty without the seccomp tag: there is no filter to
+// send notifications.
+type monitorListener struct{}
+
+func startMonitor(m *Monitor, runDir, runID string, useSeccomp bool, log logger) (*monitorListener, string) {
+	return nil, "the behaviour monitor needs seccomp user notification, and this phylum-box was built without the seccomp tag (rebuild with `make build`, which needs libseccomp-dev)"
+}
+
+func (l *monitorListener) listenerPath() string { return "" }
+
+func (l *monitorListener) stop() bool { return false }

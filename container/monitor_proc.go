@@ -1,0 +1,231 @@
+package container
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Caps on what the monitor reads from a watched process: everything it reads
+// is chosen by the process, so every read is bounded.
+const (
+	monitorMaxArgs    = 64
+	monitorMaxArg     = 4096
+	monitorMaxSockLen = 128 // sizeof(struct sockaddr_storage)
+	monitorMaxEnviron = 256 << 10
+	monitorMaxStatus  = 4096
+)
+
+// procMemory reads a stopped thread's memory through /proc/TID/mem. The
+// caller checks the notification is still valid after reading: until then the
+// thread may be gone and its pid reused.
+type procMemory struct {
+	f *os.File
+	// ptr is the size of a pointer in the calling ABI: 4 for i386, x32 and
+	// arm, 8 otherwise.
+	ptr int
+}
+
+func openProcMemory(tid, ptr int) (*procMemory, error) {
+	f, err := os.OpenFile("/proc/"+strconv.Itoa(tid)+"/mem", os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &procMemory{f: f, ptr: ptr}, nil
+}
+
+func (m *procMemory) Close() { m.f.Close() }
+
+// read returns up to n bytes at addr; fewer when the range runs into an
+// unmapped page.
+func (m *procMemory) read(addr uint64, n int) []byte {
+	if addr == 0 || n <= 0 || addr > 1<<63 {
+		return nil
+	}
+	b := make([]byte, n)
+	k, err := m.f.ReadAt(b, int64(addr))
+	if k <= 0 && err != nil && err != io.EOF {
+		return nil
+	}
+	return b[:k]
+}
+
+// cstring reads the NUL-terminated string at addr, cut at max bytes.
+func (m *procMemory) cstring(addr uint64, max int) (string, bool) {
+	b := m.read(addr, max)
+	if b == nil {
+		return "", false
+	}
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b), true
+}
+
+// word reads one pointer-sized value at addr.
+func (m *procMemory) word(addr uint64) (uint64, bool) {
+	b := m.read(addr, m.ptr)
+	if len(b) != m.ptr {
+		return 0, false
+	}
+	return m.decodeWord(b), true
+}
+
+func (m *procMemory) decodeWord(b []byte) uint64 {
+	if m.ptr == 4 {
+		return uint64(binary.NativeEndian.Uint32(b))
+	}
+	return binary.NativeEndian.Uint64(b)
+}
+
+// argv reads a NULL-terminated array of string pointers (execve's argv), at
+// most monitorMaxArgs strings each cut at monitorMaxArg bytes.
+func (m *procMemory) argv(addr uint64) []string {
+	if addr == 0 {
+		return nil
+	}
+	raw := m.read(addr, (monitorMaxArgs+1)*m.ptr)
+	var out []string
+	for i := 0; i+m.ptr <= len(raw) && len(out) < monitorMaxArgs; i += m.ptr {
+		p := m.decodeWord(raw[i : i+m.ptr])
+		if p == 0 {
+			break
+		}
+		s, ok := m.cstring(p, monitorMaxArg)
+		if !ok {
+			break
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// sockaddr reads and formats the socket address of n bytes at addr.
+func (m *procMemory) sockaddr(addr, n uint64) string {
+	if addr == 0 || n < 2 {
+		return ""
+	}
+	return formatSockaddr(m.read(addr, int(min(n, monitorMaxSockLen))))
+}
+
+// msgName reads the destination of a struct msghdr (sendmsg): msg_name and
+// msg_namelen are its first two fields; "" and false when it has none.
+func (m *procMemory) msgName(addr uint64) (string, bool) {
+	b := m.read(addr, 2*m.ptr)
+	if len(b) != 2*m.ptr {
+		return "", true // unreadable: report the attempt without an address
+	}
+	name := m.decodeWord(b[:m.ptr])
+	namelen := uint64(binary.NativeEndian.Uint32(b[m.ptr:]))
+	if name == 0 || namelen == 0 {
+		return "", false
+	}
+	return m.sockaddr(name, namelen), true
+}
+
+// formatSockaddr renders a struct sockaddr the way SyscallEvent.Addr documents.
+func formatSockaddr(b []byte) string {
+	if len(b) < 2 {
+		return ""
+	}
+	fam := binary.NativeEndian.Uint16(b)
+	switch fam {
+	case unix.AF_INET:
+		if len(b) < 8 {
+			return ""
+		}
+		ip := netip.AddrFrom4([4]byte(b[4:8]))
+		return netip.AddrPortFrom(ip, binary.BigEndian.Uint16(b[2:4])).String()
+	case unix.AF_INET6:
+		if len(b) < 24 {
+			return ""
+		}
+		ip := netip.AddrFrom16([16]byte(b[8:24]))
+		return netip.AddrPortFrom(ip, binary.BigEndian.Uint16(b[2:4])).String()
+	case unix.AF_UNIX:
+		p := b[2:]
+		if len(p) == 0 {
+			return "unix:" // unnamed (autobind)
+		}
+		if p[0] == 0 {
+			// Abstract: the name is every byte of the length given, NULs
+			// included; print them as @ the way ss does.
+			return "unix:@" + strings.ReplaceAll(string(p[1:]), "\x00", "@")
+		}
+		if i := bytes.IndexByte(p, 0); i >= 0 {
+			p = p[:i]
+		}
+		return "unix:" + string(p)
+	case unix.AF_NETLINK:
+		return "netlink"
+	}
+	return fmt.Sprintf("family %d", fam)
+}
+
+// threadGroup is the pid of the process thread tid belongs to (tid itself
+// when /proc says nothing).
+func threadGroup(tid int) int {
+	b := readCapped("/proc/"+strconv.Itoa(tid)+"/status", monitorMaxStatus)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return tid
+}
+
+// environKeys picks keys out of /proc/TID/environ. The process can rewrite
+// that block, so this is attribution, not proof.
+func environKeys(tid int, keys []string) map[string]string {
+	if len(keys) == 0 {
+		return nil
+	}
+	b := readCapped("/proc/"+strconv.Itoa(tid)+"/environ", monitorMaxEnviron)
+	return pickEnv(b, keys)
+}
+
+func pickEnv(environ []byte, keys []string) map[string]string {
+	var out map[string]string
+	for _, kv := range bytes.Split(environ, []byte{0}) {
+		k, v, ok := bytes.Cut(kv, []byte{'='})
+		if !ok {
+			continue
+		}
+		for _, want := range keys {
+			if string(k) == want {
+				if out == nil {
+					out = map[string]string{}
+				}
+				out[want] = string(v)
+			}
+		}
+	}
+	return out
+}
+
+func readCapped(path string, max int) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, int64(max)))
+	return b
+}
+
+// procLink reads a /proc/TID link (cwd, exe, fd/N). The kernel prints it
+// relative to the process's own root when ours is not above it, which is the
+// path as seen inside the container.
+func procLink(tid int, name string) string {
+	s, _ := os.Readlink("/proc/" + strconv.Itoa(tid) + "/" + name)
+	return s
+}

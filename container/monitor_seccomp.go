@@ -1,0 +1,453 @@
+//go:build seccomp
+
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	libseccomp "github.com/seccomp/libseccomp-golang"
+	"golang.org/x/sys/unix"
+)
+
+// The kernel's struct seccomp_notif and seccomp_notif_resp (linux/seccomp.h);
+// the ioctl numbers encode their sizes (80 and 24 bytes).
+type seccompData struct {
+	Nr   int32
+	Arch uint32
+	IP   uint64
+	Args [6]uint64
+}
+
+type seccompNotif struct {
+	ID    uint64
+	Pid   uint32
+	Flags uint32
+	Data  seccompData
+}
+
+type seccompNotifResp struct {
+	ID    uint64
+	Val   int64
+	Error int32
+	Flags uint32
+}
+
+// i386 multiplexes the socket calls through socketcall(2); libseccomp's
+// connect, sendto and sendmsg rules match it too.
+const (
+	socketcallConnect = 3
+	socketcallSendto  = 11
+	socketcallSendmsg = 16
+)
+
+// syscallKey names a call the way a notification does: the ABI (x32 shares
+// x86_64's audit arch and sets bit 30 of the number) and the number.
+type syscallKey struct {
+	arch uint32
+	nr   int32
+}
+
+// monitorListener is one run's seccomp agent: it receives the filter's
+// notification fd from libcontainer and answers every notification.
+type monitorListener struct {
+	m     *Monitor
+	log   logger
+	runID string
+	dir   string
+	sock  *net.UnixListener
+	names map[syscallKey]string
+	wake  int // eventfd: stop asks serve to return
+	done  chan struct{}
+	got   atomic.Bool
+	once  sync.Once
+}
+
+// startMonitor prepares the listener libcontainer hands the notification fd
+// to. It returns nil and why when the monitor cannot run here; the caller runs
+// the container without it and reports the note.
+func startMonitor(m *Monitor, runDir, runID string, useSeccomp bool, log logger) (*monitorListener, string) {
+	if !useSeccomp {
+		return nil, "the seccomp filter is off, so nothing can be watched through it"
+	}
+	if api, _ := libseccomp.GetAPI(); api < 6 {
+		return nil, fmt.Sprintf("this kernel or libseccomp has no seccomp user notification with CONTINUE (libseccomp API level %d, needs 6: libseccomp >= 2.5 and Linux >= 5.7)", api)
+	}
+	names, err := notifiedSyscalls(SeccompProfileMonitored())
+	if err != nil {
+		return nil, err.Error()
+	}
+	// The socket lives in a fresh 0700 directory inside the run's private
+	// state dir. Nothing in the container can reach it: the container's root
+	// is a skeleton below that dir and no mount of its view has the state dir
+	// or this directory as a source, so no path inside leads here; with the
+	// host network namespace a path socket is still only reachable through the
+	// file system. Another host user cannot traverse the 0700 directory. The
+	// listener still takes one connection only, from this process (whose
+	// libcontainer parent side dials it), and closes.
+	dir, err := os.MkdirTemp(runDir, "monitor-")
+	if err != nil {
+		return nil, "cannot create the monitor's socket directory: " + err.Error()
+	}
+	path := filepath.Join(dir, "s")
+	if len(path) >= len(unix.RawSockaddrUnix{}.Path) {
+		os.RemoveAll(dir)
+		return nil, fmt.Sprintf("the state dir path is too long for a unix socket (%s); set a shorter state dir", path)
+	}
+	sock, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, "cannot listen for the seccomp notification fd: " + err.Error()
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		sock.Close()
+		os.RemoveAll(dir)
+		return nil, "cannot listen for the seccomp notification fd: " + err.Error()
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		sock.Close()
+		os.RemoveAll(dir)
+		return nil, "cannot create the monitor's eventfd: " + err.Error()
+	}
+	l := &monitorListener{m: m, log: log, runID: runID, dir: dir, sock: sock, names: names, wake: wake, done: make(chan struct{})}
+	go l.serve()
+	return l, ""
+}
+
+// listenerPath is the socket libcontainer sends the notification fd to.
+func (l *monitorListener) listenerPath() string {
+	if l == nil {
+		return ""
+	}
+	return filepath.Join(l.dir, "s")
+}
+
+// stop ends the listener once the container is gone and says whether it
+// watched the run. Safe to call twice and on nil.
+func (l *monitorListener) stop() bool {
+	if l == nil {
+		return false
+	}
+	l.once.Do(func() {
+		l.sock.Close() // unblocks an Accept that never got its connection
+		var one [8]byte
+		one[0] = 1 // eventfd counters are host-endian; any non-zero wakes
+		_, _ = unix.Write(l.wake, one[:])
+		<-l.done
+		unix.Close(l.wake)
+		os.RemoveAll(l.dir)
+	})
+	return l.got.Load()
+}
+
+// notifiedSyscalls maps every (ABI, number) the profile notifies to its name,
+// for every ABI the filter covers.
+func notifiedSyscalls(p *specs.LinuxSeccomp) (map[syscallKey]string, error) {
+	archs := []libseccomp.ScmpArch{libseccomp.ArchNative}
+	for _, a := range p.Architectures {
+		sa, ok := map[specs.Arch]libseccomp.ScmpArch{
+			specs.ArchX86_64: libseccomp.ArchAMD64, specs.ArchX86: libseccomp.ArchX86, specs.ArchX32: libseccomp.ArchX32,
+			specs.ArchAARCH64: libseccomp.ArchARM64, specs.ArchARM: libseccomp.ArchARM,
+		}[a]
+		if !ok {
+			return nil, fmt.Errorf("the behaviour monitor does not know the seccomp arch %s", a)
+		}
+		archs = append(archs, sa)
+	}
+	out := map[syscallKey]string{}
+	for _, arch := range archs {
+		audit, ok := auditArch(arch)
+		if !ok {
+			continue
+		}
+		add := func(name string) {
+			nr, err := libseccomp.GetSyscallFromNameByArch(name, arch)
+			if err == nil && nr >= 0 {
+				out[syscallKey{audit, int32(nr)}] = name
+			}
+		}
+		for _, r := range p.Syscalls {
+			if r.Action != specs.ActNotify {
+				continue
+			}
+			for _, n := range r.Names {
+				add(n)
+			}
+		}
+		add("socketcall")
+	}
+	return out, nil
+}
+
+func auditArch(a libseccomp.ScmpArch) (uint32, bool) {
+	if a == libseccomp.ArchNative {
+		a2, err := libseccomp.GetNativeArch()
+		if err != nil {
+			return 0, false
+		}
+		a = a2
+	}
+	switch a {
+	case libseccomp.ArchAMD64, libseccomp.ArchX32:
+		return unix.AUDIT_ARCH_X86_64, true
+	case libseccomp.ArchX86:
+		return unix.AUDIT_ARCH_I386, true
+	case libseccomp.ArchARM64:
+		return unix.AUDIT_ARCH_AARCH64, true
+	case libseccomp.ArchARM:
+		return unix.AUDIT_ARCH_ARM, true
+	}
+	return 0, false
+}
+
+// pointerSize is the size of a user-space pointer for the calling ABI.
+func pointerSize(arch uint32, nr int32) int {
+	switch {
+	case arch == unix.AUDIT_ARCH_I386, arch == unix.AUDIT_ARCH_ARM:
+		return 4
+	case arch == unix.AUDIT_ARCH_X86_64 && nr&0x40000000 != 0: // x32
+		return 4
+	}
+	return 8
+}
+
+func (l *monitorListener) serve() {
+	defer close(l.done)
+	conn, err := l.sock.AcceptUnix()
+	l.sock.Close() // exactly one connection
+	if err != nil {
+		return
+	}
+	fd, err := l.receiveNotifyFd(conn)
+	conn.Close()
+	if err != nil {
+		// libcontainer's send succeeded or failed on its side; without the fd
+		// every watched call in the container fails with ENOSYS, so the run
+		// fails rather than going on unwatched.
+		l.log.Warnf("behaviour monitor: %v", err)
+		return
+	}
+	defer unix.Close(fd)
+	l.got.Store(true)
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(l.wake), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			l.log.Warnf("behaviour monitor: poll: %v", err)
+			return
+		}
+		if fds[1].Revents != 0 {
+			return
+		}
+		if fds[0].Revents&unix.POLLIN != 0 {
+			l.handle(fd)
+			continue
+		}
+		if fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
+			return // no process uses the filter any more
+		}
+	}
+}
+
+// receiveNotifyFd reads libcontainer's message: the runtime-spec
+// ContainerProcessState JSON with the notification fd as SCM_RIGHTS.
+func (l *monitorListener) receiveNotifyFd(conn *net.UnixConn) (int, error) {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return -1, err
+	}
+	if credErr != nil {
+		return -1, fmt.Errorf("peer credentials: %w", credErr)
+	}
+	// libcontainer sends from its parent side, which runs in this process.
+	if int(cred.Pid) != os.Getpid() {
+		return -1, fmt.Errorf("refusing a connection to the monitor socket from pid %d (uid %d), not this process", cred.Pid, cred.Uid)
+	}
+	buf := make([]byte, 64<<10)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	n, oobn, flags, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return -1, fmt.Errorf("reading the notification fd: %w", err)
+	}
+	var fds []int
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, m := range msgs {
+			if got, err := unix.ParseUnixRights(&m); err == nil {
+				fds = append(fds, got...)
+			}
+		}
+	}
+	closeAll := func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	if flags&(unix.MSG_CTRUNC|unix.MSG_TRUNC) != 0 || len(fds) != 1 {
+		closeAll()
+		return -1, fmt.Errorf("libcontainer sent %d fds (flags %#x), want one seccomp notification fd", len(fds), flags)
+	}
+	var st specs.ContainerProcessState
+	if err := json.Unmarshal(buf[:n], &st); err != nil || st.State.ID != l.runID || len(st.Fds) != 1 || st.Fds[0] != specs.SeccompFdName {
+		closeAll()
+		return -1, fmt.Errorf("unexpected container process state from libcontainer (container %q, fds %v)", st.State.ID, st.Fds)
+	}
+	if link, _ := os.Readlink("/proc/self/fd/" + strconv.Itoa(fds[0])); link != "anon_inode:seccomp notify" {
+		closeAll()
+		return -1, fmt.Errorf("the fd libcontainer sent is %q, not a seccomp notification fd", link)
+	}
+	unix.CloseOnExec(fds[0])
+	return fds[0], nil
+}
+
+func ioctlPtr(fd int, req uintptr, p unsafe.Pointer) error {
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(p))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// handle receives one notification, answers it and reports the event.
+func (l *monitorListener) handle(fd int) {
+	var req seccompNotif // the kernel wants it zeroed
+	if err := ioctlPtr(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
+		// ENOENT: the caller was interrupted or killed before we got to it.
+		if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EINTR) {
+			l.log.Debugf("behaviour monitor: receive: %v", err)
+		}
+		return
+	}
+	ev, observe, report := l.decode(fd, &req)
+	resp := seccompNotifResp{ID: req.ID}
+	if observe {
+		resp.Flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
+	} else {
+		resp.Error = -int32(unix.EPERM)
+	}
+	if err := ioctlPtr(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp)); err != nil {
+		// ENOENT: the call was interrupted (it is restarted with a new
+		// notification) or the caller died: nothing happened.
+		return
+	}
+	if report && l.m.OnEvent != nil {
+		l.m.OnEvent(ev)
+	}
+}
+
+// decode turns a notification into an event. observe: the call may go on (it
+// is watched, not refused); report: the event is worth reporting (false for a
+// sendmsg without an address, or a notification gone stale while reading).
+//
+// Everything read here comes from the calling process, which may change its
+// memory the moment it is read: the record is evidence, never a decision.
+func (l *monitorListener) decode(fd int, req *seccompNotif) (ev SyscallEvent, observe, report bool) {
+	d := req.Data
+	name := l.names[syscallKey{d.Arch, d.Nr}]
+	args := d.Args
+	tid := int(req.Pid)
+	ptr := pointerSize(d.Arch, d.Nr)
+	ev = SyscallEvent{Time: time.Now(), Syscall: name}
+
+	var mem *procMemory
+	openMem := func() *procMemory {
+		if mem == nil {
+			if m, err := openProcMemory(tid, ptr); err == nil {
+				mem = m
+			} else {
+				mem = &procMemory{ptr: ptr} // reads fail: fields stay ""
+			}
+		}
+		return mem
+	}
+	defer func() {
+		if mem != nil && mem.f != nil {
+			mem.Close()
+		}
+	}()
+
+	if name == "socketcall" {
+		// The real arguments are an array of longs at args[1].
+		sub := map[uint64]string{socketcallConnect: "connect", socketcallSendto: "sendto", socketcallSendmsg: "sendmsg"}[args[0]]
+		raw := openMem().read(args[1], 6*ptr)
+		if sub == "" || len(raw) < 6*ptr {
+			name = "" // refuse: nothing else is notified through socketcall
+		} else {
+			name = sub
+			var a [6]uint64
+			for i := range a {
+				a[i] = mem.decodeWord(raw[i*ptr : (i+1)*ptr])
+			}
+			args = a
+		}
+		ev.Syscall = name
+	}
+
+	switch name {
+	case "connect":
+		observe, report = true, true
+		ev.Addr = openMem().sockaddr(args[1], args[2])
+	case "sendto":
+		observe, report = true, true
+		ev.Addr = openMem().sockaddr(args[4], args[5])
+	case "sendmsg":
+		observe = true
+		ev.Addr, report = openMem().msgName(args[1])
+		if !report {
+			return ev, true, false
+		}
+	case "execve":
+		observe, report = true, true
+		ev.Path, _ = openMem().cstring(args[0], monitorMaxArg)
+		ev.Argv = mem.argv(args[1])
+	case "execveat":
+		observe, report = true, true
+		ev.Path, _ = openMem().cstring(args[1], monitorMaxArg)
+		ev.Argv = mem.argv(args[2])
+		if ev.Path == "" && args[4]&unix.AT_EMPTY_PATH != 0 {
+			// fexecve: the program is the file open at dirfd (a memfd, a
+			// deleted download): name it.
+			ev.Path = procLink(tid, "fd/"+strconv.Itoa(int(int32(args[0]))))
+		}
+	case "setsid":
+		observe, report = true, true
+	case "":
+		// Not a call this profile notifies (cannot happen): refuse it.
+		ev.Syscall = fmt.Sprintf("syscall %d", d.Nr)
+		ev.Refused, report = true, true
+	default:
+		ev.Refused, report = true, true
+	}
+
+	ev.Pid = threadGroup(tid)
+	ev.Env = environKeys(tid, l.m.EnvKeys)
+	ev.Cwd = procLink(tid, "cwd")
+	ev.Exe = procLink(tid, "exe")
+	// Validity only ever goes from true to false: if the notification is
+	// still pending now, the thread was alive (and its pid ours to read)
+	// through every read above.
+	id := req.ID
+	if ioctlPtr(fd, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&id)) != nil {
+		return SyscallEvent{}, observe, false
+	}
+	return ev, observe, report
+}
