@@ -32,13 +32,15 @@ type jsonDoc struct {
 // jsonPolicy is the effective policy, so a CI log shows what the verdict was
 // reached under without reading every layer.
 type jsonPolicy struct {
-	BlockMalicious     bool   `json:"block_malicious"`
-	BlockVulnerability string `json:"block_vulnerability"`
-	MinReleaseAge      string `json:"min_release_age"`
-	MaxAge             string `json:"database_max_age"`
-	WhenStale          string `json:"database_when_stale"`
-	Uncheckable        string `json:"uncheckable"`
-	Ignores            int    `json:"ignores"`
+	BlockMalicious     bool                `json:"block_malicious"`
+	BlockVulnerability string              `json:"block_vulnerability"`
+	MinReleaseAge      string              `json:"min_release_age"`
+	MaxAge             string              `json:"database_max_age"`
+	WhenStale          string              `json:"database_when_stale"`
+	Uncheckable        string              `json:"uncheckable"`
+	Ignores            int                 `json:"ignores"`
+	Behaviour          jsonDetectionPolicy `json:"behaviour"`
+	Analysis           jsonDetectionPolicy `json:"analysis"`
 }
 
 type jsonSummary struct {
@@ -46,6 +48,8 @@ type jsonSummary struct {
 	Blocked   int `json:"blocked"`
 	Unchecked int `json:"unchecked"`
 	Findings  int `json:"findings"`
+	Behaviour int `json:"behaviour"`
+	Analysis  int `json:"analysis"`
 	Ignored   int `json:"ignored"`
 }
 
@@ -63,6 +67,13 @@ type jsonPackage struct {
 	Uncheckable       bool               `json:"uncheckable,omitempty"`
 	UncheckableReason string             `json:"uncheckable_reason,omitempty"`
 	Metadata          *precheck.Metadata `json:"metadata,omitempty"`
+	// Behaviour and Analysis are the behaviour monitor's and the static analysis's
+	// findings; Findings holds the advisories only.
+	Behaviour []jsonDetection `json:"behaviour"`
+	Analysis  []jsonDetection `json:"analysis"`
+	// Unattributed marks a pseudo-package ("(build)") holding behaviour no
+	// installed package could be tied to.
+	Unattributed bool `json:"unattributed,omitempty"`
 }
 
 type jsonFinding struct {
@@ -126,6 +137,9 @@ func WriteJSON(w io.Writer, v *precheck.Verdict, o Options) error {
 			BlockMalicious: p.Block.Malicious, BlockVulnerability: string(p.Block.Vulnerability),
 			MinReleaseAge: policy.FormatDuration(p.MinReleaseAge), MaxAge: policy.FormatDuration(p.Database.MaxAge),
 			WhenStale: string(p.Database.WhenStale), Uncheckable: string(p.Uncheckable), Ignores: len(p.Ignore),
+			Behaviour: jsonDetectionPolicy{Monitor: &p.Behaviour.Monitor, Block: string(p.Behaviour.Block), Rules: rulesJSON(p.Behaviour.Rules)},
+			Analysis: jsonDetectionPolicy{Block: string(p.Analysis.Block), Typosquat: string(p.Analysis.Typosquat),
+				Rules: rulesJSON(p.Analysis.Rules)},
 		}
 	}
 	for _, e := range v.Database.Ecosystems {
@@ -142,7 +156,8 @@ func WriteJSON(w io.Writer, v *precheck.Verdict, o Options) error {
 			Blocked:  p.Blocked, Reasons: nonNil(p.Reasons),
 			Source: p.Source, Dev: p.Dev, Unchecked: p.Unchecked,
 			Uncheckable: p.Uncheckable, UncheckableReason: p.Package.Reason,
-			Metadata: p.Metadata,
+			Metadata:  p.Metadata,
+			Behaviour: []jsonDetection{}, Analysis: []jsonDetection{}, Unattributed: p.Unattributed,
 		}
 		doc.Summary.Packages++
 		if p.Blocked {
@@ -152,10 +167,20 @@ func WriteJSON(w io.Writer, v *precheck.Verdict, o Options) error {
 			doc.Summary.Unchecked++
 		}
 		for _, f := range p.Findings {
-			doc.Summary.Findings++
 			if f.Ignored {
 				doc.Summary.Ignored++
 			}
+			switch f.Kind {
+			case precheck.Behaviour:
+				doc.Summary.Behaviour++
+				jp.Behaviour = append(jp.Behaviour, toJSONDetection(f))
+				continue
+			case precheck.Analysis:
+				doc.Summary.Analysis++
+				jp.Analysis = append(jp.Analysis, toJSONDetection(f))
+				continue
+			}
+			doc.Summary.Findings++
 			jp.Findings = append(jp.Findings, jsonFinding{
 				ID: f.ID, Kind: string(f.Kind), Severity: f.Severity.String(), Summary: f.Summary,
 				Aliases: nonNil(f.Aliases), Score: f.Score,

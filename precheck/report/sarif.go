@@ -81,6 +81,7 @@ type sarifResult struct {
 	Level               string             `json:"level"`
 	Message             sarifText          `json:"message"`
 	Locations           []sarifLocation    `json:"locations"`
+	RelatedLocations    []sarifRelated     `json:"relatedLocations,omitempty"`
 	PartialFingerprints map[string]string  `json:"partialFingerprints"`
 	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
 	Properties          map[string]any     `json:"properties,omitempty"`
@@ -145,6 +146,22 @@ func WriteSARIF(w io.Writer, v *precheck.Verdict, o Options) error {
 	for _, p := range v.Packages {
 		loc := sarifLocationFor(p.Package, o.BaseDir)
 		for _, f := range p.Findings {
+			if isDetection(f.Finding) {
+				idx := rule(f.ID, func() sarifRule { return detectionRule(f.Finding) })
+				r := sarifResult{
+					RuleID: f.ID, RuleIndex: idx, Level: level(f.Blocking),
+					Message:             sarifText{detectionMessage(p.Package, f)},
+					Locations:           loc,
+					RelatedLocations:    evidenceLocations(f.Finding),
+					PartialFingerprints: fingerprint(p.Package, f.ID),
+					Properties:          packageProperties(p.Package),
+				}
+				if f.Ignored {
+					r.Suppressions = []sarifSuppression{{Kind: "external", Justification: f.Reason}}
+				}
+				run.Results = append(run.Results, r)
+				continue
+			}
 			idx := rule(f.ID, func() sarifRule { return advisoryRule(f.Finding) })
 			r := sarifResult{
 				RuleID: f.ID, RuleIndex: idx, Level: level(f.Blocking),

@@ -145,8 +145,15 @@ func writePackage(w io.Writer, c painter, p precheck.PackageResult, o Options) {
 		src, _ := relPath(o.BaseDir, p.Source)
 		line += "  " + c.paint(dim, oneLine(src, 200))
 	}
+	if p.Unattributed {
+		line += "  " + c.paint(dim, "(code that ran outside every package)")
+	}
 	fmt.Fprintln(w, line)
 	for _, f := range p.Findings {
+		if isDetection(f.Finding) {
+			writeDetection(w, c, f)
+			continue
+		}
 		mark, colour := "·", yellow
 		switch {
 		case f.Blocking:
