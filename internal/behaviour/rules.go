@@ -1,0 +1,216 @@
+package behaviour
+
+import (
+	"net"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/phylum-box/phylum-box/container"
+)
+
+// Rule ids: stable, what a policy's behaviour.rules and an ignore entry name.
+const (
+	RuleNetwork        = "PB-BEHAVIOUR-NETWORK"
+	RuleSecretRead     = "PB-BEHAVIOUR-SECRET-READ"
+	RulePersistence    = "PB-BEHAVIOUR-PERSISTENCE"
+	RuleDownloadExec   = "PB-BEHAVIOUR-DOWNLOAD-EXEC"
+	RuleDetach         = "PB-BEHAVIOUR-DETACH"
+	RuleRefusedSyscall = "PB-BEHAVIOUR-REFUSED-SYSCALL"
+	RuleCanary         = "PB-BEHAVIOUR-CANARY"
+)
+
+// Severities, as precheck spells them.
+const (
+	High   = "high"
+	Medium = "medium"
+	Low    = "low"
+)
+
+// hit is one rule firing on one event, before attribution and de-duplication.
+type hit struct {
+	rule, severity string
+	// summary is the observation's one line, without the package ("tried to
+	// reach 203.0.113.9:443").
+	summary string
+	// evidence is what was done ("connect 203.0.113.9:443"), prefixed later by
+	// the process ("pid 42 node install.js: ").
+	evidence string
+}
+
+// netHits are the network rules' hits for a connect, sendto or sendmsg. Unix
+// sockets and netlink stay inside the container; loopback is the container's own
+// (a fresh network namespace has nothing else), except port 53: a DNS query to the
+// resolver resolv.conf names is the first step of reaching any host by name.
+func netHits(ev container.SyscallEvent, fetcher string) []hit {
+	addr := ev.Addr
+	if addr == "" || strings.HasPrefix(addr, "unix:") || addr == "netlink" || strings.HasPrefix(addr, "family ") {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return nil
+	}
+	what := "tried to reach " + addr
+	if ip.IsLoopback() || ip.IsUnspecified() {
+		if port != "53" {
+			return nil
+		}
+		what = "tried to look a host name up (DNS to " + addr + ")"
+	} else if port == "53" {
+		what = "tried to look a host name up (DNS to " + addr + ")"
+	}
+	h := hit{rule: RuleNetwork, severity: High, summary: what + " — the build has no network", evidence: ev.Syscall + " " + addr}
+	if fetcher != "" {
+		// A prebuilt-binary fetcher trying its download, then falling back to a
+		// build from source (or failing): worth a warning, not a block.
+		h.severity = Medium
+		h.summary = what + " through " + fetcher + " (a prebuilt binary download; the build has no network, so it built from source or failed)"
+	}
+	return []hit{h}
+}
+
+// downloadTools are programs whose one purpose is moving data over the network.
+// None is needed by a build that has no network; a build's compilers, make,
+// python, node, git (husky's `git config`), cmake and pkg-config are not here.
+var downloadTools = map[string]bool{
+	"curl": true, "wget": true, "nc": true, "ncat": true, "netcat": true, "socat": true,
+	"telnet": true, "ftp": true, "tftp": true, "powershell": true, "pwsh": true,
+	"powershell.exe": true, "pwsh.exe": true, "certutil.exe": true, "bitsadmin.exe": true,
+}
+
+var shells = map[string]bool{"sh": true, "bash": true, "dash": true, "zsh": true, "ash": true, "ksh": true, "busybox": true}
+
+// fetchAndRun are shell commands that run what they fetch or decode.
+var fetchAndRun = []*regexp.Regexp{
+	regexp.MustCompile(`\b(curl|wget|fetch)\b[^|;&\n]*\|\s*(sudo\s+)?(env\s+\S*\s*)?(ba|da|z|k|a)?sh\b`),
+	regexp.MustCompile(`\b(curl|wget)\b[^|;&\n]*\|\s*(python[0-9.]*|node|perl|ruby|php)\b`),
+	regexp.MustCompile(`\bbase64\s+(-d|-D|--decode)\b[^|;&\n]*\|\s*(ba|da|z|k|a)?sh\b`),
+	regexp.MustCompile(`\bbase64\s+(-d|-D|--decode)\b[^|;&\n]*\|\s*(python[0-9.]*|node|perl|ruby)\b`),
+	regexp.MustCompile(`/dev/(tcp|udp)/`),
+	regexp.MustCompile(`\b(eval|source|\.)\s+["']?(<\()?\$?\(?\s*(curl|wget)\b`),
+	regexp.MustCompile(`\b(curl|wget)\b[^;|&\n]*\s-[a-zA-Z]*[oO]\s*\S+\s*(&&|;)\s*(chmod\s+[+0-9a-z]*x|(ba|da)?sh\s|\./)`),
+}
+
+// execHits are the rules of one execve/execveat.
+func execHits(ev container.SyscallEvent, canary string) []hit {
+	var out []hit
+	prog := ev.Path
+	if prog == "" && len(ev.Argv) > 0 {
+		prog = ev.Argv[0]
+	}
+	base := path.Base(prog)
+	cmd := shortArgv(ev.Argv)
+	if downloadTools[strings.ToLower(base)] {
+		out = append(out, hit{rule: RuleDownloadExec, severity: High,
+			summary:  "ran " + base + ", a download tool, in a build that has no network",
+			evidence: "exec " + cmd})
+	} else if shells[base] {
+		if script := shellScript(ev.Argv); script != "" {
+			for _, re := range fetchAndRun {
+				if m := re.FindString(script); m != "" {
+					out = append(out, hit{rule: RuleDownloadExec, severity: High,
+						summary:  "ran a shell command that fetches or decodes code and runs it (" + clip(m, 60) + ")",
+						evidence: "exec " + cmd})
+					break
+				}
+			}
+		}
+	}
+	if canary != "" {
+		for _, a := range ev.Argv {
+			if strings.Contains(strings.ToLower(a), canary) {
+				out = append(out, hit{rule: RuleCanary, severity: High,
+					summary:  "passed the content of a decoy credential to a program (this run's canary token was in its arguments)",
+					evidence: "exec " + cmd})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// shellScript is the script of `sh -c SCRIPT` (busybox sh -c too), "" otherwise.
+func shellScript(argv []string) string {
+	for i := 1; i < len(argv)-1; i++ {
+		a := argv[i]
+		if a == "--" {
+			break
+		}
+		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "c") {
+			return argv[i+1]
+		}
+	}
+	return ""
+}
+
+// syscallHits are the rules of setsid and refused calls.
+func syscallHits(ev container.SyscallEvent) []hit {
+	switch {
+	case ev.Refused:
+		return []hit{{rule: RuleRefusedSyscall, severity: Medium,
+			summary:  "made a system call the sandbox refuses (" + ev.Syscall + ")",
+			evidence: ev.Syscall + " refused"}}
+	case ev.Syscall == "setsid":
+		return []hit{{rule: RuleDetach, severity: Medium,
+			summary:  "started a process that detaches from the build (setsid), to outlive it",
+			evidence: "setsid"}}
+	}
+	return nil
+}
+
+// touchHit is the rule of one decoy read or write.
+func touchHit(t DecoyTouch) hit {
+	if t.Secret {
+		return hit{rule: RuleSecretRead, severity: High,
+			summary:  "read " + t.Path + ", a credential file (a decoy phylum-box planted; a build has no reason to open it)",
+			evidence: t.Op + " " + t.Path}
+	}
+	return hit{rule: RulePersistence, severity: High,
+		summary:  "wrote to " + t.Path + ", which would run code again after the install (a decoy; nothing reached your home)",
+		evidence: t.Op + " " + t.Path}
+}
+
+// fetchers are the helpers that download a package's prebuilt native binary at
+// install and build it from source when the download fails: seen in a process's
+// (or its parent's) command line as node_modules/<name>/ or .bin/<name>.
+var fetchers = []string{"prebuild-install", "node-pre-gyp", "@mapbox/node-pre-gyp", "install-artifact-from-github"}
+
+// fetcherIn names the fetcher a command line runs, "" if none.
+func fetcherIn(argv []string) string {
+	for _, a := range argv {
+		for _, f := range fetchers {
+			if strings.Contains(a, "node_modules/"+f+"/") || strings.HasSuffix(a, "node_modules/.bin/"+path.Base(f)) {
+				return f
+			}
+		}
+	}
+	return ""
+}
+
+// shortArgv is a command line for evidence: at most 8 arguments, 160 characters.
+func shortArgv(argv []string) string {
+	a := argv
+	more := ""
+	if len(a) > 8 {
+		a, more = a[:8], " …"
+	}
+	return clip(strings.Join(a, " "), 160) + more
+}
+
+func clip(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
