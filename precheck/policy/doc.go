@@ -15,7 +15,10 @@
 // ignores without repeating the user's. Because a project file arrives with the code
 // being installed, every way it loosens the user's settings (block.malicious: false,
 // a higher vulnerability threshold, when_stale: warn, ignoring a MAL- advisory, ...)
-// is recorded in Policy.Weakened and surfaced as a warning in every report.
+// is recorded in Policy.Weakened and surfaced as a warning in every report. The
+// behaviour: and analysis: sections (detection.go) go further: a project file may
+// only make them stricter, and what it tried that would loosen them is not applied
+// but recorded in Policy.Refused.
 //
 // Parsing goes through yaml.Node so that every error names the file, line and column;
 // unknown keys are errors rather than silently ignored, because a misspelt "blok:"
