@@ -126,7 +126,9 @@ type Exec struct {
 	// Writable are host files or directories bound read-write (nosuid, nodev,
 	// noexec), added last: the persistence decoys of internal/behaviour, whose
 	// writes must succeed to be seen. Their sources must be throwaway.
-	Writable       []FileBind
+	Writable []FileBind
+	// Monitor, when set, watches the run's processes (see container.Monitor).
+	Monitor        *container.Monitor
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
@@ -183,7 +185,7 @@ func (s *Session) Run(ctx context.Context, e Exec) (*container.Result, error) {
 		Rootfs: sk.Root, Mounts: sk.Mounts, MaskPaths: sk.Hidden,
 		Network: e.Network, Limits: e.Limits, Disk: s.disk,
 		Stdin: stdin, Stdout: e.Stdout, Stderr: e.Stderr,
-		Identity: &s.id, Log: s.o.Log,
+		Identity: &s.id, Log: s.o.Log, Monitor: e.Monitor,
 	}, s.res)
 }
 
