@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -106,8 +107,10 @@ func PnpmUpToDate(root, store string) (bool, string) {
 		return false, err.Error()
 	}
 	defer r.Close()
+	var allowed []string // pnpm-workspace.yaml's onlyBuiltDependencies
 	if _, err := r.Lstat("pnpm-workspace.yaml"); err == nil {
-		if why := pnpmWorkspaceNoop(r); why != "" {
+		var why string
+		if allowed, why = pnpmWorkspaceNoop(r); why != "" {
 			return false, why
 		}
 	}
@@ -158,10 +161,25 @@ func PnpmUpToDate(root, store string) (bool, string) {
 	if why := pnpmManifestMatchesLock(man, &lock); why != "" {
 		return false, why
 	}
+	// A build pnpm left out (not in onlyBuiltDependencies) is left out by a bare
+	// install with nothing to do too — unless the allowlist now names it.
+	for _, b := range mods.IgnoredBuilds {
+		name, _, _ := pnpmSplitDepPath(b)
+		if slices.Contains(allowed, name) || slices.Contains(allowed, b) {
+			return false, b + "'s build was left out and pnpm-workspace.yaml now allows it"
+		}
+	}
+	skipped, why := pnpmSkippedOptional(&lock, mods.Skipped)
+	if why != "" {
+		return false, why
+	}
 	n := 0
 	for depPath := range lock.Snapshots {
 		if n++; n > maxNoopTree {
 			return false, "the lockfile is too large to check"
+		}
+		if skipped[depPath] {
+			continue
 		}
 		name, version, ok := pnpmSplitDepPath(depPath)
 		if !ok {
@@ -190,26 +208,69 @@ func PnpmUpToDate(root, store string) (bool, string) {
 }
 
 // pnpmWorkspaceNoop: a pnpm-workspace.yaml that only lists which packages may run
-// build scripts (pnpm 10's approve-builds) leaves a nothing-to-do install alone,
-// since .modules.yaml must record that no build was left out; any other setting
-// (packages, nodeLinker, overrides, catalogs, …) means the full steps.
-func pnpmWorkspaceNoop(r *os.Root) string {
+// build scripts (pnpm 10's approve-builds) leaves a nothing-to-do install alone
+// (PnpmUpToDate checks that no build pnpm left out is allowed now); any other
+// setting (packages, nodeLinker, overrides, catalogs, …) means the full steps.
+// allowed is its onlyBuiltDependencies.
+func pnpmWorkspaceNoop(r *os.Root) (allowed []string, why string) {
 	data, err := readNoLink(r, "pnpm-workspace.yaml")
 	if err != nil {
-		return err.Error()
+		return nil, err.Error()
 	}
 	var ws map[string]yaml.Node
 	if err := yaml.Unmarshal(data, &ws); err != nil {
-		return "pnpm-workspace.yaml: " + err.Error()
+		return nil, "pnpm-workspace.yaml: " + err.Error()
 	}
-	for k := range ws {
+	for k, v := range ws {
 		switch k {
-		case "onlyBuiltDependencies", "ignoredBuiltDependencies", "neverBuiltDependencies":
+		case "onlyBuiltDependencies":
+			if v.Decode(&allowed) != nil {
+				return nil, "pnpm-workspace.yaml's onlyBuiltDependencies not understood"
+			}
+		case "ignoredBuiltDependencies":
 		default:
-			return "pnpm-workspace.yaml sets " + k
+			return nil, "pnpm-workspace.yaml sets " + k
 		}
 	}
-	return ""
+	return allowed, ""
+}
+
+// pnpmSkippedOptional checks .modules.yaml's skipped packages: each must be an
+// optional snapshot of the lockfile whose os, cpu or libc rule out this machine,
+// as pnpm skips them; the set is returned to leave out of the tree check.
+func pnpmSkippedOptional(lock *pnpmLock, skipped []string) (map[string]bool, string) {
+	out := map[string]bool{}
+	for _, depPath := range skipped {
+		snap, ok := lock.Snapshots[depPath]
+		var s struct {
+			Optional bool `yaml:"optional"`
+		}
+		if !ok || snap.Decode(&s) != nil || !s.Optional {
+			return nil, depPath + " was skipped but is not an optional package of pnpm-lock.yaml"
+		}
+		base, _, _ := strings.Cut(depPath, "(")
+		pkg, ok := lock.Packages[base]
+		var p struct {
+			OS   []string `yaml:"os"`
+			CPU  []string `yaml:"cpu"`
+			Libc []string `yaml:"libc"`
+		}
+		if !ok || pkg.Decode(&p) != nil {
+			return nil, depPath + " was skipped but is not in pnpm-lock.yaml's packages"
+		}
+		raw := func(v []string) json.RawMessage {
+			if v == nil {
+				return nil
+			}
+			b, _ := json.Marshal(v)
+			return b
+		}
+		if npmPlatformFits(npmLockEntry{OS: raw(p.OS), CPU: raw(p.CPU), Libc: raw(p.Libc)}) {
+			return nil, depPath + " was skipped but fits this machine"
+		}
+		out[depPath] = true
+	}
+	return out, ""
 }
 
 // pnpmModulesDefault says how .modules.yaml differs from a default isolated
@@ -220,8 +281,8 @@ func pnpmModulesDefault(m *pnpmModules, store string) string {
 		return "node_modules/.modules.yaml records another layout"
 	case !m.Included["dependencies"] || !m.Included["devDependencies"] || !m.Included["optionalDependencies"]:
 		return "node_modules/.modules.yaml records an install without some dependency kinds"
-	case len(m.PendingBuilds) > 0 || len(m.Skipped) > 0 || len(m.IgnoredBuilds) > 0 || len(m.InjectedDeps) > 0:
-		return "node_modules/.modules.yaml records skipped, pending or ignored builds"
+	case len(m.PendingBuilds) > 0 || len(m.InjectedDeps) > 0:
+		return "node_modules/.modules.yaml records pending builds or injected dependencies"
 	case !reflect.DeepEqual(m.HoistPattern, []string{"*"}) || len(m.PublicHoistPatt) > 0:
 		return "node_modules/.modules.yaml records other hoisting"
 	case m.MaxLength != 0 && m.MaxLength != 120:

@@ -182,6 +182,27 @@ func TestPnpmUpToDate(t *testing.T) {
 		{name: "workspace build allowlist only", edit: func(f, _ map[string]string) {
 			f["pnpm-workspace.yaml"] = "onlyBuiltDependencies:\n  - esbuild\n"
 		}, want: true},
+		{name: "an optional package for another platform skipped", edit: func(f, _ map[string]string) {
+			bothLocks(f, "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n", "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n\n  '@x/aix@1.0.0':\n    resolution: {integrity: sha512-x}\n    os: [aix]\n")
+			bothLocks(f, "  is-number@6.0.0: {}\n", "  is-number@6.0.0: {}\n\n  '@x/aix@1.0.0':\n    optional: true\n")
+			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": ["@x/aix@1.0.0"]`, 1)
+		}, want: true},
+		{name: "a skipped package that fits this machine", edit: func(f, _ map[string]string) {
+			bothLocks(f, "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n", "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n\n  '@x/any@1.0.0':\n    resolution: {integrity: sha512-x}\n")
+			bothLocks(f, "  is-number@6.0.0: {}\n", "  is-number@6.0.0: {}\n\n  '@x/any@1.0.0':\n    optional: true\n")
+			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": ["@x/any@1.0.0"]`, 1)
+		}, why: "fits this machine"},
+		{name: "a required package skipped", edit: func(f, _ map[string]string) {
+			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": ["is-number@6.0.0"]`, 1)
+		}, why: "not an optional package"},
+		{name: "a build left out, still not allowed", edit: func(f, _ map[string]string) {
+			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": [], "ignoredBuilds": ["is-odd@3.0.1"]`, 1)
+			f["pnpm-workspace.yaml"] = "onlyBuiltDependencies:\n  - esbuild\n"
+		}, want: true},
+		{name: "a build left out, allowed now", edit: func(f, _ map[string]string) {
+			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": [], "ignoredBuilds": ["is-odd@3.0.1"]`, 1)
+			f["pnpm-workspace.yaml"] = "onlyBuiltDependencies:\n  - is-odd\n"
+		}, why: "now allows it"},
 		// A hostile checkout: a record claiming the lockfile's tree, the real
 		// package replaced by a link out of the project.
 		{name: "hostile: package dir is a link", edit: func(f, l map[string]string) {
