@@ -38,7 +38,9 @@ func IsPseudoPackage(p Package) bool {
 // after the static analysis, before any package code runs, then after the build with
 // the monitor's findings — each time on the verdict the call before returned; a
 // finding whose package already has one with the same rule id is merged with it
-// (evidence appended, the higher severity kept). base is not changed.
+// (evidence appended, the higher severity kept). base is not changed. The policy
+// is the one base was reached under (e.Policy when base has none), and ignore
+// expiry is judged at base's CheckedAt, so one install has one policy and one clock.
 //
 // extra is keyed by the package the findings belong to. A key matches every package
 // of base with its ecosystem, name (compared the ecosystem's way) and version (an
