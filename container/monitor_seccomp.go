@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -65,6 +64,7 @@ type monitorListener struct {
 	log   logger
 	runID string
 	dir   string
+	dirFd int // O_PATH fd of dir, open until stop: the socket's name uses it
 	sock  *net.UnixListener
 	names map[syscallKey]string
 	wake  int // eventfd: stop asks serve to return
@@ -99,28 +99,36 @@ func startMonitor(m *Monitor, runDir, runID string, useSeccomp bool, log logger)
 	if err != nil {
 		return nil, "cannot create the monitor's socket directory: " + err.Error()
 	}
-	path := filepath.Join(dir, "s")
-	if len(path) >= len(unix.RawSockaddrUnix{}.Path) {
-		os.RemoveAll(dir)
-		return nil, fmt.Sprintf("the state dir path is too long for a unix socket (%s); set a shorter state dir", path)
-	}
-	sock, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	// A state dir deep in $TMPDIR can be longer than a socket address holds
+	// (108 bytes): the socket is named through an fd of its directory, which
+	// libcontainer's parent side, in this process, dials the same way.
+	dirFd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, "cannot listen for the seccomp notification fd: " + err.Error()
+		return nil, "cannot open the monitor's socket directory: " + err.Error()
+	}
+	l := &monitorListener{m: m, log: log, runID: runID, dir: dir, dirFd: dirFd, names: names, wake: -1, done: make(chan struct{})}
+	fail := func(what string, err error) (*monitorListener, string) {
+		if l.sock != nil {
+			l.sock.Close()
+		}
+		if l.wake >= 0 {
+			unix.Close(l.wake)
+		}
+		unix.Close(dirFd)
+		os.RemoveAll(dir)
+		return nil, what + ": " + err.Error()
+	}
+	path := l.listenerPath()
+	if l.sock, err = net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"}); err != nil {
+		return fail("cannot listen for the seccomp notification fd", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
-		sock.Close()
-		os.RemoveAll(dir)
-		return nil, "cannot listen for the seccomp notification fd: " + err.Error()
+		return fail("cannot listen for the seccomp notification fd", err)
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
-		sock.Close()
-		os.RemoveAll(dir)
-		return nil, "cannot create the monitor's eventfd: " + err.Error()
+	if l.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return fail("cannot create the monitor's eventfd", err)
 	}
-	l := &monitorListener{m: m, log: log, runID: runID, dir: dir, sock: sock, names: names, wake: wake, done: make(chan struct{})}
 	go l.serve()
 	return l, ""
 }
@@ -130,7 +138,7 @@ func (l *monitorListener) listenerPath() string {
 	if l == nil {
 		return ""
 	}
-	return filepath.Join(l.dir, "s")
+	return "/proc/self/fd/" + strconv.Itoa(l.dirFd) + "/s"
 }
 
 // stop ends the listener once the container is gone and says whether it
@@ -146,6 +154,7 @@ func (l *monitorListener) stop() bool {
 		_, _ = unix.Write(l.wake, one[:])
 		<-l.done
 		unix.Close(l.wake)
+		unix.Close(l.dirFd)
 		os.RemoveAll(l.dir)
 	})
 	return l.got.Load()

@@ -252,55 +252,124 @@ func TestMonitorKeepsRefusals(t *testing.T) {
 	}
 }
 
-// TestMonitorRootless runs the monitor tests again as an unprivileged user
-// (the integration suite's plain test user), when this test runs as root.
+// TestMonitorListenerGone: when the listener goes away mid-run (here its
+// OnEvent ends the goroutine once python3 is started), the kernel fails every
+// watched call with ENOSYS: refusals stay refusals, and the calls the
+// monitor would have let go on fail instead of going on unwatched. The twins
+// show the rest of the filter, and the process, still work.
+func TestMonitorListenerGone(t *testing.T) {
+	requireMonitor(t)
+	if runtime.GOARCH != "amd64" {
+		t.Skip("syscall numbers below are x86_64's")
+	}
+	const enosys = "38"
+	py := sysPy + `
+import socket
+try:
+    socket.socket().connect(("203.0.113.1", 443))
+    print("connect went on")
+except OSError as e:
+    print("connect errno", e.errno)
+`
+	b := newBox(t)
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		wantErrno string
+	}{
+		{"unshare(CLONE_NEWUSER)", []string{"272", "0x10000000"}, enosys},
+		{"mount", []string{"165", "0", "0", "0", "0", "0"}, enosys},
+		{"twin: unshare(CLONE_FILES)", []string{"272", "0x400"}, ""},
+		{"twin: getpid", []string{"39"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &container.Monitor{OnEvent: func(e container.SyscallEvent) {
+				if e.Syscall == "execve" && e.Path == "/usr/bin/python3" {
+					runtime.Goexit()
+				}
+			}}
+			o := b.run(context.Background(), func(s *container.Spec) { s.Monitor = m }, append([]string{"/usr/bin/python3", "-c", py}, tc.args...)...)
+			lines := strings.Split(strings.TrimSpace(o.stdout), "\n")
+			if o.ExitCode != 0 || len(lines) != 2 {
+				t.Fatalf("probe failed: exit %d stdout %q stderr %q", o.ExitCode, o.stdout, o.stderr)
+			}
+			f := strings.Fields(lines[0])
+			if tc.wantErrno == "" {
+				if strings.HasPrefix(f[0], "-") {
+					t.Fatalf("legitimate call refused: %s", lines[0])
+				}
+			} else if f[0] != "-1" || f[1] != tc.wantErrno {
+				t.Fatalf("%s, want -1 %s", lines[0], tc.wantErrno)
+			}
+			if lines[1] != "connect errno "+enosys {
+				t.Fatalf("connect without a listener: %s, want ENOSYS", lines[1])
+			}
+		})
+	}
+}
+
+// TestMonitorRootless runs the monitor tests again as unprivileged users (the
+// integration suite's test users: one with a single-id map, one with a
+// subordinate range), when this test runs as root.
 func TestMonitorRootless(t *testing.T) {
 	requireMonitor(t)
 	if os.Geteuid() != 0 {
 		t.Skip("already rootless: the tests above ran as this user")
 	}
-	u, err := user.Lookup("pbox-it")
-	if err != nil {
-		t.Skipf("SKIPPED: no test user pbox-it (the integration suite creates it): %v", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Skip("SKIPPED: no setpriv")
-	}
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
 	}
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "container.test")
 	data, err := os.ReadFile(self)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp := filepath.Join(dir, "tmp")
-	if err := os.Mkdir(tmp, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(tmp, uid, gid); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("setpriv", "--reuid="+u.Uid, "--regid="+u.Gid, "--init-groups", "--",
-		bin, "-test.run", "^(TestMonitorEvents|TestMonitorKeepsRefusals)$", "-test.count=1", "-test.v")
-	cmd.Dir = tmp
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + tmp, "TMPDIR=" + tmp, "XDG_RUNTIME_DIR="}
-	out, err := cmd.CombinedOutput()
-	t.Logf("as %s (uid %d):\n%s", u.Username, uid, out)
-	if err != nil {
-		t.Fatalf("rootless monitor tests failed: %v", err)
-	}
-	if !strings.Contains(string(out), "--- PASS: TestMonitorEvents") || !strings.Contains(string(out), "--- PASS: TestMonitorKeepsRefusals") {
-		t.Fatal("rootless run did not pass both tests")
+	for _, name := range []string{"pbox-it", "pbox-itd"} {
+		t.Run(name, func(t *testing.T) {
+			u, err := user.Lookup(name)
+			if err != nil {
+				t.Skipf("SKIPPED: no test user %s (the integration suite creates it): %v", name, err)
+			}
+			uid, _ := strconv.Atoi(u.Uid)
+			gid, _ := strconv.Atoi(u.Gid)
+			// Not t.TempDir: its parent is 0700 root.
+			dir, err := os.MkdirTemp("", "pbox-monitor-rootless-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			bin := filepath.Join(dir, "container.test")
+			if err := os.WriteFile(bin, data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tmp := filepath.Join(dir, "tmp")
+			if err := os.Mkdir(tmp, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(tmp, uid, gid); err != nil {
+				t.Fatal(err)
+			}
+			tests := []string{"TestMonitorEvents", "TestMonitorKeepsRefusals", "TestMonitorListenerGone"}
+			cmd := exec.Command("setpriv", "--reuid="+u.Uid, "--regid="+u.Gid, "--init-groups", "--",
+				bin, "-test.run", "^("+strings.Join(tests, "|")+")$", "-test.count=1", "-test.v")
+			cmd.Dir = tmp
+			cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + tmp, "TMPDIR=" + tmp}
+			out, err := cmd.CombinedOutput()
+			t.Logf("as %s (uid %d):\n%s", name, uid, out)
+			if err != nil {
+				t.Fatalf("rootless monitor tests failed: %v", err)
+			}
+			for _, tn := range tests {
+				if !strings.Contains(string(out), "--- PASS: "+tn+" ") {
+					t.Errorf("%s did not pass as %s", tn, name)
+				}
+			}
+		})
 	}
 }

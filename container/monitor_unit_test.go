@@ -1,0 +1,145 @@
+package container
+
+import (
+	"encoding/binary"
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Without a monitor the filter is exactly SeccompProfile, with no listener and
+// no notification anywhere.
+func TestSpecWithoutMonitorKeepsTheProfile(t *testing.T) {
+	id := &Identity{}
+	sp := buildSpec(&Spec{Args: []string{"/bin/true"}, Rootfs: "/x"}, id, &limitPlan{}, true, "")
+	if !reflect.DeepEqual(sp.Linux.Seccomp, SeccompProfile()) {
+		t.Fatal("the profile of a run without a monitor differs from SeccompProfile()")
+	}
+	if sp.Linux.Seccomp.ListenerPath != "" {
+		t.Fatalf("listener path %q without a monitor", sp.Linux.Seccomp.ListenerPath)
+	}
+	for _, r := range sp.Linux.Seccomp.Syscalls {
+		if r.Action == specs.ActNotify {
+			t.Fatalf("notify rule %v without a monitor", r.Names)
+		}
+	}
+	sp = buildSpec(&Spec{Args: []string{"/bin/true"}, Rootfs: "/x"}, id, &limitPlan{}, true, "/proc/self/fd/9/s")
+	if sp.Linux.Seccomp.ListenerPath != "/proc/self/fd/9/s" || !reflect.DeepEqual(sp.Linux.Seccomp.Syscalls, SeccompProfileMonitored().Syscalls) {
+		t.Fatal("a run with a monitor does not get SeccompProfileMonitored with its listener")
+	}
+}
+
+// Every refusal of SeccompProfile is in SeccompProfileMonitored with the same
+// names and argument conditions, either as the same errno or as a
+// notification (which the listener answers EPERM); no watched call also has a
+// refusal, and no unconditional notification shares a call with a conditional
+// rule (libseccomp would let it swallow them).
+func TestMonitoredProfileKeepsEveryRefusal(t *testing.T) {
+	plain, mon := SeccompProfile(), SeccompProfileMonitored()
+	if mon.DefaultAction != plain.DefaultAction || !reflect.DeepEqual(mon.Architectures, plain.Architectures) {
+		t.Fatal("default action or architectures changed")
+	}
+	type key struct {
+		name string
+		args string
+	}
+	argsOf := func(r specs.LinuxSyscall) string { return fmt.Sprint(r.Args) }
+	monRules := map[key]specs.LinuxSyscall{}
+	conditional := map[string]bool{}
+	unconditional := map[string]bool{}
+	for _, r := range mon.Syscalls {
+		for _, n := range r.Names {
+			monRules[key{n, argsOf(r)}] = r
+			if len(r.Args) > 0 {
+				conditional[n] = true
+			} else {
+				unconditional[n] = true
+			}
+		}
+	}
+	for n := range unconditional {
+		if conditional[n] {
+			t.Errorf("%s has an unconditional rule and conditional ones", n)
+		}
+	}
+	for _, r := range plain.Syscalls {
+		for _, n := range r.Names {
+			m, ok := monRules[key{n, argsOf(r)}]
+			switch {
+			case !ok:
+				t.Errorf("%s %v lost under the monitor", n, r.Args)
+			case m.Action == specs.ActNotify:
+				if *r.ErrnoRet != uint(unix.EPERM) {
+					t.Errorf("%s refused with errno %d is notified (the listener answers EPERM)", n, *r.ErrnoRet)
+				}
+				if slices.Contains(monitorObserved, n) {
+					t.Errorf("%s is both refused and watched", n)
+				}
+			case m.Action != r.Action || *m.ErrnoRet != *r.ErrnoRet:
+				t.Errorf("%s: %s/%v under the monitor, %s/%d without", n, m.Action, m.ErrnoRet, r.Action, *r.ErrnoRet)
+			}
+		}
+	}
+	for _, n := range monitorUnwatched {
+		if r, ok := monRules[key{n, argsOf(specs.LinuxSyscall{})}]; !ok || r.Action != specs.ActErrno {
+			t.Errorf("%s is not a plain refusal under the monitor", n)
+		}
+	}
+	for _, n := range monitorObserved {
+		found := false
+		for k, r := range monRules {
+			if k.name == n && r.Action == specs.ActNotify {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s is not watched", n)
+		}
+	}
+}
+
+func sa(fam uint16, rest ...byte) []byte {
+	b := make([]byte, 2, 2+len(rest))
+	binary.NativeEndian.PutUint16(b, fam)
+	return append(b, rest...)
+}
+
+func TestFormatSockaddr(t *testing.T) {
+	v6 := append([]byte{0x01, 0xbb, 0, 0, 0, 0}, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"inet", sa(unix.AF_INET, 0x01, 0xbb, 203, 0, 113, 5, 0, 0, 0, 0, 0, 0, 0, 0), "203.0.113.5:443"},
+		{"inet short", sa(unix.AF_INET, 0x01, 0xbb, 203), ""},
+		{"inet6", sa(unix.AF_INET6, v6...), "[2001:db8::1]:443"},
+		{"unix path", sa(unix.AF_UNIX, append([]byte("/run/x.sock"), 0, 'j', 'u', 'n', 'k')...), "unix:/run/x.sock"},
+		{"unix abstract", sa(unix.AF_UNIX, append([]byte{0}, "dbus\x00x"...)...), "unix:@dbus@x"},
+		{"unix unnamed", sa(unix.AF_UNIX), "unix:"},
+		{"netlink", sa(unix.AF_NETLINK, 0, 0, 0, 0), "netlink"},
+		{"other", sa(unix.AF_PACKET, 0, 0), "family 17"},
+		{"too short", []byte{2}, ""},
+		{"nothing", nil, ""},
+	} {
+		if got := formatSockaddr(tc.in); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestPickEnv(t *testing.T) {
+	env := []byte("PATH=/bin\x00npm_package_name=evil\x00npm_package_name_x=no\x00CARGO_PKG_NAME=a=b\x00broken\x00")
+	got := pickEnv(env, []string{"npm_package_name", "CARGO_PKG_NAME", "MISSING"})
+	want := map[string]string{"npm_package_name": "evil", "CARGO_PKG_NAME": "a=b"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+	if pickEnv(env, nil) != nil {
+		t.Fatal("no keys asked, some returned")
+	}
+}
