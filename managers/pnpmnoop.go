@@ -204,7 +204,7 @@ func PnpmUpToDate(root, store string) (bool, string) {
 			}
 		}
 	}
-	return true, fmt.Sprintf("node_modules holds the %d package(s) of pnpm-lock.yaml", len(lock.Snapshots))
+	return true, fmt.Sprintf("node_modules holds the %d package(s) of pnpm-lock.yaml", len(lock.Snapshots)-len(skipped))
 }
 
 // pnpmWorkspaceNoop: a pnpm-workspace.yaml that only lists which packages may run
