@@ -32,6 +32,28 @@ func IsPseudoPackage(p Package) bool {
 	return p.Name == "" || (strings.HasPrefix(p.Name, "(") && strings.HasSuffix(p.Name, ")"))
 }
 
+// FileFinding adds f to extra (Judge's input) under the package it belongs to: pkg
+// when it has a name; else, when the monitor could only narrow it down to some
+// candidates, under each of them with f.Candidates naming them all (so each is
+// blocked, and each needs its own ignore); else under StepPackage(ecosystem, step).
+func FileFinding(extra map[Package][]Finding, ecosystem, step string, pkg Package, candidates []Package, f Finding) {
+	switch {
+	case pkg.Name != "":
+		extra[pkg] = append(extra[pkg], f)
+	case len(candidates) > 0:
+		f.Candidates = nil
+		for _, c := range candidates {
+			f.Candidates = appendNew(f.Candidates, c.Name+"@"+c.Version)
+		}
+		for _, c := range candidates {
+			extra[c] = append(extra[c], f)
+		}
+	default:
+		sp := StepPackage(ecosystem, step)
+		extra[sp] = append(extra[sp], f)
+	}
+}
+
 // Judge applies the policy to behaviour and analysis findings (Kind Behaviour or
 // Analysis; other kinds are judged like the database's) and returns base's verdict
 // with them added. It can be called more than once on the way through an install —

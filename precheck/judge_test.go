@@ -287,3 +287,22 @@ func TestNotBlockingSummaryDetection(t *testing.T) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
+
+func TestFileFinding(t *testing.T) {
+	a := Package{Ecosystem: NPM, Name: "a", Version: "1.0.0"}
+	b := Package{Ecosystem: NPM, Name: "b", Version: "2.0.0"}
+	extra := map[Package][]Finding{}
+	FileFinding(extra, NPM, "build", a, nil, netHigh)
+	FileFinding(extra, NPM, "build", Package{}, []Package{a, b}, detachMed)
+	FileFinding(extra, NPM, "build", Package{}, nil, evalHigh)
+	if len(extra[a]) != 2 || len(extra[b]) != 1 || len(extra[StepPackage(NPM, "build")]) != 1 {
+		t.Fatalf("extra = %+v", extra)
+	}
+	if c := extra[b][0].Candidates; strings.Join(c, " ") != "a@1.0.0 b@2.0.0" {
+		t.Errorf("candidates = %q", c)
+	}
+	v := (&Engine{Now: now}).Judge(context.Background(), baseVerdict(t, mustPolicy(t, "behaviour: {block: medium}"), a, b), extra)
+	if !findPackage(t, v, "a").Blocked || !findPackage(t, v, "b").Blocked || !findPackage(t, v, "(build)").Blocked {
+		t.Errorf("every candidate and the step must be judged: %+v", v.Packages)
+	}
+}
