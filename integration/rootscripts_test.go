@@ -149,3 +149,28 @@ func TestRootScriptsHostile(t *testing.T) {
 		assertSameTree(t, before, projectState(t, b.Project), "a refused .git/hooks write by the project's scripts")
 	})
 }
+
+// pnpm install runs the project's postinstall: its file reaches the project (a
+// whole-tree `pnpm rebuild` ran it among the dependencies' scripts, where the
+// file was refused); --ignore-scripts skips it.
+func TestRootScriptsPnpm(t *testing.T) {
+	requireTool(t, "pnpm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		rootScriptsProject(t, b, genPostinstall, "", "")
+		r := b.tool("", "pnpm", "install")
+		wantCode(t, r, 0, "pnpm install with a root postinstall")
+		if got := readString(filepath.Join(b.Project, "generated", "out.txt")); got != "ok\n" {
+			t.Fatalf("the root postinstall's file did not reach the project (%q):\n%s", got, r)
+		}
+		wantFile(t, filepath.Join(b.Project, "node_modules", "is-odd", "package.json"), "the dependency is installed")
+
+		b = newPMBox(t, m)
+		rootScriptsProject(t, b, genPostinstall, "", "")
+		r = b.tool("", "pnpm", "install", "--ignore-scripts")
+		wantCode(t, r, 0, "pnpm install --ignore-scripts")
+		if pathExists(filepath.Join(b.Project, "generated")) {
+			t.Errorf("--ignore-scripts ran the root postinstall:\n%s", r)
+		}
+	})
+}

@@ -313,6 +313,22 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		return p, nil
 	}
 	p.Download, p.Build = download, build
+	// The project's own scripts, after the dependencies' (rootscripts_pnpm.go).
+	pm, err := readProjectManifest(root, ".")
+	if err != nil {
+		return nil, err
+	}
+	runs := (cmd == "install" || cmd == "install-test") && !a.isTrue("ignore-scripts") && cfg.get("ignore-scripts") != "true"
+	ps, rebuildRuns, err := pnpmProjectScripts(root, pm, workspaces, runs, build)
+	if err != nil {
+		return nil, err
+	}
+	if rebuildRuns {
+		p.BuildChanged = pnpmLockBuildNames
+	}
+	if ps != nil {
+		p.ProjectScripts, p.ProjectName, p.ProjectVersion = ps, pm.Name, pm.Version
+	}
 	p.Notices = pnpmIgnoredBuildsNotice // pnpmnotices.go
 	p.Bookkeeping = map[string]func(run, host []byte) bool{pnpmWorkspaceStateFile: pnpmWorkspaceStateSame}
 	p.UpToDate = pnpmNoopCheck(cmd, rest, a, cfg, root, workspaces, hook, store) // pnpmnoop.go

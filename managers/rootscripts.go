@@ -73,9 +73,15 @@ func (m *projectManifest) events(events []string) []string {
 // preprepare and postprepare), so those are only named alone when their main
 // script is absent. (Run alone, `npm run-script preinstall` would also run a
 // "prepreinstall" script; npm install would not.)
-func npmRunEvents(m *projectManifest) []string {
+func npmRunEvents(m *projectManifest) []string { return runGroups(m, true) }
+
+// runGroups is npmRunEvents, with prepublish or (pnpm) without.
+func runGroups(m *projectManifest, prepublish bool) []string {
 	var out []string
 	for _, group := range [][3]string{{"preinstall", "install", "postinstall"}, {"", "prepublish", ""}, {"preprepare", "prepare", "postprepare"}} {
+		if group[1] == "prepublish" && !prepublish {
+			continue
+		}
 		if m.has(group[1]) {
 			out = append(out, group[1])
 			continue
