@@ -102,6 +102,10 @@ type ChangeSet struct {
 	Changes []Change
 	names   map[uint64]int  // names per regular-file inode seen in the source tree
 	skipped map[string]bool // dirs holding a source entry that is not in Changes
+	// project and linksOut: the symlinks out of the project the sync may carry
+	// (SyncOptions.LinksOut, synclinksout.go).
+	project  string
+	linksOut []string
 }
 
 // skip records that the source entry p is not a change (a no-op copy-up, a whiteout), so

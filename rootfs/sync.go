@@ -30,6 +30,11 @@ type SyncOptions struct {
 	// manager's state file that differs only in when it was written. Such a file
 	// is left as the host has it and not counted (syncunchanged.go).
 	Unchanged map[string]func(run, host []byte) bool
+	// LinksOut are directories outside the project (absolute, symlinks resolved)
+	// that a synced symlink may name exactly: a local dependency the steps saw
+	// read-only (npm install ../lib links node_modules/lib to ../../lib). Any other
+	// symlink leaving the project is refused.
+	LinksOut []string
 }
 
 // Refusal is a change that was not synced, and why.
@@ -92,6 +97,7 @@ func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
 		return nil, err
 	}
 	rep := &SyncReport{}
+	cs.project, cs.linksOut = s.project, o.LinksOut // synclinksout.go
 	allowed, refused := validate(cs, only, o.AllowGit)
 	if o.Validate != nil {
 		for _, r := range o.Validate(allowed, cs.Changes) {

@@ -199,7 +199,7 @@ func refusal(c Change, cs *ChangeSet, only []string, allowGit bool) (string, boo
 		return fmt.Sprintf("setuid/setgid/sticky bit (mode %04o)", c.Perm), false
 	}
 	if c.Type == TypeSymlink {
-		if why := symlinkProblem(c.Path, c.Linkname); why != "" {
+		if why := symlinkProblem(c.Path, c.Linkname); why != "" && !cs.linkOutAllowed(c.Path, c.Linkname) {
 			return why, false
 		}
 	}

@@ -45,6 +45,9 @@ type linkRules struct {
 	// changed are the paths the run added, replaced or deleted (a dir that only got
 	// new entries is not among them).
 	changed map[string]bool
+	// outside are the local dependencies outside the project that a package entry
+	// may link to (localdeps.go).
+	outside []string
 }
 
 // linkValidator is the sync back's check for the plan (see linkRules).
@@ -53,6 +56,7 @@ func (r *runner) linkValidator() func(allowed, all []rootfs.Change) []rootfs.Ref
 	lr := &linkRules{root: r.root, node: p.Ecosystem == precheck.NPM, manager: p.Manager,
 		ecosystem: p.Ecosystem, policy: r.o.Engine.Policy, view: r.sess.Scratch()}
 	lr.outputDirs = outputDirs(p.Outputs)
+	lr.outside = r.outsideLinkDirs()
 	return lr.check
 }
 
@@ -122,6 +126,9 @@ func hasGitDir(p string) bool {
 // may also point at a package of the project's own (a workspace, a file: or link:
 // dependency): a dir whose package.json the run did not write.
 func (lr *linkRules) linkProblem(linkPath, target string) string {
+	if isPackageEntry(linkPath) && lr.isOutsideDep(linkPath, target) {
+		return "" // a local dependency outside the project, checked and shown read-only
+	}
 	if path.IsAbs(target) {
 		return "symlink to " + target + ", an absolute path (outside the project)"
 	}

@@ -109,6 +109,9 @@ func Install(ctx context.Context, o Options) (*Outcome, error) {
 	out := &Outcome{Manager: p.Manager, Subcommand: p.Subcommand, Project: p.Root}
 	defer func() { out.Duration = time.Since(start) }()
 	o.warnDroppedKeepEnv()
+	if err := o.planOutsideDirs(); err != nil { // localdeps.go
+		return nil, err
+	}
 	defer o.summarizeFindings(out) // findings.go
 	if p.Scratch {
 		return installScratch(ctx, o, out)
@@ -312,6 +315,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 	}
 	// 5. Sync back.
+	linksOut := r.outsideLinkDirs() // localdeps.go
 	var validate func(allowed, all []rootfs.Change) []rootfs.Refusal
 	if only == nil { // the user's project; a scratch plan's temporary project is ours
 		validate = r.projectValidate(r.linkValidator())
@@ -321,7 +325,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 		only = r.projectOnly(only)
 	}
-	rep, err := sess.SyncBack(rootfs.SyncOptions{Only: only, OwnerUID: o.OwnerUID, OwnerGID: o.OwnerGID, Validate: validate, Unchanged: p.Bookkeeping})
+	rep, err := sess.SyncBack(rootfs.SyncOptions{Only: only, OwnerUID: o.OwnerUID, OwnerGID: o.OwnerGID, Validate: validate, Unchanged: p.Bookkeeping, LinksOut: linksOut})
 	out.Sync = rep
 	r.projectGitAdvice(rep)
 	if rep != nil {

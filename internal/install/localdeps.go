@@ -1,0 +1,59 @@
+package install
+
+import (
+	"path"
+	"slices"
+
+	"github.com/phylum-box/phylum-box/managers"
+)
+
+// Local dependencies outside the project (managers/localdeps.go): `npm install
+// ../lib`, "file:../lib", `pip install -e ../lib`, a path crate. Each directory
+// is checked on the host before any step runs — an unacceptable one (your home,
+// a hidden directory of it, something holding the project, …) refuses the
+// install with exit 2 — and the others are bound read-only at their own path in
+// every step, like the tool directories of Plan.HostPaths, and reported with
+// them (host_paths_read_only). The sync back may carry a symlink to exactly one
+// of them (npm's node_modules/lib -> ../../lib), and nothing else outside the
+// project (binlinks.go, rootfs.SyncOptions.LinksOut).
+
+// planOutsideDirs finds and checks the plan's outside directories and adds them to
+// what the steps see.
+func (o *Options) planOutsideDirs() error {
+	dirs, err := managers.OutsideDirs(o.Plan, o.Home)
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		o.Plan.HostPaths = append(o.Plan.HostPaths, d.Path)
+	}
+	if note := managers.OutsideLocalNote(dirs); note != "" && o.Log != nil {
+		o.Log.Info(note)
+	}
+	return nil
+}
+
+// outsideLinkDirs are the directories a synced symlink may point to outside the
+// project: the plan's checked local dependencies (the same answer as
+// planOutsideDirs gave, from the same host files).
+func (r *runner) outsideLinkDirs() []string {
+	dirs, err := managers.OutsideDirs(r.o.Plan, r.o.Home)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, d := range dirs {
+		out = append(out, d.Path)
+	}
+	return out
+}
+
+// isOutsideDep: the symlink at linkPath (a package entry) names exactly one of the
+// plan's checked local dependencies outside the project.
+func (lr *linkRules) isOutsideDep(linkPath, target string) bool {
+	t := target
+	if !path.IsAbs(t) {
+		t = path.Join(lr.root, path.Dir(linkPath), target)
+	}
+	return slices.Contains(lr.outside, path.Clean(t))
+}
