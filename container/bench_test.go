@@ -118,3 +118,36 @@ func BenchmarkRunWriteDisk(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMonitorExec runs a container that starts /bin/true 200 times,
+// without and with the behaviour monitor: the difference is what watching
+// every execve (a notification, the argv read, the answer) costs a build
+// that starts many processes.
+func BenchmarkMonitorExec(b *testing.B) {
+	if !container.SeccompCompiled {
+		b.Skip("built without -tags seccomp: no monitor")
+	}
+	bx := newBoxB(b)
+	script := "for i in $(seq 200); do /bin/true; done"
+	for _, bc := range []struct {
+		name    string
+		monitor bool
+	}{{"off", false}, {"on", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			events := 0
+			for b.Loop() {
+				var m *container.Monitor
+				if bc.monitor {
+					m = &container.Monitor{EnvKeys: []string{"npm_package_name"}, OnEvent: func(container.SyscallEvent) { events++ }}
+				}
+				o := bx.run(context.Background(), func(s *container.Spec) { s.Monitor = m }, "/bin/sh", "-c", script)
+				if o.ExitCode != 0 || o.Monitored != bc.monitor {
+					b.Fatalf("exit %d monitored %v (%s): %s", o.ExitCode, o.Monitored, o.MonitorNote, o.stderr)
+				}
+			}
+			if bc.monitor && events < 200*b.N {
+				b.Fatalf("%d events for %d runs of 200 execs", events, b.N)
+			}
+		})
+	}
+}

@@ -3,7 +3,9 @@ package container
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"reflect"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -142,4 +144,32 @@ func TestPickEnv(t *testing.T) {
 	if pickEnv(env, nil) != nil {
 		t.Fatal("no keys asked, some returned")
 	}
+}
+
+func TestThreadGroup(t *testing.T) {
+	if got := threadGroup(os.Getpid()); got != os.Getpid() {
+		t.Fatalf("threadGroup(pid) = %d, want %d", got, os.Getpid())
+	}
+	// A thread other than the leader: pidfd_open refuses it, status answers.
+	tids := make(chan int)
+	release := make(chan struct{})
+	for i := 0; i < 4; i++ {
+		go func() {
+			runtime.LockOSThread()
+			tids <- unix.Gettid()
+			<-release
+		}()
+	}
+	defer close(release)
+	for i := 0; i < 4; i++ {
+		tid := <-tids
+		if tid == os.Getpid() {
+			continue
+		}
+		if got := threadGroup(tid); got != os.Getpid() {
+			t.Fatalf("threadGroup(%d) = %d, want %d", tid, got, os.Getpid())
+		}
+		return
+	}
+	t.Skip("no thread other than the leader to test")
 }
