@@ -203,6 +203,16 @@ func (g gen) b64(n int) string {
 	return s[:mid-len(g.canary)] + g.canary + s[mid:]
 }
 
+// pemBody is a private key's base64 body — magic, then n random bytes — in lines
+// of 70 characters, the canary inside the third line (never split by a break).
+func (g gen) pemBody(magic string, n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	body := []byte(wrap(magic+base64.StdEncoding.EncodeToString(b), 70))
+	copy(body[2*71+20:], g.canary)
+	return string(body)
+}
+
 // wrap breaks s into lines of n characters.
 func wrap(s string, n int) string {
 	var b strings.Builder
@@ -223,11 +233,11 @@ func (g gen) secretFiles() []decoyFile {
 	ethAddr := randHex(20)
 	return []decoyFile{
 		{".ssh/id_rsa", 0o600, "-----BEGIN OPENSSH PRIVATE KEY-----\n" +
-			wrap("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAABlwAAAAdzc2gtcn"+g.b64(1800), 70) +
+			g.pemBody("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAABlwAAAAdzc2gtcn", 1800) +
 			"-----END OPENSSH PRIVATE KEY-----\n"},
 		{".ssh/id_rsa.pub", 0o644, "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQ" + g.b64(380) + " " + user + "@workstation\n"},
 		{".ssh/id_ed25519", 0o600, "-----BEGIN OPENSSH PRIVATE KEY-----\n" +
-			wrap("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"+g.b64(280), 70) +
+			g.pemBody("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW", 280) +
 			"-----END OPENSSH PRIVATE KEY-----\n"},
 		{".ssh/id_ed25519.pub", 0o644, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + g.b64(32)[:43] + " " + user + "@workstation\n"},
 		{".ssh/known_hosts", 0o644, "|1|" + g.b64(20) + "|" + g.b64(20) + " ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + g.b64(32)[:43] + "\n" +
