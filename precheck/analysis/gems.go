@@ -1,0 +1,38 @@
+package analysis
+
+import (
+	"context"
+	"path"
+	"strings"
+)
+
+// gemUnits: extconf.rb and the other extension builders (mkrf_conf, an ext/
+// Rakefile) run at install; a gemspec is Ruby run when the gem comes from git or
+// a path. lib/NAME.rb is what `require NAME` loads.
+func gemUnits(ctx context.Context, t *tree) ([]*unit, error) {
+	inst := &closure{t: t, seen: map[string]bool{}, max: maxInstallFiles, depth: installDepth, role: roleInstall}
+	entry := &closure{t: t, seen: map[string]bool{}, max: maxEntryFiles, depth: 1, role: roleEntry}
+	var units []*unit
+	var libs []string
+	for _, n := range t.list() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		base := path.Base(n)
+		switch {
+		case base == "extconf.rb" || strings.HasPrefix(base, "mkrf_conf") && strings.HasSuffix(base, ".rb"),
+			strings.HasPrefix(n, "ext/") && (base == "Rakefile" || base == "rakefile.rb"),
+			!strings.Contains(n, "/") && strings.HasSuffix(n, ".gemspec"):
+			units = append(units, inst.follow(n, 0)...)
+		case strings.HasPrefix(n, "lib/") && strings.Count(n, "/") == 1 && strings.HasSuffix(n, ".rb"):
+			libs = append(libs, n)
+		}
+	}
+	for _, n := range libs {
+		units = append(units, entry.follow(n, 0)...)
+	}
+	if len(units) > maxUnits {
+		units = units[:maxUnits]
+	}
+	return units, nil
+}

@@ -1,0 +1,234 @@
+package analysis
+
+import "strconv"
+
+// judge turns the units' signals into findings. Install-time units are one
+// program: their signals combine across files (an attacker splits reading the
+// environment and sending it over two files as easily as over two lines). Entry
+// units are judged one file at a time, combinations by proximity: a real bundle
+// holds an eval, a base64 decoder and an HTTP client somewhere in its megabytes.
+func judge(units []*unit) []Finding {
+	var out []Finding
+	var install []hit
+	for _, u := range units {
+		u.scan()
+		if u.role == roleInstall {
+			install = append(install, u.hits...)
+			if u.truncated {
+				out = append(out, Finding{RuleOversized, Medium,
+					"an install-time file is larger than the analysis reads; the rest was not seen",
+					[]string{u.rel + ": larger than " + strconv.Itoa(maxFileBytes>>20) + " MiB"}})
+			}
+		} else {
+			out = append(out, judgeEntry(u.hits)...)
+		}
+	}
+	return append(out, judgeInstall(install)...)
+}
+
+type hits []hit
+
+func (hs hits) first(k sig) *hit {
+	for i := range hs {
+		if hs[i].kind == k {
+			return &hs[i]
+		}
+	}
+	return nil
+}
+
+func (hs hits) has(k sig) bool { return hs.first(k) != nil }
+
+// near returns the closest pair of an a and a b signal at most d bytes apart in
+// one unit.
+func (hs hits) near(a, b sig, d int) (*hit, *hit) {
+	var ba, bb *hit
+	best := d + 1
+	for i := range hs {
+		if hs[i].kind != a {
+			continue
+		}
+		for j := range hs {
+			if hs[j].kind != b || hs[j].u != hs[i].u {
+				continue
+			}
+			dist := hs[j].start - hs[i].start
+			if dist < 0 {
+				dist = -dist
+			}
+			if dist < best {
+				best, ba, bb = dist, &hs[i], &hs[j]
+			}
+		}
+	}
+	return ba, bb
+}
+
+func find(rule, sev, summary string, hs ...*hit) Finding {
+	f := Finding{Rule: rule, Severity: sev, Summary: summary}
+	for _, h := range hs {
+		if h != nil {
+			f.Evidence = append(f.Evidence, h.evidence())
+		}
+	}
+	return f
+}
+
+func judgeInstall(hs hits) []Finding {
+	if len(hs) == 0 {
+		return nil
+	}
+	var out []Finding
+	add := func(f Finding) { out = append(out, f) }
+
+	if h := hs.first(sChain); h != nil {
+		add(find(RuleEvalDecode, High, "install-time code decodes data and runs it as code", h))
+	} else if d, s := hs.first(sDecode), hs.first(sSink); d != nil && s != nil {
+		if a, b := hs.near(sDecode, sSink, nearDataBytes); a != nil {
+			d, s = a, b
+		}
+		add(find(RuleEvalDecode, High, "install-time code decodes data and runs code from a string", d, s))
+	}
+
+	if h := hs.first(sPipeShell); h != nil {
+		add(find(RuleDownloadExec, High, "install-time code downloads something and runs it", h))
+	} else if h := hs.first(sDownloader); h != nil {
+		add(find(RuleDownloadExec, Medium, "install-time code runs curl/wget on a URL", h))
+	}
+
+	net := hs.first(sNetwork)
+	exfil := hs.first(sExfilHost)
+	webhook := hs.first(sWebhook)
+	sendsTo := net
+	if sendsTo == nil {
+		sendsTo = exfil
+	}
+	if sendsTo == nil {
+		sendsTo = webhook
+	}
+	if e := hs.first(sEnvSer); e != nil {
+		if sendsTo != nil {
+			add(find(RuleEnvExfil, High, "install-time code serialises the environment and uses the network", e, sendsTo))
+		} else {
+			add(find(RuleEnvExfil, Medium, "install-time code serialises the whole environment", e))
+		}
+	}
+	if h := hs.first(sHostFacts); h != nil && sendsTo != nil {
+		add(find(RuleEnvExfil, High, "install-time code collects host facts (host name, user, interfaces) and uses the network", h, sendsTo))
+	}
+	if c := hs.first(sCredStrong); c != nil {
+		if sendsTo != nil {
+			add(find(RuleCredentialPath, High, "install-time code names a credential path and uses the network", c, sendsTo))
+		} else {
+			add(find(RuleCredentialPath, Medium, "install-time code names a credential path", c))
+		}
+	} else if c := hs.first(sCredWeak); c != nil && sendsTo != nil {
+		add(find(RuleCredentialPath, Low, "install-time code names a package-manager config file and uses the network", c, sendsTo))
+	}
+
+	if webhook != nil {
+		add(find(RuleExfilEndpoint, High, "install-time code holds a Discord/Telegram webhook with its token", webhook))
+	}
+	if exfil != nil {
+		if hs.has(sEnvSer) || hs.has(sHostFacts) || hs.has(sCredStrong) {
+			add(find(RuleExfilEndpoint, High, "install-time code names a collector service and gathers host data", exfil))
+		} else {
+			add(find(RuleExfilEndpoint, Medium, "install-time code names a collector or what-is-my-IP service", exfil))
+		}
+	}
+
+	if h := hs.first(sObfuscated); h != nil {
+		add(find(RuleObfuscator, High, "install-time code is javascript-obfuscator output", h, hs.first(sRotation)))
+	} else if h := hs.first(sRotation); h != nil {
+		add(find(RuleObfuscator, Medium, "install-time code has an obfuscator's string-array rotation", h))
+	}
+	if h := hs.first(sBlob); h != nil {
+		add(find(RuleEncodedBlob, Medium, "install-time code holds a long encoded literal", h))
+	}
+
+	ip := hs.first(sRawIP)
+	w, x := hs.first(sWrite), hs.first(sChmod)
+	if x == nil {
+		x = hs.first(sSpawn)
+	}
+	drops := w != nil && x != nil && (net != nil || hs.has(sDownloader))
+	if ip != nil {
+		sev := Medium
+		if drops {
+			sev = High
+		}
+		add(find(RuleRawIPURL, sev, "install-time code talks to a bare public IP address", ip))
+	}
+	if drops {
+		add(find(RuleBinaryDrop, Low, "install-time code downloads, writes and makes executable or runs a file", w, x))
+	}
+	if h := hs.first(sLongLine); h != nil {
+		add(find(RuleMinifiedInst, Medium, "an install-time script is minified (lines over "+strconv.Itoa(longLineBytes)+" bytes)", h))
+	}
+	return out
+}
+
+func judgeEntry(hs hits) []Finding {
+	if len(hs) == 0 {
+		return nil
+	}
+	var out []Finding
+	add := func(f Finding) { out = append(out, f) }
+
+	if h := hs.first(sChain); h != nil {
+		add(find(RuleEvalDecode, High, "code run when the package is loaded decodes data and runs it as code", h))
+	} else if d, s := hs.near(sDecode, sSink, nearBytes); d != nil {
+		add(find(RuleEvalDecode, High, "code run when the package is loaded decodes data and runs code from a string next to it", d, s))
+	}
+	if h := hs.first(sPipeShell); h != nil {
+		if hs.has(sSpawn) {
+			add(find(RuleDownloadExec, High, "package code downloads something and runs it", h))
+		} else {
+			add(find(RuleDownloadExec, Medium, "package code holds a download-and-run command", h))
+		}
+	}
+	sends := func(a sig) (*hit, *hit) {
+		for _, b := range []sig{sNetwork, sExfilHost, sWebhook} {
+			if x, y := hs.near(a, b, nearDataBytes); x != nil {
+				return x, y
+			}
+		}
+		return nil, nil
+	}
+	if e, n := sends(sEnvSer); e != nil {
+		add(find(RuleEnvExfil, High, "package code serialises the environment next to a network call", e, n))
+	} else if e := hs.first(sEnvSer); e != nil {
+		add(find(RuleEnvExfil, Low, "package code serialises the whole environment", e))
+	}
+	if c, n := sends(sCredStrong); c != nil {
+		add(find(RuleCredentialPath, High, "package code names a credential path next to a network call", c, n))
+	} else if c := hs.first(sCredStrong); c != nil {
+		add(find(RuleCredentialPath, Low, "package code names a credential path", c))
+	}
+	if h := hs.first(sWebhook); h != nil {
+		add(find(RuleExfilEndpoint, High, "package code holds a Discord/Telegram webhook with its token", h))
+	}
+	if h := hs.first(sExfilHost); h != nil {
+		sev := Medium
+		for _, k := range []sig{sEnvSer, sHostFacts, sCredStrong} {
+			if a, _ := hs.near(sExfilHost, k, nearDataBytes); a != nil {
+				sev = High
+			}
+		}
+		add(find(RuleExfilEndpoint, sev, "package code names a collector or what-is-my-IP service", h))
+	}
+	if h := hs.first(sObfuscated); h != nil {
+		if r := hs.first(sRotation); r != nil {
+			add(find(RuleObfuscator, High, "package code is javascript-obfuscator output", h, r))
+		} else {
+			add(find(RuleObfuscator, Medium, "package code has many obfuscator-style identifiers", h))
+		}
+	}
+	if h := hs.first(sBlob); h != nil {
+		add(find(RuleEncodedBlob, Low, "package code holds a long encoded literal", h))
+	}
+	if h := hs.first(sRawIP); h != nil {
+		add(find(RuleRawIPURL, Low, "package code names a URL with a bare public IP address", h))
+	}
+	return out
+}

@@ -1,0 +1,340 @@
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// npmHooks are the lifecycle scripts npm runs for a dependency, in order.
+var npmHooks = []string{"preinstall", "install", "postinstall", "prepare"}
+
+const (
+	maxInstallFiles = 60 // files one install closure follows
+	maxEntryFiles   = 40
+	installDepth    = 4
+	entryDepth      = 2
+)
+
+type npmManifest struct {
+	Main    string            `json:"main"`
+	Module  string            `json:"module"`
+	Bin     json.RawMessage   `json:"bin"`
+	Exports json.RawMessage   `json:"exports"`
+	Scripts map[string]string `json:"scripts"`
+}
+
+func npmUnits(ctx context.Context, t *tree) ([]*unit, error) {
+	raw, _, err := t.read("package.json")
+	if err != nil {
+		return nil, err
+	}
+	var m npmManifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		// A manifest npm could not read either: nothing of it runs.
+		return nil, nil
+	}
+	var units []*unit
+	c := &closure{t: t, seen: map[string]bool{}}
+
+	// Install time: each hook's text (shell, maybe `node -e`), the files it names,
+	// and what those load; binding.gyp when node-gyp runs (an explicit hook or npm's
+	// default `node-gyp rebuild` when there is no install script).
+	var roots []string
+	for _, h := range npmHooks {
+		s, ok := m.Scripts[h]
+		if !ok || s == "" {
+			continue
+		}
+		units = append(units, &unit{rel: "package.json", text: []byte(s), lineBase: lineOfKey(raw, h),
+			langs: langJS | langShell, role: roleInstall})
+		roots = append(roots, hookFiles(t, m.Scripts, s, 0)...)
+	}
+	gyp := t.exists("binding.gyp") && (m.Scripts["install"] == "" && m.Scripts["preinstall"] == "" || strings.Contains(strings.Join(hookTexts(m.Scripts), " "), "node-gyp"))
+	if gyp {
+		roots = append(roots, "binding.gyp")
+	}
+	c.max, c.depth, c.role = maxInstallFiles, installDepth, roleInstall
+	for _, r := range roots {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		units = append(units, c.follow(r, 0)...)
+	}
+
+	// Load time: main/module/exports/bin, index.js by default.
+	c2 := &closure{t: t, seen: map[string]bool{}, max: maxEntryFiles, depth: entryDepth, role: roleEntry}
+	for r := range c.seen {
+		c2.seen[r] = true // already read as install-time code, judged more strictly there
+	}
+	for _, r := range npmEntries(t, m) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		units = append(units, c2.follow(r, 0)...)
+	}
+	return units, nil
+}
+
+func hookTexts(s map[string]string) []string {
+	var out []string
+	for _, h := range npmHooks {
+		out = append(out, s[h])
+	}
+	return out
+}
+
+// lineOfKey is the line of "key": in a JSON text, 1 if not found.
+func lineOfKey(raw []byte, key string) int {
+	i := bytes.Index(raw, []byte(`"`+key+`"`))
+	if i < 0 {
+		return 1
+	}
+	return 1 + bytes.Count(raw[:i], []byte{'\n'})
+}
+
+var shellSplit = regexp.MustCompile(`&&|\|\||[;|&]`)
+
+// hookFiles are the package files a hook command runs: `node [flags] FILE`,
+// `node -r FILE`, `sh FILE`, `./FILE`, and through `npm run X` the files of X.
+func hookFiles(t *tree, scripts map[string]string, cmd string, depth int) []string {
+	var out []string
+	for _, part := range shellSplit.Split(cmd, -1) {
+		f := strings.Fields(part)
+		for len(f) > 0 && strings.Contains(f[0], "=") && !strings.HasPrefix(f[0], "-") { // FOO=bar node x.js
+			f = f[1:]
+		}
+		if len(f) == 0 {
+			continue
+		}
+		prog := path.Base(f[0])
+		switch {
+		case prog == "node" || prog == "node.exe" || prog == "nodejs":
+			for i := 1; i < len(f); i++ {
+				a := strings.Trim(f[i], `"'`)
+				if a == "-r" || a == "--require" || a == "--import" || a == "--loader" {
+					if i+1 < len(f) {
+						out = append(out, resolveJS(t, "", strings.Trim(f[i+1], `"'`))...)
+						i++
+					}
+					continue
+				}
+				if strings.HasPrefix(a, "-") {
+					continue
+				}
+				out = append(out, resolveJS(t, "", a)...)
+				break
+			}
+		case prog == "sh" || prog == "bash" || prog == "zsh" || prog == "dash":
+			for _, a := range f[1:] {
+				if !strings.HasPrefix(a, "-") {
+					out = append(out, cleanRel(strings.Trim(a, `"'`)))
+					break
+				}
+			}
+		case (prog == "npm" || prog == "yarn" || prog == "pnpm") && len(f) >= 3 && (f[1] == "run" || f[1] == "run-script"):
+			if s, ok := scripts[f[2]]; ok && depth < 3 {
+				out = append(out, hookFiles(t, scripts, s, depth+1)...)
+			}
+		case strings.HasPrefix(f[0], "./") || strings.HasSuffix(f[0], ".js") || strings.HasSuffix(f[0], ".sh") || strings.HasSuffix(f[0], ".cjs") || strings.HasSuffix(f[0], ".mjs"):
+			out = append(out, cleanRel(f[0]))
+		}
+	}
+	return out
+}
+
+func cleanRel(p string) string { return path.Clean(strings.TrimPrefix(p, "./")) }
+
+// resolveJS finds the file node would load for spec (relative to the package file
+// from, "" for the root): the file itself, with a JS extension, or its index.
+func resolveJS(t *tree, from, spec string) []string {
+	base := cleanRel(path.Join(path.Dir(from), spec))
+	if from == "" {
+		base = cleanRel(spec)
+	}
+	for _, c := range []string{base, base + ".js", base + ".cjs", base + ".mjs", base + "/index.js", base + "/index.cjs", base + "/index.mjs"} {
+		if t.exists(c) {
+			return []string{c}
+		}
+	}
+	return nil
+}
+
+// npmEntries are the files the application loads: main (index.js by default),
+// module, the exports map's targets and the bins.
+func npmEntries(t *tree, m npmManifest) []string {
+	var specs []string
+	if m.Main != "" {
+		specs = append(specs, m.Main)
+	} else {
+		specs = append(specs, "index.js")
+	}
+	if m.Module != "" {
+		specs = append(specs, m.Module)
+	}
+	var bin any
+	if json.Unmarshal(m.Bin, &bin) == nil {
+		specs = append(specs, jsonStrings(bin)...)
+	}
+	var exp any
+	if json.Unmarshal(m.Exports, &exp) == nil {
+		for _, s := range jsonStrings(exp) {
+			if strings.HasPrefix(s, "./") && !strings.Contains(s, "*") && !strings.HasSuffix(s, ".json") && !strings.HasSuffix(s, ".d.ts") && !strings.HasSuffix(s, ".css") {
+				specs = append(specs, s)
+			}
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range specs {
+		for _, r := range resolveJS(t, "", s) {
+			if !seen[r] {
+				seen[r] = true
+				out = append(out, r)
+			}
+		}
+	}
+	if len(out) > 16 {
+		out = out[:16]
+	}
+	return out
+}
+
+func jsonStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var out []string
+		for _, k := range keys {
+			out = append(out, jsonStrings(v[k])...)
+		}
+		return out
+	case []any:
+		var out []string
+		for _, x := range v {
+			out = append(out, jsonStrings(x)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// closure reads files and the package-local files they load, breadth by depth,
+// as units of one role.
+type closure struct {
+	t     *tree
+	seen  map[string]bool
+	max   int
+	depth int
+	role  role
+	n     int
+}
+
+var (
+	jsLocalRE   = regexp.MustCompile(`(?:require\s*\(\s*|import\s*\(\s*|\bfrom\s*|\bimport\s*)['"](\.{1,2}/[^'"\n]{1,200})['"]`)
+	pyLocalRE   = regexp.MustCompile(`(?m)^\s*(?:from\s+(\.?[\w.]+)\s+import|import\s+([\w.]+))`)
+	rbLocalRE   = regexp.MustCompile(`\brequire_relative\s*\(?\s*['"]([^'"\n]{1,200})['"]`)
+	rustLocalRE = regexp.MustCompile(`(?m)^\s*(?:pub(?:\([\w ]+\))?\s+)?mod\s+(\w+)\s*;|\binclude(?:_str)?!\s*\(\s*"([^"\n]{1,200})"`)
+)
+
+func (c *closure) follow(rel string, depth int) []*unit {
+	rel = cleanRel(rel)
+	if c.seen[rel] || c.n >= c.max {
+		return nil
+	}
+	c.seen[rel] = true
+	data, truncated, err := c.t.read(rel)
+	if err != nil {
+		return nil
+	}
+	c.n++
+	u := &unit{rel: rel, text: data, lineBase: 1, langs: langOf(rel), role: c.role, truncated: truncated}
+	out := []*unit{u}
+	if depth >= c.depth {
+		return out
+	}
+	for _, next := range c.locals(u) {
+		out = append(out, c.follow(next, depth+1)...)
+	}
+	return out
+}
+
+// locals are the package files u loads.
+func (c *closure) locals(u *unit) []string {
+	var out []string
+	switch {
+	case u.langs&langJS != 0:
+		for _, m := range jsLocalRE.FindAllSubmatch(u.text, 200) {
+			out = append(out, resolveJS(c.t, u.rel, string(m[1]))...)
+		}
+	case u.langs&langPy != 0:
+		dir := path.Dir(u.rel)
+		for _, m := range pyLocalRE.FindAllSubmatch(u.text, 200) {
+			name := string(m[1]) + string(m[2])
+			name = strings.TrimLeft(name, ".")
+			p := strings.ReplaceAll(name, ".", "/")
+			for _, cand := range []string{path.Join(dir, p+".py"), path.Join(dir, p, "__init__.py")} {
+				if c.t.exists(cand) {
+					out = append(out, cand)
+					break
+				}
+			}
+		}
+	case u.langs&langRuby != 0:
+		for _, m := range rbLocalRE.FindAllSubmatch(u.text, 200) {
+			p := path.Join(path.Dir(u.rel), string(m[1]))
+			if !strings.HasSuffix(p, ".rb") {
+				p += ".rb"
+			}
+			if c.t.exists(p) {
+				out = append(out, p)
+			}
+		}
+	case u.langs&langRust != 0:
+		dir := path.Dir(u.rel)
+		for _, m := range rustLocalRE.FindAllSubmatch(u.text, 200) {
+			if len(m[2]) > 0 {
+				out = append(out, path.Join(dir, string(m[2])))
+				continue
+			}
+			name := string(m[1])
+			for _, cand := range []string{path.Join(dir, name+".rs"), path.Join(dir, name, "mod.rs")} {
+				if c.t.exists(cand) {
+					out = append(out, cand)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+func langOf(rel string) lang {
+	switch path.Ext(rel) {
+	case ".js", ".cjs", ".mjs", ".ts", ".cts", ".mts", ".jsx":
+		return langJS
+	case ".py", ".pyw", ".pth":
+		return langPy
+	case ".rb", ".gemspec", ".rake":
+		return langRuby
+	case ".rs":
+		return langRust
+	case ".sh", ".bash", ".gyp", ".gypi":
+		return langShell
+	}
+	switch path.Base(rel) {
+	case "Rakefile", "Gemfile":
+		return langRuby
+	}
+	return langJS | langShell
+}

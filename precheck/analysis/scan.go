@@ -1,0 +1,294 @@
+package analysis
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// role says when a unit's code runs.
+type role uint8
+
+const (
+	// roleInstall runs at install or build time (lifecycle scripts and what they
+	// load, binding.gyp, setup.py, build.rs, proc-macros, extconf.rb).
+	roleInstall role = iota
+	// roleEntry runs when the application loads the package.
+	roleEntry
+)
+
+// unit is one piece of text read as code.
+type unit struct {
+	rel       string // file, relative to the package root
+	text      []byte
+	lineBase  int // line number of text's first line in rel
+	langs     lang
+	role      role
+	truncated bool // rel is larger than what was read
+	hits      []hit
+}
+
+type hit struct {
+	kind       sig
+	u          *unit
+	start, end int
+}
+
+// Byte-scan thresholds.
+const (
+	blobMinBase64   = 2048 // characters of base64 in one literal
+	blobMinHex      = 4096
+	blobMinEscapes  = 256 // \xNN escapes in a row
+	longLineBytes   = 5000
+	obfuscatorIdent = 30 // _0x1a2b identifiers in one file
+	nearBytes       = 400
+	nearDataBytes   = 2000
+)
+
+var (
+	obfIdentRE = regexp.MustCompile(`\b_0x[0-9a-fA-F]{4,}\b`)
+	rotationRE = regexp.MustCompile(`while\s*\(\s*!!\s*\[\s*\]\s*\)|\[\s*['"]push['"]\s*\]\s*\(\s*_0x\w+\s*\[\s*['"]shift['"]\s*\]\s*\(\s*\)\s*\)`)
+	escapesRE  = regexp.MustCompile(`(?:\\x[0-9a-fA-F]{2}){32}`)
+)
+
+// scan fills u.hits.
+func (u *unit) scan() {
+	for i := range patterns {
+		p := &patterns[i]
+		if p.langs&u.langs == 0 {
+			continue
+		}
+		for _, loc := range p.findAll(u.text) {
+			if p.ok != nil && !p.ok(u.text, loc) {
+				continue
+			}
+			u.hits = append(u.hits, hit{p.kind, u, loc[0], loc[1]})
+		}
+	}
+	if u.langs&langJS != 0 {
+		if locs := obfIdentRE.FindAllIndex(u.text, obfuscatorIdent); len(locs) >= obfuscatorIdent {
+			u.hits = append(u.hits, hit{sObfuscated, u, locs[0][0], locs[0][1]})
+		}
+		if loc := rotationRE.FindIndex(u.text); loc != nil {
+			u.hits = append(u.hits, hit{sRotation, u, loc[0], loc[1]})
+		}
+		u.scanLongLines()
+	}
+	u.scanBlobs()
+}
+
+func (u *unit) scanLongLines() {
+	start := 0
+	for start < len(u.text) {
+		end := bytes.IndexByte(u.text[start:], '\n')
+		if end < 0 {
+			end = len(u.text)
+		} else {
+			end += start
+		}
+		line := u.text[start:end]
+		// A source map comment is one long line in unminified files too.
+		// A long line of code, not a long literal: minifiers leave statements and
+		// calls on it, one in every few dozen bytes.
+		if end-start > longLineBytes && !bytes.Contains(line[:min(len(line), 64)], []byte("sourceMappingURL")) &&
+			countAny(line, ";{(") > len(line)/100 {
+			u.hits = append(u.hits, hit{sLongLine, u, start, start + 80})
+			return
+		}
+		start = end + 1
+	}
+}
+
+// scanBlobs finds quoted base64 or hex literals longer than the thresholds and
+// long runs of \xNN escapes. Data URIs and literals that decode to a known binary
+// format (wasm, fonts, images, archives) are what real packages embed; they are
+// not counted. A blob split over many short literals is the obfuscator's string
+// array, which the obfuscator signals catch.
+func (u *unit) scanBlobs() {
+	t := u.text
+	for i := 0; i < len(t); {
+		if !isB64(t[i]) {
+			i++
+			continue
+		}
+		j := i
+		hex := true
+		for j < len(t) && isB64(t[j]) {
+			if !isHex(t[j]) {
+				hex = false
+			}
+			j++
+		}
+		n := j - i
+		if (n >= blobMinBase64 && !hex || hex && n >= blobMinHex) && i > 0 && isQuote(t[i-1]) && !knownEmbedded(t, i) {
+			u.hits = append(u.hits, hit{sBlob, u, i, j})
+			return
+		}
+		i = j
+	}
+	if loc := escapesRE.FindIndex(t); loc != nil {
+		j := loc[1]
+		for j+4 <= len(t) && t[j] == '\\' && t[j+1] == 'x' {
+			j += 4
+		}
+		if (j-loc[0])/4 >= blobMinEscapes {
+			u.hits = append(u.hits, hit{sBlob, u, loc[0], j})
+		}
+	}
+}
+
+// embeddedMagic are base64 prefixes of formats packages embed for real: wasm,
+// woff, woff2, TrueType, OpenType, PNG, JPEG, GIF, WebP, SVG, XML.
+var embeddedMagic = []string{"AGFzbQ", "d09GRg", "d09GMg", "AAEAAA", "T1RUTw", "iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "PHN2Zy", "PD94bWwg"}
+
+func knownEmbedded(t []byte, i int) bool {
+	for _, m := range embeddedMagic {
+		if bytes.HasPrefix(t[i:], []byte(m)) {
+			return true
+		}
+	}
+	before := t[max(0, i-80):i]
+	return bytes.Contains(before, []byte(";base64,")) || bytes.Contains(before, []byte("base64,"))
+}
+
+func isB64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// evidence renders a hit as "file:line: excerpt".
+func (h hit) evidence() string {
+	t := h.u.text
+	line := h.u.lineBase + bytes.Count(t[:h.start], []byte{'\n'})
+	ls := bytes.LastIndexByte(t[:h.start], '\n') + 1
+	le := bytes.IndexByte(t[h.start:], '\n')
+	if le < 0 {
+		le = len(t)
+	} else {
+		le += h.start
+	}
+	from, to := max(ls, h.start-40), min(le, h.start+100)
+	ex := excerpt(t[from:to])
+	if from > ls {
+		ex = "…" + ex
+	}
+	if to < le {
+		ex += "…"
+	}
+	return fmt.Sprintf("%s:%d: %s", h.u.rel, line, ex)
+}
+
+// excerpt makes b printable: control characters and invalid UTF-8 escaped, cut
+// at 120 runes, spaces collapsed.
+func excerpt(b []byte) string {
+	var sb strings.Builder
+	n := 0
+	space := false
+	for len(b) > 0 && n < 120 {
+		r, size := utf8.DecodeRune(b)
+		c := b[0]
+		b = b[size:]
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&sb, `\x%02x`, c)
+		case r == ' ' || r == '\t' || r == '\r' || r == '\n':
+			if space {
+				continue
+			}
+			space = true
+			sb.WriteByte(' ')
+			n++
+			continue
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0x2028 || r == 0x2029 || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069:
+			fmt.Fprintf(&sb, `\u%04x`, r)
+		default:
+			sb.WriteRune(r)
+		}
+		space = false
+		n++
+	}
+	s := strings.TrimSpace(sb.String())
+	if len(b) > 0 {
+		s += "…"
+	}
+	return s
+}
+
+func countAny(b []byte, chars string) int {
+	n := 0
+	for _, c := range b {
+		if strings.IndexByte(chars, c) >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Windows around a key occurrence: long enough for the longest match (the
+// download-pipe patterns allow a few hundred bytes between their parts).
+const (
+	windowBefore = 600
+	windowAfter  = 1200
+	maxMatches   = 64
+	smallText    = 64 << 10
+)
+
+// findAll is p.re.FindAllSubmatchIndex, fast on large files: RE2 runs each of
+// these alternations at every byte, which costs seconds on a multi-megabyte
+// bundle; finding the key literals first is memchr-fast, and the expression then
+// runs only on the windows around them.
+func (p *pattern) findAll(text []byte) [][]int {
+	if len(text) <= smallText || p.keys == "" {
+		return p.re.FindAllSubmatchIndex(text, maxMatches)
+	}
+	var wins [][2]int
+	covered := 0
+	for _, k := range strings.Fields(p.keys) {
+		kb := []byte(k)
+		for off := 0; off < len(text); {
+			i := bytes.Index(text[off:], kb)
+			if i < 0 {
+				break
+			}
+			s := off + i
+			wins = append(wins, [2]int{max(0, s-windowBefore), min(len(text), s+len(kb)+windowAfter)})
+			covered += windowBefore + windowAfter
+			if covered > len(text)/2 {
+				return p.re.FindAllSubmatchIndex(text, maxMatches)
+			}
+			off = s + len(kb)
+		}
+	}
+	if len(wins) == 0 {
+		return nil
+	}
+	sort.Slice(wins, func(i, j int) bool { return wins[i][0] < wins[j][0] })
+	merged := wins[:1]
+	for _, w := range wins[1:] {
+		last := &merged[len(merged)-1]
+		if w[0] <= last[1] {
+			last[1] = max(last[1], w[1])
+		} else {
+			merged = append(merged, w)
+		}
+	}
+	var out [][]int
+	for _, w := range merged {
+		for _, loc := range p.re.FindAllSubmatchIndex(text[w[0]:w[1]], maxMatches) {
+			for i := range loc {
+				if loc[i] >= 0 {
+					loc[i] += w[0]
+				}
+			}
+			out = append(out, loc)
+			if len(out) >= maxMatches {
+				return out
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,120 @@
+package analysis
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Caps on what one package costs to read. A file over maxFileBytes is read up to
+// the cap (the rest is not seen; an install-time file that large is itself a
+// finding); past maxTotalBytes or maxFiles nothing more is read.
+const (
+	maxFileBytes  = 8 << 20
+	maxTotalBytes = 64 << 20
+	maxFiles      = 20000
+	maxUnits      = 200
+)
+
+// tree reads files below one package root.
+type tree struct {
+	dir   string
+	root  int // O_PATH fd of dir
+	total int64
+	names []string // every regular file, slash-separated, relative; nil until listed
+	set   map[string]bool
+}
+
+func openTree(dir string) (*tree, error) {
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	return &tree{dir: dir, root: fd}, nil
+}
+
+func (t *tree) close() { unix.Close(t.root) }
+
+var errNotRegular = errors.New("not a regular file")
+
+// read returns rel's content up to maxFileBytes and whether it was cut. rel is
+// resolved beneath the root with no symlink followed anywhere on the way.
+func (t *tree) read(rel string) ([]byte, bool, error) {
+	rel = path.Clean(strings.TrimPrefix(rel, "./"))
+	if rel == "." || strings.HasPrefix(rel, "../") || rel == ".." || path.IsAbs(rel) {
+		return nil, false, fmt.Errorf("%s: outside the package", rel)
+	}
+	if t.total >= maxTotalBytes {
+		return nil, false, fmt.Errorf("%s: package read cap of %d MiB reached", rel, maxTotalBytes>>20)
+	}
+	fd, err := unix.Openat2(t.root, rel, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_NOFOLLOW,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return nil, false, &os.PathError{Op: "open", Path: rel, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), rel)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, false, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, false, fmt.Errorf("%s: %w", rel, errNotRegular)
+	}
+	limit := int64(maxFileBytes)
+	if left := maxTotalBytes - t.total; left < limit {
+		limit = left
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit))
+	if err != nil {
+		return nil, false, err
+	}
+	t.total += int64(len(data))
+	return data, st.Size() > int64(len(data)), nil
+}
+
+// exists reports whether rel is a regular file below the root (no symlink).
+func (t *tree) exists(rel string) bool {
+	t.list()
+	return t.set[path.Clean(strings.TrimPrefix(rel, "./"))]
+}
+
+// list returns every regular file below the root, relative and slash-separated,
+// up to maxFiles. Symlinks are neither listed nor entered.
+func (t *tree) list() []string {
+	if t.names != nil {
+		return t.names
+	}
+	t.names = []string{}
+	t.set = map[string]bool{}
+	_ = filepath.WalkDir(t.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if len(t.names) >= maxFiles {
+			return fs.SkipAll
+		}
+		if d.Type().IsRegular() {
+			rel, err := filepath.Rel(t.dir, p)
+			if err == nil {
+				rel = filepath.ToSlash(rel)
+				t.names = append(t.names, rel)
+				t.set[rel] = true
+			}
+		}
+		return nil
+	})
+	return t.names
+}
