@@ -700,9 +700,10 @@ type writerFunc func(p []byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // npx and npm exec: the package is installed into a scratch project (checked like
-// any install), then run with the network off over a view of the project that is
-// thrown away; a blocked package never runs.
-func TestNpxRunsOfflineOverADiscardedView(t *testing.T) {
+// any install), then run with the network off, without the caller's secrets; what
+// it writes to the project is synced back and listed (integration/scaffold_test.go
+// has the rules); a blocked package never runs.
+func TestNpxRunsOfflineAndWritesBack(t *testing.T) {
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -718,15 +719,22 @@ func TestNpxRunsOfflineOverADiscardedView(t *testing.T) {
 			t.Errorf("want a last step run without network: %+v", pr.Steps)
 		}
 
-		// Writes into the project succeed inside and are discarded; the secret stays
-		// out of reach.
+		// Writes into the project are synced back and listed (a write-back run);
+		// the secret stays out of reach.
 		r = b.tool("", "npm", "exec", "--package=cowsay", "-c",
-			`cowsay inside > pwned.txt && echo more >> README.md && ls pwned.txt && (cat ~/.ssh/id_rsa || echo NO-KEY)`)
+			`cowsay inside > said.txt && echo more >> README.md && ls said.txt && (cat ~/.ssh/id_rsa || echo NO-KEY)`)
 		wantCode(t, r, 0, "npm exec -c with writes into the project")
-		if !strings.Contains(r.Stdout, "pwned.txt") || !strings.Contains(r.Stdout, "NO-KEY") || strings.Contains(r.Stdout, b.Mark) {
+		if !strings.Contains(r.Stdout, "said.txt") || !strings.Contains(r.Stdout, "NO-KEY") || strings.Contains(r.Stdout, b.Mark) {
 			t.Errorf("the command did not run as expected:\n%s", r)
 		}
-		assertSameTree(t, before, projectState(t, b.Project), "npx/npm exec")
+		wantStderr(t, r, "synced back: M README.md", "synced back: A said.txt")
+		if data, _ := os.ReadFile(filepath.Join(b.Project, "README.md")); !strings.HasSuffix(string(data), "more\n") {
+			t.Errorf("README.md was not synced back: %q", data)
+		}
+		if data, _ := os.ReadFile(filepath.Join(b.Project, "said.txt")); !strings.Contains(string(data), "inside") || strings.Contains(string(data), b.Mark) {
+			t.Errorf("said.txt: %q", data)
+		}
+		before = projectState(t, b.Project)
 
 		r = b.tool("", "npx", "--yes", "--package=is-number@7.0.0", "--", "true")
 		wantCode(t, r, 3, "npx of a package with a MAL record")

@@ -200,6 +200,9 @@ type Plan struct {
 	// front of Run.Args.
 	Run      *Step
 	RunBinOf string
+	// WriteBack, set for every Scratch plan with a Run, says what Run may write to
+	// the project and how it is synced back (writeback.go); nil: thrown away.
+	WriteBack *WriteBack
 	// BuildNeeded, when set, tells from the tree Download left (read returns a file
 	// of the scratch project, relative to Root) whether Build has anything to run;
 	// why says what was found. Nil means always run Build. A manager answers false

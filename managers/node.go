@@ -374,6 +374,7 @@ func finishPlan(p *Plan, err error, env Env, tools ...string) (*Plan, error) {
 		}
 	}
 	p.HostPaths = toolPaths(env, tools...)
+	planWriteBack(p, env) // npx, exec, dlx, create: what Run writes is synced back
 	return p, nil
 }
 

@@ -99,6 +99,9 @@ type Outcome struct {
 	// TriedHosts are the servers a failed step's scripts tried to reach ("host:port",
 	// from what the proxy refused or the output named), for the advice (triedhosts.go).
 	TriedHosts []string `json:"tried_hosts,omitempty"`
+	// WrittenBack lists what a write-back run (npx, exec, dlx, create) synced to
+	// the project, as printed: "A app/ (12 file(s))", "M src/x.ts" (writeback.go).
+	WrittenBack []string `json:"written_back,omitempty"`
 }
 
 // Install runs the plan. The returned error is for failures of phylum-box itself;
