@@ -25,17 +25,23 @@ type SyscallEvent struct {
 	Time time.Time
 	// Pid is the host pid of the calling thread group.
 	Pid int
-	// Syscall is "connect", "sendto", "sendmsg", "execve", "execveat",
-	// "setsid", or a refused call's name ("unshare", "mount", ...).
+	// Syscall is "connect", "sendto", "sendmsg", "sendmmsg", "execve",
+	// "execveat", "setsid", or a refused call's name ("unshare", "mount",
+	// ...). Watched calls are attempts: the event is made before the call
+	// runs, so it may still fail (an execve along $PATH, a connect without a
+	// route).
 	Syscall string
 	// Refused: the filter refuses this call (answered EPERM); false: the call
 	// went on.
 	Refused bool
-	// Addr is the destination of connect/sendto/sendmsg: "203.0.113.5:443",
+	// Addr is the destination of connect/sendto/sendmsg (sendmmsg: of its
+	// first message): "203.0.113.5:443",
 	// "[2001:db8::1]:443", "unix:/path", "unix:@abstract", "netlink",
 	// "family N"; "" if unreadable.
 	Addr string
-	// Path is execve/execveat's program path as passed.
+	// Path is execve/execveat's program path as passed; for execveat of an
+	// open file (fexecve, AT_EMPTY_PATH) the file's path, e.g.
+	// "/memfd:x (deleted)".
 	Path string
 	// Argv is execve/execveat's arguments: up to 64, each cut at 4 KiB.
 	Argv []string

@@ -43,11 +43,14 @@ type seccompNotifResp struct {
 }
 
 // i386 multiplexes the socket calls through socketcall(2); libseccomp's
-// connect, sendto and sendmsg rules match it too.
+// connect, sendto, sendmsg and sendmmsg rules match it too. (Its sendto rule
+// checks the fifth register, not socketcall's fifth argument: an i386 sendto
+// through socketcall may go unreported; the network namespace still holds.)
 const (
-	socketcallConnect = 3
-	socketcallSendto  = 11
-	socketcallSendmsg = 16
+	socketcallConnect  = 3
+	socketcallSendto   = 11
+	socketcallSendmsg  = 16
+	socketcallSendmmsg = 20
 )
 
 // syscallKey names a call the way a notification does: the ABI (x32 shares
@@ -396,7 +399,7 @@ func (l *monitorListener) decode(fd int, req *seccompNotif) (ev SyscallEvent, ob
 
 	if name == "socketcall" {
 		// The real arguments are an array of longs at args[1].
-		sub := map[uint64]string{socketcallConnect: "connect", socketcallSendto: "sendto", socketcallSendmsg: "sendmsg"}[args[0]]
+		sub := map[uint64]string{socketcallConnect: "connect", socketcallSendto: "sendto", socketcallSendmsg: "sendmsg", socketcallSendmmsg: "sendmmsg"}[args[0]]
 		raw := openMem().read(args[1], 6*ptr)
 		if sub == "" || len(raw) < 6*ptr {
 			name = "" // refuse: nothing else is notified through socketcall
@@ -418,7 +421,9 @@ func (l *monitorListener) decode(fd int, req *seccompNotif) (ev SyscallEvent, ob
 	case "sendto":
 		observe, report = true, true
 		ev.Addr = openMem().sockaddr(args[4], args[5])
-	case "sendmsg":
+	case "sendmsg", "sendmmsg":
+		// sendmmsg's vector starts with the first message's msghdr: its
+		// destination is the one reported.
 		observe = true
 		ev.Addr, report = openMem().msgName(args[1])
 		if !report {

@@ -131,6 +131,15 @@ s6=socket.socket(socket.AF_INET6,socket.SOCK_STREAM)
 attempt(lambda: s6.connect(("2001:db8::1",443)))
 for a in ["/tmp/pbox-nosuch.sock","\0pbox-abstract"]:
     attempt(lambda: socket.socket(socket.AF_UNIX).connect(a))
+import ctypes
+class iovec(ctypes.Structure): _fields_=[("base",ctypes.c_void_p),("len",ctypes.c_size_t)]
+class msghdr(ctypes.Structure): _fields_=[("name",ctypes.c_void_p),("namelen",ctypes.c_uint32),("iov",ctypes.POINTER(iovec)),("iovlen",ctypes.c_size_t),("control",ctypes.c_void_p),("controllen",ctypes.c_size_t),("flags",ctypes.c_int)]
+class mmsghdr(ctypes.Structure): _fields_=[("hdr",msghdr),("len",ctypes.c_uint)]
+sin=ctypes.create_string_buffer(socket.AF_INET.to_bytes(2,"little")+(853).to_bytes(2,"big")+socket.inet_aton("203.0.113.9")+bytes(8),16)
+data=ctypes.create_string_buffer(b"x")
+iov=iovec(ctypes.cast(data,ctypes.c_void_p),1)
+m=mmsghdr(msghdr(ctypes.cast(sin,ctypes.c_void_p),16,ctypes.pointer(iov),1,None,0,0),0)
+ctypes.CDLL(None).sendmmsg(u.fileno(),ctypes.byref(m),1,0)
 a,b=socket.socketpair()
 a.send(b"quiet")
 a.sendmsg([b"quiet"])
@@ -143,6 +152,7 @@ print(b.recv(10))
 		for _, want := range []struct{ call, addr string }{
 			{"sendto", "203.0.113.7:53"},
 			{"sendmsg", "203.0.113.8:5353"},
+			{"sendmmsg", "203.0.113.9:853"},
 			{"connect", "[2001:db8::1]:443"},
 			{"connect", "unix:/tmp/pbox-nosuch.sock"},
 			{"connect", "unix:@pbox-abstract"},
@@ -154,9 +164,24 @@ print(b.recv(10))
 		// The twins: sends on a connected socket carry no address and are
 		// not watched.
 		if e, ok := rec.find(func(e container.SyscallEvent) bool {
-			return (e.Syscall == "sendto" || e.Syscall == "sendmsg") && e.Addr == ""
+			return (e.Syscall == "sendto" || e.Syscall == "sendmsg" || e.Syscall == "sendmmsg") && e.Addr == ""
 		}); ok {
 			t.Errorf("a send without a destination was reported: %+v", e)
+		}
+	})
+
+	t.Run("fexecve of a memfd", func(t *testing.T) {
+		py := "import os\nfd=os.memfd_create('payload')\nos.write(fd,open('/bin/true','rb').read())\nos.execve(fd,['payload','x'],{})"
+		o, rec := monitored(t, b, nil, "python3", "-c", py)
+		if o.ExitCode != 0 {
+			t.Fatalf("exit %d: %s", o.ExitCode, o.stderr)
+		}
+		e, ok := rec.find(func(e container.SyscallEvent) bool { return e.Syscall == "execveat" })
+		if !ok {
+			t.Fatalf("no execveat in:%s", rec)
+		}
+		if !strings.HasPrefix(e.Path, "/memfd:payload") || !slices.Equal(e.Argv, []string{"payload", "x"}) {
+			t.Errorf("execveat path %q argv %q, want the memfd and its argv", e.Path, e.Argv)
 		}
 	})
 

@@ -90,8 +90,10 @@ func SeccompProfile() *specs.LinuxSeccomp {
 // (SECCOMP_USER_NOTIF_FLAG_CONTINUE): network attempts, programs started, and
 // a process detaching from its session to outlive the script. sendto is
 // watched only with a destination address (its fifth argument): a send on a
-// connected socket was already seen at its connect.
-var monitorObserved = []string{"connect", "sendto", "sendmsg", "execve", "execveat", "setsid"}
+// connected socket was already seen at its connect. sendmsg and sendmmsg keep
+// their address in memory, so every call is notified and the listener lets
+// the ones without an address go unreported.
+var monitorObserved = []string{"connect", "sendto", "sendmsg", "sendmmsg", "execve", "execveat", "setsid"}
 
 // monitorUnwatched are refused calls the monitor leaves to the filter alone:
 // libuv probes io_uring at every node start, and glibc tries clone3 for every
