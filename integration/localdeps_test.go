@@ -147,3 +147,132 @@ func TestLocalDepsNpmHostileManifest(t *testing.T) {
 		wantStderr(t, r, "hidden directory of your home")
 	})
 }
+
+// pboxLocalBackend is a PEP 517 backend (in the package's own tree) that writes
+// nothing into the source directory: its wheel holds the package, its editable
+// wheel a .pth naming the source directory.
+const pboxLocalBackend = `import base64, hashlib, os, zipfile
+NAME, VERSION = "pbox_locallib", "0.1.0"
+DIST = NAME + "-" + VERSION + ".dist-info"
+META = "Metadata-Version: 2.1\nName: " + NAME + "\nVersion: " + VERSION + "\n"
+def get_requires_for_build_wheel(config_settings=None): return []
+def get_requires_for_build_editable(config_settings=None): return []
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    d = os.path.join(metadata_directory, DIST)
+    os.makedirs(d)
+    with open(os.path.join(d, "METADATA"), "w") as f:
+        f.write(META)
+    return DIST
+prepare_metadata_for_build_editable = prepare_metadata_for_build_wheel
+def _wheel(wheel_directory, files):
+    name = NAME + "-" + VERSION + "-py3-none-any.whl"
+    files = dict(files)
+    files[DIST + "/METADATA"] = META
+    files[DIST + "/WHEEL"] = "Wheel-Version: 1.0\nGenerator: pbox\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    record = []
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
+        for p, c in files.items():
+            data = c.encode()
+            z.writestr(p, data)
+            h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(p + ",sha256=" + h + "," + str(len(data)))
+        record.append(DIST + "/RECORD,,")
+        z.writestr(DIST + "/RECORD", "\n".join(record) + "\n")
+    return name
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    with open(os.path.join(os.getcwd(), NAME, "__init__.py")) as f:
+        return _wheel(wheel_directory, {NAME + "/__init__.py": f.read()})
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory, {NAME + ".pth": os.getcwd() + "\n"})
+`
+
+// TestLocalDepsPipSibling: `pip install -e ../pylib` and `pip install ../pylib`
+// (no index) install the package beside the project, which python imports after;
+// the package dir is not written. Its hostile twin: a requirements file in the
+// project naming `-e ../../.ssh` (made to look like a package) is refused with
+// exit 2 before any step, the venv as it was.
+func TestLocalDepsPipSibling(t *testing.T) {
+	pyNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		db := regMalDB(t, m, "PyPI")
+		b := pyProject(t, m)
+		lib := filepath.Join(filepath.Dir(b.Project), "pylib")
+		writeFile(t, filepath.Join(lib, "pyproject.toml"), "[build-system]\nrequires = []\nbuild-backend = \"pboxbackend\"\nbackend-path = [\"_backend\"]\n", 0o644)
+		writeFile(t, filepath.Join(lib, "_backend", "pboxbackend.py"), pboxLocalBackend, 0o644)
+		writeFile(t, filepath.Join(lib, "pbox_locallib", "__init__.py"), "VALUE = 'local'\n", 0o644)
+		chownTree(t, m, b.Home)
+		libBefore := treeHash(t, lib, true)
+
+		r := b.pip(ix, db, "install", "--no-build-isolation", "--no-index", "-e", "../pylib")
+		wantCode(t, r, 0, "pip install -e ../pylib")
+		wantStderr(t, r, "visible read-only in the sandbox: "+lib)
+		if got := pipVenvImport(t, b, "import pbox_locallib; print(pbox_locallib.VALUE)"); got != "local" {
+			t.Errorf("the editable local package does not import: %q\n%s", got, r)
+		}
+		assertSameTree(t, libBefore, treeHash(t, lib, true), "the local package after -e")
+
+		r = b.pip(ix, db, "install", "--no-build-isolation", "--no-index", "--force-reinstall", "../pylib")
+		wantCode(t, r, 0, "pip install ../pylib")
+		if got := pipVenvImport(t, b, "import pbox_locallib; print(pbox_locallib.__file__.startswith('"+b.Project+"'))"); got != "True" {
+			t.Errorf("the local package is not installed into the venv: %q\n%s", got, r)
+		}
+		assertSameTree(t, libBefore, treeHash(t, lib, true), "the local package after install")
+
+		// Hostile twin: the project's requirements file names ~/.ssh.
+		writeFile(t, filepath.Join(b.Home, ".ssh", "setup.py"), "from setuptools import setup\nsetup(name='keys')\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, "requirements.txt"), "-e ../../.ssh\n", 0o644)
+		chownTree(t, m, b.Home)
+		venvBefore := treeHash(t, filepath.Join(b.Project, ".venv"), true)
+		r = b.pip(ix, db, "install", "--no-build-isolation", "--no-index", "-r", "requirements.txt")
+		wantCode(t, r, 2, "a requirements file naming ~/.ssh")
+		wantStderr(t, r, "requirements.txt", "hidden directory of your home")
+		if strings.Contains(r.Stdout+r.Stderr, b.Mark) {
+			t.Errorf("a secret is in the output:\n%s", r)
+		}
+		assertSameTree(t, venvBefore, treeHash(t, filepath.Join(b.Project, ".venv"), true), "the venv after the refusal")
+	})
+}
+
+// TestLocalDepsCargoPathCrates: a crate depending on ../pathlib, which depends on
+// ../other in turn, builds and runs (both dirs bound read-only; cargo writes only
+// the project's target/). Its hostile twin: a [patch] naming ~/.ssh (with a
+// Cargo.toml planted there) is refused with exit 2, nothing built.
+func TestLocalDepsCargoPathCrates(t *testing.T) {
+	cargoNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		db := regMalDB(t, m, "crates.io")
+		b := regNewBox(t, m)
+		src := filepath.Dir(b.Project)
+		writeFile(t, filepath.Join(b.Project, "Cargo.toml"), "[package]\nname = \"proj\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\npathlib = { path = \"../pathlib\" }\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, "src", "main.rs"), "fn main() { println!(\"{}\", pathlib::greet()); }\n", 0o644)
+		writeFile(t, filepath.Join(src, "pathlib", "Cargo.toml"), "[package]\nname = \"pathlib\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nother = { path = \"../other\" }\n", 0o644)
+		writeFile(t, filepath.Join(src, "pathlib", "src", "lib.rs"), "pub fn greet() -> String { format!(\"hello {}\", other::name()) }\n", 0o644)
+		writeFile(t, filepath.Join(src, "other", "Cargo.toml"), "[package]\nname = \"other\"\nversion = \"0.1.0\"\nedition = \"2021\"\n", 0o644)
+		writeFile(t, filepath.Join(src, "other", "src", "lib.rs"), "pub fn name() -> &'static str { \"path crates\" }\n", 0o644)
+		chownTree(t, m, b.Home)
+		libBefore := treeHash(t, filepath.Join(src, "pathlib"), true)
+
+		r := b.cargo(db, "build")
+		wantCode(t, r, 0, "cargo build with path crates beside the project")
+		wantStderr(t, r, filepath.Join(src, "pathlib"), filepath.Join(src, "other"))
+		out, err := exec.Command(filepath.Join(b.Project, "target", "debug", "proj")).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "hello path crates" {
+			t.Errorf("the built binary: %v %s\n%s", err, out, r)
+		}
+		assertSameTree(t, libBefore, treeHash(t, filepath.Join(src, "pathlib"), true), "the path crate")
+
+		// Hostile twin: a [patch] to the home's ~/.ssh.
+		writeFile(t, filepath.Join(b.Home, ".ssh", "Cargo.toml"), "[package]\nname = \"other\"\nversion = \"0.1.0\"\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, "Cargo.toml"), "[package]\nname = \"proj\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\npathlib = { path = \"../pathlib\" }\n\n[patch.crates-io]\nother = { path = \"../../.ssh\" }\n", 0o644)
+		chownTree(t, m, b.Home)
+		before := treeHash(t, b.Project, true)
+		r = b.cargo(db, "build")
+		wantCode(t, r, 2, "a [patch] naming ~/.ssh")
+		wantStderr(t, r, "Cargo.toml [patch.crates-io] other", "hidden directory of your home")
+		if strings.Contains(r.Stdout+r.Stderr, b.Mark) {
+			t.Errorf("a secret is in the output:\n%s", r)
+		}
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a refused build")
+	})
+}
