@@ -203,6 +203,21 @@ print(b.recv(10))
 	})
 }
 
+// Without the seccomp tag the run goes on unwatched and says why.
+func TestMonitorNoteWithoutSeccomp(t *testing.T) {
+	if container.SeccompCompiled {
+		t.Skip("built with -tags seccomp: the monitor runs (TestMonitorEvents)")
+	}
+	rec := &recorder{}
+	o := newBox(t).run(context.Background(), func(s *container.Spec) { s.Monitor = rec.monitor() }, "/bin/true")
+	if o.ExitCode != 0 || o.Monitored || !strings.Contains(o.MonitorNote, "seccomp tag") {
+		t.Fatalf("exit %d monitored %v note %q", o.ExitCode, o.Monitored, o.MonitorNote)
+	}
+	if len(rec.events) != 0 {
+		t.Fatalf("events without a monitor:%s", rec)
+	}
+}
+
 // TestMonitorKeepsRefusals runs the filter's refusals with the monitor on:
 // each is still refused with the same errno, the ones the monitor watches are
 // reported as refused, and the legitimate twins still work unreported.
