@@ -119,6 +119,23 @@ func TestMonitorEvents(t *testing.T) {
 		}
 	})
 
+	t.Run("with the host network", func(t *testing.T) {
+		// The container is started from a thread in a Landlock domain (abstract
+		// sockets scoped); libcontainer's dial of the monitor's path socket
+		// from that thread must still work.
+		rec := &recorder{}
+		o := b.run(context.Background(), func(s *container.Spec) {
+			s.Network = true
+			s.Monitor = rec.monitor()
+		}, "bash", "-c", "echo > /dev/tcp/127.0.0.1/1")
+		if !o.Monitored {
+			t.Fatalf("run not monitored: %s", o.MonitorNote)
+		}
+		if _, ok := rec.find(func(e container.SyscallEvent) bool { return e.Syscall == "connect" && e.Addr == "127.0.0.1:1" }); !ok {
+			t.Fatalf("no connect to 127.0.0.1:1 in:%s", rec)
+		}
+	})
+
 	t.Run("addresses of every family and call", func(t *testing.T) {
 		py := `import socket
 def attempt(f):
