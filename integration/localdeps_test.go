@@ -276,3 +276,41 @@ func TestLocalDepsCargoPathCrates(t *testing.T) {
 		assertSameTree(t, before, treeHash(t, b.Project, true), "a refused build")
 	})
 }
+
+// TestLocalDepsPnpmYarnLink: `pnpm add link:../lib`, pnpm's "file:../lib" in
+// package.json and yarn classic's `yarn add link:../lib` install the sibling
+// package, which node requires after (pnpm's and yarn's links to ../../lib are
+// synced, being to a checked local dependency).
+func TestLocalDepsPnpmYarnLink(t *testing.T) {
+	requireTool(t, "pnpm")
+	requireTool(t, "yarn")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		lib := filepath.Join(filepath.Dir(b.Project), "lib")
+		localLib(t, lib)
+		chownTree(t, m, b.Home)
+		reset := func(manifest string) {
+			for _, p := range []string{"node_modules", "pnpm-lock.yaml", "yarn.lock", "package-lock.json"} {
+				_ = os.RemoveAll(filepath.Join(b.Project, p))
+			}
+			writeFile(t, filepath.Join(b.Project, "package.json"), manifest, 0o644)
+			chownTree(t, m, b.Project)
+		}
+		for _, tc := range []struct {
+			name, manifest string
+			args           []string
+		}{
+			{"pnpm add link:../lib", `{"name":"pbox-it","version":"1.0.0"}`, []string{"pnpm", "add", "link:../lib"}},
+			{"pnpm install file:../lib", `{"name":"pbox-it","version":"1.0.0","dependencies":{"pbox-local-lib":"file:../lib"}}`, []string{"pnpm", "install"}},
+			{"yarn add link:../lib", `{"name":"pbox-it","version":"1.0.0"}`, []string{"yarn", "add", "link:../lib"}},
+		} {
+			reset(tc.manifest)
+			r := b.tool("", tc.args[0], tc.args[1:]...)
+			wantCode(t, r, 0, tc.name)
+			wantStderr(t, r, "visible read-only in the sandbox: "+lib)
+			if got := nodeRequire(t, m, b.Project, "pbox-local-lib"); got != "from-the-local-lib" {
+				t.Errorf("%s: node cannot require the local lib after the install: %q\n%s", tc.name, got, r)
+			}
+		}
+	})
+}
