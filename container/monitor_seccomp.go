@@ -90,17 +90,14 @@ func startMonitor(m *Monitor, runDir, runID string, useSeccomp bool, log logger)
 	if err != nil {
 		return nil, err.Error()
 	}
-	// Who could connect instead of libcontainer, and be trusted with
-	// answering the container's calls? Nothing inside the container: the
-	// socket is a path (not abstract, so sharing the host's network namespace
-	// does not expose it) in a fresh 0700 directory of the run's private state
-	// dir, which no mount of the container's view normally contains (its root
-	// is a skeleton beside it); and even where one did (a $TMPDIR inside the
-	// project), libcontainer dials before the container's command can run
-	// (the fd is sent during start, before the exec fifo is opened), the
-	// listener takes that one connection and closes, unlinking the name, and
-	// the peer must be this process (SO_PEERCRED): libcontainer's parent side
-	// runs here. Another host user cannot traverse the 0700 directory.
+	// The socket lives in a fresh 0700 directory inside the run's private
+	// state dir. Nothing in the container can reach it: the container's root
+	// is a skeleton below that dir and no mount of its view has the state dir
+	// or this directory as a source, so no path inside leads here; with the
+	// host network namespace a path socket is still only reachable through the
+	// file system. Another host user cannot traverse the 0700 directory. The
+	// listener still takes one connection only, from this process (whose
+	// libcontainer parent side dials it), and closes.
 	dir, err := os.MkdirTemp(runDir, "monitor-")
 	if err != nil {
 		return nil, "cannot create the monitor's socket directory: " + err.Error()

@@ -21,6 +21,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/behaviour"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/internal/sandbox"
 	"github.com/phylum-box/phylum-box/managers"
@@ -261,6 +262,10 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		if done, err := r.checkInstalledTree(ctx, managers.PhaseDownload, checked); err != nil || done {
 			return out, err
 		}
+		// What the download installed, read before any of it runs (detect.go).
+		if done, err := r.analyzeInstalled(ctx, r.downloaded); err != nil || done {
+			return out, err
+		}
 	}
 	// 4. Build.
 	build, buildPkgs, limited := r.changedBuild(p.Build, pkgs) // noop.go
@@ -358,6 +363,9 @@ type runner struct {
 	root string
 	out  *Outcome
 	cred *credentials
+	// downloaded are the packages the download step installed (added or changed),
+	// for the static analysis (installedtree.go, detect.go).
+	downloaded []precheck.Package
 	// stdout, when set, takes the step's standard output instead of Options.Stdout.
 	stdout io.Writer
 	// only, when set, limits the build to these packages (noop.go).
@@ -453,7 +461,18 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	if s.Name != "" {
 		r.o.Log.Debugf("%s step runs: %s", phase, strings.Join(s.Args, " "))
 	}
+	var mon *stepMonitor
+	if r.monitored(phase, s) { // monitor.go
+		mon = r.startMonitor(phase, &ex)
+	}
 	res, err := r.sess.Run(ctx, ex)
+	var observed []behaviour.Observation
+	if mon != nil {
+		observed = mon.stop()
+		if err == nil && !res.Monitored {
+			r.o.Log.Warnf("behaviour monitor off for the %s step: %s", phase, res.MonitorNote)
+		}
+	}
 	keptLog := ""
 	if err == nil && res.Stopped == container.StopNone && res.ExitCode != 0 {
 		keptLog = logs.keep(tail.String())
@@ -474,6 +493,13 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		}
 	}
 	r.out.Steps = append(r.out.Steps, so)
+	if len(observed) > 0 {
+		// What package code tried decides first: a quiet failure or a build that
+		// went on after it is blocked all the same.
+		if done, err := r.judgeBehaviour(ctx, phase, observed); err != nil || done {
+			return true, err
+		}
+	}
 	switch {
 	case res.Stopped != container.StopNone:
 		r.out.Code = exitcode.Sandbox

@@ -339,6 +339,9 @@ func (r *runner) checkInstalledTree(ctx context.Context, phase managers.Phase, c
 	if err != nil {
 		return true, err
 	}
+	if phase == managers.PhaseDownload {
+		r.downloaded = pkgs
+	}
 	if unreadable != nil {
 		r.out.Code = exitcode.Sandbox
 		r.out.Reason = fmt.Sprintf("the installed tree cannot be checked after the %s step: %v; nothing was synced back", phase, unreadable)

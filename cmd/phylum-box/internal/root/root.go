@@ -23,6 +23,7 @@ import (
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root := cmdutil.NewRoot(f)
 	root.AddCommand(
+		manager.NewCmdAnalyze(f, nil),
 		check.NewCmdCheck(f, nil),
 		completion.NewCmdCompletion(f, nil),
 		db.NewCmdDB(f),

@@ -1,0 +1,198 @@
+package manager
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
+	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/internal/install"
+	"github.com/phylum-box/phylum-box/managers"
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/policy"
+	"github.com/phylum-box/phylum-box/precheck/report"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+// AnalyzeOptions is `phylum-box analyze`'s input.
+type AnalyzeOptions struct {
+	App    *cmdutil.App
+	Target string
+	Format string
+	Output string
+}
+
+// NewCmdAnalyze is `phylum-box analyze npm:NAME@VERSION`: the package (and what it
+// depends on) installed into a throwaway project with every detection on, for a
+// reviewer deciding on a new dependency. runF replaces runAnalyze (tests).
+func NewCmdAnalyze(f *cmdutil.Factory, runF func(*AnalyzeOptions) error) *cobra.Command {
+	o := &AnalyzeOptions{App: f.App}
+	cmd := &cobra.Command{
+		Use:   "analyze [--format text|json|sarif] [--output FILE] [npm:]NAME@VERSION | ./PACKAGE.tgz | ./DIR",
+		Short: "install a package into a throwaway project under every check and report what it does",
+		Long: `Installs one npm package — a registry name and version, or a local tarball or
+directory — with its dependencies into a new temporary project, through the same
+steps as a protected install: resolve and download without running package code,
+the precheck against the OSV database and the policy, the static analysis of
+every package before any of its code runs, then every install script in the
+sandbox under the behaviour monitor, with decoy credentials in $HOME. Nothing
+reaches your projects; the temporary project is removed afterwards.
+
+The report lists every finding, including the ones the policy would only warn
+about; install scripts run even under scripts: allowlist or none, since seeing
+them run is the point (they are still shut in the sandbox).
+
+Exit status: 0 nothing blocking was found, 3 the policy would block the package
+(the report says why), 5 the precheck was incomplete, 4 the sandbox stopped it,
+2 usage error, 1 internal error.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Target = args[0]
+			if runF != nil {
+				return runF(o)
+			}
+			return runAnalyze(cmd.Context(), f, o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.Format, "format", report.Text, "report format: "+strings.Join(report.Formats(), ", "))
+	cmdutil.FlagChoices(fs, "format", report.Formats()...)
+	fs.StringVarP(&o.Output, "output", "o", "", "write the report to FILE instead of standard output")
+	return cmd
+}
+
+// analyzeSpec turns the command's argument into what npm installs: NAME@VERSION
+// from the registry, or a local tarball or directory as an absolute path.
+func analyzeSpec(target, cwd string) (string, error) {
+	t := target
+	if eco, rest, ok := strings.Cut(t, ":"); ok && !strings.ContainsAny(eco, "/@.") {
+		if eco != "npm" {
+			return "", fmt.Errorf("analyze supports npm packages (npm:NAME@VERSION); %q is not one", target)
+		}
+		t = rest
+	}
+	if t == "" {
+		return "", fmt.Errorf("analyze: no package named")
+	}
+	if strings.HasPrefix(t, "./") || strings.HasPrefix(t, "../") || strings.HasPrefix(t, "/") || strings.HasSuffix(t, ".tgz") {
+		p := t
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cwd, p)
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return "", fmt.Errorf("analyze: %w", err)
+		}
+		if !st.IsDir() && !st.Mode().IsRegular() {
+			return "", fmt.Errorf("analyze: %s is neither a directory nor a tarball", p)
+		}
+		return p, nil
+	}
+	if strings.HasPrefix(t, "-") {
+		return "", fmt.Errorf("analyze: %q is not a package", t)
+	}
+	return t, nil
+}
+
+func runAnalyze(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions) error {
+	app := o.App
+	cwd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	spec, err := analyzeSpec(o.Target, cwd)
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
+	tmp, err := os.MkdirTemp("", "phylum-box-analyze-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	// Readable by the container's root when phylum-box runs as real root.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "package.json"), []byte(`{"name":"phylum-box-analyze","version":"0.0.0","private":true}`+"\n"), 0o644); err != nil {
+		return err
+	}
+	home, _ := os.UserHomeDir()
+	m, _ := managers.Lookup("npm")
+	plan, err := m.Plan([]string{"install", "--no-audit", "--no-fund", spec}, managers.Env{Dir: tmp, Home: home, Environ: os.Environ()})
+	if err != nil {
+		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: %w", err))
+	}
+	if plan.Passthrough {
+		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: npm would install nothing for %s", spec))
+	}
+	if err := container.ReexecSealed(); err != nil {
+		app.Log.Debugf("not re-executing from a sealed copy: %v", err)
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	// The user's policy (the temporary project has none), with every install
+	// script run and watched: an analysis that skips them sees nothing.
+	pol, err := f.Policy(tmp)
+	if err != nil {
+		return err
+	}
+	pol.Scripts = policy.ScriptsSandbox
+	pol.Behaviour.Monitor = true
+	db, dbPath, closeDB, err := f.Database()
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	eng := &precheck.Engine{Policy: pol, DB: db, DBPath: dbPath}
+	md := newNpmMetadata(plan, cfg)
+	md.client.Abbreviated = pol.MinReleaseAge <= 0
+	eng.Metadata = md
+	userName := ""
+	if u, err := user.Current(); err == nil {
+		userName = u.Username
+	}
+	cmdutil.QuietLibcontainer(app)
+	app.Log.Infof("analysing %s in a throwaway project", spec)
+	out, err := install.Install(ctx, install.Options{
+		Plan: plan, Engine: eng, Limits: limitsFrom(cfg, pol),
+		Home: home, User: userName, Environ: os.Environ(), Mode: rootfs.ModeAuto,
+		OwnerUID: os.Getuid(), OwnerGID: os.Getgid(),
+		// The manager's output is not the report: keep stdout for the report.
+		Log: app.Log, Stdout: app.Stderr, Stderr: app.Stderr,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return cmdutil.ExitSilently(exitcode.Sandbox)
+		}
+		return err
+	}
+	if out.Verdict != nil {
+		w := app.Stdout
+		if o.Output != "" {
+			file, err := os.Create(o.Output)
+			if err != nil {
+				return exitcode.With(exitcode.Usage, err)
+			}
+			defer file.Close()
+			w = file
+		}
+		if err := report.Write(w, o.Format, out.Verdict, report.Options{Color: app.Color() && o.Output == "", BaseDir: tmp, ToolVersion: f.Version}); err != nil {
+			return err
+		}
+	}
+	if out.Code != 0 {
+		app.Log.Error(out.Reason)
+		return cmdutil.ExitSilently(out.Code)
+	}
+	app.Log.Infof("analysed %s: nothing the policy blocks", spec)
+	return nil
+}

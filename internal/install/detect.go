@@ -1,0 +1,177 @@
+package install
+
+// Issue 13 in the install: the static analysis of what the download installed,
+// before any of it runs, and the policy's verdict on it (Engine.Judge). The
+// behaviour monitor of the steps that run package code is in monitor.go.
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/analysis"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+// maxAnalysed bounds the packages one install analyses: a first install of a
+// large tree analyses each package once; past this the rest is reported, not read.
+const maxAnalysed = 5000
+
+// analysisTarget is one installed package and the host directory holding it.
+type analysisTarget struct {
+	pkg precheck.Package
+	dir string
+}
+
+// analysisTargets finds, for the packages the download step installed (added or
+// changed by this install: the installed-tree check lists only what the run
+// wrote), the directory each one was unpacked into. npm's are in the run's view of
+// the project; cargo's in the crate cache, written by this run's download.
+// Other ecosystems install in the build step; their analysis is not done here.
+func (r *runner) analysisTargets(pkgs []precheck.Package) (targets []analysisTarget, skipped []string) {
+	seen := map[string]bool{}
+	for _, p := range pkgs {
+		var dir string
+		switch p.Ecosystem {
+		case precheck.NPM:
+			rel := path.Dir(strings.TrimSuffix(p.Source, onDiskSuffix))
+			if seen[rel] {
+				continue
+			}
+			seen[rel] = true
+			d, err := r.sess.Scratch().HostDir(rel)
+			if err != nil {
+				skipped = append(skipped, fmt.Sprintf("%s@%s (%v)", p.Name, p.Version, err))
+				continue
+			}
+			dir = d
+		case precheck.CratesIO:
+			dir = strings.TrimSuffix(p.Source, onDiskSuffix)
+			if seen[dir] {
+				continue
+			}
+			seen[dir] = true
+		default:
+			continue
+		}
+		targets = append(targets, analysisTarget{pkg: p, dir: dir})
+	}
+	return targets, skipped
+}
+
+// analyzeInstalled runs the static analysis on what the download step installed
+// and judges the findings with the policy. It runs after the download and before
+// the build, while no container runs, so the files read are the ones the build
+// would run. done is true when the install must stop (blocked, exit 3).
+func (r *runner) analyzeInstalled(ctx context.Context, pkgs []precheck.Package) (done bool, err error) {
+	if len(pkgs) == 0 || r.o.Engine == nil || r.out.Verdict == nil {
+		return false, nil
+	}
+	start := time.Now()
+	targets, skipped := r.analysisTargets(pkgs)
+	if len(targets) > maxAnalysed {
+		skipped = append(skipped, fmt.Sprintf("%d more package(s) beyond the first %d", len(targets)-maxAnalysed, maxAnalysed))
+		targets = targets[:maxAnalysed]
+	}
+	for _, s := range skipped {
+		r.o.Log.Debugf("static analysis skipped %s", rootfs.Printable(s))
+	}
+	extra := analyzeAll(ctx, targets, func(t analysisTarget, err error) {
+		r.o.Log.Warnf("static analysis of %s@%s: %v", t.pkg.Name, t.pkg.Version, err)
+	})
+	for _, t := range targets {
+		if target, technique, ok := analysis.Typosquat(t.pkg.Ecosystem, t.pkg.Name); ok {
+			extra[t.pkg] = append(extra[t.pkg], precheck.Finding{
+				ID: analysis.RuleTyposquat, Kind: precheck.Analysis, Severity: precheck.SeverityMedium,
+				Summary:  fmt.Sprintf("the name %s imitates the popular package %s (%s)", t.pkg.Name, target, technique),
+				Evidence: []string{fmt.Sprintf("%s is %s of %s", t.pkg.Name, technique, target)},
+			})
+		}
+	}
+	r.o.Log.Debugf("static analysis: %d package(s) read in %s, %d with findings", len(targets), time.Since(start).Round(time.Millisecond), len(extra))
+	if len(extra) == 0 {
+		return false, nil
+	}
+	return r.judge(ctx, extra, "the static analysis of the downloaded packages, before any of their code ran")
+}
+
+// analyzeAll analyses the targets on every core; findings are keyed by package.
+func analyzeAll(ctx context.Context, targets []analysisTarget, onErr func(analysisTarget, error)) map[precheck.Package][]precheck.Finding {
+	var mu sync.Mutex
+	extra := map[precheck.Package][]precheck.Finding{}
+	work := make(chan analysisTarget)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range work {
+				fs, err := analysis.Dir(ctx, analysis.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}, t.dir)
+				mu.Lock()
+				if err != nil {
+					onErr(t, err)
+				}
+				for _, f := range fs {
+					k := precheck.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}
+					extra[k] = append(extra[k], analysisFinding(f))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, t := range targets {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- t
+	}
+	close(work)
+	wg.Wait()
+	return extra
+}
+
+func analysisFinding(f analysis.Finding) precheck.Finding {
+	sev, _ := precheck.ParseSeverity(f.Severity)
+	return precheck.Finding{ID: f.Rule, Kind: precheck.Analysis, Severity: sev, Summary: f.Summary, Evidence: f.Evidence}
+}
+
+// judge adds detection findings to the install's verdict. done is true when the
+// policy blocks: the outcome says which package and why; nothing is synced back.
+func (r *runner) judge(ctx context.Context, extra map[precheck.Package][]precheck.Finding, what string) (done bool, err error) {
+	v := r.o.Engine.Judge(ctx, r.out.Verdict, extra)
+	r.out.Verdict = v
+	if v.Result == precheck.Pass {
+		return false, nil
+	}
+	r.out.Code = v.ExitCode()
+	if r.out.Code == 0 {
+		r.out.Code = exitcode.Blocked
+	}
+	var blocked []string
+	for _, p := range v.Packages {
+		if !p.Blocked {
+			continue
+		}
+		for _, f := range p.Findings {
+			if f.Blocking && (f.Kind == precheck.Analysis || f.Kind == precheck.Behaviour) {
+				who := p.Name + "@" + p.Version
+				if precheck.IsPseudoPackage(p.Package) || p.Version == "" {
+					who = p.Name
+				}
+				blocked = append(blocked, fmt.Sprintf("%s: %s (%s)", who, f.Summary, f.ID))
+			}
+		}
+	}
+	if len(blocked) == 0 {
+		r.out.Reason = "blocked by the policy after " + what + "; nothing was synced back"
+		return true, nil
+	}
+	r.out.Reason = fmt.Sprintf("blocked by the policy after %s: %s; nothing was synced back", what, rootfs.Printable(someNames(blocked)))
+	return true, nil
+}
