@@ -54,7 +54,7 @@ type OutsideRefusal struct {
 }
 
 func (e *OutsideRefusal) Error() string {
-	where := rootfs.Printable(e.Named) + " (" + e.From + ")"
+	where := rootfs.Printable(e.Named) + " (" + rootfs.Printable(e.From) + ")"
 	if e.Path != "" && e.Path != e.Named {
 		where += ", which is " + rootfs.Printable(e.Path) + ","
 	}

@@ -159,3 +159,13 @@ func TestOutsideDirsPip(t *testing.T) {
 		t.Fatalf("want the requirements line refused, got %v", err)
 	}
 }
+
+// A dependency name is the project's text: printed escaped in the refusal.
+func TestOutsideRefusalEscapesNames(t *testing.T) {
+	home, project, _ := localTree(t)
+	writeManifest(t, project, "package.json", `{"dependencies":{"x\u001b[2J":"file:../../.ssh"}}`)
+	_, err := OutsideDirs(&Plan{Manager: "npm", Ecosystem: precheck.NPM, Root: project, Cwd: ".", Args: []string{"install"}}, home)
+	if err == nil || strings.ContainsRune(err.Error(), 0x1b) {
+		t.Fatalf("want a refusal without the raw escape, got %q", err)
+	}
+}
