@@ -48,7 +48,7 @@ type DocRefusal struct {
 // What intercepted commands go through, in the words of the reference pages.
 const (
 	docInstall = "resolved, prechecked, then downloaded and built in the sandbox"
-	docScratch = "scratch run: installed into an empty project, prechecked, built and run in the sandbox with the network off"
+	docScratch = "write-back run: installed into an empty project, prechecked, built, then run in the sandbox with the network off and no terminal input; what it writes to the project is synced back under the rules in the notes"
 )
 
 // docCreate is what `npm init NAME`, `yarn create NAME`, `pnpm create NAME` do.

@@ -379,7 +379,7 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 	} else {
 		p.Run = &Step{Args: concat(bin, rest), Scripts: true}
 	}
-	p.Notes = append(p.Notes, "exec: the package is installed into a scratch project and run with the network off; the project is read-only to it")
+	p.Notes = append(p.Notes, "exec: the package is installed into a scratch project and run with the network off")
 	return p, nil
 }
 

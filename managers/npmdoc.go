@@ -31,7 +31,7 @@ func (m npmManager) Doc() ManagerDoc {
 			Refused: []DocRefusal{{Form: "npx --global PKG (-g)", Example: []string{"--global", "PKG"},
 				Advice: npmExecGlobalRefusal(m.name).Advice}},
 			Notes: []string{"A bin already in node_modules/.bin (looking up from the working directory) runs without installing anything, as npx does; so does npx without a package.",
-				ExecManagerNote},
+				ExecManagerNote, WriteBackNote},
 		}
 	}
 	var d ManagerDoc
@@ -50,7 +50,7 @@ func (m npmManager) Doc() ManagerDoc {
 		{Form: "install, update or uninstall with --no-save and package names", Example: []string{"install", "--no-save", "PKG"}, Advice: npmNoSaveRefusal().Advice},
 	}, d.Refused...)
 	d.PassThrough = []string{"run build", "test", "ls", "publish", "install --dry-run", "install --package-lock-only", "install --help"}
-	d.Notes = []string{"The command is found as npm finds it: options anywhere, unique prefixes (upd) and camelCase spellings; if the first word is not an npm command, a later intercepted word counts."}
+	d.Notes = []string{"The command is found as npm finds it: options anywhere, unique prefixes (upd) and camelCase spellings; if the first word is not an npm command, a later intercepted word counts.", WriteBackNote}
 	return d
 }
 

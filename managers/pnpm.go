@@ -390,6 +390,7 @@ func (m pnpmManager) Doc() ManagerDoc {
 		"install with package names is add, as in pnpm; recursive, multi or m before a command, -r and --filter keep it intercepted.",
 		"pnpm exec runs only bins already installed, and unknown words run as scripts: both pass through.",
 		ExecManagerNote,
+		WriteBackNote,
 	}
 	return d
 }
@@ -465,7 +466,7 @@ func (m pnpmManager) planDlx(args, userArgs []string, env Env) (*Plan, error) {
 	p.Build = &Step{Args: concat([]string{"pnpm", "rebuild", "--config.dangerously-allow-all-builds=true", "--config.side-effects-cache=false"}, storeFlags),
 		Env: []string{"npm_config_nodedir=" + nodedir, "npm_config_offline=true"}, Scripts: true}
 	p.Run = &Step{Args: rest, Scripts: true}
-	p.Notes = append(p.Notes, "dlx: the package is installed into a scratch project and run with the network off; the project is read-only to it")
+	p.Notes = append(p.Notes, "dlx: the package is installed into a scratch project and run with the network off")
 	return p, nil
 }
 

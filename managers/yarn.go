@@ -561,6 +561,7 @@ func (yarnManager) Doc() ManagerDoc {
 		"the networked steps (resolve, download) never run a project's yarn-path/yarnPath release or plugins: they run your yarn with YARN_IGNORE_PATH=1; for a berry project that needs yarn berry while your PATH has yarn classic, set PHYLUM_BOX_YARN_BERRY to a yarn berry release you trust. See yarnrc-settings.md for how each project setting is treated.",
 		"`yarn workspace NAME CMD` is handled as CMD.",
 		ExecManagerNote,
+		WriteBackNote,
 	}
 	return d
 }
