@@ -13,7 +13,7 @@ SHELL        := /bin/bash
 .SHELLFLAGS  := -o pipefail -c
 SUMMARY      := bin/testsummary
 
-.PHONY: all build deps test unit integration bench bench-npm fuzz lint demo clean
+.PHONY: all build deps test unit integration bench bench-npm bench-managers fuzz lint demo clean
 
 all: build
 
@@ -43,6 +43,10 @@ bench: build
 # Bare `npm ci` against `phylum-box npm ci` on integration/testdata/bench-npm.
 bench-npm: build
 	PHYLUM_BOX=$(CURDIR)/bin/phylum-box bash hack/bench-npm.sh
+
+# The nothing-to-do install of pnpm, yarn classic and pip, bare against phylum-box.
+bench-managers: build
+	PHYLUM_BOX=$(CURDIR)/bin/phylum-box bash hack/bench-managers.sh
 
 FUZZTIME ?= 30s
 fuzz:

@@ -329,6 +329,7 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 		p.Notes = append(p.Notes, "pip: installing into the virtualenv "+outRel)
 	}
 	p.Notes = append(p.Notes, "pip: "+pipSdistNote)
+	p.UpToDate = pipNoopCheck(p, a, env, root, venv) // pipnoop.go
 	return p, nil
 }
 
