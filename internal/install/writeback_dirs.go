@@ -70,7 +70,7 @@ func strayHomeWrites(home string) ([]string, error) {
 // dir: inside dir, so the new project moves into place with one rename, owned
 // like dir (the synced entries take its owner when root runs for another user).
 func newProjectStaging(dir string) (string, error) {
-	staging, err := os.MkdirTemp(dir, ".phylum-box-new-")
+	staging, err := os.MkdirTemp(dir, ".phylum-box-create-")
 	if err != nil {
 		return "", fmt.Errorf("cannot make a working directory in %s: %w", dir, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/phylum-box/phylum-box/managers"
+	"github.com/phylum-box/phylum-box/precheck/policy"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
 
@@ -60,6 +61,12 @@ func writeBackRules(changes []rootfs.Change, wb *managers.WriteBack) writeBackRe
 		if nm := componentDir(c.Path, "node_modules"); nm != "" {
 			droppedRoots = append(droppedRoots, nm)
 			res.dropped = append(res.dropped, nm+" (only an install writes node_modules: run `phylum-box "+wb.Installer+" install`)")
+			continue
+		}
+		if path.Base(c.Path) == policy.ProjectFile && !added[path.Dir(c.Path)] {
+			// A new project's policy is the project's, as in a clone; an existing
+			// one decides what the next install checks.
+			refuse(c, "phylum-box's project policy, which decides what the next install checks: a command run through phylum-box may not change it (edit it yourself)")
 			continue
 		}
 		if wb.NewProject {

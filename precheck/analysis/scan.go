@@ -51,6 +51,7 @@ const (
 var (
 	obfIdentRE = regexp.MustCompile(`\b_0x[0-9a-fA-F]{4,}\b`)
 	rotationRE = regexp.MustCompile(`while\s*\(\s*!!\s*\[\s*\]\s*\)|\[\s*['"]push['"]\s*\]\s*\(\s*_0x\w+\s*\[\s*['"]shift['"]\s*\]\s*\(\s*\)\s*\)`)
+	escapesRE  = regexp.MustCompile(`(?:\\x[0-9a-fA-F]{2}){32}`)
 )
 
 // scan fills u.hits.
@@ -68,17 +69,11 @@ func (u *unit) scan() {
 		}
 	}
 	if u.langs&langJS != 0 {
-		// Cheap counts first: these expressions have no literal prefix RE2 could
-		// skip ahead with.
-		if bytes.Count(u.text, []byte("_0x")) >= obfuscatorIdent {
-			if locs := obfIdentRE.FindAllIndex(u.text, obfuscatorIdent); len(locs) >= obfuscatorIdent {
-				u.hits = append(u.hits, hit{sObfuscated, u, locs[0][0], locs[0][1]})
-			}
+		if locs := obfIdentRE.FindAllIndex(u.text, obfuscatorIdent); len(locs) >= obfuscatorIdent {
+			u.hits = append(u.hits, hit{sObfuscated, u, locs[0][0], locs[0][1]})
 		}
-		if bytes.Contains(u.text, []byte("!![]")) || bytes.Contains(u.text, []byte("shift'")) || bytes.Contains(u.text, []byte(`shift"`)) {
-			if loc := rotationRE.FindIndex(u.text); loc != nil {
-				u.hits = append(u.hits, hit{sRotation, u, loc[0], loc[1]})
-			}
+		if loc := rotationRE.FindIndex(u.text); loc != nil {
+			u.hits = append(u.hits, hit{sRotation, u, loc[0], loc[1]})
 		}
 		u.scanLongLines()
 	}
@@ -134,21 +129,14 @@ func (u *unit) scanBlobs() {
 		}
 		i = j
 	}
-	for off := 0; off < len(t); {
-		i := bytes.Index(t[off:], []byte(`\x`))
-		if i < 0 {
-			break
-		}
-		s := off + i
-		j := s
-		for j+4 <= len(t) && t[j] == '\\' && t[j+1] == 'x' && isHex(t[j+2]) && isHex(t[j+3]) {
+	if loc := escapesRE.FindIndex(t); loc != nil {
+		j := loc[1]
+		for j+4 <= len(t) && t[j] == '\\' && t[j+1] == 'x' {
 			j += 4
 		}
-		if (j-s)/4 >= blobMinEscapes {
-			u.hits = append(u.hits, hit{sBlob, u, s, j})
-			return
+		if (j-loc[0])/4 >= blobMinEscapes {
+			u.hits = append(u.hits, hit{sBlob, u, loc[0], j})
 		}
-		off = max(j, s+2)
 	}
 }
 
@@ -243,10 +231,10 @@ func countAny(b []byte, chars string) int {
 // Windows around a key occurrence: long enough for the longest match (the
 // download-pipe patterns allow a few hundred bytes between their parts).
 const (
-	windowBefore = 128
-	windowAfter  = 400
+	windowBefore = 600
+	windowAfter  = 1200
 	maxMatches   = 64
-	smallText    = 4 << 10
+	smallText    = 64 << 10
 )
 
 // findAll is p.re.FindAllSubmatchIndex, fast on large files: RE2 runs each of
@@ -258,7 +246,8 @@ func (p *pattern) findAll(text []byte) [][]int {
 		return p.re.FindAllSubmatchIndex(text, maxMatches)
 	}
 	var wins [][2]int
-	for _, k := range strings.Split(p.keys, "|") {
+	covered := 0
+	for _, k := range strings.Fields(p.keys) {
 		kb := []byte(k)
 		for off := 0; off < len(text); {
 			i := bytes.Index(text[off:], kb)
@@ -267,6 +256,10 @@ func (p *pattern) findAll(text []byte) [][]int {
 			}
 			s := off + i
 			wins = append(wins, [2]int{max(0, s-windowBefore), min(len(text), s+len(kb)+windowAfter)})
+			covered += windowBefore + windowAfter
+			if covered > len(text)/2 {
+				return p.re.FindAllSubmatchIndex(text, maxMatches)
+			}
 			off = s + len(kb)
 		}
 	}
