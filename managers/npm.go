@@ -146,7 +146,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	// revalidate it, one round trip per new package; tarballs stay pinned by the
 	// prechecked integrity, and the user's own --prefer-online, later, still wins.
 	download := &Step{Args: concat([]string{"npm", "install", "--prefer-offline"}, flags, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true}
-	resolve := &Step{Args: concat([]string{"npm", cmd}, flags, rest, npmResolveFlags), Network: true, Credentials: true}
+	resolve := &Step{Args: concat([]string{"npm", cmd}, flags, rest, npmResolveFlags, npmQuietFlags(a, cfg)), Network: true, Credentials: true}
 
 	switch cmd {
 	case "install", "update", "uninstall", "dedupe":
@@ -186,7 +186,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		return nil, err
 	}
 	p.Build = &Step{
-		Args: concat([]string{"npm", "rebuild"}, flags, restIf(cmd == "rebuild", rest), []string{"--foreground-scripts", "--no-audit", "--no-fund"}),
+		Args: concat([]string{"npm", "rebuild"}, flags, restIf(cmd == "rebuild", rest), []string{"--foreground-scripts", "--no-audit", "--no-fund"}, npmQuietFlags(a, cfg)),
 		// No network: node-gyp must use this machine's headers, and npm must not try.
 		Env:           []string{NodeGypNodedirEnv + nodedir, "npm_config_offline=true", "npm_config_update_notifier=false"},
 		Scripts:       true,
@@ -485,8 +485,12 @@ func localBinExists(dir, bin string) bool {
 }
 
 func npmGlobalRefusal(cmd string) *Refusal {
+	advice := "install the tool into the project instead (`phylum-box npm install --save-dev PKG`, then `npx PKG`), or run it once with `phylum-box npx PKG`"
+	if cmd == "link" {
+		advice = "depend on the local path instead (`phylum-box npm install ../dir`)"
+	}
 	return &Refusal{Manager: "npm", Reason: fmt.Sprintf("`npm %s` would change the global install (%s), outside any project, where phylum-box cannot check it, contain it or roll it back", cmd, npmGlobalWhat(cmd)),
-		Advice: "install the tool into the project instead (`phylum-box npm install --save-dev PKG`, then `npx PKG`), or run it once with `phylum-box npx PKG`; for `npm link`, depend on the local path instead (`phylum-box npm install ../dir`)"}
+		Advice: advice}
 }
 
 func npmNoLockRefusal() *Refusal {

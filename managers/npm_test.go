@@ -282,7 +282,7 @@ func TestNpmInstallPlan(t *testing.T) {
 	if p.Root != root || p.Cwd != "src" {
 		t.Errorf("root %q cwd %q, want %q and src", p.Root, p.Cwd, root)
 	}
-	wantResolve := []string{"npm", "install", "--save-dev", "-w", "a", "lodash@4.17.21", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"}
+	wantResolve := []string{"npm", "install", "--save-dev", "-w", "a", "lodash@4.17.21", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"}
 	if !slices.Equal(npmResolveArgv(p.Resolve), wantResolve) || !p.Resolve.Network || p.Resolve.Scripts {
 		t.Errorf("resolve %q", p.Resolve.Args)
 	}
@@ -334,7 +334,7 @@ func TestNpmPrefixPlan(t *testing.T) {
 	if p.Root != app || p.Cwd != "." {
 		t.Errorf("root %q cwd %q, want %q", p.Root, p.Cwd, app)
 	}
-	want := []string{"npm", "install", "--prefix", app, "lodash", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"}
+	want := []string{"npm", "install", "--prefix", app, "lodash", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"}
 	if !slices.Equal(npmResolveArgv(p.Resolve), want) {
 		t.Errorf("resolve %q, want %q", p.Resolve.Args, want)
 	}

@@ -184,6 +184,9 @@ func (m pnpmManager) Plan(args []string, env Env) (*Plan, error) {
 	if m.name == "pnpm" {
 		nameSteps(p, err, "pnpm", args)
 	}
+	if err == nil {
+		quietSteps(p, pnpmQuietEnv) // quietenv.go
+	}
 	return finishPlan(p, err, env, "node", "pnpm")
 }
 

@@ -187,7 +187,11 @@ func (m yarnManager) plan(args []string, env Env) (*Plan, error) {
 		return passthrough(m, cmd, args), nil
 	}
 	if flavor == YarnClassic {
-		return m.planClassic(args, y, prefix, cmd, rest, root, dir, why, env)
+		p, err := m.planClassic(args, y, prefix, cmd, rest, root, dir, why, env)
+		if err == nil {
+			quietSteps(p, yarnClassicQuietEnv(env.Home)) // quietenv.go
+		}
+		return p, err
 	}
 	return m.planBerry(args, y, prefix, cmd, rest, root, dir, why, env)
 }

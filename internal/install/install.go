@@ -147,6 +147,9 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 			out.Code, out.Reason = exitcode.Sandbox, "interrupted while waiting for the project lock"
 			return out, nil
 		}
+		if ref := homeProjectRefusal(p, err); ref != nil { // quiet.go
+			return nil, ref
+		}
 		return nil, err
 	}
 	defer func() {
@@ -192,7 +195,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 			if resolvedOut, done, err = r.resolveCaptured(ctx); err != nil || done {
 				return out, err
 			}
-		} else if done, err := r.step(ctx, managers.PhaseResolve, p.Resolve); err != nil || done {
+		} else if done, err := r.quietStep(ctx, managers.PhaseResolve, p.Resolve); err != nil || done { // quiet.go
 			return out, err
 		}
 	}

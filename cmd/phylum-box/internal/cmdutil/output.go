@@ -2,20 +2,36 @@ package cmdutil
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 )
 
 // QuietLibcontainer keeps libcontainer's own logging (the global logrus logger)
-// to errors, or to debug with -v: its warnings ("getting OOM notifications may
-// fail ...") are about its internals, and the run reports what matters.
+// to errors: its warnings ("getting OOM notifications may fail ...") and its
+// debug lines (nsexec's stages, every mount of the container, about 180 lines
+// per step) are about its internals; -v shows phylum-box's own debug lines.
+// PHYLUM_BOX_DEBUG=runc (a comma-separated list) turns libcontainer's debug
+// lines on, for debugging the container itself.
 func QuietLibcontainer(app *App) {
-	if app.Verbose {
+	if DebugRunc(os.Getenv("PHYLUM_BOX_DEBUG")) {
 		logrus.SetLevel(logrus.DebugLevel)
 		return
 	}
 	logrus.SetLevel(logrus.ErrorLevel)
+}
+
+// DebugRunc reports whether a PHYLUM_BOX_DEBUG value names runc (or libcontainer).
+func DebugRunc(v string) bool {
+	for _, w := range strings.Split(v, ",") {
+		switch strings.ToLower(strings.TrimSpace(w)) {
+		case "runc", "libcontainer", "all":
+			return true
+		}
+	}
+	return false
 }
 
 // MaxRefusedLines bounds the refusals printed as warnings: a run that writes

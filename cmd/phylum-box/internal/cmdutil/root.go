@@ -88,7 +88,7 @@ func NewRoot(f *Factory) *cobra.Command {
 // addGlobalFlags defines the flags every command accepts, before or after its name
 // (before it only, for the package managers).
 func addGlobalFlags(fs *pflag.FlagSet, app *App) {
-	fs.BoolVarP(&app.Verbose, "verbose", "v", false, "print debug detail")
+	fs.BoolVarP(&app.Verbose, "verbose", "v", false, "print debug detail (phylum-box's own; libcontainer's too with PHYLUM_BOX_DEBUG=runc)")
 	fs.BoolVarP(&app.Quiet, "quiet", "q", false, "print only warnings and errors")
 	fs.BoolVar(&app.CI, "ci", os.Getenv("CI") == "true", "CI mode: no prompts, no colour, no progress bars (default when CI=true)")
 	fs.BoolVar(&app.NoColor, "no-color", false, "never use colour (also NO_COLOR)")

@@ -146,3 +146,11 @@ func TestCommandUsageNamesParents(t *testing.T) {
 		}
 	}
 }
+
+func TestDebugRunc(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "runc": true, "sync, runc": true, "RUNC": true, "libcontainer": true, "sync": false} {
+		if got := DebugRunc(v); got != want {
+			t.Errorf("DebugRunc(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package managers
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestQuietSteps(t *testing.T) {
+	env := testEnv(t, map[string]string{"package.json": `{"name":"q","version":"1.0.0","dependencies":{"is-odd":"3.0.1"}}`})
+	needNodeHeaders(t, env)
+
+	m, _ := Lookup("pnpm")
+	p, err := m.Plan([]string{"add", "is-odd"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+		if !slices.Contains(s.Env, "npm_config_update_notifier=false") {
+			t.Errorf("pnpm step %q: no update-notifier=false in %v", s.Args, s.Env)
+		}
+	}
+
+	m, _ = Lookup("npm")
+	p, err = m.Plan([]string{"install", "is-odd"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(p.Resolve.Args, "--loglevel=error") || !slices.Contains(p.Build.Args, "--loglevel=error") {
+		t.Errorf("npm resolve %q / build %q: not quieted", p.Resolve.Args, p.Build.Args)
+	}
+	if slices.Contains(p.Download.Args, "--loglevel=error") {
+		t.Errorf("npm download %q: quieted; its warnings are the ones shown", p.Download.Args)
+	}
+	p, err = m.Plan([]string{"install", "-d", "is-odd"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(p.Resolve.Args, "--loglevel=error") {
+		t.Errorf("npm -d: phylum-box overrode the user's log level: %q", p.Resolve.Args)
+	}
+
+	ref := npmGlobalRefusal("install")
+	if strings.Contains(ref.Advice, "npm link") {
+		t.Errorf("the -g refusal of install mentions npm link: %s", ref.Advice)
+	}
+	if ref := npmGlobalRefusal("link"); !strings.Contains(ref.Advice, "../dir") {
+		t.Errorf("the npm link refusal: %s", ref.Advice)
+	}
+}
+
+func TestYarnClassicQuietEnv(t *testing.T) {
+	if got := yarnClassicQuietEnv("/home/u"); !slices.Equal(got, []string{"YARN_PREFIX=/home/u/.yarn"}) {
+		t.Errorf("yarnClassicQuietEnv = %v", got)
+	}
+}
