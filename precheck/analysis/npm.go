@@ -77,7 +77,49 @@ func npmUnits(ctx context.Context, t *tree) ([]*unit, error) {
 		}
 		units = append(units, c2.follow(r, 0)...)
 	}
+
+	// The rest of the package's JavaScript: a computed require (path.join(__dirname,
+	// name)) reaches files no static walk finds, and a payload waits there as well
+	// as in main. Judged like entry files, within a budget.
+	rest := &closure{t: t, seen: c2.seen, max: maxRestFiles, depth: 0, role: roleEntry}
+	for _, n := range t.list() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if !jsFile(n) || testPath(n) {
+			continue
+		}
+		if t.total >= maxRestBytes {
+			break
+		}
+		units = append(units, rest.follow(n, 0)...)
+	}
 	return units, nil
+}
+
+const (
+	maxRestFiles = 400
+	maxRestBytes = 24 << 20
+)
+
+func jsFile(n string) bool {
+	switch path.Ext(n) {
+	case ".js", ".cjs", ".mjs":
+		return true
+	}
+	return false
+}
+
+// testPath: tests, examples and benchmarks that ship in the tarball but are not
+// loaded by the package.
+func testPath(n string) bool {
+	for _, d := range strings.Split(path.Dir(n), "/") {
+		switch d {
+		case "test", "tests", "__tests__", "spec", "example", "examples", "benchmark", "benchmarks", "bench", "docs", "fixtures", "__fixtures__":
+			return true
+		}
+	}
+	return false
 }
 
 func hookTexts(s map[string]string) []string {
@@ -241,7 +283,6 @@ type closure struct {
 }
 
 var (
-	jsLocalRE   = regexp.MustCompile(`(?:require\s*\(\s*|import\s*\(\s*|\bfrom\s*|\bimport\s*)['"](\.{1,2}/[^'"\n]{1,200})['"]`)
 	pyLocalRE   = regexp.MustCompile(`(?m)^\s*(?:from\s+(\.?[\w.]+)\s+import|import\s+([\w.]+))`)
 	rbLocalRE   = regexp.MustCompile(`\brequire_relative\s*\(?\s*['"]([^'"\n]{1,200})['"]`)
 	rustLocalRE = regexp.MustCompile(`(?m)^\s*(?:pub(?:\([\w ]+\))?\s+)?mod\s+(\w+)\s*;|\binclude(?:_str)?!\s*\(\s*"([^"\n]{1,200})"`)
@@ -249,7 +290,7 @@ var (
 
 func (c *closure) follow(rel string, depth int) []*unit {
 	rel = cleanRel(rel)
-	if c.seen[rel] || c.n >= c.max {
+	if c.seen[rel] || c.n >= c.max || !codeFile(rel) {
 		return nil
 	}
 	c.seen[rel] = true
@@ -258,6 +299,9 @@ func (c *closure) follow(rel string, depth int) []*unit {
 		return nil
 	}
 	c.n++
+	if bytes.IndexByte(data[:min(len(data), 8192)], 0) >= 0 {
+		return nil // a binary (a .node addon named by exports): nothing to read as code
+	}
 	u := &unit{rel: rel, text: data, lineBase: 1, langs: langOf(rel), role: c.role, truncated: truncated}
 	out := []*unit{u}
 	if depth >= c.depth {
@@ -274,8 +318,8 @@ func (c *closure) locals(u *unit) []string {
 	var out []string
 	switch {
 	case u.langs&langJS != 0:
-		for _, m := range jsLocalRE.FindAllSubmatch(u.text, 200) {
-			out = append(out, resolveJS(c.t, u.rel, string(m[1]))...)
+		for _, spec := range jsLocals(u.text) {
+			out = append(out, resolveJS(c.t, u.rel, spec)...)
 		}
 	case u.langs&langPy != 0:
 		dir := path.Dir(u.rel)
@@ -337,4 +381,46 @@ func langOf(rel string) lang {
 		return langRuby
 	}
 	return langJS | langShell
+}
+
+// codeFile: files a closure reads as code. Data and binaries that exports or a
+// require may name (.json, .node, .wasm) are not.
+func codeFile(rel string) bool {
+	switch path.Ext(rel) {
+	case ".json", ".node", ".wasm", ".map", ".css", ".d.ts", ".md", ".txt", ".png", ".svg", ".html":
+		return false
+	}
+	return true
+}
+
+// jsLocals are the package-relative specifiers a JS file loads: './x' and '../x'
+// after require(, import(, import or from. A byte scan: RE2 over a multi-megabyte
+// bundle costs seconds.
+func jsLocals(text []byte) []string {
+	var out []string
+	for off := 0; off < len(text) && len(out) < 200; {
+		i := bytes.Index(text[off:], []byte("./"))
+		if i < 0 {
+			break
+		}
+		s := off + i
+		off = s + 2
+		q := s - 1
+		if q >= 1 && text[q] == '.' { // "../"
+			q--
+		}
+		if q < 0 || !isQuote(text[q]) {
+			continue
+		}
+		end := bytes.IndexByte(text[q+1:min(len(text), q+1+200)], text[q])
+		if end < 0 {
+			continue
+		}
+		before := bytes.TrimRight(text[max(0, q-16):q], " \t\n(")
+		if !bytes.HasSuffix(before, []byte("require")) && !bytes.HasSuffix(before, []byte("import")) && !bytes.HasSuffix(before, []byte("from")) {
+			continue
+		}
+		out = append(out, string(text[q+1:q+1+end]))
+	}
+	return out
 }

@@ -51,33 +51,73 @@ const (
 var (
 	obfIdentRE = regexp.MustCompile(`\b_0x[0-9a-fA-F]{4,}\b`)
 	rotationRE = regexp.MustCompile(`while\s*\(\s*!!\s*\[\s*\]\s*\)|\[\s*['"]push['"]\s*\]\s*\(\s*_0x\w+\s*\[\s*['"]shift['"]\s*\]\s*\(\s*\)\s*\)`)
-	escapesRE  = regexp.MustCompile(`(?:\\x[0-9a-fA-F]{2}){32}`)
 )
 
 // scan fills u.hits.
 func (u *unit) scan() {
+	u.text = unsplit(u.text)
+	u.scanBlobs()
+	// Patterns run on a copy with long base64/hex runs blanked: no code is in
+	// them, and searching megabytes of embedded wasm for keys is most of the cost.
+	text := maskRuns(u.text)
 	for i := range patterns {
 		p := &patterns[i]
 		if p.langs&u.langs == 0 {
 			continue
 		}
-		for _, loc := range p.findAll(u.text) {
-			if p.ok != nil && !p.ok(u.text, loc) {
+		for _, loc := range p.findAll(text) {
+			if p.ok != nil && !p.ok(text, loc) {
 				continue
 			}
 			u.hits = append(u.hits, hit{p.kind, u, loc[0], loc[1]})
 		}
 	}
 	if u.langs&langJS != 0 {
-		if locs := obfIdentRE.FindAllIndex(u.text, obfuscatorIdent); len(locs) >= obfuscatorIdent {
-			u.hits = append(u.hits, hit{sObfuscated, u, locs[0][0], locs[0][1]})
+		// Cheap counts first: these expressions have no literal prefix RE2 could
+		// skip ahead with.
+		if bytes.Count(text, []byte("_0x")) >= obfuscatorIdent {
+			if locs := obfIdentRE.FindAllIndex(text, obfuscatorIdent); len(locs) >= obfuscatorIdent {
+				u.hits = append(u.hits, hit{sObfuscated, u, locs[0][0], locs[0][1]})
+			}
 		}
-		if loc := rotationRE.FindIndex(u.text); loc != nil {
-			u.hits = append(u.hits, hit{sRotation, u, loc[0], loc[1]})
+		if bytes.Contains(text, []byte("!![]")) || bytes.Contains(text, []byte("shift'")) || bytes.Contains(text, []byte(`shift"`)) {
+			if loc := rotationRE.FindIndex(text); loc != nil {
+				u.hits = append(u.hits, hit{sRotation, u, loc[0], loc[1]})
+			}
 		}
 		u.scanLongLines()
 	}
-	u.scanBlobs()
+}
+
+const maskMin = 1024
+
+// maskRuns returns text with every run of maskMin or more base64 characters
+// replaced by spaces (offsets and newlines kept); text itself when there is none.
+func maskRuns(text []byte) []byte {
+	var out []byte
+	for i := 0; i < len(text); {
+		if !isB64(text[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && isB64(text[j]) {
+			j++
+		}
+		if j-i >= maskMin {
+			if out == nil {
+				out = append([]byte(nil), text...)
+			}
+			for k := i; k < j; k++ {
+				out[k] = ' '
+			}
+		}
+		i = j
+	}
+	if out == nil {
+		return text
+	}
+	return out
 }
 
 func (u *unit) scanLongLines() {
@@ -129,14 +169,21 @@ func (u *unit) scanBlobs() {
 		}
 		i = j
 	}
-	if loc := escapesRE.FindIndex(t); loc != nil {
-		j := loc[1]
-		for j+4 <= len(t) && t[j] == '\\' && t[j+1] == 'x' {
+	for off := 0; off < len(t); {
+		i := bytes.Index(t[off:], []byte(`\x`))
+		if i < 0 {
+			break
+		}
+		s := off + i
+		j := s
+		for j+4 <= len(t) && t[j] == '\\' && t[j+1] == 'x' && isHex(t[j+2]) && isHex(t[j+3]) {
 			j += 4
 		}
-		if (j-loc[0])/4 >= blobMinEscapes {
-			u.hits = append(u.hits, hit{sBlob, u, loc[0], j})
+		if (j-s)/4 >= blobMinEscapes {
+			u.hits = append(u.hits, hit{sBlob, u, s, j})
+			return
 		}
+		off = max(j, s+2)
 	}
 }
 
@@ -154,9 +201,15 @@ func knownEmbedded(t []byte, i int) bool {
 	return bytes.Contains(before, []byte(";base64,")) || bytes.Contains(before, []byte("base64,"))
 }
 
-func isB64(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
-}
+var b64Table = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '+' || b == '/' || b == '='
+	}
+	return
+}()
+
+func isB64(c byte) bool { return b64Table[c] }
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
@@ -220,10 +273,8 @@ func excerpt(b []byte) string {
 
 func countAny(b []byte, chars string) int {
 	n := 0
-	for _, c := range b {
-		if strings.IndexByte(chars, c) >= 0 {
-			n++
-		}
+	for i := 0; i < len(chars); i++ {
+		n += bytes.Count(b, []byte{chars[i]})
 	}
 	return n
 }
@@ -231,10 +282,10 @@ func countAny(b []byte, chars string) int {
 // Windows around a key occurrence: long enough for the longest match (the
 // download-pipe patterns allow a few hundred bytes between their parts).
 const (
-	windowBefore = 600
-	windowAfter  = 1200
+	windowBefore = 128
+	windowAfter  = 400
 	maxMatches   = 64
-	smallText    = 64 << 10
+	smallText    = 0
 )
 
 // findAll is p.re.FindAllSubmatchIndex, fast on large files: RE2 runs each of
@@ -246,8 +297,7 @@ func (p *pattern) findAll(text []byte) [][]int {
 		return p.re.FindAllSubmatchIndex(text, maxMatches)
 	}
 	var wins [][2]int
-	covered := 0
-	for _, k := range strings.Fields(p.keys) {
+	for _, k := range strings.Split(p.keys, "|") {
 		kb := []byte(k)
 		for off := 0; off < len(text); {
 			i := bytes.Index(text[off:], kb)
@@ -256,10 +306,6 @@ func (p *pattern) findAll(text []byte) [][]int {
 			}
 			s := off + i
 			wins = append(wins, [2]int{max(0, s-windowBefore), min(len(text), s+len(kb)+windowAfter)})
-			covered += windowBefore + windowAfter
-			if covered > len(text)/2 {
-				return p.re.FindAllSubmatchIndex(text, maxMatches)
-			}
 			off = s + len(kb)
 		}
 	}
@@ -291,4 +337,62 @@ func (p *pattern) findAll(text []byte) [][]int {
 		}
 	}
 	return out
+}
+
+// unsplit undoes the cheapest ways to hide a name from a pattern, keeping every
+// newline where it was (evidence line numbers stay right): string literals joined
+// with + ('ev'+'al', "child_" + "process") become one literal, and \xNN / \u00NN
+// escapes of printable ASCII in the source ('\x65\x76\x61\x6c') become the
+// characters. Real code rarely writes either; bundlers emit neither for ASCII.
+func unsplit(text []byte) []byte {
+	if !bytes.Contains(text, []byte("+")) && !bytes.Contains(text, []byte(`\x`)) && !bytes.Contains(text, []byte(`\u00`)) {
+		return text
+	}
+	out := make([]byte, 0, len(text))
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		// 'a' + 'b' -> 'ab': drop quote, blanks, +, blanks, the same quote.
+		if (c == '\'' || c == '"') && i > 0 && text[i-1] != '\\' {
+			j := i + 1
+			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+				j++
+			}
+			if j < len(text) && text[j] == '+' {
+				j++
+				for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+					j++
+				}
+				if j < len(text) && text[j] == c && len(out) > 0 {
+					i = j
+					continue
+				}
+			}
+		}
+		if c == '\\' && i+3 < len(text) && text[i+1] == 'x' && isHex(text[i+2]) && isHex(text[i+3]) {
+			if v := unhex(text[i+2])<<4 | unhex(text[i+3]); v >= 0x20 && v < 0x7f && v != '\'' && v != '"' && v != '\\' {
+				out = append(out, v)
+				i += 3
+				continue
+			}
+		}
+		if c == '\\' && i+5 < len(text) && text[i+1] == 'u' && text[i+2] == '0' && text[i+3] == '0' && isHex(text[i+4]) && isHex(text[i+5]) {
+			if v := unhex(text[i+4])<<4 | unhex(text[i+5]); v >= 0x20 && v < 0x7f && v != '\'' && v != '"' && v != '\\' {
+				out = append(out, v)
+				i += 5
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }

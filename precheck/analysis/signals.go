@@ -49,73 +49,74 @@ type pattern struct {
 	re    *regexp.Regexp
 	// ok, when set, confirms a match (what RE2 cannot say: no lookbehind).
 	ok func(text []byte, loc []int) bool
-	// keys are literals (space-separated) one of which every match contains: in a
-	// large file the expression only runs around them (see findAll).
+	// keys are literals ("|"-separated) one of which every match contains, at most
+	// windowBefore bytes after the match's start: in a large file the expression
+	// only runs around them (see findAll).
 	keys string
 }
 
 var patterns = []pattern{
 	// JavaScript.
-	{sChain, langJS, regexp.MustCompile(`\b(?:eval|Function|runInNewContext|runInThisContext|runInContext|compileFunction|_compile)\s*\(\s*(?:atob\s*\(|Buffer\.from\s*\(|new\s+Buffer\s*\(|String\.fromCharCode|unescape\s*\(|decodeURIComponent\s*\(|(?:\w+\.)?(?:inflate|gunzip|inflateRaw|brotliDecompress|unzip)Sync\s*\()`), nil, `eval Function runIn compileFunction _compile`},
+	{sChain, langJS, regexp.MustCompile(`\b(?:eval|Function|runInNewContext|runInThisContext|runInContext|compileFunction|_compile)\s*\(\s*(?:atob\s*\(|Buffer\.from\s*\(|new\s+Buffer\s*\(|String\.fromCharCode|unescape\s*\(|decodeURIComponent\s*\(|(?:\w+\.)?(?:inflate|gunzip|inflateRaw|brotliDecompress|unzip)Sync\s*\()`), nil, `atob|Buffer.from|new Buffer|fromCharCode|unescape|decodeURIComponent|inflateSync|gunzipSync|inflateRawSync|brotliDecompressSync|unzipSync`},
 	{sSink, langJS, regexp.MustCompile(`\beval\s*\(`), evalCall, `eval`},
 	{sSink, langJS, regexp.MustCompile(`\bFunction\s*\(`), functionCall, `Function`},
-	{sSink, langJS, regexp.MustCompile(`\bvm\.(?:runIn\w+|compileFunction)\s*\(|new\s+vm\.Script\s*\(|\brunIn(?:New|This)?Context\s*\(|\[\s*['"]eval['"]\s*\]\s*\(|\(\s*0\s*,\s*eval\s*\)`), nil, `vm. runIn eval`},
-	{sDecode, langJS, regexp.MustCompile(`\batob\s*\(|,\s*['"](?:base64|hex|base64url)['"]\s*\)|fromCharCode\s*(?:\.apply\b|\(\s*\.\.\.|\(\s*(?:\d+\s*,\s*){8})|\b(?:inflate|gunzip|inflateRaw|brotliDecompress|unzip)Sync\s*\(|\bunescape\s*\(`), nil, `atob base64 hex fromCharCode Sync unescape`},
-	{sNetwork, langJS, regexp.MustCompile(`\b(?:https?|http2|net|tls|dns|dgram)\.(?:request|get|connect|createConnection|lookup|resolve\w*|createSocket)\s*\(|\bfetch\s*\(|require\s*\(\s*['"](?:node:)?(?:https?|http2|net|tls|dns|dgram|axios|node-fetch|got|request|undici|superagent|needle)['"]\s*\)|\bfrom\s*['"](?:node:)?(?:https?|http2|net|tls|dns|dgram|axios|node-fetch|got|undici)['"]|new\s+(?:WebSocket|XMLHttpRequest)\b`), nil, `http net tls dns dgram fetch axios got request undici superagent needle WebSocket XMLHttpRequest`},
+	{sSink, langJS, regexp.MustCompile(`\bvm\.(?:runIn\w+|compileFunction)\s*\(|new\s+vm\.Script\s*\(|\brunIn(?:New|This)?Context\s*\(|\[\s*['"]eval['"]\s*\]\s*\(|\(\s*0\s*,\s*eval\s*\)`), nil, `vm.|runIn|'eval'|"eval"|eval)`},
+	{sDecode, langJS, regexp.MustCompile(`\batob\s*\(|,\s*['"](?:base64|hex|base64url)['"]\s*\)|fromCharCode\s*(?:\.apply\b|\(\s*\.\.\.|\(\s*(?:\d+\s*,\s*){8})|\b(?:inflate|gunzip|inflateRaw|brotliDecompress|unzip)Sync\s*\(|\bunescape\s*\(`), nil, `atob|base64'|base64"|hex'|hex"|base64url|fromCharCode|inflateSync|gunzipSync|inflateRawSync|brotliDecompressSync|unzipSync|unescape`},
+	{sNetwork, langJS, regexp.MustCompile(`\b(?:https?|http2|net|tls|dns|dgram)\.(?:request|get|connect|createConnection|lookup|resolve\w*|createSocket)\s*\(|\bfetch\s*\(|require\s*\(\s*['"](?:node:)?(?:https?|http2|net|tls|dns|dgram|axios|node-fetch|got|request|undici|superagent|needle)['"]\s*\)|\bfrom\s*['"](?:node:)?(?:https?|http2|net|tls|dns|dgram|axios|node-fetch|got|undici)['"]|new\s+(?:WebSocket|XMLHttpRequest)\b`), nil, `http.|https.|http2.|http'|http"|https'|https"|http2'|http2"|net.|net'|net"|tls.|tls'|tls"|dns.|dns'|dns"|dgram|fetch|axios|got'|got"|request'|request"|undici|superagent|needle|WebSocket|XMLHttpRequest`},
 	{sEnvSer, langJS, regexp.MustCompile(`\b(?:stringify|entries|values)\s*\(\s*process\.env\s*[,)]|\bstringify\s*\(\s*\{[^}]{0,80}\.\.\.process\.env\b`), nil, `process.env`},
-	{sHostFacts, langJS, regexp.MustCompile(`(?:\bos|require\s*\(\s*['"](?:node:)?os['"]\s*\))\.(?:hostname|userInfo|networkInterfaces)\s*\(`), nil, `hostname userInfo networkInterfaces`},
-	{sSpawn, langJS, regexp.MustCompile(`\b(?:execSync|spawnSync|execFileSync|execFile|spawn|exec)\s*\(`), notMethodOfRegexp, `exec spawn`},
-	{sWrite, langJS, regexp.MustCompile(`\b(?:writeFileSync|writeFile|createWriteStream|copyFileSync)\s*\(`), nil, `writeFile createWriteStream copyFileSync`},
+	{sHostFacts, langJS, regexp.MustCompile(`(?:\bos|require\s*\(\s*['"](?:node:)?os['"]\s*\))\.(?:hostname|userInfo|networkInterfaces)\s*\(`), nil, `hostname|userInfo|networkInterfaces`},
+	{sSpawn, langJS, regexp.MustCompile(`\b(?:execSync|spawnSync|execFileSync|execFile|spawn|exec)\s*\(`), notMethodOfRegexp, `exec|spawn`},
+	{sWrite, langJS, regexp.MustCompile(`\b(?:writeFileSync|writeFile|createWriteStream|copyFileSync)\s*\(`), nil, `writeFile|createWriteStream|copyFileSync`},
 	{sChmod, langJS, regexp.MustCompile(`\bchmod(?:Sync)?\s*\(`), nil, `chmod`},
 
 	// Python.
-	{sChain, langPy, regexp.MustCompile(`\b(?:exec|eval)\s*\(\s*(?:compile\s*\(\s*)?(?:base64\.|b64decode|codecs\.decode|zlib\.decompress|marshal\.loads|bytes\.fromhex|binascii\.|__import__\s*\(\s*['"](?:base64|zlib|codecs|marshal|binascii)['"])`), nil, `exec eval`},
-	{sSink, langPy, regexp.MustCompile(`(?:^|[^.\w])(?:exec|eval|compile)\s*\(|__import__\s*\(\s*['"]builtins['"]\s*\)\s*\.\s*exec`), nil, `exec eval compile`},
-	{sDecode, langPy, regexp.MustCompile(`\b(?:b64decode|b32decode|b16decode|a85decode|b85decode|decodebytes|a2b_base64|unhexlify)\s*\(|\bbytes\.fromhex\s*\(|\bcodecs\.decode\s*\(|\b(?:zlib|lzma|bz2|gzip)\.decompress\s*\(|\bmarshal\.loads\s*\(|['"]rot_?13['"]`), nil, `decode b64 b32 b16 a85 b85 a2b unhexlify fromhex decompress loads rot`},
-	{sNetwork, langPy, regexp.MustCompile(`\burllib\.request\b|\burllib2\b|\burlopen\s*\(|\burlretrieve\s*\(|\brequests\.(?:get|post|put|request|Session)\b|\bhttp\.client\b|\bhttplib\b|\bsocket\.(?:socket|create_connection|gethostbyname|getaddrinfo)\s*\(|\bhttpx\.|\baiohttp\b|\bsmtplib\b|\bftplib\b|\bdns\.resolver\b`), nil, `urllib urlopen urlretrieve requests. http httplib socket httpx aiohttp smtplib ftplib dns`},
+	{sChain, langPy, regexp.MustCompile(`\b(?:exec|eval)\s*\(\s*(?:compile\s*\(\s*)?(?:base64\.|b64decode|codecs\.decode|zlib\.decompress|marshal\.loads|bytes\.fromhex|binascii\.|__import__\s*\(\s*['"](?:base64|zlib|codecs|marshal|binascii)['"])`), nil, `exec|eval`},
+	{sSink, langPy, regexp.MustCompile(`(?:^|[^.\w])(?:exec|eval|compile)\s*\(|__import__\s*\(\s*['"]builtins['"]\s*\)\s*\.\s*exec`), nil, `exec|eval|compile`},
+	{sDecode, langPy, regexp.MustCompile(`\b(?:b64decode|b32decode|b16decode|a85decode|b85decode|decodebytes|a2b_base64|unhexlify)\s*\(|\bbytes\.fromhex\s*\(|\bcodecs\.decode\s*\(|\b(?:zlib|lzma|bz2|gzip)\.decompress\s*\(|\bmarshal\.loads\s*\(|['"]rot_?13['"]`), nil, `decode|b64|b32|b16|a85|b85|a2b|unhexlify|fromhex|decompress|loads|rot`},
+	{sNetwork, langPy, regexp.MustCompile(`\burllib\.request\b|\burllib2\b|\burlopen\s*\(|\burlretrieve\s*\(|\brequests\.(?:get|post|put|request|Session)\b|\bhttp\.client\b|\bhttplib\b|\bsocket\.(?:socket|create_connection|gethostbyname|getaddrinfo)\s*\(|\bhttpx\.|\baiohttp\b|\bsmtplib\b|\bftplib\b|\bdns\.resolver\b`), nil, `urllib|urlopen|urlretrieve|requests.|http|httplib|socket|httpx|aiohttp|smtplib|ftplib|dns`},
 	{sEnvSer, langPy, regexp.MustCompile(`\b(?:dict|str|repr|json\.dumps|urlencode)\s*\(\s*(?:dict\s*\(\s*)?os\.environ\b|\bos\.environ\.items\s*\(`), nil, `os.environ`},
-	{sHostFacts, langPy, regexp.MustCompile(`\bsocket\.gethostname\s*\(|\bgetpass\.getuser\s*\(|\bplatform\.node\s*\(|\bos\.getlogin\s*\(|\buuid\.getnode\s*\(`), nil, `gethostname getuser platform.node getlogin getnode`},
-	{sSpawn, langPy, regexp.MustCompile(`\bsubprocess\.\w+\s*\(|\bos\.(?:system|popen|exec\w*|spawn\w*)\s*\(|\bpty\.spawn\s*\(`), nil, `subprocess os. pty`},
-	{sWrite, langPy, regexp.MustCompile(`\bopen\s*\([^)\n]{0,200}['"][wa]b?\+?['"]|\.write_bytes\s*\(|\burlretrieve\s*\(`), nil, `open write_bytes urlretrieve`},
-	{sChmod, langPy, regexp.MustCompile(`\bos\.chmod\s*\(|\bS_IX(?:USR|GRP|OTH)\b|\bS_IEXEC\b`), nil, `chmod S_IX S_IEXEC`},
+	{sHostFacts, langPy, regexp.MustCompile(`\bsocket\.gethostname\s*\(|\bgetpass\.getuser\s*\(|\bplatform\.node\s*\(|\bos\.getlogin\s*\(|\buuid\.getnode\s*\(`), nil, `gethostname|getuser|platform.node|getlogin|getnode`},
+	{sSpawn, langPy, regexp.MustCompile(`__import__\s*\(\s*['"](?:os|subprocess|pty)['"]\s*\)\s*\.\s*\w+\s*\(|\bsubprocess\.\w+\s*\(|\bos\.(?:system|popen|exec\w*|spawn\w*)\s*\(|\bpty\.spawn\s*\(`), nil, `subprocess|os.|pty|__import__`},
+	{sWrite, langPy, regexp.MustCompile(`\bopen\s*\([^)\n]{0,200}['"][wa]b?\+?['"]|\.write_bytes\s*\(|\burlretrieve\s*\(`), nil, `open|write_bytes|urlretrieve`},
+	{sChmod, langPy, regexp.MustCompile(`\bos\.chmod\s*\(|\bS_IX(?:USR|GRP|OTH)\b|\bS_IEXEC\b`), nil, `chmod|S_IX|S_IEXEC`},
 
 	// Ruby.
 	{sChain, langRuby, regexp.MustCompile(`\b(?:eval|instance_eval|class_eval|module_eval)\s*\(?\s*(?:Base64\.|Zlib::|\[\s*['"][^'"\n]*['"]\s*\]\s*\.pack\s*\(|['"][^'"\n]*['"]\s*\.unpack1?\s*\()`), nil, `eval`},
 	{sSink, langRuby, regexp.MustCompile(`(?:^|[^.\w])(?:eval|instance_eval|class_eval|module_eval)\s*[( ]\s*[^{d\s]`), nil, `eval`},
-	{sDecode, langRuby, regexp.MustCompile(`\bBase64\.(?:decode64|strict_decode64|urlsafe_decode64)\b|\.unpack1?\s*\(\s*['"][mHu]|\.pack\s*\(\s*['"]H\*|\bZlib::Inflate\b|\bZlib\.inflate\b`), nil, `Base64 unpack pack Zlib`},
-	{sNetwork, langRuby, regexp.MustCompile(`\bNet::HTTP\b|['"]open-uri['"]|\bURI\.open\b|\bTCPSocket\b|\bUDPSocket\b|\bResolv\b|\bHTTParty\b|\bFaraday\b|\bRestClient\b|\bExcon\b|\bSocket\.tcp\b`), nil, `Net::HTTP open-uri URI.open Socket Resolv HTTParty Faraday RestClient Excon`},
+	{sDecode, langRuby, regexp.MustCompile(`\bBase64\.(?:decode64|strict_decode64|urlsafe_decode64)\b|\.unpack1?\s*\(\s*['"][mHu]|\.pack\s*\(\s*['"]H\*|\bZlib::Inflate\b|\bZlib\.inflate\b`), nil, `Base64|unpack|pack|Zlib`},
+	{sNetwork, langRuby, regexp.MustCompile(`\bNet::HTTP\b|['"]open-uri['"]|\bURI\.open\b|\bTCPSocket\b|\bUDPSocket\b|\bResolv\b|\bHTTParty\b|\bFaraday\b|\bRestClient\b|\bExcon\b|\bSocket\.tcp\b`), nil, `Net::HTTP|open-uri|URI.open|Socket|Resolv|HTTParty|Faraday|RestClient|Excon`},
 	{sEnvSer, langRuby, regexp.MustCompile(`\bENV\.(?:to_h|to_hash|to_a|inspect|to_s|each|map|select|sort|keys)\b`), nil, `ENV.`},
-	{sHostFacts, langRuby, regexp.MustCompile(`\bSocket\.gethostname\b|\bEtc\.getlogin\b|\bEtc\.getpwuid\b|` + "`(?:whoami|hostname)`"), nil, `gethostname Etc. whoami hostname`},
-	{sSpawn, langRuby, regexp.MustCompile(`(?:^|[^.\w])(?:system|exec|spawn)\s*[( ]|\bIO\.popen\b|\bOpen3\.|%x[({\[]|` + "`[^`\n]+`"), nil, "system exec spawn popen Open3 %x `"},
-	{sWrite, langRuby, regexp.MustCompile(`\bFile\.(?:write|binwrite)\b|\bFile\.open\s*\([^)\n]*['"]wb?['"]|\bIO\.copy_stream\b`), nil, `File. IO.copy_stream`},
+	{sHostFacts, langRuby, regexp.MustCompile(`\bSocket\.gethostname\b|\bEtc\.getlogin\b|\bEtc\.getpwuid\b|` + "`(?:whoami|hostname)`"), nil, `gethostname|Etc.|whoami|hostname`},
+	{sSpawn, langRuby, regexp.MustCompile(`(?:^|[^.\w])(?:system|exec|spawn)\s*[( ]|\bIO\.popen\b|\bOpen3\.|%x[({\[]|` + "`[^`\n]+`"), nil, "system|exec|spawn|popen|Open3|%x|`"},
+	{sWrite, langRuby, regexp.MustCompile(`\bFile\.(?:write|binwrite)\b|\bFile\.open\s*\([^)\n]*['"]wb?['"]|\bIO\.copy_stream\b`), nil, `File.|IO.copy_stream`},
 	{sChmod, langRuby, regexp.MustCompile(`\bFile\.chmod\b|\bFileUtils\.chmod\b|\bchmod\s*\(`), nil, `chmod`},
 
 	// Rust (build.rs and proc-macros run at build time).
-	{sSink, langRust, regexp.MustCompile(`Command::new\s*\(\s*[^"\s]|\blibloading::|\bdlopen\s*\(`), nil, `Command::new libloading dlopen`},
-	{sDecode, langRust, regexp.MustCompile(`\bbase64::\w|\bhex::decode\b|\bdata_encoding::|\bflate2::read::\w*Decoder\b`), nil, `base64:: hex::decode data_encoding flate2`},
-	{sNetwork, langRust, regexp.MustCompile(`\bstd::net\b|\bTcpStream\b|\bUdpSocket\b|\breqwest::|\bureq::|\bcurl::|\bhyper::|\battohttpc::|\bminreq::|\bToSocketAddrs\b`), nil, `std::net TcpStream UdpSocket reqwest ureq curl hyper attohttpc minreq ToSocketAddrs`},
+	{sSink, langRust, regexp.MustCompile(`Command::new\s*\(\s*[^"\s]|\blibloading::|\bdlopen\s*\(`), nil, `Command::new|libloading|dlopen`},
+	{sDecode, langRust, regexp.MustCompile(`\bbase64::\w|\bhex::decode\b|\bdata_encoding::|\bflate2::read::\w*Decoder\b`), nil, `base64::|hex::decode|data_encoding|flate2`},
+	{sNetwork, langRust, regexp.MustCompile(`\bstd::net\b|\bTcpStream\b|\bUdpSocket\b|\breqwest::|\bureq::|\bcurl::|\bhyper::|\battohttpc::|\bminreq::|\bToSocketAddrs\b`), nil, `std::net|TcpStream|UdpSocket|reqwest|ureq|curl|hyper|attohttpc|minreq|ToSocketAddrs`},
 	{sEnvSer, langRust, regexp.MustCompile(`\benv::vars(?:_os)?\s*\(\s*\)`), nil, `env::vars`},
-	{sHostFacts, langRust, regexp.MustCompile(`\bgethostname\b|\bwhoami::|\bhostname::get\b|\busers::get_current`), nil, `gethostname whoami hostname users::`},
+	{sHostFacts, langRust, regexp.MustCompile(`\bgethostname\b|\bwhoami::|\bhostname::get\b|\busers::get_current`), nil, `gethostname|whoami|hostname|users::`},
 	{sSpawn, langRust, regexp.MustCompile(`\bCommand::new\s*\(`), nil, `Command::new`},
-	{sWrite, langRust, regexp.MustCompile(`\bfs::write\s*\(|\bFile::create\s*\(`), nil, `fs::write File::create`},
-	{sChmod, langRust, regexp.MustCompile(`\bset_permissions\b|\bfrom_mode\s*\(\s*0o7`), nil, `set_permissions from_mode`},
+	{sWrite, langRust, regexp.MustCompile(`\bfs::write\s*\(|\bFile::create\s*\(`), nil, `fs::write|File::create`},
+	{sChmod, langRust, regexp.MustCompile(`\bset_permissions\b|\bfrom_mode\s*\(\s*0o7`), nil, `set_permissions|from_mode`},
 
 	// Shell (npm hook strings, scripts they run, binding.gyp command expansions).
-	{sDecode, langShell, regexp.MustCompile(`\bbase64\s+(?:-d|--decode|-D)\b|\bxxd\s+-r\b`), nil, `base64 xxd`},
-	{sSink, langShell, regexp.MustCompile(`(?:^|[;&|(]\s*)eval\s|\b(?:ba|z)?sh\s+-c\s`), nil, `eval sh`},
-	{sNetwork, langShell, regexp.MustCompile(`\b(?:curl|wget|nc|ncat|netcat|nslookup|dig)\s+\S|/dev/(?:tcp|udp)/`), nil, `curl wget nc ncat netcat nslookup dig /dev/`},
+	{sDecode, langShell, regexp.MustCompile(`\bbase64\s+(?:-d|--decode|-D)\b|\bxxd\s+-r\b`), nil, `base64|xxd`},
+	{sSink, langShell, regexp.MustCompile(`(?:^|[;&|(]\s*)eval\s|\b(?:ba|z)?sh\s+-c\s`), nil, `eval|sh`},
+	{sNetwork, langShell, regexp.MustCompile(`\b(?:curl|wget|nc|ncat|netcat|nslookup|dig)\s+\S|/dev/(?:tcp|udp)/`), nil, `curl|wget|nc|ncat|netcat|nslookup|dig|/dev/`},
 	{sEnvSer, langShell, regexp.MustCompile(`\b(?:env|printenv)\s*\||\$\(\s*(?:env|printenv)\s*\)|` + "`(?:env|printenv)`"), nil, `env`},
-	{sHostFacts, langShell, regexp.MustCompile(`\$\(\s*(?:whoami|hostname|id)\s*\)|` + "`(?:whoami|hostname|id)`"), nil, `whoami hostname id`},
+	{sHostFacts, langShell, regexp.MustCompile(`\$\(\s*(?:whoami|hostname|id)\s*\)|` + "`(?:whoami|hostname|id)`"), nil, `whoami|hostname|id`},
 	{sChmod, langShell, regexp.MustCompile(`\bchmod\s+(?:[ugoa]*\+x|[0-7]*[1357][0-7]{0,2})\b`), nil, `chmod`},
 
 	// Any language: these are strings whatever code holds them.
-	{sPipeShell, langAll, regexp.MustCompile(`\b(?:curl|wget)\b[^\n|;&'"]{0,300}\|\s*(?:sudo\s+)?(?:/bin/|/usr/bin/)?(?:ba|z|da|k)?sh\b|\b(?:curl|wget)\b[^\n]{0,300}\s(?:-o|-O|>)\s*\S+\s*(?:&&|;)\s*(?:chmod\s+\+?[x0-7]|(?:ba)?sh\s|\./|/tmp/)|\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod|DownloadString|DownloadFile)\b[^\n]{0,300}(?:\|\s*(?:iex|Invoke-Expression)\b|Start-Process)|\b(?:iex|Invoke-Expression)\s*\(?\s*\(?\s*(?:New-Object\s+(?:System\.)?Net\.WebClient|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)|\bcertutil(?:\.exe)?\s+[^\n]{0,40}-urlcache|\bbitsadmin(?:\.exe)?\s+/transfer|\bmshta(?:\.exe)?\s+https?:|\bpowershell(?:\.exe)?\b[^\n]{0,60}\s-(?:e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{20,}|\bbase64\s+(?:-d|--decode|-D)\b[^\n]{0,80}\|\s*(?:ba|z)?sh\b|/dev/tcp/\d`), nil, `curl wget iwr irm Invoke DownloadString DownloadFile iex certutil bitsadmin mshta powershell base64 /dev/tcp`},
-	{sDownloader, langAll, regexp.MustCompile(`\b(?:curl|wget)\s+(?:-{1,2}[\w-]+\s+)*['"]?https?://|\bInvoke-WebRequest\b`), nil, `curl wget Invoke-WebRequest`},
-	{sWebhook, langAll, regexp.MustCompile(`discord(?:app)?\.com/api/webhooks/\d{5,}/[\w-]{20,}|api\.telegram\.org/bot\d{5,}:[\w-]{20,}`), nil, `discord telegram`},
-	{sExfilHost, langAll, regexp.MustCompile(`\b(?:[\w-]+\.)*(?:oast\.(?:fun|pro|live|site|online|me)|oastify\.com|burpcollaborator\.net|interact\.sh|webhook\.site|pipedream\.net|requestbin\.(?:com|net)|ngrok(?:-free)?\.(?:io|app|dev)|dnslog\.cn|ceye\.io|canarytokens\.com|transfer\.sh|pastebin\.com/raw|ipinfo\.io|ifconfig\.me|api\.ipify\.org|hookbin\.com|beeceptor\.com)\b`), nil, `oast burpcollaborator interact.sh webhook.site pipedream requestbin ngrok dnslog ceye canarytokens transfer.sh pastebin ipinfo ifconfig.me ipify hookbin beeceptor`},
+	{sPipeShell, langAll, regexp.MustCompile(`\b(?:curl|wget)\b[^\n|;&'"]{0,300}\|\s*(?:sudo\s+)?(?:/bin/|/usr/bin/)?(?:ba|z|da|k)?sh\b|\b(?:curl|wget)\b[^\n]{0,300}\s(?:-o|-O|>)\s*\S+\s*(?:&&|;)\s*(?:chmod\s+\+?[x0-7]|(?:ba)?sh\s|\./|/tmp/)|\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod|DownloadString|DownloadFile)\b[^\n]{0,300}(?:\|\s*(?:iex|Invoke-Expression)\b|Start-Process)|\b(?:iex|Invoke-Expression)\s*\(?\s*\(?\s*(?:New-Object\s+(?:System\.)?Net\.WebClient|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)|\bcertutil(?:\.exe)?\s+[^\n]{0,40}-urlcache|\bbitsadmin(?:\.exe)?\s+/transfer|\bmshta(?:\.exe)?\s+https?:|\bpowershell(?:\.exe)?\b[^\n]{0,60}\s-(?:e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{20,}|\bbase64\s+(?:-d|--decode|-D)\b[^\n]{0,80}\|\s*(?:ba|z)?sh\b|/dev/tcp/\d`), nil, `curl|wget|iwr|irm |Invoke-|DownloadString|DownloadFile|iex|certutil|bitsadmin|mshta|powershell|base64 -|/dev/tcp`},
+	{sDownloader, langAll, regexp.MustCompile(`\b(?:curl|wget)\s+(?:-{1,2}[\w-]+\s+)*['"]?https?://|\bInvoke-WebRequest\b`), nil, `curl|wget|Invoke-WebRequest`},
+	{sWebhook, langAll, regexp.MustCompile(`discord(?:app)?\.com/api/webhooks/\d{5,}/[\w-]{20,}|api\.telegram\.org/bot\d{5,}:[\w-]{20,}`), nil, `discord|telegram`},
+	{sExfilHost, langAll, regexp.MustCompile(`(?:://|[\w-]\.)(?:[\w-]+\.)*(?:oast\.(?:fun|pro|live|site|online|me)|oastify\.com|burpcollaborator\.net|interact\.sh|webhook\.site|pipedream\.net|requestbin\.(?:com|net)|ngrok(?:-free)?\.(?:io|app|dev)|dnslog\.cn|ceye\.io|canarytokens\.com|transfer\.sh|pastebin\.com/raw|ipinfo\.io|ifconfig\.me|api\.ipify\.org|hookbin\.com|beeceptor\.com)\b`), nil, `oast|burpcollaborator|interact.sh|webhook.site|pipedream|requestbin|ngrok|dnslog|ceye|canarytokens|transfer.sh|pastebin|ipinfo|ifconfig.me|ipify|hookbin|beeceptor`},
 	{sRawIP, langAll, regexp.MustCompile(`\bhttps?://(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}\b`), publicIP, `://`},
-	{sCredStrong, langAll, regexp.MustCompile(`\.ssh[/\\]+(?:id_|authorized_keys)|['"]id_(?:rsa|dsa|ecdsa|ed25519)['"]|\.aws[/\\]+credentials|\.git-credentials|\.config[/\\]+gh[/\\]|\.docker[/\\]+config\.json|\.kube[/\\]+config|\.pypirc\b|\.gem[/\\]+credentials|\.cargo[/\\]+credentials|Login Data|Local Storage[/\\]+leveldb|wallet\.dat|\.config[/\\]+solana|Library[/\\]+Keychains|login\.keychain|\.bash_history|\.zsh_history|/etc/shadow|nkbihfbeogaeaoehlefnkodbefgpgknn|\bExodus[/\\]|\bElectrum[/\\]|['"]\.(?:ssh|aws|gnupg|kube|docker|netrc)['"]`), nil, `.ssh id_ .aws .git-credentials .config .docker .kube .pypirc .gem .cargo Login Local wallet.dat Keychains keychain _history /etc/shadow nkbihfbeogaeaoehlefnkodbefgpgknn Exodus Electrum .gnupg .netrc`},
-	{sCredWeak, langAll, regexp.MustCompile(`\.npmrc\b|\.yarnrc\b|\.netrc\b`), nil, `.npmrc .yarnrc .netrc`},
+	{sCredStrong, langAll, regexp.MustCompile(`\.ssh[/\\]+(?:id_|authorized_keys)|['"]id_(?:rsa|dsa|ecdsa|ed25519)['"]|\.aws[/\\]+credentials|\.git-credentials|\.config[/\\]+gh[/\\]|\.docker[/\\]+config\.json|\.kube[/\\]+config|\.pypirc\b|\.gem[/\\]+credentials|\.cargo[/\\]+credentials|Login Data|Local Storage[/\\]+leveldb|wallet\.dat|\.config[/\\]+solana|Library[/\\]+Keychains|login\.keychain|\.bash_history|\.zsh_history|/etc/shadow|nkbihfbeogaeaoehlefnkodbefgpgknn|\bExodus[/\\]|\bElectrum[/\\]|['"]\.(?:ssh|aws|gnupg|kube|docker|netrc)['"]`), nil, `.ssh|id_rsa|id_dsa|id_ecdsa|id_ed25519|.aws|.git-credentials|gh/|gh\|.docker|.kube|.pypirc|credentials|Login Data|Local Storage|wallet.dat|Keychains|login.keychain|_history|/etc/shadow|nkbihfbeogaeaoehlefnkodbefgpgknn|Exodus|Electrum|.gnupg|.netrc|solana`},
+	{sCredWeak, langAll, regexp.MustCompile(`\.npmrc\b|\.yarnrc\b|\.netrc\b`), nil, `.npmrc|.yarnrc|.netrc`},
 }
 
 // evalCall is a direct eval whose argument is not a string literal (eval("require")
