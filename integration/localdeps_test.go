@@ -314,3 +314,51 @@ func TestLocalDepsPnpmYarnLink(t *testing.T) {
 		}
 	})
 }
+
+// TestLocalDepsPoetryPathDependency: `poetry lock` of a project with a path
+// dependency beside it (`{ path = "../pylib", develop = true }`) reads that
+// package (before: "Unable to determine package info", the directory was not in
+// the sandbox) and locks it; a path dependency naming ~/.ssh is refused with
+// exit 2, nothing locked.
+func TestLocalDepsPoetryPathDependency(t *testing.T) {
+	poetryNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		db := regMalDB(t, m, "PyPI")
+		b := poetryProject(t, m, ix)
+		lib := filepath.Join(filepath.Dir(b.Project), "pylib")
+		// A Poetry project: Poetry reads its metadata without building it.
+		writeFile(t, filepath.Join(lib, "pyproject.toml"), "[tool.poetry]\nname = \"pbox-locallib\"\nversion = \"0.1.0\"\ndescription = \"\"\n"+
+			"authors = [\"pbox <pbox@example.invalid>\"]\npackages = [{ include = \"pbox_locallib\" }]\n\n[tool.poetry.dependencies]\npython = \"^3.9\"\n\n"+
+			"[build-system]\nrequires = [\"poetry-core\"]\nbuild-backend = \"poetry.core.masonry.api\"\n", 0o644)
+		writeFile(t, filepath.Join(lib, "pbox_locallib", "__init__.py"), "VALUE = 'local'\n", 0o644)
+		py, err := os.ReadFile(filepath.Join(b.Project, "pyproject.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		withDep := strings.Replace(string(py), "python = \"^3.9\"\n", "python = \"^3.9\"\npbox-locallib = { path = \"../pylib\", develop = true }\n", 1)
+		writeFile(t, filepath.Join(b.Project, "pyproject.toml"), withDep, 0o644)
+		chownTree(t, m, b.Home)
+		libBefore := treeHash(t, lib, true)
+		r := b.poetry(db, "lock")
+		wantCode(t, r, 0, "poetry lock with a path dependency beside the project")
+		wantStderr(t, r, "visible read-only in the sandbox: "+lib)
+		lock, err := os.ReadFile(filepath.Join(b.Project, "poetry.lock"))
+		if err != nil || !strings.Contains(string(lock), "pbox-locallib") || !strings.Contains(string(lock), "../pylib") {
+			t.Errorf("poetry.lock does not lock the path dependency: %v\n%s\n%s", err, lock, r)
+		}
+		assertSameTree(t, libBefore, treeHash(t, lib, true), "the path dependency")
+
+		writeFile(t, filepath.Join(b.Home, ".ssh", "pyproject.toml"), "[tool.poetry]\nname = \"keys\"\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, "pyproject.toml"), strings.Replace(withDep, "../pylib", "../../.ssh", 1), 0o644)
+		chownTree(t, m, b.Home)
+		before := treeHash(t, b.Project, true)
+		r = b.poetry(db, "lock")
+		wantCode(t, r, 2, "a path dependency naming ~/.ssh")
+		wantStderr(t, r, "pyproject.toml [tool.poetry.dependencies] pbox-locallib", "hidden directory of your home")
+		if strings.Contains(r.Stdout+r.Stderr, b.Mark) {
+			t.Errorf("a secret is in the output:\n%s", r)
+		}
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a refused lock")
+	})
+}
