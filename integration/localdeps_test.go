@@ -362,3 +362,43 @@ func TestLocalDepsPoetryPathDependency(t *testing.T) {
 		assertSameTree(t, before, treeHash(t, b.Project, true), "a refused lock")
 	})
 }
+
+// TestLocalDepsNpmUncheckablePolicy: the package beside the project is precheck'd
+// as what it is, a local directory dependency nobody can look up: listed as
+// uncheckable in the report, and under the project policy's `uncheckable: fail`
+// nothing is installed.
+func TestLocalDepsNpmUncheckablePolicy(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		lib := filepath.Join(filepath.Dir(b.Project), "lib")
+		localLib(t, lib)
+		chownTree(t, m, b.Home)
+		rep := b.reportPath("warn.json")
+		r := b.tool(rep, "npm", "install", "../lib")
+		wantCode(t, r, 0, "npm install ../lib")
+		found := false
+		if pr := readPMReport(t, rep); pr.Precheck != nil {
+			for _, p := range pr.Precheck.Packages {
+				found = found || p.Name == "pbox-local-lib" && p.Uncheckable
+			}
+		}
+		if !found {
+			t.Errorf("the report does not list pbox-local-lib as uncheckable:\n%s", r)
+		}
+
+		for _, p := range []string{"node_modules", "package-lock.json"} {
+			_ = os.RemoveAll(filepath.Join(b.Project, p))
+		}
+		writeFile(t, filepath.Join(b.Project, "package.json"), `{"name":"pbox-it","version":"1.0.0"}`+"\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, ".phylum-box.yaml"), "uncheckable: fail\n", 0o644)
+		chownTree(t, m, b.Project)
+		before := projectState(t, b.Project)
+		r = b.tool("", "npm", "install", "../lib")
+		if r.Code == 0 {
+			t.Fatalf("uncheckable: fail installed the local directory dependency:\n%s", r)
+		}
+		wantStderr(t, r, "pbox-local-lib")
+		assertSameTree(t, before, projectState(t, b.Project), "a refused local dependency")
+	})
+}
