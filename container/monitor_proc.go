@@ -23,25 +23,15 @@ const (
 	monitorMaxStatus  = 4096
 )
 
-// procMemory reads a stopped thread's memory through /proc/TID/mem. The
-// caller checks the notification is still valid after reading: until then the
-// thread may be gone and its pid reused.
+// procMemory reads a stopped thread's memory (process_vm_readv: one system
+// call a read, nothing to open). The caller checks the notification is still
+// valid after reading: until then the thread may be gone and its pid reused.
 type procMemory struct {
-	f *os.File
+	tid int
 	// ptr is the size of a pointer in the calling ABI: 4 for i386, x32 and
 	// arm, 8 otherwise.
 	ptr int
 }
-
-func openProcMemory(tid, ptr int) (*procMemory, error) {
-	f, err := os.OpenFile("/proc/"+strconv.Itoa(tid)+"/mem", os.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	return &procMemory{f: f, ptr: ptr}, nil
-}
-
-func (m *procMemory) Close() { m.f.Close() }
 
 // read returns up to n bytes at addr; fewer when the range runs into an
 // unmapped page.
@@ -50,21 +40,31 @@ func (m *procMemory) read(addr uint64, n int) []byte {
 		return nil
 	}
 	b := make([]byte, n)
-	k, err := m.f.ReadAt(b, int64(addr))
-	if k <= 0 && err != nil && err != io.EOF {
+	local := unix.Iovec{Base: &b[0]}
+	local.SetLen(n)
+	k, _ := unix.ProcessVMReadv(m.tid, []unix.Iovec{local}, []unix.RemoteIovec{{Base: uintptr(addr), Len: n}}, 0)
+	if k <= 0 {
 		return nil
 	}
 	return b[:k]
 }
 
-// cstring reads the NUL-terminated string at addr, cut at max bytes.
+// cstring reads the NUL-terminated string at addr, cut at max bytes. Most
+// strings are short: a small first read saves copying a page for each.
 func (m *procMemory) cstring(addr uint64, max int) (string, bool) {
-	b := m.read(addr, max)
+	first := min(max, 256)
+	b := m.read(addr, first)
 	if b == nil {
 		return "", false
 	}
 	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
+		return string(b[:i]), true
+	}
+	if len(b) == first && max > first {
+		b = append(b, m.read(addr+uint64(first), max-first)...)
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
+		}
 	}
 	return string(b), true
 }

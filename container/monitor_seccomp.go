@@ -90,14 +90,17 @@ func startMonitor(m *Monitor, runDir, runID string, useSeccomp bool, log logger)
 	if err != nil {
 		return nil, err.Error()
 	}
-	// The socket lives in a fresh 0700 directory inside the run's private
-	// state dir. Nothing in the container can reach it: the container's root
-	// is a skeleton below that dir and no mount of its view has the state dir
-	// or this directory as a source, so no path inside leads here; with the
-	// host network namespace a path socket is still only reachable through the
-	// file system. Another host user cannot traverse the 0700 directory. The
-	// listener still takes one connection only, from this process (whose
-	// libcontainer parent side dials it), and closes.
+	// Who could connect instead of libcontainer, and be trusted with
+	// answering the container's calls? Nothing inside the container: the
+	// socket is a path (not abstract, so sharing the host's network namespace
+	// does not expose it) in a fresh 0700 directory of the run's private state
+	// dir, which no mount of the container's view normally contains (its root
+	// is a skeleton beside it); and even where one did (a $TMPDIR inside the
+	// project), libcontainer dials before the container's command can run
+	// (the fd is sent during start, before the exec fifo is opened), the
+	// listener takes that one connection and closes, unlinking the name, and
+	// the peer must be this process (SO_PEERCRED): libcontainer's parent side
+	// runs here. Another host user cannot traverse the 0700 directory.
 	dir, err := os.MkdirTemp(runDir, "monitor-")
 	if err != nil {
 		return nil, "cannot create the monitor's socket directory: " + err.Error()
@@ -381,27 +384,12 @@ func (l *monitorListener) decode(fd int, req *seccompNotif) (ev SyscallEvent, ob
 	ptr := pointerSize(d.Arch, d.Nr)
 	ev = SyscallEvent{Time: time.Now(), Syscall: name}
 
-	var mem *procMemory
-	openMem := func() *procMemory {
-		if mem == nil {
-			if m, err := openProcMemory(tid, ptr); err == nil {
-				mem = m
-			} else {
-				mem = &procMemory{ptr: ptr} // reads fail: fields stay ""
-			}
-		}
-		return mem
-	}
-	defer func() {
-		if mem != nil && mem.f != nil {
-			mem.Close()
-		}
-	}()
+	mem := &procMemory{tid: tid, ptr: ptr}
 
 	if name == "socketcall" {
 		// The real arguments are an array of longs at args[1].
 		sub := map[uint64]string{socketcallConnect: "connect", socketcallSendto: "sendto", socketcallSendmsg: "sendmsg", socketcallSendmmsg: "sendmmsg"}[args[0]]
-		raw := openMem().read(args[1], 6*ptr)
+		raw := mem.read(args[1], 6*ptr)
 		if sub == "" || len(raw) < 6*ptr {
 			name = "" // refuse: nothing else is notified through socketcall
 		} else {
@@ -418,25 +406,25 @@ func (l *monitorListener) decode(fd int, req *seccompNotif) (ev SyscallEvent, ob
 	switch name {
 	case "connect":
 		observe, report = true, true
-		ev.Addr = openMem().sockaddr(args[1], args[2])
+		ev.Addr = mem.sockaddr(args[1], args[2])
 	case "sendto":
 		observe, report = true, true
-		ev.Addr = openMem().sockaddr(args[4], args[5])
+		ev.Addr = mem.sockaddr(args[4], args[5])
 	case "sendmsg", "sendmmsg":
 		// sendmmsg's vector starts with the first message's msghdr: its
 		// destination is the one reported.
 		observe = true
-		ev.Addr, report = openMem().msgName(args[1])
+		ev.Addr, report = mem.msgName(args[1])
 		if !report {
 			return ev, true, false
 		}
 	case "execve":
 		observe, report = true, true
-		ev.Path, _ = openMem().cstring(args[0], monitorMaxArg)
+		ev.Path, _ = mem.cstring(args[0], monitorMaxArg)
 		ev.Argv = mem.argv(args[1])
 	case "execveat":
 		observe, report = true, true
-		ev.Path, _ = openMem().cstring(args[1], monitorMaxArg)
+		ev.Path, _ = mem.cstring(args[1], monitorMaxArg)
 		ev.Argv = mem.argv(args[2])
 		if ev.Path == "" && args[4]&unix.AT_EMPTY_PATH != 0 {
 			// fexecve: the program is the file open at dirfd (a memfd, a

@@ -7,7 +7,9 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -172,4 +174,60 @@ func TestThreadGroup(t *testing.T) {
 		return
 	}
 	t.Skip("no thread other than the leader to test")
+}
+
+// procMemory against this process's own memory: short and long strings,
+// argv arrays, the 4 KiB cut, and a read running into an unmapped page.
+func TestProcMemory(t *testing.T) {
+	m := &procMemory{tid: os.Getpid(), ptr: 8}
+	if runtime.GOARCH == "386" || runtime.GOARCH == "arm" {
+		m.ptr = 4
+	}
+	cstr := func(s string) []byte { return append([]byte(s), 0) }
+	addr := func(b []byte) uint64 { return uint64(uintptr(unsafe.Pointer(&b[0]))) }
+
+	short, long, huge := cstr("/bin/true"), cstr(strings.Repeat("a", 300)), cstr(strings.Repeat("b", 5000))
+	if s, ok := m.cstring(addr(short), monitorMaxArg); !ok || s != "/bin/true" {
+		t.Errorf("short: %q %v", s, ok)
+	}
+	if s, _ := m.cstring(addr(long), monitorMaxArg); s != string(long[:300]) {
+		t.Errorf("long: %d bytes", len(s))
+	}
+	if s, _ := m.cstring(addr(huge), monitorMaxArg); len(s) != monitorMaxArg {
+		t.Errorf("huge: %d bytes, want the %d cut", len(s), monitorMaxArg)
+	}
+	if _, ok := m.cstring(0, 10); ok {
+		t.Error("NULL read")
+	}
+
+	ptrs := make([]byte, 4*m.ptr)
+	for i, p := range []uint64{addr(short), addr(long), 0} {
+		if m.ptr == 4 {
+			binary.NativeEndian.PutUint32(ptrs[i*4:], uint32(p))
+		} else {
+			binary.NativeEndian.PutUint64(ptrs[i*8:], p)
+		}
+	}
+	if got := m.argv(addr(ptrs)); len(got) != 2 || got[0] != "/bin/true" || len(got[1]) != 300 {
+		t.Errorf("argv %q", got)
+	}
+
+	// A string running into an unreadable page: what is there is returned.
+	page := os.Getpagesize()
+	mem, err := unix.Mmap(-1, 0, 2*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	if err := unix.Mprotect(mem[page:], unix.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	copy(mem[page-5:page], "tail!")
+	if s, ok := m.cstring(addr(mem[page-5:page]), monitorMaxArg); !ok || s != "tail!" {
+		t.Errorf("string at the end of a mapping: %q %v", s, ok)
+	}
+	runtime.KeepAlive(short)
+	runtime.KeepAlive(long)
+	runtime.KeepAlive(huge)
+	runtime.KeepAlive(ptrs)
 }
