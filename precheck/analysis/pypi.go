@@ -84,6 +84,19 @@ func pypiUnits(ctx context.Context, t *tree) ([]*unit, []Finding, error) {
 			units = append(units, entry.follow(n, 0)...)
 		}
 	}
+	for _, u := range units {
+		entry.seen[u.rel] = true
+	}
+	for n := range inst.seen {
+		entry.seen[n] = true
+	}
+	more, err := restOf(ctx, t, entry.seen, func(n string) bool {
+		return strings.HasSuffix(n, ".py") && !strings.Contains(n, ".dist-info/") && (wheel || !strings.HasPrefix(n, "build/"))
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	units = append(units, more...)
 	if len(units) > maxUnits {
 		units = units[:maxUnits]
 	}

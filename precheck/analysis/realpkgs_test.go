@@ -40,16 +40,31 @@ var popularNative = []string{
 // (and the packages of a real application's lockfile from the corpus) and
 // requires that none gets a high finding; medium and low ones are printed, they
 // are the warnings a user would see. Downloads are cached in
-// $TMPDIR/phylum-box-analysis-cache.
+// $TMPDIR/phylum-box-analysis-cache. PHYLUM_BOX_ANALYSIS_TREES=1 adds the whole
+// trees of vite's and babel's lockfiles from the corpus (about 3000 packages).
 func TestRealPackagesNoHigh(t *testing.T) {
 	if testing.Short() {
 		t.Skip("downloads packages from registry.npmjs.org")
 	}
 	reg := newRegistry(t)
 	specs := append([]string(nil), popularNative...)
-	if pkgs, err := lockfile.Parse("../../../shared/corpus/lockfiles/real/npm-osv-scanner-fix-example.package-lock.json"); err == nil {
+	trees := []string{"npm-osv-scanner-fix-example.package-lock.json"}
+	if os.Getenv("PHYLUM_BOX_ANALYSIS_TREES") != "" {
+		// Whole dependency trees of real applications: a few thousand downloads.
+		trees = append(trees, "vite.pnpm-lock.yaml", "babel.yarn.lock")
+	}
+	seen := map[string]bool{}
+	for _, tree := range trees {
+		pkgs, err := lockfile.Parse("../../../shared/corpus/lockfiles/real/" + tree)
+		if err != nil {
+			t.Logf("%s: %v", tree, err)
+			continue
+		}
 		for _, p := range pkgs {
-			specs = append(specs, p.Name+"@"+p.Version)
+			if s := p.Name + "@" + p.Version; p.Ecosystem == "npm" && !p.Uncheckable && !seen[s] {
+				seen[s] = true
+				specs = append(specs, s)
+			}
 		}
 	}
 	type result struct {
