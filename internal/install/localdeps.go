@@ -3,6 +3,7 @@ package install
 import (
 	"path"
 	"slices"
+	"sync"
 
 	"github.com/phylum-box/phylum-box/managers"
 )
@@ -17,6 +18,10 @@ import (
 // of them (npm's node_modules/lib -> ../../lib), and nothing else outside the
 // project (binlinks.go, rootfs.SyncOptions.LinksOut).
 
+// planned keeps what planOutsideDirs found for a plan, for the sync's link rules
+// (one walk of the project's manifests per install).
+var planned sync.Map // *managers.Plan → []managers.OutsideDir
+
 // planOutsideDirs finds and checks the plan's outside directories and adds them to
 // what the steps see.
 func (o *Options) planOutsideDirs() error {
@@ -24,6 +29,7 @@ func (o *Options) planOutsideDirs() error {
 	if err != nil {
 		return err
 	}
+	planned.Store(o.Plan, dirs)
 	for _, d := range dirs {
 		o.Plan.HostPaths = append(o.Plan.HostPaths, d.Path)
 	}
@@ -37,9 +43,14 @@ func (o *Options) planOutsideDirs() error {
 // project: the plan's checked local dependencies (the same answer as
 // planOutsideDirs gave, from the same host files).
 func (r *runner) outsideLinkDirs() []string {
-	dirs, err := managers.OutsideDirs(r.o.Plan, r.o.Home)
-	if err != nil {
-		return nil
+	var dirs []managers.OutsideDir
+	if v, ok := planned.Load(r.o.Plan); ok {
+		dirs = v.([]managers.OutsideDir)
+	} else {
+		var err error
+		if dirs, err = managers.OutsideDirs(r.o.Plan, r.o.Home); err != nil {
+			return nil
+		}
 	}
 	var out []string
 	for _, d := range dirs {
