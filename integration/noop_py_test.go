@@ -113,3 +113,72 @@ func TestNoopPipStillPrechecked(t *testing.T) {
 		}
 	})
 }
+
+// poetryReport runs `phylum-box --report FILE poetry ARGS...`.
+func (b *box) poetryReport(db, report string, args ...string) result {
+	b.t.Helper()
+	return invocation{Mode: b.Mode, Args: append([]string{"--report", report, "poetry"}, args...), Dir: b.Project, Home: b.Home,
+		Env: []string{"PHYLUM_BOX_DB=" + db}, Timeout: 5 * time.Minute}.exec(b.t)
+}
+
+// `poetry install --no-root` after an install is up to date: no step, poetry.lock
+// prechecked, the tree as it was. Its twin: with a dependency added to
+// pyproject.toml (the lock's content-hash no longer matches) every step runs and
+// installs it; then up to date again. With a MAL record for a locked package in
+// the database, the up-to-date project is blocked (exit 3), nothing changed.
+func TestNoopPoetryNothingToDo(t *testing.T) {
+	poetryNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		ix.AddWheel("pbox-extra", "1.0", nil, map[string]string{"pbox_extra/__init__.py": "X = 1\n"})
+		db := regMalDB(t, m, "PyPI")
+		mal := regMalDB(t, m, "PyPI", "pbox-dep")
+		b := poetryProject(t, m, ix, "pbox-greet")
+		wantCode(t, b.poetry(db, "install", "--no-root"), 0, "poetry install --no-root")
+
+		before := treeHash(t, b.Project, true)
+		rep := noopReportFile(t, m, "noop.json")
+		r := b.poetryReport(db, rep, "install", "--no-root")
+		wantCode(t, r, 0, "poetry install with nothing to do")
+		wantStderr(t, r, "up to date")
+		pr := readSpeedReport(t, rep)
+		if pr.UpToDate == "" || len(pr.Steps) != 0 {
+			t.Errorf("nothing to do ran steps %v (up_to_date %q)\n%s", pr.phases(), pr.UpToDate, r.Stderr)
+		}
+		if pr.Precheck == nil || pr.Precheck.Verdict != "pass" || len(pr.Precheck.Packages) < 2 {
+			t.Errorf("nothing to do must still precheck poetry.lock: %+v", pr.Precheck)
+		}
+		assertSameTree(t, before, treeHash(t, b.Project, true), "an install with nothing to do")
+
+		rep = noopReportFile(t, m, "mal.json")
+		r = b.poetryReport(mal, rep, "install", "--no-root")
+		wantCode(t, r, 3, "an up-to-date project holding a package with a MAL record")
+		wantStderr(t, r, "pbox-dep")
+		if pr := readSpeedReport(t, rep); len(pr.Steps) != 0 || pr.UpToDate != "" {
+			t.Errorf("a blocked up-to-date project ran %v (up_to_date %q)", pr.phases(), pr.UpToDate)
+		}
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked up-to-date project")
+
+		py := filepath.Join(b.Project, "pyproject.toml")
+		data, err := os.ReadFile(py)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, py, strings.Replace(string(data), "pbox-greet = \"*\"\n", "pbox-greet = \"*\"\npbox-extra = \"*\"\n", 1), 0o644)
+		chownTree(t, m, b.Project)
+		rep = noopReportFile(t, m, "added.json")
+		r = b.poetryReport(db, rep, "install", "--no-root")
+		wantCode(t, r, 0, "poetry install after adding a dependency")
+		if pr := readSpeedReport(t, rep); pr.UpToDate != "" || len(pr.Steps) == 0 {
+			t.Errorf("a changed pyproject.toml must get the full steps, ran %v (up_to_date %q)", pr.phases(), pr.UpToDate)
+		}
+		if !pathExists(filepath.Join(sitePackages(t, filepath.Join(b.Project, ".venv")), "pbox_extra", "__init__.py")) {
+			t.Errorf("pbox-extra was not installed\n%s", r)
+		}
+		rep = noopReportFile(t, m, "noop2.json")
+		wantCode(t, b.poetryReport(db, rep, "install", "--no-root"), 0, "poetry install after that")
+		if pr := readSpeedReport(t, rep); pr.UpToDate == "" || len(pr.Steps) != 0 {
+			t.Errorf("after installing pbox-extra, poetry ran %v (up_to_date %q)", pr.phases(), pr.UpToDate)
+		}
+	})
+}

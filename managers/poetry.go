@@ -234,6 +234,7 @@ func (m poetryManager) plan(args []string, env Env, usedOut *map[string]bool) (*
 		Scripts: true, Name: "poetry install",
 	}
 	p.Notes = append(p.Notes, "poetry: installing into the project's .venv with pip from the locked, prechecked files (offline); the root package with `poetry install --only-root`")
+	p.UpToDate = poetryNoopCheck(cmd, args, env, root) // poetrynoop.go
 	return p, finishHostDirs(p, hostDirs)
 }
 
