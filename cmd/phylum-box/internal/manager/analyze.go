@@ -123,6 +123,13 @@ func runAnalyze(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions) erro
 	if err := os.WriteFile(filepath.Join(tmp, "package.json"), []byte(`{"name":"phylum-box-analyze","version":"0.0.0","private":true}`+"\n"), 0o644); err != nil {
 		return err
 	}
+	if filepath.IsAbs(spec) {
+		// A local package is copied into the throwaway project: the sandbox sees
+		// nothing outside it.
+		if spec, err = copyLocalPackage(spec, tmp); err != nil {
+			return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: %w", err))
+		}
+	}
 	home, _ := os.UserHomeDir()
 	m, _ := managers.Lookup("npm")
 	plan, err := m.Plan([]string{"install", "--no-audit", "--no-fund", spec}, managers.Env{Dir: tmp, Home: home, Environ: os.Environ()})
@@ -195,4 +202,66 @@ func runAnalyze(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions) erro
 	}
 	app.Log.Infof("analysed %s: nothing the policy blocks", spec)
 	return nil
+}
+
+// maxLocalPackage bounds what analyze copies of a local package.
+const maxLocalPackage = 256 << 20
+
+// copyLocalPackage copies a tarball or a directory (regular files and
+// directories only; symlinks are left out) into dir and returns the spec npm
+// installs it by, relative to dir.
+func copyLocalPackage(src, dir string) (string, error) {
+	st, err := os.Lstat(src)
+	if err != nil {
+		return "", err
+	}
+	if st.Mode().IsRegular() {
+		if st.Size() > maxLocalPackage {
+			return "", fmt.Errorf("%s is larger than %d MiB", src, maxLocalPackage>>20)
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "package.tgz"), data, 0o644); err != nil {
+			return "", err
+		}
+		return "./package.tgz", nil
+	}
+	dst := filepath.Join(dir, "package")
+	var total int64
+	err = filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == "node_modules" && rel != "." {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if total += info.Size(); total > maxLocalPackage {
+			return fmt.Errorf("%s holds more than %d MiB", src, maxLocalPackage>>20)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		return "", err
+	}
+	return "./package", nil
 }
