@@ -77,12 +77,12 @@ type outsideCheck struct {
 // neverInside are directories whose content is never a dependency's: the kernel's
 // files, other programs' sockets (/run/user/N holds the session bus and agents)
 // and state. Nothing in them, and nothing holding them, is bound.
-var neverInside = []string{"/proc", "/sys", "/dev", "/run", "/var/run", "/var/lib", "/var/spool", "/var/mail"}
+var neverInside = []string{"/proc", "/sys", "/dev", "/run", "/var/run"}
 
-// neverWhole are directories that hold every user's files or sockets (/tmp/tmux-N,
-// /tmp/.X11-unix): a package below them may be bound, they themselves and what
-// holds them never.
-var neverWhole = []string{"/tmp", "/var/tmp", "/home", "/root", "/mnt/wsl"}
+// neverWhole are directories that hold every user's or service's files and sockets
+// (/tmp/tmux-N, /tmp/.X11-unix, /var/lib/*): a package below them may be bound (a
+// CI workspace under /var/lib/jenkins), they themselves and what holds them never.
+var neverWhole = []string{"/tmp", "/var/tmp", "/home", "/root", "/mnt/wsl", "/var/lib", "/var/spool", "/var/mail", "/srv", "/mnt", "/media"}
 
 // outsideMarkers are the manifests that make a directory a package, per ecosystem.
 var outsideMarkers = map[string][]string{
@@ -280,7 +280,14 @@ func (c *outsideCheck) problem(dir string, user bool) string {
 		}
 	}
 	if !user {
-		for _, part := range strings.Split(dir, string(filepath.Separator)) {
+		// Hidden directories the project itself lies in (a checkout under
+		// /srv/.builds) are where it is; any other is not for a project file.
+		dirParts, rootParts := strings.Split(dir, "/"), strings.Split(c.root, "/")
+		shared := 0
+		for shared < len(dirParts) && shared < len(rootParts) && dirParts[shared] == rootParts[shared] {
+			shared++
+		}
+		for _, part := range dirParts[shared:] {
 			if strings.HasPrefix(part, ".") && part != "." && part != ".." {
 				return "passes through the hidden directory " + part + ", which a project file may not name"
 			}

@@ -169,3 +169,29 @@ func TestOutsideRefusalEscapesNames(t *testing.T) {
 		t.Fatalf("want a refusal without the raw escape, got %q", err)
 	}
 }
+
+// A project that itself lies in a hidden directory outside the home may name a
+// sibling there; a hidden directory of its own choosing it may not.
+func TestOutsideDirsHiddenOutsideHome(t *testing.T) {
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	project, lib, secret := filepath.Join(base, ".builds", "app"), filepath.Join(base, ".builds", "lib"), filepath.Join(base, ".builds", ".keys")
+	writeManifest(t, lib, "package.json", "{}")
+	writeManifest(t, secret, "package.json", "{}")
+	home := filepath.Join(base, "home", "u")
+	p := &Plan{Manager: "npm", Ecosystem: precheck.NPM, Root: project, Cwd: ".", Args: []string{"install"}}
+	writeManifest(t, project, "package.json", `{"dependencies":{"lib":"file:../lib"}}`)
+	if dirs, err := OutsideDirs(p, home); err != nil || len(dirs) != 1 || dirs[0].Path != lib {
+		t.Fatalf("the sibling in the project's own hidden dir: %+v, %v", dirs, err)
+	}
+	writeManifest(t, project, "package.json", `{"dependencies":{"k":"file:../.keys"}}`)
+	if _, err := OutsideDirs(p, home); err == nil || !strings.Contains(err.Error(), "hidden directory .keys") {
+		t.Fatalf("want ../.keys refused, got %v", err)
+	}
+	writeManifest(t, project, "package.json", `{"dependencies":{"k":"file:/var/lib"}}`)
+	if _, err := OutsideDirs(p, home); err == nil || !strings.Contains(err.Error(), "/var/lib") {
+		t.Fatalf("want /var/lib refused, got %v", err)
+	}
+}
