@@ -77,6 +77,9 @@ func runScratch(ctx context.Context, o Options, out *Outcome, tmp string) (*Outc
 		// default or gives up, never waits. An install it starts itself meets the
 		// shims first in PATH, which skip it (there is no network to install with,
 		// and it would not be checked).
+		if isTerminal(o.Stdin) {
+			o.Log.Infof("%s runs without terminal input, so it asks nothing and takes its defaults: give its choices on the command line (npm create vite@latest app -- --template react-ts)", filepath.Base(args[0]))
+		}
 		stdin = nil
 		shims, err := writeInstallShims(tmp)
 		if err != nil {
@@ -241,4 +244,14 @@ func commandName(p *managers.Plan) string {
 		return p.Manager + " " + p.Args[0]
 	}
 	return p.Manager
+}
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok || f == nil {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
