@@ -124,8 +124,8 @@ func keyboardAdjacent(a, b byte) bool {
 
 // affixes that squatters add to a popular name.
 var (
-	suffixes = []string{"-js", ".js", "js", "-node", "node", "-cli", "-py", "py", "-python", "-lib"}
-	prefixes = []string{"node-", "python-", "py-", "py", "js-"}
+	suffixes = []string{"-js", ".js", "js", "-node", "node", "-cli", "-npm", "-py", "py", "-python", "-lib"}
+	prefixes = []string{"node-", "nodejs-", "node", "python-", "py-", "py", "js-"}
 )
 
 // Typosquat reports whether name imitates a much more popular name of the same
@@ -222,7 +222,7 @@ func cut(n, pre, suf string) (string, bool) {
 func affix(l *topList, n string) (int, string) {
 	best, how := -1, ""
 	consider := func(base, what string) {
-		if len(base) < 3 {
+		if len(base) < 2 {
 			return
 		}
 		if i, ok := l.rank[base]; ok && (best < 0 || i < best) {
@@ -231,7 +231,11 @@ func affix(l *topList, n string) (int, string) {
 	}
 	for _, s := range suffixes {
 		if base, ok := strings.CutSuffix(n, s); ok {
-			consider(base, "suffix "+strings.TrimLeft(s, "-.")+" added")
+			what := "suffix " + strings.TrimLeft(s, "-.") + " added"
+			if s != ".js" && len(base) < 3 {
+				continue // ws-js, qs-node: too short a base to say
+			}
+			consider(base, what)
 		}
 	}
 	for _, p := range prefixes {
