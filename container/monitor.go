@@ -45,8 +45,14 @@ type SyscallEvent struct {
 	Path string
 	// Argv is execve/execveat's arguments: up to 64, each cut at 4 KiB.
 	Argv []string
-	// Env holds the Monitor.EnvKeys found in the process's environment.
+	// Env holds the Monitor.EnvKeys found in the calling process's
+	// environment.
 	Env map[string]string
+	// ExecEnv (execve/execveat) holds the Monitor.EnvKeys found in the
+	// environment given to the new program: npm starting a package's
+	// lifecycle script sets npm_package_name there, not in its own
+	// environment. Values are cut at 256 bytes, less the key.
+	ExecEnv map[string]string
 	// Cwd is the process's working directory as seen inside the container.
 	Cwd string
 	// Exe is the process's executable as seen inside the container.

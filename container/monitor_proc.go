@@ -21,6 +21,8 @@ const (
 	monitorMaxSockLen = 128 // sizeof(struct sockaddr_storage)
 	monitorMaxEnviron = 256 << 10
 	monitorMaxStatus  = 4096
+	monitorMaxEnvp    = 512 // entries of an execve envp searched for EnvKeys
+	monitorEnvpEntry  = 256 // bytes read of each
 )
 
 // procMemory reads a stopped thread's memory (process_vm_readv: one system
@@ -105,6 +107,60 @@ func (m *procMemory) argv(addr uint64) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// execEnv picks keys out of the NULL-terminated envp array at addr (the
+// environment execve gives the new program): at most monitorMaxEnvp entries,
+// each read in one batch of monitorEnvpEntry bytes, so a value is cut there.
+func (m *procMemory) execEnv(addr uint64, keys []string) map[string]string {
+	if addr == 0 || len(keys) == 0 {
+		return nil
+	}
+	raw := m.read(addr, monitorMaxEnvp*m.ptr)
+	var ptrs []uint64
+	for i := 0; i+m.ptr <= len(raw); i += m.ptr {
+		p := m.decodeWord(raw[i : i+m.ptr])
+		if p == 0 {
+			break
+		}
+		ptrs = append(ptrs, p)
+	}
+	if len(ptrs) == 0 {
+		return nil
+	}
+	// One system call for every string. The kernel stops at the first range
+	// it cannot read, and the strings of a fresh process sit at the very top
+	// of its stack: no range crosses a page boundary, and the rare string cut
+	// by one is finished by a read of its own.
+	page := uint64(os.Getpagesize())
+	remote := make([]unix.RemoteIovec, len(ptrs))
+	total := 0
+	for i, p := range ptrs {
+		n := min(monitorEnvpEntry, int(page-p%page))
+		remote[i] = unix.RemoteIovec{Base: uintptr(p), Len: n}
+		total += n
+	}
+	buf := make([]byte, total)
+	local := unix.Iovec{Base: &buf[0]}
+	local.SetLen(total)
+	n, _ := unix.ProcessVMReadv(m.tid, []unix.Iovec{local}, remote, 0)
+	var env []byte
+	off := 0
+	for i, r := range remote {
+		if off+r.Len > n {
+			break // this range and the ones after it were not read
+		}
+		e := buf[off : off+r.Len]
+		off += r.Len
+		if j := bytes.IndexByte(e, 0); j >= 0 {
+			e = e[:j]
+		} else if r.Len < monitorEnvpEntry {
+			rest, _ := m.cstring(ptrs[i]+uint64(r.Len), monitorEnvpEntry-r.Len)
+			e = append(e[:len(e):len(e)], rest...)
+		}
+		env = append(append(env, e...), 0)
+	}
+	return pickEnv(env, keys)
 }
 
 // sockaddr reads and formats the socket address of n bytes at addr.

@@ -422,10 +422,12 @@ func (l *monitorListener) decode(fd int, req *seccompNotif) (ev SyscallEvent, ob
 		observe, report = true, true
 		ev.Path, _ = mem.cstring(args[0], monitorMaxArg)
 		ev.Argv = mem.argv(args[1])
+		ev.ExecEnv = mem.execEnv(args[2], l.m.EnvKeys)
 	case "execveat":
 		observe, report = true, true
 		ev.Path, _ = mem.cstring(args[1], monitorMaxArg)
 		ev.Argv = mem.argv(args[2])
+		ev.ExecEnv = mem.execEnv(args[3], l.m.EnvKeys)
 		if ev.Path == "" && args[4]&unix.AT_EMPTY_PATH != 0 {
 			// fexecve: the program is the file open at dirfd (a memfd, a
 			// deleted download): name it.

@@ -99,6 +99,15 @@ func TestMonitorEvents(t *testing.T) {
 		if e.Pid <= 1 || e.Refused || e.Time.IsZero() {
 			t.Errorf("event %+v", e)
 		}
+		// env itself does not have the variable; the environment it gives sh
+		// does.
+		sh, ok := rec.find(func(e container.SyscallEvent) bool { return e.Syscall == "execve" && e.Path == "/usr/bin/sh" })
+		if !ok || sh.Env["npm_package_name"] != "" || sh.ExecEnv["npm_package_name"] != "foo" || len(sh.ExecEnv) != 1 {
+			t.Errorf("env's execve of sh: env %v exec env %v, want only the exec env to name foo", sh.Env, sh.ExecEnv)
+		}
+		if e.ExecEnv["npm_package_name"] != "foo" {
+			t.Errorf("sh's execve of /bin/true: exec env %v", e.ExecEnv)
+		}
 		// The legitimate twin: a process without the variable is not given it.
 		if e, ok := rec.find(func(e container.SyscallEvent) bool {
 			return e.Syscall == "execve" && e.Path != "/bin/true" && e.Env["npm_package_name"] != ""

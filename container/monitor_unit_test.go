@@ -231,3 +231,72 @@ func TestProcMemory(t *testing.T) {
 	runtime.KeepAlive(huge)
 	runtime.KeepAlive(ptrs)
 }
+
+func TestExecEnv(t *testing.T) {
+	m := &procMemory{tid: os.Getpid(), ptr: 8}
+	if runtime.GOARCH == "386" || runtime.GOARCH == "arm" {
+		m.ptr = 4
+	}
+	strs := [][]byte{[]byte("PATH=/bin\x00"), []byte("npm_package_name=@scope/evil\x00"), []byte("CARGO_PKG_NAME=" + strings.Repeat("x", 400) + "\x00")}
+	ptrs := make([]byte, (len(strs)+1)*m.ptr)
+	for i, s := range strs {
+		p := uint64(uintptr(unsafe.Pointer(&s[0])))
+		if m.ptr == 4 {
+			binary.NativeEndian.PutUint32(ptrs[i*4:], uint32(p))
+		} else {
+			binary.NativeEndian.PutUint64(ptrs[i*8:], p)
+		}
+	}
+	got := m.execEnv(uint64(uintptr(unsafe.Pointer(&ptrs[0]))), []string{"npm_package_name", "CARGO_PKG_NAME", "MISSING"})
+	if got["npm_package_name"] != "@scope/evil" || len(got["CARGO_PKG_NAME"]) != monitorEnvpEntry-len("CARGO_PKG_NAME=") || len(got) != 2 {
+		t.Fatalf("exec env %v", got)
+	}
+	if m.execEnv(0, []string{"x"}) != nil || m.execEnv(1, nil) != nil {
+		t.Fatal("exec env from nothing")
+	}
+	runtime.KeepAlive(strs)
+	runtime.KeepAlive(ptrs)
+}
+
+// execEnv with strings at the very end of a mapping (a fresh process's stack
+// top) and across a page boundary: all read.
+func TestExecEnvPageEdges(t *testing.T) {
+	m := &procMemory{tid: os.Getpid(), ptr: 8}
+	if runtime.GOARCH == "386" || runtime.GOARCH == "arm" {
+		m.ptr = 4
+	}
+	page := os.Getpagesize()
+	mem, err := unix.Mmap(-1, 0, 3*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	if err := unix.Mprotect(mem[2*page:], unix.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	top := "npm_package_name=top\x00"
+	copy(mem[2*page-len(top):], top)
+	cross := "CARGO_PKG_NAME=crossing\x00"
+	copy(mem[page-10:], cross)
+	heap := []byte("X_KEY=1\x00")
+	addrs := []uint64{
+		uint64(uintptr(unsafe.Pointer(&mem[2*page-len(top)]))),
+		uint64(uintptr(unsafe.Pointer(&mem[page-10]))),
+		uint64(uintptr(unsafe.Pointer(&heap[0]))),
+	}
+	ptrs := make([]byte, (len(addrs)+1)*m.ptr)
+	for i, p := range addrs {
+		if m.ptr == 4 {
+			binary.NativeEndian.PutUint32(ptrs[i*4:], uint32(p))
+		} else {
+			binary.NativeEndian.PutUint64(ptrs[i*8:], p)
+		}
+	}
+	got := m.execEnv(uint64(uintptr(unsafe.Pointer(&ptrs[0]))), []string{"npm_package_name", "CARGO_PKG_NAME", "X_KEY"})
+	want := map[string]string{"npm_package_name": "top", "CARGO_PKG_NAME": "crossing", "X_KEY": "1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+	runtime.KeepAlive(heap)
+	runtime.KeepAlive(ptrs)
+}
