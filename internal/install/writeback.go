@@ -130,6 +130,10 @@ func runScratch(ctx context.Context, o Options, out *Outcome, tmp string) (*Outc
 	if wb != nil {
 		nothing = "; nothing was synced back"
 	}
+	if wb != nil && wb.NewProject {
+		// It may have looked for files that are not there.
+		nothing += fmt.Sprintf(" (it ran in an empty directory standing for %s, whose files it does not see: to work on files, run it in their project's directory)", wb.Dir)
+	}
 	switch {
 	case res.Stopped != container.StopNone:
 		out.Code, out.Reason = exitcode.Sandbox, "run stopped: "+res.StopMessage(o.Limits)+nothing
