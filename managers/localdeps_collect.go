@@ -200,6 +200,9 @@ func pyLocalSpecs(p *Plan, root string) []localSpec {
 	var out []localSpec
 	add := func(v, base, from string, user bool) {
 		v = strings.TrimSpace(v)
+		if _, url, ok := strings.Cut(v, " @ "); ok {
+			v = strings.TrimSpace(url) // PEP 508: name @ file:///abs/path
+		}
 		if f := strings.Fields(v); len(f) > 0 {
 			v = f[0]
 		}
@@ -336,8 +339,21 @@ func cargoManifestSpecs(data []byte, dir, from string) []localSpec {
 		}
 		if members, ok := ws["members"].([]any); ok {
 			for _, m := range members {
-				if s, ok := m.(string); ok && s != "" && !strings.ContainsAny(s, "*?[") {
+				s, ok := m.(string)
+				if !ok || s == "" {
+					continue
+				}
+				if !strings.ContainsAny(s, "*?[") {
 					out = append(out, localSpec{named: s, path: s, base: dir, from: from + " [workspace] members"})
+					continue
+				}
+				// A glob ("crates/*"): each match is a member, judged like any path.
+				matches, _ := filepath.Glob(filepath.Join(dir, s))
+				for i, mt := range matches {
+					if i >= maxCrates {
+						break
+					}
+					out = append(out, localSpec{named: s, path: mt, base: dir, from: from + " [workspace] members"})
 				}
 			}
 		}

@@ -195,3 +195,20 @@ func TestOutsideDirsHiddenOutsideHome(t *testing.T) {
 		t.Fatalf("want /var/lib refused, got %v", err)
 	}
 }
+
+// Workspace members given by a glob are followed to their own path dependencies;
+// pip's `name @ file:///path` names a directory too.
+func TestOutsideDirsGlobMembersAndPEP508(t *testing.T) {
+	home, project, lib := localTree(t)
+	writeManifest(t, project, "Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n")
+	writeManifest(t, filepath.Join(project, "crates", "a"), "Cargo.toml", "[package]\nname = \"a\"\n[dependencies]\nlib = { path = \"../../../lib\" }\n")
+	writeManifest(t, filepath.Join(project, "crates", "notes"), "README", "")
+	dirs, err := OutsideDirs(&Plan{Manager: "cargo", Ecosystem: precheck.CratesIO, Root: project, Cwd: ".", Args: []string{"build"}}, home)
+	if err != nil || len(dirs) != 1 || dirs[0].Path != lib {
+		t.Fatalf("dirs = %+v, %v; want %s", dirs, err, lib)
+	}
+	dirs, err = OutsideDirs(&Plan{Manager: "pip", Ecosystem: precheck.PyPI, Root: project, Cwd: ".", Args: []string{"install", "lib @ file://" + lib}}, home)
+	if err != nil || len(dirs) != 1 || dirs[0].Path != lib {
+		t.Fatalf("dirs = %+v, %v; want %s", dirs, err, lib)
+	}
+}
