@@ -221,6 +221,13 @@ print(b.recv(10))
 		}
 	})
 
+	t.Run("the socket directory is removed", func(t *testing.T) {
+		left, _ := filepath.Glob(filepath.Join(b.res.Dir, "monitor-*"))
+		if len(left) != 0 {
+			t.Fatalf("left behind: %v", left)
+		}
+	})
+
 	t.Run("without a monitor nothing is reported", func(t *testing.T) {
 		o := b.run(context.Background(), nil, "/bin/true")
 		if o.Monitored || o.MonitorNote != "" {
