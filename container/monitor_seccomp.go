@@ -76,6 +76,15 @@ type monitorListener struct {
 	once  sync.Once
 }
 
+// MonitorUnavailable says why this host cannot run the behaviour monitor, or
+// "" when it can (for diagnostics; Run reports the same in MonitorNote).
+func MonitorUnavailable() string {
+	if api, _ := libseccomp.GetAPI(); api < 6 {
+		return fmt.Sprintf("this kernel or libseccomp has no seccomp user notification with CONTINUE (libseccomp API level %d, needs 6: libseccomp >= 2.5 and Linux >= 5.7)", api)
+	}
+	return ""
+}
+
 // startMonitor prepares the listener libcontainer hands the notification fd
 // to. It returns nil and why when the monitor cannot run here; the caller runs
 // the container without it and reports the note.
@@ -83,8 +92,8 @@ func startMonitor(m *Monitor, runDir, runID string, useSeccomp bool, log logger)
 	if !useSeccomp {
 		return nil, "the seccomp filter is off, so nothing can be watched through it"
 	}
-	if api, _ := libseccomp.GetAPI(); api < 6 {
-		return nil, fmt.Sprintf("this kernel or libseccomp has no seccomp user notification with CONTINUE (libseccomp API level %d, needs 6: libseccomp >= 2.5 and Linux >= 5.7)", api)
+	if why := MonitorUnavailable(); why != "" {
+		return nil, why
 	}
 	names, err := notifiedSyscalls(SeccompProfileMonitored())
 	if err != nil {

@@ -56,6 +56,9 @@ func requireMonitor(t *testing.T) {
 	if !container.SeccompCompiled {
 		t.Skip("built without -tags seccomp: no filter, no monitor")
 	}
+	if why := container.MonitorUnavailable(); why != "" {
+		t.Skipf("SKIPPED: the monitor cannot run on this host: %s", why)
+	}
 }
 
 // monitored runs args in b with a monitor and checks the monitor watched.
@@ -243,7 +246,7 @@ func TestMonitorNoteWithoutSeccomp(t *testing.T) {
 	}
 	rec := &recorder{}
 	o := newBox(t).run(context.Background(), func(s *container.Spec) { s.Monitor = rec.monitor() }, "/bin/true")
-	if o.ExitCode != 0 || o.Monitored || !strings.Contains(o.MonitorNote, "seccomp tag") {
+	if o.ExitCode != 0 || o.Monitored || !strings.Contains(o.MonitorNote, "seccomp tag") || o.MonitorNote != container.MonitorUnavailable() {
 		t.Fatalf("exit %d monitored %v note %q", o.ExitCode, o.Monitored, o.MonitorNote)
 	}
 	if len(rec.events) != 0 {
