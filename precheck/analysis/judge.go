@@ -88,6 +88,10 @@ func judgeInstall(hs hits) []Finding {
 			d, s = a, b
 		}
 		add(find(RuleEvalDecode, High, "install-time code decodes data and runs code from a string", d, s))
+	} else if s != nil && s.u.langs == langJS {
+		// A home-made decoder (XOR, charCodeAt arithmetic) feeding eval is not a
+		// decode the patterns know; eval of a computed string at install is rare.
+		add(find(RuleEvalDecode, Medium, "install-time code runs code built from a string", s))
 	}
 
 	if h := hs.first(sPipeShell); h != nil {
@@ -100,11 +104,10 @@ func judgeInstall(hs hits) []Finding {
 	exfil := hs.first(sExfilHost)
 	webhook := hs.first(sWebhook)
 	sendsTo := net
-	if sendsTo == nil {
-		sendsTo = exfil
-	}
-	if sendsTo == nil {
-		sendsTo = webhook
+	for _, k := range []sig{sExfilHost, sWebhook, sDownloader} {
+		if sendsTo == nil {
+			sendsTo = hs.first(k)
+		}
 	}
 	if e := hs.first(sEnvSer); e != nil {
 		if sendsTo != nil {

@@ -53,6 +53,9 @@ func npmUnits(ctx context.Context, t *tree) ([]*unit, error) {
 		units = append(units, &unit{rel: "package.json", text: []byte(s), lineBase: lineOfKey(raw, h),
 			langs: langJS | langShell, role: roleInstall})
 		roots = append(roots, hookFiles(t, m.Scripts, s, 0)...)
+		for _, spec := range jsLocals([]byte(s)) { // node -e "require('./x')"
+			roots = append(roots, resolveJS(t, "", spec)...)
+		}
 	}
 	gyp := t.exists("binding.gyp") && (m.Scripts["install"] == "" && m.Scripts["preinstall"] == "" || strings.Contains(strings.Join(hookTexts(m.Scripts), " "), "node-gyp"))
 	if gyp {
