@@ -105,7 +105,7 @@ var patterns = []pattern{
 	{sDecode, langShell, regexp.MustCompile(`\bbase64\s+(?:-d|--decode|-D)\b|\bxxd\s+-r\b`), nil, `base64|xxd`},
 	{sSink, langShell, regexp.MustCompile(`(?:^|[;&|(]\s*)eval\s|\b(?:ba|z)?sh\s+-c\s`), nil, `eval|sh`},
 	{sNetwork, langShell, regexp.MustCompile(`\b(?:curl|wget|nc|ncat|netcat|nslookup|dig)\s+\S|/dev/(?:tcp|udp)/`), nil, `curl|wget|nc|ncat|netcat|nslookup|dig|/dev/`},
-	{sEnvSer, langAll, regexp.MustCompile(`(?:^|[;&('"`+"`"+`]\s*)(?:env|printenv)\s*\|[^|]|\$\(\s*(?:env|printenv)\s*\)|` + "`(?:env|printenv)`"), nil, `env`},
+	{sEnvSer, langAll, regexp.MustCompile(`(?:^|[;&('"` + "`" + `]\s*)(?:env|printenv)\s*\|[^|]|\$\(\s*(?:env|printenv)\s*\)|` + "`(?:env|printenv)`"), nil, `env`},
 	{sHostFacts, langAll, regexp.MustCompile(`\$\(\s*(?:whoami|hostname|id)\s*\)|` + "`(?:whoami|hostname|id)`"), nil, `whoami|hostname|id`},
 	{sChmod, langShell, regexp.MustCompile(`\bchmod\s+(?:[ugoa]*\+x|[0-7]*[1357][0-7]{0,2})\b`), nil, `chmod`},
 
