@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,7 +84,59 @@ func MonitorUnavailable() string {
 	if api, _ := libseccomp.GetAPI(); api < 6 {
 		return fmt.Sprintf("this kernel or libseccomp has no seccomp user notification with CONTINUE (libseccomp API level %d, needs 6: libseccomp >= 2.5 and Linux >= 5.7)", api)
 	}
+	outerAgent.once.Do(func() { outerAgent.why = probeOuterAgent() })
+	return outerAgent.why
+}
+
+var outerAgent struct {
+	once sync.Once
+	why  string
+}
+
+// probeOuterAgent finds whether a seccomp agent already watches this process
+// (phylum-box inside a container runtime that traps calls through seccomp
+// user notification, as Sysbox does): the kernel allows one listener per
+// filter chain, so the container's filter could not be loaded and every run
+// would fail. Only a process already under a filter can have one; that case
+// is tried once, on a thread of its own that is thrown away afterwards.
+func probeOuterAgent() string {
+	status := string(readCapped("/proc/self/status", 16<<10))
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, "Seccomp:"); ok && strings.TrimSpace(v) == "0" {
+			return ""
+		}
+	}
+	res := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread, with its filter, ends with the goroutine.
+		runtime.LockOSThread()
+		fd, err := installListenerFilter()
+		if err == nil {
+			unix.Close(fd)
+		}
+		res <- err
+	}()
+	if err := <-res; errors.Is(err, unix.EBUSY) {
+		return "a seccomp agent outside phylum-box already watches it (a container runtime trapping calls through seccomp user notification), and the kernel allows one per process"
+	}
 	return ""
+}
+
+// installListenerFilter puts an allow-everything filter with a notification
+// listener on the calling thread (which must be locked to its goroutine and
+// is changed for good) and returns the listener.
+func installListenerFilter() (int, error) {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return -1, err
+	}
+	insns := []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
+	prog := unix.SockFprog{Len: uint16(len(insns)), Filter: &insns[0]}
+	fd, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&prog)))
+	runtime.KeepAlive(insns)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
 }
 
 // startMonitor prepares the listener libcontainer hands the notification fd

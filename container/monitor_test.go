@@ -431,7 +431,7 @@ func TestMonitorRootless(t *testing.T) {
 			if err := os.Chown(tmp, uid, gid); err != nil {
 				t.Fatal(err)
 			}
-			tests := []string{"TestMonitorEvents", "TestMonitorKeepsRefusals", "TestMonitorListenerGone"}
+			tests := []string{"TestMonitorEvents", "TestMonitorKeepsRefusals", "TestMonitorListenerGone", "TestMonitorOuterAgent"}
 			cmd := exec.Command("setpriv", "--reuid="+u.Uid, "--regid="+u.Gid, "--init-groups", "--",
 				bin, "-test.run", "^("+strings.Join(tests, "|")+")$", "-test.count=1", "-test.v")
 			cmd.Dir = tmp
