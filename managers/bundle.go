@@ -276,6 +276,9 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		Scripts: true,
 	}
 	p.Notes = append(p.Notes, "bundle: gems go to "+relPath+"; .gem files are fetched into "+bundleWork+" and installed from there with the network off")
+	if !setPath { // else the steps record BUNDLE_PATH in .bundle/config
+		p.UpToDate = bundleNoopCheck(cmd, rest, env, root, gemfile, lock, absPath, cfgLines) // bundlenoop.go
+	}
 	return p, nil
 }
 
