@@ -174,3 +174,32 @@ func TestRootScriptsPnpm(t *testing.T) {
 		}
 	})
 }
+
+// yarn 1 install runs the project's postinstall in the project step: its file
+// reaches the project and package.json is as it was (the build step ran with
+// the lifecycle scripts taken out of it); --ignore-scripts skips it.
+func TestRootScriptsYarnClassic(t *testing.T) {
+	requireTool(t, "yarn")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		rootScriptsProject(t, b, genPostinstall, "", "")
+		manifest := readString(filepath.Join(b.Project, "package.json"))
+		r := b.tool("", "yarn", "install")
+		wantCode(t, r, 0, "yarn install with a root postinstall")
+		if got := readString(filepath.Join(b.Project, "generated", "out.txt")); got != "ok\n" {
+			t.Fatalf("the root postinstall's file did not reach the project (%q):\n%s", got, r)
+		}
+		if got := readString(filepath.Join(b.Project, "package.json")); got != manifest {
+			t.Errorf("package.json changed:\n%s", got)
+		}
+		wantFile(t, filepath.Join(b.Project, "node_modules", "is-odd", "package.json"), "the dependency is installed")
+
+		b = newPMBox(t, m)
+		rootScriptsProject(t, b, genPostinstall, "", "")
+		r = b.tool("", "yarn", "install", "--ignore-scripts")
+		wantCode(t, r, 0, "yarn install --ignore-scripts")
+		if pathExists(filepath.Join(b.Project, "generated")) {
+			t.Errorf("--ignore-scripts ran the root postinstall:\n%s", r)
+		}
+	})
+}

@@ -1,7 +1,12 @@
 package managers
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -66,6 +71,34 @@ func TestNpmPlanProjectScripts(t *testing.T) {
 			if got := plan.ProjectScripts.Args[len(plan.ProjectScripts.Args)-1]; got != want {
 				t.Errorf("%v: project scripts step %q, want %q", tc.args, got, want)
 			}
+		}
+	}
+}
+
+// The build's wrapper takes the lifecycle scripts out while the build runs and
+// puts the manifest back byte for byte, whatever the build's status.
+func TestYarnHideScripts(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("no node")
+	}
+	dir := t.TempDir()
+	orig := "{\n \"name\": \"x\",  \"scripts\": {\"postinstall\": \"echo hi\", \"test\": \"t\"}}\n"
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(orig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []string{"0", "3"} {
+		argv := yarnHideScripts([]string{"package.json"}, []string{"sh", "-c", "cat package.json; exit " + status})
+		c := exec.Command(argv[0], argv[1:]...)
+		c.Dir = dir
+		out, err := c.Output()
+		if code := c.ProcessState.ExitCode(); strconv.Itoa(code) != status {
+			t.Fatalf("exit %d (%v), want %s", code, err, status)
+		}
+		if strings.Contains(string(out), "postinstall") || !strings.Contains(string(out), `"test"`) {
+			t.Errorf("during the build the manifest was:\n%s", out)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "package.json")); string(got) != orig {
+			t.Errorf("the manifest after the build:\n%s", got)
 		}
 	}
 }

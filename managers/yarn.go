@@ -189,6 +189,9 @@ func (m yarnManager) plan(args []string, env Env) (*Plan, error) {
 	if flavor == YarnClassic {
 		p, err := m.planClassic(args, y, prefix, cmd, rest, root, dir, why, env)
 		if err == nil {
+			err = yarnClassicProjectScripts(p, args) // rootscripts_yarn.go
+		}
+		if err == nil {
 			quietSteps(p, yarnClassicQuietEnv(env.Home)) // quietenv.go
 		}
 		return p, err
