@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"go.yaml.in/yaml/v3"
 )
 
 // Where each manager's local dependencies are named (see localdeps.go). Every
@@ -76,6 +77,21 @@ func nodeLocalSpecs(p *Plan, root string) []localSpec {
 			continue
 		}
 		out = append(out, nodeManifestSpecs(data, mf, filepath.Join(root, filepath.Dir(mf)))...)
+	}
+	if p.Manager == "pnpm" {
+		// pnpm 10 keeps overrides in pnpm-workspace.yaml.
+		if data, err := readProjectFile(root, filepath.Join(root, "pnpm-workspace.yaml")); err == nil {
+			var ws struct {
+				Overrides map[string]string `yaml:"overrides"`
+			}
+			if yaml.Unmarshal(data, &ws) == nil {
+				for _, k := range sortedKeys(ws.Overrides) {
+					if path, ok := nodePathSpec(ws.Overrides[k]); ok {
+						out = append(out, localSpec{named: ws.Overrides[k], path: path, base: root, from: "pnpm-workspace.yaml overrides." + k})
+					}
+				}
+			}
+		}
 	}
 	if p.Manager == "npm" {
 		for _, lf := range []string{"npm-shrinkwrap.json", "package-lock.json"} {

@@ -212,3 +212,18 @@ func TestOutsideDirsGlobMembersAndPEP508(t *testing.T) {
 		t.Fatalf("dirs = %+v, %v; want %s", dirs, err, lib)
 	}
 }
+
+// pnpm 10's overrides in pnpm-workspace.yaml are project input like package.json's.
+func TestOutsideDirsPnpmWorkspaceOverrides(t *testing.T) {
+	home, project, lib := localTree(t)
+	writeManifest(t, project, "package.json", `{"name":"app"}`)
+	p := &Plan{Manager: "pnpm", Ecosystem: precheck.NPM, Root: project, Cwd: ".", Args: []string{"install"}}
+	writeManifest(t, project, "pnpm-workspace.yaml", "overrides:\n  lib: link:../lib\n  lodash: ^4\n")
+	if dirs, err := OutsideDirs(p, home); err != nil || len(dirs) != 1 || dirs[0].Path != lib {
+		t.Fatalf("dirs = %+v, %v; want %s", dirs, err, lib)
+	}
+	writeManifest(t, project, "pnpm-workspace.yaml", "overrides:\n  x: file:../../.ssh\n")
+	if _, err := OutsideDirs(p, home); err == nil || !strings.Contains(err.Error(), "pnpm-workspace.yaml overrides.x") {
+		t.Fatalf("want the override refused, got %v", err)
+	}
+}
