@@ -84,6 +84,10 @@ var neverInside = []string{"/proc", "/sys", "/dev", "/run", "/var/run"}
 // CI workspace under /var/lib/jenkins), they themselves and what holds them never.
 var neverWhole = []string{"/tmp", "/var/tmp", "/home", "/root", "/mnt/wsl", "/var/lib", "/var/spool", "/var/mail", "/srv", "/mnt", "/media"}
 
+// maxOutsideDirs bounds the directories one install shows: each is a mount in
+// every step's container.
+const maxOutsideDirs = 64
+
 // outsideMarkers are the manifests that make a directory a package, per ecosystem.
 var outsideMarkers = map[string][]string{
 	"npm":   {"package.json"},
@@ -159,6 +163,11 @@ func OutsideDirs(p *Plan, home string) ([]OutsideDir, error) {
 			continue
 		}
 		seen[bind] = true
+		if len(out) == maxOutsideDirs {
+			return nil, exitcode.With(exitcode.Usage, &Refusal{Manager: p.Manager,
+				Reason: fmt.Sprintf("the command and the project name more than %d directories outside the project as dependencies (the last: %s, %s)", maxOutsideDirs, rootfs.Printable(s.named), rootfs.Printable(s.from)),
+				Advice: "vendor them into the project, or install them in smaller groups"})
+		}
 		out = append(out, OutsideDir{Path: bind, Named: s.named, From: s.from, User: s.user})
 	}
 	return out, nil
