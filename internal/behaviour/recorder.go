@@ -133,7 +133,7 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 		if ev.Refused {
 			hits = syscallHits(ev)
 		} else {
-			hits = netHits(ev, p.fetcher)
+			hits = netHits(ev, p.pkg, p.fetcher)
 		}
 	default:
 		hits = syscallHits(ev)

@@ -106,6 +106,22 @@ func TestRules(t *testing.T) {
 			r.OnEvent(execEv(30, env, "/p/node_modules/better-sqlite3", "node", "/p/node_modules/.bin/prebuild-install"))
 			r.OnEvent(call(30, env, "connect", "127.0.0.53:53"))
 		}, "better-sqlite3@9.4.3 PB-BEHAVIOUR-NETWORK medium\n"},
+		{"re2's install-from-cache is a fetcher too", func(r *Recorder) {
+			env := map[string]string{"npm_package_name": "re2", "npm_package_version": "1.24.0"}
+			script(r, env, "install-from-cache --artifact build/Release/re2.node || node-gyp rebuild")
+			r.OnEvent(execEv(30, env, "/p/node_modules/re2", "node", "/p/node_modules/.bin/install-from-cache", "--artifact", "build/Release/re2.node"))
+			r.OnEvent(call(30, env, "connect", "10.255.255.53:53"))
+		}, "re2@1.24.0 PB-BEHAVIOUR-NETWORK medium\n"},
+		{"a known binary downloader's attempt is a warning", func(r *Recorder) {
+			env := map[string]string{"npm_package_name": "@prisma/engines", "npm_package_version": "7.10.1"}
+			script(r, env, "node scripts/postinstall.js")
+			r.OnEvent(call(20, env, "connect", "10.255.255.53:53"))
+		}, "@prisma/engines@7.10.1 PB-BEHAVIOUR-NETWORK medium\n"},
+		{"its twin: the same package reading a secret is high", func(r *Recorder) {
+			env := map[string]string{"npm_package_name": "@prisma/engines", "npm_package_version": "7.10.1"}
+			script(r, env, "node scripts/postinstall.js")
+			r.onTouch(DecoyTouch{Path: "~/.aws/credentials", Secret: true, Op: "opened"})
+		}, "@prisma/engines@7.10.1 PB-BEHAVIOUR-SECRET-READ high\n"},
 		{"the manager's own attempt is marked", func(r *Recorder) {
 			r.OnEvent(execEv(10, nil, "/p", "node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"))
 			r.OnEvent(call(10, nil, "connect", "104.16.0.35:443"))

@@ -42,7 +42,7 @@ type hit struct {
 // sockets and netlink stay inside the container; loopback is the container's own
 // (a fresh network namespace has nothing else), except port 53: a DNS query to the
 // resolver resolv.conf names is the first step of reaching any host by name.
-func netHits(ev container.SyscallEvent, fetcher string) []hit {
+func netHits(ev container.SyscallEvent, pkg Package, fetcher string) []hit {
 	addr := ev.Addr
 	if addr == "" || strings.HasPrefix(addr, "unix:") || addr == "netlink" || strings.HasPrefix(addr, "family ") {
 		return nil
@@ -65,6 +65,10 @@ func netHits(ev container.SyscallEvent, fetcher string) []hit {
 		what = "tried to look a host name up (DNS to " + addr + ")"
 	}
 	h := hit{rule: RuleNetwork, severity: High, summary: what + " — the build has no network", evidence: ev.Syscall + " " + addr}
+	if fetcher == "" && pkg.Ecosystem == "npm" && knownDownloaders[pkg.Name] {
+		h.severity = Medium
+		h.summary = what + " — its install script downloads a binary, as " + pkg.Name + " is known to; the build has no network, so the download failed"
+	}
 	if fetcher != "" {
 		// A prebuilt-binary fetcher trying its download, then falling back to a
 		// build from source (or failing): worth a warning, not a block.
@@ -181,20 +185,43 @@ func touchHit(t DecoyTouch) hit {
 }
 
 // fetchers are the helpers that download a package's prebuilt native binary at
-// install and build it from source when the download fails: seen in a process's
-// (or its parent's) command line as node_modules/<name>/ or .bin/<name>.
-var fetchers = []string{"prebuild-install", "node-pre-gyp", "@mapbox/node-pre-gyp", "install-artifact-from-github"}
+// install and build it from source when the download fails (package → its bins):
+// seen in a process's (or its parent's) command line as node_modules/<package>/
+// or node_modules/.bin/<bin>.
+var fetchers = map[string][]string{
+	"prebuild-install":             {"prebuild-install"},
+	"node-pre-gyp":                 {"node-pre-gyp"},
+	"@mapbox/node-pre-gyp":         {"node-pre-gyp"},
+	"install-artifact-from-github": {"install-from-cache", "save-to-github-cache"},
+}
 
 // fetcherIn names the fetcher a command line runs, "" if none.
 func fetcherIn(argv []string) string {
 	for _, a := range argv {
-		for _, f := range fetchers {
-			if strings.Contains(a, "node_modules/"+f+"/") || strings.HasSuffix(a, "node_modules/.bin/"+path.Base(f)) {
+		for f, bins := range fetchers {
+			if strings.Contains(a, "node_modules/"+f+"/") {
 				return f
+			}
+			for _, b := range bins {
+				if strings.HasSuffix(a, "node_modules/.bin/"+b) {
+					return f
+				}
 			}
 		}
 	}
 	return ""
+}
+
+// knownDownloaders are npm packages whose published install script downloads a
+// binary (a browser, a driver, an engine) and has no offline fallback, measured
+// under the monitor: their attempt is a warning — the build is offline, so the
+// download fails (and the install with it, for most); a policy's script_network
+// or behaviour.rules decides more. A hijacked release of one still gets a high
+// observation for anything else it does (a secret read, a write to ~/.bashrc).
+var knownDownloaders = map[string]bool{
+	"prisma": true, "@prisma/engines": true, "puppeteer": true, "cypress": true, "electron": true,
+	"chromedriver": true, "geckodriver": true, "ffmpeg-static": true, "@sentry/cli": true,
+	"node-sass": true, "phantomjs-prebuilt": true, "playwright": true, "playwright-core": true,
 }
 
 // shortArgv is a command line for evidence: at most 8 arguments, 160 characters.
