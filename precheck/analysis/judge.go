@@ -119,21 +119,29 @@ func judgeInstall(hs hits) []Finding {
 	if h := hs.first(sHostFacts); h != nil && sendsTo != nil {
 		add(find(RuleEnvExfil, High, "install-time code collects host facts (host name, user, interfaces) and uses the network", h, sendsTo))
 	}
-	if c := hs.first(sCredStrong); c != nil {
-		if sendsTo != nil {
-			add(find(RuleCredentialPath, High, "install-time code names a credential path and uses the network", c, sendsTo))
-		} else {
-			add(find(RuleCredentialPath, Medium, "install-time code names a credential path", c))
-		}
-	} else if c := hs.first(sCredWeak); c != nil && sendsTo != nil {
-		add(find(RuleCredentialPath, Low, "install-time code names a package-manager config file and uses the network", c, sendsTo))
+	c := hs.first(sCredStealer)
+	if c == nil {
+		c = hs.first(sCredStrong)
+	}
+	switch {
+	case c != nil && sendsTo != nil:
+		add(find(RuleCredentialPath, High, "install-time code names a credential path and uses the network", c, sendsTo))
+	case c != nil:
+		add(find(RuleCredentialPath, Medium, "install-time code names a credential path", c))
+	case hs.has(sTokenName) && hs.has(sCredWeak) && sendsTo != nil:
+		// .npmrc and _authToken with the network: how worms take a maintainer's token.
+		add(find(RuleCredentialPath, High, "install-time code reads a registry token from a package-manager config and uses the network", hs.first(sTokenName), hs.first(sCredWeak), sendsTo))
+	case hs.has(sTokenName) && sendsTo != nil:
+		add(find(RuleCredentialPath, Medium, "install-time code reads a registry or cloud token variable and uses the network", hs.first(sTokenName), sendsTo))
+	case hs.has(sCredWeak) && sendsTo != nil:
+		add(find(RuleCredentialPath, Low, "install-time code names a package-manager config file and uses the network", hs.first(sCredWeak), sendsTo))
 	}
 
 	if webhook != nil {
 		add(find(RuleExfilEndpoint, High, "install-time code holds a Discord/Telegram webhook with its token", webhook))
 	}
 	if exfil != nil {
-		if hs.has(sEnvSer) || hs.has(sHostFacts) || hs.has(sCredStrong) {
+		if hs.has(sEnvSer) || hs.has(sHostFacts) || hs.has(sCredStrong) || hs.has(sCredStealer) {
 			add(find(RuleExfilEndpoint, High, "install-time code names a collector service and gathers host data", exfil))
 		} else {
 			add(find(RuleExfilEndpoint, Medium, "install-time code names a collector or what-is-my-IP service", exfil))
@@ -203,8 +211,13 @@ func judgeEntry(hs hits) []Finding {
 	} else if e := hs.first(sEnvSer); e != nil {
 		add(find(RuleEnvExfil, Low, "package code serialises the whole environment", e))
 	}
-	if c, n := sends(sCredStrong); c != nil {
-		add(find(RuleCredentialPath, High, "package code names a credential path next to a network call", c, n))
+	if c, n := sends(sCredStealer); c != nil {
+		add(find(RuleCredentialPath, High, "package code names browser, wallet or keychain data next to a network call", c, n))
+	} else if c, n := sends(sCredStrong); c != nil {
+		// What a client of that service does too (twine and .pypirc, docker and its config).
+		add(find(RuleCredentialPath, Medium, "package code names a credential file next to a network call", c, n))
+	} else if c := hs.first(sCredStealer); c != nil {
+		add(find(RuleCredentialPath, Medium, "package code names browser, wallet or keychain data", c))
 	} else if c := hs.first(sCredStrong); c != nil {
 		add(find(RuleCredentialPath, Low, "package code names a credential path", c))
 	}
@@ -214,7 +227,7 @@ func judgeEntry(hs hits) []Finding {
 	if h := hs.first(sExfilHost); h != nil {
 		// Alone it is weak in load-time code: the public-suffix list names ngrok.io.
 		sev := Low
-		for _, k := range []sig{sEnvSer, sHostFacts, sCredStrong} {
+		for _, k := range []sig{sEnvSer, sHostFacts, sCredStrong, sCredStealer} {
 			if a, _ := hs.near(sExfilHost, k, nearDataBytes); a != nil {
 				sev = High
 			}

@@ -21,26 +21,28 @@ const (
 type sig uint8
 
 const (
-	sChain      sig = iota // a decode directly inside an eval-like call
-	sDecode                // base64/hex/charcode/compression decoding
-	sSink                  // eval-like: runs a string as code
-	sNetwork               // opens a connection, resolves a name, makes a request
-	sEnvSer                // serialises the whole environment
-	sHostFacts             // host name, user name, network interfaces
-	sCredStrong            // a path to keys, tokens, browser or wallet data
-	sCredWeak              // package-manager config that may hold a token
-	sPipeShell             // downloads and pipes into a shell (curl | sh, iwr | iex, certutil)
-	sDownloader            // runs curl/wget on a URL
-	sSpawn                 // starts a process
-	sWrite                 // writes a file
-	sChmod                 // makes a file executable
-	sWebhook               // a Discord/Telegram webhook with its token
-	sExfilHost             // an out-of-band/collector/what-is-my-IP service
-	sRawIP                 // a URL to a public IP address
-	sObfuscated            // javascript-obfuscator identifiers (_0x1a2b), many
-	sRotation              // javascript-obfuscator's string-array rotation
-	sBlob                  // a long base64/hex literal
-	sLongLine              // a very long line (minified)
+	sChain       sig = iota // a decode directly inside an eval-like call
+	sDecode                 // base64/hex/charcode/compression decoding
+	sSink                   // eval-like: runs a string as code
+	sNetwork                // opens a connection, resolves a name, makes a request
+	sEnvSer                 // serialises the whole environment
+	sHostFacts              // host name, user name, network interfaces
+	sCredStrong             // a service's credential file (ssh keys, cloud, registry, docker, kube)
+	sCredStealer            // browser login data, wallets, keychains, shell histories
+	sTokenName              // a registry or cloud token's variable name
+	sCredWeak               // package-manager config that may hold a token
+	sPipeShell              // downloads and pipes into a shell (curl | sh, iwr | iex, certutil)
+	sDownloader             // runs curl/wget on a URL
+	sSpawn                  // starts a process
+	sWrite                  // writes a file
+	sChmod                  // makes a file executable
+	sWebhook                // a Discord/Telegram webhook with its token
+	sExfilHost              // an out-of-band/collector/what-is-my-IP service
+	sRawIP                  // a URL to a public IP address
+	sObfuscated             // javascript-obfuscator identifiers (_0x1a2b), many
+	sRotation               // javascript-obfuscator's string-array rotation
+	sBlob                   // a long base64/hex literal
+	sLongLine               // a very long line (minified)
 )
 
 type pattern struct {
@@ -115,7 +117,12 @@ var patterns = []pattern{
 	{sWebhook, langAll, regexp.MustCompile(`discord(?:app)?\.com/api/webhooks/\d{5,}/[\w-]{20,}|api\.telegram\.org/bot\d{5,}:[\w-]{20,}`), nil, `discord|telegram`},
 	{sExfilHost, langAll, regexp.MustCompile(`(?:://|[\w-]\.)(?:[\w-]+\.)*(?:oast\.(?:fun|pro|live|site|online|me)|oastify\.com|burpcollaborator\.net|interact\.sh|webhook\.site|pipedream\.net|requestbin\.(?:com|net)|ngrok(?:-free)?\.(?:io|app|dev)|dnslog\.cn|ceye\.io|canarytokens\.com|transfer\.sh|pastebin\.com/raw|ipinfo\.io|ifconfig\.me|api\.ipify\.org|hookbin\.com|beeceptor\.com)\b`), nil, `oast|burpcollaborator|interact.sh|webhook.site|pipedream|requestbin|ngrok|dnslog|ceye|canarytokens|transfer.sh|pastebin|ipinfo|ifconfig.me|ipify|hookbin|beeceptor`},
 	{sRawIP, langAll, regexp.MustCompile(`\bhttps?://(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}\b`), publicIP, `://`},
-	{sCredStrong, langAll, regexp.MustCompile(`\.ssh[/\\]+(?:id_|authorized_keys)|['"]id_(?:rsa|dsa|ecdsa|ed25519)['"]|\.aws[/\\]+credentials|\.git-credentials|\.config[/\\]+gh[/\\]|\.docker[/\\]+config\.json|\.kube[/\\]+config|\.pypirc\b|\.gem[/\\]+credentials|\.cargo[/\\]+credentials|Login Data|Local Storage[/\\]+leveldb|wallet\.dat|\.config[/\\]+solana|Library[/\\]+Keychains|login\.keychain|\.bash_history|\.zsh_history|/etc/shadow|nkbihfbeogaeaoehlefnkodbefgpgknn|\bExodus[/\\]|\bElectrum[/\\]|['"]\.(?:ssh|aws|gnupg|kube|docker|netrc)['"]`), nil, `.ssh|id_rsa|id_dsa|id_ecdsa|id_ed25519|.aws|.git-credentials|gh/|gh\|.docker|.kube|.pypirc|credentials|Login Data|Local Storage|wallet.dat|Keychains|login.keychain|_history|/etc/shadow|nkbihfbeogaeaoehlefnkodbefgpgknn|Exodus|Electrum|.gnupg|.netrc|solana`},
+	// Service credentials: what a client of that service also reads (awscli, docker, twine, ssh clients).
+	{sCredStrong, langAll, regexp.MustCompile(`\.ssh[/\\]+(?:id_|authorized_keys)|['"]id_(?:rsa|dsa|ecdsa|ed25519)['"]|\.aws[/\\]+credentials|\.git-credentials|\.config[/\\]+gh[/\\]|\.docker[/\\]+config\.json|\.kube[/\\]+config|\.pypirc\b|\.gem[/\\]+credentials|\.cargo[/\\]+credentials|\.gnupg|['"]\.(?:ssh|aws|gnupg|kube|docker|netrc)['"]`), nil, `.ssh|id_rsa|id_dsa|id_ecdsa|id_ed25519|.aws|.git-credentials|gh/|gh\|.docker|.kube|.pypirc|credentials|.gnupg|.netrc`},
+	// What only a stealer reads: browser logins and storage, wallets, keychains, shell histories.
+	{sCredStealer, langAll, regexp.MustCompile(`Login Data|Local Storage[/\\]+leveldb|wallet\.dat|\.config[/\\]+solana|Library[/\\]+Keychains|login\.keychain|\.bash_history|\.zsh_history|/etc/shadow|nkbihfbeogaeaoehlefnkodbefgpgknn|\bExodus[/\\]|\bElectrum[/\\]`), nil, `Login Data|Local Storage|wallet.dat|solana|Keychains|login.keychain|_history|/etc/shadow|nkbihfbeogaeaoehlefnkodbefgpgknn|Exodus|Electrum`},
+	// Token variables and keys: install scripts downloading from GitHub use GITHUB_TOKEN.
+	{sTokenName, langAll, regexp.MustCompile(`\b(?:_authToken|NPM_TOKEN|NODE_AUTH_TOKEN|GITHUB_TOKEN|GH_TOKEN|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|PYPI_TOKEN|TWINE_PASSWORD|CARGO_REGISTRY_TOKEN|GEM_HOST_API_KEY)\b`), nil, `_authToken|NPM_TOKEN|NODE_AUTH_TOKEN|GITHUB_TOKEN|GH_TOKEN|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|PYPI_TOKEN|TWINE_PASSWORD|CARGO_REGISTRY_TOKEN|GEM_HOST_API_KEY`},
 	{sCredWeak, langAll, regexp.MustCompile(`\.npmrc\b|\.yarnrc\b|\.netrc\b`), nil, `.npmrc|.yarnrc|.netrc`},
 }
 
