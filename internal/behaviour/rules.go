@@ -114,7 +114,7 @@ func execHits(ev container.SyscallEvent, canary string) []hit {
 			summary:  "ran " + base + ", a download tool, in a build that has no network",
 			evidence: "exec " + cmd})
 	} else if shells[base] {
-		if script := shellScript(ev.Argv); script != "" {
+		if script := unquoted(shellScript(ev.Argv)); script != "" {
 			for _, re := range fetchAndRun {
 				if m := re.FindString(script); m != "" {
 					out = append(out, hit{rule: RuleDownloadExec, severity: High,
@@ -150,6 +150,24 @@ func shellScript(argv []string) string {
 		}
 	}
 	return ""
+}
+
+var (
+	singleQuoted = regexp.MustCompile(`'[^']*'`)
+	doubleQuoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+)
+
+// unquoted is a shell script without its quoted text: `echo 'curl … | sh'`
+// prints an install hint, it runs nothing. Double-quoted text that substitutes a
+// command ("$(curl …)") stays; a nested `sh -c '…'` is seen at its own exec.
+func unquoted(script string) string {
+	script = singleQuoted.ReplaceAllString(script, "''")
+	return doubleQuoted.ReplaceAllStringFunc(script, func(q string) string {
+		if strings.Contains(q, "$(") || strings.Contains(q, "`") {
+			return q
+		}
+		return `""`
+	})
 }
 
 // syscallHits are the rules of setsid and refused calls.
