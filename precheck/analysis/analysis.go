@@ -124,6 +124,12 @@ func Dir(ctx context.Context, pkg Package, dir string) ([]Finding, error) {
 		return nil, fmt.Errorf("analysing %s %s@%s: %w", pkg.Ecosystem, pkg.Name, pkg.Version, err)
 	}
 	fs := append(extra, judge(units)...)
+	if len(fsys.unread) > 0 {
+		// Padding the package past the cap must not hide the file that matters.
+		fs = append(fs, Finding{RuleOversized, Medium,
+			fmt.Sprintf("the package is larger than the %d MiB the analysis reads; %d file(s) that run at install or load were not read", maxTotalBytes>>20, len(fsys.unread)),
+			fsys.unread[:min(len(fsys.unread), 6)]})
+	}
 	return merge(fs), nil
 }
 

@@ -263,6 +263,13 @@ func TestNPMLegitimate(t *testing.T) {
 			"package.json":       pkgJSON(`"postinstall":"node lib/postinstall.js"`),
 			"lib/postinstall.js": "const headers = process.env.GITHUB_TOKEN ? {authorization: 'token ' + process.env.GITHUB_TOKEN} : {};\nhttps.get('https://api.github.com/repos/x/y/releases', {headers});\n",
 		}},
+		{name: "a nested dependency is not read as this package", eco: "npm", files: map[string]string{
+			"package.json":                    pkgJSON(``),
+			"index.js":                        "module.exports = require('dep');\n",
+			"node_modules/dep/package.json":   pkgJSON(``),
+			"node_modules/dep/index.js":       "eval(atob('eA=='));\n",
+			"node_modules/dep/lib/payload.js": "eval(atob('eA=='));\n",
+		}},
 		{name: "npmrc read for the registry to download a binary from", eco: "npm", maxSeverity: Low, files: map[string]string{
 			"package.json": pkgJSON(`"postinstall":"node dl.js"`),
 			"dl.js":        "const rc = path.join(os.homedir(), '.npmrc');\nconst reg = readRegistry(rc);\nhttps.get(reg + '/pkg/-/pkg.tgz');\n",
@@ -449,4 +456,27 @@ func TestEvidenceIsPrintable(t *testing.T) {
 	if !strings.HasPrefix(e, "i.js:1: ") {
 		t.Errorf("evidence %q does not start with file:line", e)
 	}
+}
+
+// Padding a package past the read cap does not hide the install script that
+// matters: what was left unread is a finding.
+func TestReadCapIsReported(t *testing.T) {
+	defer func(n int64) { maxTotalBytes = n }(maxTotalBytes)
+	maxTotalBytes = 1 << 20
+	pad := "// " + strings.Repeat("x", 600<<10) + "\n"
+	dir := writeTree(t, map[string]string{
+		"package.json": pkgJSON(`"postinstall":"node a.js && node b.js && node c.js"`),
+		"a.js":         pad, "b.js": pad,
+		"c.js": "eval(atob('eA=='))\n",
+	})
+	fs, err := Dir(context.Background(), Package{"npm", "x", "1"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.Rule == RuleOversized && f.Severity == Medium && strings.Contains(strings.Join(f.Evidence, " "), "c.js") {
+			return
+		}
+	}
+	t.Errorf("want %s naming c.js; got %s", RuleOversized, dump(fs))
 }

@@ -3,6 +3,7 @@ package analysis
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path"
 	"regexp"
 	"strings"
@@ -17,6 +18,8 @@ type closure struct {
 	depth int
 	role  role
 	n     int
+	// budgeted closures (the rest of a package) stop at the cap by design.
+	budgeted bool
 }
 
 var (
@@ -34,6 +37,9 @@ func (c *closure) follow(rel string, depth int) []*unit {
 	c.seen[rel] = true
 	data, truncated, err := c.t.read(rel)
 	if err != nil {
+		if errors.Is(err, errReadCap) && !c.budgeted {
+			c.t.unread = append(c.t.unread, rel)
+		}
 		return nil
 	}
 	c.n++
@@ -136,7 +142,7 @@ const (
 // load-time code judged file by file, within a budget: what the static walk from
 // the entry points did not reach may still be loaded by a computed path.
 func restOf(ctx context.Context, t *tree, seen map[string]bool, want func(string) bool) ([]*unit, error) {
-	rest := &closure{t: t, seen: seen, max: maxRestFiles, depth: 0, role: roleEntry}
+	rest := &closure{t: t, seen: seen, max: maxRestFiles, depth: 0, role: roleEntry, budgeted: true}
 	var units []*unit
 	for _, n := range t.list() {
 		if err := ctx.Err(); err != nil {

@@ -17,11 +17,13 @@ import (
 // the cap (the rest is not seen; an install-time file that large is itself a
 // finding); past maxTotalBytes or maxFiles nothing more is read.
 const (
-	maxFileBytes  = 8 << 20
-	maxTotalBytes = 64 << 20
-	maxFiles      = 20000
-	maxUnits      = 200
+	maxFileBytes = 8 << 20
+	maxFiles     = 20000
+	maxUnits     = 200
 )
+
+// maxTotalBytes is a variable for the test that pads a package past it.
+var maxTotalBytes int64 = 64 << 20
 
 // tree reads files below one package root.
 type tree struct {
@@ -30,6 +32,8 @@ type tree struct {
 	total int64
 	names []string // every regular file, slash-separated, relative; nil until listed
 	set   map[string]bool
+	// unread are install- and entry-time files left unread by the read cap.
+	unread []string
 }
 
 func openTree(dir string) (*tree, error) {
@@ -42,7 +46,10 @@ func openTree(dir string) (*tree, error) {
 
 func (t *tree) close() { unix.Close(t.root) }
 
-var errNotRegular = errors.New("not a regular file")
+var (
+	errNotRegular = errors.New("not a regular file")
+	errReadCap    = errors.New("the package read cap is reached")
+)
 
 // read returns rel's content up to maxFileBytes and whether it was cut. rel is
 // resolved beneath the root with no symlink followed anywhere on the way.
@@ -52,7 +59,7 @@ func (t *tree) read(rel string) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("%s: outside the package", rel)
 	}
 	if t.total >= maxTotalBytes {
-		return nil, false, fmt.Errorf("%s: package read cap of %d MiB reached", rel, maxTotalBytes>>20)
+		return nil, false, fmt.Errorf("%s: %w (%d MiB)", rel, errReadCap, maxTotalBytes>>20)
 	}
 	fd, err := unix.Openat2(t.root, rel, &unix.OpenHow{
 		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_NOFOLLOW,
@@ -89,7 +96,8 @@ func (t *tree) exists(rel string) bool {
 }
 
 // list returns every regular file below the root, relative and slash-separated,
-// up to maxFiles. Symlinks are neither listed nor entered.
+// up to maxFiles, outside nested node_modules. Symlinks are neither listed nor
+// entered.
 func (t *tree) list() []string {
 	if t.names != nil {
 		return t.names
@@ -105,6 +113,12 @@ func (t *tree) list() []string {
 		}
 		if len(t.names) >= maxFiles {
 			return fs.SkipAll
+		}
+		// A nested node_modules holds other packages (npm nests a dependency
+		// there when versions conflict, bundled ones too): each is analysed as
+		// itself.
+		if d.IsDir() && d.Name() == "node_modules" && p != t.dir {
+			return fs.SkipDir
 		}
 		if d.Type().IsRegular() {
 			rel, err := filepath.Rel(t.dir, p)
