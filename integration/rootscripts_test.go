@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,6 +201,41 @@ func TestRootScriptsYarnClassic(t *testing.T) {
 		wantCode(t, r, 0, "yarn install --ignore-scripts")
 		if pathExists(filepath.Join(b.Project, "generated")) {
 			t.Errorf("--ignore-scripts ran the root postinstall:\n%s", r)
+		}
+	})
+}
+
+// yarn berry builds the root workspace like a package: its postinstall runs in
+// the project step (the dependencies' build ran it where its file was refused),
+// and package.json is as it was.
+func TestRootScriptsYarnBerry(t *testing.T) {
+	requireTool(t, "yarn")
+	forEachMode(t, func(t *testing.T, m mode) {
+		rel := filepath.Join(berryRelease, "bin", "yarn.js")
+		data, err := os.ReadFile(rel)
+		if err != nil {
+			skipf(t, "yarn berry is not installed (%v); run hack/install-deps.d/node.sh as root", err)
+		}
+		var pkg struct{ Version string }
+		if pj, err := os.ReadFile(filepath.Join(berryRelease, "package.json")); err == nil {
+			_ = json.Unmarshal(pj, &pkg)
+		}
+		b := newPMBox(t, m)
+		writeFile(t, filepath.Join(b.Project, ".yarn", "releases", "yarn-berry.cjs"), string(data), 0o755)
+		writeFile(t, filepath.Join(b.Project, ".yarnrc.yml"), "yarnPath: .yarn/releases/yarn-berry.cjs\nenableTelemetry: false\nenableScripts: true\n", 0o644)
+		manifest := `{"name":"pbox-root","version":"1.0.0","packageManager":"yarn@` + pkg.Version + `","scripts":{` + genPostinstall + `},"dependencies":{"is-odd":"3.0.1"}}` + "\n"
+		writeFile(t, filepath.Join(b.Project, "package.json"), manifest, 0o644)
+		chownTree(t, m, b.Project)
+		b.Env = append(b.Env, "PHYLUM_BOX_YARN_BERRY="+rel)
+		r := b.tool("", "yarn", "install")
+		wantCode(t, r, 0, "yarn berry install with a root postinstall")
+		if got := readString(filepath.Join(b.Project, "generated", "out.txt")); got != "ok\n" {
+			t.Fatalf("the root postinstall's file did not reach the project (%q):\n%s", got, r)
+		}
+		// berry rewrites the manifest's layout itself; its scripts must be there.
+		var pj struct{ Scripts map[string]string }
+		if err := json.Unmarshal([]byte(readString(filepath.Join(b.Project, "package.json"))), &pj); err != nil || pj.Scripts["postinstall"] == "" {
+			t.Errorf("package.json lost its postinstall (%v):\n%s", err, readString(filepath.Join(b.Project, "package.json")))
 		}
 	})
 }

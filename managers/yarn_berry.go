@@ -145,6 +145,9 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	p.Resolve = &Step{Args: concat(run.net, lead, prefix, []string{sub}, rest, []string{"--mode=update-lockfile"}), Env: netEnv, Network: true, Credentials: true}
 	p.Download = &Step{Args: concat(run.net, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: netEnv, Network: true, Credentials: true}
 	p.Build = &Step{Args: concat(run.build, lead, []string{"rebuild"}), Env: buildEnv, Scripts: true, AppendChanged: true}
+	if err := berryProjectScripts(p, workspaces, concat(run.build, lead)); err != nil { // rootscripts_berry.go
+		return nil, err
+	}
 	return p, nil
 }
 
