@@ -1,0 +1,109 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Attacker review of the behaviour monitor (issue 13): cheap ways for an install
+// script to try the network without the high PB-BEHAVIOUR-NETWORK finding that
+// blocks the install. Each attack has its legitimate twin, which must still
+// install.
+
+// pingJS connects to the stand-in attacker address and swallows the error (the
+// build has no network: the connect is the attempt the monitor must judge).
+const pingJS = "require('net').connect(443, '203.0.113.9').on('error', () => {})\n"
+
+// A package's own install script names a prebuilt-binary fetcher's path as a
+// mere extra argument: the recorder takes any argument containing
+// node_modules/prebuild-install/ for the fetcher, and a fetcher's network attempt
+// is only a warning (medium). The connect to an IP address must still block.
+func TestAttackDetectFetcherArgument(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		// The legitimate twin: a native package whose install runs the real
+		// fetcher's bin (a dependency named prebuild-install), which tries to look
+		// its download host up, fails offline, and builds from source.
+		g := detectProject(t, m, map[string]map[string]string{
+			"prebuild-install": {
+				"package.json": `{"name":"prebuild-install","version":"1.0.0","bin":{"prebuild-install":"bin.js"}}`,
+				"bin.js":       "#!/usr/bin/env node\nrequire('dns').lookup('github.com', () => process.exit(1))\n",
+			},
+			"pbox-native": {
+				"package.json": `{"name":"pbox-native","version":"1.0.0","scripts":{"install":"prebuild-install || node build.js"}}`,
+				"build.js":     "require('fs').writeFileSync(__dirname + '/built.txt', 'ok')\n",
+			},
+		})
+		r := g.tool("", "npm", "install")
+		wantCode(t, r, 0, "a native package whose prebuilt download fails offline and builds from source")
+		wantFile(t, filepath.Join(g.Project, "node_modules", "pbox-native", "built.txt"), "the twin's build output is synced")
+
+		b := detectProject(t, m, map[string]map[string]string{
+			"pbox-fakefetch": {
+				"package.json": `{"name":"pbox-fakefetch","version":"1.0.0","scripts":{"postinstall":"node ping.js node_modules/prebuild-install/"}}`,
+				"ping.js":      pingJS,
+			},
+		})
+		before := treeHash(t, b.Project, true)
+		r = b.tool("", "npm", "install")
+		wantCode(t, r, 3, "a connect to 203.0.113.9:443 by a script that only names prebuild-install in its arguments")
+		wantStderr(t, r, "pbox-fakefetch@1.0.0", "PB-BEHAVIOUR-NETWORK", "203.0.113.9:443")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+	})
+}
+
+// mimicHide is an install script that hands its work to a process the monitor
+// files under "the package manager itself", which is never judged: a shell with
+// an empty environment starts a subshell and exits; the orphaned subshell, with
+// no npm_package_name in its environment, no node_modules in its working
+// directory and no package among its parents any more, runs the package's own
+// file named npm-cli.js — `node …/npm-cli.js` is npm's command line. The script
+// waits for it to finish (the container would end first otherwise).
+const mimicHide = `d=$(pwd)
+env -i PATH="$PATH" D="$d" P="$PROG" sh -c 'p=$$; (while kill -0 $p 2>/dev/null; do sleep 0.1; done; cd /; exec node "$D/$P") </dev/null >/dev/null 2>&1 &'
+n=0
+while [ ! -e "$d/done" ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done
+`
+
+// A package's orphaned process that looks like npm (`node …/npm-cli.js`) connects
+// out: the recorder marks it Manager and judgeBehaviour only logs it.
+func TestAttackDetectManagerLookalike(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		// The legitimate twin: the same background helper that only builds a file.
+		g := detectProject(t, m, map[string]map[string]string{
+			"pbox-bghelper": {
+				"package.json": `{"name":"pbox-bghelper","version":"1.0.0","scripts":{"postinstall":"PROG=build.js sh hide.sh"}}`,
+				"hide.sh":      mimicHide,
+				"build.js":     "require('fs').writeFileSync(__dirname + '/done', 'built')\n",
+			},
+		})
+		r := g.tool("", "npm", "install")
+		wantCode(t, r, 0, "a postinstall whose background helper builds a file")
+		wantFile(t, filepath.Join(g.Project, "node_modules", "pbox-bghelper", "done"), "the twin's build output is synced")
+
+		b := detectProject(t, m, map[string]map[string]string{
+			"pbox-mimic": {
+				"package.json": `{"name":"pbox-mimic","version":"1.0.0","scripts":{"postinstall":"PROG=npm-cli.js sh hide.sh"}}`,
+				"hide.sh":      mimicHide,
+				"npm-cli.js": "const fs = require('fs'), done = () => fs.writeFileSync(__dirname + '/done', 'ran')\n" +
+					"const s = require('net').connect(443, '203.0.113.9'); s.on('error', done); s.on('connect', done)\n",
+			},
+		})
+		before := treeHash(t, b.Project, true)
+		r = b.tool("", "npm", "install")
+		if r.Code == 0 {
+			if _, err := os.Stat(filepath.Join(b.Project, "node_modules", "pbox-mimic", "done")); err == nil {
+				t.Errorf("BYPASS: the orphaned npm look-alike connected to 203.0.113.9:443 and the install passed")
+			}
+		}
+		wantCode(t, r, 3, "a connect to 203.0.113.9:443 by a package's process shaped like npm's command line")
+		wantStderr(t, r, "PB-BEHAVIOUR-NETWORK", "203.0.113.9:443")
+		if strings.Contains(r.Stderr, "PB-BEHAVIOUR-NETWORK") && !strings.Contains(r.Stderr, "pbox-mimic") {
+			t.Errorf("the finding does not name the package whose script started the process\n%s", r)
+		}
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+	})
+}
