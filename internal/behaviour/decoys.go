@@ -57,12 +57,22 @@ func (d *Decoys) Remove() error {
 	return os.RemoveAll(d.Dir)
 }
 
-// Binds are the decoy binds to add to a step whose binds already hold targets
-// (the step's own credential files, a bound ~/.netrc): a decoy never replaces a
-// real file the step was given. ro goes to sandbox.Exec.Files, rw to
+// managerReads are decoys a manager of the ecosystem opens itself (ecosystem →
+// paths below $HOME): requests, under poetry, reads ~/.netrc for every request
+// without credentials, and pip reads it after a 401 — a decoy there would report
+// the manager, filed under whichever package's build was running.
+var managerReads = map[string][]string{"PyPI": {".netrc"}}
+
+// Binds are the decoy binds for a step of an install of ecosystem (precheck.NPM,
+// …) whose binds already hold targets (the step's own credential files, a bound
+// ~/.netrc): a decoy never replaces a real file the step was given, nor sits where
+// the ecosystem's manager reads. ro goes to sandbox.Exec.Files, rw to
 // sandbox.Exec.Writable.
-func (d *Decoys) Binds(taken []sandbox.FileBind) (ro, rw []sandbox.FileBind) {
+func (d *Decoys) Binds(ecosystem string, taken []sandbox.FileBind) (ro, rw []sandbox.FileBind) {
 	used := map[string]bool{}
+	for _, rel := range managerReads[ecosystem] {
+		used[filepath.Join(d.Home, rel)] = true
+	}
 	for _, b := range taken {
 		used[filepath.Clean(b.Target)] = true
 	}

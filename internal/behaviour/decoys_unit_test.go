@@ -99,8 +99,8 @@ func TestBindsLeaveRealFilesAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, _ := d.Binds(nil)
-	ro, rw := d.Binds([]sandbox.FileBind{{Source: "/real/.netrc", Target: "/home/u/.netrc"}, {Source: "/real/bashrc", Target: "/home/u/.bashrc"}})
+	all, _ := d.Binds("npm", nil)
+	ro, rw := d.Binds("npm", []sandbox.FileBind{{Source: "/real/.netrc", Target: "/home/u/.netrc"}, {Source: "/real/bashrc", Target: "/home/u/.bashrc"}})
 	if len(ro) != len(all)-1 || len(rw) != len(d.Persistence)-1 {
 		t.Fatalf("Binds kept %d of %d secrets, %d of %d persistence", len(ro), len(all), len(rw), len(d.Persistence))
 	}
@@ -108,5 +108,28 @@ func TestBindsLeaveRealFilesAlone(t *testing.T) {
 		if b.Target == "/home/u/.netrc" || b.Target == "/home/u/.bashrc" {
 			t.Errorf("a decoy replaces the step's own %s", b.Target)
 		}
+	}
+}
+
+func TestBindsSkipWhatTheManagerReads(t *testing.T) {
+	d, err := NewDecoys(t.TempDir(), "/home/u", os.Getuid(), os.Getgid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := func(bs []sandbox.FileBind, target string) bool {
+		for _, b := range bs {
+			if b.Target == target {
+				return true
+			}
+		}
+		return false
+	}
+	npm, _ := d.Binds("npm", nil)
+	py, _ := d.Binds("PyPI", nil)
+	if !has(npm, "/home/u/.netrc") || has(py, "/home/u/.netrc") {
+		t.Errorf("~/.netrc decoyed for npm %v, for PyPI %v; want npm only (poetry and pip read it)", has(npm, "/home/u/.netrc"), has(py, "/home/u/.netrc"))
+	}
+	if !has(py, "/home/u/.ssh/id_rsa") || len(py) != len(npm)-1 {
+		t.Errorf("PyPI decoys: %d, npm: %d", len(py), len(npm))
 	}
 }

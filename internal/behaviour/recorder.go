@@ -212,7 +212,11 @@ func (r *Recorder) onTouch(t DecoyTouch) {
 	var live []Package
 	var who []string
 	for pid, p := range r.seen {
-		if p.pkg.IsZero() || !r.procs(pid).alive() {
+		if p.pkg.IsZero() {
+			continue
+		}
+		if !r.procs(pid).alive() {
+			delete(r.seen, pid) // gone: r.ran remembers its package, and its pid may be reused
 			continue
 		}
 		if !containsPkg(live, p.pkg) {
