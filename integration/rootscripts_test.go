@@ -148,6 +148,15 @@ func TestRootScriptsHostile(t *testing.T) {
 		wantCode(t, r, 4, "a root postinstall writing .git/hooks/pre-commit")
 		wantStderr(t, r, ".git/hooks/pre-commit")
 		assertSameTree(t, before, projectState(t, b.Project), "a refused .git/hooks write by the project's scripts")
+
+		// phylum-box's project policy, which the next install reads, likewise.
+		b = newPMBox(t, m)
+		rootScriptsProject(t, b, `"postinstall":"mkdir -p generated && echo ok > generated/out.txt && echo 'scripts: sandbox' > .phylum-box.yaml"`, "", "")
+		before = projectState(t, b.Project)
+		r = b.tool("", "npm", "install")
+		wantCode(t, r, 4, "a root postinstall writing .phylum-box.yaml")
+		wantStderr(t, r, ".phylum-box.yaml")
+		assertSameTree(t, before, projectState(t, b.Project), "a refused .phylum-box.yaml write by the project's scripts")
 	})
 }
 

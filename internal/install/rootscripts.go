@@ -36,6 +36,9 @@ type projectRun struct {
 	writes []string
 	// git are the .git/ paths the step wrote.
 	git []string
+	// policy are the writes to phylum-box's project policy (.phylum-box.yaml),
+	// which the next install would read: refused like .git/.
+	policy []string
 	// hooksPath, when the step's only .git/ write is core.hooksPath in
 	// .git/config, is the value it set.
 	hooksPath string
@@ -112,6 +115,8 @@ func (r *runner) projectWrites(before, after []rootfs.Change) *projectRun {
 		case had[c.Path]:
 		case isGitPath(c.Path):
 			pr.git = append(pr.git, c.Path)
+		case c.Path == ".phylum-box.yaml":
+			pr.policy = append(pr.policy, c.Path)
 		case slices.Contains(r.o.Plan.Sealed, c.Path):
 		case c.Kind == rootfs.Modified && c.Type == rootfs.TypeDir && c.Prev == rootfs.TypeDir && !c.Opaque:
 		default:
@@ -141,7 +146,7 @@ func (r *runner) projectOnly(only []string) []string {
 // the generic rules, which leave it out (projectGitAdvice).
 func (r *runner) projectValidate(validate func(allowed, all []rootfs.Change) []rootfs.Refusal) func(allowed, all []rootfs.Change) []rootfs.Refusal {
 	pr := r.project
-	if pr == nil || len(pr.git) == 0 || pr.hooksPath != "" {
+	if pr == nil || (len(pr.git) == 0 || pr.hooksPath != "") && len(pr.policy) == 0 {
 		return validate
 	}
 	return func(allowed, all []rootfs.Change) []rootfs.Refusal {
@@ -149,8 +154,13 @@ func (r *runner) projectValidate(validate func(allowed, all []rootfs.Change) []r
 		if validate != nil {
 			out = validate(allowed, all)
 		}
-		for _, g := range pr.git {
-			out = append(out, rootfs.Refusal{Path: g, Reason: "written under .git/ by the project's own scripts; git hooks and settings run code, so phylum-box never writes them"})
+		if pr.hooksPath == "" {
+			for _, g := range pr.git {
+				out = append(out, rootfs.Refusal{Path: g, Reason: "written under .git/ by the project's own scripts; git hooks and settings run code, so phylum-box never writes them"})
+			}
+		}
+		for _, g := range pr.policy {
+			out = append(out, rootfs.Refusal{Path: g, Reason: "phylum-box's project policy, written by the project's own scripts (or a dependency they ran); the next install would read it"})
 		}
 		return out
 	}

@@ -30,3 +30,15 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestProjectValidateRefuses(t *testing.T) {
+	r := &runner{project: &projectRun{git: []string{".git/hooks/pre-commit"}, policy: []string{".phylum-box.yaml"}}}
+	got := r.projectValidate(nil)(nil, nil)
+	if len(got) != 2 || got[0].Path != ".git/hooks/pre-commit" || got[1].Path != ".phylum-box.yaml" {
+		t.Errorf("refusals %+v", got)
+	}
+	r = &runner{project: &projectRun{git: []string{".git/config"}, hooksPath: ".husky/_"}}
+	if v := r.projectValidate(nil); v != nil {
+		t.Errorf("husky's core.hooksPath alone stops the sync: %+v", v(nil, nil))
+	}
+}
