@@ -26,12 +26,14 @@ func (p Package) String() string {
 	return p.Name + "@" + p.Version
 }
 
-// EnvKeys are the variables Attribute reads, to pass as container.Monitor.EnvKeys:
-// the lifecycle variables npm, yarn and pnpm set for a package's script, and
-// cargo's for a build script.
+// EnvKeys are the variables the Recorder reads, to pass as container.Monitor.EnvKeys:
+// the lifecycle variables npm, yarn and pnpm set for a package's script, cargo's
+// for a build script, and the proxy variables.
 var EnvKeys = []string{
 	"npm_package_name", "npm_package_version", "npm_lifecycle_event",
 	"CARGO_PKG_NAME", "CARGO_PKG_VERSION", "CARGO_MANIFEST_DIR",
+	// The egress proxy of a step that has one, whose address the rules watch.
+	"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
 }
 
 // Attribute tells which package a process belongs to from its environment (the

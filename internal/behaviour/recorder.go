@@ -65,12 +65,15 @@ type Recorder struct {
 	self  int
 	procs func(pid int) procReader
 
-	mu    sync.Mutex
-	seen  map[int]*proc // host pid → what its last exec said
-	ran   []Package     // packages whose code was seen running, first first
-	obs   map[string]*Observation
-	extra map[string]int // evidence lines past maxEvidence
-	order []string
+	mu   sync.Mutex
+	seen map[int]*proc // host pid → what its last exec said
+	// proxies are the egress proxy's loopback addresses, learnt from the
+	// proxy variables of the step's processes.
+	proxies map[string]bool
+	ran     []Package // packages whose code was seen running, first first
+	obs     map[string]*Observation
+	extra   map[string]int // evidence lines past maxEvidence
+	order   []string
 }
 
 // proc is what is known of one process.
@@ -85,7 +88,7 @@ type proc struct {
 // be nil (no decoys this run); with decoys, their watch starts now.
 func NewRecorder(ecosystem string, d *Decoys) (*Recorder, error) {
 	r := &Recorder{eco: ecosystem, d: d, self: os.Getpid(), procs: hostProc,
-		seen: map[int]*proc{}, obs: map[string]*Observation{}, extra: map[string]int{}}
+		seen: map[int]*proc{}, proxies: map[string]bool{}, obs: map[string]*Observation{}, extra: map[string]int{}}
 	if d != nil {
 		w, err := d.Watch(r.onTouch)
 		if err != nil {
@@ -118,6 +121,9 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 	var hits []hit
 	switch ev.Syscall {
 	case "execve", "execveat":
+		for _, a := range proxyAddrs(ev.Env) {
+			r.proxies[a] = true
+		}
 		if !ev.Refused {
 			r.seen[ev.Pid] = p
 			if !p.pkg.IsZero() && (len(r.ran) == 0 || r.ran[len(r.ran)-1] != p.pkg) {
@@ -133,7 +139,10 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 		if ev.Refused {
 			hits = syscallHits(ev)
 		} else {
-			hits = netHits(ev, p.pkg, p.fetcher)
+			hits = netHits(ev, p.pkg, p.fetcher, r.proxies)
+			if p.manager && r.proxies[canonAddr(ev.Addr)] {
+				hits = nil // the manager using the proxy it was given
+			}
 		}
 	default:
 		hits = syscallHits(ev)

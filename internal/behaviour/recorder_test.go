@@ -122,6 +122,31 @@ func TestRules(t *testing.T) {
 			script(r, env, "node scripts/postinstall.js")
 			r.onTouch(DecoyTouch{Path: "~/.aws/credentials", Secret: true, Op: "opened"})
 		}, "@prisma/engines@7.10.1 PB-BEHAVIOUR-SECRET-READ high\n"},
+		{"package code through the egress proxy of a resolve step", func(r *Recorder) {
+			r.eco = "PyPI"
+			proxy := map[string]string{"HTTPS_PROXY": "http://127.0.0.1:41234"}
+			r.OnEvent(execEv(10, proxy, "/p", "python3", "-m", "pip", "install", "--dry-run", "--report", "r.json", "evil"))
+			r.OnEvent(call(10, proxy, "connect", "127.0.0.1:41234"))
+			// setup.py of an sdist pip unpacked, its proxy variables cleared
+			r.OnEvent(execEv(20, nil, "/tmp/pip-install-x1/evil_0123456789abcdef0123456789abcdef", "python3", "setup.py", "egg_info"))
+			r.OnEvent(call(20, nil, "connect", "127.0.0.1:41234"))
+		}, "evil PB-BEHAVIOUR-NETWORK high\n"},
+		{"twin: pip and its build-env runner use the proxy", func(r *Recorder) {
+			r.eco = "PyPI"
+			proxy := map[string]string{"https_proxy": "http://localhost:41234"}
+			r.OnEvent(execEv(10, proxy, "/p", "python3", "-m", "pip", "install", "--dry-run", "evil"))
+			r.OnEvent(call(10, proxy, "connect", "127.0.0.1:41234"))
+			r.OnEvent(execEv(20, proxy, "/p", "/usr/bin/python3", "/usr/lib/python3/dist-packages/pip/__pip-runner__.py", "install", "setuptools>=40.8.0"))
+			r.OnEvent(call(20, proxy, "connect", "127.0.0.1:41234"))
+		}, ""},
+		{"a setup.py running pip itself is still the package", func(r *Recorder) {
+			r.eco = "PyPI"
+			proxy := map[string]string{"HTTPS_PROXY": "http://127.0.0.1:41234"}
+			r.OnEvent(execEv(10, proxy, "/p", "python3", "-m", "pip", "install", "--dry-run", "evil"))
+			r.OnEvent(execEv(20, proxy, "/tmp/pip-install-x1/evil_0123456789abcdef0123456789abcdef", "python3", "setup.py", "egg_info"))
+			r.OnEvent(execEv(30, proxy, "/tmp", "python3", "-m", "pip", "download", "payload"))
+			r.OnEvent(call(30, proxy, "connect", "127.0.0.1:41234"))
+		}, "evil PB-BEHAVIOUR-NETWORK high\n"},
 		{"the manager's own attempt is marked", func(r *Recorder) {
 			r.OnEvent(execEv(10, nil, "/p", "node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"))
 			r.OnEvent(call(10, nil, "connect", "104.16.0.35:443"))

@@ -2,6 +2,7 @@ package behaviour
 
 import (
 	"net"
+	"net/url"
 	"path"
 	"regexp"
 	"strings"
@@ -42,7 +43,7 @@ type hit struct {
 // sockets and netlink stay inside the container; loopback is the container's own
 // (a fresh network namespace has nothing else), except port 53: a DNS query to the
 // resolver resolv.conf names is the first step of reaching any host by name.
-func netHits(ev container.SyscallEvent, pkg Package, fetcher string) []hit {
+func netHits(ev container.SyscallEvent, pkg Package, fetcher string, proxies map[string]bool) []hit {
 	addr := ev.Addr
 	if addr == "" || strings.HasPrefix(addr, "unix:") || addr == "netlink" || strings.HasPrefix(addr, "family ") {
 		return nil
@@ -56,6 +57,13 @@ func netHits(ev container.SyscallEvent, pkg Package, fetcher string) []hit {
 		return nil
 	}
 	what := "tried to reach " + addr
+	if proxies[canonAddr(addr)] {
+		// phylum-box's egress proxy in a step that has one: the manager's way
+		// out (the caller drops the manager's own connections), no package's.
+		return []hit{{rule: RuleNetwork, severity: High,
+			summary:  "tried to reach the network through phylum-box's egress proxy (" + addr + "), which is there for the package manager only",
+			evidence: ev.Syscall + " " + addr + " (the egress proxy)"}}
+	}
 	if ip.IsLoopback() || ip.IsUnspecified() {
 		if port != "53" {
 			return nil
@@ -76,6 +84,52 @@ func netHits(ev container.SyscallEvent, pkg Package, fetcher string) []hit {
 		h.summary = what + " through " + fetcher + " (a prebuilt binary download; the build has no network, so it built from source or failed)"
 	}
 	return []hit{h}
+}
+
+// proxyEnv are the variables that name the egress proxy of a step that has one
+// (see egress.ProxyEnv).
+var proxyEnv = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"}
+
+// proxyAddrs are the loopback host:port the proxy variables of env name.
+func proxyAddrs(env map[string]string) []string {
+	var out []string
+	for _, k := range proxyEnv {
+		v := env[k]
+		if v == "" {
+			continue
+		}
+		if !strings.Contains(v, "://") {
+			v = "http://" + v
+		}
+		u, err := url.Parse(v)
+		if err != nil || u.Port() == "" {
+			continue
+		}
+		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
+			out = append(out, canonAddr(net.JoinHostPort(u.Hostname(), u.Port())))
+		}
+	}
+	return out
+}
+
+// canonAddr spells a loopback host:port one way ("localhost" and 127.x as
+// 127.0.0.1, ::1 as [::1]), so a proxy address matches a connect's.
+func canonAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if ip4 := ip.To4(); ip4 != nil && ip4.IsLoopback() {
+			host = "127.0.0.1"
+		} else {
+			host = ip.String()
+		}
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // downloadTools are programs whose one purpose is moving data over the network.
