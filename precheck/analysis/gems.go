@@ -3,8 +3,11 @@ package analysis
 import (
 	"context"
 	"path"
+	"regexp"
 	"strings"
 )
+
+var rakeExtRE = regexp.MustCompile(`\.extensions\s*(?:=|<<|\+=)[^\n]*Rakefile`)
 
 // gemUnits: extconf.rb and the other extension builders (mkrf_conf, an ext/
 // Rakefile) run at install; a gemspec is Ruby run when the gem comes from git or
@@ -26,6 +29,15 @@ func gemUnits(ctx context.Context, t *tree) ([]*unit, error) {
 			units = append(units, inst.follow(n, 0)...)
 		case strings.HasPrefix(n, "lib/") && strings.Count(n, "/") == 1 && strings.HasSuffix(n, ".rb"):
 			libs = append(libs, n)
+		}
+	}
+	// extensions = ['Rakefile'] (or mkrf): a root Rakefile that builds the extension.
+	if t.exists("Rakefile") {
+		for _, u := range units {
+			if strings.HasSuffix(u.rel, ".gemspec") && rakeExtRE.Match(u.text) {
+				units = append(units, inst.follow("Rakefile", 0)...)
+				break
+			}
 		}
 	}
 	for _, n := range libs {

@@ -1,6 +1,9 @@
 package analysis
 
-import "strconv"
+import (
+	"bytes"
+	"strconv"
+)
 
 // judge turns the units' signals into findings. Install-time units are one
 // program: their signals combine across files (an attacker splits reading the
@@ -179,6 +182,19 @@ func judgeInstall(hs hits) []Finding {
 	return out
 }
 
+// small: a module this size, not minified, is one concern, not a bundle of many.
+func (u *unit) small() bool {
+	if len(u.text) > 16<<10 {
+		return false
+	}
+	for _, l := range bytes.Split(u.text, []byte{'\n'}) {
+		if len(l) > 1000 {
+			return false
+		}
+	}
+	return true
+}
+
 func judgeEntry(hs hits) []Finding {
 	if len(hs) == 0 {
 		return nil
@@ -190,6 +206,9 @@ func judgeEntry(hs hits) []Finding {
 		add(find(RuleEvalDecode, High, "code run when the package is loaded decodes data and runs it as code", h))
 	} else if d, s := hs.near(sDecode, sSink, nearBytes); d != nil {
 		add(find(RuleEvalDecode, High, "code run when the package is loaded decodes data and runs code from a string next to it", d, s))
+	} else if d, s := hs.first(sDecode), hs.first(sSink); d != nil && s != nil && d.u.small() {
+		// Further apart in a small file: bundles hold both somewhere, small modules rarely.
+		add(find(RuleEvalDecode, Medium, "a small module of the package decodes data and runs code from a string", d, s))
 	}
 	if h := hs.first(sPipeShell); h != nil {
 		if hs.has(sSpawn) {
@@ -209,7 +228,11 @@ func judgeEntry(hs hits) []Finding {
 	if e, n := sends(sEnvSer); e != nil {
 		add(find(RuleEnvExfil, High, "package code serialises the environment next to a network call", e, n))
 	} else if e := hs.first(sEnvSer); e != nil {
-		add(find(RuleEnvExfil, Low, "package code serialises the whole environment", e))
+		if n := hs.first(sNetwork); n != nil && e.u.small() {
+			add(find(RuleEnvExfil, Medium, "a small module of the package serialises the environment and uses the network", e, n))
+		} else {
+			add(find(RuleEnvExfil, Low, "package code serialises the whole environment", e))
+		}
 	}
 	if c, n := sends(sCredStealer); c != nil {
 		add(find(RuleCredentialPath, High, "package code names browser, wallet or keychain data next to a network call", c, n))
@@ -217,7 +240,8 @@ func judgeEntry(hs hits) []Finding {
 		// What a client of that service does too (twine and .pypirc, docker and its config).
 		add(find(RuleCredentialPath, Medium, "package code names a credential file next to a network call", c, n))
 	} else if c := hs.first(sCredStealer); c != nil {
-		add(find(RuleCredentialPath, Medium, "package code names browser, wallet or keychain data", c))
+		// Alone at load time: a syntax highlighter lists /etc/shadow and id_rsa too.
+		add(find(RuleCredentialPath, Low, "package code names browser, wallet or keychain data", c))
 	} else if c := hs.first(sCredStrong); c != nil {
 		add(find(RuleCredentialPath, Low, "package code names a credential path", c))
 	}

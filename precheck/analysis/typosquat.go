@@ -30,6 +30,7 @@ type topList struct {
 	// keyed forms of the top names, to their index
 	stripped map[string]int // separators and case removed
 	skeleton map[string]int // homoglyphs folded
+	unscoped map[string]int // @scope/name as scope-name, scopename, scope.name
 }
 
 var (
@@ -47,7 +48,7 @@ func lists() map[string]*topList {
 			if err != nil {
 				panic(err) // embedded at build time
 			}
-			l := &topList{rank: map[string]int{}, stripped: map[string]int{}, skeleton: map[string]int{}}
+			l := &topList{rank: map[string]int{}, stripped: map[string]int{}, skeleton: map[string]int{}, unscoped: map[string]int{}}
 			sc := bufio.NewScanner(bytes.NewReader(data))
 			for sc.Scan() {
 				n := strings.TrimSpace(sc.Text())
@@ -68,6 +69,13 @@ func lists() map[string]*topList {
 				}
 				if _, ok := l.skeleton[skeleton(n)]; !ok {
 					l.skeleton[skeleton(n)] = i
+				}
+				if scope, rest, ok := strings.Cut(strings.TrimPrefix(n, "@"), "/"); ok && strings.HasPrefix(n, "@") {
+					for _, k := range []string{scope + "-" + rest, scope + rest, scope + "." + rest} {
+						if _, ok := l.unscoped[k]; !ok {
+							l.unscoped[k] = i
+						}
+					}
 				}
 			}
 			topLists[eco] = l
@@ -197,17 +205,10 @@ func scopeConfusion(l *topList, n string) (int, string) {
 			}
 		}
 	}
-	// @scope/name imitated by scope-name (the scope dropped into the name).
-	for i, t := range l.names {
-		if !strings.HasPrefix(t, "@") {
-			continue
-		}
-		scope, rest, _ := strings.Cut(t[1:], "/")
-		if n == scope+"-"+rest || n == scope+rest || n == scope+"."+rest {
-			if _, real := l.rank[scope+"-"+rest]; !real {
-				return i, "scope confusion (imitates " + t + ")"
-			}
-		}
+	// @scope/name imitated by scope-name (the scope dropped into the name); n is
+	// not on the list itself, or Typosquat would not be here.
+	if i, ok := l.unscoped[n]; ok {
+		return i, "scope confusion (imitates " + l.names[i] + ")"
 	}
 	return -1, ""
 }
