@@ -29,6 +29,9 @@ type Decoys struct {
 	Dir string
 	// Home is the container's $HOME the decoys are bound into.
 	Home string
+	// Ecosystem is the install's (precheck.NPM, …), for Binds to leave out what
+	// its manager reads itself; NewRecorder sets it when empty.
+	Ecosystem string
 	// Canary is this run's marker, a 16-hex-digit string embedded in every token
 	// of the secret decoys: seen in an exec's argv, the decoys' content is leaving.
 	Canary string
@@ -63,14 +66,14 @@ func (d *Decoys) Remove() error {
 // the manager, filed under whichever package's build was running.
 var managerReads = map[string][]string{"PyPI": {".netrc"}}
 
-// Binds are the decoy binds for a step of an install of ecosystem (precheck.NPM,
-// …) whose binds already hold targets (the step's own credential files, a bound
-// ~/.netrc): a decoy never replaces a real file the step was given, nor sits where
-// the ecosystem's manager reads. ro goes to sandbox.Exec.Files, rw to
+// Binds are the decoy binds for a step whose binds already hold targets (the
+// step's own credential files, a bound ~/.netrc): a decoy never replaces a real
+// file the step was given, nor sits where the manager of d.Ecosystem reads (set
+// it, or let NewRecorder set it, first). ro goes to sandbox.Exec.Files, rw to
 // sandbox.Exec.Writable.
-func (d *Decoys) Binds(ecosystem string, taken []sandbox.FileBind) (ro, rw []sandbox.FileBind) {
+func (d *Decoys) Binds(taken []sandbox.FileBind) (ro, rw []sandbox.FileBind) {
 	used := map[string]bool{}
-	for _, rel := range managerReads[ecosystem] {
+	for _, rel := range managerReads[d.Ecosystem] {
 		used[filepath.Join(d.Home, rel)] = true
 	}
 	for _, b := range taken {

@@ -52,7 +52,7 @@ func boxed(t *testing.T, script string, mon func(*Decoys) *container.Monitor) ([
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro, rw := d.Binds("npm", nil)
+	ro, rw := d.Binds(nil)
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

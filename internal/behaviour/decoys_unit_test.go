@@ -99,8 +99,8 @@ func TestBindsLeaveRealFilesAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, _ := d.Binds("npm", nil)
-	ro, rw := d.Binds("npm", []sandbox.FileBind{{Source: "/real/.netrc", Target: "/home/u/.netrc"}, {Source: "/real/bashrc", Target: "/home/u/.bashrc"}})
+	all, _ := d.Binds(nil)
+	ro, rw := d.Binds([]sandbox.FileBind{{Source: "/real/.netrc", Target: "/home/u/.netrc"}, {Source: "/real/bashrc", Target: "/home/u/.bashrc"}})
 	if len(ro) != len(all)-1 || len(rw) != len(d.Persistence)-1 {
 		t.Fatalf("Binds kept %d of %d secrets, %d of %d persistence", len(ro), len(all), len(rw), len(d.Persistence))
 	}
@@ -124,8 +124,23 @@ func TestBindsSkipWhatTheManagerReads(t *testing.T) {
 		}
 		return false
 	}
-	npm, _ := d.Binds("npm", nil)
-	py, _ := d.Binds("PyPI", nil)
+	d.Ecosystem = "npm"
+	npm, _ := d.Binds(nil)
+	r0, err := NewRecorder("PyPI", d) // a Recorder leaves a set ecosystem alone
+	if err != nil {
+		t.Fatal(err)
+	}
+	r0.Close()
+	if d.Ecosystem != "npm" {
+		t.Fatalf("NewRecorder changed the decoys' ecosystem to %s", d.Ecosystem)
+	}
+	d.Ecosystem = ""
+	r, err := NewRecorder("PyPI", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	py, _ := d.Binds(nil)
 	if !has(npm, "/home/u/.netrc") || has(py, "/home/u/.netrc") {
 		t.Errorf("~/.netrc decoyed for npm %v, for PyPI %v; want npm only (poetry and pip read it)", has(npm, "/home/u/.netrc"), has(py, "/home/u/.netrc"))
 	}

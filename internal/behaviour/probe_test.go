@@ -57,7 +57,7 @@ func TestProbeRealProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro, rw := d.Binds(eco, nil)
+	ro, rw := d.Binds(nil)
 	extra := strings.Fields(os.Getenv("PB_BEHAVIOUR_PROBE_ENV"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()

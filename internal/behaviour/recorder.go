@@ -90,6 +90,9 @@ func NewRecorder(ecosystem string, d *Decoys) (*Recorder, error) {
 	r := &Recorder{eco: ecosystem, d: d, self: os.Getpid(), procs: hostProc,
 		seen: map[int]*proc{}, proxies: map[string]bool{}, obs: map[string]*Observation{}, extra: map[string]int{}}
 	if d != nil {
+		if d.Ecosystem == "" {
+			d.Ecosystem = ecosystem
+		}
 		w, err := d.Watch(r.onTouch)
 		if err != nil {
 			return nil, err
