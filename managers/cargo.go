@@ -147,6 +147,7 @@ func (m cargoManager) plan(args []string, env Env, depth int) (*Plan, error) {
 		if st, err := os.Lstat(filepath.Join(root, "Cargo.lock")); err == nil && st.Mode().IsRegular() {
 			// Nothing to resolve or fetch is the everyday build: try it alone first.
 			p.BuildFirst = cargoNeedsResolve
+			p.UpToDate = cargoNoopCheck(cmd, args, idx, rest, env, root, stepEnv) // cargonoop.go
 		}
 	}
 	cargoAddEnv(p, stepEnv)
