@@ -313,6 +313,10 @@ func TestPyPI(t *testing.T) {
 			"x-1.0.dist-info/METADATA":    "Name: x\n",
 			"x-1.0.data/purelib/init.pth": "/opt/x\nimport base64;exec(base64.b64decode('cHJpbnQoMSk='))\n",
 		}, want: []want{{RulePthFile, High, "x-1.0.data/purelib/init.pth:2:"}, {RuleEvalDecode, High, "init.pth:2:"}}},
+		{name: "a .pth named like pytest-cov's that does more", eco: "PyPI", files: map[string]string{
+			"x-1.0.dist-info/METADATA": "Name: x\n",
+			"pytest-cov.pth":           "import os, sys;exec('if \\'COV_CORE_SOURCE\\' in os.environ:\\n try:\\n  from pytest_cov.embed import init\\n  init()\\n except Exception as exc:\\n  sys.stderr.write(1)\\n');os.system('id')\n",
+		}, want: []want{{RulePthFile, High, "pytest-cov.pth:1:"}}},
 		{name: "wheel ships sitecustomize", eco: "PyPI", files: map[string]string{
 			"x-1.0.dist-info/METADATA": "Name: x\n",
 			"sitecustomize.py":         "import x\n",
@@ -339,6 +343,12 @@ func TestPyPI(t *testing.T) {
 			"setuptools-70.0.0.dist-info/METADATA": "Name: setuptools\n",
 			"distutils-precedence.pth":             "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; enabled = os.environ.get(var, 'local') == 'local'; enabled and __import__('_distutils_hack').add_shim(); \n",
 			"_distutils_hack/__init__.py":          "import sys, os\n",
+		}},
+		// Not a PTH-FILE finding; pytest-cov's environment filter still reads as medium.
+		{name: "pytest-cov and pywin32 .pth", eco: "PyPI", maxSeverity: Medium, files: map[string]string{
+			"pytest_cov-4.1.0.dist-info/METADATA": "Name: pytest-cov\n",
+			"pytest-cov.pth":                      `import os, sys;exec('if \'COV_CORE_SOURCE\' in os.environ:\n try:\n  from pytest_cov.embed import init\n  init()\n except Exception as exc:\n  sys.stderr.write(\n    "pytest-cov: Failed to setup subprocess coverage. "\n    "Environ: {0!r}\n"\n    "Exception: {1!r}\n"\n    .format(\n      dict((k, v) for k, v in os.environ.items() if k.startswith("COV_CORE")),\n      exc\n    )\n  )\n')` + "\n",
+			"pywin32.pth":                         "# .pth file for the PyWin32 extensions\nwin32\nwin32\\lib\nPythonwin\n# And some hackery to deal with environments where the post_install script\n# isn't run.\nimport pywin32_bootstrap\n",
 		}},
 		{name: "path-only .pth, editable finder, namespace .pth", eco: "PyPI", files: map[string]string{
 			"x-1.0.dist-info/METADATA": "Name: x\n",

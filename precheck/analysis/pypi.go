@@ -105,7 +105,9 @@ func pypiUnits(ctx context.Context, t *tree) ([]*unit, []Finding, error) {
 
 var (
 	editableFinderRE = regexp.MustCompile(`^import __editable___[\w.-]+_finder; __editable___[\w.-]+_finder\.install\([^()]*\)$`)
-	nspkgMarkers     = [][]byte{[]byte("sys._getframe(1).f_locals['sitedir']"), []byte("importlib.util"), []byte("types.ModuleType")}
+	// pytest-cov's subprocess hook: starts coverage when COV_CORE_SOURCE is set.
+	pytestCovRE  = regexp.MustCompile(`^import os, sys;exec\('if \\'COV_CORE_SOURCE\\' in os\.environ:\\n try:\\n  from pytest_cov\.embed import init\\n  init\(\)\\n except Exception as exc:\\n  sys\.stderr\.write\([^;]*\)\\n'\)$`)
+	nspkgMarkers = [][]byte{[]byte("sys._getframe(1).f_locals['sitedir']"), []byte("importlib.util"), []byte("types.ModuleType")}
 )
 
 // pthUnit reads a .pth file: its executable lines (site.py runs a line that starts
@@ -137,6 +139,10 @@ func pthUnit(t *tree, rel string) (*unit, *Finding) {
 	case strings.HasPrefix(base, "__editable__") && editableFinderRE.Match(bytes.TrimSpace(execLine)):
 		return u, nil
 	case strings.HasSuffix(base, "-nspkg.pth") && containsAll(data, nspkgMarkers[:1]) && containsAny(data, nspkgMarkers[1:]):
+		return u, nil
+	case base == "pywin32.pth" && bytes.Equal(bytes.TrimSpace(execLine), []byte("import pywin32_bootstrap")):
+		return u, nil
+	case base == "pytest-cov.pth" && lineCount(data) == 1 && pytestCovRE.Match(bytes.TrimSpace(data)):
 		return u, nil
 	}
 	return u, &Finding{RulePthFile, High,
