@@ -317,6 +317,10 @@ func TestPyPI(t *testing.T) {
 			"x-1.0.dist-info/METADATA": "Name: x\n",
 			"pytest-cov.pth":           "import os, sys;exec('if \\'COV_CORE_SOURCE\\' in os.environ:\\n try:\\n  from pytest_cov.embed import init\\n  init()\\n except Exception as exc:\\n  sys.stderr.write(1)\\n');os.system('id')\n",
 		}, want: []want{{RulePthFile, High, "pytest-cov.pth:1:"}}},
+		{name: "a pytest-cov.pth with a call hidden in its message", eco: "PyPI", files: map[string]string{
+			"x-1.0.dist-info/METADATA": "Name: x\n",
+			"pytest-cov.pth":           "import os, sys;exec('if \\'COV_CORE_SOURCE\\' in os.environ:\\n try:\\n  from pytest_cov.embed import init\\n  init()\\n except Exception as exc:\\n  sys.stderr.write(__import__(\"os\").system(\"id\"))\\n')\n",
+		}, want: []want{{RulePthFile, High, "pytest-cov.pth:1:"}}},
 		{name: "wheel ships sitecustomize", eco: "PyPI", files: map[string]string{
 			"x-1.0.dist-info/METADATA": "Name: x\n",
 			"sitecustomize.py":         "import x\n",
