@@ -107,7 +107,7 @@ var (
 	editableFinderRE = regexp.MustCompile(`^import __editable___[\w.-]+_finder; __editable___[\w.-]+_finder\.install\([^()]*\)$`)
 	// pytest-cov's subprocess hook: starts coverage when COV_CORE_SOURCE is set.
 	pytestCovRE  = regexp.MustCompile(`^import os, sys;exec\('if \\'COV_CORE_SOURCE\\' in os\.environ:\\n try:\\n  from pytest_cov\.embed import init\\n  init\(\)\\n except Exception as exc:\\n  sys\.stderr\.write\([^;]*\)\\n'\)$`)
-	pthExtraRE   = regexp.MustCompile(`__import__|system|popen|subprocess|socket|urllib|request|eval|compile|open\(|getattr|globals|builtins|base64|codecs|marshal|zlib`)
+	pthExtraRE   = regexp.MustCompile(`__import__|system|popen|subprocess\.|socket|urllib|request|eval|compile|open\(|getattr|globals|builtins|base64|codecs|marshal|zlib`)
 	nspkgMarkers = [][]byte{[]byte("sys._getframe(1).f_locals['sitedir']"), []byte("importlib.util"), []byte("types.ModuleType")}
 )
 
