@@ -8,16 +8,20 @@
 #   yarn    `yarn install` (classic) in the same kind of project
 #   pip     `pip install -r requirements.txt` in a venv that already satisfies
 #           every pinned requirement (wheels served by a local index on 127.0.0.1)
+#   cargo   `cargo build` with nothing changed in a `cargo new` crate (no registry
+#           here: no dependency); phylum-box runs the build step alone, offline,
+#           on the committed lockfile (no resolve, no fetch), in its container
 #
 #   RUNS=7 hack/bench-managers.sh
-#   CASES="pnpm yarn" hack/bench-managers.sh             (some of pnpm, yarn, pip)
+#   CASES="pnpm yarn" hack/bench-managers.sh             (some of pnpm, yarn, pip, cargo)
 #   PHYLUM_BOX=/path/to/phylum-box hack/bench-managers.sh (skip the build)
 #
-# Goal (issue 12): nothing to do <= 1.0x bare.
+# Goals (issue 12): nothing to do <= 1.0x bare; cargo build with nothing changed
+# <= 1.1x.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-7}
-cases=${CASES:-pnpm yarn pip}
+cases=${CASES:-pnpm yarn pip cargo}
 repo=$PWD
 
 work=$(mktemp -d /tmp/pbox-bench-managers.XXXXXX)
@@ -57,7 +61,10 @@ bench() {
 		echo "$p" >>"$work/box"
 		echo "  $name run $i: bare ${b}s, phylum-box ${p}s"
 	done
-	grep -q "up to date" "$work/last.log" || { echo "bench-managers: $name: phylum-box did not find the project up to date:" >&2; tail -5 "$work/last.log" >&2; }
+	if [[ $name != cargo* ]] && ! grep -q "up to date" "$work/last.log"; then
+		echo "bench-managers: $name: phylum-box did not find the project up to date:" >&2
+		tail -5 "$work/last.log" >&2
+	fi
 	local mb mp
 	mb=$(median <"$work/bare")
 	mp=$(median <"$work/box")
@@ -136,8 +143,14 @@ PY
 		bench "pip noop" 1.0 pip install -r requirements.txt
 		unset PIP_INDEX_URL VIRTUAL_ENV
 		;;
+	cargo)
+		command -v cargo >/dev/null || { echo "bench-managers: cargo is not installed, skipped" >&2; continue; }
+		cd "$work" && cargo new --vcs none --quiet pbox-bench && cd pbox-bench
+		timed "$bin" cargo build >/dev/null
+		bench "cargo build, nothing changed" 1.1 cargo build
+		;;
 	*)
-		echo "bench-managers: unknown case $c (pnpm, yarn, pip)" >&2
+		echo "bench-managers: unknown case $c (pnpm, yarn, pip, cargo)" >&2
 		exit 2
 		;;
 	esac
