@@ -232,7 +232,7 @@ func (r *Recorder) identify(ev container.SyscallEvent) *proc {
 			if p.pkg.IsZero() {
 				p.pkg = a.pkg
 			}
-			if p.fetcher == "" && a.pkg == p.pkg {
+			if p.fetcher == "" && a.pkg.Name == p.pkg.Name {
 				p.fetcher = a.fetcher
 			}
 		}
