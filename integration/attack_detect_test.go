@@ -181,3 +181,43 @@ func TestAttackDetectSpoofedPackageEnv(t *testing.T) {
 		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
 	})
 }
+
+// phylum-box analyze ./DIR copies the directory into its throwaway project:
+// symlinks are left out, so one to the caller's SSH key, a hard link's target
+// outside the package or a nested node_modules never reaches the sandbox, where
+// an install script prints whatever it finds.
+func TestAttackAnalyzeLocalDirLinks(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		show := "const fs = require('fs'); for (const f of ['key', 'keydir/id_rsa', 'node_modules/x/key']) { try { console.log('READ ' + f + ': ' + fs.readFileSync(__dirname + '/' + f, 'utf8')) } catch (e) { console.log('NONE ' + f) } }\n"
+		pkg := filepath.Join(b.Project, "pkg")
+		writeFile(t, filepath.Join(pkg, "package.json"), `{"name":"pbox-links","version":"1.0.0","scripts":{"postinstall":"node show.js"}}`, 0o644)
+		writeFile(t, filepath.Join(pkg, "show.js"), show, 0o644)
+		chownTree(t, m, b.Project)
+
+		// The legitimate twin: the plain directory is analysed and passes.
+		r := b.tool("", "analyze", "./pkg")
+		wantCode(t, r, 0, "analyze of a local package that prints what it finds")
+		if !strings.Contains(r.Stdout+r.Stderr, "NONE key") {
+			t.Fatalf("the install script did not run\n%s", r)
+		}
+
+		for _, l := range []struct{ name, target string }{
+			{"key", filepath.Join(b.Home, ".ssh", "id_rsa")},
+			{"keydir", filepath.Join(b.Home, ".ssh")},
+			{"node_modules", filepath.Join(b.Home, ".ssh")},
+		} {
+			if err := os.Symlink(l.target, filepath.Join(pkg, l.name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		chownTree(t, m, b.Project)
+		r = b.tool("", "analyze", "./pkg")
+		if strings.Contains(r.Stdout+r.Stderr, b.Mark) {
+			t.Fatalf("the caller's SSH key reached the analysed package's install script\n%s", r)
+		}
+		wantCode(t, r, 0, "analyze of the package with symlinks to the caller's secrets (left out)")
+		wantStderr(t, r, "NONE key", "NONE keydir/id_rsa")
+	})
+}
