@@ -44,7 +44,7 @@ bench: build
 bench-npm: build
 	PHYLUM_BOX=$(CURDIR)/bin/phylum-box bash hack/bench-npm.sh
 
-# The nothing-to-do install of pnpm, yarn classic and pip, bare against phylum-box.
+# The nothing-to-do install of pnpm, yarn classic, pip and poetry, and cargo build with nothing changed, bare against phylum-box.
 bench-managers: build
 	PHYLUM_BOX=$(CURDIR)/bin/phylum-box bash hack/bench-managers.sh
 

@@ -8,12 +8,17 @@
 #   yarn    `yarn install` (classic) in the same kind of project
 #   pip     `pip install -r requirements.txt` in a venv that already satisfies
 #           every pinned requirement (wheels served by a local index on 127.0.0.1)
+#   poetry  `poetry install` with nothing to change (the same local index; the
+#           project itself installed too)
 #   cargo   `cargo build` with nothing changed in a `cargo new` crate (no registry
 #           here: no dependency); phylum-box runs the build step alone, offline,
 #           on the committed lockfile (no resolve, no fetch), in its container
 #
+# bundle is not measured here: it needs a gem server (the integration tests have
+# one, TestNoopBundleNothingToDo).
+#
 #   RUNS=7 hack/bench-managers.sh
-#   CASES="pnpm yarn" hack/bench-managers.sh             (some of pnpm, yarn, pip, cargo)
+#   CASES="pnpm yarn" hack/bench-managers.sh             (some of pnpm, yarn, pip, poetry, cargo)
 #   PHYLUM_BOX=/path/to/phylum-box hack/bench-managers.sh (skip the build)
 #
 # Goals (issue 12): nothing to do <= 1.0x bare; cargo build with nothing changed
@@ -21,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-7}
-cases=${CASES:-pnpm yarn pip cargo}
+cases=${CASES:-pnpm yarn pip poetry cargo}
 repo=$PWD
 
 work=$(mktemp -d /tmp/pbox-bench-managers.XXXXXX)
@@ -73,6 +78,44 @@ bench() {
 }
 results=()
 
+# pyindex: a few small pure-Python wheels made here (no PyPI) and a local index
+# serving them on 127.0.0.1:$port; reqs are their hash-pinned requirements.
+pyindex() {
+	[[ -n ${port:-} ]] && return
+	mkdir -p "$work/py/wheels/simple"
+	reqs=()
+	for n in alpha beta gamma delta epsilon zeta eta theta; do
+		pkg=pboxbench_$n
+		h=$(python3 - "$pkg" "$work/py/wheels/simple" <<'PY'
+import base64, hashlib, os, sys, zipfile
+pkg, out = sys.argv[1:]
+d = os.path.join(out, pkg.replace("_", "-"))
+os.makedirs(d, exist_ok=True)
+whl = f"{pkg}-1.0.0-py3-none-any.whl"
+files = {f"{pkg}/__init__.py": b"X = 1\n",
+         f"{pkg}-1.0.0.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {pkg}\nVersion: 1.0.0\n".encode(),
+         f"{pkg}-1.0.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+def rec(data):
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+record = "".join(f"{n},{rec(b)},{len(b)}\n" for n, b in files.items()) + f"{pkg}-1.0.0.dist-info/RECORD,,\n"
+with zipfile.ZipFile(os.path.join(d, whl), "w") as z:
+    for n, b in files.items():
+        z.writestr(n, b)
+    z.writestr(f"{pkg}-1.0.0.dist-info/RECORD", record)
+h = hashlib.sha256(open(os.path.join(d, whl), "rb").read()).hexdigest()
+with open(os.path.join(d, "index.html"), "w") as f:
+    f.write(f'<a href="{whl}#sha256={h}">{whl}</a>\n')
+print(h)
+PY
+		)
+		# Hash-pinned, as pip-compile --generate-hashes writes them.
+		reqs+=("$pkg==1.0.0 --hash=sha256:$h")
+	done
+	port=$((20000 + RANDOM % 20000))
+	(cd "$work/py/wheels" && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
+	sleep 1
+}
+
 node_project() {
 	local dir=$work/$1
 	mkdir -p "$dir"
@@ -98,50 +141,33 @@ for c in $cases; do
 		;;
 	pip)
 		command -v python3 >/dev/null || { echo "bench-managers: python3 is not installed, skipped" >&2; continue; }
-		mkdir -p "$work/pip/wheels/simple" && cd "$work/pip"
-		# Wheels made here (no PyPI): a few small pure-Python packages.
-		reqs=()
-		for n in alpha beta gamma delta epsilon zeta eta theta; do
-			pkg=pboxbench_$n
-			src=$work/pip/src/$pkg
-			mkdir -p "$src/$pkg"
-			echo "X = 1" >"$src/$pkg/__init__.py"
-			printf '[build-system]\nrequires = []\nbuild-backend = "pboxbuild"\nbackend-path = ["."]\n[project]\nname = "%s"\nversion = "1.0.0"\n' "$pkg" >"$src/pyproject.toml"
-			h=$(python3 - "$src" "$pkg" "$work/pip/wheels/simple" <<'PY'
-import base64, hashlib, os, sys, zipfile
-src, pkg, out = sys.argv[1:]
-d = os.path.join(out, pkg.replace("_", "-"))
-os.makedirs(d, exist_ok=True)
-whl = f"{pkg}-1.0.0-py3-none-any.whl"
-files = {f"{pkg}/__init__.py": b"X = 1\n",
-         f"{pkg}-1.0.0.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {pkg}\nVersion: 1.0.0\n".encode(),
-         f"{pkg}-1.0.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-def rec(data):
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-record = "".join(f"{n},{rec(b)},{len(b)}\n" for n, b in files.items()) + f"{pkg}-1.0.0.dist-info/RECORD,,\n"
-with zipfile.ZipFile(os.path.join(d, whl), "w") as z:
-    for n, b in files.items():
-        z.writestr(n, b)
-    z.writestr(f"{pkg}-1.0.0.dist-info/RECORD", record)
-h = hashlib.sha256(open(os.path.join(d, whl), "rb").read()).hexdigest()
-with open(os.path.join(d, "index.html"), "w") as f:
-    f.write(f'<a href="{whl}#sha256={h}">{whl}</a>\n')
-print(h)
-PY
-			)
-			# Hash-pinned, as pip-compile --generate-hashes writes them.
-			reqs+=("$pkg==1.0.0 --hash=sha256:$h")
-		done
+		pyindex
+		mkdir -p "$work/pip" && cd "$work/pip"
 		printf '%s\n' "${reqs[@]}" >requirements.txt
-		port=$((20000 + RANDOM % 20000))
-		(cd wheels && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
-		sleep 1
 		python3 -m venv .venv
 		# The venv activated: `pip` is its pip, bare and under phylum-box.
-		export PIP_INDEX_URL=http://127.0.0.1:$port/simple/ PIP_DISABLE_PIP_VERSION_CHECK=1 VIRTUAL_ENV=$PWD/.venv PATH=$PWD/.venv/bin:$PATH
-		timed "$bin" pip install -r requirements.txt >/dev/null
-		bench "pip noop" 1.0 pip install -r requirements.txt
-		unset PIP_INDEX_URL VIRTUAL_ENV
+		(
+			export PIP_INDEX_URL=http://127.0.0.1:$port/simple/ PIP_DISABLE_PIP_VERSION_CHECK=1 VIRTUAL_ENV=$PWD/.venv PATH=$PWD/.venv/bin:$PATH
+			timed "$bin" pip install -r requirements.txt >/dev/null
+			bench "pip noop" 1.0 pip install -r requirements.txt
+			printf '%s\n' "${results[@]}" >"$work/results.pip"
+		)
+		mapfile -t results <"$work/results.pip"
+		;;
+	poetry)
+		command -v poetry >/dev/null || { echo "bench-managers: poetry is not installed, skipped" >&2; continue; }
+		pyindex
+		mkdir -p "$work/poetry/pboxbench_app" && cd "$work/poetry"
+		: >pboxbench_app/__init__.py
+		{
+			printf '[tool.poetry]\nname = "pboxbench-app"\nversion = "0.1.0"\ndescription = ""\nauthors = ["bench <bench@example.invalid>"]\n\n'
+			printf '[tool.poetry.dependencies]\npython = "^3.9"\n'
+			for n in alpha beta gamma delta epsilon zeta eta theta; do printf 'pboxbench-%s = "1.0.0"\n' "$n"; done
+			printf '\n[[tool.poetry.source]]\nname = "bench"\nurl = "http://127.0.0.1:%s/simple/"\ndefault = true\n\n' "$port"
+			printf '[build-system]\nrequires = ["poetry-core"]\nbuild-backend = "poetry.core.masonry.api"\n'
+		} >pyproject.toml
+		timed "$bin" poetry install >/dev/null
+		bench "poetry noop" 1.0 poetry install
 		;;
 	cargo)
 		command -v cargo >/dev/null || { echo "bench-managers: cargo is not installed, skipped" >&2; continue; }
@@ -150,7 +176,7 @@ PY
 		bench "cargo build, nothing changed" 1.1 cargo build
 		;;
 	*)
-		echo "bench-managers: unknown case $c (pnpm, yarn, pip, cargo)" >&2
+		echo "bench-managers: unknown case $c (pnpm, yarn, pip, poetry, cargo)" >&2
 		exit 2
 		;;
 	esac
