@@ -146,7 +146,7 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 	var hits []hit
 	switch ev.Syscall {
 	case "execve", "execveat":
-		for _, a := range proxyAddrs(ev.Env) {
+		for _, a := range append(proxyAddrs(ev.Env), proxyAddrs(ev.ExecEnv)...) {
 			r.proxies[a] = true
 		}
 		if !ev.Refused {
@@ -215,6 +215,13 @@ func (r *Recorder) identify(ev container.SyscallEvent) *proc {
 		p.fetcher = f
 	}
 	p.pkg = Attribute(r.eco, ev.Env, ev.Cwd)
+	if exec {
+		// The new program's environment first (npm sets a script's lifecycle
+		// variables there), then the caller's (a script's `env -i curl`).
+		if own := Attribute(r.eco, ev.ExecEnv, ""); !own.IsZero() && !better(own, p.pkg) {
+			p.pkg = own
+		}
+	}
 	if p.pkg.IsZero() && !exec {
 		if known := r.seen[ev.Pid]; known != nil {
 			p.pkg = known.pkg

@@ -321,3 +321,24 @@ func TestAttributionLearnsFromChildren(t *testing.T) {
 		t.Errorf("observations:\n%swant:\n%s", got, want)
 	}
 }
+
+// TestExecEnvNamesTheScript: npm gives a script's lifecycle variables to the new
+// program only; the caller's environment tells for `env -i`.
+func TestExecEnvNamesTheScript(t *testing.T) {
+	procs := fakeProcs{10: {parent: 1}, 20: {parent: 10}, 21: {parent: 20}}
+	env := map[string]string{"npm_package_name": "evil", "npm_package_version": "6.6.6"}
+	r := newTestRecorder("npm", procs)
+	r.OnEvent(execEv(10, nil, "/p", "node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "rebuild"))
+	sh := execEv(20, nil, "/p", "sh", "-c", "env -i curl -s x")
+	sh.ExecEnv = env
+	r.OnEvent(sh)
+	curl := execEv(21, env, "/p", "curl", "-s", "x")
+	curl.ExecEnv = map[string]string{}
+	r.OnEvent(curl)
+	if got, want := summary(r.Findings()), "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high\n"; got != want {
+		t.Errorf("observations:\n%swant:\n%s", got, want)
+	}
+	if p := r.seen[20].pkg; p != (Package{"npm", "evil", "6.6.6"}) {
+		t.Errorf("the script's sh is %+v at its exec", p)
+	}
+}
