@@ -179,3 +179,34 @@ func TestAnalyzeCommand(t *testing.T) {
 		}
 	})
 }
+
+// phylum-box run watches CMD too: a decoy read stops the sync back (exit 3); the
+// same command without it syncs; --no-monitor runs without the monitor.
+func TestRunMonitor(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newBox(t, m)
+		out := filepath.Join(b.Project, "out.txt")
+		run := func(flags ...string) result {
+			args := append(append([]string{"run"}, flags...), "--", "/bin/sh", "-c", "cat ~/.aws/credentials >/dev/null 2>&1; echo made > out.txt")
+			return invocation{Mode: b.Mode, Args: args, Dir: b.Project, Home: b.Home}.exec(t)
+		}
+		r := run()
+		wantCode(t, r, 3, "a command that reads ~/.aws/credentials")
+		wantStderr(t, r, "PB-BEHAVIOUR-SECRET-READ", "~/.aws/credentials", "nothing was synced back")
+		if strings.Contains(r.Stdout+r.Stderr, b.Mark) {
+			t.Errorf("the real credentials reached the command\n%s", r)
+		}
+		if pathExists(out) {
+			t.Error("the blocked run's write reached the project")
+		}
+		r = invocation{Mode: b.Mode, Args: []string{"run", "--", "/bin/sh", "-c", "echo made > out.txt"}, Dir: b.Project, Home: b.Home}.exec(t)
+		wantCode(t, r, 0, "the same write without the read")
+		wantFile(t, out, "the twin's write is synced")
+		if err := os.Remove(out); err != nil {
+			t.Fatal(err)
+		}
+		r = run("--no-monitor")
+		wantCode(t, r, 0, "--no-monitor")
+		wantFile(t, out, "without the monitor the write is synced")
+	})
+}

@@ -36,6 +36,8 @@ type RunOptions struct {
 	only     []string
 	allowGit bool
 	scratch  string // auto, overlay, copy
+	// noMonitor runs CMD without the behaviour monitor and its decoys.
+	noMonitor bool
 
 	// limits are the configured limits (file, environment, then the --memory,
 	// --pids, --cpus, --timeout and --disk flags).
@@ -73,8 +75,14 @@ through the project's scratch; one file may not be larger either.
 The environment is reduced to PATH, LANG, LC_*, TERM, TZ, HOME, USER, LOGNAME and
 TMPDIR=/tmp, plus each --keep-env NAME taken from your environment.
 
-Exit status: CMD's own; 4 when a limit, the timeout or an interrupt stopped it, or when
-a change was refused by the sync back.`,
+CMD runs under the behaviour monitor (docs/detection.md), with decoy credentials and
+shell rc files in its $HOME: what it tried is listed after it exits, and a high-severity
+finding — a decoy read or written, a download-and-run command line, a network attempt
+without --network — stops the sync back. --no-monitor turns it off.
+
+Exit status: CMD's own; 3 when the behaviour monitor stopped the sync back; 4 when a
+limit, the timeout or an interrupt stopped it, or when a change was refused by the sync
+back.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.Config()
 			if err != nil {
@@ -100,6 +108,7 @@ a change was refused by the sync back.`,
 	fs.StringArrayVar(&o.only, "only", nil, "sync back only this project-relative path and below (repeatable)")
 	fs.BoolVar(&o.allowGit, "allow-git", false, "allow changes under .git/ to be synced back")
 	fs.StringVar(&o.scratch, "scratch", "auto", "how the project is presented: auto, overlay or copy")
+	fs.BoolVar(&o.noMonitor, "no-monitor", false, "run without the behaviour monitor and the decoy credentials in $HOME")
 	cmdutil.FlagChoices(fs, "scratch", "auto", "overlay", "copy")
 	cmdutil.AddConfigFlags(fs, cmdutil.LimitKeys...)
 	return cmd
@@ -223,7 +232,7 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	}()
 
 	cmdutil.QuietLibcontainer(app)
-	r, err := sess.Run(ctx, sandbox.Exec{
+	ex := sandbox.Exec{
 		Args:    args,
 		Env:     sandbox.ScrubEnv(o.environ, o.keepEnv, o.home, o.user),
 		Cwd:     containerCwd(project, cwd),
@@ -232,7 +241,19 @@ func runRun(ctx context.Context, o *RunOptions) error {
 		Stdin:   stdinOrNull(app.Stdin),
 		Stdout:  app.Stdout,
 		Stderr:  app.Stderr,
-	})
+	}
+	var mon *runMonitor
+	if !o.noMonitor {
+		mon = startRunMonitor(app, sess, o.home, &ex) // monitor.go
+	}
+	r, err := sess.Run(ctx, ex)
+	blocked := false
+	if mon != nil {
+		blocked = mon.finish(app, o.network)
+		if err == nil && !r.Monitored {
+			app.Log.Warnf("behaviour monitor off: %s", r.MonitorNote)
+		}
+	}
 	// The mode is final once the container's mounts are made (an idmapped overlay
 	// may still have fallen back to the copy).
 	switch sc := sess.Scratch(); {
@@ -257,6 +278,10 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	if r.Stopped != container.StopNone {
 		app.Log.Warnf("stopped: %s; nothing was synced back", r.StopMessage(lim))
 		return cmdutil.ExitSilently(exitcode.Sandbox)
+	}
+	if blocked {
+		app.Log.Errorf("stopped: the behaviour monitor saw what is listed above; nothing was synced back (--no-monitor runs without it)")
+		return cmdutil.ExitSilently(exitcode.Blocked)
 	}
 	if r.ExitCode != 0 {
 		app.Log.Infof("%s exited with status %d; nothing was synced back", args[0], r.ExitCode)
