@@ -13,7 +13,7 @@ SHELL        := /bin/bash
 .SHELLFLAGS  := -o pipefail -c
 SUMMARY      := bin/testsummary
 
-.PHONY: all build deps test unit integration bench bench-npm bench-managers fuzz lint demo clean
+.PHONY: all build deps test unit integration bench bench-npm bench-managers detect-eval fuzz lint demo clean
 
 all: build
 
@@ -43,6 +43,11 @@ bench: build
 # Bare `npm ci` against `phylum-box npm ci` on integration/testdata/bench-npm.
 bench-npm: build
 	PHYLUM_BOX=$(CURDIR)/bin/phylum-box bash hack/bench-npm.sh
+
+# Issue 13's false alarms on real npm packages (live registry, ~40 min): bare npm ci,
+# phylum-box with the default policy and without detection, the findings listed.
+detect-eval: build
+	PHYLUM_BOX=$(CURDIR)/bin/phylum-box bash hack/detect-eval.sh
 
 # The nothing-to-do install of pnpm, yarn classic, pip and poetry, and cargo build with nothing changed, bare against phylum-box.
 bench-managers: build

@@ -15,6 +15,10 @@
 #   PHYLUM_BOX=/path/to/phylum-box hack/bench-npm.sh     (skip the build)
 #   BENCH_OWNER=uid:gid hack/bench-npm.sh                (as root: chown the project,
 #        so it is not root-owned and phylum-box uses the overlay, not a staging copy)
+#   MONITOR=off hack/bench-npm.sh                        (phylum-box without the behaviour
+#        monitor and the static analysis: `behaviour: {monitor: false}`, `analysis: {block:
+#        none}` in a user policy; MONITOR=on, the default, uses the default policy. Both
+#        read an XDG_CONFIG_HOME of the bench's own, never your ~/.config/phylum-box)
 #
 # Goals (issue 12): ci <= 1.03x warm, <= 1.10x cold; noop <= 1.0x; add <= 1.3x.
 set -euo pipefail
@@ -34,6 +38,13 @@ if [[ -z $bin ]]; then
 	go build -tags seccomp -o "$bin" ./cmd/phylum-box
 fi
 export PHYLUM_BOX_DB=$work/osv.db
+export XDG_CONFIG_HOME=$work/config
+mkdir -p "$XDG_CONFIG_HOME/phylum-box"
+case ${MONITOR:-on} in
+on) ;;
+off) printf 'behaviour: {monitor: false}\nanalysis: {block: none}\n' >"$XDG_CONFIG_HOME/phylum-box/policy.yaml" ;;
+*) echo "bench-npm: MONITOR is on or off, not ${MONITOR}" >&2; exit 2 ;;
+esac
 "$bin" db import ../shared/corpus/osv >/dev/null 2>&1 || "$bin" db update >/dev/null
 
 proj=$work/proj
@@ -94,7 +105,7 @@ installed() {
 
 pkgs=$(node -e 'const l=require("./package-lock.json");console.log(Object.keys(l.packages).length-1)')
 echo "bench-npm: $pkgs packages, $runs runs each (alternated), cases: $cases; npm $(npm --version), node $(node --version)"
-echo "bench-npm: phylum-box as uid $(id -u), project owned by $(stat -c %u:%g "$proj")"
+echo "bench-npm: monitor ${MONITOR:-on}; phylum-box as uid $(id -u), project owned by $(stat -c %u:%g "$proj")"
 
 # Warm-up: fill the npm cache (and phylum-box's own caches) once.
 timed no_modules npm ci "${npm_flags[@]}" >/dev/null
