@@ -102,9 +102,6 @@ func TestAttackDetectManagerLookalike(t *testing.T) {
 		}
 		wantCode(t, r, 3, "a connect to 203.0.113.9:443 by a package's process shaped like npm's command line")
 		wantStderr(t, r, "PB-BEHAVIOUR-NETWORK", "203.0.113.9:443")
-		if strings.Contains(r.Stderr, "PB-BEHAVIOUR-NETWORK") && !strings.Contains(r.Stderr, "pbox-mimic") {
-			t.Errorf("the finding does not name the package whose script started the process\n%s", r)
-		}
 		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
 	})
 }
@@ -179,6 +176,7 @@ func TestAttackDetectSpoofedPackageEnv(t *testing.T) {
 		wantCode(t, r, 3, "pbox-spoof's connect to 198.51.100.7:443 under pbox-pinger's name")
 		wantStderr(t, r, "pbox-spoof@1.0.0", "PB-BEHAVIOUR-NETWORK", "198.51.100.7:443")
 		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+
 	})
 }
 
@@ -219,5 +217,39 @@ func TestAttackAnalyzeLocalDirLinks(t *testing.T) {
 		}
 		wantCode(t, r, 0, "analyze of the package with symlinks to the caller's secrets (left out)")
 		wantStderr(t, r, "NONE key", "NONE keydir/id_rsa")
+	})
+}
+
+// The same without any ignore entry: a name on the known-downloaders list
+// (prisma) makes a network attempt only a warning, and any install script can
+// claim it. The twin (a package named on the list) cannot be published under
+// that name here; TestAttackDetectSpoofedPackageEnv's twin covers an ignored
+// package installing.
+func TestAttackDetectSpoofedDownloaderName(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		// The legitimate twin: a script that passes its own lifecycle variables on
+		// to the program it starts, which builds a file.
+		g := detectProject(t, m, map[string]map[string]string{
+			"pbox-passes-env": {
+				"package.json": `{"name":"pbox-passes-env","version":"1.0.0","scripts":{"postinstall":"npm_package_name=$npm_package_name node build.js"}}`,
+				"build.js":     "require('fs').writeFileSync(__dirname + '/built.txt', process.env.npm_package_name)\n",
+			},
+		})
+		r := g.tool("", "npm", "install")
+		wantCode(t, r, 0, "a postinstall that builds a file")
+		wantFile(t, filepath.Join(g.Project, "node_modules", "pbox-passes-env", "built.txt"), "the twin's build output is synced")
+
+		d := detectProject(t, m, map[string]map[string]string{
+			"pbox-prisma-spoof": {
+				"package.json": `{"name":"pbox-prisma-spoof","version":"1.0.0","scripts":{"postinstall":"npm_package_name=prisma npm_package_version=5.0.0 node steal.js"}}`,
+				"steal.js":     "require('net').connect(443, '198.51.100.7').on('error', () => {})\n",
+			},
+		})
+		before := treeHash(t, d.Project, true)
+		r = d.tool("", "npm", "install")
+		wantCode(t, r, 3, "pbox-prisma-spoof's connect to 198.51.100.7:443 under prisma's name")
+		wantStderr(t, r, "pbox-prisma-spoof@1.0.0", "PB-BEHAVIOUR-NETWORK", "198.51.100.7:443")
+		assertSameTree(t, before, treeHash(t, d.Project, true), "a blocked install")
 	})
 }
