@@ -61,6 +61,11 @@ type Metadata struct {
 	// Integrity is the registry's hash of the version's tarball (SRI; npm's
 	// dist.integrity and dist.shasum), "" when it gives none.
 	Integrity string `json:"integrity,omitempty"`
+	// ScriptsAddedAfter is the version before this one when this one is the first
+	// to run an install script; OnlyVersion is set when the package has no other
+	// published version. Signals for the analysis of a package new to a project.
+	ScriptsAddedAfter string `json:"scripts_added_after,omitempty"`
+	OnlyVersion       bool   `json:"only_version,omitempty"`
 }
 
 // Result is the overall outcome of a precheck.

@@ -94,6 +94,7 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs []precheck.Package) 
 			})
 		}
 	}
+	r.registrySignals(ctx, targets, extra)
 	r.o.Log.Debugf("static analysis: %d package(s) read in %s, %d with findings", len(targets), time.Since(start).Round(time.Millisecond), len(extra))
 	if len(extra) == 0 {
 		return false, nil
@@ -174,4 +175,44 @@ func (r *runner) judge(ctx context.Context, extra map[precheck.Package][]prechec
 	}
 	r.out.Reason = fmt.Sprintf("blocked by the policy after %s: %s; nothing was synced back", what, rootfs.Printable(someNames(blocked)))
 	return true, nil
+}
+
+// Registry signals, from what the precheck already fetched: the first version of
+// a package to run an install script (the shape of a hijacked maintainer account
+// publishing a poisoned release), and the only version of a package that runs one
+// (the shape of a name registered for one attack). Warnings by default.
+const (
+	ruleScriptAdded  = "PB-ANALYSIS-SCRIPT-ADDED"
+	ruleFirstRelease = "PB-ANALYSIS-FIRST-RELEASE"
+)
+
+func (r *runner) registrySignals(ctx context.Context, targets []analysisTarget, extra map[precheck.Package][]precheck.Finding) {
+	md := r.o.Engine.Metadata
+	if md == nil {
+		return
+	}
+	for _, t := range targets {
+		if t.pkg.Ecosystem != precheck.NPM {
+			continue
+		}
+		m, err := md.Metadata(ctx, t.pkg)
+		if err != nil || !m.InstallScripts {
+			continue
+		}
+		k := precheck.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}
+		switch {
+		case m.ScriptsAddedAfter != "":
+			extra[k] = append(extra[k], precheck.Finding{
+				ID: ruleScriptAdded, Kind: precheck.Analysis, Severity: precheck.SeverityMedium,
+				Summary:  fmt.Sprintf("this version is the first to run an install script; %s did not", m.ScriptsAddedAfter),
+				Evidence: []string{fmt.Sprintf("registry: %s@%s declares an install script, %s@%s none", t.pkg.Name, t.pkg.Version, t.pkg.Name, m.ScriptsAddedAfter)},
+			})
+		case m.OnlyVersion:
+			extra[k] = append(extra[k], precheck.Finding{
+				ID: ruleFirstRelease, Kind: precheck.Analysis, Severity: precheck.SeverityLow,
+				Summary:  "the package's only published version, and it runs an install script",
+				Evidence: []string{fmt.Sprintf("registry: %s has no version but %s", t.pkg.Name, t.pkg.Version)},
+			})
+		}
+	}
 }

@@ -117,6 +117,9 @@ type Version struct {
 	// Integrity is the tarball's hash as the registry publishes it, in SRI form:
 	// dist.integrity, and dist.shasum as "sha1-…"; "" when it gives neither.
 	Integrity string `json:"i,omitempty"`
+	// History places the version among the package's others (Lookup fills it;
+	// not cached: it is worked out from the cached versions).
+	History History `json:"-"`
 }
 
 // Packument is the metadata of one package: all its published versions.
@@ -275,6 +278,7 @@ func (c *Client) versionsOf(ctx context.Context, name string, versions []string)
 			info, ok := cached.Versions[v]
 			have = have && ok
 			info.Version = v
+			info.History = historyOf(cached.Versions, v)
 			out[i].Info = info
 		}
 	}
@@ -291,6 +295,7 @@ func (c *Client) versionsOf(ctx context.Context, name string, versions []string)
 			out[i].Info, out[i].Err = Version{}, &NotFoundError{Name: name, Version: v, Registry: ep.URL}
 			continue
 		}
+		info.History = historyOf(p.Versions, v)
 		out[i].Info, out[i].Err = info, nil
 	}
 	return out, nil

@@ -365,7 +365,11 @@ func (m *npmMetadata) Metadata(ctx context.Context, pkg precheck.Package) (prech
 	if r.Err != nil {
 		return precheck.Metadata{}, r.Err
 	}
-	return precheck.Metadata{Published: r.Info.Published, InstallScripts: r.Info.InstallScripts, Integrity: r.Info.Integrity}, nil
+	md := precheck.Metadata{Published: r.Info.Published, InstallScripts: r.Info.InstallScripts, Integrity: r.Info.Integrity, OnlyVersion: r.Info.History.Only}
+	if r.Info.History.ScriptsAdded {
+		md.ScriptsAddedAfter = r.Info.History.Previous
+	}
+	return md, nil
 }
 
 // hashLookupTimeout bounds the registry lookups made only to compare lockfile hashes.
