@@ -45,6 +45,9 @@ func (m npmManager) Plan(args []string, env Env) (*Plan, error) {
 	if m.name == "npm" {
 		nameSteps(p, err, "npm", args)
 	}
+	if err == nil {
+		quietSteps(p, npmQuietEnv) // quietenv.go
+	}
 	return finishPlan(p, err, env, "node", "npm")
 }
 

@@ -12,6 +12,12 @@ import "path/filepath"
 // the sandbox — and prints an "Update available … curl | sh" banner per step.
 var pnpmQuietEnv = []string{"npm_config_update_notifier=false"}
 
+// npmQuietEnv: npm's "New minor version of npm available!" notice, which the
+// resolve and the download step each printed (the bare npm prints it once);
+// phylum-box runs your npm and leaves updating it to you. The build already
+// had it off.
+var npmQuietEnv = []string{"npm_config_update_notifier=false"}
+
 // yarnClassicQuietEnv: yarn 1, as root (the sandbox's root), looks for its
 // global folder in /usr/local and /usr/local/share/.yarn, read-only here, and
 // warns "Cannot find a suitable global folder" before every lifecycle script;

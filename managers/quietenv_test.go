@@ -26,6 +26,11 @@ func TestQuietSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+		if !slices.Contains(s.Env, "npm_config_update_notifier=false") {
+			t.Errorf("npm step %q: no update-notifier=false in %v", s.Args, s.Env)
+		}
+	}
 	if !slices.Contains(p.Resolve.Args, "--loglevel=error") || !slices.Contains(p.Build.Args, "--loglevel=error") {
 		t.Errorf("npm resolve %q / build %q: not quieted", p.Resolve.Args, p.Build.Args)
 	}
