@@ -39,6 +39,9 @@ if [[ -z $bin ]]; then
 fi
 export PHYLUM_BOX_DB=$work/osv.db
 export XDG_CONFIG_HOME=$work/config
+# A cache of the bench's own, filled by the warm-up below (NPM_CACHE=DIR to use
+# another): another user's or tool's files in ~/.npm do not break the runs.
+export npm_config_cache=${NPM_CACHE:-$work/npm-cache}
 mkdir -p "$XDG_CONFIG_HOME/phylum-box"
 case ${MONITOR:-on} in
 on) ;;

@@ -45,7 +45,10 @@ project() { local n=$1 k=$2; shift 2; kind[$n]=$k; pkgs[$n]="$*"; order+=("$n");
 order=()
 project sweep1 optional esbuild @swc/core sharp bcrypt core-js core-js-pure es5-ext protobufjs prisma @prisma/client @parcel/watcher bufferutil utf-8-validate
 project sweep2 optional leveldown lmdb msgpackr-extract unrs-resolver sodium-native argon2 deasync @biomejs/biome vue-demi nx @tailwindcss/oxide
-project sweep3 optional puppeteer cypress electron ssh2 cpu-features better-sqlite3 sqlite3 canvas node-sass @sentry/cli re2
+project sweep3 optional puppeteer cypress electron ssh2 cpu-features better-sqlite3 sqlite3 node-sass @sentry/cli re2
+# canvas alone: offline its prebuild-install and node-gyp fail, and under phylum-box
+# the failed optional dependency fails the install (bare npm drops it)
+project canvas optional canvas
 project sweep4 optional grpc-tools keytar nodemon playwright msw @vscode/ripgrep turbo lefthook simple-git-hooks @napi-rs/canvas @napi-rs/snappy
 project husky husky-app husky
 project vite deps react react-dom @types/react @types/react-dom @vitejs/plugin-react typescript vite eslint @eslint/js eslint-plugin-react-hooks eslint-plugin-react-refresh globals typescript-eslint
