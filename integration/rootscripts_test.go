@@ -55,10 +55,20 @@ func TestRootScriptsGenerateFile(t *testing.T) {
 		wantStderr(t, r, "the project's own scripts")
 		wantFile(t, filepath.Join(b.Project, "node_modules", "is-odd", "package.json"), "the dependency is installed")
 
-		// npm ci runs it too (the lockfile from the install above).
+		// npm install PKG runs no project script (as npm), and the dependencies'
+		// build does not run it either (a whole-tree rebuild did, where its file
+		// was refused).
 		if err := os.RemoveAll(filepath.Join(b.Project, "generated")); err != nil {
 			t.Fatal(err)
 		}
+		r = b.tool("", "npm", "install", "core-js@3.39.0") // it has a postinstall
+		wantCode(t, r, 0, "npm install PKG with a root postinstall")
+		if pathExists(filepath.Join(b.Project, "generated")) {
+			t.Errorf("npm install PKG ran the root postinstall:\n%s", r)
+		}
+		wantFile(t, filepath.Join(b.Project, "node_modules", "core-js", "package.json"), "npm install PKG installs")
+
+		// npm ci runs it (the lockfile from the installs above).
 		r = b.tool("", "npm", "ci")
 		wantCode(t, r, 0, "npm ci with a root postinstall")
 		if out(b) != "ok\n" {

@@ -199,8 +199,10 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		p.BuildNeeded = NpmBuildNeeded
 		p.BuildChanged = NpmBuildChanged // npmnoop.go
 	}
-	if npmRunsProjectScripts(cmd, rest) && !npmIgnoresScripts(a, cfg) {
-		// The project's own scripts, after the dependencies' (rootscripts.go).
+	if cmd != "rebuild" {
+		// The project's own scripts, after the dependencies' (rootscripts.go); the
+		// dependencies' build never rebuilds the whole tree then, which would run
+		// them too (after `npm install PKG` as well, where npm runs none).
 		pm, err := readProjectManifest(root, ".")
 		if err != nil {
 			return nil, err
@@ -210,8 +212,10 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 			return nil, err
 		}
 		if ps != nil {
-			p.ProjectScripts, p.ProjectName, p.ProjectVersion = ps, pm.Name, pm.Version
 			p.BuildChanged = npmRootBuildsChanged(wsNames)
+			if npmRunsProjectScripts(cmd, rest) && !npmIgnoresScripts(a, cfg) {
+				p.ProjectScripts, p.ProjectName, p.ProjectVersion = ps, pm.Name, pm.Version
+			}
 		}
 	}
 	p.UpToDate = npmNoopCheck(cmd, rest, a, cfg, man, root)
