@@ -258,3 +258,20 @@ func TestRootScriptsYarnBerry(t *testing.T) {
 		}
 	})
 }
+
+// A workspace package's prepare runs after npm install (npm builds the
+// workspace links), and what it writes in its directory reaches the project.
+func TestRootScriptsNpmWorkspace(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		writeFile(t, filepath.Join(b.Project, "package.json"), `{"name":"pbox-root","version":"1.0.0","workspaces":["packages/*"],"dependencies":{"is-odd":"3.0.1"}}`+"\n", 0o644)
+		writeFile(t, filepath.Join(b.Project, "packages", "a", "package.json"), `{"name":"pbox-ws-a","version":"1.0.0","scripts":{"prepare":"echo built > built.txt"}}`+"\n", 0o644)
+		chownTree(t, m, b.Project)
+		r := b.tool("", "npm", "install")
+		wantCode(t, r, 0, "npm install in a workspace project")
+		if got := readString(filepath.Join(b.Project, "packages", "a", "built.txt")); got != "built\n" {
+			t.Errorf("the workspace's prepare did not write packages/a/built.txt (%q):\n%s", got, r)
+		}
+	})
+}

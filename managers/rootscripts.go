@@ -153,8 +153,8 @@ func npmRootBuildsChanged(wsNames []string) func(read func(rel string) ([]byte, 
 			return nil, why, false
 		}
 		names = slices.DeleteFunc(names, func(n string) bool { return slices.Contains(wsNames, n) })
-		if len(names) == 0 && why == "" {
-			why = "no installed package but the project's own has install scripts"
+		if len(names) == 0 {
+			why = "no installed package has install scripts but the project's own, which run after"
 		}
 		return names, why, true
 	}
