@@ -253,3 +253,47 @@ func TestAttackDetectSpoofedDownloaderName(t *testing.T) {
 		assertSameTree(t, before, treeHash(t, d.Project, true), "a blocked install")
 	})
 }
+
+// Persistence the decoys do not cover: the writes stay in the sandbox's $HOME
+// (nothing reaches the host), but they are as plain a sign of malice as a write
+// to ~/.bashrc, which is blocked: ~/.ssh/authorized_keys, ~/.ssh/config (its
+// ProxyCommand runs a program), ~/.bash_profile (bash reads it before
+// ~/.profile), ~/.config/fish/config.fish, ~/.gitconfig (core.pager,
+// core.sshCommand, aliases run programs) and a ~/.local/bin shadow of git.
+func TestAttackDetectPersistenceNotDecoyed(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		// The legitimate twin: a build that keeps a cache in ~/.cache.
+		g := detectProject(t, m, map[string]map[string]string{
+			"pbox-cacher": {
+				"package.json": `{"name":"pbox-cacher","version":"1.0.0","scripts":{"postinstall":"node cache.js"}}`,
+				"cache.js": "const fs = require('fs'), h = require('os').homedir(); fs.mkdirSync(h + '/.cache/pbox', { recursive: true }); " +
+					"fs.writeFileSync(h + '/.cache/pbox/x', 'cached'); fs.writeFileSync(__dirname + '/built.txt', 'ok')\n",
+			},
+		})
+		r := g.tool("", "npm", "install")
+		wantCode(t, r, 0, "a build that keeps a cache in ~/.cache")
+		wantFile(t, filepath.Join(g.Project, "node_modules", "pbox-cacher", "built.txt"), "the twin's build output is synced")
+
+		for _, target := range []string{".ssh/authorized_keys", ".ssh/config", ".bash_profile", ".config/fish/config.fish", ".gitconfig", ".local/bin/git"} {
+			t.Run(strings.ReplaceAll(target, "/", "_"), func(t *testing.T) {
+				js := "try { const fs = require('fs'), p = require('path'), f = p.join(require('os').homedir(), " + "'" + target + "'); " +
+					"fs.mkdirSync(p.dirname(f), { recursive: true }); fs.appendFileSync(f, '\\n# pbox\\n') } catch (e) {}\n"
+				b := detectProject(t, m, map[string]map[string]string{
+					"pbox-persist": {
+						"package.json": `{"name":"pbox-persist","version":"1.0.0","scripts":{"postinstall":"node p.js"}}`,
+						"p.js":         js,
+					},
+				})
+				before := treeHash(t, b.Project, true)
+				r := b.tool("", "npm", "install")
+				if data, err := os.ReadFile(filepath.Join(b.Home, target)); err == nil && strings.Contains(string(data), "# pbox") {
+					t.Fatalf("the write to ~/%s reached the caller's home", target)
+				}
+				wantCode(t, r, 3, "a postinstall that writes ~/"+target)
+				wantStderr(t, r, "pbox-persist@1.0.0", "PB-BEHAVIOUR-PERSISTENCE")
+				assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+			})
+		}
+	})
+}
