@@ -98,3 +98,15 @@ func TestCargoUpToDate(t *testing.T) {
 		})
 	}
 }
+
+func TestCargoNoopEnv(t *testing.T) {
+	for k, want := range map[string]bool{
+		"CARGO_HOME": true, "CARGO_TERM_COLOR": true, "CARGO_NET_RETRY": true, "RUSTUP_HOME": true, "RUST_BACKTRACE": true, "PATH": true,
+		"RUSTFLAGS": false, "RUSTC_WRAPPER": false, "RUSTDOCFLAGS": false, "CARGO_BUILD_TARGET": false, "CARGO_PROFILE_DEV_OPT_LEVEL": false,
+		"CARGO_TARGET_DIR": false, "CARGO_INCREMENTAL": false, "RUSTUP_TOOLCHAIN": false, "CARGO_ENCODED_RUSTFLAGS": false,
+	} {
+		if got := cargoNoopEnv(k); got != want {
+			t.Errorf("cargoNoopEnv(%s) = %v, want %v", k, got, want)
+		}
+	}
+}

@@ -136,3 +136,44 @@ func TestYarnRCNoop(t *testing.T) {
 		}
 	}
 }
+
+func TestYarnClassicNoopCheck(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		env   string
+		files map[string]string
+		want  bool
+	}{
+		{args: nil, want: true},
+		{args: []string{"install"}, want: true},
+		{args: []string{"install", "--frozen-lockfile", "--prefer-offline"}, want: true},
+		{args: []string{"install", "--production"}},
+		{args: []string{"install", "--flat"}},
+		{args: []string{"add", "ms"}},
+		{args: []string{"upgrade"}},
+		{args: nil, env: "NODE_ENV=production"},
+		{args: nil, env: "YARN_PRODUCTION=true"},
+		{args: nil, env: "YARN_CACHE_FOLDER=/tmp/c", want: true},
+		{args: nil, files: map[string]string{".yarnrc": "--modules-folder vendor\n"}},
+		{args: nil, files: map[string]string{".yarnrc": "registry \"https://r.example/\"\n"}, want: true},
+		{args: nil, files: map[string]string{".npmrc": "omit=dev\n"}},
+	} {
+		files := map[string]string{"package.json": `{"name":"c","packageManager":"yarn@1.22.22"}`, "yarn.lock": classicLock}
+		for k, v := range tc.files {
+			files[k] = v
+		}
+		env := testEnv(t, files)
+		needNodeHeaders(t, env)
+		if tc.env != "" {
+			env.Environ = append(env.Environ, tc.env)
+		}
+		yarn, _ := Lookup("yarn")
+		p, err := yarn.Plan(tc.args, env)
+		if err != nil {
+			t.Fatalf("yarn %v: %v", tc.args, err)
+		}
+		if (p.UpToDate != nil) != tc.want {
+			t.Errorf("yarn %v (%s %v): UpToDate set = %v, want %v", tc.args, tc.env, tc.files, p.UpToDate != nil, tc.want)
+		}
+	}
+}
