@@ -297,3 +297,37 @@ func TestAttackDetectPersistenceNotDecoyed(t *testing.T) {
 		}
 	})
 }
+
+// The recorder keeps at most 4096 hits and drops the rest with a note: 4200
+// short-lived processes that each detach (setsid, medium: a warning) fill it, and
+// the connect that follows (high) is never judged.
+func TestAttackDetectMonitorFlood(t *testing.T) {
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		flood := "i=0; while [ $i -lt 4200 ]; do setsid true; i=$((i+1)); done; "
+		// The legitimate twin (noisy, not malicious): the same flood of
+		// detaching helpers only warns.
+		g := detectProject(t, m, map[string]map[string]string{
+			"pbox-noisy": {
+				"package.json": `{"name":"pbox-noisy","version":"1.0.0","scripts":{"postinstall":"sh flood.sh"}}`,
+				"flood.sh":     flood + "echo ok > built.txt\n",
+			},
+		})
+		r := g.tool("", "npm", "install")
+		wantCode(t, r, 0, "a postinstall that starts 4200 detaching helpers")
+		wantFile(t, filepath.Join(g.Project, "node_modules", "pbox-noisy", "built.txt"), "the twin's build output is synced")
+
+		b := detectProject(t, m, map[string]map[string]string{
+			"pbox-flood": {
+				"package.json": `{"name":"pbox-flood","version":"1.0.0","scripts":{"postinstall":"sh flood.sh"}}`,
+				"flood.sh":     flood + "node ping.js\n",
+				"ping.js":      pingJS,
+			},
+		})
+		before := treeHash(t, b.Project, true)
+		r = b.tool("", "npm", "install")
+		wantCode(t, r, 3, "a connect to 203.0.113.9:443 after 4200 detaching helpers")
+		wantStderr(t, r, "pbox-flood@1.0.0", "PB-BEHAVIOUR-NETWORK", "203.0.113.9:443")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked install")
+	})
+}
