@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/phylum-box/phylum-box/precheck/policy"
+
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/internal/testutil"
 )
@@ -95,7 +97,7 @@ func TestInstallEgress(t *testing.T) {
 	plan.Resolve.Egress = []string{indexHP}
 	plan.Resolve.Args = []string{py, "-c", egressScript, index.URL, fmt.Sprint(canaryPort), other.URL + "/loot"}
 	var out syncBuffer
-	res := install(t, plan, openDB(t), defaultPolicy(t), &out)
+	res := install(t, plan, openDB(t), standInPolicy(t), &out)
 	t.Logf("output:\n%s", out.String())
 	if res.Code != exitcode.OK {
 		t.Fatalf("Code = %d (%s), want 0", res.Code, res.Reason)
@@ -165,7 +167,7 @@ print("EGRESS credentials-inside=%s" % ("s3cret" in env or "corpuser" in env), f
 	plan.Resolve.Egress = []string{"index.invalid:8080"}
 	plan.Resolve.Args = []string{py, "-c", script, index}
 	var out syncBuffer
-	res := installEnv(t, plan, openDB(t), defaultPolicy(t), &out, "HTTP_PROXY=http://corpuser:s3cret@"+mustHost(t, upstream.URL))
+	res := installEnv(t, plan, openDB(t), standInPolicy(t), &out, "HTTP_PROXY=http://corpuser:s3cret@"+mustHost(t, upstream.URL))
 	t.Logf("output:\n%s", out.String())
 	if res.Code != exitcode.OK {
 		t.Fatalf("Code = %d (%s), want 0", res.Code, res.Reason)
@@ -190,4 +192,14 @@ func mustHost(t *testing.T, raw string) string {
 		t.Fatal(err)
 	}
 	return u.Host
+}
+
+// standInPolicy is the default policy without the behaviour monitor: these tests'
+// resolve step is a python script standing in for pip, which the monitor rightly
+// does not know as a package manager (its use of the egress proxy would be
+// package code's). The proxy's own enforcement is what they test.
+func standInPolicy(t *testing.T) *policy.Policy {
+	pol := defaultPolicy(t)
+	pol.Behaviour.Monitor = false
+	return pol
 }

@@ -499,7 +499,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	if len(observed) > 0 {
 		// What package code tried decides first: a quiet failure or a build that
 		// went on after it is blocked all the same.
-		if done, err := r.judgeBehaviour(ctx, phase, observed); err != nil || done {
+		if done, err := r.judgeBehaviour(ctx, phase, s, observed); err != nil || done {
 			return true, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/phylum-box/phylum-box/internal/behaviour"
 	"github.com/phylum-box/phylum-box/internal/sandbox"
@@ -70,11 +71,18 @@ func (m *stepMonitor) stop() []behaviour.Observation {
 // judgeBehaviour files what the step's code was seen doing under its packages and
 // judges it. The package manager's own doings are logged, never judged. done is
 // true when the policy blocks (exit 3, nothing synced back).
-func (r *runner) judgeBehaviour(ctx context.Context, phase managers.Phase, obs []behaviour.Observation) (done bool, err error) {
+func (r *runner) judgeBehaviour(ctx context.Context, phase managers.Phase, s *managers.Step, obs []behaviour.Observation) (done bool, err error) {
 	extra := map[precheck.Package][]precheck.Finding{}
 	for _, o := range obs {
 		if o.Manager {
 			r.o.Log.Debugf("behaviour monitor, %s step: the package manager itself: %s (%s)", phase, o.Summary, rootfs.Printable(firstEvidence(o.Evidence)))
+			continue
+		}
+		if phase == managers.PhaseBuild && len(s.Egress) > 0 && o.Rule == behaviour.RuleNetwork && viaProxy(o.Evidence) {
+			// The build step of script_network's packages (buildsteps.go): the
+			// proxy is their way out, to exactly their hosts; what it refused is
+			// in the step's outcome.
+			r.o.Log.Debugf("behaviour monitor, %s step: %s used the egress proxy script_network gives it", phase, o.Owner())
 			continue
 		}
 		sev, _ := precheck.ParseSeverity(o.Severity)
@@ -109,4 +117,20 @@ func firstEvidence(s []string) string {
 		return ""
 	}
 	return s[0]
+}
+
+// viaProxy says whether every line of a network finding's evidence is a
+// connection to the step's egress proxy (internal/behaviour marks them so).
+func viaProxy(evidence []string) bool {
+	n := 0
+	for _, e := range evidence {
+		if strings.HasPrefix(e, "… and ") {
+			continue
+		}
+		if !strings.HasSuffix(e, "(the egress proxy)") {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
