@@ -49,7 +49,9 @@ project sweep3 optional puppeteer cypress electron ssh2 cpu-features better-sqli
 # canvas alone: offline its prebuild-install and node-gyp fail, and under phylum-box
 # the failed optional dependency fails the install (bare npm drops it)
 project canvas optional canvas
-project sweep4 optional grpc-tools keytar nodemon playwright msw @vscode/ripgrep turbo lefthook simple-git-hooks @napi-rs/canvas @napi-rs/snappy
+# lefthook is left out: npm 11 --package-lock-only leaves its optional platform
+# packages out of the lockfile ("Missing: lefthook-android-arm64@"), so npm ci refuses
+project sweep4 optional grpc-tools keytar nodemon playwright msw @vscode/ripgrep turbo simple-git-hooks @napi-rs/canvas @napi-rs/snappy
 project husky husky-app husky
 project vite deps react react-dom @types/react @types/react-dom @vitejs/plugin-react typescript vite eslint @eslint/js eslint-plugin-react-hooks eslint-plugin-react-refresh globals typescript-eslint
 project next deps next react react-dom typescript @types/node @types/react @types/react-dom tailwindcss @tailwindcss/postcss eslint eslint-config-next
