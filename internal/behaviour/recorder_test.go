@@ -106,6 +106,12 @@ func TestRules(t *testing.T) {
 			r.OnEvent(execEv(30, env, "/p/node_modules/better-sqlite3", "node", "/p/node_modules/.bin/prebuild-install"))
 			r.OnEvent(call(30, env, "connect", "127.0.0.53:53"))
 		}, "better-sqlite3@9.4.3 PB-BEHAVIOUR-NETWORK medium\n"},
+		{"node-gyp's download of the Node.js headers is a warning (cpu-features 0.0.10)", func(r *Recorder) {
+			env := map[string]string{"npm_package_name": "cpu-features", "npm_package_version": "0.0.10"}
+			script(r, env, "node buildcheck.js > buildcheck.gypi && node-gyp rebuild")
+			r.OnEvent(execEv(31, env, "/p/node_modules/cpu-features", "node", "/p/node_modules/.bin/node-gyp", "rebuild"))
+			r.OnEvent(call(31, env, "connect", "10.255.255.53:53"))
+		}, "cpu-features@0.0.10 PB-BEHAVIOUR-NETWORK medium\n"},
 		{"re2's install-from-cache is a fetcher too", func(r *Recorder) {
 			env := map[string]string{"npm_package_name": "re2", "npm_package_version": "1.24.0"}
 			script(r, env, "install-from-cache --artifact build/Release/re2.node || node-gyp rebuild")

@@ -265,6 +265,10 @@ var fetchers = map[string][]string{
 	"node-pre-gyp":                 {"node-pre-gyp"},
 	"@mapbox/node-pre-gyp":         {"node-pre-gyp"},
 	"install-artifact-from-github": {"install-from-cache", "save-to-github-cache"},
+	// node-gyp downloads the Node.js headers (nodejs.org) before a build from
+	// source when none are installed; offline it fails and so does the build
+	// (measured: cpu-features 0.0.10, `node-gyp rebuild` after its buildcheck).
+	"node-gyp": {"node-gyp"},
 }
 
 // fetcherIn names the fetcher a command line runs, "" if none.

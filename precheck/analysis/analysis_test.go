@@ -295,6 +295,12 @@ func TestNPMLegitimate(t *testing.T) {
 			"node_modules/dep/index.js":       "eval(atob('eA=='));\n",
 			"node_modules/dep/lib/payload.js": "eval(atob('eA=='));\n",
 		}},
+		{name: "a template compiler with its own unescape next to new Function (axe-core 4.14.1)", eco: "npm", files: map[string]string{
+			"package.json": pkgJSON(``),
+			"axe.js": "function template(tmpl, c, def) {\n  function unescape(code) {\n    return code.replace(/\\\\('|\\\\)/g, '$1').replace(/[\\r\\t\\n]/g, ' ');\n  }\n" +
+				"  var str = tmpl.replace(c.interpolate, function (m, code) { return cse.start + unescape(code) + cse.end; });\n" +
+				"  try { return new Function(c.varname, str); } catch (e) { throw e; }\n}\nmodule.exports = template;\n",
+		}},
 		{name: "npmrc read for the registry to download a binary from", eco: "npm", maxSeverity: Low, files: map[string]string{
 			"package.json": pkgJSON(`"postinstall":"node dl.js"`),
 			"dl.js":        "const rc = path.join(os.homedir(), '.npmrc');\nconst reg = readRegistry(rc);\nhttps.get(reg + '/pkg/-/pkg.tgz');\n",

@@ -63,7 +63,7 @@ var patterns = []pattern{
 	{sSink, langJS, regexp.MustCompile(`\beval\s*\(`), evalCall, `eval`},
 	{sSink, langJS, regexp.MustCompile(`\bFunction\s*\(`), functionCall, `Function`},
 	{sSink, langJS, regexp.MustCompile(`\bvm\.(?:runIn\w+|compileFunction)\s*\(|new\s+vm\.Script\s*\(|\brunIn(?:New|This)?Context\s*\(|\[\s*['"]eval['"]\s*\]\s*\(|\(\s*0\s*,\s*eval\s*\)|\._compile\s*\(\s*[^'"\s)]`), nil, `vm.|runIn|'eval'|"eval"|eval)|_compile`},
-	{sDecode, langJS, regexp.MustCompile(`\batob\s*\(|,\s*['"](?:base64|hex|base64url)['"]\s*\)|fromCharCode\s*(?:\.apply\b|\(\s*\.\.\.|\(\s*(?:\d+\s*,\s*){8})|\b(?:inflate|gunzip|inflateRaw|brotliDecompress|unzip)Sync\s*\(|\bunescape\s*\(`), nil, `atob|base64'|base64"|hex'|hex"|base64url|fromCharCode|inflateSync|gunzipSync|inflateRawSync|brotliDecompressSync|unzipSync|unescape`},
+	{sDecode, langJS, regexp.MustCompile(`\batob\s*\(|,\s*['"](?:base64|hex|base64url)['"]\s*\)|fromCharCode\s*(?:\.apply\b|\(\s*\.\.\.|\(\s*(?:\d+\s*,\s*){8})|\b(?:inflate|gunzip|inflateRaw|brotliDecompress|unzip)Sync\s*\(|\bunescape\s*\(`), notShadowed, `atob|base64'|base64"|hex'|hex"|base64url|fromCharCode|inflateSync|gunzipSync|inflateRawSync|brotliDecompressSync|unzipSync|unescape`},
 	{sNetwork, langJS, regexp.MustCompile(`\b(?:https?|http2|net|tls|dns|dgram)\.(?:request|get|connect|createConnection|lookup|resolve\w*|createSocket)\s*\(|\bfetch\s*\(|require\s*\(\s*['"](?:node:)?(?:https?|http2|net|tls|dns|dgram|axios|node-fetch|got|request|undici|superagent|needle)['"]\s*\)|\bfrom\s*['"](?:node:)?(?:https?|http2|net|tls|dns|dgram|axios|node-fetch|got|undici)['"]|new\s+(?:WebSocket|XMLHttpRequest)\b`), nil, `http.|https.|http2.|http'|http"|https'|https"|http2'|http2"|net.|net'|net"|tls.|tls'|tls"|dns.|dns'|dns"|dgram|fetch|axios|got'|got"|request'|request"|undici|superagent|needle|WebSocket|XMLHttpRequest`},
 	{sEnvSer, langJS, regexp.MustCompile(`\b(?:stringify|entries|values)\s*\(\s*process\.env\s*[,)]|\bstringify\s*\(\s*\{[^}]{0,80}(?:\.\.\.|:\s*)process\.env\s*[,}]|\bfor\s*\(\s*(?:const|let|var)?\s*[\w$]+\s+in\s+process\.env\s*\)`), nil, `process.env`},
 	{sHostFacts, langJS, regexp.MustCompile(`(?:\bos|require\s*\(\s*['"](?:node:)?os['"]\s*\))\.(?:hostname|userInfo|networkInterfaces)\s*\(`), nil, `hostname|userInfo|networkInterfaces`},
@@ -189,6 +189,25 @@ func notMethodOfRegexp(text []byte, loc []int) bool {
 		return true
 	}
 	return false
+}
+
+// shadowing are the file's own functions or variables named like a global decoder.
+var shadowing = map[string]*regexp.Regexp{
+	"atob":     regexp.MustCompile(`(?:\bfunction\s+|\b(?:var|let|const)\s+)atob\s*[(=]`),
+	"unescape": regexp.MustCompile(`(?:\bfunction\s+|\b(?:var|let|const)\s+)unescape\s*[(=]`),
+}
+
+// notShadowed confirms a call of atob or unescape when the file does not declare
+// its own function of that name: axe-core's template compiler (doT) declares
+// `function unescape(code)` (a regexp replace) and calls it next to a
+// `new Function(…)`, which is no decoding. The other decoders pass.
+func notShadowed(text []byte, loc []int) bool {
+	k := loc[0]
+	for k < len(text) && isWord(text[k]) {
+		k++
+	}
+	re := shadowing[string(text[loc[0]:k])]
+	return re == nil || !re.Match(text)
 }
 
 func publicIP(text []byte, loc []int) bool {
