@@ -58,8 +58,12 @@ const maxEvidence = 5
 // package code, pass Monitor() in their container.Spec, Close it after the last,
 // then read Findings.
 type Recorder struct {
-	eco   string
-	d     *Decoys
+	eco string
+	// project is the project's path in the container (SetProject): its own
+	// path segments never name a package (a project at ~/src/api-2 is not
+	// api@2).
+	project string
+	d       *Decoys
 	w     *Watch
 	self  int
 	procs func(pid int) procReader
@@ -213,7 +217,7 @@ func (r *Recorder) identify(ev container.SyscallEvent) *proc {
 	if f := fetcherIn(argv); f != "" {
 		p.fetcher = f
 	}
-	p.pkg = Attribute(r.eco, ev.Env, ev.Cwd)
+	p.pkg = Attribute(r.eco, ev.Env, r.belowProject(ev.Cwd))
 	if exec {
 		// The new program's environment first (npm sets a script's lifecycle
 		// variables there), then the caller's (a script's `env -i curl`).
@@ -476,4 +480,29 @@ func containsPkg(ps []Package, p Package) bool {
 
 func sortPkgs(ps []Package) {
 	sort.Slice(ps, func(i, j int) bool { return ps[i].String() < ps[j].String() })
+}
+
+// SetProject names the project's directory as the container sees it: a working
+// directory in it is read from below it, so the directories the project sits in
+// never name a package. Call it before the first container runs.
+func (r *Recorder) SetProject(dir string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.project = path.Clean(dir)
+}
+
+// belowProject is cwd with the project's own path taken off ("/" for the
+// project itself); other paths are returned as they are.
+func (r *Recorder) belowProject(cwd string) string {
+	if r.project == "" || r.project == "/" || cwd == "" {
+		return cwd
+	}
+	c := path.Clean(cwd)
+	if c == r.project {
+		return "/"
+	}
+	if rest, ok := strings.CutPrefix(c, r.project+"/"); ok {
+		return "/" + rest
+	}
+	return cwd
 }

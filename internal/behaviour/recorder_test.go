@@ -348,3 +348,28 @@ func TestExecEnvNamesTheScript(t *testing.T) {
 		t.Errorf("the script's sh is %+v at its exec", p)
 	}
 }
+
+// The directories the project sits in never name a package: pip's own process
+// in a project at /tmp/pbox-reg-2421900943/home/src/api-2 is not api@2 or
+// pbox-reg@2421900943 (measured: pip's use of the egress proxy was filed under
+// the project's path); a sdist unpacked under it still is.
+func TestProjectPathNamesNoPackage(t *testing.T) {
+	r := newTestRecorder("PyPI", fakeProcs{})
+	r.SetProject("/tmp/pbox-reg-2421900943/home/src/api-2")
+	for cwd, want := range map[string]string{
+		"/tmp/pbox-reg-2421900943/home/src/api-2":                    "",
+		"/tmp/pbox-reg-2421900943/home/src/api-2/.venv/lib":          "",
+		"/tmp/pbox-reg-2421900943/home/src/api-2/vendor/evil-1.0.0":  "evil@1.0.0",
+		"/tmp/pip-install-abc/evil_0123456789abcdef0123456789abcdef": "evil@",
+		"/tmp/tmpq1w2e3/evil-2.0":                                    "evil@2.0",
+	} {
+		got := Attribute("PyPI", nil, r.belowProject(cwd))
+		s := ""
+		if !got.IsZero() {
+			s = got.Name + "@" + got.Version
+		}
+		if s != want {
+			t.Errorf("%s: %q, want %q", cwd, s, want)
+		}
+	}
+}

@@ -48,6 +48,7 @@ func (r *runner) startMonitor(phase managers.Phase, ex *sandbox.Exec) *stepMonit
 	if err == nil {
 		var rec *behaviour.Recorder
 		if rec, err = behaviour.NewRecorder(r.o.Plan.Ecosystem, d); err == nil {
+			rec.SetProject(r.root) // the project is at its own path inside
 			ro, rw := d.Binds(ex.Files)
 			ex.Files = append(ex.Files, ro...)
 			ex.Writable = append(ex.Writable, rw...)

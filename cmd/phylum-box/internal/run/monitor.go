@@ -20,7 +20,7 @@ type runMonitor struct {
 
 // startRunMonitor adds the monitor and the decoys to e; nil (with a warning)
 // when they cannot be set up: the sandbox still holds the command.
-func startRunMonitor(app *cmdutil.App, sess *sandbox.Session, home string, e *sandbox.Exec) *runMonitor {
+func startRunMonitor(app *cmdutil.App, sess *sandbox.Session, home, project string, e *sandbox.Exec) *runMonitor {
 	dir, err := os.MkdirTemp("", "phylum-box-decoys-")
 	if err != nil {
 		app.Log.Warnf("behaviour monitor off: %v", err)
@@ -33,6 +33,7 @@ func startRunMonitor(app *cmdutil.App, sess *sandbox.Session, home string, e *sa
 		// Attribution by npm's lifecycle variables: `run -- npm test` is the
 		// common way package code runs here.
 		if rec, err = behaviour.NewRecorder(precheck.NPM, d); err == nil {
+			rec.SetProject(project)
 			ro, rw := d.Binds(e.Files)
 			e.Files = append(e.Files, ro...)
 			e.Writable = append(e.Writable, rw...)

@@ -244,7 +244,7 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	}
 	var mon *runMonitor
 	if !o.noMonitor {
-		mon = startRunMonitor(app, sess, o.home, &ex) // monitor.go
+		mon = startRunMonitor(app, sess, o.home, project, &ex) // monitor.go
 	}
 	r, err := sess.Run(ctx, ex)
 	blocked := false
