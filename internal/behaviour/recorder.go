@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -64,9 +65,9 @@ type Recorder struct {
 	// api@2).
 	project string
 	d       *Decoys
-	w     *Watch
-	self  int
-	procs func(pid int) procReader
+	w       *Watch
+	self    int
+	procs   func(pid int) procReader
 
 	mu   sync.Mutex
 	seen map[int]*proc // host pid → what its last exec said (live ones)
@@ -83,7 +84,9 @@ type Recorder struct {
 	// hits are the rules that fired, owners resolved in Findings.
 	hits    []recorded
 	hitSeen map[string]bool
-	dropped int
+	// hitKinds are the rule×severity×package combinations kept.
+	hitKinds map[string]bool
+	dropped  int
 }
 
 // recorded is one rule's hit as seen; its owner is settled in Findings.
@@ -113,7 +116,7 @@ type proc struct {
 func NewRecorder(ecosystem string, d *Decoys) (*Recorder, error) {
 	r := &Recorder{eco: ecosystem, d: d, self: os.Getpid(), procs: hostProc,
 		seen: map[int]*proc{}, best: map[int]Package{}, versions: map[[2]string]string{},
-		proxies: map[string]bool{}, hitSeen: map[string]bool{}}
+		proxies: map[string]bool{}, hitSeen: map[string]bool{}, hitKinds: map[string]bool{}}
 	if d != nil {
 		if d.Ecosystem == "" {
 			d.Ecosystem = ecosystem
@@ -225,10 +228,12 @@ func (r *Recorder) identify(ev container.SyscallEvent) *proc {
 			p.pkg = own
 		}
 	}
-	if p.pkg.IsZero() && !exec {
-		if known := r.seen[ev.Pid]; known != nil {
-			p.pkg = known.pkg
-		}
+	// A process first seen running a package's code (or started by one) keeps
+	// that package: its own environment may add the version, never another
+	// name (a script setting npm_package_name=prisma, or the name of a package
+	// the policy ignores a rule for).
+	if lin := r.lineage(ev.Pid); !lin.IsZero() && lin.Name != p.pkg.Name {
+		p.pkg = lin
 	}
 	// The nearest parent with a package (and a fetcher, for a download a
 	// fetcher's child makes).
@@ -248,7 +253,10 @@ func (r *Recorder) identify(ev container.SyscallEvent) *proc {
 		}
 	}
 	if p.pkg.IsZero() && argv != nil {
-		p.manager = isManager(r.eco, argv)
+		// Only the manager itself, or a fork of it not yet exec'd, may be the
+		// manager: a script's orphan reparented to the step's first process is
+		// not, whatever its command line looks like.
+		p.manager = isManager(r.eco, argv) && r.trustedCaller(ev.Pid)
 	}
 	if !p.pkg.IsZero() {
 		p.manager = false
@@ -340,10 +348,14 @@ func (r *Recorder) record(e recorded) {
 	if r.hitSeen[key] {
 		return
 	}
-	if len(r.hits) >= maxHits {
+	// Past the cap a hit is still kept when it is the first of its rule,
+	// severity and package: a flood of one kind must not hide another.
+	kind := e.h.rule + "\x00" + e.h.severity + "\x00" + e.pkg.String() + "\x00" + fmt.Sprint(e.manager)
+	if len(r.hits) >= maxHits && (r.hitKinds[kind] || len(r.hits) >= 4*maxHits) {
 		r.dropped++
 		return
 	}
+	r.hitKinds[kind] = true
 	r.hitSeen[key] = true
 	r.hits = append(r.hits, e)
 }
@@ -505,4 +517,34 @@ func (r *Recorder) belowProject(cwd string) string {
 		return "/" + rest
 	}
 	return cwd
+}
+
+// lineage is the package pid was seen under (at its exec, which is kept across
+// the exec), or its nearest seen ancestor's; zero when none had one.
+func (r *Recorder) lineage(pid int) Package {
+	for depth := 0; depth < 64 && pid > 1 && pid != r.self; depth++ {
+		if a := r.seen[pid]; a != nil && !a.pkg.IsZero() {
+			return a.pkg
+		}
+		pid = r.procs(pid).ppid()
+	}
+	return Package{}
+}
+
+// trustedCaller reports whether pid is the package manager's: the step's first
+// program, a process seen as the manager, or a fork of one not yet exec'd (its
+// command line is still its parent's). A process reparented after its parent
+// exited is none of these.
+func (r *Recorder) trustedCaller(pid int) bool {
+	if len(r.seen) == 0 {
+		return true
+	}
+	if k := r.seen[pid]; k != nil {
+		return k.manager
+	}
+	parent := r.procs(pid).ppid()
+	if a := r.seen[parent]; a != nil && a.manager {
+		return slices.Equal(r.procs(pid).cmdline(), r.procs(parent).cmdline())
+	}
+	return false
 }

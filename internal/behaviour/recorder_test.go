@@ -139,6 +139,12 @@ func TestRules(t *testing.T) {
 		}, "evil PB-BEHAVIOUR-NETWORK high\n"},
 		{"twin: pip and its build-env runner use the proxy", func(r *Recorder) {
 			r.eco = "PyPI"
+			// pid 20 is a fork of pip, its command line still pip's.
+			pip := []string{"python3", "-m", "pip", "install", "--dry-run", "evil"}
+			old10, old20 := procs[10], procs[20]
+			procs[10] = fakeProc{parent: 1, argv: pip}
+			procs[20] = fakeProc{parent: 10, argv: pip}
+			defer func() { procs[10], procs[20] = old10, old20 }()
 			proxy := map[string]string{"https_proxy": "http://localhost:41234"}
 			r.OnEvent(execEv(10, proxy, "/p", "python3", "-m", "pip", "install", "--dry-run", "evil"))
 			r.OnEvent(call(10, proxy, "connect", "127.0.0.1:41234"))

@@ -77,7 +77,9 @@ func netHits(ev container.SyscallEvent, pkg Package, fetcher string, proxies map
 		h.severity = Medium
 		h.summary = what + " — its install script downloads a binary, as " + pkg.Name + " is known to; the build has no network, so the download failed"
 	}
-	if fetcher != "" {
+	if fetcher != "" && port == "53" {
+		// Only its host-name lookup: a fetcher without network fails there, and
+		// never reaches an address it had no name for.
 		// A prebuilt-binary fetcher trying its download, then falling back to a
 		// build from source (or failing): worth a warning, not a block.
 		h.severity = Medium
@@ -271,8 +273,12 @@ var fetchers = map[string][]string{
 	"node-gyp": {"node-gyp"},
 }
 
-// fetcherIn names the fetcher a command line runs, "" if none.
+// fetcherIn names the fetcher a command line runs, "" if none: the program
+// itself or the script node runs (argv[1]), never any other argument.
 func fetcherIn(argv []string) string {
+	if len(argv) > 2 {
+		argv = argv[:2]
+	}
 	for _, a := range argv {
 		for f, bins := range fetchers {
 			if strings.Contains(a, "node_modules/"+f+"/") {

@@ -79,6 +79,15 @@ func (r *runner) judgeBehaviour(ctx context.Context, phase managers.Phase, s *ma
 			r.o.Log.Debugf("behaviour monitor, %s step: the package manager itself: %s (%s)", phase, o.Summary, rootfs.Printable(firstEvidence(o.Evidence)))
 			continue
 		}
+		if phase != managers.PhaseBuild && len(s.Egress) > 0 && o.Rule == behaviour.RuleNetwork && viaProxy(o.Evidence) &&
+			o.Package.IsZero() && len(o.Candidates) == 0 {
+			// A resolve step behind the proxy (pip's, poetry's): the manager's
+			// helpers (pip's build-environment runner, phylum-box's fetch program)
+			// use it and no package's code is an ancestor of theirs; package code
+			// that does is filed under its package and judged.
+			r.o.Log.Debugf("behaviour monitor, %s step: %s used the egress proxy (%s)", phase, o.Owner(), rootfs.Printable(firstEvidence(o.Evidence)))
+			continue
+		}
 		if phase == managers.PhaseBuild && len(s.Egress) > 0 && o.Rule == behaviour.RuleNetwork && viaProxy(o.Evidence) {
 			// The build step of script_network's packages (buildsteps.go): the
 			// proxy is their way out, to exactly their hosts; what it refused is

@@ -66,9 +66,6 @@ func (u *unit) scan() {
 			continue
 		}
 		for _, loc := range p.findAll(text) {
-			if p.ok != nil && !p.ok(text, loc) {
-				continue
-			}
 			u.hits = append(u.hits, hit{p.kind, u, loc[0], loc[1]})
 		}
 	}
@@ -291,10 +288,19 @@ const (
 // findAll is p.re.FindAllSubmatchIndex, fast on large files: RE2 runs each of
 // these alternations at every byte, which costs seconds on a multi-megabyte
 // bundle; finding the key literals first is memchr-fast, and the expression then
-// runs only on the windows around them.
+// runs only on the windows around them. Matches p.ok drops are not counted
+// against maxMatches: harmless ones in front must not hide the rest.
 func (p *pattern) findAll(text []byte) [][]int {
 	if len(text) <= smallText || p.keys == "" {
-		return p.re.FindAllSubmatchIndex(text, maxMatches)
+		var out [][]int
+		for _, loc := range p.re.FindAllSubmatchIndex(text, -1) {
+			if p.ok == nil || p.ok(text, loc) {
+				if out = append(out, loc); len(out) >= maxMatches {
+					break
+				}
+			}
+		}
+		return out
 	}
 	var wins [][2]int
 	for _, k := range strings.Split(p.keys, "|") {
@@ -324,11 +330,14 @@ func (p *pattern) findAll(text []byte) [][]int {
 	}
 	var out [][]int
 	for _, w := range merged {
-		for _, loc := range p.re.FindAllSubmatchIndex(text[w[0]:w[1]], maxMatches) {
+		for _, loc := range p.re.FindAllSubmatchIndex(text[w[0]:w[1]], -1) {
 			for i := range loc {
 				if loc[i] >= 0 {
 					loc[i] += w[0]
 				}
+			}
+			if p.ok != nil && !p.ok(text, loc) {
+				continue
 			}
 			out = append(out, loc)
 			if len(out) >= maxMatches {
