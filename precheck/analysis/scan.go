@@ -44,8 +44,10 @@ const (
 	blobMinEscapes  = 256 // \xNN escapes in a row
 	longLineBytes   = 5000
 	obfuscatorIdent = 30 // _0x1a2b identifiers in one file
-	nearBytes       = 400
-	nearDataBytes   = 2000
+	// obfuscatorIdentRotated is the count that suffices next to the rotation.
+	obfuscatorIdentRotated = 10
+	nearBytes              = 400
+	nearDataBytes          = 2000
 )
 
 var (
@@ -72,14 +74,21 @@ func (u *unit) scan() {
 	if u.langs&langJS != 0 {
 		// Cheap counts first: these expressions have no literal prefix RE2 could
 		// skip ahead with.
-		if bytes.Count(text, []byte("_0x")) >= obfuscatorIdent {
-			if locs := obfIdentRE.FindAllIndex(text, obfuscatorIdent); len(locs) >= obfuscatorIdent {
-				u.hits = append(u.hits, hit{sObfuscated, u, locs[0][0], locs[0][1]})
+		var rotation []int
+		if bytes.Contains(text, []byte("!![]")) || bytes.Contains(text, []byte("shift'")) || bytes.Contains(text, []byte(`shift"`)) {
+			if rotation = rotationRE.FindIndex(text); rotation != nil {
+				u.hits = append(u.hits, hit{sRotation, u, rotation[0], rotation[1]})
 			}
 		}
-		if bytes.Contains(text, []byte("!![]")) || bytes.Contains(text, []byte("shift'")) || bytes.Contains(text, []byte(`shift"`)) {
-			if loc := rotationRE.FindIndex(text); loc != nil {
-				u.hits = append(u.hits, hit{sRotation, u, loc[0], loc[1]})
+		// A short payload has fewer identifiers; with the string-array rotation
+		// beside them a third of the count is the obfuscator's all the same.
+		need := obfuscatorIdent
+		if rotation != nil {
+			need = obfuscatorIdentRotated
+		}
+		if bytes.Count(text, []byte("_0x")) >= need {
+			if locs := obfIdentRE.FindAllIndex(text, need); len(locs) >= need {
+				u.hits = append(u.hits, hit{sObfuscated, u, locs[0][0], locs[0][1]})
 			}
 		}
 		u.scanLongLines()
