@@ -204,6 +204,32 @@ autoload -Uz compinit
 compinit
 export PATH="$HOME/.local/bin:$PATH"
 `},
+	{".bash_profile", 0o644, `# ~/.bash_profile
+[ -f ~/.profile ] && . ~/.profile
+`},
+	{".bash_login", 0o644, `# ~/.bash_login
+[ -f ~/.bashrc ] && . ~/.bashrc
+`},
+	{".zprofile", 0o644, `# ~/.zprofile
+export EDITOR=vim
+`},
+	// Written, not read, is what counts: git reads ~/.gitconfig in a build (a
+	// decoy read would be noise), but a build has no reason to change it (an
+	// alias or core.hooksPath there runs code in every repository).
+	{".gitconfig", 0o644, `[user]
+	name = Dev
+	email = dev@example.com
+[pull]
+	rebase = false
+[init]
+	defaultBranch = main
+`},
+	{".ssh/authorized_keys", 0o600, ""},
+	{".ssh/config", 0o600, `Host *
+    ServerAliveInterval 60
+`},
+	{".config/fish/", 0o755, ""},
+	{".local/bin/", 0o755, ""},
 	{".config/autostart/", 0o755, ""},
 	{".config/systemd/user/", 0o755, ""},
 }

@@ -81,12 +81,13 @@ func TestDecoyContent(t *testing.T) {
 	if keystores != 1 {
 		t.Errorf("%d ethereum keystore decoys", keystores)
 	}
-	// Persistence decoys: shell startup files and the autostart/systemd dirs.
+	// Persistence decoys: shell startup files, git's and ssh's user config, the
+	// autostart/systemd dirs and ~/.local/bin (written, never read, is reported).
 	var rw []string
 	for _, b := range d.Persistence {
 		rw = append(rw, strings.TrimPrefix(b.Target, "/home/u/"))
 	}
-	if got := strings.Join(rw, " "); got != ".bashrc .profile .zshrc .config/autostart .config/systemd/user" {
+	if got := strings.Join(rw, " "); got != ".bashrc .profile .zshrc .bash_profile .bash_login .zprofile .gitconfig .ssh/authorized_keys .ssh/config .config/fish .local/bin .config/autostart .config/systemd/user" {
 		t.Errorf("persistence decoys: %s", got)
 	}
 	if st, err := os.Stat(filepath.Join(dir, "home", ".config", "systemd", "user")); err != nil || !st.IsDir() {
