@@ -162,7 +162,8 @@ func writeBack(o Options, out *Outcome, sess *sandbox.Session, root string, stra
 	if err != nil {
 		return nil, fmt.Errorf("reading what the command wrote: %w", err)
 	}
-	wr := writeBackRules(cs.Changes, wb)
+	hooks := gitHookDirs(root, o.Home) // writeback_hooks.go
+	wr := writeBackRules(cs.Changes, wb, hooks)
 	for _, s := range stray {
 		wr.refused = append(wr.refused, rootfs.Refusal{Path: s, Reason: "outside the project (thrown away: a command run through phylum-box may write only to the project)"})
 	}
@@ -183,7 +184,7 @@ func writeBack(o Options, out *Outcome, sess *sandbox.Session, root string, stra
 		o.Log.Warnf("not synced: %s", rootfs.Printable(d))
 	}
 	validate := func(allowed, _ []rootfs.Change) []rootfs.Refusal {
-		return writeBackRules(allowed, wb).refused // the same rules, on what the sync would apply
+		return writeBackRules(allowed, wb, hooks).refused // the same rules, on what the sync would apply
 	}
 	if wr.only == nil {
 		validate = nil // nothing left out: the rules above saw exactly what the sync applies

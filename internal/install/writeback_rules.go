@@ -27,7 +27,7 @@ type writeBackResult struct {
 
 // writeBackRules applies a WriteBack's rules to a run's changes (sorted, parents
 // first).
-func writeBackRules(changes []rootfs.Change, wb *managers.WriteBack) writeBackResult {
+func writeBackRules(changes []rootfs.Change, wb *managers.WriteBack, hookDirs []string) writeBackResult {
 	var res writeBackResult
 	added := map[string]bool{} // dirs this run created
 	var droppedRoots []string
@@ -56,6 +56,10 @@ func writeBackRules(changes []rootfs.Change, wb *managers.WriteBack) writeBackRe
 				continue
 			}
 			refuse(c, "under "+path.Base(vcs)+", which is never synced back (git runs hooks and commands from its config)")
+			continue
+		}
+		if d := underHookDir(c.Path, hookDirs); d != "" && !wb.NewProject {
+			refuse(c, "under "+d+", where git runs hooks from (core.hooksPath): a file there runs on your machine at the next commit; add hooks yourself")
 			continue
 		}
 		if nm := componentDir(c.Path, "node_modules"); nm != "" {

@@ -67,7 +67,7 @@ func TestWriteBackRules(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := writeBackRules(c.changes, c.wb)
+			r := writeBackRules(c.changes, c.wb, nil)
 			if got := refusedPaths(r); !reflect.DeepEqual(got, c.refused) {
 				t.Errorf("refused %v, want %v (%v)", got, c.refused, r.refused)
 			}
