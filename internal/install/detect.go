@@ -27,6 +27,9 @@ const maxAnalysed = 5000
 type analysisTarget struct {
 	pkg precheck.Package
 	dir string
+	// integrity is the lockfile's hash of the package's tarball, when it pins one
+	// (the analysis cache's key).
+	integrity string
 }
 
 // analysisTargets finds, for the packages the download step installed (added or
@@ -69,12 +72,22 @@ func (r *runner) analysisTargets(pkgs []precheck.Package) (targets []analysisTar
 // and judges the findings with the policy. It runs after the download and before
 // the build, while no container runs, so the files read are the ones the build
 // would run. done is true when the install must stop (blocked, exit 3).
-func (r *runner) analyzeInstalled(ctx context.Context, pkgs []precheck.Package) (done bool, err error) {
+func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck.Package) (done bool, err error) {
 	if len(pkgs) == 0 || r.o.Engine == nil || r.out.Verdict == nil {
 		return false, nil
 	}
 	start := time.Now()
 	targets, skipped := r.analysisTargets(pkgs)
+	pinned := map[string]string{}
+	for _, p := range resolved {
+		if p.Integrity != "" && !p.Uncheckable && p.Mismatch == "" {
+			pinned[p.Ecosystem+"\x00"+p.Name+"\x00"+p.Version] = p.Integrity
+		}
+	}
+	for i := range targets {
+		p := targets[i].pkg
+		targets[i].integrity = pinned[p.Ecosystem+"\x00"+p.Name+"\x00"+p.Version]
+	}
 	if len(targets) > maxAnalysed {
 		skipped = append(skipped, fmt.Sprintf("%d more package(s) beyond the first %d", len(targets)-maxAnalysed, maxAnalysed))
 		targets = targets[:maxAnalysed]
@@ -82,7 +95,11 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs []precheck.Package) 
 	for _, s := range skipped {
 		r.o.Log.Debugf("static analysis skipped %s", rootfs.Printable(s))
 	}
-	extra := analyzeAll(ctx, targets, func(t analysisTarget, err error) {
+	cache := r.analysisCache
+	if cache == nil {
+		cache = &analysisCache{}
+	}
+	extra, cached := analyzeAll(ctx, targets, cache, func(t analysisTarget, err error) {
 		r.o.Log.Warnf("static analysis of %s@%s: %v", t.pkg.Name, t.pkg.Version, err)
 	})
 	for _, t := range targets {
@@ -95,7 +112,7 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs []precheck.Package) 
 		}
 	}
 	r.registrySignals(ctx, targets, extra)
-	r.o.Log.Debugf("static analysis: %d package(s) read in %s, %d with findings", len(targets), time.Since(start).Round(time.Millisecond), len(extra))
+	r.o.Log.Debugf("static analysis: %d package(s) in %s (%d from the cache), %d with findings", len(targets), time.Since(start).Round(time.Millisecond), cached, len(extra))
 	if len(extra) == 0 {
 		return false, nil
 	}
@@ -103,9 +120,9 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs []precheck.Package) 
 }
 
 // analyzeAll analyses the targets on every core; findings are keyed by package.
-func analyzeAll(ctx context.Context, targets []analysisTarget, onErr func(analysisTarget, error)) map[precheck.Package][]precheck.Finding {
+func analyzeAll(ctx context.Context, targets []analysisTarget, cache *analysisCache, onErr func(analysisTarget, error)) (extra map[precheck.Package][]precheck.Finding, cached int) {
 	var mu sync.Mutex
-	extra := map[precheck.Package][]precheck.Finding{}
+	extra = map[precheck.Package][]precheck.Finding{}
 	work := make(chan analysisTarget)
 	var wg sync.WaitGroup
 	for range max(1, runtime.GOMAXPROCS(0)) {
@@ -113,8 +130,18 @@ func analyzeAll(ctx context.Context, targets []analysisTarget, onErr func(analys
 		go func() {
 			defer wg.Done()
 			for t := range work {
-				fs, err := analysis.Dir(ctx, analysis.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}, t.dir)
+				fs, hit := cache.get(t.pkg.Ecosystem, t.pkg.Name, t.pkg.Version, t.integrity)
+				var err error
+				if !hit {
+					fs, err = analysis.Dir(ctx, analysis.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}, t.dir)
+					if err == nil {
+						cache.put(t.pkg.Ecosystem, t.pkg.Name, t.pkg.Version, t.integrity, fs)
+					}
+				}
 				mu.Lock()
+				if hit {
+					cached++
+				}
 				if err != nil {
 					onErr(t, err)
 				}
@@ -134,7 +161,7 @@ func analyzeAll(ctx context.Context, targets []analysisTarget, onErr func(analys
 	}
 	close(work)
 	wg.Wait()
-	return extra
+	return extra, cached
 }
 
 func analysisFinding(f analysis.Finding) precheck.Finding {

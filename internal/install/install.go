@@ -157,7 +157,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 			log.Warnf("removing the scratch dir: %v", err)
 		}
 	}()
-	r := &runner{o: o, sess: sess, root: root, out: out}
+	r := &runner{o: o, sess: sess, root: root, out: out, analysisCache: newAnalysisCache()}
 	out.HostPaths = r.hostPaths()
 	if why := r.scriptsUnenforceable(); why != "" {
 		out.Code, out.Reason = exitcode.Blocked, why+"; nothing was installed"
@@ -266,7 +266,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 			return out, err
 		}
 		// What the download installed, read before any of it runs (detect.go).
-		if done, err := r.analyzeInstalled(ctx, r.downloaded); err != nil || done {
+		if done, err := r.analyzeInstalled(ctx, r.downloaded, pkgs); err != nil || done {
 			return out, err
 		}
 	}
@@ -369,6 +369,8 @@ type runner struct {
 	// downloaded are the packages the download step installed (added or changed),
 	// for the static analysis (installedtree.go, detect.go).
 	downloaded []precheck.Package
+	// analysisCache keeps the analysis's results per tarball (analysiscache.go).
+	analysisCache *analysisCache
 	// stdout, when set, takes the step's standard output instead of Options.Stdout.
 	stdout io.Writer
 	// only, when set, limits the build to these packages (noop.go).
