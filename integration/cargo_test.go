@@ -92,6 +92,7 @@ func TestCargoHostileBuildScriptContained(t *testing.T) {
 		canary := regStartCanary(t)
 		db := regMalDB(t, m, "crates.io")
 		b := cargoProject(t, m, reg, "fn main() {}\n", "pbox_evil")
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		outside := filepath.Join(filepath.Dir(b.Project), "pbox-evil-escaped.txt")
 		tmpl, err := os.ReadFile(filepath.Join("testdata", "cargo", "evil_build.rs"))
 		if err != nil {

@@ -63,6 +63,7 @@ func TestCredHostsPoetry(t *testing.T) {
 		priv := startPoetryAuthIndex(t, ix, "pbox", password)
 		db := regMalDB(t, m, "PyPI")
 		b := poetryPrivateProject(t, m, priv, password)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		ix.AddSdist("pbox-exfil", "1.0", map[string]string{"setup.py": strings.ReplaceAll(credExfilSetupPy, "@EVIL@", evil.URL)})
 		evilHost := "127.0.0.1:" + strconv.Itoa(evil.Port)
 		head := "[tool.poetry]\nname = \"proj\"\nversion = \"0.1.0\"\ndescription = \"\"\nauthors = [\"pbox <pbox@example.invalid>\"]\npackages = []\n\n" +
@@ -143,6 +144,7 @@ func TestCredHostsPip(t *testing.T) {
 		priv := startPoetryAuthIndex(t, ix, "pbox", password)
 		db := regMalDB(t, m, "PyPI")
 		b := pyProject(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		ix.AddSdist("pbox-exfil", "1.0", map[string]string{"setup.py": strings.ReplaceAll(credExfilSetupPy, "@EVIL@", evil.URL)})
 		privHost := strings.TrimPrefix(priv.URL, "http://")
 		pipConf := filepath.Join(b.Home, ".config", "pip", "pip.conf")

@@ -204,6 +204,7 @@ func TestEverydayNetworkAdviceNamesHost(t *testing.T) {
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		url := "http://downloads.pbox-it.example/chrome.zip"
 		tgz := packFixture(t, b, "net-pkg", map[string]any{"urls": []string{url}})
 		r := b.tool("", "npm", "install", tgz)
@@ -231,6 +232,7 @@ func TestEverydayNetworkAdviceNamesHost(t *testing.T) {
 
 		// The twin: a script that downloads nothing installs; no log is kept.
 		b2 := newPMBox(t, m)
+		containmentOnly(t, m, b2.Home) // the sandbox alone: a hostile fixture
 		tgz = packFixture(t, b2, "net-pkg", map[string]any{"urls": []string{}})
 		r = b2.tool("", "npm", "install", tgz)
 		wantCode(t, r, 0, "the install script that downloads nothing")

@@ -477,6 +477,7 @@ func TestNpmInstallScriptAttacks(t *testing.T) {
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		port, accepted := loopbackListener(t)
 		tgz := evilTarball(t, b, port, false)
 		homeBefore, gitBefore := pmHomeHash(b), treeHash(t, filepath.Join(b.Project, ".git"), true)
@@ -499,6 +500,7 @@ func TestNpmInstallScriptAttacks(t *testing.T) {
 		// Now the script fails (a fresh project: npm would keep the installed copy
 		// of the same name and version): nothing is synced, the package is named.
 		b = newPMBox(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		tgz = evilTarball(t, b, port, true)
 		before := projectState(t, b.Project)
 		homeBefore, gitBefore = pmHomeHash(b), treeHash(t, filepath.Join(b.Project, ".git"), true)
@@ -830,6 +832,7 @@ func TestNpmScriptNetwork(t *testing.T) {
 		otherHP := strings.TrimPrefix(other.URL, "http://")
 
 		b := newPMBox(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		tgz := packFixture(t, b, "net-pkg", map[string]any{"urls": []string{allowed.URL + "/chrome.zip"}})
 		before := projectState(t, b.Project)
 		rep := b.reportPath("nonet.json")
@@ -865,6 +868,7 @@ func TestNpmScriptNetwork(t *testing.T) {
 
 		// A second URL, on a host the policy does not list: refused, named.
 		b = newPMBox(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		tgz = packFixture(t, b, "net-pkg", map[string]any{"urls": []string{allowed.URL + "/chrome.zip", other.URL + "/loot"}})
 		policyFile = filepath.Join(b.Project, ".phylum-box.yaml")
 		writeFile(t, policyFile, fmt.Sprintf("script_network: [{package: pbox-net-pkg, hosts: [%q]}]\n", allowedHP), 0o644)

@@ -48,6 +48,7 @@ func TestPoetryUnusedCredentialsNotInResolve(t *testing.T) {
 		ix.AddSdist("pbox-tattle", "1.0", map[string]string{"setup.py": strings.ReplaceAll(poetryTattleSetupPy, "@INDEX@", ix.URL)})
 		db := regMalDB(t, m, "PyPI")
 		b := poetryProject(t, m, ix, "pbox-tattle")
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		mark := strconv.Itoa(os.Getpid())
 		secrets := []string{"corp-file-" + mark, "pypi-file-" + mark, "corp-env-" + mark, "pypi-env-" + mark}
 		cfg := filepath.Join(b.Home, ".config", "pypoetry")

@@ -46,6 +46,7 @@ func TestBundleGemfileEvaluatedOffline(t *testing.T) {
 		canary := regStartCanary(t)
 		db := regMalDB(t, m, "RubyGems")
 		b := regNewBox(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		gemfile := strings.NewReplacer("@SOURCE@", strconv.Quote(gs.URL), "@CANARY@", strconv.Itoa(canary.Port)).Replace(bundleHostileGemfile)
 		writeFile(t, filepath.Join(b.Project, "Gemfile"), gemfile, 0o644)
 		// The user's gem server credentials: the networked steps need them, the

@@ -65,6 +65,7 @@ func classicProject(t *testing.T, b *pmBox) {
 func TestProjectConfigYarnClassicYarnPath(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		classicProject(t, b)
 		port, accepted := loopbackListener(t)
 		writeFile(t, filepath.Join(b.Project, ".yarn", "releases", "yarn-1.22.22.cjs"), hostileRelease(b, "yarnpath", port, classicYarnJS), 0o755)
@@ -138,6 +139,7 @@ func berryProject(t *testing.T, b *pmBox, rc string, port int) {
 func TestProjectConfigYarnBerryReleaseAndPlugins(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		port, accepted := loopbackListener(t)
 		berryProject(t, b, "nodeLinker: node-modules\nplugins:\n  - path: .yarn/plugins/pbox-evil.cjs\n    spec: pbox-evil\n", port)
 		writeFile(t, filepath.Join(b.Project, ".yarn", "plugins", "pbox-evil.cjs"), hostilePlugin(b, port), 0o644)
@@ -176,6 +178,7 @@ func TestProjectConfigYarnBerryReleaseAndPlugins(t *testing.T) {
 func TestProjectConfigYarnBerryPaths(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		port, accepted := loopbackListener(t)
 		sshDir := filepath.Join(b.Home, ".ssh")
 		stBefore, err := os.Stat(sshDir)

@@ -187,6 +187,7 @@ func TestProjectFileLinkedOutNpmrcYarnrc(t *testing.T) {
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		secret := plantHomeFile(t, b.box)
 		linkProjectFile(t, b.box, ".npmrc", secret)
 		before := treeHash(t, b.Project, true)

@@ -97,6 +97,7 @@ func TestPipHostileSetupPyContained(t *testing.T) {
 		canary := regStartCanary(t)
 		db := regMalDB(t, m, "PyPI")
 		b := pyProject(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		outside := filepath.Join(filepath.Dir(b.Project), "pbox-evil-escaped.txt")
 		tmpl, err := os.ReadFile(filepath.Join("testdata", "python", "evil_setup.py"))
 		if err != nil {
@@ -187,6 +188,7 @@ func TestPipResolveSdistMetadataHookHasNoNetwork(t *testing.T) {
 		db := regMalDB(t, m, "PyPI")
 		egressSdist(t, ix, canary)
 		b := pyProject(t, m)
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		r := b.pip(ix, db, "install", "pbox-egress", "pbox-greet")
 		wantCode(t, r, 0, "pip install of an sdist whose metadata hook tries to get out")
 		checkEgressContained(t, r, b, canary)
@@ -345,6 +347,7 @@ func TestPoetryHostileSetupPyContained(t *testing.T) {
 		canary := regStartCanary(t)
 		db := regMalDB(t, m, "PyPI")
 		b := poetryProject(t, m, ix, "pbox-evil")
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		outside := filepath.Join(filepath.Dir(b.Project), "pbox-evil-escaped.txt")
 		tmpl, err := os.ReadFile(filepath.Join("testdata", "python", "evil_setup.py"))
 		if err != nil {
@@ -399,6 +402,7 @@ func TestPoetryLockSdistMetadataHookHasNoNetwork(t *testing.T) {
 		db := regMalDB(t, m, "PyPI")
 		egressSdist(t, ix, canary)
 		b := poetryProject(t, m, ix, "pbox-egress")
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		r := b.poetry(db, "install", "--no-root")
 		wantCode(t, r, 0, "poetry install of an sdist whose metadata hook tries to get out")
 		checkEgressContained(t, r, b, canary)

@@ -110,6 +110,7 @@ func TestBundleHostileExtconfContained(t *testing.T) {
 		canary := regStartCanary(t)
 		db := regMalDB(t, m, "RubyGems")
 		b := bundleProject(t, m, gs, "pbox_evil")
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		outside := filepath.Join(filepath.Dir(b.Project), "pbox-evil-escaped.txt")
 		tmpl, err := os.ReadFile(filepath.Join("testdata", "ruby", "evil_extconf.rb"))
 		if err != nil {

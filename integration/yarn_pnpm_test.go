@@ -195,6 +195,7 @@ func TestYarnPnpmAddThenBlockedAdd(t *testing.T) {
 
 func TestYarnPnpmInstallScriptAttacks(t *testing.T) {
 	forEachFlavour(t, func(t *testing.T, m mode, fl pmFlavour, b *pmBox) {
+		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		port, accepted := loopbackListener(t)
 		tgz := evilTarball(t, b, port, false)
 		homeBefore, gitBefore := pmHomeHash(b), treeHash(t, filepath.Join(b.Project, ".git"), true)
