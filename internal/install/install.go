@@ -7,7 +7,6 @@ package install
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -580,54 +579,4 @@ func (r *runner) shareCache(dir string) error {
 		}
 		return os.Lchown(p, id.RootUID, id.RootGID)
 	})
-}
-
-func (r *runner) hashSealed() (map[string][32]byte, error) {
-	m := map[string][32]byte{}
-	for _, rel := range r.o.Plan.Sealed {
-		data, err := r.sess.Scratch().ReadFile(rel)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		m[rel] = sha256.Sum256(data)
-	}
-	return m, nil
-}
-
-func (r *runner) sealedChanged(before map[string][32]byte) ([]string, error) {
-	var changed []string
-	for _, rel := range r.o.Plan.Sealed {
-		data, err := r.sess.Scratch().ReadFile(rel)
-		h, had := before[rel]
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			if had {
-				changed = append(changed, rel)
-			}
-		case err != nil:
-			changed = append(changed, rel)
-		case !had || sha256.Sum256(data) != h:
-			changed = append(changed, rel)
-		}
-	}
-	return changed, nil
-}
-
-func verdictReason(v *precheck.Verdict) string {
-	switch v.Result {
-	case precheck.Blocked:
-		n := 0
-		for _, p := range v.Packages {
-			if p.Blocked {
-				n++
-			}
-		}
-		return fmt.Sprintf("blocked by the policy: %d package(s); nothing was installed", n)
-	case precheck.Incomplete:
-		return "precheck incomplete: " + strings.Join(v.Problems, "; ") + "; nothing was installed"
-	}
-	return ""
 }
