@@ -10,6 +10,10 @@ command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
+# The behaviour monitor's labelled set runs what attackers run (integration/detect_labelled_test.go).
+command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v wget >/dev/null 2>&1 || need_apt+=(wget)
 
 if ((${#need_apt[@]})); then
 	if [[ $(id -u) -ne 0 ]]; then
