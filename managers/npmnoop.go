@@ -148,18 +148,11 @@ func NpmUpToDate(root string, omitResolved bool) (ok bool, why string) {
 		return false, err.Error()
 	}
 	defer r.Close()
-	pj, err := readNoLink(r, "package.json")
+	files, err := readNoLinks(r, "package.json", "package-lock.json", "node_modules/.package-lock.json")
 	if err != nil {
 		return false, err.Error()
 	}
-	lockData, err := readNoLink(r, "package-lock.json")
-	if err != nil {
-		return false, err.Error()
-	}
-	hiddenData, err := readNoLink(r, "node_modules/.package-lock.json")
-	if err != nil {
-		return false, err.Error()
-	}
+	pj, lockData, hiddenData := files[0], files[1], files[2]
 	hiddenSt, err := r.Lstat("node_modules/.package-lock.json")
 	if err != nil {
 		return false, err.Error()

@@ -113,6 +113,20 @@ func npmInstalledVersion(r *os.Root, dir string, e npmLockEntry) string {
 
 // readNoLink reads a regular file beneath r, refusing a symbolic link as the file
 // itself (os.Root already refuses one that leads out of root on the way).
+// readNoLinks reads each file with readNoLink, in order; the first failure is
+// returned as the reason a nothing-to-do check is unsure.
+func readNoLinks(r *os.Root, rels ...string) ([][]byte, error) {
+	out := make([][]byte, len(rels))
+	for i, rel := range rels {
+		data, err := readNoLink(r, rel)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = data
+	}
+	return out, nil
+}
+
 func readNoLink(r *os.Root, rel string) ([]byte, error) {
 	st, err := r.Lstat(rel)
 	if err != nil {

@@ -114,18 +114,11 @@ func PnpmUpToDate(root, store string) (bool, string) {
 			return false, why
 		}
 	}
-	pj, err := readNoLink(r, "package.json")
+	files, err := readNoLinks(r, "package.json", "pnpm-lock.yaml", "node_modules/.pnpm/lock.yaml")
 	if err != nil {
 		return false, err.Error()
 	}
-	lockData, err := readNoLink(r, "pnpm-lock.yaml")
-	if err != nil {
-		return false, err.Error()
-	}
-	current, err := readNoLink(r, "node_modules/.pnpm/lock.yaml")
-	if err != nil {
-		return false, err.Error()
-	}
+	pj, lockData, current := files[0], files[1], files[2]
 	if string(current) != string(lockData) {
 		return false, "node_modules/.pnpm/lock.yaml is not pnpm-lock.yaml (the installed tree is another)"
 	}

@@ -157,18 +157,11 @@ func YarnClassicUpToDate(root, system string) (bool, string) {
 		return false, err.Error()
 	}
 	defer r.Close()
-	pj, err := readNoLink(r, "package.json")
+	files, err := readNoLinks(r, "package.json", "yarn.lock", "node_modules/.yarn-integrity")
 	if err != nil {
 		return false, err.Error()
 	}
-	lockData, err := readNoLink(r, "yarn.lock")
-	if err != nil {
-		return false, err.Error()
-	}
-	intData, err := readNoLink(r, "node_modules/.yarn-integrity")
-	if err != nil {
-		return false, err.Error()
-	}
+	pj, lockData, intData := files[0], files[1], files[2]
 	var man map[string]json.RawMessage
 	if err := json.Unmarshal(pj, &man); err != nil {
 		return false, "package.json: " + err.Error()
