@@ -27,6 +27,9 @@ type Observation struct {
 	Manager  bool
 	Rule     string
 	Severity string
+	// ViaProxy is set when every attempt of a network observation went to the
+	// step's egress proxy (the way out script_network gives, in a build step).
+	ViaProxy bool
 	// Summary is one line a developer can act on, without the package's name.
 	Summary string
 	// Evidence is what was seen, first first, at most maxEvidence lines ("pid 42
@@ -415,11 +418,14 @@ func (c *collector) add(pkg Package, cands []Package, manager bool, h hit, evide
 	o := c.obs[key]
 	if o == nil {
 		o = &Observation{Package: pkg, Candidates: cands, Manager: manager && pkg.IsZero(),
-			Rule: h.rule, Severity: h.severity, Summary: h.summary}
+			Rule: h.rule, Severity: h.severity, Summary: h.summary, ViaProxy: h.proxy}
 		c.obs[key] = o
 		c.order = append(c.order, key)
-	} else if rank(h.severity) > rank(o.Severity) {
-		o.Severity, o.Summary = h.severity, h.summary
+	} else {
+		o.ViaProxy = o.ViaProxy && h.proxy
+		if rank(h.severity) > rank(o.Severity) {
+			o.Severity, o.Summary = h.severity, h.summary
+		}
 	}
 	for _, e := range o.Evidence {
 		if e == evidence || strings.HasPrefix(e, evidence+" (while ") || strings.HasPrefix(evidence, e+" (while ") {

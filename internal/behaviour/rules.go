@@ -37,6 +37,8 @@ type hit struct {
 	// evidence is what was done ("connect 203.0.113.9:443"), prefixed later by
 	// the process ("pid 42 node install.js: ").
 	evidence string
+	// proxy: the attempt went to phylum-box's egress proxy of the step.
+	proxy bool
 }
 
 // netHits are the network rules' hits for a connect, sendto or sendmsg. Unix
@@ -62,7 +64,7 @@ func netHits(ev container.SyscallEvent, pkg Package, fetcher string, proxies map
 		// out (the caller drops the manager's own connections), no package's.
 		return []hit{{rule: RuleNetwork, severity: High,
 			summary:  "tried to reach the network through phylum-box's egress proxy (" + addr + "), which is there for the package manager only",
-			evidence: ev.Syscall + " " + addr + " (the egress proxy)"}}
+			evidence: ev.Syscall + " " + addr + " (the egress proxy)", proxy: true}}
 	}
 	if ip.IsLoopback() || ip.IsUnspecified() {
 		if port != "53" {

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/phylum-box/phylum-box/internal/behaviour"
 	"github.com/phylum-box/phylum-box/internal/sandbox"
@@ -79,7 +78,7 @@ func (r *runner) judgeBehaviour(ctx context.Context, phase managers.Phase, s *ma
 			r.o.Log.Debugf("behaviour monitor, %s step: the package manager itself: %s (%s)", phase, o.Summary, rootfs.Printable(firstEvidence(o.Evidence)))
 			continue
 		}
-		if phase != managers.PhaseBuild && len(s.Egress) > 0 && o.Rule == behaviour.RuleNetwork && viaProxy(o.Evidence) &&
+		if phase != managers.PhaseBuild && len(s.Egress) > 0 && o.Rule == behaviour.RuleNetwork && o.ViaProxy &&
 			o.Package.IsZero() && len(o.Candidates) == 0 {
 			// A resolve step behind the proxy (pip's, poetry's): the manager's
 			// helpers (pip's build-environment runner, phylum-box's fetch program)
@@ -88,7 +87,7 @@ func (r *runner) judgeBehaviour(ctx context.Context, phase managers.Phase, s *ma
 			r.o.Log.Debugf("behaviour monitor, %s step: %s used the egress proxy (%s)", phase, o.Owner(), rootfs.Printable(firstEvidence(o.Evidence)))
 			continue
 		}
-		if phase == managers.PhaseBuild && len(s.Egress) > 0 && o.Rule == behaviour.RuleNetwork && viaProxy(o.Evidence) {
+		if phase == managers.PhaseBuild && len(s.Egress) > 0 && o.Rule == behaviour.RuleNetwork && o.ViaProxy {
 			// The build step of script_network's packages (buildsteps.go): the
 			// proxy is their way out, to exactly their hosts; what it refused is
 			// in the step's outcome.
@@ -127,20 +126,4 @@ func firstEvidence(s []string) string {
 		return ""
 	}
 	return s[0]
-}
-
-// viaProxy says whether every line of a network finding's evidence is a
-// connection to the step's egress proxy (internal/behaviour marks them so).
-func viaProxy(evidence []string) bool {
-	n := 0
-	for _, e := range evidence {
-		if strings.HasPrefix(e, "… and ") {
-			continue
-		}
-		if !strings.HasSuffix(e, "(the egress proxy)") {
-			return false
-		}
-		n++
-	}
-	return n > 0
 }
