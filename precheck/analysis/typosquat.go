@@ -1,16 +1,9 @@
 package analysis
 
 import (
-	"bufio"
-	"bytes"
-	"embed"
 	"regexp"
 	"strings"
-	"sync"
 )
-
-//go:embed data/top-*.txt
-var topData embed.FS
 
 // How popular a target must be. A name at edit distance one from a name ranked
 // below these is as likely a real, smaller package as an imitation (measured on
@@ -33,55 +26,37 @@ type topList struct {
 	unscoped map[string]int // @scope/name as scope-name, scopename, scope.name
 }
 
-var (
-	topOnce  sync.Once
-	topLists map[string]*topList
-)
-
-var topFiles = map[string]string{"npm": "data/top-npm.txt", "PyPI": "data/top-pypi.txt", "crates.io": "data/top-crates.txt", "RubyGems": "data/top-rubygems.txt"}
-
-func lists() map[string]*topList {
-	topOnce.Do(func() {
-		topLists = map[string]*topList{}
-		for eco, file := range topFiles {
-			data, err := topData.ReadFile(file)
-			if err != nil {
-				panic(err) // embedded at build time
-			}
-			l := &topList{rank: map[string]int{}, stripped: map[string]int{}, skeleton: map[string]int{}, unscoped: map[string]int{}}
-			sc := bufio.NewScanner(bytes.NewReader(data))
-			for sc.Scan() {
-				n := strings.TrimSpace(sc.Text())
-				if n == "" || strings.HasPrefix(n, "#") {
-					continue
-				}
-				orig := n
-				n = normName(eco, n)
-				if _, dup := l.rank[n]; dup {
-					continue
-				}
-				i := len(l.names)
-				l.names = append(l.names, n)
-				l.spelled = append(l.spelled, orig)
-				l.rank[n] = i
-				if _, ok := l.stripped[stripSep(n)]; !ok {
-					l.stripped[stripSep(n)] = i
-				}
-				if _, ok := l.skeleton[skeleton(n)]; !ok {
-					l.skeleton[skeleton(n)] = i
-				}
-				if scope, rest, ok := strings.Cut(strings.TrimPrefix(n, "@"), "/"); ok && strings.HasPrefix(n, "@") {
-					for _, k := range []string{scope + "-" + rest, scope + rest, scope + "." + rest} {
-						if _, ok := l.unscoped[k]; !ok {
-							l.unscoped[k] = i
-						}
-					}
-				}
-			}
-			topLists[eco] = l
+// newTopList indexes names (most depended-on first, as the list spells them);
+// a name whose normalised form is already there is skipped.
+func newTopList(eco string, names []string) *topList {
+	l := &topList{rank: map[string]int{}, stripped: map[string]int{}, skeleton: map[string]int{}, unscoped: map[string]int{}}
+	for _, orig := range names {
+		n := normName(eco, orig)
+		if n == "" {
+			continue
 		}
-	})
-	return topLists
+		if _, dup := l.rank[n]; dup {
+			continue
+		}
+		i := len(l.names)
+		l.names = append(l.names, n)
+		l.spelled = append(l.spelled, orig)
+		l.rank[n] = i
+		if _, ok := l.stripped[stripSep(n)]; !ok {
+			l.stripped[stripSep(n)] = i
+		}
+		if _, ok := l.skeleton[skeleton(n)]; !ok {
+			l.skeleton[skeleton(n)] = i
+		}
+		if scope, rest, ok := strings.Cut(strings.TrimPrefix(n, "@"), "/"); ok && strings.HasPrefix(n, "@") {
+			for _, k := range []string{scope + "-" + rest, scope + rest, scope + "." + rest} {
+				if _, ok := l.unscoped[k]; !ok {
+					l.unscoped[k] = i
+				}
+			}
+		}
+	}
+	return l
 }
 
 var pySepRE = regexp.MustCompile(`[-_.]+`)
@@ -137,10 +112,16 @@ var (
 )
 
 // Typosquat reports whether name imitates a much more popular name of the same
-// ecosystem, which one (as the list spells it) and how. A name on the list is
-// never a typosquat.
+// ecosystem in the lists built into phylum-box; see TopLists.Typosquat.
 func Typosquat(ecosystem, name string) (target, technique string, ok bool) {
-	l := lists()[ecosystem]
+	return EmbeddedTopLists().Typosquat(ecosystem, name)
+}
+
+// Typosquat reports whether name imitates a much more popular name of the same
+// ecosystem, which one (as the list spells it) and how. A name on the list is
+// never a typosquat. A nil *TopLists uses the embedded lists.
+func (t *TopLists) Typosquat(ecosystem, name string) (target, technique string, ok bool) {
+	l := t.list(ecosystem)
 	if l == nil {
 		return "", "", false
 	}

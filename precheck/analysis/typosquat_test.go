@@ -85,12 +85,12 @@ func TestTyposquatCorpusFalseAlarms(t *testing.T) {
 		}
 		for _, p := range pkgs {
 			k := key{p.Ecosystem, p.Name}
-			if seen[k] || topFiles[p.Ecosystem] == "" {
+			if _, ok := TopListFile(p.Ecosystem); seen[k] || !ok {
 				continue
 			}
 			seen[k] = true
 			byEco[p.Ecosystem]++
-			if _, listed := lists()[p.Ecosystem].rank[normName(p.Ecosystem, p.Name)]; !listed {
+			if _, listed := EmbeddedTopLists().list(p.Ecosystem).rank[normName(p.Ecosystem, p.Name)]; !listed {
 				compared++
 			}
 			if target, tech, ok := Typosquat(p.Ecosystem, p.Name); ok {
