@@ -102,8 +102,10 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck
 	extra, cached := analyzeAll(ctx, targets, cache, func(t analysisTarget, err error) {
 		r.o.Log.Warnf("static analysis of %s@%s: %v", t.pkg.Name, t.pkg.Version, err)
 	})
+	// The lists `db update` stored next to the database, else the embedded ones.
+	topLists := analysis.LoadTopLists(r.o.Engine.DBPath)
 	for _, t := range targets {
-		if target, technique, ok := analysis.Typosquat(t.pkg.Ecosystem, t.pkg.Name); ok {
+		if target, technique, ok := topLists.Typosquat(t.pkg.Ecosystem, t.pkg.Name); ok {
 			extra[t.pkg] = append(extra[t.pkg], precheck.Finding{
 				ID: analysis.RuleTyposquat, Kind: precheck.Analysis, Severity: precheck.SeverityMedium,
 				Summary:  fmt.Sprintf("the name %s imitates the popular package %s (%s)", t.pkg.Name, target, technique),
