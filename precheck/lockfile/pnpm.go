@@ -8,7 +8,7 @@ import (
 	"path"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/phylum-box/phylum-box/precheck"
 )
