@@ -1,22 +1,9 @@
 package behaviour
 
 import (
-	"os"
-	"runtime"
 	"testing"
 
-	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/testutil"
 )
 
-func init() {
-	// The test binary is also the container's init (see internal/sandbox).
-	runtime.LockOSThread()
-	container.MaybeInit()
-}
-
-func TestMain(m *testing.M) {
-	if err := container.ReexecSealed(); err != nil {
-		println("ReexecSealed:", err.Error())
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testutil.ContainerMain(m) }

@@ -1,6 +1,7 @@
-// Package testutil holds helpers the tests of internal/install and internal/sandbox
-// share: projects a container's mapped root can reach, and tree snapshots to prove
-// a project was left byte-identical. Only tests import it.
+// Package testutil holds helpers the tests of packages that start containers
+// share: their TestMain (ContainerMain), projects a container's mapped root can
+// reach, and tree snapshots to prove a project was left byte-identical. Only
+// tests import it.
 package testutil
 
 import (

@@ -1,14 +1,9 @@
 package run
 
 import (
-	"runtime"
+	"testing"
 
-	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/testutil"
 )
 
-func init() {
-	// The test binary is also the container's init (libcontainer re-executes
-	// /proc/self/exe with argv[1] == "init"), as cmd/phylum-box/main.go is.
-	runtime.LockOSThread()
-	container.MaybeInit()
-}
+func TestMain(m *testing.M) { testutil.ContainerMain(m) }
