@@ -106,8 +106,15 @@ func Dir(ctx context.Context, pkg Package, dir string) ([]Finding, error) {
 		return nil, fmt.Errorf("analysing %s %s@%s: %w", pkg.Ecosystem, pkg.Name, pkg.Version, err)
 	}
 	defer fsys.close()
+	return analyse(ctx, pkg, fsys, nil)
+}
+
+// analyse reads one package's tree; gemExts are the extensions a gem's
+// specification names (Archive reads them from its metadata).
+func analyse(ctx context.Context, pkg Package, fsys *tree, gemExts []string) ([]Finding, error) {
 	var units []*unit
 	var extra []Finding
+	var err error
 	switch pkg.Ecosystem {
 	case "npm":
 		units, err = npmUnits(ctx, fsys)
@@ -116,7 +123,7 @@ func Dir(ctx context.Context, pkg Package, dir string) ([]Finding, error) {
 	case "crates.io":
 		units, err = crateUnits(ctx, fsys)
 	case "RubyGems":
-		units, err = gemUnits(ctx, fsys)
+		units, err = gemUnits(ctx, fsys, gemExts)
 	default:
 		return nil, fmt.Errorf("analysing %s@%s: unknown ecosystem %q", pkg.Name, pkg.Version, pkg.Ecosystem)
 	}

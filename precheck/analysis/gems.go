@@ -10,13 +10,20 @@ import (
 var rakeExtRE = regexp.MustCompile(`\.extensions\s*(?:=|<<|\+=)[^\n]*Rakefile`)
 
 // gemUnits: extconf.rb and the other extension builders (mkrf_conf, an ext/
-// Rakefile) run at install; a gemspec is Ruby run when the gem comes from git or
-// a path. lib/NAME.rb is what `require NAME` loads.
-func gemUnits(ctx context.Context, t *tree) ([]*unit, error) {
+// Rakefile, whatever file the specification's extensions name: exts) run at
+// install; so does lib/rubygems_plugin.rb, which RubyGems loads into every later
+// `gem` command, and a Bundler plugin's plugins.rb; a gemspec is Ruby run when the
+// gem comes from git or a path. lib/NAME.rb is what `require NAME` loads.
+func gemUnits(ctx context.Context, t *tree, exts []string) ([]*unit, error) {
 	inst := &closure{t: t, seen: map[string]bool{}, max: maxInstallFiles, depth: installDepth, role: roleInstall}
 	entry := &closure{t: t, seen: map[string]bool{}, max: maxEntryFiles, depth: 1, role: roleEntry}
 	var units []*unit
 	var libs []string
+	for _, n := range append(exts, "lib/rubygems_plugin.rb", "plugins.rb") {
+		if t.exists(n) {
+			units = append(units, inst.follow(n, 0)...)
+		}
+	}
 	for _, n := range t.list() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -41,7 +48,9 @@ func gemUnits(ctx context.Context, t *tree) ([]*unit, error) {
 		}
 	}
 	for _, n := range libs {
-		units = append(units, entry.follow(n, 0)...)
+		if !inst.seen[n] {
+			units = append(units, entry.follow(n, 0)...)
+		}
 	}
 	for n := range inst.seen {
 		entry.seen[n] = true

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/BurntSushi/toml"
 )
 
 func pypiUnits(ctx context.Context, t *tree) ([]*unit, []Finding, error) {
@@ -60,12 +62,16 @@ func pypiUnits(ctx context.Context, t *tree) ([]*unit, []Finding, error) {
 		}
 	}
 
-	// An sdist's setup.py runs at build; so do the local modules it imports.
+	// An sdist's setup.py runs at build; so do the local modules it imports, and
+	// an in-tree build backend (pyproject.toml's backend-path).
 	if !wheel {
 		for _, n := range names {
 			if n == "setup.py" || strings.Count(n, "/") == 1 && strings.HasSuffix(n, "/setup.py") {
 				units = append(units, inst.follow(n, 0)...)
 			}
+		}
+		for _, n := range inTreeBackend(t) {
+			units = append(units, inst.follow(n, 0)...)
 		}
 	}
 	// Load time: each top-level package's __init__.py.
@@ -184,4 +190,37 @@ func appendUnique(l []string, s string) []string {
 		return l
 	}
 	return append(l, s)
+}
+
+// inTreeBackend finds the module files of an sdist's in-tree PEP 517 backend:
+// build-backend "pkg.mod:obj" looked up in each backend-path directory.
+func inTreeBackend(t *tree) []string {
+	raw, _, err := t.read("pyproject.toml")
+	if err != nil {
+		return nil
+	}
+	var m struct {
+		BuildSystem struct {
+			Backend     string   `toml:"build-backend"`
+			BackendPath []string `toml:"backend-path"`
+		} `toml:"build-system"`
+	}
+	if toml.Unmarshal(raw, &m) != nil || m.BuildSystem.Backend == "" {
+		return nil
+	}
+	mod, _, _ := strings.Cut(m.BuildSystem.Backend, ":")
+	mod = strings.ReplaceAll(strings.TrimSpace(mod), ".", "/")
+	var out []string
+	for _, d := range m.BuildSystem.BackendPath {
+		d = cleanRel(d)
+		if d == ".." || strings.HasPrefix(d, "../") || path.IsAbs(d) || len(out) > 8 {
+			continue
+		}
+		for _, c := range []string{path.Join(d, mod+".py"), path.Join(d, mod, "__init__.py")} {
+			if t.exists(c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }

@@ -34,6 +34,8 @@ type tree struct {
 	set   map[string]bool
 	// unread are install- and entry-time files left unread by the read cap.
 	unread []string
+	// mem, when set, holds an archive's files instead of dir (archive.go).
+	mem map[string]*memFile
 }
 
 func openTree(dir string) (*tree, error) {
@@ -44,7 +46,11 @@ func openTree(dir string) (*tree, error) {
 	return &tree{dir: dir, root: fd}, nil
 }
 
-func (t *tree) close() { unix.Close(t.root) }
+func (t *tree) close() {
+	if t.mem == nil {
+		unix.Close(t.root)
+	}
+}
 
 var (
 	errNotRegular = errors.New("not a regular file")
@@ -54,6 +60,9 @@ var (
 // read returns rel's content up to maxFileBytes and whether it was cut. rel is
 // resolved beneath the root with no symlink followed anywhere on the way.
 func (t *tree) read(rel string) ([]byte, bool, error) {
+	if t.mem != nil {
+		return t.readMem(rel)
+	}
 	rel = path.Clean(strings.TrimPrefix(rel, "./"))
 	if rel == "." || strings.HasPrefix(rel, "../") || rel == ".." || path.IsAbs(rel) {
 		return nil, false, fmt.Errorf("%s: outside the package", rel)
