@@ -16,6 +16,7 @@ import (
 
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/precheck/analysis"
 	"github.com/phylum-box/phylum-box/precheck/osvdb"
 )
 
@@ -29,21 +30,27 @@ func NewCmdDB(f *cmdutil.Factory) *cobra.Command {
   db update   downloads OSV's per-ecosystem exports (<source>/<Ecosystem>/all.zip;
               --source is a base URL such as a team mirror, or a local directory
               laid out the same way) and rebuilds those ecosystems; the others are
-              kept. Default: all of npm, PyPI, RubyGems, crates.io.
+              kept. Default: all of npm, PyPI, RubyGems, crates.io. A source that
+              also serves toplists/top-{npm,pypi,crates,rubygems}.txt (a team
+              mirror: see hack/toplist -mirror) refreshes the typosquatting lists:
+              each is checked and stored next to the database; one the source
+              does not serve (OSV's export serves none) keeps the list in use.
   db import   merges OSV zips, directories of OSV JSON records or single .json
               files into the database (machines without network, tests). A
               withdrawn record removes the advisory.
-  db status   shows the ecosystems, advisory and package counts and the age of
-              the data. --format json prints
+  db status   shows the ecosystems, advisory and package counts, the age of
+              the data and the typosquatting list in use per ecosystem (built
+              in, or fetched when and from where). --format json prints
               {path, format, updated, age_seconds, ecosystems:[{name, records,
-              packages, withdrawn, updated, source}]}.
+              packages, withdrawn, updated, source}], toplists:[{ecosystem,
+              stored, path, source, fetched, built, names, problem}]}.
 
 Every change builds a new database file next to the old one and renames it into
 place only when it is complete, so an interrupted or corrupt download or import
 leaves the current database as it was. Checks running meanwhile keep working.
 
 Exit status: 0 success, 2 usage error, 5 (status) no usable database, 1 any
-other failure (download, corrupt export).`,
+other failure (download, corrupt export, a typosquatting list refused).`,
 		// Without a known subcommand: a usage error, not help and exit 0.
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -134,7 +141,7 @@ func runDBUpdate(ctx context.Context, o *DBUpdateOptions) error {
 		return err
 	}
 	o.App.Log.Infof("OSV database updated: %s", o.DBPath)
-	return nil
+	return updateTopLists(ctx, o.App, o.DBPath, o.Source, ecos) // toplists.go
 }
 
 // DBImportOptions are `db import`'s.
@@ -219,6 +226,8 @@ func NewCmdDBStatus(f *cmdutil.Factory, runF func(*DBStatusOptions) error) *cobr
 type dbStatusJSON struct {
 	osvdb.Status
 	AgeSeconds int64 `json:"age_seconds"`
+	// TopLists are the typosquatting lists in use, one per ecosystem.
+	TopLists []analysis.TopListInfo `json:"toplists"`
 }
 
 func runDBStatus(o *DBStatusOptions) error {
@@ -242,7 +251,7 @@ func runDBStatus(o *DBStatusOptions) error {
 	if o.Format == "json" {
 		enc := json.NewEncoder(app.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(dbStatusJSON{Status: st, AgeSeconds: int64(st.Age(now) / time.Second)})
+		return enc.Encode(dbStatusJSON{Status: st, AgeSeconds: int64(st.Age(now) / time.Second), TopLists: analysis.LoadTopLists(o.DBPath).Info()})
 	}
 	w := app.Stdout
 	fmt.Fprintf(w, "database: %s\n", st.Path)
@@ -257,5 +266,8 @@ func runDBStatus(o *DBStatusOptions) error {
 			fmt.Fprintf(tw, "%s\t-\t-\tnever (run `phylum-box db update --ecosystem %s`)\n", eco, eco)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeTopListsStatus(w, analysis.LoadTopLists(o.DBPath).Info())
 }
