@@ -557,16 +557,6 @@ func exitCode(err error) int {
 	return -1
 }
 
-// runAs runs `phylum-box ARGS...` as u (nil: root) in projectDir with a fresh, empty
-// $HOME of its own, and returns what it printed and its exit code.
-func runAs(t testing.TB, u *testUser, projectDir string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	m := mode{Name: "root", User: u}
-	home := newHome(t, m)
-	r := invocation{Mode: m, Args: args, Dir: projectDir, Home: home}.exec(t)
-	return r.Stdout, r.Stderr, r.Code
-}
-
 // ---- per-test fixtures ----
 
 var fixtureSeq struct {

@@ -709,7 +709,6 @@ func TestNpxRunsOfflineAndWritesBack(t *testing.T) {
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
-		before := projectState(t, b.Project)
 		rep := b.reportPath("npx.json")
 		r := b.tool(rep, "npx", "cowsay", "hi from npx")
 		wantCode(t, r, 0, "npx cowsay")
@@ -736,7 +735,7 @@ func TestNpxRunsOfflineAndWritesBack(t *testing.T) {
 		if data, _ := os.ReadFile(filepath.Join(b.Project, "said.txt")); !strings.Contains(string(data), "inside") || strings.Contains(string(data), b.Mark) {
 			t.Errorf("said.txt: %q", data)
 		}
-		before = projectState(t, b.Project)
+		before := projectState(t, b.Project)
 
 		r = b.tool("", "npx", "--yes", "--package=is-number@7.0.0", "--", "true")
 		wantCode(t, r, 3, "npx of a package with a MAL record")

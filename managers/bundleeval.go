@@ -522,11 +522,3 @@ func bundleRubyLine(versions []string, engine string, engineVersions []string, p
 	}
 	return "ruby " + strings.Join(args, ", ") + "\n", nil
 }
-
-func quoteAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = fmt.Sprintf("%q", s)
-	}
-	return out
-}

@@ -194,7 +194,6 @@ type bundleLock struct {
 	specs     []bundleSpec
 	platforms []string
 	deps      map[string][]string
-	other     string // a section it does not read (GIT, PATH, PLUGIN SOURCE)
 }
 
 // bundleSpec is a locked gem: its name and version, "-platform" after it for a

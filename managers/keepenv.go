@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"regexp"
-	"sort"
 	"strings"
 )
 
@@ -156,11 +155,4 @@ func builtinKeep(name string) bool {
 		}
 	}
 	return false
-}
-
-// BuiltinKeepEnvDoc lists the built-in patterns, one per line, for the docs.
-func BuiltinKeepEnvDoc() string {
-	pats := append([]string(nil), BuiltinKeepEnv...)
-	sort.Strings(pats)
-	return "`" + strings.Join(pats, "`, `") + "`"
 }

@@ -1,9 +1,6 @@
 package managers
 
-import (
-	"sort"
-	"sync"
-)
+import "sync"
 
 // Settings pages are the reference pages generated from a manager's table of
 // project-configuration settings (docs/reference/<name>.md): the same table the
@@ -36,16 +33,4 @@ func SettingsPages() map[string]string {
 		out[name] = render()
 	}
 	return out
-}
-
-// SettingsPageNames lists the registered page files, sorted.
-func SettingsPageNames() []string {
-	settingsPagesMu.Lock()
-	defer settingsPagesMu.Unlock()
-	names := make([]string, 0, len(settingsPages))
-	for n := range settingsPages {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }

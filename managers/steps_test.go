@@ -70,18 +70,6 @@ func (r stepRunner) run(step *Step, phase Phase, dir string) string {
 	return string(out)
 }
 
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(filepath.Dir(to), 0o755)
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // runPlanSteps runs Resolve on a scratch copy, carries the resolved files over,
 // then Download and Build on the project, and checks each step's promise. built is
 // the file (relative to Root) the package's postinstall writes.

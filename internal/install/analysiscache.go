@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/phylum-box/phylum-box/precheck/analysis"
 )
@@ -23,7 +22,6 @@ import (
 type analysisCache struct {
 	dir  string
 	salt string
-	once sync.Once
 }
 
 // newAnalysisCache is the user's cache ($XDG_CACHE_HOME/phylum-box/analysis).
