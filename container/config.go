@@ -77,7 +77,7 @@ func mountsFor(in []specs.Mount, id *Identity) []specs.Mount {
 			for _, o := range m.Options {
 				if v, ok := strings.CutPrefix(o, "gid="); ok {
 					var g uint32
-					if _, err := fmt.Sscan(v, &g); err == nil && !id.MapsGID(g) {
+					if _, err := fmt.Sscan(v, &g); err == nil && !id.mapsGID(g) {
 						continue
 					}
 				}

@@ -59,10 +59,10 @@ func NewDiskMeter(since time.Time) *DiskMeter {
 // coarseClockSlack covers the coarse clock's lag (one tick: 10 ms at HZ=100).
 const coarseClockSlack = 10 * time.Millisecond
 
-// Watch adds a host directory the containers may write. The first time its file
+// watch adds a host directory the containers may write. The first time its file
 // system is seen, that file system's current usage becomes its baseline. Adding
 // a dir twice is harmless.
-func (m *DiskMeter) Watch(dir string) error {
+func (m *DiskMeter) watch(dir string) error {
 	var st unix.Stat_t
 	if err := unix.Stat(dir, &st); err != nil {
 		return err
@@ -90,9 +90,9 @@ func (m *DiskMeter) Watch(dir string) error {
 
 // WatchMounts watches the host dirs behind the writable mounts of a container:
 // the upperdir and workdir of an overlay, the source of a bind without "ro".
-func (m *DiskMeter) WatchMounts(mounts []specs.Mount) error {
+func (m *DiskMeter) watchMounts(mounts []specs.Mount) error {
 	for _, dir := range writableHostDirs(mounts) {
-		if err := m.Watch(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := m.watch(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}
@@ -128,7 +128,7 @@ func writableHostDirs(mounts []specs.Mount) []string {
 
 // Grown is how much the watched file systems' usage grew since each was first
 // watched, summed (statfs; cheap, and counts everyone's writes).
-func (m *DiskMeter) Grown() int64 {
+func (m *DiskMeter) grown() int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var g int64
@@ -147,7 +147,7 @@ func (m *DiskMeter) Grown() int64 {
 // Used walks the watched dirs and returns the bytes allocated to entries changed
 // at or after the meter's start. It does not leave a dir's file system (a mount
 // below it is someone else's).
-func (m *DiskMeter) Used() (int64, error) {
+func (m *DiskMeter) used() (int64, error) {
 	m.mu.Lock()
 	dirs := append([]string(nil), m.dirs...)
 	m.mu.Unlock()
@@ -304,10 +304,10 @@ type diskWatch struct {
 // limit, so that space other processes freed meanwhile would have to be most of
 // the limit to hide a run over it.
 func (w *diskWatch) final(failed bool) bool {
-	if !failed && w.m.Grown()-w.others <= w.limit/4 {
+	if !failed && w.m.grown()-w.others <= w.limit/4 {
 		return false
 	}
-	used, err := w.m.Used()
+	used, err := w.m.used()
 	w.walks++
 	w.used = used
 	return err == nil && used > w.limit
@@ -317,7 +317,7 @@ func (w *diskWatch) final(failed bool) bool {
 // one statfs per watched file system; a walk happens only when those grew by
 // more than the limit (plus what earlier walks attributed to others).
 func (w *diskWatch) over(now time.Time) bool {
-	g := w.m.Grown()
+	g := w.m.grown()
 	if g-w.others < w.used {
 		// Someone else freed space: what they had written no longer hides the
 		// containers' growth.
@@ -327,7 +327,7 @@ func (w *diskWatch) over(now time.Time) bool {
 		return false
 	}
 	start := time.Now()
-	used, err := w.m.Used()
+	used, err := w.m.used()
 	used += heldDeleted(w.pidns, unix.NsecToTimespec(w.m.since.UnixNano()), map[[2]uint64]bool{})
 	took := time.Since(start)
 	w.walks++

@@ -71,7 +71,7 @@ func TestDiskMeterChargesInodes(t *testing.T) {
 	dir := t.TempDir()
 	m := NewDiskMeter(time.Now())
 	time.Sleep(20 * time.Millisecond) // past the coarse clock's tick
-	if err := m.Watch(dir); err != nil {
+	if err := m.watch(dir); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3000; i++ {
@@ -81,7 +81,7 @@ func TestDiskMeterChargesInodes(t *testing.T) {
 		}
 		f.Close()
 	}
-	used, err := m.Used()
+	used, err := m.used()
 	if err != nil {
 		t.Fatal(err)
 	}

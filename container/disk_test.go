@@ -40,17 +40,17 @@ func TestDiskMeterCountsOnlyNewWrites(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	m := NewDiskMeter(time.Now())
 	time.Sleep(20 * time.Millisecond)
-	if err := m.Watch(dir); err != nil {
+	if err := m.watch(dir); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Watch(dir); err != nil { // twice is harmless
+	if err := m.watch(dir); err != nil { // twice is harmless
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "new", "a"), 2<<20)
 	if err := os.Link(filepath.Join(dir, "new", "a"), filepath.Join(dir, "new", "a-link")); err != nil {
 		t.Fatal(err)
 	}
-	used, err := m.Used()
+	used, err := m.used()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestDiskWatchOver(t *testing.T) {
 	dir := t.TempDir()
 	m := NewDiskMeter(time.Now())
 	time.Sleep(20 * time.Millisecond) // past the coarse clock's tick
-	if err := m.Watch(dir); err != nil {
+	if err := m.watch(dir); err != nil {
 		t.Fatal(err)
 	}
 	w := &diskWatch{m: m, limit: 8 << 20}
@@ -81,7 +81,7 @@ func TestDiskWatchOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !w.over(time.Now()) {
-		t.Fatalf("17 MiB is not over an 8 MiB limit (grown %d, used %d, walks %d)", m.Grown(), w.used, w.walks)
+		t.Fatalf("17 MiB is not over an 8 MiB limit (grown %d, used %d, walks %d)", m.grown(), w.used, w.walks)
 	}
 	if w.used < 17<<20 {
 		t.Errorf("exact measure %d, want at least 17 MiB", w.used)
@@ -97,7 +97,7 @@ func TestDiskWatchIgnoresOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := NewDiskMeter(time.Now())
-	if err := m.Watch(watched); err != nil {
+	if err := m.watch(watched); err != nil {
 		t.Fatal(err)
 	}
 	w := &diskWatch{m: m, limit: 4 << 20}
@@ -153,7 +153,7 @@ func syncFS(dir string) error {
 func BenchmarkDiskPoll(b *testing.B) {
 	dir := b.TempDir()
 	m := NewDiskMeter(time.Now())
-	if err := m.Watch(dir); err != nil {
+	if err := m.watch(dir); err != nil {
 		b.Fatal(err)
 	}
 	w := &diskWatch{m: m, limit: 1 << 40}
@@ -173,12 +173,12 @@ func BenchmarkDiskWalk(b *testing.B) {
 	for i := range 10000 {
 		writeFile(b, filepath.Join(dir, "pkg"+strconv.Itoa(i/20), "f"+strconv.Itoa(i)), 4096)
 	}
-	if err := m.Watch(dir); err != nil {
+	if err := m.watch(dir); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := m.Used(); err != nil {
+		if _, err := m.used(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -21,7 +21,7 @@
 //
 // As root, each run gets its own cgroup (/phylum-box/<id>) with memory (+swap to the
 // same total), pids and CPU quota. Rootless, the same happens below a cgroup handed
-// over once by `phylum-box setup --user NAME` (Delegate); without one, pids falls back
+// over once by `phylum-box setup --user NAME` (DelegatedCgroup finds it); without one, pids falls back
 // to RLIMIT_NPROC — which kernels since 5.14 count per user namespace, so per
 // container — and memory and CPU are reported as not enforced (Result.Limits). The
 // wall-clock timeout, an interrupt (ctx), an OOM kill or a fork refused by the pids
@@ -32,9 +32,13 @@
 //
 // # Life cycle
 //
-// Reserve claims an id and a private dir in the state dir (DefaultStateDir) under an
-// flock; RunReserved creates, runs, waits for and destroys the container; Release
-// removes what is left. A phylum-box killed with SIGKILL takes its container with it
-// (setpriv --pdeathsig) and the next Reserve cleans its state and cgroup
-// (CleanStale). Probe reports what the host allows, for run and for doctor.
+// Reserve claims an id and a private dir in the state dir under an flock;
+// RunReserved creates, runs, waits for and destroys the container; Release removes
+// what is left. A phylum-box killed with SIGKILL takes its container with it
+// (setpriv --pdeathsig) and the next Reserve cleans its state and cgroup.
+//
+// What the host allows, and how to fix what it does not, is internal/doctor's
+// (`phylum-box doctor` and `setup`): it reads the same facts through the few
+// exported names it needs — CurrentIdentity, HostCgroupMode, DelegatedCgroup,
+// DelegationName, V1HierarchyDirs, ReadSubIDFile, PlanLimits.
 package container

@@ -2,6 +2,7 @@ package container
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,11 +16,11 @@ import (
 // RootFallbackBase is the first host uid/gid of the range container ids map to
 // when phylum-box runs as real root and root has no /etc/subuid range. It is far
 // above any ordinary account (useradd stops at 60000, systemd's dynamic users at
-// 61183, nobody is 65534) and below the 32-bit overflow ids. RootFallbackSize
+// 61183, nobody is 65534) and below the 32-bit overflow ids. rootFallbackSize
 // ids are mapped, so container uids 0..65535 exist.
 const (
 	RootFallbackBase = 2_000_000_000
-	RootFallbackSize = 65536
+	rootFallbackSize = 65536
 )
 
 // Identity is the user-namespace mapping of a container: which host ids the
@@ -56,7 +57,7 @@ func (id Identity) SingleMap() Identity {
 }
 
 // MapsGID reports whether container gid g is mapped.
-func (id Identity) MapsGID(g uint32) bool {
+func (id Identity) mapsGID(g uint32) bool {
 	for _, m := range id.GIDMap {
 		if g >= m.ContainerID && g < m.ContainerID+m.Size {
 			return true
@@ -127,11 +128,41 @@ func haveMappingTools() bool {
 // subordinateRange returns the first range of /etc/subuid-style file f that
 // belongs to the user (by name or by numeric id).
 func subordinateRange(f, name string, uid int) (start, size uint32, ok bool) {
-	fh, err := os.Open(f)
+	all, err := ReadSubIDFile(f)
 	if err != nil {
 		return 0, 0, false
 	}
+	if mine := RangesOf(all, name, uid); len(mine) > 0 {
+		return mine[0].Start, mine[0].Count, true
+	}
+	return 0, 0, false
+}
+
+// SubIDRange is one line of /etc/subuid or /etc/subgid.
+type SubIDRange struct {
+	Owner string // user name or numeric uid, as written
+	Start uint32
+	Count uint32
+}
+
+// End is the first id after the range.
+func (r SubIDRange) End() uint64 { return uint64(r.Start) + uint64(r.Count) }
+
+func (r SubIDRange) String() string {
+	return fmt.Sprintf("%d-%d", r.Start, r.End()-1)
+}
+
+// ReadSubIDFile parses /etc/subuid or /etc/subgid; a missing file is empty.
+func ReadSubIDFile(path string) ([]SubIDRange, error) {
+	fh, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	defer fh.Close()
+	var out []SubIDRange
 	sc := bufio.NewScanner(fh)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -142,17 +173,25 @@ func subordinateRange(f, name string, uid int) (start, size uint32, ok bool) {
 		if len(fields) != 3 {
 			continue
 		}
-		if fields[0] != name && fields[0] != strconv.Itoa(uid) {
-			continue
-		}
 		s, err1 := strconv.ParseUint(fields[1], 10, 32)
 		n, err2 := strconv.ParseUint(fields[2], 10, 32)
 		if err1 != nil || err2 != nil || n == 0 {
 			continue
 		}
-		return uint32(s), uint32(n), true
+		out = append(out, SubIDRange{Owner: fields[0], Start: uint32(s), Count: uint32(n)})
 	}
-	return 0, 0, false
+	return out, sc.Err()
+}
+
+// RangesOf picks the ranges that belong to the user (by name or numeric id).
+func RangesOf(all []SubIDRange, name string, uid int) []SubIDRange {
+	var out []SubIDRange
+	for _, r := range all {
+		if (name != "" && r.Owner == name) || r.Owner == strconv.Itoa(uid) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func lookupUserName(uid int) string {
@@ -192,8 +231,8 @@ func rootFallbackRange(mapFile string) (start, size uint32, err error) {
 	}
 	var best idExtent
 	for _, e := range exts {
-		if e.Inside <= RootFallbackBase && e.Inside+e.Size >= RootFallbackBase+RootFallbackSize {
-			return RootFallbackBase, RootFallbackSize, nil
+		if e.Inside <= RootFallbackBase && e.Inside+e.Size >= RootFallbackBase+rootFallbackSize {
+			return RootFallbackBase, rootFallbackSize, nil
 		}
 		if e.Inside == 0 { // never hand out this namespace's root
 			e.Inside, e.Size = 1, e.Size-1
@@ -205,5 +244,5 @@ func rootFallbackRange(mapFile string) (start, size uint32, err error) {
 	if best.Size == 0 {
 		return 0, 0, fmt.Errorf("running as root in a user namespace that maps no id but root (%s); run phylum-box as an ordinary user, or give this namespace more ids", mapFile)
 	}
-	return uint32(best.Inside), uint32(min(best.Size, RootFallbackSize)), nil
+	return uint32(best.Inside), uint32(min(best.Size, rootFallbackSize)), nil
 }

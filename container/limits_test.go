@@ -18,7 +18,7 @@ func TestPidsLimit(t *testing.T) {
 	// With a cgroup the first refused fork stops the run; under RLIMIT_NPROC
 	// alone (rootless, nothing delegated) the bomb is contained until the timeout.
 	timeout := 30 * time.Second
-	if !container.Probe().CgroupLimits {
+	if !container.CgroupLimits() {
 		timeout = 3 * time.Second
 	}
 	o := b.run(context.Background(), func(s *container.Spec) {
@@ -93,7 +93,7 @@ func enforcement(r *container.Result, limit string) container.Enforcement {
 }
 
 func TestCPULimit(t *testing.T) {
-	if !container.Probe().CgroupLimits {
+	if !container.CgroupLimits() {
 		t.Skip("CPU limits need root or a delegated cgroup")
 	}
 	b := newBox(t)

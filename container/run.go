@@ -20,6 +20,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/phylum-box/phylum-box/internal/kernel"
 )
 
 type logger = logrus.FieldLogger
@@ -27,9 +29,11 @@ type logger = logrus.FieldLogger
 // pidsPollInterval is how often pids.events is read for limit hits.
 const pidsPollInterval = 50 * time.Millisecond
 
-// Run starts spec's command in a new container, waits for it and tears the
-// container down. It returns an error only when the container could not be run;
-// the command's own failure is in Result.
+// RunReserved starts spec's command in a new container, waits for it and tears
+// the container down, under the id and state claim res made earlier by Reserve
+// (so the caller could build the skeleton in res.Dir). The caller releases res; it
+// can run several containers one after another. It returns an error only when
+// the container could not be run; the command's own failure is in Result.
 //
 // The container always gets a user namespace whose root is not host root, new
 // mount, pid, ipc, uts and cgroup namespaces, and a new network namespace with
@@ -39,18 +43,6 @@ const pidsPollInterval = 50 * time.Millisecond
 // Cancelling ctx kills the container (Stopped = "interrupted"); so does the
 // timeout ("timeout"), an OOM kill ("memory") and a fork refused by the pids
 // limit ("pids"): a build that hit a limit is stopped, not left to limp on.
-func Run(ctx context.Context, spec *Spec) (*Result, error) {
-	res, err := Reserve(spec.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Release()
-	return RunReserved(ctx, spec, res)
-}
-
-// RunReserved is Run with an id and state claim made earlier by Reserve (so the
-// caller could build the skeleton in res.Dir). The caller releases res; it can
-// run several containers one after another.
 func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, error) {
 	log := spec.Log
 	if log == nil {
@@ -92,7 +84,7 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 		if m == nil {
 			m = NewDiskMeter(time.Now())
 		}
-		if err := m.WatchMounts(spec.Mounts); err != nil {
+		if err := m.watchMounts(spec.Mounts); err != nil {
 			return nil, fmt.Errorf("disk limit: %w", err)
 		}
 		disk = &diskWatch{m: m, limit: spec.Limits.Disk}
@@ -503,7 +495,7 @@ func planLimits(l Limits, id *Identity, runID string) (*limitPlan, error) {
 		if p.cgroup {
 			res.Pids = &specs.LinuxPids{Limit: &l.Pids}
 			p.enforcement = append(p.enforcement, Enforcement{Limit: "pids", Enforced: true, How: how})
-		} else if kernelAtLeast(5, 14) {
+		} else if kernel.AtLeast(5, 14) {
 			// Since 5.14 RLIMIT_NPROC is charged per (user namespace, uid), and
 			// every container has its own user namespace, so this counts the
 			// container's processes only. Without CAP_SYS_RESOURCE (dropped)

@@ -43,8 +43,6 @@ type Spec struct {
 
 	// Identity is the user-namespace mapping; nil means CurrentIdentity().
 	Identity *Identity
-	// StateDir holds libcontainer's state; "" means DefaultStateDir().
-	StateDir string
 	// Log receives status and warnings (nil: discarded).
 	Log logrus.FieldLogger
 	// Monitor, when set, watches the container's processes (see Monitor);
@@ -111,17 +109,6 @@ type Result struct {
 	// says why not when it was asked for and did not.
 	Monitored   bool
 	MonitorNote string
-}
-
-// Unenforced lists the limits that were requested but could not be enforced.
-func (r *Result) Unenforced() []Enforcement {
-	var out []Enforcement
-	for _, e := range r.Limits {
-		if !e.Enforced {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // StopMessage is a one-line human explanation of Stopped, e.g.

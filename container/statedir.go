@@ -16,14 +16,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultStateDir is where libcontainer keeps per-container state:
+// defaultStateDir is where libcontainer keeps per-container state:
 // /run/phylum-box for root, $XDG_RUNTIME_DIR/phylum-box for a user with a
 // runtime dir, else $TMPDIR/phylum-box-<uid>.
 //
 // As root the directory is mode 0711: the container's init runs as an
 // unprivileged mapped uid and must be able to traverse to the skeleton root and
 // the scratch dirs kept below it; the per-container dirs below are 0700.
-func DefaultStateDir() string {
+func defaultStateDir() string {
 	if os.Geteuid() == 0 {
 		return "/run/phylum-box"
 	}
@@ -35,10 +35,10 @@ func DefaultStateDir() string {
 	return filepath.Join(os.TempDir(), "phylum-box-"+strconv.Itoa(os.Geteuid()))
 }
 
-// EnsureStateDir creates dir (one level) if needed and checks that it is a real
+// ensureStateDir creates dir (one level) if needed and checks that it is a real
 // directory owned by us and not writable by anyone else: a state dir planted by
 // another user in a shared /tmp would let them swap the container's files.
-func EnsureStateDir(dir string) error {
+func ensureStateDir(dir string) error {
 	mode := os.FileMode(0o700)
 	if os.Geteuid() == 0 {
 		mode = 0o711
@@ -77,22 +77,22 @@ type Reservation struct {
 	f        *os.File
 }
 
-// Reserve claims a new container id in stateDir ("" = DefaultStateDir()),
+// Reserve claims a new container id in stateDir ("" = defaultStateDir()),
 // creating the state dir if needed and cleaning stale runs first.
 func Reserve(stateDir string) (*Reservation, error) {
 	if stateDir == "" {
-		stateDir = DefaultStateDir()
+		stateDir = defaultStateDir()
 	}
-	if err := EnsureStateDir(stateDir); err != nil {
+	if err := ensureStateDir(stateDir); err != nil {
 		return nil, err
 	}
-	_, _ = CleanStale(stateDir)
+	_, _ = cleanStale(stateDir)
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
 	id := "pb-" + hex.EncodeToString(b[:])
-	// Lock under a name CleanStale ignores, then rename into place: a cleaner
+	// Lock under a name cleanStale ignores, then rename into place: a cleaner
 	// must never find <id>.lock unlocked while this run is alive.
 	tmp := filepath.Join(stateDir, ".new-"+id)
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
@@ -145,11 +145,11 @@ func removeTree(dir string) {
 	_ = os.RemoveAll(dir)
 }
 
-// CleanStale removes containers in stateDir whose phylum-box is gone (killed
+// cleanStale removes containers in stateDir whose phylum-box is gone (killed
 // with SIGKILL, machine crashed): their processes are killed, their cgroups and
 // state removed. It returns the ids cleaned. A run is stale when its lock file
 // can be locked, or when libcontainer state exists with no lock file at all.
-func CleanStale(stateDir string) ([]string, error) {
+func cleanStale(stateDir string) ([]string, error) {
 	ents, err := os.ReadDir(stateDir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -109,58 +108,13 @@ func TestFormatBytes(t *testing.T) {
 	}
 }
 
-func TestDelegate(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("Delegate needs root (it creates cgroups and chowns them)")
-	}
-	if m := HostCgroupMode(); m != CgroupV1 && m != CgroupHybrid {
-		t.Skipf("cgroup %s: the v2 path writes a systemd drop-in; not exercised here", m)
-	}
-	const uid, gid = 65534, 65534 // nobody: an account that never runs phylum-box here
-	dirs, err := v1HierarchyDirs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, d := range dirs {
-			_ = os.Remove(filepath.Join(d, DelegationName(uid)))
-		}
-	})
-	rep, err := Delegate(uid, gid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Created) != len(dirs) {
-		t.Errorf("created %d of %d hierarchies: %v", len(rep.Created), len(dirs), rep.Created)
-	}
-	for _, d := range dirs {
-		for _, f := range []string{"", "cgroup.procs"} {
-			st, err := os.Stat(filepath.Join(d, DelegationName(uid), f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s := st.Sys().(*syscall.Stat_t); s.Uid != uid || s.Gid != gid {
-				t.Errorf("%s/%s owned by %d:%d", d, f, s.Uid, s.Gid)
-			}
-		}
-	}
-	if cpus, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/cpuset", DelegationName(uid), "cpuset.cpus")); err == nil && len(cpus) < 2 {
-		t.Errorf("cpuset.cpus not initialised: %q", cpus)
-	}
-	// Idempotent: a second run creates nothing.
-	rep, err = Delegate(uid, gid)
-	if err != nil || len(rep.Created) != 0 {
-		t.Fatalf("second Delegate: created %v, err %v", rep.Created, err)
-	}
-}
-
 func TestRootFallbackRange(t *testing.T) {
 	for _, tc := range []struct {
 		name, idMap string
 		start, size uint32
 		wantErr     bool
 	}{
-		{"host", "0 0 4294967295", RootFallbackBase, RootFallbackSize, false},
+		{"host", "0 0 4294967295", RootFallbackBase, rootFallbackSize, false},
 		{"rootless podman", "0 1000 1\n1 100000 65536", 1, 65536, false},
 		{"small range", "0 1000 1\n1 100000 1000", 1, 1000, false},
 		{"root only", "0 1000 1", 0, 0, true},

@@ -11,6 +11,8 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
+
+	"github.com/phylum-box/phylum-box/internal/kernel"
 )
 
 // overlayUpperFS are file systems known to work as an overlay upper from a user
@@ -91,14 +93,6 @@ func optionUnsafe(p string) string {
 
 // kernelBefore reports the running kernel's release when it is older than maj.min.
 func kernelBefore(maj, min int) (string, bool) {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return "", false
-	}
-	rel := unix.ByteSliceToString(u.Release[:])
-	var a, b int
-	if _, err := fmt.Sscanf(rel, "%d.%d", &a, &b); err != nil {
-		return "", false
-	}
-	return rel, a < maj || a == maj && b < min
+	rel := kernel.Release()
+	return rel, kernel.Older(rel, maj, min)
 }

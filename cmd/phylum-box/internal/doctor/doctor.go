@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
-	"github.com/phylum-box/phylum-box/container"
 	"github.com/phylum-box/phylum-box/internal/config"
+	diag "github.com/phylum-box/phylum-box/internal/doctor"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck/osvdb"
@@ -97,30 +97,30 @@ func runDoctor(o *DoctorOptions) error {
 	if err := writeDoctorReport(o.App.Stdout, rep, o.Format); err != nil {
 		return err
 	}
-	if rep.Verdict.Level > container.LevelInfo {
+	if rep.Summary.Level > diag.LevelInfo {
 		return cmdutil.ExitSilently(exitcode.Internal)
 	}
 	return nil
 }
 
 type doctorReport struct {
-	Version    string              `json:"version"`
-	User       string              `json:"user"`
-	UID        int                 `json:"uid"`
-	Root       bool                `json:"root"`
-	Kernel     string              `json:"kernel"`
-	CgroupMode string              `json:"cgroup_mode"`
-	Checks     []container.Check   `json:"checks"`
-	Verdict    container.Verdict   `json:"verdict"`
-	facts      container.HostFacts // for the heading only
+	Version    string         `json:"version"`
+	User       string         `json:"user"`
+	UID        int            `json:"uid"`
+	Root       bool           `json:"root"`
+	Kernel     string         `json:"kernel"`
+	CgroupMode string         `json:"cgroup_mode"`
+	Checks     []diag.Check   `json:"checks"`
+	Summary    diag.Summary   `json:"verdict"`
+	facts      diag.HostFacts // for the heading only
 }
 
 // doctor diagnoses the host for the calling user and adds the parts that are
 // phylum-box's own rather than the kernel's: the OSV database and the package
 // managers.
 func doctor(cfg *config.Config, version string, now time.Time, lookPath func(string) (string, error)) doctorReport {
-	f := container.GatherHostFacts(os.Geteuid(), cmdutil.ConfigLimits(cfg))
-	checks := container.Diagnose(f)
+	f := diag.GatherHostFacts(os.Geteuid(), cmdutil.ConfigLimits(cfg))
+	checks := diag.Diagnose(f)
 
 	dbPath := cfg.Database.Path
 	var st *osvdb.Status
@@ -147,20 +147,20 @@ func doctor(cfg *config.Config, version string, now time.Time, lookPath func(str
 	return newDoctorReport(f, version, checks)
 }
 
-func newDoctorReport(f container.HostFacts, version string, checks []container.Check) doctorReport {
+func newDoctorReport(f diag.HostFacts, version string, checks []diag.Check) doctorReport {
 	return doctorReport{
 		Version: version, User: f.User, UID: f.UID, Root: f.Caps.Root, Kernel: f.Kernel,
-		CgroupMode: string(f.Caps.CgroupMode), Checks: checks, Verdict: container.Summarize(checks), facts: f,
+		CgroupMode: string(f.Caps.CgroupMode), Checks: checks, Summary: diag.Summarize(checks), facts: f,
 	}
 }
 
 // dbCheck grades the OSV database: missing or unreadable means nothing is
 // checked (and a fail-closed policy stops every install), older than the
 // default policy's max_age means findings may be missed.
-func dbCheck(path string, st *osvdb.Status, openErr error, now time.Time, maxAge time.Duration) container.Check {
-	ch := container.Check{ID: "osv-db", Title: "OSV database"}
+func dbCheck(path string, st *osvdb.Status, openErr error, now time.Time, maxAge time.Duration) diag.Check {
+	ch := diag.Check{ID: "osv-db", Title: "OSV database"}
 	if openErr != nil {
-		ch.Level = container.LevelBroken
+		ch.Level = diag.LevelBroken
 		if errors.Is(openErr, osvdb.ErrNoDatabase) {
 			ch.Detail = "no OSV database at " + path + ": packages are not checked for malware or vulnerabilities (the default policy stops installs with exit 5)"
 		} else {
@@ -183,15 +183,15 @@ func dbCheck(path string, st *osvdb.Status, openErr error, now time.Time, maxAge
 	ch.Detail = fmt.Sprintf("%s: %d advisories for %s, %s", path, recs, orNone(strings.Join(ecos, ", ")), ageText)
 	switch {
 	case len(st.Ecosystems) == 0:
-		ch.Level = container.LevelBroken
+		ch.Level = diag.LevelBroken
 		ch.Detail += "; it holds no ecosystem"
 		ch.Fix = []string{"phylum-box db update"}
 	case age > maxAge:
-		ch.Level = container.LevelDegraded
+		ch.Level = diag.LevelDegraded
 		ch.Detail += fmt.Sprintf("; older than the default policy's max_age %gh, so installs stop until it is updated", maxAge.Hours())
 		ch.Fix = []string{"phylum-box db update"}
 	default:
-		ch.Level = container.LevelOK
+		ch.Level = diag.LevelOK
 	}
 	return ch
 }
@@ -209,8 +209,8 @@ func orNone(s string) string {
 // (pyenv, conda, …), which the sandbox hides: a virtualenv made from it works when
 // it is in a layout phylum-box knows (that installation is seen read-only, nothing
 // else of $HOME), else pip installs in such a venv are refused.
-func homePythonCheck(home string, lookPath func(string) (string, error)) container.Check {
-	ch := container.Check{ID: "python-home", Title: "python3 under your home directory", Level: container.LevelInfo}
+func homePythonCheck(home string, lookPath func(string) (string, error)) diag.Check {
+	ch := diag.Check{ID: "python-home", Title: "python3 under your home directory", Level: diag.LevelInfo}
 	py, err := lookPath("python3")
 	if err != nil {
 		ch.Detail = "no python3 on PATH"
@@ -229,8 +229,8 @@ func homePythonCheck(home string, lookPath func(string) (string, error)) contain
 	return ch
 }
 
-func managersCheck(names []string, found map[string]string) container.Check {
-	ch := container.Check{ID: "managers", Title: "package managers", Level: container.LevelInfo}
+func managersCheck(names []string, found map[string]string) diag.Check {
+	ch := diag.Check{ID: "managers", Title: "package managers", Level: diag.LevelInfo}
 	var have, missing []string
 	for _, n := range names {
 		if p, ok := found[n]; ok {
@@ -263,14 +263,14 @@ func writeDoctorReport(w io.Writer, rep doctorReport, format string) error {
 	}
 	fmt.Fprintf(w, "phylum-box %s — diagnosis for %s (uid %d), kernel %s\n\n", rep.Version, who, rep.UID, rep.Kernel)
 	writeChecks(w, rep.Checks)
-	fmt.Fprintf(w, "\n%s\n", rep.Verdict.Summary)
+	fmt.Fprintf(w, "\n%s\n", rep.Summary.Text)
 	return nil
 }
 
 // writeChecks prints one block per check: a level tag, the title and detail,
 // then each fix indented under it (multi-line fixes such as a heredoc keep
 // their lines).
-func writeChecks(w io.Writer, checks []container.Check) {
+func writeChecks(w io.Writer, checks []diag.Check) {
 	for _, c := range checks {
 		fmt.Fprintf(w, "%-15s %s: %s\n", "["+c.Level.String()+"]", c.Title, c.Detail)
 		for _, f := range c.Fix {

@@ -16,6 +16,7 @@ import (
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdtest"
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
 	"github.com/phylum-box/phylum-box/container"
+	diag "github.com/phylum-box/phylum-box/internal/doctor"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/precheck/osvdb"
 )
@@ -48,14 +49,14 @@ func TestDBCheck(t *testing.T) {
 		st    *osvdb.Status
 		err   error
 		now   time.Time
-		level container.Level
+		level diag.Level
 		sub   []string
 	}{
-		{"missing", missing, nil, missErr, time.Now(), container.LevelBroken, []string{"no OSV database at " + missing, "exit 5"}},
-		{"not a database", notADB, nil, junkErr, time.Now(), container.LevelBroken, []string{"junk.db"}},
-		{"fresh", real, &st, nil, st.Updated.Add(time.Hour), container.LevelOK, []string{real, "advisories for", "updated 1h0m0s ago"}},
-		{"stale", real, &st, nil, st.Updated.Add(100 * time.Hour), container.LevelDegraded, []string{"updated 4d ago", "older than the default policy's max_age 72h"}},
-		{"empty", real, &osvdb.Status{Path: real}, nil, time.Now(), container.LevelBroken, []string{"never updated", "holds no ecosystem"}},
+		{"missing", missing, nil, missErr, time.Now(), diag.LevelBroken, []string{"no OSV database at " + missing, "exit 5"}},
+		{"not a database", notADB, nil, junkErr, time.Now(), diag.LevelBroken, []string{"junk.db"}},
+		{"fresh", real, &st, nil, st.Updated.Add(time.Hour), diag.LevelOK, []string{real, "advisories for", "updated 1h0m0s ago"}},
+		{"stale", real, &st, nil, st.Updated.Add(100 * time.Hour), diag.LevelDegraded, []string{"updated 4d ago", "older than the default policy's max_age 72h"}},
+		{"empty", real, &osvdb.Status{Path: real}, nil, time.Now(), diag.LevelBroken, []string{"never updated", "holds no ecosystem"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,7 +72,7 @@ func TestDBCheck(t *testing.T) {
 					t.Errorf("detail lacks %q: %s", s, c.Detail)
 				}
 			}
-			if tc.level != container.LevelOK && (len(c.Fix) == 0 || !strings.Contains(c.Fix[0], "phylum-box db update")) {
+			if tc.level != diag.LevelOK && (len(c.Fix) == 0 || !strings.Contains(c.Fix[0], "phylum-box db update")) {
 				t.Errorf("fix should say `phylum-box db update`: %q", c.Fix)
 			}
 		})
@@ -81,26 +82,26 @@ func TestDBCheck(t *testing.T) {
 func TestManagersCheck(t *testing.T) {
 	names := []string{"npm", "pip", "yarn"}
 	c := managersCheck(names, map[string]string{"npm": "/usr/bin/npm"})
-	if c.Level != container.LevelInfo || c.Detail != "on PATH: npm (/usr/bin/npm); not found: pip, yarn" {
+	if c.Level != diag.LevelInfo || c.Detail != "on PATH: npm (/usr/bin/npm); not found: pip, yarn" {
 		t.Errorf("got %v %q", c.Level, c.Detail)
 	}
 	if len(c.Fix) == 0 || !strings.Contains(c.Fix[0], "shell-init") {
 		t.Errorf("fix should point at shell-init: %q", c.Fix)
 	}
 	c = managersCheck(names, nil)
-	if c.Level != container.LevelInfo || c.Detail != "none of npm, pip, yarn is on PATH" || len(c.Fix) != 0 {
+	if c.Level != diag.LevelInfo || c.Detail != "none of npm, pip, yarn is on PATH" || len(c.Fix) != 0 {
 		t.Errorf("none found: %+v", c)
 	}
 }
 
 func sampleReport() doctorReport {
-	checks := []container.Check{
-		{ID: "userns", Title: "user namespaces", Level: container.LevelBroken, Detail: "the kernel refuses user namespaces to alice",
+	checks := []diag.Check{
+		{ID: "userns", Title: "user namespaces", Level: diag.LevelBroken, Detail: "the kernel refuses user namespaces to alice",
 			Fix: []string{"sudo tee /etc/apparmor.d/phylum-box <<'EOF'\n  userns,\nEOF", "sudo apparmor_parser -r /etc/apparmor.d/phylum-box"}},
-		{ID: "limit.memory", Title: "memory limit", Level: container.LevelDegraded, Detail: "4GiB of memory is NOT enforced"},
-		{ID: "cgroup", Title: "cgroup mode", Level: container.LevelInfo, Detail: "cgroup v2 (unified)"},
+		{ID: "limit.memory", Title: "memory limit", Level: diag.LevelDegraded, Detail: "4GiB of memory is NOT enforced"},
+		{ID: "cgroup", Title: "cgroup mode", Level: diag.LevelInfo, Detail: "cgroup v2 (unified)"},
 	}
-	f := container.HostFacts{User: "alice", UID: 1000, Kernel: "6.8.0-31-generic", Caps: container.Capabilities{CgroupMode: container.CgroupV2}}
+	f := diag.HostFacts{User: "alice", UID: 1000, Kernel: "6.8.0-31-generic", Caps: diag.Capabilities{CgroupMode: container.CgroupV2}}
 	return newDoctorReport(f, "dev", checks)
 }
 
@@ -222,23 +223,23 @@ func TestSetupUsage(t *testing.T) {
 // an Ubuntu 24.04 workstation with AppArmor's user-namespace restriction, cgroup
 // v2 without delegation and no subordinate ids.
 func TestDoctorTextForRestrictedUbuntu(t *testing.T) {
-	f := container.HostFacts{
-		Caps: container.Capabilities{
+	f := diag.HostFacts{
+		Caps: diag.Capabilities{
 			CgroupMode: container.CgroupV2, Seccomp: true, NPROCPerUserNS: true,
 			DelegationErr: errors.New("the memory controller is not delegated to /sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service; run `sudo phylum-box setup --user alice` (a systemd drop-in with Delegate=)"),
 		},
 		User: "alice", UID: 1000, Kernel: "6.8.0-31-generic",
 		Sysctls:      map[string]string{"user.max_user_namespaces": "63000", "kernel.apparmor_restrict_unprivileged_userns": "1"},
 		UsernsProbed: true, UsernsProbeErr: "fork/exec /proc/self/exe: operation not permitted",
-		NewUIDMap:  container.IDMapHelper{Path: "/usr/bin/newuidmap", Privileged: true, How: "setuid root"},
-		NewGIDMap:  container.IDMapHelper{Path: "/usr/bin/newgidmap", Privileged: true, How: "setuid root"},
+		NewUIDMap:  diag.IDMapHelper{Path: "/usr/bin/newuidmap", Privileged: true, How: "setuid root"},
+		NewGIDMap:  diag.IDMapHelper{Path: "/usr/bin/newgidmap", Privileged: true, How: "setuid root"},
 		Binary:     "/home/alice/.local/bin/phylum-box",
 		Libseccomp: "/usr/lib/x86_64-linux-gnu/libseccomp.so.2.5.5",
 		ProjectDir: "/home/alice/proj", ProjectFS: "ext4",
 		Limits: container.Limits{Memory: 4 << 30, Pids: 1024, CPUs: 2, Timeout: 30 * time.Minute},
 	}
 	var b bytes.Buffer
-	if err := writeDoctorReport(&b, newDoctorReport(f, "dev", container.Diagnose(f)), "text"); err != nil {
+	if err := writeDoctorReport(&b, newDoctorReport(f, "dev", diag.Diagnose(f)), "text"); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -284,12 +285,12 @@ func TestHomePythonCheck(t *testing.T) {
 	}
 	pyenv := mk(".pyenv/versions/3.11.2")
 	ch := homePythonCheck(home, at(pyenv))
-	if want := filepath.Join(home, ".pyenv/versions/3.11.2"); !strings.Contains(ch.Detail, want+": a virtualenv made from it works") || ch.Level != container.LevelInfo {
+	if want := filepath.Join(home, ".pyenv/versions/3.11.2"); !strings.Contains(ch.Detail, want+": a virtualenv made from it works") || ch.Level != diag.LevelInfo {
 		t.Errorf("pyenv python: %+v, want the installation %s named as seen read-only", ch, want)
 	}
 	odd := mk("tools/python")
 	ch = homePythonCheck(home, at(odd))
-	if !strings.Contains(ch.Detail, "refused") || len(ch.Fix) == 0 || ch.Level != container.LevelInfo {
+	if !strings.Contains(ch.Detail, "refused") || len(ch.Fix) == 0 || ch.Level != diag.LevelInfo {
 		t.Errorf("python in an unknown layout under $HOME: %+v, want the refusal and a fix", ch)
 	}
 	ch = homePythonCheck(home, at("/usr/bin/python3"))

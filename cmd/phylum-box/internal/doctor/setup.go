@@ -15,6 +15,7 @@ import (
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
 	"github.com/phylum-box/phylum-box/container"
 	"github.com/phylum-box/phylum-box/internal/config"
+	diag "github.com/phylum-box/phylum-box/internal/doctor"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 )
 
@@ -115,8 +116,8 @@ func runSetup(o *SetupOptions) error {
 			fmt.Fprintf(app.Stdout, "No --user given: rootless use needs one setup per user, e.g.\n  sudo phylum-box setup --user alice\n")
 		}
 		fmt.Fprintf(app.Stdout, "Root's own use needs nothing: root gives each run its own cgroup and maps container ids to its /etc/subuid range (or %d+).\n\n", container.RootFallbackBase)
-		f := container.GatherHostFacts(0, limits)
-		checks := container.Diagnose(f)
+		f := diag.GatherHostFacts(0, limits)
+		checks := diag.Diagnose(f)
 		return setupSummary(app.Stdout, "root", checks)
 	}
 	uid, err1 := strconv.Atoi(u.Uid)
@@ -159,8 +160,8 @@ func runSetup(o *SetupOptions) error {
 	if o.DryRun {
 		fmt.Fprintf(app.Stdout, "Dry run: nothing was changed. The diagnosis below is the current state.\n\n")
 	}
-	f := container.GatherHostFacts(uid, limits)
-	err = setupSummary(app.Stdout, u.Username, container.Diagnose(f))
+	f := diag.GatherHostFacts(uid, limits)
+	err = setupSummary(app.Stdout, u.Username, diag.Diagnose(f))
 	fmt.Fprintf(app.Stdout, "\nThe OSV database and the package managers are per user: as %s, run `phylum-box doctor`.\n", u.Username)
 	if len(failed) > 0 {
 		return fmt.Errorf("setup: %s failed (see above)", strings.Join(failed, ", "))
@@ -170,12 +171,12 @@ func runSetup(o *SetupOptions) error {
 
 // setupSummary prints the diagnosis and verdict; only a sandbox that cannot
 // run at all fails the command (degraded is a summary, not an error).
-func setupSummary(w io.Writer, who string, checks []container.Check) error {
+func setupSummary(w io.Writer, who string, checks []diag.Check) error {
 	fmt.Fprintf(w, "Diagnosis for %s:\n", who)
 	writeChecks(w, checks)
-	v := container.Summarize(checks)
-	fmt.Fprintf(w, "\n%s\n", v.Summary)
-	if v.Level == container.LevelBroken {
+	v := diag.Summarize(checks)
+	fmt.Fprintf(w, "\n%s\n", v.Text)
+	if v.Level == diag.LevelBroken {
 		return cmdutil.ExitSilently(exitcode.Internal)
 	}
 	return nil
@@ -198,8 +199,8 @@ func planSetup(name string, uid, gid int) ([]setupStep, error) {
 	if len(haveU) > 0 && len(haveG) > 0 {
 		ids.Done = fmt.Sprintf("uids %s, gids %s", haveU[0], haveG[0])
 	} else {
-		lo, hi, count := container.SubIDBounds("/etc/login.defs")
-		start, err := container.FreeSubIDRange(append(subuids, subgids...), lo, hi, count)
+		lo, hi, count := diag.SubIDBounds("/etc/login.defs")
+		start, err := diag.FreeSubIDRange(append(subuids, subgids...), lo, hi, count)
 		if err != nil {
 			return nil, err
 		}
@@ -229,7 +230,7 @@ func planSetup(name string, uid, gid int) ([]setupStep, error) {
 	}
 	steps = append(steps, ids)
 
-	mode, targets, err := container.PlanDelegation(uid)
+	mode, targets, err := diag.PlanDelegation(uid)
 	if err != nil {
 		return nil, err
 	}
@@ -249,18 +250,18 @@ func planSetup(name string, uid, gid int) ([]setupStep, error) {
 	}
 	var todo []string
 	if len(create) > 0 {
-		todo = append(todo, "create "+container.CompactPaths(create))
+		todo = append(todo, "create "+diag.CompactPaths(create))
 	}
 	if len(give) > 0 {
-		todo = append(todo, "give "+container.CompactPaths(give)+" to "+name)
+		todo = append(todo, "give "+diag.CompactPaths(give)+" to "+name)
 	}
 	todo = append(todo, dropIn...)
 	if len(todo) == 0 {
-		cg.Done = "delegated: " + container.CompactPaths(done)
+		cg.Done = "delegated: " + diag.CompactPaths(done)
 	} else {
 		cg.Todo = strings.Join(todo, "; ")
 		cg.do = func() (string, error) {
-			rep, err := container.Delegate(uid, gid)
+			rep, err := diag.Delegate(uid, gid)
 			if err != nil {
 				return "", err
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
 	"github.com/phylum-box/phylum-box/container"
 	"github.com/phylum-box/phylum-box/internal/config"
+	"github.com/phylum-box/phylum-box/internal/doctor"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 )
 
@@ -114,7 +115,7 @@ func runIn(t *testing.T, project string, o RunOptions, args ...string) (int, str
 
 func sandboxAvailable(t *testing.T) {
 	t.Helper()
-	c := container.Probe()
+	c := doctor.Probe()
 	if !c.UserNamespaces {
 		t.Skipf("user namespaces unavailable: %s", c.UserNSProblem)
 	}

@@ -1,18 +1,18 @@
-package container
+package doctor
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/kernel"
 )
 
 // This file is the host diagnosis behind `phylum-box doctor` and `phylum-box
 // setup`: GatherHostFacts reads the host (and changes nothing), Diagnose turns
 // those facts into graded checks (a pure function, so every branch is tested
-// with fabricated facts), and Summarize condenses the checks into a verdict.
+// with fabricated facts), and Summarize condenses the checks into a Summary.
 
 // Level grades one check. The order matters: a higher level is worse.
 type Level int
@@ -55,17 +55,18 @@ type Check struct {
 	Fix []string `json:"fix,omitempty"`
 }
 
-// Verdict condenses a diagnosis.
-type Verdict struct {
+// Summary condenses a diagnosis. (Not a Verdict: that name is the precheck's
+// pass or block of an install.)
+type Summary struct {
 	// Level is the worst level among the checks (Info counts as OK).
 	Level Level `json:"level"`
-	// Summary is "protected", "degraded: <what>" or "not protected: <what>".
-	Summary string `json:"summary"`
+	// Text is "protected", "degraded: <what>" or "not protected: <what>".
+	Text string `json:"summary"`
 }
 
 // Summarize grades checks as a whole: the worst level wins, and the summary
 // names every check at that level.
-func Summarize(checks []Check) Verdict {
+func Summarize(checks []Check) Summary {
 	worst := LevelOK
 	for _, c := range checks {
 		if c.Level > worst {
@@ -73,7 +74,7 @@ func Summarize(checks []Check) Verdict {
 		}
 	}
 	if worst <= LevelInfo {
-		return Verdict{Level: LevelOK, Summary: "protected"}
+		return Summary{Level: LevelOK, Text: "protected"}
 	}
 	var what, degraded []string
 	for _, c := range checks {
@@ -88,7 +89,7 @@ func Summarize(checks []Check) Verdict {
 	if len(degraded) > 0 {
 		s += " (also degraded: " + strings.Join(degraded, ", ") + ")"
 	}
-	return Verdict{Level: worst, Summary: s}
+	return Summary{Level: worst, Text: s}
 }
 
 // Diagnose grades the facts. It is pure: the same facts give the same checks.
@@ -105,7 +106,7 @@ func Diagnose(f HostFacts) []Check {
 
 	// Id maps: only an ordinary user needs the setuid helpers and a range.
 	if c.Root {
-		d := "root maps container ids to its /etc/subuid range, or to " + strconv.Itoa(RootFallbackBase) + "+ when it has none; no helper is needed"
+		d := "root maps container ids to its /etc/subuid range, or to " + strconv.Itoa(container.RootFallbackBase) + "+ when it has none; no helper is needed"
 		if c.IdentityErr != nil {
 			out = append(out, Check{ID: "subids", Title: "id mapping", Level: LevelBroken, Detail: c.IdentityErr.Error()})
 		} else {
@@ -121,20 +122,20 @@ func Diagnose(f HostFacts) []Check {
 
 	// Cgroups.
 	switch c.CgroupMode {
-	case CgroupNone:
+	case container.CgroupNone:
 		out = append(out, Check{ID: "cgroup", Title: "cgroups", Level: LevelDegraded,
 			Detail: "no cgroup file system is mounted, so memory and CPU cannot be limited",
 			Fix:    []string{"mount cgroup2 at /sys/fs/cgroup (systemd does at boot)"}})
 	default:
-		d := map[CgroupMode]string{
-			CgroupV1:     "cgroup v1: one hierarchy per controller",
-			CgroupHybrid: "hybrid: cgroup v1 controllers plus an empty v2 tree at /sys/fs/cgroup/unified",
-			CgroupV2:     "cgroup v2 (unified)",
+		d := map[container.CgroupMode]string{
+			container.CgroupV1:     "cgroup v1: one hierarchy per controller",
+			container.CgroupHybrid: "hybrid: cgroup v1 controllers plus an empty v2 tree at /sys/fs/cgroup/unified",
+			container.CgroupV2:     "cgroup v2 (unified)",
 		}[c.CgroupMode]
 		out = append(out, Check{ID: "cgroup", Title: "cgroup mode", Level: LevelInfo, Detail: d})
 	}
 	switch {
-	case c.CgroupMode == CgroupNone:
+	case c.CgroupMode == container.CgroupNone:
 	case c.Root:
 		out = append(out, Check{ID: "delegation", Title: "cgroup delegation", Level: LevelOK,
 			Detail: "not needed: root creates a cgroup per run under /phylum-box"})
@@ -148,7 +149,7 @@ func Diagnose(f HostFacts) []Check {
 			why, _, _ = strings.Cut(c.DelegationErr.Error(), "; run `")
 		}
 		fix := []string{setupCmd}
-		if c.CgroupMode == CgroupV2 {
+		if c.CgroupMode == container.CgroupV2 {
 			fix = append(fix, "then log out and back in, and run phylum-box from your login session (or inside `systemd-run --user --scope`)")
 		} else {
 			fix = append(fix, "cgroup v1 directories do not survive a reboot: run it from a boot script or a systemd unit as well")
@@ -326,7 +327,7 @@ func diagnoseLimits(f HostFacts, setupCmd string) []Check {
 	var how string // mechanism when a cgroup is used
 	cgroup := false
 	switch {
-	case c.CgroupMode == CgroupNone:
+	case c.CgroupMode == container.CgroupNone:
 	case c.Root:
 		cgroup, how = true, "a cgroup per run ("+string(c.CgroupMode)+")"
 	case c.Delegation != nil:
@@ -334,7 +335,7 @@ func diagnoseLimits(f HostFacts, setupCmd string) []Check {
 	}
 	notEnforced := func(id, title, what string) Check {
 		ch := Check{ID: id, Title: title, Level: LevelDegraded, Detail: what + " is NOT enforced: no cgroup can be used"}
-		if c.CgroupMode != CgroupNone && !c.Root {
+		if c.CgroupMode != container.CgroupNone && !c.Root {
 			ch.Fix = []string{setupCmd}
 		}
 		return ch
@@ -396,12 +397,11 @@ func byteSize(n int64) string {
 
 func diagnoseOverlay(f HostFacts) Check {
 	ch := Check{ID: "overlay", Title: "project overlay", Level: LevelInfo}
-	var maj, mnr int
-	if _, err := fmt.Sscanf(f.Kernel, "%d.%d", &maj, &mnr); err != nil {
+	if _, _, ok := kernel.Version(f.Kernel); !ok {
 		ch.Detail = "unknown kernel version " + strconv.Quote(f.Kernel) + "; installs may use a scratch copy of the project instead of an overlay"
 		return ch
 	}
-	if maj < 5 || maj == 5 && mnr < 11 {
+	if kernel.Older(f.Kernel, 5, 11) {
 		ch.Detail = "kernel " + f.Kernel + " cannot mount overlayfs in a user namespace (needs 5.11): installs work on a scratch copy of the project (as safe, slower for big trees)"
 		return ch
 	}
@@ -418,66 +418,4 @@ func diagnoseOverlay(f HostFacts) Check {
 		ch.Detail = fmt.Sprintf("kernel %s can mount overlayfs in a user namespace, but %s is on %s, which cannot hold an overlay's upper layer: installs here work on a scratch copy (as safe, slower for big trees)", f.Kernel, f.ProjectDir, f.ProjectFS)
 	}
 	return ch
-}
-
-// DelegationTarget is one thing Delegate creates or hands over.
-type DelegationTarget struct {
-	Path string
-	// Exists and Owned say whether it is already in place (Owned: owned by the
-	// user; for the v2 drop-in: present with phylum-box's content).
-	Exists, Owned bool
-}
-
-// PlanDelegation says what Delegate(uid, …) would do on this host, without
-// doing it: for --dry-run and for telling a first setup from a repeated one.
-func PlanDelegation(uid int) (CgroupMode, []DelegationTarget, error) {
-	mode := HostCgroupMode()
-	switch mode {
-	case CgroupV1, CgroupHybrid:
-		dirs, err := v1HierarchyDirs()
-		if err != nil {
-			return mode, nil, err
-		}
-		var out []DelegationTarget
-		for _, d := range dirs {
-			p := filepath.Join(d, DelegationName(uid))
-			t := DelegationTarget{Path: p}
-			if st, err := os.Stat(p); err == nil {
-				t.Exists, t.Owned = true, ownedBy(st, uid)
-			}
-			out = append(out, t)
-		}
-		return mode, out, nil
-	case CgroupV2:
-		if d, err := delegationFor(uid, mode); err == nil {
-			return mode, []DelegationTarget{{Path: d.Dirs[0], Exists: true, Owned: true}}, nil
-		}
-		t := DelegationTarget{Path: systemdDropIn}
-		if b, err := os.ReadFile(systemdDropIn); err == nil {
-			t.Exists = true
-			t.Owned = strings.Contains(string(b), "Delegate=")
-		}
-		return mode, []DelegationTarget{t}, nil
-	}
-	return mode, nil, errors.New("no cgroup file system is mounted; limits cannot be delegated")
-}
-
-// CompactPaths writes paths that differ in one directory component the way a
-// shell would expand them back: /sys/fs/cgroup/{cpu,memory}/phylum-box-1000.
-// Other lists are joined with ", ".
-func CompactPaths(paths []string) string {
-	if len(paths) < 2 {
-		return strings.Join(paths, ", ")
-	}
-	dir0, _ := filepath.Split(filepath.Dir(paths[0]))
-	leaf := filepath.Base(paths[0])
-	var mid []string
-	for _, p := range paths {
-		dir, base := filepath.Split(filepath.Dir(p))
-		if dir != dir0 || filepath.Base(p) != leaf {
-			return strings.Join(paths, ", ")
-		}
-		mid = append(mid, base)
-	}
-	return dir0 + "{" + strings.Join(mid, ",") + "}/" + leaf
 }

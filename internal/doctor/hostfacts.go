@@ -1,13 +1,12 @@
-package container
+package doctor
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +14,9 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
+
+	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/kernel"
 )
 
 // This file gathers the host facts that Diagnose grades: HostFacts and
@@ -29,20 +31,6 @@ type IDMapHelper struct {
 	// capabilities; without either it cannot write another range's map.
 	Privileged bool
 	How        string // "setuid root", "file capabilities"
-}
-
-// SubIDRange is one line of /etc/subuid or /etc/subgid.
-type SubIDRange struct {
-	Owner string // user name or numeric uid, as written
-	Start uint32
-	Count uint32
-}
-
-// End is the first id after the range.
-func (r SubIDRange) End() uint64 { return uint64(r.Start) + uint64(r.Count) }
-
-func (r SubIDRange) String() string {
-	return fmt.Sprintf("%d-%d", r.Start, r.End()-1)
 }
 
 // HostFacts is everything Diagnose needs, read from the host by
@@ -71,7 +59,7 @@ type HostFacts struct {
 	NewUIDMap     IDMapHelper
 	NewGIDMap     IDMapHelper
 	// SubUID/SubGID are the user's ranges (empty when none).
-	SubUID, SubGID []SubIDRange
+	SubUID, SubGID []container.SubIDRange
 	// Binary is this executable's resolved path (for the AppArmor profile).
 	Binary string
 	// Libseccomp is the libseccomp file mapped into this process ("" when not
@@ -86,7 +74,7 @@ type HostFacts struct {
 	// namespace overlayfs cannot clone a lower tree with mounts inside.
 	ProjectMounts []string
 	// Limits are the limits runs request (the configured defaults).
-	Limits Limits
+	Limits container.Limits
 }
 
 // knobs are the sysctls that can forbid unprivileged user namespaces.
@@ -110,12 +98,9 @@ func readSysctls() map[string]string {
 // user it uses Probe and really creates a user namespace; for another uid
 // (root preparing a user) it reads the same knobs without acting as that user.
 // It changes nothing.
-func GatherHostFacts(uid int, limits Limits) HostFacts {
+func GatherHostFacts(uid int, limits container.Limits) HostFacts {
 	f := HostFacts{UID: uid, User: userName(uid), Sysctls: readSysctls(), Limits: limits}
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		f.Kernel = unix.ByteSliceToString(u.Release[:])
-	}
+	f.Kernel = kernel.Release()
 	if uid == os.Geteuid() {
 		f.Caps = Probe()
 		f.UsernsProbed = true
@@ -170,22 +155,22 @@ func GatherHostFacts(uid int, limits Limits) HostFacts {
 // without becoming that user: user-namespace knobs, the delegated cgroup, the
 // kernel's features.
 func capabilitiesFor(uid int) Capabilities {
-	c := Capabilities{CgroupMode: HostCgroupMode(), Seccomp: SeccompCompiled, UserNamespaces: true}
-	c.Identity = Identity{RootUID: uid, Rootless: true, User: userName(uid)}
+	c := Capabilities{CgroupMode: container.HostCgroupMode(), Seccomp: container.SeccompCompiled, UserNamespaces: true}
+	c.Identity = container.Identity{RootUID: uid, Rootless: true, User: userName(uid)}
 	c.Delegation, c.DelegationErr = delegationFor(uid, c.CgroupMode)
 	c.CgroupLimits = c.Delegation != nil
 	c.UserNamespaces, c.UserNSProblem = usernsAllowed(readSysctls(), false)
-	c.NPROCPerUserNS = kernelAtLeast(5, 14)
-	c.LandlockScope = LandlockScopeAvailable()
+	c.NPROCPerUserNS = kernel.AtLeast(5, 14)
+	c.LandlockScope = container.LandlockScopeAvailable()
 	return c
 }
 
 // delegationFor finds uid's delegated cgroup from outside the user's session:
 // on v2 DelegatedCgroup looks at the caller's own cgroup, which for root is
 // not below the user's systemd service.
-func delegationFor(uid int, mode CgroupMode) (*Delegation, error) {
-	if mode != CgroupV2 {
-		return DelegatedCgroup(uid)
+func delegationFor(uid int, mode container.CgroupMode) (*container.Delegation, error) {
+	if mode != container.CgroupV2 {
+		return container.DelegatedCgroup(uid)
 	}
 	rel := filepath.Join("/user.slice", "user-"+strconv.Itoa(uid)+".slice", "user@"+strconv.Itoa(uid)+".service")
 	dir := filepath.Join(cgroupRoot, rel)
@@ -198,11 +183,11 @@ func delegationFor(uid int, mode CgroupMode) (*Delegation, error) {
 	}
 	ctl, _ := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
 	for _, want := range []string{"memory", "pids", "cpu"} {
-		if !contains(strings.Fields(string(ctl)), want) {
+		if !slices.Contains(strings.Fields(string(ctl)), want) {
 			return nil, fmt.Errorf("the %s controller is not delegated to %s", want, dir)
 		}
 	}
-	return &Delegation{Path: rel, Mode: mode, Dirs: []string{dir}}, nil
+	return &container.Delegation{Path: rel, Mode: mode, Dirs: []string{dir}}, nil
 }
 
 // usernsAllowed reads the knobs the way the kernel applies them to a user
@@ -268,105 +253,9 @@ func idMapHelper(name string) IDMapHelper {
 	return h
 }
 
-// ReadSubIDFile parses /etc/subuid or /etc/subgid; a missing file is empty.
-func ReadSubIDFile(path string) ([]SubIDRange, error) {
-	fh, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	var out []SubIDRange
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Split(line, ":")
-		if len(fields) != 3 {
-			continue
-		}
-		s, err1 := strconv.ParseUint(fields[1], 10, 32)
-		n, err2 := strconv.ParseUint(fields[2], 10, 32)
-		if err1 != nil || err2 != nil || n == 0 {
-			continue
-		}
-		out = append(out, SubIDRange{Owner: fields[0], Start: uint32(s), Count: uint32(n)})
-	}
-	return out, sc.Err()
-}
-
-func userSubIDs(path, name string, uid int) []SubIDRange {
-	all, _ := ReadSubIDFile(path)
-	return RangesOf(all, name, uid)
-}
-
-// RangesOf picks the ranges that belong to the user (by name or numeric id).
-func RangesOf(all []SubIDRange, name string, uid int) []SubIDRange {
-	var out []SubIDRange
-	for _, r := range all {
-		if (name != "" && r.Owner == name) || r.Owner == strconv.Itoa(uid) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// FreeSubIDRange returns the lowest start >= min such that [start,
-// start+count) overlaps none of taken and ends at or below max (inclusive),
-// the way useradd allocates. One start for uids and gids keeps the two maps
-// alike, so pass the ranges of both files.
-func FreeSubIDRange(taken []SubIDRange, min, max, count uint32) (uint32, error) {
-	rs := append([]SubIDRange(nil), taken...)
-	sort.Slice(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
-	cand := uint64(min)
-	for _, r := range rs {
-		if uint64(r.Start) >= cand+uint64(count) {
-			break // sorted: no later range can overlap either
-		}
-		if r.End() > cand {
-			cand = r.End()
-		}
-	}
-	if count == 0 || cand+uint64(count)-1 > uint64(max) {
-		return 0, fmt.Errorf("no free range of %d subordinate ids between %d and %d; add one by hand to /etc/subuid and /etc/subgid", count, min, max)
-	}
-	return uint32(cand), nil
-}
-
-// SubIDBounds reads SUB_UID_MIN, SUB_UID_MAX and SUB_UID_COUNT from
-// /etc/login.defs (shadow's defaults when absent), so setup allocates where
-// useradd would.
-func SubIDBounds(loginDefs string) (min, max, count uint32) {
-	min, max, count = 100000, 600100000, 65536
-	b, err := os.ReadFile(loginDefs)
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		n, err := strconv.ParseUint(f[1], 10, 32)
-		if err != nil {
-			continue
-		}
-		switch f[0] {
-		case "SUB_UID_MIN":
-			min = uint32(n)
-		case "SUB_UID_MAX":
-			max = uint32(n)
-		case "SUB_UID_COUNT":
-			if n > 0 {
-				count = uint32(n)
-			}
-		}
-	}
-	return
+func userSubIDs(path, name string, uid int) []container.SubIDRange {
+	all, _ := container.ReadSubIDFile(path)
+	return container.RangesOf(all, name, uid)
 }
 
 // mappedLibrary finds a shared library whose file name contains name in this
@@ -415,3 +304,19 @@ func fsName(magic int64) string {
 // overlayUpperOK are the file systems rootfs accepts as an overlay upper from
 // a user namespace (kept in step with rootfs.overlayUpperFS).
 var overlayUpperOK = map[string]bool{"ext4": true, "xfs": true, "btrfs": true, "tmpfs": true, "f2fs": true}
+
+// cgroupRoot is where the host mounts its cgroup file systems.
+const cgroupRoot = "/sys/fs/cgroup"
+
+func ownedBy(st os.FileInfo, uid int) bool {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return ok && int(sys.Uid) == uid
+}
+
+// userName is uid's login name, or the number when it has none.
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(uid)
+}

@@ -1,12 +1,13 @@
-package container
+package doctor
 
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/phylum-box/phylum-box/container"
 )
 
 func findCheck(t *testing.T, checks []Check, id string) Check {
@@ -20,23 +21,23 @@ func findCheck(t *testing.T, checks []Check, id string) Check {
 	return Check{}
 }
 
-var defaultLimits = Limits{Memory: 4 << 30, Pids: 1024, CPUs: 2, Timeout: 30 * time.Minute}
+var defaultLimits = container.Limits{Memory: 4 << 30, Pids: 1024, CPUs: 2, Timeout: 30 * time.Minute}
 
 // rootlessFacts is a healthy rootless workstation on a v1 host; cases change
 // one thing each.
 func rootlessFacts() HostFacts {
 	return HostFacts{
 		Caps: Capabilities{
-			CgroupMode: CgroupHybrid, Seccomp: true, UserNamespaces: true, LandlockScope: true, NPROCPerUserNS: true,
-			Delegation: &Delegation{Path: "/phylum-box-1000", Mode: CgroupHybrid, Dirs: []string{"/sys/fs/cgroup/memory/phylum-box-1000", "/sys/fs/cgroup/pids/phylum-box-1000"}},
+			CgroupMode: container.CgroupHybrid, Seccomp: true, UserNamespaces: true, LandlockScope: true, NPROCPerUserNS: true,
+			Delegation: &container.Delegation{Path: "/phylum-box-1000", Mode: container.CgroupHybrid, Dirs: []string{"/sys/fs/cgroup/memory/phylum-box-1000", "/sys/fs/cgroup/pids/phylum-box-1000"}},
 		},
 		User: "alice", UID: 1000, Kernel: "6.1.0-13-amd64",
 		Sysctls:      map[string]string{sysctlMaxUserNS: "63000"},
 		UsernsProbed: true,
 		NewUIDMap:    IDMapHelper{Path: "/usr/bin/newuidmap", Privileged: true, How: "setuid root"},
 		NewGIDMap:    IDMapHelper{Path: "/usr/bin/newgidmap", Privileged: true, How: "setuid root"},
-		SubUID:       []SubIDRange{{Owner: "alice", Start: 100000, Count: 65536}},
-		SubGID:       []SubIDRange{{Owner: "alice", Start: 100000, Count: 65536}},
+		SubUID:       []container.SubIDRange{{Owner: "alice", Start: 100000, Count: 65536}},
+		SubGID:       []container.SubIDRange{{Owner: "alice", Start: 100000, Count: 65536}},
 		Binary:       "/usr/local/bin/phylum-box",
 		Libseccomp:   "/usr/lib/x86_64-linux-gnu/libseccomp.so.2.5.4",
 		ProjectDir:   "/home/alice/proj", ProjectFS: "ext4",
@@ -47,7 +48,7 @@ func rootlessFacts() HostFacts {
 func TestDiagnoseHealthyRootlessIsProtected(t *testing.T) {
 	checks := Diagnose(rootlessFacts())
 	v := Summarize(checks)
-	if v.Level != LevelOK || v.Summary != "protected" {
+	if v.Level != LevelOK || v.Text != "protected" {
 		t.Fatalf("verdict %+v, want protected; checks:\n%+v", v, checks)
 	}
 	if d := findCheck(t, checks, "delegation").Detail; !strings.Contains(d, "/sys/fs/cgroup/{memory,pids}/phylum-box-1000") {
@@ -119,7 +120,7 @@ func TestDiagnoseUserNamespaces(t *testing.T) {
 				t.Errorf("detail lacks %q: %s", tc.wantInDet, c.Detail)
 			}
 			if tc.level == LevelBroken {
-				if v := Summarize(Diagnose(f)); v.Level != LevelBroken || !strings.HasPrefix(v.Summary, "not protected: user namespaces") {
+				if v := Summarize(Diagnose(f)); v.Level != LevelBroken || !strings.HasPrefix(v.Text, "not protected: user namespaces") {
 					t.Errorf("verdict %+v", v)
 				}
 			}
@@ -148,10 +149,10 @@ func TestDiagnoseLimits(t *testing.T) {
 		}, want{LevelDegraded, LevelDegraded, LevelDegraded, LevelOK},
 			map[string]string{"limit.pids": "before 5.14"}},
 		{"no cgroup file system", func(f *HostFacts) {
-			f.Caps.Delegation, f.Caps.CgroupMode = nil, CgroupNone
+			f.Caps.Delegation, f.Caps.CgroupMode = nil, container.CgroupNone
 		}, want{LevelDegraded, LevelOK, LevelDegraded, LevelOK},
 			map[string]string{"cgroup": "no cgroup file system"}},
-		{"no limits configured", func(f *HostFacts) { f.Limits = Limits{} }, want{LevelInfo, LevelInfo, LevelInfo, LevelInfo},
+		{"no limits configured", func(f *HostFacts) { f.Limits = container.Limits{} }, want{LevelInfo, LevelInfo, LevelInfo, LevelInfo},
 			map[string]string{"limit.memory": "no memory limit is configured"}},
 	}
 	for _, tc := range cases {
@@ -169,7 +170,7 @@ func TestDiagnoseLimits(t *testing.T) {
 					t.Errorf("%s detail lacks %q: %s", id, sub, d)
 				}
 			}
-			if got.memory == LevelDegraded && f.Caps.CgroupMode != CgroupNone {
+			if got.memory == LevelDegraded && f.Caps.CgroupMode != container.CgroupNone {
 				if fix := findCheck(t, checks, "limit.memory").Fix; len(fix) == 0 || fix[0] != "sudo phylum-box setup --user alice" {
 					t.Errorf("an unenforced memory limit must name the setup command, got %q", fix)
 				}
@@ -194,7 +195,7 @@ func TestDiagnoseIDMapping(t *testing.T) {
 		{"small range", func(f *HostFacts) { f.SubUID[0].Count = 1000 }, "subids", LevelInfo, "above 1000 are unmapped"},
 		{"root needs neither", func(f *HostFacts) {
 			f.Caps.Root = true
-			f.Caps.Identity = Identity{UIDMap: nil}
+			f.Caps.Identity = container.Identity{UIDMap: nil}
 			f.NewUIDMap = IDMapHelper{}
 		}, "subids", LevelOK, "no helper is needed"},
 	}
@@ -242,8 +243,8 @@ func TestDiagnoseSeccompLandlockOverlay(t *testing.T) {
 	}
 	f := rootlessFacts()
 	f.Caps.Seccomp = false
-	if v := Summarize(Diagnose(f)); v.Summary != "degraded: seccomp" {
-		t.Errorf("verdict %q, want %q", v.Summary, "degraded: seccomp")
+	if v := Summarize(Diagnose(f)); v.Text != "degraded: seccomp" {
+		t.Errorf("summary %q, want %q", v.Text, "degraded: seccomp")
 	}
 }
 
@@ -263,96 +264,8 @@ func TestSummarize(t *testing.T) {
 		for i, l := range tc.levels {
 			checks = append(checks, Check{ID: "x", Title: "c" + string(rune('0'+i)), Level: l})
 		}
-		if got := Summarize(checks).Summary; got != tc.want {
+		if got := Summarize(checks).Text; got != tc.want {
 			t.Errorf("Summarize(%v) = %q, want %q", tc.levels, got, tc.want)
-		}
-	}
-}
-
-func TestFreeSubIDRange(t *testing.T) {
-	r := func(start, count uint32) SubIDRange { return SubIDRange{Start: start, Count: count} }
-	cases := []struct {
-		name     string
-		taken    []SubIDRange
-		min, max uint32
-		want     uint32
-		err      bool
-	}{
-		{"empty files", nil, 100000, 600100000, 100000, false},
-		{"first range taken", []SubIDRange{r(100000, 65536)}, 100000, 600100000, 165536, false},
-		{"gap before a range fits exactly", []SubIDRange{r(165536, 65536)}, 100000, 600100000, 100000, false},
-		{"gap too small", []SubIDRange{r(100000, 65536), r(200000, 65536)}, 100000, 600100000, 265536, false},
-		{"unsorted, overlapping, duplicated (uid and gid files)", []SubIDRange{r(231072, 10), r(100000, 65536), r(100000, 65536), r(150000, 81072)}, 100000, 600100000, 231082, false},
-		{"a range starting below min reaching into it", []SubIDRange{r(50000, 60000)}, 100000, 600100000, 110000, false},
-		{"ranges far above do not matter", []SubIDRange{r(500000000, 65536)}, 100000, 600100000, 100000, false},
-		{"no room below max", []SubIDRange{r(100000, 65536)}, 100000, 200000, 0, true},
-		{"max is inclusive", nil, 100000, 165535, 100000, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := FreeSubIDRange(tc.taken, tc.min, tc.max, 65536)
-			if (err != nil) != tc.err || got != tc.want {
-				t.Fatalf("got %d, %v; want %d, err=%v", got, err, tc.want, tc.err)
-			}
-			if err == nil {
-				for _, x := range tc.taken {
-					if uint64(got) < x.End() && uint64(x.Start) < uint64(got)+65536 {
-						t.Errorf("%d+65536 overlaps %v", got, x)
-					}
-				}
-			}
-		})
-	}
-}
-
-func TestSubIDFiles(t *testing.T) {
-	dir := t.TempDir()
-	sub := filepath.Join(dir, "subuid")
-	content := "# comment\nalice:100000:65536\n\nbob:165536:65536\n1002:231072:65536\nbroken line\ncarol:x:1\ndave:300000:0\n"
-	if err := os.WriteFile(sub, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	all, err := ReadSubIDFile(sub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(all) != 3 {
-		t.Fatalf("parsed %+v, want alice, bob and 1002 only", all)
-	}
-	if got := RangesOf(all, "carl", 1002); len(got) != 1 || got[0].String() != "231072-296607" {
-		t.Errorf("by numeric uid: %+v", got)
-	}
-	if got := RangesOf(all, "alice", 1000); len(got) != 1 || got[0].Start != 100000 {
-		t.Errorf("by name: %+v", got)
-	}
-	if got, err := ReadSubIDFile(filepath.Join(dir, "missing")); err != nil || got != nil {
-		t.Errorf("a missing file is empty: %v %v", got, err)
-	}
-
-	defs := filepath.Join(dir, "login.defs")
-	os.WriteFile(defs, []byte("# shadow\nSUB_UID_MIN\t\t   200000\nSUB_UID_MAX  900000000\nSUB_UID_COUNT 70000\nUID_MIN 1000\n"), 0o644)
-	if lo, hi, n := SubIDBounds(defs); lo != 200000 || hi != 900000000 || n != 70000 {
-		t.Errorf("SubIDBounds = %d %d %d", lo, hi, n)
-	}
-	if lo, hi, n := SubIDBounds(filepath.Join(dir, "none")); lo != 100000 || hi != 600100000 || n != 65536 {
-		t.Errorf("defaults = %d %d %d", lo, hi, n)
-	}
-}
-
-func TestCompactPaths(t *testing.T) {
-	cases := []struct {
-		in   []string
-		want string
-	}{
-		{nil, ""},
-		{[]string{"/a/b"}, "/a/b"},
-		{[]string{"/sys/fs/cgroup/cpu/pb-1", "/sys/fs/cgroup/memory/pb-1"}, "/sys/fs/cgroup/{cpu,memory}/pb-1"},
-		{[]string{"/sys/fs/cgroup/cpu/pb-1", "/sys/fs/cgroup/memory/pb-2"}, "/sys/fs/cgroup/cpu/pb-1, /sys/fs/cgroup/memory/pb-2"},
-		{[]string{"/x/cpu/pb-1", "/y/memory/pb-1"}, "/x/cpu/pb-1, /y/memory/pb-1"},
-	}
-	for _, tc := range cases {
-		if got := CompactPaths(tc.in); got != tc.want {
-			t.Errorf("CompactPaths(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -362,11 +275,11 @@ func TestCompactPaths(t *testing.T) {
 func TestDiagnoseAgreesWithPlanLimits(t *testing.T) {
 	f := GatherHostFacts(os.Geteuid(), defaultLimits)
 	checks := Diagnose(f)
-	id, err := CurrentIdentity()
+	id, err := container.CurrentIdentity()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range PlanLimits(defaultLimits, &id) {
+	for _, e := range container.PlanLimits(defaultLimits, &id) {
 		c := findCheck(t, checks, "limit."+e.Limit)
 		if got := c.Level == LevelOK; got != e.Enforced {
 			t.Errorf("%s: doctor says enforced=%v (%s), the run plans enforced=%v (%s)", e.Limit, got, c.Detail, e.Enforced, e.How)
@@ -378,7 +291,7 @@ func TestDiagnoseAgreesWithPlanLimits(t *testing.T) {
 	if f.Kernel == "" || f.Binary == "" {
 		t.Errorf("facts incomplete: %+v", f)
 	}
-	if SeccompCompiled && f.Libseccomp == "" {
+	if container.SeccompCompiled && f.Libseccomp == "" {
 		t.Errorf("built with the seccomp tag, yet no libseccomp in /proc/self/maps")
 	}
 }
