@@ -26,7 +26,7 @@ type SyscallEvent struct {
 	// Pid is the host pid of the calling thread group.
 	Pid int
 	// Syscall is "connect", "sendto", "sendmsg", "sendmmsg", "execve",
-	// "execveat", "setsid", or a refused call's name ("unshare", "mount",
+	// "execveat", "setsid", "exit_group", or a refused call's name ("unshare", "mount",
 	// ...). Watched calls are attempts: the event is made before the call
 	// runs, so it may still fail (an execve along $PATH, a connect without a
 	// route).
@@ -37,8 +37,15 @@ type SyscallEvent struct {
 	// Addr is the destination of connect/sendto/sendmsg (sendmmsg: of its
 	// first message): "203.0.113.5:443",
 	// "[2001:db8::1]:443", "unix:/path", "unix:@abstract", "netlink",
-	// "family N"; "" if unreadable.
+	// "family N"; "" if unreadable. A send without an address on a
+	// socket connected to port 53 is reported with the socket's peer; other
+	// sends on connected sockets are not reported (their connect was).
 	Addr string
+	// DNSName and DNSType are the question of a DNS query sent to port 53
+	// (sendto, sendmsg, sendmmsg's first message, or a send on a socket
+	// connected there): "exfil.example.com", "A". Bytes of the name outside
+	// [A-Za-z0-9-_] are escaped as \DDD; "" when the payload is no query.
+	DNSName, DNSType string
 	// Path is execve/execveat's program path as passed; for execveat of an
 	// open file (fexecve, AT_EMPTY_PATH) the file's path, e.g.
 	// "/memfd:x (deleted)".
@@ -57,4 +64,13 @@ type SyscallEvent struct {
 	Cwd string
 	// Exe is the process's executable as seen inside the container.
 	Exe string
+
+	// exit_group: reported while the process is still there, before the call
+	// runs (OnEvent is called before the listener answers it). Init: it is
+	// the container's first process, whose end kills every other one.
+	// Running lists the container's other processes still running (not
+	// zombies); it reads /proc, so call it only when needed, and only during
+	// OnEvent. Env, Cwd and Exe are not read for an exit.
+	Init    bool
+	Running func() []Process
 }

@@ -171,21 +171,6 @@ func (m *procMemory) sockaddr(addr, n uint64) string {
 	return formatSockaddr(m.read(addr, int(min(n, monitorMaxSockLen))))
 }
 
-// msgName reads the destination of a struct msghdr (sendmsg): msg_name and
-// msg_namelen are its first two fields; "" and false when it has none.
-func (m *procMemory) msgName(addr uint64) (string, bool) {
-	b := m.read(addr, 2*m.ptr)
-	if len(b) != 2*m.ptr {
-		return "", true // unreadable: report the attempt without an address
-	}
-	name := m.decodeWord(b[:m.ptr])
-	namelen := uint64(binary.NativeEndian.Uint32(b[m.ptr:]))
-	if name == 0 || namelen == 0 {
-		return "", false
-	}
-	return m.sockaddr(name, namelen), true
-}
-
 // formatSockaddr renders a struct sockaddr the way SyscallEvent.Addr documents.
 func formatSockaddr(b []byte) string {
 	if len(b) < 2 {

@@ -76,6 +76,10 @@ type monitorListener struct {
 	done  chan struct{}
 	got   atomic.Bool
 	once  sync.Once
+	// peers are the connected sockets' peers (serve's goroutine only).
+	peers peerCache
+	// init is the host pid of the container's first process, once seen.
+	init int
 }
 
 // MonitorUnavailable says why this host cannot run the behaviour monitor, or
@@ -417,6 +421,13 @@ func (l *monitorListener) handle(fd int) {
 		return
 	}
 	ev, observe, report := l.decode(fd, &req)
+	if report && ev.Syscall == "exit_group" {
+		// While the process is stopped here, what it started still runs.
+		if l.m.OnEvent != nil {
+			l.m.OnEvent(ev)
+		}
+		report = false
+	}
 	resp := seccompNotifResp{ID: req.ID}
 	if observe {
 		resp.Flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
@@ -431,6 +442,16 @@ func (l *monitorListener) handle(fd int) {
 	if report && l.m.OnEvent != nil {
 		l.m.OnEvent(ev)
 	}
+}
+
+// isInit reports whether process tgid (thread tid) is the container's init,
+// learning which one that is from the first process seen (the init's exec is
+// the first call notified) so an exit costs no /proc read.
+func (l *monitorListener) isInit(tid, tgid int) bool {
+	if l.init == 0 && isNamespaceInit(tid) {
+		l.init = tgid
+	}
+	return l.init != 0 && tgid == l.init
 }
 
 // decode turns a notification into an event. observe: the call may go on (it
@@ -470,16 +491,38 @@ func (l *monitorListener) decode(fd int, req *seccompNotif) (ev SyscallEvent, ob
 	case "connect":
 		observe, report = true, true
 		ev.Addr = mem.sockaddr(args[1], args[2])
+		l.peers.forget(tid, int32(args[0]))
 	case "sendto":
 		observe, report = true, true
-		ev.Addr = mem.sockaddr(args[4], args[5])
+		if args[4] != 0 {
+			ev.Addr = mem.sockaddr(args[4], args[5])
+			if isDNSPort(ev.Addr) {
+				ev.DNSName, ev.DNSType = mem.dnsQuestion(args[1], args[2], false)
+			}
+			break
+		}
+		// A send on a connected socket (send(), or sendto without an
+		// address): only a DNS query is worth reporting, the connect was seen.
+		if !l.connectedDNS(&ev, mem, tid, int32(args[0]), args[1], args[2]) {
+			return ev, true, false
+		}
 	case "sendmsg", "sendmmsg":
 		// sendmmsg's vector starts with the first message's msghdr: its
 		// destination is the one reported.
-		observe = true
-		ev.Addr, report = mem.msgName(args[1])
-		if !report {
-			return ev, true, false
+		observe, report = true, true
+		h, ok := mem.msghdr(args[1])
+		switch {
+		case !ok:
+			// unreadable: report the attempt without an address
+		case h.name != 0 && h.namelen != 0:
+			ev.Addr = mem.sockaddr(h.name, h.namelen)
+			if isDNSPort(ev.Addr) {
+				ev.DNSName, ev.DNSType = mem.dnsQuestion(h.base, h.len, false)
+			}
+		default:
+			if !l.connectedDNS(&ev, mem, tid, int32(args[0]), h.base, h.len) {
+				return ev, true, false
+			}
 		}
 	case "execve":
 		observe, report = true, true
@@ -498,6 +541,19 @@ func (l *monitorListener) decode(fd int, req *seccompNotif) (ev SyscallEvent, ob
 		}
 	case "setsid":
 		observe, report = true, true
+	case "exit_group":
+		// Reported before the process ends (handle calls OnEvent before it
+		// answers): what it leaves running is still there to be listed.
+		tgid := threadGroup(tid)
+		ev.Pid = tgid
+		ev.Init = l.isInit(tid, tgid)
+		keys := l.m.EnvKeys
+		ev.Running = func() []Process { return runningBeside(tgid, keys) }
+		id := req.ID
+		if ioctlPtr(fd, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&id)) != nil {
+			return SyscallEvent{}, true, false
+		}
+		return ev, true, true
 	case "":
 		// Not a call this profile notifies (cannot happen): refuse it.
 		ev.Syscall = fmt.Sprintf("syscall %d", d.Nr)
@@ -507,6 +563,7 @@ func (l *monitorListener) decode(fd int, req *seccompNotif) (ev SyscallEvent, ob
 	}
 
 	ev.Pid = threadGroup(tid)
+	l.isInit(tid, ev.Pid)
 	ev.Env = environKeys(tid, l.m.EnvKeys)
 	ev.Cwd = procLink(tid, "cwd")
 	ev.Exe = procLink(tid, "exe")
@@ -518,4 +575,17 @@ func (l *monitorListener) decode(fd int, req *seccompNotif) (ev SyscallEvent, ob
 		return SyscallEvent{}, observe, false
 	}
 	return ev, observe, report
+}
+
+// connectedDNS fills ev for a send without an address on socket fd when the
+// socket's peer is a DNS server (port 53), decoding the query of n bytes at
+// buf; false when it is not (the send is not reported: its connect was).
+func (l *monitorListener) connectedDNS(ev *SyscallEvent, mem *procMemory, tid int, fd int32, buf, n uint64) bool {
+	p, ok := l.peers.peer(tid, threadGroup(tid), fd)
+	if !ok || !isDNSPort(p.addr) {
+		return false
+	}
+	ev.Addr = p.addr
+	ev.DNSName, ev.DNSType = mem.dnsQuestion(buf, n, p.stream)
+	return true
 }

@@ -88,12 +88,12 @@ func SeccompProfile() *specs.LinuxSeccomp {
 
 // monitorObserved are the calls the behaviour monitor watches and lets go on
 // (SECCOMP_USER_NOTIF_FLAG_CONTINUE): network attempts, programs started, and
-// a process detaching from its session to outlive the script. sendto is
-// watched only with a destination address (its fifth argument): a send on a
-// connected socket was already seen at its connect. sendmsg and sendmmsg keep
-// their address in memory, so every call is notified and the listener lets
-// the ones without an address go unreported.
-var monitorObserved = []string{"connect", "sendto", "sendmsg", "sendmmsg", "execve", "execveat", "setsid"}
+// a process detaching from its session to outlive the script, a process
+// ending (exit_group: what it leaves running). Every send is notified: one on a
+// connected socket has no address, and the listener reports it only when the
+// socket's peer is a DNS server (port 53: the query's name is read), finding
+// the peer once per socket.
+var monitorObserved = []string{"connect", "sendto", "sendmsg", "sendmmsg", "execve", "execveat", "setsid", "exit_group"}
 
 // monitorUnwatched are refused calls the monitor leaves to the filter alone:
 // libuv probes io_uring at every node start, and glibc tries clone3 for every
@@ -138,11 +138,7 @@ func SeccompProfileMonitored() *specs.LinuxSeccomp {
 		}
 	}
 	for _, n := range monitorObserved {
-		rule := specs.LinuxSyscall{Names: []string{n}, Action: specs.ActNotify}
-		if n == "sendto" {
-			rule.Args = []specs.LinuxSeccompArg{{Index: 4, Value: 0, Op: specs.OpNotEqual}}
-		}
-		out = append(out, rule)
+		out = append(out, specs.LinuxSyscall{Names: []string{n}, Action: specs.ActNotify})
 	}
 	p.Syscalls = out
 	return p
