@@ -12,9 +12,29 @@
 // targets and the whole list as names that are not squats.
 //
 //	go run ./hack/toplist -max-fetch 40000 -top 15000 > precheck/analysis/data/top-npm.txt
+//
+// With -mirror DIR it writes instead the lists a team mirror serves to `phylum-box
+// db update --source`, beside the OSV exports the team copies there:
+//
+//	DIR/<Ecosystem>/all.zip          OSV's export, copied by the team
+//	DIR/toplists/top-npm.txt         this crawl (or, with -crawl=false, the built-in list)
+//	DIR/toplists/top-pypi.txt        the lists built into phylum-box, copied
+//	DIR/toplists/top-crates.txt
+//	DIR/toplists/top-rubygems.txt
+//
+// Each file is one package name per line, most depended-on first, # comments and
+// blank lines allowed; `db update` refuses a whole file with a name that is not
+// valid for the registry, more than 4 MiB or more than 100,000 names. Every file
+// written is checked the same way first. A team may edit the copies (add its own
+// popular internal names, say); phylum-box uses a fetched list instead of its
+// built-in one for that ecosystem.
+//
+//	go run ./hack/toplist -mirror /srv/osv-mirror -max-fetch 40000 -top 15000
+//	go run ./hack/toplist -mirror /srv/osv-mirror -crawl=false   # offline: the built-in lists
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -23,10 +43,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/phylum-box/phylum-box/precheck/analysis"
 )
 
 func main() {
@@ -34,9 +57,70 @@ func main() {
 	maxFetch := flag.Int("max-fetch", 9000, "stop crawling after this many package documents")
 	top := flag.Int("top", 3000, "names to print")
 	workers := flag.Int("workers", 24, "concurrent requests")
+	mirror := flag.String("mirror", "", "write DIR/toplists/top-{npm,pypi,crates,rubygems}.txt, the layout a mirror serves to db update, instead of printing the npm list")
+	crawl := flag.Bool("crawl", true, "crawl the registry for the npm list (false: copy the built-in one; only with -mirror)")
 	flag.Parse()
+	if *mirror == "" && !*crawl {
+		fmt.Fprintln(os.Stderr, "toplist: -crawl=false only makes sense with -mirror DIR")
+		os.Exit(2)
+	}
+	npmList := analysis.EmbeddedTopListData("npm")
+	if *crawl {
+		npmList = crawlNPM(*registry, *maxFetch, *top, *workers)
+	}
+	if *mirror == "" {
+		os.Stdout.Write(npmList)
+		return
+	}
+	if err := writeMirror(*mirror, npmList); err != nil {
+		fmt.Fprintln(os.Stderr, "toplist:", err)
+		os.Exit(1)
+	}
+}
 
-	c := &crawler{registry: strings.TrimRight(*registry, "/"), client: &http.Client{Timeout: 20 * time.Second},
+// writeMirror writes the four lists under dir/toplists, each checked as db
+// update will check it and renamed into place complete.
+func writeMirror(dir string, npmList []byte) error {
+	out := filepath.Join(dir, "toplists")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	for _, eco := range analysis.TopListEcosystems {
+		data := analysis.EmbeddedTopListData(eco)
+		if eco == "npm" {
+			data = npmList
+		}
+		names, err := analysis.ParseTopList(eco, data)
+		if err != nil {
+			return fmt.Errorf("the %s list would be refused by db update: %w", eco, err)
+		}
+		file, _ := analysis.TopListFile(eco)
+		tmp, err := os.CreateTemp(out, "."+file+"-*")
+		if err != nil {
+			return err
+		}
+		_, err = tmp.Write(data)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Chmod(tmp.Name(), 0o644)
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), filepath.Join(out, file))
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "toplist: wrote %s (%d names)\n", filepath.Join(out, file), len(names))
+	}
+	return nil
+}
+
+// crawlNPM walks the registry and returns the npm list's text.
+func crawlNPM(registry string, maxFetch, top, workers int) []byte {
+	c := &crawler{registry: strings.TrimRight(registry, "/"), client: &http.Client{Timeout: 20 * time.Second},
 		dependents: map[string]map[string]bool{}, seen: map[string]bool{}, fetchedOK: map[string]bool{}}
 	ctx := context.Background()
 	frontier := seeds()
@@ -44,12 +128,12 @@ func main() {
 		c.seen[s] = true
 	}
 	fetched := 0
-	for len(frontier) > 0 && fetched < *maxFetch {
-		if n := *maxFetch - fetched; len(frontier) > n {
+	for len(frontier) > 0 && fetched < maxFetch {
+		if n := maxFetch - fetched; len(frontier) > n {
 			frontier = frontier[:n]
 		}
 		fetched += len(frontier)
-		frontier = c.level(ctx, frontier, *workers)
+		frontier = c.level(ctx, frontier, workers)
 		fmt.Fprintf(os.Stderr, "toplist: fetched %d, next level %d, names %d\n", fetched, len(frontier), len(c.dependents))
 	}
 
@@ -78,22 +162,26 @@ func main() {
 		}
 	}
 	for _, r := range all {
-		if len(out) >= *top {
+		if len(out) >= top {
 			break
 		}
-		if !printed[r.name] {
+		// A dependency key no registry would accept as a name cannot be
+		// installed, and db update would refuse the whole list for it.
+		if !printed[r.name] && analysis.ValidTopListName("npm", r.name) {
 			printed[r.name] = true
 			out = append(out, r.name)
 		}
 	}
-	fmt.Printf("# Most depended-on npm names, most depended-on first (one per line).\n")
-	fmt.Printf("# Generated by hack/toplist on %s: breadth-first over the latest versions of %d packages\n", time.Now().UTC().Format("2006-01-02"), fetched)
-	fmt.Printf("# reached from a seed list of well-known packages; the seeds first, then every name seen\n")
-	fmt.Printf("# ranked by its distinct dependents among the crawled packages.\n")
-	fmt.Printf("# Refresh: go run ./hack/toplist -max-fetch 40000 -top 15000 > precheck/analysis/data/top-npm.txt\n")
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Most depended-on npm names, most depended-on first (one per line).\n")
+	fmt.Fprintf(&b, "# Generated by hack/toplist on %s: breadth-first over the latest versions of %d packages\n", time.Now().UTC().Format("2006-01-02"), fetched)
+	fmt.Fprintf(&b, "# reached from a seed list of well-known packages; the seeds first, then every name seen\n")
+	fmt.Fprintf(&b, "# ranked by its distinct dependents among the crawled packages.\n")
+	fmt.Fprintf(&b, "# Refresh: go run ./hack/toplist -max-fetch 40000 -top 15000 > precheck/analysis/data/top-npm.txt\n")
 	for _, n := range out {
-		fmt.Println(n)
+		fmt.Fprintln(&b, n)
 	}
+	return b.Bytes()
 }
 
 type crawler struct {

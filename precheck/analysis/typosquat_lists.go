@@ -87,7 +87,7 @@ func ParseTopList(ecosystem string, data []byte) ([]string, error) {
 		if n == "" || strings.HasPrefix(n, "#") {
 			continue
 		}
-		if len(n) > maxListName || !re.MatchString(n) {
+		if !validListName(re, n) {
 			return nil, fmt.Errorf("line %d: %q is not a valid %s package name", i+1, truncate(n, 80), ecosystem)
 		}
 		k := normName(ecosystem, n)
@@ -103,6 +103,16 @@ func ParseTopList(ecosystem string, data []byte) ([]string, error) {
 		return nil, errors.New("no package names in it")
 	}
 	return names, nil
+}
+
+func validListName(re *regexp.Regexp, n string) bool {
+	return len(n) <= maxListName && re.MatchString(n)
+}
+
+// ValidTopListName reports whether ParseTopList accepts name for ecosystem.
+func ValidTopListName(ecosystem, name string) bool {
+	re := topNameRE[ecosystem]
+	return re != nil && validListName(re, name)
 }
 
 func truncate(s string, n int) string {
@@ -218,14 +228,10 @@ func embeddedList(eco string) *loadedList {
 	embeddedOnce.Do(func() {
 		embeddedLists = map[string]*loadedList{}
 		for _, e := range TopListEcosystems {
-			f, _ := TopListFile(e)
-			data, err := topData.ReadFile("data/" + f)
-			if err != nil {
-				panic(err) // embedded at build time
-			}
+			data := EmbeddedTopListData(e)
 			names, err := ParseTopList(e, data)
 			if err != nil {
-				panic(fmt.Sprintf("embedded %s: %v", f, err)) // TestEmbeddedTopListsValid
+				panic(fmt.Sprintf("embedded list for %s: %v", e, err)) // TestEmbeddedTopListsValid
 			}
 			l := newTopList(e, names)
 			embeddedLists[e] = &loadedList{list: l, info: TopListInfo{Ecosystem: e, Names: len(l.names), Built: generatedDate(data)}}
@@ -304,4 +310,15 @@ func loadStored(dbPath, eco string) *loadedList {
 	}
 	l := newTopList(eco, names)
 	return &loadedList{list: l, info: TopListInfo{Ecosystem: eco, Stored: true, Path: path, Source: meta.Source, Fetched: meta.Fetched, Names: len(l.names)}}
+}
+
+// EmbeddedTopListData is the text of the list built into phylum-box for an
+// ecosystem (nil for one without a list), as hack/toplist copies it to a mirror.
+func EmbeddedTopListData(ecosystem string) []byte {
+	f, ok := TopListFile(ecosystem)
+	if !ok {
+		return nil
+	}
+	data, _ := topData.ReadFile("data/" + f)
+	return data
 }
