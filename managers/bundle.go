@@ -269,6 +269,7 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		return p, nil
 	}
 	p.Download = &Step{Args: []string{"bundle", "cache", "--no-install"}, Env: netEnv, Network: true, Credentials: true}
+	p.Fetched = bundleWork + "/cache" // BUNDLE_CACHE_PATH; read by the static analysis before the build
 	p.Build = &Step{
 		Args:    []string{"sh", "-c", `bundle install --local; rc=$?; rm -rf "$0"; exit $rc`, work},
 		Name:    "bundle install --local",

@@ -191,6 +191,10 @@ type Plan struct {
 	CarryOver []string
 	// Download fetches and unpacks with the network on and scripts off.
 	Download *Step
+	// Fetched, when set, is the directory (relative to Root) where Download leaves
+	// the archives Build installs (pip's and Poetry's wheels and sdists, Bundler's
+	// .gem files): the static analysis reads them there, before Build runs any.
+	Fetched string
 	// Build runs lifecycle scripts with the network off. Nil when there is nothing
 	// to build (uninstall-only plans still rebuild: bin links may change).
 	Build *Step
@@ -292,6 +296,11 @@ type Step struct {
 	Scripts bool     // package code may run (informational: the flags above enforce it)
 	// Credentials: Plan.Credentials are mounted for this step.
 	Credentials bool
+	// Installs: a resolve step that also fetches and installs, scripts off (npm's
+	// `npm install PKG` in one run, npmfetch.go); the plan has no Download step, and
+	// what it installed is checked as a download's, after the precheck of the
+	// lockfile it wrote (install.go).
+	Installs bool
 	// AppendChanged: the orchestration may append the names of the packages the
 	// Download step added or changed, to limit the step to them. Without names the
 	// step covers the whole tree, which is always correct but slower.

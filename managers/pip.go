@@ -310,6 +310,7 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	p.Download = &Step{Args: fetchArgs, Network: true, Credentials: true, Dir: "/",
 		Name: "phylum-box's fetch of the checked files (the system python3, isolated)"}
+	p.Fetched = pipWork + "/dist" // read by the static analysis before the build
 	// A local project's by-products (pipByproducts): egg-info synced, a new build/
 	// removed with the download dir.
 	byOut, byRemove := pipByproducts(a, env, root)

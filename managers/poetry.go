@@ -228,6 +228,7 @@ func (m poetryManager) plan(args []string, env Env, usedOut *map[string]bool) (*
 		Env:     []string{"PHYLUM_BOX_SCRIPT=" + poetryFetchScript, "PATH=" + hostPATH},
 		Network: true, Credentials: true, Dir: "/", Name: "poetry: fetching the locked files",
 	}
+	p.Fetched = poetryWork + "/dist" // read by the static analysis before the build
 	p.Build = &Step{
 		Args:    []string{"sh", "-c", `eval "$PHYLUM_BOX_SCRIPT"`, work, filepath.Join(env.Home, poetryBuildFiles)},
 		Env:     append(stepEnv, "PIP_NO_CACHE_DIR=1", "PIP_NO_INDEX=1", "PHYLUM_BOX_SCRIPT="+poetryBuildScript),

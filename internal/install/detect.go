@@ -30,13 +30,17 @@ type analysisTarget struct {
 	// integrity is the lockfile's hash of the package's tarball, when it pins one
 	// (the analysis cache's key).
 	integrity string
+	// archive, when set, is a downloaded distribution file in dir, read as an
+	// archive (detect_archives.go).
+	archive string
 }
 
 // analysisTargets finds, for the packages the download step installed (added or
 // changed by this install: the installed-tree check lists only what the run
 // wrote), the directory each one was unpacked into. npm's are in the run's view of
 // the project; cargo's in the crate cache, written by this run's download.
-// Other ecosystems install in the build step; their analysis is not done here.
+// pip, Poetry and Bundler unpack in the build step: their downloaded archives are
+// read instead (archiveTargets).
 func (r *runner) analysisTargets(pkgs []precheck.Package) (targets []analysisTarget, skipped []string) {
 	seen := map[string]bool{}
 	for _, p := range pkgs {
@@ -73,11 +77,13 @@ func (r *runner) analysisTargets(pkgs []precheck.Package) (targets []analysisTar
 // the build, while no container runs, so the files read are the ones the build
 // would run. done is true when the install must stop (blocked, exit 3).
 func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck.Package) (done bool, err error) {
-	if len(pkgs) == 0 || r.o.Engine == nil || r.out.Verdict == nil {
+	if len(pkgs) == 0 && r.o.Plan.Fetched == "" || r.o.Engine == nil || r.out.Verdict == nil {
 		return false, nil
 	}
 	start := time.Now()
 	targets, skipped := r.analysisTargets(pkgs)
+	archives, skippedArchives := r.archiveTargets(resolved)
+	targets, skipped = append(targets, archives...), append(skipped, skippedArchives...)
 	pinned := map[string]string{}
 	for _, p := range resolved {
 		if p.Integrity != "" && !p.Uncheckable && p.Mismatch == "" {
@@ -86,6 +92,9 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck
 	}
 	for i := range targets {
 		p := targets[i].pkg
+		if targets[i].archive != "" {
+			continue // not cached: nothing here ties the file read to the lockfile's hash
+		}
 		targets[i].integrity = pinned[p.Ecosystem+"\x00"+p.Name+"\x00"+p.Version]
 	}
 	if len(targets) > maxAnalysed {
@@ -118,7 +127,12 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck
 	if len(extra) == 0 {
 		return false, nil
 	}
-	return r.judge(ctx, extra, "the static analysis of the downloaded packages, before any of their code ran")
+	what := "the static analysis of the downloaded packages, before any of their code ran"
+	if r.o.Plan.Fetched != "" && r.o.Plan.Ecosystem == precheck.PyPI {
+		// pip's and Poetry's resolve ran an sdist's metadata hook, offline.
+		what = "the static analysis of the downloaded packages, before their build"
+	}
+	return r.judge(ctx, extra, what)
 }
 
 // analyzeAll analyses the targets on every core; findings are keyed by package.
@@ -135,7 +149,12 @@ func analyzeAll(ctx context.Context, targets []analysisTarget, cache *analysisCa
 				fs, hit := cache.get(t.pkg.Ecosystem, t.pkg.Name, t.pkg.Version, t.integrity)
 				var err error
 				if !hit {
-					fs, err = analysis.Dir(ctx, analysis.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}, t.dir)
+					ap := analysis.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}
+					if t.archive != "" {
+						fs, err = analysis.Archive(ctx, ap, t.dir, t.archive)
+					} else {
+						fs, err = analysis.Dir(ctx, ap, t.dir)
+					}
 					if err == nil {
 						cache.put(t.pkg.Ecosystem, t.pkg.Name, t.pkg.Version, t.integrity, fs)
 					}
