@@ -1,0 +1,169 @@
+// Package safefs reads files of a tree phylum-box does not trust — a project
+// checkout, a package a registry served, what a sandboxed step wrote — as the
+// files they are named, and nothing else: each path is resolved beneath its root
+// with openat2 (RESOLVE_BENEATH), so neither ".." nor a symbolic link leads out
+// of it; by default no symbolic link is followed at all, anywhere on the way; the
+// file must be a regular file (a FIFO planted under a lockfile's name is refused
+// without blocking, a device is never opened as one); and a read has a size cap.
+// Every host-side read of such a tree goes through here, so the rule is written
+// and tested once.
+package safefs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+var (
+	// ErrNotRegular: the path names a directory, FIFO, socket or device.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrTooLarge: the file is larger than the caller's cap.
+	ErrTooLarge = errors.New("larger than the size cap")
+	// ErrOutside: the path itself leaves the tree (absolute, "..", or the root).
+	ErrOutside = errors.New("not a path inside the tree")
+)
+
+// HardLinksError is a file with more than one hard link where Options.OneLink
+// asks for one: the same file under another name, which may be outside the tree.
+type HardLinksError struct{ Links uint64 }
+
+func (e *HardLinksError) Error() string { return fmt.Sprintf("has %d hard links", e.Links) }
+
+// Options relax or tighten the default rule (no symbolic link at all, any
+// number of hard links).
+type Options struct {
+	// FollowInside follows a symbolic link that resolves beneath the root (a
+	// project's files may link to each other); one leading out of it is still
+	// refused (EXDEV). Off, any symbolic link on the way is refused (ELOOP).
+	FollowInside bool
+	// OneLink refuses a file with more than one hard link (*HardLinksError):
+	// for files whose content is trusted as the tree's own, such as a
+	// project's .npmrc, which a hard link to ~/.npmrc would otherwise make.
+	OneLink bool
+}
+
+// openat2 is unix.Openat2; a test replaces it to exercise the fallback for
+// kernels without openat2 (before 5.6).
+var openat2 = unix.Openat2
+
+// Open opens root/rel for reading under the rule. rel is relative to root
+// (slash- or OS-separated). Errors are *fs.PathError naming rel: one matching
+// fs.ErrNotExist for a missing file; unix.ELOOP for a symbolic link on the way,
+// unix.EXDEV for one (or a "..") leading out of the tree; ErrNotRegular;
+// ErrOutside; *HardLinksError.
+func Open(root, rel string, o Options) (*os.File, error) {
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: root, Err: err}
+	}
+	defer unix.Close(rfd)
+	return OpenAt(rfd, rel, o)
+}
+
+// OpenAt is Open with the root given as a directory descriptor (O_PATH is
+// enough), for a caller that reads many files of one tree.
+func OpenAt(dirfd int, rel string, o Options) (*os.File, error) {
+	clean := filepath.Clean(filepath.FromSlash(rel))
+	if clean == "." || filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return nil, &fs.PathError{Op: "open", Path: rel, Err: ErrOutside}
+	}
+	// O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
+	resolve := uint64(unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS)
+	if !o.FollowInside {
+		flags |= unix.O_NOFOLLOW
+		resolve |= unix.RESOLVE_NO_SYMLINKS
+	}
+	fd, err := openat2(dirfd, clean, &unix.OpenHow{Flags: uint64(flags), Resolve: resolve})
+	if errors.Is(err, unix.ENOSYS) && !o.FollowInside {
+		fd, err = openWalk(dirfd, clean, flags)
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: rel, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), rel)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: rel, Err: ErrNotRegular}
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && o.OneLink && sys.Nlink > 1 {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: rel, Err: &HardLinksError{Links: uint64(sys.Nlink)}}
+	}
+	return f, nil
+}
+
+// openWalk is the no-symlink rule without openat2: one component at a time,
+// each opened with O_NOFOLLOW below the last. clean has no "." or ".." left.
+func openWalk(dirfd int, clean string, flags int) (int, error) {
+	parts := strings.Split(clean, string(filepath.Separator))
+	dir := dirfd
+	for _, p := range parts[:len(parts)-1] {
+		next, err := unix.Openat(dir, p, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOTDIR) {
+			// A symbolic link (or a file) where a directory was expected:
+			// report a link as the link it is, as openat2 would.
+			var st unix.Stat_t
+			if unix.Fstatat(dir, p, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				err = unix.ELOOP
+			}
+		}
+		if dir != dirfd {
+			unix.Close(dir)
+		}
+		if err != nil {
+			return -1, err
+		}
+		dir = next
+	}
+	fd, err := unix.Openat(dir, parts[len(parts)-1], flags, 0)
+	if dir != dirfd {
+		unix.Close(dir)
+	}
+	return fd, err
+}
+
+// ReadFile reads root/rel under the rule (see Open), refusing a file larger
+// than max bytes with ErrTooLarge.
+func ReadFile(root, rel string, max int64, o Options) ([]byte, error) {
+	f, err := Open(root, rel, o)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readCapped(f, rel, max)
+}
+
+// ReadFileAt is ReadFile with the root given as a directory descriptor.
+func ReadFileAt(dirfd int, rel string, max int64, o Options) ([]byte, error) {
+	f, err := OpenAt(dirfd, rel, o)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readCapped(f, rel, max)
+}
+
+func readCapped(f *os.File, rel string, max int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: rel, Err: err}
+	}
+	if int64(len(data)) > max {
+		return nil, &fs.PathError{Op: "read", Path: rel, Err: fmt.Errorf("%w of %d bytes", ErrTooLarge, max)}
+	}
+	return data, nil
+}
