@@ -205,6 +205,19 @@ func xattrMeta(p string, names []string, c *Change) {
 	}
 }
 
+// scratchEntry is the change that entry name of dir, the scratch side of the
+// project's dir rel, stands for as far as the entry itself tells (no Kind and no
+// host side yet), and the entry's lstat.
+func scratchEntry(dir, rel, name string) (Change, unix.Stat_t, error) {
+	src := filepath.Join(dir, name)
+	var st unix.Stat_t
+	if err := unix.Lstat(src, &st); err != nil {
+		return Change{}, st, err
+	}
+	return Change{Path: path.Join(rel, name), Type: fileTypeOf(st.Mode), Perm: st.Mode & 0o7777, Size: st.Size,
+		source: src, nlink: uint64(st.Nlink), ino: st.Ino, Rdev: st.Rdev, uid: st.Uid, gid: st.Gid}, st, nil
+}
+
 // overlayChanges walks the upper dir. rel is the dir being walked ("" = root); fresh
 // means the host's dir at rel is hidden (opaque, new or replacing a non-dir), so host
 // entries below it are not consulted.
@@ -215,21 +228,18 @@ func (s *Scratch) overlayChanges(cs *ChangeSet, rel string, fresh bool) error {
 		return fmt.Errorf("read the overlay upper dir: %w", err)
 	}
 	for _, e := range ents {
-		p := path.Join(rel, e.Name())
-		src := filepath.Join(upper, e.Name())
-		var st unix.Stat_t
-		if err := unix.Lstat(src, &st); err != nil {
+		c, st, err := scratchEntry(upper, rel, e.Name())
+		if err != nil {
 			return fmt.Errorf("read the overlay upper dir: %w", err)
 		}
-		typ := fileTypeOf(st.Mode)
+		p, src, typ := c.Path, c.source, c.Type
 		prev, hst := TypeNone, unix.Stat_t{}
 		if !fresh {
 			if err := unix.Lstat(filepath.Join(s.project, filepath.FromSlash(p)), &hst); err == nil {
 				prev = fileTypeOf(hst.Mode)
 			}
 		}
-		c := Change{Path: p, Type: typ, Prev: prev, Perm: st.Mode & 0o7777, Size: st.Size,
-			source: src, nlink: uint64(st.Nlink), ino: st.Ino, Rdev: st.Rdev, uid: st.Uid, gid: st.Gid}
+		c.Prev = prev
 		xnames := listXattrs(src)
 		whiteout := typ == TypeDevice && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
 		if !whiteout && typ == TypeRegular && st.Size == 0 {

@@ -165,13 +165,11 @@ func (s *Scratch) copyChanges(cs *ChangeSet) error {
 			return fmt.Errorf("read the staging copy: %w", err)
 		}
 		for _, e := range ents {
-			p := path.Join(rel, e.Name())
-			src := filepath.Join(dir, e.Name())
-			var st unix.Stat_t
-			if err := unix.Lstat(src, &st); err != nil {
+			c, st, err := scratchEntry(dir, rel, e.Name())
+			if err != nil {
 				return fmt.Errorf("read the staging copy: %w", err)
 			}
-			typ := fileTypeOf(st.Mode)
+			p, src, typ := c.Path, c.source, c.Type
 			if typ == TypeRegular {
 				cs.names[st.Ino]++
 			}
@@ -180,8 +178,6 @@ func (s *Scratch) copyChanges(cs *ChangeSet) error {
 				inSnap = false
 			}
 			seen[p] = true
-			c := Change{Path: p, Type: typ, Perm: st.Mode & 0o7777, Size: st.Size, source: src,
-				nlink: uint64(st.Nlink), ino: st.Ino, Rdev: st.Rdev, uid: st.Uid, gid: st.Gid}
 			xattrMeta(src, listXattrs(src), &c)
 			if inSnap {
 				c.Kind, c.Prev = Modified, sn.typ

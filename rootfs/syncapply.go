@@ -225,20 +225,29 @@ func (a *applier) moveAside(pfd int, rel, name string) error {
 	return nil
 }
 
-func (a *applier) applyOne(c Change) error {
-	dirRel, name := splitRel(c.Path)
-	pfd, err := a.dir(dirRel)
-	if err != nil {
-		return err
+// hostEntry opens dirRel, the directory of c's path in the project, and checks that
+// the entry name there is still what the run ended with: the same type (c.Prev),
+// and not a file edited on the host meanwhile. It returns the directory's fd and
+// the entry's type and stat now.
+func (a *applier) hostEntry(c Change, dirRel, name string) (pfd int, cur FileType, hst unix.Stat_t, err error) {
+	if pfd, err = a.dir(dirRel); err != nil {
+		return
 	}
-	cur, hst, err := typeAt(pfd, name)
-	if err != nil {
-		return err
+	if cur, hst, err = typeAt(pfd, name); err != nil {
+		return
 	}
 	if cur != c.Prev {
-		return &conflictError{fmt.Sprintf("the host entry is a %s now but was a %s when the run ended: it changed meanwhile", cur, c.Prev)}
+		err = &conflictError{fmt.Sprintf("the host entry is a %s now but was a %s when the run ended: it changed meanwhile", cur, c.Prev)}
+		return
 	}
-	if err := a.editedMeanwhile(cur, hst); err != nil {
+	err = a.editedMeanwhile(cur, hst)
+	return
+}
+
+func (a *applier) applyOne(c Change) error {
+	dirRel, name := splitRel(c.Path)
+	pfd, cur, hst, err := a.hostEntry(c, dirRel, name)
+	if err != nil {
 		return err
 	}
 	if c.Kind == Deleted {
@@ -359,18 +368,8 @@ var errNoMove = errors.New("cannot move the tree")
 func (a *applier) moveTree(tree []Change) error {
 	c := tree[0]
 	dirRel, name := splitRel(c.Path)
-	pfd, err := a.dir(dirRel)
+	pfd, cur, _, err := a.hostEntry(c, dirRel, name)
 	if err != nil {
-		return err
-	}
-	cur, hst, err := typeAt(pfd, name)
-	if err != nil {
-		return err
-	}
-	if cur != c.Prev {
-		return &conflictError{fmt.Sprintf("the host entry is a %s now but was a %s when the run ended: it changed meanwhile", cur, c.Prev)}
-	}
-	if err := a.editedMeanwhile(cur, hst); err != nil {
 		return err
 	}
 	sfd, err := a.srcDir(dirRel)
