@@ -146,142 +146,105 @@ func gStrings(v gjson.Result, field string) ([]string, error) {
 	return out, nil
 }
 
-func gSeverities(v gjson.Result, field string) ([]osvSeverity, error) {
-	out := []osvSeverity{}
+// gObjects decodes v, an array of objects (field names it in errors), into one T
+// an object: member fills t from one of the object's members and reports a
+// problem through set, which keeps the first, as it does an element that is not
+// an object. A null v is no list (nil, nil).
+func gObjects[T any](v gjson.Result, field string, member func(t *T, k, v gjson.Result, set func(error))) ([]T, error) {
+	out := []T{}
 	ok, err := gArray(v, field, func(e gjson.Result) error {
-		var s osvSeverity
+		var t T
 		var err error
-		oerr := gObject(e, field, func(k, v gjson.Result) {
-			if err != nil {
-				return
+		set := func(e error) {
+			if err == nil {
+				err = e
 			}
-			switch k.Str {
-			case "type":
-				s.Type, err = gString(v, field+".type")
-			case "score":
-				s.Score, err = gString(v, field+".score")
-			}
-		})
-		out = append(out, s)
-		return errors.Join(oerr, err)
+		}
+		set(gObject(e, field, func(k, v gjson.Result) { member(&t, k, v, set) }))
+		out = append(out, t)
+		return err
 	})
 	if !ok || err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+func gSeverities(v gjson.Result, field string) ([]osvSeverity, error) {
+	return gObjects(v, field, func(s *osvSeverity, k, v gjson.Result, set func(error)) {
+		var err error
+		switch k.Str {
+		case "type":
+			s.Type, err = gString(v, field+".type")
+		case "score":
+			s.Score, err = gString(v, field+".score")
+		}
+		set(err)
+	})
 }
 
 func gAffected(v gjson.Result) ([]osvAffected, error) {
-	out := []osvAffected{}
-	ok, err := gArray(v, "affected", func(e gjson.Result) error {
-		var a osvAffected
-		var err error
-		set := func(e error) {
-			if err == nil {
-				err = e
-			}
+	return gObjects(v, "affected", func(a *osvAffected, k, v gjson.Result, set func(error)) {
+		var e error
+		switch k.Str {
+		case "package":
+			e = gObject(v, "affected.package", func(k, v gjson.Result) {
+				var e error
+				switch k.Str {
+				case "ecosystem":
+					a.Package.Ecosystem, e = gString(v, "affected.package.ecosystem")
+				case "name":
+					a.Package.Name, e = gString(v, "affected.package.name")
+				}
+				set(e)
+			})
+		case "severity":
+			a.Severity, e = gSeverities(v, "affected.severity")
+		case "versions":
+			a.Versions, e = gStrings(v, "affected.versions")
+		case "ranges":
+			a.Ranges, e = gRanges(v)
+		case "database_specific":
+			e = gObject(v, "affected.database_specific", func(k, v gjson.Result) {
+				if k.Str == "cwes" {
+					a.DBSpec.CWEs = raw(v)
+				}
+			})
 		}
-		set(gObject(e, "affected", func(k, v gjson.Result) {
-			switch k.Str {
-			case "package":
-				set(gObject(v, "affected.package", func(k, v gjson.Result) {
-					var e error
-					switch k.Str {
-					case "ecosystem":
-						a.Package.Ecosystem, e = gString(v, "affected.package.ecosystem")
-					case "name":
-						a.Package.Name, e = gString(v, "affected.package.name")
-					}
-					set(e)
-				}))
-			case "severity":
-				var e error
-				a.Severity, e = gSeverities(v, "affected.severity")
-				set(e)
-			case "versions":
-				var e error
-				a.Versions, e = gStrings(v, "affected.versions")
-				set(e)
-			case "ranges":
-				var e error
-				a.Ranges, e = gRanges(v)
-				set(e)
-			case "database_specific":
-				set(gObject(v, "affected.database_specific", func(k, v gjson.Result) {
-					if k.Str == "cwes" {
-						a.DBSpec.CWEs = raw(v)
-					}
-				}))
-			}
-		}))
-		out = append(out, a)
-		return err
+		set(e)
 	})
-	if !ok || err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func gRanges(v gjson.Result) ([]osvRange, error) {
-	out := []osvRange{}
-	ok, err := gArray(v, "affected.ranges", func(e gjson.Result) error {
-		var r osvRange
-		var err error
-		set := func(e error) {
-			if err == nil {
-				err = e
-			}
-		}
-		set(gObject(e, "affected.ranges", func(k, v gjson.Result) {
-			switch k.Str {
-			case "type":
-				var e error
-				r.Type, e = gString(v, "affected.ranges.type")
-				set(e)
-			case "events":
-				evs := []osvEvent{}
-				ok, e := gArray(v, "affected.ranges.events", func(ev gjson.Result) error {
-					var out osvEvent
-					var err error
-					oerr := gObject(ev, "affected.ranges.events", func(k, v gjson.Result) {
-						var p **string
-						switch k.Str {
-						case "introduced":
-							p = &out.Introduced
-						case "fixed":
-							p = &out.Fixed
-						case "last_affected":
-							p = &out.LastAffected
-						case "limit":
-							p = &out.Limit
-						default:
-							return
-						}
-						if v.Type == gjson.Null {
-							*p = nil
-							return
-						}
-						s, e := gString(v, "affected.ranges.events."+k.Str)
-						if e != nil && err == nil {
-							err = e
-						}
-						*p = &s
-					})
-					evs = append(evs, out)
-					return errors.Join(oerr, err)
-				})
-				if ok {
-					r.Events = evs
+	return gObjects(v, "affected.ranges", func(r *osvRange, k, v gjson.Result, set func(error)) {
+		var e error
+		switch k.Str {
+		case "type":
+			r.Type, e = gString(v, "affected.ranges.type")
+		case "events":
+			r.Events, e = gObjects(v, "affected.ranges.events", func(ev *osvEvent, k, v gjson.Result, set func(error)) {
+				var p **string
+				switch k.Str {
+				case "introduced":
+					p = &ev.Introduced
+				case "fixed":
+					p = &ev.Fixed
+				case "last_affected":
+					p = &ev.LastAffected
+				case "limit":
+					p = &ev.Limit
+				default:
+					return
 				}
+				if v.Type == gjson.Null {
+					*p = nil
+					return
+				}
+				s, e := gString(v, "affected.ranges.events."+k.Str)
 				set(e)
-			}
-		}))
-		out = append(out, r)
-		return err
+				*p = &s
+			})
+		}
+		set(e)
 	})
-	if !ok || err != nil {
-		return nil, err
-	}
-	return out, nil
 }
