@@ -7,8 +7,9 @@
 // depended-on one (typosquatting).
 //
 // It is static and cheap: files are read below the package root with openat2
-// (no symlink is followed, no FIFO opened), with caps on file count, bytes per
-// file and total bytes; nothing is executed. Signals are regular expressions and
+// (no symlink is followed, no FIFO opened), or from a downloaded wheel, sdist or
+// gem as an archive in memory (Archive; never unpacked to disk), with caps on file
+// count, bytes per file and total bytes; nothing is executed. Signals are regular expressions and
 // byte scans; a finding's severity comes from how they combine: a decode next to
 // an eval, the environment next to the network, a credential path next to the
 // network are high; one weaker signal alone is medium or low. What runs at install
