@@ -29,7 +29,8 @@ type topList struct {
 // newTopList indexes names (most depended-on first, as the list spells them);
 // a name whose normalised form is already there is skipped.
 func newTopList(eco string, names []string) *topList {
-	l := &topList{rank: map[string]int{}, stripped: map[string]int{}, skeleton: map[string]int{}, unscoped: map[string]int{}}
+	l := &topList{rank: make(map[string]int, len(names)), stripped: make(map[string]int, len(names)),
+		skeleton: make(map[string]int, len(names)), unscoped: map[string]int{}}
 	for _, orig := range names {
 		n := normName(eco, orig)
 		if n == "" {
@@ -42,11 +43,13 @@ func newTopList(eco string, names []string) *topList {
 		l.names = append(l.names, n)
 		l.spelled = append(l.spelled, orig)
 		l.rank[n] = i
-		if _, ok := l.stripped[stripSep(n)]; !ok {
-			l.stripped[stripSep(n)] = i
+		st := stripSep(n)
+		if _, ok := l.stripped[st]; !ok {
+			l.stripped[st] = i
 		}
-		if _, ok := l.skeleton[skeleton(n)]; !ok {
-			l.skeleton[skeleton(n)] = i
+		sk := homoglyphs.Replace(st) // skeleton(n), from the stripped form made above
+		if _, ok := l.skeleton[sk]; !ok {
+			l.skeleton[sk] = i
 		}
 		if scope, rest, ok := strings.Cut(strings.TrimPrefix(n, "@"), "/"); ok && strings.HasPrefix(n, "@") {
 			for _, k := range []string{scope + "-" + rest, scope + rest, scope + "." + rest} {
