@@ -3,7 +3,6 @@ package managers
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/phylum-box/phylum-box/internal/safefs"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
 
@@ -97,86 +97,55 @@ func (e *ProjectFileError) Error() string {
 // this is not one.
 const maxProjectFile = 256 << 20
 
-// readProjectFile reads the project file at path (inside root) as itself: the
-// path is resolved beneath root (openat2 RESOLVE_BENEATH), so a symbolic link —
-// the file's or a directory's on the way — may lead elsewhere in the project but
-// never out of it, and the file must be a regular file with one link. A refusal
-// is a *ProjectFileError naming the file and where it points; a missing file is
-// an error that matches fs.ErrNotExist. Every project manifest, lockfile and
-// config phylum-box reads on the host goes through here.
+// readProjectFile reads the project file at path (inside root) as itself (see
+// safefs): the path is resolved beneath root, so a symbolic link — the file's or a
+// directory's on the way — may lead elsewhere in the project but never out of it,
+// and the file must be a regular file with one link, no larger than
+// maxProjectFile. A refusal is a *ProjectFileError naming the file and where it
+// points; a missing file is an error that matches fs.ErrNotExist. Every project
+// manifest, lockfile and config phylum-box reads on the host goes through here.
 func readProjectFile(root, path string) ([]byte, error) {
 	rel, err := filepath.Rel(root, path)
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
 		return nil, &ProjectFileError{Path: path, Why: fmt.Sprintf("%s is not inside the project (%s)", path, root)}
 	}
-	fd, err := openBeneath(root, rel, 0)
-	if errors.Is(err, unix.EXDEV) && projectFileProblem(root, path) == "" {
-		// An absolute link to a file inside the project (ln -s "$PWD/config/x"):
-		// resolved, it is opened beneath the real root with no link on the way.
+	data, err := safefs.ReadFile(root, rel, maxProjectFile, safefs.Options{FollowInside: true, OneLink: true})
+	if (errors.Is(err, unix.EXDEV) || errors.Is(err, unix.ENOSYS)) && projectFileProblem(root, path) == "" {
+		// An absolute link to a file inside the project (ln -s "$PWD/config/x"),
+		// or a kernel before 5.6 without openat2, after the same rule was checked
+		// by walking the path: resolved, the file is read beneath the real root
+		// with no link on the way.
 		real, rerr := filepath.EvalSymlinks(path)
 		realRoot, rrerr := filepath.EvalSymlinks(root)
+		if errors.Is(rerr, fs.ErrNotExist) {
+			err = rerr
+		}
 		if rerr == nil && rrerr == nil && within(realRoot, real) {
 			if r, err2 := filepath.Rel(realRoot, real); err2 == nil {
-				fd, err = openBeneath(realRoot, r, unix.RESOLVE_NO_SYMLINKS)
+				data, err = safefs.ReadFile(realRoot, r, maxProjectFile, safefs.Options{OneLink: true})
 			}
 		}
 	}
-	if errors.Is(err, unix.ENOSYS) {
-		// A kernel before 5.6: the same rule, checked by walking the path.
-		if why := projectFileProblem(root, path); why != "" {
-			return nil, &ProjectFileError{Path: path, Why: why}
+	var links *safefs.HardLinksError
+	switch {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("reading %s: %w", path, fs.ErrNotExist)
+	case errors.Is(err, unix.EXDEV), errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOSYS) && projectFileProblem(root, path) != "":
+		why := projectFileProblem(root, path)
+		if why == "" {
+			why = path + " leads out of the project through a symbolic link"
 		}
-		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
-	}
-	if err != nil {
-		switch {
-		case errors.Is(err, unix.ENOENT):
-			return nil, fmt.Errorf("reading %s: %w", path, fs.ErrNotExist)
-		case errors.Is(err, unix.EXDEV), errors.Is(err, unix.ELOOP):
-			why := projectFileProblem(root, path)
-			if why == "" {
-				why = path + " leads out of the project through a symbolic link"
-			}
-			return nil, &ProjectFileError{Path: path, Why: why}
-		}
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if !st.Mode().IsRegular() {
+		return nil, &ProjectFileError{Path: path, Why: why}
+	case errors.Is(err, safefs.ErrNotRegular):
 		return nil, &ProjectFileError{Path: path, Why: path + " is not a regular file"}
-	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink > 1 {
-		return nil, &ProjectFileError{Path: path, Why: fmt.Sprintf("%s has %d hard links (the same file under another name, maybe outside the project)", path, sys.Nlink)}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxProjectFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if len(data) > maxProjectFile {
+	case errors.As(err, &links):
+		return nil, &ProjectFileError{Path: path, Why: fmt.Sprintf("%s has %d hard links (the same file under another name, maybe outside the project)", path, links.Links)}
+	case errors.Is(err, safefs.ErrTooLarge):
 		return nil, &ProjectFileError{Path: path, Why: fmt.Sprintf("%s is larger than %d MiB", path, maxProjectFile>>20)}
 	}
-	return data, nil
-}
-
-// openBeneath opens root/rel for reading, resolving rel beneath root (no ".." or
-// link out of it, no magic link) plus the extra resolve flags.
-func openBeneath(root, rel string, resolve uint64) (int, error) {
-	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, err
-	}
-	defer unix.Close(rfd)
-	// O_NONBLOCK: a FIFO planted under a lockfile's name must not hang the plan; it
-	// is refused as not a regular file.
-	return unix.Openat2(rfd, rel, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS | resolve,
-	})
+	return nil, fmt.Errorf("reading %s: %w", path, err)
 }
 
 // planProjectFiles are the files of a project that each manager's plan reads or

@@ -3,14 +3,14 @@ package rootfs
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/phylum-box/phylum-box/internal/safefs"
 )
 
 // maxViewFile caps ReadFile: a lockfile larger than this is not a lockfile.
@@ -135,36 +135,11 @@ func isOpaqueDir(p string) bool {
 	return false
 }
 
-// readBeneath reads root/rel without following any symlink.
+// readBeneath reads root/rel without following any symlink (safefs): a file the
+// run replaced with a symlink, a FIFO or a device reads as an error, and one
+// larger than maxViewFile too.
 func readBeneath(root, rel string) ([]byte, error) {
-	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(rfd)
-	// O_NONBLOCK: a FIFO the run planted under a file's name (a package.json the
-	// installed-tree check reads) must not hang the host; it is refused below as
-	// not a regular file.
-	fd, err := unix.Openat2(rfd, filepath.FromSlash(rel), &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, fmt.Errorf("read %s: %w", rel, fs.ErrNotExist)
-		}
-		return nil, fmt.Errorf("read %s: %w", rel, err)
-	}
-	f := os.NewFile(uintptr(fd), rel)
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("read %s: not a regular file", rel)
-	}
-	return io.ReadAll(io.LimitReader(f, maxViewFile))
+	return safefs.ReadFile(root, rel, maxViewFile, safefs.Options{})
 }
 
 // readlinkBeneath reads the symlink root/rel without following any symlink on the way.

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/phylum-box/phylum-box/internal/safefs"
 )
 
 // Caps on what one package costs to read. A file over maxFileBytes is read up to
@@ -70,21 +72,17 @@ func (t *tree) read(rel string) ([]byte, bool, error) {
 	if t.total >= maxTotalBytes {
 		return nil, false, fmt.Errorf("%s: %w (%d MiB)", rel, errReadCap, maxTotalBytes>>20)
 	}
-	fd, err := unix.Openat2(t.root, rel, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_NOFOLLOW,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		return nil, false, &os.PathError{Op: "open", Path: rel, Err: err}
+	f, err := safefs.OpenAt(t.root, rel, safefs.Options{})
+	if errors.Is(err, safefs.ErrNotRegular) {
+		return nil, false, fmt.Errorf("%s: %w", rel, errNotRegular)
 	}
-	f := os.NewFile(uintptr(fd), rel)
+	if err != nil {
+		return nil, false, err
+	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, false, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, false, fmt.Errorf("%s: %w", rel, errNotRegular)
 	}
 	limit := int64(maxFileBytes)
 	if left := maxTotalBytes - t.total; left < limit {
