@@ -322,3 +322,12 @@ func EmbeddedTopListData(ecosystem string) []byte {
 	data, _ := topData.ReadFile("data/" + f)
 	return data
 }
+
+// Summary is every ecosystem's list in one line, for doctor.
+func (t *TopLists) Summary() string {
+	var parts []string
+	for _, i := range t.Info() {
+		parts = append(parts, i.Ecosystem+": "+i.Describe())
+	}
+	return strings.Join(parts, "; ")
+}

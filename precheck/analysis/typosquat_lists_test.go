@@ -134,6 +134,9 @@ func TestLoadTopLists(t *testing.T) {
 	if d := info.Describe(); d != "2 names, fetched 2026-12-01 10:00 UTC from http://mirror/toplists/top-npm.txt" {
 		t.Errorf("Describe: %q", d)
 	}
+	if s := tl.Summary(); !strings.HasPrefix(s, "npm: 2 names, fetched 2026-12-01 10:00 UTC from http://mirror/toplists/top-npm.txt; PyPI: ") || !strings.Contains(s, "names, built into phylum-box") {
+		t.Errorf("Summary: %q", s)
+	}
 
 	// A file without the header (not written by db update), or corrupt: embedded, with the reason.
 	for _, bad := range []string{"phylumboxtarget\n", storedHeader + `{"ecosystem":"npm"}` + "\nnot a name!\n", storedHeader + `{"ecosystem":"PyPI"}` + "\nreact\n"} {

@@ -19,6 +19,7 @@ import (
 	diag "github.com/phylum-box/phylum-box/internal/doctor"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/managers"
+	"github.com/phylum-box/phylum-box/precheck/analysis"
 	"github.com/phylum-box/phylum-box/precheck/osvdb"
 	"github.com/phylum-box/phylum-box/precheck/policy"
 )
@@ -135,6 +136,8 @@ func doctor(cfg *config.Config, version string, now time.Time, lookPath func(str
 		}
 	}
 	checks = append(checks, dbCheck(dbPath, st, err, now, policy.Default().Database.MaxAge))
+	// Which typosquatting lists the install uses: built in, or refreshed by db update.
+	checks = append(checks, diag.Check{ID: "typosquat-lists", Title: "typosquatting lists", Level: diag.LevelInfo, Detail: analysis.LoadTopLists(dbPath).Summary()})
 
 	found := map[string]string{}
 	for _, n := range managers.Names() {
