@@ -45,7 +45,7 @@ func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
 type Check struct {
 	// ID is a stable key for scripts: userns, uidmap-tools, subids, cgroup,
 	// delegation, limit.memory, limit.pids, limit.cpu, limit.timeout, limit.disk, seccomp,
-	// landlock, overlay (cmd adds osv-db, managers and python-home).
+	// landlock, overlay (cmd adds osv-db, typosquat-lists, managers and python-home).
 	ID    string `json:"id"`
 	Title string `json:"title"`
 	Level Level  `json:"level"`
