@@ -90,6 +90,11 @@ type Recorder struct {
 	// hitKinds are the rule×severity×package combinations kept.
 	hitKinds map[string]bool
 	dropped  int
+	// roots are the running processes the manager started for a package's
+	// code; pending the processes still running when their root ended
+	// (survivors.go).
+	roots   map[int]scriptRoot
+	pending map[int]pendingSurvivor
 }
 
 // recorded is one rule's hit as seen; its owner is settled in Findings.
@@ -119,7 +124,8 @@ type proc struct {
 func NewRecorder(ecosystem string, d *Decoys) (*Recorder, error) {
 	r := &Recorder{eco: ecosystem, d: d, self: os.Getpid(), procs: hostProc,
 		seen: map[int]*proc{}, best: map[int]Package{}, versions: map[[2]string]string{},
-		proxies: map[string]bool{}, hitSeen: map[string]bool{}, hitKinds: map[string]bool{}}
+		proxies: map[string]bool{}, hitSeen: map[string]bool{}, hitKinds: map[string]bool{},
+		roots: map[int]scriptRoot{}, pending: map[int]pendingSurvivor{}}
 	if d != nil {
 		if d.Ecosystem == "" {
 			d.Ecosystem = ecosystem
@@ -149,6 +155,10 @@ func (r *Recorder) Close() {
 
 // OnEvent records one seccomp event (container.Monitor.OnEvent).
 func (r *Recorder) OnEvent(ev container.SyscallEvent) {
+	if ev.Syscall == "exit_group" {
+		r.onExit(ev)
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p := r.identify(ev)
@@ -164,6 +174,7 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 			if pp := r.procs(ev.Pid).ppid(); r.seen[pp] != nil {
 				r.upgrade(pp, Attribute(r.eco, ev.Env, ""))
 			}
+			r.noteRoot(ev, p.pkg, p.cmd)
 			r.seen[ev.Pid] = p
 			r.upgrade(ev.Pid, p.pkg)
 			if !p.pkg.IsZero() && (len(r.ran) == 0 || r.ran[len(r.ran)-1] != p.pkg) {
@@ -175,7 +186,7 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 			canary = r.d.Canary
 		}
 		hits = execHits(ev, canary)
-	case "connect", "sendto", "sendmsg":
+	case "connect", "sendto", "sendmsg", "sendmmsg":
 		if ev.Refused {
 			hits = syscallHits(ev)
 		} else {
@@ -189,6 +200,9 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 	}
 	if !ev.Refused && ev.Syscall != "execve" && ev.Syscall != "execveat" {
 		r.upgrade(ev.Pid, p.pkg)
+	}
+	if len(r.pending) > 0 {
+		r.wentOn(ev, p)
 	}
 	for _, h := range hits {
 		who := fmt.Sprintf("pid %d %s: ", ev.Pid, p.cmd)
@@ -396,6 +410,10 @@ type collector struct {
 	obs   map[string]*Observation
 	extra map[string]int
 	order []string
+	// outlived are the observations of processes left running (survivors.go).
+	outlived map[string]bool
+	// weight is the weight of the hit each observation's summary comes from.
+	weight map[string]int
 }
 
 func (c *collector) add(pkg Package, cands []Package, manager bool, h hit, evidence string) {
@@ -421,11 +439,30 @@ func (c *collector) add(pkg Package, cands []Package, manager bool, h hit, evide
 			Rule: h.rule, Severity: h.severity, Summary: h.summary, ViaProxy: h.proxy}
 		c.obs[key] = o
 		c.order = append(c.order, key)
+		c.weight[key] = h.weight
 	} else {
 		o.ViaProxy = o.ViaProxy && h.proxy
-		if rank(h.severity) > rank(o.Severity) {
+		if rank(h.severity) > rank(o.Severity) || (rank(h.severity) == rank(o.Severity) && h.weight > c.weight[key]) {
 			o.Severity, o.Summary = h.severity, h.summary
+			if h.weight > c.weight[key] && !slices.Contains(o.Evidence, evidence) {
+				// What tells most goes first (a DNS query's name before
+				// its connect): a warning shows one line.
+				c.weight[key] = h.weight
+				o.Evidence = append([]string{evidence}, o.Evidence...)
+				if len(o.Evidence) > maxEvidence {
+					o.Evidence = o.Evidence[:maxEvidence]
+					c.extra[key]++
+				}
+				if h.outlived {
+					c.outlived[key] = true
+				}
+				return
+			}
+			c.weight[key] = max(c.weight[key], h.weight)
 		}
+	}
+	if h.outlived {
+		c.outlived[key] = true
 	}
 	for _, e := range o.Evidence {
 		if e == evidence || strings.HasPrefix(e, evidence+" (while ") || strings.HasPrefix(evidence, e+" (while ") {
@@ -447,19 +484,22 @@ func (c *collector) add(pkg Package, cands []Package, manager bool, h hit, evide
 func (r *Recorder) Findings() []Observation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c := &collector{obs: map[string]*Observation{}, extra: map[string]int{}}
+	c := &collector{obs: map[string]*Observation{}, extra: map[string]int{}, outlived: map[string]bool{}, weight: map[string]int{}}
 	for _, e := range r.hits {
 		pkg, cands, manager := r.settle(e)
 		c.add(pkg, cands, manager, e.h, e.evidence)
 	}
 	out := make([]Observation, 0, len(c.order))
+	outlived := map[int]bool{}
 	for _, k := range c.order {
 		o := *c.obs[k]
 		if n := c.extra[k]; n > 0 {
 			o.Evidence = append(o.Evidence, fmt.Sprintf("… and %d more", n))
 		}
+		outlived[len(out)] = c.outlived[k]
 		out = append(out, o)
 	}
+	raiseOutlived(out, outlived)
 	if r.dropped > 0 && len(out) > 0 {
 		out[0].Evidence = append(out[0].Evidence, fmt.Sprintf("(%d further events not kept)", r.dropped))
 	}

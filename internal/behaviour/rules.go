@@ -39,6 +39,11 @@ type hit struct {
 	evidence string
 	// proxy: the attempt went to phylum-box's egress proxy of the step.
 	proxy bool
+	// outlived: a process left running after its script (survivors.go).
+	outlived bool
+	// weight ranks hits of one rule and severity by how much their summary
+	// tells: a DNS query's name (1) or data in it (2) over its bare address.
+	weight int
 }
 
 // netHits are the network rules' hits for a connect, sendto or sendmsg. Unix
@@ -66,15 +71,28 @@ func netHits(ev container.SyscallEvent, pkg Package, fetcher string, proxies map
 			summary:  "tried to reach the network through phylum-box's egress proxy (" + addr + "), which is there for the package manager only",
 			evidence: ev.Syscall + " " + addr + " (the egress proxy)", proxy: true}}
 	}
-	if ip.IsLoopback() || ip.IsUnspecified() {
-		if port != "53" {
-			return nil
-		}
-		what = "tried to look a host name up (DNS to " + addr + ")"
-	} else if port == "53" {
-		what = "tried to look a host name up (DNS to " + addr + ")"
+	if (ip.IsLoopback() || ip.IsUnspecified()) && port != "53" {
+		return nil
 	}
-	h := hit{rule: RuleNetwork, severity: High, summary: what + " — the build has no network", evidence: ev.Syscall + " " + addr}
+	evidence := ev.Syscall + " " + addr
+	if port == "53" {
+		what = "tried to look a host name up (DNS to " + addr + ")"
+		if ev.DNSName != "" {
+			what = "tried to look up " + clip(ev.DNSName, 100) + " (DNS to " + addr + ")"
+			evidence = "dns query " + clip(ev.DNSName, 260) + " " + ev.DNSType + " to " + addr + " (" + ev.Syscall + ")"
+			if why := dnsExfil(ev.DNSName); why != "" {
+				// Data in the name reaches whoever serves the domain, through
+				// any resolver: the high signal whoever sends it.
+				return []hit{{rule: RuleNetwork, severity: High, weight: 2,
+					summary:  "sent data out in a DNS query name (" + why + ": " + clip(ev.DNSName, 100) + ") — DNS exfiltration; the build has no network, so it did not leave",
+					evidence: evidence}}
+			}
+		}
+	}
+	h := hit{rule: RuleNetwork, severity: High, summary: what + " — the build has no network", evidence: evidence}
+	if ev.DNSName != "" {
+		h.weight = 1
+	}
 	if fetcher == "" && pkg.Ecosystem == "npm" && knownDownloaders[pkg.Name] {
 		h.severity = Medium
 		h.summary = what + " — its install script downloads a binary, as " + pkg.Name + " is known to; the build has no network, so the download failed"

@@ -49,6 +49,14 @@ func (r *runner) startMonitor(phase managers.Phase, ex *sandbox.Exec) *stepMonit
 		if rec, err = behaviour.NewRecorder(r.o.Plan.Ecosystem, d); err == nil {
 			rec.SetProject(r.root) // the project is at its own path inside
 			ro, rw := d.Binds(ex.Files)
+			if !ex.Network {
+				// DNS to the loopback: the name a script asks for is seen.
+				if b, ok, err := d.ResolverBind(ex.Files); err != nil {
+					r.o.Log.Debugf("behaviour monitor: no watched resolver for the %s step: %v", phase, err)
+				} else if ok {
+					ro = append(ro, b)
+				}
+			}
 			ex.Files = append(ex.Files, ro...)
 			ex.Writable = append(ex.Writable, rw...)
 			ex.Monitor = rec.Monitor()
