@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/phylum-box/phylum-box/internal/safefs"
 )
 
 // Walking node_modules as npm checks its hidden lockfile, for NpmUpToDate (split out of
@@ -111,10 +113,9 @@ func npmInstalledVersion(r *os.Root, dir string, e npmLockEntry) string {
 	return ""
 }
 
-// readNoLink reads a regular file beneath r, refusing a symbolic link as the file
-// itself (os.Root already refuses one that leads out of root on the way).
-// readNoLinks reads each file with readNoLink, in order; the first failure is
-// returned as the reason a nothing-to-do check is unsure.
+// readNoLinks reads each file beneath r with no symbolic link anywhere on the way
+// (safefs), in order; the first failure is returned as the reason a nothing-to-do
+// check is unsure.
 func readNoLinks(r *os.Root, rels ...string) ([][]byte, error) {
 	out := make([][]byte, len(rels))
 	for i, rel := range rels {
@@ -128,17 +129,7 @@ func readNoLinks(r *os.Root, rels ...string) ([][]byte, error) {
 }
 
 func readNoLink(r *os.Root, rel string) ([]byte, error) {
-	st, err := r.Lstat(rel)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", rel)
-	}
-	if st.Size() > 256<<20 {
-		return nil, fmt.Errorf("%s is too large", rel)
-	}
-	return r.ReadFile(rel)
+	return safefs.ReadFile(r.Name(), rel, maxProjectFile, safefs.Options{})
 }
 
 // npmPlatformFits is npm-install-checks' checkPlatform for this machine: false

@@ -3,15 +3,13 @@ package install
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/BurntSushi/toml"
-	"golang.org/x/sys/unix"
 
+	"github.com/phylum-box/phylum-box/internal/safefs"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/precheck/osvdb"
 	"github.com/phylum-box/phylum-box/rootfs"
@@ -214,28 +212,12 @@ func (o pyOwn) has(p precheck.Package) bool {
 }
 
 // hostProject reads files of the project on the host, as it was before the run
-// (the steps write only to the scratch), without following a symlink, beneath root.
+// (the steps write only to the scratch), without following a symlink, beneath root
+// (safefs), up to maxManifest bytes.
 type hostProject string
 
 func (root hostProject) ReadFile(rel string) ([]byte, error) {
-	rfd, err := unix.Open(string(root), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(rfd)
-	fd, err := unix.Openat2(rfd, filepath.FromSlash(rel), &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", rel, err)
-	}
-	f := os.NewFile(uintptr(fd), rel)
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("read %s: not a regular file", rel)
-	}
-	return io.ReadAll(io.LimitReader(f, maxManifest+1))
+	return safefs.ReadFile(string(root), rel, maxManifest, safefs.Options{})
 }
 
 // inNewVenv: p is the METADATA of a dist-info directly in

@@ -56,9 +56,9 @@ var openat2 = unix.Openat2
 
 // Open opens root/rel for reading under the rule. rel is relative to root
 // (slash- or OS-separated). Errors are *fs.PathError naming rel: one matching
-// fs.ErrNotExist for a missing file; unix.ELOOP for a symbolic link on the way,
-// unix.EXDEV for one (or a "..") leading out of the tree; ErrNotRegular;
-// ErrOutside; *HardLinksError.
+// fs.ErrNotExist for a missing file; unix.ELOOP for a symbolic link (the file
+// itself or a directory on the way, saying which), unix.EXDEV for one leading out
+// of the tree when FollowInside; ErrNotRegular; ErrOutside; *HardLinksError.
 func Open(root, rel string, o Options) (*os.File, error) {
 	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -83,8 +83,11 @@ func OpenAt(dirfd int, rel string, o Options) (*os.File, error) {
 		resolve |= unix.RESOLVE_NO_SYMLINKS
 	}
 	fd, err := openat2(dirfd, clean, &unix.OpenHow{Flags: uint64(flags), Resolve: resolve})
-	if errors.Is(err, unix.ENOSYS) && !o.FollowInside {
+	switch {
+	case errors.Is(err, unix.ENOSYS) && !o.FollowInside:
 		fd, err = openWalk(dirfd, clean, flags)
+	case errors.Is(err, unix.ELOOP) && !o.FollowInside:
+		err = whichLink(dirfd, clean)
 	}
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: rel, Err: err}
@@ -106,6 +109,43 @@ func OpenAt(dirfd int, rel string, o Options) (*os.File, error) {
 	return f, nil
 }
 
+// symlinkError is a symbolic link where none is followed: the file itself, or a
+// directory on the way. It matches unix.ELOOP, what the kernel reports.
+type symlinkError struct{ file bool }
+
+func (e *symlinkError) Error() string {
+	if e.file {
+		return "a symbolic link, not a regular file"
+	}
+	return "a directory on the way is a symbolic link"
+}
+
+func (e *symlinkError) Unwrap() error { return unix.ELOOP }
+
+// whichLink says where the symbolic link that made openat2 fail with ELOOP is:
+// the parent directory is opened under the same rule, and the file looked at
+// without following it.
+func whichLink(dirfd int, clean string) error {
+	dir, base := filepath.Split(clean)
+	pfd := dirfd
+	if dir != "" {
+		fd, err := openat2(dirfd, dir, &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		})
+		if err != nil {
+			return &symlinkError{}
+		}
+		defer unix.Close(fd)
+		pfd = fd
+	}
+	var st unix.Stat_t
+	if unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return &symlinkError{file: true}
+	}
+	return &symlinkError{}
+}
+
 // openWalk is the no-symlink rule without openat2: one component at a time,
 // each opened with O_NOFOLLOW below the last. clean has no "." or ".." left.
 func openWalk(dirfd int, clean string, flags int) (int, error) {
@@ -115,10 +155,10 @@ func openWalk(dirfd int, clean string, flags int) (int, error) {
 		next, err := unix.Openat(dir, p, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if errors.Is(err, unix.ENOTDIR) {
 			// A symbolic link (or a file) where a directory was expected:
-			// report a link as the link it is, as openat2 would.
+			// report a link as the link it is.
 			var st unix.Stat_t
 			if unix.Fstatat(dir, p, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
-				err = unix.ELOOP
+				err = &symlinkError{}
 			}
 		}
 		if dir != dirfd {
@@ -132,6 +172,9 @@ func openWalk(dirfd int, clean string, flags int) (int, error) {
 	fd, err := unix.Openat(dir, parts[len(parts)-1], flags, 0)
 	if dir != dirfd {
 		unix.Close(dir)
+	}
+	if errors.Is(err, unix.ELOOP) {
+		err = &symlinkError{file: true} // O_NOFOLLOW on the file itself
 	}
 	return fd, err
 }

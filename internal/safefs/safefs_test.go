@@ -213,3 +213,25 @@ func TestOpenAtKeepsTheRoot(t *testing.T) {
 		t.Errorf("ReadFileAt read %q from the directory swapped in", got)
 	}
 }
+
+// A refused link says where it is, with or without openat2.
+func TestSymlinkErrorSaysWhere(t *testing.T) {
+	root := tree(t)
+	for _, noOpenat2 := range []bool{false, true} {
+		if noOpenat2 {
+			openat2 = func(int, string, *unix.OpenHow) (int, error) { return -1, unix.ENOSYS }
+		}
+		for rel, msg := range map[string]string{
+			"link-in":       "open link-in: a symbolic link, not a regular file",
+			"link-out":      "open link-out: a symbolic link, not a regular file",
+			"linkdir/ok":    "open linkdir/ok: a directory on the way is a symbolic link",
+			"outdir/secret": "open outdir/secret: a directory on the way is a symbolic link",
+		} {
+			_, err := ReadFile(root, rel, 1<<20, Options{})
+			if err == nil || err.Error() != msg || !errors.Is(err, unix.ELOOP) {
+				t.Errorf("%s (without openat2: %v): %v, want %q matching ELOOP", rel, noOpenat2, err, msg)
+			}
+		}
+	}
+	openat2 = unix.Openat2
+}
