@@ -73,8 +73,10 @@ func UpdateExtras(ctx context.Context, dbPath, base string, extras []Extra, prog
 			r.Source.Location = filepath.Join(localBase, filepath.FromSlash(x.Path))
 			data, err = readExtraFile(r.Source.Location, x.MaxBytes)
 		} else {
-			r.Source.Location = strings.TrimRight(base, "/") + "/" + escapePath(x.Path)
-			data, err = fetchExtra(ctx, r.Source.Location, x.MaxBytes)
+			u := strings.TrimRight(base, "/") + "/" + escapePath(x.Path)
+			// Stored and shown: a mirror's password stays out of both.
+			r.Source.Location = redactURL(u)
+			data, err = fetchExtra(ctx, u, r.Source.Location, x.MaxBytes)
 		}
 		r.Source.Fetched = time.Now().UTC()
 		switch {
@@ -98,6 +100,14 @@ func UpdateExtras(ctx context.Context, dbPath, base string, extras []Extra, prog
 		}
 	}
 	return out, nil
+}
+
+// redactURL is u with its password replaced by xxxxx.
+func redactURL(u string) string {
+	if pu, err := url.Parse(u); err == nil {
+		return pu.Redacted()
+	}
+	return u
 }
 
 func escapePath(p string) string {
@@ -131,15 +141,21 @@ func readCapped(r io.Reader, what string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// fetchExtra GETs u; a 404 is fs.ErrNotExist.
-func fetchExtra(ctx context.Context, u string, limit int64) ([]byte, error) {
+// fetchExtra GETs u (shown as shown); a 404 is fs.ErrNotExist.
+func fetchExtra(ctx context.Context, u, shown string, limit int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", u, err)
+		return nil, fmt.Errorf("download %s: %v", shown, strings.ReplaceAll(err.Error(), u, shown))
 	}
+	u = shown
 	req.Header.Set("User-Agent", "phylum-box (OSV database update)")
 	resp, err := httpClient.Do(req)
 	if err != nil {
+		// url.Error repeats the URL it was given; show the redacted one.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("download %s: %w", u, err)
 	}
 	defer resp.Body.Close()

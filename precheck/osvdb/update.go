@@ -74,7 +74,7 @@ func Update(ctx context.Context, dbPath, base string, ecosystems []string, progr
 		if err != nil {
 			return fmt.Errorf("%w (the database at %s is unchanged)", err, dbPath)
 		}
-		srcs = append(srcs, source{label: u, path: tmp})
+		srcs = append(srcs, source{label: redactURL(u), path: tmp})
 	}
 	return build(ctx, buildOptions{dbPath: dbPath, sources: srcs, replace: ecos, progress: progress})
 }
@@ -116,7 +116,9 @@ var httpClient = &http.Client{
 // download fetches u into a temporary file next to dbPath and returns its path
 // (also on error, so the caller removes it).
 func download(ctx context.Context, u, dbPath, eco string, p *Progress) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	get := u
+	u = redactURL(u) // in messages: a mirror's password stays out of them
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, get, nil)
 	if err != nil {
 		return "", fmt.Errorf("download %s: %w", u, err)
 	}
@@ -124,6 +126,10 @@ func download(ctx context.Context, u, dbPath, eco string, p *Progress) (string, 
 	p.logf("downloading %s", u)
 	resp, err := httpClient.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // it repeats the URL with its password
+		}
 		return "", fmt.Errorf("download %s: %w (check the network, or use --source with a mirror or a local copy)", u, err)
 	}
 	defer resp.Body.Close()

@@ -146,3 +146,32 @@ func TestDBUpdateTopListsOverHTTP(t *testing.T) {
 		t.Error("the stored list was lost")
 	}
 }
+
+// A mirror's password in --source is used, not stored or shown.
+func TestDBUpdateTopListsRedactsPassword(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "team" || p != "s3cret" {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/npm/all.zip":
+			w.Write(cmdtest.OSVZip(t, "npm"))
+		case "/toplists/top-npm.txt":
+			w.Write([]byte(refreshedList))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dbPath := filepath.Join(t.TempDir(), "osv.db")
+	src := strings.Replace(srv.URL, "http://", "http://team:s3cret@", 1)
+	code, _, stderr := runDB(t, "update", "--db", dbPath, "--source", src, "--ecosystem", "npm")
+	stored, _ := os.ReadFile(analysis.StoredTopListPath(dbPath, "npm"))
+	if code != 0 || !analysis.LoadTopLists(dbPath).Info()[0].Stored {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(string(stored), "s3cret") || strings.Contains(stderr, "s3cret") {
+		t.Errorf("the password is stored or shown:\n%s\n%s", stored, stderr)
+	}
+}
