@@ -93,7 +93,7 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck
 	for i := range targets {
 		p := targets[i].pkg
 		if targets[i].archive != "" {
-			continue // not cached: nothing here ties the file read to the lockfile's hash
+			continue // keyed by the file's own hash instead (analyzeArchive)
 		}
 		targets[i].integrity = pinned[p.Ecosystem+"\x00"+p.Name+"\x00"+p.Version]
 	}
@@ -146,17 +146,18 @@ func analyzeAll(ctx context.Context, targets []analysisTarget, cache *analysisCa
 		go func() {
 			defer wg.Done()
 			for t := range work {
-				fs, hit := cache.get(t.pkg.Ecosystem, t.pkg.Name, t.pkg.Version, t.integrity)
+				var fs []analysis.Finding
+				var hit bool
 				var err error
-				if !hit {
-					ap := analysis.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}
-					if t.archive != "" {
-						fs, err = analysis.Archive(ctx, ap, t.dir, t.archive)
-					} else {
-						fs, err = analysis.Dir(ctx, ap, t.dir)
-					}
-					if err == nil {
-						cache.put(t.pkg.Ecosystem, t.pkg.Name, t.pkg.Version, t.integrity, fs)
+				if t.archive != "" {
+					fs, hit, err = analyzeArchive(ctx, t, cache) // detect_archives.go
+				} else {
+					fs, hit = cache.get(t.pkg.Ecosystem, t.pkg.Name, t.pkg.Version, t.integrity)
+					if !hit {
+						fs, err = analysis.Dir(ctx, analysis.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}, t.dir)
+						if err == nil {
+							cache.put(t.pkg.Ecosystem, t.pkg.Name, t.pkg.Version, t.integrity, fs)
+						}
 					}
 				}
 				mu.Lock()

@@ -7,13 +7,19 @@ package install
 // precheck gave its package.
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
 
+	"github.com/phylum-box/phylum-box/internal/safefs"
 	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/analysis"
 	"github.com/phylum-box/phylum-box/precheck/osvdb"
 )
 
@@ -134,4 +140,34 @@ func archiveIdentity(eco, file string) (name, version string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// analyzeArchive analyses one downloaded archive, from the analysis cache when it
+// has the same file: the key is the sha256 of the bytes read, hashed through the
+// descriptor the analysis then reads (no container runs meanwhile), so a cached
+// result is always one of exactly this file. setuptools' wheel, fetched as the
+// build backend of every sdist install, costs about a second to analyse.
+func analyzeArchive(ctx context.Context, t analysisTarget, cache *analysisCache) (fs []analysis.Finding, hit bool, err error) {
+	f, err := safefs.Open(t.dir, t.archive, safefs.Options{})
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, false, err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size())); err != nil {
+		return nil, false, err
+	}
+	key := "sha256-file:" + hex.EncodeToString(h.Sum(nil))
+	if fs, ok := cache.get(t.pkg.Ecosystem, t.pkg.Name, t.pkg.Version, key); ok {
+		return fs, true, nil
+	}
+	fs, err = analysis.ReadArchive(ctx, analysis.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}, f, st.Size(), t.archive)
+	if err == nil {
+		cache.put(t.pkg.Ecosystem, t.pkg.Name, t.pkg.Version, key, fs)
+	}
+	return fs, false, err
 }

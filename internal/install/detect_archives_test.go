@@ -1,9 +1,15 @@
 package install
 
 import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/analysis"
 )
 
 func TestArchivePackage(t *testing.T) {
@@ -33,5 +39,38 @@ func TestArchivePackage(t *testing.T) {
 		if ok != c.ok || ok && (p.Name != c.name || p.Version != c.version || p.Ecosystem != c.eco) {
 			t.Errorf("%s: got %+v %v, want %s@%s %v", c.file, p, ok, c.name, c.version, c.ok)
 		}
+	}
+}
+
+// TestAnalyzeArchiveCache: a downloaded archive's result is cached under the hash
+// of its own bytes — the same file again is a hit, a file changed under the same
+// name and version is analysed afresh (and its payload found).
+func TestAnalyzeArchiveCache(t *testing.T) {
+	dir := t.TempDir()
+	wheel := func(init string) {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for name, body := range map[string]string{"x/__init__.py": init, "x-1.0.dist-info/METADATA": "Name: x\nVersion: 1.0\n"} {
+			w, _ := zw.Create(name)
+			w.Write([]byte(body))
+		}
+		zw.Close()
+		if err := os.WriteFile(filepath.Join(dir, "x-1.0-py3-none-any.whl"), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cache := &analysisCache{dir: t.TempDir(), salt: "build-1"}
+	target := analysisTarget{pkg: precheck.Package{Ecosystem: precheck.PyPI, Name: "x", Version: "1.0"}, dir: dir, archive: "x-1.0-py3-none-any.whl"}
+	wheel("VALUE = 1\n")
+	for i, wantHit := range []bool{false, true} {
+		fs, hit, err := analyzeArchive(context.Background(), target, cache)
+		if err != nil || hit != wantHit || len(fs) != 0 {
+			t.Fatalf("run %d: hit %v (want %v), %v, %v", i, hit, wantHit, fs, err)
+		}
+	}
+	wheel("import base64\nexec(base64.b64decode('aW1wb3J0IG9z'))\n")
+	fs, hit, err := analyzeArchive(context.Background(), target, cache)
+	if err != nil || hit || len(fs) == 0 || fs[0].Rule != analysis.RuleEvalDecode {
+		t.Fatalf("the changed file: hit %v, %v, %v", hit, fs, err)
 	}
 }

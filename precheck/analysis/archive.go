@@ -25,7 +25,7 @@ import (
 	"path"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/phylum-box/phylum-box/internal/safefs"
 )
 
 const (
@@ -91,36 +91,28 @@ func (t *tree) readMem(rel string) ([]byte, bool, error) {
 // (.tar.gz, .tgz, .tar.bz2, .tar, .zip) or a gem (.gem). What is read, and the
 // findings, are those of Dir on the unpacked package.
 func Archive(ctx context.Context, pkg Package, dir, name string) ([]Finding, error) {
-	fail := func(err error) ([]Finding, error) {
-		return nil, fmt.Errorf("analysing %s %s@%s (%s): %w", pkg.Ecosystem, pkg.Name, pkg.Version, name, err)
+	if name == "" || strings.ContainsAny(name, "/\x00") {
+		return nil, fmt.Errorf("analysing %s %s@%s (%q): not a file name", pkg.Ecosystem, pkg.Name, pkg.Version, name)
 	}
-	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
-		return fail(errors.New("not a file name"))
-	}
-	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	f, err := safefs.Open(dir, name, safefs.Options{})
 	if err != nil {
-		return fail(&os.PathError{Op: "open", Path: dir, Err: err})
+		return nil, fmt.Errorf("analysing %s %s@%s: %w", pkg.Ecosystem, pkg.Name, pkg.Version, err)
 	}
-	fd, err := unix.Openat2(dfd, name, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_NOFOLLOW,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	unix.Close(dfd)
-	if err != nil {
-		return fail(&os.PathError{Op: "open", Path: name, Err: err})
-	}
-	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return fail(errNotRegular)
-	}
-	t, gemExts, err := archiveTree(ctx, f, st.Size(), name)
+	return ReadArchive(ctx, pkg, f, st.Size(), name)
+}
+
+// ReadArchive is Archive over an open file (r, size bytes) whose name says its
+// format; the caller that hashes the file first reads it through the same
+// descriptor.
+func ReadArchive(ctx context.Context, pkg Package, r io.ReaderAt, size int64, name string) ([]Finding, error) {
+	t, gemExts, err := archiveTree(ctx, r, size, name)
 	if err != nil {
-		return fail(err)
+		return nil, fmt.Errorf("analysing %s %s@%s (%s): %w", pkg.Ecosystem, pkg.Name, pkg.Version, name, err)
 	}
 	return analyse(ctx, pkg, t, gemExts)
 }
