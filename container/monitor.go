@@ -4,9 +4,10 @@ import "time"
 
 // Monitor asks Run to watch the container's processes through seccomp user
 // notification: every attempt at the network (connect, sendto with an address,
-// sendmsg with an address), every program started (execve, execveat), every
-// process detaching from the script (setsid) and every call the filter refuses
-// is reported to OnEvent. The monitor only records: what a process may do is
+// sendmsg with an address, a DNS query with its question), every program
+// started (execve, execveat), every process detaching from the script (setsid),
+// every process ending (exit_group, with what it leaves running) and every call
+// the filter refuses is reported to OnEvent. The monitor only records: what a process may do is
 // still decided by the sandbox (network namespace, mounts, the filter), never
 // by the memory read here, which the process can change after it is read.
 //

@@ -45,9 +45,7 @@ type seccompNotifResp struct {
 }
 
 // i386 multiplexes the socket calls through socketcall(2); libseccomp's
-// connect, sendto, sendmsg and sendmmsg rules match it too. (Its sendto rule
-// checks the fifth register, not socketcall's fifth argument: an i386 sendto
-// through socketcall may go unreported; the network namespace still holds.)
+// connect, sendto, sendmsg and sendmmsg rules match it too.
 const (
 	socketcallConnect  = 3
 	socketcallSendto   = 11

@@ -12,10 +12,14 @@
 // Recorder.Close, Recorder.Findings, Decoys.Remove.
 //
 // What is seen, and what is not:
-//   - A network attempt is a connect, sendto or sendmsg with a destination. In an
-//     offline step a lookup by name shows only as the DNS query to resolv.conf's
-//     server: the name asked for is not known (the event carries no payload).
-//     Loopback other than port 53, unix sockets and netlink are not network.
+//   - A network attempt is a connect, sendto or sendmsg with a destination. A
+//     DNS query (to port 53, or on a socket connected there) is named by its
+//     question; an offline step's resolv.conf points at the loopback so that a
+//     resolver sends it (ResolverBind). A name that carries data is DNS
+//     exfiltration (dns.go). Loopback other than port 53, unix sockets and
+//     netlink are not network.
+//   - A process left running after its script (nohup, a double fork) is seen
+//     at the script's end and at the step's (survivors.go).
 //   - A secret read is an open of a decoy; inotify names no process, so the read
 //     goes to the package whose script is running then (several: all, as
 //     candidates). Other paths in $HOME do not exist (it is an empty tmpfs).
