@@ -597,8 +597,10 @@ func TestNpmCiCommittedLockfile(t *testing.T) {
 	})
 }
 
-// Killing the wrapper (SIGKILL, SIGINT) during the download and during a build
-// script leaves the project byte-identical, and the next run works.
+// Killing the wrapper (SIGKILL, SIGINT) during the networked step that fetches
+// (`npm install` of registry packages resolves and downloads in one step,
+// managers/npmfetch.go) and during a build script leaves the project
+// byte-identical, and the next run works.
 func TestNpmKilledInstallLeavesProjectIntact(t *testing.T) {
 	requireTool(t, "npm")
 	type killCase struct {
@@ -607,8 +609,8 @@ func TestNpmKilledInstallLeavesProjectIntact(t *testing.T) {
 		build bool
 	}
 	cases := []killCase{
-		{"download-SIGKILL", syscall.SIGKILL, false},
-		{"download-SIGINT", syscall.SIGINT, false},
+		{"fetch-SIGKILL", syscall.SIGKILL, false},
+		{"fetch-SIGINT", syscall.SIGINT, false},
 		{"build-SIGKILL", syscall.SIGKILL, true},
 		{"build-SIGINT", syscall.SIGINT, true},
 	}
@@ -617,7 +619,7 @@ func TestNpmKilledInstallLeavesProjectIntact(t *testing.T) {
 			t.Run(kc.name, func(t *testing.T) {
 				b := newPMBox(t, m)
 				args := []string{"install", "lodash", "is-odd"}
-				ready := "[phylum-box] downloading:"
+				ready := "[phylum-box] resolving:"
 				if kc.build {
 					args = []string{"install", packFixture(t, b, "slow-pkg", nil)}
 					ready = "PBOX-SLOW-BUILD-STARTED"

@@ -221,7 +221,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	p.UpToDate = npmNoopCheck(cmd, rest, a, cfg, man, root)
 	p.Freshen = []string{"node_modules/.package-lock.json"}
 	if p.Download == download && npmFetchesInResolve(cmd, rest, root, lockfile, workspaces) { // npmfetch.go
-		p.Resolve = &Step{Args: concat([]string{"npm", cmd}, flags, rest, []string{"--ignore-scripts", "--no-audit", "--no-fund"}, npmQuietFlags(a, cfg)), Network: true, Credentials: true, Installs: true}
+		p.Resolve = &Step{Args: concat([]string{"npm", cmd}, flags, rest, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true, Installs: true}
 		p.Download = nil
 	}
 	p.Resolve = npmKeepHidden(p.Resolve, root) // npmhidden.go

@@ -24,7 +24,7 @@ exit $rc`
 // `npm install` after it found nothing to do. The step keeps npm's command line as
 // its Name (what the user is told it resolves with).
 func npmKeepHidden(s *Step, root string) *Step {
-	if s == nil || len(s.Args) == 0 || s.Args[0] != "npm" {
+	if s == nil || len(s.Args) == 0 || s.Args[0] != "npm" || s.Installs {
 		return s
 	}
 	w := *s

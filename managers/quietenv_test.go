@@ -22,7 +22,9 @@ func TestQuietSteps(t *testing.T) {
 	}
 
 	m, _ = Lookup("npm")
-	p, err = m.Plan([]string{"install", "is-odd"}, env)
+	// A file: dependency keeps npm's two networked steps (npmfetch.go).
+	env2 := testEnv(t, map[string]string{"package.json": `{"name":"q","version":"1.0.0","dependencies":{"x":"file:../x"}}`})
+	p, err = m.Plan([]string{"install", "is-odd"}, env2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +38,15 @@ func TestQuietSteps(t *testing.T) {
 	}
 	if slices.Contains(p.Download.Args, "--loglevel=error") {
 		t.Errorf("npm download %q: quieted; its warnings are the ones shown", p.Download.Args)
+	}
+	// Registry packages only: one resolve step that installs, its warnings shown
+	// like a download's.
+	p, err = m.Plan([]string{"install", "is-odd"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Resolve.Installs || slices.Contains(p.Resolve.Args, "--loglevel=error") || !slices.Contains(p.Build.Args, "--loglevel=error") {
+		t.Errorf("npm resolve that installs %q / build %q: the resolve must not be quieted, the build must", p.Resolve.Args, p.Build.Args)
 	}
 	p, err = m.Plan([]string{"install", "-d", "is-odd"}, env)
 	if err != nil {

@@ -268,6 +268,10 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		if done, err := r.analyzeInstalled(ctx, r.downloaded, pkgs); err != nil || done {
 			return out, err
 		}
+	} else if installsInResolve(p) { // the resolve step installed too (fetchinresolve.go)
+		if done, err := r.fetchedInResolve(ctx, checked, pkgs); err != nil || done {
+			return out, err
+		}
 	}
 	// 4. Build.
 	build, buildPkgs, limited := r.changedBuild(p.Build, pkgs) // noop.go
@@ -372,6 +376,9 @@ type runner struct {
 	analysisCache *analysisCache
 	// stdout, when set, takes the step's standard output instead of Options.Stdout.
 	stdout io.Writer
+	// heldResolve is the output of a resolve step that installed, held until what
+	// it installed is checked (fetchinresolve.go).
+	heldResolve *tail
 	// only, when set, limits the build to these packages (noop.go).
 	only []string
 	// fresh are the hashes of the plan's Freshen files after the download (noop.go).

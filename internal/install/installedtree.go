@@ -339,8 +339,8 @@ func (r *runner) checkInstalledTree(ctx context.Context, phase managers.Phase, c
 	if err != nil {
 		return true, err
 	}
-	if phase == managers.PhaseDownload {
-		r.downloaded = pkgs
+	if phase == managers.PhaseDownload || phase == managers.PhaseResolve && installsInResolve(r.o.Plan) {
+		r.downloaded = pkgs // what the analysis reads (fetchinresolve.go)
 	}
 	if unreadable != nil {
 		r.out.Code = exitcode.Sandbox

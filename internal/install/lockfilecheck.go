@@ -102,7 +102,7 @@ func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) 
 		all = append(all, pkgs...)
 		break // Lockfiles are in order of preference
 	}
-	if !found && r.o.Plan.Download != nil {
+	if !found && (r.o.Plan.Download != nil || installsInResolve(r.o.Plan)) {
 		return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("no lockfile (%s) to check after resolving", strings.Join(r.o.Plan.Lockfiles, ", ")))
 	}
 	return all, nil

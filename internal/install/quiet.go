@@ -32,6 +32,8 @@ func (r *runner) quietStep(ctx context.Context, phase managers.Phase, s *manager
 	r.stdout = nil
 	if done || err != nil {
 		_, _ = io.WriteString(r.o.Stdout, held.String())
+	} else if s.Installs {
+		r.heldResolve = held // printed once what it installed is checked (fetchinresolve.go)
 	}
 	return done, err
 }
