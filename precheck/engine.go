@@ -171,13 +171,6 @@ type Engine struct {
 	DBPath string
 }
 
-// Evaluate checks pkgs against db under pol at time now. A nil db means there is no
-// database; a nil pol means the built-in defaults.
-func Evaluate(ctx context.Context, pkgs []Package, db Database, pol *policy.Policy, now time.Time) (*Verdict, error) {
-	e := Engine{DB: db, Policy: pol, Now: now}
-	return e.Evaluate(ctx, pkgs)
-}
-
 // Evaluate runs the precheck. It returns an error only when the engine itself fails
 // (the database cannot be read, the context is cancelled); everything about the
 // packages is in the Verdict.

@@ -208,7 +208,7 @@ func TestEvaluate(t *testing.T) {
 			if strings.HasPrefix(tt.name, "weakening") {
 				pol.Weakened = []string{".phylum-box.yaml: block.malicious: false"}
 			}
-			v, err := Evaluate(context.Background(), tt.pkgs, db, pol, now)
+			v, err := (&Engine{DB: db, Policy: pol, Now: now}).Evaluate(context.Background(), tt.pkgs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +268,7 @@ func containsAny(list []string, sub string) bool {
 func TestEvaluateDetails(t *testing.T) {
 	db := freshDB(corpusFindings())
 	pkgs := []Package{lodash, chalk, gitDep, lodash, jinja, clean}
-	v, err := Evaluate(context.Background(), pkgs, db, nil, now)
+	v, err := (&Engine{DB: db, Now: now}).Evaluate(context.Background(), pkgs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func TestFindingOrder(t *testing.T) {
 		{ID: "MAL-1", Kind: Malicious},
 		{ID: "GHSA-c", Kind: Vulnerability, Severity: SeverityHigh},
 	}})
-	v, err := Evaluate(context.Background(), []Package{{Ecosystem: NPM, Name: "x", Version: "1"}}, db, nil, now)
+	v, err := (&Engine{DB: db, Now: now}).Evaluate(context.Background(), []Package{{Ecosystem: NPM, Name: "x", Version: "1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func TestFindingOrder(t *testing.T) {
 func TestEvaluateDatabaseError(t *testing.T) {
 	db := freshDB(nil)
 	db.err = errors.New("bbolt: corrupt page")
-	_, err := Evaluate(context.Background(), []Package{clean}, db, nil, now)
+	_, err := (&Engine{DB: db, Now: now}).Evaluate(context.Background(), []Package{clean})
 	if err == nil || !strings.Contains(err.Error(), "corrupt page") {
 		t.Errorf("err = %v", err)
 	}
@@ -417,7 +417,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		db.looked = db.looked[:0]
-		if _, err := Evaluate(context.Background(), pkgs, db, pol, now); err != nil {
+		if _, err := (&Engine{DB: db, Policy: pol, Now: now}).Evaluate(context.Background(), pkgs); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -40,7 +40,7 @@ func TestLockfileMismatchBlocks(t *testing.T) {
 		Resolved: "https://registry.npmjs.org/minimist/-/minimist-1.2.5.tgz",
 		Mismatch: "the lockfile entry is not what the registry serves as is-number@7.0.0: its URL … is not the registry tarball"}
 	// No metadata: the mismatch is the lockfile reader's finding and needs none.
-	v, err := Evaluate(context.Background(), []Package{smuggled, clean}, freshDB(nil), nil, now)
+	v, err := (&Engine{DB: freshDB(nil), Now: now}).Evaluate(context.Background(), []Package{smuggled, clean})
 	if err != nil {
 		t.Fatal(err)
 	}

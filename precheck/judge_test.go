@@ -20,7 +20,7 @@ var (
 
 func baseVerdict(t *testing.T, pol *policy.Policy, pkgs ...Package) *Verdict {
 	t.Helper()
-	v, err := Evaluate(context.Background(), pkgs, freshDB(nil), pol, now)
+	v, err := (&Engine{DB: freshDB(nil), Policy: pol, Now: now}).Evaluate(context.Background(), pkgs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestJudgeMergesAndKeepsBase(t *testing.T) {
 	evil2 := evil
 	evil2.Source = "packages/a/package-lock.json:7"
 	db := freshDB(map[string][]Finding{"npm/evil-pkg@1.0.0": {{ID: "GHSA-med", Kind: Vulnerability, Severity: SeverityMedium}}})
-	base, err := Evaluate(context.Background(), []Package{evil, evil2, clean}, db, nil, now)
+	base, err := (&Engine{DB: db, Now: now}).Evaluate(context.Background(), []Package{evil, evil2, clean})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestJudgeMergesAndKeepsBase(t *testing.T) {
 }
 
 func TestJudgeKeepsIncomplete(t *testing.T) {
-	base, err := Evaluate(context.Background(), []Package{evil}, nil, nil, now) // no database: incomplete
+	base, err := (&Engine{Now: now}).Evaluate(context.Background(), []Package{evil}) // no database: incomplete
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func detectionVerdict(t *testing.T, dir, extraPolicy string) *precheck.Verdict {
 		t.Fatal(err)
 	}
 	db := tableDB{"lodash@4.17.11": {{ID: "GHSA-jf85-cpcp-j695", Kind: precheck.Vulnerability, Severity: precheck.SeverityCritical, Summary: "Prototype Pollution in lodash"}}}
-	base, err := precheck.Evaluate(context.Background(), []precheck.Package{evil, typo, ign, lodash}, db, pol, now)
+	base, err := (&precheck.Engine{DB: db, Policy: pol, Now: now}).Evaluate(context.Background(), []precheck.Package{evil, typo, ign, lodash})
 	if err != nil {
 		t.Fatal(err)
 	}

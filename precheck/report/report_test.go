@@ -56,7 +56,7 @@ func verdict(t *testing.T, projectDir, policyYAML string) *precheck.Verdict {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := precheck.Evaluate(context.Background(), pkgs, db, pol, now)
+	v, err := (&precheck.Engine{DB: db, Policy: pol, Now: now}).Evaluate(context.Background(), pkgs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestJSON(t *testing.T) {
 }
 
 func TestJSONNoDatabase(t *testing.T) {
-	v, err := precheck.Evaluate(context.Background(), []precheck.Package{{Ecosystem: "npm", Name: "a", Version: "1.0.0"}}, nil, nil, now)
+	v, err := (&precheck.Engine{Now: now}).Evaluate(context.Background(), []precheck.Package{{Ecosystem: "npm", Name: "a", Version: "1.0.0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,13 +352,13 @@ func TestText(t *testing.T) {
 
 func TestTextPassAndIncomplete(t *testing.T) {
 	pkgs := []precheck.Package{{Ecosystem: "npm", Name: "left-pad", Version: "1.3.0"}}
-	v, _ := precheck.Evaluate(context.Background(), pkgs, tableDB{}, nil, now)
+	v, _ := (&precheck.Engine{DB: tableDB{}, Now: now}).Evaluate(context.Background(), pkgs)
 	var buf bytes.Buffer
 	_ = WriteText(&buf, v, Options{})
 	if got := buf.String(); got != "pass: 1 package checked, nothing blocks; database updated 3h ago\n" {
 		t.Errorf("pass output = %q", got)
 	}
-	v, _ = precheck.Evaluate(context.Background(), pkgs, nil, nil, now)
+	v, _ = (&precheck.Engine{Now: now}).Evaluate(context.Background(), pkgs)
 	buf.Reset()
 	_ = WriteText(&buf, v, Options{})
 	if got := buf.String(); !strings.Contains(got, "The precheck could not decide:\n  ✗ no OSV database") ||
@@ -379,7 +379,7 @@ func TestTextNotCheckedIsBounded(t *testing.T) {
 	for i := range 25 {
 		pkgs = append(pkgs, precheck.Package{Ecosystem: "npm", Name: fmt.Sprintf("local-%02d", i), Uncheckable: true, Reason: "local file dependency"})
 	}
-	v, err := precheck.Evaluate(context.Background(), pkgs, tableDB{}, nil, now)
+	v, err := (&precheck.Engine{DB: tableDB{}, Now: now}).Evaluate(context.Background(), pkgs)
 	if err != nil {
 		t.Fatal(err)
 	}
