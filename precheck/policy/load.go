@@ -190,7 +190,7 @@ func (p *Policy) apply(l *layer, project bool) {
 		p.Limits.Memory = *v
 	}
 	if v := l.pids; v != nil {
-		p.Limits.PIDs = *v
+		p.Limits.Pids = *v
 	}
 	if v := l.cpus; v != nil {
 		p.Limits.CPUs = *v

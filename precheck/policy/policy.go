@@ -158,7 +158,7 @@ type Ignore struct {
 // overrides both. The defaults are zero so the two sources do not fight.
 type Limits struct {
 	Memory  uint64 // bytes
-	PIDs    int
+	Pids    int
 	CPUs    float64
 	Timeout time.Duration
 }

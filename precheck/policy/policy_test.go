@@ -44,7 +44,7 @@ func TestParseDesignExample(t *testing.T) {
 	if len(p.AllowScripts) != 1 || p.AllowScripts[0] != "esbuild@0.21.5" {
 		t.Errorf("allow_scripts = %v", p.AllowScripts)
 	}
-	if (p.Limits != Limits{Memory: 4 << 30, PIDs: 1024, CPUs: 2, Timeout: 30 * time.Minute}) {
+	if (p.Limits != Limits{Memory: 4 << 30, Pids: 1024, CPUs: 2, Timeout: 30 * time.Minute}) {
 		t.Errorf("limits = %+v", p.Limits)
 	}
 	if (p.Database != Database{MaxAge: 72 * time.Hour, WhenStale: Fail}) {
@@ -226,7 +226,7 @@ limits: {pids: 200}
 		{"allow_scripts concatenated", strings.Join(p.AllowScripts, ","), "esbuild,sharp@0.33.0"},
 		{"ignores concatenated", len(p.Ignore), 2},
 		{"memory from user", p.Limits.Memory, uint64(2 << 30)},
-		{"pids from project", p.Limits.PIDs, 200},
+		{"pids from project", p.Limits.Pids, 200},
 		{"cpus unset", p.Limits.CPUs, 0.0},
 		{"max_age from explicit", p.Database.MaxAge, 24 * time.Hour},
 		{"when_stale default", p.Database.WhenStale, Fail},

@@ -305,8 +305,8 @@ func limitsFrom(cfg *config.Config, pol *policy.Policy) container.Limits {
 	if pol.Limits.Memory > 0 {
 		l.Memory = int64(pol.Limits.Memory)
 	}
-	if pol.Limits.PIDs > 0 {
-		l.Pids = int64(pol.Limits.PIDs)
+	if pol.Limits.Pids > 0 {
+		l.Pids = int64(pol.Limits.Pids)
 	}
 	if pol.Limits.CPUs > 0 {
 		l.CPUs = pol.Limits.CPUs
