@@ -7,7 +7,6 @@ package analysis
 // missing or unreadable the embedded list is used.
 
 import (
-	"bufio"
 	"bytes"
 	"embed"
 	"encoding/json"
@@ -294,17 +293,18 @@ func loadStored(dbPath, eco string) *loadedList {
 		return fallback(err.Error())
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxTopListBytes+1))
+	// The header line comes on top of a list that was at most MaxTopListBytes.
+	data, err := io.ReadAll(io.LimitReader(f, MaxTopListBytes+64<<10))
 	if err != nil {
 		return fallback(err.Error())
 	}
-	first, _, _ := bufio.NewReader(bytes.NewReader(data)).ReadLine()
+	first, body, _ := bytes.Cut(data, []byte("\n"))
 	var meta storedMeta
 	rest, ok := strings.CutPrefix(string(first), storedHeader)
 	if !ok || json.Unmarshal([]byte(rest), &meta) != nil || meta.Ecosystem != eco {
 		return fallback("no phylum-box header naming " + eco + " on its first line (run `phylum-box db update`)")
 	}
-	names, err := ParseTopList(eco, data)
+	names, err := ParseTopList(eco, body)
 	if err != nil {
 		return fallback(err.Error())
 	}

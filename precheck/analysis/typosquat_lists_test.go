@@ -156,3 +156,25 @@ func TestLoadTopLists(t *testing.T) {
 		t.Error("nil *TopLists")
 	}
 }
+
+// A list just under the size limit stays usable once stored with its header.
+func TestStoredTopListAtTheLimit(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len()+201 <= MaxTopListBytes; i++ {
+		n := "p" + strconv.Itoa(i) + "-"
+		b.WriteString(n + strings.Repeat("x", 200-len(n)) + "\n")
+	}
+	names, err := ParseTopList("npm", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(t.TempDir(), "osv.db")
+	stored := StoredTopList("npm", names, "https://mirror.example/toplists/top-npm.txt", time.Now(), strings.Repeat("0", 64))
+	if len(stored) <= MaxTopListBytes {
+		t.Fatalf("stored list of %d bytes does not pass the limit; the test tests nothing", len(stored))
+	}
+	os.WriteFile(StoredTopListPath(dbPath, "npm"), stored, 0o644)
+	if i := LoadTopLists(dbPath).Info()[0]; !i.Stored || i.Names != len(names) {
+		t.Errorf("%+v", i)
+	}
+}
