@@ -89,10 +89,12 @@ func SeccompProfile() *specs.LinuxSeccomp {
 // monitorObserved are the calls the behaviour monitor watches and lets go on
 // (SECCOMP_USER_NOTIF_FLAG_CONTINUE): network attempts, programs started, and
 // a process detaching from its session to outlive the script, a process
-// ending (exit_group: what it leaves running). Every send is notified: one on a
-// connected socket has no address, and the listener reports it only when the
-// socket's peer is a DNS server (port 53: the query's name is read), finding
-// the peer once per socket.
+// ending (exit_group: what it leaves running). A send on a connected socket has
+// no address: sendto without one is notified when it is small enough to be a
+// DNS query (512 bytes), and the listener reports it only when the socket's
+// peer is a DNS server (port 53: the query's name is read), finding the peer
+// once per socket. sendmsg and sendmmsg keep their address in memory, so every
+// call is notified.
 var monitorObserved = []string{"connect", "sendto", "sendmsg", "sendmmsg", "execve", "execveat", "setsid", "exit_group"}
 
 // monitorUnwatched are refused calls the monitor leaves to the filter alone:
@@ -138,6 +140,15 @@ func SeccompProfileMonitored() *specs.LinuxSeccomp {
 		}
 	}
 	for _, n := range monitorObserved {
+		if n == "sendto" {
+			// With an address, every one; on a connected socket, those small
+			// enough to be a DNS query: bulk sends are not slowed.
+			out = append(out,
+				specs.LinuxSyscall{Names: []string{n}, Action: specs.ActNotify, Args: []specs.LinuxSeccompArg{{Index: 4, Value: 0, Op: specs.OpNotEqual}}},
+				specs.LinuxSyscall{Names: []string{n}, Action: specs.ActNotify, Args: []specs.LinuxSeccompArg{
+					{Index: 4, Value: 0, Op: specs.OpEqualTo}, {Index: 2, Value: monitorMaxDNS, Op: specs.OpLessEqual}}})
+			continue
+		}
 		out = append(out, specs.LinuxSyscall{Names: []string{n}, Action: specs.ActNotify})
 	}
 	p.Syscalls = out
