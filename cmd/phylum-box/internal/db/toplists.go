@@ -36,11 +36,13 @@ func updateTopLists(ctx context.Context, app *cmdutil.App, dbPath, source string
 		return nil
 	}
 	var extras []osvdb.Extra
+	var extraEcos []string // the ecosystem of each extra
 	for _, eco := range ecos {
 		file, ok := analysis.TopListFile(eco)
 		if !ok {
 			continue
 		}
+		extraEcos = append(extraEcos, eco)
 		extras = append(extras, osvdb.Extra{
 			Path:     "toplists/" + file,
 			Dest:     analysis.StoredTopListPath(dbPath, eco),
@@ -60,7 +62,7 @@ func updateTopLists(ctx context.Context, app *cmdutil.App, dbPath, source string
 	}
 	var failed []string
 	for i, r := range results {
-		eco := ecos[i]
+		eco := extraEcos[i]
 		switch {
 		case r.Missing:
 			app.Log.Infof("typosquatting list for %s: the source has no %s; kept the list in use (%s)", eco, r.Path, inUse[eco].Describe())
