@@ -60,12 +60,13 @@ type Limits struct {
 // stopping a build from filling the host's disk. Raise it for bigger builds.
 const DefaultDisk = 8 << 30
 
-// Env is how Load reads the environment; os.Getenv in production, a map in tests.
-type Env func(string) string
+// Getenv is how Load reads the environment: os.Getenv in production, a map in
+// tests. (managers.Env is another thing: the environment a plan is made in.)
+type Getenv func(string) string
 
 // Defaults returns the built-in configuration. Paths follow the XDG base directory
 // spec, read through env.
-func Defaults(env Env) *Config {
+func Defaults(env Getenv) *Config {
 	c := &Config{
 		Database: Database{
 			Path:   filepath.Join(xdgDir(env, "XDG_DATA_HOME", ".local/share"), "phylum-box", "osv.db"),
@@ -90,14 +91,14 @@ func Defaults(env Env) *Config {
 
 // DefaultPath is the config file used when no --config is given:
 // $XDG_CONFIG_HOME/phylum-box/config.yaml, falling back to ~/.config.
-func DefaultPath(env Env) string {
+func DefaultPath(env Getenv) string {
 	return filepath.Join(xdgDir(env, "XDG_CONFIG_HOME", ".config"), "phylum-box", "config.yaml")
 }
 
 // Load merges the built-in defaults, the config file and the PHYLUM_BOX_* variables.
 // path is an explicit --config (it must exist); "" means DefaultPath, which may be
 // absent. Flags are applied afterwards by binding them with the Add*Flags helpers.
-func Load(path string, env Env) (*Config, error) {
+func Load(path string, env Getenv) (*Config, error) {
 	if env == nil {
 		env = os.Getenv
 	}
@@ -313,7 +314,7 @@ func (c *Config) validate() error {
 // expandPaths turns a leading "~/" into the home directory, so the file can say
 // "~/osv.db" portably. Relative paths are left as written (relative to the working
 // directory), as a shell would.
-func (c *Config) expandPaths(env Env) {
+func (c *Config) expandPaths(env Getenv) {
 	home := homeDir(env)
 	for _, p := range []*string{&c.Database.Path, &c.Policy, &c.CacheDir, &c.Database.Source} {
 		if home != "" && (*p == "~" || strings.HasPrefix(*p, "~/")) {
@@ -324,14 +325,14 @@ func (c *Config) expandPaths(env Env) {
 
 // xdgDir returns $name when it is an absolute path (the spec says relative values
 // must be ignored), else ~/fallback.
-func xdgDir(env Env, name, fallback string) string {
+func xdgDir(env Getenv, name, fallback string) string {
 	if d := env(name); filepath.IsAbs(d) {
 		return d
 	}
 	return filepath.Join(homeDir(env), fallback)
 }
 
-func homeDir(env Env) string {
+func homeDir(env Getenv) string {
 	if h := env("HOME"); h != "" {
 		return h
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-func mapEnv(m map[string]string) Env { return func(k string) string { return m[k] } }
+func mapEnv(m map[string]string) Getenv { return func(k string) string { return m[k] } }
 
 // writeConfig puts body at $XDG_CONFIG_HOME/phylum-box/config.yaml under a temp dir
 // and returns that XDG_CONFIG_HOME.
