@@ -86,7 +86,7 @@ type setting struct {
 var settings = []setting{
 	{"database.path", "PHYLUM_BOX_DB", "db", "local OSV database file",
 		func(c *Config) pflag.Value { return stringValue{&c.Database.Path} }},
-	{"database.source", "PHYLUM_BOX_DB_SOURCE", "db-source", "where `db update` fetches OSV exports: a base URL (<base>/<Ecosystem>/all.zip) or a directory",
+	{"database.source", "PHYLUM_BOX_DB_SOURCE", "db-source", "where `db update` fetches OSV exports: a base URL (<base>/<Ecosystem>/all.zip, and <base>/toplists/top-<ecosystem>.txt when served) or a directory",
 		func(c *Config) pflag.Value { return stringValue{&c.Database.Source} }},
 	{"policy", "PHYLUM_BOX_POLICY", "policy", "policy file (default: the built-in policy plus the project's .phylum-box.yaml)",
 		func(c *Config) pflag.Value { return stringValue{&c.Policy} }},
