@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	testcorpus "github.com/phylum-box/phylum-box/internal/testutil/corpus"
 	"github.com/phylum-box/phylum-box/precheck"
 )
 
@@ -16,23 +17,9 @@ import (
 // go.mod), where CI and developers keep the shared test data.
 func corpus(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
+	c, err := testcorpus.Find()
 	if err != nil {
 		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		tb.Fatalf("test corpus missing: %v (it lives beside the repository as ../shared/corpus)", err)
 	}
 	return c
 }

@@ -5,29 +5,17 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/phylum-box/phylum-box/internal/testutil/corpus"
 )
 
 // corpusDir is ../shared/corpus relative to the repository root (the directory
 // holding go.mod), where CI also has it.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	c, err := corpus.Find()
 	if err != nil {
 		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		t.Fatalf("test corpus: %v", err)
 	}
 	return c
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
+	"github.com/phylum-box/phylum-box/internal/testutil/corpus"
 	"github.com/phylum-box/phylum-box/precheck/osvdb"
 )
 
@@ -34,22 +35,8 @@ func Main(ctx context.Context, app *cmdutil.App, args []string, cmds ...func(*cm
 // CorpusDir is ../shared/corpus beside the repository; tests skip without it.
 func CorpusDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	c, err := corpus.Find()
 	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
 		t.Skipf("corpus not available: %v", err)
 	}
 	return c
