@@ -135,7 +135,7 @@ func (lr *linkRules) linkProblem(linkPath, target string) string {
 	if t == ".." || strings.HasPrefix(t, "../") {
 		return "symlink to " + target + " leaves the project"
 	}
-	if within(t, lr.outputDirs...) {
+	if underAny(t, lr.outputDirs...) {
 		return ""
 	}
 	if lr.node && isPackageEntry(linkPath) && lr.isProjectPackage(t) {
@@ -194,7 +194,7 @@ func (lr *linkRules) binProblem(c rootfs.Change) string {
 	}
 	var pkg binOwner
 	var why string
-	if within(file, lr.outputDirs...) {
+	if underAny(file, lr.outputDirs...) {
 		pkg, why = lr.declaredBin(name, file)
 	} else {
 		pkg, why = lr.projectBin(name, file)
@@ -531,7 +531,7 @@ func (lr *linkRules) shimPaths(s *pnpmShim) string {
 	for _, dirs := range [][]string{s.pathDirs, s.nodePath} {
 		for _, d := range dirs {
 			rel, ok := strings.CutPrefix(d, lr.root+"/")
-			if !ok || path.Clean(d) != d || strings.ContainsAny(d, "\"$`\\") || !within(rel, lr.outputDirs...) {
+			if !ok || path.Clean(d) != d || strings.ContainsAny(d, "\"$`\\") || !underAny(rel, lr.outputDirs...) {
 				return fmt.Sprintf("a pnpm shim whose PATH or NODE_PATH names %s, outside %s's output dirs", d, lr.manager)
 			}
 		}

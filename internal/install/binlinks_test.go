@@ -368,7 +368,7 @@ func TestLinkRules(t *testing.T) {
 			lr := &linkRules{root: testRoot, outputDirs: outputDirs(outputs), node: eco == "npm", manager: manager, ecosystem: eco, policy: pol, view: v}
 			var allowed []rootfs.Change
 			for _, c := range tt.changes {
-				if within(c.Path, lr.outputDirs...) {
+				if underAny(c.Path, lr.outputDirs...) {
 					allowed = append(allowed, c)
 				}
 			}

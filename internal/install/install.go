@@ -551,8 +551,8 @@ func (r *runner) hostPaths() []string {
 			continue
 		}
 		p = filepath.Clean(p)
-		if within(p, rootfs.SystemDirs...) || within(p, "/bin", "/sbin", "/lib", "/lib64") ||
-			within(r.o.Home, p) || within(r.root, p) || within(p, r.root) {
+		if underAny(p, rootfs.SystemDirs...) || underAny(p, "/bin", "/sbin", "/lib", "/lib64") ||
+			underAny(r.o.Home, p) || underAny(r.root, p) || underAny(p, r.root) {
 			continue
 		}
 		if st, err := os.Stat(p); err != nil || !st.IsDir() {
@@ -563,8 +563,9 @@ func (r *runner) hostPaths() []string {
 	return out
 }
 
-// within reports whether p is one of dirs or below one.
-func within(p string, dirs ...string) bool {
+// underAny reports whether p is one of dirs or below one. (Not within: rootfs and
+// managers have a within(root, p) with the opposite order.)
+func underAny(p string, dirs ...string) bool {
 	for _, d := range dirs {
 		if p == d || d == "/" || strings.HasPrefix(p, d+"/") {
 			return true

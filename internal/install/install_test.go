@@ -135,8 +135,8 @@ func TestWithin(t *testing.T) {
 		{"/home/u", nil, false},
 	}
 	for _, tt := range tests {
-		if got := within(tt.p, tt.dirs...); got != tt.want {
-			t.Errorf("within(%q, %q) = %v, want %v", tt.p, tt.dirs, got, tt.want)
+		if got := underAny(tt.p, tt.dirs...); got != tt.want {
+			t.Errorf("underAny(%q, %q) = %v, want %v", tt.p, tt.dirs, got, tt.want)
 		}
 	}
 }

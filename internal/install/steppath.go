@@ -56,9 +56,9 @@ func projectPathEntry(d string, roots []string) bool {
 	if d == "" || !filepath.IsAbs(d) {
 		return true
 	}
-	if within(filepath.Clean(d), roots...) {
+	if underAny(filepath.Clean(d), roots...) {
 		return true
 	}
 	real, err := filepath.EvalSymlinks(d)
-	return err == nil && within(real, roots...)
+	return err == nil && underAny(real, roots...)
 }
