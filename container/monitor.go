@@ -68,8 +68,9 @@ type SyscallEvent struct {
 
 	// exit_group: reported while the process is still there, before the call
 	// runs (OnEvent is called before the listener answers it). Init: it is
-	// the container's first process, whose end kills every other one.
-	// Running lists the container's other processes still running (not
+	// the container's first process, whose end kills every other one: when
+	// others still run, its report waits up to 300 ms for them to end by
+	// themselves (their own calls are answered meanwhile). Running lists the container's other processes still running (not
 	// zombies); it reads /proc, so call it only when needed, and only during
 	// OnEvent. Env, Cwd and Exe are not read for an exit.
 	Init    bool

@@ -52,7 +52,9 @@ attempt(lambda: c.send(b"not a query"))
 	}
 	// The twins: a send on a socket connected elsewhere is not reported, and
 	// a datagram to port 53 that is no query is reported without a name.
-	if e, ok := rec.find(func(e container.SyscallEvent) bool { return e.Syscall != "connect" && strings.Contains(e.Addr, ":9999") }); ok {
+	if e, ok := rec.find(func(e container.SyscallEvent) bool {
+		return e.Syscall != "connect" && strings.Contains(e.Addr, ":9999")
+	}); ok {
 		t.Errorf("a send on a socket connected to port 9999 was reported: %+v", e)
 	}
 	if _, ok := rec.find(func(e container.SyscallEvent) bool {

@@ -4,9 +4,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Process is a process of the container still running when one of its
@@ -107,55 +104,4 @@ func runningBeside(tgid int, keys []string) []Process {
 func StillRunning(pid int, start uint64) bool {
 	state, _, st, ok := procStat(pid)
 	return ok && st == start && state != 'Z' && state != 'X' && state != 'x'
-}
-
-// WaitExited waits up to timeout for every one of procs to end, and returns
-// those still running then. A pidfd becomes readable when its process ends
-// (a zombie has ended).
-func WaitExited(procs []Process, timeout time.Duration) []Process {
-	type waiting struct {
-		p  Process
-		fd int
-	}
-	var ws []waiting
-	for _, p := range procs {
-		fd, err := unix.PidfdOpen(p.Pid, 0)
-		if err != nil {
-			continue // gone
-		}
-		if !StillRunning(p.Pid, p.StartTime) {
-			unix.Close(fd) // another process under a reused pid, or a zombie
-			continue
-		}
-		ws = append(ws, waiting{p, fd})
-	}
-	deadline := time.Now().Add(timeout)
-	for len(ws) > 0 {
-		left := time.Until(deadline)
-		if left <= 0 {
-			break
-		}
-		fds := make([]unix.PollFd, len(ws))
-		for i, w := range ws {
-			fds[i] = unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN}
-		}
-		if _, err := unix.Poll(fds, int(left.Milliseconds())+1); err != nil && err != unix.EINTR {
-			break
-		}
-		kept := ws[:0]
-		for i, w := range ws {
-			if fds[i].Revents != 0 {
-				unix.Close(w.fd)
-				continue
-			}
-			kept = append(kept, w)
-		}
-		ws = kept
-	}
-	var running []Process
-	for _, w := range ws {
-		unix.Close(w.fd)
-		running = append(running, w.p)
-	}
-	return running
 }

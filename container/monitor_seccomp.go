@@ -78,6 +78,9 @@ type monitorListener struct {
 	peers peerCache
 	// init is the host pid of the container's first process, once seen.
 	init int
+	// held is the init's exit while the processes it would kill get their
+	// grace (serve's goroutine only).
+	held *heldExit
 }
 
 // MonitorUnavailable says why this host cannot run the behaviour monitor, or
@@ -320,9 +323,17 @@ func (l *monitorListener) serve() {
 	}
 	defer unix.Close(fd)
 	l.got.Store(true)
+	defer l.dropHeld()
 	for {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(l.wake), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, -1); err != nil {
+		timeout := -1
+		if l.held != nil {
+			for _, p := range l.held.pidfds {
+				fds = append(fds, unix.PollFd{Fd: int32(p), Events: unix.POLLIN})
+			}
+			timeout = max(0, int(time.Until(l.held.until).Milliseconds())+1)
+		}
+		if _, err := unix.Poll(fds, timeout); err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
 			}
@@ -331,6 +342,20 @@ func (l *monitorListener) serve() {
 		}
 		if fds[1].Revents != 0 {
 			return
+		}
+		if h := l.held; h != nil {
+			kept := h.pidfds[:0]
+			for i, p := range h.pidfds {
+				if fds[2+i].Revents != 0 {
+					unix.Close(p) // ended
+				} else {
+					kept = append(kept, p)
+				}
+			}
+			h.pidfds = kept
+			if len(kept) == 0 || !time.Now().Before(h.until) {
+				l.releaseHeld(fd)
+			}
 		}
 		if fds[0].Revents&unix.POLLIN != 0 {
 			l.handle(fd)
@@ -421,6 +446,16 @@ func (l *monitorListener) handle(fd int) {
 	ev, observe, report := l.decode(fd, &req)
 	if report && ev.Syscall == "exit_group" {
 		// While the process is stopped here, what it started still runs.
+		if ev.Init && l.held == nil && l.m.OnEvent != nil {
+			// The init's end kills every other process: those still running
+			// get a grace to end by themselves (esbuild's service when its
+			// parent's pipe closes), their calls answered meanwhile, before
+			// the init's exit is reported and answered (serve).
+			if fds := pidfdsOf(runningBeside(ev.Pid, nil)); len(fds) > 0 {
+				l.held = &heldExit{id: req.ID, ev: ev, pidfds: fds, until: time.Now().Add(monitorExitGrace)}
+				return
+			}
+		}
 		if l.m.OnEvent != nil {
 			l.m.OnEvent(ev)
 		}
@@ -586,4 +621,51 @@ func (l *monitorListener) connectedDNS(ev *SyscallEvent, mem *procMemory, tid in
 	ev.Addr = p.addr
 	ev.DNSName, ev.DNSType = mem.dnsQuestion(buf, n, p.stream)
 	return true
+}
+
+// monitorExitGrace is how long the init's exit waits for the container's other
+// processes to end by themselves.
+const monitorExitGrace = 300 * time.Millisecond
+
+// heldExit is the init's exit_group, unanswered while the processes still
+// running (pidfds) get their grace.
+type heldExit struct {
+	id     uint64
+	ev     SyscallEvent
+	pidfds []int
+	until  time.Time
+}
+
+func pidfdsOf(procs []Process) []int {
+	var fds []int
+	for _, p := range procs {
+		if fd, err := unix.PidfdOpen(p.Pid, 0); err == nil {
+			fds = append(fds, fd)
+		}
+	}
+	return fds
+}
+
+// releaseHeld reports the held exit (its Running lists what is still running
+// after the grace) and lets it go on.
+func (l *monitorListener) releaseHeld(fd int) {
+	h := l.held
+	l.dropHeld()
+	id := h.id
+	if ioctlPtr(fd, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&id)) != nil {
+		return // killed meanwhile (the timeout, Ctrl-C)
+	}
+	l.m.OnEvent(h.ev)
+	resp := seccompNotifResp{ID: h.id, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
+	_ = ioctlPtr(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp))
+}
+
+func (l *monitorListener) dropHeld() {
+	if l.held == nil {
+		return
+	}
+	for _, p := range l.held.pidfds {
+		unix.Close(p)
+	}
+	l.held = nil
 }

@@ -117,6 +117,8 @@ type proc struct {
 	manager bool
 	cmd     string
 	fetcher string
+	// parent is the process that started it (its parent at its exec).
+	parent int
 }
 
 // NewRecorder starts recording for an install of ecosystem (precheck.NPM, …). d may
@@ -171,9 +173,11 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 		if !ev.Refused {
 			// The environment read is the one before this exec: a forked
 			// child's is its parent's, which it tells about.
-			if pp := r.procs(ev.Pid).ppid(); r.seen[pp] != nil {
+			pp := r.procs(ev.Pid).ppid()
+			if r.seen[pp] != nil {
 				r.upgrade(pp, Attribute(r.eco, ev.Env, ""))
 			}
+			p.parent = pp
 			r.noteRoot(ev, p.pkg, p.cmd)
 			r.seen[ev.Pid] = p
 			r.upgrade(ev.Pid, p.pkg)

@@ -5,7 +5,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/phylum-box/phylum-box/container"
 )
@@ -20,15 +19,11 @@ import (
 //     makes a watched call (runs a program, tries the network) is reported: it
 //     went on after its script;
 //   - the step's first process ends, which kills every other: each process
-//     still running after a short grace (esbuild's service process and the like
-//     end by themselves when their parent's pipe closes) is reported.
+//     still running after the listener's grace (esbuild's service process and
+//     the like end by themselves when their parent's pipe closes) is reported.
 //
 // The package manager's own processes are not reported; a process no package
 // can be told for is, under the step.
-
-// survivorGrace is how long the step's end waits for processes that are about
-// to end by themselves before calling them survivors.
-const survivorGrace = 300 * time.Millisecond
 
 // scriptRoot is a process the package manager started to run a package's code.
 type scriptRoot struct {
@@ -85,7 +80,7 @@ func (r *Recorder) onExit(ev container.SyscallEvent) {
 	}
 	running := ev.Running()
 	if ev.Init {
-		r.stepEnds(running)
+		r.stepEnds(ev.Pid, running)
 		return
 	}
 	ppid := map[int]int{}
@@ -158,18 +153,23 @@ func (r *Recorder) wentOn(ev container.SyscallEvent, p *proc) {
 
 // stepEnds reports the processes still running when the step's first process
 // ends: the sandbox kills them now.
-func (r *Recorder) stepEnds(running []container.Process) {
+func (r *Recorder) stepEnds(init int, running []container.Process) {
 	var left []container.Process
 	for _, q := range running {
-		if pkg, manager := r.whose(q); pkg.IsZero() && manager {
+		pkg, manager := r.whose(q)
+		if pkg.IsZero() && manager {
+			continue
+		}
+		if s := r.seen[q.Pid]; pkg.IsZero() && s != nil && s.parent == init {
+			// The init's own helper (a build tool's service process that
+			// waits for its parent's pipe to close, which happens only once
+			// the init has ended); an orphan of a script was started by the
+			// script.
 			continue
 		}
 		left = append(left, q)
 	}
-	if len(left) == 0 {
-		return
-	}
-	for _, q := range container.WaitExited(left, survivorGrace) {
+	for _, q := range left {
 		pkg, _ := r.whose(q)
 		cmd := shortArgv(q.Argv)
 		if cmd == "" {

@@ -84,7 +84,7 @@ func TestSurvivors(t *testing.T) {
 		r := setup(t, fakeProcs{quick.Pid: {parent: 20}, helper.Pid: {parent: 10, argv: npm}})
 		r.OnEvent(exitEv(30, false, quick)) // not a script root: nothing is listed
 		r.OnEvent(exitEv(20, false))        // the script's children ended before it
-		r.OnEvent(exitEv(10, true, quick, helper))
+		r.OnEvent(exitEv(10, true, helper)) // quick ended in the listener's grace
 		if got := summary(r.Findings()); got != "" {
 			t.Fatalf("findings:\n%s", got)
 		}
