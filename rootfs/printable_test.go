@@ -22,9 +22,9 @@ func TestPrintable(t *testing.T) {
 }
 
 func TestRefusalAndChangeStringsArePrintable(t *testing.T) {
-	r := Refusal{Path: ".git/a\nb", Reason: "x"}
+	r := RefusedChange{Path: ".git/a\nb", Reason: "x"}
 	if got := r.String(); got != `.git/a\x0ab: x` {
-		t.Errorf("Refusal.String() = %q", got)
+		t.Errorf("RefusedChange.String() = %q", got)
 	}
 	c := Change{Kind: Added, Type: TypeSymlink, Path: "l\x1b", Linkname: "t\r"}
 	if got := c.String(); got != `added symlink l\x1b -> t\x0d` {

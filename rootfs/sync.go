@@ -24,7 +24,7 @@ type SyncOptions struct {
 	// included, for context (a file the run wrote where it is not synced is still not
 	// on the host). The caller knows what the outputs mean (a package manager's bin
 	// links); SyncBack does not.
-	Validate func(allowed, all []Change) []Refusal
+	Validate func(allowed, all []Change) []RefusedChange
 	// Unchanged, keyed by project-relative path, says of a file the run rewrote
 	// whether its content (run) says nothing the host's (host) does not — a
 	// manager's state file that differs only in when it was written. Such a file
@@ -37,8 +37,9 @@ type SyncOptions struct {
 	LinksOut []string
 }
 
-// Refusal is a change that was not synced, and why.
-type Refusal struct {
+// RefusedChange is a change that was not synced, and why. (managers.Refusal is
+// another thing: a command line phylum-box will not run.)
+type RefusedChange struct {
 	Path   string
 	Reason string
 	// OutsideOnly: refused only because SyncOptions.Only does not cover it. Such
@@ -48,12 +49,12 @@ type Refusal struct {
 
 // String is the refusal for printing, with control characters in names escaped
 // (Printable).
-func (r Refusal) String() string { return Printable(r.Path + ": " + r.Reason) }
+func (r RefusedChange) String() string { return Printable(r.Path + ": " + r.Reason) }
 
 // SyncReport says what SyncBack did.
 type SyncReport struct {
 	Applied []Change
-	Refused []Refusal
+	Refused []RefusedChange
 	// Stopped: a refusal other than "outside Only" (or a conflict found while applying)
 	// stopped the sync; nothing was applied and the host tree is as it was.
 	Stopped bool
@@ -147,7 +148,7 @@ func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
 			rbErr := a.rollback()
 			var conflict *conflictError
 			if errors.As(err, &conflict) {
-				rep.Refused = append(rep.Refused, Refusal{Path: c.Path, Reason: conflict.reason})
+				rep.Refused = append(rep.Refused, RefusedChange{Path: c.Path, Reason: conflict.reason})
 				rep.Stopped = true
 				return rep, errors.Join(fmt.Errorf("%w: %s: %s; nothing was synced", ErrRefused, Printable(c.Path), conflict.reason), rbErr)
 			}
@@ -163,7 +164,7 @@ func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
 	return rep, nil
 }
 
-func countStop(rs []Refusal) int {
+func countStop(rs []RefusedChange) int {
 	n := 0
 	for _, r := range rs {
 		if !r.OutsideOnly {
@@ -173,7 +174,7 @@ func countStop(rs []Refusal) int {
 	return n
 }
 
-func firstStop(rs []Refusal) string {
+func firstStop(rs []RefusedChange) string {
 	for _, r := range rs {
 		if !r.OutsideOnly {
 			return r.String()

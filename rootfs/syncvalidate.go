@@ -80,9 +80,9 @@ func symlinkProblem(linkPath, target string) string {
 }
 
 // validate splits the change set into what may be applied and what is refused.
-func validate(cs *ChangeSet, only []string, allowGit bool) ([]Change, []Refusal) {
+func validate(cs *ChangeSet, only []string, allowGit bool) ([]Change, []RefusedChange) {
 	var allowed []Change
-	var refused []Refusal
+	var refused []RefusedChange
 	blocked := map[string]bool{} // refused dirs whose children cannot be placed either
 	blockedOnly := map[string]bool{}
 	for _, c := range cs.Changes {
@@ -99,7 +99,7 @@ func validate(cs *ChangeSet, only []string, allowGit bool) ([]Change, []Refusal)
 			allowed = append(allowed, c)
 			continue
 		}
-		refused = append(refused, Refusal{Path: c.Path, Reason: reason, OutsideOnly: outside})
+		refused = append(refused, RefusedChange{Path: c.Path, Reason: reason, OutsideOnly: outside})
 		if c.Type == TypeDir && !(c.Kind == Modified && c.Prev == TypeDir && !c.Opaque) {
 			blocked[c.Path] = true
 			blockedOnly[c.Path] = outside
@@ -114,7 +114,7 @@ func validate(cs *ChangeSet, only []string, allowGit bool) ([]Change, []Refusal)
 // manifest one file with a package's file (and every later read of it refuse a
 // hard-linked project file). The later name in path order is refused; that stops the
 // sync. With no Only (the whole project is the run's) nothing is refused.
-func linkedAcross(allowed []Change, refused []Refusal, only []string) ([]Change, []Refusal) {
+func linkedAcross(allowed []Change, refused []RefusedChange, only []string) ([]Change, []RefusedChange) {
 	if len(only) == 0 {
 		return allowed, refused
 	}
@@ -137,7 +137,7 @@ func linkedAcross(allowed []Change, refused []Refusal, only []string) ([]Change,
 			out = append(out, c)
 			continue
 		}
-		refused = append(refused, Refusal{Path: c.Path, Reason: fmt.Sprintf("hard link to %s, which is synced as another output (%s, not %s)", f.path, f.under, under)})
+		refused = append(refused, RefusedChange{Path: c.Path, Reason: fmt.Sprintf("hard link to %s, which is synced as another output (%s, not %s)", f.path, f.under, under)})
 	}
 	return out, refused
 }

@@ -12,11 +12,11 @@ func TestSyncBackValidate(t *testing.T) {
 	if usernsWhy != "" {
 		t.Skip(usernsWhy + ": the runs need one")
 	}
-	refuseLinks := func(cs, _ []Change) []Refusal {
-		var out []Refusal
+	refuseLinks := func(cs, _ []Change) []RefusedChange {
+		var out []RefusedChange
 		for _, c := range cs {
 			if c.Type == TypeSymlink {
-				out = append(out, Refusal{Path: c.Path, Reason: "a link the caller refuses", OutsideOnly: true})
+				out = append(out, RefusedChange{Path: c.Path, Reason: "a link the caller refuses", OutsideOnly: true})
 			}
 		}
 		return out

@@ -50,7 +50,7 @@ type linkRules struct {
 }
 
 // linkValidator is the sync back's check for the plan (see linkRules).
-func (r *runner) linkValidator() func(allowed, all []rootfs.Change) []rootfs.Refusal {
+func (r *runner) linkValidator() func(allowed, all []rootfs.Change) []rootfs.RefusedChange {
 	p := r.o.Plan
 	lr := &linkRules{root: r.root, node: p.Ecosystem == precheck.NPM, manager: p.Manager,
 		ecosystem: p.Ecosystem, policy: r.o.Engine.Policy, view: r.sess.Scratch()}
@@ -72,14 +72,14 @@ func outputDirs(outputs []string) []string {
 
 // check returns a refusal for each of the changes to sync (allowed) that breaks the
 // rules; all (every change of the run) tells which project files the run wrote.
-func (lr *linkRules) check(allowed, all []rootfs.Change) []rootfs.Refusal {
+func (lr *linkRules) check(allowed, all []rootfs.Change) []rootfs.RefusedChange {
 	lr.changed = make(map[string]bool, len(all))
 	for _, c := range all {
 		if c.Type != rootfs.TypeDir || c.Kind != rootfs.Modified || c.Prev != rootfs.TypeDir || c.Opaque {
 			lr.changed[c.Path] = true
 		}
 	}
-	var out []rootfs.Refusal
+	var out []rootfs.RefusedChange
 	for _, c := range allowed {
 		if c.Kind == rootfs.Deleted {
 			continue
@@ -94,7 +94,7 @@ func (lr *linkRules) check(allowed, all []rootfs.Change) []rootfs.Refusal {
 			why = lr.linkProblem(c.Path, c.Linkname)
 		}
 		if why != "" {
-			out = append(out, rootfs.Refusal{Path: c.Path, Reason: why})
+			out = append(out, rootfs.RefusedChange{Path: c.Path, Reason: why})
 		}
 	}
 	return out

@@ -330,7 +330,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	}
 	// 5. Sync back.
 	linksOut := r.outsideLinkDirs() // localdeps.go
-	var validate func(allowed, all []rootfs.Change) []rootfs.Refusal
+	var validate func(allowed, all []rootfs.Change) []rootfs.RefusedChange
 	if only == nil { // the user's project; a scratch plan's temporary project is ours
 		validate = r.projectValidate(r.linkValidator())
 		only = make([]string, 0, len(p.Outputs))

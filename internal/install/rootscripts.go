@@ -144,23 +144,23 @@ func (r *runner) projectOnly(only []string) []string {
 // projectValidate adds to validate the refusal of the project scripts' .git/
 // writes, which stops the sync; husky's core.hooksPath alone is let through to
 // the generic rules, which leave it out (projectGitAdvice).
-func (r *runner) projectValidate(validate func(allowed, all []rootfs.Change) []rootfs.Refusal) func(allowed, all []rootfs.Change) []rootfs.Refusal {
+func (r *runner) projectValidate(validate func(allowed, all []rootfs.Change) []rootfs.RefusedChange) func(allowed, all []rootfs.Change) []rootfs.RefusedChange {
 	pr := r.project
 	if pr == nil || (len(pr.git) == 0 || pr.hooksPath != "") && len(pr.policy) == 0 {
 		return validate
 	}
-	return func(allowed, all []rootfs.Change) []rootfs.Refusal {
-		var out []rootfs.Refusal
+	return func(allowed, all []rootfs.Change) []rootfs.RefusedChange {
+		var out []rootfs.RefusedChange
 		if validate != nil {
 			out = validate(allowed, all)
 		}
 		if pr.hooksPath == "" {
 			for _, g := range pr.git {
-				out = append(out, rootfs.Refusal{Path: g, Reason: "written under .git/ by the project's own scripts; git hooks and settings run code, so phylum-box never writes them"})
+				out = append(out, rootfs.RefusedChange{Path: g, Reason: "written under .git/ by the project's own scripts; git hooks and settings run code, so phylum-box never writes them"})
 			}
 		}
 		for _, g := range pr.policy {
-			out = append(out, rootfs.Refusal{Path: g, Reason: "phylum-box's project policy, written by the project's own scripts (or a dependency they ran); the next install would read it"})
+			out = append(out, rootfs.RefusedChange{Path: g, Reason: "phylum-box's project policy, written by the project's own scripts (or a dependency they ran); the next install would read it"})
 		}
 		return out
 	}
@@ -174,7 +174,7 @@ func (r *runner) projectGitAdvice(rep *rootfs.SyncReport) {
 	if pr == nil || pr.hooksPath == "" || rep == nil {
 		return
 	}
-	rep.Refused = slices.DeleteFunc(rep.Refused, func(rf rootfs.Refusal) bool {
+	rep.Refused = slices.DeleteFunc(rep.Refused, func(rf rootfs.RefusedChange) bool {
 		return rf.Path == ".git/config" && rf.OutsideOnly
 	})
 	r.o.Log.Warnf("the project's scripts set core.hooksPath in .git/config; phylum-box never writes .git/ (git hooks run code). "+

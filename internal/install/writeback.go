@@ -165,11 +165,11 @@ func writeBack(o Options, out *Outcome, sess *sandbox.Session, root string, stra
 	hooks := gitHookDirs(root, o.Home) // writeback_hooks.go
 	wr := writeBackRules(cs.Changes, wb, hooks)
 	for _, s := range stray {
-		wr.refused = append(wr.refused, rootfs.Refusal{Path: s, Reason: "outside the project (thrown away: a command run through phylum-box may write only to the project)"})
+		wr.refused = append(wr.refused, rootfs.RefusedChange{Path: s, Reason: "outside the project (thrown away: a command run through phylum-box may write only to the project)"})
 	}
 	if wb.NewProject && wr.newDir != "" && len(wr.refused) == 0 {
 		if _, err := os.Lstat(filepath.Join(wb.Dir, wr.newDir)); err == nil {
-			wr.refused = append(wr.refused, rootfs.Refusal{Path: wr.newDir, Reason: "already exists in " + wb.Dir})
+			wr.refused = append(wr.refused, rootfs.RefusedChange{Path: wr.newDir, Reason: "already exists in " + wb.Dir})
 		}
 	}
 	if len(wr.refused) > 0 {
@@ -183,7 +183,7 @@ func writeBack(o Options, out *Outcome, sess *sandbox.Session, root string, stra
 	for _, d := range wr.dropped {
 		o.Log.Warnf("not synced: %s", rootfs.Printable(d))
 	}
-	validate := func(allowed, _ []rootfs.Change) []rootfs.Refusal {
+	validate := func(allowed, _ []rootfs.Change) []rootfs.RefusedChange {
 		return writeBackRules(allowed, wb, hooks).refused // the same rules, on what the sync would apply
 	}
 	if wr.only == nil {

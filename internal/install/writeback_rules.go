@@ -16,7 +16,7 @@ import (
 
 // writeBackResult is what writeBackRules decided.
 type writeBackResult struct {
-	refused []rootfs.Refusal
+	refused []rootfs.RefusedChange
 	// dropped are left out of the sync, with why (a note, not a refusal).
 	dropped []string
 	// only is the SyncOptions.Only that leaves out dropped; nil: everything.
@@ -40,7 +40,7 @@ func writeBackRules(changes []rootfs.Change, wb *managers.WriteBack, hookDirs []
 		return false
 	}
 	refuse := func(c rootfs.Change, why string) {
-		res.refused = append(res.refused, rootfs.Refusal{Path: c.Path, Reason: why})
+		res.refused = append(res.refused, rootfs.RefusedChange{Path: c.Path, Reason: why})
 	}
 	for _, c := range changes {
 		if c.Kind == rootfs.Added && c.Type == rootfs.TypeDir {
