@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"os"
-	"strings"
 
 	"github.com/phylum-box/phylum-box/container"
 	"github.com/phylum-box/phylum-box/internal/kernel"
@@ -22,8 +21,8 @@ type Capabilities struct {
 	DelegationErr error
 	// CgroupLimits is true when memory, pids and CPU limits can be enforced.
 	CgroupLimits bool
-	// UserNamespaces is false when the kernel refuses unprivileged user
-	// namespaces (UserNSProblem says which knob).
+	// UserNamespaces is false when a sysctl forbids the user namespaces
+	// (UserNSProblem says which knob; diagnoseUserns grades it, with the fix).
 	UserNamespaces bool
 	UserNSProblem  string
 	Seccomp        bool
@@ -37,7 +36,7 @@ type Capabilities struct {
 // Probe inspects the host: identity, cgroup mode and delegation, user
 // namespaces, seccomp. It changes nothing.
 func Probe() Capabilities {
-	c := Capabilities{Root: os.Geteuid() == 0, CgroupMode: container.HostCgroupMode(), Seccomp: container.SeccompCompiled, UserNamespaces: true}
+	c := Capabilities{Root: os.Geteuid() == 0, CgroupMode: container.HostCgroupMode(), Seccomp: container.SeccompCompiled}
 	c.Identity, c.IdentityErr = container.CurrentIdentity()
 	if c.Root {
 		c.CgroupLimits = c.CgroupMode != container.CgroupNone
@@ -45,17 +44,7 @@ func Probe() Capabilities {
 		c.Delegation, c.DelegationErr = container.DelegatedCgroup(os.Geteuid())
 		c.CgroupLimits = c.Delegation != nil
 	}
-	if b, err := os.ReadFile("/proc/sys/user/max_user_namespaces"); err == nil && strings.TrimSpace(string(b)) == "0" {
-		c.UserNamespaces, c.UserNSProblem = false, "user.max_user_namespaces is 0 (sysctl -w user.max_user_namespaces=15000)"
-	}
-	if !c.Root {
-		if b, err := os.ReadFile("/proc/sys/kernel/unprivileged_userns_clone"); err == nil && strings.TrimSpace(string(b)) == "0" {
-			c.UserNamespaces, c.UserNSProblem = false, "kernel.unprivileged_userns_clone is 0 (sysctl -w kernel.unprivileged_userns_clone=1)"
-		}
-		if b, err := os.ReadFile("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"); err == nil && strings.TrimSpace(string(b)) == "1" {
-			c.UserNamespaces, c.UserNSProblem = false, "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1); add an AppArmor profile allowing userns for phylum-box"
-		}
-	}
+	c.UserNamespaces, c.UserNSProblem = usernsAllowed(readSysctls(), c.Root)
 	c.NPROCPerUserNS = kernel.AtLeast(5, 14)
 	c.LandlockScope = container.LandlockScopeAvailable()
 	return c
