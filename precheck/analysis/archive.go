@@ -386,11 +386,16 @@ func (b *memBuilder) tree() *tree {
 // data.tar.gz (the files). The extensions the specification names are returned:
 // RubyGems runs them at install whatever their names. Only the first data.tar.gz
 // is read, as RubyGems installs only the first (a second one must not stand in
-// for it here); likewise the first specification.
+// for it here). RubyGems loads the specification from metadata and from
+// metadata.gz, the later replacing the earlier, so the extensions of both are
+// returned. Each gzip stream is read to the end of its first member, as Ruby's
+// Zlib::GzipReader reads it (a second member, which RubyGems never sees, must not
+// replace the first's files here).
 func (b *memBuilder) gem(r io.Reader) ([]string, error) {
 	tr := tar.NewReader(r)
 	var exts []string
-	sawData, sawMeta := false, false
+	sawData := false
+	sawMeta := map[string]bool{}
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -400,27 +405,29 @@ func (b *memBuilder) gem(r io.Reader) ([]string, error) {
 			return nil, err
 		}
 		switch {
-		case h.Name == "metadata" && !sawMeta:
+		case h.Name == "metadata" && !sawMeta[h.Name]:
 			meta, err := io.ReadAll(io.LimitReader(tr, maxGemMetadata))
 			if err != nil {
 				return nil, fmt.Errorf("metadata: %w", err)
 			}
-			exts, sawMeta = gemExtensions(meta), true
-		case h.Name == "metadata.gz" && !sawMeta:
+			exts, sawMeta[h.Name] = append(exts, gemExtensions(meta)...), true
+		case h.Name == "metadata.gz" && !sawMeta[h.Name]:
 			gz, err := gzip.NewReader(tr)
 			if err != nil {
 				return nil, fmt.Errorf("metadata.gz: %w", err)
 			}
+			gz.Multistream(false)
 			meta, err := io.ReadAll(io.LimitReader(gz, maxGemMetadata))
 			if err != nil {
 				return nil, fmt.Errorf("metadata.gz: %w", err)
 			}
-			exts, sawMeta = gemExtensions(meta), true
+			exts, sawMeta[h.Name] = append(exts, gemExtensions(meta)...), true
 		case h.Name == "data.tar.gz" && !sawData:
 			gz, err := gzip.NewReader(tr)
 			if err != nil {
 				return nil, fmt.Errorf("data.tar.gz: %w", err)
 			}
+			gz.Multistream(false)
 			if err := b.tar(gz, ""); err != nil {
 				return nil, fmt.Errorf("data.tar.gz: %w", err)
 			}

@@ -1,0 +1,156 @@
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Attacks on this session's new code (issue 13's archive analysis): each attack
+// with its legitimate twin, root and rootless.
+
+// gemMultistream rewrites a built .gem so that its data.tar.gz is two gzip
+// members: the first holds the gem's files as built (its tar with no end-of-archive
+// blocks), the second a tar of the replacement files. RubyGems' Zlib::GzipReader
+// reads the first member only, so it installs the files as built; a reader that
+// follows every member (Go's gzip by default) also reads the second, whose later
+// entries replace the first's. checksums.yaml.gz is dropped (it is optional), and
+// the index is rebuilt.
+func gemMultistream(t *testing.T, gs *gemSource, nameVersion string, replace map[string]string) {
+	t.Helper()
+	p := filepath.Join(gs.Dir, "gems", nameVersion+".gem")
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	outer := tar.NewWriter(&out)
+	tr := tar.NewReader(bytes.NewReader(raw))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch h.Name {
+		case "checksums.yaml.gz":
+			continue
+		case "data.tar.gz":
+			body = gemDataTwoMembers(t, body, replace)
+		}
+		h.Size = int64(len(body))
+		if err := outer.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		outer.Write(body)
+	}
+	if err := outer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := exec.Command("gem", "generate_index", "-d", gs.Dir).CombinedOutput(); err != nil {
+		t.Fatalf("gem generate_index: %v\n%s", err, o)
+	}
+}
+
+func gemDataTwoMembers(t *testing.T, data []byte, replace map[string]string) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first bytes.Buffer
+	tw := tar.NewWriter(&first)
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Flush(); err != nil { // no Close: no end-of-archive blocks
+		t.Fatal(err)
+	}
+	var second bytes.Buffer
+	tw = tar.NewWriter(&second)
+	for name, content := range replace {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(tw, content)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	for _, member := range [][]byte{first.Bytes(), second.Bytes()} {
+		zw := gzip.NewWriter(&out)
+		zw.Write(member)
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out.Bytes()
+}
+
+// A gem whose data.tar.gz is two gzip members — the first with an extconf.rb
+// that evals a base64 payload, the second with a clean extconf.rb of the same
+// name — is read as RubyGems installs it (the first member only) and blocked
+// before the build; its twin, the same two-member layout with a clean extconf.rb
+// in both, installs.
+func TestAttackSession4GemGzipMembers(t *testing.T) {
+	bundleNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		gs := regStartGems(t)
+		enc := base64.StdEncoding.EncodeToString([]byte(rbBuildPayload))
+		const ext = "ext/pbox_h9_ms/extconf.rb"
+		gs.AddGem("pbox_h9_ms", "1.0.0", nil, map[string]string{
+			ext:                 "require 'base64'\nbegin\n  eval(Base64.decode64('" + enc + "'))\nrescue StandardError\nend\n" + plainExtconf,
+			"lib/pbox_h9_ms.rb": "module PboxH9Ms; end\n"}, ext)
+		gemMultistream(t, gs, "pbox_h9_ms-1.0.0", map[string]string{ext: plainExtconf})
+		gs.AddGem("pbox_h9_ms_twin", "1.0.0", nil, map[string]string{
+			"ext/pbox_h9_ms_twin/extconf.rb": plainExtconf,
+			"lib/pbox_h9_ms_twin.rb":         "module PboxH9MsTwin; end\n"}, "ext/pbox_h9_ms_twin/extconf.rb")
+		gemMultistream(t, gs, "pbox_h9_ms_twin-1.0.0", map[string]string{"ext/pbox_h9_ms_twin/extconf.rb": plainExtconf})
+		db := regMalDB(t, m, "RubyGems")
+
+		b := bundleProject(t, m, gs, "pbox_h9_ms")
+		before := treeHash(t, b.Project, true)
+		r := b.bundle(db, "install")
+		wantCode(t, r, 3, "a gem whose payload is in the first gzip member of data.tar.gz")
+		wantStderr(t, r, "pbox_h9_ms@1.0.0", "PB-ANALYSIS-EVAL-DECODE", ext+":3:", "nothing was synced back")
+		buildNeverRan(t, r, "bundle install --local")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a blocked two-member gem")
+
+		twin := bundleProject(t, m, gs, "pbox_h9_ms_twin")
+		r = twin.bundle(db, "install")
+		wantCode(t, r, 0, "a two-member gem with a clean extconf.rb")
+		noAnalysisBlock(t, r)
+		if gemDir(t, twin.Project, "pbox_h9_ms_twin-1.0.0") == "" {
+			t.Errorf("pbox_h9_ms_twin was not installed\n%s", r)
+		}
+	})
+}
