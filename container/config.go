@@ -18,7 +18,7 @@ import (
 // device list, and replaces the parts phylum-box decides: mounts, namespaces,
 // id maps, capabilities (none), seccomp and resources.
 //
-// A non-empty monitorPath selects SeccompProfileMonitored, whose notifications
+// A non-empty monitorPath selects seccompProfileMonitored, whose notifications
 // libcontainer sends to the listener at that path.
 func buildSpec(s *Spec, id *Identity, plan *limitPlan, useSeccomp bool, monitorPath string) *specs.Spec {
 	sp := specconv.Example()
@@ -57,10 +57,10 @@ func buildSpec(s *Spec, id *Identity, plan *limitPlan, useSeccomp bool, monitorP
 		sp.Linux.Resources = plan.resources
 	}
 	if useSeccomp && monitorPath != "" {
-		sp.Linux.Seccomp = SeccompProfileMonitored()
+		sp.Linux.Seccomp = seccompProfileMonitored()
 		sp.Linux.Seccomp.ListenerPath = monitorPath
 	} else if useSeccomp {
-		sp.Linux.Seccomp = SeccompProfile()
+		sp.Linux.Seccomp = seccompProfile()
 	}
 	return sp
 }

@@ -11,7 +11,7 @@
 // with only loopback unless Spec.Network. The command runs as container root with no
 // capabilities at all (bounding, effective, permitted, inheritable and ambient sets
 // empty), no_new_privs, RLIMIT_CORE 0, and — with the `seccomp` build tag — the
-// SeccompProfile filter. libcontainer masks the usual /proc and /sys paths and closes
+// seccompProfile filter. libcontainer masks the usual /proc and /sys paths and closes
 // every descriptor but stdio before exec. With Spec.Network the container shares the
 // host's network namespace, and with it the host's abstract unix sockets (X11, D-Bus);
 // a Landlock scope (Linux 6.12+) keeps those out of reach — rootless network runs use

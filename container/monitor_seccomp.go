@@ -154,7 +154,7 @@ func startMonitor(m *Monitor, runDir, runID string, useSeccomp bool, log logger)
 	if why := MonitorUnavailable(); why != "" {
 		return nil, why
 	}
-	names, err := notifiedSyscalls(SeccompProfileMonitored())
+	names, err := notifiedSyscalls(seccompProfileMonitored())
 	if err != nil {
 		return nil, err.Error()
 	}

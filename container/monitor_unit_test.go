@@ -15,13 +15,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Without a monitor the filter is exactly SeccompProfile, with no listener and
+// Without a monitor the filter is exactly seccompProfile, with no listener and
 // no notification anywhere.
 func TestSpecWithoutMonitorKeepsTheProfile(t *testing.T) {
 	id := &Identity{}
 	sp := buildSpec(&Spec{Args: []string{"/bin/true"}, Rootfs: "/x"}, id, &limitPlan{}, true, "")
-	if !reflect.DeepEqual(sp.Linux.Seccomp, SeccompProfile()) {
-		t.Fatal("the profile of a run without a monitor differs from SeccompProfile()")
+	if !reflect.DeepEqual(sp.Linux.Seccomp, seccompProfile()) {
+		t.Fatal("the profile of a run without a monitor differs from seccompProfile()")
 	}
 	if sp.Linux.Seccomp.ListenerPath != "" {
 		t.Fatalf("listener path %q without a monitor", sp.Linux.Seccomp.ListenerPath)
@@ -32,18 +32,18 @@ func TestSpecWithoutMonitorKeepsTheProfile(t *testing.T) {
 		}
 	}
 	sp = buildSpec(&Spec{Args: []string{"/bin/true"}, Rootfs: "/x"}, id, &limitPlan{}, true, "/proc/self/fd/9/s")
-	if sp.Linux.Seccomp.ListenerPath != "/proc/self/fd/9/s" || !reflect.DeepEqual(sp.Linux.Seccomp.Syscalls, SeccompProfileMonitored().Syscalls) {
-		t.Fatal("a run with a monitor does not get SeccompProfileMonitored with its listener")
+	if sp.Linux.Seccomp.ListenerPath != "/proc/self/fd/9/s" || !reflect.DeepEqual(sp.Linux.Seccomp.Syscalls, seccompProfileMonitored().Syscalls) {
+		t.Fatal("a run with a monitor does not get seccompProfileMonitored with its listener")
 	}
 }
 
-// Every refusal of SeccompProfile is in SeccompProfileMonitored with the same
+// Every refusal of seccompProfile is in seccompProfileMonitored with the same
 // names and argument conditions, either as the same errno or as a
 // notification (which the listener answers EPERM); no watched call also has a
 // refusal, and no unconditional notification shares a call with a conditional
 // rule (libseccomp would let it swallow them).
 func TestMonitoredProfileKeepsEveryRefusal(t *testing.T) {
-	plain, mon := SeccompProfile(), SeccompProfileMonitored()
+	plain, mon := seccompProfile(), seccompProfileMonitored()
 	if mon.DefaultAction != plain.DefaultAction || !reflect.DeepEqual(mon.Architectures, plain.Architectures) {
 		t.Fatal("default action or architectures changed")
 	}

@@ -38,7 +38,7 @@ const pidsPollInterval = 50 * time.Millisecond
 // The container always gets a user namespace whose root is not host root, new
 // mount, pid, ipc, uts and cgroup namespaces, and a new network namespace with
 // only loopback unless spec.Network. The command has no capabilities,
-// no_new_privs and (with the seccomp build tag) the SeccompProfile filter.
+// no_new_privs and (with the seccomp build tag) the seccompProfile filter.
 //
 // Cancelling ctx kills the container (Stopped = "interrupted"); so does the
 // timeout ("timeout"), an OOM kill ("memory") and a fork refused by the pids

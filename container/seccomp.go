@@ -39,9 +39,9 @@ var deniedSyscalls = []string{
 	"uselib",
 }
 
-// SeccompProfile is the filter every container gets: allow by default, refuse
+// seccompProfile is the filter every container gets: allow by default, refuse
 // the calls above, namespace creation, and the terminal-injection ioctls.
-func SeccompProfile() *specs.LinuxSeccomp {
+func seccompProfile() *specs.LinuxSeccomp {
 	eperm := uint(unix.EPERM)
 	// clone3 passes its flags in a struct seccomp cannot read; ENOSYS makes glibc
 	// fall back to clone(2), whose flags the filter can check.
@@ -102,8 +102,8 @@ var monitorObserved = []string{"connect", "sendto", "sendmsg", "sendmmsg", "exec
 // thread and fork, so watching them would be noise paid on every process.
 var monitorUnwatched = []string{"io_uring_setup", "io_uring_enter", "io_uring_register", "clone3"}
 
-// SeccompProfileMonitored is SeccompProfile for a run with a Monitor: every
-// call SeccompProfile refuses with EPERM is sent to the listener instead
+// seccompProfileMonitored is seccompProfile for a run with a Monitor: every
+// call seccompProfile refuses with EPERM is sent to the listener instead
 // (SCMP_ACT_NOTIFY), which records it and answers EPERM, and the calls in
 // monitorObserved are sent to the listener, which records them and lets them
 // go on. The caller sets ListenerPath.
@@ -116,8 +116,8 @@ var monitorUnwatched = []string{"io_uring_setup", "io_uring_enter", "io_uring_re
 // to let through. If the listener is gone, the kernel fails notified calls
 // with ENOSYS: a refusal stays a refusal (and execve fails, which stops the
 // build rather than letting it run unwatched).
-func SeccompProfileMonitored() *specs.LinuxSeccomp {
-	p := SeccompProfile()
+func seccompProfileMonitored() *specs.LinuxSeccomp {
+	p := seccompProfile()
 	var out []specs.LinuxSyscall
 	for _, r := range p.Syscalls {
 		if r.Action != specs.ActErrno || r.ErrnoRet == nil || *r.ErrnoRet != uint(unix.EPERM) {

@@ -73,7 +73,7 @@ func TestMountsForDropsUnmappedDevptsGid(t *testing.T) {
 }
 
 func TestSeccompProfileCoversTheList(t *testing.T) {
-	p := SeccompProfile()
+	p := seccompProfile()
 	if p.DefaultAction != specs.ActAllow {
 		t.Fatalf("default action %s", p.DefaultAction)
 	}
