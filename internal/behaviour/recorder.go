@@ -117,8 +117,10 @@ type proc struct {
 	manager bool
 	cmd     string
 	fetcher string
-	// parent is the process that started it (its parent at its exec).
-	parent int
+	// startedBy is, for a process no package is told for, the process it was
+	// forked from, when it exec'd straight from that fork (its command line
+	// was still its parent's): an orphan reparented before its exec is not.
+	startedBy int
 }
 
 // NewRecorder starts recording for an install of ecosystem (precheck.NPM, …). d may
@@ -177,7 +179,9 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 			if r.seen[pp] != nil {
 				r.upgrade(pp, Attribute(r.eco, ev.Env, ""))
 			}
-			p.parent = pp
+			if p.pkg.IsZero() && pp > 1 && slices.Equal(r.procs(ev.Pid).cmdline(), r.procs(pp).cmdline()) {
+				p.startedBy = pp
+			}
 			r.noteRoot(ev, p.pkg, p.cmd)
 			r.seen[ev.Pid] = p
 			r.upgrade(ev.Pid, p.pkg)

@@ -160,11 +160,11 @@ func (r *Recorder) stepEnds(init int, running []container.Process) {
 		if pkg.IsZero() && manager {
 			continue
 		}
-		if s := r.seen[q.Pid]; pkg.IsZero() && s != nil && s.parent == init {
+		if s := r.seen[q.Pid]; pkg.IsZero() && s != nil && s.startedBy == init {
 			// The init's own helper (a build tool's service process that
 			// waits for its parent's pipe to close, which happens only once
-			// the init has ended); an orphan of a script was started by the
-			// script.
+			// the init has ended). A script's orphan was forked by the
+			// script, even when it execs after being reparented to the init.
 			continue
 		}
 		left = append(left, q)

@@ -96,6 +96,25 @@ func TestSurvivors(t *testing.T) {
 			t.Fatalf("findings:\n%s", got)
 		}
 	})
+	t.Run("an orphan that clears its environment and execs after its reparenting", func(t *testing.T) {
+		sleeper := startReal(t, "sleep", "30")
+		// Forked by the script (its command line is the script's), reparented
+		// to the init, then exec'd with env -i from /: no package, and not
+		// the init's own child.
+		r := setup(t, fakeProcs{sleeper.Pid: {parent: 10, argv: []string{"sh", "-c", "nohup node payload.js &"}}})
+		r.OnEvent(container.SyscallEvent{Pid: sleeper.Pid, Syscall: "execve", Path: "/usr/bin/npm", Argv: []string{"npm", "x"}, Cwd: "/"})
+		r.OnEvent(exitEv(10, true, container.Process{Pid: sleeper.Pid, PPid: 10, StartTime: sleeper.StartTime, Argv: []string{"npm", "x"}, Cwd: "/"}))
+		if got := summary(r.Findings()); got != "an unidentified process PB-BEHAVIOUR-DETACH medium\n" {
+			t.Fatalf("findings:\n%s", got)
+		}
+		// The init's own helper, forked and exec'd by it, is not reported.
+		r = setup(t, fakeProcs{sleeper.Pid: {parent: 10, argv: npm}})
+		r.OnEvent(container.SyscallEvent{Pid: sleeper.Pid, Syscall: "execve", Path: "/usr/bin/esbuild", Argv: []string{"esbuild", "--service"}, Cwd: "/p"})
+		r.OnEvent(exitEv(10, true, container.Process{Pid: sleeper.Pid, PPid: 10, StartTime: sleeper.StartTime, Argv: []string{"esbuild", "--service"}, Cwd: "/p"}))
+		if got := summary(r.Findings()); got != "" {
+			t.Fatalf("findings:\n%s", got)
+		}
+	})
 	t.Run("another script's process is not this one's survivor", func(t *testing.T) {
 		sleeper := startReal(t, "sleep", "30")
 		// cargo runs two scripts of one crate at once: 20 and 21 are both
