@@ -21,3 +21,6 @@ func CgroupLimits() bool {
 // CleanStale exposes cleanStale, which Reserve calls: a test checks that a live
 // run is never cleaned.
 var CleanStale = cleanStale
+
+// MonitorUnavailable exposes monitorUnavailable: tests skip or expect a note by it.
+var MonitorUnavailable = monitorUnavailable

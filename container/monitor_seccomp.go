@@ -83,9 +83,9 @@ type monitorListener struct {
 	held *heldExit
 }
 
-// MonitorUnavailable says why this host cannot run the behaviour monitor, or
+// monitorUnavailable says why this host cannot run the behaviour monitor, or
 // "" when it can (for diagnostics; Run reports the same in MonitorNote).
-func MonitorUnavailable() string {
+func monitorUnavailable() string {
 	if api, _ := libseccomp.GetAPI(); api < 6 {
 		return fmt.Sprintf("this kernel or libseccomp has no seccomp user notification with CONTINUE (libseccomp API level %d, needs 6: libseccomp >= 2.5 and Linux >= 5.7)", api)
 	}
@@ -151,7 +151,7 @@ func startMonitor(m *Monitor, runDir, runID string, useSeccomp bool, log logger)
 	if !useSeccomp {
 		return nil, "the seccomp filter is off, so nothing can be watched through it"
 	}
-	if why := MonitorUnavailable(); why != "" {
+	if why := monitorUnavailable(); why != "" {
 		return nil, why
 	}
 	names, err := notifiedSyscalls(seccompProfileMonitored())
