@@ -15,6 +15,10 @@
 #   PHYLUM_BOX=/path/to/phylum-box hack/bench-npm.sh     (skip the build)
 #   BENCH_OWNER=uid:gid hack/bench-npm.sh                (as root: chown the project,
 #        so it is not root-owned and phylum-box uses the overlay, not a staging copy)
+#   MEASURE=cpu hack/bench-npm.sh                        (CPU seconds of the whole process
+#        tree, the containers' processes included — perf stat's task-clock — instead of wall
+#        seconds: on a machine others load, wall time measures the scheduler more than the
+#        command, and a sandboxed run, with more processes, waits longer for its turns)
 #   MONITOR=off hack/bench-npm.sh                        (phylum-box without the behaviour
 #        monitor and the static analysis: `behaviour: {monitor: false}`, `analysis: {block:
 #        none}` in a user policy; MONITOR=on, the default, uses the default policy. Both
@@ -59,11 +63,23 @@ cd "$proj"
 npm_flags=(--no-audit --no-fund --loglevel=error)
 
 now() { date +%s.%N; }
-# timed PREP CMD...: runs the shell function PREP untimed, then CMD timed; prints seconds.
+measure=${MEASURE:-wall}
+case $measure in
+wall) ;;
+cpu) command -v perf >/dev/null || { echo "bench-npm: MEASURE=cpu needs perf (linux-perf)" >&2; exit 1; } ;;
+*) echo "bench-npm: MEASURE is wall or cpu, not ${measure}" >&2; exit 2 ;;
+esac
+# timed PREP CMD...: runs the shell function PREP untimed, then CMD timed; prints
+# seconds (wall, or with MEASURE=cpu the CPU time of CMD and all it started).
 timed() {
 	local prep=$1 t0 t1
 	shift
 	"$prep"
+	if [[ $measure == cpu ]]; then
+		perf stat -x, -e task-clock -o "$work/cpu" "$@" >"$work/last.log" 2>&1 || { echo "bench-npm: $* failed:" >&2; tail -20 "$work/last.log" >&2; exit 1; }
+		awk -F, '/task-clock/{printf "%.3f\n", $1/1000}' "$work/cpu"
+		return
+	fi
 	t0=$(now)
 	"$@" >"$work/last.log" 2>&1 || { echo "bench-npm: $* failed:" >&2; tail -20 "$work/last.log" >&2; exit 1; }
 	t1=$(now)
@@ -108,7 +124,7 @@ installed() {
 
 pkgs=$(node -e 'const l=require("./package-lock.json");console.log(Object.keys(l.packages).length-1)')
 echo "bench-npm: $pkgs packages, $runs runs each (alternated), cases: $cases; npm $(npm --version), node $(node --version)"
-echo "bench-npm: monitor ${MONITOR:-on}; phylum-box as uid $(id -u), project owned by $(stat -c %u:%g "$proj")"
+echo "bench-npm: monitor ${MONITOR:-on}; phylum-box as uid $(id -u), project owned by $(stat -c %u:%g "$proj"); measuring $measure seconds; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Warm-up: fill the npm cache (and phylum-box's own caches) once.
 timed no_modules npm ci "${npm_flags[@]}" >/dev/null
