@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -151,6 +152,59 @@ func TestAttackSession4GemGzipMembers(t *testing.T) {
 		noAnalysisBlock(t, r)
 		if gemDir(t, twin.Project, "pbox_h9_ms_twin-1.0.0") == "" {
 			t.Errorf("pbox_h9_ms_twin was not installed\n%s", r)
+		}
+	})
+}
+
+// pip unpacks an sdist by splitting each member's name at its first "/" or "\",
+// after stripping leading "/" and "\" (split_leading_dir), so members named
+// `NAME-1.0\setup.py` or `/NAME-1.0/setup.py` are its setup.py. The analysis must
+// read them as pip lays them out: a setup.py that execs a base64 payload under such
+// names is blocked before the build; the twins, the same layouts with a plain
+// setup.py, install.
+func TestAttackSession4SdistMemberNames(t *testing.T) {
+	pyNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		enc := base64.StdEncoding.EncodeToString([]byte(pyBuildPayload))
+		sdist := func(name, top string, evil bool) {
+			mod := strings.ReplaceAll(name, "-", "_")
+			setup := "from setuptools import setup\nsetup(name='" + name + "', version='1.0', py_modules=['" + mod + "'])\n"
+			if evil {
+				setup = "import base64\nfrom setuptools import setup\ntry:\n    exec(base64.b64decode('" + enc + "'))\nexcept Exception:\n    pass\n" + setup
+			}
+			files := map[string]string{
+				"PKG-INFO":       "Metadata-Version: 2.1\nName: " + name + "\nVersion: 1.0\n",
+				"pyproject.toml": "[build-system]\nrequires = [\"setuptools>=40.8.0\", \"wheel\"]\nbuild-backend = \"setuptools.build_meta\"\n",
+				"setup.py":       setup,
+				mod + ".py":      "VALUE = 1\n",
+			}
+			ix.put(mod+"-1.0.tar.gz", regTarGz(t, strings.ReplaceAll(top, "NAME", mod+"-1.0"), files))
+		}
+		db := regMalDB(t, m, "PyPI")
+		for _, c := range []struct{ name, top string }{
+			{"pbox-h9-bslash", `NAME\`},
+			{"pbox-h9-abs", "/NAME/"},
+		} {
+			sdist(c.name, c.top, true)
+			sdist(c.name+"-twin", c.top, false)
+
+			b := pyProject(t, m)
+			before := treeHash(t, b.Project, true)
+			r := b.pip(ix, db, "install", c.name)
+			wantCode(t, r, 3, c.name+": an sdist whose setup.py (member "+c.top+"setup.py) execs a base64 payload")
+			wantStderr(t, r, c.name+"@1.0", "PB-ANALYSIS-EVAL-DECODE", "setup.py:4:", "nothing was synced back")
+			buildNeverRan(t, r, "pip")
+			assertSameTree(t, before, treeHash(t, b.Project, true), c.name+": a blocked sdist")
+
+			twin := pyProject(t, m)
+			r = twin.pip(ix, db, "install", c.name+"-twin")
+			wantCode(t, r, 0, c.name+"-twin: a plain sdist with members "+c.top+"…")
+			noAnalysisBlock(t, r)
+			mod := strings.ReplaceAll(c.name+"-twin", "-", "_")
+			if !pathExists(filepath.Join(sitePackages(t, filepath.Join(twin.Project, ".venv")), mod+".py")) {
+				t.Errorf("%s-twin was not installed\n%s", c.name, r)
+			}
 		}
 	})
 }

@@ -119,9 +119,9 @@ func ReadArchive(ctx context.Context, pkg Package, r io.ReaderAt, size int64, na
 
 // archiveTree reads an archive's listing (and a tar's kept files) into a tree.
 func archiveTree(ctx context.Context, r io.ReaderAt, size int64, name string) (*tree, []string, error) {
-	b := &memBuilder{ctx: ctx}
-	var gemExts []string
 	lower := strings.ToLower(name)
+	b := &memBuilder{ctx: ctx, sdist: !strings.HasSuffix(lower, ".whl") && !strings.HasSuffix(lower, ".gem")}
+	var gemExts []string
 	switch {
 	case strings.HasSuffix(lower, ".whl"):
 		if err := b.zip(r, size); err != nil {
@@ -141,7 +141,7 @@ func archiveTree(ctx context.Context, r io.ReaderAt, size int64, name string) (*
 			return nil, nil, err
 		}
 		b.stripTop()
-	case strings.HasSuffix(lower, ".tar.bz2"):
+	case strings.HasSuffix(lower, ".tar.bz2") || strings.HasSuffix(lower, ".tbz"): // pip unpacks both
 		if err := b.tar(bzip2.NewReader(io.NewSectionReader(r, 0, size)), ""); err != nil {
 			return nil, nil, err
 		}
@@ -169,6 +169,7 @@ type memEntry struct {
 	file *memFile
 	link string // a tar link's target (archive-relative), resolved later
 	sym  bool
+	abs  bool // named from the root (pipName): kept only under a shared top
 }
 
 type memBuilder struct {
@@ -178,6 +179,30 @@ type memBuilder struct {
 	side      int64 // other files kept
 	scanned   int64
 	truncated string // why the listing stopped early
+	// sdist: member names are taken as pip's unpacker takes them (pipName).
+	sdist bool
+}
+
+// pipName is an sdist member's name as pip unpacks it when the members share a
+// top directory (split_leading_dir): leading "/" and then "\" stripped, so
+// `/pkg-1.0/setup.py` is pkg-1.0/setup.py; abs says it had to be (without a
+// shared top, pip refuses such a member, and stripTop drops it).
+func (b *memBuilder) pipName(n string) (name string, abs bool) {
+	if !b.sdist {
+		return n, false
+	}
+	name = strings.TrimLeft(strings.TrimLeft(n, "/"), `\`)
+	return name, name != n
+}
+
+// pipSplit splits a name at its first "/" or "\", as pip finds an sdist's top
+// directory: `pkg-1.0\setup.py` is setup.py in pkg-1.0.
+func pipSplit(n string) (top, rest string, ok bool) {
+	i := strings.IndexAny(n, `/\`)
+	if i < 0 {
+		return n, "", false
+	}
+	return n[:i], n[i+1:], true
 }
 
 // keptWhole: files kept whole (up to the caps) because the analysis reads them as code
@@ -224,13 +249,14 @@ func (b *memBuilder) zip(r io.ReaderAt, size int64) error {
 		if zf.FileInfo().IsDir() {
 			continue
 		}
-		n := cleanEntry(zf.Name)
+		raw, abs := b.pipName(zf.Name)
+		n := cleanEntry(raw)
 		if n == "" {
 			continue
 		}
 		// A zip "symlink" is installed by pip and installers as a regular file
 		// holding the target's name: it is read as what it is.
-		b.entries = append(b.entries, memEntry{name: n, file: &memFile{zf: zf, size: int64(zf.UncompressedSize64), kept: true}})
+		b.entries = append(b.entries, memEntry{name: n, abs: abs, file: &memFile{zf: zf, size: int64(zf.UncompressedSize64), kept: true}})
 	}
 	return nil
 }
@@ -267,7 +293,8 @@ func (b *memBuilder) tar(r io.Reader, prefix string) error {
 			}
 			return err
 		}
-		n := cleanEntry(prefix + h.Name)
+		raw, abs := b.pipName(prefix + h.Name)
+		n := cleanEntry(raw)
 		if n == "" {
 			continue
 		}
@@ -297,14 +324,16 @@ func (b *memBuilder) tar(r io.Reader, prefix string) error {
 					b.kept += int64(len(data))
 				}
 			}
-			b.entries = append(b.entries, memEntry{name: n, file: f})
+			b.entries = append(b.entries, memEntry{name: n, abs: abs, file: f})
 		case tar.TypeSymlink:
 			if strings.HasPrefix(h.Linkname, "/") {
 				continue // out of the package: nothing of it to read
 			}
-			b.entries = append(b.entries, memEntry{name: n, link: path.Join(path.Dir(n), h.Linkname), sym: true})
+			// Relative to the link's directory once the top is stripped (linkTarget).
+			b.entries = append(b.entries, memEntry{name: n, abs: abs, link: h.Linkname, sym: true})
 		case tar.TypeLink:
-			b.entries = append(b.entries, memEntry{name: n, link: cleanEntry(prefix + h.Linkname)})
+			l, _ := b.pipName(prefix + h.Linkname)
+			b.entries = append(b.entries, memEntry{name: n, abs: abs, link: cleanEntry(l)})
 		}
 	}
 }
@@ -314,25 +343,47 @@ func (b *memBuilder) tar(r io.Reader, prefix string) error {
 func (b *memBuilder) stripTop() {
 	top := ""
 	for _, e := range b.entries {
-		d, _, ok := strings.Cut(e.name, "/")
+		d, _, ok := pipSplit(e.name)
 		if !ok || top != "" && d != top {
-			return
+			top = ""
+			break
 		}
 		top = d
 	}
+	kept := b.entries[:0]
 	if top == "" {
-		return
-	}
-	for i := range b.entries {
-		b.entries[i].name = strings.TrimPrefix(b.entries[i].name, top+"/")
-		if b.entries[i].link != "" {
-			if l, ok := strings.CutPrefix(b.entries[i].link, top+"/"); ok {
-				b.entries[i].link = l
-			} else {
-				b.entries[i].link = "" // out of the package
+		for _, e := range b.entries {
+			if !e.abs {
+				kept = append(kept, e)
 			}
 		}
+		b.entries = kept
+		return
 	}
+	for _, e := range b.entries {
+		_, rest, _ := pipSplit(e.name)
+		if e.name = cleanEntry(rest); e.name == "" {
+			continue
+		}
+		if e.link != "" && !e.sym {
+			if d, l, ok := pipSplit(e.link); ok && d == top {
+				e.link = cleanEntry(l)
+			} else {
+				e.link = "" // out of the package
+			}
+		}
+		kept = append(kept, e)
+	}
+	b.entries = kept
+}
+
+// linkTarget is where a link entry points, archive-relative: a symbolic link's
+// target is relative to its own directory.
+func linkTarget(e memEntry) string {
+	if e.sym {
+		return path.Join(path.Dir(e.name), e.link)
+	}
+	return path.Clean(e.link)
 }
 
 // tree resolves links (within the archive, a few hops) and builds the tree; a
@@ -356,7 +407,7 @@ func (b *memBuilder) tree() *tree {
 		}
 	}
 	for n, e := range links {
-		target := path.Clean(e.link)
+		target := linkTarget(e)
 		for hop := 0; hop < 8 && target != "" && !strings.HasPrefix(target, "../") && target != ".."; hop++ {
 			if f, ok := files[target]; ok {
 				files[n] = f
@@ -366,7 +417,7 @@ func (b *memBuilder) tree() *tree {
 			if !ok {
 				break
 			}
-			target = path.Clean(next.link)
+			target = linkTarget(next)
 		}
 	}
 	t := &tree{names: []string{}, set: map[string]bool{}, mem: files}

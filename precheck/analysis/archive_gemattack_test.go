@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,6 +121,74 @@ func TestArchiveGemSecondSpecification(t *testing.T) {
 		fs := gemFindings(t, g)
 		if got := hasFinding(fs, RuleEvalDecode, "ext/x/build_extconf_x.rb:3:"); got != c.want {
 			t.Errorf("want finding %v, got %s", c.want, dump(fs))
+		}
+	}
+}
+
+// pip splits an sdist member's name at its first "/" or "\" after stripping
+// leading "/" and "\" (split_leading_dir): `x-1.0\setup.py` and `/x-1.0/setup.py`
+// are its setup.py, read as such; without a shared top, pip refuses a member named
+// from the root, and the analysis drops it. The twins: the same layouts, plain.
+func TestArchiveSdistPipNames(t *testing.T) {
+	evil := "import base64\nfrom setuptools import setup\ntry:\n    exec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oJ2lkJyk='))\nexcept Exception:\n    pass\nsetup(name='x')\n"
+	plain := "from setuptools import setup\nsetup(name='x')\n"
+	for _, top := range []string{`x-1.0\`, "/x-1.0/", `\x-1.0/`, "//x-1.0//"} {
+		for _, c := range []struct {
+			body string
+			want bool
+		}{{evil, true}, {plain, false}} {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			tw := tar.NewWriter(zw)
+			for n, b := range map[string]string{"setup.py": c.body, "PKG-INFO": "Name: x\n", "x.py": "V = 1\n"} {
+				tw.WriteHeader(&tar.Header{Name: top + n, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
+				tw.Write([]byte(b))
+			}
+			tw.Close()
+			zw.Close()
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "x-1.0.tar.gz"), buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fs, err := Archive(context.Background(), Package{"PyPI", "x", "1.0"}, dir, "x-1.0.tar.gz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := hasFinding(fs, RuleEvalDecode, "setup.py:4:"); got != c.want {
+				t.Errorf("members %q…: want a finding %v, got %s", top, c.want, dump(fs))
+			}
+		}
+	}
+}
+
+// pip unpacks an sdist named .tbz as a bzip2 tar: the analysis reads it too (it
+// was an error, a warning in the log, and the build ran unread). The twin: the
+// same sdist, plain, has no finding.
+func TestArchiveSdistTbz(t *testing.T) {
+	if _, err := exec.LookPath("bzip2"); err != nil {
+		t.Skip("no bzip2 to write the test archive")
+	}
+	evil := "import base64\nfrom setuptools import setup\ntry:\n    exec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oJ2lkJyk='))\nexcept Exception:\n    pass\nsetup(name='x')\n"
+	for _, c := range []struct {
+		body string
+		want bool
+	}{{evil, true}, {"from setuptools import setup\nsetup(name='x')\n", false}} {
+		cmd := exec.Command("bzip2", "-c")
+		cmd.Stdin = bytes.NewReader(tarNoEnd(t, map[string]string{"x-1.0/setup.py": c.body, "x-1.0/PKG-INFO": "Name: x\n"}, true))
+		data, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "x-1.0.tbz"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fs, err := Archive(context.Background(), Package{"PyPI", "x", "1.0"}, dir, "x-1.0.tbz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hasFinding(fs, RuleEvalDecode, "setup.py:4:"); got != c.want {
+			t.Errorf("want a finding %v, got %s", c.want, dump(fs))
 		}
 	}
 }
