@@ -119,7 +119,7 @@ func systemdUserCgroupFrom(procSelfCgroup string, uid int) (string, error) {
 		if i := strings.Index(p, "/"+svc); i >= 0 {
 			return p[:i+1+len(svc)], nil
 		}
-		return "", fmt.Errorf("this process's cgroup %s is not below %s, so it cannot move a container into the cgroups systemd delegates to you; start phylum-box inside it: systemd-run --user --scope phylum-box ...", p, svc)
+		return "", fmt.Errorf("this process's cgroup %s is not below %s, so it cannot move a container into the cgroups systemd delegates to you; start phylum-box inside it (systemd-run --user --scope phylum-box COMMAND)", p, svc)
 	}
 	return "", errors.New("no cgroup v2 entry in /proc/self/cgroup")
 }
