@@ -48,7 +48,10 @@ type DocRefusal struct {
 // What intercepted commands go through, in the words of the reference pages.
 const (
 	docInstall = "resolved, prechecked, then downloaded and built in the sandbox"
-	docScratch = "write-back run: installed into an empty project, prechecked, built, then run in the sandbox with the network off and no terminal input; what it writes to the project is synced back under the rules in the notes"
+	// docNpmInstall: npm fetches registry-only changes in its resolve run (scripts
+	// off) and prechecks what that run left before anything is built or synced.
+	docNpmInstall = "resolved and fetched with scripts off, prechecked (lockfile and installed tree), then built in the sandbox; a git, file or tarball dependency, overrides, bundled dependencies or workspaces keep resolve, precheck, then download"
+	docScratch    = "write-back run: installed into an empty project, prechecked, built, then run in the sandbox with the network off and no terminal input; what it writes to the project is synced back under the rules in the notes"
 )
 
 // docCreate is what `npm init NAME`, `yarn create NAME`, `pnpm create NAME` do.

@@ -9,11 +9,11 @@ var npmDocHow = map[string]struct {
 	args []string
 	how  string
 }{
-	"install":         {nil, docInstall},
-	"update":          {nil, docInstall},
-	"uninstall":       {nil, docInstall},
+	"install":         {nil, docNpmInstall},
+	"update":          {nil, docNpmInstall},
+	"uninstall":       {nil, docNpmInstall},
 	"dedupe":          {nil, docInstall},
-	"install-test":    {nil, docInstall + "; then `npm test` runs on the host"},
+	"install-test":    {nil, docNpmInstall + "; then `npm test` runs on the host"},
 	"ci":              {nil, "the committed lockfile is prechecked, then installed in the sandbox (npm ci)"},
 	"install-ci-test": {nil, "as ci; then `npm test` runs on the host"},
 	"prune":           {nil, "prechecked, then pruned in the sandbox without the network"},
