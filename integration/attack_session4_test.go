@@ -208,3 +208,49 @@ func TestAttackSession4SdistMemberNames(t *testing.T) {
 		}
 	})
 }
+
+// A project may not bring its own .gem files into the directory the download
+// fills and the build installs from (.phylum-box-bundle/cache): RubyGems does not
+// download a gem whose file is already there, so a committed
+// pbox_h9_cache-1.0.0.gem would be installed by the build without the download
+// fetching it or the analysis reading it (the payload reached vendor/bundle). It is
+// refused before anything runs, as Poetry's download dir is, and the project is
+// unchanged. The twin: the
+// same Gemfile without the committed file installs the registry's gem.
+func TestAttackSession4BundleCommittedCache(t *testing.T) {
+	bundleNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		gs := regStartGems(t)
+		gs.AddGem("pbox_h9_cache", "1.0.0", nil, map[string]string{"lib/pbox_h9_cache.rb": "module PboxH9Cache; CLEAN = 1; end\n"}, "")
+		gs.AddGem("pbox_dep", "1.0.0", nil, map[string]string{"lib/pbox_dep.rb": "module PboxDep; end\n"}, "")
+		evilSrc := regStartGems(t)
+		enc := base64.StdEncoding.EncodeToString([]byte(rbBuildPayload))
+		evilSrc.AddGem("pbox_h9_cache", "1.0.0", nil, map[string]string{"lib/pbox_h9_cache.rb": "require 'base64'\nmodule PboxH9Cache; PLANTED = 1; end\nbegin\n  eval(Base64.decode64('" + enc + "'))\nrescue StandardError\nend\n"}, "")
+		evil, err := os.ReadFile(filepath.Join(evilSrc.Dir, "gems", "pbox_h9_cache-1.0.0.gem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := regMalDB(t, m, "RubyGems")
+
+		b := bundleProject(t, m, gs, "pbox_h9_cache", "pbox_dep")
+		writeFile(t, filepath.Join(b.Project, ".phylum-box-bundle", "cache", "pbox_h9_cache-1.0.0.gem"), string(evil), 0o644)
+		chownTree(t, m, b.Project)
+		before := treeHash(t, b.Project, true)
+		r := b.bundle(db, "install")
+		wantCode(t, r, 2, "a committed .phylum-box-bundle/cache gem")
+		wantStderr(t, r, ".phylum-box-bundle", "exists in the project")
+		if d := gemDir(t, b.Project, "pbox_h9_cache-1.0.0"); d != "" {
+			if data, _ := os.ReadFile(filepath.Join(d, "lib", "pbox_h9_cache.rb")); strings.Contains(string(data), "PLANTED") {
+				t.Errorf("the committed gem's payload was installed\n%s", r)
+			}
+		}
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a refused committed gem cache")
+
+		twin := bundleProject(t, m, gs, "pbox_h9_cache", "pbox_dep")
+		r = twin.bundle(db, "install")
+		wantCode(t, r, 0, "the same gems without a committed cache")
+		if gemDir(t, twin.Project, "pbox_h9_cache-1.0.0") == "" {
+			t.Errorf("pbox_h9_cache was not installed\n%s", r)
+		}
+	})
+}

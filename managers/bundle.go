@@ -201,6 +201,11 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	relPath, _ := filepath.Rel(root, absPath)
 	work := filepath.Join(root, bundleWork)
+	if _, err := os.Lstat(work); err == nil {
+		// The build installs the .gem files in it, and RubyGems fetches no gem
+		// whose file is already there: only the download may fill it.
+		return nil, &Refusal{Manager: "bundle", Reason: work + " exists in the project (phylum-box's download dir)", Advice: "remove it"}
+	}
 	stepEnv := []string{
 		"BUNDLE_CACHE_PATH=" + filepath.Join(bundleWork, "cache"),
 		"BUNDLE_GEMFILE=" + filepath.Join(root, gemfile),
