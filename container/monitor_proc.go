@@ -71,15 +71,6 @@ func (m *procMemory) cstring(addr uint64, max int) (string, bool) {
 	return string(b), true
 }
 
-// word reads one pointer-sized value at addr.
-func (m *procMemory) word(addr uint64) (uint64, bool) {
-	b := m.read(addr, m.ptr)
-	if len(b) != m.ptr {
-		return 0, false
-	}
-	return m.decodeWord(b), true
-}
-
 func (m *procMemory) decodeWord(b []byte) uint64 {
 	if m.ptr == 4 {
 		return uint64(binary.NativeEndian.Uint32(b))

@@ -20,8 +20,8 @@ import (
 
 // stepMonitor is one monitored step's recorder and its decoys' directory.
 type stepMonitor struct {
-	rec *behaviour.Recorder
-	dir string
+	rec    *behaviour.Recorder
+	decoys *behaviour.Decoys
 }
 
 // monitored says whether the step runs package code and the policy wants it
@@ -60,7 +60,7 @@ func (r *runner) startMonitor(phase managers.Phase, ex *sandbox.Exec) *stepMonit
 			ex.Files = append(ex.Files, ro...)
 			ex.Writable = append(ex.Writable, rw...)
 			ex.Monitor = rec.Monitor()
-			return &stepMonitor{rec: rec, dir: dir}
+			return &stepMonitor{rec: rec, decoys: d}
 		}
 	}
 	os.RemoveAll(dir)
@@ -72,7 +72,7 @@ func (r *runner) startMonitor(phase managers.Phase, ex *sandbox.Exec) *stepMonit
 func (m *stepMonitor) stop() []behaviour.Observation {
 	m.rec.Close()
 	obs := m.rec.Findings()
-	os.RemoveAll(m.dir)
+	_ = m.decoys.Remove()
 	return obs
 }
 

@@ -299,7 +299,7 @@ func (b *memBuilder) tar(r io.Reader, prefix string) error {
 			continue
 		}
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse: // what Python's tarfile writes as files
+		case tar.TypeReg, tar.TypeCont, tar.TypeGNUSparse: // what Python's tarfile writes as files (Go's reader reports the old NUL type as TypeReg)
 			f := &memFile{size: h.Size}
 			limit, side := int64(maxFileBytes), false
 			if !keptWhole(n) {

@@ -14,8 +14,8 @@ import (
 // runMonitor watches CMD with the behaviour monitor and decoys in its $HOME, as
 // an install's build steps are watched (docs/detection.md).
 type runMonitor struct {
-	rec *behaviour.Recorder
-	dir string
+	rec    *behaviour.Recorder
+	decoys *behaviour.Decoys
 }
 
 // startRunMonitor adds the monitor and the decoys to e; nil (with a warning)
@@ -38,7 +38,7 @@ func startRunMonitor(app *cmdutil.App, sess *sandbox.Session, home, project stri
 			e.Files = append(e.Files, ro...)
 			e.Writable = append(e.Writable, rw...)
 			e.Monitor = rec.Monitor()
-			return &runMonitor{rec: rec, dir: dir}
+			return &runMonitor{rec: rec, decoys: d}
 		}
 	}
 	os.RemoveAll(dir)
@@ -51,7 +51,7 @@ func startRunMonitor(app *cmdutil.App, sess *sandbox.Session, home, project stri
 // manager's own (a network attempt only when the run has no --network).
 func (m *runMonitor) finish(app *cmdutil.App, network bool) (block bool) {
 	m.rec.Close()
-	defer os.RemoveAll(m.dir)
+	defer func() { _ = m.decoys.Remove() }()
 	for _, o := range m.rec.Findings() {
 		if o.Manager || network && o.Rule == "PB-BEHAVIOUR-NETWORK" {
 			app.Log.Debugf("behaviour monitor: %s: %s (%s)", o.Owner(), o.Summary, o.Rule)
