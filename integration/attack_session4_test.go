@@ -254,3 +254,43 @@ func TestAttackSession4BundleCommittedCache(t *testing.T) {
 		}
 	})
 }
+
+// The project's .phylum-box-pip linked to a directory of its own: pip's fetch and
+// build follow the link, but the analysis, which reads the download dir with no
+// link followed, found no directory and skipped every archive (a debug line only),
+// so an sdist's payload reached the build unread. The work dir is refused when the
+// project has one, as Poetry's is; the twin, the same install without it, blocks the
+// payload (analysis) and installs the plain sdist.
+func TestAttackSession4PipWorkDirLink(t *testing.T) {
+	pyNeed(t)
+	forEachMode(t, func(t *testing.T, m mode) {
+		ix := pyGreetIndex(t)
+		enc := base64.StdEncoding.EncodeToString([]byte(pyBuildPayload))
+		ix.AddSdist("pbox-h9-link", "1.0", map[string]string{"setup.py": "import base64\nfrom setuptools import setup\n" +
+			"try:\n    exec(base64.b64decode('" + enc + "'))\nexcept Exception:\n    pass\n" +
+			"setup(name='pbox-h9-link', version='1.0', py_modules=['pbox_h9_link'])\n",
+			"pbox_h9_link.py": "VALUE = 1\n"})
+		db := regMalDB(t, m, "PyPI")
+
+		b := pyProject(t, m)
+		writeFile(t, filepath.Join(b.Project, "pbox-work", ".keep"), "", 0o644)
+		if err := os.Symlink("pbox-work", filepath.Join(b.Project, ".phylum-box-pip")); err != nil {
+			t.Fatal(err)
+		}
+		chownTree(t, m, b.Project)
+		before := treeHash(t, b.Project, true)
+		r := b.pip(ix, db, "install", "pbox-h9-link")
+		wantCode(t, r, 2, "a project whose .phylum-box-pip links to its own directory")
+		wantStderr(t, r, ".phylum-box-pip", "exists in the project")
+		buildNeverRan(t, r, "pip")
+		assertSameTree(t, before, treeHash(t, b.Project, true), "a refused .phylum-box-pip")
+
+		twin := pyProject(t, m)
+		r = twin.pip(ix, db, "install", "pbox-h9-link")
+		wantCode(t, r, 3, "the same sdist in a project without .phylum-box-pip")
+		wantStderr(t, r, "pbox-h9-link@1.0", "PB-ANALYSIS-EVAL-DECODE")
+		buildNeverRan(t, r, "pip")
+		r = twin.pip(ix, db, "install", "pbox-greet")
+		wantCode(t, r, 0, "a plain install in a project without .phylum-box-pip")
+	})
+}

@@ -251,6 +251,12 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	cwd, _ := filepath.Rel(root, env.Dir)
 	outRel, _ := filepath.Rel(root, out)
 	work := filepath.Join(root, pipWork)
+	if _, err := os.Lstat(work); err == nil {
+		// The build installs what is in its dist dir, which the analysis reads with
+		// no link followed: only the download may make it (a link to a directory of
+		// the project hid every archive from the analysis).
+		return nil, &Refusal{Manager: m.name, Reason: work + " exists in the project (phylum-box's download dir)", Advice: "remove it"}
+	}
 	// -I: pip itself imports nothing from the project's directory (a committed
 	// json.py or base64.py would shadow the standard library) and ignores PYTHON*
 	// variables; the venv's site-packages is still its own.
