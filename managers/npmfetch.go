@@ -43,7 +43,7 @@ func npmFetchesInResolve(cmd string, rest []string, root, lockfile string, works
 		return false
 	}
 	for _, s := range rest {
-		if strings.HasPrefix(s, "-") || !npmRegistrySpec.MatchString(s) {
+		if strings.HasPrefix(s, "-") || !npmRegistrySpec.MatchString(s) || npmTarballName(s) {
 			return false
 		}
 	}
@@ -104,7 +104,14 @@ func npmFetchesInResolve(cmd string, rest []string, root, lockfile string, works
 
 // npmRegistryRange: a semver range or a tag, never a URL, path, git or alias spec.
 func npmRegistryRange(v string) bool {
-	return !strings.ContainsAny(v, ":/\\#")
+	return !strings.ContainsAny(v, ":/\\#") && !npmTarballName(v)
+}
+
+// npmTarballName: a spec npm-package-arg takes as a file by its name (x.tgz,
+// x.tar.gz, x.tar), though it has no slash.
+func npmTarballName(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasSuffix(l, ".tgz") || strings.HasSuffix(l, ".tar.gz") || strings.HasSuffix(l, ".tar")
 }
 
 // npmRegistryTarball: a lockfile's resolved URL of a registry tarball (…/-/name-1.0.0.tgz).
