@@ -27,6 +27,9 @@ type AnalyzeOptions struct {
 	Target string
 	Format string
 	Output string
+	// Index is the index, gem source or sparse registry a pypi:, rubygems: or
+	// crates: package is downloaded from ("" for the user's configured one).
+	Index string
 }
 
 // NewCmdAnalyze is `phylum-box analyze npm:NAME@VERSION`: the package (and what it
@@ -35,7 +38,7 @@ type AnalyzeOptions struct {
 func NewCmdAnalyze(f *cmdutil.Factory, runF func(*AnalyzeOptions) error) *cobra.Command {
 	o := &AnalyzeOptions{App: f.App}
 	cmd := &cobra.Command{
-		Use:   "analyze [--format text|json|sarif] [--output FILE] [npm:]NAME@VERSION | ./PACKAGE.tgz | ./DIR",
+		Use:   "analyze [--format text|json|sarif] [--output FILE] [--index URL] [npm:]NAME@VERSION | ./PACKAGE.tgz | ./DIR | pypi:NAME==VERSION | rubygems:NAME@VERSION | crates:NAME@VERSION | ./FILE.whl|.tar.gz|.zip|.gem|.crate",
 		Short: "install a package into a throwaway project under every check and report what it does",
 		Long: `Installs one npm package — a registry name and version, or a local tarball or
 directory — with its dependencies into a new temporary project, through the same
@@ -48,6 +51,20 @@ reaches your projects; the temporary project is removed afterwards.
 The report lists every finding, including the ones the policy would only warn
 about; install scripts run even under scripts: allowlist or none, since seeing
 them run is the point (they are still shut in the sandbox).
+
+PyPI, RubyGems and crates.io packages — pypi:NAME==VERSION (or pypi:NAME@VERSION),
+rubygems:NAME@VERSION, crates:NAME@VERSION, or a local .whl, sdist (.tar.gz,
+.zip, .tar.bz2), .gem or .crate file — get the static analysis only: the
+archive is downloaded by phylum-box itself (no package or project code runs
+while the network is used) and read in memory, never unpacked, with the OSV
+database, the policy and the typosquat lists; install-time code is not run
+(setup.py, extconf.rb and build.rs are read, not executed), and the report says
+so. The package itself is analysed, not its dependencies. The download comes
+from --index URL, else the user's own settings: PIP_INDEX_URL or index-url in
+~/.config/pip/pip.conf (pypi.org otherwise), the first of ~/.gemrc's :sources:
+(rubygems.org), the sparse registry crates-io is replaced with in
+$CARGO_HOME/config.toml (index.crates.io); no project file is read. A hash the
+index gives (sha256 fragment, crate checksum) is checked.
 
 Exit status: 0 nothing blocking was found, 3 the policy would block the package
 (the report says why), 5 the precheck was incomplete, 4 the sandbox stopped it,
@@ -65,6 +82,7 @@ Exit status: 0 nothing blocking was found, 3 the policy would block the package
 	fs.StringVar(&o.Format, "format", report.Text, "report format: "+strings.Join(report.Formats(), ", "))
 	cmdutil.FlagChoices(fs, "format", report.Formats()...)
 	fs.StringVarP(&o.Output, "output", "o", "", "write the report to FILE instead of standard output")
+	fs.StringVar(&o.Index, "index", "", "download a pypi:, rubygems: or crates: package from this index URL (pip simple index, gem source, sparse registry)")
 	return cmd
 }
 
@@ -74,7 +92,7 @@ func analyzeSpec(target, cwd string) (string, error) {
 	t := target
 	if eco, rest, ok := strings.Cut(t, ":"); ok && !strings.ContainsAny(eco, "/@.") {
 		if eco != "npm" {
-			return "", fmt.Errorf("analyze supports npm packages (npm:NAME@VERSION); %q is not one", target)
+			return "", fmt.Errorf("analyze supports npm:, pypi:, rubygems: and crates: packages; %q is none of them", target)
 		}
 		t = rest
 	}
@@ -106,6 +124,11 @@ func runAnalyze(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions) erro
 	cwd, err := os.Getwd()
 	if err != nil {
 		return err
+	}
+	if job, ok, err := parseArchiveTarget(o.Target, cwd); err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	} else if ok {
+		return runAnalyzeArchive(ctx, f, o, job)
 	}
 	spec, err := analyzeSpec(o.Target, cwd)
 	if err != nil {

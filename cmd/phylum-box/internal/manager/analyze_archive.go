@@ -1,0 +1,273 @@
+package manager
+
+// `phylum-box analyze` beyond npm: a PyPI wheel or sdist, a gem or a crate — a
+// local file, or one downloaded from the configured index — read as an archive in
+// memory by the static analysis (precheck/analysis.ReadArchive), never unpacked,
+// never built. The download is phylum-box's own HTTP request on the host: no code
+// of the package or of any project runs while the network is used, and none runs
+// afterwards either (install-time code — setup.py, extconf.rb, build.rs — is not
+// run for these ecosystems: the report is the static analysis, the OSV database
+// and the typosquat lists).
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/analysis"
+	"github.com/phylum-box/phylum-box/precheck/report"
+)
+
+// archiveJob is one non-npm package to analyse: a local file (Path) or a
+// registry package (Name, Version) to download.
+type archiveJob struct {
+	Ecosystem     string // precheck's spelling: PyPI, RubyGems, crates.io
+	Path          string // a local file, absolute
+	Name, Version string
+}
+
+// ecosystemPrefixes maps the command's prefixes to precheck's ecosystems.
+var ecosystemPrefixes = map[string]string{
+	"pypi": precheck.PyPI, "pip": precheck.PyPI,
+	"rubygems": precheck.RubyGems, "gem": precheck.RubyGems, "gems": precheck.RubyGems,
+	"crates": precheck.CratesIO, "crates.io": precheck.CratesIO, "cargo": precheck.CratesIO,
+}
+
+// archiveEcosystem is the ecosystem a local file's name says, "" for none (npm's
+// .tgz and directories stay npm's).
+func archiveEcosystem(p string) string {
+	l := strings.ToLower(p)
+	switch {
+	case strings.HasSuffix(l, ".whl"), strings.HasSuffix(l, ".zip"), strings.HasSuffix(l, ".tar.bz2"):
+		return precheck.PyPI
+	case strings.HasSuffix(l, ".gem"):
+		return precheck.RubyGems
+	case strings.HasSuffix(l, ".crate"):
+		return precheck.CratesIO
+	case strings.HasSuffix(l, ".tar.gz"):
+		// npm packs its tarballs with a package/ top directory; an sdist's is
+		// NAME-VERSION/.
+		if npmPacked(p) {
+			return ""
+		}
+		return precheck.PyPI
+	}
+	return ""
+}
+
+// parseArchiveTarget recognises the targets this file handles; ok is false for
+// npm's (analyzeSpec).
+func parseArchiveTarget(target, cwd string) (job archiveJob, ok bool, err error) {
+	t := target
+	eco := ""
+	if pre, rest, found := strings.Cut(t, ":"); found && !strings.ContainsAny(pre, "/@") {
+		e, known := ecosystemPrefixes[strings.ToLower(pre)]
+		if !known {
+			return job, false, nil // npm: or an unknown prefix: analyzeSpec says
+		}
+		eco, t = e, rest
+	}
+	local := strings.HasPrefix(t, "./") || strings.HasPrefix(t, "../") || strings.HasPrefix(t, "/")
+	if !local && eco == "" {
+		for _, ext := range []string{".whl", ".gem", ".crate", ".tar.gz", ".zip", ".tar.bz2"} {
+			if strings.HasSuffix(strings.ToLower(t), ext) {
+				local = true
+			}
+		}
+	}
+	if local {
+		p := t
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cwd, p)
+		}
+		if eco == "" {
+			if st, err := os.Stat(p); err == nil && st.IsDir() {
+				return job, false, nil // a directory: npm's
+			}
+			if eco = archiveEcosystem(p); eco == "" {
+				return job, false, nil
+			}
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return job, true, fmt.Errorf("analyze: %w", err)
+		}
+		if !st.Mode().IsRegular() {
+			return job, true, fmt.Errorf("analyze: %s is not a file (a %s package is analysed from its archive: .whl, .tar.gz, .zip, .gem, .crate)", p, eco)
+		}
+		return archiveJob{Ecosystem: eco, Path: p}, true, nil
+	}
+	if eco == "" {
+		return job, false, nil
+	}
+	name, version, found := strings.Cut(t, "==")
+	if !found {
+		name, version, found = strings.Cut(t, "@")
+	}
+	if !found || name == "" || version == "" || strings.ContainsAny(name, "/\\ \t\n") || strings.ContainsAny(version, "/\\ \t\n") || strings.HasPrefix(name, "-") {
+		return job, true, fmt.Errorf("analyze: %q: name the version, as %s:NAME@VERSION", target, strings.ToLower(map[string]string{precheck.PyPI: "pypi", precheck.RubyGems: "rubygems", precheck.CratesIO: "crates"}[eco]))
+	}
+	return archiveJob{Ecosystem: eco, Name: name, Version: version}, true, nil
+}
+
+// archiveFile is one distribution file read into memory.
+type archiveFile struct {
+	name string // the file name, whose suffix says the format
+	data []byte
+}
+
+// runAnalyzeArchive analyses a non-npm package statically and writes the report.
+func runAnalyzeArchive(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions, job archiveJob) error {
+	app := o.App
+	var files []archiveFile
+	if job.Path != "" {
+		data, err := readLocalArchive(job.Path)
+		if err != nil {
+			return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: %w", err))
+		}
+		name := filepath.Base(job.Path)
+		job.Name, job.Version = nameFromFile(job.Ecosystem, name)
+		files = append(files, archiveFile{name: name, data: data})
+	} else {
+		home, _ := os.UserHomeDir()
+		app.Log.Infof("downloading %s %s@%s (nothing of it runs)", job.Ecosystem, job.Name, job.Version)
+		var err error
+		files, err = downloadArchives(ctx, job, home, o.Index)
+		if err != nil {
+			return exitcode.With(exitcode.Incomplete, fmt.Errorf("analyze: %w", err))
+		}
+	}
+	// The user's policy: an empty directory stands for the project (there is none).
+	empty, err := os.MkdirTemp("", "phylum-box-analyze-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(empty)
+	pol, err := f.Policy(empty)
+	if err != nil {
+		return err
+	}
+	db, dbPath, closeDB, err := f.Database()
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	pkg := precheck.Package{Ecosystem: job.Ecosystem, Name: job.Name, Version: job.Version, Source: "analyze"}
+	if job.Name == "" || job.Version == "" {
+		pkg.Uncheckable, pkg.Reason = true, "a local file whose name gives no NAME-VERSION"
+		if pkg.Name == "" {
+			pkg.Name = files[0].name
+		}
+	}
+	eng := &precheck.Engine{Policy: pol, DB: db, DBPath: dbPath}
+	v, err := eng.Evaluate(ctx, []precheck.Package{pkg})
+	if err != nil {
+		return err
+	}
+	key := precheck.Package{Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: pkg.Version}
+	extra := map[precheck.Package][]precheck.Finding{}
+	for _, af := range files {
+		archName := af.name
+		if job.Ecosystem == precheck.CratesIO {
+			archName = strings.TrimSuffix(archName, ".crate") + ".tar.gz" // a .crate is a gzipped tar with a NAME-VERSION/ top
+		}
+		app.Log.Infof("static analysis of %s (read in memory, nothing unpacked or run)", af.name)
+		fs, err := analysis.ReadArchive(ctx, analysis.Package{Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: pkg.Version}, bytes.NewReader(af.data), int64(len(af.data)), archName)
+		if err != nil {
+			return exitcode.With(exitcode.Incomplete, fmt.Errorf("analyze: %w", err))
+		}
+		for _, fd := range fs {
+			sev, _ := precheck.ParseSeverity(fd.Severity)
+			extra[key] = append(extra[key], precheck.Finding{ID: fd.Rule, Kind: precheck.Analysis, Severity: sev, Summary: fd.Summary, Evidence: fd.Evidence})
+		}
+	}
+	if target, technique, ok := analysis.LoadTopLists(dbPath).Typosquat(pkg.Ecosystem, pkg.Name); ok && !pkg.Uncheckable {
+		extra[key] = append(extra[key], precheck.Finding{
+			ID: analysis.RuleTyposquat, Kind: precheck.Analysis, Severity: precheck.SeverityMedium,
+			Summary:  fmt.Sprintf("the name %s imitates the popular package %s (%s)", pkg.Name, target, technique),
+			Evidence: []string{fmt.Sprintf("%s is %s of %s", pkg.Name, technique, target)},
+		})
+	}
+	v = eng.Judge(ctx, v, extra)
+	installCode := map[string]string{precheck.PyPI: "setup.py and the build backend are", precheck.RubyGems: "extconf.rb and the Rakefile are", precheck.CratesIO: "build.rs and proc-macros are"}[job.Ecosystem]
+	v.Warnings = append(v.Warnings, "install-time code not run (static analysis only) for "+job.Ecosystem+": "+installCode+" read, not executed; the package's dependencies are not analysed")
+	w := app.Stdout
+	if o.Output != "" {
+		file, err := os.Create(o.Output)
+		if err != nil {
+			return exitcode.With(exitcode.Usage, err)
+		}
+		defer file.Close()
+		w = file
+	}
+	if err := report.Write(w, o.Format, v, report.Options{Color: app.Color() && o.Output == "", ToolVersion: f.Version}); err != nil {
+		return err
+	}
+	app.Log.Warnf("install-time code not run (static analysis only) for pypi/rubygems/crates")
+	who := pkg.Name + "@" + pkg.Version
+	if code := v.ExitCode(); code != 0 {
+		if v.Result == precheck.Blocked {
+			app.Log.Errorf("analysed %s %s: the policy would block it (the report says why)", pkg.Ecosystem, who)
+		} else {
+			app.Log.Errorf("analysed %s %s: the precheck was incomplete (the report says why)", pkg.Ecosystem, who)
+		}
+		return cmdutil.ExitSilently(code)
+	}
+	app.Log.Infof("analysed %s %s: nothing the policy blocks", pkg.Ecosystem, who)
+	return nil
+}
+
+// readLocalArchive reads a local distribution file, bounded.
+func readLocalArchive(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	if st.Size() > maxLocalPackage {
+		return nil, fmt.Errorf("%s is larger than %d MiB", p, maxLocalPackage>>20)
+	}
+	return os.ReadFile(p)
+}
+
+// nameFromFile reads NAME and VERSION from a distribution's file name: a wheel's
+// NAME-VERSION-TAGS.whl, an sdist's NAME-VERSION.tar.gz, a gem's
+// NAME-VERSION[-PLATFORM].gem, a crate's NAME-VERSION.crate.
+func nameFromFile(eco, file string) (name, version string) {
+	base := file
+	for _, ext := range []string{".whl", ".tar.gz", ".tar.bz2", ".tgz", ".zip", ".tar", ".gem", ".crate"} {
+		if strings.HasSuffix(strings.ToLower(base), ext) {
+			base = base[:len(base)-len(ext)]
+			break
+		}
+	}
+	if eco == precheck.PyPI && strings.HasSuffix(strings.ToLower(file), ".whl") {
+		parts := strings.Split(base, "-")
+		if len(parts) >= 2 {
+			return parts[0], parts[1]
+		}
+		return "", ""
+	}
+	// The version is the first dash-separated part after the name that starts
+	// with a digit (names may hold dashes; a gem may end with its platform).
+	parts := strings.Split(base, "-")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] != "" && parts[i][0] >= '0' && parts[i][0] <= '9' {
+			return strings.Join(parts[:i], "-"), parts[i]
+		}
+	}
+	return "", ""
+}

@@ -1,0 +1,385 @@
+package manager
+
+// The downloads of `phylum-box analyze pypi:|rubygems:|crates:NAME@VERSION`:
+// phylum-box's own HTTP requests, on the host, to the index the user configured
+// (never a project's: analyze reads no project file). The bytes are kept in
+// memory and read as data; a hash the index gives is checked.
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/phylum-box/phylum-box/precheck"
+)
+
+const (
+	defaultPyPIIndex   = "https://pypi.org/simple/"
+	defaultGemSource   = "https://rubygems.org/"
+	defaultCratesIndex = "https://index.crates.io/"
+	// maxIndexPage bounds an index page or a sparse index file.
+	maxIndexPage = 32 << 20
+)
+
+var analyzeHTTP = &http.Client{Timeout: 5 * time.Minute}
+
+// npmPacked says whether a gzipped tar's first entry is under npm's package/.
+func npmPacked(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return false
+	}
+	h, err := tar.NewReader(gz).Next()
+	return err == nil && (strings.HasPrefix(h.Name, "package/") || strings.HasPrefix(h.Name, "./package/"))
+}
+
+func httpGet(ctx context.Context, raw string, limit int64) ([]byte, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" && u.Scheme != "http" {
+		return nil, fmt.Errorf("%s: only http(s) URLs are fetched", redactURL(raw))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		return nil, err
+	}
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		req.SetBasicAuth(u.User.Username(), pw)
+		req.URL.User = nil
+	}
+	resp, err := analyzeHTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %v", redactURL(raw), errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", redactURL(raw), resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", redactURL(raw), err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("GET %s: larger than %d MiB", redactURL(raw), limit>>20)
+	}
+	return data, nil
+}
+
+// redactURL drops a URL's credentials from messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
+
+func downloadArchives(ctx context.Context, job archiveJob, home, index string) ([]archiveFile, error) {
+	switch job.Ecosystem {
+	case precheck.PyPI:
+		if index == "" {
+			index = pipUserIndex(home)
+		}
+		return downloadPyPI(ctx, index, job.Name, job.Version)
+	case precheck.RubyGems:
+		if index == "" {
+			index = gemUserSource(home)
+		}
+		u := strings.TrimRight(index, "/") + "/gems/" + url.PathEscape(job.Name+"-"+job.Version) + ".gem"
+		data, err := httpGet(ctx, u, maxLocalPackage)
+		if err != nil {
+			return nil, err
+		}
+		return []archiveFile{{name: job.Name + "-" + job.Version + ".gem", data: data}}, nil
+	case precheck.CratesIO:
+		if index == "" {
+			var err error
+			if index, err = cargoUserIndex(home); err != nil {
+				return nil, err
+			}
+		}
+		return downloadCrate(ctx, index, job.Name, job.Version)
+	}
+	return nil, fmt.Errorf("no download for %s", job.Ecosystem)
+}
+
+// pipUserIndex is pip's index URL from the user's own settings: PIP_INDEX_URL,
+// then index-url in PIP_CONFIG_FILE, ~/.config/pip/pip.conf, ~/.pip/pip.conf.
+func pipUserIndex(home string) string {
+	if v := strings.Fields(os.Getenv("PIP_INDEX_URL")); len(v) > 0 {
+		return v[0]
+	}
+	files := []string{}
+	if v := os.Getenv("PIP_CONFIG_FILE"); v != "" && v != os.DevNull {
+		files = append(files, v)
+	}
+	if home != "" {
+		files = append(files, filepath.Join(home, ".config", "pip", "pip.conf"), filepath.Join(home, ".pip", "pip.conf"))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		section := ""
+		for _, l := range strings.Split(string(data), "\n") {
+			l = strings.TrimSpace(l)
+			if strings.HasPrefix(l, "[") {
+				section = strings.Trim(l, "[] ")
+				continue
+			}
+			k, v, ok := strings.Cut(l, "=")
+			if !ok || section != "global" && section != "install" && section != "download" {
+				continue
+			}
+			if k = strings.TrimSpace(k); k == "index-url" || k == "index" || k == "i" {
+				if f := strings.Fields(v); len(f) > 0 {
+					return f[0]
+				}
+			}
+		}
+	}
+	return defaultPyPIIndex
+}
+
+// gemUserSource is the first of ~/.gemrc's :sources:, else rubygems.org.
+func gemUserSource(home string) string {
+	data, err := os.ReadFile(filepath.Join(home, ".gemrc"))
+	if err != nil {
+		return defaultGemSource
+	}
+	in := false
+	for _, l := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, ":sources:") {
+			in = true
+			continue
+		}
+		if in {
+			if item, ok := strings.CutPrefix(t, "- "); ok {
+				if s := strings.Trim(strings.TrimSpace(item), `"'`); strings.HasPrefix(s, "http") {
+					return s
+				}
+				continue
+			}
+			break
+		}
+	}
+	return defaultGemSource
+}
+
+// cargoUserIndex is the sparse index crates.io is replaced with in the user's
+// $CARGO_HOME/config.toml, else crates.io's.
+func cargoUserIndex(home string) (string, error) {
+	ch := os.Getenv("CARGO_HOME")
+	if ch == "" {
+		ch = filepath.Join(home, ".cargo")
+	}
+	var cfg struct {
+		Source map[string]struct {
+			ReplaceWith string `toml:"replace-with"`
+			Registry    string `toml:"registry"`
+		} `toml:"source"`
+	}
+	for _, n := range []string{"config.toml", "config"} {
+		data, err := os.ReadFile(filepath.Join(ch, n))
+		if err != nil {
+			continue
+		}
+		if _, err := toml.Decode(string(data), &cfg); err != nil {
+			return "", fmt.Errorf("%s: %w", filepath.Join(ch, n), err)
+		}
+		break
+	}
+	name := "crates-io"
+	for range 8 {
+		s, ok := cfg.Source[name]
+		if !ok || s.ReplaceWith == "" {
+			break
+		}
+		name = s.ReplaceWith
+	}
+	if name == "crates-io" {
+		return defaultCratesIndex, nil
+	}
+	reg := cfg.Source[name].Registry
+	if u, ok := strings.CutPrefix(reg, "sparse+"); ok {
+		return u, nil
+	}
+	return "", fmt.Errorf("crates.io is replaced by source %q (%s): analyze reads sparse registries only (pass --index URL)", name, reg)
+}
+
+var hrefRE = regexp.MustCompile(`(?i)<a\s[^>]*href="([^"]+)"[^>]*>([^<]*)</a>`)
+
+var pySepRE = regexp.MustCompile(`[-_.]+`)
+
+// pyNormalize is PEP 503's name normalisation.
+func pyNormalize(n string) string { return strings.ToLower(pySepRE.ReplaceAllString(n, "-")) }
+
+// downloadPyPI fetches the release's sdist and one wheel (a pure one when there
+// is one) from a PEP 503 simple index.
+func downloadPyPI(ctx context.Context, index, name, version string) ([]archiveFile, error) {
+	base := strings.TrimRight(index, "/") + "/" + pyNormalize(name) + "/"
+	page, err := httpGet(ctx, base, maxIndexPage)
+	if err != nil {
+		return nil, err
+	}
+	baseURL, _ := url.Parse(base)
+	var sdist, wheel *url.URL
+	var sdistName, wheelName string
+	for _, m := range hrefRE.FindAllStringSubmatch(string(page), -1) {
+		href, file := strings.ReplaceAll(m[1], "&amp;", "&"), strings.TrimSpace(m[2])
+		u, err := baseURL.Parse(href)
+		if err != nil {
+			continue
+		}
+		if file == "" || strings.Contains(file, "/") {
+			file = filepath.Base(u.Path)
+		}
+		n, v := nameFromFile(precheck.PyPI, file)
+		if pyNormalize(n) != pyNormalize(name) || v != version {
+			continue
+		}
+		if strings.HasSuffix(strings.ToLower(file), ".whl") {
+			if wheel == nil || strings.HasSuffix(file, "-none-any.whl") && !strings.HasSuffix(wheelName, "-none-any.whl") {
+				wheel, wheelName = u, file
+			}
+		} else if archiveEcosystemName(file) && sdist == nil {
+			sdist, sdistName = u, file
+		}
+	}
+	var out []archiveFile
+	for _, c := range []struct {
+		u    *url.URL
+		name string
+	}{{sdist, sdistName}, {wheel, wheelName}} {
+		if c.u == nil {
+			continue
+		}
+		want := ""
+		if h, ok := strings.CutPrefix(c.u.Fragment, "sha256="); ok {
+			want = strings.ToLower(h)
+		}
+		c.u.Fragment = ""
+		if c.u.Host != baseURL.Host {
+			c.u.User = nil // credentials go only to the index's own host
+		} else if c.u.User == nil {
+			c.u.User = baseURL.User
+		}
+		data, err := httpGet(ctx, c.u.String(), maxLocalPackage)
+		if err != nil {
+			return nil, err
+		}
+		if want != "" {
+			sum := sha256.Sum256(data)
+			if hex.EncodeToString(sum[:]) != want {
+				return nil, fmt.Errorf("%s: sha256 differs from the index's", c.name)
+			}
+		}
+		out = append(out, archiveFile{name: c.name, data: data})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s lists no sdist or wheel of %s %s", redactURL(base), name, version)
+	}
+	return out, nil
+}
+
+func archiveEcosystemName(file string) bool {
+	l := strings.ToLower(file)
+	for _, ext := range []string{".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar"} {
+		if strings.HasSuffix(l, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// sparsePath is a crate's file in a sparse index.
+func sparsePath(name string) string {
+	n := strings.ToLower(name)
+	switch len(n) {
+	case 1:
+		return "1/" + n
+	case 2:
+		return "2/" + n
+	case 3:
+		return "3/" + n[:1] + "/" + n
+	}
+	return n[:2] + "/" + n[2:4] + "/" + n
+}
+
+var crateNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// downloadCrate fetches a crate from a sparse registry, its checksum checked
+// against the index entry.
+func downloadCrate(ctx context.Context, index, name, version string) ([]archiveFile, error) {
+	if !crateNameRE.MatchString(name) {
+		return nil, fmt.Errorf("%q is not a crate name", name)
+	}
+	index = strings.TrimRight(index, "/") + "/"
+	cfgData, err := httpGet(ctx, index+"config.json", maxIndexPage)
+	if err != nil {
+		return nil, err
+	}
+	var cfg struct {
+		DL string `json:"dl"`
+	}
+	if err := json.Unmarshal(cfgData, &cfg); err != nil || cfg.DL == "" {
+		return nil, fmt.Errorf("%sconfig.json names no dl URL", redactURL(index))
+	}
+	entries, err := httpGet(ctx, index+sparsePath(name), maxIndexPage)
+	if err != nil {
+		return nil, err
+	}
+	cksum := ""
+	for _, l := range strings.Split(string(entries), "\n") {
+		var e struct {
+			Name  string `json:"name"`
+			Vers  string `json:"vers"`
+			Cksum string `json:"cksum"`
+		}
+		if json.Unmarshal([]byte(l), &e) == nil && e.Vers == version && strings.EqualFold(e.Name, name) {
+			cksum, name = strings.ToLower(e.Cksum), e.Name
+		}
+	}
+	if cksum == "" {
+		return nil, fmt.Errorf("%s lists no version %s of %s", redactURL(index), version, name)
+	}
+	dl := cfg.DL
+	if !strings.Contains(dl, "{") {
+		dl = strings.TrimRight(dl, "/") + "/{crate}/{version}/download"
+	}
+	prefix := sparsePath(name)
+	prefix = prefix[:strings.LastIndex(prefix, "/")]
+	dl = strings.NewReplacer("{crate}", name, "{version}", url.PathEscape(version), "{prefix}", prefix, "{lowerprefix}", strings.ToLower(prefix), "{sha256-checksum}", cksum).Replace(dl)
+	data, err := httpGet(ctx, dl, maxLocalPackage)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	if hex.EncodeToString(sum[:]) != cksum {
+		return nil, fmt.Errorf("%s-%s.crate: sha256 differs from the index's", name, version)
+	}
+	return []archiveFile{{name: name + "-" + version + ".crate", data: data}}, nil
+}
