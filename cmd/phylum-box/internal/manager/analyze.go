@@ -64,7 +64,8 @@ from --index URL, else the user's own settings: PIP_INDEX_URL or index-url in
 ~/.config/pip/pip.conf (pypi.org otherwise), the first of ~/.gemrc's :sources:
 (rubygems.org), the sparse registry crates-io is replaced with in
 $CARGO_HOME/config.toml (index.crates.io); no project file is read. A hash the
-index gives (sha256 fragment, crate checksum) is checked.
+index gives (sha256 fragment, crate checksum) is checked; a download that fails
+exits 5.
 
 Exit status: 0 nothing blocking was found, 3 the policy would block the package
 (the report says why), 5 the precheck was incomplete, 4 the sandbox stopped it,
