@@ -131,6 +131,9 @@ func runAnalyze(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions) erro
 	} else if ok {
 		return runAnalyzeArchive(ctx, f, o, job)
 	}
+	if o.Index != "" {
+		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: --index applies to pypi:, rubygems: and crates: packages; npm's registry is your npm configuration's"))
+	}
 	spec, err := analyzeSpec(o.Target, cwd)
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
