@@ -205,12 +205,21 @@ func nodeManifests(workspaces []string) []string {
 }
 
 // NodeGypNodedirEnv is how npm's build step tells node-gyp where the headers are.
-// node-gyp reads npm_package_config_node_gyp_<key> as well as npm_config_<key>
-// (preferring the former), and npm 11 passes the environment through to scripts;
-// npm_config_nodedir would make npm 11 print `Unknown env config "nodedir"` on every
-// run. yarn and pnpm keep npm_config_nodedir: pnpm's lifecycle drops every npm_*
-// variable it does not set itself except npm_config_*.
+// node-gyp 12 reads npm_package_config_node_gyp_<key> as well as npm_config_<key>
+// (preferring the former); node-gyp 8–11, which a tree can carry (node-sass@9 pulls
+// in node-gyp 8), read only npm_config_nodedir and otherwise fetch the headers from
+// nodejs.org, which the offline build cannot reach. npm 11 passes the environment
+// through to scripts; npm_config_nodedir makes it warn `Unknown env config
+// "nodedir"`, which the build's --loglevel=error keeps quiet. yarn and pnpm keep
+// npm_config_nodedir alone: pnpm's lifecycle drops every npm_* variable it does not
+// set itself except npm_config_*.
 const NodeGypNodedirEnv = "npm_package_config_node_gyp_nodedir="
+
+// npmNodeGypEnv is the build step's environment for node-gyp: the headers in nodedir
+// under both names node-gyp reads.
+func npmNodeGypEnv(nodedir string) []string {
+	return []string{NodeGypNodedirEnv + nodedir, "npm_config_nodedir=" + nodedir}
+}
 
 // ErrNoNodeHeaders means native addons cannot be built offline.
 var ErrNoNodeHeaders = errors.New("node headers not found")

@@ -191,7 +191,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	p.Build = &Step{
 		Args: concat([]string{"npm", "rebuild"}, flags, restIf(cmd == "rebuild", rest), []string{"--foreground-scripts", "--no-audit", "--no-fund"}, npmQuietFlags(a, cfg)),
 		// No network: node-gyp must use this machine's headers, and npm must not try.
-		Env:           []string{NodeGypNodedirEnv + nodedir, "npm_config_offline=true", "npm_config_update_notifier=false"},
+		Env:           append(npmNodeGypEnv(nodedir), "npm_config_offline=true", "npm_config_update_notifier=false"),
 		Scripts:       true,
 		AppendChanged: cmd != "rebuild",
 	}
@@ -382,8 +382,8 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 	}
 	p.Resolve = &Step{Args: concat([]string{"npm", "install"}, pkgs, npmResolveFlags), Network: true, Credentials: true}
 	p.Download = &Step{Args: []string{"npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"}, Network: true, Credentials: true}
-	p.Build = &Step{Args: []string{"npm", "rebuild", "--foreground-scripts"}, Scripts: true,
-		Env: []string{NodeGypNodedirEnv + nodedir, "npm_config_offline=true"}}
+	p.Build = &Step{Args: []string{"npm", "rebuild", "--foreground-scripts", "--loglevel=error"}, Scripts: true,
+		Env: append(npmNodeGypEnv(nodedir), "npm_config_offline=true")}
 	p.BuildNeeded = NpmBuildNeeded
 	if hasCall {
 		p.Run = &Step{Args: []string{"sh", "-c", callFlag}, Scripts: true}

@@ -300,6 +300,10 @@ func TestNpmInstallPlan(t *testing.T) {
 	if !slices.ContainsFunc(p.Build.Env, func(s string) bool { return strings.HasPrefix(s, NodeGypNodedirEnv+"/") }) {
 		t.Errorf("build env lacks %s: %q", NodeGypNodedirEnv, p.Build.Env)
 	}
+	// node-gyp 8–11 (node-sass@9 brings node-gyp 8 into a tree) read only npm_config_nodedir.
+	if !slices.ContainsFunc(p.Build.Env, func(s string) bool { return strings.HasPrefix(s, "npm_config_nodedir=/") }) {
+		t.Errorf("build env lacks npm_config_nodedir for older node-gyp: %q", p.Build.Env)
+	}
 	wantOut := []string{"node_modules/", "package.json", "packages/a/node_modules/", "packages/a/package.json", "package-lock.json"}
 	if !slices.Equal(p.Outputs, wantOut) {
 		t.Errorf("outputs %q, want %q", p.Outputs, wantOut)
