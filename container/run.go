@@ -78,6 +78,11 @@ func RunReserved(ctx context.Context, spec *Spec, res *Reservation) (*Result, er
 	if err != nil {
 		return nil, err
 	}
+	if plan.cgroup && !id.Rootless {
+		if err := weighRootParent(HostCgroupMode()); err != nil {
+			log.Debugf("cgroup /%s: CPU weight not set: %v", rootParentCgroup, err)
+		}
+	}
 	var disk *diskWatch
 	if spec.Limits.Disk > 0 {
 		m := spec.Disk
