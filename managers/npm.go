@@ -198,6 +198,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	if cmd != "rebuild" {
 		p.BuildNeeded = NpmBuildNeeded
 		p.BuildChanged = NpmBuildChanged // npmnoop.go
+		p.BuildOptionalFailed = NpmOptionalFailed // npmoptional.go
 	}
 	if cmd != "rebuild" {
 		// The project's own scripts, after the dependencies' (rootscripts.go); the
@@ -385,10 +386,14 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 	p.Build = &Step{Args: []string{"npm", "rebuild", "--foreground-scripts", "--loglevel=error"}, Scripts: true,
 		Env: append(npmNodeGypEnv(nodedir), "npm_config_offline=true")}
 	p.BuildNeeded = NpmBuildNeeded
+	// The run has no network: an npm or npx the tool starts itself (create-next-app
+	// runs `npx next typegen`) answers from the cache at once instead of retrying
+	// the registry for a minute.
+	runEnv := []string{"npm_config_offline=true"}
 	if hasCall {
-		p.Run = &Step{Args: []string{"sh", "-c", callFlag}, Scripts: true}
+		p.Run = &Step{Args: []string{"sh", "-c", callFlag}, Scripts: true, Env: runEnv}
 	} else {
-		p.Run = &Step{Args: concat(bin, rest), Scripts: true}
+		p.Run = &Step{Args: concat(bin, rest), Scripts: true, Env: runEnv}
 	}
 	p.Notes = append(p.Notes, "exec: the package is installed into a scratch project and run with the network off")
 	return p, nil

@@ -468,7 +468,7 @@ func (m pnpmManager) planDlx(args, userArgs []string, env Env) (*Plan, error) {
 	// run are allowed in the scratch project.
 	p.Build = &Step{Args: concat([]string{"pnpm", "rebuild", "--config.dangerously-allow-all-builds=true", "--config.side-effects-cache=false"}, storeFlags),
 		Env: []string{"npm_config_nodedir=" + nodedir, "npm_config_offline=true"}, Scripts: true}
-	p.Run = &Step{Args: rest, Scripts: true}
+	p.Run = &Step{Args: rest, Scripts: true, Env: []string{"npm_config_offline=true"}} // as npx's (npm.go)
 	p.Notes = append(p.Notes, "dlx: the package is installed into a scratch project and run with the network off")
 	return p, nil
 }

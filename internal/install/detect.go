@@ -102,7 +102,7 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck
 		targets = targets[:maxAnalysed]
 	}
 	for _, s := range skipped {
-		r.o.Log.Debugf("static analysis skipped %s", rootfs.Printable(s))
+		r.o.Log.Warnf("static analysis skipped %s", rootfs.Printable(s))
 	}
 	cache := r.analysisCache
 	if cache == nil {
@@ -166,6 +166,14 @@ func analyzeAll(ctx context.Context, targets []analysisTarget, cache *analysisCa
 				}
 				if err != nil {
 					onErr(t, err)
+					if ctx.Err() == nil {
+						// What could not be read is left unread: a finding the policy
+						// weighs (medium), not a log line — an .tar.xz sdist pip
+						// installs, or a tar Go's reader refuses, is not read at all.
+						fs = append(fs, analysis.Finding{Rule: analysis.RuleOversized, Severity: "medium",
+							Summary:  "the analysis could not read this package, so none of its code was checked",
+							Evidence: []string{rootfs.Printable(err.Error())}})
+					}
 				}
 				for _, f := range fs {
 					k := precheck.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}

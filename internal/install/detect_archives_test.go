@@ -74,3 +74,32 @@ func TestAnalyzeArchiveCache(t *testing.T) {
 		t.Fatalf("the changed file: hit %v, %v, %v", hit, fs, err)
 	}
 }
+
+// An archive the analysis cannot read (an .tar.xz sdist pip would install, a tar
+// Go refuses) is a medium finding the policy weighs, not a log line only; a
+// readable twin has none.
+func TestAnalyzeAllUnreadableArchive(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "x-1.0.tar.gz"), []byte("not gzip at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("y/__init__.py")
+	w.Write([]byte("VALUE = 1\n"))
+	zw.Close()
+	if err := os.WriteFile(filepath.Join(dir, "y-1.0-py3-none-any.whl"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	x := precheck.Package{Ecosystem: precheck.PyPI, Name: "x", Version: "1.0"}
+	y := precheck.Package{Ecosystem: precheck.PyPI, Name: "y", Version: "1.0"}
+	targets := []analysisTarget{{pkg: x, dir: dir, archive: "x-1.0.tar.gz"}, {pkg: y, dir: dir, archive: "y-1.0-py3-none-any.whl"}}
+	var errs int
+	extra, _ := analyzeAll(context.Background(), targets, &analysisCache{}, func(analysisTarget, error) { errs++ })
+	if errs != 1 || len(extra[x]) != 1 || extra[x][0].ID != analysis.RuleOversized || extra[x][0].Severity != precheck.SeverityMedium {
+		t.Fatalf("unreadable archive: %d error(s), findings %+v", errs, extra[x])
+	}
+	if len(extra[y]) != 0 {
+		t.Errorf("the readable wheel has findings: %+v", extra[y])
+	}
+}
