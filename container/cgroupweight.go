@@ -25,7 +25,12 @@ const rootParentCgroup = "phylum-box"
 // (integration/testdata/bench-npm, load 9–11). The quota (limits.cpus) still
 // caps what a run may take; the weight only stops an idle-less host from
 // starving it below what the same tool gets unwrapped.
-func parentShares() uint64 {
+func parentShares() uint64 { return RunsCPUShares() }
+
+// RunsCPUShares is the v1 cpu.shares of a cgroup under which phylum-box's runs
+// are made (see parentShares); `phylum-box setup --user` gives it to the
+// cgroup it delegates, root-owned so the user cannot raise it.
+func RunsCPUShares() uint64 {
 	s := uint64(2048 * runtime.NumCPU())
 	if s > 262144 { // the kernel's maximum
 		s = 262144

@@ -54,7 +54,10 @@ func Delegate(uid, gid int) (*SetupReport, error) {
 				existed[d] = true
 			}
 		}
-		if _, err := cgroup1.New(cgroup1.StaticPath(name), &specs.LinuxResources{}); err != nil {
+		// The weight of the user's runs together (container.RunsCPUShares); its
+		// file stays root's.
+		shares := container.RunsCPUShares()
+		if _, err := cgroup1.New(cgroup1.StaticPath(name), &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: &shares}}); err != nil {
 			return nil, fmt.Errorf("create cgroup %s: %w", name, err)
 		}
 		for _, d := range dirs {
