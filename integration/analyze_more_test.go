@@ -44,14 +44,35 @@ func wantClean(t *testing.T, r result, why string) {
 	}
 }
 
+// wantBlocked: exit 3, the rule and the evidence in the report on stdout, the
+// package named.
+func wantBlocked(t *testing.T, r result, why, pkg, rule, evidence string) {
+	t.Helper()
+	wantCode(t, r, 3, why)
+	for _, s := range []string{pkg, rule, evidence} {
+		if !strings.Contains(r.Stdout, s) {
+			t.Errorf("%s: the report does not say %q\n%s", why, s, r)
+		}
+	}
+}
+
+// PyPI: pypi:NAME==VERSION is installed with pip into a throwaway project —
+// static analysis of the downloads, then the build under the monitor; --static
+// and local files are read only.
 func TestAnalyzeMorePyPI(t *testing.T) {
+	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
-		ix := regStartPyIndex(t)
+		ix := pyGreetIndex(t)
 		enc := base64.StdEncoding.EncodeToString([]byte(pyBuildPayload))
 		ix.AddSdist("pbox-am-evil", "1.0", map[string]string{"setup.py": "import base64\nfrom setuptools import setup\n" +
 			"try:\n    exec(base64.b64decode('" + enc + "'))\nexcept Exception:\n    pass\n" +
 			"setup(name='pbox-am-evil', version='1.0', py_modules=['pbox_am_evil'])\n",
 			"pbox_am_evil.py": "VALUE = 1\n"})
+		// Nothing for the static analysis to see: only the monitor notices the
+		// build's connection attempt.
+		ix.AddSdist("pbox-am-quiet", "1.0", map[string]string{"setup.py": pyBuildPayload + "from setuptools import setup\n" +
+			"setup(name='pbox-am-quiet', version='1.0', py_modules=['pbox_am_quiet'])\n",
+			"pbox_am_quiet.py": "VALUE = 1\n"})
 		ix.AddSdist("pbox-am-plain", "1.0", map[string]string{"setup.py": "from setuptools import setup\nsetup(name='pbox-am-plain', version='1.0', py_modules=['pbox_am_plain'])\n",
 			"pbox_am_plain.py": "VALUE = 1\n"})
 		ix.AddWheel("pbox-am-pth", "1.0", nil, map[string]string{"pbox_am_pth/__init__.py": "VALUE = 1\n",
@@ -72,22 +93,34 @@ func TestAnalyzeMorePyPI(t *testing.T) {
 		before := treeHash(t, b.Project, true)
 
 		r := analyzeIn(b, db, nil, "pypi:pbox-am-evil==1.0")
-		wantFinding(t, r, "an sdist whose setup.py execs a base64 payload", "pbox-am-evil@1.0", "PB-ANALYSIS-EVAL-DECODE", "setup.py:4:")
-		if !strings.Contains(strings.Join(ix.Hits(), "\n"), "/files/pbox_am_evil-1.0.tar.gz") {
-			t.Errorf("the sdist was not downloaded from the user's index: %v", ix.Hits())
+		wantBlocked(t, r, "an sdist whose setup.py execs a base64 payload", "pbox-am-evil@1.0", "PB-ANALYSIS-EVAL-DECODE", "setup.py:4:")
+		buildNeverRan(t, r, "pip")
+		r = analyzeIn(b, db, nil, "pypi:pbox-am-quiet@1.0")
+		wantBlocked(t, r, "an sdist whose build quietly tries the network", "pbox-am-quiet@1.0", "PB-BEHAVIOUR-NETWORK", lbHost)
+		r = analyzeIn(b, db, nil, "pypi:pbox-am-plain@1.0")
+		wantCode(t, r, 0, "a plain sdist, built under the monitor")
+		// (setuptools, its build backend, carries warnings: not blocking.)
+		if !strings.Contains(r.Stderr, "building in the sandbox") || strings.Contains(r.Stdout, "BLOCKED") || strings.Contains(r.Stdout, "PB-BEHAVIOUR-") {
+			t.Errorf("the plain sdist was not built, or was reported\n%s", r)
 		}
-		wantClean(t, analyzeIn(b, db, nil, "pypi:pbox-am-plain@1.0"), "a plain sdist")
 
 		// PIP_INDEX_URL and --index name the index too.
 		r = analyzeIn(b, db, []string{"PIP_INDEX_URL=" + ix.URL + "/simple/"}, "pypi:pbox-am-pth@1.0")
-		wantFinding(t, r, "a wheel with a .pth that runs code", "pbox_am_pth", "PB-ANALYSIS-PTH-FILE", "pbox_am_pth_boot.pth:1:")
-		wantClean(t, analyzeIn(b, db, nil, "--index", ix.URL+"/simple/", "pypi:pbox-am-paths==1.0"), "a wheel with a paths-only .pth")
+		wantBlocked(t, r, "a wheel with a .pth that runs code", "pbox-am-pth", "PB-ANALYSIS-PTH-FILE", "pbox_am_pth_boot.pth:1:")
+		r = analyzeIn(b, db, nil, "--index", ix.URL+"/simple/", "pypi:pbox-am-paths==1.0")
+		wantCode(t, r, 0, "a wheel with a paths-only .pth")
+
+		// --static: downloaded by phylum-box and read, nothing installed or run.
+		r = analyzeIn(b, db, nil, "--static", "pypi:pbox-am-evil==1.0")
+		wantFinding(t, r, "--static: the sdist with the base64 payload", "pbox-am-evil@1.0", "PB-ANALYSIS-EVAL-DECODE", "setup.py:4:")
+		if !strings.Contains(strings.Join(ix.Hits(), "\n"), "/files/pbox_am_evil-1.0.tar.gz") {
+			t.Errorf("the sdist was not downloaded from the user's index: %v", ix.Hits())
+		}
+		wantClean(t, analyzeIn(b, db, nil, "--static", "pypi:pbox-am-plain@1.0"), "--static: a plain sdist")
+		wantCode(t, analyzeIn(b, db, nil, "--static", "pypi:pbox-am-missing==1.0"), 5, "--static: a package the index does not have")
 
 		r = analyzeIn(b, db, nil, "./pbox_am_pth-1.0-py3-none-any.whl")
 		wantFinding(t, r, "a local wheel with a .pth that runs code", "pbox_am_pth@1.0", "PB-ANALYSIS-PTH-FILE", "pbox_am_pth_boot.pth:1:")
-
-		r = analyzeIn(b, db, nil, "pypi:pbox-am-missing==1.0")
-		wantCode(t, r, 5, "a package the index does not have")
 		assertSameTree(t, before, treeHash(t, b.Project, true), "analyze writes nothing to the project")
 	})
 }

@@ -30,6 +30,8 @@ type AnalyzeOptions struct {
 	// Index is the index, gem source or sparse registry a pypi:, rubygems: or
 	// crates: package is downloaded from ("" for the user's configured one).
 	Index string
+	// StaticOnly: a pypi: package is downloaded and read, not installed.
+	StaticOnly bool
 }
 
 // NewCmdAnalyze is `phylum-box analyze npm:NAME@VERSION`: the package (and what it
@@ -38,29 +40,36 @@ type AnalyzeOptions struct {
 func NewCmdAnalyze(f *cmdutil.Factory, runF func(*AnalyzeOptions) error) *cobra.Command {
 	o := &AnalyzeOptions{App: f.App}
 	cmd := &cobra.Command{
-		Use:   "analyze [--format text|json|sarif] [--output FILE] [--index URL] [npm:]NAME@VERSION | ./PACKAGE.tgz | ./DIR | pypi:NAME==VERSION | rubygems:NAME@VERSION | crates:NAME@VERSION | ./FILE.whl|.tar.gz|.zip|.gem|.crate",
+		Use:   "analyze [--format text|json|sarif] [--output FILE] [--index URL] [--static] [npm:]NAME@VERSION | ./PACKAGE.tgz | ./DIR | pypi:NAME==VERSION | rubygems:NAME@VERSION | crates:NAME@VERSION | ./FILE.whl|.tar.gz|.zip|.gem|.crate",
 		Short: "install a package into a throwaway project under every check and report what it does",
 		Long: `Installs one npm package — a registry name and version, or a local tarball or
-directory — with its dependencies into a new temporary project, through the same
-steps as a protected install: resolve and download without running package code,
-the precheck against the OSV database and the policy, the static analysis of
-every package before any of its code runs, then every install script in the
-sandbox under the behaviour monitor, with decoy credentials in $HOME. Nothing
-reaches your projects; the temporary project is removed afterwards.
+directory — or one PyPI package (pypi:NAME==VERSION), with its dependencies,
+into a new temporary project, through the same steps as a protected install:
+resolve and download without running package code, the precheck against the
+OSV database and the policy, the static analysis of every package before any
+of its code runs, then every install script (or PyPI build) in the sandbox
+under the behaviour monitor, with decoy credentials in $HOME. Nothing reaches
+your projects; the temporary project is removed afterwards.
 
 The report lists every finding, including the ones the policy would only warn
 about; install scripts run even under scripts: allowlist or none, since seeing
 them run is the point (they are still shut in the sandbox).
 
-PyPI, RubyGems and crates.io packages — pypi:NAME==VERSION (or pypi:NAME@VERSION),
-rubygems:NAME@VERSION, crates:NAME@VERSION, or a local .whl, sdist (.tar.gz,
-.zip, .tar.bz2), .gem or .crate file — get the static analysis only: the
-archive is downloaded by phylum-box itself (no package or project code runs
-while the network is used) and read in memory, never unpacked, with the OSV
-database, the policy and the typosquat lists; install-time code is not run
-(setup.py, extconf.rb and build.rs are read, not executed), and the report says
-so. The package itself is analysed, not its dependencies. The download comes
-from --index URL, else the user's own settings: PIP_INDEX_URL or index-url in
+pypi:NAME==VERSION (or pypi:NAME@VERSION) is installed the same way, with pip
+into a --target directory of the throwaway project: pip's resolve and download
+(the index from your own pip settings, PIP_INDEX_URL or pip.conf, or --index),
+the static analysis of every downloaded wheel and sdist, then the build
+(setup.py, the PEP 517 backend) in the sandbox under the behaviour monitor.
+
+rubygems:NAME@VERSION, crates:NAME@VERSION, pypi: with --static, and a local
+.whl, sdist (.tar.gz, .zip, .tar.bz2), .gem or .crate file get the static
+analysis only: install-time code not run (static analysis only) for
+pypi/rubygems/crates in these forms — extconf.rb, build.rs and setup.py are read,
+not executed — and the report says so. The archive is downloaded by phylum-box
+itself (no package or project code runs while the network is used) and read in
+memory, never unpacked, with the OSV database, the policy and the typosquat
+lists; the package itself is analysed, not its dependencies. The download comes
+from --index URL, else your own settings: PIP_INDEX_URL or index-url in
 ~/.config/pip/pip.conf (pypi.org otherwise), the first of ~/.gemrc's :sources:
 (rubygems.org), the sparse registry crates-io is replaced with in
 $CARGO_HOME/config.toml (index.crates.io); no project file is read. A hash the
@@ -83,6 +92,7 @@ Exit status: 0 nothing blocking was found, 3 the policy would block the package
 	fs.StringVar(&o.Format, "format", report.Text, "report format: "+strings.Join(report.Formats(), ", "))
 	cmdutil.FlagChoices(fs, "format", report.Formats()...)
 	fs.StringVarP(&o.Output, "output", "o", "", "write the report to FILE instead of standard output")
+	fs.BoolVar(&o.StaticOnly, "static", false, "pypi: only download and read the package, without installing it and running its build under the monitor")
 	fs.StringVar(&o.Index, "index", "", "download a pypi:, rubygems: or crates: package from this index URL (pip simple index, gem source, sparse registry)")
 	return cmd
 }
@@ -121,7 +131,6 @@ func analyzeSpec(target, cwd string) (string, error) {
 }
 
 func runAnalyze(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions) error {
-	app := o.App
 	cwd, err := os.Getwd()
 	if err != nil {
 		return err
@@ -157,14 +166,22 @@ func runAnalyze(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions) erro
 			return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: %w", err))
 		}
 	}
+	return analyzeInstall(ctx, f, o, tmp, "npm", []string{"install", "--no-audit", "--no-fund", spec}, os.Environ(), spec)
+}
+
+// analyzeInstall runs `MANAGER ARGS` in the throwaway project tmp through every
+// step of a protected install, install scripts under the monitor, and writes the
+// report.
+func analyzeInstall(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions, tmp, manager string, args, environ []string, spec string) error {
+	app := o.App
 	home, _ := os.UserHomeDir()
-	m, _ := managers.Lookup("npm")
-	plan, err := m.Plan([]string{"install", "--no-audit", "--no-fund", spec}, managers.Env{Dir: tmp, Home: home, Environ: os.Environ()})
+	m, _ := managers.Lookup(manager)
+	plan, err := m.Plan(args, managers.Env{Dir: tmp, Home: home, Environ: environ})
 	if err != nil {
 		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: %w", err))
 	}
 	if plan.Passthrough {
-		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: npm would install nothing for %s", spec))
+		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: %s would install nothing for %s", manager, spec))
 	}
 	if err := container.ReexecSealed(); err != nil {
 		app.Log.Debugf("not re-executing from a sealed copy: %v", err)
@@ -187,9 +204,11 @@ func runAnalyze(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions) erro
 	}
 	defer closeDB()
 	eng := &precheck.Engine{Policy: pol, DB: db, DBPath: dbPath}
-	md := newNpmMetadata(plan, cfg)
-	md.client.Abbreviated = pol.MinReleaseAge <= 0
-	eng.Metadata = md
+	if manager == "npm" {
+		md := newNpmMetadata(plan, cfg)
+		md.client.Abbreviated = pol.MinReleaseAge <= 0
+		eng.Metadata = md
+	}
 	userName := ""
 	if u, err := user.Current(); err == nil {
 		userName = u.Username
@@ -198,7 +217,7 @@ func runAnalyze(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions) erro
 	app.Log.Infof("analysing %s in a throwaway project", spec)
 	out, err := install.Install(ctx, install.Options{
 		Plan: plan, Engine: eng, Limits: limitsFrom(cfg, pol),
-		Home: home, User: userName, Environ: os.Environ(), Mode: rootfs.ModeAuto,
+		Home: home, User: userName, Environ: environ, Mode: rootfs.ModeAuto,
 		OwnerUID: os.Getuid(), OwnerGID: os.Getgid(),
 		// The manager's output is not the report: keep stdout for the report.
 		Log: app.Log, Stdout: app.Stderr, Stderr: app.Stderr,

@@ -6,8 +6,10 @@ package manager
 // never built. The download is phylum-box's own HTTP request on the host: no code
 // of the package or of any project runs while the network is used, and none runs
 // afterwards either (install-time code — setup.py, extconf.rb, build.rs — is not
-// run for these ecosystems: the report is the static analysis, the OSV database
-// and the typosquat lists).
+// run in this form: the report is the static analysis, the OSV database and the
+// typosquat lists, and says so). pypi:NAME==VERSION without --static is instead
+// installed with pip in a throwaway project, its build under the monitor
+// (runAnalyzePip).
 
 import (
 	"bytes"
@@ -134,6 +136,8 @@ func runAnalyzeArchive(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOption
 		name := filepath.Base(job.Path)
 		job.Name, job.Version = nameFromFile(job.Ecosystem, name)
 		files = append(files, archiveFile{name: name, data: data})
+	} else if job.Ecosystem == precheck.PyPI && !o.StaticOnly {
+		return runAnalyzePip(ctx, f, o, job)
 	} else {
 		home, _ := os.UserHomeDir()
 		app.Log.Infof("downloading %s %s@%s (nothing of it runs)", job.Ecosystem, job.Name, job.Version)
@@ -270,4 +274,34 @@ func nameFromFile(eco, file string) (name, version string) {
 		}
 	}
 	return "", ""
+}
+
+// runAnalyzePip installs NAME==VERSION with pip into a --target directory of a
+// throwaway project through every step of a protected install: pip's resolve and
+// download (the index from the user's pip settings or --index), the static
+// analysis of every downloaded wheel and sdist, then the build (setup.py, the
+// PEP 517 backend) in the sandbox under the behaviour monitor.
+func runAnalyzePip(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions, job archiveJob) error {
+	tmp, err := os.MkdirTemp("", "phylum-box-analyze-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	// Readable by the container's root when phylum-box runs as real root.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	args := []string{"install", "--disable-pip-version-check", "--no-compile", "--target", "site"}
+	if o.Index != "" {
+		args = append(args, "--index-url", o.Index)
+	}
+	args = append(args, job.Name+"=="+job.Version)
+	// An active virtualenv elsewhere is not the throwaway project's.
+	var environ []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "VIRTUAL_ENV" && k != "PIP_REQUIRE_VIRTUALENV" && k != "PIP_TARGET" && k != "PIP_PREFIX" && k != "PIP_USER" {
+			environ = append(environ, kv)
+		}
+	}
+	return analyzeInstall(ctx, f, o, tmp, "pip", args, environ, job.Name+"=="+job.Version)
 }
