@@ -234,6 +234,12 @@ type Plan struct {
 	// lockfile completed or packages fetched, the attempt is thrown away and every
 	// step runs.
 	BuildFirst func(output string) (resolve bool) `json:"-"`
+	// BuildOptionalFailed, when set, reads a failed Build's output (its last lines)
+	// and the scratch project: ok when the package whose script failed is an
+	// optional dependency, which the manager itself would drop and go on without;
+	// remove are the lockfile paths (relative to Root) it would drop with it, gone
+	// the package names no longer in the tree (managers/npmoptional.go).
+	BuildOptionalFailed func(output, root string, read func(rel string) ([]byte, error)) (failed string, remove, gone []string, ok bool) `json:"-"`
 	// Then runs on the host after a successful sync back, like a passthrough
 	// ("npm install-test" = install, then "npm test").
 	Then []string

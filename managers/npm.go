@@ -198,7 +198,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	if cmd != "rebuild" {
 		p.BuildNeeded = NpmBuildNeeded
 		p.BuildChanged = NpmBuildChanged // npmnoop.go
-		p.BuildOptionalFailed = NpmOptionalFailed // npmoptional.go
+		p.BuildOptionalFailed = NpmOptionalFailed
 	}
 	if cmd != "rebuild" {
 		// The project's own scripts, after the dependencies' (rootscripts.go); the

@@ -301,7 +301,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 				} else {
 					log.Infof("building in the sandbox (no network): %s", stepLabel(s))
 				}
-				if done, err := r.step(ctx, managers.PhaseBuild, s); err != nil || done {
+				if done, err := r.buildStep(ctx, s); err != nil || done { // optionalfail.go
 					return out, err
 				}
 			}

@@ -1,0 +1,170 @@
+package managers
+
+import (
+	"encoding/json"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// npmFailedPath is npm's line naming the package whose script failed:
+//
+//	npm error path /proj/node_modules/cpu-features
+var npmFailedPath = regexp.MustCompile(`(?m)^npm (?:error|ERR!) path (/\S*)\s*$`)
+
+// npmLockNode is what NpmOptionalFailed reads of a package-lock.json entry.
+type npmLockNode struct {
+	Optional             bool              `json:"optional"`
+	Link                 bool              `json:"link"`
+	Resolved             string            `json:"resolved"`
+	Dependencies         map[string]string `json:"dependencies"`
+	OptionalDependencies map[string]string `json:"optionalDependencies"`
+	PeerDependencies     map[string]string `json:"peerDependencies"`
+	PeerDependenciesMeta map[string]struct {
+		Optional bool `json:"optional"`
+	} `json:"peerDependenciesMeta"`
+}
+
+type npmEdge struct {
+	from, to string
+	optional bool
+}
+
+// NpmOptionalFailed is Plan.BuildOptionalFailed for npm. From a failed `npm
+// rebuild`'s output (the last "npm error path" line, under root) and the
+// prechecked package-lock.json it tells whether the package whose script failed
+// is an optional one, as npm's reify does before it removes it: ok false when it
+// is not (or cannot be told), and the build's failure stands. Otherwise remove
+// is the set npm's reify would drop (arborist's optionalSet: the node, the nodes
+// that depend on it through non-optional edges up to the optional boundary, and
+// the dependencies only they need), as lockfile paths relative to root, and gone
+// the package names no node of the tree keeps, which a build limited to names
+// must no longer pass.
+func NpmOptionalFailed(output, root string, read func(rel string) ([]byte, error)) (failed string, remove, gone []string, ok bool) {
+	ms := npmFailedPath.FindAllStringSubmatch(output, -1)
+	if len(ms) == 0 {
+		return "", nil, nil, false
+	}
+	abs := path.Clean(ms[len(ms)-1][1])
+	rel, cut := strings.CutPrefix(abs, strings.TrimSuffix(root, "/")+"/")
+	if !cut || !strings.HasPrefix(rel, "node_modules/") || rel != path.Clean(rel) || strings.Contains(rel, "..") {
+		return "", nil, nil, false
+	}
+	data, err := read("package-lock.json")
+	if err != nil {
+		return "", nil, nil, false
+	}
+	var lock struct {
+		Packages map[string]npmLockNode `json:"packages"`
+	}
+	if json.Unmarshal(data, &lock) != nil || lock.Packages == nil {
+		return "", nil, nil, false
+	}
+	nodes := lock.Packages
+	if n, found := nodes[rel]; !found || !n.Optional || n.Link {
+		return "", nil, nil, false
+	}
+	// Edges, resolved as node does: the nearest node_modules/<name> up the tree.
+	resolve := func(from, name string) string {
+		for d := from; ; d = path.Dir(d) {
+			if d == "." || d == "/" {
+				d = ""
+			}
+			c := path.Join(d, "node_modules", name)
+			if _, found := nodes[c]; found {
+				return c
+			}
+			if d == "" {
+				return ""
+			}
+		}
+	}
+	var edges []npmEdge
+	for k, n := range nodes {
+		if n.Link {
+			continue // its target's entry carries the edges
+		}
+		add := func(deps map[string]string, optional func(string) bool) {
+			for name := range deps {
+				if to := resolve(k, name); to != "" {
+					edges = append(edges, npmEdge{k, to, optional(name)})
+				}
+			}
+		}
+		add(n.Dependencies, func(string) bool { return false })
+		add(n.OptionalDependencies, func(string) bool { return true })
+		add(n.PeerDependencies, func(name string) bool { return n.PeerDependenciesMeta[name].Optional })
+	}
+	// The failed node and, through non-optional edges, what needs it.
+	set := map[string]bool{rel: true}
+	for queue := []string{rel}; len(queue) > 0; queue = queue[1:] {
+		for _, e := range edges {
+			if e.to == queue[0] && !e.optional && !set[e.from] {
+				if n := nodes[e.from]; !strings.HasPrefix(e.from, "node_modules/") || !n.Optional {
+					return "", nil, nil, false // npm would not call it optional either
+				}
+				set[e.from] = true
+				queue = append(queue, e.from)
+			}
+		}
+	}
+	// Their dependencies nothing outside needs (arborist's gatherDepSet).
+	deps := map[string]bool{}
+	for k := range set {
+		deps[k] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, e := range edges {
+			if deps[e.from] && !deps[e.to] {
+				deps[e.to], changed = true, true
+			}
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, e := range edges {
+			if deps[e.to] && !set[e.to] && !deps[e.from] {
+				delete(deps, e.to)
+				changed = true
+			}
+		}
+	}
+	for k := range deps {
+		if k != "" && strings.HasPrefix(k, "node_modules/") {
+			remove = append(remove, k)
+		}
+	}
+	slices.Sort(remove)
+	// Nested nodes go with their parent's directory.
+	removed := func(k string) bool {
+		for _, r := range remove {
+			if k == r || strings.HasPrefix(k, r+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	left := map[string]bool{}
+	for k := range nodes {
+		if !removed(k) {
+			left[npmLockName(k)] = true
+		}
+	}
+	for _, r := range remove {
+		if name := npmLockName(r); !left[name] && !slices.Contains(gone, name) {
+			gone = append(gone, name)
+		}
+	}
+	return npmLockName(rel), remove, gone, true
+}
+
+// npmLockName is the package name of a lockfile path: what follows its last
+// node_modules/.
+func npmLockName(k string) string {
+	if i := strings.LastIndex(k, "node_modules/"); i >= 0 {
+		return k[i+len("node_modules/"):]
+	}
+	return k
+}
