@@ -76,7 +76,13 @@ timed() {
 	shift
 	"$prep"
 	if [[ $measure == cpu ]]; then
+		t0=$(now)
 		perf stat -x, -e task-clock -o "$work/cpu" "$@" >"$work/last.log" 2>&1 || { echo "bench-npm: $* failed:" >&2; tail -20 "$work/last.log" >&2; exit 1; }
+		t1=$(now)
+		# The wall seconds beside the CPU seconds (run lines show both): CPU close
+		# to bare but wall not is time spent waiting — for the CPU (a cgroup's
+		# weight), the disk or the network.
+		awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f\n", b-a}' >"$work/wall"
 		awk -F, '/task-clock/{printf "%.3f\n", $1/1000}' "$work/cpu"
 		return
 	fi
@@ -95,10 +101,16 @@ bench() {
 	: >"$work/bare" && : >"$work/box"
 	for ((i = 1; i <= runs; i++)); do
 		b=$(timed "$prep" "$@")
+		bw=$(cat "$work/wall" 2>/dev/null || true)
 		p=$(timed "$prep" "$bin" "$@")
+		pw=$(cat "$work/wall" 2>/dev/null || true)
 		echo "$b" >>"$work/bare"
 		echo "$p" >>"$work/box"
-		echo "  $name run $i: bare ${b}s, phylum-box ${p}s"
+		if [[ $measure == cpu ]]; then
+			echo "  $name run $i: bare ${b}s CPU (${bw}s wall), phylum-box ${p}s CPU (${pw}s wall)"
+		else
+			echo "  $name run $i: bare ${b}s, phylum-box ${p}s"
+		fi
 	done
 	local mb mp
 	mb=$(median <"$work/bare")
