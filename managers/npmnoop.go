@@ -3,8 +3,10 @@ package managers
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -208,11 +210,19 @@ func NpmUpToDate(root string, omitResolved bool) (ok bool, why string) {
 		case w.Resolved != "" && omitResolved:
 			return false, "npm drops the lockfile's resolved URLs (omit-lockfile-registry-resolved)"
 		}
+	}
+	// Optional packages for another platform, with the dependencies only they
+	// need: npm leaves them out of node_modules.
+	skipped := npmPlatformSkipped(lock.Packages, want, got)
+	for _, loc := range slices.Sorted(maps.Keys(want)) {
+		w := want[loc]
 		g, installed := got[loc]
-		if !installed {
-			if w.Optional && !npmPlatformFits(w) {
-				continue // an optional package for another platform: npm skips it
-			}
+		switch {
+		case installed && skipped[loc]:
+			return false, loc + " is installed but npm leaves it out on this platform"
+		case !installed && skipped[loc]:
+			continue
+		case !installed:
 			return false, loc + " is not installed"
 		}
 		if g.Version != w.Version || g.Resolved != w.Resolved || g.Integrity != w.Integrity || g.Name != w.Name || g.Link {

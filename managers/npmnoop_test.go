@@ -44,6 +44,41 @@ func npmNoopProject(t *testing.T, edit func(files map[string]string)) string {
 	return dir
 }
 
+// npmSkippedOptional makes a depend optionally on @x/wasm, a wasm32 package
+// (sharp's @img/sharp-wasm32) npm skips here, which needs @x/rt, which needs
+// tslib, and bundles @x/wasm/node_modules/b (@tailwindcss/oxide-wasm32-wasi's
+// @napi-rs/wasm-runtime): all marked optional and none installed, as npm leaves
+// them; then edit.
+func npmSkippedOptional(edit func(files map[string]string)) func(files map[string]string) {
+	return func(f map[string]string) {
+		const reg = `"resolved":"https://registry.npmjs.org/`
+		f["package-lock.json"] = strings.Replace(f["package-lock.json"], `"integrity":"sha512-a"}`, `"integrity":"sha512-a","optionalDependencies":{"@x/wasm":"1.0.0"}},`+
+			`"node_modules/@x/wasm":{"version":"1.0.0",`+reg+`@x/wasm/-/wasm-1.0.0.tgz","integrity":"sha512-w","optional":true,"cpu":["wasm32"],"dependencies":{"@x/rt":"^1.0.0","b":"1.0.0"},"bundleDependencies":["b"]},`+
+			`"node_modules/@x/wasm/node_modules/b":{"version":"1.0.0","inBundle":true,"optional":true,"dependencies":{"tslib":"^2.4.0"}},`+
+			`"node_modules/@x/rt":{"version":"1.0.0",`+reg+`@x/rt/-/rt-1.0.0.tgz","integrity":"sha512-r","optional":true,"dependencies":{"tslib":"^2.4.0"}},`+
+			`"node_modules/tslib":{"version":"2.8.1",`+reg+`tslib/-/tslib-2.8.1.tgz","integrity":"sha512-t","optional":true}`, 1)
+		if edit != nil {
+			edit(f)
+		}
+	}
+}
+
+// npmNoopTouchLater creates node_modules/name, a tool's dot dir, an hour after
+// the hidden lockfile, as a later change of node_modules.
+func npmNoopTouchLater(t *testing.T, dir, name string) {
+	t.Helper()
+	p := filepath.Join(dir, "node_modules", name)
+	if err := os.MkdirAll(filepath.Join(p, "deps"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	for _, q := range []string{p, filepath.Join(dir, "node_modules")} {
+		if err := os.Chtimes(q, later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestNpmUpToDate(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -78,6 +113,43 @@ func TestNpmUpToDate(t *testing.T) {
 		{name: "optional package for this platform missing", edit: func(f map[string]string) {
 			f["package-lock.json"] = strings.Replace(f["package-lock.json"], `"os":["darwin"]`, `"os":["linux"],"cpu":["!ia32"]`, 1)
 		}, why: "not installed"},
+		{name: "a skipped platform optional and what only it needs", edit: npmSkippedOptional(nil), want: true},
+		{name: "a skipped platform optional's dependency not marked optional", edit: npmSkippedOptional(func(f map[string]string) {
+			f["package-lock.json"] = strings.Replace(f["package-lock.json"], `tslib-2.8.1.tgz","integrity":"sha512-t","optional":true`, `tslib-2.8.1.tgz","integrity":"sha512-t"`, 1)
+		}), why: "node_modules/@x/rt is not installed"},
+		{name: "a skipped platform optional not marked optional", edit: npmSkippedOptional(func(f map[string]string) {
+			f["package-lock.json"] = strings.Replace(f["package-lock.json"], `"optional":true,"cpu":["wasm32"]`, `"cpu":["wasm32"]`, 1)
+		}), why: "node_modules/@x/rt is not installed"},
+		{name: "a skipped optional's dependency another package needs", edit: npmSkippedOptional(func(f map[string]string) {
+			f["package-lock.json"] = strings.Replace(f["package-lock.json"], `"optionalDependencies":{"@x/wasm":"1.0.0"}`, `"optionalDependencies":{"@x/wasm":"1.0.0"},"dependencies":{"tslib":"^2.0.0"}`, 1)
+		}), why: "node_modules/tslib is not installed"},
+		{name: "a skipped optional's dependency installed", edit: npmSkippedOptional(func(f map[string]string) {
+			f["node_modules/.package-lock.json"] = strings.Replace(f["node_modules/.package-lock.json"], `"packages":{`, `"packages":{"node_modules/tslib":{"version":"2.8.1","resolved":"https://registry.npmjs.org/tslib/-/tslib-2.8.1.tgz","integrity":"sha512-t","optional":true},`, 1)
+			f["node_modules/tslib/package.json"] = `{"name":"tslib","version":"2.8.1"}`
+		}), why: "npm leaves it out"},
+		{name: "a .vite dir newer than the hidden lockfile", after: func(t *testing.T, dir string) {
+			npmNoopTouchLater(t, dir, ".vite")
+		}, want: true},
+		{name: "node_modules newer than its dot dirs", after: func(t *testing.T, dir string) {
+			npmNoopTouchLater(t, dir, ".cache")
+			later := time.Now().Add(2 * time.Hour)
+			if err := os.Chtimes(filepath.Join(dir, "node_modules"), later, later); err != nil {
+				t.Fatal(err)
+			}
+		}, why: "node_modules changed after"},
+		{name: "node_modules newer with no dot dir", after: func(t *testing.T, dir string) {
+			later := time.Now().Add(time.Hour)
+			if err := os.Chtimes(filepath.Join(dir, "node_modules"), later, later); err != nil {
+				t.Fatal(err)
+			}
+		}, why: "node_modules changed after"},
+		{name: "a package dir newer than the hidden lockfile, with a .vite dir", after: func(t *testing.T, dir string) {
+			npmNoopTouchLater(t, dir, ".vite")
+			later := time.Now().Add(time.Hour)
+			if err := os.Chtimes(filepath.Join(dir, "node_modules/a"), later, later); err != nil {
+				t.Fatal(err)
+			}
+		}, why: "node_modules/a changed after"},
 		{name: "a locked version outside package.json's range", edit: func(f map[string]string) {
 			for _, k := range []string{"package-lock.json", "node_modules/.package-lock.json"} {
 				f[k] = strings.Replace(f[k], `"version":"1.0.0","resolved":"https://registry.npmjs.org/a/`, `"version":"2.0.0","resolved":"https://registry.npmjs.org/a/`, 1)

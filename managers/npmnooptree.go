@@ -44,7 +44,7 @@ func npmWalkInstalled(r *os.Root, dir string, kind npmDirKind, lockTime time.Tim
 	if !st.IsDir() {
 		return dir + " is not a directory"
 	}
-	if st.ModTime().After(lockTime) {
+	if st.ModTime().After(lockTime) && !(kind == npmModulesDir && npmDotEntryChanged(r, dir, st.ModTime())) {
 		return dir + " changed after node_modules/.package-lock.json"
 	}
 	seen[dir] = true
@@ -97,6 +97,31 @@ func npmWalkInstalled(r *os.Root, dir string, kind npmDirKind, lockTime time.Tim
 		}
 	}
 	return ""
+}
+
+// npmDotEntryChanged says whether a node_modules dir's last change is a tool's
+// dot-entry in it (vite's .vite and .vite-temp, .cache): one, other than npm's own
+// .package-lock.json and .bin, changed no earlier than the dir itself. npm's check
+// never looks into dot-entries, and the walk still sees every package dir.
+func npmDotEntryChanged(r *os.Root, dir string, dirTime time.Time) bool {
+	f, err := r.Open(dir)
+	if err != nil {
+		return false
+	}
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return false
+	}
+	for _, n := range names {
+		if !strings.HasPrefix(n, ".") || n == ".package-lock.json" || n == ".bin" {
+			continue
+		}
+		if st, err := r.Lstat(dir + "/" + n); err == nil && !st.ModTime().Before(dirTime.Add(-10*time.Millisecond)) {
+			return true
+		}
+	}
+	return false
 }
 
 // npmInstalledVersion compares a package dir's package.json with its entry.
@@ -251,4 +276,130 @@ func NpmBuildChanged(read func(rel string) ([]byte, error), dirs []string) (name
 		return nil, fmt.Sprintf("none of the %d package(s) this install added or changed has install scripts", len(dirs)), true
 	}
 	return names, fmt.Sprintf("%d of the %d package(s) this install added or changed have install scripts: %s", len(names), len(dirs), strings.Join(names, ", ")), true
+}
+
+// npmNoopEdge is one dependency edge between package-lock.json locations.
+type npmNoopEdge struct {
+	from, to string
+	optional bool // optionalDependencies, or a peer dependency marked optional
+}
+
+// npmNoopLockEdges resolves every dependency of package-lock.json's entries (the
+// root's dev dependencies included) to the location node would load, as arborist
+// links its tree; a dependency with no entry has no edge.
+func npmNoopLockEdges(packages map[string]json.RawMessage, want map[string]npmLockEntry) (out, in map[string][]npmNoopEdge, ok bool) {
+	out, in = map[string][]npmNoopEdge{}, map[string][]npmNoopEdge{}
+	for loc, raw := range packages {
+		var e map[string]json.RawMessage
+		if json.Unmarshal(raw, &e) != nil {
+			return nil, nil, false
+		}
+		var meta map[string]struct {
+			Optional bool `json:"optional"`
+		}
+		_ = json.Unmarshal(e["peerDependenciesMeta"], &meta)
+		for _, kind := range npmEdgeKeys {
+			if kind == "devDependencies" && loc != "" {
+				continue
+			}
+			var deps map[string]string
+			if len(e[kind]) > 0 && json.Unmarshal(e[kind], &deps) != nil {
+				return nil, nil, false
+			}
+			for name := range deps {
+				to, found := npmResolveEdge(loc, name, want)
+				if !found {
+					continue
+				}
+				ed := npmNoopEdge{from: loc, to: to, optional: kind == "optionalDependencies" || kind == "peerDependencies" && meta[name].Optional}
+				out[loc] = append(out[loc], ed)
+				in[to] = append(in[to], ed)
+			}
+		}
+	}
+	return out, in, true
+}
+
+// npmPlatformSkipped is what npm leaves out of node_modules on this machine: each
+// lockfile entry marked optional whose os, cpu or libc exclude this platform and
+// that is not installed fails reify's checkPlatform, and npm drops it with its
+// optional set (arborist's optionalSet: up its non-optional incoming edges to the
+// optional boundary, then every dependency reached by non-optional edges that
+// nothing outside the set needs). nil when the lockfile's edges are not understood.
+func npmPlatformSkipped(packages map[string]json.RawMessage, want, got map[string]npmLockEntry) map[string]bool {
+	out, in, ok := npmNoopLockEdges(packages, want)
+	if !ok {
+		return nil
+	}
+	skipped := map[string]bool{}
+	locs := make([]string, 0, len(want))
+	for loc := range want {
+		locs = append(locs, loc)
+	}
+	sort.Strings(locs)
+	for _, loc := range locs {
+		w := want[loc]
+		if _, installed := got[loc]; installed || !w.Optional || npmPlatformFits(w) {
+			continue
+		}
+		set := npmNoopOptionalSet(loc, out, in)
+		sure := true
+		for s := range set {
+			// In a lockfile npm wrote, all of an optional set is marked optional.
+			sure = sure && s != "" && want[s].Optional
+		}
+		if !sure {
+			continue
+		}
+		for s := range set {
+			skipped[s] = true
+		}
+	}
+	return skipped
+}
+
+// npmNoopOptionalSet is arborist's optionalSet of the optional node at loc.
+func npmNoopOptionalSet(loc string, out, in map[string][]npmNoopEdge) map[string]bool {
+	set := map[string]bool{loc: true}
+	queue := []string{loc}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for _, e := range in[n] {
+			if !e.optional && !set[e.from] {
+				set[e.from] = true
+				queue = append(queue, e.from)
+			}
+		}
+	}
+	// gatherDepSet(set, non-optional edges)
+	deps := map[string]bool{}
+	queue = queue[:0]
+	for n := range set {
+		deps[n] = true
+		queue = append(queue, n)
+	}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for _, e := range out[n] {
+			if !e.optional && !deps[e.to] {
+				deps[e.to] = true
+				queue = append(queue, e.to)
+			}
+		}
+	}
+	for changed := true; changed && len(deps) > 0; {
+		changed = false
+		for d := range deps {
+			for _, e := range in[d] {
+				if !deps[e.from] && !e.optional {
+					delete(deps, d)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	return deps
 }
