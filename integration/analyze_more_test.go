@@ -126,6 +126,7 @@ func TestAnalyzeMorePyPI(t *testing.T) {
 }
 
 func TestAnalyzeMoreGems(t *testing.T) {
+	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := regStartGems(t)
 		enc := base64.StdEncoding.EncodeToString([]byte(rbBuildPayload))
@@ -135,14 +136,30 @@ func TestAnalyzeMoreGems(t *testing.T) {
 		gs.AddGem("pbox_am_native", "1.0.0", nil, map[string]string{
 			"ext/pbox_am_native/extconf.rb": plainExtconf,
 			"lib/pbox_am_native.rb":         "module PboxAmNative; end\n"}, "ext/pbox_am_native/extconf.rb")
+		gs.AddGem("pbox_am_quiet", "1.0.0", nil, map[string]string{
+			"ext/pbox_am_quiet/extconf.rb": rbBuildPayload + plainExtconf,
+			"lib/pbox_am_quiet.rb":         "module PboxAmQuiet; end\n"}, "ext/pbox_am_quiet/extconf.rb")
 		db := regMalDB(t, m, "RubyGems")
 		b := regNewBox(t, m)
 		writeFile(t, filepath.Join(b.Home, ".gemrc"), "---\n:sources:\n- "+gs.URL+"/\n", 0o644)
 		chownTree(t, m, b.Home)
 
+		// Installed with Bundler: blocked by the static analysis before the build.
 		r := analyzeIn(b, db, nil, "rubygems:pbox_am_ext@1.0.0")
-		wantFinding(t, r, "a gem whose extconf.rb evals Base64", "pbox_am_ext@1.0.0", "PB-ANALYSIS-EVAL-DECODE", "ext/pbox_am_ext/extconf.rb:3:")
-		wantClean(t, analyzeIn(b, db, nil, "rubygems:pbox_am_native@1.0.0"), "a gem with a plain extconf.rb")
+		wantBlocked(t, r, "a gem whose extconf.rb evals Base64", "pbox_am_ext@1.0.0", "PB-ANALYSIS-EVAL-DECODE", "ext/pbox_am_ext/extconf.rb:3:")
+		buildNeverRan(t, r, "bundle install --local")
+		// A quiet extconf.rb: only the monitor sees it try the network.
+		r = analyzeIn(b, db, nil, "rubygems:pbox_am_quiet@1.0.0")
+		wantBlocked(t, r, "a gem whose extconf.rb quietly tries the network", "pbox_am_quiet@1.0.0", "PB-BEHAVIOUR-NETWORK", lbHost)
+		r = analyzeIn(b, db, nil, "rubygems:pbox_am_native@1.0.0")
+		wantCode(t, r, 0, "a gem with a plain extconf.rb, built under the monitor")
+		if !strings.Contains(r.Stderr, "building in the sandbox") || strings.Contains(r.Stdout, "BLOCKED") || strings.Contains(r.Stdout, "PB-BEHAVIOUR-") {
+			t.Errorf("the plain gem was not built, or was reported\n%s", r)
+		}
+		// --static: downloaded by phylum-box and read.
+		r = analyzeIn(b, db, nil, "--static", "rubygems:pbox_am_ext@1.0.0")
+		wantFinding(t, r, "--static: a gem whose extconf.rb evals Base64", "pbox_am_ext@1.0.0", "PB-ANALYSIS-EVAL-DECODE", "ext/pbox_am_ext/extconf.rb:3:")
+		wantClean(t, analyzeIn(b, db, nil, "--static", "rubygems:pbox_am_native@1.0.0"), "--static: a gem with a plain extconf.rb")
 
 		// A local .gem file.
 		data, err := os.ReadFile(filepath.Join(gs.Dir, "gems", "pbox_am_ext-1.0.0.gem"))

@@ -43,11 +43,11 @@ func NewCmdAnalyze(f *cmdutil.Factory, runF func(*AnalyzeOptions) error) *cobra.
 		Use:   "analyze [--format text|json|sarif] [--output FILE] [--index URL] [--static] [npm:]NAME@VERSION | ./PACKAGE.tgz | ./DIR | pypi:NAME==VERSION | rubygems:NAME@VERSION | crates:NAME@VERSION | ./FILE.whl|.tar.gz|.zip|.gem|.crate",
 		Short: "install a package into a throwaway project under every check and report what it does",
 		Long: `Installs one npm package — a registry name and version, or a local tarball or
-directory — or one PyPI package (pypi:NAME==VERSION), with its dependencies,
+directory — or one PyPI package or gem (see below), with its dependencies,
 into a new temporary project, through the same steps as a protected install:
 resolve and download without running package code, the precheck against the
 OSV database and the policy, the static analysis of every package before any
-of its code runs, then every install script (or PyPI build) in the sandbox
+of its code runs, then every install script (or build) in the sandbox
 under the behaviour monitor, with decoy credentials in $HOME. Nothing reaches
 your projects; the temporary project is removed afterwards.
 
@@ -56,20 +56,22 @@ about; install scripts run even under scripts: allowlist or none, since seeing
 them run is the point (they are still shut in the sandbox).
 
 pypi:NAME==VERSION (or pypi:NAME@VERSION) is installed the same way, with pip
-into a --target directory of the throwaway project: pip's resolve and download
-(the index from your own pip settings, PIP_INDEX_URL or pip.conf, or --index),
-the static analysis of every downloaded wheel and sdist, then the build
-(setup.py, the PEP 517 backend) in the sandbox under the behaviour monitor.
+into a --target directory of the throwaway project, and rubygems:NAME@VERSION
+with Bundler from a Gemfile phylum-box writes: the download (the index from your
+own settings — PIP_INDEX_URL or pip.conf, the first of ~/.gemrc's :sources: —
+or --index), the static analysis of every downloaded wheel, sdist and .gem, then
+the build (setup.py, the PEP 517 backend, extconf.rb) in the sandbox under the
+behaviour monitor.
 
-rubygems:NAME@VERSION, crates:NAME@VERSION, pypi: with --static, and a local
-.whl, sdist (.tar.gz, .zip, .tar.bz2), .gem or .crate file get the static
-analysis only: install-time code not run (static analysis only) for
-pypi/rubygems/crates in these forms — extconf.rb, build.rs and setup.py are read,
-not executed — and the report says so. The archive is downloaded by phylum-box
-itself (no package or project code runs while the network is used) and read in
-memory, never unpacked, with the OSV database, the policy and the typosquat
-lists; the package itself is analysed, not its dependencies. The download comes
-from --index URL, else your own settings: PIP_INDEX_URL or index-url in
+crates:NAME@VERSION, pypi: and rubygems: with --static, and a local .whl, sdist
+(.tar.gz, .zip, .tar.bz2), .gem or .crate file get the static analysis only:
+install-time code not run (static analysis only) for pypi/rubygems/crates in
+these forms — build.rs, setup.py and extconf.rb are read, not executed — and the
+report says so. The archive is downloaded by phylum-box itself (no package or
+project code runs while the network is used) and read in memory, never
+unpacked, with the OSV database, the policy and the typosquat lists; the
+package itself is analysed, not its dependencies. The download comes from
+--index URL, else your own settings: PIP_INDEX_URL or index-url in
 ~/.config/pip/pip.conf (pypi.org otherwise), the first of ~/.gemrc's :sources:
 (rubygems.org), the sparse registry crates-io is replaced with in
 $CARGO_HOME/config.toml (index.crates.io); no project file is read. A hash the
@@ -92,7 +94,7 @@ Exit status: 0 nothing blocking was found, 3 the policy would block the package
 	fs.StringVar(&o.Format, "format", report.Text, "report format: "+strings.Join(report.Formats(), ", "))
 	cmdutil.FlagChoices(fs, "format", report.Formats()...)
 	fs.StringVarP(&o.Output, "output", "o", "", "write the report to FILE instead of standard output")
-	fs.BoolVar(&o.StaticOnly, "static", false, "pypi: only download and read the package, without installing it and running its build under the monitor")
+	fs.BoolVar(&o.StaticOnly, "static", false, "pypi:, rubygems: only download and read the package, without installing it and running its build under the monitor")
 	fs.StringVar(&o.Index, "index", "", "download a pypi:, rubygems: or crates: package from this index URL (pip simple index, gem source, sparse registry)")
 	return cmd
 }

@@ -7,16 +7,18 @@ package manager
 // of the package or of any project runs while the network is used, and none runs
 // afterwards either (install-time code — setup.py, extconf.rb, build.rs — is not
 // run in this form: the report is the static analysis, the OSV database and the
-// typosquat lists, and says so). pypi:NAME==VERSION without --static is instead
-// installed with pip in a throwaway project, its build under the monitor
-// (runAnalyzePip).
+// typosquat lists, and says so). pypi:NAME==VERSION and rubygems:NAME@VERSION
+// without --static are instead installed with pip or Bundler in a throwaway
+// project, the build under the monitor (runAnalyzePip, runAnalyzeBundle).
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
@@ -138,6 +140,8 @@ func runAnalyzeArchive(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOption
 		files = append(files, archiveFile{name: name, data: data})
 	} else if job.Ecosystem == precheck.PyPI && !o.StaticOnly {
 		return runAnalyzePip(ctx, f, o, job)
+	} else if job.Ecosystem == precheck.RubyGems && !o.StaticOnly {
+		return runAnalyzeBundle(ctx, f, o, job)
 	} else {
 		home, _ := os.UserHomeDir()
 		app.Log.Infof("downloading %s %s@%s (nothing of it runs)", job.Ecosystem, job.Name, job.Version)
@@ -304,4 +308,47 @@ func runAnalyzePip(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions, j
 		}
 	}
 	return analyzeInstall(ctx, f, o, tmp, "pip", args, environ, job.Name+"=="+job.Version)
+}
+
+var (
+	gemNameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$`)
+	gemVersionRE = regexp.MustCompile(`^[0-9][0-9A-Za-z.-]{0,60}$`)
+)
+
+// runAnalyzeBundle installs NAME at VERSION with Bundler from a Gemfile
+// phylum-box writes into a throwaway project (the gem source from ~/.gemrc or
+// --index): the download, the static analysis of the .gem files, then the build
+// (extconf.rb) in the sandbox under the behaviour monitor.
+func runAnalyzeBundle(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions, job archiveJob) error {
+	if !gemNameRE.MatchString(job.Name) || !gemVersionRE.MatchString(job.Version) {
+		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: %q@%q is not a gem name and version", job.Name, job.Version))
+	}
+	src := o.Index
+	if src == "" {
+		home, _ := os.UserHomeDir()
+		src = gemUserSource(home)
+	}
+	// The Gemfile is Ruby: only a plain http(s) URL goes into it.
+	if u, err := url.Parse(src); err != nil || u.Scheme != "https" && u.Scheme != "http" || strings.ContainsAny(src, "\"#'{}\\ \n") {
+		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: gem source %q is not a plain http(s) URL", redactURL(src)))
+	}
+	tmp, err := os.MkdirTemp("", "phylum-box-analyze-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	gemfile := fmt.Sprintf("source %q\ngem %q, %q\n", src, job.Name, "= "+job.Version)
+	if err := os.WriteFile(filepath.Join(tmp, "Gemfile"), []byte(gemfile), 0o644); err != nil {
+		return err
+	}
+	var environ []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "BUNDLE_GEMFILE" && k != "BUNDLE_APP_CONFIG" && k != "BUNDLE_PATH" && k != "BUNDLE_FROZEN" && k != "BUNDLE_DEPLOYMENT" {
+			environ = append(environ, kv)
+		}
+	}
+	return analyzeInstall(ctx, f, o, tmp, "bundle", []string{"install"}, environ, job.Name+"@"+job.Version)
 }
