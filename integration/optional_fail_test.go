@@ -69,6 +69,11 @@ func TestOptionalDependencyFails(t *testing.T) {
 			t.Errorf("package-lock.json should keep the optional entry, as npm does: %v", err)
 		}
 
+		// The failed build's npm debug log is not kept: the install succeeded.
+		if logs, _ := filepath.Glob(filepath.Join(b.Home, ".cache", "phylum-box", "logs", "npm-*")); len(logs) > 0 {
+			t.Errorf("npm logs kept after a successful install: %v", logs)
+		}
+
 		// The twin: a regular dependency whose script fails fails the install.
 		b = newPMBox(t, m)
 		fail = packNpm(t, b, "pbox-opt-fail", failing)
@@ -83,6 +88,10 @@ func TestOptionalDependencyFails(t *testing.T) {
 		wantStderr(t, r, "pbox-opt-fail", "nothing was synced back")
 		if strings.Contains(r.Stderr, "optional dependency pbox-opt-fail") {
 			t.Errorf("a regular dependency was treated as optional:\n%s", r)
+		}
+		// (The place the first half found empty: a failed build's log is kept there.)
+		if logs, _ := filepath.Glob(filepath.Join(b.Home, ".cache", "phylum-box", "logs", "npm-*")); len(logs) == 0 {
+			t.Errorf("no npm log kept after a failed build")
 		}
 		assertSameTree(t, before, projectState(t, b.Project), "a failed install")
 	})

@@ -9,6 +9,8 @@ package install
 import (
 	"context"
 	"crypto/sha256"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -75,6 +77,7 @@ func (r *runner) buildStep(ctx context.Context, s *managers.Step) (done bool, er
 		}
 		r.o.Log.Warnf("optional dependency %s failed to build (its install script exited with an error); as npm does, it is not installed: removing %s",
 			rootfs.Printable(failed), rootfs.Printable(strings.Join(remove, ", ")))
+		r.dropKeptLog()
 		r.out.Code, r.out.Reason, r.out.OutputTail, r.out.TriedHosts, r.out.FailedPackage = 0, "", "", nil, ""
 		if done, err := r.removeOptional(ctx, remove); err != nil || done {
 			return done, err
@@ -90,6 +93,19 @@ func (r *runner) buildStep(ctx context.Context, s *managers.Step) (done bool, er
 			c.Args = append(slices.Clone(fixed), keep...)
 			s = &c
 		}
+	}
+}
+
+// dropKeptLog removes the npm debug log the failed build kept (npmlog.go): the
+// build goes on, and a successful one keeps none.
+func (r *runner) dropKeptLog() {
+	_, kept, found := strings.Cut(r.out.Reason, logNote(""))
+	if !found {
+		return
+	}
+	dir := filepath.Dir(kept)
+	if filepath.Dir(dir) == filepath.Join(cacheHome(r.o), "phylum-box", "logs") && strings.HasPrefix(filepath.Base(dir), "npm-") {
+		_ = os.RemoveAll(dir)
 	}
 }
 
