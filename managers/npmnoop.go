@@ -78,6 +78,9 @@ func npmNoopCheck(cmd string, rest []string, a *npmArgv, cfg *NpmConfig, man *no
 	if k := cfg.firstSetting(func(k string) bool { return !npmNoopSetting(k) }); k != "" {
 		return nil
 	}
+	if cfg.env.Getenv("NODE_ENV") == "production" {
+		return nil // npm's omit defaults to dev: it would remove the dev dependencies
+	}
 	omitResolved := cfg.get("omit-lockfile-registry-resolved") == "true"
 	return func() (bool, string) { return NpmUpToDate(root, omitResolved) }
 }

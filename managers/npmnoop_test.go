@@ -220,6 +220,8 @@ func TestNpmNoopCheckArgs(t *testing.T) {
 		{args: []string{"install"}, npmrc: "registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=x\n", want: true},
 		{args: []string{"install"}, npmrc: "install-strategy=nested\n"},
 		{args: []string{"install"}, environ: []string{"npm_config_omit=dev"}},
+		{args: []string{"install"}, environ: []string{"NODE_ENV=production"}},
+		{args: []string{"install"}, environ: []string{"NODE_ENV=development"}, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " ")+tt.npmrc+strings.Join(tt.environ, " "), func(t *testing.T) {
