@@ -48,7 +48,7 @@ func NpmOptionalFailed(output, root string, read func(rel string) ([]byte, error
 	}
 	abs := path.Clean(ms[len(ms)-1][1])
 	rel, cut := strings.CutPrefix(abs, strings.TrimSuffix(root, "/")+"/")
-	if !cut || !strings.HasPrefix(rel, "node_modules/") || rel != path.Clean(rel) || strings.Contains(rel, "..") {
+	if !cut || !npmRemovable(rel) {
 		return "", nil, nil, false
 	}
 	data, err := read("package-lock.json")
@@ -67,6 +67,9 @@ func NpmOptionalFailed(output, root string, read func(rel string) ([]byte, error
 	}
 	// Edges, resolved as node does: the nearest node_modules/<name> up the tree.
 	resolve := func(from, name string) string {
+		if name == "" || strings.HasPrefix(name, ".") || strings.Contains(name, "..") || path.IsAbs(name) {
+			return "" // not a package name: never a path out of node_modules
+		}
 		for d := from; ; d = path.Dir(d) {
 			if d == "." || d == "/" {
 				d = ""
@@ -132,9 +135,12 @@ func NpmOptionalFailed(output, root string, read func(rel string) ([]byte, error
 		}
 	}
 	for k := range deps {
-		if k != "" && strings.HasPrefix(k, "node_modules/") {
-			remove = append(remove, k)
+		// Lockfile keys are the project's word: only a clean path inside
+		// node_modules is removed, and any other makes the failure stand.
+		if !npmRemovable(k) {
+			return "", nil, nil, false
 		}
+		remove = append(remove, k)
 	}
 	slices.Sort(remove)
 	// Nested nodes go with their parent's directory.
@@ -158,6 +164,19 @@ func NpmOptionalFailed(output, root string, read func(rel string) ([]byte, error
 		}
 	}
 	return npmLockName(rel), remove, gone, true
+}
+
+// npmRemovable: k is a clean package path inside the project's node_modules.
+func npmRemovable(k string) bool {
+	if k != path.Clean(k) || !strings.HasPrefix(k, "node_modules/") {
+		return false
+	}
+	for _, seg := range strings.Split(k, "/") {
+		if seg == ".." || seg == "." || seg == "" || seg == ".bin" {
+			return false
+		}
+	}
+	return true
 }
 
 // npmLockName is the package name of a lockfile path: what follows its last

@@ -19,7 +19,9 @@ func TestNpmOptionalFailed(t *testing.T) {
 	  "node_modules/d": {"dependencies": {"c": "1"}},
 	  "node_modules/y": {"dependencies": {"x": "1"}},
 	  "node_modules/x": {},
-	  "node_modules/@s/o": {"optional": true}
+	  "node_modules/@s/o": {"optional": true},
+	  "node_modules/g": {"optional": true, "dependencies": {"../src": "1"}},
+	  "src": {"optional": true}
 	}}`
 	read := func(rel string) ([]byte, error) {
 		if rel == "package-lock.json" {
@@ -40,6 +42,9 @@ func TestNpmOptionalFailed(t *testing.T) {
 		{"nested", out("node_modules/b/node_modules/e"), "e",
 			[]string{"node_modules/a", "node_modules/b", "node_modules/b/node_modules/e", "node_modules/f"}, []string{"a", "b", "e", "f"}, true},
 		{"scoped", out("node_modules/@s/o"), "@s/o", []string{"node_modules/@s/o"}, []string{"@s/o"}, true},
+		// A lockfile dependency named ../src resolves (path.Join) to the project's
+		// src: nothing outside node_modules is ever removed.
+		{"a dependency path leaving node_modules", out("node_modules/g"), "g", []string{"node_modules/g"}, []string{"g"}, true},
 		{"not optional", out("node_modules/x"), "", nil, nil, false},
 		{"not in the lockfile", out("node_modules/zz"), "", nil, nil, false},
 		{"outside the project", "npm error path /other/node_modules/a\n", "", nil, nil, false},
@@ -56,5 +61,17 @@ func TestNpmOptionalFailed(t *testing.T) {
 				t.Errorf("= %q, %q, %q, %v; want %q, %q, %q, %v", failed, remove, gone, ok, tt.failed, tt.remove, tt.gone, tt.ok)
 			}
 		})
+	}
+}
+
+func TestNpmRemovable(t *testing.T) {
+	for k, want := range map[string]bool{
+		"node_modules/a": true, "node_modules/@s/a": true, "node_modules/a/node_modules/b": true,
+		"": false, "src": false, "node_modules": false, "node_modules/": false, "node_modules/../src": false,
+		"node_modules/a/..": false, "node_modules/.bin": false, "/node_modules/a": false, "node_modules//a": false,
+	} {
+		if got := npmRemovable(k); got != want {
+			t.Errorf("npmRemovable(%q) = %v", k, got)
+		}
 	}
 }

@@ -126,7 +126,7 @@ func (r *runner) removeOptional(ctx context.Context, remove []string) (bool, err
 	const hidden = "node_modules/.package-lock.json"
 	before, berr := r.sess.Scratch().ReadFile(hidden)
 	blessed := berr == nil && r.fresh != nil && sha256.Sum256(before) == r.fresh[hidden]
-	s := &managers.Step{Args: append([]string{"node", "-e", removeOptionalJS}, remove...), Name: "remove failed optional dependencies"}
+	s := &managers.Step{Args: append([]string{"node", "-e", removeOptionalJS, "--"}, remove...), Name: "remove failed optional dependencies"}
 	if done, err := r.step(ctx, managers.PhaseBuild, s); err != nil || done {
 		return done, err
 	}
