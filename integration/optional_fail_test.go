@@ -74,19 +74,23 @@ func TestOptionalDependencyFails(t *testing.T) {
 			t.Errorf("npm logs kept after a successful install: %v", logs)
 		}
 
-		// The twin: a regular dependency whose script fails fails the install.
+		// The twin: a regular dependency whose script fails fails the install, also
+		// when its output names an optional package as npm's failure line would.
 		b = newPMBox(t, m)
-		fail = packNpm(t, b, "pbox-opt-fail", failing)
+		fail = packNpm(t, b, "pbox-opt-fail", map[string]any{"scripts": map[string]any{
+			"install": "echo \"npm error path $(cd ..; pwd)/pbox-opt-other\"; exit 1"}})
 		ok = packNpm(t, b, "pbox-opt-builds", builds)
+		other := packNpm(t, b, "pbox-opt-other", map[string]any{})
 		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0",
-			"dependencies": map[string]any{"pbox-opt-builds": ok, "pbox-opt-fail": fail}})
+			"dependencies":         map[string]any{"pbox-opt-builds": ok, "pbox-opt-fail": fail},
+			"optionalDependencies": map[string]any{"pbox-opt-other": other}})
 		before := projectState(t, b.Project)
 		r = b.tool("", "npm", "install")
 		if r.Code == 0 {
 			t.Fatalf("a regular dependency whose install script fails: exit 0\n%s", r)
 		}
 		wantStderr(t, r, "pbox-opt-fail", "nothing was synced back")
-		if strings.Contains(r.Stderr, "optional dependency pbox-opt-fail") {
+		if strings.Contains(r.Stderr, "optional dependency") {
 			t.Errorf("a regular dependency was treated as optional:\n%s", r)
 		}
 		// (The place the first half found empty: a failed build's log is kept there.)
