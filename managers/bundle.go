@@ -97,7 +97,7 @@ func (m bundleManager) Plan(args []string, env Env) (*Plan, error) {
 	if p != nil && !p.Passthrough {
 		bundleCredentials(p, env)
 	}
-	return finishTool(p, err, env, nil)
+	return finish(m.name, p, err, env)
 }
 
 func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
@@ -228,12 +228,17 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 	// generated one as it is.
 	buildEnv := concat(stepEnv, []string{"BUNDLE_PATH=" + absPath, "BUNDLE_FROZEN=true"})
 	p := &Plan{
-		Manager: m.name, Ecosystem: precheck.RubyGems, Subcommand: cmd, Args: args,
-		Root: root, Cwd: cwd,
-		Lockfiles: []string{lock},
-		CarryOver: []string{gemfile, lock},
-		Outputs:   []string{lock, filepath.ToSlash(relPath) + "/"},
-		Sealed:    []string{gemfile, lock},
+		Manager:    m.name,
+		Ecosystem:  precheck.RubyGems,
+		Subcommand: cmd,
+		Args:       args,
+		Project: Project{
+			Root:      root,
+			Cwd:       cwd,
+			Lockfiles: []string{lock},
+			Outputs:   []string{lock, filepath.ToSlash(relPath) + "/"},
+			Sealed:    []string{gemfile, lock},
+		},
 	}
 	resolveCmd := concat([]string{"bundle", "lock"}, rest)
 	switch cmd {
@@ -247,43 +252,42 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	// Name: failures and the log name Bundler, not the shell that starts it (the
 	// shell lines are shown with -v).
-	p.Resolve = &Step{Args: concat([]string{"sh", "-c", `exec "$@"`, "sh"}, resolveCmd), Env: netEnv, Network: true, Credentials: true,
+	p.Steps.Resolve = &Step{Args: concat([]string{"sh", "-c", `exec "$@"`, "sh"}, resolveCmd), Env: netEnv, Network: true, Credentials: true,
 		Name: strings.Join(resolveCmd, " ")}
 	if cfgRel := filepath.ToSlash(cfgRel); setPath && !strings.HasPrefix(cfgRel, "../") {
 		// Record the path so that `bundle exec` finds the gems later. Written by
 		// the shell: a Bundler command would read the project's gem dir.
 		script := `f="$1"; shift; mkdir -p "${f%/*}" && if [ -s "$f" ]; then printf '\nBUNDLE_PATH: "%s"\n' "$0" >>"$f"; else printf -- '---\nBUNDLE_PATH: "%s"\n' "$0" >"$f"; fi && exec "$@"`
-		p.Resolve.Args = concat([]string{"sh", "-c", script, bundleDefaultPath, filepath.Join(root, filepath.FromSlash(cfgRel))}, resolveCmd)
-		p.Outputs = append(p.Outputs, cfgRel)
+		p.Steps.Resolve.Args = concat([]string{"sh", "-c", script, bundleDefaultPath, filepath.Join(root, filepath.FromSlash(cfgRel))}, resolveCmd)
+		p.Project.Outputs = append(p.Project.Outputs, cfgRel)
 		// A native extension's build must not change what the next bundler run on
 		// the host reads (paths, build flags, plugin settings).
-		p.Sealed = append(p.Sealed, cfgRel)
+		p.Project.Sealed = append(p.Project.Sealed, cfgRel)
 	}
 	// The Gemfile is Ruby: it is evaluated offline, without credentials, and the
 	// networked steps read the declarative Gemfile phylum-box writes from it.
-	p.Evaluate = &Step{Args: []string{"ruby", "-e", bundleEvaluator}, Env: netEnv}
-	p.Evaluated = func(out []byte, read func(string) ([]byte, error)) error {
+	p.Steps.Evaluate = &Step{Args: []string{"ruby", "-e", bundleEvaluator}, Env: netEnv}
+	p.Steps.Evaluated = func(out []byte, read func(string) ([]byte, error)) error {
 		return bundleEvaluated(p, root, gemfile, out, read)
 	}
 	if cmd == "lock" {
 		// Resolves only: nothing to fetch or build.
-		p.Download, p.Build = nil, nil
-		p.Outputs, p.Sealed = []string{lock}, nil
-		p.Resolve.Args = concat([]string{"bundle", "lock"}, rest)
-		p.Resolve.Name = ""
+		p.Steps.Download, p.Steps.Build = nil, nil
+		p.Project.Outputs, p.Project.Sealed = []string{lock}, nil
+		p.Steps.Resolve.Args = concat([]string{"bundle", "lock"}, rest)
+		p.Steps.Resolve.Name = ""
 		return p, nil
 	}
-	p.Download = &Step{Args: []string{"bundle", "cache", "--no-install"}, Env: netEnv, Network: true, Credentials: true}
-	p.Fetched = bundleWork + "/cache" // BUNDLE_CACHE_PATH; read by the static analysis before the build
-	p.Build = &Step{
-		Args:    []string{"sh", "-c", `bundle install --local; rc=$?; rm -rf "$0"; exit $rc`, work},
-		Name:    "bundle install --local",
-		Env:     buildEnv,
-		Scripts: true,
+	p.Steps.Download = &Step{Args: []string{"bundle", "cache", "--no-install"}, Env: netEnv, Network: true, Credentials: true}
+	p.Steps.Fetched = bundleWork + "/cache" // BUNDLE_CACHE_PATH; read by the static analysis before the build
+	p.Steps.Build = &Step{
+		Args: []string{"sh", "-c", `bundle install --local; rc=$?; rm -rf "$0"; exit $rc`, work},
+		Name: "bundle install --local",
+		Env:  buildEnv,
 	}
 	p.Notes = append(p.Notes, "bundle: gems go to "+relPath+"; .gem files are fetched into "+bundleWork+" and installed from there with the network off")
 	if !setPath { // else the steps record BUNDLE_PATH in .bundle/config
-		p.UpToDate = bundleNoopCheck(cmd, rest, env, root, gemfile, lock, absPath, cfgLines) // bundlenoop.go
+		p.Steps.UpToDate = bundleNoopCheck(cmd, rest, env, root, gemfile, lock, absPath, cfgLines) // bundlenoop.go
 	}
 	return p, nil
 }
@@ -316,18 +320,18 @@ func bundleCredentials(p *Plan, env Env) {
 			}
 			pub.WriteString(line)
 		}
-		if p.Credentials == nil {
-			p.Credentials = &Credentials{}
+		if p.Sandbox.Credentials == nil {
+			p.Sandbox.Credentials = &Credentials{}
 		}
-		p.Credentials.Files = append(p.Credentials.Files, ConfigFile{Home: filepath.ToSlash(rel), Secret: data, Public: []byte(pub.String())})
+		p.Sandbox.Credentials.Files = append(p.Sandbox.Credentials.Files, ConfigFile{Home: filepath.ToSlash(rel), Secret: data, Public: []byte(pub.String())})
 	}
 	for _, kv := range env.Environ {
 		k, _, _ := strings.Cut(kv, "=")
 		if bundleIsCredentialKey(k) {
-			if p.Credentials == nil {
-				p.Credentials = &Credentials{}
+			if p.Sandbox.Credentials == nil {
+				p.Sandbox.Credentials = &Credentials{}
 			}
-			p.Credentials.Env = append(p.Credentials.Env, kv)
+			p.Sandbox.Credentials.Env = append(p.Sandbox.Credentials.Env, kv)
 		}
 	}
 }

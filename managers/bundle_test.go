@@ -52,45 +52,45 @@ func TestBundlePlan(t *testing.T) {
 			if tc.want != "plan" {
 				return
 			}
-			if !slices.Equal(p.Outputs, tc.outputs) {
-				t.Errorf("Outputs = %q, want %q", p.Outputs, tc.outputs)
+			if !slices.Equal(p.Project.Outputs, tc.outputs) {
+				t.Errorf("Outputs = %q, want %q", p.Project.Outputs, tc.outputs)
 			}
-			if slices.Contains(p.Outputs, ".bundle/config") != slices.Contains(p.Sealed, ".bundle/config") {
-				t.Errorf("a .bundle/config the plan writes must be sealed against the build: Sealed %q", p.Sealed)
+			if slices.Contains(p.Project.Outputs, ".bundle/config") != slices.Contains(p.Project.Sealed, ".bundle/config") {
+				t.Errorf("a .bundle/config the plan writes must be sealed against the build: Sealed %q", p.Project.Sealed)
 			}
-			if p.Evaluate == nil || p.Evaluate.Network || p.Evaluate.Credentials || p.Evaluated == nil || p.Evaluate.Args[0] != "ruby" {
-				t.Errorf("the Gemfile must be evaluated offline: Evaluate = %+v", p.Evaluate)
+			if p.Steps.Evaluate == nil || p.Steps.Evaluate.Network || p.Steps.Evaluate.Credentials || p.Steps.Evaluated == nil || p.Steps.Evaluate.Args[0] != "ruby" {
+				t.Errorf("the Gemfile must be evaluated offline: Evaluate = %+v", p.Steps.Evaluate)
 			}
-			for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+			for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download, p.Steps.Build} {
 				// A failure names the step's Name, else Args[0]: Bundler, never the shell.
 				if s != nil && s.Args[0] == "sh" && !strings.HasPrefix(s.Name, "bundle ") {
 					t.Errorf("step %q runs through sh but is named %q", s.Args, s.Name)
 				}
 			}
-			if p.Build == nil {
+			if p.Steps.Build == nil {
 				return
 			}
-			if !slices.Contains(p.Build.Env, "BUNDLE_FROZEN=true") || !slices.Contains(p.Resolve.Env, "BUNDLE_PLUGINS=false") {
-				t.Errorf("build must be frozen, plugins off: build %q resolve %q", p.Build.Env, p.Resolve.Env)
+			if !slices.Contains(p.Steps.Build.Env, "BUNDLE_FROZEN=true") || !slices.Contains(p.Steps.Resolve.Env, "BUNDLE_PLUGINS=false") {
+				t.Errorf("build must be frozen, plugins off: build %q resolve %q", p.Steps.Build.Env, p.Steps.Resolve.Env)
 			}
 			// The project's gem dir and app config are Ruby and settings the
 			// steps before the build must not read.
-			for _, s := range []*Step{p.Evaluate, p.Resolve, p.Download} {
+			for _, s := range []*Step{p.Steps.Evaluate, p.Steps.Resolve, p.Steps.Download} {
 				if !slices.Contains(s.Env, "BUNDLE_PATH="+bundleNetGems) || !slices.Contains(s.Env, "BUNDLE_APP_CONFIG="+bundleNetConfig) {
 					t.Errorf("%q sees the project's gems or app config: %q", s.Args[0], s.Env)
 				}
 			}
-			if !slices.Contains(p.Build.Env, "BUNDLE_PATH="+filepath.Join(env.Dir, tc.outputs[1])) {
-				t.Errorf("the build installs into the project: %q", p.Build.Env)
+			if !slices.Contains(p.Steps.Build.Env, "BUNDLE_PATH="+filepath.Join(env.Dir, tc.outputs[1])) {
+				t.Errorf("the build installs into the project: %q", p.Steps.Build.Env)
 			}
-			if p.Build.Network || p.Build.Credentials || !p.Download.Network {
+			if p.Steps.Build.Network || p.Steps.Build.Credentials || !p.Steps.Download.Network {
 				t.Error("network/credentials: download only")
 			}
-			if !slices.Equal(p.Download.Args, []string{"bundle", "cache", "--no-install"}) {
-				t.Errorf("Download = %q", p.Download.Args)
+			if !slices.Equal(p.Steps.Download.Args, []string{"bundle", "cache", "--no-install"}) {
+				t.Errorf("Download = %q", p.Steps.Download.Args)
 			}
-			if !strings.Contains(strings.Join(p.Build.Args, " "), "bundle install --local") {
-				t.Errorf("Build = %q", p.Build.Args)
+			if !strings.Contains(strings.Join(p.Steps.Build.Args, " "), "bundle install --local") {
+				t.Errorf("Build = %q", p.Steps.Build.Args)
 			}
 		})
 	}
@@ -105,19 +105,19 @@ func TestBundleCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf := p.Credentials.Files[0]
+	cf := p.Sandbox.Credentials.Files[0]
 	if cf.Home != ".bundle/config" || strings.Contains(string(cf.Public), "s3cret") || !strings.Contains(string(cf.Public), "mirror.example") {
 		t.Errorf("user config: home %q public %q", cf.Home, cf.Public)
 	}
-	if !slices.Contains(p.Credentials.Env, "BUNDLE_GEMS__OTHER__EXAMPLE=u:env-s3cret") {
-		t.Errorf("host credentials must be credentials: %q", p.Credentials.Env)
+	if !slices.Contains(p.Sandbox.Credentials.Env, "BUNDLE_GEMS__OTHER__EXAMPLE=u:env-s3cret") {
+		t.Errorf("host credentials must be credentials: %q", p.Sandbox.Credentials.Env)
 	}
-	for _, kv := range p.Build.Env {
+	for _, kv := range p.Steps.Build.Env {
 		if strings.Contains(kv, "s3cret") {
 			t.Errorf("a secret reaches the build: %s", kv)
 		}
 	}
-	if !slices.Contains(p.Build.Env, "BUNDLE_JOBS=4") {
-		t.Errorf("plain settings reach every step: %q", p.Build.Env)
+	if !slices.Contains(p.Steps.Build.Env, "BUNDLE_JOBS=4") {
+		t.Errorf("plain settings reach every step: %q", p.Steps.Build.Env)
 	}
 }

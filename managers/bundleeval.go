@@ -156,8 +156,8 @@ func bundleEvaluated(p *Plan, root, gemfile string, out []byte, read func(string
 		return &Refusal{Manager: "bundle", Reason: gemfile + ": " + err.Error(),
 			Advice: "phylum-box installs gems from rubygems sources and path gems inside the project; install this project without phylum-box only if you trust it and its git gems"}
 	}
-	if p.Credentials == nil {
-		p.Credentials = &Credentials{}
+	if p.Sandbox.Credentials == nil {
+		p.Sandbox.Credentials = &Credentials{}
 	}
 	// The build step gets the project's own files, as the host reads them (a
 	// symlink is not followed: it is refused here). Secret: what the credential
@@ -171,7 +171,7 @@ func bundleEvaluated(p *Plan, root, gemfile string, out []byte, read func(string
 		if rel != gemfile {
 			secret = []byte(specs[rel])
 		}
-		p.Credentials.Files = append(p.Credentials.Files, ConfigFile{Project: rel, Secret: secret, Public: orig})
+		p.Sandbox.Credentials.Files = append(p.Sandbox.Credentials.Files, ConfigFile{Project: rel, Secret: secret, Public: orig})
 	}
 	p.Notes = append(p.Notes, "bundle: the Gemfile was evaluated offline; resolve and download read the plain Gemfile (and gemspecs) written from it")
 	return nil

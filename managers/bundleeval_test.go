@@ -123,10 +123,10 @@ func TestBundleGemfileRefusals(t *testing.T) {
 	}
 	err := bundleEvaluated(p, dir, "Gemfile", []byte(`{"global_remotes":["https://rubygems.org/"],"dependencies":[{"name":"rack","requirements":[">= 0"]}]}`),
 		func(string) ([]byte, error) { return []byte("the original"), nil })
-	if err != nil || len(p.Credentials.Files) != 1 {
-		t.Fatalf("%v %+v", err, p.Credentials)
+	if err != nil || len(p.Sandbox.Credentials.Files) != 1 {
+		t.Fatalf("%v %+v", err, p.Sandbox.Credentials)
 	}
-	f := p.Credentials.Files[0]
+	f := p.Sandbox.Credentials.Files[0]
 	if f.Project != "Gemfile" || string(f.Public) != "the original" || !strings.Contains(string(f.Secret), "gem \"rack\"\n") {
 		t.Errorf("the credential steps must see the generated Gemfile, the others the project's: %+v", f)
 	}

@@ -37,7 +37,7 @@ var bundleNoopKeys = map[string]bool{
 	"BUNDLE_BIN_PATH": true, "BUNDLE_DISABLE_SHARED_GEMS": true,
 }
 
-// bundleNoopCheck returns Plan.UpToDate for a bundle command line, or nil when the
+// bundleNoopCheck returns Plan.Steps.UpToDate for a bundle command line, or nil when the
 // command could change the installed gems whatever the files say: anything but a
 // bare `bundle install`, a setting outside bundleNoopKeys (groups left out,
 // deployment, frozen, …).

@@ -37,7 +37,7 @@ var cargoValueOpts = map[string]bool{"--config": true, "-Z": true, "--color": tr
 func (m cargoManager) Plan(args []string, env Env) (*Plan, error) {
 	p, err := env.checkedPlan(m.plan(args, env, 0))
 	nameSteps(p, err, "cargo", args)
-	return finishTool(p, err, env, cargoToolPaths(env))
+	return finish("cargo", p, err, env)
 }
 
 func (m cargoManager) plan(args []string, env Env, depth int) (*Plan, error) {
@@ -114,40 +114,47 @@ func (m cargoManager) plan(args []string, env Env, depth int) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{
-		Manager: "cargo", Ecosystem: precheck.CratesIO, Subcommand: cmd, Args: args,
-		Root: root, Cwd: cwd,
-		Lockfiles:   []string{"Cargo.lock"},
-		CarryOver:   []string{"Cargo.toml", "Cargo.lock"},
-		Outputs:     []string{"Cargo.lock", "target/"},
-		Sealed:      []string{"Cargo.lock"},
-		Caches:      []Cache{home},
-		Credentials: creds,
-		Notes:       notes,
+		Manager:    "cargo",
+		Ecosystem:  precheck.CratesIO,
+		Subcommand: cmd,
+		Args:       args,
+		Project: Project{
+			Root:      root,
+			Cwd:       cwd,
+			Lockfiles: []string{"Cargo.lock"},
+			Outputs:   []string{"Cargo.lock", "target/"},
+			Sealed:    []string{"Cargo.lock"},
+		},
+		Sandbox: Sandbox{
+			Caches:      []Cache{home},
+			Credentials: creds,
+		},
+		Notes: notes,
 	}
 	switch {
 	case cmd == "add" || cmd == "remove":
-		p.Resolve = &Step{Args: concat(pre, []string{cmd}, rest), Network: true, Credentials: true}
-		p.Outputs = append(p.Outputs, "Cargo.toml")
-		p.Sealed = append(p.Sealed, "Cargo.toml")
+		p.Steps.Resolve = &Step{Args: concat(pre, []string{cmd}, rest), Network: true, Credentials: true}
+		p.Project.Outputs = append(p.Project.Outputs, "Cargo.toml")
+		p.Project.Sealed = append(p.Project.Sealed, "Cargo.toml")
 		cargoMemberManifests(p, root)
 	case cmd == "update" || cmd == "generate-lockfile":
-		p.Resolve = &Step{Args: concat(pre, []string{cmd}, rest), Network: true, Credentials: true}
+		p.Steps.Resolve = &Step{Args: concat(pre, []string{cmd}, rest), Network: true, Credentials: true}
 	default:
 		// An existing lockfile is kept as it is, only completed for manifest changes
 		// (what `cargo build` itself would do); a missing one is generated.
-		p.Resolve = &Step{Args: concat([]string{"sh", "-c", `if [ -e Cargo.lock ]; then exec "$@" update --workspace; else exec "$@" generate-lockfile; fi`, "sh"}, pre), Network: true, Credentials: true}
+		p.Steps.Resolve = &Step{Args: concat([]string{"sh", "-c", `if [ -e Cargo.lock ]; then exec "$@" update --workspace; else exec "$@" generate-lockfile; fi`, "sh"}, pre), Network: true, Credentials: true}
 	}
 	if cwd != "." {
 		// The lockfile lives at the workspace root; the resolve runs there.
-		p.Resolve.Args = concat([]string{"sh", "-c", `cd "$0" && exec "$@"`, root}, p.Resolve.Args)
+		p.Steps.Resolve.Args = concat([]string{"sh", "-c", `cd "$0" && exec "$@"`, root}, p.Steps.Resolve.Args)
 	}
-	p.Download = &Step{Args: concat(pre, []string{"fetch", "--locked"}), Network: true, Credentials: true}
+	p.Steps.Download = &Step{Args: concat(pre, []string{"fetch", "--locked"}), Network: true, Credentials: true}
 	if cargoBuilds[cmd] {
-		p.Build = &Step{Args: concat(pre, []string{cmd, "--frozen"}, rest), Scripts: true, Env: []string{"CARGO_NET_OFFLINE=true"}}
+		p.Steps.Build = &Step{Args: concat(pre, []string{cmd, "--frozen"}, rest), Env: []string{"CARGO_NET_OFFLINE=true"}}
 		if st, err := os.Lstat(filepath.Join(root, "Cargo.lock")); err == nil && st.Mode().IsRegular() {
 			// Nothing to resolve or fetch is the everyday build: try it alone first.
-			p.BuildFirst = cargoNeedsResolve
-			p.UpToDate = cargoNoopCheck(cmd, args, idx, rest, env, root, stepEnv) // cargonoop.go
+			p.Steps.BuildFirst = cargoNeedsResolve
+			p.Steps.UpToDate = cargoNoopCheck(cmd, args, idx, rest, env, root, stepEnv) // cargonoop.go
 		}
 	}
 	cargoAddEnv(p, stepEnv)
@@ -155,7 +162,7 @@ func (m cargoManager) plan(args []string, env Env, depth int) (*Plan, error) {
 }
 
 // cargoNeedsResolve reads the output of a build tried on the committed lockfile
-// (Plan.BuildFirst): --frozen refused to complete the lockfile or to fetch a crate.
+// (Plan.Steps.BuildFirst): --frozen refused to complete the lockfile or to fetch a crate.
 func cargoNeedsResolve(output string) bool {
 	for _, s := range []string{"--locked was passed", "--frozen", "--offline", "offline mode"} {
 		if strings.Contains(output, s) {
@@ -342,22 +349,29 @@ func (m cargoManager) planInstall(args []string, idx int, rest []string, env Env
 		env0 = append(env0, "PHYLUM_BOX_LOCKED=1")
 	}
 	p := &Plan{
-		Manager: "cargo", Ecosystem: precheck.CratesIO, Subcommand: "install", Args: args,
-		Root: env.Dir, Cwd: ".",
-		Lockfiles: []string{cargoInstallWork + "/check/Cargo.lock"},
-		Outputs:   []string{filepath.ToSlash(rel) + "/"},
-		// Nothing is sealed: the build deletes the work dir, lockfiles included.
-		Caches:      []Cache{home},
-		Credentials: creds,
+		Manager:    "cargo",
+		Ecosystem:  precheck.CratesIO,
+		Subcommand: "install",
+		Args:       args,
+		Project: Project{
+			Root:      env.Dir,
+			Cwd:       ".",
+			Lockfiles: []string{cargoInstallWork + "/check/Cargo.lock"},
+			Outputs:   []string{filepath.ToSlash(rel) + "/"},
+		},
+		Sandbox: Sandbox{
+			// Nothing is sealed: the build deletes the work dir, lockfiles included.
+			Caches:      []Cache{home},
+			Credentials: creds,
+		},
 	}
-	p.Resolve = &Step{Args: concat([]string{"sh", "-c", `eval "$PHYLUM_BOX_SCRIPT"`, "sh"}, pre),
+	p.Steps.Resolve = &Step{Args: concat([]string{"sh", "-c", `eval "$PHYLUM_BOX_SCRIPT"`, "sh"}, pre),
 		Env: append(env0, "PHYLUM_BOX_SCRIPT="+cargoInstallResolve), Network: true, Credentials: true}
-	p.Download = &Step{Args: concat([]string{"sh", "-c", `cd "$0" && exec "$@"`, filepath.Join(work, "src")}, pre, []string{"fetch", "--locked"}), Network: true, Credentials: true}
-	p.Build = &Step{
+	p.Steps.Download = &Step{Args: concat([]string{"sh", "-c", `cd "$0" && exec "$@"`, filepath.Join(work, "src")}, pre, []string{"fetch", "--locked"}), Network: true, Credentials: true}
+	p.Steps.Build = &Step{
 		Args: concat([]string{"sh", "-c", `"$@"; rc=$?; rm -rf "$PHYLUM_BOX_WORK"; exit $rc`, "sh"}, pre,
 			[]string{"install", "--path", filepath.Join(work, "src"), "--root", absRoot, "--frozen"}, pass),
-		Env:     []string{"CARGO_NET_OFFLINE=true", "PHYLUM_BOX_WORK=" + work, "CARGO_TARGET_DIR=" + filepath.Join(work, "target")},
-		Scripts: true,
+		Env: []string{"CARGO_NET_OFFLINE=true", "PHYLUM_BOX_WORK=" + work, "CARGO_TARGET_DIR=" + filepath.Join(work, "target")},
 	}
 	p.Notes = append(notes, "cargo install: the crate is resolved through a probe package, unpacked and locked in "+cargoInstallWork+", built offline into "+rel)
 	cargoAddEnv(p, stepEnv)
@@ -454,13 +468,12 @@ func cargoWorkspaceRoot(dir string) string {
 // cargoMemberManifests adds the workspace members' manifests (cargo add in a member
 // changes that one) to the outputs and sealed files.
 func cargoMemberManifests(p *Plan, root string) {
-	if p.Cwd == "." {
+	if p.Project.Cwd == "." {
 		return
 	}
-	rel := filepath.ToSlash(filepath.Join(p.Cwd, "Cargo.toml"))
-	p.Outputs = append(p.Outputs, rel)
-	p.Sealed = append(p.Sealed, rel)
-	p.CarryOver = append(p.CarryOver, rel)
+	rel := filepath.ToSlash(filepath.Join(p.Project.Cwd, "Cargo.toml"))
+	p.Project.Outputs = append(p.Project.Outputs, rel)
+	p.Project.Sealed = append(p.Project.Sealed, rel)
 }
 
 // cargoCache is phylum-box's own CARGO_HOME: registry index, .crate files and their

@@ -41,19 +41,19 @@ func TestCargoPlan(t *testing.T) {
 			if tc.want != "plan" {
 				return
 			}
-			if (p.Build == nil) != (tc.build == nil) || p.Build != nil && !slices.Equal(p.Build.Args, tc.build) {
-				t.Errorf("Build = %+v, want args %q", p.Build, tc.build)
+			if (p.Steps.Build == nil) != (tc.build == nil) || p.Steps.Build != nil && !slices.Equal(p.Steps.Build.Args, tc.build) {
+				t.Errorf("Build = %+v, want args %q", p.Steps.Build, tc.build)
 			}
-			if p.Build != nil && (p.Build.Network || p.Build.Credentials) {
+			if p.Steps.Build != nil && (p.Steps.Build.Network || p.Steps.Build.Credentials) {
 				t.Error("the build has the network or credentials")
 			}
-			if !slices.Equal(p.Download.Args[len(p.Download.Args)-2:], []string{"fetch", "--locked"}) || !p.Download.Network {
-				t.Errorf("Download = %+v", p.Download)
+			if !slices.Equal(p.Steps.Download.Args[len(p.Steps.Download.Args)-2:], []string{"fetch", "--locked"}) || !p.Steps.Download.Network {
+				t.Errorf("Download = %+v", p.Steps.Download)
 			}
-			if !slices.Contains(p.Outputs, "target/") || !slices.Contains(p.Outputs, "Cargo.lock") || !slices.Contains(p.Sealed, "Cargo.lock") {
-				t.Errorf("Outputs %q Sealed %q", p.Outputs, p.Sealed)
+			if !slices.Contains(p.Project.Outputs, "target/") || !slices.Contains(p.Project.Outputs, "Cargo.lock") || !slices.Contains(p.Project.Sealed, "Cargo.lock") {
+				t.Errorf("Outputs %q Sealed %q", p.Project.Outputs, p.Project.Sealed)
 			}
-			c := p.Caches[0]
+			c := p.Sandbox.Caches[0]
 			if m, w := c.MountedIn(PhaseBuild); !m || w {
 				t.Error("CARGO_HOME must be read-only in the build")
 			}
@@ -79,21 +79,21 @@ func TestCargoWorkspaceRootAndConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Root != root || p.Cwd != "a" {
-		t.Errorf("Root %s Cwd %s: want the workspace root", p.Root, p.Cwd)
+	if p.Project.Root != root || p.Project.Cwd != "a" {
+		t.Errorf("Root %s Cwd %s: want the workspace root", p.Project.Root, p.Project.Cwd)
 	}
-	if !slices.Contains(p.Outputs, "a/Cargo.toml") {
-		t.Errorf("cargo add in a member changes its manifest: %q", p.Outputs)
+	if !slices.Contains(p.Project.Outputs, "a/Cargo.toml") {
+		t.Errorf("cargo add in a member changes its manifest: %q", p.Project.Outputs)
 	}
-	if !slices.Contains(p.Credentials.Env, "CARGO_REGISTRIES_MY_CORP_TOKEN=tok3n") {
-		t.Errorf("credentials.toml tokens: %q", p.Credentials.Env)
+	if !slices.Contains(p.Sandbox.Credentials.Env, "CARGO_REGISTRIES_MY_CORP_TOKEN=tok3n") {
+		t.Errorf("credentials.toml tokens: %q", p.Sandbox.Credentials.Env)
 	}
-	cf := p.Credentials.Files[0]
+	cf := p.Sandbox.Credentials.Files[0]
 	if strings.Contains(string(cf.Public), "s3cret") || !strings.Contains(string(cf.Public), "corp.example") {
 		t.Errorf("public config: %q", cf.Public)
 	}
-	if !slices.Contains(p.Download.Args, "--config") {
-		t.Errorf("the user's config must be named: %q", p.Download.Args)
+	if !slices.Contains(p.Steps.Download.Args, "--config") {
+		t.Errorf("the user's config must be named: %q", p.Steps.Download.Args)
 	}
 }
 
@@ -104,21 +104,21 @@ func TestCargoInstallPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(p.Outputs, []string{"tools/"}) || !slices.Equal(p.Lockfiles, []string{".phylum-box-cargo-install/check/Cargo.lock"}) {
-		t.Errorf("Outputs %q Lockfiles %q", p.Outputs, p.Lockfiles)
+	if !slices.Equal(p.Project.Outputs, []string{"tools/"}) || !slices.Equal(p.Project.Lockfiles, []string{".phylum-box-cargo-install/check/Cargo.lock"}) {
+		t.Errorf("Outputs %q Lockfiles %q", p.Project.Outputs, p.Project.Lockfiles)
 	}
 	for _, want := range []string{"PHYLUM_BOX_CRATE=ripgrep", "PHYLUM_BOX_REQ=14.1.0", "PHYLUM_BOX_LOCKED=1"} {
-		if !slices.Contains(p.Resolve.Env, want) {
-			t.Errorf("resolve env lacks %s: %q", want, p.Resolve.Env)
+		if !slices.Contains(p.Steps.Resolve.Env, want) {
+			t.Errorf("resolve env lacks %s: %q", want, p.Steps.Resolve.Env)
 		}
 	}
-	build := strings.Join(p.Build.Args, " ")
+	build := strings.Join(p.Steps.Build.Args, " ")
 	for _, want := range []string{"install --path " + filepath.Join(env.Dir, ".phylum-box-cargo-install", "src"), "--root " + filepath.Join(env.Dir, "tools"), "--frozen", "--locked", "--features pcre2"} {
 		if !strings.Contains(build, want) {
 			t.Errorf("build %q lacks %q", build, want)
 		}
 	}
-	if p.Build.Network || p.Build.Credentials {
+	if p.Steps.Build.Network || p.Steps.Build.Credentials {
 		t.Error("the build has the network or credentials")
 	}
 }

@@ -23,7 +23,7 @@ import (
 // whole project at once, and kept to the cases where it is exact: one package
 // with the default targets, no project cargo config, no build script that
 // depends on a variable set here or on a file outside the project. Anything else
-// gets the build step (alone, on the committed lockfile: Plan.BuildFirst).
+// gets the build step (alone, on the committed lockfile: Plan.Steps.BuildFirst).
 //
 // What a hostile checkout can plant: a target/ whose artifacts are newer than
 // everything else. That makes phylum-box skip the build and nothing else: no
@@ -59,7 +59,7 @@ func cargoNoopEnv(k string) bool {
 	return true
 }
 
-// cargoNoopCheck returns Plan.UpToDate for a cargo command line, or nil when the
+// cargoNoopCheck returns Plan.Steps.UpToDate for a cargo command line, or nil when the
 // build could do something whatever the files say: anything but a bare `cargo
 // build`, a variable or user config that changes the build, cargo config in the
 // project or above it.

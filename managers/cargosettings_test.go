@@ -185,7 +185,7 @@ func TestCargoPlanProjectConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, f := range p.Credentials.Files {
+	for _, f := range p.Sandbox.Credentials.Files {
 		got = append(got, f.Project)
 		switch f.Project {
 		case ".cargo/config.toml":
@@ -208,10 +208,10 @@ func TestCargoPlanProjectConfig(t *testing.T) {
 	above := filepath.Join(filepath.Dir(root), ".cargo", "config.toml")
 	writeFile(t, above, "[build]\nrustc-wrapper = \"x\"\n")
 	p, err = cargo.Plan([]string{"build"}, env)
-	if err != nil || len(p.Credentials.Files) != 2 || !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, above+" is above the workspace root") }) {
+	if err != nil || len(p.Sandbox.Credentials.Files) != 2 || !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, above+" is above the workspace root") }) {
 		t.Errorf("a config above the root: %v %q", err, p.Notes)
 	}
-	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+	for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download, p.Steps.Build} {
 		if !slices.Contains(s.Env, "RUSTC_WRAPPER=sccache") {
 			t.Errorf("the user's RUSTC_WRAPPER is theirs to choose: %q", s.Env)
 		}
@@ -234,8 +234,8 @@ func TestCargoPlusToolchain(t *testing.T) {
 	if err != nil || p.Passthrough {
 		t.Fatalf("cargo +nightly build must be planned: %v %+v", err, p)
 	}
-	if want := []string{"cargo", "+nightly", "build", "--frozen", "--release"}; !slices.Equal(p.Build.Args, want) {
-		t.Errorf("Build = %q, want %q", p.Build.Args, want)
+	if want := []string{"cargo", "+nightly", "build", "--frozen", "--release"}; !slices.Equal(p.Steps.Build.Args, want) {
+		t.Errorf("Build = %q, want %q", p.Steps.Build.Args, want)
 	}
 }
 
@@ -403,9 +403,9 @@ func TestCargoAliases(t *testing.T) {
 				t.Fatalf("Plan(%q) = %s, want %s…", tc.args, got, tc.want)
 			}
 			if tc.build != nil {
-				args := slices.DeleteFunc(slices.Clone(p.Build.Args), func(s string) bool { return s == "--config" || strings.HasSuffix(s, "cargo-config.toml") })
+				args := slices.DeleteFunc(slices.Clone(p.Steps.Build.Args), func(s string) bool { return s == "--config" || strings.HasSuffix(s, "cargo-config.toml") })
 				if !slices.Equal(args, tc.build) {
-					t.Errorf("Build = %q, want %q", p.Build.Args, tc.build)
+					t.Errorf("Build = %q, want %q", p.Steps.Build.Args, tc.build)
 				}
 			}
 		})

@@ -94,12 +94,12 @@ func cargoSetup(args []string, idx int, root string, env Env) (pre, stepEnv []st
 
 // cargoUserToolEnv are the user's own (trusted) choices of compiler, wrapper and
 // flags that cargo reads from the environment; CARGO_* variables are carried by
-// finishTool already.
+// finish already.
 var cargoUserToolEnv = []string{"RUSTC", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTDOC", "RUSTFLAGS", "RUSTDOCFLAGS"}
 
 // cargoAddEnv adds env to every step of p.
 func cargoAddEnv(p *Plan, env []string) {
-	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+	for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download, p.Steps.Build} {
 		if s != nil {
 			s.Env = mergeEnv(env, s.Env)
 		}

@@ -159,7 +159,7 @@ func pipUserHosts(a *pipArgv, env Env) map[string]bool {
 }
 
 // pipHeldEnv reports whether a PIP_* variable the credential steps get holds a
-// secret (as finishTool sorts them).
+// secret (as finish sorts them).
 func pipHeldEnv(env Env) bool {
 	for _, kv := range env.Environ {
 		k, v, _ := strings.Cut(kv, "=")
@@ -246,10 +246,10 @@ func pipProjectHostSites(a *pipArgv, env Env, venv string) map[string]credHostSi
 // pipCheckCredentialHosts refuses a pip resolve that holds the user's index
 // credentials and would reach a server only a project file names.
 func pipCheckCredentialHosts(name string, a *pipArgv, env Env, venv string, p *Plan) error {
-	if p.Resolve == nil || len(p.Resolve.Egress) == 0 || !(credentialsHeld(p.Credentials) || pipHeldEnv(env)) {
+	if p.Steps.Resolve == nil || len(p.Steps.Resolve.Egress) == 0 || !(credentialsHeld(p.Sandbox.Credentials) || pipHeldEnv(env)) {
 		return nil
 	}
-	foreign := credForeignHosts(p.Resolve.Egress, pipUserHosts(a, env))
+	foreign := credForeignHosts(p.Steps.Resolve.Egress, pipUserHosts(a, env))
 	if len(foreign) == 0 {
 		return nil
 	}
@@ -298,15 +298,15 @@ func poetryUserHosts(env Env, args []string) map[string]bool {
 // would reach a server only the project's pyproject.toml names (a source, a url
 // or git dependency).
 func poetryCheckCredentialHosts(p *Plan, env Env, args []string) error {
-	if p == nil || p.Resolve == nil || len(p.Resolve.Egress) == 0 || !credentialsHeld(p.Credentials) {
+	if p == nil || p.Steps.Resolve == nil || len(p.Steps.Resolve.Egress) == 0 || !credentialsHeld(p.Sandbox.Credentials) {
 		return nil
 	}
-	foreign := credForeignHosts(p.Resolve.Egress, poetryUserHosts(env, args))
+	foreign := credForeignHosts(p.Steps.Resolve.Egress, poetryUserHosts(env, args))
 	if len(foreign) == 0 {
 		return nil
 	}
 	sites := map[string]credHostSite{}
-	pyproject := filepath.Join(p.Root, "pyproject.toml")
+	pyproject := filepath.Join(p.Project.Root, "pyproject.toml")
 	credScanFile(sites, pyproject, "pyproject.toml")
 	// The project's sources on those servers, for the exact command to pin them.
 	var pins []string

@@ -81,8 +81,8 @@ func TestPipCredentialHosts(t *testing.T) {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
-				if p.Credentials != nil {
-					for _, kv := range p.Credentials.Env {
+				if p.Sandbox.Credentials != nil {
+					for _, kv := range p.Sandbox.Credentials.Env {
 						if !strings.HasPrefix(kv, "PIP_") {
 							t.Errorf("pip's credential steps get %s", kv)
 						}
@@ -92,7 +92,7 @@ func TestPipCredentialHosts(t *testing.T) {
 			}
 			var ref *Refusal
 			if !errors.As(err, &ref) {
-				t.Fatalf("want a refusal, got %v (egress %v)", err, p.Resolve.Egress)
+				t.Fatalf("want a refusal, got %v (egress %v)", err, p.Steps.Resolve.Egress)
 			}
 			for _, s := range tc.refused {
 				if !strings.Contains(err.Error(), s) {

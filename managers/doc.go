@@ -12,9 +12,12 @@
 //   - a passthrough Plan: run the real tool with argv untouched (npm run, pnpm ls, …);
 //   - a *Refusal: a command line phylum-box will not run, with what to do instead
 //     (global installs, links into the global prefix, interactive upgrades, …);
-//   - a Plan with the steps Resolve, Download, Build (and Run for npx/dlx), the
-//     Lockfiles to precheck, the files to CarryOver, the Outputs that may be synced
-//     back, the Sealed files the build must not touch, the Caches and Credentials.
+//   - a Plan in four parts: Project (Root, Cwd, the Lockfiles to precheck, the
+//     Outputs that may be synced back, the Sealed files the build must not touch),
+//     Steps (Evaluate, Resolve, Hooks, Download, Build, ProjectScripts, Run, and the
+//     host callbacks that read what they left), Scratch (npx/dlx/create: the empty
+//     project to install into) and Sandbox (Caches, Credentials, HostPaths); npm,
+//     pnpm and yarn plans also name their Registries (one metadata client).
 //
 // Adding a manager (uv, pip, …) is one file with a type implementing Manager and
 // Documented (Doc, built from the tables Plan reads, becomes its reference page), its
@@ -27,17 +30,17 @@
 //     (user flags and local "file:" specs hold paths), run Resolve there with the
 //     network on. Then parse Lockfiles from the copy and precheck them. A nil
 //     Resolve means the committed lockfile is the resolution (npm ci, rebuild).
-//  2. Copy CarryOver from the scratch copy into the install tree (an overlay of
-//     Root), run Download with the network on. Re-read Lockfiles and refuse if they
-//     name a package that was not prechecked.
+//  2. Run Download with the network on, on the resolved tree (an overlay of
+//     Root). Re-read Lockfiles and refuse if they name a package that was not
+//     prechecked.
 //  3. Snapshot Sealed, run Build with the network off, compare Sealed (a change is a
 //     forbidden write, exit 4). If Build.AppendChanged, the names of the packages
 //     that Download added or changed may be appended to limit the build.
 //  4. Sync back only Outputs; list and refuse every other write. Then run Then on
 //     the host, if set.
 //  5. Scratch plans (npx, dlx, create): steps 1–3 run in an empty project made from
-//     ScratchFiles; Run then executes with the project as working directory, the
-//     network off, the scratch node_modules/.bin first in PATH, and RunBinOf (if
+//     Scratch.Files; Run then executes with the project as working directory, the
+//     network off, the scratch node_modules/.bin first in PATH, and Scratch.RunBinOf (if
 //     set) resolved with BinFromManifest and put in front of Run.Args.
 //
 // Every step gets the variables in PassEnv, network steps also NetworkEnv (proxy

@@ -137,8 +137,7 @@ func shellOfManager(via string, argv []string, dir string, env Env) (*Plan, erro
 }
 
 func execManagerRefusal(via, reason, advice string) error {
-	_, err := finishPlan(nil, &Refusal{Manager: via, Reason: reason, Advice: advice}, Env{})
-	return err
+	return &Refusal{Manager: via, Reason: reason, Advice: advice}
 }
 
 // callOfManager handles npm exec's --call (npx -c) string: a plain command that

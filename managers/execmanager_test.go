@@ -72,18 +72,18 @@ func TestExecOfManagerPlansTheManager(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.mgr == "" {
-				if p.Manager == tt.tool && !p.Passthrough && !p.Scratch {
+				if p.Manager == tt.tool && !p.Passthrough && p.Scratch == nil {
 					t.Fatalf("planned as %s %s, want as before", p.Manager, p.Subcommand)
 				}
 				return
 			}
-			if p.Passthrough || p.Scratch || p.Manager != tt.mgr {
-				t.Fatalf("planned as %s %q (passthrough %v, scratch %v), want the %s manager", p.Manager, p.Subcommand, p.Passthrough, p.Scratch, tt.mgr)
+			if p.Passthrough || p.Scratch != nil || p.Manager != tt.mgr {
+				t.Fatalf("planned as %s %q (passthrough %v, scratch %v), want the %s manager", p.Manager, p.Subcommand, p.Passthrough, p.Scratch != nil, tt.mgr)
 			}
 			if tt.sub != "" && p.Subcommand != tt.sub {
 				t.Errorf("subcommand %q, want %q", p.Subcommand, tt.sub)
 			}
-			if p.Resolve == nil && p.Download == nil {
+			if p.Steps.Resolve == nil && p.Steps.Download == nil {
 				t.Errorf("no networked step: %+v", p)
 			}
 		})
@@ -162,7 +162,7 @@ func TestPoetryRunOfManager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Passthrough || p.Manager != "pip" || p.Resolve == nil {
+	if p.Passthrough || p.Manager != "pip" || p.Steps.Resolve == nil {
 		t.Fatalf("planned as %s %s (passthrough %v), want pip's protected install", p.Manager, p.Subcommand, p.Passthrough)
 	}
 	p, err = poetry.Plan([]string{"run", "pytest"}, env)
@@ -201,7 +201,7 @@ func TestNpxOptionSpellings(t *testing.T) {
 		if err != nil {
 			t.Fatalf("npx %q: %v", args, err)
 		}
-		if p.Passthrough || p.Scratch || p.Manager != "yarn" || p.Subcommand != "add" {
+		if p.Passthrough || p.Scratch != nil || p.Manager != "yarn" || p.Subcommand != "add" {
 			t.Errorf("npx %q: planned as %s %s (passthrough %v), want yarn add", args, p.Manager, p.Subcommand, p.Passthrough)
 		}
 	}
@@ -258,7 +258,7 @@ func TestPoetryRunPythonMPip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("poetry %q: %v", args, err)
 		}
-		if p.Passthrough || p.Manager != "pip" || p.Resolve == nil {
+		if p.Passthrough || p.Manager != "pip" || p.Steps.Resolve == nil {
 			t.Errorf("poetry %q: planned as %s %s (passthrough %v), want pip's protected install", args, p.Manager, p.Subcommand, p.Passthrough)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // locale, terminal and TLS trust settings). What else reaches the steps:
 //
 //   - the managers' own settings (npm_config_*, pnpm_config_*, YARN_*, PIP_*,
-//     POETRY_*, BUNDLE_*, CARGO_*, …), by finishPlan and finishTool — credentials
+//     POETRY_*, BUNDLE_*, CARGO_*, …), each manager's own (managerSettings) by finish — credentials
 //     among them only to the resolve and download steps;
 //   - the built-in list below: non-secret switches that install scripts read
 //     (PUPPETEER_SKIP_DOWNLOAD=1 must reach puppeteer's postinstall);
@@ -132,16 +132,10 @@ func KeptEnv(environ, keep []string) (kept, dropped []string) {
 }
 
 // managerSettingEnv: a variable the managers read as their own setting, which
-// finishPlan/finishTool carry (or the plan sets) — never overridden by keep_env.
+// finish carries (or the plan sets) for any manager — never overridden by keep_env.
 func managerSettingEnv(name string) bool {
-	l := strings.ToLower(name)
-	for _, pre := range toolEnvPrefixes {
-		if strings.HasPrefix(l, pre) {
-			return true
-		}
-	}
-	for _, pre := range pythonEnvPrefixes {
-		if strings.HasPrefix(name, pre) {
+	for _, s := range managerSettings {
+		if _, ok := s.matches(name); ok {
 			return true
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
@@ -102,10 +101,10 @@ var outsideMarkers = map[string][]string{
 // unacceptable path is an error (exit 2) naming it, where it was named and why,
 // with what to do instead.
 func OutsideDirs(p *Plan, home string) ([]OutsideDir, error) {
-	if p == nil || p.Passthrough || p.Scratch || p.Root == "" {
+	if p == nil || p.Passthrough || p.Scratch != nil || p.Project.Root == "" {
 		return nil, nil
 	}
-	root, err := filepath.EvalSymlinks(p.Root)
+	root, err := filepath.EvalSymlinks(p.Project.Root)
 	if err != nil {
 		return nil, nil // the orchestration reports a missing project itself
 	}
@@ -153,7 +152,7 @@ func OutsideDirs(p *Plan, home string) ([]OutsideDir, error) {
 		specs = specs[1:]
 		bind, at, err := c.check(s)
 		if err != nil {
-			return nil, exitcode.With(exitcode.Usage, &Refusal{Manager: p.Manager, Reason: err.Error(), Advice: outsideAdvice(s.user)})
+			return nil, &Refusal{Manager: p.Manager, Reason: err.Error(), Advice: outsideAdvice(s.user)}
 		}
 		if follow != nil && at != "" && !followed[at] && len(followed) < maxCrates {
 			followed[at] = true
@@ -164,9 +163,9 @@ func OutsideDirs(p *Plan, home string) ([]OutsideDir, error) {
 		}
 		seen[bind] = true
 		if len(out) == maxOutsideDirs {
-			return nil, exitcode.With(exitcode.Usage, &Refusal{Manager: p.Manager,
+			return nil, &Refusal{Manager: p.Manager,
 				Reason: fmt.Sprintf("the command and the project name more than %d directories outside the project as dependencies (the last: %s, %s)", maxOutsideDirs, rootfs.Printable(s.named), rootfs.Printable(s.from)),
-				Advice: "vendor them into the project, or install them in smaller groups"})
+				Advice: "vendor them into the project, or install them in smaller groups"}
 		}
 		out = append(out, OutsideDir{Path: bind, Named: s.named, From: s.from, User: s.user})
 	}

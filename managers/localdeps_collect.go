@@ -57,7 +57,7 @@ func nodePathSpec(spec string) (path string, ok bool) {
 // for directories outside the project.
 func nodeLocalSpecs(p *Plan, root string) []localSpec {
 	var out []localSpec
-	cwd := filepath.Join(root, p.Cwd)
+	cwd := filepath.Join(root, p.Project.Cwd)
 	for _, arg := range nodeCLIPackageArgs(p) {
 		if path, ok := nodePathSpec(arg); ok {
 			out = append(out, localSpec{named: arg, path: path, base: cwd, from: "the command line", user: true})
@@ -208,7 +208,7 @@ func nodeManifestSpecs(data []byte, mf, dir string) []localSpec {
 // pyLocalSpecs: pip's local directories on the command line (`../lib`, `-e
 // ../lib`) and in its requirements files; poetry's path dependencies.
 func pyLocalSpecs(p *Plan, root string) []localSpec {
-	cwd := filepath.Join(root, p.Cwd)
+	cwd := filepath.Join(root, p.Project.Cwd)
 	if p.Manager == "poetry" {
 		return poetryLocalSpecs(root)
 	}

@@ -52,7 +52,7 @@ func writeManifest(t *testing.T, dir, name, content string) {
 func TestOutsideDirsNode(t *testing.T) {
 	home, project, lib := localTree(t)
 	npmPlan := func(args ...string) *Plan {
-		return &Plan{Manager: "npm", Ecosystem: precheck.NPM, Root: project, Cwd: ".", Args: args}
+		return &Plan{Manager: "npm", Ecosystem: precheck.NPM, Project: Project{Root: project, Cwd: "."}, Args: args}
 	}
 	for _, tc := range []struct {
 		name, manifest string
@@ -131,7 +131,7 @@ func TestOutsideDirsCargoFollowsPathCrates(t *testing.T) {
 	writeManifest(t, project, "Cargo.toml", "[package]\nname = \"app\"\n[dependencies]\nlib = { path = \"../lib\" }\nserde = \"1\"\n")
 	writeManifest(t, lib, "Cargo.toml", "[package]\nname = \"lib\"\n[dependencies]\nother = { path = \"../other\" }\n")
 	writeManifest(t, other, "Cargo.toml", "[package]\nname = \"other\"\n")
-	p := &Plan{Manager: "cargo", Ecosystem: precheck.CratesIO, Root: project, Cwd: ".", Args: []string{"build"}}
+	p := &Plan{Manager: "cargo", Ecosystem: precheck.CratesIO, Project: Project{Root: project, Cwd: "."}, Args: []string{"build"}}
 	dirs, err := OutsideDirs(p, home)
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestOutsideDirsCargoFollowsPathCrates(t *testing.T) {
 
 func TestOutsideDirsPip(t *testing.T) {
 	home, project, lib := localTree(t)
-	p := &Plan{Manager: "pip", Ecosystem: precheck.PyPI, Root: project, Cwd: ".", Args: []string{"install", "-e", "../lib"}}
+	p := &Plan{Manager: "pip", Ecosystem: precheck.PyPI, Project: Project{Root: project, Cwd: "."}, Args: []string{"install", "-e", "../lib"}}
 	dirs, err := OutsideDirs(p, home)
 	if err != nil || len(dirs) != 1 || dirs[0].Path != lib || !dirs[0].User {
 		t.Fatalf("dirs = %+v, %v", dirs, err)
@@ -164,7 +164,7 @@ func TestOutsideDirsPip(t *testing.T) {
 func TestOutsideRefusalEscapesNames(t *testing.T) {
 	home, project, _ := localTree(t)
 	writeManifest(t, project, "package.json", `{"dependencies":{"x\u001b[2J":"file:../../.ssh"}}`)
-	_, err := OutsideDirs(&Plan{Manager: "npm", Ecosystem: precheck.NPM, Root: project, Cwd: ".", Args: []string{"install"}}, home)
+	_, err := OutsideDirs(&Plan{Manager: "npm", Ecosystem: precheck.NPM, Project: Project{Root: project, Cwd: "."}, Args: []string{"install"}}, home)
 	if err == nil || strings.ContainsRune(err.Error(), 0x1b) {
 		t.Fatalf("want a refusal without the raw escape, got %q", err)
 	}
@@ -181,7 +181,7 @@ func TestOutsideDirsHiddenOutsideHome(t *testing.T) {
 	writeManifest(t, lib, "package.json", "{}")
 	writeManifest(t, secret, "package.json", "{}")
 	home := filepath.Join(base, "home", "u")
-	p := &Plan{Manager: "npm", Ecosystem: precheck.NPM, Root: project, Cwd: ".", Args: []string{"install"}}
+	p := &Plan{Manager: "npm", Ecosystem: precheck.NPM, Project: Project{Root: project, Cwd: "."}, Args: []string{"install"}}
 	writeManifest(t, project, "package.json", `{"dependencies":{"lib":"file:../lib"}}`)
 	if dirs, err := OutsideDirs(p, home); err != nil || len(dirs) != 1 || dirs[0].Path != lib {
 		t.Fatalf("the sibling in the project's own hidden dir: %+v, %v", dirs, err)
@@ -203,11 +203,11 @@ func TestOutsideDirsGlobMembersAndPEP508(t *testing.T) {
 	writeManifest(t, project, "Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n")
 	writeManifest(t, filepath.Join(project, "crates", "a"), "Cargo.toml", "[package]\nname = \"a\"\n[dependencies]\nlib = { path = \"../../../lib\" }\n")
 	writeManifest(t, filepath.Join(project, "crates", "notes"), "README", "")
-	dirs, err := OutsideDirs(&Plan{Manager: "cargo", Ecosystem: precheck.CratesIO, Root: project, Cwd: ".", Args: []string{"build"}}, home)
+	dirs, err := OutsideDirs(&Plan{Manager: "cargo", Ecosystem: precheck.CratesIO, Project: Project{Root: project, Cwd: "."}, Args: []string{"build"}}, home)
 	if err != nil || len(dirs) != 1 || dirs[0].Path != lib {
 		t.Fatalf("dirs = %+v, %v; want %s", dirs, err, lib)
 	}
-	dirs, err = OutsideDirs(&Plan{Manager: "pip", Ecosystem: precheck.PyPI, Root: project, Cwd: ".", Args: []string{"install", "lib @ file://" + lib}}, home)
+	dirs, err = OutsideDirs(&Plan{Manager: "pip", Ecosystem: precheck.PyPI, Project: Project{Root: project, Cwd: "."}, Args: []string{"install", "lib @ file://" + lib}}, home)
 	if err != nil || len(dirs) != 1 || dirs[0].Path != lib {
 		t.Fatalf("dirs = %+v, %v; want %s", dirs, err, lib)
 	}
@@ -217,7 +217,7 @@ func TestOutsideDirsGlobMembersAndPEP508(t *testing.T) {
 func TestOutsideDirsPnpmWorkspaceOverrides(t *testing.T) {
 	home, project, lib := localTree(t)
 	writeManifest(t, project, "package.json", `{"name":"app"}`)
-	p := &Plan{Manager: "pnpm", Ecosystem: precheck.NPM, Root: project, Cwd: ".", Args: []string{"install"}}
+	p := &Plan{Manager: "pnpm", Ecosystem: precheck.NPM, Project: Project{Root: project, Cwd: "."}, Args: []string{"install"}}
 	writeManifest(t, project, "pnpm-workspace.yaml", "overrides:\n  lib: link:../lib\n  lodash: ^4\n")
 	if dirs, err := OutsideDirs(p, home); err != nil || len(dirs) != 1 || dirs[0].Path != lib {
 		t.Fatalf("dirs = %+v, %v; want %s", dirs, err, lib)

@@ -127,31 +127,82 @@ type Plan struct {
 	// Passthrough: the command installs nothing and runs no registry code.
 	Passthrough bool
 
+	// Project is the tree the steps work on and what may come back from it.
+	Project Project
+	// Steps are the sandboxed commands and the host callbacks between them.
+	Steps Steps
+	// Scratch, when set, makes the plan install into a fresh empty project (npx,
+	// dlx, create); nothing of it is synced back but what Run writes.
+	Scratch *ScratchProject
+	// Sandbox is what the steps see of the host besides the project.
+	Sandbox Sandbox
+	// Registries is the npm-ecosystem metadata client: the default registry, the
+	// "@scope" registries and their credentials, named once. The orchestration
+	// reads publish times and install-script facts through it and sets its
+	// CacheDir (registry.DefaultCacheDir). It prints itself redacted. Nil for the
+	// other ecosystems.
+	Registries *registry.Client `json:"-"`
+
+	// Then runs on the host after a successful sync back, like a passthrough
+	// ("npm install-test" = install, then "npm test").
+	Then []string
+	// Notes are one-line explanations printed with -v (why copy instead of hard
+	// links, which yarn flavour was detected, …).
+	Notes []string
+}
+
+// Project is the user's project as a plan sees it.
+type Project struct {
 	// Root is the project root (absolute): the tree that gets overlaid during the steps
 	// and synced back after. Cwd is where the steps run, relative to Root (npm finds
 	// the project by walking up, so a user in a subdirectory installs at the root).
 	Root string
 	Cwd  string
+	// Name and Version are the project's package.json name and version, for
+	// scripts: allowlist and allow_scripts.
+	Name, Version string
+	// Lockfiles are the files (relative to Root) to precheck, in order of preference:
+	// the first one that exists is read (rebuild prefers npm's hidden lockfile,
+	// node_modules/.package-lock.json, which describes what is installed). After
+	// Download the orchestration re-reads it and refuses the install if it names a
+	// package that was not prechecked.
+	Lockfiles []string
+	// Outputs are the paths (relative to Root; a trailing "/" means a directory tree)
+	// that may be synced back. Every other write is refused and reported.
+	Outputs []string
+	// Sealed are outputs (relative to Root) that Build must leave exactly as Download
+	// left them (manifests, lockfiles): lifecycle scripts have no business there, and
+	// a change would smuggle an unchecked dependency past the precheck. The
+	// orchestration compares them after Build and treats a change as a forbidden write.
+	Sealed []string
+	// Freshen are files (relative to Root) the manager writes last to say the tree
+	// is as they describe (npm's hidden lockfile); after a sync back that wrote one,
+	// its modification time is set to the sync's end, as the manager's own run would
+	// have left it — the sync's new entries would otherwise make it look stale.
+	Freshen []string
+	// Bookkeeping names output files (relative to Root) the manager rewrites on
+	// every run, with whether the run's content says nothing new over the host's
+	// (pnpm's node_modules/.pnpm-workspace-state-v1.json differs only in when it was
+	// written): such a file is left as the host has it and not counted as synced.
+	Bookkeeping map[string]func(run, host []byte) bool `json:"-"`
+}
 
-	// Scratch plans (npx, dlx) install into a fresh empty project the orchestration
-	// creates from ScratchFiles (relative path → content); nothing from it is synced
-	// back. Run then executes with Root/Cwd as working directory, the scratch
-	// project's node_modules/.bin first in PATH.
-	Scratch      bool
-	ScratchFiles map[string]string
-
+// Steps are the commands run in the sandbox, in this order, and the host
+// callbacks that read what they left. Every callback's input is untrusted data.
+type Steps struct {
 	// Evaluate runs before Resolve with no network, no credentials and the project
 	// read-only: project code a manager must run to know what to resolve (Ruby in a
 	// Gemfile) runs there, never in a networked step. Its standard output (at most
 	// 4 MiB, not shown) goes to Evaluated on the host, which treats it as untrusted
 	// data (read returns a project file as the steps see it) and may change the plan
-	// for the later steps (Credentials.Files, Step.Env); an error stops the install,
-	// a *Refusal with exit 2.
+	// for the later steps (Sandbox.Credentials.Files, Step.Env); an error stops the
+	// install, a *Refusal with exit 2.
 	Evaluate  *Step
 	Evaluated func(stdout []byte, read func(rel string) ([]byte, error)) error `json:"-"`
 	// Resolve runs on a throwaway copy of the project with the network on and no
-	// package code; afterwards the orchestration parses Lockfiles from that copy. A nil
-	// Resolve means the committed lockfile is the resolution (npm ci, rebuild).
+	// package code; afterwards the orchestration parses Project.Lockfiles from that
+	// copy. A nil Resolve means the committed lockfile is the resolution (npm ci,
+	// rebuild).
 	Resolve *Step
 	// Hooks, when set, runs after Resolve with no network and no credentials: the
 	// project's own resolution code (a pnpmfile), which may change only the lockfile
@@ -168,27 +219,23 @@ type Plan struct {
 	// run package code (an sdist's metadata hook). It returns the lockfile entries
 	// that are not what would be fetched (Mismatch and Source set: blocked with
 	// exit 3 before anything is fetched) or an error (a *Refusal exits 2, an
-	// exitcode error with its code), and may set what the later steps are given
-	// (Credentials.Files: the validated fetch list, in place of the lockfile).
+	// *UnusableOutput 5, a *ForbiddenWrite 4), and may set what the later steps are
+	// given (Sandbox.Credentials.Files: the validated fetch list, in place of the
+	// lockfile).
 	Resolved func(changed []string, read func(rel string) ([]byte, error)) ([]precheck.Package, error) `json:"-"`
-	// ResolveOutput, when set, replaces Lockfiles for a Resolve that may run package
-	// code (pip's builds sdist metadata): the step's standard output (capped, not
-	// shown) is handed to it on the host, and everything the step wrote is thrown
+	// ResolveOutput, when set, replaces Project.Lockfiles for a Resolve that may run
+	// package code (pip's builds sdist metadata): the step's standard output (capped,
+	// not shown) is handed to it on the host, and everything the step wrote is thrown
 	// away before the next step. It parses and validates that untrusted output and
 	// returns the packages to precheck (Mismatch set on an entry that is not what
 	// the configured index serves: blocked, exit 3); it may set what the later
-	// steps are given (Credentials.Files: the validated fetch list). An error stops
-	// the install (an exitcode error with its code).
+	// steps are given (Sandbox.Credentials.Files: the validated fetch list). An
+	// error stops the install (exit codes as for Resolved).
 	ResolveOutput func(ctx context.Context, stdout []byte) ([]precheck.Package, error) `json:"-"`
-	// Lockfiles are the files (relative to Root) to precheck, in order of preference:
-	// the first one that exists is read (rebuild prefers npm's hidden lockfile,
-	// node_modules/.package-lock.json, which describes what is installed). After
-	// Download the orchestration re-reads it and refuses the install if it names a
-	// package that was not prechecked.
-	Lockfiles []string
-	// CarryOver are the files (relative to Root) copied from Resolve's copy into the
-	// install tree after a passing precheck: the manifest(s) and lockfile.
-	CarryOver []string
+	// UpToDate, when set, tells from the project as it is (read as data, before any
+	// step) that the command has nothing to do: the lockfile is prechecked and no
+	// step runs. A manager answers true only when it is sure.
+	UpToDate func() (upToDate bool, why string) `json:"-"`
 	// Download fetches and unpacks with the network on and scripts off.
 	Download *Step
 	// Fetched, when set, is the directory (relative to Root) where Download leaves
@@ -198,15 +245,6 @@ type Plan struct {
 	// Build runs lifecycle scripts with the network off. Nil when there is nothing
 	// to build (uninstall-only plans still rebuild: bin links may change).
 	Build *Step
-	// Run is registry code executed after Build (npx, dlx): network off, project
-	// read-only unless the orchestration decides otherwise. RunBinOf, when set, names
-	// the package whose bin the orchestration resolves (BinFromManifest) and puts in
-	// front of Run.Args.
-	Run      *Step
-	RunBinOf string
-	// WriteBack, set for every Scratch plan with a Run, says what Run may write to
-	// the project and how it is synced back (writeback.go); nil: thrown away.
-	WriteBack *WriteBack
 	// BuildNeeded, when set, tells from the tree Download left (read returns a file
 	// of the scratch project, relative to Root) whether Build has anything to run;
 	// why says what was found. Nil means always run Build. A manager answers false
@@ -218,15 +256,6 @@ type Plan struct {
 	// the names to append to Build (none: nothing to build); ok false means it
 	// cannot tell, and Build covers the whole tree (BuildNeeded still applies).
 	BuildChanged func(read func(rel string) ([]byte, error), dirs []string) (names []string, why string, ok bool) `json:"-"`
-	// UpToDate, when set, tells from the project as it is (read as data, before any
-	// step) that the command has nothing to do: the lockfile is prechecked and no
-	// step runs. A manager answers true only when it is sure.
-	UpToDate func() (upToDate bool, why string) `json:"-"`
-	// Freshen are files (relative to Root) the manager writes last to say the tree
-	// is as they describe (npm's hidden lockfile); after a sync back that wrote one,
-	// its modification time is set to the sync's end, as the manager's own run would
-	// have left it — the sync's new entries would otherwise make it look stale.
-	Freshen []string
 	// BuildFirst, when set, lets the orchestration try Build alone over the
 	// committed lockfile first (prechecked as always, offline, in a session of its
 	// own): an everyday build with nothing to resolve or fetch needs no other step.
@@ -240,67 +269,69 @@ type Plan struct {
 	// remove are the lockfile paths (relative to Root) it would drop with it, gone
 	// the package names no longer in the tree (managers/npmoptional.go).
 	BuildOptionalFailed func(output, root string, read func(rel string) ([]byte, error)) (failed string, remove, gone []string, ok bool) `json:"-"`
-	// Then runs on the host after a successful sync back, like a passthrough
-	// ("npm install-test" = install, then "npm test").
-	Then []string
-	// Bookkeeping names output files (relative to Root) the manager rewrites on
-	// every run, with whether the run's content says nothing new over the host's
-	// (pnpm's node_modules/.pnpm-workspace-state-v1.json differs only in when it was
-	// written): such a file is left as the host has it and not counted as synced.
-	Bookkeeping map[string]func(run, host []byte) bool `json:"-"`
+	// ProjectScripts, when set, runs the project's own lifecycle scripts (the root
+	// package's preinstall … prepare, its workspace packages') after Build, as the
+	// manager runs them after installing: no network, no credentials, under the
+	// policy's scripts mode by Project.Name. What it writes in the project beyond
+	// Outputs is synced back too, except .git/ and Sealed files
+	// (internal/install/rootscripts.go).
+	ProjectScripts *Step
+	// Run is registry code executed after Build (npx, dlx): network off, project
+	// read-only unless the orchestration decides otherwise (Scratch.WriteBack).
+	Run *Step
 	// Notices, when set, runs on the host after the last step with read (a file of
 	// the scratch project: untrusted, package code may have written it) and returns
 	// what the bare manager would have told the user but its steps do not show
 	// (pnpm's "Ignored build scripts"); they are printed as warnings.
 	Notices func(read func(rel string) ([]byte, error)) []string `json:"-"`
-	// ProjectScripts, when set, runs the project's own lifecycle scripts (the root
-	// package's preinstall … prepare, its workspace packages') after Build, as the
-	// manager runs them after installing: no network, no credentials, under the
-	// policy's scripts mode by ProjectName. What it writes in the project beyond
-	// Outputs is synced back too, except .git/ and Sealed files
-	// (internal/install/rootscripts.go).
-	ProjectScripts *Step
-	// ProjectName and ProjectVersion are the project's package.json name and
-	// version, for scripts: allowlist and allow_scripts.
-	ProjectName, ProjectVersion string
+}
 
-	// Outputs are the paths (relative to Root; a trailing "/" means a directory tree)
-	// that may be synced back. Every other write is refused and reported.
-	Outputs []string
-	// Sealed are outputs (relative to Root) that Build must leave exactly as Download
-	// left them (manifests, lockfiles): lifecycle scripts have no business there, and
-	// a change would smuggle an unchecked dependency past the precheck. The
-	// orchestration compares them after Build and treats a change as a forbidden write.
-	Sealed []string
+// ScratchProject is the fresh empty project a scratch plan (npx, dlx, create)
+// installs into: the orchestration creates it from Files (relative path →
+// content), and Run then executes with Project.Root/Cwd as working directory, the
+// scratch project's node_modules/.bin first in PATH.
+type ScratchProject struct {
+	Files map[string]string
+	// RunBinOf, when set, names the package whose bin the orchestration resolves
+	// (BinFromManifest) and puts in front of Steps.Run.Args.
+	RunBinOf string
+	// WriteBack, set for every scratch plan with a Run, says what Run may write to
+	// the project and how it is synced back (writeback.go); nil: thrown away.
+	WriteBack *WriteBack
+}
+
+// Sandbox is what the steps see of the host besides the project.
+type Sandbox struct {
 	// Caches are host directories mounted into the steps.
 	Caches []Cache
-	// Credentials are secrets for Resolve and Download only; nil if none.
+	// Credentials are secrets for the steps with Step.Credentials; nil if none.
 	Credentials *Credentials
-	// Registry is the effective default registry URL (with trailing "/") for metadata;
-	// ScopeRegistries maps "@scope" to its registry.
-	Registry        string
-	ScopeRegistries map[string]string
-	// Metadata reads publish times and install-script facts from the registries the
-	// plan's packages come from, with their credentials; the orchestration sets its
-	// CacheDir (registry.DefaultCacheDir) and HTTP. It prints itself redacted.
-	Metadata *registry.Client `json:"-"`
 	// HostPaths are host files and directories the steps need read-only to find the
 	// tools (node's prefix, the package manager's own package), for the rootfs to
 	// bind when they are outside its default read-only binds.
 	HostPaths []string
-	// Notes are one-line explanations worth printing with -v (why copy instead of
-	// hard links, which yarn flavour was detected, …).
-	Notes []string
 }
 
-// Step is one command run in the sandbox, with Plan.Root/Plan.Cwd as working
+// RegistryURLs returns the default registry URL and the "@scope" registry URLs of
+// p.Registries: none for a plan without one (the other ecosystems).
+func (p *Plan) RegistryURLs() (def string, scopes map[string]string) {
+	if p.Registries == nil {
+		return "", nil
+	}
+	scopes = map[string]string{}
+	for s, ep := range p.Registries.Scopes {
+		scopes[s] = ep.URL
+	}
+	return p.Registries.Registry, scopes
+}
+
+// Step is one command run in the sandbox, with Plan.Project.Root/Cwd as working
 // directory (the scratch project for Scratch plans).
 type Step struct {
 	Args    []string // argv; Args[0] is looked up in the sandbox's PATH
 	Env     []string // KEY=VALUE added to the sandbox environment
 	Network bool     // the network is reachable
-	Scripts bool     // package code may run (informational: the flags above enforce it)
-	// Credentials: Plan.Credentials are mounted for this step.
+	// Credentials: Plan.Sandbox.Credentials are mounted for this step.
 	Credentials bool
 	// Installs: a resolve step that also fetches and installs, scripts off (npm's
 	// `npm install PKG` in one run, npmfetch.go); the plan has no Download step, and
@@ -312,7 +343,7 @@ type Step struct {
 	// step covers the whole tree, which is always correct but slower.
 	AppendChanged bool
 	// Dir, when set, is the working directory (absolute) instead of
-	// Plan.Root/Plan.Cwd: a networked step that needs nothing of the project runs
+	// Plan.Project.Root/Cwd: a networked step that needs nothing of the project runs
 	// outside it.
 	Dir string
 	// Name is how messages name the step's command ("poetry lock"); its Args are
@@ -355,7 +386,7 @@ func (c Cache) MountedIn(p Phase) (mounted, writable bool) {
 }
 
 // Refusal is a command line phylum-box will not run, with what to do instead. Plan
-// returns it wrapped in exitcode.With(exitcode.Usage, …); errors.As finds it.
+// returns it as it is; cmd maps it to the usage exit code (2).
 type Refusal struct {
 	Manager string
 	Reason  string
@@ -375,12 +406,16 @@ var (
 	managers = map[string]Manager{}
 )
 
-// Register makes m available under m.Name(). Each manager file calls it from init.
+// Register makes m available under m.Name(). Each manager file calls it from init;
+// the name must have its settingsEnv in managerSettings (finish.go).
 func Register(m Manager) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	if _, dup := managers[m.Name()]; dup {
 		panic("managers: duplicate manager " + m.Name())
+	}
+	if _, ok := managerSettings[m.Name()]; !ok {
+		panic("managers: no settingsEnv for " + m.Name())
 	}
 	managers[m.Name()] = m
 }

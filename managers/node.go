@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/phylum-box/phylum-box/internal/exitcode"
 )
 
 // Shared knowledge of the Node.js family (npm, yarn, pnpm): finding the project root,
@@ -312,18 +310,6 @@ func exists(root, rel string) bool {
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
-// toolEnvPrefixes are the environment variables that configure the npm family; the
-// user's settings there must reach the sandboxed tool as they reach the real one.
-var toolEnvPrefixes = []string{"npm_config_", "pnpm_config_", "yarn_"}
-
-// toolEnvControlled are set by the plan itself (caches, the user config the sandbox
-// gets in its $HOME), so the user's values for them are not carried.
-var toolEnvControlled = map[string]bool{
-	"npm_config_userconfig": true, "npm_config_cache": true, "npm_config_store_dir": true,
-	"npm_config_cache_dir": true, "npm_config_nodedir": true, "yarn_cache_folder": true,
-	"yarn_global_folder": true, "npm_config_offline": true, "yarn_enable_network": true,
-}
-
 func isSecretEnv(key string) bool {
 	k := strings.ToLower(key)
 	for _, s := range []string{"auth", "token", "password", "_ident", "otp"} {
@@ -340,52 +326,6 @@ func isSecretEnv(key string) bool {
 // but with the parent's environment (pacote lib/git.js, lib/fetcher.js). Such a
 // dependency is installed without its prepare script having run.
 var noScriptsEnv = []string{"npm_config_ignore_scripts=true", "YARN_IGNORE_SCRIPTS=true", "YARN_ENABLE_SCRIPTS=false"}
-
-// finishPlan gives every planned (not passthrough) step the user's tool settings from
-// the environment — secrets only through Credentials.Env, for the credential steps —
-// and lists the host paths the steps need to see the tools.
-func finishPlan(p *Plan, err error, env Env, tools ...string) (*Plan, error) {
-	var ref *Refusal
-	if errors.As(err, &ref) {
-		return nil, exitcode.With(exitcode.Usage, err) // errors.As still finds the *Refusal
-	}
-	if err != nil || p == nil || p.Passthrough {
-		return p, err
-	}
-	var public []string
-	for _, kv := range env.Environ {
-		k, _, _ := strings.Cut(kv, "=")
-		lk := strings.ToLower(k)
-		matched := false
-		for _, pre := range toolEnvPrefixes {
-			matched = matched || strings.HasPrefix(lk, pre)
-		}
-		if !matched || toolEnvControlled[lk] {
-			continue
-		}
-		if isSecretEnv(k) || npmEnvCredential(k) { // npm_config_key, _cert, … (npmsettings.go)
-			if p.Credentials == nil {
-				p.Credentials = &Credentials{}
-			}
-			p.Credentials.Env = append(p.Credentials.Env, kv)
-			continue
-		}
-		public = append(public, kv)
-	}
-	for _, s := range []*Step{p.Resolve, p.Download, p.Build, p.Run} {
-		if s != nil {
-			s.Env = mergeEnv(public, s.Env)
-		}
-	}
-	for _, s := range []*Step{p.Resolve, p.Download} {
-		if s != nil {
-			s.Env = mergeEnv(s.Env, noScriptsEnv)
-		}
-	}
-	p.HostPaths = toolPaths(env, tools...)
-	planWriteBack(p, env) // npx, exec, dlx, create: what Run writes is synced back
-	return p, nil
-}
 
 // mergeEnv returns base with the keys that override sets removed, then override:
 // no variable appears twice (which one a program sees would depend on its libc).

@@ -48,7 +48,7 @@ func (m npmManager) Plan(args []string, env Env) (*Plan, error) {
 	if err == nil {
 		quietSteps(p, npmQuietEnv) // quietenv.go
 	}
-	return finishPlan(p, err, env, "node", "npm")
+	return finish(m.name, p, err, env)
 }
 
 func (m npmManager) plan(args []string, env Env) (*Plan, error) {
@@ -124,25 +124,30 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	}
 
 	p := &Plan{
-		Manager: "npm", Ecosystem: precheck.NPM, Subcommand: cmd, Args: args,
-		Root: root, Cwd: cwd,
-		Lockfiles:       []string{lockfile},
-		CarryOver:       append(nodeManifests(workspaces), lockfile),
-		Outputs:         nodeOutputs(workspaces, lockfile),
-		Sealed:          append(nodeManifests(workspaces), lockfile),
-		Caches:          []Cache{npmCache(env, cfg)},
-		Credentials:     cfg.Credentials(),
-		Registry:        cfg.Registry,
-		ScopeRegistries: cfg.Scopes,
-		Metadata:        cfg.MetadataClient(cfg.Registry),
-		Notes:           cfg.Notes,
+		Manager:    "npm",
+		Ecosystem:  precheck.NPM,
+		Subcommand: cmd,
+		Args:       args,
+		Project: Project{
+			Root:      root,
+			Cwd:       cwd,
+			Lockfiles: []string{lockfile},
+			Outputs:   nodeOutputs(workspaces, lockfile),
+			Sealed:    append(nodeManifests(workspaces), lockfile),
+		},
+		Sandbox: Sandbox{
+			Caches:      []Cache{npmCache(env, cfg)},
+			Credentials: cfg.Credentials(),
+		},
+		Registries: cfg.MetadataClient(cfg.Registry),
+		Notes:      cfg.Notes,
 	}
 	// The user's options go to every step (--omit, -w, --registry, …); a --prefix is
 	// made absolute, and the steps then run at that root.
 	flags := a.tokensFor(func(name string) bool { return name != "prefix" })
 	if _, ok := a.last("prefix"); ok {
 		flags = append(flags, "--prefix", root)
-		p.Cwd = "."
+		p.Project.Cwd = "."
 	}
 	// --prefer-offline: the resolve step has just refreshed the metadata the download
 	// needs (a lockfile without resolved URLs names only versions), so npm need not
@@ -153,32 +158,29 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 
 	switch cmd {
 	case "install", "update", "uninstall", "dedupe":
-		p.Resolve, p.Download = resolve, download
+		p.Steps.Resolve, p.Steps.Download = resolve, download
 	case "audit":
-		p.Resolve = &Step{Args: concat([]string{"npm", "audit", "fix"}, flags, rest[1:], []string{"--package-lock-only", "--ignore-scripts", "--no-fund"}), Network: true, Credentials: true}
-		p.Download = download
+		p.Steps.Resolve = &Step{Args: concat([]string{"npm", "audit", "fix"}, flags, rest[1:], []string{"--package-lock-only", "--ignore-scripts", "--no-fund"}), Network: true, Credentials: true}
+		p.Steps.Download = download
 	case "install-test":
-		p.Resolve, p.Download = resolve, download
-		p.Resolve.Args[1] = "install"
+		p.Steps.Resolve, p.Steps.Download = resolve, download
+		p.Steps.Resolve.Args[1] = "install"
 		p.Then = []string{"npm", "test"}
 	case "ci", "install-ci-test":
 		// The committed lockfile is the resolution; npm ci refuses a stale one itself.
-		p.Download = &Step{Args: concat([]string{"npm", "ci"}, flags, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true}
-		p.CarryOver = nil
+		p.Steps.Download = &Step{Args: concat([]string{"npm", "ci"}, flags, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true}
 		if cmd == "install-ci-test" {
 			p.Then = []string{"npm", "test"}
 		}
 	case "prune":
 		// Only removes packages: no network, nothing new to check or build.
-		p.Download = &Step{Args: concat([]string{"npm", "prune"}, flags, rest, []string{"--ignore-scripts", "--no-audit", "--no-fund"})}
-		p.CarryOver = nil
-		p.Lockfiles = []string{lockfile, "node_modules/.package-lock.json"}
+		p.Steps.Download = &Step{Args: concat([]string{"npm", "prune"}, flags, rest, []string{"--ignore-scripts", "--no-audit", "--no-fund"})}
+		p.Project.Lockfiles = []string{lockfile, "node_modules/.package-lock.json"}
 		return p, nil
 	case "rebuild":
 		// Runs the scripts of what is installed: check what node_modules holds.
-		p.CarryOver = nil
-		p.Lockfiles = []string{"node_modules/.package-lock.json", lockfile}
-		p.Outputs = nodeOutputs(workspaces)
+		p.Project.Lockfiles = []string{"node_modules/.package-lock.json", lockfile}
+		p.Project.Outputs = nodeOutputs(workspaces)
 	}
 	nodedir, err := NodeHeadersDir(env)
 	if d := cfg.get("nodedir"); d != "" && hasNodeHeaders(d) {
@@ -188,17 +190,16 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Build = &Step{
+	p.Steps.Build = &Step{
 		Args: concat([]string{"npm", "rebuild"}, flags, restIf(cmd == "rebuild", rest), []string{"--foreground-scripts", "--no-audit", "--no-fund"}, npmQuietFlags(a, cfg)),
 		// No network: node-gyp must use this machine's headers, and npm must not try.
 		Env:           append(npmNodeGypEnv(nodedir), "npm_config_offline=true", "npm_config_update_notifier=false"),
-		Scripts:       true,
 		AppendChanged: cmd != "rebuild",
 	}
 	if cmd != "rebuild" {
-		p.BuildNeeded = NpmBuildNeeded
-		p.BuildChanged = NpmBuildChanged // npmnoop.go
-		p.BuildOptionalFailed = NpmOptionalFailed
+		p.Steps.BuildNeeded = NpmBuildNeeded
+		p.Steps.BuildChanged = NpmBuildChanged // npmnoop.go
+		p.Steps.BuildOptionalFailed = NpmOptionalFailed
 	}
 	if cmd != "rebuild" {
 		// The project's own scripts, after the dependencies' (rootscripts.go); the
@@ -208,24 +209,24 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		ps, wsNames, err := npmProjectScripts(root, pm, workspaces, p.Build)
+		ps, wsNames, err := npmProjectScripts(root, pm, workspaces, p.Steps.Build)
 		if err != nil {
 			return nil, err
 		}
 		if ps != nil {
-			p.BuildChanged = npmRootBuildsChanged(wsNames)
+			p.Steps.BuildChanged = npmRootBuildsChanged(wsNames)
 			if npmRunsProjectScripts(cmd, rest) && !npmIgnoresScripts(a, cfg) {
-				p.ProjectScripts, p.ProjectName, p.ProjectVersion = ps, pm.Name, pm.Version
+				p.Steps.ProjectScripts, p.Project.Name, p.Project.Version = ps, pm.Name, pm.Version
 			}
 		}
 	}
-	p.UpToDate = npmNoopCheck(cmd, rest, a, cfg, man, root)
-	p.Freshen = []string{"node_modules/.package-lock.json"}
-	if p.Download == download && npmFetchesInResolve(cmd, rest, root, lockfile, workspaces) { // npmfetch.go
-		p.Resolve = &Step{Args: concat([]string{"npm", cmd}, flags, rest, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true, Installs: true}
-		p.Download = nil
+	p.Steps.UpToDate = npmNoopCheck(cmd, rest, a, cfg, man, root)
+	p.Project.Freshen = []string{"node_modules/.package-lock.json"}
+	if p.Steps.Download == download && npmFetchesInResolve(cmd, rest, root, lockfile, workspaces) { // npmfetch.go
+		p.Steps.Resolve = &Step{Args: concat([]string{"npm", cmd}, flags, rest, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true, Installs: true}
+		p.Steps.Download = nil
 	}
-	p.Resolve = npmKeepHidden(p.Resolve, root) // npmhidden.go
+	p.Steps.Resolve = npmKeepHidden(p.Steps.Resolve, root) // npmhidden.go
 	return p, nil
 }
 
@@ -357,43 +358,53 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 		return nil, err
 	}
 	p := &Plan{
-		Manager: m.name, Ecosystem: precheck.NPM, Subcommand: "exec", Args: userArgs,
-		Root: findNodeRoot(env.Dir), Cwd: ".",
-		Scratch: true, ScratchFiles: map[string]string{"package.json": `{"name":"phylum-box-exec","private":true}`},
-		Lockfiles:       []string{"package-lock.json"},
-		Caches:          []Cache{npmCache(env, cfg)},
-		Credentials:     cfg.Credentials(),
-		Registry:        cfg.Registry,
-		ScopeRegistries: cfg.Scopes,
-		Metadata:        cfg.MetadataClient(cfg.Registry),
-		Notes:           cfg.Notes,
+		Manager:    m.name,
+		Ecosystem:  precheck.NPM,
+		Subcommand: "exec",
+		Args:       userArgs,
+		Project: Project{
+			Root:      findNodeRoot(env.Dir),
+			Cwd:       ".",
+			Lockfiles: []string{"package-lock.json"},
+		},
+		Scratch: &ScratchProject{
+			Files: map[string]string{"package.json": `{"name":"phylum-box-exec","private":true}`},
+		},
+		Sandbox: Sandbox{
+			Caches:      []Cache{npmCache(env, cfg)},
+			Credentials: cfg.Credentials(),
+		},
+		Registries: cfg.MetadataClient(cfg.Registry),
+		Notes:      cfg.Notes,
 	}
-	if rel, err := filepath.Rel(p.Root, env.Dir); err == nil && !strings.HasPrefix(rel, "..") {
-		p.Cwd = rel
+	if rel, err := filepath.Rel(p.Project.Root, env.Dir); err == nil && !strings.HasPrefix(rel, "..") {
+		p.Project.Cwd = rel
 	}
 	var bin []string
 	if len(pkgs) == 0 {
 		pkgs = []string{rest[0]}
-		p.RunBinOf = npmSpecName(rest[0])
+		p.Scratch.RunBinOf = npmSpecName(rest[0])
 		rest = rest[1:]
 	} else if len(rest) > 0 {
 		bin, rest = rest[:1], rest[1:]
 	} else if !hasCall {
-		p.RunBinOf = npmSpecName(pkgs[0])
+		p.Scratch.RunBinOf = npmSpecName(pkgs[0])
 	}
-	p.Resolve = &Step{Args: concat([]string{"npm", "install"}, pkgs, npmResolveFlags), Network: true, Credentials: true}
-	p.Download = &Step{Args: []string{"npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"}, Network: true, Credentials: true}
-	p.Build = &Step{Args: []string{"npm", "rebuild", "--foreground-scripts", "--loglevel=error"}, Scripts: true,
-		Env: append(npmNodeGypEnv(nodedir), "npm_config_offline=true")}
-	p.BuildNeeded = NpmBuildNeeded
+	p.Steps.Resolve = &Step{Args: concat([]string{"npm", "install"}, pkgs, npmResolveFlags), Network: true, Credentials: true}
+	p.Steps.Download = &Step{Args: []string{"npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"}, Network: true, Credentials: true}
+	p.Steps.Build = &Step{
+		Args: []string{"npm", "rebuild", "--foreground-scripts", "--loglevel=error"},
+		Env:  append(npmNodeGypEnv(nodedir), "npm_config_offline=true"),
+	}
+	p.Steps.BuildNeeded = NpmBuildNeeded
 	// The run has no network: an npm or npx the tool starts itself (create-next-app
 	// runs `npx next typegen`) answers from the cache at once instead of retrying
 	// the registry for a minute.
 	runEnv := []string{"npm_config_offline=true"}
 	if hasCall {
-		p.Run = &Step{Args: []string{"sh", "-c", callFlag}, Scripts: true, Env: runEnv}
+		p.Steps.Run = &Step{Args: []string{"sh", "-c", callFlag}, Env: runEnv}
 	} else {
-		p.Run = &Step{Args: concat(bin, rest), Scripts: true, Env: runEnv}
+		p.Steps.Run = &Step{Args: concat(bin, rest), Env: runEnv}
 	}
 	p.Notes = append(p.Notes, "exec: the package is installed into a scratch project and run with the network off")
 	return p, nil

@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/phylum-box/phylum-box/internal/exitcode"
 )
 
 // testEnv is a project directory with a package.json, a home without .npmrc, and the
@@ -155,9 +153,8 @@ func TestNpmClassify(t *testing.T) {
 				if ref.Advice == "" {
 					t.Errorf("refusal without advice: %v", ref)
 				}
-				var code *exitcode.Error
-				if !errors.As(err, &code) || code.Code != exitcode.Usage {
-					t.Errorf("a refusal must exit with the usage code, got %v", err)
+				if _, plain := err.(*Refusal); !plain {
+					t.Errorf("a refusal must be a plain *Refusal (cmd maps it to the usage code), got %T %v", err, err)
 				}
 				return
 			}
@@ -279,42 +276,42 @@ func TestNpmInstallPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Root != root || p.Cwd != "src" {
-		t.Errorf("root %q cwd %q, want %q and src", p.Root, p.Cwd, root)
+	if p.Project.Root != root || p.Project.Cwd != "src" {
+		t.Errorf("root %q cwd %q, want %q and src", p.Project.Root, p.Project.Cwd, root)
 	}
 	wantResolve := []string{"npm", "install", "--save-dev", "-w", "a", "lodash@4.17.21", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"}
-	if !slices.Equal(npmResolveArgv(p.Resolve), wantResolve) || !p.Resolve.Network || p.Resolve.Scripts {
-		t.Errorf("resolve %q", p.Resolve.Args)
+	if !slices.Equal(npmResolveArgv(p.Steps.Resolve), wantResolve) || !p.Steps.Resolve.Network {
+		t.Errorf("resolve %q", p.Steps.Resolve.Args)
 	}
 	// The log names the user's command; npm's own argv is for -v.
-	if want := "npm --save-dev i lodash@4.17.21 -w a"; p.Resolve.Name != want || p.Download.Name != want {
-		t.Errorf("step names %q, %q, want the user's command %q", p.Resolve.Name, p.Download.Name, want)
+	if want := "npm --save-dev i lodash@4.17.21 -w a"; p.Steps.Resolve.Name != want || p.Steps.Download.Name != want {
+		t.Errorf("step names %q, %q, want the user's command %q", p.Steps.Resolve.Name, p.Steps.Download.Name, want)
 	}
 	wantDownload := []string{"npm", "install", "--prefer-offline", "--save-dev", "-w", "a", "--ignore-scripts", "--no-audit", "--no-fund"}
-	if !slices.Equal(p.Download.Args, wantDownload) || !p.Download.Network || !p.Download.Credentials {
-		t.Errorf("download %q", p.Download.Args)
+	if !slices.Equal(p.Steps.Download.Args, wantDownload) || !p.Steps.Download.Network || !p.Steps.Download.Credentials {
+		t.Errorf("download %q", p.Steps.Download.Args)
 	}
-	if p.Build.Network || !p.Build.Scripts || p.Build.Credentials || p.Build.Args[1] != "rebuild" {
-		t.Errorf("build %+v", p.Build)
+	if p.Steps.Build.Network || p.Steps.Build.Credentials || p.Steps.Build.Args[1] != "rebuild" {
+		t.Errorf("build %+v", p.Steps.Build)
 	}
-	if !slices.ContainsFunc(p.Build.Env, func(s string) bool { return strings.HasPrefix(s, NodeGypNodedirEnv+"/") }) {
-		t.Errorf("build env lacks %s: %q", NodeGypNodedirEnv, p.Build.Env)
+	if !slices.ContainsFunc(p.Steps.Build.Env, func(s string) bool { return strings.HasPrefix(s, NodeGypNodedirEnv+"/") }) {
+		t.Errorf("build env lacks %s: %q", NodeGypNodedirEnv, p.Steps.Build.Env)
 	}
 	// node-gyp 8–11 (node-sass@9 brings node-gyp 8 into a tree) read only npm_config_nodedir.
-	if !slices.ContainsFunc(p.Build.Env, func(s string) bool { return strings.HasPrefix(s, "npm_config_nodedir=/") }) {
-		t.Errorf("build env lacks npm_config_nodedir for older node-gyp: %q", p.Build.Env)
+	if !slices.ContainsFunc(p.Steps.Build.Env, func(s string) bool { return strings.HasPrefix(s, "npm_config_nodedir=/") }) {
+		t.Errorf("build env lacks npm_config_nodedir for older node-gyp: %q", p.Steps.Build.Env)
 	}
 	wantOut := []string{"node_modules/", "package.json", "packages/a/node_modules/", "packages/a/package.json", "package-lock.json"}
-	if !slices.Equal(p.Outputs, wantOut) {
-		t.Errorf("outputs %q, want %q", p.Outputs, wantOut)
+	if !slices.Equal(p.Project.Outputs, wantOut) {
+		t.Errorf("outputs %q, want %q", p.Project.Outputs, wantOut)
 	}
-	if !slices.Equal(p.Lockfiles, []string{"package-lock.json"}) || !slices.Contains(p.CarryOver, "packages/a/package.json") {
-		t.Errorf("lockfiles %q carry %q", p.Lockfiles, p.CarryOver)
+	if !slices.Equal(p.Project.Lockfiles, []string{"package-lock.json"}) || !slices.Contains(p.Project.Sealed, "packages/a/package.json") {
+		t.Errorf("lockfiles %q sealed %q", p.Project.Lockfiles, p.Project.Sealed)
 	}
-	if p.Registry != DefaultNpmRegistry {
-		t.Errorf("registry %q", p.Registry)
+	if p.Registries.Registry != DefaultNpmRegistry {
+		t.Errorf("registry %q", p.Registries.Registry)
 	}
-	c := p.Caches[0]
+	c := p.Sandbox.Caches[0]
 	if c.Path != filepath.Join(env.Home, ".npm") {
 		t.Errorf("cache %q", c.Path)
 	}
@@ -335,13 +332,13 @@ func TestNpmPrefixPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := filepath.Join(env.Dir, "app")
-	if p.Root != app || p.Cwd != "." {
-		t.Errorf("root %q cwd %q, want %q", p.Root, p.Cwd, app)
+	if p.Project.Root != app || p.Project.Cwd != "." {
+		t.Errorf("root %q cwd %q, want %q", p.Project.Root, p.Project.Cwd, app)
 	}
 	// A registry package: resolved and fetched in one step (npmfetch.go).
 	want := []string{"npm", "install", "--prefix", app, "lodash", "--ignore-scripts", "--no-audit", "--no-fund"}
-	if !slices.Equal(npmResolveArgv(p.Resolve), want) || !p.Resolve.Installs || p.Download != nil {
-		t.Errorf("resolve %q, want %q", p.Resolve.Args, want)
+	if !slices.Equal(npmResolveArgv(p.Steps.Resolve), want) || !p.Steps.Resolve.Installs || p.Steps.Download != nil {
+		t.Errorf("resolve %q, want %q", p.Steps.Resolve.Args, want)
 	}
 }
 
@@ -353,25 +350,25 @@ func TestNpmCIAndRebuildPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Resolve != nil || !slices.Equal(p.Download.Args, []string{"npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"}) {
-		t.Errorf("ci resolve %v download %q", p.Resolve, p.Download.Args)
+	if p.Steps.Resolve != nil || !slices.Equal(p.Steps.Download.Args, []string{"npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"}) {
+		t.Errorf("ci resolve %v download %q", p.Steps.Resolve, p.Steps.Download.Args)
 	}
-	if !slices.Equal(p.Lockfiles, []string{"npm-shrinkwrap.json"}) {
-		t.Errorf("ci lockfiles %q", p.Lockfiles)
+	if !slices.Equal(p.Project.Lockfiles, []string{"npm-shrinkwrap.json"}) {
+		t.Errorf("ci lockfiles %q", p.Project.Lockfiles)
 	}
 	p, err = npm.Plan([]string{"rb", "esbuild"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Resolve != nil || p.Download != nil || !slices.Equal(p.Build.Args[:3], []string{"npm", "rebuild", "esbuild"}) || p.Build.AppendChanged {
-		t.Errorf("rebuild plan %+v build %q", p, p.Build.Args)
+	if p.Steps.Resolve != nil || p.Steps.Download != nil || !slices.Equal(p.Steps.Build.Args[:3], []string{"npm", "rebuild", "esbuild"}) || p.Steps.Build.AppendChanged {
+		t.Errorf("rebuild plan %+v build %q", p, p.Steps.Build.Args)
 	}
 	p, err = npm.Plan([]string{"it"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if npmResolveArgv(p.Resolve)[1] != "install" || !slices.Equal(p.Then, []string{"npm", "test"}) {
-		t.Errorf("install-test %q then %q", p.Resolve.Args, p.Then)
+	if npmResolveArgv(p.Steps.Resolve)[1] != "install" || !slices.Equal(p.Then, []string{"npm", "test"}) {
+		t.Errorf("install-test %q then %q", p.Steps.Resolve.Args, p.Then)
 	}
 }
 
@@ -419,15 +416,15 @@ func TestNpmExecPlans(t *testing.T) {
 			if tt.pass {
 				return
 			}
-			if !p.Scratch || p.Run == nil || p.Run.Network || p.Build.Network {
+			if p.Scratch == nil || p.Steps.Run == nil || p.Steps.Run.Network || p.Steps.Build.Network {
 				t.Fatalf("exec plan must be scratch with an offline run: %+v", p)
 			}
 			wantResolve := concat([]string{"npm", "install"}, tt.pkgs, npmResolveFlags)
-			if !slices.Equal(p.Resolve.Args, wantResolve) {
-				t.Errorf("resolve %q, want %q", p.Resolve.Args, wantResolve)
+			if !slices.Equal(p.Steps.Resolve.Args, wantResolve) {
+				t.Errorf("resolve %q, want %q", p.Steps.Resolve.Args, wantResolve)
 			}
-			if p.RunBinOf != tt.binOf || !slices.Equal(p.Run.Args, tt.runArgs) {
-				t.Errorf("run binOf=%q args=%q, want %q %q", p.RunBinOf, p.Run.Args, tt.binOf, tt.runArgs)
+			if p.Scratch.RunBinOf != tt.binOf || !slices.Equal(p.Steps.Run.Args, tt.runArgs) {
+				t.Errorf("run binOf=%q args=%q, want %q %q", p.Scratch.RunBinOf, p.Steps.Run.Args, tt.binOf, tt.runArgs)
 			}
 		})
 	}
@@ -471,7 +468,7 @@ func TestToolEnvReachesSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+	for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download, p.Steps.Build} {
 		if s == nil {
 			continue // no download: the resolve step fetches (npmfetch.go)
 		}
@@ -485,7 +482,7 @@ func TestToolEnvReachesSteps(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []*Step{p.Resolve, p.Download} {
+	for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download} {
 		if s == nil {
 			continue
 		}
@@ -493,25 +490,25 @@ func TestToolEnvReachesSteps(t *testing.T) {
 			t.Errorf("%q: child npm processes (git dependency packing) could run scripts: env %q", s.Args[:2], s.Env)
 		}
 	}
-	if slices.Contains(p.Build.Env, "npm_config_ignore_scripts=true") {
+	if slices.Contains(p.Steps.Build.Env, "npm_config_ignore_scripts=true") {
 		t.Error("build must run scripts")
 	}
-	if p.Credentials == nil || !slices.Contains(p.Credentials.Env, "npm_config_//mirror.example/:_authToken=tok-123") {
-		t.Errorf("the token must travel as a credential, got %v", p.Credentials)
+	if p.Sandbox.Credentials == nil || !slices.Contains(p.Sandbox.Credentials.Env, "npm_config_//mirror.example/:_authToken=tok-123") {
+		t.Errorf("the token must travel as a credential, got %v", p.Sandbox.Credentials)
 	}
-	if p.Registry != "https://mirror.example/" {
-		t.Errorf("registry %q", p.Registry)
+	if p.Registries.Registry != "https://mirror.example/" {
+		t.Errorf("registry %q", p.Registries.Registry)
 	}
-	if p.Metadata == nil || p.Metadata.Registry != "https://mirror.example/" || p.Metadata.Token != "tok-123" {
-		t.Errorf("metadata client %v: want the mirror with its token", p.Metadata)
+	if p.Registries == nil || p.Registries.Registry != "https://mirror.example/" || p.Registries.Token != "tok-123" {
+		t.Errorf("metadata client %v: want the mirror with its token", p.Registries)
 	}
-	if s := fmt.Sprintf("%v %+v", p, p.Metadata); strings.Contains(s, "tok-123") {
+	if s := fmt.Sprintf("%v %+v", p, p.Registries); strings.Contains(s, "tok-123") {
 		t.Errorf("printing the plan shows the token: %s", s)
 	}
-	if len(p.HostPaths) == 0 {
+	if len(p.Sandbox.HostPaths) == 0 {
 		t.Error("no host paths for node and npm")
 	}
-	for _, hp := range p.HostPaths {
+	for _, hp := range p.Sandbox.HostPaths {
 		if !filepath.IsAbs(hp) {
 			t.Errorf("host path %q not absolute", hp)
 		}
@@ -534,7 +531,7 @@ func TestPlanJSONHasNoSecrets(t *testing.T) {
 	if strings.Contains(string(b), "secret-1") || strings.Contains(string(b), "secret-2") || !strings.Contains(string(b), `"Subcommand":"install"`) {
 		t.Errorf("plan JSON: %s", b)
 	}
-	if p.Metadata.Token != "proj-secret-1" {
+	if p.Registries.Token != "proj-secret-1" {
 		t.Error("the project's token should win for metadata")
 	}
 }

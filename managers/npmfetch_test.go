@@ -47,22 +47,22 @@ func TestNpmFetchesInResolve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := p.Resolve != nil && p.Resolve.Installs
+			got := p.Steps.Resolve != nil && p.Steps.Resolve.Installs
 			if got != tc.want {
-				t.Fatalf("fetches in resolve = %v, want %v (resolve %v)", got, tc.want, p.Resolve)
+				t.Fatalf("fetches in resolve = %v, want %v (resolve %v)", got, tc.want, p.Steps.Resolve)
 			}
-			if p.Resolve == nil {
+			if p.Steps.Resolve == nil {
 				return // npm ci: the committed lockfile is the resolution
 			}
-			argv := npmResolveArgv(p.Resolve)
+			argv := npmResolveArgv(p.Steps.Resolve)
 			if got {
-				if p.Download != nil || slices.Contains(argv, "--package-lock-only") || !slices.Contains(argv, "--ignore-scripts") {
-					t.Errorf("resolve %q, download %v: want npm %s with scripts off and no download step", argv, p.Download, tc.args[0])
+				if p.Steps.Download != nil || slices.Contains(argv, "--package-lock-only") || !slices.Contains(argv, "--ignore-scripts") {
+					t.Errorf("resolve %q, download %v: want npm %s with scripts off and no download step", argv, p.Steps.Download, tc.args[0])
 				}
 				return
 			}
-			if tc.args[0] == "install" && (p.Download == nil || !slices.Contains(argv, "--package-lock-only")) {
-				t.Errorf("resolve %q, download %v: want the two steps", argv, p.Download)
+			if tc.args[0] == "install" && (p.Steps.Download == nil || !slices.Contains(argv, "--package-lock-only")) {
+				t.Errorf("resolve %q, download %v: want the two steps", argv, p.Steps.Download)
 			}
 		})
 	}

@@ -37,14 +37,14 @@ func nameSteps(p *Plan, err error, tool string, args []string) {
 		return
 	}
 	name := strings.TrimSpace(tool + " " + strings.Join(args, " "))
-	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+	for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download, p.Steps.Build} {
 		if s == nil || len(s.Args) == 0 {
 			continue
 		}
-		if s == p.Build && s.Args[0] != "sh" {
+		if s == p.Steps.Build && s.Args[0] != "sh" {
 			continue // "building: npm rebuild esbuild" says what runs
 		}
-		if s.Name == "" || tool == "npm" && s != p.Build {
+		if s.Name == "" || tool == "npm" && s != p.Steps.Build {
 			s.Name = name
 		}
 	}

@@ -105,22 +105,24 @@ func TestNpmKeepHidden(t *testing.T) {
 // passthrough or failed plan is left alone.
 func TestNameSteps(t *testing.T) {
 	p := &Plan{
-		Resolve:  &Step{Args: []string{"sh", "-c", "if [ -e Cargo.lock ]; then …"}},
-		Download: &Step{Args: []string{"cargo", "fetch", "--locked"}, Name: "kept"},
-		Build:    &Step{Args: []string{"sh", "-c", "exec cargo build --offline"}},
+		Steps: Steps{
+			Resolve:  &Step{Args: []string{"sh", "-c", "if [ -e Cargo.lock ]; then …"}},
+			Download: &Step{Args: []string{"cargo", "fetch", "--locked"}, Name: "kept"},
+			Build:    &Step{Args: []string{"sh", "-c", "exec cargo build --offline"}},
+		},
 	}
 	nameSteps(p, nil, "cargo", []string{"build", "--release"})
-	if p.Resolve.Name != "cargo build --release" || p.Download.Name != "kept" || p.Build.Name != "cargo build --release" {
-		t.Errorf("cargo: %q %q %q", p.Resolve.Name, p.Download.Name, p.Build.Name)
+	if p.Steps.Resolve.Name != "cargo build --release" || p.Steps.Download.Name != "kept" || p.Steps.Build.Name != "cargo build --release" {
+		t.Errorf("cargo: %q %q %q", p.Steps.Resolve.Name, p.Steps.Download.Name, p.Steps.Build.Name)
 	}
-	n := &Plan{Resolve: &Step{Args: []string{"npm", "install"}, Name: "npm install x --package-lock-only"}, Build: &Step{Args: []string{"npm", "rebuild", "esbuild"}}}
+	n := &Plan{Steps: Steps{Resolve: &Step{Args: []string{"npm", "install"}, Name: "npm install x --package-lock-only"}, Build: &Step{Args: []string{"npm", "rebuild", "esbuild"}}}}
 	nameSteps(n, nil, "npm", []string{"i", "x"})
-	if n.Resolve.Name != "npm i x" || n.Build.Name != "" {
-		t.Errorf("npm: %q %q", n.Resolve.Name, n.Build.Name)
+	if n.Steps.Resolve.Name != "npm i x" || n.Steps.Build.Name != "" {
+		t.Errorf("npm: %q %q", n.Steps.Resolve.Name, n.Steps.Build.Name)
 	}
-	pt := &Plan{Passthrough: true, Resolve: &Step{Args: []string{"x"}}}
+	pt := &Plan{Passthrough: true, Steps: Steps{Resolve: &Step{Args: []string{"x"}}}}
 	nameSteps(pt, nil, "npm", []string{"ls"})
-	if pt.Resolve.Name != "" {
+	if pt.Steps.Resolve.Name != "" {
 		t.Errorf("a passthrough plan was named")
 	}
 }

@@ -62,7 +62,7 @@ func npmNoopSetting(key string) bool {
 // time, even with nothing to install (npm's lib/commands/install.js).
 var npmRootScripts = []string{"preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare"}
 
-// npmNoopCheck returns Plan.UpToDate for an npm command line, or nil when the
+// npmNoopCheck returns Plan.Steps.UpToDate for an npm command line, or nil when the
 // command could change node_modules whatever the files say: anything but a bare
 // `npm install` (or its aliases), options beyond npmNoopOptions, a setting in an
 // .npmrc or npm_config_ variable beyond them, workspaces, a shrinkwrap.

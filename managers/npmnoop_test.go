@@ -237,11 +237,11 @@ func TestNpmNoopCheckArgs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (p.UpToDate != nil) != tt.want {
-				t.Fatalf("UpToDate set = %v, want %v", p.UpToDate != nil, tt.want)
+			if (p.Steps.UpToDate != nil) != tt.want {
+				t.Fatalf("UpToDate set = %v, want %v", p.Steps.UpToDate != nil, tt.want)
 			}
 			if tt.want {
-				if ok, why := p.UpToDate(); !ok {
+				if ok, why := p.Steps.UpToDate(); !ok {
 					t.Errorf("UpToDate() = false (%s)", why)
 				}
 			}

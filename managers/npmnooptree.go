@@ -206,7 +206,7 @@ func npmListFits(raw json.RawMessage, have string) bool {
 // option-looking word must never get there).
 var npmRebuildName = regexp.MustCompile(`^(@[A-Za-z0-9~][A-Za-z0-9._~-]*/)?[A-Za-z0-9~][A-Za-z0-9._~-]*$`)
 
-// NpmBuildChanged is Plan.BuildChanged for npm: of the package dirs whose
+// NpmBuildChanged is Plan.Steps.BuildChanged for npm: of the package dirs whose
 // package.json the download step wrote (dirs, relative to the root), the names of
 // those whose install scripts npm would run (npmPackageScripts reads the tree), to
 // pass to `npm rebuild`, as npm itself builds only the packages an install added

@@ -31,7 +31,7 @@ type npmEdge struct {
 	optional bool
 }
 
-// NpmOptionalFailed is Plan.BuildOptionalFailed for npm. From a failed `npm
+// NpmOptionalFailed is Plan.Steps.BuildOptionalFailed for npm. From a failed `npm
 // rebuild`'s output (the last "npm error path" line, under root) and the
 // prechecked package-lock.json it tells whether the package whose script failed
 // is an optional one, as npm's reify does before it removes it: ok false when it

@@ -388,7 +388,7 @@ type Credentials struct {
 // ConfigFile is one configuration file in two versions.
 type ConfigFile struct {
 	// Exactly one of Home (path relative to the sandbox's $HOME) and Project (path
-	// relative to Plan.Root, replaced in the overlay for every step that has a
+	// relative to Plan.Project.Root, replaced in the overlay for every step that has a
 	// version of it — Secret for the steps with credentials, Public for the others —
 	// and restored before the sync back) is set.
 	Home    string

@@ -212,7 +212,7 @@ func TestProjectNpmrcRendering(t *testing.T) {
 	}
 }
 
-// A project pnpmfile runs only in the offline hooks step (Plan.Hooks); the
+// A project pnpmfile runs only in the offline hooks step (Plan.Steps.Hooks); the
 // networked steps run with --ignore-pnpmfile; commands that cannot be driven so
 // are refused.
 func TestPnpmfileOffline(t *testing.T) {
@@ -232,10 +232,10 @@ func TestPnpmfileOffline(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%v: %v", args, err)
 				}
-				if p.Hooks == nil || p.Hooks.Network || p.Hooks.Credentials || !strings.Contains(strings.Join(p.Hooks.Args, " "), "pnpm install --lockfile-only --offline") {
-					t.Errorf("%v: hooks step %+v", args, p.Hooks)
+				if p.Steps.Hooks == nil || p.Steps.Hooks.Network || p.Steps.Hooks.Credentials || !strings.Contains(strings.Join(p.Steps.Hooks.Args, " "), "pnpm install --lockfile-only --offline") {
+					t.Errorf("%v: hooks step %+v", args, p.Steps.Hooks)
 				}
-				for _, s := range []*Step{p.Resolve, p.Download, p.HooksFetch([]string{"is-odd@3.0.1"})} {
+				for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download, p.Steps.HooksFetch([]string{"is-odd@3.0.1"})} {
 					if !s.Network || !s.Credentials {
 						t.Errorf("%v: %q is not a networked step", args, s.Args)
 					}
@@ -260,8 +260,8 @@ func TestPnpmfileOffline(t *testing.T) {
 				t.Errorf("install --no-frozen-lockfile in CI: %v", err)
 			}
 			p, err := pnpm.Plan([]string{"install", "--ignore-pnpmfile"}, env)
-			if err != nil || p.Hooks != nil {
-				t.Errorf("--ignore-pnpmfile: hooks %v, %v", p.Hooks, err)
+			if err != nil || p.Steps.Hooks != nil {
+				t.Errorf("--ignore-pnpmfile: hooks %v, %v", p.Steps.Hooks, err)
 			}
 			// rebuild runs offline only: the hook may run there.
 			if _, err := pnpm.Plan([]string{"rebuild"}, env); err != nil {
@@ -300,7 +300,7 @@ func TestNpmNetworkedStepsGetNetworkedCopy(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s %v: %v", c.tool, c.args, err)
 		}
-		for _, s := range []*Step{p.Resolve, p.Download, p.Build, p.Run} {
+		for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download, p.Steps.Build, p.Steps.Run} {
 			if s != nil && s.Network != s.Credentials {
 				t.Errorf("%s %v: step %q network=%v credentials=%v", c.tool, c.args, s.Args, s.Network, s.Credentials)
 			}
@@ -331,13 +331,13 @@ func TestPnpmPackageNpmrc(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got *ConfigFile
-	for i, f := range p.Credentials.Files {
+	for i, f := range p.Sandbox.Credentials.Files {
 		if f.Project == filepath.Join("apps", "web", ".npmrc") {
-			got = &p.Credentials.Files[i]
+			got = &p.Sandbox.Credentials.Files[i]
 		}
 	}
 	if got == nil || strings.Contains(string(got.Secret), "/tmp/evil") || !strings.Contains(string(got.Public), "git=/tmp/evil") {
-		t.Errorf("the package's .npmrc is not rendered: %v", p.Credentials)
+		t.Errorf("the package's .npmrc is not rendered: %v", p.Sandbox.Credentials)
 	}
 }
 

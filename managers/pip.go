@@ -1,14 +1,12 @@
 package managers
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 
-	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
@@ -157,19 +155,19 @@ func (a *pipArgv) last(name string) (string, bool) {
 
 func (m pipManager) Plan(args []string, env Env) (*Plan, error) {
 	p, err := env.checkedPlan(m.plan(args, env))
-	p, err = finishPython(p, err, env)
-	if p != nil && p.Credentials != nil {
-		p.Credentials.Env = pipOwnEnv(p.Credentials.Env)
+	p, err = finish(m.name, p, err, env)
+	if p != nil && p.Sandbox.Credentials != nil {
+		p.Sandbox.Credentials.Env = pipOwnEnv(p.Sandbox.Credentials.Env)
 	}
-	if err != nil || p == nil || p.Passthrough || p.Resolve == nil || len(p.Resolve.Args) == 0 {
+	if err != nil || p == nil || p.Passthrough || p.Steps.Resolve == nil || len(p.Steps.Resolve.Args) == 0 {
 		return p, err
 	}
 	// A venv made from a pyenv/conda/asdf python: that installation, read-only.
-	paths, err := pipInterpreterPaths(env, p.Resolve.Args[0])
+	paths, err := pipInterpreterPaths(env, p.Steps.Resolve.Args[0])
 	if err != nil {
-		return finishPython(nil, err, env)
+		return nil, err
 	}
-	p.HostPaths = append(p.HostPaths, paths...)
+	p.Sandbox.HostPaths = append(p.Sandbox.HostPaths, paths...)
 	for _, d := range paths {
 		p.Notes = append(p.Notes, "pip: the virtualenv's interpreter is in "+d+", which the steps see read-only (nothing else of your home directory)")
 	}
@@ -263,13 +261,19 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	pip := []string{python, "-I", "-m", "pip"}
 
 	p := &Plan{
-		Manager: m.name, Ecosystem: precheck.PyPI, Subcommand: "install", Args: args,
-		Root: root, Cwd: cwd,
-		Outputs: []string{filepath.ToSlash(outRel) + "/"},
+		Manager:    m.name,
+		Ecosystem:  precheck.PyPI,
+		Subcommand: "install",
+		Args:       args,
+		Project: Project{
+			Root:    root,
+			Cwd:     cwd,
+			Outputs: []string{filepath.ToSlash(outRel) + "/"},
+		},
 		// No persistent cache: resolving an sdist runs its setup code (see Notes), and
 		// a cache written there could feed the next resolve poisoned index pages.
 	}
-	p.Credentials = pipCredentials(env)
+	p.Sandbox.Credentials = pipCredentials(env)
 	// Resolve: pip's own resolver, nothing installed.
 	// The default build backend is resolved with the requirements, so that it is
 	// checked and fetched too — except in hash-checking mode, where pip would
@@ -290,7 +294,7 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	if len(targetOpts) == 0 {
 		venv = out
 	}
-	p.Resolve = &Step{
+	p.Steps.Resolve = &Step{
 		Args:   concat(pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "target", "prefix", "root", "quiet", "verbose", "proxy", "log", "log-file", "local-log"), backend, []string{"--dry-run", "--ignore-installed", "--report", "-", "--quiet"}),
 		Egress: pipEgress(a, env, venv), Credentials: true,
 		Name: pipShown(m.name, args),
@@ -302,7 +306,7 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	cert := pipUserCert(env)
 	pr := &pipResolver{src: pipGatherSources(a, env, venv), auth: pipUserAuth(env), home: env.Home, plan: p,
 		certPEM: cert, client: pipHTTPClient(cert), pages: map[string][]pipLink{}}
-	p.ResolveOutput = pr.resolve
+	p.Steps.ResolveOutput = pr.resolve
 	// Download: phylum-box's fetch program under the system python, isolated,
 	// outside the project, fetching exactly the checked list by hash; it runs no
 	// package or project code, so this step keeps the network.
@@ -314,21 +318,20 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 	if cert != nil {
 		fetchArgs = append(fetchArgs, filepath.Join(env.Home, pipFetchCert))
 	}
-	p.Download = &Step{Args: fetchArgs, Network: true, Credentials: true, Dir: "/",
+	p.Steps.Download = &Step{Args: fetchArgs, Network: true, Credentials: true, Dir: "/",
 		Name: "phylum-box's fetch of the checked files (the system python3, isolated)"}
-	p.Fetched = pipWork + "/dist" // read by the static analysis before the build
+	p.Steps.Fetched = pipWork + "/dist" // read by the static analysis before the build
 	// A local project's by-products (pipByproducts): egg-info synced, a new build/
 	// removed with the download dir.
 	byOut, byRemove := pipByproducts(a, env, root)
-	p.Outputs = append(p.Outputs, byOut...)
+	p.Project.Outputs = append(p.Project.Outputs, byOut...)
 	buildScript := `"$0" -I -m pip "$@" --no-index --find-links "$PHYLUM_BOX_PIP_DIST"; rc=$?; rm -rf "$PHYLUM_BOX_PIP_WORK"; ` +
 		`printf '%s\n' "$PHYLUM_BOX_PIP_BYPRODUCTS" | while IFS= read -r d; do [ -z "$d" ] || rm -rf "$d"; done; exit $rc`
-	p.Build = &Step{
+	p.Steps.Build = &Step{
 		Args: concat([]string{"sh", "-c", buildScript, python}, stripPipOpts(args, "report", "index-url", "extra-index-url", "find-links")),
 		Env: []string{"PHYLUM_BOX_PIP_DIST=" + filepath.Join(work, "dist"), "PHYLUM_BOX_PIP_WORK=" + work, "PIP_NO_CACHE_DIR=1",
 			"PHYLUM_BOX_PIP_BYPRODUCTS=" + strings.Join(byRemove, "\n")},
-		Scripts: true,
-		Name:    pipShown(m.name, args),
+		Name: pipShown(m.name, args),
 	}
 	if len(targetOpts) > 0 {
 		p.Notes = append(p.Notes, "pip: installing into --"+strings.Join(targetOpts, "/--")+" "+outRel)
@@ -336,7 +339,7 @@ func (m pipManager) plan(args []string, env Env) (*Plan, error) {
 		p.Notes = append(p.Notes, "pip: installing into the virtualenv "+outRel)
 	}
 	p.Notes = append(p.Notes, "pip: "+pipSdistNote)
-	p.UpToDate = pipNoopCheck(p, a, env, root, venv) // pipnoop.go
+	p.Steps.UpToDate = pipNoopCheck(p, a, env, root, venv) // pipnoop.go
 	return p, nil
 }
 
@@ -516,64 +519,6 @@ func (c *Credentials) addConfig(hostPath, rel string) {
 		cf.Public = []byte(rootfs.SanitizeConfig(string(data)))
 	}
 	c.Files = append(c.Files, cf)
-}
-
-// pythonEnvPrefixes configure pip, poetry, bundler, cargo and rustup from the
-// environment; they reach every step, secret-looking ones only the network steps.
-var pythonEnvPrefixes = []string{"PIP_", "POETRY_", "BUNDLE_", "CARGO_", "GEM_", "RUSTUP_"}
-
-// pythonEnvControlled are set by the plans themselves.
-var pythonEnvControlled = map[string]bool{
-	"PIP_CACHE_DIR": true, "PIP_NO_CACHE_DIR": true, "PIP_NO_INDEX": true, "PIP_FIND_LINKS": true,
-	"PIP_TARGET": true, "PIP_PREFIX": true, "PIP_USER": true, "PIP_REPORT": true, "PIP_DRY_RUN": true,
-	"POETRY_CACHE_DIR": true, "POETRY_VIRTUALENVS_IN_PROJECT": true, "POETRY_VIRTUALENVS_CREATE": true,
-	"BUNDLE_PATH": true, "BUNDLE_CACHE_PATH": true, "BUNDLE_FROZEN": true, "BUNDLE_USER_HOME": true,
-	"BUNDLE_APP_CONFIG": true, "BUNDLE_DEPLOYMENT": true, "BUNDLE_SYSTEM": true,
-	"CARGO_HOME": true, "CARGO_TARGET_DIR": true, "CARGO_NET_OFFLINE": true, "CARGO_INSTALL_ROOT": true,
-	"GEM_HOME": true, "GEM_PATH": true,
-}
-
-// finishPython is finishPlan for the non-npm managers: the user's tool variables go
-// to every step (secret-looking ones, and any URL with a password, only to the
-// credential steps).
-func finishPython(p *Plan, err error, env Env) (*Plan, error) {
-	return finishTool(p, err, env, nil)
-}
-
-func finishTool(p *Plan, err error, env Env, hostPaths []string) (*Plan, error) {
-	var ref *Refusal
-	if errors.As(err, &ref) {
-		return nil, exitcode.With(exitcode.Usage, err)
-	}
-	if err != nil || p == nil || p.Passthrough {
-		return p, err
-	}
-	var public []string
-	for _, kv := range env.Environ {
-		k, v, _ := strings.Cut(kv, "=")
-		matched := false
-		for _, pre := range pythonEnvPrefixes {
-			matched = matched || strings.HasPrefix(k, pre)
-		}
-		if !matched || pythonEnvControlled[k] || bundleIsCredentialKey(k) {
-			continue // bundleCredentials carries host credentials to the network steps
-		}
-		if isSecretEnv(k) || urlUserinfoRE.MatchString(v) {
-			if p.Credentials == nil {
-				p.Credentials = &Credentials{}
-			}
-			p.Credentials.Env = append(p.Credentials.Env, kv)
-			continue
-		}
-		public = append(public, kv)
-	}
-	for _, s := range []*Step{p.Resolve, p.Download, p.Build, p.Run} {
-		if s != nil {
-			s.Env = mergeEnv(public, s.Env)
-		}
-	}
-	p.HostPaths = hostPaths
-	return p, nil
 }
 
 // urlUserinfoRE finds a URL with a password in it (https://user:pass@host).

@@ -64,28 +64,28 @@ func TestPipPlan(t *testing.T) {
 			if tc.want != "plan" {
 				return
 			}
-			if !slices.Equal(p.Outputs, tc.outputs) {
-				t.Errorf("Outputs = %q, want %q", p.Outputs, tc.outputs)
+			if !slices.Equal(p.Project.Outputs, tc.outputs) {
+				t.Errorf("Outputs = %q, want %q", p.Project.Outputs, tc.outputs)
 			}
-			if p.Resolve.Network || !p.Download.Network || p.Build.Network {
+			if p.Steps.Resolve.Network || !p.Steps.Download.Network || p.Steps.Build.Network {
 				t.Error("network: download on, resolve (sdist metadata hooks) and build off")
 			}
-			if !slices.Equal(p.Resolve.Egress, []string{"pypi.org:443", "files.pythonhosted.org:443"}) {
-				t.Errorf("resolve egress = %q, want PyPI only", p.Resolve.Egress)
+			if !slices.Equal(p.Steps.Resolve.Egress, []string{"pypi.org:443", "files.pythonhosted.org:443"}) {
+				t.Errorf("resolve egress = %q, want PyPI only", p.Steps.Resolve.Egress)
 			}
-			if !p.Download.Credentials || p.Build.Credentials {
+			if !p.Steps.Download.Credentials || p.Steps.Build.Credentials {
 				t.Error("credentials: download only")
 			}
-			if !slices.Contains(p.Resolve.Args, "--dry-run") || !slices.Contains(p.Resolve.Args, "--report") {
-				t.Errorf("resolve is not a dry run with a report: %q", p.Resolve.Args)
+			if !slices.Contains(p.Steps.Resolve.Args, "--dry-run") || !slices.Contains(p.Steps.Resolve.Args, "--report") {
+				t.Errorf("resolve is not a dry run with a report: %q", p.Steps.Resolve.Args)
 			}
-			if p.ResolveOutput == nil || len(p.Lockfiles) != 0 || !slices.Contains(p.Resolve.Args, "-") {
-				t.Errorf("the resolve's report must come out on stdout, for the host to check: %q %q", p.Lockfiles, p.Resolve.Args)
+			if p.Steps.ResolveOutput == nil || len(p.Project.Lockfiles) != 0 || !slices.Contains(p.Steps.Resolve.Args, "-") {
+				t.Errorf("the resolve's report must come out on stdout, for the host to check: %q %q", p.Project.Lockfiles, p.Steps.Resolve.Args)
 			}
-			if dl := p.Download.Args; dl[0] != "/usr/bin/python3" || dl[1] != "-I" || dl[2] != "-S" {
+			if dl := p.Steps.Download.Args; dl[0] != "/usr/bin/python3" || dl[1] != "-I" || dl[2] != "-S" {
 				t.Errorf("download must run the system python isolated: %q", dl)
 			}
-			build := strings.Join(p.Build.Args, " ")
+			build := strings.Join(p.Steps.Build.Args, " ")
 			if !strings.Contains(build, "--no-index --find-links") || !strings.Contains(build, `rm -rf "$PHYLUM_BOX_PIP_WORK"`) {
 				t.Errorf("build is not an offline install that cleans up: %s", build)
 			}
@@ -102,25 +102,25 @@ func TestPipSecretsOnlyInNetworkSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Credentials == nil || len(p.Credentials.Files) != 1 {
-		t.Fatalf("pip.conf not carried: %v", p.Credentials)
+	if p.Sandbox.Credentials == nil || len(p.Sandbox.Credentials.Files) != 1 {
+		t.Fatalf("pip.conf not carried: %v", p.Sandbox.Credentials)
 	}
-	f := p.Credentials.Files[0]
+	f := p.Sandbox.Credentials.Files[0]
 	if f.Home != ".config/pip/pip.conf" || !strings.Contains(string(f.Secret), "s3cret") || strings.Contains(string(f.Public), "s3cret") {
 		t.Errorf("pip.conf versions wrong: home %q public %q", f.Home, f.Public)
 	}
-	if !slices.Contains(p.Credentials.Env, "PIP_EXTRA_INDEX_URL=https://u:env-s3cret@x.example/simple") {
-		t.Errorf("a URL with a password must travel as a credential: %q", p.Credentials.Env)
+	if !slices.Contains(p.Sandbox.Credentials.Env, "PIP_EXTRA_INDEX_URL=https://u:env-s3cret@x.example/simple") {
+		t.Errorf("a URL with a password must travel as a credential: %q", p.Sandbox.Credentials.Env)
 	}
-	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+	for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download, p.Steps.Build} {
 		for _, kv := range s.Env {
 			if strings.Contains(kv, "s3cret") {
 				t.Errorf("a secret is in a step's plain env: %s", kv)
 			}
 		}
 	}
-	if !slices.Contains(p.Build.Env, "PIP_TIMEOUT=5") {
-		t.Errorf("plain PIP_ settings must reach every step: %q", p.Build.Env)
+	if !slices.Contains(p.Steps.Build.Env, "PIP_TIMEOUT=5") {
+		t.Errorf("plain PIP_ settings must reach every step: %q", p.Steps.Build.Env)
 	}
 }
 
@@ -159,7 +159,7 @@ func TestPipHashModeResolvesNoExtraBackend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := slices.Contains(p.Resolve.Args, "setuptools"); got != tc.backend {
+		if got := slices.Contains(p.Steps.Resolve.Args, "setuptools"); got != tc.backend {
 			t.Errorf("%q with %q: setuptools resolved = %v, want %v", tc.args, tc.req, got, tc.backend)
 		}
 	}

@@ -26,7 +26,7 @@ func TestPipNoIsolationOrNoIndexResolvesNoBackend(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", tc.args, err)
 		}
-		if got := slices.Contains(p.Resolve.Args, "setuptools"); got != tc.backend {
+		if got := slices.Contains(p.Steps.Resolve.Args, "setuptools"); got != tc.backend {
 			t.Errorf("%q %q: setuptools resolved = %v, want %v", tc.args, tc.env, got, tc.backend)
 		}
 	}

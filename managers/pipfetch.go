@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/precheck"
 )
 
@@ -107,11 +106,11 @@ func parsePipReportOutput(out []byte) (*pipReportDoc, error) {
 	return &doc, nil
 }
 
-// resolve is Plan.ResolveOutput for pip.
+// resolve is Plan.Steps.ResolveOutput for pip.
 func (pr *pipResolver) resolve(ctx context.Context, out []byte) ([]precheck.Package, error) {
 	doc, err := parsePipReportOutput(out)
 	if err != nil {
-		return nil, exitcode.With(exitcode.Incomplete, err)
+		return nil, &UnusableResult{err}
 	}
 	pr.prefetch(ctx, doc)
 	var pkgs []precheck.Package
@@ -121,10 +120,10 @@ func (pr *pipResolver) resolve(ctx context.Context, out []byte) ([]precheck.Pack
 	for i, it := range doc.Install {
 		name, version := it.Metadata.Name, it.Metadata.Version
 		if !pipNameRE.MatchString(name) || pipNameRE.FindString(name) != name || len(name) > 200 {
-			return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("pip's report: install[%d] has no usable name (%q)", i, pipPrintable(name)))
+			return nil, &UnusableResult{fmt.Errorf("pip's report: install[%d] has no usable name (%q)", i, pipPrintable(name))}
 		}
 		if version != "" && !pipVersionRE.MatchString(version) {
-			return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("pip's report: %s has no usable version (%q)", name, pipPrintable(version)))
+			return nil, &UnusableResult{fmt.Errorf("pip's report: %s has no usable version (%q)", name, pipPrintable(version))}
 		}
 		p := precheck.Package{Ecosystem: precheck.PyPI, Name: name, Version: version, Source: pr.source(name)}
 		di := it.DownloadInfo
@@ -160,14 +159,14 @@ func (pr *pipResolver) resolve(ctx context.Context, out []byte) ([]precheck.Pack
 	if err != nil {
 		return nil, err
 	}
-	if pr.plan.Credentials == nil {
-		pr.plan.Credentials = &Credentials{}
+	if pr.plan.Sandbox.Credentials == nil {
+		pr.plan.Sandbox.Credentials = &Credentials{}
 	}
 	files := []ConfigFile{{Home: pipFetchList, Secret: list}, {Home: pipFetchScript, Secret: []byte(pipFetchProgram)}}
 	if pr.certPEM != nil {
 		files = append(files, ConfigFile{Home: pipFetchCert, Secret: pr.certPEM})
 	}
-	pr.plan.Credentials.Files = append(pr.plan.Credentials.Files, files...)
+	pr.plan.Sandbox.Credentials.Files = append(pr.plan.Sandbox.Credentials.Files, files...)
 	return pkgs, nil
 }
 

@@ -108,7 +108,7 @@ func TestPipResolverChecksReportAgainstIndex(t *testing.T) {
 				t.Fatalf("packages = %+v, want mismatch %q", pkgs, tc.mismatch)
 			}
 			var list []pipFetchItem
-			json.Unmarshal(p.Credentials.Files[0].Secret, &list)
+			json.Unmarshal(p.Sandbox.Credentials.Files[0].Secret, &list)
 			if tc.mismatch != "" {
 				if len(list) != 0 {
 					t.Errorf("a refused file is in the fetch list: %+v", list)
@@ -167,7 +167,7 @@ func TestPipResolverCredentialsOnlyForTheirHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	var list []pipFetchItem
-	json.Unmarshal(pr.plan.Credentials.Files[0].Secret, &list)
+	json.Unmarshal(pr.plan.Sandbox.Credentials.Files[0].Secret, &list)
 	if len(list) != 1 || list[0].Auth == "" {
 		t.Errorf("the fetch list must carry the index host's credentials: %+v", list)
 	}
@@ -366,7 +366,7 @@ func TestPipFetchNothingToFetch(t *testing.T) {
 	if err != nil || len(pkgs) != 1 || !pkgs[0].Uncheckable {
 		t.Fatalf("packages = %+v, %v", pkgs, err)
 	}
-	list := p.Credentials.Files[0].Secret
+	list := p.Sandbox.Credentials.Files[0].Secret
 	if string(list) != "[]" {
 		t.Fatalf("fetch list = %s, want []", list)
 	}

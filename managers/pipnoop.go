@@ -46,7 +46,7 @@ var pipNoopOptions = map[string]bool{
 	"global": true, "install": true, // pip.conf section names
 }
 
-// pipNoopCheck returns Plan.UpToDate for a pip command line, or nil when the
+// pipNoopCheck returns Plan.Steps.UpToDate for a pip command line, or nil when the
 // command could install something whatever the venv holds. When it answers up to
 // date it also makes the requirements files the plan's Lockfiles: they are what
 // the answer rests on, and what is prechecked.
@@ -110,7 +110,7 @@ func pipNoopCheck(p *Plan, a *pipArgv, env Env, root, venv string) func() (bool,
 	return func() (bool, string) {
 		ok, why := PipUpToDate(root, filepath.ToSlash(venvRel), files)
 		if ok {
-			p.Lockfiles = files
+			p.Project.Lockfiles = files
 		}
 		return ok, why
 	}

@@ -181,13 +181,13 @@ func TestPipNoopCheck(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", tc.args, err)
 		}
-		if (p.UpToDate != nil) != tc.want {
-			t.Errorf("pip %v (%s %q): UpToDate set = %v, want %v", tc.args, tc.env, tc.conf, p.UpToDate != nil, tc.want)
+		if (p.Steps.UpToDate != nil) != tc.want {
+			t.Errorf("pip %v (%s %q): UpToDate set = %v, want %v", tc.args, tc.env, tc.conf, p.Steps.UpToDate != nil, tc.want)
 			continue
 		}
 		if tc.want {
-			if ok, why := p.UpToDate(); !ok || len(p.Lockfiles) != 1 || p.Lockfiles[0] != "requirements.txt" {
-				t.Errorf("pip %v: UpToDate() = %v %q, Lockfiles %v", tc.args, ok, why, p.Lockfiles)
+			if ok, why := p.Steps.UpToDate(); !ok || len(p.Project.Lockfiles) != 1 || p.Project.Lockfiles[0] != "requirements.txt" {
+				t.Errorf("pip %v: UpToDate() = %v %q, Lockfiles %v", tc.args, ok, why, p.Project.Lockfiles)
 			}
 		}
 	}

@@ -187,7 +187,7 @@ func (m pnpmManager) Plan(args []string, env Env) (*Plan, error) {
 	if err == nil {
 		quietSteps(p, pnpmQuietEnv) // quietenv.go
 	}
-	return finishPlan(p, err, env, "node", "pnpm")
+	return finish(m.name, p, err, env)
 }
 
 func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
@@ -243,17 +243,22 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	store := pnpmStoreDir(env, cfg)
 	p := &Plan{
-		Manager: "pnpm", Ecosystem: precheck.NPM, Subcommand: cmd, Args: args,
-		Root: root, Cwd: cwd,
-		Lockfiles:       []string{"pnpm-lock.yaml"},
-		CarryOver:       append(nodeManifests(workspaces), "pnpm-lock.yaml"),
-		Outputs:         nodeOutputs(workspaces, "pnpm-lock.yaml"),
-		Sealed:          append(nodeManifests(workspaces), "pnpm-lock.yaml"),
-		Caches:          pnpmCaches(env, store),
-		Credentials:     cfg.Credentials(),
-		Registry:        cfg.Registry,
-		ScopeRegistries: cfg.Scopes,
-		Metadata:        cfg.MetadataClient(cfg.Registry),
+		Manager:    "pnpm",
+		Ecosystem:  precheck.NPM,
+		Subcommand: cmd,
+		Args:       args,
+		Project: Project{
+			Root:      root,
+			Cwd:       cwd,
+			Lockfiles: []string{"pnpm-lock.yaml"},
+			Outputs:   nodeOutputs(workspaces, "pnpm-lock.yaml"),
+			Sealed:    append(nodeManifests(workspaces), "pnpm-lock.yaml"),
+		},
+		Sandbox: Sandbox{
+			Caches:      pnpmCaches(env, store),
+			Credentials: cfg.Credentials(),
+		},
+		Registries: cfg.MetadataClient(cfg.Registry),
 		Notes: []string{"pnpm: packages are copied out of the store (--package-import-method=copy), not hard-linked: " +
 			"a hard link would let a build script edit the shared store through node_modules, and the sync back would carry store inodes into the project"},
 	}
@@ -279,7 +284,6 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	build := &Step{
 		Args:          concat([]string{"pnpm", "rebuild"}, portable, []string{"--config.side-effects-cache=false"}, storeFlags),
 		Env:           []string{"npm_config_nodedir=" + nodedir, "npm_config_offline=true"},
-		Scripts:       true,
 		AppendChanged: true,
 	}
 	resolveTail := concat([]string{"--lockfile-only", "--config.ignore-scripts=true"}, pnpmNetworkedFlags)
@@ -287,35 +291,32 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	switch cmd {
 	case "install", "install-test":
 		download.Args = concat([]string{"pnpm", "install"}, userFlags, downloadFlags)
-		p.Resolve = &Step{Args: concat([]string{"pnpm", "install"}, userFlags, resolveTail, storeFlags), Network: true, Credentials: true}
+		p.Steps.Resolve = &Step{Args: concat([]string{"pnpm", "install"}, userFlags, resolveTail, storeFlags), Network: true, Credentials: true}
 		if cmd == "install-test" {
 			p.Then = []string{"pnpm", "test"}
 		}
 	case "add", "update", "remove", "unlink", "dedupe":
-		p.Resolve = &Step{Args: concat([]string{"pnpm", cmd}, userFlags, rest, resolveTail, storeFlags), Network: true, Credentials: true}
+		p.Steps.Resolve = &Step{Args: concat([]string{"pnpm", cmd}, userFlags, rest, resolveTail, storeFlags), Network: true, Credentials: true}
 	case "import":
-		p.Resolve = &Step{Args: concat([]string{"pnpm", "import"}, userFlags, rest, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
-		p.Outputs = []string{"pnpm-lock.yaml"}
-		p.CarryOver = []string{"pnpm-lock.yaml"}
+		p.Steps.Resolve = &Step{Args: concat([]string{"pnpm", "import"}, userFlags, rest, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
+		p.Project.Outputs = []string{"pnpm-lock.yaml"}
 		return p, nil
 	case "fetch":
-		p.CarryOver = nil
-		p.Download = &Step{Args: concat([]string{"pnpm", "fetch"}, userFlags, []string{"--config.ignore-scripts=true", "--package-import-method=copy"}, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
+		p.Steps.Download = &Step{Args: concat([]string{"pnpm", "fetch"}, userFlags, []string{"--config.ignore-scripts=true", "--package-import-method=copy"}, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
 		return p, nil
 	case "rebuild", "approve-builds":
-		p.CarryOver = nil
-		p.Outputs = nodeOutputs(workspaces)
+		p.Project.Outputs = nodeOutputs(workspaces)
 		if cmd == "approve-builds" {
 			// It edits the manifest's allowlist, then builds: the manifest is an output.
-			p.Outputs = nodeOutputs(workspaces, "pnpm-workspace.yaml")
-			p.Sealed = []string{"pnpm-lock.yaml"}
+			p.Project.Outputs = nodeOutputs(workspaces, "pnpm-workspace.yaml")
+			p.Project.Sealed = []string{"pnpm-lock.yaml"}
 		}
 		build.Args = concat([]string{"pnpm", cmd}, userFlags, rest, []string{"--config.side-effects-cache=false"}, storeFlags)
 		build.AppendChanged = false
-		p.Build = build
+		p.Steps.Build = build
 		return p, nil
 	}
-	p.Download, p.Build = download, build
+	p.Steps.Download, p.Steps.Build = download, build
 	// The project's own scripts, after the dependencies' (rootscripts_pnpm.go).
 	pm, err := readProjectManifest(root, ".")
 	if err != nil {
@@ -327,14 +328,14 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		return nil, err
 	}
 	if rebuildRuns {
-		p.BuildChanged = pnpmLockBuildNames
+		p.Steps.BuildChanged = pnpmLockBuildNames
 	}
 	if ps != nil {
-		p.ProjectScripts, p.ProjectName, p.ProjectVersion = ps, pm.Name, pm.Version
+		p.Steps.ProjectScripts, p.Project.Name, p.Project.Version = ps, pm.Name, pm.Version
 	}
-	p.Notices = pnpmIgnoredBuildsNotice // pnpmnotices.go
-	p.Bookkeeping = map[string]func(run, host []byte) bool{pnpmWorkspaceStateFile: pnpmWorkspaceStateSame}
-	p.UpToDate = pnpmNoopCheck(cmd, rest, a, cfg, root, workspaces, hook, store) // pnpmnoop.go
+	p.Steps.Notices = pnpmIgnoredBuildsNotice // pnpmnotices.go
+	p.Project.Bookkeeping = map[string]func(run, host []byte) bool{pnpmWorkspaceStateFile: pnpmWorkspaceStateSame}
+	p.Steps.UpToDate = pnpmNoopCheck(cmd, rest, a, cfg, root, workspaces, hook, store) // pnpmnoop.go
 	if hook != "" {
 		pnpmHooks(p, hook, portable, storeFlags)
 	}
@@ -428,33 +429,40 @@ func (m pnpmManager) planDlx(args, userArgs []string, env Env) (*Plan, error) {
 		return nil, &Refusal{Manager: m.name, Reason: fmt.Sprintf("`pnpm %s` needs a package to run", cmd), Advice: "name it: `phylum-box pnpm dlx PKG`"}
 	}
 	p := &Plan{
-		Manager: m.name, Ecosystem: precheck.NPM, Subcommand: "dlx", Args: userArgs,
-		Scratch: true, ScratchFiles: map[string]string{"package.json": `{"name":"phylum-box-dlx","private":true}`},
-		Lockfiles: []string{"pnpm-lock.yaml"},
+		Manager:    m.name,
+		Ecosystem:  precheck.NPM,
+		Subcommand: "dlx",
+		Args:       userArgs,
+		Scratch: &ScratchProject{
+			Files: map[string]string{"package.json": `{"name":"phylum-box-dlx","private":true}`},
+		},
+		Project: Project{
+			Lockfiles: []string{"pnpm-lock.yaml"},
+		},
 	}
-	p.Root = findNodeRoot(env.Dir)
-	p.Cwd = "."
-	if rel, err := filepath.Rel(p.Root, env.Dir); err == nil && !strings.HasPrefix(rel, "..") {
-		p.Cwd = rel
+	p.Project.Root = findNodeRoot(env.Dir)
+	p.Project.Cwd = "."
+	if rel, err := filepath.Rel(p.Project.Root, env.Dir); err == nil && !strings.HasPrefix(rel, "..") {
+		p.Project.Cwd = rel
 	}
-	cfg, err := loadNpmConfigFor(m.name, env, p.Root, "", npmCLIConfig(a))
+	cfg, err := loadNpmConfigFor(m.name, env, p.Project.Root, "", npmCLIConfig(a))
 	if err != nil {
 		return nil, err
 	}
 	p.Notes = append(p.Notes, cfg.Notes...)
-	p.Registry, p.ScopeRegistries, p.Credentials = cfg.Registry, cfg.Scopes, cfg.Credentials()
-	p.Metadata = cfg.MetadataClient(cfg.Registry)
+	p.Sandbox.Credentials = cfg.Credentials()
+	p.Registries = cfg.MetadataClient(cfg.Registry)
 	store := pnpmStoreDir(env, cfg)
-	p.Caches = pnpmCaches(env, store)
+	p.Sandbox.Caches = pnpmCaches(env, store)
 	switch {
 	case cmd == "create":
 		// pnpm create foo → create-foo; @scope → @scope/create; @s/foo → @s/create-foo.
 		pkgs = []string{npmInitializer(rest[0])}
-		p.RunBinOf = npmSpecName(pkgs[0])
+		p.Scratch.RunBinOf = npmSpecName(pkgs[0])
 		rest = rest[1:]
 	case len(pkgs) == 0:
 		pkgs = []string{rest[0]}
-		p.RunBinOf = npmSpecName(rest[0])
+		p.Scratch.RunBinOf = npmSpecName(rest[0])
 		rest = rest[1:]
 	}
 	nodedir, err := NodeHeadersDir(env)
@@ -462,13 +470,15 @@ func (m pnpmManager) planDlx(args, userArgs []string, env Env) (*Plan, error) {
 		return nil, err
 	}
 	storeFlags := []string{"--config.store-dir=" + store}
-	p.Resolve = &Step{Args: concat([]string{"pnpm", "add"}, pkgs, []string{"--lockfile-only", "--config.ignore-scripts=true"}, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
-	p.Download = &Step{Args: concat([]string{"pnpm", "install", "--frozen-lockfile", "--ignore-scripts", "--package-import-method=copy", "--config.side-effects-cache=false"}, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
+	p.Steps.Resolve = &Step{Args: concat([]string{"pnpm", "add"}, pkgs, []string{"--lockfile-only", "--config.ignore-scripts=true"}, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
+	p.Steps.Download = &Step{Args: concat([]string{"pnpm", "install", "--frozen-lockfile", "--ignore-scripts", "--package-import-method=copy", "--config.side-effects-cache=false"}, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
 	// dlx builds whatever the package needs, like npx: scripts of the packages being
 	// run are allowed in the scratch project.
-	p.Build = &Step{Args: concat([]string{"pnpm", "rebuild", "--config.dangerously-allow-all-builds=true", "--config.side-effects-cache=false"}, storeFlags),
-		Env: []string{"npm_config_nodedir=" + nodedir, "npm_config_offline=true"}, Scripts: true}
-	p.Run = &Step{Args: rest, Scripts: true, Env: []string{"npm_config_offline=true"}} // as npx's (npm.go)
+	p.Steps.Build = &Step{
+		Args: concat([]string{"pnpm", "rebuild", "--config.dangerously-allow-all-builds=true", "--config.side-effects-cache=false"}, storeFlags),
+		Env:  []string{"npm_config_nodedir=" + nodedir, "npm_config_offline=true"},
+	}
+	p.Steps.Run = &Step{Args: rest, Env: []string{"npm_config_offline=true"}} // as npx's (npm.go)
 	p.Notes = append(p.Notes, "dlx: the package is installed into a scratch project and run with the network off")
 	return p, nil
 }

@@ -114,30 +114,30 @@ func TestPnpmPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Root != root || p.Cwd != "apps/web" {
-		t.Errorf("root %q cwd %q: want the workspace root", p.Root, p.Cwd)
+	if p.Project.Root != root || p.Project.Cwd != "apps/web" {
+		t.Errorf("root %q cwd %q: want the workspace root", p.Project.Root, p.Project.Cwd)
 	}
 	store := filepath.Join(env.Home, "data", "pnpm", "store")
 	wantResolve := []string{"pnpm", "add", "-D", "--filter", "web", "typescript", "--lockfile-only", "--config.ignore-scripts=true", "--ignore-pnpmfile", "--config.store-dir=" + store}
-	if !slices.Equal(p.Resolve.Args, wantResolve) {
-		t.Errorf("resolve %q\nwant    %q", p.Resolve.Args, wantResolve)
+	if !slices.Equal(p.Steps.Resolve.Args, wantResolve) {
+		t.Errorf("resolve %q\nwant    %q", p.Steps.Resolve.Args, wantResolve)
 	}
 	// add's -D must not reach `pnpm install`, where it means "devDependencies only".
 	wantDownload := []string{"pnpm", "install", "--filter", "web", "--frozen-lockfile", "--ignore-scripts", "--package-import-method=copy", "--config.side-effects-cache=false", "--config.store-dir=" + store, "--ignore-pnpmfile"}
-	if !slices.Equal(p.Download.Args, wantDownload) {
-		t.Errorf("download %q\nwant     %q", p.Download.Args, wantDownload)
+	if !slices.Equal(p.Steps.Download.Args, wantDownload) {
+		t.Errorf("download %q\nwant     %q", p.Steps.Download.Args, wantDownload)
 	}
-	if p.Build.Network || !p.Build.Scripts || p.Build.Args[1] != "rebuild" || !slices.Contains(p.Build.Args, "--config.side-effects-cache=false") {
-		t.Errorf("build %+v", p.Build)
+	if p.Steps.Build.Network || p.Steps.Build.Args[1] != "rebuild" || !slices.Contains(p.Steps.Build.Args, "--config.side-effects-cache=false") {
+		t.Errorf("build %+v", p.Steps.Build)
 	}
 	wantOut := []string{"node_modules/", "package.json", "apps/web/node_modules/", "apps/web/package.json", "pnpm-lock.yaml"}
-	if !slices.Equal(p.Outputs, wantOut) {
-		t.Errorf("outputs %q, want %q", p.Outputs, wantOut)
+	if !slices.Equal(p.Project.Outputs, wantOut) {
+		t.Errorf("outputs %q, want %q", p.Project.Outputs, wantOut)
 	}
-	if p.Caches[0].Path != store {
-		t.Errorf("store %q", p.Caches[0].Path)
+	if p.Sandbox.Caches[0].Path != store {
+		t.Errorf("store %q", p.Sandbox.Caches[0].Path)
 	}
-	for _, c := range p.Caches {
+	for _, c := range p.Sandbox.Caches {
 		if _, w := c.MountedIn(PhaseBuild); w {
 			t.Errorf("cache %s writable by build scripts", c.Path)
 		}
@@ -147,23 +147,23 @@ func TestPnpmPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(p.Download.Args, "--recursive") || !slices.Contains(p.Resolve.Args, "--recursive") {
-		t.Errorf("recursive prefix lost: %q / %q", p.Resolve.Args, p.Download.Args)
+	if !slices.Contains(p.Steps.Download.Args, "--recursive") || !slices.Contains(p.Steps.Resolve.Args, "--recursive") {
+		t.Errorf("recursive prefix lost: %q / %q", p.Steps.Resolve.Args, p.Steps.Download.Args)
 	}
 
 	p, err = pnpm.Plan([]string{"create", "vite", "my-app", "--template", "react"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.Scratch || p.RunBinOf != "create-vite" || !slices.Equal(p.Run.Args, []string{"my-app", "--template", "react"}) || p.Resolve.Args[2] != "create-vite" {
-		t.Errorf("create plan: binOf %q run %q resolve %q", p.RunBinOf, p.Run.Args, p.Resolve.Args)
+	if p.Scratch == nil || p.Scratch.RunBinOf != "create-vite" || !slices.Equal(p.Steps.Run.Args, []string{"my-app", "--template", "react"}) || p.Steps.Resolve.Args[2] != "create-vite" {
+		t.Errorf("create plan: binOf %q run %q resolve %q", p.Scratch.RunBinOf, p.Steps.Run.Args, p.Steps.Resolve.Args)
 	}
 	pnpx, _ := Lookup("pnpx")
 	p, err = pnpx.Plan([]string{"cowsay@1.6.0", "moo"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.RunBinOf != "cowsay" || !slices.Equal(p.Run.Args, []string{"moo"}) || p.Run.Network {
-		t.Errorf("pnpx plan: %q %q", p.RunBinOf, p.Run.Args)
+	if p.Scratch.RunBinOf != "cowsay" || !slices.Equal(p.Steps.Run.Args, []string{"moo"}) || p.Steps.Run.Network {
+		t.Errorf("pnpx plan: %q %q", p.Scratch.RunBinOf, p.Steps.Run.Args)
 	}
 }

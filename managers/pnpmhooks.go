@@ -11,7 +11,7 @@ import (
 // A project's pnpmfile is code that takes part in resolution (readPackage can add a
 // dependency). pnpm would run it in the resolve and download steps, with the network
 // and the user's token; phylum-box runs those with --ignore-pnpmfile and applies the
-// hooks in a step of their own (Plan.Hooks) with no network and no credentials:
+// hooks in a step of their own (Plan.Steps.Hooks) with no network and no credentials:
 //
 //	resolve  (network)  pnpm add x --lockfile-only --ignore-pnpmfile   caches metadata
 //	hooks    (offline)  pnpm install --lockfile-only --offline         runs the hooks
@@ -47,9 +47,9 @@ var pnpmSpecRE = regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9.
 // pnpmHooks plans the offline hooks loop for a project with a pnpmfile.
 func pnpmHooks(p *Plan, hook string, portable, storeFlags []string) {
 	offline := concat([]string{"pnpm", "install"}, portable, []string{"--lockfile-only", "--offline", "--config.ignore-scripts=true"}, storeFlags)
-	p.Hooks = &Step{Args: concat([]string{"sh", "-c", pnpmHooksScript, "sh"}, offline), Scripts: true}
-	p.Hooked = pnpmHooked
-	p.HooksFetch = func(missing []string) *Step {
+	p.Steps.Hooks = &Step{Args: concat([]string{"sh", "-c", pnpmHooksScript, "sh"}, offline)}
+	p.Steps.Hooked = pnpmHooked
+	p.Steps.HooksFetch = func(missing []string) *Step {
 		// store add loads the pnpmfile like any command unless told not to
 		// (measured: without it the hook ran here, with the network).
 		return &Step{Args: concat([]string{"pnpm", "store", "add"}, missing, storeFlags, []string{"--config.ignore-pnpmfile=true"}), Network: true, Credentials: true}
@@ -58,8 +58,8 @@ func pnpmHooks(p *Plan, hook string, portable, storeFlags []string) {
 	// importers list what readPackage added, the manifest does not): the download
 	// fetches the lockfile's packages into the store only, and the build step links
 	// them with the hooks, offline, before it runs the scripts.
-	p.Download = &Step{Args: concat([]string{"pnpm", "fetch", "--ignore-pnpmfile", "--config.ignore-scripts=true"}, storeFlags), Network: true, Credentials: true}
-	p.Build.Args = concat([]string{"sh", "-c", pnpmLinkScript, "sh", storeFlags[0]}, p.Build.Args)
+	p.Steps.Download = &Step{Args: concat([]string{"pnpm", "fetch", "--ignore-pnpmfile", "--config.ignore-scripts=true"}, storeFlags), Network: true, Credentials: true}
+	p.Steps.Build.Args = concat([]string{"sh", "-c", pnpmLinkScript, "sh", storeFlags[0]}, p.Steps.Build.Args)
 	p.Notes = append(p.Notes, "pnpm: the project's pnpmfile ("+hook+") runs only without network and credentials: after resolving "+
 		"(--ignore-pnpmfile), to write the lockfile, and in the build step, which links node_modules from the store; the download only fetches into the store")
 }

@@ -30,7 +30,7 @@ var pnpmNoopOptions = map[string]bool{
 	"frozen-lockfile": true, "prefer-frozen-lockfile": true, "reporter": true, "dir": true, "store-dir": true,
 }
 
-// pnpmNoopCheck returns Plan.UpToDate for a pnpm command line, or nil when the
+// pnpmNoopCheck returns Plan.Steps.UpToDate for a pnpm command line, or nil when the
 // command could change node_modules whatever the files say: anything but a bare
 // `pnpm install`, an option or .npmrc setting outside the allowlists (hoisting,
 // node-linker, --prod, …), workspaces, a pnpmfile (its hooks may rewrite the

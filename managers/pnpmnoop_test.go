@@ -253,8 +253,8 @@ func TestPnpmNoopCheck(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", tc.args, err)
 		}
-		if (p.UpToDate != nil) != tc.want {
-			t.Errorf("pnpm %v: UpToDate set = %v, want %v", tc.args, p.UpToDate != nil, tc.want)
+		if (p.Steps.UpToDate != nil) != tc.want {
+			t.Errorf("pnpm %v: UpToDate set = %v, want %v", tc.args, p.Steps.UpToDate != nil, tc.want)
 		}
 	}
 }

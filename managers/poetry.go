@@ -73,18 +73,14 @@ func (m poetryManager) Plan(args []string, env Env) (*Plan, error) {
 	}
 	var used map[string]bool
 	p, err := env.checkedPlan(m.plan(args, env, &used))
-	var hostDirs []string
-	if p != nil {
-		hostDirs = p.HostPaths
-	}
-	p, err = finishTool(p, err, env, hostDirs)
-	if p != nil && p.Credentials != nil && used != nil {
-		p.Credentials.Env = poetryUsedEnv(p.Credentials.Env, used)
+	p, err = finish("poetry", p, err, env)
+	if p != nil && p.Sandbox.Credentials != nil && used != nil {
+		p.Sandbox.Credentials.Env = poetryUsedEnv(p.Sandbox.Credentials.Env, used)
 	}
 	if err == nil && p != nil && !p.Passthrough {
 		// A resolve holding credentials reaches only servers you configured (credhosts.go).
 		if rerr := poetryCheckCredentialHosts(p, env, args); rerr != nil {
-			return finishTool(nil, rerr, env, nil)
+			return nil, rerr
 		}
 	}
 	return p, err
@@ -163,18 +159,23 @@ func (m poetryManager) plan(args []string, env Env, usedOut *map[string]bool) (*
 	// .pth files) while locking, with the network and the credentials.
 	noVenv := append(stepEnv[:len(stepEnv):len(stepEnv)], "POETRY_VIRTUALENVS_CREATE=false", "POETRY_VIRTUALENVS_IN_PROJECT=false", "PATH="+hostPATH)
 	p := &Plan{
-		Manager: "poetry", Ecosystem: precheck.PyPI, Subcommand: cmd, Args: args,
-		Root: root, Cwd: cwd,
-		Lockfiles: []string{"poetry.lock"},
-		CarryOver: []string{"pyproject.toml", "poetry.lock"},
-		Outputs:   []string{"poetry.lock", ".venv/"},
-		Sealed:    []string{"pyproject.toml", "poetry.lock"},
+		Manager:    "poetry",
+		Ecosystem:  precheck.PyPI,
+		Subcommand: cmd,
+		Args:       args,
+		Project: Project{
+			Root:      root,
+			Cwd:       cwd,
+			Lockfiles: []string{"poetry.lock"},
+			Outputs:   []string{"poetry.lock", ".venv/"},
+			Sealed:    []string{"pyproject.toml", "poetry.lock"},
+		},
 		// No persistent cache: `poetry lock` may build an sdist to read its metadata
 		// (its setup code runs), and must not leave anything the next run trusts.
 	}
 	used := poetryUsedSources(pyproject, sources)
 	*usedOut = used
-	p.Credentials = poetryCredentials(env, used)
+	p.Sandbox.Credentials = poetryCredentials(env, used)
 	if err := poetryHideLocalConfig(p, root); err != nil {
 		return nil, err
 	}
@@ -188,27 +189,27 @@ func (m poetryManager) plan(args []string, env Env, usedOut *map[string]bool) (*
 	// 2 s to 18 s. pip is pointed at the default source, and Debian's wheels.
 	noVenv = append(noVenv, poetryBuildEnvIndex(pyproject, sources, env)...)
 	fetch := &poetryFetch{sources: sources, mayChange: []string{"poetry.lock"}, plan: p}
-	p.Resolved = fetch.resolved
+	p.Steps.Resolved = fetch.resolved
 	switch cmd {
 	case "add", "remove", "update":
-		p.Resolve = &Step{Args: concat([]string{poetryBin, cmd}, rest, []string{"--lock"}), Env: noVenv, Egress: egress, Credentials: true,
+		p.Steps.Resolve = &Step{Args: concat([]string{poetryBin, cmd}, rest, []string{"--lock"}), Env: noVenv, Egress: egress, Credentials: true,
 			Name: "poetry " + cmd + " --lock"}
 		if cmd != "update" {
-			p.Outputs = append(p.Outputs, "pyproject.toml")
+			p.Project.Outputs = append(p.Project.Outputs, "pyproject.toml")
 			fetch.mayChange = append(fetch.mayChange, "pyproject.toml")
 		}
 	case "lock":
-		p.Resolve = &Step{Args: concat([]string{poetryBin, "lock"}, rest), Env: noVenv, Egress: egress, Credentials: true, Name: "poetry lock"}
-		p.Outputs = []string{"poetry.lock"}
+		p.Steps.Resolve = &Step{Args: concat([]string{poetryBin, "lock"}, rest), Env: noVenv, Egress: egress, Credentials: true, Name: "poetry lock"}
+		p.Project.Outputs = []string{"poetry.lock"}
 		return p, finishHostDirs(p, hostDirs)
 	default: // install, sync
 		// A current lockfile is the resolution; a missing or stale one is locked
 		// without upgrading what it pins (what `poetry install` would do).
-		p.Resolve = &Step{Args: []string{"/bin/sh", "-c", `if [ -e poetry.lock ] && "$0" lock --check >/dev/null 2>&1; then exit 0; fi; exec "$0" lock --no-update`, poetryBin},
+		p.Steps.Resolve = &Step{Args: []string{"/bin/sh", "-c", `if [ -e poetry.lock ] && "$0" lock --check >/dev/null 2>&1; then exit 0; fi; exec "$0" lock --no-update`, poetryBin},
 			Env: noVenv, Egress: egress, Credentials: true, Name: "poetry lock --no-update"}
 	}
 	if cwd != "." {
-		p.Resolve.Args = concat([]string{"/bin/sh", "-c", `cd "$0" && exec "$@"`, root}, p.Resolve.Args)
+		p.Steps.Resolve.Args = concat([]string{"/bin/sh", "-c", `cd "$0" && exec "$@"`, root}, p.Steps.Resolve.Args)
 	}
 	for i := 0; i < len(rest); i++ {
 		switch w := rest[i]; {
@@ -223,26 +224,26 @@ func (m poetryManager) plan(args []string, env Env, usedOut *map[string]bool) (*
 	}
 	// The download is phylum-box's own fetch of the validated list (poetryfetch.go):
 	// the system interpreter, isolated, outside the project.
-	p.Download = &Step{
+	p.Steps.Download = &Step{
 		Args:    []string{python, "-I", "-S", "-c", runScriptFromEnv, filepath.Join(env.Home, poetryFetchList), filepath.Join(work, "dist")},
 		Env:     []string{"PHYLUM_BOX_SCRIPT=" + poetryFetchScript, "PATH=" + hostPATH},
 		Network: true, Credentials: true, Dir: "/", Name: "poetry: fetching the locked files",
 	}
-	p.Fetched = poetryWork + "/dist" // read by the static analysis before the build
-	p.Build = &Step{
-		Args:    []string{"sh", "-c", `eval "$PHYLUM_BOX_SCRIPT"`, work, filepath.Join(env.Home, poetryBuildFiles)},
-		Env:     append(stepEnv, "PIP_NO_CACHE_DIR=1", "PIP_NO_INDEX=1", "PHYLUM_BOX_SCRIPT="+poetryBuildScript),
-		Scripts: true, Name: "poetry install",
+	p.Steps.Fetched = poetryWork + "/dist" // read by the static analysis before the build
+	p.Steps.Build = &Step{
+		Args: []string{"sh", "-c", `eval "$PHYLUM_BOX_SCRIPT"`, work, filepath.Join(env.Home, poetryBuildFiles)},
+		Env:  append(stepEnv, "PIP_NO_CACHE_DIR=1", "PIP_NO_INDEX=1", "PHYLUM_BOX_SCRIPT="+poetryBuildScript),
+		Name: "poetry install",
 	}
 	p.Notes = append(p.Notes, "poetry: installing into the project's .venv with pip from the locked, prechecked files (offline); the root package with `poetry install --only-root`")
-	p.UpToDate = poetryNoopCheck(cmd, args, env, root) // poetrynoop.go
+	p.Steps.UpToDate = poetryNoopCheck(cmd, args, env, root) // poetrynoop.go
 	return p, finishHostDirs(p, hostDirs)
 }
 
 // finishHostDirs records the directories the steps need shown (an interpreter
-// under $HOME) for Plan to pass to finishTool.
+// under $HOME); finish puts the tools' own before them.
 func finishHostDirs(p *Plan, dirs []string) error {
-	p.HostPaths = append(p.HostPaths, dirs...)
+	p.Sandbox.HostPaths = append(p.Sandbox.HostPaths, dirs...)
 	return nil
 }
 

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/phylum-box/phylum-box/internal/exitcode"
 )
 
 func TestPoetryPlan(t *testing.T) {
@@ -45,19 +43,19 @@ func TestPoetryPlan(t *testing.T) {
 			if tc.want != "plan" {
 				return
 			}
-			if r := strings.Join(p.Resolve.Args, " "); !strings.Contains(r, tc.resolve) || !strings.HasPrefix(p.Resolve.Name, "poetry ") {
+			if r := strings.Join(p.Steps.Resolve.Args, " "); !strings.Contains(r, tc.resolve) || !strings.HasPrefix(p.Steps.Resolve.Name, "poetry ") {
 				t.Errorf("Resolve = %s, want %s", r, tc.resolve)
 			}
-			if !slices.Equal(p.Outputs, tc.outputs) {
-				t.Errorf("Outputs = %q, want %q", p.Outputs, tc.outputs)
+			if !slices.Equal(p.Project.Outputs, tc.outputs) {
+				t.Errorf("Outputs = %q, want %q", p.Project.Outputs, tc.outputs)
 			}
-			if (p.Build != nil) != tc.build {
-				t.Fatalf("Build = %+v", p.Build)
+			if (p.Steps.Build != nil) != tc.build {
+				t.Fatalf("Build = %+v", p.Steps.Build)
 			}
-			if p.Build != nil && (p.Build.Network || p.Build.Credentials || !p.Download.Network || !p.Download.Credentials) {
+			if p.Steps.Build != nil && (p.Steps.Build.Network || p.Steps.Build.Credentials || !p.Steps.Download.Network || !p.Steps.Download.Credentials) {
 				t.Error("network and credentials belong to the download only")
 			}
-			if !slices.Contains(p.Resolve.Env, "POETRY_VIRTUALENVS_CREATE=false") {
+			if !slices.Contains(p.Steps.Resolve.Env, "POETRY_VIRTUALENVS_CREATE=false") {
 				t.Error("the resolve step must not create a venv")
 			}
 		})
@@ -98,7 +96,7 @@ func TestPoetryNetworkStepsRunNoProjectProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := p.Download
+	d := p.Steps.Download
 	if !filepath.IsAbs(d.Args[0]) || within(env.Dir, d.Args[0]) || !isELF(d.Args[0]) {
 		t.Errorf("download interpreter = %s, want the system python3", d.Args[0])
 	}
@@ -108,14 +106,14 @@ func TestPoetryNetworkStepsRunNoProjectProgram(t *testing.T) {
 	if strings.Contains(strings.Join(d.Args, " "), "poetry.lock") {
 		t.Errorf("the download must read phylum-box's fetch list, not the lockfile: %q", d.Args)
 	}
-	if p.Resolve.Args[0] != "/bin/sh" || within(env.Dir, p.Resolve.Args[3]) {
-		t.Errorf("resolve = %q: poetry must be found outside the project", p.Resolve.Args)
+	if p.Steps.Resolve.Args[0] != "/bin/sh" || within(env.Dir, p.Steps.Resolve.Args[3]) {
+		t.Errorf("resolve = %q: poetry must be found outside the project", p.Steps.Resolve.Args)
 	}
-	if !slices.Contains(p.Resolve.Env, "POETRY_VIRTUALENVS_IN_PROJECT=false") {
+	if !slices.Contains(p.Steps.Resolve.Env, "POETRY_VIRTUALENVS_IN_PROJECT=false") {
 		t.Error("poetry lock would take the project's .venv as its environment and run its python")
 	}
 	hidden := false
-	for _, f := range p.Credentials.Files {
+	for _, f := range p.Sandbox.Credentials.Files {
 		if f.Project == "poetry.toml" {
 			hidden = !strings.Contains(string(f.Secret), "certificates") && strings.Contains(string(f.Public), "certificates")
 		}
@@ -123,7 +121,7 @@ func TestPoetryNetworkStepsRunNoProjectProgram(t *testing.T) {
 	if !hidden {
 		t.Error("the networked steps must not read the project's poetry.toml; the build does")
 	}
-	for _, s := range []*Step{p.Resolve, p.Download} {
+	for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download} {
 		for _, kv := range s.Env {
 			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 				for _, dir := range filepath.SplitList(v) {
@@ -236,7 +234,7 @@ func TestPoetryLockSourceURL(t *testing.T) {
 				}
 				return nil, os.ErrNotExist
 			}
-			bad, err := p.Resolved([]string{"poetry.lock"}, read)
+			bad, err := p.Steps.Resolved([]string{"poetry.lock"}, read)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,7 +243,7 @@ func TestPoetryLockSourceURL(t *testing.T) {
 					t.Fatalf("blocked: %+v", bad)
 				}
 				var list *poetryFetchPlan
-				for _, f := range p.Credentials.Files {
+				for _, f := range p.Sandbox.Credentials.Files {
 					if f.Home == poetryFetchList {
 						if f.Public != nil {
 							t.Error("the fetch list holds credentials: the build must not see it")
@@ -330,9 +328,9 @@ func TestPoetryResolveWritesConfined(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = p.Resolved(tc.changed, read)
-		var coded *exitcode.Error
-		if tc.ok && err != nil || !tc.ok && (!errors.As(err, &coded) || coded.Code != exitcode.Sandbox) {
+		_, err = p.Steps.Resolved(tc.changed, read)
+		var write *ForbiddenWrite
+		if tc.ok && err != nil || !tc.ok && !errors.As(err, &write) {
 			t.Errorf("%q changing %q: %v", tc.args, tc.changed, err)
 		}
 	}
@@ -421,7 +419,7 @@ func TestPoetryBuildEnvIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := ""
-		for _, kv := range p.Resolve.Env {
+		for _, kv := range p.Steps.Resolve.Env {
 			if strings.HasPrefix(kv, "PIP_INDEX_URL=") {
 				got = kv
 			}
@@ -463,15 +461,15 @@ func TestPoetryCredentialsOfUsedSources(t *testing.T) {
 		"POETRY_HTTP_BASIC_PRIVATE_PASSWORD=priv-env-s3cret")
 	poetry, _ := Lookup("poetry")
 	p, err := poetry.Plan([]string{"install"}, env)
-	if err != nil || p.Credentials == nil {
+	if err != nil || p.Sandbox.Credentials == nil {
 		t.Fatalf("Plan: %v %+v", err, p)
 	}
 	var secret strings.Builder
-	for _, f := range p.Credentials.Files {
+	for _, f := range p.Sandbox.Credentials.Files {
 		secret.Write(f.Secret)
 		secret.WriteString("\n")
 	}
-	secret.WriteString(strings.Join(p.Credentials.Env, "\n"))
+	secret.WriteString(strings.Join(p.Sandbox.Credentials.Env, "\n"))
 	for _, s := range []string{"corp-s3cret", "other-s3cret", "pypi-upload-s3cret", "corp-env-s3cret", "pypi-env-s3cret"} {
 		if strings.Contains(secret.String(), s) {
 			t.Errorf("the networked steps get %s, of a source the project does not use or a PyPI token:\n%s", s, secret.String())

@@ -11,7 +11,6 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/precheck"
 )
 
@@ -101,20 +100,20 @@ type poetryFetch struct {
 	plan      *Plan
 }
 
-// resolved is Plan.Resolved for Poetry.
+// resolved is Plan.Steps.Resolved for Poetry.
 func (f *poetryFetch) resolved(changed []string, read func(string) ([]byte, error)) ([]precheck.Package, error) {
 	for _, c := range changed {
 		if !slices.Contains(f.mayChange, c) {
-			return nil, exitcode.With(exitcode.Sandbox, fmt.Errorf("poetry lock wrote %s, which nothing but poetry.lock may be while resolving (a source distribution's metadata hook runs there)", quoteRel(c)))
+			return nil, &ForbiddenWrite{fmt.Errorf("poetry lock wrote %s, which nothing but poetry.lock may be while resolving (a source distribution's metadata hook runs there)", quoteRel(c))}
 		}
 	}
 	lockData, err := read("poetry.lock")
 	if err != nil {
-		return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("poetry lock left no readable poetry.lock: %w", err))
+		return nil, &UnusableResult{fmt.Errorf("poetry lock left no readable poetry.lock: %w", err)}
 	}
 	pyproject, err := read("pyproject.toml")
 	if err != nil {
-		return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("reading pyproject.toml after poetry lock: %w", err))
+		return nil, &UnusableResult{fmt.Errorf("reading pyproject.toml after poetry lock: %w", err)}
 	}
 	fp, bad, err := poetryLockedFiles(lockData, f.sources)
 	if err != nil || len(bad) > 0 {
@@ -128,10 +127,10 @@ func (f *poetryFetch) resolved(changed []string, read func(string) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	if f.plan.Credentials == nil {
-		f.plan.Credentials = &Credentials{}
+	if f.plan.Sandbox.Credentials == nil {
+		f.plan.Sandbox.Credentials = &Credentials{}
 	}
-	f.plan.Credentials.Files = append(f.plan.Credentials.Files,
+	f.plan.Sandbox.Credentials.Files = append(f.plan.Sandbox.Credentials.Files,
 		ConfigFile{Home: poetryFetchList, Secret: list},
 		ConfigFile{Home: poetryBuildFiles + "/requirements.txt", Public: []byte(reqs)},
 		ConfigFile{Home: poetryBuildFiles + "/constraints.txt", Public: []byte(constraints)},
@@ -148,7 +147,7 @@ func quoteRel(p string) string { return fmt.Sprintf("%q", p) }
 func poetryLockedFiles(lockData []byte, sources map[string]*poetrySource) (*poetryFetchPlan, []precheck.Package, error) {
 	var lock poetryLockFile
 	if _, err := toml.Decode(string(lockData), &lock); err != nil {
-		return nil, nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("poetry.lock does not parse: %w", err))
+		return nil, nil, &UnusableResult{fmt.Errorf("poetry.lock does not parse: %w", err)}
 	}
 	fp := &poetryFetchPlan{Sources: map[string]*poetrySource{}}
 	var bad []precheck.Package
@@ -260,11 +259,11 @@ func normalizePyVersion(v string) string {
 func poetryBuildInputs(pyproject, lockData []byte, opts []string) (reqs, constraints, root string, err error) {
 	var doc poetryPyproject
 	if _, err := toml.Decode(string(pyproject), &doc); err != nil {
-		return "", "", "", exitcode.With(exitcode.Usage, fmt.Errorf("pyproject.toml does not parse: %w", err))
+		return "", "", "", &InvalidProject{fmt.Errorf("pyproject.toml does not parse: %w", err)}
 	}
 	var lock poetryLockFile
 	if _, err := toml.Decode(string(lockData), &lock); err != nil {
-		return "", "", "", exitcode.With(exitcode.Incomplete, fmt.Errorf("poetry.lock does not parse: %w", err))
+		return "", "", "", &UnusableResult{fmt.Errorf("poetry.lock does not parse: %w", err)}
 	}
 	var pins []string
 	for _, p := range lock.Package {
@@ -424,10 +423,10 @@ func poetryHideLocalConfig(p *Plan, root string) error {
 	if err != nil {
 		return &Refusal{Manager: "poetry", Reason: "reading poetry.toml: " + err.Error(), Advice: "make it readable or remove it"}
 	}
-	if p.Credentials == nil {
-		p.Credentials = &Credentials{}
+	if p.Sandbox.Credentials == nil {
+		p.Sandbox.Credentials = &Credentials{}
 	}
-	p.Credentials.Files = append(p.Credentials.Files, ConfigFile{Project: "poetry.toml",
+	p.Sandbox.Credentials.Files = append(p.Sandbox.Credentials.Files, ConfigFile{Project: "poetry.toml",
 		Secret: []byte("# phylum-box: the project's poetry.toml is not read while locking and fetching\n"), Public: data})
 	return nil
 }

@@ -35,7 +35,7 @@ var poetryNoopFlags = map[string]bool{
 	"--verbose": true, "--ansi": true, "--no-ansi": true,
 }
 
-// poetryNoopCheck returns Plan.UpToDate for a poetry command line, or nil when
+// poetryNoopCheck returns Plan.Steps.UpToDate for a poetry command line, or nil when
 // the command could change the venv whatever the files say: anything but
 // `poetry install` with poetryNoopFlags, a POETRY_ variable that is a setting.
 func poetryNoopCheck(cmd string, args []string, env Env, root string) func() (bool, string) {

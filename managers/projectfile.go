@@ -150,7 +150,7 @@ func readProjectFile(root, path string) ([]byte, error) {
 
 // planProjectFiles are the files of a project that each manager's plan reads or
 // binds, relative to the project root and to the working directory (workspace
-// members have their own manifests). Lockfiles come from Plan.Lockfiles.
+// members have their own manifests). Lockfiles come from Plan.Project.Lockfiles.
 var planProjectFiles = map[string][]string{
 	"npm":    {"package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc"},
 	"npx":    {"package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc"},
@@ -171,18 +171,18 @@ var planProjectFiles = map[string][]string{
 // The user's own config files (a project at $HOME: ~/.npmrc, ~/.cargo/config.toml,
 // often links into a dotfiles checkout) are not the project's.
 func (env Env) checkedPlan(p *Plan, err error) (*Plan, error) {
-	if err != nil || p == nil || p.Passthrough || p.Root == "" {
+	if err != nil || p == nil || p.Passthrough || p.Project.Root == "" {
 		return p, err
 	}
 	names := append([]string(nil), planProjectFiles[p.Manager]...)
-	for _, l := range p.Lockfiles {
+	for _, l := range p.Project.Lockfiles {
 		if !strings.HasPrefix(l, "node_modules/") {
 			names = append(names, l) // node_modules is the install's output, not a project file
 		}
 	}
-	dirs := []string{p.Root}
-	if p.Cwd != "" && p.Cwd != "." {
-		for d := filepath.Join(p.Root, p.Cwd); within(p.Root, d) && d != p.Root; d = filepath.Dir(d) {
+	dirs := []string{p.Project.Root}
+	if p.Project.Cwd != "" && p.Project.Cwd != "." {
+		for d := filepath.Join(p.Project.Root, p.Project.Cwd); within(p.Project.Root, d) && d != p.Project.Root; d = filepath.Dir(d) {
 			dirs = append(dirs, d)
 		}
 	}
@@ -192,11 +192,11 @@ func (env Env) checkedPlan(p *Plan, err error) (*Plan, error) {
 			if d == env.Home && strings.HasPrefix(name, ".") || strings.HasPrefix(name, ".cargo/") && filepath.Join(d, ".cargo") == cargoUserHome(env) {
 				continue
 			}
-			if _, err := os.Lstat(path); err != nil && projectDirProblem(p.Root, path) == "" {
+			if _, err := os.Lstat(path); err != nil && projectDirProblem(p.Project.Root, path) == "" {
 				continue
 			}
-			if why := projectFileProblem(p.Root, path); why != "" {
-				return nil, projectFileRefusal(p.Manager, p.Root, &ProjectFileError{Path: path, Why: why})
+			if why := projectFileProblem(p.Project.Root, path); why != "" {
+				return nil, projectFileRefusal(p.Manager, p.Project.Root, &ProjectFileError{Path: path, Why: why})
 			}
 		}
 	}

@@ -143,7 +143,7 @@ func TestCheckedPlanProjectFiles(t *testing.T) {
 			root := t.TempDir()
 			env := Env{Dir: root, Home: t.TempDir()}
 			p := filepath.Join(root, filepath.FromSlash(tc.file))
-			plan := &Plan{Manager: tc.manager, Root: root, Cwd: "."}
+			plan := &Plan{Manager: tc.manager, Project: Project{Root: root, Cwd: "."}}
 			writeFile(t, p, "plain\n")
 			if _, err := env.checkedPlan(plan, nil); err != nil {
 				t.Fatalf("plain file refused: %v", err)
@@ -173,7 +173,7 @@ func TestCheckedPlanProjectFiles(t *testing.T) {
 				t.Fatalf("hard link: %v", err)
 			}
 			os.Remove(p)
-			if passthrough := (&Plan{Manager: tc.manager, Root: root, Passthrough: true}); true {
+			if passthrough := (&Plan{Manager: tc.manager, Project: Project{Root: root}, Passthrough: true}); true {
 				if err := os.Symlink(secret, p); err != nil {
 					t.Fatal(err)
 				}
@@ -190,7 +190,7 @@ func TestCheckedPlanProjectFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := Env{Dir: home, Home: home}
-	if _, err := env.checkedPlan(&Plan{Manager: "npm", Root: home, Cwd: "."}, nil); err != nil {
+	if _, err := env.checkedPlan(&Plan{Manager: "npm", Project: Project{Root: home, Cwd: "."}}, nil); err != nil {
 		t.Fatalf("~/.npmrc linked into dotfiles refused for a project at $HOME: %v", err)
 	}
 }
@@ -229,11 +229,11 @@ func TestPlansRefuseLinkedProjectFiles(t *testing.T) {
 		t.Fatalf("cargo build with .cargo/config.toml linked inside the project: %v", err)
 	}
 	found := false
-	for _, f := range p.Credentials.Files {
+	for _, f := range p.Sandbox.Credentials.Files {
 		found = found || f.Project == ".cargo/config.toml" && string(f.Public) == "[build]\njobs = 2\n"
 	}
 	if !found {
-		t.Errorf("the linked config is not carried: %+v", p.Credentials)
+		t.Errorf("the linked config is not carried: %+v", p.Sandbox.Credentials)
 	}
 	os.Remove(cfg)
 	if err := os.Symlink(secret, cfg); err != nil {

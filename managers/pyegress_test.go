@@ -70,11 +70,11 @@ func TestPipEgress(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Resolve.Network {
+			if p.Steps.Resolve.Network {
 				t.Error("the resolve step has the network")
 			}
-			if !slices.Equal(p.Resolve.Egress, tc.want) {
-				t.Errorf("Egress = %q, want %q", p.Resolve.Egress, tc.want)
+			if !slices.Equal(p.Steps.Resolve.Egress, tc.want) {
+				t.Errorf("Egress = %q, want %q", p.Steps.Resolve.Egress, tc.want)
 			}
 		})
 	}
@@ -87,8 +87,8 @@ func TestPipResolveDropsProxyOption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if slices.Contains(p.Resolve.Args, "--proxy") || slices.Contains(p.Resolve.Args, "http://corp:3128") {
-		t.Errorf("resolve keeps --proxy, which would bypass the egress proxy: %q", p.Resolve.Args)
+	if slices.Contains(p.Steps.Resolve.Args, "--proxy") || slices.Contains(p.Steps.Resolve.Args, "http://corp:3128") {
+		t.Errorf("resolve keeps --proxy, which would bypass the egress proxy: %q", p.Steps.Resolve.Args)
 	}
 }
 
@@ -122,24 +122,24 @@ func TestPoetryEgress(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Resolve.Network {
+			if p.Steps.Resolve.Network {
 				t.Error("the resolve step has the network")
 			}
 			want := tc.want
 			if want == nil {
 				want = []string{"s.example:443", "u.example:443", "g.example:443", "d.example:443", "pypi.org:443", "files.pythonhosted.org:443"}
 				// Map iteration: compare as sets.
-				got := slices.Clone(p.Resolve.Egress)
+				got := slices.Clone(p.Steps.Resolve.Egress)
 				slices.Sort(got)
 				want = slices.Clone(want)
 				slices.Sort(want)
 				if !slices.Equal(got, want) {
-					t.Errorf("Egress = %q, want %q", p.Resolve.Egress, want)
+					t.Errorf("Egress = %q, want %q", p.Steps.Resolve.Egress, want)
 				}
 				return
 			}
-			if !slices.Equal(p.Resolve.Egress, want) {
-				t.Errorf("Egress = %q, want %q", p.Resolve.Egress, want)
+			if !slices.Equal(p.Steps.Resolve.Egress, want) {
+				t.Errorf("Egress = %q, want %q", p.Steps.Resolve.Egress, want)
 			}
 		})
 	}

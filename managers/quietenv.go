@@ -33,7 +33,7 @@ func quietSteps(p *Plan, env []string) {
 	if p == nil || p.Passthrough {
 		return
 	}
-	for _, s := range []*Step{p.Evaluate, p.Resolve, p.Hooks, p.Download, p.Build, p.ProjectScripts, p.Run} {
+	for _, s := range []*Step{p.Steps.Evaluate, p.Steps.Resolve, p.Steps.Hooks, p.Steps.Download, p.Steps.Build, p.Steps.ProjectScripts, p.Steps.Run} {
 		if s != nil {
 			s.Env = append(s.Env, env...)
 		}

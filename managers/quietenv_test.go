@@ -15,7 +15,7 @@ func TestQuietSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+	for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download, p.Steps.Build} {
 		if !slices.Contains(s.Env, "npm_config_update_notifier=false") {
 			t.Errorf("pnpm step %q: no update-notifier=false in %v", s.Args, s.Env)
 		}
@@ -28,16 +28,16 @@ func TestQuietSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []*Step{p.Resolve, p.Download, p.Build} {
+	for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download, p.Steps.Build} {
 		if !slices.Contains(s.Env, "npm_config_update_notifier=false") {
 			t.Errorf("npm step %q: no update-notifier=false in %v", s.Args, s.Env)
 		}
 	}
-	if !slices.Contains(p.Resolve.Args, "--loglevel=error") || !slices.Contains(p.Build.Args, "--loglevel=error") {
-		t.Errorf("npm resolve %q / build %q: not quieted", p.Resolve.Args, p.Build.Args)
+	if !slices.Contains(p.Steps.Resolve.Args, "--loglevel=error") || !slices.Contains(p.Steps.Build.Args, "--loglevel=error") {
+		t.Errorf("npm resolve %q / build %q: not quieted", p.Steps.Resolve.Args, p.Steps.Build.Args)
 	}
-	if slices.Contains(p.Download.Args, "--loglevel=error") {
-		t.Errorf("npm download %q: quieted; its warnings are the ones shown", p.Download.Args)
+	if slices.Contains(p.Steps.Download.Args, "--loglevel=error") {
+		t.Errorf("npm download %q: quieted; its warnings are the ones shown", p.Steps.Download.Args)
 	}
 	// Registry packages only: one resolve step that installs, its warnings shown
 	// like a download's.
@@ -45,15 +45,15 @@ func TestQuietSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.Resolve.Installs || slices.Contains(p.Resolve.Args, "--loglevel=error") || !slices.Contains(p.Build.Args, "--loglevel=error") {
-		t.Errorf("npm resolve that installs %q / build %q: the resolve must not be quieted, the build must", p.Resolve.Args, p.Build.Args)
+	if !p.Steps.Resolve.Installs || slices.Contains(p.Steps.Resolve.Args, "--loglevel=error") || !slices.Contains(p.Steps.Build.Args, "--loglevel=error") {
+		t.Errorf("npm resolve that installs %q / build %q: the resolve must not be quieted, the build must", p.Steps.Resolve.Args, p.Steps.Build.Args)
 	}
 	p, err = m.Plan([]string{"install", "-d", "is-odd"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if slices.Contains(p.Resolve.Args, "--loglevel=error") {
-		t.Errorf("npm -d: phylum-box overrode the user's log level: %q", p.Resolve.Args)
+	if slices.Contains(p.Steps.Resolve.Args, "--loglevel=error") {
+		t.Errorf("npm -d: phylum-box overrode the user's log level: %q", p.Steps.Resolve.Args)
 	}
 
 	ref := npmGlobalRefusal("install")

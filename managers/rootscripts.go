@@ -1,6 +1,6 @@
 package managers
 
-// The project's own lifecycle scripts (Plan.ProjectScripts, issue 11 item 2):
+// The project's own lifecycle scripts (Plan.Steps.ProjectScripts, issue 11 item 2):
 // which ones the bare manager runs after an install, read from package.json as
 // data, and the step that runs them in the sandbox after the dependencies' build.
 
@@ -130,16 +130,15 @@ func npmProjectScripts(root string, man *projectManifest, workspaces []string, b
 		labels = append(labels, strings.Join(all, ", "))
 	}
 	s := &Step{
-		Args:    []string{"sh", "-c", "set -e; " + strings.Join(script, "; ")},
-		Env:     slices.Clone(build.Env),
-		Scripts: true,
-		Name:    strings.Join(labels, "; "),
+		Args: []string{"sh", "-c", "set -e; " + strings.Join(script, "; ")},
+		Env:  slices.Clone(build.Env),
+		Name: strings.Join(labels, "; "),
 	}
 	return s, wsNames, nil
 }
 
-// npmRootBuildsChanged is Plan.BuildChanged for a project whose own scripts run
-// in Plan.ProjectScripts: never the whole tree (`npm rebuild` with no name runs
+// npmRootBuildsChanged is Plan.Steps.BuildChanged for a project whose own scripts run
+// in Plan.Steps.ProjectScripts: never the whole tree (`npm rebuild` with no name runs
 // the root's install scripts too), and never the workspace packages, which that
 // step builds. When NpmBuildChanged cannot limit the build (links in the tree,
 // the root's own scripts), every installed package with install scripts is named.

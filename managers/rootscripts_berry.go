@@ -17,14 +17,14 @@ import (
 
 var berryWorkspaceEvents = []string{"preinstall", "install", "postinstall"}
 
-// berryProjectScripts sets Plan.ProjectScripts, and wraps Plan.Build, for a
+// berryProjectScripts sets Plan.Steps.ProjectScripts, and wraps Plan.Steps.Build, for a
 // berry install whose workspaces have build scripts; build is the yarn argv
 // that runs in the build step (its release and lead options).
 func berryProjectScripts(p *Plan, workspaces []string, build []string) error {
-	if p == nil || p.Build == nil || !p.Build.AppendChanged {
+	if p == nil || p.Steps.Build == nil || !p.Steps.Build.AppendChanged {
 		return nil
 	}
-	root, err := readProjectManifest(p.Root, ".")
+	root, err := readProjectManifest(p.Project.Root, ".")
 	if err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func berryProjectScripts(p *Plan, workspaces []string, build []string) error {
 	for _, dir := range dirs {
 		wm := root
 		if dir != "." {
-			if wm, err = readProjectManifest(p.Root, dir); err != nil {
+			if wm, err = readProjectManifest(p.Project.Root, dir); err != nil {
 				return err
 			}
 		}
@@ -60,22 +60,21 @@ func berryProjectScripts(p *Plan, workspaces []string, build []string) error {
 	for _, dir := range dirs {
 		hide = append(hide, path.Join(dir, "package.json"))
 	}
-	if p.Build.Name == "" {
-		p.Build.Name = strings.Join(p.Build.Args, " ")
+	if p.Steps.Build.Name == "" {
+		p.Steps.Build.Name = strings.Join(p.Steps.Build.Args, " ")
 	}
-	p.Build.Args = yarnHideScripts(hide, p.Build.Args)
+	p.Steps.Build.Args = yarnHideScripts(hide, p.Steps.Build.Args)
 	for _, dir := range skipped {
 		p.Notes = append(p.Notes, dir+"/package.json has build scripts but no name to rebuild it by: they do not run")
 	}
 	if len(idents) == 0 {
 		return nil
 	}
-	p.ProjectScripts = &Step{
-		Args:    concat(build, []string{"rebuild"}, idents),
-		Env:     slices.Clone(p.Build.Env),
-		Scripts: true,
-		Name:    strings.Join(labels, "; "),
+	p.Steps.ProjectScripts = &Step{
+		Args: concat(build, []string{"rebuild"}, idents),
+		Env:  slices.Clone(p.Steps.Build.Env),
+		Name: strings.Join(labels, "; "),
 	}
-	p.ProjectName, p.ProjectVersion = root.Name, root.Version
+	p.Project.Name, p.Project.Version = root.Name, root.Version
 	return nil
 }

@@ -57,14 +57,13 @@ func pnpmProjectScripts(root string, man *projectManifest, workspaces []string, 
 		return nil, anyRebuild, nil
 	}
 	return &Step{
-		Args:    []string{"sh", "-c", "set -e; " + strings.Join(script, "; ")},
-		Env:     slices.Clone(build.Env),
-		Scripts: true,
-		Name:    strings.Join(labels, "; "),
+		Args: []string{"sh", "-c", "set -e; " + strings.Join(script, "; ")},
+		Env:  slices.Clone(build.Env),
+		Name: strings.Join(labels, "; "),
 	}, anyRebuild, nil
 }
 
-// pnpmLockBuildNames is Plan.BuildChanged for a pnpm project with scripts of its
+// pnpmLockBuildNames is Plan.Steps.BuildChanged for a pnpm project with scripts of its
 // own: every package of the lockfile, by name (`pnpm rebuild NAME…` leaves the
 // project's own scripts out, and runs only the builds pnpm allows).
 func pnpmLockBuildNames(read func(rel string) ([]byte, error), _ []string) ([]string, string, bool) {

@@ -56,19 +56,19 @@ func TestNpmPlanProjectScripts(t *testing.T) {
 		if perr != nil {
 			t.Fatalf("%v: %v", tc.args, perr)
 		}
-		if got := plan.ProjectScripts != nil; got != tc.want {
+		if got := plan.Steps.ProjectScripts != nil; got != tc.want {
 			t.Errorf("%v: ProjectScripts set = %v, want %v", tc.args, got, tc.want)
 			continue
 		}
-		if tc.want && (plan.ProjectName != "app" || plan.ProjectVersion != "1.2.3") {
-			t.Errorf("%v: project %s@%s", tc.args, plan.ProjectName, plan.ProjectVersion)
+		if tc.want && (plan.Project.Name != "app" || plan.Project.Version != "1.2.3") {
+			t.Errorf("%v: project %s@%s", tc.args, plan.Project.Name, plan.Project.Version)
 		}
-		if tc.want && plan.ProjectScripts.Network {
+		if tc.want && plan.Steps.ProjectScripts.Network {
 			t.Errorf("%v: the project scripts step has the network", tc.args)
 		}
 		if tc.want {
 			want := "set -e; npm rebuild --foreground-scripts --no-audit --no-fund a; npm run-script postinstall; npm run-script prepare"
-			if got := plan.ProjectScripts.Args[len(plan.ProjectScripts.Args)-1]; got != want {
+			if got := plan.Steps.ProjectScripts.Args[len(plan.Steps.ProjectScripts.Args)-1]; got != want {
 				t.Errorf("%v: project scripts step %q, want %q", tc.args, got, want)
 			}
 		}

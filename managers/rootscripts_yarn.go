@@ -25,12 +25,12 @@ var yarnClassicProjectEvents = []string{"preinstall", "install", "postinstall", 
 // dependencies' build.
 var yarnClassicHiddenEvents = []string{"preinstall", "install", "postinstall", "prepublish", "prepare"}
 
-// yarnClassicProjectScripts sets Plan.ProjectScripts for a yarn 1 install, add
+// yarnClassicProjectScripts sets Plan.Steps.ProjectScripts for a yarn 1 install, add
 // or upgrade whose project has lifecycle scripts, and wraps the build so that it
 // leaves them out. all is the user's argv after "yarn" (for --ignore-scripts and
 // --production).
 func yarnClassicProjectScripts(p *Plan, all []string) error {
-	if p == nil || p.Passthrough || p.Scratch || p.Build == nil {
+	if p == nil || p.Passthrough || p.Scratch != nil || p.Steps.Build == nil {
 		return nil
 	}
 	switch p.Subcommand {
@@ -42,19 +42,19 @@ func yarnClassicProjectScripts(p *Plan, all []string) error {
 		return nil
 	}
 	production := hasFlag(all, "--production", "--prod")
-	root, err := readProjectManifest(p.Root, ".")
+	root, err := readProjectManifest(p.Project.Root, ".")
 	if err != nil {
 		return err
 	}
-	man, _ := readNodeManifest(p.Root)
-	workspaces, err := workspaceDirs(p.Root, man.workspacePatterns())
+	man, _ := readNodeManifest(p.Project.Root)
+	workspaces, err := workspaceDirs(p.Project.Root, man.workspacePatterns())
 	if err != nil {
 		return err
 	}
 	sort.Strings(workspaces)
 	var script, labels, hide []string
 	for _, ws := range workspaces {
-		wm, err := readProjectManifest(p.Root, ws)
+		wm, err := readProjectManifest(p.Project.Root, ws)
 		if err != nil {
 			return err
 		}
@@ -85,18 +85,17 @@ func yarnClassicProjectScripts(p *Plan, all []string) error {
 	if all := root.events(yarnClassicProjectEvents); len(all) > 0 {
 		labels = append(labels, strings.Join(all, ", "))
 	}
-	if p.Build.Name == "" {
-		p.Build.Name = strings.Join(p.Build.Args, " ")
+	if p.Steps.Build.Name == "" {
+		p.Steps.Build.Name = strings.Join(p.Steps.Build.Args, " ")
 	}
-	p.Build.Args = yarnHideScripts(hide, p.Build.Args)
+	p.Steps.Build.Args = yarnHideScripts(hide, p.Steps.Build.Args)
 	if len(script) > 0 {
-		p.ProjectScripts = &Step{
-			Args:    []string{"sh", "-c", "set -e; " + strings.Join(script, "; ")},
-			Env:     slices.Clone(p.Build.Env),
-			Scripts: true,
-			Name:    strings.Join(labels, "; "),
+		p.Steps.ProjectScripts = &Step{
+			Args: []string{"sh", "-c", "set -e; " + strings.Join(script, "; ")},
+			Env:  slices.Clone(p.Steps.Build.Env),
+			Name: strings.Join(labels, "; "),
 		}
-		p.ProjectName, p.ProjectVersion = root.Name, root.Version
+		p.Project.Name, p.Project.Version = root.Name, root.Version
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ type stepRunner struct {
 func (r stepRunner) run(step *Step, phase Phase, dir string) string {
 	r.t.Helper()
 	cmd := exec.Command(step.Args[0], step.Args[1:]...)
-	cmd.Dir = filepath.Join(dir, r.plan.Cwd)
+	cmd.Dir = filepath.Join(dir, r.plan.Project.Cwd)
 	cmd.Env = []string{"HOME=" + r.env.Home, "CI=true", "NO_UPDATE_NOTIFIER=1"}
 	names := PassEnv
 	if step.Network {
@@ -58,7 +58,7 @@ func (r stepRunner) run(step *Step, phase Phase, dir string) string {
 		}
 	}
 	cmd.Env = append(cmd.Env, step.Env...)
-	for _, c := range r.plan.Caches {
+	for _, c := range r.plan.Sandbox.Caches {
 		if m, _ := c.MountedIn(phase); m {
 			cmd.Env = append(cmd.Env, c.Env...)
 		}
@@ -70,7 +70,7 @@ func (r stepRunner) run(step *Step, phase Phase, dir string) string {
 	return string(out)
 }
 
-// runPlanSteps runs Resolve on a scratch copy, carries the resolved files over,
+// runPlanSteps runs Resolve on a scratch copy, keeps the resolved sealed files,
 // then Download and Build on the project, and checks each step's promise. built is
 // the file (relative to Root) the package's postinstall writes.
 func runPlanSteps(t *testing.T, env Env, p *Plan, built string, resolved ...string) {
@@ -78,48 +78,48 @@ func runPlanSteps(t *testing.T, env Env, p *Plan, built string, resolved ...stri
 	r := stepRunner{t, env, p}
 	// The sandbox runs Resolve on a copy mounted at the project's own path (local
 	// file: specs resolve relative to it); here: run in place, then throw away
-	// everything but the project's files and the carried-over ones.
+	// everything but the project's files and the sealed ones.
 	keep := map[string]bool{}
-	entries, _ := os.ReadDir(p.Root)
+	entries, _ := os.ReadDir(p.Project.Root)
 	for _, e := range entries {
 		keep[e.Name()] = true
 	}
-	for _, f := range p.CarryOver {
+	for _, f := range p.Project.Sealed { // the manifests and lockfiles Resolve wrote
 		keep[strings.SplitN(f, "/", 2)[0]] = true
 	}
-	r.run(p.Resolve, PhaseResolve, p.Root)
-	lock, err := os.ReadFile(filepath.Join(p.Root, p.Lockfiles[0]))
+	r.run(p.Steps.Resolve, PhaseResolve, p.Project.Root)
+	lock, err := os.ReadFile(filepath.Join(p.Project.Root, p.Project.Lockfiles[0]))
 	if err != nil {
-		t.Fatalf("resolve wrote no %s: %v", p.Lockfiles[0], err)
+		t.Fatalf("resolve wrote no %s: %v", p.Project.Lockfiles[0], err)
 	}
 	for _, want := range resolved {
 		if !strings.Contains(string(lock), want) {
-			t.Errorf("resolved %s lacks %q:\n%s", p.Lockfiles[0], want, lock)
+			t.Errorf("resolved %s lacks %q:\n%s", p.Project.Lockfiles[0], want, lock)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(p.Root, built)); err == nil {
+	if _, err := os.Stat(filepath.Join(p.Project.Root, built)); err == nil {
 		t.Fatal("resolve ran an install script")
 	}
-	entries, _ = os.ReadDir(p.Root)
+	entries, _ = os.ReadDir(p.Project.Root)
 	for _, e := range entries {
 		if !keep[e.Name()] {
-			os.RemoveAll(filepath.Join(p.Root, e.Name()))
+			os.RemoveAll(filepath.Join(p.Project.Root, e.Name()))
 		}
 	}
-	r.run(p.Download, PhaseDownload, p.Root)
-	if _, err := os.Stat(filepath.Join(p.Root, built)); err == nil {
+	r.run(p.Steps.Download, PhaseDownload, p.Project.Root)
+	if _, err := os.Stat(filepath.Join(p.Project.Root, built)); err == nil {
 		t.Fatal("download ran an install script")
 	}
 	sealed := map[string][]byte{}
-	for _, f := range p.Sealed {
-		sealed[f], _ = os.ReadFile(filepath.Join(p.Root, f))
+	for _, f := range p.Project.Sealed {
+		sealed[f], _ = os.ReadFile(filepath.Join(p.Project.Root, f))
 	}
-	out := r.run(p.Build, PhaseBuild, p.Root)
-	if _, err := os.Stat(filepath.Join(p.Root, built)); err != nil {
+	out := r.run(p.Steps.Build, PhaseBuild, p.Project.Root)
+	if _, err := os.Stat(filepath.Join(p.Project.Root, built)); err != nil {
 		t.Fatalf("build did not run the postinstall: %v\n%s", err, out)
 	}
 	for f, before := range sealed {
-		after, _ := os.ReadFile(filepath.Join(p.Root, f))
+		after, _ := os.ReadFile(filepath.Join(p.Project.Root, f))
 		if !bytes.Equal(before, after) {
 			t.Errorf("build changed sealed %s", f)
 		}
@@ -153,7 +153,7 @@ func TestNpmPlanStepsWithRealNpm(t *testing.T) {
 		t.Fatal(err)
 	}
 	runPlanSteps(t, env, p, "node_modules/pb-built/built.txt", `"node_modules/is-number"`, `"node_modules/pb-built"`)
-	if _, err := os.Stat(filepath.Join(p.Root, "node_modules", "is-number", "package.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(p.Project.Root, "node_modules", "is-number", "package.json")); err != nil {
 		t.Errorf("is-number not installed: %v", err)
 	}
 }
@@ -174,7 +174,7 @@ func TestPnpmPlanStepsWithRealPnpm(t *testing.T) {
 	}
 	runPlanSteps(t, env, p, "node_modules/pb-built/built.txt", "is-number@7.0.0", "pb-built")
 	// Copied, not hard-linked: the store cannot be reached through node_modules.
-	st, err := os.Stat(filepath.Join(p.Root, "node_modules", ".pnpm", "is-number@7.0.0", "node_modules", "is-number", "package.json"))
+	st, err := os.Stat(filepath.Join(p.Project.Root, "node_modules", ".pnpm", "is-number@7.0.0", "node_modules", "is-number", "package.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ const WriteBackNote = "What the command writes to the project is synced back onc
 
 // planWriteBack makes a Scratch plan's Run a write-back run (see above).
 func planWriteBack(p *Plan, env Env) {
-	if p == nil || !p.Scratch || p.Run == nil {
+	if p == nil || p.Scratch == nil || p.Steps.Run == nil {
 		return
 	}
 	wb := &WriteBack{Scaffold: isScaffolder(runPackage(p)), Dir: env.Dir, Installer: p.Manager}
@@ -58,15 +58,15 @@ func planWriteBack(p *Plan, env Env) {
 		wb.Installer = "pnpm"
 	}
 	switch {
-	case holdsHome(p.Root, env.Home) || holdsHome(env.Dir, env.Home):
+	case holdsHome(p.Project.Root, env.Home) || holdsHome(env.Dir, env.Home):
 		wb.NewProject = true
 	case wb.Scaffold && findUp(env.Dir, "package.json") == "" && findUp(env.Dir, "node_modules") == "" && !emptyDir(env.Dir):
 		wb.NewProject = true
 	}
 	if wb.NewProject {
-		p.Root, p.Cwd = env.Dir, "."
+		p.Project.Root, p.Project.Cwd = env.Dir, "."
 	}
-	p.WriteBack = wb
+	p.Scratch.WriteBack = wb
 	what := "writes to the project are synced back"
 	if wb.Scaffold {
 		what = "new files and directories are synced back"
@@ -80,11 +80,11 @@ func planWriteBack(p *Plan, env Env) {
 // runPackage names the package whose bin Run starts ("create-vite"), or the bin
 // itself when the plan names it (npm init's create-vite), "" for a shell line.
 func runPackage(p *Plan) string {
-	if p.RunBinOf != "" {
-		return p.RunBinOf
+	if p.Scratch.RunBinOf != "" {
+		return p.Scratch.RunBinOf
 	}
-	if len(p.Run.Args) > 0 && p.Run.Args[0] != "sh" {
-		return npmSpecName(p.Run.Args[0])
+	if len(p.Steps.Run.Args) > 0 && p.Steps.Run.Args[0] != "sh" {
+		return npmSpecName(p.Steps.Run.Args[0])
 	}
 	return ""
 }

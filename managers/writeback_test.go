@@ -56,18 +56,18 @@ func TestPlanWriteBack(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !p.Scratch || p.WriteBack == nil {
+			if p.Scratch == nil || p.Scratch.WriteBack == nil {
 				t.Fatalf("want a scratch plan with a write-back: %+v", p)
 			}
-			wb := p.WriteBack
+			wb := p.Scratch.WriteBack
 			if wb.Scaffold != c.want.scaffold || wb.NewProject != c.want.newProject {
 				t.Errorf("scaffold=%v newProject=%v, want %+v", wb.Scaffold, wb.NewProject, c.want)
 			}
 			if wb.Dir != env.Dir || wb.Installer != c.inst {
 				t.Errorf("dir=%q installer=%q, want %q %q", wb.Dir, wb.Installer, env.Dir, c.inst)
 			}
-			if wb.NewProject && (p.Root != env.Dir || p.Cwd != ".") {
-				t.Errorf("a new project runs where the user is: root=%q cwd=%q", p.Root, p.Cwd)
+			if wb.NewProject && (p.Project.Root != env.Dir || p.Project.Cwd != ".") {
+				t.Errorf("a new project runs where the user is: root=%q cwd=%q", p.Project.Root, p.Project.Cwd)
 			}
 		})
 	}

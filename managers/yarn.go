@@ -149,15 +149,7 @@ func (m yarnManager) Plan(args []string, env Env) (*Plan, error) {
 		return p, err // yarn exec pnpm …: planned as the manager (execmanager.go)
 	}
 	p, err := env.checkedPlan(m.plan(args, env))
-	var extra []string // a trusted yarn release outside PATH (berryRunner)
-	if p != nil {
-		extra = p.HostPaths
-	}
-	p, err = finishPlan(p, err, env, "node", "yarn")
-	if p != nil && len(extra) > 0 {
-		p.HostPaths = append(p.HostPaths, extra...)
-	}
-	return p, err
+	return finish("yarn", p, err, env)
 }
 
 func (m yarnManager) plan(args []string, env Env) (*Plan, error) {
@@ -304,25 +296,30 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	cwd := relOrDot(root, dir)
 	lead := y.leadWithoutCwd() // the steps already run in the --cwd directory
 	p := &Plan{
-		Manager: "yarn", Ecosystem: precheck.NPM, Subcommand: cmd, Args: args,
-		Root: root, Cwd: cwd,
-		Lockfiles:       []string{"yarn.lock"},
-		CarryOver:       append(nodeManifests(workspaces), "yarn.lock"),
-		Outputs:         nodeOutputs(workspaces, "yarn.lock"),
-		Sealed:          append(nodeManifests(workspaces), "yarn.lock"),
-		Caches:          []Cache{cache},
-		Credentials:     yarnClassicCredentials(env, cfg),
-		Registry:        yarnClassicRegistry(env, root, cfg),
-		ScopeRegistries: cfg.Scopes,
-		Metadata:        cfg.MetadataClient(yarnClassicRegistry(env, root, cfg)),
-		Notes:           []string{"yarn classic (" + why + "): resolving needs a full install with scripts off; the build step relinks from the read-only cache with --offline --force to run lifecycle scripts"},
+		Manager:    "yarn",
+		Ecosystem:  precheck.NPM,
+		Subcommand: cmd,
+		Args:       args,
+		Project: Project{
+			Root:      root,
+			Cwd:       cwd,
+			Lockfiles: []string{"yarn.lock"},
+			Outputs:   nodeOutputs(workspaces, "yarn.lock"),
+			Sealed:    append(nodeManifests(workspaces), "yarn.lock"),
+		},
+		Sandbox: Sandbox{
+			Caches:      []Cache{cache},
+			Credentials: yarnClassicCredentials(env, cfg),
+		},
+		Registries: cfg.MetadataClient(yarnClassicRegistry(env, root, cfg)),
+		Notes:      []string{"yarn classic (" + why + "): resolving needs a full install with scripts off; the build step relinks from the read-only cache with --offline --force to run lifecycle scripts"},
 	}
 	for _, rc := range rcs {
 		if _, ok := rc.inside["cache-folder"]; ok {
 			p.Notes = append(p.Notes, rc.rel+": cache-folder is replaced by your own yarn cache ("+cache.Path+")")
 		}
 		if dir, ok := rc.inside["yarn-offline-mirror"]; ok && dir != root {
-			p.Outputs = append(p.Outputs, filepath.ToSlash(relOrDot(root, dir))+"/")
+			p.Project.Outputs = append(p.Project.Outputs, filepath.ToSlash(relOrDot(root, dir))+"/")
 		}
 		if rc.yarnPath != "" {
 			p.Notes = append(p.Notes, fmt.Sprintf("%s:%d yarn-path %s runs only in the build step (no network); the resolve and download steps run your yarn", rc.rel, rc.yarnPathLine, rc.yarnPath))
@@ -341,18 +338,20 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 		return m.planClassicCreate(p, rest, cache, nodedir)
 	}
 	if len(rcFiles) > 0 {
-		if p.Credentials == nil {
-			p.Credentials = &Credentials{}
+		if p.Sandbox.Credentials == nil {
+			p.Sandbox.Credentials = &Credentials{}
 		}
-		p.Credentials.Files = append(p.Credentials.Files, rcFiles...)
+		p.Sandbox.Credentials.Files = append(p.Sandbox.Credentials.Files, rcFiles...)
 	}
 	portable := options(rest) // yarn 1 shares its options between install/add/upgrade/remove
-	p.Resolve = &Step{Args: resolveCmd, Env: yarnNetworkEnv, Network: true, Credentials: true}
+	p.Steps.Resolve = &Step{Args: resolveCmd, Env: yarnNetworkEnv, Network: true, Credentials: true}
 	// Install is project-wide, also after "yarn workspace NAME add": no prefix.
-	p.Download = &Step{Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--ignore-scripts"}, quiet), Env: yarnNetworkEnv, Network: true, Credentials: true}
-	p.Build = &Step{Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--offline", "--force"}, quiet),
-		Env: []string{"npm_config_nodedir=" + nodedir}, Scripts: true}
-	p.UpToDate = yarnClassicNoopCheck(env, y, prefix, cmd, rest, root, dir, workspaces, cfg, nodedir) // yarnnoop.go
+	p.Steps.Download = &Step{Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--ignore-scripts"}, quiet), Env: yarnNetworkEnv, Network: true, Credentials: true}
+	p.Steps.Build = &Step{
+		Args: concat([]string{"yarn"}, lead, []string{"install"}, installOnly(portable), []string{"--frozen-lockfile", "--offline", "--force"}, quiet),
+		Env:  []string{"npm_config_nodedir=" + nodedir},
+	}
+	p.Steps.UpToDate = yarnClassicNoopCheck(env, y, prefix, cmd, rest, root, dir, workspaces, cfg, nodedir) // yarnnoop.go
 	return p, nil
 }
 
@@ -393,15 +392,31 @@ func (m yarnManager) planClassicCreate(p *Plan, rest []string, cache Cache, node
 	}
 	pkg := npmInitializer(rest[0])
 	*p = Plan{
-		Manager: "yarn", Ecosystem: precheck.NPM, Subcommand: "create", Args: p.Args, Root: p.Root, Cwd: p.Cwd,
-		Scratch: true, ScratchFiles: map[string]string{"package.json": `{"name":"phylum-box-create","private":true}`},
-		Lockfiles: []string{"yarn.lock"}, Caches: []Cache{cache}, Credentials: p.Credentials,
-		Registry: p.Registry, ScopeRegistries: p.ScopeRegistries, RunBinOf: npmSpecName(pkg),
-		Resolve:  &Step{Args: []string{"yarn", "add", pkg, "--ignore-scripts", "--non-interactive"}, Env: yarnNetworkEnv, Network: true, Credentials: true},
-		Download: &Step{Args: []string{"yarn", "install", "--frozen-lockfile", "--ignore-scripts", "--non-interactive"}, Env: yarnNetworkEnv, Network: true, Credentials: true},
-		Build:    &Step{Args: []string{"yarn", "install", "--frozen-lockfile", "--offline", "--force", "--non-interactive"}, Env: []string{"npm_config_nodedir=" + nodedir}, Scripts: true},
-		Run:      &Step{Args: rest[1:], Scripts: true},
-		Notes:    []string{"create: the starter kit is installed into a scratch project and run with the network off"},
+		Manager:    "yarn",
+		Ecosystem:  precheck.NPM,
+		Subcommand: "create",
+		Args:       p.Args,
+		Project: Project{
+			Root:      p.Project.Root,
+			Cwd:       p.Project.Cwd,
+			Lockfiles: []string{"yarn.lock"},
+		},
+		Scratch: &ScratchProject{
+			Files:    map[string]string{"package.json": `{"name":"phylum-box-create","private":true}`},
+			RunBinOf: npmSpecName(pkg),
+		},
+		Sandbox: Sandbox{
+			Caches:      []Cache{cache},
+			Credentials: p.Sandbox.Credentials,
+		},
+		Registries: p.Registries,
+		Steps: Steps{
+			Resolve:  &Step{Args: []string{"yarn", "add", pkg, "--ignore-scripts", "--non-interactive"}, Env: yarnNetworkEnv, Network: true, Credentials: true},
+			Download: &Step{Args: []string{"yarn", "install", "--frozen-lockfile", "--ignore-scripts", "--non-interactive"}, Env: yarnNetworkEnv, Network: true, Credentials: true},
+			Build:    &Step{Args: []string{"yarn", "install", "--frozen-lockfile", "--offline", "--force", "--non-interactive"}, Env: []string{"npm_config_nodedir=" + nodedir}},
+			Run:      &Step{Args: rest[1:]},
+		},
+		Notes: []string{"create: the starter kit is installed into a scratch project and run with the network off"},
 	}
 	return p, nil
 }

@@ -83,23 +83,28 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 		sub = "install"
 	}
 	p := &Plan{
-		Manager: "yarn", Ecosystem: precheck.NPM, Subcommand: sub, Args: args,
-		Root: root, Cwd: relOrDot(root, dir),
-		Lockfiles:       []string{"yarn.lock"},
-		CarryOver:       append(nodeManifests(workspaces), "yarn.lock"),
-		Sealed:          append(nodeManifests(workspaces), "yarn.lock"),
-		Caches:          rc.caches(),
-		Credentials:     rc.credentials(),
-		Registry:        rc.registry,
-		ScopeRegistries: rc.scopes,
-		Metadata:        rc.metadataClient(),
-		Notes:           []string{"yarn berry (" + why + ")"},
+		Manager:    "yarn",
+		Ecosystem:  precheck.NPM,
+		Subcommand: sub,
+		Args:       args,
+		Project: Project{
+			Root:      root,
+			Cwd:       relOrDot(root, dir),
+			Lockfiles: []string{"yarn.lock"},
+			Sealed:    append(nodeManifests(workspaces), "yarn.lock"),
+		},
+		Sandbox: Sandbox{
+			Caches:      rc.caches(),
+			Credentials: rc.credentials(),
+		},
+		Registries: rc.metadataClient(),
+		Notes:      []string{"yarn berry (" + why + ")"},
 	}
 	if len(rcFiles) > 0 {
-		if p.Credentials == nil {
-			p.Credentials = &Credentials{}
+		if p.Sandbox.Credentials == nil {
+			p.Sandbox.Credentials = &Credentials{}
 		}
-		p.Credentials.Files = append(p.Credentials.Files, rcFiles...)
+		p.Sandbox.Credentials.Files = append(p.Sandbox.Credentials.Files, rcFiles...)
 	}
 	for _, r := range rcs {
 		if _, ok := r.inside["globalFolder"]; ok {
@@ -116,7 +121,7 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 			outputs = append(outputs, filepath.ToSlash(rel)+"/")
 		}
 	}
-	p.Outputs = outputs
+	p.Project.Outputs = outputs
 	env2 := rc.env()
 	netEnv := append(append(append([]string(nil), env2...), yarnNetworkEnv...), berryNetworkEnv...)
 	buildEnv := append(append([]string(nil), env2...), "npm_config_nodedir="+nodedir, "YARN_ENABLE_NETWORK=0")
@@ -126,10 +131,9 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 		yarnCmd := []string{"yarn"}
 		if runErr == nil {
 			yarnCmd = run.build
-			p.HostPaths = append(p.HostPaths, run.hostPaths...)
+			p.Sandbox.HostPaths = append(p.Sandbox.HostPaths, run.hostPaths...)
 		}
-		p.CarryOver = nil
-		p.Build = &Step{Args: concat(yarnCmd, lead, prefix, []string{"rebuild"}, rest), Env: buildEnv, Scripts: true}
+		p.Steps.Build = &Step{Args: concat(yarnCmd, lead, prefix, []string{"rebuild"}, rest), Env: buildEnv}
 		return p, nil
 	}
 	if runErr != nil {
@@ -138,13 +142,13 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	if run.note != "" {
 		p.Notes = append(p.Notes, run.note)
 	}
-	p.HostPaths = append(p.HostPaths, run.hostPaths...)
+	p.Sandbox.HostPaths = append(p.Sandbox.HostPaths, run.hostPaths...)
 	if kind == "exec" {
 		return m.planBerryDlx(p, run, cmd, rest, netEnv, buildEnv, man)
 	}
-	p.Resolve = &Step{Args: concat(run.net, lead, prefix, []string{sub}, rest, []string{"--mode=update-lockfile"}), Env: netEnv, Network: true, Credentials: true}
-	p.Download = &Step{Args: concat(run.net, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: netEnv, Network: true, Credentials: true}
-	p.Build = &Step{Args: concat(run.build, lead, []string{"rebuild"}), Env: buildEnv, Scripts: true, AppendChanged: true}
+	p.Steps.Resolve = &Step{Args: concat(run.net, lead, prefix, []string{sub}, rest, []string{"--mode=update-lockfile"}), Env: netEnv, Network: true, Credentials: true}
+	p.Steps.Download = &Step{Args: concat(run.net, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: netEnv, Network: true, Credentials: true}
+	p.Steps.Build = &Step{Args: concat(run.build, lead, []string{"rebuild"}), Env: buildEnv, AppendChanged: true}
 	if err := berryProjectScripts(p, workspaces, concat(run.build, lead)); err != nil { // rootscripts_berry.go
 		return nil, err
 	}
@@ -185,13 +189,14 @@ func (m yarnManager) planBerryDlx(p *Plan, yr *berryRunner, cmd string, rest, en
 	if len(run) == 0 && len(pkgs) == 0 {
 		return nil, &Refusal{Manager: "yarn", Reason: "`yarn " + cmd + "` needs a package to run", Advice: "name it: `phylum-box yarn dlx PKG`"}
 	}
+	p.Scratch = &ScratchProject{}
 	switch {
 	case cmd == "create":
 		pkgs = []string{npmInitializer(run[0])}
-		p.RunBinOf, run = npmSpecName(pkgs[0]), run[1:]
+		p.Scratch.RunBinOf, run = npmSpecName(pkgs[0]), run[1:]
 	case len(pkgs) == 0:
 		pkgs = []string{run[0]}
-		p.RunBinOf, run = npmSpecName(run[0]), run[1:]
+		p.Scratch.RunBinOf, run = npmSpecName(run[0]), run[1:]
 	}
 	manifest := map[string]string{"name": "phylum-box-dlx"}
 	if man != nil && man.PackageManager != "" {
@@ -200,16 +205,16 @@ func (m yarnManager) planBerryDlx(p *Plan, yr *berryRunner, cmd string, rest, en
 	mj, _ := json.Marshal(manifest)
 	// node_modules linker so that the bin is a file the orchestration can run.
 	scratchEnv := append(append([]string(nil), env...), "YARN_NODE_LINKER=node-modules", "YARN_ENABLE_SCRIPTS=true")
-	p.Subcommand, p.Scratch = "dlx", true
-	p.ScratchFiles = map[string]string{"package.json": string(mj), "yarn.lock": ""}
+	p.Subcommand = "dlx"
+	p.Scratch.Files = map[string]string{"package.json": string(mj), "yarn.lock": ""}
 	if err := berryScratchRelease(p); err != nil {
 		return nil, err
 	}
-	p.CarryOver, p.Outputs, p.Sealed = nil, nil, nil
-	p.Resolve = &Step{Args: concat(yr.net, []string{"add"}, pkgs, []string{"--mode=update-lockfile"}), Env: scratchEnv, Network: true, Credentials: true}
-	p.Download = &Step{Args: concat(yr.net, []string{"install", "--immutable", "--mode=skip-build"}), Env: scratchEnv, Network: true, Credentials: true}
-	p.Build = &Step{Args: concat(yr.build, []string{"rebuild"}), Env: append(append([]string(nil), buildEnv...), "YARN_NODE_LINKER=node-modules", "YARN_ENABLE_SCRIPTS=true"), Scripts: true}
-	p.Run = &Step{Args: run, Scripts: true}
+	p.Project.Outputs, p.Project.Sealed = nil, nil
+	p.Steps.Resolve = &Step{Args: concat(yr.net, []string{"add"}, pkgs, []string{"--mode=update-lockfile"}), Env: scratchEnv, Network: true, Credentials: true}
+	p.Steps.Download = &Step{Args: concat(yr.net, []string{"install", "--immutable", "--mode=skip-build"}), Env: scratchEnv, Network: true, Credentials: true}
+	p.Steps.Build = &Step{Args: concat(yr.build, []string{"rebuild"}), Env: append(append([]string(nil), buildEnv...), "YARN_NODE_LINKER=node-modules", "YARN_ENABLE_SCRIPTS=true")}
+	p.Steps.Run = &Step{Args: run}
 	p.Notes = append(p.Notes, "dlx: the package is installed into a scratch project and run with the network off")
 	return p, nil
 }
@@ -223,7 +228,7 @@ const maxYarnRelease = 64 << 20
 // project's yarnPath is copied to the same relative path in the scratch project
 // (so a project .yarnrc.yml bound over the scratch one still points at it).
 func berryScratchRelease(p *Plan) error {
-	rc, err := readBerryRC(filepath.Join(p.Root, ".yarnrc.yml"))
+	rc, err := readBerryRC(filepath.Join(p.Project.Root, ".yarnrc.yml"))
 	if err != nil || rc == nil {
 		return err
 	}
@@ -233,9 +238,9 @@ func berryScratchRelease(p *Plan) error {
 	}
 	src := yp
 	if !filepath.IsAbs(src) {
-		src = filepath.Join(p.Root, src)
+		src = filepath.Join(p.Project.Root, src)
 	}
-	rel, err := filepath.Rel(p.Root, src)
+	rel, err := filepath.Rel(p.Project.Root, src)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
 		rel = filepath.Join(".yarn", "releases", filepath.Base(src))
 	}
@@ -251,7 +256,7 @@ func berryScratchRelease(p *Plan) error {
 	if len(data) > maxYarnRelease {
 		return fmt.Errorf("yarnPath %s: larger than %d MiB; is it a yarn release?", yp, maxYarnRelease>>20)
 	}
-	p.ScratchFiles[filepath.ToSlash(rel)] = string(data)
-	p.ScratchFiles[".yarnrc.yml"] = "yarnPath: " + filepath.ToSlash(rel) + "\n"
+	p.Scratch.Files[filepath.ToSlash(rel)] = string(data)
+	p.Scratch.Files[".yarnrc.yml"] = "yarnPath: " + filepath.ToSlash(rel) + "\n"
 	return nil
 }

@@ -137,27 +137,27 @@ func TestYarnClassicPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"yarn", "add", "-D", "lodash@4.17.21", "--ignore-scripts", "--non-interactive"}; !slices.Equal(p.Resolve.Args, want) {
-		t.Errorf("resolve %q, want %q", p.Resolve.Args, want)
+	if want := []string{"yarn", "add", "-D", "lodash@4.17.21", "--ignore-scripts", "--non-interactive"}; !slices.Equal(p.Steps.Resolve.Args, want) {
+		t.Errorf("resolve %q, want %q", p.Steps.Resolve.Args, want)
 	}
-	if want := []string{"yarn", "install", "--frozen-lockfile", "--ignore-scripts", "--non-interactive"}; !slices.Equal(p.Download.Args, want) {
-		t.Errorf("download %q, want %q", p.Download.Args, want)
+	if want := []string{"yarn", "install", "--frozen-lockfile", "--ignore-scripts", "--non-interactive"}; !slices.Equal(p.Steps.Download.Args, want) {
+		t.Errorf("download %q, want %q", p.Steps.Download.Args, want)
 	}
-	if want := []string{"yarn", "install", "--frozen-lockfile", "--offline", "--force", "--non-interactive"}; !slices.Equal(p.Build.Args, want) || p.Build.Network {
-		t.Errorf("build %q, want %q offline", p.Build.Args, want)
+	if want := []string{"yarn", "install", "--frozen-lockfile", "--offline", "--force", "--non-interactive"}; !slices.Equal(p.Steps.Build.Args, want) || p.Steps.Build.Network {
+		t.Errorf("build %q, want %q offline", p.Steps.Build.Args, want)
 	}
-	c := p.Caches[0]
+	c := p.Sandbox.Caches[0]
 	if want := filepath.Join(env.Home, ".cache", "yarn"); c.Path != want && !(os.Geteuid() == 0 && c.Path == "/usr/local/share/.cache/yarn") {
 		t.Errorf("cache %q", c.Path)
 	}
 	if m, w := c.MountedIn(PhaseBuild); !m || w {
 		t.Errorf("the build relinks from the cache: it must be mounted read-only (mounted=%v writable=%v)", m, w)
 	}
-	if p.Registry != "https://registry.yarnpkg.com/" {
-		t.Errorf("registry %q", p.Registry)
+	if p.Registries.Registry != "https://registry.yarnpkg.com/" {
+		t.Errorf("registry %q", p.Registries.Registry)
 	}
-	if !slices.Contains(p.Outputs, "pkgs/a/node_modules/") || !slices.Contains(p.Sealed, "yarn.lock") {
-		t.Errorf("outputs %q sealed %q", p.Outputs, p.Sealed)
+	if !slices.Contains(p.Project.Outputs, "pkgs/a/node_modules/") || !slices.Contains(p.Project.Sealed, "yarn.lock") {
+		t.Errorf("outputs %q sealed %q", p.Project.Outputs, p.Project.Sealed)
 	}
 }
 
@@ -178,33 +178,33 @@ func TestYarnBerryPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	release := env.Getenv(trustedBerryEnv)
-	if !slices.Equal(p.Resolve.Args, []string{"node", release, "add", "lodash", "--mode=update-lockfile"}) ||
-		!slices.Equal(p.Download.Args, []string{"node", release, "install", "--immutable", "--mode=skip-build"}) ||
-		!slices.Equal(p.Build.Args, []string{"node", release, "rebuild"}) || p.Build.Network {
-		t.Errorf("steps %q / %q / %q", p.Resolve.Args, p.Download.Args, p.Build.Args)
+	if !slices.Equal(p.Steps.Resolve.Args, []string{"node", release, "add", "lodash", "--mode=update-lockfile"}) ||
+		!slices.Equal(p.Steps.Download.Args, []string{"node", release, "install", "--immutable", "--mode=skip-build"}) ||
+		!slices.Equal(p.Steps.Build.Args, []string{"node", release, "rebuild"}) || p.Steps.Build.Network {
+		t.Errorf("steps %q / %q / %q", p.Steps.Resolve.Args, p.Steps.Download.Args, p.Steps.Build.Args)
 	}
-	if !slices.Contains(p.Build.Env, "YARN_ENABLE_NETWORK=0") {
-		t.Errorf("build env %q", p.Build.Env)
+	if !slices.Contains(p.Steps.Build.Env, "YARN_ENABLE_NETWORK=0") {
+		t.Errorf("build env %q", p.Steps.Build.Env)
 	}
-	if p.Registry != "https://mirror.example/npm/" || p.ScopeRegistries["@corp"] != "https://npm.corp.example/" {
-		t.Errorf("registry %q scopes %v", p.Registry, p.ScopeRegistries)
+	if p.Registries.Registry != "https://mirror.example/npm/" || p.Registries.Scopes["@corp"].URL != "https://npm.corp.example/" {
+		t.Errorf("registry %q scopes %v", p.Registries.Registry, p.Registries.Scopes)
 	}
-	if !slices.Contains(p.Outputs, ".yarn/cache/") || !slices.Contains(p.Outputs, ".pnp.cjs") {
-		t.Errorf("outputs %q", p.Outputs)
+	if !slices.Contains(p.Project.Outputs, ".yarn/cache/") || !slices.Contains(p.Project.Outputs, ".pnp.cjs") {
+		t.Errorf("outputs %q", p.Project.Outputs)
 	}
-	for _, o := range p.Outputs {
+	for _, o := range p.Project.Outputs {
 		if strings.HasPrefix(o, ".yarn/releases") || strings.HasPrefix(o, ".yarn/plugins") || o == ".yarn/" {
 			t.Errorf("output %q would let a build rewrite the yarn binary the user runs next", o)
 		}
 	}
-	c := p.Caches[0]
+	c := p.Sandbox.Caches[0]
 	if c.Path != filepath.Join(env.Home, ".yarn", "berry") {
 		t.Errorf("global folder %q", c.Path)
 	}
 	if m, w := c.MountedIn(PhaseRun); !m || w {
 		t.Errorf("PnP reads zips from the global folder: read-only in later phases")
 	}
-	cr := p.Credentials
+	cr := p.Sandbox.Credentials
 	if cr == nil || len(cr.Files) != 2 {
 		t.Fatalf("credentials %v", cr)
 	}
@@ -222,13 +222,13 @@ func TestYarnBerryPlan(t *testing.T) {
 		t.Errorf("env %q", cr.Env)
 	}
 
-	md := p.Metadata
+	md := p.Registries
 	if md == nil || md.Registry != "https://mirror.example/npm/" || md.Token != "home-secret-456" ||
 		md.Scopes["@corp"].Token != "env-secret-789" || md.Scopes["@corp"].URL != "https://npm.corp.example/" {
 		t.Errorf("metadata client %v: wrong registries or tokens", md)
 	}
 	for _, secret := range []string{"home-secret-456", "env-secret-789", "literal-secret-123"} {
-		if s := fmt.Sprintf("%v %+v %#v", p, md, p.Credentials); strings.Contains(s, secret) {
+		if s := fmt.Sprintf("%v %+v %#v", p, md, p.Sandbox.Credentials); strings.Contains(s, secret) {
 			t.Errorf("printing the plan shows %q: %s", secret, s)
 		}
 	}
@@ -237,8 +237,8 @@ func TestYarnBerryPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.Scratch || p.ScratchFiles["yarn.lock"] != "" || !strings.Contains(p.ScratchFiles["package.json"], "yarn@4.18.1") ||
-		!slices.Equal(p.Run.Args, []string{"tsc", "--version"}) || p.RunBinOf != "" || p.Resolve.Args[3] != "typescript" {
-		t.Errorf("dlx plan %+v run %q resolve %q", p.ScratchFiles, p.Run.Args, p.Resolve.Args)
+	if p.Scratch == nil || p.Scratch.Files["yarn.lock"] != "" || !strings.Contains(p.Scratch.Files["package.json"], "yarn@4.18.1") ||
+		!slices.Equal(p.Steps.Run.Args, []string{"tsc", "--version"}) || p.Scratch.RunBinOf != "" || p.Steps.Resolve.Args[3] != "typescript" {
+		t.Errorf("dlx plan %+v run %q resolve %q", p.Scratch.Files, p.Steps.Run.Args, p.Steps.Resolve.Args)
 	}
 }

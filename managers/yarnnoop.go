@@ -49,7 +49,7 @@ var yarnNoopRCKeys = map[string]bool{
 	"version-git-message": true, "version-sign-git-tag": true, "https-proxy": true, "proxy": true,
 }
 
-// yarnClassicNoopCheck returns Plan.UpToDate for a yarn classic command line, or
+// yarnClassicNoopCheck returns Plan.Steps.UpToDate for a yarn classic command line, or
 // nil when the command could change node_modules whatever the files say: anything
 // but a bare `yarn` / `yarn install`, an option outside yarnNoopFlags, a
 // subdirectory or workspaces, a setting in the environment that yarn reads as

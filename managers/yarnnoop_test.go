@@ -172,8 +172,8 @@ func TestYarnClassicNoopCheck(t *testing.T) {
 		if err != nil {
 			t.Fatalf("yarn %v: %v", tc.args, err)
 		}
-		if (p.UpToDate != nil) != tc.want {
-			t.Errorf("yarn %v (%s %v): UpToDate set = %v, want %v", tc.args, tc.env, tc.files, p.UpToDate != nil, tc.want)
+		if (p.Steps.UpToDate != nil) != tc.want {
+			t.Errorf("yarn %v (%s %v): UpToDate set = %v, want %v", tc.args, tc.env, tc.files, p.Steps.UpToDate != nil, tc.want)
 		}
 	}
 }

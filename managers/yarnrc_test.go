@@ -203,13 +203,13 @@ func TestBerryProjectConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range p.Caches {
+			for _, c := range p.Sandbox.Caches {
 				if !strings.HasPrefix(c.Path, env.Home) {
 					t.Errorf("cache %s is not the user's", c.Path)
 				}
 			}
-			if tc.name == "cacheFolder inside" && !slices.Contains(p.Outputs, "deps-cache/") {
-				t.Errorf("outputs %q lack the project's cache", p.Outputs)
+			if tc.name == "cacheFolder inside" && !slices.Contains(p.Project.Outputs, "deps-cache/") {
+				t.Errorf("outputs %q lack the project's cache", p.Project.Outputs)
 			}
 		})
 	}
@@ -237,28 +237,28 @@ func TestBerryProjectCodeNotNetworked(t *testing.T) {
 		t.Fatal(err)
 	}
 	release := env.Getenv(trustedBerryEnv)
-	for _, s := range []*Step{p.Resolve, p.Download} {
+	for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download} {
 		if !slices.Equal(s.Args[:2], []string{"node", release}) || !slices.Contains(s.Env, "YARN_IGNORE_PATH=1") ||
 			!slices.Contains(s.Env, "YARN_INJECT_ENVIRONMENT_FILES=/dev/null") || !slices.Contains(s.Env, "YARN_ENABLE_CONSTRAINTS_CHECKS=false") {
 			t.Errorf("networked step %q env %q: want the trusted release and YARN_IGNORE_PATH=1", s.Args, s.Env)
 		}
 	}
 	// The global yarn (classic here) follows yarnPath in the offline build step.
-	if !slices.Equal(p.Build.Args, []string{"yarn", "rebuild"}) || slices.Contains(p.Build.Env, "YARN_IGNORE_PATH=1") ||
-		slices.Contains(p.Build.Env, "YARN_INJECT_ENVIRONMENT_FILES=/dev/null") || p.Build.Network {
-		t.Errorf("build %q %q", p.Build.Args, p.Build.Env)
+	if !slices.Equal(p.Steps.Build.Args, []string{"yarn", "rebuild"}) || slices.Contains(p.Steps.Build.Env, "YARN_IGNORE_PATH=1") ||
+		slices.Contains(p.Steps.Build.Env, "YARN_INJECT_ENVIRONMENT_FILES=/dev/null") || p.Steps.Build.Network {
+		t.Errorf("build %q %q", p.Steps.Build.Args, p.Steps.Build.Env)
 	}
-	if !slices.Contains(p.HostPaths, filepath.Dir(release)) {
-		t.Errorf("host paths %q lack the release's directory", p.HostPaths)
+	if !slices.Contains(p.Sandbox.HostPaths, filepath.Dir(release)) {
+		t.Errorf("host paths %q lack the release's directory", p.Sandbox.HostPaths)
 	}
 	var f *ConfigFile
-	for i := range p.Credentials.Files {
-		if p.Credentials.Files[i].Project == ".yarnrc.yml" {
-			f = &p.Credentials.Files[i]
+	for i := range p.Sandbox.Credentials.Files {
+		if p.Sandbox.Credentials.Files[i].Project == ".yarnrc.yml" {
+			f = &p.Sandbox.Credentials.Files[i]
 		}
 	}
 	if f == nil {
-		t.Fatalf("no project .yarnrc.yml copies in %v", p.Credentials)
+		t.Fatalf("no project .yarnrc.yml copies in %v", p.Sandbox.Credentials)
 	}
 	for _, k := range []string{"yarnPath", "plugins", "evil.cjs", "enableConstraintsChecks"} {
 		if strings.Contains(string(f.Secret), k) {
@@ -283,8 +283,8 @@ func TestBerryProjectCodeNotNetworked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Resolve.Args[0] != "yarn" || !slices.Contains(p.Resolve.Env, "YARN_IGNORE_PATH=1") {
-		t.Errorf("resolve %q %q", p.Resolve.Args, p.Resolve.Env)
+	if p.Steps.Resolve.Args[0] != "yarn" || !slices.Contains(p.Steps.Resolve.Env, "YARN_IGNORE_PATH=1") {
+		t.Errorf("resolve %q %q", p.Steps.Resolve.Args, p.Steps.Resolve.Env)
 	}
 }
 
@@ -366,21 +366,21 @@ func TestClassicProjectConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, s := range []*Step{p.Resolve, p.Download} {
+			for _, s := range []*Step{p.Steps.Resolve, p.Steps.Download} {
 				if !slices.Contains(s.Env, "YARN_IGNORE_PATH=1") {
 					t.Errorf("networked step %q lacks YARN_IGNORE_PATH=1: %q", s.Args, s.Env)
 				}
 			}
-			if slices.Contains(p.Build.Env, "YARN_IGNORE_PATH=1") {
+			if slices.Contains(p.Steps.Build.Env, "YARN_IGNORE_PATH=1") {
 				t.Errorf("the build step may run the project's release")
 			}
-			if strings.HasPrefix(p.Caches[0].Path, env.Dir) {
-				t.Errorf("cache %s: a project's cache-folder is replaced by the user's", p.Caches[0].Path)
+			if strings.HasPrefix(p.Sandbox.Caches[0].Path, env.Dir) {
+				t.Errorf("cache %s: a project's cache-folder is replaced by the user's", p.Sandbox.Caches[0].Path)
 			}
 			var f *ConfigFile
-			for i := range p.Credentials.Files {
-				if p.Credentials.Files[i].Project == ".yarnrc" {
-					f = &p.Credentials.Files[i]
+			for i := range p.Sandbox.Credentials.Files {
+				if p.Sandbox.Credentials.Files[i].Project == ".yarnrc" {
+					f = &p.Sandbox.Credentials.Files[i]
 				}
 			}
 			if f == nil {
@@ -417,13 +417,13 @@ func TestYarnRCBetweenCwdAndRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var found bool
-	for _, f := range p.Credentials.Files {
+	for _, f := range p.Sandbox.Credentials.Files {
 		if f.Project == "pkgs/b/.yarnrc.yml" {
 			found = !strings.Contains(string(f.Secret), "ok.cjs") && strings.Contains(string(f.Public), "ok.cjs")
 		}
 	}
 	if !found {
-		t.Errorf("pkgs/b/.yarnrc.yml: want a networked copy without the plugin, got %v", p.Credentials)
+		t.Errorf("pkgs/b/.yarnrc.yml: want a networked copy without the plugin, got %v", p.Sandbox.Credentials)
 	}
 }
 

@@ -54,7 +54,7 @@ func (r *runner) linkValidator() func(allowed, all []rootfs.Change) []rootfs.Ref
 	p := r.o.Plan
 	lr := &linkRules{root: r.root, node: p.Ecosystem == precheck.NPM, manager: p.Manager,
 		ecosystem: p.Ecosystem, policy: r.o.Engine.Policy, view: r.sess.Scratch()}
-	lr.outputDirs = outputDirs(p.Outputs)
+	lr.outputDirs = outputDirs(p.Project.Outputs)
 	lr.outside = r.outsideLinkDirs()
 	return lr.check
 }

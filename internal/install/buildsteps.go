@@ -18,7 +18,7 @@ import (
 // or left out, so "none" or "allowlist" would either run every package's code or
 // install nothing.
 func (r *runner) scriptsUnenforceable() string {
-	pol, b := r.o.Engine.Policy, r.o.Plan.Build
+	pol, b := r.o.Engine.Policy, r.o.Plan.Steps.Build
 	if pol == nil || b == nil || b.AppendChanged || pol.Scripts == policy.ScriptsSandbox || pol.Scripts == "" {
 		return ""
 	}
@@ -33,7 +33,7 @@ func (r *runner) scriptsUnenforceable() string {
 // build that is the install itself would have to give every package the hosts,
 // or none of them; neither is what the policy says.
 func (r *runner) scriptNetworkUnenforceable(pkgs []precheck.Package) string {
-	pol, b := r.o.Engine.Policy, r.o.Plan.Build
+	pol, b := r.o.Engine.Policy, r.o.Plan.Steps.Build
 	if pol == nil || b == nil || b.AppendChanged || len(pol.ScriptNetwork) == 0 || pol.Scripts == policy.ScriptsNone {
 		return ""
 	}

@@ -77,7 +77,7 @@ func (r *runner) analysisTargets(pkgs []precheck.Package) (targets []analysisTar
 // the build, while no container runs, so the files read are the ones the build
 // would run. done is true when the install must stop (blocked, exit 3).
 func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck.Package) (done bool, err error) {
-	if len(pkgs) == 0 && r.o.Plan.Fetched == "" || r.o.Engine == nil || r.out.Verdict == nil {
+	if len(pkgs) == 0 && r.o.Plan.Steps.Fetched == "" || r.o.Engine == nil || r.out.Verdict == nil {
 		return false, nil
 	}
 	start := time.Now()
@@ -128,7 +128,7 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck
 		return false, nil
 	}
 	what := "the static analysis of the downloaded packages, before any of their code ran"
-	if r.o.Plan.Fetched != "" && r.o.Plan.Ecosystem == precheck.PyPI {
+	if r.o.Plan.Steps.Fetched != "" && r.o.Plan.Ecosystem == precheck.PyPI {
 		// pip's and Poetry's resolve ran an sdist's metadata hook, offline.
 		what = "the static analysis of the downloaded packages, before their build"
 	}

@@ -1,7 +1,7 @@
 package install
 
 // The static analysis of the archives pip, Poetry and Bundler install from: their
-// download step leaves wheels, sdists and .gem files in Plan.Fetched, and the build
+// download step leaves wheels, sdists and .gem files in Plan.Steps.Fetched, and the build
 // step installs them from there (setup.py, PEP 517 backends and extconf.rb run
 // only then). Each archive is read as data (analysis.Archive), under the name the
 // precheck gave its package.
@@ -32,7 +32,7 @@ const maxFetchedArchives = 20000
 // regular file is skipped, and analysis.Archive opens each one beneath the dir
 // without following any.
 func (r *runner) archiveTargets(resolved []precheck.Package) (targets []analysisTarget, skipped []string) {
-	rel := r.o.Plan.Fetched
+	rel := r.o.Plan.Steps.Fetched
 	if rel == "" {
 		return nil, nil
 	}

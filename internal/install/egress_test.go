@@ -93,9 +93,9 @@ func TestInstallEgress(t *testing.T) {
 
 	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 	plan := npmLikePlan(proj)
-	plan.Resolve.Network = true // Egress wins
-	plan.Resolve.Egress = []string{indexHP}
-	plan.Resolve.Args = []string{py, "-c", egressScript, index.URL, fmt.Sprint(canaryPort), other.URL + "/loot"}
+	plan.Steps.Resolve.Network = true // Egress wins
+	plan.Steps.Resolve.Egress = []string{indexHP}
+	plan.Steps.Resolve.Args = []string{py, "-c", egressScript, index.URL, fmt.Sprint(canaryPort), other.URL + "/loot"}
 	var out syncBuffer
 	res := install(t, plan, openDB(t), standInPolicy(t), &out)
 	t.Logf("output:\n%s", out.String())
@@ -125,7 +125,7 @@ func TestInstallEgress(t *testing.T) {
 	if !slices.Contains(s.EgressRefused, otherHP) || !slices.Contains(s.EgressRefused, canaryHP) {
 		t.Errorf("EgressRefused = %v, want %s and %s", s.EgressRefused, otherHP, canaryHP)
 	}
-	if strings.Join(s.Args, " ") != strings.Join(plan.Resolve.Args, " ") {
+	if strings.Join(s.Args, " ") != strings.Join(plan.Steps.Resolve.Args, " ") {
 		t.Errorf("the outcome shows the bridge's argv: %q", s.Args)
 	}
 }
@@ -164,8 +164,8 @@ print("EGRESS credentials-inside=%s" % ("s3cret" in env or "corpuser" in env), f
 `
 	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 	plan := npmLikePlan(proj)
-	plan.Resolve.Egress = []string{"index.invalid:8080"}
-	plan.Resolve.Args = []string{py, "-c", script, index}
+	plan.Steps.Resolve.Egress = []string{"index.invalid:8080"}
+	plan.Steps.Resolve.Args = []string{py, "-c", script, index}
 	var out syncBuffer
 	res := installEnv(t, plan, openDB(t), standInPolicy(t), &out, "HTTP_PROXY=http://corpuser:s3cret@"+mustHost(t, upstream.URL))
 	t.Logf("output:\n%s", out.String())

@@ -18,7 +18,7 @@ const maxEvaluateOutput = 4 << 20
 // to the plan's Evaluated, which may add files for the later steps.
 func (r *runner) evaluate(ctx context.Context) (done bool, err error) {
 	p := r.o.Plan
-	s := *p.Evaluate
+	s := *p.Steps.Evaluate
 	s.Network, s.Credentials, s.Egress = false, false, nil
 	r.o.Log.Infof("evaluating the project's %s manifest in the sandbox (no network, no credentials, project read-only)", p.Manager)
 	buf := &capped{max: maxEvaluateOutput}
@@ -32,8 +32,8 @@ func (r *runner) evaluate(ctx context.Context) (done bool, err error) {
 		r.out.Code, r.out.Reason = exitcode.Sandbox, fmt.Sprintf("the evaluate step printed more than %d bytes; nothing was installed", maxEvaluateOutput)
 		return true, nil
 	}
-	if p.Evaluated != nil {
-		if err := p.Evaluated(buf.Bytes(), r.sess.Scratch().ReadFile); err != nil {
+	if p.Steps.Evaluated != nil {
+		if err := p.Steps.Evaluated(buf.Bytes(), r.sess.Scratch().ReadFile); err != nil {
 			var ref *managers.Refusal
 			if errors.As(err, &ref) {
 				r.out.Code, r.out.Reason = exitcode.Usage, ref.Error()+"; nothing was installed"

@@ -12,7 +12,7 @@ import (
 	"github.com/phylum-box/phylum-box/managers"
 )
 
-// TestInstallEvaluateStep: Plan.Evaluate runs first with no network and no
+// TestInstallEvaluateStep: Plan.Steps.Evaluate runs first with no network and no
 // credentials whatever the step asks, over a read-only project; its stdout goes
 // to Evaluated only, whose files reach the later steps (the secret version the
 // credential steps, the public one the build).
@@ -21,20 +21,20 @@ func TestInstallEvaluateStep(t *testing.T) {
 	// A project file the plan replaces for the later steps (the Gemfile for bundle).
 	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON, "evaluated.txt": "the project's"})
 	plan := npmLikePlan(proj)
-	plan.Credentials = &managers.Credentials{Env: []string{"PBOX_EVAL_TOKEN=s3cret"}}
-	plan.Resolve.Credentials = true
-	plan.Evaluate = &managers.Step{Network: true, Credentials: true, Args: sh(ifaces +
+	plan.Sandbox.Credentials = &managers.Credentials{Env: []string{"PBOX_EVAL_TOKEN=s3cret"}}
+	plan.Steps.Resolve.Credentials = true
+	plan.Steps.Evaluate = &managers.Step{Network: true, Credentials: true, Args: sh(ifaces +
 		`printf '{"declared":1}'; echo "eval-net=$(listIfaces | tr '\n' ,)" >&2; echo "eval-token=$PBOX_EVAL_TOKEN" >&2; ` +
 		`if echo x > planted 2>/dev/null; then echo eval-write=OK >&2; else echo eval-write=FAIL >&2; fi`)}
-	plan.Resolve.Args = sh(lockScript("package-lock.json", nil) + `mkdir -p node_modules && cat evaluated.txt > node_modules/resolve-saw`)
-	plan.Build.Args = sh(`cat evaluated.txt > node_modules/build-saw`)
+	plan.Steps.Resolve.Args = sh(lockScript("package-lock.json", nil) + `mkdir -p node_modules && cat evaluated.txt > node_modules/resolve-saw`)
+	plan.Steps.Build.Args = sh(`cat evaluated.txt > node_modules/build-saw`)
 	var got []byte
-	plan.Evaluated = func(out []byte, read func(string) ([]byte, error)) error {
+	plan.Steps.Evaluated = func(out []byte, read func(string) ([]byte, error)) error {
 		got = append([]byte(nil), out...)
 		if pj, err := read("package.json"); err != nil || string(pj) != packageJSON {
 			return fmt.Errorf("read: %q %v", pj, err)
 		}
-		plan.Credentials.Files = append(plan.Credentials.Files, managers.ConfigFile{Project: "evaluated.txt", Secret: []byte("for-resolve"), Public: []byte("for-build")})
+		plan.Sandbox.Credentials.Files = append(plan.Sandbox.Credentials.Files, managers.ConfigFile{Project: "evaluated.txt", Secret: []byte("for-resolve"), Public: []byte("for-build")})
 		return nil
 	}
 	out := &syncBuffer{}
@@ -71,8 +71,8 @@ func TestInstallEvaluateStep(t *testing.T) {
 	// A refusal from Evaluated stops before anything has the network.
 	proj = testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 	plan = npmLikePlan(proj)
-	plan.Evaluate = &managers.Step{Args: sh(`echo '{}'`)}
-	plan.Evaluated = func([]byte, func(string) ([]byte, error)) error {
+	plan.Steps.Evaluate = &managers.Step{Args: sh(`echo '{}'`)}
+	plan.Steps.Evaluated = func([]byte, func(string) ([]byte, error)) error {
 		return &managers.Refusal{Manager: "npm", Reason: "manifest: not supported"}
 	}
 	res = install(t, plan, openDB(t), defaultPolicy(t), nil)

@@ -34,5 +34,5 @@ func (r *runner) fetchedInResolve(ctx context.Context, checked map[string]bool, 
 
 // installsInResolve: the plan's resolve step also installs.
 func installsInResolve(p *managers.Plan) bool {
-	return p.Resolve != nil && p.Resolve.Installs && p.Download == nil
+	return p.Steps.Resolve != nil && p.Steps.Resolve.Installs && p.Steps.Download == nil
 }

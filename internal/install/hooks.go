@@ -11,7 +11,7 @@ import (
 	"github.com/phylum-box/phylum-box/managers"
 )
 
-// maxHookRounds bounds the fetch → evaluate offline loop of Plan.Hooks: each round
+// maxHookRounds bounds the fetch → evaluate offline loop of Plan.Steps.Hooks: each round
 // fetches the metadata the hooks asked for in the previous one.
 const maxHookRounds = 12
 
@@ -27,7 +27,7 @@ func (r *runner) hooks(ctx context.Context) (done bool, err error) {
 		if err != nil {
 			return true, err
 		}
-		s := *p.Hooks
+		s := *p.Steps.Hooks
 		s.Network, s.Credentials, s.Egress = false, false, nil
 		r.o.Log.Infof("running the project's resolution hooks in the sandbox (no network, no credentials): %s", strings.Join(shownArgs(s.Args), " "))
 		buf := &capped{max: maxEvaluateOutput}
@@ -41,7 +41,7 @@ func (r *runner) hooks(ctx context.Context) (done bool, err error) {
 		if err != nil {
 			return true, err
 		}
-		if changed := changedBesides(before, after, p.Lockfiles); len(changed) > 0 {
+		if changed := changedBesides(before, after, p.Project.Lockfiles); len(changed) > 0 {
 			r.out.Code = exitcode.Sandbox
 			r.out.Reason = "the project's resolution hooks changed " + strings.Join(changed, ", ") + " (only the lockfile may change); nothing was installed"
 			return true, nil
@@ -50,7 +50,7 @@ func (r *runner) hooks(ctx context.Context) (done bool, err error) {
 			r.out.Code, r.out.Reason = exitcode.Sandbox, fmt.Sprintf("the hooks step printed more than %d bytes; nothing was installed", maxEvaluateOutput)
 			return true, nil
 		}
-		missing, err := p.Hooked(buf.Bytes())
+		missing, err := p.Steps.Hooked(buf.Bytes())
 		if err != nil {
 			r.out.Code, r.out.Reason = exitcode.Usage, err.Error()+"; nothing was installed"
 			return true, nil
@@ -58,7 +58,7 @@ func (r *runner) hooks(ctx context.Context) (done bool, err error) {
 		if len(missing) == 0 {
 			return false, nil
 		}
-		fetch := p.HooksFetch(missing)
+		fetch := p.Steps.HooksFetch(missing)
 		r.o.Log.Infof("fetching what the hooks asked for: %s", strings.Join(fetch.Args, " "))
 		if done, err := r.step(ctx, managers.PhaseResolve, fetch); err != nil || done {
 			return done, err

@@ -109,23 +109,23 @@ type Outcome struct {
 func Install(ctx context.Context, o Options) (*Outcome, error) {
 	start := time.Now()
 	p := o.Plan
-	out := &Outcome{Manager: p.Manager, Subcommand: p.Subcommand, Project: p.Root}
+	out := &Outcome{Manager: p.Manager, Subcommand: p.Subcommand, Project: p.Project.Root}
 	defer func() { out.Duration = time.Since(start) }()
 	o.warnDroppedKeepEnv()
 	if err := o.planOutsideDirs(); err != nil { // localdeps.go
 		return nil, err
 	}
 	defer o.summarizeFindings(out) // findings.go
-	if p.Scratch {
+	if p.Scratch != nil {
 		return installScratch(ctx, o, out)
 	}
-	if p.Run != nil {
+	if p.Steps.Run != nil {
 		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("%s %s: a run step outside a scratch plan is not supported", p.Manager, p.Subcommand))
 	}
 	if done, err := buildFirst(ctx, o, out); err != nil || done { // noop.go
 		return out, err
 	}
-	return installIn(ctx, o, out, p.Root, nil)
+	return installIn(ctx, o, out, p.Project.Root, nil)
 }
 
 // installIn runs the five steps of o.Plan over the project at dir (the plan's Root,
@@ -177,35 +177,35 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	}
 
 	// 0. Evaluate: project code runs offline, without credentials, project read-only.
-	if p.Evaluate != nil {
+	if p.Steps.Evaluate != nil {
 		if done, err := r.evaluate(ctx); err != nil || done {
 			return out, err
 		}
 	}
 	// 1. Resolve.
 	var resolvedOut []precheck.Package
-	if p.Resolve != nil {
+	if p.Steps.Resolve != nil {
 		if done, err := r.blockSmuggledBeforeResolve(ctx); err != nil || done {
 			return out, err
 		}
-		log.Infof("resolving: %s", stepLabel(p.Resolve))
-		if p.ResolveOutput != nil { // the resolution is the step's output (resolveoutput.go)
+		log.Infof("resolving: %s", stepLabel(p.Steps.Resolve))
+		if p.Steps.ResolveOutput != nil { // the resolution is the step's output (resolveoutput.go)
 			var done bool
 			if resolvedOut, done, err = r.resolveCaptured(ctx); err != nil || done {
 				return out, err
 			}
-		} else if done, err := r.quietStep(ctx, managers.PhaseResolve, p.Resolve); err != nil || done { // quiet.go
+		} else if done, err := r.quietStep(ctx, managers.PhaseResolve, p.Steps.Resolve); err != nil || done { // quiet.go
 			return out, err
 		}
 	}
 	// 1b. The project's resolution hooks, offline (hooks.go).
-	if p.Hooks != nil {
+	if p.Steps.Hooks != nil {
 		if done, err := r.hooks(ctx); err != nil || done {
 			return out, err
 		}
 	}
 	// 1c. What the resolve left, judged on the host (resolved.go).
-	if p.Resolved != nil {
+	if p.Steps.Resolved != nil {
 		if done, err := r.resolved(ctx); err != nil || done {
 			return out, err
 		}
@@ -215,7 +215,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	if err != nil {
 		return nil, err
 	}
-	if len(pkgs) == 0 && p.Download != nil {
+	if len(pkgs) == 0 && p.Steps.Download != nil {
 		log.Info("no packages to check")
 	}
 	log.Infof("checking %d package(s)", len(pkgs))
@@ -242,9 +242,9 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	}
 
 	// 3. Download.
-	if p.Download != nil {
-		log.Infof("downloading: %s", stepLabel(p.Download))
-		if done, err := r.step(ctx, managers.PhaseDownload, p.Download); err != nil || done {
+	if p.Steps.Download != nil {
+		log.Infof("downloading: %s", stepLabel(p.Steps.Download))
+		if done, err := r.step(ctx, managers.PhaseDownload, p.Steps.Download); err != nil || done {
 			return out, err
 		}
 		// The download must install exactly what was checked.
@@ -274,11 +274,11 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 	}
 	// 4. Build.
-	build, buildPkgs, limited := r.changedBuild(p.Build, pkgs) // noop.go
-	if build != nil && p.BuildNeeded != nil && !limited {
+	build, buildPkgs, limited := r.changedBuild(p.Steps.Build, pkgs) // noop.go
+	if build != nil && p.Steps.BuildNeeded != nil && !limited {
 		// Most trees have nothing to build; not starting a container for them is
 		// the biggest single saving of a warm install.
-		if need, why := p.BuildNeeded(r.sess.Scratch().ReadFile); !need {
+		if need, why := p.Steps.BuildNeeded(r.sess.Scratch().ReadFile); !need {
 			log.Infof("nothing to build: %s", why)
 			build = nil
 		} else {
@@ -323,8 +323,8 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	if done, err := r.projectScripts(ctx, checked); err != nil || done {
 		return out, err
 	}
-	if p.Notices != nil {
-		for _, n := range p.Notices(r.sess.Scratch().ReadFile) {
+	if p.Steps.Notices != nil {
+		for _, n := range p.Steps.Notices(r.sess.Scratch().ReadFile) {
 			log.Warn(rootfs.Printable(n))
 		}
 	}
@@ -333,13 +333,13 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	var validate func(allowed, all []rootfs.Change) []rootfs.RefusedChange
 	if only == nil { // the user's project; a scratch plan's temporary project is ours
 		validate = r.projectValidate(r.linkValidator())
-		only = make([]string, 0, len(p.Outputs))
-		for _, op := range p.Outputs {
+		only = make([]string, 0, len(p.Project.Outputs))
+		for _, op := range p.Project.Outputs {
 			only = append(only, strings.TrimSuffix(op, "/"))
 		}
 		only = r.projectOnly(only)
 	}
-	rep, err := sess.SyncBack(rootfs.SyncOptions{Only: only, OwnerUID: o.OwnerUID, OwnerGID: o.OwnerGID, Validate: validate, Unchanged: p.Bookkeeping, LinksOut: linksOut})
+	rep, err := sess.SyncBack(rootfs.SyncOptions{Only: only, OwnerUID: o.OwnerUID, OwnerGID: o.OwnerGID, Validate: validate, Unchanged: p.Project.Bookkeeping, LinksOut: linksOut})
 	out.Sync = rep
 	r.projectGitAdvice(rep)
 	if rep != nil {
@@ -412,7 +412,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	}
 	env := sandbox.ScrubEnv(r.o.Environ, keep, r.o.Home, r.o.User)
 	var caches []rootfs.Cache
-	for i, c := range p.Caches {
+	for i, c := range p.Sandbox.Caches {
 		mounted, writable := c.MountedIn(phase)
 		if !mounted {
 			continue
@@ -439,7 +439,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		env = r.o.withKeptEnv(env)
 	}
 	if network || eg != nil || s.Credentials {
-		env = trustedPATH(env, r.root, p.Root) // steppath.go: no project bin dir on PATH
+		env = trustedPATH(env, r.root, p.Project.Root) // steppath.go: no project bin dir on PATH
 	}
 	logs := r.npmLogsFor(phase, s) // npmlog.go: npm's complete log, kept on the host after a failure
 	caches, env = logs.mount(caches, env)
@@ -457,7 +457,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		stdout = r.stdout
 	}
 	ex := sandbox.Exec{
-		Args: args, Env: env, Cwd: stepDir(s, filepath.Join(r.root, p.Cwd)), Network: network,
+		Args: args, Env: env, Cwd: stepDir(s, filepath.Join(r.root, p.Project.Cwd)), Network: network,
 		Limits: lim, Caches: caches, Files: files, ReadOnly: r.hostPaths(),
 		Stdin: r.o.Stdin, Stdout: stdout, Stderr: stderr,
 	}
@@ -546,7 +546,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 // contains $HOME or the project — binding those would undo the sandbox.
 func (r *runner) hostPaths() []string {
 	var out []string
-	for _, p := range r.o.Plan.HostPaths {
+	for _, p := range r.o.Plan.Sandbox.HostPaths {
 		if !filepath.IsAbs(p) {
 			continue
 		}

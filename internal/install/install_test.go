@@ -264,15 +264,23 @@ func lockScript(rel string, extra map[string]string) string {
 // download unpacks left-pad, build runs its "script" with the network off.
 func npmLikePlan(root string) *managers.Plan {
 	return &managers.Plan{
-		Manager: "npm", Ecosystem: precheck.NPM, Subcommand: "install", Args: []string{"install"},
-		Root: root, Cwd: ".",
-		Resolve:   &managers.Step{Args: sh(lockScript("package-lock.json", nil)), Network: true},
-		Lockfiles: []string{"package-lock.json"},
-		Download: &managers.Step{Args: sh(`mkdir -p node_modules/left-pad && echo 'module.exports = 1' > node_modules/left-pad/index.js`),
-			Network: true},
-		Build:   &managers.Step{Args: sh(`echo built > node_modules/left-pad/built`), Scripts: true},
-		Outputs: []string{"node_modules/", "package.json", "package-lock.json"},
-		Sealed:  []string{"package.json", "package-lock.json"},
+		Manager:    "npm",
+		Ecosystem:  precheck.NPM,
+		Subcommand: "install",
+		Args:       []string{"install"},
+		Project: managers.Project{
+			Root:      root,
+			Cwd:       ".",
+			Lockfiles: []string{"package-lock.json"},
+			Outputs:   []string{"node_modules/", "package.json", "package-lock.json"},
+			Sealed:    []string{"package.json", "package-lock.json"},
+		},
+		Steps: managers.Steps{
+			Resolve: &managers.Step{Args: sh(lockScript("package-lock.json", nil)), Network: true},
+			Download: &managers.Step{Args: sh(`mkdir -p node_modules/left-pad && echo 'module.exports = 1' > node_modules/left-pad/index.js`),
+				Network: true},
+			Build: &managers.Step{Args: sh(`echo built > node_modules/left-pad/built`)},
+		},
 	}
 }
 
@@ -364,8 +372,8 @@ func TestInstallPasses(t *testing.T) {
 	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON, "src/index.js": "require('left-pad')\n"})
 	plan := npmLikePlan(proj)
 	// The build records what a package script would see: its environment and network.
-	plan.Download.Args = sh(`mkdir -p node_modules/left-pad && echo 'module.exports = 1' > node_modules/left-pad/index.js && env > node_modules/left-pad/env-download`)
-	plan.Build.Args = sh(ifaces + `echo built > node_modules/left-pad/built && env > node_modules/left-pad/env && listIfaces > node_modules/left-pad/net`)
+	plan.Steps.Download.Args = sh(`mkdir -p node_modules/left-pad && echo 'module.exports = 1' > node_modules/left-pad/index.js && env > node_modules/left-pad/env-download`)
+	plan.Steps.Build.Args = sh(ifaces + `echo built > node_modules/left-pad/built && env > node_modules/left-pad/env && listIfaces > node_modules/left-pad/net`)
 	res := install(t, plan, openDB(t), defaultPolicy(t), nil)
 	if res.Code != exitcode.OK {
 		t.Fatalf("Code = %d (%s), want 0", res.Code, res.Reason)
@@ -428,7 +436,7 @@ func TestInstallRefusesWritesOutsideOutputs(t *testing.T) {
 	testutil.NeedRootContainers(t)
 	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON, "src/index.js": "require('left-pad')\n"})
 	plan := npmLikePlan(proj)
-	plan.Build.Args = sh(`echo built > node_modules/left-pad/built && echo pwned > evil.txt && echo pwned >> src/index.js`)
+	plan.Steps.Build.Args = sh(`echo built > node_modules/left-pad/built && echo pwned > evil.txt && echo pwned >> src/index.js`)
 	res := install(t, plan, openDB(t), defaultPolicy(t), nil)
 	if res.Code != exitcode.Sandbox {
 		t.Fatalf("Code = %d (%s), want %d", res.Code, res.Reason, exitcode.Sandbox)
@@ -460,7 +468,7 @@ func TestInstallRefusalStopsSync(t *testing.T) {
 	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 	before := testutil.TreeHash(t, proj)
 	plan := npmLikePlan(proj)
-	plan.Build.Args = sh(`echo built > node_modules/left-pad/built && ln -s /etc/shadow node_modules/left-pad/secret`)
+	plan.Steps.Build.Args = sh(`echo built > node_modules/left-pad/built && ln -s /etc/shadow node_modules/left-pad/secret`)
 	res := install(t, plan, openDB(t), defaultPolicy(t), nil)
 	if res.Code != exitcode.Sandbox {
 		t.Fatalf("Code = %d (%s), want %d", res.Code, res.Reason, exitcode.Sandbox)
@@ -511,7 +519,7 @@ func TestInstallRefusesUncheckedDownload(t *testing.T) {
 	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 	before := testutil.TreeHash(t, proj)
 	plan := npmLikePlan(proj)
-	plan.Download.Args = sh(lockScript("package-lock.json", map[string]string{"evil": "6.6.6"}) +
+	plan.Steps.Download.Args = sh(lockScript("package-lock.json", map[string]string{"evil": "6.6.6"}) +
 		"mkdir -p node_modules/evil node_modules/left-pad && echo x > node_modules/evil/index.js")
 	res := install(t, plan, openDB(t), defaultPolicy(t), nil)
 	if res.Code != exitcode.Sandbox {
@@ -533,7 +541,7 @@ func TestInstallDownloadRemovesLockfile(t *testing.T) {
 			proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 			before := testutil.TreeHash(t, proj)
 			plan := npmLikePlan(proj)
-			plan.Download.Args = sh(script)
+			plan.Steps.Download.Args = sh(script)
 			res := install(t, plan, openDB(t), defaultPolicy(t), nil)
 			if res.Code != exitcode.Sandbox || !strings.Contains(res.Reason, "left no readable lockfile") {
 				t.Fatalf("Code = %d (%s), want %d and the lockfile named", res.Code, res.Reason, exitcode.Sandbox)
@@ -557,7 +565,7 @@ func TestInstallRefusesSealedChange(t *testing.T) {
 			proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 			before := testutil.TreeHash(t, proj)
 			plan := npmLikePlan(proj)
-			plan.Build.Args = sh(`echo built > node_modules/left-pad/built && ` + tc.script)
+			plan.Steps.Build.Args = sh(`echo built > node_modules/left-pad/built && ` + tc.script)
 			res := install(t, plan, openDB(t), defaultPolicy(t), nil)
 			if res.Code != exitcode.Sandbox {
 				t.Fatalf("Code = %d (%s), want %d", res.Code, res.Reason, exitcode.Sandbox)
@@ -576,7 +584,7 @@ func TestInstallBuildFails(t *testing.T) {
 	before := testutil.TreeHash(t, proj)
 	plan := npmLikePlan(proj)
 	// One stream: the order of lines across stdout and stderr pipes is not defined.
-	plan.Build.Args = sh(`exec 1>&2
+	plan.Steps.Build.Args = sh(`exec 1>&2
 echo half > node_modules/left-pad/built
 for i in $(seq 1 40); do echo "gyp info line $i"; done
 echo "npm error code 1" >&2
@@ -618,7 +626,7 @@ func TestInstallScriptsPolicy(t *testing.T) {
 		proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 		before := testutil.TreeHash(t, proj)
 		plan := npmLikePlan(proj)
-		plan.Build.AppendChanged = false
+		plan.Steps.Build.AppendChanged = false
 		res := install(t, plan, openDB(t), pol, nil)
 		if res.Code != exitcode.Blocked {
 			t.Fatalf("Code = %d (%s), want %d", res.Code, res.Reason, exitcode.Blocked)
@@ -634,7 +642,7 @@ func TestInstallScriptsPolicy(t *testing.T) {
 	t.Run("scripts can be left out", func(t *testing.T) {
 		proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 		plan := npmLikePlan(proj)
-		plan.Build.AppendChanged = true
+		plan.Steps.Build.AppendChanged = true
 		res := install(t, plan, openDB(t), pol, nil)
 		if res.Code != exitcode.OK {
 			t.Fatalf("Code = %d (%s), want 0", res.Code, res.Reason)
@@ -669,8 +677,8 @@ func TestInstallNetwork(t *testing.T) {
 	}
 	proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 	plan := npmLikePlan(proj)
-	plan.Download.Args = sh(ifaces + `mkdir -p node_modules/left-pad && listIfaces > node_modules/left-pad/net-download`)
-	plan.Build.Args = sh(ifaces + `listIfaces > node_modules/left-pad/net-build`)
+	plan.Steps.Download.Args = sh(ifaces + `mkdir -p node_modules/left-pad && listIfaces > node_modules/left-pad/net-download`)
+	plan.Steps.Build.Args = sh(ifaces + `listIfaces > node_modules/left-pad/net-build`)
 	res := install(t, plan, openDB(t), defaultPolicy(t), nil)
 	if res.Code != exitcode.OK {
 		t.Fatalf("Code = %d (%s)", res.Code, res.Reason)
@@ -699,8 +707,16 @@ func TestReadLockfilesSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.Close()
-	plan := &managers.Plan{Manager: "npm", Root: proj, Lockfiles: []string{"missing/package-lock.json", "sub/package-lock.json", "package-lock.json"},
-		Download: &managers.Step{Args: []string{"true"}}}
+	plan := &managers.Plan{
+		Manager: "npm",
+		Project: managers.Project{
+			Root:      proj,
+			Lockfiles: []string{"missing/package-lock.json", "sub/package-lock.json", "package-lock.json"},
+		},
+		Steps: managers.Steps{
+			Download: &managers.Step{Args: []string{"true"}},
+		},
+	}
 	r := &runner{o: Options{Plan: plan}, sess: sess, root: proj}
 	pkgs, err := r.readLockfiles(context.Background())
 	if err != nil {
@@ -717,7 +733,7 @@ func TestReadLockfilesSource(t *testing.T) {
 	}
 
 	// No lockfile at all, with a download to check: incomplete, not an empty pass.
-	plan.Lockfiles = []string{"missing/package-lock.json"}
+	plan.Project.Lockfiles = []string{"missing/package-lock.json"}
 	_, err = r.readLockfiles(context.Background())
 	var ce *exitcode.Error
 	if !errors.As(err, &ce) || ce.Code != exitcode.Incomplete {

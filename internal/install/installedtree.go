@@ -409,12 +409,12 @@ func (r *runner) installedTree(phase managers.Phase, checked map[string]bool) (p
 		case precheck.PyPI:
 			what = "distribution metadata file(s) name no distribution and version, not checked"
 			own, seeds := pyOwn{}, pyOwn{}
-			pyProjectSelf(own, hostProject(p.Root), "pyproject.toml")
+			pyProjectSelf(own, hostProject(p.Project.Root), "pyproject.toml")
 			pySeeds(seeds, pySeedWheels)
-			pkgs, skipped, unreadable = installedDists(cs.Changes, view, p.Outputs, own, seeds)
+			pkgs, skipped, unreadable = installedDists(cs.Changes, view, p.Project.Outputs, own, seeds)
 		case precheck.RubyGems:
 			what = "gem specification(s) show no name and version, not checked"
-			pkgs, skipped, unreadable = installedGems(cs.Changes, view, p.Outputs)
+			pkgs, skipped, unreadable = installedGems(cs.Changes, view, p.Project.Outputs)
 		}
 		r.o.Log.Debugf("installed tree after the %s step: %d changes listed in %s, %d package(s) read in %s",
 			phase, len(cs.Changes), listed.Round(time.Millisecond), len(pkgs)+len(skipped), (time.Since(start) - listed).Round(time.Millisecond))

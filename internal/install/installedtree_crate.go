@@ -40,7 +40,7 @@ import (
 
 // cargoHome is the plan's CARGO_HOME (the cache whose Env sets it), or "".
 func cargoHome(p *managers.Plan) string {
-	for _, c := range p.Caches {
+	for _, c := range p.Sandbox.Caches {
 		for _, kv := range c.Env {
 			if v, ok := strings.CutPrefix(kv, "CARGO_HOME="); ok {
 				return v

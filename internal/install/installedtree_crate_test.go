@@ -106,7 +106,7 @@ func TestInstalledCrates(t *testing.T) {
 }
 
 func TestCargoHome(t *testing.T) {
-	p := &managers.Plan{Caches: []managers.Cache{{Path: "/c/npm", Env: []string{"npm_config_cache=/c/npm"}}, {Path: "/c/cargo", Env: []string{"CARGO_HOME=/c/cargo"}}}}
+	p := &managers.Plan{Sandbox: managers.Sandbox{Caches: []managers.Cache{{Path: "/c/npm", Env: []string{"npm_config_cache=/c/npm"}}, {Path: "/c/cargo", Env: []string{"CARGO_HOME=/c/cargo"}}}}}
 	if got := cargoHome(p); got != "/c/cargo" {
 		t.Errorf("cargoHome = %q", got)
 	}

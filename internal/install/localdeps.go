@@ -13,7 +13,7 @@ import (
 // is checked on the host before any step runs — an unacceptable one (your home,
 // a hidden directory of it, something holding the project, …) refuses the
 // install with exit 2 — and the others are bound read-only at their own path in
-// every step, like the tool directories of Plan.HostPaths, and reported with
+// every step, like the tool directories of Plan.Sandbox.HostPaths, and reported with
 // them (host_paths_read_only). The sync back may carry a symlink to exactly one
 // of them (npm's node_modules/lib -> ../../lib), and nothing else outside the
 // project (binlinks.go, rootfs.SyncOptions.LinksOut).
@@ -31,7 +31,7 @@ func (o *Options) planOutsideDirs() error {
 	}
 	planned.Store(o.Plan, dirs)
 	for _, d := range dirs {
-		o.Plan.HostPaths = append(o.Plan.HostPaths, d.Path)
+		o.Plan.Sandbox.HostPaths = append(o.Plan.Sandbox.HostPaths, d.Path)
 	}
 	if note := managers.OutsideLocalNote(dirs); note != "" && o.Log != nil {
 		o.Log.Info(note)

@@ -19,7 +19,8 @@ import (
 // the precheck judges it: registry tarball URLs must be on the registries this plan
 // fetches from, and each package's Source names the file from the project root.
 func (r *runner) parseLockfile(ctx context.Context, rel string, data []byte) ([]precheck.Package, error) {
-	opts := lockfile.Options{NPM: &lockfile.Registries{Default: r.o.Plan.Registry, Scopes: r.o.Plan.ScopeRegistries}}
+	def, scopes := r.o.Plan.RegistryURLs()
+	opts := lockfile.Options{NPM: &lockfile.Registries{Default: def, Scopes: scopes}}
 	pkgs, err := lockfile.ParseReaderWith(ctx, path.Base(rel), bytes.NewReader(data), opts)
 	if err != nil {
 		return nil, err
@@ -40,7 +41,7 @@ func (r *runner) parseLockfile(ctx context.Context, rel string, data []byte) ([]
 // such mismatches count here; everything else is judged after the resolve, on the
 // lockfile it leaves. A lockfile that does not parse is the resolve's to replace.
 func (r *runner) blockSmuggledBeforeResolve(ctx context.Context) (done bool, err error) {
-	for _, rel := range r.o.Plan.Lockfiles {
+	for _, rel := range r.o.Plan.Project.Lockfiles {
 		data, err := r.sess.Scratch().ReadFile(rel)
 		if err != nil {
 			continue
@@ -86,7 +87,7 @@ func (r *runner) blockMismatched(ctx context.Context, bad []precheck.Package) er
 func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) {
 	var all []precheck.Package
 	found := false
-	for _, rel := range r.o.Plan.Lockfiles {
+	for _, rel := range r.o.Plan.Project.Lockfiles {
 		data, err := r.sess.Scratch().ReadFile(rel)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -102,8 +103,8 @@ func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) 
 		all = append(all, pkgs...)
 		break // Lockfiles are in order of preference
 	}
-	if !found && (r.o.Plan.Download != nil || installsInResolve(r.o.Plan)) {
-		return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("no lockfile (%s) to check after resolving", strings.Join(r.o.Plan.Lockfiles, ", ")))
+	if !found && (r.o.Plan.Steps.Download != nil || installsInResolve(r.o.Plan)) {
+		return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("no lockfile (%s) to check after resolving", strings.Join(r.o.Plan.Project.Lockfiles, ", ")))
 	}
 	return all, nil
 }

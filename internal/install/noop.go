@@ -30,10 +30,10 @@ import (
 // upToDate asks the plan whether there is nothing to do; "" when there may be.
 func (r *runner) upToDate() string {
 	p := r.o.Plan
-	if p.UpToDate == nil {
+	if p.Steps.UpToDate == nil {
 		return ""
 	}
-	ok, why := p.UpToDate()
+	ok, why := p.Steps.UpToDate()
 	if !ok {
 		r.o.Log.Debugf("not up to date, running every step: %s", why)
 		return ""
@@ -72,13 +72,13 @@ func (r *runner) precheckOnly(ctx context.Context, why string) (*Outcome, error)
 }
 
 // changedBuild limits build to the packages the download step added or changed
-// (Plan.BuildChanged): the step to run (nil: nothing to build), the packages the
+// (Plan.Steps.BuildChanged): the step to run (nil: nothing to build), the packages the
 // policy's scripts mode is applied to, and whether the limit applies (false: the
 // whole tree, as without BuildChanged).
 func (r *runner) changedBuild(build *managers.Step, pkgs []precheck.Package) (*managers.Step, []precheck.Package, bool) {
 	p := r.o.Plan
 	r.recordFreshen()
-	if build == nil || !build.AppendChanged || p.BuildChanged == nil {
+	if build == nil || !build.AppendChanged || p.Steps.BuildChanged == nil {
 		return build, pkgs, false
 	}
 	cs, err := r.sess.Scratch().Changes()
@@ -92,7 +92,7 @@ func (r *runner) changedBuild(build *managers.Step, pkgs []precheck.Package) (*m
 			dirs = append(dirs, path.Dir(c.Path))
 		}
 	}
-	names, why, ok := p.BuildChanged(r.sess.Scratch().ReadFile, dirs)
+	names, why, ok := p.Steps.BuildChanged(r.sess.Scratch().ReadFile, dirs)
 	if !ok {
 		r.o.Log.Debugf("building the whole tree: %s", why)
 		return build, pkgs, false
@@ -128,7 +128,7 @@ func (r *runner) limited(b *managers.Step) *managers.Step {
 // manager's word on the tree.
 func (r *runner) recordFreshen() {
 	r.fresh = map[string][32]byte{}
-	for _, f := range r.o.Plan.Freshen {
+	for _, f := range r.o.Plan.Project.Freshen {
 		if data, err := r.sess.Scratch().ReadFile(f); err == nil {
 			r.fresh[f] = sha256.Sum256(data)
 		}
@@ -142,7 +142,7 @@ func (r *runner) recordFreshen() {
 // describes (synced as one transaction), so the manager's own invariant holds.
 func (r *runner) freshen(rep *rootfs.SyncReport) {
 	p := r.o.Plan
-	if len(p.Freshen) == 0 || rep == nil || r.out.Code != 0 {
+	if len(p.Project.Freshen) == 0 || rep == nil || r.out.Code != 0 {
 		return
 	}
 	written := map[string]bool{}
@@ -157,7 +157,7 @@ func (r *runner) freshen(rep *rootfs.SyncReport) {
 	}
 	defer root.Close()
 	now := time.Now()
-	for _, f := range p.Freshen {
+	for _, f := range p.Project.Freshen {
 		if !written[f] {
 			continue
 		}
@@ -175,7 +175,7 @@ func (r *runner) freshen(rep *rootfs.SyncReport) {
 }
 
 // buildFirst is the everyday `cargo build` with nothing to resolve: when the plan
-// allows it (Plan.BuildFirst), the committed lockfile is prechecked and the build
+// allows it (Plan.Steps.BuildFirst), the committed lockfile is prechecked and the build
 // step runs alone over it, offline and locked, in a session of its own. If the
 // build fails because the lockfile needed completing or a crate was not fetched
 // yet (BuildFirst reads its output), that session is thrown away — nothing synced,
@@ -184,19 +184,19 @@ func (r *runner) freshen(rep *rootfs.SyncReport) {
 // block, a compile error) is the install's outcome.
 func buildFirst(ctx context.Context, o Options, out *Outcome) (done bool, err error) {
 	p := o.Plan
-	if p.BuildFirst == nil || p.Build == nil || p.Evaluate != nil || p.Hooks != nil {
+	if p.Steps.BuildFirst == nil || p.Steps.Build == nil || p.Steps.Evaluate != nil || p.Steps.Hooks != nil {
 		return false, nil
 	}
 	try := *p
-	try.Resolve, try.Download, try.Resolved, try.ResolveOutput, try.BuildFirst = nil, nil, nil, nil, nil
+	try.Steps.Resolve, try.Steps.Download, try.Steps.Resolved, try.Steps.ResolveOutput, try.Steps.BuildFirst = nil, nil, nil, nil, nil
 	o2 := o
 	o2.Plan = &try
 	stdout, stderr := &heldOutput{w: o.Stdout}, &heldOutput{w: o.Stderr}
 	stdout.peer, stderr.peer = stderr, stdout
 	o2.Stdout, o2.Stderr = stdout, stderr
-	o.Log.Infof("building on the committed lockfile first: %s", strings.Join(p.Build.Args, " "))
+	o.Log.Infof("building on the committed lockfile first: %s", strings.Join(p.Steps.Build.Args, " "))
 	res := &Outcome{Manager: out.Manager, Subcommand: out.Subcommand, Project: out.Project}
-	res, err = installIn(ctx, o2, res, p.Root, nil)
+	res, err = installIn(ctx, o2, res, p.Project.Root, nil)
 	if err != nil {
 		stdout.flush()
 		stderr.flush()
@@ -204,7 +204,7 @@ func buildFirst(ctx context.Context, o Options, out *Outcome) (done bool, err er
 	}
 	if res.Code != 0 && len(res.Steps) > 0 && res.Steps[len(res.Steps)-1].Phase == managers.PhaseBuild &&
 		res.Steps[len(res.Steps)-1].Stopped == "" && !stdout.released() && !stderr.released() &&
-		p.BuildFirst(stdout.held()+stderr.held()) {
+		p.Steps.BuildFirst(stdout.held()+stderr.held()) {
 		// Only output still held back counts: once cargo compiles or runs, a word
 		// in a program's or a test's output must not make it run twice.
 		o.Log.Infof("the lockfile needs resolving or crates fetching: running every step")

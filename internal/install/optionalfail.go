@@ -57,7 +57,7 @@ if (lock && lock.packages) {
 const maxOptionalRetries = 16
 
 // buildStep runs one build step; when it fails because an optional package's
-// script failed (Plan.BuildOptionalFailed), that package and what npm would drop
+// script failed (Plan.Steps.BuildOptionalFailed), that package and what npm would drop
 // with it are removed from the scratch tree, a warning names them, and the build
 // runs again without them. Any other failure stands as before.
 func (r *runner) buildStep(ctx context.Context, s *managers.Step) (done bool, err error) {
@@ -65,10 +65,10 @@ func (r *runner) buildStep(ctx context.Context, s *managers.Step) (done bool, er
 	dropped := map[string]bool{}
 	for try := 0; ; try++ {
 		done, err = r.step(ctx, managers.PhaseBuild, s)
-		if err != nil || !done || p.BuildOptionalFailed == nil || try >= maxOptionalRetries || !r.plainBuildFailure() {
+		if err != nil || !done || p.Steps.BuildOptionalFailed == nil || try >= maxOptionalRetries || !r.plainBuildFailure() {
 			return done, err
 		}
-		failed, remove, gone, ok := p.BuildOptionalFailed(r.out.OutputTail, r.root, r.sess.Scratch().ReadFile)
+		failed, remove, gone, ok := p.Steps.BuildOptionalFailed(r.out.OutputTail, r.root, r.sess.Scratch().ReadFile)
 		if !ok || len(remove) == 0 || allIn(remove, dropped) {
 			return done, err
 		}
@@ -84,7 +84,7 @@ func (r *runner) buildStep(ctx context.Context, s *managers.Step) (done bool, er
 		}
 		// A build limited to names no longer passes the dropped ones; none left,
 		// nothing left to build.
-		if names, fixed := namesAfter(s.Args, p.Build.Args); len(names) > 0 {
+		if names, fixed := namesAfter(s.Args, p.Steps.Build.Args); len(names) > 0 {
 			keep := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(gone, n) })
 			if len(keep) == 0 {
 				return false, nil

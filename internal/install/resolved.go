@@ -24,16 +24,10 @@ func (r *runner) resolved(ctx context.Context) (done bool, err error) {
 	for _, c := range cs.Changes {
 		changed = append(changed, c.Path)
 	}
-	bad, err := p.Resolved(changed, r.sess.Scratch().ReadFile)
+	bad, err := p.Steps.Resolved(changed, r.sess.Scratch().ReadFile)
 	if err != nil {
-		var ref *managers.Refusal
-		var coded *exitcode.Error
-		switch {
-		case errors.As(err, &ref):
-			r.out.Code, r.out.Reason = exitcode.Usage, ref.Error()+"; nothing was installed"
-			return true, nil
-		case errors.As(err, &coded):
-			r.out.Code, r.out.Reason = coded.Code, err.Error()+"; nothing was installed"
+		if code, ok := planErrorCode(err); ok {
+			r.out.Code, r.out.Reason = code, err.Error()+"; nothing was installed"
 			return true, nil
 		}
 		return true, err
@@ -73,4 +67,25 @@ func stepDir(s *managers.Step, def string) string {
 		return s.Dir
 	}
 	return def
+}
+
+// planErrorCode is the exit code of a plan callback's plain error
+// (managers/errors.go), the orchestration's one mapping of them; ok is false for
+// any other error.
+func planErrorCode(err error) (code int, ok bool) {
+	var (
+		ref      *managers.Refusal
+		invalid  *managers.InvalidProject
+		unusable *managers.UnusableResult
+		write    *managers.ForbiddenWrite
+	)
+	switch {
+	case errors.As(err, &ref), errors.As(err, &invalid):
+		return exitcode.Usage, true
+	case errors.As(err, &unusable):
+		return exitcode.Incomplete, true
+	case errors.As(err, &write):
+		return exitcode.Sandbox, true
+	}
+	return 0, false
 }

@@ -13,10 +13,10 @@ import (
 	"github.com/phylum-box/phylum-box/precheck"
 )
 
-// TestInstallResolvedHook: Plan.Resolved sees what the resolve wrote and reads the
+// TestInstallResolvedHook: Plan.Steps.Resolved sees what the resolve wrote and reads the
 // run's view; the files it adds reach the download (secret) and the build
 // (public) only; entries it returns block with exit 3 before the download; its
-// error's exit code is the outcome's. Step.Dir and Step.Name are honoured.
+// plain error's exit code (a *ForbiddenWrite: 4) is the outcome's. Step.Dir and Step.Name are honoured.
 func TestInstallResolvedHook(t *testing.T) {
 	testutil.NeedRootContainers(t)
 	const home = ".phylum-box/test/list"
@@ -27,27 +27,27 @@ func TestInstallResolvedHook(t *testing.T) {
 		want []managers.Phase
 	}{
 		{"passes", func(plan *managers.Plan) ([]precheck.Package, error) {
-			plan.Credentials = &managers.Credentials{Files: []managers.ConfigFile{{Home: home, Secret: []byte("for-download"), Public: []byte("for-build")}}}
+			plan.Sandbox.Credentials = &managers.Credentials{Files: []managers.ConfigFile{{Home: home, Secret: []byte("for-download"), Public: []byte("for-build")}}}
 			return nil, nil
 		}, exitcode.OK, []managers.Phase{"resolve", "download", "build"}},
 		{"blocks", func(*managers.Plan) ([]precheck.Package, error) {
 			return []precheck.Package{{Ecosystem: precheck.NPM, Name: "left-pad", Version: "1.3.0", Source: "package-lock.json:3", Mismatch: "not the configured URL"}}, nil
 		}, exitcode.Blocked, []managers.Phase{"resolve"}},
 		{"stops", func(*managers.Plan) ([]precheck.Package, error) {
-			return nil, exitcode.With(exitcode.Sandbox, errors.New("the resolve wrote stray"))
+			return nil, &managers.ForbiddenWrite{Err: errors.New("the resolve wrote stray")}
 		}, exitcode.Sandbox, []managers.Phase{"resolve"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 			plan := npmLikePlan(proj)
-			plan.Resolve.Args = sh(lockScript("package-lock.json", nil) + `echo x > stray`)
-			plan.Download.Args = sh(`pwd >&2; cat "$HOME/` + home + `" >&2 || true; mkdir -p "$0/node_modules/left-pad" && echo 1 > "$0/node_modules/left-pad/index.js"`)
-			plan.Download.Args = append(plan.Download.Args, proj)
-			plan.Download.Dir, plan.Download.Name, plan.Download.Credentials = "/", "test fetch", true
-			plan.Build.Args = sh(`echo "build-saw=$(cat "$HOME/` + home + `" 2>/dev/null)" >&2; echo built > node_modules/left-pad/built`)
-			plan.Outputs = append(plan.Outputs, "stray")
+			plan.Steps.Resolve.Args = sh(lockScript("package-lock.json", nil) + `echo x > stray`)
+			plan.Steps.Download.Args = sh(`pwd >&2; cat "$HOME/` + home + `" >&2 || true; mkdir -p "$0/node_modules/left-pad" && echo 1 > "$0/node_modules/left-pad/index.js"`)
+			plan.Steps.Download.Args = append(plan.Steps.Download.Args, proj)
+			plan.Steps.Download.Dir, plan.Steps.Download.Name, plan.Steps.Download.Credentials = "/", "test fetch", true
+			plan.Steps.Build.Args = sh(`echo "build-saw=$(cat "$HOME/` + home + `" 2>/dev/null)" >&2; echo built > node_modules/left-pad/built`)
+			plan.Project.Outputs = append(plan.Project.Outputs, "stray")
 			var changed []string
-			plan.Resolved = func(c []string, read func(string) ([]byte, error)) ([]precheck.Package, error) {
+			plan.Steps.Resolved = func(c []string, read func(string) ([]byte, error)) ([]precheck.Package, error) {
 				changed = c
 				if data, err := read("stray"); err != nil || string(data) != "x\n" {
 					return nil, fmt.Errorf("read stray: %q %v", data, err)

@@ -13,7 +13,7 @@ import (
 // large environment is a few MiB).
 const maxResolveOutput = 32 << 20
 
-// resolveCaptured runs a Resolve whose output is the resolution (Plan.ResolveOutput):
+// resolveCaptured runs a Resolve whose output is the resolution (Plan.Steps.ResolveOutput):
 // its standard output goes to the plan's parser on the host, and everything the
 // step wrote to the project view is thrown away, so that package code run while
 // resolving (an sdist's metadata hook) leaves nothing a later step reads. The
@@ -23,7 +23,7 @@ func (r *runner) resolveCaptured(ctx context.Context) (pkgs []precheck.Package, 
 	p := r.o.Plan
 	buf := &capped{max: maxResolveOutput}
 	r.stdout = buf
-	done, err = r.step(ctx, managers.PhaseResolve, p.Resolve)
+	done, err = r.step(ctx, managers.PhaseResolve, p.Steps.Resolve)
 	r.stdout = nil
 	if err != nil || done {
 		return nil, done, err
@@ -35,7 +35,7 @@ func (r *runner) resolveCaptured(ctx context.Context) (pkgs []precheck.Package, 
 		r.out.Code, r.out.Reason = exitcode.Sandbox, fmt.Sprintf("the resolve step printed more than %d bytes; nothing was installed", maxResolveOutput)
 		return nil, true, nil
 	}
-	pkgs, err = p.ResolveOutput(ctx, buf.Bytes())
+	pkgs, err = p.Steps.ResolveOutput(ctx, buf.Bytes())
 	if err != nil {
 		return nil, true, err
 	}
@@ -53,7 +53,7 @@ func (r *runner) resolveCaptured(ctx context.Context) (pkgs []precheck.Package, 
 // resolve step's output, the packages that output yielded (the download step then
 // runs phylum-box's own fetch of exactly those, and writes no lockfile).
 func (r *runner) resolution(ctx context.Context, fromOutput []precheck.Package) ([]precheck.Package, error) {
-	if r.o.Plan.ResolveOutput != nil {
+	if r.o.Plan.Steps.ResolveOutput != nil {
 		return fromOutput, nil
 	}
 	return r.readLockfiles(ctx)

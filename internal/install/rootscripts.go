@@ -1,6 +1,6 @@
 package install
 
-// The project's own lifecycle scripts (Plan.ProjectScripts): the root package's
+// The project's own lifecycle scripts (Plan.Steps.ProjectScripts): the root package's
 // preinstall … prepare and its workspace packages' scripts, which the bare
 // manager runs after installing (issue 11 item 2). They run in a step of their
 // own after the dependencies' build — the same sandbox: no network, no
@@ -44,11 +44,11 @@ type projectRun struct {
 	hooksPath string
 }
 
-// projectScripts runs Plan.ProjectScripts after the build, under the policy's
+// projectScripts runs Plan.Steps.ProjectScripts after the build, under the policy's
 // scripts mode by the project's name. done is true when the install must stop.
 func (r *runner) projectScripts(ctx context.Context, checked map[string]bool) (done bool, err error) {
 	p := r.o.Plan
-	s := p.ProjectScripts
+	s := p.Steps.ProjectScripts
 	if s == nil {
 		return false, nil
 	}
@@ -59,8 +59,8 @@ func (r *runner) projectScripts(ctx context.Context, checked map[string]bool) (d
 			log.Infof("the project's own scripts do not run: the policy says scripts: none")
 			return false, nil
 		case policy.ScriptsAllowlist:
-			if p.ProjectName == "" || !pol.ScriptsAllowed(p.Ecosystem, p.ProjectName, p.ProjectVersion) {
-				name := p.ProjectName
+			if p.Project.Name == "" || !pol.ScriptsAllowed(p.Ecosystem, p.Project.Name, p.Project.Version) {
+				name := p.Project.Name
 				if name == "" {
 					name = "the project (package.json has no name)"
 				}
@@ -117,7 +117,7 @@ func (r *runner) projectWrites(before, after []rootfs.Change) *projectRun {
 			pr.git = append(pr.git, c.Path)
 		case c.Path == ".phylum-box.yaml":
 			pr.policy = append(pr.policy, c.Path)
-		case slices.Contains(r.o.Plan.Sealed, c.Path):
+		case slices.Contains(r.o.Plan.Project.Sealed, c.Path):
 		case c.Kind == rootfs.Modified && c.Type == rootfs.TypeDir && c.Prev == rootfs.TypeDir && !c.Opaque:
 		default:
 			pr.writes = append(pr.writes, c.Path)

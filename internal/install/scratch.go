@@ -13,7 +13,7 @@ import (
 // installScratch runs a scratch plan (npx, npm exec, pnpm dlx, yarn dlx):
 //
 //  1. the package is installed into a fresh temporary project made from
-//     ScratchFiles, with the same resolve → precheck → download → build steps and
+//     Scratch.Files, with the same resolve → precheck → download → build steps and
 //     its own sandbox session; that session's changes are synced into the
 //     temporary project only (it is ours; the user's project is not involved);
 //  2. Run executes in a second session over the user's project with the network
@@ -25,7 +25,7 @@ import (
 // The temporary project is removed afterwards.
 func installScratch(ctx context.Context, o Options, out *Outcome) (*Outcome, error) {
 	p := o.Plan
-	if p.Run == nil {
+	if p.Steps.Run == nil {
 		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("%s %s: nothing to run", p.Manager, p.Subcommand))
 	}
 	tmp, err := os.MkdirTemp("", "phylum-box-"+p.Manager+"-exec-")
@@ -38,7 +38,7 @@ func installScratch(ctx context.Context, o Options, out *Outcome) (*Outcome, err
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, err
 	}
-	for rel, content := range p.ScratchFiles {
+	for rel, content := range p.Scratch.Files {
 		dst := filepath.Join(tmp, filepath.Clean("/"+rel))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return nil, err
@@ -48,7 +48,7 @@ func installScratch(ctx context.Context, o Options, out *Outcome) (*Outcome, err
 		}
 	}
 	sp := *p
-	sp.Root, sp.Cwd, sp.Run, sp.Then, sp.Scratch = tmp, ".", nil, nil, false
+	sp.Project.Root, sp.Project.Cwd, sp.Steps.Run, sp.Then, sp.Scratch = tmp, ".", nil, nil, nil
 	so := o
 	so.Plan = &sp
 	// Everything the steps wrote goes into the temporary project (nil would mean

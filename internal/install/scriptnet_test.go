@@ -43,10 +43,13 @@ for name in sys.argv[3:]:
 // and a build step that takes package names.
 func scriptNetPlan(proj, py, allowedURL, otherURL string) *managers.Plan {
 	plan := npmLikePlan(proj)
-	plan.Resolve.Args = sh(lockScript("package-lock.json", map[string]string{"netpkg": "1.0.0", "other": "2.0.0"}))
-	plan.Download.Args = sh(`mkdir -p node_modules/left-pad node_modules/netpkg node_modules/other`)
-	plan.Build = &managers.Step{Args: []string{py, "-c", scriptNetBuild, allowedURL, otherURL}, Scripts: true, AppendChanged: true,
-		Env: []string{"npm_config_offline=true"}}
+	plan.Steps.Resolve.Args = sh(lockScript("package-lock.json", map[string]string{"netpkg": "1.0.0", "other": "2.0.0"}))
+	plan.Steps.Download.Args = sh(`mkdir -p node_modules/left-pad node_modules/netpkg node_modules/other`)
+	plan.Steps.Build = &managers.Step{
+		Args:          []string{py, "-c", scriptNetBuild, allowedURL, otherURL},
+		AppendChanged: true,
+		Env:           []string{"npm_config_offline=true"},
+	}
 	return plan
 }
 
@@ -117,7 +120,7 @@ func TestInstallScriptNetwork(t *testing.T) {
 		proj := testutil.NewProject(t, map[string]string{"package.json": packageJSON})
 		before := testutil.TreeHash(t, proj)
 		plan := scriptNetPlan(proj, py, allowed.URL, other.URL)
-		plan.Build.AppendChanged = false
+		plan.Steps.Build.AppendChanged = false
 		res := install(t, plan, openDB(t), pol, nil)
 		if res.Code != exitcode.Blocked || !strings.Contains(res.Reason, "script_network names netpkg@1.0.0") {
 			t.Fatalf("Code = %d (%s), want %d naming netpkg", res.Code, res.Reason, exitcode.Blocked)
@@ -165,7 +168,7 @@ func TestBuildSteps(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := &managers.Step{Args: []string{"npm", "rebuild"}, Env: []string{"X=1", "npm_config_offline=true"}, AppendChanged: tt.append}
-			r := &runner{o: Options{Plan: &managers.Plan{Build: b}, Engine: &precheck.Engine{Policy: policyFile(t, tt.policy)}}}
+			r := &runner{o: Options{Plan: &managers.Plan{Steps: managers.Steps{Build: b}}, Engine: &precheck.Engine{Policy: policyFile(t, tt.policy)}}}
 			steps, notes := r.buildSteps(b, pkgs)
 			var got []string
 			for _, s := range steps {

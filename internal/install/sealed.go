@@ -15,7 +15,7 @@ import (
 
 func (r *runner) hashSealed() (map[string][32]byte, error) {
 	m := map[string][32]byte{}
-	for _, rel := range r.o.Plan.Sealed {
+	for _, rel := range r.o.Plan.Project.Sealed {
 		data, err := r.sess.Scratch().ReadFile(rel)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -30,7 +30,7 @@ func (r *runner) hashSealed() (map[string][32]byte, error) {
 
 func (r *runner) sealedChanged(before map[string][32]byte) ([]string, error) {
 	var changed []string
-	for _, rel := range r.o.Plan.Sealed {
+	for _, rel := range r.o.Plan.Project.Sealed {
 		data, err := r.sess.Scratch().ReadFile(rel)
 		h, had := before[rel]
 		switch {

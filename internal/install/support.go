@@ -24,7 +24,7 @@ type credentials struct {
 
 func (r *runner) prepareCredentials() (*credentials, error) {
 	c := &credentials{}
-	pc := r.o.Plan.Credentials
+	pc := r.o.Plan.Sandbox.Credentials
 	if pc == nil || len(pc.Files) == 0 && len(pc.Env) == 0 {
 		return c, nil
 	}

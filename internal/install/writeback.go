@@ -25,12 +25,12 @@ import (
 // rules, all or nothing; without one it is thrown away.
 func runScratch(ctx context.Context, o Options, out *Outcome, tmp string) (*Outcome, error) {
 	p := o.Plan
-	wb := p.WriteBack
-	args := p.Run.Args
-	if p.RunBinOf != "" {
-		bin, err := managers.BinFromManifest(filepath.Join(tmp, "node_modules", filepath.FromSlash(p.RunBinOf)))
+	wb := p.Scratch.WriteBack
+	args := p.Steps.Run.Args
+	if p.Scratch.RunBinOf != "" {
+		bin, err := managers.BinFromManifest(filepath.Join(tmp, "node_modules", filepath.FromSlash(p.Scratch.RunBinOf)))
 		if err != nil {
-			out.Code, out.Reason = exitcode.Usage, fmt.Sprintf("%s has no command to run: %v", p.RunBinOf, err)
+			out.Code, out.Reason = exitcode.Usage, fmt.Sprintf("%s has no command to run: %v", p.Scratch.RunBinOf, err)
 			return out, nil
 		}
 		args = append([]string{bin}, args...)
@@ -39,7 +39,7 @@ func runScratch(ctx context.Context, o Options, out *Outcome, tmp string) (*Outc
 		out.Code, out.Reason = exitcode.Usage, "nothing to run"
 		return out, nil
 	}
-	dir, cwd := p.Root, p.Cwd
+	dir, cwd := p.Project.Root, p.Project.Cwd
 	if wb != nil && wb.NewProject {
 		// An empty directory stands for the user's: the command's one new
 		// directory is moved from it into wb.Dir (moveNewProject).
@@ -97,7 +97,7 @@ func runScratch(ctx context.Context, o Options, out *Outcome, tmp string) (*Outc
 		caches = []rootfs.Cache{{Name: "home", HostPath: home, Target: o.Home}}
 	}
 	env := sandbox.ScrubEnv(o.Environ, managers.PassEnv, o.Home, o.User)
-	env = append(env, p.Run.Env...)
+	env = append(env, p.Steps.Run.Env...)
 	env = o.withKeptEnv(env)
 	pathVar := bin
 	for _, kv := range env {
@@ -157,7 +157,7 @@ func runScratch(ctx context.Context, o Options, out *Outcome, tmp string) (*Outc
 // writeBack syncs back what the command wrote in the session, under the plan's
 // WriteBack rules: everything or nothing.
 func writeBack(o Options, out *Outcome, sess *sandbox.Session, root string, stray []string) (*Outcome, error) {
-	p, wb := o.Plan, o.Plan.WriteBack
+	p, wb := o.Plan, o.Plan.Scratch.WriteBack
 	cs, err := sess.Scratch().Changes()
 	if err != nil {
 		return nil, fmt.Errorf("reading what the command wrote: %w", err)
@@ -222,7 +222,7 @@ func writeBack(o Options, out *Outcome, sess *sandbox.Session, root string, stra
 		o.Log.Infof("synced back: %s", l)
 	}
 	if wb.Scaffold {
-		for _, d := range newProjects(applied, wb.NewProject, p.Cwd) {
+		for _, d := range newProjects(applied, wb.NewProject, p.Project.Cwd) {
 			next := "phylum-box " + wb.Installer + " install"
 			if d != "." {
 				next = "cd " + shellWord(d) + " && " + next

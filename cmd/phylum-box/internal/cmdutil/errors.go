@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/managers"
 )
 
 // silentError carries an exit code whose cause was already reported (for example the
@@ -27,14 +28,29 @@ func UsageError(format string, a ...any) error {
 }
 
 // ExitCode maps err to the exit-code contract: nil is 0, an *exitcode.Error its
-// code, anything else an internal error. Only cmd maps errors to exit codes.
+// code, the managers' plain errors theirs (a *managers.Refusal or
+// *InvalidProject 2, an *UnusableResult 5, a *ForbiddenWrite 4), anything else
+// an internal error. Only cmd maps errors to exit codes.
 func ExitCode(err error) int {
 	if err == nil {
 		return exitcode.OK
 	}
-	var ee *exitcode.Error
-	if errors.As(err, &ee) {
+	var (
+		ee       *exitcode.Error
+		ref      *managers.Refusal
+		invalid  *managers.InvalidProject
+		unusable *managers.UnusableResult
+		write    *managers.ForbiddenWrite
+	)
+	switch {
+	case errors.As(err, &ee):
 		return ee.Code
+	case errors.As(err, &ref), errors.As(err, &invalid):
+		return exitcode.Usage
+	case errors.As(err, &unusable):
+		return exitcode.Incomplete
+	case errors.As(err, &write):
+		return exitcode.Sandbox
 	}
 	return exitcode.Internal
 }

@@ -11,7 +11,7 @@ import (
 // The advice for a script that needs the network names the servers it tried (from
 // the failing output), and does not repeat that output.
 func TestBuildAdviceNamesTriedHosts(t *testing.T) {
-	plan := &managers.Plan{Build: &managers.Step{AppendChanged: true}}
+	plan := &managers.Plan{Steps: managers.Steps{Build: &managers.Step{AppendChanged: true}}}
 	out := &install.Outcome{FailedPackage: "pkg", OutputTail: "Error: getaddrinfo EAI_AGAIN storage.example.com",
 		TriedHosts: []string{"storage.example.com:443"},
 		Steps:      []install.StepOutcome{{Phase: managers.PhaseBuild, ExitCode: 1}}}

@@ -9,8 +9,8 @@ import (
 )
 
 func TestBuildAdvice(t *testing.T) {
-	appendable := &managers.Plan{Build: &managers.Step{AppendChanged: true}}
-	whole := &managers.Plan{Build: &managers.Step{}}
+	appendable := &managers.Plan{Steps: managers.Steps{Build: &managers.Step{AppendChanged: true}}}
+	whole := &managers.Plan{Steps: managers.Steps{Build: &managers.Step{}}}
 	build := install.StepOutcome{Phase: managers.PhaseBuild, ExitCode: 1}
 	net := build
 	net.Egress = []string{"cdn.example.com:443"}

@@ -96,7 +96,7 @@ func runManager(ctx context.Context, f *cmdutil.Factory, o *ManagerOptions) erro
 	if err != nil {
 		return err
 	}
-	pol, err := f.Policy(plan.Root)
+	pol, err := f.Policy(plan.Project.Root)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func buildAdvice(plan *managers.Plan, out *install.Outcome) []string {
 	}
 	// The step's output was shown as it ran (on stderr with --format json): not
 	// again here; it is in the report's output_tail.
-	if plan.Build == nil || !plan.Build.AppendChanged {
+	if plan.Steps.Build == nil || !plan.Steps.Build.AppendChanged {
 		return append(lines, fmt.Sprintf("%s's build needs something the sandbox does not give (the network, files outside the project); vendor what it needs into the project, or build it outside phylum-box only if you trust it", name))
 	}
 	leaveOut := fmt.Sprintf("to install %s without its script instead, use scripts: allowlist in .phylum-box.yaml and leave %s out of allow_scripts", name, name)
@@ -337,14 +337,11 @@ type npmMetadata struct {
 
 func newNpmMetadata(plan *managers.Plan, cfg *config.Config) *npmMetadata {
 	// The plan's client carries the .npmrc credentials of each registry (a private
-	// registry answers nothing without them); the plain one is the fallback for
-	// managers that do not build one.
-	c := plan.Metadata
+	// registry answers nothing without them); the default registry is the fallback
+	// for a plan without one.
+	c := plan.Registries
 	if c == nil {
-		c = &registry.Client{Registry: plan.Registry, Scopes: map[string]registry.Endpoint{}}
-		for scope, u := range plan.ScopeRegistries {
-			c.Scopes[scope] = registry.Endpoint{URL: u}
-		}
+		c = &registry.Client{Scopes: map[string]registry.Endpoint{}}
 	}
 	// HTTP stays nil: the registry package's default client (proxy from the
 	// environment, no https→http redirects, a timeout).
