@@ -193,6 +193,19 @@ func nodeOutputs(workspaces []string, extra ...string) []string {
 	return append(out, extra...)
 }
 
+// nodeProject is the project of an npm-family plan: the manager's outputs
+// (node_modules/ and the lockfile, per workspace) and the manifests and lockfile
+// the build must leave as the download left them.
+func nodeProject(root, cwd string, workspaces []string, lockfile string) Project {
+	return Project{
+		Root:      root,
+		Cwd:       cwd,
+		Lockfiles: []string{lockfile},
+		Outputs:   nodeOutputs(workspaces, lockfile),
+		Sealed:    append(nodeManifests(workspaces), lockfile),
+	}
+}
+
 // nodeManifests is the list of package.json files Resolve may change.
 func nodeManifests(workspaces []string) []string {
 	out := []string{"package.json"}

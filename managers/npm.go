@@ -128,13 +128,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		Ecosystem:  precheck.NPM,
 		Subcommand: cmd,
 		Args:       args,
-		Project: Project{
-			Root:      root,
-			Cwd:       cwd,
-			Lockfiles: []string{lockfile},
-			Outputs:   nodeOutputs(workspaces, lockfile),
-			Sealed:    append(nodeManifests(workspaces), lockfile),
-		},
+		Project:    nodeProject(root, cwd, workspaces, lockfile),
 		Sandbox: Sandbox{
 			Caches:      []Cache{npmCache(env, cfg)},
 			Credentials: cfg.Credentials(),

@@ -247,13 +247,7 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		Ecosystem:  precheck.NPM,
 		Subcommand: cmd,
 		Args:       args,
-		Project: Project{
-			Root:      root,
-			Cwd:       cwd,
-			Lockfiles: []string{"pnpm-lock.yaml"},
-			Outputs:   nodeOutputs(workspaces, "pnpm-lock.yaml"),
-			Sealed:    append(nodeManifests(workspaces), "pnpm-lock.yaml"),
-		},
+		Project:    nodeProject(root, cwd, workspaces, "pnpm-lock.yaml"),
 		Sandbox: Sandbox{
 			Caches:      pnpmCaches(env, store),
 			Credentials: cfg.Credentials(),

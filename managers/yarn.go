@@ -300,13 +300,7 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 		Ecosystem:  precheck.NPM,
 		Subcommand: cmd,
 		Args:       args,
-		Project: Project{
-			Root:      root,
-			Cwd:       cwd,
-			Lockfiles: []string{"yarn.lock"},
-			Outputs:   nodeOutputs(workspaces, "yarn.lock"),
-			Sealed:    append(nodeManifests(workspaces), "yarn.lock"),
-		},
+		Project:    nodeProject(root, cwd, workspaces, "yarn.lock"),
 		Sandbox: Sandbox{
 			Caches:      []Cache{cache},
 			Credentials: yarnClassicCredentials(env, cfg),
