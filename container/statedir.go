@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/phylum-box/phylum-box/internal/flock"
+
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 )
@@ -99,9 +101,12 @@ func Reserve(stateDir string) (*Reservation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reserve container id: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if ok, err := flock.TryLock(f); !ok {
 		f.Close()
 		os.Remove(tmp)
+		if err == nil {
+			err = errors.New("a fresh id's lock is held")
+		}
 		return nil, fmt.Errorf("reserve container id: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(stateDir, id+".lock")); err != nil {
@@ -173,7 +178,7 @@ func cleanStale(stateDir string) ([]string, error) {
 		if err != nil {
 			continue
 		}
-		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		if ok, _ := flock.TryLock(f); !ok {
 			f.Close() // a live run holds it
 			continue
 		}

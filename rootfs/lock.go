@@ -12,14 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
+
+	"github.com/phylum-box/phylum-box/internal/flock"
 
 	"golang.org/x/sys/unix"
 )
-
-// lockPollInterval is how often a waiting run retries the project lock. flock(2) in
-// blocking mode cannot be interrupted by a context, so waiting is a poll.
-const lockPollInterval = 100 * time.Millisecond
 
 // projectLock is an exclusive flock on <StateDir>/<key>.lock. The lock file records the
 // holder's pid and its scratch dir, so a waiter can name the holder and the next run can
@@ -86,29 +83,19 @@ func acquireProjectLock(ctx context.Context, stateDir, project string, onWait fu
 	if err != nil {
 		return nil, "", fmt.Errorf("open the project lock %s: %w", path, err)
 	}
-	waited := false
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			break
+	// internal/flock polls: a blocking flock(2) cannot be interrupted by a context.
+	err = flock.Lock(ctx, f, func() {
+		if onWait != nil {
+			pid, _ := readLockRecord(f)
+			onWait(pid)
 		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, "", fmt.Errorf("lock %s: %w", path, err)
+	})
+	if err != nil {
+		f.Close()
+		if ctx.Err() != nil {
+			return nil, "", fmt.Errorf("waiting for another phylum-box run on %s: %w", project, err)
 		}
-		if !waited {
-			waited = true
-			if onWait != nil {
-				pid, _ := readLockRecord(f)
-				onWait(pid)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, "", fmt.Errorf("waiting for another phylum-box run on %s: %w", project, ctx.Err())
-		case <-time.After(lockPollInterval):
-		}
+		return nil, "", fmt.Errorf("lock %s: %w", path, err)
 	}
 	_, prevScratch := readLockRecord(f)
 	return &projectLock{f: f, key: key, path: path}, prevScratch, nil

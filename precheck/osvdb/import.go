@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/phylum-box/phylum-box/internal/flock"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -248,22 +250,15 @@ func lockUpdates(ctx context.Context, dbPath string, p *Progress) (func(), error
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", dbPath, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	err = flock.Lock(ctx, f, func() {
 		p.logf("waiting for another database update to finish (%s.lock)", dbPath)
-		done := make(chan error, 1)
-		go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
-		select {
-		case err = <-done:
-		case <-ctx.Done():
-			// The waiting goroutine ends when the other update finishes; the
-			// process is normally exiting by then.
-			f.Close()
+	})
+	if err != nil {
+		f.Close()
+		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", dbPath, err)
-		}
+		return nil, fmt.Errorf("lock %s: %w", dbPath, err)
 	}
 	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(dbPath), tempPrefix(dbPath)+"*")); len(stale) > 0 {
 		for _, s := range stale {
