@@ -385,7 +385,7 @@ func TestDiskLimit(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.String(), func(t *testing.T) {
 			for _, tc := range []struct{ name, script string }{
-				{"many files", "mkdir -p out && for i in $(seq 100); do head -c 2M /dev/urandom > out/f$i || exit 9; done"},
+				{"many files", "mkdir -p out && for i in $(seq 300); do head -c 2M /dev/urandom > out/f$i || exit 9; done"},
 				{"one file", "head -c 200M /dev/zero > big"},
 				{"two steps", "head -c 40M /dev/urandom > first"}, // run twice below
 			} {
