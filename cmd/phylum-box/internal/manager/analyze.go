@@ -231,16 +231,7 @@ func analyzeInstall(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions, 
 		return err
 	}
 	if out.Verdict != nil {
-		w := app.Stdout
-		if o.Output != "" {
-			file, err := os.Create(o.Output)
-			if err != nil {
-				return exitcode.With(exitcode.Usage, err)
-			}
-			defer file.Close()
-			w = file
-		}
-		if err := report.Write(w, o.Format, out.Verdict, report.Options{Color: app.Color() && o.Output == "", BaseDir: tmp, ToolVersion: f.Version}); err != nil {
+		if err := writeAnalyzeReport(app, o, out.Verdict, report.Options{BaseDir: tmp, ToolVersion: f.Version}); err != nil {
 			return err
 		}
 	}
@@ -250,6 +241,22 @@ func analyzeInstall(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions, 
 	}
 	app.Log.Infof("analysed %s: nothing the policy blocks", spec)
 	return nil
+}
+
+// writeAnalyzeReport writes v in o.Format to o.Output, or to standard output
+// (in colour when the terminal takes it) when no --output was given.
+func writeAnalyzeReport(app *cmdutil.App, o *AnalyzeOptions, v *precheck.Verdict, opts report.Options) error {
+	w := app.Stdout
+	if o.Output != "" {
+		file, err := os.Create(o.Output)
+		if err != nil {
+			return exitcode.With(exitcode.Usage, err)
+		}
+		defer file.Close()
+		w = file
+	}
+	opts.Color = app.Color() && o.Output == ""
+	return report.Write(w, o.Format, v, opts)
 }
 
 // maxLocalPackage bounds what analyze copies of a local package.

@@ -205,16 +205,7 @@ func runAnalyzeArchive(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOption
 	v = eng.Judge(ctx, v, extra)
 	installCode := map[string]string{precheck.PyPI: "setup.py and the build backend are", precheck.RubyGems: "extconf.rb and the Rakefile are", precheck.CratesIO: "build.rs and proc-macros are"}[job.Ecosystem]
 	v.Warnings = append(v.Warnings, "install-time code not run (static analysis only) for "+job.Ecosystem+": "+installCode+" read, not executed; the package's dependencies are not analysed")
-	w := app.Stdout
-	if o.Output != "" {
-		file, err := os.Create(o.Output)
-		if err != nil {
-			return exitcode.With(exitcode.Usage, err)
-		}
-		defer file.Close()
-		w = file
-	}
-	if err := report.Write(w, o.Format, v, report.Options{Color: app.Color() && o.Output == "", ToolVersion: f.Version}); err != nil {
+	if err := writeAnalyzeReport(app, o, v, report.Options{ToolVersion: f.Version}); err != nil {
 		return err
 	}
 	app.Log.Warnf("install-time code not run (static analysis only) for pypi/rubygems/crates")
