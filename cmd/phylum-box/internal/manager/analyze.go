@@ -149,15 +149,11 @@ func runAnalyze(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions) erro
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
-	tmp, err := os.MkdirTemp("", "phylum-box-analyze-")
+	tmp, err := throwawayProject()
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	// Readable by the container's root when phylum-box runs as real root.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
 	if err := os.WriteFile(filepath.Join(tmp, "package.json"), []byte(`{"name":"phylum-box-analyze","version":"0.0.0","private":true}`+"\n"), 0o644); err != nil {
 		return err
 	}
@@ -169,6 +165,21 @@ func runAnalyze(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions) erro
 		}
 	}
 	return analyzeInstall(ctx, f, o, tmp, "npm", []string{"install", "--no-audit", "--no-fund", spec}, os.Environ(), spec)
+}
+
+// throwawayProject makes the empty directory analyze installs into; the caller
+// removes it.
+func throwawayProject() (string, error) {
+	tmp, err := os.MkdirTemp("", "phylum-box-analyze-")
+	if err != nil {
+		return "", err
+	}
+	// Readable by the container's root when phylum-box runs as real root.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	return tmp, nil
 }
 
 // analyzeInstall runs `MANAGER ARGS` in the throwaway project tmp through every

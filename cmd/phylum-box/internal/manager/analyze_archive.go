@@ -277,15 +277,11 @@ func nameFromFile(eco, file string) (name, version string) {
 // analysis of every downloaded wheel and sdist, then the build (setup.py, the
 // PEP 517 backend) in the sandbox under the behaviour monitor.
 func runAnalyzePip(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions, job archiveJob) error {
-	tmp, err := os.MkdirTemp("", "phylum-box-analyze-")
+	tmp, err := throwawayProject()
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	// Readable by the container's root when phylum-box runs as real root.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
 	args := []string{"install", "--disable-pip-version-check", "--no-compile", "--target", "site"}
 	if o.Index != "" {
 		args = append(args, "--index-url", o.Index)
@@ -323,14 +319,11 @@ func runAnalyzeBundle(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions
 	if u, err := url.Parse(src); err != nil || u.Scheme != "https" && u.Scheme != "http" || strings.ContainsAny(src, "\"#'{}\\ \n") {
 		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: gem source %q is not a plain http(s) URL", redactURL(src)))
 	}
-	tmp, err := os.MkdirTemp("", "phylum-box-analyze-")
+	tmp, err := throwawayProject()
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
 	gemfile := fmt.Sprintf("source %q\ngem %q, %q\n", src, job.Name, "= "+job.Version)
 	if err := os.WriteFile(filepath.Join(tmp, "Gemfile"), []byte(gemfile), 0o644); err != nil {
 		return err
