@@ -51,15 +51,9 @@ type memFile struct {
 	kept bool
 }
 
-// readMem is tree.read for an archive's files.
+// readMem is tree.read for an archive's files; rel is already cleaned and
+// checked by read.
 func (t *tree) readMem(rel string) ([]byte, bool, error) {
-	rel = path.Clean(strings.TrimPrefix(rel, "./"))
-	if rel == "." || strings.HasPrefix(rel, "../") || rel == ".." || path.IsAbs(rel) {
-		return nil, false, fmt.Errorf("%s: outside the package", rel)
-	}
-	if t.total >= maxTotalBytes {
-		return nil, false, fmt.Errorf("%s: %w (%d MiB)", rel, errReadCap, maxTotalBytes>>20)
-	}
 	f, ok := t.mem[rel]
 	if !ok {
 		return nil, false, &os.PathError{Op: "open", Path: rel, Err: fs.ErrNotExist}

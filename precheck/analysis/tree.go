@@ -62,15 +62,15 @@ var (
 // read returns rel's content up to maxFileBytes and whether it was cut. rel is
 // resolved beneath the root with no symlink followed anywhere on the way.
 func (t *tree) read(rel string) ([]byte, bool, error) {
-	if t.mem != nil {
-		return t.readMem(rel)
-	}
 	rel = path.Clean(strings.TrimPrefix(rel, "./"))
 	if rel == "." || strings.HasPrefix(rel, "../") || rel == ".." || path.IsAbs(rel) {
 		return nil, false, fmt.Errorf("%s: outside the package", rel)
 	}
 	if t.total >= maxTotalBytes {
 		return nil, false, fmt.Errorf("%s: %w (%d MiB)", rel, errReadCap, maxTotalBytes>>20)
+	}
+	if t.mem != nil {
+		return t.readMem(rel)
 	}
 	f, err := safefs.OpenAt(t.root, rel, safefs.Options{})
 	if errors.Is(err, safefs.ErrNotRegular) {
