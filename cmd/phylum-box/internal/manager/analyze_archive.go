@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -239,7 +240,7 @@ func readLocalArchive(p string) ([]byte, error) {
 	if st.Size() > maxLocalPackage {
 		return nil, fmt.Errorf("%s is larger than %d MiB", p, maxLocalPackage>>20)
 	}
-	return os.ReadFile(p)
+	return io.ReadAll(f) // the file checked, not whatever the path names by now
 }
 
 // nameFromFile reads NAME and VERSION from a distribution's file name: a wheel's
