@@ -38,7 +38,7 @@ func (r *runner) archiveTargets(resolved []precheck.Package) (targets []analysis
 	}
 	dir, err := r.sess.Scratch().HostDir(rel)
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, os.ErrNotExist) {
+		if !errors.Is(err, fs.ErrNotExist) {
 			skipped = append(skipped, fmt.Sprintf("%s (%v)", rel, err))
 		}
 		return nil, skipped
