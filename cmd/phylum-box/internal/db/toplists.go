@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -70,12 +71,12 @@ func updateTopLists(ctx context.Context, app *cmdutil.App, dbPath, source string
 			app.Log.Warnf("typosquatting list for %s refused: %v; kept the list in use (%s)", eco, r.Err, inUse[eco].Describe())
 			failed = append(failed, eco)
 		default:
-			i := indexOf(analysis.TopListEcosystems, eco)
-			now := analysis.LoadTopLists(dbPath).Info()[i]
+			j := slices.Index(analysis.TopListEcosystems, eco)
+			now := analysis.LoadTopLists(dbPath).Info()[j]
 			app.Log.Infof("typosquatting list for %s: %s (was: %s)", eco, now.Describe(), inUse[eco].Describe())
 			// A short list makes fewer names targets: worth a look, not a refusal
 			// (a team may keep a list of its own).
-			if emb := analysis.EmbeddedTopLists().Info()[i]; now.Names < emb.Names {
+			if emb := analysis.EmbeddedTopLists().Info()[j]; now.Names < emb.Names {
 				app.Log.Warnf("the typosquatting list for %s from the source has %d names, the one built into phylum-box %d: names only on the built-in list are no longer targets", eco, now.Names, emb.Names)
 			}
 		}
@@ -84,15 +85,6 @@ func updateTopLists(ctx context.Context, app *cmdutil.App, dbPath, source string
 		return fmt.Errorf("the OSV database was updated, but the typosquatting list(s) for %s were not (see the warnings above); the lists in use are unchanged", strings.Join(failed, ", "))
 	}
 	return nil
-}
-
-func indexOf(ss []string, s string) int {
-	for i, x := range ss {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // writeTopListsStatus is the typosquatting part of `db status`.
