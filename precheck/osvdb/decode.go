@@ -147,7 +147,7 @@ func gStrings(v gjson.Result, field string) ([]string, error) {
 }
 
 // gObjects decodes v, an array of objects (field names it in errors), into one T
-// an object: member fills t from one of the object's members and reports a
+// per object: member fills t from one of the object's members and reports a
 // problem through set, which keeps the first, as it does an element that is not
 // an object. A null v is no list (nil, nil).
 func gObjects[T any](v gjson.Result, field string, member func(t *T, k, v gjson.Result, set func(error))) ([]T, error) {
