@@ -43,7 +43,7 @@ func npmFetchesInResolve(cmd string, rest []string, root, lockfile string, works
 		return false
 	}
 	for _, s := range rest {
-		if strings.HasPrefix(s, "-") || !npmRegistrySpec.MatchString(s) || npmTarballName(s) {
+		if strings.HasPrefix(s, "-") || !npmRegistrySpec.MatchString(s) || npmTarballName(s) || !npmRegistryRange(npmSpecRange(s)) {
 			return false
 		}
 	}
@@ -104,7 +104,16 @@ func npmFetchesInResolve(cmd string, rest []string, root, lockfile string, works
 
 // npmRegistryRange: a semver range or a tag, never a URL, path, git or alias spec.
 func npmRegistryRange(v string) bool {
-	return !strings.ContainsAny(v, ":/\\#") && !npmTarballName(v)
+	// npm-package-arg takes a spec that starts with "." as a directory ("..", ".x").
+	return !strings.ContainsAny(v, ":/\\#") && !npmTarballName(v) && !strings.HasPrefix(v, ".")
+}
+
+// npmSpecRange is what follows a command-line spec's name (foo@RANGE, @s/foo@RANGE); "" for none.
+func npmSpecRange(s string) string {
+	if i := strings.LastIndex(s, "@"); i > 0 {
+		return s[i+1:]
+	}
+	return ""
 }
 
 // npmTarballName: a spec npm-package-arg takes as a file by its name (x.tgz,
