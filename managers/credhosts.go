@@ -12,6 +12,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
 
@@ -75,7 +76,7 @@ func credScanFile(sites map[string]credHostSite, file, shown string) {
 				continue
 			}
 			if _, ok := sites[hp]; !ok {
-				sites[hp] = credHostSite{where: fmt.Sprintf("%s:%d", shown, n), url: pipPrintable(pipRedactURL(u))}
+				sites[hp] = credHostSite{where: fmt.Sprintf("%s:%d", shown, n), url: pipPrintable(redact.URL(u))}
 			}
 		}
 	}
@@ -315,7 +316,7 @@ func poetryCheckCredentialHosts(p *Plan, env Env, args []string) error {
 		if _, err := toml.Decode(string(data), &doc); err == nil {
 			for _, src := range doc.Tool.Poetry.Source {
 				if hp, ok := urlServer(src.URL); src.Name != "" && ok && slices.Contains(foreign, hp) {
-					pins = append(pins, fmt.Sprintf("`poetry config repositories.%s %s`", src.Name, pipPrintable(redactURL(src.URL))))
+					pins = append(pins, fmt.Sprintf("`poetry config repositories.%s %s`", src.Name, pipPrintable(redact.URL(src.URL))))
 				}
 			}
 		}

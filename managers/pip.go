@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
@@ -349,9 +350,9 @@ func pipShown(name string, args []string) string {
 	for _, a := range args {
 		if strings.Contains(a, "://") {
 			if k, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(k, "-") {
-				a = k + "=" + pipRedactURL(v)
+				a = k + "=" + redact.URL(v)
 			} else {
-				a = pipRedactURL(a)
+				a = redact.URL(a)
 			}
 		}
 		shown = append(shown, a)

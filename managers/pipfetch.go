@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/precheck"
 )
 
@@ -240,7 +241,7 @@ func (pr *pipResolver) check(ctx context.Context, name, version, raw string, dir
 	}
 	var looked []string
 	for _, page := range pr.pages4(name) {
-		looked = append(looked, pipPrintable(pipRedactURL(page)))
+		looked = append(looked, pipPrintable(redact.URL(page)))
 		links, err := pr.page(ctx, page)
 		if err != nil {
 			continue

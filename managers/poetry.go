@@ -8,6 +8,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/precheck"
 )
 
@@ -359,7 +360,7 @@ func poetryUsedAuth(data []byte, used map[string]bool) []byte {
 		for name, r := range repos {
 			if rm, ok := r.(map[string]any); ok && !used[poetrySourceKey(name)] {
 				if u, ok := rm["url"].(string); ok {
-					rm["url"] = redactURL(u)
+					rm["url"] = redact.URL(u)
 				}
 			}
 		}

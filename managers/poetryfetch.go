@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/precheck"
 )
 
@@ -169,12 +170,12 @@ func poetryLockedFiles(lockData []byte, sources map[string]*poetrySource) (*poet
 			key = poetrySourceKey(p.Source.Reference)
 			s := sources[key]
 			if s == nil {
-				mismatch("its source %q (%s) is not a source of this project or of your Poetry config", p.Source.Reference, redactURL(p.Source.URL))
+				mismatch("its source %q (%s) is not a source of this project or of your Poetry config", p.Source.Reference, redact.URL(p.Source.URL))
 				continue
 			}
 			if !sameIndexURL(p.Source.URL, s.URL) {
 				mismatch("its source %q is %s in %s, but poetry.lock gives %s; the source's credentials go only to its configured URL",
-					p.Source.Reference, redactURL(s.URL), s.where, redactURL(p.Source.URL))
+					p.Source.Reference, redact.URL(s.URL), s.where, redact.URL(p.Source.URL))
 				continue
 			}
 			fp.Sources[key] = s

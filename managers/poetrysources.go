@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/phylum-box/phylum-box/internal/redact"
 )
 
 // Poetry's configured sources: the user's config and environment, the pyproject's
@@ -137,7 +139,7 @@ func poetrySources(pyproject []byte, env Env) (map[string]*poetrySource, error) 
 		if s.HasAuth && !sameIndexURL(s.URL, src.URL) {
 			return nil, &Refusal{Manager: "poetry",
 				Reason: fmt.Sprintf("pyproject.toml:%d: source %q is %s, but your Poetry config pins it to %s and holds its credentials; Poetry would send them to the project's URL",
-					tomlTableLine(pyproject, "[[tool.poetry.source]]", i), src.Name, redactURL(src.URL), redactURL(s.URL)),
+					tomlTableLine(pyproject, "[[tool.poetry.source]]", i), src.Name, redact.URL(src.URL), redact.URL(s.URL)),
 				Advice: "check the project's source; if it is right, change repositories." + src.Name + ".url in your Poetry config"}
 		}
 	}
@@ -190,16 +192,6 @@ func canonIndexURL(raw string) (string, bool) {
 		host = "[" + host + "]"
 	}
 	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/"), true
-}
-
-// redactURL drops a URL's userinfo for messages.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(an unparsable URL)"
-	}
-	u.User = nil
-	return u.String()
 }
 
 // tomlTableLine is the line of the n-th (0-based) header line of an array of

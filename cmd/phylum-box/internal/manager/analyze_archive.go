@@ -24,6 +24,7 @@ import (
 
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/precheck/analysis"
 	"github.com/phylum-box/phylum-box/precheck/report"
@@ -318,7 +319,7 @@ func runAnalyzeBundle(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions
 	}
 	// The Gemfile is Ruby: only a plain http(s) URL goes into it.
 	if u, err := url.Parse(src); err != nil || u.Scheme != "https" && u.Scheme != "http" || strings.ContainsAny(src, "\"#'{}\\ \n") {
-		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: gem source %q is not a plain http(s) URL", redactURL(src)))
+		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: gem source %q is not a plain http(s) URL", redact.URL(src)))
 	}
 	tmp, err := throwawayProject()
 	if err != nil {
