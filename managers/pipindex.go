@@ -17,6 +17,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/phylum-box/phylum-box/internal/redact"
 )
 
 // Reading the configured indexes on the host: simple-API pages (PEP 503 HTML, PEP 691
@@ -55,7 +57,7 @@ func (pr *pipResolver) page(ctx context.Context, raw string) ([]pipLink, error) 
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01")
+	req.Header.Set("Accept", PyPISimpleAccept)
 	if user != nil {
 		pw, _ := user.Password()
 		req.SetBasicAuth(user.Username(), pw) // the page URL's own user info (not in the request's URL)
@@ -71,25 +73,29 @@ func (pr *pipResolver) page(ctx context.Context, raw string) ([]pipLink, error) 
 		pr.mu.Lock()
 		pr.pages[raw] = nil
 		pr.mu.Unlock()
-		return nil, fmt.Errorf("%s: %s", pipRedactURL(raw), resp.Status)
+		return nil, fmt.Errorf("%s: %s", redact.URL(raw), resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIndexPage+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(body) > maxIndexPage {
-		return nil, fmt.Errorf("%s: page larger than %d bytes", pipRedactURL(raw), maxIndexPage)
+		return nil, fmt.Errorf("%s: page larger than %d bytes", redact.URL(raw), maxIndexPage)
 	}
-	base := resp.Request.URL
-	if strings.Contains(resp.Header.Get("Content-Type"), "json") {
-		links = pipParseSimpleJSON(base, body)
-	} else {
-		links = pipParseSimpleHTML(base, body)
-	}
+	links = pipParseSimple(resp.Request.URL, resp.Header.Get("Content-Type"), body)
 	pr.mu.Lock()
 	pr.pages[raw] = links
 	pr.mu.Unlock()
 	return links, nil
+}
+
+// pipParseSimple reads a simple-API page by its Content-Type: PEP 691 JSON or
+// PEP 503 HTML.
+func pipParseSimple(base *url.URL, contentType string, body []byte) []pipLink {
+	if strings.Contains(contentType, "json") {
+		return pipParseSimpleJSON(base, body)
+	}
+	return pipParseSimpleHTML(base, body)
 }
 
 func pipParseSimpleJSON(base *url.URL, body []byte) []pipLink {
@@ -179,16 +185,6 @@ func pipURLPath(raw string) string {
 		return u.Path
 	}
 	return p
-}
-
-// pipRedactURL drops a URL's user info, for messages.
-func pipRedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
 }
 
 // pipPrintable keeps control characters out of messages.

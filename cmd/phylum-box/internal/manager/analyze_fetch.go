@@ -10,6 +10,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/phylum-box/phylum-box/internal/redact"
+	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
 )
 
@@ -54,45 +57,56 @@ func npmPacked(p string) bool {
 }
 
 func httpGet(ctx context.Context, raw string, limit int64) ([]byte, error) {
+	page, err := httpFetch(ctx, raw, "", limit)
+	if err != nil {
+		return nil, err
+	}
+	return page.body, nil
+}
+
+// fetched is a response read whole: its body, its Content-Type and the URL it
+// came from (after redirects).
+type fetched struct {
+	body        []byte
+	contentType string
+	url         *url.URL
+}
+
+// httpFetch GETs raw (its user info sent as basic auth, never printed), asking
+// for accept when it is not "".
+func httpFetch(ctx context.Context, raw, accept string, limit int64) (fetched, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" && u.Scheme != "http" {
-		return nil, fmt.Errorf("%s: only http(s) URLs are fetched", redactURL(raw))
+		return fetched{}, fmt.Errorf("%s: only http(s) URLs are fetched", redact.URL(raw))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
-		return nil, err
+		return fetched{}, err
 	}
 	if u.User != nil {
 		pw, _ := u.User.Password()
 		req.SetBasicAuth(u.User.Username(), pw)
 		req.URL.User = nil
 	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
 	resp, err := analyzeHTTP.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %v", redactURL(raw), errors.Unwrap(err))
+		return fetched{}, fmt.Errorf("GET %s: %v", redact.URL(raw), errors.Unwrap(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", redactURL(raw), resp.Status)
+		return fetched{}, fmt.Errorf("GET %s: %s", redact.URL(raw), resp.Status)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", redactURL(raw), err)
+		return fetched{}, fmt.Errorf("GET %s: %w", redact.URL(raw), err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("GET %s: larger than %d MiB", redactURL(raw), limit>>20)
+		return fetched{}, fmt.Errorf("GET %s: larger than %d MiB", redact.URL(raw), limit>>20)
 	}
-	return data, nil
-}
-
-// redactURL drops a URL's credentials from messages.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
+	return fetched{body: data, contentType: resp.Header.Get("Content-Type"), url: resp.Request.URL}, nil
 }
 
 func downloadArchives(ctx context.Context, job archiveJob, home, index string) ([]archiveFile, error) {
@@ -192,10 +206,7 @@ func gemUserSource(home string) string {
 // cargoUserIndex is the sparse index crates.io is replaced with in the user's
 // $CARGO_HOME/config.toml, else crates.io's.
 func cargoUserIndex(home string) (string, error) {
-	ch := os.Getenv("CARGO_HOME")
-	if ch == "" {
-		ch = filepath.Join(home, ".cargo")
-	}
+	ch := managers.CargoHome(managers.Env{Home: home, Environ: os.Environ()})
 	var cfg struct {
 		Source map[string]struct {
 			ReplaceWith string `toml:"replace-with"`
@@ -230,79 +241,94 @@ func cargoUserIndex(home string) (string, error) {
 	return "", fmt.Errorf("crates.io is replaced by source %q (%s): analyze reads sparse registries only (pass --index URL)", name, reg)
 }
 
-var hrefRE = regexp.MustCompile(`(?i)<a\s[^>]*href="([^"]+)"[^>]*>([^<]*)</a>`)
-
-var pySepRE = regexp.MustCompile(`[-_.]+`)
-
-// pyNormalize is PEP 503's name normalisation.
-func pyNormalize(n string) string { return strings.ToLower(pySepRE.ReplaceAllString(n, "-")) }
-
 // downloadPyPI fetches the release's sdist and one wheel (a pure one when there
-// is one) from a PEP 503 simple index.
+// is one) from a simple index (PEP 691 JSON or PEP 503 HTML, read the way the
+// pip plan reads it).
 func downloadPyPI(ctx context.Context, index, name, version string) ([]archiveFile, error) {
-	base := strings.TrimRight(index, "/") + "/" + pyNormalize(name) + "/"
-	page, err := httpGet(ctx, base, maxIndexPage)
+	base := strings.TrimRight(index, "/") + "/" + managers.PyPINormName(name) + "/"
+	page, err := httpFetch(ctx, base, managers.PyPISimpleAccept, maxIndexPage)
 	if err != nil {
 		return nil, err
 	}
 	baseURL, _ := url.Parse(base)
-	var sdist, wheel *url.URL
-	var sdistName, wheelName string
-	for _, m := range hrefRE.FindAllStringSubmatch(string(page), -1) {
-		href, file := strings.ReplaceAll(m[1], "&amp;", "&"), strings.TrimSpace(m[2])
-		u, err := baseURL.Parse(href)
-		if err != nil {
+	var sdist, wheel *managers.PyPIFile
+	for _, f := range managers.ParsePyPISimple(page.url, page.contentType, page.body) {
+		n, v := nameFromFile(precheck.PyPI, f.File)
+		if managers.PyPINormName(n) != managers.PyPINormName(name) || v != version {
 			continue
 		}
-		if file == "" || strings.Contains(file, "/") {
-			file = filepath.Base(u.Path)
-		}
-		n, v := nameFromFile(precheck.PyPI, file)
-		if pyNormalize(n) != pyNormalize(name) || v != version {
-			continue
-		}
-		if strings.HasSuffix(strings.ToLower(file), ".whl") {
-			if wheel == nil || strings.HasSuffix(file, "-none-any.whl") && !strings.HasSuffix(wheelName, "-none-any.whl") {
-				wheel, wheelName = u, file
+		if strings.HasSuffix(strings.ToLower(f.File), ".whl") {
+			if wheel == nil || strings.HasSuffix(f.File, "-none-any.whl") && !strings.HasSuffix(wheel.File, "-none-any.whl") {
+				wheel = &f
 			}
-		} else if archiveEcosystemName(file) && sdist == nil {
-			sdist, sdistName = u, file
+		} else if archiveEcosystemName(f.File) && sdist == nil {
+			sdist = &f
 		}
 	}
 	var out []archiveFile
-	for _, c := range []struct {
-		u    *url.URL
-		name string
-	}{{sdist, sdistName}, {wheel, wheelName}} {
-		if c.u == nil {
+	for _, c := range []*managers.PyPIFile{sdist, wheel} {
+		if c == nil {
 			continue
 		}
-		want := ""
-		if h, ok := strings.CutPrefix(c.u.Fragment, "sha256="); ok {
-			want = strings.ToLower(h)
+		u, err := url.Parse(c.URL)
+		if err != nil {
+			continue
 		}
-		c.u.Fragment = ""
-		if c.u.Host != baseURL.Host {
-			c.u.User = nil // credentials go only to the index's own host
-		} else if c.u.User == nil {
-			c.u.User = baseURL.User
+		if sameHost(u, baseURL) {
+			u.User = baseURL.User // credentials go only to the index's own host
 		}
-		data, err := httpGet(ctx, c.u.String(), maxLocalPackage)
+		data, err := httpGet(ctx, u.String(), maxLocalPackage)
 		if err != nil {
 			return nil, err
 		}
-		if want != "" {
-			sum := sha256.Sum256(data)
-			if hex.EncodeToString(sum[:]) != want {
-				return nil, fmt.Errorf("%s: sha256 differs from the index's", c.name)
-			}
+		if err := checkIndexHashes(c.Hashes, data); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.File, err)
 		}
-		out = append(out, archiveFile{name: c.name, data: data})
+		out = append(out, archiveFile{name: c.File, data: data})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s lists no sdist or wheel of %s %s", redactURL(base), name, version)
+		return nil, fmt.Errorf("%s lists no sdist or wheel of %s %s", redact.URL(base), name, version)
 	}
 	return out, nil
+}
+
+// sameHost says whether a and b name one host and port (case and a default
+// port aside).
+func sameHost(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if strings.EqualFold(u.Scheme, "http") {
+			return "80"
+		}
+		return "443"
+	}
+	return strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}
+
+// checkIndexHashes compares data with every hash the index lists for it.
+func checkIndexHashes(hashes map[string]string, data []byte) error {
+	for alg, want := range hashes {
+		var got []byte
+		switch alg {
+		case "sha256":
+			s := sha256.Sum256(data)
+			got = s[:]
+		case "sha384":
+			s := sha512.Sum384(data)
+			got = s[:]
+		case "sha512":
+			s := sha512.Sum512(data)
+			got = s[:]
+		default:
+			continue
+		}
+		if hex.EncodeToString(got) != want {
+			return fmt.Errorf("%s differs from the index's", alg)
+		}
+	}
+	return nil
 }
 
 func archiveEcosystemName(file string) bool {
@@ -346,7 +372,7 @@ func downloadCrate(ctx context.Context, index, name, version string) ([]archiveF
 		DL string `json:"dl"`
 	}
 	if err := json.Unmarshal(cfgData, &cfg); err != nil || cfg.DL == "" {
-		return nil, fmt.Errorf("%sconfig.json names no dl URL", redactURL(index))
+		return nil, fmt.Errorf("%sconfig.json names no dl URL", redact.URL(index))
 	}
 	entries, err := httpGet(ctx, index+sparsePath(name), maxIndexPage)
 	if err != nil {
@@ -364,7 +390,7 @@ func downloadCrate(ctx context.Context, index, name, version string) ([]archiveF
 		}
 	}
 	if cksum == "" {
-		return nil, fmt.Errorf("%s lists no version %s of %s", redactURL(index), version, name)
+		return nil, fmt.Errorf("%s lists no version %s of %s", redact.URL(index), version, name)
 	}
 	dl := cfg.DL
 	if !strings.Contains(dl, "{") {
