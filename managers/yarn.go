@@ -346,6 +346,10 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 		Env:  []string{"npm_config_nodedir=" + nodedir},
 	}
 	p.Steps.UpToDate = yarnClassicNoopCheck(env, y, prefix, cmd, rest, root, dir, workspaces, cfg, nodedir) // yarnnoop.go
+	// A registry-only add, upgrade or remove: resolve and fetch in one run (yarnfetch.go).
+	if yarnClassicFetchesInResolve(cmd, lead, prefix, rest, root, workspaces, rcs) {
+		p.Steps.Resolve.Installs, p.Steps.Download = true, nil
+	}
 	return p, nil
 }
 

@@ -1,0 +1,199 @@
+package managers
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+)
+
+// Fetch in the resolve step, yarn classic (issue 12; npm's is npmfetch.go). Yarn 1
+// cannot resolve without installing, so its resolve step already is a full
+// `yarn add X --ignore-scripts` with the network, on the scratch the later steps
+// use; the download step then ran `yarn install --frozen-lockfile
+// --ignore-scripts` again over the same tree, a second yarn start-up and
+// container that finds nothing left to fetch. When every dependency the install
+// can reach is a registry one, the resolve step is marked as installing and the
+// download step is dropped: the lockfile it leaves is prechecked, the tree it
+// installed is checked and read by the static analysis (install.go,
+// fetchinresolve.go) before the build — still the offline `yarn install
+// --frozen-lockfile --offline --force`, as before — runs any of it or anything is
+// synced back.
+//
+// A plan that names anything but the registry keeps the two steps: a git, file,
+// link, tarball-URL or alias spec on the command line, in package.json or in
+// yarn.lock (an entry key or a dependency range, or a `resolved` that is not a
+// registry tarball), `resolutions`, workspaces, Plug'n'Play (installConfig), a
+// `yarn workspace NAME` prefix, options before the command or other than the few
+// that only choose where the spec is saved, or a project .yarnrc with yarn-path or
+// yarn-offline-mirror. Any doubt — an unreadable or linked file, a line of
+// yarn.lock not understood — keeps them too.
+
+// yarnFetchOptions are the add/upgrade/remove options that only say how package.json
+// records the spec.
+var yarnFetchOptions = map[string]bool{
+	"-D": true, "--dev": true, "-P": true, "--peer": true, "-O": true, "--optional": true,
+	"-E": true, "--exact": true, "-T": true, "--tilde": true, "-C": true, "--caret": true,
+	"-L": true, "--latest": true,
+}
+
+// yarnClassicFetchesInResolve says whether yarn classic's `CMD rest…` at root may
+// resolve and fetch in one step (see above). lead are the options before the
+// command (--cwd taken out), prefix a `workspace NAME` prefix.
+func yarnClassicFetchesInResolve(cmd string, lead, prefix, rest []string, root string, workspaces []string, rcs []*yarnProjectRC) bool {
+	switch cmd {
+	case "add", "upgrade", "remove":
+	default:
+		return false
+	}
+	if len(lead) > 0 || len(prefix) > 0 || len(workspaces) > 0 {
+		return false
+	}
+	for _, rc := range rcs {
+		if _, mirror := rc.inside["yarn-offline-mirror"]; mirror || rc.yarnPath != "" {
+			return false
+		}
+	}
+	for _, s := range rest {
+		if s == "--" {
+			return false
+		}
+		if strings.HasPrefix(s, "-") {
+			if !yarnFetchOptions[s] {
+				return false
+			}
+			continue
+		}
+		if !npmRegistrySpec.MatchString(s) || npmTarballName(s) || !npmRegistryRange(npmSpecRange(s)) {
+			return false
+		}
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	data, err := readNoLink(r, "package.json")
+	if err != nil {
+		return false
+	}
+	var man struct {
+		Dependencies         map[string]string `json:"dependencies"`
+		DevDependencies      map[string]string `json:"devDependencies"`
+		OptionalDependencies map[string]string `json:"optionalDependencies"`
+		PeerDependencies     map[string]string `json:"peerDependencies"`
+		Resolutions          json.RawMessage   `json:"resolutions"`
+		Workspaces           json.RawMessage   `json:"workspaces"`
+		InstallConfig        json.RawMessage   `json:"installConfig"`
+		Flat                 json.RawMessage   `json:"flat"`
+		BundleDependencies   json.RawMessage   `json:"bundleDependencies"`
+		BundledDependencies  json.RawMessage   `json:"bundledDependencies"`
+	}
+	if json.Unmarshal(data, &man) != nil || man.Resolutions != nil || man.Workspaces != nil || man.InstallConfig != nil ||
+		man.Flat != nil || man.BundleDependencies != nil || man.BundledDependencies != nil {
+		return false
+	}
+	for _, deps := range []map[string]string{man.Dependencies, man.DevDependencies, man.OptionalDependencies, man.PeerDependencies} {
+		for name, v := range deps {
+			if !npmRebuildName.MatchString(name) || !npmRegistryRange(v) {
+				return false
+			}
+		}
+	}
+	data, err = readNoLink(r, "yarn.lock")
+	if os.IsNotExist(err) {
+		return true // a first install: what it resolves is read before anything runs
+	}
+	if err != nil {
+		return false
+	}
+	return yarnLockRegistryOnly(string(data))
+}
+
+// yarnLockRegistryOnly: a yarn 1 lockfile whose every entry is a registry package
+// (registry specs in its key, a registry tarball as `resolved`, registry ranges as
+// dependencies). A line it does not understand is a no.
+func yarnLockRegistryOnly(lock string) bool {
+	if !strings.Contains(lock, "# yarn lockfile v1") {
+		return false
+	}
+	inEntry, resolved, inDeps := false, false, false
+	for _, line := range strings.Split(strings.ReplaceAll(lock, "\r\n", "\n"), "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		indent := len(line) - len(trimmed)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") && indent == 0 {
+			continue
+		}
+		if strings.ContainsRune(line, '\t') {
+			return false
+		}
+		switch indent {
+		case 0:
+			if inEntry && !resolved {
+				return false // no resolved: a file:, link: or workspace entry
+			}
+			key, ok := strings.CutSuffix(line, ":")
+			if !ok {
+				return false
+			}
+			for _, pat := range strings.Split(key, ", ") {
+				if !yarnLockRegistryPattern(unquoteYarnLock(pat)) {
+					return false
+				}
+			}
+			inEntry, resolved, inDeps = true, false, false
+		case 2:
+			if !inEntry {
+				return false
+			}
+			k, v, _ := strings.Cut(trimmed, " ")
+			inDeps = false
+			switch k {
+			case "resolved":
+				u, _, _ := strings.Cut(unquoteYarnLock(v), "#") // yarn appends #<sha1>
+				if !npmRegistryTarball(u) {
+					return false
+				}
+				resolved = true
+			case "dependencies:", "optionalDependencies:":
+				inDeps = v == ""
+				if !inDeps {
+					return false
+				}
+			case "version", "integrity", "uid":
+			default:
+				return false
+			}
+		case 4:
+			if !inDeps {
+				return false
+			}
+			name, v, ok := strings.Cut(trimmed, " ")
+			if !ok || !npmRebuildName.MatchString(unquoteYarnLock(name)) || !npmRegistryRange(unquoteYarnLock(v)) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return !inEntry || resolved
+}
+
+// yarnLockRegistryPattern: a yarn.lock entry pattern that is a registry name and range.
+func yarnLockRegistryPattern(pat string) bool {
+	i := strings.LastIndex(pat, "@")
+	if i <= 0 {
+		return false
+	}
+	name, rng := pat[:i], pat[i+1:]
+	return npmRebuildName.MatchString(name) && npmRegistryRange(rng)
+}
+
+// unquoteYarnLock takes a yarn.lock string out of its quotes, if it has them.
+func unquoteYarnLock(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		if u, err := jsonUnquote(s); err == nil {
+			return u
+		}
+	}
+	return s
+}
