@@ -4,14 +4,19 @@
 # them), runs alternated, the median of each and the ratio of the medians, for the
 # commands a developer runs every day:
 #
-#   ci     `npm ci` from an empty node_modules, warm npm cache (and COLD_RUNS with
-#          a fresh cache each)
+#   ci     `npm ci` from an empty node_modules, warm npm cache
+#   cold   `npm ci` from an empty node_modules, a fresh npm cache each run (COLD_RUNS
+#          runs, alternated; the network's time included, so more variable)
 #   noop   `npm install` in the installed, up-to-date project (nothing to do)
 #   add    `npm install is-odd@3.0.1` (add one small package) in the installed
 #          project, which is put back before each run
 #
-#   RUNS=7 COLD_RUNS=2 hack/bench-npm.sh
-#   CASES="noop add" hack/bench-npm.sh                   (some of ci, noop, add)
+#   RUNS=7 COLD_RUNS=3 hack/bench-npm.sh
+#   CASES="noop add" hack/bench-npm.sh                   (some of ci, cold, noop, add)
+#   BOX_CACHE=cold hack/bench-npm.sh                     (the cold case with phylum-box's
+#        own caches cold too — its analysis results and registry metadata, emptied
+#        before each wrapped cold run, as on a fresh machine or CI runner; the default,
+#        warm, keeps them from the warm-up: the npm cache alone is cold)
 #   PHYLUM_BOX=/path/to/phylum-box hack/bench-npm.sh     (skip the build)
 #   BENCH_OWNER=uid:gid hack/bench-npm.sh                (as root: chown the project,
 #        so it is not root-owned and phylum-box uses the overlay, not a staging copy)
@@ -24,12 +29,21 @@
 #        none}` in a user policy; MONITOR=on, the default, uses the default policy. Both
 #        read an XDG_CONFIG_HOME of the bench's own, never your ~/.config/phylum-box)
 #
+# phylum-box's caches (analysis results per tarball, registry metadata) are the
+# bench's own too (XDG_CACHE_HOME in its work dir), filled by the warm-up.
+#
 # Goals (issue 12): ci <= 1.03x warm, <= 1.10x cold; noop <= 1.0x; add <= 1.3x.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tree=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
 runs=${RUNS:-7}
-cold_runs=${COLD_RUNS:-2}
-cases=${CASES:-ci noop add}
+cold_runs=${COLD_RUNS:-3}
+cases=${CASES:-ci cold noop add}
+box_cache=${BOX_CACHE:-warm}
+case $box_cache in
+warm | cold) ;;
+*) echo "bench-npm: BOX_CACHE is warm or cold, not ${box_cache}" >&2; exit 2 ;;
+esac
 
 command -v npm >/dev/null || { echo "bench-npm: npm is not installed (hack/install-deps.d/node.sh)" >&2; exit 1; }
 work=$(mktemp -d /tmp/pbox-bench-npm.XXXXXX)
@@ -42,7 +56,7 @@ if [[ -z $bin ]]; then
 	go build -tags seccomp -o "$bin" ./cmd/phylum-box
 fi
 export PHYLUM_BOX_DB=$work/osv.db
-export XDG_CONFIG_HOME=$work/config
+export XDG_CONFIG_HOME=$work/config XDG_CACHE_HOME=$work/cache
 # A cache of the bench's own, filled by the warm-up below (NPM_CACHE=DIR to use
 # another): another user's or tool's files in ~/.npm do not break the runs.
 export npm_config_cache=${NPM_CACHE:-$work/npm-cache}
@@ -89,7 +103,19 @@ timed() {
 	t0=$(now)
 	"$@" >"$work/last.log" 2>&1 || { echo "bench-npm: $* failed:" >&2; tail -20 "$work/last.log" >&2; exit 1; }
 	t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f\n", b-a}'
+	awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f\n", b-a}' | tee "$work/wall"
+}
+# run_line NAME I B BW P PW: one run's line, CPU and wall seconds with MEASURE=cpu.
+run_line() {
+	if [[ $measure == cpu ]]; then
+		echo "  $1 run $2: bare ${3}s CPU (${4}s wall), phylum-box ${5}s CPU (${6}s wall)"
+	else
+		echo "  $1 run $2: bare ${3}s, phylum-box ${5}s"
+	fi
+}
+# row NAME COMMAND GOAL BARE BOX: a line of the closing table.
+row() {
+	results+=("$(printf '| %-11s | %-34s | %7ss | %7ss | %5sx | <= %sx | %s | %s |' "$1" "$2" "$4" "$5" "$(ratio "$5" "$4")" "$3" "$measure" "$(cut -d' ' -f1 /proc/loadavg)")")
 }
 median() { sort -n | awk '{v[NR]=$1} END{if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
@@ -101,23 +127,19 @@ bench() {
 	: >"$work/bare" && : >"$work/box"
 	for ((i = 1; i <= runs; i++)); do
 		b=$(timed "$prep" "$@")
-		bw=$(cat "$work/wall" 2>/dev/null || true)
+		bw=$(cat "$work/wall")
 		p=$(timed "$prep" "$bin" "$@")
-		pw=$(cat "$work/wall" 2>/dev/null || true)
+		pw=$(cat "$work/wall")
 		echo "$b" >>"$work/bare"
 		echo "$p" >>"$work/box"
-		if [[ $measure == cpu ]]; then
-			echo "  $name run $i: bare ${b}s CPU (${bw}s wall), phylum-box ${p}s CPU (${pw}s wall)"
-		else
-			echo "  $name run $i: bare ${b}s, phylum-box ${p}s"
-		fi
+		run_line "$name" "$i" "$b" "$bw" "$p" "$pw"
 	done
 	local mb mp
 	mb=$(median <"$work/bare")
 	mp=$(median <"$work/box")
-	echo "bench-npm: $name: $* — bare ${mb}s, phylum-box ${mp}s, ratio $(ratio "$mp" "$mb")x (goal <= ${goal}x)"
+	echo "bench-npm: $name: $* — bare ${mb}s, phylum-box ${mp}s, ratio $(ratio "$mp" "$mb")x (goal <= ${goal}x); load $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "bench-npm: $name: phylum-box's own timing of its last run: $(grep -E 'done:' "$work/last.log" | tail -1)"
-	results+=("$(printf '| %-34s | %7ss | %7ss | %5sx | <= %sx |' "$*" "$mb" "$mp" "$(ratio "$mp" "$mb")" "$goal")")
+	row "$name" "$*" "$goal" "$mb" "$mp"
 }
 results=()
 
@@ -136,7 +158,7 @@ installed() {
 
 pkgs=$(node -e 'const l=require("./package-lock.json");console.log(Object.keys(l.packages).length-1)')
 echo "bench-npm: $pkgs packages, $runs runs each (alternated), cases: $cases; npm $(npm --version), node $(node --version)"
-echo "bench-npm: monitor ${MONITOR:-on}; phylum-box as uid $(id -u), project owned by $(stat -c %u:%g "$proj"); measuring $measure seconds; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-npm: monitor ${MONITOR:-on}; phylum-box caches (analysis, registry metadata) ${box_cache} in the cold case, warm elsewhere; phylum-box $bin (tree at $tree) as uid $(id -u), project owned by $(stat -c %u:%g "$proj"); measuring $measure seconds; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Warm-up: fill the npm cache (and phylum-box's own caches) once.
 timed no_modules npm ci "${npm_flags[@]}" >/dev/null
@@ -146,22 +168,28 @@ for c in $cases; do
 	case $c in
 	ci)
 		bench "ci (warm)" 1.03 no_modules npm ci "${npm_flags[@]}"
-		if ((cold_runs > 0)); then
-			: >"$work/cbare" && : >"$work/cbox"
-			for ((i = 1; i <= cold_runs; i++)); do
-				c1=$work/cache-bare-$i c2=$work/cache-box-$i
-				b=$(npm_config_cache=$c1 timed no_modules npm ci "${npm_flags[@]}")
-				p=$(npm_config_cache=$c2 timed no_modules "$bin" npm ci "${npm_flags[@]}")
-				rm -rf "$c1" "$c2"
-				echo "$b" >>"$work/cbare"
-				echo "$p" >>"$work/cbox"
-				echo "  ci (cold) run $i: bare ${b}s, phylum-box ${p}s"
-			done
-			cb=$(median <"$work/cbare")
-			cp_=$(median <"$work/cbox")
-			echo "bench-npm: ci (cold): bare ${cb}s, phylum-box ${cp_}s, ratio $(ratio "$cp_" "$cb")x (goal <= 1.10x)"
-			results+=("$(printf '| %-34s | %7ss | %7ss | %5sx | <= %sx |' "npm ci (cold cache)" "$cb" "$cp_" "$(ratio "$cp_" "$cb")" 1.10)")
-		fi
+		;;
+	cold)
+		# A fresh npm cache for each run, bare and wrapped; phylum-box's caches as
+		# BOX_CACHE says.
+		: >"$work/cbare" && : >"$work/cbox"
+		for ((i = 1; i <= cold_runs; i++)); do
+			c1=$work/cache-bare-$i c2=$work/cache-box-$i
+			b=$(npm_config_cache=$c1 timed no_modules npm ci "${npm_flags[@]}")
+			bw=$(cat "$work/wall")
+			[[ $box_cache == cold ]] && rm -rf "$XDG_CACHE_HOME/phylum-box/analysis" "$XDG_CACHE_HOME/phylum-box/npm-metadata"
+			p=$(npm_config_cache=$c2 timed no_modules "$bin" npm ci "${npm_flags[@]}")
+			pw=$(cat "$work/wall")
+			rm -rf "$c1" "$c2"
+			echo "$b" >>"$work/cbare"
+			echo "$p" >>"$work/cbox"
+			run_line "ci (cold)" "$i" "$b" "$bw" "$p" "$pw"
+		done
+		cb=$(median <"$work/cbare")
+		cp_=$(median <"$work/cbox")
+		echo "bench-npm: ci (cold npm cache, phylum-box caches $box_cache): bare ${cb}s, phylum-box ${cp_}s, ratio $(ratio "$cp_" "$cb")x (goal <= 1.10x); load $(cut -d' ' -f1-3 /proc/loadavg)"
+		echo "bench-npm: ci (cold): phylum-box's own timing of its last run: $(grep -E 'done:' "$work/last.log" | tail -1)"
+		row "ci (cold)" "npm ci (cold npm cache, box $box_cache)" 1.10 "$cb" "$cp_"
 		;;
 	noop)
 		# Installed by phylum-box, as a wrapped user's project is.
@@ -177,13 +205,13 @@ for c in $cases; do
 		installed
 		;;
 	*)
-		echo "bench-npm: unknown case $c (ci, noop, add)" >&2
+		echo "bench-npm: unknown case $c (ci, cold, noop, add)" >&2
 		exit 2
 		;;
 	esac
 done
 
 echo
-echo "| command | bare npm | phylum-box | ratio | goal |"
-echo "|---|---|---|---|---|"
+echo "| case | command | bare npm | phylum-box | ratio | goal | seconds | load |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${results[@]}"
