@@ -330,6 +330,11 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	p.Steps.Notices = pnpmIgnoredBuildsNotice // pnpmnotices.go
 	p.Project.Bookkeeping = map[string]func(run, host []byte) bool{pnpmWorkspaceStateFile: pnpmWorkspaceStateSame}
 	p.Steps.UpToDate = pnpmNoopCheck(cmd, rest, a, cfg, root, workspaces, hook, store) // pnpmnoop.go
+	// Registry packages only: resolve and fetch in one run (pnpmfetch.go).
+	if pnpmFetchesInResolve(cmd, rest, a, cfg, root, workspaces, hook) {
+		p.Steps.Resolve = pnpmFetchStep(cmd, userFlags, rest, storeFlags)
+		p.Steps.Download = nil
+	}
 	if hook != "" {
 		pnpmHooks(p, hook, portable, storeFlags)
 	}

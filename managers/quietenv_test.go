@@ -11,7 +11,9 @@ func TestQuietSteps(t *testing.T) {
 	needNodeHeaders(t, env)
 
 	m, _ := Lookup("pnpm")
-	p, err := m.Plan([]string{"add", "is-odd"}, env)
+	// A file: dependency keeps pnpm's two networked steps (pnpmfetch.go).
+	pnpmEnv := testEnv(t, map[string]string{"package.json": `{"name":"q","version":"1.0.0","dependencies":{"is-odd":"3.0.1","x":"file:vendor/x.tgz"}}`})
+	p, err := m.Plan([]string{"add", "is-odd"}, pnpmEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
