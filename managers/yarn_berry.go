@@ -149,6 +149,8 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	p.Steps.Resolve = &Step{Args: concat(run.net, lead, prefix, []string{sub}, rest, []string{"--mode=update-lockfile"}), Env: netEnv, Network: true, Credentials: true}
 	p.Steps.Download = &Step{Args: concat(run.net, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: netEnv, Network: true, Credentials: true}
 	p.Steps.Build = &Step{Args: concat(run.build, lead, []string{"rebuild"}), Env: buildEnv, AppendChanged: true}
+	// Nothing to do (berrynoop.go).
+	p.Steps.UpToDate = berryNoopCheck(env, y, prefix, cmd, rest, root, dir, workspaces, rc)
 	if err := berryProjectScripts(p, workspaces, concat(run.build, lead)); err != nil { // rootscripts_berry.go
 		return nil, err
 	}
