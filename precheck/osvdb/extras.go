@@ -1,6 +1,7 @@
 package osvdb
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,13 +9,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/phylum-box/phylum-box/internal/redact"
 )
 
 // An Extra is a small file a database source may serve beside the exports (a
@@ -74,9 +77,11 @@ func UpdateExtras(ctx context.Context, dbPath, base string, extras []Extra, prog
 			data, err = readExtraFile(r.Source.Location, x.MaxBytes)
 		} else {
 			u := strings.TrimRight(base, "/") + "/" + escapePath(x.Path)
-			// Stored and shown: a mirror's password stays out of both.
-			r.Source.Location = redactURL(u)
-			data, err = fetchExtra(ctx, u, r.Source.Location, x.MaxBytes)
+			// Stored and shown: a mirror's password or token stays out of both.
+			r.Source.Location = redact.URL(u)
+			var buf bytes.Buffer
+			_, err = httpGet(ctx, u, &buf, getOptions{limit: x.MaxBytes, tooBig: "more than " + strconv.FormatInt(x.MaxBytes, 10) + " bytes"})
+			data = buf.Bytes()
 		}
 		r.Source.Fetched = time.Now().UTC()
 		switch {
@@ -100,14 +105,6 @@ func UpdateExtras(ctx context.Context, dbPath, base string, extras []Extra, prog
 		}
 	}
 	return out, nil
-}
-
-// redactURL is u with its password replaced by xxxxx.
-func redactURL(u string) string {
-	if pu, err := url.Parse(u); err == nil {
-		return pu.Redacted()
-	}
-	return u
 }
 
 func escapePath(p string) string {
@@ -139,35 +136,6 @@ func readCapped(r io.Reader, what string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: more than %d bytes", what, limit)
 	}
 	return data, nil
-}
-
-// fetchExtra GETs u (shown as shown); a 404 is fs.ErrNotExist.
-func fetchExtra(ctx context.Context, u, shown string, limit int64) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("download %s: %v", shown, strings.ReplaceAll(err.Error(), u, shown))
-	}
-	u = shown
-	req.Header.Set("User-Agent", "phylum-box (OSV database update)")
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		// url.Error repeats the URL it was given; show the redacted one.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("download %s: %w", u, err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, fs.ErrNotExist
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("download %s: %s", u, resp.Status)
-	case resp.ContentLength > limit:
-		return nil, fmt.Errorf("download %s: %d bytes, more than %d", u, resp.ContentLength, limit)
-	}
-	return readCapped(resp.Body, "download "+u, limit)
 }
 
 // replaceFile writes content to dest through a temporary file next to the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/phylum-box/phylum-box/internal/redact"
 )
 
 // DefaultBase is where OSV publishes its exports: <base>/<Ecosystem>/all.zip.
@@ -74,7 +77,7 @@ func Update(ctx context.Context, dbPath, base string, ecosystems []string, progr
 		if err != nil {
 			return fmt.Errorf("%w (the database at %s is unchanged)", err, dbPath)
 		}
-		srcs = append(srcs, source{label: redactURL(u), path: tmp})
+		srcs = append(srcs, source{label: redact.URL(u), path: tmp})
 	}
 	return build(ctx, buildOptions{dbPath: dbPath, sources: srcs, replace: ecos, progress: progress})
 }
@@ -116,49 +119,83 @@ var httpClient = &http.Client{
 // download fetches u into a temporary file next to dbPath and returns its path
 // (also on error, so the caller removes it).
 func download(ctx context.Context, u, dbPath, eco string, p *Progress) (string, error) {
-	get := u
-	u = redactURL(u) // in messages: a mirror's password stays out of them
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, get, nil)
+	f, err := os.CreateTemp(filepath.Dir(dbPath), tempPrefix(dbPath)+"download-"+strings.ReplaceAll(eco, "/", "_")+"-*.zip")
 	if err != nil {
-		return "", fmt.Errorf("download %s: %w", u, err)
+		return "", fmt.Errorf("download %s: %w", redact.URL(u), err)
+	}
+	defer f.Close()
+	_, err = httpGet(ctx, u, f, getOptions{limit: maxDownload, tooBig: "more than any OSV export", progress: p, bar: "downloading " + eco})
+	return f.Name(), err
+}
+
+// getOptions say how httpGet reads a body: at most limit bytes (a larger one
+// is an error that says it is tooBig), a progress bar labelled bar ("" for none).
+type getOptions struct {
+	limit    int64
+	tooBig   string
+	progress *Progress
+	bar      string
+}
+
+// notFound is an HTTP 404: errors.Is(err, fs.ErrNotExist) holds.
+type notFound struct{ msg string }
+
+func (e notFound) Error() string        { return e.msg }
+func (e notFound) Is(target error) bool { return target == fs.ErrNotExist }
+
+// httpGet GETs u and copies its body to w, returning the byte count. Messages
+// and logs name u without its user info (a mirror's password or token stays out
+// of them, also when u does not parse); a 404 is a notFound.
+func httpGet(ctx context.Context, u string, w io.Writer, o getOptions) (int64, error) {
+	shown := redact.URL(u)
+	if _, err := url.Parse(u); err != nil {
+		return 0, fmt.Errorf("download %s: not a valid URL", shown)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, fmt.Errorf("download %s: cannot request it", shown)
 	}
 	req.Header.Set("User-Agent", "phylum-box (OSV database update)")
-	p.logf("downloading %s", u)
+	if o.bar != "" {
+		o.progress.logf("downloading %s", shown)
+	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // it repeats the URL with its password
 		}
-		return "", fmt.Errorf("download %s: %w (check the network, or use --source with a mirror or a local copy)", u, err)
+		return 0, fmt.Errorf("download %s: %w (check the network, or use --source with a mirror or a local copy)", shown, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("download %s: %s", u, resp.Status)
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return 0, notFound{fmt.Sprintf("download %s: %s", shown, resp.Status)}
+	case resp.StatusCode != http.StatusOK:
+		return 0, fmt.Errorf("download %s: %s", shown, resp.Status)
+	case resp.ContentLength > o.limit:
+		return 0, fmt.Errorf("download %s: %d bytes is %s (limit %d)", shown, resp.ContentLength, o.tooBig, o.limit)
 	}
-	f, err := os.CreateTemp(filepath.Dir(dbPath), tempPrefix(dbPath)+"download-"+strings.ReplaceAll(eco, "/", "_")+"-*.zip")
-	if err != nil {
-		return "", fmt.Errorf("download %s: %w", u, err)
+	b := &bar{}
+	if o.bar != "" {
+		b = o.progress.newBar(resp.ContentLength, true, o.bar)
 	}
-	defer f.Close()
-	b := p.newBar(resp.ContentLength, true, "downloading "+eco)
-	if resp.ContentLength > maxDownload {
-		return f.Name(), fmt.Errorf("download %s: %d bytes is more than any OSV export (limit %d)", u, resp.ContentLength, maxDownload)
-	}
-	n, err := io.Copy(io.MultiWriter(f, b), io.LimitReader(resp.Body, maxDownload+1))
+	n, err := io.Copy(io.MultiWriter(w, b), io.LimitReader(resp.Body, o.limit+1))
 	b.finish()
-	if err == nil && n > maxDownload {
-		return f.Name(), fmt.Errorf("download %s: more than %d bytes, more than any OSV export", u, maxDownload)
+	if err == nil && n > o.limit {
+		return n, fmt.Errorf("download %s: more than %d bytes, %s", shown, o.limit, o.tooBig)
 	}
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("connection closed after %d of %d bytes", n, resp.ContentLength)
 		}
-		return f.Name(), fmt.Errorf("download %s: %w", u, err)
+		return n, fmt.Errorf("download %s: %w", shown, err)
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return f.Name(), fmt.Errorf("download %s: got %d of %d bytes", u, n, resp.ContentLength)
+		return n, fmt.Errorf("download %s: got %d of %d bytes", shown, n, resp.ContentLength)
 	}
-	p.logf("downloaded %s (%d bytes)", u, n)
-	return f.Name(), nil
+	if o.bar != "" {
+		o.progress.logf("downloaded %s (%d bytes)", shown, n)
+	}
+	return n, nil
 }
