@@ -3,8 +3,9 @@
 // files they are named, and nothing else: each path is resolved beneath its root
 // with openat2 (RESOLVE_BENEATH), so neither ".." nor a symbolic link leads out
 // of it; by default no symbolic link is followed at all, anywhere on the way; the
-// file must be a regular file (a FIFO planted under a lockfile's name is refused
-// without blocking, a device is never opened as one); and a read has a size cap.
+// file must be a regular file, checked before anything is opened for reading (a
+// FIFO planted under a lockfile's name or a device node is refused without ever
+// being opened); and a read has a size cap.
 // Every host-side read of such a tree goes through here, so the rule is written
 // and tested once.
 package safefs
@@ -17,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -75,38 +75,55 @@ func OpenAt(dirfd int, rel string, o Options) (*os.File, error) {
 	if clean == "." || filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
 		return nil, &fs.PathError{Op: "open", Path: rel, Err: ErrOutside}
 	}
-	// O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
+	// The path is resolved once, to an O_PATH descriptor, which opens nothing:
+	// the node is checked through it, and only a regular file is then opened for
+	// reading, through that descriptor (the same inode, not the name again). A
+	// FIFO or device is never opened, so opening it cannot block or act on it.
+	// Without O_NOFOLLOW, RESOLVE_NO_SYMLINKS refuses a trailing link with ELOOP
+	// (with it, O_PATH would return the link itself).
+	flags := unix.O_PATH | unix.O_CLOEXEC
 	resolve := uint64(unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS)
 	if !o.FollowInside {
-		flags |= unix.O_NOFOLLOW
 		resolve |= unix.RESOLVE_NO_SYMLINKS
 	}
-	fd, err := openat2(dirfd, clean, &unix.OpenHow{Flags: uint64(flags), Resolve: resolve})
+	pfd, err := openat2(dirfd, clean, &unix.OpenHow{Flags: uint64(flags), Resolve: resolve})
 	switch {
 	case errors.Is(err, unix.ENOSYS) && !o.FollowInside:
-		fd, err = openWalk(dirfd, clean, flags)
+		pfd, err = openWalk(dirfd, clean, flags|unix.O_NOFOLLOW)
 	case errors.Is(err, unix.ELOOP) && !o.FollowInside:
 		err = whichLink(dirfd, clean)
 	}
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: rel, Err: err}
 	}
-	f := os.NewFile(uintptr(fd), rel)
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: rel, Err: err}
 	}
-	if !st.Mode().IsRegular() {
-		f.Close()
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFLNK: // openWalk's O_PATH|O_NOFOLLOW on a trailing link
+		return nil, &fs.PathError{Op: "open", Path: rel, Err: &symlinkError{file: true}}
+	default:
 		return nil, &fs.PathError{Op: "open", Path: rel, Err: ErrNotRegular}
 	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok && o.OneLink && sys.Nlink > 1 {
-		f.Close()
-		return nil, &fs.PathError{Op: "open", Path: rel, Err: &HardLinksError{Links: uint64(sys.Nlink)}}
+	if o.OneLink && st.Nlink > 1 {
+		return nil, &fs.PathError{Op: "open", Path: rel, Err: &HardLinksError{Links: uint64(st.Nlink)}}
 	}
-	return f, nil
+	fd, err := reopen(pfd)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: rel, Err: err}
+	}
+	return os.NewFile(uintptr(fd), rel), nil
+}
+
+// reopen opens the regular file an O_PATH descriptor refers to for reading,
+// through /proc/self/fd (O_NOFOLLOW does not apply to that link: it names the
+// inode itself). Should /proc be absent, there is no other way to reopen a
+// descriptor, so this fails rather than open the name again.
+func reopen(pfd int) (int, error) {
+	return unix.Open(fmt.Sprintf("/proc/self/fd/%d", pfd), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
 }
 
 // symlinkError is a symbolic link where none is followed: the file itself, or a

@@ -235,3 +235,58 @@ func TestSymlinkErrorSaysWhere(t *testing.T) {
 	}
 	openat2 = unix.Openat2
 }
+
+// TestNodeIsNeverOpened: a FIFO (and, as root, a device node) under a file's
+// name is refused before anything opens it — no open event reaches the node,
+// with or without openat2 — while a regular file beside it is read. The
+// control open shows the watch would have seen one.
+func TestNodeIsNeverOpened(t *testing.T) {
+	root := tree(t)
+	nodes := []string{"fifo"}
+	if os.Geteuid() == 0 {
+		if err := unix.Mknod(filepath.Join(root, "null"), unix.S_IFCHR|0o644, int(unix.Mkdev(1, 3))); err == nil {
+			nodes = append(nodes, "null")
+		}
+	}
+	opened := func(t *testing.T, name string, do func()) bool {
+		t.Helper()
+		in, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+		if err != nil {
+			t.Skip("no inotify:", err)
+		}
+		defer unix.Close(in)
+		if _, err := unix.InotifyAddWatch(in, filepath.Join(root, name), unix.IN_OPEN); err != nil {
+			t.Fatal(err)
+		}
+		do()
+		buf := make([]byte, 4096)
+		n, _ := unix.Read(in, buf)
+		return n > 0
+	}
+	for _, name := range nodes {
+		if !opened(t, name, func() {
+			fd, err := unix.Open(filepath.Join(root, name), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+			if err == nil {
+				unix.Close(fd)
+			}
+		}) {
+			t.Fatalf("%s: the watch does not see a plain open", name)
+		}
+		for _, walk := range []bool{false, true} {
+			if walk {
+				openat2 = func(int, string, *unix.OpenHow) (int, error) { return -1, unix.ENOSYS }
+			}
+			var err error
+			if opened(t, name, func() { _, err = ReadFile(root, name, 1<<20, Options{}) }) {
+				t.Errorf("%s (without openat2: %v): the node was opened", name, walk)
+			}
+			if !errors.Is(err, ErrNotRegular) {
+				t.Errorf("%s (without openat2: %v): %v, want ErrNotRegular", name, walk, err)
+			}
+			if got, err := ReadFile(root, "ok", 1<<20, Options{}); err != nil || string(got) != "project file\n" {
+				t.Errorf("ok (without openat2: %v): %q, %v", walk, got, err)
+			}
+			openat2 = unix.Openat2
+		}
+	}
+}
