@@ -1,0 +1,204 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// `pnpm add PKG` of registry packages resolves and fetches in one pnpm run (issue
+// 12, managers/pnpmfetch.go): the resolve step is `pnpm add … --config.ignore-
+// scripts=true` itself and there is no download step. Asserted in that path: what
+// it installed is in the prechecked lockfile and synced; `pnpm remove` takes the
+// same path; a package with a MAL record it fetched is blocked before anything is
+// synced (the project byte-identical, exit 3, no build); a package with an install
+// script is built afterwards, once, with no network, and pnpm's notice of a build
+// it did not allow still shows. The twin: a file: tarball keeps resolve
+// --lockfile-only, then the download, then the build — and so does adding a
+// registry package next to it.
+
+// pnpmAddReport is the part of --report these tests read.
+type pnpmAddReport struct {
+	Code  int `json:"exit_code"`
+	Steps []struct {
+		Phase   string   `json:"phase"`
+		Args    []string `json:"args"`
+		Network bool     `json:"network"`
+	} `json:"steps"`
+	Precheck *struct {
+		Packages []struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+		} `json:"packages"`
+	} `json:"precheck"`
+}
+
+func (r *pnpmAddReport) phases() []string {
+	var out []string
+	for _, s := range r.Steps {
+		out = append(out, s.Phase)
+	}
+	return out
+}
+
+// resolveArgs is the resolve step's argv, joined.
+func (r *pnpmAddReport) resolveArgs() string {
+	for _, s := range r.Steps {
+		if s.Phase == "resolve" {
+			return strings.Join(s.Args, " ")
+		}
+	}
+	return ""
+}
+
+// oneNetworkedRun: the resolve step alone had the network, and it was pnpm CMD
+// itself with scripts off, not --lockfile-only; no download step.
+func (r *pnpmAddReport) oneNetworkedRun(t testing.TB, cmd, what string) {
+	t.Helper()
+	a := r.resolveArgs()
+	if slices.Contains(r.phases(), "download") || !strings.HasPrefix(a, "pnpm "+cmd+" ") || strings.Contains(a, "--lockfile-only") || !strings.Contains(a, "--config.ignore-scripts=true") {
+		t.Errorf("%s ran %v (resolve %q): want one pnpm %s with scripts off, no download step", what, r.phases(), a, cmd)
+	}
+	for _, s := range r.Steps {
+		if s.Network != (s.Phase == "resolve") {
+			t.Errorf("%s: the %s step ran with network=%v", what, s.Phase, s.Network)
+		}
+	}
+}
+
+func readPnpmAddReport(t testing.TB, path string) *pnpmAddReport {
+	t.Helper()
+	var r pnpmAddReport
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("--report: %v", err)
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatalf("--report is not JSON: %v\n%s", err, data)
+	}
+	return &r
+}
+
+// readFileT reads path, failing the test when it cannot.
+func readFileT(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("reading %s: %v", path, err)
+	}
+	return data
+}
+
+func TestSpeedPnpmAddOneFetchesInResolve(t *testing.T) {
+	requireTool(t, "pnpm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+
+		rep := b.reportPath("add.json")
+		r := b.tool(rep, "pnpm", "add", "is-odd@3.0.1")
+		wantCode(t, r, 0, "pnpm add is-odd")
+		pr := readPnpmAddReport(t, rep)
+		pr.oneNetworkedRun(t, "add", "adding a registry package")
+		wantFile(t, filepath.Join(b.Project, "node_modules", "is-odd", "package.json"), "is-odd installed")
+		wantFile(t, filepath.Join(b.Project, "node_modules", ".pnpm", "is-number@6.0.0", "node_modules", "is-number", "package.json"), "is-odd's dependency installed")
+		if lock, err := os.ReadFile(filepath.Join(b.Project, "pnpm-lock.yaml")); err != nil || !strings.Contains(string(lock), "is-odd@3.0.1:") {
+			t.Errorf("pnpm-lock.yaml does not list is-odd@3.0.1 (%v)", err)
+		}
+		if !strings.Contains(r.Stdout, "is-odd 3.0.1") {
+			t.Errorf("pnpm's report of what it added was not printed once checked:\n%s", r.Stdout)
+		}
+		checked := map[string]bool{}
+		for _, p := range pr.Precheck.Packages {
+			checked[p.Name+"@"+p.Version] = true
+		}
+		if !checked["is-odd@3.0.1"] || !checked["is-number@6.0.0"] {
+			t.Errorf("the precheck did not see what the resolve step installed: %v", checked)
+		}
+
+		// The attack in the same path: a package with a MAL record, fetched by the
+		// resolve step, is blocked, nothing is built and nothing reaches the project.
+		before := projectState(t, b.Project)
+		rep = b.reportPath("blocked.json")
+		r = b.tool(rep, "pnpm", "add", "is-number@7.0.0")
+		wantCode(t, r, 3, "adding a package with a MAL record")
+		wantStderr(t, r, "is-number", "MAL-0000-PBOXIT1")
+		assertSameTree(t, before, projectState(t, b.Project), "a blocked pnpm add that fetched in its resolve step")
+		pr = readPnpmAddReport(t, rep)
+		if got := pr.phases(); !slices.Equal(got, []string{"resolve"}) {
+			t.Errorf("the blocked add ran %v, want the fetching resolve step alone", got)
+		}
+		pr.oneNetworkedRun(t, "add", "the blocked add")
+		if strings.Contains(r.Stdout, "+ is-number") {
+			t.Errorf("pnpm's report of an add that was blocked was printed:\n%s", r.Stdout)
+		}
+
+		// remove takes the same path (pnpm remove refuses --ignore-scripts as an option).
+		rep = b.reportPath("remove.json")
+		wantCode(t, b.tool(rep, "pnpm", "remove", "is-odd"), 0, "pnpm remove is-odd")
+		readPnpmAddReport(t, rep).oneNetworkedRun(t, "remove", "removing a registry package")
+		if pathExists(filepath.Join(b.Project, "node_modules", "is-odd")) {
+			t.Errorf("node_modules/is-odd is still there after pnpm remove")
+		}
+		if strings.Contains(string(readFileT(t, filepath.Join(b.Project, "package.json"))), "is-odd") {
+			t.Errorf("package.json still names is-odd after pnpm remove")
+		}
+
+		// The twin: a file: tarball keeps the two networked steps and builds what it added.
+		a := packSpeedFixture(t, b, "built-a")
+		rep = b.reportPath("file.json")
+		wantCode(t, b.tool(rep, "pnpm", "add", a), 0, "pnpm add of a file: tarball")
+		pr = readPnpmAddReport(t, rep)
+		if got := pr.phases(); !slices.Contains(got, "download") || !strings.Contains(pr.resolveArgs(), "--lockfile-only") {
+			t.Errorf("a file: tarball must resolve --lockfile-only, then download: ran %v (%q)", got, pr.resolveArgs())
+		}
+		rep = b.reportPath("twin.json")
+		wantCode(t, b.tool(rep, "pnpm", "add", "is-even@1.0.0"), 0, "pnpm add is-even next to a file: dependency")
+		pr = readPnpmAddReport(t, rep)
+		if got := pr.phases(); !slices.Contains(got, "download") || !strings.Contains(pr.resolveArgs(), "--lockfile-only") {
+			t.Errorf("a project with a file: dependency must resolve --lockfile-only, then download: ran %v (%q)", got, pr.resolveArgs())
+		}
+		wantFile(t, filepath.Join(b.Project, "node_modules", "is-even", "package.json"), "is-even installed")
+	})
+}
+
+// A registry package with an install script, added in the one-run path, is built
+// after the checks, offline: its script ran exactly once and saw only the loopback
+// interface (the networked resolve step shares the host's network namespace, which
+// has more). A second package with a script the project does not allow is not
+// built, and pnpm's notice says so, as after the two steps.
+func TestSpeedPnpmAddOneBuildsOffline(t *testing.T) {
+	requireTool(t, "pnpm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		reg := startNpmLocalRegistry(t, "")
+		script := func(file string) map[string]any {
+			return map[string]any{"scripts": map[string]string{"postinstall": `node -e "require('fs').appendFileSync('` + file +
+				`', 'built ' + Object.keys(require('os').networkInterfaces()).sort().join(',') + '\n')"`}}
+		}
+		reg.Add("pbox-pnpm-built", "1.0.0", script("built.txt"), map[string]string{"index.js": "module.exports = 1\n"})
+		reg.Add("pbox-pnpm-ignored", "1.0.0", script("ignored.txt"), map[string]string{"index.js": "module.exports = 2\n"})
+		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "pnpm": map[string]any{"onlyBuiltDependencies": []string{"pbox-pnpm-built"}}})
+		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
+
+		rep := b.reportPath("add.json")
+		r := b.tool(rep, "pnpm", "add", "pbox-pnpm-built@1.0.0", "pbox-pnpm-ignored@1.0.0")
+		wantCode(t, r, 0, "pnpm add of two packages with install scripts")
+		pr := readPnpmAddReport(t, rep)
+		pr.oneNetworkedRun(t, "add", "adding registry packages with scripts")
+		if got := pr.phases(); !slices.Contains(got, "build") {
+			t.Errorf("the add ran %v: no build step", got)
+		}
+		built := filepath.Join(b.Project, "node_modules", "pbox-pnpm-built", "built.txt")
+		if got := string(readFileT(t, built)); got != "built lo\n" {
+			t.Errorf("pbox-pnpm-built's postinstall: want one run that saw only lo, got %q", got)
+		}
+		if pathExists(filepath.Join(b.Project, "node_modules", "pbox-pnpm-ignored", "ignored.txt")) {
+			t.Errorf("the script of a package the project does not allow to build ran")
+		}
+		wantStderr(t, r, "Ignored build scripts", "pbox-pnpm-ignored@1.0.0")
+		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-pnpm-ignored", "index.js"), "pbox-pnpm-ignored installed")
+	})
+}
