@@ -216,7 +216,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	p.Steps.UpToDate = npmNoopCheck(cmd, rest, a, cfg, man, root)
 	p.Project.Freshen = []string{"node_modules/.package-lock.json"}
-	if p.Steps.Download == download && npmFetchesInResolve(cmd, rest, root, lockfile, workspaces) { // npmfetch.go
+	if p.Steps.Download == download && npmFetchesInResolve(cmd, rest, root, lockfile, workspaces, cfg) { // npmfetch.go
 		p.Steps.Resolve = &Step{Args: concat([]string{"npm", cmd}, flags, rest, []string{"--ignore-scripts", "--no-audit", "--no-fund"}), Network: true, Credentials: true, Installs: true}
 		p.Steps.Download = nil
 	}

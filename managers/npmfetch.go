@@ -2,6 +2,8 @@ package managers
 
 import (
 	"encoding/json"
+	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -32,8 +34,9 @@ var npmRegistrySpec = regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9_][a
 
 // npmFetchesInResolve says whether `npm CMD rest…` at root may resolve and fetch
 // in one step: only registry specs on the command line, in package.json and in
-// the committed lockfile (read beneath root, no link followed). Any doubt: no.
-func npmFetchesInResolve(cmd string, rest []string, root, lockfile string, workspaces []string) bool {
+// the committed lockfile (read beneath root, no link followed), whose tarballs are
+// on a registry cfg names. Any doubt: no.
+func npmFetchesInResolve(cmd string, rest []string, root, lockfile string, workspaces []string, cfg *NpmConfig) bool {
 	switch cmd {
 	case "install", "update", "uninstall":
 	default:
@@ -88,18 +91,52 @@ func npmFetchesInResolve(cmd string, rest []string, root, lockfile string, works
 			Link     bool   `json:"link"`
 		} `json:"packages"`
 	}
-	if json.Unmarshal(data, &lock) != nil {
+	// A lockfileVersion 1 file has no "packages", only the nested "dependencies"
+	// tree (whose git, file and tarball entries are not read here): no "packages"
+	// key at all keeps the two steps.
+	if json.Unmarshal(data, &lock) != nil || lock.Packages == nil {
 		return false
 	}
+	hosts := npmRegistryHosts(cfg)
 	for path, e := range lock.Packages {
 		if path == "" {
 			continue
 		}
-		if e.Link || e.Resolved != "" && !npmRegistryTarball(e.Resolved) {
+		if e.Link || e.Resolved != "" && !(npmRegistryTarball(e.Resolved) && hosts[urlHostKey(e.Resolved)]) {
 			return false
 		}
 	}
 	return true
+}
+
+// npmRegistryHosts are the hosts of the registries cfg names (the default one and
+// every scope's) and registry.npmjs.org, whose tarball URLs npm rewrites to the
+// configured registry (replace-registry-host) — as "host[:port]", see urlHostKey.
+func npmRegistryHosts(cfg *NpmConfig) map[string]bool {
+	hosts := map[string]bool{urlHostKey(DefaultNpmRegistry): true}
+	if cfg == nil {
+		return hosts
+	}
+	hosts[urlHostKey(cfg.Registry)] = true
+	for _, r := range cfg.Scopes {
+		hosts[urlHostKey(r)] = true
+	}
+	delete(hosts, "")
+	return hosts
+}
+
+// urlHostKey is a URL's host as compared here: lower case, without a default
+// port; "" for one that does not parse or has no host.
+func urlHostKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if port == "" || strings.EqualFold(u.Scheme, "https") && port == "443" || strings.EqualFold(u.Scheme, "http") && port == "80" {
+		return host
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // npmRegistryRange: a semver range or a tag, never a URL, path, git or alias spec.

@@ -22,7 +22,7 @@ func TestNpmFetchesInResolveTarballNames(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testEnv(t, tc.files)
-			got := npmFetchesInResolve(tc.args[0], tc.args[1:], env.Dir, "package-lock.json", nil)
+			got := npmFetchesInResolve(tc.args[0], tc.args[1:], env.Dir, "package-lock.json", nil, nil)
 			if got != tc.want {
 				t.Errorf("fetches in resolve = %v, want %v", got, tc.want)
 			}

@@ -38,6 +38,15 @@ func TestNpmFetchesInResolve(t *testing.T) {
 		{"workspaces", map[string]string{"package.json": `{"workspaces":["pkgs/*"]}`, "pkgs/w/package.json": `{"name":"w"}`}, []string{"install", "a"}, false},
 		{"git entry in the lockfile", map[string]string{"package.json": `{}`, "package-lock.json": `{"packages":{"node_modules/x":{"resolved":"git+ssh://git@github.com/x/y.git#abc"}}}`}, []string{"install", "a"}, false},
 		{"link entry in the lockfile", map[string]string{"package.json": `{}`, "package-lock.json": `{"packages":{"node_modules/x":{"link":true,"resolved":"../x"}}}`}, []string{"install", "a"}, false},
+		// lockfileVersion 1: only a "dependencies" tree, not read for non-registry entries.
+		{"lockfileVersion 1 with a git entry", map[string]string{"package.json": `{}`, "package-lock.json": `{"lockfileVersion":1,"dependencies":{"x":{"version":"git+ssh://git@github.com/x/y.git#abc"}}}`}, []string{"install", "a"}, false},
+		{"lockfileVersion 1 with registry entries", map[string]string{"package.json": `{}`, "package-lock.json": `{"lockfileVersion":1,"dependencies":{"a":{"version":"1.0.0","resolved":"https://registry.npmjs.org/a/-/a-1.0.0.tgz"}}}`}, []string{"install", "a"}, false},
+		// A registry-shaped tarball URL on a host no registry setting names is a
+		// remote tarball; the twins: the configured registry's and a scope's hosts.
+		{"tarball on another host in the lockfile", map[string]string{"package.json": `{}`, "package-lock.json": `{"lockfileVersion":3,"packages":{"":{},"node_modules/a":{"resolved":"https://evil.example/a/-/a-1.0.0.tgz"}}}`}, []string{"install", "a"}, false},
+		{"tarball on the configured registry", map[string]string{"package.json": `{}`, ".npmrc": "registry=https://npm.corp.example/\n", "package-lock.json": `{"lockfileVersion":3,"packages":{"":{},"node_modules/a":{"resolved":"https://NPM.corp.example:443/a/-/a-1.0.0.tgz"},"node_modules/b":{"resolved":"https://registry.npmjs.org/b/-/b-1.0.0.tgz"}}}`}, []string{"install", "a"}, true},
+		{"tarball on a scope's registry", map[string]string{"package.json": `{}`, ".npmrc": "@corp:registry=http://127.0.0.1:4873/\n", "package-lock.json": `{"lockfileVersion":3,"packages":{"":{},"node_modules/@corp/a":{"resolved":"http://127.0.0.1:4873/@corp/a/-/a-1.0.0.tgz"}}}`}, []string{"install", "a"}, true},
+		{"tarball on a scope's host, other port", map[string]string{"package.json": `{}`, ".npmrc": "@corp:registry=http://127.0.0.1:4873/\n", "package-lock.json": `{"lockfileVersion":3,"packages":{"":{},"node_modules/@corp/a":{"resolved":"http://127.0.0.1:4874/@corp/a/-/a-1.0.0.tgz"}}}`}, []string{"install", "a"}, false},
 		{"unreadable lockfile", map[string]string{"package.json": `{}`, "package-lock.json": `{`}, []string{"install", "a"}, false},
 		{"ci keeps its download", map[string]string{"package.json": `{}`, "package-lock.json": regLock}, []string{"ci"}, false},
 		{"dedupe keeps its steps", map[string]string{"package.json": `{}`, "package-lock.json": regLock}, []string{"dedupe"}, false},
@@ -77,7 +86,7 @@ func TestNpmFetchesInResolveNoLinks(t *testing.T) {
 	if err := os.Symlink("real.json", filepath.Join(env.Dir, "package.json")); err != nil {
 		t.Fatal(err)
 	}
-	if npmFetchesInResolve("install", []string{"a"}, env.Dir, "package-lock.json", nil) {
+	if npmFetchesInResolve("install", []string{"a"}, env.Dir, "package-lock.json", nil, nil) {
 		t.Error("a package.json that is a link must keep the two steps")
 	}
 }
