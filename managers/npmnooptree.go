@@ -153,8 +153,15 @@ func readNoLinks(r *os.Root, rels ...string) ([][]byte, error) {
 	return out, nil
 }
 
+// readNoLink reads rel beneath the directory r holds open (not r's name again,
+// which could since name another directory), under safefs's rule.
 func readNoLink(r *os.Root, rel string) ([]byte, error) {
-	return safefs.ReadFile(r.Name(), rel, maxProjectFile, safefs.Options{})
+	d, err := r.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return safefs.ReadFileAt(int(d.Fd()), rel, maxProjectFile, safefs.Options{})
 }
 
 // npmPlatformFits is npm-install-checks' checkPlatform for this machine: false
