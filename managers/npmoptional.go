@@ -8,10 +8,41 @@ import (
 	"strings"
 )
 
-// npmFailedPath is npm's line naming the package whose script failed:
+// npmFailedPath is npm's line naming the package whose script failed, in the
+// error block npm prints last, after the script has exited:
 //
+//	npm error code 1
 //	npm error path /proj/node_modules/cpu-features
-var npmFailedPath = regexp.MustCompile(`(?m)^npm (?:error|ERR!) path (/\S*)\s*$`)
+//	npm error command failed
+//	npm error command sh -c node install.js
+//	npm error A complete log of this run can be found in: …
+var npmFailedPath = regexp.MustCompile(`^npm (?:error|ERR!) path (/\S*)\s*$`)
+
+// npmErrorLine is any line of that block.
+var npmErrorLine = regexp.MustCompile(`^npm (?:error|ERR!)(?: |$)`)
+
+// npmLastFailedPath is the path of the one "npm error path" line of the output's
+// final error block (its trailing run of npm error lines). A script can print
+// such a line too: one printed while it ran comes before npm's block, and one a
+// process it left behind prints after npm's, or right before it, lands in the
+// block as a second path line. With none or two, "" — the failure stands.
+func npmLastFailedPath(output string) string {
+	lines := strings.Split(strings.TrimRight(output, "\n\r\t "), "\n")
+	found := ""
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimRight(lines[i], "\r")
+		if !npmErrorLine.MatchString(l) {
+			break
+		}
+		if m := npmFailedPath.FindStringSubmatch(l); m != nil {
+			if found != "" {
+				return ""
+			}
+			found = m[1]
+		}
+	}
+	return found
+}
 
 // npmLockNode is what NpmOptionalFailed reads of a package-lock.json entry.
 type npmLockNode struct {
@@ -32,7 +63,8 @@ type npmEdge struct {
 }
 
 // NpmOptionalFailed is Plan.Steps.BuildOptionalFailed for npm. From a failed `npm
-// rebuild`'s output (the last "npm error path" line, under root) and the
+// rebuild`'s output (the "npm error path" line of npm's final error block, under
+// root; see npmLastFailedPath) and the
 // prechecked package-lock.json it tells whether the package whose script failed
 // is an optional one, as npm's reify does before it removes it: ok false when it
 // is not (or cannot be told), and the build's failure stands. Otherwise remove
@@ -42,11 +74,11 @@ type npmEdge struct {
 // the package names no node of the tree keeps, which a build limited to names
 // must no longer pass.
 func NpmOptionalFailed(output, root string, read func(rel string) ([]byte, error)) (failed string, remove, gone []string, ok bool) {
-	ms := npmFailedPath.FindAllStringSubmatch(output, -1)
-	if len(ms) == 0 {
+	failedPath := npmLastFailedPath(output)
+	if failedPath == "" {
 		return "", nil, nil, false
 	}
-	abs := path.Clean(ms[len(ms)-1][1])
+	abs := path.Clean(failedPath)
 	rel, cut := strings.CutPrefix(abs, strings.TrimSuffix(root, "/")+"/")
 	if !cut || !npmRemovable(rel) {
 		return "", nil, nil, false

@@ -52,6 +52,16 @@ func TestNpmOptionalFailed(t *testing.T) {
 		{"no path line", "npm error code 1\n", "", nil, nil, false},
 		// The last path line is npm's: a script printing another first changes nothing.
 		{"last line wins", "npm error path /proj/node_modules/@s/o\n" + out("node_modules/x"), "", nil, nil, false},
+		// npm's block with its log line after it, and a script's output before: npm's path.
+		{"npm's block, log line last", "> o install\nnpm error path /proj/node_modules/x\nscript output\n" + out("node_modules/@s/o") +
+			"npm error A complete log of this run can be found in: /home/u/.npm/_logs/x-debug-0.log\n\n", "@s/o", []string{"node_modules/@s/o"}, []string{"@s/o"}, true},
+		{"ERR! form", "npm ERR! code 1\r\nnpm ERR! path /proj/node_modules/@s/o\r\nnpm ERR! command failed\r\n", "@s/o", []string{"node_modules/@s/o"}, []string{"@s/o"}, true},
+		// A line a left-behind process prints after npm's block (or right before
+		// it) is a second path line in the block: the failure of x stands.
+		{"fake line after npm's block", out("node_modules/x") + "npm error path /proj/node_modules/@s/o\n", "", nil, nil, false},
+		{"fake line just before npm's block", "> x install\nnpm error path /proj/node_modules/@s/o\nnpm error code 1\nnpm error path /proj/node_modules/x\nnpm error command failed\n", "", nil, nil, false},
+		{"fake line after npm's block, same package", out("node_modules/@s/o") + "npm error path /proj/node_modules/@s/o\n", "", nil, nil, false},
+		{"npm's block is not last", out("node_modules/@s/o") + "trailing output\n", "", nil, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
