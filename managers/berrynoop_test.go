@@ -192,7 +192,51 @@ func TestBerryUpToDate(t *testing.T) {
 		}, why: "react@npm:^18.0.0 is not used"},
 		{name: "nested dependency resolves elsewhere", change: func(t *testing.T, root string) {
 			replaceIn(t, root, "yarn.lock", `is-number: "npm:^6.0.0"`, `is-number: "npm:7.0.0"`)
-		}, why: "is-odd@npm:3.0.1's dependency is-number resolves to is-number@npm:6.0.0"},
+		}, why: "yarn.lock's is-number@npm:^6.0.0 is not used"},
+		{name: "the tree nests another version", change: func(t *testing.T, root string) {
+			replaceIn(t, root, "node_modules/.yarn-state.yml", `"node_modules/is-odd/node_modules/is-number"`, `"SIX"`)
+			replaceIn(t, root, "node_modules/.yarn-state.yml", `"node_modules/is-number"`, `"node_modules/is-odd/node_modules/is-number"`)
+			replaceIn(t, root, "node_modules/.yarn-state.yml", `"SIX"`, `"node_modules/is-number"`)
+			replaceIn(t, root, "node_modules/is-number/package.json", "7.0.0", "6.0.0")
+			replaceIn(t, root, "node_modules/is-odd/node_modules/is-number/package.json", "6.0.0", "7.0.0")
+		}, why: "'s dependency is-number resolves to is-number@npm:"},
+		{name: "a package nothing needs", change: func(t *testing.T, root string) {
+			replaceIn(t, root, "yarn.lock", "    is-odd: \"npm:3.0.1\"\n", "")
+			replaceIn(t, root, "package.json", `"is-odd":"3.0.1",`, "")
+		}, why: "is not used (yarn would remove it)"},
+		{name: "yarn's builtin patch of typescript", want: true, why: "7 package(s)", change: func(t *testing.T, root string) {
+			replaceIn(t, root, "package.json", `"react":"18.2.0"`, `"react":"18.2.0","typescript":"^5.7.2"`)
+			replaceIn(t, root, "yarn.lock", "    semver: \"npm:^7.6.0\"\n", "    semver: \"npm:^7.6.0\"\n    typescript: \"npm:^5.7.2\"\n")
+			f, _ := os.OpenFile(filepath.Join(root, "yarn.lock"), os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString(`
+"typescript@npm:^5.7.2":
+  version: 5.9.3
+  resolution: "typescript@npm:5.9.3"
+  checksum: 10c0/6b
+  languageName: node
+  linkType: hard
+
+"typescript@patch:typescript@npm%3A^5.7.2#optional!builtin<compat/typescript>":
+  version: 5.9.3
+  resolution: "typescript@patch:typescript@npm%3A5.9.3#optional!builtin<compat/typescript>::version=5.9.3&hash=5786d5"
+  checksum: 10c0/ad
+  languageName: node
+  linkType: hard
+`)
+			f.Close()
+			f, _ = os.OpenFile(filepath.Join(root, "node_modules", ".yarn-state.yml"), os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString(`
+"typescript@patch:typescript@npm%3A5.9.3#optional!builtin<compat/typescript>::version=5.9.3&hash=5786d5":
+  locations:
+    - "node_modules/typescript"
+`)
+			f.Close()
+			os.MkdirAll(filepath.Join(root, "node_modules", "typescript"), 0o755)
+			os.WriteFile(filepath.Join(root, "node_modules", "typescript", "package.json"), []byte(`{"name":"typescript","version":"5.9.3"}`), 0o644)
+		}},
+		{name: "a patch that is not yarn's builtin", change: func(t *testing.T, root string) {
+			replaceIn(t, root, "yarn.lock", `resolution: "react@npm:18.2.0"`, `resolution: "react@patch:react@npm%3A18.2.0#optional!builtin<compat/react>::version=18.2.0&hash=abc"`)
+		}, why: "is not a registry package"},
 		{name: "package directory deleted", change: func(t *testing.T, root string) {
 			os.RemoveAll(filepath.Join(root, "node_modules", "is-odd", "node_modules"))
 		}, why: "node_modules/is-odd/node_modules/is-number is not installed"},

@@ -30,8 +30,9 @@ type berryLockEntry struct {
 	LinkType             string                     `yaml:"linkType"`
 	Conditions           string                     `yaml:"conditions"`
 
-	name string
-	fits bool // its conditions include this machine
+	name      string
+	fits      bool   // its conditions include this machine
+	patchBase string // for yarn's builtin compat patch, the registry package it patches
 }
 
 var berryLockFields = map[string]bool{
@@ -66,7 +67,9 @@ type berryTree struct {
 	descs     map[string]string          // descriptor → resolution
 	workspace string                     // the root workspace's locator
 	state     map[string]*berryStateEntry
-	locs      map[string]string // location ("" for the root) → locator, devirtualised
+	// installedSet are the state's locators, devirtualised.
+	installedSet map[string]bool
+	locs         map[string]string // location ("" for the root) → locator, devirtualised
 }
 
 func (t *berryTree) check() string {
@@ -89,6 +92,9 @@ func (t *berryTree) check() string {
 		return why
 	}
 	if why := t.checkDirs(); why != "" {
+		return why
+	}
+	if why := t.checkReach(); why != "" {
 		return why
 	}
 	if why := t.checkEdges(); why != "" {
@@ -144,6 +150,12 @@ func (t *berryTree) readLock(data []byte) string {
 		case strings.HasPrefix(ref, "npm:"):
 			if v := ref[len("npm:"):]; v != e.Version || v == "" || strings.ContainsAny(v, ":/#@ ") || e.LinkType != "hard" {
 				return "yarn.lock's " + key + " is not a registry package"
+			}
+		case strings.HasPrefix(ref, "patch:") && berryBuiltinPatched[name]:
+			// yarn's own compat patch of a registry package, applied to every
+			// dependency on it (typescript, resolve, fsevents).
+			if e.patchBase = berryBuiltinBase(name, e.Version, ref); e.patchBase == "" || e.LinkType != "hard" {
+				return "yarn.lock's " + key + " is not a registry package (" + ref + ")"
 			}
 		default:
 			return "yarn.lock's " + key + " is not a registry package (" + ref + ")"
@@ -290,11 +302,7 @@ func (t *berryTree) readState(data []byte) string {
 		t.state[key] = e
 		installed[locator] = true
 	}
-	for res, le := range t.lock {
-		if le.fits && !installed[res] {
-			return res + " is in yarn.lock but not installed"
-		}
-	}
+	t.installedSet = installed
 	return ""
 }
 
@@ -337,23 +345,95 @@ func (t *berryTree) checkDirs() string {
 	return ""
 }
 
+// checkReach: the packages installed are the ones yarn.lock reaches from the
+// project through packages that fit this machine (a package only an excluded
+// one needs, fsevents' node-gyp, is not installed), and every descriptor of
+// yarn.lock is reached from the project at all (a bare install would prune
+// one that is not).
+func (t *berryTree) checkReach() string {
+	used := map[string]bool{}
+	needed := map[string]bool{}
+	// walk visits res and what it depends on; inside is false below a package
+	// that does not fit this machine.
+	type visit struct {
+		res    string
+		inside bool
+	}
+	seen := map[visit]bool{}
+	queue := []visit{{t.workspace, true}}
+	for len(queue) > 0 {
+		v := queue[0]
+		queue = queue[1:]
+		if seen[v] {
+			continue
+		}
+		seen[v] = true
+		le := t.lock[v.res]
+		if v.inside {
+			needed[v.res] = true
+		}
+		for dep, rng := range le.Dependencies {
+			res, why := t.dependency(le, dep, rng, used)
+			if why != "" {
+				return why
+			}
+			queue = append(queue, visit{res, v.inside && t.lock[res].fits})
+		}
+	}
+	for d := range t.descs {
+		if !used[d] && t.descs[d] != t.workspace {
+			return "yarn.lock's " + d + " is not used (yarn would remove it)"
+		}
+	}
+	for res := range needed {
+		if !t.installedSet[res] {
+			return res + " is in yarn.lock but not installed"
+		}
+	}
+	for res := range t.installedSet {
+		if !needed[res] {
+			return "node_modules holds " + res + ", which the project does not need"
+		}
+	}
+	return ""
+}
+
+// dependency is the locator yarn.lock resolves le's dependency dep@rng to — a
+// dependency on a package yarn patches itself resolves to the patch — and
+// marks the descriptors it went through in used (when not nil).
+func (t *berryTree) dependency(le *berryLockEntry, dep, rng string, used map[string]bool) (string, string) {
+	d := dep + "@" + rng
+	if pd := berryBuiltinDescriptor(dep, rng); pd != "" {
+		if _, ok := t.descs[pd]; ok {
+			if used != nil {
+				used[d] = true
+			}
+			d = pd
+		}
+	}
+	res, ok := t.descs[d]
+	if !ok {
+		return "", "yarn.lock has no entry for " + le.name + "'s dependency " + d
+	}
+	if used != nil {
+		used[d] = true
+	}
+	return res, ""
+}
+
 // checkEdges: every dependency of every installed package (the project
 // included) resolves, as node finds it from the package's directory, to the
 // version yarn.lock locks it to, and every peer dependency to a directory the
-// state lists; every descriptor of yarn.lock is one of these (a bare install
-// would prune an unused one).
+// state lists.
 func (t *berryTree) checkEdges() string {
-	used := map[string]bool{t.workspace: true} // the project's own entry
 	for key, e := range t.state {
 		le := t.lock[berryDevirtualize(key)]
 		for _, from := range e.Locations {
 			for dep, rng := range le.Dependencies {
-				d := dep + "@" + rng
-				res, ok := t.descs[d]
-				if !ok {
-					return "yarn.lock has no entry for " + le.name + "'s dependency " + d
+				res, why := t.dependency(le, dep, rng, nil)
+				if why != "" {
+					return why
 				}
-				used[d] = true
 				if !t.lock[res].fits {
 					continue
 				}
@@ -372,18 +452,6 @@ func (t *berryTree) checkEdges() string {
 					return why
 				}
 			}
-		}
-	}
-	for _, le := range t.lock {
-		if !le.fits {
-			for dep, rng := range le.Dependencies {
-				used[dep+"@"+rng] = true
-			}
-		}
-	}
-	for d := range t.descs {
-		if !used[d] {
-			return "yarn.lock's " + d + " is not used (yarn would remove it)"
 		}
 	}
 	return ""
@@ -505,4 +573,35 @@ func berryDevirtualize(locator string) string {
 		return locator
 	}
 	return name + "@" + real
+}
+
+// berryBuiltinPatched are the packages yarn patches itself (its compat plugin):
+// every dependency on one, name@npm:RANGE, is resolved as
+// name@patch:name@npm%3ARANGE#optional!builtin<compat/name>.
+var berryBuiltinPatched = map[string]bool{"typescript": true, "resolve": true, "fsevents": true}
+
+// berryPatchEncode is yarn's encoding of a patch's source descriptor.
+var berryPatchEncode = strings.NewReplacer("%", "%25", ":", "%3A", "#", "%23")
+
+// berryBuiltinDescriptor is the descriptor yarn resolves a dependency on a
+// builtin-patched package to; "" for any other dependency.
+func berryBuiltinDescriptor(name, rng string) string {
+	if !berryBuiltinPatched[name] || !strings.HasPrefix(rng, "npm:") {
+		return ""
+	}
+	return name + "@patch:" + berryPatchEncode.Replace(name+"@"+rng) + "#optional!builtin<compat/" + name + ">"
+}
+
+// berryBuiltinBase checks a builtin patch's reference
+// (patch:NAME@npm%3AVERSION#optional!builtin<compat/NAME>::version=VERSION&hash=HEX)
+// and returns the locator of the registry package it patches; "" when it is
+// anything else.
+func berryBuiltinBase(name, version, ref string) string {
+	base := name + "@npm:" + version
+	prefix := "patch:" + berryPatchEncode.Replace(base) + "#optional!builtin<compat/" + name + ">::version=" + version + "&hash="
+	hash, ok := strings.CutPrefix(ref, prefix)
+	if !ok || version == "" || strings.ContainsAny(version, ":/#@&= ") || hash == "" || strings.Trim(hash, "0123456789abcdef") != "" {
+		return ""
+	}
+	return base
 }
