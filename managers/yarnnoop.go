@@ -27,9 +27,7 @@ import (
 // (phylum-box put nothing unchecked there), and yarn.lock — what the record says
 // is installed — is prechecked as always.
 //
-// yarn berry is not covered: its install state (.yarn/install-state.gz) is a
-// serialised JavaScript object of yarn's internals, not a format phylum-box can
-// read safely and exactly; berry installs run every step.
+// yarn berry has its own check, for the node-modules linker only (berrynoop.go).
 
 // yarnNoopFlags are the options of a bare `yarn install` that leave what it does
 // to an up-to-date tree unchanged.
