@@ -35,6 +35,8 @@
 #   PHYLUM_BOX=/path/to/phylum-box hack/bench-managers.sh (skip the build)
 #   BENCH_OWNER=uid:gid hack/bench-managers.sh           (as root: chown the projects,
 #        so they are not root-owned and phylum-box uses the overlay, not a staging copy)
+#   PROFILE=DIR hack/bench-managers.sh                   (after each case one more, untimed
+#        `phylum-box -v CMD`, its output kept in DIR/CASE.log: where the time goes)
 #   MEASURE=cpu hack/bench-managers.sh                   (CPU seconds of the whole process
 #        tree, the containers' processes included — perf stat's task-clock — instead of
 #        wall seconds; run lines show both. On a machine others load, wall time measures
@@ -135,9 +137,22 @@ bench() {
 	mp=$(median <"$work/box")
 	echo "bench-managers: $name: $* — bare ${mb}s, phylum-box ${mp}s, ratio $(ratio "$mp" "$mb")x (goal <= ${goal}x); load $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "bench-managers: $name: phylum-box's own timing of its last run: $(grep -E 'done:' "$work/last.log" | tail -1)"
+	profile "$name" "$prep" "$@"
 	results+=("$(printf '| %-19s | %-44s | %7ss | %7ss | %5sx | <= %sx | %s | %s |' "$name" "$*" "$mb" "$mp" "$(ratio "$mp" "$mb")" "$goal" "$measure" "$(cut -d' ' -f1 /proc/loadavg)")")
 }
 results=()
+# profile NAME PREP CMD...: with PROFILE=DIR, one `phylum-box -v CMD` after PREP, its
+# output in DIR/NAME.log.
+profile() {
+	[[ -n ${PROFILE:-} ]] || return 0
+	local log
+	log=$PROFILE/$(echo "$1" | tr -c 'a-zA-Z0-9\n' -).log
+	mkdir -p "$PROFILE"
+	"$2"
+	shift 2
+	"$bin" -v "$@" >"$log" 2>&1 || echo "bench-managers: the -v run failed, see $log" >&2
+	echo "bench-managers: phylum-box -v $* in $log"
+}
 
 # pyindex: a few small pure-Python wheels made here (no PyPI) and a local index
 # serving them on 127.0.0.1:$port; reqs are their hash-pinned requirements.

@@ -24,6 +24,8 @@
 #        tree, the containers' processes included — perf stat's task-clock — instead of wall
 #        seconds: on a machine others load, wall time measures the scheduler more than the
 #        command, and a sandboxed run, with more processes, waits longer for its turns)
+#   PROFILE=DIR hack/bench-npm.sh                        (after each case one more, untimed
+#        `phylum-box -v CMD`, its output kept in DIR/npm-CASE.log: where the time goes)
 #   MONITOR=off hack/bench-npm.sh                        (phylum-box without the behaviour
 #        monitor and the static analysis: `behaviour: {monitor: false}`, `analysis: {block:
 #        none}` in a user policy; MONITOR=on, the default, uses the default policy. Both
@@ -140,7 +142,21 @@ bench() {
 	echo "bench-npm: $name: $* — bare ${mb}s, phylum-box ${mp}s, ratio $(ratio "$mp" "$mb")x (goal <= ${goal}x); load $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "bench-npm: $name: phylum-box's own timing of its last run: $(grep -E 'done:' "$work/last.log" | tail -1)"
 	row "$name" "$*" "$goal" "$mb" "$mp"
+	profile "$name" "$prep" "$@"
 }
+# profile NAME PREP CMD...: with PROFILE=DIR, one `phylum-box -v CMD` after PREP, its
+# output in DIR/npm-NAME.log.
+profile() {
+	[[ -n ${PROFILE:-} ]] || return 0
+	local log
+	log=$PROFILE/npm-$(echo "$1" | tr -c 'a-zA-Z0-9\n' -).log
+	mkdir -p "$PROFILE"
+	"$2"
+	shift 2
+	"$bin" -v "$@" >"$log" 2>&1 || echo "bench-npm: the -v run failed, see $log" >&2
+	echo "bench-npm: phylum-box -v $* in $log"
+}
+no_cache() { no_modules && rm -rf "$npm_config_cache"; }
 results=()
 
 no_modules() { rm -rf node_modules; }
@@ -190,6 +206,9 @@ for c in $cases; do
 		echo "bench-npm: ci (cold npm cache, phylum-box caches $box_cache): bare ${cb}s, phylum-box ${cp_}s, ratio $(ratio "$cp_" "$cb")x (goal <= 1.10x); load $(cut -d' ' -f1-3 /proc/loadavg)"
 		echo "bench-npm: ci (cold): phylum-box's own timing of its last run: $(grep -E 'done:' "$work/last.log" | tail -1)"
 		row "ci (cold)" "npm ci (cold npm cache, box $box_cache)" 1.10 "$cb" "$cp_"
+		[[ $box_cache == cold ]] && rm -rf "$XDG_CACHE_HOME/phylum-box/analysis" "$XDG_CACHE_HOME/phylum-box/npm-metadata"
+		npm_config_cache=$work/cache-profile profile "ci cold" no_cache npm ci "${npm_flags[@]}"
+		rm -rf "$work/cache-profile"
 		;;
 	noop)
 		# Installed by phylum-box, as a wrapped user's project is.
