@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +24,7 @@ import (
 	"github.com/phylum-box/phylum-box/internal/sandbox"
 	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/analysis"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
 
@@ -189,6 +189,8 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 			return out, err
 		}
 		log.Infof("resolving: %s", stepLabel(p.Steps.Resolve))
+		r.warm = r.startPrewarm(ctx)
+		defer r.warm.wait()
 		if p.Steps.ResolveOutput != nil { // the resolution is the step's output (resolveoutput.go)
 			var done bool
 			if resolvedOut, done, err = r.resolveCaptured(ctx); err != nil || done {
@@ -219,6 +221,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		log.Info("no packages to check")
 	}
 	log.Infof("checking %d package(s)", len(pkgs))
+	r.warm.wait()
 	if pf, ok := o.Engine.Metadata.(interface {
 		Prefetch(context.Context, []precheck.Package)
 	}); ok {
@@ -385,6 +388,14 @@ type runner struct {
 	fresh map[string][32]byte
 	// project is what the project's own scripts wrote (rootscripts.go).
 	project *projectRun
+	// shared are the cache dirs already given to the container's root (sharecache.go).
+	shared map[string]bool
+	// committed are the packages of the project's lockfile before the resolve step,
+	// and warm the loads the prechecks and the analysis make after it (prewarm.go).
+	committed []precheck.Package
+	warm      *prewarm
+	// lists are the typosquatting lists, read once (detect.go).
+	lists *analysis.TopLists
 }
 
 // step runs one sandboxed step. done is true when the install must stop (the
@@ -572,19 +583,4 @@ func underAny(p string, dirs ...string) bool {
 		}
 	}
 	return false
-}
-
-// shareCache makes a cache dir usable by the container's root when phylum-box runs as
-// real root (the container's root is then an unprivileged mapped uid).
-func (r *runner) shareCache(dir string) error {
-	id := r.sess.Identity()
-	if id.Rootless {
-		return nil
-	}
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, id.RootUID, id.RootGID)
-	})
 }
