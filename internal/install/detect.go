@@ -112,14 +112,10 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck
 		r.o.Log.Warnf("static analysis of %s@%s: %v", t.pkg.Name, t.pkg.Version, err)
 	})
 	// The lists `db update` stored next to the database, else the embedded ones.
-	topLists := analysis.LoadTopLists(r.o.Engine.DBPath)
+	topLists := r.topLists()
 	for _, t := range targets {
-		if target, technique, ok := topLists.Typosquat(t.pkg.Ecosystem, t.pkg.Name); ok {
-			extra[t.pkg] = append(extra[t.pkg], precheck.Finding{
-				ID: analysis.RuleTyposquat, Kind: precheck.Analysis, Severity: precheck.SeverityMedium,
-				Summary:  fmt.Sprintf("the name %s imitates the popular package %s (%s)", t.pkg.Name, target, technique),
-				Evidence: []string{fmt.Sprintf("%s is %s of %s", t.pkg.Name, technique, target)},
-			})
+		if f, ok := topLists.TyposquatFinding(t.pkg.Ecosystem, t.pkg.Name); ok {
+			extra[t.pkg] = append(extra[t.pkg], f)
 		}
 	}
 	r.registrySignals(ctx, targets, extra)
@@ -177,7 +173,7 @@ func analyzeAll(ctx context.Context, targets []analysisTarget, cache *analysisCa
 				}
 				for _, f := range fs {
 					k := precheck.Package{Ecosystem: t.pkg.Ecosystem, Name: t.pkg.Name, Version: t.pkg.Version}
-					extra[k] = append(extra[k], analysisFinding(f))
+					extra[k] = append(extra[k], f.Precheck())
 				}
 				mu.Unlock()
 			}
@@ -192,11 +188,6 @@ func analyzeAll(ctx context.Context, targets []analysisTarget, cache *analysisCa
 	close(work)
 	wg.Wait()
 	return extra, cached
-}
-
-func analysisFinding(f analysis.Finding) precheck.Finding {
-	sev, _ := precheck.ParseSeverity(f.Severity)
-	return precheck.Finding{ID: f.Rule, Kind: precheck.Analysis, Severity: sev, Summary: f.Summary, Evidence: f.Evidence}
 }
 
 // judge adds detection findings to the install's verdict. done is true when the

@@ -57,6 +57,7 @@ func (r *runner) blockSmuggledBeforeResolve(ctx context.Context) (done bool, err
 			}
 		}
 		if len(bad) == 0 {
+			r.committed = pkgs // what the prewarm may load ahead (prewarm.go)
 			return false, nil
 		}
 		return true, r.blockMismatched(ctx, bad)

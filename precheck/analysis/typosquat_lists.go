@@ -191,6 +191,10 @@ func (t *TopLists) Info() []TopListInfo {
 	return out
 }
 
+// Load reads eco's list now, so that a later check does not wait for it (the
+// install loads it while a step's container runs).
+func (t *TopLists) Load(eco string) { t.get(eco) }
+
 func (t *TopLists) list(eco string) *topList {
 	if l := t.get(eco); l != nil {
 		return l.list
@@ -218,25 +222,29 @@ func (t *TopLists) get(eco string) *loadedList {
 	return l
 }
 
-var (
-	embeddedOnce  sync.Once
-	embeddedLists map[string]*loadedList // read-only once built
-)
-
-func embeddedList(eco string) *loadedList {
-	embeddedOnce.Do(func() {
-		embeddedLists = map[string]*loadedList{}
-		for _, e := range TopListEcosystems {
+// embeddedLists builds each ecosystem's embedded list on first use: an install
+// reads one ecosystem's, never the four.
+var embeddedLists = func() map[string]func() *loadedList {
+	m := map[string]func() *loadedList{}
+	for _, e := range TopListEcosystems {
+		m[e] = sync.OnceValue(func() *loadedList {
 			data := EmbeddedTopListData(e)
 			names, err := ParseTopList(e, data)
 			if err != nil {
 				panic(fmt.Sprintf("embedded list for %s: %v", e, err)) // TestEmbeddedTopListsValid
 			}
 			l := newTopList(e, names)
-			embeddedLists[e] = &loadedList{list: l, info: TopListInfo{Ecosystem: e, Names: len(l.names), Built: generatedDate(data)}}
-		}
-	})
-	return embeddedLists[eco]
+			return &loadedList{list: l, info: TopListInfo{Ecosystem: e, Names: len(l.names), Built: generatedDate(data)}}
+		})
+	}
+	return m
+}()
+
+func embeddedList(eco string) *loadedList {
+	if f, ok := embeddedLists[eco]; ok {
+		return f()
+	}
+	return nil
 }
 
 var generatedRE = regexp.MustCompile(`(?m)^#.*\bon (\d{4}-\d{2}-\d{2})\b`)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/term"
@@ -66,11 +67,25 @@ func (a *App) Color() bool {
 // Progress reports whether progress bars may be drawn on stderr.
 func (a *App) Progress() bool { return a.stderrTTY && !a.Quiet && !a.CI }
 
-type prefixFormatter struct{}
+// initTime is when this package was initialised, a few milliseconds after the
+// process started (the runtime's and most packages' init come first).
+var initTime = time.Now()
 
-func (prefixFormatter) Format(e *logrus.Entry) ([]byte, error) {
+// processStart is the origin of PHYLUM_BOX_DEBUG=times's times.
+func processStart() time.Time { return initTime }
+
+// prefixFormatter writes "[phylum-box] message"; with a start time
+// (PHYLUM_BOX_DEBUG=times, for profiling), "[phylum-box 0.123s] message", the
+// seconds since start.
+type prefixFormatter struct{ start time.Time }
+
+func (f prefixFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	var b strings.Builder
-	b.WriteString("[phylum-box] ")
+	if f.start.IsZero() {
+		b.WriteString("[phylum-box] ")
+	} else {
+		fmt.Fprintf(&b, "[phylum-box %.3fs] ", e.Time.Sub(f.start).Seconds())
+	}
 	switch e.Level {
 	case logrus.ErrorLevel, logrus.FatalLevel, logrus.PanicLevel:
 		b.WriteString("error: ")
@@ -94,6 +109,9 @@ func NewLogger(w io.Writer) *logrus.Logger {
 	l := logrus.New()
 	l.Out = w
 	l.Formatter = prefixFormatter{}
+	if DebugTimes(os.Getenv("PHYLUM_BOX_DEBUG")) {
+		l.Formatter = prefixFormatter{start: processStart()}
+	}
 	l.Level = logrus.InfoLevel
 	return l
 }

@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,10 +25,17 @@ func QuietLibcontainer(app *App) {
 }
 
 // DebugRunc reports whether a PHYLUM_BOX_DEBUG value names runc (or libcontainer).
-func DebugRunc(v string) bool {
+func DebugRunc(v string) bool { return debugNames(v, "runc", "libcontainer") }
+
+// DebugTimes reports whether a PHYLUM_BOX_DEBUG value names times: every line
+// phylum-box logs then says when, in seconds since it started, for profiling.
+func DebugTimes(v string) bool { return debugNames(v, "times") }
+
+// debugNames: the comma-separated list v names one of names, or "all".
+func debugNames(v string, names ...string) bool {
 	for _, w := range strings.Split(v, ",") {
-		switch strings.ToLower(strings.TrimSpace(w)) {
-		case "runc", "libcontainer", "all":
+		w = strings.ToLower(strings.TrimSpace(w))
+		if w == "all" || slices.Contains(names, w) {
 			return true
 		}
 	}

@@ -1,12 +1,16 @@
 package cmdutil
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -152,5 +156,21 @@ func TestDebugRunc(t *testing.T) {
 		if got := DebugRunc(v); got != want {
 			t.Errorf("DebugRunc(%q) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+func TestDebugTimes(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "times": true, "runc,times": true, "all": true, "runc": false, "timesx": false} {
+		if got := DebugTimes(v); got != want {
+			t.Errorf("DebugTimes(%q) = %v, want %v", v, got, want)
+		}
+	}
+	l := NewLogger(io.Discard)
+	var b bytes.Buffer
+	l.Out = &b
+	l.Formatter = prefixFormatter{start: time.Now().Add(-1500 * time.Millisecond)}
+	l.Info("resolving")
+	if got := b.String(); !regexp.MustCompile(`^\[phylum-box 1\.5\d\ds\] resolving\n$`).MatchString(got) {
+		t.Errorf("with times: %q", got)
 	}
 }

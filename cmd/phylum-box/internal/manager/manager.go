@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -327,10 +328,11 @@ func execTool(name string, args []string) error {
 	return fmt.Errorf("exec %s: %w", path, err)
 }
 
-// npmMetadata answers the engine's per-package metadata questions from one batched
-// registry lookup made on first use.
+// npmMetadata answers the engine's per-package metadata questions from batched
+// registry lookups (Prefetch), each package looked up once per run.
 type npmMetadata struct {
 	client *registry.Client
+	mu     sync.Mutex // the install may prefetch in the background (internal/install/prewarm.go)
 	done   bool
 	facts  map[string]registry.Result
 }
@@ -352,6 +354,8 @@ func newNpmMetadata(plan *managers.Plan, cfg *config.Config) *npmMetadata {
 }
 
 func (m *npmMetadata) Metadata(ctx context.Context, pkg precheck.Package) (precheck.Metadata, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if !m.done {
 		return precheck.Metadata{}, errors.New("registry metadata was not prefetched")
 	}
@@ -373,13 +377,20 @@ func (m *npmMetadata) Metadata(ctx context.Context, pkg precheck.Package) (prech
 const hashLookupTimeout = 30 * time.Second
 
 // Prefetch looks every package up at once (bounded concurrency) before the engine
-// asks one by one.
+// asks one by one; a package an earlier Prefetch of this run looked up is not looked
+// up again (a published version's facts do not change; a failure is not waited for
+// twice — an unreachable registry costs its timeout once, as before the prewarm).
 func (m *npmMetadata) Prefetch(ctx context.Context, pkgs []precheck.Package) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var specs []registry.Spec
 	for _, p := range pkgs {
 		// Without min_release_age (the abbreviated documents) only the hashes a
 		// lockfile pins are compared: a lockfile that pins none needs no request.
 		if !p.Uncheckable && (!m.client.Abbreviated || p.Integrity != "") {
+			if _, ok := m.facts[p.Name+"@"+p.Version]; ok {
+				continue
+			}
 			specs = append(specs, registry.Spec{Name: p.Name, Version: p.Version})
 		}
 	}
@@ -391,7 +402,9 @@ func (m *npmMetadata) Prefetch(ctx context.Context, pkgs []precheck.Package) {
 		ctx, cancel = context.WithTimeout(ctx, hashLookupTimeout)
 		defer cancel()
 	}
-	m.facts = map[string]registry.Result{}
+	if m.facts == nil {
+		m.facts = map[string]registry.Result{}
+	}
 	for _, r := range m.client.Lookup(ctx, specs) {
 		m.facts[r.Name+"@"+r.Version] = r
 	}
