@@ -349,6 +349,7 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	// A registry-only add, upgrade or remove: resolve and fetch in one run (yarnfetch.go).
 	if yarnClassicFetchesInResolve(cmd, lead, prefix, rest, root, workspaces, rcs) {
 		p.Steps.Resolve.Installs, p.Steps.Download = true, nil
+		p.Notes = append(p.Notes, "registry packages only: the resolve step's install is kept, checked like a download's, and there is no download step")
 	}
 	return p, nil
 }
@@ -525,6 +526,9 @@ func yarnClassicCredentials(env Env, cfg *NpmConfig) *Credentials {
 var yarnDocHow = map[YarnFlavor]map[string]string{
 	YarnClassic: {
 		"install": "resolved by a full install with scripts off, prechecked, then downloaded and built in the sandbox",
+		"add":     yarnClassicFetchDoc,
+		"upgrade": yarnClassicFetchDoc,
+		"remove":  yarnClassicFetchDoc,
 		"create":  docCreate("NAME"),
 	},
 	YarnBerry: {

@@ -28,6 +28,10 @@ import (
 // yarn-offline-mirror. Any doubt — an unreadable or linked file, a line of
 // yarn.lock not understood — keeps them too.
 
+// yarnClassicFetchDoc is the reference page's line for add, upgrade and remove.
+const yarnClassicFetchDoc = "registry packages: resolved and fetched in one run with scripts off, prechecked (lockfile and installed tree), then built in the sandbox; " +
+	"a git, file, link or tarball dependency, resolutions, workspaces, a yarn-path or an offline mirror keep resolve, precheck, then download"
+
 // yarnFetchOptions are the add/upgrade/remove options that only say how package.json
 // records the spec.
 var yarnFetchOptions = map[string]bool{

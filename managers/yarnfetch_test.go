@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -187,5 +188,39 @@ func mustSymlink(t *testing.T, target, link string) {
 	t.Helper()
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A real yarn 1 lockfile (testdata/yarnfetch/yarn.lock: esbuild with its optional
+// platform packages, a scoped package, is-odd) is registry-only; the same lockfile
+// with one entry pointing elsewhere is not.
+func TestYarnLockRegistryOnlyRealLockfile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "yarnfetch", "yarn.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := string(data)
+	if !yarnLockRegistryOnly(lock) {
+		t.Fatal("the real registry-only lockfile: want true")
+	}
+	const isNumber = `is-number@^6.0.0:
+  version "6.0.0"
+  resolved "https://registry.yarnpkg.com/is-number/-/is-number-6.0.0.tgz#e6d15ad31fc262887cccf217ae5f9316f81b1995"`
+	if !strings.Contains(lock, isNumber) {
+		t.Fatalf("testdata changed: no entry\n%s", isNumber)
+	}
+	for _, tc := range []struct{ name, entry string }{
+		{"git resolved", strings.Replace(isNumber, `"https://registry.yarnpkg.com/is-number/-/is-number-6.0.0.tgz#e6d15ad31fc262887cccf217ae5f9316f81b1995"`, `"git+https://github.com/x/is-number.git#e6d15ad"`, 1)},
+		{"codeload resolved", strings.Replace(isNumber, `"https://registry.yarnpkg.com/is-number/-/is-number-6.0.0.tgz#e6d15ad31fc262887cccf217ae5f9316f81b1995"`, `"https://codeload.github.com/x/is-number/tar.gz/e6d15ad"`, 1)},
+		{"file key", strings.Replace(isNumber, "is-number@^6.0.0:", `"is-number@file:../is-number":`, 1)},
+		{"github key", strings.Replace(isNumber, "is-number@^6.0.0:", `"is-number@github:x/is-number":`, 1)},
+		{"no resolved", strings.Split(isNumber, "\n  resolved")[0]},
+		{"tab indent", strings.Replace(isNumber, "  version", "\tversion", 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if yarnLockRegistryOnly(strings.Replace(lock, isNumber, tc.entry, 1)) {
+				t.Error("want false")
+			}
+		})
 	}
 }
