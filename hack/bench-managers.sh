@@ -18,7 +18,9 @@
 #                committed the berry way (.yarn/releases + yarnPath, packageManager;
 #                PHYLUM_BOX_YARN_BERRY names the trusted release), once with
 #                nodeLinker: node-modules and once with the default pnp
-#                (BERRY_LINKERS="node-modules pnp" to choose)
+#                (BERRY_LINKERS="node-modules pnp" to choose); yarn 4's default
+#                enableScripts: false (no build), BERRY_SCRIPTS=1 for enableScripts:
+#                true (esbuild's build, and no nothing-to-do check)
 #   pip          `pip install -r requirements.txt` in a venv that already satisfies
 #                every pinned requirement (wheels served by a local index on 127.0.0.1)
 #   poetry       `poetry install` with nothing to change (the same local index; the
@@ -229,8 +231,9 @@ berry_project() {
 	mkdir -p .yarn/releases
 	cp "$rel/bin/yarn.js" .yarn/releases/yarn-berry.cjs
 	{
-		printf 'yarnPath: .yarn/releases/yarn-berry.cjs\nenableTelemetry: false\nenableScripts: true\n'
+		printf 'yarnPath: .yarn/releases/yarn-berry.cjs\nenableTelemetry: false\n'
 		[[ $linker == node-modules ]] && printf 'nodeLinker: node-modules\n'
+		[[ -n ${BERRY_SCRIPTS:-} ]] && printf 'enableScripts: true\n'
 		true
 	} >.yarnrc.yml
 	node -e '
@@ -273,7 +276,10 @@ for c in $cases; do
 		yarn) bench "yarn noop" 1.0 nothing yarn install --non-interactive ;;
 		yarn-add)
 			snapshot package.json yarn.lock node_modules
-			bench "yarn add" 1.3 installed yarn add --non-interactive is-odd@3.0.1
+			# As typed: an option outside the few that only say how package.json
+			# records the spec (--non-interactive among them) keeps phylum-box's two
+			# steps, resolve then download.
+			bench "yarn add" 1.3 installed yarn add is-odd@3.0.1
 			;;
 		yarn-frozen) bench "yarn frozen" 1.03 no_modules yarn install --frozen-lockfile --non-interactive ;;
 		esac
