@@ -3,7 +3,7 @@ package install
 // The static analysis of the archives pip, Poetry and Bundler install from: their
 // download step leaves wheels, sdists and .gem files in Plan.Steps.Fetched, and the build
 // step installs them from there (setup.py, PEP 517 backends and extconf.rb run
-// only then). Each archive is read as data (analysis.Archive), under the name the
+// only then). Each archive is read as data (analysis.ReadArchive), under the name the
 // precheck gave its package.
 
 import (
@@ -29,7 +29,7 @@ const maxFetchedArchives = 20000
 // archiveTargets lists the archives the download step left in the plan's Fetched
 // dir, each with the resolved package it is a file of. The dir is listed without
 // following symlinks (what is in it was written by a step); an entry that is not a
-// regular file is skipped, and analysis.Archive opens each one beneath the dir
+// regular file is skipped, and analyzeArchive opens each one beneath the dir
 // without following any.
 func (r *runner) archiveTargets(resolved []precheck.Package) (targets []analysisTarget, skipped []string) {
 	rel := r.o.Plan.Steps.Fetched
@@ -127,7 +127,7 @@ func archiveIdentity(eco, file string) (name, version string, ok bool) {
 			}
 			return parts[0], parts[1], true
 		}
-		// The compressions pip unpacks; analysis.Archive refuses those it cannot
+		// The compressions pip unpacks; analysis.ReadArchive refuses those it cannot
 		// read (xz, lzma), which is then said in the log, not skipped unseen.
 		for _, ext := range []string{".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar.lz", ".tlz", ".tar.lzma", ".tar", ".zip"} {
 			if base, ok := strings.CutSuffix(file, ext); ok {

@@ -24,8 +24,6 @@ import (
 	"os"
 	"path"
 	"strings"
-
-	"github.com/phylum-box/phylum-box/internal/safefs"
 )
 
 const (
@@ -80,29 +78,11 @@ func (t *tree) readMem(rel string) ([]byte, bool, error) {
 	return data, f.size > int64(len(data)), nil
 }
 
-// Archive analyses the distribution file name, a regular file directly in dir
-// (opened beneath dir with no symlink followed), as data: a wheel (.whl), an sdist
-// (.tar.gz, .tgz, .tar.bz2, .tar, .zip) or a gem (.gem). What is read, and the
-// findings, are those of Dir on the unpacked package.
-func Archive(ctx context.Context, pkg Package, dir, name string) ([]Finding, error) {
-	if name == "" || strings.ContainsAny(name, "/\x00") {
-		return nil, fmt.Errorf("analysing %s %s@%s (%q): not a file name", pkg.Ecosystem, pkg.Name, pkg.Version, name)
-	}
-	f, err := safefs.Open(dir, name, safefs.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("analysing %s %s@%s: %w", pkg.Ecosystem, pkg.Name, pkg.Version, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return ReadArchive(ctx, pkg, f, st.Size(), name)
-}
-
-// ReadArchive is Archive over an open file (r, size bytes) whose name says its
-// format; the caller that hashes the file first reads it through the same
-// descriptor.
+// ReadArchive analyses a distribution file, open as r (size bytes), as data: a
+// wheel (.whl), an sdist (.tar.gz, .tgz, .tar.bz2, .tar, .zip) or a gem (.gem),
+// as name's suffix says. What is read, and the findings, are those of Dir on the
+// unpacked package. The caller opens the file (beneath its dir, no symlink
+// followed: safefs) and may hash it first through the same descriptor.
 func ReadArchive(ctx context.Context, pkg Package, r io.ReaderAt, size int64, name string) ([]Finding, error) {
 	t, gemExts, err := archiveTree(ctx, r, size, name)
 	if err != nil {

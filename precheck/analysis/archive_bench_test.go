@@ -14,7 +14,7 @@ func BenchmarkArchiveSetuptools(b *testing.B) {
 		b.Skip("no setuptools wheel in /usr/share/python-wheels")
 	}
 	for i := 0; i < b.N; i++ {
-		if _, err := Archive(context.Background(), Package{"PyPI", "setuptools", ""}, filepath.Dir(m[0]), filepath.Base(m[0])); err != nil {
+		if _, err := archiveIn(context.Background(), Package{"PyPI", "setuptools", ""}, filepath.Dir(m[0]), filepath.Base(m[0])); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -62,7 +62,7 @@ func gemFindings(t *testing.T, data []byte) []Finding {
 	if err := os.WriteFile(filepath.Join(dir, "x-1.0.0.gem"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := Archive(context.Background(), Package{"RubyGems", "x", "1.0.0"}, dir, "x-1.0.0.gem")
+	fs, err := archiveIn(context.Background(), Package{"RubyGems", "x", "1.0.0"}, dir, "x-1.0.0.gem")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestArchiveSdistPipNames(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "x-1.0.tar.gz"), buf.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			fs, err := Archive(context.Background(), Package{"PyPI", "x", "1.0"}, dir, "x-1.0.tar.gz")
+			fs, err := archiveIn(context.Background(), Package{"PyPI", "x", "1.0"}, dir, "x-1.0.tar.gz")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,7 +183,7 @@ func TestArchiveSdistTbz(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "x-1.0.tbz"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		fs, err := Archive(context.Background(), Package{"PyPI", "x", "1.0"}, dir, "x-1.0.tbz")
+		fs, err := archiveIn(context.Background(), Package{"PyPI", "x", "1.0"}, dir, "x-1.0.tbz")
 		if err != nil {
 			t.Fatal(err)
 		}

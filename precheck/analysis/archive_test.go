@@ -192,7 +192,7 @@ func TestArchiveLabelled(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, c.file), c.data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			fs, err := Archive(context.Background(), Package{c.eco, "x", "1.0"}, dir, c.file)
+			fs, err := archiveIn(context.Background(), Package{c.eco, "x", "1.0"}, dir, c.file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -229,11 +229,11 @@ func TestArchiveRefusals(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "x-1.0.exe"), []byte("MZ"), 0o644)
 	os.WriteFile(filepath.Join(dir, "z-1.0.tar.gz"), []byte("not gzip"), 0o644)
 	for _, n := range []string{"y-1.0.tar.gz", "x-1.0.exe", "z-1.0.tar.gz", "../x-1.0.tar.gz"} {
-		if _, err := Archive(context.Background(), Package{"PyPI", "x", "1.0"}, dir, n); err == nil {
+		if _, err := archiveIn(context.Background(), Package{"PyPI", "x", "1.0"}, dir, n); err == nil {
 			t.Errorf("%s: no error", n)
 		}
 	}
-	if _, err := Archive(context.Background(), Package{"PyPI", "x", "1.0"}, dir, "x-1.0.tar.gz"); err != nil {
+	if _, err := archiveIn(context.Background(), Package{"PyPI", "x", "1.0"}, dir, "x-1.0.tar.gz"); err != nil {
 		t.Errorf("x-1.0.tar.gz: %v", err)
 	}
 }
@@ -248,7 +248,7 @@ func TestArchiveOversized(t *testing.T) {
 	data := tarGz(t, []tarEntry{{name: "x-1.0/aaa/pad.py", body: pad}, {name: "x-1.0/setup.py", body: "import os\n"}})
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "x-1.0.tar.gz"), data, 0o644)
-	fs, err := Archive(context.Background(), Package{"PyPI", "x", "1.0"}, dir, "x-1.0.tar.gz")
+	fs, err := archiveIn(context.Background(), Package{"PyPI", "x", "1.0"}, dir, "x-1.0.tar.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestArchiveRealPackagesNoHigh(t *testing.T) {
 			eco = "RubyGems"
 		}
 		name := filepath.Base(p)
-		fs, err := Archive(context.Background(), Package{eco, name, ""}, filepath.Dir(p), name)
+		fs, err := archiveIn(context.Background(), Package{eco, name, ""}, filepath.Dir(p), name)
 		if err != nil {
 			t.Logf("%s: %v", p, err) // osv-scalibr's deliberately corrupt gems
 			continue

@@ -193,16 +193,11 @@ func runAnalyzeArchive(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOption
 			return exitcode.With(exitcode.Incomplete, fmt.Errorf("analyze: %w", err))
 		}
 		for _, fd := range fs {
-			sev, _ := precheck.ParseSeverity(fd.Severity)
-			extra[key] = append(extra[key], precheck.Finding{ID: fd.Rule, Kind: precheck.Analysis, Severity: sev, Summary: fd.Summary, Evidence: fd.Evidence})
+			extra[key] = append(extra[key], fd.Precheck())
 		}
 	}
-	if target, technique, ok := analysis.LoadTopLists(dbPath).Typosquat(pkg.Ecosystem, pkg.Name); ok && !pkg.Uncheckable {
-		extra[key] = append(extra[key], precheck.Finding{
-			ID: analysis.RuleTyposquat, Kind: precheck.Analysis, Severity: precheck.SeverityMedium,
-			Summary:  fmt.Sprintf("the name %s imitates the popular package %s (%s)", pkg.Name, target, technique),
-			Evidence: []string{fmt.Sprintf("%s is %s of %s", pkg.Name, technique, target)},
-		})
+	if sq, ok := analysis.LoadTopLists(dbPath).TyposquatFinding(pkg.Ecosystem, pkg.Name); ok && !pkg.Uncheckable {
+		extra[key] = append(extra[key], sq)
 	}
 	v = eng.Judge(ctx, v, extra)
 	installCode := map[string]string{precheck.PyPI: "setup.py and the build backend are", precheck.RubyGems: "extconf.rb and the Rakefile are", precheck.CratesIO: "build.rs and proc-macros are"}[job.Ecosystem]
