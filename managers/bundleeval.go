@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/redact"
 )
 
 // bundleEvaluator is the Ruby program the evaluate step runs (ruby -e): it loads the
@@ -126,11 +128,11 @@ func bundleRemote(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("source %q is not a URL", raw)
+		return "", fmt.Errorf("source %q is not a URL", redact.URL(raw))
 	case u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.Opaque != "":
-		return "", fmt.Errorf("source %q is not an http(s) URL", raw)
+		return "", fmt.Errorf("source %q is not an http(s) URL", redact.URL(raw))
 	case u.User != nil:
-		return "", fmt.Errorf("source %q has credentials in it; put them in ~/.bundle/config (`bundle config set --global %s USER:PASS`)", u.Redacted(), u.Hostname())
+		return "", fmt.Errorf("source %q has credentials in it; put them in ~/.bundle/config (`bundle config set --global %s USER:PASS`)", redact.URL(raw), u.Hostname())
 	case u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "'\\ \t\r\n\"#?") || strings.ContainsFunc(raw, func(r rune) bool { return r < 0x20 || r > 0x7e }):
 		return "", fmt.Errorf("source %q has characters a gem source URL does not have", raw)
 	}

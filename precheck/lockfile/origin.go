@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/precheck"
 )
 
@@ -55,7 +56,7 @@ func (r *Registries) forName(name string) string {
 func npmTarballMismatch(name, version, ref string, regs *Registries) string {
 	u, err := url.Parse(ref)
 	if err != nil {
-		return "its URL " + ref + " cannot be read"
+		return "its URL " + redact.URL(ref) + " cannot be read"
 	}
 	base := name
 	if i := strings.LastIndexByte(name, '/'); i >= 0 {
@@ -71,10 +72,10 @@ func npmTarballMismatch(name, version, ref string, regs *Registries) string {
 	}
 	switch {
 	case !ok || version == "" || name == "":
-		return "its URL " + ref + " is not the registry's tarball of " + name + "@" + version +
+		return "its URL " + redact.URL(ref) + " is not the registry's tarball of " + name + "@" + version +
 			" (expected …" + want + ")"
 	case u.RawQuery != "" || u.User != nil:
-		return "its URL " + u.Redacted() + " carries a query or credentials; a registry tarball URL has neither"
+		return "its URL " + redact.URL(ref) + " carries a query or credentials; a registry tarball URL has neither"
 	case regs == nil:
 		return ""
 	}

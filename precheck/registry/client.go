@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/phylum-box/phylum-box/internal/redact"
 )
 
 // DefaultRegistry is npm's public registry.
@@ -75,7 +77,7 @@ func RefuseDowngrade(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("%w: stopped after 10 redirects", errRedirect)
 	}
 	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("%w: refusing the redirect from %s to %s: it would drop TLS", errRedirect, via[0].URL.Host, req.URL.Redacted())
+		return fmt.Errorf("%w: refusing the redirect from %s to %s: it would drop TLS", errRedirect, via[0].URL.Host, redact.URL(req.URL.String()))
 	}
 	return nil
 }
