@@ -190,7 +190,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 		log.Infof("resolving: %s", stepLabel(p.Steps.Resolve))
 		r.warm = r.startPrewarm(ctx)
-		defer r.warm.wait()
+		defer r.warm.stop()
 		if p.Steps.ResolveOutput != nil { // the resolution is the step's output (resolveoutput.go)
 			var done bool
 			if resolvedOut, done, err = r.resolveCaptured(ctx); err != nil || done {

@@ -23,7 +23,10 @@ import (
 // the precheck itself would make, and never before the step is under way).
 const maxPrewarm = 20000
 
-type prewarm struct{ done chan struct{} }
+type prewarm struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+}
 
 // startPrewarm starts the loads in the background; wait for them before using what
 // they load. nil (nothing to wait for) when there is nothing to load.
@@ -37,7 +40,8 @@ func (r *runner) startPrewarm(ctx context.Context) *prewarm {
 	}
 	lists := r.topLists()
 	eco := r.o.Plan.Ecosystem
-	w := &prewarm{done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(ctx)
+	w := &prewarm{done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(w.done)
 		lists.Load(eco)
@@ -51,6 +55,15 @@ func (r *runner) startPrewarm(ctx context.Context) *prewarm {
 // wait returns when the prewarm is over (at once for nil).
 func (w *prewarm) wait() {
 	if w != nil {
+		<-w.done
+	}
+}
+
+// stop ends the prewarm early (its lookups are cancelled) and waits for it: an
+// install that stops before its precheck does not wait for lookups it will not use.
+func (w *prewarm) stop() {
+	if w != nil {
+		w.cancel()
 		<-w.done
 	}
 }
