@@ -1,0 +1,100 @@
+package integration
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Attacks on this session's one-run add paths (issue 12) and nothing-to-do checks.
+
+// localIntegrity is the integrity the local registry published for name@version.
+func (reg *npmLocalRegistry) localIntegrity(name, version string) string {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	ver := reg.docs[name]["versions"].(map[string]any)[version].(map[string]any)
+	return ver["dist"].(map[string]any)["integrity"].(string)
+}
+
+// pnpmLockOne is a pnpm v9 lockfile with one registry dependency, name@version,
+// resolved by integrity to the tarball URL tarball.
+func pnpmLockOne(name, version, integrity, tarball string) string {
+	return fmt.Sprintf(`lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+importers:
+
+  .:
+    dependencies:
+      %[1]s:
+        specifier: %[2]s
+        version: %[2]s
+
+packages:
+
+  %[1]s@%[2]s:
+    resolution: {integrity: %[3]s, tarball: %[4]s}
+
+snapshots:
+
+  %[1]s@%[2]s: {}
+`, name, version, integrity, tarball)
+}
+
+// A committed pnpm-lock.yaml whose entry has the registry tarball layout
+// (…/-/name-1.0.0.tgz) but sits on a host no registry setting names: the precheck
+// blocks it (not the registry's tarball), but the one-run `pnpm add` would fetch it
+// in its networked resolve step first — a request to a host the project chose,
+// before any verdict (npm's one-run path already keeps the two steps for that).
+// Held: the committed lockfile is prechecked before any step runs. Asserted: that
+// host is never asked, the add is blocked, the project is
+// byte-identical. The twin: the same lockfile with the tarball on the configured
+// registry adds in one networked run.
+func TestAttackSession5PnpmLockForeignTarball(t *testing.T) {
+	requireTool(t, "pnpm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := startNpmLocalRegistry(t, "")
+		evil := startNpmLocalRegistry(t, "")
+		reg.Add("pbox-s5-a", "1.0.0", nil, map[string]string{"index.js": "module.exports = 1\n"})
+		reg.Add("pbox-s5-b", "1.0.0", nil, map[string]string{"index.js": "module.exports = 2\n"})
+		evil.Add("pbox-s5-a", "1.0.0", nil, map[string]string{"index.js": "module.exports = 'evil'\n"})
+		tarball := "/pbox-s5-a/-/pbox-s5-a-1.0.0.tgz"
+
+		for _, c := range []struct {
+			name string
+			host *npmLocalRegistry
+		}{{"foreign", evil}, {"registry", reg}} {
+			t.Run(c.name, func(t *testing.T) {
+				b := newPMBox(t, m)
+				setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "dependencies": map[string]string{"pbox-s5-a": "1.0.0"}})
+				writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
+				writeProjectFile(t, b, "pnpm-lock.yaml", pnpmLockOne("pbox-s5-a", "1.0.0", c.host.localIntegrity("pbox-s5-a", "1.0.0"), c.host.URL+tarball))
+				before := projectState(t, b.Project)
+				asked := len(evil.Auth())
+				rep := b.reportPath(c.name + ".json")
+				r := b.tool(rep, "pnpm", "add", "pbox-s5-b@1.0.0")
+				if got := len(evil.Auth()) - asked; got != 0 {
+					t.Errorf("%s: the host the lockfile names was asked %d time(s) before any verdict", c.name, got)
+				}
+				if c.host == evil {
+					if r.Code == 0 {
+						t.Fatalf("a lockfile tarball on a foreign host was installed:\n%s", r.Stderr)
+					}
+					wantStderr(t, r, "pbox-s5-a")
+					assertSameTree(t, before, projectState(t, b.Project), "a blocked pnpm add over a lockfile with a foreign tarball")
+					return
+				}
+				wantCode(t, r, 0, "pnpm add next to a lockfile entry on the configured registry")
+				readPnpmAddReport(t, rep).oneNetworkedRun(t, "add", "the twin")
+				wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-s5-b", "package.json"), "pbox-s5-b installed")
+				if got := string(readFileT(t, filepath.Join(b.Project, "node_modules", "pbox-s5-a", "index.js"))); !strings.Contains(got, "module.exports = 1") {
+					t.Errorf("pbox-s5-a is not the registry's: %q", got)
+				}
+			})
+		}
+	})
+}
