@@ -1,6 +1,7 @@
 package managers
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,8 +36,9 @@ import (
 // is a format phylum-box reads exactly, so PnP installs run every step.
 //
 // Builds: which packages yarn built is recorded only in install-state.gz too.
-// Unless scripts are off (enableScripts: false), a tree with a package that has a
-// build (preinstall, install or postinstall script, or a binding.gyp) runs every
+// Unless scripts are off (enableScripts: false, or unset with a committed yarn
+// 4.18 release, whose default it is), a tree with a package that has a build
+// (preinstall, install or postinstall script, or a binding.gyp) runs every
 // step: whether its build ran cannot be told from the files phylum-box reads.
 
 // berryNoopFlags are the options of a bare `yarn install` that leave what it does
@@ -117,8 +119,43 @@ func berryNoopCheck(env Env, y yarnArgv, prefix []string, cmd string, rest []str
 	if values["nodeLinker"] != "node-modules" || (values["nmMode"] != "" && values["nmMode"] != "classic") {
 		return nil
 	}
-	scriptsOff := values["enableScripts"] == "false"
-	return func() (bool, string) { return BerryUpToDate(root, scriptsOff) }
+	scripts, yarnPath := values["enableScripts"], rc.project.get("yarnPath")
+	if rc.home.get("yarnPath") != "" && yarnPath == "" {
+		yarnPath = "-" // the user's release: its default is not read
+	}
+	return func() (bool, string) {
+		scriptsOff := scripts == "false" || (scripts == "" && berryScriptsOffByDefault(root, yarnPath))
+		return BerryUpToDate(root, scriptsOff)
+	}
+}
+
+// berryScriptsMarker begins enableScripts' definition in a (bundled) yarn
+// release: `enableScripts:{description:"…",type:"BOOLEAN",default:!1}`.
+var berryScriptsMarker = []byte(`enableScripts:{description:"`)
+
+// berryScriptsOffByDefault says whether the release the project commits
+// (yarnPath, a file inside the project) runs no dependency's build script unless
+// enableScripts is set — yarn 4.18's default; earlier releases default to true.
+// The release is read as data, never run; anything but that exact definition
+// (another release, no yarnPath, a release outside the project) counts as
+// scripts on. A release that lies about it only makes phylum-box skip an install
+// whose tree is otherwise what yarn.lock says: no code runs either way.
+func berryScriptsOffByDefault(root, yarnPath string) bool {
+	if yarnPath == "" || yarnPath == "-" || filepath.IsAbs(yarnPath) {
+		return false
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	data, err := readNoLink(r, filepath.ToSlash(filepath.Clean(yarnPath)))
+	if err != nil || bytes.Count(data, berryScriptsMarker) != 1 {
+		return false
+	}
+	def := data[bytes.Index(data, berryScriptsMarker):]
+	end := bytes.IndexByte(def, '}')
+	return end > 0 && end < 400 && bytes.HasSuffix(def[:end], []byte(`",type:"BOOLEAN",default:!1`))
 }
 
 // topLevel is the file's top-level settings, a scalar's value as written ("" for

@@ -1,6 +1,7 @@
 package managers
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -389,5 +390,46 @@ func TestBerrySplitLocator(t *testing.T) {
 	}
 	if got := berryDevirtualize("react-dom@virtual:a29c#npm:18.2.0"); got != "react-dom@npm:18.2.0" {
 		t.Errorf("berryDevirtualize = %q", got)
+	}
+}
+
+func TestBerryScriptsOffByDefault(t *testing.T) {
+	const def = `,enableScripts:{description:"If true, packages are allowed to have install scripts by default",type:"BOOLEAN",default:`
+	for _, tc := range []struct {
+		name, release, yarnPath string
+		want                    bool
+	}{
+		{name: "yarn 4.18", release: "x" + def + "!1},y", yarnPath: ".yarn/releases/yarn.cjs", want: true},
+		{name: "an earlier yarn 4", release: "x" + def + "!0},y", yarnPath: ".yarn/releases/yarn.cjs"},
+		{name: "defined twice", release: def + "!1}" + def + "!1}", yarnPath: ".yarn/releases/yarn.cjs"},
+		{name: "not a bundle", release: "module.exports = {}", yarnPath: ".yarn/releases/yarn.cjs"},
+		{name: "no yarnPath", release: def + "!1}"},
+		{name: "outside the project", release: def + "!1}", yarnPath: "../yarn.cjs"},
+		{name: "the user's release", release: def + "!1}", yarnPath: "-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			os.MkdirAll(filepath.Join(root, ".yarn", "releases"), 0o755)
+			os.WriteFile(filepath.Join(root, ".yarn", "releases", "yarn.cjs"), []byte(tc.release), 0o644)
+			os.WriteFile(filepath.Join(filepath.Dir(root), "yarn.cjs"), []byte(tc.release), 0o644)
+			if got := berryScriptsOffByDefault(root, tc.yarnPath); got != tc.want {
+				t.Errorf("berryScriptsOffByDefault = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// The release the integration tests and the bench commit.
+	rel, err := os.ReadFile("/usr/local/lib/yarn-berry/node_modules/@yarnpkg/cli-dist/bin/yarn.js")
+	if err != nil {
+		t.Skipf("yarn berry is not installed: %v", err)
+	}
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, ".yarn", "releases"), 0o755)
+	os.WriteFile(filepath.Join(root, ".yarn", "releases", "yarn.cjs"), rel, 0o644)
+	var pkg struct{ Version string }
+	if pj, err := os.ReadFile("/usr/local/lib/yarn-berry/node_modules/@yarnpkg/cli-dist/package.json"); err == nil {
+		_ = json.Unmarshal(pj, &pkg)
+	}
+	if got := berryScriptsOffByDefault(root, ".yarn/releases/yarn.cjs"); got != strings.HasPrefix(pkg.Version, "4.18.") {
+		t.Errorf("yarn %s: berryScriptsOffByDefault = %v", pkg.Version, got)
 	}
 }
