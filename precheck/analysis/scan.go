@@ -62,12 +62,14 @@ func (u *unit) scan() {
 	// Patterns run on a copy with long base64/hex runs blanked: no code is in
 	// them, and searching megabytes of embedded wasm for keys is most of the cost.
 	text := maskRuns(u.text)
+	// Every pattern's key literals, found in one pass.
+	occ := keyIdx.find(text)
 	for i := range patterns {
 		p := &patterns[i]
 		if p.langs&u.langs == 0 {
 			continue
 		}
-		for _, loc := range p.findAll(text) {
+		for _, loc := range p.findAll(text, occ, patternKeys[i]) {
 			u.hits = append(u.hits, hit{p.kind, u, loc[0], loc[1]})
 		}
 	}
@@ -299,7 +301,9 @@ const (
 // bundle; finding the key literals first is memchr-fast, and the expression then
 // runs only on the windows around them. Matches p.ok drops are not counted
 // against maxMatches: harmless ones in front must not hide the rest.
-func (p *pattern) findAll(text []byte) [][]int {
+//
+// occ are the key occurrences in text (keyIdx.find), ids this pattern's keys.
+func (p *pattern) findAll(text []byte, occ [][]int, ids []int32) [][]int {
 	if len(text) <= smallText || p.keys == "" {
 		var out [][]int
 		for _, loc := range p.re.FindAllSubmatchIndex(text, -1) {
@@ -312,16 +316,10 @@ func (p *pattern) findAll(text []byte) [][]int {
 		return out
 	}
 	var wins [][2]int
-	for _, k := range strings.Split(p.keys, "|") {
-		kb := []byte(k)
-		for off := 0; off < len(text); {
-			i := bytes.Index(text[off:], kb)
-			if i < 0 {
-				break
-			}
-			s := off + i
-			wins = append(wins, [2]int{max(0, s-windowBefore), min(len(text), s+len(kb)+windowAfter)})
-			off = s + len(kb)
+	for _, id := range ids {
+		n := len(keyIdx.keys[id])
+		for _, s := range occ[id] {
+			wins = append(wins, [2]int{max(0, s-windowBefore), min(len(text), s+n+windowAfter)})
 		}
 	}
 	if len(wins) == 0 {
