@@ -112,7 +112,7 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck
 		r.o.Log.Warnf("static analysis of %s@%s: %v", t.pkg.Name, t.pkg.Version, err)
 	})
 	// The lists `db update` stored next to the database, else the embedded ones.
-	topLists := analysis.LoadTopLists(r.o.Engine.DBPath)
+	topLists := r.topLists()
 	for _, t := range targets {
 		if f, ok := topLists.TyposquatFinding(t.pkg.Ecosystem, t.pkg.Name); ok {
 			extra[t.pkg] = append(extra[t.pkg], f)
