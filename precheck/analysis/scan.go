@@ -306,8 +306,9 @@ const (
 func (p *pattern) findAll(text []byte, occ [][]int, ids []int32) [][]int {
 	if len(text) <= smallText || p.keys == "" {
 		var out [][]int
+		var m memo
 		for _, loc := range p.re.FindAllSubmatchIndex(text, -1) {
-			if p.ok == nil || p.ok(text, loc) {
+			if p.ok == nil || p.ok(text, loc, &m) {
 				if out = append(out, loc); len(out) >= maxMatches {
 					break
 				}
@@ -336,14 +337,24 @@ func (p *pattern) findAll(text []byte, occ [][]int, ids []int32) [][]int {
 		}
 	}
 	var out [][]int
+	var m memo
+	var need [][]byte
+	if p.need != "" {
+		for _, n := range strings.Split(p.need, "|") {
+			need = append(need, []byte(n))
+		}
+	}
 	for _, w := range merged {
+		if need != nil && !containsOneOf(text[w[0]:w[1]], need) {
+			continue
+		}
 		for _, loc := range p.re.FindAllSubmatchIndex(text[w[0]:w[1]], -1) {
 			for i := range loc {
 				if loc[i] >= 0 {
 					loc[i] += w[0]
 				}
 			}
-			if p.ok != nil && !p.ok(text, loc) {
+			if p.ok != nil && !p.ok(text, loc, &m) {
 				continue
 			}
 			out = append(out, loc)
@@ -353,6 +364,15 @@ func (p *pattern) findAll(text []byte, occ [][]int, ids []int32) [][]int {
 		}
 	}
 	return out
+}
+
+func containsOneOf(b []byte, subs [][]byte) bool {
+	for _, s := range subs {
+		if bytes.Contains(b, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // unsplit undoes the cheapest ways to hide a name from a pattern, keeping every
