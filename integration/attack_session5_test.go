@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -93,6 +95,96 @@ func TestAttackSession5PnpmLockForeignTarball(t *testing.T) {
 				wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-s5-b", "package.json"), "pbox-s5-b installed")
 				if got := string(readFileT(t, filepath.Join(b.Project, "node_modules", "pbox-s5-a", "index.js"))); !strings.Contains(got, "module.exports = 1") {
 					t.Errorf("pbox-s5-a is not the registry's: %q", got)
+				}
+			})
+		}
+	})
+}
+
+// yarn 1 takes a range that is not semver and names a directory of the project
+// with a package.json ("vendor") as file:vendor — its implicitFileDeprecated
+// warning — though it has no slash and no file: prefix. Such a project passed the
+// registry-only decision of the one-run yarn add, and the lockfile entry yarn
+// writes for it (pbox-s5-dir@vendor, version 1.0.0, no resolved URL) was judged as
+// the registry's pbox-s5-dir@1.0.0 while the code installed was the project's
+// directory. Asserted: the add keeps resolve, download (a directory dependency),
+// and the precheck lists the entry as not checkable (a local directory), not as
+// the registry's. (The build then fails: yarn 1's offline relink of a directory
+// dependency writes to the read-only cache — as for file:vendor.) The twin: the
+// same dependency as the "latest" tag, no such directory, adds in one run and is
+// the registry's package, checked.
+func TestAttackSession5YarnImplicitDirectory(t *testing.T) {
+	classic := pmFlavours()[0]
+	if classic.name != "yarn-classic" {
+		t.Fatalf("pmFlavours()[0] is %s, want yarn-classic", classic.name)
+	}
+	type pkgReport struct {
+		Exit     int                      `json:"exit_code"`
+		Steps    []struct{ Phase string } `json:"steps"`
+		Precheck *struct {
+			Packages []struct {
+				Name        string `json:"name"`
+				Uncheckable bool   `json:"uncheckable"`
+				Reason      string `json:"uncheckable_reason"`
+			} `json:"packages"`
+		} `json:"precheck"`
+	}
+	read := func(t *testing.T, path string) (phases []string, uncheckable map[string]string) {
+		var r pkgReport
+		if err := json.Unmarshal(readFileT(t, path), &r); err != nil || r.Precheck == nil {
+			t.Fatalf("--report %s: %v", path, err)
+		}
+		for _, s := range r.Steps {
+			phases = append(phases, s.Phase)
+		}
+		uncheckable = map[string]string{}
+		for _, p := range r.Precheck.Packages {
+			if p.Uncheckable {
+				uncheckable[p.Name] = p.Reason
+			}
+		}
+		return phases, uncheckable
+	}
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := startNpmLocalRegistry(t, "")
+		reg.Add("pbox-s5-dir", "1.0.0", nil, map[string]string{"index.js": "module.exports = 'registry'\n"})
+		reg.Add("pbox-s5-c", "1.0.0", nil, map[string]string{"index.js": "module.exports = 'c'\n"})
+		for _, c := range []struct{ name, rng string }{{"directory", "vendor"}, {"tag", "latest"}} {
+			t.Run(c.name, func(t *testing.T) {
+				b := newPMBox(t, m)
+				classic.setup(t, b)
+				writeProjectFile(t, b, ".yarnrc", "registry \""+reg.URL+"/\"\n")
+				var man map[string]any
+				if err := json.Unmarshal(readFileT(t, filepath.Join(b.Project, "package.json")), &man); err != nil {
+					t.Fatal(err)
+				}
+				man["dependencies"] = map[string]string{"pbox-s5-dir": c.rng}
+				setManifest(t, b, man)
+				if c.rng == "vendor" {
+					writeProjectFile(t, b, "vendor/package.json", `{"name": "pbox-s5-dir", "version": "1.0.0"}`+"\n")
+					writeProjectFile(t, b, "vendor/index.js", "module.exports = 'project directory'\n")
+				}
+				rep := b.reportPath(c.name + ".json")
+				r := b.tool(rep, "yarn", "add", "pbox-s5-c@1.0.0")
+				phases, unchecked := read(t, rep)
+				if c.rng == "vendor" {
+					if !slices.Equal(phases, []string{"resolve", "download", "build"}) {
+						t.Errorf("a dependency on a project directory (implicit file:) ran %v, want resolve, download, build", phases)
+					}
+					if why := unchecked["pbox-s5-dir"]; !strings.Contains(why, "local directory") {
+						t.Errorf("pbox-s5-dir@vendor (a project directory) was judged as the registry's package (uncheckable reason %q)\n%s", why, r.Stderr)
+					}
+					return
+				}
+				wantCode(t, r, 0, "yarn add next to a registry dependency on a tag")
+				if !slices.Equal(phases, []string{"resolve", "build"}) {
+					t.Errorf("a registry-only add ran %v, want resolve, build", phases)
+				}
+				if len(unchecked) != 0 {
+					t.Errorf("registry packages were not checked: %v", unchecked)
+				}
+				if got := string(readFileT(t, filepath.Join(b.Project, "node_modules", "pbox-s5-dir", "index.js"))); !strings.Contains(got, "registry") {
+					t.Errorf("pbox-s5-dir is not the registry's: %q", got)
 				}
 			})
 		}

@@ -76,6 +76,11 @@ func yarnClassicFetchesInResolve(cmd string, lead, prefix, rest []string, root s
 		return false
 	}
 	defer r.Close()
+	for _, s := range rest {
+		if !strings.HasPrefix(s, "-") && yarnImplicitDir(r, npmSpecRange(s)) {
+			return false
+		}
+	}
 	data, err := readNoLink(r, "package.json")
 	if err != nil {
 		return false
@@ -98,7 +103,7 @@ func yarnClassicFetchesInResolve(cmd string, lead, prefix, rest []string, root s
 	}
 	for _, deps := range []map[string]string{man.Dependencies, man.DevDependencies, man.OptionalDependencies, man.PeerDependencies} {
 		for name, v := range deps {
-			if !npmRebuildName.MatchString(name) || !npmRegistryRange(v) {
+			if !npmRebuildName.MatchString(name) || !npmRegistryRange(v) || yarnImplicitDir(r, v) {
 				return false
 			}
 		}
@@ -111,6 +116,18 @@ func yarnClassicFetchesInResolve(cmd string, lead, prefix, rest []string, root s
 		return false
 	}
 	return yarnLockRegistryOnly(string(data))
+}
+
+// yarnImplicitDir: yarn 1 takes a range that is not a semver range and names a
+// directory of the project holding a package.json as file:RANGE (its
+// "implicitFileDeprecated" warning), so "vendor" is a directory dependency though
+// it has no slash. Any entry of that name at the project root counts.
+func yarnImplicitDir(r *os.Root, rng string) bool {
+	if rng == "" {
+		return false
+	}
+	_, err := r.Lstat(rng)
+	return !os.IsNotExist(err)
 }
 
 // yarnLockRegistryOnly: a yarn 1 lockfile whose every entry is a registry package

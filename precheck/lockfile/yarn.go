@@ -129,6 +129,13 @@ func (b *yarnBlock) pkg(in *input, berry bool) (precheck.Package, bool) {
 			return p, true
 		}
 	}
+	if b.resolution == "" {
+		// yarn 1 records where it fetched every package it fetched; an entry without
+		// a resolved URL is a directory of the project (file:, or a range such as
+		// "vendor" that names one: yarn's implicit file:), not the registry's.
+		p.Uncheckable, p.Reason = true, "local directory dependency ("+clip(rng)+", no resolved URL)"
+		return p, true
+	}
 	if r := npmOrigin(b.resolution); r != "" {
 		p.Uncheckable, p.Reason = true, r
 	}
