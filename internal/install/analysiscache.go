@@ -5,13 +5,12 @@ package install
 // costs ~15 ms of CPU. A result is keyed by the registry's hash of the tarball
 // (the lockfile's integrity, which the precheck compared with the registry's and
 // npm verified on download: the files analysed are that tarball's), the package's
-// identity, and this binary (new rules, new results).
+// identity, and the analysis's version (new rules, new results).
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -24,23 +23,19 @@ type analysisCache struct {
 	salt string
 }
 
-// newAnalysisCache is the user's cache ($XDG_CACHE_HOME/phylum-box/analysis).
-// Nothing of it is ever mounted into a container.
+// newAnalysisCache is the user's cache ($XDG_CACHE_HOME/phylum-box/analysis),
+// keyed by the analysis's version (analysis.Version: its rules), not by this
+// binary: an upgrade that leaves the rules alone keeps every result, one that
+// changes them analyses again. Nothing of it is ever mounted into a container,
+// and an entry is JSON findings only: what a package's code could write never
+// reaches it, and a forged entry could only hide findings from a user who can
+// already edit their own cache.
 func newAnalysisCache() *analysisCache {
 	base, err := os.UserCacheDir()
 	if err != nil {
 		return &analysisCache{}
 	}
-	salt := ""
-	if exe, err := os.Executable(); err == nil {
-		if st, err := os.Stat(exe); err == nil {
-			salt = fmt.Sprintf("%d.%d", st.Size(), st.ModTime().UnixNano())
-		}
-	}
-	if salt == "" {
-		return &analysisCache{}
-	}
-	return &analysisCache{dir: filepath.Join(base, "phylum-box", "analysis"), salt: salt}
+	return &analysisCache{dir: filepath.Join(base, "phylum-box", "analysis"), salt: "analysis " + analysis.Version()}
 }
 
 func (c *analysisCache) path(eco, name, version, integrity string) string {

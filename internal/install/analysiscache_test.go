@@ -1,6 +1,9 @@
 package install
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/phylum-box/phylum-box/precheck/analysis"
@@ -37,5 +40,28 @@ func TestAnalysisCache(t *testing.T) {
 	}
 	if _, ok := (&analysisCache{}).get("npm", "esbuild", "0.21.5", "sha512-AAA"); ok {
 		t.Error("the zero cache had a hit")
+	}
+}
+
+// The cache is keyed by the analysis's version, not by the binary: two builds
+// (two newAnalysisCache of the same rules) share results, in the user's cache
+// dir, and a result stored under another version is not used.
+func TestAnalysisCacheKeyedByAnalyzerVersion(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	a, b := newAnalysisCache(), newAnalysisCache()
+	if a.dir == "" || a.dir != filepath.Join(os.Getenv("XDG_CACHE_HOME"), "phylum-box", "analysis") {
+		t.Fatalf("cache dir %q", a.dir)
+	}
+	if !strings.Contains(a.salt, analysis.Version()) {
+		t.Errorf("salt %q does not name the analysis version %q", a.salt, analysis.Version())
+	}
+	fs := []analysis.Finding{{Rule: analysis.RuleBinaryDrop, Severity: analysis.Low, Summary: "s"}}
+	a.put("npm", "esbuild", "0.21.5", "sha512-AAA", fs)
+	if got, ok := b.get("npm", "esbuild", "0.21.5", "sha512-AAA"); !ok || len(got) != 1 {
+		t.Errorf("another run of the same rules missed the result: %v %v", got, ok)
+	}
+	old := &analysisCache{dir: a.dir, salt: "analysis 0-000000000000"}
+	if _, ok := old.get("npm", "esbuild", "0.21.5", "sha512-AAA"); ok {
+		t.Error("a result of other rules was used")
 	}
 }

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"sort"
 )
@@ -76,6 +77,31 @@ const (
 	// report it: the caller asks Typosquat and decides the severity (medium).
 	RuleTyposquat = "PB-ANALYSIS-TYPOSQUAT"
 )
+
+// AnalyzerVersion names the analysis's rules and everything their findings
+// depend on: the patterns and keys (signals.go), the thresholds (scan.go), how
+// units are chosen and read (npm.go, pypi.go, crates.go, gems.go, closure.go,
+// tree.go, archive.go), how signals become findings (judge.go) and the finding
+// texts. Bump it with any change that can change a finding for some package:
+// the install's analysis cache is keyed by it (Version), so a new phylum-box
+// with the same version keeps every cached result, and one with new rules
+// analyses again. TestGoldenFindings refuses to rewrite its golden findings
+// under an unchanged version.
+const AnalyzerVersion = 1
+
+// Version is AnalyzerVersion with a fingerprint of the pattern table, so that
+// an edited pattern gets new cache keys even if the bump was forgotten.
+func Version() string { return analyzerVersion }
+
+var analyzerVersion = func() string {
+	h := sha256.New()
+	for _, p := range patterns {
+		fmt.Fprintf(h, "%d\x00%d\x00%s\x00%s\x00%s\x00%t\n", p.kind, p.langs, p.re.String(), p.keys, p.need, p.ok != nil)
+	}
+	fmt.Fprintf(h, "%d %d %d %d %d %d %d %d %d %d %d %d", blobMinBase64, blobMinHex, blobMinEscapes, longLineBytes, obfuscatorIdent,
+		obfuscatorIdentRotated, nearBytes, nearDataBytes, maxFileBytes, maxTotalBytes, maxFiles, maxUnits)
+	return fmt.Sprintf("%d-%x", AnalyzerVersion, h.Sum(nil)[:6])
+}()
 
 // Severities.
 const (

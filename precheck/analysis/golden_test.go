@@ -24,7 +24,8 @@ import (
 // of integration/testdata, and the wheels and gems installed on this machine.
 // A package missing here is skipped (another machine has another cache).
 //
-// A deliberate rule change (one that bumps AnalyzerVersion) rewrites the golden:
+// A deliberate rule change bumps AnalyzerVersion and rewrites the golden (the
+// rewrite fails when findings change under an unchanged version):
 //
 //	PHYLUM_BOX_GOLDEN_UPDATE=1 go test -tags seccomp -run TestGoldenFindings ./precheck/analysis/
 func TestGoldenFindings(t *testing.T) {
@@ -34,8 +35,25 @@ func TestGoldenFindings(t *testing.T) {
 	const golden = "testdata/golden-findings.json"
 	corpus := goldenCorpus(t)
 	got := analyseCorpus(t, corpus)
+	var old goldenFile
+	if data, err := os.ReadFile(golden); err == nil {
+		if err := json.Unmarshal(data, &old); err != nil {
+			t.Fatal(err)
+		}
+	} else if os.Getenv("PHYLUM_BOX_GOLDEN_UPDATE") == "" {
+		t.Fatal(err)
+	}
 	if os.Getenv("PHYLUM_BOX_GOLDEN_UPDATE") != "" {
-		data, err := json.MarshalIndent(got, "", " ")
+		// New findings under the same version would leave stale results in
+		// every user's analysis cache.
+		if old.AnalyzerVersion == AnalyzerVersion {
+			for id, w := range old.Packages {
+				if g, ok := got[id]; ok && !reflect.DeepEqual(normal(g), normal(w)) {
+					t.Fatalf("%s: the findings change but AnalyzerVersion is still %d: bump it", id, AnalyzerVersion)
+				}
+			}
+		}
+		data, err := json.MarshalIndent(goldenFile{AnalyzerVersion, got}, "", " ")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,14 +66,10 @@ func TestGoldenFindings(t *testing.T) {
 		t.Logf("wrote the findings of %d packages", len(got))
 		return
 	}
-	data, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
+	if old.AnalyzerVersion != AnalyzerVersion {
+		t.Errorf("the golden findings are of analyzer version %d, the rules are %d: rewrite them (PHYLUM_BOX_GOLDEN_UPDATE=1)", old.AnalyzerVersion, AnalyzerVersion)
 	}
-	var want map[string][]Finding
-	if err := json.Unmarshal(data, &want); err != nil {
-		t.Fatal(err)
-	}
+	want := old.Packages
 	compared, findings := 0, 0
 	for id, w := range want {
 		g, ok := got[id]
@@ -74,6 +88,11 @@ func TestGoldenFindings(t *testing.T) {
 	if compared == 0 {
 		t.Skip("none of the golden packages is on this machine")
 	}
+}
+
+type goldenFile struct {
+	AnalyzerVersion int                  `json:"analyzer_version"`
+	Packages        map[string][]Finding `json:"packages"`
 }
 
 // normal makes nil and empty evidence equal (JSON keeps no difference).
