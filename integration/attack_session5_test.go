@@ -177,8 +177,8 @@ func TestAttackSession5YarnImplicitDirectory(t *testing.T) {
 					return
 				}
 				wantCode(t, r, 0, "yarn add next to a registry dependency on a tag")
-				if !slices.Equal(phases, []string{"resolve", "build"}) {
-					t.Errorf("a registry-only add ran %v, want resolve, build", phases)
+				if len(phases) == 0 || phases[0] != "resolve" || slices.Contains(phases, "download") {
+					t.Errorf("a registry-only add ran %v, want the resolve step and no download step", phases)
 				}
 				if len(unchecked) != 0 {
 					t.Errorf("registry packages were not checked: %v", unchecked)
@@ -188,5 +188,34 @@ func TestAttackSession5YarnImplicitDirectory(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// The shared cache is chowned to the container's root by a walk of descriptors
+// at the start of every install run as root (internal/install/sharecache.go).
+// yarn 1 keeps packages unpacked in its cache, so a registry package whose
+// files sit deep in directories puts that depth in the user's cache. Asserted:
+// after adding such a package, the next install still runs (the walk does not
+// refuse the cache the previous install filled), and the deep package is
+// installed. (Rootless has no walk; run in both modes.)
+func TestAttackSession5YarnDeepCache(t *testing.T) {
+	classic := pmFlavours()[0]
+	if classic.name != "yarn-classic" {
+		t.Fatalf("pmFlavours()[0] is %s, want yarn-classic", classic.name)
+	}
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := startNpmLocalRegistry(t, "")
+		deep := strings.Repeat("d/", 270) + "f.txt"
+		reg.Add("pbox-s5-deep", "1.0.0", nil, map[string]string{"index.js": "module.exports = 1\n", deep: "x\n"})
+		reg.Add("pbox-s5-c", "1.0.0", nil, map[string]string{"index.js": "module.exports = 'c'\n"})
+		b := newPMBox(t, m)
+		classic.setup(t, b)
+		writeProjectFile(t, b, ".yarnrc", "registry \""+reg.URL+"/\"\n")
+		r := b.tool("", "yarn", "add", "pbox-s5-deep@1.0.0")
+		wantCode(t, r, 0, "yarn add of a package with deep directories")
+		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-s5-deep", filepath.FromSlash(deep)), "the deep file installed")
+		r = b.tool("", "yarn", "add", "pbox-s5-c@1.0.0")
+		wantCode(t, r, 0, "the next yarn add, with the deep package in the cache")
+		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-s5-c", "index.js"), "pbox-s5-c installed")
 	})
 }

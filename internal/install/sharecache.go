@@ -58,7 +58,11 @@ func chownBelow(fd int, name string, uid, gid, depth int) error {
 	d := os.NewFile(uintptr(fd), name)
 	defer d.Close()
 	if depth > 256 {
-		return fmt.Errorf("%s: more than 256 directories deep", name)
+		// A package's own directories can be this deep in a cache that keeps
+		// packages unpacked (yarn 1): an error here would refuse every later
+		// install with that cache. What lies deeper is left as it is — written
+		// by the container's root, it is most likely its own already.
+		return nil
 	}
 	names, err := d.Readdirnames(-1)
 	if err != nil {
