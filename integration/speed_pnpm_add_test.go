@@ -17,8 +17,8 @@ import (
 // synced (the project byte-identical, exit 3, no build); a package with an install
 // script is built afterwards, once, with no network, and pnpm's notice of a build
 // it did not allow still shows. The twin: a file: tarball keeps resolve
-// --lockfile-only, then the download, then the build — and so does adding a
-// registry package next to it.
+// --lockfile-only, then the download, then the build — and so do adding and
+// removing a registry package next to it.
 
 // pnpmAddReport is the part of --report these tests read.
 type pnpmAddReport struct {
@@ -161,6 +161,16 @@ func TestSpeedPnpmAddOneFetchesInResolve(t *testing.T) {
 			t.Errorf("a project with a file: dependency must resolve --lockfile-only, then download: ran %v (%q)", got, pr.resolveArgs())
 		}
 		wantFile(t, filepath.Join(b.Project, "node_modules", "is-even", "package.json"), "is-even installed")
+		// remove in the two steps works too (its resolve took --ignore-pnpmfile,
+		// which pnpm remove refuses as an option).
+		rep = b.reportPath("twin-remove.json")
+		wantCode(t, b.tool(rep, "pnpm", "remove", "is-even"), 0, "pnpm remove is-even next to a file: dependency")
+		if got := readPnpmAddReport(t, rep).phases(); !slices.Contains(got, "download") {
+			t.Errorf("pnpm remove next to a file: dependency ran %v, want the two steps", got)
+		}
+		if pathExists(filepath.Join(b.Project, "node_modules", "is-even")) {
+			t.Errorf("node_modules/is-even is still there after pnpm remove")
+		}
 	})
 }
 

@@ -290,7 +290,7 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 			p.Then = []string{"pnpm", "test"}
 		}
 	case "add", "update", "remove", "unlink", "dedupe":
-		p.Steps.Resolve = &Step{Args: concat([]string{"pnpm", cmd}, userFlags, rest, resolveTail, storeFlags), Network: true, Credentials: true}
+		p.Steps.Resolve = &Step{Args: pnpmCommandFlags(cmd, concat([]string{"pnpm", cmd}, userFlags, rest, resolveTail, storeFlags)), Network: true, Credentials: true}
 	case "import":
 		p.Steps.Resolve = &Step{Args: concat([]string{"pnpm", "import"}, userFlags, rest, storeFlags, pnpmNetworkedFlags), Network: true, Credentials: true}
 		p.Project.Outputs = []string{"pnpm-lock.yaml"}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -36,11 +37,31 @@ var pnpmFetchFlags = []string{"--config.ignore-scripts=true", "--config.ignore-p
 // pnpmFetchStep is the resolve step that also installs: `pnpm CMD` as the user
 // wrote it, with scripts and the pnpmfile off.
 func pnpmFetchStep(cmd string, userFlags, rest, storeFlags []string) *Step {
-	args := concat([]string{"pnpm", cmd}, userFlags, rest, pnpmFetchFlags, storeFlags)
+	args := concat([]string{"pnpm", cmd}, userFlags, rest, pnpmFetchFlags, storeFlags, []string{"--ignore-scripts"}, pnpmNetworkedFlags)
+	return &Step{Args: pnpmCommandFlags(cmd, args), Network: true, Credentials: true, Installs: true}
+}
+
+// pnpmCommandFlags spells --ignore-scripts and --ignore-pnpmfile as settings for
+// `pnpm remove`, which refuses them as options (pnpm 10.34: "Unknown option:
+// 'ignore-pnpmfile'", exit 1 — every `phylum-box pnpm remove` failed so) and
+// honours them as settings; a setting given twice is dropped.
+func pnpmCommandFlags(cmd string, args []string) []string {
 	if cmd != "remove" {
-		args = concat(args, []string{"--ignore-scripts"}, pnpmNetworkedFlags)
+		return args
 	}
-	return &Step{Args: args, Network: true, Credentials: true, Installs: true}
+	var out []string
+	for _, a := range args {
+		switch a {
+		case "--ignore-scripts":
+			a = "--config.ignore-scripts=true"
+		case "--ignore-pnpmfile":
+			a = "--config.ignore-pnpmfile=true"
+		}
+		if !slices.Contains(out, a) || !strings.HasPrefix(a, "--config.ignore-") {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // pnpmFetchCommands are the commands that may fetch in the resolve step.

@@ -182,17 +182,32 @@ func TestPnpmFetchesInResolve(t *testing.T) {
 }
 
 // `pnpm remove` takes neither --ignore-scripts nor --ignore-pnpmfile as options
-// (pnpm 10 fails with "Unknown options"): the step sets both as settings; add and
-// update take the option as well.
+// (pnpm 10 fails with "Unknown options"): its steps set both as settings, in the
+// one-run path and in the two steps' resolve; add and update take the options as well.
 func TestPnpmFetchStepRemoveFlags(t *testing.T) {
 	store := []string{"--config.store-dir=/s"}
 	rm := pnpmFetchStep("remove", nil, []string{"a"}, store).Args
 	if slices.Contains(rm, "--ignore-scripts") || slices.Contains(rm, "--ignore-pnpmfile") {
 		t.Errorf("pnpm remove would refuse %q", rm)
 	}
+	if !slices.Contains(rm, "--config.ignore-scripts=true") || !slices.Contains(rm, "--config.ignore-pnpmfile=true") {
+		t.Errorf("pnpm remove %q: scripts or the pnpmfile not off", rm)
+	}
 	add := pnpmFetchStep("add", nil, []string{"a"}, store).Args
 	if !slices.Contains(add, "--ignore-scripts") || !slices.Contains(add, "--ignore-pnpmfile") || !slices.Contains(add, "--config.ignore-scripts=true") {
 		t.Errorf("pnpm add %q", add)
+	}
+	// The two steps' resolve of remove (a file: dependency keeps them) too.
+	env := testEnv(t, map[string]string{"package.json": `{"dependencies":{"a":"1.0.0","x":"file:vendor/x.tgz"}}`})
+	needNodeHeaders(t, env)
+	pnpm, _ := Lookup("pnpm")
+	p, err := pnpm.Plan([]string{"remove", "a"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := p.Steps.Resolve.Args; p.Steps.Download == nil || slices.Contains(r, "--ignore-pnpmfile") || slices.Contains(r, "--ignore-scripts") ||
+		!slices.Contains(r, "--config.ignore-pnpmfile=true") || !slices.Contains(r, "--config.ignore-scripts=true") || !slices.Contains(r, "--lockfile-only") {
+		t.Errorf("pnpm remove's resolve step %q (download %v)", r, p.Steps.Download)
 	}
 }
 
