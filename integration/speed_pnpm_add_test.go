@@ -12,8 +12,8 @@ import (
 // `pnpm add PKG` of registry packages resolves and fetches in one pnpm run (issue
 // 12, managers/pnpmfetch.go): the resolve step is `pnpm add … --config.ignore-
 // scripts=true` itself and there is no download step. Asserted in that path: what
-// it installed is in the prechecked lockfile and synced; `pnpm remove` takes the
-// same path; a package with a MAL record it fetched is blocked before anything is
+// it installed is in the prechecked lockfile and synced; `pnpm update` and
+// `pnpm remove` take the same path; a package with a MAL record it fetched is blocked before anything is
 // synced (the project byte-identical, exit 3, no build); a package with an install
 // script is built afterwards, once, with no network, and pnpm's notice of a build
 // it did not allow still shows. The twin: a file: tarball keeps resolve
@@ -117,6 +117,12 @@ func TestSpeedPnpmAddOneFetchesInResolve(t *testing.T) {
 		if !checked["is-odd@3.0.1"] || !checked["is-number@6.0.0"] {
 			t.Errorf("the precheck did not see what the resolve step installed: %v", checked)
 		}
+
+		// update takes the same path.
+		rep = b.reportPath("update.json")
+		wantCode(t, b.tool(rep, "pnpm", "update", "is-odd"), 0, "pnpm update is-odd")
+		readPnpmAddReport(t, rep).oneNetworkedRun(t, "update", "updating a registry package")
+		wantFile(t, filepath.Join(b.Project, "node_modules", "is-odd", "package.json"), "is-odd still installed after pnpm update")
 
 		// The attack in the same path: a package with a MAL record, fetched by the
 		// resolve step, is blocked, nothing is built and nothing reaches the project.
