@@ -88,3 +88,24 @@ func TestDeclaresIsTheRegexp(t *testing.T) {
 		}
 	}
 }
+
+// findRotation finds what rotationRE.FindIndex found.
+func TestFindRotationIsTheRegexp(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	pieces := []string{"while", "while(!![])", "while (!! [ ] )", "!!", "[", "]", "(", ")", " ", "\n", "\v", "'", `"`, "push", "shift", "_0x", "_0x1a2b", "a", "[ 'push' ](_0x12ab[\"shift\"]())",
+		"['push'](_0x1[", "'shift'](", "x"}
+	matched := 0
+	for round := 0; round < 100000; round++ {
+		s := randomCode(r, pieces, 1+r.Intn(80))
+		got, want := findRotation(s), rotationRE.FindIndex(s)
+		if !equalInts(got, want) {
+			t.Fatalf("%q: findRotation %v, the expression %v", s, got, want)
+		}
+		if want != nil {
+			matched++
+		}
+	}
+	if matched < 1000 {
+		t.Errorf("only %d random texts have a rotation; the test proves little", matched)
+	}
+}

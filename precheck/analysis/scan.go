@@ -78,7 +78,7 @@ func (u *unit) scan() {
 		// skip ahead with.
 		var rotation []int
 		if bytes.Contains(text, []byte("!![]")) || bytes.Contains(text, []byte("shift'")) || bytes.Contains(text, []byte(`shift"`)) {
-			if rotation = rotationRE.FindIndex(text); rotation != nil {
+			if rotation = findRotation(text); rotation != nil {
 				u.hits = append(u.hits, hit{sRotation, u, rotation[0], rotation[1]})
 			}
 		}
@@ -95,6 +95,63 @@ func (u *unit) scan() {
 		}
 		u.scanLongLines()
 	}
+}
+
+// rotationAlts are rotationRE's two alternatives, anchored: the first starts
+// with "while", the second with the "[" in front of its 'push'.
+var rotationAlts = [2]*regexp.Regexp{
+	regexp.MustCompile(`^while\s*\(\s*!!\s*\[\s*\]\s*\)`),
+	regexp.MustCompile(`^\[\s*['"]push['"]\s*\]\s*\(\s*_0x\w+\s*\[\s*['"]shift['"]\s*\]\s*\(\s*\)\s*\)`),
+}
+
+// findRotation is rotationRE.FindIndex(text), tried only where a match can
+// start (RE2 ran over the whole file, and "!![]" is in most minified bundles):
+// the leftmost start wins, and no start begins both alternatives.
+func findRotation(text []byte) []int {
+	best := -1
+	var loc []int
+	try := func(re *regexp.Regexp, p int) {
+		if best >= 0 && p >= best {
+			return
+		}
+		if m := re.FindIndex(text[p:]); m != nil {
+			best, loc = p, []int{p + m[0], p + m[1]}
+		}
+	}
+	if bytes.Contains(text, []byte("!!")) {
+		for off := 0; ; {
+			i := bytes.Index(text[off:], []byte("while"))
+			if i < 0 {
+				break
+			}
+			try(rotationAlts[0], off+i)
+			off += i + 1
+			if best >= 0 && off >= best {
+				break
+			}
+		}
+	}
+	if bytes.Contains(text, []byte("_0x")) {
+		for off := 0; ; {
+			i := bytes.Index(text[off:], []byte("push"))
+			if i < 0 {
+				break
+			}
+			q := off + i
+			off = q + 1
+			if q == 0 || text[q-1] != '\'' && text[q-1] != '"' {
+				continue
+			}
+			k := q - 1
+			for k > 0 && isRESpace(text[k-1]) {
+				k--
+			}
+			if k > 0 && text[k-1] == '[' {
+				try(rotationAlts[1], k-1)
+			}
+		}
+	}
+	return loc
 }
 
 const maskMin = 1024
