@@ -3,6 +3,7 @@ package analysis
 import (
 	"bytes"
 	"strings"
+	"sync"
 )
 
 // keyIndex finds the key literals of every pattern (pattern.keys) in one pass
@@ -18,61 +19,59 @@ type keyIndex struct {
 	byFirst2 [1 << 16]uint16
 	byFirst1 [256]uint16
 	lists    [][]int32
+	// patternKeys are each pattern's key ids, in the order of its keys
+	// string; nil for a pattern of other languages.
+	patternKeys [][]int32
 }
 
-// patternKeys are each pattern's key ids in keyIdx.keys, in the order of its
-// keys string.
+// keyIndexes are the indexes of the patterns of each language set, built when
+// first asked for: a JavaScript file is not searched for Python's keys.
 var (
-	keyIdx      = buildKeyIndex()
-	patternKeys = func() [][]int32 {
-		out := make([][]int32, len(patterns))
-		for i := range patterns {
-			if patterns[i].keys == "" {
-				continue
-			}
-			for _, k := range strings.Split(patterns[i].keys, "|") {
-				out[i] = append(out[i], keyIdx.id(k))
-			}
-		}
-		return out
-	}()
+	keyIndexes    [langAll + 1]*keyIndex
+	keyIndexesMu  sync.Mutex
+	keyIndexesAll = func() *keyIndex { return keysFor(langAll) }
 )
 
-func buildKeyIndex() *keyIndex {
-	x := &keyIndex{lists: [][]int32{nil}}
-	seen := map[string]bool{}
+// keysFor is the index of the keys of the patterns whose langs meet langs.
+func keysFor(langs lang) *keyIndex {
+	keyIndexesMu.Lock()
+	defer keyIndexesMu.Unlock()
+	if keyIndexes[langs] == nil {
+		keyIndexes[langs] = buildKeyIndex(langs)
+	}
+	return keyIndexes[langs]
+}
+
+func buildKeyIndex(langs lang) *keyIndex {
+	x := &keyIndex{lists: [][]int32{nil}, patternKeys: make([][]int32, len(patterns))}
+	ids := map[string]int32{}
 	for i := range patterns {
-		if patterns[i].keys == "" {
+		if patterns[i].keys == "" || patterns[i].langs&langs == 0 {
 			continue
 		}
 		for _, k := range strings.Split(patterns[i].keys, "|") {
-			if k == "" || seen[k] {
+			if k == "" {
 				continue
 			}
-			seen[k] = true
-			id := int32(len(x.keys))
-			x.keys = append(x.keys, k)
-			slot := &x.byFirst1[k[0]]
-			if len(k) >= 2 {
-				slot = &x.byFirst2[uint16(k[0])<<8|uint16(k[1])]
+			id, ok := ids[k]
+			if !ok {
+				id = int32(len(x.keys))
+				ids[k] = id
+				x.keys = append(x.keys, k)
+				slot := &x.byFirst1[k[0]]
+				if len(k) >= 2 {
+					slot = &x.byFirst2[uint16(k[0])<<8|uint16(k[1])]
+				}
+				if *slot == 0 {
+					*slot = uint16(len(x.lists))
+					x.lists = append(x.lists, nil)
+				}
+				x.lists[*slot] = append(x.lists[*slot], id)
 			}
-			if *slot == 0 {
-				*slot = uint16(len(x.lists))
-				x.lists = append(x.lists, nil)
-			}
-			x.lists[*slot] = append(x.lists[*slot], id)
+			x.patternKeys[i] = append(x.patternKeys[i], id)
 		}
 	}
 	return x
-}
-
-func (x *keyIndex) id(k string) int32 {
-	for i, s := range x.keys {
-		if s == k {
-			return int32(i)
-		}
-	}
-	panic("analysis: unknown key " + k)
 }
 
 // find returns, per key id, the offsets where it occurs in text, ascending and

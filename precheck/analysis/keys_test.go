@@ -20,6 +20,7 @@ func randomCode(r *rand.Rand, pieces []string, n int) []byte {
 // The one-pass key search finds what one bytes.Index loop per key found.
 func TestKeyIndexIsBytesIndex(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
+	keyIdx := keyIndexesAll()
 	pieces := append([]string{" ", "\n", "(", "'", `"`, ".", "a", "x", "$", "`", "i", "d", "e"}, keyIdx.keys...)
 	for _, k := range keyIdx.keys {
 		if len(k) > 2 {

@@ -63,13 +63,14 @@ func (u *unit) scan() {
 	// them, and searching megabytes of embedded wasm for keys is most of the cost.
 	text := maskRuns(u.text)
 	// Every pattern's key literals, found in one pass.
-	occ := keyIdx.find(text)
+	keys := keysFor(u.langs & langAll)
+	occ := keys.find(text)
 	for i := range patterns {
 		p := &patterns[i]
 		if p.langs&u.langs == 0 {
 			continue
 		}
-		for _, loc := range p.findAll(text, occ, patternKeys[i]) {
+		for _, loc := range p.findAll(text, keys, occ, keys.patternKeys[i]) {
 			u.hits = append(u.hits, hit{p.kind, u, loc[0], loc[1]})
 		}
 	}
@@ -359,8 +360,8 @@ const (
 // runs only on the windows around them. Matches p.ok drops are not counted
 // against maxMatches: harmless ones in front must not hide the rest.
 //
-// occ are the key occurrences in text (keyIdx.find), ids this pattern's keys.
-func (p *pattern) findAll(text []byte, occ [][]int, ids []int32) [][]int {
+// occ are the key occurrences in text (keys.find), ids this pattern's keys.
+func (p *pattern) findAll(text []byte, keys *keyIndex, occ [][]int, ids []int32) [][]int {
 	if len(text) <= smallText || p.keys == "" {
 		var out [][]int
 		var m memo
@@ -375,7 +376,7 @@ func (p *pattern) findAll(text []byte, occ [][]int, ids []int32) [][]int {
 	}
 	var wins [][2]int
 	for _, id := range ids {
-		n := len(keyIdx.keys[id])
+		n := len(keys.keys[id])
 		for _, s := range occ[id] {
 			wins = append(wins, [2]int{max(0, s-windowBefore), min(len(text), s+n+windowAfter)})
 		}
