@@ -350,6 +350,11 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	if yarnClassicFetchesInResolve(cmd, lead, prefix, rest, root, workspaces, rcs) {
 		p.Steps.Resolve.Installs, p.Steps.Download = true, nil
 		p.Notes = append(p.Notes, "registry packages only: the resolve step's install is kept, checked like a download's, and there is no download step")
+		if !yarnModulesFolderSet(rcs) {
+			// Build only when what it added has install scripts (yarnfetch.go).
+			p.Steps.Resolve = yarnKeepIntegrity(p.Steps.Resolve, root)
+			p.Steps.Build.AppendChanged, p.Steps.BuildChanged = true, yarnClassicBuildChanged
+		}
 	}
 	return p, nil
 }

@@ -2,7 +2,9 @@ package managers
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -217,4 +219,86 @@ func unquoteYarnLock(s string) string {
 		}
 	}
 	return s
+}
+
+// The build after a one-run add (issue 12). Yarn 1 cannot build by name: the build
+// step, `yarn install --frozen-lockfile --offline --force`, relinks and rebuilds the
+// whole tree, most of a wrapped `yarn add`. Bare `yarn add` runs the install scripts
+// of only what it added; when none of the packages this install added or changed
+// has any (yarnClassicBuildChanged), there is nothing to build and the step is
+// skipped. What is left is the mark the resolve run's --ignore-scripts puts in
+// node_modules/.yarn-integrity ("flags": ["ignoreScripts"]): synced as it is, yarn
+// would take the tree for one installed without scripts, and the next `yarn
+// install` (bare, or phylum-box's nothing-to-do check) would relink it all. The
+// resolve step takes the mark out after yarn succeeded (yarnIntegrityScript): the
+// file is then byte for byte what bare `yarn add` writes for the same tree. When a
+// package has install scripts, the --force build runs as before and rewrites the
+// file itself.
+
+// yarnIntegrityScript runs the resolve ("$@"), then, when it succeeded, drops
+// "ignoreScripts" from the flags of the integrity file ($0) — a regular file, not a
+// link — written in yarn's own format (JSON, two-space indent, no final newline).
+// The node program is phylum-box's; it reads only that file.
+const yarnIntegrityScript = `f=$0
+"$@" || exit
+exec node -e '
+const fs = require("fs"), f = process.argv[1];
+let j;
+try { if (fs.lstatSync(f).isFile()) j = JSON.parse(fs.readFileSync(f, "utf8")); } catch (e) { process.exit(0); }
+if (j && Array.isArray(j.flags) && j.flags.includes("ignoreScripts")) {
+  j.flags = j.flags.filter((x) => x !== "ignoreScripts");
+  fs.writeFileSync(f, JSON.stringify(j, null, 2));
+}' "$f"`
+
+// yarnKeepIntegrity wraps a one-run add's resolve step in yarnIntegrityScript; the
+// step keeps yarn's command line as its Name (what -v and errors show).
+func yarnKeepIntegrity(s *Step, root string) *Step {
+	w := *s
+	if w.Name == "" {
+		w.Name = strings.Join(s.Args, " ")
+	}
+	w.Args = concat([]string{"sh", "-c", yarnIntegrityScript, filepath.Join(root, "node_modules", ".yarn-integrity")}, s.Args)
+	return &w
+}
+
+// yarnClassicBuildChanged is Plan.Steps.BuildChanged for a one-run yarn classic add:
+// nothing to build when none of the package dirs this install wrote (dirs) has
+// install scripts and the project has none of its own; else ok is false and the
+// whole-tree build runs. It never names packages: yarn 1 has no build by name.
+func yarnClassicBuildChanged(read func(rel string) ([]byte, error), dirs []string) (names []string, why string, ok bool) {
+	data, err := read("package.json")
+	if err != nil {
+		return nil, "package.json unreadable", false
+	}
+	var pj struct {
+		Scripts map[string]any `json:"scripts"`
+	}
+	if json.Unmarshal(data, &pj) != nil {
+		return nil, "package.json not understood", false
+	}
+	for _, s := range []string{"preinstall", "install", "postinstall", "prepare"} {
+		if _, has := pj.Scripts[s]; has {
+			return nil, "the project has a " + s + " script", false
+		}
+	}
+	for _, d := range dirs {
+		if why := npmPackageScripts(read, d); why != "" {
+			return nil, why + "; yarn 1 builds only the whole tree", false
+		}
+	}
+	if len(dirs) == 0 {
+		return nil, "this install added or changed no package", true
+	}
+	return nil, fmt.Sprintf("none of the %d package(s) this install added or changed has install scripts", len(dirs)), true
+}
+
+// yarnModulesFolderSet: a project .yarnrc moves node_modules (modules-folder), where
+// the integrity file and the package dirs are not where yarnKeepIntegrity looks.
+func yarnModulesFolderSet(rcs []*yarnProjectRC) bool {
+	for _, rc := range rcs {
+		if _, ok := rc.inside["modules-folder"]; ok {
+			return true
+		}
+	}
+	return false
 }
