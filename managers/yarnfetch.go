@@ -31,7 +31,7 @@ import (
 // yarn.lock not understood — keeps them too.
 
 // yarnClassicFetchDoc is the reference page's line for add, upgrade and remove.
-const yarnClassicFetchDoc = "registry packages: resolved and fetched in one run with scripts off, prechecked (lockfile and installed tree), then built in the sandbox; " +
+const yarnClassicFetchDoc = "registry packages: resolved and fetched in one run with scripts off, prechecked (lockfile and installed tree), then built in the sandbox (the whole tree, offline) only when a package it added has install scripts; " +
 	"a git, file, link or tarball dependency, resolutions, workspaces, a yarn-path or an offline mirror keep resolve, precheck, then download"
 
 // yarnFetchOptions are the add/upgrade/remove options that only say how package.json
