@@ -59,7 +59,9 @@ func (r *pnpmAddReport) resolveArgs() string {
 func (r *pnpmAddReport) oneNetworkedRun(t testing.TB, cmd, what string) {
 	t.Helper()
 	a := r.resolveArgs()
-	if slices.Contains(r.phases(), "download") || !strings.HasPrefix(a, "pnpm "+cmd+" ") || strings.Contains(a, "--lockfile-only") || !strings.Contains(a, "--config.ignore-scripts=true") {
+	// (An add's step is pnpm's command line in a wrapper that then puts pnpm's
+	// ignored-builds record back: managers/pnpmfetch.go.)
+	if slices.Contains(r.phases(), "download") || !strings.HasPrefix(a, "pnpm "+cmd+" ") && !strings.Contains(a, " pnpm "+cmd+" ") || strings.Contains(a, "--lockfile-only") || !strings.Contains(a, "--config.ignore-scripts=true") {
 		t.Errorf("%s ran %v (resolve %q): want one pnpm %s with scripts off, no download step", what, r.phases(), a, cmd)
 	}
 	for _, s := range r.Steps {
@@ -96,8 +98,15 @@ func TestSpeedPnpmAddOneFetchesInResolve(t *testing.T) {
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
+		// The first add of a project has no record of the pnpm that installed it
+		// (node_modules/.modules.yaml): the two steps (managers/pnpmfetch.go).
+		rep := b.reportPath("first.json")
+		wantCode(t, b.tool(rep, "pnpm", "add", "ms@2.1.3"), 0, "pnpm add ms, the project's first")
+		if got := readPnpmAddReport(t, rep).phases(); !slices.Contains(got, "download") {
+			t.Errorf("the project's first add ran %v, want the two steps", got)
+		}
 
-		rep := b.reportPath("add.json")
+		rep = b.reportPath("add.json")
 		r := b.tool(rep, "pnpm", "add", "is-odd@3.0.1")
 		wantCode(t, r, 0, "pnpm add is-odd")
 		pr := readPnpmAddReport(t, rep)
@@ -180,15 +189,17 @@ func TestSpeedPnpmAddOneFetchesInResolve(t *testing.T) {
 	})
 }
 
-// A registry package with an install script, added in the one-run path, is built
-// after the checks, offline: its script ran exactly once and saw only the loopback
-// interface (the networked resolve step shares the host's network namespace, which
-// has more). A second package with a script the project does not allow is not
-// built, and pnpm's notice says so, as after the two steps.
+// pnpm relinks no bin after a rebuild, so a project that lets a dependency build
+// keeps the two steps, whose install does what bare pnpm does: an allowed
+// postinstall runs exactly once, offline (it sees only the loopback interface), a
+// package the project does not allow is not built, and pnpm's notice says so. A
+// project that allows no build (pnpm 10's default) takes the one run: a package
+// with a script is installed, not built, and recorded as pnpm records it; adding a
+// package without scripts after it builds nothing and keeps that record (the
+// notice still names the package, approve-builds would still offer it).
 func TestSpeedPnpmAddOneBuildsOffline(t *testing.T) {
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
-		b := newPMBox(t, m)
 		reg := startNpmLocalRegistry(t, "")
 		script := func(file string) map[string]any {
 			return map[string]any{"scripts": map[string]string{"postinstall": `node -e "require('fs').appendFileSync('` + file +
@@ -196,16 +207,18 @@ func TestSpeedPnpmAddOneBuildsOffline(t *testing.T) {
 		}
 		reg.Add("pbox-pnpm-built", "1.0.0", script("built.txt"), map[string]string{"index.js": "module.exports = 1\n"})
 		reg.Add("pbox-pnpm-ignored", "1.0.0", script("ignored.txt"), map[string]string{"index.js": "module.exports = 2\n"})
+		reg.Add("pbox-pnpm-plain", "1.0.0", nil, map[string]string{"index.js": "module.exports = 3\n"})
+
+		// An allowlist: the two steps.
+		b := newPMBox(t, m)
 		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "pnpm": map[string]any{"onlyBuiltDependencies": []string{"pbox-pnpm-built"}}})
 		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
-
 		rep := b.reportPath("add.json")
 		r := b.tool(rep, "pnpm", "add", "pbox-pnpm-built@1.0.0", "pbox-pnpm-ignored@1.0.0")
 		wantCode(t, r, 0, "pnpm add of two packages with install scripts")
 		pr := readPnpmAddReport(t, rep)
-		pr.oneNetworkedRun(t, "add", "adding registry packages with scripts")
-		if got := pr.phases(); !slices.Contains(got, "build") {
-			t.Errorf("the add ran %v: no build step", got)
+		if got := pr.phases(); !slices.Equal(got, []string{"resolve", "download", "build"}) {
+			t.Errorf("an add in a project that allows a build ran %v, want resolve, download, build", got)
 		}
 		built := filepath.Join(b.Project, "node_modules", "pbox-pnpm-built", "built.txt")
 		if got := string(readFileT(t, built)); got != "built lo\n" {
@@ -216,5 +229,34 @@ func TestSpeedPnpmAddOneBuildsOffline(t *testing.T) {
 		}
 		wantStderr(t, r, "Ignored build scripts", "pbox-pnpm-ignored@1.0.0")
 		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-pnpm-ignored", "index.js"), "pbox-pnpm-ignored installed")
+
+		// No allowlist (pnpm 10 builds nothing): after the first add, the one run.
+		b = newPMBox(t, m)
+		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
+		wantCode(t, b.tool("", "pnpm", "add", "pbox-pnpm-plain@1.0.0"), 0, "the project's first add")
+		rep = b.reportPath("ignored.json")
+		r = b.tool(rep, "pnpm", "add", "pbox-pnpm-ignored@1.0.0")
+		wantCode(t, r, 0, "pnpm add of a package whose build pnpm ignores")
+		pr = readPnpmAddReport(t, rep)
+		pr.oneNetworkedRun(t, "add", "adding a package with a script, no build allowed")
+		if pathExists(filepath.Join(b.Project, "node_modules", "pbox-pnpm-ignored", "ignored.txt")) {
+			t.Errorf("the script of a package the project does not allow to build ran")
+		}
+		wantStderr(t, r, "Ignored build scripts", "pbox-pnpm-ignored@1.0.0")
+		reg.Add("pbox-pnpm-plain2", "1.0.0", nil, map[string]string{"index.js": "module.exports = 4\n"})
+		rep = b.reportPath("plain.json")
+		r = b.tool(rep, "pnpm", "add", "pbox-pnpm-plain2@1.0.0")
+		wantCode(t, r, 0, "pnpm add of a package without install scripts")
+		pr = readPnpmAddReport(t, rep)
+		pr.oneNetworkedRun(t, "add", "adding a registry package without scripts")
+		if got := pr.phases(); !slices.Equal(got, []string{"resolve"}) {
+			t.Errorf("adding a package without install scripts ran %v, want the resolve step alone (nothing to build)", got)
+		}
+		wantStderr(t, r, "nothing to build")
+		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-pnpm-plain2", "index.js"), "pbox-pnpm-plain2 installed")
+		if mods := string(readFileT(t, filepath.Join(b.Project, "node_modules", ".modules.yaml"))); !strings.Contains(mods, "pbox-pnpm-ignored@1.0.0") || !strings.Contains(mods, "ignoredBuilds") {
+			t.Errorf("node_modules/.modules.yaml lost pnpm's record of the ignored build:\n%s", mods)
+		}
+		wantStderr(t, r, "Ignored build scripts", "pbox-pnpm-ignored@1.0.0")
 	})
 }

@@ -334,6 +334,11 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	if pnpmFetchesInResolve(cmd, rest, a, cfg, root, workspaces, hook) {
 		p.Steps.Resolve = pnpmFetchStep(cmd, userFlags, rest, storeFlags)
 		p.Steps.Download = nil
+		if p.Steps.BuildChanged == nil {
+			// Build only when what it added has install scripts (pnpmfetch.go).
+			p.Steps.Resolve = pnpmKeepIgnoredBuilds(p.Steps.Resolve, root)
+			p.Steps.BuildChanged = pnpmAddBuildChanged
+		}
 	}
 	if hook != "" {
 		pnpmHooks(p, hook, portable, storeFlags)

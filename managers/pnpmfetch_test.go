@@ -56,6 +56,9 @@ snapshots:
       - x
 `
 
+// pnpmModules10 is node_modules/.modules.yaml as pnpm 10 writes it (the part read).
+const pnpmModules10 = `{"layoutVersion": 5, "nodeLinker": "isolated", "packageManager": "pnpm@10.34.9"}`
+
 const pnpmRegManifest = `{"name":"p","dependencies":{"is-odd":"3.0.1","react-dom":"^18.0.0"}}`
 
 // Which pnpm command lines resolve and fetch in one step (pnpmfetch.go): registry
@@ -64,7 +67,7 @@ const pnpmRegManifest = `{"name":"p","dependencies":{"is-odd":"3.0.1","react-dom
 // --lockfile-only, then the download.
 func TestPnpmFetchesInResolve(t *testing.T) {
 	reg := func(extra map[string]string) map[string]string {
-		files := map[string]string{"package.json": pnpmRegManifest, "pnpm-lock.yaml": pnpmRegLock}
+		files := map[string]string{"package.json": pnpmRegManifest, "pnpm-lock.yaml": pnpmRegLock, "node_modules/.modules.yaml": pnpmModules10}
 		for k, v := range extra {
 			files[k] = v
 		}
@@ -82,14 +85,21 @@ func TestPnpmFetchesInResolve(t *testing.T) {
 		args  []string
 		want  bool
 	}{
-		{"first add", map[string]string{"package.json": `{"name":"p"}`}, []string{"add", "is-odd@3.0.1"}, true},
-		{"install with a name is add", map[string]string{"package.json": `{"name":"p"}`}, []string{"install", "is-odd"}, true},
+		{"first add", map[string]string{"package.json": `{"name":"p"}`, "node_modules/.modules.yaml": pnpmModules10}, []string{"add", "is-odd@3.0.1"}, true},
+		{"install with a name is add", map[string]string{"package.json": `{"name":"p"}`, "node_modules/.modules.yaml": pnpmModules10}, []string{"install", "is-odd"}, true},
+		// pnpm relinks no bin after a rebuild: the one run only where pnpm builds
+		// nothing (pnpm 10's default, no allowlist), as the last install recorded.
+		{"no record of the pnpm that installed it", map[string]string{"package.json": `{"name":"p"}`}, []string{"add", "is-odd@3.0.1"}, false},
+		{"installed by pnpm 9", reg(map[string]string{"node_modules/.modules.yaml": "packageManager: pnpm@9.15.0\n"}), []string{"add", "a"}, false},
+		{"allowlist in the settings", reg(map[string]string{".npmrc": "only-built-dependencies[]=esbuild\n"}), []string{"add", "a"}, false},
+		{"all builds allowed in the settings", reg(map[string]string{".npmrc": "dangerously-allow-all-builds=true\n"}), []string{"add", "a"}, false},
 		{"registry project", reg(nil), []string{"add", "@types/node@^20", "lodash@latest", "-D"}, true},
 		{"update", reg(nil), []string{"update", "is-odd"}, true},
 		{"update all, latest", reg(nil), []string{"update", "--latest"}, true},
 		{"remove", reg(nil), []string{"remove", "is-odd"}, true},
-		{"build allowlist in package.json", reg(map[string]string{"package.json": `{"pnpm":{"onlyBuiltDependencies":["esbuild"]}}`}), []string{"add", "a"}, true},
-		{"approve-builds' pnpm-workspace.yaml", reg(map[string]string{"pnpm-workspace.yaml": "onlyBuiltDependencies:\n  - esbuild\n"}), []string{"add", "a"}, true},
+		{"build allowlist in package.json", reg(map[string]string{"package.json": `{"pnpm":{"onlyBuiltDependencies":["esbuild"]}}`}), []string{"add", "a"}, false},
+		{"approve-builds' pnpm-workspace.yaml", reg(map[string]string{"pnpm-workspace.yaml": "onlyBuiltDependencies:\n  - esbuild\n"}), []string{"add", "a"}, false},
+		{"ignored builds in pnpm-workspace.yaml", reg(map[string]string{"pnpm-workspace.yaml": "ignoredBuiltDependencies:\n  - esbuild\n"}), []string{"add", "a"}, true},
 
 		{"git spec", reg(nil), []string{"add", "github:x/y"}, false},
 		{"user/repo spec", reg(nil), []string{"add", "x/y"}, false},
@@ -216,7 +226,7 @@ func TestPnpmFetchStepRemoveFlags(t *testing.T) {
 func TestPnpmFetchesInResolveNoLinks(t *testing.T) {
 	a := pnpmSpec.parse([]string{"add", "a"})
 	for _, link := range []string{"", "package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml"} {
-		files := map[string]string{"package.json": pnpmRegManifest, "pnpm-lock.yaml": pnpmRegLock, "pnpm-workspace.yaml": "onlyBuiltDependencies: [x]\n"}
+		files := map[string]string{"package.json": pnpmRegManifest, "pnpm-lock.yaml": pnpmRegLock, "pnpm-workspace.yaml": "ignoredBuiltDependencies: [x]\n", "node_modules/.modules.yaml": pnpmModules10}
 		env := testEnv(t, files)
 		if link != "" {
 			real := filepath.Join(env.Dir, "real-"+link)
