@@ -43,6 +43,8 @@
 #        tree, the containers' processes included — perf stat's task-clock — instead of
 #        wall seconds; run lines show both. On a machine others load, wall time measures
 #        the scheduler more than the command)
+#   PNPM_BUILDS=none hack/bench-managers.sh              (the pnpm projects without their
+#        onlyBuiltDependencies allowlist: pnpm 10 then builds nothing)
 #
 # The node cases share one pnpm store, one yarn cache and one berry cache of the
 # bench's own (XDG_DATA_HOME, YARN_CACHE_FOLDER, YARN_GLOBAL_FOLDER under its work
@@ -196,13 +198,14 @@ PY
 
 # node_project NAME: a copy of the bench project in $work/NAME, the current
 # directory. pnpm 10 builds no dependency unless allowed: esbuild is, as in a
-# pnpm project that uses it (yarn ignores the field).
+# pnpm project that uses it (yarn ignores the field); PNPM_BUILDS=none leaves the
+# allowlist out (pnpm then builds nothing, and phylum-box's pnpm add takes one run).
 node_project() {
 	local dir=$work/$1
 	mkdir -p "$dir"
 	node -e '
 		const p = require(process.argv[1]);
-		p.pnpm = {onlyBuiltDependencies: ["esbuild"]};
+		if (process.env.PNPM_BUILDS !== "none") p.pnpm = {onlyBuiltDependencies: ["esbuild"]};
 		require("fs").writeFileSync(process.argv[2], JSON.stringify(p, null, 2) + "\n");
 	' "$repo/integration/testdata/bench-npm/package.json" "$dir/package.json"
 	own "$dir"
