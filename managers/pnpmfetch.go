@@ -2,7 +2,6 @@ package managers
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -323,15 +322,9 @@ fs.writeFileSync(f, JSON.stringify(out, null, 2));
 [ -n "$t" ] && rm -f "$t"
 exit $rc`
 
-// pnpmKeepIgnoredBuilds wraps a one-run add's resolve step in
-// pnpmIgnoredBuildsScript; the step keeps pnpm's command line as its Name.
+// pnpmKeepIgnoredBuilds wraps a one-run add's resolve step in pnpmIgnoredBuildsScript.
 func pnpmKeepIgnoredBuilds(s *Step, root string) *Step {
-	w := *s
-	if w.Name == "" {
-		w.Name = strings.Join(s.Args, " ")
-	}
-	w.Args = concat([]string{"sh", "-c", pnpmIgnoredBuildsScript, filepath.Join(root, "node_modules", ".modules.yaml")}, s.Args)
-	return &w
+	return wrapStep(s, pnpmIgnoredBuildsScript, filepath.Join(root, "node_modules", ".modules.yaml"))
 }
 
 // pnpmAddBuildChanged is Plan.Steps.BuildChanged for a one-run pnpm add: nothing to
@@ -339,18 +332,12 @@ func pnpmKeepIgnoredBuilds(s *Step, root string) *Step {
 // scripts; else ok is false and the whole tree is rebuilt, as before. It never
 // names packages.
 func pnpmAddBuildChanged(read func(rel string) ([]byte, error), dirs []string) (names []string, why string, ok bool) {
-	for _, d := range dirs {
-		if d == "." {
-			continue // the project's manifest: its own scripts are pnpmLockBuildNames' case
-		}
-		if why := npmPackageScripts(read, d); why != "" {
-			return nil, why + "; the whole tree is rebuilt", false
-		}
+	// The project's manifest (".") is skipped: its own scripts are pnpmLockBuildNames' case.
+	why, ok = changedWithoutScripts(read, dirs)
+	if !ok {
+		return nil, why + "; the whole tree is rebuilt", false
 	}
-	if len(dirs) == 0 {
-		return nil, "this install added or changed no package", true
-	}
-	return nil, fmt.Sprintf("none of the %d package(s) this install added or changed has install scripts", len(dirs)), true
+	return nil, why, true
 }
 
 // A one-run add installs with scripts off and builds afterwards. pnpm links a

@@ -250,15 +250,39 @@ if (j && Array.isArray(j.flags) && j.flags.includes("ignoreScripts")) {
   fs.writeFileSync(f, JSON.stringify(j, null, 2));
 }' "$f"`
 
-// yarnKeepIntegrity wraps a one-run add's resolve step in yarnIntegrityScript; the
-// step keeps yarn's command line as its Name (what -v and errors show).
+// yarnKeepIntegrity wraps a one-run add's resolve step in yarnIntegrityScript.
 func yarnKeepIntegrity(s *Step, root string) *Step {
+	return wrapStep(s, yarnIntegrityScript, filepath.Join(root, "node_modules", ".yarn-integrity"))
+}
+
+// wrapStep runs step s as the "$@" of a shell script that gets file as its $0; the
+// step keeps its own command line as its Name (what -v and errors show).
+func wrapStep(s *Step, script, file string) *Step {
 	w := *s
 	if w.Name == "" {
 		w.Name = strings.Join(s.Args, " ")
 	}
-	w.Args = concat([]string{"sh", "-c", yarnIntegrityScript, filepath.Join(root, "node_modules", ".yarn-integrity")}, s.Args)
+	w.Args = concat([]string{"sh", "-c", script, file}, s.Args)
 	return &w
+}
+
+// changedWithoutScripts: none of the package dirs an add wrote (the project's own
+// manifest, ".", aside) has install scripts; why says which has, or how many had none.
+func changedWithoutScripts(read func(rel string) ([]byte, error), dirs []string) (why string, ok bool) {
+	n := 0
+	for _, d := range dirs {
+		if d == "." {
+			continue
+		}
+		if why := npmPackageScripts(read, d); why != "" {
+			return why, false
+		}
+		n++
+	}
+	if n == 0 {
+		return "this install added or changed no package", true
+	}
+	return fmt.Sprintf("none of the %d package(s) this install added or changed has install scripts", n), true
 }
 
 // yarnClassicBuildChanged is Plan.Steps.BuildChanged for a one-run yarn classic add:
@@ -281,15 +305,11 @@ func yarnClassicBuildChanged(read func(rel string) ([]byte, error), dirs []strin
 			return nil, "the project has a " + s + " script", false
 		}
 	}
-	for _, d := range dirs {
-		if why := npmPackageScripts(read, d); why != "" {
-			return nil, why + "; yarn 1 builds only the whole tree", false
-		}
+	why, ok = changedWithoutScripts(read, dirs)
+	if !ok {
+		return nil, why + "; yarn 1 builds only the whole tree", false
 	}
-	if len(dirs) == 0 {
-		return nil, "this install added or changed no package", true
-	}
-	return nil, fmt.Sprintf("none of the %d package(s) this install added or changed has install scripts", len(dirs)), true
+	return nil, why, true
 }
 
 // yarnModulesFolderSet: a project .yarnrc moves node_modules (modules-folder), where
