@@ -75,6 +75,11 @@ func TestAttackSession5PnpmLockForeignTarball(t *testing.T) {
 				setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "dependencies": map[string]string{"pbox-s5-a": "1.0.0"}})
 				writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
 				writeProjectFile(t, b, "pnpm-lock.yaml", pnpmLockOne("pbox-s5-a", "1.0.0", c.host.localIntegrity("pbox-s5-a", "1.0.0"), c.host.URL+tarball))
+				if c.host == reg {
+					// The one run needs pnpm's record of the install it adds to
+					// (node_modules/.modules.yaml: pnpm 10, which builds nothing).
+					wantCode(t, b.tool("", "pnpm", "install"), 0, "pnpm install of the committed lockfile")
+				}
 				before := projectState(t, b.Project)
 				asked := len(evil.Auth())
 				rep := b.reportPath(c.name + ".json")
