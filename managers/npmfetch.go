@@ -46,7 +46,7 @@ func npmFetchesInResolve(cmd string, rest []string, root, lockfile string, works
 		return false
 	}
 	for _, s := range rest {
-		if strings.HasPrefix(s, "-") || !npmRegistrySpec.MatchString(s) || npmTarballName(s) || !npmRegistryRange(npmSpecRange(s)) {
+		if strings.HasPrefix(s, "-") || !npmRegistryArg(s) {
 			return false
 		}
 	}
@@ -137,6 +137,12 @@ func urlHostKey(raw string) string {
 		return host
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// npmRegistryArg: a command-line spec npm, pnpm and yarn resolve from the registry
+// (a name, with a registry range or tag), never a file by its name.
+func npmRegistryArg(s string) bool {
+	return npmRegistrySpec.MatchString(s) && !npmTarballName(s) && npmRegistryRange(npmSpecRange(s))
 }
 
 // npmRegistryRange: a semver range or a tag, never a URL, path, git or alias spec.

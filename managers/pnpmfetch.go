@@ -106,7 +106,7 @@ func pnpmFetchesInResolve(cmd string, rest []string, a *npmArgv, cfg *NpmConfig,
 		return false
 	}
 	for _, s := range rest {
-		if strings.HasPrefix(s, "-") || !npmRegistrySpec.MatchString(s) || npmTarballName(s) || !npmRegistryRange(npmSpecRange(s)) {
+		if strings.HasPrefix(s, "-") || !npmRegistryArg(s) {
 			return false
 		}
 	}

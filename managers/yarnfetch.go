@@ -69,7 +69,7 @@ func yarnClassicFetchesInResolve(cmd string, lead, prefix, rest []string, root s
 			}
 			continue
 		}
-		if !npmRegistrySpec.MatchString(s) || npmTarballName(s) || !npmRegistryRange(npmSpecRange(s)) {
+		if !npmRegistryArg(s) {
 			return false
 		}
 	}
