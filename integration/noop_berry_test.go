@@ -168,7 +168,7 @@ func TestNoopBerryStillPrechecked(t *testing.T) {
 				setManifest(t, b, m0)
 				writeFile(t, filepath.Join(b.Project, "yarn.lock"), "", 0o644)
 				// The checkout as its author committed it: installed by bare berry.
-				c := exec.Command("node", filepath.Join(berryRelease, "bin", "yarn.js"), "install")
+				c := exec.Command("node", filepath.Join(berryRelease, "bin", "yarn.js"), "install", "--no-immutable")
 				c.Dir = b.Project
 				c.Env = append(append(os.Environ(), "HOME="+b.Home), b.Env...)
 				if out, err := c.CombinedOutput(); err != nil {
