@@ -12,7 +12,7 @@ import (
 
 // cargoNeed skips unless a cargo the sandbox can see is installed (/usr/bin/cargo:
 // rustup's toolchain under /root is invisible inside, and to the test users).
-func cargoNeed(t *testing.T) {
+func cargoNeed(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/cargo"); err != nil {
 		skipf(t, "/usr/bin/cargo is missing (hack/install-deps.d/rust.sh installs Debian's cargo)")
@@ -20,7 +20,7 @@ func cargoNeed(t *testing.T) {
 }
 
 // cargoProject is a box holding a binary crate that depends on deps from reg.
-func cargoProject(t *testing.T, m mode, reg *cargoRegistry, main string, deps ...string) *box {
+func cargoProject(t testing.TB, m mode, reg *cargoRegistry, main string, deps ...string) *box {
 	t.Helper()
 	b := regNewBox(t, m)
 	manifest := "[package]\nname = \"proj\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n"
@@ -40,7 +40,7 @@ func (b *box) cargo(db string, args ...string) result {
 		Env: []string{"PHYLUM_BOX_DB=" + db}, Timeout: 5 * time.Minute}.exec(b.t)
 }
 
-func cargoGreetRegistry(t *testing.T) *cargoRegistry {
+func cargoGreetRegistry(t testing.TB) *cargoRegistry {
 	reg := regStartCargo(t)
 	reg.AddCrate("pbox_dep", "1.0.0", nil, map[string]string{"src/lib.rs": "pub fn value() -> &'static str { \"dep\" }\n"})
 	reg.AddCrate("pbox_greet", "1.0.0", []string{"pbox_dep"}, map[string]string{"src/lib.rs": "pub fn greet() -> String { format!(\"hello {}\", pbox_dep::value()) }\n"})

@@ -12,7 +12,7 @@ import (
 
 // pyNeed skips unless Debian's python3 with venv and pip is there (the sandbox sees
 // /usr, not a pyenv under /root).
-func pyNeed(t *testing.T) {
+func pyNeed(t testing.TB) {
 	t.Helper()
 	if out, err := exec.Command("/usr/bin/python3", "-c", "import venv, ensurepip").CombinedOutput(); err != nil {
 		skipf(t, "/usr/bin/python3 with venv and ensurepip is missing (hack/install-deps.d/python.sh installs python3-venv python3-pip): %v %s", err, out)
@@ -20,7 +20,7 @@ func pyNeed(t *testing.T) {
 }
 
 // pyProject is a box whose project has a .venv made by the host's python3.
-func pyProject(t *testing.T, m mode) *box {
+func pyProject(t testing.TB, m mode) *box {
 	t.Helper()
 	b := regNewBox(t, m)
 	hostSh(t, m, b.Project, "/usr/bin/python3 -m venv .venv")
@@ -43,7 +43,7 @@ func sitePackages(t testing.TB, venv string) string {
 	return m[0]
 }
 
-func pyGreetIndex(t *testing.T) *pyIndex {
+func pyGreetIndex(t testing.TB) *pyIndex {
 	ix := regStartPyIndex(t)
 	ix.AddSystemWheel("setuptools")
 	ix.AddSystemWheel("wheel")
@@ -252,7 +252,7 @@ func TestPipRefusesSystemAndUserInstalls(t *testing.T) {
 
 // ---- poetry ----
 
-func poetryNeed(t *testing.T) {
+func poetryNeed(t testing.TB) {
 	t.Helper()
 	pyNeed(t)
 	if _, err := os.Stat("/usr/bin/poetry"); err != nil {
@@ -261,7 +261,7 @@ func poetryNeed(t *testing.T) {
 }
 
 // poetryProject is a box with a Poetry project whose only source is ix.
-func poetryProject(t *testing.T, m mode, ix *pyIndex, deps ...string) *box {
+func poetryProject(t testing.TB, m mode, ix *pyIndex, deps ...string) *box {
 	t.Helper()
 	b := regNewBox(t, m)
 	py := "[tool.poetry]\nname = \"proj\"\nversion = \"0.1.0\"\ndescription = \"\"\nauthors = [\"pbox <pbox@example.invalid>\"]\npackages = []\n\n" +

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func bundleNeed(t *testing.T) {
+func bundleNeed(t testing.TB) {
 	t.Helper()
 	for _, tool := range []string{"/usr/bin/ruby", "/usr/bin/bundle"} {
 		if _, err := os.Stat(tool); err != nil {
@@ -20,7 +20,7 @@ func bundleNeed(t *testing.T) {
 }
 
 // bundleProject is a box whose Gemfile takes gems from gs.
-func bundleProject(t *testing.T, m mode, gs *gemSource, gems ...string) *box {
+func bundleProject(t testing.TB, m mode, gs *gemSource, gems ...string) *box {
 	t.Helper()
 	b := regNewBox(t, m)
 	gemfile := "source " + strconv.Quote(gs.URL) + "\n"
@@ -48,7 +48,7 @@ func gemDir(t testing.TB, project, nameVersion string) string {
 	return m[0]
 }
 
-func bundleGreetSource(t *testing.T) *gemSource {
+func bundleGreetSource(t testing.TB) *gemSource {
 	gs := regStartGems(t)
 	gs.AddGem("pbox_dep", "1.0.0", nil, map[string]string{"lib/pbox_dep.rb": "module PboxDep; VALUE = \"dep\"; end\n"}, "")
 	gs.AddGem("pbox_greet", "1.0.0", []string{"pbox_dep"}, map[string]string{"lib/pbox_greet.rb": "require \"pbox_dep\"\nmodule PboxGreet; def self.greet; \"hello #{PboxDep::VALUE}\"; end; end\n"}, "")
