@@ -5,22 +5,15 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
+
+	// First: the container's init process is this same binary re-executed as
+	// "phylum-box init", and earlyinit takes over before the rest is initialised.
+	_ "github.com/phylum-box/phylum-box/cmd/phylum-box/internal/earlyinit"
 
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/root"
-	"github.com/phylum-box/phylum-box/container"
 )
-
-func init() {
-	// libcontainer's nsenter/init dance requires the main goroutine to stay on the
-	// main OS thread; without this the main thread is left in the container's mount
-	// namespace on most runs (measured, see DESIGN.md).
-	runtime.LockOSThread()
-	// The container's init process is this same binary re-executed as "phylum-box init".
-	container.MaybeInit()
-}
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
