@@ -186,6 +186,13 @@ func PnpmUpToDate(root, store string) (bool, string) {
 	for _, kind := range pnpmDepKinds {
 		for name, d := range lock.Importers["."][kind] {
 			link := "node_modules/" + name
+			if dp, _ := pnpmRefDepPath(name, d.Version); skipped[dp] {
+				// A direct optional dependency pnpm skipped: pnpm links nothing.
+				if _, err := r.Lstat(link); !os.IsNotExist(err) {
+					return false, link + " exists but pnpm skipped " + dp
+				}
+				continue
+			}
 			st, err := r.Lstat(link)
 			if err != nil || st.Mode()&os.ModeSymlink == 0 {
 				return false, link + " is not pnpm's link"
@@ -197,7 +204,12 @@ func PnpmUpToDate(root, store string) (bool, string) {
 			}
 		}
 	}
-	return true, fmt.Sprintf("node_modules holds the %d package(s) of pnpm-lock.yaml", len(lock.Snapshots)-len(skipped))
+	all, left := pnpmPackageCount(&lock, skipped)
+	if left == 0 {
+		return true, fmt.Sprintf("node_modules holds the %d package(s) of pnpm-lock.yaml", all)
+	}
+	// The precheck counts every package of the lockfile: say why fewer are here.
+	return true, fmt.Sprintf("node_modules holds the %d package(s) of pnpm-lock.yaml that pnpm installs here (%d in the lockfile, %d skipped for this platform)", all-left, all, left)
 }
 
 // pnpmWorkspaceNoop: a pnpm-workspace.yaml that only lists which packages may run
@@ -226,44 +238,6 @@ func pnpmWorkspaceNoop(r *os.Root) (allowed []string, why string) {
 		}
 	}
 	return allowed, ""
-}
-
-// pnpmSkippedOptional checks .modules.yaml's skipped packages: each must be an
-// optional snapshot of the lockfile whose os, cpu or libc rule out this machine,
-// as pnpm skips them; the set is returned to leave out of the tree check.
-func pnpmSkippedOptional(lock *pnpmLock, skipped []string) (map[string]bool, string) {
-	out := map[string]bool{}
-	for _, depPath := range skipped {
-		snap, ok := lock.Snapshots[depPath]
-		var s struct {
-			Optional bool `yaml:"optional"`
-		}
-		if !ok || snap.Decode(&s) != nil || !s.Optional {
-			return nil, depPath + " was skipped but is not an optional package of pnpm-lock.yaml"
-		}
-		base, _, _ := strings.Cut(depPath, "(")
-		pkg, ok := lock.Packages[base]
-		var p struct {
-			OS   []string `yaml:"os"`
-			CPU  []string `yaml:"cpu"`
-			Libc []string `yaml:"libc"`
-		}
-		if !ok || pkg.Decode(&p) != nil {
-			return nil, depPath + " was skipped but is not in pnpm-lock.yaml's packages"
-		}
-		raw := func(v []string) json.RawMessage {
-			if v == nil {
-				return nil
-			}
-			b, _ := json.Marshal(v)
-			return b
-		}
-		if npmPlatformFits(npmLockEntry{OS: raw(p.OS), CPU: raw(p.CPU), Libc: raw(p.Libc)}) {
-			return nil, depPath + " was skipped but fits this machine"
-		}
-		out[depPath] = true
-	}
-	return out, ""
 }
 
 // pnpmModulesDefault says how .modules.yaml differs from a default isolated

@@ -185,13 +185,28 @@ func TestPnpmUpToDate(t *testing.T) {
 		{name: "an optional package for another platform skipped", edit: func(f, _ map[string]string) {
 			bothLocks(f, "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n", "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n\n  '@x/aix@1.0.0':\n    resolution: {integrity: sha512-x}\n    os: [aix]\n")
 			bothLocks(f, "  is-number@6.0.0: {}\n", "  is-number@6.0.0: {}\n\n  '@x/aix@1.0.0':\n    optional: true\n")
+			bothLocks(f, "      is-number: 6.0.0\n", "      is-number: 6.0.0\n    optionalDependencies:\n      '@x/aix': 1.0.0\n")
 			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": ["@x/aix@1.0.0"]`, 1)
 		}, want: true},
 		{name: "a skipped package that fits this machine", edit: func(f, _ map[string]string) {
 			bothLocks(f, "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n", "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n\n  '@x/any@1.0.0':\n    resolution: {integrity: sha512-x}\n")
 			bothLocks(f, "  is-number@6.0.0: {}\n", "  is-number@6.0.0: {}\n\n  '@x/any@1.0.0':\n    optional: true\n")
+			bothLocks(f, "      is-number: 6.0.0\n", "      is-number: 6.0.0\n    optionalDependencies:\n      '@x/any': 1.0.0\n")
 			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": ["@x/any@1.0.0"]`, 1)
 		}, why: "fits this machine"},
+		// sharp's case: @img/sharp-wasm32 (cpu wasm32) and @emnapi/runtime, which
+		// only it needs, are both skipped by pnpm.
+		{name: "skipped because only a skipped package depends on it", edit: pnpmSharpLike(""), want: true,
+			why: "(5 in the lockfile, 2 skipped for this platform)"},
+		{name: "skipped but an installed package depends on it too", edit: pnpmSharpLike("is-number"), why: "@x/rt@1.0.0 was skipped but fits this machine"},
+		{name: "skipped but a direct dependency of the project", edit: pnpmSharpLike("."), why: "@x/rt@1.0.0 was skipped but fits this machine"},
+		{name: "a skipped package nothing depends on", edit: func(f, _ map[string]string) {
+			bothLocks(f, "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n", "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n\n  '@x/aix@1.0.0':\n    resolution: {integrity: sha512-x}\n    os: [aix]\n")
+			bothLocks(f, "  is-number@6.0.0: {}\n", "  is-number@6.0.0: {}\n\n  '@x/aix@1.0.0':\n    optional: true\n")
+			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": ["@x/aix@1.0.0"]`, 1)
+		}, why: "which nothing of the project depends on"},
+		{name: "a direct optional dependency skipped, not linked", edit: pnpmDirectOptional(false), want: true},
+		{name: "a direct optional dependency skipped, yet linked", edit: pnpmDirectOptional(true), why: "node_modules/@x/aix exists but pnpm skipped"},
 		{name: "a required package skipped", edit: func(f, _ map[string]string) {
 			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": ["is-number@6.0.0"]`, 1)
 		}, why: "not an optional package"},
@@ -230,6 +245,53 @@ func TestPnpmUpToDate(t *testing.T) {
 				t.Errorf("PnpmUpToDate = %v, %q; want %v, containing %q", got, why, tt.want, tt.why)
 			}
 		})
+	}
+}
+
+// pnpmSharpLike edits the project into sharp's shape: is-odd optionally depends on
+// @x/wasm (cpu wasm32), which depends on @x/rt (no platform); pnpm skips both.
+// also names who else depends on @x/rt: "" nobody, "is-number" that installed
+// package, "." the project itself.
+func pnpmSharpLike(also string) func(f, l map[string]string) {
+	return func(f, l map[string]string) {
+		for _, k := range []string{"pnpm-lock.yaml", "node_modules/.pnpm/lock.yaml"} {
+			s := f[k]
+			s = strings.Replace(s, "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n",
+				"\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n\n  '@x/rt@1.0.0':\n    resolution: {integrity: sha512-r}\n\n  '@x/wasm@1.0.0':\n    resolution: {integrity: sha512-w}\n    cpu: [wasm32]\n", 1)
+			s = strings.Replace(s, "  is-number@6.0.0: {}\n",
+				"  '@x/rt@1.0.0':\n    optional: true\n\n  '@x/wasm@1.0.0':\n    optional: true\n    dependencies:\n      '@x/rt': 1.0.0\n\n  is-number@6.0.0: {}\n", 1)
+			s = strings.Replace(s, "      is-number: 6.0.0\n", "      is-number: 6.0.0\n    optionalDependencies:\n      '@x/wasm': 1.0.0\n", 1)
+			switch also {
+			case "is-number":
+				s = strings.Replace(s, "  is-number@6.0.0: {}\n", "  is-number@6.0.0:\n    dependencies:\n      '@x/rt': 1.0.0\n", 1)
+			case ".":
+				s = strings.Replace(s, "    devDependencies:\n", "    optionalDependencies:\n      '@x/rt':\n        specifier: 1.0.0\n        version: 1.0.0\n    devDependencies:\n", 1)
+			}
+			f[k] = s
+		}
+		if also == "." {
+			f["package.json"] = strings.Replace(f["package.json"], `"devDependencies"`, `"optionalDependencies":{"@x/rt":"1.0.0"},"devDependencies"`, 1)
+		}
+		f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": ["@x/rt@1.0.0", "@x/wasm@1.0.0"]`, 1)
+	}
+}
+
+// pnpmDirectOptional makes @x/aix (os aix) a direct optional dependency of the
+// project, skipped by pnpm; linked says whether node_modules/@x/aix exists anyway.
+func pnpmDirectOptional(linked bool) func(f, l map[string]string) {
+	return func(f, l map[string]string) {
+		for _, k := range []string{"pnpm-lock.yaml", "node_modules/.pnpm/lock.yaml"} {
+			s := f[k]
+			s = strings.Replace(s, "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n", "\n  is-number@6.0.0:\n    resolution: {integrity: sha512-n}\n\n  '@x/aix@1.0.0':\n    resolution: {integrity: sha512-x}\n    os: [aix]\n", 1)
+			s = strings.Replace(s, "  is-number@6.0.0: {}\n", "  is-number@6.0.0: {}\n\n  '@x/aix@1.0.0':\n    optional: true\n", 1)
+			s = strings.Replace(s, "    devDependencies:\n", "    optionalDependencies:\n      '@x/aix':\n        specifier: 1.0.0\n        version: 1.0.0\n    devDependencies:\n", 1)
+			f[k] = s
+		}
+		f["package.json"] = strings.Replace(f["package.json"], `"devDependencies"`, `"optionalDependencies":{"@x/aix":"1.0.0"},"devDependencies"`, 1)
+		f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": ["@x/aix@1.0.0"]`, 1)
+		if linked {
+			l["node_modules/@x/aix"] = "../.pnpm/@x+aix@1.0.0/node_modules/@x/aix"
+		}
 	}
 }
 
