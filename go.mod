@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	deps.dev/util/semver v0.0.0-20260529052642-cf1e78d92744
 	github.com/BurntSushi/toml v1.6.0
+	github.com/andybalholm/brotli v1.2.0
 	github.com/containerd/cgroups/v3 v3.1.3
 	github.com/docker/go-units v0.5.0
 	github.com/dustin/go-humanize v1.0.1

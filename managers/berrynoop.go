@@ -116,17 +116,28 @@ func berryNoopCheck(env Env, y yarnArgv, prefix []string, cmd string, rest []str
 		}
 		values[setting] = v
 	}
-	if values["nodeLinker"] != "node-modules" || (values["nmMode"] != "" && values["nmMode"] != "classic") {
-		return nil
-	}
 	scripts, yarnPath := values["enableScripts"], rc.project.get("yarnPath")
 	if rc.home.get("yarnPath") != "" && yarnPath == "" {
 		yarnPath = "-" // the user's release: its default is not read
 	}
-	return func() (bool, string) {
-		scriptsOff := scripts == "false" || (scripts == "" && berryScriptsOffByDefault(root, yarnPath))
-		return BerryUpToDate(root, scriptsOff)
+	scriptsOff := func() bool {
+		return scripts == "false" || (scripts == "" && berryScriptsOffByDefault(root, yarnPath))
 	}
+	if linker := values["nodeLinker"]; linker == "" || linker == "pnp" {
+		// Plug'n'Play (berrypnp.go): packages in the user's global cache, and
+		// the runtime of the project's own release, read as data.
+		release := filepath.ToSlash(filepath.Clean(yarnPath))
+		if !rc.globalCache || rc.project.get("globalFolder") != "" || yarnPath == "" || yarnPath == "-" ||
+			filepath.IsAbs(yarnPath) || release == ".." || strings.HasPrefix(release, "../") {
+			return nil
+		}
+		cacheDir := filepath.Join(rc.globalDir, "cache")
+		return func() (bool, string) { return BerryPnpUpToDate(root, cacheDir, release, scriptsOff()) }
+	}
+	if values["nodeLinker"] != "node-modules" || (values["nmMode"] != "" && values["nmMode"] != "classic") {
+		return nil
+	}
+	return func() (bool, string) { return BerryUpToDate(root, scriptsOff()) }
 }
 
 // berryScriptsMarker begins enableScripts' definition in a (bundled) yarn

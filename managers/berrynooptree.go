@@ -66,6 +66,7 @@ type berryTree struct {
 	lock      map[string]*berryLockEntry // by resolution (locator)
 	descs     map[string]string          // descriptor → resolution
 	workspace string                     // the root workspace's locator
+	cacheKey  string                     // yarn.lock's __metadata.cacheKey
 	state     map[string]*berryStateEntry
 	// installedSet are the state's locators, devirtualised.
 	installedSet map[string]bool
@@ -117,6 +118,7 @@ func (t *berryTree) readLock(data []byte) string {
 	if !ok || meta.Decode(&md) != nil || md.Version == "" || md.CacheKey == "" {
 		return "yarn.lock is not a yarn berry lockfile"
 	}
+	t.cacheKey = md.CacheKey
 	delete(top, "__metadata")
 	if len(top) > maxNoopTree {
 		return "yarn.lock is too large to check"
