@@ -41,8 +41,9 @@ import (
 //	PHYLUM_BOX_BIN=bin/phylum-box CI=true go test -tags seccomp -run '^$' \
 //	    -bench 'BenchmarkOthers' -benchtime=5x ./integration/
 //
-// PBOX_BENCH_PROFILE=1 adds one untimed `phylum-box -v` run with
-// PHYLUM_BOX_DEBUG=times after each case and logs its output (where the time goes).
+// PBOX_BENCH_PROFILE=DIR adds one untimed `phylum-box -v` run with
+// PHYLUM_BOX_DEBUG=times after each case, its output kept in DIR/CASE.log (where
+// the time goes).
 func BenchmarkOthers(b *testing.B) {
 	for _, c := range othersCases {
 		for _, name := range []string{"root", "rootless"} {
@@ -124,10 +125,14 @@ func benchOthers(b *testing.B, m mode, c othersCase) {
 	b.ReportMetric(mp, "box-cpu-s")
 	b.Logf("%s: %s — bare %.3fs, phylum-box %.3fs CPU (medians of %d, %s), ratio %.2fx (goal <= %.2fx)",
 		c.name, strings.Join(run.argv, " "), mb, mp, len(bareCPU), cpuMeasure(), mp/mb, c.goal)
-	if os.Getenv("PBOX_BENCH_PROFILE") != "" {
+	if dir := os.Getenv("PBOX_BENCH_PROFILE"); dir != "" {
 		run.prep(b, m)
 		_, r := wrapped([]string{"PHYLUM_BOX_DEBUG=times"})
-		b.Logf("phylum-box -v %s:\n%s", strings.Join(run.argv, " "), r.Stderr)
+		log := filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "-")+".log")
+		if err := os.WriteFile(log, []byte(r.Stderr), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("phylum-box -v %s: %s", strings.Join(run.argv, " "), log)
 	}
 }
 
