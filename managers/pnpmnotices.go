@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -49,26 +50,59 @@ func pnpmIgnoredBuildsNotice(read func(rel string) ([]byte, error)) []string {
 			return nil
 		}
 	}
+	// As bare pnpm prints them (dedupePackageNamesFromIgnoredBuilds): without the
+	// peers' suffix ("prisma@7.10.1(typescript@5.9.3)" is prisma@7.10.1), once
+	// each, sorted.
 	var names []string
-	more := 0
+	seen := map[string]bool{}
 	for _, n := range mods.IgnoredBuilds {
-		if !pnpmLooksLikePackage(n) {
+		n = pnpmRemovePeersSuffix(n)
+		if !pnpmLooksLikePackage(n) || seen[n] {
 			continue
 		}
-		if len(names) == pnpmNoticeMaxNames {
-			more++
-			continue
-		}
+		seen[n] = true
 		names = append(names, n)
 	}
 	if len(names) == 0 {
 		return nil
+	}
+	slices.Sort(names)
+	more := 0
+	if len(names) > pnpmNoticeMaxNames {
+		names, more = names[:pnpmNoticeMaxNames], len(names)-pnpmNoticeMaxNames
 	}
 	list := strings.Join(names, ", ")
 	if more > 0 {
 		list += fmt.Sprintf(" and %d more", more)
 	}
 	return []string{"pnpm: Ignored build scripts: " + list + `. Run "pnpm approve-builds" to pick which dependencies should be allowed to run scripts.`}
+}
+
+// pnpmRemovePeersSuffix is pnpm's dependency-path removePeersSuffix: a dep path
+// without the parenthesised peers at its end; a patch_hash suffix before them is
+// kept.
+func pnpmRemovePeersSuffix(depPath string) string {
+	if !strings.HasSuffix(depPath, ")") {
+		return depPath
+	}
+	open := 1
+	for i := len(depPath) - 2; i >= 0; i-- {
+		switch {
+		case depPath[i] == '(':
+			open--
+		case depPath[i] == ')':
+			open++
+		case open == 0:
+			if strings.HasPrefix(depPath[i+1:], "(patch_hash=") {
+				if j := strings.Index(depPath[i+2:], "("); j >= 0 {
+					return depPath[:i+2+j]
+				}
+				return depPath
+			}
+			return depPath[:i+1]
+		}
+	}
+	return depPath
 }
 
 // pnpmLooksLikePackage: a dep path as pnpm records it — name@version, or

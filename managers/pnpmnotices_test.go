@@ -17,7 +17,12 @@ func TestPnpmIgnoredBuildsNotice(t *testing.T) {
 		want          string // "" = no notice
 	}{
 		{"pnpm 10 writes JSON", `{"layoutVersion":5,"ignoredBuilds":["esbuild@0.21.5","@swc/core@1.3.0"]}`,
-			`pnpm: Ignored build scripts: esbuild@0.21.5, @swc/core@1.3.0. Run "pnpm approve-builds"`},
+			`pnpm: Ignored build scripts: @swc/core@1.3.0, esbuild@0.21.5. Run "pnpm approve-builds"`},
+		// As bare pnpm prints them: no peers' suffix, once each, sorted.
+		{"peers' suffixes", `{"ignoredBuilds":["prisma@7.10.1(typescript@5.9.3)","@prisma/engines@7.10.1","prisma@7.10.1(typescript@5.8.0)"]}`,
+			"Ignored build scripts: @prisma/engines@7.10.1, prisma@7.10.1. Run"},
+		{"nested peers", `{"ignoredBuilds":["a@1.0.0(b@2.0.0(c@3.0.0))(d@4.0.0)"]}`, "Ignored build scripts: a@1.0.0. Run"},
+		{"a patch hash is kept, the peers not", `{"ignoredBuilds":["a@1.0.0(patch_hash=abc)(b@2.0.0)"]}`, "Ignored build scripts: a@1.0.0(patch_hash=abc). Run"},
 		{"YAML", "layoutVersion: 5\nignoredBuilds:\n  - esbuild@0.21.5\n", "Ignored build scripts: esbuild@0.21.5."},
 		{"a tarball dependency", `{"ignoredBuilds":["pbox-x@file:vendor/pbox-x-1.0.0.tgz"]}`, "Ignored build scripts: pbox-x@file:vendor/pbox-x-1.0.0.tgz. Run"},
 		{"nothing ignored", `{"ignoredBuilds":[]}`, ""},
@@ -27,7 +32,7 @@ func TestPnpmIgnoredBuildsNotice(t *testing.T) {
 			"Ignored build scripts: esbuild@0.21.5. Run"},
 		{"too big to be pnpm's", `{"ignoredBuilds":["esbuild@0.21.5"],"pad":"` + strings.Repeat("x", 17<<20) + `"}`, ""},
 		{"YAML too big to parse", "ignoredBuilds:\n  - esbuild@0.21.5\n#" + strings.Repeat("x", 2<<20) + "\n", ""},
-		{"a long list is cut", `{"ignoredBuilds":[` + strings.Join(many, ",") + `]}`, "pkg19@1.0.0 and 5 more. Run"},
+		{"a long list is cut", `{"ignoredBuilds":[` + strings.Join(many, ",") + `]}`, "pkg4@1.0.0 and 5 more. Run"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			read := func(rel string) ([]byte, error) {
