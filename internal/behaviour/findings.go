@@ -88,7 +88,7 @@ func (r *Recorder) Findings() []Observation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := &collector{obs: map[string]*Observation{}, extra: map[string]int{}, outlived: map[string]bool{}, weight: map[string]int{}}
-	for _, e := range r.hits {
+	for _, e := range append(slices.Clip(r.hits), r.unlaunched()...) {
 		pkg, cands, manager := r.settle(e)
 		c.add(pkg, cands, manager, e.h, e.evidence)
 	}

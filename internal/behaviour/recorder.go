@@ -95,6 +95,9 @@ type Recorder struct {
 	// (survivors.go).
 	roots   map[int]scriptRoot
 	pending map[int]pendingSurvivor
+	// launches are the manager's setsids waiting for the exec of the script
+	// they start (launch.go).
+	launches map[int]recorded
 }
 
 // recorded is one rule's hit as seen; its owner is settled in Findings.
@@ -173,6 +176,7 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 			r.proxies[a] = true
 		}
 		if !ev.Refused {
+			r.launched(ev.Pid) // launch.go
 			// The environment read is the one before this exec: a forked
 			// child's is its parent's, which it tells about.
 			pp := r.procs(ev.Pid).ppid()
@@ -204,7 +208,9 @@ func (r *Recorder) OnEvent(ev container.SyscallEvent) {
 			}
 		}
 	default:
-		hits = syscallHits(ev)
+		if !r.holdLaunch(ev, p) { // launch.go
+			hits = syscallHits(ev)
+		}
 	}
 	if !ev.Refused && ev.Syscall != "execve" && ev.Syscall != "execveat" {
 		r.upgrade(ev.Pid, p.pkg)
