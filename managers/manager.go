@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -368,6 +369,20 @@ type Cache struct {
 	// what the next install trusts.
 	Mount    []Phase
 	Writable []Phase
+	// Throwaway lists the read-only phases whose manager writes to its cache all
+	// the same (yarn 1 copies a file: dependency into it on every install, even
+	// --offline): the cache is seen through an overlay whose upper dir is thrown
+	// away with the step, so the write succeeds and reaches nothing. Where the
+	// project's scratch is a copy (no overlay on this machine), the cache stays
+	// plain read-only.
+	Throwaway []Phase
+}
+
+// ThrowawayIn reports whether, in phase p, the cache is a throwaway writable view
+// of a read-only cache.
+func (c Cache) ThrowawayIn(p Phase) bool {
+	mounted, writable := c.MountedIn(p)
+	return mounted && !writable && slices.Contains(c.Throwaway, p)
 }
 
 // MountedIn reports whether the cache is visible in phase p, and writable.

@@ -36,6 +36,9 @@ func yarnClassicCache(env Env) Cache {
 		Env:      []string{"YARN_CACHE_FOLDER=" + dir},
 		Mount:    []Phase{PhaseResolve, PhaseDownload, PhaseBuild},
 		Writable: []Phase{PhaseResolve, PhaseDownload},
+		// yarn 1's offline build copies every file: dependency into the cache
+		// again (a fresh uuid-named dir each install): EROFS on the read-only one.
+		Throwaway: []Phase{PhaseBuild},
 	}
 }
 

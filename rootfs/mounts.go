@@ -20,6 +20,10 @@ type Cache struct {
 	HostPath string
 	Target   string
 	ReadOnly bool
+	// Throwaway (with ReadOnly) shows the cache through an overlay whose upper and
+	// work dirs are made next to the skeleton (Dir + ".cache-" + Name) and go with
+	// it: the container can write, the cache never changes.
+	Throwaway bool
 }
 
 // SkeletonOptions says what the container's file system holds besides the
@@ -174,9 +178,21 @@ func BuildSkeleton(o SkeletonOptions) (*Skeleton, error) {
 		specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", "size=" + strconv.FormatInt(tmpSize, 10)}},
 		specs.Mount{Destination: filepath.Clean(o.Home), Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=0700", "size=" + strconv.FormatInt(homeSize, 10)}},
 	)
+	var throwaway []string // the lower binds of throwaway caches, masked
 	for _, c := range o.Caches {
 		if c.Name == "" || !filepath.IsAbs(c.HostPath) || !filepath.IsAbs(c.Target) {
 			return nil, fmt.Errorf("cache %q: host path and target must be absolute", c.Name)
+		}
+		if c.ReadOnly && c.Throwaway {
+			ms, hide, err := throwawayCache(o, c)
+			if err != nil {
+				return nil, err
+			}
+			if ms != nil {
+				sk.Mounts = append(sk.Mounts, ms...)
+				throwaway = append(throwaway, hide)
+				continue
+			}
 		}
 		opts := []string{"rbind", "nosuid", "nodev"}
 		if c.ReadOnly {
@@ -233,6 +249,7 @@ func BuildSkeleton(o SkeletonOptions) (*Skeleton, error) {
 	// The idmapped lower of the project's overlay is only needed while the overlay is
 	// mounted; masked after that, the container cannot reach the host project's
 	// files through it (read-only as it is, its files are the container root's).
+	sk.Hidden = append(sk.Hidden, throwaway...)
 	for _, m := range o.Extra {
 		if m.Destination == IdmappedLower {
 			sk.Hidden = append(sk.Hidden, IdmappedLower)
@@ -371,3 +388,47 @@ func (b *builder) chownAll() error {
 	}
 	return nil
 }
+
+// throwawayCache is the overlay of a Throwaway cache, with the host cache as its only
+// lower and upper and work dirs of the container root's beside the skeleton. The
+// overlay is mounted in the container's user namespace, whose root may not be able
+// to walk to the host cache (root's ~/.cache under a 0700 home): the cache is first
+// bound read-only at ThrowawayLower+Name inside, and the overlay's lower names that
+// bind by its host path (mounts are made before pivot_root). The bind is masked
+// once the overlay holds it.
+func throwawayCache(o SkeletonOptions, c Cache) (m []specs.Mount, hide string, err error) {
+	if c.Name == "" || strings.ContainsAny(c.Name, "/\x00") || c.Name == "." || c.Name == ".." {
+		return nil, "", fmt.Errorf("cache name %q", c.Name)
+	}
+	base := o.Dir + ".cache-" + c.Name
+	lower := ThrowawayLower + c.Name
+	if !filepath.IsAbs(o.Dir) || filepath.Clean(o.Dir) != o.Dir || optionUnsafe(o.Dir+lower) != "" || optionUnsafe(base) != "" {
+		return nil, "", nil // overlay options cannot name it: plain read-only
+	}
+	if err := os.Mkdir(base, 0o700); err != nil {
+		return nil, "", err
+	}
+	for _, d := range []string{base, filepath.Join(base, "upper"), filepath.Join(base, "work")} {
+		if d != base {
+			if err := os.Mkdir(d, 0o700); err != nil {
+				return nil, "", err
+			}
+		}
+		if err := os.Lchown(d, o.RootUID, o.RootGID); err != nil {
+			return nil, "", fmt.Errorf("give %s to the container's root: %w", d, err)
+		}
+	}
+	opts := append([]string{
+		"lowerdir=" + o.Dir + lower,
+		"upperdir=" + filepath.Join(base, "upper"),
+		"workdir=" + filepath.Join(base, "work"),
+	}, OverlayOptions...)
+	return []specs.Mount{
+		{Destination: lower, Type: "bind", Source: c.HostPath, Options: []string{"bind", "ro", "nosuid", "nodev"}},
+		{Destination: filepath.Clean(c.Target), Type: "overlay", Source: "overlay", Options: append(opts, "nosuid", "nodev")},
+	}, lower, nil
+}
+
+// ThrowawayLower (+ the cache's name) is where a Throwaway cache's read-only bind, the
+// lower of its overlay, is mounted inside before it is masked.
+const ThrowawayLower = "/.pb-cache-lower-"

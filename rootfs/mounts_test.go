@@ -224,3 +224,77 @@ func TestBuildSkeletonProjectBelowVarTmp(t *testing.T) {
 		t.Fatalf("var/tmp = %q, %v; want a symlink to /tmp", target, err)
 	}
 }
+
+// A Throwaway cache is its host dir bound read-only at ThrowawayLower+name (masked
+// afterwards) and an overlay at the cache's path over that bind, with upper and work
+// dirs of the container root's beside the skeleton; where overlay options cannot name
+// the dirs, it is the plain read-only bind.
+func TestBuildSkeletonThrowawayCache(t *testing.T) {
+	base := t.TempDir()
+	cache := t.TempDir()
+	uid, gid := os.Getuid(), os.Getgid()
+	dir := filepath.Join(base, "root")
+	sk, err := BuildSkeleton(SkeletonOptions{
+		Dir: dir, RootUID: uid, RootGID: gid, Home: "/home/alice",
+		Caches: []Cache{{Name: "yarn", HostPath: cache, Target: "/home/alice/.cache/yarn", ReadOnly: true, Throwaway: true}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lower, ov *specs.Mount
+	for i, m := range sk.Mounts {
+		switch m.Destination {
+		case ThrowawayLower + "yarn":
+			lower = &sk.Mounts[i]
+		case "/home/alice/.cache/yarn":
+			if ov != nil {
+				t.Fatalf("two mounts at the cache's path: %+v", sk.Mounts)
+			}
+			ov = &sk.Mounts[i]
+			if lower == nil {
+				t.Errorf("the overlay is mounted before its lower bind")
+			}
+		}
+	}
+	if lower == nil || ov == nil {
+		t.Fatalf("want the lower bind and the overlay: %+v", sk.Mounts)
+	}
+	if lower.Type != "bind" || lower.Source != cache || !slices.Contains(lower.Options, "ro") {
+		t.Errorf("lower bind: %+v", lower)
+	}
+	up := dir + ".cache-yarn"
+	for _, o := range []string{"lowerdir=" + dir + ThrowawayLower + "yarn", "upperdir=" + up + "/upper", "workdir=" + up + "/work", "userxattr", "nosuid", "nodev"} {
+		if !slices.Contains(ov.Options, o) {
+			t.Errorf("overlay lacks %s: %v", o, ov.Options)
+		}
+	}
+	if ov.Type != "overlay" {
+		t.Errorf("cache mount type %q", ov.Type)
+	}
+	for _, d := range []string{up + "/upper", up + "/work"} {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() || st.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v %v", d, st, err)
+		}
+	}
+	if !slices.Contains(sk.Hidden, ThrowawayLower+"yarn") {
+		t.Errorf("the lower bind is not masked: %v", sk.Hidden)
+	}
+
+	// A skeleton dir overlay options cannot carry: the plain read-only bind.
+	odd := filepath.Join(base, "a,b")
+	sk, err = BuildSkeleton(SkeletonOptions{
+		Dir: odd, RootUID: uid, RootGID: gid, Home: "/home/alice",
+		Caches: []Cache{{Name: "yarn", HostPath: cache, Target: "/home/alice/.cache/yarn", ReadOnly: true, Throwaway: true}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range sk.Mounts {
+		if m.Destination == "/home/alice/.cache/yarn" && (m.Type != "bind" || !slices.Contains(m.Options, "ro")) {
+			t.Errorf("fallback: %+v", m)
+		}
+		if strings.HasPrefix(m.Destination, ThrowawayLower) {
+			t.Errorf("fallback still binds the lower: %+v", m)
+		}
+	}
+}

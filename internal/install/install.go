@@ -434,7 +434,8 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		if err := r.shareCache(c.Path); err != nil {
 			return false, err
 		}
-		caches = append(caches, rootfs.Cache{Name: fmt.Sprintf("cache%d", i), HostPath: c.Path, Target: c.Path, ReadOnly: !writable})
+		caches = append(caches, rootfs.Cache{Name: fmt.Sprintf("cache%d", i), HostPath: c.Path, Target: c.Path, ReadOnly: !writable,
+			Throwaway: c.ThrowawayIn(phase)})
 		env = append(env, c.Env...)
 	}
 	files := r.cred.binds(s.Credentials)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -160,9 +161,18 @@ func (s *Session) Run(ctx context.Context, e Exec) (*container.Result, error) {
 		extra = append(extra, specs.Mount{Destination: f.Target, Type: "bind", Source: f.Source,
 			Options: []string{"bind", "nosuid", "nodev", "noexec"}})
 	}
+	caches := e.Caches
+	if s.scratch.Mode() != rootfs.ModeOverlay {
+		// No overlay on this machine (the project is a staging copy): a throwaway
+		// cache is the plain read-only one.
+		caches = slices.Clone(caches)
+		for i := range caches {
+			caches[i].Throwaway = false
+		}
+	}
 	sk, err := rootfs.BuildSkeleton(rootfs.SkeletonOptions{
 		Dir: dir, RootUID: s.id.RootUID, RootGID: s.id.RootGID, Home: s.o.Home,
-		ReadOnly: e.ReadOnly, Caches: e.Caches, Extra: extra,
+		ReadOnly: e.ReadOnly, Caches: caches, Extra: extra,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building the container root: %w", err)
