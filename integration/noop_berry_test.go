@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -184,6 +185,132 @@ func TestNoopBerryStillPrechecked(t *testing.T) {
 					t.Errorf("ran steps %v", pr.phases())
 				}
 				assertSameTree(t, before, projectState(t, b.Project), "an up-to-date berry project")
+				if tc.code == 0 {
+					if pr.UpToDate == "" {
+						t.Errorf("not up to date: %s", r.Stderr)
+					}
+					return
+				}
+				wantStderr(t, r, "is-number", "MAL-0000-PBOXIT1")
+				if pr.Precheck == nil || pr.Precheck.Verdict != "blocked" || pr.UpToDate != "" {
+					t.Errorf("is-number@7.0.0 is not reported blocked: %+v", pr)
+				}
+			})
+		}
+	})
+}
+
+// Plug'n'Play, berry's default linker: .pnp.cjs is code node runs, so the check
+// rebuilds it from yarn.lock and compares it byte for byte (managers/berrypnp.go).
+
+// berryPnpSetup prepares a berry project (the yarn-berry flavour: Plug'n'Play,
+// its release committed, scripts on) with is-odd installed by phylum-box.
+func berryPnpSetup(t *testing.T, b *pmBox) string {
+	t.Helper()
+	for _, fl := range pmFlavours() {
+		if fl.name == "yarn-berry" {
+			fl.setup(t, b)
+		}
+	}
+	chownTree(t, b.Mode, b.Project)
+	wantCode(t, b.tool("", "yarn", "add", "is-odd@3.0.1"), 0, "yarn add is-odd (Plug'n'Play)")
+	pnp := filepath.Join(b.Project, ".pnp.cjs")
+	data, err := os.ReadFile(pnp)
+	if err != nil || !strings.Contains(string(data), `"is-odd"`) {
+		t.Fatalf("no .pnp.cjs with is-odd after the add: %v", err)
+	}
+	return pnp
+}
+
+// The install after an install is up to date; a .pnp.cjs that lies — is-odd's
+// files said to be a directory the checkout planted, or a runtime with a line of
+// its own — gets every step, and yarn's own .pnp.cjs replaces it; a dependency
+// added to package.json gets every step too.
+func TestNoopBerryPnpNothingToDo(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		pnp := berryPnpSetup(t, b)
+		berryNoop(t, b, "pnp-noop")
+		yarns, err := os.ReadFile(pnp)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// is-odd's location pointed into the project, where the checkout has
+		// its own is-odd.
+		re := regexp.MustCompile(`"packageLocation": "[^"]*is-odd-npm-3\.0\.1-[^"]*"`)
+		if !re.Match(yarns) {
+			t.Fatalf(".pnp.cjs has no archive location for is-odd:\n%.3000s", yarns)
+		}
+		writeFile(t, filepath.Join(b.Project, "evil", "is-odd", "package.json"), `{"name":"is-odd","version":"3.0.1"}`, 0o644)
+		writeFile(t, filepath.Join(b.Project, "evil", "is-odd", "index.js"), "require('child_process').execSync('id')\n", 0o644)
+		writeFile(t, pnp, string(re.ReplaceAll(yarns, []byte(`"packageLocation": "./evil/is-odd/"`))), 0o755)
+		chownTree(t, m, b.Project)
+		berryFull(t, b, "pnp-location-lies")
+		if got, _ := os.ReadFile(pnp); strings.Contains(string(got), "./evil/") || !re.Match(got) {
+			t.Errorf("after the install .pnp.cjs still points into the checkout's evil/")
+		}
+		berryNoop(t, b, "pnp-noop-after-location")
+
+		// The runtime with a line of its own.
+		writeFile(t, pnp, string(yarns)+"\nrequire('child_process').execSync('id');\n", 0o755)
+		chownTree(t, m, b.Project)
+		berryFull(t, b, "pnp-runtime-lies")
+		if got, _ := os.ReadFile(pnp); strings.Contains(string(got), "execSync('id')") {
+			t.Errorf("after the install .pnp.cjs still has the checkout's line")
+		}
+		berryNoop(t, b, "pnp-noop-after-runtime")
+
+		// package.json gained a dependency.
+		addToManifest(t, b, "ms", "2.1.3")
+		chownTree(t, m, b.Project)
+		berryFull(t, b, "pnp-manifest-changed")
+		if got, _ := os.ReadFile(pnp); !strings.Contains(string(got), `["ms", "npm:2.1.3"]`) {
+			t.Errorf("after the install .pnp.cjs has no ms")
+		}
+		berryNoop(t, b, "pnp-noop-after-manifest")
+	})
+}
+
+// A Plug'n'Play checkout installed by bare yarn berry holding is-number@7.0.0 (a
+// MAL record in the test database) is blocked, exit 3, no step run, nothing
+// changed; the twin with is-number@6.0.0 is up to date.
+func TestNoopBerryPnpStillPrechecked(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		for _, fl := range pmFlavours() {
+			if fl.name == "yarn-berry" {
+				fl.setup(t, b)
+			}
+		}
+		for _, tc := range []struct {
+			version string
+			code    int
+		}{{"6.0.0", 0}, {"7.0.0", 3}} {
+			t.Run(tc.version, func(t *testing.T) {
+				for _, f := range []string{".pnp.cjs", "yarn.lock", ".yarn/install-state.gz"} {
+					_ = os.RemoveAll(filepath.Join(b.Project, f))
+				}
+				m0 := readJSONFile(t, filepath.Join(b.Project, "package.json"))
+				m0["dependencies"] = map[string]any{"is-number": tc.version}
+				setManifest(t, b, m0)
+				writeFile(t, filepath.Join(b.Project, "yarn.lock"), "", 0o644)
+				c := exec.Command("node", filepath.Join(berryRelease, "bin", "yarn.js"), "install", "--no-immutable")
+				c.Dir = b.Project
+				c.Env = append(append(os.Environ(), "HOME="+b.Home), b.Env...)
+				if out, err := c.CombinedOutput(); err != nil {
+					t.Fatalf("bare yarn berry: %v\n%s", err, out)
+				}
+				chownTree(t, m, b.Home)
+				before := projectState(t, b.Project)
+				rep := b.reportPath("pnp-report-" + tc.version + ".json")
+				r := b.tool(rep, "yarn", "install")
+				wantCode(t, r, tc.code, "yarn install in a Plug'n'Play project that is up to date")
+				pr := readSpeedReport(t, rep)
+				if len(pr.Steps) != 0 {
+					t.Errorf("ran steps %v", pr.phases())
+				}
+				assertSameTree(t, before, projectState(t, b.Project), "an up-to-date Plug'n'Play project")
 				if tc.code == 0 {
 					if pr.UpToDate == "" {
 						t.Errorf("not up to date: %s", r.Stderr)
