@@ -5,9 +5,11 @@ package managers
 // pnpm-workspace.yaml.
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -110,4 +112,60 @@ func pnpmfileRefusal(hook string) *Refusal {
 			"which this command (or a frozen lockfile, pnpm's default in CI) cannot be driven through",
 		Advice: "run `phylum-box pnpm install --no-frozen-lockfile`, which runs the hooks offline; " +
 			"or, if the project installs correctly without its hooks, add --ignore-pnpmfile"}
+}
+
+// pnpmHostRelease is the version of the pnpm that env's PATH resolves to — the one
+// every step runs — read from the package.json of its installation
+// (/usr/lib/node_modules/pnpm/package.json for /usr/bin/pnpm →
+// ../lib/node_modules/pnpm/bin/pnpm.cjs), as findYarnInstall reads yarn's: a
+// LookPath, a readlink and one small file, no process (running `pnpm --version`
+// on the host would follow the project's packageManager through corepack). ""
+// when it cannot be told that way: corepack's shim (the project's packageManager
+// picks the release), pnpm's standalone executable, a PATH entry that is
+// relative or leads into the project.
+func pnpmHostRelease(env Env, root string) string {
+	bin, err := env.LookPath("pnpm")
+	if err != nil || !filepath.IsAbs(bin) {
+		return ""
+	}
+	real, err := filepath.EvalSymlinks(bin)
+	if err != nil {
+		return ""
+	}
+	if rootReal, err := filepath.EvalSymlinks(root); err == nil {
+		if rel, err := filepath.Rel(rootReal, real); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return ""
+		}
+	}
+	dir := filepath.Dir(real)
+	for range 4 {
+		if b, err := os.ReadFile(filepath.Join(dir, "package.json")); err == nil {
+			var pj struct{ Name, Version string }
+			if json.Unmarshal(b, &pj) != nil || pj.Name != "pnpm" && pj.Name != "@pnpm/exe" {
+				return ""
+			}
+			return pj.Version
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return ""
+}
+
+// pnpmHostBefore10 says whether the pnpm in env's PATH is known to be older than
+// pnpm 10, which builds every dependency by default: then a project cannot be one
+// where pnpm builds nothing, whatever its node_modules/.modules.yaml (project
+// input) records. When the release cannot be told (pnpmHostRelease), the record's
+// version decides, as before.
+func pnpmHostBefore10(env Env, root string) bool {
+	v := pnpmHostRelease(env, root)
+	if v == "" {
+		return false
+	}
+	major, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(major)
+	return err != nil || n < 10
 }

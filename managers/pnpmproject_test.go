@@ -1,0 +1,75 @@
+package managers
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The pnpm release every step runs is read from the files of the pnpm in PATH,
+// never from the project.
+func TestPnpmHostRelease(t *testing.T) {
+	install := func(t *testing.T, dir, name, version string) string {
+		t.Helper()
+		pkg := filepath.Join(dir, "lib", "node_modules", "pnpm")
+		for p, body := range map[string]string{
+			filepath.Join(pkg, "package.json"):    `{"name":"` + name + `","version":"` + version + `"}`,
+			filepath.Join(pkg, "bin", "pnpm.cjs"): "#!/usr/bin/env node\n",
+		} {
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bin := filepath.Join(dir, "bin")
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("../lib/node_modules/pnpm/bin/pnpm.cjs", filepath.Join(bin, "pnpm")); err != nil {
+			t.Fatal(err)
+		}
+		return bin
+	}
+	for _, tc := range []struct {
+		name, pkgName, version string
+		inProject, relative    bool
+		want                   string
+		before10               bool
+	}{
+		{name: "pnpm 10", pkgName: "pnpm", version: "10.34.9", want: "10.34.9"},
+		{name: "pnpm 9 builds every dependency", pkgName: "pnpm", version: "9.15.0", want: "9.15.0", before10: true},
+		{name: "pnpm's standalone package", pkgName: "@pnpm/exe", version: "10.1.0", want: "10.1.0"},
+		{name: "corepack's shim: unknown, the record decides", pkgName: "corepack", version: "0.31.0"},
+		// A project that ships its own pnpm: never read.
+		{name: "a PATH entry inside the project", pkgName: "pnpm", version: "9.0.0", inProject: true},
+		{name: "a relative PATH entry", pkgName: "pnpm", version: "9.0.0", inProject: true, relative: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			where := t.TempDir()
+			if tc.inProject {
+				where = filepath.Join(root, "tools")
+			}
+			bin := install(t, where, tc.pkgName, tc.version)
+			path := bin
+			if tc.relative {
+				path = "tools/bin"
+				t.Chdir(root)
+			}
+			env := Env{Dir: root, Environ: []string{"PATH=" + path}}
+			if got := pnpmHostRelease(env, root); got != tc.want {
+				t.Errorf("pnpmHostRelease = %q, want %q", got, tc.want)
+			}
+			if got := pnpmHostBefore10(env, root); got != tc.before10 {
+				t.Errorf("pnpmHostBefore10 = %v, want %v", got, tc.before10)
+			}
+		})
+	}
+	if _, err := os.Stat("/usr/lib/node_modules/pnpm/package.json"); err == nil {
+		if v := pnpmHostRelease(Env{Environ: []string{"PATH=/usr/bin"}}, t.TempDir()); v == "" {
+			t.Errorf("this machine's pnpm: no release read")
+		}
+	}
+}
