@@ -6,8 +6,10 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -31,9 +33,10 @@ import (
 // step), with the checksum yarn.lock records. Each zip's package.json and file
 // list decide what yarn decides from them: a package yarn would unplug (a
 // preferUnplugged, a file yarn extracts — .node, .c, … —, a build when scripts
-// are on, conditions, open/opn), an ES module (the ESM loader, .pnp.loader.mjs),
-// a build when scripts are on (which builds ran is recorded only in
-// .yarn/install-state.gz) make the install run every step. So do peer
+// are on, conditions, open/opn) and a build when scripts are on (which builds ran is recorded only in
+// .yarn/install-state.gz) make the install run every step. An ES module
+// package (or project) needs yarn's ESM loader, .pnp.loader.mjs, which must then
+// be the one the release carries, byte for byte; without one it must be absent. So do peer
 // dependencies (virtual packages), patches, aliases, workspaces and a
 // non-default PnP setting: this check covers the common plain case and is exact
 // there, and anything else gets the five steps.
@@ -48,6 +51,7 @@ type berryPnp struct {
 	root     string
 	cacheDir string // the global cache (absolute)
 	release  string // the project's yarn release, relative to the root
+	esm      bool   // a package or the project is an ES module: yarn writes .pnp.loader.mjs
 }
 
 // BerryPnpUpToDate says whether yarn berry's `yarn install` at root, with
@@ -76,7 +80,7 @@ func (t *berryPnp) check() (int, string) {
 		return 0, ".yarn/install-state.gz is missing (yarn would write it)"
 	}
 	// What yarn would remove, or write only for what this check refuses.
-	for _, f := range []string{".pnp.data.json", ".pnp.loader.mjs", ".yarn/unplugged", "node_modules"} {
+	for _, f := range []string{".pnp.data.json", ".yarn/unplugged", "node_modules"} {
 		if _, err := t.r.Lstat(f); err == nil || !os.IsNotExist(err) {
 			return 0, f + " exists (yarn would remove or rewrite it)"
 		}
@@ -88,10 +92,17 @@ func (t *berryPnp) check() (int, string) {
 		return 0, why
 	}
 	var man struct {
-		Type *string `json:"type"`
+		Type any `json:"type"`
 	}
-	if json.Unmarshal(files[0], &man) != nil || man.Type != nil {
-		return 0, "package.json has a type (an ES module project needs the ESM loader)"
+	if json.Unmarshal(files[0], &man) != nil {
+		return 0, "package.json not understood"
+	}
+	switch man.Type {
+	case nil, "commonjs":
+	case "module":
+		t.esm = true
+	default:
+		return 0, fmt.Sprintf("package.json's type %v is not one this check reads", man.Type)
 	}
 	if why := t.pnpEntries(); why != "" {
 		return 0, why
@@ -118,6 +129,19 @@ func (t *berryPnp) check() (int, string) {
 	}
 	if !berryReleaseHasHook(release, pnp[len(head):]) {
 		return 0, ".pnp.cjs's runtime is not the one " + t.release + " writes"
+	}
+	// The ESM loader: yarn writes it when a package (or the project) is an ES
+	// module, and removes it otherwise.
+	loader, err := readNoLink(t.r, ".pnp.loader.mjs")
+	switch {
+	case !t.esm && err == nil:
+		return 0, ".pnp.loader.mjs exists and no package is an ES module (yarn would remove it)"
+	case !t.esm && !errors.Is(err, fs.ErrNotExist):
+		return 0, err.Error()
+	case t.esm && err != nil:
+		return 0, ".pnp.loader.mjs: " + err.Error() + " (yarn would write it: a package is an ES module)"
+	case t.esm && !berryReleaseHasLoader(release, loader):
+		return 0, ".pnp.loader.mjs is not the ESM loader " + t.release + " writes"
 	}
 	return len(t.lock) - 1, ""
 }
@@ -300,8 +324,12 @@ func (t *berryPnp) checkZip(le *berryLockEntry) string {
 	if json.Unmarshal(data, &m) != nil {
 		return le.Resolution + "'s package.json not understood"
 	}
-	if m.Type != nil && m.Type != "commonjs" {
-		return le.Resolution + " is an ES module (yarn writes the ESM loader)"
+	switch m.Type {
+	case nil, "commonjs":
+	case "module":
+		t.esm = true
+	default:
+		return fmt.Sprintf("%s's type %v is not one this check reads", le.Resolution, m.Type)
 	}
 	if m.PreferUnplugged == true {
 		return le.Resolution + " prefers to be unplugged"

@@ -23,6 +23,9 @@ import (
 // berryPnpHook stands for the runtime a release carries.
 const berryPnpHook = "const fs = require('fs');\n$$SETUP_STATE(hydrateRuntimeState);\n// the runtime\n"
 
+// berryPnpLoader stands for the ESM loader a release carries.
+const berryPnpLoader = berryPnpLoaderHead + "fs from 'fs';\n// the loader\n"
+
 // berryPnpProject lays the fixture out in a temporary dir: the project (with a
 // release carrying hook among other compressed texts), the global cache with an
 // archive per package (files as given, package.json by default) and yarn.lock's
@@ -74,7 +77,7 @@ func berryPnpProject(t *testing.T, extra map[string]map[string]string) (string, 
 	writeTestFile(t, filepath.Join(root, ".yarn", "install-state.gz"), "state")
 	writeTestFile(t, filepath.Join(root, ".pnp.cjs"), read("pnp-head.cjs")+berryPnpHook)
 	writeTestFile(t, filepath.Join(root, ".yarn", "releases", "yarn.cjs"),
-		"#!/usr/bin/env node\nvar a=()=>"+berryBrotliJS(t, "export default function loader() {}")+";var b=()=>"+berryBrotliJS(t, berryPnpHook)+";\n")
+		"#!/usr/bin/env node\nvar a=()=>"+berryBrotliJS(t, berryPnpLoader)+";var b=()=>"+berryBrotliJS(t, berryPnpHook)+";\n")
 	return root, cache
 }
 
@@ -165,7 +168,7 @@ func TestBerryPnpNotUpToDate(t *testing.T) {
 			change: edit(".pnp.cjs", "// the runtime\n", "")},
 		{name: "another compressed text of the release as the runtime", wantReason: "runtime is not the one",
 			change: func(t *testing.T, root, cache string) {
-				edit(".pnp.cjs", berryPnpHook, "export default function loader() {}")(t, root, cache)
+				edit(".pnp.cjs", berryPnpHook, berryPnpLoader)(t, root, cache)
 			}},
 		{name: "a state after the literal", wantReason: ".pnp.cjs is not what yarn would write",
 			change: edit(".pnp.cjs", "const RAW_RUNTIME_STATE =\n'{", "const RAW_RUNTIME_STATE =\n'{\\\n  \"x\": 1,")},
@@ -187,8 +190,20 @@ func TestBerryPnpNotUpToDate(t *testing.T) {
 			}},
 		{name: "a dependency added to package.json", wantReason: "package.json",
 			change: edit("package.json", `"is-odd": "3.0.1"`, `"is-odd": "3.0.1", "ms": "2.1.3"`)},
-		{name: "an ES module project", wantReason: "type",
+		{name: "an ES module project without the loader", wantReason: "yarn would write it",
 			change: edit("package.json", `"version": "1.0.0"`, `"version": "1.0.0", "type": "module"`)},
+		{name: "an ES module project with a loader of its own", wantReason: "not the ESM loader",
+			change: func(t *testing.T, root, cache string) {
+				edit("package.json", `"version": "1.0.0"`, `"version": "1.0.0", "type": "module"`)(t, root, cache)
+				writeTestFile(t, filepath.Join(root, ".pnp.loader.mjs"), berryPnpLoader+"import('child_process');\n")
+			}},
+		{name: "the runtime as the loader", wantReason: "not the ESM loader",
+			change: func(t *testing.T, root, cache string) {
+				edit("package.json", `"version": "1.0.0"`, `"version": "1.0.0", "type": "module"`)(t, root, cache)
+				writeTestFile(t, filepath.Join(root, ".pnp.loader.mjs"), berryPnpHook)
+			}},
+		{name: "a project type this check does not read", wantReason: "type",
+			change: edit("package.json", `"version": "1.0.0"`, `"version": "1.0.0", "type": 1`)},
 		{name: "an unused lockfile entry", wantReason: "not used",
 			change: edit("yarn.lock", `"is-number@npm:7.0.0":`, `"is-number@npm:7.0.0, is-number@npm:^7.0.0":`)},
 		{name: "node_modules present", wantReason: "node_modules exists",
@@ -197,7 +212,7 @@ func TestBerryPnpNotUpToDate(t *testing.T) {
 			change: func(t *testing.T, root, cache string) {
 				writeTestFile(t, filepath.Join(root, ".yarn", "unplugged", "x"), "")
 			}},
-		{name: "the ESM loader", wantReason: ".pnp.loader.mjs exists",
+		{name: "the ESM loader and no ES module", wantReason: ".pnp.loader.mjs exists",
 			change: func(t *testing.T, root, cache string) { writeTestFile(t, filepath.Join(root, ".pnp.loader.mjs"), "") }},
 		{name: "no install state", wantReason: "install-state.gz",
 			change: func(t *testing.T, root, cache string) {
@@ -217,7 +232,7 @@ func TestBerryPnpNotUpToDate(t *testing.T) {
 			extra: map[string]map[string]string{"is-number@7.0.0": {"build/x.node": "ELF"}}},
 		{name: "a package preferring to be unplugged", wantReason: "prefers to be unplugged",
 			extra: map[string]map[string]string{"is-odd@3.0.1": {"package.json": `{"name":"is-odd","version":"3.0.1","preferUnplugged":true}`}}},
-		{name: "an ES module package", wantReason: "ES module",
+		{name: "an ES module package without the loader", wantReason: "yarn would write it",
 			extra: map[string]map[string]string{"is-odd@3.0.1": {"package.json": `{"name":"is-odd","version":"3.0.1","type":"module"}`}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -230,6 +245,24 @@ func TestBerryPnpNotUpToDate(t *testing.T) {
 				t.Errorf("up to date %v (%s), want not, because %q", ok, why, c.wantReason)
 			}
 		})
+	}
+	// The twins of the ES module cases: the release's loader, up to date.
+	for _, c := range []struct {
+		name  string
+		extra map[string]map[string]string
+		man   bool
+	}{
+		{"an ES module package", map[string]map[string]string{"is-odd@3.0.1": {"package.json": `{"name":"is-odd","version":"3.0.1","type":"module"}`}}, false},
+		{"an ES module project", nil, true},
+	} {
+		root, cache := berryPnpProject(t, c.extra)
+		if c.man {
+			edit("package.json", `"version": "1.0.0"`, `"version": "1.0.0", "type": "module"`)(t, root, cache)
+		}
+		writeTestFile(t, filepath.Join(root, ".pnp.loader.mjs"), berryPnpLoader)
+		if ok, why := BerryPnpUpToDate(root, cache, ".yarn/releases/yarn.cjs", true); !ok {
+			t.Errorf("%s with the release's loader: %s", c.name, why)
+		}
 	}
 	// The twins of the build cases: with scripts off, a build is skipped and the
 	// install is up to date.

@@ -220,9 +220,30 @@ var berryBrotliMarker = []byte(`brotliDecompressSync(Buffer.from("`)
 // data: its blobs are base64-decoded and decompressed, each only as far as it
 // agrees with hook.
 func berryReleaseHasHook(release, hook []byte) bool {
-	if !bytes.Contains(hook, []byte("$$SETUP_STATE(hydrateRuntimeState")) || !utf8.Valid(hook) {
+	if !bytes.Contains(hook, []byte("$$SETUP_STATE(hydrateRuntimeState")) {
 		return false
 	}
+	return berryReleaseHasText(release, hook)
+}
+
+// berryPnpLoaderHead begins yarn's ESM loader (.pnp.loader.mjs).
+const berryPnpLoaderHead = "/* eslint-disable */\n// @ts-nocheck\n\nimport "
+
+// berryReleaseHasLoader says whether loader is, byte for byte, the ESM loader
+// the release carries (compressed like the runtime).
+func berryReleaseHasLoader(release, loader []byte) bool {
+	if !bytes.HasPrefix(loader, []byte(berryPnpLoaderHead)) || bytes.Contains(loader, []byte("$$SETUP_STATE(")) {
+		return false
+	}
+	return berryReleaseHasText(release, loader)
+}
+
+// berryReleaseHasText says whether text is one of the release's compressed texts.
+func berryReleaseHasText(release, text []byte) bool {
+	if !utf8.Valid(text) {
+		return false
+	}
+	hook := text
 	rest := release
 	for {
 		i := bytes.Index(rest, berryBrotliMarker)
