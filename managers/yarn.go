@@ -344,16 +344,10 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 		Env:  []string{"npm_config_nodedir=" + nodedir},
 	}
 	p.Steps.UpToDate = yarnClassicNoopCheck(env, y, prefix, cmd, rest, root, dir, workspaces, cfg, nodedir) // yarnnoop.go
-	// A registry-only add, upgrade or remove: resolve and fetch in one run (yarnfetch.go).
-	if yarnClassicFetchesInResolve(cmd, lead, prefix, rest, root, workspaces, rcs) {
-		p.Steps.Resolve.Installs, p.Steps.Download = true, nil
-		p.Notes = append(p.Notes, "registry packages only: the resolve step's install is kept, checked like a download's, and there is no download step")
-		if !yarnModulesFolderSet(rcs) {
-			// Build only when what it added has install scripts (yarnfetch.go).
-			p.Steps.Resolve = yarnKeepIntegrity(p.Steps.Resolve, root)
-			p.Steps.Build.AppendChanged, p.Steps.BuildChanged = true, yarnClassicBuildChanged
-		}
-	}
+	// Registry packages only: one networked yarn run, and a build of only what has
+	// install scripts (yarnfetchinstall.go).
+	yarnClassicOneRun(p, yarnOneRun{cmd: cmd, lead: lead, prefix: prefix, rest: rest, root: root, cwd: cwd, workspaces: workspaces, rcs: rcs,
+		regs: yarnRegistriesOf(p), quiet: quiet, buildEnv: p.Steps.Build.Env})
 	return p, nil
 }
 
@@ -438,7 +432,7 @@ var berryNetworkEnv = []string{"YARN_INJECT_ENVIRONMENT_FILES=/dev/null", "YARN_
 // (by command, else by its kind in yarnBerryIntercepted).
 var yarnDocHow = map[YarnFlavor]map[string]string{
 	YarnClassic: {
-		"install": "resolved by a full install with scripts off, prechecked, then downloaded and built in the sandbox",
+		"install": yarnClassicInstallDoc,
 		"add":     yarnClassicFetchDoc,
 		"upgrade": yarnClassicFetchDoc,
 		"remove":  yarnClassicFetchDoc,

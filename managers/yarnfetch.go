@@ -2,9 +2,7 @@ package managers
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -17,21 +15,22 @@ import (
 // can reach is a registry one, the resolve step is marked as installing and the
 // download step is dropped: the lockfile it leaves is prechecked, the tree it
 // installed is checked and read by the static analysis (install.go,
-// fetchinresolve.go) before the build — still the offline `yarn install
-// --frozen-lockfile --offline --force`, as before — runs any of it or anything is
+// fetchinresolve.go) before the offline build — of only the packages it wrote
+// that have install scripts (yarnfetchbuild.go) — runs any of it or anything is
 // synced back.
 //
 // A plan that names anything but the registry keeps the two steps: a git, file,
 // link, tarball-URL or alias spec on the command line, in package.json or in
 // yarn.lock (an entry key or a dependency range, or a `resolved` that is not a
-// registry tarball), `resolutions`, workspaces, Plug'n'Play (installConfig), a
+// tarball of a registry the plan fetches from), `resolutions`, workspaces,
+// Plug'n'Play (installConfig), a
 // `yarn workspace NAME` prefix, options before the command or other than the few
 // that only choose where the spec is saved, or a project .yarnrc with yarn-path or
 // yarn-offline-mirror. Any doubt — an unreadable or linked file, a line of
 // yarn.lock not understood — keeps them too.
 
 // yarnClassicFetchDoc is the reference page's line for add, upgrade and remove.
-const yarnClassicFetchDoc = "registry packages: resolved and fetched in one run with scripts off, prechecked (lockfile and installed tree), then built in the sandbox (the whole tree, offline) only when a package it added has install scripts; " +
+const yarnClassicFetchDoc = "registry packages: resolved and fetched in one run with scripts off, prechecked (lockfile and installed tree), then only the packages it wrote that have install scripts are built in the sandbox, offline; " +
 	"a git, file, link or tarball dependency, resolutions, workspaces, a yarn-path or an offline mirror keep resolve, precheck, then download"
 
 // yarnFetchOptions are the add/upgrade/remove options that only say how package.json
@@ -44,20 +43,16 @@ var yarnFetchOptions = map[string]bool{
 
 // yarnClassicFetchesInResolve says whether yarn classic's `CMD rest…` at root may
 // resolve and fetch in one step (see above). lead are the options before the
-// command (--cwd taken out), prefix a `workspace NAME` prefix.
-func yarnClassicFetchesInResolve(cmd string, lead, prefix, rest []string, root string, workspaces []string, rcs []*yarnProjectRC) bool {
+// command (--cwd taken out), prefix a `workspace NAME` prefix; regs the registries
+// the plan fetches from (nil: any registry tarball URL).
+func yarnClassicFetchesInResolve(cmd string, lead, prefix, rest []string, root string, workspaces []string, rcs []*yarnProjectRC, regs *yarnRegistries) bool {
 	switch cmd {
 	case "add", "upgrade", "remove":
 	default:
 		return false
 	}
-	if len(lead) > 0 || len(prefix) > 0 || len(workspaces) > 0 {
+	if !yarnOneRunProject(lead, prefix, workspaces, rcs) {
 		return false
-	}
-	for _, rc := range rcs {
-		if _, mirror := rc.inside["yarn-offline-mirror"]; mirror || rc.yarnPath != "" {
-			return false
-		}
 	}
 	for _, s := range rest {
 		if s == "--" {
@@ -83,9 +78,44 @@ func yarnClassicFetchesInResolve(cmd string, lead, prefix, rest []string, root s
 			return false
 		}
 	}
-	data, err := readNoLink(r, "package.json")
+	if _, ok := yarnRegistryManifest(r); !ok {
+		return false
+	}
+	data, err := readNoLink(r, "yarn.lock")
+	if os.IsNotExist(err) {
+		return true // a first install: what it resolves is read before anything runs
+	}
 	if err != nil {
 		return false
+	}
+	_, ok := parseYarnLockRegistry(string(data), regs)
+	return ok
+}
+
+// yarnOneRunProject: nothing outside the command line keeps a one-run install from
+// being one — no options before the command, no `workspace NAME` prefix, no
+// workspaces, no project .yarnrc naming a yarn-path or an offline mirror.
+func yarnOneRunProject(lead, prefix, workspaces []string, rcs []*yarnProjectRC) bool {
+	if len(lead) > 0 || len(prefix) > 0 || len(workspaces) > 0 {
+		return false
+	}
+	for _, rc := range rcs {
+		if _, mirror := rc.inside["yarn-offline-mirror"]; mirror || rc.yarnPath != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// yarnRegistryManifest reads the project's package.json (not a link) and says
+// whether every dependency in it is a registry one, with nothing that changes
+// how yarn resolves or links (resolutions, workspaces, Plug'n'Play, flat,
+// bundled dependencies). patterns are the ones yarn installs, as yarn.lock keys
+// them ("name@range": dependencies, devDependencies and optionalDependencies).
+func yarnRegistryManifest(r *os.Root) (patterns []string, ok bool) {
+	data, err := readNoLink(r, "package.json")
+	if err != nil {
+		return nil, false
 	}
 	var man struct {
 		Dependencies         map[string]string `json:"dependencies"`
@@ -101,23 +131,19 @@ func yarnClassicFetchesInResolve(cmd string, lead, prefix, rest []string, root s
 	}
 	if json.Unmarshal(data, &man) != nil || man.Resolutions != nil || man.Workspaces != nil || man.InstallConfig != nil ||
 		man.Flat != nil || man.BundleDependencies != nil || man.BundledDependencies != nil {
-		return false
+		return nil, false
 	}
-	for _, deps := range []map[string]string{man.Dependencies, man.DevDependencies, man.OptionalDependencies, man.PeerDependencies} {
+	for i, deps := range []map[string]string{man.Dependencies, man.DevDependencies, man.OptionalDependencies, man.PeerDependencies} {
 		for name, v := range deps {
 			if !npmRebuildName.MatchString(name) || !npmRegistryRange(v) || yarnImplicitDir(r, v) {
-				return false
+				return nil, false
+			}
+			if i < 3 {
+				patterns = append(patterns, name+"@"+v)
 			}
 		}
 	}
-	data, err = readNoLink(r, "yarn.lock")
-	if os.IsNotExist(err) {
-		return true // a first install: what it resolves is read before anything runs
-	}
-	if err != nil {
-		return false
-	}
-	return yarnLockRegistryOnly(string(data))
+	return patterns, true
 }
 
 // yarnImplicitDir: yarn 1 takes a range that is not a semver range and names a
@@ -136,10 +162,39 @@ func yarnImplicitDir(r *os.Root, rng string) bool {
 // (registry specs in its key, a registry tarball as `resolved`, registry ranges as
 // dependencies). A line it does not understand is a no.
 func yarnLockRegistryOnly(lock string) bool {
-	if !strings.Contains(lock, "# yarn lockfile v1") {
-		return false
+	_, ok := parseYarnLockRegistry(lock, nil)
+	return ok
+}
+
+// yarnLockIndex is what a registry-only yarn.lock says: its entries' patterns
+// ("name@range", unquoted) and the patterns the entries depend on.
+type yarnLockIndex struct {
+	keys map[string]bool
+	deps []string
+}
+
+// closed: every dependency of every entry has an entry of its own, so an install
+// from the lockfile resolves nothing anew.
+func (ix *yarnLockIndex) closed() bool {
+	for _, d := range ix.deps {
+		if !ix.keys[d] {
+			return false
+		}
 	}
-	inEntry, resolved, inDeps := false, false, false
+	return true
+}
+
+// parseYarnLockRegistry reads a yarn 1 lockfile whose every entry is a registry
+// package: registry specs of one name in its key, a registry tarball of that name
+// on one of regs (nil: any registry tarball URL) as `resolved`, registry ranges as
+// dependencies. ok is false for anything else, a line it does not understand
+// included.
+func parseYarnLockRegistry(lock string, regs *yarnRegistries) (ix *yarnLockIndex, ok bool) {
+	if !strings.Contains(lock, "# yarn lockfile v1") {
+		return nil, false
+	}
+	ix = &yarnLockIndex{keys: map[string]bool{}}
+	inEntry, resolved, inDeps, name := false, false, false, ""
 	for _, line := range strings.Split(strings.ReplaceAll(lock, "\r\n", "\n"), "\n") {
 		trimmed := strings.TrimLeft(line, " ")
 		indent := len(line) - len(trimmed)
@@ -147,68 +202,105 @@ func yarnLockRegistryOnly(lock string) bool {
 			continue
 		}
 		if strings.ContainsRune(line, '\t') {
-			return false
+			return nil, false
 		}
 		switch indent {
 		case 0:
 			if inEntry && !resolved {
-				return false // no resolved: a file:, link: or workspace entry
+				return nil, false // no resolved: a file:, link: or workspace entry
 			}
 			key, ok := strings.CutSuffix(line, ":")
 			if !ok {
-				return false
+				return nil, false
 			}
+			name = ""
 			for _, pat := range strings.Split(key, ", ") {
-				if !yarnLockRegistryPattern(unquoteYarnLock(pat)) {
-					return false
+				pat = unquoteYarnLock(pat)
+				n, ok := yarnLockRegistryPattern(pat)
+				if !ok || name != "" && n != name {
+					return nil, false
 				}
+				name = n
+				ix.keys[pat] = true
 			}
 			inEntry, resolved, inDeps = true, false, false
 		case 2:
 			if !inEntry {
-				return false
+				return nil, false
 			}
 			k, v, _ := strings.Cut(trimmed, " ")
 			inDeps = false
 			switch k {
 			case "resolved":
 				u, _, _ := strings.Cut(unquoteYarnLock(v), "#") // yarn appends #<sha1>
-				if !npmRegistryTarball(u) {
-					return false
+				if !npmRegistryTarball(u) || regs != nil && !regs.serves(name, u) {
+					return nil, false
 				}
 				resolved = true
 			case "dependencies:", "optionalDependencies:":
 				inDeps = v == ""
 				if !inDeps {
-					return false
+					return nil, false
 				}
 			case "version", "integrity", "uid":
 			default:
-				return false
+				return nil, false
 			}
 		case 4:
 			if !inDeps {
-				return false
+				return nil, false
 			}
-			name, v, ok := strings.Cut(trimmed, " ")
-			if !ok || !npmRebuildName.MatchString(unquoteYarnLock(name)) || !npmRegistryRange(unquoteYarnLock(v)) {
-				return false
+			dep, v, ok := strings.Cut(trimmed, " ")
+			dep, v = unquoteYarnLock(dep), unquoteYarnLock(v)
+			if !ok || !npmRebuildName.MatchString(dep) || !npmRegistryRange(v) {
+				return nil, false
 			}
+			ix.deps = append(ix.deps, dep+"@"+v)
 		default:
-			return false
+			return nil, false
 		}
 	}
-	return !inEntry || resolved
+	if inEntry && !resolved {
+		return nil, false
+	}
+	return ix, true
 }
 
-// yarnLockRegistryPattern: a yarn.lock entry pattern that is a registry name and range.
-func yarnLockRegistryPattern(pat string) bool {
+// yarnRegistries are the registries a plan fetches from (Plan.RegistryURLs): a
+// tarball URL counts as a registry's when it is under the registry configured for
+// the package's scope (else the default), or under the public registry by either
+// of its names, which yarn, npm and the precheck take as one.
+type yarnRegistries struct {
+	def    string
+	scopes map[string]string
+}
+
+var yarnPublicRegistries = []string{"https://registry.npmjs.org/", "https://registry.yarnpkg.com/"}
+
+func (r *yarnRegistries) serves(name, tarball string) bool {
+	configured := r.def
+	if scope, _, ok := strings.Cut(name, "/"); ok && strings.HasPrefix(scope, "@") {
+		if u := r.scopes[scope]; u != "" {
+			configured = u
+		}
+	}
+	for _, base := range append([]string{configured}, yarnPublicRegistries...) {
+		if base != "" && strings.HasPrefix(tarball, strings.TrimSuffix(base, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// yarnLockRegistryPattern: a yarn.lock entry pattern that is a registry name and
+// range; name is the name.
+func yarnLockRegistryPattern(pat string) (name string, ok bool) {
 	i := strings.LastIndex(pat, "@")
 	if i <= 0 {
-		return false
+		return "", false
 	}
 	name, rng := pat[:i], pat[i+1:]
-	return npmRebuildName.MatchString(name) && npmRegistryRange(rng)
+	return name, npmRebuildName.MatchString(name) && npmRegistryRange(rng)
 }
 
 // unquoteYarnLock takes a yarn.lock string out of its quotes, if it has them.
@@ -219,106 +311,4 @@ func unquoteYarnLock(s string) string {
 		}
 	}
 	return s
-}
-
-// The build after a one-run add (issue 12). Yarn 1 cannot build by name: the build
-// step, `yarn install --frozen-lockfile --offline --force`, relinks and rebuilds the
-// whole tree, most of a wrapped `yarn add`. Bare `yarn add` runs the install scripts
-// of only what it added; when none of the packages this install added or changed
-// has any (yarnClassicBuildChanged), there is nothing to build and the step is
-// skipped. What is left is the mark the resolve run's --ignore-scripts puts in
-// node_modules/.yarn-integrity ("flags": ["ignoreScripts"]): synced as it is, yarn
-// would take the tree for one installed without scripts, and the next `yarn
-// install` (bare, or phylum-box's nothing-to-do check) would relink it all. The
-// resolve step takes the mark out after yarn succeeded (yarnIntegrityScript): the
-// file is then byte for byte what bare `yarn add` writes for the same tree. When a
-// package has install scripts, the --force build runs as before and rewrites the
-// file itself.
-
-// yarnIntegrityScript runs the resolve ("$@"), then, when it succeeded, drops
-// "ignoreScripts" from the flags of the integrity file ($0) — a regular file, not a
-// link — written in yarn's own format (JSON, two-space indent, no final newline).
-// The node program is phylum-box's; it reads only that file.
-const yarnIntegrityScript = `f=$0
-"$@" || exit
-exec node -e '
-const fs = require("fs"), f = process.argv[1];
-let j;
-try { if (fs.lstatSync(f).isFile()) j = JSON.parse(fs.readFileSync(f, "utf8")); } catch (e) { process.exit(0); }
-if (j && Array.isArray(j.flags) && j.flags.includes("ignoreScripts")) {
-  j.flags = j.flags.filter((x) => x !== "ignoreScripts");
-  fs.writeFileSync(f, JSON.stringify(j, null, 2));
-}' "$f"`
-
-// yarnKeepIntegrity wraps a one-run add's resolve step in yarnIntegrityScript.
-func yarnKeepIntegrity(s *Step, root string) *Step {
-	return wrapStep(s, yarnIntegrityScript, filepath.Join(root, "node_modules", ".yarn-integrity"))
-}
-
-// wrapStep runs step s as the "$@" of a shell script that gets file as its $0; the
-// step keeps its own command line as its Name (what -v and errors show).
-func wrapStep(s *Step, script, file string) *Step {
-	w := *s
-	if w.Name == "" {
-		w.Name = strings.Join(s.Args, " ")
-	}
-	w.Args = concat([]string{"sh", "-c", script, file}, s.Args)
-	return &w
-}
-
-// changedWithoutScripts: none of the package dirs an add wrote (the project's own
-// manifest, ".", aside) has install scripts; why says which has, or how many had none.
-func changedWithoutScripts(read func(rel string) ([]byte, error), dirs []string) (why string, ok bool) {
-	n := 0
-	for _, d := range dirs {
-		if d == "." {
-			continue
-		}
-		if why := npmPackageScripts(read, d); why != "" {
-			return why, false
-		}
-		n++
-	}
-	if n == 0 {
-		return "this install added or changed no package", true
-	}
-	return fmt.Sprintf("none of the %d package(s) this install added or changed has install scripts", n), true
-}
-
-// yarnClassicBuildChanged is Plan.Steps.BuildChanged for a one-run yarn classic add:
-// nothing to build when none of the package dirs this install wrote (dirs) has
-// install scripts and the project has none of its own; else ok is false and the
-// whole-tree build runs. It never names packages: yarn 1 has no build by name.
-func yarnClassicBuildChanged(read func(rel string) ([]byte, error), dirs []string) (names []string, why string, ok bool) {
-	data, err := read("package.json")
-	if err != nil {
-		return nil, "package.json unreadable", false
-	}
-	var pj struct {
-		Scripts map[string]any `json:"scripts"`
-	}
-	if json.Unmarshal(data, &pj) != nil {
-		return nil, "package.json not understood", false
-	}
-	for _, s := range []string{"preinstall", "install", "postinstall", "prepare"} {
-		if _, has := pj.Scripts[s]; has {
-			return nil, "the project has a " + s + " script", false
-		}
-	}
-	why, ok = changedWithoutScripts(read, dirs)
-	if !ok {
-		return nil, why + "; yarn 1 builds only the whole tree", false
-	}
-	return nil, why, true
-}
-
-// yarnModulesFolderSet: a project .yarnrc moves node_modules (modules-folder), where
-// the integrity file and the package dirs are not where yarnKeepIntegrity looks.
-func yarnModulesFolderSet(rcs []*yarnProjectRC) bool {
-	for _, rc := range rcs {
-		if _, ok := rc.inside["modules-folder"]; ok {
-			return true
-		}
-	}
-	return false
 }

@@ -49,8 +49,8 @@ func TestYarnClassicFetchesInResolve(t *testing.T) {
 		{"upgrade", reg, []string{"upgrade", "@scope/a"}, true},
 		{"upgrade --latest", reg, []string{"upgrade", "--latest"}, true},
 		{"remove", reg, []string{"remove", "@scope/a"}, true},
-		{"install keeps its steps", reg, []string{"install"}, false},
-		{"bare yarn keeps its steps", reg, nil, false},
+		{"install is not an add (yarnfetchinstall_test.go)", reg, []string{"install"}, false},
+		{"bare yarn is not an add (yarnfetchinstall_test.go)", reg, nil, false},
 		{"git spec", reg, []string{"add", "github:x/y"}, false},
 		{"user/repo", reg, []string{"add", "x/y"}, false},
 		{"git URL", reg, []string{"add", "git+https://example.com/x.git"}, false},
@@ -114,8 +114,14 @@ func TestYarnClassicFetchesInResolve(t *testing.T) {
 			} else if p.Steps.Download == nil {
 				t.Errorf("resolve %q: want the download step kept", p.Steps.Resolve.Args)
 			}
-			if b := p.Steps.Build; b == nil || b.Network || !slices.Contains(b.Args, "--offline") || !slices.Contains(b.Args, "--force") {
-				t.Errorf("build %v: want the offline --force install, as before", b)
+			b := p.Steps.Build
+			switch {
+			case b == nil || b.Network || !slices.Contains(b.Args, "--offline"):
+				t.Errorf("build %v: want an offline install", b)
+			case got && (!b.AppendChanged || slices.Contains(b.Args, "--force") || b.Args[len(b.Args)-1] != yarnBuildNamesMark || p.Steps.BuildChanged == nil):
+				t.Errorf("build %q: want the build of only what has install scripts (yarnfetchbuild.go)", b.Args)
+			case !got && !slices.Contains(b.Args, "--force"):
+				t.Errorf("build %q: want the offline --force install, as before", b.Args)
 			}
 		})
 	}
@@ -163,7 +169,7 @@ func TestYarnClassicFetchesInResolveDoubts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tc.setup(t, dir)
-			if yarnClassicFetchesInResolve("add", nil, nil, []string{"is-odd@3.0.1"}, dir, nil, nil) {
+			if yarnClassicFetchesInResolve("add", nil, nil, []string{"is-odd@3.0.1"}, dir, nil, nil, nil) {
 				t.Error("want the two steps")
 			}
 		})
@@ -172,7 +178,7 @@ func TestYarnClassicFetchesInResolveDoubts(t *testing.T) {
 	dir := t.TempDir()
 	mustWrite(t, filepath.Join(dir, "package.json"), pj)
 	mustWrite(t, filepath.Join(dir, "yarn.lock"), yarnRegLock)
-	if !yarnClassicFetchesInResolve("add", nil, nil, []string{"is-odd@3.0.1"}, dir, nil, nil) {
+	if !yarnClassicFetchesInResolve("add", nil, nil, []string{"is-odd@3.0.1"}, dir, nil, nil, nil) {
 		t.Error("a plain registry-only project: want one run")
 	}
 }
