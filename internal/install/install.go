@@ -276,6 +276,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 			return out, err
 		}
 	}
+	r.noteUnpreparedGit(pkgs) // gitprepare.go
 	// 4. Build.
 	build, buildPkgs, limited := r.changedBuild(p.Steps.Build, pkgs) // noop.go
 	if build != nil && p.Steps.BuildNeeded != nil && !limited {
