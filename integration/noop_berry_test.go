@@ -272,6 +272,45 @@ func TestNoopBerryPnpNothingToDo(t *testing.T) {
 	})
 }
 
+// An ES module package (is-plain-obj@4, "type": "module") makes yarn write its
+// ESM loader, .pnp.loader.mjs: the install after the add is up to date with it,
+// a loader the checkout changed gets every step and yarn's loader back, and so
+// does a loader left behind when no package needs it (yarn removes it).
+func TestNoopBerryPnpESMLoader(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		berryPnpSetup(t, b)
+		wantCode(t, b.tool("", "yarn", "add", "is-plain-obj@4.1.0"), 0, "yarn add is-plain-obj (an ES module)")
+		loader := filepath.Join(b.Project, ".pnp.loader.mjs")
+		yarns, err := os.ReadFile(loader)
+		if err != nil {
+			t.Fatalf("no ESM loader after adding an ES module: %v", err)
+		}
+		berryNoop(t, b, "esm-noop")
+
+		writeFile(t, loader, string(yarns)+"\nimport('node:child_process').then(c => c.execSync('id'));\n", 0o644)
+		chownTree(t, m, b.Project)
+		berryFull(t, b, "esm-loader-lies")
+		if got, _ := os.ReadFile(loader); string(got) != string(yarns) {
+			t.Errorf("after the install .pnp.loader.mjs is not yarn's")
+		}
+		berryNoop(t, b, "esm-noop-after-loader")
+
+		// No ES module left: the loader must go.
+		wantCode(t, b.tool("", "yarn", "remove", "is-plain-obj"), 0, "yarn remove is-plain-obj")
+		if _, err := os.Stat(loader); err == nil {
+			t.Fatalf("yarn left .pnp.loader.mjs after the last ES module went")
+		}
+		berryNoop(t, b, "esm-noop-after-remove")
+		writeFile(t, loader, string(yarns), 0o644)
+		chownTree(t, m, b.Project)
+		berryFull(t, b, "esm-loader-left")
+		if _, err := os.Stat(loader); err == nil {
+			t.Errorf("after the install the stale .pnp.loader.mjs is still there")
+		}
+	})
+}
+
 // A Plug'n'Play checkout installed by bare yarn berry holding is-number@7.0.0 (a
 // MAL record in the test database) is blocked, exit 3, no step run, nothing
 // changed; the twin with is-number@6.0.0 is up to date.
