@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"sort"
+	"sync"
 )
 
 // Package names what is analysed; Ecosystem is spelt as precheck spells it
@@ -91,17 +92,17 @@ const AnalyzerVersion = 1
 
 // Version is AnalyzerVersion with a fingerprint of the pattern table, so that
 // an edited pattern gets new cache keys even if the bump was forgotten.
-func Version() string { return analyzerVersion }
+func Version() string { return analyzerVersion() }
 
-var analyzerVersion = func() string {
+var analyzerVersion = sync.OnceValue(func() string {
 	h := sha256.New()
-	for _, p := range patterns {
-		fmt.Fprintf(h, "%d\x00%d\x00%s\x00%s\x00%s\x00%t\n", p.kind, p.langs, p.re.String(), p.keys, p.need, p.ok != nil)
+	for _, p := range patternSources {
+		fmt.Fprintf(h, "%d\x00%d\x00%s\x00%s\x00%s\x00%t\n", p.kind, p.langs, p.expr, p.keys, p.need, p.ok != nil)
 	}
 	fmt.Fprintf(h, "%d %d %d %d %d %d %d %d %d %d %d %d", blobMinBase64, blobMinHex, blobMinEscapes, longLineBytes, obfuscatorIdent,
 		obfuscatorIdentRotated, nearBytes, nearDataBytes, maxFileBytes, maxTotalBytes, maxFiles, maxUnits)
 	return fmt.Sprintf("%d-%x", AnalyzerVersion, h.Sum(nil)[:6])
-}()
+})
 
 // Severities.
 const (

@@ -5,8 +5,9 @@ import (
 	"context"
 	"errors"
 	"path"
-	"regexp"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // closure reads files and the package-local files they load, breadth by depth,
@@ -23,10 +24,10 @@ type closure struct {
 }
 
 var (
-	pyLocalRE   = regexp.MustCompile(`(?m)^\s*(?:from\s+(\.?[\w.]+)\s+import|import\s+([\w.]+))`)
-	rbLocalRE   = regexp.MustCompile(`\brequire_relative\s*\(?\s*['"]([^'"\n]{1,200})['"]`)
-	rbLibRE     = regexp.MustCompile(`\brequire\s*\(?\s*['"]([\w/.-]{1,200})['"]`)
-	rustLocalRE = regexp.MustCompile(`(?m)^\s*(?:pub(?:\([\w ]+\))?\s+)?mod\s+(\w+)\s*;|\binclude(?:_str)?!\s*\(\s*"([^"\n]{1,200})"`)
+	pyLocalRE   = lazyre.New(`(?m)^\s*(?:from\s+(\.?[\w.]+)\s+import|import\s+([\w.]+))`)
+	rbLocalRE   = lazyre.New(`\brequire_relative\s*\(?\s*['"]([^'"\n]{1,200})['"]`)
+	rbLibRE     = lazyre.New(`\brequire\s*\(?\s*['"]([\w/.-]{1,200})['"]`)
+	rustLocalRE = lazyre.New(`(?m)^\s*(?:pub(?:\([\w ]+\))?\s+)?mod\s+(\w+)\s*;|\binclude(?:_str)?!\s*\(\s*"([^"\n]{1,200})"`)
 )
 
 func (c *closure) follow(rel string, depth int) []*unit {
@@ -110,7 +111,7 @@ func (c *closure) locals(u *unit) []string {
 		}
 	case u.langs&langPy != 0:
 		dir := path.Dir(u.rel)
-		for _, m := range pyLocalRE.FindAllSubmatch(u.text, 200) {
+		for _, m := range pyLocalRE().FindAllSubmatch(u.text, 200) {
 			name := string(m[1]) + string(m[2])
 			name = strings.TrimLeft(name, ".")
 			p := strings.ReplaceAll(name, ".", "/")
@@ -123,7 +124,7 @@ func (c *closure) locals(u *unit) []string {
 			}
 		}
 	case u.langs&langRuby != 0:
-		for _, m := range rbLocalRE.FindAllSubmatch(u.text, 200) {
+		for _, m := range rbLocalRE().FindAllSubmatch(u.text, 200) {
 			p := path.Join(path.Dir(u.rel), string(m[1]))
 			if !strings.HasSuffix(p, ".rb") {
 				p += ".rb"
@@ -132,14 +133,14 @@ func (c *closure) locals(u *unit) []string {
 				out = append(out, p)
 			}
 		}
-		for _, m := range rbLibRE.FindAllSubmatch(u.text, 200) { // require 'x/y' -> lib/x/y.rb
+		for _, m := range rbLibRE().FindAllSubmatch(u.text, 200) { // require 'x/y' -> lib/x/y.rb
 			if p := "lib/" + string(m[1]) + ".rb"; c.t.exists(p) {
 				out = append(out, p)
 			}
 		}
 	case u.langs&langRust != 0:
 		dir := path.Dir(u.rel)
-		for _, m := range rustLocalRE.FindAllSubmatch(u.text, 200) {
+		for _, m := range rustLocalRE().FindAllSubmatch(u.text, 200) {
 			if len(m[2]) > 0 {
 				out = append(out, path.Join(dir, string(m[2])))
 				continue

@@ -3,11 +3,12 @@ package analysis
 import (
 	"context"
 	"path"
-	"regexp"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
-var rakeExtRE = regexp.MustCompile(`\.extensions\s*(?:=|<<|\+=)[^\n]*Rakefile`)
+var rakeExtRE = lazyre.New(`\.extensions\s*(?:=|<<|\+=)[^\n]*Rakefile`)
 
 // gemUnits: extconf.rb and the other extension builders (mkrf_conf, an ext/
 // Rakefile, whatever file the specification's extensions name: exts) run at
@@ -41,7 +42,7 @@ func gemUnits(ctx context.Context, t *tree, exts []string) ([]*unit, error) {
 	// extensions = ['Rakefile'] (or mkrf): a root Rakefile that builds the extension.
 	if t.exists("Rakefile") {
 		for _, u := range units {
-			if strings.HasSuffix(u.rel, ".gemspec") && rakeExtRE.Match(u.text) {
+			if strings.HasSuffix(u.rel, ".gemspec") && rakeExtRE().Match(u.text) {
 				units = append(units, inst.follow("Rakefile", 0)...)
 				break
 			}

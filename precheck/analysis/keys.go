@@ -43,13 +43,14 @@ func keysFor(langs lang) *keyIndex {
 }
 
 func buildKeyIndex(langs lang) *keyIndex {
-	x := &keyIndex{lists: [][]int32{nil}, patternKeys: make([][]int32, len(patterns))}
+	pats := patterns()
+	x := &keyIndex{lists: [][]int32{nil}, patternKeys: make([][]int32, len(pats))}
 	ids := map[string]int32{}
-	for i := range patterns {
-		if patterns[i].keys == "" || patterns[i].langs&langs == 0 {
+	for i := range pats {
+		if pats[i].keys == "" || pats[i].langs&langs == 0 {
 			continue
 		}
-		for _, k := range strings.Split(patterns[i].keys, "|") {
+		for _, k := range strings.Split(pats[i].keys, "|") {
 			if k == "" {
 				continue
 			}

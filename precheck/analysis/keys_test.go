@@ -98,7 +98,7 @@ func TestFindRotationIsTheRegexp(t *testing.T) {
 	matched := 0
 	for round := 0; round < 100000; round++ {
 		s := randomCode(r, pieces, 1+r.Intn(80))
-		got, want := findRotation(s), rotationRE.FindIndex(s)
+		got, want := findRotation(s), rotationRE().FindIndex(s)
 		if !equalInts(got, want) {
 			t.Fatalf("%q: findRotation %v, the expression %v", s, got, want)
 		}

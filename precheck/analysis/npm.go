@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // npmHooks are the lifecycle scripts npm runs for a dependency, in order.
@@ -125,14 +126,14 @@ func lineOfKey(raw []byte, key string) int {
 	return 1 + bytes.Count(raw[:i], []byte{'\n'})
 }
 
-var shellSplit = regexp.MustCompile(`&&|\|\||[;|&]`)
+var shellSplit = lazyre.New(`&&|\|\||[;|&]`)
 
 // hookFiles are the package files a hook command runs: `node [flags] FILE`,
 // `node -r FILE`, `sh FILE`, `./FILE`, and through `npm run X` the files of X.
 func hookFiles(t *tree, scripts map[string]string, cmd string, depth int) []string {
 	var out []string
 	cwd := "" // `cd scripts && node install.js`
-	for _, part := range shellSplit.Split(cmd, -1) {
+	for _, part := range shellSplit().Split(cmd, -1) {
 		f := strings.Fields(part)
 		for len(f) > 0 && strings.Contains(f[0], "=") && !strings.HasPrefix(f[0], "-") { // FOO=bar node x.js
 			f = f[1:]

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 func pypiUnits(ctx context.Context, t *tree) ([]*unit, []Finding, error) {
@@ -110,10 +111,10 @@ func pypiUnits(ctx context.Context, t *tree) ([]*unit, []Finding, error) {
 }
 
 var (
-	editableFinderRE = regexp.MustCompile(`^import __editable___[\w.-]+_finder; __editable___[\w.-]+_finder\.install\([^()]*\)$`)
+	editableFinderRE = lazyre.New(`^import __editable___[\w.-]+_finder; __editable___[\w.-]+_finder\.install\([^()]*\)$`)
 	// pytest-cov's subprocess hook: starts coverage when COV_CORE_SOURCE is set.
-	pytestCovRE  = regexp.MustCompile(`^import os, sys;exec\('if \\'COV_CORE_SOURCE\\' in os\.environ:\\n try:\\n  from pytest_cov\.embed import init\\n  init\(\)\\n except Exception as exc:\\n  sys\.stderr\.write\([^;]*\)\\n'\)$`)
-	pthExtraRE   = regexp.MustCompile(`__import__|system|popen|subprocess\.|socket|urllib|request|eval|compile|open\(|getattr|globals|builtins|base64|codecs|marshal|zlib`)
+	pytestCovRE  = lazyre.New(`^import os, sys;exec\('if \\'COV_CORE_SOURCE\\' in os\.environ:\\n try:\\n  from pytest_cov\.embed import init\\n  init\(\)\\n except Exception as exc:\\n  sys\.stderr\.write\([^;]*\)\\n'\)$`)
+	pthExtraRE   = lazyre.New(`__import__|system|popen|subprocess\.|socket|urllib|request|eval|compile|open\(|getattr|globals|builtins|base64|codecs|marshal|zlib`)
 	nspkgMarkers = [][]byte{[]byte("sys._getframe(1).f_locals['sitedir']"), []byte("importlib.util"), []byte("types.ModuleType")}
 )
 
@@ -143,14 +144,14 @@ func pthUnit(t *tree, rel string) (*unit, *Finding) {
 	switch {
 	case base == "distutils-precedence.pth" && bytes.Contains(data, []byte("_distutils_hack")) && lineCount(data) <= 2:
 		return u, nil
-	case strings.HasPrefix(base, "__editable__") && editableFinderRE.Match(bytes.TrimSpace(execLine)):
+	case strings.HasPrefix(base, "__editable__") && editableFinderRE().Match(bytes.TrimSpace(execLine)):
 		return u, nil
 	case strings.HasSuffix(base, "-nspkg.pth") && containsAll(data, nspkgMarkers[:1]) && containsAny(data, nspkgMarkers[1:]):
 		return u, nil
 	case base == "pywin32.pth" && bytes.Equal(bytes.TrimSpace(execLine), []byte("import pywin32_bootstrap")):
 		return u, nil
-	case base == "pytest-cov.pth" && lineCount(data) == 1 && pytestCovRE.Match(bytes.TrimSpace(data)) &&
-		bytes.Count(data, []byte("exec")) == 1 && !pthExtraRE.Match(data):
+	case base == "pytest-cov.pth" && lineCount(data) == 1 && pytestCovRE().Match(bytes.TrimSpace(data)) &&
+		bytes.Count(data, []byte("exec")) == 1 && !pthExtraRE().Match(data):
 		return u, nil
 	}
 	return u, &Finding{RulePthFile, High,

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // role says when a unit's code runs.
@@ -51,8 +53,8 @@ const (
 )
 
 var (
-	obfIdentRE = regexp.MustCompile(`\b_0x[0-9a-fA-F]{4,}\b`)
-	rotationRE = regexp.MustCompile(`while\s*\(\s*!!\s*\[\s*\]\s*\)|\[\s*['"]push['"]\s*\]\s*\(\s*_0x\w+\s*\[\s*['"]shift['"]\s*\]\s*\(\s*\)\s*\)`)
+	obfIdentRE = lazyre.New(`\b_0x[0-9a-fA-F]{4,}\b`)
+	rotationRE = lazyre.New(`while\s*\(\s*!!\s*\[\s*\]\s*\)|\[\s*['"]push['"]\s*\]\s*\(\s*_0x\w+\s*\[\s*['"]shift['"]\s*\]\s*\(\s*\)\s*\)`)
 )
 
 // scan fills u.hits.
@@ -65,8 +67,9 @@ func (u *unit) scan() {
 	// Every pattern's key literals, found in one pass.
 	keys := keysFor(u.langs & langAll)
 	occ := keys.find(text)
-	for i := range patterns {
-		p := &patterns[i]
+	pats := patterns()
+	for i := range pats {
+		p := &pats[i]
 		if p.langs&u.langs == 0 {
 			continue
 		}
@@ -90,7 +93,7 @@ func (u *unit) scan() {
 			need = obfuscatorIdentRotated
 		}
 		if bytes.Count(text, []byte("_0x")) >= need {
-			if locs := obfIdentRE.FindAllIndex(text, need); len(locs) >= need {
+			if locs := obfIdentRE().FindAllIndex(text, need); len(locs) >= need {
 				u.hits = append(u.hits, hit{sObfuscated, u, locs[0][0], locs[0][1]})
 			}
 		}
@@ -100,9 +103,9 @@ func (u *unit) scan() {
 
 // rotationAlts are rotationRE's two alternatives, anchored: the first starts
 // with "while", the second with the "[" in front of its 'push'.
-var rotationAlts = [2]*regexp.Regexp{
-	regexp.MustCompile(`^while\s*\(\s*!!\s*\[\s*\]\s*\)`),
-	regexp.MustCompile(`^\[\s*['"]push['"]\s*\]\s*\(\s*_0x\w+\s*\[\s*['"]shift['"]\s*\]\s*\(\s*\)\s*\)`),
+var rotationAlts = [2]func() *regexp.Regexp{
+	lazyre.New(`^while\s*\(\s*!!\s*\[\s*\]\s*\)`),
+	lazyre.New(`^\[\s*['"]push['"]\s*\]\s*\(\s*_0x\w+\s*\[\s*['"]shift['"]\s*\]\s*\(\s*\)\s*\)`),
 }
 
 // findRotation is rotationRE.FindIndex(text), tried only where a match can
@@ -125,7 +128,7 @@ func findRotation(text []byte) []int {
 			if i < 0 {
 				break
 			}
-			try(rotationAlts[0], off+i)
+			try(rotationAlts[0](), off+i)
 			off += i + 1
 			if best >= 0 && off >= best {
 				break
@@ -148,7 +151,7 @@ func findRotation(text []byte) []int {
 				k--
 			}
 			if k > 0 && text[k-1] == '[' {
-				try(rotationAlts[1], k-1)
+				try(rotationAlts[1](), k-1)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package analysis
 import (
 	"bytes"
 	"regexp"
+	"sync"
 )
 
 // lang is the language a unit's text is read as; a unit can be read as several
@@ -46,10 +47,11 @@ const (
 	sLongLine               // a very long line (minified)
 )
 
-type pattern struct {
+// patternSource is a row of the table as written: what a signal looks like.
+type patternSource struct {
 	kind  sig
 	langs lang
-	re    *regexp.Regexp
+	expr  string // an RE2 expression
 	// ok, when set, confirms a match (what RE2 cannot say: no lookbehind).
 	ok func(text []byte, loc []int, m *memo) bool
 	// keys are literals ("|"-separated) one of which every match contains, at most
@@ -61,74 +63,91 @@ type pattern struct {
 	need string
 }
 
-var patterns = []pattern{
+// pattern is a row of the table with its expression compiled.
+type pattern struct {
+	patternSource
+	re *regexp.Regexp
+}
+
+// patterns is the table compiled, when the first unit is scanned: compiling it
+// costs ~10 ms of CPU, and most starts of this binary analyse nothing (a warm
+// install finds every package's findings in its cache).
+var patterns = sync.OnceValue(func() []pattern {
+	ps := make([]pattern, len(patternSources))
+	for i, src := range patternSources {
+		ps[i] = pattern{src, regexp.MustCompile(src.expr)}
+	}
+	return ps
+})
+
+var patternSources = []patternSource{
 	// JavaScript.
-	{sChain, langJS, regexp.MustCompile(`\b(?:eval|Function|runInNewContext|runInThisContext|runInContext|compileFunction|_compile)\s*\(\s*(?:atob\s*\(|Buffer\.from\s*\(|new\s+Buffer\s*\(|String\.fromCharCode|unescape\s*\(|decodeURIComponent\s*\(|(?:\w+\.)?(?:inflate|gunzip|inflateRaw|brotliDecompress|unzip)Sync\s*\()`), nil, `atob|Buffer.from|new Buffer|fromCharCode|unescape|decodeURIComponent|inflateSync|gunzipSync|inflateRawSync|brotliDecompressSync|unzipSync`, ""},
-	{sSink, langJS, regexp.MustCompile(`\beval\s*\(`), evalCall, `eval`, ""},
-	{sSink, langJS, regexp.MustCompile(`\bFunction\s*\(`), functionCall, `Function`, ""},
-	{sSink, langJS, regexp.MustCompile(`\bvm\.(?:runIn\w+|compileFunction)\s*\(|new\s+vm\.Script\s*\(|\brunIn(?:New|This)?Context\s*\(|\[\s*['"]eval['"]\s*\]\s*\(|\(\s*0\s*,\s*eval\s*\)|\._compile\s*\(\s*[^'"\s)]`), nil, `vm.|runIn|'eval'|"eval"|eval)|_compile`, ""},
-	{sDecode, langJS, regexp.MustCompile(`\batob\s*\(|,\s*['"](?:base64|hex|base64url)['"]\s*\)|fromCharCode\s*(?:\.apply\b|\(\s*\.\.\.|\(\s*(?:\d+\s*,\s*){8})|\b(?:inflate|gunzip|inflateRaw|brotliDecompress|unzip)Sync\s*\(|\bunescape\s*\(`), notShadowed, `atob|base64'|base64"|hex'|hex"|base64url|fromCharCode|inflateSync|gunzipSync|inflateRawSync|brotliDecompressSync|unzipSync|unescape`, ""},
-	{sNetwork, langJS, regexp.MustCompile(`\b(?:https?|http2|net|tls|dns|dgram)\.(?:request|get|connect|createConnection|lookup|resolve\w*|createSocket)\s*\(|\bfetch\s*\(|require\s*\(\s*['"](?:node:)?(?:https?|http2|net|tls|dns|dgram|axios|node-fetch|got|request|undici|superagent|needle)['"]\s*\)|\bfrom\s*['"](?:node:)?(?:https?|http2|net|tls|dns|dgram|axios|node-fetch|got|undici)['"]|new\s+(?:WebSocket|XMLHttpRequest)\b`), nil, `http.|https.|http2.|http'|http"|https'|https"|http2'|http2"|net.|net'|net"|tls.|tls'|tls"|dns.|dns'|dns"|dgram|fetch|axios|got'|got"|request'|request"|undici|superagent|needle|WebSocket|XMLHttpRequest`, ""},
-	{sEnvSer, langJS, regexp.MustCompile(`\b(?:stringify|entries|values)\s*\(\s*process\.env\s*[,)]|\bstringify\s*\(\s*\{[^}]{0,80}(?:\.\.\.|:\s*)process\.env\s*[,}]|\bfor\s*\(\s*(?:const|let|var)?\s*[\w$]+\s+in\s+process\.env\s*\)`), nil, `process.env`, ""},
-	{sHostFacts, langJS, regexp.MustCompile(`(?:\bos|require\s*\(\s*['"](?:node:)?os['"]\s*\))\.(?:hostname|userInfo|networkInterfaces)\s*\(`), nil, `hostname|userInfo|networkInterfaces`, ""},
-	{sSpawn, langJS, regexp.MustCompile(`\b(?:execSync|spawnSync|execFileSync|execFile|spawn|exec)\s*\(`), notMethodOfRegexp, `exec|spawn`, ""},
-	{sWrite, langJS, regexp.MustCompile(`\b(?:writeFileSync|writeFile|createWriteStream|copyFileSync)\s*\(`), nil, `writeFile|createWriteStream|copyFileSync`, ""},
-	{sChmod, langJS, regexp.MustCompile(`\bchmod(?:Sync)?\s*\(`), nil, `chmod`, ""},
+	{sChain, langJS, `\b(?:eval|Function|runInNewContext|runInThisContext|runInContext|compileFunction|_compile)\s*\(\s*(?:atob\s*\(|Buffer\.from\s*\(|new\s+Buffer\s*\(|String\.fromCharCode|unescape\s*\(|decodeURIComponent\s*\(|(?:\w+\.)?(?:inflate|gunzip|inflateRaw|brotliDecompress|unzip)Sync\s*\()`, nil, `atob|Buffer.from|new Buffer|fromCharCode|unescape|decodeURIComponent|inflateSync|gunzipSync|inflateRawSync|brotliDecompressSync|unzipSync`, ""},
+	{sSink, langJS, `\beval\s*\(`, evalCall, `eval`, ""},
+	{sSink, langJS, `\bFunction\s*\(`, functionCall, `Function`, ""},
+	{sSink, langJS, `\bvm\.(?:runIn\w+|compileFunction)\s*\(|new\s+vm\.Script\s*\(|\brunIn(?:New|This)?Context\s*\(|\[\s*['"]eval['"]\s*\]\s*\(|\(\s*0\s*,\s*eval\s*\)|\._compile\s*\(\s*[^'"\s)]`, nil, `vm.|runIn|'eval'|"eval"|eval)|_compile`, ""},
+	{sDecode, langJS, `\batob\s*\(|,\s*['"](?:base64|hex|base64url)['"]\s*\)|fromCharCode\s*(?:\.apply\b|\(\s*\.\.\.|\(\s*(?:\d+\s*,\s*){8})|\b(?:inflate|gunzip|inflateRaw|brotliDecompress|unzip)Sync\s*\(|\bunescape\s*\(`, notShadowed, `atob|base64'|base64"|hex'|hex"|base64url|fromCharCode|inflateSync|gunzipSync|inflateRawSync|brotliDecompressSync|unzipSync|unescape`, ""},
+	{sNetwork, langJS, `\b(?:https?|http2|net|tls|dns|dgram)\.(?:request|get|connect|createConnection|lookup|resolve\w*|createSocket)\s*\(|\bfetch\s*\(|require\s*\(\s*['"](?:node:)?(?:https?|http2|net|tls|dns|dgram|axios|node-fetch|got|request|undici|superagent|needle)['"]\s*\)|\bfrom\s*['"](?:node:)?(?:https?|http2|net|tls|dns|dgram|axios|node-fetch|got|undici)['"]|new\s+(?:WebSocket|XMLHttpRequest)\b`, nil, `http.|https.|http2.|http'|http"|https'|https"|http2'|http2"|net.|net'|net"|tls.|tls'|tls"|dns.|dns'|dns"|dgram|fetch|axios|got'|got"|request'|request"|undici|superagent|needle|WebSocket|XMLHttpRequest`, ""},
+	{sEnvSer, langJS, `\b(?:stringify|entries|values)\s*\(\s*process\.env\s*[,)]|\bstringify\s*\(\s*\{[^}]{0,80}(?:\.\.\.|:\s*)process\.env\s*[,}]|\bfor\s*\(\s*(?:const|let|var)?\s*[\w$]+\s+in\s+process\.env\s*\)`, nil, `process.env`, ""},
+	{sHostFacts, langJS, `(?:\bos|require\s*\(\s*['"](?:node:)?os['"]\s*\))\.(?:hostname|userInfo|networkInterfaces)\s*\(`, nil, `hostname|userInfo|networkInterfaces`, ""},
+	{sSpawn, langJS, `\b(?:execSync|spawnSync|execFileSync|execFile|spawn|exec)\s*\(`, notMethodOfRegexp, `exec|spawn`, ""},
+	{sWrite, langJS, `\b(?:writeFileSync|writeFile|createWriteStream|copyFileSync)\s*\(`, nil, `writeFile|createWriteStream|copyFileSync`, ""},
+	{sChmod, langJS, `\bchmod(?:Sync)?\s*\(`, nil, `chmod`, ""},
 
 	// Python.
-	{sChain, langPy, regexp.MustCompile(`\b(?:exec|eval)\s*\(\s*(?:compile\s*\(\s*)?(?:base64\.|b64decode|codecs\.decode|zlib\.decompress|marshal\.loads|bytes\.fromhex|binascii\.|__import__\s*\(\s*['"](?:base64|zlib|codecs|marshal|binascii)['"])`), nil, `exec|eval`, ""},
-	{sSink, langPy, regexp.MustCompile(`(?:^|[^.\w])(?:exec|eval|compile)\s*\(|__import__\s*\(\s*['"]builtins['"]\s*\)\s*\.\s*exec`), nil, `exec|eval|compile`, ""},
-	{sDecode, langPy, regexp.MustCompile(`\b(?:b64decode|b32decode|b16decode|a85decode|b85decode|decodebytes|a2b_base64|unhexlify)\s*\(|\bbytes\.fromhex\s*\(|\bcodecs\.decode\s*\(|\b(?:zlib|lzma|bz2|gzip)\.decompress\s*\(|\bmarshal\.loads\s*\(|['"]rot_?13['"]`), nil, `decode|b64|b32|b16|a85|b85|a2b|unhexlify|fromhex|decompress|loads|rot`, ""},
-	{sNetwork, langPy, regexp.MustCompile(`\burllib\.request\b|\burllib2\b|\burlopen\s*\(|\burlretrieve\s*\(|\brequests\.(?:get|post|put|request|Session)\b|\bhttp\.client\b|\bhttplib\b|\bsocket\.(?:socket|create_connection|gethostbyname|getaddrinfo)\s*\(|\bhttpx\.|\baiohttp\b|\bsmtplib\b|\bftplib\b|\bdns\.resolver\b`), nil, `urllib|urlopen|urlretrieve|requests.|http|httplib|socket|httpx|aiohttp|smtplib|ftplib|dns`, ""},
-	{sEnvSer, langPy, regexp.MustCompile(`\b(?:dict|str|repr|json\.dumps|urlencode)\s*\(\s*(?:dict\s*\(\s*)?os\.environ\b|\bos\.environ\.items\s*\(`), nil, `os.environ`, ""},
-	{sHostFacts, langPy, regexp.MustCompile(`\bsocket\.gethostname\s*\(|\bgetpass\.getuser\s*\(|\bplatform\.node\s*\(|\bos\.getlogin\s*\(|\buuid\.getnode\s*\(`), nil, `gethostname|getuser|platform.node|getlogin|getnode`, ""},
-	{sSpawn, langPy, regexp.MustCompile(`__import__\s*\(\s*['"](?:os|subprocess|pty)['"]\s*\)\s*\.\s*\w+\s*\(|\bsubprocess\.\w+\s*\(|\bos\.(?:system|popen|exec\w*|spawn\w*)\s*\(|\bpty\.spawn\s*\(`), nil, `subprocess|os.|pty|__import__`, ""},
-	{sWrite, langPy, regexp.MustCompile(`\bopen\s*\([^)\n]{0,200}['"][wa]b?\+?['"]|\.write_bytes\s*\(|\burlretrieve\s*\(`), nil, `open|write_bytes|urlretrieve`, ""},
-	{sChmod, langPy, regexp.MustCompile(`\bos\.chmod\s*\(|\bS_IX(?:USR|GRP|OTH)\b|\bS_IEXEC\b`), nil, `chmod|S_IX|S_IEXEC`, ""},
+	{sChain, langPy, `\b(?:exec|eval)\s*\(\s*(?:compile\s*\(\s*)?(?:base64\.|b64decode|codecs\.decode|zlib\.decompress|marshal\.loads|bytes\.fromhex|binascii\.|__import__\s*\(\s*['"](?:base64|zlib|codecs|marshal|binascii)['"])`, nil, `exec|eval`, ""},
+	{sSink, langPy, `(?:^|[^.\w])(?:exec|eval|compile)\s*\(|__import__\s*\(\s*['"]builtins['"]\s*\)\s*\.\s*exec`, nil, `exec|eval|compile`, ""},
+	{sDecode, langPy, `\b(?:b64decode|b32decode|b16decode|a85decode|b85decode|decodebytes|a2b_base64|unhexlify)\s*\(|\bbytes\.fromhex\s*\(|\bcodecs\.decode\s*\(|\b(?:zlib|lzma|bz2|gzip)\.decompress\s*\(|\bmarshal\.loads\s*\(|['"]rot_?13['"]`, nil, `decode|b64|b32|b16|a85|b85|a2b|unhexlify|fromhex|decompress|loads|rot`, ""},
+	{sNetwork, langPy, `\burllib\.request\b|\burllib2\b|\burlopen\s*\(|\burlretrieve\s*\(|\brequests\.(?:get|post|put|request|Session)\b|\bhttp\.client\b|\bhttplib\b|\bsocket\.(?:socket|create_connection|gethostbyname|getaddrinfo)\s*\(|\bhttpx\.|\baiohttp\b|\bsmtplib\b|\bftplib\b|\bdns\.resolver\b`, nil, `urllib|urlopen|urlretrieve|requests.|http|httplib|socket|httpx|aiohttp|smtplib|ftplib|dns`, ""},
+	{sEnvSer, langPy, `\b(?:dict|str|repr|json\.dumps|urlencode)\s*\(\s*(?:dict\s*\(\s*)?os\.environ\b|\bos\.environ\.items\s*\(`, nil, `os.environ`, ""},
+	{sHostFacts, langPy, `\bsocket\.gethostname\s*\(|\bgetpass\.getuser\s*\(|\bplatform\.node\s*\(|\bos\.getlogin\s*\(|\buuid\.getnode\s*\(`, nil, `gethostname|getuser|platform.node|getlogin|getnode`, ""},
+	{sSpawn, langPy, `__import__\s*\(\s*['"](?:os|subprocess|pty)['"]\s*\)\s*\.\s*\w+\s*\(|\bsubprocess\.\w+\s*\(|\bos\.(?:system|popen|exec\w*|spawn\w*)\s*\(|\bpty\.spawn\s*\(`, nil, `subprocess|os.|pty|__import__`, ""},
+	{sWrite, langPy, `\bopen\s*\([^)\n]{0,200}['"][wa]b?\+?['"]|\.write_bytes\s*\(|\burlretrieve\s*\(`, nil, `open|write_bytes|urlretrieve`, ""},
+	{sChmod, langPy, `\bos\.chmod\s*\(|\bS_IX(?:USR|GRP|OTH)\b|\bS_IEXEC\b`, nil, `chmod|S_IX|S_IEXEC`, ""},
 
 	// Ruby.
-	{sChain, langRuby, regexp.MustCompile(`\b(?:eval|instance_eval|class_eval|module_eval)\s*\(?\s*(?:Base64\.|Zlib::|\[\s*['"][^'"\n]*['"]\s*\]\s*\.pack\s*\(|['"][^'"\n]*['"]\s*\.unpack1?\s*\()`), nil, `eval`, ""},
-	{sSink, langRuby, regexp.MustCompile(`(?:^|[^.\w])(?:eval|instance_eval|class_eval|module_eval)\s*[( ]\s*[^{d\s]`), nil, `eval`, ""},
-	{sDecode, langRuby, regexp.MustCompile(`\bBase64\.(?:decode64|strict_decode64|urlsafe_decode64)\b|\.unpack1?\s*\(\s*['"][mHu]|\.pack\s*\(\s*['"]H\*|\bZlib::Inflate\b|\bZlib\.inflate\b`), nil, `Base64|unpack|pack|Zlib`, ""},
-	{sNetwork, langRuby, regexp.MustCompile(`\bNet::HTTP\b|['"]open-uri['"]|\bURI\.open\b|\bTCPSocket\b|\bUDPSocket\b|\bResolv\b|\bHTTParty\b|\bFaraday\b|\bRestClient\b|\bExcon\b|\bSocket\.tcp\b`), nil, `Net::HTTP|open-uri|URI.open|Socket|Resolv|HTTParty|Faraday|RestClient|Excon`, ""},
-	{sEnvSer, langRuby, regexp.MustCompile(`\bENV\.(?:to_h|to_hash|to_a|inspect|to_s|each|map|select|sort|keys)\b`), nil, `ENV.`, ""},
-	{sHostFacts, langRuby, regexp.MustCompile(`\bSocket\.gethostname\b|\bEtc\.getlogin\b|\bEtc\.getpwuid\b|` + "`(?:whoami|hostname)`"), nil, `gethostname|Etc.|whoami|hostname`, ""},
-	{sSpawn, langRuby, regexp.MustCompile(`(?:^|[^.\w])(?:system|exec|spawn)\s*[( ]|\bIO\.popen\b|\bOpen3\.|%x[({\[]|` + "`[^`\n]+`"), nil, "system|exec|spawn|popen|Open3|%x|`", ""},
-	{sWrite, langRuby, regexp.MustCompile(`\bFile\.(?:write|binwrite)\b|\bFile\.open\s*\([^)\n]*['"]wb?['"]|\bIO\.copy_stream\b`), nil, `File.|IO.copy_stream`, ""},
-	{sChmod, langRuby, regexp.MustCompile(`\bFile\.chmod\b|\bFileUtils\.chmod\b|\bchmod\s*\(`), nil, `chmod`, ""},
+	{sChain, langRuby, `\b(?:eval|instance_eval|class_eval|module_eval)\s*\(?\s*(?:Base64\.|Zlib::|\[\s*['"][^'"\n]*['"]\s*\]\s*\.pack\s*\(|['"][^'"\n]*['"]\s*\.unpack1?\s*\()`, nil, `eval`, ""},
+	{sSink, langRuby, `(?:^|[^.\w])(?:eval|instance_eval|class_eval|module_eval)\s*[( ]\s*[^{d\s]`, nil, `eval`, ""},
+	{sDecode, langRuby, `\bBase64\.(?:decode64|strict_decode64|urlsafe_decode64)\b|\.unpack1?\s*\(\s*['"][mHu]|\.pack\s*\(\s*['"]H\*|\bZlib::Inflate\b|\bZlib\.inflate\b`, nil, `Base64|unpack|pack|Zlib`, ""},
+	{sNetwork, langRuby, `\bNet::HTTP\b|['"]open-uri['"]|\bURI\.open\b|\bTCPSocket\b|\bUDPSocket\b|\bResolv\b|\bHTTParty\b|\bFaraday\b|\bRestClient\b|\bExcon\b|\bSocket\.tcp\b`, nil, `Net::HTTP|open-uri|URI.open|Socket|Resolv|HTTParty|Faraday|RestClient|Excon`, ""},
+	{sEnvSer, langRuby, `\bENV\.(?:to_h|to_hash|to_a|inspect|to_s|each|map|select|sort|keys)\b`, nil, `ENV.`, ""},
+	{sHostFacts, langRuby, `\bSocket\.gethostname\b|\bEtc\.getlogin\b|\bEtc\.getpwuid\b|` + "`(?:whoami|hostname)`", nil, `gethostname|Etc.|whoami|hostname`, ""},
+	{sSpawn, langRuby, `(?:^|[^.\w])(?:system|exec|spawn)\s*[( ]|\bIO\.popen\b|\bOpen3\.|%x[({\[]|` + "`[^`\n]+`", nil, "system|exec|spawn|popen|Open3|%x|`", ""},
+	{sWrite, langRuby, `\bFile\.(?:write|binwrite)\b|\bFile\.open\s*\([^)\n]*['"]wb?['"]|\bIO\.copy_stream\b`, nil, `File.|IO.copy_stream`, ""},
+	{sChmod, langRuby, `\bFile\.chmod\b|\bFileUtils\.chmod\b|\bchmod\s*\(`, nil, `chmod`, ""},
 
 	// Rust (build.rs and proc-macros run at build time).
-	{sSink, langRust, regexp.MustCompile(`Command::new\s*\(\s*[^"\s]|\blibloading::|\bdlopen\s*\(`), nil, `Command::new|libloading|dlopen`, ""},
-	{sDecode, langRust, regexp.MustCompile(`\bbase64::\w|\bhex::decode\b|\bdata_encoding::|\bflate2::read::\w*Decoder\b`), nil, `base64::|hex::decode|data_encoding|flate2`, ""},
-	{sNetwork, langRust, regexp.MustCompile(`\bstd::net\b|\bTcpStream\b|\bUdpSocket\b|\breqwest::|\bureq::|\bcurl::|\bhyper::|\battohttpc::|\bminreq::|\bToSocketAddrs\b`), nil, `std::net|TcpStream|UdpSocket|reqwest|ureq|curl|hyper|attohttpc|minreq|ToSocketAddrs`, ""},
-	{sEnvSer, langRust, regexp.MustCompile(`\benv::vars(?:_os)?\s*\(\s*\)`), nil, `env::vars`, ""},
-	{sHostFacts, langRust, regexp.MustCompile(`\bgethostname\b|\bwhoami::|\bhostname::get\b|\busers::get_current`), nil, `gethostname|whoami|hostname|users::`, ""},
-	{sSpawn, langRust, regexp.MustCompile(`\bCommand::new\s*\(`), nil, `Command::new`, ""},
-	{sWrite, langRust, regexp.MustCompile(`\bfs::write\s*\(|\bFile::create\s*\(`), nil, `fs::write|File::create`, ""},
-	{sChmod, langRust, regexp.MustCompile(`\bset_permissions\b|\bfrom_mode\s*\(\s*0o7`), nil, `set_permissions|from_mode`, ""},
+	{sSink, langRust, `Command::new\s*\(\s*[^"\s]|\blibloading::|\bdlopen\s*\(`, nil, `Command::new|libloading|dlopen`, ""},
+	{sDecode, langRust, `\bbase64::\w|\bhex::decode\b|\bdata_encoding::|\bflate2::read::\w*Decoder\b`, nil, `base64::|hex::decode|data_encoding|flate2`, ""},
+	{sNetwork, langRust, `\bstd::net\b|\bTcpStream\b|\bUdpSocket\b|\breqwest::|\bureq::|\bcurl::|\bhyper::|\battohttpc::|\bminreq::|\bToSocketAddrs\b`, nil, `std::net|TcpStream|UdpSocket|reqwest|ureq|curl|hyper|attohttpc|minreq|ToSocketAddrs`, ""},
+	{sEnvSer, langRust, `\benv::vars(?:_os)?\s*\(\s*\)`, nil, `env::vars`, ""},
+	{sHostFacts, langRust, `\bgethostname\b|\bwhoami::|\bhostname::get\b|\busers::get_current`, nil, `gethostname|whoami|hostname|users::`, ""},
+	{sSpawn, langRust, `\bCommand::new\s*\(`, nil, `Command::new`, ""},
+	{sWrite, langRust, `\bfs::write\s*\(|\bFile::create\s*\(`, nil, `fs::write|File::create`, ""},
+	{sChmod, langRust, `\bset_permissions\b|\bfrom_mode\s*\(\s*0o7`, nil, `set_permissions|from_mode`, ""},
 
 	// Shell (npm hook strings, scripts they run, binding.gyp command expansions).
-	{sDecode, langShell, regexp.MustCompile(`\bbase64\s+(?:-d|--decode|-D)\b|\bxxd\s+-r\b`), nil, `base64|xxd`, ""},
-	{sSink, langShell, regexp.MustCompile(`(?:^|[;&|(]\s*)eval\s|\b(?:ba|z)?sh\s+-c\s`), nil, `eval|sh`, ""},
-	{sNetwork, langShell, regexp.MustCompile(`\b(?:curl|wget|nc|ncat|netcat|nslookup|dig)\s+\S|/dev/(?:tcp|udp)/`), nil, `curl|wget|nc|ncat|netcat|nslookup|dig|/dev/`, ""},
-	{sEnvSer, langAll, regexp.MustCompile(`(?:^|[;&('"` + "`" + `]\s*)(?:env|printenv)\s*\|[^|]|\$\(\s*(?:env|printenv)\s*\)|` + "`(?:env|printenv)`"), nil, `env`, ""},
-	{sHostFacts, langAll, regexp.MustCompile(`\$\(\s*(?:whoami|hostname|id)\s*\)|` + "`(?:whoami|hostname|id)`"), nil, `whoami|hostname|id`, "$(|`"},
-	{sWrite, langShell, regexp.MustCompile(`\b(?:curl|wget)\b[^\n|;&]*\s(?:-o|-O|--output|--output-document)\s*\S`), nil, `curl|wget`, ""},
-	{sChmod, langShell, regexp.MustCompile(`\bchmod\s+(?:[ugoa]*\+x|[0-7]*[1357][0-7]{0,2})\b`), nil, `chmod`, ""},
+	{sDecode, langShell, `\bbase64\s+(?:-d|--decode|-D)\b|\bxxd\s+-r\b`, nil, `base64|xxd`, ""},
+	{sSink, langShell, `(?:^|[;&|(]\s*)eval\s|\b(?:ba|z)?sh\s+-c\s`, nil, `eval|sh`, ""},
+	{sNetwork, langShell, `\b(?:curl|wget|nc|ncat|netcat|nslookup|dig)\s+\S|/dev/(?:tcp|udp)/`, nil, `curl|wget|nc|ncat|netcat|nslookup|dig|/dev/`, ""},
+	{sEnvSer, langAll, `(?:^|[;&('"` + "`" + `]\s*)(?:env|printenv)\s*\|[^|]|\$\(\s*(?:env|printenv)\s*\)|` + "`(?:env|printenv)`", nil, `env`, ""},
+	{sHostFacts, langAll, `\$\(\s*(?:whoami|hostname|id)\s*\)|` + "`(?:whoami|hostname|id)`", nil, `whoami|hostname|id`, "$(|`"},
+	{sWrite, langShell, `\b(?:curl|wget)\b[^\n|;&]*\s(?:-o|-O|--output|--output-document)\s*\S`, nil, `curl|wget`, ""},
+	{sChmod, langShell, `\bchmod\s+(?:[ugoa]*\+x|[0-7]*[1357][0-7]{0,2})\b`, nil, `chmod`, ""},
 
 	// Any language: these are strings whatever code holds them.
-	{sPipeShell, langAll, regexp.MustCompile(`\b(?:curl|wget)\b[^\n|;&'"]{0,300}\|\s*(?:sudo\s+)?(?:/bin/|/usr/bin/)?(?:ba|z|da|k)?sh\b|\b(?:curl|wget)\b[^\n]{0,300}\s(?:-o|-O|>)\s*\S+\s*(?:&&|;)\s*(?:chmod\s+\+?[x0-7]|(?:ba)?sh\s|\./|/tmp/)|\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod|DownloadString|DownloadFile)\b[^\n]{0,300}(?:\|\s*(?:iex|Invoke-Expression)\b|Start-Process)|\b(?:iex|Invoke-Expression)\s*\(?\s*\(?\s*(?:New-Object\s+(?:System\.)?Net\.WebClient|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)|\bcertutil(?:\.exe)?\s+[^\n]{0,40}-urlcache|\bbitsadmin(?:\.exe)?\s+/transfer|\bmshta(?:\.exe)?\s+https?:|\bpowershell(?:\.exe)?\b[^\n]{0,60}\s-(?:e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{20,}|\bbase64\s+(?:-d|--decode|-D)\b[^\n]{0,80}\|\s*(?:ba|z)?sh\b|/dev/tcp/\d`), nil, `curl|wget|iwr|irm |Invoke-|DownloadString|DownloadFile|iex|certutil|bitsadmin|mshta|powershell|base64 -|/dev/tcp`, ""},
-	{sDownloader, langAll, regexp.MustCompile(`\b(?:curl|wget)\s[^\n|;&'"]{0,200}?https?://|\bInvoke-WebRequest\b`), nil, `curl|wget|Invoke-WebRequest`, ""},
-	{sWebhook, langAll, regexp.MustCompile(`discord(?:app)?\.com/api/webhooks/\d{5,}/[\w-]{20,}|api\.telegram\.org/bot\d{5,}:[\w-]{20,}`), nil, `discord|telegram`, ""},
-	{sExfilHost, langAll, regexp.MustCompile(`(?:://|[\w-]\.)(?:[\w-]+\.)*(?:oast\.(?:fun|pro|live|site|online|me)|oastify\.com|burpcollaborator\.net|interact\.sh|webhook\.site|pipedream\.net|requestbin\.(?:com|net)|ngrok(?:-free)?\.(?:io|app|dev)|dnslog\.cn|ceye\.io|canarytokens\.com|transfer\.sh|pastebin\.com/raw|ipinfo\.io|ifconfig\.me|api\.ipify\.org|hookbin\.com|beeceptor\.com|freegeoip\.app|ip-api\.com|ipapi\.co|icanhazip\.com)\b`), nil, `oast|burpcollaborator|interact.sh|webhook.site|pipedream|requestbin|ngrok|dnslog|ceye|canarytokens|transfer.sh|pastebin|ipinfo|ifconfig.me|ipify|hookbin|beeceptor|freegeoip|ip-api|ipapi|icanhazip`, ""},
-	{sRawIP, langAll, regexp.MustCompile(`\bhttps?://(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}\b`), publicIP, `://`, ""},
+	{sPipeShell, langAll, `\b(?:curl|wget)\b[^\n|;&'"]{0,300}\|\s*(?:sudo\s+)?(?:/bin/|/usr/bin/)?(?:ba|z|da|k)?sh\b|\b(?:curl|wget)\b[^\n]{0,300}\s(?:-o|-O|>)\s*\S+\s*(?:&&|;)\s*(?:chmod\s+\+?[x0-7]|(?:ba)?sh\s|\./|/tmp/)|\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod|DownloadString|DownloadFile)\b[^\n]{0,300}(?:\|\s*(?:iex|Invoke-Expression)\b|Start-Process)|\b(?:iex|Invoke-Expression)\s*\(?\s*\(?\s*(?:New-Object\s+(?:System\.)?Net\.WebClient|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)|\bcertutil(?:\.exe)?\s+[^\n]{0,40}-urlcache|\bbitsadmin(?:\.exe)?\s+/transfer|\bmshta(?:\.exe)?\s+https?:|\bpowershell(?:\.exe)?\b[^\n]{0,60}\s-(?:e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{20,}|\bbase64\s+(?:-d|--decode|-D)\b[^\n]{0,80}\|\s*(?:ba|z)?sh\b|/dev/tcp/\d`, nil, `curl|wget|iwr|irm |Invoke-|DownloadString|DownloadFile|iex|certutil|bitsadmin|mshta|powershell|base64 -|/dev/tcp`, ""},
+	{sDownloader, langAll, `\b(?:curl|wget)\s[^\n|;&'"]{0,200}?https?://|\bInvoke-WebRequest\b`, nil, `curl|wget|Invoke-WebRequest`, ""},
+	{sWebhook, langAll, `discord(?:app)?\.com/api/webhooks/\d{5,}/[\w-]{20,}|api\.telegram\.org/bot\d{5,}:[\w-]{20,}`, nil, `discord|telegram`, ""},
+	{sExfilHost, langAll, `(?:://|[\w-]\.)(?:[\w-]+\.)*(?:oast\.(?:fun|pro|live|site|online|me)|oastify\.com|burpcollaborator\.net|interact\.sh|webhook\.site|pipedream\.net|requestbin\.(?:com|net)|ngrok(?:-free)?\.(?:io|app|dev)|dnslog\.cn|ceye\.io|canarytokens\.com|transfer\.sh|pastebin\.com/raw|ipinfo\.io|ifconfig\.me|api\.ipify\.org|hookbin\.com|beeceptor\.com|freegeoip\.app|ip-api\.com|ipapi\.co|icanhazip\.com)\b`, nil, `oast|burpcollaborator|interact.sh|webhook.site|pipedream|requestbin|ngrok|dnslog|ceye|canarytokens|transfer.sh|pastebin|ipinfo|ifconfig.me|ipify|hookbin|beeceptor|freegeoip|ip-api|ipapi|icanhazip`, ""},
+	{sRawIP, langAll, `\bhttps?://(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}\b`, publicIP, `://`, ""},
 	// Service credentials: what a client of that service also reads (awscli, docker, twine, ssh clients).
-	{sCredStrong, langAll, regexp.MustCompile(`\.ssh[/\\]+(?:id_|authorized_keys)|['"]id_(?:rsa|dsa|ecdsa|ed25519)['"]|\.aws[/\\]+credentials|\.git-credentials|\.config[/\\]+gh[/\\]|\.docker[/\\]+config\.json|\.kube[/\\]+config|\.pypirc\b|\.gem[/\\]+credentials|\.cargo[/\\]+credentials|\.gnupg|['"]\.(?:ssh|aws|gnupg|kube|docker|netrc)['"]`), nil, `.ssh|id_rsa|id_dsa|id_ecdsa|id_ed25519|.aws|.git-credentials|gh/|gh\|.docker|.kube|.pypirc|credentials|.gnupg|.netrc`, ""},
+	{sCredStrong, langAll, `\.ssh[/\\]+(?:id_|authorized_keys)|['"]id_(?:rsa|dsa|ecdsa|ed25519)['"]|\.aws[/\\]+credentials|\.git-credentials|\.config[/\\]+gh[/\\]|\.docker[/\\]+config\.json|\.kube[/\\]+config|\.pypirc\b|\.gem[/\\]+credentials|\.cargo[/\\]+credentials|\.gnupg|['"]\.(?:ssh|aws|gnupg|kube|docker|netrc)['"]`, nil, `.ssh|id_rsa|id_dsa|id_ecdsa|id_ed25519|.aws|.git-credentials|gh/|gh\|.docker|.kube|.pypirc|credentials|.gnupg|.netrc`, ""},
 	// What only a stealer reads: browser logins and storage, wallets, keychains, shell histories.
-	{sCredStealer, langAll, regexp.MustCompile(`Login Data|Local Storage[/\\]+leveldb|wallet\.dat|\.config[/\\]+solana|Library[/\\]+Keychains|login\.keychain|\.bash_history|\.zsh_history|/etc/shadow|nkbihfbeogaeaoehlefnkodbefgpgknn|\bExodus[/\\]|\bElectrum[/\\]`), nil, `Login Data|Local Storage|wallet.dat|solana|Keychains|login.keychain|_history|/etc/shadow|nkbihfbeogaeaoehlefnkodbefgpgknn|Exodus|Electrum`, ""},
+	{sCredStealer, langAll, `Login Data|Local Storage[/\\]+leveldb|wallet\.dat|\.config[/\\]+solana|Library[/\\]+Keychains|login\.keychain|\.bash_history|\.zsh_history|/etc/shadow|nkbihfbeogaeaoehlefnkodbefgpgknn|\bExodus[/\\]|\bElectrum[/\\]`, nil, `Login Data|Local Storage|wallet.dat|solana|Keychains|login.keychain|_history|/etc/shadow|nkbihfbeogaeaoehlefnkodbefgpgknn|Exodus|Electrum`, ""},
 	// Token variables and keys: install scripts downloading from GitHub use GITHUB_TOKEN.
-	{sTokenName, langAll, regexp.MustCompile(`\b(?:_authToken|NPM_TOKEN|NODE_AUTH_TOKEN|GITHUB_TOKEN|GH_TOKEN|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|PYPI_TOKEN|TWINE_PASSWORD|CARGO_REGISTRY_TOKEN|GEM_HOST_API_KEY)\b`), nil, `_authToken|NPM_TOKEN|NODE_AUTH_TOKEN|GITHUB_TOKEN|GH_TOKEN|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|PYPI_TOKEN|TWINE_PASSWORD|CARGO_REGISTRY_TOKEN|GEM_HOST_API_KEY`, ""},
-	{sCredWeak, langAll, regexp.MustCompile(`\.npmrc\b|\.yarnrc\b|\.netrc\b`), nil, `.npmrc|.yarnrc|.netrc`, ""},
+	{sTokenName, langAll, `\b(?:_authToken|NPM_TOKEN|NODE_AUTH_TOKEN|GITHUB_TOKEN|GH_TOKEN|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|PYPI_TOKEN|TWINE_PASSWORD|CARGO_REGISTRY_TOKEN|GEM_HOST_API_KEY)\b`, nil, `_authToken|NPM_TOKEN|NODE_AUTH_TOKEN|GITHUB_TOKEN|GH_TOKEN|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|PYPI_TOKEN|TWINE_PASSWORD|CARGO_REGISTRY_TOKEN|GEM_HOST_API_KEY`, ""},
+	{sCredWeak, langAll, `\.npmrc\b|\.yarnrc\b|\.netrc\b`, nil, `.npmrc|.yarnrc|.netrc`, ""},
 }
 
 // evalCall is a direct eval whose argument is not a string literal (eval("require")

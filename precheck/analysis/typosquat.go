@@ -1,8 +1,9 @@
 package analysis
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // How popular a target must be. A name at edit distance one from a name ranked
@@ -62,7 +63,7 @@ func newTopList(eco string, names []string) *topList {
 	return l
 }
 
-var pySepRE = regexp.MustCompile(`[-_.]+`)
+var pySepRE = lazyre.New(`[-_.]+`)
 
 // normName is how the ecosystem's registry compares names: PEP 503 for PyPI,
 // - and _ alike for crates, case-insensitive for all.
@@ -70,7 +71,7 @@ func normName(eco, n string) string {
 	n = strings.ToLower(strings.TrimSpace(n))
 	switch eco {
 	case "PyPI":
-		n = pySepRE.ReplaceAllString(n, "-")
+		n = pySepRE().ReplaceAllString(n, "-")
 	case "crates.io":
 		n = strings.ReplaceAll(n, "_", "-")
 	}

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 //go:embed data/top-*.txt
@@ -53,11 +55,11 @@ const (
 )
 
 // Package-name syntax per registry (legacy npm names have capitals: JSONStream).
-var topNameRE = map[string]*regexp.Regexp{
-	"npm":       regexp.MustCompile(`^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*/)?[A-Za-z0-9~-][A-Za-z0-9._~-]*$`),
-	"PyPI":      regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$`), // PEP 508
-	"crates.io": regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`),
-	"RubyGems":  regexp.MustCompile(`^[A-Za-z0-9._-]*[A-Za-z][A-Za-z0-9._-]*$`),
+var topNameRE = map[string]func() *regexp.Regexp{
+	"npm":       lazyre.New(`^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*/)?[A-Za-z0-9~-][A-Za-z0-9._~-]*$`),
+	"PyPI":      lazyre.New(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$`), // PEP 508
+	"crates.io": lazyre.New(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`),
+	"RubyGems":  lazyre.New(`^[A-Za-z0-9._-]*[A-Za-z][A-Za-z0-9._-]*$`),
 }
 
 // ParseTopList reads a list in the format of data/top-*.txt: one package name per
@@ -68,10 +70,11 @@ var topNameRE = map[string]*regexp.Regexp{
 // than MaxTopListBytes or with more than MaxTopListNames names, invalid UTF-8, or
 // no name at all. It returns the names as the list spells them.
 func ParseTopList(ecosystem string, data []byte) ([]string, error) {
-	re := topNameRE[ecosystem]
-	if re == nil {
+	nameRE := topNameRE[ecosystem]
+	if nameRE == nil {
 		return nil, fmt.Errorf("no typosquatting list for ecosystem %q", ecosystem)
 	}
+	re := nameRE()
 	if len(data) > MaxTopListBytes {
 		return nil, fmt.Errorf("%d bytes, more than the %d a list may have", len(data), MaxTopListBytes)
 	}
@@ -110,8 +113,8 @@ func validListName(re *regexp.Regexp, n string) bool {
 
 // ValidTopListName reports whether ParseTopList accepts name for ecosystem.
 func ValidTopListName(ecosystem, name string) bool {
-	re := topNameRE[ecosystem]
-	return re != nil && validListName(re, name)
+	nameRE := topNameRE[ecosystem]
+	return nameRE != nil && validListName(nameRE(), name)
 }
 
 func truncate(s string, n int) string {
@@ -247,10 +250,10 @@ func embeddedList(eco string) *loadedList {
 	return nil
 }
 
-var generatedRE = regexp.MustCompile(`(?m)^#.*\bon (\d{4}-\d{2}-\d{2})\b`)
+var generatedRE = lazyre.New(`(?m)^#.*\bon (\d{4}-\d{2}-\d{2})\b`)
 
 func generatedDate(data []byte) string {
-	if m := generatedRE.FindSubmatch(data); m != nil {
+	if m := generatedRE().FindSubmatch(data); m != nil {
 		return string(m[1])
 	}
 	return ""

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/precheck"
 )
 
@@ -141,7 +141,7 @@ func npmV1(in *input, deps map[string]npmV1Entry, lines map[string]int, depth in
 // npmVersionOrigin recognises a version field that is really a specifier
 // (lockfileVersion 1 writes "file:deps/x" or a git URL there).
 func npmVersionOrigin(v string) string {
-	if v == "" || strings.HasPrefix(v, "npm:") || (v[0] >= '0' && v[0] <= '9') || npmLooseVersion.MatchString(v) {
+	if v == "" || strings.HasPrefix(v, "npm:") || (v[0] >= '0' && v[0] <= '9') || npmLooseVersion().MatchString(v) {
 		return ""
 	}
 	return npmOrigin(v)
@@ -152,13 +152,13 @@ func npmVersionOrigin(v string) string {
 // npmLockVersion is v without the leading "v", "=" and white space npm ignores
 // ("v4.17.11" is 4.17.11: its advisories, its registry tarball lodash-4.17.11.tgz).
 func npmLockVersion(v string) string {
-	if v == "" || (v[0] >= '0' && v[0] <= '9') || !npmLooseVersion.MatchString(v) {
+	if v == "" || (v[0] >= '0' && v[0] <= '9') || !npmLooseVersion().MatchString(v) {
 		return v
 	}
 	return strings.TrimSpace(strings.TrimLeft(v, "v= \t\n"))
 }
 
-var npmLooseVersion = regexp.MustCompile(`^[v=\s]*\d+\.\d+\.\d+(?:-?[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?\s*$`)
+var npmLooseVersion = lazyre.New(`^[v=\s]*\d+\.\d+\.\d+(?:-?[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?\s*$`)
 
 // npmWorkspaceGlobs reads the root's "workspaces": either a list of globs or
 // {"packages": [...]} (the yarn-compatible form).

@@ -2,13 +2,13 @@ package policy
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/phylum-box/phylum-box/internal/egress"
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // RuleAction is what a behaviour or analysis rule does when it fires, overriding
@@ -47,7 +47,7 @@ const (
 	TyposquatRule = "PB-ANALYSIS-TYPOSQUAT"
 )
 
-var ruleIDRE = regexp.MustCompile(`^PB-[A-Z0-9]+(-[A-Z0-9]+)+$`)
+var ruleIDRE = lazyre.New(`^PB-[A-Z0-9]+(-[A-Z0-9]+)+$`)
 
 // Behaviour is the behaviour: section: what the monitor's findings (what package
 // code tried while it ran in the sandbox) do to the verdict.
@@ -191,7 +191,7 @@ func (p *parser) rules(n *yaml.Node, key, prefix string, out *[]ruleEntry) error
 			return p.errorf(k, "%s: keys must be rule ids", key)
 		}
 		id := strings.ToUpper(strings.TrimSpace(k.Value))
-		if !strings.HasPrefix(id, prefix) || !ruleIDRE.MatchString(id) {
+		if !strings.HasPrefix(id, prefix) || !ruleIDRE().MatchString(id) {
 			return p.errorf(k, "%s: %q is not a rule id of this section (want %s…, as printed in the report)", key, k.Value, prefix)
 		}
 		if line, dup := seen[id]; dup {

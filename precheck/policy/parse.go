@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/phylum-box/phylum-box/internal/egress"
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // Error is a malformed policy: it names the file, and the line and column when known.
@@ -75,9 +75,9 @@ func Parse(name string, data []byte) (*Policy, error) {
 	return p, nil
 }
 
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envNameRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLine = lazyre.New(`^yaml: line (\d+): (.*)$`)
 
 func parseLayer(name string, data []byte) (*layer, error) {
 	var doc yaml.Node
@@ -85,7 +85,7 @@ func parseLayer(name string, data []byte) (*layer, error) {
 		// yaml.v3 reports syntax errors as text only ("yaml: line N: ..."); lift the
 		// line out so the error reads like every other policy error.
 		msg := err.Error()
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		if m := yamlLine().FindStringSubmatch(msg); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			return nil, &Error{File: name, Line: line, Msg: "invalid YAML: " + m[2]}
 		}
@@ -163,7 +163,7 @@ func parseLayer(name string, data []byte) (*layer, error) {
 				if err != nil {
 					return err
 				}
-				if !envNameRE.MatchString(s) {
+				if !envNameRE().MatchString(s) {
 					return p.errorf(item, `keep_env entry %q: want an environment variable name`, s)
 				}
 				l.keepEnv = append(l.keepEnv, s)

@@ -11,12 +11,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/internal/redact"
 )
 
@@ -166,7 +166,7 @@ func scopeOrExample(name string) string {
 
 // npm package names: optional @scope/, then URL-safe characters. Anything else could
 // change the request path, so it is refused before any request.
-var validName = regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-zA-Z0-9._~-][a-zA-Z0-9._~-]*$`)
+var validName = lazyre.New(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-zA-Z0-9._~-][a-zA-Z0-9._~-]*$`)
 
 func (c *Client) endpoint(name string) Endpoint {
 	if scope, _, ok := strings.Cut(name, "/"); ok && strings.HasPrefix(scope, "@") {
@@ -192,7 +192,7 @@ func withSlash(s string) string {
 // packumentURL is <registry><name>, with a scoped name's "/" escaped ("@s%2fn") as
 // npm does, so registries that proxy by path see one segment.
 func packumentURL(reg, name string) (string, error) {
-	if !validName.MatchString(name) || strings.Contains(name, "..") {
+	if !validName().MatchString(name) || strings.Contains(name, "..") {
 		return "", fmt.Errorf("%q is not a valid npm package name", name)
 	}
 	return reg + strings.Replace(name, "/", "%2f", 1), nil

@@ -6,11 +6,11 @@ import (
 	"maps"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/precheck/policy"
 )
@@ -156,7 +156,7 @@ func detectionMessage(p precheck.Package, f precheck.FindingResult) string {
 
 // evidenceLocation matches "path:line: excerpt" (the static analysis's evidence,
 // the path relative to the package's root).
-var evidenceLocation = regexp.MustCompile(`^([^\s:][^:]*):([0-9]+)(?::[0-9]+)?: `)
+var evidenceLocation = lazyre.New(`^([^\s:][^:]*):([0-9]+)(?::[0-9]+)?: `)
 
 // evidenceLocations turns each "path:line: …" evidence line into a SARIF related
 // location inside the package (uriBaseId PACKAGE_ROOT: the path is relative to the
@@ -164,7 +164,7 @@ var evidenceLocation = regexp.MustCompile(`^([^\s:][^:]*):([0-9]+)(?::[0-9]+)?: 
 func evidenceLocations(f precheck.Finding) []sarifRelated {
 	var out []sarifRelated
 	for _, e := range f.Evidence {
-		m := evidenceLocation.FindStringSubmatch(e)
+		m := evidenceLocation().FindStringSubmatch(e)
 		if m == nil {
 			continue
 		}
