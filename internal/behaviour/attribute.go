@@ -2,9 +2,9 @@ package behaviour
 
 import (
 	"path"
-	"regexp"
 	"strings"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/precheck"
 )
 
@@ -127,11 +127,11 @@ func nodeModulesDir(cwd string) (name, version string) {
 	return name, ""
 }
 
-var nameVersionRE = regexp.MustCompile(`^(.+?)-(\d+(?:\.[0-9A-Za-z]+)*(?:[-+][0-9A-Za-z._+-]*)?)$`)
+var nameVersionRE = lazyre.New(`^(.+?)-(\d+(?:\.[0-9A-Za-z]+)*(?:[-+][0-9A-Za-z._+-]*)?)$`)
 
 // nameVersion splits "NAME-VERSION" (an unpacked sdist, crate or gem dir).
 func nameVersion(seg string) (name, version string) {
-	m := nameVersionRE.FindStringSubmatch(seg)
+	m := nameVersionRE().FindStringSubmatch(seg)
 	if m == nil {
 		return "", ""
 	}
@@ -154,7 +154,7 @@ func nameVersionInPath(p string, skip func(string) bool) (name, version string) 
 }
 
 // pipInstallRE is pip's unpack dir of a requirement: /tmp/pip-install-<rand>/<name>_<hex>.
-var pipInstallRE = regexp.MustCompile(`^(.+)_[0-9a-f]{32}$`)
+var pipInstallRE = lazyre.New(`^(.+)_[0-9a-f]{32}$`)
 
 // pythonBuildDir tells the distribution from the dir pip or poetry unpacked it in:
 // pip's pip-install-*/<name>_<hex>, or an sdist's own <name>-<version> dir (pip's
@@ -164,7 +164,7 @@ func pythonBuildDir(cwd string) (name, version string) {
 	parts := strings.Split(path.Clean(cwd), "/")
 	for i := 1; i < len(parts); i++ {
 		if strings.HasPrefix(parts[i-1], "pip-install-") {
-			if m := pipInstallRE.FindStringSubmatch(parts[i]); m != nil {
+			if m := pipInstallRE().FindStringSubmatch(parts[i]); m != nil {
 				// pip names the dir after the requirement, normalised with "_".
 				_, v := nameVersionInPath(strings.Join(parts[i+1:], "/"), nil)
 				return m[1], v

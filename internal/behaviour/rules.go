@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/phylum-box/phylum-box/container"
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // Rule ids: stable, what a policy's behaviour.rules and an ignore entry name.
@@ -166,14 +167,14 @@ var downloadTools = map[string]bool{
 var shells = map[string]bool{"sh": true, "bash": true, "dash": true, "zsh": true, "ash": true, "ksh": true, "busybox": true}
 
 // fetchAndRun are shell commands that run what they fetch or decode.
-var fetchAndRun = []*regexp.Regexp{
-	regexp.MustCompile(`\b(curl|wget|fetch)\b[^|;&\n]*\|\s*(sudo\s+)?(env\s+\S*\s*)?(ba|da|z|k|a)?sh\b`),
-	regexp.MustCompile(`\b(curl|wget)\b[^|;&\n]*\|\s*(python[0-9.]*|node|perl|ruby|php)\b`),
-	regexp.MustCompile(`\bbase64\s+(-d|-D|--decode)\b[^|;&\n]*\|\s*(ba|da|z|k|a)?sh\b`),
-	regexp.MustCompile(`\bbase64\s+(-d|-D|--decode)\b[^|;&\n]*\|\s*(python[0-9.]*|node|perl|ruby)\b`),
-	regexp.MustCompile(`/dev/(tcp|udp)/`),
-	regexp.MustCompile(`\b(eval|source|\.)\s+["']?(<\()?\$?\(?\s*(curl|wget)\b`),
-	regexp.MustCompile(`\b(curl|wget)\b[^;|&\n]*\s-[a-zA-Z]*[oO]\s*\S+\s*(&&|;)\s*(chmod\s+[+0-9a-z]*x|(ba|da)?sh\s|\./)`),
+var fetchAndRun = []func() *regexp.Regexp{
+	lazyre.New(`\b(curl|wget|fetch)\b[^|;&\n]*\|\s*(sudo\s+)?(env\s+\S*\s*)?(ba|da|z|k|a)?sh\b`),
+	lazyre.New(`\b(curl|wget)\b[^|;&\n]*\|\s*(python[0-9.]*|node|perl|ruby|php)\b`),
+	lazyre.New(`\bbase64\s+(-d|-D|--decode)\b[^|;&\n]*\|\s*(ba|da|z|k|a)?sh\b`),
+	lazyre.New(`\bbase64\s+(-d|-D|--decode)\b[^|;&\n]*\|\s*(python[0-9.]*|node|perl|ruby)\b`),
+	lazyre.New(`/dev/(tcp|udp)/`),
+	lazyre.New(`\b(eval|source|\.)\s+["']?(<\()?\$?\(?\s*(curl|wget)\b`),
+	lazyre.New(`\b(curl|wget)\b[^;|&\n]*\s-[a-zA-Z]*[oO]\s*\S+\s*(&&|;)\s*(chmod\s+[+0-9a-z]*x|(ba|da)?sh\s|\./)`),
 }
 
 // execHits are the rules of one execve/execveat.
@@ -192,7 +193,7 @@ func execHits(ev container.SyscallEvent, canary string) []hit {
 	} else if shells[base] {
 		if script := unquoted(shellScript(ev.Argv)); script != "" {
 			for _, re := range fetchAndRun {
-				if m := re.FindString(script); m != "" {
+				if m := re().FindString(script); m != "" {
 					out = append(out, hit{rule: RuleDownloadExec, severity: High,
 						summary:  "ran a shell command that fetches or decodes code and runs it (" + clip(m, 60) + ")",
 						evidence: "exec " + cmd})
@@ -229,16 +230,16 @@ func shellScript(argv []string) string {
 }
 
 var (
-	singleQuoted = regexp.MustCompile(`'[^']*'`)
-	doubleQuoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	singleQuoted = lazyre.New(`'[^']*'`)
+	doubleQuoted = lazyre.New(`"(?:[^"\\]|\\.)*"`)
 )
 
 // unquoted is a shell script without its quoted text: `echo 'curl … | sh'`
 // prints an install hint, it runs nothing. Double-quoted text that substitutes a
 // command ("$(curl …)") stays; a nested `sh -c '…'` is seen at its own exec.
 func unquoted(script string) string {
-	script = singleQuoted.ReplaceAllString(script, "''")
-	return doubleQuoted.ReplaceAllStringFunc(script, func(q string) string {
+	script = singleQuoted().ReplaceAllString(script, "''")
+	return doubleQuoted().ReplaceAllStringFunc(script, func(q string) string {
 		if strings.Contains(q, "$(") || strings.Contains(q, "`") {
 			return q
 		}

@@ -1,12 +1,13 @@
 package cmdutil
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // FlagInfo is one flag as completion and the reference need it.
@@ -28,7 +29,7 @@ type CommandInfo struct {
 	Cmd              *cobra.Command
 }
 
-var choiceWord = regexp.MustCompile(`^[A-Za-z0-9._+-]+$`)
+var choiceWord = lazyre.New(`^[A-Za-z0-9._+-]+$`)
 
 // ChoicesAnnotation lists a flag's fixed values (pflag annotation), for completion
 // and the reference. Commands set it with FlagChoices.
@@ -55,13 +56,13 @@ func FlagInfos(fs *pflag.FlagSet) []FlagInfo {
 		}
 		if vals, ok := f.Annotations[ChoicesAnnotation]; ok {
 			for _, v := range vals {
-				if choiceWord.MatchString(v) {
+				if choiceWord().MatchString(v) {
 					fi.Values = append(fi.Values, v)
 				}
 			}
 		} else if strings.Contains(fi.Type, "|") {
 			for _, v := range strings.Split(fi.Type, "|") {
-				if choiceWord.MatchString(v) {
+				if choiceWord().MatchString(v) {
 					fi.Values = append(fi.Values, v)
 				}
 			}

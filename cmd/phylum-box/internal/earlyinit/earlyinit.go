@@ -6,10 +6,12 @@
 // imported package's initialisation before main's: the precheck's pattern
 // tables, the managers' settings tables and the libraries behind them, none of
 // which the container's init uses. The linker initialises packages in
-// dependency order, breaking ties by import path, so this package, which
-// imports only the container package, runs as soon as the container package and
-// its dependencies are initialised — before the rest of phylum-box. The main
-// package imports it first, for its side effect.
+// dependency order, choosing among the packages that are ready by import path,
+// so this package, which imports only the container package, runs soon after
+// the container package and its dependencies are initialised: before the
+// precheck, the managers and the install (integration test
+// TestStartupContainerInitSkipsTheRest). The main package imports it for that
+// side effect.
 package earlyinit
 
 import (

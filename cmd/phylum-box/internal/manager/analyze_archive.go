@@ -19,11 +19,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/phylum-box/phylum-box/cmd/phylum-box/internal/cmdutil"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/precheck/analysis"
@@ -295,8 +295,8 @@ func runAnalyzePip(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions, j
 }
 
 var (
-	gemNameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$`)
-	gemVersionRE = regexp.MustCompile(`^[0-9][0-9A-Za-z.-]{0,60}$`)
+	gemNameRE    = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$`)
+	gemVersionRE = lazyre.New(`^[0-9][0-9A-Za-z.-]{0,60}$`)
 )
 
 // runAnalyzeBundle installs NAME at VERSION with Bundler from a Gemfile
@@ -304,7 +304,7 @@ var (
 // --index): the download, the static analysis of the .gem files, then the build
 // (extconf.rb) in the sandbox under the behaviour monitor.
 func runAnalyzeBundle(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions, job archiveJob) error {
-	if !gemNameRE.MatchString(job.Name) || !gemVersionRE.MatchString(job.Version) {
+	if !gemNameRE().MatchString(job.Name) || !gemVersionRE().MatchString(job.Version) {
 		return exitcode.With(exitcode.Usage, fmt.Errorf("analyze: %q@%q is not a gem name and version", job.Name, job.Version))
 	}
 	src := o.Index

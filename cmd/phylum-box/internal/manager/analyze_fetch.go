@@ -20,12 +20,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
@@ -355,12 +355,12 @@ func sparsePath(name string) string {
 	return n[:2] + "/" + n[2:4] + "/" + n
 }
 
-var crateNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var crateNameRE = lazyre.New(`^[A-Za-z0-9_-]{1,64}$`)
 
 // downloadCrate fetches a crate from a sparse registry, its checksum checked
 // against the index entry.
 func downloadCrate(ctx context.Context, index, name, version string) ([]archiveFile, error) {
-	if !crateNameRE.MatchString(name) {
+	if !crateNameRE().MatchString(name) {
 		return nil, fmt.Errorf("%q is not a crate name", name)
 	}
 	index = strings.TrimRight(index, "/") + "/"
