@@ -28,14 +28,11 @@ import (
 // the install and nothing else: no step runs, nothing is synced back, and
 // yarn.lock — what the record says is installed — is prechecked as always.
 //
-// Plug'n'Play (berry's default linker) is not covered: its record, .pnp.cjs, is
-// JavaScript yarn regenerates (the data inside a string literal of the code, or
-// .pnp.data.json), the packages stay zips in a cache whose file names depend on
-// the cache key and checksums, and what was unplugged and built is known only
-// from .yarn/install-state.gz, a V8-serialised object of yarn's internals. None
-// is a format phylum-box reads exactly, so PnP installs run every step.
-//
-// Builds: which packages yarn built is recorded only in install-state.gz too.
+// Plug'n'Play (berry's default linker) has a check of its own, berrypnp.go: its
+// record, .pnp.cjs, is code, so it must be byte for byte what yarn would write.
+
+// Builds: which packages yarn built is recorded only in .yarn/install-state.gz
+// (a V8-serialised object of yarn's internals, not read here).
 // Unless scripts are off (enableScripts: false, or unset with a committed yarn
 // 4.18 release, whose default it is), a tree with a package that has a build
 // (preinstall, install or postinstall script, or a binding.gyp) runs every
@@ -80,8 +77,10 @@ var berryNoopEnv = func() map[string]string {
 // when the command could change the tree whatever the files say: anything but a
 // bare `yarn` / `yarn install` at the root, an option outside berryNoopFlags,
 // workspaces, a setting outside berryNoopSettings (in the project's or the
-// user's .yarnrc.yml or a YARN_* variable), a linker other than node-modules or
-// an nmMode other than classic.
+// user's .yarnrc.yml or a YARN_* variable), a linker other than node-modules
+// (with nmMode classic) or pnp, and for pnp a project cache (enableGlobalCache:
+// false), a project globalFolder or a release that is not the project's own
+// file (yarnPath inside the project: its runtime is what .pnp.cjs must hold).
 func berryNoopCheck(env Env, y yarnArgv, prefix []string, cmd string, rest []string, root, dir string, workspaces []string, rc *berryConfig) func() (bool, string) {
 	if (cmd != "" && cmd != "install") || len(prefix) > 0 || len(workspaces) > 0 || dir != root || rc == nil {
 		return nil

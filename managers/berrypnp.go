@@ -41,9 +41,20 @@ import (
 // non-default PnP setting: this check covers the common plain case and is exact
 // there, and anything else gets the five steps.
 //
-// A checkout that lies gains nothing: every byte of .pnp.cjs is what yarn would
-// write for yarn.lock, every zip it points at is the locked one in the user's
-// cache, and yarn.lock is prechecked as always.
+// A checkout that lies gains nothing: every byte of .pnp.cjs is what this check
+// computes for yarn.lock, every zip it points at is the locked one in the user's
+// cache, and yarn.lock is prechecked as always. Where the model is wrong the
+// bytes differ and every step runs (a package yarn's built-in package
+// extensions give optional peers, debug@2 among them, is virtual in yarn's
+// file: such a project is not up to date here). The one way the model could
+// accept what yarn would not write is a file equal to the model where yarn
+// would add such peers — still every package at its checked archive.
+//
+// The runtime is the project's release's (yarnPath inside the project): that
+// is what bare yarn writes, and what phylum-box's own build step, which runs
+// that release offline, leaves too. .yarn/install-state.gz is required, not
+// read; yarn.lock's formatting is not compared (the node-modules check does the
+// same).
 
 // berryPnp is one BerryPnpUpToDate decision.
 type berryPnp struct {
