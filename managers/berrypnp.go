@@ -121,6 +121,12 @@ func (t *berryPnp) check() (int, string) {
 	if why := t.pnpReach(); why != "" {
 		return 0, why
 	}
+	// The registry first (cheap), then the archives it points at.
+	head := []byte(berryPnpScriptHead(t.pnpState()))
+	pnp := files[2]
+	if !bytes.HasPrefix(pnp, head) {
+		return 0, ".pnp.cjs is not what yarn would write for yarn.lock (" + berryPnpDiff(pnp, head) + ")"
+	}
 	for _, le := range t.lock {
 		if le.Resolution == t.workspace {
 			continue
@@ -128,11 +134,6 @@ func (t *berryPnp) check() (int, string) {
 		if why := t.checkZip(le); why != "" {
 			return 0, why
 		}
-	}
-	head := []byte(berryPnpScriptHead(t.pnpState()))
-	pnp := files[2]
-	if !bytes.HasPrefix(pnp, head) {
-		return 0, ".pnp.cjs is not what yarn would write for yarn.lock (" + berryPnpDiff(pnp, head) + ")"
 	}
 	release, err := readNoLink(t.r, t.release)
 	if err != nil {
