@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/phylum-box/phylum-box/internal/flock"
+	"github.com/phylum-box/phylum-box/internal/topdir"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
@@ -60,6 +61,9 @@ func ensureStateDir(dir string) error {
 			return fmt.Errorf("state dir %s: %w", dir, err)
 		}
 	}
+	// Each container's dirs (the skeleton root) are placed like top-level dirs,
+	// away from what earlier runs freed (internal/topdir); best effort.
+	_ = topdir.Mark(dir)
 	return nil
 }
 

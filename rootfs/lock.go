@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/phylum-box/phylum-box/internal/flock"
+	"github.com/phylum-box/phylum-box/internal/topdir"
 
 	"golang.org/x/sys/unix"
 )
@@ -70,6 +71,10 @@ func ensureStateDir(dir string) error {
 			return fmt.Errorf("chmod the scratch state dir %s: %w", dir, err)
 		}
 	}
+	// Each run's scratch dir is placed like a top-level dir, away from the
+	// trees earlier runs freed (internal/topdir); where the file system has no
+	// such flag, runs simply go without it.
+	_ = topdir.Mark(dir)
 	return nil
 }
 
