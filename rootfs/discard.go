@@ -18,6 +18,7 @@ func (s *Scratch) Discard() error {
 	if s.broken != nil {
 		return s.broken
 	}
+	s.listed = nil
 	aside, err := os.MkdirTemp(s.dir, "discarded-")
 	if err != nil {
 		return fmt.Errorf("discarding the step's changes: %w", err)

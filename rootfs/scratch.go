@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/phylum-box/phylum-box/internal/topdir"
 	"golang.org/x/sys/unix"
 )
 
@@ -95,6 +96,9 @@ type Scratch struct {
 	// started is the ctime of the scratch dir, taken before the project is looked
 	// at: SyncBack refuses to replace or delete a host file changed since then.
 	started unix.Timespec
+	// listed is the last change set Changes read, kept while no container can
+	// have written to the scratch since (changes.go).
+	listed *ChangeSet
 }
 
 func (s *Scratch) upperDir() string   { return filepath.Join(s.dir, "upper") }
@@ -266,6 +270,7 @@ func scratchRoot(stateDir, project string) (string, bool) {
 	if !sameDevice(sib, project) {
 		return stateDir, false
 	}
+	_ = topdir.Mark(sib) // as ensureStateDir does for the state dir
 	return sib, true
 }
 
@@ -316,7 +321,7 @@ func (s *Scratch) ProjectMounts(rootfsDir string) []specs.Mount {
 			why = fmt.Sprintf("container root dir %q is not absolute and clean", rootfsDir)
 		}
 		if why == "" {
-			s.handedOut = true
+			s.handedOut, s.listed = true, nil
 			lower := rootfsDir + IdmappedLower
 			// nosuid, nodev: nothing on the lower is honoured as setuid or a device even
 			// where the overlay would look through to it.
@@ -344,7 +349,7 @@ func (s *Scratch) ProjectMount() specs.Mount {
 	if s.Idmapped() {
 		s.dropIdmap("ProjectMount cannot express the idmapped overlay lower (use ProjectMounts)")
 	}
-	s.handedOut = true
+	s.handedOut, s.listed = true, nil
 	if s.mode == ModeOverlay {
 		return s.overlayMount(s.project)
 	}

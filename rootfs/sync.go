@@ -93,6 +93,7 @@ func (s *Scratch) SyncBack(o SyncOptions) (*SyncReport, error) {
 }
 
 func (s *Scratch) apply(cs *ChangeSet, o SyncOptions) (*SyncReport, error) {
+	s.listed = nil // the sync moves entries out of the scratch
 	only, err := cleanOnly(o.Only)
 	if err != nil {
 		return nil, err
