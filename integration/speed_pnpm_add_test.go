@@ -2,7 +2,9 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -189,14 +191,17 @@ func TestSpeedPnpmAddOneFetchesInResolve(t *testing.T) {
 	})
 }
 
-// pnpm relinks no bin after a rebuild, so a project that lets a dependency build
-// keeps the two steps, whose install does what bare pnpm does: an allowed
-// postinstall runs exactly once, offline (it sees only the loopback interface), a
-// package the project does not allow is not built, and pnpm's notice says so. A
-// project that allows no build (pnpm 10's default) takes the one run: a package
-// with a script is installed, not built, and recorded as pnpm records it; adding a
-// package without scripts after it builds nothing and keeps that record (the
-// notice still names the package, approve-builds would still offer it).
+// A project that lets a dependency build takes the one run too (after its first
+// add, which has no record of the pnpm that installed it): the build step is
+// `pnpm rebuild` of exactly the packages the add wrote with install scripts, and
+// pnpm runs only those the project allows: an allowed postinstall runs exactly
+// once, offline (it sees only the loopback interface), a package the project does
+// not allow is not built, pnpm's notice says so, and `pnpm ignored-builds` (what
+// approve-builds offers) lists it. A project that allows no build (pnpm 10's
+// default) takes the one run: a package with a script is installed, not built,
+// and recorded as pnpm records it; adding a package without scripts after it
+// builds nothing and keeps that record (the notice still names the package,
+// approve-builds would still offer it).
 func TestSpeedPnpmAddOneBuildsOffline(t *testing.T) {
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -209,16 +214,23 @@ func TestSpeedPnpmAddOneBuildsOffline(t *testing.T) {
 		reg.Add("pbox-pnpm-ignored", "1.0.0", script("ignored.txt"), map[string]string{"index.js": "module.exports = 2\n"})
 		reg.Add("pbox-pnpm-plain", "1.0.0", nil, map[string]string{"index.js": "module.exports = 3\n"})
 
-		// An allowlist: the two steps.
+		// An allowlist: after the first add, the one run, then a build of what it added.
 		b := newPMBox(t, m)
 		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "pnpm": map[string]any{"onlyBuiltDependencies": []string{"pbox-pnpm-built"}}})
 		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
+		wantCode(t, b.tool("", "pnpm", "add", "pbox-pnpm-plain@1.0.0"), 0, "the project's first add")
 		rep := b.reportPath("add.json")
 		r := b.tool(rep, "pnpm", "add", "pbox-pnpm-built@1.0.0", "pbox-pnpm-ignored@1.0.0")
 		wantCode(t, r, 0, "pnpm add of two packages with install scripts")
 		pr := readPnpmAddReport(t, rep)
-		if got := pr.phases(); !slices.Equal(got, []string{"resolve", "download", "build"}) {
-			t.Errorf("an add in a project that allows a build ran %v, want resolve, download, build", got)
+		pr.oneNetworkedRun(t, "add", "an add in a project that allows a build")
+		if got := pr.phases(); !slices.Equal(got, []string{"resolve", "build"}) {
+			t.Errorf("an add in a project that allows a build ran %v, want resolve, build", got)
+		}
+		for _, s := range pr.Steps {
+			if a := strings.Join(s.Args, " "); s.Phase == "build" && (!strings.Contains(a, " pnpm rebuild ") || !strings.HasSuffix(a, " pbox-pnpm-built pbox-pnpm-ignored")) {
+				t.Errorf("the build step ran %q, want pnpm rebuild of the two packages the add wrote with scripts", a)
+			}
 		}
 		built := filepath.Join(b.Project, "node_modules", "pbox-pnpm-built", "built.txt")
 		if got := string(readFileT(t, built)); got != "built lo\n" {
@@ -229,6 +241,12 @@ func TestSpeedPnpmAddOneBuildsOffline(t *testing.T) {
 		}
 		wantStderr(t, r, "Ignored build scripts", "pbox-pnpm-ignored@1.0.0")
 		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-pnpm-ignored", "index.js"), "pbox-pnpm-ignored installed")
+		// What approve-builds offers: pnpm's own list of the builds it ignored.
+		r = b.tool("", "pnpm", "ignored-builds")
+		wantCode(t, r, 0, "pnpm ignored-builds")
+		if !strings.Contains(r.Stdout, "pbox-pnpm-ignored") || strings.Contains(r.Stdout, "pbox-pnpm-built") {
+			t.Errorf("pnpm ignored-builds should list pbox-pnpm-ignored alone:\n%s", r.Stdout)
+		}
 
 		// No allowlist (pnpm 10 builds nothing): after the first add, the one run.
 		b = newPMBox(t, m)
@@ -258,5 +276,113 @@ func TestSpeedPnpmAddOneBuildsOffline(t *testing.T) {
 			t.Errorf("node_modules/.modules.yaml lost pnpm's record of the ignored build:\n%s", mods)
 		}
 		wantStderr(t, r, "Ignored build scripts", "pbox-pnpm-ignored@1.0.0")
+	})
+}
+
+// readHead is the first bytes of a file (what a shim runs is decided by them).
+func readHead(t testing.TB, path string) string {
+	t.Helper()
+	data := readFileT(t, path)
+	if len(data) > 4 {
+		data = data[:4]
+	}
+	return string(data)
+}
+
+// `pnpm add esbuild` where esbuild may build is one networked run, then its build:
+// pnpm links esbuild's bins in that run for the JavaScript bin/esbuild, the
+// postinstall puts the native binary there, and pnpm's rebuild does not relink the
+// package's own node_modules/.bin, so phylum-box relinks the shims the build made
+// stale (managers/pnpmbins.go) and the sync back accepts them: the bin works from
+// the project. The twin without an allowlist takes the one run too, and pnpm
+// leaves esbuild unbuilt (its bin still the JavaScript file, pnpm's notice says so).
+func TestSpeedPnpmAddOneRelinksBins(t *testing.T) {
+	requireTool(t, "pnpm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		for _, allowed := range []bool{true, false} {
+			b := newPMBox(t, m)
+			man := map[string]any{"name": "pbox-it", "version": "1.0.0"}
+			if allowed {
+				man["pnpm"] = map[string]any{"onlyBuiltDependencies": []string{"esbuild"}}
+			}
+			setManifest(t, b, man)
+			wantCode(t, b.tool("", "pnpm", "add", "is-odd@3.0.1"), 0, "the project's first add")
+			rep := b.reportPath("esbuild.json")
+			r := b.tool(rep, "pnpm", "add", "esbuild@0.24.2")
+			wantCode(t, r, 0, fmt.Sprintf("pnpm add esbuild (build allowed: %v)", allowed))
+			pr := readPnpmAddReport(t, rep)
+			pr.oneNetworkedRun(t, "add", "adding esbuild")
+			if got := pr.phases(); !slices.Equal(got, []string{"resolve", "build"}) {
+				t.Errorf("adding esbuild ran %v, want resolve, then the build of what it added", got)
+			}
+			pkg := filepath.Join(b.Project, "node_modules", ".pnpm", "esbuild@0.24.2", "node_modules", "esbuild")
+			head := readHead(t, filepath.Join(pkg, "bin", "esbuild"))
+			own := string(readFileT(t, filepath.Join(pkg, "node_modules", ".bin", "esbuild")))
+			if allowed {
+				if head != "\x7fELF" {
+					t.Errorf("esbuild's postinstall did not put its binary in place (bin/esbuild starts %q)", head)
+				}
+				if strings.Contains(own, "exec node") {
+					t.Errorf("esbuild's own .bin shim still runs its binary with node:\n%s", own)
+				}
+			} else {
+				if !strings.HasPrefix(head, "#!") {
+					t.Errorf("esbuild was built in a project that does not allow it (bin/esbuild starts %q)", head)
+				}
+				wantStderr(t, r, "Ignored build scripts", "esbuild@0.24.2")
+			}
+			out, err := exec.Command(filepath.Join(b.Project, "node_modules", ".bin", "esbuild"), "--version").CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != "0.24.2" {
+				t.Errorf("node_modules/.bin/esbuild --version (build allowed: %v): %v\n%s", allowed, err, out)
+			}
+		}
+	})
+}
+
+// The attack: an allowed package's install script replaces its bin with a link out
+// of node_modules — to an absolute path, or to the project's own file — after pnpm
+// linked the bin. The relink reads what the link points to and the sync back
+// refuses the link: exit 4, nothing synced. The twin: a script that replaces its
+// bin with a shell script (as a native build replaces a JavaScript bin) is relinked
+// the way bare pnpm writes it, and the bin runs from the project.
+func TestSpeedPnpmAddOneBinAttack(t *testing.T) {
+	requireTool(t, "pnpm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := startNpmLocalRegistry(t, "")
+		pkg := func(name, swap string) {
+			reg.Add(name, "1.0.0", map[string]any{"bin": map[string]string{name: "bin/tool"}, "scripts": map[string]string{"postinstall": "node swap.js"}},
+				map[string]string{"bin/tool": "#!/usr/bin/env node\nconsole.log('js')\n", "swap.js": "const fs = require('fs');\nfs.unlinkSync('bin/tool');\n" + swap})
+		}
+		pkg("pbox-pnpm-native", "fs.writeFileSync('bin/tool', '#!/bin/sh\\necho native\\n', {mode: 0o755});\n")
+		pkg("pbox-pnpm-swapabs", "fs.symlinkSync('/etc/passwd', 'bin/tool');\n")
+		pkg("pbox-pnpm-swaprel", "fs.symlinkSync('../../../../../../package.json', 'bin/tool');\n")
+		reg.Add("pbox-pnpm-plain", "1.0.0", nil, map[string]string{"index.js": "module.exports = 3\n"})
+
+		b := newPMBox(t, m)
+		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0",
+			"pnpm": map[string]any{"onlyBuiltDependencies": []string{"pbox-pnpm-native", "pbox-pnpm-swapabs", "pbox-pnpm-swaprel"}}})
+		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
+		wantCode(t, b.tool("", "pnpm", "add", "pbox-pnpm-plain@1.0.0"), 0, "the project's first add")
+
+		rep := b.reportPath("native.json")
+		wantCode(t, b.tool(rep, "pnpm", "add", "pbox-pnpm-native@1.0.0"), 0, "adding a package whose build replaces its bin")
+		readPnpmAddReport(t, rep).oneNetworkedRun(t, "add", "adding a package whose build replaces its bin")
+		out, err := exec.Command(filepath.Join(b.Project, "node_modules", ".bin", "pbox-pnpm-native")).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "native" {
+			t.Errorf("the relinked bin: %v\n%s", err, out)
+		}
+
+		for _, tc := range []struct{ name, want string }{
+			{"pbox-pnpm-swapabs", "/etc/passwd"},
+			{"pbox-pnpm-swaprel", "outside"},
+		} {
+			before := projectState(t, b.Project)
+			rep = b.reportPath(tc.name + ".json")
+			r := b.tool(rep, "pnpm", "add", tc.name+"@1.0.0")
+			wantCode(t, r, 4, tc.name+": a build that links its bin out of node_modules")
+			wantStderr(t, r, "refused", "bin/tool", tc.want)
+			assertSameTree(t, before, projectState(t, b.Project), tc.name+": a refused build")
+			readPnpmAddReport(t, rep).oneNetworkedRun(t, "add", tc.name)
+		}
 	})
 }

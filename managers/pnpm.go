@@ -334,8 +334,10 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	if pnpmFetchesInResolve(cmd, rest, a, cfg, root, workspaces, hook) {
 		p.Steps.Resolve = pnpmFetchStep(cmd, userFlags, rest, storeFlags)
 		p.Steps.Download = nil
+		// Shims a build made stale are relinked, pnpm's ignored builds kept (pnpmbins.go).
+		p.Steps.Build = pnpmRelinkBins(p.Steps.Build, root)
 		if p.Steps.BuildChanged == nil {
-			// Build only when what it added has install scripts (pnpmfetch.go).
+			// Build only what it added with install scripts (pnpmfetch.go).
 			p.Steps.Resolve = pnpmKeepIgnoredBuilds(p.Steps.Resolve, root)
 			p.Steps.BuildChanged = pnpmAddBuildChanged
 		}

@@ -2,6 +2,7 @@ package managers
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -126,7 +127,7 @@ func pnpmFetchesInResolve(cmd string, rest []string, a *npmArgv, cfg *NpmConfig,
 	if err != nil || !pnpmRegistryManifest(data) {
 		return false
 	}
-	if cfg.firstSetting(func(k string) bool { return pnpmBuildAllowSettings[normalizeNpmKey(k)] }) != "" || !pnpmBuildsNothing(r, data) {
+	if !pnpmInstalledBy10(r) {
 		return false
 	}
 	data, err = readNoLink(r, "pnpm-lock.yaml")
@@ -283,23 +284,26 @@ func pnpmRegistryResolution(res map[string]string) bool {
 	return true
 }
 
-// The build after a one-run add (issue 12). The build step is `pnpm rebuild` of the
-// whole tree, most of a wrapped `pnpm add`; bare pnpm builds only what it added.
-// When none of the packages this install wrote has install scripts (and the project
-// has none: then pnpmLockBuildNames decides), there is nothing to build and the
-// step is skipped (pnpmAddBuildChanged). What the skipped rebuild would have
-// written is pnpm's record of the builds it ignored (`ignoredBuilds` in
-// node_modules/.modules.yaml, which pnpm's notice and `pnpm approve-builds` read):
-// the run with scripts off leaves it out. The resolve step puts the project's
-// previous record back after pnpm succeeded, less what is no longer installed
-// (pnpmIgnoredBuildsScript) — what bare `pnpm add` writes for the same tree, as
-// nothing it added has a build to ignore. When a package has install scripts, the
-// rebuild runs as before and writes the record itself.
+// The build after a one-run add (issue 12). Bare pnpm builds only what it added;
+// the build step is `pnpm rebuild NAMES` of the packages this install wrote that
+// have install scripts (pnpmAddBuildChanged), pnpm leaving out those the project
+// does not allow and recording them (ignoredBuilds); when none has any, the step
+// is skipped. What the skipped rebuild would have written is pnpm's record of the
+// builds it ignored (`ignoredBuilds` in node_modules/.modules.yaml, which pnpm's
+// notice and `pnpm approve-builds` read): the run with scripts off leaves it out.
+// The resolve step puts the project's previous record back after pnpm succeeded,
+// less what is no longer installed (pnpmIgnoredBuildsScript) — what bare `pnpm add`
+// writes for the same tree, as nothing it added has a build to ignore. The build
+// step merges the record its rebuild writes with that one, and relinks the shims a
+// build made stale (pnpmbins.go).
 
 // pnpmIgnoredBuildsScript keeps a copy of the modules file ($0) before the resolve
 // ("$@"), then, when it succeeded and the new file has no ignoredBuilds, writes the
 // old ones that are still in the virtual store into it (JSON, two-space indent, as
-// pnpm writes it; regular files only). The node program is phylum-box's.
+// pnpm writes it; regular files only). pendingBuilds, the packages an install with
+// scripts off left unbuilt, goes back to the old list too: the build step builds
+// (or records as ignored) what this add wrote, as bare pnpm add leaves nothing of
+// it pending. The node program is phylum-box's.
 const pnpmIgnoredBuildsScript = `m=$0 t=
 if [ -f "$m" ] && [ ! -L "$m" ]; then t=$(mktemp) && cp "$m" "$t" 2>/dev/null || t=; fi
 "$@"; rc=$?
@@ -308,15 +312,19 @@ const fs = require("fs"), path = require("path");
 const [f, old] = process.argv.slice(1);
 const read = (p) => { try { if (fs.lstatSync(p).isFile()) return JSON.parse(fs.readFileSync(p, "utf8")); } catch (e) {} };
 const n = read(f), o = read(old);
-if (!n || !o || typeof n !== "object" || n.ignoredBuilds !== undefined || !Array.isArray(o.ignoredBuilds)) process.exit(0);
+if (!n || !o || typeof n !== "object") process.exit(0);
 let have = [];
 try { have = fs.readdirSync(path.join(path.dirname(f), ".pnpm")); } catch (e) { process.exit(0); }
-const keep = o.ignoredBuilds.filter((id) => typeof id === "string" &&
+const present = (ids) => (Array.isArray(ids) ? ids : []).filter((id) => typeof id === "string" &&
   have.some((d) => { const k = id.replace(/\//g, "+"); return d === k || d.startsWith(k + "_") || d.startsWith(k + "("); }));
-if (keep.length === 0) process.exit(0);
+const keep = n.ignoredBuilds === undefined ? present(o.ignoredBuilds) : [];
+const pending = present(o.pendingBuilds);
+const pendingSame = !Array.isArray(n.pendingBuilds) || n.pendingBuilds.length === pending.length && pending.every((id, i) => n.pendingBuilds[i] === id);
+if (keep.length === 0 && pendingSame) process.exit(0);
 const out = {};
-for (const [k, v] of Object.entries(n)) { out[k] = v; if (k === "injectedDeps") out.ignoredBuilds = keep; }
-if (!("ignoredBuilds" in out)) out.ignoredBuilds = keep;
+for (const [k, v] of Object.entries(n)) { out[k] = v; if (k === "injectedDeps" && keep.length > 0) out.ignoredBuilds = keep; }
+if (keep.length > 0 && !("ignoredBuilds" in out)) out.ignoredBuilds = keep;
+if (!pendingSame) out.pendingBuilds = pending;
 fs.writeFileSync(f, JSON.stringify(out, null, 2));
 ' "$m" "$t" || true; fi
 [ -n "$t" ] && rm -f "$t"
@@ -327,63 +335,50 @@ func pnpmKeepIgnoredBuilds(s *Step, root string) *Step {
 	return wrapStep(s, pnpmIgnoredBuildsScript, filepath.Join(root, "node_modules", ".modules.yaml"))
 }
 
-// pnpmAddBuildChanged is Plan.Steps.BuildChanged for a one-run pnpm add: nothing to
-// build when none of the package dirs this install wrote (dirs) has install
-// scripts; else ok is false and the whole tree is rebuilt, as before. It never
-// names packages.
+// pnpmAddBuildChanged is Plan.Steps.BuildChanged for a one-run pnpm add: the names
+// of the package dirs this install wrote (dirs) that have install scripts, for
+// `pnpm rebuild NAMES` (pnpm runs only those the project allows); none: nothing to
+// build. ok is false (the whole tree is rebuilt, as before) when a package.json it
+// wrote cannot be read or names itself in a way pnpm could not be given.
 func pnpmAddBuildChanged(read func(rel string) ([]byte, error), dirs []string) (names []string, why string, ok bool) {
-	// The project's manifest (".") is skipped: its own scripts are pnpmLockBuildNames' case.
-	why, ok = changedWithoutScripts(read, dirs)
-	if !ok {
-		return nil, why + "; the whole tree is rebuilt", false
+	n := 0
+	for _, d := range dirs {
+		if d == "." {
+			continue // the project's own scripts: pnpmLockBuildNames' case
+		}
+		n++
+		w := npmPackageScripts(read, d)
+		if w == "" {
+			continue
+		}
+		data, err := read(d + "/package.json")
+		if err != nil {
+			return nil, w + "; the whole tree is rebuilt", false
+		}
+		var pj struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(data, &pj) != nil || !npmRebuildName.MatchString(pj.Name) {
+			return nil, d + "/package.json has no name pnpm rebuild takes; the whole tree is rebuilt", false
+		}
+		if !slices.Contains(names, pj.Name) {
+			names = append(names, pj.Name)
+		}
 	}
-	return nil, why, true
+	switch {
+	case n == 0:
+		return nil, "this install added or changed no package", true
+	case len(names) == 0:
+		return nil, fmt.Sprintf("none of the %d package(s) this install added or changed has install scripts", n), true
+	}
+	slices.Sort(names)
+	return names, fmt.Sprintf("%d of the %d package(s) this install added or changed have install scripts", len(names), n), true
 }
 
-// A one-run add installs with scripts off and builds afterwards. pnpm links a
-// package's bins when it installs it and does not relink them after `pnpm rebuild`:
-// a build that replaces its bin (esbuild's postinstall puts the native binary in
-// place of bin/esbuild) leaves the shim of the JavaScript one, which the sync back
-// refuses (found by trying `pnpm add esbuild` with esbuild's build allowed). Bare
-// pnpm builds before it links. So the one run is only for a project where pnpm
-// builds nothing: pnpm 10 or later (its default denies every dependency's build), as
-// the project's last install recorded it, and no allowlist in package.json,
-// pnpm-workspace.yaml or the settings; else the two steps, whose install does what
-// bare pnpm does.
-
-// pnpmBuildAllowSettings are the settings that let dependencies build.
-var pnpmBuildAllowSettings = map[string]bool{
-	"only-built-dependencies": true, "only-built-dependencies-file": true,
-	"never-built-dependencies": true, "dangerously-allow-all-builds": true,
-}
-
-// pnpmBuildsNothing: the project (root r, manifest data) allows no dependency to
-// build, and node_modules/.modules.yaml says pnpm 10 or later installed it.
-func pnpmBuildsNothing(r *os.Root, manifest []byte) bool {
-	var man struct {
-		Pnpm map[string]json.RawMessage `json:"pnpm"`
-	}
-	if json.Unmarshal(manifest, &man) != nil {
-		return false
-	}
-	for _, k := range []string{"onlyBuiltDependencies", "neverBuiltDependencies", "onlyBuiltDependenciesFile", "dangerouslyAllowAllBuilds"} {
-		if _, ok := man.Pnpm[k]; ok {
-			return false
-		}
-	}
-	if data, err := readNoLink(r, "pnpm-workspace.yaml"); err == nil {
-		var ws map[string]any
-		if yaml.Unmarshal(data, &ws) != nil {
-			return false
-		}
-		for _, k := range []string{"onlyBuiltDependencies", "neverBuiltDependencies", "onlyBuiltDependenciesFile", "dangerouslyAllowAllBuilds"} {
-			if _, ok := ws[k]; ok {
-				return false
-			}
-		}
-	} else if !os.IsNotExist(err) {
-		return false
-	}
+// pnpmInstalledBy10: node_modules/.modules.yaml (beneath root r) says pnpm 10 or
+// later installed the project: pnpm's record of the tree, whose ignoredBuilds the
+// one run keeps. A project without one (its first install) takes the two steps.
+func pnpmInstalledBy10(r *os.Root) bool {
 	data, err := readNoLink(r, "node_modules/.modules.yaml")
 	if err != nil {
 		return false
