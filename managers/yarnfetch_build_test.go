@@ -167,6 +167,26 @@ func TestYarnIntegrityScript(t *testing.T) {
 	if b, _ := os.ReadFile(f); string(b) != bare {
 		t.Fatalf("after the resolve: %q, want what bare yarn writes: %q", b, bare)
 	}
+	// Other flags stay, in yarn's layout; a file without the mark, or not laid out
+	// as yarn writes it, is left as it is.
+	for _, tc := range []struct{ in, want string }{
+		{"{\n  \"flags\": [\n    \"flat\",\n    \"ignoreScripts\",\n    \"production\"\n  ],\n  \"files\": []\n}", "{\n  \"flags\": [\n    \"flat\",\n    \"production\"\n  ],\n  \"files\": []\n}"},
+		{"{\n  \"flags\": [\n    \"flat\",\n    \"ignoreScripts\"\n  ],\n  \"files\": []\n}", "{\n  \"flags\": [\n    \"flat\"\n  ],\n  \"files\": []\n}"},
+		{"{\n  \"files\": [],\n  \"flags\": [\n    \"ignoreScripts\"\n  ]\n}", "{\n  \"files\": [],\n  \"flags\": []\n}"},
+		{bare, bare},
+		{"{\"flags\":[\"ignoreScripts\"]}", "{\"flags\":[\"ignoreScripts\"]}"},
+		{"{\n  \"flags\": [\n    \"ignoreScripts\"\n", "{\n  \"flags\": [\n    \"ignoreScripts\"\n"},
+	} {
+		if err := os.WriteFile(f, []byte(tc.in), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := run("true"); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(f); string(b) != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.in, b, tc.want)
+		}
+	}
 	// A link is left alone, and so is what it points to.
 	target := filepath.Join(dir, "elsewhere")
 	if err := os.WriteFile(target, []byte(marked), 0o644); err != nil {

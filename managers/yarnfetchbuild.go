@@ -42,18 +42,38 @@ const yarnBuildNamesMark = "phylum-box:build-these"
 
 // yarnIntegrityScript runs the networked step ("$@"), then, when it succeeded,
 // drops "ignoreScripts" from the flags of the integrity file ($0) — a regular file,
-// not a link — written in yarn's own format (JSON, two-space indent, no final
-// newline). The node program is phylum-box's; it reads only that file.
+// not a link — as JSON.stringify(…, null, 2) would have written the file without
+// it (yarn's own format: two-space indent, no final newline). The program is
+// phylum-box's, awk rather than node (a node start-up is most of a tenth of a
+// second of CPU, on every add); it changes nothing unless it finds the flags array
+// laid out exactly as yarn writes it, the mark among its items.
 const yarnIntegrityScript = `f=$0
 "$@" || exit
-exec node -e '
-const fs = require("fs"), f = process.argv[1];
-let j;
-try { if (fs.lstatSync(f).isFile()) j = JSON.parse(fs.readFileSync(f, "utf8")); } catch (e) { process.exit(0); }
-if (j && Array.isArray(j.flags) && j.flags.includes("ignoreScripts")) {
-  j.flags = j.flags.filter((x) => x !== "ignoreScripts");
-  fs.writeFileSync(f, JSON.stringify(j, null, 2));
-}' "$f"`
+[ -f "$f" ] && [ ! -L "$f" ] || exit 0
+out=$(awk '
+{ line[NR] = $0 }
+END {
+  n = 0; found = 0
+  for (i = 1; i <= NR; i++) {
+    if (line[i] != "  \"flags\": [") { out[++n] = line[i]; continue }
+    k = 0
+    for (j = i + 1; j <= NR && line[j] != "  ]," && line[j] != "  ]"; j++) {
+      item = line[j]
+      sub(/,$/, "", item)
+      if (item == "    \"ignoreScripts\"") found = 1
+      else items[++k] = item
+    }
+    if (j > NR) exit 1
+    if (k == 0) { out[++n] = "  \"flags\": []" substr(line[j], 4); i = j; continue }
+    out[++n] = line[i]
+    for (m = 1; m <= k; m++) out[++n] = items[m] (m < k ? "," : "")
+    out[++n] = line[j]
+    i = j
+  }
+  if (!found) exit 1
+  for (i = 1; i <= n; i++) printf "%s%s", out[i], (i < n ? "\n" : "")
+}' "$f") || exit 0
+printf '%s' "$out" >"$f"`
 
 // yarnChangedBuildScript is the build step: $0 is node_modules/.yarn-integrity,
 // "$@" yarn's command line, yarnBuildNamesMark, then the names to build. With
