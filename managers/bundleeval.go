@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/internal/redact"
 )
 
@@ -115,11 +116,11 @@ type bundleEvalResult struct {
 
 var (
 	// gemNameRE: what RubyGems accepts as a gem name (letters, digits, ".", "_", "-").
-	gemNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	gemNameRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 	// gemRequirementRE: one Gem::Requirement clause as Bundler prints it ("~> 2.0").
-	gemRequirementRE = regexp.MustCompile(`^(?:(?:=|!=|>|<|>=|<=|~>) )?[0-9]+(?:\.[0-9A-Za-z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)
+	gemRequirementRE = lazyre.New(`^(?:(?:=|!=|>|<|>=|<=|~>) )?[0-9]+(?:\.[0-9A-Za-z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)
 	// bundleSymbolRE: a group or platform name.
-	bundleSymbolRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	bundleSymbolRE = lazyre.New(`^[a-z][a-z0-9_]{0,63}$`)
 )
 
 // bundleRemote checks a rubygems source URL from the evaluated Gemfile and returns
@@ -181,13 +182,13 @@ func bundleEvaluated(p *Plan, root, gemfile string, out []byte, read func(string
 
 var (
 	// gemVersionRE: a Gem::Version as RubyGems prints it.
-	gemVersionRE = regexp.MustCompile(`^[0-9]+(?:\.[0-9A-Za-z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)
+	gemVersionRE = lazyre.New(`^[0-9]+(?:\.[0-9A-Za-z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)
 	// gemPlatformRE: a Gem::Platform as a string ("ruby", "x86_64-linux", "java").
-	gemPlatformRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	gemPlatformRE = lazyre.New(`^[A-Za-z0-9_.-]{1,64}$`)
 	// bundlePathRE, bundleGlobRE: a path gem's directory and gemspec glob as Ruby
 	// single-quoted text may carry them.
-	bundlePathRE = regexp.MustCompile(`^[A-Za-z0-9._/+@-]{1,400}$`)
-	bundleGlobRE = regexp.MustCompile(`^[A-Za-z0-9._/*{},+@-]{1,200}$`)
+	bundlePathRE = lazyre.New(`^[A-Za-z0-9._/+@-]{1,400}$`)
+	bundleGlobRE = lazyre.New(`^[A-Za-z0-9._/*{},+@-]{1,200}$`)
 )
 
 // bundleDefaultGlob is Bundler's Source::Path::DEFAULT_GLOB.
@@ -198,7 +199,7 @@ const bundleDefaultGlob = "{,*,*/*}.gemspec"
 func bundleRequirements(name string, reqs []string) ([]string, error) {
 	var out []string
 	for _, r := range reqs {
-		if !gemRequirementRE.MatchString(r) {
+		if !gemRequirementRE().MatchString(r) {
 			return nil, fmt.Errorf("gem %s: requirement %q is not a version requirement", name, r)
 		}
 		if r != ">= 0" || len(reqs) > 1 {
@@ -211,11 +212,11 @@ func bundleRequirements(name string, reqs []string) ([]string, error) {
 // bundleGemspec writes the declarative gemspec of a path gem.
 func bundleGemspec(sp *bundleEvalSpec) (string, error) {
 	switch {
-	case !gemNameRE.MatchString(sp.Name):
+	case !gemNameRE().MatchString(sp.Name):
 		return "", fmt.Errorf("path gem name %q is not a gem name", sp.Name)
-	case !gemVersionRE.MatchString(sp.Version):
+	case !gemVersionRE().MatchString(sp.Version):
 		return "", fmt.Errorf("path gem %s: version %q is not a version", sp.Name, sp.Version)
-	case sp.Platform != "" && !gemPlatformRE.MatchString(sp.Platform):
+	case sp.Platform != "" && !gemPlatformRE().MatchString(sp.Platform):
 		return "", fmt.Errorf("path gem %s: platform %q is not a platform", sp.Name, sp.Platform)
 	}
 	var b strings.Builder
@@ -226,7 +227,7 @@ func bundleGemspec(sp *bundleEvalSpec) (string, error) {
 	}
 	b.WriteString("  s.summary = \"declared\"\n  s.authors = [\"declared\"]\n  s.files = []\n")
 	for _, d := range sp.Dependencies {
-		if !gemNameRE.MatchString(d.Name) {
+		if !gemNameRE().MatchString(d.Name) {
 			return "", fmt.Errorf("path gem %s: dependency %q is not a gem name", sp.Name, d.Name)
 		}
 		reqs, err := bundleRequirements(d.Name, d.Requirements)
@@ -256,7 +257,7 @@ func bundlePathSource(s *bundleEvalSource, root, gemfileDir string, specs map[st
 	if !filepath.IsAbs(dir) || !within(root, dir) {
 		return "", fmt.Errorf("path source %q is outside the project", s.Path)
 	}
-	if !bundlePathRE.MatchString(s.Path) || strings.Contains("/"+s.Path+"/", "/../") {
+	if !bundlePathRE().MatchString(s.Path) || strings.Contains("/"+s.Path+"/", "/../") {
 		return "", fmt.Errorf("path source %q: phylum-box takes path gems by plain relative paths inside the project", s.Path)
 	}
 	named := filepath.Clean(s.Path)
@@ -285,7 +286,7 @@ func bundlePathSource(s *bundleEvalSource, root, gemfileDir string, specs map[st
 	}
 	pathOpt = "path: '" + s.Path + "'"
 	if s.Glob != "" && s.Glob != bundleDefaultGlob {
-		if !bundleGlobRE.MatchString(s.Glob) {
+		if !bundleGlobRE().MatchString(s.Glob) {
 			return "", fmt.Errorf("path source %q: glob %q", s.Path, s.Glob)
 		}
 		pathOpt += ", glob: '" + s.Glob + "'"
@@ -431,7 +432,7 @@ func bundleGemfile(ev *bundleEvalResult, root, gemfileDir string) (string, map[s
 	scoped := map[string][]string{}
 	var order []string
 	for _, d := range ev.Dependencies {
-		if !gemNameRE.MatchString(d.Name) {
+		if !gemNameRE().MatchString(d.Name) {
 			return "", nil, fmt.Errorf("gem name %q is not a gem name", d.Name)
 		}
 		reqs, err := bundleRequirements(d.Name, d.Requirements)
@@ -448,7 +449,7 @@ func bundleGemfile(ev *bundleEvalResult, root, gemfileDir string) (string, map[s
 			}
 			var syms []string
 			for _, v := range opt.vals {
-				if !bundleSymbolRE.MatchString(v) {
+				if !bundleSymbolRE().MatchString(v) {
 					return "", nil, fmt.Errorf("gem %s: %s %q is not a name", d.Name, opt.key, v)
 				}
 				syms = append(syms, ":"+v)
@@ -492,7 +493,7 @@ func bundleGemfile(ev *bundleEvalResult, root, gemfileDir string) (string, map[s
 func bundleRubyLine(versions []string, engine string, engineVersions []string, patchlevel string) (string, error) {
 	var args []string
 	for _, v := range versions {
-		if !gemRequirementRE.MatchString(v) {
+		if !gemRequirementRE().MatchString(v) {
 			return "", fmt.Errorf("ruby version %q is not a version requirement", v)
 		}
 		args = append(args, "\""+v+"\"")
@@ -501,13 +502,13 @@ func bundleRubyLine(versions []string, engine string, engineVersions []string, p
 		return "", nil
 	}
 	if engine != "" && engine != "ruby" {
-		if !bundleSymbolRE.MatchString(engine) {
+		if !bundleSymbolRE().MatchString(engine) {
 			return "", fmt.Errorf("ruby engine %q is not a name", engine)
 		}
 		args = append(args, "engine: \""+engine+"\"")
 		var evs []string
 		for _, v := range engineVersions {
-			if !gemRequirementRE.MatchString(v) {
+			if !gemRequirementRE().MatchString(v) {
 				return "", fmt.Errorf("ruby engine version %q is not a version requirement", v)
 			}
 			evs = append(evs, "\""+v+"\"")

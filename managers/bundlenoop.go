@@ -7,10 +7,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // `bundle install` with nothing to do (issue 12): the Gemfile — when it is plainly
@@ -110,11 +111,11 @@ func bundleLocalPlatforms() []string {
 // bundleGemfileLine are the Gemfile lines read as data: source, ruby, gem with
 // version requirements and require/group options, group blocks.
 var (
-	bundleSourceRE = regexp.MustCompile(`^source\s+(?:"([^"#\\]*)"|'([^'\\]*)')$`)
-	bundleRubyRE   = regexp.MustCompile(`^ruby\s+(?:"[^"#\\]*"|'[^'\\]*')$`)
-	bundleGroupRE  = regexp.MustCompile(`^group\s+:[a-z_]+(?:\s*,\s*:[a-z_]+)*\s+do$`)
-	bundleGemRE    = regexp.MustCompile(`^gem\s+(?:"([A-Za-z0-9._-]+)"|'([A-Za-z0-9._-]+)')((?:\s*,\s*(?:"[^"#\\]*"|'[^'\\]*'))*)((?:\s*,\s*(?:require|group|groups):\s*(?:false|true|:[a-z_]+|\[[:a-z_,\s]*\]|"[^"#\\]*"|'[^'\\]*'))*)$`)
-	bundleReqRE    = regexp.MustCompile(`"([^"]*)"|'([^']*)'`)
+	bundleSourceRE = lazyre.New(`^source\s+(?:"([^"#\\]*)"|'([^'\\]*)')$`)
+	bundleRubyRE   = lazyre.New(`^ruby\s+(?:"[^"#\\]*"|'[^'\\]*')$`)
+	bundleGroupRE  = lazyre.New(`^group\s+:[a-z_]+(?:\s*,\s*:[a-z_]+)*\s+do$`)
+	bundleGemRE    = lazyre.New(`^gem\s+(?:"([A-Za-z0-9._-]+)"|'([A-Za-z0-9._-]+)')((?:\s*,\s*(?:"[^"#\\]*"|'[^'\\]*'))*)((?:\s*,\s*(?:require|group|groups):\s*(?:false|true|:[a-z_]+|\[[:a-z_,\s]*\]|"[^"#\\]*"|'[^'\\]*'))*)$`)
+	bundleReqRE    = lazyre.New(`"([^"]*)"|'([^']*)'`)
 )
 
 // bundleGemfileDeps reads a declarative Gemfile: its sources and its gems with
@@ -129,22 +130,22 @@ func bundleGemfileDeps(data []byte) (sources []string, deps map[string][]string,
 		l := strings.TrimSpace(bundleStripComment(sc.Text()))
 		switch {
 		case l == "":
-		case bundleSourceRE.MatchString(l):
-			m := bundleSourceRE.FindStringSubmatch(l)
+		case bundleSourceRE().MatchString(l):
+			m := bundleSourceRE().FindStringSubmatch(l)
 			sources = append(sources, strings.TrimSuffix(m[1]+m[2], "/"))
-		case bundleRubyRE.MatchString(l):
-		case bundleGroupRE.MatchString(l):
+		case bundleRubyRE().MatchString(l):
+		case bundleGroupRE().MatchString(l):
 			depth++
 		case l == "end" && depth > 0:
 			depth--
-		case bundleGemRE.MatchString(l):
-			m := bundleGemRE.FindStringSubmatch(l)
+		case bundleGemRE().MatchString(l):
+			m := bundleGemRE().FindStringSubmatch(l)
 			name := m[1] + m[2]
 			if _, dup := deps[name]; dup {
 				return nil, nil, fmt.Sprintf("line %d: %s twice", n, name)
 			}
 			reqs := []string{}
-			for _, r := range bundleReqRE.FindAllStringSubmatch(m[3], -1) {
+			for _, r := range bundleReqRE().FindAllStringSubmatch(m[3], -1) {
 				reqs = append(reqs, bundleNormReq(r[1]+r[2]))
 			}
 			slices.Sort(reqs)
@@ -200,7 +201,7 @@ type bundleLock struct {
 // platform gem.
 type bundleSpec struct{ name, version string }
 
-var bundleSpecRE = regexp.MustCompile(`^    ([A-Za-z0-9._-]+) \(([^() ,]+)\)$`)
+var bundleSpecRE = lazyre.New(`^    ([A-Za-z0-9._-]+) \(([^() ,]+)\)$`)
 
 func parseBundleLock(data []byte) (*bundleLock, string) {
 	l := &bundleLock{deps: map[string][]string{}}
@@ -226,7 +227,7 @@ func parseBundleLock(data []byte) (*bundleLock, string) {
 				l.remotes = append(l.remotes, strings.TrimSuffix(strings.TrimPrefix(line, "  remote: "), "/"))
 			case line == "  specs:" || strings.HasPrefix(line, "      "):
 			default:
-				m := bundleSpecRE.FindStringSubmatch(line)
+				m := bundleSpecRE().FindStringSubmatch(line)
 				if m == nil {
 					return nil, "lockfile line not understood: " + strings.TrimSpace(line)
 				}
@@ -272,30 +273,9 @@ func BundleUpToDate(root, gemfile, lockName, gemPath, abi string, platforms []st
 	if err != nil {
 		return false, err.Error()
 	}
-	sources, deps, why := bundleGemfileDeps(gf)
-	if why != "" {
-		return false, gemfile + ": " + why
-	}
-	lock, why := parseBundleLock(lockData)
+	lock, _, _, why := bundleLockCurrent(gemfile, lockName, gf, lockData, platforms)
 	if why != "" {
 		return false, why
-	}
-	slices.Sort(sources)
-	remotes := slices.Clone(lock.remotes)
-	slices.Sort(remotes)
-	if !slices.Equal(slices.Compact(sources), slices.Compact(remotes)) {
-		return false, gemfile + "'s sources are not the lockfile's"
-	}
-	if len(deps) != len(lock.deps) {
-		return false, gemfile + "'s gems are not the lockfile's dependencies"
-	}
-	for name, reqs := range deps {
-		if got, ok := lock.deps[name]; !ok || !slices.Equal(got, reqs) {
-			return false, fmt.Sprintf("%s's %s %s is not what %s was resolved from", gemfile, name, strings.Join(reqs, ", "), lockName)
-		}
-	}
-	if !slices.ContainsFunc(platforms, func(p string) bool { return slices.Contains(lock.platforms, p) }) {
-		return false, lockName + " does not list this platform (" + platforms[0] + ")"
 	}
 	specDir := path.Join(gemPath, "ruby", abi, "specifications")
 	if st, err := r.Lstat(specDir); err != nil || !st.IsDir() {
@@ -336,4 +316,38 @@ func BundleUpToDate(root, gemfile, lockName, gemPath, abi string, platforms []st
 		}
 	}
 	return true, fmt.Sprintf("%s holds the %d gem(s) of %s", gemPath, len(order), lockName)
+}
+
+// bundleLockCurrent says whether the lockfile is the resolution of the Gemfile as
+// it is (both read as data): the Gemfile declares the lockfile's sources and
+// dependencies, and the lockfile lists one of platforms. It returns the parsed
+// lockfile and the Gemfile's sources (in its order) and requirements, or why not.
+func bundleLockCurrent(gemfile, lockName string, gf, lockData []byte, platforms []string) (*bundleLock, []string, map[string][]string, string) {
+	sources, deps, why := bundleGemfileDeps(gf)
+	if why != "" {
+		return nil, nil, nil, gemfile + ": " + why
+	}
+	lock, why := parseBundleLock(lockData)
+	if why != "" {
+		return nil, nil, nil, why
+	}
+	sorted := slices.Clone(sources)
+	slices.Sort(sorted)
+	remotes := slices.Clone(lock.remotes)
+	slices.Sort(remotes)
+	if !slices.Equal(slices.Compact(sorted), slices.Compact(remotes)) {
+		return nil, nil, nil, gemfile + "'s sources are not the lockfile's"
+	}
+	if len(deps) != len(lock.deps) {
+		return nil, nil, nil, gemfile + "'s gems are not the lockfile's dependencies"
+	}
+	for name, reqs := range deps {
+		if got, ok := lock.deps[name]; !ok || !slices.Equal(got, reqs) {
+			return nil, nil, nil, fmt.Sprintf("%s's %s %s is not what %s was resolved from", gemfile, name, strings.Join(reqs, ", "), lockName)
+		}
+	}
+	if !slices.ContainsFunc(platforms, func(p string) bool { return slices.Contains(lock.platforms, p) }) {
+		return nil, nil, nil, lockName + " does not list this platform (" + platforms[0] + ")"
+	}
+	return lock, sources, deps, ""
 }

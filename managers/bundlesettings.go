@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // BundleSettingClass says what a Bundler setting does, which decides whether a
@@ -163,7 +164,7 @@ func bundleSettingName(key string) string {
 	return strings.ToLower(strings.ReplaceAll(k, "__", "."))
 }
 
-var bundleSettingByVar = func() map[string]BundleSetting {
+var bundleSettingByVar = sync.OnceValue(func() map[string]BundleSetting {
 	m := map[string]BundleSetting{}
 	for _, s := range BundleSettings {
 		if !strings.Contains(s.Name, "<") {
@@ -171,12 +172,12 @@ var bundleSettingByVar = func() map[string]BundleSetting {
 		}
 	}
 	return m
-}()
+})
 
 // ClassifyBundleSetting finds the setting a .bundle/config key or BUNDLE_*
 // variable names; ok is false for a key Bundler does not know.
 func ClassifyBundleSetting(key string) (BundleSetting, bool) {
-	if s, ok := bundleSettingByVar[strings.ToUpper(key)]; ok {
+	if s, ok := bundleSettingByVar()[strings.ToUpper(key)]; ok {
 		return s, true
 	}
 	if !strings.HasPrefix(strings.ToUpper(key), "BUNDLE_") {

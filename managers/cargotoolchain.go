@@ -6,10 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // rustup's cargo and rustc are proxies that pick a toolchain per directory: a
@@ -25,7 +26,7 @@ import (
 
 // cargoChannelRE matches a released toolchain: stable, beta, nightly or a version,
 // optionally dated and with a host triple.
-var cargoChannelRE = regexp.MustCompile(`^(stable|beta|nightly|[0-9]+\.[0-9]+(\.[0-9]+)?(-beta(\.[0-9]+)?)?)(-[0-9]{4}-[0-9]{2}-[0-9]{2})?(-[a-z0-9_]+(-[a-z0-9_.]+){1,3})?$`)
+var cargoChannelRE = lazyre.New(`^(stable|beta|nightly|[0-9]+\.[0-9]+(\.[0-9]+)?(-beta(\.[0-9]+)?)?)(-[0-9]{4}-[0-9]{2}-[0-9]{2})?(-[a-z0-9_]+(-[a-z0-9_.]+){1,3})?$`)
 
 // rustupSettings is the part of $RUSTUP_HOME/settings.toml the plan reads.
 type rustupSettings struct {
@@ -175,7 +176,7 @@ func parseToolchainFile(name string, data []byte) (channel string, line int, why
 	text := strings.TrimSpace(string(data))
 	if name == "rust-toolchain" && !strings.ContainsAny(text, "[=\n") {
 		// The legacy form: one line, the channel.
-		if !cargoChannelRE.MatchString(text) {
+		if !cargoChannelRE().MatchString(text) {
 			return "", 1, fmt.Sprintf("toolchain %q is not a released channel (a custom or linked toolchain runs programs the project chooses)", text)
 		}
 		return text, 0, ""
@@ -193,7 +194,7 @@ func parseToolchainFile(name string, data []byte) (channel string, line int, why
 	if f.Toolchain.Path != "" {
 		return "", lines["toolchain\x00path"], fmt.Sprintf("[toolchain] path = %q runs the project's own cargo and rustc, also in the steps that have the network and your registry tokens", f.Toolchain.Path)
 	}
-	if !cargoChannelRE.MatchString(f.Toolchain.Channel) {
+	if !cargoChannelRE().MatchString(f.Toolchain.Channel) {
 		return "", lines["toolchain\x00channel"], fmt.Sprintf("[toolchain] channel = %q is not a released channel", f.Toolchain.Channel)
 	}
 	return f.Toolchain.Channel, 0, ""

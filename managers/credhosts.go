@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/rootfs"
 )
@@ -57,7 +57,7 @@ type credHostSite struct {
 	url   string // the URL, without its user info
 }
 
-var credURLRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>,;\]\[]+`)
+var credURLRE = lazyre.New(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>,;\]\[]+`)
 
 // credScanFile records, for each server a URL in file names, the first line
 // naming it (shown is the file's name in messages).
@@ -70,7 +70,7 @@ func credScanFile(sites map[string]credHostSite, file, shown string) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		for _, u := range credURLRE.FindAllString(sc.Text(), -1) {
+		for _, u := range credURLRE().FindAllString(sc.Text(), -1) {
 			hp, ok := urlServer(u)
 			if !ok {
 				continue
@@ -164,7 +164,7 @@ func pipUserHosts(a *pipArgv, env Env) map[string]bool {
 func pipHeldEnv(env Env) bool {
 	for _, kv := range env.Environ {
 		k, v, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "PIP_") && !pythonEnvControlled[k] && (isSecretEnv(k) || urlUserinfoRE.MatchString(v)) {
+		if strings.HasPrefix(k, "PIP_") && !pythonEnvControlled[k] && (isSecretEnv(k) || urlUserinfoRE().MatchString(v)) {
 			return true
 		}
 	}

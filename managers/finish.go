@@ -58,7 +58,7 @@ func nodeSettings(tool string, prefixes ...string) settingsEnv {
 func toolSettings(prefixes ...string) settingsEnv {
 	return settingsEnv{
 		prefixes: prefixes, controlled: pythonEnvControlled,
-		secret: func(k, v string) bool { return isSecretEnv(k) || urlUserinfoRE.MatchString(v) },
+		secret: func(k, v string) bool { return isSecretEnv(k) || urlUserinfoRE().MatchString(v) },
 	}
 }
 

@@ -3,8 +3,9 @@ package managers
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // The environment of a wrapped install is scrubbed (sandbox.ScrubEnv keeps PATH,
@@ -49,13 +50,13 @@ var secretNameParts = []string{"secret", "credential", "pass", "pwd", "private",
 // secretValueRE matches a value that is a credential whatever the variable is
 // called: a URL with any userinfo (https://TOKEN@host, redis://:PASSWORD@host, not
 // only user:password), a private key, or a well-known token format.
-var secretValueRE = regexp.MustCompile(`://[^/?#@\s]+@|-----BEGIN [A-Z ]*PRIVATE KEY|\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|npm_[A-Za-z0-9]{36}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|pypi-AgE[A-Za-z0-9_-]{20,}|sk_live_[A-Za-z0-9]{20,})`)
+var secretValueRE = lazyre.New(`://[^/?#@\s]+@|-----BEGIN [A-Z ]*PRIVATE KEY|\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|npm_[A-Za-z0-9]{36}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|pypi-AgE[A-Za-z0-9_-]{20,}|sk_live_[A-Za-z0-9]{20,})`)
 
 // looksSecretEnv reports whether a variable must not leave the credential steps: its
 // name looks like a secret's, its value is a URL with a password, or it is an npm
 // setting classified as a credential (npm_config_key, npm_config_cert, …).
 func looksSecretEnv(name, value string) bool {
-	if isSecretEnv(name) || urlUserinfoRE.MatchString(value) || secretValueRE.MatchString(value) || npmEnvCredential(name) {
+	if isSecretEnv(name) || urlUserinfoRE().MatchString(value) || secretValueRE().MatchString(value) || npmEnvCredential(name) {
 		return true
 	}
 	k := strings.ToLower(name)

@@ -2,6 +2,7 @@ package managers
 
 import (
 	"strings"
+	"sync"
 )
 
 // npm's command line, read the way npm 11 reads it (nopt + cmd-list.js), so that
@@ -237,9 +238,9 @@ func newNoptSpec(options map[string]int, shorthands map[string][]string, escape 
 	return s
 }
 
-var npmSpec = newNoptSpec(npmOptions, npmShorthands)
+var npmSpec = sync.OnceValue(func() *noptSpec { return newNoptSpec(npmOptions, npmShorthands) })
 
-func parseNpmArgv(args []string) *npmArgv { return npmSpec.parse(args) }
+func parseNpmArgv(args []string) *npmArgv { return npmSpec().parse(args) }
 
 func (s *noptSpec) parse(args []string) *npmArgv {
 	out := &npmArgv{opts: map[string][]string{}, afterDashes: -1, args: args}

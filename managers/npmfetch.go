@@ -5,8 +5,9 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // Fetch in the resolve step (issue 12): `npm install PKG` as one npm run instead
@@ -30,7 +31,7 @@ import (
 
 // npmRegistrySpec is a command-line spec npm resolves from the registry: a name,
 // with a version, range or tag after @ that names no other source.
-var npmRegistrySpec = regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9_][a-z0-9._~-]*(@[^/:\\#\s]*)?$`)
+var npmRegistrySpec = lazyre.New(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9_][a-z0-9._~-]*(@[^/:\\#\s]*)?$`)
 
 // npmFetchesInResolve says whether `npm CMD rest…` at root may resolve and fetch
 // in one step: only registry specs on the command line, in package.json and in
@@ -142,7 +143,7 @@ func urlHostKey(raw string) string {
 // npmRegistryArg: a command-line spec npm, pnpm and yarn resolve from the registry
 // (a name, with a registry range or tag), never a file by its name.
 func npmRegistryArg(s string) bool {
-	return npmRegistrySpec.MatchString(s) && !npmTarballName(s) && npmRegistryRange(npmSpecRange(s))
+	return npmRegistrySpec().MatchString(s) && !npmTarballName(s) && npmRegistryRange(npmSpecRange(s))
 }
 
 // npmRegistryRange: a semver range or a tag, never a URL, path, git or alias spec.

@@ -3,9 +3,10 @@ package managers
 import (
 	"encoding/json"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // npmFailedPath is npm's line naming the package whose script failed, in the
@@ -16,10 +17,10 @@ import (
 //	npm error command failed
 //	npm error command sh -c node install.js
 //	npm error A complete log of this run can be found in: …
-var npmFailedPath = regexp.MustCompile(`^npm (?:error|ERR!) path (/\S*)\s*$`)
+var npmFailedPath = lazyre.New(`^npm (?:error|ERR!) path (/\S*)\s*$`)
 
 // npmErrorLine is any line of that block.
-var npmErrorLine = regexp.MustCompile(`^npm (?:error|ERR!)(?: |$)`)
+var npmErrorLine = lazyre.New(`^npm (?:error|ERR!)(?: |$)`)
 
 // npmLastFailedPath is the path of the one "npm error path" line of the output's
 // final error block (its trailing run of npm error lines). A script can print
@@ -31,10 +32,10 @@ func npmLastFailedPath(output string) string {
 	found := ""
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := strings.TrimRight(lines[i], "\r")
-		if !npmErrorLine.MatchString(l) {
+		if !npmErrorLine().MatchString(l) {
 			break
 		}
-		if m := npmFailedPath.FindStringSubmatch(l); m != nil {
+		if m := npmFailedPath().FindStringSubmatch(l); m != nil {
 			if found != "" {
 				return ""
 			}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // The project's .npmrc is attacker input (a repository cloned an hour ago), read by
@@ -127,7 +128,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-var knownNpmSettings = npmSettingKeys()
+var knownNpmSettings = sync.OnceValue(npmSettingKeys)
 
 // normalizeNpmKey spells a key the way the tables do: pnpm camel-cases every rc key
 // (storeDir and store_dir mean store-dir to it), so the classification must see
@@ -176,14 +177,14 @@ func classifyNpmKey(key string) SettingClass {
 	if c, ok := npmSettingOverrides[key]; ok {
 		return c
 	}
-	if _, ok := knownNpmSettings[key]; ok {
+	if _, ok := knownNpmSettings()[key]; ok {
 		return SettingData
 	}
 	if n := normalizeNpmKey(key); n != key {
 		if c, ok := npmSettingOverrides[n]; ok {
 			return c
 		}
-		if _, ok := knownNpmSettings[n]; ok {
+		if _, ok := knownNpmSettings()[n]; ok {
 			return SettingData
 		}
 	}
@@ -278,13 +279,13 @@ func NpmrcSettingsReference() string {
 		"`pnpm install --frozen-lockfile`, `fetch` and `import` cannot be driven so and are refused with a pnpmfile; `--ignore-pnpmfile` runs without it.\n\n")
 	b.WriteString("Refusals name the file, the line and the setting, and exit with code 2.\n\n")
 	b.WriteString("## Settings\n\n| setting | read by | class |\n| --- | --- | --- |\n")
-	keys := make([]string, 0, len(knownNpmSettings))
-	for k := range knownNpmSettings {
+	keys := make([]string, 0, len(knownNpmSettings()))
+	for k := range knownNpmSettings() {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		tools := append([]string(nil), knownNpmSettings[k]...)
+		tools := append([]string(nil), knownNpmSettings()[k]...)
 		sort.Strings(tools)
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k, strings.Join(tools, ", "), classifyNpmKey(k))
 	}

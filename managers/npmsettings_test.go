@@ -23,7 +23,7 @@ func TestNpmSettingsAllClassified(t *testing.T) {
 		}
 	}
 	for k := range npmSettingOverrides {
-		if _, ok := knownNpmSettings[k]; !ok {
+		if _, ok := knownNpmSettings()[k]; !ok {
 			t.Errorf("override %s names no known setting (add it to npmrcOnlyKeys or drop it)", k)
 		}
 	}

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/rootfs"
@@ -523,7 +523,7 @@ func (c *Credentials) addConfig(hostPath, rel string) {
 }
 
 // urlUserinfoRE finds a URL with a password in it (https://user:pass@host).
-var urlUserinfoRE = regexp.MustCompile(`://[^/@\s:]+:[^/@\s]*@`)
+var urlUserinfoRE = lazyre.New(`://[^/@\s:]+:[^/@\s]*@`)
 
 // findUpDir returns dir/name for the first dir from start upwards where dir/name/marker
 // exists, or "".

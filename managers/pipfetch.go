@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"net/http"
 	"path"
-	"regexp"
 	"strings"
 	"sync"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/precheck"
 )
@@ -62,7 +62,7 @@ type pipReportDoc struct {
 	} `json:"install"`
 }
 
-var pipVersionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+!_-]{0,99}$`)
+var pipVersionRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9.+!_-]{0,99}$`)
 
 // pipResolver checks one resolve's report.
 type pipResolver struct {
@@ -120,10 +120,10 @@ func (pr *pipResolver) resolve(ctx context.Context, out []byte) ([]precheck.Pack
 	fetch := []pipFetchItem{}
 	for i, it := range doc.Install {
 		name, version := it.Metadata.Name, it.Metadata.Version
-		if !pipNameRE.MatchString(name) || pipNameRE.FindString(name) != name || len(name) > 200 {
+		if !pipNameRE().MatchString(name) || pipNameRE().FindString(name) != name || len(name) > 200 {
 			return nil, &UnusableResult{fmt.Errorf("pip's report: install[%d] has no usable name (%q)", i, pipPrintable(name))}
 		}
-		if version != "" && !pipVersionRE.MatchString(version) {
+		if version != "" && !pipVersionRE().MatchString(version) {
 			return nil, &UnusableResult{fmt.Errorf("pip's report: %s has no usable version (%q)", name, pipPrintable(version))}
 		}
 		p := precheck.Package{Ecosystem: precheck.PyPI, Name: name, Version: version, Source: pr.source(name)}
@@ -177,7 +177,7 @@ func (pr *pipResolver) prefetch(ctx context.Context, doc *pipReportDoc) {
 	var pages []string
 	seen := map[string]bool{}
 	for _, it := range doc.Install {
-		if it.IsDirect || !pipNameRE.MatchString(it.Metadata.Name) {
+		if it.IsDirect || !pipNameRE().MatchString(it.Metadata.Name) {
 			continue
 		}
 		for _, pg := range pr.pages4(it.Metadata.Name) {
@@ -220,7 +220,7 @@ func (pr *pipResolver) check(ctx context.Context, name, version, raw string, dir
 	key, _ := pipURLKey(raw)
 	shown := pipPrintable(key)
 	item := pipFetchItem{Name: name, URL: key, File: path.Base(pipURLPath(key)), Hashes: map[string]string{}}
-	if !pipFileRE.MatchString(item.File) {
+	if !pipFileRE().MatchString(item.File) {
 		return item, "its file name in " + shown + " is not a distribution's"
 	}
 	if direct {

@@ -14,10 +14,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/internal/redact"
 )
 
@@ -131,18 +131,18 @@ func pipParseSimpleJSON(base *url.URL, body []byte) []pipLink {
 }
 
 var (
-	pipAnchorRE = regexp.MustCompile(`(?is)<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))`)
-	pipBaseRE   = regexp.MustCompile(`(?is)<base\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))`)
+	pipAnchorRE = lazyre.New(`(?is)<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))`)
+	pipBaseRE   = lazyre.New(`(?is)<base\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))`)
 )
 
 func pipParseSimpleHTML(base *url.URL, body []byte) []pipLink {
-	if m := pipBaseRE.FindSubmatch(body); m != nil {
+	if m := pipBaseRE().FindSubmatch(body); m != nil {
 		if b, err := base.Parse(html.UnescapeString(string(m[1]) + string(m[2]) + string(m[3]))); err == nil {
 			base = b
 		}
 	}
 	var out []pipLink
-	for _, m := range pipAnchorRE.FindAllSubmatch(body, -1) {
+	for _, m := range pipAnchorRE().FindAllSubmatch(body, -1) {
 		href := html.UnescapeString(string(m[1]) + string(m[2]) + string(m[3]))
 		ref, err := base.Parse(href)
 		if err != nil {
@@ -159,7 +159,7 @@ func pipParseSimpleHTML(base *url.URL, body []byte) []pipLink {
 }
 
 // pipFileRE is a distribution file's name: nothing a path could hide in.
-var pipFileRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+!-]*\.(whl|tar\.gz|zip|tar\.bz2|tar\.xz|tgz|tar)$`)
+var pipFileRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._+!-]*\.(whl|tar\.gz|zip|tar\.bz2|tar\.xz|tgz|tar)$`)
 
 // pipFileIs reports whether a wheel or sdist file name is name's at version.
 func pipFileIs(file, name, version string) bool {

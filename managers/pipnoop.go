@@ -7,11 +7,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 
 	"deps.dev/util/semver"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // `pip install -r requirements.txt` with nothing to do (issue 12): the venv
@@ -140,7 +141,7 @@ func pipConfNoop(data []byte) string {
 }
 
 // pipPinRE is a requirement pinned to one version: no extras, no marker, no URL.
-var pipPinRE = regexp.MustCompile(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*==\s*([A-Za-z0-9.+!_-]+)$`)
+var pipPinRE = lazyre.New(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*==\s*([A-Za-z0-9.+!_-]+)$`)
 
 // pipPins reads a requirements file that pins every line to one version (hashes
 // allowed); why says which line is not such a pin.
@@ -171,7 +172,7 @@ func pipPins(data []byte, rel string, pins map[string]string) (why string) {
 				return fmt.Sprintf("%s:%d is not a pinned requirement", rel, i+1)
 			}
 		}
-		m := pipPinRE.FindStringSubmatch(req)
+		m := pipPinRE().FindStringSubmatch(req)
 		if m == nil {
 			return fmt.Sprintf("%s:%d is not a pinned requirement", rel, i+1)
 		}
@@ -361,12 +362,12 @@ func pipParseMetadata(data []byte) (name string, d pipDist) {
 
 // pipReqRE is a Requires-Dist value: a name, no extras, a specifier (optionally in
 // parentheses), a marker after ";".
-var pipReqRE = regexp.MustCompile(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\(([^()]*)\)|([<>=!~][^;]*))?\s*(?:;\s*(.*))?$`)
+var pipReqRE = lazyre.New(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\(([^()]*)\)|([<>=!~][^;]*))?\s*(?:;\s*(.*))?$`)
 
 // pipSplitRequirement splits a Requires-Dist value; ok is false for extras, URLs
 // and anything else it does not read.
 func pipSplitRequirement(req string) (name, spec, marker string, ok bool) {
-	m := pipReqRE.FindStringSubmatch(strings.TrimSpace(req))
+	m := pipReqRE().FindStringSubmatch(strings.TrimSpace(req))
 	if m == nil {
 		return "", "", "", false
 	}
@@ -388,7 +389,7 @@ func pipSameVersion(a, b string) bool {
 // machine's Linux and the venv's python (X.Y). No extra is requested.
 type pipMarkerEnv struct{ python string }
 
-var pipMarkerAtomRE = regexp.MustCompile(`^\s*(?:([a-z_]+)\s*(==|!=|<=|>=|<|>|not in|in)\s*(?:"([^"]*)"|'([^']*)')|(?:"([^"]*)"|'([^']*)')\s*(==|!=|<=|>=|<|>|not in|in)\s*([a-z_]+))\s*$`)
+var pipMarkerAtomRE = lazyre.New(`^\s*(?:([a-z_]+)\s*(==|!=|<=|>=|<|>|not in|in)\s*(?:"([^"]*)"|'([^']*)')|(?:"([^"]*)"|'([^']*)')\s*(==|!=|<=|>=|<|>|not in|in)\s*([a-z_]+))\s*$`)
 
 // eval returns the marker's value; known is false for anything it does not read
 // (parentheses, variables it does not know the value of).
@@ -413,7 +414,7 @@ func (e pipMarkerEnv) eval(marker string) (value, known bool) {
 }
 
 func (e pipMarkerEnv) atom(s string) (bool, bool) {
-	m := pipMarkerAtomRE.FindStringSubmatch(s)
+	m := pipMarkerAtomRE().FindStringSubmatch(s)
 	if m == nil {
 		return false, false
 	}

@@ -5,11 +5,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 )
 
 // pipSources is where a pip install may take distributions from, read on the host
@@ -31,14 +32,14 @@ type pipSources struct {
 	named map[string]string
 }
 
-var pipNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?`)
+var pipNameRE = lazyre.New(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?`)
 
 // pipNormName is PEP 503's normalised project name.
 func pipNormName(name string) string {
-	return strings.ToLower(pipSepRE.ReplaceAllString(name, "-"))
+	return strings.ToLower(pipSepRE().ReplaceAllString(name, "-"))
 }
 
-var pipSepRE = regexp.MustCompile(`[-_.]+`)
+var pipSepRE = lazyre.New(`[-_.]+`)
 
 func (s *pipSources) addIndex(u string) {
 	u = strings.TrimSpace(u)
@@ -142,7 +143,7 @@ func (s *pipSources) addRequirement(req, where string, hashes []string) {
 		u := req
 		if at := strings.Index(req, "@"); at >= 0 && at < i {
 			name := strings.TrimSpace(req[:at])
-			if m := pipNameRE.FindString(name); m != "" {
+			if m := pipNameRE().FindString(name); m != "" {
 				s.note(m, where)
 			}
 			u = strings.TrimSpace(req[at+1:])
@@ -158,7 +159,7 @@ func (s *pipSources) addRequirement(req, where string, hashes []string) {
 		s.direct[key] = append(s.direct[key], hs...)
 		return
 	}
-	if m := pipNameRE.FindString(req); m != "" {
+	if m := pipNameRE().FindString(req); m != "" {
 		s.note(m, where)
 		if len(hashes) > 0 {
 			n := pipNormName(m)
@@ -367,11 +368,11 @@ func pipLocalDirs(a *pipArgv, env Env) []string {
 	return out
 }
 
-var pipEggRE = regexp.MustCompile(`[^A-Za-z0-9.]+`)
+var pipEggRE = lazyre.New(`[^A-Za-z0-9.]+`)
 
 // pipSetupNameRE is a literal name= in setup.py, on a line of its own or among
 // setup(...)'s arguments on one line.
-var pipSetupNameRE = regexp.MustCompile(`(?m)(?:^|[(,])\s*name\s*=\s*["']([A-Za-z0-9._-]+)["']`)
+var pipSetupNameRE = lazyre.New(`(?m)(?:^|[(,])\s*name\s*=\s*["']([A-Za-z0-9._-]+)["']`)
 
 // pipSetupCfgName is the name of setup.cfg's [metadata] section, written as
 // setuptools reads it: unquoted (`name = my-pkg`).
@@ -387,7 +388,7 @@ func pipSetupCfgName(data []byte) string {
 		if !ok || section != "metadata" || strings.TrimSpace(k) != "name" {
 			continue
 		}
-		if m := pipNameRE.FindString(strings.TrimSpace(v)); m != "" && m == strings.TrimSpace(v) {
+		if m := pipNameRE().FindString(strings.TrimSpace(v)); m != "" && m == strings.TrimSpace(v) {
 			return m
 		}
 	}
@@ -413,7 +414,7 @@ func pipProjectName(dir string) string {
 		}
 	}
 	if data, err := os.ReadFile(filepath.Join(dir, "setup.py")); err == nil {
-		if m := pipSetupNameRE.FindSubmatch(data); m != nil {
+		if m := pipSetupNameRE().FindSubmatch(data); m != nil {
 			return string(m[1])
 		}
 	}
@@ -433,7 +434,7 @@ func pipByproducts(a *pipArgv, env Env, root string) (outputs, remove []string) 
 			continue
 		}
 		if name := pipProjectName(d); name != "" {
-			egg := strings.ReplaceAll(pipEggRE.ReplaceAllString(name, "-"), "-", "_") + ".egg-info"
+			egg := strings.ReplaceAll(pipEggRE().ReplaceAllString(name, "-"), "-", "_") + ".egg-info"
 			outputs = append(outputs, filepath.ToSlash(filepath.Join(rel, egg))+"/", filepath.ToSlash(filepath.Join(rel, "src", egg))+"/")
 		}
 		build := filepath.Join(rel, "build")

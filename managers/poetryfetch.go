@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/internal/redact"
 	"github.com/phylum-box/phylum-box/precheck"
 )
@@ -196,7 +196,7 @@ func poetryLockedFiles(lockData []byte, sources map[string]*poetrySource) (*poet
 			}
 			alg, sum, _ := strings.Cut(fl.Hash, ":")
 			switch {
-			case !poetryHashAlgs[alg] || !hexHash.MatchString(sum):
+			case !poetryHashAlgs[alg] || !hexHash().MatchString(sum):
 				mismatch("%s has no sha256 hash in poetry.lock (%q)", fl.File, fl.Hash)
 			case !distOf(fl.File, p.Name, p.Version):
 				mismatch("%s is not a distribution of %s %s", fl.File, p.Name, p.Version)
@@ -250,7 +250,7 @@ func sdistBase(file string) string {
 
 func normalizePyVersion(v string) string {
 	v = strings.TrimPrefix(strings.ToLower(v), "v")
-	return pipSepRE.ReplaceAllString(v, ".")
+	return pipSepRE().ReplaceAllString(v, ".")
 }
 
 // poetryBuildInputs are the offline build's inputs: the project's direct
@@ -272,7 +272,7 @@ func poetryBuildInputs(pyproject, lockData []byte, opts []string) (reqs, constra
 		case "directory", "file", "git", "url":
 			continue
 		}
-		if poetryReqName.MatchString(p.Name) && poetryReqVersion.MatchString(p.Version) {
+		if poetryReqName().MatchString(p.Name) && poetryReqVersion().MatchString(p.Version) {
 			pins = append(pins, p.Name+"=="+p.Version)
 		}
 	}
@@ -317,7 +317,7 @@ func poetryBuildInputs(pyproject, lockData []byte, opts []string) (reqs, constra
 			}
 			for _, name := range sortedKeys(g.deps) {
 				spec := g.deps[name]
-				if strings.EqualFold(name, "python") || !poetryReqName.MatchString(name) {
+				if strings.EqualFold(name, "python") || !poetryReqName().MatchString(name) {
 					continue
 				}
 				var extras []string
@@ -330,7 +330,7 @@ func poetryBuildInputs(pyproject, lockData []byte, opts []string) (reqs, constra
 					}
 					if list, ok := m["extras"].([]any); ok {
 						for _, x := range list {
-							if s, ok := x.(string); ok && poetryReqName.MatchString(s) {
+							if s, ok := x.(string); ok && poetryReqName().MatchString(s) {
 								extras = append(extras, s)
 							}
 						}
@@ -358,8 +358,8 @@ func poetryBuildInputs(pyproject, lockData []byte, opts []string) (reqs, constra
 // poetryReqName and poetryReqVersion keep what goes into a requirements line a
 // plain name and version (the file is pip's input: no options, no URLs).
 var (
-	poetryReqName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	poetryReqVersion = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.!+_-]*$`)
+	poetryReqName    = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	poetryReqVersion = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9.!+_-]*$`)
 )
 
 func joinLines(l []string) string {

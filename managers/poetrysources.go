@@ -7,11 +7,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/phylum-box/phylum-box/internal/lazyre"
 	"github.com/phylum-box/phylum-box/internal/redact"
 )
 
@@ -32,12 +32,12 @@ type poetrySource struct {
 // poetrySourceKey is how Poetry matches a source name with its settings
 // (POETRY_HTTP_BASIC_<KEY>_USERNAME, repositories.<name>): case-insensitive.
 func poetrySourceKey(name string) string {
-	return strings.ToUpper(nonAlnum.ReplaceAllString(name, "_"))
+	return strings.ToUpper(nonAlnum().ReplaceAllString(name, "_"))
 }
 
 var (
-	nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
-	hexHash  = regexp.MustCompile(`^[0-9a-f]{64,128}$`)
+	nonAlnum = lazyre.New(`[^A-Za-z0-9]`)
+	hexHash  = lazyre.New(`^[0-9a-f]{64,128}$`)
 )
 
 // poetryUserConfig is what phylum-box reads of the user's Poetry config.toml and
