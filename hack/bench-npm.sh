@@ -156,10 +156,28 @@ profile() {
 	"$bin" -v "$@" >"$log" 2>&1 || echo "bench-npm: the -v run failed, see $log" >&2
 	echo "bench-npm: phylum-box -v $* in $log"
 }
-no_cache() { no_modules && rm -rf "$npm_config_cache"; }
+# trash PATH...: what a run left is moved out of the way (a rename into $work/trash),
+# not deleted, until the bench ends. Both sides start every run from the same state (no
+# node_modules; npm ci would delete one, untimed here for both), but a deletion between
+# runs is not neutral: ext4 without a journal (the file system these figures were taken
+# on) will not reuse an inode freed in the last minute (six while its inode table block
+# is dirty), and checks every free inode of a block group for that on each file it
+# creates, so deleting one side's 5,800-file node_modules right before the other side's
+# run made that run pay for it, up to a fifth of its CPU, by where the trees happened to
+# lie. (PROFILE's and the cold case's npm caches go the same way.)
+trash() {
+	local p t
+	for p in "$@"; do
+		[[ -e $p ]] || continue
+		t=$(mktemp -d "$work/trash/XXXXXX")
+		mv "$p" "$t/"
+	done
+}
+mkdir -p "$work/trash"
+no_cache() { trash node_modules "$npm_config_cache"; }
 results=()
 
-no_modules() { rm -rf node_modules; }
+no_modules() { trash node_modules; }
 nothing() { :; }
 # The installed project, kept once and put back (times included: npm trusts its
 # hidden lockfile only while nothing in node_modules is newer).
@@ -168,7 +186,7 @@ snapshot() {
 	cp -a package.json package-lock.json node_modules "$work/installed/"
 }
 installed() {
-	rm -rf node_modules
+	trash node_modules
 	cp -a "$work/installed/package.json" "$work/installed/package-lock.json" "$work/installed/node_modules" .
 }
 
@@ -193,10 +211,10 @@ for c in $cases; do
 			c1=$work/cache-bare-$i c2=$work/cache-box-$i
 			b=$(npm_config_cache=$c1 timed no_modules npm ci "${npm_flags[@]}")
 			bw=$(cat "$work/wall")
-			[[ $box_cache == cold ]] && rm -rf "$XDG_CACHE_HOME/phylum-box/analysis" "$XDG_CACHE_HOME/phylum-box/npm-metadata"
+			[[ $box_cache == cold ]] && trash "$XDG_CACHE_HOME/phylum-box/analysis" "$XDG_CACHE_HOME/phylum-box/npm-metadata"
 			p=$(npm_config_cache=$c2 timed no_modules "$bin" npm ci "${npm_flags[@]}")
 			pw=$(cat "$work/wall")
-			rm -rf "$c1" "$c2"
+			trash "$c1" "$c2"
 			echo "$b" >>"$work/cbare"
 			echo "$p" >>"$work/cbox"
 			run_line "ci (cold)" "$i" "$b" "$bw" "$p" "$pw"
@@ -206,9 +224,9 @@ for c in $cases; do
 		echo "bench-npm: ci (cold npm cache, phylum-box caches $box_cache): bare ${cb}s, phylum-box ${cp_}s, ratio $(ratio "$cp_" "$cb")x (goal <= 1.10x); load $(cut -d' ' -f1-3 /proc/loadavg)"
 		echo "bench-npm: ci (cold): phylum-box's own timing of its last run: $(grep -E 'done:' "$work/last.log" | tail -1)"
 		row "ci (cold)" "npm ci (cold npm cache, box $box_cache)" 1.10 "$cb" "$cp_"
-		[[ $box_cache == cold ]] && rm -rf "$XDG_CACHE_HOME/phylum-box/analysis" "$XDG_CACHE_HOME/phylum-box/npm-metadata"
+		[[ $box_cache == cold ]] && trash "$XDG_CACHE_HOME/phylum-box/analysis" "$XDG_CACHE_HOME/phylum-box/npm-metadata"
 		npm_config_cache=$work/cache-profile profile "ci cold" no_cache npm ci "${npm_flags[@]}"
-		rm -rf "$work/cache-profile"
+		trash "$work/cache-profile"
 		;;
 	noop)
 		# Installed by phylum-box, as a wrapped user's project is.
