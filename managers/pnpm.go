@@ -334,7 +334,8 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	p.Project.Bookkeeping = map[string]func(run, host []byte) bool{pnpmWorkspaceStateFile: pnpmWorkspaceStateSame}
 	p.Steps.UpToDate = pnpmNoopCheck(cmd, rest, a, cfg, root, workspaces, hook, store) // pnpmnoop.go
 	// Registry packages only: resolve and fetch in one run (pnpmfetch.go).
-	if pnpmFetchesInResolve(cmd, rest, a, cfg, root, workspaces, hook) {
+	// The pnpm that runs, not only the one the project's record names (pnpmproject.go).
+	if pnpmFetchesInResolve(cmd, rest, a, cfg, root, workspaces, hook) && !pnpmHostBefore10(env, root) {
 		p.Steps.Resolve = pnpmFetchStep(cmd, userFlags, rest, storeFlags)
 		p.Steps.Download = nil
 		// Shims a build made stale are relinked, pnpm's ignored builds kept (pnpmbins.go).

@@ -73,3 +73,48 @@ func TestPnpmHostRelease(t *testing.T) {
 		}
 	}
 }
+
+// The one-run pnpm add goes by the pnpm that runs: a project whose record says
+// pnpm 10 installed it still takes the two steps under a pnpm 9 in PATH; the twin,
+// pnpm 10 in PATH, takes the one run.
+func TestPnpmOneRunUsesHostPnpm(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		oneRun  bool
+	}{{"9.15.0", false}, {"10.34.9", true}} {
+		t.Run(tc.version, func(t *testing.T) {
+			env := testEnv(t, map[string]string{
+				"package.json":               `{"name":"p"}`,
+				"node_modules/.modules.yaml": `{"layoutVersion": 5, "nodeLinker": "isolated", "packageManager": "pnpm@10.34.9"}`,
+			})
+			needNodeHeaders(t, env)
+			fake := t.TempDir()
+			pkg := filepath.Join(fake, "lib", "node_modules", "pnpm")
+			if err := os.MkdirAll(filepath.Join(pkg, "bin"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Join(fake, "bin"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(pkg, "package.json"), []byte(`{"name":"pnpm","version":"`+tc.version+`"}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(pkg, "bin", "pnpm.cjs"), []byte("#!/usr/bin/env node\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("../lib/node_modules/pnpm/bin/pnpm.cjs", filepath.Join(fake, "bin", "pnpm")); err != nil {
+				t.Fatal(err)
+			}
+			env.Environ = append(env.Environ, "PATH="+filepath.Join(fake, "bin")+string(os.PathListSeparator)+env.Getenv("PATH"))
+			pnpm, _ := Lookup("pnpm")
+			p, err := pnpm.Plan([]string{"add", "is-odd@3.0.1"}, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := p.Steps.Resolve != nil && p.Steps.Resolve.Installs && p.Steps.Download == nil
+			if got != tc.oneRun {
+				t.Errorf("pnpm %s in PATH: one run = %v, want %v (resolve %v)", tc.version, got, tc.oneRun, p.Steps.Resolve.Args)
+			}
+		})
+	}
+}
