@@ -94,7 +94,9 @@ func TestNoopPnpmYarnNothingToDo(t *testing.T) {
 		r = b.tool(rep, fl.tool, fl.install...)
 		wantCode(t, r, 0, fl.name+" install after adding ms to package.json")
 		pr = readSpeedReport(t, rep)
-		if pr.UpToDate != "" || !slices.Contains(pr.phases(), "resolve") || !slices.Contains(pr.phases(), "download") {
+		// (Yarn classic's install of a registry package yarn.lock lacks is one
+		// networked run that installs, as an add: managers/yarnfetchinstall.go.)
+		if pr.UpToDate != "" || !slices.Contains(pr.phases(), "resolve") || !slices.Contains(pr.phases(), "download") && fl.name != "yarn-classic" {
 			t.Errorf("a changed package.json must get the full steps, ran %v (up_to_date %q)", pr.phases(), pr.UpToDate)
 		}
 		wantFile(t, filepath.Join(b.Project, "node_modules", "ms", "package.json"), "ms installed")

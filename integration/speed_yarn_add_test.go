@@ -104,7 +104,18 @@ func TestSpeedYarnClassicAddFetchesInResolve(t *testing.T) {
 		rep = b.reportPath("script.json")
 		r = b.tool(rep, "yarn", "add", "pbox-yarn-built@1.0.0")
 		wantCode(t, r, 0, "yarn add of a registry package with an install script")
-		wantOneRun(readSpeedReport(t, rep), "adding a package with an install script", "resolve", "build")
+		pr = readSpeedReport(t, rep)
+		wantOneRun(pr, "adding a package with an install script", "resolve", "build")
+		// Only that package is built: yarn's offline install with its name, not the
+		// whole-tree --force (managers/yarnfetchbuild.go).
+		for _, a := range pr.buildArgs() {
+			if !strings.HasSuffix(a, " pbox-yarn-built") || strings.Contains(a, " --force ") {
+				t.Errorf("the build must be of only the package with a script: %q", a)
+			}
+		}
+		if integ, err := os.ReadFile(filepath.Join(b.Project, "node_modules", ".yarn-integrity")); err != nil || strings.Contains(string(integ), "ignoreScripts") || !strings.Contains(string(integ), `"pbox-yarn-built@1.0.0": [`) {
+			t.Errorf("node_modules/.yarn-integrity must be yarn's after the build, with what the script built as artifacts and no ignoreScripts mark: %v\n%s", err, integ)
+		}
 		dir := filepath.Join(b.Project, "node_modules", "pbox-yarn-built")
 		if got, err := os.ReadFile(filepath.Join(dir, "built.txt")); err != nil || string(got) != "built\n" {
 			t.Errorf("the install script must run exactly once, in the build: built.txt %q, %v", got, err)
