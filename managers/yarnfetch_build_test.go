@@ -34,7 +34,9 @@ func TestYarnClassicChangedNames(t *testing.T) {
 		ok    bool
 	}{
 		{[]string{".", "node_modules/is-odd", "node_modules/is-number"}, nil, true},
-		{[]string{"node_modules/nogyp"}, nil, true},
+		// yarn 1 reads no gypfile: a binding.gyp is `node-gyp rebuild` (npm alone
+		// honours "gypfile": false).
+		{[]string{"node_modules/nogyp"}, []string{"nogyp"}, true},
 		{nil, nil, true},
 		{[]string{"node_modules/is-odd", "node_modules/esbuild", "node_modules/a/node_modules/esbuild"}, []string{"esbuild"}, true},
 		{[]string{"node_modules/@s/native"}, []string{"@s/native"}, true},

@@ -152,7 +152,7 @@ func changedWithoutScripts(read func(rel string) ([]byte, error), dirs []string)
 		if d == "." {
 			continue
 		}
-		if why := npmPackageScripts(read, d); why != "" {
+		if why := installScriptsAnyGypfile(read, d); why != "" {
 			return why, false
 		}
 		n++
@@ -167,7 +167,7 @@ func changedWithoutScripts(read func(rel string) ([]byte, error), dirs []string)
 // install: the names of the packages among the dirs this install wrote (relative
 // to the root; "." is the project's own manifest, whose scripts the project step
 // runs) that have install scripts — a preinstall, install or postinstall, or a
-// binding.gyp (npmPackageScripts; an unreadable manifest counts as scripts). None:
+// binding.gyp, whatever its gypfile says (installScriptsAnyGypfile; an unreadable manifest counts as scripts). None:
 // nothing to build. ok is false for a dir that is not a package of node_modules:
 // the whole tree is built.
 func yarnClassicChangedNames(read func(rel string) ([]byte, error), dirs []string) (names []string, why string, ok bool) {
@@ -181,7 +181,7 @@ func yarnClassicChangedNames(read func(rel string) ([]byte, error), dirs []strin
 		if !isPkg {
 			return nil, d + " is not a package of node_modules", false
 		}
-		if w := npmPackageScripts(read, d); w != "" {
+		if w := installScriptsAnyGypfile(read, d); w != "" {
 			found = append(found, w)
 			if !seen[name] {
 				seen[name] = true
