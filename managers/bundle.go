@@ -288,6 +288,12 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 	p.Notes = append(p.Notes, "bundle: gems go to "+relPath+"; .gem files are fetched into "+bundleWork+" and installed from there with the network off")
 	if !setPath { // else the steps record BUNDLE_PATH in .bundle/config
 		p.Steps.UpToDate = bundleNoopCheck(cmd, rest, env, root, gemfile, lock, absPath, cfgLines) // bundlenoop.go
+		// The same settings allow installing the lockfile as it is (bundlefromlock.go).
+		if p.Steps.UpToDate != nil {
+			if why := bundleFromLock(p, root, gemfile, lock); why != "" {
+				p.Notes = append(p.Notes, "bundle: evaluating and resolving: "+why)
+			}
+		}
 	}
 	return p, nil
 }
