@@ -152,8 +152,13 @@ func (m cargoManager) plan(args []string, env Env, depth int) (*Plan, error) {
 	if cargoBuilds[cmd] {
 		p.Steps.Build = &Step{Args: concat(pre, []string{cmd, "--frozen"}, rest), Env: []string{"CARGO_NET_OFFLINE=true"}}
 		if st, err := os.Lstat(filepath.Join(root, "Cargo.lock")); err == nil && st.Mode().IsRegular() {
-			// Nothing to resolve or fetch is the everyday build: try it alone first.
-			p.Steps.BuildFirst = cargoNeedsResolve
+			// Nothing to resolve or fetch is the everyday build: try it alone first —
+			// unless Cargo.lock lacks a dependency just added (cargolockstale.go).
+			if dep := cargoLockMisses(root); dep == "" {
+				p.Steps.BuildFirst = cargoNeedsResolve
+			} else {
+				p.Notes = append(p.Notes, "cargo: Cargo.lock has no "+dep+" yet: resolving first")
+			}
 			p.Steps.UpToDate = cargoNoopCheck(cmd, args, idx, rest, env, root, stepEnv) // cargonoop.go
 		}
 	}
