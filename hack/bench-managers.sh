@@ -29,8 +29,11 @@
 #                here: no dependency); phylum-box runs the build step alone, offline,
 #                on the committed lockfile (no resolve, no fetch), in its container
 #
-# bundle is not measured here: it needs a gem server (the integration tests have
-# one, TestNoopBundleNothingToDo).
+# bundle is not measured here: it needs a gem server. BenchmarkOthers in
+# integration/bench_others_test.go measures pip, poetry, bundle and cargo against
+# the integration tests' local registries, nothing to do and add one / from the
+# lockfile, root and rootless (CPU seconds the same way: perf task-clock):
+#   PHYLUM_BOX_BIN=bin/phylum-box CI=true go test -tags seccomp -run '^$' -bench BenchmarkOthers -benchtime=5x ./integration/
 #
 #   RUNS=7 hack/bench-managers.sh
 #   CASES="pnpm-add yarn-add" hack/bench-managers.sh     (some of the cases above)
