@@ -5,11 +5,13 @@ import (
 	"io/fs"
 )
 
-// installScriptsAnyGypfile is npmPackageScripts as yarn 1 and pnpm read a package:
-// a binding.gyp with no install script means `node-gyp rebuild` whatever the
-// package.json's "gypfile" says. npm alone honours "gypfile": false; yarn 1's
-// manifest normalisation looks only at the file list, and pnpm's requiresBuild and
-// its lifecycle's checkBindingGyp only at the file.
+// installScriptsAnyGypfile is npmPackageScripts as yarn 1 reads a package: a
+// binding.gyp with no install script means `node-gyp rebuild` whatever the
+// package.json's "gypfile" says (npm alone honours "gypfile": false; yarn 1's
+// manifest normalisation looks only at the file list). pnpm's install does the
+// same, but `pnpm rebuild` — every pnpm build phylum-box runs — reads no
+// binding.gyp at all (it passes pkgRequiresBuild an empty file index), so naming
+// such a package to it would change nothing.
 func installScriptsAnyGypfile(read func(rel string) ([]byte, error), path string) string {
 	if w := npmPackageScripts(read, path); w != "" {
 		return w

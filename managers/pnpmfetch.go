@@ -347,7 +347,7 @@ func pnpmAddBuildChanged(read func(rel string) ([]byte, error), dirs []string) (
 			continue // the project's own scripts: pnpmLockBuildNames' case
 		}
 		n++
-		w := installScriptsAnyGypfile(read, d)
+		w := npmPackageScripts(read, d)
 		if w == "" {
 			continue
 		}
