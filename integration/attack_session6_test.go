@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,6 +86,19 @@ func TestAttackSession6YarnGypfileFalse(t *testing.T) {
 				}
 				if got := string(readFileT(t, built)); !strings.Contains(got, "node-gyp rebuild") {
 					t.Errorf("built.txt = %q, want node-gyp rebuild's", got)
+				}
+				// The install from the registry-only yarn.lock (no resolve step) builds
+				// it too.
+				if err := os.RemoveAll(filepath.Join(b.Project, "node_modules")); err != nil {
+					t.Fatal(err)
+				}
+				r = b.tool("", "yarn", "install", "--frozen-lockfile")
+				wantCode(t, r, 0, "yarn install --frozen-lockfile with "+c)
+				if strings.Contains(r.Stderr, "resolving:") {
+					t.Errorf("yarn install --frozen-lockfile from a registry-only yarn.lock ran a resolve step:\n%s", r)
+				}
+				if !pathExists(built) {
+					t.Fatalf("yarn install --frozen-lockfile: %s (binding.gyp) was not built\n%s", c, r)
 				}
 			})
 		}
