@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/rootfs"
 )
 
 // noteUnpreparedGit says, after the download, which git dependencies of the npm
@@ -37,7 +38,7 @@ func (r *runner) noteUnpreparedGit(pkgs []precheck.Package) {
 		}
 		if s, ok := m.Scripts["prepare"].(string); ok && strings.TrimSpace(s) != "" {
 			r.o.Log.Warnf("%s@%s is a git dependency with a prepare script, which %s runs while it fetches, with the network: phylum-box does not, so it is installed as its repository holds it, unprepared (what prepare would build is missing)",
-				p.Name, p.Version, r.o.Plan.Manager)
+				rootfs.Printable(p.Name), rootfs.Printable(p.Version), r.o.Plan.Manager)
 		}
 	}
 }
