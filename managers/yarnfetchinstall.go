@@ -58,15 +58,15 @@ const (
 
 // yarnOneRun is what the one-run decisions of a yarn classic plan read.
 type yarnOneRun struct {
-	cmd              string
-	lead, prefix     []string
-	rest             []string
-	root, cwd        string
-	workspaces       []string
-	rcs              []*yarnProjectRC
-	regs             *yarnRegistries
-	quiet            []string
-	buildEnv         []string
+	cmd          string
+	lead, prefix []string
+	rest         []string
+	root, cwd    string
+	workspaces   []string
+	rcs          []*yarnProjectRC
+	regs         *yarnRegistries
+	quiet        []string
+	buildEnv     []string
 }
 
 // yarnClassicInstallMode decides for `yarn [install] rest…` (see above).
