@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/phylum-box/phylum-box/internal/lazyre"
+	"github.com/phylum-box/phylum-box/rootfs"
 )
 
 // `bundle install` with nothing to do (issue 12): the Gemfile — when it is plainly
@@ -315,7 +316,9 @@ func BundleUpToDate(root, gemfile, lockName, gemPath, abi string, platforms []st
 			return false, k + " is not installed in " + gemPath
 		}
 	}
-	return true, fmt.Sprintf("%s holds the %d gem(s) of %s", gemPath, len(order), lockName)
+	// gemPath may come from the project's .bundle/config (a directory name the
+	// checkout chose, escape sequences and all); this line is printed as it is.
+	return true, fmt.Sprintf("%s holds the %d gem(s) of %s", rootfs.Printable(gemPath), len(order), rootfs.Printable(lockName))
 }
 
 // bundleLockCurrent says whether the lockfile is the resolution of the Gemfile as
