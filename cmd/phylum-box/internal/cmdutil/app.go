@@ -92,17 +92,44 @@ func (f prefixFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	case logrus.WarnLevel:
 		b.WriteString("warning: ")
 	}
-	b.WriteString(e.Message)
+	b.WriteString(logSafe(e.Message))
 	keys := make([]string, 0, len(e.Data))
 	for k := range e.Data {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%v", k, e.Data[k])
+		b.WriteString(logSafe(fmt.Sprintf(" %s=%v", k, e.Data[k])))
 	}
 	b.WriteByte('\n')
 	return []byte(b.String()), nil
+}
+
+// logSafe writes the control characters of a log message (C0 but newline and
+// tab, DEL, C1, bidi controls) as escapes: messages quote lockfile lines, paths
+// and settings a checkout chose, and a terminal would act on their escape
+// sequences (found by the attacker review: a Gemfile.lock line printed with -v).
+func logSafe(s string) string {
+	if !strings.ContainsFunc(s, logUnsafe) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 0x80 && logUnsafe(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case logUnsafe(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func logUnsafe(r rune) bool {
+	return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 ||
+		r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
 }
 
 func NewLogger(w io.Writer) *logrus.Logger {
