@@ -292,6 +292,8 @@ func (m bundleManager) plan(args []string, env Env) (*Plan, error) {
 		if p.Steps.UpToDate != nil {
 			if why := bundleFromLock(p, root, gemfile, lock); why != "" {
 				p.Notes = append(p.Notes, "bundle: evaluating and resolving: "+why)
+			} else if why := bundleFastFetch(p, env, root, lock); why != "" { // bundlefastfetch.go
+				p.Notes = append(p.Notes, "bundle: downloading with Bundler: "+why)
 			}
 		}
 	}
