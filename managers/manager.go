@@ -132,6 +132,11 @@ type Plan struct {
 	Project Project
 	// Steps are the sandboxed commands and the host callbacks between them.
 	Steps Steps
+	// TryFirst, when set, is an attempt run before this plan (pip's one-run
+	// install, piponerun.go): if its resolve step fails or its ResolveOutput
+	// returns ErrFallback, nothing is synced, its output is not shown, and this
+	// plan runs (internal/install/piponerun.go).
+	TryFirst *Plan `json:"-"`
 	// Scratch, when set, makes the plan install into a fresh empty project (npx,
 	// dlx, create); nothing of it is synced back but what Run writes.
 	Scratch *ScratchProject

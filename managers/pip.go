@@ -172,7 +172,7 @@ func (m pipManager) Plan(args []string, env Env) (*Plan, error) {
 	for _, d := range paths {
 		p.Notes = append(p.Notes, "pip: the virtualenv's interpreter is in "+d+", which the steps see read-only (nothing else of your home directory)")
 	}
-	return p, nil
+	return m.pipWithOneRun(p, args, env), nil // piponerun.go
 }
 
 func (m pipManager) plan(args []string, env Env) (*Plan, error) {

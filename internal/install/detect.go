@@ -84,6 +84,9 @@ func (r *runner) analyzeInstalled(ctx context.Context, pkgs, resolved []precheck
 	targets, skipped := r.analysisTargets(pkgs)
 	archives, skippedArchives := r.archiveTargets(resolved)
 	targets, skipped = append(targets, archives...), append(skipped, skippedArchives...)
+	wheels, skippedWheels, cleanup := r.installedWheelTargets(pkgs) // piponerun.go
+	defer cleanup()
+	targets, skipped = append(targets, wheels...), append(skipped, skippedWheels...)
 	pinned := map[string]string{}
 	for _, p := range resolved {
 		if p.Integrity != "" && !p.Uncheckable && p.Mismatch == "" {

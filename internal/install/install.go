@@ -125,6 +125,9 @@ func Install(ctx context.Context, o Options) (*Outcome, error) {
 	if done, err := buildFirst(ctx, o, out); err != nil || done { // noop.go
 		return out, err
 	}
+	if done, err := tryFirst(ctx, o, out); err != nil || done { // piponerun.go
+		return out, err
+	}
 	return installIn(ctx, o, out, p.Project.Root, nil)
 }
 

@@ -28,8 +28,10 @@ func (r *runner) resolveCaptured(ctx context.Context) (pkgs []precheck.Package, 
 	if err != nil || done {
 		return nil, done, err
 	}
-	if err := r.sess.Scratch().Discard(); err != nil {
-		return nil, true, err
+	if !p.Steps.Resolve.Installs { // a one-run install keeps what it installed, checked next (piponerun.go)
+		if err := r.sess.Scratch().Discard(); err != nil {
+			return nil, true, err
+		}
 	}
 	if buf.over {
 		r.out.Code, r.out.Reason = exitcode.Sandbox, fmt.Sprintf("the resolve step printed more than %d bytes; nothing was installed", maxResolveOutput)
