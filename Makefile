@@ -29,7 +29,7 @@ deps:
 test: deps lint build unit integration
 
 unit: $(SUMMARY)
-	$(GO) test -tags '$(TAGS)' -race -count=1 -json $(UNIT_PKGS) 2>&1 | $(SUMMARY)
+	$(GO) test -tags '$(TAGS)' -race -count=1 -timeout 25m -json $(UNIT_PKGS) 2>&1 | $(SUMMARY)
 
 integration: build $(SUMMARY)
 	PHYLUM_BOX_BIN=$(CURDIR)/bin/phylum-box $(GO) test -tags '$(TAGS)' -count=1 -timeout 60m -json ./integration/... 2>&1 | $(SUMMARY)
