@@ -26,7 +26,7 @@ import (
 //
 // Bundler keeps the step whenever its download would differ from curl's: a
 // platform gem (Bundler picks among the lockfile's platforms), more than one
-// source, credentials, mirrors, TLS or proxy settings of the user's (the curl
+// source, credentials, mirrors, TLS, certificate or proxy settings of the user's (the curl
 // step would not apply them), a gemrc, or no curl on this machine.
 
 // bundleGemFileRE: what a gem's file name (name-version.gem) may be made of; a
@@ -115,8 +115,10 @@ func bundleFetchArgs(lockData []byte, dir string) ([]string, string) {
 }
 
 // bundleFetchProxyVars are the variables that send Bundler's or curl's requests
-// through a proxy; they do not read them alike.
-var bundleFetchProxyVars = []string{"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}
+// through a proxy, or choose the certificates they trust; Ruby and curl do not
+// read them alike.
+var bundleFetchProxyVars = []string{"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+	"SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"}
 
 // bundleFetchEnvWhy says why the user's settings ask for Bundler's own download
 // (credentials, mirrors, TLS, proxies, a gemrc), or "".

@@ -71,6 +71,7 @@ func TestBundleFetchEnv(t *testing.T) {
 		"ca":          "BUNDLE_SSL_CA_CERT=/x.pem",
 		"proxy":       "https_proxy=http://proxy:3128",
 		"gemrc":       "GEMRC=/x",
+		"certs":       "SSL_CERT_FILE=/x.pem",
 	} {
 		e := env
 		e.Environ = append(slices.Clone(env.Environ), kv)
@@ -102,5 +103,54 @@ func TestBundleFetchEnv(t *testing.T) {
 	}
 	if why := bundleFetchEnvWhy(env); why == "" {
 		t.Error("a ~/.gemrc: curl chosen")
+	}
+}
+
+func TestBundleFastFetchPlan(t *testing.T) {
+	if _, err := os.Stat(bundleFetchCurl); err != nil {
+		t.Skip("no curl")
+	}
+	if _, err := os.Lstat("/etc/gemrc"); err == nil {
+		t.Skip("/etc/gemrc exists")
+	}
+	root, home := t.TempDir(), t.TempDir()
+	lock := strings.Replace(bundleFastLock, "x86_64-linux", bundleLocalPlatforms()[0], 1)
+	for name, data := range map[string]string{
+		"Gemfile":        "source \"http://127.0.0.1:8080\"\ngem \"pbox_greet\"\n",
+		"Gemfile.lock":   lock,
+		".bundle/config": "---\nBUNDLE_PATH: \"vendor/bundle\"\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan := func(extra ...string) *Plan {
+		t.Helper()
+		env := Env{Dir: root, Home: home, Environ: append([]string{"HOME=" + home, "PATH=/usr/bin"}, extra...)}
+		p, err := bundleManager{name: "bundle"}.Plan([]string{"install"}, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := plan()
+	if p.Steps.Resolve != nil || p.Steps.Evaluate != nil || p.Steps.Download == nil || p.Steps.Build == nil {
+		t.Fatalf("steps: resolve %v evaluate %v download %v build %v", p.Steps.Resolve, p.Steps.Evaluate, p.Steps.Download, p.Steps.Build)
+	}
+	d := p.Steps.Download
+	if !d.Network || d.Credentials || !strings.Contains(strings.Join(d.Args, " "), "curl") || slices.Contains(d.Args, "bundle") {
+		t.Errorf("the download is not curl's, with the network and no credentials: %+v", d)
+	}
+	if want := filepath.Join(root, bundleWork, "cache", "pbox_dep-1.0.0.gem"); !slices.Contains(d.Args, want) {
+		t.Errorf("the download does not write %s: %q", want, d.Args)
+	}
+	if p.Steps.Fetched != bundleWork+"/cache" || !slices.Contains(p.Steps.Build.Args, "sh") {
+		t.Errorf("fetched %q, build %q", p.Steps.Fetched, p.Steps.Build.Args)
+	}
+	if d := plan("BUNDLE_127__0__0__1=u:p").Steps.Download; !slices.Contains(d.Args, "bundle") || !d.Credentials {
+		t.Errorf("with credentials for the source the download is not Bundler's: %+v", d)
 	}
 }
