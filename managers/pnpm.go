@@ -328,7 +328,7 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		p.Steps.ProjectScripts, p.Project.Name, p.Project.Version = ps, pm.Name, pm.Version
 	}
 	if ok, why := pnpmInstallsLockfile(cmd, rest, a, cfg, env, root, workspaces, hook); ok {
-		pnpmFrozenSteps(p, why, rebuildRuns) // pnpmfrozen.go
+		pnpmFrozenSteps(p, why, rebuildRuns, root) // pnpmfrozen.go
 	}
 	p.Steps.Notices = pnpmIgnoredBuildsNotice // pnpmnotices.go
 	p.Project.Bookkeeping = map[string]func(run, host []byte) bool{pnpmWorkspaceStateFile: pnpmWorkspaceStateSame}

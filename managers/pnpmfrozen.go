@@ -2,7 +2,9 @@ package managers
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -242,14 +244,27 @@ func pnpmLockCurrent(pj, lockData []byte) string {
 	return ""
 }
 
-// pnpmFrozenSteps turns plan p of `pnpm install` into the install of the committed
-// lockfile: no resolve step, and (unless the project has scripts a rebuild without
-// names would run) the build of what pnpm left pending.
-func pnpmFrozenSteps(p *Plan, why string, projectScripts bool) {
+// pnpmFrozenSteps turns plan p of `pnpm install` at root into the install of the
+// committed lockfile: no resolve step, and (unless the project has scripts a rebuild
+// without names would run, or builds pnpm left out before) the build of what pnpm
+// left pending.
+func pnpmFrozenSteps(p *Plan, why string, projectScripts bool, root string) {
 	p.Steps.Resolve = nil
 	p.Notes = append(p.Notes, "pnpm: installing the committed pnpm-lock.yaml as it is ("+why+"): no resolve step; "+
 		"the download runs pnpm install --frozen-lockfile, which fails like bare pnpm when the lockfile is out of date")
 	if projectScripts || p.Steps.Build == nil || len(p.Steps.Build.Args) < 2 || p.Steps.Build.Args[1] != "rebuild" {
+		return
+	}
+	if ignored, why := pnpmIgnoredBefore(root); why != "" {
+		// pnpm rebuild NAMES builds those the project allows and records the others
+		// as ignored again, as bare pnpm install does.
+		p.Notes = append(p.Notes, "pnpm: the build is pnpm rebuild of the pending packages and of those pnpm left out before: "+why)
+		b := *p.Steps.Build
+		b.AppendChanged = true
+		p.Steps.Build = &b
+		p.Steps.BuildChanged = func(read func(rel string) ([]byte, error), _ []string) ([]string, string, bool) {
+			return pnpmPendingAndIgnored(read, ignored)
+		}
 		return
 	}
 	b := *p.Steps.Build
@@ -283,4 +298,101 @@ func pnpmPendingBuilds(read func(rel string) ([]byte, error)) (bool, string) {
 		return false, "no installed package has install scripts (pnpm's pendingBuilds is empty)"
 	}
 	return true, "pnpm left " + strings.Join(*mods.PendingBuilds, ", ") + " to build"
+}
+
+// pnpmIgnoredBefore says why the build after an install from the lockfile must
+// also name the builds pnpm left out before: the project's record of the tree
+// (node_modules/.modules.yaml, before the install) lists them (ignoredBuilds). Bare
+// pnpm install builds those the project allows now (onlyBuiltDependencies added
+// since); the download with scripts off drops the list and leaves nothing pending,
+// so `pnpm rebuild --pending` would build none of them (newuser7_test.go). The file
+// is the project's: its names only ever add packages to a `pnpm rebuild`, which
+// builds no package the project does not allow, and each must look like a package
+// name (nil: the whole tree). No record or none left out: "".
+func pnpmIgnoredBefore(root string) ([]string, string) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, ""
+	}
+	defer r.Close()
+	data, err := readNoLink(r, pnpmModulesFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ""
+	}
+	if err != nil || len(data) > pnpmModulesMaxJSON {
+		return nil, "node_modules/.modules.yaml unreadable"
+	}
+	var mods struct {
+		IgnoredBuilds []string `json:"ignoredBuilds" yaml:"ignoredBuilds"`
+	}
+	if json.Unmarshal(data, &mods) != nil {
+		mods.IgnoredBuilds = nil
+		if len(data) > pnpmModulesMaxYAML || yaml.Unmarshal(data, &mods) != nil {
+			return nil, "node_modules/.modules.yaml not understood"
+		}
+	}
+	if len(mods.IgnoredBuilds) == 0 {
+		return nil, ""
+	}
+	names, ok := pnpmDepPathNames(mods.IgnoredBuilds)
+	if !ok {
+		return nil, "node_modules/.modules.yaml lists a left-out build that is not a package"
+	}
+	return names, "node_modules/.modules.yaml records builds pnpm left out (" + strings.Join(names, ", ") + "), which the project may allow now"
+}
+
+// pnpmDepPathNames turns pnpm's name@version ids (with peers' suffixes) into
+// package names, once each; false when one is not a package's.
+func pnpmDepPathNames(ids []string) ([]string, bool) {
+	var names []string
+	for _, id := range ids {
+		id = pnpmRemovePeersSuffix(id)
+		if !pnpmLooksLikePackage(id) {
+			return nil, false
+		}
+		n := id[:strings.LastIndex(id, "@")]
+		if !npmRebuildName.MatchString(n) {
+			return nil, false
+		}
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names, true
+}
+
+// pnpmPendingAndIgnored is the BuildChanged of an install from the lockfile over a
+// tree where pnpm left builds out: what the download left pending (pnpmPendingBuilds'
+// record) and the packages left out before. Unsure: the whole tree.
+func pnpmPendingAndIgnored(read func(rel string) ([]byte, error), ignored []string) ([]string, string, bool) {
+	if ignored == nil {
+		return nil, "a left-out build not understood", false
+	}
+	data, err := read(pnpmModulesFile)
+	if err != nil || len(data) > pnpmModulesMaxJSON {
+		return nil, "node_modules/.modules.yaml unreadable", false
+	}
+	var mods struct {
+		PendingBuilds *[]string `json:"pendingBuilds" yaml:"pendingBuilds"`
+	}
+	if json.Unmarshal(data, &mods) != nil {
+		mods.PendingBuilds = nil
+		if len(data) > pnpmModulesMaxYAML || yaml.Unmarshal(data, &mods) != nil {
+			return nil, "node_modules/.modules.yaml not understood", false
+		}
+	}
+	if mods.PendingBuilds == nil {
+		return nil, "node_modules/.modules.yaml records no pendingBuilds", false
+	}
+	pending, ok := pnpmDepPathNames(*mods.PendingBuilds)
+	if !ok {
+		return nil, "a pending build not understood", false
+	}
+	names := slices.Clone(pending)
+	for _, n := range ignored {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names, "pnpm left pending " + strings.Join(pending, ", ") + "; left out before " + strings.Join(ignored, ", "), true
 }
