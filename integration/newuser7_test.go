@@ -88,3 +88,52 @@ func TestNewuser7PnpmBuildAllowedLater(t *testing.T) {
 		}
 	})
 }
+
+// yarn berry's `yarn install --immutable` (found trying phylum-box as a new user,
+// session 7): the resolve step added --mode=update-lockfile, which yarn refuses
+// with --immutable (a usage error, exit 1) where bare yarn installs. Asserted: a
+// Plug'n'Play project whose .pnp.cjs is gone installs with no resolve step and
+// yarn's .pnp.cjs back; a package.json the lockfile does not cover fails as bare
+// yarn fails (YN0028, exit 1) with nothing synced, and the plain install of it (the
+// twin) resolves and succeeds.
+func TestNewuser7BerryImmutable(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		pnp := berryPnpSetup(t, b)
+		if err := os.Remove(pnp); err != nil {
+			t.Fatal(err)
+		}
+		rep := b.reportPath("immutable.json")
+		r := b.tool(rep, "yarn", "install", "--immutable")
+		wantCode(t, r, 0, "yarn install --immutable")
+		if got := readSpeedReport(t, rep).phases(); slices.Contains(got, "resolve") || !slices.Contains(got, "download") {
+			t.Errorf("yarn install --immutable ran %v, want no resolve step and the download", got)
+		}
+		if data, err := os.ReadFile(pnp); err != nil || !strings.Contains(string(data), `"is-odd"`) {
+			t.Errorf("no .pnp.cjs with is-odd after yarn install --immutable: %v", err)
+		}
+
+		// A dependency yarn.lock lacks: --immutable fails, nothing reaches the project.
+		data, err := os.ReadFile(filepath.Join(b.Project, "package.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		grown := strings.Replace(string(data), `"is-odd": "3.0.1"`, `"is-odd": "3.0.1", "is-number": "6.0.0"`, 1)
+		if grown == string(data) {
+			t.Fatalf("package.json has no is-odd 3.0.1 to add beside:\n%s", data)
+		}
+		writeProjectFile(t, b, "package.json", grown)
+		before := projectState(t, b.Project)
+		r = b.tool("", "yarn", "install", "--immutable")
+		wantCode(t, r, 1, "yarn install --immutable with a lockfile that lacks a dependency")
+		if !strings.Contains(r.Stdout+r.Stderr, "YN0028") {
+			t.Errorf("the immutable install did not fail with yarn's own YN0028:\n%s", r)
+		}
+		assertSameTree(t, before, projectState(t, b.Project), "a failed yarn install --immutable")
+		r = b.tool("", "yarn", "install")
+		wantCode(t, r, 0, "yarn install of the same project (the twin)")
+		if lock, _ := os.ReadFile(filepath.Join(b.Project, "yarn.lock")); !strings.Contains(string(lock), "is-number@npm:6.0.0") {
+			t.Errorf("the twin's yarn.lock lacks is-number 6.0.0")
+		}
+	})
+}

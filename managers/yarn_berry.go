@@ -149,6 +149,14 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	p.Steps.Resolve = &Step{Args: concat(run.net, lead, prefix, []string{sub}, rest, []string{"--mode=update-lockfile"}), Env: netEnv, Network: true, Credentials: true}
 	p.Steps.Download = &Step{Args: concat(run.net, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: netEnv, Network: true, Credentials: true}
 	p.Steps.Build = &Step{Args: concat(run.build, lead, []string{"rebuild"}), Env: buildEnv, AppendChanged: true}
+	if sub == "install" && berryImmutable(rest) {
+		// yarn refuses --immutable with --mode=update-lockfile (a usage error, exit 1,
+		// where bare yarn installs). The committed lockfile may not change: it is
+		// prechecked as it is and the download, install --immutable, fails as bare
+		// yarn does when it is out of date (newuser7_test.go).
+		p.Steps.Resolve = nil
+		p.Notes = append(p.Notes, "yarn: install --immutable: no resolve step; the committed yarn.lock is prechecked as it is")
+	}
 	// Nothing to do (berrynoop.go).
 	p.Steps.UpToDate = berryNoopCheck(env, y, prefix, cmd, rest, root, dir, workspaces, rc)
 	if err := berryProjectScripts(p, workspaces, concat(run.build, lead)); err != nil { // rootscripts_berry.go
@@ -261,4 +269,17 @@ func berryScratchRelease(p *Plan) error {
 	p.Scratch.Files[filepath.ToSlash(rel)] = string(data)
 	p.Scratch.Files[".yarnrc.yml"] = "yarnPath: " + filepath.ToSlash(rel) + "\n"
 	return nil
+}
+
+// berryImmutable: the install's own flags ask for an immutable lockfile.
+func berryImmutable(rest []string) bool {
+	for _, a := range rest {
+		if a == "--" {
+			return false
+		}
+		if a == "--immutable" {
+			return true
+		}
+	}
+	return false
 }
