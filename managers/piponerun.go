@@ -137,6 +137,7 @@ func (m pipManager) pipWithOneRun(full *Plan, args []string, env Env) *Plan {
 		[]string{"--only-binary", ":all:", "--report", "-", "--quiet"})
 	step.Env = append(slices.Clone(step.Env), "PIP_NO_CACHE_DIR=1")
 	step.Installs = true
+	step.Name = pipShown(m.name, args) + " (one run: wheels only)"
 	one.Steps.Resolve = &step
 	cert := pipUserCert(env)
 	pr := &pipResolver{src: pipGatherSources(a, env, venv), auth: pipUserAuth(env), home: env.Home, plan: &one,
