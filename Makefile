@@ -32,7 +32,7 @@ unit: $(SUMMARY)
 	$(GO) test -tags '$(TAGS)' -race -count=1 -timeout 25m -json $(UNIT_PKGS) 2>&1 | $(SUMMARY)
 
 integration: build $(SUMMARY)
-	PHYLUM_BOX_BIN=$(CURDIR)/bin/phylum-box $(GO) test -tags '$(TAGS)' -count=1 -timeout 60m -json ./integration/... 2>&1 | $(SUMMARY)
+	PHYLUM_BOX_BIN=$(CURDIR)/bin/phylum-box $(GO) test -tags '$(TAGS)' -count=1 -timeout 80m -json ./integration/... 2>&1 | tee bin/integration.json | $(SUMMARY)
 
 $(SUMMARY): hack/testsummary/main.go
 	$(GO) build -o $@ ./hack/testsummary
