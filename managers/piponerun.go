@@ -165,21 +165,24 @@ func pipTargetOpt(a *pipArgv) (opt, val string, ok bool) {
 
 // pipOneRunReport is the part of the one run's report read beyond pipReportDoc.
 type pipOneRunReport struct {
-	Install []struct {
-		Metadata struct {
-			Name         string   `json:"name"`
-			Version      string   `json:"version"`
-			RequiresDist []string `json:"requires_dist"`
-		} `json:"metadata"`
-		Requested    bool `json:"requested"`
-		DownloadInfo struct {
-			URL         string `json:"url"`
-			ArchiveInfo *struct {
-				Hash   string            `json:"hash"`
-				Hashes map[string]string `json:"hashes"`
-			} `json:"archive_info"`
-		} `json:"download_info"`
-	} `json:"install"`
+	Install []pipOneRunItem `json:"install"`
+}
+
+// pipOneRunItem is one package of the report's install list.
+type pipOneRunItem struct {
+	Metadata struct {
+		Name         string   `json:"name"`
+		Version      string   `json:"version"`
+		RequiresDist []string `json:"requires_dist"`
+	} `json:"metadata"`
+	Requested    bool `json:"requested"`
+	DownloadInfo struct {
+		URL         string `json:"url"`
+		ArchiveInfo *struct {
+			Hash   string            `json:"hash"`
+			Hashes map[string]string `json:"hashes"`
+		} `json:"archive_info"`
+	} `json:"download_info"`
 }
 
 type pipOneRunCheck struct {

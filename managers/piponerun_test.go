@@ -106,21 +106,7 @@ func TestPipOneRunNewer(t *testing.T) {
 		var doc pipOneRunReport
 		for _, it := range items {
 			f := strings.SplitN(it, " ", 3)
-			var e = struct {
-				Metadata struct {
-					Name         string   `json:"name"`
-					Version      string   `json:"version"`
-					RequiresDist []string `json:"requires_dist"`
-				} `json:"metadata"`
-				Requested    bool `json:"requested"`
-				DownloadInfo struct {
-					URL         string `json:"url"`
-					ArchiveInfo *struct {
-						Hash   string            `json:"hash"`
-						Hashes map[string]string `json:"hashes"`
-					} `json:"archive_info"`
-				} `json:"download_info"`
-			}{}
+			var e pipOneRunItem
 			e.Metadata.Name, e.Metadata.Version = f[0], f[1]
 			if len(f) == 3 {
 				e.Metadata.RequiresDist = strings.Split(f[2], ";;")
