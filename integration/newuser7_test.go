@@ -91,7 +91,8 @@ func TestNewuser7PnpmBuildAllowedLater(t *testing.T) {
 
 // yarn berry's `yarn install --immutable` (found trying phylum-box as a new user,
 // session 7): the resolve step added --mode=update-lockfile, which yarn refuses
-// with --immutable (a usage error, exit 1) where bare yarn installs. Asserted: a
+// with --immutable, --frozen-lockfile and --immutable-cache (a usage error, exit
+// 1) where bare yarn installs. Asserted: a
 // Plug'n'Play project whose .pnp.cjs is gone installs with no resolve step and
 // yarn's .pnp.cjs back; a package.json the lockfile does not cover fails as bare
 // yarn fails (YN0028, exit 1) with nothing synced, and the plain install of it (the
@@ -111,6 +112,19 @@ func TestNewuser7BerryImmutable(t *testing.T) {
 		}
 		if data, err := os.ReadFile(pnp); err != nil || !strings.Contains(string(data), `"is-odd"`) {
 			t.Errorf("no .pnp.cjs with is-odd after yarn install --immutable: %v", err)
+		}
+		// --frozen-lockfile, yarn's deprecated spelling of --immutable, too.
+		if err := os.Remove(pnp); err != nil {
+			t.Fatal(err)
+		}
+		rep = b.reportPath("frozen.json")
+		r = b.tool(rep, "yarn", "install", "--frozen-lockfile")
+		wantCode(t, r, 0, "yarn install --frozen-lockfile")
+		if got := readSpeedReport(t, rep).phases(); slices.Contains(got, "resolve") || !slices.Contains(got, "download") {
+			t.Errorf("yarn install --frozen-lockfile ran %v, want no resolve step and the download", got)
+		}
+		if _, err := os.Stat(pnp); err != nil {
+			t.Errorf("no .pnp.cjs after yarn install --frozen-lockfile: %v", err)
 		}
 
 		// A dependency yarn.lock lacks: --immutable fails, nothing reaches the project.
@@ -134,6 +148,20 @@ func TestNewuser7BerryImmutable(t *testing.T) {
 		wantCode(t, r, 0, "yarn install of the same project (the twin)")
 		if lock, _ := os.ReadFile(filepath.Join(b.Project, "yarn.lock")); !strings.Contains(string(lock), "is-number@npm:6.0.0") {
 			t.Errorf("the twin's yarn.lock lacks is-number 6.0.0")
+		}
+		// --immutable-cache alone: the resolve step goes without it (yarn refuses it
+		// with --mode=update-lockfile), the download keeps it.
+		if err := os.Remove(pnp); err != nil {
+			t.Fatal(err)
+		}
+		rep = b.reportPath("immutable-cache.json")
+		r = b.tool(rep, "yarn", "install", "--immutable-cache")
+		wantCode(t, r, 0, "yarn install --immutable-cache")
+		if got := readSpeedReport(t, rep).phases(); !slices.Contains(got, "resolve") || !slices.Contains(got, "download") {
+			t.Errorf("yarn install --immutable-cache ran %v, want the resolve step and the download", got)
+		}
+		if data, err := os.ReadFile(pnp); err != nil || !strings.Contains(string(data), `"is-number"`) {
+			t.Errorf("no .pnp.cjs with is-number after yarn install --immutable-cache: %v", err)
 		}
 	})
 }

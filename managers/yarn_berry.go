@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/phylum-box/phylum-box/precheck"
@@ -149,11 +150,18 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	p.Steps.Resolve = &Step{Args: concat(run.net, lead, prefix, []string{sub}, rest, []string{"--mode=update-lockfile"}), Env: netEnv, Network: true, Credentials: true}
 	p.Steps.Download = &Step{Args: concat(run.net, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: netEnv, Network: true, Credentials: true}
 	p.Steps.Build = &Step{Args: concat(run.build, lead, []string{"rebuild"}), Env: buildEnv, AppendChanged: true}
-	if sub == "install" && berryImmutable(rest) {
-		// yarn refuses --immutable with --mode=update-lockfile (a usage error, exit 1,
-		// where bare yarn installs). The committed lockfile may not change: it is
-		// prechecked as it is and the download, install --immutable, fails as bare
-		// yarn does when it is out of date (newuser7_test.go).
+	if sub == "install" && berryFlag(rest, "--immutable-cache") {
+		// yarn refuses --immutable-cache with --mode=update-lockfile too: the resolve
+		// step goes without it, and the download, which fills the cache, keeps it.
+		p.Steps.Resolve.Args = slices.DeleteFunc(p.Steps.Resolve.Args, func(a string) bool { return a == "--immutable-cache" })
+		p.Steps.Download.Args = append(p.Steps.Download.Args, "--immutable-cache")
+	}
+	if sub == "install" && (berryFlag(rest, "--immutable") || berryFlag(rest, "--frozen-lockfile")) {
+		// yarn refuses --immutable (and --frozen-lockfile, its deprecated spelling)
+		// with --mode=update-lockfile (a usage error, exit 1, where bare yarn
+		// installs). The committed lockfile may not change: it is prechecked as it is
+		// and the download, install --immutable, fails as bare yarn does when it is
+		// out of date (newuser7_test.go).
 		p.Steps.Resolve = nil
 		p.Notes = append(p.Notes, "yarn: install --immutable: no resolve step; the committed yarn.lock is prechecked as it is")
 	}
@@ -271,13 +279,13 @@ func berryScratchRelease(p *Plan) error {
 	return nil
 }
 
-// berryImmutable: the install's own flags ask for an immutable lockfile.
-func berryImmutable(rest []string) bool {
+// berryFlag: the install's own arguments hold flag (before any "--").
+func berryFlag(rest []string, flag string) bool {
 	for _, a := range rest {
 		if a == "--" {
 			return false
 		}
-		if a == "--immutable" {
+		if a == flag {
 			return true
 		}
 	}
