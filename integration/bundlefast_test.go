@@ -54,19 +54,7 @@ func TestBundleFastFetch(t *testing.T) {
 		mal := regMalDB(t, m, "RubyGems", "pbox_dep")
 		b := bundleProject(t, m, gs, "pbox_greet", "pbox_fx")
 		containmentOnly(t, m, b.Home) // the sandbox alone: the extconf.rb tries the network
-		wantCode(t, b.bundle(db, "install"), 0, "bundle install")
-		lockPath := filepath.Join(b.Project, "Gemfile.lock")
-		lock, err := os.ReadFile(lockPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vendor := filepath.Join(b.Project, "vendor", "bundle")
-		removeGems := func() {
-			t.Helper()
-			if err := os.RemoveAll(vendor); err != nil {
-				t.Fatal(err)
-			}
-		}
+		lockPath, lock, removeGems := bundleInstalledLock(t, b, db)
 		downloadArgs := func(pr *speedReport) string {
 			for _, s := range pr.Steps {
 				if s.Phase == "download" {

@@ -23,19 +23,7 @@ func TestSpeedBundleFromLockfile(t *testing.T) {
 		db := regMalDB(t, m, "RubyGems")
 		mal := regMalDB(t, m, "RubyGems", "pbox_dep")
 		b := bundleProject(t, m, gs, "pbox_greet")
-		wantCode(t, b.bundle(db, "install"), 0, "bundle install")
-		lockPath := filepath.Join(b.Project, "Gemfile.lock")
-		lock, err := os.ReadFile(lockPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vendor := filepath.Join(b.Project, "vendor", "bundle")
-		removeGems := func() {
-			t.Helper()
-			if err := os.RemoveAll(vendor); err != nil {
-				t.Fatal(err)
-			}
-		}
+		lockPath, lock, removeGems := bundleInstalledLock(t, b, db)
 
 		// The lockfile, installed as it is: download and build only.
 		removeGems()
@@ -132,4 +120,24 @@ func TestSpeedBundleFromLockfileCodeGemfile(t *testing.T) {
 			t.Errorf("the locked gems were not installed\n%s", r)
 		}
 	})
+}
+
+// bundleInstalledLock installs b's Gemfile with phylum-box and returns the
+// Gemfile.lock it wrote (path and content) and a func that removes the installed
+// gems (vendor/bundle), so the next install starts from the lockfile alone.
+func bundleInstalledLock(t *testing.T, b *box, db string) (lockPath string, lock []byte, removeGems func()) {
+	t.Helper()
+	wantCode(t, b.bundle(db, "install"), 0, "bundle install")
+	lockPath = filepath.Join(b.Project, "Gemfile.lock")
+	lock, err := os.ReadFile(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendor := filepath.Join(b.Project, "vendor", "bundle")
+	return lockPath, lock, func() {
+		t.Helper()
+		if err := os.RemoveAll(vendor); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
