@@ -21,7 +21,7 @@ func TestProjectNpmrcCarriageReturnGit(t *testing.T) {
 		dead, _ := loopbackListener(t) // accepts and closes: the real git fails at once
 		evil := fmt.Sprintf("#!/bin/sh\nexec node -e \"require('net').connect(%d,'127.0.0.1',function(){this.end('PBOX-EVIL-GIT '+process.argv.join(' '))})\" -- \"$@\"\n", canary.Port)
 		writeFile(t, filepath.Join(b.Project, "evil-git"), evil, 0o755)
-		writeProjectFile(t, b, ".npmrc", "save-exact=true\rgit="+filepath.Join(b.Project, "evil-git")+"\n")
+		writeProjectFile(t, b, ".npmrc", "fetch-retries=0\nsave-exact=true\rgit="+filepath.Join(b.Project, "evil-git")+"\n")
 		r := b.tool("", "npm", "install", fmt.Sprintf("git+ssh://git@127.0.0.1:%d/x/y.git", dead))
 		if r.Code == 0 {
 			t.Fatalf("a git dependency on a dead host installed:\n%s", r)
