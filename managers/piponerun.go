@@ -136,6 +136,9 @@ func (m pipManager) pipWithOneRun(full *Plan, args []string, env Env) *Plan {
 	step.Args = concat(pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "quiet", "verbose", "proxy", "log", "log-file", "local-log"),
 		[]string{"--only-binary", ":all:", "--report", "-", "--quiet"})
 	step.Env = append(slices.Clone(step.Env), "PIP_NO_CACHE_DIR=1")
+	if path := pipProbeFreePATH(a, env, venv); path != "" {
+		step.Env = append(step.Env, path) // wheels only: pip starts no program but its User-Agent probes (py8_probes.go)
+	}
 	step.Installs = true
 	step.Name = pipShown(m.name, args) + " (one run: wheels only)"
 	one.Steps.Resolve = &step
