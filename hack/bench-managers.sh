@@ -41,7 +41,10 @@
 #   BENCH_OWNER=uid:gid hack/bench-managers.sh           (as root: chown the projects,
 #        so they are not root-owned and phylum-box uses the overlay, not a staging copy)
 #   PROFILE=DIR hack/bench-managers.sh                   (after each case one more, untimed
-#        `phylum-box -v CMD`, its output kept in DIR/CASE.log: where the time goes)
+#        `phylum-box -v CMD`, its output kept in DIR/CASE.log: where the time goes,
+#        and a Go CPU profile of phylum-box's own process in DIR/CASE.pprof:
+#        go tool pprof -top PHYLUM_BOX DIR/CASE.pprof; the log's last line is
+#        that process's own CPU seconds, the containers not counted)
 #   MEASURE=cpu hack/bench-managers.sh                   (CPU seconds of the whole process
 #        tree, the containers' processes included — perf stat's task-clock — instead of
 #        wall seconds; run lines show both. On a machine others load, wall time measures
@@ -157,7 +160,8 @@ profile() {
 	mkdir -p "$PROFILE"
 	"$2"
 	shift 2
-	"$bin" -v "$@" >"$log" 2>&1 || echo "bench-managers: the -v run failed, see $log" >&2
+	rm -f "${log%.log}.pprof"
+	PHYLUM_BOX_CPUPROFILE=${log%.log}.pprof "$bin" -v "$@" >"$log" 2>&1 || echo "bench-managers: the -v run failed, see $log" >&2
 	echo "bench-managers: phylum-box -v $* in $log"
 }
 

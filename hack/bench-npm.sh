@@ -25,7 +25,9 @@
 #        seconds: on a machine others load, wall time measures the scheduler more than the
 #        command, and a sandboxed run, with more processes, waits longer for its turns)
 #   PROFILE=DIR hack/bench-npm.sh                        (after each case one more, untimed
-#        `phylum-box -v CMD`, its output kept in DIR/npm-CASE.log: where the time goes)
+#        `phylum-box -v CMD`, its output kept in DIR/npm-CASE.log: where the time goes, and
+#        a Go CPU profile of phylum-box's own process in DIR/npm-CASE.pprof, the log's last
+#        line its own CPU seconds)
 #   MONITOR=off hack/bench-npm.sh                        (phylum-box without the behaviour
 #        monitor and the static analysis: `behaviour: {monitor: false}`, `analysis: {block:
 #        none}` in a user policy; MONITOR=on, the default, uses the default policy. Both
@@ -153,7 +155,8 @@ profile() {
 	mkdir -p "$PROFILE"
 	"$2"
 	shift 2
-	"$bin" -v "$@" >"$log" 2>&1 || echo "bench-npm: the -v run failed, see $log" >&2
+	rm -f "${log%.log}.pprof"
+	PHYLUM_BOX_CPUPROFILE=${log%.log}.pprof "$bin" -v "$@" >"$log" 2>&1 || echo "bench-npm: the -v run failed, see $log" >&2
 	echo "bench-npm: phylum-box -v $* in $log"
 }
 # trash PATH...: what a run left is moved out of the way (a rename into $work/trash),
