@@ -9,6 +9,8 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	// First: the container's init process is this same binary re-executed as
 	// "phylum-box init", and earlyinit takes over before the rest is initialised.
 	_ "github.com/phylum-box/phylum-box/cmd/phylum-box/internal/earlyinit"
@@ -31,13 +33,15 @@ func main() {
 
 // startCPUProfile writes a Go CPU profile of this process (not of the
 // containers' processes) to path when it is set: a developer's switch for
-// issue 12's profiling (go tool pprof BINARY PATH). The file is created new
-// (O_EXCL), so the switch never overwrites an existing file.
+// issue 12's profiling (go tool pprof BINARY PATH). The file is truncated: a
+// rootless run re-executes itself from a sealed copy (container.ReexecSealed)
+// after this started, and the profile is the re-executed process's; its own
+// CPU seconds count the time before the exec too (the same process).
 func startCPUProfile(path string) func() {
 	if path == "" {
 		return func() {}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "phylum-box: PHYLUM_BOX_CPUPROFILE: %v\n", err)
 		return func() {}
@@ -46,6 +50,14 @@ func startCPUProfile(path string) func() {
 		fmt.Fprintf(os.Stderr, "phylum-box: PHYLUM_BOX_CPUPROFILE: %v\n", err)
 		f.Close()
 		return func() {}
+	}
+	// The runtime samples each thread with its own timer (timer_create), and
+	// arms the process-wide ITIMER_PROF too. An itimer survives execve: a
+	// command phylum-box hands over to (syscall.Exec: pass-through, the sealed
+	// re-exec) would die of its SIGPROF ("Profiling timer expired"). Disarmed,
+	// the per-thread timers, which exec deletes, still sample every thread.
+	if _, err := unix.Setitimer(unix.ItimerProf, unix.Itimerval{}); err != nil {
+		fmt.Fprintf(os.Stderr, "phylum-box: PHYLUM_BOX_CPUPROFILE: %v\n", err)
 	}
 	return func() {
 		pprof.StopCPUProfile()
