@@ -543,7 +543,7 @@ func (lr *linkRules) shimPaths(s *pnpmShim) string {
 // that file: the program its #! line names (or its extension implies), with the
 // #! line's arguments, and nothing else.
 func (lr *linkRules) shimRuns(s *pnpmShim, realFile string) string {
-	data, err := lr.view.ReadFile(realFile)
+	data, err := readShebangLine(lr.view, realFile)
 	if err != nil {
 		return "a pnpm shim for " + s.target + ", which cannot be read"
 	}
