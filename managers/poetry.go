@@ -233,7 +233,8 @@ func (m poetryManager) plan(args []string, env Env, usedOut *map[string]bool) (*
 	p.Steps.Fetched = poetryWork + "/dist" // read by the static analysis before the build
 	p.Steps.Build = &Step{
 		Args: []string{"sh", "-c", `eval "$PHYLUM_BOX_SCRIPT"`, work, filepath.Join(env.Home, poetryBuildFiles)},
-		Env:  append(stepEnv, "PIP_NO_CACHE_DIR=1", "PIP_NO_INDEX=1", "PHYLUM_BOX_SCRIPT="+poetryBuildScript),
+		Env: append(stepEnv, "PIP_NO_CACHE_DIR=1", "PIP_NO_INDEX=1", "PHYLUM_BOX_SCRIPT="+poetryBuildScript,
+			"PHYLUM_BOX_NO_PROGRAMS="+pipNoProgramsPATH),
 		Name: "poetry install",
 	}
 	p.Notes = append(p.Notes, "poetry: installing into the project's .venv with pip from the locked, prechecked files (offline); the root package with `poetry install --only-root`")
@@ -253,14 +254,21 @@ func finishHostDirs(p *Plan, dirs []string) error {
 // step fetched, offline: the locked versions as constraints, the project's direct
 // dependencies as requirements (pip evaluates markers and extras below them) —
 // both written by phylum-box from the validated lockfile ($1) —, Debian's
-// setuptools/wheel wheels for building sdists, then the project itself.
+// setuptools/wheel wheels for building sdists, then the project itself. When
+// the download fetched wheels only, pip builds nothing and starts no program:
+// its PATH names none, which spares its User-Agent probes (py8_probes.go).
 const poetryBuildScript = `set -e
 work="$0" in="$1"
 [ -x .venv/bin/python ] || python3 -m venv --copies .venv
 links="--find-links $work/dist"
 [ -d /usr/share/python-wheels ] && links="$links --find-links /usr/share/python-wheels"
 if [ -s "$in/requirements.txt" ]; then
-	.venv/bin/python -m pip install --no-index $links -c "$in/constraints.txt" -r "$in/requirements.txt"
+	path="$PATH"
+	for f in "$work"/dist/*; do
+		case "$f" in *.whl) ;; *) path="$PATH" && break ;; esac
+		path="${PHYLUM_BOX_NO_PROGRAMS:-$PATH}"
+	done
+	PATH="$path" .venv/bin/python -m pip install --no-index $links -c "$in/constraints.txt" -r "$in/requirements.txt"
 fi
 if [ -s "$in/install-root" ]; then
 	poetry install --only-root
