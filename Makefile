@@ -31,8 +31,13 @@ test: deps lint build unit integration
 unit: $(SUMMARY)
 	$(GO) test -tags '$(TAGS)' -race -count=1 -timeout 25m -json $(UNIT_PKGS) 2>&1 | $(SUMMARY)
 
+# The integration tests run three at a time (the tests that watch shared
+# directories, cgroups, timings or /etc stay serial: they do not call t.Parallel):
+# they wait on package managers and registries about a third of the time.
+IT_PARALLEL ?= 3
+
 integration: build $(SUMMARY)
-	PHYLUM_BOX_BIN=$(CURDIR)/bin/phylum-box $(GO) test -tags '$(TAGS)' -count=1 -timeout 80m -json ./integration/... 2>&1 | tee bin/integration.json | $(SUMMARY)
+	PHYLUM_BOX_BIN=$(CURDIR)/bin/phylum-box $(GO) test -tags '$(TAGS)' -count=1 -parallel $(IT_PARALLEL) -timeout 80m -json ./integration/... 2>&1 | tee bin/integration.json | $(SUMMARY)
 
 $(SUMMARY): hack/testsummary/main.go
 	$(GO) build -o $@ ./hack/testsummary

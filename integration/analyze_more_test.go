@@ -60,6 +60,7 @@ func wantBlocked(t *testing.T, r result, why, pkg, rule, evidence string) {
 // static analysis of the downloads, then the build under the monitor; --static
 // and local files are read only.
 func TestAnalyzeMorePyPI(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -126,6 +127,7 @@ func TestAnalyzeMorePyPI(t *testing.T) {
 }
 
 func TestAnalyzeMoreGems(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := regStartGems(t)
@@ -178,6 +180,7 @@ func TestAnalyzeMoreGems(t *testing.T) {
 // registry serving a poisoned crate of the same name) is not read: analyze reads
 // no project file.
 func TestAnalyzeMoreCrates(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := regStartCargo(t)
 		reg.AddCrate("pbox-am-bad", "1.0.0", nil, map[string]string{"src/lib.rs": "pub fn f() {}\n",

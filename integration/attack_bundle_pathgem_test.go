@@ -60,6 +60,7 @@ end
 }
 
 func TestBundleEvaluatedJSONTamperedPathGem(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	for _, c := range []struct{ name, tamper, want string }{
 		{"files", bundleTamperJSON, "matches its glob but was not evaluated"},

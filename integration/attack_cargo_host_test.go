@@ -30,6 +30,7 @@ func rustupCargo() string {
 // is refused and the wrapper never runs; with a data-only config it passes
 // through and cleans.
 func TestCargoCleanProjectWrapperRefused(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -72,6 +73,7 @@ func TestCargoCleanProjectWrapperRefused(t *testing.T) {
 // the project leads to a directory of the user's is refused, and cargo clean
 // deletes nothing there; one inside the project is cleaned.
 func TestCargoCleanTargetDirThroughSymlink(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -107,6 +109,7 @@ func TestCargoCleanTargetDirThroughSymlink(t *testing.T) {
 // project on the host with the user's environment and network. It is planned like
 // `cargo run -- --help`: the program runs, in the offline build.
 func TestCargoXtaskHelpSandboxed(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)

@@ -22,6 +22,7 @@ const pingJS = "require('net').connect(443, '203.0.113.9').on('error', () => {})
 // node_modules/prebuild-install/ for the fetcher, and a fetcher's network attempt
 // is only a warning (medium). The connect to an IP address must still block.
 func TestAttackDetectFetcherArgument(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		// The legitimate twin: a native package whose install runs the real
@@ -71,6 +72,7 @@ while [ ! -e "$d/done" ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done
 // A package's orphaned process that looks like npm (`node …/npm-cli.js`) connects
 // out: the recorder marks it Manager and judgeBehaviour only logs it.
 func TestAttackDetectManagerLookalike(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		// The legitimate twin: the same background helper that only builds a file.
@@ -111,6 +113,7 @@ func TestAttackDetectManagerLookalike(t *testing.T) {
 // require-time payload hide its eval from PB-ANALYSIS-EVAL-DECODE (high), and
 // nothing else sees code that runs only when the application require()s it.
 func TestAttackDetectAnalysisMatchCap(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		padding := strings.Repeat("eval(\"0\");\n", 64)
@@ -146,6 +149,7 @@ func TestAttackDetectAnalysisMatchCap(t *testing.T) {
 // user's policy ignores the network rule for that one (a telemetry ping judged a
 // false alarm), the attack is ignored with it.
 func TestAttackDetectSpoofedPackageEnv(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		pinger := map[string]string{
@@ -185,6 +189,7 @@ func TestAttackDetectSpoofedPackageEnv(t *testing.T) {
 // outside the package or a nested node_modules never reaches the sandbox, where
 // an install script prints whatever it finds.
 func TestAttackAnalyzeLocalDirLinks(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -226,6 +231,7 @@ func TestAttackAnalyzeLocalDirLinks(t *testing.T) {
 // that name here; TestAttackDetectSpoofedPackageEnv's twin covers an ignored
 // package installing.
 func TestAttackDetectSpoofedDownloaderName(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		// The legitimate twin: a script that passes its own lifecycle variables on
@@ -261,6 +267,7 @@ func TestAttackDetectSpoofedDownloaderName(t *testing.T) {
 // ~/.profile), ~/.config/fish/config.fish, ~/.gitconfig (core.pager,
 // core.sshCommand, aliases run programs) and a ~/.local/bin shadow of git.
 func TestAttackDetectPersistenceNotDecoyed(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		// The legitimate twin: a build that keeps a cache in ~/.cache.
@@ -302,6 +309,7 @@ func TestAttackDetectPersistenceNotDecoyed(t *testing.T) {
 // short-lived processes that each detach (setsid, medium: a warning) fill it, and
 // the connect that follows (high) is never judged.
 func TestAttackDetectMonitorFlood(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		// 4200 processes that each call setsid: more hits than the recorder

@@ -14,6 +14,7 @@ import (
 // line of its own, left out of the networked steps. The twin: a CRLF .npmrc naming
 // a registry installs from it.
 func TestProjectNpmrcCarriageReturnGit(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

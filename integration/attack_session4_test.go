@@ -123,6 +123,7 @@ func gemDataTwoMembers(t *testing.T, data []byte, replace map[string]string) []b
 // before the build; its twin, the same two-member layout with a clean extconf.rb
 // in both, installs.
 func TestAttackSession4GemGzipMembers(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := regStartGems(t)
@@ -163,6 +164,7 @@ func TestAttackSession4GemGzipMembers(t *testing.T) {
 // names is blocked before the build; the twins, the same layouts with a plain
 // setup.py, install.
 func TestAttackSession4SdistMemberNames(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -218,6 +220,7 @@ func TestAttackSession4SdistMemberNames(t *testing.T) {
 // unchanged. The twin: the
 // same Gemfile without the committed file installs the registry's gem.
 func TestAttackSession4BundleCommittedCache(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := regStartGems(t)
@@ -262,6 +265,7 @@ func TestAttackSession4BundleCommittedCache(t *testing.T) {
 // project has one, as Poetry's is; the twin, the same install without it, blocks the
 // payload (analysis) and installs the plain sdist.
 func TestAttackSession4PipWorkDirLink(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)

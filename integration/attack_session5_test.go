@@ -57,6 +57,7 @@ snapshots:
 // byte-identical. The twin: the same lockfile with the tarball on the configured
 // registry adds in one networked run.
 func TestAttackSession5PnpmLockForeignTarball(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := startNpmLocalRegistry(t, "")
@@ -119,6 +120,7 @@ func TestAttackSession5PnpmLockForeignTarball(t *testing.T) {
 // same dependency as the "latest" tag, no such directory, adds in one run and is
 // the registry's package, checked.
 func TestAttackSession5YarnImplicitDirectory(t *testing.T) {
+	t.Parallel()
 	classic := pmFlavours()[0]
 	if classic.name != "yarn-classic" {
 		t.Fatalf("pmFlavours()[0] is %s, want yarn-classic", classic.name)
@@ -204,6 +206,7 @@ func TestAttackSession5YarnImplicitDirectory(t *testing.T) {
 // refuse the cache the previous install filled), and the deep package is
 // installed. (Rootless has no walk; run in both modes.)
 func TestAttackSession5YarnDeepCache(t *testing.T) {
+	t.Parallel()
 	classic := pmFlavours()[0]
 	if classic.name != "yarn-classic" {
 		t.Fatalf("pmFlavours()[0] is %s, want yarn-classic", classic.name)

@@ -38,6 +38,7 @@ func (reg *npmLocalRegistry) publishSecond(name, version string, manifest map[st
 // node-gyp, a bin of a dependency nested under it, runs and writes built.txt),
 // like its twin without the gypfile field. Root and rootless.
 func TestAttackSession6YarnGypfileFalse(t *testing.T) {
+	t.Parallel()
 	classic := pmFlavours()[0]
 	if classic.name != "yarn-classic" {
 		t.Fatalf("pmFlavours()[0] is %s, want yarn-classic", classic.name)

@@ -20,6 +20,7 @@ import (
 // byte; -v neither, with a Gemfile.lock section line made of escapes. Root and
 // rootless.
 func TestAttackSession7BundlePathEscapes(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -79,6 +80,7 @@ func TestAttackSession7BundlePathEscapes(t *testing.T) {
 // network (the canary). The plain twin installs from the lockfile with download
 // and build only. Root and rootless.
 func TestAttackSession7BundleFromLockJoinedLines(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)

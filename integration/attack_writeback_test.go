@@ -26,6 +26,7 @@ if (require('./package.json').name === 'create-pbox-hookspath') {
 `
 
 func TestAttackWriteBackHooksPath(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

@@ -36,6 +36,7 @@ func hostOutput(t testing.TB, m mode, dir string, argv ...string) string {
 // the install stops at the sync (exit 4), both are named, nothing is synced. With
 // npm, yarn classic and pnpm.
 func TestBinShimPlantedByScriptRefused(t *testing.T) {
+	t.Parallel()
 	for _, fl := range binFlavours() {
 		t.Run(fl.name, func(t *testing.T) {
 			forEachMode(t, func(t *testing.T, m mode) {
@@ -94,6 +95,7 @@ func binFlavours() []binFlavour {
 // declaring one install with npm, yarn classic and pnpm; their .bin entries (links,
 // or pnpm's shims) are synced and run on the host afterwards.
 func TestBinShimDeclaredBinsSynced(t *testing.T) {
+	t.Parallel()
 	for _, fl := range binFlavours() {
 		t.Run(fl.name, func(t *testing.T) {
 			forEachMode(t, func(t *testing.T, m mode) {
@@ -117,6 +119,7 @@ func TestBinShimDeclaredBinsSynced(t *testing.T) {
 // default, with the policy entry to add; with allow_bins it installs and its bin is
 // the project's node.
 func TestBinShimShadowingBinNeedsPolicy(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -143,6 +146,7 @@ func TestBinShimShadowingBinNeedsPolicy(t *testing.T) {
 // classic links it straight into the workspace); both are synced and the bin runs
 // on the host.
 func TestBinShimWorkspaceLinksSynced(t *testing.T) {
+	t.Parallel()
 	for _, fl := range binFlavours() {
 		t.Run(fl.name, func(t *testing.T) {
 			forEachMode(t, func(t *testing.T, m mode) {
@@ -178,6 +182,7 @@ func TestBinShimWorkspaceLinksSynced(t *testing.T) {
 // itself afterwards; the package's own is left as the script made it). Refused,
 // nothing synced.
 func TestBinShimRewrittenBinRefused(t *testing.T) {
+	t.Parallel()
 	for _, fl := range binFlavours() {
 		t.Run(fl.name, func(t *testing.T) {
 			forEachMode(t, func(t *testing.T, m mode) {

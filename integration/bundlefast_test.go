@@ -38,6 +38,7 @@ void Init_pbox_fx(void) { rb_define_global_function("pbox_fx_answer", fx_answer,
 `
 
 func TestBundleFastFetch(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	if _, err := os.Stat("/usr/bin/curl"); err != nil {
 		skipf(t, "curl is missing")
@@ -149,6 +150,7 @@ func TestBundleFastFetch(t *testing.T) {
 // A lockfile whose gem versions name paths: the fast download is not taken (the
 // names are not file names) and nothing is written outside the project.
 func TestBundleFastFetchHostileLockfile(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)

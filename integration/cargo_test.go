@@ -48,6 +48,7 @@ func cargoGreetRegistry(t testing.TB) *cargoRegistry {
 }
 
 func TestCargoBuildFromLocalRegistry(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -67,6 +68,7 @@ func TestCargoBuildFromLocalRegistry(t *testing.T) {
 }
 
 func TestCargoMaliciousDependencyBlocked(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -86,6 +88,7 @@ func TestCargoMaliciousDependencyBlocked(t *testing.T) {
 }
 
 func TestCargoHostileBuildScriptContained(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := regStartCargo(t)
@@ -131,6 +134,7 @@ func TestCargoHostileBuildScriptContained(t *testing.T) {
 }
 
 func TestCargoNativeBuildScriptOffline(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := regStartCargo(t)
@@ -161,6 +165,7 @@ func TestCargoNativeBuildScriptOffline(t *testing.T) {
 // toolchain kept under $HOME (root's /root/.cargo here): the plan's HostPaths make
 // it visible, read-only, inside the sandbox, whose $HOME is otherwise empty.
 func TestCargoSparseRegistryWithRustup(t *testing.T) {
+	t.Parallel()
 	m := requireMode(t, "root")
 	const rustupCargo = "/root/.cargo/bin/cargo"
 	if _, err := os.Stat(rustupCargo); err != nil {
@@ -191,6 +196,7 @@ func TestCargoSparseRegistryWithRustup(t *testing.T) {
 // project is resolved, prechecked (the crate itself too), fetched, and built
 // offline; without --root it is refused.
 func TestCargoInstallIntoTheProject(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)

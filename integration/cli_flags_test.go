@@ -26,6 +26,7 @@ func cliLock(t *testing.T, m mode) string {
 // `--db PATH db status` was an unknown flag. The twin without --config shows the
 // config is what decides: no database there, the precheck is incomplete (exit 5).
 func TestGlobalFlagsAnyPosition(t *testing.T) {
+	t.Parallel()
 	db := sdDatabase(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		proj := cliLock(t, m)

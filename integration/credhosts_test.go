@@ -55,6 +55,7 @@ func credWantNoHit(t *testing.T, evil *pyIndex, password string, r result) {
 // the user's Poetry config locks; a project using only the private source
 // installs with its credentials.
 func TestCredHostsPoetry(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -136,6 +137,7 @@ func (b *box) pipNoIndexEnv(db string, args ...string) result {
 // listener still hears nothing); with no credentials in pip.conf the project's
 // extra index is reachable as before.
 func TestCredHostsPip(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)

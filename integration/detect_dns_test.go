@@ -19,6 +19,7 @@ import (
 const exfilHex = "6170695f6b65793d7365637265742d746f6b656e"
 
 func TestDetectDNSExfiltration(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		// dns.resolve goes through c-ares: a UDP socket connected to the
@@ -66,6 +67,7 @@ func TestDetectDNSExfiltration(t *testing.T) {
 }
 
 func TestDetectOutlivingProcess(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		// nohup and a double fork: both still run when npm is done; nothing

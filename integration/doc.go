@@ -11,4 +11,11 @@
 // `go test -tags seccomp ./integration/`; the binary is $PHYLUM_BOX_BIN or built into
 // a temporary directory. Every skipped half says why, and TestMain prints a summary
 // of skips at the end so CI output shows what did not run.
+//
+// Tests run side by side (t.Parallel; `make integration` passes -parallel 3): each
+// has its own projects, homes, registries and databases under the suite's scratch
+// root. A test that watches what all runs share — the host's temporary and state
+// directories, its process table, cgroups, /etc, or a duration — does not call
+// t.Parallel, so it runs alone, before the parallel ones. Invocation time limits
+// are doubled when tests run side by side (timeoutScale).
 package integration

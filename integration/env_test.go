@@ -6,6 +6,7 @@ import (
 )
 
 func TestEnvironmentIsScrubbed(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		// Injection vectors the caller may have set: none is on the allowlist.

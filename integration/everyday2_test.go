@@ -85,6 +85,7 @@ func depsBinary(t *testing.T, dir string) string {
 // build after the first failed with exit 4 ("target/debug/app: changed on the host
 // while the run went on") although nothing touched the host.
 func TestEveryday2CargoEditBuildRun(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := regNewBox(t, m)
@@ -116,6 +117,7 @@ func TestEveryday2CargoEditBuildRun(t *testing.T) {
 // environment variable the program prints); editing build.rs rebuilds and reruns the
 // script, whose two names (build-script-build, build_script_build-HASH) are one file.
 func TestEveryday2CargoBuildScriptEdited(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := regNewBox(t, m)
@@ -181,6 +183,7 @@ func bundleConfigKeys(t *testing.T, project string) []string {
 // no config, the install records only where the gems went (BUNDLE_PATH), which
 // `bundle exec` needs.
 func TestEveryday2BundleConfigAsTheUserHadIt(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -221,6 +224,7 @@ func TestEveryday2BundleConfigAsTheUserHadIt(t *testing.T) {
 // TestEveryday2BundleFailureNamesBundle: a failing step names Bundler, not the shell
 // phylum-box starts it with ("sh exited with status N").
 func TestEveryday2BundleFailureNamesBundle(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -248,6 +252,7 @@ func TestEveryday2BundleFailureNamesBundle(t *testing.T) {
 // (pnpm's workspace state file, rewritten with a new time stamp every run, was
 // "1 change(s) synced").
 func TestEveryday2PnpmSkippedBuildNotice(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	for _, allowed := range []bool{false, true} {
 		name := "not allowed"
@@ -296,6 +301,7 @@ func TestEveryday2PnpmSkippedBuildNotice(t *testing.T) {
 // phylum-box's (update or generate-lockfile); its failure names cargo, not sh. The
 // twin resolves a crate the registry has.
 func TestEveryday2CargoFailureNamesCargo(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -319,6 +325,7 @@ func TestEveryday2CargoFailureNamesCargo(t *testing.T) {
 // through to the host's bundler, with the network. It is refused (exit 2, nothing
 // fetched, the project unchanged); the twin, bundle install, installs the same gems.
 func TestBundleCacheIsNotRunOnTheHost(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)

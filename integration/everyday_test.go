@@ -48,6 +48,7 @@ func installedVersion(t *testing.T, dir, pkg string) string {
 // blocked, the project's yarn never runs; a pinned release is refused with the
 // command to run; the same command with a clean version installs.
 func TestEverydayNpxManagerIntercepted(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"npm", "yarn", "pnpm"} {
 		requireTool(t, tool)
 	}
@@ -122,6 +123,7 @@ func (s envSeen) want(t *testing.T, why string, want map[string]string) {
 // configure; another variable only when named (--keep-env, keep_env in the
 // config); a credential never, and naming one is refused.
 func TestEverydayInstallScriptEnv(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -163,6 +165,7 @@ func TestEverydayInstallScriptEnv(t *testing.T) {
 // moderate one), also in the JSON report; a blocked install has its own report and
 // no such summary.
 func TestEverydayFindingsSummary(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -201,6 +204,7 @@ var completeLogRE = regexp.MustCompile(`complete log of this run can be found in
 // names is a file on the host. The twin without a download installs, leaving no
 // log behind.
 func TestEverydayNetworkAdviceNamesHost(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -245,6 +249,7 @@ func TestEverydayNetworkAdviceNamesHost(t *testing.T) {
 // npm reads "v4.17.11" and "=4.17.11" in a lockfile as 4.17.11: check blocks them
 // like the plain version; the v-prefixed fixed version passes.
 func TestEverydayLooseLockfileVersions(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		lock := func(v string) {

@@ -12,6 +12,7 @@ import (
 // project's node_modules/.bin/yarn on the host; it is this machine's yarn now. A
 // project bin that is no package manager (tsc) runs as before.
 func TestExecManagerPassthroughRunsTheMachinesManager(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	requireTool(t, "yarn")
 	out, err := exec.Command("yarn", "--version").Output()

@@ -17,6 +17,7 @@ import (
 // names a non-registry source (a file: tarball) keeps resolve --package-lock-only,
 // then the download, then the build of what it added.
 func TestSpeedNpmAddOneFetchesInResolve(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

@@ -11,6 +11,7 @@ import (
 // project lives inside it (~/src/proj), so the sandbox must show the project and
 // hide its parent.
 func TestHomeSecretsAreInvisible(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		for rel := range homeSecrets {
@@ -62,6 +63,7 @@ func TestHomeSecretsAreInvisible(t *testing.T) {
 }
 
 func TestWritesOutsideTheProject(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		homeBefore := b.homeHash()
@@ -119,6 +121,7 @@ func TestWritesOutsideTheProject(t *testing.T) {
 // A hostile project (a cloned repository) ships symlinks that point at the caller's
 // secrets or system files; CMD writing through them must not reach the host.
 func TestPlantedSymlinksAreNotWrittenThrough(t *testing.T) {
+	t.Parallel()
 	forEachModeScratch(t, func(t *testing.T, m mode, scratch []string) {
 		b := newBox(t, m)
 		writeFile(t, filepath.Join(b.Home, ".bashrc"), "# the user's rc\n", 0o644)
@@ -182,6 +185,7 @@ rm up && mkdir up && echo pwned > up/pwned3`)
 // CMD creates symlinks that lead out of the project: the sync must refuse them (a
 // later tool following them would write outside), list them, and exit 4.
 func TestEscapingSymlinksAreRefused(t *testing.T) {
+	t.Parallel()
 	forEachModeScratch(t, func(t *testing.T, m mode, scratch []string) {
 		b := newBox(t, m)
 		before := treeHash(t, b.Project, true)
@@ -223,6 +227,7 @@ func TestEscapingSymlinksAreRefused(t *testing.T) {
 
 // Files with setuid/setgid bits are a way to persist privilege; the sync refuses them.
 func TestSetuidFilesAreRefused(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		r := b.sh(nil, `cp /bin/true suid && chmod 4755 suid && cp /bin/true sgid && chmod 2755 sgid && ls -l suid sgid`)
@@ -243,6 +248,7 @@ func TestSetuidFilesAreRefused(t *testing.T) {
 
 // .git/hooks runs code on the next commit: never synced unless --allow-git.
 func TestGitDirIsNotSynced(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		gitBefore := treeHash(t, filepath.Join(b.Project, ".git"), true)
@@ -284,6 +290,7 @@ func TestGitDirIsNotSynced(t *testing.T) {
 
 // --only limits what may be synced; anything else is refused and listed.
 func TestOnlyLimitsTheSync(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		before := treeHash(t, b.Project, true)
@@ -346,6 +353,7 @@ head -c 3000000 /dev/zero | tr '\0' a > big.bin
 `
 
 func TestSuccessfulRunSyncsExactlyItsChanges(t *testing.T) {
+	t.Parallel()
 	forEachModeScratch(t, func(t *testing.T, m mode, scratch []string) {
 		b := newBox(t, m)
 		// The expected result: the same script run directly on a copy, as the same user.
@@ -360,6 +368,7 @@ func TestSuccessfulRunSyncsExactlyItsChanges(t *testing.T) {
 }
 
 func TestFailedRunLeavesTheProjectByteIdentical(t *testing.T) {
+	t.Parallel()
 	forEachModeScratch(t, func(t *testing.T, m mode, scratch []string) {
 		b := newBox(t, m)
 		before := treeHash(t, b.Project, true)
@@ -373,6 +382,7 @@ func TestFailedRunLeavesTheProjectByteIdentical(t *testing.T) {
 // scratch clones) must be shown at its own path too, even though the container puts
 // its own tmpfs on /tmp.
 func TestProjectLocations(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		for _, parent := range []string{"/tmp", "/var/tmp"} {
 			t.Run(parent, func(t *testing.T) {
@@ -405,6 +415,7 @@ func TestProjectLocations(t *testing.T) {
 // user, a malicious repository on the same file system). When CMD rewrites the
 // link, the sync must replace the project entry, not write into the shared inode.
 func TestHardLinkOutOfTheProjectIsNotWrittenThrough(t *testing.T) {
+	t.Parallel()
 	forEachModeScratch(t, func(t *testing.T, m mode, scratch []string) {
 		b := newBox(t, m)
 		rc := filepath.Join(b.Home, ".bashrc")

@@ -14,6 +14,7 @@ import (
 // and phylum-box says so (a silent difference from bare would be a bug). The twin,
 // in the same install: a git dependency without a prepare script, no warning.
 func TestGitDependencyPrepareNotRun(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "git")
 	requireTool(t, "npm")
 	classic := pmFlavours()[0]

@@ -106,6 +106,7 @@ func onDiskListed(t testing.TB, rep *treeReport, name, version string) {
 // and where it was found are named, nothing is synced. The twin with minimist@1.2.8
 // installs, and the report lists it as found on disk. npm, yarn classic and pnpm.
 func TestInstalledTreeUndeclaredNested(t *testing.T) {
+	t.Parallel()
 	for _, fl := range binFlavours() {
 		t.Run(fl.name, func(t *testing.T) {
 			forEachMode(t, func(t *testing.T, m mode) {
@@ -156,6 +157,7 @@ func TestInstalledTreeUndeclaredNested(t *testing.T) {
 // An install script writes node_modules/minimist with version 1.2.5 in the build
 // step: exit 3, nothing synced. Its twin writing 1.2.8 installs and is listed on disk.
 func TestInstalledTreeWrittenByScript(t *testing.T) {
+	t.Parallel()
 	for _, fl := range binFlavours() {
 		t.Run(fl.name, func(t *testing.T) {
 			forEachMode(t, func(t *testing.T, m mode) {

@@ -67,6 +67,7 @@ func deepManifest(version string) string {
 // the blocked copy, npm ls listed it). Now exit 3, nothing synced; the twin with
 // 1.2.8 installs and is listed on disk.
 func TestInstalledTreeUnusualManifest(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		for _, tc := range []struct {
 			name     string
@@ -123,6 +124,7 @@ fs.symlinkSync(path.join('.cache', 'x'), path.join(nm, 'minimist'));
 // nothing synced; the twin with 1.2.8 installs, the link works on the host, and the
 // report lists it on disk.
 func TestInstalledTreeLinkedPackage(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		requireTool(t, "npm")
@@ -175,6 +177,7 @@ func evasiveCarrierIndex(t *testing.T) *pyIndex {
 // each blocked by the database). Now exit 3 naming them, nothing synced; the twin
 // with a database that blocks none installs and lists the four on disk.
 func TestInstalledTreePipEvasiveMetadata(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := evasiveCarrierIndex(t)
@@ -236,6 +239,7 @@ setuptools.setup(name="pbox-renamer", version="1.0")
 // blocks). Now exit 3, nothing synced. The twin: a project whose own pyproject.toml
 // names it pbox-stowaway has that dist-info taken as its own (exit 0).
 func TestInstalledTreePipProjectNameFromHost(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := regStartPyIndex(t)
@@ -296,6 +300,7 @@ File.write("Makefile", "all:\n\ninstall:\n\nclean:\n")
 // RubyGems runs as Ruby to learn its name, is refused (exit 4); the twin with a
 // database that blocks nothing installs and lists pbox_stowaway on disk.
 func TestInstalledTreeGemStubLine(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		for _, tc := range []struct {
@@ -346,6 +351,7 @@ func TestInstalledTreeGemStubLine(t *testing.T) {
 // nothing synced), and with a database that blocks nothing it installs and is listed
 // on disk. A venv poetry creates still skips its seeds (TestInstalledTreePoetryWheelCarriesDist).
 func TestInstalledTreePipSeedNameOutsideNewVenv(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	if m, _ := filepath.Glob("/usr/share/python-wheels/setuptools-66.1.1-*.whl"); len(m) == 0 {
 		t.Skip("the system Python has no setuptools 66.1.1 seed wheel")

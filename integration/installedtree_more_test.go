@@ -78,6 +78,7 @@ func carrierIndex(t *testing.T) *pyIndex {
 }
 
 func TestInstalledTreePipWheelCarriesDist(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := carrierIndex(t)
@@ -137,6 +138,7 @@ File.write("Makefile", "all:\n\ninstall:\n\nclean:\n")
 `
 
 func TestInstalledTreeGemExtconfInstallsGem(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := regStartGems(t)
@@ -183,6 +185,7 @@ func TestInstalledTreeGemExtconfInstallsGem(t *testing.T) {
 // the check reads the crates this run unpacked (-v says how many), and nothing is
 // found on disk only: the crates the lockfile locks are what cargo unpacked.
 func TestInstalledTreeCrateSources(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := regStartCargo(t)
@@ -223,6 +226,7 @@ func TestInstalledTreeCrateSources(t *testing.T) {
 // the stowaway as on disk only — not the project's own editable install, nor the
 // pip and setuptools the new venv got from the system Python's ensurepip wheels.
 func TestInstalledTreePoetryWheelCarriesDist(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := carrierIndex(t)

@@ -33,6 +33,7 @@ func checkedCount(t testing.TB, stderr string) string {
 // .modules.yaml claims sharp's package for this machine was skipped (and it is not
 // there), both get every step, and the package is installed again.
 func TestLeftoversPnpmSharpUpToDate(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -115,6 +116,7 @@ func TestLeftoversPnpmSharpUpToDate(t *testing.T) {
 // npm's up-to-date line says the same of its lockfile: sharp's packages for other
 // platforms are counted, and said to be skipped.
 func TestLeftoversNpmSharpCounts(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -144,6 +146,7 @@ func atoi(s string) int {
 // pbox-peerbuild@file:…tgz(is-odd@3.0.1) and prints it without the suffix. The
 // twin: bare pnpm's own notice for the same project names the same.
 func TestLeftoversPnpmIgnoredBuildsPeers(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -187,6 +190,7 @@ func TestLeftoversPnpmIgnoredBuildsPeers(t *testing.T) {
 // `setsid cmd` or a daemonizing double fork does) still gets it, named for the
 // package.
 func TestLeftoversYarnScriptStartIsNotDetach(t *testing.T) {
+	t.Parallel()
 	var yarnSetup func(t testing.TB, b *pmBox)
 	for _, fl := range pmFlavours() {
 		if fl.name == "yarn-classic" {

@@ -44,6 +44,7 @@ func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 // ENOENT, the directory was not in the sandbox); node requires it afterwards; the
 // run says what it showed of the host; the sibling itself is not written.
 func TestLocalDepsNpmSibling(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -105,6 +106,7 @@ func TestLocalDepsNpmSibling(t *testing.T) {
 // home as they were. Its twin, the same project naming a real sibling package,
 // installs (TestLocalDepsNpmSibling).
 func TestLocalDepsNpmHostileManifest(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -192,6 +194,7 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 // project naming `-e ../../.ssh` (made to look like a package) is refused with
 // exit 2 before any step, the venv as it was.
 func TestLocalDepsPipSibling(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -239,6 +242,7 @@ func TestLocalDepsPipSibling(t *testing.T) {
 // the project's target/). Its hostile twin: a [patch] naming ~/.ssh (with a
 // Cargo.toml planted there) is refused with exit 2, nothing built.
 func TestLocalDepsCargoPathCrates(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		db := regMalDB(t, m, "crates.io")
@@ -282,6 +286,7 @@ func TestLocalDepsCargoPathCrates(t *testing.T) {
 // package, which node requires after (pnpm's and yarn's links to ../../lib are
 // synced, being to a checked local dependency).
 func TestLocalDepsPnpmYarnLink(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	requireTool(t, "yarn")
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -321,6 +326,7 @@ func TestLocalDepsPnpmYarnLink(t *testing.T) {
 // the sandbox) and locks it; a path dependency naming ~/.ssh is refused with
 // exit 2, nothing locked.
 func TestLocalDepsPoetryPathDependency(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -368,6 +374,7 @@ func TestLocalDepsPoetryPathDependency(t *testing.T) {
 // uncheckable in the report, and under the project policy's `uncheckable: fail`
 // nothing is installed.
 func TestLocalDepsNpmUncheckablePolicy(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

@@ -86,6 +86,7 @@ func liNoStep(t *testing.T, rep string) {
 // install minimist under the clean name. Blocked for `npm ci` and `npm install` and by
 // `phylum-box check`, naming the entry; the untouched lockfile installs.
 func TestLockfileSmuggledTarball(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -125,6 +126,7 @@ func TestLockfileSmuggledTarball(t *testing.T) {
 // their cache by that hash alone, so the hash must be the registry's for the name and
 // version. Blocked by the precheck, before any download.
 func TestLockfileWrongIntegrity(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -151,6 +153,7 @@ func TestLockfileWrongIntegrity(t *testing.T) {
 // lists it (name, source, file:line) before the download, and `uncheckable: fail`
 // blocks it without fetching it.
 func TestLockfileUncheckableListed(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	tgz := regTarGz(t, "package/", map[string]string{
 		"package.json": `{"name": "pbox-local-dep", "version": "1.0.0"}`,
@@ -205,6 +208,7 @@ func TestLockfileUncheckableListed(t *testing.T) {
 // The same two smuggles in a pnpm-lock.yaml (resolution tarball, resolution
 // integrity) and a yarn.lock (resolved URL), each with its untouched twin.
 func TestLockfileSmuggledPnpmYarn(t *testing.T) {
+	t.Parallel()
 	pnpmLock := func(resolution string) string {
 		return `lockfileVersion: '9.0'
 
@@ -299,6 +303,7 @@ is-number@6.0.0:
 // installs left-pad's files as node_modules/is-number (phylum-box before this check did
 // exactly that). Blocked; the entry with is-number's own hash installs is-number.
 func TestLockfileCacheSubstitution(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	const leftPadIntegrity = "sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQGinBN9yTQT3bFlCBy/aVx2HrNcqQGsdot8ghrjyrvMCoEA=="
 	forEachMode(t, func(t *testing.T, m mode) {

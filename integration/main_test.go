@@ -520,6 +520,7 @@ func (inv invocation) execE() (result, error) {
 	if timeout == 0 {
 		timeout = 90 * time.Second
 	}
+	timeout *= time.Duration(timeoutScale())
 	start := time.Now()
 	if err := c.Start(); err != nil {
 		return result{}, fmt.Errorf("starting %v: %v", c.Args, err)
@@ -541,6 +542,19 @@ func (inv invocation) execE() (result, error) {
 		return r, fmt.Errorf("phylum-box %s: %v\n%s", strings.Join(inv.Args, " "), err, r)
 	}
 	return r, nil
+}
+
+// timeoutScale stretches the invocations' time limits when tests run side by side
+// (go test -parallel N with N > 1, as `make integration` runs them): on a 2-core
+// machine three installs at once take up to twice as long each. The limits only
+// catch a hung sandbox; no test asserts a duration through them.
+func timeoutScale() int {
+	if f := flag.Lookup("test.parallel"); f != nil {
+		if n, err := strconv.Atoi(f.Value.String()); err == nil && n > 1 {
+			return 2
+		}
+	}
+	return 1
 }
 
 func exitCode(err error) int {

@@ -36,6 +36,7 @@ func serveToken(l net.Listener, token string) {
 }
 
 func TestNetworkIsOffByDefault(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		token := "pbox-it-tcp-" + b.Mark
@@ -109,6 +110,7 @@ func TestNetworkIsOffByDefault(t *testing.T) {
 // fresh one of its own (ip netns), with a TCP and a DNS server on its loopback, so no
 // traffic leaves it.
 func TestNetworkFlagReachesLoopbackServer(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		ns := newNetns(t)
 		b := newBox(t, m)

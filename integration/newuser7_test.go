@@ -19,6 +19,7 @@ import (
 // offline; a package still not allowed stays unbuilt and recorded as left out; the
 // next install builds nothing again.
 func TestNewuser7PnpmBuildAllowedLater(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := startNpmLocalRegistry(t, "")
@@ -98,6 +99,7 @@ func TestNewuser7PnpmBuildAllowedLater(t *testing.T) {
 // yarn fails (YN0028, exit 1) with nothing synced, and the plain install of it (the
 // twin) resolves and succeeds.
 func TestNewuser7BerryImmutable(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		pnp := berryPnpSetup(t, b)

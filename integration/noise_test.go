@@ -21,6 +21,7 @@ func noAnywhere(t *testing.T, r result, why string, ss ...string) {
 }
 
 func TestNoisePnpmYarn(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	requireTool(t, "yarn")
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -44,6 +45,7 @@ func TestNoisePnpmYarn(t *testing.T) {
 }
 
 func TestNoiseNpm(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

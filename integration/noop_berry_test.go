@@ -71,6 +71,7 @@ func berryFull(t *testing.T, b *pmBox, name string) {
 // gets the full steps, ends installed, and the install after it is up to date
 // again.
 func TestNoopBerryNothingToDo(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		berryNoopSetup(t, b)
@@ -153,6 +154,7 @@ func TestNoopBerryNothingToDo(t *testing.T) {
 // database) is blocked, exit 3, with no step run and nothing changed. The twin
 // with is-number@6.0.0 is up to date and exits 0.
 func TestNoopBerryStillPrechecked(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		berryNoopSetup(t, b)
@@ -227,6 +229,7 @@ func berryPnpSetup(t *testing.T, b *pmBox) string {
 // its own — gets every step, and yarn's own .pnp.cjs replaces it; a dependency
 // added to package.json gets every step too.
 func TestNoopBerryPnpNothingToDo(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		pnp := berryPnpSetup(t, b)
@@ -277,6 +280,7 @@ func TestNoopBerryPnpNothingToDo(t *testing.T) {
 // a loader the checkout changed gets every step and yarn's loader back, and so
 // does a loader left behind when no package needs it (yarn removes it).
 func TestNoopBerryPnpESMLoader(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		berryPnpSetup(t, b)
@@ -315,6 +319,7 @@ func TestNoopBerryPnpESMLoader(t *testing.T) {
 // MAL record in the test database) is blocked, exit 3, no step run, nothing
 // changed; the twin with is-number@6.0.0 is up to date.
 func TestNoopBerryPnpStillPrechecked(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		for _, fl := range pmFlavours() {

@@ -16,6 +16,7 @@ import (
 // step (alone, on the committed lockfile) and a new binary; a build script that
 // depends on a variable set in the caller's environment keeps the build step.
 func TestNoopCargoBuildNothingChanged(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)

@@ -69,6 +69,7 @@ func addToManifest(t testing.TB, b *pmBox, name, spec string) {
 // package.json, the same command runs every step and installs it; the next one
 // is up to date again.
 func TestNoopPnpmYarnNothingToDo(t *testing.T) {
+	t.Parallel()
 	forEachNoopFlavour(t, func(t *testing.T, m mode, fl noopFlavour, b *pmBox) {
 		wantCode(t, b.tool("", fl.tool, "add", "is-odd@3.0.1"), 0, fl.name+" add is-odd")
 
@@ -115,6 +116,7 @@ func TestNoopPnpmYarnNothingToDo(t *testing.T) {
 // to date skips the steps, never the precheck. The twin with is-number@6.0.0 is
 // up to date and exits 0.
 func TestNoopPnpmYarnStillPrechecked(t *testing.T) {
+	t.Parallel()
 	forEachNoopFlavour(t, func(t *testing.T, m mode, fl noopFlavour, b *pmBox) {
 		for _, tc := range []struct {
 			version string

@@ -15,6 +15,7 @@ import (
 // nothing either; a package dir changed after the hidden lockfile still gets the
 // full steps.
 func TestNoopNpmSkippedOptional(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

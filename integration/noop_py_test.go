@@ -29,6 +29,7 @@ func noopReportFile(t *testing.T, m mode, name string) string {
 }
 
 func TestNoopPipNothingToDo(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -82,6 +83,7 @@ func TestNoopPipNothingToDo(t *testing.T) {
 // changed: looking up to date skips the steps, never the precheck. Its twin, the
 // same venv with a clean database, is up to date.
 func TestNoopPipStillPrechecked(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -127,6 +129,7 @@ func (b *box) poetryReport(db, report string, args ...string) result {
 // installs it; then up to date again. With a MAL record for a locked package in
 // the database, the up-to-date project is blocked (exit 3), nothing changed.
 func TestNoopPoetryNothingToDo(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)

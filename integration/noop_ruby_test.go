@@ -21,6 +21,7 @@ func (b *box) bundleReport(db, report string, args ...string) result {
 }
 
 func TestNoopBundleNothingToDo(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)

@@ -263,6 +263,7 @@ func wantFile(t testing.TB, path, why string) {
 // package a (test-only) MAL record marks malicious is blocked with exit 3 and the
 // project — manifest, lockfile, node_modules — is byte-identical.
 func TestNpmInstallThenBlockedInstall(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -329,6 +330,7 @@ func wantOwnedBy(t testing.TB, m mode, path string) {
 // No database: fail closed with exit 5 and the command that fixes it; nothing is
 // installed.
 func TestNpmMissingDatabase(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	m := requireMode(t, "root")
 	if !suite.isRoot {
@@ -474,6 +476,7 @@ func checkEvilOutcomes(t testing.TB, b *pmBox, output, pkgDir string, homeBefore
 // default policy warns). A succeeding script's .git write is refused and listed
 // (exit 4); a failing script is named in the report.
 func TestNpmInstallScriptAttacks(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -522,6 +525,7 @@ func TestNpmInstallScriptAttacks(t *testing.T) {
 // A node-gyp addon (binding.gyp + C) builds in the build step with no network,
 // against this machine's node headers, and loads on the host afterwards.
 func TestNpmNativeAddonBuildsOffline(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	requireTool(t, "g++")
 	requireTool(t, "python3")
@@ -561,6 +565,7 @@ func wantAddonLoads(t testing.TB, b *pmBox, dir string) {
 
 // npm ci installs exactly the committed lockfile (no resolve step).
 func TestNpmCiCommittedLockfile(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -708,6 +713,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // it writes to the project is synced back and listed (integration/scaffold_test.go
 // has the rules); a blocked package never runs.
 func TestNpxRunsOfflineAndWritesBack(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -752,6 +758,7 @@ func TestNpxRunsOfflineAndWritesBack(t *testing.T) {
 // 4.17.21 (published 2021 or, on this registry's mirror, 2024) satisfies lets the
 // same install through.
 func TestNpmMinReleaseAge(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -780,6 +787,7 @@ func TestNpmMinReleaseAge(t *testing.T) {
 // --format json: stdout is the install's JSON report and nothing else (npm's own
 // output moves to stderr), for CI scripts that pipe it.
 func TestNpmFormatJSON(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	m := requireMode(t, "root")
 	b := newPMBox(t, m)
@@ -826,6 +834,7 @@ func netPkgServers(t testing.TB) (allowed, other *httptest.Server, otherHits fun
 // policy entry for it lets it reach exactly its listed host through the egress
 // proxy, so the download lands in node_modules; a URL on another host still fails.
 func TestNpmScriptNetwork(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		allowed, other, otherHits := netPkgServers(t)

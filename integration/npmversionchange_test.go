@@ -14,6 +14,7 @@ import (
 // repaired it. Now the change installs either way, and the twin, `npm install` with
 // nothing changed, is still up to date with no step run.
 func TestNpmVersionChangeInstalled(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

@@ -40,6 +40,7 @@ func packNpm(t testing.TB, b *pmBox, name string, pkg map[string]any) string {
 // the rest installed and built. The twin: the same package as a regular
 // dependency fails the install, and the project is left as it was.
 func TestOptionalDependencyFails(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		failing := map[string]any{"scripts": map[string]any{"install": "echo pbox-opt-fail-script; exit 1"}}
 		builds := map[string]any{"scripts": map[string]any{"postinstall": "node -e \"require('fs').writeFileSync('built.txt', 'built')\""}}

@@ -75,6 +75,7 @@ func pipVenvImport(t *testing.T, b *box, code string) string {
 // works and gets only the index's bytes: the .pth is not in the synced venv, the
 // planted pbox-dep is not what was installed, the listener hears nothing.
 func TestPipIsolationResolveLeavesNothing(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -113,6 +114,7 @@ const pipForgePth = `import sys; exec("if '--report' in sys.argv:\n import json\
 // installed, and the server (which would also have got the index credentials of
 // the user's pip.conf) hears nothing. The twin without the .pth installs.
 func TestPipIsolationForgedReportBlocked(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -149,6 +151,7 @@ func TestPipIsolationForgedReportBlocked(t *testing.T) {
 // that run the venv's python have no way to the host's loopback. The install of
 // the same project works.
 func TestPipIsolationCommittedPthNeverOnline(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -192,6 +195,7 @@ sys.modules[__name__] = _real
 // are imported by no step (the fetch program runs from / with -I -S; pip runs with
 // -I), and the install works.
 func TestPipIsolationProjectShadowsStdlib(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -245,6 +249,7 @@ func pyenvInterpreter(t *testing.T, b *box, rel string) string {
 // (that installation is bound read-only, nothing else of $HOME); a venv whose
 // interpreter is elsewhere in $HOME is refused, naming it.
 func TestPipVenvFromHomeInterpreter(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -303,6 +308,7 @@ func TestPipVenvFromHomeInterpreter(t *testing.T) {
 // TestPipEditableSrcLayout: `pip install -e .` of a src-layout setuptools project
 // exits 0 and the project is importable from the venv.
 func TestPipEditableSrcLayout(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)

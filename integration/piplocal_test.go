@@ -15,6 +15,7 @@ import (
 // was refused as outside pip's outputs, exit 4). The same project through an
 // index-backed install of a dependency still fetches and installs it.
 func TestPipLocalProjectNoIndex(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -60,6 +61,7 @@ const pipSendConfPth = `import os; exec("try:\n import urllib.request, urllib.pa
 // password to it (measured with this test, root and rootless). The local install
 // itself works.
 func TestPipNoIndexReachesNoProjectIndex(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)

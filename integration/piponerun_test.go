@@ -47,6 +47,7 @@ func pipFellBack(t *testing.T, r result) {
 // TestPipOneRunAdd: a wheel and its dependency from the local index, installed
 // into the venv by the one run, importable, nothing else synced.
 func TestPipOneRunAdd(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -72,6 +73,7 @@ func TestPipOneRunAdd(t *testing.T) {
 // run (fetched, never run: wheels only) blocks the install, and the venv is as
 // it was; the same install with a database that does not list it works.
 func TestPipOneRunMaliciousBlocked(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -99,6 +101,7 @@ func TestPipOneRunMaliciousBlocked(t *testing.T) {
 // TestPipOneRunSdistFallsBack: a package with only an sdist makes the one run
 // fail (--only-binary): that attempt is thrown away and the three steps build it.
 func TestPipOneRunSdistFallsBack(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -123,6 +126,7 @@ func TestPipOneRunSdistFallsBack(t *testing.T) {
 // which the host sees on the index page and throws away: the three steps
 // install 2.0, as bare pip does (its premise checked with bare pip).
 func TestPipOneRunNewerSdistWins(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)

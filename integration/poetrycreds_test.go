@@ -40,6 +40,7 @@ setup(name="pbox-tattle", version="1.0", py_modules=[], install_requires=[r for 
 // lock still succeeds (its twin with a private source that needs its credentials:
 // TestPoetryLockSourceURLSwapBlocked).
 func TestPoetryUnusedCredentialsNotInResolve(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)

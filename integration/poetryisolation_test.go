@@ -47,6 +47,7 @@ globals().update({k: v for k, v in _real.__dict__.items() if not k.startswith("_
 // network and the index credentials — the canary hears nothing — and the same
 // project installs (exit 0, the package imports).
 func TestPoetryProjectModuleNotImportedWithNetwork(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -136,6 +137,7 @@ var poetryLockSourceURL = regexp.MustCompile(`(?m)^url = "http://127\.0\.0\.1:\d
 // and the line, the listener gets no request at all (so no Authorization header),
 // and the project is left as it was.
 func TestPoetryLockSourceURLSwapBlocked(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -214,6 +216,7 @@ setup(name="pbox-plant", version="1.0", py_modules=[], install_requires=[r for r
 // into the project, installs (TestPoetryLockSdistMetadataHookHasNoNetwork, and
 // pbox-plant itself once the project is elsewhere).
 func TestPoetryResolveWritesOnlyTheLockfile(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -245,6 +248,7 @@ func TestPoetryResolveWritesOnlyTheLockfile(t *testing.T) {
 // the resolve step's proxy. The index hears nothing from the .pth, and the
 // install into that .venv works.
 func TestPoetryProjectVenvNotRunWithNetwork(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)

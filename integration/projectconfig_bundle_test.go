@@ -40,6 +40,7 @@ gem "pbox_greet"
 `
 
 func TestBundleGemfileEvaluatedOffline(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -84,6 +85,7 @@ func TestBundleGemfileEvaluatedOffline(t *testing.T) {
 // TestBundleGemfileDeclarative is the legitimate twin: groups, requirements and a
 // source block install as before and the lockfile fits the project's Gemfile.
 func TestBundleGemfileDeclarative(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -133,6 +135,7 @@ func TestBundleGemfileDeclarative(t *testing.T) {
 // TestBundleGemfileGitSourceRefused: a git gem's gemspec is Ruby from that
 // repository, which Bundler would load while resolving with the network.
 func TestBundleGemfileGitSourceRefused(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -154,6 +157,7 @@ func TestBundleGemfileGitSourceRefused(t *testing.T) {
 // TestBundleProjectConfigPathOutsideRefused: a project's .bundle/config may not
 // send gems outside the project; the same setting inside it works.
 func TestBundleProjectConfigPathOutsideRefused(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -208,6 +212,7 @@ end
 // committed Bundler that the lockfile's BUNDLED WITH asks for). The legitimate twin
 // is an install over a vendor/bundle the previous install filled.
 func TestBundleCommittedGemDirNotLoadedOnline(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -254,6 +259,7 @@ func TestBundleCommittedGemDirNotLoadedOnline(t *testing.T) {
 // Gemfile does (offline, no credentials), never in the networked steps, which read
 // a declarative gemspec written from it.
 func TestBundleGemspecEvaluatedOffline(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)

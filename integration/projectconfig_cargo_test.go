@@ -26,6 +26,7 @@ func cargoEvilScript(canary *regCanary, tag string) string {
 // canary on the host's loopback hears nothing — yet the build, offline, honours it,
 // and the project's data settings (source replacement, net.retry) still work.
 func TestCargoProjectRustcWrapperOnlyOffline(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -57,6 +58,7 @@ func TestCargoProjectRustcWrapperOnlyOffline(t *testing.T) {
 // anything runs (exit 2, file:line); one inside the project wraps `cargo run` in
 // the offline build step.
 func TestCargoProjectRunner(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -96,6 +98,7 @@ func TestCargoProjectRunner(t *testing.T) {
 // run the project's own cargo in the networked steps, with the tokens) is refused
 // at file:line and the fake cargo never runs; a released channel works.
 func TestCargoProjectToolchainFile(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -138,6 +141,7 @@ func cargoFakeToolchain(t *testing.T, b *box, canary *regCanary) {
 // root: the toolchain is under /root), where bare cargo would run the fake one:
 // refused; and a channel is pinned and builds.
 func TestCargoProjectToolchainFileWithRustup(t *testing.T) {
+	t.Parallel()
 	m := requireMode(t, "root")
 	if _, err := os.Stat("/root/.cargo/bin/cargo"); err != nil {
 		skipf(t, "no rustup toolchain in /root/.cargo")
@@ -172,6 +176,7 @@ func TestCargoProjectToolchainFileWithRustup(t *testing.T) {
 // network: refused, and the wrapper never runs; with a data-only config it passes
 // through and works.
 func TestCargoProjectConfigHostPassthrough(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -200,6 +205,7 @@ func TestCargoProjectConfigHostPassthrough(t *testing.T) {
 // unprotected build on the host if it passes through; it is planned: a malicious
 // dependency blocks it, and a clean one builds in the sandbox.
 func TestCargoProjectAlias(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -226,6 +232,7 @@ func TestCargoProjectAlias(t *testing.T) {
 // it sent wherever it points: refused, nothing contacted. When the user's own
 // config names the index, the same project builds.
 func TestCargoProjectRegistryIndexAndUserToken(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -260,6 +267,7 @@ func TestCargoProjectRegistryIndexAndUserToken(t *testing.T) {
 // input) names a rustc-wrapper; `cargo install` from a registry never reads it, nor
 // does phylum-box's, whose fetch would otherwise run it with the network.
 func TestCargoInstallIgnoresCrateConfig(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)

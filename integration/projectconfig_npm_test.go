@@ -112,6 +112,7 @@ func writeProjectFile(t testing.TB, b *pmBox, rel, content string) {
 // refused before anything runs: nothing is created there (so nothing is mounted or
 // chowned); the same setting inside the project works and the cache lands there.
 func TestProjectNpmrcCachePaths(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -155,6 +156,7 @@ func TestProjectNpmrcCachePaths(t *testing.T) {
 // program never runs. Its twin, a project script-shell/node-options, is honoured in
 // the offline build step.
 func TestProjectNpmrcExecSettings(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -194,6 +196,7 @@ func TestProjectNpmrcExecSettings(t *testing.T) {
 // project .npmrc with a scoped registry and ${NPM_TOKEN} in the user's ~/.npmrc
 // installs, with the token sent.
 func TestProjectNpmrcEnvToken(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -241,6 +244,7 @@ func TestProjectNpmrcEnvToken(t *testing.T) {
 // A registry URL with user:password@ works for the networked steps, and an install
 // script sees neither the password in any .npmrc it can read nor in its environment.
 func TestProjectNpmrcURLUserinfo(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -280,6 +284,7 @@ func TestProjectNpmrcURLUserinfo(t *testing.T) {
 // runs. A hook that writes anything but the lockfile stops the install; a frozen
 // install, which cannot be driven so, is refused with the way out.
 func TestProjectPnpmfile(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

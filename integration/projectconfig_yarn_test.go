@@ -63,6 +63,7 @@ func classicProject(t *testing.T, b *pmBox) {
 }
 
 func TestProjectConfigYarnClassicYarnPath(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
@@ -103,6 +104,7 @@ func TestProjectConfigYarnClassicYarnPath(t *testing.T) {
 }
 
 func TestProjectConfigYarnClassicEnvReference(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		classicProject(t, b)
@@ -137,6 +139,7 @@ func berryProject(t *testing.T, b *pmBox, rc string, port int) {
 }
 
 func TestProjectConfigYarnBerryReleaseAndPlugins(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
@@ -176,6 +179,7 @@ func TestProjectConfigYarnBerryReleaseAndPlugins(t *testing.T) {
 }
 
 func TestProjectConfigYarnBerryPaths(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture

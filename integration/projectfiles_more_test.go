@@ -52,6 +52,7 @@ func wantLinkRefused(t *testing.T, b *box, r result, before tree, rel, target st
 }
 
 func TestProjectFileLinkedOutCargo(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)
@@ -91,6 +92,7 @@ func TestProjectFileLinkedOutCargo(t *testing.T) {
 }
 
 func TestProjectFileLinkedOutBundle(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -138,6 +140,7 @@ func npmPeekRegistry(t *testing.T) *npmLocalRegistry {
 // npm: a package-lock.json linked to a home file is refused; an .npmrc linking
 // inside the project works.
 func TestProjectFileLinkedOutNpm(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -164,6 +167,7 @@ func TestProjectFileLinkedOutNpm(t *testing.T) {
 // token) are not in the copy an install script can read; the install still works
 // and the copy keeps the settings (fund=false).
 func TestUserNpmrcUnusualSecretsScrubbed(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -184,6 +188,7 @@ func TestUserNpmrcUnusualSecretsScrubbed(t *testing.T) {
 // refused before anything runs, naming it and its target; a .yarnrc.yml linking to
 // config/yarnrc.yml inside the project is read, and yarn add works.
 func TestProjectFileLinkedOutNpmrcYarnrc(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

@@ -53,6 +53,7 @@ func pyGreetIndex(t testing.TB) *pyIndex {
 }
 
 func TestPipInstallFromLocalIndex(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -77,6 +78,7 @@ func TestPipInstallFromLocalIndex(t *testing.T) {
 }
 
 func TestPipMaliciousDependencyBlocked(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -91,6 +93,7 @@ func TestPipMaliciousDependencyBlocked(t *testing.T) {
 }
 
 func TestPipHostileSetupPyContained(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -181,6 +184,7 @@ func checkEgressContained(t *testing.T, r result, b *box, canary *regCanary) {
 // reach neither a host loopback service nor any other server, and the install of
 // what it declares still works.
 func TestPipResolveSdistMetadataHookHasNoNetwork(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -205,6 +209,7 @@ func TestPipResolveSdistMetadataHookHasNoNetwork(t *testing.T) {
 }
 
 func TestPipNativeExtensionBuildsOffline(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	if _, err := os.Stat("/usr/include/python3.11/Python.h"); err != nil {
 		if m, _ := filepath.Glob("/usr/include/python3*/Python.h"); len(m) == 0 {
@@ -234,6 +239,7 @@ func TestPipNativeExtensionBuildsOffline(t *testing.T) {
 }
 
 func TestPipRefusesSystemAndUserInstalls(t *testing.T) {
+	t.Parallel()
 	pyNeed(t)
 	m := requireMode(t, "root")
 	b := regNewBox(t, m)
@@ -283,6 +289,7 @@ func (b *box) poetry(db string, args ...string) result {
 }
 
 func TestPoetryInstallFromLocalIndex(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -307,6 +314,7 @@ func TestPoetryInstallFromLocalIndex(t *testing.T) {
 // TestPoetryInstallsTheRootPackageOffline: `poetry install` without --no-root also
 // installs the project itself (poetry install --only-root, in the offline step).
 func TestPoetryInstallsTheRootPackageOffline(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	m := requireMode(t, "root")
 	ix := pyGreetIndex(t)
@@ -327,6 +335,7 @@ func TestPoetryInstallsTheRootPackageOffline(t *testing.T) {
 }
 
 func TestPoetryAddMaliciousBlocked(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -341,6 +350,7 @@ func TestPoetryAddMaliciousBlocked(t *testing.T) {
 }
 
 func TestPoetryHostileSetupPyContained(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -395,6 +405,7 @@ func TestPoetryHostileSetupPyContained(t *testing.T) {
 // an sdist it cannot read statically (setup.py egg_info); the resolve step reaches
 // only the project's source.
 func TestPoetryLockSdistMetadataHookHasNoNetwork(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)
@@ -414,6 +425,7 @@ func TestPoetryLockSdistMetadataHookHasNoNetwork(t *testing.T) {
 }
 
 func TestPoetryNativeExtensionBuildsOffline(t *testing.T) {
+	t.Parallel()
 	poetryNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		ix := pyGreetIndex(t)

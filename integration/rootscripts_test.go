@@ -41,6 +41,7 @@ func readString(p string) string {
 // npm install and npm ci; --ignore-scripts and scripts: none skip it; under
 // scripts: allowlist the project's name in allow_scripts runs it.
 func TestRootScriptsGenerateFile(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		out := func(b *pmBox) string { return readString(filepath.Join(b.Project, "generated", "out.txt")) }
@@ -115,6 +116,7 @@ func TestRootScriptsGenerateFile(t *testing.T) {
 // husky's prepare in a git repository: .husky/_ is created, .git/config is left
 // as it was, and the command to set core.hooksPath is printed; exit 0.
 func TestRootScriptsHuskyPrepare(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	requireTool(t, "git")
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -135,6 +137,7 @@ func TestRootScriptsHuskyPrepare(t *testing.T) {
 // gone after the run), ../outside (not on the host), or .git/hooks/pre-commit
 // (refused: exit 4, nothing synced, not even its generated file).
 func TestRootScriptsHostile(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -174,6 +177,7 @@ func TestRootScriptsHostile(t *testing.T) {
 // whole-tree `pnpm rebuild` ran it among the dependencies' scripts, where the
 // file was refused); --ignore-scripts skips it.
 func TestRootScriptsPnpm(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -199,6 +203,7 @@ func TestRootScriptsPnpm(t *testing.T) {
 // reaches the project and package.json is as it was (the build step ran with
 // the lifecycle scripts taken out of it); --ignore-scripts skips it.
 func TestRootScriptsYarnClassic(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "yarn")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -228,6 +233,7 @@ func TestRootScriptsYarnClassic(t *testing.T) {
 // the project step (the dependencies' build ran it where its file was refused),
 // and package.json is as it was.
 func TestRootScriptsYarnBerry(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "yarn")
 	forEachMode(t, func(t *testing.T, m mode) {
 		rel := filepath.Join(berryRelease, "bin", "yarn.js")
@@ -262,6 +268,7 @@ func TestRootScriptsYarnBerry(t *testing.T) {
 // A workspace package's prepare runs after npm install (npm builds the
 // workspace links), and what it writes in its directory reaches the project.
 func TestRootScriptsNpmWorkspace(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

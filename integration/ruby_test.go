@@ -56,6 +56,7 @@ func bundleGreetSource(t testing.TB) *gemSource {
 }
 
 func TestBundleInstallFromLocalSource(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -85,6 +86,7 @@ func TestBundleInstallFromLocalSource(t *testing.T) {
 }
 
 func TestBundleMaliciousDependencyBlocked(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -104,6 +106,7 @@ func TestBundleMaliciousDependencyBlocked(t *testing.T) {
 }
 
 func TestBundleHostileExtconfContained(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := regStartGems(t)
@@ -149,6 +152,7 @@ func TestBundleHostileExtconfContained(t *testing.T) {
 }
 
 func TestBundleNativeExtensionOffline(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	if m, _ := filepath.Glob("/usr/include/ruby-*/ruby.h"); len(m) == 0 {
 		skipf(t, "no ruby.h (hack/install-deps.d/ruby.sh installs ruby-dev)")

@@ -80,6 +80,7 @@ func scaffoldWith(t *testing.T, b *pmBox, tool, dir, kind, target string) result
 }
 
 func TestScaffoldWritesBackNewFilesOnly(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -133,6 +134,7 @@ func TestScaffoldWritesBackNewFilesOnly(t *testing.T) {
 // pnpm create and yarn create are write-back runs too: the same scaffolders, the
 // same rules, and the next step names the manager.
 func TestScaffoldPnpmYarnCreate(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	requireTool(t, "yarn")
 	forEachMode(t, func(t *testing.T, m mode) {
@@ -162,6 +164,7 @@ func TestScaffoldPnpmYarnCreate(t *testing.T) {
 // it: its one new directory becomes the project; a dotfile or ~/.ssh key written
 // beside it stops everything.
 func TestScaffoldFromHome(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -201,6 +204,7 @@ func TestScaffoldFromHome(t *testing.T) {
 // The live registry: create-vite scaffolds a React project that phylum-box then
 // installs; prettier, not installed in the project, formats a file in place.
 func TestScaffoldViteThenInstall(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -218,6 +222,7 @@ func TestScaffoldViteThenInstall(t *testing.T) {
 }
 
 func TestNpxPrettierWritesBack(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

@@ -16,6 +16,7 @@ import (
 // step; a locked gem with a MAL record is blocked before anything is fetched.
 
 func TestSpeedBundleFromLockfile(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)
@@ -86,6 +87,7 @@ func TestSpeedBundleFromLockfile(t *testing.T) {
 // the Gemfile is evaluated offline and the download reads the plain Gemfile
 // written from it. Its twin is the plain Gemfile of TestSpeedBundleFromLockfile.
 func TestSpeedBundleFromLockfileCodeGemfile(t *testing.T) {
+	t.Parallel()
 	bundleNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		gs := bundleGreetSource(t)

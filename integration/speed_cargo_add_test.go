@@ -16,6 +16,7 @@ import (
 // alone on the committed lockfile (and needs nothing else). A crate added that
 // has a MAL record is blocked by the precheck as before.
 func TestSpeedCargoBuildAfterAddingADependency(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)

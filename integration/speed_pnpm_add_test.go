@@ -97,6 +97,7 @@ func readFileT(t testing.TB, path string) []byte {
 }
 
 func TestSpeedPnpmAddOneFetchesInResolve(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -203,6 +204,7 @@ func TestSpeedPnpmAddOneFetchesInResolve(t *testing.T) {
 // builds nothing and keeps that record (the notice still names the package,
 // approve-builds would still offer it).
 func TestSpeedPnpmAddOneBuildsOffline(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := startNpmLocalRegistry(t, "")
@@ -297,6 +299,7 @@ func readHead(t testing.TB, path string) string {
 // the project. The twin without an allowlist takes the one run too, and pnpm
 // leaves esbuild unbuilt (its bin still the JavaScript file, pnpm's notice says so).
 func TestSpeedPnpmAddOneRelinksBins(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		for _, allowed := range []bool{true, false} {
@@ -346,6 +349,7 @@ func TestSpeedPnpmAddOneRelinksBins(t *testing.T) {
 // bin with a shell script (as a native build replaces a JavaScript bin) is relinked
 // the way bare pnpm writes it, and the bin runs from the project.
 func TestSpeedPnpmAddOneBinAttack(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := startNpmLocalRegistry(t, "")

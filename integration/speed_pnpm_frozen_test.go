@@ -29,6 +29,7 @@ func pnpmFrozenScript(file string) map[string]any {
 }
 
 func TestSpeedPnpmFrozenInstall(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := startNpmLocalRegistry(t, "")
@@ -175,6 +176,7 @@ snapshots:
 // blocks before any step runs (no download, nothing synced), with the flag and in
 // CI alike.
 func TestSpeedPnpmFrozenBlocksLockfileEntry(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -208,6 +210,7 @@ func TestSpeedPnpmFrozenBlocksLockfileEntry(t *testing.T) {
 // pnpm's .modules.yaml) changes its own copy in the project — as with bare pnpm —
 // and no byte of the store, which the next project installs from.
 func TestSpeedPnpmFrozenBuildCannotWriteStore(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := startNpmLocalRegistry(t, "")

@@ -71,6 +71,7 @@ func (r *speedReport) buildArgs() []string {
 // project whose hidden lockfile disagrees with the lockfile, runs the full steps
 // and repairs node_modules; after that the next `npm install` is up to date again.
 func TestSpeedNpmNothingToDo(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -129,6 +130,7 @@ func TestSpeedNpmNothingToDo(t *testing.T) {
 // runs and nothing changes. The twin, the same project with is-number@6.0.0, is up
 // to date.
 func TestSpeedNpmUpToDateStillPrechecked(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		for _, tc := range []struct {
@@ -180,6 +182,7 @@ func TestSpeedNpmUpToDateStillPrechecked(t *testing.T) {
 // `npm rebuild` still rebuilds everything. A blocked package added to the same
 // project is still blocked before anything is fetched.
 func TestSpeedNpmBuildsOnlyWhatChanged(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -260,6 +263,7 @@ func packSpeedFixture(t testing.TB, b *pmBox, name string) string {
 // up-to-date project is blocked, with no step run, once its dependency is known
 // to be malicious.
 func TestSpeedCargoBuildNothingToResolve(t *testing.T) {
+	t.Parallel()
 	cargoNeed(t)
 	forEachMode(t, func(t *testing.T, m mode) {
 		reg := cargoGreetRegistry(t)

@@ -17,6 +17,7 @@ import (
 // the offline build. The twin: a file: dependency keeps the resolve, the download
 // and the build, and so does the next add in that project.
 func TestSpeedYarnClassicAddFetchesInResolve(t *testing.T) {
+	t.Parallel()
 	classic := pmFlavours()[0]
 	if classic.name != "yarn-classic" {
 		t.Fatalf("pmFlavours()[0] is %s, want yarn-classic", classic.name)

@@ -23,6 +23,7 @@ import (
 // step (nothing has the network, the project is byte-identical); the twin with a
 // file: dependency keeps resolve, download and build.
 func TestSpeedYarnClassicFrozenLockfile(t *testing.T) {
+	t.Parallel()
 	classic := pmFlavours()[0]
 	if classic.name != "yarn-classic" {
 		t.Fatalf("pmFlavours()[0] is %s, want yarn-classic", classic.name)

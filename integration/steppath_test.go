@@ -14,6 +14,7 @@ import (
 )
 
 func TestStepPathProjectBinNeverRunsNetworked(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
@@ -56,6 +57,7 @@ func TestStepPathProjectBinNeverRunsNetworked(t *testing.T) {
 // token. The kept variables reach only the steps that run package code: the
 // install script still sees its switch.
 func TestStepPathKeepEnvNeverReachesNetworkedSteps(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

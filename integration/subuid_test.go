@@ -11,6 +11,7 @@ import (
 // The third user has an /etc/subuid range, so phylum-box maps a full range through
 // newuidmap. A smoke test of that path: the map, the secrets, the sync ownership.
 func TestRootlessWithSubordinateIDs(t *testing.T) {
+	t.Parallel()
 	m := requireMode(t, "rootless-subuid")
 	b := newBox(t, m)
 	r := b.attack(nil, "status")

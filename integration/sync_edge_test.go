@@ -14,6 +14,7 @@ import (
 // print them raw: an escape sequence can rewrite the terminal (erase the warning,
 // set the title), a newline can forge a status line.
 func TestRefusalListingEscapesControlCharacters(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		r := b.sh(nil, `touch "$(printf '.git/evil\033[2K\r\033]0;owned\007')" "$(printf '.git/x\n[phylum-box] FORGED: nothing was refused')"`)
@@ -87,6 +88,7 @@ const logScript = `echo "$1-start" >> log.txt; sleep 2; echo "$1-end" >> log.txt
 // The lock belongs to the project, not to the spelling of its path: a run through
 // a symlinked path must wait for a run through the real one.
 func TestLockFollowsTheRealPath(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		link := filepath.Join(b.Home, "proj-link")
@@ -104,6 +106,7 @@ func TestLockFollowsTheRealPath(t *testing.T) {
 // A tree deeper than PATH_MAX: the sync either brings all of it or nothing, and the
 // host project stays intact when it cannot.
 func TestDeepTreeIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		before := treeHash(t, b.Project, true)
@@ -133,6 +136,7 @@ func lastLine(s string) string {
 
 // Files CMD creates belong to the caller on the host, whatever uid they had inside.
 func TestSyncedFilesBelongToTheCaller(t *testing.T) {
+	t.Parallel()
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newBox(t, m)
 		r := b.sh(nil, `mkdir -p a/b && echo x > a/b/c && ln -s c a/b/l && chmod 700 a`)

@@ -15,6 +15,7 @@ import (
 // stops (exit 4) naming the link, and the project is as it was. Its twin links two
 // files of its own dir: installed, the link kept, package.json a plain file.
 func TestSyncHardLinkAcrossOutputsRefused(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)

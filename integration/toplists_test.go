@@ -48,6 +48,7 @@ func mustMkdir(t *testing.T, dir string) string {
 }
 
 func TestTopListRefreshFlagsInstall(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "npm")
 	pkgs := map[string]map[string]string{
 		"phylumbox-widgte": {"package.json": `{"name":"phylumbox-widgte","version":"1.0.0"}`},

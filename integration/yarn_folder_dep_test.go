@@ -17,6 +17,7 @@ import (
 // unchanged after the install. The legitimate path: the install succeeds, the
 // postinstall ran (its output is synced), and a later install is up to date.
 func TestYarnClassicFolderDependency(t *testing.T) {
+	t.Parallel()
 	classic := pmFlavours()[0]
 	if classic.name != "yarn-classic" {
 		t.Fatalf("pmFlavours()[0] is %s, want yarn-classic", classic.name)

@@ -166,6 +166,7 @@ func forEachFlavour(t *testing.T, f func(t *testing.T, m mode, fl pmFlavour, b *
 }
 
 func TestYarnPnpmAddThenBlockedAdd(t *testing.T) {
+	t.Parallel()
 	forEachFlavour(t, func(t *testing.T, m mode, fl pmFlavour, b *pmBox) {
 		rep := b.reportPath("add.json")
 		r := b.tool(rep, fl.tool, "add", "lodash")
@@ -194,6 +195,7 @@ func TestYarnPnpmAddThenBlockedAdd(t *testing.T) {
 }
 
 func TestYarnPnpmInstallScriptAttacks(t *testing.T) {
+	t.Parallel()
 	forEachFlavour(t, func(t *testing.T, m mode, fl pmFlavour, b *pmBox) {
 		containmentOnly(t, m, b.Home) // the sandbox alone: a hostile fixture
 		port, accepted := loopbackListener(t)
@@ -215,6 +217,7 @@ func TestYarnPnpmInstallScriptAttacks(t *testing.T) {
 }
 
 func TestYarnPnpmNativeAddonBuildsOffline(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "g++")
 	requireTool(t, "python3")
 	requireNodeHeaders(t)
