@@ -120,6 +120,7 @@ func (f *poetryFetch) resolved(changed []string, read func(string) ([]byte, erro
 	if err != nil || len(bad) > 0 {
 		return bad, err
 	}
+	poetrySkipInstalled(fp, f.plan.Project.Root) // py8_poetryinstalled.go: what .venv holds at its locked version is not fetched again
 	reqs, constraints, root, err := poetryBuildInputs(pyproject, lockData, f.opts)
 	if err != nil {
 		return nil, err
