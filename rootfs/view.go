@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -183,20 +184,13 @@ func isOpaqueDir(p string) bool {
 // about 20 times for a 10 MB file: a built esbuild binary that a pnpm .bin shim
 // points at). A file that grows while read is still read to its end, within the cap.
 func readBeneath(root, rel string) ([]byte, error) {
-	f, err := safefs.Open(root, rel, safefs.Options{})
+	f, size, err := openCapped(root, rel)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: rel, Err: err}
-	}
-	if st.Size > maxViewFile {
-		return nil, tooLarge(rel)
-	}
 	// One byte more than the size: the read that returns EOF needs no new buffer.
-	buf := bytes.NewBuffer(make([]byte, 0, st.Size+1))
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
 	if _, err := buf.ReadFrom(io.LimitReader(f, maxViewFile+1)); err != nil {
 		return nil, &fs.PathError{Op: "read", Path: rel, Err: err}
 	}
@@ -204,6 +198,26 @@ func readBeneath(root, rel string) ([]byte, error) {
 		return nil, tooLarge(rel)
 	}
 	return buf.Bytes(), nil
+}
+
+// openCapped opens root/rel as safefs does (no symlink, a regular file only)
+// and returns its size, refusing a file over maxViewFile — what reading the
+// whole file would say.
+func openCapped(root, rel string) (*os.File, int64, error) {
+	f, err := safefs.Open(root, rel, safefs.Options{})
+	if err != nil {
+		return nil, 0, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, 0, &fs.PathError{Op: "stat", Path: rel, Err: err}
+	}
+	if st.Size > maxViewFile {
+		f.Close()
+		return nil, 0, tooLarge(rel)
+	}
+	return f, st.Size, nil
 }
 
 func tooLarge(rel string) error {
@@ -218,18 +232,11 @@ func (s *Scratch) ReadHead(rel string, n int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := safefs.Open(base, rel, safefs.Options{})
+	f, _, err := openCapped(base, rel)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: rel, Err: err}
-	}
-	if st.Size > maxViewFile {
-		return nil, tooLarge(rel) // what ReadFile says of the whole file
-	}
 	buf := make([]byte, n)
 	got, err := io.ReadFull(f, buf)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
