@@ -39,16 +39,9 @@ func TestPipOneRunEligibility(t *testing.T) {
 		{"the venv's pip.conf", map[string]string{".venv/pyvenv.cfg": "", ".venv/pip.conf": "[install]\nno-binary = :all:\n"}, nil, []string{"install", "x"}, false},
 		{"the venv's pip.conf names an index", map[string]string{".venv/pyvenv.cfg": "", ".venv/pip.conf": "[global]\nindex-url = https://idx.example/simple\n"}, nil, []string{"install", "x"}, true},
 	}
-	pip, _ := Lookup("pip")
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pipSiteConfig = filepath.Join(t.TempDir(), "none")
-			env := testEnv(t, tc.files)
-			env.Environ = append(env.Environ, tc.environ...)
-			p, err := pip.Plan(tc.args, env)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := pipTestPlan(t, tc.files, tc.environ, tc.args)
 			if (p.TryFirst != nil) != tc.one {
 				t.Fatalf("Plan(%q): one run %v, want %v; notes %q", tc.args, p.TryFirst != nil, tc.one, p.Notes)
 			}
@@ -163,4 +156,19 @@ func TestPipOneRunHashMismatch(t *testing.T) {
 	if why := c.sameHash(context.Background(), "a", "https://idx.example/f/a-1.0-py3-none-any.whl#sha256=aa", "sha256=bb", nil); !strings.Contains(why, "the index lists aa") {
 		t.Errorf("another hash than the index's: %q", why)
 	}
+}
+
+// pipTestPlan is pip's plan for args in a project of files, with environ added
+// to the environment and no site-wide pip.conf.
+func pipTestPlan(t *testing.T, files map[string]string, environ, args []string) *Plan {
+	t.Helper()
+	pipSiteConfig = filepath.Join(t.TempDir(), "none")
+	env := testEnv(t, files)
+	env.Environ = append(env.Environ, environ...)
+	pip, _ := Lookup("pip")
+	p, err := pip.Plan(args, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -1,7 +1,6 @@
 package managers
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -40,16 +39,9 @@ func TestPipOneRunPATHNamesNoProgram(t *testing.T) {
 		{"PIP_KEYRING_PROVIDER", venv, []string{"PIP_KEYRING_PROVIDER=subprocess"}, []string{"install", "x"}, true},
 		{"the venv's pip.conf", map[string]string{".venv/pyvenv.cfg": "", ".venv/pip.conf": "[global]\nkeyring-provider = subprocess\n"}, nil, []string{"install", "x"}, true},
 	}
-	pip, _ := Lookup("pip")
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pipSiteConfig = filepath.Join(t.TempDir(), "none")
-			env := testEnv(t, tc.files)
-			env.Environ = append(env.Environ, tc.environ...)
-			p, err := pip.Plan(tc.args, env)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := pipTestPlan(t, tc.files, tc.environ, tc.args)
 			if p.TryFirst == nil {
 				t.Fatalf("Plan(%q): no one run; notes %q", tc.args, p.Notes)
 			}
