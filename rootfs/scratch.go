@@ -70,6 +70,9 @@ type ScratchOptions struct {
 	UIDMappings, GIDMappings []specs.LinuxIDMapping
 	Mode                     Mode
 	OnWait                   func(holderPID int) // called once if another run holds this project's lock
+	// Held, when set, is the project's lock taken already with LockProject (for the
+	// same Project and StateDir): NewScratch takes it over instead of taking the lock.
+	Held *ProjectLock
 }
 
 // Scratch is the per-run scratch state of one project: the overlay upper/work dirs or a
@@ -128,37 +131,21 @@ func (s *Scratch) Idmapped() bool { return s.mode == ModeOverlay && s.idmap }
 func (s *Scratch) Dir() string { return s.dir }
 
 // NewScratch takes the project's lock (waiting while another run holds it, until ctx is
-// done), removes scratch left by killed runs and prepares this run's scratch dirs.
+// done; or takes over o.Held), removes scratch left by killed runs and prepares this
+// run's scratch dirs.
 func NewScratch(ctx context.Context, o ScratchOptions) (*Scratch, error) {
-	if !filepath.IsAbs(o.Project) || filepath.Clean(o.Project) != o.Project {
-		return nil, fmt.Errorf("project path %q must be absolute and clean", o.Project)
-	}
-	if real, err := filepath.EvalSymlinks(o.Project); err != nil {
-		return nil, fmt.Errorf("project dir: %w", err)
-	} else if real != o.Project {
-		return nil, fmt.Errorf("project path %s goes through a symlink (it is %s): pass the resolved path", o.Project, real)
-	}
-	pfi, err := os.Lstat(o.Project)
-	if err != nil {
-		return nil, fmt.Errorf("project dir: %w", err)
-	}
-	if !pfi.IsDir() {
-		return nil, fmt.Errorf("project %s is not a directory", o.Project)
-	}
-	stateDir := o.StateDir
-	if stateDir == "" {
-		if stateDir, err = defaultStateDir(); err != nil {
+	held := o.Held
+	if held == nil {
+		var err error
+		if held, err = LockProject(ctx, o); err != nil {
 			return nil, err
 		}
 	}
-	stateDir = filepath.Clean(stateDir)
-	if within(o.Project, stateDir) {
-		return nil, fmt.Errorf("scratch state dir %s is inside the project %s, where the container would see it: choose another", stateDir, o.Project)
+	stateDir := held.stateDir
+	if o.StateDir != "" {
+		stateDir = filepath.Clean(o.StateDir)
 	}
-	if err := ensureStateDir(stateDir); err != nil {
-		return nil, err
-	}
-	lock, prev, err := acquireProjectLock(ctx, stateDir, o.Project, o.OnWait)
+	lock, err := held.take(o.Project, stateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -170,11 +157,14 @@ func NewScratch(ctx context.Context, o ScratchOptions) (*Scratch, error) {
 			_ = lock.release()
 		}
 	}()
-	root, _ := scratchRoot(stateDir, o.Project)
-	// Both possible roots: an earlier run may have used the other one.
-	if err := cleanStale(stateDir, lock.key, prev, o.Project, uniq(stateDir, siblingRoot(o.Project))); err != nil {
-		return nil, fmt.Errorf("remove scratch left by an earlier run: %w", err)
+	pfi, err := os.Lstat(o.Project)
+	if err != nil {
+		return nil, fmt.Errorf("project dir: %w", err)
 	}
+	if !pfi.IsDir() {
+		return nil, fmt.Errorf("project %s is not a directory", o.Project)
+	}
+	root, _ := scratchRoot(stateDir, o.Project)
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	s.dir = filepath.Join(root, fmt.Sprintf("%s-%d-%s", lock.key, os.Getpid(), hex.EncodeToString(rnd[:])))

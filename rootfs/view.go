@@ -69,12 +69,21 @@ func (s *Scratch) HostDir(rel string) (string, error) {
 	return filepath.Join(base, filepath.FromSlash(clean)), nil
 }
 
+// viewRel cleans rel, a path the caller names inside the project, and refuses one
+// that is not.
+func viewRel(rel string) (string, error) {
+	rel = path.Clean(filepath.ToSlash(rel))
+	if rel == "." || path.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("read %q: not a path inside the project", rel)
+	}
+	return rel, nil
+}
+
 // locate finds which tree holds rel in the run's view: the upper dir, the project
 // (the overlay's lower dir) or the staging copy.
 func (s *Scratch) locate(rel string) (base, clean string, err error) {
-	rel = path.Clean(filepath.ToSlash(rel))
-	if rel == "." || path.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
-		return "", "", fmt.Errorf("read %q: not a path inside the project", rel)
+	if rel, err = viewRel(rel); err != nil {
+		return "", "", err
 	}
 	if s.mode != ModeOverlay {
 		return s.stagingDir(), rel, nil

@@ -104,6 +104,33 @@ type Outcome struct {
 	WrittenBack []string `json:"written_back,omitempty"`
 }
 
+// openFailed is the outcome of a project lock or session that could not be had.
+func openFailed(ctx context.Context, p *managers.Plan, out *Outcome, err error) (*Outcome, error) {
+	if ctx.Err() != nil {
+		out.Code, out.Reason = exitcode.Sandbox, "interrupted while waiting for the project lock"
+		return out, nil
+	}
+	if ref := homeProjectRefusal(p, err); ref != nil { // quiet.go
+		return nil, ref
+	}
+	return nil, err
+}
+
+// beforeSteps is what every install does once it holds the project, before its
+// first step or its nothing-to-do check: the host paths it names, the plan's notes,
+// and the refusal of a policy on scripts the plan cannot keep (done: refused).
+func (r *runner) beforeSteps() (done bool, err error) {
+	r.out.HostPaths = r.hostPaths()
+	if why := r.scriptsUnenforceable(); why != "" {
+		r.out.Code, r.out.Reason = exitcode.Blocked, why+"; nothing was installed"
+		return true, nil
+	}
+	for _, n := range r.o.Plan.Notes { // Plan.Notes: worth printing with -v
+		r.o.Log.Debugf("%s", n)
+	}
+	return false, nil
+}
+
 // Install runs the plan. The returned error is for failures of phylum-box itself;
 // a blocked, failed or refused install is an Outcome with a non-zero Code.
 func Install(ctx context.Context, o Options) (*Outcome, error) {
@@ -140,30 +167,41 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("project dir: %w", err))
 	}
-	sess, err := sandbox.Open(ctx, sandbox.Options{
+	so := sandbox.Options{
 		Project: root, Home: o.Home, User: o.User, Mode: o.Mode, Log: log,
 		OnWait: func(pid int) { log.Infof("waiting for another phylum-box run on %s (pid %d)", root, pid) },
-	})
+	}
+	r := &runner{o: o, root: root, out: out, analysisCache: newAnalysisCache()}
+	if p.Steps.UpToDate != nil {
+		// Nothing to do: the project is read under its lock alone, and an up-to-date
+		// one gets the precheck of its lockfile and no scratch at all (noop.go).
+		held, err := sandbox.Lock(ctx, so)
+		if err != nil {
+			return openFailed(ctx, p, out, err)
+		}
+		defer held.Release() // a no-op once the session took it over
+		r.held, so.Held = held, held
+		if done, err := r.beforeSteps(); done {
+			return out, err
+		}
+		if why := r.upToDate(); why != "" {
+			return r.precheckOnly(ctx, why)
+		}
+	}
+	sess, err := sandbox.Open(ctx, so)
 	if err != nil {
-		if ctx.Err() != nil {
-			out.Code, out.Reason = exitcode.Sandbox, "interrupted while waiting for the project lock"
-			return out, nil
-		}
-		if ref := homeProjectRefusal(p, err); ref != nil { // quiet.go
-			return nil, ref
-		}
-		return nil, err
+		return openFailed(ctx, p, out, err)
 	}
 	defer func() {
 		if err := sess.Close(); err != nil {
 			log.Warnf("removing the scratch dir: %v", err)
 		}
 	}()
-	r := &runner{o: o, sess: sess, root: root, out: out, analysisCache: newAnalysisCache()}
-	out.HostPaths = r.hostPaths()
-	if why := r.scriptsUnenforceable(); why != "" {
-		out.Code, out.Reason = exitcode.Blocked, why+"; nothing was installed"
-		return out, nil
+	r.sess, r.held = sess, nil
+	if p.Steps.UpToDate == nil {
+		if done, err := r.beforeSteps(); done {
+			return out, err
+		}
 	}
 	cred, err := r.prepareCredentials()
 	if err != nil {
@@ -171,13 +209,6 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	}
 	r.cred = cred
 	defer func() { r.cred.cleanup() }()
-	for _, n := range p.Notes { // Plan.Notes: worth printing with -v
-		log.Debugf("%s", n)
-	}
-	// Nothing to do: precheck the lockfile, run no step (noop.go).
-	if why := r.upToDate(); why != "" {
-		return r.precheckOnly(ctx, why)
-	}
 
 	// 0. Evaluate: project code runs offline, without credentials, project read-only.
 	if p.Steps.Evaluate != nil {
@@ -373,6 +404,9 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 type runner struct {
 	o    Options
 	sess *sandbox.Session
+	// held is the project's lock before the session is open (nil once it is): what
+	// the nothing-to-do check reads is read under it (noop.go).
+	held *rootfs.ProjectLock
 	root string
 	out  *Outcome
 	cred *credentials

@@ -89,7 +89,7 @@ func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) 
 	var all []precheck.Package
 	found := false
 	for _, rel := range r.o.Plan.Project.Lockfiles {
-		data, err := r.sess.Scratch().ReadFile(rel)
+		data, err := r.readProject(rel)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -108,6 +108,16 @@ func (r *runner) readLockfiles(ctx context.Context) ([]precheck.Package, error) 
 		return nil, exitcode.With(exitcode.Incomplete, fmt.Errorf("no lockfile (%s) to check after resolving", strings.Join(r.o.Plan.Project.Lockfiles, ", ")))
 	}
 	return all, nil
+}
+
+// readProject reads file rel of the project as the session's view has it, or,
+// before the session is open, beneath the project under its lock (the view is the
+// project then).
+func (r *runner) readProject(rel string) ([]byte, error) {
+	if r.sess == nil {
+		return r.held.ReadFile(rel)
+	}
+	return r.sess.Scratch().ReadFile(rel)
 }
 
 func pkgKey(p precheck.Package) string { return p.Ecosystem + "/" + p.Name + "@" + p.Version }

@@ -36,6 +36,8 @@ type Options struct {
 	// OnWait is called once when another run holds the project's lock.
 	OnWait func(holderPID int)
 	Log    logrus.FieldLogger
+	// Held is the project's lock taken by Lock, handed over to the session.
+	Held *rootfs.ProjectLock
 }
 
 // Session is one project's scratch view and container reservation.
@@ -54,28 +56,16 @@ type Session struct {
 // the caller's home directory (under any spelling of it).
 var ErrProjectHoldsHome = errors.New("it contains your home directory")
 
-// Open takes the project's lock (waiting until ctx is done while another run has it)
-// and prepares the scratch view. Close it.
+// Open takes the project's lock (waiting until ctx is done while another run has it;
+// or takes over o.Held, from Lock) and prepares the scratch view. Close it.
 func Open(ctx context.Context, o Options) (*Session, error) {
 	if o.Log == nil {
 		l := logrus.New()
 		l.Out = io.Discard
 		o.Log = l
 	}
-	if o.Home == "" || o.Home == "/" || !filepath.IsAbs(o.Home) {
-		return nil, errors.New("cannot tell your home directory (set HOME)")
-	}
-	// Project comes with symlinks resolved, $HOME often not (/home -> /var/home on
-	// Fedora Atomic): compare both spellings of the home, or the whole home — keys,
-	// tokens — would be the project the build sees.
-	homes := []string{filepath.Clean(o.Home)}
-	if h, err := filepath.EvalSymlinks(o.Home); err == nil && h != homes[0] {
-		homes = append(homes, h)
-	}
-	for _, h := range homes {
-		if o.Project == "/" || o.Project == h || strings.HasPrefix(h, o.Project+"/") {
-			return nil, fmt.Errorf("refusing to use %s as the project: %w", o.Project, ErrProjectHoldsHome)
-		}
+	if err := refuseHome(o); err != nil {
+		return nil, err
 	}
 	id, err := container.CurrentIdentity()
 	if err != nil {
@@ -87,7 +77,7 @@ func Open(ctx context.Context, o Options) (*Session, error) {
 	}
 	sc, err := rootfs.NewScratch(ctx, rootfs.ScratchOptions{
 		Project: o.Project, RootUID: id.RootUID, RootGID: id.RootGID,
-		UIDMappings: id.UIDMap, GIDMappings: id.GIDMap, Mode: o.Mode, OnWait: o.OnWait,
+		UIDMappings: id.UIDMap, GIDMappings: id.GIDMap, Mode: o.Mode, OnWait: o.OnWait, Held: o.Held,
 	})
 	if err != nil {
 		res.Release()
@@ -96,6 +86,36 @@ func Open(ctx context.Context, o Options) (*Session, error) {
 	// Taken after the scratch is made: a staging copy is not the session's writing.
 	disk := container.NewDiskMeter(time.Now())
 	return &Session{o: o, id: id, res: res, scratch: sc, disk: disk}, nil
+}
+
+// Lock takes the project's lock alone, as Open would (the same refusals), for a
+// run that reads the project before it knows whether it needs a session: no
+// scratch is made. Release it, or pass it to Open as Options.Held.
+func Lock(ctx context.Context, o Options) (*rootfs.ProjectLock, error) {
+	if err := refuseHome(o); err != nil {
+		return nil, err
+	}
+	return rootfs.LockProject(ctx, rootfs.ScratchOptions{Project: o.Project, OnWait: o.OnWait})
+}
+
+// refuseHome refuses a project that is, or contains, the caller's home.
+func refuseHome(o Options) error {
+	if o.Home == "" || o.Home == "/" || !filepath.IsAbs(o.Home) {
+		return errors.New("cannot tell your home directory (set HOME)")
+	}
+	// Project comes with symlinks resolved, $HOME often not (/home -> /var/home on
+	// Fedora Atomic): compare both spellings of the home, or the whole home — keys,
+	// tokens — would be the project the build sees.
+	homes := []string{filepath.Clean(o.Home)}
+	if h, err := filepath.EvalSymlinks(o.Home); err == nil && h != homes[0] {
+		homes = append(homes, h)
+	}
+	for _, h := range homes {
+		if o.Project == "/" || o.Project == h || strings.HasPrefix(h, o.Project+"/") {
+			return fmt.Errorf("refusing to use %s as the project: %w", o.Project, ErrProjectHoldsHome)
+		}
+	}
+	return nil
 }
 
 // Identity is the user-namespace mapping the session's containers use.

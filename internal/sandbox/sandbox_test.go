@@ -112,6 +112,15 @@ func TestOpenRefusesProject(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want %q", err, tt.want)
 			}
+			// The lock alone, taken before a session, refuses the same projects.
+			l, err := Lock(context.Background(), Options{Project: tt.project, Home: tt.home})
+			if err == nil {
+				l.Release()
+				t.Fatalf("Lock(project %s, home %s) succeeded", tt.project, tt.home)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Lock: error = %v, want %q", err, tt.want)
+			}
 		})
 	}
 }
@@ -230,6 +239,53 @@ func TestRunSyncBackClose(t *testing.T) {
 			closed(t, s)
 		})
 	}
+}
+
+// TestOpenTakesOverTheLock: a session opened on the lock taken by Lock (an install
+// that first checked whether it had anything to do) runs and syncs as any other,
+// and holds the project until Close.
+func TestOpenTakesOverTheLock(t *testing.T) {
+	testutil.NeedRootContainers(t)
+	proj := testutil.NewProject(t, map[string]string{"keep.txt": "keep\n"})
+	o := Options{Project: proj, Home: home(t)}
+	l, err := Lock(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	if data, err := l.ReadFile("keep.txt"); err != nil || string(data) != "keep\n" {
+		t.Fatalf("ReadFile under the lock: %q, %v", data, err)
+	}
+	o.Held = l
+	s, err := Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	if res := run(t, s, `echo made > new.txt`, &out); res.ExitCode != 0 {
+		t.Fatalf("run: exit %d: %s", res.ExitCode, out.String())
+	}
+	if err := l.Release(); err != nil { // handed over: releasing it does nothing
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if l2, err := Lock(ctx, Options{Project: proj, Home: home(t)}); err == nil {
+		l2.Release()
+		t.Fatal("another run got the project while the session held it")
+	}
+	if _, err := s.SyncBack(rootfs.SyncOptions{OwnerUID: -1, OwnerGID: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(proj, "new.txt")); string(got) != "made\n" {
+		t.Errorf("new.txt = %q after SyncBack", got)
+	}
+	closed(t, s)
+	l3, err := Lock(context.Background(), Options{Project: proj, Home: home(t)})
+	if err != nil {
+		t.Fatalf("the lock after Close: %v", err)
+	}
+	l3.Release()
 }
 
 func TestFailedRunLeavesProjectUnchanged(t *testing.T) {
