@@ -37,6 +37,12 @@ func Executable() (string, error) {
 	return p, nil
 }
 
+// ReexecWanted says whether ReexecSealed would re-execute: rootless, not yet
+// re-executed, /proc/self/exe not sealed already.
+func ReexecWanted() bool {
+	return os.Getenv(sealedEnv) == "" && os.Geteuid() != 0 && !exeseal.IsSelfExeCloned()
+}
+
 // ReexecSealed re-executes this binary from a sealed in-memory copy, once, when
 // running rootless. libcontainer must start every container's init from a copy
 // of the binary the container cannot write to (CVE-2019-5736); as root it uses

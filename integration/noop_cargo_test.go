@@ -47,6 +47,12 @@ func TestNoopCargoBuildNothingChanged(t *testing.T) {
 		if pr.Precheck == nil || pr.Precheck.Verdict != "pass" || len(pr.Precheck.Packages) < 2 {
 			t.Errorf("nothing to do must still precheck Cargo.lock: %+v", pr.Precheck)
 		}
+		// Rootless, a run that starts no container skips the sealed re-exec of
+		// phylum-box (the whole binary copied into a memfd); one that builds keeps it.
+		const firstLook = "up to date at first look"
+		if m.rootless() && !strings.Contains(r.Stderr, firstLook) {
+			t.Errorf("rootless cargo build with nothing changed re-executed from a sealed copy:\n%s", r.Stderr)
+		}
 
 		// The twin: a source edit is built, and then nothing is to do again.
 		writeFile(t, filepath.Join(b.Project, "src", "main.rs"), "fn main() { println!(\"again {}\", pbox_greet::greet()); }\n", 0o644)
@@ -55,6 +61,9 @@ func TestNoopCargoBuildNothingChanged(t *testing.T) {
 		wantCode(t, r, 0, "cargo build after a source edit")
 		if !slices.Equal(pr.phases(), []string{"build"}) || runBin() != "again hello dep" {
 			t.Errorf("cargo build after a source edit ran %v, binary %q\n%s", pr.phases(), runBin(), r.Stderr)
+		}
+		if strings.Contains(r.Stderr, firstLook) {
+			t.Errorf("cargo build after a source edit was taken for up to date at first look:\n%s", r.Stderr)
 		}
 		r, pr = build()
 		wantCode(t, r, 0, "cargo build after that")

@@ -89,8 +89,19 @@ func runManager(ctx context.Context, f *cmdutil.Factory, o *ManagerOptions) erro
 	}
 	// An install starts two or three containers; rootless, libcontainer would copy
 	// this binary into a sealed memfd for each. Re-executing once from a sealed copy
-	// pays that once (the new process plans again from the same argv).
-	if err := container.ReexecSealed(); err != nil {
+	// pays that once (the new process plans again from the same argv). A project
+	// its plan finds up to date starts none: the copy and the second start of this
+	// binary (tens of milliseconds of CPU, more than the check) would be paid for
+	// nothing. This look is only a hint, taken without the project's lock; the
+	// install decides under the lock, and if it finds work after all, libcontainer
+	// seals each container's copy itself (slower, as safe).
+	if plan.Steps.UpToDate != nil && container.ReexecWanted() {
+		if ok, _ := plan.Steps.UpToDate(); ok {
+			app.Log.Debugf("up to date at first look: not re-executing from a sealed copy")
+		} else if err := container.ReexecSealed(); err != nil {
+			app.Log.Debugf("not re-executing from a sealed copy: %v", err)
+		}
+	} else if err := container.ReexecSealed(); err != nil {
 		app.Log.Debugf("not re-executing from a sealed copy: %v", err)
 	}
 	cfg, err := f.Config()
