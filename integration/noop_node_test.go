@@ -107,6 +107,27 @@ func TestNoopPnpmYarnNothingToDo(t *testing.T) {
 		if pr := readSpeedReport(t, rep); pr.UpToDate == "" || len(pr.Steps) != 0 {
 			t.Errorf("after installing ms, the install ran %v (up_to_date %q)", pr.phases(), pr.UpToDate)
 		}
+		if fl.name != "pnpm" {
+			return
+		}
+		// pnpm 10's build allowlist in package.json (where many projects keep it)
+		// changes nothing installed: still nothing to do. An override there would:
+		// every step.
+		man := readJSONFile(t, filepath.Join(b.Project, "package.json"))
+		man["pnpm"] = map[string]any{"onlyBuiltDependencies": []string{"esbuild"}}
+		setManifest(t, b, man)
+		rep = b.reportPath("noop3.json")
+		wantCode(t, b.tool(rep, fl.tool, fl.install...), 0, "pnpm install with pnpm.onlyBuiltDependencies in package.json")
+		if pr := readSpeedReport(t, rep); pr.UpToDate == "" || len(pr.Steps) != 0 {
+			t.Errorf("pnpm.onlyBuiltDependencies in package.json: the install ran %v (up_to_date %q)", pr.phases(), pr.UpToDate)
+		}
+		man["pnpm"] = map[string]any{"onlyBuiltDependencies": []string{"esbuild"}, "overrides": map[string]string{"is-number": "6.0.0"}}
+		setManifest(t, b, man)
+		rep = b.reportPath("override.json")
+		wantCode(t, b.tool(rep, fl.tool, fl.install...), 0, "pnpm install with an override in package.json")
+		if pr := readSpeedReport(t, rep); pr.UpToDate != "" || len(pr.Steps) == 0 {
+			t.Errorf("an override in package.json was taken for nothing to do: ran %v (up_to_date %q)", pr.phases(), pr.UpToDate)
+		}
 	})
 }
 

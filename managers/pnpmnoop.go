@@ -130,6 +130,14 @@ func PnpmUpToDate(root, store string) (bool, string) {
 	if err := json.Unmarshal(pj, &man); err != nil {
 		return false, "package.json: " + err.Error()
 	}
+	if raw, ok := man["pnpm"]; ok {
+		more, why := pnpmManifestBuildsNoop(raw)
+		if why != "" {
+			return false, why
+		}
+		allowed = append(allowed, more...)
+		delete(man, "pnpm") // nothing else in it: the comparison below may ignore it
+	}
 	var lock pnpmLock
 	if err := yaml.Unmarshal(lockData, &lock); err != nil {
 		return false, "pnpm-lock.yaml: " + err.Error()
@@ -159,7 +167,7 @@ func PnpmUpToDate(root, store string) (bool, string) {
 	for _, b := range mods.IgnoredBuilds {
 		name, _, _ := pnpmSplitDepPath(b)
 		if slices.Contains(allowed, name) || slices.Contains(allowed, b) {
-			return false, b + "'s build was left out and pnpm-workspace.yaml now allows it"
+			return false, b + "'s build was left out and the project's onlyBuiltDependencies now allows it"
 		}
 	}
 	skipped, why := pnpmSkippedOptional(&lock, mods.Skipped)
@@ -235,6 +243,32 @@ func pnpmWorkspaceNoop(r *os.Root) (allowed []string, why string) {
 		case "ignoredBuiltDependencies":
 		default:
 			return nil, "pnpm-workspace.yaml sets " + k
+		}
+	}
+	return allowed, ""
+}
+
+// pnpmManifestBuildsNoop is pnpmWorkspaceNoop for package.json's "pnpm" field,
+// where pnpm 10 reads the same build allowlist (a project's package.json often
+// has it): onlyBuiltDependencies and ignoredBuiltDependencies leave a
+// nothing-to-do install alone, anything else (overrides, patchedDependencies,
+// neverBuiltDependencies, …) means the full steps.
+func pnpmManifestBuildsNoop(raw json.RawMessage) (allowed []string, why string) {
+	var field map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &field); err != nil {
+		return nil, "package.json's pnpm field not understood"
+	}
+	for k, v := range field {
+		switch k {
+		case "onlyBuiltDependencies":
+			var names []string
+			if json.Unmarshal(v, &names) != nil {
+				return nil, "package.json's pnpm.onlyBuiltDependencies not understood"
+			}
+			allowed = append(allowed, names...)
+		case "ignoredBuiltDependencies":
+		default:
+			return nil, "package.json's pnpm field sets " + k
 		}
 	}
 	return allowed, ""

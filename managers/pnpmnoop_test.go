@@ -136,7 +136,16 @@ func TestPnpmUpToDate(t *testing.T) {
 		}, why: "postinstall"},
 		{name: "pnpm overrides in package.json", edit: func(f, _ map[string]string) {
 			f["package.json"] = strings.Replace(f["package.json"], `{"name"`, `{"pnpm":{"overrides":{"ms":"1"}},"name"`, 1)
-		}, why: "package.json has pnpm"},
+		}, why: "package.json's pnpm field sets overrides"},
+		{name: "package.json's build allowlist only", edit: func(f, _ map[string]string) {
+			f["package.json"] = strings.Replace(f["package.json"], `{"name"`, `{"pnpm":{"onlyBuiltDependencies":["esbuild"],"ignoredBuiltDependencies":["core-js"]},"name"`, 1)
+		}, want: true},
+		{name: "package.json's build allowlist beside a patch", edit: func(f, _ map[string]string) {
+			f["package.json"] = strings.Replace(f["package.json"], `{"name"`, `{"pnpm":{"onlyBuiltDependencies":["esbuild"],"patchedDependencies":{"ms":"p.patch"}},"name"`, 1)
+		}, why: "sets patchedDependencies"},
+		{name: "package.json's allowlist not a list", edit: func(f, _ map[string]string) {
+			f["package.json"] = strings.Replace(f["package.json"], `{"name"`, `{"pnpm":{"onlyBuiltDependencies":"esbuild"},"name"`, 1)
+		}, why: "not understood"},
 		{name: "lockfile changed (git pull), tree not", edit: func(f, _ map[string]string) {
 			f["pnpm-lock.yaml"] = strings.Replace(f["pnpm-lock.yaml"], "sha512-o", "sha512-X", 1)
 		}, why: "not pnpm-lock.yaml"},
@@ -214,6 +223,10 @@ func TestPnpmUpToDate(t *testing.T) {
 			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": [], "ignoredBuilds": ["is-odd@3.0.1"]`, 1)
 			f["pnpm-workspace.yaml"] = "onlyBuiltDependencies:\n  - esbuild\n"
 		}, want: true},
+		{name: "a build left out, allowed now in package.json", edit: func(f, _ map[string]string) {
+			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": [], "ignoredBuilds": ["is-odd@3.0.1"]`, 1)
+			f["package.json"] = strings.Replace(f["package.json"], `{"name"`, `{"pnpm":{"onlyBuiltDependencies":["is-odd"]},"name"`, 1)
+		}, why: "now allows it"},
 		{name: "a build left out, allowed now", edit: func(f, _ map[string]string) {
 			f["node_modules/.modules.yaml"] = strings.Replace(f["node_modules/.modules.yaml"], `"skipped": []`, `"skipped": [], "ignoredBuilds": ["is-odd@3.0.1"]`, 1)
 			f["pnpm-workspace.yaml"] = "onlyBuiltDependencies:\n  - is-odd\n"

@@ -45,6 +45,7 @@ var yarnNoopRCKeys = map[string]bool{
 	"yarn-offline-mirror-pruning": true, "save-prefix": true, "init-license": true, "init-version": true,
 	"init-author-name": true, "init-author-email": true, "version-git-tag": true, "version-tag-prefix": true,
 	"version-git-message": true, "version-sign-git-tag": true, "https-proxy": true, "proxy": true,
+	"global-folder": true, // where `yarn global` installs; yarn install never looks there
 }
 
 // yarnClassicNoopCheck returns Plan.Steps.UpToDate for a yarn classic command line, or

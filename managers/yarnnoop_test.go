@@ -154,6 +154,8 @@ func TestYarnClassicNoopCheck(t *testing.T) {
 		{args: nil, env: "NODE_ENV=production"},
 		{args: nil, env: "YARN_PRODUCTION=true"},
 		{args: nil, env: "YARN_CACHE_FOLDER=/tmp/c", want: true},
+		{args: nil, env: "YARN_GLOBAL_FOLDER=/tmp/g", want: true},
+		{args: nil, env: "YARN_MODULES_FOLDER=/tmp/m"},
 		{args: nil, files: map[string]string{".yarnrc": "--modules-folder vendor\n"}},
 		{args: nil, files: map[string]string{".yarnrc": "registry \"https://r.example/\"\n"}, want: true},
 		{args: nil, files: map[string]string{".npmrc": "omit=dev\n"}},
