@@ -95,12 +95,8 @@ func runManager(ctx context.Context, f *cmdutil.Factory, o *ManagerOptions) erro
 	// nothing. This look is only a hint, taken without the project's lock; the
 	// install decides under the lock, and if it finds work after all, libcontainer
 	// seals each container's copy itself (slower, as safe).
-	if plan.Steps.UpToDate != nil && container.ReexecWanted() {
-		if ok, _ := plan.Steps.UpToDate(); ok {
-			app.Log.Debugf("up to date at first look: not re-executing from a sealed copy")
-		} else if err := container.ReexecSealed(); err != nil {
-			app.Log.Debugf("not re-executing from a sealed copy: %v", err)
-		}
+	if upToDateAtFirstLook(plan) {
+		app.Log.Debugf("up to date at first look: not re-executing from a sealed copy")
 	} else if err := container.ReexecSealed(); err != nil {
 		app.Log.Debugf("not re-executing from a sealed copy: %v", err)
 	}
@@ -420,4 +416,30 @@ func (m *npmMetadata) Prefetch(ctx context.Context, pkgs []precheck.Package) {
 		m.facts[r.Name+"@"+r.Version] = r
 	}
 	m.done = true
+}
+
+// upToDateAtFirstLook is the plan's nothing-to-do check taken before the sealed
+// re-exec, without the project's lock, where the re-exec would happen at all. It
+// leaves the plan as it was (a check may record what it read, as pip's sets the
+// lockfiles: only the check under the lock may) and is not taken for a project
+// that is or holds the home directory, which the install refuses anyway.
+func upToDateAtFirstLook(plan *managers.Plan) bool {
+	if plan.Steps.UpToDate == nil || !container.ReexecWanted() {
+		return false
+	}
+	home, err := os.UserHomeDir()
+	return err == nil && firstLook(plan, home)
+}
+
+// firstLook is upToDateAtFirstLook's check, for the caller's home.
+func firstLook(plan *managers.Plan, home string) bool {
+	if plan.Steps.UpToDate == nil || home == "" || home == "/" || plan.Project.Root == "/" ||
+		plan.Project.Root == home || strings.HasPrefix(home, plan.Project.Root+"/") {
+		return false
+	}
+	project := plan.Project
+	project.Lockfiles = slices.Clone(project.Lockfiles)
+	ok, _ := plan.Steps.UpToDate()
+	plan.Project = project
+	return ok
 }
