@@ -104,33 +104,6 @@ type Outcome struct {
 	WrittenBack []string `json:"written_back,omitempty"`
 }
 
-// openFailed is the outcome of a project lock or session that could not be had.
-func openFailed(ctx context.Context, p *managers.Plan, out *Outcome, err error) (*Outcome, error) {
-	if ctx.Err() != nil {
-		out.Code, out.Reason = exitcode.Sandbox, "interrupted while waiting for the project lock"
-		return out, nil
-	}
-	if ref := homeProjectRefusal(p, err); ref != nil { // quiet.go
-		return nil, ref
-	}
-	return nil, err
-}
-
-// beforeSteps is what every install does once it holds the project, before its
-// first step or its nothing-to-do check: the host paths it names, the plan's notes,
-// and the refusal of a policy on scripts the plan cannot keep (done: refused).
-func (r *runner) beforeSteps() (done bool, err error) {
-	r.out.HostPaths = r.hostPaths()
-	if why := r.scriptsUnenforceable(); why != "" {
-		r.out.Code, r.out.Reason = exitcode.Blocked, why+"; nothing was installed"
-		return true, nil
-	}
-	for _, n := range r.o.Plan.Notes { // Plan.Notes: worth printing with -v
-		r.o.Log.Debugf("%s", n)
-	}
-	return false, nil
-}
-
 // Install runs the plan. The returned error is for failures of phylum-box itself;
 // a blocked, failed or refused install is an Outcome with a non-zero Code.
 func Install(ctx context.Context, o Options) (*Outcome, error) {
@@ -171,22 +144,21 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		Project: root, Home: o.Home, User: o.User, Mode: o.Mode, Log: log,
 		OnWait: func(pid int) { log.Infof("waiting for another phylum-box run on %s (pid %d)", root, pid) },
 	}
-	r := &runner{o: o, root: root, out: out, analysisCache: newAnalysisCache()}
-	if p.Steps.UpToDate != nil {
-		// Nothing to do: the project is read under its lock alone, and an up-to-date
-		// one gets the precheck of its lockfile and no scratch at all (noop.go).
-		held, err := sandbox.Lock(ctx, so)
-		if err != nil {
-			return openFailed(ctx, p, out, err)
-		}
-		defer held.Release() // a no-op once the session took it over
-		r.held, so.Held = held, held
-		if done, err := r.beforeSteps(); done {
-			return out, err
-		}
-		if why := r.upToDate(); why != "" {
-			return r.precheckOnly(ctx, why)
-		}
+	// The project's lock alone first: an up-to-date project gets the precheck of
+	// its lockfile and no scratch at all (noop.go); any other opens the session
+	// on the lock held.
+	held, err := sandbox.Lock(ctx, so)
+	if err != nil {
+		return openFailed(ctx, p, out, err)
+	}
+	defer held.Release() // a no-op once the session took it over
+	so.Held = held
+	r := &runner{o: o, root: root, out: out, held: held, analysisCache: newAnalysisCache()}
+	if done, err := r.beforeSteps(); done {
+		return out, err
+	}
+	if why := r.upToDate(); why != "" {
+		return r.precheckOnly(ctx, why)
 	}
 	sess, err := sandbox.Open(ctx, so)
 	if err != nil {
@@ -198,11 +170,6 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 		}
 	}()
 	r.sess, r.held = sess, nil
-	if p.Steps.UpToDate == nil {
-		if done, err := r.beforeSteps(); done {
-			return out, err
-		}
-	}
 	cred, err := r.prepareCredentials()
 	if err != nil {
 		return nil, err
@@ -587,39 +554,4 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		return false, nil
 	}
 	return true, nil
-}
-
-// hostPaths are the plan's tool directories (nvm, volta, corepack keep node and the
-// managers under $HOME, which the container replaces with an empty tmpfs), bound
-// read-only. Left out: files (the tool's directory is listed too), paths that are
-// already visible (the rootfs binds /usr, /etc, /opt), and any directory that is or
-// contains $HOME or the project — binding those would undo the sandbox.
-func (r *runner) hostPaths() []string {
-	var out []string
-	for _, p := range r.o.Plan.Sandbox.HostPaths {
-		if !filepath.IsAbs(p) {
-			continue
-		}
-		p = filepath.Clean(p)
-		if underAny(p, rootfs.SystemDirs...) || underAny(p, "/bin", "/sbin", "/lib", "/lib64") ||
-			underAny(r.o.Home, p) || underAny(r.root, p) || underAny(p, r.root) {
-			continue
-		}
-		if st, err := os.Stat(p); err != nil || !st.IsDir() {
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
-// underAny reports whether p is one of dirs or below one. (Not within: rootfs and
-// managers have a within(root, p) with the opposite order.)
-func underAny(p string, dirs ...string) bool {
-	for _, d := range dirs {
-		if p == d || d == "/" || strings.HasPrefix(p, d+"/") {
-			return true
-		}
-	}
-	return false
 }

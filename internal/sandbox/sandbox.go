@@ -103,16 +103,22 @@ func refuseHome(o Options) error {
 	if o.Home == "" || o.Home == "/" || !filepath.IsAbs(o.Home) {
 		return errors.New("cannot tell your home directory (set HOME)")
 	}
+	return HoldsHome(o.Project, o.Home)
+}
+
+// HoldsHome refuses project (absolute, symlinks resolved) when it is /, or is or
+// contains home (absolute) under either of its spellings.
+func HoldsHome(project, home string) error {
 	// Project comes with symlinks resolved, $HOME often not (/home -> /var/home on
 	// Fedora Atomic): compare both spellings of the home, or the whole home — keys,
 	// tokens — would be the project the build sees.
-	homes := []string{filepath.Clean(o.Home)}
-	if h, err := filepath.EvalSymlinks(o.Home); err == nil && h != homes[0] {
+	homes := []string{filepath.Clean(home)}
+	if h, err := filepath.EvalSymlinks(home); err == nil && h != homes[0] {
 		homes = append(homes, h)
 	}
 	for _, h := range homes {
-		if o.Project == "/" || o.Project == h || strings.HasPrefix(h, o.Project+"/") {
-			return fmt.Errorf("refusing to use %s as the project: %w", o.Project, ErrProjectHoldsHome)
+		if project == "/" || project == h || strings.HasPrefix(h, project+"/") {
+			return fmt.Errorf("refusing to use %s as the project: %w", project, ErrProjectHoldsHome)
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/phylum-box/phylum-box/internal/config"
 	"github.com/phylum-box/phylum-box/internal/exitcode"
 	"github.com/phylum-box/phylum-box/internal/install"
+	"github.com/phylum-box/phylum-box/internal/sandbox"
 	"github.com/phylum-box/phylum-box/managers"
 	"github.com/phylum-box/phylum-box/precheck"
 	"github.com/phylum-box/phylum-box/precheck/policy"
@@ -433,8 +435,10 @@ func upToDateAtFirstLook(plan *managers.Plan) bool {
 
 // firstLook is upToDateAtFirstLook's check, for the caller's home.
 func firstLook(plan *managers.Plan, home string) bool {
-	if plan.Steps.UpToDate == nil || home == "" || home == "/" || plan.Project.Root == "/" ||
-		plan.Project.Root == home || strings.HasPrefix(home, plan.Project.Root+"/") {
+	if plan.Steps.UpToDate == nil || !filepath.IsAbs(home) || home == "/" {
+		return false
+	}
+	if root, err := filepath.EvalSymlinks(plan.Project.Root); err != nil || sandbox.HoldsHome(root, home) != nil {
 		return false
 	}
 	project := plan.Project
