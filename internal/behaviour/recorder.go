@@ -162,6 +162,12 @@ func (r *Recorder) Close() {
 
 // OnEvent records one seccomp event (container.Monitor.OnEvent).
 func (r *Recorder) OnEvent(ev container.SyscallEvent) {
+	if r.w != nil && !ev.Refused && (ev.Syscall == "exit_group" || ev.Syscall == "execve" || ev.Syscall == "execveat") {
+		// The touches made before this process ends or runs a new program
+		// belong to what runs now (watch.go: Drain); before r.mu, which
+		// onTouch takes.
+		r.w.Drain()
+	}
 	if ev.Syscall == "exit_group" {
 		r.onExit(ev)
 		return

@@ -2,8 +2,10 @@ package behaviour
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/phylum-box/phylum-box/container"
 )
@@ -381,5 +383,38 @@ func TestProjectPathNamesNoPackage(t *testing.T) {
 		if s != want {
 			t.Errorf("%s: %q, want %q", cwd, s, want)
 		}
+	}
+}
+
+// A script's read is its own even when the watch's goroutine gets to it only
+// after the script ended and the next one started (a loaded machine): the
+// queue is drained at each exit_group and exec.
+func TestTouchOwnedWhenTheWatchLags(t *testing.T) {
+	watchLoopStall = func() { time.Sleep(300 * time.Millisecond) }
+	defer func() { watchLoopStall = nil }()
+	d, err := NewDecoys(t.TempDir(), "/home/u", os.Getuid(), os.Getgid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRecorder("npm", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := fakeProcs{20: {parent: 10}, 21: {parent: 10}}
+	r.procs = procs.reader
+	kube := map[string]string{"npm_package_name": "lb-read-kube", "npm_package_version": "1.0.0"}
+	ssh := map[string]string{"npm_package_name": "lb-read-ssh", "npm_package_version": "1.0.0"}
+	r.OnEvent(execEv(20, kube, "/p", "node", "i.js"))
+	f, err := os.Open(d.Secrets[0].Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r.OnEvent(container.SyscallEvent{Pid: 20, Syscall: "exit_group"})
+	procs[20] = fakeProc{parent: 10, dead: true}
+	r.OnEvent(execEv(21, ssh, "/p", "node", "i.js"))
+	r.Close()
+	if got, want := summary(r.Findings()), "lb-read-kube@1.0.0 PB-BEHAVIOUR-SECRET-READ high\n"; got != want {
+		t.Errorf("observations:\n%swant:\n%s", got, want)
 	}
 }

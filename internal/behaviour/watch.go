@@ -37,6 +37,11 @@ type Watch struct {
 	on   func(DecoyTouch)
 	done chan struct{}
 	once sync.Once
+	// reading is held while a batch is read and reported, by the loop or by
+	// Drain: a touch is reported before anything that Drain's caller does next.
+	reading sync.Mutex
+	buf     []byte // under reading
+	closed  bool   // under reading: the fds are closed (their numbers may be reused)
 }
 
 type watched struct {
@@ -58,7 +63,7 @@ func (d *Decoys) Watch(on func(DecoyTouch)) (*Watch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watching the decoys: %w", err)
 	}
-	w := &Watch{fd: fd, wds: map[int32]watched{}, on: on, done: make(chan struct{})}
+	w := &Watch{fd: fd, wds: map[int32]watched{}, on: on, done: make(chan struct{}), buf: make([]byte, 64<<10)}
 	if err := unix.Pipe2(w.wake[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("watching the decoys: %w", err)
@@ -121,9 +126,12 @@ func (d *Decoys) tilde(p string) string {
 	return p
 }
 
+// watchLoopStall, set by tests only, delays the loop's reads as a loaded
+// machine may.
+var watchLoopStall func()
+
 func (w *Watch) loop() {
 	defer close(w.done)
-	buf := make([]byte, 64<<10)
 	for {
 		fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}, {Fd: int32(w.wake[0]), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, -1); err != nil {
@@ -134,16 +142,33 @@ func (w *Watch) loop() {
 		}
 		if fds[1].Revents != 0 {
 			// Closing: what the finished container did is queued already.
-			for w.readOnce(buf) {
-			}
+			w.Drain()
 			return
 		}
-		w.readOnce(buf)
+		if watchLoopStall != nil {
+			watchLoopStall()
+		}
+		w.reading.Lock()
+		w.readOnce()
+		w.reading.Unlock()
+	}
+}
+
+// Drain reports, before it returns, every touch already queued: call it where
+// the order matters, when a process ends or a new program starts. A touch is
+// queued by the open or write itself, so one a script made before it called
+// exit_group is reported while the script is still there to own it (under
+// load the loop's goroutine may run only after the next script has started).
+func (w *Watch) Drain() {
+	w.reading.Lock()
+	defer w.reading.Unlock()
+	for !w.closed && w.readOnce() {
 	}
 }
 
 // readOnce reads and reports one batch of events; false when none was queued.
-func (w *Watch) readOnce(buf []byte) bool {
+func (w *Watch) readOnce() bool {
+	buf := w.buf
 	n, err := unix.Read(w.fd, buf)
 	if err != nil || n <= 0 {
 		return false
@@ -201,6 +226,9 @@ func (w *Watch) Close() {
 }
 
 func (w *Watch) closeFds() {
+	w.reading.Lock()
+	defer w.reading.Unlock()
+	w.closed = true
 	unix.Close(w.fd)
 	unix.Close(w.wake[0])
 	unix.Close(w.wake[1])
