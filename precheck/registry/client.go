@@ -272,6 +272,10 @@ func (c *Client) Version(ctx context.Context, name, version string) (Version, er
 func (c *Client) versionsOf(ctx context.Context, name string, versions []string) ([]Result, error) {
 	ep := c.endpoint(name)
 	out := make([]Result, len(versions))
+	if c.loadAnswers(ep.URL, name, versions, out) {
+		return out, nil
+	}
+	stamp, _ := c.stampOf(ep.URL, name) // before the entry is read (answers.go)
 	cached, _ := c.loadCache(ep.URL, name)
 	have := cached != nil
 	for i, v := range versions {
@@ -285,6 +289,7 @@ func (c *Client) versionsOf(ctx context.Context, name string, versions []string)
 		}
 	}
 	if have {
+		c.storeAnswers(ep.URL, name, stamp, out)
 		return out, nil
 	}
 	p, err := c.fetch(ctx, ep, name, cached)
@@ -299,6 +304,9 @@ func (c *Client) versionsOf(ctx context.Context, name string, versions []string)
 		}
 		info.History = historyOf(p.Versions, v)
 		out[i].Info, out[i].Err = info, nil
+	}
+	if stamp, ok := c.stampOf(ep.URL, name); ok {
+		c.storeAnswers(ep.URL, name, stamp, out)
 	}
 	return out, nil
 }
