@@ -178,3 +178,16 @@ func TestStoredTopListAtTheLimit(t *testing.T) {
 		t.Errorf("%+v", i)
 	}
 }
+
+// BenchmarkEmbeddedNpmList builds the embedded npm list the way the first
+// typosquat check of an install does (issue 12: it is on every install's path).
+func BenchmarkEmbeddedNpmList(b *testing.B) {
+	data := EmbeddedTopListData("npm")
+	for b.Loop() {
+		names, err := parseTopList("npm", data, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		newTopList("npm", names)
+	}
+}
