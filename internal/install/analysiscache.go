@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/phylum-box/phylum-box/internal/safefs"
 	"github.com/phylum-box/phylum-box/precheck/analysis"
 )
 
@@ -65,10 +66,6 @@ func (c *analysisCache) put(eco, name, version, integrity string, fs []analysis.
 	if c.dir == "" || integrity == "" {
 		return
 	}
-	p := c.path(eco, name, version, integrity)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return
-	}
 	if fs == nil {
 		fs = []analysis.Finding{}
 	}
@@ -76,13 +73,5 @@ func (c *analysisCache) put(eco, name, version, integrity string, fs []analysis.
 	if err != nil {
 		return
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil || os.Rename(tmp.Name(), p) != nil {
-		os.Remove(tmp.Name())
-	}
+	_ = safefs.ReplaceFile(c.path(eco, name, version, integrity), data)
 }

@@ -82,6 +82,7 @@ func parseTopList(ecosystem string, data []byte, check bool) ([]string, error) {
 	if nameRE == nil {
 		return nil, fmt.Errorf("no typosquatting list for ecosystem %q", ecosystem)
 	}
+	re := nameRE()
 	if len(data) > MaxTopListBytes {
 		return nil, fmt.Errorf("%d bytes, more than the %d a list may have", len(data), MaxTopListBytes)
 	}
@@ -97,7 +98,7 @@ func parseTopList(ecosystem string, data []byte, check bool) ([]string, error) {
 		if n == "" || strings.HasPrefix(n, "#") {
 			continue
 		}
-		if check && !validListName(nameRE(), n) {
+		if check && !validListName(re, n) {
 			return nil, fmt.Errorf("line %d: %q is not a valid %s package name", i+1, truncate(n, 80), ecosystem)
 		}
 		k := normName(ecosystem, n)

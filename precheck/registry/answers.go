@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/phylum-box/phylum-box/internal/safefs"
 )
 
 // A version's answer (its facts and its History), once worked out from its
@@ -32,10 +34,10 @@ type entryStamp struct {
 // (255 bytes); a longer name@version is not kept.
 const maxAnswerName = 240
 
-// answerPath is the file of name@version's answer beside its entry. Both parts
-// are query-escaped, so neither holds a raw "@" or "/" and the pair is one file.
-func (c *Client) answerPath(reg, name, version string) string {
-	entry := c.cachePath(reg, name)
+// answerPath is the file of name@version's answer beside its entry (the file
+// cachePath names). Both parts are query-escaped, so neither holds a raw "@" or
+// "/" and the pair is one file.
+func answerPath(entry, name, version string) string {
 	if entry == "" {
 		return ""
 	}
@@ -66,8 +68,9 @@ func (c *Client) loadAnswers(reg, name string, versions []string, out []Result) 
 	if !ok {
 		return false
 	}
+	entry := c.cachePath(reg, name)
 	for i, v := range versions {
-		path := c.answerPath(reg, name, v)
+		path := answerPath(entry, name, v)
 		if path == "" {
 			return false
 		}
@@ -89,8 +92,9 @@ func (c *Client) loadAnswers(reg, name string, versions []string, out []Result) 
 // entry as it is now (stat before the entry was read, by the caller: an entry
 // rewritten since then leaves answers that no longer match).
 func (c *Client) storeAnswers(reg, name string, stamp entryStamp, res []Result) {
+	entry := c.cachePath(reg, name)
 	for _, r := range res {
-		path := c.answerPath(reg, name, r.Version)
+		path := answerPath(entry, name, r.Version)
 		if r.Err != nil || path == "" {
 			continue
 		}
@@ -100,23 +104,6 @@ func (c *Client) storeAnswers(reg, name string, stamp entryStamp, res []Result) 
 		if err != nil {
 			continue
 		}
-		writeAtomic(path, b)
-	}
-}
-
-// writeAtomic writes b to path through a temporary file and a rename, so a
-// concurrent reader never sees half of it; failures are ignored (a cache).
-func writeAtomic(path string, b []byte) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return
-	}
-	_, werr := f.Write(b)
-	cerr := f.Close()
-	if werr != nil || cerr != nil || os.Rename(f.Name(), path) != nil {
-		os.Remove(f.Name())
+		_ = safefs.ReplaceFile(path, b) // a cache: a failure costs one decode
 	}
 }

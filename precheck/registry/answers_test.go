@@ -61,7 +61,7 @@ func TestAnswersKeptAndInvalidated(t *testing.T) {
 				t.Fatalf("history from the registry: %+v", h)
 			}
 			ep := c.endpoint(name)
-			path := c.answerPath(ep.URL, name, "2.0.0")
+			path := answerPath(c.cachePath(ep.URL, name), name, "2.0.0")
 			if filepath.Dir(path) != filepath.Dir(c.cachePath(ep.URL, name)) {
 				t.Fatalf("answer %s is not beside its entry", path)
 			}
@@ -137,7 +137,7 @@ func TestAnswersKeptAndInvalidated(t *testing.T) {
 // lookup still answers.
 func TestAnswerNameTooLong(t *testing.T) {
 	c := &Client{Registry: "http://127.0.0.1:9", CacheDir: t.TempDir()}
-	if p := c.answerPath("r", strings.Repeat("a", 200), "1.0.0-"+strings.Repeat("b", 60)); p != "" {
+	if p := answerPath(c.cachePath("r", "a"), strings.Repeat("a", 200), "1.0.0-"+strings.Repeat("b", 60)); p != "" {
 		t.Errorf("kept at %s", p)
 	}
 }

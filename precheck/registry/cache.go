@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/phylum-box/phylum-box/internal/safefs"
 )
 
 // DefaultCacheDir is where the metadata cache lives: <user cache dir>/phylum-box/npm-metadata.
@@ -92,5 +94,5 @@ func (c *Client) storeCache(reg, name string, p *Packument, etag, lastModified s
 	if err != nil {
 		return
 	}
-	writeAtomic(path, b)
+	_ = safefs.ReplaceFile(path, b)
 }
