@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -433,7 +432,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		if !mounted {
 			continue
 		}
-		if err := os.MkdirAll(c.Path, 0o700); err != nil {
+		if err := makeCacheDir(c.Path); err != nil { // sharecache.go
 			return false, fmt.Errorf("cache %s: %w", c.Path, err)
 		}
 		if err := r.shareCache(c.Path); err != nil {

@@ -3,7 +3,9 @@ package install
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,6 +28,26 @@ func (r *runner) shareCache(dir string) error {
 		r.shared = map[string]bool{}
 	}
 	r.shared[dir] = true
+	return nil
+}
+
+// makeCacheDir creates a cache dir that does not exist yet, 0700, and the
+// directories above it that do not either 0755, as the manager itself would
+// (mkdir -p): a cache can lie under a path the container sees through a
+// read-only bind of the host's (root's yarn classic cache,
+// /usr/local/share/.cache/yarn, under /usr), where its mount point is looked up
+// as the container's root — which is not the host's root — and a 0700 parent
+// made here would refuse it.
+func makeCacheDir(dir string) error {
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
 	return nil
 }
 

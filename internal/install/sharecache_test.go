@@ -61,3 +61,31 @@ func TestChownTree(t *testing.T) {
 		t.Errorf("an entry that already had the owner was chown'ed again (ctime changed)")
 	}
 }
+
+// A cache dir that does not exist is made 0700 under parents made 0755, which
+// the container's root (not the host's) can pass through to its mount point; an
+// existing one, and existing parents, are left as they are.
+func TestMakeCacheDir(t *testing.T) {
+	base := t.TempDir()
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := filepath.Join(base, "share", ".cache", "yarn")
+	if err := makeCacheDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{filepath.Join(base, "share"): 0o755, filepath.Join(base, "share", ".cache"): 0o755, dir: 0o700} {
+		st, err := os.Stat(p)
+		if err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: %v %v, want %v", p, st.Mode().Perm(), err, want)
+		}
+	}
+	if err := os.Chmod(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := makeCacheDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(dir); st.Mode().Perm() != 0o750 {
+		t.Errorf("an existing cache dir was changed: %v", st.Mode().Perm())
+	}
+}
