@@ -151,19 +151,39 @@ func TestNewuser7BerryImmutable(t *testing.T) {
 		if lock, _ := os.ReadFile(filepath.Join(b.Project, "yarn.lock")); !strings.Contains(string(lock), "is-number@npm:6.0.0") {
 			t.Errorf("the twin's yarn.lock lacks is-number 6.0.0")
 		}
-		// --immutable-cache alone: the resolve step goes without it (yarn refuses it
-		// with --mode=update-lockfile), the download keeps it.
+		// --immutable-cache alone, over a yarn.lock that lacks a new dependency: the
+		// attempt over the committed lockfile (berryfirst.go) is thrown away, the
+		// resolve step goes without the flag (yarn refuses it with
+		// --mode=update-lockfile), the download keeps it.
 		if err := os.Remove(pnp); err != nil {
 			t.Fatal(err)
 		}
+		data, err = os.ReadFile(filepath.Join(b.Project, "package.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeProjectFile(t, b, "package.json", strings.Replace(string(data), `"is-odd": "3.0.1"`, `"is-odd": "3.0.1", "ms": "2.1.3"`, 1))
 		rep = b.reportPath("immutable-cache.json")
 		r = b.tool(rep, "yarn", "install", "--immutable-cache")
 		wantCode(t, r, 0, "yarn install --immutable-cache")
 		if got := readSpeedReport(t, rep).phases(); !slices.Contains(got, "resolve") || !slices.Contains(got, "download") {
 			t.Errorf("yarn install --immutable-cache ran %v, want the resolve step and the download", got)
 		}
-		if data, err := os.ReadFile(pnp); err != nil || !strings.Contains(string(data), `"is-number"`) {
-			t.Errorf("no .pnp.cjs with is-number after yarn install --immutable-cache: %v", err)
+		if data, err := os.ReadFile(pnp); err != nil || !strings.Contains(string(data), `"is-number"`) || !strings.Contains(string(data), `"ms"`) {
+			t.Errorf("no .pnp.cjs with is-number and ms after yarn install --immutable-cache: %v", err)
+		}
+		// The same over the lockfile it left: the attempt is the install, no resolve step.
+		if err := os.Remove(pnp); err != nil {
+			t.Fatal(err)
+		}
+		rep = b.reportPath("immutable-cache-again.json")
+		r = b.tool(rep, "yarn", "install", "--immutable-cache")
+		wantCode(t, r, 0, "yarn install --immutable-cache over a complete yarn.lock")
+		if got := readSpeedReport(t, rep).phases(); slices.Contains(got, "resolve") || !slices.Contains(got, "download") {
+			t.Errorf("yarn install --immutable-cache over a complete yarn.lock ran %v, want the download alone (no resolve step)", got)
+		}
+		if _, err := os.Stat(pnp); err != nil {
+			t.Errorf("no .pnp.cjs after yarn install --immutable-cache over a complete yarn.lock: %v", err)
 		}
 	})
 }

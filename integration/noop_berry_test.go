@@ -55,15 +55,25 @@ func berryNoop(t *testing.T, b *pmBox, name string) {
 	assertSameTree(t, before, projectState(t, b.Project), "a berry install with nothing to do ("+name+")")
 }
 
-// berryFull runs `yarn install` and asserts it ran every step and succeeded.
-func berryFull(t *testing.T, b *pmBox, name string) {
+// berryFull runs `yarn install` and asserts it was not taken for up to date: it
+// installed (a download step ran) and succeeded. resolve says whether yarn.lock
+// needed changing: then the attempt over the committed lockfile (berryfirst.go)
+// was thrown away and every step ran, resolve included; else that attempt was the
+// install, with no resolve step.
+func berryFull(t *testing.T, b *pmBox, name string, resolve bool) {
 	t.Helper()
 	rep := b.reportPath(name + ".json")
 	r := b.tool(rep, "yarn", "install")
 	wantCode(t, r, 0, "yarn install ("+name+")")
 	pr := readSpeedReport(t, rep)
-	if pr.UpToDate != "" || !slices.Contains(pr.phases(), "resolve") || !slices.Contains(pr.phases(), "download") {
-		t.Errorf("%s must get the full steps, ran %v (up_to_date %q)\n%s", name, pr.phases(), pr.UpToDate, r.Stderr)
+	if pr.UpToDate != "" || !slices.Contains(pr.phases(), "download") || slices.Contains(pr.phases(), "resolve") != resolve {
+		t.Errorf("%s must install (resolve step: %v), ran %v (up_to_date %q)\n%s", name, resolve, pr.phases(), pr.UpToDate, r.Stderr)
+	}
+	if thrown := strings.Contains(r.Stderr, "thrown away, running every step"); thrown != resolve {
+		t.Errorf("%s: the attempt over the committed yarn.lock thrown away: %v, want %v\n%s", name, thrown, resolve, r.Stderr)
+	}
+	if strings.Contains(r.Stdout+r.Stderr, "lockfile would have been modified") {
+		t.Errorf("%s: the thrown-away attempt's output was shown:\n%s\n%s", name, r.Stdout, r.Stderr)
 	}
 }
 
@@ -102,7 +112,7 @@ func TestNoopBerryNothingToDo(t *testing.T) {
 		}
 		writeFile(t, lock, strings.Join(kept, ""), 0o644)
 		chownTree(t, m, b.Project)
-		berryFull(t, b, "lock-changed")
+		berryFull(t, b, "lock-changed", true)
 		if got, _ := os.ReadFile(lock); !strings.Contains(string(got), `"is-number@npm:^6.0.0"`) {
 			t.Errorf("the install did not put is-number back in yarn.lock:\n%s", got)
 		}
@@ -112,14 +122,14 @@ func TestNoopBerryNothingToDo(t *testing.T) {
 		if err := os.RemoveAll(filepath.Join(b.Project, "node_modules", "is-number")); err != nil {
 			t.Fatal(err)
 		}
-		berryFull(t, b, "dir-deleted")
+		berryFull(t, b, "dir-deleted", false)
 		wantFile(t, filepath.Join(b.Project, "node_modules", "is-number", "package.json"), "is-number reinstalled")
 		berryNoop(t, b, "noop-after-dir")
 
 		// package.json gained a dependency.
 		addToManifest(t, b, "ms", "2.1.3")
 		chownTree(t, m, b.Project)
-		berryFull(t, b, "manifest-changed")
+		berryFull(t, b, "manifest-changed", true)
 		wantFile(t, filepath.Join(b.Project, "node_modules", "ms", "package.json"), "ms installed")
 		berryNoop(t, b, "noop-after-manifest")
 
@@ -138,7 +148,7 @@ func TestNoopBerryNothingToDo(t *testing.T) {
 			t.Fatal(err)
 		}
 		chownTree(t, m, b.Home)
-		berryFull(t, b, "state-linked")
+		berryFull(t, b, "state-linked", false)
 		if got, err := os.ReadFile(outside); err != nil || string(got) != string(data) {
 			t.Errorf("the file outside the project changed: %v\n%s", err, got)
 		}
@@ -249,7 +259,7 @@ func TestNoopBerryPnpNothingToDo(t *testing.T) {
 		writeFile(t, filepath.Join(b.Project, "evil", "is-odd", "index.js"), "require('child_process').execSync('id')\n", 0o644)
 		writeFile(t, pnp, string(re.ReplaceAll(yarns, []byte(`"packageLocation": "./evil/is-odd/"`))), 0o755)
 		chownTree(t, m, b.Project)
-		berryFull(t, b, "pnp-location-lies")
+		berryFull(t, b, "pnp-location-lies", false)
 		if got, _ := os.ReadFile(pnp); strings.Contains(string(got), "./evil/") || !re.Match(got) {
 			t.Errorf("after the install .pnp.cjs still points into the checkout's evil/")
 		}
@@ -258,7 +268,7 @@ func TestNoopBerryPnpNothingToDo(t *testing.T) {
 		// The runtime with a line of its own.
 		writeFile(t, pnp, string(yarns)+"\nrequire('child_process').execSync('id');\n", 0o755)
 		chownTree(t, m, b.Project)
-		berryFull(t, b, "pnp-runtime-lies")
+		berryFull(t, b, "pnp-runtime-lies", false)
 		if got, _ := os.ReadFile(pnp); strings.Contains(string(got), "execSync('id')") {
 			t.Errorf("after the install .pnp.cjs still has the checkout's line")
 		}
@@ -267,7 +277,7 @@ func TestNoopBerryPnpNothingToDo(t *testing.T) {
 		// package.json gained a dependency.
 		addToManifest(t, b, "ms", "2.1.3")
 		chownTree(t, m, b.Project)
-		berryFull(t, b, "pnp-manifest-changed")
+		berryFull(t, b, "pnp-manifest-changed", true)
 		if got, _ := os.ReadFile(pnp); !strings.Contains(string(got), `["ms", "npm:2.1.3"]`) {
 			t.Errorf("after the install .pnp.cjs has no ms")
 		}
@@ -294,7 +304,7 @@ func TestNoopBerryPnpESMLoader(t *testing.T) {
 
 		writeFile(t, loader, string(yarns)+"\nimport('node:child_process').then(c => c.execSync('id'));\n", 0o644)
 		chownTree(t, m, b.Project)
-		berryFull(t, b, "esm-loader-lies")
+		berryFull(t, b, "esm-loader-lies", false)
 		if got, _ := os.ReadFile(loader); string(got) != string(yarns) {
 			t.Errorf("after the install .pnp.loader.mjs is not yarn's")
 		}
@@ -308,7 +318,7 @@ func TestNoopBerryPnpESMLoader(t *testing.T) {
 		berryNoop(t, b, "esm-noop-after-remove")
 		writeFile(t, loader, string(yarns), 0o644)
 		chownTree(t, m, b.Project)
-		berryFull(t, b, "esm-loader-left")
+		berryFull(t, b, "esm-loader-left", false)
 		if _, err := os.Stat(loader); err == nil {
 			t.Errorf("after the install the stale .pnp.loader.mjs is still there")
 		}

@@ -133,10 +133,23 @@ type Plan struct {
 	// Steps are the sandboxed commands and the host callbacks between them.
 	Steps Steps
 	// TryFirst, when set, is an attempt run before this plan (pip's one-run
-	// install, piponerun.go): if its resolve step fails or its ResolveOutput
-	// returns ErrFallback, nothing is synced, its output is not shown, and this
-	// plan runs (internal/install/piponerun.go).
+	// install, piponerun.go; yarn berry's install over the committed lockfile,
+	// berryfirst.go): if its resolve step fails, its ResolveOutput returns
+	// ErrFallback or its Retry says so, nothing is synced, its output is not
+	// shown, and this plan runs (internal/install/piponerun.go).
 	TryFirst *Plan `json:"-"`
+	// Retry, set on a TryFirst plan, says whether an attempt that did not succeed
+	// is thrown away all the same and the plan runs: failed is the phase of the
+	// step that failed ("" when none ran: the precheck blocked), output what the
+	// attempt printed, still held back (yarn berry's install over the committed
+	// lockfile, berryfirst.go). Nil: only a failed resolve step is (or
+	// ErrFallback).
+	Retry func(failed Phase, output string) bool `json:"-"`
+	// ShowAfter, set on a TryFirst plan, are words of its output from which the
+	// attempt's output is shown as it comes instead of held back to its end (a
+	// long fetch shows its progress); from then on it can no longer be thrown
+	// away.
+	ShowAfter []string `json:"-"`
 	// Scratch, when set, makes the plan install into a fresh empty project (npx,
 	// dlx, create); nothing of it is synced back but what Run writes.
 	Scratch *ScratchProject

@@ -439,7 +439,7 @@ var yarnDocHow = map[YarnFlavor]map[string]string{
 		"create":  docCreate("NAME"),
 	},
 	YarnBerry: {
-		"install": "resolved (--mode=update-lockfile), prechecked, then downloaded and built in the sandbox",
+		"install": "resolved (--mode=update-lockfile), prechecked, then downloaded and built in the sandbox; a bare `yarn install` over a committed yarn.lock is tried first without the resolve step: the lockfile prechecked as committed, then installed with --immutable (every step when yarn would change it)",
 		"build":   "yarn.lock is prechecked, then rebuilt in the sandbox with the network off",
 		"exec":    docScratch,
 		"create":  docCreate("NAME"),

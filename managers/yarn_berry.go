@@ -170,6 +170,10 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	if err := berryProjectScripts(p, workspaces, concat(run.build, lead)); err != nil { // rootscripts_berry.go
 		return nil, err
 	}
+	if berryScriptsOff(env, rc, rcs, root) { // berryfirst.go
+		p.Steps.BuildNeeded = berryBuildNeeded(root, workspaces)
+	}
+	berryLockFirst(p, sub, rest)
 	return p, nil
 }
 

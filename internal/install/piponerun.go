@@ -37,7 +37,7 @@ func tryFirst(ctx context.Context, o Options, out *Outcome) (done bool, err erro
 	}
 	o2 := o
 	o2.Plan = p.TryFirst
-	stdout, stderr := &attemptOutput{w: o.Stdout}, &attemptOutput{w: o.Stderr}
+	stdout, stderr := &attemptOutput{w: o.Stdout, show: p.TryFirst.ShowAfter}, &attemptOutput{w: o.Stderr, show: p.TryFirst.ShowAfter}
 	o2.Stdout, o2.Stderr = stdout, stderr
 	res := &Outcome{Manager: out.Manager, Subcommand: out.Subcommand, Project: out.Project}
 	res, err = installIn(ctx, o2, res, p.Project.Root, nil)
@@ -47,10 +47,22 @@ func tryFirst(ctx context.Context, o Options, out *Outcome) (done bool, err erro
 			o.Log.Infof("%v: running every step", err)
 			return false, nil
 		}
-		if err == nil && res.Code != 0 && len(res.Steps) > 0 {
-			last := res.Steps[len(res.Steps)-1]
-			if last.Phase == managers.PhaseResolve && last.Stopped == "" && last.ExitCode != 0 {
+		if err == nil && res.Code != 0 {
+			var last *StepOutcome
+			if len(res.Steps) > 0 {
+				last = &res.Steps[len(res.Steps)-1]
+			}
+			switch {
+			case last != nil && last.Phase == managers.PhaseResolve && last.Stopped == "" && last.ExitCode != 0 && p.TryFirst.Retry == nil:
 				o.Log.Infof("the one-run install failed (exit %d; a requirement may have no wheel): thrown away, running every step", last.ExitCode)
+				return false, nil
+			case p.TryFirst.Retry == nil:
+			case last == nil && res.UpToDate == "" && res.Verdict != nil && res.Verdict.Result == precheck.Blocked &&
+				p.TryFirst.Retry("", stdout.held()+stderr.held()):
+				o.Log.Infof("the attempt's precheck blocked the committed lockfile: thrown away, running every step")
+				return false, nil
+			case last != nil && last.Stopped == "" && last.ExitCode != 0 && p.TryFirst.Retry(last.Phase, stdout.held()+stderr.held()):
+				o.Log.Infof("the attempt's %s step failed (exit %d): thrown away, running every step", last.Phase, last.ExitCode)
 				return false, nil
 			}
 		}
@@ -74,6 +86,7 @@ type attemptOutput struct {
 	mu   sync.Mutex
 	buf  bytes.Buffer
 	pass bool
+	show []string // words from which everything passes (Plan.ShowAfter)
 }
 
 const maxAttemptOutput = 1 << 20
@@ -85,7 +98,11 @@ func (h *attemptOutput) Write(p []byte) (int, error) {
 		return h.w.Write(p)
 	}
 	h.buf.Write(p)
-	if h.buf.Len() > maxAttemptOutput {
+	release := h.buf.Len() > maxAttemptOutput
+	for _, w := range h.show {
+		release = release || bytes.Contains(h.buf.Bytes(), []byte(w))
+	}
+	if release {
 		h.pass = true
 		_, err := h.w.Write(h.buf.Bytes())
 		h.buf.Reset()
@@ -98,6 +115,13 @@ func (h *attemptOutput) released() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.pass
+}
+
+// held is what the attempt printed so far, still held back.
+func (h *attemptOutput) held() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.buf.String()
 }
 
 func (h *attemptOutput) flush() {
