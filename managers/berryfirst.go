@@ -53,11 +53,7 @@ func berryLockFirst(p *Plan, sub string, rest []string) {
 	try := *p
 	try.Steps.Resolve, try.Steps.Resolved, try.Steps.ResolveOutput = nil, nil, nil
 	try.TryFirst = nil
-	if p.Sandbox.Credentials != nil {
-		c := *p.Sandbox.Credentials
-		c.Files, c.Env = slices.Clone(c.Files), slices.Clone(c.Env)
-		try.Sandbox.Credentials = &c
-	}
+	try.Sandbox.Credentials = p.Sandbox.Credentials.clone()
 	try.Notes = append(slices.Clone(p.Notes), "yarn: the committed yarn.lock is prechecked and installed with --immutable, no resolve step; "+
 		"if yarn would change it, every step runs")
 	try.Retry = berryLockFirstRetry
@@ -70,7 +66,7 @@ func berryLockFirst(p *Plan, sub string, rest []string) {
 // yarn's fetch step (the output is still held back then; YN0028, the lockfile
 // would change, is reported there), or a precheck of the committed lockfile that
 // blocked (the resolved one may no longer hold the package), means every step.
-func berryLockFirstRetry(failed Phase, _ string) bool {
+func berryLockFirstRetry(failed Phase) bool {
 	return failed == PhaseDownload || failed == ""
 }
 

@@ -54,7 +54,7 @@ func TestBerryLockFirst(t *testing.T) {
 			!slices.Contains(try.Steps.Download.Args, "--immutable") || !try.Steps.Download.Network {
 			t.Errorf("%q: the attempt's download %v, want the plan's install --immutable", c.args, try.Steps.Download)
 		}
-		if try.Retry == nil || !try.Retry(PhaseDownload, "") || !try.Retry("", "") || try.Retry(PhaseBuild, "") {
+		if try.Retry == nil || !try.Retry(PhaseDownload) || !try.Retry("") || try.Retry(PhaseBuild) {
 			t.Errorf("%q: the attempt is thrown away on a failed download or a blocked precheck, and only then", c.args)
 		}
 		if !slices.Contains(try.ShowAfter, "Fetch step") {

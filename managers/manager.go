@@ -138,13 +138,12 @@ type Plan struct {
 	// ErrFallback or its Retry says so, nothing is synced, its output is not
 	// shown, and this plan runs (internal/install/piponerun.go).
 	TryFirst *Plan `json:"-"`
-	// Retry, set on a TryFirst plan, says whether an attempt that did not succeed
-	// is thrown away all the same and the plan runs: failed is the phase of the
-	// step that failed ("" when none ran: the precheck blocked), output what the
-	// attempt printed, still held back (yarn berry's install over the committed
-	// lockfile, berryfirst.go). Nil: only a failed resolve step is (or
-	// ErrFallback).
-	Retry func(failed Phase, output string) bool `json:"-"`
+	// Retry, set on a TryFirst plan, says whether an attempt that did not succeed,
+	// its output still held back, is thrown away all the same and the plan runs:
+	// failed is the phase of the step that failed ("" when none ran: the precheck
+	// blocked) (yarn berry's install over the committed lockfile, berryfirst.go).
+	// Nil: only a failed resolve step is (or ErrFallback).
+	Retry func(failed Phase) bool `json:"-"`
 	// ShowAfter, set on a TryFirst plan, are words of its output from which the
 	// attempt's output is shown as it comes instead of held back to its end (a
 	// long fetch shows its progress); from then on it can no longer be thrown

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/phylum-box/phylum-box/precheck/registry"
@@ -395,6 +396,17 @@ type ConfigFile struct {
 	Project string
 	Secret  []byte
 	Public  []byte
+}
+
+// clone copies c for another plan (an attempt tried first), its lists too, so
+// neither plan's changes reach the other; nil stays nil.
+func (c *Credentials) clone() *Credentials {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	d.Files, d.Env = slices.Clone(c.Files), slices.Clone(c.Env)
+	return &d
 }
 
 func (c *Credentials) addEnv(env Env, refs []string) {

@@ -126,11 +126,7 @@ func (m pipManager) pipWithOneRun(full *Plan, args []string, env Env) *Plan {
 	}
 	one := *full
 	one.Steps = Steps{}
-	if full.Sandbox.Credentials != nil {
-		c := *full.Sandbox.Credentials
-		c.Files, c.Env = slices.Clone(c.Files), slices.Clone(c.Env)
-		one.Sandbox.Credentials = &c
-	}
+	one.Sandbox.Credentials = full.Sandbox.Credentials.clone()
 	pip := full.Steps.Resolve.Args[:4] // python -I -m pip
 	step := *full.Steps.Resolve
 	step.Args = concat(pip, stripPipOpts(args, "report", "dry-run", "ignore-installed", "quiet", "verbose", "proxy", "log", "log-file", "local-log"),

@@ -1,15 +1,12 @@
 package install
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"io"
 	"os"
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/phylum-box/phylum-box/managers"
@@ -191,8 +188,7 @@ func buildFirst(ctx context.Context, o Options, out *Outcome) (done bool, err er
 	try.Steps.Resolve, try.Steps.Download, try.Steps.Resolved, try.Steps.ResolveOutput, try.Steps.BuildFirst = nil, nil, nil, nil, nil
 	o2 := o
 	o2.Plan = &try
-	stdout, stderr := &heldOutput{w: o.Stdout}, &heldOutput{w: o.Stderr}
-	stdout.peer, stderr.peer = stderr, stdout
+	stdout, stderr := heldPair(o.Stdout, o.Stderr, heldRelease, heldLimit, true) // heldoutput.go
 	o2.Stdout, o2.Stderr = stdout, stderr
 	o.Log.Infof("building on the committed lockfile first: %s", strings.Join(p.Steps.Build.Args, " "))
 	res := &Outcome{Manager: out.Manager, Subcommand: out.Subcommand, Project: out.Project}
@@ -216,68 +212,4 @@ func buildFirst(ctx context.Context, o Options, out *Outcome) (done bool, err er
 	*out = *res
 	out.Duration = d
 	return true, nil
-}
-
-// heldOutput holds a step's output back until a line says the step got past the
-// point where buildFirst may still throw it away (cargo's "Compiling", …) or 4 KiB
-// have come; from then on it passes everything through. The two streams of a step
-// are released together: cargo's status lines go to stderr, and `cargo run`'s
-// program writes to stdout — its prompt or progress must not wait for 4 KiB or
-// its exit.
-type heldOutput struct {
-	w      io.Writer
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	passed bool
-	peer   *heldOutput // the step's other stream, released with this one
-}
-
-// heldRelease are the words of cargo's status lines that come after resolution.
-var heldRelease = []string{"Compiling ", "Checking ", "Finished ", "Running ", "Documenting ", "Fresh ", "Dirty "}
-
-func (h *heldOutput) Write(p []byte) (int, error) {
-	h.mu.Lock()
-	if h.passed {
-		h.mu.Unlock()
-		return h.w.Write(p)
-	}
-	h.buf.Write(p)
-	release := h.buf.Len() > 4<<10
-	for _, w := range heldRelease {
-		release = release || bytes.Contains(h.buf.Bytes(), []byte(w))
-	}
-	if !release {
-		h.mu.Unlock()
-		return len(p), nil
-	}
-	h.passed = true
-	_, err := h.w.Write(h.buf.Bytes())
-	h.buf.Reset()
-	h.mu.Unlock()
-	if h.peer != nil {
-		h.peer.flush() // never under h.mu: the peer may be releasing this one
-	}
-	return len(p), err
-}
-
-func (h *heldOutput) released() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.passed
-}
-
-func (h *heldOutput) held() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.buf.String()
-}
-
-func (h *heldOutput) flush() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.passed {
-		h.passed = true
-		_, _ = h.w.Write(h.buf.Bytes())
-		h.buf.Reset()
-	}
 }

@@ -10,14 +10,14 @@ import (
 // error of an attempt that is thrown away is never shown, a compile is streamed.
 func TestHeldOutput(t *testing.T) {
 	var w bytes.Buffer
-	h := &heldOutput{w: &w}
+	h := &heldOutput{w: &w, words: heldRelease, limit: heldLimit}
 	h.Write([]byte("error: the lock file /p/Cargo.lock needs to be updated but --frozen was passed to prevent this\n"))
 	if w.Len() != 0 || !strings.Contains(h.held(), "--frozen") {
 		t.Fatalf("a resolution error was passed through: %q (held %q)", w.String(), h.held())
 	}
 
 	w.Reset()
-	h = &heldOutput{w: &w}
+	h = &heldOutput{w: &w, words: heldRelease, limit: heldLimit}
 	h.Write([]byte("   Compiling proj v0.1.0 (/p)\n"))
 	h.Write([]byte("error[E0425]: cannot find value `x`\n"))
 	if !strings.Contains(w.String(), "Compiling") || !strings.Contains(w.String(), "E0425") || h.held() != "" {
@@ -25,14 +25,14 @@ func TestHeldOutput(t *testing.T) {
 	}
 
 	w.Reset()
-	h = &heldOutput{w: &w}
+	h = &heldOutput{w: &w, words: heldRelease, limit: heldLimit}
 	h.Write([]byte("warning: something\n"))
 	h.flush()
 	h.Write([]byte("more\n"))
 	if w.String() != "warning: something\nmore\n" {
 		t.Fatalf("flush: %q", w.String())
 	}
-	big := &heldOutput{w: &w}
+	big := &heldOutput{w: &w, words: heldRelease, limit: heldLimit}
 	big.Write(bytes.Repeat([]byte("x"), 5000))
 	if big.held() != "" {
 		t.Fatal("more than 4 KiB is held back")
@@ -45,8 +45,7 @@ func TestHeldOutput(t *testing.T) {
 // until either speaks.
 func TestHeldOutputPeers(t *testing.T) {
 	var out, errw bytes.Buffer
-	stdout, stderr := &heldOutput{w: &out}, &heldOutput{w: &errw}
-	stdout.peer, stderr.peer = stderr, stdout
+	stdout, stderr := heldPair(&out, &errw, heldRelease, heldLimit, true)
 	stdout.Write([]byte("early\n"))
 	stderr.Write([]byte("    Updating index\n"))
 	if out.Len() != 0 || errw.Len() != 0 {
@@ -59,5 +58,24 @@ func TestHeldOutputPeers(t *testing.T) {
 	}
 	if !stdout.released() || !stderr.released() {
 		t.Fatal("a released pair still says held")
+	}
+}
+
+// A word that comes in two writes releases the output as one write would; a plan
+// tried first holds each stream on its own, up to its limit.
+func TestHeldOutputWordAcrossWrites(t *testing.T) {
+	var out, errw bytes.Buffer
+	stdout, stderr := heldPair(&out, &errw, []string{"Fetch step"}, maxAttemptOutput, false)
+	stdout.Write([]byte("➤ YN0000: ┌ Resolution step\n➤ YN0000: ┌ Fetch st"))
+	stderr.Write([]byte("a warning\n"))
+	if out.Len() != 0 || errw.Len() != 0 {
+		t.Fatalf("released before the word: %q %q", out.String(), errw.String())
+	}
+	stdout.Write([]byte("ep\n"))
+	if !strings.Contains(out.String(), "Resolution step") || !strings.HasSuffix(out.String(), "Fetch step\n") {
+		t.Fatalf("the word split over two writes did not release: %q", out.String())
+	}
+	if errw.Len() != 0 || stderr.released() {
+		t.Fatalf("an attempt's other stream was released with it: %q", errw.String())
 	}
 }

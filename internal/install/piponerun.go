@@ -13,16 +13,13 @@ package install
 
 import (
 	"archive/zip"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/phylum-box/phylum-box/managers"
@@ -37,34 +34,17 @@ func tryFirst(ctx context.Context, o Options, out *Outcome) (done bool, err erro
 	}
 	o2 := o
 	o2.Plan = p.TryFirst
-	stdout, stderr := &attemptOutput{w: o.Stdout, show: p.TryFirst.ShowAfter}, &attemptOutput{w: o.Stderr, show: p.TryFirst.ShowAfter}
+	stdout, stderr := heldPair(o.Stdout, o.Stderr, p.TryFirst.ShowAfter, maxAttemptOutput, false) // heldoutput.go
 	o2.Stdout, o2.Stderr = stdout, stderr
 	res := &Outcome{Manager: out.Manager, Subcommand: out.Subcommand, Project: out.Project}
 	res, err = installIn(ctx, o2, res, p.Project.Root, nil)
-	released := stdout.released() || stderr.released()
-	if !released {
+	if !stdout.released() && !stderr.released() {
 		if errors.Is(err, managers.ErrFallback) {
 			o.Log.Infof("%v: running every step", err)
 			return false, nil
 		}
-		if err == nil && res.Code != 0 {
-			var last *StepOutcome
-			if len(res.Steps) > 0 {
-				last = &res.Steps[len(res.Steps)-1]
-			}
-			switch {
-			case last != nil && last.Phase == managers.PhaseResolve && last.Stopped == "" && last.ExitCode != 0 && p.TryFirst.Retry == nil:
-				o.Log.Infof("the one-run install failed (exit %d; a requirement may have no wheel): thrown away, running every step", last.ExitCode)
-				return false, nil
-			case p.TryFirst.Retry == nil:
-			case last == nil && res.UpToDate == "" && res.Verdict != nil && res.Verdict.Result == precheck.Blocked &&
-				p.TryFirst.Retry("", stdout.held()+stderr.held()):
-				o.Log.Infof("the attempt's precheck blocked the committed lockfile: thrown away, running every step")
-				return false, nil
-			case last != nil && last.Stopped == "" && last.ExitCode != 0 && p.TryFirst.Retry(last.Phase, stdout.held()+stderr.held()):
-				o.Log.Infof("the attempt's %s step failed (exit %d): thrown away, running every step", last.Phase, last.ExitCode)
-				return false, nil
-			}
+		if err == nil && res.Code != 0 && thrownAway(o, p.TryFirst, res) {
+			return false, nil
 		}
 	}
 	stdout.flush()
@@ -78,61 +58,34 @@ func tryFirst(ctx context.Context, o Options, out *Outcome) (done bool, err erro
 	return true, nil
 }
 
-// attemptOutput holds an attempt's output until its outcome is known; beyond
-// 1 MiB it passes everything through, and the attempt can no longer be thrown
-// away.
-type attemptOutput struct {
-	w    io.Writer
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	pass bool
-	show []string // words from which everything passes (Plan.ShowAfter)
+// thrownAway says (and logs) whether an attempt that did not succeed, its
+// output still held back, is thrown away for the plan's own steps: a failed
+// resolve step (pip's one run), or as the attempt's Retry says.
+func thrownAway(o Options, try *managers.Plan, res *Outcome) bool {
+	var last *StepOutcome
+	if len(res.Steps) > 0 {
+		last = &res.Steps[len(res.Steps)-1]
+	}
+	failed := last != nil && last.Stopped == "" && last.ExitCode != 0
+	switch {
+	case try.Retry == nil:
+		if failed && last.Phase == managers.PhaseResolve {
+			o.Log.Infof("the one-run install failed (exit %d; a requirement may have no wheel): thrown away, running every step", last.ExitCode)
+			return true
+		}
+	case last == nil && res.UpToDate == "" && res.Verdict != nil && res.Verdict.Result == precheck.Blocked && try.Retry(""):
+		o.Log.Infof("the attempt's precheck blocked the committed lockfile: thrown away, running every step")
+		return true
+	case failed && try.Retry(last.Phase):
+		o.Log.Infof("the attempt's %s step failed (exit %d): thrown away, running every step", last.Phase, last.ExitCode)
+		return true
+	}
+	return false
 }
 
+// maxAttemptOutput is what a plan tried first holds back of each stream at most:
+// beyond it everything passes and the attempt can no longer be thrown away.
 const maxAttemptOutput = 1 << 20
-
-func (h *attemptOutput) Write(p []byte) (int, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.pass {
-		return h.w.Write(p)
-	}
-	h.buf.Write(p)
-	release := h.buf.Len() > maxAttemptOutput
-	for _, w := range h.show {
-		release = release || bytes.Contains(h.buf.Bytes(), []byte(w))
-	}
-	if release {
-		h.pass = true
-		_, err := h.w.Write(h.buf.Bytes())
-		h.buf.Reset()
-		return len(p), err
-	}
-	return len(p), nil
-}
-
-func (h *attemptOutput) released() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.pass
-}
-
-// held is what the attempt printed so far, still held back.
-func (h *attemptOutput) held() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.buf.String()
-}
-
-func (h *attemptOutput) flush() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.buf.Len() > 0 {
-		_, _ = h.w.Write(h.buf.Bytes())
-		h.buf.Reset()
-	}
-	h.pass = true
-}
 
 // maxWheelFile bounds one installed file packed for the analysis, maxWheelTotal
 // one distribution.
