@@ -457,6 +457,9 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	if network || eg != nil || s.Credentials {
 		env = trustedPATH(env, r.root, p.Project.Root) // steppath.go: no project bin dir on PATH
 	}
+	if cc := r.nodeCompileFor(phase, s, env, eg != nil); cc != nil { // nodecc.go: pnpm's code cache
+		args, caches = cc.args(args), cc.mount(caches)
+	}
 	logs := r.npmLogsFor(phase, s) // npmlog.go: npm's complete log, kept on the host after a failure
 	caches, env = logs.mount(caches, env)
 	lim := container.Limits{Timeout: r.o.Limits.Timeout}
