@@ -276,7 +276,10 @@ func NpmrcSettingsReference() string {
 		"the hooks run in a step of their own with neither, which writes the lockfile (fetching the metadata they ask for in between, " +
 		"from a step that runs no project code), and in the offline build step, which links node_modules from the store. " +
 		"A hook that changes anything but the lockfile while resolving stops the install (exit 4). " +
-		"`pnpm install --frozen-lockfile`, `fetch` and `import` cannot be driven so and are refused with a pnpmfile; `--ignore-pnpmfile` runs without it.\n\n")
+		"`pnpm install --frozen-lockfile`, `fetch` and `import` cannot be driven so and are refused with a pnpmfile; `--ignore-pnpmfile` runs without it;\n" +
+		"- pnpm's `manage-package-manager-versions` (in `.npmrc` or `pnpm-workspace.yaml`) is read, but every pnpm step runs with " +
+		"`--config.manage-package-manager-versions=false`: the pnpm release a project's `packageManager` names is never downloaded or run " +
+		"(it would run with the network and your token); your own pnpm runs, and phylum-box says which release the project asked for.\n\n")
 	b.WriteString("Refusals name the file, the line and the setting, and exit with code 2.\n\n")
 	b.WriteString("## Settings\n\n| setting | read by | class |\n| --- | --- | --- |\n")
 	keys := make([]string, 0, len(knownNpmSettings()))

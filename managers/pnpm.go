@@ -331,6 +331,13 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		pnpmFrozenSteps(p, why, rebuildRuns, root) // pnpmfrozen.go
 	}
 	p.Steps.Notices = pnpmIgnoredBuildsNotice // pnpmnotices.go
+	// A release the project names is never run (pnpmproject.go).
+	if msg := pnpmSwitchNotice(env, root); msg != "" {
+		p.Notes = append(p.Notes, msg)
+		p.Steps.Notices = func(read func(rel string) ([]byte, error)) []string {
+			return append([]string{msg}, pnpmIgnoredBuildsNotice(read)...)
+		}
+	}
 	p.Project.Bookkeeping = map[string]func(run, host []byte) bool{pnpmWorkspaceStateFile: pnpmWorkspaceStateSame}
 	p.Steps.UpToDate = pnpmNoopCheck(cmd, rest, a, cfg, root, workspaces, hook, store) // pnpmnoop.go
 	// Registry packages only: resolve and fetch in one run (pnpmfetch.go).

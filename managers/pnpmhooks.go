@@ -37,8 +37,10 @@ const pnpmHooksScript = `out=$(mktemp) || exit 1; "$@" >"$out" 2>&1; rc=$?; cat 
 
 // pnpmLinkScript installs node_modules from the store with the hooks, offline, then
 // runs "$@" (the build's rebuild, with the names the orchestration appends).
+// (Never a switch to the release the project names: internal/install/pnpmswitch.go
+// puts the same flag into every pnpm argv.)
 const pnpmLinkScript = `pnpm install --offline --frozen-lockfile --ignore-scripts --package-import-method=copy ` +
-	`--config.side-effects-cache=false "$1" && shift && exec "$@"`
+	`--config.side-effects-cache=false --config.manage-package-manager-versions=false "$1" && shift && exec "$@"`
 
 // pnpmSpecRE is a registry package spec as pnpm prints it: name@range, no URL.
 // The range may hold spaces (">=6.0.0 <7.0.0-0"); it stays one argument.

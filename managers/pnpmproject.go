@@ -169,3 +169,41 @@ func pnpmHostBefore10(env Env, root string) bool {
 	n, err := strconv.Atoi(major)
 	return err != nil || n < 10
 }
+
+// pnpmSwitchNotice is what to tell the user when the project's package.json names
+// a pnpm release ("packageManager": "pnpm@9.15.0") other than the one on their
+// PATH: bare pnpm 10 would download that release and run it; phylum-box runs the
+// user's own in every step (internal/install/pnpmswitch.go turns the switch off).
+// "" when the field names no pnpm, the same release, or when the release on PATH
+// cannot be told (corepack's shim picks the project's release itself, before
+// pnpm starts). package.json is read beneath root, with no link followed.
+func pnpmSwitchNotice(env Env, root string) string {
+	host := pnpmHostRelease(env, root)
+	if host == "" {
+		return ""
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return ""
+	}
+	defer r.Close()
+	data, err := readNoLink(r, "package.json")
+	if err != nil {
+		return ""
+	}
+	var pj struct {
+		PackageManager string `json:"packageManager"`
+	}
+	if json.Unmarshal(data, &pj) != nil {
+		return ""
+	}
+	want, ok := strings.CutPrefix(pj.PackageManager, "pnpm@")
+	want, _, _ = strings.Cut(want, "+") // "pnpm@9.15.0+sha512.…"
+	if !ok || want == host || want == "" || len(want) > 64 || strings.ContainsFunc(want, func(c rune) bool { return c < ' ' || c > '~' }) {
+		return ""
+	}
+	return fmt.Sprintf("pnpm: package.json's packageManager asks for pnpm %s; phylum-box ran your pnpm %s "+
+		"(--config.manage-package-manager-versions=false): bare pnpm would download the release the project names "+
+		"and run it with the network and your credentials. To use pnpm %s, install it yourself (npm install -g pnpm@%s)",
+		want, host, want, want)
+}

@@ -3,6 +3,7 @@ package managers
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -116,5 +117,60 @@ func TestPnpmOneRunUsesHostPnpm(t *testing.T) {
 				t.Errorf("pnpm %s in PATH: one run = %v, want %v (resolve %v)", tc.version, got, tc.oneRun, p.Steps.Resolve.Args)
 			}
 		})
+	}
+}
+
+// The notice names the release the project asked for when it is not the one on
+// PATH; nothing for the same release (a "+sha512" suffix aside), for no pnpm
+// field, for another manager, or for a value that is not a plain version.
+func TestPnpmSwitchNotice(t *testing.T) {
+	fake := t.TempDir()
+	pkg := filepath.Join(fake, "lib", "node_modules", "pnpm")
+	for p, body := range map[string]string{
+		filepath.Join(pkg, "package.json"):    `{"name":"pnpm","version":"10.34.9"}`,
+		filepath.Join(pkg, "bin", "pnpm.cjs"): "#!/usr/bin/env node\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(fake, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../lib/node_modules/pnpm/bin/pnpm.cjs", filepath.Join(fake, "bin", "pnpm")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ field, want string }{
+		{`"pnpm@9.15.0"`, "asks for pnpm 9.15.0; phylum-box ran your pnpm 10.34.9"},
+		{`"pnpm@10.0.0+sha512.abc"`, "asks for pnpm 10.0.0; phylum-box ran your pnpm 10.34.9"},
+		{`"pnpm@10.34.9"`, ""},
+		{`"pnpm@10.34.9+sha512.abc"`, ""},
+		{`"yarn@4.1.0"`, ""},
+		{`"pnpm@9.0.0\u001b[2J"`, ""},
+		{`null`, ""},
+	} {
+		root := t.TempDir()
+		if err := os.WriteFile(filepath.Join(root, "package.json"), []byte(`{"name":"p","packageManager":`+tc.field+`}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got := pnpmSwitchNotice(Env{Dir: root, Environ: []string{"PATH=" + filepath.Join(fake, "bin")}}, root)
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("packageManager %s: notice %q, want %q", tc.field, got, tc.want)
+		}
+	}
+	// A package.json that is a link is not read.
+	root := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "package.json")
+	if err := os.WriteFile(outside, []byte(`{"packageManager":"pnpm@9.15.0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "package.json")); err != nil {
+		t.Fatal(err)
+	}
+	if got := pnpmSwitchNotice(Env{Dir: root, Environ: []string{"PATH=" + filepath.Join(fake, "bin")}}, root); got != "" {
+		t.Errorf("a package.json link was followed: %q", got)
 	}
 }

@@ -407,13 +407,20 @@ type runner struct {
 func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Step) (done bool, err error) {
 	p := r.o.Plan
 	network, args := s.Network, s.Args
+	// run is what runs; s is what the report and the log show.
+	run := s
+	if sw := pnpmNoSwitch(p.Manager, s.Args); sw != nil { // pnpmswitch.go
+		c := *s
+		c.Args = sw
+		run, args = &c, sw
+	}
 	var eg *egressRun
 	if len(s.Egress) > 0 {
 		// Package code may run in this step: no network of its own, only the
 		// filtering proxy to the step's allowed servers.
 		network = false
 		var err error
-		if eg, err = r.startEgress(s); err != nil {
+		if eg, err = r.startEgress(run); err != nil {
 			return true, fmt.Errorf("%s step: egress proxy: %w", phase, err)
 		}
 		defer eg.proxy.Close()

@@ -65,6 +65,12 @@ func (r *runner) nodeCompileFor(phase managers.Phase, s *managers.Step, env []st
 		return nil
 	}
 	dir := filepath.Join(cacheHome(r.o), "phylum-box", "node-compile")
+	if inProject(dir, r.root, r.o.Plan.Project.Root) {
+		// XDG_CACHE_HOME inside the project (a CI job's cache dir): the project
+		// could have put a link or a forged cache there.
+		r.o.Log.Debugf("pnpm's code cache: %s is inside the project, not used", dir)
+		return nil
+	}
 	hook, err := writeNodeCompileHook(dir)
 	if err == nil {
 		err = r.shareCache(dir)
@@ -177,4 +183,34 @@ func writeNodeCompileHook(dir string) (string, error) {
 		return "", fmt.Errorf("hook: %w", err)
 	}
 	return hook, nil
+}
+
+// inProject reports whether dir, or where its deepest existing ancestor really
+// is, lies under one of roots (or their real paths); a dangling link on the way
+// counts as inside.
+func inProject(dir string, roots ...string) bool {
+	var all []string
+	for _, r := range roots {
+		if r == "" {
+			continue
+		}
+		all = append(all, filepath.Clean(r))
+		if real, err := filepath.EvalSymlinks(r); err == nil {
+			all = append(all, real)
+		}
+	}
+	dir = filepath.Clean(dir)
+	if underAny(dir, all...) {
+		return true
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			real, err := filepath.EvalSymlinks(d)
+			// A dangling link: MkdirAll would make its target, wherever it is.
+			return err != nil || underAny(real, all...)
+		}
+		if d == filepath.Dir(d) {
+			return false
+		}
+	}
 }

@@ -209,3 +209,42 @@ func TestNodeCompileHook(t *testing.T) {
 		}
 	}
 }
+
+func TestInProject(t *testing.T) {
+	project := t.TempDir()
+	elsewhere := t.TempDir()
+	if err := os.Symlink(filepath.Join(project, "cache"), filepath.Join(elsewhere, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/nonexistent/x", filepath.Join(elsewhere, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dir  string
+		want bool
+	}{
+		{filepath.Join(project, ".cache", "phylum-box", "node-compile"), true},
+		{filepath.Join(elsewhere, "link", "phylum-box", "node-compile"), true}, // a dangling link into the project
+		{filepath.Join(elsewhere, "dangling", "node-compile"), true},
+		{filepath.Join(elsewhere, ".cache", "phylum-box", "node-compile"), false},
+		{project + "-other/x", false},
+	} {
+		if got := inProject(tc.dir, project); got != tc.want {
+			t.Errorf("inProject(%s) = %v, want %v", tc.dir, got, tc.want)
+		}
+	}
+}
+
+func TestInProjectLinkToExisting(t *testing.T) {
+	project := t.TempDir()
+	elsewhere := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(project, "cache"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(project, "cache"), filepath.Join(elsewhere, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if !inProject(filepath.Join(elsewhere, "link", "phylum-box", "node-compile"), project) {
+		t.Errorf("a link to a directory of the project is not inside it")
+	}
+}
