@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -58,5 +59,54 @@ func TestPnpmProjectReleaseNotRun(t *testing.T) {
 			}
 			wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-sw-dep", "index.js"), name+": pbox-sw-dep installed")
 		}
+	})
+}
+
+// A cache dir the user's environment puts inside the project (a CI job's
+// XDG_CACHE_HOME under the checkout) is refused with exit 2 and what to do: the
+// project had planted a link there, to a directory of the user's, which the steps
+// would have mounted and, as root, chowned. Nothing changes, the link's target
+// included. The twin: the same cache home outside the project installs.
+func TestCacheInsideProjectRefused(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "pnpm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := startNpmLocalRegistry(t, "")
+		reg.Add("pbox-cache-dep", "1.0.0", nil, map[string]string{"index.js": "module.exports = 1\n"})
+		b := newPMBox(t, m)
+		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "dependencies": map[string]any{"pbox-cache-dep": "1.0.0"}})
+		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
+		victim := filepath.Join(b.Home, "victim")
+		writeFile(t, filepath.Join(victim, "keep.txt"), "the user's\n", 0o600)
+		if err := os.MkdirAll(filepath.Join(b.Project, ".cache"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(victim, filepath.Join(b.Project, ".cache", "pnpm")); err != nil {
+			t.Fatal(err)
+		}
+		chownTree(t, m, b.Project)
+		chownTree(t, m, victim)
+		st0, err := os.Stat(filepath.Join(victim, "keep.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := projectState(t, b.Project)
+		b.Env = []string{"XDG_CACHE_HOME=" + filepath.Join(b.Project, ".cache")}
+		r := b.tool("", "pnpm", "install")
+		if r.Code != 2 || !strings.Contains(r.Stderr, "is inside the project") || !strings.Contains(r.Stderr, "XDG_CACHE_HOME") {
+			t.Errorf("pnpm install with XDG_CACHE_HOME inside the project: want exit 2 naming the setting, got\n%s", r)
+		}
+		assertSameTree(t, before, projectState(t, b.Project), "a refused install")
+		st1, err := os.Stat(filepath.Join(victim, "keep.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st0.Sys().(*syscall.Stat_t).Uid != st1.Sys().(*syscall.Stat_t).Uid {
+			t.Errorf("the link's target was chowned to %d", st1.Sys().(*syscall.Stat_t).Uid)
+		}
+
+		b.Env = []string{"XDG_CACHE_HOME=" + filepath.Join(b.Home, ".cache-elsewhere")}
+		wantCode(t, b.tool("", "pnpm", "install"), 0, "pnpm install with XDG_CACHE_HOME outside the project")
+		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-cache-dep", "index.js"), "pbox-cache-dep installed")
 	})
 }

@@ -139,6 +139,9 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("project dir: %w", err))
 	}
+	if err := cachesOutsideProject(p, root); err != nil { // hold.go
+		return nil, err
+	}
 	so := sandbox.Options{
 		Project: root, Home: o.Home, User: o.User, Mode: o.Mode, Log: log,
 		OnWait: func(pid int) { log.Infof("waiting for another phylum-box run on %s (pid %d)", root, pid) },

@@ -184,33 +184,3 @@ func writeNodeCompileHook(dir string) (string, error) {
 	}
 	return hook, nil
 }
-
-// inProject reports whether dir, or where its deepest existing ancestor really
-// is, lies under one of roots (or their real paths); a dangling link on the way
-// counts as inside.
-func inProject(dir string, roots ...string) bool {
-	var all []string
-	for _, r := range roots {
-		if r == "" {
-			continue
-		}
-		all = append(all, filepath.Clean(r))
-		if real, err := filepath.EvalSymlinks(r); err == nil {
-			all = append(all, real)
-		}
-	}
-	dir = filepath.Clean(dir)
-	if underAny(dir, all...) {
-		return true
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil {
-			real, err := filepath.EvalSymlinks(d)
-			// A dangling link: MkdirAll would make its target, wherever it is.
-			return err != nil || underAny(real, all...)
-		}
-		if d == filepath.Dir(d) {
-			return false
-		}
-	}
-}

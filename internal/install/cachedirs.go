@@ -1,0 +1,61 @@
+package install
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/phylum-box/phylum-box/internal/exitcode"
+	"github.com/phylum-box/phylum-box/managers"
+	"github.com/phylum-box/phylum-box/rootfs"
+)
+
+// cachesOutsideProject refuses a manager cache that lies inside the project (a CI
+// job's PIP_CACHE_DIR or XDG_CACHE_HOME under the checkout): the project's files
+// could be links there, which the steps would mount and, as root, chown wherever
+// they lead, or entries the networked steps would trust (a wheel pip reuses). The
+// user's setting, so a usage error (exit 2) that names it.
+// It runs before the project's lock, whose scratch dir (rootless, under
+// XDG_CACHE_HOME) is refused there too.
+func cachesOutsideProject(p *managers.Plan, root string) error {
+	for _, c := range p.Sandbox.Caches {
+		if c.Path == "" || !inProject(c.Path, p.Project.Root, root) { // nodecc.go
+			continue
+		}
+		return exitcode.With(exitcode.Usage, fmt.Errorf("%s's cache %s is inside the project %s: the project's files could put links or entries there "+
+			"that the sandbox would mount and the networked steps would trust; point the cache outside the project "+
+			"(XDG_CACHE_HOME, PIP_CACHE_DIR, npm_config_cache, YARN_CACHE_FOLDER, CARGO_HOME, … in your environment or your own config)",
+			p.Manager, rootfs.Printable(c.Path), rootfs.Printable(p.Project.Root)))
+	}
+	return nil
+}
+
+// inProject reports whether dir, or where its deepest existing ancestor really
+// is, lies under one of roots (or their real paths); a dangling link on the way
+// counts as inside.
+func inProject(dir string, roots ...string) bool {
+	var all []string
+	for _, r := range roots {
+		if r == "" {
+			continue
+		}
+		all = append(all, filepath.Clean(r))
+		if real, err := filepath.EvalSymlinks(r); err == nil {
+			all = append(all, real)
+		}
+	}
+	dir = filepath.Clean(dir)
+	if underAny(dir, all...) {
+		return true
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			real, err := filepath.EvalSymlinks(d)
+			// A dangling link: MkdirAll would make its target, wherever it is.
+			return err != nil || underAny(real, all...)
+		}
+		if d == filepath.Dir(d) {
+			return false
+		}
+	}
+}
