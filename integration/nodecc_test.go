@@ -13,13 +13,14 @@ import (
 
 // pnpm's code cache (issue 12, internal/install/nodecc.go): pnpm's steps start as
 // `node --require HOOK PNPM ARGS`, and HOOK keeps a V8 code cache of pnpm's bundle
-// in ~/.cache/phylum-box/node-compile, written by the steps that run pnpm alone
-// and read-only where install scripts run. Asserted here: the first install writes
-// the cache and installs as before (an allowed postinstall runs, once, offline); a
-// postinstall that finds the hook in pnpm's command line (as any script can, in
-// /proc) and tries to overwrite the hook and the cache, or to add an entry, is
-// refused every time; a second, frozen install uses the cache (it is not written
-// again) and works; the cache and the hook are byte for byte what pnpm left.
+// in ~/.cache/phylum-box/node-compile, made by a step of phylum-box's own (an
+// empty project, offline, no credentials) and read-only in every step of an
+// install. Asserted here: the first install makes the cache (its marker says so)
+// and installs as before (an allowed postinstall runs); a postinstall that finds
+// the hook in pnpm's command line (as any script can, in /proc) and tries to
+// overwrite the hook and the cache, or to add an entry, is refused every time; a
+// second, frozen install uses the cache (not written again) and works; with the
+// cache removed and its marker kept, an install's own steps cannot write one.
 
 // nodeCCPoison is a postinstall that looks for the hook in every process's command
 // line and tries to write into the hook's directory.
@@ -96,13 +97,18 @@ func TestNodeCompileCachePnpm(t *testing.T) {
 			for _, e := range entries {
 				now[e.Name()] = string(readFileT(t, filepath.Join(dir, e.Name())))
 			}
-			var hooks, v8 []string
+			var hooks, v8, warm []string
 			for n, data := range now {
 				switch {
 				case strings.HasPrefix(n, "hook-") && strings.HasSuffix(n, ".js"):
 					hooks = append(hooks, n)
 					if !strings.Contains(data, "Module.prototype._compile") {
 						t.Errorf("%s: the hook %s is not phylum-box's: %.200q", name, n, data)
+					}
+				case strings.HasPrefix(n, "warm-") && !strings.HasPrefix(n, "warm-project-"):
+					warm = append(warm, n)
+					if data != "made\n" {
+						t.Errorf("%s: the cache was not made by phylum-box's own step: %s says %q", name, n, data)
 					}
 				case strings.HasSuffix(n, ".v8"):
 					v8 = append(v8, n)
@@ -114,8 +120,8 @@ func TestNodeCompileCachePnpm(t *testing.T) {
 				}
 			}
 			slices.Sort(v8)
-			if len(hooks) != 1 || len(v8) != 1 {
-				t.Errorf("%s: the code cache dir holds hooks %v and caches %v, want one of each", name, hooks, v8)
+			if len(hooks) != 1 || len(v8) != 1 || len(warm) != 1 {
+				t.Errorf("%s: the code cache dir holds hooks %v, caches %v and markers %v, want one of each", name, hooks, v8, warm)
 			}
 			if i > 0 && !maps.Equal(cache, now) {
 				t.Errorf("%s: the code cache changed: V8 refused it, or something wrote it", name)
@@ -123,5 +129,29 @@ func TestNodeCompileCachePnpm(t *testing.T) {
 			cache = now
 			wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-cc-poison", "index.js"), name+": the package installed")
 		}
+
+		// The cache gone, its marker kept: no step of the install writes a new one,
+		// and the install works without it.
+		for n := range cache {
+			if strings.HasSuffix(n, ".v8") {
+				if err := os.Remove(filepath.Join(dir, n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := os.RemoveAll(filepath.Join(b.Project, "node_modules")); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, b.tool("", "pnpm", "install", "--frozen-lockfile"), 0, "an install with the cache removed")
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".v8") || strings.HasSuffix(e.Name(), ".tmp") {
+				t.Errorf("an install's own steps wrote the code cache: %s", e.Name())
+			}
+		}
+		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-cc-poison", "index.js"), "installed without the cache")
 	})
 }

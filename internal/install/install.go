@@ -403,6 +403,9 @@ type runner struct {
 	warm      *prewarm
 	// lists are the typosquatting lists, read once (detect.go).
 	lists *analysis.TopLists
+	// nodeCompileWarm: pnpm's code cache was looked at, and made if need be
+	// (nodecc.go).
+	nodeCompileWarm bool
 }
 
 // step runs one sandboxed step. done is true when the install must stop (the
@@ -467,7 +470,7 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 	if network || eg != nil || s.Credentials {
 		env = trustedPATH(env, r.root, p.Project.Root) // steppath.go: no project bin dir on PATH
 	}
-	if cc := r.nodeCompileFor(phase, s, env, eg != nil); cc != nil { // nodecc.go: pnpm's code cache
+	if cc := r.nodeCompileFor(ctx, phase, s, env, eg != nil); cc != nil { // nodecc.go: pnpm's code cache
 		args, caches = cc.args(args), cc.mount(caches)
 	}
 	logs := r.npmLogsFor(phase, s) // npmlog.go: npm's complete log, kept on the host after a failure
