@@ -7,32 +7,35 @@ import (
 	"testing"
 )
 
+// fakeHostPnpm installs a package.json-only pnpm (name, version) under dir as npm
+// -g does, and returns its bin directory (dir/bin, with pnpm linked to the script).
+func fakeHostPnpm(t *testing.T, dir, name, version string) string {
+	t.Helper()
+	pkg := filepath.Join(dir, "lib", "node_modules", "pnpm")
+	for p, body := range map[string]string{
+		filepath.Join(pkg, "package.json"):    `{"name":"` + name + `","version":"` + version + `"}`,
+		filepath.Join(pkg, "bin", "pnpm.cjs"): "#!/usr/bin/env node\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../lib/node_modules/pnpm/bin/pnpm.cjs", filepath.Join(bin, "pnpm")); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
 // The pnpm release every step runs is read from the files of the pnpm in PATH,
 // never from the project.
 func TestPnpmHostRelease(t *testing.T) {
-	install := func(t *testing.T, dir, name, version string) string {
-		t.Helper()
-		pkg := filepath.Join(dir, "lib", "node_modules", "pnpm")
-		for p, body := range map[string]string{
-			filepath.Join(pkg, "package.json"):    `{"name":"` + name + `","version":"` + version + `"}`,
-			filepath.Join(pkg, "bin", "pnpm.cjs"): "#!/usr/bin/env node\n",
-		} {
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		bin := filepath.Join(dir, "bin")
-		if err := os.MkdirAll(bin, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink("../lib/node_modules/pnpm/bin/pnpm.cjs", filepath.Join(bin, "pnpm")); err != nil {
-			t.Fatal(err)
-		}
-		return bin
-	}
 	for _, tc := range []struct {
 		name, pkgName, version string
 		inProject, relative    bool
@@ -53,7 +56,7 @@ func TestPnpmHostRelease(t *testing.T) {
 			if tc.inProject {
 				where = filepath.Join(root, "tools")
 			}
-			bin := install(t, where, tc.pkgName, tc.version)
+			bin := fakeHostPnpm(t, where, tc.pkgName, tc.version)
 			path := bin
 			if tc.relative {
 				path = "tools/bin"
@@ -124,25 +127,7 @@ func TestPnpmOneRunUsesHostPnpm(t *testing.T) {
 // PATH; nothing for the same release (a "+sha512" suffix aside), for no pnpm
 // field, for another manager, or for a value that is not a plain version.
 func TestPnpmSwitchNotice(t *testing.T) {
-	fake := t.TempDir()
-	pkg := filepath.Join(fake, "lib", "node_modules", "pnpm")
-	for p, body := range map[string]string{
-		filepath.Join(pkg, "package.json"):    `{"name":"pnpm","version":"10.34.9"}`,
-		filepath.Join(pkg, "bin", "pnpm.cjs"): "#!/usr/bin/env node\n",
-	} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(fake, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("../lib/node_modules/pnpm/bin/pnpm.cjs", filepath.Join(fake, "bin", "pnpm")); err != nil {
-		t.Fatal(err)
-	}
+	bin := fakeHostPnpm(t, t.TempDir(), "pnpm", "10.34.9")
 	for _, tc := range []struct{ field, want string }{
 		{`"pnpm@9.15.0"`, "asks for pnpm 9.15.0; phylum-box ran your pnpm 10.34.9"},
 		{`"pnpm@10.0.0+sha512.abc"`, "asks for pnpm 10.0.0; phylum-box ran your pnpm 10.34.9"},
@@ -156,7 +141,7 @@ func TestPnpmSwitchNotice(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(root, "package.json"), []byte(`{"name":"p","packageManager":`+tc.field+`}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got := pnpmSwitchNotice(Env{Dir: root, Environ: []string{"PATH=" + filepath.Join(fake, "bin")}}, root)
+		got := pnpmSwitchNotice(Env{Dir: root, Environ: []string{"PATH=" + bin}}, root)
 		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
 			t.Errorf("packageManager %s: notice %q, want %q", tc.field, got, tc.want)
 		}
@@ -170,7 +155,7 @@ func TestPnpmSwitchNotice(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(root, "package.json")); err != nil {
 		t.Fatal(err)
 	}
-	if got := pnpmSwitchNotice(Env{Dir: root, Environ: []string{"PATH=" + filepath.Join(fake, "bin")}}, root); got != "" {
+	if got := pnpmSwitchNotice(Env{Dir: root, Environ: []string{"PATH=" + bin}}, root); got != "" {
 		t.Errorf("a package.json link was followed: %q", got)
 	}
 }
