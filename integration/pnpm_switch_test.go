@@ -110,3 +110,84 @@ func TestCacheInsideProjectRefused(t *testing.T) {
 		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-cache-dep", "index.js"), "pbox-cache-dep installed")
 	})
 }
+
+// The same for npm's cache named on the command line relative to the project
+// (`--cache .npm`, opened from the project: here a link to a directory of the
+// user's) and for a cache that holds the project (npm's cache set to $HOME, the
+// project under it): exit 2 naming it, nothing changed, nothing chowned.
+func TestCacheRelativeOrAboveProjectRefused(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "npm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		b := newPMBox(t, m)
+		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0"})
+		victim := filepath.Join(b.Home, "victim")
+		writeFile(t, filepath.Join(victim, "keep.txt"), "the user's\n", 0o600)
+		if err := os.Symlink(victim, filepath.Join(b.Project, ".npm")); err != nil {
+			t.Fatal(err)
+		}
+		chownTree(t, m, b.Project)
+		chownTree(t, m, victim)
+		st0, err := os.Stat(filepath.Join(victim, "keep.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name string
+			env  []string
+			args []string
+			want string
+		}{
+			{"--cache .npm", nil, []string{"install", "--cache", ".npm", "is-odd@3.0.1"}, "is a relative path"},
+			{"npm_config_cache=$HOME", []string{"npm_config_cache=" + b.Home}, []string{"install", "is-odd@3.0.1"}, "holds the project"},
+		} {
+			before := projectState(t, b.Project)
+			b.Env = tc.env
+			r := b.tool("", "npm", tc.args...)
+			if r.Code != 2 || !strings.Contains(r.Stderr, tc.want) {
+				t.Errorf("%s: want exit 2 saying the cache %s, got\n%s", tc.name, tc.want, r)
+			}
+			assertSameTree(t, before, projectState(t, b.Project), tc.name+": a refused install")
+		}
+		b.Env = nil
+		st1, err := os.Stat(filepath.Join(victim, "keep.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st0.Sys().(*syscall.Stat_t).Uid != st1.Sys().(*syscall.Stat_t).Uid {
+			t.Errorf("the link's target was chowned to %d", st1.Sys().(*syscall.Stat_t).Uid)
+		}
+	})
+}
+
+// `pnpm install --lockfile-only` runs on the host as typed (it installs and builds
+// nothing), and pnpm runs a pnpmfile while it resolves: a project with one is
+// refused (exit 2) before pnpm starts — its hook, which would leave a mark, never
+// runs; the twin with --ignore-pnpmfile writes the lockfile.
+func TestPnpmLockfileOnlyPnpmfileRefused(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "pnpm")
+	forEachMode(t, func(t *testing.T, m mode) {
+		reg := startNpmLocalRegistry(t, "")
+		reg.Add("pbox-lo-dep", "1.0.0", nil, map[string]string{"index.js": "module.exports = 1\n"})
+		b := newPMBox(t, m)
+		mark := filepath.Join(pmScratch(t), "pnpmfile-ran")
+		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "dependencies": map[string]any{"pbox-lo-dep": "1.0.0"}})
+		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
+		writeProjectFile(t, b, ".pnpmfile.cjs", "require('fs').writeFileSync("+jsString(mark)+", 'ran')\nmodule.exports = { hooks: {} }\n")
+		before := projectState(t, b.Project)
+		r := b.tool("", "pnpm", "install", "--lockfile-only")
+		if r.Code != 2 || !strings.Contains(r.Stderr, ".pnpmfile.cjs") || !strings.Contains(r.Stderr, "--ignore-pnpmfile") {
+			t.Errorf("--lockfile-only with a pnpmfile: want exit 2 naming it, got\n%s", r)
+		}
+		if pathExists(mark) {
+			t.Errorf("the project's pnpmfile ran on the host")
+		}
+		assertSameTree(t, before, projectState(t, b.Project), "a refused --lockfile-only")
+		wantCode(t, b.tool("", "pnpm", "install", "--lockfile-only", "--ignore-pnpmfile"), 0, "--lockfile-only --ignore-pnpmfile")
+		wantFile(t, filepath.Join(b.Project, "pnpm-lock.yaml"), "the lockfile")
+		if pathExists(mark) {
+			t.Errorf("the project's pnpmfile ran with --ignore-pnpmfile")
+		}
+	})
+}

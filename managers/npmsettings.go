@@ -278,8 +278,11 @@ func NpmrcSettingsReference() string {
 		"A hook that changes anything but the lockfile while resolving stops the install (exit 4). " +
 		"`pnpm install --frozen-lockfile`, `fetch` and `import` cannot be driven so and are refused with a pnpmfile; `--ignore-pnpmfile` runs without it;\n" +
 		"- pnpm's `manage-package-manager-versions` (in `.npmrc` or `pnpm-workspace.yaml`) is read, but every pnpm step runs with " +
-		"`--config.manage-package-manager-versions=false`: the pnpm release a project's `packageManager` names is never downloaded or run " +
-		"(it would run with the network and your token); your own pnpm runs, and phylum-box says which release the project asked for.\n\n")
+		"`--config.manage-package-manager-versions=false`: in an install's steps the pnpm release a project's `packageManager` names is never downloaded or run " +
+		"(it would run with the network and your token); your own pnpm runs, and phylum-box says which release the project asked for " +
+		"(corepack's pnpm shim picks the project's release itself, before pnpm starts; commands phylum-box passes through, such as `pnpm run`, run as typed);\n" +
+		"- `pnpm install --lockfile-only` is passed through (it installs and builds nothing), except in a project with a pnpmfile, " +
+		"whose hooks pnpm would run on the host while it resolves: refused, unless with `--ignore-pnpmfile`.\n\n")
 	b.WriteString("Refusals name the file, the line and the setting, and exit with code 2.\n\n")
 	b.WriteString("## Settings\n\n| setting | read by | class |\n| --- | --- | --- |\n")
 	keys := make([]string, 0, len(knownNpmSettings()))

@@ -213,9 +213,6 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	if a.isTrue("interactive") {
 		return nil, pnpmInteractiveRefusal()
 	}
-	if a.isTrue("lockfile-only") && cmd != "fetch" {
-		return passthrough(m, cmd, args), nil // writes the lockfile, installs and runs nothing
-	}
 
 	root, cwd, workspaces, err := pnpmProject(env, a)
 	if err != nil {
@@ -227,6 +224,14 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	if err := checkPnpmWorkspaceSettings(root, cfg); err != nil {
 		return nil, err
+	}
+	if a.isTrue("lockfile-only") && cmd != "fetch" {
+		// Writes the lockfile, installs and builds nothing: passed through — but
+		// not with a pnpmfile, which pnpm runs while it resolves (pnpmproject.go).
+		if hook := pnpmfileOf(root, cfg); hook != "" && !a.isTrue("ignore-pnpmfile") {
+			return nil, pnpmLockfileOnlyRefusal(hook)
+		}
+		return passthrough(m, cmd, args), nil
 	}
 	hook := ""
 	if kind != "build" && !a.isTrue("ignore-pnpmfile") {
@@ -559,7 +564,7 @@ func pnpmStoreDir(env Env, cfg *NpmConfig) string {
 // store fails with "ENOENT: mkdir <store>/v10"; the real store read-only works).
 func pnpmCaches(env Env, store string) []Cache {
 	meta := filepath.Join(env.Home, ".cache", "pnpm")
-	if x := env.Getenv("XDG_CACHE_HOME"); x != "" {
+	if x := env.Getenv("XDG_CACHE_HOME"); filepath.IsAbs(x) { // a relative one is invalid (XDG)
 		meta = filepath.Join(x, "pnpm")
 	}
 	rw := []Phase{PhaseResolve, PhaseDownload}

@@ -167,3 +167,29 @@ func TestPnpmPlans(t *testing.T) {
 		t.Errorf("pnpx plan: %q %q", p.Scratch.RunBinOf, p.Steps.Run.Args)
 	}
 }
+
+// `pnpm install --lockfile-only` is passed through to the host (it installs and
+// builds nothing), but pnpm runs a pnpmfile while it resolves: with one it is
+// refused, naming the file and --ignore-pnpmfile; with that flag, or without a
+// pnpmfile, it passes through.
+func TestPnpmLockfileOnlyPnpmfile(t *testing.T) {
+	pnpm, _ := Lookup("pnpm")
+	env := testEnv(t, map[string]string{"package.json": `{"name":"p","version":"1.0.0"}`, ".pnpmfile.cjs": "module.exports = {}\n"})
+	_, err := pnpm.Plan([]string{"install", "--lockfile-only"}, env)
+	var ref *Refusal
+	if !errors.As(err, &ref) || !strings.Contains(ref.Reason, ".pnpmfile.cjs") || !strings.Contains(ref.Advice, "--ignore-pnpmfile") {
+		t.Fatalf("--lockfile-only with a pnpmfile: want a refusal naming it, got %v", err)
+	}
+	for _, tc := range []struct {
+		args  []string
+		files map[string]string
+	}{
+		{[]string{"install", "--lockfile-only", "--ignore-pnpmfile"}, map[string]string{"package.json": `{"name":"p"}`, ".pnpmfile.cjs": "module.exports = {}\n"}},
+		{[]string{"install", "--lockfile-only"}, map[string]string{"package.json": `{"name":"p"}`}},
+	} {
+		p, err := pnpm.Plan(tc.args, testEnv(t, tc.files))
+		if err != nil || !p.Passthrough {
+			t.Errorf("%v: want passthrough, got %v %v", tc.args, p, err)
+		}
+	}
+}

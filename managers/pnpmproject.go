@@ -106,6 +106,17 @@ func checkPnpmWorkspaceSettings(root string, cfg *NpmConfig) error {
 	return nil
 }
 
+// pnpmLockfileOnlyRefusal: `pnpm install --lockfile-only` runs on the host as it
+// is (it installs and builds nothing), and pnpm runs a pnpmfile's hooks while it
+// resolves — the project's code, with the network and the user's credentials.
+func pnpmLockfileOnlyRefusal(hook string) *Refusal {
+	return &Refusal{Manager: "pnpm",
+		Reason: "the project has a pnpmfile, " + hook + ": --lockfile-only runs unsandboxed (it installs nothing), " +
+			"and pnpm would run the project's hooks on this machine with the network and your credentials",
+		Advice: "add --ignore-pnpmfile to write the lockfile without the hooks, or run `phylum-box pnpm install`, " +
+			"which runs the hooks offline in its sandbox"}
+}
+
 func pnpmfileRefusal(hook string) *Refusal {
 	return &Refusal{Manager: "pnpm",
 		Reason: "the project has a pnpmfile, " + hook + ": its hooks are the project's code; phylum-box runs them only in an offline step after resolving, " +

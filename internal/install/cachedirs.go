@@ -13,21 +13,59 @@ import (
 // cachesOutsideProject refuses a manager cache that lies inside the project (a CI
 // job's PIP_CACHE_DIR or XDG_CACHE_HOME under the checkout): the project's files
 // could be links there, which the steps would mount and, as root, chown wherever
-// they lead, or entries the networked steps would trust (a wheel pip reuses). The
-// user's setting, so a usage error (exit 2) that names it.
-// It runs before the project's lock, whose scratch dir (rootless, under
-// XDG_CACHE_HOME) is refused there too.
+// they lead, or entries the networked steps would trust (a wheel pip reuses). A
+// cache that holds the project ($HOME as npm's cache) would be mounted writable
+// over it and, as root, chowned with it; a relative one (`--cache .npm`) is
+// opened from the project, phylum-box's working directory. The user's setting,
+// so a usage error (exit 2) that names it. It runs before the project's lock,
+// whose scratch dir (rootless, under XDG_CACHE_HOME) is refused there too.
 func cachesOutsideProject(p *managers.Plan, root string) error {
 	for _, c := range p.Sandbox.Caches {
-		if c.Path == "" || !inProject(c.Path, p.Project.Root, root) { // nodecc.go
+		why := ""
+		switch {
+		case c.Path == "":
+			continue
+		case !filepath.IsAbs(c.Path):
+			why = "is a relative path, which would be opened from the project"
+		case inProject(c.Path, p.Project.Root, root):
+			why = "is inside the project " + rootfs.Printable(p.Project.Root)
+		case holdsProject(c.Path, p.Project.Root, root):
+			why = "holds the project " + rootfs.Printable(p.Project.Root)
+		default:
 			continue
 		}
-		return exitcode.With(exitcode.Usage, fmt.Errorf("%s's cache %s is inside the project %s: the project's files could put links or entries there "+
-			"that the sandbox would mount and the networked steps would trust; point the cache outside the project "+
-			"(XDG_CACHE_HOME, PIP_CACHE_DIR, npm_config_cache, YARN_CACHE_FOLDER, CARGO_HOME, … in your environment or your own config)",
-			p.Manager, rootfs.Printable(c.Path), rootfs.Printable(p.Project.Root)))
+		return exitcode.With(exitcode.Usage, fmt.Errorf("%s's cache %s %s: the project's files could put links or entries there "+
+			"that the sandbox would mount and the networked steps would trust; point the cache to an absolute path outside the project "+
+			"(XDG_CACHE_HOME, PIP_CACHE_DIR, npm_config_cache or --cache, YARN_CACHE_FOLDER, CARGO_HOME, … in your environment, your own config or the command line)",
+			p.Manager, rootfs.Printable(c.Path), why))
 	}
 	return nil
+}
+
+// holdsProject reports whether dir is one of roots or above one (by their real
+// paths too).
+func holdsProject(dir string, roots ...string) bool {
+	dirs := []string{filepath.Clean(dir)}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dirs = append(dirs, real)
+	}
+	for _, r := range roots {
+		if r == "" {
+			continue
+		}
+		rs := []string{filepath.Clean(r)}
+		if real, err := filepath.EvalSymlinks(r); err == nil {
+			rs = append(rs, real)
+		}
+		for _, d := range dirs {
+			for _, x := range rs {
+				if underAny(x, d) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // inProject reports whether dir, or where its deepest existing ancestor really

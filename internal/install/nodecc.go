@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -143,7 +144,7 @@ func (c *nodeCompile) warm(ctx context.Context, r *runner, env, visible, outside
 	res, err := r.sess.Run(ctx, sandbox.Exec{
 		Args: []string{"node", "--require", c.hook, c.pnpm, pnpmNoSwitchFlag, "install", "--lockfile-only", "--offline",
 			"--ignore-scripts", "--ignore-pnpmfile", "--config.update-notifier=false"},
-		Env: wenv, Cwd: proj,
+		Env: wenv, Cwd: proj, ReadOnly: r.hostPaths(), // nvm, volta: node and pnpm under $HOME
 		Limits: container.Limits{Timeout: 2 * time.Minute, Memory: r.o.Limits.Memory, Pids: r.o.Limits.Pids, Disk: r.o.Limits.Disk},
 		Caches: []rootfs.Cache{{Name: "nodecompile", HostPath: c.dir, Target: c.dir}},
 		Stdout: &out, Stderr: &out,
@@ -158,9 +159,16 @@ func (c *nodeCompile) warm(ctx context.Context, r *runner, env, visible, outside
 	r.o.Log.Debugf("pnpm's code cache for %s: %s", c.pnpm, note)
 	// Made or not, not tried again for this pnpm and node: a failure would
 	// otherwise cost every install a container.
-	if err := os.WriteFile(marker, []byte(note+"\n"), 0o644); err != nil {
-		r.o.Log.Debugf("pnpm's code cache: %v", err)
+	fd, err := unix.Open(marker, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		r.o.Log.Debugf("pnpm's code cache: marker: %v", err)
+		return
 	}
+	f := os.NewFile(uintptr(fd), marker)
+	if _, err := f.WriteString(note + "\n"); err != nil {
+		r.o.Log.Debugf("pnpm's code cache: marker: %v", err)
+	}
+	f.Close()
 }
 
 // pnpmReal is the real path of pnpm's script.
@@ -259,7 +267,7 @@ func writeNodeCompileHook(dir string) (string, error) {
 	}
 	sum := sha256.Sum256(nodeCompileHook)
 	hook := filepath.Join(dir, "hook-"+hex.EncodeToString(sum[:8])+".js")
-	if have, err := os.ReadFile(hook); err == nil && bytes.Equal(have, nodeCompileHook) {
+	if sameRegularFile(hook, nodeCompileHook) {
 		return hook, nil
 	}
 	tmp, err := os.CreateTemp(dir, ".hook-*")
@@ -267,11 +275,11 @@ func writeNodeCompileHook(dir string) (string, error) {
 		return "", err
 	}
 	_, err = tmp.Write(nodeCompileHook)
+	if err == nil {
+		err = tmp.Chmod(0o644) // by descriptor: the name could be swapped meanwhile
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), hook)
@@ -281,4 +289,22 @@ func writeNodeCompileHook(dir string) (string, error) {
 		return "", fmt.Errorf("hook: %w", err)
 	}
 	return hook, nil
+}
+
+// sameRegularFile reports whether path is a regular file (not a link, not a FIFO)
+// holding exactly want.
+func sameRegularFile(path string, want []byte) bool {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() != int64(len(want)) {
+		return false
+	}
+	have := make([]byte, len(want)+1)
+	n, _ := io.ReadFull(f, have)
+	return n == len(want) && bytes.Equal(have[:n], want)
 }

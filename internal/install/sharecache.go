@@ -21,6 +21,9 @@ func (r *runner) shareCache(dir string) error {
 	if id.Rootless || r.shared[dir] {
 		return nil
 	}
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("cache %s is not an absolute path", dir)
+	}
 	if err := chownTree(dir, id.RootUID, id.RootGID); err != nil {
 		return fmt.Errorf("cache %s: %w", dir, err)
 	}
@@ -39,6 +42,9 @@ func (r *runner) shareCache(dir string) error {
 // as the container's root — which is not the host's root — and a 0700 parent
 // made here would refuse it.
 func makeCacheDir(dir string) error {
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("cache dir %s is not an absolute path", dir)
+	}
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {
 		return nil
 	}
