@@ -415,6 +415,10 @@ func (m pnpmManager) Doc() ManagerDoc {
 	d.Notes = []string{
 		"install with package names is add, as in pnpm; recursive, multi or m before a command, -r and --filter keep it intercepted.",
 		"pnpm exec runs only bins already installed, and unknown words run as scripts: both pass through.",
+		"install --lockfile-only passes through, except in a project with a pnpmfile, whose hooks pnpm would run on this machine " +
+			"while it resolves: refused unless with --ignore-pnpmfile.",
+		"every pnpm step runs your own pnpm, never the release package.json's packageManager names " +
+			"(--config.manage-package-manager-versions=false); phylum-box says when the project asked for another.",
 		ExecManagerNote,
 		WriteBackNote,
 	}
