@@ -19,7 +19,10 @@ import (
 // opened from the project, phylum-box's working directory. The user's setting,
 // so a usage error (exit 2) that names it. It runs before the project's lock,
 // whose scratch dir (rootless, under XDG_CACHE_HOME) is refused there too.
-func cachesOutsideProject(p *managers.Plan, root string) error {
+func cachesOutsideProject(p *managers.Plan, root, home string) error {
+	if home != "" && holdsProject(root, home) {
+		return nil // the project is $HOME or holds it: the lock refuses it, saying what to do (quiet.go)
+	}
 	for _, c := range p.Sandbox.Caches {
 		why := ""
 		switch {

@@ -139,7 +139,7 @@ func installIn(ctx context.Context, o Options, out *Outcome, dir string, only []
 	if err != nil {
 		return nil, exitcode.With(exitcode.Usage, fmt.Errorf("project dir: %w", err))
 	}
-	if err := cachesOutsideProject(p, root); err != nil { // hold.go
+	if err := cachesOutsideProject(p, root, o.Home); err != nil { // cachedirs.go
 		return nil, err
 	}
 	so := sandbox.Options{
