@@ -337,10 +337,11 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	p.Steps.Notices = pnpmIgnoredBuildsNotice // pnpmnotices.go
 	// A release the project names is never run (pnpmproject.go).
-	if msg := pnpmSwitchNotice(env, root); msg != "" {
+	if msg := pnpmSwitchNotice(env, root, pm.PackageManager); msg != "" {
 		p.Notes = append(p.Notes, msg)
+		ignored := p.Steps.Notices
 		p.Steps.Notices = func(read func(rel string) ([]byte, error)) []string {
-			return append([]string{msg}, pnpmIgnoredBuildsNotice(read)...)
+			return append([]string{msg}, ignored(read)...)
 		}
 	}
 	p.Project.Bookkeeping = map[string]func(run, host []byte) bool{pnpmWorkspaceStateFile: pnpmWorkspaceStateSame}

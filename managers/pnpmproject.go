@@ -182,35 +182,21 @@ func pnpmHostBefore10(env Env, root string) bool {
 }
 
 // pnpmSwitchNotice is what to tell the user when the project's package.json names
-// a pnpm release ("packageManager": "pnpm@9.15.0") other than the one on their
+// a pnpm release (packageManager, "pnpm@9.15.0") other than the one on their
 // PATH: bare pnpm 10 would download that release and run it; phylum-box runs the
 // user's own in every step (internal/install/pnpmswitch.go turns the switch off).
 // "" when the field names no pnpm, the same release, or when the release on PATH
 // cannot be told (corepack's shim picks the project's release itself, before
-// pnpm starts). package.json is read beneath root, with no link followed.
-func pnpmSwitchNotice(env Env, root string) string {
-	host := pnpmHostRelease(env, root)
-	if host == "" {
-		return ""
-	}
-	r, err := os.OpenRoot(root)
-	if err != nil {
-		return ""
-	}
-	defer r.Close()
-	data, err := readNoLink(r, "package.json")
-	if err != nil {
-		return ""
-	}
-	var pj struct {
-		PackageManager string `json:"packageManager"`
-	}
-	if json.Unmarshal(data, &pj) != nil {
-		return ""
-	}
-	want, ok := strings.CutPrefix(pj.PackageManager, "pnpm@")
+// pnpm starts). The field is project data: only a short printable version is
+// shown.
+func pnpmSwitchNotice(env Env, root, packageManager string) string {
+	want, ok := strings.CutPrefix(packageManager, "pnpm@")
 	want, _, _ = strings.Cut(want, "+") // "pnpm@9.15.0+sha512.…"
-	if !ok || want == host || want == "" || len(want) > 64 || strings.ContainsFunc(want, func(c rune) bool { return c < ' ' || c > '~' }) {
+	if !ok || want == "" || len(want) > 64 || strings.ContainsFunc(want, func(c rune) bool { return c < ' ' || c > '~' }) {
+		return ""
+	}
+	host := pnpmHostRelease(env, root)
+	if host == "" || want == host {
 		return ""
 	}
 	return fmt.Sprintf("pnpm: package.json's packageManager asks for pnpm %s; phylum-box ran your pnpm %s "+

@@ -141,7 +141,11 @@ func TestPnpmSwitchNotice(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(root, "package.json"), []byte(`{"name":"p","packageManager":`+tc.field+`}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got := pnpmSwitchNotice(Env{Dir: root, Environ: []string{"PATH=" + bin}}, root)
+		pm, err := readProjectManifest(root, ".") // as the plan reads it
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := pnpmSwitchNotice(Env{Dir: root, Environ: []string{"PATH=" + bin}}, root, pm.PackageManager)
 		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
 			t.Errorf("packageManager %s: notice %q, want %q", tc.field, got, tc.want)
 		}
@@ -155,7 +159,7 @@ func TestPnpmSwitchNotice(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(root, "package.json")); err != nil {
 		t.Fatal(err)
 	}
-	if got := pnpmSwitchNotice(Env{Dir: root, Environ: []string{"PATH=" + bin}}, root); got != "" {
-		t.Errorf("a package.json link was followed: %q", got)
+	if pm, err := readProjectManifest(root, "."); err == nil {
+		t.Errorf("a package.json link out of the project was followed: packageManager %q", pm.PackageManager)
 	}
 }

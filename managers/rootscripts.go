@@ -27,9 +27,10 @@ var nodeWorkspaceEvents = []string{"preinstall", "install", "postinstall", "prep
 
 // projectManifest is what the project scripts need from a package.json.
 type projectManifest struct {
-	Name    string         `json:"name"`
-	Version string         `json:"version"`
-	Scripts map[string]any `json:"scripts"`
+	Name           string         `json:"name"`
+	Version        string         `json:"version"`
+	Scripts        map[string]any `json:"scripts"`
+	PackageManager string         `json:"packageManager"` // pnpmSwitchNotice
 }
 
 // readProjectManifest reads dir/package.json of the project at root as data
