@@ -48,24 +48,10 @@ func cachesOutsideProject(p *managers.Plan, root, home string) error {
 // holdsProject reports whether dir is one of roots or above one (by their real
 // paths too).
 func holdsProject(dir string, roots ...string) bool {
-	dirs := []string{filepath.Clean(dir)}
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dirs = append(dirs, real)
-	}
-	for _, r := range roots {
-		if r == "" {
-			continue
-		}
-		rs := []string{filepath.Clean(r)}
-		if real, err := filepath.EvalSymlinks(r); err == nil {
-			rs = append(rs, real)
-		}
-		for _, d := range dirs {
-			for _, x := range rs {
-				if underAny(x, d) {
-					return true
-				}
-			}
+	dirs := withRealPaths(dir)
+	for _, x := range withRealPaths(roots...) {
+		if underAny(x, dirs...) {
+			return true
 		}
 	}
 	return false
@@ -75,16 +61,7 @@ func holdsProject(dir string, roots ...string) bool {
 // is, lies under one of roots (or their real paths); a dangling link on the way
 // counts as inside.
 func inProject(dir string, roots ...string) bool {
-	var all []string
-	for _, r := range roots {
-		if r == "" {
-			continue
-		}
-		all = append(all, filepath.Clean(r))
-		if real, err := filepath.EvalSymlinks(r); err == nil {
-			all = append(all, real)
-		}
-	}
+	all := withRealPaths(roots...)
 	dir = filepath.Clean(dir)
 	if underAny(dir, all...) {
 		return true
@@ -99,4 +76,21 @@ func inProject(dir string, roots ...string) bool {
 			return false
 		}
 	}
+}
+
+// withRealPaths returns the absolute ones of paths, cleaned, each followed by its
+// real path (links followed) when it has one: a project, a scratch or a cache as
+// written and as it is.
+func withRealPaths(paths ...string) []string {
+	var out []string
+	for _, p := range paths {
+		if p == "" || !filepath.IsAbs(p) {
+			continue
+		}
+		out = append(out, filepath.Clean(p))
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			out = append(out, real)
+		}
+	}
+	return out
 }

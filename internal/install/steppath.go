@@ -19,16 +19,7 @@ const defaultStepPATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin
 // with the registry credentials. The project's own programs may still run in the
 // offline build, like any package code.
 func trustedPATH(env []string, roots ...string) []string {
-	var dirs []string
-	for _, r := range roots {
-		if r == "" || !filepath.IsAbs(r) {
-			continue
-		}
-		dirs = append(dirs, filepath.Clean(r))
-		if real, err := filepath.EvalSymlinks(r); err == nil {
-			dirs = append(dirs, real)
-		}
-	}
+	dirs := withRealPaths(roots...) // cachedirs.go
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
 		v, ok := strings.CutPrefix(kv, "PATH=")
