@@ -50,6 +50,7 @@ type nodeCompile struct {
 	dir  string // the cache dir, the hook in it
 	hook string // the hook's path
 	pnpm string // pnpm's script as the step's PATH finds it
+	dist string // the bundle the hook compiles: dist/pnpm.cjs beside its real path
 }
 
 // nodeCompileFor returns the code cache for a pnpm step, or nil: not pnpm, a phase
@@ -67,7 +68,7 @@ func (r *runner) nodeCompileFor(ctx context.Context, phase managers.Phase, s *ma
 	}
 	visible := append(slices.Clone(rootfs.SystemDirs), r.hostPaths()...)
 	outside := []string{r.root, r.o.Plan.Project.Root}
-	pnpm := pnpmScript(env, visible, outside)
+	pnpm, dist := pnpmScript(env, visible, outside)
 	if pnpm == "" {
 		return nil
 	}
@@ -86,7 +87,7 @@ func (r *runner) nodeCompileFor(ctx context.Context, phase managers.Phase, s *ma
 		r.o.Log.Debugf("pnpm's code cache: %v", err)
 		return nil
 	}
-	c := &nodeCompile{dir: dir, hook: hook, pnpm: pnpm}
+	c := &nodeCompile{dir: dir, hook: hook, pnpm: pnpm, dist: dist}
 	if !r.nodeCompileWarm {
 		r.nodeCompileWarm = true
 		c.warm(ctx, r, env, visible, outside)
@@ -106,7 +107,7 @@ func (c *nodeCompile) warm(ctx context.Context, r *runner, env, visible, outside
 		return
 	}
 	h := sha256.New()
-	for _, p := range []string{node, filepath.Join(filepath.Dir(c.pnpmReal()), "..", "dist", "pnpm.cjs")} {
+	for _, p := range []string{node, c.dist} {
 		real, err := filepath.EvalSymlinks(p)
 		if err != nil {
 			return
@@ -171,15 +172,6 @@ func (c *nodeCompile) warm(ctx context.Context, r *runner, env, visible, outside
 	f.Close()
 }
 
-// pnpmReal is the real path of pnpm's script.
-func (c *nodeCompile) pnpmReal() string {
-	real, err := filepath.EvalSymlinks(c.pnpm)
-	if err != nil {
-		return c.pnpm
-	}
-	return real
-}
-
 // args is the step's argv run through node with the hook.
 func (c *nodeCompile) args(args []string) []string {
 	return append([]string{"node", "--require", c.hook, c.pnpm}, args[1:]...)
@@ -191,39 +183,39 @@ func (c *nodeCompile) mount(caches []rootfs.Cache) []rootfs.Cache {
 }
 
 // pnpmScript finds pnpm the way the step's `pnpm` would be found (lookPathIn)
-// and returns it when it is pnpm's published script: `#!/usr/bin/env node`, with
-// dist/pnpm.cjs beside its real directory, all of it in a directory the sandbox
-// binds from the host (visible) and none of it under the project or the scratch
-// (outside).
-func pnpmScript(env, visible, outside []string) string {
+// and returns it, with its bundle, when it is pnpm's published script:
+// `#!/usr/bin/env node`, with dist/pnpm.cjs beside its real directory, all of it
+// in a directory the sandbox binds from the host (visible) and none of it under
+// the project or the scratch (outside).
+func pnpmScript(env, visible, outside []string) (script, dist string) {
 	p := lookPathIn(env, "pnpm", visible, outside)
 	if p == "" {
-		return ""
+		return "", ""
 	}
 	real, err := filepath.EvalSymlinks(p)
 	if err != nil {
-		return ""
+		return "", ""
 	}
-	dist := filepath.Join(filepath.Dir(real), "..", "dist", "pnpm.cjs")
+	dist = filepath.Join(filepath.Dir(real), "..", "dist", "pnpm.cjs")
 	for _, q := range []string{real, dist} {
 		if !underAny(q, visible...) || underAny(q, outside...) {
-			return ""
+			return "", ""
 		}
 	}
 	if st, err := os.Stat(dist); err != nil || !st.Mode().IsRegular() {
-		return ""
+		return "", ""
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	head := make([]byte, 32)
 	n, _ := f.Read(head)
 	f.Close()
 	if !bytes.HasPrefix(head[:n], []byte("#!/usr/bin/env node\n")) {
-		return ""
+		return "", ""
 	}
-	return p
+	return p, dist
 }
 
 // lookPathIn finds name in env's PATH as the sandbox would, among the

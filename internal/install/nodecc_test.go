@@ -63,15 +63,19 @@ func TestPnpmScript(t *testing.T) {
 		{"not on PATH", hidden, ""},
 	} {
 		env := []string{"PATH=/nowhere", "PATH=" + tc.path}
-		if got := pnpmScript(env, visible, []string{project}); got != tc.want {
+		got, dist := pnpmScript(env, visible, []string{project})
+		if got != tc.want {
 			t.Errorf("%s: pnpmScript = %q, want %q", tc.name, got, tc.want)
+		}
+		if want := filepath.Join(usr, "lib", "pnpm", "dist", "pnpm.cjs"); got != "" && dist != want {
+			t.Errorf("%s: the bundle %q, want %q", tc.name, dist, want)
 		}
 	}
 
 	// Not pnpm's published script: another interpreter, or no dist/pnpm.cjs beside it.
 	other := t.TempDir()
 	fakePnpm(t, other, "#!/usr/local/bin/node --max-old-space-size=100\n")
-	if got := pnpmScript([]string{"PATH=" + filepath.Join(other, "bin")}, []string{other}, nil); got != "" {
+	if got, _ := pnpmScript([]string{"PATH=" + filepath.Join(other, "bin")}, []string{other}, nil); got != "" {
 		t.Errorf("a pnpm with another shebang: got %q, want none", got)
 	}
 	nodist := t.TempDir()
@@ -79,7 +83,7 @@ func TestPnpmScript(t *testing.T) {
 	if err := os.Remove(filepath.Join(nodist, "lib", "pnpm", "dist", "pnpm.cjs")); err != nil {
 		t.Fatal(err)
 	}
-	if got := pnpmScript([]string{"PATH=" + filepath.Join(nodist, "bin")}, []string{nodist}, nil); got != "" {
+	if got, _ := pnpmScript([]string{"PATH=" + filepath.Join(nodist, "bin")}, []string{nodist}, nil); got != "" {
 		t.Errorf("a pnpm without dist/pnpm.cjs: got %q, want none", got)
 	}
 	// A link on a bound directory into one the sandbox does not see.
@@ -89,7 +93,7 @@ func TestPnpmScript(t *testing.T) {
 	if err := os.Symlink(filepath.Join(usr, "lib", "pnpm", "bin", "pnpm.cjs"), filepath.Join(hidden, "bin", "pnpm")); err != nil {
 		t.Fatal(err)
 	}
-	if got := pnpmScript([]string{"PATH=" + filepath.Join(hidden, "bin")}, []string{hidden}, nil); got != "" {
+	if got, _ := pnpmScript([]string{"PATH=" + filepath.Join(hidden, "bin")}, []string{hidden}, nil); got != "" {
 		t.Errorf("a pnpm whose script the sandbox does not see: got %q, want none", got)
 	}
 }
