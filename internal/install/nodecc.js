@@ -55,7 +55,10 @@
     } catch {
       return compile.apply(this, arguments); // the usual error, the usual way
     }
-    if (!cached || script.cachedDataRejected) {
+    // Only where the directory may be written (phylum-box's own step): in an
+    // install's steps it is read-only, and serialising the code there at exit
+    // would be work thrown away.
+    if ((!cached || script.cachedDataRejected) && writable(dir)) {
       process.once('exit', () => {
         // Not the pid: every container has its own pid namespace.
         const tmp = `${file}.${crypto.randomBytes(8).toString('hex')}.tmp`;
@@ -78,6 +81,15 @@
     const fn = script.runInThisContext({ displayErrors: true });
     return fn.call(mod.exports, mod.exports, req, mod, filename, path.dirname(filename));
   };
+
+  function writable(dir) {
+    try {
+      fs.accessSync(dir, fs.constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
 
   // prune removes the caches of other pnpm or node versions not used for 30
   // days, and what a killed write left.
