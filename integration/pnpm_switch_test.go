@@ -76,20 +76,7 @@ func TestCacheInsideProjectRefused(t *testing.T) {
 		b := newPMBox(t, m)
 		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "dependencies": map[string]any{"pbox-cache-dep": "1.0.0"}})
 		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
-		victim := filepath.Join(b.Home, "victim")
-		writeFile(t, filepath.Join(victim, "keep.txt"), "the user's\n", 0o600)
-		if err := os.MkdirAll(filepath.Join(b.Project, ".cache"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(victim, filepath.Join(b.Project, ".cache", "pnpm")); err != nil {
-			t.Fatal(err)
-		}
-		chownTree(t, m, b.Project)
-		chownTree(t, m, victim)
-		st0, err := os.Stat(filepath.Join(victim, "keep.txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		victimKept := plantCacheLink(t, m, b, ".cache/pnpm")
 		before := projectState(t, b.Project)
 		b.Env = []string{"XDG_CACHE_HOME=" + filepath.Join(b.Project, ".cache")}
 		r := b.tool("", "pnpm", "install")
@@ -97,18 +84,45 @@ func TestCacheInsideProjectRefused(t *testing.T) {
 			t.Errorf("pnpm install with XDG_CACHE_HOME inside the project: want exit 2 naming the setting, got\n%s", r)
 		}
 		assertSameTree(t, before, projectState(t, b.Project), "a refused install")
-		st1, err := os.Stat(filepath.Join(victim, "keep.txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st0.Sys().(*syscall.Stat_t).Uid != st1.Sys().(*syscall.Stat_t).Uid {
-			t.Errorf("the link's target was chowned to %d", st1.Sys().(*syscall.Stat_t).Uid)
-		}
+		victimKept()
 
 		b.Env = []string{"XDG_CACHE_HOME=" + filepath.Join(b.Home, ".cache-elsewhere")}
 		wantCode(t, b.tool("", "pnpm", "install"), 0, "pnpm install with XDG_CACHE_HOME outside the project")
 		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-cache-dep", "index.js"), "pbox-cache-dep installed")
 	})
+}
+
+// plantCacheLink makes rel in the project a link to a directory of the user's
+// holding one file, and returns the check that the file's owner is still the
+// one it had: a cache path followed through the link would chown it.
+func plantCacheLink(t *testing.T, m mode, b *pmBox, rel string) (victimKept func()) {
+	t.Helper()
+	victim := filepath.Join(b.Home, "victim")
+	keep := filepath.Join(victim, "keep.txt")
+	writeFile(t, keep, "the user's\n", 0o600)
+	link := filepath.Join(b.Project, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	chownTree(t, m, b.Project)
+	chownTree(t, m, victim)
+	owner := func() uint32 {
+		st, err := os.Stat(keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Sys().(*syscall.Stat_t).Uid
+	}
+	was := owner()
+	return func() {
+		t.Helper()
+		if now := owner(); now != was {
+			t.Errorf("the link's target was chowned to %d", now)
+		}
+	}
 }
 
 // The same for npm's cache named on the command line relative to the project
@@ -121,17 +135,7 @@ func TestCacheRelativeOrAboveProjectRefused(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
 		b := newPMBox(t, m)
 		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0"})
-		victim := filepath.Join(b.Home, "victim")
-		writeFile(t, filepath.Join(victim, "keep.txt"), "the user's\n", 0o600)
-		if err := os.Symlink(victim, filepath.Join(b.Project, ".npm")); err != nil {
-			t.Fatal(err)
-		}
-		chownTree(t, m, b.Project)
-		chownTree(t, m, victim)
-		st0, err := os.Stat(filepath.Join(victim, "keep.txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		victimKept := plantCacheLink(t, m, b, ".npm")
 		for _, tc := range []struct {
 			name string
 			env  []string
@@ -150,13 +154,7 @@ func TestCacheRelativeOrAboveProjectRefused(t *testing.T) {
 			assertSameTree(t, before, projectState(t, b.Project), tc.name+": a refused install")
 		}
 		b.Env = nil
-		st1, err := os.Stat(filepath.Join(victim, "keep.txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st0.Sys().(*syscall.Stat_t).Uid != st1.Sys().(*syscall.Stat_t).Uid {
-			t.Errorf("the link's target was chowned to %d", st1.Sys().(*syscall.Stat_t).Uid)
-		}
+		victimKept()
 	})
 }
 
