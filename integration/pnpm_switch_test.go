@@ -71,11 +71,7 @@ func TestCacheInsideProjectRefused(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
-		reg := startNpmLocalRegistry(t, "")
-		reg.Add("pbox-cache-dep", "1.0.0", nil, map[string]string{"index.js": "module.exports = 1\n"})
-		b := newPMBox(t, m)
-		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "dependencies": map[string]any{"pbox-cache-dep": "1.0.0"}})
-		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
+		b := oneDepProject(t, m, "pbox-cache-dep")
 		victimKept := plantCacheLink(t, m, b, ".cache/pnpm")
 		before := projectState(t, b.Project)
 		b.Env = []string{"XDG_CACHE_HOME=" + filepath.Join(b.Project, ".cache")}
@@ -90,6 +86,18 @@ func TestCacheInsideProjectRefused(t *testing.T) {
 		wantCode(t, b.tool("", "pnpm", "install"), 0, "pnpm install with XDG_CACHE_HOME outside the project")
 		wantFile(t, filepath.Join(b.Project, "node_modules", "pbox-cache-dep", "index.js"), "pbox-cache-dep installed")
 	})
+}
+
+// oneDepProject is a project depending on dep@1.0.0, a plain package served by a
+// local registry its .npmrc names.
+func oneDepProject(t *testing.T, m mode, dep string) *pmBox {
+	t.Helper()
+	reg := startNpmLocalRegistry(t, "")
+	reg.Add(dep, "1.0.0", nil, map[string]string{"index.js": "module.exports = 1\n"})
+	b := newPMBox(t, m)
+	setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "dependencies": map[string]any{dep: "1.0.0"}})
+	writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
+	return b
 }
 
 // plantCacheLink makes rel in the project a link to a directory of the user's
@@ -166,12 +174,8 @@ func TestPnpmLockfileOnlyPnpmfileRefused(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "pnpm")
 	forEachMode(t, func(t *testing.T, m mode) {
-		reg := startNpmLocalRegistry(t, "")
-		reg.Add("pbox-lo-dep", "1.0.0", nil, map[string]string{"index.js": "module.exports = 1\n"})
-		b := newPMBox(t, m)
+		b := oneDepProject(t, m, "pbox-lo-dep")
 		mark := filepath.Join(pmScratch(t), "pnpmfile-ran")
-		setManifest(t, b, map[string]any{"name": "pbox-it", "version": "1.0.0", "dependencies": map[string]any{"pbox-lo-dep": "1.0.0"}})
-		writeProjectFile(t, b, ".npmrc", "registry="+reg.URL+"/\n")
 		writeProjectFile(t, b, ".pnpmfile.cjs", "require('fs').writeFileSync("+jsString(mark)+", 'ran')\nmodule.exports = { hooks: {} }\n")
 		before := projectState(t, b.Project)
 		r := b.tool("", "pnpm", "install", "--lockfile-only")
