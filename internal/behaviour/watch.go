@@ -217,19 +217,32 @@ func opName(mask uint32) string {
 
 // Close reports what is still queued and stops watching. Call it after the
 // container has exited; calling it again does nothing.
+//
+// The inotify fd itself is closed in the background: the kernel's release of an
+// inotify instance waits for an SRCU grace period before it returns (10–16 ms
+// here), time the step's caller need not wait. Nothing reads the fd once closed
+// is set, and the watches' events no longer matter.
 func (w *Watch) Close() {
 	w.once.Do(func() {
 		_, _ = unix.Write(w.wake[1], []byte{0})
 		<-w.done
-		w.closeFds()
+		fd := w.detach()
+		go unix.Close(fd)
 	})
 }
 
+// closeFds closes every fd at once (a Watch that failed to start).
 func (w *Watch) closeFds() {
+	unix.Close(w.detach())
+}
+
+// detach marks the watch closed, closes the wake pipe and returns the inotify
+// fd, which the caller closes.
+func (w *Watch) detach() int {
 	w.reading.Lock()
 	defer w.reading.Unlock()
 	w.closed = true
-	unix.Close(w.fd)
 	unix.Close(w.wake[0])
 	unix.Close(w.wake[1])
+	return w.fd
 }
