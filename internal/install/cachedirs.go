@@ -39,7 +39,8 @@ func cachesOutsideProject(p *managers.Plan, root, home string) error {
 		}
 		return exitcode.With(exitcode.Usage, fmt.Errorf("%s's cache %s %s: the project's files could put links or entries there "+
 			"that the sandbox would mount and the networked steps would trust; point the cache to an absolute path outside the project "+
-			"(XDG_CACHE_HOME, PIP_CACHE_DIR, npm_config_cache or --cache, YARN_CACHE_FOLDER, CARGO_HOME, … in your environment, your own config or the command line)",
+			"(XDG_CACHE_HOME, PIP_CACHE_DIR, npm_config_cache or --cache, YARN_CACHE_FOLDER, CARGO_HOME, … in your environment, your own config or the command line); "+
+			"a CI cache kept in the checkout can be moved out of it for the install and back after (docs/ci.md)",
 			p.Manager, rootfs.Printable(c.Path), why))
 	}
 	return nil
