@@ -300,12 +300,18 @@ var fetchers = map[string][]string{
 }
 
 // fetcherIn names the fetcher a command line runs, "" if none: the program
-// itself or the script node runs (argv[1]), never any other argument.
+// itself or the script node runs (argv[1]), never any other argument. The path is
+// read cleaned: pnpm's .bin shims run a dependency's bin as
+// `…/pkg/node_modules/.bin/../../../prebuild-install/bin.js`, and a path that only
+// passes through a fetcher's directory (`…/prebuild-install/../x.js`) is not one.
 func fetcherIn(argv []string) string {
 	if len(argv) > 2 {
 		argv = argv[:2]
 	}
 	for _, a := range argv {
+		if strings.Contains(a, "/") {
+			a = path.Clean(a)
+		}
 		for f, bins := range fetchers {
 			if strings.Contains(a, "node_modules/"+f+"/") {
 				return f
