@@ -312,7 +312,7 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		}
 		build.Args = concat([]string{"pnpm", cmd}, userFlags, rest, []string{"--config.side-effects-cache=false"}, storeFlags)
 		build.AppendChanged = false
-		p.Steps.Build = build
+		p.Steps.Build = pnpmRelinkAfter(build, root) // pnpmbins.go: the shims a build made stale
 		return p, nil
 	}
 	p.Steps.Download, p.Steps.Build = download, build
@@ -348,16 +348,21 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	p.Steps.UpToDate = pnpmNoopCheck(cmd, rest, a, cfg, root, workspaces, hook, store) // pnpmnoop.go
 	// Registry packages only: resolve and fetch in one run (pnpmfetch.go).
 	// The pnpm that runs, not only the one the project's record names (pnpmproject.go).
+	relinked := false
 	if pnpmFetchesInResolve(cmd, rest, a, cfg, root, workspaces, hook) && !pnpmHostBefore10(env, root) {
 		p.Steps.Resolve = pnpmFetchStep(cmd, userFlags, rest, storeFlags)
 		p.Steps.Download = nil
 		// Shims a build made stale are relinked, pnpm's ignored builds kept (pnpmbins.go).
 		p.Steps.Build = pnpmRelinkBins(p.Steps.Build, root)
+		relinked = true
 		if p.Steps.BuildChanged == nil {
 			// Build only what it added with install scripts (pnpmfetch.go).
 			p.Steps.Resolve = pnpmKeepIgnoredBuilds(p.Steps.Resolve, root)
 			p.Steps.BuildChanged = pnpmAddBuildChanged
 		}
+	}
+	if !relinked && p.Steps.Build != nil {
+		p.Steps.Build = pnpmRelinkAfter(p.Steps.Build, root) // pnpmbins.go
 	}
 	if hook != "" {
 		pnpmHooks(p, hook, portable, storeFlags)

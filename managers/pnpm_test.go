@@ -127,7 +127,7 @@ func TestPnpmPlans(t *testing.T) {
 	if !slices.Equal(p.Steps.Download.Args, wantDownload) {
 		t.Errorf("download %q\nwant     %q", p.Steps.Download.Args, wantDownload)
 	}
-	if p.Steps.Build.Network || p.Steps.Build.Args[1] != "rebuild" || !slices.Contains(p.Steps.Build.Args, "--config.side-effects-cache=false") {
+	if cmd := relinkedBuild(t, p.Steps.Build, p.Project.Root); p.Steps.Build.Network || cmd[1] != "rebuild" || !slices.Contains(cmd, "--config.side-effects-cache=false") {
 		t.Errorf("build %+v", p.Steps.Build)
 	}
 	wantOut := []string{"node_modules/", "package.json", "apps/web/node_modules/", "apps/web/package.json", "pnpm-lock.yaml"}

@@ -36,7 +36,17 @@ import "path/filepath"
 // node program is the system's, run after the build's package code has exited.
 const pnpmRelinkScript = `m=$0 t=
 if [ -f "$m/.modules.yaml" ] && [ ! -L "$m/.modules.yaml" ]; then t=$(mktemp) && cp "$m/.modules.yaml" "$t" 2>/dev/null || t=; fi
-"$@"; rc=$?
+` + pnpmRelinkBody
+
+// pnpmRelinkOnlyScript relinks the stale shims and keeps pnpm's record as the
+// build wrote it (t stays empty): the build of `pnpm approve-builds`, `pnpm
+// rebuild` and an install, where the packages a build ran for are no longer
+// ignored.
+const pnpmRelinkOnlyScript = "m=$0 t=\n" + pnpmRelinkBody
+
+// pnpmRelinkBody runs the build ("$@"), then relinks; with $t, the copy of the
+// modules file from before the build, it merges the ignored builds.
+const pnpmRelinkBody = `"$@"; rc=$?
 if [ $rc -eq 0 ]; then node -e '
 const fs = require("fs"), path = require("path");
 const [nm, old] = process.argv.slice(1);
@@ -114,4 +124,14 @@ exit $rc`
 // pnpmRelinkBins wraps a one-run add's build step (pnpm rebuild) in pnpmRelinkScript.
 func pnpmRelinkBins(s *Step, root string) *Step {
 	return wrapStep(s, pnpmRelinkScript, filepath.Join(root, "node_modules"))
+}
+
+// pnpmRelinkAfter wraps any other pnpm build step in pnpmRelinkOnlyScript. Found
+// trying phylum-box as a new user: after `pnpm add esbuild` with its build left
+// out, `pnpm approve-builds --all` built esbuild and left every shim running its
+// new native binary with node (exit 0, a broken esbuild), and `pnpm install` after
+// allowing it in pnpm-workspace.yaml was refused at the sync back (exit 4): pnpm's
+// rebuild relinks neither the project's nor the package's own shims there.
+func pnpmRelinkAfter(s *Step, root string) *Step {
+	return wrapStep(s, pnpmRelinkOnlyScript, filepath.Join(root, "node_modules"))
 }

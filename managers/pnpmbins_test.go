@@ -133,3 +133,33 @@ func TestPnpmRelinkScriptIgnoredBuilds(t *testing.T) {
 		}
 	}
 }
+
+// relinkedBuild checks that a pnpm build step runs in pnpmRelinkOnlyScript, given
+// the project's node_modules, and returns the build command it wraps.
+func relinkedBuild(t *testing.T, s *Step, root string) []string {
+	t.Helper()
+	if s == nil || len(s.Args) < 5 || s.Args[0] != "sh" || s.Args[2] != pnpmRelinkOnlyScript || s.Args[3] != filepath.Join(root, "node_modules") {
+		t.Fatalf("the build does not relink pnpm's shims after it: %+v", s)
+	}
+	return s.Args[4:]
+}
+
+// Every pnpm build but the one-run add's (which also keeps the ignored builds)
+// relinks the shims it made stale: approve-builds, rebuild and an install's.
+func TestPnpmBuildsRelink(t *testing.T) {
+	pnpm, _ := Lookup("pnpm")
+	for _, args := range [][]string{{"approve-builds", "--all"}, {"rebuild", "esbuild"}, {"install"}} {
+		env := testEnv(t, map[string]string{"package.json": `{"name":"p","dependencies":{"esbuild":"0.24.2"}}`})
+		needNodeHeaders(t, env)
+		p, err := pnpm.Plan(args, env)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if cmd := relinkedBuild(t, p.Steps.Build, p.Project.Root); cmd[0] != "pnpm" || cmd[1] != args[0] && cmd[1] != "rebuild" {
+			t.Errorf("%v: the build runs %q", args, cmd)
+		}
+		if p.Steps.Build.Name == "" || strings.HasPrefix(p.Steps.Build.Name, "sh ") {
+			t.Errorf("%v: the build is shown as %q, not the pnpm command", args, p.Steps.Build.Name)
+		}
+	}
+}

@@ -100,7 +100,8 @@ func TestPnpmInstallsLockfile(t *testing.T) {
 			if b == nil || b.Network || !b.AppendChanged {
 				t.Fatalf("the build must stay the offline pnpm rebuild that takes names: %+v", b)
 			}
-			pending := slices.Equal(b.Args[:3], []string{"pnpm", "rebuild", "--pending"})
+			cmd := relinkedBuild(t, b, p.Project.Root)
+			pending := slices.Equal(cmd[:3], []string{"pnpm", "rebuild", "--pending"})
 			scripts := strings.Contains(tc.files["package.json"], `"scripts"`)
 			if pending != !scripts || pending != (p.Steps.BuildNeeded != nil) {
 				t.Errorf("build %q (BuildNeeded set: %v) for a frozen=%v install (root scripts: %v)", b.Args, p.Steps.BuildNeeded != nil, tc.want, scripts)

@@ -58,7 +58,7 @@ type nodeCompile struct {
 // script from a directory the sandbox sees as the host's. It warms the cache
 // first when this pnpm and node have none.
 func (r *runner) nodeCompileFor(ctx context.Context, phase managers.Phase, s *managers.Step, env []string, egress bool) *nodeCompile {
-	if egress || len(s.Args) == 0 || s.Args[0] != "pnpm" {
+	if egress || pnpmAt(s.Args) < 0 { // pnpmswitch.go
 		return nil
 	}
 	switch phase {
@@ -172,9 +172,13 @@ func (c *nodeCompile) warm(ctx context.Context, r *runner, env, visible, outside
 	f.Close()
 }
 
-// args is the step's argv run through node with the hook.
+// args is the step's argv with its pnpm run through node with the hook.
 func (c *nodeCompile) args(args []string) []string {
-	return append([]string{"node", "--require", c.hook, c.pnpm}, args[1:]...)
+	i := pnpmAt(args)
+	if i < 0 {
+		return args
+	}
+	return slices.Concat(args[:i], []string{"node", "--require", c.hook, c.pnpm}, args[i+1:])
 }
 
 // mount adds the cache dir to the step's mounts.

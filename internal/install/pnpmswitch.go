@@ -18,20 +18,27 @@ const pnpmNoSwitchFlag = "--config.manage-package-manager-versions=false"
 // word pnpm — the step's first word, or the first after a shell wrapper's script
 // ("sh -c SCRIPT sh pnpm …", the pnpmfile hooks) — and nil for any other argv.
 func pnpmNoSwitch(manager string, args []string) []string {
-	if manager != "pnpm" || len(args) == 0 {
+	if manager != "pnpm" {
 		return nil
 	}
-	i := -1
-	switch {
-	case args[0] == "pnpm":
-		i = 0
-	case args[0] == "sh" && len(args) > 4 && args[1] == "-c":
-		if j := slices.Index(args[4:], "pnpm"); j >= 0 {
-			i = 4 + j
-		}
-	}
+	i := pnpmAt(args)
 	if i < 0 {
 		return nil
 	}
 	return slices.Concat(args[:i+1], []string{pnpmNoSwitchFlag}, args[i+1:])
+}
+
+// pnpmAt is the index of the word pnpm a pnpm step's argv runs: its first word,
+// or the first "pnpm" after a shell wrapper's script and its $0 (the pnpmfile's
+// link script, the relinking of shims after a build); -1 for any other argv.
+func pnpmAt(args []string) int {
+	switch {
+	case len(args) > 0 && args[0] == "pnpm":
+		return 0
+	case len(args) > 4 && args[0] == "sh" && args[1] == "-c":
+		if j := slices.Index(args[4:], "pnpm"); j >= 0 {
+			return 4 + j
+		}
+	}
+	return -1
 }
