@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -69,6 +70,28 @@ func findNodeRoot(dir string) string {
 		}
 		d = parent
 	}
+}
+
+// npmWorkspaceRoot is the directory above prefix (npm's local prefix, from
+// findNodeRoot) whose package.json lists prefix among its workspaces, or "": npm
+// walks up from a workspace's own directory to that root and installs there, as
+// if given --workspace for it (the root's lockfile and node_modules, the
+// workspace's package.json). Without it, `npm install X` in packages/a gave
+// that directory a lockfile and node_modules of its own, and the root's lockfile
+// went stale (found trying phylum-box as a new user).
+func npmWorkspaceRoot(prefix string) string {
+	for d, below := filepath.Dir(prefix), prefix; d != below; d, below = filepath.Dir(d), d {
+		if man, err := readNodeManifest(d); err == nil {
+			if pats := man.workspacePatterns(); len(pats) > 0 {
+				rel, err := filepath.Rel(d, prefix)
+				dirs, werr := workspaceDirs(d, pats)
+				if err == nil && werr == nil && slices.Contains(dirs, filepath.ToSlash(rel)) {
+					return d
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // findUp returns the nearest directory at or above dir that holds name, or "".

@@ -101,6 +101,11 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		}
 	} else {
 		root = findNodeRoot(env.Dir)
+		if !a.isFalse("workspaces") {
+			if ws := npmWorkspaceRoot(root); ws != "" {
+				root = ws // node.go: npm installs at the workspace root
+			}
+		}
 	}
 	cwd, err := filepath.Rel(root, env.Dir)
 	if err != nil || strings.HasPrefix(cwd, "..") {

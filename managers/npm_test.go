@@ -602,3 +602,40 @@ func TestNpmBuildNeeded(t *testing.T) {
 		})
 	}
 }
+
+// npm run in a workspace's own directory installs at the workspace root, as npm
+// does (its local prefix walks up to a package.json listing the directory among
+// its workspaces); not with --workspaces=false, and not for a directory that is
+// not listed.
+func TestNpmWorkspaceMemberRoot(t *testing.T) {
+	env := testEnv(t, map[string]string{
+		"package.json":               `{"name":"p","version":"1.0.0","workspaces":["packages/*"]}`,
+		"packages/a/package.json":    `{"name":"a"}`,
+		"tools/x/package.json":       `{"name":"x"}`,
+		"packages/a/src/index.js":    ``,
+		"packages/a/.npmrc":          ``,
+		"tools/x/node_modules/.keep": ``,
+	})
+	needNodeHeaders(t, env)
+	root := env.Dir
+	npm, _ := Lookup("npm")
+	for _, tc := range []struct {
+		dir, wantRoot, wantCwd string
+		args                   []string
+	}{
+		{"packages/a", root, "packages/a", []string{"install", "left-pad"}},
+		{"packages/a/src", root, "packages/a/src", []string{"install", "left-pad"}},
+		{"packages/a", filepath.Join(root, "packages", "a"), ".", []string{"install", "left-pad", "--workspaces=false"}},
+		{"tools/x", filepath.Join(root, "tools", "x"), ".", []string{"install", "left-pad"}},
+	} {
+		e := env
+		e.Dir = filepath.Join(root, filepath.FromSlash(tc.dir))
+		p, err := npm.Plan(tc.args, e)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.dir, err)
+		}
+		if p.Project.Root != tc.wantRoot || p.Project.Cwd != tc.wantCwd {
+			t.Errorf("npm %v in %s: root %q cwd %q, want %q and %q", tc.args, tc.dir, p.Project.Root, p.Project.Cwd, tc.wantRoot, tc.wantCwd)
+		}
+	}
+}
