@@ -50,6 +50,8 @@ type OutsideDir struct {
 type OutsideRefusal struct {
 	Named, From, Path, Why string
 	User                   bool
+	// Advice replaces the usual what-to-do when set.
+	Advice string
 }
 
 func (e *OutsideRefusal) Error() string {
@@ -152,7 +154,12 @@ func OutsideDirs(p *Plan, home string) ([]OutsideDir, error) {
 		specs = specs[1:]
 		bind, at, err := c.check(s)
 		if err != nil {
-			return nil, &Refusal{Manager: p.Manager, Reason: err.Error(), Advice: outsideAdvice(s.user)}
+			advice := outsideAdvice(s.user)
+			var or *OutsideRefusal
+			if errors.As(err, &or) && or.Advice != "" {
+				advice = or.Advice
+			}
+			return nil, &Refusal{Manager: p.Manager, Reason: err.Error(), Advice: advice}
 		}
 		if follow != nil && at != "" && !followed[at] && len(followed) < maxCrates {
 			followed[at] = true
@@ -212,7 +219,7 @@ func (c *outsideCheck) check(s localSpec) (bind, at string, err error) {
 		if why := c.problem(real, s.user); why != "" {
 			return "", "", refuse(real, "is a symbolic link in the project to "+rootfs.Printable(real)+", which "+why)
 		}
-		bind, err := c.dirOf(real, refuse)
+		bind, err := c.dirOf(real, s.user, refuse)
 		return bind, real, err
 	}
 	if why := c.problem(lexical, s.user); why != "" {
@@ -231,18 +238,28 @@ func (c *outsideCheck) check(s localSpec) (bind, at string, err error) {
 		// symlink choose where a host directory appears.
 		return "", "", refuse(lexical, "is reached through a symbolic link (it is "+rootfs.Printable(real)+"); name "+rootfs.Printable(real)+" itself")
 	}
-	bind, err = c.dirOf(real, refuse)
+	bind, err = c.dirOf(real, s.user, refuse)
 	return bind, real, err
 }
 
 // dirOf checks that real (resolved, judged) is a package directory, and returns it
 // unless the sandbox already shows it.
-func (c *outsideCheck) dirOf(real string, refuse func(path, why string) error) (string, error) {
+func (c *outsideCheck) dirOf(real string, user bool, refuse func(path, why string) error) (string, error) {
 	st, err := os.Stat(real)
-	if err != nil || !st.IsDir() {
-		return "", nil // a tarball or a missing path: the manager's own error
-	}
-	if below(real, "/usr", "/etc", "/opt", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32") {
+	system := below(real, "/usr", "/etc", "/opt", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+	switch {
+	case err != nil:
+		return "", nil // a missing path: the manager's own error
+	case !st.IsDir() && user && !system && st.Mode().IsRegular():
+		// A tarball or wheel named on the command line: only directories are
+		// made visible, and the manager would say only that it is missing (found
+		// trying phylum-box as a new user).
+		err := refuse(real, "is a file outside the project, which the sandbox does not show (only package directories outside it are made visible, read-only)")
+		err.(*OutsideRefusal).Advice = "copy it into the project, for example to ./vendor/" + rootfs.Printable(filepath.Base(real)) + ", and install that copy"
+		return "", err
+	case !st.IsDir():
+		return "", nil // a file a project file names: the manager's own error
+	case system:
 		return "", nil // already visible read-only in every step, masks and all
 	}
 	if sock := socketIn(real); sock != "" {

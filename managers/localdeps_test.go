@@ -51,6 +51,9 @@ func writeManifest(t *testing.T, dir, name, content string) {
 
 func TestOutsideDirsNode(t *testing.T) {
 	home, project, lib := localTree(t)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(project), "pkg-1.0.0.tgz"), []byte("not read"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	npmPlan := func(args ...string) *Plan {
 		return &Plan{Manager: "npm", Ecosystem: precheck.NPM, Project: Project{Root: project, Cwd: "."}, Args: args}
 	}
@@ -81,6 +84,10 @@ func TestOutsideDirsNode(t *testing.T) {
 		{name: "symlink to sibling", manifest: `{"dependencies":{"x":"file:vendor/lib"}}`, link: lib, want: lib},
 		{name: "cli home", args: []string{"install", "~"}, refused: "your home directory"},
 		{name: "cli ssh", args: []string{"install", "../../.ssh"}, refused: "hidden directory"},
+		// A tarball outside the project: refused with what to do when the user names
+		// it; one a project file names is left to the manager, as before.
+		{name: "cli tarball", args: []string{"install", "../pkg-1.0.0.tgz"}, refused: "is a file outside the project"},
+		{name: "manifest tarball", manifest: `{"dependencies":{"pkg":"file:../pkg-1.0.0.tgz"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			os.RemoveAll(filepath.Join(project, "vendor"))
