@@ -572,6 +572,10 @@ func pnpmStoreDir(env Env, cfg *NpmConfig) string {
 // and Download only. The store is also mounted read-only in Build: `pnpm rebuild`
 // opens it even with copied packages (measured with pnpm 10.34: an empty read-only
 // store fails with "ENOENT: mkdir <store>/v10"; the real store read-only works).
+// There it is a throwaway view: `pnpm approve-builds` registers the project in the
+// store (a link in <store>/v10/projects) when the store has no entry for it — a
+// project copied or moved since its install — and failed with EROFS (exit 226;
+// found trying phylum-box as a new user); the write now reaches nothing.
 func pnpmCaches(env Env, store string) []Cache {
 	meta := filepath.Join(env.Home, ".cache", "pnpm")
 	if x := env.Getenv("XDG_CACHE_HOME"); filepath.IsAbs(x) { // a relative one is invalid (XDG)
@@ -581,7 +585,8 @@ func pnpmCaches(env Env, store string) []Cache {
 	// The hooks step (a project pnpmfile, offline) reads the metadata the resolve
 	// step cached; it may not write either.
 	return []Cache{
-		{Path: store, Env: []string{"npm_config_store_dir=" + store}, Mount: []Phase{PhaseResolve, PhaseHooks, PhaseDownload, PhaseBuild}, Writable: rw},
+		{Path: store, Env: []string{"npm_config_store_dir=" + store}, Mount: []Phase{PhaseResolve, PhaseHooks, PhaseDownload, PhaseBuild}, Writable: rw,
+			Throwaway: []Phase{PhaseBuild}},
 		{Path: meta, Env: []string{"npm_config_cache_dir=" + meta}, Mount: []Phase{PhaseResolve, PhaseHooks, PhaseDownload}, Writable: rw},
 	}
 }

@@ -19,8 +19,11 @@ import "path/filepath"
 // node_modules/.bin it reads the first line of the file the shim already runs and,
 // when the shim no longer runs it the way cmd-shim writes it for that line (the #!
 // program and its arguments, else by extension, else the file itself), rewrites
-// the shim's last lines so that it does. It never creates a shim, never changes
-// which file a shim runs, its PATH or its NODE_PATH, and writes nothing for a #!
+// the shim's last lines so that it does. It never creates a shim or changes which
+// file a shim runs; in a shim it rewrites, the absolute paths of its PATH and
+// NODE_PATH are changed only from the project's old place to its new one (a
+// project copied or moved since pnpm wrote them, which the sync back would refuse
+// as naming another directory); and it writes nothing for a #!
 // line with a character a shell would read (quotes, $, `, ;, |, &, …). It adds no
 // trust: the build step's package code could write any of these files itself, and
 // the sync back still checks every .bin entry (a declared bin inside the outputs,
@@ -74,6 +77,12 @@ const runtime = (file, t) => {
   return ["", ""];
 };
 const safe = /^[A-Za-z0-9_./+=:,@ -]*$/;
+const root = path.dirname(nm);
+const moved = (head) => {
+  const m = /NODE_PATH="(\/[^"]*?)\/node_modules\/\.pnpm\//.exec(head);
+  if (!m || m[1] === root || !safe.test(m[1]) || !safe.test(root)) return head;
+  return head.split(m[1] + "/node_modules/").join(root + "/node_modules/");
+};
 const relink = (bin) => {
   for (const e of ls(bin)) {
     if (!e.isFile()) continue;
@@ -92,7 +101,7 @@ const relink = (bin) => {
     const rt = runtime(path.join(bin, t), t);
     if (!rt || !safe.test(rt[0]) || !safe.test(rt[1])) continue;
     if (rest === body(rt[0], rt[1], t) || rest === body(rt[0], (rt[1] + " --preserve-symlinks").replace(/^ /, ""), t)) continue;
-    try { fs.writeFileSync(f, text.slice(0, text.length - rest.length) + body(rt[0], rt[1], t)); } catch (err) {}
+    try { fs.writeFileSync(f, moved(text.slice(0, text.length - rest.length)) + body(rt[0], rt[1], t)); } catch (err) {}
   }
 };
 relink(path.join(nm, ".bin"));

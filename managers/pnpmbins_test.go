@@ -100,6 +100,42 @@ func TestPnpmRelinkScript(t *testing.T) {
 	}
 }
 
+// A project copied or moved since pnpm wrote its shims: a shim the build made stale
+// is relinked with its NODE_PATH moved to the project's place (the sync back
+// refuses one naming another directory); a current shim is left as it is.
+func TestPnpmRelinkScriptMovedProject(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("skipped: node is not installed (hack/install-deps.sh installs it)")
+	}
+	root := t.TempDir()
+	nm := filepath.Join(root, "node_modules")
+	pkg := filepath.Join(nm, ".pnpm", "esbuild@0.24.2", "node_modules", "esbuild")
+	old := strings.ReplaceAll(pnpmShimJS, "ROOT", "/home/u/old-place")
+	for p, s := range map[string]string{
+		filepath.Join(pkg, "bin", "esbuild"):                  "#!/usr/bin/env node\n",
+		filepath.Join(pkg, "node_modules", ".bin", "esbuild"): old,
+		filepath.Join(pkg, "node_modules", ".bin", "current"): strings.ReplaceAll(old, "../../bin/esbuild", "../../cli.js"),
+		filepath.Join(pkg, "cli.js"):                          "",
+	} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := pnpmRelinkAfter(&Step{Args: []string{"sh", "-c", `printf '\177ELF' > "$0/bin/esbuild"`, pkg}}, root)
+	if out, err := exec.Command(s.Args[0], s.Args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(pkg, "node_modules", ".bin", "esbuild")); string(b) != strings.ReplaceAll(pnpmShimNative, "ROOT", root) {
+		t.Errorf("the relinked shim of a moved project:\n%s", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(pkg, "node_modules", ".bin", "current")); string(b) != strings.ReplaceAll(old, "../../bin/esbuild", "../../cli.js") {
+		t.Errorf("a current shim was changed:\n%s", b)
+	}
+}
+
 // The build's record of ignored builds is merged with the one before it: the new
 // ones first, then the old ones still installed, as bare pnpm add writes them; an
 // empty record is left out.
