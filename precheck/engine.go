@@ -169,6 +169,17 @@ type Engine struct {
 	Now      time.Time
 	// DBPath names the database in messages when DB is nil.
 	DBPath string
+	// DBFlag is the --db option the db commands need to make that database
+	// ("--db PATH"), "" when it is the default one (cmdutil.DBFlag).
+	DBFlag string
+}
+
+// dbFlag is DBFlag and a space, or "".
+func (e *Engine) dbFlag() string {
+	if e.DBFlag == "" {
+		return ""
+	}
+	return e.DBFlag + " "
 }
 
 // Evaluate runs the precheck. It returns an error only when the engine itself fails
@@ -358,7 +369,8 @@ func (e *Engine) checkDatabase(v *Verdict, pol *policy.Policy, pkgs []Package, n
 			if e.DBPath != "" {
 				where = " at " + e.DBPath
 			}
-			report("no OSV database" + where + "; run `phylum-box db update` (or `phylum-box db import` on an air-gapped machine)")
+			db := e.dbFlag()
+			report("no OSV database" + where + "; run `phylum-box " + db + "db update` (or `phylum-box " + db + "db import` on an air-gapped machine)")
 		}
 		return usable
 	}
@@ -377,7 +389,7 @@ func (e *Engine) checkDatabase(v *Verdict, pol *policy.Policy, pkgs []Package, n
 			}
 		}
 		if es == nil || es.Records == 0 {
-			report(fmt.Sprintf("the OSV database has no %s advisories; run `phylum-box db update --ecosystem %s`", eco, eco))
+			report(fmt.Sprintf("the OSV database has no %s advisories; run `phylum-box %sdb update --ecosystem %s`", eco, e.dbFlag(), eco))
 			continue
 		}
 		updated := es.Updated
@@ -390,7 +402,7 @@ func (e *Engine) checkDatabase(v *Verdict, pol *policy.Policy, pkgs []Package, n
 			if !updated.IsZero() {
 				when = humanAge(age) + " ago"
 			}
-			report(fmt.Sprintf("the %s advisories were updated %s, more than database.max_age %s; run `phylum-box db update`",
+			report(fmt.Sprintf("the %s advisories were updated %s, more than database.max_age %s; run `phylum-box `+e.dbFlag()+`db update`",
 				eco, when, policy.FormatDuration(pol.Database.MaxAge)))
 		}
 		usable[strings.ToLower(eco)] = true

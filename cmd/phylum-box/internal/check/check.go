@@ -182,7 +182,7 @@ func runPrecheck(ctx context.Context, in precheckInput) (*precheck.Verdict, erro
 	}
 	db, closeDB := cmdutil.OpenDatabase(in.DBPath)
 	defer closeDB()
-	eng := precheck.Engine{DB: db, Policy: pol, Now: in.Now, DBPath: in.DBPath, Metadata: in.Metadata}
+	eng := precheck.Engine{DB: db, Policy: pol, Now: in.Now, DBPath: in.DBPath, DBFlag: cmdutil.DBFlag(in.DBPath), Metadata: in.Metadata}
 	return eng.Evaluate(ctx, in.Packages)
 }
 

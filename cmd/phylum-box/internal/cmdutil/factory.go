@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -79,6 +80,19 @@ func (f *Factory) Database() (db precheck.Database, path string, closeDB func(),
 	}
 	db, closeDB = OpenDatabase(cfg.Database.Path)
 	return db, cfg.Database.Path, closeDB, nil
+}
+
+// DBFlag is the --db option that names the database at path to `phylum-box db
+// update` and `db import` (precheck.Engine.DBFlag), "" when path is the default
+// (osvdb.DefaultPath, PHYLUM_BOX_DB included).
+func DBFlag(path string) string {
+	if def, err := osvdb.DefaultPath(); path == "" || err == nil && def == path {
+		return ""
+	}
+	if strings.Trim(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./@+=:,") == "" {
+		return "--db " + path
+	}
+	return "--db '" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }
 
 // OpenDatabase opens the OSV database at path for the precheck engine. A missing

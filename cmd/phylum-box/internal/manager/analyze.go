@@ -216,7 +216,7 @@ func analyzeInstall(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOptions, 
 		return err
 	}
 	defer closeDB()
-	eng := &precheck.Engine{Policy: pol, DB: db, DBPath: dbPath}
+	eng := &precheck.Engine{Policy: pol, DB: db, DBPath: dbPath, DBFlag: cmdutil.DBFlag(dbPath)}
 	if manager == "npm" {
 		md := newNpmMetadata(plan, cfg)
 		md.client.Abbreviated = pol.MinReleaseAge <= 0

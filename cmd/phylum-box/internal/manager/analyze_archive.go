@@ -175,7 +175,7 @@ func runAnalyzeArchive(ctx context.Context, f *cmdutil.Factory, o *AnalyzeOption
 			pkg.Name = files[0].name
 		}
 	}
-	eng := &precheck.Engine{Policy: pol, DB: db, DBPath: dbPath}
+	eng := &precheck.Engine{Policy: pol, DB: db, DBPath: dbPath, DBFlag: cmdutil.DBFlag(dbPath)}
 	v, err := eng.Evaluate(ctx, []precheck.Package{pkg})
 	if err != nil {
 		return err

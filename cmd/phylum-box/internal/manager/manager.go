@@ -115,7 +115,7 @@ func runManager(ctx context.Context, f *cmdutil.Factory, o *ManagerOptions) erro
 		return err
 	}
 	defer closeDB()
-	eng := &precheck.Engine{Policy: pol, DB: db, DBPath: dbPath}
+	eng := &precheck.Engine{Policy: pol, DB: db, DBPath: dbPath, DBFlag: cmdutil.DBFlag(dbPath)}
 	if plan.Ecosystem == precheck.NPM {
 		// Registry metadata for min_release_age and for comparing the lockfile's
 		// hashes with the registry's; without min_release_age the small install
