@@ -213,8 +213,9 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 			return nil, err
 		}
 		if ps != nil {
-			p.Steps.BuildChanged = npmRootBuildsChanged(wsNames)
-			if npmRunsProjectScripts(cmd, rest) && !npmIgnoresScripts(a, cfg) {
+			runs := npmRunsProjectScripts(cmd, rest) && !npmIgnoresScripts(a, cfg)
+			p.Steps.BuildChanged = npmRootBuildsChanged(wsNames, runs)
+			if runs {
 				p.Steps.ProjectScripts, p.Project.Name, p.Project.Version = ps, pm.Name, pm.Version
 			}
 		}

@@ -143,7 +143,9 @@ func npmProjectScripts(root string, man *projectManifest, workspaces []string, b
 // the root's install scripts too), and never the workspace packages, which that
 // step builds. When NpmBuildChanged cannot limit the build (links in the tree,
 // the root's own scripts), every installed package with install scripts is named.
-func npmRootBuildsChanged(wsNames []string) func(read func(rel string) ([]byte, error), dirs []string) ([]string, string, bool) {
+// run says whether the project's scripts run after it (not after `npm install
+// PKG`), for the reason given when nothing else builds.
+func npmRootBuildsChanged(wsNames []string, run bool) func(read func(rel string) ([]byte, error), dirs []string) ([]string, string, bool) {
 	return func(read func(rel string) ([]byte, error), dirs []string) ([]string, string, bool) {
 		names, why, ok := NpmBuildChanged(read, dirs)
 		if !ok {
@@ -153,8 +155,12 @@ func npmRootBuildsChanged(wsNames []string) func(read func(rel string) ([]byte, 
 			return nil, why, false
 		}
 		names = slices.DeleteFunc(names, func(n string) bool { return slices.Contains(wsNames, n) })
-		if len(names) == 0 {
+		switch {
+		case len(names) > 0:
+		case run:
 			why = "no installed package has install scripts but the project's own, which run after"
+		default:
+			why = "no installed package has install scripts but the project's own, which this command does not run (as npm does not)"
 		}
 		return names, why, true
 	}

@@ -102,3 +102,23 @@ func TestYarnHideScripts(t *testing.T) {
 		}
 	}
 }
+
+// With nothing else to build, the reason says whether the project's own scripts
+// run after (npm install) or not (npm install PKG, as npm runs none).
+func TestNpmRootBuildsChangedReason(t *testing.T) {
+	read := func(rel string) ([]byte, error) {
+		switch rel {
+		case "node_modules/ms/package.json":
+			return []byte(`{"name":"ms","version":"2.1.3"}`), nil
+		case "node_modules/.package-lock.json":
+			return []byte(`{"lockfileVersion":3,"packages":{"node_modules/ms":{"version":"2.1.3"}}}`), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	for run, want := range map[bool]string{true: "which run after", false: "which this command does not run"} {
+		names, why, ok := npmRootBuildsChanged(nil, run)(read, []string{"node_modules/ms"})
+		if !ok || len(names) != 0 || !strings.Contains(why, want) {
+			t.Errorf("run %v: %q %q %v, want a reason with %q", run, names, why, ok, want)
+		}
+	}
+}
