@@ -394,3 +394,23 @@ func TestTextNotCheckedIsBounded(t *testing.T) {
 		t.Errorf("warnings not summarised:\n%s", out)
 	}
 }
+
+// A blocked vulnerability says what to do next: a fixed release, or the ignore
+// entry that accepts it for this version alone; malware gets no such entry.
+func TestTextVulnerabilityNextStep(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	if err := Write(&buf, Text, verdict(t, dir, ""), Options{BaseDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	want := "      vulnerability critical ≥ high (block.vulnerability)\n" +
+		"      install a release the advisory lists as fixed, or to accept the risk add to the ignore list of the policy (.phylum-box.yaml, or your own ~/.config/phylum-box/policy.yaml):\n" +
+		"        - {id: \"GHSA-jf85-cpcp-j695\", package: \"lodash@4.17.11\", reason: \"why the risk is accepted\"}\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("text output lacks %q:\n%s", want, out)
+	}
+	if strings.Count(out, "to accept the risk") != 1 {
+		t.Errorf("the ignore entry is offered for other findings too:\n%s", out)
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/precheck/policy"
 )
 
 const (
@@ -172,6 +174,12 @@ func writePackage(w io.Writer, c painter, p precheck.PackageResult, o Options) {
 		fmt.Fprintf(w, "  %s %s  %s  %s\n", c.paint(colour, mark), c.paint(bold, oneLine(id, 120)),
 			c.paint(colour, kind), oneLine(f.Summary, 100))
 		fmt.Fprintf(w, "      %s\n", c.paint(dim, oneLine(f.Reason, 300)))
+		if f.Blocking && f.Kind == precheck.Vulnerability {
+			// What to do next: a fixed release, or the risk accepted in a policy.
+			fmt.Fprintf(w, "      install a release the advisory lists as fixed, or to accept the risk add to the ignore list of the policy (%s, or your own %s):\n",
+				policy.ProjectFile, "~/.config/phylum-box/policy.yaml")
+			fmt.Fprintf(w, "        - %s\n", oneLine(vulnIgnoreEntry(p.Package, f.ID), 400))
+		}
 	}
 	// Package-level reasons that no finding carries (release age, uncheckable).
 	for _, r := range p.Reasons {
@@ -180,6 +188,12 @@ func writePackage(w io.Writer, c painter, p precheck.PackageResult, o Options) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// vulnIgnoreEntry is the ignore entry that accepts vulnerability id in p's version
+// alone (an until: date, added, makes it expire).
+func vulnIgnoreEntry(p precheck.Package, id string) string {
+	return strings.Replace(precheck.IgnoreEntry(p, id), strconv.Quote("why this is a false alarm"), strconv.Quote("why the risk is accepted"), 1)
 }
 
 func findingReason(p precheck.PackageResult, r string) bool {
