@@ -47,6 +47,8 @@ func TestFailedPackage(t *testing.T) {
 		{"last failure wins within a pattern",
 			"Failed building wheel for first\nretrying\nFailed building wheel for second\n", "second"},
 		{"later npm after pip", "Failed building wheel for aaa\nnpm error path /p/node_modules/@x/zzz\n", "@x/zzz"},
+		{"yarn 1", "[4/4] Rebuilding all packages...\nerror /home/u/My app/node_modules/@scope/evil: Command failed.\nExit code: 1\nCommand: exit 1\n", "@scope/evil"},
+		{"yarn 1 unscoped", "error /p/node_modules/failer: Command failed.\nExit code: 1\n", "failer"},
 		{"no match", "npm error code ENOENT\nerror: could not compile `foo`\n", ""},
 		{"empty", "", ""},
 	}

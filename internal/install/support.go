@@ -135,12 +135,14 @@ func (t *tail) lastLines(n int) string {
 //	Failed building wheel for evil-pkg                         (pip)
 //	error: failed to run custom build command for `evil v0.1.0 (…)`   (cargo)
 //	An error occurred while installing evil (0.1.0), and Bundler cannot continue.
+//	error /proj/node_modules/evil-pkg: Command failed.        (yarn 1)
 var failedPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`(?m)(?:error path|ERR! path)\s+.*node_modules/((?:@[^/\s]+/)?[^/\s]+)\s*$`),
 	regexp.MustCompile(`(?m)Failed building wheel for ([A-Za-z0-9._-]+)`),
 	regexp.MustCompile(`(?m)Failed to build ([A-Za-z0-9._-]+)\s*$`),
 	regexp.MustCompile("(?m)failed to run custom build command for `([A-Za-z0-9_-]+) v"),
 	regexp.MustCompile(`(?m)An error occurred while installing ([A-Za-z0-9._-]+) \(`),
+	regexp.MustCompile(`(?m)^error .*node_modules/((?:@[^/\s]+/)?[^/\s:]+): Command failed\.\s*$`),
 }
 
 // failedPackage names the package whose build script failed, from the step's output.

@@ -33,6 +33,9 @@ func npmOrigin(ref string) string {
 		}
 		return "tarball URL dependency (" + ref + ")"
 	}
+	if p, _, _ := strings.Cut(lower, "#"); strings.HasSuffix(p, ".tgz") || strings.HasSuffix(p, ".tar.gz") || strings.HasSuffix(p, ".tar") {
+		return "local file dependency (" + ref + ")" // yarn 1's "./vendor/x-1.0.0.tgz#sha1"
+	}
 	return "local directory dependency (" + ref + ")"
 }
 
