@@ -564,6 +564,9 @@ func (r *runner) step(ctx context.Context, phase managers.Phase, s *managers.Ste
 		}
 		if phase == managers.PhaseBuild {
 			r.out.FailedPackage = rootfs.Printable(failedPackage(tail.String()))
+			if note := outsideWriteNote(tail.String(), r.outsideLinkDirs()); note != "" { // localdeps.go
+				r.out.Reason += "; " + note
+			}
 		}
 	default:
 		return false, nil

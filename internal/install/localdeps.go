@@ -1,11 +1,15 @@
 package install
 
 import (
+	"fmt"
 	"path"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/phylum-box/phylum-box/managers"
+	"github.com/phylum-box/phylum-box/rootfs"
 )
 
 // Local dependencies outside the project (managers/localdeps.go): `npm install
@@ -67,4 +71,22 @@ func (lr *linkRules) isOutsideDep(linkPath, target string) bool {
 		t = path.Join(lr.root, path.Dir(linkPath), target)
 	}
 	return slices.Contains(lr.outside, path.Clean(t))
+}
+
+// outsideWriteNote explains a build that failed writing into a local dependency
+// outside the project (bound read-only, managers.OutsideDirs): its install script
+// writes into its own directory, which bare npm would let it change (found trying
+// phylum-box as a new user: a postinstall writing ran.txt, EROFS, and only "build
+// step failed"). "" when the output shows no such write.
+func outsideWriteNote(output string, dirs []string) string {
+	if !strings.Contains(output, "EROFS") {
+		return ""
+	}
+	for _, d := range dirs {
+		if strings.Contains(output, d+"\n") || strings.Contains(output, d+"/") || strings.Contains(output, d+"'") {
+			return fmt.Sprintf("%s, a local dependency outside the project, is visible read-only in the sandbox, and the build wrote into it (EROFS); "+
+				"copy it into the project (for example to ./vendor/%s) and install that copy", rootfs.Printable(d), rootfs.Printable(filepath.Base(d)))
+		}
+	}
+	return ""
 }
