@@ -85,7 +85,7 @@ func TestCheckRealDatabase(t *testing.T) {
 		{name: "stale database with clean packages", pkgs: map[string]string{"left-pad": "1.3.0"}, opts: CheckOptions{Now: cmdtest.DBTime.Add(80 * time.Hour)},
 			wantExit: exitcode.Incomplete, wantOut: []string{"incomplete: 1 package"}},
 		{name: "missing database is incomplete", pkgs: mixed, noDB: true, wantExit: exitcode.Incomplete,
-			wantOut: []string{"no OSV database at ", "run `phylum-box db update`"}},
+			wantOut: []string{"no OSV database at ", "db update`", "run `phylum-box --db "}},
 		{name: "missing database under when_stale: warn", pkgs: mixed, noDB: true, project: "database: {when_stale: warn}\n",
 			wantExit: exitcode.OK, wantOut: []string{"Warnings:", "no OSV database"}},
 		{name: "json to a file", pkgs: mixed, opts: CheckOptions{Format: "json", Output: "out.json"}, wantExit: exitcode.Blocked,

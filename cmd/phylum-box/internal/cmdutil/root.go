@@ -206,7 +206,7 @@ func writeRootUsage(w io.Writer, root *cobra.Command) {
 	for _, c := range VisibleCommands(root) {
 		fmt.Fprintf(w, "  %-12s %s\n", c.Name(), c.Short)
 	}
-	fmt.Fprintf(w, "\nGlobal flags (before or after the command; before a package manager's name):\n%s\nRun 'phylum-box COMMAND --help' for a command's flags.\n",
+	fmt.Fprintf(w, "\nGlobal flags (before or after the command; before a package manager's name):\n%s\nRun 'phylum-box COMMAND --help' for a command's flags; 'phylum-box help MANAGER' for what a package manager's commands do wrapped ('phylum-box npm --help' is npm's own help).\n",
 		GlobalFlagSet(root).FlagUsages())
 }
 
