@@ -221,6 +221,26 @@ func TestScaffoldViteThenInstall(t *testing.T) {
 	})
 }
 
+// A starter kit run by pnpm or yarn sees their user agent, as bare (found trying
+// phylum-box as a new user): create-vite's closing instructions name the manager
+// that ran it, not npm.
+func TestScaffoldUserAgent(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "pnpm")
+	requireTool(t, "yarn")
+	forEachMode(t, func(t *testing.T, m mode) {
+		for _, tc := range []struct{ tool, want string }{{"pnpm", "pnpm install"}, {"yarn", "yarn dev"}} {
+			b := newPMBox(t, m)
+			r := scaffoldLive(t, b, b.Project, tc.tool, "create", "vite@9.3.0", "app", "--template", "vanilla", "--no-interactive")
+			wantCode(t, r, 0, tc.tool+" create vite app --template vanilla")
+			if !strings.Contains(r.Stdout, "\n  "+tc.want+"\n") || strings.Contains(r.Stdout, "\n  npm ") {
+				t.Errorf("%s create vite: the instructions do not name %s:\n%s", tc.tool, tc.tool, r.Stdout)
+			}
+			wantFile(t, filepath.Join(b.Project, "app", "package.json"), "app/package.json")
+		}
+	})
+}
+
 func TestNpxPrettierWritesBack(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "npm")

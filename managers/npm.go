@@ -400,7 +400,7 @@ func (m npmManager) planExec(execArgs, userArgs []string, env Env) (*Plan, error
 	// The run has no network: an npm or npx the tool starts itself (create-next-app
 	// runs `npx next typegen`) answers from the cache at once instead of retrying
 	// the registry for a minute.
-	runEnv := []string{"npm_config_offline=true"}
+	runEnv := append([]string{"npm_config_offline=true"}, userAgentEnv(env, p.Project.Root, "npm", nodedir)...) // useragent.go
 	if hasCall {
 		p.Steps.Run = &Step{Args: []string{"sh", "-c", callFlag}, Env: runEnv}
 	} else {

@@ -510,7 +510,7 @@ func (m pnpmManager) planDlx(args, userArgs []string, env Env) (*Plan, error) {
 		Args: concat([]string{"pnpm", "rebuild", "--config.dangerously-allow-all-builds=true", "--config.side-effects-cache=false"}, storeFlags),
 		Env:  []string{"npm_config_nodedir=" + nodedir, "npm_config_offline=true"},
 	}
-	p.Steps.Run = &Step{Args: rest, Env: []string{"npm_config_offline=true"}} // as npx's (npm.go)
+	p.Steps.Run = &Step{Args: rest, Env: append([]string{"npm_config_offline=true"}, userAgentEnv(env, p.Project.Root, "pnpm", nodedir)...)} // as npx's (npm.go)
 	p.Notes = append(p.Notes, "dlx: the package is installed into a scratch project and run with the network off")
 	return p, nil
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -135,7 +137,16 @@ func pnpmfileRefusal(hook string) *Refusal {
 // picks the release), pnpm's standalone executable, a PATH entry that is
 // relative or leads into the project.
 func pnpmHostRelease(env Env, root string) string {
-	bin, err := env.LookPath("pnpm")
+	return hostToolRelease(env, root, "pnpm", "pnpm", "@pnpm/exe")
+}
+
+// toolVersionRE is a release number a host tool's package.json may give.
+var toolVersionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+[0-9A-Za-z.+-]{0,40}$`)
+
+// hostToolRelease is pnpmHostRelease for any JavaScript tool on env's PATH: cmd
+// found there, its installation's package.json named one of names.
+func hostToolRelease(env Env, root, cmd string, names ...string) string {
+	bin, err := env.LookPath(cmd)
 	if err != nil || !filepath.IsAbs(bin) {
 		return ""
 	}
@@ -152,7 +163,7 @@ func pnpmHostRelease(env Env, root string) string {
 	for range 4 {
 		if b, err := os.ReadFile(filepath.Join(dir, "package.json")); err == nil {
 			var pj struct{ Name, Version string }
-			if json.Unmarshal(b, &pj) != nil || pj.Name != "pnpm" && pj.Name != "@pnpm/exe" {
+			if json.Unmarshal(b, &pj) != nil || !slices.Contains(names, pj.Name) || !toolVersionRE.MatchString(pj.Version) {
 				return ""
 			}
 			return pj.Version

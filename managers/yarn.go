@@ -327,7 +327,7 @@ func (m yarnManager) planClassic(args []string, y yarnArgv, prefix []string, cmd
 	quiet := []string{"--non-interactive"}
 	resolveCmd := concat([]string{"yarn"}, lead, prefix, []string{p.Subcommand}, rest, []string{"--ignore-scripts"}, quiet)
 	if cmd == "create" {
-		return m.planClassicCreate(p, rest, cache, nodedir)
+		return m.planClassicCreate(p, rest, cache, nodedir, userAgentEnv(env, root, "yarn", nodedir)) // useragent.go
 	}
 	if len(rcFiles) > 0 {
 		if p.Sandbox.Credentials == nil {
@@ -382,7 +382,7 @@ func installOnly(opts []string) []string {
 	return out
 }
 
-func (m yarnManager) planClassicCreate(p *Plan, rest []string, cache Cache, nodedir string) (*Plan, error) {
+func (m yarnManager) planClassicCreate(p *Plan, rest []string, cache Cache, nodedir string, ua []string) (*Plan, error) {
 	if len(rest) == 0 {
 		return nil, &Refusal{Manager: "yarn", Reason: "`yarn create` needs a starter kit name", Advice: "name it: `phylum-box yarn create vite`"}
 	}
@@ -410,7 +410,7 @@ func (m yarnManager) planClassicCreate(p *Plan, rest []string, cache Cache, node
 			Resolve:  &Step{Args: []string{"yarn", "add", pkg, "--ignore-scripts", "--non-interactive"}, Env: yarnNetworkEnv, Network: true, Credentials: true},
 			Download: &Step{Args: []string{"yarn", "install", "--frozen-lockfile", "--ignore-scripts", "--non-interactive"}, Env: yarnNetworkEnv, Network: true, Credentials: true},
 			Build:    &Step{Args: []string{"yarn", "install", "--frozen-lockfile", "--offline", "--force", "--non-interactive"}, Env: []string{"npm_config_nodedir=" + nodedir}},
-			Run:      &Step{Args: rest[1:]},
+			Run:      &Step{Args: rest[1:], Env: ua},
 		},
 		Notes: []string{"create: the starter kit is installed into a scratch project and run with the network off"},
 	}

@@ -145,7 +145,11 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	}
 	p.Sandbox.HostPaths = append(p.Sandbox.HostPaths, run.hostPaths...)
 	if kind == "exec" {
-		return m.planBerryDlx(p, run, cmd, rest, netEnv, buildEnv, man)
+		dp, err := m.planBerryDlx(p, run, cmd, rest, netEnv, buildEnv, man)
+		if err == nil && dp.Steps.Run != nil {
+			dp.Steps.Run.Env = append(dp.Steps.Run.Env, userAgentEnv(env, root, "yarn", nodedir)...) // useragent.go
+		}
+		return dp, err
 	}
 	p.Steps.Resolve = &Step{Args: concat(run.net, lead, prefix, []string{sub}, rest, []string{"--mode=update-lockfile"}), Env: netEnv, Network: true, Credentials: true}
 	p.Steps.Download = &Step{Args: concat(run.net, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: netEnv, Network: true, Credentials: true}
