@@ -19,7 +19,9 @@ import "path/filepath"
 // node_modules/.bin it reads the first line of the file the shim already runs and,
 // when the shim no longer runs it the way cmd-shim writes it for that line (the #!
 // program and its arguments, else by extension, else the file itself), rewrites
-// the shim's last lines so that it does. It never creates a shim or changes which
+// the shim's last lines so that it does — only when they are exactly what pnpm
+// writes for some runtime (a shim a script appended to is left for the sync back
+// to refuse). It never creates a shim or changes which
 // file a shim runs; in a shim it rewrites, the absolute paths of its PATH and
 // NODE_PATH are changed only from the project's old place to its new one (a
 // project copied or moved since pnpm wrote them, which the sync back would refuse
@@ -83,6 +85,11 @@ const moved = (head) => {
   if (!m || m[1] === root || !safe.test(m[1]) || !safe.test(root)) return head;
   return head.split(m[1] + "/node_modules/").join(root + "/node_modules/");
 };
+const pnpmWrote = (rest, t) => {
+  if (rest === body("", "", t)) return true;
+  const m = /^if \[ -x "\$basedir\/([^"]+)" \]; then\n  exec "\$basedir\/[^"]+" (.*)"\$basedir\//.exec(rest);
+  return m !== null && safe.test(m[1]) && rest === body(m[1], m[2].slice(0, -1), t);
+};
 const relink = (bin) => {
   for (const e of ls(bin)) {
     if (!e.isFile()) continue;
@@ -101,6 +108,7 @@ const relink = (bin) => {
     const rt = runtime(path.join(bin, t), t);
     if (!rt || !safe.test(rt[0]) || !safe.test(rt[1])) continue;
     if (rest === body(rt[0], rt[1], t) || rest === body(rt[0], (rt[1] + " --preserve-symlinks").replace(/^ /, ""), t)) continue;
+    if (!pnpmWrote(rest, t)) continue;
     try { fs.writeFileSync(f, moved(text.slice(0, text.length - rest.length)) + body(rt[0], rt[1], t)); } catch (err) {}
   }
 };

@@ -52,6 +52,7 @@ func TestPnpmRelinkScript(t *testing.T) {
 		write(filepath.Join(pkg, "node_modules", ".bin", "esbuild"), shim(pnpmShimJS), 0o755)
 		write(filepath.Join(pkg, "node_modules", ".bin", "evil"), evilShim, 0o755)
 		write(filepath.Join(pkg, "node_modules", ".bin", "notashim"), "#!/bin/sh\necho hi\n", 0o755)
+		write(filepath.Join(pkg, "node_modules", ".bin", "tampered"), shim(pnpmShimJS)+"echo PBOX-TAMPERED\n", 0o755)
 		write(filepath.Join(other, "cli.js"), "console.log(1)\n", 0o644)
 		write(filepath.Join(other, "node_modules", ".bin", "tool"), otherShim, 0o755)
 		if err := os.Symlink("../../bin/esbuild", filepath.Join(pkg, "node_modules", ".bin", "link")); err != nil {
@@ -88,6 +89,9 @@ func TestPnpmRelinkScript(t *testing.T) {
 	}
 	if got := read(filepath.Join(pkg, "node_modules", ".bin", "evil")); got != evilShim {
 		t.Errorf("a #! line with shell syntax was written into a shim:\n%s", got)
+	}
+	if got := read(filepath.Join(pkg, "node_modules", ".bin", "tampered")); got != shim(pnpmShimJS)+"echo PBOX-TAMPERED\n" {
+		t.Errorf("a shim a script appended to was rewritten (the sync back must see it):\n%s", got)
 	}
 	if got := read(filepath.Join(pkg, "node_modules", ".bin", "notashim")); got != "#!/bin/sh\necho hi\n" {
 		t.Errorf("a file that is not pnpm's shim was changed: %q", got)
