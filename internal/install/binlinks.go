@@ -525,15 +525,21 @@ func parsePnpmShim(text string) *pnpmShim {
 	return s
 }
 
-// shimPaths checks the directories the shim puts in PATH and NODE_PATH: absolute
-// paths into the project's output dirs, nothing a shell would expand.
+// shimPaths checks the directories the shim puts in PATH and NODE_PATH. pnpm's
+// shims for a project's dependencies set no PATH (its link-bins never asks
+// cmd-shim for one): a PATH line is a package's, putting its own node or git
+// before the system's for every program the bin starts (found by an attacker
+// review: a script rewrote another package's shim after pnpm's rebuild). NODE_PATH
+// may name only node_modules directories in the project's output dirs, absolute,
+// nothing a shell would expand.
 func (lr *linkRules) shimPaths(s *pnpmShim) string {
-	for _, dirs := range [][]string{s.pathDirs, s.nodePath} {
-		for _, d := range dirs {
-			rel, ok := strings.CutPrefix(d, lr.root+"/")
-			if !ok || path.Clean(d) != d || strings.ContainsAny(d, "\"$`\\") || !underAny(rel, lr.outputDirs...) {
-				return fmt.Sprintf("a pnpm shim whose PATH or NODE_PATH names %s, outside %s's output dirs", d, lr.manager)
-			}
+	if len(s.pathDirs) > 0 {
+		return fmt.Sprintf("a pnpm shim that puts %s first in PATH, which pnpm's shims never do", strings.Join(s.pathDirs, ":"))
+	}
+	for _, d := range s.nodePath {
+		rel, ok := strings.CutPrefix(d, lr.root+"/")
+		if !ok || path.Clean(d) != d || path.Base(d) != "node_modules" || strings.ContainsAny(d, "\"$`\\") || !underAny(rel, lr.outputDirs...) {
+			return fmt.Sprintf("a pnpm shim whose NODE_PATH names %s, not a node_modules directory in %s's output dirs", d, lr.manager)
 		}
 	}
 	return ""

@@ -415,3 +415,31 @@ func TestParseBinManifest(t *testing.T) {
 		}
 	}
 }
+
+// A pnpm shim sets no PATH (pnpm's link-bins never writes one) and a NODE_PATH of
+// node_modules directories in the outputs only: a package's script that gives
+// another package's shim its own PATH dir (its node, its git) is refused.
+func TestPnpmShimPaths(t *testing.T) {
+	lr := &linkRules{root: "/p", outputDirs: []string{"node_modules"}, manager: "pnpm"}
+	nodePath := func(v string) string {
+		return "if [ -z \"$NODE_PATH\" ]; then\n  export NODE_PATH=\"" + v + "\"\nelse\n  export NODE_PATH=\"" + v + ":$NODE_PATH\"\nfi\n"
+	}
+	run := "if [ -x \"$basedir/node\" ]; then\n  exec \"$basedir/node\"  \"$basedir/../good/bin/good.js\" \"$@\"\nelse\n  exec node  \"$basedir/../good/bin/good.js\" \"$@\"\nfi\n"
+	for _, tc := range []struct {
+		name, text, refused string
+	}{
+		{"pnpm's own", pnpmShimHeader + nodePath("/p/node_modules/.pnpm/good@1.0.0/node_modules/good/node_modules:/p/node_modules/.pnpm/node_modules") + run, ""},
+		{"a PATH dir", pnpmShimHeader + "export PATH=\"/p/node_modules/.pnpm/evil@1.0.0/node_modules/evil/hj:$PATH\"\n" + nodePath("/p/node_modules/.pnpm/node_modules") + run, "first in PATH"},
+		{"a NODE_PATH dir that is not node_modules", pnpmShimHeader + nodePath("/p/node_modules/.pnpm/evil@1.0.0/node_modules/evil/lib") + run, "not a node_modules directory"},
+		{"a NODE_PATH outside the outputs", pnpmShimHeader + nodePath("/p/src/node_modules") + run, "not a node_modules directory"},
+	} {
+		s := parsePnpmShim(tc.text)
+		if s == nil {
+			t.Fatalf("%s: not parsed", tc.name)
+		}
+		got := lr.shimPaths(s)
+		if tc.refused == "" && got != "" || tc.refused != "" && !strings.Contains(got, tc.refused) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.refused)
+		}
+	}
+}

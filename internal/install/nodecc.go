@@ -58,7 +58,9 @@ type nodeCompile struct {
 // script from a directory the sandbox sees as the host's. It warms the cache
 // first when this pnpm and node have none.
 func (r *runner) nodeCompileFor(ctx context.Context, phase managers.Phase, s *managers.Step, env []string, egress bool) *nodeCompile {
-	if egress || pnpmAt(s.Args) < 0 { // pnpmswitch.go
+	// A pnpm plan's own steps only: another manager's argv may hold the word pnpm
+	// as a package (`npm install pnpm`; found by an attacker review).
+	if egress || r.o.Plan.Manager != "pnpm" || pnpmAt(s.Args) < 0 { // pnpmswitch.go
 		return nil
 	}
 	switch phase {
