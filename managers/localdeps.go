@@ -219,7 +219,9 @@ func (c *outsideCheck) check(s localSpec) (bind, at string, err error) {
 		if why := c.problem(real, s.user); why != "" {
 			return "", "", refuse(real, "is a symbolic link in the project to "+rootfs.Printable(real)+", which "+why)
 		}
-		bind, err := c.dirOf(real, s.user, refuse)
+		// A link in the project to a file: no advice to copy what the project's own
+		// link names (found by an attacker review: a link to ../other/.env).
+		bind, err := c.dirOf(real, false, refuse)
 		return bind, real, err
 	}
 	if why := c.problem(lexical, s.user); why != "" {

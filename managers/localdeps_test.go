@@ -88,6 +88,7 @@ func TestOutsideDirsNode(t *testing.T) {
 		// it; one a project file names is left to the manager, as before.
 		{name: "cli tarball", args: []string{"install", "../pkg-1.0.0.tgz"}, refused: "is a file outside the project"},
 		{name: "manifest tarball", manifest: `{"dependencies":{"pkg":"file:../pkg-1.0.0.tgz"}}`},
+		{name: "cli link in the project to a file", args: []string{"install", "./vendor/lib"}, link: "../../pkg-1.0.0.tgz"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			os.RemoveAll(filepath.Join(project, "vendor"))

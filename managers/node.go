@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // Shared knowledge of the Node.js family (npm, yarn, pnpm): finding the project root,
@@ -79,19 +81,64 @@ func findNodeRoot(dir string) string {
 // workspace's package.json). Without it, `npm install X` in packages/a gave
 // that directory a lockfile and node_modules of its own, and the root's lockfile
 // went stale (found trying phylum-box as a new user).
+//
+// Unlike npm, the walk stops at a directory that another user owns or that
+// others may write to (/tmp, a shared dir): a package.json planted there would
+// make that directory the project, its files in the sandbox's view and the
+// install's outputs synced into it (found by an attacker review). package.json is
+// read only as a regular file of the same owner, without following a link or
+// blocking on a FIFO.
 func npmWorkspaceRoot(prefix string) string {
+	var owner uint32
+	if st, err := os.Stat(prefix); err != nil {
+		return ""
+	} else if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		owner = sys.Uid
+	}
 	for d, below := filepath.Dir(prefix), prefix; d != below; d, below = filepath.Dir(d), d {
-		if man, err := readNodeManifest(d); err == nil {
-			if pats := man.workspacePatterns(); len(pats) > 0 {
-				rel, err := filepath.Rel(d, prefix)
-				dirs, werr := workspaceDirs(d, pats)
-				if err == nil && werr == nil && slices.Contains(dirs, filepath.ToSlash(rel)) {
-					return d
-				}
+		st, err := os.Stat(d) // a linked ancestor is judged by what it leads to
+		if err != nil {
+			return ""
+		}
+		if sys, ok := st.Sys().(*syscall.Stat_t); !ok || !st.IsDir() || sys.Uid != owner || st.Mode().Perm()&0o002 != 0 {
+			return ""
+		}
+		data, err := readOwnedManifest(filepath.Join(d, "package.json"), owner)
+		if err != nil {
+			continue
+		}
+		var man nodeManifest
+		if json.Unmarshal(data, &man) != nil {
+			continue
+		}
+		if pats := man.workspacePatterns(); len(pats) > 0 {
+			rel, err := filepath.Rel(d, prefix)
+			dirs, werr := workspaceDirs(d, pats)
+			if err == nil && werr == nil && slices.Contains(dirs, filepath.ToSlash(rel)) {
+				return d
 			}
 		}
 	}
 	return ""
+}
+
+// readOwnedManifest reads path if it is a regular file of owner, at most 4 MiB,
+// opened without following a link or waiting on a FIFO.
+func readOwnedManifest(path string, owner uint32) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); !ok || !st.Mode().IsRegular() || sys.Uid != owner || st.Size() > 4<<20 {
+		return nil, fmt.Errorf("%s: not a regular file of the project's owner", path)
+	}
+	return io.ReadAll(io.LimitReader(f, 4<<20))
 }
 
 // findUp returns the nearest directory at or above dir that holds name, or "".

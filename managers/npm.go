@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/phylum-box/phylum-box/precheck"
+	"github.com/phylum-box/phylum-box/rootfs"
 )
 
 func init() {
@@ -93,7 +94,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		return nil, npmNoSaveRefusal()
 	}
 
-	var root string
+	var root, member string
 	if prefix, ok := a.last("prefix"); ok && prefix != "" {
 		root = prefix
 		if !filepath.IsAbs(root) {
@@ -103,6 +104,7 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		root = findNodeRoot(env.Dir)
 		if !a.isFalse("workspaces") {
 			if ws := npmWorkspaceRoot(root); ws != "" {
+				member = root
 				root = ws // node.go: npm installs at the workspace root
 			}
 		}
@@ -140,6 +142,11 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 		},
 		Registries: cfg.MetadataClient(cfg.Registry),
 		Notes:      cfg.Notes,
+	}
+	if member != "" {
+		rel, _ := filepath.Rel(root, member)
+		p.Notes = append(p.Notes, fmt.Sprintf("npm: installing at the workspace root %s, of which %s is a workspace, as npm does (--workspaces=false installs in %s alone)",
+			rootfs.Printable(root), rootfs.Printable(filepath.ToSlash(rel)), rootfs.Printable(filepath.ToSlash(rel))))
 	}
 	// The user's options go to every step (--omit, -w, --registry, …); a --prefix is
 	// made absolute, and the steps then run at that root.
@@ -216,6 +223,12 @@ func (m npmManager) plan(args []string, env Env) (*Plan, error) {
 			runs := npmRunsProjectScripts(cmd, rest) && !npmIgnoresScripts(a, cfg)
 			p.Steps.BuildChanged = npmRootBuildsChanged(wsNames, runs)
 			if runs {
+				if member != "" {
+					// From the member's dir, `npm run-script prepare` would be the
+					// workspace's script (found by an attacker review: "Missing
+					// script"); bare npm runs the root's.
+					ps.Dir = root
+				}
 				p.Steps.ProjectScripts, p.Project.Name, p.Project.Version = ps, pm.Name, pm.Version
 			}
 		}

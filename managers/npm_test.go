@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // testEnv is a project directory with a package.json, a home without .npmrc, and the
@@ -637,5 +639,87 @@ func TestNpmWorkspaceMemberRoot(t *testing.T) {
 		if p.Project.Root != tc.wantRoot || p.Project.Cwd != tc.wantCwd {
 			t.Errorf("npm %v in %s: root %q cwd %q, want %q and %q", tc.args, tc.dir, p.Project.Root, p.Project.Cwd, tc.wantRoot, tc.wantCwd)
 		}
+		if said := slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, "installing at the workspace root") }); said != (tc.wantRoot == root) {
+			t.Errorf("npm %v in %s: notes %q", tc.args, tc.dir, p.Notes)
+		}
+	}
+	// The root's own scripts run at the root, as bare npm runs them (from the
+	// member's dir, npm run-script would look in the workspace).
+	if err := os.WriteFile(filepath.Join(root, "package.json"), []byte(`{"name":"p","workspaces":["packages/*"],"scripts":{"prepare":"echo root"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := env
+	e.Dir = filepath.Join(root, "packages", "a")
+	p, err := npm.Plan([]string{"install"}, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := p.Steps.ProjectScripts; ps == nil || ps.Dir != root {
+		t.Errorf("the root's prepare: %+v, want it run in %s", ps, root)
+	}
+}
+
+// The walk to a workspace root stops at a directory others may write to or
+// another user owns, and reads no package.json that is a FIFO or a link.
+func TestNpmWorkspaceRootUntrusted(t *testing.T) {
+	base := t.TempDir()
+	mk := func(dir, manifest string) string {
+		t.Helper()
+		d := filepath.Join(base, dir)
+		if err := os.MkdirAll(filepath.Join(d, "proj"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "proj", "package.json"), []byte(`{"name":"proj"}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if manifest != "" {
+			if err := os.WriteFile(filepath.Join(d, "package.json"), []byte(manifest), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	ws := `{"workspaces":["*"]}`
+	if d := mk("mine", ws); npmWorkspaceRoot(filepath.Join(d, "proj")) != d {
+		t.Errorf("the user's own workspace root was not found")
+	}
+	shared := mk("shared", ws)
+	if err := os.Chmod(shared, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	if got := npmWorkspaceRoot(filepath.Join(shared, "proj")); got != "" {
+		t.Errorf("a world-writable ancestor became the root: %s", got)
+	}
+	fifo := mk("fifo", "")
+	if err := syscall.Mkfifo(filepath.Join(fifo, "package.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	go func() { done <- npmWorkspaceRoot(filepath.Join(fifo, "proj")) }()
+	select {
+	case got := <-done:
+		if got != "" {
+			t.Errorf("a FIFO package.json made a root: %s", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the walk blocked on a FIFO package.json")
+	}
+	link := mk("link", "")
+	if err := os.Symlink(filepath.Join(base, "mine", "package.json"), filepath.Join(link, "package.json")); err != nil {
+		t.Fatal(err)
+	}
+	if got := npmWorkspaceRoot(filepath.Join(link, "proj")); got == link {
+		t.Errorf("a linked package.json made a root: %s", got)
+	}
+	if os.Geteuid() == 0 {
+		other := mk("other", ws)
+		if err := os.Chown(other, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if got := npmWorkspaceRoot(filepath.Join(other, "proj")); got != "" {
+			t.Errorf("another user's ancestor became the root: %s", got)
+		}
+	} else {
+		t.Log("skipped the other-owner case: it needs root to chown")
 	}
 }
