@@ -454,7 +454,8 @@ func (cargoManager) Doc() ManagerDoc {
 // one that declares a [workspace] (where Cargo.lock lives).
 func cargoWorkspaceRoot(dir string) string {
 	root := ""
-	for d := dir; ; d = filepath.Dir(d) {
+	w := newAncestorWalk(dir) // ancestors.go: not above a directory the user does not control
+	for d := dir; d == dir || w.trusted(d); d = filepath.Dir(d) {
 		// Read as itself (a Cargo.toml that is a link out of d or a hard link is
 		// not read; the plan refuses it, naming it).
 		if data, err := readProjectFile(d, filepath.Join(d, "Cargo.toml")); err == nil || errors.As(err, new(*ProjectFileError)) {
@@ -468,6 +469,7 @@ func cargoWorkspaceRoot(dir string) string {
 			return root
 		}
 	}
+	return root
 }
 
 // cargoMemberManifests adds the workspace members' manifests (cargo add in a member

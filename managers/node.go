@@ -57,18 +57,38 @@ func (m *nodeManifest) workspacePatterns() []string {
 	return nil
 }
 
-// findNodeRoot walks up from dir to the nearest directory holding package.json or
-// node_modules, the way npm finds its local prefix; dir itself when there is none.
+// findNodeRoot walks up from dir to the nearest directory holding package.json (a
+// regular file) or node_modules (a directory), the way npm finds its local prefix;
+// dir itself when there is none, or when the walk reaches a directory the user
+// does not control (ancestors.go).
 func findNodeRoot(dir string) string {
+	w := newAncestorWalk(dir)
 	for d := dir; ; {
-		for _, marker := range []string{"package.json", "node_modules"} {
-			if _, err := os.Stat(filepath.Join(d, marker)); err == nil {
-				return d
-			}
+		if st, err := os.Stat(filepath.Join(d, "package.json")); err == nil && st.Mode().IsRegular() {
+			return d
+		}
+		if st, err := os.Stat(filepath.Join(d, "node_modules")); err == nil && st.IsDir() {
+			return d
 		}
 		parent := filepath.Dir(d)
-		if parent == d {
+		if parent == d || !w.trusted(parent) {
 			return dir
+		}
+		d = parent
+	}
+}
+
+// findUp returns the nearest directory at or above dir that holds name, or "";
+// the walk stops at a directory the user does not control (ancestors.go).
+func findUp(dir, name string) string {
+	w := newAncestorWalk(dir)
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, name)); err == nil {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d || !w.trusted(parent) {
+			return ""
 		}
 		d = parent
 	}
@@ -89,21 +109,12 @@ func findNodeRoot(dir string) string {
 // read only as a regular file of the same owner, without following a link or
 // blocking on a FIFO.
 func npmWorkspaceRoot(prefix string) string {
-	var owner uint32
-	if st, err := os.Stat(prefix); err != nil {
-		return ""
-	} else if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		owner = sys.Uid
-	}
+	w := newAncestorWalk(prefix)
 	for d, below := filepath.Dir(prefix), prefix; d != below; d, below = filepath.Dir(d), d {
-		st, err := os.Stat(d) // a linked ancestor is judged by what it leads to
-		if err != nil {
+		if !w.trusted(d) {
 			return ""
 		}
-		if sys, ok := st.Sys().(*syscall.Stat_t); !ok || !st.IsDir() || sys.Uid != owner || st.Mode().Perm()&0o002 != 0 {
-			return ""
-		}
-		data, err := readOwnedManifest(filepath.Join(d, "package.json"), owner)
+		data, err := readOwnedManifest(filepath.Join(d, "package.json"), w.owner)
 		if err != nil {
 			continue
 		}
@@ -139,20 +150,6 @@ func readOwnedManifest(path string, owner uint32) ([]byte, error) {
 		return nil, fmt.Errorf("%s: not a regular file of the project's owner", path)
 	}
 	return io.ReadAll(io.LimitReader(f, 4<<20))
-}
-
-// findUp returns the nearest directory at or above dir that holds name, or "".
-func findUp(dir, name string) string {
-	for d := dir; ; {
-		if _, err := os.Stat(filepath.Join(d, name)); err == nil {
-			return d
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return ""
-		}
-		d = parent
-	}
 }
 
 // workspaceDirs expands workspace globs relative to root to the directories that hold

@@ -528,7 +528,8 @@ var urlUserinfoRE = lazyre.New(`://[^/@\s:]+:[^/@\s]*@`)
 // findUpDir returns dir/name for the first dir from start upwards where dir/name/marker
 // exists, or "".
 func findUpDir(start, name, marker string) string {
-	for d := start; ; d = filepath.Dir(d) {
+	w := newAncestorWalk(start) // ancestors.go: not above a directory the user does not control
+	for d := start; d == start || w.trusted(d); d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, name, marker)); err == nil {
 			return filepath.Join(d, name)
 		}
@@ -536,6 +537,7 @@ func findUpDir(start, name, marker string) string {
 			return ""
 		}
 	}
+	return ""
 }
 
 // within reports whether p is root or below it (both clean and absolute).

@@ -330,6 +330,12 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 		p.Steps.BuildChanged = pnpmLockBuildNames
 	}
 	if ps != nil {
+		if p.Project.Cwd != "." {
+			// From a member's dir, `pnpm run postinstall` is the member's script
+			// (ERR_PNPM_NO_SCRIPT; found by an attacker review): the root's run at
+			// the root, as bare pnpm runs them.
+			ps.Dir = root
+		}
 		p.Steps.ProjectScripts, p.Project.Name, p.Project.Version = ps, pm.Name, pm.Version
 	}
 	if ok, why := pnpmInstallsLockfile(cmd, rest, a, cfg, env, root, workspaces, hook); ok {
