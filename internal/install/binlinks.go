@@ -138,7 +138,7 @@ func (lr *linkRules) linkProblem(linkPath, target string) string {
 	if underAny(t, lr.outputDirs...) {
 		return ""
 	}
-	if lr.node && isPackageEntry(linkPath) && lr.isProjectPackage(t) {
+	if lr.node && isPackageEntry(linkPath) && lr.isProjectPackage(t, true) {
 		return ""
 	}
 	return fmt.Sprintf("symlink to %s (%s) points outside %s's output dirs (%s): a write through it after the sync would change the project's own files",
@@ -146,9 +146,17 @@ func (lr *linkRules) linkProblem(linkPath, target string) string {
 }
 
 // isProjectPackage: dir is a package dir the project itself has (its package.json
-// was not written by the run, and no symlink is on the way to it).
-func (lr *linkRules) isProjectPackage(dir string) bool {
-	if dir == "." || hasGitDir(dir) || lr.changed[dir] || lr.changed[dir+"/package.json"] {
+// was not written by the run, and no symlink is on the way to it). For a package
+// entry's link (workspaceLink), one of the plan's workspaces — known from the
+// host's root package.json before the run — counts even when the command changed
+// its package.json (`npm install X -w a`, or in a's dir: the first install of a
+// new workspace was refused its own link; found by an attacker review). A bin is
+// still only ever one its package declared before the run.
+func (lr *linkRules) isProjectPackage(dir string, workspaceLink bool) bool {
+	if dir == "." || hasGitDir(dir) || lr.changed[dir] {
+		return false
+	}
+	if lr.changed[dir+"/package.json"] && !(workspaceLink && slices.Contains(lr.outputDirs, dir+"/node_modules")) {
 		return false
 	}
 	_, err := lr.view.ReadFile(dir + "/package.json")
@@ -284,7 +292,7 @@ func (lr *linkRules) declaredBin(name, file string) (binOwner, string) {
 // (isProjectPackage, not the root), which declares it.
 func (lr *linkRules) projectBin(name, file string) (binOwner, string) {
 	for d := path.Dir(file); d != "." && d != "/"; d = path.Dir(d) {
-		if lr.isProjectPackage(d) {
+		if lr.isProjectPackage(d, false) {
 			return lr.manifestBin(name, d, d, strings.TrimPrefix(file, d+"/"))
 		}
 	}

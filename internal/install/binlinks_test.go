@@ -223,10 +223,18 @@ func TestLinkRules(t *testing.T) {
 		},
 		{name: "link inside node_modules", changes: []rootfs.Change{link("node_modules/a/node_modules/b", "../../b")}},
 		{
-			name: "link to a package whose package.json the run wrote",
+			name:  "link to a package whose package.json the run wrote",
+			files: map[string]string{"vendor/lib/package.json": `{"name":"lib"}`},
+			changes: []rootfs.Change{link("node_modules/lib", "../vendor/lib"),
+				{Path: "vendor/lib/package.json", Kind: rootfs.Modified, Type: rootfs.TypeRegular, Prev: rootfs.TypeRegular}},
+			want: []string{"points outside"},
+		},
+		{
+			// npm install X -w ws in a new workspace: the command adds X to ws's
+			// package.json and links ws for the first time.
+			name: "link to a workspace whose package.json the command changed",
 			changes: []rootfs.Change{link("node_modules/ws", "../packages/ws"),
 				{Path: "packages/ws/package.json", Kind: rootfs.Modified, Type: rootfs.TypeRegular, Prev: rootfs.TypeRegular}},
-			want: []string{"points outside"},
 		},
 		{
 			name:  "link to a dir the run made a package of, outside the outputs (refused there, so not on the host)",
