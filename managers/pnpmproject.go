@@ -159,14 +159,24 @@ func hostToolRelease(env Env, root, cmd string, names ...string) string {
 			return ""
 		}
 	}
+	if _, version := binPackage(real, names...); toolVersionRE.MatchString(version) {
+		return version
+	}
+	return ""
+}
+
+// binPackage names the package a tool's binary (real, links resolved) belongs to:
+// the first package.json up to four directories above it whose name is one of
+// names — /usr/lib/node_modules/pnpm/package.json for
+// /usr/lib/node_modules/pnpm/bin/pnpm.cjs. "" when there is none.
+func binPackage(real string, names ...string) (name, version string) {
 	dir := filepath.Dir(real)
 	for range 4 {
 		if b, err := os.ReadFile(filepath.Join(dir, "package.json")); err == nil {
 			var pj struct{ Name, Version string }
-			if json.Unmarshal(b, &pj) != nil || !slices.Contains(names, pj.Name) || !toolVersionRE.MatchString(pj.Version) {
-				return ""
+			if json.Unmarshal(b, &pj) == nil && slices.Contains(names, pj.Name) {
+				return pj.Name, pj.Version
 			}
-			return pj.Version
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -174,7 +184,7 @@ func hostToolRelease(env Env, root, cmd string, names ...string) string {
 		}
 		dir = parent
 	}
-	return ""
+	return "", ""
 }
 
 // pnpmHostBefore10 says whether the pnpm in env's PATH is known to be older than

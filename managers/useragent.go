@@ -21,14 +21,15 @@ import (
 // headers the build uses; an install the kit starts is still skipped in the run
 // (writeback_dirs.go's shims), whichever manager it names.
 
+// userAgentPackages are the package names each manager's installation may have.
+var userAgentPackages = map[string][]string{
+	"npm": {"npm"}, "pnpm": {"pnpm", "@pnpm/exe"}, "yarn": {"yarn", "@yarnpkg/cli-dist", "@yarnpkg/cli"},
+}
+
 // userAgentEnv is the run step's npm_config_user_agent for manager ("npm",
 // "pnpm" or "yarn").
 func userAgentEnv(env Env, root, manager, nodedir string) []string {
-	names := []string{manager}
-	if manager == "pnpm" {
-		names = append(names, "@pnpm/exe")
-	}
-	release := hostToolRelease(env, root, manager, names...)
+	release := hostToolRelease(env, root, manager, userAgentPackages[manager]...)
 	ua := manager
 	if release != "" {
 		ua += "/" + release
@@ -49,23 +50,30 @@ func userAgentEnv(env Env, root, manager, nodedir string) []string {
 // nodeRelease is the version of the node whose headers are at nodedir
 // ("20.20.2"), "" when unknown.
 func nodeRelease(nodedir string) string {
-	if nodedir == "" {
-		return ""
-	}
-	data, err := os.ReadFile(filepath.Join(nodedir, "include", "node", "node_version.h"))
-	if err != nil {
-		return ""
-	}
-	v := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 3 && f[0] == "#define" && strings.HasPrefix(f[1], "NODE_") && strings.HasSuffix(f[1], "_VERSION") && strings.Trim(f[2], "0123456789") == "" {
-			v[f[1]] = f[2]
-		}
-	}
+	v := nodeVersionDefines(nodedir)
 	if v["NODE_MAJOR_VERSION"] == "" || v["NODE_MINOR_VERSION"] == "" || v["NODE_PATCH_VERSION"] == "" {
 		return ""
 	}
 	return v["NODE_MAJOR_VERSION"] + "." + v["NODE_MINOR_VERSION"] + "." + v["NODE_PATCH_VERSION"]
+}
+
+// nodeVersionDefines reads node_version.h of the headers at nodedir: its
+// numeric NODE_*_VERSION macros (NODE_MAJOR_VERSION, NODE_MODULE_VERSION, …).
+func nodeVersionDefines(nodedir string) map[string]string {
+	v := map[string]string{}
+	if nodedir == "" {
+		return v
+	}
+	data, err := os.ReadFile(filepath.Join(nodedir, "include", "node", "node_version.h"))
+	if err != nil {
+		return v
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 3 && f[0] == "#define" && strings.HasPrefix(f[1], "NODE_") && strings.HasSuffix(f[1], "_VERSION") && f[2] != "" && strings.Trim(f[2], "0123456789") == "" && v[f[1]] == "" {
+			v[f[1]] = f[2] // the first numeric definition (the header also defines some from others)
+		}
+	}
+	return v
 }

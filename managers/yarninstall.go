@@ -5,7 +5,6 @@ package managers
 // plan.
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,26 +37,14 @@ func findYarnInstall(env Env) (yarnInstall, error) {
 	if err != nil {
 		real = bin
 	}
-	dir := filepath.Dir(real)
-	for range 4 {
-		if b, err := os.ReadFile(filepath.Join(dir, "package.json")); err == nil {
-			var pj struct{ Name, Version string }
-			if json.Unmarshal(b, &pj) == nil {
-				switch pj.Name {
-				case "yarn", "@yarnpkg/cli-dist", "@yarnpkg/cli":
-					return yarnInstall{bin: bin, version: pj.Version}, nil
-				case "corepack":
-					return yarnInstall{bin: bin, corepack: true}, nil
-				}
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
+	switch name, version := binPackage(real, "yarn", "@yarnpkg/cli-dist", "@yarnpkg/cli", "corepack"); name { // pnpmproject.go
+	case "corepack":
+		return yarnInstall{bin: bin, corepack: true}, nil
+	case "":
+		return yarnInstall{bin: bin}, nil
+	default:
+		return yarnInstall{bin: bin, version: version}, nil
 	}
-	return yarnInstall{bin: bin}, nil
 }
 
 // trustedBerryEnv names a yarn berry release (a yarn.js / .cjs file) the user trusts,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -117,20 +116,10 @@ func yarnRCNoop(data []byte) string {
 	return ""
 }
 
-var nodeModuleVersionRE = regexp.MustCompile(`(?m)^#define NODE_MODULE_VERSION (\d+)`)
-
 // nodeModuleVersion is the ABI version of the node whose headers are at nodedir
 // (process.versions.modules), "" when unknown.
 func nodeModuleVersion(nodedir string) string {
-	data, err := os.ReadFile(filepath.Join(nodedir, "include", "node", "node_version.h"))
-	if err != nil {
-		return ""
-	}
-	m := nodeModuleVersionRE.FindSubmatch(data)
-	if m == nil {
-		return ""
-	}
-	return string(m[1])
+	return nodeVersionDefines(nodedir)["NODE_MODULE_VERSION"] // useragent.go
 }
 
 // yarnIntegrity is node_modules/.yarn-integrity.
