@@ -190,7 +190,7 @@ func outsideAdvice(user bool) string {
 // none to bind: inside the project, already visible, or missing), at where the
 // package is ("" when missing); or why it is refused.
 func (c *outsideCheck) check(s localSpec) (bind, at string, err error) {
-	refuse := func(path, why string) error {
+	refuse := func(path, why string) *OutsideRefusal {
 		return &OutsideRefusal{Named: s.named, From: s.from, Path: path, Why: why, User: s.user}
 	}
 	p := s.path
@@ -246,7 +246,7 @@ func (c *outsideCheck) check(s localSpec) (bind, at string, err error) {
 
 // dirOf checks that real (resolved, judged) is a package directory, and returns it
 // unless the sandbox already shows it.
-func (c *outsideCheck) dirOf(real string, user bool, refuse func(path, why string) error) (string, error) {
+func (c *outsideCheck) dirOf(real string, user bool, refuse func(path, why string) *OutsideRefusal) (string, error) {
 	st, err := os.Stat(real)
 	system := below(real, "/usr", "/etc", "/opt", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 	switch {
@@ -256,9 +256,9 @@ func (c *outsideCheck) dirOf(real string, user bool, refuse func(path, why strin
 		// A tarball or wheel named on the command line: only directories are
 		// made visible, and the manager would say only that it is missing (found
 		// trying phylum-box as a new user).
-		err := refuse(real, "is a file outside the project, which the sandbox does not show (only package directories outside it are made visible, read-only)")
-		err.(*OutsideRefusal).Advice = "copy it into the project, for example to ./vendor/" + rootfs.Printable(filepath.Base(real)) + ", and install that copy"
-		return "", err
+		r := refuse(real, "is a file outside the project, which the sandbox does not show (only package directories outside it are made visible, read-only)")
+		r.Advice = "copy it into the project, for example to ./vendor/" + rootfs.Printable(filepath.Base(real)) + ", and install that copy"
+		return "", r
 	case !st.IsDir():
 		return "", nil // a file a project file names: the manager's own error
 	case system:

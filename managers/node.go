@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 )
 
 // Shared knowledge of the Node.js family (npm, yarn, pnpm): finding the project root,
@@ -103,18 +101,18 @@ func findUp(dir, name string) string {
 // went stale (found trying phylum-box as a new user).
 //
 // Unlike npm, the walk stops at a directory that another user owns or that
-// others may write to (/tmp, a shared dir): a package.json planted there would
-// make that directory the project, its files in the sandbox's view and the
-// install's outputs synced into it (found by an attacker review). package.json is
-// read only as a regular file of the same owner, without following a link or
-// blocking on a FIFO.
+// others may write to (/tmp, a shared dir; ancestors.go): a package.json planted
+// there would make that directory the project, its files in the sandbox's view
+// and the install's outputs synced into it (found by an attacker review).
+// package.json is read as itself (readOutsideFile: a regular file, no link out of
+// its directory, never a FIFO).
 func npmWorkspaceRoot(prefix string) string {
 	w := newAncestorWalk(prefix)
 	for d, below := filepath.Dir(prefix), prefix; d != below; d, below = filepath.Dir(d), d {
 		if !w.trusted(d) {
 			return ""
 		}
-		data, err := readOwnedManifest(filepath.Join(d, "package.json"), w.owner)
+		data, err := readOutsideFile(d, "package.json") // localdeps.go: as itself, a regular file
 		if err != nil {
 			continue
 		}
@@ -131,25 +129,6 @@ func npmWorkspaceRoot(prefix string) string {
 		}
 	}
 	return ""
-}
-
-// readOwnedManifest reads path if it is a regular file of owner, at most 4 MiB,
-// opened without following a link or waiting on a FIFO.
-func readOwnedManifest(path string, owner uint32) ([]byte, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); !ok || !st.Mode().IsRegular() || sys.Uid != owner || st.Size() > 4<<20 {
-		return nil, fmt.Errorf("%s: not a regular file of the project's owner", path)
-	}
-	return io.ReadAll(io.LimitReader(f, 4<<20))
 }
 
 // workspaceDirs expands workspace globs relative to root to the directories that hold

@@ -352,23 +352,23 @@ func (m pnpmManager) plan(args []string, env Env) (*Plan, error) {
 	}
 	p.Project.Bookkeeping = map[string]func(run, host []byte) bool{pnpmWorkspaceStateFile: pnpmWorkspaceStateSame}
 	p.Steps.UpToDate = pnpmNoopCheck(cmd, rest, a, cfg, root, workspaces, hook, store) // pnpmnoop.go
+	// Every build relinks the shims it made stale (pnpmbins.go); the one-run add's
+	// also keeps pnpm's record of the builds it left out.
+	relink := pnpmRelinkAfter
 	// Registry packages only: resolve and fetch in one run (pnpmfetch.go).
 	// The pnpm that runs, not only the one the project's record names (pnpmproject.go).
-	relinked := false
 	if pnpmFetchesInResolve(cmd, rest, a, cfg, root, workspaces, hook) && !pnpmHostBefore10(env, root) {
 		p.Steps.Resolve = pnpmFetchStep(cmd, userFlags, rest, storeFlags)
 		p.Steps.Download = nil
-		// Shims a build made stale are relinked, pnpm's ignored builds kept (pnpmbins.go).
-		p.Steps.Build = pnpmRelinkBins(p.Steps.Build, root)
-		relinked = true
+		relink = pnpmRelinkBins
 		if p.Steps.BuildChanged == nil {
 			// Build only what it added with install scripts (pnpmfetch.go).
 			p.Steps.Resolve = pnpmKeepIgnoredBuilds(p.Steps.Resolve, root)
 			p.Steps.BuildChanged = pnpmAddBuildChanged
 		}
 	}
-	if !relinked && p.Steps.Build != nil {
-		p.Steps.Build = pnpmRelinkAfter(p.Steps.Build, root) // pnpmbins.go
+	if p.Steps.Build != nil {
+		p.Steps.Build = relink(p.Steps.Build, root)
 	}
 	if hook != "" {
 		pnpmHooks(p, hook, portable, storeFlags)

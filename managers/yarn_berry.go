@@ -145,11 +145,7 @@ func (m yarnManager) planBerry(args []string, y yarnArgv, prefix []string, cmd s
 	}
 	p.Sandbox.HostPaths = append(p.Sandbox.HostPaths, run.hostPaths...)
 	if kind == "exec" {
-		dp, err := m.planBerryDlx(p, run, cmd, rest, netEnv, buildEnv, man)
-		if err == nil && dp.Steps.Run != nil {
-			dp.Steps.Run.Env = append(dp.Steps.Run.Env, userAgentEnv(env, root, "yarn", nodedir)...) // useragent.go
-		}
-		return dp, err
+		return m.planBerryDlx(p, run, cmd, rest, netEnv, buildEnv, man, userAgentEnv(env, root, "yarn", nodedir)) // useragent.go
 	}
 	p.Steps.Resolve = &Step{Args: concat(run.net, lead, prefix, []string{sub}, rest, []string{"--mode=update-lockfile"}), Env: netEnv, Network: true, Credentials: true}
 	p.Steps.Download = &Step{Args: concat(run.net, lead, []string{"install", "--immutable", "--mode=skip-build"}), Env: netEnv, Network: true, Credentials: true}
@@ -195,7 +191,7 @@ func yarnInteractiveRefusal() *Refusal {
 	return &Refusal{Manager: "yarn", Reason: "interactive choices cannot be checked before they are made", Advice: "name the versions: `phylum-box yarn up PKG@VERSION`"}
 }
 
-func (m yarnManager) planBerryDlx(p *Plan, yr *berryRunner, cmd string, rest, env, buildEnv []string, man *nodeManifest) (*Plan, error) {
+func (m yarnManager) planBerryDlx(p *Plan, yr *berryRunner, cmd string, rest, env, buildEnv []string, man *nodeManifest, ua []string) (*Plan, error) {
 	pkgs := []string{}
 	var run []string
 	for i := 0; i < len(rest); i++ {
@@ -240,7 +236,7 @@ func (m yarnManager) planBerryDlx(p *Plan, yr *berryRunner, cmd string, rest, en
 	p.Steps.Resolve = &Step{Args: concat(yr.net, []string{"add"}, pkgs, []string{"--mode=update-lockfile"}), Env: scratchEnv, Network: true, Credentials: true}
 	p.Steps.Download = &Step{Args: concat(yr.net, []string{"install", "--immutable", "--mode=skip-build"}), Env: scratchEnv, Network: true, Credentials: true}
 	p.Steps.Build = &Step{Args: concat(yr.build, []string{"rebuild"}), Env: append(append([]string(nil), buildEnv...), "YARN_NODE_LINKER=node-modules", "YARN_ENABLE_SCRIPTS=true")}
-	p.Steps.Run = &Step{Args: run}
+	p.Steps.Run = &Step{Args: run, Env: ua}
 	p.Notes = append(p.Notes, "dlx: the package is installed into a scratch project and run with the network off")
 	return p, nil
 }

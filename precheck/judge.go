@@ -246,11 +246,17 @@ func judgeDetection(pol *policy.Policy, p Package, f Finding, now time.Time) (Fi
 // version): a YAML flow mapping that goes into an ignore: list as it is, after its
 // reason is filled in.
 func IgnoreEntry(p Package, id string) string {
+	return IgnoreEntryWhy(p, id, "why this is a false alarm")
+}
+
+// IgnoreEntryWhy is IgnoreEntry with the placeholder for its reason: a
+// vulnerability's ignore accepts a risk (report/text.go).
+func IgnoreEntryWhy(p Package, id, why string) string {
 	pkg := p.Name
 	if p.Version != "" {
 		pkg += "@" + p.Version
 	}
-	return fmt.Sprintf("{id: %s, package: %s, reason: %s}", strconv.Quote(id), strconv.Quote(pkg), strconv.Quote("why this is a false alarm"))
+	return fmt.Sprintf("{id: %s, package: %s, reason: %s}", strconv.Quote(id), strconv.Quote(pkg), strconv.Quote(why))
 }
 
 // Explain is one line for people about a behaviour or analysis finding: the

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -178,7 +177,7 @@ func writePackage(w io.Writer, c painter, p precheck.PackageResult, o Options) {
 			// What to do next: a fixed release, or the risk accepted in a policy.
 			fmt.Fprintf(w, "      install a release the advisory lists as fixed, or to accept the risk add to the ignore list of the policy (%s, or your own %s):\n",
 				policy.ProjectFile, "~/.config/phylum-box/policy.yaml")
-			fmt.Fprintf(w, "        - %s\n", oneLine(vulnIgnoreEntry(p.Package, f.ID), 400))
+			fmt.Fprintf(w, "        - %s\n", oneLine(precheck.IgnoreEntryWhy(p.Package, f.ID, "why the risk is accepted"), 400))
 		}
 	}
 	// Package-level reasons that no finding carries (release age, uncheckable).
@@ -188,12 +187,6 @@ func writePackage(w io.Writer, c painter, p precheck.PackageResult, o Options) {
 		}
 	}
 	fmt.Fprintln(w)
-}
-
-// vulnIgnoreEntry is the ignore entry that accepts vulnerability id in p's version
-// alone (an until: date, added, makes it expire).
-func vulnIgnoreEntry(p precheck.Package, id string) string {
-	return strings.Replace(precheck.IgnoreEntry(p, id), strconv.Quote("why this is a false alarm"), strconv.Quote("why the risk is accepted"), 1)
 }
 
 func findingReason(p precheck.PackageResult, r string) bool {

@@ -92,7 +92,7 @@ func DBFlag(path string) string {
 	if strings.Trim(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./@+=:,") == "" {
 		return "--db " + path
 	}
-	return "--db '" + strings.ReplaceAll(path, "'", `'\''`) + "'"
+	return "--db " + ShQuote(path) // quote.go
 }
 
 // OpenDatabase opens the OSV database at path for the precheck engine. A missing
